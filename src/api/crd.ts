@@ -1,0 +1,53 @@
+// Renders the CustomResourceDefinitions from the schemas in schema.ts.
+
+import { GROUP, KINDS, VERSION, type KindInfo } from './schema.js';
+import type { Schema } from './schema-builders.js';
+
+export const CATEGORY = 'mailsync';
+
+export function crdFor(k: KindInfo): Record<string, unknown> {
+  const openAPIV3Schema: Schema = {
+    type: 'object',
+    description: k.description,
+    properties: {
+      apiVersion: { type: 'string', description: 'APIVersion defines the versioned schema of this representation of an object.' },
+      kind: { type: 'string', description: 'Kind is a string value representing the REST resource this object represents.' },
+      metadata: { type: 'object' },
+      spec: k.spec,
+      status: k.status,
+    },
+    required: ['spec'],
+  };
+  return {
+    apiVersion: 'apiextensions.k8s.io/v1',
+    kind: 'CustomResourceDefinition',
+    metadata: {
+      name: `${k.plural}.${GROUP}`,
+      labels: { 'app.kubernetes.io/name': 'mailsync-operator', 'app.kubernetes.io/part-of': 'mailsync-operator' },
+    },
+    spec: {
+      group: GROUP,
+      scope: 'Namespaced',
+      names: {
+        kind: k.kind,
+        listKind: `${k.kind}List`,
+        plural: k.plural,
+        singular: k.singular,
+        shortNames: k.shortNames,
+        categories: [CATEGORY],
+      },
+      versions: [
+        {
+          name: VERSION,
+          served: true,
+          storage: true,
+          subresources: { status: {} },
+          additionalPrinterColumns: k.printerColumns,
+          schema: { openAPIV3Schema },
+        },
+      ],
+    },
+  };
+}
+
+export const allCrds = (): Record<string, unknown>[] => KINDS.map(crdFor);

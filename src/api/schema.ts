@@ -1,0 +1,492 @@
+// The API of mailsync.dev/v1alpha1 as OpenAPI schemas: the single source of truth. `generate.ts`
+// renders the CRDs in crds/ and the TypeScript types in types.generated.ts from these, and
+// validation.ts compiles them with ajv. Cross-field rules are CEL (x-kubernetes-validations) so
+// the API server itself rejects them; whatever CEL cannot see (other objects) the reconcilers check.
+
+import {
+  arr,
+  bool,
+  conditionsSchema,
+  duration,
+  int,
+  localRef,
+  obj,
+  observedGeneration,
+  oneOf,
+  quantity,
+  secretKeyRef,
+  str,
+  type Rule,
+  type Schema,
+} from './schema-builders.js';
+
+export const GROUP = 'mailsync.dev';
+export const VERSION = 'v1alpha1';
+export const API_VERSION = `${GROUP}/${VERSION}`;
+
+export const SERVER_TYPES = ['ExchangeServer', 'ExchangeOnline', 'IMAP', 'POP3'] as const;
+export const TLS_MODES = ['Implicit', 'STARTTLS', 'None'] as const;
+export const AUTH_METHODS = ['Basic', 'NTLM', 'OAuth2', 'XOAUTH2'] as const;
+export const INCOMING_METHODS = ['ServerSideSync', 'ForwardMailbox', 'None'] as const;
+export const OUTGOING_METHODS = ['ServerSideSync', 'None'] as const;
+export const ACT_METHODS = ['ServerSideSync', 'None'] as const;
+export const FILTERING_METHODS = ['All', 'RepliesToCRMEmail', 'FromCRMRecords', 'FromEmailEnabledRecords', 'None'] as const;
+
+const hostname = (what: string) =>
+  str(`Host name or IP address of the ${what}.`, { maxLength: 253, pattern: '^[A-Za-z0-9]([-A-Za-z0-9.:\\[\\]]*[A-Za-z0-9\\]])?$' });
+const httpsUrl = (what: string) => str(`${what} Must be an https:// URL unless allowInsecureAuthentication is set.`, { maxLength: 2048, pattern: '^https?://' });
+
+const caBundle = obj(
+  'Extra certificate authorities to trust for this server, in PEM. Certificate verification is always on; ' +
+    'this only adds trust, for servers whose certificate is issued by a private CA.',
+  {
+    secretRef: secretKeyRef('A Secret key holding the PEM bundle (key defaults to ca.crt).'),
+    configMapRef: secretKeyRef('A ConfigMap key holding the PEM bundle (key defaults to ca.crt).'),
+  },
+  {
+    rules: [
+      { rule: 'has(self.secretRef) != has(self.configMapRef)', message: 'set exactly one of caBundle.secretRef or caBundle.configMapRef' },
+    ],
+  },
+);
+
+const oauth = obj(
+  'OAuth 2.0 client-credentials settings (Exchange Online through Microsoft Graph, or OAuth2 to Exchange Server). ' +
+    'The client secret is read from credentials.secretRef (key clientSecret).',
+  {
+    tenantId: str('Microsoft Entra tenant ID (GUID) or domain.', { maxLength: 253 }),
+    clientId: str('Application (client) ID registered in the identity provider.', { maxLength: 1024 }),
+    authorityURL: str(
+      'Token authority. Defaults to https://login.microsoftonline.com; use https://login.microsoftonline.us or ' +
+        'https://login.chinacloudapi.cn for sovereign clouds.',
+      { maxLength: 2048, pattern: '^https?://' },
+    ),
+    scope: str('Scope requested with the token. Defaults to https://graph.microsoft.com/.default for Graph and https://outlook.office365.com/.default for EWS.', {
+      maxLength: 1024,
+    }),
+  },
+  { required: ['clientId'] },
+);
+
+const credentials = obj(
+  'Where the credentials come from.',
+  {
+    source: oneOf(
+      ['Profile', 'Mailbox'],
+      'Profile: one Secret for all mailboxes of this profile (a service account using impersonation or delegated ' +
+        '"send as" rights). Mailbox: each Mailbox names its own Secret in spec.credentialsSecretRef.',
+      { default: 'Mailbox' },
+    ),
+    secretRef: localRef(
+      'Secret with keys username and password (Basic, NTLM), or clientSecret (OAuth2), or accessToken (XOAUTH2). Required when source is Profile.',
+      'Secret',
+    ),
+    impersonation: bool('Exchange only: act as each mailbox through the ApplicationImpersonation role.', { default: false }),
+  },
+  {
+    rules: [
+      { rule: "self.source != 'Profile' || has(self.secretRef)", message: 'credentials.secretRef is required when credentials.source is Profile', fieldPath: '.secretRef', reason: 'FieldValueRequired' },
+      {
+        rule: "self.source != 'Mailbox' || !has(self.secretRef)",
+        message: 'credentials.secretRef must be empty when credentials.source is Mailbox: each Mailbox names its Secret in spec.credentialsSecretRef',
+        fieldPath: '.secretRef',
+      },
+    ],
+  },
+);
+
+function connection(direction: 'incoming' | 'outgoing'): Schema {
+  const protocols = direction === 'incoming' ? ['EWS', 'Graph', 'IMAP', 'POP3'] : ['EWS', 'Graph', 'SMTP'];
+  const props: Record<string, Schema> = {
+    protocol: oneOf(
+      protocols,
+      `Protocol for ${direction} mail. Defaults from serverType (ExchangeServer: EWS, ExchangeOnline: Graph, IMAP/POP3: ${direction === 'incoming' ? 'IMAP/POP3' : 'SMTP'}).`,
+    ),
+    server: hostname(`${direction} mail server`),
+    url: httpsUrl(`Exchange Web Services or Microsoft Graph endpoint for ${direction} mail (for example https://mail.example.com/EWS/Exchange.asmx).`),
+    port: int('TCP port. Defaults from the protocol and TLS mode (IMAP 993/143, POP3 995/110, SMTP 465/587).', { minimum: 1, maximum: 65535 }),
+    tls: oneOf(TLS_MODES, 'Transport security: Implicit (TLS from the first byte), STARTTLS (upgrade, mandatory), or None.', { default: 'Implicit' }),
+    autodiscover: bool('Exchange only: find the EWS URL through Autodiscover instead of url.', { default: false }),
+    authentication: oneOf(
+      AUTH_METHODS,
+      'Authentication method. NTLM is for Exchange Server, OAuth2 (client credentials) for Exchange, XOAUTH2 for IMAP, POP3 and SMTP.' +
+        (direction === 'incoming' ? ' Defaults to Basic.' : ' Defaults to the incoming method.'),
+      // Outgoing has no default so that "unset" can mean "same as incoming".
+      direction === 'incoming' ? { default: 'Basic' } : {},
+    ),
+    credentials,
+    oauth,
+    caBundle,
+    timeout: duration('Per-operation timeout for this server.', { default: '30s' }),
+  };
+  if (direction === 'outgoing') {
+    props.sendMode = oneOf(
+      ['SendAs', 'SendOnBehalf'],
+      'SendAs: mail appears to come from the mailbox owner alone. SendOnBehalf: From is the owner and Sender the sending mailbox.',
+      { default: 'SendAs' },
+    );
+  }
+  const rules: Rule[] = [
+    { rule: "!has(self.authentication) || self.authentication != 'NTLM' || !has(self.protocol) || self.protocol == 'EWS'", message: `${direction}.authentication NTLM is only available with Exchange Web Services (EWS)` },
+  ];
+  return obj(`How to reach the ${direction} mail server.`, props, { rules });
+}
+
+const exchange = "['ExchangeServer', 'ExchangeOnline']";
+const mailTypes = "['IMAP', 'POP3']";
+
+/** Rules refusing credentials over a connection without TLS unless explicitly allowed. */
+function insecureAuthRules(dir: 'incoming' | 'outgoing'): Rule[] {
+  const d = `self.${dir}`;
+  // Outgoing takes its authentication from incoming while useSameSettingsForOutgoing is true.
+  const auth =
+    dir === 'incoming'
+      ? `${d}.authentication == 'NTLM'`
+      : `(self.useSameSettingsForOutgoing ? (has(self.incoming) && self.incoming.authentication == 'NTLM') : (has(${d}.authentication) && ${d}.authentication == 'NTLM'))`;
+  return [
+    {
+      rule: `!has(${d}) || ${d}.tls != 'None' || self.allowInsecureAuthentication || ${auth}`,
+      message: `spec.${dir}: authentication over tls: None would send credentials in plaintext; use tls: Implicit or STARTTLS, or set spec.allowInsecureAuthentication: true to accept the risk`,
+      fieldPath: `.${dir}.tls`,
+    },
+    {
+      rule: `!has(${d}) || !has(${d}.url) || ${d}.url.startsWith('https://') || self.allowInsecureAuthentication`,
+      message: `spec.${dir}.url uses http://, which would send credentials in plaintext; use https://, or set spec.allowInsecureAuthentication: true to accept the risk`,
+      fieldPath: `.${dir}.url`,
+    },
+  ];
+}
+
+const profileRules: Rule[] = [
+  // Protocol pairings that server-side sync does not support.
+  {
+    rule: `!(self.serverType in ${mailTypes}) || !has(self.outgoing) || !has(self.outgoing.protocol) || self.outgoing.protocol == 'SMTP'`,
+    message: 'spec.outgoing.protocol: IMAP and POP3 profiles send through SMTP; Exchange outgoing with POP3 or IMAP incoming is not supported. Set spec.outgoing.protocol to SMTP or remove it',
+    fieldPath: '.outgoing.protocol',
+  },
+  {
+    rule: `!(self.serverType in ${exchange}) || !has(self.outgoing) || !has(self.outgoing.protocol) || self.outgoing.protocol == (self.serverType == 'ExchangeServer' ? 'EWS' : 'Graph')`,
+    message: 'spec.outgoing.protocol: Exchange profiles send through Exchange (EWS for ExchangeServer, Graph for ExchangeOnline); SMTP outgoing with Exchange incoming is not supported. Remove spec.outgoing.protocol or use a separate IMAP profile',
+    fieldPath: '.outgoing.protocol',
+  },
+  {
+    rule: "!has(self.incoming) || !has(self.incoming.protocol) || self.incoming.protocol == (self.serverType == 'ExchangeServer' ? 'EWS' : self.serverType == 'ExchangeOnline' ? 'Graph' : self.serverType)",
+    message: 'spec.incoming.protocol must match spec.serverType (ExchangeServer: EWS, ExchangeOnline: Graph, IMAP: IMAP, POP3: POP3); remove it to use the default',
+    fieldPath: '.incoming.protocol',
+  },
+  // Required fields per type.
+  {
+    rule: `!(self.serverType in ${mailTypes}) || (has(self.incoming) && has(self.incoming.server))`,
+    message: 'spec.incoming.server is required for IMAP and POP3 profiles: the host name of the mail server',
+    fieldPath: '.incoming',
+    reason: 'FieldValueRequired',
+  },
+  {
+    rule: "self.serverType != 'ExchangeServer' || (has(self.incoming) && (has(self.incoming.url) || self.incoming.autodiscover))",
+    message: 'spec.incoming.url (the EWS URL, e.g. https://mail.example.com/EWS/Exchange.asmx) or spec.incoming.autodiscover: true is required for ExchangeServer profiles',
+    fieldPath: '.incoming',
+    reason: 'FieldValueRequired',
+  },
+  {
+    rule: "self.serverType != 'ExchangeOnline' || (has(self.incoming) && has(self.incoming.oauth) && has(self.incoming.oauth.tenantId) && self.incoming.authentication == 'OAuth2')",
+    message: 'ExchangeOnline profiles use Microsoft Graph with OAuth2 client credentials: set spec.incoming.authentication: OAuth2 and spec.incoming.oauth.tenantId and clientId',
+    fieldPath: '.incoming.oauth',
+    reason: 'FieldValueRequired',
+  },
+  // Options that only make sense for one family.
+  {
+    rule: `self.serverType in ${exchange} || !has(self.incoming) || (self.incoming.authentication != 'NTLM' && self.incoming.authentication != 'OAuth2')`,
+    message: 'spec.incoming.authentication: NTLM and OAuth2 are for Exchange profiles; IMAP and POP3 use Basic or XOAUTH2',
+    fieldPath: '.incoming.authentication',
+  },
+  {
+    rule: `!(self.serverType in ${exchange}) || !has(self.incoming) || self.incoming.authentication != 'XOAUTH2'`,
+    message: 'spec.incoming.authentication: XOAUTH2 is for IMAP, POP3 and SMTP; Exchange profiles use Basic, NTLM or OAuth2',
+    fieldPath: '.incoming.authentication',
+  },
+  {
+    rule: `self.serverType in ${exchange} || !has(self.incoming) || !self.incoming.autodiscover`,
+    message: 'spec.incoming.autodiscover is only available for Exchange profiles; set spec.incoming.server instead',
+    fieldPath: '.incoming.autodiscover',
+  },
+  {
+    rule: `self.serverType in ${exchange} || !has(self.incoming) || !has(self.incoming.credentials) || !self.incoming.credentials.impersonation`,
+    message: 'spec.incoming.credentials.impersonation is only available for Exchange profiles',
+    fieldPath: '.incoming.credentials.impersonation',
+  },
+  {
+    rule: `self.serverType in ${exchange} || !has(self.appointmentsContactsTasks) || !self.appointmentsContactsTasks.enabled`,
+    message: 'spec.appointmentsContactsTasks.enabled: appointment, contact and task synchronization needs Exchange (ExchangeServer or ExchangeOnline); IMAP and POP3 profiles synchronize email only',
+    fieldPath: '.appointmentsContactsTasks.enabled',
+  },
+  {
+    rule: '!self.useSameSettingsForOutgoing || !has(self.outgoing) || (!has(self.outgoing.credentials) && !has(self.outgoing.authentication))',
+    message: 'spec.outgoing.credentials and authentication are taken from spec.incoming while spec.useSameSettingsForOutgoing is true; set it to false to use separate outgoing credentials',
+    fieldPath: '.outgoing',
+  },
+  ...insecureAuthRules('incoming'),
+  ...insecureAuthRules('outgoing'),
+];
+
+const rollout = obj(
+  'How a change to this profile reaches its mailboxes: in batches, queue mailboxes first, each batch tested before it switches. ' +
+    'Mailboxes whose test fails keep running on the last revision that passed.',
+  {
+    batchSize: int('Mailboxes moved to a new revision per batch.', { minimum: 1, maximum: 10000, default: 50 }),
+    maxConcurrentTests: int('Connection tests running at once.', { minimum: 1, maximum: 300, default: 10 }),
+    interval: duration('Pause between batches.', { default: '30s' }),
+    failureThreshold: int('Percentage of failed tests in a batch at which the rollout pauses (Dynamics alerts at 50%).', {
+      minimum: 1,
+      maximum: 100,
+      default: 50,
+    }),
+    paused: bool('Pause the rollout by hand: no further mailboxes move until this is false again.', { default: false }),
+  },
+);
+
+const countsSchema = obj('Mailbox counts.', {
+  total: int('Mailboxes that reference this object.'),
+  enabled: int('Mailboxes that are processing mail.'),
+  failing: int('Mailboxes with a failed direction.'),
+});
+
+export const emailServerProfileSpec: Schema = obj(
+  'EmailServerProfileSpec describes how to reach one mail system.',
+  {
+    serverType: oneOf(
+      SERVER_TYPES,
+      'Kind of mail system: ExchangeServer (on-premises Exchange 2013/2016/2019/SE over EWS), ExchangeOnline (Microsoft 365 over Microsoft Graph), IMAP (IMAP in, SMTP out), POP3 (POP3 in, SMTP out).',
+    ),
+    incoming: connection('incoming'),
+    outgoing: connection('outgoing'),
+    useSameSettingsForOutgoing: bool('Use the incoming authentication, credentials and TLS settings for outgoing mail too.', { default: true }),
+    allowInsecureAuthentication: bool('Allow credentials over a connection without TLS. Off by default; only for isolated test systems.', { default: false }),
+    maxConcurrentConnections: int('Maximum concurrent connections per authenticated identity.', { minimum: 1, maximum: 300, default: 10 }),
+    minPollingInterval: duration('Shortest time between two safety resyncs of one mailbox.', { default: '5m' }),
+    processEmailReceivedAfter: str('Only mail received after this time is processed (RFC 3339).', { format: 'date-time' }),
+    moveFailedToUndeliverable: bool('Move messages that cannot be tracked to an Undeliverable folder instead of leaving them in the Inbox.', { default: false }),
+    maxAttachmentSize: quantity('Largest attachment taken into the CRM; larger messages are reported and skipped.'),
+    appointmentsContactsTasks: obj('Synchronization of appointments, contacts and tasks (Exchange only).', {
+      enabled: bool('Allow mailboxes of this profile to synchronize appointments, contacts and tasks.', { default: false }),
+    }),
+    rollout,
+  },
+  { required: ['serverType'], rules: profileRules },
+);
+
+export const emailServerProfileStatus: Schema = obj('EmailServerProfileStatus is the observed state of the profile.', {
+  observedGeneration,
+  conditions: conditionsSchema,
+  mailboxes: countsSchema,
+  revision: str('Hash of the effective configuration, including the versions of referenced Secrets.', { maxLength: 64 }),
+});
+
+const deliveryMethods = {
+  incoming: oneOf(INCOMING_METHODS, 'How incoming email reaches the CRM: ServerSideSync, ForwardMailbox (through a forward mailbox), or None.'),
+  outgoing: oneOf(OUTGOING_METHODS, 'How email written in the CRM is sent: ServerSideSync or None.'),
+  appointmentsContactsTasks: oneOf(ACT_METHODS, 'Appointments, contacts and tasks: ServerSideSync (Exchange only) or None.'),
+};
+
+export const mailboxSpec: Schema = obj(
+  "MailboxSpec is one CRM user's or queue's mailbox.",
+  {
+    emailAddress: str('The mailbox address. Changing it withdraws any approval.', {
+      minLength: 3,
+      maxLength: 254,
+      pattern: '^[^@\\s]+@[^@\\s]+\\.[^@\\s]+$',
+    }),
+    owner: obj(
+      'The CRM user or queue this mailbox belongs to.',
+      {
+        kind: oneOf(['User', 'Queue'], 'Kind of owner.'),
+        name: str('Name or ID of the user or queue in the CRM.', { minLength: 1, maxLength: 256 }),
+      },
+      { required: ['kind', 'name'] },
+    ),
+    deploymentRef: localRef('The Deployment (CRM organization) this mailbox belongs to.', 'Deployment'),
+    serverProfileRef: localRef("The EmailServerProfile to use. Defaults to the Deployment's spec.defaults.serverProfileRef.", 'EmailServerProfile'),
+    ...deliveryMethods,
+    credentialsSecretRef: localRef(
+      "Secret with this mailbox's credentials (username and password, or accessToken), used when the profile's credentials.source is Mailbox.",
+      'Secret',
+    ),
+    forwardMailbox: bool('This is a forward mailbox: it receives mail forwarded from other mailboxes and unwraps it.', { default: false }),
+    deleteAfterProcessing: bool('Forward mailboxes only: delete each message after it reached the CRM.', { default: false }),
+    suspended: bool('Stop processing without deleting anything; tests still run on request.', { default: false }),
+  },
+  {
+    required: ['emailAddress', 'owner', 'deploymentRef'],
+    rules: [
+      { rule: '!self.deleteAfterProcessing || self.forwardMailbox', message: 'spec.deleteAfterProcessing is only allowed for forward mailboxes (spec.forwardMailbox: true)', fieldPath: '.deleteAfterProcessing' },
+      {
+        rule: "self.owner.kind != 'Queue' || !has(self.appointmentsContactsTasks) || self.appointmentsContactsTasks == 'None'",
+        message: 'spec.appointmentsContactsTasks: queues do not synchronize appointments, contacts and tasks; set it to None',
+        fieldPath: '.appointmentsContactsTasks',
+      },
+      {
+        rule: "!self.forwardMailbox || !has(self.incoming) || self.incoming == 'ServerSideSync'",
+        message: 'spec.incoming: a forward mailbox receives mail itself, so its incoming delivery method must be ServerSideSync',
+        fieldPath: '.incoming',
+      },
+    ],
+  },
+);
+
+const checkpoint = obj(
+  'Where incremental sync resumes: IMAP UIDVALIDITY/last UID/HIGHESTMODSEQ, or an EWS/Graph sync state.',
+  {
+    uidValidity: str('IMAP UIDVALIDITY of the synced folder.', { maxLength: 32 }),
+    lastUid: int('Highest IMAP UID delivered to the CRM.', { format: 'int64' }),
+    highestModseq: str('IMAP HIGHESTMODSEQ at the last sync.', { maxLength: 32 }),
+    syncState: str('Opaque EWS SyncState or Graph delta link.', { maxLength: 16384 }),
+  },
+);
+
+export const mailboxStatus: Schema = obj('MailboxStatus is the observed state of the mailbox.', {
+  observedGeneration,
+  conditions: conditionsSchema,
+  serverProfile: str('The EmailServerProfile in use after defaults.', { maxLength: 253 }),
+  emailAddress: str('The address the approval conditions refer to.', { maxLength: 254 }),
+  lastTestTime: str('When Test and Enable last ran.', { format: 'date-time' }),
+  lastSyncTime: str('When the last sync cycle finished.', { format: 'date-time' }),
+  nextSyncTime: str('When the next safety resync is planned.', { format: 'date-time' }),
+  consecutiveTransientFailures: int('Transient failures in a row; at the limit the direction is disabled with TooManyTransientFailures.'),
+  revision: str('The profile revision this mailbox runs on (last known good).', { maxLength: 64 }),
+  targetRevision: str('The revision this mailbox is moving to, while a rollout is in progress.', { maxLength: 64 }),
+  counts: obj('Messages processed since the mailbox was created.', {
+    received: int('Incoming messages delivered to the CRM.', { format: 'int64' }),
+    sent: int('Outgoing messages sent.', { format: 'int64' }),
+    failed: int('Messages that could not be processed.', { format: 'int64' }),
+  }),
+  checkpoint,
+});
+
+export const deploymentSpec: Schema = obj(
+  'DeploymentSpec is one CRM organization: its connector and its organization-wide email settings.',
+  {
+    crm: obj(
+      'The CRM connector.',
+      {
+        type: oneOf(['Webhook', 'Dynamics365'], 'Webhook: the documented HTTP+JSON contract. Dynamics365: the Dataverse Web API.'),
+        url: str('Webhook base URL, or the Dynamics 365 organization URL (https://org.crm.dynamics.com).', { maxLength: 2048, pattern: '^https?://' }),
+        credentialsSecretRef: localRef('Secret with the connector credentials: token and signingKey (Webhook) or clientSecret (Dynamics365).', 'Secret'),
+        oauth,
+        caBundle,
+        timeout: duration('Per-request timeout.', { default: '30s' }),
+      },
+      {
+        required: ['type', 'url'],
+        rules: [
+          { rule: "self.type != 'Dynamics365' || has(self.oauth)", message: 'spec.crm.oauth (tenantId, clientId) is required for Dynamics365', fieldPath: '.oauth', reason: 'FieldValueRequired' },
+          { rule: "self.type != 'Dynamics365' || has(self.credentialsSecretRef)", message: 'spec.crm.credentialsSecretRef is required for Dynamics365 (key clientSecret)', fieldPath: '.credentialsSecretRef', reason: 'FieldValueRequired' },
+        ],
+      },
+    ),
+    defaults: obj('Defaults for mailboxes that leave these fields empty.', {
+      serverProfileRef: localRef('Default EmailServerProfile.', 'EmailServerProfile'),
+      incoming: { ...deliveryMethods.incoming, default: 'ServerSideSync' },
+      outgoing: { ...deliveryMethods.outgoing, default: 'ServerSideSync' },
+      appointmentsContactsTasks: { ...deliveryMethods.appointmentsContactsTasks, default: 'None' },
+    }),
+    requireApprovedUsers: bool("Process a user's mailbox only after its address is approved.", { default: true }),
+    requireApprovedQueues: bool("Process a queue's mailbox only after its address is approved.", { default: true }),
+    autoApproveDomains: arr(str('A domain, e.g. example.com.', { maxLength: 253 }), 'Addresses in these domains are approved by the operator (needs the approve verb).', {
+      maxItems: 64,
+    }),
+    incomingFiltering: obj('Which incoming messages become CRM activities, per owner kind.', {
+      users: oneOf(FILTERING_METHODS, 'Filtering for user mailboxes.', { default: 'FromCRMRecords' }),
+      queues: oneOf(FILTERING_METHODS, 'Filtering for queue mailboxes.', { default: 'All' }),
+    }),
+    trackingToken: obj('The tracking token added to subjects of CRM email, e.g. CRM:0001001.', {
+      enabled: bool('Add and recognise tracking tokens.', { default: true }),
+      prefix: str('Token prefix.', { minLength: 1, maxLength: 20, pattern: '^[A-Za-z0-9]+$', default: 'CRM' }),
+      deploymentBase: int('Base number that keeps tokens of several deployments apart.', { minimum: 0, maximum: 2147483647, default: 0 }),
+      userDigits: int('Digits for the user number.', { minimum: 1, maximum: 10, default: 3 }),
+      counterDigits: int('Digits for the per-user counter.', { minimum: 1, maximum: 9, default: 3 }),
+    }),
+    correlation: obj('Email correlation by headers (In-Reply-To, References, Thread-Index).', {
+      enabled: bool('Correlate replies with CRM email by headers.', { default: true }),
+    }),
+    maxAttachmentSize: quantity('Largest attachment taken into the CRM.', { default: '5Mi' }),
+  },
+  { required: ['crm'] },
+);
+
+export const deploymentStatus: Schema = obj('DeploymentStatus is the observed state of the CRM organization.', {
+  observedGeneration,
+  conditions: conditionsSchema,
+  mailboxes: countsSchema,
+});
+
+export interface KindInfo {
+  kind: string;
+  plural: string;
+  singular: string;
+  shortNames: string[];
+  spec: Schema;
+  status: Schema;
+  description: string;
+  printerColumns: { name: string; type: string; jsonPath: string; priority?: number; description?: string }[];
+}
+
+const cond = (t: string, field: 'status' | 'reason' | 'message' = 'status') => `.status.conditions[?(@.type=="${t}")].${field}`;
+
+export const KINDS: KindInfo[] = [
+  {
+    kind: 'EmailServerProfile',
+    plural: 'emailserverprofiles',
+    singular: 'emailserverprofile',
+    shortNames: ['esp', 'profile'],
+    spec: emailServerProfileSpec,
+    status: emailServerProfileStatus,
+    description: 'EmailServerProfile describes how to reach one mail system (Exchange, Microsoft 365, IMAP or POP3 with SMTP).',
+    printerColumns: [
+      { name: 'Type', type: 'string', jsonPath: '.spec.serverType' },
+      { name: 'Server', type: 'string', jsonPath: '.spec.incoming.server' },
+      { name: 'Mailboxes', type: 'integer', jsonPath: '.status.mailboxes.total' },
+      { name: 'Failing', type: 'integer', jsonPath: '.status.mailboxes.failing' },
+      { name: 'Ready', type: 'string', jsonPath: cond('Ready') },
+      { name: 'Status', type: 'string', jsonPath: cond('Ready', 'message'), priority: 1 },
+      { name: 'Age', type: 'date', jsonPath: '.metadata.creationTimestamp' },
+    ],
+  },
+  {
+    kind: 'Mailbox',
+    plural: 'mailboxes',
+    singular: 'mailbox',
+    shortNames: ['mbx'],
+    spec: mailboxSpec,
+    status: mailboxStatus,
+    description: "Mailbox connects one CRM user's or queue's mailbox to its mail server.",
+    printerColumns: [
+      { name: 'Address', type: 'string', jsonPath: '.spec.emailAddress' },
+      { name: 'Owner', type: 'string', jsonPath: '.spec.owner.name' },
+      { name: 'Incoming', type: 'string', jsonPath: cond('IncomingEmailReady', 'reason') },
+      { name: 'Outgoing', type: 'string', jsonPath: cond('OutgoingEmailReady', 'reason') },
+      { name: 'ACT', type: 'string', jsonPath: cond('AppointmentsContactsTasksReady', 'reason') },
+      { name: 'Approved', type: 'string', jsonPath: cond('Approved') },
+      { name: 'Ready', type: 'string', jsonPath: cond('Ready') },
+      { name: 'Status', type: 'string', jsonPath: cond('Ready', 'message'), priority: 1 },
+      { name: 'Age', type: 'date', jsonPath: '.metadata.creationTimestamp' },
+    ],
+  },
+  {
+    kind: 'Deployment',
+    plural: 'deployments',
+    singular: 'deployment',
+    shortNames: ['msd', 'crmdeployment'],
+    spec: deploymentSpec,
+    status: deploymentStatus,
+    description:
+      'Deployment is one CRM organization (the Email Router\'s "deployment"): its connector and organization email settings. ' +
+      'Its name is shared with apps/v1 Deployments: use deployments.mailsync.dev or the short name msd.',
+    printerColumns: [
+      { name: 'CRM', type: 'string', jsonPath: '.spec.crm.type' },
+      { name: 'URL', type: 'string', jsonPath: '.spec.crm.url' },
+      { name: 'Mailboxes', type: 'integer', jsonPath: '.status.mailboxes.total' },
+      { name: 'Ready', type: 'string', jsonPath: cond('Ready') },
+      { name: 'Status', type: 'string', jsonPath: cond('Ready', 'message'), priority: 1 },
+      { name: 'Age', type: 'date', jsonPath: '.metadata.creationTimestamp' },
+    ],
+  },
+];

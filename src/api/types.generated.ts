@@ -1,0 +1,832 @@
+// Generated from src/api/schema.ts by `make generate`. Do not edit.
+/* eslint-disable */
+
+/**
+ * EmailServerProfileSpec describes how to reach one mail system.
+ */
+export interface EmailServerProfileSpec {
+/**
+ * Kind of mail system: ExchangeServer (on-premises Exchange 2013/2016/2019/SE over EWS), ExchangeOnline (Microsoft 365 over Microsoft Graph), IMAP (IMAP in, SMTP out), POP3 (POP3 in, SMTP out). One of: ExchangeServer, ExchangeOnline, IMAP, POP3.
+ */
+serverType: ("ExchangeServer" | "ExchangeOnline" | "IMAP" | "POP3")
+/**
+ * How to reach the incoming mail server.
+ */
+incoming?: {
+/**
+ * Protocol for incoming mail. Defaults from serverType (ExchangeServer: EWS, ExchangeOnline: Graph, IMAP/POP3: IMAP/POP3). One of: EWS, Graph, IMAP, POP3.
+ */
+protocol?: ("EWS" | "Graph" | "IMAP" | "POP3")
+/**
+ * Host name or IP address of the incoming mail server.
+ */
+server?: string
+/**
+ * Exchange Web Services or Microsoft Graph endpoint for incoming mail (for example https://mail.example.com/EWS/Exchange.asmx). Must be an https:// URL unless allowInsecureAuthentication is set.
+ */
+url?: string
+/**
+ * TCP port. Defaults from the protocol and TLS mode (IMAP 993/143, POP3 995/110, SMTP 465/587).
+ */
+port?: number
+/**
+ * Transport security: Implicit (TLS from the first byte), STARTTLS (upgrade, mandatory), or None. One of: Implicit, STARTTLS, None.
+ */
+tls?: ("Implicit" | "STARTTLS" | "None")
+/**
+ * Exchange only: find the EWS URL through Autodiscover instead of url.
+ */
+autodiscover?: boolean
+/**
+ * Authentication method. NTLM is for Exchange Server, OAuth2 (client credentials) for Exchange, XOAUTH2 for IMAP, POP3 and SMTP. Defaults to Basic. One of: Basic, NTLM, OAuth2, XOAUTH2.
+ */
+authentication?: ("Basic" | "NTLM" | "OAuth2" | "XOAUTH2")
+/**
+ * Where the credentials come from.
+ */
+credentials?: {
+/**
+ * Profile: one Secret for all mailboxes of this profile (a service account using impersonation or delegated "send as" rights). Mailbox: each Mailbox names its own Secret in spec.credentialsSecretRef. One of: Profile, Mailbox.
+ */
+source?: ("Profile" | "Mailbox")
+/**
+ * Secret with keys username and password (Basic, NTLM), or clientSecret (OAuth2), or accessToken (XOAUTH2). Required when source is Profile. References resolve in the resource's own namespace only.
+ */
+secretRef?: {
+/**
+ * Name of the Secret in the same namespace.
+ */
+name: string
+/**
+ * Not allowed: references never leave the namespace (a namespace is a tenant boundary). Present only so that a manifest naming another namespace is rejected with a clear message rather than silently pruned.
+ */
+namespace?: string
+}
+/**
+ * Exchange only: act as each mailbox through the ApplicationImpersonation role.
+ */
+impersonation?: boolean
+}
+/**
+ * OAuth 2.0 client-credentials settings (Exchange Online through Microsoft Graph, or OAuth2 to Exchange Server). The client secret is read from credentials.secretRef (key clientSecret).
+ */
+oauth?: {
+/**
+ * Microsoft Entra tenant ID (GUID) or domain.
+ */
+tenantId?: string
+/**
+ * Application (client) ID registered in the identity provider.
+ */
+clientId: string
+/**
+ * Token authority. Defaults to https://login.microsoftonline.com; use https://login.microsoftonline.us or https://login.chinacloudapi.cn for sovereign clouds.
+ */
+authorityURL?: string
+/**
+ * Scope requested with the token. Defaults to https://graph.microsoft.com/.default for Graph and https://outlook.office365.com/.default for EWS.
+ */
+scope?: string
+}
+/**
+ * Extra certificate authorities to trust for this server, in PEM. Certificate verification is always on; this only adds trust, for servers whose certificate is issued by a private CA.
+ */
+caBundle?: {
+/**
+ * A Secret key holding the PEM bundle (key defaults to ca.crt). References resolve in the resource's own namespace only.
+ */
+secretRef?: {
+/**
+ * Name of the Secret in the same namespace.
+ */
+name: string
+/**
+ * Not allowed: references never leave the namespace (a namespace is a tenant boundary). Present only so that a manifest naming another namespace is rejected with a clear message rather than silently pruned.
+ */
+namespace?: string
+/**
+ * Key within the Secret.
+ */
+key?: string
+}
+/**
+ * A ConfigMap key holding the PEM bundle (key defaults to ca.crt). References resolve in the resource's own namespace only.
+ */
+configMapRef?: {
+/**
+ * Name of the Secret in the same namespace.
+ */
+name: string
+/**
+ * Not allowed: references never leave the namespace (a namespace is a tenant boundary). Present only so that a manifest naming another namespace is rejected with a clear message rather than silently pruned.
+ */
+namespace?: string
+/**
+ * Key within the Secret.
+ */
+key?: string
+}
+}
+/**
+ * Per-operation timeout for this server. A duration such as 30s, 5m or 1h.
+ */
+timeout?: string
+}
+/**
+ * How to reach the outgoing mail server.
+ */
+outgoing?: {
+/**
+ * Protocol for outgoing mail. Defaults from serverType (ExchangeServer: EWS, ExchangeOnline: Graph, IMAP/POP3: SMTP). One of: EWS, Graph, SMTP.
+ */
+protocol?: ("EWS" | "Graph" | "SMTP")
+/**
+ * Host name or IP address of the outgoing mail server.
+ */
+server?: string
+/**
+ * Exchange Web Services or Microsoft Graph endpoint for outgoing mail (for example https://mail.example.com/EWS/Exchange.asmx). Must be an https:// URL unless allowInsecureAuthentication is set.
+ */
+url?: string
+/**
+ * TCP port. Defaults from the protocol and TLS mode (IMAP 993/143, POP3 995/110, SMTP 465/587).
+ */
+port?: number
+/**
+ * Transport security: Implicit (TLS from the first byte), STARTTLS (upgrade, mandatory), or None. One of: Implicit, STARTTLS, None.
+ */
+tls?: ("Implicit" | "STARTTLS" | "None")
+/**
+ * Exchange only: find the EWS URL through Autodiscover instead of url.
+ */
+autodiscover?: boolean
+/**
+ * Authentication method. NTLM is for Exchange Server, OAuth2 (client credentials) for Exchange, XOAUTH2 for IMAP, POP3 and SMTP. Defaults to the incoming method. One of: Basic, NTLM, OAuth2, XOAUTH2.
+ */
+authentication?: ("Basic" | "NTLM" | "OAuth2" | "XOAUTH2")
+/**
+ * Where the credentials come from.
+ */
+credentials?: {
+/**
+ * Profile: one Secret for all mailboxes of this profile (a service account using impersonation or delegated "send as" rights). Mailbox: each Mailbox names its own Secret in spec.credentialsSecretRef. One of: Profile, Mailbox.
+ */
+source?: ("Profile" | "Mailbox")
+/**
+ * Secret with keys username and password (Basic, NTLM), or clientSecret (OAuth2), or accessToken (XOAUTH2). Required when source is Profile. References resolve in the resource's own namespace only.
+ */
+secretRef?: {
+/**
+ * Name of the Secret in the same namespace.
+ */
+name: string
+/**
+ * Not allowed: references never leave the namespace (a namespace is a tenant boundary). Present only so that a manifest naming another namespace is rejected with a clear message rather than silently pruned.
+ */
+namespace?: string
+}
+/**
+ * Exchange only: act as each mailbox through the ApplicationImpersonation role.
+ */
+impersonation?: boolean
+}
+/**
+ * OAuth 2.0 client-credentials settings (Exchange Online through Microsoft Graph, or OAuth2 to Exchange Server). The client secret is read from credentials.secretRef (key clientSecret).
+ */
+oauth?: {
+/**
+ * Microsoft Entra tenant ID (GUID) or domain.
+ */
+tenantId?: string
+/**
+ * Application (client) ID registered in the identity provider.
+ */
+clientId: string
+/**
+ * Token authority. Defaults to https://login.microsoftonline.com; use https://login.microsoftonline.us or https://login.chinacloudapi.cn for sovereign clouds.
+ */
+authorityURL?: string
+/**
+ * Scope requested with the token. Defaults to https://graph.microsoft.com/.default for Graph and https://outlook.office365.com/.default for EWS.
+ */
+scope?: string
+}
+/**
+ * Extra certificate authorities to trust for this server, in PEM. Certificate verification is always on; this only adds trust, for servers whose certificate is issued by a private CA.
+ */
+caBundle?: {
+/**
+ * A Secret key holding the PEM bundle (key defaults to ca.crt). References resolve in the resource's own namespace only.
+ */
+secretRef?: {
+/**
+ * Name of the Secret in the same namespace.
+ */
+name: string
+/**
+ * Not allowed: references never leave the namespace (a namespace is a tenant boundary). Present only so that a manifest naming another namespace is rejected with a clear message rather than silently pruned.
+ */
+namespace?: string
+/**
+ * Key within the Secret.
+ */
+key?: string
+}
+/**
+ * A ConfigMap key holding the PEM bundle (key defaults to ca.crt). References resolve in the resource's own namespace only.
+ */
+configMapRef?: {
+/**
+ * Name of the Secret in the same namespace.
+ */
+name: string
+/**
+ * Not allowed: references never leave the namespace (a namespace is a tenant boundary). Present only so that a manifest naming another namespace is rejected with a clear message rather than silently pruned.
+ */
+namespace?: string
+/**
+ * Key within the Secret.
+ */
+key?: string
+}
+}
+/**
+ * Per-operation timeout for this server. A duration such as 30s, 5m or 1h.
+ */
+timeout?: string
+/**
+ * SendAs: mail appears to come from the mailbox owner alone. SendOnBehalf: From is the owner and Sender the sending mailbox. One of: SendAs, SendOnBehalf.
+ */
+sendMode?: ("SendAs" | "SendOnBehalf")
+}
+/**
+ * Use the incoming authentication, credentials and TLS settings for outgoing mail too.
+ */
+useSameSettingsForOutgoing?: boolean
+/**
+ * Allow credentials over a connection without TLS. Off by default; only for isolated test systems.
+ */
+allowInsecureAuthentication?: boolean
+/**
+ * Maximum concurrent connections per authenticated identity.
+ */
+maxConcurrentConnections?: number
+/**
+ * Shortest time between two safety resyncs of one mailbox. A duration such as 30s, 5m or 1h.
+ */
+minPollingInterval?: string
+/**
+ * Only mail received after this time is processed (RFC 3339).
+ */
+processEmailReceivedAfter?: string
+/**
+ * Move messages that cannot be tracked to an Undeliverable folder instead of leaving them in the Inbox.
+ */
+moveFailedToUndeliverable?: boolean
+/**
+ * Largest attachment taken into the CRM; larger messages are reported and skipped. A quantity such as 25Mi, 10M or 1048576 (bytes).
+ */
+maxAttachmentSize?: string
+/**
+ * Synchronization of appointments, contacts and tasks (Exchange only).
+ */
+appointmentsContactsTasks?: {
+/**
+ * Allow mailboxes of this profile to synchronize appointments, contacts and tasks.
+ */
+enabled?: boolean
+}
+/**
+ * How a change to this profile reaches its mailboxes: in batches, queue mailboxes first, each batch tested before it switches. Mailboxes whose test fails keep running on the last revision that passed.
+ */
+rollout?: {
+/**
+ * Mailboxes moved to a new revision per batch.
+ */
+batchSize?: number
+/**
+ * Connection tests running at once.
+ */
+maxConcurrentTests?: number
+/**
+ * Pause between batches. A duration such as 30s, 5m or 1h.
+ */
+interval?: string
+/**
+ * Percentage of failed tests in a batch at which the rollout pauses (Dynamics alerts at 50%).
+ */
+failureThreshold?: number
+/**
+ * Pause the rollout by hand: no further mailboxes move until this is false again.
+ */
+paused?: boolean
+}
+}
+
+/**
+ * EmailServerProfileStatus is the observed state of the profile.
+ */
+export interface EmailServerProfileStatus {
+/**
+ * The metadata.generation most recently acted on by the controller.
+ */
+observedGeneration?: number
+/**
+ * Current state of the resource as standard conditions (kstatus-compatible: Ready, Reconciling, Stalled).
+ * 
+ * @maxItems 32
+ */
+conditions?: {
+/**
+ * Type of condition in CamelCase.
+ */
+type: string
+/**
+ * Status of the condition. One of: True, False, Unknown.
+ */
+status: ("True" | "False" | "Unknown")
+/**
+ * The .metadata.generation that the condition was set based upon.
+ */
+observedGeneration?: number
+/**
+ * Last time the condition transitioned from one status to another.
+ */
+lastTransitionTime: string
+/**
+ * A programmatic identifier for the condition's last transition, in CamelCase.
+ */
+reason: string
+/**
+ * A human readable message indicating details about the transition.
+ */
+message: string
+}[]
+/**
+ * Mailbox counts.
+ */
+mailboxes?: {
+/**
+ * Mailboxes that reference this object.
+ */
+total?: number
+/**
+ * Mailboxes that are processing mail.
+ */
+enabled?: number
+/**
+ * Mailboxes with a failed direction.
+ */
+failing?: number
+}
+/**
+ * Hash of the effective configuration, including the versions of referenced Secrets.
+ */
+revision?: string
+}
+
+/**
+ * MailboxSpec is one CRM user's or queue's mailbox.
+ */
+export interface MailboxSpec {
+/**
+ * The mailbox address. Changing it withdraws any approval.
+ */
+emailAddress: string
+/**
+ * The CRM user or queue this mailbox belongs to.
+ */
+owner: {
+/**
+ * Kind of owner. One of: User, Queue.
+ */
+kind: ("User" | "Queue")
+/**
+ * Name or ID of the user or queue in the CRM.
+ */
+name: string
+}
+/**
+ * The Deployment (CRM organization) this mailbox belongs to. References resolve in the resource's own namespace only.
+ */
+deploymentRef: {
+/**
+ * Name of the Deployment in the same namespace.
+ */
+name: string
+/**
+ * Not allowed: references never leave the namespace (a namespace is a tenant boundary). Present only so that a manifest naming another namespace is rejected with a clear message rather than silently pruned.
+ */
+namespace?: string
+}
+/**
+ * The EmailServerProfile to use. Defaults to the Deployment's spec.defaults.serverProfileRef. References resolve in the resource's own namespace only.
+ */
+serverProfileRef?: {
+/**
+ * Name of the EmailServerProfile in the same namespace.
+ */
+name: string
+/**
+ * Not allowed: references never leave the namespace (a namespace is a tenant boundary). Present only so that a manifest naming another namespace is rejected with a clear message rather than silently pruned.
+ */
+namespace?: string
+}
+/**
+ * How incoming email reaches the CRM: ServerSideSync, ForwardMailbox (through a forward mailbox), or None. One of: ServerSideSync, ForwardMailbox, None.
+ */
+incoming?: ("ServerSideSync" | "ForwardMailbox" | "None")
+/**
+ * How email written in the CRM is sent: ServerSideSync or None. One of: ServerSideSync, None.
+ */
+outgoing?: ("ServerSideSync" | "None")
+/**
+ * Appointments, contacts and tasks: ServerSideSync (Exchange only) or None. One of: ServerSideSync, None.
+ */
+appointmentsContactsTasks?: ("ServerSideSync" | "None")
+/**
+ * Secret with this mailbox's credentials (username and password, or accessToken), used when the profile's credentials.source is Mailbox. References resolve in the resource's own namespace only.
+ */
+credentialsSecretRef?: {
+/**
+ * Name of the Secret in the same namespace.
+ */
+name: string
+/**
+ * Not allowed: references never leave the namespace (a namespace is a tenant boundary). Present only so that a manifest naming another namespace is rejected with a clear message rather than silently pruned.
+ */
+namespace?: string
+}
+/**
+ * This is a forward mailbox: it receives mail forwarded from other mailboxes and unwraps it.
+ */
+forwardMailbox?: boolean
+/**
+ * Forward mailboxes only: delete each message after it reached the CRM.
+ */
+deleteAfterProcessing?: boolean
+/**
+ * Stop processing without deleting anything; tests still run on request.
+ */
+suspended?: boolean
+}
+
+/**
+ * MailboxStatus is the observed state of the mailbox.
+ */
+export interface MailboxStatus {
+/**
+ * The metadata.generation most recently acted on by the controller.
+ */
+observedGeneration?: number
+/**
+ * Current state of the resource as standard conditions (kstatus-compatible: Ready, Reconciling, Stalled).
+ * 
+ * @maxItems 32
+ */
+conditions?: {
+/**
+ * Type of condition in CamelCase.
+ */
+type: string
+/**
+ * Status of the condition. One of: True, False, Unknown.
+ */
+status: ("True" | "False" | "Unknown")
+/**
+ * The .metadata.generation that the condition was set based upon.
+ */
+observedGeneration?: number
+/**
+ * Last time the condition transitioned from one status to another.
+ */
+lastTransitionTime: string
+/**
+ * A programmatic identifier for the condition's last transition, in CamelCase.
+ */
+reason: string
+/**
+ * A human readable message indicating details about the transition.
+ */
+message: string
+}[]
+/**
+ * The EmailServerProfile in use after defaults.
+ */
+serverProfile?: string
+/**
+ * The address the approval conditions refer to.
+ */
+emailAddress?: string
+/**
+ * When Test and Enable last ran.
+ */
+lastTestTime?: string
+/**
+ * When the last sync cycle finished.
+ */
+lastSyncTime?: string
+/**
+ * When the next safety resync is planned.
+ */
+nextSyncTime?: string
+/**
+ * Transient failures in a row; at the limit the direction is disabled with TooManyTransientFailures.
+ */
+consecutiveTransientFailures?: number
+/**
+ * The profile revision this mailbox runs on (last known good).
+ */
+revision?: string
+/**
+ * The revision this mailbox is moving to, while a rollout is in progress.
+ */
+targetRevision?: string
+/**
+ * Messages processed since the mailbox was created.
+ */
+counts?: {
+/**
+ * Incoming messages delivered to the CRM.
+ */
+received?: number
+/**
+ * Outgoing messages sent.
+ */
+sent?: number
+/**
+ * Messages that could not be processed.
+ */
+failed?: number
+}
+/**
+ * Where incremental sync resumes: IMAP UIDVALIDITY/last UID/HIGHESTMODSEQ, or an EWS/Graph sync state.
+ */
+checkpoint?: {
+/**
+ * IMAP UIDVALIDITY of the synced folder.
+ */
+uidValidity?: string
+/**
+ * Highest IMAP UID delivered to the CRM.
+ */
+lastUid?: number
+/**
+ * IMAP HIGHESTMODSEQ at the last sync.
+ */
+highestModseq?: string
+/**
+ * Opaque EWS SyncState or Graph delta link.
+ */
+syncState?: string
+}
+}
+
+/**
+ * DeploymentSpec is one CRM organization: its connector and its organization-wide email settings.
+ */
+export interface DeploymentSpec {
+/**
+ * The CRM connector.
+ */
+crm: {
+/**
+ * Webhook: the documented HTTP+JSON contract. Dynamics365: the Dataverse Web API. One of: Webhook, Dynamics365.
+ */
+type: ("Webhook" | "Dynamics365")
+/**
+ * Webhook base URL, or the Dynamics 365 organization URL (https://org.crm.dynamics.com).
+ */
+url: string
+/**
+ * Secret with the connector credentials: token and signingKey (Webhook) or clientSecret (Dynamics365). References resolve in the resource's own namespace only.
+ */
+credentialsSecretRef?: {
+/**
+ * Name of the Secret in the same namespace.
+ */
+name: string
+/**
+ * Not allowed: references never leave the namespace (a namespace is a tenant boundary). Present only so that a manifest naming another namespace is rejected with a clear message rather than silently pruned.
+ */
+namespace?: string
+}
+/**
+ * OAuth 2.0 client-credentials settings (Exchange Online through Microsoft Graph, or OAuth2 to Exchange Server). The client secret is read from credentials.secretRef (key clientSecret).
+ */
+oauth?: {
+/**
+ * Microsoft Entra tenant ID (GUID) or domain.
+ */
+tenantId?: string
+/**
+ * Application (client) ID registered in the identity provider.
+ */
+clientId: string
+/**
+ * Token authority. Defaults to https://login.microsoftonline.com; use https://login.microsoftonline.us or https://login.chinacloudapi.cn for sovereign clouds.
+ */
+authorityURL?: string
+/**
+ * Scope requested with the token. Defaults to https://graph.microsoft.com/.default for Graph and https://outlook.office365.com/.default for EWS.
+ */
+scope?: string
+}
+/**
+ * Extra certificate authorities to trust for this server, in PEM. Certificate verification is always on; this only adds trust, for servers whose certificate is issued by a private CA.
+ */
+caBundle?: {
+/**
+ * A Secret key holding the PEM bundle (key defaults to ca.crt). References resolve in the resource's own namespace only.
+ */
+secretRef?: {
+/**
+ * Name of the Secret in the same namespace.
+ */
+name: string
+/**
+ * Not allowed: references never leave the namespace (a namespace is a tenant boundary). Present only so that a manifest naming another namespace is rejected with a clear message rather than silently pruned.
+ */
+namespace?: string
+/**
+ * Key within the Secret.
+ */
+key?: string
+}
+/**
+ * A ConfigMap key holding the PEM bundle (key defaults to ca.crt). References resolve in the resource's own namespace only.
+ */
+configMapRef?: {
+/**
+ * Name of the Secret in the same namespace.
+ */
+name: string
+/**
+ * Not allowed: references never leave the namespace (a namespace is a tenant boundary). Present only so that a manifest naming another namespace is rejected with a clear message rather than silently pruned.
+ */
+namespace?: string
+/**
+ * Key within the Secret.
+ */
+key?: string
+}
+}
+/**
+ * Per-request timeout. A duration such as 30s, 5m or 1h.
+ */
+timeout?: string
+}
+/**
+ * Defaults for mailboxes that leave these fields empty.
+ */
+defaults?: {
+/**
+ * Default EmailServerProfile. References resolve in the resource's own namespace only.
+ */
+serverProfileRef?: {
+/**
+ * Name of the EmailServerProfile in the same namespace.
+ */
+name: string
+/**
+ * Not allowed: references never leave the namespace (a namespace is a tenant boundary). Present only so that a manifest naming another namespace is rejected with a clear message rather than silently pruned.
+ */
+namespace?: string
+}
+/**
+ * How incoming email reaches the CRM: ServerSideSync, ForwardMailbox (through a forward mailbox), or None. One of: ServerSideSync, ForwardMailbox, None.
+ */
+incoming?: ("ServerSideSync" | "ForwardMailbox" | "None")
+/**
+ * How email written in the CRM is sent: ServerSideSync or None. One of: ServerSideSync, None.
+ */
+outgoing?: ("ServerSideSync" | "None")
+/**
+ * Appointments, contacts and tasks: ServerSideSync (Exchange only) or None. One of: ServerSideSync, None.
+ */
+appointmentsContactsTasks?: ("ServerSideSync" | "None")
+}
+/**
+ * Process a user's mailbox only after its address is approved.
+ */
+requireApprovedUsers?: boolean
+/**
+ * Process a queue's mailbox only after its address is approved.
+ */
+requireApprovedQueues?: boolean
+/**
+ * Addresses in these domains are approved by the operator (needs the approve verb).
+ * 
+ * @maxItems 64
+ */
+autoApproveDomains?: string[]
+/**
+ * Which incoming messages become CRM activities, per owner kind.
+ */
+incomingFiltering?: {
+/**
+ * Filtering for user mailboxes. One of: All, RepliesToCRMEmail, FromCRMRecords, FromEmailEnabledRecords, None.
+ */
+users?: ("All" | "RepliesToCRMEmail" | "FromCRMRecords" | "FromEmailEnabledRecords" | "None")
+/**
+ * Filtering for queue mailboxes. One of: All, RepliesToCRMEmail, FromCRMRecords, FromEmailEnabledRecords, None.
+ */
+queues?: ("All" | "RepliesToCRMEmail" | "FromCRMRecords" | "FromEmailEnabledRecords" | "None")
+}
+/**
+ * The tracking token added to subjects of CRM email, e.g. CRM:0001001.
+ */
+trackingToken?: {
+/**
+ * Add and recognise tracking tokens.
+ */
+enabled?: boolean
+/**
+ * Token prefix.
+ */
+prefix?: string
+/**
+ * Base number that keeps tokens of several deployments apart.
+ */
+deploymentBase?: number
+/**
+ * Digits for the user number.
+ */
+userDigits?: number
+/**
+ * Digits for the per-user counter.
+ */
+counterDigits?: number
+}
+/**
+ * Email correlation by headers (In-Reply-To, References, Thread-Index).
+ */
+correlation?: {
+/**
+ * Correlate replies with CRM email by headers.
+ */
+enabled?: boolean
+}
+/**
+ * Largest attachment taken into the CRM. A quantity such as 25Mi, 10M or 1048576 (bytes).
+ */
+maxAttachmentSize?: string
+}
+
+/**
+ * DeploymentStatus is the observed state of the CRM organization.
+ */
+export interface DeploymentStatus {
+/**
+ * The metadata.generation most recently acted on by the controller.
+ */
+observedGeneration?: number
+/**
+ * Current state of the resource as standard conditions (kstatus-compatible: Ready, Reconciling, Stalled).
+ * 
+ * @maxItems 32
+ */
+conditions?: {
+/**
+ * Type of condition in CamelCase.
+ */
+type: string
+/**
+ * Status of the condition. One of: True, False, Unknown.
+ */
+status: ("True" | "False" | "Unknown")
+/**
+ * The .metadata.generation that the condition was set based upon.
+ */
+observedGeneration?: number
+/**
+ * Last time the condition transitioned from one status to another.
+ */
+lastTransitionTime: string
+/**
+ * A programmatic identifier for the condition's last transition, in CamelCase.
+ */
+reason: string
+/**
+ * A human readable message indicating details about the transition.
+ */
+message: string
+}[]
+/**
+ * Mailbox counts.
+ */
+mailboxes?: {
+/**
+ * Mailboxes that reference this object.
+ */
+total?: number
+/**
+ * Mailboxes that are processing mail.
+ */
+enabled?: number
+/**
+ * Mailboxes with a failed direction.
+ */
+failing?: number
+}
+}

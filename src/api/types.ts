@@ -1,0 +1,47 @@
+// The three kinds as TypeScript objects, on top of the types generated from schema.ts.
+
+import type { KubernetesObject, V1ObjectMeta } from '@kubernetes/client-node';
+import type { Condition } from '../kube/conditions.js';
+import type {
+  DeploymentSpec,
+  DeploymentStatus,
+  EmailServerProfileSpec,
+  EmailServerProfileStatus,
+  MailboxSpec,
+  MailboxStatus,
+} from './types.generated.js';
+import { API_VERSION, GROUP, VERSION } from './schema.js';
+
+export type { DeploymentSpec, EmailServerProfileSpec, MailboxSpec };
+
+type WithConditions<S> = Omit<S, 'conditions'> & { conditions?: Condition[] };
+
+export interface Resource<Spec, Status> extends KubernetesObject {
+  metadata: V1ObjectMeta & { name: string; namespace: string };
+  spec: Spec;
+  status?: WithConditions<Status>;
+}
+
+export type EmailServerProfile = Resource<EmailServerProfileSpec, EmailServerProfileStatus>;
+export type Mailbox = Resource<MailboxSpec, MailboxStatus>;
+export type Deployment = Resource<DeploymentSpec, DeploymentStatus>;
+export type ProfileStatus = WithConditions<EmailServerProfileStatus>;
+export type MailboxStatusT = WithConditions<MailboxStatus>;
+export type DeploymentStatusT = WithConditions<DeploymentStatus>;
+
+export type ConnectionSpec = NonNullable<EmailServerProfileSpec['incoming']>;
+export type ServerType = EmailServerProfileSpec['serverType'];
+
+export const RESOURCES = {
+  profiles: { apiVersion: API_VERSION, kind: 'EmailServerProfile', plural: 'emailserverprofiles', group: GROUP, version: VERSION },
+  mailboxes: { apiVersion: API_VERSION, kind: 'Mailbox', plural: 'mailboxes', group: GROUP, version: VERSION },
+  deployments: { apiVersion: API_VERSION, kind: 'Deployment', plural: 'deployments', group: GROUP, version: VERSION },
+  secrets: { apiVersion: 'v1', kind: 'Secret', plural: 'secrets', group: '', version: 'v1' },
+} as const;
+
+/** Annotation carrying a timestamp: a change asks for Test and Enable again (usable from GitOps). */
+export const TEST_REQUESTED_AT = 'mailsync.dev/test-requested-at';
+/** Annotation carrying a timestamp: a change asks for an immediate sync cycle. */
+export const SYNC_REQUESTED_AT = 'mailsync.dev/sync-requested-at';
+
+export const isExchange = (t: ServerType): boolean => t === 'ExchangeServer' || t === 'ExchangeOnline';

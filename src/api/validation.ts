@@ -1,0 +1,30 @@
+// ajv validators compiled from the same schemas as the CRDs, for checks outside the API server
+// (`mailsync validate`, `mailsync import`) and for objects written before a CRD change.
+
+import { Ajv, type ErrorObject, type ValidateFunction } from 'ajv';
+import { KINDS } from './schema.js';
+
+const ajv = new Ajv({ allErrors: true, strict: true, useDefaults: false });
+for (const kw of ['x-kubernetes-validations', 'x-kubernetes-list-type', 'x-kubernetes-list-map-keys', 'x-kubernetes-preserve-unknown-fields']) {
+  ajv.addKeyword({ keyword: kw });
+}
+for (const fmt of ['date-time', 'int64']) ajv.addFormat(fmt, true);
+
+const validators = new Map<string, ValidateFunction>(KINDS.map((k) => [k.kind, ajv.compile(k.spec)]));
+
+export interface ValidationProblem {
+  field: string;
+  message: string;
+}
+
+const describe = (e: ErrorObject): ValidationProblem => ({
+  field: `spec${e.instancePath.replace(/\//g, '.')}${e.keyword === 'required' ? `.${(e.params as { missingProperty: string }).missingProperty}` : ''}`,
+  message: e.keyword === 'enum' ? `must be one of ${(e.params as { allowedValues: string[] }).allowedValues.join(', ')}` : (e.message ?? 'invalid'),
+});
+
+/** Structural validation of a spec (not the CEL rules, which the API server evaluates). */
+export function validateSpec(kind: string, spec: unknown): ValidationProblem[] {
+  const v = validators.get(kind);
+  if (!v) return [{ field: 'kind', message: `unknown kind ${kind}` }];
+  return v(spec) ? [] : (v.errors ?? []).map(describe);
+}

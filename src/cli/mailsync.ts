@@ -1,0 +1,66 @@
+#!/usr/bin/env node
+// The `mailsync` command: `mailsync operator` runs the operator; further subcommands (approve,
+// deny, import) are added by their features.
+
+import { parseArgs } from 'node:util';
+import { defaultOperatorFlags, runOperator } from './operator.js';
+
+const USAGE = `Usage: mailsync <command> [flags]
+
+Commands:
+  operator      Run the controller and sync workers.
+
+Flags for operator:
+  --kubeconfig PATH        kubeconfig to use (default: $KUBECONFIG, in-cluster, ~/.kube/config)
+  --namespace NS           watch only this namespace (default: all; env WATCH_NAMESPACE)
+  --leader-elect=false     run without leader election (one replica only)
+  --lease-namespace NS     namespace of the leader-election Lease (default: $POD_NAMESPACE or default)
+  --lease-name NAME        name of the Lease (default: mailsync-operator)
+  --identity ID            leader-election identity (default: hostname + random suffix)
+  --log-level LEVEL        trace, debug, info, warn, error (default: info)
+`;
+
+async function main(argv: string[]): Promise<number> {
+  const [command, ...rest] = argv;
+  if (!command || command === '--help' || command === '-h' || command === 'help') {
+    process.stdout.write(USAGE);
+    return command ? 0 : 2;
+  }
+  if (command === 'operator') {
+    const { values } = parseArgs({
+      args: rest,
+      options: {
+        kubeconfig: { type: 'string' },
+        namespace: { type: 'string' },
+        'leader-elect': { type: 'string' },
+        'lease-namespace': { type: 'string' },
+        'lease-name': { type: 'string' },
+        identity: { type: 'string' },
+        'log-level': { type: 'string' },
+      },
+    });
+    const d = defaultOperatorFlags();
+    await runOperator({
+      kubeconfig: values.kubeconfig ?? d.kubeconfig,
+      namespace: values.namespace ?? d.namespace,
+      leaderElect: values['leader-elect'] === undefined ? d.leaderElect : values['leader-elect'] !== 'false',
+      leaseNamespace: values['lease-namespace'] ?? d.leaseNamespace,
+      leaseName: values['lease-name'] ?? d.leaseName,
+      identity: values.identity ?? d.identity,
+      logLevel: values['log-level'] ?? d.logLevel,
+    });
+    return -1; // keeps running
+  }
+  process.stderr.write(`mailsync: unknown command "${command}"\n\n${USAGE}`);
+  return 2;
+}
+
+main(process.argv.slice(2)).then(
+  (code) => {
+    if (code >= 0) process.exit(code);
+  },
+  (err) => {
+    process.stderr.write(`mailsync: ${(err as Error).message}\n`);
+    process.exit(1);
+  },
+);

@@ -1,0 +1,165 @@
+// Wires watch caches to work queues and reconcilers. A change to any object re-reconciles the
+// objects that depend on it at once (profile -> its mailboxes, Deployment -> its mailboxes,
+// Secret -> whatever names it), not at the next resync. Status-only updates of an object do
+// not re-queue that object, so writing status never loops.
+
+import type { KubernetesObject, V1Secret } from '@kubernetes/client-node';
+import type { Deployment, EmailServerProfile, Mailbox } from '../api/types.js';
+import { RESOURCES, SYNC_REQUESTED_AT, TEST_REQUESTED_AT } from '../api/types.js';
+import type { KubeClients } from '../kube/client.js';
+import { EventRecorder } from '../kube/events.js';
+import { keyOf, WatchCache } from '../kube/watch-cache.js';
+import { runWorkers, WorkQueue } from '../kube/workqueue.js';
+import type { Logger } from '../log/logger.js';
+import type { Caches, ControllerContext } from './context.js';
+import { splitKey } from './context.js';
+import { DeploymentReconciler } from './deployment.js';
+import { MailboxReconciler } from './mailbox.js';
+import { ProfileReconciler } from './profile.js';
+import { effectiveProfileName } from './resolve.js';
+
+export interface ManagerOptions {
+  /** Watch only this namespace; all namespaces when empty. */
+  namespace?: string;
+  resyncMs?: number;
+  watchTimeoutSeconds?: number;
+  logger: Logger;
+}
+
+/** True when a change is one the owner of the object asked for (spec, annotations, deletion). */
+export function specOrRequestChanged(o: KubernetesObject, old: KubernetesObject): boolean {
+  const a = o.metadata ?? {};
+  const b = old.metadata ?? {};
+  return (
+    a.generation !== b.generation ||
+    a.deletionTimestamp !== b.deletionTimestamp ||
+    a.annotations?.[TEST_REQUESTED_AT] !== b.annotations?.[TEST_REQUESTED_AT] ||
+    a.annotations?.[SYNC_REQUESTED_AT] !== b.annotations?.[SYNC_REQUESTED_AT]
+  );
+}
+
+export class Manager {
+  readonly caches: Caches;
+  readonly queues = { mailboxes: new WorkQueue(), profiles: new WorkQueue(), deployments: new WorkQueue() };
+  readonly ctx: ControllerContext;
+  readonly reconcilers: { mailboxes: MailboxReconciler; profiles: ProfileReconciler; deployments: DeploymentReconciler };
+  private workers: Promise<unknown>[] = [];
+
+  constructor(
+    clients: KubeClients,
+    private readonly opts: ManagerOptions,
+  ) {
+    const cacheOpts = { namespace: opts.namespace, resyncMs: opts.resyncMs, watchTimeoutSeconds: opts.watchTimeoutSeconds, logger: opts.logger };
+    this.caches = {
+      profiles: new WatchCache<EmailServerProfile>(clients, RESOURCES.profiles, cacheOpts),
+      mailboxes: new WatchCache<Mailbox>(clients, RESOURCES.mailboxes, cacheOpts),
+      deployments: new WatchCache<Deployment>(clients, RESOURCES.deployments, cacheOpts),
+      secrets: new WatchCache<V1Secret & { metadata: { name: string; namespace: string } }>(clients, RESOURCES.secrets, cacheOpts),
+    };
+    this.ctx = { clients, caches: this.caches, events: new EventRecorder(clients, 'mailsync-operator', opts.logger), logger: opts.logger };
+    this.reconcilers = {
+      mailboxes: new MailboxReconciler(this.ctx),
+      profiles: new ProfileReconciler(this.ctx),
+      deployments: new DeploymentReconciler(this.ctx),
+    };
+    this.wire();
+  }
+
+  private wire(): void {
+    const { caches, queues } = this;
+    const q = {
+      mailbox: (m: Mailbox) => queues.mailboxes.add(keyOf(m)),
+      profile: (ns: string, name: string | undefined) => name && queues.profiles.add(`${ns}/${name}`),
+      deployment: (ns: string, name: string | undefined) => name && queues.deployments.add(`${ns}/${name}`),
+    };
+    const mailboxOwners = (m: Mailbox) => {
+      const ns = m.metadata.namespace;
+      q.deployment(ns, m.spec.deploymentRef.name);
+      q.profile(ns, effectiveProfileName(m, caches.deployments.get(ns, m.spec.deploymentRef.name)));
+    };
+    caches.mailboxes.addHandlers({
+      onAdd: (m) => {
+        q.mailbox(m);
+        mailboxOwners(m);
+      },
+      onUpdate: (m, old) => {
+        if (specOrRequestChanged(m, old)) q.mailbox(m);
+        mailboxOwners(m);
+        if (old.spec.serverProfileRef?.name !== m.spec.serverProfileRef?.name || old.spec.deploymentRef.name !== m.spec.deploymentRef.name) mailboxOwners(old);
+      },
+      onDelete: mailboxOwners,
+      onResync: (all) => all.forEach(q.mailbox),
+    });
+    const mailboxesOfProfile = (p: EmailServerProfile) => this.reconcilers.profiles.mailboxesOf(p).forEach(q.mailbox);
+    caches.profiles.addHandlers({
+      onAdd: (p) => {
+        q.profile(p.metadata.namespace, p.metadata.name);
+        mailboxesOfProfile(p);
+      },
+      onUpdate: (p, old) => {
+        if (!specOrRequestChanged(p, old)) return;
+        q.profile(p.metadata.namespace, p.metadata.name);
+        mailboxesOfProfile(p);
+      },
+      // Mailboxes that named a deleted profile must learn that it is gone.
+      onDelete: (p) => mailboxesOfProfile(p),
+      onResync: (all) => all.forEach((p) => q.profile(p.metadata.namespace, p.metadata.name)),
+    });
+    const deploymentChanged = (d: Deployment) => {
+      const ns = d.metadata.namespace;
+      q.deployment(ns, d.metadata.name);
+      caches.mailboxes.list(ns).filter((m) => m.spec.deploymentRef.name === d.metadata.name).forEach(q.mailbox);
+      // Defaults decide which profile a mailbox uses, so profile counts may move.
+      caches.profiles.list(ns).forEach((p) => q.profile(ns, p.metadata.name));
+    };
+    caches.deployments.addHandlers({
+      onAdd: deploymentChanged,
+      onUpdate: (d, old) => specOrRequestChanged(d, old) && deploymentChanged(d),
+      onDelete: deploymentChanged,
+      onResync: (all) => all.forEach((d) => q.deployment(d.metadata.namespace, d.metadata.name)),
+    });
+    const secretChanged = (s: V1Secret & { metadata: { name: string; namespace: string } }) => {
+      const ns = s.metadata.namespace;
+      const name = s.metadata.name;
+      for (const p of caches.profiles.list(ns)) {
+        if (p.spec.incoming?.credentials?.secretRef?.name === name || p.spec.outgoing?.credentials?.secretRef?.name === name) {
+          q.profile(ns, p.metadata.name);
+          mailboxesOfProfile(p);
+        }
+      }
+      for (const m of caches.mailboxes.list(ns)) if (m.spec.credentialsSecretRef?.name === name) q.mailbox(m);
+      for (const d of caches.deployments.list(ns)) if (d.spec.crm.credentialsSecretRef?.name === name) q.deployment(ns, d.metadata.name);
+    };
+    caches.secrets.addHandlers({ onAdd: secretChanged, onUpdate: secretChanged, onDelete: secretChanged });
+  }
+
+  /** Starts the caches, waits until each has listed once, then starts the workers. */
+  async start(): Promise<void> {
+    const all = Object.values(this.caches);
+    all.forEach((c) => c.start());
+    await Promise.all(all.map((c) => c.waitForSync()));
+    const log = this.opts.logger;
+    const run = (name: keyof Manager['queues'], n: number, fn: (ns: string, name: string) => Promise<unknown>) =>
+      runWorkers(
+        this.queues[name],
+        n,
+        async (key) => {
+          const [ns, obj] = splitKey(key);
+          return (await fn(ns, obj)) as void;
+        },
+        (key, err, retryInMs) => log.warn({ resource: name, key, retryInMs }, `reconcile failed: ${(err as Error)?.message ?? String(err)}`),
+      );
+    this.workers = [
+      run('mailboxes', 4, (ns, n) => this.reconcilers.mailboxes.reconcile(ns, n)),
+      run('profiles', 2, (ns, n) => this.reconcilers.profiles.reconcile(ns, n)),
+      run('deployments', 2, (ns, n) => this.reconcilers.deployments.reconcile(ns, n)),
+    ];
+    log.info({ namespace: this.opts.namespace ?? '(all)' }, 'controllers started');
+  }
+
+  async stop(): Promise<void> {
+    Object.values(this.caches).forEach((c) => c.stop());
+    Object.values(this.queues).forEach((q) => q.shutdown());
+    await Promise.allSettled(this.workers);
+  }
+}

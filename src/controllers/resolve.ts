@@ -1,0 +1,90 @@
+// Resolves what a Mailbox refers to, applying the Deployment's defaults. Pure functions over the
+// caches, shared by the reconcilers and the reference index.
+
+import type { Deployment, EmailServerProfile, Mailbox } from '../api/types.js';
+import { isExchange } from '../api/types.js';
+import type { Caches } from './context.js';
+
+export interface EffectiveMailbox {
+  deployment: Deployment;
+  profile: EmailServerProfile;
+  incoming: 'ServerSideSync' | 'ForwardMailbox' | 'None';
+  outgoing: 'ServerSideSync' | 'None';
+  appointmentsContactsTasks: 'ServerSideSync' | 'None';
+}
+
+export type Resolution =
+  | { ok: true; value: EffectiveMailbox }
+  | { ok: false; reason: string; message: string };
+
+/** The profile name a mailbox uses after defaults, or undefined when neither names one. */
+export function effectiveProfileName(mbx: Mailbox, deployment: Deployment | undefined): string | undefined {
+  return mbx.spec.serverProfileRef?.name ?? deployment?.spec.defaults?.serverProfileRef?.name;
+}
+
+export function resolveMailbox(mbx: Mailbox, caches: Caches): Resolution {
+  const ns = mbx.metadata.namespace;
+  const depName = mbx.spec.deploymentRef.name;
+  const deployment = caches.deployments.get(ns, depName);
+  if (!deployment) {
+    return {
+      ok: false,
+      reason: 'DeploymentNotFound',
+      message: `deployments.mailsync.dev "${depName}" not found in namespace "${ns}": create it or correct spec.deploymentRef.name`,
+    };
+  }
+  const profileName = effectiveProfileName(mbx, deployment);
+  if (!profileName) {
+    return {
+      ok: false,
+      reason: 'ServerProfileNotSet',
+      message: `no email server profile: set spec.serverProfileRef.name or spec.defaults.serverProfileRef.name on deployment "${depName}"`,
+    };
+  }
+  const profile = caches.profiles.get(ns, profileName);
+  if (!profile) {
+    const from = mbx.spec.serverProfileRef ? 'spec.serverProfileRef.name' : `the default of deployment "${depName}"`;
+    return {
+      ok: false,
+      reason: 'ServerProfileNotFound',
+      message: `emailserverprofiles.mailsync.dev "${profileName}" (from ${from}) not found in namespace "${ns}": create it or correct the reference`,
+    };
+  }
+  const d = deployment.spec.defaults ?? {};
+  const value: EffectiveMailbox = {
+    deployment,
+    profile,
+    incoming: mbx.spec.incoming ?? d.incoming ?? 'ServerSideSync',
+    outgoing: mbx.spec.outgoing ?? d.outgoing ?? 'ServerSideSync',
+    appointmentsContactsTasks: mbx.spec.appointmentsContactsTasks ?? d.appointmentsContactsTasks ?? 'None',
+  };
+  // Rules that need both objects, which CEL on one object cannot check.
+  if (value.appointmentsContactsTasks === 'ServerSideSync') {
+    if (!isExchange(profile.spec.serverType)) {
+      return {
+        ok: false,
+        reason: 'UnsupportedConfiguration',
+        message: `appointments, contacts and tasks need an Exchange profile, but "${profileName}" is ${profile.spec.serverType}: set spec.appointmentsContactsTasks: None`,
+      };
+    }
+    if (!profile.spec.appointmentsContactsTasks?.enabled) {
+      return {
+        ok: false,
+        reason: 'UnsupportedConfiguration',
+        message: `profile "${profileName}" does not allow appointment, contact and task sync: set its spec.appointmentsContactsTasks.enabled: true or this mailbox's spec.appointmentsContactsTasks: None`,
+      };
+    }
+    if (mbx.spec.owner.kind === 'Queue') {
+      return { ok: false, reason: 'UnsupportedConfiguration', message: 'queues do not synchronize appointments, contacts and tasks (from the Deployment default): set spec.appointmentsContactsTasks: None' };
+    }
+  }
+  const source = profile.spec.incoming?.credentials?.source ?? 'Mailbox';
+  if (source === 'Mailbox' && !mbx.spec.credentialsSecretRef && (value.incoming === 'ServerSideSync' || value.outgoing === 'ServerSideSync')) {
+    return {
+      ok: false,
+      reason: 'CredentialsMissing',
+      message: `profile "${profileName}" takes credentials from each mailbox: set spec.credentialsSecretRef.name to a Secret with username and password`,
+    };
+  }
+  return { ok: true, value };
+}

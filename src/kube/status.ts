@@ -1,0 +1,42 @@
+// Writes the status subresource once per reconcile, and only when it changed, with a JSON merge
+// patch (Flux's source-controller pattern: compute everything, then patch at the end).
+
+import { isDeepStrictEqual } from 'node:util';
+import { redact } from '../log/redact.js';
+import { mergePatch, type KubeClients } from './client.js';
+import type { Condition } from './conditions.js';
+
+export interface ObjectRef {
+  group: string;
+  version: string;
+  plural: string;
+  namespace: string;
+  name: string;
+}
+
+/** Scrubs secrets from every condition message before it leaves the process. */
+function scrub<S extends { conditions?: Condition[] }>(status: S): S {
+  if (!status.conditions) return status;
+  return { ...status, conditions: status.conditions.map((c) => ({ ...c, message: redact(c.message) })) };
+}
+
+/**
+ * Patches `.status` to `next` when it differs from `current`. Fields present in `current` but
+ * absent from `next` are removed (merge patch null). Returns the object the server returned, or
+ * undefined when nothing had to be written.
+ */
+export async function patchStatus<S extends object>(
+  clients: KubeClients,
+  ref: ObjectRef,
+  current: S | undefined,
+  next: S,
+): Promise<unknown> {
+  const clean = scrub(next as S & { conditions?: Condition[] });
+  if (current && isDeepStrictEqual(current, clean)) return undefined;
+  const body: Record<string, unknown> = { ...clean };
+  for (const k of Object.keys(current ?? {})) if (!(k in body)) body[k] = null;
+  return clients.custom.patchNamespacedCustomObjectStatus(
+    { group: ref.group, version: ref.version, namespace: ref.namespace, plural: ref.plural, name: ref.name, body: { status: body } },
+    mergePatch(),
+  );
+}
