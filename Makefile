@@ -1,0 +1,73 @@
+# mailsync-operator. `make run` and `make test` set up everything they need: Node 24 (from the npm
+# registry when the host's Node is older than 22.19), npm packages, kube-apiserver/etcd/helm
+# (built from Go modules into a cache outside the repo) and Dovecot (Debian packages).
+
+SHELL := bash
+.SHELLFLAGS := -eu -o pipefail -c
+.DEFAULT_GOAL := help
+
+NODE_BIN := $(shell ./hack/ensure-node.sh)
+export PATH := $(NODE_BIN):$(PATH)
+NPM := npm --loglevel=error --no-fund --no-audit
+JEST := node --experimental-vm-modules node_modules/jest/bin/jest.js
+
+.PHONY: help deps build generate control-plane dovecot test test-unit test-integration run dev-cluster dev-cluster-down bench clean
+
+help:
+	@echo "make run               run the operator against a local control plane (or \$$KUBECONFIG) with examples/"
+	@echo "make test              build and run every test (unit, integration, chart)"
+	@echo "make bench             run the benchmarks in bench/"
+	@echo "make dev-cluster       start a local control plane in the background; make dev-cluster-down stops it"
+	@echo "make generate          regenerate crds/ and src/api/types.generated.ts from src/api/schema.ts"
+
+node_modules/.installed: package.json package-lock.json
+	@node --version >/dev/null
+	$(NPM) ci
+	@touch $@
+
+deps: node_modules/.installed
+
+build: deps
+	npx tsc -p tsconfig.json
+
+generate: build
+	node dist/src/api/generate.js .
+	npx tsc -p tsconfig.json
+
+control-plane:
+	@./hack/build-control-plane.sh >/dev/null
+
+dovecot:
+	@./hack/ensure-dovecot.sh
+
+test: build control-plane dovecot
+	$(JEST) $(JEST_ARGS)
+
+test-unit: build
+	$(JEST) unit/
+
+run: build control-plane
+	node dist/dev/run-local.js
+
+dev-cluster: build control-plane
+	@if [ -f .dev-cluster/pid ] && kill -0 $$(cat .dev-cluster/pid) 2>/dev/null; then \
+	  echo "dev cluster already running"; \
+	else \
+	  rm -rf .dev-cluster; nohup node dist/dev/dev-cluster.js >/tmp/mailsync-dev-cluster.log 2>&1 & \
+	  for i in $$(seq 1 120); do [ -f .dev-cluster/pid ] && break; sleep 0.5; done; \
+	  [ -f .dev-cluster/pid ] || { cat /tmp/mailsync-dev-cluster.log; exit 1; }; \
+	fi
+	@echo "export KUBECONFIG=$(CURDIR)/.dev-cluster/kubeconfig"
+	@echo "kubectl: $$(./hack/build-control-plane.sh)/kubectl"
+
+dev-cluster-down:
+	@if [ -f .dev-cluster/pid ]; then kill $$(cat .dev-cluster/pid) 2>/dev/null || true; \
+	  for i in $$(seq 1 40); do [ -d .dev-cluster ] || break; sleep 0.25; done; fi
+	@rm -rf .dev-cluster
+	@echo "dev cluster stopped"
+
+bench: build control-plane dovecot
+	node dist/bench/run.js
+
+clean:
+	rm -rf dist node_modules .dev-cluster

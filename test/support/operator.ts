@@ -1,0 +1,71 @@
+// Runs the controllers in the test process, watching one namespace, as a given identity.
+
+import { Manager } from '../../src/controllers/manager.js';
+import type { KubeClients } from '../../src/kube/client.js';
+import { createLogger } from '../../src/log/logger.js';
+
+export async function startManager(clients: KubeClients, namespace: string, opts: { resyncMs?: number } = {}): Promise<Manager> {
+  const logger = createLogger({ level: process.env.TEST_LOG_LEVEL ?? 'silent', name: `test-${namespace}` });
+  const m = new Manager(clients, { namespace, logger, resyncMs: opts.resyncMs });
+  await m.start();
+  return m;
+}
+
+import { spawn, type ChildProcess } from 'node:child_process';
+import path from 'node:path';
+import { REPO_ROOT } from '../../dev/control-plane.js';
+
+export interface OperatorProcess {
+  child: ChildProcess;
+  /** JSON log lines seen so far. */
+  lines: Record<string, unknown>[];
+  waitForLog(pred: (l: Record<string, unknown>) => boolean, timeoutMs?: number): Promise<Record<string, unknown>>;
+  kill(signal?: NodeJS.Signals): Promise<void>;
+}
+
+/** Starts `mailsync operator` as a separate process, as a Deployment's pod would run it. */
+export function spawnOperator(args: string[], env: NodeJS.ProcessEnv = {}): OperatorProcess {
+  const child = spawn(process.execPath, [path.join(REPO_ROOT, 'dist/src/cli/mailsync.js'), 'operator', ...args], {
+    env: { ...process.env, LOG_LEVEL: 'debug', ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  const lines: Record<string, unknown>[] = [];
+  const waiters: (() => void)[] = [];
+  let buf = '';
+  child.stdout!.on('data', (d: Buffer) => {
+    buf += d.toString();
+    let i;
+    while ((i = buf.indexOf('\n')) >= 0) {
+      const line = buf.slice(0, i);
+      buf = buf.slice(i + 1);
+      try {
+        lines.push(JSON.parse(line));
+      } catch {
+        lines.push({ msg: line });
+      }
+      waiters.splice(0).forEach((w) => w());
+    }
+  });
+  child.stderr!.on('data', (d: Buffer) => lines.push({ stderr: d.toString() }));
+  const exited = new Promise<void>((r) => child.once('exit', () => r()));
+  return {
+    child,
+    lines,
+    async waitForLog(pred, timeoutMs = 30_000) {
+      const deadline = Date.now() + timeoutMs;
+      for (;;) {
+        const hit = lines.find(pred);
+        if (hit) return hit;
+        if (Date.now() > deadline || child.exitCode !== null) throw new Error(`log line not seen; last lines: ${JSON.stringify(lines.slice(-5))}`);
+        await new Promise<void>((r) => {
+          waiters.push(r);
+          setTimeout(r, 250);
+        });
+      }
+    },
+    async kill(signal = 'SIGTERM') {
+      if (child.exitCode === null && child.signalCode === null) child.kill(signal);
+      await exited;
+    },
+  };
+}
