@@ -31,6 +31,7 @@ export type Identity = keyof typeof IDENTITIES;
 export interface ControlPlaneInfo {
   dir: string;
   server: string;
+  etcd: string;
   caFile: string;
   tokens: Record<Identity, string>;
   kubeconfigs: Record<Identity, string>;
@@ -78,14 +79,15 @@ export class ControlPlane {
     readonly dir: string,
     private readonly assets: string,
     private readonly ownsDir: boolean,
+    private readonly extraArgs: string[],
   ) {}
 
   /** Starts etcd and kube-apiserver in `dir` (a new temp dir when not given) and waits until ready. */
-  static async start(opts: { dir?: string } = {}): Promise<ControlPlane> {
+  static async start(opts: { dir?: string; apiserverArgs?: string[] } = {}): Promise<ControlPlane> {
     const assets = resolveAssets();
     const dir = opts.dir ?? (await mkdtemp(path.join(os.tmpdir(), 'mailsync-cp-')));
     await mkdir(dir, { recursive: true });
-    const cp = new ControlPlane(dir, assets, !opts.dir);
+    const cp = new ControlPlane(dir, assets, !opts.dir, opts.apiserverArgs ?? []);
     try {
       await cp.prepare();
       await cp.startEtcd();
@@ -113,6 +115,7 @@ export class ControlPlane {
     this.info = {
       dir: this.dir,
       server: `https://127.0.0.1:${this.apiPort}`,
+      etcd: `http://127.0.0.1:${this.etcdPort}`,
       caFile: path.join(this.dir, 'certs', 'apiserver.crt'),
       tokens,
       kubeconfigs: {} as Record<Identity, string>,
@@ -161,6 +164,7 @@ export class ControlPlane {
         '--disable-admission-plugins=ServiceAccount',
         '--endpoint-reconciler-type=none',
         '--v=1',
+        ...this.extraArgs,
       ],
       { logFile: path.join(d, 'kube-apiserver.log') },
     );
@@ -200,6 +204,11 @@ export class ControlPlane {
     });
   }
 
+  /** Compacts etcd's history up to now, so any older resourceVersion is gone (HTTP 410). */
+  async compactEtcd(): Promise<void> {
+    await compactEtcd(this.info.etcd);
+  }
+
   /** Stops only the API server (etcd keeps the data), to simulate an outage. */
   async stopApiserver(): Promise<void> {
     await this.apiserver?.stop();
@@ -216,4 +225,12 @@ export class ControlPlane {
     await this.etcd?.stop();
     if (this.ownsDir) await rm(this.dir, { recursive: true, force: true });
   }
+}
+
+export async function compactEtcd(etcdUrl: string): Promise<void> {
+  const range = (await (await fetch(`${etcdUrl}/v3/kv/range`, { method: 'POST', body: JSON.stringify({ key: Buffer.from('/').toString('base64') }) })).json()) as {
+    header: { revision: string };
+  };
+  const res = await fetch(`${etcdUrl}/v3/kv/compaction`, { method: 'POST', body: JSON.stringify({ revision: range.header.revision, physical: true }) });
+  if (!res.ok) throw new Error(`etcd compaction failed: ${res.status} ${await res.text()}`);
 }

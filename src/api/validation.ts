@@ -3,6 +3,7 @@
 
 import { Ajv, type ErrorObject, type ValidateFunction } from 'ajv';
 import { KINDS } from './schema.js';
+import type { Schema } from './schema-builders.js';
 
 const ajv = new Ajv({ allErrors: true, strict: true, useDefaults: false });
 for (const kw of ['x-kubernetes-validations', 'x-kubernetes-list-type', 'x-kubernetes-list-map-keys', 'x-kubernetes-preserve-unknown-fields']) {
@@ -10,7 +11,18 @@ for (const kw of ['x-kubernetes-validations', 'x-kubernetes-list-type', 'x-kuber
 }
 for (const fmt of ['date-time', 'int64']) ajv.addFormat(fmt, true);
 
-const validators = new Map<string, ValidateFunction>(KINDS.map((k) => [k.kind, ajv.compile(k.spec)]));
+/** Unknown fields are errors here, as with kubectl's strict field validation (the API server would prune them). */
+function strict(s: Schema): Schema {
+  const out: Schema = { ...s };
+  if (s.properties) {
+    out.properties = Object.fromEntries(Object.entries(s.properties).map(([k, v]) => [k, strict(v)]));
+    out.additionalProperties = false;
+  }
+  if (s.items) out.items = strict(s.items);
+  return out;
+}
+
+const validators = new Map<string, ValidateFunction>(KINDS.map((k) => [k.kind, ajv.compile(strict(k.spec))]));
 
 export interface ValidationProblem {
   field: string;
@@ -19,7 +31,12 @@ export interface ValidationProblem {
 
 const describe = (e: ErrorObject): ValidationProblem => ({
   field: `spec${e.instancePath.replace(/\//g, '.')}${e.keyword === 'required' ? `.${(e.params as { missingProperty: string }).missingProperty}` : ''}`,
-  message: e.keyword === 'enum' ? `must be one of ${(e.params as { allowedValues: string[] }).allowedValues.join(', ')}` : (e.message ?? 'invalid'),
+  message:
+    e.keyword === 'enum'
+      ? `must be one of ${(e.params as { allowedValues: string[] }).allowedValues.join(', ')}`
+      : e.keyword === 'additionalProperties'
+        ? `unknown field "${(e.params as { additionalProperty: string }).additionalProperty}"`
+        : (e.message ?? 'invalid'),
 });
 
 /** Structural validation of a spec (not the CEL rules, which the API server evaluates). */
