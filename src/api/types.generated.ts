@@ -515,13 +515,25 @@ message: string
  */
 serverProfile?: string
 /**
- * The address the approval conditions refer to.
+ * The address the Approved/Denied conditions refer to; written by the approver. An approval binds to this exact address.
  */
 emailAddress?: string
 /**
  * When Test and Enable last ran.
  */
 lastTestTime?: string
+/**
+ * When a test that failed transiently is retried.
+ */
+nextTestTime?: string
+/**
+ * The configuration revision the last test ran against.
+ */
+testedRevision?: string
+/**
+ * The value of the mailsync.dev/test-requested-at annotation that the last test answered.
+ */
+testRequest?: string
 /**
  * When the last sync cycle finished.
  */

@@ -29,7 +29,7 @@ export type ProfileStatus = WithConditions<EmailServerProfileStatus>;
 export type MailboxStatusT = WithConditions<MailboxStatus>;
 export type DeploymentStatusT = WithConditions<DeploymentStatus>;
 
-export type ConnectionSpec = NonNullable<EmailServerProfileSpec['incoming']>;
+export type ConnectionSpec = NonNullable<EmailServerProfileSpec['incoming']> | NonNullable<EmailServerProfileSpec['outgoing']>;
 export type ServerType = EmailServerProfileSpec['serverType'];
 
 export const RESOURCES = {
@@ -37,6 +37,7 @@ export const RESOURCES = {
   mailboxes: { apiVersion: API_VERSION, kind: 'Mailbox', plural: 'mailboxes', group: GROUP, version: VERSION },
   deployments: { apiVersion: API_VERSION, kind: 'Deployment', plural: 'deployments', group: GROUP, version: VERSION },
   secrets: { apiVersion: 'v1', kind: 'Secret', plural: 'secrets', group: '', version: 'v1' },
+  configMaps: { apiVersion: 'v1', kind: 'ConfigMap', plural: 'configmaps', group: '', version: 'v1' },
 } as const;
 
 /** Annotation carrying a timestamp: a change asks for Test and Enable again (usable from GitOps). */
@@ -45,3 +46,7 @@ export const TEST_REQUESTED_AT = 'mailsync.dev/test-requested-at';
 export const SYNC_REQUESTED_AT = 'mailsync.dev/sync-requested-at';
 
 export const isExchange = (t: ServerType): boolean => t === 'ExchangeServer' || t === 'ExchangeOnline';
+/** Declarative approval from Git: set to the exact address by a principal holding the approve verb. */
+export const APPROVED_ADDRESS = 'mailsync.dev/approved-address';
+/** Declarative denial from Git: set to the exact address by a principal holding the approve verb. */
+export const DENIED_ADDRESS = 'mailsync.dev/denied-address';

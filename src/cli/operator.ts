@@ -2,6 +2,7 @@
 
 import os from 'node:os';
 import { randomBytes } from 'node:crypto';
+import { ConnectMailboxTesting } from '../connect/mailbox-testing.js';
 import { Manager } from '../controllers/manager.js';
 import { createClients, loadKubeConfig } from '../kube/client.js';
 import { LeaderElector } from '../kube/leader.js';
@@ -32,7 +33,7 @@ export function defaultOperatorFlags(): OperatorFlags {
 export async function runOperator(flags: OperatorFlags): Promise<void> {
   const logger = createLogger({ level: flags.logLevel });
   const clients = createClients(loadKubeConfig(flags.kubeconfig));
-  const manager = new Manager(clients, { namespace: flags.namespace, logger });
+  const manager = new Manager(clients, { namespace: flags.namespace, logger, testing: new ConnectMailboxTesting() });
   const elector = flags.leaderElect
     ? new LeaderElector(clients, { namespace: flags.leaseNamespace, name: flags.leaseName, identity: flags.identity, logger })
     : undefined;

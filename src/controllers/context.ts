@@ -1,6 +1,6 @@
 // What every reconciler gets: read-only caches, API clients, an event recorder and a logger.
 
-import type { V1Secret } from '@kubernetes/client-node';
+import type { V1ConfigMap, V1Secret } from '@kubernetes/client-node';
 import type { Deployment, EmailServerProfile, Mailbox } from '../api/types.js';
 import type { KubeClients } from '../kube/client.js';
 import type { EventRecorder } from '../kube/events.js';
@@ -12,6 +12,7 @@ export interface Caches {
   mailboxes: WatchCache<Mailbox>;
   deployments: WatchCache<Deployment>;
   secrets: WatchCache<V1Secret & { metadata: { name: string; namespace: string } }>;
+  configMaps: WatchCache<V1ConfigMap>;
 }
 
 export interface ControllerContext {

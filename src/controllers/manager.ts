@@ -3,7 +3,7 @@
 // Secret -> whatever names it), not at the next resync. Status-only updates of an object do
 // not re-queue that object, so writing status never loops.
 
-import type { KubernetesObject, V1Secret } from '@kubernetes/client-node';
+import type { KubernetesObject, V1ConfigMap, V1Secret } from '@kubernetes/client-node';
 import type { Deployment, EmailServerProfile, Mailbox } from '../api/types.js';
 import { RESOURCES, SYNC_REQUESTED_AT, TEST_REQUESTED_AT } from '../api/types.js';
 import type { KubeClients } from '../kube/client.js';
@@ -14,7 +14,9 @@ import type { Logger } from '../log/logger.js';
 import type { Caches, ControllerContext } from './context.js';
 import { splitKey } from './context.js';
 import { DeploymentReconciler } from './deployment.js';
-import { MailboxReconciler } from './mailbox.js';
+import { MailboxReconciler, type TestPolicy } from './mailbox.js';
+import type { MailboxTesting } from './mailbox-testing.js';
+import { getCondition } from '../kube/conditions.js';
 import { ProfileReconciler } from './profile.js';
 import { effectiveProfileName } from './resolve.js';
 
@@ -24,6 +26,9 @@ export interface ManagerOptions {
   resyncMs?: number;
   watchTimeoutSeconds?: number;
   logger: Logger;
+  /** The mail side of Test and Enable (src/connect in the operator). */
+  testing: MailboxTesting;
+  testPolicy?: TestPolicy;
 }
 
 /** True when a change is one the owner of the object asked for (spec, annotations, deletion). */
@@ -36,6 +41,13 @@ export function specOrRequestChanged(o: KubernetesObject, old: KubernetesObject)
     a.annotations?.[TEST_REQUESTED_AT] !== b.annotations?.[TEST_REQUESTED_AT] ||
     a.annotations?.[SYNC_REQUESTED_AT] !== b.annotations?.[SYNC_REQUESTED_AT]
   );
+}
+
+/** Approvers write status; their changes must reach the reconciler although the generation stays. */
+function approvalChanged(m: Mailbox, old: Mailbox): boolean {
+  const sig = (x: Mailbox) =>
+    ['Approved', 'Denied'].map((t) => `${getCondition(x.status?.conditions, t)?.status}`).join() + `|${x.status?.emailAddress}`;
+  return sig(m) !== sig(old);
 }
 
 export class Manager {
@@ -55,10 +67,11 @@ export class Manager {
       mailboxes: new WatchCache<Mailbox>(clients, RESOURCES.mailboxes, cacheOpts),
       deployments: new WatchCache<Deployment>(clients, RESOURCES.deployments, cacheOpts),
       secrets: new WatchCache<V1Secret & { metadata: { name: string; namespace: string } }>(clients, RESOURCES.secrets, cacheOpts),
+      configMaps: new WatchCache<V1ConfigMap>(clients, RESOURCES.configMaps, cacheOpts),
     };
     this.ctx = { clients, caches: this.caches, events: new EventRecorder(clients, 'mailsync-operator', opts.logger), logger: opts.logger };
     this.reconcilers = {
-      mailboxes: new MailboxReconciler(this.ctx),
+      mailboxes: new MailboxReconciler(this.ctx, opts.testing, opts.testPolicy),
       profiles: new ProfileReconciler(this.ctx),
       deployments: new DeploymentReconciler(this.ctx),
     };
@@ -83,7 +96,7 @@ export class Manager {
         mailboxOwners(m);
       },
       onUpdate: (m, old) => {
-        if (specOrRequestChanged(m, old)) q.mailbox(m);
+        if (specOrRequestChanged(m, old) || approvalChanged(m, old)) q.mailbox(m);
         mailboxOwners(m);
         if (old.spec.serverProfileRef?.name !== m.spec.serverProfileRef?.name || old.spec.deploymentRef.name !== m.spec.deploymentRef.name) mailboxOwners(old);
       },
@@ -122,7 +135,8 @@ export class Manager {
       const ns = s.metadata.namespace;
       const name = s.metadata.name;
       for (const p of caches.profiles.list(ns)) {
-        if (p.spec.incoming?.credentials?.secretRef?.name === name || p.spec.outgoing?.credentials?.secretRef?.name === name) {
+        const refs = [p.spec.incoming, p.spec.outgoing].flatMap((c) => [c?.credentials?.secretRef?.name, c?.caBundle?.secretRef?.name]);
+        if (refs.includes(name)) {
           q.profile(ns, p.metadata.name);
           mailboxesOfProfile(p);
         }
@@ -131,6 +145,14 @@ export class Manager {
       for (const d of caches.deployments.list(ns)) if (d.spec.crm.credentialsSecretRef?.name === name) q.deployment(ns, d.metadata.name);
     };
     caches.secrets.addHandlers({ onAdd: secretChanged, onUpdate: secretChanged, onDelete: secretChanged });
+    const configMapChanged = (c: V1ConfigMap) => {
+      const ns = c.metadata!.namespace!;
+      const name = c.metadata!.name;
+      for (const p of caches.profiles.list(ns)) {
+        if (p.spec.incoming?.caBundle?.configMapRef?.name === name || p.spec.outgoing?.caBundle?.configMapRef?.name === name) mailboxesOfProfile(p);
+      }
+    };
+    caches.configMaps.addHandlers({ onAdd: configMapChanged, onUpdate: configMapChanged, onDelete: configMapChanged });
   }
 
   /** Starts the caches, waits until each has listed once, then starts the workers. */

@@ -43,10 +43,15 @@ export type FailureReason =
    */
   | 'MessageRejected';
 
+/**
+ * Failures that retrying cannot fix: someone has to change the configuration, the credentials or
+ * the server. An untrusted or mismatched certificate is one (the profile must trust the CA).
+ */
 export const PERMANENT_REASONS: ReadonlySet<FailureReason> = new Set([
   'AuthenticationFailed',
   'MailboxNotFound',
   'UnsupportedConfiguration',
+  'TLSError',
 ]);
 
 /** A failure with its classification. `message` never contains credentials. */

@@ -1,12 +1,17 @@
 // Runs the controllers in the test process, watching one namespace, as a given identity.
 
+import { ConnectMailboxTesting } from '../../src/connect/mailbox-testing.js';
 import { Manager } from '../../src/controllers/manager.js';
+import type { TestPolicy } from '../../src/controllers/mailbox.js';
 import type { KubeClients } from '../../src/kube/client.js';
 import { createLogger } from '../../src/log/logger.js';
 
-export async function startManager(clients: KubeClients, namespace: string, opts: { resyncMs?: number } = {}): Promise<Manager> {
+/** Tests retry quickly: the policy is the product's, with a shorter base. */
+export const FAST_RETRIES: TestPolicy = { maxTransientFailures: 10, backoff: { baseMs: 300, maxMs: 3000, jitter: 0.2 } };
+
+export async function startManager(clients: KubeClients, namespace: string, opts: { resyncMs?: number; testPolicy?: TestPolicy } = {}): Promise<Manager> {
   const logger = createLogger({ level: process.env.TEST_LOG_LEVEL ?? 'silent', name: `test-${namespace}` });
-  const m = new Manager(clients, { namespace, logger, resyncMs: opts.resyncMs });
+  const m = new Manager(clients, { namespace, logger, resyncMs: opts.resyncMs, testing: new ConnectMailboxTesting(), testPolicy: opts.testPolicy ?? FAST_RETRIES });
   await m.start();
   return m;
 }

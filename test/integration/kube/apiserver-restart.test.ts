@@ -37,7 +37,7 @@ test('changes around an API server outage are reconciled after it returns', asyn
   // The first change after it.
   await create(admin, 'mailboxes', ns, 'after', mbx('after'));
   await mergePatchSpec(admin, 'mailboxes', ns, 'before', { spec: { serverProfileRef: { name: 'imap' }, owner: { kind: 'User', name: 'renamed' } } });
-  await waitForCondition(admin, 'mailboxes', ns, 'before', 'Ready', (c) => c.status === 'True' && c.observedGeneration === 2, 60_000);
-  await waitForCondition(admin, 'mailboxes', ns, 'after', 'Ready', (c) => c.status === 'True', 60_000);
+  await waitForCondition(admin, 'mailboxes', ns, 'before', 'Ready', (c) => c.reason === 'SecretNotFound' && c.observedGeneration === 2, 60_000);
+  await waitForCondition(admin, 'mailboxes', ns, 'after', 'Ready', (c) => c.reason === 'SecretNotFound', 60_000);
   expect(manager.caches.mailboxes.stats.errors).toBeGreaterThan(0);
 }, 120_000);

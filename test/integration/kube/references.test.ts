@@ -36,9 +36,11 @@ test('ServerProfileNotFound flips to Ready within seconds when the profile is cr
   await waitForCondition(admin, 'mailboxes', ns, 'orphan', 'Ready', (c) => c.reason === 'ServerProfileNotFound');
   const started = Date.now();
   await create(admin, 'emailserverprofiles', ns, 'imap', profile);
-  const o = await waitForCondition(admin, 'mailboxes', ns, 'orphan', 'Ready', (c) => c.status === 'True', 10_000);
+  // Resolved: the next thing missing is the mailbox's own Secret, which is not created here.
+  const o = await waitForCondition(admin, 'mailboxes', ns, 'orphan', 'Ready', (c) => c.reason === 'SecretNotFound', 10_000);
   expect(Date.now() - started).toBeLessThan(10_000);
   expect(o.status.serverProfile).toBe('imap');
+  expect(JSON.stringify(o.status.conditions)).toMatch(/Secret \\"ann\\" \(spec.credentialsSecretRef\) not found/);
 });
 
 test('the profile comes from the Deployment default and follows changes to it', async () => {
@@ -46,7 +48,7 @@ test('the profile comes from the Deployment default and follows changes to it', 
   await create(admin, 'mailboxes', ns, 'defaulted', mailbox({ emailAddress: 'bob@example.com', owner: { kind: 'User', name: 'bob' } }));
   await waitForCondition(admin, 'mailboxes', ns, 'defaulted', 'Ready', (c) => c.reason === 'ServerProfileNotSet');
   await mergePatchSpec(admin, 'deployments', ns, 'crm', { spec: { defaults: { serverProfileRef: { name: 'imap2' } } } });
-  const o = await waitForCondition(admin, 'mailboxes', ns, 'defaulted', 'Ready', (c) => c.status === 'True');
+  const o = await waitForCondition(admin, 'mailboxes', ns, 'defaulted', 'Ready', (c) => c.reason === 'SecretNotFound');
   expect(o.status.serverProfile).toBe('imap2');
 });
 
@@ -78,5 +80,5 @@ test('a status write does not trigger another reconcile of the same object', asy
 test('Events record the transitions', async () => {
   const events = await admin.core.listNamespacedEvent({ namespace: ns });
   const reasons = events.items.filter((e) => e.involvedObject.name === 'orphan').map((e) => `${e.type}/${e.reason}`);
-  expect(reasons).toEqual(expect.arrayContaining(['Warning/DeploymentNotFound', 'Warning/ServerProfileNotFound', 'Normal/Resolved']));
+  expect(reasons).toEqual(expect.arrayContaining(['Warning/DeploymentNotFound', 'Warning/ServerProfileNotFound', 'Warning/SecretNotFound']));
 });

@@ -1,0 +1,174 @@
+// Turns a profile, a mailbox and their Secrets into what a protocol adapter needs: an Endpoint and
+// Credentials per direction. This is where the API's vocabulary (serverType, useSameSettings,
+// credentials.source) meets the adapters'; neither side knows the other.
+
+import { createHash } from 'node:crypto';
+import type { ConnectionSpec, EmailServerProfileSpec, MailboxSpec } from '../api/types.js';
+import { registerSecrets } from '../log/redact.js';
+import type { Credentials, Endpoint, TlsMode, TokenProvider } from '../mail/types.js';
+
+export type Direction = 'incoming' | 'outgoing' | 'appointmentsContactsTasks';
+export type Protocol = 'IMAP' | 'POP3' | 'SMTP' | 'EWS' | 'Graph';
+
+/** Decoded Secret data and its resourceVersion (part of the configuration revision). */
+export interface SecretData {
+  data: Record<string, string>;
+  resourceVersion: string;
+}
+
+export interface Lookups {
+  secret(name: string): SecretData | undefined;
+  configMap(name: string): SecretData | undefined;
+}
+
+export interface OAuthSettings {
+  tenantId?: string;
+  clientId: string;
+  clientSecret: string;
+  authorityURL: string;
+  scope: string;
+}
+
+export interface DirectionSettings {
+  direction: Direction;
+  protocol: Protocol;
+  endpoint: Endpoint;
+  address: string;
+  /** Password or static-token credentials; for OAuth2 client credentials see `oauth`. */
+  credentials?: Credentials;
+  oauth?: OAuthSettings;
+  authentication: 'Basic' | 'NTLM' | 'OAuth2' | 'XOAUTH2';
+  impersonation: boolean;
+  sendMode: 'SendAs' | 'SendOnBehalf';
+  /** Versions of every Secret/ConfigMap read, for the revision hash. */
+  versions: string[];
+}
+
+export type SettingsResult = { ok: true; value: DirectionSettings } | { ok: false; reason: string; message: string };
+
+const DEFAULT_PORTS: Record<string, Partial<Record<TlsMode, number>>> = {
+  IMAP: { Implicit: 993, STARTTLS: 143, None: 143 },
+  POP3: { Implicit: 995, STARTTLS: 110, None: 110 },
+  SMTP: { Implicit: 465, STARTTLS: 587, None: 25 },
+};
+
+export function protocolFor(spec: EmailServerProfileSpec, direction: Direction): Protocol {
+  if (direction === 'incoming' && spec.incoming?.protocol) return spec.incoming.protocol;
+  if (direction === 'outgoing' && spec.outgoing?.protocol) return spec.outgoing.protocol;
+  switch (spec.serverType) {
+    case 'ExchangeServer':
+      return 'EWS';
+    case 'ExchangeOnline':
+      return 'Graph';
+    default:
+      return direction === 'incoming' ? spec.serverType : 'SMTP';
+  }
+}
+
+const parseDuration = (d: string | undefined, fallbackMs: number): number => {
+  if (!d) return fallbackMs;
+  let ms = 0;
+  for (const [, n, unit] of d.matchAll(/([0-9.]+)(ms|s|m|h)/g)) ms += Number(n) * { ms: 1, s: 1000, m: 60_000, h: 3_600_000 }[unit as 'ms']!;
+  return ms || fallbackMs;
+};
+export { parseDuration };
+
+/**
+ * Settings for one direction of one mailbox. Failures are configuration problems the user must
+ * fix (a missing Secret or key), reported with the field to change.
+ */
+export function resolveDirection(profile: { name: string; spec: EmailServerProfileSpec }, mailbox: MailboxSpec, direction: Direction, lookups: Lookups): SettingsResult {
+  const spec = profile.spec;
+  const protocol = protocolFor(spec, direction);
+  // Where the server is: the direction's own section; outgoing Exchange falls back to incoming's URL.
+  const own: ConnectionSpec = (direction === 'outgoing' ? spec.outgoing : spec.incoming) ?? {};
+  const place: ConnectionSpec = direction === 'outgoing' && !own.server && !own.url && (protocol === 'EWS' || protocol === 'Graph') ? (spec.incoming ?? {}) : own;
+  // How to authenticate: incoming's settings unless outgoing has its own.
+  const separate = direction === 'outgoing' && spec.useSameSettingsForOutgoing === false;
+  const auth: ConnectionSpec = separate ? own : (spec.incoming ?? {});
+  const field = direction === 'outgoing' ? 'spec.outgoing' : 'spec.incoming';
+  if ((protocol === 'IMAP' || protocol === 'POP3' || protocol === 'SMTP') && !place.server) {
+    return { ok: false, reason: 'UnsupportedConfiguration', message: `profile "${profile.name}" has no ${field}.server for ${protocol}` };
+  }
+  const tls = (place.tls ?? 'Implicit') as TlsMode;
+  const versions: string[] = [];
+
+  let ca: string | undefined;
+  if (place.caBundle) {
+    const ref = place.caBundle.secretRef ?? place.caBundle.configMapRef!;
+    const src = place.caBundle.secretRef ? lookups.secret(ref.name) : lookups.configMap(ref.name);
+    const what = place.caBundle.secretRef ? 'Secret' : 'ConfigMap';
+    const key = ref.key ?? 'ca.crt';
+    if (!src?.data[key]) {
+      return { ok: false, reason: 'CABundleNotFound', message: `${what} "${ref.name}" with key "${key}" (${field}.caBundle) not found in the profile's namespace` };
+    }
+    ca = src.data[key];
+    versions.push(`${what}/${ref.name}@${src.resourceVersion}`);
+  }
+
+  const endpoint: Endpoint = {
+    host: place.server ?? (place.url ? new URL(place.url).hostname : ''),
+    port: place.port ?? DEFAULT_PORTS[protocol]?.[tls] ?? 443,
+    tls,
+    ca,
+    url: place.url,
+    timeoutMs: parseDuration(place.timeout, 30_000),
+  };
+
+  const source = auth.credentials?.source ?? 'Mailbox';
+  const secretName = source === 'Profile' ? auth.credentials?.secretRef?.name : mailbox.credentialsSecretRef?.name;
+  const secretField = source === 'Profile' ? `${separate ? 'spec.outgoing' : 'spec.incoming'}.credentials.secretRef of profile "${profile.name}"` : 'spec.credentialsSecretRef';
+  if (!secretName) {
+    return { ok: false, reason: 'CredentialsMissing', message: `no credentials: set ${secretField}` };
+  }
+  const secret = lookups.secret(secretName);
+  if (!secret) return { ok: false, reason: 'SecretNotFound', message: `Secret "${secretName}" (${secretField}) not found in the namespace` };
+  versions.push(`Secret/${secretName}@${secret.resourceVersion}`);
+  const d = secret.data;
+  registerSecrets([d.password, d.accessToken, d.clientSecret]);
+  const authentication = auth.authentication ?? 'Basic';
+  const username = d.username ?? mailbox.emailAddress;
+  const missing = (key: string) => ({ ok: false as const, reason: 'CredentialsMissing', message: `Secret "${secretName}" (${secretField}) has no key "${key}" needed for ${authentication} authentication` });
+
+  let credentials: Credentials | undefined;
+  let oauth: OAuthSettings | undefined;
+  if (authentication === 'Basic' || authentication === 'NTLM') {
+    if (!d.password) return missing('password');
+    credentials = { kind: 'password', username, password: d.password };
+  } else if (authentication === 'XOAUTH2') {
+    if (!d.accessToken) return missing('accessToken');
+    const token = d.accessToken;
+    credentials = { kind: 'oauth2', username, token: { getToken: async () => token } satisfies TokenProvider };
+  } else {
+    if (!d.clientSecret) return missing('clientSecret');
+    const o = auth.oauth;
+    if (!o?.clientId) return { ok: false, reason: 'UnsupportedConfiguration', message: `${field}.oauth.clientId is required for OAuth2` };
+    oauth = {
+      tenantId: o.tenantId,
+      clientId: o.clientId,
+      clientSecret: d.clientSecret,
+      authorityURL: o.authorityURL ?? 'https://login.microsoftonline.com',
+      scope: o.scope ?? (protocol === 'Graph' ? 'https://graph.microsoft.com/.default' : 'https://outlook.office365.com/.default'),
+    };
+  }
+  return {
+    ok: true,
+    value: {
+      direction,
+      protocol,
+      endpoint,
+      address: mailbox.emailAddress,
+      credentials,
+      oauth,
+      authentication,
+      impersonation: auth.credentials?.impersonation ?? false,
+      sendMode: spec.outgoing?.sendMode ?? 'SendAs',
+      versions,
+    },
+  };
+}
+
+/** A short stable hash of anything JSON-serialisable: the revision of a configuration. */
+export function revisionOf(value: unknown): string {
+  return createHash('sha256').update(JSON.stringify(value)).digest('hex').slice(0, 16);
+}
