@@ -3,12 +3,17 @@
 // deny, import) are added by their features.
 
 import { parseArgs } from 'node:util';
+import { approveMailbox } from './approve.js';
 import { defaultOperatorFlags, runOperator } from './operator.js';
 
 const USAGE = `Usage: mailsync <command> [flags]
 
 Commands:
-  operator      Run the controller and sync workers.
+  operator                       Run the controller and sync workers.
+  approve mailbox NAME [-n NS]   Approve the mailbox's current address (needs the approve verb).
+  deny mailbox NAME [-n NS]      Deny the mailbox's current address (needs the approve verb).
+
+Also a kubectl plugin: install as kubectl-mailsync and run \`kubectl mailsync approve mailbox NAME\`.
 
 Flags for operator:
   --kubeconfig PATH        kubeconfig to use (default: $KUBECONFIG, in-cluster, ~/.kube/config)
@@ -50,6 +55,27 @@ async function main(argv: string[]): Promise<number> {
       logLevel: values['log-level'] ?? d.logLevel,
     });
     return -1; // keeps running
+  }
+  if (command === 'approve' || command === 'deny') {
+    const { values, positionals } = parseArgs({
+      args: rest,
+      allowPositionals: true,
+      options: { namespace: { type: 'string', short: 'n' }, kubeconfig: { type: 'string' }, reason: { type: 'string' } },
+    });
+    const [kind, name] = positionals;
+    if (!['mailbox', 'mailboxes', 'mbx'].includes(kind ?? '') || !name) {
+      process.stderr.write(`usage: mailsync ${command} mailbox NAME [-n NAMESPACE] [--reason TEXT]\n`);
+      return 2;
+    }
+    const out = await approveMailbox({
+      kubeconfig: values.kubeconfig ?? process.env.KUBECONFIG,
+      namespace: values.namespace,
+      name,
+      decision: command === 'approve' ? 'Approved' : 'Denied',
+      reason: values.reason,
+    });
+    process.stdout.write(`${out}\n`);
+    return 0;
   }
   process.stderr.write(`mailsync: unknown command "${command}"\n\n${USAGE}`);
   return 2;

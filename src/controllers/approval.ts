@@ -41,3 +41,29 @@ export function approvalOf(mbx: Mailbox, d: Deployment | undefined): ApprovalSta
   const verb = `kubectl mailsync approve mailbox ${mbx.metadata.name} -n ${mbx.metadata.namespace}`;
   return { state: 'Pending', message: `${address} awaits approval by a principal holding the approve verb on mailboxes.mailsync.dev (${verb})`, withdrawn };
 }
+
+export interface ApprovalGrant {
+  type: 'Approved' | 'Denied';
+  reason: string;
+  message: string;
+}
+
+/**
+ * An approval or denial the operator should record in status: from the declarative annotations
+ * (set by an approver, checked at admission) or by auto-approval of the Deployment's domains
+ * (needs the approve verb, which the operator holds only when auto-approval is switched on).
+ */
+export function grantToRecord(mbx: Mailbox, d: Deployment | undefined): ApprovalGrant | undefined {
+  const address = mbx.spec.emailAddress;
+  const ann = mbx.metadata.annotations ?? {};
+  const bound = mbx.status?.emailAddress === address;
+  const has = (t: string) => bound && getCondition(mbx.status?.conditions, t)?.status === 'True';
+  if (ann[DENIED_ADDRESS] === address) return has('Denied') ? undefined : { type: 'Denied', reason: 'DeniedByAnnotation', message: `${address} denied through the ${DENIED_ADDRESS} annotation` };
+  if (has('Approved') || has('Denied')) return undefined;
+  if (ann[APPROVED_ADDRESS] === address) return { type: 'Approved', reason: 'ApprovedByAnnotation', message: `${address} approved through the ${APPROVED_ADDRESS} annotation` };
+  const domain = address.slice(address.lastIndexOf('@') + 1).toLowerCase();
+  if (approvalRequired(mbx, d) && d?.spec.autoApproveDomains?.some((x) => x.toLowerCase() === domain)) {
+    return { type: 'Approved', reason: 'AutoApproved', message: `${address} approved automatically: ${domain} is in spec.autoApproveDomains of deployment "${d.metadata.name}"` };
+  }
+  return undefined;
+}

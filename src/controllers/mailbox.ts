@@ -11,7 +11,8 @@ import { RESOURCES, TEST_REQUESTED_AT } from '../api/types.js';
 import { getCondition, removeCondition, setCondition, type Condition } from '../kube/conditions.js';
 import { patchStatus } from '../kube/status.js';
 import { backoffDelay, type Backoff, type ReconcileResult } from '../kube/workqueue.js';
-import { approvalOf } from './approval.js';
+import { approvalOf, grantToRecord } from './approval.js';
+import { apiMessage, statusCode } from '../kube/errors.js';
 import type { ControllerContext } from './context.js';
 import type { Direction, MailboxTesting, SecretSource, TestOutcome } from './mailbox-testing.js';
 import { resolveMailbox, type EffectiveMailbox } from './resolve.js';
@@ -77,8 +78,10 @@ export class MailboxReconciler {
     const events: { type: 'Normal' | 'Warning'; reason: string; message: string }[] = [];
     let result: ReconcileResult | undefined;
 
-    // Approval binds to the exact address; a changed address withdraws it.
     const deployment = this.ctx.caches.deployments.get(namespace, mbx.spec.deploymentRef.name);
+    const grant = grantToRecord(mbx, deployment);
+    if (grant && (await this.recordGrant(mbx, grant))) return; // the status update re-queues this mailbox
+    // Approval binds to the exact address; a changed address withdraws it.
     const approval = approvalOf(mbx, deployment);
     if (approval.withdrawn) {
       conds = removeCondition(conds, 'Approved');
@@ -203,11 +206,38 @@ export class MailboxReconciler {
     return out;
   }
 
+  /**
+   * Writes an approval or denial on its own, so that a refusal at admission (the operator lacks
+   * the approve verb) does not block the rest of the status. Returns true when it was written.
+   */
+  private async recordGrant(mbx: Mailbox, grant: { type: 'Approved' | 'Denied'; reason: string; message: string }): Promise<boolean> {
+    const other = grant.type === 'Approved' ? 'Denied' : 'Approved';
+    const conditions = setCondition(removeCondition(mbx.status?.conditions, other), { type: grant.type, status: 'True', reason: grant.reason, message: grant.message }, mbx.metadata.generation);
+    const next = { ...(mbx.status ?? {}), conditions, emailAddress: mbx.spec.emailAddress };
+    try {
+      await patchStatus(this.ctx.clients, { ...RESOURCES.mailboxes, namespace: mbx.metadata.namespace, name: mbx.metadata.name, resourceVersion: mbx.metadata.resourceVersion }, mbx.status, next);
+    } catch (err) {
+      const code = statusCode(err);
+      if (code !== 403 && code !== 422 && code !== 400) throw err;
+      const msg = `could not record ${grant.type.toLowerCase()} (${grant.reason}): ${apiMessage(err)}`;
+      this.ctx.logger.warn({ namespace: mbx.metadata.namespace, mailbox: mbx.metadata.name }, msg);
+      await this.ctx.events.record(mbx, 'Warning', `${grant.reason}Forbidden`, msg);
+      return false;
+    }
+    await this.ctx.events.record(mbx, grant.type === 'Approved' ? 'Normal' : 'Warning', grant.reason, grant.message);
+    return true;
+  }
+
   /** Patches status when it changed and records the events gathered during the reconcile. */
   private async write(mbx: Mailbox, next: MailboxStatusT, events: { type: 'Normal' | 'Warning'; reason: string; message: string }[]): Promise<void> {
     const before = getCondition(mbx.status?.conditions, 'Ready');
     const after = getCondition(next.conditions, 'Ready');
-    await patchStatus(this.ctx.clients, { ...RESOURCES.mailboxes, namespace: mbx.metadata.namespace, name: mbx.metadata.name }, mbx.status, next);
+    await patchStatus(
+      this.ctx.clients,
+      { ...RESOURCES.mailboxes, namespace: mbx.metadata.namespace, name: mbx.metadata.name, resourceVersion: mbx.metadata.resourceVersion },
+      mbx.status,
+      next,
+    );
     for (const e of events) await this.ctx.events.record(mbx, e.type, e.reason, e.message);
     const readyChanged = before?.status !== after?.status || before?.reason !== after?.reason;
     if (readyChanged && after?.status === 'True' && !events.some((e) => e.type === 'Normal')) {

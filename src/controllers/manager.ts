@@ -5,7 +5,7 @@
 
 import type { KubernetesObject, V1ConfigMap, V1Secret } from '@kubernetes/client-node';
 import type { Deployment, EmailServerProfile, Mailbox } from '../api/types.js';
-import { RESOURCES, SYNC_REQUESTED_AT, TEST_REQUESTED_AT } from '../api/types.js';
+import { APPROVED_ADDRESS, DENIED_ADDRESS, RESOURCES, SYNC_REQUESTED_AT, TEST_REQUESTED_AT } from '../api/types.js';
 import type { KubeClients } from '../kube/client.js';
 import { EventRecorder } from '../kube/events.js';
 import { keyOf, WatchCache } from '../kube/watch-cache.js';
@@ -39,7 +39,9 @@ export function specOrRequestChanged(o: KubernetesObject, old: KubernetesObject)
     a.generation !== b.generation ||
     a.deletionTimestamp !== b.deletionTimestamp ||
     a.annotations?.[TEST_REQUESTED_AT] !== b.annotations?.[TEST_REQUESTED_AT] ||
-    a.annotations?.[SYNC_REQUESTED_AT] !== b.annotations?.[SYNC_REQUESTED_AT]
+    a.annotations?.[SYNC_REQUESTED_AT] !== b.annotations?.[SYNC_REQUESTED_AT] ||
+    a.annotations?.[APPROVED_ADDRESS] !== b.annotations?.[APPROVED_ADDRESS] ||
+    a.annotations?.[DENIED_ADDRESS] !== b.annotations?.[DENIED_ADDRESS]
   );
 }
 

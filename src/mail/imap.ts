@@ -1,0 +1,349 @@
+// IMAP incoming adapter on imapflow.
+//
+// ImapAdapter.test() is the "Test" of Test and Enable: connect with the configured TLS mode, log
+// in, open the folder read-only, log out. ImapSession is the long-lived connection incoming sync
+// uses: an ImapFlow instance is one connection and cannot reconnect (imapflow#256), so the session
+// runs its own reconnect loop and hands out the current instance.
+import { ImapFlow, type ImapFlowOptions } from 'imapflow';
+import { resolveLogin, secretsOf, type ResolvedLogin } from './credentials.js';
+import { backoffDelay, sleep, withTimeout } from './deadline.js';
+import { classifyError, type ErrorContext } from './errors.js';
+import { DEFAULT_TIMEOUT_MS, describeEndpoint, tlsOptionsFor } from './tls.js';
+import { MailError, type ConnectionTester, type Credentials, type Endpoint, type RawMessage } from './types.js';
+
+export interface ImapOptions {
+  /** Folder to test and watch; INBOX unless set. */
+  mailbox?: string;
+}
+
+/** imapflow options for an endpoint: TLS mode, verification, timeouts and no logging. */
+export function imapFlowOptions(endpoint: Endpoint, login: ResolvedLogin, extra: Partial<ImapFlowOptions> = {}): ImapFlowOptions {
+  const timeout = endpoint.timeoutMs ?? DEFAULT_TIMEOUT_MS;
+  return {
+    host: endpoint.host,
+    port: endpoint.port,
+    secure: endpoint.tls === 'Implicit',
+    // true makes STARTTLS mandatory: without it a man in the middle can strip the capability
+    // and imapflow would go on in cleartext. Not allowed together with secure.
+    ...(endpoint.tls === 'Implicit' ? {} : { doSTARTTLS: endpoint.tls === 'STARTTLS' }),
+    tls: tlsOptionsFor(endpoint),
+    auth: 'accessToken' in login ? { user: login.username, accessToken: login.accessToken } : { user: login.username, pass: login.password },
+    logger: false,
+    connectionTimeout: timeout,
+    greetingTimeout: timeout,
+    ...extra,
+  };
+}
+
+export class ImapAdapter implements ConnectionTester {
+  private readonly mailbox: string;
+
+  constructor(
+    private readonly endpoint: Endpoint,
+    private readonly credentials: Credentials,
+    options: ImapOptions = {},
+  ) {
+    this.mailbox = options.mailbox ?? 'INBOX';
+  }
+
+  async test(signal?: AbortSignal): Promise<void> {
+    const timeout = this.endpoint.timeoutMs ?? DEFAULT_TIMEOUT_MS;
+    let login: ResolvedLogin | undefined;
+    let client: ImapFlow | undefined;
+    try {
+      login = await resolveLogin(this.credentials, imapContext(this.endpoint, this.credentials));
+      const c = new ImapFlow(imapFlowOptions(this.endpoint, login, { disableAutoIdle: true, socketTimeout: timeout }));
+      client = c;
+      // Failures also reject the pending call; without a listener an 'error' event would throw.
+      c.on('error', () => undefined);
+      const guard = { signal, onTimeout: () => c.close() };
+      await withTimeout(c.connect(), timeout, 'connecting and logging in', guard);
+      await withTimeout(c.mailboxOpen(this.mailbox, { readOnly: true }), timeout, `opening ${this.mailbox}`, guard);
+    } catch (err) {
+      client?.close();
+      throw classifyError(err, imapContext(this.endpoint, this.credentials, login));
+    }
+    // The test has passed; a failing LOGOUT says nothing about the mailbox.
+    await withTimeout(client.logout(), timeout, 'logging out').catch(() => client.close());
+  }
+}
+
+function imapContext(endpoint: Endpoint, credentials: Credentials, login?: ResolvedLogin): ErrorContext {
+  return { protocol: 'IMAP', server: describeEndpoint(endpoint), secrets: secretsOf(credentials, login) };
+}
+
+export interface MailboxStatus {
+  uidValidity: bigint;
+  uidNext: number;
+  /** Absent when the server lacks CONDSTORE. */
+  highestModseq?: bigint;
+  messages: number;
+}
+
+export interface ImapSessionOptions extends ImapOptions {
+  /** New mail arrived in the watched folder (IMAP EXISTS, usually during IDLE): time to sync. */
+  onExists?: (count: number) => void;
+  /** A connection attempt failed or the connection dropped; the session keeps retrying transient failures. */
+  onError?: (err: MailError) => void;
+  /**
+   * A connection is up and the folder is open (first time, and after each reconnect). Mail that
+   * arrived while disconnected raises no EXISTS event, so this is also a cue to sync.
+   */
+  onConnected?: () => void;
+  /** Reconnect back-off: exponential with jitter between these bounds. */
+  backoff?: { initialMs?: number; maxMs?: number };
+  /** IDLE starts after this much inactivity (ms). Default 1 s: new mail is noticed within about a second. */
+  idleDelayMs?: number;
+  /** Upper bound for one fetch round trip batch, in messages. */
+  fetchBatchMessages?: number;
+  /** Upper bound for one fetch batch, in bytes (as reported by RFC822.SIZE). */
+  fetchBatchBytes?: number;
+}
+
+type Waiter = { resolve: (c: ImapFlow) => void; reject: (e: MailError) => void };
+
+/**
+ * A self-healing IMAP connection to one folder. Commands are serialized (imapflow deadlocks when a
+ * command runs inside a fetch loop, and concurrent fetches pile up); each waits for a live
+ * connection up to the endpoint timeout and rejects with MailError. close() stops everything.
+ */
+export class ImapSession {
+  private readonly mailbox: string;
+  private readonly timeout: number;
+  private readonly stopper = new AbortController();
+  private client?: ImapFlow;
+  private waiters: Waiter[] = [];
+  private lastError?: MailError;
+  /** Set when a permanent failure (e.g. rejected credentials) ended the reconnect loop. */
+  private failure?: MailError;
+  private queue: Promise<unknown> = Promise.resolve();
+  private readonly loop: Promise<void>;
+
+  constructor(
+    private readonly endpoint: Endpoint,
+    private readonly credentials: Credentials,
+    private readonly options: ImapSessionOptions = {},
+  ) {
+    this.mailbox = options.mailbox ?? 'INBOX';
+    this.timeout = endpoint.timeoutMs ?? DEFAULT_TIMEOUT_MS;
+    this.loop = this.run();
+  }
+
+  /** True while a connection is up and the folder is open. */
+  get connected(): boolean {
+    return this.client?.usable === true;
+  }
+
+  /** Resolves once connected (or rejects with the permanent failure, or a Timeout). */
+  async ready(): Promise<void> {
+    await this.acquire();
+  }
+
+  async status(): Promise<MailboxStatus> {
+    return this.command('reading folder status', async (c) => {
+      const s = await c.status(this.mailbox, { uidValidity: true, uidNext: true, highestModseq: true, messages: true });
+      if (!s || s.uidValidity === undefined || s.uidNext === undefined) throw new MailError('ProtocolError', `IMAP ${describeEndpoint(this.endpoint)}: STATUS did not report UIDVALIDITY and UIDNEXT`);
+      return { uidValidity: s.uidValidity, uidNext: s.uidNext, highestModseq: s.highestModseq, messages: s.messages ?? 0 };
+    });
+  }
+
+  /**
+   * Messages with UID greater than `lastUid`, oldest first, id `${uidValidity}:${uid}`. UIDs and
+   * sizes are listed first, then sources are fetched in bounded batches and only handed out after
+   * each batch completes, so the consumer may run commands (moveTo, delete) between messages.
+   */
+  async *fetchSince(lastUid: number): AsyncGenerator<RawMessage> {
+    const { uidValidity, items } = await this.command('listing new messages', async (c) => {
+      const mailbox = c.mailbox;
+      if (!mailbox) throw new MailError('ProtocolError', 'no folder is open');
+      const found: Array<{ uid: number; size: number }> = [];
+      // "N:*" always matches the newest message even when its UID is below N, hence the filter.
+      for await (const m of c.fetch(`${lastUid + 1}:*`, { uid: true, size: true }, { uid: true })) {
+        if (m.uid > lastUid) found.push({ uid: m.uid, size: m.size ?? 0 });
+      }
+      return { uidValidity: mailbox.uidValidity, items: found.sort((a, b) => a.uid - b.uid) };
+    });
+    for (const batch of batches(items, this.options.fetchBatchMessages ?? 100, this.options.fetchBatchBytes ?? 16 * 1024 * 1024)) {
+      const messages = await this.command('fetching messages', async (c) => {
+        // A reconnect between batches may land on a recreated folder: its UIDs mean other messages.
+        if (!c.mailbox || c.mailbox.uidValidity !== uidValidity) {
+          throw new MailError('ProtocolError', `IMAP ${describeEndpoint(this.endpoint)}: UIDVALIDITY of ${this.mailbox} changed during the fetch; resync from status()`);
+        }
+        const out: RawMessage[] = [];
+        for await (const m of c.fetch(batch.join(','), { uid: true, source: true }, { uid: true })) {
+          if (m.source) out.push({ id: `${uidValidity}:${m.uid}`, source: m.source });
+        }
+        return out.sort((a, b) => uidOf(a) - uidOf(b));
+      });
+      yield* messages;
+    }
+  }
+
+  /** Moves a message to another folder (MOVE, or COPY+EXPUNGE where MOVE is missing). */
+  async moveTo(uid: number, folder: string): Promise<void> {
+    await this.command(`moving message ${uid} to ${folder}`, async (c) => {
+      const moved = await c.messageMove(String(uid), folder, { uid: true });
+      if (moved === false) {
+        // imapflow reports a failed MOVE as `false` and keeps the reason to itself. The usual
+        // cause is a missing target folder: STATUS on it fails with NONEXISTENT if so.
+        await c.status(folder, { messages: true });
+        throw new MailError('ServerError', `IMAP ${describeEndpoint(this.endpoint)}: the server did not move message ${uid} to "${folder}"; it is retried with back-off`);
+      }
+    });
+  }
+
+  /** Deletes a message for good (flag \Deleted and expunge it). */
+  async delete(uid: number): Promise<void> {
+    await this.command(`deleting message ${uid}`, async (c) => {
+      await c.messageDelete(String(uid), { uid: true });
+    });
+  }
+
+  /** Stops reconnecting, logs out and fails pending callers. */
+  async close(): Promise<void> {
+    if (this.stopper.signal.aborted) return this.loop;
+    this.stopper.abort();
+    const closing = new MailError('ServerUnreachable', `IMAP ${describeEndpoint(this.endpoint)}: the session was closed`);
+    for (const w of this.waiters.splice(0)) w.reject(closing);
+    const client = this.client;
+    if (client?.usable) await withTimeout(client.logout(), this.timeout, 'logging out').catch(() => client.close());
+    else client?.close();
+    await this.loop;
+  }
+
+  private get stopped(): boolean {
+    return this.stopper.signal.aborted;
+  }
+
+  private context(login?: ResolvedLogin): ErrorContext {
+    return imapContext(this.endpoint, this.credentials, login);
+  }
+
+  private async command<T>(what: string, fn: (c: ImapFlow) => Promise<T>): Promise<T> {
+    const task = async (): Promise<T> => {
+      const client = await this.acquire();
+      try {
+        return await withTimeout(fn(client), this.timeout, what, { onTimeout: () => client.close() });
+      } catch (err) {
+        throw classifyError(err, this.context());
+      }
+    };
+    const run = this.queue.then(task, task);
+    this.queue = run.catch(() => undefined);
+    return run;
+  }
+
+  /** The live client, waiting up to the timeout for the reconnect loop to produce one. */
+  private acquire(): Promise<ImapFlow> {
+    if (this.failure) return Promise.reject(this.failure);
+    if (this.stopped) return Promise.reject(new MailError('ServerUnreachable', `IMAP ${describeEndpoint(this.endpoint)}: the session was closed`));
+    if (this.client?.usable) return Promise.resolve(this.client);
+    return new Promise<ImapFlow>((resolve, reject) => {
+      const waiter: Waiter = {
+        resolve: (c) => {
+          clearTimeout(timer);
+          resolve(c);
+        },
+        reject: (e) => {
+          clearTimeout(timer);
+          reject(e);
+        },
+      };
+      const timer = setTimeout(() => {
+        this.waiters = this.waiters.filter((w) => w !== waiter);
+        reject(
+          this.lastError ??
+            new MailError('Timeout', `IMAP ${describeEndpoint(this.endpoint)}: no connection within ${this.timeout} ms; it is retried with back-off`),
+        );
+      }, this.timeout);
+      this.waiters.push(waiter);
+    });
+  }
+
+  private async run(): Promise<void> {
+    const initial = this.options.backoff?.initialMs ?? 1000;
+    const max = this.options.backoff?.maxMs ?? 5 * 60_000;
+    let attempt = 0;
+    while (!this.stopped) {
+      let client: ImapFlow;
+      try {
+        client = await this.connectOnce();
+      } catch (err) {
+        if (this.stopped) break;
+        const error = err instanceof MailError ? err : classifyError(err, this.context());
+        this.lastError = error;
+        this.options.onError?.(error);
+        if (error.permanent) {
+          // Retrying rejected credentials only locks the account; wait for new configuration.
+          this.failure = error;
+          for (const w of this.waiters.splice(0)) w.reject(error);
+          return;
+        }
+        await sleep(error.retryAfterMs ?? backoffDelay(attempt++, initial, max), this.stopper.signal);
+        continue;
+      }
+      const connectedAt = Date.now();
+      const closed = new Promise<void>((resolve) => client.once('close', () => resolve()));
+      this.client = client;
+      this.lastError = undefined;
+      for (const w of this.waiters.splice(0)) w.resolve(client);
+      this.options.onConnected?.();
+      await closed;
+      this.client = undefined;
+      if (this.stopped) break;
+      const dropped = new MailError('ServerUnreachable', `IMAP ${describeEndpoint(this.endpoint)}: the connection was closed; reconnecting`);
+      this.lastError = dropped;
+      this.options.onError?.(dropped);
+      // A connection that dies right after it is made must not turn into a tight reconnect loop.
+      attempt = Date.now() - connectedAt > max ? 0 : attempt + 1;
+      await sleep(backoffDelay(attempt, initial, max), this.stopper.signal);
+    }
+  }
+
+  private async connectOnce(): Promise<ImapFlow> {
+    let login: ResolvedLogin | undefined;
+    let client: ImapFlow | undefined;
+    try {
+      login = await resolveLogin(this.credentials, this.context());
+      const c = new ImapFlow(
+        imapFlowOptions(this.endpoint, login, {
+          autoIdleDelay: this.options.idleDelayMs ?? 1000,
+          // Servers drop long IDLEs (Gmail, Exchange); re-issue well within their limits.
+          maxIdleTime: 4 * 60_000,
+        }),
+      );
+      client = c;
+      c.on('error', () => undefined); // surfaced through 'close' and the failing command
+      c.on('exists', (data: { count: number }) => this.options.onExists?.(data.count));
+      const guard = { signal: this.stopper.signal, onTimeout: () => c.close() };
+      await withTimeout(c.connect(), this.timeout, 'connecting and logging in', guard);
+      await withTimeout(c.mailboxOpen(this.mailbox), this.timeout, `opening ${this.mailbox}`, guard);
+      return c;
+    } catch (err) {
+      client?.close();
+      throw classifyError(err, this.context(login));
+    }
+  }
+}
+
+function uidOf(m: RawMessage): number {
+  return Number(m.id.slice(m.id.indexOf(':') + 1));
+}
+
+/** Splits UIDs into batches bounded by count and total size (a single huge message gets its own). */
+function batches(items: Array<{ uid: number; size: number }>, maxCount: number, maxBytes: number): number[][] {
+  const out: number[][] = [];
+  let current: number[] = [];
+  let bytes = 0;
+  for (const { uid, size } of items) {
+    if (current.length > 0 && (current.length >= maxCount || bytes + size > maxBytes)) {
+      out.push(current);
+      current = [];
+      bytes = 0;
+    }
+    current.push(uid);
+    bytes += size;
+  }
+  if (current.length > 0) out.push(current);
+  return out;
+}
