@@ -23,11 +23,12 @@ function scrub<S extends { conditions?: Condition[] }>(status: S): S {
 /**
  * Patches `.status` to `next` when it differs from `current`. Fields present in `current` but
  * absent from `next` are removed (merge patch null). Returns the object the server returned, or
- * undefined when nothing had to be written.
+ * undefined when nothing had to be written. Pass the resourceVersion the status was computed from
+ * when other writers (approvers) share the status.
  */
 export async function patchStatus<S extends object>(
   clients: KubeClients,
-  ref: ObjectRef,
+  ref: ObjectRef & { resourceVersion?: string },
   current: S | undefined,
   next: S,
 ): Promise<unknown> {
@@ -36,7 +37,16 @@ export async function patchStatus<S extends object>(
   const body: Record<string, unknown> = { ...clean };
   for (const k of Object.keys(current ?? {})) if (!(k in body)) body[k] = null;
   return clients.custom.patchNamespacedCustomObjectStatus(
-    { group: ref.group, version: ref.version, namespace: ref.namespace, plural: ref.plural, name: ref.name, body: { status: body } },
+    {
+      group: ref.group,
+      version: ref.version,
+      namespace: ref.namespace,
+      plural: ref.plural,
+      name: ref.name,
+      // With a resourceVersion the write fails (409) instead of overwriting a concurrent change,
+      // such as an approver's condition, that this reconcile did not see.
+      body: { ...(ref.resourceVersion ? { metadata: { resourceVersion: ref.resourceVersion } } : {}), status: body },
+    },
     mergePatch(),
   );
 }
