@@ -1,0 +1,22 @@
+// Namespaced objects for end-to-end tests: Secrets, and the CA bundles of the mail fixtures.
+
+import type { KubeClients } from '../../src/kube/client.js';
+
+export async function createSecret(c: KubeClients, namespace: string, name: string, data: Record<string, string>): Promise<void> {
+  await c.core.createNamespacedSecret({ namespace, body: { metadata: { name }, stringData: data } });
+}
+
+export async function updateSecret(c: KubeClients, namespace: string, name: string, data: Record<string, string>): Promise<void> {
+  await c.core.replaceNamespacedSecret({ namespace, name, body: { metadata: { name }, stringData: data } });
+}
+
+/** Every string in the namespace's Events and mailsync objects' status, for secret scans. */
+export async function visibleText(c: KubeClients, namespace: string): Promise<string> {
+  const events = await c.core.listNamespacedEvent({ namespace });
+  const parts = events.items.map((e) => `${e.reason} ${e.message}`);
+  for (const plural of ['mailboxes', 'emailserverprofiles', 'deployments']) {
+    const list = (await c.custom.listNamespacedCustomObject({ group: 'mailsync.dev', version: 'v1alpha1', namespace, plural })) as { items: { status?: unknown }[] };
+    parts.push(...list.items.map((i) => JSON.stringify(i.status ?? {})));
+  }
+  return parts.join('\n');
+}
