@@ -32,6 +32,7 @@ build: deps
 
 generate: build
 	node dist/src/api/generate.js .
+	node dist/dev/sync-chart-crds.js
 	npx tsc -p tsconfig.json
 
 control-plane:

@@ -34,8 +34,12 @@ export async function patchStatus<S extends object>(
 ): Promise<unknown> {
   const clean = scrub(next as S & { conditions?: Condition[] });
   if (current && isDeepStrictEqual(current, clean)) return undefined;
-  const body: Record<string, unknown> = { ...clean };
-  for (const k of Object.keys(current ?? {})) if (!(k in body)) body[k] = null;
+  // Only changed fields are sent, so fields another writer owns (a sync worker's checkpoint) are
+  // never rewritten from a stale copy; removed fields become null.
+  const body: Record<string, unknown> = {};
+  const cur = (current ?? {}) as Record<string, unknown>;
+  for (const [k, v] of Object.entries(clean)) if (!isDeepStrictEqual(cur[k], v)) body[k] = v;
+  for (const k of Object.keys(cur)) if (!(k in clean)) body[k] = null;
   return clients.custom.patchNamespacedCustomObjectStatus(
     {
       group: ref.group,

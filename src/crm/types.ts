@@ -1,0 +1,113 @@
+// The contract between the sync pipelines and a CRM. Connectors (Webhook, Dynamics 365) implement
+// it; the pipelines know nothing of HTTP or OData. Every call is idempotent where it must be:
+// deliverIncoming on (mailbox, Message-ID), markSent/markFailed on the CRM email id.
+
+export interface Party {
+  address: string;
+  name?: string;
+}
+
+/** One incoming message as it becomes a CRM email activity. */
+export interface IncomingEmail {
+  /** The Mailbox (namespace/name) that received it: part of the idempotency key. */
+  mailbox: string;
+  /** The mailbox's address. */
+  mailboxAddress: string;
+  ownerKind: 'User' | 'Queue';
+  ownerName: string;
+  /** RFC 5322 Message-ID without angle brackets; synthesised from a content hash when missing. */
+  messageId: string;
+  /** Server-side identity (IMAP uidValidity:uid, POP3 UIDL, EWS/Graph id), for diagnostics. */
+  sourceId: string;
+  from: Party;
+  to: Party[];
+  cc: Party[];
+  subject: string;
+  /** ISO 8601. */
+  receivedAt: string;
+  sentAt?: string;
+  textBody?: string;
+  htmlBody?: string;
+  inReplyTo?: string;
+  references: string[];
+  /** Outlook's Thread-Index header, when present. */
+  threadIndex?: string;
+  /** A tracking token found in the subject (e.g. CRM:0001001), for the CRM to resolve. */
+  trackingToken?: string;
+  /** The CRM email this one answers, when correlation found it (tracking token or headers). */
+  regarding?: { crmEmailId: string; by: 'InReplyTo' | 'References' | 'TrackingToken' | 'ThreadIndex' };
+  attachments: { filename: string; contentType: string; size: number; contentBase64: string }[];
+}
+
+export interface DeliveryResult {
+  /** The CRM's id of the activity. */
+  crmId: string;
+  /** False when the CRM already had this (mailbox, Message-ID): a redelivery after a crash. */
+  created: boolean;
+}
+
+/** A CRM email waiting to be sent ("Pending Send" in Dynamics). */
+export interface PendingEmail {
+  crmEmailId: string;
+  /** The owner the mail is from (a user or queue address). */
+  from: Party;
+  to: Party[];
+  cc: Party[];
+  bcc: Party[];
+  subject: string;
+  textBody?: string;
+  htmlBody?: string;
+  /** Message-ID the CRM wants (if any), and threading headers of the email it answers. */
+  messageId?: string;
+  inReplyTo?: string;
+  references?: string[];
+  /** Tracking token to put in the subject, when the Deployment enables tokens. */
+  trackingToken?: string;
+  /** Sending: claimed by an earlier attempt whose outcome is unknown (see docs/outgoing.md). */
+  state?: 'PendingSend' | 'Sending';
+}
+
+/** What the CRM knows about an address, for incoming filtering. */
+export interface AddressLookup {
+  /** A contact, lead or account with this address exists. */
+  isCrmRecord: boolean;
+  /** Any email-enabled record (also users, queues, ...) has this address. */
+  isEmailEnabledRecord: boolean;
+}
+
+export interface CrmConnector {
+  /** Checks reachability and authentication (Deployment Ready). Throws CrmError. */
+  test(signal?: AbortSignal): Promise<void>;
+  deliverIncoming(email: IncomingEmail): Promise<DeliveryResult>;
+  /** Finds the CRM email whose Message-ID is one of these (for reply correlation). */
+  findEmailByMessageId(messageIds: string[]): Promise<string | undefined>;
+  lookupAddress(address: string): Promise<AddressLookup>;
+  /** Emails pending send from this mailbox (its owner), oldest first, at most `limit`. */
+  listPendingSend(mailboxAddress: string, limit: number): Promise<PendingEmail[]>;
+  /** Claims a pending email before sending so a crash mid-send is detectable (see docs/outgoing.md). */
+  markSending(crmEmailId: string, messageId: string): Promise<void>;
+  markSent(crmEmailId: string, messageId: string, sentAt: string): Promise<void>;
+  markFailed(crmEmailId: string, reason: string, message: string): Promise<void>;
+  /**
+   * Returns a claimed email to Pending Send after a failure that certainly happened before the
+   * message was handed to the mail server (connection refused, TLS, authentication), so it is
+   * retried; never used when the outcome of a send is unknown.
+   */
+  releaseSending(crmEmailId: string): Promise<void>;
+}
+
+export type CrmFailureReason = 'CRMUnreachable' | 'CRMAuthenticationFailed' | 'CRMThrottled' | 'CRMError' | 'CRMRejected';
+
+export class CrmError extends Error {
+  constructor(
+    readonly reason: CrmFailureReason,
+    message: string,
+    readonly opts: { retryAfterMs?: number; permanent?: boolean; cause?: unknown } = {},
+  ) {
+    super(message, { cause: opts.cause });
+    this.name = 'CrmError';
+  }
+  get permanent(): boolean {
+    return this.opts.permanent ?? (this.reason === 'CRMAuthenticationFailed' || this.reason === 'CRMRejected');
+  }
+}
