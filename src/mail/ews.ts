@@ -1,0 +1,315 @@
+// On-premises Exchange (2013 and later) over EWS, with ews-javascript-api.
+//
+// One EwsAdapter serves one mailbox. It owns its ExchangeService and its EwsTransport, so its
+// credentials and trusted CA are its own: the library's global XHR is never used, and two adapters
+// with different accounts in one process cannot pick up each other's credentials.
+//
+// Test and Enable: incoming binds the Inbox. EWS has no dry-run send either, so the outgoing test
+// is the same bind (it proves the account, impersonation or delegate access, and the mailbox, not
+// Send As rights). Appointments, contacts and tasks bind the Calendar.
+//
+// Access to the mailbox is either impersonation (`impersonate: true`: a service account acts as
+// the mailbox, Exchange's ApplicationImpersonation role) or the account's own or delegated access,
+// in which case folders are addressed in the mailbox explicitly.
+import {
+  AutodiscoverErrorCode,
+  AutodiscoverService,
+  BasePropertySet,
+  BodyType,
+  ChangeType,
+  ConnectingIdType,
+  EmailAddress,
+  EmailMessage,
+  ExchangeCredentials,
+  ExchangeService,
+  ExchangeVersion,
+  Folder,
+  FolderId,
+  ImpersonatedUserId,
+  Item,
+  ItemId,
+  ItemSchema,
+  Mailbox,
+  MessageBody,
+  OAuthCredentials,
+  PropertySet,
+  ServiceError,
+  ServiceResponseException,
+  SyncFolderItemsScope,
+  Uri,
+  UserSettingName,
+  WebCredentials,
+  WellKnownFolderName,
+  type ItemChange,
+} from 'ews-javascript-api';
+import { withTimeout } from './deadline.js';
+import { classifyError, type ErrorContext } from './errors.js';
+import { classifyEwsError } from './ews-errors.js';
+import { internetHeaderProperty, mapiStringProperty, xmlText } from './ews-serialization.js';
+import { EwsTransport, withEwsCall, type EwsCall } from './ews-transport.js';
+import { DEFAULT_TIMEOUT_MS } from './tls.js';
+import { MailError, type ConnectionTester, type Credentials, type Endpoint, type OutgoingMessage, type RawMessage } from './types.js';
+
+export type EwsVersion = 'Exchange2013' | 'Exchange2013_SP1' | 'Exchange2015' | 'Exchange2016';
+
+export interface EwsOptions {
+  /** The mailbox's SMTP address. */
+  mailbox: string;
+  /** For password credentials: HTTP Basic (default) or NTLM. OAuth2 credentials always send a bearer token. */
+  authentication?: 'Basic' | 'NTLM';
+  /** Act as the mailbox through Exchange impersonation (a service account's credentials). */
+  impersonate?: boolean;
+  /**
+   * Find the EWS URL with Autodiscover: Endpoint.url (or https://<host>/autodiscover/autodiscover.svc)
+   * is then the Autodiscover service. Otherwise Endpoint.url (or https://<host>:<port>/EWS/Exchange.asmx)
+   * is the EWS URL itself.
+   */
+  autodiscover?: boolean;
+  /** The schema version requested (RequestServerVersion). Exchange2013 by default: every 2013+ server accepts it. */
+  version?: EwsVersion;
+  /** SyncFolderItems page size (MaxChangesReturned, 1 to 512). */
+  pageSize?: number;
+}
+
+export interface EwsSyncResult {
+  /** Ids of items created in the folder since `syncState`, each once. */
+  created: string[];
+  /** Ids of items deleted from the folder since `syncState`. */
+  deleted: string[];
+  /** Opaque state to pass to the next call; store it as the sync checkpoint. */
+  syncState: string;
+  /**
+   * The stored state was refused (ErrorInvalidSyncStateData) and the folder was read again from
+   * the start, so `created` may repeat earlier items (the CRM connector deduplicates them).
+   */
+  restarted: boolean;
+}
+
+/** PidTagInternetMessageId, PidTagInReplyToId, PidTagInternetReferences (MS-OXPROPS). */
+const MESSAGE_ID = mapiStringProperty(0x1035);
+const IN_REPLY_TO = mapiStringProperty(0x1042);
+const REFERENCES = mapiStringProperty(0x1039);
+
+const MAX_PAGE = 512;
+
+/** ExchangeCredentials that add nothing: the transport authenticates (NTLM). */
+class TransportAuthenticated extends ExchangeCredentials {
+  override PrepareWebRequest(): void {}
+}
+
+export class EwsAdapter implements ConnectionTester {
+  private readonly transport: EwsTransport;
+  private readonly timeoutMs: number;
+  /** Recently used access tokens, for redaction. */
+  private readonly tokens = new Set<string>();
+  private service?: Promise<ExchangeService>;
+  private ewsUrl?: string;
+
+  constructor(
+    private readonly endpoint: Endpoint,
+    private readonly credentials: Credentials,
+    private readonly options: EwsOptions,
+  ) {
+    this.timeoutMs = endpoint.timeoutMs ?? DEFAULT_TIMEOUT_MS;
+    const ntlm = credentials.kind === 'password' && options.authentication === 'NTLM';
+    this.transport = new EwsTransport({
+      ca: endpoint.ca,
+      timeoutMs: this.timeoutMs,
+      ...(ntlm ? { ntlm: { username: credentials.username, password: credentials.password } } : {}),
+    });
+  }
+
+  /** Incoming test: bind the Inbox. */
+  test(signal?: AbortSignal): Promise<void> {
+    return this.call('opening the Inbox', signal, async (svc) => void (await Folder.Bind(svc, this.folder(WellKnownFolderName.Inbox), PropertySet.IdOnly)));
+  }
+
+  /** Outgoing test: EWS cannot check a send without sending, so this binds the Inbox as test() does. */
+  testOutgoing(signal?: AbortSignal): Promise<void> {
+    return this.test(signal);
+  }
+
+  /** Appointments, contacts and tasks test: bind the Calendar. */
+  testAppointmentsContactsTasks(signal?: AbortSignal): Promise<void> {
+    return this.call('opening the Calendar', signal, async (svc) => void (await Folder.Bind(svc, this.folder(WellKnownFolderName.Calendar), PropertySet.IdOnly)));
+  }
+
+  /** The Inbox's changes since `syncState` (all items on the first call), across as many pages as it takes. */
+  async syncFolderItems(syncState?: string, signal?: AbortSignal): Promise<EwsSyncResult> {
+    try {
+      return { ...(await this.readChanges(syncState, signal)), restarted: false };
+    } catch (err) {
+      if (syncState && err instanceof MailError && isCode(err.cause, 'ErrorInvalidSyncStateData')) {
+        return { ...(await this.readChanges(undefined, signal)), restarted: true };
+      }
+      throw err;
+    }
+  }
+
+  /** The raw RFC 5322 message; undefined when the item no longer exists. */
+  async getMime(id: string, signal?: AbortSignal): Promise<RawMessage | undefined> {
+    try {
+      const item = await this.call('downloading a message', signal, (svc) => Item.Bind(svc, new ItemId(xmlText(id)), new PropertySet(BasePropertySet.IdOnly, [ItemSchema.MimeContent])));
+      return { id, source: Buffer.from(item.MimeContent?.Content ?? '', 'base64') };
+    } catch (err) {
+      if (err instanceof MailError && isCode(err.cause, 'ErrorItemNotFound')) return undefined;
+      throw err;
+    }
+  }
+
+  /**
+   * Sends one message (CreateItem, SendAndSaveCopy). SendAs: `from` is the mailbox. SendOnBehalf:
+   * `from` is the owner and `sender` the mailbox. Our Message-ID, In-Reply-To and References are
+   * set as MAPI properties, which Exchange uses for the headers of the sent message.
+   */
+  async send(msg: OutgoingMessage, signal?: AbortSignal): Promise<void> {
+    await this.call('sending a message', signal, async (svc) => {
+      // Every string is escaped: the library writes values into the XML as they are.
+      const m = new EmailMessage(svc);
+      m.Subject = xmlText(msg.subject);
+      m.Body = msg.html !== undefined ? new MessageBody(BodyType.HTML, xmlText(msg.html)) : new MessageBody(BodyType.Text, xmlText(msg.text ?? ''));
+      m.From = new EmailAddress(xmlText(msg.from));
+      if (msg.sender) m.Sender = new EmailAddress(xmlText(msg.sender));
+      for (const a of msg.to) m.ToRecipients.Add(xmlText(a));
+      for (const a of msg.cc ?? []) m.CcRecipients.Add(xmlText(a));
+      for (const a of msg.bcc ?? []) m.BccRecipients.Add(xmlText(a));
+      m.SetExtendedProperty(MESSAGE_ID, xmlText(msg.messageId));
+      if (msg.inReplyTo) m.SetExtendedProperty(IN_REPLY_TO, xmlText(msg.inReplyTo));
+      if (msg.references?.length) m.SetExtendedProperty(REFERENCES, xmlText(msg.references.join(' ')));
+      for (const [name, value] of Object.entries(msg.headers ?? {})) {
+        m.SetExtendedProperty(internetHeaderProperty(xmlText(name)), xmlText(value));
+      }
+      await m.SendAndSaveCopy(this.folder(WellKnownFolderName.SentItems));
+    });
+  }
+
+  private async readChanges(syncState: string | undefined, signal?: AbortSignal): Promise<Omit<EwsSyncResult, 'restarted'>> {
+    const created = new Set<string>();
+    const deleted = new Set<string>();
+    let state = syncState ?? null;
+    const pageSize = Math.min(MAX_PAGE, Math.max(1, this.options.pageSize ?? MAX_PAGE));
+    for (;;) {
+      const changes = await this.call('reading folder changes', signal, (svc) =>
+        svc.SyncFolderItems(this.folder(WellKnownFolderName.Inbox), PropertySet.IdOnly, null as unknown as ItemId[], pageSize, SyncFolderItemsScope.NormalItems, (state === null ? null : xmlText(state)) as string),
+      );
+      for (const change of changes.GetEnumerator() as ItemChange[]) {
+        const id = change.ItemId?.UniqueId;
+        if (!id) continue;
+        if (change.ChangeType === ChangeType.Create) {
+          created.add(id);
+          deleted.delete(id);
+        } else if (change.ChangeType === ChangeType.Delete) {
+          // Created and deleted within one sync: never existed as far as the caller is concerned.
+          if (!created.delete(id)) deleted.add(id);
+        }
+      }
+      state = changes.SyncState;
+      if (!changes.MoreChangesAvailable) return { created: [...created], deleted: [...deleted], syncState: state };
+    }
+  }
+
+  /** A well-known folder: the impersonated mailbox's own, or addressed in the mailbox for delegate access. */
+  private folder(name: WellKnownFolderName): FolderId {
+    return this.options.impersonate ? new FolderId(name) : new FolderId(name, new Mailbox(xmlText(this.options.mailbox)));
+  }
+
+  /**
+   * Runs one library call with fresh credentials, a time limit and error classification. The
+   * transport records transport failures into `call`, which only this invocation sees.
+   */
+  private async call<T>(what: string, signal: AbortSignal | undefined, fn: (svc: ExchangeService) => Promise<T>): Promise<T> {
+    const call: EwsCall = { signal };
+    try {
+      return await withEwsCall(call, async () => {
+        const svc = await this.exchangeService(signal);
+        svc.Credentials = await this.exchangeCredentials();
+        // The transport bounds each request; this bounds the library, which can fail to settle.
+        return await withTimeout(fn(svc), this.timeoutMs + 1000, what, { signal });
+      });
+    } catch (err) {
+      throw classifyEwsError(err, call, this.context(), what);
+    }
+  }
+
+  private exchangeService(signal?: AbortSignal): Promise<ExchangeService> {
+    this.service ??= this.createService(signal).catch((err: unknown) => {
+      // A failed autodiscover is tried again next time.
+      this.service = undefined;
+      throw err;
+    });
+    return this.service;
+  }
+
+  private async createService(signal?: AbortSignal): Promise<ExchangeService> {
+    const version = ExchangeVersion[this.options.version ?? 'Exchange2013'];
+    const url = this.options.autodiscover ? await this.autodiscover(version, signal) : (this.endpoint.url ?? `https://${this.endpoint.host}:${this.endpoint.port}/EWS/Exchange.asmx`);
+    this.ewsUrl = url;
+    const svc = new ExchangeService(version);
+    svc.XHRApi = this.transport;
+    svc.Url = new Uri(url);
+    if (this.options.impersonate) {
+      svc.ImpersonatedUserId = new ImpersonatedUserId(ConnectingIdType.SmtpAddress, xmlText(this.options.mailbox));
+      // Exchange 2013+ routes impersonated requests to the mailbox's server by this header.
+      svc.HttpHeaders.Add('X-AnchorMailbox', this.options.mailbox);
+    }
+    return svc;
+  }
+
+  /** The EWS URL from the Autodiscover SOAP service at an explicit URL (no DNS guessing). */
+  private async autodiscover(version: ExchangeVersion, signal?: AbortSignal): Promise<string> {
+    const autodiscoverUrl = this.endpoint.url ?? `https://${this.endpoint.host}/autodiscover/autodiscover.svc`;
+    const ad = new AutodiscoverService(new Uri(autodiscoverUrl), version);
+    ad.XHRApi = this.transport;
+    ad.Credentials = await this.exchangeCredentials();
+    const response = await withTimeout(
+      ad.GetUserSettings(xmlText(this.options.mailbox), [UserSettingName.ExternalEwsUrl, UserSettingName.InternalEwsUrl]),
+      this.timeoutMs + 1000,
+      'asking Autodiscover for the EWS URL',
+      { signal },
+    );
+    if (response.ErrorCode === AutodiscoverErrorCode.InvalidUser) {
+      throw new MailError('MailboxNotFound', `EWS Autodiscover ${autodiscoverUrl}: Exchange does not know ${this.options.mailbox} (InvalidUser); check the email address`);
+    }
+    const settings = response.Settings;
+    const found = [UserSettingName.ExternalEwsUrl, UserSettingName.InternalEwsUrl]
+      .map((name) => (settings?.containsKey(name) ? String(settings.get(name)) : ''))
+      .find((u) => u.length > 0);
+    if (!found) {
+      throw new MailError('UnsupportedConfiguration', `EWS Autodiscover ${autodiscoverUrl}: no EWS URL for ${this.options.mailbox} (${AutodiscoverErrorCode[response.ErrorCode] ?? response.ErrorCode}); set the EWS URL on the profile instead of autodiscover`);
+    }
+    // Our credentials go to this URL: never over plain HTTP.
+    if (!/^https:\/\//i.test(found)) {
+      throw new MailError('UnsupportedConfiguration', `EWS Autodiscover ${autodiscoverUrl}: the EWS URL it returned (${found}) is not HTTPS; credentials are not sent there; set the EWS URL on the profile`);
+    }
+    return found;
+  }
+
+  private async exchangeCredentials(): Promise<ExchangeCredentials> {
+    const c = this.credentials;
+    if (c.kind === 'password') {
+      return this.options.authentication === 'NTLM' ? new TransportAuthenticated() : new WebCredentials(c.username, c.password);
+    }
+    let token: string;
+    try {
+      token = await c.token.getToken();
+    } catch (err) {
+      throw classifyError(err, { ...this.context(), protocol: 'EWS access token' });
+    }
+    this.tokens.add(token);
+    if (this.tokens.size > 4) this.tokens.delete(this.tokens.values().next().value!);
+    // The library refuses tokens that are not JWT-shaped unless told to send them verbatim.
+    return new OAuthCredentials(token, !JWT_SHAPE.test(token));
+  }
+
+  private context(): ErrorContext {
+    const secrets = [...this.tokens];
+    if (this.credentials.kind === 'password') secrets.push(this.credentials.password);
+    return { protocol: 'EWS', server: this.ewsUrl ?? this.endpoint.url ?? this.endpoint.host, secrets };
+  }
+}
+
+const JWT_SHAPE = /^[A-Za-z0-9-_]+\.[A-Za-z0-9-_]+\.[A-Za-z0-9-_]*$/;
+
+function isCode(err: unknown, code: keyof typeof ServiceError): boolean {
+  return err instanceof ServiceResponseException && err.ErrorCode === ServiceError[code];
+}

@@ -1,0 +1,180 @@
+// A fake Microsoft Graph v1.0 mail API over HTTPS, for the routes the Graph adapter uses:
+//   GET  /v1.0/users/{id}/mailFolders/inbox
+//   GET  /v1.0/users/{id}/mailFolders/inbox/messages/delta   (@odata.nextLink pages, then @odata.deltaLink)
+//   GET  /v1.0/users/{id}/messages/{messageId}/$value         (MIME)
+//   POST /v1.0/users/{id}/sendMail                            (202, no body)
+// Bearer tokens must be ones the fake OAuth endpoint issued for the Graph scope. Errors use Graph's
+// shape, `{"error":{"code","message"}}`, with the codes Graph uses for each case.
+import type http from 'node:http';
+import type { FakeOAuth } from './fake-oauth.js';
+import { sendJson, startHttpsServer, type HttpsServer } from './https-server.js';
+
+interface StoredMessage {
+  id: string;
+  mime: string;
+  /** Position in the mailbox's change log: a delta token is "changes after seq N". */
+  seq: number;
+  removed: boolean;
+}
+
+export interface SentMail {
+  /** The mailbox in the request path. */
+  mailbox: string;
+  message: {
+    subject?: string;
+    from?: { emailAddress: { address: string } };
+    sender?: { emailAddress: { address: string } };
+    toRecipients?: Array<{ emailAddress: { address: string } }>;
+    internetMessageHeaders?: Array<{ name: string; value: string }>;
+    body?: { contentType: string; content: string };
+  };
+  saveToSentItems?: boolean;
+}
+
+export class FakeGraph {
+  /** Requests received, by path (without query). */
+  readonly requests: Array<{ method: string; path: string; authorization?: string }> = [];
+  readonly sent: SentMail[] = [];
+  private readonly mailboxes = new Map<string, StoredMessage[]>();
+  private seq = 0;
+  private nextId = 1;
+  /** Delta tokens from before this generation answer 410, as an expired sync state does. */
+  private generation = 0;
+  private throttle?: { skip: number; remaining: number; retryAfterSeconds: number };
+  /** Where nextLinks point; another origin simulates a hostile or misconfigured server. */
+  linkOrigin?: string;
+
+  private constructor(
+    private readonly server: HttpsServer,
+    private readonly oauth: FakeOAuth,
+  ) {}
+
+  static async start(oauth: FakeOAuth, mailboxes: string[]): Promise<FakeGraph> {
+    let fake: FakeGraph | undefined;
+    const server = await startHttpsServer((req, res, body) => fake!.handle(req, res, body));
+    fake = new FakeGraph(server, oauth);
+    for (const m of mailboxes) fake.mailboxes.set(m.toLowerCase(), []);
+    return fake;
+  }
+
+  /** The Graph base URL to configure: `https://127.0.0.1:<port>/v1.0`. */
+  get baseUrl(): string {
+    return `${this.server.origin}/v1.0`;
+  }
+
+  get caPem(): string {
+    return this.server.caPem;
+  }
+
+  /** Puts a message in the mailbox's Inbox and returns its Graph id. */
+  addMessage(mailbox: string, mime: string): string {
+    const id = `AAMkAD${String(this.nextId++).padStart(6, '0')}=`;
+    this.box(mailbox).push({ id, mime, seq: ++this.seq, removed: false });
+    return id;
+  }
+
+  removeMessage(mailbox: string, id: string): void {
+    const m = this.box(mailbox).find((x) => x.id === id);
+    if (m) Object.assign(m, { removed: true, seq: ++this.seq });
+  }
+
+  /** After `skip` more requests, the next `count` answer 429 with `Retry-After: retryAfterSeconds`. */
+  throttleNext(count: number, retryAfterSeconds: number, skip = 0): void {
+    this.throttle = { skip, remaining: count, retryAfterSeconds };
+  }
+
+  /** Every delta link handed out so far becomes invalid (HTTP 410). */
+  expireDeltaLinks(): void {
+    this.generation++;
+  }
+
+  close(): Promise<void> {
+    return this.server.close();
+  }
+
+  private box(mailbox: string): StoredMessage[] {
+    const box = this.mailboxes.get(mailbox.toLowerCase());
+    if (!box) throw new Error(`fake Graph has no mailbox ${mailbox}`);
+    return box;
+  }
+
+  private handle(req: http.IncomingMessage, res: http.ServerResponse, body: string): void {
+    const url = new URL(req.url ?? '/', this.server.origin);
+    this.requests.push({ method: req.method ?? '', path: url.pathname, authorization: req.headers.authorization });
+
+    const bearer = /^Bearer (.+)$/.exec(req.headers.authorization ?? '')?.[1];
+    const issued = bearer ? this.oauth.validate(bearer) : undefined;
+    if (!issued || !issued.scope.startsWith('https://graph.microsoft.com/')) {
+      return graphError(res, 401, 'InvalidAuthenticationToken', 'Access token validation failure. Invalid audience.');
+    }
+    if (this.throttle && this.throttle.skip > 0) {
+      this.throttle.skip--;
+    } else if (this.throttle && this.throttle.remaining > 0) {
+      this.throttle.remaining--;
+      return graphError(res, 429, 'ApplicationThrottled', 'Application is over its MailboxConcurrency limit.', { 'retry-after': String(this.throttle.retryAfterSeconds) });
+    }
+
+    const route = /^\/v1\.0\/users\/([^/]+)\/(.+)$/.exec(url.pathname);
+    if (!route) return graphError(res, 400, 'BadRequest', 'Resource not found for the segment.');
+    const mailbox = decodeURIComponent(route[1]).toLowerCase();
+    const rest = route[2];
+    const box = this.mailboxes.get(mailbox);
+    if (!box) return graphError(res, 404, 'ErrorInvalidUser', `The requested user '${mailbox}' is invalid.`);
+
+    if (req.method === 'GET' && /^mailFolders\/inbox$/i.test(rest)) {
+      const live = box.filter((m) => !m.removed).length;
+      return sendJson(res, 200, { id: 'AQMkAGInbox', displayName: 'Inbox', parentFolderId: 'AQMkAGRoot', childFolderCount: 0, unreadItemCount: live, totalItemCount: live });
+    }
+    if (req.method === 'GET' && /^mailFolders\/inbox\/messages\/delta$/i.test(rest)) {
+      return this.delta(req, res, url, mailbox, box);
+    }
+    const mime = /^messages\/([^/]+)\/\$value$/.exec(rest);
+    if (req.method === 'GET' && mime) {
+      const m = box.find((x) => x.id === decodeURIComponent(mime[1]) && !x.removed);
+      if (!m) return graphError(res, 404, 'ErrorItemNotFound', 'The specified object was not found in the store.');
+      res.writeHead(200, { 'content-type': 'text/plain' });
+      return void res.end(m.mime);
+    }
+    if (req.method === 'POST' && rest === 'sendMail') {
+      const parsed = JSON.parse(body) as Omit<SentMail, 'mailbox'>;
+      const bad = parsed.message?.internetMessageHeaders?.find((h) => !/^x-/i.test(h.name));
+      if (bad) return graphError(res, 400, 'InvalidInternetMessageHeader', `The internet message header name '${bad.name}' should start with 'x-' or 'X-'.`);
+      if (!parsed.message?.toRecipients?.length) return graphError(res, 400, 'ErrorInvalidRecipients', 'At least one recipient isn\'t valid.');
+      this.sent.push({ mailbox, ...parsed });
+      // Graph's 202 has no body and no JSON content type.
+      res.writeHead(202, { 'content-length': '0' });
+      return void res.end();
+    }
+    graphError(res, 400, 'BadRequest', `Unsupported request: ${req.method} ${url.pathname}`);
+  }
+
+  /** The first call lists everything; later pages and delta links carry the position in the change log. */
+  private delta(req: http.IncomingMessage, res: http.ServerResponse, url: URL, mailbox: string, box: StoredMessage[]): void {
+    const pageSize = Number(/odata\.maxpagesize=(\d+)/.exec(String(req.headers.prefer ?? ''))?.[1] ?? 10);
+    const token = url.searchParams.get('$skiptoken') ?? url.searchParams.get('$deltatoken');
+    let state = { gen: this.generation, since: 0, until: this.seq, offset: 0, initial: true };
+    if (token) {
+      state = JSON.parse(Buffer.from(token, 'base64url').toString()) as typeof state;
+      if (state.gen !== this.generation) return graphError(res, 410, 'SyncStateNotFound', 'The sync state generation is old and cannot be used.');
+      if (url.searchParams.has('$deltatoken')) state = { ...state, until: this.seq, offset: 0, initial: false };
+    }
+    // The first sync shows only what exists; later ones also report removals.
+    const changes = box.filter((m) => m.seq > state.since && m.seq <= state.until && !(state.initial && m.removed));
+    const page = changes.slice(state.offset, state.offset + pageSize);
+    const value = page.map((m) => (m.removed ? { id: m.id, '@removed': { reason: 'deleted' } } : { '@odata.type': '#microsoft.graph.message', id: m.id }));
+    const link = (param: string, s: typeof state): string =>
+      `${this.linkOrigin ?? this.server.origin}/v1.0/users/${encodeURIComponent(mailbox)}/mailFolders/inbox/messages/delta?${param}=${Buffer.from(JSON.stringify(s)).toString('base64url')}`;
+    const more = state.offset + pageSize < changes.length;
+    sendJson(res, 200, {
+      '@odata.context': `${this.baseUrl}/$metadata#Collection(message)`,
+      value,
+      ...(more
+        ? { '@odata.nextLink': link('$skiptoken', { ...state, offset: state.offset + pageSize }) }
+        : { '@odata.deltaLink': link('$deltatoken', { gen: this.generation, since: state.until, until: state.until, offset: 0, initial: false }) }),
+    });
+  }
+}
+
+function graphError(res: http.ServerResponse, status: number, code: string, message: string, headers: Record<string, string> = {}): void {
+  sendJson(res, status, { error: { code, message, innerError: { date: new Date().toISOString(), 'request-id': '00000000-0000-0000-0000-000000000000' } } }, headers);
+}
