@@ -39,6 +39,7 @@ export interface DirectionSettings {
   oauth?: OAuthSettings;
   authentication: 'Basic' | 'NTLM' | 'OAuth2' | 'XOAUTH2';
   impersonation: boolean;
+  autodiscover: boolean;
   sendMode: 'SendAs' | 'SendOnBehalf';
   /** Versions of every Secret/ConfigMap read, for the revision hash. */
   versions: string[];
@@ -107,7 +108,8 @@ export function resolveDirection(profile: { name: string; spec: EmailServerProfi
   }
 
   const endpoint: Endpoint = {
-    host: place.server ?? (place.url ? new URL(place.url).hostname : ''),
+    // Autodiscover without a URL starts from the mailbox's domain, as Outlook does.
+    host: place.server ?? (place.url ? new URL(place.url).hostname : place.autodiscover ? mailbox.emailAddress.slice(mailbox.emailAddress.lastIndexOf('@') + 1) : ''),
     port: place.port ?? DEFAULT_PORTS[protocol]?.[tls] ?? 443,
     tls,
     ca,
@@ -162,6 +164,7 @@ export function resolveDirection(profile: { name: string; spec: EmailServerProfi
       oauth,
       authentication,
       impersonation: auth.credentials?.impersonation ?? false,
+      autodiscover: place.autodiscover ?? false,
       sendMode: spec.outgoing?.sendMode ?? 'SendAs',
       versions,
     },

@@ -2,26 +2,61 @@
 // MailboxTesting interface; this module is the one place that knows which adapter serves which
 // protocol.
 
+import { EwsAdapter } from '../mail/ews.js';
+import { GraphAdapter } from '../mail/graph.js';
 import { ImapAdapter } from '../mail/imap.js';
+import { ClientCredentialsTokenProvider } from '../mail/oauth.js';
 import { Pop3Adapter } from '../mail/pop3.js';
 import { SmtpAdapter } from '../mail/smtp.js';
-import { MailError, type ConnectionTester } from '../mail/types.js';
+import { MailError, type ConnectionTester, type Credentials } from '../mail/types.js';
 import type { DirectionSettings } from './settings.js';
 
-export function testerFor(s: DirectionSettings): ConnectionTester {
-  const unsupported = (why: string): ConnectionTester => ({
-    test: async () => {
-      throw new MailError('UnsupportedConfiguration', why);
-    },
+/** Token providers are cached per client so tokens are reused until they near expiry. */
+const tokenProviders = new Map<string, ClientCredentialsTokenProvider>();
+
+/** Password/static-token credentials, or a client-credentials token provider for OAuth2. */
+export function credentialsFor(s: DirectionSettings): Credentials | undefined {
+  if (s.credentials) return s.credentials;
+  if (!s.oauth) return undefined;
+  const o = s.oauth;
+  const key = JSON.stringify([o.authorityURL, o.tenantId, o.clientId, o.clientSecret, o.scope, s.endpoint.ca]);
+  let provider = tokenProviders.get(key);
+  if (!provider) {
+    provider = new ClientCredentialsTokenProvider({
+      tenantId: o.tenantId ?? 'common',
+      clientId: o.clientId,
+      clientSecret: o.clientSecret,
+      scope: o.scope,
+      authorityUrl: o.authorityURL,
+      ca: s.endpoint.ca,
+      timeoutMs: s.endpoint.timeoutMs,
+    });
+    tokenProviders.set(key, provider);
+  }
+  return { kind: 'oauth2', username: s.address, token: provider };
+}
+
+export function ewsAdapterFor(s: DirectionSettings, credentials: Credentials): EwsAdapter {
+  return new EwsAdapter(s.endpoint, credentials, {
+    mailbox: s.address,
+    authentication: s.authentication === 'NTLM' ? 'NTLM' : 'Basic',
+    impersonate: s.impersonation,
+    autodiscover: s.autodiscover,
   });
-  if (!s.credentials) return unsupported(`${s.authentication} authentication is not available for ${s.protocol} yet`);
+}
+
+export function testerFor(s: DirectionSettings): ConnectionTester {
+  const credentials = credentialsFor(s);
+  if (!credentials) {
+    return { test: async () => Promise.reject(new MailError('UnsupportedConfiguration', `${s.authentication} authentication is not available for ${s.protocol}`)) };
+  }
   switch (s.protocol) {
     case 'IMAP':
-      return new ImapAdapter(s.endpoint, s.credentials);
+      return new ImapAdapter(s.endpoint, credentials);
     case 'POP3':
-      return new Pop3Adapter(s.endpoint, s.credentials);
+      return new Pop3Adapter(s.endpoint, credentials);
     case 'SMTP': {
-      const smtp = new SmtpAdapter(s.endpoint, s.credentials, { maxConnections: 1 });
+      const smtp = new SmtpAdapter(s.endpoint, credentials, { maxConnections: 1 });
       return {
         test: async (signal) => {
           try {
@@ -32,7 +67,18 @@ export function testerFor(s: DirectionSettings): ConnectionTester {
         },
       };
     }
-    default:
-      return unsupported(`${s.protocol} is not supported yet`);
+    case 'EWS': {
+      const ews = ewsAdapterFor(s, credentials);
+      if (s.direction === 'appointmentsContactsTasks') return { test: (signal) => ews.testAppointmentsContactsTasks(signal) };
+      return s.direction === 'outgoing' ? { test: (signal) => ews.testOutgoing(signal) } : ews;
+    }
+    case 'Graph': {
+      // The constructor refuses password credentials with a clear UnsupportedConfiguration.
+      try {
+        return new GraphAdapter(s.endpoint, credentials, { mailbox: s.address });
+      } catch (err) {
+        return { test: async () => Promise.reject(err) };
+      }
+    }
   }
 }
