@@ -4,7 +4,8 @@
 
 import { parseArgs } from 'node:util';
 import { approveMailbox } from './approve.js';
-import { defaultOperatorFlags, runOperator } from './operator.js';
+import { parseDuration } from '../connect/settings.js';
+import { defaultOperatorFlags, runOperator, type Role } from './operator.js';
 
 const USAGE = `Usage: mailsync <command> [flags]
 
@@ -18,6 +19,10 @@ Also a kubectl plugin: install as kubectl-mailsync and run \`kubectl mailsync ap
 Flags for operator:
   --kubeconfig PATH        kubeconfig to use (default: $KUBECONFIG, in-cluster, ~/.kube/config)
   --namespace NS           watch only this namespace (default: all; env WATCH_NAMESPACE)
+  --role ROLE              all (default), controller, or worker
+  --shards N               sync shards shared by the workers through Leases (default: 16)
+  --outgoing-poll DURATION how often workers ask the CRM for emails pending send (default: 30s)
+  --poll-interval DURATION safety resync interval, overriding profiles' minPollingInterval
   --leader-elect=false     run without leader election (one replica only)
   --lease-namespace NS     namespace of the leader-election Lease (default: $POD_NAMESPACE or default)
   --lease-name NAME        name of the Lease (default: mailsync-operator)
@@ -42,9 +47,17 @@ async function main(argv: string[]): Promise<number> {
         'lease-name': { type: 'string' },
         identity: { type: 'string' },
         'log-level': { type: 'string' },
+        role: { type: 'string' },
+        shards: { type: 'string' },
+        'outgoing-poll': { type: 'string' },
+        'poll-interval': { type: 'string' },
       },
     });
     const d = defaultOperatorFlags();
+    const role = values.role ?? d.role;
+    if (!['all', 'controller', 'worker'].includes(role)) throw new Error(`--role must be all, controller or worker, not "${role}"`);
+    const shards = values.shards === undefined ? d.shards : Number(values.shards);
+    if (!Number.isInteger(shards) || shards < 1 || shards > 1024) throw new Error(`--shards must be an integer from 1 to 1024, not "${values.shards}"`);
     await runOperator({
       kubeconfig: values.kubeconfig ?? d.kubeconfig,
       namespace: values.namespace ?? d.namespace,
@@ -53,6 +66,10 @@ async function main(argv: string[]): Promise<number> {
       leaseName: values['lease-name'] ?? d.leaseName,
       identity: values.identity ?? d.identity,
       logLevel: values['log-level'] ?? d.logLevel,
+      role: role as Role,
+      shards,
+      outgoingPollMs: values['outgoing-poll'] ? parseDuration(values['outgoing-poll'], 30_000) : undefined,
+      pollIntervalMs: values['poll-interval'] ? parseDuration(values['poll-interval'], 300_000) : undefined,
     });
     return -1; // keeps running
   }

@@ -29,6 +29,8 @@ export interface ManagerOptions {
   /** The mail side of Test and Enable (src/connect in the operator). */
   testing: MailboxTesting;
   testPolicy?: TestPolicy;
+  /** Caches shared with a sync worker in the same process. */
+  caches?: Caches;
 }
 
 /** True when a change is one the owner of the object asked for (spec, annotations, deletion). */
@@ -52,6 +54,25 @@ function approvalChanged(m: Mailbox, old: Mailbox): boolean {
   return sig(m) !== sig(old);
 }
 
+/** The watch caches every role shares (controllers and sync workers read the same objects). */
+export function createCaches(clients: KubeClients, opts: { namespace?: string; resyncMs?: number; watchTimeoutSeconds?: number; logger: Logger }): Caches {
+  const cacheOpts = { namespace: opts.namespace, resyncMs: opts.resyncMs, watchTimeoutSeconds: opts.watchTimeoutSeconds, logger: opts.logger };
+  return {
+    profiles: new WatchCache<EmailServerProfile>(clients, RESOURCES.profiles, cacheOpts),
+    mailboxes: new WatchCache<Mailbox>(clients, RESOURCES.mailboxes, cacheOpts),
+    deployments: new WatchCache<Deployment>(clients, RESOURCES.deployments, cacheOpts),
+    secrets: new WatchCache<V1Secret & { metadata: { name: string; namespace: string } }>(clients, RESOURCES.secrets, cacheOpts),
+    configMaps: new WatchCache<V1ConfigMap>(clients, RESOURCES.configMaps, cacheOpts),
+  };
+}
+
+/** Starts every cache and resolves once each has listed once. Idempotent. */
+export async function startCaches(caches: Caches): Promise<void> {
+  const all = Object.values(caches) as WatchCache<never>[];
+  all.forEach((c) => c.start());
+  await Promise.all(all.map((c) => c.waitForSync()));
+}
+
 export class Manager {
   readonly caches: Caches;
   readonly queues = { mailboxes: new WorkQueue(), profiles: new WorkQueue(), deployments: new WorkQueue() };
@@ -63,14 +84,7 @@ export class Manager {
     clients: KubeClients,
     private readonly opts: ManagerOptions,
   ) {
-    const cacheOpts = { namespace: opts.namespace, resyncMs: opts.resyncMs, watchTimeoutSeconds: opts.watchTimeoutSeconds, logger: opts.logger };
-    this.caches = {
-      profiles: new WatchCache<EmailServerProfile>(clients, RESOURCES.profiles, cacheOpts),
-      mailboxes: new WatchCache<Mailbox>(clients, RESOURCES.mailboxes, cacheOpts),
-      deployments: new WatchCache<Deployment>(clients, RESOURCES.deployments, cacheOpts),
-      secrets: new WatchCache<V1Secret & { metadata: { name: string; namespace: string } }>(clients, RESOURCES.secrets, cacheOpts),
-      configMaps: new WatchCache<V1ConfigMap>(clients, RESOURCES.configMaps, cacheOpts),
-    };
+    this.caches = opts.caches ?? createCaches(clients, opts);
     this.ctx = { clients, caches: this.caches, events: new EventRecorder(clients, 'mailsync-operator', opts.logger), logger: opts.logger };
     this.reconcilers = {
       mailboxes: new MailboxReconciler(this.ctx, opts.testing, opts.testPolicy),
@@ -159,9 +173,7 @@ export class Manager {
 
   /** Starts the caches, waits until each has listed once, then starts the workers. */
   async start(): Promise<void> {
-    const all = Object.values(this.caches);
-    all.forEach((c) => c.start());
-    await Promise.all(all.map((c) => c.waitForSync()));
+    await startCaches(this.caches);
     const log = this.opts.logger;
     const run = (name: keyof Manager['queues'], n: number, fn: (ns: string, name: string) => Promise<unknown>) =>
       runWorkers(

@@ -1,11 +1,11 @@
 // Leader election on a coordination.k8s.io/v1 Lease, as client-go's leaderelection does it
-// (client-node has none). Expiry is judged by when *we* last saw the lease record change, not by
-// the holder's clock, so clock skew between replicas cannot make two leaders.
+// (client-node has none): acquire, renew every retryPeriod, and give up leadership when a renewal
+// has not succeeded for renewDeadline (shorter than the lease duration, so the old leader stops
+// before anyone else may start).
 
-import type { V1Lease } from '@kubernetes/client-node';
 import type { Logger } from '../log/logger.js';
 import type { KubeClients } from './client.js';
-import { isConflict, isNotFound } from './errors.js';
+import { LeaseLock } from './lease-lock.js';
 
 export interface LeaderElectionOptions {
   namespace: string;
@@ -17,22 +17,19 @@ export interface LeaderElectionOptions {
   logger: Logger;
 }
 
-const microTime = (d: Date) => d.toISOString().replace('Z', '000Z');
-
 export class LeaderElector {
-  private readonly leaseDurationMs: number;
+  private readonly lock: LeaseLock;
   private readonly renewDeadlineMs: number;
   private readonly retryPeriodMs: number;
-  private observedRecord = '';
-  private observedAt = 0;
   private leading = false;
   private stopped = false;
+  private wake?: () => void;
 
   constructor(
-    private readonly clients: KubeClients,
+    clients: KubeClients,
     private readonly opts: LeaderElectionOptions,
   ) {
-    this.leaseDurationMs = opts.leaseDurationMs ?? 15_000;
+    this.lock = new LeaseLock(clients, { namespace: opts.namespace, name: opts.name, identity: opts.identity, leaseDurationMs: opts.leaseDurationMs ?? 15_000, logger: opts.logger });
     this.renewDeadlineMs = opts.renewDeadlineMs ?? 10_000;
     this.retryPeriodMs = opts.retryPeriodMs ?? 2_000;
   }
@@ -46,7 +43,7 @@ export class LeaderElector {
    * renewal has not succeeded for renewDeadline, leadership is lost and `onStoppedLeading` runs.
    */
   async run(callbacks: { onStartedLeading: () => void; onStoppedLeading: () => void }): Promise<void> {
-    while (!this.stopped && !(await this.tryAcquireOrRenew())) await this.sleep(this.jittered(this.retryPeriodMs));
+    while (!this.stopped && !(await this.lock.tryAcquireOrRenew())) await this.sleep(this.retryPeriodMs * (1 + Math.random() * 0.2));
     if (this.stopped) return;
     this.leading = true;
     this.opts.logger.info({ lease: `${this.opts.namespace}/${this.opts.name}`, identity: this.opts.identity }, 'became leader');
@@ -55,11 +52,8 @@ export class LeaderElector {
     while (!this.stopped) {
       await this.sleep(this.retryPeriodMs);
       if (this.stopped) break;
-      if (await this.tryAcquireOrRenew()) {
-        lastRenew = Date.now();
-      } else if (Date.now() - lastRenew > this.renewDeadlineMs) {
-        break;
-      }
+      if (await this.lock.tryAcquireOrRenew()) lastRenew = Date.now();
+      else if (Date.now() - lastRenew > this.renewDeadlineMs) break;
     }
     const released = this.stopped;
     this.leading = false;
@@ -71,71 +65,9 @@ export class LeaderElector {
   async release(): Promise<void> {
     this.stopped = true;
     this.wake?.();
-    if (!this.leading) return;
-    try {
-      const lease = await this.clients.coordination.readNamespacedLease({ name: this.opts.name, namespace: this.opts.namespace });
-      if (lease.spec?.holderIdentity !== this.opts.identity) return;
-      lease.spec = { ...lease.spec, holderIdentity: undefined, leaseDurationSeconds: 1, renewTime: microTime(new Date(0)) as unknown as Date };
-      await this.clients.coordination.replaceNamespacedLease({ name: this.opts.name, namespace: this.opts.namespace, body: lease });
-    } catch (err) {
-      this.opts.logger.warn(`could not release the lease: ${(err as Error).message}`);
-    }
+    if (this.leading) await this.lock.release();
   }
 
-  private async tryAcquireOrRenew(): Promise<boolean> {
-    const now = new Date();
-    const { namespace, name, identity } = this.opts;
-    const spec = {
-      holderIdentity: identity,
-      leaseDurationSeconds: Math.ceil(this.leaseDurationMs / 1000),
-      renewTime: microTime(now) as unknown as Date,
-    };
-    try {
-      let lease: V1Lease;
-      try {
-        lease = await this.clients.coordination.readNamespacedLease({ name, namespace });
-      } catch (err) {
-        if (!isNotFound(err)) throw err;
-        await this.clients.coordination.createNamespacedLease({
-          namespace,
-          body: { metadata: { name, namespace }, spec: { ...spec, acquireTime: spec.renewTime, leaseTransitions: 0 } },
-        });
-        this.observe(`${identity}/${spec.renewTime}`);
-        return true;
-      }
-      const holder = lease.spec?.holderIdentity ?? '';
-      const record = `${holder}/${String(lease.spec?.renewTime ?? '')}`;
-      if (record !== this.observedRecord) this.observe(record);
-      const durationMs = (lease.spec?.leaseDurationSeconds ?? 15) * 1000;
-      const expired = this.observedAt + durationMs < Date.now();
-      if (holder && holder !== identity && !expired) return false;
-      const takingOver = holder !== identity;
-      lease.spec = {
-        ...lease.spec,
-        ...spec,
-        acquireTime: takingOver ? spec.renewTime : lease.spec?.acquireTime,
-        leaseTransitions: (lease.spec?.leaseTransitions ?? 0) + (takingOver && holder ? 1 : 0),
-      };
-      // replace carries metadata.resourceVersion: a concurrent writer makes this a 409.
-      await this.clients.coordination.replaceNamespacedLease({ name, namespace, body: lease });
-      this.observe(`${identity}/${spec.renewTime}`);
-      return true;
-    } catch (err) {
-      if (!isConflict(err)) this.opts.logger.warn(`lease ${namespace}/${name}: ${(err as Error).message}`);
-      return false;
-    }
-  }
-
-  private observe(record: string): void {
-    this.observedRecord = record;
-    this.observedAt = Date.now();
-  }
-
-  private jittered(ms: number): number {
-    return ms + Math.random() * ms * 0.2;
-  }
-
-  private wake?: () => void;
   private sleep(ms: number): Promise<void> {
     return new Promise((resolve) => {
       const t = setTimeout(resolve, ms);

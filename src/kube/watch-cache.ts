@@ -79,12 +79,18 @@ export class WatchCache<T extends KubernetesObject> {
     return new Promise((r) => this.syncWaiters.push(r));
   }
 
+  private started = false;
+
+  /** Starts listing and watching; a second call does nothing. */
   start(): void {
+    if (this.started) return;
+    this.started = true;
     void this.run();
   }
 
   stop(): void {
     this.stopped = true;
+    this.started = false;
     this.abort?.abort();
     this.wake?.();
   }

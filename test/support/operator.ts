@@ -74,3 +74,47 @@ export function spawnOperator(args: string[], env: NodeJS.ProcessEnv = {}): Oper
     },
   };
 }
+
+import { ConnectSyncParts } from '../../src/connect/sync-parts.js';
+import { createCaches, startCaches } from '../../src/controllers/manager.js';
+import { EventRecorder } from '../../src/kube/events.js';
+import { ShardOwner } from '../../src/kube/shards.js';
+import { SyncWorker } from '../../src/sync/worker.js';
+
+export interface InProcessOperator {
+  manager: Manager;
+  worker: SyncWorker;
+  shards: ShardOwner;
+  stop(): Promise<void>;
+}
+
+/** Controllers and a sync worker in the test process, sharing caches as `mailsync operator` does. */
+export async function startOperator(
+  clients: KubeClients,
+  namespace: string,
+  opts: { testPolicy?: TestPolicy; outgoingPollMs?: number; pollIntervalMs?: number; identity?: string } = {},
+): Promise<InProcessOperator> {
+  const logger = createLogger({ level: process.env.TEST_LOG_LEVEL ?? 'silent', name: `test-${namespace}` });
+  const caches = createCaches(clients, { namespace, logger });
+  const manager = new Manager(clients, { namespace, logger, testing: new ConnectMailboxTesting(), testPolicy: opts.testPolicy ?? FAST_RETRIES, caches });
+  const shards = new ShardOwner(clients, { namespace, identity: opts.identity ?? 'test-worker', shards: 4, logger, retryPeriodMs: 500 });
+  const worker = new SyncWorker(clients, caches, shards, new ConnectSyncParts({ outgoingPollMs: opts.outgoingPollMs ?? 500, pollIntervalMs: opts.pollIntervalMs ?? 60_000 }), {
+    logger,
+    events: new EventRecorder(clients, 'mailsync-worker', logger),
+    statusIntervalMs: 200,
+  });
+  await startCaches(caches);
+  await manager.start();
+  worker.start();
+  shards.start();
+  return {
+    manager,
+    worker,
+    shards,
+    async stop() {
+      await worker.stop();
+      await shards.stop();
+      await manager.stop();
+    },
+  };
+}

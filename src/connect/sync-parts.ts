@@ -1,0 +1,140 @@
+// Builds the parts a mailbox's sync loops run on from the API objects: the incoming source (IMAP
+// session with IDLE, POP3), the outgoing sender (SMTP, EWS, Graph) and the CRM connector. The
+// only module that knows both the sync pipelines and the protocol adapters.
+
+import type { Deployment, EmailServerProfile, Mailbox } from '../api/types.js';
+import { createConnector } from '../crm/factory.js';
+import type { CrmConnector } from '../crm/types.js';
+import { ImapSession } from '../mail/imap.js';
+import { Pop3Adapter } from '../mail/pop3.js';
+import { SmtpAdapter } from '../mail/smtp.js';
+import { GraphAdapter } from '../mail/graph.js';
+import type { SecretSource } from '../controllers/mailbox-testing.js';
+import type { SyncParts } from '../sync/mailbox-syncer.js';
+import { quantityBytes } from '../sync/parse.js';
+import { ImapSource } from '../sync/sources/imap.js';
+import { Pop3Source } from '../sync/sources/pop3.js';
+import type { FilteringMethod } from '../sync/filter.js';
+import { DEFAULT_TOKEN, type TokenSettings } from '../sync/tracking-token.js';
+import type { SyncPartsFactory, SyncPlanInput } from '../sync/worker.js';
+import { parseDuration, resolveDirection, revisionOf, type DirectionSettings } from './settings.js';
+import { credentialsFor, ewsAdapterFor } from './testers.js';
+
+export interface SyncPartsOptions {
+  /** How often the outgoing loop asks the CRM for emails pending send. */
+  outgoingPollMs?: number;
+  /** Overrides the profile's minPollingInterval (tests). */
+  pollIntervalMs?: number;
+}
+
+export function tokenSettings(d: Deployment): TokenSettings {
+  const t = d.spec.trackingToken ?? {};
+  return {
+    enabled: t.enabled ?? DEFAULT_TOKEN.enabled,
+    prefix: t.prefix ?? DEFAULT_TOKEN.prefix,
+    deploymentBase: t.deploymentBase ?? DEFAULT_TOKEN.deploymentBase,
+    userDigits: t.userDigits ?? DEFAULT_TOKEN.userDigits,
+    counterDigits: t.counterDigits ?? DEFAULT_TOKEN.counterDigits,
+  };
+}
+
+/** One connector per Deployment configuration (URL, Secret version), shared by its mailboxes. */
+export class ConnectorCache {
+  private readonly connectors = new Map<string, CrmConnector>();
+
+  get(deployment: Deployment, lookups: SecretSource): CrmConnector {
+    const crm = deployment.spec.crm;
+    const secret = crm.credentialsSecretRef ? lookups.secret(crm.credentialsSecretRef.name) : undefined;
+    if (crm.credentialsSecretRef && !secret) throw new Error(`Secret "${crm.credentialsSecretRef.name}" (spec.crm.credentialsSecretRef) not found`);
+    const caRef = crm.caBundle?.secretRef ?? crm.caBundle?.configMapRef;
+    const caSrc = caRef ? (crm.caBundle?.secretRef ? lookups.secret(caRef.name) : lookups.configMap(caRef.name)) : undefined;
+    const ca = caRef ? caSrc?.data[caRef.key ?? 'ca.crt'] : undefined;
+    const key = revisionOf([deployment.metadata.uid, crm, secret?.resourceVersion, caSrc?.resourceVersion]);
+    let c = this.connectors.get(key);
+    if (!c) {
+      c = createConnector(crm, secret?.data ?? {}, { ca, timeoutMs: parseDuration(crm.timeout, 30_000) });
+      this.connectors.set(key, c);
+    }
+    return c;
+  }
+}
+
+export class ConnectSyncParts implements SyncPartsFactory {
+  readonly connectors = new ConnectorCache();
+
+  constructor(private readonly opts: SyncPartsOptions = {}) {}
+
+  async create(w: SyncPlanInput): Promise<SyncParts> {
+    const { mailbox: m, profile, deployment } = w;
+    const settings = (dir: 'incoming' | 'outgoing'): DirectionSettings => {
+      const r = resolveDirection({ name: profile.metadata.name, spec: profile.spec }, m.spec, dir, w.lookups);
+      if (!r.ok) throw new Error(r.message);
+      return r.value;
+    };
+    const crm = this.connectors.get(deployment, w.lookups);
+    const filtering = (m.spec.owner.kind === 'Queue' ? deployment.spec.incomingFiltering?.queues ?? 'All' : deployment.spec.incomingFiltering?.users ?? 'FromCRMRecords') as FilteringMethod;
+    const limits = [quantityBytes(deployment.spec.maxAttachmentSize, 5 * 1024 * 1024), quantityBytes(profile.spec.maxAttachmentSize, Number.MAX_SAFE_INTEGER)];
+    const parts: SyncParts = {
+      mailbox: {
+        key: `${m.metadata.namespace}/${m.metadata.name}`,
+        address: m.spec.emailAddress,
+        ownerKind: m.spec.owner.kind,
+        ownerName: m.spec.owner.name,
+        forwardMailbox: m.spec.forwardMailbox ?? false,
+        deleteAfterProcessing: m.spec.deleteAfterProcessing ?? false,
+        filtering,
+        correlation: deployment.spec.correlation?.enabled ?? true,
+        token: tokenSettings(deployment),
+        maxAttachmentBytes: Math.min(...limits),
+        moveFailedToUndeliverable: profile.spec.moveFailedToUndeliverable ?? false,
+        processEmailReceivedAfter: profile.spec.processEmailReceivedAfter ? new Date(profile.spec.processEmailReceivedAfter) : undefined,
+      },
+      outgoingMailbox: { key: `${m.metadata.namespace}/${m.metadata.name}`, address: m.spec.emailAddress, sendMode: profile.spec.outgoing?.sendMode ?? 'SendAs', token: tokenSettings(deployment) },
+      crm,
+      pollIntervalMs: this.opts.pollIntervalMs ?? parseDuration(profile.spec.minPollingInterval, 5 * 60_000),
+      outgoingIntervalMs: this.opts.outgoingPollMs ?? 30_000,
+    };
+    if (w.incoming) parts.incoming = this.incoming(settings('incoming'));
+    if (w.outgoing) parts.outgoing = this.outgoing(settings('outgoing'));
+    return parts;
+  }
+
+  private incoming(s: DirectionSettings): SyncParts['incoming'] {
+    const credentials = credentialsFor(s);
+    if (!credentials) throw new Error(`${s.authentication} is not available for ${s.protocol}`);
+    switch (s.protocol) {
+      case 'IMAP': {
+        let wake: () => void = () => undefined;
+        const session = new ImapSession(s.endpoint, credentials, { onExists: () => wake(), onConnected: () => wake() });
+        return { source: new ImapSource(session), subscribe: (fn) => (wake = fn), close: () => session.close() };
+      }
+      case 'POP3': {
+        const adapter = new Pop3Adapter(s.endpoint, credentials);
+        return { source: new Pop3Source(() => adapter.open()), close: async () => undefined };
+      }
+      default:
+        throw new Error(`incoming sync over ${s.protocol} is not implemented yet`);
+    }
+  }
+
+  private outgoing(s: DirectionSettings): SyncParts['outgoing'] {
+    const credentials = credentialsFor(s);
+    if (!credentials) throw new Error(`${s.authentication} is not available for ${s.protocol}`);
+    switch (s.protocol) {
+      case 'SMTP': {
+        const smtp = new SmtpAdapter(s.endpoint, credentials, { maxConnections: 2 });
+        return { sender: smtp, close: async () => smtp.close() };
+      }
+      case 'EWS': {
+        const ews = ewsAdapterFor(s, credentials);
+        return { sender: ews, close: async () => undefined };
+      }
+      case 'Graph': {
+        const graph = new GraphAdapter(s.endpoint, credentials, { mailbox: s.address });
+        return { sender: graph, close: async () => undefined };
+      }
+      default:
+        throw new Error(`outgoing mail over ${s.protocol} is not supported`);
+    }
+  }
+}

@@ -1,0 +1,62 @@
+// Chooses and builds the connector a Deployment asks for (spec.crm.type) from its spec and the
+// decoded data of its credentials Secret. A missing setting is a CRMAuthenticationFailed error
+// whose message names the field or Secret key to add: the Deployment's Ready condition shows it.
+import type { DeploymentSpec } from '../api/types.js';
+import { DynamicsConnector } from './dynamics.js';
+import { CrmError, type CrmConnector } from './types.js';
+import { WebhookConnector } from './webhook.js';
+
+export interface ConnectorOptions {
+  /** Extra trusted CA (PEM) from spec.crm.caBundle, already resolved. */
+  ca?: string;
+  /** Per-request timeout (spec.crm.timeout, parsed). */
+  timeoutMs?: number;
+}
+
+/** Secrets shorter than this are refused: they are guessable, and too short to redact from messages. */
+const MIN_SECRET_LENGTH = 16;
+
+export function createConnector(spec: DeploymentSpec['crm'], secret: Record<string, string>, opts: ConnectorOptions = {}): CrmConnector {
+  const secretName = spec.credentialsSecretRef ? `Secret "${spec.credentialsSecretRef.name}"` : undefined;
+  const key = (name: string, what: string): string => {
+    if (!spec.credentialsSecretRef) {
+      throw new CrmError('CRMAuthenticationFailed', `spec.crm.credentialsSecretRef is required for ${spec.type}: name a Secret in this namespace with key "${name}" (${what})`);
+    }
+    const value = secret[name]?.trim();
+    if (!value) throw new CrmError('CRMAuthenticationFailed', `${secretName} (spec.crm.credentialsSecretRef) has no key "${name}": add ${what} under key "${name}"`);
+    if (value.length < MIN_SECRET_LENGTH) {
+      throw new CrmError('CRMAuthenticationFailed', `${secretName} key "${name}" is shorter than ${MIN_SECRET_LENGTH} characters: use ${what} of at least ${MIN_SECRET_LENGTH} random characters`);
+    }
+    return value;
+  };
+
+  switch (spec.type) {
+    case 'Webhook':
+      return new WebhookConnector({
+        url: spec.url,
+        token: key('token', 'the bearer token the CRM expects'),
+        signingKey: key('signingKey', 'the key the CRM verifies X-Mailsync-Signature with'),
+        timeoutMs: opts.timeoutMs,
+        ca: opts.ca,
+        secretName,
+      });
+    case 'Dynamics365': {
+      const oauth = spec.oauth;
+      if (!oauth?.tenantId) throw new CrmError('CRMAuthenticationFailed', 'spec.crm.oauth.tenantId is required for Dynamics365: the Microsoft Entra tenant (GUID or domain) of the Dataverse environment');
+      if (!oauth.clientId) throw new CrmError('CRMAuthenticationFailed', 'spec.crm.oauth.clientId is required for Dynamics365: the application (client) id of the app registration');
+      return new DynamicsConnector({
+        url: spec.url,
+        tenantId: oauth.tenantId,
+        clientId: oauth.clientId,
+        clientSecret: key('clientSecret', "the app registration's client secret value"),
+        authorityUrl: oauth.authorityURL,
+        scope: oauth.scope,
+        timeoutMs: opts.timeoutMs,
+        ca: opts.ca,
+        secretName,
+      });
+    }
+    default:
+      throw new CrmError('CRMError', `spec.crm.type "${String((spec as { type?: unknown }).type)}" is not supported: use Webhook or Dynamics365`, { permanent: true });
+  }
+}

@@ -1,0 +1,199 @@
+// The incoming pipeline for one mailbox, one cycle: fetch since the checkpoint -> guard and parse
+// -> correlate -> filter -> deliver to the CRM (idempotent on mailbox + Message-ID) -> advance the
+// checkpoint. Delivery is at-least-once (a crash between delivery and checkpoint redelivers, and
+// the CRM answers "already there"), so the CRM sees each message exactly once. Messages that
+// cannot be processed are reported and skipped; they never block the ones after them.
+
+import type { CrmConnector, IncomingEmail } from '../crm/types.js';
+import { CrmError } from '../crm/types.js';
+import type { RawMessage } from '../mail/types.js';
+import { accepts, type FilteringMethod } from './filter.js';
+import { parseMessage } from './parse.js';
+import { findToken, type TokenSettings } from './tracking-token.js';
+
+export interface Checkpoint {
+  uidValidity?: string;
+  lastUid?: number;
+  highestModseq?: string;
+  syncState?: string;
+}
+
+export interface FetchedMessage {
+  raw: RawMessage;
+  /** The checkpoint once this message and all before it are done (computed only when saved). */
+  position: () => Checkpoint;
+  /** When the server received it, if known (for latency and processEmailReceivedAfter). */
+  receivedAt?: Date;
+}
+
+/** A mail server's view of one mailbox's inbox, for incoming sync. No Kubernetes, no CRM. */
+export interface IncomingSource {
+  fetchNew(checkpoint: Checkpoint | undefined): AsyncIterable<FetchedMessage>;
+  /** Deletes a processed message (forward mailboxes with deleteAfterProcessing). */
+  remove?(m: FetchedMessage): Promise<void>;
+  /** Moves a message that cannot be processed out of the inbox. */
+  moveToUndeliverable?(m: FetchedMessage): Promise<void>;
+}
+
+export interface MailboxProfile {
+  key: string;
+  address: string;
+  ownerKind: 'User' | 'Queue';
+  ownerName: string;
+  forwardMailbox: boolean;
+  deleteAfterProcessing: boolean;
+  filtering: FilteringMethod;
+  correlation: boolean;
+  token: TokenSettings;
+  maxAttachmentBytes: number;
+  moveFailedToUndeliverable: boolean;
+  processEmailReceivedAfter?: Date;
+}
+
+export interface IncomingEvents {
+  delivered?(email: IncomingEmail, created: boolean, receivedAt?: Date): void;
+  filtered?(sourceId: string): void;
+  /** A message that cannot be processed: reported on the mailbox and in an Event. */
+  rejected?(sourceId: string, reason: string, message: string): void;
+  checkpoint?(cp: Checkpoint): Promise<void>;
+}
+
+export interface CycleResult {
+  delivered: number;
+  duplicates: number;
+  filtered: number;
+  rejected: number;
+  checkpoint?: Checkpoint;
+}
+
+export interface IncomingOptions {
+  /** Messages parsed and delivered at once. */
+  concurrency?: number;
+  /** Save the checkpoint after this many completed messages (and at the end). */
+  saveEvery?: number;
+}
+
+export class IncomingSync {
+  constructor(
+    private readonly mailbox: MailboxProfile,
+    private readonly source: IncomingSource,
+    private readonly crm: CrmConnector,
+    private readonly events: IncomingEvents = {},
+    private readonly opts: IncomingOptions = {},
+  ) {}
+
+  /**
+   * One cycle from `checkpoint`. A CRM failure that affects every message (unreachable,
+   * throttled, credentials) ends the cycle with that error, after saving the checkpoint of what
+   * was delivered before it; the caller retries later.
+   */
+  async runOnce(checkpoint: Checkpoint | undefined): Promise<CycleResult> {
+    const result: CycleResult = { delivered: 0, duplicates: 0, filtered: 0, rejected: 0, checkpoint };
+    const concurrency = this.opts.concurrency ?? 16;
+    const saveEvery = this.opts.saveEvery ?? 500;
+    // In-order completion tracking: the checkpoint only moves past a message once every message
+    // before it is done, whatever order the concurrent deliveries finish in.
+    const done: boolean[] = [];
+    const positions: (() => Checkpoint)[] = [];
+    let next = 0; // first message not yet done
+    let unsaved = 0; // messages the checkpoint passed since the last save
+    let fatal: unknown;
+    const inFlight = new Set<Promise<void>>();
+
+    const advance = async (force: boolean) => {
+      const before = next;
+      while (next < done.length && done[next]) next++;
+      unsaved += next - before;
+      if (unsaved > 0 && (force || unsaved >= saveEvery)) {
+        unsaved = 0;
+        // Positions are computed only when saved: for POP3 one is a whole set of UIDLs.
+        result.checkpoint = positions[next - 1]();
+        await this.events.checkpoint?.(result.checkpoint);
+      }
+    };
+
+    for await (const m of this.source.fetchNew(checkpoint)) {
+      if (fatal) break;
+      const index = done.length;
+      done.push(false);
+      positions.push(m.position);
+      const tracked: Promise<void> = this.processOne(m, result)
+        .then(() => {
+          done[index] = true;
+        })
+        .catch((err) => {
+          fatal ??= err;
+        })
+        .finally(() => inFlight.delete(tracked));
+      inFlight.add(tracked);
+      if (inFlight.size >= concurrency) await Promise.race(inFlight);
+      await advance(false);
+    }
+    await Promise.all(inFlight);
+    await advance(true);
+    if (fatal) throw fatal;
+    return result;
+  }
+
+  private async processOne(m: FetchedMessage, result: CycleResult): Promise<void> {
+    const mb = this.mailbox;
+    if (mb.processEmailReceivedAfter && m.receivedAt && m.receivedAt < mb.processEmailReceivedAfter) {
+      result.filtered++;
+      return;
+    }
+    const parsed = await parseMessage(m.raw.source, { maxAttachmentBytes: mb.maxAttachmentBytes, unwrapForwarded: mb.forwardMailbox });
+    if (!parsed.ok) {
+      await this.reject(m, parsed.reason, parsed.message, result);
+      return;
+    }
+    const email: IncomingEmail = {
+      ...parsed.email,
+      mailbox: mb.key,
+      mailboxAddress: mb.address,
+      ownerKind: mb.ownerKind,
+      ownerName: mb.ownerName,
+      sourceId: m.raw.id,
+      receivedAt: (m.receivedAt ?? new Date()).toISOString(),
+    };
+    const token = findToken(mb.token, email.subject);
+    if (token) email.trackingToken = token;
+    if (mb.correlation) {
+      const ids = [email.inReplyTo, ...email.references.slice().reverse()].filter((x): x is string => !!x);
+      if (ids.length) {
+        const crmEmailId = await this.crm.findEmailByMessageId(ids);
+        if (crmEmailId) email.regarding = { crmEmailId, by: email.inReplyTo && ids[0] === email.inReplyTo ? 'InReplyTo' : 'References' };
+      }
+    }
+    const wanted = await accepts({
+      method: mb.filtering,
+      from: email.from.address,
+      correlated: !!email.regarding || !!token,
+      lookup: (a) => this.crm.lookupAddress(a),
+    });
+    if (!wanted) {
+      result.filtered++;
+      this.events.filtered?.(m.raw.id);
+      return;
+    }
+    try {
+      const res = await this.crm.deliverIncoming(email);
+      if (res.created) result.delivered++;
+      else result.duplicates++;
+      this.events.delivered?.(email, res.created, m.receivedAt);
+    } catch (err) {
+      // The CRM refused this one message (4xx): report it and go on with the rest.
+      if (err instanceof CrmError && err.reason === 'CRMRejected') {
+        await this.reject(m, 'CRMRejected', err.message, result);
+        return;
+      }
+      throw err;
+    }
+    if (mb.forwardMailbox && mb.deleteAfterProcessing) await this.source.remove?.(m);
+  }
+
+  private async reject(m: FetchedMessage, reason: string, message: string, result: CycleResult): Promise<void> {
+    result.rejected++;
+    this.events.rejected?.(m.raw.id, reason, message);
+    if (this.mailbox.moveFailedToUndeliverable) await this.source.moveToUndeliverable?.(m);
+  }
+}

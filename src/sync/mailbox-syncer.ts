@@ -1,0 +1,168 @@
+// The long-running loops of one mailbox: incoming (woken by IMAP IDLE/EXISTS, a reconnect, a
+// sync-now request or the safety resync timer) and outgoing (polling the CRM for emails pending
+// send). Failures back off exponentially and are reported; nothing here knows Kubernetes.
+
+import type { CrmConnector } from '../crm/types.js';
+import { backoffDelay } from '../kube/workqueue.js';
+import { IncomingSync, type Checkpoint, type IncomingEvents, type IncomingSource, type MailboxProfile } from './incoming.js';
+import { OutgoingSync, type OutgoingEvents, type OutgoingMailbox, type OutgoingSender } from './outgoing.js';
+
+export interface SyncParts {
+  mailbox: MailboxProfile;
+  outgoingMailbox: OutgoingMailbox;
+  crm: CrmConnector;
+  incoming?: {
+    source: IncomingSource;
+    /** Registers a callback for "new mail may be there" (IDLE, reconnect). */
+    subscribe?(wake: () => void): void;
+    close(): Promise<void>;
+  };
+  outgoing?: { sender: OutgoingSender; close(): Promise<void> };
+  /** Safety resync when nothing wakes the incoming loop. */
+  pollIntervalMs: number;
+  outgoingIntervalMs: number;
+}
+
+export interface SyncReporter extends IncomingEvents, OutgoingEvents {
+  /** The checkpoint to resume from. */
+  initialCheckpoint(): Checkpoint | undefined;
+  /** A cycle finished: ok, or failed with a reason; `nextAt` is when the loop runs again. */
+  cycle(direction: 'incoming' | 'outgoing', outcome: { ok: true } | { ok: false; reason: string; message: string }, nextAt: Date): void;
+}
+
+const REASON = (err: unknown): { reason: string; message: string } => {
+  const e = err as { reason?: string; message?: string };
+  return { reason: e?.reason ?? 'SyncFailed', message: e?.message ?? String(err) };
+};
+
+class Loop {
+  private wakeUp?: () => void;
+  private pending = false;
+  stopped = false;
+  private done?: Promise<void>;
+
+  constructor(
+    private readonly body: () => Promise<void>,
+    private readonly intervalMs: () => number,
+  ) {}
+
+  start(): void {
+    this.done = this.run();
+  }
+
+  wake(): void {
+    this.pending = true;
+    this.wakeUp?.();
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    this.wakeUp?.();
+    await this.done;
+  }
+
+  private async run(): Promise<void> {
+    while (!this.stopped) {
+      this.pending = false;
+      await this.body();
+      if (this.stopped || this.pending) continue;
+      await new Promise<void>((resolve) => {
+        const t = setTimeout(resolve, this.intervalMs());
+        this.wakeUp = () => {
+          clearTimeout(t);
+          resolve();
+        };
+      });
+      this.wakeUp = undefined;
+    }
+  }
+}
+
+export class MailboxSyncer {
+  private checkpoint: Checkpoint | undefined;
+  private readonly loops: Loop[] = [];
+  private incomingFailures = 0;
+  private outgoingFailures = 0;
+  private incomingDelay = 0;
+  private outgoingDelay = 0;
+  private stopping = false;
+
+  constructor(
+    private readonly parts: SyncParts,
+    private readonly reporter: SyncReporter,
+  ) {
+    this.checkpoint = reporter.initialCheckpoint();
+  }
+
+  start(): void {
+    const p = this.parts;
+    if (p.incoming) {
+      const r = this.reporter;
+      // Explicit delegation: the reporter is a class instance, whose methods a spread would drop.
+      const incoming = new IncomingSync(p.mailbox, p.incoming.source, p.crm, {
+        delivered: (email, created, at) => r.delivered?.(email, created, at),
+        filtered: (id) => r.filtered?.(id),
+        rejected: (id, reason, message) => r.rejected?.(id, reason, message),
+        checkpoint: async (cp) => {
+          this.checkpoint = cp;
+          await r.checkpoint?.(cp);
+        },
+      });
+      const loop = new Loop(
+        async () => {
+          try {
+            const r = await incoming.runOnce(this.checkpoint);
+            if (r.checkpoint) this.checkpoint = r.checkpoint;
+            this.incomingFailures = 0;
+            this.incomingDelay = p.pollIntervalMs;
+            this.reporter.cycle('incoming', { ok: true }, new Date(Date.now() + this.incomingDelay));
+          } catch (err) {
+            if (this.stopping) return;
+            this.incomingDelay = backoffDelay(++this.incomingFailures, { baseMs: 1000, maxMs: 5 * 60_000, jitter: 0.2 });
+            this.reporter.cycle('incoming', { ok: false, ...REASON(err) }, new Date(Date.now() + this.incomingDelay));
+          }
+        },
+        () => this.incomingDelay,
+      );
+      p.incoming.subscribe?.(() => loop.wake());
+      this.loops.push(loop);
+    }
+    if (p.outgoing) {
+      const r = this.reporter;
+      const outgoing = new OutgoingSync(p.outgoingMailbox, p.outgoing.sender, p.crm, {
+        sent: (id, messageId) => r.sent?.(id, messageId),
+        failed: (id, reason, message) => r.failed?.(id, reason, message),
+      });
+      const loop = new Loop(
+        async () => {
+          try {
+            await outgoing.runOnce();
+            this.outgoingFailures = 0;
+            this.outgoingDelay = p.outgoingIntervalMs;
+            this.reporter.cycle('outgoing', { ok: true }, new Date(Date.now() + this.outgoingDelay));
+          } catch (err) {
+            if (this.stopping) return;
+            this.outgoingDelay = backoffDelay(++this.outgoingFailures, { baseMs: 1000, maxMs: 5 * 60_000, jitter: 0.2 });
+            this.reporter.cycle('outgoing', { ok: false, ...REASON(err) }, new Date(Date.now() + this.outgoingDelay));
+          }
+        },
+        () => this.outgoingDelay,
+      );
+      this.loops.push(loop);
+    }
+    this.loops.forEach((l) => l.start());
+  }
+
+  /** Runs every loop now (the sync-now annotation). */
+  syncNow(): void {
+    this.loops.forEach((l) => l.wake());
+  }
+
+  async stop(): Promise<void> {
+    this.stopping = true;
+    const loops = this.loops.map((l) => l.stop());
+    // Closing the connections first ends a cycle that waits on a dead server.
+    await Promise.all([this.parts.incoming?.close(), this.parts.outgoing?.close()]);
+    await Promise.all(loops);
+  }
+}

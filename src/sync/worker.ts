@@ -1,0 +1,174 @@
+// The sync worker: owns a share of the mailboxes through shard Leases and runs a MailboxSyncer for
+// each mailbox of its shards whose directions passed Test and Enable. It restarts a syncer when
+// the mailbox's configuration revision changes, stops it when the shard moves away, and runs a
+// cycle at once when the mailbox's sync-now annotation changes.
+
+import type { Deployment, EmailServerProfile, Mailbox } from '../api/types.js';
+import { SYNC_REQUESTED_AT } from '../api/types.js';
+import type { Caches } from '../controllers/context.js';
+import type { SecretSource } from '../controllers/mailbox-testing.js';
+import { getCondition } from '../kube/conditions.js';
+import type { EventRecorder } from '../kube/events.js';
+import type { KubeClients } from '../kube/client.js';
+import type { ShardOwner } from '../kube/shards.js';
+import { keyOf } from '../kube/watch-cache.js';
+import type { Logger } from '../log/logger.js';
+import { MailboxSyncer, type SyncParts } from './mailbox-syncer.js';
+import { MailboxStatusReporter, type SyncMetricsHooks } from './status-reporter.js';
+
+export interface SyncPlanInput {
+  mailbox: Mailbox;
+  profile: EmailServerProfile;
+  deployment: Deployment;
+  lookups: SecretSource;
+  incoming: boolean;
+  outgoing: boolean;
+}
+
+/** Builds the protocol and CRM parts of a syncer (src/connect implements it). */
+export interface SyncPartsFactory {
+  create(input: SyncPlanInput): Promise<SyncParts>;
+}
+
+interface Running {
+  signature: string;
+  syncRequest?: string;
+  syncer: MailboxSyncer;
+  reporter: MailboxStatusReporter;
+}
+
+export interface WorkerOptions {
+  logger: Logger;
+  events: EventRecorder;
+  metrics?: SyncMetricsHooks;
+  /** Status writes per mailbox are coalesced over this interval. */
+  statusIntervalMs?: number;
+}
+
+export class SyncWorker {
+  private readonly running = new Map<string, Running>();
+  private timer?: NodeJS.Timeout;
+  private reconciling: Promise<void> = Promise.resolve();
+  private stopped = false;
+
+  constructor(
+    private readonly clients: KubeClients,
+    private readonly caches: Caches,
+    private readonly shards: ShardOwner,
+    private readonly factory: SyncPartsFactory,
+    private readonly opts: WorkerOptions,
+  ) {}
+
+  start(): void {
+    const kick = () => this.schedule();
+    for (const c of [this.caches.mailboxes, this.caches.profiles, this.caches.deployments, this.caches.secrets]) {
+      c.addHandlers({ onAdd: kick, onUpdate: kick, onDelete: kick });
+    }
+    this.shards.onChange(kick);
+    this.schedule();
+  }
+
+  /** Mailboxes being synced by this worker (namespace/name). */
+  syncing(): string[] {
+    return [...this.running.keys()];
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    if (this.timer) clearTimeout(this.timer);
+    await this.reconciling;
+    await Promise.all([...this.running.keys()].map((k) => this.stopOne(k)));
+  }
+
+  private schedule(): void {
+    if (this.stopped || this.timer) return;
+    // Coalesce bursts of cache events (a status write, a list) into one pass.
+    this.timer = setTimeout(() => {
+      this.timer = undefined;
+      this.reconciling = this.reconciling.then(() => this.reconcile()).catch((err) => this.opts.logger.error(`sync worker: ${(err as Error).message}`));
+    }, 100);
+  }
+
+  private lookups(namespace: string): SecretSource {
+    const decode = (data: Record<string, string> | undefined, b64: boolean) =>
+      Object.fromEntries(Object.entries(data ?? {}).map(([k, v]) => [k, b64 ? Buffer.from(v, 'base64').toString('utf8') : v]));
+    return {
+      secret: (name) => {
+        const s = this.caches.secrets.get(namespace, name);
+        return s && { data: decode(s.data, true), resourceVersion: s.metadata.resourceVersion ?? '' };
+      },
+      configMap: (name) => {
+        const c = this.caches.configMaps.get(namespace, name);
+        return c && { data: decode(c.data, false), resourceVersion: c.metadata?.resourceVersion ?? '' };
+      },
+    };
+  }
+
+  /** What should run for a mailbox, or undefined when nothing should. */
+  private desired(m: Mailbox): (SyncPlanInput & { signature: string }) | undefined {
+    if (m.metadata.deletionTimestamp || m.spec.suspended) return undefined;
+    if (!this.shards.owns(keyOf(m))) return undefined;
+    const c = m.status?.conditions;
+    const enabled = getCondition(c, 'Enabled');
+    if (enabled?.status !== 'True') return undefined;
+    const incoming = getCondition(c, 'IncomingEmailReady')?.status === 'True';
+    const outgoing = getCondition(c, 'OutgoingEmailReady')?.status === 'True';
+    if (!incoming && !outgoing) return undefined;
+    const ns = m.metadata.namespace;
+    const deployment = this.caches.deployments.get(ns, m.spec.deploymentRef.name);
+    const profile = m.status?.serverProfile ? this.caches.profiles.get(ns, m.status.serverProfile) : undefined;
+    if (!deployment || !profile) return undefined;
+    // The revision that passed its test identifies the configuration; a new one restarts the syncer.
+    const signature = [m.status?.revision, incoming, outgoing, deployment.metadata.generation, deployment.spec.crm.credentialsSecretRef?.name && this.caches.secrets.get(ns, deployment.spec.crm.credentialsSecretRef.name)?.metadata.resourceVersion].join('|');
+    return { mailbox: m, profile, deployment, lookups: this.lookups(ns), incoming, outgoing, signature };
+  }
+
+  private async reconcile(): Promise<void> {
+    const want = new Map<string, SyncPlanInput & { signature: string }>();
+    for (const m of this.caches.mailboxes.list()) {
+      const d = this.desired(m);
+      if (d) want.set(keyOf(m), d);
+    }
+    for (const key of [...this.running.keys()]) {
+      const w = want.get(key);
+      if (!w || w.signature !== this.running.get(key)!.signature) await this.stopOne(key);
+    }
+    for (const [key, w] of want) {
+      const r = this.running.get(key);
+      const request = w.mailbox.metadata.annotations?.[SYNC_REQUESTED_AT];
+      if (r) {
+        if (request !== r.syncRequest) {
+          r.syncRequest = request;
+          r.syncer.syncNow();
+        }
+        continue;
+      }
+      await this.startOne(key, w, request);
+    }
+  }
+
+  private async startOne(key: string, w: SyncPlanInput & { signature: string }, request: string | undefined): Promise<void> {
+    const log = this.opts.logger.child({ namespace: w.mailbox.metadata.namespace, mailbox: w.mailbox.metadata.name });
+    let parts: SyncParts;
+    try {
+      parts = await this.factory.create(w);
+    } catch (err) {
+      log.warn(`cannot start sync: ${(err as Error).message}`);
+      return;
+    }
+    const reporter = new MailboxStatusReporter(this.clients, w.mailbox, this.opts.events, log, this.opts.metrics, this.opts.statusIntervalMs);
+    const syncer = new MailboxSyncer(parts, reporter);
+    this.running.set(key, { signature: w.signature, syncRequest: request, syncer, reporter });
+    syncer.start();
+    log.info({ incoming: w.incoming, outgoing: w.outgoing }, 'sync started');
+  }
+
+  private async stopOne(key: string): Promise<void> {
+    const r = this.running.get(key);
+    if (!r) return;
+    this.running.delete(key);
+    await r.syncer.stop();
+    await r.reporter.close();
+    this.opts.logger.info({ mailbox: key }, 'sync stopped');
+  }
+}

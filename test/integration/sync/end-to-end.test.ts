@@ -1,0 +1,112 @@
+// Mail flowing end to end on the real API server: Dovecot -> sync worker -> webhook CRM, and
+// CRM -> sync worker -> smtp-server, with the controllers enabling the mailbox first.
+
+import { waitFor } from '../../../dev/processes.js';
+import { goodMessage, malformedCorpus } from '../../support/corpus.js';
+import { startDovecot, type DovecotFixture } from '../../support/dovecot.js';
+import { FakeCrmWebhook } from '../../support/fake-crm-webhook.js';
+import { clientsAs, condition, create, get, mergePatchSpec, newNamespace, waitForCondition } from '../../support/kube.js';
+import { createSecret, visibleText } from '../../support/mail-env.js';
+import { startOperator, type InProcessOperator } from '../../support/operator.js';
+import { startSmtpReceiver, type SmtpReceiver } from '../../support/smtp-receiver.js';
+
+const admin = clientsAs('admin');
+const PASSWORD = 'ann-Sync-Password-9';
+const CRM = { token: 'crm-Bearer-Token-123456', signingKey: 'crm-Signing-Key-abcdef' };
+let dovecot: DovecotFixture;
+let smtp: SmtpReceiver;
+let crm: FakeCrmWebhook;
+let ns: string;
+let op: InProcessOperator;
+
+beforeAll(async () => {
+  dovecot = await startDovecot({ users: [{ username: 'ann', password: PASSWORD }] });
+  smtp = await startSmtpReceiver({ users: [{ username: 'ann', password: PASSWORD }] });
+  crm = await FakeCrmWebhook.start(CRM);
+  ns = await newNamespace(admin, 'sync');
+  await createSecret(admin, ns, 'ca', { 'ca.crt': `${dovecot.caPem}\n${smtp.caPem}` });
+  await createSecret(admin, ns, 'ann-mail', { username: 'ann', password: PASSWORD });
+  await createSecret(admin, ns, 'crm', CRM);
+  await create(admin, 'deployments', ns, 'crm', {
+    crm: { type: 'Webhook', url: crm.url, credentialsSecretRef: { name: 'crm' } },
+    requireApprovedUsers: false,
+    incomingFiltering: { users: 'All' },
+  });
+  await create(admin, 'emailserverprofiles', ns, 'imap', {
+    serverType: 'IMAP',
+    incoming: { server: '127.0.0.1', port: dovecot.ports.imaps, caBundle: { secretRef: { name: 'ca' } } },
+    outgoing: { server: '127.0.0.1', port: smtp.port, tls: 'STARTTLS', caBundle: { secretRef: { name: 'ca' } } },
+  });
+  op = await startOperator(admin, ns, { outgoingPollMs: 60_000, pollIntervalMs: 60_000 });
+  await create(admin, 'mailboxes', ns, 'ann', { emailAddress: 'ann@example.com', owner: { kind: 'User', name: 'ann' }, deploymentRef: { name: 'crm' }, serverProfileRef: { name: 'imap' }, credentialsSecretRef: { name: 'ann-mail' } });
+  await waitForCondition(admin, 'mailboxes', ns, 'ann', 'Ready', (c) => c.status === 'True');
+});
+afterAll(async () => {
+  await op?.stop();
+  await dovecot?.cleanup();
+  await smtp?.close();
+  await crm?.close();
+});
+
+const activity = (messageId: string) => crm.activities().filter((a) => a.messageId === messageId);
+
+test('a message delivered to the INBOX appears in the CRM once, near real time (IDLE)', async () => {
+  await dovecot.deliver('ann', goodMessage(1));
+  await waitFor('activity', async () => (activity('msg-1@customer.example').length ? true : undefined), { timeoutMs: 15_000 });
+  expect(activity('msg-1@customer.example')).toHaveLength(1);
+  const o = await waitForCondition(admin, 'mailboxes', ns, 'ann', 'Synced', (c) => c.status === 'True');
+  await waitFor('counts', async () => ((await get(admin, 'mailboxes', ns, 'ann')).status.counts?.received === 1 ? true : undefined));
+  expect(o.status.checkpoint.lastUid).toBeGreaterThanOrEqual(1);
+});
+
+test('an email pending send in the CRM is sent (sync-now) and marked sent; a reply correlates to it', async () => {
+  const id = crm.addPendingEmail('ann@example.com', {
+    from: { address: 'ann@example.com', name: 'Ann' },
+    to: [{ address: 'customer@customer.example' }],
+    cc: [],
+    bcc: [],
+    subject: 'Your quote',
+    textBody: 'Please find the quote below.',
+    trackingToken: 'CRM:0001001',
+  });
+  await mergePatchSpec(admin, 'mailboxes', ns, 'ann', { metadata: { annotations: { 'mailsync.dev/sync-requested-at': new Date().toISOString() } } });
+  await waitFor('sent', async () => (crm.outgoing(id)?.status === 'sent' ? true : undefined), { timeoutMs: 15_000 });
+  const sentId = crm.outgoing(id)!.sentMessageId!;
+  expect(smtp.messages).toHaveLength(1);
+  expect(smtp.messages[0].parsed.subject).toBe('Your quote CRM:0001001');
+  expect(smtp.messages[0].parsed.messageId).toBe(`<${sentId}>`);
+
+  await dovecot.deliver('ann', goodMessage(2, { from: 'customer@customer.example', subject: 'RE: Your quote CRM:0001001', inReplyTo: sentId }));
+  await waitFor('reply', async () => (activity('msg-2@customer.example').length ? true : undefined), { timeoutMs: 15_000 });
+  const reply = activity('msg-2@customer.example')[0].email;
+  expect(reply.regarding).toEqual({ crmEmailId: id, by: 'InReplyTo' });
+  expect(reply.trackingToken).toBe('CRM:0001001');
+});
+
+test('malformed messages are reported and skipped; the good ones around them are delivered', async () => {
+  const bad = malformedCorpus();
+  for (let i = 0; i < bad.length; i++) {
+    await dovecot.deliver('ann', goodMessage(100 + i));
+    await dovecot.deliver('ann', bad[i].raw);
+  }
+  await dovecot.deliver('ann', goodMessage(199));
+  await waitFor('good ones', async () => ([...bad.keys(), 99].every((i) => activity(`msg-${100 + i}@customer.example`).length === 1) ? true : undefined), { timeoutMs: 20_000 });
+  for (const b of bad) expect(activity(`${b.id}@customer.example`)).toHaveLength(0);
+  await waitFor('reports', async () => {
+    const ev = await admin.core.listNamespacedEvent({ namespace: ns });
+    return ev.items.filter((e) => e.involvedObject.name === 'ann' && e.reason === 'CorruptMessage').length >= bad.length ? true : undefined;
+  });
+  await waitFor('failed count', async () => ((await get(admin, 'mailboxes', ns, 'ann')).status.counts?.failed === bad.length ? true : undefined));
+  // The worker keeps running.
+  await dovecot.deliver('ann', goodMessage(300));
+  await waitFor('after', async () => (activity('msg-300@customer.example').length ? true : undefined), { timeoutMs: 15_000 });
+});
+
+test('nothing was delivered twice, and no secret is visible', async () => {
+  expect(crm.stats().duplicates).toBe(0);
+  const ids = crm.activities().map((a) => a.messageId);
+  expect(new Set(ids).size).toBe(ids.length);
+  const text = await visibleText(admin, ns);
+  for (const s of [PASSWORD, CRM.token, CRM.signingKey]) expect(text).not.toContain(s);
+  expect(condition(await get(admin, 'mailboxes', ns, 'ann'), 'Ready')?.status).toBe('True');
+});
