@@ -16,16 +16,20 @@ export interface ConnectorOptions {
 /** Secrets shorter than this are refused: they are guessable, and too short to redact from messages. */
 const MIN_SECRET_LENGTH = 16;
 
+/**
+ * `secret` is the decoded data of the Secret named by spec.crm.credentialsSecretRef (callers that
+ * hold the credentials some other way, like the benchmarks, pass them directly).
+ */
 export function createConnector(spec: DeploymentSpec['crm'], secret: Record<string, string>, opts: ConnectorOptions = {}): CrmConnector {
   const secretName = spec.credentialsSecretRef ? `Secret "${spec.credentialsSecretRef.name}"` : undefined;
   const key = (name: string, what: string): string => {
-    if (!spec.credentialsSecretRef) {
+    const value = secret[name]?.trim();
+    if (!value && !secretName) {
       throw new CrmError('CRMAuthenticationFailed', `spec.crm.credentialsSecretRef is required for ${spec.type}: name a Secret in this namespace with key "${name}" (${what})`);
     }
-    const value = secret[name]?.trim();
     if (!value) throw new CrmError('CRMAuthenticationFailed', `${secretName} (spec.crm.credentialsSecretRef) has no key "${name}": add ${what} under key "${name}"`);
     if (value.length < MIN_SECRET_LENGTH) {
-      throw new CrmError('CRMAuthenticationFailed', `${secretName} key "${name}" is shorter than ${MIN_SECRET_LENGTH} characters: use ${what} of at least ${MIN_SECRET_LENGTH} random characters`);
+      throw new CrmError('CRMAuthenticationFailed', `${secretName ?? 'The credentials Secret'} key "${name}" is shorter than ${MIN_SECRET_LENGTH} characters: use ${what} of at least ${MIN_SECRET_LENGTH} random characters`);
     }
     return value;
   };

@@ -158,7 +158,7 @@ export class FakeCrmWebhook {
   private async handle(req: http.IncomingMessage, res: http.ServerResponse, raw: Buffer): Promise<void> {
     const url = new URL(req.url ?? '/', 'http://fake');
     const method = req.method ?? 'GET';
-    if (url.pathname.startsWith('/_test/')) return this.handleTest(method, url.pathname, raw, res);
+    if (url.pathname.startsWith('/_test/')) return this.handleTest(method, url.pathname, url.searchParams, raw, res);
     if (!url.pathname.startsWith(`${this.basePath}/`)) return send(res, 404, { error: { code: 'not_found', message: 'no such endpoint' } });
     const path = url.pathname.slice(this.basePath.length);
     this.counters.requests++;
@@ -273,8 +273,14 @@ export class FakeCrmWebhook {
   }
 
   /** Test-only endpoints for a fake running in another process; no authentication (loopback only). */
-  private handleTest(method: string, path: string, raw: Buffer, res: http.ServerResponse): void {
-    if (method === 'GET' && path === '/_test/activities') return send(res, 200, { activities: this.activities().map(({ email: _email, ...a }) => a) });
+  private handleTest(method: string, path: string, query: URLSearchParams, raw: Buffer, res: http.ServerResponse): void {
+    if (method === 'GET' && path === '/_test/activities') {
+      // ?messageId=... narrows the answer, for callers that poll for one message.
+      const messageId = query.get('messageId');
+      const mailbox = query.get('mailbox');
+      const activities = this.activities().filter((a) => (!messageId || a.messageId === messageId) && (!mailbox || a.mailbox === mailbox));
+      return send(res, 200, { activities: activities.map(({ email: _email, ...a }) => a) });
+    }
     if (method === 'GET' && path === '/_test/stats') return send(res, 200, this.stats());
     const body = raw.length ? (JSON.parse(raw.toString('utf8')) as Record<string, unknown>) : {};
     if (method === 'POST' && path === '/_test/fail') {

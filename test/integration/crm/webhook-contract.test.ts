@@ -1,0 +1,134 @@
+// docs/crm-webhook.openapi.yaml is the contract a CRM implements: what the connector sends must
+// validate against its request schemas, and what the fake CRM (our reference implementation)
+// answers against its response schemas, so the document, the connector and the fake agree.
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { Ajv2020 } from 'ajv/dist/2020.js';
+import yaml from 'js-yaml';
+import type { IncomingEmail } from '../../../src/crm/types.js';
+import { WebhookConnector } from '../../../src/crm/webhook.js';
+import { signWebhookBody } from '../../../src/crm/webhook-signature.js';
+import { closeHttpDispatchers } from '../../../src/mail/http.js';
+import { FakeCrmWebhook } from '../../support/fake-crm-webhook.js';
+
+const TOKEN = 'contract-token-0123456789abcdef';
+const KEY = 'contract-signing-key-0123456789';
+const here = path.dirname(fileURLToPath(import.meta.url));
+const doc = yaml.load(readFileSync(path.resolve(here, '../../../../docs/crm-webhook.openapi.yaml'), 'utf8')) as {
+  paths: Record<string, Record<string, { requestBody?: { content: Record<string, { schema: unknown }> }; responses: Record<string, unknown> }>>;
+  components: Record<string, unknown>;
+};
+
+// Formats (email, date-time) are documentation here; ajv-formats is not a dependency.
+const ajv = new Ajv2020({ strict: false, allErrors: true, validateFormats: false });
+ajv.addSchema({ $id: 'contract', components: doc.components });
+
+/** Validates `value` against a schema given inline or as a $ref into the document. */
+function expectValid(schema: unknown, value: unknown): void {
+  const validate = ajv.compile(schema as object);
+  if (!validate(value)) throw new Error(`does not match the contract: ${ajv.errorsText(validate.errors)}\n${JSON.stringify(value).slice(0, 400)}`);
+}
+
+function refSchema(ref: string): unknown {
+  return { $ref: `contract${ref}` };
+}
+
+function responseSchema(p: string, method: string, status: string): unknown {
+  let response = doc.paths[p][method].responses[status] as { $ref?: string; content?: Record<string, { schema: { $ref?: string } }> };
+  if (response.$ref) {
+    let o: unknown = doc;
+    for (const k of response.$ref.slice(2).split('/')) o = (o as Record<string, unknown>)[k];
+    response = o as typeof response;
+  }
+  const schema = response.content?.['application/json']?.schema;
+  if (!schema) throw new Error(`${method} ${p} ${status} has no JSON body in the contract`);
+  return rewriteRefs(schema);
+}
+
+function requestSchema(p: string, method: string): unknown {
+  return rewriteRefs(doc.paths[p][method].requestBody!.content['application/json'].schema);
+}
+
+/** `#/components/...` -> `contract#/components/...`, so inline schemas resolve against the document. */
+function rewriteRefs(schema: unknown): unknown {
+  return JSON.parse(JSON.stringify(schema).replace(/"\$ref":"#\//g, '"$ref":"contract#/'));
+}
+
+let crm: FakeCrmWebhook;
+
+beforeAll(async () => {
+  crm = await FakeCrmWebhook.start({ token: TOKEN, signingKey: KEY });
+});
+
+afterAll(async () => {
+  await crm?.close();
+  await closeHttpDispatchers();
+});
+
+async function call(method: string, p: string, body?: unknown): Promise<{ status: number; json: unknown }> {
+  const raw = body === undefined ? '' : JSON.stringify(body);
+  const res = await fetch(`${crm.url}${p}`, {
+    method,
+    headers: { authorization: `Bearer ${TOKEN}`, 'x-mailsync-signature': signWebhookBody(raw, KEY), 'content-type': 'application/json' },
+    body: body === undefined ? undefined : raw,
+  });
+  return { status: res.status, json: await res.json() };
+}
+
+const email: IncomingEmail = {
+  mailbox: 'crm/jane',
+  mailboxAddress: 'jane@example.com',
+  ownerKind: 'User',
+  ownerName: 'jane',
+  messageId: 'contract-1@example.net',
+  sourceId: '1:1',
+  from: { address: 'a@example.net', name: 'A' },
+  to: [{ address: 'jane@example.com' }],
+  cc: [],
+  subject: 'Hello',
+  receivedAt: '2025-01-15T12:00:00.000Z',
+  textBody: 'Hi',
+  references: ['older@example.net'],
+  regarding: { crmEmailId: 'x', by: 'References' },
+  attachments: [{ filename: 'a.txt', contentType: 'text/plain', size: 1, contentBase64: 'YQ==' }],
+};
+
+test('requests the connector sends match the request schemas', () => {
+  expectValid(refSchema('#/components/schemas/IncomingEmail'), JSON.parse(JSON.stringify(email)));
+  expectValid(requestSchema('/emails/lookup-by-message-id', 'post'), { messageIds: ['a@x'] });
+  expectValid(requestSchema('/emails/{crmEmailId}/sending', 'post'), { crmEmailId: 'id', messageId: 'm@x' });
+  expectValid(requestSchema('/emails/{crmEmailId}/release', 'post'), { crmEmailId: 'id' });
+  expectValid(requestSchema('/emails/{crmEmailId}/sent', 'post'), { crmEmailId: 'id', messageId: 'm@x', sentAt: '2025-01-15T12:00:00.000Z' });
+  expectValid(requestSchema('/emails/{crmEmailId}/failed', 'post'), { crmEmailId: 'id', reason: 'MessageRejected', message: 'no' });
+  expect(() => expectValid(refSchema('#/components/schemas/IncomingEmail'), { ...email, messageId: undefined })).toThrow(/messageId/);
+});
+
+test('the fake CRM answers as the contract says, and the connector reads those answers', async () => {
+  const created = await call('POST', '/incoming-emails', email);
+  expect(created.status).toBe(201);
+  expectValid(responseSchema('/incoming-emails', 'post', '201'), created.json);
+  const again = await call('POST', '/incoming-emails', email);
+  expect(again.status).toBe(200);
+  expectValid(responseSchema('/incoming-emails', 'post', '200'), again.json);
+
+  expectValid(responseSchema('/health', 'get', '200'), (await call('GET', '/health')).json);
+  expectValid(responseSchema('/addresses/{address}', 'get', '200'), (await call('GET', '/addresses/a%40example.net')).json);
+  expectValid(responseSchema('/emails/lookup-by-message-id', 'post', '200'), (await call('POST', '/emails/lookup-by-message-id', { messageIds: ['contract-1@example.net'] })).json);
+  expectValid(responseSchema('/emails/lookup-by-message-id', 'post', '200'), (await call('POST', '/emails/lookup-by-message-id', { messageIds: ['none@x'] })).json);
+
+  const c = new WebhookConnector({ url: crm.url, token: TOKEN, signingKey: KEY });
+  const id = crm.addPendingEmail('out@example.com', { from: { address: 'out@example.com' }, to: [{ address: 'b@example.net' }], cc: [], bcc: [], subject: 'S', trackingToken: 'CRM:1' });
+  const listed = await call('GET', '/mailboxes/out%40example.com/pending-emails?limit=5');
+  expectValid(responseSchema('/mailboxes/{address}/pending-emails', 'get', '200'), listed.json);
+  expectValid(responseSchema('/emails/{crmEmailId}/sending', 'post', '200'), (await call('POST', `/emails/${id}/sending`, { crmEmailId: id, messageId: 'm@x' })).json);
+  expect((await c.listPendingSend('out@example.com', 5))[0]).toMatchObject({ crmEmailId: id, state: 'Sending' });
+  expectValid(responseSchema('/emails/{crmEmailId}/sent', 'post', '200'), (await call('POST', `/emails/${id}/sent`, { crmEmailId: id, messageId: 'm@x', sentAt: '2025-01-15T12:00:00.000Z' })).json);
+  const conflict = await call('POST', `/emails/${id}/failed`, { crmEmailId: id, reason: 'r', message: 'm' });
+  expect(conflict.status).toBe(409);
+  expectValid(responseSchema('/emails/{crmEmailId}/failed', 'post', '409'), conflict.json);
+  expectValid(responseSchema('/emails/{crmEmailId}/sent', 'post', '404'), (await call('POST', '/emails/nope/sent', { crmEmailId: 'nope', messageId: 'm', sentAt: 'x' })).json);
+  const unauthorized = await fetch(`${crm.url}/health`);
+  expect(unauthorized.status).toBe(401);
+  expectValid(responseSchema('/health', 'get', '401'), await unauthorized.json());
+});
