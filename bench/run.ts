@@ -33,10 +33,12 @@ const rate = (n: number, ms: number) => Math.round((n / ms) * 1000);
 const pct = (xs: number[], p: number) => xs.slice().sort((a, b) => a - b)[Math.min(xs.length - 1, Math.floor((p / 100) * xs.length))];
 const row = (name: string, value: string, baseline: string, ratio: string) => console.log(`| ${name} | ${value} | ${baseline} | ${ratio} |`);
 
-async function startCrm(): Promise<{ url: string; stop: () => void; activities: () => Promise<{ messageId: string; createdAt: string }[]> }> {
+async function startCrm(): Promise<{ url: string; stop: () => void; activities: (messageId?: string) => Promise<{ messageId: string; createdAt: string }[]> }> {
   const proc = spawn(process.execPath, [path.join(REPO_ROOT, 'dist/test/support/fake-crm-webhook.js')], { env: { ...process.env, PORT: '0', TOKEN: CRM.token, SIGNING_KEY: CRM.signingKey }, stdio: ['ignore', 'pipe', 'inherit'] });
   const url = await new Promise<string>((resolve) => proc.stdout!.once('data', (d: Buffer) => resolve((JSON.parse(d.toString()) as { url: string }).url)));
-  return { url, stop: () => proc.kill('SIGKILL'), activities: async () => (await (await fetch(`${url}/_test/activities`)).json()) as { messageId: string; createdAt: string }[] };
+  const activities = async (messageId?: string) =>
+    ((await (await fetch(`${url}/_test/activities${messageId ? `?messageId=${encodeURIComponent(messageId)}` : ''}`)).json()) as { activities: { messageId: string; createdAt: string }[] }).activities;
+  return { url, stop: () => proc.kill('SIGKILL'), activities };
 }
 
 const mailbox = (key: string, address: string): MailboxProfile => ({
@@ -110,7 +112,7 @@ async function main(): Promise<void> {
       const sent = Date.now();
       await appender.append('INBOX', goodMessage(i, { to: 'latency@example.com', messageId: id }));
       for (;;) {
-        const hit = (await crm.activities()).find((a) => a.messageId === id);
+        const hit = (await crm.activities(id)).find((a) => a.messageId === id);
         if (hit) {
           latencies.push(Date.parse(hit.createdAt) - sent);
           break;
@@ -132,8 +134,6 @@ async function main(): Promise<void> {
     await Promise.all(Array.from({ length: OUT }, (_, i) => rawTransport.sendMail(msg(i))));
     const rawOutMs = Date.now() - t;
     rawTransport.close();
-    const pendingUrl = `${crm.url}/_test/pending`;
-    void pendingUrl;
     // The pipeline reads pending emails from the CRM connector; seed them through the fake's API.
     const { FakeCrmWebhook } = await import('../test/support/fake-crm-webhook.js');
     const outCrm = await FakeCrmWebhook.start(CRM);
