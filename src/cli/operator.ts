@@ -3,6 +3,7 @@
 
 import os from 'node:os';
 import { randomBytes } from 'node:crypto';
+import { ConnectCrmTesting } from '../connect/crm-testing.js';
 import { ConnectMailboxTesting } from '../connect/mailbox-testing.js';
 import { ConnectSyncParts } from '../connect/sync-parts.js';
 import { createCaches, Manager, startCaches } from '../controllers/manager.js';
@@ -49,14 +50,17 @@ export async function runOperator(flags: OperatorFlags): Promise<void> {
   const caches = createCaches(clients, { namespace: flags.namespace, logger });
   const runController = flags.role !== 'worker';
   const runWorker = flags.role !== 'controller';
-  const manager = runController ? new Manager(clients, { namespace: flags.namespace, logger, testing: new ConnectMailboxTesting(), caches }) : undefined;
+  const syncParts = new ConnectSyncParts({ outgoingPollMs: flags.outgoingPollMs, pollIntervalMs: flags.pollIntervalMs });
+  const manager = runController
+    ? new Manager(clients, { namespace: flags.namespace, logger, testing: new ConnectMailboxTesting(), crmTesting: new ConnectCrmTesting(syncParts.connectors), caches })
+    : undefined;
   const elector =
     runController && flags.leaderElect
       ? new LeaderElector(clients, { namespace: flags.leaseNamespace, name: flags.leaseName, identity: flags.identity, logger })
       : undefined;
   const shards = runWorker ? new ShardOwner(clients, { namespace: flags.leaseNamespace, identity: flags.identity, shards: flags.shards, prefix: flags.leaseName, logger }) : undefined;
   const worker = shards
-    ? new SyncWorker(clients, caches, shards, new ConnectSyncParts({ outgoingPollMs: flags.outgoingPollMs, pollIntervalMs: flags.pollIntervalMs }), {
+    ? new SyncWorker(clients, caches, shards, syncParts, {
         logger,
         events: new EventRecorder(clients, 'mailsync-worker', logger),
       })

@@ -14,6 +14,7 @@ import type { SyncParts } from '../sync/mailbox-syncer.js';
 import { quantityBytes } from '../sync/parse.js';
 import { ImapSource } from '../sync/sources/imap.js';
 import { Pop3Source } from '../sync/sources/pop3.js';
+import { ChangeFeedSource } from '../sync/sources/change-feed.js';
 import type { FilteringMethod } from '../sync/filter.js';
 import { DEFAULT_TOKEN, type TokenSettings } from '../sync/tracking-token.js';
 import type { SyncPartsFactory, SyncPlanInput } from '../sync/worker.js';
@@ -112,8 +113,30 @@ export class ConnectSyncParts implements SyncPartsFactory {
         const adapter = new Pop3Adapter(s.endpoint, credentials);
         return { source: new Pop3Source(() => adapter.open()), close: async () => undefined };
       }
+      case 'EWS': {
+        const ews = ewsAdapterFor(s, credentials);
+        const feed = new ChangeFeedSource({
+          changes: async (state) => {
+            const r = await ews.syncFolderItems(state);
+            return { created: r.created, state: r.syncState };
+          },
+          mime: (id) => ews.getMime(id),
+        });
+        return { source: feed, close: async () => undefined };
+      }
+      case 'Graph': {
+        const graph = new GraphAdapter(s.endpoint, credentials, { mailbox: s.address });
+        const feed = new ChangeFeedSource({
+          changes: async (state) => {
+            const r = await graph.delta('inbox', state);
+            return { created: r.messages, state: r.nextDeltaLink };
+          },
+          mime: (id) => graph.getMime(id),
+        });
+        return { source: feed, close: async () => undefined };
+      }
       default:
-        throw new Error(`incoming sync over ${s.protocol} is not implemented yet`);
+        throw new Error(`incoming sync over ${s.protocol} is not supported`);
     }
   }
 

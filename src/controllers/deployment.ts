@@ -1,30 +1,97 @@
-// DeploymentReconciler: reports Ready and the counts of the Deployment's mailboxes.
+// DeploymentReconciler: tests the CRM connector (reachable and authenticated) and reports Ready
+// and the counts of the Deployment's mailboxes. A connector test is repeated at most once a
+// minute for the same configuration (mailbox changes re-queue the Deployment for its counts),
+// and retried with backoff while it fails.
 
-import type { DeploymentStatusT } from '../api/types.js';
-import { RESOURCES } from '../api/types.js';
-import { setCondition } from '../kube/conditions.js';
+import type { Deployment, DeploymentStatusT } from '../api/types.js';
+import { RESOURCES, TEST_REQUESTED_AT } from '../api/types.js';
+import { getCondition, removeCondition, setCondition } from '../kube/conditions.js';
 import { patchStatus } from '../kube/status.js';
+import { backoffDelay, type ReconcileResult } from '../kube/workqueue.js';
 import type { ControllerContext } from './context.js';
 import { mailboxCounts } from './counts.js';
+import type { CrmTestOutcome, CrmTesting } from './crm-testing.js';
+import { secretSource } from './secret-source.js';
+
+const RETEST_MS = 60_000;
+const HEALTHY_RECHECK_MS = 5 * 60_000;
+
+interface LastTest {
+  key: string;
+  at: number;
+  outcome: CrmTestOutcome;
+  failures: number;
+}
 
 export class DeploymentReconciler {
-  constructor(private readonly ctx: ControllerContext) {}
+  private readonly last = new Map<string, LastTest>();
 
-  async reconcile(namespace: string, name: string): Promise<void> {
+  constructor(
+    private readonly ctx: ControllerContext,
+    private readonly crm?: CrmTesting,
+  ) {}
+
+  /** What decides the connector: its spec, its Secret's version, a test request. */
+  private configKey(d: Deployment): string {
+    const ref = d.spec.crm.credentialsSecretRef;
+    const sv = ref ? this.ctx.caches.secrets.get(d.metadata.namespace, ref.name)?.metadata.resourceVersion : '';
+    return JSON.stringify([d.spec.crm, sv, d.metadata.annotations?.[TEST_REQUESTED_AT]]);
+  }
+
+  private async testConnector(d: Deployment): Promise<{ outcome: CrmTestOutcome; retryInMs: number; fresh: boolean }> {
+    const id = `${d.metadata.namespace}/${d.metadata.name}`;
+    const key = this.configKey(d);
+    const prev = this.last.get(id);
+    const age = prev ? Date.now() - prev.at : Infinity;
+    if (prev && prev.key === key && (prev.outcome.ok ? age < HEALTHY_RECHECK_MS : age < (prev.outcome.retryAfterMs ?? RETEST_MS) && prev.outcome.permanent)) {
+      return { outcome: prev.outcome, retryInMs: 0, fresh: false };
+    }
+    if (prev && prev.key === key && !prev.outcome.ok && age < backoffDelay(prev.failures, { baseMs: 2000, maxMs: RETEST_MS, jitter: 0.2 })) {
+      return { outcome: prev.outcome, retryInMs: 0, fresh: false };
+    }
+    const outcome = await this.crm!.test(d, secretSource(this.ctx.caches, d.metadata.namespace));
+    const failures = outcome.ok ? 0 : (prev?.key === key ? prev.failures : 0) + 1;
+    this.last.set(id, { key, at: Date.now(), outcome, failures });
+    const retryInMs = outcome.ok ? HEALTHY_RECHECK_MS : outcome.permanent ? 0 : Math.max(outcome.retryAfterMs ?? 0, backoffDelay(failures, { baseMs: 2000, maxMs: RETEST_MS, jitter: 0.2 }));
+    return { outcome, retryInMs, fresh: true };
+  }
+
+  async reconcile(namespace: string, name: string): Promise<ReconcileResult | void> {
     const d = this.ctx.caches.deployments.get(namespace, name);
-    if (!d || d.metadata.deletionTimestamp) return;
+    if (!d || d.metadata.deletionTimestamp) {
+      this.last.delete(`${namespace}/${name}`);
+      return;
+    }
     const gen = d.metadata.generation;
     const mailboxes = this.ctx.caches.mailboxes.list(namespace).filter((m) => m.spec.deploymentRef.name === name);
     const next: DeploymentStatusT = { ...(d.status ?? {}), observedGeneration: gen, mailboxes: mailboxCounts(mailboxes) };
     const ref = d.spec.crm.credentialsSecretRef;
-    const problem = ref && !this.ctx.caches.secrets.get(namespace, ref.name) ? `Secret "${ref.name}" (spec.crm.credentialsSecretRef) not found in namespace "${namespace}"` : undefined;
-    next.conditions = setCondition(
-      d.status?.conditions,
-      problem
-        ? { type: 'Ready', status: 'False', reason: 'SecretNotFound', message: problem }
-        : { type: 'Ready', status: 'True', reason: 'Valid', message: 'deployment is valid' },
-      gen,
-    );
-    await patchStatus(this.ctx.clients, { ...RESOURCES.deployments, namespace, name }, d.status, next);
+    let conds = d.status?.conditions;
+    let result: ReconcileResult | undefined;
+    let event: { type: 'Normal' | 'Warning'; reason: string; message: string } | undefined;
+    if (ref && !this.ctx.caches.secrets.get(namespace, ref.name)) {
+      const message = `Secret "${ref.name}" (spec.crm.credentialsSecretRef) not found in namespace "${namespace}"`;
+      conds = setCondition(conds, { type: 'Ready', status: 'False', reason: 'SecretNotFound', message }, gen);
+      conds = setCondition(conds, { type: 'Stalled', status: 'True', reason: 'SecretNotFound', message }, gen);
+      event = { type: 'Warning', reason: 'SecretNotFound', message };
+    } else if (!this.crm) {
+      conds = setCondition(conds, { type: 'Ready', status: 'True', reason: 'Valid', message: 'deployment is valid (connector not tested in this process)' }, gen);
+      conds = removeCondition(conds, 'Stalled');
+    } else {
+      const { outcome, retryInMs, fresh } = await this.testConnector(d);
+      conds = setCondition(conds, { type: 'Ready', status: outcome.ok ? 'True' : 'False', reason: outcome.reason, message: outcome.message }, gen);
+      conds = outcome.ok || !outcome.permanent ? removeCondition(conds, 'Stalled') : setCondition(conds, { type: 'Stalled', status: 'True', reason: outcome.reason, message: outcome.message }, gen);
+      conds = !outcome.ok && !outcome.permanent
+        ? setCondition(conds, { type: 'Reconciling', status: 'True', reason: 'RetryingConnectorTest', message: 'the CRM connector test is retried with backoff' }, gen)
+        : removeCondition(conds, 'Reconciling');
+      if (fresh) event = outcome.ok ? { type: 'Normal', reason: 'CRMConnected', message: outcome.message } : { type: 'Warning', reason: outcome.reason, message: outcome.message };
+      if (retryInMs > 0) result = { requeueAfterMs: retryInMs };
+    }
+    next.conditions = conds;
+    const before = getCondition(d.status?.conditions, 'Ready');
+    await patchStatus(this.ctx.clients, { ...RESOURCES.deployments, namespace, name, resourceVersion: d.metadata.resourceVersion }, d.status, next);
+    const after = getCondition(next.conditions, 'Ready');
+    if (event && (before?.status !== after?.status || before?.reason !== after?.reason)) await this.ctx.events.record(d, event.type, event.reason, event.message);
+    return result;
   }
 }

@@ -89,42 +89,61 @@ export class OutgoingSync {
     };
   }
 
-  /** Sends what is pending, oldest first. A failure that affects the whole mailbox ends the cycle with it. */
-  async runOnce(limit = 50): Promise<OutgoingResult> {
+  /**
+   * Sends what is pending, oldest first, `concurrency` at a time (the SMTP pool has as many
+   * connections). A failure that affects the whole mailbox ends the cycle with it: nothing new is
+   * started, what is in flight finishes.
+   */
+  async runOnce(limit = 50, concurrency = 4): Promise<OutgoingResult> {
     const result: OutgoingResult = { sent: 0, failed: 0, released: 0 };
     const pending = await this.crm.listPendingSend(this.mailbox.address, limit);
-    for (const p of pending) {
-      if (p.state === 'Sending') {
-        await this.fail(p.crmEmailId, 'SendOutcomeUnknown', 'an earlier attempt was interrupted and may have been delivered; not re-sent automatically: check with the recipient and resend from the CRM if needed', result);
-        continue;
-      }
-      const domain = this.mailbox.address.slice(this.mailbox.address.lastIndexOf('@') + 1);
-      const messageId = (p.messageId ?? `${randomUUID()}@${domain}`).replace(/^<|>$/g, '');
-      await this.crm.markSending(p.crmEmailId, messageId);
-      try {
-        await this.sender.send(this.compose(p, messageId));
-      } catch (err) {
-        const outcome = sendOutcome(err);
-        const e = classifyError(err);
-        if (outcome === 'rejected') {
-          await this.fail(p.crmEmailId, e.reason === 'MessageRejected' ? 'MessageRejected' : e.reason, redact(e.message), result);
-          continue;
+    let next = 0;
+    let fatal: unknown;
+    const lane = async () => {
+      while (fatal === undefined && next < pending.length) {
+        const p = pending[next++];
+        try {
+          await this.sendOne(p, result);
+        } catch (err) {
+          fatal ??= err;
         }
-        if (outcome === 'unknown') {
-          await this.fail(p.crmEmailId, 'SendOutcomeUnknown', `the connection failed after the message was transmitted (${redact(e.message)}); not re-sent automatically`, result);
-          continue;
-        }
-        // Certainly not sent, and the cause is the server or the credentials, not this email:
-        // give the email back and end the cycle so the caller backs off.
-        await this.crm.releaseSending(p.crmEmailId);
-        result.released++;
-        throw e;
       }
-      await this.crm.markSent(p.crmEmailId, messageId, new Date().toISOString());
-      result.sent++;
-      this.events.sent?.(p.crmEmailId, messageId);
-    }
+    };
+    await Promise.all(Array.from({ length: Math.max(1, concurrency) }, lane));
+    if (fatal !== undefined) throw fatal;
     return result;
+  }
+
+  private async sendOne(p: PendingEmail, result: OutgoingResult): Promise<void> {
+    if (p.state === 'Sending') {
+      await this.fail(p.crmEmailId, 'SendOutcomeUnknown', 'an earlier attempt was interrupted and may have been delivered; not re-sent automatically: check with the recipient and resend from the CRM if needed', result);
+      return;
+    }
+    const domain = this.mailbox.address.slice(this.mailbox.address.lastIndexOf('@') + 1);
+    const messageId = (p.messageId ?? `${randomUUID()}@${domain}`).replace(/^<|>$/g, '');
+    await this.crm.markSending(p.crmEmailId, messageId);
+    try {
+      await this.sender.send(this.compose(p, messageId));
+    } catch (err) {
+      const outcome = sendOutcome(err);
+      const e = classifyError(err);
+      if (outcome === 'rejected') {
+        await this.fail(p.crmEmailId, e.reason === 'MessageRejected' ? 'MessageRejected' : e.reason, redact(e.message), result);
+        return;
+      }
+      if (outcome === 'unknown') {
+        await this.fail(p.crmEmailId, 'SendOutcomeUnknown', `the connection failed after the message was transmitted (${redact(e.message)}); not re-sent automatically`, result);
+        return;
+      }
+      // Certainly not sent, and the cause is the server or the credentials, not this email:
+      // give the email back and end the cycle so the caller backs off.
+      await this.crm.releaseSending(p.crmEmailId);
+      result.released++;
+      throw e;
+    }
+    await this.crm.markSent(p.crmEmailId, messageId, new Date().toISOString());
+    result.sent++;
+    this.events.sent?.(p.crmEmailId, messageId);
   }
 
   private async fail(id: string, reason: string, message: string, result: OutgoingResult): Promise<void> {

@@ -76,6 +76,7 @@ export function spawnOperator(args: string[], env: NodeJS.ProcessEnv = {}): Oper
 }
 
 import { ConnectSyncParts } from '../../src/connect/sync-parts.js';
+import { ConnectCrmTesting } from '../../src/connect/crm-testing.js';
 import { createCaches, startCaches } from '../../src/controllers/manager.js';
 import { EventRecorder } from '../../src/kube/events.js';
 import { ShardOwner } from '../../src/kube/shards.js';
@@ -96,9 +97,10 @@ export async function startOperator(
 ): Promise<InProcessOperator> {
   const logger = createLogger({ level: process.env.TEST_LOG_LEVEL ?? 'silent', name: `test-${namespace}` });
   const caches = createCaches(clients, { namespace, logger });
-  const manager = new Manager(clients, { namespace, logger, testing: new ConnectMailboxTesting(), testPolicy: opts.testPolicy ?? FAST_RETRIES, caches });
+  const parts = new ConnectSyncParts({ outgoingPollMs: opts.outgoingPollMs ?? 500, pollIntervalMs: opts.pollIntervalMs ?? 60_000 });
+  const manager = new Manager(clients, { namespace, logger, testing: new ConnectMailboxTesting(), crmTesting: new ConnectCrmTesting(parts.connectors), testPolicy: opts.testPolicy ?? FAST_RETRIES, caches });
   const shards = new ShardOwner(clients, { namespace, identity: opts.identity ?? 'test-worker', shards: 4, logger, retryPeriodMs: 500 });
-  const worker = new SyncWorker(clients, caches, shards, new ConnectSyncParts({ outgoingPollMs: opts.outgoingPollMs ?? 500, pollIntervalMs: opts.pollIntervalMs ?? 60_000 }), {
+  const worker = new SyncWorker(clients, caches, shards, parts, {
     logger,
     events: new EventRecorder(clients, 'mailsync-worker', logger),
     statusIntervalMs: 200,
