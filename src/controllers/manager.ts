@@ -14,6 +14,7 @@ import type { Logger } from '../log/logger.js';
 import type { Caches, ControllerContext } from './context.js';
 import { splitKey } from './context.js';
 import { DeploymentReconciler } from './deployment.js';
+import type { CrmTesting } from './crm-testing.js';
 import { MailboxReconciler, type TestPolicy } from './mailbox.js';
 import type { MailboxTesting } from './mailbox-testing.js';
 import { getCondition } from '../kube/conditions.js';
@@ -28,6 +29,8 @@ export interface ManagerOptions {
   logger: Logger;
   /** The mail side of Test and Enable (src/connect in the operator). */
   testing: MailboxTesting;
+  /** Tests Deployments' CRM connectors (src/connect); without it Deployments are only validated. */
+  crmTesting?: CrmTesting;
   testPolicy?: TestPolicy;
   /** Caches shared with a sync worker in the same process. */
   caches?: Caches;
@@ -89,7 +92,7 @@ export class Manager {
     this.reconcilers = {
       mailboxes: new MailboxReconciler(this.ctx, opts.testing, opts.testPolicy),
       profiles: new ProfileReconciler(this.ctx),
-      deployments: new DeploymentReconciler(this.ctx),
+      deployments: new DeploymentReconciler(this.ctx, opts.crmTesting),
     };
     this.wire();
   }
