@@ -4,15 +4,15 @@ import type { V1ConfigMap, V1Secret } from '@kubernetes/client-node';
 import type { Deployment, EmailServerProfile, Mailbox } from '../api/types.js';
 import type { KubeClients } from '../kube/client.js';
 import type { EventRecorder } from '../kube/events.js';
-import type { WatchCache } from '../kube/watch-cache.js';
+import type { ObjectCache } from '../kube/object-cache.js';
 import type { Logger } from '../log/logger.js';
 
 export interface Caches {
-  profiles: WatchCache<EmailServerProfile>;
-  mailboxes: WatchCache<Mailbox>;
-  deployments: WatchCache<Deployment>;
-  secrets: WatchCache<V1Secret & { metadata: { name: string; namespace: string } }>;
-  configMaps: WatchCache<V1ConfigMap>;
+  profiles: ObjectCache<EmailServerProfile>;
+  mailboxes: ObjectCache<Mailbox>;
+  deployments: ObjectCache<Deployment>;
+  secrets: ObjectCache<V1Secret & { metadata: { name: string; namespace: string } }>;
+  configMaps: ObjectCache<V1ConfigMap>;
 }
 
 export interface ControllerContext {

@@ -8,7 +8,8 @@ import type { Deployment, EmailServerProfile, Mailbox } from '../api/types.js';
 import { APPROVED_ADDRESS, DENIED_ADDRESS, RESOURCES, SYNC_REQUESTED_AT, TEST_REQUESTED_AT } from '../api/types.js';
 import type { KubeClients } from '../kube/client.js';
 import { EventRecorder } from '../kube/events.js';
-import { keyOf, WatchCache } from '../kube/watch-cache.js';
+import { keyOf, WatchCache, type ResourceType } from '../kube/watch-cache.js';
+import { MultiNamespaceCache, type ObjectCache } from '../kube/object-cache.js';
 import { runWorkers, WorkQueue } from '../kube/workqueue.js';
 import type { Logger } from '../log/logger.js';
 import type { Caches, ControllerContext } from './context.js';
@@ -57,21 +58,29 @@ function approvalChanged(m: Mailbox, old: Mailbox): boolean {
   return sig(m) !== sig(old);
 }
 
-/** The watch caches every role shares (controllers and sync workers read the same objects). */
+/**
+ * The watch caches every role shares (controllers and sync workers read the same objects).
+ * `namespace` may list several namespaces separated by commas: each is watched on its own.
+ */
 export function createCaches(clients: KubeClients, opts: { namespace?: string; resyncMs?: number; watchTimeoutSeconds?: number; logger: Logger }): Caches {
-  const cacheOpts = { namespace: opts.namespace, resyncMs: opts.resyncMs, watchTimeoutSeconds: opts.watchTimeoutSeconds, logger: opts.logger };
+  const namespaces = (opts.namespace ?? '').split(',').map((n) => n.trim()).filter(Boolean);
+  const cache = <T extends KubernetesObject>(type: ResourceType): ObjectCache<T> => {
+    const make = (namespace?: string) => new WatchCache<T>(clients, type, { namespace, resyncMs: opts.resyncMs, watchTimeoutSeconds: opts.watchTimeoutSeconds, logger: opts.logger });
+    if (namespaces.length <= 1) return make(namespaces[0]);
+    return new MultiNamespaceCache(namespaces.map(make), namespaces);
+  };
   return {
-    profiles: new WatchCache<EmailServerProfile>(clients, RESOURCES.profiles, cacheOpts),
-    mailboxes: new WatchCache<Mailbox>(clients, RESOURCES.mailboxes, cacheOpts),
-    deployments: new WatchCache<Deployment>(clients, RESOURCES.deployments, cacheOpts),
-    secrets: new WatchCache<V1Secret & { metadata: { name: string; namespace: string } }>(clients, RESOURCES.secrets, cacheOpts),
-    configMaps: new WatchCache<V1ConfigMap>(clients, RESOURCES.configMaps, cacheOpts),
+    profiles: cache<EmailServerProfile>(RESOURCES.profiles),
+    mailboxes: cache<Mailbox>(RESOURCES.mailboxes),
+    deployments: cache<Deployment>(RESOURCES.deployments),
+    secrets: cache<V1Secret & { metadata: { name: string; namespace: string } }>(RESOURCES.secrets),
+    configMaps: cache<V1ConfigMap>(RESOURCES.configMaps),
   };
 }
 
 /** Starts every cache and resolves once each has listed once. Idempotent. */
 export async function startCaches(caches: Caches): Promise<void> {
-  const all = Object.values(caches) as WatchCache<never>[];
+  const all = Object.values(caches) as ObjectCache<never>[];
   all.forEach((c) => c.start());
   await Promise.all(all.map((c) => c.waitForSync()));
 }
