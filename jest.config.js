@@ -12,4 +12,5 @@ export default {
   globalSetup: '<rootDir>/support/global-setup.js',
   globalTeardown: '<rootDir>/support/global-teardown.js',
   verbose: false,
+  reporters: ['default', '<rootDir>/support/summary-reporter.js'],
 };
