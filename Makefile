@@ -20,9 +20,12 @@ help:
 	@echo "make dev-cluster       start a local control plane in the background; make dev-cluster-down stops it"
 	@echo "make generate          regenerate crds/ and src/api/types.generated.ts from src/api/schema.ts"
 
+# `npm install` rather than `npm ci`: npm 11 refuses `ci` when the lock file lacks the optional
+# platform packages of other operating systems (unrs-resolver's bindings), which it omits itself.
+# The lock file still pins every version.
 node_modules/.installed: package.json package-lock.json
 	@node --version >/dev/null
-	$(NPM) ci
+	$(NPM) install --no-save
 	@touch $@
 
 deps: node_modules/.installed
