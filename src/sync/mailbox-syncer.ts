@@ -81,10 +81,6 @@ class Loop {
 export class MailboxSyncer {
   private checkpoint: Checkpoint | undefined;
   private readonly loops: Loop[] = [];
-  private incomingFailures = 0;
-  private outgoingFailures = 0;
-  private incomingDelay = 0;
-  private outgoingDelay = 0;
   private stopping = false;
 
   constructor(
@@ -94,10 +90,35 @@ export class MailboxSyncer {
     this.checkpoint = reporter.initialCheckpoint();
   }
 
+  /**
+   * A loop that runs `cycle` after `intervalMs` of quiet, or at once when woken; failures back
+   * off exponentially and every outcome is reported.
+   */
+  private loop(direction: 'incoming' | 'outgoing', cycle: () => Promise<void>, intervalMs: number): Loop {
+    let failures = 0;
+    let delay = 0;
+    const next = () => new Date(Date.now() + delay);
+    return new Loop(
+      async () => {
+        try {
+          await cycle();
+          failures = 0;
+          delay = intervalMs;
+          this.reporter.cycle(direction, { ok: true }, next());
+        } catch (err) {
+          if (this.stopping) return;
+          delay = backoffDelay(++failures, { baseMs: 1000, maxMs: 5 * 60_000, jitter: 0.2 });
+          this.reporter.cycle(direction, { ok: false, ...REASON(err) }, next());
+        }
+      },
+      () => delay,
+    );
+  }
+
   start(): void {
     const p = this.parts;
+    const r = this.reporter;
     if (p.incoming) {
-      const r = this.reporter;
       // Explicit delegation: the reporter is a class instance, whose methods a spread would drop.
       const incoming = new IncomingSync(p.mailbox, p.incoming.source, p.crm, {
         delivered: (email, created, at) => r.delivered?.(email, created, at),
@@ -108,47 +129,23 @@ export class MailboxSyncer {
           await r.checkpoint?.(cp);
         },
       });
-      const loop = new Loop(
+      const loop = this.loop(
+        'incoming',
         async () => {
-          try {
-            const r = await incoming.runOnce(this.checkpoint);
-            if (r.checkpoint) this.checkpoint = r.checkpoint;
-            this.incomingFailures = 0;
-            this.incomingDelay = p.pollIntervalMs;
-            this.reporter.cycle('incoming', { ok: true }, new Date(Date.now() + this.incomingDelay));
-          } catch (err) {
-            if (this.stopping) return;
-            this.incomingDelay = backoffDelay(++this.incomingFailures, { baseMs: 1000, maxMs: 5 * 60_000, jitter: 0.2 });
-            this.reporter.cycle('incoming', { ok: false, ...REASON(err) }, new Date(Date.now() + this.incomingDelay));
-          }
+          const res = await incoming.runOnce(this.checkpoint);
+          if (res.checkpoint) this.checkpoint = res.checkpoint;
         },
-        () => this.incomingDelay,
+        p.pollIntervalMs,
       );
       p.incoming.subscribe?.(() => loop.wake());
       this.loops.push(loop);
     }
     if (p.outgoing) {
-      const r = this.reporter;
       const outgoing = new OutgoingSync(p.outgoingMailbox, p.outgoing.sender, p.crm, {
         sent: (id, messageId) => r.sent?.(id, messageId),
         failed: (id, reason, message) => r.failed?.(id, reason, message),
       });
-      const loop = new Loop(
-        async () => {
-          try {
-            await outgoing.runOnce();
-            this.outgoingFailures = 0;
-            this.outgoingDelay = p.outgoingIntervalMs;
-            this.reporter.cycle('outgoing', { ok: true }, new Date(Date.now() + this.outgoingDelay));
-          } catch (err) {
-            if (this.stopping) return;
-            this.outgoingDelay = backoffDelay(++this.outgoingFailures, { baseMs: 1000, maxMs: 5 * 60_000, jitter: 0.2 });
-            this.reporter.cycle('outgoing', { ok: false, ...REASON(err) }, new Date(Date.now() + this.outgoingDelay));
-          }
-        },
-        () => this.outgoingDelay,
-      );
-      this.loops.push(loop);
+      this.loops.push(this.loop('outgoing', async () => void (await outgoing.runOnce()), p.outgoingIntervalMs));
     }
     this.loops.forEach((l) => l.start());
   }
