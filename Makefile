@@ -11,7 +11,7 @@ export PATH := $(NODE_BIN):$(PATH)
 NPM := npm --loglevel=error --no-fund --no-audit
 JEST := node --experimental-vm-modules node_modules/jest/bin/jest.js
 
-.PHONY: help deps build generate control-plane dovecot test test-unit test-integration run dev-cluster dev-cluster-down bench clean
+.PHONY: help deps build generate control-plane dovecot lua test test-unit test-integration run dev-cluster dev-cluster-down bench clean
 
 help:
 	@echo "make run               run the operator against a local control plane (or \$$KUBECONFIG) with examples/"
@@ -44,7 +44,10 @@ control-plane:
 dovecot:
 	@./hack/ensure-dovecot.sh
 
-test: build control-plane dovecot
+lua:
+	@./hack/ensure-lua.sh
+
+test: build control-plane dovecot lua
 	$(JEST) $(JEST_ARGS)
 
 test-unit: build

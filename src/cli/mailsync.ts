@@ -28,6 +28,7 @@ Flags for operator:
   --lease-name NAME        name of the Lease (default: mailsync-operator)
   --identity ID            leader-election identity (default: hostname + random suffix)
   --log-level LEVEL        trace, debug, info, warn, error (default: info)
+  --metrics-addr ADDR      serve /metrics, /healthz and /readyz on ADDR (default :8080, env METRICS_ADDR; 0 = off)
 `;
 
 async function main(argv: string[]): Promise<number> {
@@ -47,6 +48,7 @@ async function main(argv: string[]): Promise<number> {
         'lease-name': { type: 'string' },
         identity: { type: 'string' },
         'log-level': { type: 'string' },
+        'metrics-addr': { type: 'string' },
         role: { type: 'string' },
         shards: { type: 'string' },
         'outgoing-poll': { type: 'string' },
@@ -66,6 +68,7 @@ async function main(argv: string[]): Promise<number> {
       leaseName: values['lease-name'] ?? d.leaseName,
       identity: values.identity ?? d.identity,
       logLevel: values['log-level'] ?? d.logLevel,
+      metricsAddr: values['metrics-addr'] ?? d.metricsAddr,
       role: role as Role,
       shards,
       outgoingPollMs: values['outgoing-poll'] ? parseDuration(values['outgoing-poll'], 30_000) : undefined,

@@ -12,6 +12,10 @@ import { EventRecorder } from '../kube/events.js';
 import { LeaderElector } from '../kube/leader.js';
 import { ShardOwner } from '../kube/shards.js';
 import { createLogger } from '../log/logger.js';
+import { parseListenAddress, startObservabilityServer } from '../observability/http-server.js';
+import { instrumentManager, instrumentTesting, syncMetricsHooks } from '../observability/instrument.js';
+import { createMetrics } from '../observability/metrics.js';
+import { EventLoopMonitor, OperatorReadiness } from '../observability/probes.js';
 import { SyncWorker } from '../sync/worker.js';
 
 export type Role = 'all' | 'controller' | 'worker';
@@ -28,6 +32,8 @@ export interface OperatorFlags {
   outgoingPollMs?: number;
   pollIntervalMs?: number;
   logLevel?: string;
+  /** Listen address of /metrics, /healthz and /readyz; "0" switches the server off. */
+  metricsAddr: string;
 }
 
 export function defaultOperatorFlags(): OperatorFlags {
@@ -38,21 +44,28 @@ export function defaultOperatorFlags(): OperatorFlags {
     leaderElect: true,
     leaseNamespace: process.env.POD_NAMESPACE || 'default',
     leaseName: 'mailsync-operator',
-    identity: `${os.hostname()}-${randomBytes(4).toString('hex')}`,
+    // A StatefulSet pod keeps its name across restarts: as identity it lets a restarted worker
+    // re-take its own shard Leases at once. Elsewhere a random suffix keeps replicas apart.
+    identity: process.env.POD_NAME || `${os.hostname()}-${randomBytes(4).toString('hex')}`,
     shards: 16,
     logLevel: process.env.LOG_LEVEL,
+    metricsAddr: process.env.METRICS_ADDR || ':8080',
   };
 }
 
 export async function runOperator(flags: OperatorFlags): Promise<void> {
   const logger = createLogger({ level: flags.logLevel });
+  const metricsAddress = parseListenAddress(flags.metricsAddr); // a bad value fails before anything starts
+  const metrics = createMetrics();
+  const readiness = new OperatorReadiness();
+  const eventLoop = new EventLoopMonitor().start();
   const clients = createClients(loadKubeConfig(flags.kubeconfig));
   const caches = createCaches(clients, { namespace: flags.namespace, logger });
   const runController = flags.role !== 'worker';
   const runWorker = flags.role !== 'controller';
   const syncParts = new ConnectSyncParts({ outgoingPollMs: flags.outgoingPollMs, pollIntervalMs: flags.pollIntervalMs });
   const manager = runController
-    ? new Manager(clients, { namespace: flags.namespace, logger, testing: new ConnectMailboxTesting(), crmTesting: new ConnectCrmTesting(syncParts.connectors), caches })
+    ? new Manager(clients, { namespace: flags.namespace, logger, testing: instrumentTesting(new ConnectMailboxTesting(), metrics), crmTesting: new ConnectCrmTesting(syncParts.connectors), caches })
     : undefined;
   const elector =
     runController && flags.leaderElect
@@ -63,18 +76,27 @@ export async function runOperator(flags: OperatorFlags): Promise<void> {
     ? new SyncWorker(clients, caches, shards, syncParts, {
         logger,
         events: new EventRecorder(clients, 'mailsync-worker', logger),
+        metrics: syncMetricsHooks(metrics),
       })
+    : undefined;
+
+  // Only the leader reports mailboxes and queues: a standby's caches are warm too (for its workers).
+  if (manager) instrumentManager(manager, metrics, { active: () => readiness.phase === 'running' });
+  const server = metricsAddress
+    ? await startObservabilityServer({ address: metricsAddress, metrics, readiness: [readiness.probe()], liveness: [eventLoop.probe()], logger })
     : undefined;
 
   let stopping = false;
   const shutdown = async (signal: string) => {
     if (stopping) return;
     stopping = true;
+    readiness.stopping();
     logger.info({ signal }, 'shutting down');
     await worker?.stop();
     await shards?.stop();
     await manager?.stop();
     await elector?.release();
+    await server?.close(2000);
     process.exit(0);
   };
   process.on('SIGINT', () => void shutdown('SIGINT'));
@@ -87,14 +109,22 @@ export async function runOperator(flags: OperatorFlags): Promise<void> {
     shards.start();
     logger.info({ shards: flags.shards }, 'sync worker started');
   }
-  if (!manager) return;
-  if (!elector) {
-    await manager.start();
+  if (!manager) {
+    readiness.leading();
+    readiness.started();
     return;
   }
+  if (!elector) {
+    readiness.leading();
+    await manager.start();
+    readiness.started();
+    return;
+  }
+  readiness.standby();
   await elector.run({
     onStartedLeading: () => {
-      manager.start().catch((err) => {
+      readiness.leading();
+      manager.start().then(() => readiness.started(), (err) => {
         logger.fatal(`controllers failed to start: ${(err as Error).message}`);
         process.exit(1);
       });

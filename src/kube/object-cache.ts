@@ -10,7 +10,7 @@ export interface ObjectCache<T extends KubernetesObject> {
   list(namespace?: string): T[];
   addHandlers(h: CacheHandlers<T>): void;
   start(): void;
-  stop(): void;
+  stop(): Promise<void>;
   waitForSync(): Promise<void>;
   hasSynced(): boolean;
   /** List/watch counters (summed over namespaces), for tests and metrics. */
@@ -41,8 +41,8 @@ export class MultiNamespaceCache<T extends KubernetesObject> implements ObjectCa
     for (const c of this.byNamespace.values()) c.start();
   }
 
-  stop(): void {
-    for (const c of this.byNamespace.values()) c.stop();
+  async stop(): Promise<void> {
+    await Promise.all([...this.byNamespace.values()].map((c) => c.stop()));
   }
 
   async waitForSync(): Promise<void> {

@@ -81,18 +81,23 @@ export class WatchCache<T extends KubernetesObject> {
 
   private started = false;
 
-  /** Starts listing and watching; a second call does nothing. */
+  private loop?: Promise<void>;
+
+  /** Starts listing and watching; a second call does nothing. A stopped cache can start again. */
   start(): void {
     if (this.started) return;
     this.started = true;
-    void this.run();
+    this.stopped = false;
+    this.loop = this.run();
   }
 
-  stop(): void {
+  /** Stops watching; the returned promise settles when the watch loop has ended. */
+  stop(): Promise<void> {
     this.stopped = true;
     this.started = false;
     this.abort?.abort();
     this.wake?.();
+    return this.loop ?? Promise.resolve();
   }
 
   private path(): string {
@@ -104,7 +109,8 @@ export class WatchCache<T extends KubernetesObject> {
 
   private async run(): Promise<void> {
     const resyncMs = this.opts.resyncMs ?? 10 * 60_000;
-    let needList = true;
+    // A restarted cache resumes its watch from the last resourceVersion; a 410 then forces the list.
+    let needList = !this.synced;
     while (!this.stopped) {
       try {
         if (needList || Date.now() - this.lastList >= resyncMs) {

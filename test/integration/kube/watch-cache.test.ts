@@ -53,14 +53,11 @@ test('a resourceVersion the server no longer has (410 Gone) leads to a full re-l
   const listsBefore = cache.stats.lists;
   // Resume the next watch from a version that etcd has compacted away.
   // Stop the cache's watch from seeing the deletion, so only a re-list can reveal it.
-  (cache as unknown as { stopped: boolean }).stopped = true;
-  (cache as unknown as { abort?: AbortController }).abort?.abort();
-  await new Promise((r) => setTimeout(r, 200));
+  await cache.stop();
   for (let i = 0; i < 5; i++) await cm(`filler-${i}`);
   await admin.core.deleteNamespacedConfigMap({ namespace: ns, name: 'after-stall' });
   await cp.compactEtcd();
   (cache as unknown as { resourceVersion: string }).resourceVersion = '2';
-  (cache as unknown as { stopped: boolean }).stopped = false;
   cache.start();
   await waitFor('re-list', async () => (cache.stats.lists > listsBefore ? true : undefined), { timeoutMs: 15_000 });
   await waitFor('deletion seen', async () => (deleted.includes('after-stall') ? true : undefined), { timeoutMs: 15_000 });

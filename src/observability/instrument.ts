@@ -1,0 +1,103 @@
+// Connects the metrics to the controllers without the controllers knowing about Prometheus:
+// a decorator around the Test and Enable interface, and one call that hooks a Manager's
+// reconcilers, work queues and mailbox cache into the metrics.
+
+import type { Direction as TestDirection, MailboxTesting, TestOutcome } from '../controllers/mailbox-testing.js';
+import { countMailboxStates, type MailboxLike } from './mailbox-state.js';
+import { directionLabel, type Metrics, type QueueLike, type ReconcileKind } from './metrics.js';
+
+/**
+ * Wraps a MailboxTesting so that every test step it runs counts in mailsync_tests_total and,
+ * when it fails, in mailsync_failures_total with its reason.
+ */
+export function instrumentTesting(inner: MailboxTesting, metrics: Metrics): MailboxTesting {
+  return {
+    plan(mailbox, profile, directions, lookups) {
+      const plan = inner.plan(mailbox, profile, directions, lookups);
+      const namespace = mailbox.metadata.namespace;
+      const count = (d: TestDirection, o: TestOutcome) => {
+        const direction = directionLabel(d);
+        metrics.tests.inc({ direction, result: o.ok ? 'success' : o.permanent ? 'permanent' : 'transient' });
+        if (!o.ok) metrics.failures.inc({ reason: o.reason, direction, namespace });
+      };
+      return {
+        ...plan,
+        steps: plan.steps.map((step) => ({
+          ...step,
+          async run(signal?: AbortSignal) {
+            let outcome: TestOutcome;
+            try {
+              outcome = await step.run(signal);
+            } catch (err) {
+              metrics.tests.inc({ direction: directionLabel(step.direction), result: 'error' });
+              throw err;
+            }
+            count(step.direction, outcome);
+            return outcome;
+          },
+        })),
+      };
+    },
+  };
+}
+
+type Reconcile = (namespace: string, name: string) => Promise<unknown>;
+
+/** The parts of controllers/Manager used here (structural, so tests can pass a stand-in). */
+export interface InstrumentableManager {
+  queues: Record<string, QueueLike>;
+  caches: { mailboxes: { list(namespace?: string): MailboxLike[] } };
+  reconcilers: Record<'mailboxes' | 'profiles' | 'deployments', { reconcile: Reconcile }>;
+}
+
+const KINDS: Record<keyof InstrumentableManager['reconcilers'], ReconcileKind> = {
+  mailboxes: 'Mailbox',
+  profiles: 'EmailServerProfile',
+  deployments: 'Deployment',
+};
+
+export interface InstrumentOptions {
+  /**
+   * True while this process runs the controllers (leads). A standby replica has the same caches
+   * (the sync workers share them) and its queues fill from watch events without being worked
+   * off; it must not report mailbox counts or queue depths, or a sum over pods would count
+   * every mailbox once per replica. Default: always active.
+   */
+  active?: () => boolean;
+}
+
+/**
+ * Records every reconcile's duration and result, reads the work-queue depths and counts the
+ * cached mailboxes by state on each scrape. Call before `manager.start()`.
+ */
+export function instrumentManager(manager: InstrumentableManager, metrics: Metrics, opts: InstrumentOptions = {}): void {
+  const active = opts.active ?? (() => true);
+  for (const [key, kind] of Object.entries(KINDS) as [keyof typeof KINDS, ReconcileKind][]) {
+    const reconciler = manager.reconcilers[key];
+    const reconcile = reconciler.reconcile.bind(reconciler);
+    // The Manager looks the method up on every call, so replacing it on the instance suffices.
+    reconciler.reconcile = (namespace, name) => metrics.timeReconcile(kind, () => reconcile(namespace, name));
+  }
+  metrics.observeQueues(Object.fromEntries(Object.entries(manager.queues).map(([name, q]) => [name, { len: () => (active() ? q.len() : 0) }])));
+  metrics.setMailboxSource(() => (active() ? countMailboxStates(manager.caches.mailboxes.list()) : []));
+}
+
+/**
+ * Hooks for the sync workers (src/sync's SyncMetricsHooks): messages in and out, the latency from
+ * the mail server's receipt to CRM delivery, and sync failures by reason. `namespace` on `failed`
+ * is optional so that callers which do not pass it yet still count (with namespace "").
+ */
+export function syncMetricsHooks(metrics: Metrics) {
+  return {
+    delivered(namespace: string, receivedAt?: Date): void {
+      metrics.messages.inc({ direction: 'in', namespace });
+      if (receivedAt) metrics.syncLatency.observeSince({ namespace }, receivedAt);
+    },
+    sent(namespace: string): void {
+      metrics.messages.inc({ direction: 'out', namespace });
+    },
+    failed(reason: string, direction: 'in' | 'out', namespace = ''): void {
+      metrics.failures.inc({ reason, direction, namespace });
+    },
+  };
+}

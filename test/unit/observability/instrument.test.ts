@@ -1,0 +1,96 @@
+import type { MailboxTesting, TestOutcome } from '../../../src/controllers/mailbox-testing.js';
+import { instrumentManager, instrumentTesting, syncMetricsHooks } from '../../../src/observability/instrument.js';
+import type { SyncMetricsHooks } from '../../../src/sync/status-reporter.js';
+import { createMetrics } from '../../../src/observability/metrics.js';
+
+const outcome = (o: Partial<TestOutcome>): TestOutcome => ({ ok: false, reason: 'X', message: 'm', permanent: false, ...o });
+
+test('instrumentTesting counts each step by direction and result, and failures by reason', async () => {
+  const inner: MailboxTesting = {
+    plan: (_m, _p, directions) => ({
+      revision: 'r1',
+      steps: directions.map((direction) => ({
+        direction,
+        run: async () =>
+          direction === 'incoming' ? outcome({ ok: true, reason: 'Succeeded' }) : direction === 'outgoing' ? outcome({ reason: 'AuthenticationFailed', permanent: true }) : outcome({ reason: 'ServerUnreachable' }),
+      })),
+    }),
+  };
+  const metrics = createMetrics({ defaultMetrics: false });
+  const plan = instrumentTesting(inner, metrics).plan({ metadata: { namespace: 'sales', name: 'ann' } } as never, {} as never, ['incoming', 'outgoing', 'appointmentsContactsTasks'], {
+    secret: () => undefined,
+    configMap: () => undefined,
+  });
+  expect(plan.revision).toBe('r1');
+  const results = await Promise.all(plan.steps.map((s) => s.run()));
+  expect(results.map((r) => r.reason)).toEqual(['Succeeded', 'AuthenticationFailed', 'ServerUnreachable']);
+  const text = await metrics.registry.metrics();
+  expect(text).toContain('mailsync_tests_total{direction="in",result="success"} 1');
+  expect(text).toContain('mailsync_tests_total{direction="out",result="permanent"} 1');
+  expect(text).toContain('mailsync_tests_total{direction="act",result="transient"} 1');
+  expect(text).toContain('mailsync_failures_total{reason="AuthenticationFailed",direction="out",namespace="sales"} 1');
+  expect(text).toContain('mailsync_failures_total{reason="ServerUnreachable",direction="act",namespace="sales"} 1');
+});
+
+test('instrumentManager times reconciles, reads queue depths and counts cached mailboxes', async () => {
+  const calls: string[] = [];
+  const reconciler = (kind: string) => ({
+    prefix: kind,
+    async reconcile(this: { prefix: string }, ns: string, name: string) {
+      calls.push(`${this.prefix}:${ns}/${name}`); // `this` must survive the wrapping
+      return kind === 'p' ? { requeueAfterMs: 5 } : undefined;
+    },
+  });
+  const manager = {
+    queues: { mailboxes: { len: () => 3 }, profiles: { len: () => 0 }, deployments: { len: () => 1 } },
+    caches: { mailboxes: { list: () => [{ metadata: { namespace: 'ns', generation: 1 }, status: { observedGeneration: 1, serverProfile: 'imap', conditions: [{ type: 'Ready', status: 'True' }] } }] } },
+    reconcilers: { mailboxes: reconciler('m'), profiles: reconciler('p'), deployments: reconciler('d') },
+  };
+  const metrics = createMetrics({ defaultMetrics: false });
+  instrumentManager(manager, metrics);
+  await manager.reconcilers.mailboxes.reconcile('ns', 'ann');
+  await manager.reconcilers.profiles.reconcile('ns', 'imap');
+  expect(calls).toEqual(['m:ns/ann', 'p:ns/imap']);
+  const text = await metrics.registry.metrics();
+  expect(text).toContain('mailsync_reconcile_total{kind="Mailbox",result="success"} 1');
+  expect(text).toContain('mailsync_reconcile_total{kind="EmailServerProfile",result="requeue"} 1');
+  expect(text).toContain('mailsync_workqueue_depth{queue="mailboxes"} 3');
+  expect(text).toContain('mailsync_mailboxes{state="Ready",namespace="ns",profile="imap"} 1');
+});
+
+test('syncMetricsHooks fits the sync workers\' hooks and counts messages, latency and failures', async () => {
+  const metrics = createMetrics({ defaultMetrics: false });
+  const hooks: SyncMetricsHooks = syncMetricsHooks(metrics); // compile-time check of the fit
+  hooks.delivered?.('sales', new Date(Date.now() - 1500));
+  hooks.delivered?.('sales');
+  hooks.sent?.('sales');
+  hooks.failed?.('MessageRejected', 'out');
+  syncMetricsHooks(metrics).failed('CRMRejected', 'in', 'sales');
+  const text = await metrics.registry.metrics();
+  expect(text).toContain('mailsync_messages_total{direction="in",namespace="sales"} 2');
+  expect(text).toContain('mailsync_messages_total{direction="out",namespace="sales"} 1');
+  expect(text).toContain('mailsync_sync_latency_seconds_count{namespace="sales"} 1');
+  expect(text).toContain('mailsync_sync_latency_seconds_bucket{le="1",namespace="sales"} 0');
+  expect(text).toContain('mailsync_sync_latency_seconds_bucket{le="2",namespace="sales"} 1');
+  expect(text).toContain('mailsync_failures_total{reason="MessageRejected",direction="out",namespace=""} 1');
+  expect(text).toContain('mailsync_failures_total{reason="CRMRejected",direction="in",namespace="sales"} 1');
+});
+
+test('a standby (not active) reports no mailboxes and empty queues, so sums over replicas stay right', async () => {
+  let leading = false;
+  const reconciler = { reconcile: async () => undefined };
+  const manager = {
+    queues: { mailboxes: { len: () => 7 } },
+    caches: { mailboxes: { list: () => [{ metadata: { namespace: 'ns', generation: 1 }, status: { observedGeneration: 1, conditions: [{ type: 'Ready', status: 'True' }] } }] } },
+    reconcilers: { mailboxes: reconciler, profiles: { ...reconciler }, deployments: { ...reconciler } },
+  };
+  const metrics = createMetrics({ defaultMetrics: false });
+  instrumentManager(manager, metrics, { active: () => leading });
+  let text = await metrics.registry.metrics();
+  expect(text).toContain('mailsync_workqueue_depth{queue="mailboxes"} 0');
+  expect(text).not.toMatch(/^mailsync_mailboxes\{/m);
+  leading = true;
+  text = await metrics.registry.metrics();
+  expect(text).toContain('mailsync_workqueue_depth{queue="mailboxes"} 7');
+  expect(text).toContain('mailsync_mailboxes{state="Ready",namespace="ns",profile=""} 1');
+});
