@@ -53,7 +53,7 @@ test: build control-plane dovecot lua
 test-unit: build
 	$(JEST) unit/
 
-run: build control-plane
+run: build control-plane dovecot
 	node dist/dev/run-local.js
 
 dev-cluster: build control-plane

@@ -40,6 +40,9 @@ export function spawnGuarded(
     env: opts.env ?? process.env,
     cwd: opts.cwd,
     stdio: ['ignore', 'pipe', 'pipe'],
+    // Its own process group: a Ctrl-C in the terminal must not kill the control plane before the
+    // operator using it has shut down; we stop it ourselves, and the watchdog covers a crash.
+    detached: true,
   });
   if (opts.logFile) {
     const log = createWriteStream(opts.logFile, { flags: 'a' });

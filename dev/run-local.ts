@@ -8,6 +8,7 @@ import { ControlPlane, REPO_ROOT } from './control-plane.js';
 import { installCrds, readManifests } from './crds.js';
 import { Applier } from '../src/kube/apply.js';
 import { loadKubeConfig } from '../src/kube/client.js';
+import { startDemo } from './demo.js';
 
 const say = (msg: string) => process.stderr.write(`[make run] ${msg}\n`);
 
@@ -26,7 +27,8 @@ await installCrds(kc);
 say('CRDs installed');
 const examples = await readManifests(path.join(REPO_ROOT, 'examples'));
 await new Applier(kc).applyAll(examples, 'default');
-say(`applied ${examples.length} objects from examples/ into namespace default`);
+say(`applied ${examples.length} objects from examples/ into namespace default (their servers are placeholders: expect ServerUnreachable)`);
+const demo = await startDemo(kc);
 
 const operator = spawn(process.execPath, [path.join(REPO_ROOT, 'dist/src/cli/mailsync.js'), 'operator', '--kubeconfig', kubeconfig, '--leader-elect=false'], {
   stdio: ['ignore', 'pipe', 'inherit'],
@@ -46,9 +48,11 @@ const stop = async (code: number) => {
   operator.kill('SIGTERM');
   await new Promise((r) => (operator.exitCode !== null ? r(null) : operator.once('exit', r)));
   pretty.stdin!.end();
+  await demo.stop();
   await cp?.stop();
   process.exit(code);
 };
+demo.afterStart();
 process.on('SIGINT', () => void stop(0));
 process.on('SIGTERM', () => void stop(0));
 operator.once('exit', (code) => void stop(code ?? 1));

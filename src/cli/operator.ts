@@ -1,6 +1,7 @@
 // `mailsync operator`: the controller (leader-elected) and the sync worker (shard Leases), in one
 // process by default or separately with --role. Thin: flags in, wiring out.
 
+import { describeError } from '../kube/errors.js';
 import os from 'node:os';
 import { randomBytes } from 'node:crypto';
 import { ConnectCrmTesting } from '../connect/crm-testing.js';
@@ -125,7 +126,7 @@ export async function runOperator(flags: OperatorFlags): Promise<void> {
     onStartedLeading: () => {
       readiness.leading();
       manager.start().then(() => readiness.started(), (err) => {
-        logger.fatal(`controllers failed to start: ${(err as Error).message}`);
+        logger.fatal(`controllers failed to start: ${describeError(err)}`);
         process.exit(1);
       });
     },

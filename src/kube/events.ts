@@ -2,6 +2,7 @@
 // alert wall). Repeats of the same event on the same object increment a count instead of
 // creating new Event objects, as client-go's recorder does.
 
+import { describeError } from './errors.js';
 import type { CoreV1Event, KubernetesObject } from '@kubernetes/client-node';
 import { randomBytes } from 'node:crypto';
 import type { Logger } from '../log/logger.js';
@@ -64,7 +65,7 @@ export class EventRecorder {
       if (this.recent.size > 5000) this.prune(now.getTime());
     } catch (err) {
       this.recent.delete(key);
-      this.logger.warn({ namespace: ns, name: obj.metadata?.name, reason }, `could not record event: ${(err as Error).message}`);
+      this.logger.warn({ namespace: ns, name: obj.metadata?.name, reason }, `could not record event: ${describeError(err)}`);
     }
   }
 

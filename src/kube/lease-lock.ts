@@ -6,7 +6,7 @@
 import type { V1Lease } from '@kubernetes/client-node';
 import type { Logger } from '../log/logger.js';
 import type { KubeClients } from './client.js';
-import { isConflict, isNotFound } from './errors.js';
+import { describeError, isConflict, isNotFound } from './errors.js';
 
 const microTime = (d: Date) => d.toISOString().replace('Z', '000Z');
 
@@ -68,7 +68,7 @@ export class LeaseLock {
       this.observe(`${identity}/${spec.renewTime}`);
       return true;
     } catch (err) {
-      if (!isConflict(err)) this.opts.logger.warn(`lease ${namespace}/${name}: ${(err as Error).message}`);
+      if (!isConflict(err)) this.opts.logger.warn(`lease ${namespace}/${name}: ${describeError(err)}`);
       return false;
     }
   }
@@ -82,7 +82,7 @@ export class LeaseLock {
       lease.spec = { ...lease.spec, holderIdentity: undefined, leaseDurationSeconds: 1, renewTime: microTime(new Date(0)) as unknown as Date };
       await this.clients.coordination.replaceNamespacedLease({ name, namespace, body: lease });
     } catch (err) {
-      this.opts.logger.warn(`could not release lease ${namespace}/${name}: ${(err as Error).message}`);
+      this.opts.logger.warn(`could not release lease ${namespace}/${name}: ${describeError(err)}`);
     }
   }
 

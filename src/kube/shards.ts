@@ -4,6 +4,7 @@
 // renew a shard within renewDeadline stops using it before the lease can expire, so two workers
 // never own a shard at once; a dead worker's shards move within one lease duration.
 
+import { describeError } from './errors.js';
 import { createHash } from 'node:crypto';
 import type { Logger } from '../log/logger.js';
 import type { KubeClients } from './client.js';
@@ -115,7 +116,7 @@ export class ShardOwner {
         if (!this.held.has(i) && (await this.locks[i].tryAcquireOrRenew())) this.held.set(i, Date.now());
       }
     } catch (err) {
-      this.opts.logger.warn(`shard ownership: ${(err as Error).message}`);
+      this.opts.logger.warn(`shard ownership: ${describeError(err)}`);
       for (const [i, at] of [...this.held]) if (Date.now() - at > this.renewDeadlineMs) this.held.delete(i);
     }
     if ([...this.held.keys()].sort().join() !== before) this.emit();

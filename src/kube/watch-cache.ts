@@ -6,7 +6,7 @@
 import type { KubernetesObject } from '@kubernetes/client-node';
 import type { Logger } from '../log/logger.js';
 import type { KubeClients } from './client.js';
-import { isGone, statusCode } from './errors.js';
+import { describeError, isGone, statusCode } from './errors.js';
 import { backoffDelay } from './workqueue.js';
 
 export interface ResourceType {
@@ -128,7 +128,7 @@ export class WatchCache<T extends KubernetesObject> {
         const delay = backoffDelay(this.failures, { baseMs: 500, maxMs: 30_000, jitter: 0.2 });
         this.opts.logger.warn(
           { resource: this.type.plural, status: statusCode(err), retryInMs: delay },
-          `watch of ${this.type.plural} failed: ${(err as Error)?.message ?? String(err)}`,
+          `watch of ${this.type.plural} failed: ${describeError(err)}`,
         );
         await this.sleep(delay);
         // After an error we cannot know what was missed unless the watch resumes cleanly;

@@ -8,7 +8,7 @@ import type { Mailbox, MailboxStatusT } from '../api/types.js';
 import type { IncomingEmail } from '../crm/types.js';
 import type { KubeClients } from '../kube/client.js';
 import { setCondition } from '../kube/conditions.js';
-import { isConflict, isNotFound } from '../kube/errors.js';
+import { describeError, isConflict, isNotFound } from '../kube/errors.js';
 import type { EventRecorder } from '../kube/events.js';
 import { patchStatus } from '../kube/status.js';
 import type { Logger } from '../log/logger.js';
@@ -136,7 +136,7 @@ export class MailboxStatusReporter implements SyncReporter {
         if (isNotFound(err)) return;
         if (isConflict(err)) continue;
         this.dirty = true;
-        this.logger.warn({ namespace: ref.namespace, mailbox: ref.name }, `could not write sync status: ${(err as Error).message}`);
+        this.logger.warn({ namespace: ref.namespace, mailbox: ref.name }, `could not write sync status: ${describeError(err)}`);
         if (!this.closed) this.touch();
         return;
       }
