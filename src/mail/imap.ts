@@ -170,8 +170,9 @@ export class ImapSession {
           throw new MailError('ProtocolError', `IMAP ${describeEndpoint(this.endpoint)}: UIDVALIDITY of ${this.mailbox} changed during the fetch; resync from status()`);
         }
         const out: RawMessage[] = [];
-        for await (const m of c.fetch(batch.join(','), { uid: true, source: true }, { uid: true })) {
-          if (m.source) out.push({ id: `${uidValidity}:${m.uid}`, source: m.source });
+        for await (const m of c.fetch(batch.join(','), { uid: true, source: true, internalDate: true }, { uid: true })) {
+          const receivedAt = m.internalDate instanceof Date ? m.internalDate : m.internalDate ? new Date(m.internalDate) : undefined;
+          if (m.source) out.push({ id: `${uidValidity}:${m.uid}`, source: m.source, ...(receivedAt ? { receivedAt } : {}) });
         }
         return out.sort((a, b) => uidOf(a) - uidOf(b));
       });

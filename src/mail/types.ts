@@ -80,6 +80,8 @@ export interface RawMessage {
   /** Server-side identity, stable for this mailbox: IMAP `uidValidity:uid`, POP3 UIDL, EWS/Graph item id. */
   id: string;
   source: Buffer;
+  /** When the server received it (IMAP INTERNALDATE), if the protocol says. */
+  receivedAt?: Date;
 }
 
 /** One message to send, already composed as RFC 5322 by nodemailer's MailComposer or equivalent. */

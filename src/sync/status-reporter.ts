@@ -20,7 +20,7 @@ const iso = (d: Date) => d.toISOString().replace(/\.\d{3}Z$/, 'Z');
 export interface SyncMetricsHooks {
   delivered?(namespace: string, receivedAt?: Date): void;
   sent?(namespace: string): void;
-  failed?(reason: string, direction: 'in' | 'out'): void;
+  failed?(reason: string, direction: 'in' | 'out', namespace?: string): void;
 }
 
 export class MailboxStatusReporter implements SyncReporter {
@@ -65,7 +65,7 @@ export class MailboxStatusReporter implements SyncReporter {
 
   rejected(sourceId: string, reason: string, message: string): void {
     this.counts.failed++;
-    this.metrics.failed?.(reason, 'in');
+    this.metrics.failed?.(reason, 'in', this.mbx.metadata.namespace);
     this.touch();
     void this.events.record(this.mbx, 'Warning', reason, `message ${sourceId} was not delivered to the CRM: ${message}`);
   }
@@ -78,7 +78,7 @@ export class MailboxStatusReporter implements SyncReporter {
 
   failed(crmEmailId: string, reason: string, message: string): void {
     this.counts.failed++;
-    this.metrics.failed?.(reason, 'out');
+    this.metrics.failed?.(reason, 'out', this.mbx.metadata.namespace);
     this.touch();
     void this.events.record(this.mbx, 'Warning', reason, `CRM email ${crmEmailId} was not sent: ${message}`);
   }

@@ -81,8 +81,12 @@ import { createCaches, startCaches } from '../../src/controllers/manager.js';
 import { EventRecorder } from '../../src/kube/events.js';
 import { ShardOwner } from '../../src/kube/shards.js';
 import { SyncWorker } from '../../src/sync/worker.js';
+import { createMetrics, type Metrics } from '../../src/observability/metrics.js';
+import { instrumentManager, instrumentTesting, syncMetricsHooks } from '../../src/observability/instrument.js';
 
 export interface InProcessOperator {
+  /** The operator's metrics registry, as /metrics would serve it. */
+  metrics: Metrics;
   manager: Manager;
   worker: SyncWorker;
   shards: ShardOwner;
@@ -98,18 +102,22 @@ export async function startOperator(
   const logger = createLogger({ level: process.env.TEST_LOG_LEVEL ?? 'silent', name: `test-${namespace}` });
   const caches = createCaches(clients, { namespace, logger });
   const parts = new ConnectSyncParts({ outgoingPollMs: opts.outgoingPollMs ?? 500, pollIntervalMs: opts.pollIntervalMs ?? 60_000 });
-  const manager = new Manager(clients, { namespace, logger, testing: new ConnectMailboxTesting(), crmTesting: new ConnectCrmTesting(parts.connectors), testPolicy: opts.testPolicy ?? FAST_RETRIES, caches });
+  const metrics = createMetrics({ defaultMetrics: false });
+  const manager = new Manager(clients, { namespace, logger, testing: instrumentTesting(new ConnectMailboxTesting(), metrics), crmTesting: new ConnectCrmTesting(parts.connectors), testPolicy: opts.testPolicy ?? FAST_RETRIES, caches });
   const shards = new ShardOwner(clients, { namespace, identity: opts.identity ?? 'test-worker', shards: 4, logger, retryPeriodMs: 500 });
   const worker = new SyncWorker(clients, caches, shards, parts, {
     logger,
     events: new EventRecorder(clients, 'mailsync-worker', logger),
     statusIntervalMs: 200,
+    metrics: syncMetricsHooks(metrics),
   });
+  instrumentManager(manager, metrics, { active: () => true });
   await startCaches(caches);
   await manager.start();
   worker.start();
   shards.start();
   return {
+    metrics,
     manager,
     worker,
     shards,

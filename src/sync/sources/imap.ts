@@ -20,7 +20,7 @@ export class ImapSource implements IncomingSource {
     const lastUid = cp?.uidValidity === uidValidity ? (cp.lastUid ?? 0) : 0;
     for await (const raw of this.session.fetchSince(lastUid)) {
       const uid = uidOf(raw.id);
-      yield { raw, position: () => ({ uidValidity, lastUid: uid, ...(highestModseq ? { highestModseq } : {}) }) };
+      yield { raw, receivedAt: raw.receivedAt, position: () => ({ uidValidity, lastUid: uid, ...(highestModseq ? { highestModseq } : {}) }) };
     }
   }
 

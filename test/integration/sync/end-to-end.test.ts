@@ -102,6 +102,16 @@ test('malformed messages are reported and skipped; the good ones around them are
   await waitFor('after', async () => (activity('msg-300@customer.example').length ? true : undefined), { timeoutMs: 15_000 });
 });
 
+test('/metrics counts the messages in and out, the failures and the sync latency', async () => {
+  const text = await op.metrics.registry.metrics();
+  const sum = (prefix: string) => text.split('\n').filter((l) => l.startsWith(prefix)).reduce((n, l) => n + Number(l.slice(l.lastIndexOf(' ') + 1)), 0);
+  expect(sum(`mailsync_messages_total{direction="in",namespace="${ns}"}`)).toBeGreaterThanOrEqual(8);
+  expect(sum(`mailsync_messages_total{direction="out",namespace="${ns}"}`)).toBe(1);
+  expect(sum(`mailsync_failures_total{reason="CorruptMessage",direction="in",namespace="${ns}"}`)).toBe(malformedCorpus().length);
+  expect(sum('mailsync_sync_latency_seconds_count')).toBeGreaterThanOrEqual(8);
+  expect(sum('mailsync_reconcile_total{kind="Mailbox"')).toBeGreaterThan(0);
+});
+
 test('nothing was delivered twice, and no secret is visible', async () => {
   expect(crm.stats().duplicates).toBe(0);
   const ids = crm.activities().map((a) => a.messageId);
