@@ -1,13 +1,14 @@
 // Structured JSON logs with pino. Every line is scrubbed of registered secret values; child
 // loggers carry namespace and mailbox so each line says what it is about.
 
-import { pino, type Logger } from 'pino';
+import { pino, type Logger, type LoggerOptions } from 'pino';
 import { redact } from './redact.js';
 
 export type { Logger };
 
-export function createLogger(opts: { level?: string; name?: string } = {}): Logger {
-  return pino({
+/** `destination`: a file to append to instead of standard output (tests keep their logs there). */
+export function createLogger(opts: { level?: string; name?: string; destination?: string } = {}): Logger {
+  const options: LoggerOptions = {
     name: opts.name ?? 'mailsync',
     level: opts.level ?? process.env.LOG_LEVEL ?? 'info',
     base: undefined,
@@ -31,7 +32,8 @@ export function createLogger(opts: { level?: string; name?: string } = {}): Logg
         );
       },
     },
-  });
+  };
+  return (opts.destination ? pino(options, pino.destination({ dest: opts.destination, append: true, sync: true })) : pino(options)) as Logger;
 }
 
 /** A logger that writes nothing, for tests and libraries that need one. */

@@ -94,7 +94,7 @@ export class OutgoingSync {
    * connections). A failure that affects the whole mailbox ends the cycle with it: nothing new is
    * started, what is in flight finishes.
    */
-  async runOnce(limit = 50, concurrency = 8): Promise<OutgoingResult> {
+  async runOnce(limit = 50, concurrency = 16): Promise<OutgoingResult> {
     const result: OutgoingResult = { sent: 0, failed: 0, released: 0 };
     const pending = await this.crm.listPendingSend(this.mailbox.address, limit);
     let next = 0;

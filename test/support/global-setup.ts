@@ -10,4 +10,8 @@ export default async function globalSetup(): Promise<void> {
   (globalThis as { __mailsyncControlPlane?: ControlPlane }).__mailsyncControlPlane = cp;
   await installCrds(loadKubeConfig(cp.info.kubeconfigs.admin));
   process.env.MAILSYNC_TEST_CONTROL_PLANE = `${cp.info.dir}/info.json`;
+  // Every Secret value a test creates, and every log line an operator writes during the run, go
+  // to these files; global-teardown scans logs, Events and status for the values.
+  process.env.MAILSYNC_TEST_SECRETS_FILE = `${cp.info.dir}/test-secrets.txt`;
+  process.env.MAILSYNC_TEST_LOG_FILE = `${cp.info.dir}/operator-logs.jsonl`;
 }

@@ -1,12 +1,23 @@
 // Namespaced objects for end-to-end tests: Secrets, and the CA bundles of the mail fixtures.
 
+import { appendFileSync } from 'node:fs';
 import type { KubeClients } from '../../src/kube/client.js';
 
+/** Remembers secret values for the suite-wide scan in global-teardown. */
+export function rememberSecrets(data: Record<string, string>): void {
+  const file = process.env.MAILSYNC_TEST_SECRETS_FILE;
+  // CA certificates are public; everything else in a test Secret is treated as secret.
+  const values = Object.entries(data).filter(([k]) => !k.endsWith('.crt') && k !== 'username').map(([, v]) => v);
+  if (file && values.length) appendFileSync(file, values.join('\n') + '\n');
+}
+
 export async function createSecret(c: KubeClients, namespace: string, name: string, data: Record<string, string>): Promise<void> {
+  rememberSecrets(data);
   await c.core.createNamespacedSecret({ namespace, body: { metadata: { name }, stringData: data } });
 }
 
 export async function updateSecret(c: KubeClients, namespace: string, name: string, data: Record<string, string>): Promise<void> {
+  rememberSecrets(data);
   await c.core.replaceNamespacedSecret({ namespace, name, body: { metadata: { name }, stringData: data } });
 }
 

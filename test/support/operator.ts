@@ -6,17 +6,24 @@ import type { TestPolicy } from '../../src/controllers/mailbox.js';
 import type { KubeClients } from '../../src/kube/client.js';
 import { createLogger } from '../../src/log/logger.js';
 
+/** Operators in tests log at debug into the suite's log file, which the secret scan reads. */
+function testLogger(namespace: string) {
+  const destination = process.env.MAILSYNC_TEST_LOG_FILE;
+  return createLogger({ level: process.env.TEST_LOG_LEVEL ?? (destination ? 'debug' : 'silent'), name: `test-${namespace}`, destination });
+}
+
 /** Tests retry quickly: the policy is the product's, with a shorter base. */
 export const FAST_RETRIES: TestPolicy = { maxTransientFailures: 10, backoff: { baseMs: 300, maxMs: 3000, jitter: 0.2 } };
 
 export async function startManager(clients: KubeClients, namespace: string, opts: { resyncMs?: number; testPolicy?: TestPolicy } = {}): Promise<Manager> {
-  const logger = createLogger({ level: process.env.TEST_LOG_LEVEL ?? 'silent', name: `test-${namespace}` });
+  const logger = testLogger(namespace);
   const m = new Manager(clients, { namespace, logger, resyncMs: opts.resyncMs, testing: new ConnectMailboxTesting(), testPolicy: opts.testPolicy ?? FAST_RETRIES });
   await m.start();
   return m;
 }
 
 import { spawn, type ChildProcess } from 'node:child_process';
+import { appendFileSync } from 'node:fs';
 import path from 'node:path';
 import { REPO_ROOT } from '../../dev/control-plane.js';
 
@@ -48,6 +55,7 @@ export function spawnOperator(args: string[], env: NodeJS.ProcessEnv = {}): Oper
       } catch {
         lines.push({ msg: line });
       }
+      if (process.env.MAILSYNC_TEST_LOG_FILE) appendFileSync(process.env.MAILSYNC_TEST_LOG_FILE, `${line}\n`);
       waiters.splice(0).forEach((w) => w());
     }
   });
@@ -99,7 +107,7 @@ export async function startOperator(
   namespace: string,
   opts: { testPolicy?: TestPolicy; outgoingPollMs?: number; pollIntervalMs?: number; identity?: string } = {},
 ): Promise<InProcessOperator> {
-  const logger = createLogger({ level: process.env.TEST_LOG_LEVEL ?? 'silent', name: `test-${namespace}` });
+  const logger = testLogger(namespace);
   const caches = createCaches(clients, { namespace, logger });
   const parts = new ConnectSyncParts({ outgoingPollMs: opts.outgoingPollMs ?? 500, pollIntervalMs: opts.pollIntervalMs ?? 60_000 });
   const metrics = createMetrics({ defaultMetrics: false });
