@@ -20,12 +20,12 @@ help:
 	@echo "make dev-cluster       start a local control plane in the background; make dev-cluster-down stops it"
 	@echo "make generate          regenerate crds/ and src/api/types.generated.ts from src/api/schema.ts"
 
-# `npm install` rather than `npm ci`: npm 11 refuses `ci` when the lock file lacks the optional
-# platform packages of other operating systems (unrs-resolver's bindings), which it omits itself.
-# The lock file still pins every version.
+# unrs-resolver (a jest dependency) is pinned to 1.12.2 in package.json's overrides: the registry
+# here lacks the other platforms' bindings of 1.13.0, and npm 11 then writes a lock file that its
+# own `npm ci` refuses.
 node_modules/.installed: package.json package-lock.json
 	@node --version >/dev/null
-	$(NPM) install --no-save
+	$(NPM) ci
 	@touch $@
 
 deps: node_modules/.installed
