@@ -3,6 +3,7 @@
 
 import { existsSync, readFileSync } from 'node:fs';
 import type { ControlPlane } from '../../dev/control-plane.js';
+import { waitFor } from '../../dev/processes.js';
 import { createClients, loadKubeConfig } from '../../src/kube/client.js';
 
 async function visibleEverywhere(cp: ControlPlane): Promise<string[]> {
@@ -25,7 +26,8 @@ export default async function globalTeardown(): Promise<void> {
   try {
     const file = process.env.MAILSYNC_TEST_SECRETS_FILE;
     const secrets = file && existsSync(file) ? [...new Set(readFileSync(file, 'utf8').split('\n').filter((s) => s.length >= 8))] : [];
-    const seen = await visibleEverywhere(cp);
+    // A very short run can end while the API server still initialises its storage (429): retry.
+    const seen = await waitFor('the secret scan', () => visibleEverywhere(cp), { timeoutMs: 60_000, intervalMs: 1000 });
     const leaks = seen.filter((line) => secrets.some((s) => line.includes(s)));
     process.stdout.write(`\nsecret scan: ${secrets.length} secret values checked against ${seen.length} log lines, Events and statuses: ${leaks.length} leaks\n`);
     if (leaks.length) throw new Error(`secret values leaked:\n${leaks.slice(0, 5).map((l) => l.slice(0, 300)).join('\n')}`);
