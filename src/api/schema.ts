@@ -232,15 +232,18 @@ const rollout = obj(
   'How a change to this profile reaches its mailboxes: in batches, queue mailboxes first, each batch tested before it switches. ' +
     'Mailboxes whose test fails keep running on the last revision that passed.',
   {
-    batchSize: int('Mailboxes moved to a new revision per batch.', { minimum: 1, maximum: 10000, default: 50 }),
-    maxConcurrentTests: int('Connection tests running at once.', { minimum: 1, maximum: 300, default: 10 }),
-    interval: duration('Pause between batches.', { default: '30s' }),
+    batchSize: int('Mailboxes moved to a new revision per batch (queue mailboxes first, then users, each by name).', { minimum: 1, maximum: 10000, default: 50 }),
+    maxConcurrentTests: int(
+      "Connection tests of this profile's mailboxes running at once: rollouts, Test and Enable of new mailboxes and test requests alike.",
+      { minimum: 1, maximum: 300, default: 10 },
+    ),
+    interval: duration('Pause between batches: the next batch starts this long after every mailbox of the previous one has a test result.', { default: '30s' }),
     failureThreshold: int('Percentage of failed tests in a batch at which the rollout pauses (Dynamics alerts at 50%).', {
       minimum: 1,
       maximum: 100,
       default: 50,
     }),
-    paused: bool('Pause the rollout by hand: no further mailboxes move until this is false again.', { default: false }),
+    paused: bool('Pause the rollout by hand: no further batch starts until this is false again (tests already admitted finish).', { default: false }),
   },
 );
 
@@ -249,6 +252,56 @@ const countsSchema = obj('Mailbox counts.', {
   enabled: int('Mailboxes that are processing mail.'),
   failing: int('Mailboxes with a failed direction.'),
 });
+
+const profileCountsSchema = obj('Mailbox counts, including the progress of the rollout of the current revision.', {
+  ...countsSchema.properties,
+  updated: int('Mailboxes running on the current revision.'),
+  tested: int('Mailboxes whose last test ran against the current revision (passed or failed).'),
+  failed: int('Mailboxes whose test of the current revision failed: they keep running on their last-known-good revision.'),
+  pending: int('Mailboxes still to move to the current revision: waiting for their batch or being tested.'),
+});
+
+const rolloutStatus = obj(
+  'Progress of the rollout of the current revision. Mailboxes are taken in a fixed order (queues before users, then by name); ' +
+    'a mailbox may test the revision once the rollout has admitted it (its "Kind/name" sorts at or before admittedThrough).',
+  {
+    revision: str('The revision being rolled out.', { maxLength: 64 }),
+    batch: int('Batches admitted so far (1 is the first).', { minimum: 0 }),
+    batchSize: int('Mailboxes admitted in the current batch.', { minimum: 0 }),
+    batchAfter: str('Exclusive lower bound of the current batch in the rollout order ("Kind/name"); empty for the first batch.', { maxLength: 300 }),
+    admittedThrough: str('Last mailbox admitted so far in the rollout order ("Kind/name", e.g. User/ann); empty before the first batch.', { maxLength: 300 }),
+    batchStartTime: str('When the current batch was admitted.', { format: 'date-time' }),
+    batchCompletionTime: str('When every mailbox of the current batch had a test result; the next batch is admitted spec.rollout.interval later.', {
+      format: 'date-time',
+    }),
+    failures: arr(
+      obj(
+        'A mailbox whose test of this revision failed.',
+        {
+          mailbox: str('Name of the Mailbox.', { maxLength: 253 }),
+          reason: str('Failure reason, e.g. ServerUnreachable or AuthenticationFailed.', { maxLength: 1024 }),
+          message: str('What failed, as in the mailbox\'s UpToDate condition.', { maxLength: 4096 }),
+        },
+        { required: ['mailbox', 'reason'] },
+      ),
+      'Mailboxes whose test of this revision failed, current batch first (the first 20).',
+      { maxItems: 32 },
+    ),
+  },
+);
+
+const revisionRecord = obj(
+  'One revision of the profile still in use: the spec the sync workers run mailboxes on until they move to a newer revision.',
+  {
+    revision: str('The revision (hash).', { maxLength: 64 }),
+    spec: {
+      type: 'object',
+      description: 'The profile spec of this revision (spec.rollout excluded), as it was when the revision was current.',
+      'x-kubernetes-preserve-unknown-fields': true,
+    },
+  },
+  { required: ['revision', 'spec'] },
+);
 
 export const emailServerProfileSpec: Schema = obj(
   'EmailServerProfileSpec describes how to reach one mail system.',
@@ -277,8 +330,18 @@ export const emailServerProfileSpec: Schema = obj(
 export const emailServerProfileStatus: Schema = obj('EmailServerProfileStatus is the observed state of the profile.', {
   observedGeneration,
   conditions: conditionsSchema,
-  mailboxes: countsSchema,
-  revision: str('Hash of the effective configuration, including the versions of referenced Secrets.', { maxLength: 64 }),
+  mailboxes: profileCountsSchema,
+  revision: str(
+    'The current revision: a hash of the spec (without spec.rollout) and of the versions of the Secrets and ConfigMaps it references. ' +
+      'Every change to either is a new revision, rolled out to the mailboxes by spec.rollout.',
+    { maxLength: 64 },
+  ),
+  revisions: arr(revisionRecord, 'The revisions mailboxes run on (the current one and any older last-known-good ones), so that workers can run them.', {
+    maxItems: 32,
+    'x-kubernetes-list-type': 'map',
+    'x-kubernetes-list-map-keys': ['revision'],
+  }),
+  rollout: rolloutStatus,
 });
 
 const deliveryMethods = {
@@ -345,17 +408,34 @@ const checkpoint = obj(
 export const mailboxStatus: Schema = obj('MailboxStatus is the observed state of the mailbox.', {
   observedGeneration,
   conditions: conditionsSchema,
-  serverProfile: str('The EmailServerProfile in use after defaults.', { maxLength: 253 }),
+  serverProfile: str('The EmailServerProfile the mailbox runs on, after defaults (during a move to another profile, the one it moves from).', { maxLength: 253 }),
   emailAddress: str('The address the Approved/Denied conditions refer to; written by the approver. An approval binds to this exact address.', { maxLength: 254 }),
   lastTestTime: str('When Test and Enable last ran.', { format: 'date-time' }),
   nextTestTime: str('When a test that failed transiently is retried.', { format: 'date-time' }),
-  testedRevision: str('The configuration revision the last test ran against.', { maxLength: 64 }),
+  testedRevision: str('The profile revision the last test ran against.', { maxLength: 64 }),
+  testedConfigHash: str(
+    "Hash of everything the last test depended on: the profile revision, the delivery methods and this mailbox's own settings and Secret versions.",
+    { maxLength: 64 },
+  ),
   testRequest: str('The value of the mailsync.dev/test-requested-at annotation that the last test answered.', { maxLength: 64 }),
+  profileTestRequest: str(
+    "The value of the profile's mailsync.dev/test-requested-at annotation that the last test answered (a request to test all of the profile's mailboxes).",
+    { maxLength: 64 },
+  ),
   lastSyncTime: str('When the last sync cycle finished.', { format: 'date-time' }),
   nextSyncTime: str('When the next safety resync is planned.', { format: 'date-time' }),
   consecutiveTransientFailures: int('Transient failures in a row; at the limit the direction is disabled with TooManyTransientFailures.'),
-  revision: str('The profile revision this mailbox runs on (last known good).', { maxLength: 64 }),
-  targetRevision: str('The revision this mailbox is moving to, while a rollout is in progress.', { maxLength: 64 }),
+  revision: str(
+    'The profile revision this mailbox runs on (of the profile in serverProfile): the one its direction conditions were tested on. ' +
+      'During a rollout it stays on its last-known-good revision until its test of targetRevision passes.',
+    { maxLength: 64 },
+  ),
+  configHash: str('Hash of the configuration the mailbox runs on (as testedConfigHash, for the configuration in revision).', { maxLength: 64 }),
+  rolloutBatch: int('The batch of the rollout of targetRevision in which this mailbox was first tested (to count the failures of each batch).', { minimum: 0 }),
+  targetRevision: str(
+    'The profile revision this mailbox is moving to (of the profile it resolves to now), while it waits for its batch or its test of it failed.',
+    { maxLength: 64 },
+  ),
   counts: obj('Messages processed since the mailbox was created.', {
     received: int('Incoming messages delivered to the CRM.', { format: 'int64' }),
     sent: int('Outgoing messages sent.', { format: 'int64' }),
@@ -447,7 +527,12 @@ export const KINDS: KindInfo[] = [
       { name: 'Type', type: 'string', jsonPath: '.spec.serverType' },
       { name: 'Server', type: 'string', jsonPath: '.spec.incoming.server' },
       { name: 'Mailboxes', type: 'integer', jsonPath: '.status.mailboxes.total' },
-      { name: 'Failing', type: 'integer', jsonPath: '.status.mailboxes.failing' },
+      { name: 'Updated', type: 'integer', jsonPath: '.status.mailboxes.updated', description: 'Mailboxes running on the current revision.' },
+      { name: 'Pending', type: 'integer', jsonPath: '.status.mailboxes.pending', description: 'Mailboxes still to move to the current revision.' },
+      { name: 'Failed', type: 'integer', jsonPath: '.status.mailboxes.failed', description: 'Mailboxes whose test of the current revision failed (kept on last-known-good).' },
+      { name: 'Tested', type: 'integer', jsonPath: '.status.mailboxes.tested', priority: 1 },
+      { name: 'Failing', type: 'integer', jsonPath: '.status.mailboxes.failing', priority: 1 },
+      { name: 'Revision', type: 'string', jsonPath: '.status.revision', priority: 1 },
       { name: 'Ready', type: 'string', jsonPath: cond('Ready') },
       { name: 'Status', type: 'string', jsonPath: cond('Ready', 'message'), priority: 1 },
       { name: 'Age', type: 'date', jsonPath: '.metadata.creationTimestamp' },
@@ -469,6 +554,8 @@ export const KINDS: KindInfo[] = [
       { name: 'ACT', type: 'string', jsonPath: cond('AppointmentsContactsTasksReady', 'reason') },
       { name: 'Approved', type: 'string', jsonPath: cond('Approved') },
       { name: 'Ready', type: 'string', jsonPath: cond('Ready') },
+      { name: 'Revision', type: 'string', jsonPath: '.status.revision', priority: 1 },
+      { name: 'Rollout', type: 'string', jsonPath: cond('UpToDate', 'reason'), priority: 1 },
       { name: 'Status', type: 'string', jsonPath: cond('Ready', 'message'), priority: 1 },
       { name: 'Age', type: 'date', jsonPath: '.metadata.creationTimestamp' },
     ],

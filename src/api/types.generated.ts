@@ -301,15 +301,15 @@ enabled?: boolean
  */
 rollout?: {
 /**
- * Mailboxes moved to a new revision per batch.
+ * Mailboxes moved to a new revision per batch (queue mailboxes first, then users, each by name).
  */
 batchSize?: number
 /**
- * Connection tests running at once.
+ * Connection tests of this profile's mailboxes running at once: rollouts, Test and Enable of new mailboxes and test requests alike.
  */
 maxConcurrentTests?: number
 /**
- * Pause between batches. A duration such as 30s, 5m or 1h.
+ * Pause between batches: the next batch starts this long after every mailbox of the previous one has a test result. A duration such as 30s, 5m or 1h.
  */
 interval?: string
 /**
@@ -317,7 +317,7 @@ interval?: string
  */
 failureThreshold?: number
 /**
- * Pause the rollout by hand: no further mailboxes move until this is false again.
+ * Pause the rollout by hand: no further batch starts until this is false again (tests already admitted finish).
  */
 paused?: boolean
 }
@@ -363,7 +363,7 @@ reason: string
 message: string
 }[]
 /**
- * Mailbox counts.
+ * Mailbox counts, including the progress of the rollout of the current revision.
  */
 mailboxes?: {
 /**
@@ -378,11 +378,96 @@ enabled?: number
  * Mailboxes with a failed direction.
  */
 failing?: number
+/**
+ * Mailboxes running on the current revision.
+ */
+updated?: number
+/**
+ * Mailboxes whose last test ran against the current revision (passed or failed).
+ */
+tested?: number
+/**
+ * Mailboxes whose test of the current revision failed: they keep running on their last-known-good revision.
+ */
+failed?: number
+/**
+ * Mailboxes still to move to the current revision: waiting for their batch or being tested.
+ */
+pending?: number
 }
 /**
- * Hash of the effective configuration, including the versions of referenced Secrets.
+ * The current revision: a hash of the spec (without spec.rollout) and of the versions of the Secrets and ConfigMaps it references. Every change to either is a new revision, rolled out to the mailboxes by spec.rollout.
  */
 revision?: string
+/**
+ * The revisions mailboxes run on (the current one and any older last-known-good ones), so that workers can run them.
+ * 
+ * @maxItems 32
+ */
+revisions?: {
+/**
+ * The revision (hash).
+ */
+revision: string
+/**
+ * The profile spec of this revision (spec.rollout excluded), as it was when the revision was current.
+ */
+spec: {
+
+}
+}[]
+/**
+ * Progress of the rollout of the current revision. Mailboxes are taken in a fixed order (queues before users, then by name); a mailbox may test the revision once the rollout has admitted it (its "Kind/name" sorts at or before admittedThrough).
+ */
+rollout?: {
+/**
+ * The revision being rolled out.
+ */
+revision?: string
+/**
+ * Batches admitted so far (1 is the first).
+ */
+batch?: number
+/**
+ * Mailboxes admitted in the current batch.
+ */
+batchSize?: number
+/**
+ * Exclusive lower bound of the current batch in the rollout order ("Kind/name"); empty for the first batch.
+ */
+batchAfter?: string
+/**
+ * Last mailbox admitted so far in the rollout order ("Kind/name", e.g. User/ann); empty before the first batch.
+ */
+admittedThrough?: string
+/**
+ * When the current batch was admitted.
+ */
+batchStartTime?: string
+/**
+ * When every mailbox of the current batch had a test result; the next batch is admitted spec.rollout.interval later.
+ */
+batchCompletionTime?: string
+/**
+ * Mailboxes whose test of this revision failed, current batch first (the first 20).
+ * 
+ * @maxItems 32
+ */
+failures?: {
+/**
+ * Name of the Mailbox.
+ */
+mailbox: string
+/**
+ * Failure reason, e.g. ServerUnreachable or AuthenticationFailed.
+ */
+reason: string
+/**
+ * What failed, as in the mailbox's UpToDate condition.
+ */
+message?: string
+}[]
+}
 }
 
 /**
@@ -511,7 +596,7 @@ reason: string
 message: string
 }[]
 /**
- * The EmailServerProfile in use after defaults.
+ * The EmailServerProfile the mailbox runs on, after defaults (during a move to another profile, the one it moves from).
  */
 serverProfile?: string
 /**
@@ -527,13 +612,21 @@ lastTestTime?: string
  */
 nextTestTime?: string
 /**
- * The configuration revision the last test ran against.
+ * The profile revision the last test ran against.
  */
 testedRevision?: string
+/**
+ * Hash of everything the last test depended on: the profile revision, the delivery methods and this mailbox's own settings and Secret versions.
+ */
+testedConfigHash?: string
 /**
  * The value of the mailsync.dev/test-requested-at annotation that the last test answered.
  */
 testRequest?: string
+/**
+ * The value of the profile's mailsync.dev/test-requested-at annotation that the last test answered (a request to test all of the profile's mailboxes).
+ */
+profileTestRequest?: string
 /**
  * When the last sync cycle finished.
  */
@@ -547,11 +640,19 @@ nextSyncTime?: string
  */
 consecutiveTransientFailures?: number
 /**
- * The profile revision this mailbox runs on (last known good).
+ * The profile revision this mailbox runs on (of the profile in serverProfile): the one its direction conditions were tested on. During a rollout it stays on its last-known-good revision until its test of targetRevision passes.
  */
 revision?: string
 /**
- * The revision this mailbox is moving to, while a rollout is in progress.
+ * Hash of the configuration the mailbox runs on (as testedConfigHash, for the configuration in revision).
+ */
+configHash?: string
+/**
+ * The batch of the rollout of targetRevision in which this mailbox was first tested (to count the failures of each batch).
+ */
+rolloutBatch?: number
+/**
+ * The profile revision this mailbox is moving to (of the profile it resolves to now), while it waits for its batch or its test of it failed.
  */
 targetRevision?: string
 /**

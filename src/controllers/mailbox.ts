@@ -3,10 +3,22 @@
 // with backoff up to a budget, and summarises everything as conditions:
 //   IncomingEmailReady / OutgoingEmailReady / AppointmentsContactsTasksReady  (test results)
 //   Approved / Denied (set by approvers; withdrawn here when the address changes)
-//   Enabled (processing is on), Ready (summary), Reconciling / Stalled (kstatus).
+//   Enabled (processing is on), Ready (summary), Reconciling / Stalled (kstatus),
+//   UpToDate (whether it runs the current revision of its profile; see below).
 // Mail-server tests plug in through MailboxTesting, so this file knows nothing of IMAP or EWS.
+//
+// The direction conditions, status.serverProfile, status.revision and status.configHash always
+// describe one configuration: the one the mailbox runs on, which the sync workers run. A mailbox
+// that runs mail and should move to another configuration (a new profile revision, another
+// profile or other delivery methods from its Deployment's defaults) is *held* (rollout-mailbox.ts):
+// it waits until its profile's rollout admits it, is tested on the new configuration, and switches
+// only if every direction passes. A failed test leaves it running on its last-known-good
+// configuration: Enabled stays True (reason RunningLastKnownGood), UpToDate and Ready are False
+// with the failure. Every other test (a new mailbox, one that runs nothing, a change to the
+// mailbox's own spec or Secret, a test request) switches at once, as Test and Enable always has.
+// All tests of one profile's mailboxes share spec.rollout.maxConcurrentTests (TestSlots).
 
-import type { Deployment, Mailbox, MailboxStatusT } from '../api/types.js';
+import type { Mailbox, MailboxStatusT } from '../api/types.js';
 import { RESOURCES, TEST_REQUESTED_AT } from '../api/types.js';
 import { getCondition, removeCondition, setCondition, type Condition } from '../kube/conditions.js';
 import { patchStatus } from '../kube/status.js';
@@ -14,14 +26,15 @@ import { backoffDelay, type Backoff, type ReconcileResult } from '../kube/workqu
 import { approvalOf, grantToRecord } from './approval.js';
 import { apiMessage, statusCode } from '../kube/errors.js';
 import type { ControllerContext } from './context.js';
-import type { Direction, MailboxTesting, SecretSource, TestOutcome } from './mailbox-testing.js';
-import { resolveMailbox, type EffectiveMailbox } from './resolve.js';
+import type { Direction, MailboxTesting, TestOutcome, TestPlan } from './mailbox-testing.js';
+import { directionsOf, resolveMailbox, type EffectiveMailbox } from './resolve.js';
+import { rolloutSettings } from './rollout.js';
+import { DIRECTION_CONDITIONS, DIRECTIONS, inCurrentBatch, isRunning, mailboxRolloutState, rolloutKey, runningDirections, UP_TO_DATE, WAITING_FOR_BATCH } from './rollout-mailbox.js';
+import { cacheVersions, hashOf, profileRevision } from './rollout-revision.js';
+import { TestSlots } from './rollout-slots.js';
+import { secretSource } from './secret-source.js';
 
-export const DIRECTION_CONDITIONS: Record<Direction, string> = {
-  incoming: 'IncomingEmailReady',
-  outgoing: 'OutgoingEmailReady',
-  appointmentsContactsTasks: 'AppointmentsContactsTasksReady',
-};
+export { DIRECTION_CONDITIONS };
 const DIRECTION_NAMES: Record<Direction, string> = { incoming: 'incoming', outgoing: 'outgoing', appointmentsContactsTasks: 'appointments, contacts and tasks' };
 
 export interface TestPolicy {
@@ -32,50 +45,62 @@ export interface TestPolicy {
 
 export const DEFAULT_TEST_POLICY: TestPolicy = { maxTransientFailures: 10, backoff: { baseMs: 30_000, maxMs: 30 * 60_000, jitter: 0.2 } };
 
+/** A test result that could not be written is reused by the next pass for this long instead of testing again. */
+const OUTCOME_REUSE_MS = 60_000;
+
 const now = () => new Date();
 const iso = (d: Date) => d.toISOString().replace(/\.\d{3}Z$/, 'Z');
 
 export function requestedDirections(e: EffectiveMailbox): Direction[] {
-  const out: Direction[] = [];
-  if (e.incoming !== 'None') out.push('incoming');
-  if (e.outgoing === 'ServerSideSync') out.push('outgoing');
-  if (e.appointmentsContactsTasks === 'ServerSideSync') out.push('appointmentsContactsTasks');
-  return out;
+  return directionsOf(e);
+}
+
+type SetCondition = (type: string, status: Condition['status'], reason: string, message: string) => void;
+type PendingEvent = { type: 'Normal' | 'Warning'; reason: string; message: string };
+/** Why a mailbox runs its last-known-good configuration instead of the one it should run. */
+interface Hold {
+  reason: string;
+  message: string;
+  /** A retry of the failed test is planned (kstatus Reconciling); otherwise a person must act (Stalled). */
+  retrying?: boolean;
 }
 
 export class MailboxReconciler {
+  /** Outcomes of tests whose status write failed, reused by the next pass instead of testing again. */
+  private readonly recent = new Map<string, { configHash: string; requests: string; outcomes: TestOutcome[]; at: number }>();
+
   constructor(
     private readonly ctx: ControllerContext,
     private readonly testing: MailboxTesting,
     private readonly policy: TestPolicy = DEFAULT_TEST_POLICY,
+    readonly slots: TestSlots = new TestSlots(() => undefined),
   ) {}
 
-  private lookups(namespace: string): SecretSource {
-    const decode = (data: Record<string, string> | undefined, b64: boolean) =>
-      Object.fromEntries(Object.entries(data ?? {}).map(([k, v]) => [k, b64 ? Buffer.from(v, 'base64').toString('utf8') : v]));
-    return {
-      secret: (name) => {
-        const s = this.ctx.caches.secrets.get(namespace, name);
-        return s && { data: decode(s.data, true), resourceVersion: s.metadata.resourceVersion ?? '' };
-      },
-      configMap: (name) => {
-        const c = this.ctx.caches.configMaps.get(namespace, name);
-        return c && { data: decode(c.data, false), resourceVersion: c.metadata?.resourceVersion ?? '' };
-      },
-    };
+  async reconcile(namespace: string, name: string): Promise<ReconcileResult | void> {
+    const key = `${namespace}/${name}`;
+    try {
+      return await this.reconcileMailbox(namespace, name, key);
+    } finally {
+      // A slot reserved for this mailbox but not taken goes to the next one waiting.
+      this.slots.settle(key);
+    }
   }
 
-  async reconcile(namespace: string, name: string): Promise<ReconcileResult | void> {
+  private async reconcileMailbox(namespace: string, name: string, key: string): Promise<ReconcileResult | void> {
     const mbx = this.ctx.caches.mailboxes.get(namespace, name);
-    if (!mbx || mbx.metadata.deletionTimestamp) return;
+    if (!mbx || mbx.metadata.deletionTimestamp) {
+      this.slots.forget(key);
+      this.recent.delete(key);
+      return;
+    }
     const gen = mbx.metadata.generation;
     const prev: MailboxStatusT = mbx.status ?? {};
     const next: MailboxStatusT = { ...prev, observedGeneration: gen };
     let conds: Condition[] = prev.conditions ?? [];
-    const set = (type: string, status: Condition['status'], reason: string, message: string) => {
+    const set: SetCondition = (type, status, reason, message) => {
       conds = setCondition(conds, { type, status, reason, message }, gen);
     };
-    const events: { type: 'Normal' | 'Warning'; reason: string; message: string }[] = [];
+    const events: PendingEvent[] = [];
     let result: ReconcileResult | undefined;
 
     const deployment = this.ctx.caches.deployments.get(namespace, mbx.spec.deploymentRef.name);
@@ -91,11 +116,20 @@ export class MailboxReconciler {
 
     const res = resolveMailbox(mbx, this.ctx.caches);
     if (!res.ok) {
-      delete next.serverProfile;
-      set('Enabled', 'False', res.reason, res.message);
-      set('Ready', 'False', res.reason, res.message);
-      conds = removeCondition(conds, 'Reconciling');
-      set('Stalled', 'True', res.reason, res.message);
+      // A running mailbox keeps its last-known-good configuration through a change that cannot be
+      // resolved (a misnamed default profile, say); a deleted Deployment stops it.
+      const lkg = isRunning(mbx) && res.reason !== 'DeploymentNotFound' && !!this.ctx.caches.profiles.get(namespace, prev.serverProfile!);
+      if (lkg) {
+        delete next.targetRevision;
+        set(UP_TO_DATE, 'False', res.reason, res.message);
+        conds = this.summarise(mbx, runningDirections(mbx), conds, gen, approval, { reason: res.reason, message: res.message });
+      } else {
+        delete next.serverProfile;
+        set('Enabled', 'False', res.reason, res.message);
+        set('Ready', 'False', res.reason, res.message);
+        conds = removeCondition(conds, 'Reconciling');
+        set('Stalled', 'True', res.reason, res.message);
+      }
       next.conditions = conds;
       // Resolution is re-checked on every pass; report it once, when it changes.
       if (getCondition(prev.conditions, 'Ready')?.reason !== res.reason) events.push({ type: 'Warning', reason: res.reason, message: res.message });
@@ -103,40 +137,146 @@ export class MailboxReconciler {
       return;
     }
     const eff = res.value;
-    next.serverProfile = eff.profile.metadata.name;
+    const profile = eff.profile;
+    const profileName = profile.metadata.name;
     const directions = requestedDirections(eff);
-    const plan = this.testing.plan(mbx, eff.profile, directions, this.lookups(namespace));
+    const revision = profileRevision(profile, cacheVersions(this.ctx.caches, namespace));
+    // Mailboxes move only to a revision the profile reconciler has published with its spec, so a
+    // sync worker can always find the spec of the revision a mailbox runs on.
+    const published = profile.status?.revision === revision;
+    const plan = this.testing.plan(mbx, profile, directions, secretSource(this.ctx.caches, namespace));
+    const configHash = hashOf([revision, plan.revision]);
+    const state = mailboxRolloutState(mbx, { profile: profileName, revision, directions });
     const request = mbx.metadata.annotations?.[TEST_REQUESTED_AT];
-
-    const changed = plan.revision !== prev.testedRevision || (request !== undefined && request !== prev.testRequest);
+    // A request on the profile tests all of its mailboxes, within its concurrency limit, queues first.
+    const profileRequest = profile.metadata.annotations?.[TEST_REQUESTED_AT];
+    const requested = (request !== undefined && request !== prev.testRequest) || (profileRequest !== undefined && profileRequest !== prev.profileTestRequest);
     const retryAt = prev.nextTestTime ? Date.parse(prev.nextTestTime) : undefined;
-    if (changed || (retryAt !== undefined && retryAt <= Date.now())) {
-      if (changed) next.consecutiveTransientFailures = 0;
-      const outcomes = await Promise.all(plan.steps.map((s) => s.run()));
+    const retryDue = retryAt !== undefined && retryAt <= Date.now();
+    const slot = { group: `${namespace}/${profileName}`, key, rank: rolloutKey(mbx), limit: rolloutSettings(profile.spec).maxConcurrentTests };
+    const recordTest = () => {
       next.lastTestTime = iso(now());
-      next.testedRevision = plan.revision;
+      next.testedRevision = revision;
+      next.testedConfigHash = configHash;
       if (request !== undefined) next.testRequest = request;
-      result = this.applyOutcomes(directions, outcomes, next, set, events);
-    } else if (retryAt !== undefined) {
-      result = { requeueAfterMs: Math.max(0, retryAt - Date.now()) };
+      if (profileRequest !== undefined) next.profileTestRequest = profileRequest;
+    };
+    const switchTo = () => {
+      next.serverProfile = profileName;
+      next.revision = revision;
+      next.configHash = configHash;
+      delete next.targetRevision;
+      delete next.rolloutBatch;
+      set(UP_TO_DATE, 'True', 'UpToDate', `runs on revision ${revision} of profile "${profileName}"`);
+    };
+    const notRun = () => {
+      for (const d of DIRECTIONS) if (!directions.includes(d)) set(DIRECTION_CONDITIONS[d], 'Unknown', 'NotRun', `${DIRECTION_NAMES[d]} delivery method is None`);
+    };
+
+    let hold: Hold | undefined;
+    let summaryDirections = directions;
+    if (state.held) {
+      // Runs mail on another configuration: move only when admitted, and only if the test passes.
+      summaryDirections = runningDirections(mbx);
+      next.targetRevision = revision;
+      const testedBefore = prev.testedConfigHash === configHash; // and failed: passing would have switched
+      const inBatch = published && inCurrentBatch(profile, revision, rolloutKey(mbx));
+      const admitted = published && (testedBefore || inBatch);
+      const due = !testedBefore || requested || retryDue;
+      const outcomes = admitted && due ? await this.runTests(slot, plan, configHash, `${request}|${profileRequest}`) : undefined;
+      if (outcomes) {
+        if (!testedBefore) {
+          next.consecutiveTransientFailures = 0;
+          next.rolloutBatch = profile.status?.rollout?.batch ?? 0;
+        }
+        recordTest();
+        if (outcomes.every((o) => o.ok)) {
+          const from = prev.revision !== revision || prev.serverProfile !== profileName ? ` (from revision ${prev.revision} of profile "${prev.serverProfile}")` : '';
+          const what = directions.map((d) => DIRECTION_NAMES[d]).join(', ') || 'nothing';
+          const moved = { type: 'Normal' as const, reason: 'RevisionUpdated', message: `test passed; now runs ${what} on revision ${revision} of profile "${profileName}"${from}` };
+          result = this.applyOutcomes(directions, outcomes, next, set, events, moved);
+          notRun();
+          switchTo();
+          summaryDirections = directions;
+        } else {
+          const retry = this.scheduleRetry(outcomes, next);
+          result = retry.retryInMs !== undefined ? { requeueAfterMs: retry.retryInMs } : undefined;
+          hold = this.failedRollout(mbx, directions, outcomes, retry, revision, profileName);
+          set(UP_TO_DATE, 'False', hold.reason, hold.message);
+          events.push({ type: 'Warning', reason: 'RolloutTestFailed', message: hold.message });
+        }
+      } else if (testedBefore) {
+        const c = getCondition(conds, UP_TO_DATE);
+        if (c && c.status === 'False' && c.reason !== WAITING_FOR_BATCH) hold = { reason: c.reason, message: c.message, retrying: retryAt !== undefined };
+        if (retryAt !== undefined && !retryDue) result = { requeueAfterMs: Math.max(0, retryAt - Date.now()) };
+      } else {
+        set(
+          UP_TO_DATE,
+          'False',
+          WAITING_FOR_BATCH,
+          `waiting for its batch in the rollout of revision ${revision} of profile "${profileName}"; running on revision ${prev.revision} of profile "${prev.serverProfile}"`,
+        );
+      }
+    } else {
+      if (prev.targetRevision !== undefined) {
+        // Back on what it should run without a test (a revert): drop the failed test's retries.
+        delete next.targetRevision;
+        delete next.rolloutBatch;
+        if (getCondition(prev.conditions, UP_TO_DATE)?.reason !== WAITING_FOR_BATCH) {
+          delete next.nextTestTime;
+          next.consecutiveTransientFailures = 0;
+        }
+      }
+      // Up to date: compare with what runs; otherwise with what was last tested.
+      const baseline = state.upToDate ? prev.configHash : prev.testedConfigHash;
+      const changed = configHash !== baseline || requested;
+      const nextRetry = next.nextTestTime ? Date.parse(next.nextTestTime) : undefined;
+      const outcomes = published && (changed || (nextRetry !== undefined && nextRetry <= Date.now())) ? await this.runTests(slot, plan, configHash, `${request}|${profileRequest}`) : undefined;
+      if (outcomes) {
+        if (configHash !== prev.testedConfigHash) next.consecutiveTransientFailures = 0;
+        recordTest();
+        result = this.applyOutcomes(directions, outcomes, next, set, events);
+        notRun();
+        switchTo();
+      } else if (nextRetry !== undefined && !changed) {
+        result = { requeueAfterMs: Math.max(0, nextRetry - Date.now()) };
+      } else if (state.upToDate) {
+        set(UP_TO_DATE, 'True', 'UpToDate', `runs on revision ${revision} of profile "${profileName}"`);
+      }
     }
-    for (const d of Object.keys(DIRECTION_CONDITIONS) as Direction[]) {
-      if (!directions.includes(d)) set(DIRECTION_CONDITIONS[d], 'Unknown', 'NotRun', `${DIRECTION_NAMES[d]} delivery method is None`);
-    }
-    conds = this.summarise(mbx, deployment, directions, conds, gen, approval);
+    conds = this.summarise(mbx, summaryDirections, conds, gen, approval, hold);
     next.conditions = conds;
     await this.write(mbx, next, events);
+    this.recent.delete(key);
     return result;
   }
 
-  /** Writes one condition per tested direction and decides when to retry. */
-  private applyOutcomes(
-    directions: Direction[],
-    outcomes: TestOutcome[],
-    next: MailboxStatusT,
-    set: (type: string, status: Condition['status'], reason: string, message: string) => void,
-    events: { type: 'Normal' | 'Warning'; reason: string; message: string }[],
-  ): ReconcileResult | undefined {
+  /**
+   * Runs the plan's tests in a slot of the profile's concurrency limit; undefined when no slot is
+   * free (the mailbox is woken when one is). A result whose status write failed is reused.
+   */
+  private async runTests(
+    slot: { group: string; key: string; rank: string; limit: number },
+    plan: TestPlan,
+    configHash: string,
+    requests: string,
+  ): Promise<TestOutcome[] | undefined> {
+    const cached = this.recent.get(slot.key);
+    if (cached && cached.configHash === configHash && cached.requests === requests && Date.now() - cached.at < OUTCOME_REUSE_MS) return cached.outcomes;
+    const release = this.slots.tryAcquire(slot.group, slot.key, slot.limit, slot.rank);
+    if (!release) return undefined;
+    let outcomes: TestOutcome[];
+    try {
+      outcomes = await Promise.all(plan.steps.map((s) => s.run()));
+    } finally {
+      release();
+    }
+    this.recent.set(slot.key, { configHash, requests, outcomes, at: Date.now() });
+    return outcomes;
+  }
+
+  /** Counts transient failures and plans the next retry; shared by direct and rollout tests. */
+  private scheduleRetry(outcomes: TestOutcome[], next: MailboxStatusT): { failures: number; exhausted: boolean; retryInMs?: number } {
     const transient = outcomes.filter((o) => !o.ok && !o.permanent);
     const failures = transient.length ? (next.consecutiveTransientFailures ?? 0) + 1 : 0;
     next.consecutiveTransientFailures = failures;
@@ -149,6 +289,19 @@ export class MailboxReconciler {
     } else {
       delete next.nextTestTime;
     }
+    return { failures, exhausted, retryInMs };
+  }
+
+  /** Writes one condition per tested direction and decides when to retry. */
+  private applyOutcomes(
+    directions: Direction[],
+    outcomes: TestOutcome[],
+    next: MailboxStatusT,
+    set: SetCondition,
+    events: PendingEvent[],
+    success: PendingEvent = { type: 'Normal', reason: 'TestSucceeded', message: `Test and Enable passed: ${directions.map((d) => DIRECTION_NAMES[d]).join(', ') || 'nothing to test'}` },
+  ): ReconcileResult | undefined {
+    const { failures, exhausted, retryInMs } = this.scheduleRetry(outcomes, next);
     directions.forEach((d, i) => {
       const o = outcomes[i];
       const type = DIRECTION_CONDITIONS[d];
@@ -163,8 +316,7 @@ export class MailboxReconciler {
       }
     });
     if (outcomes.every((o) => o.ok)) {
-      next.revision = next.testedRevision;
-      events.push({ type: 'Normal', reason: 'TestSucceeded', message: `Test and Enable passed: ${directions.map((d) => DIRECTION_NAMES[d]).join(', ') || 'nothing to test'}` });
+      events.push(success);
     } else {
       outcomes.forEach((o, i) => {
         if (!o.ok) events.push({ type: 'Warning', reason: exhausted && !o.permanent ? 'TooManyTransientFailures' : o.reason, message: `${DIRECTION_NAMES[directions[i]]}: ${o.message}` });
@@ -173,8 +325,30 @@ export class MailboxReconciler {
     return retryInMs !== undefined ? { requeueAfterMs: retryInMs } : undefined;
   }
 
-  /** Enabled, Ready, Reconciling and Stalled from the direction conditions and approval. */
-  private summarise(mbx: Mailbox, deployment: Deployment | undefined, directions: Direction[], conds: Condition[], gen: number | undefined, approval: ReturnType<typeof approvalOf>): Condition[] {
+  /** The UpToDate reason and message of a held mailbox whose test of the new revision failed. */
+  private failedRollout(
+    mbx: Mailbox,
+    directions: Direction[],
+    outcomes: TestOutcome[],
+    retry: { failures: number; exhausted: boolean; retryInMs?: number },
+    revision: string,
+    profileName: string,
+  ): Hold {
+    const failedAt = outcomes.map((o, i) => [o, directions[i]] as const).filter(([o]) => !o.ok);
+    const [first] = failedAt[0];
+    const reason = retry.exhausted && !first.permanent ? 'TooManyTransientFailures' : first.reason;
+    const what = failedAt.map(([o, d]) => `${DIRECTION_NAMES[d]}: ${o.message}`).join('; ');
+    const next = retry.retryInMs !== undefined ? `transient failure ${retry.failures} of ${this.policy.maxTransientFailures}, retrying at ${iso(new Date(Date.now() + retry.retryInMs))}` : 'not retried until the configuration changes or a test is requested';
+    const s = mbx.status ?? {};
+    return {
+      reason,
+      message: `${what} (test of revision ${revision} of profile "${profileName}", ${next}; still running on last-known-good revision ${s.revision} of profile "${s.serverProfile}")`,
+      retrying: retry.retryInMs !== undefined,
+    };
+  }
+
+  /** Enabled, Ready, Reconciling and Stalled from the direction conditions, approval and any hold. */
+  private summarise(mbx: Mailbox, directions: Direction[], conds: Condition[], gen: number | undefined, approval: ReturnType<typeof approvalOf>, hold?: Hold): Condition[] {
     const dirConds = directions.map((d) => getCondition(conds, DIRECTION_CONDITIONS[d]));
     const failed = dirConds.filter((c) => c && c.status !== 'True');
     const passed = dirConds.filter((c) => c?.status === 'True');
@@ -184,25 +358,33 @@ export class MailboxReconciler {
     else if (approval.state === 'Denied') enabled = ['False', 'Denied', approval.message];
     else if (approval.state === 'Pending') enabled = ['False', 'AwaitingApproval', approval.message];
     else if (!directions.length) enabled = ['False', 'NothingToSync', 'every delivery method is None'];
+    else if (!failed.length && !passed.length) enabled = ['False', 'TestPending', 'waiting for Test and Enable (spec.rollout.maxConcurrentTests of its profile limits tests at once)'];
     else if (!failed.length) enabled = ['True', 'Enabled', `processing ${directions.map((d) => DIRECTION_NAMES[d]).join(', ')}`];
     else if (passed.length) enabled = ['True', 'PartiallyEnabled', `processing ${directions.filter((_, i) => dirConds[i]?.status === 'True').map((d) => DIRECTION_NAMES[d]).join(', ')} only`];
     else enabled = ['False', failed[0]!.reason, failed[0]!.message];
+    if (hold && enabled[0] === 'True') {
+      const s = mbx.status ?? {};
+      enabled = ['True', 'RunningLastKnownGood', `${enabled[2]} on last-known-good revision ${s.revision} of profile "${s.serverProfile}"; the new configuration is not used: ${hold.message}`];
+    }
     let out = setCondition(conds, { type: 'Enabled', status: enabled[0], reason: enabled[1], message: enabled[2] }, gen);
-    const ready = enabled[0] === 'True' && !failed.length;
+    const ready = enabled[0] === 'True' && !failed.length && !hold;
     const first = failed[0];
     out = setCondition(
       out,
       ready
         ? { type: 'Ready', status: 'True', reason: 'Ready', message: enabled[2] }
-        : first && enabled[1] !== 'Suspended'
-          ? { type: 'Ready', status: 'False', reason: first.reason, message: first.message }
-          : { type: 'Ready', status: 'False', reason: enabled[1], message: enabled[2] },
+        : hold && enabled[0] === 'True'
+          ? { type: 'Ready', status: 'False', reason: hold.reason, message: enabled[2] }
+          : first && enabled[1] !== 'Suspended'
+            ? { type: 'Ready', status: 'False', reason: first.reason, message: first.message }
+            : { type: 'Ready', status: 'False', reason: enabled[1], message: enabled[2] },
       gen,
     );
-    out = permanent ? setCondition(out, { type: 'Stalled', status: 'True', reason: permanent.reason, message: permanent.message }, gen) : removeCondition(out, 'Stalled');
-    const retrying = failed.length && !permanent;
+    // A held mailbox's failed test counts as the direction failures do: retried, or waiting for a person.
+    const stalled = permanent ?? (hold && !hold.retrying ? hold : undefined);
+    out = stalled ? setCondition(out, { type: 'Stalled', status: 'True', reason: stalled.reason, message: stalled.message }, gen) : removeCondition(out, 'Stalled');
+    const retrying = (failed.length && !permanent) || hold?.retrying;
     out = retrying ? setCondition(out, { type: 'Reconciling', status: 'True', reason: 'RetryingTest', message: 'a transient failure is being retried' }, gen) : removeCondition(out, 'Reconciling');
-    void deployment;
     return out;
   }
 
@@ -229,7 +411,7 @@ export class MailboxReconciler {
   }
 
   /** Patches status when it changed and records the events gathered during the reconcile. */
-  private async write(mbx: Mailbox, next: MailboxStatusT, events: { type: 'Normal' | 'Warning'; reason: string; message: string }[]): Promise<void> {
+  private async write(mbx: Mailbox, next: MailboxStatusT, events: PendingEvent[]): Promise<void> {
     const before = getCondition(mbx.status?.conditions, 'Ready');
     const after = getCondition(next.conditions, 'Ready');
     await patchStatus(

@@ -1,7 +1,8 @@
 // Wires watch caches to work queues and reconcilers. A change to any object re-reconciles the
 // objects that depend on it at once (profile -> its mailboxes, Deployment -> its mailboxes,
 // Secret -> whatever names it), not at the next resync. Status-only updates of an object do
-// not re-queue that object, so writing status never loops.
+// not re-queue that object, so writing status never loops; the exception is a profile's rollout
+// status (a published revision, a new batch), which its mailboxes act on.
 
 import { describeError, isConflict } from '../kube/errors.js';
 import type { KubernetesObject, V1ConfigMap, V1Secret } from '@kubernetes/client-node';
@@ -21,6 +22,7 @@ import { MailboxReconciler, type TestPolicy } from './mailbox.js';
 import type { MailboxTesting } from './mailbox-testing.js';
 import { getCondition } from '../kube/conditions.js';
 import { ProfileReconciler } from './profile.js';
+import { TestSlots } from './rollout-slots.js';
 import { effectiveProfileName } from './resolve.js';
 
 export interface ManagerOptions {
@@ -36,6 +38,11 @@ export interface ManagerOptions {
   testPolicy?: TestPolicy;
   /** Caches shared with a sync worker in the same process. */
   caches?: Caches;
+  /**
+   * Mailbox reconciles at once. Tests of one profile are limited by its spec.rollout.maxConcurrentTests;
+   * this bounds tests across all profiles. Default 32.
+   */
+  mailboxWorkers?: number;
 }
 
 /** True when a change is one the owner of the object asked for (spec, annotations, deletion). */
@@ -50,6 +57,15 @@ export function specOrRequestChanged(o: KubernetesObject, old: KubernetesObject)
     a.annotations?.[APPROVED_ADDRESS] !== b.annotations?.[APPROVED_ADDRESS] ||
     a.annotations?.[DENIED_ADDRESS] !== b.annotations?.[DENIED_ADDRESS]
   );
+}
+
+/** What mailboxes act on in a profile's status: the published revision and the admitted batch. */
+function rolloutChanged(p: EmailServerProfile, old: EmailServerProfile): boolean {
+  const sig = (x: EmailServerProfile) => {
+    const r = x.status?.rollout;
+    return [x.status?.revision, r?.revision, r?.batch, r?.batchAfter, r?.admittedThrough].join('|');
+  };
+  return sig(p) !== sig(old);
 }
 
 /** Approvers write status; their changes must reach the reconciler although the generation stays. */
@@ -91,6 +107,8 @@ export class Manager {
   readonly queues = { mailboxes: new WorkQueue(), profiles: new WorkQueue(), deployments: new WorkQueue() };
   readonly ctx: ControllerContext;
   readonly reconcilers: { mailboxes: MailboxReconciler; profiles: ProfileReconciler; deployments: DeploymentReconciler };
+  /** Per-profile limits on connection tests running at once. */
+  readonly slots: TestSlots;
   private workers: Promise<unknown>[] = [];
 
   constructor(
@@ -99,8 +117,10 @@ export class Manager {
   ) {
     this.caches = opts.caches ?? createCaches(clients, opts);
     this.ctx = { clients, caches: this.caches, events: new EventRecorder(clients, 'mailsync-operator', opts.logger), logger: opts.logger };
+    // A freed test slot wakes the mailbox it was reserved for.
+    this.slots = new TestSlots((key) => this.queues.mailboxes.add(key));
     this.reconcilers = {
-      mailboxes: new MailboxReconciler(this.ctx, opts.testing, opts.testPolicy),
+      mailboxes: new MailboxReconciler(this.ctx, opts.testing, opts.testPolicy, this.slots),
       profiles: new ProfileReconciler(this.ctx),
       deployments: new DeploymentReconciler(this.ctx, opts.crmTesting),
     };
@@ -139,9 +159,12 @@ export class Manager {
         mailboxesOfProfile(p);
       },
       onUpdate: (p, old) => {
-        if (!specOrRequestChanged(p, old)) return;
-        q.profile(p.metadata.namespace, p.metadata.name);
-        mailboxesOfProfile(p);
+        if (specOrRequestChanged(p, old)) {
+          q.profile(p.metadata.namespace, p.metadata.name);
+          mailboxesOfProfile(p);
+        } else if (rolloutChanged(p, old)) {
+          mailboxesOfProfile(p);
+        }
       },
       // Mailboxes that named a deleted profile must learn that it is gone.
       onDelete: (p) => mailboxesOfProfile(p),
@@ -178,7 +201,11 @@ export class Manager {
       const ns = c.metadata!.namespace!;
       const name = c.metadata!.name;
       for (const p of caches.profiles.list(ns)) {
-        if (p.spec.incoming?.caBundle?.configMapRef?.name === name || p.spec.outgoing?.caBundle?.configMapRef?.name === name) mailboxesOfProfile(p);
+        if (p.spec.incoming?.caBundle?.configMapRef?.name === name || p.spec.outgoing?.caBundle?.configMapRef?.name === name) {
+          // The ConfigMap's version is part of the profile's revision.
+          q.profile(ns, p.metadata.name);
+          mailboxesOfProfile(p);
+        }
       }
     };
     caches.configMaps.addHandlers({ onAdd: configMapChanged, onUpdate: configMapChanged, onDelete: configMapChanged });
@@ -203,7 +230,7 @@ export class Manager {
         },
       );
     this.workers = [
-      run('mailboxes', 4, (ns, n) => this.reconcilers.mailboxes.reconcile(ns, n)),
+      run('mailboxes', this.opts.mailboxWorkers ?? 32, (ns, n) => this.reconcilers.mailboxes.reconcile(ns, n)),
       run('profiles', 2, (ns, n) => this.reconcilers.profiles.reconcile(ns, n)),
       run('deployments', 2, (ns, n) => this.reconcilers.deployments.reconcile(ns, n)),
     ];

@@ -1,15 +1,39 @@
-// EmailServerProfileReconciler: checks what the API server cannot (referenced Secrets exist) and
-// reports Ready and the counts of the profile's mailboxes.
+// EmailServerProfileReconciler: checks what the API server cannot (referenced Secrets exist),
+// publishes the profile's current revision (with the spec of every revision mailboxes still run
+// on, for the sync workers), drives the rollout of the current revision through the
+// RolloutController, and reports Ready, the rollout conditions and the mailbox counts.
+//
+// Ready is True only when every mailbox of the profile runs the current revision, apart from
+// mailboxes whose own configuration is incomplete (they are not the rollout's to finish), so
+// `kubectl wait --for=condition=Ready` on a profile waits for its rollout.
 
-import type { EmailServerProfile, ProfileStatus } from '../api/types.js';
+import type { EmailServerProfile, EmailServerProfileSpec, ProfileStatus } from '../api/types.js';
 import { RESOURCES } from '../api/types.js';
-import { setCondition } from '../kube/conditions.js';
+import { getCondition, removeCondition, setCondition, type Condition } from '../kube/conditions.js';
+import { isConflict } from '../kube/errors.js';
 import { patchStatus } from '../kube/status.js';
+import type { ReconcileResult } from '../kube/workqueue.js';
 import type { ControllerContext } from './context.js';
 import { mailboxCounts } from './counts.js';
-import { effectiveProfileName } from './resolve.js';
+import { directionsOf, effectiveDeliveryMethods, effectiveProfileName, resolveMailbox } from './resolve.js';
+import { RolloutController, type RolloutPhase, type RolloutPlan } from './rollout.js';
+import { mailboxRolloutState } from './rollout-mailbox.js';
+import { cacheVersions, profileRevision, revisionSpec } from './rollout-revision.js';
+
+const MAX_REVISIONS = 32;
+
+/** Ready and the kstatus conditions for each phase of a rollout. */
+const PHASE_CONDITIONS: Record<RolloutPhase, { ready: [Condition['status'], string]; reconciling?: string; stalled?: string; paused?: string; event?: ['Normal' | 'Warning', string] }> = {
+  Complete: { ready: ['True', 'UpToDate'], event: ['Normal', 'RolloutCompleted'] },
+  Progressing: { ready: ['False', 'RolloutInProgress'], reconciling: 'RolloutInProgress' },
+  Paused: { ready: ['False', 'RolloutPaused'], stalled: 'FailureThresholdReached', paused: 'FailureThresholdReached', event: ['Warning', 'RolloutPaused'] },
+  PausedByUser: { ready: ['False', 'RolloutPaused'], paused: 'PausedByUser', event: ['Normal', 'RolloutPaused'] },
+  Incomplete: { ready: ['False', 'RolloutIncomplete'], stalled: 'RolloutIncomplete', event: ['Warning', 'RolloutIncomplete'] },
+};
 
 export class ProfileReconciler {
+  private readonly rollouts = new RolloutController();
+
   constructor(private readonly ctx: ControllerContext) {}
 
   /** Mailboxes that use this profile, directly or through their Deployment's default. */
@@ -20,22 +44,87 @@ export class ProfileReconciler {
       .filter((m) => effectiveProfileName(m, this.ctx.caches.deployments.get(ns, m.spec.deploymentRef.name)) === p.metadata.name);
   }
 
-  async reconcile(namespace: string, name: string): Promise<void> {
+  async reconcile(namespace: string, name: string): Promise<ReconcileResult | void> {
     const p = this.ctx.caches.profiles.get(namespace, name);
     if (!p || p.metadata.deletionTimestamp) return;
     const gen = p.metadata.generation;
-    const next: ProfileStatus = { ...(p.status ?? {}), observedGeneration: gen, mailboxes: mailboxCounts(this.mailboxesOf(p)) };
+    const caches = this.ctx.caches;
+    const revision = profileRevision(p, cacheVersions(caches, namespace));
+    const mailboxes = this.mailboxesOf(p);
+    const plan = this.rollouts.plan(
+      p,
+      revision,
+      mailboxes.map((m) => {
+        const res = resolveMailbox(m, caches);
+        const directions = res.ok ? directionsOf(res.value) : directionsOf(effectiveDeliveryMethods(m, caches.deployments.get(namespace, m.spec.deploymentRef.name)));
+        return { mailbox: m, state: mailboxRolloutState(m, { profile: name, revision, directions }), resolvable: res.ok };
+      }),
+    );
+    const next: ProfileStatus = {
+      ...(p.status ?? {}),
+      observedGeneration: gen,
+      revision,
+      revisions: this.revisionsInUse(p, revision),
+      rollout: plan.rollout,
+      mailboxes: { ...mailboxCounts(mailboxes), ...plan.counts },
+    };
     const problem = this.missingSecret(p);
-    next.conditions = setCondition(
-      p.status?.conditions,
-      problem
-        ? { type: 'Ready', status: 'False', reason: 'SecretNotFound', message: problem }
-        : { type: 'Ready', status: 'True', reason: 'Valid', message: 'profile is valid' },
+    next.conditions = this.conditions(p, plan, problem);
+    const before = getCondition(p.status?.conditions, 'Ready');
+    const after = getCondition(next.conditions, 'Ready')!;
+    try {
+      await patchStatus(this.ctx.clients, { ...RESOURCES.profiles, namespace, name, resourceVersion: p.metadata.resourceVersion }, p.status, next);
+    } catch (err) {
+      // Our previous write has not reached the cache yet: plan again from the object that has it
+      // rather than act twice on the same batch.
+      if (isConflict(err)) return { requeueAfterMs: 100 };
+      throw err;
+    }
+    for (const e of plan.events) await this.ctx.events.record(p, e.type, e.reason, e.message);
+    if (problem && before?.reason !== 'SecretNotFound') await this.ctx.events.record(p, 'Warning', 'SecretNotFound', problem);
+    const transition = PHASE_CONDITIONS[plan.phase].event;
+    if (!problem && transition && before && (before.status !== after.status || before.reason !== after.reason)) {
+      // A profile that never had a mailbox to move has nothing to announce.
+      if (plan.phase !== 'Complete' || plan.rollout.batch) await this.ctx.events.record(p, transition[0], transition[1], plan.message);
+    }
+    return plan.requeueAfterMs !== undefined ? { requeueAfterMs: plan.requeueAfterMs } : undefined;
+  }
+
+  private conditions(p: EmailServerProfile, plan: RolloutPlan, problem: string | undefined): Condition[] {
+    const gen = p.metadata.generation;
+    const phase = PHASE_CONDITIONS[plan.phase];
+    let conds = p.status?.conditions ?? [];
+    const put = (type: string, reason: string | undefined, message: string) =>
+      (conds = reason ? setCondition(conds, { type, status: 'True', reason, message }, gen) : removeCondition(conds, type));
+    conds = setCondition(
+      conds,
+      problem ? { type: 'Ready', status: 'False', reason: 'SecretNotFound', message: problem } : { type: 'Ready', status: phase.ready[0], reason: phase.ready[1], message: plan.message },
       gen,
     );
-    const before = p.status?.conditions?.find((c) => c.type === 'Ready');
-    await patchStatus(this.ctx.clients, { ...RESOURCES.profiles, namespace, name }, p.status, next);
-    if (problem && before?.reason !== 'SecretNotFound') await this.ctx.events.record(p, 'Warning', 'SecretNotFound', problem);
+    put('Reconciling', phase.reconciling, plan.message);
+    put('Stalled', phase.stalled, plan.message);
+    put('RolloutPaused', phase.paused, plan.message);
+    return conds;
+  }
+
+  /**
+   * The current revision and every revision a mailbox still runs on, with their specs, so a sync
+   * worker can (re)start a mailbox on its last-known-good configuration. The revision that was
+   * current until now is kept one reconcile longer: a mailbox may have moved to it a moment ago
+   * without this cache having seen it yet.
+   */
+  private revisionsInUse(p: EmailServerProfile, revision: string): { revision: string; spec: EmailServerProfileSpec }[] {
+    const used = new Set<string>([revision]);
+    if (p.status?.revision) used.add(p.status.revision);
+    for (const m of this.ctx.caches.mailboxes.list(p.metadata.namespace)) {
+      if (m.status?.serverProfile === p.metadata.name && m.status.revision) used.add(m.status.revision);
+    }
+    const known = new Map<string, EmailServerProfileSpec>((p.status?.revisions ?? []).map((r) => [r.revision, r.spec as EmailServerProfileSpec]));
+    known.set(revision, revisionSpec(p.spec));
+    return [...used]
+      .filter((r) => known.has(r))
+      .slice(0, MAX_REVISIONS)
+      .map((r) => ({ revision: r, spec: known.get(r)! }));
   }
 
   private missingSecret(p: EmailServerProfile): string | undefined {

@@ -4,6 +4,7 @@
 import type { Deployment, EmailServerProfile, Mailbox } from '../api/types.js';
 import { isExchange } from '../api/types.js';
 import type { Caches } from './context.js';
+import type { Direction } from './mailbox-testing.js';
 
 export interface EffectiveMailbox {
   deployment: Deployment;
@@ -13,6 +14,8 @@ export interface EffectiveMailbox {
   appointmentsContactsTasks: 'ServerSideSync' | 'None';
 }
 
+export type DeliveryMethods = Pick<EffectiveMailbox, 'incoming' | 'outgoing' | 'appointmentsContactsTasks'>;
+
 export type Resolution =
   | { ok: true; value: EffectiveMailbox }
   | { ok: false; reason: string; message: string };
@@ -20,6 +23,25 @@ export type Resolution =
 /** The profile name a mailbox uses after defaults, or undefined when neither names one. */
 export function effectiveProfileName(mbx: Mailbox, deployment: Deployment | undefined): string | undefined {
   return mbx.spec.serverProfileRef?.name ?? deployment?.spec.defaults?.serverProfileRef?.name;
+}
+
+/** The mailbox's delivery methods after the Deployment's defaults. */
+export function effectiveDeliveryMethods(mbx: Mailbox, deployment: Deployment | undefined): DeliveryMethods {
+  const d = deployment?.spec.defaults ?? {};
+  return {
+    incoming: mbx.spec.incoming ?? d.incoming ?? 'ServerSideSync',
+    outgoing: mbx.spec.outgoing ?? d.outgoing ?? 'ServerSideSync',
+    appointmentsContactsTasks: mbx.spec.appointmentsContactsTasks ?? d.appointmentsContactsTasks ?? 'None',
+  };
+}
+
+/** The directions that are tested and synced for these delivery methods. */
+export function directionsOf(m: DeliveryMethods): Direction[] {
+  const out: Direction[] = [];
+  if (m.incoming !== 'None') out.push('incoming');
+  if (m.outgoing === 'ServerSideSync') out.push('outgoing');
+  if (m.appointmentsContactsTasks === 'ServerSideSync') out.push('appointmentsContactsTasks');
+  return out;
 }
 
 export function resolveMailbox(mbx: Mailbox, caches: Caches): Resolution {
@@ -50,14 +72,7 @@ export function resolveMailbox(mbx: Mailbox, caches: Caches): Resolution {
       message: `emailserverprofiles.mailsync.dev "${profileName}" (from ${from}) not found in namespace "${ns}": create it or correct the reference`,
     };
   }
-  const d = deployment.spec.defaults ?? {};
-  const value: EffectiveMailbox = {
-    deployment,
-    profile,
-    incoming: mbx.spec.incoming ?? d.incoming ?? 'ServerSideSync',
-    outgoing: mbx.spec.outgoing ?? d.outgoing ?? 'ServerSideSync',
-    appointmentsContactsTasks: mbx.spec.appointmentsContactsTasks ?? d.appointmentsContactsTasks ?? 'None',
-  };
+  const value: EffectiveMailbox = { deployment, profile, ...effectiveDeliveryMethods(mbx, deployment) };
   // Rules that need both objects, which CEL on one object cannot check.
   if (value.appointmentsContactsTasks === 'ServerSideSync') {
     if (!isExchange(profile.spec.serverType)) {

@@ -36,10 +36,7 @@ export async function patchStatus<S extends object>(
   if (current && isDeepStrictEqual(current, clean)) return undefined;
   // Only changed fields are sent, so fields another writer owns (a sync worker's checkpoint) are
   // never rewritten from a stale copy; removed fields become null.
-  const body: Record<string, unknown> = {};
-  const cur = (current ?? {}) as Record<string, unknown>;
-  for (const [k, v] of Object.entries(clean)) if (!isDeepStrictEqual(cur[k], v)) body[k] = v;
-  for (const k of Object.keys(cur)) if (!(k in clean)) body[k] = null;
+  const body = mergePatchOf((current ?? {}) as Record<string, unknown>, clean as Record<string, unknown>);
   return clients.custom.patchNamespacedCustomObjectStatus(
     {
       group: ref.group,
@@ -53,4 +50,21 @@ export async function patchStatus<S extends object>(
     },
     mergePatch(),
   );
+}
+
+const isPlainObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
+
+/**
+ * The JSON merge patch (RFC 7386) that turns `cur` into `next`: changed fields, with nested
+ * objects diffed the same way (a merge patch merges objects, so a key removed inside one must be
+ * sent as null or the server keeps it); arrays are replaced whole.
+ */
+function mergePatchOf(cur: Record<string, unknown>, next: Record<string, unknown>): Record<string, unknown> {
+  const body: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(next)) {
+    if (isDeepStrictEqual(cur[k], v)) continue;
+    body[k] = isPlainObject(cur[k]) && isPlainObject(v) ? mergePatchOf(cur[k] as Record<string, unknown>, v) : v;
+  }
+  for (const k of Object.keys(cur)) if (!(k in next)) body[k] = null;
+  return body;
 }

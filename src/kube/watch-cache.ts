@@ -7,6 +7,7 @@ import type { KubernetesObject } from '@kubernetes/client-node';
 import type { Logger } from '../log/logger.js';
 import type { KubeClients } from './client.js';
 import { describeError, isGone, statusCode } from './errors.js';
+import { rawRequest } from './raw.js';
 import { backoffDelay } from './workqueue.js';
 
 export interface ResourceType {
@@ -32,6 +33,8 @@ export interface WatchCacheOptions {
   watchTimeoutSeconds?: number;
   /** No event or bookmark for this long means the watch is stalled and is restarted. */
   stallMs?: number;
+  /** Objects per list request (the list is paged with continue tokens). */
+  pageSize?: number;
   logger: Logger;
 }
 
@@ -141,21 +144,13 @@ export class WatchCache<T extends KubernetesObject> {
     const items: T[] = [];
     let cont: string | undefined;
     let rv = '';
+    // A plain JSON list: client-node's generic list() drops the continue token of custom
+    // resources (so paging stopped after the first page) and reshapes objects through its models.
     do {
-      const res = await this.clients.objects.list<T>(
-        this.type.apiVersion,
-        this.type.kind,
-        this.opts.namespace,
-        undefined,
-        undefined,
-        undefined,
-        undefined,
-        undefined,
-        500,
-        cont,
-      );
+      const query = new URLSearchParams({ limit: String(this.opts.pageSize ?? 500), ...(cont ? { continue: cont } : {}) });
+      const res = await rawRequest<{ items: T[]; metadata?: { continue?: string; resourceVersion?: string } }>(this.clients.kc, 'GET', `${this.path()}?${query}`);
       items.push(...res.items.map((i) => ({ ...i, apiVersion: this.type.apiVersion, kind: this.type.kind })));
-      cont = res.metadata?._continue || undefined;
+      cont = res.metadata?.continue || undefined;
       rv = res.metadata?.resourceVersion ?? rv;
     } while (cont);
     this.stats.lists++;

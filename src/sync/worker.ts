@@ -2,6 +2,11 @@
 // each mailbox of its shards whose directions passed Test and Enable. It restarts a syncer when
 // the mailbox's configuration revision changes, stops it when the shard moves away, and runs a
 // cycle at once when the mailbox's sync-now annotation changes.
+//
+// A mailbox runs on the profile revision it passed its test on (status.serverProfile and
+// status.revision), not on the profile's current spec: while a rollout holds it back, or after its
+// test of a new revision failed, it keeps running on its last-known-good configuration. The spec
+// of that revision comes from the profile's status.revisions (see controllers/profile.ts).
 
 import type { Deployment, EmailServerProfile, Mailbox } from '../api/types.js';
 import { SYNC_REQUESTED_AT } from '../api/types.js';
@@ -12,6 +17,7 @@ import type { EventRecorder } from '../kube/events.js';
 import type { KubeClients } from '../kube/client.js';
 import type { ShardOwner } from '../kube/shards.js';
 import { keyOf } from '../kube/watch-cache.js';
+import { cacheVersions, specOfRevision } from '../controllers/rollout-revision.js';
 import type { Logger } from '../log/logger.js';
 import { MailboxSyncer, type SyncParts } from './mailbox-syncer.js';
 import { MailboxStatusReporter, type SyncMetricsHooks } from './status-reporter.js';
@@ -47,6 +53,7 @@ export interface WorkerOptions {
 
 export class SyncWorker {
   private readonly running = new Map<string, Running>();
+  private readonly warnedSpec = new Set<string>();
   private timer?: NodeJS.Timeout;
   private reconciling: Promise<void> = Promise.resolve();
   private stopped = false;
@@ -116,11 +123,31 @@ export class SyncWorker {
     if (!incoming && !outgoing) return undefined;
     const ns = m.metadata.namespace;
     const deployment = this.caches.deployments.get(ns, m.spec.deploymentRef.name);
-    const profile = m.status?.serverProfile ? this.caches.profiles.get(ns, m.status.serverProfile) : undefined;
-    if (!deployment || !profile) return undefined;
-    // The revision that passed its test identifies the configuration; a new one restarts the syncer.
-    const signature = [m.status?.revision, incoming, outgoing, deployment.metadata.generation, deployment.spec.crm.credentialsSecretRef?.name && this.caches.secrets.get(ns, deployment.spec.crm.credentialsSecretRef.name)?.metadata.resourceVersion].join('|');
+    const current = m.status?.serverProfile ? this.caches.profiles.get(ns, m.status.serverProfile) : undefined;
+    if (!deployment || !current) return undefined;
+    const profile = { ...current, spec: this.runningSpec(current, m) };
+    // The configuration that passed its test identifies what runs; a new one restarts the syncer.
+    const signature = [
+      m.status?.revision,
+      m.status?.configHash,
+      incoming,
+      outgoing,
+      deployment.metadata.generation,
+      deployment.spec.crm.credentialsSecretRef?.name && this.caches.secrets.get(ns, deployment.spec.crm.credentialsSecretRef.name)?.metadata.resourceVersion,
+    ].join('|');
     return { mailbox: m, profile, deployment, lookups: this.lookups(ns), incoming, outgoing, signature };
+  }
+
+  /** The profile spec of the revision the mailbox runs on; the current spec when that record is gone. */
+  private runningSpec(profile: EmailServerProfile, m: Mailbox): EmailServerProfile['spec'] {
+    const spec = specOfRevision(profile, m.status?.revision, cacheVersions(this.caches, profile.metadata.namespace));
+    if (spec) return spec;
+    const key = keyOf(m);
+    if (!this.warnedSpec.has(key)) {
+      this.warnedSpec.add(key);
+      this.opts.logger.warn({ mailbox: key, revision: m.status?.revision }, `revision ${m.status?.revision} of profile "${profile.metadata.name}" is not recorded in its status.revisions; running on the current spec`);
+    }
+    return profile.spec;
   }
 
   private async reconcile(): Promise<void> {
@@ -169,6 +196,7 @@ export class SyncWorker {
     this.running.delete(key);
     await r.syncer.stop();
     await r.reporter.close();
-    this.opts.logger.info({ mailbox: key }, 'sync stopped');
+    const [namespace, mailbox] = [key.slice(0, key.indexOf('/')), key.slice(key.indexOf('/') + 1)];
+    this.opts.logger.info({ namespace, mailbox }, 'sync stopped');
   }
 }

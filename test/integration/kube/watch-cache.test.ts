@@ -63,3 +63,16 @@ test('a resourceVersion the server no longer has (410 Gone) leads to a full re-l
   await waitFor('deletion seen', async () => (deleted.includes('after-stall') ? true : undefined), { timeoutMs: 15_000 });
   expect(cache.get(ns, 'after-stall')).toBeUndefined();
 });
+
+test('a list of more objects than one page (custom resources too) is read completely', async () => {
+  const ns2 = await newNamespace(admin, 'paging');
+  const type2 = { apiVersion: 'mailsync.dev/v1alpha1', kind: 'Mailbox', plural: 'mailboxes' };
+  for (let i = 0; i < 7; i++) {
+    await admin.custom.createNamespacedCustomObject({ group: 'mailsync.dev', version: 'v1alpha1', namespace: ns2, plural: 'mailboxes', body: { apiVersion: 'mailsync.dev/v1alpha1', kind: 'Mailbox', metadata: { name: `m${i}` }, spec: { emailAddress: `m${i}@example.com`, owner: { kind: 'User', name: `m${i}` }, deploymentRef: { name: 'd' } } } });
+  }
+  const cache = new WatchCache<V1ConfigMap>(admin, type2, { namespace: ns2, logger: silentLogger(), pageSize: 3 });
+  caches.push(cache);
+  cache.start();
+  await cache.waitForSync();
+  expect(cache.list().map((o) => o.metadata!.name).sort()).toEqual(['m0', 'm1', 'm2', 'm3', 'm4', 'm5', 'm6']);
+});

@@ -99,14 +99,22 @@ test('two workers, one killed: its mailboxes resume on the other, nothing lost o
   await a.waitForLog((l) => l.msg === 'sync worker started');
   await b.waitForLog((l) => l.msg === 'sync worker started');
   const createdBefore = (await crmStats()).created;
-  // Wait until the shards are split so that both workers sync something.
-  await waitFor('both syncing', async () => (a.lines.some((l) => l.msg === 'sync started') && b.lines.some((l) => l.msg === 'sync started') ? true : undefined), { timeoutMs: 30_000 });
-  await a.kill('SIGKILL');
+  // Let the shards settle (each worker takes its fair share), then find who syncs "two" and kill
+  // exactly that worker, whichever shard the mailbox hashed to.
+  await new Promise((r) => setTimeout(r, 4000));
+  const syncsTwo = (w: OperatorProcess) => {
+    const started = w.lines.filter((l) => l.mailbox === 'two' && (l.msg === 'sync started' || l.msg === 'sync stopped'));
+    return started.length > 0 && started[started.length - 1].msg === 'sync started';
+  };
+  const owner = await waitFor('an owner of mailbox two', async () => (syncsTwo(a) ? a : syncsTwo(b) ? b : undefined), { timeoutMs: 30_000 });
+  const other = owner === a ? b : a;
+  await owner.kill('SIGKILL');
   await deliverMany(dovecot, 'two', 200, (i) => goodMessage(i, { to: 'two@example.com', messageId: `two-${i}@customer.example` }));
   await waitFor('the other worker delivers', async () => {
     const { activities: acts } = (await (await fetch(`${crmUrl}/_test/activities`)).json()) as { activities: { messageId: string }[] };
     return acts.filter((x) => x.messageId.startsWith('two-')).length === 200 ? true : undefined;
   }, { timeoutMs: 60_000, intervalMs: 500 });
+  expect(syncsTwo(other)).toBe(true); // the survivor took the mailbox over
   const stats = await crmStats();
   expect(stats.created - createdBefore).toBe(200);
 }, 180_000);
