@@ -12,6 +12,7 @@ import type { Deployment, EmailServerProfile, Mailbox } from '../api/types.js';
 import { SYNC_REQUESTED_AT } from '../api/types.js';
 import type { Caches } from '../controllers/context.js';
 import type { SecretSource } from '../controllers/mailbox-testing.js';
+import { secretSource } from '../controllers/secret-source.js';
 import { getCondition } from '../kube/conditions.js';
 import type { EventRecorder } from '../kube/events.js';
 import type { KubeClients } from '../kube/client.js';
@@ -96,21 +97,6 @@ export class SyncWorker {
     }, 100);
   }
 
-  private lookups(namespace: string): SecretSource {
-    const decode = (data: Record<string, string> | undefined, b64: boolean) =>
-      Object.fromEntries(Object.entries(data ?? {}).map(([k, v]) => [k, b64 ? Buffer.from(v, 'base64').toString('utf8') : v]));
-    return {
-      secret: (name) => {
-        const s = this.caches.secrets.get(namespace, name);
-        return s && { data: decode(s.data, true), resourceVersion: s.metadata.resourceVersion ?? '' };
-      },
-      configMap: (name) => {
-        const c = this.caches.configMaps.get(namespace, name);
-        return c && { data: decode(c.data, false), resourceVersion: c.metadata?.resourceVersion ?? '' };
-      },
-    };
-  }
-
   /** What should run for a mailbox, or undefined when nothing should. */
   private desired(m: Mailbox): (SyncPlanInput & { signature: string }) | undefined {
     if (m.metadata.deletionTimestamp || m.spec.suspended) return undefined;
@@ -135,7 +121,7 @@ export class SyncWorker {
       deployment.metadata.generation,
       deployment.spec.crm.credentialsSecretRef?.name && this.caches.secrets.get(ns, deployment.spec.crm.credentialsSecretRef.name)?.metadata.resourceVersion,
     ].join('|');
-    return { mailbox: m, profile, deployment, lookups: this.lookups(ns), incoming, outgoing, signature };
+    return { mailbox: m, profile, deployment, lookups: secretSource(this.caches, ns), incoming, outgoing, signature };
   }
 
   /** The profile spec of the revision the mailbox runs on; the current spec when that record is gone. */
