@@ -12,6 +12,7 @@ import type { ControllerContext } from './context.js';
 import { mailboxCounts } from './counts.js';
 import type { CrmTestOutcome, CrmTesting } from './crm-testing.js';
 import { secretSource } from './secret-source.js';
+import { rolloutProgress } from './rollout-progress.js';
 
 const RETEST_MS = 60_000;
 const HEALTHY_RECHECK_MS = 5 * 60_000;
@@ -79,11 +80,23 @@ export class DeploymentReconciler {
       conds = removeCondition(conds, 'Stalled');
     } else {
       const { outcome, retryInMs, fresh } = await this.testConnector(d);
-      conds = setCondition(conds, { type: 'Ready', status: outcome.ok ? 'True' : 'False', reason: outcome.reason, message: outcome.message }, gen);
+      // Ready also waits for a change of the defaults to reach the mailboxes that use them, so
+      // `kubectl wait --for=condition=Ready` on a Deployment waits for its rollout too.
+      const usingDefaults = mailboxes.filter((m) => !m.spec.serverProfileRef || !m.spec.incoming || !m.spec.outgoing || !m.spec.appointmentsContactsTasks);
+      const progress = rolloutProgress(this.ctx.caches, usingDefaults);
+      const failedNote = progress.failed ? `; ${progress.failed} mailbox(es) failed the test of their new configuration and run their last-known-good one: ${progress.failedNames.join(', ')}` : '';
+      if (outcome.ok && progress.pending > 0) {
+        const message = `${progress.pending} of ${usingDefaults.length} mailboxes using the defaults are still moving to the current configuration${failedNote}`;
+        conds = setCondition(conds, { type: 'Ready', status: 'False', reason: 'RolloutInProgress', message }, gen);
+      } else {
+        conds = setCondition(conds, { type: 'Ready', status: outcome.ok ? 'True' : 'False', reason: outcome.reason, message: outcome.message + (outcome.ok ? failedNote : '') }, gen);
+      }
       conds = outcome.ok || !outcome.permanent ? removeCondition(conds, 'Stalled') : setCondition(conds, { type: 'Stalled', status: 'True', reason: outcome.reason, message: outcome.message }, gen);
       conds = !outcome.ok && !outcome.permanent
         ? setCondition(conds, { type: 'Reconciling', status: 'True', reason: 'RetryingConnectorTest', message: 'the CRM connector test is retried with backoff' }, gen)
-        : removeCondition(conds, 'Reconciling');
+        : outcome.ok && progress.pending > 0
+          ? setCondition(conds, { type: 'Reconciling', status: 'True', reason: 'RolloutInProgress', message: 'a change of the defaults is rolling out' }, gen)
+          : removeCondition(conds, 'Reconciling');
       if (fresh) event = outcome.ok ? { type: 'Normal', reason: 'CRMConnected', message: outcome.message } : { type: 'Warning', reason: outcome.reason, message: outcome.message };
       if (retryInMs > 0) result = { requeueAfterMs: retryInMs };
     }

@@ -91,12 +91,16 @@ test('a new default profile moves exactly the mailboxes that use it, each only a
   expect(d0.status).toMatchObject({ serverProfile: 'a', revision: a.status.revision, targetRevision: paused.status.revision });
   expect(condition(d0, 'Enabled')).toMatchObject({ status: 'True', reason: 'RunningLastKnownGood' });
   expect(condition(await mbx('d2'), 'UpToDate')?.reason).toBe('WaitingForBatch');
+  // The Deployment is not Ready while its defaults are still moving, so `kubectl wait` waits.
+  const dep = await waitForCondition(admin, 'deployments', ns, 'crm', 'Ready', (c) => c.reason === 'RolloutInProgress');
+  expect(condition(dep, 'Ready')?.message).toMatch(/still moving to the current configuration; 2 mailbox\(es\) failed .*: d0, d1/);
   await deliversToCrm('d0', 'default-paused@customer.example');
 
   // Fixing b is a new revision of b and a new rollout: everything moves.
   await mergePatchSpec(admin, 'emailserverprofiles', ns, 'b', { spec: { incoming: { port: dovecot.ports.pop3 } } });
   const b = await profileReady('b');
   expect(b.status.mailboxes).toMatchObject({ total: DEFAULTED.length, updated: DEFAULTED.length, failed: 0 });
+  await waitForCondition(admin, 'deployments', ns, 'crm', 'Ready', (c) => c.status === 'True');
   for (const u of DEFAULTED) expect((await mbx(u)).status).toMatchObject({ serverProfile: 'b', revision: b.status.revision });
   const fixed = await mbx('fixed');
   expect(fixed.status).toMatchObject({ serverProfile: 'a', revision: a.status.revision, testedRevision: fixedBefore.testedRevision, lastTestTime: fixedBefore.lastTestTime });
