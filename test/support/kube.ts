@@ -85,3 +85,12 @@ export async function waitForCondition(
     throw new Error(`${(err as Error).message}; last seen: ${JSON.stringify(last)}`);
   }
 }
+
+/** A user's Mailbox spec in the shape most tests use: `<user>@example.com`, Deployment `crm`, Secret `<user>-mail`. */
+export const userMailbox = (user: string, extra: object = {}) => ({
+  emailAddress: `${user}@example.com`,
+  owner: { kind: 'User', name: user },
+  deploymentRef: { name: 'crm' },
+  credentialsSecretRef: { name: `${user}-mail` },
+  ...extra,
+});

@@ -16,7 +16,7 @@ import { waitFor } from '../../../dev/processes.js';
 import { loadKubeConfig } from '../../../src/kube/client.js';
 import { startDovecot, type DovecotFixture } from '../../support/dovecot.js';
 import { freePorts } from '../../support/free-port.js';
-import { clientsAs, controlPlaneInfo, create, get, newNamespace, waitForCondition, type Plural } from '../../support/kube.js';
+import { clientsAs, controlPlaneInfo, create, get, newNamespace, waitForCondition, type Plural, userMailbox } from '../../support/kube.js';
 import { createSecret } from '../../support/mail-env.js';
 import { argoHealth } from './argocd-health.js';
 import { fluxHealth, fluxHealthCheckExprs, installAsPolicy, type FluxVerdict } from './flux-health.js';
@@ -30,13 +30,7 @@ let server: ObservabilityServer;
 const metrics = createMetrics();
 const readiness = new OperatorReadiness();
 
-const mailbox = (user: string, extra: object = {}) => ({
-  emailAddress: `${user}@example.com`,
-  owner: { kind: 'User', name: user },
-  deploymentRef: { name: 'crm' },
-  credentialsSecretRef: { name: `${user}-mail` },
-  ...extra,
-});
+const mailbox = userMailbox;
 const health = async (plural: Plural, name: string) => argoHealth(await get(admin, plural, ns, name));
 
 beforeAll(async () => {

@@ -4,7 +4,7 @@
 import type { Manager } from '../../../src/controllers/manager.js';
 import { waitFor } from '../../../dev/processes.js';
 import { startDovecot, type DovecotFixture } from '../../support/dovecot.js';
-import { clientsAs, condition, create, get, mergePatchSpec, newNamespace, waitForCondition } from '../../support/kube.js';
+import { clientsAs, condition, create, get, mergePatchSpec, newNamespace, waitForCondition, userMailbox } from '../../support/kube.js';
 import { createSecret, updateSecret, visibleText } from '../../support/mail-env.js';
 import { startManager } from '../../support/operator.js';
 import { startSmtpReceiver, type SmtpReceiver } from '../../support/smtp-receiver.js';
@@ -22,13 +22,7 @@ const imapProfile = (extra: object = {}) => ({
   outgoing: { server: '127.0.0.1', port: smtp.port, tls: 'STARTTLS', caBundle: { secretRef: { name: 'smtp-ca' } } },
   ...extra,
 });
-const mailbox = (user: string, extra: object = {}) => ({
-  emailAddress: `${user}@example.com`,
-  owner: { kind: 'User', name: user },
-  deploymentRef: { name: 'crm' },
-  credentialsSecretRef: { name: `${user}-mail` },
-  ...extra,
-});
+const mailbox = userMailbox;
 
 beforeAll(async () => {
   dovecot = await startDovecot({ users: Object.entries(PASSWORDS).map(([username, password]) => ({ username, password })) });
