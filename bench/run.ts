@@ -134,11 +134,15 @@ async function main(): Promise<void> {
     await Promise.all(Array.from({ length: OUT }, (_, i) => rawTransport.sendMail(msg(i))));
     const rawOutMs = Date.now() - t;
     rawTransport.close();
-    // The pipeline reads pending emails from the CRM connector; seed them through the fake's API.
-    const { FakeCrmWebhook } = await import('../test/support/fake-crm-webhook.js');
-    const outCrm = await FakeCrmWebhook.start(CRM);
-    for (let i = 0; i < OUT; i++) outCrm.addPendingEmail('out@example.com', { from: { address: 'out@example.com' }, to: [{ address: 'customer@customer.example' }], cc: [], bcc: [], subject: `Quote ${i}`, textBody: 'x'.repeat(3000) });
-    const outConnector = createConnector({ type: 'Webhook', url: outCrm.url }, CRM, {});
+    // The CRM runs in its own process, as for incoming (a real CRM is elsewhere); emails pending
+    // send are seeded through its test API before the clock starts.
+    for (let i = 0; i < OUT; i++) {
+      await fetch(`${crm.url}/_test/pending-emails`, {
+        method: 'POST',
+        body: JSON.stringify({ mailboxAddress: 'out@example.com', email: { from: { address: 'out@example.com' }, to: [{ address: 'customer@customer.example' }], cc: [], bcc: [], subject: `Quote ${i}`, textBody: 'x'.repeat(3000) } }),
+      });
+    }
+    const outConnector = connector;
     const sender = new SmtpAdapter(smtpEndpoint, creds('out'), { maxConnections: 2 });
     const outgoing = new OutgoingSync({ key: 'bench/out', address: 'out@example.com', sendMode: 'SendAs', token: DEFAULT_TOKEN }, sender, outConnector);
     t = Date.now();
@@ -146,7 +150,6 @@ async function main(): Promise<void> {
     while (sentCount < OUT) sentCount += (await outgoing.runOnce(500)).sent;
     const pipeOutMs = Date.now() - t;
     sender.close();
-    await outCrm.close();
     row(`outgoing, ${OUT} msgs of ~3 KB (msg/s)`, String(rate(OUT, pipeOutMs)), `${rate(OUT, rawOutMs)} (raw pooled nodemailer)`, (rate(OUT, pipeOutMs) / rate(OUT, rawOutMs)).toFixed(2));
   } finally {
     crm.stop();
