@@ -54,6 +54,12 @@ export function defaultOperatorFlags(): OperatorFlags {
   };
 }
 
+/** AUTO_APPROVE_DOMAINS (comma-separated; set by the chart's autoApproval.domains), if any. */
+function autoApproveCap(): string[] | undefined {
+  const list = (process.env.AUTO_APPROVE_DOMAINS ?? '').split(',').map((d) => d.trim()).filter(Boolean);
+  return list.length ? list : undefined;
+}
+
 export async function runOperator(flags: OperatorFlags): Promise<void> {
   const logger = createLogger({ level: flags.logLevel });
   const metricsAddress = parseListenAddress(flags.metricsAddr); // a bad value fails before anything starts
@@ -66,7 +72,7 @@ export async function runOperator(flags: OperatorFlags): Promise<void> {
   const runWorker = flags.role !== 'controller';
   const syncParts = new ConnectSyncParts({ outgoingPollMs: flags.outgoingPollMs, pollIntervalMs: flags.pollIntervalMs });
   const manager = runController
-    ? new Manager(clients, { namespace: flags.namespace, logger, testing: instrumentTesting(new ConnectMailboxTesting(), metrics), crmTesting: new ConnectCrmTesting(syncParts.connectors), caches })
+    ? new Manager(clients, { namespace: flags.namespace, logger, testing: instrumentTesting(new ConnectMailboxTesting(), metrics), crmTesting: new ConnectCrmTesting(syncParts.connectors), caches, autoApproveCap: autoApproveCap() })
     : undefined;
   const elector =
     runController && flags.leaderElect

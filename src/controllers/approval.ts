@@ -53,7 +53,7 @@ export interface ApprovalGrant {
  * (set by an approver, checked at admission) or by auto-approval of the Deployment's domains
  * (needs the approve verb, which the operator holds only when auto-approval is switched on).
  */
-export function grantToRecord(mbx: Mailbox, d: Deployment | undefined): ApprovalGrant | undefined {
+export function grantToRecord(mbx: Mailbox, d: Deployment | undefined, cap?: string[]): ApprovalGrant | undefined {
   const address = mbx.spec.emailAddress;
   const ann = mbx.metadata.annotations ?? {};
   const bound = mbx.status?.emailAddress === address;
@@ -62,7 +62,8 @@ export function grantToRecord(mbx: Mailbox, d: Deployment | undefined): Approval
   if (has('Approved') || has('Denied')) return undefined;
   if (ann[APPROVED_ADDRESS] === address) return { type: 'Approved', reason: 'ApprovedByAnnotation', message: `${address} approved through the ${APPROVED_ADDRESS} annotation` };
   const domain = address.slice(address.lastIndexOf('@') + 1).toLowerCase();
-  if (approvalRequired(mbx, d) && d?.spec.autoApproveDomains?.some((x) => x.toLowerCase() === domain)) {
+  const capped = !cap || cap.some((x) => x.toLowerCase() === domain);
+  if (approvalRequired(mbx, d) && capped && d?.spec.autoApproveDomains?.some((x) => x.toLowerCase() === domain)) {
     return { type: 'Approved', reason: 'AutoApproved', message: `${address} approved automatically: ${domain} is in spec.autoApproveDomains of deployment "${d.metadata.name}"` };
   }
   return undefined;

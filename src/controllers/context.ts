@@ -20,6 +20,12 @@ export interface ControllerContext {
   caches: Caches;
   events: EventRecorder;
   logger: Logger;
+  /**
+   * Cluster-wide cap on auto-approval (the chart's autoApproval.domains): when set, the operator
+   * auto-approves only addresses whose domain is in both this list and the Deployment's
+   * spec.autoApproveDomains, so a mailbox admin cannot widen auto-approval by editing a Deployment.
+   */
+  autoApproveCap?: string[];
 }
 
 export const splitKey = (key: string): [string, string] => {

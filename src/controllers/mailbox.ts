@@ -104,7 +104,7 @@ export class MailboxReconciler {
     let result: ReconcileResult | undefined;
 
     const deployment = this.ctx.caches.deployments.get(namespace, mbx.spec.deploymentRef.name);
-    const grant = grantToRecord(mbx, deployment);
+    const grant = grantToRecord(mbx, deployment, this.ctx.autoApproveCap);
     if (grant && (await this.recordGrant(mbx, grant))) return; // the status update re-queues this mailbox
     // Approval binds to the exact address; a changed address withdraws it.
     const approval = approvalOf(mbx, deployment);

@@ -36,6 +36,8 @@ export interface ManagerOptions {
   /** Tests Deployments' CRM connectors (src/connect); without it Deployments are only validated. */
   crmTesting?: CrmTesting;
   testPolicy?: TestPolicy;
+  /** Domains the operator may auto-approve at most (see ControllerContext.autoApproveCap). */
+  autoApproveCap?: string[];
   /** Caches shared with a sync worker in the same process. */
   caches?: Caches;
   /**
@@ -116,7 +118,7 @@ export class Manager {
     private readonly opts: ManagerOptions,
   ) {
     this.caches = opts.caches ?? createCaches(clients, opts);
-    this.ctx = { clients, caches: this.caches, events: new EventRecorder(clients, 'mailsync-operator', opts.logger), logger: opts.logger };
+    this.ctx = { clients, caches: this.caches, events: new EventRecorder(clients, 'mailsync-operator', opts.logger), logger: opts.logger, autoApproveCap: opts.autoApproveCap };
     // A freed test slot wakes the mailbox it was reserved for.
     this.slots = new TestSlots((key) => this.queues.mailboxes.add(key));
     this.reconcilers = {
