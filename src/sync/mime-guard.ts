@@ -66,8 +66,8 @@ export function guardMessage(raw: Buffer, limits: GuardLimits = DEFAULT_GUARD_LI
     if (/^multipart\//i.test(type)) {
       const boundary = param(type, 'boundary');
       if (!boundary) return `${where}: ${type.split(';')[0]} without a boundary`;
-      const delimiter = `--${boundary}`;
-      const pieces = part.body.split(new RegExp(`(?:^|\\r?\\n)${boundary.replace(/[.*+?^${}()|[\]\\]/g, '\\$&').replace(/^/, '--')}`, 'g'));
+      const delimiter = `--${boundary}`.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+      const pieces = part.body.split(new RegExp(`(?:^|\\r?\\n)${delimiter}`, 'g'));
       if (pieces.length < 2) return `${where}: the boundary "${boundary}" never occurs in the body (broken MIME)`;
       // pieces[0] is the preamble; the piece after the closing delimiter starts with "--".
       for (let i = 1; i < pieces.length; i++) {
@@ -76,7 +76,6 @@ export function guardMessage(raw: Buffer, limits: GuardLimits = DEFAULT_GUARD_LI
         const problem = check(piece.replace(/^[ \t]*\r?\n/, ''), depth + 1, `${where} part ${i}`);
         if (problem) return problem;
       }
-      void delimiter;
       return undefined;
     }
     if (/^message\/rfc822/i.test(type) && encoding !== 'base64') return check(part.body, depth + 1, `${where} attached message`);
