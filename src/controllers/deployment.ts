@@ -19,9 +19,10 @@ const HEALTHY_RECHECK_MS = 5 * 60_000;
 
 interface LastTest {
   key: string;
-  at: number;
   outcome: CrmTestOutcome;
   failures: number;
+  /** Until then the result stands for the same configuration. */
+  retestAt: number;
 }
 
 export class DeploymentReconciler {
@@ -43,17 +44,18 @@ export class DeploymentReconciler {
     const id = `${d.metadata.namespace}/${d.metadata.name}`;
     const key = this.configKey(d);
     const prev = this.last.get(id);
-    const age = prev ? Date.now() - prev.at : Infinity;
-    if (prev && prev.key === key && (prev.outcome.ok ? age < HEALTHY_RECHECK_MS : age < (prev.outcome.retryAfterMs ?? RETEST_MS) && prev.outcome.permanent)) {
-      return { outcome: prev.outcome, retryInMs: 0, fresh: false };
-    }
-    if (prev && prev.key === key && !prev.outcome.ok && age < backoffDelay(prev.failures, { baseMs: 2000, maxMs: RETEST_MS, jitter: 0.2 })) {
-      return { outcome: prev.outcome, retryInMs: 0, fresh: false };
-    }
+    if (prev && prev.key === key && Date.now() < prev.retestAt) return { outcome: prev.outcome, retryInMs: 0, fresh: false };
     const outcome = await this.crm!.test(d, secretSource(this.ctx.caches, d.metadata.namespace));
     const failures = outcome.ok ? 0 : (prev?.key === key ? prev.failures : 0) + 1;
-    this.last.set(id, { key, at: Date.now(), outcome, failures });
-    const retryInMs = outcome.ok ? HEALTHY_RECHECK_MS : outcome.permanent ? 0 : Math.max(outcome.retryAfterMs ?? 0, backoffDelay(failures, { baseMs: 2000, maxMs: RETEST_MS, jitter: 0.2 }));
+    // Healthy: recheck now and then. Transient: back off (at least as long as the CRM asked).
+    // Permanent: only a configuration change retests before the retest interval.
+    const delay = outcome.ok
+      ? HEALTHY_RECHECK_MS
+      : outcome.permanent
+        ? (outcome.retryAfterMs ?? RETEST_MS)
+        : Math.max(outcome.retryAfterMs ?? 0, backoffDelay(failures, { baseMs: 2000, maxMs: RETEST_MS, jitter: 0.2 }));
+    this.last.set(id, { key, outcome, failures, retestAt: Date.now() + delay });
+    const retryInMs = outcome.permanent ? 0 : delay;
     return { outcome, retryInMs, fresh: true };
   }
 
