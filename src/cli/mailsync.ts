@@ -23,6 +23,7 @@ Flags for operator:
   --shards N               sync shards shared by the workers through Leases (default: 16)
   --outgoing-poll DURATION how often workers ask the CRM for emails pending send (default: 30s)
   --poll-interval DURATION safety resync interval, overriding profiles' minPollingInterval
+  --parser-threads N       threads that parse incoming MIME (default: cores - 1, at most 4; 0 on 2 cores or fewer = parse on the event loop)
   --leader-elect=false     run without leader election (one replica only)
   --lease-namespace NS     namespace of the leader-election Lease (default: $POD_NAMESPACE or default)
   --lease-name NAME        name of the Lease (default: mailsync-operator)
@@ -53,6 +54,7 @@ async function main(argv: string[]): Promise<number> {
         shards: { type: 'string' },
         'outgoing-poll': { type: 'string' },
         'poll-interval': { type: 'string' },
+        'parser-threads': { type: 'string' },
       },
     });
     const d = defaultOperatorFlags();
@@ -60,6 +62,8 @@ async function main(argv: string[]): Promise<number> {
     if (!['all', 'controller', 'worker'].includes(role)) throw new Error(`--role must be all, controller or worker, not "${role}"`);
     const shards = values.shards === undefined ? d.shards : Number(values.shards);
     if (!Number.isInteger(shards) || shards < 1 || shards > 1024) throw new Error(`--shards must be an integer from 1 to 1024, not "${values.shards}"`);
+    const parserThreads = values['parser-threads'] === undefined ? d.parserThreads : Number(values['parser-threads']);
+    if (!Number.isInteger(parserThreads) || parserThreads < 0 || parserThreads > 64) throw new Error(`--parser-threads must be an integer from 0 to 64, not "${values['parser-threads']}"`);
     await runOperator({
       kubeconfig: values.kubeconfig ?? d.kubeconfig,
       namespace: values.namespace ?? d.namespace,
@@ -71,6 +75,7 @@ async function main(argv: string[]): Promise<number> {
       metricsAddr: values['metrics-addr'] ?? d.metricsAddr,
       role: role as Role,
       shards,
+      parserThreads,
       outgoingPollMs: values['outgoing-poll'] ? parseDuration(values['outgoing-poll'], 30_000) : undefined,
       pollIntervalMs: values['poll-interval'] ? parseDuration(values['poll-interval'], 300_000) : undefined,
     });

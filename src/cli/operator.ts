@@ -17,6 +17,7 @@ import { parseListenAddress, startObservabilityServer } from '../observability/h
 import { instrumentManager, instrumentTesting, syncMetricsHooks } from '../observability/instrument.js';
 import { createMetrics } from '../observability/metrics.js';
 import { EventLoopMonitor, OperatorReadiness } from '../observability/probes.js';
+import { defaultParserThreads, ParserPool } from '../sync/parser-pool.js';
 import { SyncWorker } from '../sync/worker.js';
 
 export type Role = 'all' | 'controller' | 'worker';
@@ -30,6 +31,8 @@ export interface OperatorFlags {
   leaseName: string;
   identity: string;
   shards: number;
+  /** Threads that parse incoming MIME; 0 parses on the event loop. */
+  parserThreads: number;
   outgoingPollMs?: number;
   pollIntervalMs?: number;
   logLevel?: string;
@@ -49,6 +52,7 @@ export function defaultOperatorFlags(): OperatorFlags {
     // re-take its own shard Leases at once. Elsewhere a random suffix keeps replicas apart.
     identity: process.env.POD_NAME || `${os.hostname()}-${randomBytes(4).toString('hex')}`,
     shards: 16,
+    parserThreads: defaultParserThreads(os.availableParallelism()),
     logLevel: process.env.LOG_LEVEL,
     metricsAddr: process.env.METRICS_ADDR || ':8080',
   };
@@ -70,7 +74,9 @@ export async function runOperator(flags: OperatorFlags): Promise<void> {
   const caches = createCaches(clients, { namespace: flags.namespace, logger });
   const runController = flags.role !== 'worker';
   const runWorker = flags.role !== 'controller';
-  const syncParts = new ConnectSyncParts({ outgoingPollMs: flags.outgoingPollMs, pollIntervalMs: flags.pollIntervalMs });
+  // One pool for every mailbox of the process: parsing is CPU work, shared by core, not by mailbox.
+  const parser = runWorker && flags.parserThreads > 0 ? new ParserPool({ threads: flags.parserThreads }) : undefined;
+  const syncParts = new ConnectSyncParts({ outgoingPollMs: flags.outgoingPollMs, pollIntervalMs: flags.pollIntervalMs, parser });
   const manager = runController
     ? new Manager(clients, { namespace: flags.namespace, logger, testing: instrumentTesting(new ConnectMailboxTesting(), metrics), crmTesting: new ConnectCrmTesting(syncParts.connectors), caches, autoApproveCap: autoApproveCap() })
     : undefined;
@@ -101,6 +107,7 @@ export async function runOperator(flags: OperatorFlags): Promise<void> {
     logger.info({ signal }, 'shutting down');
     await worker?.stop();
     await shards?.stop();
+    await parser?.close();
     await manager?.stop();
     await elector?.release();
     await server?.close(2000);

@@ -16,6 +16,7 @@ import { ImapSource } from '../sync/sources/imap.js';
 import { Pop3Source } from '../sync/sources/pop3.js';
 import { ChangeFeedSource } from '../sync/sources/change-feed.js';
 import type { FilteringMethod } from '../sync/filter.js';
+import type { MessageParser } from '../sync/parser-pool.js';
 import { DEFAULT_TOKEN, type TokenSettings } from '../sync/tracking-token.js';
 import type { SyncPartsFactory, SyncPlanInput } from '../sync/worker.js';
 import { parseDuration, resolveDirection, revisionOf, type DirectionSettings } from './settings.js';
@@ -26,6 +27,8 @@ export interface SyncPartsOptions {
   outgoingPollMs?: number;
   /** Overrides the profile's minPollingInterval (tests). */
   pollIntervalMs?: number;
+  /** Where incoming MIME is parsed (the process's thread pool); inline when absent. */
+  parser?: MessageParser;
 }
 
 export function tokenSettings(d: Deployment): TokenSettings {
@@ -94,6 +97,7 @@ export class ConnectSyncParts implements SyncPartsFactory {
       crm,
       pollIntervalMs: this.opts.pollIntervalMs ?? parseDuration(profile.spec.minPollingInterval, 5 * 60_000),
       outgoingIntervalMs: this.opts.outgoingPollMs ?? 30_000,
+      ...(this.opts.parser ? { parser: this.opts.parser } : {}),
     };
     if (w.incoming) parts.incoming = this.incoming(settings('incoming'));
     if (w.outgoing) parts.outgoing = this.outgoing(settings('outgoing'));

@@ -163,8 +163,8 @@ export class ImapSession {
       }
       return { uidValidity: mailbox.uidValidity, items: found.sort((a, b) => a.uid - b.uid) };
     });
-    for (const batch of batches(items, this.options.fetchBatchMessages ?? 100, this.options.fetchBatchBytes ?? 16 * 1024 * 1024)) {
-      const messages = await this.command('fetching messages', async (c) => {
+    const fetchBatch = (batch: number[]) =>
+      this.command('fetching messages', async (c) => {
         // A reconnect between batches may land on a recreated folder: its UIDs mean other messages.
         if (!c.mailbox || c.mailbox.uidValidity !== uidValidity) {
           throw new MailError('ProtocolError', `IMAP ${describeEndpoint(this.endpoint)}: UIDVALIDITY of ${this.mailbox} changed during the fetch; resync from status()`);
@@ -176,7 +176,16 @@ export class ImapSession {
         }
         return out.sort((a, b) => uidOf(a) - uidOf(b));
       });
-      yield* messages;
+    // One batch ahead: the server streams the next batch while the consumer works on this one.
+    // Commands stay serialized, so a moveTo/delete from the consumer simply queues behind it.
+    const all = [...batches(items, this.options.fetchBatchMessages ?? 100, this.options.fetchBatchBytes ?? 16 * 1024 * 1024)];
+    let ahead = all.length ? fetchBatch(all[0]) : undefined;
+    for (let i = 0; ahead; i++) {
+      const current = ahead;
+      ahead = i + 1 < all.length ? fetchBatch(all[i + 1]) : undefined;
+      // A consumer that stops early never awaits the batch ahead; its failure is not news then.
+      ahead?.catch(() => undefined);
+      yield* await current;
     }
   }
 

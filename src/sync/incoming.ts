@@ -8,7 +8,7 @@ import type { CrmConnector, IncomingEmail } from '../crm/types.js';
 import { CrmError } from '../crm/types.js';
 import type { RawMessage } from '../mail/types.js';
 import { accepts, type FilteringMethod } from './filter.js';
-import { parseMessage } from './parse.js';
+import { inlineParser, type MessageParser } from './parser-pool.js';
 import { findToken, type TokenSettings } from './tracking-token.js';
 
 export interface Checkpoint {
@@ -71,6 +71,8 @@ export interface IncomingOptions {
   concurrency?: number;
   /** Save the checkpoint after this many completed messages (and at the end). */
   saveEvery?: number;
+  /** Where MIME parsing runs (a process-wide thread pool in the operator); inline by default. */
+  parser?: MessageParser;
 }
 
 export class IncomingSync {
@@ -141,7 +143,7 @@ export class IncomingSync {
       result.filtered++;
       return;
     }
-    const parsed = await parseMessage(m.raw.source, { maxAttachmentBytes: mb.maxAttachmentBytes, unwrapForwarded: mb.forwardMailbox });
+    const parsed = await (this.opts.parser ?? inlineParser).parse(m.raw.source, { maxAttachmentBytes: mb.maxAttachmentBytes, unwrapForwarded: mb.forwardMailbox });
     if (!parsed.ok) {
       await this.reject(m, parsed.reason, parsed.message, result);
       return;

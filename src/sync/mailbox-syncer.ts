@@ -5,6 +5,7 @@
 import type { CrmConnector } from '../crm/types.js';
 import { backoffDelay } from '../kube/workqueue.js';
 import { IncomingSync, type Checkpoint, type IncomingEvents, type IncomingSource, type MailboxProfile } from './incoming.js';
+import type { MessageParser } from './parser-pool.js';
 import { OutgoingSync, type OutgoingEvents, type OutgoingMailbox, type OutgoingSender } from './outgoing.js';
 
 export interface SyncParts {
@@ -21,6 +22,8 @@ export interface SyncParts {
   /** Safety resync when nothing wakes the incoming loop. */
   pollIntervalMs: number;
   outgoingIntervalMs: number;
+  /** Where incoming MIME is parsed; inline when absent. */
+  parser?: MessageParser;
 }
 
 export interface SyncReporter extends IncomingEvents, OutgoingEvents {
@@ -128,7 +131,7 @@ export class MailboxSyncer {
           this.checkpoint = cp;
           await r.checkpoint?.(cp);
         },
-      });
+      }, p.parser ? { parser: p.parser } : {});
       const loop = this.loop(
         'incoming',
         async () => {
