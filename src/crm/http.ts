@@ -74,8 +74,13 @@ export function parseJson(text: string): unknown {
 
 /** `error.code` / `error.message` of a JSON error body (webhook and OData share this shape). */
 export function errorBody(text: string): { code?: string; message?: string } {
-  const body = parseJson(text) as { error?: { code?: unknown; message?: unknown } } | undefined;
-  const e = body && typeof body === 'object' ? body.error : undefined;
+  return errorFields(parseJson(text));
+}
+
+/** `error.code` / `error.message` of a parsed error object (also a webhook batch item's error). */
+export function errorFields(value: unknown): { code?: string; message?: string } {
+  const body = value as { error?: { code?: unknown; message?: unknown } } | null | undefined;
+  const e = body && typeof body === 'object' && body.error && typeof body.error === 'object' ? body.error : undefined;
   return {
     code: e && typeof e.code === 'string' ? e.code : undefined,
     message: e && typeof e.message === 'string' ? e.message : undefined,

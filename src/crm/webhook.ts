@@ -7,9 +7,17 @@
 // This connector is on the hot path of every incoming message: requests go over a shared
 // keep-alive pool, the body is serialised once and signed as sent, and nothing is retried here
 // (the pipelines retry with back-off, honouring CrmError.retryAfterMs).
+//
+// Batching: one HTTP request per message was the measured bottleneck, so deliverIncoming and the
+// four state changes go through Coalescers (coalescer.ts) that gather the calls the pipelines
+// already make concurrently into POST /incoming-emails/batch and POST /emails/status-changes.
+// Callers see no difference: each call still settles with its own item's result, and a refused
+// item fails with the same CrmError the single endpoint would give. A CRM without the batch
+// endpoints (404/405) gets the single-item requests from then on.
 import { registerSecret } from '../log/redact.js';
-import { errorForStatus, type CrmCallContext } from './errors.js';
-import { errorBody, parseJson, sendCrmRequest, withoutQuery, type CrmHttpAnswer } from './http.js';
+import { Coalescer } from './coalescer.js';
+import { cutSecrets, errorForStatus, type CrmCallContext } from './errors.js';
+import { errorBody, errorFields, parseJson, sendCrmRequest, withoutQuery, type CrmHttpAnswer } from './http.js';
 import { CrmError, type AddressLookup, type CrmConnector, type DeliveryResult, type IncomingEmail, type PendingEmail } from './types.js';
 import { SIGNATURE_HEADER, signWebhookBody } from './webhook-signature.js';
 
@@ -32,13 +40,63 @@ export interface WebhookConnectorOptions {
 
 const DEFAULT_TIMEOUT_MS = 30_000;
 
+/**
+ * 100 items is the contract's limit per batch. 4 batches in flight keep the CRM busy while the
+ * next batch fills, without taking the whole connection pool (the callers' own concurrency, 16-32
+ * per pipeline, is what fills the batches).
+ */
+const BATCH_LIMITS = { maxBatch: 100, maxInFlight: 4 };
+
 type Method = 'GET' | 'POST';
+
+/** One item of POST /emails/status-changes: what the single endpoints /sending, /release, /sent, /failed mean. */
+type StatusChange =
+  | { crmEmailId: string; state: 'Sending'; messageId: string }
+  | { crmEmailId: string; state: 'PendingSend' }
+  | { crmEmailId: string; state: 'Sent'; messageId: string; sentAt: string }
+  | { crmEmailId: string; state: 'Failed'; reason: string; message: string };
+
+const SINGLE_CHANGE_PATH: Record<StatusChange['state'], string> = { Sending: 'sending', PendingSend: 'release', Sent: 'sent', Failed: 'failed' };
+
+/** A batch endpoint and how to read its per-item results. */
+interface BatchEndpoint<I, R> {
+  path: string;
+  /** The request body's array: `{"<key>": [...items]}`. */
+  key: string;
+  /** Cleared for the connector's lifetime when the CRM answers 404/405: it has no such endpoint. */
+  supported: boolean;
+  /** Item statuses that mean success, as the single endpoint's. */
+  ok: number[];
+  /** A successful item's result, or the malformed-answer error when it is not what the contract says. */
+  read: (result: Record<string, unknown>, status: number, index: number) => R | CrmError;
+  /** The same item through the single-item endpoint. */
+  one: (item: I) => Promise<R>;
+}
 
 export class WebhookConnector implements CrmConnector {
   readonly baseUrl: string;
   private readonly timeoutMs: number;
   private readonly authHint: string;
   private readonly authorization: string;
+  private readonly incoming: BatchEndpoint<IncomingEmail, DeliveryResult> = {
+    path: '/incoming-emails/batch',
+    key: 'emails',
+    supported: true,
+    ok: [200, 201],
+    read: (r, status, i) =>
+      typeof r.crmId === 'string' && r.crmId ? { crmId: r.crmId, created: status === 201 } : this.malformed('/incoming-emails/batch', `an object with "results" whose item ${i} has a non-empty string "crmId"`),
+    one: (email) => this.deliverOne(email),
+  };
+  private readonly changes: BatchEndpoint<StatusChange, void> = {
+    path: '/emails/status-changes',
+    key: 'changes',
+    supported: true,
+    ok: [200, 204],
+    read: () => undefined,
+    one: (change) => this.changeOne(change),
+  };
+  private readonly incomingBatches = new Coalescer<IncomingEmail, DeliveryResult>({ ...BATCH_LIMITS, run: (emails) => this.sendBatch(this.incoming, emails) });
+  private readonly changeBatches = new Coalescer<StatusChange, void>({ ...BATCH_LIMITS, run: (changes) => this.sendBatch(this.changes, changes) });
 
   constructor(private readonly options: WebhookConnectorOptions) {
     this.baseUrl = options.url.replace(/\/+$/, '');
@@ -62,7 +120,11 @@ export class WebhookConnector implements CrmConnector {
     this.expect(res, '/health', [200, 204]);
   }
 
-  async deliverIncoming(email: IncomingEmail): Promise<DeliveryResult> {
+  deliverIncoming(email: IncomingEmail): Promise<DeliveryResult> {
+    return this.incoming.supported ? this.incomingBatches.submit(email) : this.deliverOne(email);
+  }
+
+  private async deliverOne(email: IncomingEmail): Promise<DeliveryResult> {
     const path = '/incoming-emails';
     const res = await this.send('POST', path, JSON.stringify(email));
     this.expect(res, path, [200, 201]);
@@ -105,26 +167,74 @@ export class WebhookConnector implements CrmConnector {
     return emails.slice(0, limit);
   }
 
-  async markSending(crmEmailId: string, messageId: string): Promise<void> {
-    await this.post(`/emails/${encodeURIComponent(crmEmailId)}/sending`, { crmEmailId, messageId });
+  markSending(crmEmailId: string, messageId: string): Promise<void> {
+    return this.change({ crmEmailId, state: 'Sending', messageId });
   }
 
-  async releaseSending(crmEmailId: string): Promise<void> {
-    await this.post(`/emails/${encodeURIComponent(crmEmailId)}/release`, { crmEmailId });
+  releaseSending(crmEmailId: string): Promise<void> {
+    return this.change({ crmEmailId, state: 'PendingSend' });
   }
 
-  async markSent(crmEmailId: string, messageId: string, sentAt: string): Promise<void> {
-    await this.post(`/emails/${encodeURIComponent(crmEmailId)}/sent`, { crmEmailId, messageId, sentAt });
+  markSent(crmEmailId: string, messageId: string, sentAt: string): Promise<void> {
+    return this.change({ crmEmailId, state: 'Sent', messageId, sentAt });
   }
 
-  async markFailed(crmEmailId: string, reason: string, message: string): Promise<void> {
-    await this.post(`/emails/${encodeURIComponent(crmEmailId)}/failed`, { crmEmailId, reason, message });
+  markFailed(crmEmailId: string, reason: string, message: string): Promise<void> {
+    return this.change({ crmEmailId, state: 'Failed', reason, message });
   }
 
-  /** A state change: the id travels in the signed body too, so a signature binds to one email. */
-  private async post(path: string, body: Record<string, string>): Promise<void> {
+  private change(change: StatusChange): Promise<void> {
+    return this.changes.supported ? this.changeBatches.submit(change) : this.changeOne(change);
+  }
+
+  /**
+   * A state change through its single endpoint: the body is the change without `state` (the path
+   * says it), and the id travels in the signed body too, so a signature binds to one email.
+   */
+  private async changeOne(change: StatusChange): Promise<void> {
+    const { state, ...body } = change;
+    const path = `/emails/${encodeURIComponent(change.crmEmailId)}/${SINGLE_CHANGE_PATH[state]}`;
     const res = await this.send('POST', path, JSON.stringify(body));
     this.expect(res, path, [200, 204]);
+  }
+
+  /**
+   * One batch of a Coalescer: one result or CrmError per item, in order.
+   *
+   * A batch of one item uses the single endpoint: a trickle keeps its latency and the old wire
+   * format, and a CRM without batch endpoints sees nothing new until there is load.
+   *
+   * A failure of the whole request rejects every item with the error the single endpoint would
+   * have given (401/403, 408, 429, 5xx, transport), except a refusal of the request as a whole
+   * (another 4xx): that is not a verdict on each item (a CRM may refuse a whole batch because of
+   * one bad item, or its size with 413), and failing them all as CRMRejected would make the
+   * pipeline drop good messages for good. Those items are sent one by one instead, so each gets
+   * its own answer; 404 and 405 also mean the CRM has no such endpoint, which is remembered.
+   */
+  private async sendBatch<I, R>(endpoint: BatchEndpoint<I, R>, items: I[]): Promise<Array<R | Error>> {
+    if (items.length === 1 || !endpoint.supported) return this.oneByOne(endpoint, items);
+    const { path } = endpoint;
+    const res = await this.send('POST', path, JSON.stringify({ [endpoint.key]: items }));
+    if (res.status !== 200) {
+      const err = this.statusError(res.status, res.header('retry-after'), errorBody(res.text), path);
+      if (err.reason !== 'CRMRejected') throw err;
+      if (res.status === 404 || res.status === 405) endpoint.supported = false;
+      return this.oneByOne(endpoint, items);
+    }
+    const results = (parseJson(res.text) as { results?: unknown } | undefined)?.results;
+    if (!Array.isArray(results) || results.length !== items.length) {
+      throw this.malformed(path, `an object with "results", an array of ${items.length} results in the order of the request`);
+    }
+    return results.map((r: unknown, i) => {
+      const status = (r as { status?: unknown } | null)?.status;
+      if (typeof r !== 'object' || r === null || typeof status !== 'number') return this.malformed(path, `an object with "results" whose item ${i} is an object with a numeric "status"`);
+      if (endpoint.ok.includes(status)) return endpoint.read(r as Record<string, unknown>, status, i);
+      return this.statusError(status, undefined, errorFields(r), path);
+    });
+  }
+
+  private oneByOne<I, R>(endpoint: BatchEndpoint<I, R>, items: I[]): Promise<Array<R | Error>> {
+    return Promise.all(items.map((item) => endpoint.one(item).catch((err: unknown) => (err instanceof Error ? err : new Error(String(err))))));
   }
 
   private send(method: Method, pathAndQuery: string, body?: string, signal?: AbortSignal): Promise<CrmHttpAnswer> {
@@ -141,12 +251,17 @@ export class WebhookConnector implements CrmConnector {
 
   private expect(res: CrmHttpAnswer, path: string, ok: number[]): void {
     if (ok.includes(res.status)) return;
-    const { code, message } = errorBody(res.text);
-    throw errorForStatus({ status: res.status, retryAfter: res.header('retry-after'), code, text: message }, this.context(`${this.baseUrl}${path}`));
+    throw this.statusError(res.status, res.header('retry-after'), errorBody(res.text), path);
+  }
+
+  /** What a status the connector does not accept means, for a whole answer or one batch item. */
+  private statusError(status: number, retryAfter: string | undefined, { code, message }: { code?: string; message?: string }, path: string): CrmError {
+    return errorForStatus({ status, retryAfter, code, text: message }, this.context(`${this.baseUrl}${path}`));
   }
 
   private malformed(path: string, expected: string): CrmError {
-    return new CrmError('CRMError', `CRM webhook ${this.baseUrl}${path}: the answer is not ${expected} (see docs/crm-webhook.openapi.yaml); it is retried with back-off`);
+    const ctx = this.context(`${this.baseUrl}${path}`);
+    return new CrmError('CRMError', cutSecrets(`${ctx.system} ${ctx.url}: the answer is not ${expected} (see docs/crm-webhook.openapi.yaml); it is retried with back-off`, ctx.secrets));
   }
 
   private context(url: string): CrmCallContext {

@@ -2,7 +2,10 @@
 // the integration tests, the 5,000-message benchmark and the SIGKILL crash test. It checks the
 // bearer token and the X-Mailsync-Signature of every request exactly as a real implementation
 // should (verifyWebhookSignature over the raw body), keeps activities keyed by (mailbox,
-// messageId), and can inject failures (503 + Retry-After) and latency.
+// messageId), and can inject failures (503 + Retry-After) and latency. The batch endpoints
+// (POST /incoming-emails/batch, POST /emails/status-changes) run each item through the same
+// handler as its single endpoint; `batchOff` (option, or $BATCH=off) makes them answer 404 like a
+// CRM that does not implement them.
 //
 // Run directly (`node dist/test/support/fake-crm-webhook.js`) it serves on $PORT (0: any free
 // port) with $TOKEN and $SIGNING_KEY and prints `{"port":N,"url":"..."}` on stdout, so a crash
@@ -24,6 +27,19 @@ export interface FakeCrmWebhookOptions {
   basePath?: string;
   toleranceSec?: number;
   latencyMs?: number;
+  /** The batch endpoints answer this status, as in a CRM without them; undefined: they work. */
+  batchOff?: 404 | 405;
+}
+
+/** One contract request and the fake's answer, for tests that check the wire format. */
+export interface FakeExchange {
+  method: string;
+  /** Below the base path. */
+  path: string;
+  /** The raw request body. */
+  request: string;
+  status: number;
+  answer: unknown;
 }
 
 export interface FakeActivity {
@@ -53,6 +69,8 @@ export interface FakeCrmStats {
   unauthorized: number;
   badSignatures: number;
   injectedFailures: number;
+  /** Requests to the batch endpoints (also those answered 404 with batchOff); included in `requests`. */
+  batchRequests: number;
   sending: number;
   released: number;
   sent: number;
@@ -60,6 +78,18 @@ export interface FakeCrmStats {
 }
 
 type Transition = 'sending' | 'release' | 'sent' | 'failed';
+
+/** The state a batch status change asks for, and the single endpoint that means the same. */
+const TRANSITION_OF_STATE: Record<string, Transition> = { Sending: 'sending', PendingSend: 'release', Sent: 'sent', Failed: 'failed' };
+
+const BATCH_PATHS = new Set(['/incoming-emails/batch', '/emails/status-changes']);
+const MAX_BATCH = 100;
+
+interface Answer {
+  status: number;
+  body: unknown;
+  headers?: Record<string, string>;
+}
 
 interface Failure {
   remaining: number;
@@ -69,12 +99,16 @@ interface Failure {
 
 export class FakeCrmWebhook {
   latencyMs: number;
+  /** See FakeCrmWebhookOptions.batchOff; tests may switch it at any time. */
+  batchOff?: 404 | 405;
+  /** Called with every contract request and its answer. */
+  onExchange?: (exchange: FakeExchange) => void;
   /** Clock used for signature tolerance (ms since the epoch); tests move it. */
   now: () => number = Date.now;
   private readonly byKey = new Map<string, FakeActivity>();
   private readonly outgoingById = new Map<string, FakeOutgoingEmail>();
   private readonly directory = new Map<string, AddressLookup>();
-  private readonly counters: FakeCrmStats = { requests: 0, created: 0, duplicates: 0, unauthorized: 0, badSignatures: 0, injectedFailures: 0, sending: 0, released: 0, sent: 0, failed: 0 };
+  private readonly counters: FakeCrmStats = { requests: 0, created: 0, duplicates: 0, unauthorized: 0, badSignatures: 0, injectedFailures: 0, batchRequests: 0, sending: 0, released: 0, sent: 0, failed: 0 };
   private failure?: Failure;
   private readonly sockets = new Set<net.Socket>();
   private readonly basePath: string;
@@ -85,6 +119,7 @@ export class FakeCrmWebhook {
     readonly port: number,
   ) {
     this.latencyMs = options.latencyMs ?? 0;
+    this.batchOff = options.batchOff;
     this.basePath = (options.basePath ?? '').replace(/\/+$/, '');
     server.on('connection', (s: net.Socket) => {
       this.sockets.add(s);
@@ -161,115 +196,144 @@ export class FakeCrmWebhook {
     if (url.pathname.startsWith('/_test/')) return this.handleTest(method, url.pathname, url.searchParams, raw, res);
     if (!url.pathname.startsWith(`${this.basePath}/`)) return send(res, 404, { error: { code: 'not_found', message: 'no such endpoint' } });
     const path = url.pathname.slice(this.basePath.length);
+    const answer = await this.answer(req, method, path, url.searchParams, raw);
+    this.onExchange?.({ method, path, request: raw.toString('utf8'), status: answer.status, answer: answer.body });
+    send(res, answer.status, answer.body, answer.headers);
+  }
+
+  private async answer(req: http.IncomingMessage, method: string, path: string, query: URLSearchParams, raw: Buffer): Promise<Answer> {
     this.counters.requests++;
+    if (BATCH_PATHS.has(path)) this.counters.batchRequests++;
     if (this.latencyMs > 0) await new Promise((r) => setTimeout(r, this.latencyMs));
 
     if (this.failure && this.failure.remaining > 0) {
       this.failure.remaining--;
       this.counters.injectedFailures++;
       const headers: Record<string, string> = this.failure.retryAfterSec !== undefined ? { 'retry-after': String(this.failure.retryAfterSec) } : {};
-      return send(res, this.failure.status, { error: { code: 'unavailable', message: 'injected failure' } }, headers);
+      return { status: this.failure.status, body: { error: { code: 'unavailable', message: 'injected failure' } }, headers };
     }
     if (req.headers.authorization !== `Bearer ${this.options.token}`) {
       this.counters.unauthorized++;
-      return send(res, 401, { error: { code: 'invalid_token', message: 'bearer token not accepted' } }, { 'www-authenticate': 'Bearer' });
+      return { status: 401, body: { error: { code: 'invalid_token', message: 'bearer token not accepted' } }, headers: { 'www-authenticate': 'Bearer' } };
     }
     const check = verifyWebhookSignature(header(req, SIGNATURE_HEADER), raw, this.options.signingKey, this.options.toleranceSec ?? DEFAULT_SIGNATURE_TOLERANCE_SEC, this.now());
     if (!check.valid) {
       this.counters.badSignatures++;
-      return send(res, 401, { error: { code: 'invalid_signature', message: `signature ${check.failure}` } });
+      return fail(401, 'invalid_signature', `signature ${check.failure}`);
     }
     let body: Record<string, unknown> = {};
     try {
-      if (raw.length) body = JSON.parse(raw.toString('utf8')) as Record<string, unknown>;
+      const parsed: unknown = raw.length ? JSON.parse(raw.toString('utf8')) : {};
+      if (isObject(parsed)) body = parsed;
     } catch {
-      return send(res, 400, { error: { code: 'invalid_json', message: 'the body is not JSON' } });
+      return fail(400, 'invalid_json', 'the body is not JSON');
     }
-    return this.route(method, path, url.searchParams, body, res);
+    return this.route(method, path, query, body);
   }
 
-  private route(method: string, path: string, query: URLSearchParams, body: Record<string, unknown>, res: http.ServerResponse): void {
-    if (method === 'GET' && path === '/health') return send(res, 200, { status: 'ok' });
-    if (method === 'POST' && path === '/incoming-emails') return this.deliver(body as unknown as IncomingEmail, res);
-    if (method === 'POST' && path === '/emails/lookup-by-message-id') return this.lookupByMessageId(body.messageIds, res);
+  private route(method: string, path: string, query: URLSearchParams, body: Record<string, unknown>): Answer {
+    if (method === 'GET' && path === '/health') return ok({ status: 'ok' });
+    if (method === 'POST' && path === '/incoming-emails') return this.deliver(body);
+    if (method === 'POST' && path === '/emails/lookup-by-message-id') return this.lookupByMessageId(body.messageIds);
+    if (BATCH_PATHS.has(path) && this.batchOff) return fail(this.batchOff, this.batchOff === 404 ? 'not_found' : 'method_not_allowed', `no endpoint ${method} ${path}`);
+    if (method === 'POST' && path === '/incoming-emails/batch') return this.batch(body.emails, (email) => batchItem(this.deliver(email)));
+    if (method === 'POST' && path === '/emails/status-changes') return this.batch(body.changes, (change) => this.changeStatus(change));
     let m = /^\/addresses\/([^/]+)$/.exec(path);
     if (method === 'GET' && m) {
       const found = this.directory.get(decodeURIComponent(m[1]).toLowerCase());
-      return send(res, 200, found ?? { isCrmRecord: false, isEmailEnabledRecord: false });
+      return ok(found ?? { isCrmRecord: false, isEmailEnabledRecord: false });
     }
     m = /^\/mailboxes\/([^/]+)\/pending-emails$/.exec(path);
-    if (method === 'GET' && m) return this.pending(decodeURIComponent(m[1]).toLowerCase(), Number(query.get('limit') ?? '50'), res);
+    if (method === 'GET' && m) return this.pending(decodeURIComponent(m[1]).toLowerCase(), Number(query.get('limit') ?? '50'));
     m = /^\/emails\/([^/]+)\/(sending|release|sent|failed)$/.exec(path);
-    if (method === 'POST' && m) return this.transition(decodeURIComponent(m[1]), m[2] as Transition, body, res);
-    send(res, 404, { error: { code: 'not_found', message: `no endpoint ${method} ${path}` } });
+    if (method === 'POST' && m) return this.transition(decodeURIComponent(m[1]), m[2] as Transition, body);
+    return fail(404, 'not_found', `no endpoint ${method} ${path}`);
   }
 
-  private deliver(email: IncomingEmail, res: http.ServerResponse): void {
+  /** A batch endpoint: each item through `one`, in order, as if sent alone; refused items do not affect the others. */
+  private batch(items: unknown, one: (item: Record<string, unknown>) => unknown): Answer {
+    if (!Array.isArray(items) || items.length < 1 || items.length > MAX_BATCH) {
+      return fail(422, 'invalid_request', `a batch has 1 to ${MAX_BATCH} items`);
+    }
+    return ok({ results: items.map((item: unknown) => one(isObject(item) ? item : {})) });
+  }
+
+  private changeStatus(change: Record<string, unknown>): unknown {
+    const to = typeof change.state === 'string' ? TRANSITION_OF_STATE[change.state] : undefined;
+    if (!to || typeof change.crmEmailId !== 'string') {
+      return { status: 422, error: { code: 'invalid_request', message: 'a change has a string "crmEmailId" and a "state" of Sending, PendingSend, Sent or Failed' } };
+    }
+    const a = this.transition(change.crmEmailId, to, change);
+    return a.status < 300 ? { status: 204 } : batchItem(a);
+  }
+
+  private deliver(body: Record<string, unknown>): Answer {
+    const email = body as unknown as IncomingEmail;
     if (typeof email.mailbox !== 'string' || !email.mailbox || typeof email.messageId !== 'string' || !email.messageId) {
-      return send(res, 422, { error: { code: 'invalid_email', message: 'mailbox and messageId are required' } });
+      return fail(422, 'invalid_email', 'mailbox and messageId are required');
     }
     const key = `${email.mailbox}\n${email.messageId}`;
     const existing = this.byKey.get(key);
     if (existing) {
       this.counters.duplicates++;
-      return send(res, 200, { crmId: existing.crmId });
+      return ok({ crmId: existing.crmId });
     }
     const activity: FakeActivity = { crmId: randomUUID(), mailbox: email.mailbox, messageId: email.messageId, email, createdAt: new Date().toISOString() };
     this.byKey.set(key, activity);
     this.counters.created++;
-    send(res, 201, { crmId: activity.crmId });
+    return ok({ crmId: activity.crmId }, 201);
   }
 
-  private lookupByMessageId(ids: unknown, res: http.ServerResponse): void {
+  private lookupByMessageId(ids: unknown): Answer {
     if (!Array.isArray(ids) || !ids.every((i) => typeof i === 'string')) {
-      return send(res, 422, { error: { code: 'invalid_request', message: 'messageIds must be an array of strings' } });
+      return fail(422, 'invalid_request', 'messageIds must be an array of strings');
     }
     for (const id of ids as string[]) {
-      for (const o of this.outgoingById.values()) if (o.sentMessageId === id || o.email.messageId === id) return send(res, 200, { crmEmailId: o.email.crmEmailId });
-      for (const a of this.byKey.values()) if (a.messageId === id) return send(res, 200, { crmEmailId: a.crmId });
+      for (const o of this.outgoingById.values()) if (o.sentMessageId === id || o.email.messageId === id) return ok({ crmEmailId: o.email.crmEmailId });
+      for (const a of this.byKey.values()) if (a.messageId === id) return ok({ crmEmailId: a.crmId });
     }
-    send(res, 200, { crmEmailId: null });
+    return ok({ crmEmailId: null });
   }
 
-  private pending(mailboxAddress: string, limit: number, res: http.ServerResponse): void {
+  private pending(mailboxAddress: string, limit: number): Answer {
     const emails: PendingEmail[] = [];
     for (const o of this.outgoingById.values()) {
       if (emails.length >= limit) break;
       if (o.mailboxAddress === mailboxAddress && (o.status === 'pending' || o.status === 'sending')) emails.push({ ...o.email, state: o.status === 'sending' ? 'Sending' : 'PendingSend' });
     }
-    send(res, 200, { emails });
+    return ok({ emails });
   }
 
-  private transition(id: string, to: Transition, body: Record<string, unknown>, res: http.ServerResponse): void {
+  private transition(id: string, to: Transition, body: Record<string, unknown>): Answer {
     const o = this.outgoingById.get(id);
-    if (!o) return send(res, 404, { error: { code: 'not_found', message: `no email ${id}` } });
-    if (body.crmEmailId !== id) return send(res, 422, { error: { code: 'invalid_request', message: 'crmEmailId in the body must match the path' } });
+    if (!o) return fail(404, 'not_found', `no email ${id}`);
+    if (body.crmEmailId !== id) return fail(422, 'invalid_request', 'crmEmailId in the body must match the path');
     if (to === 'sending') {
-      if (o.status === 'sent' || o.status === 'failed') return send(res, 409, { error: { code: 'not_pending', message: `email is ${o.status}` } });
+      if (o.status === 'sent' || o.status === 'failed') return fail(409, 'not_pending', `email is ${o.status}`);
       o.status = 'sending';
       o.attempts++;
       o.sentMessageId = String(body.messageId ?? '');
       this.counters.sending++;
-      return send(res, 200, { status: o.status, attempts: o.attempts });
+      return ok({ status: o.status, attempts: o.attempts });
     }
     if (to === 'release') {
-      if (o.status === 'sent' || o.status === 'failed') return send(res, 409, { error: { code: 'not_sending', message: `email is ${o.status}` } });
+      if (o.status === 'sent' || o.status === 'failed') return fail(409, 'not_sending', `email is ${o.status}`);
       o.status = 'pending';
       this.counters.released++;
-      return send(res, 200, { status: o.status });
+      return ok({ status: o.status });
     }
     if (to === 'sent') {
       if (o.status !== 'sent') this.counters.sent++;
       o.status = 'sent';
       o.sentMessageId = String(body.messageId ?? '');
       o.sentAt = String(body.sentAt ?? '');
-      return send(res, 200, { status: o.status });
+      return ok({ status: o.status });
     }
-    if (o.status === 'sent') return send(res, 409, { error: { code: 'already_sent', message: 'email was sent' } });
+    if (o.status === 'sent') return fail(409, 'already_sent', 'email was sent');
     if (o.status !== 'failed') this.counters.failed++;
     o.status = 'failed';
     o.failure = { reason: String(body.reason ?? ''), message: String(body.message ?? '') };
-    send(res, 200, { status: o.status });
+    return ok({ status: o.status });
   }
 
   /** Test-only endpoints for a fake running in another process; no authentication (loopback only). */
@@ -299,6 +363,23 @@ export class FakeCrmWebhook {
   }
 }
 
+function ok(body: unknown, status = 200): Answer {
+  return { status, body };
+}
+
+function fail(status: number, code: string, message: string): Answer {
+  return { status, body: { error: { code, message } } };
+}
+
+/** A single endpoint's answer as a batch result: `{status, crmId}`, `{status, error}`. */
+function batchItem(a: Answer): unknown {
+  return { status: a.status, ...(a.body as object) };
+}
+
+function isObject(v: unknown): v is Record<string, unknown> {
+  return !!v && typeof v === 'object' && !Array.isArray(v);
+}
+
 function header(req: http.IncomingMessage, name: string): string | undefined {
   const v = req.headers[name];
   return Array.isArray(v) ? v[0] : v;
@@ -310,7 +391,7 @@ function send(res: http.ServerResponse, status: number, body: unknown, headers: 
   res.end(text);
 }
 
-/** Standalone: `PORT=0 TOKEN=... SIGNING_KEY=... node dist/test/support/fake-crm-webhook.js`. */
+/** Standalone: `PORT=0 TOKEN=... SIGNING_KEY=... [BATCH=off] node dist/test/support/fake-crm-webhook.js`. */
 async function main(): Promise<void> {
   const fake = await FakeCrmWebhook.start({
     port: Number(process.env.PORT ?? 0),
@@ -318,6 +399,7 @@ async function main(): Promise<void> {
     signingKey: process.env.SIGNING_KEY ?? 'fake-crm-signing-key-0123456789',
     basePath: process.env.BASE_PATH,
     latencyMs: Number(process.env.LATENCY_MS ?? 0),
+    batchOff: process.env.BATCH === 'off' ? 404 : undefined,
   });
   process.stdout.write(`${JSON.stringify({ port: fake.port, url: fake.url })}\n`);
   const stop = (): void => void fake.close().then(() => process.exit(0));

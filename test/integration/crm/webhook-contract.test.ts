@@ -10,7 +10,7 @@ import type { IncomingEmail } from '../../../src/crm/types.js';
 import { WebhookConnector } from '../../../src/crm/webhook.js';
 import { signWebhookBody } from '../../../src/crm/webhook-signature.js';
 import { closeHttpDispatchers } from '../../../src/mail/http.js';
-import { FakeCrmWebhook } from '../../support/fake-crm-webhook.js';
+import { FakeCrmWebhook, type FakeExchange } from '../../support/fake-crm-webhook.js';
 
 const TOKEN = 'contract-token-0123456789abcdef';
 const KEY = 'contract-signing-key-0123456789';
@@ -131,4 +131,90 @@ test('the fake CRM answers as the contract says, and the connector reads those a
   const unauthorized = await fetch(`${crm.url}/health`);
   expect(unauthorized.status).toBe(401);
   expectValid(responseSchema('/health', 'get', '401'), await unauthorized.json());
+});
+
+describe('batch endpoints', () => {
+  const BATCH_PATHS = ['/incoming-emails/batch', '/emails/status-changes'];
+  let exchanges: FakeExchange[] = [];
+
+  beforeEach(() => {
+    exchanges = [];
+    crm.onExchange = (x) => exchanges.push(x);
+  });
+  afterEach(() => {
+    crm.onExchange = undefined;
+    crm.batchOff = undefined;
+  });
+
+  /** Every batch request the connector sent, and every answer of the fake to it, against the document. */
+  function expectBatchExchangesValid(): FakeExchange[] {
+    const batches = exchanges.filter((x) => BATCH_PATHS.includes(x.path));
+    for (const x of batches) {
+      expect(x.method).toBe('POST');
+      expectValid(requestSchema(x.path, 'post'), JSON.parse(x.request));
+      expectValid(responseSchema(x.path, 'post', String(x.status)), x.answer);
+    }
+    return batches;
+  }
+
+  test('what the connector sends to the batch endpoints, and what the fake answers, match the contract', async () => {
+    const c = new WebhookConnector({ url: crm.url, token: TOKEN, signingKey: KEY });
+    const emails = Array.from({ length: 5 }, (_, i) => ({ ...email, messageId: `batch-${i}@example.net`, sourceId: `1:${i}` }));
+    // New, already there (created above), the same one twice, and one the CRM refuses.
+    const delivered = await Promise.allSettled([...emails, email, emails[0], { ...email, messageId: '' }].map((e) => c.deliverIncoming(e)));
+    expect(delivered.map((d) => d.status)).toEqual([...Array(7).fill('fulfilled'), 'rejected']);
+
+    const ids = Array.from({ length: 4 }, (_, i) => crm.addPendingEmail('batch@example.com', { from: { address: 'batch@example.com' }, to: [{ address: `b${i}@example.net` }], cc: [], bcc: [], subject: `S${i}` }));
+    await Promise.all(ids.map((id) => c.markSending(id, `${id}@x`)));
+    const changed = await Promise.allSettled([
+      c.markSent(ids[0], `${ids[0]}@x`, '2025-01-15T12:00:00.000Z'),
+      c.markFailed(ids[1], 'MessageRejected', 'SMTP 550'),
+      c.releaseSending(ids[2]),
+      c.markSent('nope', 'm@x', '2025-01-15T12:00:00.000Z'),
+    ]);
+    expect(changed.map((d) => d.status)).toEqual(['fulfilled', 'fulfilled', 'fulfilled', 'rejected']);
+
+    const batches = expectBatchExchangesValid();
+    expect(batches.map((x) => [x.path, x.status])).toEqual([
+      ['/incoming-emails/batch', 200],
+      ['/emails/status-changes', 200],
+      ['/emails/status-changes', 200],
+    ]);
+    const results = (batches[0].answer as { results: { status: number }[] }).results.map((r) => r.status);
+    expect(results).toEqual([201, 201, 201, 201, 201, 200, 200, 422]);
+    expect((batches[2].answer as { results: { status: number }[] }).results.map((r) => r.status)).toEqual([204, 204, 204, 404]);
+    // No change went to a single endpoint behind the connector's back.
+    expect(exchanges.filter((x) => !BATCH_PATHS.includes(x.path))).toEqual([]);
+  });
+
+  test('the batch schemas say what each item needs, and the fake refuses what they refuse', async () => {
+    const changes = requestSchema('/emails/status-changes', 'post');
+    expectValid(changes, { changes: [{ crmEmailId: 'a', state: 'PendingSend' }, { crmEmailId: 'b', state: 'Failed', reason: 'r', message: 'm' }] });
+    expect(() => expectValid(changes, { changes: [{ crmEmailId: 'a', state: 'Sent', messageId: 'm@x' }] })).toThrow(/sentAt/);
+    expect(() => expectValid(changes, { changes: [{ crmEmailId: 'a', state: 'Cancelled' }] })).toThrow(/state/);
+    expect(() => expectValid(changes, { changes: [] })).toThrow(/fewer than 1/);
+    expect(() => expectValid(requestSchema('/incoming-emails/batch', 'post'), { emails: Array(101).fill(email) })).toThrow(/more than 100/);
+
+    const tooMany = await call('POST', '/incoming-emails/batch', { emails: Array(101).fill(email) });
+    expect(tooMany.status).toBe(422);
+    expectValid(responseSchema('/incoming-emails/batch', 'post', '422'), tooMany.json);
+    const badState = await call('POST', '/emails/status-changes', { changes: [{ crmEmailId: 'x', state: 'Cancelled' }] });
+    expect(badState.status).toBe(200);
+    expectValid(responseSchema('/emails/status-changes', 'post', '200'), badState.json);
+    expect(badState.json).toMatchObject({ results: [{ status: 422 }] });
+  });
+
+  test('a CRM without batch endpoints answers 404 or 405 as documented, and the connector then uses the single endpoints', async () => {
+    for (const status of [404, 405] as const) {
+      crm.batchOff = status;
+      exchanges = [];
+      const c = new WebhookConnector({ url: crm.url, token: TOKEN, signingKey: KEY });
+      await Promise.all([1, 2].map((i) => c.deliverIncoming({ ...email, messageId: `off-${status}-${i}@example.net` })));
+      const [batch, ...singles] = exchanges;
+      expect(batch).toMatchObject({ path: '/incoming-emails/batch', status });
+      expectValid(responseSchema(batch.path, 'post', String(status)), batch.answer);
+      expect(singles.map((x) => [x.path, x.status])).toEqual([['/incoming-emails', 201], ['/incoming-emails', 201]]);
+      for (const x of singles) expectValid(refSchema('#/components/schemas/IncomingEmail'), JSON.parse(x.request));
+    }
+  });
 });
