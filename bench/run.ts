@@ -3,9 +3,12 @@
 //      against raw imapflow full-source fetch of the same mailbox.
 //   2. Latency from IMAP APPEND to CRM activity with IDLE: p50, p99.
 //   3. Outgoing: CRM -> pipeline -> smtp-server, messages/s, against raw pooled nodemailer.
+//   Also, as the ceiling of (1) on this machine: MIME parsing alone (mailparser, no I/O) on the
+//   same messages, on the event loop and in a pool of parser threads.
 // Sizes can be changed with BENCH_MESSAGES, BENCH_LATENCY_SAMPLES, BENCH_OUTGOING.
 
 import { spawn } from 'node:child_process';
+import os from 'node:os';
 import path from 'node:path';
 import { ImapFlow } from 'imapflow';
 import nodemailer from 'nodemailer';
@@ -16,6 +19,7 @@ import { SmtpAdapter } from '../src/mail/smtp.js';
 import type { Credentials, Endpoint } from '../src/mail/types.js';
 import { IncomingSync, type MailboxProfile } from '../src/sync/incoming.js';
 import { MailboxSyncer } from '../src/sync/mailbox-syncer.js';
+import { defaultParserThreads, inlineParser, ParserPool, type MessageParser } from '../src/sync/parser-pool.js';
 import { OutgoingSync } from '../src/sync/outgoing.js';
 import { ImapSource } from '../src/sync/sources/imap.js';
 import { DEFAULT_TOKEN } from '../src/sync/tracking-token.js';
@@ -31,6 +35,11 @@ const CRM = { token: 'bench-token-0123456789', signingKey: 'bench-signing-key-01
 
 const rate = (n: number, ms: number) => Math.round((n / ms) * 1000);
 const pct = (xs: number[], p: number) => xs.slice().sort((a, b) => a - b)[Math.min(xs.length - 1, Math.floor((p / 100) * xs.length))];
+/** CPU time of this process (all its threads) per message, in microseconds. */
+const cpuPerMessage = (since: NodeJS.CpuUsage, n: number) => {
+  const u = process.cpuUsage(since);
+  return Math.round((u.user + u.system) / n);
+};
 const row = (name: string, value: string, baseline: string, ratio: string) => console.log(`| ${name} | ${value} | ${baseline} | ${ratio} |`);
 
 async function startCrm(): Promise<{ url: string; stop: () => void; activities: (messageId?: string) => Promise<{ messageId: string; createdAt: string }[]> }> {
@@ -55,6 +64,20 @@ const mailbox = (key: string, address: string): MailboxProfile => ({
   moveFailedToUndeliverable: false,
 });
 
+/** Messages per second and CPU per message of parsing `messages`, `concurrency` at a time. */
+async function parseRate(parser: MessageParser, messages: Buffer[], concurrency = 32): Promise<{ rate: number; cpu: number }> {
+  let next = 0;
+  const lane = async () => {
+    while (next < messages.length) await parser.parse(messages[next++], { maxAttachmentBytes: 25 * 1024 * 1024 });
+  };
+  await Promise.all(Array.from({ length: concurrency }, lane)); // warm-up pass
+  next = 0;
+  const cpu = process.cpuUsage();
+  const t = Date.now();
+  await Promise.all(Array.from({ length: concurrency }, lane));
+  return { rate: rate(messages.length, Date.now() - t), cpu: cpuPerMessage(cpu, messages.length) };
+}
+
 async function main(): Promise<void> {
   const users = ['ingest', 'latency', 'out'].map((u) => ({ username: u, password: `${u}-Bench-Pass` }));
   const dovecot = await startDovecot({ users });
@@ -63,30 +86,54 @@ async function main(): Promise<void> {
   const connector = createConnector({ type: 'Webhook', url: crm.url }, CRM, {});
   const endpoint: Endpoint = { host: '127.0.0.1', port: dovecot.ports.imaps, tls: 'Implicit', ca: dovecot.caPem };
   const creds = (u: string): Credentials => ({ kind: 'password', username: u, password: `${u}-Bench-Pass` });
-  console.log(`mailsync-operator benchmarks (${new Date().toISOString()}, Node ${process.version}, loopback, Dovecot, smtp-server)\n`);
+  console.log(`mailsync-operator benchmarks (${new Date().toISOString()}, Node ${process.version}, ${os.availableParallelism()} cores, loopback, Dovecot, smtp-server)\n`);
   console.log('| measure | mailsync | baseline (same run) | ratio |');
   console.log('|---|---|---|---|');
   try {
     // 1. Incoming throughput.
-    await deliverMany(dovecot, 'ingest', N, (i) => goodMessage(i, { to: 'ingest@example.com', size: 3800, messageId: `bench-${i}@customer.example` }));
+    const ingestMessage = (i: number) => goodMessage(i, { to: 'ingest@example.com', size: 3800, messageId: `bench-${i}@customer.example` });
+    await deliverMany(dovecot, 'ingest', N, ingestMessage);
     const raw = new ImapFlow({ host: '127.0.0.1', port: dovecot.ports.imaps, secure: true, tls: { ca: [dovecot.caPem] }, auth: { user: 'ingest', pass: 'ingest-Bench-Pass' }, logger: false });
     await raw.connect();
     await raw.mailboxOpen('INBOX');
     // One warm-up pass so both sides read from Dovecot's cache, then the timed baseline.
     for await (const m of raw.fetch('1:*', { source: true })) void m;
     let t = Date.now();
+    let cpu = process.cpuUsage();
     let bytes = 0;
     for await (const m of raw.fetch('1:*', { uid: true, source: true })) bytes += m.source?.length ?? 0;
     const rawMs = Date.now() - t;
+    const rawCpu = cpuPerMessage(cpu, N);
     await raw.logout();
+    // The parser the operator would use on this machine (--parser-threads default).
+    const threads = defaultParserThreads(os.availableParallelism());
+    const parser = threads > 0 ? new ParserPool({ threads }) : inlineParser;
     const session = new ImapSession(endpoint, creds('ingest'), { fetchBatchMessages: 500 });
-    const sync = new IncomingSync(mailbox('bench/ingest', 'ingest@example.com'), new ImapSource(session), connector, {}, { concurrency: 32 });
+    const sync = new IncomingSync(mailbox('bench/ingest', 'ingest@example.com'), new ImapSource(session), connector, {}, { concurrency: 64, parser });
     t = Date.now();
+    cpu = process.cpuUsage();
     const res = await sync.runOnce(undefined);
     const pipeMs = Date.now() - t;
+    const pipeCpu = cpuPerMessage(cpu, N);
     await session.close();
     if (res.delivered !== N) throw new Error(`pipeline delivered ${res.delivered} of ${N}`);
-    row(`incoming, ${N} msgs of ~4 KB (msg/s)`, String(rate(N, pipeMs)), `${rate(N, rawMs)} (raw imapflow fetch, ${Math.round(bytes / rawMs / 1000)} MB/s)`, (rate(N, pipeMs) / rate(N, rawMs)).toFixed(2));
+    const rawRate = rate(N, rawMs);
+    row(
+      `incoming, ${N} msgs of ~4 KB (msg/s; ${threads} parser threads)`,
+      `${rate(N, pipeMs)} (${pipeCpu} µs CPU/msg)`,
+      `${rawRate} (raw imapflow fetch, ${Math.round(bytes / rawMs / 1000)} MB/s, ${rawCpu} µs CPU/msg)`,
+      (rate(N, pipeMs) / rawRate).toFixed(2),
+    );
+    // The ceiling of the line above: parsing alone, same messages, no I/O at all.
+    const sources = Array.from({ length: N }, (_, i) => Buffer.from(ingestMessage(i)));
+    const alone = await parseRate(inlineParser, sources);
+    row('  ceiling: mailparser alone on the event loop, no I/O (msg/s)', `${alone.rate} (${alone.cpu} µs CPU/msg)`, `${rawRate} (raw fetch above)`, (alone.rate / rawRate).toFixed(2));
+    const cores = os.availableParallelism();
+    const pool = new ParserPool({ threads: cores });
+    const pooled = await parseRate(pool, sources, 128);
+    await pool.close();
+    await parser.close();
+    row(`  ceiling: mailparser alone in ${cores} parser threads, no I/O (msg/s)`, `${pooled.rate} (${pooled.cpu} µs CPU/msg)`, `${rawRate} (raw fetch above)`, (pooled.rate / rawRate).toFixed(2));
 
     // 2. Latency APPEND -> CRM activity, with IDLE.
     const parts = {
