@@ -121,7 +121,7 @@ export async function runOperator(flags: OperatorFlags): Promise<void> {
   if (worker && shards) {
     worker.start();
     shards.start();
-    logger.info({ shards: flags.shards }, 'sync worker started');
+    logger.info({ shards: flags.shards, parserThreads: parser ? flags.parserThreads : 0 }, 'sync worker started');
   }
   if (!manager) {
     readiness.leading();

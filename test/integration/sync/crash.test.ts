@@ -56,7 +56,10 @@ async function setup(prefix: string, users: string[]): Promise<string> {
   return ns;
 }
 
-const workerArgs = (ns: string, identity: string) => ['--role=worker', '--kubeconfig', info.kubeconfigs.admin, '--namespace', ns, '--lease-namespace', ns, '--identity', identity, '--shards', '4', '--poll-interval', '2s'];
+const workerArgs = (ns: string, identity: string, extra: string[] = []) => ['--role=worker', '--kubeconfig', info.kubeconfigs.admin, '--namespace', ns, '--lease-namespace', ns, '--identity', identity, '--shards', '4', '--poll-interval', '2s', ...extra];
+// Every other life of the crashing worker parses in a pool of threads (the default on machines
+// with more than 2 cores), so some kills also end parses in flight on other threads.
+const POOLED = ['--parser-threads', '2'];
 
 test(`SIGKILL ${KILLS} times during a ${TOTAL}-message ingest: 0 lost, 0 duplicated`, async () => {
   await deliverMany(dovecot, 'crash', TOTAL, (i) => goodMessage(i, { to: 'crash@example.com', size: 3500, messageId: `crash-${i}@customer.example` }));
@@ -65,7 +68,7 @@ test(`SIGKILL ${KILLS} times during a ${TOTAL}-message ingest: 0 lost, 0 duplica
   // shard Leases at once instead of waiting for them to expire.
   let kills = 0;
   while (kills < KILLS) {
-    const w = spawnOperator(workerArgs(ns, 'crash-worker'));
+    const w = spawnOperator(workerArgs(ns, 'crash-worker', kills % 2 ? POOLED : []));
     workers.push(w);
     await w.waitForLog((l) => l.msg === 'sync started', 20_000);
     await new Promise((r) => setTimeout(r, 150 + Math.random() * 600));
@@ -74,7 +77,7 @@ test(`SIGKILL ${KILLS} times during a ${TOTAL}-message ingest: 0 lost, 0 duplica
   }
   const before = (await crmStats()).created;
   expect(before).toBeLessThan(TOTAL); // the kills really interrupted the ingest
-  const last = spawnOperator(workerArgs(ns, 'crash-worker'));
+  const last = spawnOperator(workerArgs(ns, 'crash-worker', POOLED));
   workers.push(last);
   await waitFor('all activities', async () => ((await crmStats()).created >= TOTAL ? true : undefined), { timeoutMs: 120_000, intervalMs: 500 });
   await new Promise((r) => setTimeout(r, 2000)); // anything extra would show up now
