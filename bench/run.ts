@@ -108,8 +108,9 @@ async function main(): Promise<void> {
     // The parser the operator would use on this machine (--parser-threads default).
     const threads = defaultParserThreads(os.availableParallelism());
     const parser = threads > 0 ? new ParserPool({ threads }) : inlineParser;
-    const session = new ImapSession(endpoint, creds('ingest'), { fetchBatchMessages: 500 });
-    const sync = new IncomingSync(mailbox('bench/ingest', 'ingest@example.com'), new ImapSource(session), connector, {}, { concurrency: 64, parser });
+    // Everything else as the operator runs it: default fetch batches, concurrency and byte bounds.
+    const session = new ImapSession(endpoint, creds('ingest'));
+    const sync = new IncomingSync(mailbox('bench/ingest', 'ingest@example.com'), new ImapSource(session), connector, {}, { parser });
     t = Date.now();
     cpu = process.cpuUsage();
     const res = await sync.runOnce(undefined);

@@ -67,8 +67,13 @@ export interface CycleResult {
 }
 
 export interface IncomingOptions {
-  /** Messages parsed and delivered at once. */
+  /**
+   * Messages parsed and delivered at once (default 64: concurrent deliveries are what fills the
+   * CRM connector's batches), and their raw size in bytes at most (default 32 MiB; one message
+   * over it still goes alone), so large messages cannot pile up in memory.
+   */
   concurrency?: number;
+  maxInFlightBytes?: number;
   /** Save the checkpoint after this many completed messages (and at the end). */
   saveEvery?: number;
   /** Where MIME parsing runs (a process-wide thread pool in the operator); inline by default. */
@@ -91,7 +96,9 @@ export class IncomingSync {
    */
   async runOnce(checkpoint: Checkpoint | undefined): Promise<CycleResult> {
     const result: CycleResult = { delivered: 0, duplicates: 0, filtered: 0, rejected: 0, checkpoint };
-    const concurrency = this.opts.concurrency ?? 16;
+    const concurrency = this.opts.concurrency ?? 64;
+    const maxBytes = this.opts.maxInFlightBytes ?? 32 * 1024 * 1024;
+    let bytes = 0;
     const saveEvery = this.opts.saveEvery ?? 500;
     // In-order completion tracking: the checkpoint only moves past a message once every message
     // before it is done, whatever order the concurrent deliveries finish in.
@@ -117,8 +124,10 @@ export class IncomingSync {
     for await (const m of this.source.fetchNew(checkpoint)) {
       if (fatal) break;
       const index = done.length;
+      const size = m.raw.source.length;
       done.push(false);
       positions.push(m.position);
+      bytes += size;
       const tracked: Promise<void> = this.processOne(m, result)
         .then(() => {
           done[index] = true;
@@ -126,9 +135,12 @@ export class IncomingSync {
         .catch((err) => {
           fatal ??= err;
         })
-        .finally(() => inFlight.delete(tracked));
+        .finally(() => {
+          inFlight.delete(tracked);
+          bytes -= size;
+        });
       inFlight.add(tracked);
-      if (inFlight.size >= concurrency) await Promise.race(inFlight);
+      while (inFlight.size >= concurrency || (bytes >= maxBytes && inFlight.size > 0)) await Promise.race(inFlight);
       await advance(false);
     }
     await Promise.all(inFlight);
