@@ -8,7 +8,7 @@ import type { Logger } from '../log/logger.js';
 import type { KubeClients } from './client.js';
 import { describeError, isGone, statusCode } from './errors.js';
 import { rawRequest } from './raw.js';
-import { backoffDelay } from './workqueue.js';
+import { backoffDelay } from '../util/backoff.js';
 
 export interface ResourceType {
   apiVersion: string;

@@ -2,20 +2,7 @@
 // processed by two workers at once (a key added while in flight is re-queued when done), and
 // failures back off exponentially per key with jitter.
 
-export interface Backoff {
-  baseMs: number;
-  maxMs: number;
-  /** Fraction of the delay added or removed at random (0.2 = ±20%). */
-  jitter: number;
-}
-
-export const DEFAULT_BACKOFF: Backoff = { baseMs: 1000, maxMs: 300_000, jitter: 0.2 };
-
-export function backoffDelay(failures: number, b: Backoff = DEFAULT_BACKOFF, random = Math.random): number {
-  const raw = Math.min(b.maxMs, b.baseMs * 2 ** Math.max(0, failures - 1));
-  const spread = raw * b.jitter;
-  return Math.max(0, Math.round(raw - spread + random() * 2 * spread));
-}
+import { backoffDelay, DEFAULT_BACKOFF, type Backoff } from '../util/backoff.js';
 
 export class WorkQueue {
   private readonly queue: string[] = [];

@@ -61,8 +61,3 @@ export function sleep(ms: number, signal?: AbortSignal): Promise<void> {
   });
 }
 
-/** Exponential back-off with full jitter: a random delay in [base/2, min(max, initial·2^attempt)]. */
-export function backoffDelay(attempt: number, initialMs: number, maxMs: number, random = Math.random): number {
-  const ceiling = Math.min(maxMs, initialMs * 2 ** Math.min(attempt, 30));
-  return Math.round(ceiling / 2 + random() * (ceiling / 2));
-}

@@ -6,7 +6,8 @@
 // runs its own reconnect loop and hands out the current instance.
 import { ImapFlow, type ImapFlowOptions } from 'imapflow';
 import { resolveLogin, secretsOf, type ResolvedLogin } from './credentials.js';
-import { backoffDelay, sleep, withTimeout } from './deadline.js';
+import { backoffDelay } from '../util/backoff.js';
+import { sleep, withTimeout } from './deadline.js';
 import { classifyError, type ErrorContext } from './errors.js';
 import { DEFAULT_TIMEOUT_MS, describeEndpoint, tlsOptionsFor } from './tls.js';
 import { MailError, type ConnectionTester, type Credentials, type Endpoint, type RawMessage } from './types.js';
@@ -289,7 +290,7 @@ export class ImapSession {
           for (const w of this.waiters.splice(0)) w.reject(error);
           return;
         }
-        await sleep(error.retryAfterMs ?? backoffDelay(attempt++, initial, max), this.stopper.signal);
+        await sleep(error.retryAfterMs ?? backoffDelay(++attempt, { baseMs: initial, maxMs: max, jitter: 0.2 }), this.stopper.signal);
         continue;
       }
       const connectedAt = Date.now();
@@ -306,7 +307,7 @@ export class ImapSession {
       this.options.onError?.(dropped);
       // A connection that dies right after it is made must not turn into a tight reconnect loop.
       attempt = Date.now() - connectedAt > max ? 0 : attempt + 1;
-      await sleep(backoffDelay(attempt, initial, max), this.stopper.signal);
+      await sleep(backoffDelay(attempt, { baseMs: initial, maxMs: max, jitter: 0.2 }), this.stopper.signal);
     }
   }
 

@@ -3,7 +3,7 @@
 // send). Failures back off exponentially and are reported; nothing here knows Kubernetes.
 
 import type { CrmConnector } from '../crm/types.js';
-import { backoffDelay } from '../kube/workqueue.js';
+import { backoffDelay } from '../util/backoff.js';
 import { IncomingSync, type Checkpoint, type IncomingEvents, type IncomingSource, type MailboxProfile } from './incoming.js';
 import type { MessageParser } from './parser-pool.js';
 import { OutgoingSync, type OutgoingEvents, type OutgoingMailbox, type OutgoingSender } from './outgoing.js';

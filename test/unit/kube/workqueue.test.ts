@@ -1,4 +1,4 @@
-import { backoffDelay, runWorkers, WorkQueue } from '../../../src/kube/workqueue.js';
+import { runWorkers, WorkQueue } from '../../../src/kube/workqueue.js';
 
 test('a key queued several times is processed once', async () => {
   const q = new WorkQueue();
@@ -18,14 +18,6 @@ test('a key added while in flight is processed again after done, never concurren
   expect(q.len()).toBe(0); // held back while processing
   q.done(k!);
   expect(q.len()).toBe(1);
-});
-
-test('backoff grows exponentially with jitter and is capped', () => {
-  const b = { baseMs: 1000, maxMs: 60_000, jitter: 0.2 };
-  const mid = () => 0.5;
-  expect([1, 2, 3, 4, 10].map((n) => backoffDelay(n, b, mid))).toEqual([1000, 2000, 4000, 8000, 60_000]);
-  expect(backoffDelay(3, b, () => 0)).toBe(3200);
-  expect(backoffDelay(3, b, () => 1)).toBe(4800);
 });
 
 test('failures are retried with backoff and forgotten after success', async () => {

@@ -1,14 +1,4 @@
-import { backoffDelay, OperationTimeout, sleep, withTimeout } from '../../../src/mail/deadline.js';
-
-describe('backoffDelay', () => {
-  test('grows exponentially up to the cap, with jitter in the upper half', () => {
-    expect(backoffDelay(0, 1000, 60_000, () => 0)).toBe(500);
-    expect(backoffDelay(0, 1000, 60_000, () => 1)).toBe(1000);
-    expect(backoffDelay(3, 1000, 60_000, () => 1)).toBe(8000);
-    expect(backoffDelay(20, 1000, 60_000, () => 1)).toBe(60_000);
-    expect(backoffDelay(1000, 1000, 60_000, () => 0.5)).toBe(45_000);
-  });
-});
+import { OperationTimeout, sleep, withTimeout } from '../../../src/mail/deadline.js';
 
 describe('withTimeout', () => {
   test('passes results and errors through', async () => {
