@@ -13,7 +13,10 @@ export CGO_ENABLED=0 GOFLAGS=-mod=mod
 
 log() { echo "[build-control-plane] $*" >&2; }
 
-if [ -x "$OUT/kube-apiserver" ] && [ -x "$OUT/kubectl" ] && [ -x "$OUT/etcd" ] && [ -x "$OUT/helm" ]; then
+# helm is stamped with the Kubernetes version it assumes when it has no cluster to ask (helm
+# template); the marker tells a helm built before that stamp was added, which is rebuilt.
+HELM_MARKER="$OUT/.helm-assumes-k8s-$KUBE_VERSION"
+if [ -x "$OUT/kube-apiserver" ] && [ -x "$OUT/kubectl" ] && [ -x "$OUT/etcd" ] && [ -x "$OUT/helm" ] && [ -f "$HELM_MARKER" ]; then
   echo "$OUT"; exit 0
 fi
 command -v go >/dev/null || { log "Go is required to build the control plane (none found on PATH)"; exit 1; }
@@ -61,12 +64,13 @@ if [ ! -x "$OUT/etcd" ]; then
 fi
 
 # --- helm v3 has no replace directives, so a plain module build works.
-if [ ! -x "$OUT/helm" ]; then
+if [ ! -x "$OUT/helm" ] || [ ! -f "$HELM_MARKER" ]; then
   log "building helm v$HELM_VERSION"
   mod="$work/helm-$HELM_VERSION"; mkdir -p "$mod"
   printf 'module mailsync.dev/helmbin\ngo 1.26.0\nrequire helm.sh/helm/v3 v%s\n' "$HELM_VERSION" > "$mod/go.mod"
   printf '//go:build tools\npackage tools\nimport _ "helm.sh/helm/v3/cmd/helm"\n' > "$mod/tools.go"
-  (cd "$mod" && go mod tidy >&2 && go build -trimpath -ldflags "-s -w -X helm.sh/helm/v3/internal/version.version=v$HELM_VERSION" -o "$OUT/helm.tmp" helm.sh/helm/v3/cmd/helm)
+  (cd "$mod" && go mod tidy >&2 && go build -trimpath -ldflags "-s -w -X helm.sh/helm/v3/internal/version.version=v$HELM_VERSION -X helm.sh/helm/v3/pkg/chartutil.k8sVersionMajor=${KUBE_VERSION%%.*} -X helm.sh/helm/v3/pkg/chartutil.k8sVersionMinor=$(echo "$KUBE_VERSION" | cut -d. -f2)" -o "$OUT/helm.tmp" helm.sh/helm/v3/cmd/helm)
   mv "$OUT/helm.tmp" "$OUT/helm"
+  touch "$HELM_MARKER"
 fi
 echo "$OUT"

@@ -26,8 +26,9 @@ export const helmBinary = (): string => process.env.HELM || path.join(toolsDir()
 
 let kubeVersion: string | undefined;
 /**
- * The Kubernetes version the tests run against, for `helm template --kube-version`: a helm built
- * from Go modules without Helm's Makefile ldflags assumes Kubernetes 1.20 and would refuse the
+ * The Kubernetes version the tests run against, for `helm template --kube-version`. The helm that
+ * hack/build-control-plane.sh builds assumes that version already, but $HELM may name a helm built
+ * from source without Helm's release ldflags, which assumes Kubernetes 1.20 and would refuse the
  * chart's kubeVersion constraint.
  */
 export function testKubeVersion(): string {
