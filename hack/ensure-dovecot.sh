@@ -9,41 +9,35 @@ if [ -x /usr/sbin/dovecot ] && [ -x /usr/lib/dovecot/imap ] && [ -x /usr/lib/dov
   exit 0
 fi
 
-log() { echo "[ensure-dovecot] $*" >&2; }
-
-sudo=()
-if [ "$(id -u)" -ne 0 ]; then
-  command -v sudo >/dev/null || { log "Dovecot is missing and installing it needs root (or sudo)"; exit 1; }
-  sudo=(sudo -E)
-fi
+APT_WHO=ensure-dovecot
+. "$(dirname "$0")/lib-apt.sh"
+apt_begin Dovecot
 
 # policy-rc.d exiting 101 tells invoke-rc.d (called by the postinst) not to start the service.
 # Respect an existing policy file (containers usually ship one) and remove ours afterwards.
 policy=/usr/sbin/policy-rc.d
 created_policy=""
+cleanup() { rm -f "$APT_OUT"; if [ -n "$created_policy" ]; then "${SUDO[@]}" rm -f "$policy"; fi; }
+trap cleanup EXIT
 if [ ! -e "$policy" ]; then
-  printf '#!/bin/sh\nexit 101\n' | "${sudo[@]}" tee "$policy" >/dev/null
-  "${sudo[@]}" chmod 755 "$policy"
+  printf '#!/bin/sh\nexit 101\n' | "${SUDO[@]}" tee "$policy" >/dev/null
+  "${SUDO[@]}" chmod 755 "$policy"
   created_policy=1
 fi
-out=$(mktemp)
-cleanup() { rm -f "$out"; if [ -n "$created_policy" ]; then "${sudo[@]}" rm -f "$policy"; fi; }
-trap cleanup EXIT
 
-log "installing dovecot-imapd dovecot-pop3d dovecot-lmtpd from Debian packages"
-export DEBIAN_FRONTEND=noninteractive RUNLEVEL=1
-# apt's chatter goes to a file that is shown only when something goes wrong.
-"${sudo[@]}" apt-get update -qq >"$out" 2>&1 || { cat "$out" >&2; exit 1; }
+apt_log "installing dovecot-imapd dovecot-pop3d dovecot-lmtpd from Debian packages"
+export RUNLEVEL=1
+apt_quiet apt-get update -qq || apt_fail "apt-get update failed"
 # A postinst that still fails to start a service must not fail the install: the packages' files are
 # all we need, so retry the configure step tolerantly and then check for the binaries.
-if ! "${sudo[@]}" apt-get install -y -qq --no-install-recommends \
+if ! apt_quiet apt-get install -y -qq --no-install-recommends \
     -o Dpkg::Options::=--force-confdef -o Dpkg::Options::=--force-confold \
-    dovecot-imapd dovecot-pop3d dovecot-lmtpd >"$out" 2>&1; then
-  log "apt-get install reported an error (usually a service start without systemd); continuing"
-  "${sudo[@]}" dpkg --configure -a >>"$out" 2>&1 || true
+    dovecot-imapd dovecot-pop3d dovecot-lmtpd; then
+  apt_log "apt-get install reported an error (usually a service start without systemd); continuing"
+  apt_quiet dpkg --configure -a || true
 fi
 
 for bin in /usr/sbin/dovecot /usr/lib/dovecot/imap /usr/lib/dovecot/pop3 /usr/lib/dovecot/lmtp; do
-  [ -x "$bin" ] || { cat "$out" >&2; log "install finished but $bin is missing"; exit 1; }
+  [ -x "$bin" ] || apt_fail "install finished but $bin is missing"
 done
-log "installed $(/usr/sbin/dovecot --version)"
+apt_log "installed $(/usr/sbin/dovecot --version)"

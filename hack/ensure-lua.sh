@@ -9,20 +9,13 @@ if command -v lua5.1 >/dev/null; then
   exit 0
 fi
 
-log() { echo "[ensure-lua] $*" >&2; }
+APT_WHO=ensure-lua
+. "$(dirname "$0")/lib-apt.sh"
+apt_begin lua5.1
+trap 'rm -f "$APT_OUT"' EXIT
 
-sudo=()
-if [ "$(id -u)" -ne 0 ]; then
-  command -v sudo >/dev/null || { log "lua5.1 is missing and installing it needs root (or sudo)"; exit 1; }
-  sudo=(sudo -E)
-fi
-
-out=$(mktemp)
-trap 'rm -f "$out"' EXIT
-log "installing lua5.1 from Debian packages"
-export DEBIAN_FRONTEND=noninteractive
-# apt's chatter goes to a file that is shown only when something goes wrong.
-"${sudo[@]}" apt-get update -qq >"$out" 2>&1 || { cat "$out" >&2; exit 1; }
-"${sudo[@]}" apt-get install -y -qq --no-install-recommends lua5.1 >"$out" 2>&1 || { cat "$out" >&2; exit 1; }
-command -v lua5.1 >/dev/null || { cat "$out" >&2; log "install finished but lua5.1 is not on PATH"; exit 1; }
-log "installed $(lua5.1 -v 2>&1)"
+apt_log "installing lua5.1 from Debian packages"
+apt_quiet apt-get update -qq || apt_fail "apt-get update failed"
+apt_quiet apt-get install -y -qq --no-install-recommends lua5.1 || apt_fail "apt-get install lua5.1 failed"
+command -v lua5.1 >/dev/null || apt_fail "install finished but lua5.1 is not on PATH"
+apt_log "installed $(lua5.1 -v 2>&1)"
