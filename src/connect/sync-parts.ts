@@ -42,9 +42,18 @@ export function tokenSettings(d: Deployment): TokenSettings {
   };
 }
 
-/** One connector per Deployment configuration (URL, Secret version), shared by its mailboxes. */
+/**
+ * One connector per Deployment, for its current configuration (URL, Secret and CA versions),
+ * shared by its mailboxes. A changed configuration replaces the Deployment's connector: syncers
+ * still holding the old one finish with it, and nothing keeps it alive after them.
+ */
 export class ConnectorCache {
-  private readonly connectors = new Map<string, CrmConnector>();
+  private readonly connectors = new Map<string, { key: string; connector: CrmConnector }>();
+
+  /** Deployments with a connector (tests). */
+  get size(): number {
+    return this.connectors.size;
+  }
 
   get(deployment: Deployment, lookups: SecretSource): CrmConnector {
     const crm = deployment.spec.crm;
@@ -54,12 +63,12 @@ export class ConnectorCache {
     const caSrc = caRef ? (crm.caBundle?.secretRef ? lookups.secret(caRef.name) : lookups.configMap(caRef.name)) : undefined;
     const ca = caRef ? caSrc?.data[caRef.key ?? 'ca.crt'] : undefined;
     const key = revisionOf([deployment.metadata.uid, crm, secret?.resourceVersion, caSrc?.resourceVersion]);
-    let c = this.connectors.get(key);
-    if (!c) {
-      c = createConnector(crm, secret?.data ?? {}, { ca, timeoutMs: parseDuration(crm.timeout, 30_000) });
-      this.connectors.set(key, c);
-    }
-    return c;
+    const owner = deployment.metadata.uid ?? `${deployment.metadata.namespace}/${deployment.metadata.name}`;
+    const held = this.connectors.get(owner);
+    if (held?.key === key) return held.connector;
+    const connector = createConnector(crm, secret?.data ?? {}, { ca, timeoutMs: parseDuration(crm.timeout, 30_000) });
+    this.connectors.set(owner, { key, connector });
+    return connector;
   }
 }
 
