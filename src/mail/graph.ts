@@ -14,9 +14,16 @@
 import { fetch, type Response } from 'undici';
 import { classifyError, type ErrorContext } from './errors.js';
 import { classifyHttpError, deadlineSignal, httpDispatcher, HttpResponseError, sameOrigin } from './http.js';
+import { KeyedSemaphores } from '../util/semaphore.js';
 import { MailError, type ConnectionTester, type Credentials, type Endpoint, type OutgoingMessage, type RawMessage, type TokenProvider } from './types.js';
 
 export const DEFAULT_GRAPH_URL = 'https://graph.microsoft.com/v1.0';
+
+// Graph serves at most 4 concurrent requests per mailbox (MailboxConcurrency) and answers 429
+// beyond that. Every adapter of a mailbox in this process (incoming, outgoing, tests) shares them,
+// so a busy outgoing queue waits for a slot instead of being throttled.
+const MAILBOX_CONCURRENCY = 4;
+const mailboxSlots = new KeyedSemaphores(MAILBOX_CONCURRENCY);
 
 /** The header that carries our Message-ID through Graph, which will not take a Message-ID of ours. */
 export const CORRELATION_HEADER = 'X-MailSync-Message-ID';
@@ -77,7 +84,7 @@ export class GraphAdapter implements ConnectionTester {
 
   /** Incoming test: the mailbox's Inbox can be read with this token. */
   async test(signal?: AbortSignal): Promise<void> {
-    await this.request(`${this.mailboxPath()}/mailFolders/inbox`, { signal, what: 'reading the Inbox folder' }).then(drain);
+    await this.limited(() => this.request(`${this.mailboxPath()}/mailFolders/inbox`, { signal, what: 'reading the Inbox folder' }).then(drain));
   }
 
   /** Outgoing test: Graph has no dry-run send, so this is the same mailbox lookup as test(). */
@@ -106,7 +113,7 @@ export class GraphAdapter implements ConnectionTester {
           .map(([name, value]) => ({ name, value })),
       ],
     };
-    await this.request(`${this.mailboxPath()}/sendMail`, { method: 'POST', body: { message, saveToSentItems: true }, signal, what: 'sending a message' }).then(drain);
+    await this.limited(() => this.request(`${this.mailboxPath()}/sendMail`, { method: 'POST', body: { message, saveToSentItems: true }, signal, what: 'sending a message' }).then(drain));
   }
 
   /**
@@ -116,11 +123,11 @@ export class GraphAdapter implements ConnectionTester {
   async delta(folder = 'inbox', deltaLink?: string, signal?: AbortSignal): Promise<DeltaResult> {
     const start = `${this.mailboxPath()}/mailFolders/${encodeURIComponent(folder)}/messages/delta?$select=id`;
     try {
-      return { ...(await this.readDelta(deltaLink ?? start, signal)), restarted: false };
+      return { ...(await this.limited(() => this.readDelta(deltaLink ?? start, signal))), restarted: false };
     } catch (err) {
       // 410 Gone: the delta token expired or the folder was reset; Graph says to start over.
       if (deltaLink && err instanceof MailError && (err.cause as { status?: number } | undefined)?.status === 410) {
-        return { ...(await this.readDelta(start, signal)), restarted: true };
+        return { ...(await this.limited(() => this.readDelta(start, signal))), restarted: true };
       }
       throw err;
     }
@@ -129,8 +136,10 @@ export class GraphAdapter implements ConnectionTester {
   /** The raw RFC 5322 message; undefined when it no longer exists (deleted or moved since delta). */
   async getMime(id: string, signal?: AbortSignal): Promise<RawMessage | undefined> {
     try {
-      const response = await this.request(`${this.mailboxPath()}/messages/${encodeURIComponent(id)}/$value`, { signal, what: 'downloading a message' });
-      return { id, source: Buffer.from(await this.readBody(() => response.arrayBuffer(), 'downloading a message')) };
+      return await this.limited(async () => {
+        const response = await this.request(`${this.mailboxPath()}/messages/${encodeURIComponent(id)}/$value`, { signal, what: 'downloading a message' });
+        return { id, source: Buffer.from(await this.readBody(() => response.arrayBuffer(), 'downloading a message')) };
+      });
     } catch (err) {
       const cause = err instanceof MailError ? (err.cause as HttpResponseError | undefined) : undefined;
       if (cause instanceof HttpResponseError && cause.status === 404 && cause.code === 'ErrorItemNotFound') return undefined;
@@ -176,6 +185,11 @@ export class GraphAdapter implements ConnectionTester {
       }
       throw classifyError(err, this.context());
     }
+  }
+
+  /** Runs one operation (its requests and reading their bodies) in one of the mailbox's slots. */
+  private limited<T>(operation: () => Promise<T>): Promise<T> {
+    return mailboxSlots.run(`${this.baseUrl} ${this.options.mailbox.toLowerCase()}`, operation);
   }
 
   private mailboxPath(): string {

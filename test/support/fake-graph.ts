@@ -43,6 +43,11 @@ export class FakeGraph {
   private throttle?: { skip: number; remaining: number; retryAfterSeconds: number };
   /** Where nextLinks point; another origin simulates a hostile or misconfigured server. */
   linkOrigin?: string;
+  /** How long sendMail takes to answer, so that concurrent sends overlap. */
+  sendDelayMs = 0;
+  /** Requests being served per mailbox, and the most at once (Graph allows 4: MailboxConcurrency). */
+  private readonly inFlight = new Map<string, number>();
+  readonly mostConcurrent = new Map<string, number>();
 
   private constructor(
     private readonly server: HttpsServer,
@@ -120,6 +125,14 @@ export class FakeGraph {
     const rest = route[2];
     const box = this.mailboxes.get(mailbox);
     if (!box) return graphError(res, 404, 'ErrorInvalidUser', `The requested user '${mailbox}' is invalid.`);
+    // Graph's MailboxConcurrency: a fifth concurrent request on one mailbox is throttled.
+    const concurrent = (this.inFlight.get(mailbox) ?? 0) + 1;
+    if (concurrent > 4) {
+      return graphError(res, 429, 'ApplicationThrottled', 'Application is over its MailboxConcurrency limit.', { 'retry-after': '1' });
+    }
+    this.inFlight.set(mailbox, concurrent);
+    this.mostConcurrent.set(mailbox, Math.max(this.mostConcurrent.get(mailbox) ?? 0, concurrent));
+    res.once('close', () => this.inFlight.set(mailbox, (this.inFlight.get(mailbox) ?? 1) - 1));
 
     if (req.method === 'GET' && /^mailFolders\/inbox$/i.test(rest)) {
       const live = box.filter((m) => !m.removed).length;
@@ -142,8 +155,13 @@ export class FakeGraph {
       if (!parsed.message?.toRecipients?.length) return graphError(res, 400, 'ErrorInvalidRecipients', 'At least one recipient isn\'t valid.');
       this.sent.push({ mailbox, ...parsed });
       // Graph's 202 has no body and no JSON content type.
-      res.writeHead(202, { 'content-length': '0' });
-      return void res.end();
+      const accepted = () => {
+        res.writeHead(202, { 'content-length': '0' });
+        res.end();
+      };
+      if (this.sendDelayMs > 0) setTimeout(accepted, this.sendDelayMs);
+      else accepted();
+      return;
     }
     graphError(res, 400, 'BadRequest', `Unsupported request: ${req.method} ${url.pathname}`);
   }

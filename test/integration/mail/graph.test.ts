@@ -195,6 +195,20 @@ describe('send()', () => {
     expect(sent.message.body).toEqual({ contentType: 'HTML', content: '<p>Hi</p>' });
   });
 
+  test('concurrent sends from one mailbox, over two adapters, stay within Graph\'s 4 per mailbox (no 429)', async () => {
+    graph.sendDelayMs = 40;
+    try {
+      const before = graph.sent.length;
+      // The incoming and outgoing adapters of a mailbox are separate objects; the limit is the mailbox's.
+      const [a, b] = [adapter({ mailbox: QUEUE }), adapter({ mailbox: QUEUE })];
+      await Promise.all(Array.from({ length: 12 }, (_, i) => (i % 2 ? a : b).send({ ...base, from: QUEUE, subject: `burst ${i}` })));
+      expect(graph.sent.length - before).toBe(12);
+      expect(graph.mostConcurrent.get(QUEUE)).toBe(4);
+    } finally {
+      graph.sendDelayMs = 0;
+    }
+  });
+
   test('a message Graph refuses: MessageRejected, not a mailbox failure', async () => {
     const err = await expectMailError(adapter({ mailbox: QUEUE }).send({ ...base, to: [], from: QUEUE }), 'MessageRejected', [CLIENT.clientSecret]);
     expect(err.permanent).toBe(false);
