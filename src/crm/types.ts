@@ -110,4 +110,8 @@ export class CrmError extends Error {
   get permanent(): boolean {
     return this.opts.permanent ?? (this.reason === 'CRMAuthenticationFailed' || this.reason === 'CRMRejected');
   }
+  /** How long the CRM asked us to wait (Retry-After), as MailError has it. */
+  get retryAfterMs(): number | undefined {
+    return this.opts.retryAfterMs;
+  }
 }

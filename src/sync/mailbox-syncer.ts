@@ -33,6 +33,13 @@ export interface SyncReporter extends IncomingEvents, OutgoingEvents {
   cycle(direction: 'incoming' | 'outgoing', outcome: { ok: true } | { ok: false; reason: string; message: string }, nextAt: Date): void;
 }
 
+/** A server's or CRM's Retry-After (MailError, CrmError), capped: the loop must come back some day. */
+const MAX_RETRY_AFTER_MS = 60 * 60_000;
+const retryAfter = (err: unknown): number => {
+  const ms = (err as { retryAfterMs?: unknown } | undefined)?.retryAfterMs;
+  return typeof ms === 'number' && ms > 0 ? Math.min(ms, MAX_RETRY_AFTER_MS) : 0;
+};
+
 const REASON = (err: unknown): { reason: string; message: string } => {
   const e = err as { reason?: string; message?: string };
   return { reason: e?.reason ?? 'SyncFailed', message: e?.message ?? String(err) };
@@ -110,7 +117,8 @@ export class MailboxSyncer {
           this.reporter.cycle(direction, { ok: true }, next());
         } catch (err) {
           if (this.stopping) return;
-          delay = backoffDelay(++failures, { baseMs: 1000, maxMs: 5 * 60_000, jitter: 0.2 });
+          // Throttled (HTTP 429, EWS ServerBusy, CRM service protection): never sooner than asked.
+          delay = Math.max(backoffDelay(++failures, { baseMs: 1000, maxMs: 5 * 60_000, jitter: 0.2 }), retryAfter(err));
           this.reporter.cycle(direction, { ok: false, ...REASON(err) }, next());
         }
       },

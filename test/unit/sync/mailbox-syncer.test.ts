@@ -1,0 +1,58 @@
+// The sync loops' back-off: exponential, and never sooner than a throttling server or CRM asked.
+import { CrmError, type CrmConnector, type PendingEmail } from '../../../src/crm/types.js';
+import { MailError } from '../../../src/mail/types.js';
+import { MailboxSyncer, type SyncReporter } from '../../../src/sync/mailbox-syncer.js';
+import { DEFAULT_TOKEN } from '../../../src/sync/tracking-token.js';
+
+type Outcome = { direction: string; ok: boolean; reason?: string; delayMs: number };
+
+async function firstFailure(crm: Partial<CrmConnector>, sender?: { send(): Promise<unknown> }): Promise<Outcome> {
+  let resolve!: (o: Outcome) => void;
+  const seen = new Promise<Outcome>((r) => (resolve = r));
+  const reporter: SyncReporter = {
+    initialCheckpoint: () => undefined,
+    cycle: (direction, outcome, nextAt) => {
+      if (!outcome.ok) resolve({ direction, ok: false, reason: outcome.reason, delayMs: nextAt.getTime() - Date.now() });
+    },
+  };
+  const syncer = new MailboxSyncer(
+    {
+      mailbox: { key: 'ns/ann', address: 'ann@example.com', ownerKind: 'User', ownerName: 'ann', forwardMailbox: false, deleteAfterProcessing: false, filtering: 'All', correlation: false, token: DEFAULT_TOKEN, maxAttachmentBytes: 1e6, moveFailedToUndeliverable: false },
+      outgoingMailbox: { key: 'ns/ann', address: 'ann@example.com', sendMode: 'SendAs', token: DEFAULT_TOKEN },
+      crm: crm as CrmConnector,
+      outgoing: { sender: sender ?? { send: async () => undefined }, close: async () => undefined },
+      pollIntervalMs: 60_000,
+      outgoingIntervalMs: 60_000,
+    },
+    reporter,
+  );
+  syncer.start();
+  try {
+    return await seen;
+  } finally {
+    await syncer.stop();
+  }
+}
+
+const pending: PendingEmail = { crmEmailId: 'e1', from: { address: 'ann@example.com' }, to: [{ address: 'c@customer.example' }], cc: [], bcc: [], subject: 'Quote' };
+
+test('a throttled CRM is asked again no sooner than its Retry-After', async () => {
+  const o = await firstFailure({ listPendingSend: async () => Promise.reject(new CrmError('CRMThrottled', 'CRM webhook: HTTP 429', { retryAfterMs: 45_000 })) });
+  expect(o).toMatchObject({ direction: 'outgoing', ok: false, reason: 'CRMThrottled' });
+  expect(o.delayMs).toBeGreaterThan(44_000);
+});
+
+test('a throttling mail server is retried no sooner than its Retry-After', async () => {
+  const o = await firstFailure(
+    { listPendingSend: async () => [pending], markSending: async () => undefined, releaseSending: async () => undefined },
+    { send: async () => Promise.reject(new MailError('Throttled', 'Graph: HTTP 429', { retryAfterMs: 30_000, cause: Object.assign(new Error('429'), { status: 429 }) })) },
+  );
+  expect(o).toMatchObject({ direction: 'outgoing', ok: false, reason: 'Throttled' });
+  expect(o.delayMs).toBeGreaterThan(29_000);
+});
+
+test('without Retry-After the first retry comes after about a second', async () => {
+  const o = await firstFailure({ listPendingSend: async () => Promise.reject(new CrmError('CRMUnreachable', 'CRM webhook: connection refused')) });
+  expect(o.reason).toBe('CRMUnreachable');
+  expect(o.delayMs).toBeLessThan(1500);
+});
