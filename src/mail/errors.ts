@@ -28,7 +28,8 @@ const MIN_SECRET_LENGTH = 4;
 /**
  * Removes known secret values, and anything shaped like a credential, from text (typically a
  * server's response). The base64 form of each secret goes too, since SASL carries credentials
- * base64-encoded, and so do long base64/JWT-looking runs, which may be a token we were not told of.
+ * base64-encoded, and so do long base64/JWT-looking runs (with a digit, + or /), which may be a token
+ * we were not told of.
  */
 export function redact(text: string, secrets: readonly string[] = []): string {
   return cutSecrets(text, secrets)
@@ -36,7 +37,9 @@ export function redact(text: string, secrets: readonly string[] = []): string {
     .replace(/\b(auth=Bearer)\s*[^\s\x01"']+/gi, `$1 ${REDACTED}`)
     .replace(/(["']?(?:password|passwd|pass|pwd|access_?token|refresh_?token|client_?secret|token|secret)["']?\s*[:=]\s*["']?)[^"'\s,;}]+/gi, `$1${REDACTED}`)
     .replace(/\b(PASS|AUTH(?:ENTICATE)?\s+[A-Z0-9-]+)\s+\S+/g, `$1 ${REDACTED}`)
-    .replace(/[A-Za-z0-9+/_-]{24,}={0,2}(?:\.[A-Za-z0-9_-]+){0,2}/g, REDACTED);
+    // A run of letters alone is a name (SubmissionQuotaExceededException), not a token: tokens
+    // and base64 carry digits or + and / somewhere in 24 characters.
+    .replace(/[A-Za-z0-9+/_-]{24,}={0,2}(?:\.[A-Za-z0-9_-]+){0,2}/g, (run) => (/[0-9+/]/.test(run) ? REDACTED : run));
 }
 
 /** Only the known secrets: for text we wrote ourselves, where shape-based redaction would eat host names. */
@@ -240,6 +243,9 @@ export const RULES: readonly Rule[] = [
   { reason: 'ServerError', when: (f) => isSmtp4xx(f, 450, 451, 452), say: (f) => `the server deferred the request (${smtp(f)})`, hint: TRANSIENT },
   { reason: 'UnsupportedConfiguration', when: (f) => isSmtp4xx(f, 538), say: (f) => `the server requires TLS before authentication (${smtp(f)})`, hint: 'set the TLS mode to STARTTLS or Implicit' },
   { reason: 'AuthenticationFailed', when: (f) => isSmtp4xx(f, 530, 534, 535) || has(f, 'EAUTH', 'ENOAUTH', 'EOAUTH2'), say: (f) => `the server rejected the credentials${f.smtpCode ? ` (${smtp(f)})` : ''}`, hint: CHECK_CREDENTIALS },
+  // Exchange Online's sending quotas, mailbox-full and "sender throttled" replies are 5xx but about
+  // the mailbox, not this message: the email waits (released, retried with back-off), not fails.
+  { reason: 'Throttled', when: (f) => f.smtpCode !== undefined && f.smtpCode >= 500 && /quotaexceeded|sender throttled/.test(f.text), say: (f) => `the server refuses mail from this mailbox for now: a sending quota, a full mailbox or a sender throttle (${smtp(f)})`, hint: 'the email stays pending and is retried with back-off; check the mailbox in Exchange if it lasts' },
   { reason: 'MessageRejected', when: (f) => f.smtpCode !== undefined && f.smtpCode >= 500 && has(f, 'EENVELOPE', 'EMESSAGE'), say: (f) => `the server refused this message (${smtp(f)})`, hint: 'the message is not retried; check the recipients, size and sender rights' },
 
   // --- HTTP (EWS, Graph).

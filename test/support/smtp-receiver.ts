@@ -43,6 +43,8 @@ export interface SmtpReceiverOptions {
   secure?: boolean;
   /** Recipients refused with 550 5.1.1 at RCPT TO. */
   rejectRecipients?: string[];
+  /** Users whose messages are refused at the end of DATA as over Exchange Online's sending quota. */
+  overQuota?: string[];
 }
 
 export async function startSmtpReceiver(opts: SmtpReceiverOptions): Promise<SmtpReceiver> {
@@ -85,6 +87,11 @@ export async function startSmtpReceiver(opts: SmtpReceiverOptions): Promise<Smtp
       stream.on('data', (c: Buffer) => chunks.push(c));
       stream.on('end', () => {
         const raw = Buffer.concat(chunks);
+        if (typeof session.user === 'string' && opts.overQuota?.includes(session.user)) {
+          // Exchange Online's reply when a mailbox is over its daily recipient quota.
+          const reply = '5.2.0 STOREDRV.Submission.Exception:SubmissionQuotaExceededException; Failed to process message due to a permanent exception with message [BeginDiagnosticData]Cannot submit message.';
+          return callback(Object.assign(new Error(reply), { responseCode: 554 }));
+        }
         simpleParser(raw).then(
           (parsed) => {
             messages.push({

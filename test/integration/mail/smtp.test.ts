@@ -1,11 +1,13 @@
 // SmtpAdapter against nodemailer's smtp-server (a real SMTP server with STARTTLS and AUTH).
 import { SmtpAdapter } from '../../../src/mail/smtp.js';
+import { sendOutcome } from '../../../src/sync/outgoing.js';
 import type { Credentials, Endpoint, OutgoingMessage, TlsMode } from '../../../src/mail/types.js';
 import { expectMailError } from '../../support/mail-assertions.js';
 import { startSilentServer } from '../../support/silent-server.js';
 import { startSmtpReceiver, type SmtpReceiver } from '../../support/smtp-receiver.js';
 
 const MAILBOX = { username: 'queue@example.test', password: 'queue-Pa55word-smtp' };
+const OVER_QUOTA = { username: 'busy@example.test', password: 'busy-Pa55word-smtp' };
 const OAUTH = { username: 'oauth@example.test', accessToken: 'ya29.valid-access-token-0123456789' };
 const WRONG = 'not-the-Right-password';
 
@@ -16,7 +18,7 @@ const adapters: SmtpAdapter[] = [];
 beforeAll(async () => {
   const users = [MAILBOX, OAUTH];
   [starttls, implicit] = await Promise.all([
-    startSmtpReceiver({ users, rejectRecipients: ['nobody@example.test'] }),
+    startSmtpReceiver({ users: [...users, OVER_QUOTA], rejectRecipients: ['nobody@example.test'], overQuota: [OVER_QUOTA.username] }),
     startSmtpReceiver({ users, secure: true }),
   ]);
 });
@@ -147,6 +149,14 @@ describe('SmtpAdapter.send()', () => {
     await adapter(endpoint('STARTTLS'), token(OAUTH.accessToken)).send(msg);
     const got = starttls.messages.find((m) => m.parsed.messageId === msg.messageId)!;
     expect(got.user).toBe(OAUTH.username);
+  });
+
+  test('over the sending quota (5xx about the mailbox, not the message): Throttled, and the email is kept for later', async () => {
+    const creds: Credentials = { kind: 'password', username: OVER_QUOTA.username, password: OVER_QUOTA.password };
+    const err = await expectMailError(adapter(endpoint('STARTTLS'), creds).send(outgoing({ from: OVER_QUOTA.username })), 'Throttled', [OVER_QUOTA.password]);
+    expect(err.message).toContain('SubmissionQuotaExceeded');
+    // The outgoing rule: certainly not sent, so released rather than marked failed.
+    expect(sendOutcome(err)).toBe('not-sent-transient');
   });
 
   test('a refused recipient: MessageRejected, not a mailbox failure', async () => {

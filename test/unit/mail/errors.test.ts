@@ -201,8 +201,16 @@ describe('redact', () => {
     expect(redact('C: PASS opensesame')).not.toContain('opensesame');
   });
 
-  test('leaves ordinary text alone', () => {
+  test('leaves ordinary text alone, long names included', () => {
     expect(redact('535 5.7.8 Error: authentication failed', ['zzzz-unused'])).toBe('535 5.7.8 Error: authentication failed');
+    const exchange = '554 5.2.0 STOREDRV.Submission.Exception:SubmissionQuotaExceededException; Cannot submit message.';
+    expect(redact(exchange)).toBe(exchange);
+  });
+
+  test('long token-like runs we were not told of', () => {
+    const jwt = 'eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJzdWIiOiIxMjM0NTY3ODkwIn0.dozjgNryP4J3jVmNHl0w5N_XgL0n3I9PlFUP0THsR8U';
+    expect(redact(`token was ${jwt} here`)).toBe(`token was ${REDACTED} here`);
+    expect(redact('key c2VjcmV0LXNlY3JldC1zZWNyZXQ= end')).toBe(`key ${REDACTED} end`);
   });
 });
 
