@@ -28,6 +28,8 @@ const CHECK_CREDENTIALS = 'check the username and the password or token in the c
 /** EWS response codes by what they mean for the mailbox. */
 const CODE_RULES: CodeRule[] = [
   { reason: 'Throttled', codes: ['ErrorServerBusy', 'ErrorTooManyObjectsOpened'], say: 'the server is throttling this account', hint: 'it is retried after the back-off the server asked for' },
+  // About the mailbox, not the message: an email waits for the quota instead of failing.
+  { reason: 'Throttled', codes: ['ErrorSubmissionQuotaExceeded', 'ErrorQuotaExceeded'], say: 'the mailbox is over a quota (its sending quota, or full)', hint: 'the email stays pending and is retried with back-off; check the mailbox in Exchange if it lasts' },
   {
     reason: 'AuthenticationFailed',
     codes: ['ErrorImpersonateUserDenied', 'ErrorImpersonationDenied', 'ErrorImpersonationFailed'],

@@ -55,9 +55,11 @@ export function sendOutcome(err: unknown): SendOutcome {
     if (typeof e.statusCode === 'number') facts.http ??= e.statusCode;
   }
   const reason = classifyError(err).reason;
+  // Throttled is the server's answer "not now" (HTTP 429, EWS ServerBusy, a sending quota): it took
+  // nothing, whatever the status code, so the email waits for a retry.
+  if (reason === 'Throttled') return 'not-sent-transient';
   // A reply code means the server answered: whatever it said, it did not take the message.
-  // (Throttled 5xx: a quota or throttle of the mailbox, see src/mail/errors.ts; the email waits.)
-  if (facts.smtp !== undefined) return facts.smtp < 500 || reason === 'Throttled' ? 'not-sent-transient' : reason === 'AuthenticationFailed' ? 'not-sent-permanent' : 'rejected';
+  if (facts.smtp !== undefined) return facts.smtp >= 500 ? (reason === 'AuthenticationFailed' ? 'not-sent-permanent' : 'rejected') : 'not-sent-transient';
   if (facts.http !== undefined) return facts.http >= 500 || facts.http === 429 ? 'not-sent-transient' : facts.http === 401 || facts.http === 403 ? 'not-sent-permanent' : 'rejected';
   if (reason === 'AuthenticationFailed' || reason === 'TLSError' || reason === 'UnsupportedConfiguration') return 'not-sent-permanent';
   if (facts.codes.some((c) => NEVER_CONNECTED.has(c)) || facts.commands.some((c) => c === 'CONN' || c.startsWith('AUTH') || c === 'STARTTLS' || c === 'EHLO')) return 'not-sent-transient';

@@ -60,6 +60,8 @@ const DOMAIN = 'CONTOSO';
 
 export class FakeEws {
   readonly sent: SentEwsMessage[] = [];
+  /** Mailboxes over their sending quota: sends get ErrorSubmissionQuotaExceeded, as Exchange answers. */
+  readonly overQuota = new Set<string>();
   /** Every request: path, operation, Authorization scheme and who it acted on. */
   readonly requests: Array<{ path: string; op?: string; principal?: string; mailbox?: string; scheme?: string }> = [];
   private readonly items = new Map<string, Item[]>();
@@ -319,6 +321,7 @@ export class FakeEws {
     }
     const to = elements(first(message, 'ToRecipients')?.inner ?? '', 'EmailAddress').map((e) => e.inner.trim());
     if (to.length === 0) return ewsResponse('CreateItem', [failure('CreateItem', 'ErrorInvalidRecipients', 'At least one recipient is not valid.')]);
+    if (this.overQuota.has(mailbox.toLowerCase())) return ewsResponse('CreateItem', [failure('CreateItem', 'ErrorSubmissionQuotaExceeded', 'The message could not be sent because the mailbox has exceeded its submission quota.')]);
     const bodyElement = first(message, 'Body');
     this.sent.push({
       principal: principal.name,

@@ -8,6 +8,7 @@ import { FakeOAuth } from '../../support/fake-oauth.js';
 import { freePorts } from '../../support/free-port.js';
 import { expectMailError } from '../../support/mail-assertions.js';
 import { startSilentServer } from '../../support/silent-server.js';
+import { sendOutcome } from '../../../src/sync/outgoing.js';
 
 const ALICE = { username: 'alice@contoso.test', password: 'alice-Pa55word-ews', mailbox: 'alice@contoso.test' };
 const BOB = { username: 'bob@contoso.test', password: 'bob-Pa55word-ews', mailbox: 'bob@contoso.test', delegateOf: ['support@contoso.test'] };
@@ -254,6 +255,17 @@ describe('send()', () => {
     expect(sent.body).toBe(html);
     expect(sent.properties['X-Note']).toBe('a<b>&c');
     expect(sent.properties['0x1035']).toBe(base.messageId);
+  });
+
+  test('a mailbox over its sending quota: Throttled, and the outgoing rule keeps the email for later', async () => {
+    ews.overQuota.add(QUEUE.toLowerCase());
+    try {
+      const err = await expectMailError(adapter(password(SVC), { mailbox: QUEUE, impersonate: true }).send(base), 'Throttled', [SVC.password]);
+      expect(err.message).toContain('ErrorSubmissionQuotaExceeded');
+      expect(sendOutcome(err)).toBe('not-sent-transient');
+    } finally {
+      ews.overQuota.clear();
+    }
   });
 
   test('a message the server refuses: MessageRejected', async () => {
