@@ -6,15 +6,17 @@
 // permission nor Send As / Send on Behalf rights (an app holding Mail.Send but not Mail.Read fails
 // it; a missing send right shows up on the first send as AuthenticationFailed).
 //
-// Message-ID: Graph's JSON sendMail accepts only custom `X-` headers in internetMessageHeaders, and
-// Exchange Online assigns the Message-ID itself. Our Message-ID travels as `X-MailSync-Message-ID`
-// (kept in the copy in Sent Items and delivered to recipients), so a sent message can be matched
-// to its CRM email by that header; In-Reply-To and References cannot be set through JSON, so
-// replies to CRM email correlate through the tracking token in the subject.
+// Sending: sendMail in MIME format (Content-Type text/plain, the message base64-encoded), built by
+// nodemailer as for SMTP, because Graph's JSON format accepts only `X-` headers: with it our
+// Message-ID, In-Reply-To and References could not be set, and replies to CRM email correlated by
+// the tracking token alone. Our Message-ID also travels as `X-MailSync-Message-ID`, in case
+// Exchange Online assigns its own (Microsoft documents MIME sending, not whether Message-ID is
+// kept; see docs/sync.md, "Outgoing").
 import { fetch, type Response } from 'undici';
 import { classifyError, type ErrorContext } from './errors.js';
 import { classifyHttpError, deadlineSignal, httpDispatcher, HttpResponseError, sameOrigin } from './http.js';
 import { KeyedSemaphores } from '../util/semaphore.js';
+import { composeMime } from './compose.js';
 import { MailError, type ConnectionTester, type Credentials, type Endpoint, type OutgoingMessage, type RawMessage, type TokenProvider } from './types.js';
 
 export const DEFAULT_GRAPH_URL = 'https://graph.microsoft.com/v1.0';
@@ -25,7 +27,7 @@ export const DEFAULT_GRAPH_URL = 'https://graph.microsoft.com/v1.0';
 const MAILBOX_CONCURRENCY = 4;
 const mailboxSlots = new KeyedSemaphores(MAILBOX_CONCURRENCY);
 
-/** The header that carries our Message-ID through Graph, which will not take a Message-ID of ours. */
+/** Our Message-ID again, as an X- header: kept even if Exchange Online assigns its own Message-ID. */
 export const CORRELATION_HEADER = 'X-MailSync-Message-ID';
 
 export interface GraphOptions {
@@ -54,7 +56,10 @@ type InvalidatableTokenProvider = TokenProvider & { invalidate?: () => void };
 
 interface RequestOptions {
   method?: 'GET' | 'POST';
+  /** Sent as JSON. */
   body?: unknown;
+  /** Sent as is, as text/plain (sendMail in MIME format). */
+  text?: string;
   headers?: Record<string, string>;
   signal?: AbortSignal;
   /** What is being done, for messages. */
@@ -97,23 +102,9 @@ export class GraphAdapter implements ConnectionTester {
    * the owner and `sender` the mailbox. Graph answers 202 and sends asynchronously.
    */
   async send(msg: OutgoingMessage, signal?: AbortSignal): Promise<void> {
-    const message = {
-      subject: msg.subject,
-      body: msg.html !== undefined ? { contentType: 'HTML', content: msg.html } : { contentType: 'Text', content: msg.text ?? '' },
-      from: recipient(msg.from),
-      ...(msg.sender ? { sender: recipient(msg.sender) } : {}),
-      toRecipients: msg.to.map(recipient),
-      ...(msg.cc?.length ? { ccRecipients: msg.cc.map(recipient) } : {}),
-      ...(msg.bcc?.length ? { bccRecipients: msg.bcc.map(recipient) } : {}),
-      internetMessageHeaders: [
-        { name: CORRELATION_HEADER, value: msg.messageId },
-        // Graph refuses any other header name (400 InvalidInternetMessageHeader).
-        ...Object.entries(msg.headers ?? {})
-          .filter(([name]) => /^x-/i.test(name) && name.toLowerCase() !== CORRELATION_HEADER.toLowerCase())
-          .map(([name, value]) => ({ name, value })),
-      ],
-    };
-    await this.limited(() => this.request(`${this.mailboxPath()}/sendMail`, { method: 'POST', body: { message, saveToSentItems: true }, signal, what: 'sending a message' }).then(drain));
+    // Graph takes the recipients from the headers (Bcc included) and removes Bcc before delivery.
+    const mime = await composeMime({ ...msg, headers: { ...msg.headers, [CORRELATION_HEADER]: msg.messageId } }, { keepBcc: true });
+    await this.limited(() => this.request(`${this.mailboxPath()}/sendMail`, { method: 'POST', text: mime.toString('base64'), signal, what: 'sending a message' }).then(drain));
   }
 
   /**
@@ -216,10 +207,10 @@ export class GraphAdapter implements ConnectionTester {
           headers: {
             authorization: `Bearer ${token}`,
             accept: 'application/json',
-            ...(opts.body !== undefined ? { 'content-type': 'application/json' } : {}),
+            ...(opts.body !== undefined ? { 'content-type': 'application/json' } : opts.text !== undefined ? { 'content-type': 'text/plain' } : {}),
             ...opts.headers,
           },
-          body: opts.body !== undefined ? JSON.stringify(opts.body) : undefined,
+          body: opts.body !== undefined ? JSON.stringify(opts.body) : opts.text,
           dispatcher: httpDispatcher(this.endpoint.ca),
           signal: deadlineSignal(this.endpoint.timeoutMs, opts.signal),
         });
@@ -268,10 +259,6 @@ interface DeltaPage {
   value?: Array<{ id?: unknown; '@removed'?: unknown }>;
   '@odata.nextLink'?: unknown;
   '@odata.deltaLink'?: unknown;
-}
-
-function recipient(address: string): { emailAddress: { address: string } } {
-  return { emailAddress: { address } };
 }
 
 /** Reads Graph's error body (`{"error":{"code","message"}}`) into an HttpResponseError. */

@@ -5,6 +5,7 @@
 // is the mailbox; for SendOnBehalf the From is the owner and `sender` is the mailbox, which becomes
 // the Sender header and the envelope MAIL FROM (the account that is authenticated and accountable).
 import nodemailer, { type SendMailOptions, type SMTPPoolOptions, type Transporter } from 'nodemailer';
+import { mailOptions } from './compose.js';
 import { withTimeout } from './deadline.js';
 import { classifyError, type ErrorContext } from './errors.js';
 import { DEFAULT_TIMEOUT_MS, describeEndpoint, tlsOptionsFor } from './tls.js';
@@ -45,18 +46,7 @@ export class SmtpAdapter implements ConnectionTester {
   /** Sends one message and returns its Message-ID as accepted by the server (with angle brackets). */
   async send(msg: OutgoingMessage): Promise<string> {
     const mail: SendMailOptions = {
-      from: msg.from,
-      sender: msg.sender,
-      to: msg.to,
-      cc: msg.cc,
-      bcc: msg.bcc,
-      subject: msg.subject,
-      text: msg.text,
-      html: msg.html,
-      messageId: msg.messageId,
-      inReplyTo: msg.inReplyTo,
-      references: msg.references,
-      headers: msg.headers,
+      ...mailOptions(msg),
       // nodemailer would take MAIL FROM from the From header; on behalf of someone else it must be
       // the mailbox that sends (the Sender), which is also the authenticated account.
       ...(msg.sender ? { envelope: { from: msg.sender, to: [...msg.to, ...(msg.cc ?? []), ...(msg.bcc ?? [])] } } : {}),

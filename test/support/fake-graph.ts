@@ -2,10 +2,11 @@
 //   GET  /v1.0/users/{id}/mailFolders/inbox
 //   GET  /v1.0/users/{id}/mailFolders/inbox/messages/delta   (@odata.nextLink pages, then @odata.deltaLink)
 //   GET  /v1.0/users/{id}/messages/{messageId}/$value         (MIME)
-//   POST /v1.0/users/{id}/sendMail                            (202, no body)
+//   POST /v1.0/users/{id}/sendMail                            (202, no body; JSON, or MIME as base64 text/plain)
 // Bearer tokens must be ones the fake OAuth endpoint issued for the Graph scope. Errors use Graph's
 // shape, `{"error":{"code","message"}}`, with the codes Graph uses for each case.
 import type http from 'node:http';
+import { simpleParser } from 'mailparser';
 import type { FakeOAuth } from './fake-oauth.js';
 import { sendJson, startHttpsServer, type HttpsServer } from './https-server.js';
 
@@ -29,6 +30,8 @@ export interface SentMail {
     body?: { contentType: string; content: string };
   };
   saveToSentItems?: boolean;
+  /** Sent in MIME format: the message as the recipients get it. */
+  mime?: { raw: string; messageId?: string; inReplyTo?: string; references: string[]; headers: Map<string, unknown> };
 }
 
 export class FakeGraph {
@@ -148,22 +151,54 @@ export class FakeGraph {
       res.writeHead(200, { 'content-type': 'text/plain' });
       return void res.end(m.mime);
     }
+    if (req.method === 'POST' && rest === 'sendMail' && /^text\/plain/i.test(String(req.headers['content-type']))) {
+      return void this.sendMime(res, mailbox, body);
+    }
     if (req.method === 'POST' && rest === 'sendMail') {
       const parsed = JSON.parse(body) as Omit<SentMail, 'mailbox'>;
       const bad = parsed.message?.internetMessageHeaders?.find((h) => !/^x-/i.test(h.name));
       if (bad) return graphError(res, 400, 'InvalidInternetMessageHeader', `The internet message header name '${bad.name}' should start with 'x-' or 'X-'.`);
       if (!parsed.message?.toRecipients?.length) return graphError(res, 400, 'ErrorInvalidRecipients', 'At least one recipient isn\'t valid.');
       this.sent.push({ mailbox, ...parsed });
-      // Graph's 202 has no body and no JSON content type.
-      const accepted = () => {
-        res.writeHead(202, { 'content-length': '0' });
-        res.end();
-      };
-      if (this.sendDelayMs > 0) setTimeout(accepted, this.sendDelayMs);
-      else accepted();
-      return;
+      return this.accepted(res);
     }
     graphError(res, 400, 'BadRequest', `Unsupported request: ${req.method} ${url.pathname}`);
+  }
+
+  /** sendMail in MIME format: the body is the whole message, base64-encoded. */
+  private async sendMime(res: http.ServerResponse, mailbox: string, body: string): Promise<void> {
+    const text = body.trim();
+    if (!/^[A-Za-z0-9+/\r\n]+=*$/.test(text)) return graphError(res, 400, 'ErrorMimeContentInvalidBase64String', 'Invalid base64 string for MIME content.');
+    const raw = Buffer.from(text, 'base64').toString('utf8');
+    const parsed = await simpleParser(raw);
+    const addresses = (a: typeof parsed.to) => (Array.isArray(a) ? a : a ? [a] : []).flatMap((o) => o.value).map((v) => ({ emailAddress: { address: v.address ?? '' } }));
+    const to = addresses(parsed.to);
+    if (to.length + addresses(parsed.cc).length + addresses(parsed.bcc).length === 0) return graphError(res, 400, 'ErrorInvalidRecipients', 'At least one recipient isn\'t valid.');
+    const sender = parsed.headers.get('sender') as { value: { address?: string }[] } | undefined;
+    this.sent.push({
+      mailbox,
+      message: {
+        subject: parsed.subject,
+        from: addresses(parsed.from)[0],
+        ...(sender?.value[0]?.address ? { sender: { emailAddress: { address: sender.value[0].address } } } : {}),
+        toRecipients: to,
+        internetMessageHeaders: [...parsed.headers.entries()].filter(([name]) => name.startsWith('x-')).map(([name, value]) => ({ name, value: String(value) })),
+        body: parsed.html ? { contentType: 'HTML', content: parsed.html } : { contentType: 'Text', content: parsed.text ?? '' },
+      },
+      saveToSentItems: true,
+      mime: { raw, messageId: parsed.messageId, inReplyTo: parsed.inReplyTo, references: ([] as string[]).concat(parsed.references ?? []), headers: parsed.headers },
+    });
+    this.accepted(res);
+  }
+
+  /** Graph's 202 has no body and no JSON content type. */
+  private accepted(res: http.ServerResponse): void {
+    const send = () => {
+      res.writeHead(202, { 'content-length': '0' });
+      res.end();
+    };
+    if (this.sendDelayMs > 0) setTimeout(send, this.sendDelayMs);
+    else send();
   }
 
   /** The first call lists everything; later pages and delta links carry the position in the change log. */

@@ -173,17 +173,20 @@ describe('delta() and getMime()', () => {
 describe('send()', () => {
   const base = { to: ['customer@example.test'], subject: 'Your case CRM:0001', text: 'We are on it.', messageId: '<crm-0001@mailsync.test>' };
 
-  test('SendAs: From is the mailbox; our Message-ID travels in the correlation header', async () => {
-    await adapter({ mailbox: QUEUE }).send({ ...base, from: QUEUE, headers: { 'X-CRM-Tracking': 'CRM:0001', 'Reply-To': 'ignored@example.test' } });
+  test('SendAs, in MIME format: From is the mailbox; our Message-ID, In-Reply-To and References reach the recipient', async () => {
+    await adapter({ mailbox: QUEUE }).send({ ...base, from: QUEUE, inReplyTo: '<cust-1@customer.example>', references: ['<crm-0000@mailsync.test>', '<cust-1@customer.example>'], bcc: ['audit@contoso.test'], headers: { 'X-CRM-Tracking': 'CRM:0001' } });
     const sent = graph.sent.at(-1)!;
     expect(sent.mailbox).toBe(QUEUE);
     expect(sent.message.from?.emailAddress.address).toBe(QUEUE);
     expect(sent.message.sender).toBeUndefined();
-    expect(sent.message.internetMessageHeaders).toEqual([
-      { name: CORRELATION_HEADER, value: base.messageId },
-      { name: 'X-CRM-Tracking', value: 'CRM:0001' },
-    ]);
-    expect(sent.saveToSentItems).toBe(true);
+    expect(sent.mime).toMatchObject({ messageId: base.messageId, inReplyTo: '<cust-1@customer.example>', references: ['<crm-0000@mailsync.test>', '<cust-1@customer.example>'] });
+    // Graph takes Bcc from the MIME headers (and strips it before delivery).
+    expect(sent.mime!.raw).toMatch(/^Bcc: audit@contoso\.test\r$/m);
+    expect(sent.message.internetMessageHeaders).toEqual(expect.arrayContaining([
+      { name: CORRELATION_HEADER.toLowerCase(), value: base.messageId },
+      { name: 'x-crm-tracking', value: 'CRM:0001' },
+    ]));
+    expect(sent.message.body).toEqual({ contentType: 'Text', content: expect.stringMatching(/^We are on it\.\s*$/) });
   });
 
   test('SendOnBehalf: From is the owner, Sender is the mailbox', async () => {

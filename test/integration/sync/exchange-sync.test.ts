@@ -77,6 +77,8 @@ test('outgoing through Graph and EWS: pending CRM emails are sent and marked sen
   const a = crm.addPendingEmail('ann@contoso.example', { from: { address: 'ann@contoso.example' }, to: [{ address: 'c@customer.example' }], cc: [], bcc: [], subject: 'via Graph', textBody: 'hi' });
   const b = crm.addPendingEmail('bob@contoso.example', { from: { address: 'bob@contoso.example' }, to: [{ address: 'c@customer.example' }], cc: [], bcc: [], subject: 'via EWS', textBody: 'hi' });
   await waitFor('sent', async () => (crm.outgoing(a)?.status === 'sent' && crm.outgoing(b)?.status === 'sent' ? true : undefined), { timeoutMs: 20_000 });
-  expect(graph.sent.some((m) => m.message.subject === 'via Graph')).toBe(true);
+  // Sent in MIME format, so the Message-ID the CRM recorded is the one the recipient sees.
+  const viaGraph = graph.sent.find((m) => m.message.subject === 'via Graph');
+  expect(viaGraph?.mime?.messageId).toBe(`<${crm.outgoing(a)?.sentMessageId}>`);
   expect(ews.sent.some((m) => m.subject === 'via EWS')).toBe(true);
 });

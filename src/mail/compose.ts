@@ -1,0 +1,36 @@
+// An OutgoingMessage as nodemailer's message options, and as RFC 5322 bytes. SMTP hands the
+// options to its pooled transport; Graph sends the bytes (sendMail in MIME format), so that our
+// Message-ID, In-Reply-To and References reach the recipient as they do over SMTP: Graph's JSON
+// format accepts no headers but X- ones, which left replies correlated by tracking token only.
+
+import nodemailer, { type SendMailOptions } from 'nodemailer';
+import type { OutgoingMessage } from './types.js';
+
+export function mailOptions(msg: OutgoingMessage): SendMailOptions {
+  return {
+    from: msg.from,
+    sender: msg.sender,
+    to: msg.to,
+    cc: msg.cc,
+    bcc: msg.bcc,
+    subject: msg.subject,
+    text: msg.text,
+    html: msg.html,
+    messageId: msg.messageId,
+    inReplyTo: msg.inReplyTo,
+    references: msg.references,
+    headers: msg.headers,
+  };
+}
+
+// nodemailer's stream transport only builds the message; it opens no connection.
+const builder = nodemailer.createTransport({ streamTransport: true, buffer: true, newline: 'windows' });
+
+/**
+ * The message as MIME. `keepBcc` keeps the Bcc header, for a service that takes the recipients
+ * from the headers (Graph) and removes it before delivery.
+ */
+export async function composeMime(msg: OutgoingMessage, opts: { keepBcc?: boolean } = {}): Promise<Buffer> {
+  const info = (await builder.sendMail({ ...mailOptions(msg), ...(opts.keepBcc ? { keepBcc: true } : {}) })) as { message: Buffer };
+  return info.message;
+}
