@@ -1,7 +1,10 @@
 // The sync loops' back-off: exponential, and never sooner than a throttling server or CRM asked.
-import { CrmError, type CrmConnector, type PendingEmail } from '../../../src/crm/types.js';
+import { CrmError, type CrmConnector, type IncomingEmail, type PendingEmail } from '../../../src/crm/types.js';
 import { MailError } from '../../../src/mail/types.js';
 import { MailboxSyncer, type SyncReporter } from '../../../src/sync/mailbox-syncer.js';
+import { parseMessage } from '../../../src/sync/parse.js';
+import type { MessageParser } from '../../../src/sync/parser-pool.js';
+import { goodMessage } from '../../support/corpus.js';
 import { DEFAULT_TOKEN } from '../../../src/sync/tracking-token.js';
 
 type Outcome = { direction: string; ok: boolean; reason?: string; delayMs: number };
@@ -55,4 +58,40 @@ test('without Retry-After the first retry comes after about a second', async () 
   const o = await firstFailure({ listPendingSend: async () => Promise.reject(new CrmError('CRMUnreachable', 'CRM webhook: connection refused')) });
   expect(o.reason).toBe('CRMUnreachable');
   expect(o.delayMs).toBeLessThan(1500);
+});
+
+test('incoming messages are parsed by the parser the parts name (the operator\'s thread pool)', async () => {
+  const parsedBy: string[] = [];
+  const parser: MessageParser = {
+    parse: async (raw, opts) => {
+      parsedBy.push('pool');
+      return parseMessage(raw, opts);
+    },
+    close: async () => undefined,
+  };
+  let delivered!: () => void;
+  const done = new Promise<void>((r) => (delivered = r));
+  const syncer = new MailboxSyncer(
+    {
+      mailbox: { key: 'ns/ann', address: 'ann@example.com', ownerKind: 'User', ownerName: 'ann', forwardMailbox: false, deleteAfterProcessing: false, filtering: 'All', correlation: false, token: DEFAULT_TOKEN, maxAttachmentBytes: 1e6, moveFailedToUndeliverable: false },
+      outgoingMailbox: { key: 'ns/ann', address: 'ann@example.com', sendMode: 'SendAs', token: DEFAULT_TOKEN },
+      crm: { deliverIncoming: async (e: IncomingEmail) => ({ crmId: e.messageId, created: true }) } as Partial<CrmConnector> as CrmConnector,
+      incoming: {
+        source: {
+          async *fetchNew() {
+            yield { raw: { id: '1:1', source: Buffer.from(goodMessage(1)) }, position: () => ({ uidValidity: '1', lastUid: 1 }) };
+          },
+        },
+        close: async () => undefined,
+      },
+      parser,
+      pollIntervalMs: 60_000,
+      outgoingIntervalMs: 60_000,
+    },
+    { initialCheckpoint: () => undefined, cycle: () => undefined, delivered: () => delivered() },
+  );
+  syncer.start();
+  await done;
+  await syncer.stop();
+  expect(parsedBy).toEqual(['pool']);
 });
