@@ -4,7 +4,8 @@
 // the Retry-After it sent). It knows nothing of emails; dynamics.ts does.
 import { MailError } from '../mail/types.js';
 import { sameOrigin } from '../mail/http.js';
-import { cutSecrets, errorForStatus, type CrmCallContext } from './errors.js';
+import { cutSecrets } from '../mail/errors.js';
+import { errorForStatus, type CrmCallContext } from './errors.js';
 import { errorBody, parseJson, sendCrmRequest, withoutQuery, type CrmHttpAnswer } from './http.js';
 import { CrmError } from './types.js';
 

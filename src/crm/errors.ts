@@ -10,7 +10,7 @@
 // Messages name the CRM and URL, say what happened in our words, and carry the CRM's own words
 // only after redaction: they end up in Deployment/Mailbox status and Events.
 import { redact } from '../log/redact.js';
-import { errorFacts } from '../mail/errors.js';
+import { cutSecrets, errorFacts, parseRetryAfter } from '../mail/errors.js';
 import { CrmError, type CrmFailureReason } from './types.js';
 
 export interface CrmCallContext {
@@ -106,15 +106,6 @@ export function errorForStatus(info: CrmResponseInfo, ctx: CrmCallContext): CrmE
   return make('CRMRejected', 'the CRM refused this request; it is not retried');
 }
 
-/** Retry-After as milliseconds: delta-seconds or an HTTP date (RFC 9110 §10.2.3). */
-export function parseRetryAfter(value: string | null | undefined, nowMs: number = Date.now()): number | undefined {
-  if (!value) return undefined;
-  const trimmed = value.trim();
-  if (/^\d+$/.test(trimmed)) return Number(trimmed) * 1000;
-  const at = Date.parse(trimmed);
-  return Number.isNaN(at) ? undefined : Math.max(0, at - nowMs);
-}
-
 /**
  * A CRM's own words made safe to show: known secrets cut, anything credential-shaped redacted,
  * control characters gone (they could forge log lines), bounded.
@@ -122,14 +113,4 @@ export function parseRetryAfter(value: string | null | undefined, nowMs: number 
 export function safeText(text: string, secrets: readonly string[], max: number): string {
   const out = redact(cutSecrets(text, secrets).replace(/[\r\n\t]+/g, ' ').replace(/[\p{Cc}\p{Cf}]/gu, '').trim());
   return out.length > max ? `${out.slice(0, max - 3)}...` : out;
-}
-
-/**
- * Only the known secrets cut: for text we composed ourselves, where shape-based redaction would
- * eat ordinary words ("token endpoint ...: the identity platform" looks like "token: <value>").
- */
-export function cutSecrets(text: string, secrets: readonly string[]): string {
-  let out = text;
-  for (const s of secrets) if (s && s.length >= 4) out = out.split(s).join('[REDACTED]');
-  return out;
 }

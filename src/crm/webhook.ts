@@ -16,7 +16,8 @@
 // endpoints (404/405) gets the single-item requests from then on.
 import { registerSecret } from '../log/redact.js';
 import { Coalescer } from './coalescer.js';
-import { cutSecrets, errorForStatus, type CrmCallContext } from './errors.js';
+import { cutSecrets } from '../mail/errors.js';
+import { errorForStatus, type CrmCallContext } from './errors.js';
 import { errorBody, errorFields, parseJson, sendCrmRequest, withoutQuery, type CrmHttpAnswer } from './http.js';
 import { CrmError, type AddressLookup, type CrmConnector, type DeliveryResult, type IncomingEmail, type PendingEmail } from './types.js';
 import { SIGNATURE_HEADER, signWebhookBody } from './webhook-signature.js';

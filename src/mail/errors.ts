@@ -42,8 +42,11 @@ export function redact(text: string, secrets: readonly string[] = []): string {
     .replace(/[A-Za-z0-9+/_-]{24,}={0,2}(?:\.[A-Za-z0-9_-]+){0,2}/g, (run) => (/[0-9+/]/.test(run) ? REDACTED : run));
 }
 
-/** Only the known secrets: for text we wrote ourselves, where shape-based redaction would eat host names. */
-function cutSecrets(text: string, secrets: readonly string[]): string {
+/**
+ * Only the known secrets (and their base64 form): for text we wrote ourselves, where shape-based
+ * redaction would eat host names and ordinary words. The CRM connectors use it too.
+ */
+export function cutSecrets(text: string, secrets: readonly string[]): string {
   let out = text;
   for (const secret of secrets) {
     if (!secret || secret.length < MIN_SECRET_LENGTH) continue;
@@ -435,7 +438,8 @@ function headerValue(headers: unknown, name: string): string | undefined {
 }
 
 /** Retry-After is either delta-seconds or an HTTP date (RFC 9110 §10.2.3). */
-export function parseRetryAfter(value: string, now = Date.now()): number | undefined {
+export function parseRetryAfter(value: string | null | undefined, now = Date.now()): number | undefined {
+  if (!value) return undefined;
   const trimmed = value.trim();
   if (/^\d+$/.test(trimmed)) return Number(trimmed) * 1000;
   const date = Date.parse(trimmed);

@@ -1,5 +1,6 @@
 // How CRM answers and transport failures become CrmErrors.
-import { errorForStatus, parseRetryAfter, safeText, transportError, type CrmCallContext } from '../../../src/crm/errors.js';
+import { errorForStatus, safeText, transportError, type CrmCallContext } from '../../../src/crm/errors.js';
+import { parseRetryAfter } from '../../../src/mail/errors.js';
 
 const SECRET = 'sekrit-token-0123456789';
 const ctx: CrmCallContext = { system: 'CRM webhook', url: 'https://crm.example.com/hook/health', timeoutMs: 1500, secrets: [SECRET], authHint: 'check the Secret' };
