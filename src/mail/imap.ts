@@ -179,7 +179,7 @@ export class ImapSession {
       });
     // One batch ahead: the server streams the next batch while the consumer works on this one.
     // Commands stay serialized, so a moveTo/delete from the consumer simply queues behind it.
-    const all = [...batches(items, this.options.fetchBatchMessages ?? 100, this.options.fetchBatchBytes ?? 16 * 1024 * 1024)];
+    const all = batches(items, this.options.fetchBatchMessages ?? 100, this.options.fetchBatchBytes ?? 16 * 1024 * 1024);
     let ahead = all.length ? fetchBatch(all[0]) : undefined;
     for (let i = 0; ahead; i++) {
       const current = ahead;
