@@ -6,6 +6,7 @@ import type { Deployment, EmailServerProfile, Mailbox } from '../api/types.js';
 import { createConnector } from '../crm/factory.js';
 import type { CrmConnector } from '../crm/types.js';
 import { ImapSession } from '../mail/imap.js';
+import type { Credentials } from '../mail/types.js';
 import { Pop3Adapter } from '../mail/pop3.js';
 import { SmtpAdapter } from '../mail/smtp.js';
 import { GraphAdapter } from '../mail/graph.js';
@@ -72,6 +73,13 @@ export class ConnectorCache {
   }
 }
 
+/** The direction's credentials, or the error that names the missing combination. */
+function requireCredentials(s: DirectionSettings): Credentials {
+  const credentials = credentialsFor(s);
+  if (!credentials) throw new Error(`${s.authentication} is not available for ${s.protocol}`);
+  return credentials;
+}
+
 export class ConnectSyncParts implements SyncPartsFactory {
   readonly connectors = new ConnectorCache();
 
@@ -114,8 +122,7 @@ export class ConnectSyncParts implements SyncPartsFactory {
   }
 
   private incoming(s: DirectionSettings): SyncParts['incoming'] {
-    const credentials = credentialsFor(s);
-    if (!credentials) throw new Error(`${s.authentication} is not available for ${s.protocol}`);
+    const credentials = requireCredentials(s);
     switch (s.protocol) {
       case 'IMAP': {
         let wake: () => void = () => undefined;
@@ -154,8 +161,7 @@ export class ConnectSyncParts implements SyncPartsFactory {
   }
 
   private outgoing(s: DirectionSettings): SyncParts['outgoing'] {
-    const credentials = credentialsFor(s);
-    if (!credentials) throw new Error(`${s.authentication} is not available for ${s.protocol}`);
+    const credentials = requireCredentials(s);
     switch (s.protocol) {
       case 'SMTP': {
         const smtp = new SmtpAdapter(s.endpoint, credentials, { maxConnections: 2 });
