@@ -333,8 +333,8 @@ function composeMessage(rule: Rule, facts: ErrorFacts, ctx: ErrorContext): strin
   return cutSecrets(message, ctx.secrets ?? []);
 }
 
-/** Server text, redacted and trimmed, or nothing when it cannot be made safe. */
-function safeServerText(text: string | undefined, secrets: readonly string[]): string | undefined {
+/** Server text, redacted and trimmed, or nothing when it cannot be made safe (EWS faults too). */
+export function safeServerText(text: string | undefined, secrets: readonly string[]): string | undefined {
   if (!text) return undefined;
   // A secret too short to cut out safely means the server's words cannot be shown at all.
   if (secrets.some((s) => s.length > 0 && s.length < MIN_SECRET_LENGTH)) return undefined;

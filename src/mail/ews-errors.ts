@@ -5,7 +5,7 @@
 // enum; the code decides the reason. Below HTTP (refused, TLS, timeout), the transport kept the
 // real error, which classifyError handles as for every other protocol.
 import { ServiceError, ServiceResponseException, SoapFaultDetails } from 'ews-javascript-api';
-import { classifyError, redact, type ErrorContext } from './errors.js';
+import { classifyError, safeServerText, type ErrorContext } from './errors.js';
 import type { EwsCall } from './ews-transport.js';
 import { MailError, type FailureReason } from './types.js';
 
@@ -100,7 +100,7 @@ export function classifyEwsError(err: unknown, call: EwsCall, ctx: ErrorContext,
 function composed(reason: FailureReason, said: string, fault: EwsFault, ctx: ErrorContext, hint: string, cause: unknown): MailError {
   const secrets = ctx.secrets ?? [];
   let message = said;
-  const text = fault.serverText ? redact(fault.serverText.replace(/\s+/g, ' ').trim(), secrets).slice(0, 200) : '';
+  const text = safeServerText(fault.serverText, secrets);
   if (text) message += `; server said: "${text}"`;
   const retryAfterMs = fault.backOffMs ?? fault.retryAfterMs;
   if (retryAfterMs !== undefined) message += `; retry after ${Math.ceil(retryAfterMs / 1000)} s`;
