@@ -2,16 +2,10 @@
 // Deployment describes. The implementation lives in src/connect.
 
 import type { Deployment } from '../api/types.js';
-import type { SecretSource } from './mailbox-testing.js';
+import type { SecretSource, TestOutcome } from './mailbox-testing.js';
 
-export interface CrmTestOutcome {
-  ok: boolean;
-  /** Connected, or CRMUnreachable, CRMAuthenticationFailed, CRMThrottled, CRMError, ... */
-  reason: string;
-  message: string;
-  permanent: boolean;
-  retryAfterMs?: number;
-}
+/** A mailbox test's outcome shape; `reason` is Connected, or CRMUnreachable, CRMAuthenticationFailed, CRMThrottled, CRMError, ... */
+export type CrmTestOutcome = TestOutcome;
 
 export interface CrmTesting {
   test(deployment: Deployment, lookups: SecretSource): Promise<CrmTestOutcome>;
