@@ -86,7 +86,8 @@ async function main(): Promise<void> {
   const connector = createConnector({ type: 'Webhook', url: crm.url }, CRM, {});
   const endpoint: Endpoint = { host: '127.0.0.1', port: dovecot.ports.imaps, tls: 'Implicit', ca: dovecot.caPem };
   const creds = (u: string): Credentials => ({ kind: 'password', username: u, password: `${u}-Bench-Pass` });
-  console.log(`mailsync-operator benchmarks (${new Date().toISOString()}, Node ${process.version}, ${os.availableParallelism()} cores, loopback, Dovecot, smtp-server)\n`);
+  const cores = os.availableParallelism();
+  console.log(`mailsync-operator benchmarks (${new Date().toISOString()}, Node ${process.version}, ${cores} cores, loopback, Dovecot, smtp-server)\n`);
   console.log('| measure | mailsync | baseline (same run) | ratio |');
   console.log('|---|---|---|---|');
   try {
@@ -106,7 +107,7 @@ async function main(): Promise<void> {
     const rawCpu = cpuPerMessage(cpu, N);
     await raw.logout();
     // The parser the operator would use on this machine (--parser-threads default).
-    const threads = defaultParserThreads(os.availableParallelism());
+    const threads = defaultParserThreads(cores);
     const parser = threads > 0 ? new ParserPool({ threads }) : inlineParser;
     // Everything else as the operator runs it: default fetch batches, concurrency and byte bounds.
     const session = new ImapSession(endpoint, creds('ingest'));
@@ -129,7 +130,6 @@ async function main(): Promise<void> {
     const sources = Array.from({ length: N }, (_, i) => Buffer.from(ingestMessage(i)));
     const alone = await parseRate(inlineParser, sources);
     row('  ceiling: mailparser alone on the event loop, no I/O (msg/s)', `${alone.rate} (${alone.cpu} µs CPU/msg)`, `${rawRate} (raw fetch above)`, (alone.rate / rawRate).toFixed(2));
-    const cores = os.availableParallelism();
     const pool = new ParserPool({ threads: cores });
     const pooled = await parseRate(pool, sources, 128);
     await pool.close();
