@@ -21,6 +21,13 @@ if [ -x "$OUT/kube-apiserver" ] && [ -x "$OUT/kubectl" ] && [ -x "$OUT/etcd" ] &
 fi
 command -v go >/dev/null || { log "Go is required to build the control plane (none found on PATH)"; exit 1; }
 mkdir -p "$OUT"
+# Two builds at once (two checkouts, or make test beside make run) share the cache: the second
+# waits for the first, then finds the binaries built.
+exec 9>"$OUT/.lock"
+flock 9
+if [ -x "$OUT/kube-apiserver" ] && [ -x "$OUT/kubectl" ] && [ -x "$OUT/etcd" ] && [ -x "$OUT/helm" ] && [ -f "$HELM_MARKER" ]; then
+  echo "$OUT"; exit 0
+fi
 work="$CACHE_ROOT/control-plane/src"
 mkdir -p "$work"
 
