@@ -277,7 +277,7 @@ const GUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
  * SubmissionQuotaExceededException, and GUIDs stay), and bounded. Nothing when a secret is too
  * short to cut out safely.
  */
-export function safeServerText(text: string | undefined, secrets: readonly string[] = [], max = 200): string | undefined {
+export function safeServerText(text: string | undefined, secrets: readonly string[] = [], max = 1000): string | undefined {
   if (!text) return undefined;
   if (secrets.some((s) => s.length > 0 && s.length < MIN_SECRET_LENGTH)) return undefined;
   const clean = redact(redact(text, secrets).replace(/[\r\n\t]+/g, ' ').replace(/[\p{Cc}\p{Cf}]/gu, ''), secrets)

@@ -73,3 +73,23 @@ export function leakedForms(text: string, secrets: ReadonlyArray<string | { secr
   }
   return found;
 }
+
+/**
+ * Every string inside a JSON value (a log line, a status), decoded: a secret escaped once more by
+ * the JSON around it is found by its own form, not missed because of the extra escaping.
+ */
+export function stringsIn(value: unknown): string[] {
+  if (typeof value === 'string') return [value];
+  if (Array.isArray(value)) return value.flatMap(stringsIn);
+  if (value && typeof value === 'object') return Object.entries(value).flatMap(([k, v]) => [k, ...stringsIn(v)]);
+  return [];
+}
+
+/** A JSON log line as its raw text and each string in it, decoded. */
+export function logLineTexts(line: string): string[] {
+  try {
+    return [line, ...stringsIn(JSON.parse(line))];
+  } catch {
+    return [line];
+  }
+}

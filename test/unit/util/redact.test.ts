@@ -79,7 +79,7 @@ describe('ordinary text stays intact', () => {
 describe('safeServerText: a server\'s words, for debug logs', () => {
   test('control characters go, and the text is bounded', () => {
     expect(safeServerText('a\u0000b\u202ec\r\nd\te')).toBe('abc d e');
-    expect(safeServerText('y'.repeat(300))).toBe(`${'y'.repeat(197)}...`);
+    expect(safeServerText('y'.repeat(1200))).toBe(`${'y'.repeat(997)}...`);
     expect(safeServerText('y'.repeat(50), [], 10)).toBe('yyyyyyy...');
     expect(safeServerText('   ')).toBeUndefined();
   });
