@@ -92,7 +92,7 @@ function urlForms(secret: string): string[] {
     component = encodeURIComponent(secret);
     uri = encodeURI(secret);
   } catch {
-    return []; // a lone surrogate cannot be URL-encoded, so no server received it so
+    return []; // a lone surrogate cannot be URL-encoded, so no request carried it URL-encoded
   }
   const form = new URLSearchParams([['', secret]]).toString().slice(1);
   const upper = [component, uri, form, component.replace(/%20/g, '+')];
@@ -322,6 +322,8 @@ const GUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 export function safeServerText(text: string | undefined, secrets: readonly string[] = [], max = 1000): string | undefined {
   if (!text) return undefined;
   if (secrets.some((s) => s.length > 0 && s.length < MIN_SECRET_LENGTH)) return undefined;
+  // Redacted before and after the control characters go: a secret may hold one, and removing
+  // them may join what they separated.
   const clean = redact(redact(text, secrets).replace(/[\r\n\t]+/g, ' ').replace(/[\p{Cc}\p{Cf}]/gu, ''), secrets)
     .replace(/[A-Za-z0-9+/_-]{24,}={0,2}(?:\.[A-Za-z0-9_-]+){0,2}/g, (run) => (/[0-9+/]/.test(run) && !GUID.test(run) ? REDACTED : run))
     .trim();
