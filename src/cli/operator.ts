@@ -78,7 +78,7 @@ export async function runOperator(flags: OperatorFlags): Promise<void> {
   const parser = runWorker && flags.parserThreads > 0 ? new ParserPool({ threads: flags.parserThreads }) : undefined;
   const syncParts = new ConnectSyncParts({ outgoingPollMs: flags.outgoingPollMs, pollIntervalMs: flags.pollIntervalMs, parser });
   const manager = runController
-    ? new Manager(clients, { namespace: flags.namespace, logger, testing: instrumentTesting(new ConnectMailboxTesting(), metrics), crmTesting: new ConnectCrmTesting(syncParts.connectors), caches, autoApproveCap: autoApproveCap() })
+    ? new Manager(clients, { namespace: flags.namespace, logger, testing: instrumentTesting(new ConnectMailboxTesting(logger), metrics), crmTesting: new ConnectCrmTesting(syncParts.connectors, logger), caches, autoApproveCap: autoApproveCap() })
     : undefined;
   const elector =
     runController && flags.leaderElect

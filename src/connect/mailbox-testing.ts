@@ -2,8 +2,9 @@
 
 import type { EmailServerProfile, Mailbox } from '../api/types.js';
 import type { Direction, MailboxTesting, SecretSource, TestOutcome, TestPlan } from '../controllers/mailbox-testing.js';
+import type { Logger } from '../log/logger.js';
 import { classifyError } from '../mail/errors.js';
-import { redact } from '../log/redact.js';
+import { redact } from '../util/redact.js';
 import { resolveDirection, revisionOf, type DirectionSettings } from './settings.js';
 import { testerFor } from './testers.js';
 
@@ -21,6 +22,9 @@ function successMessage(s: DirectionSettings): string {
 }
 
 export class ConnectMailboxTesting implements MailboxTesting {
+  /** `logger`: where what a server said about a failed test goes, at debug (never to status). */
+  constructor(private readonly logger?: Logger) {}
+
   plan(mailbox: Mailbox, profile: EmailServerProfile, directions: Direction[], lookups: SecretSource): TestPlan {
     const fingerprint: unknown[] = [profile.spec.serverType];
     const steps = directions.map((direction) => {
@@ -42,6 +46,7 @@ export class ConnectMailboxTesting implements MailboxTesting {
             return { ok: true, reason: 'Succeeded', message: successMessage(s), permanent: false };
           } catch (err) {
             const e = classifyError(err);
+            if (e.serverText) this.logger?.debug({ namespace: mailbox.metadata.namespace, mailbox: mailbox.metadata.name, direction, reason: e.reason, serverText: e.serverText }, 'test failed; what the server said');
             return { ok: false, reason: e.reason, message: redact(e.message), permanent: e.permanent, retryAfterMs: e.retryAfterMs };
           }
         },

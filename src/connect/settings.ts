@@ -4,7 +4,7 @@
 
 import { createHash } from 'node:crypto';
 import type { ConnectionSpec, EmailServerProfileSpec, MailboxSpec } from '../api/types.js';
-import { registerSecrets } from '../log/redact.js';
+import { registerSecret, registerSecrets } from '../util/redact.js';
 import type { Credentials, Endpoint, TlsMode, TokenProvider } from '../mail/types.js';
 
 export type Direction = 'incoming' | 'outgoing' | 'appointmentsContactsTasks';
@@ -127,9 +127,11 @@ export function resolveDirection(profile: { name: string; spec: EmailServerProfi
   if (!secret) return { ok: false, reason: 'SecretNotFound', message: `Secret "${secretName}" (${secretField}) not found in the namespace` };
   versions.push(`Secret/${secretName}@${secret.resourceVersion}`);
   const d = secret.data;
-  registerSecrets([d.password, d.accessToken, d.clientSecret]);
   const authentication = auth.authentication ?? 'Basic';
   const username = d.username ?? mailbox.emailAddress;
+  // With the username, so the SASL PLAIN and XOAUTH2 blobs that carry both are known too.
+  registerSecrets([d.password, d.accessToken], { username });
+  registerSecret(d.clientSecret);
   const missing = (key: string) => ({ ok: false as const, reason: 'CredentialsMissing', message: `Secret "${secretName}" (${secretField}) has no key "${key}" needed for ${authentication} authentication` });
 
   let credentials: Credentials | undefined;

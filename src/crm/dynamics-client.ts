@@ -4,7 +4,7 @@
 // the Retry-After it sent). It knows nothing of emails; dynamics.ts does.
 import { MailError } from '../mail/types.js';
 import { sameOrigin } from '../mail/http.js';
-import { cutSecrets } from '../mail/errors.js';
+import { redact } from '../util/redact.js';
 import { errorForStatus, type CrmCallContext } from './errors.js';
 import { errorBody, parseJson, sendCrmRequest, withoutQuery, type CrmHttpAnswer } from './http.js';
 import { CrmError } from './types.js';
@@ -137,23 +137,28 @@ export class DataverseClient {
 /** The token provider's MailError, in the CRM's vocabulary. */
 export function tokenError(err: unknown, secrets: readonly string[]): CrmError {
   if (err instanceof CrmError) return err;
-  if (!(err instanceof MailError)) return new CrmError('CRMError', cutSecrets(`Dynamics 365 OAuth: unexpected error (${String(err).slice(0, 200)})`, secrets), { cause: err });
-  // The provider's messages are already safe (server text redacted); only its hints are about
+  if (!(err instanceof MailError)) {
+    // Not our error, so its message is free text: name its type only.
+    const kind = err instanceof Error ? err.name : typeof err;
+    return new CrmError('CRMError', `Dynamics 365 OAuth: unexpected error (${kind}); it is retried with back-off`, { cause: err });
+  }
+  // The provider's messages are already safe (codes and our words); only its hints are about
   // mail profiles, so a TLS failure gets the CRM's own fix.
   const said = err.reason === 'TLSError' ? `${err.message.replace(/; check the TLS mode.*$/, '')}; if the token endpoint uses a certificate from a private CA, add that CA to spec.crm.caBundle` : err.message;
-  const message = cutSecrets(`Dynamics 365 ${said}`, secrets);
+  const message = redact(`Dynamics 365 ${said}`, secrets);
+  const opts = { cause: err, serverText: err.serverText };
   switch (err.reason) {
     case 'AuthenticationFailed':
     case 'UnsupportedConfiguration':
-      return new CrmError('CRMAuthenticationFailed', message, { cause: err });
+      return new CrmError('CRMAuthenticationFailed', message, opts);
     case 'ServerUnreachable':
     case 'Timeout':
-      return new CrmError('CRMUnreachable', message, { cause: err });
+      return new CrmError('CRMUnreachable', message, opts);
     case 'TLSError':
-      return new CrmError('CRMUnreachable', message, { cause: err, permanent: true });
+      return new CrmError('CRMUnreachable', message, { ...opts, permanent: true });
     case 'Throttled':
-      return new CrmError('CRMThrottled', message, { cause: err, retryAfterMs: err.retryAfterMs });
+      return new CrmError('CRMThrottled', message, { ...opts, retryAfterMs: err.retryAfterMs });
     default:
-      return new CrmError('CRMError', message, { cause: err });
+      return new CrmError('CRMError', message, opts);
   }
 }

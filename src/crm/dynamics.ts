@@ -14,7 +14,7 @@
 // is a redelivery. The email is created open and closed as Received only after its attachments
 // are in, so a redelivery that finds it still open finishes the job instead of duplicating it.
 import { createHash } from 'node:crypto';
-import { registerSecret } from '../log/redact.js';
+import { registerSecret } from '../util/redact.js';
 import { ClientCredentialsTokenProvider } from '../mail/oauth.js';
 import { DataverseClient, FORMATTED_VALUES, type TokenSource } from './dynamics-client.js';
 import { bareMessageId, fit, messageIdForms, odataString, recordId, storedMessageId } from './dynamics-odata.js';

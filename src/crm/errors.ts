@@ -7,10 +7,11 @@
 //   408, other 5xx                                  -> CRMError (transient)
 //   other 4xx (400, 404, 409, 422, ...)             -> CRMRejected (permanent for that message)
 //
-// Messages name the CRM and URL, say what happened in our words, and carry the CRM's own words
-// only after redaction: they end up in Deployment/Mailbox status and Events.
-import { redact } from '../log/redact.js';
-import { cutSecrets, errorFacts, parseRetryAfter } from '../mail/errors.js';
+// Messages name the CRM and URL and say what happened in our words, with the CRM's error code if
+// it is shaped like one; they end up in Deployment/Mailbox status and Events, so the CRM's own
+// words do not: they ride along as `serverText`, for debug logs.
+import { errorFacts, parseRetryAfter } from '../mail/errors.js';
+import { protocolCode, redact, safeServerText } from '../util/redact.js';
 import { CrmError, type CrmFailureReason } from './types.js';
 
 export interface CrmCallContext {
@@ -31,7 +32,7 @@ export interface CrmResponseInfo {
   retryAfter?: string | null;
   /** The CRM's error code (webhook `error.code`, OData `error.code`). */
   code?: string;
-  /** The CRM's error message, unredacted: only ever used through safeText(). */
+  /** The CRM's error message, unredacted: only ever used through safeServerText(), for debug logs. */
   text?: string;
 }
 
@@ -66,7 +67,7 @@ export function transportError(err: unknown, ctx: CrmCallContext, signal?: Abort
   const facts = errorFacts(err);
   const where = `${ctx.system} ${ctx.url}`;
   const say = (reason: CrmFailureReason, what: string, opts: { permanent?: boolean } = {}): CrmError =>
-    new CrmError(reason, cutSecrets(`${where}: ${what}`, ctx.secrets), { cause: err, ...opts });
+    new CrmError(reason, redact(`${where}: ${what}`, ctx.secrets), { cause: err, ...opts });
 
   const tlsCode = facts.codes.find((c) => c in TLS_DESCRIPTIONS || c.startsWith('ERR_TLS_') || c.startsWith('ERR_SSL_') || c.startsWith('CERT_'));
   if (tlsCode && !TIMEOUT_CODES.has(tlsCode)) {
@@ -88,13 +89,13 @@ export function transportError(err: unknown, ctx: CrmCallContext, signal?: Abort
 /** A status code the connector does not accept for this request. */
 export function errorForStatus(info: CrmResponseInfo, ctx: CrmCallContext): CrmError {
   const { status } = info;
-  const codePart = info.code && /^[\w.-]{1,64}$/.test(info.code) ? ` ${info.code}` : '';
-  const head = `${ctx.system} ${ctx.url}: HTTP ${status}${codePart}`;
-  const said = info.text ? `; CRM said: "${safeText(info.text, ctx.secrets, 200)}"` : '';
+  const code = protocolCode(info.code);
+  const head = `${ctx.system} ${ctx.url}: HTTP ${status}${code ? ` ${code}` : ''}`;
+  const serverText = safeServerText(info.text, ctx.secrets);
   const retryAfterMs = parseRetryAfter(info.retryAfter);
   const wait = retryAfterMs !== undefined ? `; retry after ${Math.ceil(retryAfterMs / 1000)} s` : '';
   const make = (reason: CrmFailureReason, what: string, opts: { permanent?: boolean; retryAfterMs?: number } = {}): CrmError =>
-    new CrmError(reason, cutSecrets(`${head} (${what})${said}${wait}`, ctx.secrets), opts);
+    new CrmError(reason, redact(`${head} (${what})${wait}`, ctx.secrets), { ...opts, serverText });
 
   if (status === 401 || status === 403) {
     return make('CRMAuthenticationFailed', `${status === 401 ? 'the CRM rejected the credentials' : 'the credentials are not allowed to do this'}; ${ctx.authHint}`);
@@ -104,13 +105,4 @@ export function errorForStatus(info: CrmResponseInfo, ctx: CrmCallContext): CrmE
   }
   if (status === 408 || status >= 500) return make('CRMError', 'the CRM failed; it is retried with back-off');
   return make('CRMRejected', 'the CRM refused this request; it is not retried');
-}
-
-/**
- * A CRM's own words made safe to show: known secrets cut, anything credential-shaped redacted,
- * control characters gone (they could forge log lines), bounded.
- */
-export function safeText(text: string, secrets: readonly string[], max: number): string {
-  const out = redact(cutSecrets(text, secrets).replace(/[\r\n\t]+/g, ' ').replace(/[\p{Cc}\p{Cf}]/gu, '').trim());
-  return out.length > max ? `${out.slice(0, max - 3)}...` : out;
 }

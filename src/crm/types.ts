@@ -102,7 +102,8 @@ export class CrmError extends Error {
   constructor(
     readonly reason: CrmFailureReason,
     message: string,
-    readonly opts: { retryAfterMs?: number; permanent?: boolean; cause?: unknown } = {},
+    /** `serverText`: what the CRM said, made safe (safeServerText), for debug logs only. */
+    readonly opts: { retryAfterMs?: number; permanent?: boolean; cause?: unknown; serverText?: string } = {},
   ) {
     super(message, { cause: opts.cause });
     this.name = 'CrmError';
@@ -113,5 +114,9 @@ export class CrmError extends Error {
   /** How long the CRM asked us to wait (Retry-After), as MailError has it. */
   get retryAfterMs(): number | undefined {
     return this.opts.retryAfterMs;
+  }
+  /** What the CRM said, as MailError has it: for debug logs, never for status or Events. */
+  get serverText(): string | undefined {
+    return this.opts.serverText;
   }
 }

@@ -14,9 +14,8 @@
 // Callers see no difference: each call still settles with its own item's result, and a refused
 // item fails with the same CrmError the single endpoint would give. A CRM without the batch
 // endpoints (404/405) gets the single-item requests from then on.
-import { registerSecret } from '../log/redact.js';
 import { Coalescer } from './coalescer.js';
-import { cutSecrets } from '../mail/errors.js';
+import { redact, registerSecret } from '../util/redact.js';
 import { errorForStatus, type CrmCallContext } from './errors.js';
 import { errorBody, errorFields, parseJson, sendCrmRequest, withoutQuery, type CrmHttpAnswer } from './http.js';
 import { CrmError, type AddressLookup, type CrmConnector, type DeliveryResult, type IncomingEmail, type PendingEmail } from './types.js';
@@ -262,7 +261,7 @@ export class WebhookConnector implements CrmConnector {
 
   private malformed(path: string, expected: string): CrmError {
     const ctx = this.context(`${this.baseUrl}${path}`);
-    return new CrmError('CRMError', cutSecrets(`${ctx.system} ${ctx.url}: the answer is not ${expected} (see docs/crm-webhook.openapi.yaml); it is retried with back-off`, ctx.secrets));
+    return new CrmError('CRMError', redact(`${ctx.system} ${ctx.url}: the answer is not ${expected} (see docs/crm-webhook.openapi.yaml); it is retried with back-off`, ctx.secrets));
   }
 
   private context(url: string): CrmCallContext {

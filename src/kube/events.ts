@@ -6,7 +6,7 @@ import { describeError } from './errors.js';
 import type { CoreV1Event, KubernetesObject } from '@kubernetes/client-node';
 import { randomBytes } from 'node:crypto';
 import type { Logger } from '../log/logger.js';
-import { redact } from '../log/redact.js';
+import { redact } from '../util/redact.js';
 import { mergePatch, type KubeClients } from './client.js';
 
 export type EventType = 'Normal' | 'Warning';

@@ -2,7 +2,7 @@
 // patch (Flux's source-controller pattern: compute everything, then patch at the end).
 
 import { isDeepStrictEqual } from 'node:util';
-import { redact } from '../log/redact.js';
+import { redact } from '../util/redact.js';
 import { mergePatch, type KubeClients } from './client.js';
 import type { Condition } from './conditions.js';
 

@@ -6,9 +6,12 @@
 // codes, TLS beats "connection reset" (a failed handshake often ends in a reset), and timeouts beat
 // unreachability.
 //
-// Messages are built from codes and our own wording. Server text is appended only after redaction,
-// because servers do echo what they were sent (a login line, a SASL blob), and the message ends up
-// in Kubernetes status and Events where anyone with read access sees it.
+// Messages are built from our own wording and protocol codes only (each checked to be an
+// identifier, not free text), never from a server's words: servers echo what they were sent (a
+// login line, a SASL blob, an encoded password), and the message ends up in Kubernetes status and
+// Events where anyone with read access sees it. The server's words ride along on the MailError as
+// `serverText`, made safe for debug logs.
+import { protocolCode, redact, safeServerText } from '../util/redact.js';
 import { MailError, type FailureReason } from './types.js';
 
 export interface ErrorContext {
@@ -18,43 +21,6 @@ export interface ErrorContext {
   server?: string;
   /** Secret values (passwords, tokens) that must never appear in the message. */
   secrets?: readonly string[];
-}
-
-export const REDACTED = '[REDACTED]';
-
-/** Secrets shorter than this cannot be cut out of text without shredding ordinary words. */
-const MIN_SECRET_LENGTH = 4;
-
-/**
- * Removes known secret values, and anything shaped like a credential, from text (typically a
- * server's response). The base64 form of each secret goes too, since SASL carries credentials
- * base64-encoded, and so do long base64/JWT-looking runs (with a digit, + or /), which may be a token
- * we were not told of.
- */
-export function redact(text: string, secrets: readonly string[] = []): string {
-  return cutSecrets(text, secrets)
-    .replace(/\b(Bearer|Basic)\s+[^\s"',;]+/gi, `$1 ${REDACTED}`)
-    .replace(/\b(auth=Bearer)\s*[^\s\x01"']+/gi, `$1 ${REDACTED}`)
-    .replace(/(["']?(?:password|passwd|pass|pwd|access_?token|refresh_?token|client_?secret|token|secret)["']?\s*[:=]\s*["']?)[^"'\s,;}]+/gi, `$1${REDACTED}`)
-    .replace(/\b(PASS|AUTH(?:ENTICATE)?\s+[A-Z0-9-]+)\s+\S+/g, `$1 ${REDACTED}`)
-    // A run of letters alone is a name (SubmissionQuotaExceededException), not a token: tokens
-    // and base64 carry digits or + and / somewhere in 24 characters.
-    .replace(/[A-Za-z0-9+/_-]{24,}={0,2}(?:\.[A-Za-z0-9_-]+){0,2}/g, (run) => (/[0-9+/]/.test(run) ? REDACTED : run));
-}
-
-/**
- * Only the known secrets (and their base64 form): for text we wrote ourselves, where shape-based
- * redaction would eat host names and ordinary words. The CRM connectors use it too.
- */
-export function cutSecrets(text: string, secrets: readonly string[]): string {
-  let out = text;
-  for (const secret of secrets) {
-    if (!secret || secret.length < MIN_SECRET_LENGTH) continue;
-    for (const form of [secret, Buffer.from(secret).toString('base64').replace(/=+$/, '')]) {
-      if (form.length >= MIN_SECRET_LENGTH) out = out.split(form).join(REDACTED);
-    }
-  }
-  return out;
 }
 
 /** What classification looks at, gathered from an error and its `cause` chain. */
@@ -67,7 +33,7 @@ export interface ErrorFacts {
   authenticationFailed: boolean;
   mailboxMissing: boolean;
   tlsFailed: boolean;
-  /** IMAP response code of a tagged NO/BAD, e.g. AUTHENTICATIONFAILED, NONEXISTENT (RFC 5530). */
+  /** IMAP response code of a tagged NO/BAD, e.g. AUTHENTICATIONFAILED, NONEXISTENT (RFC 5530); codes-shaped only. */
   imapCode?: string;
   /** SMTP reply code, e.g. 535. */
   smtpCode?: number;
@@ -82,7 +48,7 @@ export interface ErrorFacts {
   retryAfterMs?: number;
   /** The folder an IMAP command was about (imapflow's `path`). */
   folder?: string;
-  /** The server's own words, unredacted: only ever used through redact(). */
+  /** The server's own words, unredacted: only ever used through safeServerText(), for debug logs. */
   serverText?: string;
 }
 
@@ -314,40 +280,21 @@ const FALLBACK: Rule = {
 export function classifyError(err: unknown, ctx: ErrorContext = {}): MailError {
   const secrets = ctx.secrets ?? [];
   if (err instanceof MailError) {
-    const message = cutSecrets(err.message, secrets);
-    return message === err.message ? err : new MailError(err.reason, message, { retryAfterMs: err.retryAfterMs, cause: err.cause });
+    const message = redact(err.message, secrets);
+    return message === err.message ? err : new MailError(err.reason, message, { retryAfterMs: err.retryAfterMs, cause: err.cause, serverText: err.serverText });
   }
   const facts = errorFacts(err);
   const rule = RULES.find((r) => r.when(facts)) ?? FALLBACK;
-  return new MailError(rule.reason, composeMessage(rule, facts, ctx), { retryAfterMs: facts.retryAfterMs, cause: err });
+  return new MailError(rule.reason, composeMessage(rule, facts, ctx), { retryAfterMs: facts.retryAfterMs, cause: err, serverText: safeServerText(facts.serverText, secrets) });
 }
 
 function composeMessage(rule: Rule, facts: ErrorFacts, ctx: ErrorContext): string {
   const where = [ctx.protocol, ctx.server].filter(Boolean).join(' ');
   let message = `${where ? `${where}: ` : ''}${rule.say(facts)}`;
-  const serverText = safeServerText(facts.serverText, ctx.secrets ?? []);
-  if (serverText) message += `; server said: "${serverText}"`;
   if (facts.retryAfterMs !== undefined) message += `; retry after ${Math.ceil(facts.retryAfterMs / 1000)} s`;
   if (rule.hint) message += `; ${rule.hint}`;
-  // Our own wording holds no secrets, but a user-supplied host name could; cut known secrets only.
-  return cutSecrets(message, ctx.secrets ?? []);
-}
-
-/** Server text, redacted and trimmed, or nothing when it cannot be made safe (EWS faults too). */
-export function safeServerText(text: string | undefined, secrets: readonly string[]): string | undefined {
-  if (!text) return undefined;
-  // A secret too short to cut out safely means the server's words cannot be shown at all.
-  if (secrets.some((s) => s.length > 0 && s.length < MIN_SECRET_LENGTH)) return undefined;
-  const clean = redact(
-    text
-      .replace(/[\r\n\t]+/g, ' ')
-      // Control characters could forge log lines or hide text; letters in any script stay.
-      .replace(/[\p{Cc}\p{Cf}]/gu, '')
-      .trim(),
-    secrets,
-  );
-  if (!clean) return undefined;
-  return clean.length > 200 ? `${clean.slice(0, 197)}...` : clean;
+  // Our own wording holds no secrets, but a user-supplied host name or a code could.
+  return redact(message, ctx.secrets ?? []);
 }
 
 type Loose = Record<string, unknown>;
@@ -362,19 +309,20 @@ export function errorFacts(err: unknown): ErrorFacts {
     seen.add(current);
     const e = current as Loose;
     for (const key of ['code', 'originalCode', 'errorCode', 'ErrorCode']) {
-      const v = e[key];
-      if (typeof v === 'string' && v && !facts.codes.includes(v)) facts.codes.push(v);
+      // A code a server chose (Graph's error.code) is shown in messages: identifiers only.
+      const v = protocolCode(e[key]);
+      if (v && !facts.codes.includes(v)) facts.codes.push(v);
     }
     if (typeof e.name === 'string') facts.names.push(e.name);
     if (typeof e.message === 'string') texts.push(e.message);
     if (e.authenticationFailed === true) facts.authenticationFailed = true;
     if (e.mailboxMissing === true) facts.mailboxMissing = true;
     if (e.tlsFailed === true) facts.tlsFailed = true;
-    if (typeof e.serverResponseCode === 'string') facts.imapCode ??= e.serverResponseCode.toUpperCase();
+    facts.imapCode ??= protocolCode(e.serverResponseCode)?.toUpperCase();
     if (typeof e.path === 'string' && e.path) facts.folder ??= e.path;
 
     if (e.name === 'Pop3Error') {
-      if (typeof e.responseCode === 'string') facts.pop3Code ??= e.responseCode.toUpperCase();
+      facts.pop3Code ??= protocolCode(e.responseCode)?.toUpperCase();
       // Only a -ERR answer (ERESPONSE) is the server refusing a command; a timeout during PASS is not.
       if (e.code === 'ERESPONSE' && typeof e.command === 'string') facts.pop3Command ??= e.command.toUpperCase();
       if (typeof e.response === 'string') facts.serverText ??= e.response;

@@ -5,7 +5,8 @@
 // enum; the code decides the reason. Below HTTP (refused, TLS, timeout), the transport kept the
 // real error, which classifyError handles as for every other protocol.
 import { ServiceError, ServiceResponseException, SoapFaultDetails } from 'ews-javascript-api';
-import { classifyError, safeServerText, type ErrorContext } from './errors.js';
+import { safeServerText } from '../util/redact.js';
+import { classifyError, type ErrorContext } from './errors.js';
 import type { EwsCall } from './ews-transport.js';
 import { MailError, type FailureReason } from './types.js';
 
@@ -17,7 +18,7 @@ export interface EwsFault {
   /** The server's BackOffMilliseconds (throttling). */
   backOffMs?: number;
   retryAfterMs?: number;
-  /** The server's message: shown only after redaction. */
+  /** The server's message: for debug logs only, through safeServerText. */
   serverText?: string;
 }
 
@@ -98,14 +99,12 @@ export function classifyEwsError(err: unknown, call: EwsCall, ctx: ErrorContext,
 }
 
 function composed(reason: FailureReason, said: string, fault: EwsFault, ctx: ErrorContext, hint: string, cause: unknown): MailError {
-  const secrets = ctx.secrets ?? [];
   let message = said;
-  const text = safeServerText(fault.serverText, secrets);
-  if (text) message += `; server said: "${text}"`;
   const retryAfterMs = fault.backOffMs ?? fault.retryAfterMs;
   if (retryAfterMs !== undefined) message += `; retry after ${Math.ceil(retryAfterMs / 1000)} s`;
   message += `; ${hint}`;
-  return classifyError(new MailError(reason, message, { retryAfterMs, cause }), ctx);
+  const serverText = safeServerText(fault.serverText, ctx.secrets);
+  return classifyError(new MailError(reason, message, { retryAfterMs, cause, serverText }), ctx);
 }
 
 type DictionaryLike = { containsKey?: (k: string) => boolean; get?: (k: string) => unknown };

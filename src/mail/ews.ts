@@ -279,7 +279,9 @@ export class EwsAdapter implements ConnectionTester {
     }
     // Our credentials go to this URL: never over plain HTTP.
     if (!/^https:\/\//i.test(found)) {
-      throw new MailError('UnsupportedConfiguration', `EWS Autodiscover ${autodiscoverUrl}: the EWS URL it returned (${found}) is not HTTPS; credentials are not sent there; set the EWS URL on the profile`);
+      // The URL is the server's text: only its scheme is shown.
+      const scheme = /^[a-z][a-z0-9+.-]{0,15}:/i.exec(found)?.[0] ?? 'no scheme';
+      throw new MailError('UnsupportedConfiguration', `EWS Autodiscover ${autodiscoverUrl}: the EWS URL it returned is not HTTPS (${scheme}); credentials are not sent there; set the EWS URL on the profile`);
     }
     return found;
   }

@@ -13,6 +13,7 @@
 // Exchange Online assigns its own (Microsoft documents MIME sending, not whether Message-ID is
 // kept; see docs/sync.md, "Outgoing").
 import { fetch, type Response } from 'undici';
+import { protocolCode, safeServerText } from '../util/redact.js';
 import { classifyError, type ErrorContext } from './errors.js';
 import { classifyHttpError, deadlineSignal, httpDispatcher, HttpResponseError, sameOrigin } from './http.js';
 import { KeyedSemaphores } from '../util/semaphore.js';
@@ -242,7 +243,9 @@ export class GraphAdapter implements ConnectionTester {
   private failure(response: Response, err: HttpResponseError, what: string): MailError {
     // Graph's own refusals of one message to send: the mailbox works, this message does not.
     if (what === 'sending a message' && (response.status === 400 || response.status === 413) && err.code !== 'MailboxNotEnabledForRESTAPI') {
-      return new MailError('MessageRejected', `Graph ${this.baseUrl}: the message was refused (HTTP ${response.status}${err.code ? ` ${err.code}` : ''}); it is not retried; check the recipients, the size and the sender rights`, { cause: err });
+      const code = protocolCode(err.code);
+      const serverText = safeServerText(err.responseText, [...this.sentTokens]);
+      return new MailError('MessageRejected', `Graph ${this.baseUrl}: the message was refused (HTTP ${response.status}${code ? ` ${code}` : ''}); it is not retried; check the recipients, the size and the sender rights`, { cause: err, serverText });
     }
     if (err.code === 'ErrorSendAsDenied') {
       return new MailError('AuthenticationFailed', `Graph ${this.baseUrl}: the mailbox ${this.options.mailbox} may not send as or on behalf of this sender (ErrorSendAsDenied); grant Send As or Send on Behalf in Exchange, or change the profile's send mode`, { cause: err });

@@ -3,6 +3,7 @@
 // for non-2xx answers that classifyError understands (status, headers with Retry-After, code).
 import tls from 'node:tls';
 import { Agent, type Dispatcher } from 'undici';
+import { protocolCode, redact } from '../util/redact.js';
 import { classifyError, type ErrorContext } from './errors.js';
 import { DEFAULT_TIMEOUT_MS } from './tls.js';
 import { MailError } from './types.js';
@@ -61,8 +62,8 @@ export interface ResponseHeaders {
 /**
  * A server answered with a status we do not accept. Shaped for classifyError: `status` gives the
  * HTTP rule, `headers.get('retry-after')` the back-off, `code` the service's own error code (Graph
- * `error.code`, OAuth `error`), and `responseText` the server's words, which classifyError appends
- * only after redaction.
+ * `error.code`, OAuth `error`), and `responseText` the server's words, which classifyError keeps
+ * for debug logs only.
  */
 export class HttpResponseError extends Error {
   constructor(
@@ -79,15 +80,14 @@ export class HttpResponseError extends Error {
 /**
  * classifyError, plus the service's error code in our own words: "(HTTP 401)" becomes
  * "(HTTP 401 InvalidAuthenticationToken)". The code is the most useful part of a Graph or OAuth
- * refusal, and the redaction applied to server text would mangle it (a long run of letters looks
- * like a token to it).
+ * refusal. Only a code shaped like an identifier is shown: anything else is free text.
  */
 export function classifyHttpError(err: unknown, ctx: ErrorContext): MailError {
   const classified = classifyError(err, ctx);
-  const code = err instanceof HttpResponseError ? err.code : undefined;
-  if (!code || !/^[A-Za-z][\w.-]{0,63}$/.test(code) || !/\(HTTP \d{3}\)/.test(classified.message)) return classified;
-  const message = classified.message.replace(/\(HTTP (\d{3})\)/, `(HTTP $1 ${code})`);
-  return new MailError(classified.reason, message, { retryAfterMs: classified.retryAfterMs, cause: classified.cause });
+  const code = err instanceof HttpResponseError ? protocolCode(err.code) : undefined;
+  if (!code || !/\(HTTP \d{3}\)/.test(classified.message)) return classified;
+  const message = redact(classified.message.replace(/\(HTTP (\d{3})\)/, `(HTTP $1 ${code})`), ctx.secrets);
+  return new MailError(classified.reason, message, { retryAfterMs: classified.retryAfterMs, cause: classified.cause, serverText: classified.serverText });
 }
 
 /** True when `candidate` is on the same scheme, host and port as `base`, so our token may go there. */

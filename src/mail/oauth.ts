@@ -6,9 +6,10 @@
 // when the token runs out). Errors are MailErrors whose messages name the client id and the fix,
 // and never contain the client secret or a token.
 import { fetch } from 'undici';
-import { classifyError, redact } from './errors.js';
+import { protocolCode, redact, safeServerText } from '../util/redact.js';
+import { classifyError } from './errors.js';
 import { classifyHttpError, deadlineSignal, httpDispatcher, HttpResponseError } from './http.js';
-import { MailError, type TokenProvider } from './types.js';
+import { MailError, type FailureReason, type TokenProvider } from './types.js';
 
 export const DEFAULT_AUTHORITY_URL = 'https://login.microsoftonline.com';
 
@@ -37,6 +38,8 @@ interface TokenResponse {
   token_type?: unknown;
   error?: unknown;
   error_description?: unknown;
+  /** Microsoft identity platform: the AADSTS numbers of error_description. */
+  error_codes?: unknown;
 }
 
 export class ClientCredentialsTokenProvider implements TokenProvider {
@@ -96,33 +99,38 @@ export class ClientCredentialsTokenProvider implements TokenProvider {
     throw this.tokenError(status, headers, body);
   }
 
-  /** Turns a refusal into a MailError that says which setting to fix. */
+  /**
+   * Turns a refusal into a MailError that says which setting to fix. The message carries the
+   * OAuth `error` code and the AADSTS numbers, not error_description: that is the server's free
+   * text (it may echo the request), kept as serverText for debug logs.
+   */
   private tokenError(status: number, headers: HttpResponseError['headers'], body: TokenResponse): MailError {
     const secrets = [this.options.clientSecret];
-    const code = typeof body.error === 'string' ? body.error : undefined;
-    // The description carries the AADSTS code, the useful part; trace ids and anything secret-shaped go.
-    const description = typeof body.error_description === 'string' ? redact(firstLine(body.error_description), secrets).slice(0, 200) : '';
-    const said = code ? ` (${code}${description ? `: ${description}` : ''})` : ` (HTTP ${status})`;
+    const code = protocolCode(body.error);
+    const aadsts = Array.isArray(body.error_codes) ? body.error_codes.filter((n): n is number => Number.isInteger(n) && n > 0 && n < 1e8).map((n) => `AADSTS${n}`) : [];
+    const said = code ? ` (${[code, ...aadsts.slice(0, 3)].join(' ')})` : ` (HTTP ${status})`;
+    const serverText = typeof body.error_description === 'string' ? safeServerText(firstLine(body.error_description), secrets) : undefined;
     const where = `OAuth token endpoint ${this.tokenUrl}`;
     const client = `client id "${this.options.clientId}"`;
+    const fail = (reason: FailureReason, message: string) => new MailError(reason, redact(message, secrets), { serverText });
     switch (code) {
       case 'invalid_client':
       case 'unauthorized_client':
       case 'invalid_grant':
-        return new MailError('AuthenticationFailed', `${where}: the identity platform rejected ${client}${said}; check clientId and clientSecret in the credentials Secret and that the secret has not expired`);
+        return fail('AuthenticationFailed', `${where}: the identity platform rejected ${client}${said}; check clientId and clientSecret in the credentials Secret and that the secret has not expired`);
       case 'invalid_scope':
-        return new MailError('UnsupportedConfiguration', `${where}: scope "${this.options.scope}" is not valid for ${client}${said}; use the resource's ".default" scope and grant the application permissions`);
+        return fail('UnsupportedConfiguration', `${where}: scope "${this.options.scope}" is not valid for ${client}${said}; use the resource's ".default" scope and grant the application permissions`);
       case 'invalid_request':
       case 'unsupported_grant_type':
-        return new MailError('UnsupportedConfiguration', `${where}: the token request was refused${said}; check the tenant id "${this.options.tenantId}" and the authority URL`);
+        return fail('UnsupportedConfiguration', `${where}: the token request was refused${said}; check the tenant id "${this.options.tenantId}" and the authority URL`);
     }
     if (status === 404) {
-      return new MailError('UnsupportedConfiguration', `${where}: no token endpoint at this URL (HTTP 404); check the tenant id "${this.options.tenantId}" and the authority URL`);
+      return fail('UnsupportedConfiguration', `${where}: no token endpoint at this URL (HTTP 404); check the tenant id "${this.options.tenantId}" and the authority URL`);
     }
     if (status >= 200 && status < 300) {
-      return new MailError('ProtocolError', `${where}: the answer holds no access_token; the authority URL may point at something other than an OAuth 2.0 token endpoint`);
+      return fail('ProtocolError', `${where}: the answer holds no access_token; the authority URL may point at something other than an OAuth 2.0 token endpoint`);
     }
-    return classifyHttpError(new HttpResponseError(status, headers, code, description || undefined), { protocol: 'OAuth token endpoint', server: this.tokenUrl, secrets });
+    return classifyHttpError(new HttpResponseError(status, headers, code, typeof body.error_description === 'string' ? body.error_description : undefined), { protocol: 'OAuth token endpoint', server: this.tokenUrl, secrets });
   }
 }
 

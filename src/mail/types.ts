@@ -60,12 +60,18 @@ export class MailError extends Error {
   readonly permanent: boolean;
   /** Server-requested back-off (EWS BackOffMilliseconds, HTTP Retry-After). */
   readonly retryAfterMs?: number;
-  constructor(reason: FailureReason, message: string, opts: { retryAfterMs?: number; cause?: unknown } = {}) {
+  /**
+   * What the server said, already made safe (safeServerText): for debug logs only. The message
+   * never carries it, because it goes to status and Events.
+   */
+  readonly serverText?: string;
+  constructor(reason: FailureReason, message: string, opts: { retryAfterMs?: number; cause?: unknown; serverText?: string } = {}) {
     super(message, { cause: opts.cause });
     this.name = 'MailError';
     this.reason = reason;
     this.permanent = PERMANENT_REASONS.has(reason);
     this.retryAfterMs = opts.retryAfterMs;
+    this.serverText = opts.serverText;
   }
 }
 

@@ -30,7 +30,7 @@ export interface SyncReporter extends IncomingEvents, OutgoingEvents {
   /** The checkpoint to resume from. */
   initialCheckpoint(): Checkpoint | undefined;
   /** A cycle finished: ok, or failed with a reason; `nextAt` is when the loop runs again. */
-  cycle(direction: 'incoming' | 'outgoing', outcome: { ok: true } | { ok: false; reason: string; message: string }, nextAt: Date): void;
+  cycle(direction: 'incoming' | 'outgoing', outcome: { ok: true } | CycleFailure, nextAt: Date): void;
 }
 
 /** A server's or CRM's Retry-After (MailError, CrmError), capped: the loop must come back some day. */
@@ -40,9 +40,12 @@ const retryAfter = (err: unknown): number => {
   return typeof ms === 'number' && ms > 0 ? Math.min(ms, MAX_RETRY_AFTER_MS) : 0;
 };
 
-const REASON = (err: unknown): { reason: string; message: string } => {
-  const e = err as { reason?: string; message?: string };
-  return { reason: e?.reason ?? 'SyncFailed', message: e?.message ?? String(err) };
+/** A failed cycle; `serverText` is what the server or CRM said (MailError, CrmError), for debug logs only. */
+export type CycleFailure = { ok: false; reason: string; message: string; serverText?: string };
+
+const REASON = (err: unknown): Omit<CycleFailure, 'ok'> => {
+  const e = err as { reason?: string; message?: string; serverText?: string };
+  return { reason: e?.reason ?? 'SyncFailed', message: e?.message ?? String(err), serverText: e?.serverText };
 };
 
 class Loop {

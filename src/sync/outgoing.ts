@@ -15,7 +15,7 @@ import { randomUUID } from 'node:crypto';
 import type { CrmConnector, PendingEmail } from '../crm/types.js';
 import { classifyError } from '../mail/errors.js';
 import type { OutgoingMessage } from '../mail/types.js';
-import { redact } from '../log/redact.js';
+import { redact } from '../util/redact.js';
 import { withToken, type TokenSettings } from './tracking-token.js';
 
 export interface OutgoingSender {

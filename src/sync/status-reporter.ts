@@ -13,7 +13,7 @@ import type { EventRecorder } from '../kube/events.js';
 import { patchStatus } from '../kube/status.js';
 import type { Logger } from '../log/logger.js';
 import type { Checkpoint } from './incoming.js';
-import type { SyncReporter } from './mailbox-syncer.js';
+import type { CycleFailure, SyncReporter } from './mailbox-syncer.js';
 
 const iso = (d: Date) => d.toISOString().replace(/\.\d{3}Z$/, 'Z');
 
@@ -83,8 +83,9 @@ export class MailboxStatusReporter implements SyncReporter {
     void this.events.record(this.mbx, 'Warning', reason, `CRM email ${crmEmailId} was not sent: ${message}`);
   }
 
-  cycle(direction: 'incoming' | 'outgoing', outcome: { ok: true } | { ok: false; reason: string; message: string }, nextAt: Date): void {
+  cycle(direction: 'incoming' | 'outgoing', outcome: { ok: true } | CycleFailure, nextAt: Date): void {
     this.nextSync = iso(nextAt);
+    if (!outcome.ok && outcome.serverText) this.logger.debug({ namespace: this.mbx.metadata.namespace, mailbox: this.mbx.metadata.name, direction, reason: outcome.reason, serverText: outcome.serverText }, 'sync cycle failed; what the server said');
     const next = outcome.ok
       ? { status: 'True' as const, reason: 'Synced', message: `last cycle succeeded; ${this.counts.received} received, ${this.counts.sent} sent, ${this.counts.failed} not processed` }
       : { status: 'False' as const, reason: outcome.reason, message: `${direction} sync failed: ${outcome.message}; retrying at ${this.nextSync}` };

@@ -1,7 +1,10 @@
 // Asserts that a promise rejects with a classified error (MailError, CrmError) of a given reason
-// whose message and stack mention none of the secrets. Returns the error for further checks.
+// whose message, stack and serverText hold none of the secrets, in any encoding a server may echo
+// them in. Returns the error for further checks.
 
-type Classified = Error & { reason: string };
+import { leakedForms } from './secret-encodings.js';
+
+type Classified = Error & { reason: string; serverText?: string };
 
 export async function expectClassifiedError<E extends Classified>(
   promise: Promise<unknown>,
@@ -19,10 +22,7 @@ export async function expectClassifiedError<E extends Classified>(
     throw new Error(`expected a ${type.name}(${reason}), got ${caught === undefined ? 'success' : String((caught as Error)?.stack ?? caught)}`);
   }
   if (caught.reason !== reason) throw new Error(`expected reason ${reason}, got ${caught.reason}: ${caught.message}`);
-  for (const secret of secrets) {
-    if (caught.message.includes(secret) || (caught.stack ?? '').includes(secret)) {
-      throw new Error(`the error message contains a secret: ${caught.message}`);
-    }
-  }
+  const leaks = leakedForms([caught.message, caught.stack ?? '', caught.serverText ?? ''].join('\n'), secrets);
+  if (leaks.length) throw new Error(`the error contains a secret (${leaks.join(', ')}): ${caught.message}; server text: ${caught.serverText}`);
   return caught;
 }

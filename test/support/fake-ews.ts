@@ -12,6 +12,7 @@ import type { FakeOAuth } from './fake-oauth.js';
 import { elements, ewsResponse, failure, first, notWellFormed, operation, soapFault, success, text, userSettingsResponse } from './fake-ews-soap.js';
 import { isNtlmNegotiate, ntlmChallenge, verifyNtlmAuthenticate } from './fake-ntlm.js';
 import { startHttpsServer, type HttpsServer } from './https-server.js';
+import { echoText } from './secret-encodings.js';
 
 export interface EwsAccount {
   /** As sent in Basic or NTLM: `alice@contoso.test` or `CONTOSO\svc-crm`. */
@@ -62,6 +63,12 @@ export class FakeEws {
   readonly sent: SentEwsMessage[] = [];
   /** Mailboxes over their sending quota: sends get ErrorSubmissionQuotaExceeded, as Exchange answers. */
   readonly overQuota = new Set<string>();
+  /**
+   * A badly behaved Exchange: a refused Basic login answers with an ErrorAccessDenied SOAP fault
+   * that repeats the password it received in every encoding (XML-escaped on the wire), to prove
+   * that what a server says never reaches a message.
+   */
+  echoCredentials = false;
   /** Every request: path, operation, Authorization scheme and who it acted on. */
   readonly requests: Array<{ path: string; op?: string; principal?: string; mailbox?: string; scheme?: string }> = [];
   private readonly items = new Map<string, Item[]>();
@@ -208,6 +215,10 @@ export class FakeEws {
       const colon = decoded.indexOf(':');
       const account = this.accounts.find((a) => a.username.toLowerCase() === decoded.slice(0, colon).toLowerCase() && a.password === decoded.slice(colon + 1));
       if (account) return { name: account.username, account };
+      if (this.echoCredentials) {
+        xml(res, 500, soapFault('ErrorAccessDenied', `Access is denied for ${decoded.slice(0, colon)}. Received: ${echoText(decoded.slice(colon + 1), decoded.slice(0, colon))}`));
+        return undefined;
+      }
     } else if (scheme === 'Bearer' && this.oauth) {
       const issued = this.oauth.validate(value);
       if (issued && issued.scope.startsWith('https://outlook.office365.com/')) return { name: `app:${issued.clientId}`, app: true };

@@ -9,6 +9,7 @@ import type http from 'node:http';
 import { simpleParser } from 'mailparser';
 import type { FakeOAuth } from './fake-oauth.js';
 import { sendJson, startHttpsServer, type HttpsServer } from './https-server.js';
+import { echoText } from './secret-encodings.js';
 
 interface StoredMessage {
   id: string;
@@ -48,6 +49,11 @@ export class FakeGraph {
   linkOrigin?: string;
   /** How long sendMail takes to answer, so that concurrent sends overlap. */
   sendDelayMs = 0;
+  /**
+   * Values a badly behaved Graph repeats, in every encoding, in its 401 and unknown-user errors
+   * (with the bearer token it was sent): to prove what a server says never reaches a message.
+   */
+  echoInErrors: string[] = [];
   /** Requests being served per mailbox, and the most at once (Graph allows 4: MailboxConcurrency). */
   private readonly inFlight = new Map<string, number>();
   readonly mostConcurrent = new Map<string, number>();
@@ -111,9 +117,10 @@ export class FakeGraph {
     this.requests.push({ method: req.method ?? '', path: url.pathname, authorization: req.headers.authorization });
 
     const bearer = /^Bearer (.+)$/.exec(req.headers.authorization ?? '')?.[1];
+    const echo = this.echoInErrors.length ? ` Received: ${[...this.echoInErrors, bearer ?? ''].map((v) => echoText(v)).join(' | ')}` : '';
     const issued = bearer ? this.oauth.validate(bearer) : undefined;
     if (!issued || !issued.scope.startsWith('https://graph.microsoft.com/')) {
-      return graphError(res, 401, 'InvalidAuthenticationToken', 'Access token validation failure. Invalid audience.');
+      return graphError(res, 401, 'InvalidAuthenticationToken', `Access token validation failure. Invalid audience.${echo}`);
     }
     if (this.throttle && this.throttle.skip > 0) {
       this.throttle.skip--;
@@ -127,7 +134,7 @@ export class FakeGraph {
     const mailbox = decodeURIComponent(route[1]).toLowerCase();
     const rest = route[2];
     const box = this.mailboxes.get(mailbox);
-    if (!box) return graphError(res, 404, 'ErrorInvalidUser', `The requested user '${mailbox}' is invalid.`);
+    if (!box) return graphError(res, 404, 'ErrorInvalidUser', `The requested user '${mailbox}' is invalid.${echo}`);
     // Graph's MailboxConcurrency: a fifth concurrent request on one mailbox is throttled.
     const concurrent = (this.inFlight.get(mailbox) ?? 0) + 1;
     if (concurrent > 4) {

@@ -4,6 +4,7 @@
 // The Graph and EWS fakes ask it whether a bearer token is one it issued and still valid.
 import { randomBytes } from 'node:crypto';
 import { sendJson, startHttpsServer, type HttpsServer } from './https-server.js';
+import { echoText } from './secret-encodings.js';
 
 export interface FakeClient {
   tenantId: string;
@@ -25,8 +26,9 @@ export interface FakeOAuthOptions {
   /** Delay before answering, to let concurrent callers pile up. */
   delayMs?: number;
   /**
-   * Echo the submitted client secret in error descriptions: a badly behaved server, to prove
-   * the client redacts what a server says.
+   * Echo the submitted client secret in error descriptions, in every encoding a server may use
+   * (URL- and form-encoded, JSON \u escapes, ...): a badly behaved server, to prove that what a
+   * server says never reaches a message and is redacted in debug logs.
    */
   echoSecretInErrors?: boolean;
 }
@@ -92,7 +94,7 @@ export class FakeOAuth {
     const secret = form.get('client_secret') ?? '';
     const client = this.options.clients.find((c) => c.tenantId === tenantId && c.clientId === clientId);
     if (!client || client.clientSecret !== secret) {
-      const echo = this.options.echoSecretInErrors ? ` Secret received: ${secret}.` : '';
+      const echo = this.options.echoSecretInErrors ? ` Secret received: ${echoText(secret)}.` : '';
       return sendJson(res, 401, {
         error: 'invalid_client',
         error_description: `AADSTS7000215: Invalid client secret provided. Ensure the secret being sent in the request is the client secret value, not the client secret ID, for a secret added to app '${clientId}'.${echo}\r\nTrace ID: ${randomBytes(8).toString('hex')}`,

@@ -17,7 +17,7 @@ export const FAST_RETRIES: TestPolicy = { maxTransientFailures: 10, backoff: { b
 
 export async function startManager(clients: KubeClients, namespace: string, opts: { resyncMs?: number; testPolicy?: TestPolicy } = {}): Promise<Manager> {
   const logger = testLogger(namespace);
-  const m = new Manager(clients, { namespace, logger, resyncMs: opts.resyncMs, testing: new ConnectMailboxTesting(), testPolicy: opts.testPolicy ?? FAST_RETRIES });
+  const m = new Manager(clients, { namespace, logger, resyncMs: opts.resyncMs, testing: new ConnectMailboxTesting(logger), testPolicy: opts.testPolicy ?? FAST_RETRIES });
   await m.start();
   return m;
 }
@@ -111,7 +111,7 @@ export async function startOperator(
   const caches = createCaches(clients, { namespace, logger });
   const parts = new ConnectSyncParts({ outgoingPollMs: opts.outgoingPollMs ?? 500, pollIntervalMs: opts.pollIntervalMs ?? 60_000 });
   const metrics = createMetrics({ defaultMetrics: false });
-  const manager = new Manager(clients, { namespace, logger, testing: instrumentTesting(new ConnectMailboxTesting(), metrics), crmTesting: new ConnectCrmTesting(parts.connectors), testPolicy: opts.testPolicy ?? FAST_RETRIES, caches });
+  const manager = new Manager(clients, { namespace, logger, testing: instrumentTesting(new ConnectMailboxTesting(logger), metrics), crmTesting: new ConnectCrmTesting(parts.connectors, logger), testPolicy: opts.testPolicy ?? FAST_RETRIES, caches });
   const shards = new ShardOwner(clients, { namespace, identity: opts.identity ?? 'test-worker', shards: 4, logger, retryPeriodMs: 500 });
   const worker = new SyncWorker(clients, caches, shards, parts, {
     logger,

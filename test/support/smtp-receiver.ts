@@ -7,6 +7,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { simpleParser, type ParsedMail } from 'mailparser';
 import { SMTPServer, type SMTPServerAuthentication } from 'smtp-server';
+import { echoText } from './secret-encodings.js';
 import { createTestPki } from './test-pki.js';
 
 export interface SmtpTestUser {
@@ -45,6 +46,11 @@ export interface SmtpReceiverOptions {
   rejectRecipients?: string[];
   /** Users whose messages are refused at the end of DATA as over Exchange Online's sending quota. */
   overQuota?: string[];
+  /**
+   * A badly behaved server: a refused AUTH answers 535 5.7.8 repeating the password it received
+   * in every encoding, to prove that what a server says never reaches a message.
+   */
+  echoCredentials?: boolean;
 }
 
 export async function startSmtpReceiver(opts: SmtpReceiverOptions): Promise<SmtpReceiver> {
@@ -74,6 +80,9 @@ export async function startSmtpReceiver(opts: SmtpReceiverOptions): Promise<Smtp
         return callback(null, { data: { status: '401', schemes: 'bearer', scope: 'https://mail.example.test/' } });
       }
       if (user?.password !== undefined && auth.password === user.password) return callback(null, { user: name });
+      if (opts.echoCredentials) {
+        return callback(Object.assign(new Error(`5.7.8 Authentication failed for ${name} with ${auth.password}; ${echoText(auth.password ?? '', name)}`), { responseCode: 535 }));
+      }
       return callback(new Error('Invalid username or password'));
     },
     onRcptTo(address, _session, callback) {

@@ -319,7 +319,9 @@ describe('batching', () => {
     const rejected = await expectCrmError(settledAgain(settled[4]), 'CRMRejected', SECRETS);
     expect(rejected.permanent).toBe(true);
     expect(rejected.message).toContain('HTTP 422 invalid_email');
-    expect(rejected.message).toContain('mailbox and messageId are required');
+    // The CRM's words are for the debug log, not for the message (which reaches status and Events).
+    expect(rejected.message).not.toContain('mailbox and messageId are required');
+    expect(rejected.serverText).toContain('mailbox and messageId are required');
     const single = await expectCrmError(c.deliverIncoming(emails[4]), 'CRMRejected', SECRETS);
     expect(single.permanent).toBe(rejected.permanent);
   });

@@ -4,6 +4,7 @@ import { ClientCredentialsTokenProvider, type ClientCredentialsOptions } from '.
 import { FakeOAuth } from '../../support/fake-oauth.js';
 import { freePorts } from '../../support/free-port.js';
 import { expectMailError } from '../../support/mail-assertions.js';
+import { AWKWARD_PASSWORDS } from '../../support/secret-encodings.js';
 
 const CLIENT = { tenantId: 'contoso-tenant', clientId: '11111111-2222-3333-4444-555555555555', clientSecret: 'cl1ent~Secret.Value_0123456789' };
 const WRONG_SECRET = 'wr0ng~Secret.Value_9876543210';
@@ -60,12 +61,17 @@ test('wrong client secret: AuthenticationFailed, permanent, secret not in the me
   expect(err.message).toContain(CLIENT.clientId);
 });
 
-test('a server that echoes the secret back is redacted', async () => {
+test('a server that echoes the secret back, in every encoding: not in the message, redacted in the server text', async () => {
   const echoing = await FakeOAuth.start({ clients: [CLIENT], echoSecretInErrors: true });
   try {
-    const p = new ClientCredentialsTokenProvider({ ...CLIENT, clientSecret: WRONG_SECRET, scope: SCOPE, authorityUrl: echoing.authorityUrl, ca: echoing.caPem });
-    const err = await expectMailError(p.getToken(), 'AuthenticationFailed', [WRONG_SECRET]);
-    expect(err.message).toContain('[REDACTED]');
+    for (const secret of AWKWARD_PASSWORDS) {
+      const p = new ClientCredentialsTokenProvider({ ...CLIENT, clientSecret: secret, scope: SCOPE, authorityUrl: echoing.authorityUrl, ca: echoing.caPem });
+      const err = await expectMailError(p.getToken(), 'AuthenticationFailed', [secret]);
+      expect(err.message).toContain('(invalid_client AADSTS7000215)');
+      expect(err.message).not.toContain('Secret received');
+      // The server did echo it (the debug log's text says so), and every form was cut.
+      expect(err.serverText).toMatch(/Secret received: raw: \[REDACTED\] \| IMAP quoted: \[REDACTED\]/);
+    }
   } finally {
     await echoing.close();
   }

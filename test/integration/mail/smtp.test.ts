@@ -154,7 +154,10 @@ describe('SmtpAdapter.send()', () => {
   test('over the sending quota (5xx about the mailbox, not the message): Throttled, and the email is kept for later', async () => {
     const creds: Credentials = { kind: 'password', username: OVER_QUOTA.username, password: OVER_QUOTA.password };
     const err = await expectMailError(adapter(endpoint('STARTTLS'), creds).send(outgoing({ from: OVER_QUOTA.username })), 'Throttled', [OVER_QUOTA.password]);
-    expect(err.message).toContain('SubmissionQuotaExceeded');
+    expect(err.message).toContain('(SMTP 554 5.2.0)');
+    // The server's words are kept for the debug log, long names intact.
+    expect(err.message).not.toContain('SubmissionQuotaExceeded');
+    expect(err.serverText).toContain('SubmissionQuotaExceeded');
     // The outgoing rule: certainly not sent, so released rather than marked failed.
     expect(sendOutcome(err)).toBe('not-sent-transient');
   });

@@ -1,6 +1,7 @@
 // The classification table, case by case, with errors shaped exactly as imapflow, nodemailer, Node,
 // our POP3 client and HTTP clients throw them.
-import { classifyError, parseRetryAfter, redact, REDACTED } from '../../../src/mail/errors.js';
+import { classifyError, parseRetryAfter } from '../../../src/mail/errors.js';
+import { REDACTED } from '../../../src/util/redact.js';
 import { MailError, PERMANENT_REASONS, type FailureReason } from '../../../src/mail/types.js';
 
 const err = (props: Record<string, unknown>, message = 'library message'): Error => Object.assign(new Error(message), props);
@@ -149,28 +150,50 @@ describe('classifyError', () => {
     expect(scrubbed.message).not.toContain('s3cr3t-pass');
   });
 
-  describe('never puts a secret in the message', () => {
+  describe('never puts a server\'s words in the message, and keeps them safe for debug logs', () => {
     const password = 'hunter22-correct-horse';
     const token = 'ya29.a0AfH6SMBx3yZ_token-value-here';
 
-    test('server text that echoes the password', () => {
+    test('server text that echoes the password: the message has the codes, serverText is redacted', () => {
       const e = err({ code: 'EAUTH', responseCode: 535, response: `535 5.7.8 password ${password} is wrong for alice` }, `Invalid login: 535 ${password}`);
-      const m = classifyError(e, { secrets: [password] }).message;
-      expect(m).not.toContain(password);
-      expect(m).toContain(REDACTED);
-      expect(m).toContain('535');
+      const classified = classifyError(e, { secrets: [password] });
+      expect(classified.reason).toBe('AuthenticationFailed');
+      expect(classified.message).toContain('(SMTP 535 5.7.8)');
+      expect(classified.message).not.toContain('is wrong for alice');
+      expect(classified.message).not.toContain(password);
+      expect(classified.serverText).toBe(`535 5.7.8 password ${REDACTED} is wrong for alice`);
     });
 
     test('server text that echoes the SASL PLAIN blob', () => {
       const blob = Buffer.from(`\0alice\0${password}`).toString('base64');
-      const m = classifyError(pop3({ command: 'AUTH', responseCode: 'AUTH', response: `[AUTH] bad credentials ${blob}` }), { secrets: [password] }).message;
-      expect(m).not.toContain(blob);
-      expect(m).not.toContain(password);
+      const classified = classifyError(pop3({ command: 'AUTH', responseCode: 'AUTH', response: `[AUTH] bad credentials ${blob}` }), { secrets: [password] });
+      expect(classified.message).toContain('(POP3 [AUTH])');
+      for (const text of [classified.message, classified.serverText]) {
+        expect(text).not.toContain(blob);
+        expect(text).not.toContain(password);
+      }
+      expect(classified.serverText).toContain('bad credentials');
     });
 
     test('a token echoed without being registered', () => {
-      const m = classifyError(err({ authenticationFailed: true, serverResponseCode: 'AUTHENTICATIONFAILED', responseText: `token ${token} expired` })).message;
-      expect(m).not.toContain(token);
+      const classified = classifyError(err({ authenticationFailed: true, serverResponseCode: 'AUTHENTICATIONFAILED', responseText: `token ${token} expired` }));
+      expect(classified.message).not.toContain(token);
+      expect(classified.serverText).not.toContain(token);
+      expect(classified.serverText).toContain('expired');
+    });
+
+    test('what a server names a folder or says about it stays out', () => {
+      const classified = classifyError(err({ serverResponseCode: 'NONEXISTENT', responseText: "Mailbox doesn't exist: Nope" }));
+      expect(classified.message).toContain('(IMAP NONEXISTENT)');
+      expect(classified.message).not.toContain('Nope');
+    });
+
+    test('a "response code" that is free text is not shown as a code', () => {
+      const classified = classifyError(err({ serverResponseCode: `${password} "x y"`, responseText: 'no' }), { protocol: 'IMAP' });
+      expect(classified.message).not.toContain(password);
+      expect(classified.message).not.toContain('x y');
+      const graph = classifyError(err({ status: 500, code: 'Bad code with spaces' }));
+      expect(graph.message).not.toContain('Bad code');
     });
 
     test('library messages are never copied', () => {
@@ -179,38 +202,11 @@ describe('classifyError', () => {
     });
 
     test('server text is dropped when a secret is too short to redact safely', () => {
-      const m = classifyError(err({ code: 'EAUTH', responseCode: 535, response: '535 bad pw abc' }), { secrets: ['abc'] }).message;
-      expect(m).not.toContain('abc');
-      expect(m).toContain('535');
+      const classified = classifyError(err({ code: 'EAUTH', responseCode: 535, response: '535 bad pw abc' }), { secrets: ['abc'] });
+      expect(classified.message).not.toContain('abc');
+      expect(classified.message).toContain('535');
+      expect(classified.serverText).toBeUndefined();
     });
-  });
-});
-
-describe('redact', () => {
-  test('known secrets and their base64 form', () => {
-    expect(redact('pw is sup3rsecret!', ['sup3rsecret!'])).toBe(`pw is ${REDACTED}`);
-    const b64 = Buffer.from('sup3rsecret!').toString('base64');
-    expect(redact(`got ${b64}`, ['sup3rsecret!'])).not.toContain(b64);
-  });
-
-  test('credential-shaped text', () => {
-    expect(redact('Authorization: Bearer abc.def.ghi')).not.toContain('abc.def.ghi');
-    expect(redact('password=letmein and more')).not.toContain('letmein');
-    expect(redact('{"access_token":"xyz123"}')).not.toContain('xyz123');
-    expect(redact('user=alice\x01auth=Bearer tok123\x01\x01')).not.toContain('tok123');
-    expect(redact('C: PASS opensesame')).not.toContain('opensesame');
-  });
-
-  test('leaves ordinary text alone, long names included', () => {
-    expect(redact('535 5.7.8 Error: authentication failed', ['zzzz-unused'])).toBe('535 5.7.8 Error: authentication failed');
-    const exchange = '554 5.2.0 STOREDRV.Submission.Exception:SubmissionQuotaExceededException; Cannot submit message.';
-    expect(redact(exchange)).toBe(exchange);
-  });
-
-  test('long token-like runs we were not told of', () => {
-    const jwt = 'eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJzdWIiOiIxMjM0NTY3ODkwIn0.dozjgNryP4J3jVmNHl0w5N_XgL0n3I9PlFUP0THsR8U';
-    expect(redact(`token was ${jwt} here`)).toBe(`token was ${REDACTED} here`);
-    expect(redact('key c2VjcmV0LXNlY3JldC1zZWNyZXQ= end')).toBe(`key ${REDACTED} end`);
   });
 });
 
