@@ -52,10 +52,10 @@ describe('defaults', () => {
   test('render the CRDs, the ServiceAccount, RBAC, the controller and its metrics Service, nothing optional', () => {
     expect(kindCounts(objs)).toEqual({
       CustomResourceDefinition: 3,
-      ValidatingAdmissionPolicy: 1,
-      ValidatingAdmissionPolicyBinding: 1,
+      ValidatingAdmissionPolicy: 5,
+      ValidatingAdmissionPolicyBinding: 5,
       ServiceAccount: 1,
-      ClusterRole: 4,
+      ClusterRole: 5,
       ClusterRoleBinding: 1,
       Role: 1,
       RoleBinding: 1,
