@@ -23,6 +23,7 @@ export const IDENTITIES = {
   },
   approver: { user: 'alice-approver', groups: ['mailsync-approvers'] },
   mailboxAdmin: { user: 'bob-mailbox-admin', groups: ['mailsync-mailbox-admins'] },
+  credentialsAdmin: { user: 'dave-credentials-admin', groups: ['mailsync-credentials-admins'] },
   viewer: { user: 'carol-viewer', groups: ['mailsync-viewers'] },
   nobody: { user: 'eve-nobody', groups: [] as string[] },
 } as const;

@@ -120,6 +120,20 @@ export function resolveDirection(profile: { name: string; spec: EmailServerProfi
   const source = auth.credentials?.source ?? 'Mailbox';
   const secretName = source === 'Profile' ? auth.credentials?.secretRef?.name : mailbox.credentialsSecretRef?.name;
   const secretField = source === 'Profile' ? `${separate ? 'spec.outgoing' : 'spec.incoming'}.credentials.secretRef of profile "${profile.name}"` : 'spec.credentialsSecretRef';
+  // Autodiscover without a URL or server goes to the domain of the mailbox's address. With the
+  // mailbox's own Secret that is the mailbox's business (the admission policy checks who may
+  // change the domain); with the profile's shared Secret, anyone who may create a Mailbox could
+  // send it to a domain of their choosing. Refused before any connection.
+  if (source === 'Profile' && !place.server && !place.url && place.autodiscover) {
+    const placeField = place === own ? field : 'spec.incoming';
+    return {
+      ok: false,
+      reason: 'UnsupportedConfiguration',
+      message:
+        `profile "${profile.name}" would autodiscover from the domain of each mailbox's address with its own credentials (${secretField}), so a Mailbox could send them to any domain; ` +
+        `set ${placeField}.url to the Autodiscover service (https://<server>/autodiscover/autodiscover.svc) or ${placeField}.server`,
+    };
+  }
   if (!secretName) {
     return { ok: false, reason: 'CredentialsMissing', message: `no credentials: set ${secretField}` };
   }

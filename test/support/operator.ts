@@ -15,9 +15,11 @@ function testLogger(namespace: string) {
 /** Tests retry quickly: the policy is the product's, with a shorter base. */
 export const FAST_RETRIES: TestPolicy = { maxTransientFailures: 10, backoff: { baseMs: 300, maxMs: 3000, jitter: 0.2 } };
 
-export async function startManager(clients: KubeClients, namespace: string, opts: { resyncMs?: number; testPolicy?: TestPolicy } = {}): Promise<Manager> {
+/** The controllers alone (no sync worker); `crm` also tests each Deployment's CRM connector, as the operator does. */
+export async function startManager(clients: KubeClients, namespace: string, opts: { resyncMs?: number; testPolicy?: TestPolicy; crm?: boolean } = {}): Promise<Manager> {
   const logger = testLogger(namespace);
-  const m = new Manager(clients, { namespace, logger, resyncMs: opts.resyncMs, testing: new ConnectMailboxTesting(logger), testPolicy: opts.testPolicy ?? FAST_RETRIES });
+  const crmTesting = opts.crm ? new ConnectCrmTesting(new ConnectorCache(), logger) : undefined;
+  const m = new Manager(clients, { namespace, logger, resyncMs: opts.resyncMs, testing: new ConnectMailboxTesting(logger), crmTesting, testPolicy: opts.testPolicy ?? FAST_RETRIES });
   await m.start();
   return m;
 }
@@ -83,7 +85,7 @@ export function spawnOperator(args: string[], env: NodeJS.ProcessEnv = {}): Oper
   };
 }
 
-import { ConnectSyncParts } from '../../src/connect/sync-parts.js';
+import { ConnectSyncParts, ConnectorCache } from '../../src/connect/sync-parts.js';
 import { ConnectCrmTesting } from '../../src/connect/crm-testing.js';
 import { createCaches, startCaches } from '../../src/controllers/manager.js';
 import { EventRecorder } from '../../src/kube/events.js';

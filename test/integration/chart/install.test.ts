@@ -21,13 +21,14 @@ import { createClients, loadKubeConfig, type KubeClients } from '../../../src/ku
 import { apiMessage } from '../../../src/kube/errors.js';
 import { ApiError, objectPath, rawRequest } from '../../../src/kube/raw.js';
 import { CHART_DIR, helm, kindCounts, one, parseManifests, render, valuesFile } from '../../support/helm.js';
-import { clientsAs, condition, create, get, newNamespace, waitForCondition } from '../../support/kube.js';
+import { clientsAs, condition, create, get, newNamespace, rejection, waitForCondition } from '../../support/kube.js';
 import { spawnOperator, type OperatorProcess } from '../../support/operator.js';
 
 const RELEASE = 'mailsync-operator';
 const NS = 'mailsync-system';
 const CRDS = ['deployments.mailsync.dev', 'emailserverprofiles.mailsync.dev', 'mailboxes.mailsync.dev'];
 const POLICY = 'mailboxes-approval.mailsync.dev';
+const POLICIES = [POLICY, 'deployments-approval.mailsync.dev', 'mailboxes-credentials.mailsync.dev', 'emailserverprofiles-credentials.mailsync.dev', 'deployments-credentials.mailsync.dev'];
 
 let cp: ControlPlane;
 let info: ControlPlaneInfo;
@@ -172,11 +173,11 @@ describe('helm install', () => {
     const objs = parseManifests((await helm(['get', 'manifest', RELEASE, '--namespace', NS], asAdmin())).stdout);
     expect(kindCounts(objs)).toEqual({
       CustomResourceDefinition: 3,
-      ValidatingAdmissionPolicy: 1,
-      ValidatingAdmissionPolicyBinding: 1,
+      ValidatingAdmissionPolicy: POLICIES.length,
+      ValidatingAdmissionPolicyBinding: POLICIES.length,
       ServiceAccount: 1,
-      ClusterRole: 4,
-      ClusterRoleBinding: 4,
+      ClusterRole: 5,
+      ClusterRoleBinding: 5,
       Role: 1,
       RoleBinding: 1,
       Service: 1,
@@ -254,14 +255,22 @@ describe("the operator's ServiceAccount", () => {
     const lease = await admin.coordination.readNamespacedLease({ name: 'mailsync-operator', namespace: NS });
     expect(lease.spec?.holderIdentity).toBe('pod-0');
 
-    // The mailbox admin declares a CRM organization and a mailbox; the operator tests it and asks for approval.
+    // A profile that carries the mailboxes' credentials decides where every Mailbox's Secret goes:
+    // the mailbox admin, who cannot read Secrets, is refused by the chart's admission policy; the
+    // credentials admin sets it up and the CRM organization, the mailbox admin declares a mailbox;
+    // the operator tests it and asks for approval.
     const mailboxAdmin = clientsAs('mailboxAdmin', info);
-    await create(mailboxAdmin, 'emailserverprofiles', appNs, 'imap', {
+    const credentialsAdmin = clientsAs('credentialsAdmin', info);
+    const profile = {
       serverType: 'IMAP',
       incoming: { server: 'imap.example.com', credentials: { source: 'Mailbox' } },
       outgoing: { server: 'smtp.example.com', tls: 'STARTTLS' },
-    });
-    await create(mailboxAdmin, 'deployments', appNs, 'crm', { crm: { type: 'Webhook', url: 'https://crm.example.com/hook' }, defaults: { serverProfileRef: { name: 'imap' } } });
+    };
+    expect(await rejection(mailboxAdmin, 'emailserverprofiles', appNs, 'imap', profile)).toMatch(
+      /user "bob-mailbox-admin" may not create email server profile "imap": it takes credentials from mailboxes.*mailsync-credentials-admin ClusterRole/,
+    );
+    await create(credentialsAdmin, 'emailserverprofiles', appNs, 'imap', profile);
+    await create(credentialsAdmin, 'deployments', appNs, 'crm', { crm: { type: 'Webhook', url: 'https://crm.example.com/hook' }, defaults: { serverProfileRef: { name: 'imap' } } });
     // Nothing to connect to: the delivery methods are None.
     await create(mailboxAdmin, 'mailboxes', appNs, 'ann', { emailAddress: 'ann@example.com', owner: { kind: 'User', name: 'ann' }, deploymentRef: { name: 'crm' }, incoming: 'None', outgoing: 'None' });
     const pending = await waitForCondition(admin, 'mailboxes', appNs, 'ann', 'Enabled', (c) => c.reason === 'AwaitingApproval');
@@ -301,6 +310,17 @@ describe('user roles bound to groups through values', () => {
       'patch mailboxes.mailsync.dev/status -n $app',
       'update emailserverprofiles.mailsync.dev/status -n $app',
       'get secrets -n $app',
+      'create pods -n $app',
+    ]);
+  });
+
+  test('credentials admin (group mailsync-credentials-admins): what the mailbox admin may do, plus get on Secrets; no approve, no status', async () => {
+    const can = ['emailserverprofiles', 'mailboxes', 'deployments'].flatMap((r) => ['get', 'list', 'watch', 'create', 'update', 'patch', 'delete'].map((v) => `${v} ${r}.mailsync.dev -n $app`));
+    await expectAccess('credentialsAdmin', [...can, 'get secrets -n $app', 'get secrets -n $app ann-mail'], [
+      'approve mailboxes.mailsync.dev -n $app',
+      'patch mailboxes.mailsync.dev/status -n $app',
+      'create secrets -n $app',
+      'update secrets -n $app',
       'create pods -n $app',
     ]);
   });
@@ -359,8 +379,10 @@ describe('helm uninstall', () => {
     const out = await helm(['uninstall', RELEASE, '--namespace', NS], asAdmin());
     expect(out.stdout + out.stderr).toMatch(/kept due to the resource policy/);
     for (const name of CRDS) expect(await exists(`/apis/apiextensions.k8s.io/v1/customresourcedefinitions/${name}`)).toBe(true);
-    expect(await exists(`/apis/admissionregistration.k8s.io/v1/validatingadmissionpolicies/${POLICY}`)).toBe(true);
-    expect(await exists(`/apis/admissionregistration.k8s.io/v1/validatingadmissionpolicybindings/${POLICY}`)).toBe(true);
+    for (const policy of POLICIES) {
+      expect(await exists(`/apis/admissionregistration.k8s.io/v1/validatingadmissionpolicies/${policy}`)).toBe(true);
+      expect(await exists(`/apis/admissionregistration.k8s.io/v1/validatingadmissionpolicybindings/${policy}`)).toBe(true);
+    }
     expect((await get(admin, 'mailboxes', appNs, 'ann')).spec.emailAddress).toBe('ann@example.com');
     expect(await exists(`/api/v1/namespaces/${NS}/serviceaccounts/mailsync-operator`)).toBe(false);
     expect(await exists('/apis/rbac.authorization.k8s.io/v1/clusterroles/mailsync-operator')).toBe(false);

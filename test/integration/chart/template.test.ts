@@ -52,10 +52,10 @@ describe('defaults', () => {
   test('render the CRDs, the ServiceAccount, RBAC, the controller and its metrics Service, nothing optional', () => {
     expect(kindCounts(objs)).toEqual({
       CustomResourceDefinition: 3,
-      ValidatingAdmissionPolicy: 1,
-      ValidatingAdmissionPolicyBinding: 1,
+      ValidatingAdmissionPolicy: 5,
+      ValidatingAdmissionPolicyBinding: 5,
       ServiceAccount: 1,
-      ClusterRole: 4,
+      ClusterRole: 5,
       ClusterRoleBinding: 1,
       Role: 1,
       RoleBinding: 1,
@@ -143,7 +143,7 @@ describe('defaults', () => {
     expect(rb.subjects).toEqual([{ kind: 'ServiceAccount', name: 'mailsync-operator', namespace: 'mailsync-system' }]);
   });
 
-  test('user roles: approver approves, mailbox-admin manages without approve or status, viewer reads; aggregated into view/edit', () => {
+  test('user roles: approver approves, mailbox-admin manages without approve or status, credentials-admin also reads Secrets, viewer reads; aggregated into view/edit', () => {
     const approver = one(objs, 'ClusterRole', 'mailsync-approver');
     expect(verbsOn(approver.rules, 'mailsync.dev', 'mailboxes')).toEqual(['approve', 'get', 'list', 'watch']);
     expect(verbsOn(approver.rules, 'mailsync.dev', 'mailboxes/status')).toEqual(['patch', 'update']);
@@ -154,6 +154,14 @@ describe('defaults', () => {
       expect(verbsOn(admin.rules, 'mailsync.dev', `${r}/status`)).toEqual([]);
     }
     expect(admin.metadata?.labels?.['rbac.authorization.k8s.io/aggregate-to-edit']).toBe('true');
+    expect(verbsOn(admin.rules, '', 'secrets')).toEqual([]);
+    // What mailbox-admin may do, plus reading Secrets: the admission policy lets only those who
+    // may read a Secret make the operator use it. Never aggregated (edit and admin read Secrets).
+    const creds = one(objs, 'ClusterRole', 'mailsync-credentials-admin');
+    for (const r of ['emailserverprofiles', 'mailboxes', 'deployments']) expect(verbsOn(creds.rules, 'mailsync.dev', r)).toEqual(verbsOn(admin.rules, 'mailsync.dev', r));
+    expect(verbsOn(creds.rules, '', 'secrets')).toEqual(['get']);
+    expect(verbsOn(creds.rules, 'mailsync.dev', 'mailboxes')).not.toContain('approve');
+    expect(Object.keys(creds.metadata?.labels ?? {}).filter((l) => l.startsWith('rbac.authorization.k8s.io/aggregate'))).toEqual([]);
     const viewer = one(objs, 'ClusterRole', 'mailsync-viewer');
     for (const r of ['emailserverprofiles', 'mailboxes', 'deployments']) expect(verbsOn(viewer.rules, 'mailsync.dev', r)).toEqual(['get', 'list', 'watch']);
     expect(viewer.metadata?.labels?.['rbac.authorization.k8s.io/aggregate-to-view']).toBe('true');
@@ -162,14 +170,24 @@ describe('defaults', () => {
   });
 });
 
-describe('admission policy from crds/', () => {
-  test('rendered by default and kept on uninstall; admissionPolicy.enabled=false drops it', async () => {
-    const kinds = ['ValidatingAdmissionPolicy', 'ValidatingAdmissionPolicyBinding'];
-    const policies = (await render()).filter((o) => kinds.includes(o.kind!));
-    expect(policies.map((o) => o.kind).sort()).toEqual(kinds);
-    for (const p of policies) expect(p.metadata?.annotations?.['helm.sh/resource-policy']).toBe('keep');
+describe('admission policies from crds/', () => {
+  const POLICIES = [
+    'deployments-approval.mailsync.dev',
+    'deployments-credentials.mailsync.dev',
+    'emailserverprofiles-credentials.mailsync.dev',
+    'mailboxes-approval.mailsync.dev',
+    'mailboxes-credentials.mailsync.dev',
+  ];
+  const kinds = ['ValidatingAdmissionPolicy', 'ValidatingAdmissionPolicyBinding'];
+  const names = (objs: Manifest[], kind: string) => ofKind(objs, kind).map((o) => o.metadata?.name).sort();
+
+  test('rendered by default, each with its binding, and kept on uninstall; admissionPolicy.enabled=false drops them', async () => {
+    const objs = await render();
+    expect(names(objs, 'ValidatingAdmissionPolicy')).toEqual(POLICIES);
+    expect(names(objs, 'ValidatingAdmissionPolicyBinding')).toEqual(POLICIES);
+    for (const p of objs.filter((o) => kinds.includes(o.kind!))) expect(p.metadata?.annotations?.['helm.sh/resource-policy']).toBe('keep');
     expect((await render({ set: ['admissionPolicy.enabled=false'] })).filter((o) => kinds.includes(o.kind!))).toHaveLength(0);
-    expect((await render({ set: ['crds.enabled=false'] })).filter((o) => kinds.includes(o.kind!))).toHaveLength(2);
+    expect((await render({ set: ['crds.enabled=false'] })).filter((o) => kinds.includes(o.kind!))).toHaveLength(2 * POLICIES.length);
   });
 });
 
@@ -259,6 +277,7 @@ describe('production values: workers, PDB, NetworkPolicy, ServiceMonitor, dashbo
     expect(approvers.roleRef.name).toBe('mailsync-approver');
     expect(approvers.subjects).toEqual([{ apiGroup: 'rbac.authorization.k8s.io', kind: 'Group', name: 'mail-approvers' }]);
     expect(one(objs, 'ClusterRoleBinding', 'mailsync-operator-mailbox-admin').roleRef.name).toBe('mailsync-mailbox-admin');
+    expect(one(objs, 'ClusterRoleBinding', 'mailsync-operator-credentials-admin').subjects[0].name).toBe('mail-credential-admins');
     expect(one(objs, 'ClusterRoleBinding', 'mailsync-operator-viewer').subjects[0].name).toBe('helpdesk');
   });
 });

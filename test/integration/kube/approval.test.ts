@@ -9,6 +9,7 @@ import { apiMessage } from '../../../src/kube/errors.js';
 import { RBAC_KINDS, renderChart } from '../../support/chart.js';
 import { clientsAs, condition, controlPlaneInfo, create, get, mergePatchSpec, newNamespace, waitForCondition } from '../../support/kube.js';
 import { startManager } from '../../support/operator.js';
+import { waitFor } from '../../../dev/processes.js';
 
 const info = controlPlaneInfo();
 const admin = clientsAs('admin', info);
@@ -23,6 +24,7 @@ const chartValues = {
   'rbac.userRoles.namePrefix': 'approvaltest',
   'rbac.approverGroups[0]': 'mailsync-approvers',
   'rbac.mailboxAdminGroups[0]': 'mailsync-mailbox-admins',
+  'rbac.credentialsAdminGroups[0]': 'mailsync-credentials-admins',
   'rbac.viewerGroups[0]': 'mailsync-viewers',
   'crds.enabled': 'false',
 };
@@ -49,8 +51,10 @@ beforeAll(async () => {
   await applyChartRbac();
   ns = await newNamespace(admin, 'approval');
   manager = await startManager(clientsAs('operator', info), ns);
-  await create(mailboxAdmin, 'emailserverprofiles', ns, 'imap', { serverType: 'IMAP', incoming: { server: 'imap.example.com' } });
-  await create(mailboxAdmin, 'deployments', ns, 'crm', {
+  // A profile that carries mailboxes' credentials, and a Deployment's default profile and
+  // auto-approval, are set up by those who may read the Secrets and approve (here: the admin).
+  await create(clientsAs('credentialsAdmin', info), 'emailserverprofiles', ns, 'imap', { serverType: 'IMAP', incoming: { server: 'imap.example.com' } });
+  await create(admin, 'deployments', ns, 'crm', {
     crm: { type: 'Webhook', url: 'https://crm.example.com/hook' },
     defaults: { serverProfileRef: { name: 'imap' } },
     autoApproveDomains: ['auto.example'],
@@ -120,7 +124,6 @@ test('denial stops processing', async () => {
 test('auto-approval needs the approve verb: refused without it, recorded with it', async () => {
   await create(mailboxAdmin, 'mailboxes', ns, 'auto', mailbox('someone@auto.example'));
   await waitForCondition(admin, 'mailboxes', ns, 'auto', 'Enabled', (c) => c.reason === 'AwaitingApproval');
-  const { waitFor } = await import('../../../dev/processes.js');
   await waitFor('AutoApprovedForbidden event', async () => {
     const ev = await admin.core.listNamespacedEvent({ namespace: ns });
     return ev.items.some((e) => e.involvedObject.name === 'auto' && e.reason === 'AutoApprovedForbidden') ? true : undefined;
@@ -131,13 +134,38 @@ test('auto-approval needs the approve verb: refused without it, recorded with it
   expect(o.status.emailAddress).toBe('someone@auto.example');
 });
 
-test('turning the requirement off enables without a re-test', async () => {
-  await create(mailboxAdmin, 'mailboxes', ns, 'queue', mailbox('support@example.com', { owner: { kind: 'Queue', name: 'Support' } }));
-  const before = await waitForCondition(admin, 'mailboxes', ns, 'queue', 'Enabled', (c) => c.reason === 'AwaitingApproval');
-  await mergePatchSpec(mailboxAdmin, 'deployments', ns, 'crm', { spec: { requireApprovedQueues: false } });
-  const after = await waitForCondition(admin, 'mailboxes', ns, 'queue', 'Enabled', (c) => c.reason === 'NothingToSync');
-  expect(after.status.lastTestTime).toBe(before.status.lastTestTime);
-  expect(after.status.testedRevision).toBe(before.status.testedRevision);
+describe('switching approval off or widening auto-approval needs the approve verb', () => {
+  const refusal = (patch: object) => mergePatchSpec(mailboxAdmin, 'deployments', ns, 'crm', { spec: patch }).then(() => 'accepted', (err) => apiMessage(err));
+
+  test('the mailbox admin is refused with the policy message; other Deployment edits still go through', async () => {
+    expect(await refusal({ requireApprovedQueues: false })).toMatch(
+      /user "bob-mailbox-admin" may not set spec.requireApprovedQueues to false of deployments.mailsync.dev "crm": .*needs the approve verb on mailboxes.mailsync.dev in namespace "approval-[0-9a-f]+" \(bind the mailsync-approver ClusterRole/,
+    );
+    expect(await refusal({ requireApprovedUsers: false })).toMatch(/may not set spec.requireApprovedUsers to false/);
+    expect(await refusal({ autoApproveDomains: ['auto.example', 'mine.example'] })).toMatch(/may not add mine.example to spec.autoApproveDomains/);
+    expect((await get(admin, 'deployments', ns, 'crm')).spec).toMatchObject({ requireApprovedUsers: true, requireApprovedQueues: true, autoApproveDomains: ['auto.example'] });
+    // Narrowing, and what has nothing to do with approval, needs no verb.
+    expect(await refusal({ maxAttachmentSize: '4Mi' })).toBe('accepted');
+  });
+
+  test('an approver who may also edit Deployments turns the requirement off, and that enables without a re-test', async () => {
+    await create(mailboxAdmin, 'mailboxes', ns, 'queue', mailbox('support@example.com', { owner: { kind: 'Queue', name: 'Support' } }));
+    const before = await waitForCondition(admin, 'mailboxes', ns, 'queue', 'Enabled', (c) => c.reason === 'AwaitingApproval');
+    // The approver role plus the mailbox-admin role in this namespace (as a GitOps identity holds both).
+    await new Applier(loadKubeConfig(info.kubeconfigs.admin), 'approval-test').applyAll([
+      {
+        apiVersion: 'rbac.authorization.k8s.io/v1',
+        kind: 'RoleBinding',
+        metadata: { name: 'approver-edits', namespace: ns },
+        roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'ClusterRole', name: 'approvaltest-mailbox-admin' },
+        subjects: [{ kind: 'User', name: 'alice-approver', apiGroup: 'rbac.authorization.k8s.io' }],
+      } as never,
+    ]);
+    await waitFor('RoleBinding in effect', () => mergePatchSpec(approver, 'deployments', ns, 'crm', { spec: { requireApprovedQueues: false } }).then(() => true, () => undefined));
+    const after = await waitForCondition(admin, 'mailboxes', ns, 'queue', 'Enabled', (c) => c.reason === 'NothingToSync');
+    expect(after.status.lastTestTime).toBe(before.status.lastTestTime);
+    expect(after.status.testedRevision).toBe(before.status.testedRevision);
+  });
 });
 
 test('viewers read but cannot write; nobody cannot even read', async () => {
