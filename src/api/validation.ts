@@ -39,7 +39,8 @@ export interface ValidationProblem {
 }
 
 const describe = (e: ErrorObject): ValidationProblem => ({
-  field: `spec${e.instancePath.replace(/\//g, '.')}${e.keyword === 'required' ? `.${(e.params as { missingProperty: string }).missingProperty}` : ''}`,
+  // The JSON pointer as the API server writes field paths: spec.a.b[0].c
+  field: `spec${e.instancePath.replace(/\/([0-9]+)(?=\/|$)/g, '[$1]').replace(/\//g, '.')}${e.keyword === 'required' ? `.${(e.params as { missingProperty: string }).missingProperty}` : ''}`,
   message:
     e.keyword === 'enum'
       ? `must be one of ${(e.params as { allowedValues: string[] }).allowedValues.join(', ')}`
