@@ -1,5 +1,5 @@
 // ajv validators compiled from the same schemas as the CRDs, for checks outside the API server
-// (`mailsync validate`, `mailsync import`) and for objects written before a CRD change.
+// (no command uses them yet: tests keep them equal to the API server's checks).
 
 import { Ajv, type ErrorObject, type ValidateFunction } from 'ajv';
 import { KINDS } from './schema.js';
