@@ -103,7 +103,9 @@ const SAME_SETTINGS = 'authentication, credentials and oauth';
 function connection(direction: 'incoming' | 'outgoing'): Schema {
   const protocols = direction === 'incoming' ? ['EWS', 'Graph', 'IMAP', 'POP3'] : ['EWS', 'Graph', 'SMTP'];
   const [example, port, ports] = direction === 'incoming' ? ['imap.example.com', 993, 'IMAP 993/143, POP3 995/110'] : ['smtp.example.com', 587, 'SMTP 465/587'];
-  const shared = direction === 'outgoing' ? ' Set only when spec.useSameSettingsForOutgoing is false; while it is true the incoming one is used.' : '';
+  // Outgoing's descriptions say what useSameSettingsForOutgoing does to them.
+  const note = (s: Schema, text: string): Schema => (direction === 'outgoing' ? { ...s, description: `${s.description} ${text}` } : s);
+  const shared = (s: Schema) => note(s, 'Set only when spec.useSameSettingsForOutgoing is false; while it is true the incoming one is used.');
   const props: Record<string, Schema> = {
     protocol: oneOf(
       protocols,
@@ -129,22 +131,17 @@ function connection(direction: 'incoming' | 'outgoing'): Schema {
       { default: 'Implicit' },
     ),
     autodiscover: bool('Exchange only: find the EWS URL through Autodiscover instead of url.', { default: false }),
-    authentication: oneOf(
-      AUTH_METHODS,
-      'Authentication method. NTLM is for Exchange Server (EWS), OAuth2 (client credentials) for Exchange, XOAUTH2 for IMAP, POP3 and SMTP. ' +
-        `Defaults to Basic.${shared}`,
-      // Outgoing has no default, so that a value written while useSameSettingsForOutgoing is true is refused rather than ignored.
-      direction === 'incoming' ? { default: 'Basic' } : {},
+    authentication: shared(
+      oneOf(
+        AUTH_METHODS,
+        'Authentication method. NTLM is for Exchange Server (EWS), OAuth2 (client credentials) for Exchange, XOAUTH2 for IMAP, POP3 and SMTP. Defaults to Basic.',
+        // Outgoing has no default, so that a value written while useSameSettingsForOutgoing is true is refused rather than ignored.
+        direction === 'incoming' ? { default: 'Basic' } : {},
+      ),
     ),
-    credentials: { ...credentials, description: `${credentials.description}${shared}` },
-    oauth: (() => {
-      const o = oauthSettings('spec.allowInsecureAuthentication');
-      return { ...o, description: `${o.description}${shared}` };
-    })(),
-    caBundle:
-      direction === 'outgoing'
-        ? { ...caBundle, description: `${caBundle.description} While spec.useSameSettingsForOutgoing is true, outgoing trusts the incoming caBundle unless this is set.` }
-        : caBundle,
+    credentials: shared(credentials),
+    oauth: shared(oauthSettings('spec.allowInsecureAuthentication')),
+    caBundle: note(caBundle, 'While spec.useSameSettingsForOutgoing is true, outgoing trusts the incoming caBundle unless this is set.'),
     timeout: duration('Per-operation timeout for this server.', { default: '30s' }),
   };
   if (direction === 'outgoing') {

@@ -161,7 +161,7 @@ tls?: ("Implicit" | "STARTTLS" | "None")
  */
 autodiscover?: boolean
 /**
- * Authentication method. NTLM is for Exchange Server (EWS), OAuth2 (client credentials) for Exchange, XOAUTH2 for IMAP, POP3 and SMTP. Defaults to Basic. Set only when spec.useSameSettingsForOutgoing is false; while it is true the incoming one is used. One of: Basic, NTLM, OAuth2, XOAUTH2.
+ * Authentication method. NTLM is for Exchange Server (EWS), OAuth2 (client credentials) for Exchange, XOAUTH2 for IMAP, POP3 and SMTP. Defaults to Basic. One of: Basic, NTLM, OAuth2, XOAUTH2. Set only when spec.useSameSettingsForOutgoing is false; while it is true the incoming one is used.
  */
 authentication?: ("Basic" | "NTLM" | "OAuth2" | "XOAUTH2")
 /**
