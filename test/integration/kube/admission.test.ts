@@ -89,7 +89,7 @@ describe('admission of Deployment', () => {
   });
 });
 
-const name = () => `bad-${Math.random().toString(36).slice(2, 8)}`;
+const name = () => `p-${Math.random().toString(36).slice(2, 8)}`;
 const KIND: Record<Plural, string> = { emailserverprofiles: 'EmailServerProfile', mailboxes: 'Mailbox', deployments: 'Deployment' };
 const webhook = { type: 'Webhook', url: 'https://crm.example.com/hook' };
 const separateOutgoing = (outgoing: object) => ({ ...imap, useSameSettingsForOutgoing: false, outgoing: { server: 'smtp.example.com', tls: 'STARTTLS', ...outgoing } });
