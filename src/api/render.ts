@@ -16,9 +16,9 @@ export async function renderCrdFiles(): Promise<Record<string, string>> {
   return out;
 }
 
-/** json-schema-to-typescript does not know the Kubernetes extensions; drop them before compiling. */
+/** json-schema-to-typescript does not know the Kubernetes extensions or our checks; drop them before compiling. */
 function plain(s: Schema): object {
-  return JSON.parse(JSON.stringify(s, (key, value) => (key.startsWith('x-kubernetes-') ? undefined : value)));
+  return JSON.parse(JSON.stringify(s, (key, value) => (key.startsWith('x-kubernetes-') || key.startsWith('x-mailsync-') ? undefined : value)));
 }
 
 export async function renderTypes(): Promise<string> {

@@ -24,6 +24,8 @@ export interface Schema {
   'x-kubernetes-list-type'?: 'map' | 'set' | 'atomic';
   'x-kubernetes-list-map-keys'?: string[];
   'x-kubernetes-preserve-unknown-fields'?: boolean;
+  /** Shapes a string must have, each with its own message: see `Check`. Not part of the rendered CRD. */
+  'x-mailsync-checks'?: Check[];
 }
 
 /** A CEL rule as the API server evaluates it, with the field path its message is reported on. */
@@ -33,6 +35,16 @@ export interface Rule {
   fieldPath?: string;
   reason?: 'FieldValueInvalid' | 'FieldValueForbidden' | 'FieldValueRequired' | 'FieldValueDuplicate';
 }
+
+/**
+ * One shape a string must have (`require`) or must not have (`refuse`), with the message a person
+ * reads when it fails: what form is expected, with an example. A bare `pattern` would do the same
+ * check, but the API server then answers with the regular expression alone. Checks are rendered as
+ * CEL rules on the field (see `checkRules`) and checked by ajv with the same messages
+ * (validation.ts). The pattern must mean the same in RE2 (CEL) and JavaScript: no lookaround, no
+ * backreferences, no inline flags.
+ */
+export type Check = { require: string; message: string } | { refuse: string; message: string };
 
 type Extra = Omit<Schema, 'type' | 'description'>;
 
@@ -64,19 +76,119 @@ export function obj(
   return s;
 }
 
+/** A CEL string literal holding `text` unchanged (a raw string, so regular expressions need no escaping). */
+function celRaw(text: string): string {
+  if (!text.includes("'")) return `r'${text}'`;
+  if (!text.includes('"')) return `r"${text}"`;
+  throw new Error(`cannot quote ${text} as a CEL raw string: it holds both quote characters`);
+}
+
+/** Whether `value` passes `check` (the JavaScript side of the CEL rule that `checkRules` renders). */
+export function passes(check: Check, value: string): boolean {
+  return 'require' in check ? new RegExp(check.require).test(value) : !new RegExp(check.refuse).test(value);
+}
+
+/**
+ * The CEL rules for a field's checks. Only the first failing check is reported, as ajv does: each
+ * rule also passes when an earlier check already failed, so `imaps://host:993` is reported as a URL
+ * and not also as a host with a port.
+ */
+export function checkRules(checks: Check[]): Rule[] {
+  const passing = (c: Check) => ('require' in c ? `self.matches(${celRaw(c.require)})` : `!self.matches(${celRaw(c.refuse)})`);
+  const failing = (c: Check) => ('require' in c ? `!self.matches(${celRaw(c.require)})` : `self.matches(${celRaw(c.refuse)})`);
+  return checks.map((c, i) => ({ rule: [...checks.slice(0, i).map(failing), passing(c)].join(' || '), message: c.message }));
+}
+
 /** A Go-style duration ("30s", "5m", "1h30m"), bounded so CEL cost estimates stay small. */
 export const duration = (description: string, extra: Extra = {}): Schema =>
-  str(`${description} A duration such as 30s, 5m or 1h.`, {
-    pattern: '^([0-9]+(\\.[0-9]+)?(ms|s|m|h))+$',
+  str(`${description} A duration such as 30s, 5m or 1h30m.`, {
     maxLength: 32,
+    'x-mailsync-checks': [
+      {
+        require: '^([0-9]+(\\.[0-9]+)?(ms|s|m|h))+$',
+        message: 'must be a duration such as 30s, 5m or 1h30m: numbers each followed by a unit (ms, s, m or h), without spaces; write a day as 24h',
+      },
+    ],
     ...extra,
   });
 
 /** A byte quantity in Kubernetes notation ("25Mi", "10M", "1048576"). */
 export const quantity = (description: string, extra: Extra = {}): Schema =>
   str(`${description} A quantity such as 25Mi, 10M or 1048576 (bytes).`, {
-    pattern: '^[0-9]+(Ki|Mi|Gi|k|K|M|G)?$',
     maxLength: 32,
+    'x-mailsync-checks': [
+      {
+        require: '^[0-9]+(Ki|Mi|Gi|k|K|M|G)?$',
+        message:
+          'must be a size such as 25Mi, 10M or 1048576: a whole number of bytes, optionally followed by Ki, Mi or Gi (powers of 1024) ' +
+          'or k, M or G (powers of 1000), without a space or B (write 25MB as 25M)',
+      },
+    ],
+    ...extra,
+  });
+
+// One DNS label (or an internationalized one: non-ASCII letters are allowed as they are).
+const LABEL = '([A-Za-z0-9]|[^\\x00-\\x7F])(([-A-Za-z0-9]|[^\\x00-\\x7F])*([A-Za-z0-9]|[^\\x00-\\x7F]))?';
+/** A domain of at least two labels, such as contoso.example. */
+const DOMAIN = `${LABEL}(\\.${LABEL})+`;
+
+/** A DNS domain such as contoso.example (no @, no wildcard). */
+export const domainName = (description: string, extra: Extra = {}): Schema =>
+  str(description, {
+    maxLength: 253,
+    'x-mailsync-checks': [
+      { refuse: '^@', message: 'write the domain alone, without @: contoso.example, not @contoso.example' },
+      { refuse: '\\*', message: 'wildcards are not supported: list each domain, such as contoso.example (subdomains are separate entries)' },
+      { require: `^${DOMAIN}$`, message: 'must be a domain such as contoso.example: labels of letters, digits and hyphens separated by single dots' },
+    ],
+    ...extra,
+  });
+
+// The local part of an address as a dot-atom (RFC 5322): no quoted strings, no comments.
+const LOCAL_CHAR = "([A-Za-z0-9!#$%&'*+/=?^_`{|}~-]|[^\\x00-\\x7F])";
+
+/** An email address such as ann@contoso.example: the bare address, without a display name or mailto:. */
+export const emailAddress = (description: string, extra: Extra = {}): Schema =>
+  str(description, {
+    minLength: 3,
+    maxLength: 254,
+    'x-mailsync-checks': [
+      { refuse: '^[Mm][Aa][Ii][Ll][Tt][Oo]:', message: 'write the address alone, without mailto: (ann@contoso.example)' },
+      { refuse: '[<>"\\s]', message: 'write the bare address, such as ann@contoso.example, without a display name, quotes, angle brackets or spaces' },
+      {
+        require: `^${LOCAL_CHAR}+(\\.${LOCAL_CHAR}+)*@${DOMAIN}$`,
+        message: 'must be an email address such as ann@contoso.example: one @, no empty part between dots, and a domain with at least one dot',
+      },
+    ],
+    ...extra,
+  });
+
+/**
+ * A server's host name or IP address as the connection is made to it (no URL, no port). IPv6
+ * addresses are accepted with or without brackets.
+ */
+export const hostName = (description: string, example: string, portField: string, examplePort: number, extra: Extra = {}): Schema =>
+  str(description, {
+    maxLength: 253,
+    'x-mailsync-checks': [
+      { refuse: '://', message: `takes a host name, not a URL: write ${example} alone (the protocol comes from serverType, TLS from tls and the port from ${portField})` },
+      { refuse: '^([^:\\[\\]]+|\\[[^\\]]*\\]):[0-9]*$', message: `takes the host alone: write the port in ${portField} (server: ${example}, port: ${examplePort})` },
+      {
+        require: `^(${LABEL}(\\.${LABEL})*\\.?|[0-9A-Fa-f.]*:[0-9A-Fa-f.]*:[0-9A-Fa-f:.]*|\\[[0-9A-Fa-f.]*:[0-9A-Fa-f.]*:[0-9A-Fa-f:.]*\\])$`,
+        message: `must be a host name (${example}), an IPv4 address (192.0.2.10) or an IPv6 address (2001:db8::1 or [2001:db8::1])`,
+      },
+    ],
+    ...extra,
+  });
+
+/** An http(s) URL with a host; whether http:// is allowed is a rule of the object that holds it. */
+export const webUrl = (description: string, example: string, optIn: string, extra: Extra = {}): Schema =>
+  str(description, {
+    maxLength: 2048,
+    'x-mailsync-checks': [
+      { require: '^https?://', message: `must be an https:// URL such as ${example} (http:// only with ${optIn}: true)` },
+      { require: '^https?://[^\\s/?#@]+([/?#]\\S*)?$', message: `must be an https:// URL with a host and no spaces or user name, such as ${example}` },
+    ],
     ...extra,
   });
 
@@ -88,11 +200,16 @@ export function localRef(description: string, what: string): Schema {
       name: str(`Name of the ${what} in the same namespace.`, {
         minLength: 1,
         maxLength: 253,
-        pattern: '^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$',
+        'x-mailsync-checks': [
+          {
+            require: '^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$',
+            message: `must be the name of a ${what}: lowercase letters, digits, '-' and '.', starting and ending with a letter or digit (such as ann-mail)`,
+          },
+        ],
       }),
       namespace: str(
-        'Not allowed: references never leave the namespace (a namespace is a tenant boundary). Present only so that a ' +
-          'manifest naming another namespace is rejected with a clear message rather than silently pruned.',
+        'Not allowed, not even naming the resource\'s own namespace: references always resolve in the resource\'s own namespace ' +
+          '(a namespace is a tenant boundary). Present only so that a manifest that sets it is refused with a clear message rather than silently pruned.',
         { maxLength: 63 },
       ),
     },
@@ -101,7 +218,7 @@ export function localRef(description: string, what: string): Schema {
       rules: [
         {
           rule: '!has(self.namespace)',
-          message: `cross-namespace references are not allowed: remove namespace and create the ${what} in this resource's namespace`,
+          message: `remove namespace: references always resolve in this resource's own namespace, so namespace is not accepted (not even this resource's own); create the ${what} in this namespace`,
           fieldPath: '.namespace',
           reason: 'FieldValueForbidden',
         },
@@ -110,10 +227,13 @@ export function localRef(description: string, what: string): Schema {
   );
 }
 
-/** A key in a Secret of the same namespace. */
-export function secretKeyRef(description: string): Schema {
-  const ref = localRef(description, 'Secret');
-  ref.properties!.key = str('Key within the Secret.', { maxLength: 253 });
+/** A key in a Secret (or ConfigMap) of the same namespace. */
+export function secretKeyRef(description: string, what: 'Secret' | 'ConfigMap' = 'Secret'): Schema {
+  const ref = localRef(description, what);
+  ref.properties!.key = str(`Key within the ${what}.`, {
+    maxLength: 253,
+    'x-mailsync-checks': [{ require: '^[-._a-zA-Z0-9]+$', message: `must be a key of the ${what}: letters, digits, '-', '_' and '.', such as ca.crt` }],
+  });
   return ref;
 }
 

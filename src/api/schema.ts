@@ -7,7 +7,10 @@ import {
   arr,
   bool,
   conditionsSchema,
+  domainName,
   duration,
+  emailAddress,
+  hostName,
   int,
   localRef,
   obj,
@@ -18,6 +21,7 @@ import {
   str,
   type Rule,
   type Schema,
+  webUrl,
 } from './schema-builders.js';
 
 export const GROUP = 'mailsync.dev';
@@ -32,16 +36,12 @@ export const OUTGOING_METHODS = ['ServerSideSync', 'None'] as const;
 export const ACT_METHODS = ['ServerSideSync', 'None'] as const;
 export const FILTERING_METHODS = ['All', 'RepliesToCRMEmail', 'FromCRMRecords', 'FromEmailEnabledRecords', 'None'] as const;
 
-const hostname = (what: string) =>
-  str(`Host name or IP address of the ${what}.`, { maxLength: 253, pattern: '^[A-Za-z0-9]([-A-Za-z0-9.:\\[\\]]*[A-Za-z0-9\\]])?$' });
-const httpsUrl = (what: string) => str(`${what} Must be an https:// URL unless allowInsecureAuthentication is set.`, { maxLength: 2048, pattern: '^https?://' });
-
 const caBundle = obj(
   'Extra certificate authorities to trust for this server, in PEM. Certificate verification is always on; ' +
     'this only adds trust, for servers whose certificate is issued by a private CA.',
   {
     secretRef: secretKeyRef('A Secret key holding the PEM bundle (key defaults to ca.crt).'),
-    configMapRef: secretKeyRef('A ConfigMap key holding the PEM bundle (key defaults to ca.crt).'),
+    configMapRef: secretKeyRef('A ConfigMap key holding the PEM bundle (key defaults to ca.crt).', 'ConfigMap'),
   },
   {
     rules: [
@@ -50,23 +50,26 @@ const caBundle = obj(
   },
 );
 
-const oauth = obj(
-  'OAuth 2.0 client-credentials settings (Exchange Online through Microsoft Graph, or OAuth2 to Exchange Server). ' +
-    'The client secret is read from credentials.secretRef (key clientSecret).',
-  {
-    tenantId: str('Microsoft Entra tenant ID (GUID) or domain.', { maxLength: 253 }),
-    clientId: str('Application (client) ID registered in the identity provider.', { maxLength: 1024 }),
-    authorityURL: str(
-      'Token authority. Defaults to https://login.microsoftonline.com; use https://login.microsoftonline.us or ' +
-        'https://login.chinacloudapi.cn for sovereign clouds.',
-      { maxLength: 2048, pattern: '^https?://' },
-    ),
-    scope: str('Scope requested with the token. Defaults to https://graph.microsoft.com/.default for Graph and https://outlook.office365.com/.default for EWS.', {
-      maxLength: 1024,
-    }),
-  },
-  { required: ['clientId'] },
-);
+/** OAuth 2.0 client-credentials settings; `optIn` is the field that allows an http:// authority. */
+const oauthSettings = (optIn: string) =>
+  obj(
+    'OAuth 2.0 client-credentials settings (Exchange Online through Microsoft Graph, or OAuth2 to Exchange Server). ' +
+      'The client secret is read from credentials.secretRef (key clientSecret).',
+    {
+      tenantId: str('Microsoft Entra tenant ID (GUID) or domain.', { maxLength: 253 }),
+      clientId: str('Application (client) ID registered in the identity provider.', { maxLength: 1024 }),
+      authorityURL: webUrl(
+        'Token authority. Defaults to https://login.microsoftonline.com; use https://login.microsoftonline.us or ' +
+          `https://login.chinacloudapi.cn for sovereign clouds. The client secret is sent here: http:// needs ${optIn}: true.`,
+        'https://login.microsoftonline.com',
+        optIn,
+      ),
+      scope: str('Scope requested with the token. Defaults to https://graph.microsoft.com/.default for Graph and https://outlook.office365.com/.default for EWS.', {
+        maxLength: 1024,
+      }),
+    },
+    { required: ['clientId'] },
+  );
 
 const credentials = obj(
   'Where the credentials come from.',
@@ -95,28 +98,50 @@ const credentials = obj(
   },
 );
 
+const SAME_SETTINGS = 'authentication, credentials and oauth';
+
 function connection(direction: 'incoming' | 'outgoing'): Schema {
   const protocols = direction === 'incoming' ? ['EWS', 'Graph', 'IMAP', 'POP3'] : ['EWS', 'Graph', 'SMTP'];
+  const [example, port, ports] = direction === 'incoming' ? ['imap.example.com', 993, 'IMAP 993/143, POP3 995/110'] : ['smtp.example.com', 587, 'SMTP 465/587'];
+  // Outgoing's descriptions say what useSameSettingsForOutgoing does to them.
+  const note = (s: Schema, text: string): Schema => (direction === 'outgoing' ? { ...s, description: `${s.description} ${text}` } : s);
+  const shared = (s: Schema) => note(s, 'Set only when spec.useSameSettingsForOutgoing is false; while it is true the incoming one is used.');
   const props: Record<string, Schema> = {
     protocol: oneOf(
       protocols,
       `Protocol for ${direction} mail. Defaults from serverType (ExchangeServer: EWS, ExchangeOnline: Graph, IMAP/POP3: ${direction === 'incoming' ? 'IMAP/POP3' : 'SMTP'}).`,
     ),
-    server: hostname(`${direction} mail server`),
-    url: httpsUrl(`Exchange Web Services or Microsoft Graph endpoint for ${direction} mail (for example https://mail.example.com/EWS/Exchange.asmx).`),
-    port: int('TCP port. Defaults from the protocol and TLS mode (IMAP 993/143, POP3 995/110, SMTP 465/587).', { minimum: 1, maximum: 65535 }),
-    tls: oneOf(TLS_MODES, 'Transport security: Implicit (TLS from the first byte), STARTTLS (upgrade, mandatory), or None.', { default: 'Implicit' }),
-    autodiscover: bool('Exchange only: find the EWS URL through Autodiscover instead of url.', { default: false }),
-    authentication: oneOf(
-      AUTH_METHODS,
-      'Authentication method. NTLM is for Exchange Server, OAuth2 (client credentials) for Exchange, XOAUTH2 for IMAP, POP3 and SMTP.' +
-        (direction === 'incoming' ? ' Defaults to Basic.' : ' Defaults to the incoming method.'),
-      // Outgoing has no default so that "unset" can mean "same as incoming".
-      direction === 'incoming' ? { default: 'Basic' } : {},
+    server: hostName(
+      `Host name or IP address of the ${direction} mail server: ${example}, 192.0.2.10, 2001:db8::1 or [2001:db8::1]. No URL and no port (see port).`,
+      example,
+      `spec.${direction}.port`,
+      port,
     ),
-    credentials,
-    oauth,
-    caBundle,
+    url: webUrl(
+      `Exchange Web Services or Microsoft Graph endpoint for ${direction} mail (for example https://mail.example.com/EWS/Exchange.asmx). ` +
+        'Must be an https:// URL unless spec.allowInsecureAuthentication is true.',
+      'https://mail.example.com/EWS/Exchange.asmx',
+      'spec.allowInsecureAuthentication',
+    ),
+    port: int(`TCP port. Defaults from the protocol and TLS mode (${ports}).`, { minimum: 1, maximum: 65535 }),
+    tls: oneOf(
+      TLS_MODES,
+      'Transport security for IMAP, POP3 and SMTP: Implicit (TLS from the first byte), STARTTLS (upgrade, mandatory), or None ' +
+        '(only with spec.allowInsecureAuthentication: true). EWS and Graph follow the scheme of url.',
+      { default: 'Implicit' },
+    ),
+    autodiscover: bool('Exchange only: find the EWS URL through Autodiscover instead of url.', { default: false }),
+    authentication: shared(
+      oneOf(
+        AUTH_METHODS,
+        'Authentication method. NTLM is for Exchange Server (EWS), OAuth2 (client credentials) for Exchange, XOAUTH2 for IMAP, POP3 and SMTP. Defaults to Basic.',
+        // Outgoing has no default, so that a value written while useSameSettingsForOutgoing is true is refused rather than ignored.
+        direction === 'incoming' ? { default: 'Basic' } : {},
+      ),
+    ),
+    credentials: shared(credentials),
+    oauth: shared(oauthSettings('spec.allowInsecureAuthentication')),
+    caBundle: note(caBundle, 'While spec.useSameSettingsForOutgoing is true, outgoing trusts the incoming caBundle unless this is set.'),
     timeout: duration('Per-operation timeout for this server.', { default: '30s' }),
   };
   if (direction === 'outgoing') {
@@ -126,33 +151,97 @@ function connection(direction: 'incoming' | 'outgoing'): Schema {
       { default: 'SendAs' },
     );
   }
-  const rules: Rule[] = [
-    { rule: "!has(self.authentication) || self.authentication != 'NTLM' || !has(self.protocol) || self.protocol == 'EWS'", message: `${direction}.authentication NTLM is only available with Exchange Web Services (EWS)` },
-  ];
-  return obj(`How to reach the ${direction} mail server.`, props, { rules });
+  return obj(`How to reach the ${direction} mail server.`, props);
 }
 
 const exchange = "['ExchangeServer', 'ExchangeOnline']";
-const mailTypes = "['IMAP', 'POP3']";
 
-/** Rules refusing credentials over a connection without TLS unless explicitly allowed. */
+/**
+ * CEL: whether the http(s) URL in `expr` names a loopback host (localhost, 127.0.0.1, [::1]). Traffic
+ * to these never leaves the pod's network namespace (a CRM adapter running as a sidecar), so
+ * cleartext there exposes nothing on the network. url() needs a valid URL; isURL guards it.
+ */
+const loopbackUrl = (expr: string) => `(isURL(${expr}) && url(${expr}).getHostname() in ['localhost', '127.0.0.1', '::1'])`;
+const mailTypes = "['IMAP', 'POP3']";
+const INSECURE_OPT_IN = 'or set spec.allowInsecureAuthentication: true to accept the risk';
+
+/**
+ * Rules refusing credentials over a connection without TLS unless explicitly allowed. Every
+ * method counts, NTLM included: an NTLM challenge-response seen on the wire can be cracked offline.
+ */
 function insecureAuthRules(dir: 'incoming' | 'outgoing'): Rule[] {
   const d = `self.${dir}`;
-  // Outgoing takes its authentication from incoming while useSameSettingsForOutgoing is true.
-  const auth =
-    dir === 'incoming'
-      ? `${d}.authentication == 'NTLM'`
-      : `(self.useSameSettingsForOutgoing ? (has(self.incoming) && self.incoming.authentication == 'NTLM') : (has(${d}.authentication) && ${d}.authentication == 'NTLM'))`;
   return [
     {
-      rule: `!has(${d}) || ${d}.tls != 'None' || self.allowInsecureAuthentication || ${auth}`,
-      message: `spec.${dir}: authentication over tls: None would send credentials in plaintext; use tls: Implicit or STARTTLS, or set spec.allowInsecureAuthentication: true to accept the risk`,
+      // tls governs IMAP, POP3 and SMTP; EWS and Graph follow their URL's scheme (the next rule).
+      rule: `!(self.serverType in ${mailTypes}) || !has(${d}) || ${d}.tls != 'None' || self.allowInsecureAuthentication`,
+      message:
+        `spec.${dir}.tls: None would send credentials in cleartext (passwords and tokens as they are, and every method including NTLM ` +
+        `can be read or cracked offline from the wire); use tls: Implicit or STARTTLS, ${INSECURE_OPT_IN}`,
       fieldPath: `.${dir}.tls`,
     },
     {
-      rule: `!has(${d}) || !has(${d}.url) || ${d}.url.startsWith('https://') || self.allowInsecureAuthentication`,
-      message: `spec.${dir}.url uses http://, which would send credentials in plaintext; use https://, or set spec.allowInsecureAuthentication: true to accept the risk`,
+      rule: `!has(${d}) || !has(${d}.url) || !${d}.url.startsWith('http://') || self.allowInsecureAuthentication`,
+      message: `spec.${dir}.url uses http://, which would send credentials in cleartext; use https://, ${INSECURE_OPT_IN}`,
       fieldPath: `.${dir}.url`,
+    },
+    {
+      rule: `!has(${d}) || !has(${d}.oauth) || !has(${d}.oauth.authorityURL) || !${d}.oauth.authorityURL.startsWith('http://') || self.allowInsecureAuthentication`,
+      message: `spec.${dir}.oauth.authorityURL uses http://, which would send the client secret in cleartext; use https://, ${INSECURE_OPT_IN}`,
+      fieldPath: `.${dir}.oauth.authorityURL`,
+    },
+  ];
+}
+
+/**
+ * Options that belong to one family of servers, for one direction. A defaulted value counts as a
+ * written one: the family comes from serverType (the protocol rules below keep protocol in step
+ * with it), and outgoing's own authentication is checked whenever it is in use
+ * (useSameSettingsForOutgoing false); while it is true, the incoming rules cover what outgoing uses.
+ */
+function familyRules(dir: 'incoming' | 'outgoing'): Rule[] {
+  const d = `self.${dir}`;
+  const ownAuth = dir === 'incoming' ? `has(${d})` : `!self.useSameSettingsForOutgoing && has(${d}) && has(${d}.authentication)`;
+  const auth = `${d}.authentication`;
+  const unless = (condition: string, ok: string) => `!(${condition}) || ${ok}`;
+  const family = dir === 'incoming' ? 'IMAP and POP3 use' : 'SMTP uses';
+  return [
+    {
+      rule: unless(ownAuth, `${auth} != 'NTLM' || self.serverType == 'ExchangeServer'`),
+      message: `spec.${dir}.authentication: NTLM is only available with Exchange Web Services (serverType: ExchangeServer); ${family} Basic or XOAUTH2, Microsoft Graph uses OAuth2`,
+      fieldPath: `.${dir}.authentication`,
+    },
+    {
+      rule: unless(ownAuth, `${auth} != 'OAuth2' || self.serverType in ${exchange}`),
+      message: `spec.${dir}.authentication: OAuth2 client credentials are for Exchange profiles; ${family} Basic or XOAUTH2 (a bearer token in the Secret key accessToken)`,
+      fieldPath: `.${dir}.authentication`,
+    },
+    {
+      rule: unless(ownAuth, `${auth} != 'XOAUTH2' || !(self.serverType in ${exchange})`),
+      message: `spec.${dir}.authentication: XOAUTH2 is for IMAP, POP3 and SMTP; Exchange profiles use Basic, NTLM (ExchangeServer) or OAuth2`,
+      fieldPath: `.${dir}.authentication`,
+    },
+    {
+      rule: unless(ownAuth, `${auth} != 'OAuth2' || has(${d}.oauth)`),
+      message: `spec.${dir}.oauth is required with authentication: OAuth2: set clientId (and tenantId for Microsoft Entra)`,
+      fieldPath: `.${dir}.oauth`,
+      reason: 'FieldValueRequired',
+    },
+    {
+      rule: `self.serverType != 'ExchangeOnline' || !has(${d}) || !has(${d}.oauth) || has(${d}.oauth.tenantId)`,
+      message: `spec.${dir}.oauth.tenantId is required for ExchangeOnline profiles: the Microsoft Entra tenant (GUID or domain) of the app registration`,
+      fieldPath: `.${dir}.oauth`,
+      reason: 'FieldValueRequired',
+    },
+    {
+      rule: `self.serverType in ${exchange} || !has(${d}) || !${d}.autodiscover`,
+      message: `spec.${dir}.autodiscover is only available for Exchange profiles; set spec.${dir}.server instead`,
+      fieldPath: `.${dir}.autodiscover`,
+    },
+    {
+      rule: `self.serverType in ${exchange} || !has(${d}) || !has(${d}.credentials) || !${d}.credentials.impersonation`,
+      message: `spec.${dir}.credentials.impersonation is only available for Exchange profiles (ApplicationImpersonation); remove it`,
+      fieldPath: `.${dir}.credentials.impersonation`,
     },
   ];
 }
@@ -187,41 +276,31 @@ const profileRules: Rule[] = [
     fieldPath: '.incoming',
     reason: 'FieldValueRequired',
   },
+  // Microsoft Graph takes OAuth2 client credentials only, in both directions.
   {
-    rule: "self.serverType != 'ExchangeOnline' || (has(self.incoming) && has(self.incoming.oauth) && has(self.incoming.oauth.tenantId) && self.incoming.authentication == 'OAuth2')",
-    message: 'ExchangeOnline profiles use Microsoft Graph with OAuth2 client credentials: set spec.incoming.authentication: OAuth2 and spec.incoming.oauth.tenantId and clientId',
-    fieldPath: '.incoming.oauth',
-    reason: 'FieldValueRequired',
-  },
-  // Options that only make sense for one family.
-  {
-    rule: `self.serverType in ${exchange} || !has(self.incoming) || (self.incoming.authentication != 'NTLM' && self.incoming.authentication != 'OAuth2')`,
-    message: 'spec.incoming.authentication: NTLM and OAuth2 are for Exchange profiles; IMAP and POP3 use Basic or XOAUTH2',
+    rule: "self.serverType != 'ExchangeOnline' || (has(self.incoming) && self.incoming.authentication == 'OAuth2')",
+    message:
+      'spec.incoming.authentication: ExchangeOnline profiles reach Microsoft Graph, which takes OAuth2 client credentials only: ' +
+      'set authentication: OAuth2, spec.incoming.oauth (tenantId, clientId) and a Secret with key clientSecret',
     fieldPath: '.incoming.authentication',
   },
   {
-    rule: `!(self.serverType in ${exchange}) || !has(self.incoming) || self.incoming.authentication != 'XOAUTH2'`,
-    message: 'spec.incoming.authentication: XOAUTH2 is for IMAP, POP3 and SMTP; Exchange profiles use Basic, NTLM or OAuth2',
-    fieldPath: '.incoming.authentication',
+    rule: "self.serverType != 'ExchangeOnline' || self.useSameSettingsForOutgoing || (has(self.outgoing) && has(self.outgoing.authentication) && self.outgoing.authentication == 'OAuth2')",
+    message:
+      'spec.outgoing.authentication: ExchangeOnline profiles send through Microsoft Graph, which takes OAuth2 client credentials only: ' +
+      'set authentication: OAuth2 and spec.outgoing.oauth, or set spec.useSameSettingsForOutgoing: true',
+    fieldPath: '.outgoing.authentication',
   },
-  {
-    rule: `self.serverType in ${exchange} || !has(self.incoming) || !self.incoming.autodiscover`,
-    message: 'spec.incoming.autodiscover is only available for Exchange profiles; set spec.incoming.server instead',
-    fieldPath: '.incoming.autodiscover',
-  },
-  {
-    rule: `self.serverType in ${exchange} || !has(self.incoming) || !has(self.incoming.credentials) || !self.incoming.credentials.impersonation`,
-    message: 'spec.incoming.credentials.impersonation is only available for Exchange profiles',
-    fieldPath: '.incoming.credentials.impersonation',
-  },
+  ...familyRules('incoming'),
+  ...familyRules('outgoing'),
   {
     rule: `self.serverType in ${exchange} || !has(self.appointmentsContactsTasks) || !self.appointmentsContactsTasks.enabled`,
     message: 'spec.appointmentsContactsTasks.enabled: appointment, contact and task synchronization needs Exchange (ExchangeServer or ExchangeOnline); IMAP and POP3 profiles synchronize email only',
     fieldPath: '.appointmentsContactsTasks.enabled',
   },
   {
-    rule: '!self.useSameSettingsForOutgoing || !has(self.outgoing) || (!has(self.outgoing.credentials) && !has(self.outgoing.authentication))',
-    message: 'spec.outgoing.credentials and authentication are taken from spec.incoming while spec.useSameSettingsForOutgoing is true; set it to false to use separate outgoing credentials',
+    rule: '!self.useSameSettingsForOutgoing || !has(self.outgoing) || (!has(self.outgoing.credentials) && !has(self.outgoing.authentication) && !has(self.outgoing.oauth))',
+    message: `spec.outgoing: ${SAME_SETTINGS} are taken from spec.incoming while spec.useSameSettingsForOutgoing is true; remove them from spec.outgoing, or set useSameSettingsForOutgoing: false to give outgoing its own`,
     fieldPath: '.outgoing',
   },
   ...insecureAuthRules('incoming'),
@@ -312,8 +391,19 @@ export const emailServerProfileSpec: Schema = obj(
     ),
     incoming: connection('incoming'),
     outgoing: connection('outgoing'),
-    useSameSettingsForOutgoing: bool('Use the incoming authentication, credentials and TLS settings for outgoing mail too.', { default: true }),
-    allowInsecureAuthentication: bool('Allow credentials over a connection without TLS. Off by default; only for isolated test systems.', { default: false }),
+    useSameSettingsForOutgoing: bool(
+      `Outgoing mail signs in as incoming does: it uses spec.incoming's ${SAME_SETTINGS} (so the same Secret), and trusts ` +
+        "spec.incoming's caBundle unless spec.outgoing.caBundle is set. Where to connect (server or url, port, tls, timeout) " +
+        "stays outgoing's own; an Exchange profile without an outgoing server or url sends through the incoming url. " +
+        `Set it to false to give spec.outgoing its own ${SAME_SETTINGS}.`,
+      { default: true },
+    ),
+    allowInsecureAuthentication: bool(
+      'Allow credentials over a connection without TLS: tls: None, an http:// url or an http:// oauth.authorityURL. ' +
+        'Every method is exposed there: Basic and XOAUTH2 send the secret as it is, and an NTLM challenge-response can be cracked offline. ' +
+        'Off by default; only for isolated test systems.',
+      { default: false },
+    ),
     maxConcurrentConnections: int('Maximum concurrent connections per authenticated identity.', { minimum: 1, maximum: 300, default: 10 }),
     minPollingInterval: duration('Shortest time between two safety resyncs of one mailbox.', { default: '5m' }),
     processEmailReceivedAfter: str('Only mail received after this time is processed (RFC 3339).', { format: 'date-time' }),
@@ -353,11 +443,7 @@ const deliveryMethods = {
 export const mailboxSpec: Schema = obj(
   "MailboxSpec is one CRM user's or queue's mailbox.",
   {
-    emailAddress: str('The mailbox address. Changing it withdraws any approval.', {
-      minLength: 3,
-      maxLength: 254,
-      pattern: '^[^@\\s]+@[^@\\s]+\\.[^@\\s]+$',
-    }),
+    emailAddress: emailAddress('The mailbox address, such as ann@contoso.example (the bare address: no display name, no mailto:). Changing it withdraws any approval.'),
     owner: obj(
       'The CRM user or queue this mailbox belongs to.',
       {
@@ -451,9 +537,19 @@ export const deploymentSpec: Schema = obj(
       'The CRM connector.',
       {
         type: oneOf(['Webhook', 'Dynamics365'], 'Webhook: the documented HTTP+JSON contract. Dynamics365: the Dataverse Web API.'),
-        url: str('Webhook base URL, or the Dynamics 365 organization URL (https://org.crm.dynamics.com).', { maxLength: 2048, pattern: '^https?://' }),
+        url: webUrl(
+          'Webhook base URL, or the Dynamics 365 organization URL (https://org.crm.dynamics.com). Must be https:// unless the host is ' +
+            'localhost, 127.0.0.1 or [::1] (a CRM adapter in the same pod: the traffic never leaves it) or allowInsecureAuthentication is true.',
+          'https://org.crm.dynamics.com',
+          'spec.crm.allowInsecureAuthentication',
+        ),
         credentialsSecretRef: localRef('Secret with the connector credentials: token and signingKey (Webhook) or clientSecret (Dynamics365).', 'Secret'),
-        oauth,
+        oauth: oauthSettings('spec.crm.allowInsecureAuthentication'),
+        allowInsecureAuthentication: bool(
+          'Allow an http:// url or oauth.authorityURL on a host other than localhost, 127.0.0.1 or [::1]: the bearer token or client secret ' +
+            'and every message would cross the network in cleartext. Off by default; only for isolated test systems.',
+          { default: false },
+        ),
         caBundle,
         timeout: duration('Per-request timeout.', { default: '30s' }),
       },
@@ -462,6 +558,20 @@ export const deploymentSpec: Schema = obj(
         rules: [
           { rule: "self.type != 'Dynamics365' || has(self.oauth)", message: 'spec.crm.oauth (tenantId, clientId) is required for Dynamics365', fieldPath: '.oauth', reason: 'FieldValueRequired' },
           { rule: "self.type != 'Dynamics365' || has(self.credentialsSecretRef)", message: 'spec.crm.credentialsSecretRef is required for Dynamics365 (key clientSecret)', fieldPath: '.credentialsSecretRef', reason: 'FieldValueRequired' },
+          {
+            rule: `!self.url.startsWith('http://') || self.allowInsecureAuthentication || ${loopbackUrl('self.url')}`,
+            message:
+              'spec.crm.url uses http:// on a host other than localhost, 127.0.0.1 or [::1], which would send the CRM credentials and every message in cleartext; ' +
+              'use https://, or set spec.crm.allowInsecureAuthentication: true to accept the risk',
+            fieldPath: '.url',
+          },
+          {
+            rule: `!has(self.oauth) || !has(self.oauth.authorityURL) || !self.oauth.authorityURL.startsWith('http://') || self.allowInsecureAuthentication || ${loopbackUrl('self.oauth.authorityURL')}`,
+            message:
+              'spec.crm.oauth.authorityURL uses http:// on a host other than localhost, 127.0.0.1 or [::1], which would send the client secret in cleartext; ' +
+              'use https://, or set spec.crm.allowInsecureAuthentication: true to accept the risk',
+            fieldPath: '.oauth.authorityURL',
+          },
         ],
       },
     ),
@@ -473,7 +583,7 @@ export const deploymentSpec: Schema = obj(
     }),
     requireApprovedUsers: bool("Process a user's mailbox only after its address is approved.", { default: true }),
     requireApprovedQueues: bool("Process a queue's mailbox only after its address is approved.", { default: true }),
-    autoApproveDomains: arr(str('A domain, e.g. example.com.', { maxLength: 253 }), 'Addresses in these domains are approved by the operator (needs the approve verb).', {
+    autoApproveDomains: arr(domainName('A domain such as contoso.example: exactly that domain, without @; subdomains are separate entries and wildcards are not supported.'), 'Addresses in these domains are approved by the operator (needs the approve verb).', {
       maxItems: 64,
     }),
     incomingFiltering: obj('Which incoming messages become CRM activities, per owner kind.', {
@@ -482,7 +592,12 @@ export const deploymentSpec: Schema = obj(
     }),
     trackingToken: obj('The tracking token added to subjects of CRM email, e.g. CRM:0001001.', {
       enabled: bool('Add and recognise tracking tokens.', { default: true }),
-      prefix: str('Token prefix.', { minLength: 1, maxLength: 20, pattern: '^[A-Za-z0-9]+$', default: 'CRM' }),
+      prefix: str('Token prefix: letters and digits, such as CRM.', {
+        minLength: 1,
+        maxLength: 20,
+        default: 'CRM',
+        'x-mailsync-checks': [{ require: '^[A-Za-z0-9]+$', message: 'must be letters and digits only, such as CRM' }],
+      }),
       deploymentBase: int('Base number that keeps tokens of several deployments apart.', { minimum: 0, maximum: 2147483647, default: 0 }),
       userDigits: int('Digits for the user number.', { minimum: 1, maximum: 10, default: 3 }),
       counterDigits: int('Digits for the per-user counter.', { minimum: 1, maximum: 9, default: 3 }),

@@ -18,19 +18,19 @@ incoming?: {
  */
 protocol?: ("EWS" | "Graph" | "IMAP" | "POP3")
 /**
- * Host name or IP address of the incoming mail server.
+ * Host name or IP address of the incoming mail server: imap.example.com, 192.0.2.10, 2001:db8::1 or [2001:db8::1]. No URL and no port (see port).
  */
 server?: string
 /**
- * Exchange Web Services or Microsoft Graph endpoint for incoming mail (for example https://mail.example.com/EWS/Exchange.asmx). Must be an https:// URL unless allowInsecureAuthentication is set.
+ * Exchange Web Services or Microsoft Graph endpoint for incoming mail (for example https://mail.example.com/EWS/Exchange.asmx). Must be an https:// URL unless spec.allowInsecureAuthentication is true.
  */
 url?: string
 /**
- * TCP port. Defaults from the protocol and TLS mode (IMAP 993/143, POP3 995/110, SMTP 465/587).
+ * TCP port. Defaults from the protocol and TLS mode (IMAP 993/143, POP3 995/110).
  */
 port?: number
 /**
- * Transport security: Implicit (TLS from the first byte), STARTTLS (upgrade, mandatory), or None. One of: Implicit, STARTTLS, None.
+ * Transport security for IMAP, POP3 and SMTP: Implicit (TLS from the first byte), STARTTLS (upgrade, mandatory), or None (only with spec.allowInsecureAuthentication: true). EWS and Graph follow the scheme of url. One of: Implicit, STARTTLS, None.
  */
 tls?: ("Implicit" | "STARTTLS" | "None")
 /**
@@ -38,7 +38,7 @@ tls?: ("Implicit" | "STARTTLS" | "None")
  */
 autodiscover?: boolean
 /**
- * Authentication method. NTLM is for Exchange Server, OAuth2 (client credentials) for Exchange, XOAUTH2 for IMAP, POP3 and SMTP. Defaults to Basic. One of: Basic, NTLM, OAuth2, XOAUTH2.
+ * Authentication method. NTLM is for Exchange Server (EWS), OAuth2 (client credentials) for Exchange, XOAUTH2 for IMAP, POP3 and SMTP. Defaults to Basic. One of: Basic, NTLM, OAuth2, XOAUTH2.
  */
 authentication?: ("Basic" | "NTLM" | "OAuth2" | "XOAUTH2")
 /**
@@ -58,7 +58,7 @@ secretRef?: {
  */
 name: string
 /**
- * Not allowed: references never leave the namespace (a namespace is a tenant boundary). Present only so that a manifest naming another namespace is rejected with a clear message rather than silently pruned.
+ * Not allowed, not even naming the resource's own namespace: references always resolve in the resource's own namespace (a namespace is a tenant boundary). Present only so that a manifest that sets it is refused with a clear message rather than silently pruned.
  */
 namespace?: string
 }
@@ -80,7 +80,7 @@ tenantId?: string
  */
 clientId: string
 /**
- * Token authority. Defaults to https://login.microsoftonline.com; use https://login.microsoftonline.us or https://login.chinacloudapi.cn for sovereign clouds.
+ * Token authority. Defaults to https://login.microsoftonline.com; use https://login.microsoftonline.us or https://login.chinacloudapi.cn for sovereign clouds. The client secret is sent here: http:// needs spec.allowInsecureAuthentication: true.
  */
 authorityURL?: string
 /**
@@ -101,7 +101,7 @@ secretRef?: {
  */
 name: string
 /**
- * Not allowed: references never leave the namespace (a namespace is a tenant boundary). Present only so that a manifest naming another namespace is rejected with a clear message rather than silently pruned.
+ * Not allowed, not even naming the resource's own namespace: references always resolve in the resource's own namespace (a namespace is a tenant boundary). Present only so that a manifest that sets it is refused with a clear message rather than silently pruned.
  */
 namespace?: string
 /**
@@ -114,21 +114,21 @@ key?: string
  */
 configMapRef?: {
 /**
- * Name of the Secret in the same namespace.
+ * Name of the ConfigMap in the same namespace.
  */
 name: string
 /**
- * Not allowed: references never leave the namespace (a namespace is a tenant boundary). Present only so that a manifest naming another namespace is rejected with a clear message rather than silently pruned.
+ * Not allowed, not even naming the resource's own namespace: references always resolve in the resource's own namespace (a namespace is a tenant boundary). Present only so that a manifest that sets it is refused with a clear message rather than silently pruned.
  */
 namespace?: string
 /**
- * Key within the Secret.
+ * Key within the ConfigMap.
  */
 key?: string
 }
 }
 /**
- * Per-operation timeout for this server. A duration such as 30s, 5m or 1h.
+ * Per-operation timeout for this server. A duration such as 30s, 5m or 1h30m.
  */
 timeout?: string
 }
@@ -141,19 +141,19 @@ outgoing?: {
  */
 protocol?: ("EWS" | "Graph" | "SMTP")
 /**
- * Host name or IP address of the outgoing mail server.
+ * Host name or IP address of the outgoing mail server: smtp.example.com, 192.0.2.10, 2001:db8::1 or [2001:db8::1]. No URL and no port (see port).
  */
 server?: string
 /**
- * Exchange Web Services or Microsoft Graph endpoint for outgoing mail (for example https://mail.example.com/EWS/Exchange.asmx). Must be an https:// URL unless allowInsecureAuthentication is set.
+ * Exchange Web Services or Microsoft Graph endpoint for outgoing mail (for example https://mail.example.com/EWS/Exchange.asmx). Must be an https:// URL unless spec.allowInsecureAuthentication is true.
  */
 url?: string
 /**
- * TCP port. Defaults from the protocol and TLS mode (IMAP 993/143, POP3 995/110, SMTP 465/587).
+ * TCP port. Defaults from the protocol and TLS mode (SMTP 465/587).
  */
 port?: number
 /**
- * Transport security: Implicit (TLS from the first byte), STARTTLS (upgrade, mandatory), or None. One of: Implicit, STARTTLS, None.
+ * Transport security for IMAP, POP3 and SMTP: Implicit (TLS from the first byte), STARTTLS (upgrade, mandatory), or None (only with spec.allowInsecureAuthentication: true). EWS and Graph follow the scheme of url. One of: Implicit, STARTTLS, None.
  */
 tls?: ("Implicit" | "STARTTLS" | "None")
 /**
@@ -161,11 +161,11 @@ tls?: ("Implicit" | "STARTTLS" | "None")
  */
 autodiscover?: boolean
 /**
- * Authentication method. NTLM is for Exchange Server, OAuth2 (client credentials) for Exchange, XOAUTH2 for IMAP, POP3 and SMTP. Defaults to the incoming method. One of: Basic, NTLM, OAuth2, XOAUTH2.
+ * Authentication method. NTLM is for Exchange Server (EWS), OAuth2 (client credentials) for Exchange, XOAUTH2 for IMAP, POP3 and SMTP. Defaults to Basic. One of: Basic, NTLM, OAuth2, XOAUTH2. Set only when spec.useSameSettingsForOutgoing is false; while it is true the incoming one is used.
  */
 authentication?: ("Basic" | "NTLM" | "OAuth2" | "XOAUTH2")
 /**
- * Where the credentials come from.
+ * Where the credentials come from. Set only when spec.useSameSettingsForOutgoing is false; while it is true the incoming one is used.
  */
 credentials?: {
 /**
@@ -181,7 +181,7 @@ secretRef?: {
  */
 name: string
 /**
- * Not allowed: references never leave the namespace (a namespace is a tenant boundary). Present only so that a manifest naming another namespace is rejected with a clear message rather than silently pruned.
+ * Not allowed, not even naming the resource's own namespace: references always resolve in the resource's own namespace (a namespace is a tenant boundary). Present only so that a manifest that sets it is refused with a clear message rather than silently pruned.
  */
 namespace?: string
 }
@@ -191,7 +191,7 @@ namespace?: string
 impersonation?: boolean
 }
 /**
- * OAuth 2.0 client-credentials settings (Exchange Online through Microsoft Graph, or OAuth2 to Exchange Server). The client secret is read from credentials.secretRef (key clientSecret).
+ * OAuth 2.0 client-credentials settings (Exchange Online through Microsoft Graph, or OAuth2 to Exchange Server). The client secret is read from credentials.secretRef (key clientSecret). Set only when spec.useSameSettingsForOutgoing is false; while it is true the incoming one is used.
  */
 oauth?: {
 /**
@@ -203,7 +203,7 @@ tenantId?: string
  */
 clientId: string
 /**
- * Token authority. Defaults to https://login.microsoftonline.com; use https://login.microsoftonline.us or https://login.chinacloudapi.cn for sovereign clouds.
+ * Token authority. Defaults to https://login.microsoftonline.com; use https://login.microsoftonline.us or https://login.chinacloudapi.cn for sovereign clouds. The client secret is sent here: http:// needs spec.allowInsecureAuthentication: true.
  */
 authorityURL?: string
 /**
@@ -212,7 +212,7 @@ authorityURL?: string
 scope?: string
 }
 /**
- * Extra certificate authorities to trust for this server, in PEM. Certificate verification is always on; this only adds trust, for servers whose certificate is issued by a private CA.
+ * Extra certificate authorities to trust for this server, in PEM. Certificate verification is always on; this only adds trust, for servers whose certificate is issued by a private CA. While spec.useSameSettingsForOutgoing is true, outgoing trusts the incoming caBundle unless this is set.
  */
 caBundle?: {
 /**
@@ -224,7 +224,7 @@ secretRef?: {
  */
 name: string
 /**
- * Not allowed: references never leave the namespace (a namespace is a tenant boundary). Present only so that a manifest naming another namespace is rejected with a clear message rather than silently pruned.
+ * Not allowed, not even naming the resource's own namespace: references always resolve in the resource's own namespace (a namespace is a tenant boundary). Present only so that a manifest that sets it is refused with a clear message rather than silently pruned.
  */
 namespace?: string
 /**
@@ -237,21 +237,21 @@ key?: string
  */
 configMapRef?: {
 /**
- * Name of the Secret in the same namespace.
+ * Name of the ConfigMap in the same namespace.
  */
 name: string
 /**
- * Not allowed: references never leave the namespace (a namespace is a tenant boundary). Present only so that a manifest naming another namespace is rejected with a clear message rather than silently pruned.
+ * Not allowed, not even naming the resource's own namespace: references always resolve in the resource's own namespace (a namespace is a tenant boundary). Present only so that a manifest that sets it is refused with a clear message rather than silently pruned.
  */
 namespace?: string
 /**
- * Key within the Secret.
+ * Key within the ConfigMap.
  */
 key?: string
 }
 }
 /**
- * Per-operation timeout for this server. A duration such as 30s, 5m or 1h.
+ * Per-operation timeout for this server. A duration such as 30s, 5m or 1h30m.
  */
 timeout?: string
 /**
@@ -260,11 +260,11 @@ timeout?: string
 sendMode?: ("SendAs" | "SendOnBehalf")
 }
 /**
- * Use the incoming authentication, credentials and TLS settings for outgoing mail too.
+ * Outgoing mail signs in as incoming does: it uses spec.incoming's authentication, credentials and oauth (so the same Secret), and trusts spec.incoming's caBundle unless spec.outgoing.caBundle is set. Where to connect (server or url, port, tls, timeout) stays outgoing's own; an Exchange profile without an outgoing server or url sends through the incoming url. Set it to false to give spec.outgoing its own authentication, credentials and oauth.
  */
 useSameSettingsForOutgoing?: boolean
 /**
- * Allow credentials over a connection without TLS. Off by default; only for isolated test systems.
+ * Allow credentials over a connection without TLS: tls: None, an http:// url or an http:// oauth.authorityURL. Every method is exposed there: Basic and XOAUTH2 send the secret as it is, and an NTLM challenge-response can be cracked offline. Off by default; only for isolated test systems.
  */
 allowInsecureAuthentication?: boolean
 /**
@@ -272,7 +272,7 @@ allowInsecureAuthentication?: boolean
  */
 maxConcurrentConnections?: number
 /**
- * Shortest time between two safety resyncs of one mailbox. A duration such as 30s, 5m or 1h.
+ * Shortest time between two safety resyncs of one mailbox. A duration such as 30s, 5m or 1h30m.
  */
 minPollingInterval?: string
 /**
@@ -309,7 +309,7 @@ batchSize?: number
  */
 maxConcurrentTests?: number
 /**
- * Pause between batches: the next batch starts this long after every mailbox of the previous one has a test result. A duration such as 30s, 5m or 1h.
+ * Pause between batches: the next batch starts this long after every mailbox of the previous one has a test result. A duration such as 30s, 5m or 1h30m.
  */
 interval?: string
 /**
@@ -475,7 +475,7 @@ message?: string
  */
 export interface MailboxSpec {
 /**
- * The mailbox address. Changing it withdraws any approval.
+ * The mailbox address, such as ann@contoso.example (the bare address: no display name, no mailto:). Changing it withdraws any approval.
  */
 emailAddress: string
 /**
@@ -500,7 +500,7 @@ deploymentRef: {
  */
 name: string
 /**
- * Not allowed: references never leave the namespace (a namespace is a tenant boundary). Present only so that a manifest naming another namespace is rejected with a clear message rather than silently pruned.
+ * Not allowed, not even naming the resource's own namespace: references always resolve in the resource's own namespace (a namespace is a tenant boundary). Present only so that a manifest that sets it is refused with a clear message rather than silently pruned.
  */
 namespace?: string
 }
@@ -513,7 +513,7 @@ serverProfileRef?: {
  */
 name: string
 /**
- * Not allowed: references never leave the namespace (a namespace is a tenant boundary). Present only so that a manifest naming another namespace is rejected with a clear message rather than silently pruned.
+ * Not allowed, not even naming the resource's own namespace: references always resolve in the resource's own namespace (a namespace is a tenant boundary). Present only so that a manifest that sets it is refused with a clear message rather than silently pruned.
  */
 namespace?: string
 }
@@ -538,7 +538,7 @@ credentialsSecretRef?: {
  */
 name: string
 /**
- * Not allowed: references never leave the namespace (a namespace is a tenant boundary). Present only so that a manifest naming another namespace is rejected with a clear message rather than silently pruned.
+ * Not allowed, not even naming the resource's own namespace: references always resolve in the resource's own namespace (a namespace is a tenant boundary). Present only so that a manifest that sets it is refused with a clear message rather than silently pruned.
  */
 namespace?: string
 }
@@ -708,7 +708,7 @@ crm: {
  */
 type: ("Webhook" | "Dynamics365")
 /**
- * Webhook base URL, or the Dynamics 365 organization URL (https://org.crm.dynamics.com).
+ * Webhook base URL, or the Dynamics 365 organization URL (https://org.crm.dynamics.com). Must be https:// unless the host is localhost, 127.0.0.1 or [::1] (a CRM adapter in the same pod: the traffic never leaves it) or allowInsecureAuthentication is true.
  */
 url: string
 /**
@@ -720,7 +720,7 @@ credentialsSecretRef?: {
  */
 name: string
 /**
- * Not allowed: references never leave the namespace (a namespace is a tenant boundary). Present only so that a manifest naming another namespace is rejected with a clear message rather than silently pruned.
+ * Not allowed, not even naming the resource's own namespace: references always resolve in the resource's own namespace (a namespace is a tenant boundary). Present only so that a manifest that sets it is refused with a clear message rather than silently pruned.
  */
 namespace?: string
 }
@@ -737,7 +737,7 @@ tenantId?: string
  */
 clientId: string
 /**
- * Token authority. Defaults to https://login.microsoftonline.com; use https://login.microsoftonline.us or https://login.chinacloudapi.cn for sovereign clouds.
+ * Token authority. Defaults to https://login.microsoftonline.com; use https://login.microsoftonline.us or https://login.chinacloudapi.cn for sovereign clouds. The client secret is sent here: http:// needs spec.crm.allowInsecureAuthentication: true.
  */
 authorityURL?: string
 /**
@@ -745,6 +745,10 @@ authorityURL?: string
  */
 scope?: string
 }
+/**
+ * Allow an http:// url or oauth.authorityURL on a host other than localhost, 127.0.0.1 or [::1]: the bearer token or client secret and every message would cross the network in cleartext. Off by default; only for isolated test systems.
+ */
+allowInsecureAuthentication?: boolean
 /**
  * Extra certificate authorities to trust for this server, in PEM. Certificate verification is always on; this only adds trust, for servers whose certificate is issued by a private CA.
  */
@@ -758,7 +762,7 @@ secretRef?: {
  */
 name: string
 /**
- * Not allowed: references never leave the namespace (a namespace is a tenant boundary). Present only so that a manifest naming another namespace is rejected with a clear message rather than silently pruned.
+ * Not allowed, not even naming the resource's own namespace: references always resolve in the resource's own namespace (a namespace is a tenant boundary). Present only so that a manifest that sets it is refused with a clear message rather than silently pruned.
  */
 namespace?: string
 /**
@@ -771,21 +775,21 @@ key?: string
  */
 configMapRef?: {
 /**
- * Name of the Secret in the same namespace.
+ * Name of the ConfigMap in the same namespace.
  */
 name: string
 /**
- * Not allowed: references never leave the namespace (a namespace is a tenant boundary). Present only so that a manifest naming another namespace is rejected with a clear message rather than silently pruned.
+ * Not allowed, not even naming the resource's own namespace: references always resolve in the resource's own namespace (a namespace is a tenant boundary). Present only so that a manifest that sets it is refused with a clear message rather than silently pruned.
  */
 namespace?: string
 /**
- * Key within the Secret.
+ * Key within the ConfigMap.
  */
 key?: string
 }
 }
 /**
- * Per-request timeout. A duration such as 30s, 5m or 1h.
+ * Per-request timeout. A duration such as 30s, 5m or 1h30m.
  */
 timeout?: string
 }
@@ -802,7 +806,7 @@ serverProfileRef?: {
  */
 name: string
 /**
- * Not allowed: references never leave the namespace (a namespace is a tenant boundary). Present only so that a manifest naming another namespace is rejected with a clear message rather than silently pruned.
+ * Not allowed, not even naming the resource's own namespace: references always resolve in the resource's own namespace (a namespace is a tenant boundary). Present only so that a manifest that sets it is refused with a clear message rather than silently pruned.
  */
 namespace?: string
 }
@@ -855,7 +859,7 @@ trackingToken?: {
  */
 enabled?: boolean
 /**
- * Token prefix.
+ * Token prefix: letters and digits, such as CRM.
  */
 prefix?: string
 /**

@@ -1,15 +1,24 @@
 // ajv validators compiled from the same schemas as the CRDs, for checks outside the API server
-// (`mailsync validate`, `mailsync import`) and for objects written before a CRD change.
+// (no command uses them yet: tests keep them equal to the API server's checks).
 
 import { Ajv, type ErrorObject, type ValidateFunction } from 'ajv';
 import { KINDS } from './schema.js';
-import type { Schema } from './schema-builders.js';
+import { passes, type Check, type Schema } from './schema-builders.js';
 
 const ajv = new Ajv({ allErrors: true, strict: true, useDefaults: false });
 for (const kw of ['x-kubernetes-validations', 'x-kubernetes-list-type', 'x-kubernetes-list-map-keys', 'x-kubernetes-preserve-unknown-fields']) {
   ajv.addKeyword({ keyword: kw });
 }
 for (const fmt of ['date-time', 'int64']) ajv.addFormat(fmt, true);
+// The same checks, in the same order and with the same messages, as the CEL rules the CRD carries
+// for them (see Check in schema-builders.ts): the first failing one is reported.
+type CheckFunction = ((checks: Check[], value: string) => boolean) & { errors?: Partial<ErrorObject>[] };
+const runChecks: CheckFunction = (checks, value) => {
+  const failed = checks.find((c) => !passes(c, value));
+  runChecks.errors = failed ? [{ keyword: 'x-mailsync-checks', message: failed.message, params: {} }] : [];
+  return !failed;
+};
+ajv.addKeyword({ keyword: 'x-mailsync-checks', type: 'string', errors: true, validate: runChecks });
 
 /** Unknown fields are errors here, as with kubectl's strict field validation (the API server would prune them). */
 function strict(s: Schema): Schema {
@@ -30,7 +39,8 @@ export interface ValidationProblem {
 }
 
 const describe = (e: ErrorObject): ValidationProblem => ({
-  field: `spec${e.instancePath.replace(/\//g, '.')}${e.keyword === 'required' ? `.${(e.params as { missingProperty: string }).missingProperty}` : ''}`,
+  // The JSON pointer as the API server writes field paths: spec.a.b[0].c
+  field: `spec${e.instancePath.replace(/\/([0-9]+)(?=\/|$)/g, '[$1]').replace(/\//g, '.')}${e.keyword === 'required' ? `.${(e.params as { missingProperty: string }).missingProperty}` : ''}`,
   message:
     e.keyword === 'enum'
       ? `must be one of ${(e.params as { allowedValues: string[] }).allowedValues.join(', ')}`

@@ -74,6 +74,22 @@ const parseDuration = (d: string | undefined, fallbackMs: number): number => {
 };
 export { parseDuration };
 
+const unbracketed = (host: string): string => (host.startsWith('[') && host.endsWith(']') ? host.slice(1, -1) : host);
+
+/**
+ * Why a connection would carry credentials in cleartext without the profile's opt-in, or
+ * undefined. Admission refuses such profiles already; this holds for objects admitted before
+ * those rules existed, so the guarantee does not depend on when a profile was written.
+ */
+function insecureTransport(spec: EmailServerProfileSpec, c: { field: string; tls?: TlsMode; url?: string; authorityURL?: string; authField: string }): string | undefined {
+  if (spec.allowInsecureAuthentication) return undefined;
+  const fix = 'or set spec.allowInsecureAuthentication: true to accept the risk';
+  if (c.tls === 'None') return `${c.field}.tls is None, which would send credentials in cleartext; use Implicit or STARTTLS, ${fix}`;
+  if (c.url?.startsWith('http://')) return `${c.field}.url uses http://, which would send credentials in cleartext; use https://, ${fix}`;
+  if (c.authorityURL?.startsWith('http://')) return `${c.authField}.oauth.authorityURL uses http://, which would send the client secret in cleartext; use https://, ${fix}`;
+  return undefined;
+}
+
 /**
  * Settings for one direction of one mailbox. Failures are configuration problems the user must
  * fix (a missing Secret or key), reported with the field to change.
@@ -84,32 +100,46 @@ export function resolveDirection(profile: { name: string; spec: EmailServerProfi
   // Where the server is: the direction's own section; outgoing Exchange falls back to incoming's URL.
   const own: ConnectionSpec = (direction === 'outgoing' ? spec.outgoing : spec.incoming) ?? {};
   const place: ConnectionSpec = direction === 'outgoing' && !own.server && !own.url && (protocol === 'EWS' || protocol === 'Graph') ? (spec.incoming ?? {}) : own;
-  // How to authenticate: incoming's settings unless outgoing has its own.
+  // How to authenticate: incoming's settings unless outgoing has its own
+  // (useSameSettingsForOutgoing: authentication, credentials and oauth, as its description says).
   const separate = direction === 'outgoing' && spec.useSameSettingsForOutgoing === false;
   const auth: ConnectionSpec = separate ? own : (spec.incoming ?? {});
   const field = direction === 'outgoing' ? 'spec.outgoing' : 'spec.incoming';
-  if ((protocol === 'IMAP' || protocol === 'POP3' || protocol === 'SMTP') && !place.server) {
+  const placeField = place === own ? field : 'spec.incoming';
+  const authField = separate ? 'spec.outgoing' : 'spec.incoming';
+  const mailProtocol = protocol === 'IMAP' || protocol === 'POP3' || protocol === 'SMTP';
+  if (mailProtocol && !place.server) {
     return { ok: false, reason: 'UnsupportedConfiguration', message: `profile "${profile.name}" has no ${field}.server for ${protocol}` };
   }
   const tls = (place.tls ?? 'Implicit') as TlsMode;
+  const cleartext = insecureTransport(spec, { field: placeField, tls: mailProtocol ? tls : undefined, url: place.url, authorityURL: auth.oauth?.authorityURL, authField });
+  if (cleartext) return { ok: false, reason: 'UnsupportedConfiguration', message: `profile "${profile.name}": ${cleartext}` };
   const versions: string[] = [];
 
+  // The CA bundle of the place connected to; outgoing with the same settings as incoming trusts
+  // incoming's bundle unless it has its own (one private CA usually issues both certificates).
+  const [caBundle, caField] = place.caBundle
+    ? [place.caBundle, placeField]
+    : direction === 'outgoing' && !separate && spec.incoming?.caBundle
+      ? [spec.incoming.caBundle, 'spec.incoming']
+      : [undefined, field];
   let ca: string | undefined;
-  if (place.caBundle) {
-    const ref = place.caBundle.secretRef ?? place.caBundle.configMapRef!;
-    const src = place.caBundle.secretRef ? lookups.secret(ref.name) : lookups.configMap(ref.name);
-    const what = place.caBundle.secretRef ? 'Secret' : 'ConfigMap';
+  if (caBundle) {
+    const ref = caBundle.secretRef ?? caBundle.configMapRef!;
+    const src = caBundle.secretRef ? lookups.secret(ref.name) : lookups.configMap(ref.name);
+    const what = caBundle.secretRef ? 'Secret' : 'ConfigMap';
     const key = ref.key ?? 'ca.crt';
     if (!src?.data[key]) {
-      return { ok: false, reason: 'CABundleNotFound', message: `${what} "${ref.name}" with key "${key}" (${field}.caBundle) not found in the profile's namespace` };
+      return { ok: false, reason: 'CABundleNotFound', message: `${what} "${ref.name}" with key "${key}" (${caField}.caBundle) not found in the profile's namespace` };
     }
     ca = src.data[key];
     versions.push(`${what}/${ref.name}@${src.resourceVersion}`);
   }
 
   const endpoint: Endpoint = {
-    // Autodiscover without a URL starts from the mailbox's domain, as Outlook does.
-    host: place.server ?? (place.url ? new URL(place.url).hostname : place.autodiscover ? mailbox.emailAddress.slice(mailbox.emailAddress.lastIndexOf('@') + 1) : ''),
+    // Autodiscover without a URL starts from the mailbox's domain, as Outlook does. An IPv6
+    // address may be written in brackets ([2001:db8::1]); sockets take it without them.
+    host: place.server ? unbracketed(place.server) : (place.url ? new URL(place.url).hostname : place.autodiscover ? mailbox.emailAddress.slice(mailbox.emailAddress.lastIndexOf('@') + 1) : ''),
     port: place.port ?? DEFAULT_PORTS[protocol]?.[tls] ?? 443,
     tls,
     ca,
@@ -119,13 +149,12 @@ export function resolveDirection(profile: { name: string; spec: EmailServerProfi
 
   const source = auth.credentials?.source ?? 'Mailbox';
   const secretName = source === 'Profile' ? auth.credentials?.secretRef?.name : mailbox.credentialsSecretRef?.name;
-  const secretField = source === 'Profile' ? `${separate ? 'spec.outgoing' : 'spec.incoming'}.credentials.secretRef of profile "${profile.name}"` : 'spec.credentialsSecretRef';
+  const secretField = source === 'Profile' ? `${authField}.credentials.secretRef of profile "${profile.name}"` : 'spec.credentialsSecretRef';
   // Autodiscover without a URL or server goes to the domain of the mailbox's address. With the
   // mailbox's own Secret that is the mailbox's business (the admission policy checks who may
   // change the domain); with the profile's shared Secret, anyone who may create a Mailbox could
   // send it to a domain of their choosing. Refused before any connection.
   if (source === 'Profile' && !place.server && !place.url && place.autodiscover) {
-    const placeField = place === own ? field : 'spec.incoming';
     return {
       ok: false,
       reason: 'UnsupportedConfiguration',

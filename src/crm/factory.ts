@@ -13,6 +13,32 @@ export interface ConnectorOptions {
   timeoutMs?: number;
 }
 
+/**
+ * Hosts whose traffic never leaves the pod's network namespace (a CRM adapter running as a sidecar,
+ * or a local run): http:// to them crosses no network, so it needs no opt-in.
+ */
+const LOOPBACK_HOSTS = new Set(['localhost', '127.0.0.1', '[::1]']);
+
+/**
+ * Refuses a URL that would carry the CRM credentials in cleartext over a network, as admission
+ * does (spec.crm.allowInsecureAuthentication): it holds for Deployments admitted before that rule too.
+ */
+function requireTls(spec: DeploymentSpec['crm'], url: string | undefined, field: string): void {
+  if (!url) return;
+  let u: URL;
+  try {
+    u = new URL(url);
+  } catch {
+    throw new CrmError('CRMError', `${field} is not a URL: write it as https://org.crm.dynamics.com`, { permanent: true });
+  }
+  if (u.protocol === 'https:' || (u.protocol === 'http:' && (LOOPBACK_HOSTS.has(u.hostname) || spec.allowInsecureAuthentication))) return;
+  const message =
+    u.protocol === 'http:'
+      ? `${field} uses http:// on ${u.hostname}, which would send the CRM credentials in cleartext: use https://, or set spec.crm.allowInsecureAuthentication: true to accept the risk`
+      : `${field} uses ${u.protocol}//: use an https:// URL such as https://org.crm.dynamics.com`;
+  throw new CrmError('CRMError', message, { permanent: true });
+}
+
 /** Secrets shorter than this are refused: they are guessable, and too short to redact from messages. */
 const MIN_SECRET_LENGTH = 16;
 
@@ -21,6 +47,8 @@ const MIN_SECRET_LENGTH = 16;
  * hold the credentials some other way, like the benchmarks, pass them directly).
  */
 export function createConnector(spec: DeploymentSpec['crm'], secret: Record<string, string>, opts: ConnectorOptions = {}): CrmConnector {
+  requireTls(spec, spec.url, 'spec.crm.url');
+  requireTls(spec, spec.oauth?.authorityURL, 'spec.crm.oauth.authorityURL');
   const secretName = spec.credentialsSecretRef ? `Secret "${spec.credentialsSecretRef.name}"` : undefined;
   const key = (name: string, what: string): string => {
     const value = secret[name]?.trim();

@@ -60,3 +60,23 @@ test('Dynamics365 without oauth.tenantId or clientId names the field', () => {
   expect(failure(() => createConnector({ ...dynamics, oauth: { clientId: 'app-id' } }, { clientSecret: CLIENT_SECRET })).message).toContain('spec.crm.oauth.tenantId');
   expect(failure(() => createConnector({ ...dynamics, oauth: { tenantId: 't', clientId: '' } }, { clientSecret: CLIENT_SECRET })).message).toContain('spec.crm.oauth.clientId');
 });
+
+describe('cleartext to the CRM needs spec.crm.allowInsecureAuthentication, except on loopback', () => {
+  test.each([
+    ['spec.crm.url', { ...webhook, url: 'http://crm.example.com/mailsync' }],
+    ['spec.crm.oauth.authorityURL', { ...dynamics, oauth: { ...dynamics.oauth!, authorityURL: 'http://login.example.com' } }],
+  ])('an http:// %s on a remote host is refused', (field, spec) => {
+    const err = failure(() => createConnector(spec, { token: TOKEN, signingKey: KEY, clientSecret: CLIENT_SECRET }));
+    expect(err.message).toContain(`${field} uses http:// on`);
+    expect(err.message).toContain('spec.crm.allowInsecureAuthentication: true');
+    expect(createConnector({ ...spec, allowInsecureAuthentication: true }, { token: TOKEN, signingKey: KEY, clientSecret: CLIENT_SECRET })).toBeDefined();
+  });
+
+  test.each(['http://127.0.0.1:8080/crm', 'http://localhost/crm', 'http://[::1]:8080/crm'])('%s is accepted without the opt-in', (url) => {
+    expect(createConnector({ ...webhook, url }, { token: TOKEN, signingKey: KEY })).toBeInstanceOf(WebhookConnector);
+  });
+
+  test('a URL of another scheme is refused even with the opt-in', () => {
+    expect(failure(() => createConnector({ ...webhook, url: 'ftp://crm.example.com/', allowInsecureAuthentication: true }, { token: TOKEN, signingKey: KEY })).message).toContain('spec.crm.url uses ftp://');
+  });
+});
