@@ -1,5 +1,5 @@
 // `mailsync operator`: the controller (leader-elected) and the sync worker (shard Leases), in one
-// process by default or separately with --role. Thin: flags in, wiring out.
+// process by default or separately with --role. Thin: flags in (OPERATOR_FLAGS), wiring out.
 
 import { describeError } from '../kube/errors.js';
 import os from 'node:os';
@@ -11,6 +11,7 @@ import { createCaches, Manager, startCaches } from '../controllers/manager.js';
 import { createClients, loadKubeConfig } from '../kube/client.js';
 import { EventRecorder } from '../kube/events.js';
 import { LeaderElector } from '../kube/leader.js';
+import { ownNamespace } from '../kube/own-namespace.js';
 import { ShardOwner } from '../kube/shards.js';
 import { createLogger } from '../log/logger.js';
 import { parseListenAddress, startObservabilityServer } from '../observability/http-server.js';
@@ -19,50 +20,54 @@ import { createMetrics } from '../observability/metrics.js';
 import { EventLoopMonitor, OperatorReadiness } from '../observability/probes.js';
 import { defaultParserThreads, ParserPool } from '../sync/parser-pool.js';
 import { SyncWorker } from '../sync/worker.js';
+import { duration, integer, list, oneOf, type FlagTable, type FlagValues } from './flags.js';
 
-export type Role = 'all' | 'controller' | 'worker';
+const LOG_LEVELS = ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'] as const;
 
-export interface OperatorFlags {
-  kubeconfig?: string;
-  namespace?: string;
-  role: Role;
-  leaderElect: boolean;
-  leaseNamespace: string;
-  leaseName: string;
-  identity: string;
-  shards: number;
-  /** Threads that parse incoming MIME; 0 parses on the event loop. */
-  parserThreads: number;
-  outgoingPollMs?: number;
-  pollIntervalMs?: number;
-  logLevel?: string;
-  /** Listen address of /metrics, /healthz and /readyz; "0" switches the server off. */
-  metricsAddr: string;
-}
+/** `mailsync operator`'s flags and the environment variables that stand in for them (the chart sets those). */
+export const OPERATOR_FLAGS = {
+  kubeconfig: { value: 'PATH', help: 'kubeconfig to use', defaultText: '$KUBECONFIG, in-cluster, ~/.kube/config' },
+  namespace: { value: 'NS', env: 'WATCH_NAMESPACE', help: 'watch only these namespaces, comma-separated', defaultText: 'all' },
+  role: { value: 'ROLE', default: 'all', parse: oneOf(['all', 'controller', 'worker']), help: 'all, controller, or worker' },
+  shards: { value: 'N', default: 16, parse: integer(1, 1024), help: 'sync shards shared by the workers through Leases' },
+  'outgoing-poll': { value: 'DURATION', parse: duration, help: 'how often workers ask the CRM for emails pending send', defaultText: '30s' },
+  'poll-interval': { value: 'DURATION', parse: duration, help: "safety resync interval, overriding profiles' minPollingInterval" },
+  'parser-threads': {
+    value: 'N',
+    parse: integer(0, 64),
+    default: () => defaultParserThreads(os.availableParallelism()),
+    defaultText: 'cores - 1, at most 4; 0 on 2 cores or fewer = parse on the event loop',
+    help: 'threads that parse incoming MIME',
+  },
+  'leader-elect': { default: true, help: 'elect one active controller through a Lease; --leader-elect=false runs one replica without' },
+  'lease-namespace': {
+    value: 'NS',
+    env: 'POD_NAMESPACE',
+    defaultText: "the pod's namespace, else the namespace of the service account the credentials belong to, else the kubeconfig context's",
+    help: 'namespace of the leader-election and shard Leases',
+  },
+  'lease-name': { value: 'NAME', default: 'mailsync-operator', help: 'name of the leader-election Lease (shard Leases get it as prefix)' },
+  // A StatefulSet pod keeps its name across restarts: as identity it lets a restarted worker
+  // re-take its own shard Leases at once. Elsewhere a random suffix keeps replicas apart.
+  identity: {
+    value: 'ID',
+    env: 'POD_NAME',
+    default: () => `${os.hostname()}-${randomBytes(4).toString('hex')}`,
+    defaultText: 'hostname + random suffix',
+    help: 'leader-election and shard identity',
+  },
+  'log-level': { value: 'LEVEL', env: 'LOG_LEVEL', default: 'info', parse: oneOf(LOG_LEVELS), help: LOG_LEVELS.slice(0, 5).join(', ') },
+  'metrics-addr': { value: 'ADDR', env: 'METRICS_ADDR', default: ':8080', help: 'serve /metrics, /healthz and /readyz on ADDR; 0 = off' },
+  'auto-approve-domains': {
+    value: 'LIST',
+    env: 'AUTO_APPROVE_DOMAINS',
+    parse: list,
+    help: "cluster-wide cap on the domains a Deployment's spec.autoApproveDomains may auto-approve, comma-separated (the chart's autoApproval.domains)",
+  },
+} as const satisfies FlagTable;
 
-export function defaultOperatorFlags(): OperatorFlags {
-  return {
-    kubeconfig: process.env.KUBECONFIG || undefined,
-    namespace: process.env.WATCH_NAMESPACE || undefined,
-    role: 'all',
-    leaderElect: true,
-    leaseNamespace: process.env.POD_NAMESPACE || 'default',
-    leaseName: 'mailsync-operator',
-    // A StatefulSet pod keeps its name across restarts: as identity it lets a restarted worker
-    // re-take its own shard Leases at once. Elsewhere a random suffix keeps replicas apart.
-    identity: process.env.POD_NAME || `${os.hostname()}-${randomBytes(4).toString('hex')}`,
-    shards: 16,
-    parserThreads: defaultParserThreads(os.availableParallelism()),
-    logLevel: process.env.LOG_LEVEL,
-    metricsAddr: process.env.METRICS_ADDR || ':8080',
-  };
-}
-
-/** AUTO_APPROVE_DOMAINS (comma-separated; set by the chart's autoApproval.domains), if any. */
-function autoApproveCap(): string[] | undefined {
-  const list = (process.env.AUTO_APPROVE_DOMAINS ?? '').split(',').map((d) => d.trim()).filter(Boolean);
-  return list.length ? list : undefined;
-}
+export type OperatorFlags = FlagValues<typeof OPERATOR_FLAGS>;
+export type Role = OperatorFlags['role'];
 
 export async function runOperator(flags: OperatorFlags): Promise<void> {
   const logger = createLogger({ level: flags.logLevel });
@@ -71,20 +76,21 @@ export async function runOperator(flags: OperatorFlags): Promise<void> {
   const readiness = new OperatorReadiness();
   const eventLoop = new EventLoopMonitor().start();
   const clients = createClients(loadKubeConfig(flags.kubeconfig));
+  const lease = flags.leaseNamespace ? { namespace: flags.leaseNamespace, from: '--lease-namespace' } : await ownNamespace(clients.kc);
   const caches = createCaches(clients, { namespace: flags.namespace, logger });
   const runController = flags.role !== 'worker';
   const runWorker = flags.role !== 'controller';
   // One pool for every mailbox of the process: parsing is CPU work, shared by core, not by mailbox.
   const parser = runWorker && flags.parserThreads > 0 ? new ParserPool({ threads: flags.parserThreads }) : undefined;
-  const syncParts = new ConnectSyncParts({ outgoingPollMs: flags.outgoingPollMs, pollIntervalMs: flags.pollIntervalMs, parser });
+  const syncParts = new ConnectSyncParts({ outgoingPollMs: flags.outgoingPoll, pollIntervalMs: flags.pollInterval, parser });
   const manager = runController
-    ? new Manager(clients, { namespace: flags.namespace, logger, testing: instrumentTesting(new ConnectMailboxTesting(), metrics), crmTesting: new ConnectCrmTesting(syncParts.connectors), caches, autoApproveCap: autoApproveCap() })
+    ? new Manager(clients, { namespace: flags.namespace, logger, testing: instrumentTesting(new ConnectMailboxTesting(), metrics), crmTesting: new ConnectCrmTesting(syncParts.connectors), caches, autoApproveCap: flags.autoApproveDomains?.length ? flags.autoApproveDomains : undefined })
     : undefined;
   const elector =
     runController && flags.leaderElect
-      ? new LeaderElector(clients, { namespace: flags.leaseNamespace, name: flags.leaseName, identity: flags.identity, logger })
+      ? new LeaderElector(clients, { namespace: lease.namespace, name: flags.leaseName, identity: flags.identity, logger })
       : undefined;
-  const shards = runWorker ? new ShardOwner(clients, { namespace: flags.leaseNamespace, identity: flags.identity, shards: flags.shards, prefix: flags.leaseName, logger }) : undefined;
+  const shards = runWorker ? new ShardOwner(clients, { namespace: lease.namespace, identity: flags.identity, shards: flags.shards, prefix: flags.leaseName, logger }) : undefined;
   const worker = shards
     ? new SyncWorker(clients, caches, shards, syncParts, {
         logger,
@@ -116,7 +122,7 @@ export async function runOperator(flags: OperatorFlags): Promise<void> {
   process.on('SIGINT', () => void shutdown('SIGINT'));
   process.on('SIGTERM', () => void shutdown('SIGTERM'));
 
-  logger.info({ identity: flags.identity, role: flags.role, leaderElect: flags.leaderElect }, 'mailsync operator starting');
+  logger.info({ identity: flags.identity, role: flags.role, leaderElect: flags.leaderElect, leaseNamespace: lease.namespace, leaseNamespaceFrom: lease.from }, 'mailsync operator starting');
   await startCaches(caches);
   if (worker && shards) {
     worker.start();
