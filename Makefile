@@ -17,7 +17,7 @@ help:
 	@echo "make run               run the operator against a local control plane (or \$$KUBECONFIG) with examples/"
 	@echo "make test              build and run every test (unit, integration, chart)"
 	@echo "make bench             run the benchmarks in bench/"
-	@echo "make dev-cluster       start a local control plane in the background; make dev-cluster-down stops it"
+	@echo "make dev-cluster       start a local control plane in the background, with a kubeconfig per role; make dev-cluster-down stops it"
 	@echo "make generate          regenerate crds/ and src/api/types.generated.ts from src/api/schema.ts"
 
 # unrs-resolver (a jest dependency) is pinned to 1.12.2 in package.json's overrides: the registry
@@ -66,6 +66,9 @@ dev-cluster: build control-plane
 	fi
 	@echo "export KUBECONFIG=$(CURDIR)/.dev-cluster/kubeconfig"
 	@echo "kubectl: $$(./hack/build-control-plane.sh)/kubectl"
+	@echo "helm: $$(./hack/build-control-plane.sh)/helm"
+	@echo
+	@cat .dev-cluster/identities.txt
 
 dev-cluster-down:
 	@if [ -f .dev-cluster/pid ]; then kill $$(cat .dev-cluster/pid) 2>/dev/null || true; \
