@@ -64,9 +64,10 @@ dev-cluster: build control-plane
 	  for i in $$(seq 1 120); do [ -f .dev-cluster/pid ] && break; sleep 0.5; done; \
 	  [ -f .dev-cluster/pid ] || { cat /tmp/mailsync-dev-cluster.log; exit 1; }; \
 	fi
+	@echo "# paste into your shell: the admin's kubeconfig, kubectl and helm, the mailsync CLI"
 	@echo "export KUBECONFIG=$(CURDIR)/.dev-cluster/kubeconfig"
-	@echo "kubectl: $$(./hack/build-control-plane.sh)/kubectl"
-	@echo "helm: $$(./hack/build-control-plane.sh)/helm"
+	@echo "export PATH=$$(./hack/build-control-plane.sh):\$$PATH"
+	@echo "alias mailsync='$(NODE_BIN)/node $(CURDIR)/dist/src/cli/mailsync.js'"
 	@echo
 	@cat .dev-cluster/identities.txt
 

@@ -12,17 +12,7 @@ import { createClients, loadKubeConfig } from '../kube/client.js';
 import { removeCondition, setCondition } from '../kube/conditions.js';
 import { apiMessage, forbidden, isConflict, type Attempt } from '../kube/errors.js';
 import { patchStatus } from '../kube/status.js';
-import type { FlagTable, FlagValues } from './flags.js';
-
-/** Flags of `mailsync approve` and `mailsync deny`. */
-export const APPROVE_FLAGS = {
-  namespace: { short: 'n', value: 'NS', help: 'namespace of the mailbox', defaultText: "the kubeconfig context's namespace, else default" },
-  kubeconfig: { value: 'PATH', help: 'kubeconfig to use', defaultText: '$KUBECONFIG, ~/.kube/config' },
-  address: { value: 'ADDRESS', help: 'the address you reviewed: refuse if the mailbox has another one by now' },
-  reason: { value: 'TEXT', help: 'why, recorded in the condition message' },
-} as const satisfies FlagTable;
-
-export type ApproveFlags = FlagValues<typeof APPROVE_FLAGS>;
+import type { ApproveFlags } from './approve-flags.js';
 
 export interface ApproveOptions extends ApproveFlags {
   name: string;

@@ -4,7 +4,6 @@
 // line with a pointer to --help (as kubectl does).
 
 import { parseArgs } from 'node:util';
-import { parseDuration } from '../connect/settings.js';
 
 export interface FlagSpec<V = unknown> {
   /** One line for the usage text. */
@@ -137,7 +136,7 @@ function convertSwitchEnv(command: string, env: string, text: string): boolean {
 
 /** parseArgs' own messages are long and name its internals; ours say what to change. */
 function parseArgsMessage(err: Error & { code?: string }, all: Record<string, FlagSpec>): string {
-  const flag = /'(-[^' ]+)/.exec(err.message)?.[1] ?? '';
+  const flag = /'(-[^' ,]+)/.exec(err.message)?.[1] ?? '';
   if (err.code === 'ERR_PARSE_ARGS_UNKNOWN_OPTION') return `unknown flag ${flag}`;
   if (err.code === 'ERR_PARSE_ARGS_INVALID_OPTION_VALUE') {
     const name = flag.replace(/^-+/, '');
@@ -177,10 +176,14 @@ export const oneOf =
     return text as V;
   };
 
-/** "30s", "5m", "1h30m", "500ms" to milliseconds. */
+const UNIT_MS = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 } as const;
+
+/** "30s", "5m", "1h30m", "500ms" to milliseconds; anything else is refused, not read as a default. */
 export function duration(text: string): number {
   if (!/^(\d+(\.\d+)?(ms|s|m|h))+$/.test(text)) throw new Error('is not a duration: use a number with ms, s, m or h, e.g. 30s, 5m or 1h30m');
-  return parseDuration(text, 0);
+  let ms = 0;
+  for (const [, n, unit] of text.matchAll(/(\d+(?:\.\d+)?)(ms|s|m|h)/g)) ms += Number(n) * UNIT_MS[unit as keyof typeof UNIT_MS];
+  return ms;
 }
 
 /** A comma-separated list; blanks dropped. */

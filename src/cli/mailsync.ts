@@ -4,11 +4,12 @@
 // parser options and the type of its values come from that table) and what it runs. It behaves as
 // kubectl does: -h/--help anywhere prints the command's help and exits 0; a usage mistake is one
 // line and a pointer to --help, exit 1; an API error is the server's one-line message, and a
-// refusal names the missing permission.
+// refusal names the missing permission. A command's module is loaded only when it runs, so help
+// and usage errors answer at once.
 
-import { approveMailbox, APPROVE_FLAGS } from './approve.js';
+import { APPROVE_FLAGS } from './approve-flags.js';
 import { flagUsage, parseFlags, UsageError, type FlagTable, type ParsedArgs } from './flags.js';
-import { OPERATOR_FLAGS, runOperator } from './operator.js';
+import { OPERATOR_FLAGS } from './operator-flags.js';
 import { apiMessage, statusCode } from '../kube/errors.js';
 
 /** What a command returns: an exit code, or 'running' for a server that keeps the process alive. */
@@ -47,6 +48,7 @@ const decide = (decision: 'Approved' | 'Denied') =>
       if (!MAILBOX_KINDS.includes(kind ?? '') || !mailbox || extra.length) {
         throw new UsageError(`mailsync ${name}`, `expected "mailbox NAME", got "${positionals.join(' ')}"`);
       }
+      const { approveMailbox } = await import('./approve.js');
       process.stdout.write(`${await approveMailbox({ ...values, name: mailbox, decision })}\n`);
       return 0;
     },
@@ -59,6 +61,7 @@ const COMMANDS: Record<string, Command> = {
     flags: OPERATOR_FLAGS,
     positionals: false,
     async main({ values }) {
+      const { runOperator } = await import('./operator.js');
       await runOperator(values);
       return 'running';
     },
