@@ -12,7 +12,10 @@ import type { KubernetesObject } from '@kubernetes/client-node';
 import { adoptableBy, DOCUMENTED_RELEASE, RBAC_KINDS, renderChart } from './chart.js';
 import { IDENTITIES, type Identity } from './control-plane.js';
 
-/** Who holds which user-facing ClusterRole of the chart (its name without the `mailsync-` prefix). One line per binding. */
+/**
+ * Who holds which user-facing ClusterRole of the chart (its name without the `mailsync-` prefix).
+ * One line per binding; docs/approval.md's identity table lists the same (a test compares them).
+ */
 export const IDENTITY_ROLES: readonly { identity: Identity; role: string }[] = [
   { identity: 'approver', role: 'approver' },
   { identity: 'mailboxAdmin', role: 'mailbox-admin' },

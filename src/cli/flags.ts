@@ -68,7 +68,6 @@ export interface ParsedArgs<T extends FlagTable> {
  * `--x=true` and `--x=false`, as kubectl's do.
  */
 export function parseFlags<T extends FlagTable>(command: string, table: T, args: string[], opts: { positionals?: boolean } = {}): ParsedArgs<T> {
-  const all: Record<string, FlagSpec> = table;
   // `--switch=false` is not something parseArgs understands: take it out first.
   const explicit: Record<string, boolean> = {};
   const rest: string[] = [];
@@ -78,7 +77,7 @@ export function parseFlags<T extends FlagTable>(command: string, table: T, args:
       break;
     }
     const m = /^--([^=]+)=(.*)$/.exec(arg);
-    const spec = m ? all[m[1]] : undefined;
+    const spec = m ? table[m[1]] : undefined;
     if (m && spec && isSwitch(spec)) {
       try {
         explicit[m[1]] = parseSwitch(m[2]);
@@ -94,11 +93,11 @@ export function parseFlags<T extends FlagTable>(command: string, table: T, args:
       allowPositionals: true,
       strict: true,
       options: Object.fromEntries(
-        Object.entries(all).map(([name, spec]) => [name, { type: isSwitch(spec) ? ('boolean' as const) : ('string' as const), ...(spec.short ? { short: spec.short } : {}) }]),
+        Object.entries(table).map(([name, spec]) => [name, { type: isSwitch(spec) ? ('boolean' as const) : ('string' as const), ...(spec.short ? { short: spec.short } : {}) }]),
       ),
     });
   } catch (err) {
-    throw new UsageError(command, parseArgsMessage(err as Error & { code?: string }, all));
+    throw new UsageError(command, parseArgsMessage(err as Error & { code?: string }, table));
   }
   if (!opts.positionals && parsed.positionals.length) throw new UsageError(command, `unexpected argument "${parsed.positionals[0]}"`);
 
@@ -135,12 +134,12 @@ function convertSwitchEnv(command: string, env: string, text: string): boolean {
 }
 
 /** parseArgs' own messages are long and name its internals; ours say what to change. */
-function parseArgsMessage(err: Error & { code?: string }, all: Record<string, FlagSpec>): string {
+function parseArgsMessage(err: Error & { code?: string }, table: FlagTable): string {
   const flag = /'(-[^' ,]+)/.exec(err.message)?.[1] ?? '';
   if (err.code === 'ERR_PARSE_ARGS_UNKNOWN_OPTION') return `unknown flag ${flag}`;
   if (err.code === 'ERR_PARSE_ARGS_INVALID_OPTION_VALUE') {
     const name = flag.replace(/^-+/, '');
-    const spec = all[name] ?? Object.values(all).find((s) => s.short === name);
+    const spec = table[name] ?? Object.values(table).find((s) => s.short === name);
     if (spec && isSwitch(spec)) return `flag ${flag} takes no value (use ${flag}=false to switch it off)`;
     return `flag ${flag} needs a value${spec?.value ? ` (${spec.value})` : ''}`;
   }
