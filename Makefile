@@ -17,7 +17,7 @@ help:
 	@echo "make run               run the operator against a local control plane (or \$$KUBECONFIG) with examples/"
 	@echo "make test              build and run every test (unit, integration, chart)"
 	@echo "make bench             run the benchmarks in bench/"
-	@echo "make dev-cluster       start a local control plane in the background; make dev-cluster-down stops it"
+	@echo "make dev-cluster       start a local control plane in the background, with a kubeconfig per role; make dev-cluster-down stops it"
 	@echo "make generate          regenerate crds/ and src/api/types.generated.ts from src/api/schema.ts"
 
 # unrs-resolver (a jest dependency) is pinned to 1.12.2 in package.json's overrides: the registry
@@ -64,8 +64,12 @@ dev-cluster: build control-plane
 	  for i in $$(seq 1 120); do [ -f .dev-cluster/pid ] && break; sleep 0.5; done; \
 	  [ -f .dev-cluster/pid ] || { cat /tmp/mailsync-dev-cluster.log; exit 1; }; \
 	fi
+	@echo "# paste into your shell: the admin's kubeconfig, kubectl and helm, the mailsync CLI"
 	@echo "export KUBECONFIG=$(CURDIR)/.dev-cluster/kubeconfig"
-	@echo "kubectl: $$(./hack/build-control-plane.sh)/kubectl"
+	@echo "export PATH=$$(./hack/build-control-plane.sh):\$$PATH"
+	@echo "alias mailsync='$(NODE_BIN)/node $(CURDIR)/dist/src/cli/mailsync.js'"
+	@echo
+	@cat .dev-cluster/identities.txt
 
 dev-cluster-down:
 	@if [ -f .dev-cluster/pid ]; then kill $$(cat .dev-cluster/pid) 2>/dev/null || true; \

@@ -1,5 +1,5 @@
-// Installs the CRDs (and, later, admission policies) from crds/ into a cluster and waits until
-// the API server serves them.
+// Installs the CRDs and admission policies from crds/ into a cluster and waits until the API
+// server serves them.
 
 import { readdir, readFile } from 'node:fs/promises';
 import path from 'node:path';
@@ -7,6 +7,7 @@ import yaml from 'js-yaml';
 import type { KubeConfig, KubernetesObject } from '@kubernetes/client-node';
 import { Applier } from '../src/kube/apply.js';
 import { rawRequest } from '../src/kube/raw.js';
+import { adoptableBy, type HelmRelease } from './chart.js';
 import { REPO_ROOT } from './control-plane.js';
 import { waitFor } from './processes.js';
 
@@ -19,8 +20,10 @@ export async function readManifests(dir: string): Promise<KubernetesObject[]> {
   return out;
 }
 
-export async function installCrds(kc: KubeConfig): Promise<void> {
-  const crds = await readManifests(path.join(REPO_ROOT, 'crds'));
+/** `adoptBy`: mark them for adoption by that Helm release (the dev cluster, for docs/helm.md's install). */
+export async function installCrds(kc: KubeConfig, opts: { adoptBy?: HelmRelease } = {}): Promise<void> {
+  const manifests = await readManifests(path.join(REPO_ROOT, 'crds'));
+  const crds = opts.adoptBy ? adoptableBy(opts.adoptBy, manifests) : manifests;
   await new Applier(kc).applyAll(crds);
   for (const crd of crds.filter((c) => c.kind === 'CustomResourceDefinition')) {
     await waitFor(`CRD ${crd.metadata?.name} established`, async () => {

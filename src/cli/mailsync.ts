@@ -1,117 +1,128 @@
 #!/usr/bin/env node
-// The `mailsync` command: `mailsync operator` runs the operator; further subcommands (approve,
-// deny, import) are added by their features.
+// The `mailsync` command, also the kubectl plugin `kubectl mailsync` when installed as
+// kubectl-mailsync. Each subcommand is a row of COMMANDS: its synopsis, its flag table (usage text,
+// parser options and the type of its values come from that table) and what it runs. It behaves as
+// kubectl does: -h/--help anywhere prints the command's help and exits 0; a usage mistake is one
+// line and a pointer to --help, exit 1; an API error is the server's one-line message, and a
+// refusal names the missing permission. A command's module is loaded only when it runs, so help
+// and usage errors answer at once.
 
-import { parseArgs } from 'node:util';
-import { approveMailbox } from './approve.js';
-import { parseDuration } from '../connect/settings.js';
-import { defaultOperatorFlags, runOperator, type Role } from './operator.js';
+import { APPROVE_FLAGS } from './approve-flags.js';
+import { flagUsage, parseFlags, UsageError, type FlagTable, type ParsedArgs } from './flags.js';
+import { OPERATOR_FLAGS } from './operator-flags.js';
+import { apiMessage, statusCode } from '../kube/errors.js';
 
-const USAGE = `Usage: mailsync <command> [flags]
+/** What a command returns: an exit code, or 'running' for a server that keeps the process alive. */
+type Outcome = number | 'running';
 
-Commands:
-  operator                       Run the controller and sync workers.
-  approve mailbox NAME [-n NS]   Approve the mailbox's current address (needs the approve verb).
-  deny mailbox NAME [-n NS]      Deny the mailbox's current address (needs the approve verb).
+interface Command {
+  /** After "mailsync ": the command and its arguments. */
+  synopsis: string;
+  summary: string;
+  /** Extra paragraphs for the command's --help. */
+  details?: string;
+  flags: FlagTable;
+  positionals: boolean;
+  run(args: string[], name: string): Promise<Outcome>;
+}
 
-Also a kubectl plugin: install as kubectl-mailsync and run \`kubectl mailsync approve mailbox NAME\`.
+/** Binds a command's flag table to its run function with the table's own types. */
+function command<T extends FlagTable>(c: Omit<Command, 'run'> & { flags: T; main(parsed: ParsedArgs<T>, name: string): Promise<Outcome> }): Command {
+  return { ...c, run: (args, name) => c.main(parseFlags(`mailsync ${name}`, c.flags, args, { positionals: c.positionals }), name) };
+}
 
-Flags for operator:
-  --kubeconfig PATH        kubeconfig to use (default: $KUBECONFIG, in-cluster, ~/.kube/config)
-  --namespace NS           watch only this namespace (default: all; env WATCH_NAMESPACE)
-  --role ROLE              all (default), controller, or worker
-  --shards N               sync shards shared by the workers through Leases (default: 16)
-  --outgoing-poll DURATION how often workers ask the CRM for emails pending send (default: 30s)
-  --poll-interval DURATION safety resync interval, overriding profiles' minPollingInterval
-  --parser-threads N       threads that parse incoming MIME (default: cores - 1, at most 4; 0 on 2 cores or fewer = parse on the event loop)
-  --leader-elect=false     run without leader election (one replica only)
-  --lease-namespace NS     namespace of the leader-election Lease (default: $POD_NAMESPACE or default)
-  --lease-name NAME        name of the Lease (default: mailsync-operator)
-  --identity ID            leader-election identity (default: hostname + random suffix)
-  --log-level LEVEL        trace, debug, info, warn, error (default: info)
-  --metrics-addr ADDR      serve /metrics, /healthz and /readyz on ADDR (default :8080, env METRICS_ADDR; 0 = off)
-`;
+const MAILBOX_KINDS = ['mailbox', 'mailboxes', 'mbx'];
 
-async function main(argv: string[]): Promise<number> {
-  const [command, ...rest] = argv;
-  if (!command || command === '--help' || command === '-h' || command === 'help') {
-    process.stdout.write(USAGE);
-    return command ? 0 : 2;
-  }
-  if (command === 'operator') {
-    const { values } = parseArgs({
-      args: rest,
-      options: {
-        kubeconfig: { type: 'string' },
-        namespace: { type: 'string' },
-        'leader-elect': { type: 'string' },
-        'lease-namespace': { type: 'string' },
-        'lease-name': { type: 'string' },
-        identity: { type: 'string' },
-        'log-level': { type: 'string' },
-        'metrics-addr': { type: 'string' },
-        role: { type: 'string' },
-        shards: { type: 'string' },
-        'outgoing-poll': { type: 'string' },
-        'poll-interval': { type: 'string' },
-        'parser-threads': { type: 'string' },
-      },
-    });
-    const d = defaultOperatorFlags();
-    const role = values.role ?? d.role;
-    if (!['all', 'controller', 'worker'].includes(role)) throw new Error(`--role must be all, controller or worker, not "${role}"`);
-    const shards = values.shards === undefined ? d.shards : Number(values.shards);
-    if (!Number.isInteger(shards) || shards < 1 || shards > 1024) throw new Error(`--shards must be an integer from 1 to 1024, not "${values.shards}"`);
-    const parserThreads = values['parser-threads'] === undefined ? d.parserThreads : Number(values['parser-threads']);
-    if (!Number.isInteger(parserThreads) || parserThreads < 0 || parserThreads > 64) throw new Error(`--parser-threads must be an integer from 0 to 64, not "${values['parser-threads']}"`);
-    await runOperator({
-      kubeconfig: values.kubeconfig ?? d.kubeconfig,
-      namespace: values.namespace ?? d.namespace,
-      leaderElect: values['leader-elect'] === undefined ? d.leaderElect : values['leader-elect'] !== 'false',
-      leaseNamespace: values['lease-namespace'] ?? d.leaseNamespace,
-      leaseName: values['lease-name'] ?? d.leaseName,
-      identity: values.identity ?? d.identity,
-      logLevel: values['log-level'] ?? d.logLevel,
-      metricsAddr: values['metrics-addr'] ?? d.metricsAddr,
-      role: role as Role,
-      shards,
-      parserThreads,
-      outgoingPollMs: values['outgoing-poll'] ? parseDuration(values['outgoing-poll'], 30_000) : undefined,
-      pollIntervalMs: values['poll-interval'] ? parseDuration(values['poll-interval'], 300_000) : undefined,
-    });
-    return -1; // keeps running
-  }
-  if (command === 'approve' || command === 'deny') {
-    const { values, positionals } = parseArgs({
-      args: rest,
-      allowPositionals: true,
-      options: { namespace: { type: 'string', short: 'n' }, kubeconfig: { type: 'string' }, reason: { type: 'string' } },
-    });
-    const [kind, name] = positionals;
-    if (!['mailbox', 'mailboxes', 'mbx'].includes(kind ?? '') || !name) {
-      process.stderr.write(`usage: mailsync ${command} mailbox NAME [-n NAMESPACE] [--reason TEXT]\n`);
-      return 2;
-    }
-    const out = await approveMailbox({
-      kubeconfig: values.kubeconfig ?? process.env.KUBECONFIG,
-      namespace: values.namespace,
-      name,
-      decision: command === 'approve' ? 'Approved' : 'Denied',
-      reason: values.reason,
-    });
-    process.stdout.write(`${out}\n`);
+const decide = (decision: 'Approved' | 'Denied') =>
+  command({
+    synopsis: `${decision === 'Approved' ? 'approve' : 'deny'} mailbox NAME [flags]`,
+    summary: `${decision === 'Approved' ? 'Approve' : 'Deny'} the mailbox's current address (needs the approve verb on mailboxes.mailsync.dev).`,
+    details:
+      decision === 'Approved'
+        ? 'Records the Approved condition for the address the mailbox has now. With --address, only if that is\nstill the address you reviewed.'
+        : 'Records the Denied condition for the address the mailbox has now: the mailbox processes no mail.\nWith --address, only if that is still the address you reviewed.',
+    flags: APPROVE_FLAGS,
+    positionals: true,
+    async main({ values, positionals }, name) {
+      const [kind, mailbox, ...extra] = positionals;
+      if (!MAILBOX_KINDS.includes(kind ?? '') || !mailbox || extra.length) {
+        throw new UsageError(`mailsync ${name}`, `expected "mailbox NAME", got "${positionals.join(' ')}"`);
+      }
+      const { approveMailbox } = await import('./approve.js');
+      process.stdout.write(`${await approveMailbox({ ...values, name: mailbox, decision })}\n`);
+      return 0;
+    },
+  });
+
+const COMMANDS: Record<string, Command> = {
+  operator: command({
+    synopsis: 'operator [flags]',
+    summary: 'Run the controller and sync workers.',
+    flags: OPERATOR_FLAGS,
+    positionals: false,
+    async main({ values }) {
+      const { runOperator } = await import('./operator.js');
+      await runOperator(values);
+      return 'running';
+    },
+  }),
+  approve: decide('Approved'),
+  deny: decide('Denied'),
+};
+
+function overview(): string {
+  const width = Math.max(...Object.values(COMMANDS).map((c) => c.synopsis.length)) + 2;
+  return [
+    'Usage: mailsync <command> [flags]',
+    '',
+    'Commands:',
+    ...Object.values(COMMANDS).map((c) => `  ${c.synopsis.padEnd(width)}${c.summary}`),
+    '',
+    'Also a kubectl plugin: install as kubectl-mailsync and run `kubectl mailsync approve mailbox NAME`.',
+    "Run 'mailsync <command> --help' for a command's flags.",
+    '',
+  ].join('\n');
+}
+
+function help(c: Command): string {
+  return [`Usage: mailsync ${c.synopsis}`, '', c.summary, ...(c.details ? ['', c.details] : []), '', 'Flags:', flagUsage(c.flags), ''].join('\n');
+}
+
+async function main(argv: string[]): Promise<Outcome> {
+  const [name, ...rest] = argv;
+  if (name === undefined || name === '--help' || name === '-h') {
+    process.stdout.write(overview());
     return 0;
   }
-  process.stderr.write(`mailsync: unknown command "${command}"\n\n${USAGE}`);
-  return 2;
+  if (name === 'help') {
+    const c = rest[0] === undefined ? undefined : COMMANDS[rest[0]];
+    if (rest[0] !== undefined && !c) throw new UsageError('mailsync', `unknown command "${rest[0]}"`);
+    process.stdout.write(c ? help(c) : overview());
+    return 0;
+  }
+  const c = COMMANDS[name];
+  if (!c) throw new UsageError('mailsync', name.startsWith('-') ? `unknown flag ${name}` : `unknown command "${name}"`);
+  if (rest.some((a) => a === '-h' || a === '--help')) {
+    process.stdout.write(help(c));
+    return 0;
+  }
+  return c.run(rest, name);
+}
+
+/** Every failure is one line on stderr; API errors are the server's message, never the raw body. */
+function report(err: unknown): number {
+  if (err instanceof UsageError) {
+    process.stderr.write(`${err.command}: ${err.message}\nRun '${err.command} --help' for usage.\n`);
+    return 1;
+  }
+  const text = statusCode(err) !== undefined ? apiMessage(err) : err instanceof Error ? err.message : String(err);
+  process.stderr.write(`mailsync: ${text.replace(/\s*\n\s*/g, ' ')}\n`);
+  return 1;
 }
 
 main(process.argv.slice(2)).then(
-  (code) => {
-    if (code >= 0) process.exit(code);
+  (outcome) => {
+    if (outcome !== 'running') process.exit(outcome);
   },
-  (err) => {
-    process.stderr.write(`mailsync: ${(err as Error).message}\n`);
-    process.exit(1);
-  },
+  (err: unknown) => process.exit(report(err)),
 );

@@ -279,7 +279,7 @@ describe("the operator's ServiceAccount", () => {
     // Only the approver may approve: the mailbox admin may not even write status (RBAC), and the
     // operator, which writes status, is stopped by the chart's admission policy.
     const approveAs = (id: Identity) => approveMailbox({ kubeconfig: info.kubeconfigs[id], namespace: appNs, name: 'ann', decision: 'Approved' });
-    await expect(approveAs('mailboxAdmin')).rejects.toThrow(/User "bob-mailbox-admin" cannot patch resource "mailboxes\/status"/);
+    await expect(approveAs('mailboxAdmin')).rejects.toThrow(/user "bob-mailbox-admin" may not patch mailboxes\/status \(API group mailsync.dev\) in namespace/);
     await expect(approveAs('operator')).rejects.toThrow(/user "system:serviceaccount:mailsync-system:mailsync-operator" may not approve or deny mailbox "ann".*approve verb/);
     await approveAs('approver');
     const approved = await waitForCondition(admin, 'mailboxes', appNs, 'ann', 'Enabled', (c) => c.reason !== 'AwaitingApproval');

@@ -106,7 +106,7 @@ test('runtime: `mailsync --help` prints the usage and exits 0', async () => {
 test('runtime: `mailsync operator` starts its controllers against the API server', async () => {
   const admin = clientsAs('admin');
   const ns = await newNamespace(admin, 'image');
-  const { stdout: usage } = await run(NODE, ['dist/src/cli/mailsync.js', '--help'], { cwd: app, timeout: 30_000 });
+  const { stdout: usage } = await run(NODE, ['dist/src/cli/mailsync.js', 'operator', '--help'], { cwd: app, timeout: 30_000 });
   // Once the entry point serves metrics and probes (--metrics-addr), check them too.
   const [port] = await freePorts(1);
   const metricsArgs = usage.includes('--metrics-addr') ? [`--metrics-addr=127.0.0.1:${port}`] : [];

@@ -12,7 +12,7 @@ import { freePorts } from '../../support/free-port.js';
 import { clientsAs, controlPlaneInfo, create, newNamespace } from '../../support/kube.js';
 
 const ENTRY = path.join(REPO_ROOT, 'dist/src/cli/mailsync.js');
-const { stdout: usage } = await promisify(execFile)(process.execPath, [ENTRY, '--help']);
+const { stdout: usage } = await promisify(execFile)(process.execPath, [ENTRY, 'operator', '--help']);
 const wired = usage.includes('--metrics-addr');
 
 interface Replica {

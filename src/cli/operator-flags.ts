@@ -1,0 +1,53 @@
+// `mailsync operator`'s flags and the environment variables that stand in for them (the chart sets
+// those): the usage text, the parser options and OperatorFlags all come from this table. Kept
+// apart from operator.ts so that `mailsync --help` does not load the operator.
+
+import { randomBytes } from 'node:crypto';
+import os from 'node:os';
+import { duration, integer, list, oneOf, type FlagTable, type FlagValues } from './flags.js';
+
+const LOG_LEVELS = ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'] as const;
+
+export const OPERATOR_FLAGS = {
+  kubeconfig: { value: 'PATH', help: 'kubeconfig to use', defaultText: '$KUBECONFIG, in-cluster, ~/.kube/config' },
+  namespace: { value: 'NS', env: 'WATCH_NAMESPACE', help: 'watch only these namespaces, comma-separated', defaultText: 'all' },
+  role: { value: 'ROLE', default: 'all', parse: oneOf(['all', 'controller', 'worker']), help: 'all, controller, or worker' },
+  shards: { value: 'N', default: 16, parse: integer(1, 1024), help: 'sync shards shared by the workers through Leases' },
+  'outgoing-poll': { value: 'DURATION', parse: duration, help: 'how often workers ask the CRM for emails pending send', defaultText: '30s' },
+  'poll-interval': { value: 'DURATION', parse: duration, help: "safety resync interval, overriding profiles' minPollingInterval" },
+  'parser-threads': {
+    value: 'N',
+    parse: integer(0, 64),
+    // Computed by runOperator (defaultParserThreads), which loads the parser; --help should not.
+    defaultText: 'cores - 1, at most 4; 0 on 2 cores or fewer = parse on the event loop',
+    help: 'threads that parse incoming MIME',
+  },
+  'leader-elect': { default: true, help: 'elect one active controller through a Lease; --leader-elect=false runs one replica without' },
+  'lease-namespace': {
+    value: 'NS',
+    env: 'POD_NAMESPACE',
+    defaultText: "the pod's namespace, else the namespace of the service account the credentials belong to, else the kubeconfig context's",
+    help: 'namespace of the leader-election and shard Leases',
+  },
+  'lease-name': { value: 'NAME', default: 'mailsync-operator', help: 'name of the leader-election Lease (shard Leases get it as prefix)' },
+  // A StatefulSet pod keeps its name across restarts: as identity it lets a restarted worker
+  // re-take its own shard Leases at once. Elsewhere a random suffix keeps replicas apart.
+  identity: {
+    value: 'ID',
+    env: 'POD_NAME',
+    default: () => `${os.hostname()}-${randomBytes(4).toString('hex')}`,
+    defaultText: 'hostname + random suffix',
+    help: 'leader-election and shard identity',
+  },
+  'log-level': { value: 'LEVEL', env: 'LOG_LEVEL', default: 'info', parse: oneOf(LOG_LEVELS), help: LOG_LEVELS.slice(0, 5).join(', ') },
+  'metrics-addr': { value: 'ADDR', env: 'METRICS_ADDR', default: ':8080', help: 'serve /metrics, /healthz and /readyz on ADDR; 0 = off' },
+  'auto-approve-domains': {
+    value: 'LIST',
+    env: 'AUTO_APPROVE_DOMAINS',
+    parse: list,
+    help: "cluster-wide cap on the domains a Deployment's spec.autoApproveDomains may auto-approve, comma-separated (the chart's autoApproval.domains)",
+  },
+} as const satisfies FlagTable;
+
+export type OperatorFlags = FlagValues<typeof OPERATOR_FLAGS>;
+export type Role = OperatorFlags['role'];
