@@ -117,6 +117,7 @@ export const REASONS = {
   NothingToSync: { kind: 'state', directions: NONE, severity: 'info', hint: 'every delivery method is None' },
   TestPending: { kind: 'progress', directions: NONE, severity: 'info', hint: "waiting for Test and Enable (its profile's spec.rollout.maxConcurrentTests limits tests at once)" },
   RetryingTest: { kind: 'progress', directions: NONE, severity: 'info', hint: 'a transient failure is being retried' },
+  RetryingSync: { kind: 'progress', directions: SYNC, severity: 'info', hint: 'a direction that fails transiently during sync is retried within seconds by its worker' },
   Ready: { kind: 'state', directions: NONE, severity: 'info', hint: 'the object does what its spec asks' },
   Synced: { kind: 'state', directions: SYNC, severity: 'info', hint: 'the last sync cycle of every running direction succeeded' },
 

@@ -2,6 +2,7 @@
 // session with IDLE, POP3), the outgoing sender (SMTP, EWS, Graph) and the CRM connector. The
 // only module that knows both the sync pipelines and the protocol adapters.
 
+import { retryPolicyOf, type RetryPolicy } from '../api/retry-policy.js';
 import type { Deployment, EmailServerProfile, Mailbox } from '../api/types.js';
 import { createConnector } from '../crm/factory.js';
 import type { CrmConnector } from '../crm/types.js';
@@ -11,7 +12,7 @@ import { Pop3Adapter } from '../mail/pop3.js';
 import { SmtpAdapter } from '../mail/smtp.js';
 import { GraphAdapter } from '../mail/graph.js';
 import type { SecretSource } from '../controllers/mailbox-testing.js';
-import type { SyncParts } from '../sync/mailbox-syncer.js';
+import type { SessionWatcher, SyncParts } from '../sync/mailbox-syncer.js';
 import { quantityBytes } from '../sync/parse.js';
 import { ImapSource } from '../sync/sources/imap.js';
 import { Pop3Source } from '../sync/sources/pop3.js';
@@ -114,20 +115,28 @@ export class ConnectSyncParts implements SyncPartsFactory {
       crm,
       pollIntervalMs: this.opts.pollIntervalMs ?? parseDuration(profile.spec.minPollingInterval, 5 * 60_000),
       outgoingIntervalMs: this.opts.outgoingPollMs ?? 30_000,
+      retry: retryPolicyOf(deployment.spec.retryPolicy),
       ...(this.opts.parser ? { parser: this.opts.parser } : {}),
     };
-    if (w.incoming) parts.incoming = this.incoming(settings('incoming'));
+    if (w.incoming) parts.incoming = this.incoming(settings('incoming'), parts.retry!);
     if (w.outgoing) parts.outgoing = this.outgoing(settings('outgoing'));
     return parts;
   }
 
-  private incoming(s: DirectionSettings): SyncParts['incoming'] {
+  private incoming(s: DirectionSettings, retry: RetryPolicy): SyncParts['incoming'] {
     const credentials = requireCredentials(s);
     switch (s.protocol) {
       case 'IMAP': {
-        let wake: () => void = () => undefined;
-        const session = new ImapSession(s.endpoint, credentials, { onExists: () => wake(), onConnected: () => wake() });
-        return { source: new ImapSource(session), subscribe: (fn) => (wake = fn), close: () => session.close() };
+        let watcher: SessionWatcher | undefined;
+        // Every failed attempt and every drop is reported as it happens (the direction's health
+        // decides what it means), and reconnects stay within seconds while the budget lasts.
+        const session = new ImapSession(s.endpoint, credentials, {
+          onExists: () => watcher?.wake(),
+          onConnected: () => watcher?.wake(),
+          onError: (err) => watcher?.failed(err),
+          backoff: { maxMs: retry.reconnectMaxMs },
+        });
+        return { source: new ImapSource(session), watch: (w) => (watcher = w), refresh: () => session.refresh(), close: () => session.close() };
       }
       case 'POP3': {
         const adapter = new Pop3Adapter(s.endpoint, credentials);

@@ -14,10 +14,10 @@ export interface SummaryFailure {
 }
 
 export interface Summary {
-  ready: { status: 'True' | 'False'; reason: string; message: string };
+  ready: { status: Condition['status']; reason: string; message: string };
   /** What keeps the object from being ready, if it is a failure. */
   failure?: SummaryFailure;
-  /** Reconciling's reason and message: work under way, or the retry of `failure`. */
+  /** Reconciling's reason and message: work under way, or the retry of `failure` (default RetryingTest). */
   reconciling?: { reason: string; message: string };
 }
 

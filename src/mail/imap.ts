@@ -119,6 +119,8 @@ export class ImapSession {
   private failure?: MailError;
   private queue: Promise<unknown> = Promise.resolve();
   private readonly loop: Promise<void>;
+  /** The current connection is being closed on purpose by refresh(): reconnect at once, report nothing. */
+  private refreshing = false;
 
   constructor(
     private readonly endpoint: Endpoint,
@@ -208,6 +210,20 @@ export class ImapSession {
     await this.command(`deleting message ${uid}`, async (c) => {
       await c.messageDelete(String(uid), { uid: true });
     });
+  }
+
+  /**
+   * Logs out and signs in again on a new connection, after any command in flight. A session can
+   * stay open for days on credentials that were revoked meanwhile; signing in afresh now and then
+   * (the sync worker does it at every safety resync) finds that out. Rejects with the failure
+   * (rejected credentials are permanent: the session then stops reconnecting).
+   */
+  async refresh(): Promise<void> {
+    await this.command('signing in again', async (c) => {
+      this.refreshing = true;
+      await c.logout();
+    });
+    await this.acquire();
   }
 
   /** Stops reconnecting, logs out and fails pending callers. */
@@ -302,6 +318,11 @@ export class ImapSession {
       await closed;
       this.client = undefined;
       if (this.stopped) break;
+      if (this.refreshing) {
+        this.refreshing = false;
+        attempt = 0;
+        continue;
+      }
       const dropped = new MailError('ServerUnreachable', `IMAP ${describeEndpoint(this.endpoint)}: the connection was closed; reconnecting`);
       this.lastError = dropped;
       this.options.onError?.(dropped);

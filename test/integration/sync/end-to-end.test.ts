@@ -111,7 +111,7 @@ test('/metrics counts the messages in and out, the failures and the sync latency
   const sum = (prefix: string) => text.split('\n').filter((l) => l.startsWith(prefix)).reduce((n, l) => n + Number(l.slice(l.lastIndexOf(' ') + 1)), 0);
   expect(sum(`mailsync_messages_total{direction="in",namespace="${ns}"}`)).toBeGreaterThanOrEqual(8);
   expect(sum(`mailsync_messages_total{direction="out",namespace="${ns}"}`)).toBe(1);
-  expect(sum(`mailsync_failures_total{reason="CorruptMessage",direction="in",namespace="${ns}"}`)).toBe(malformedCorpus().length);
+  expect(sum(`mailsync_failures_total{reason="CorruptMessage",direction="in",namespace="${ns}",`)).toBe(malformedCorpus().length);
   expect(sum('mailsync_sync_latency_seconds_count')).toBeGreaterThanOrEqual(8);
   expect(sum('mailsync_reconcile_total{kind="Mailbox"')).toBeGreaterThan(0);
 });
