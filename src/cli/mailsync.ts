@@ -4,6 +4,7 @@
 
 import { parseArgs } from 'node:util';
 import { approveMailbox } from './approve.js';
+import { failuresCommand } from './failures.js';
 import { parseDuration } from '../connect/settings.js';
 import { defaultOperatorFlags, runOperator, type Role } from './operator.js';
 
@@ -13,6 +14,7 @@ Commands:
   operator                       Run the controller and sync workers.
   approve mailbox NAME [-n NS]   Approve the mailbox's current address (needs the approve verb).
   deny mailbox NAME [-n NS]      Deny the mailbox's current address (needs the approve verb).
+  failures [MAILBOX] [-n NS|-A]  List what failed during sync: messages not processed, failing directions.
 
 Also a kubectl plugin: install as kubectl-mailsync and run \`kubectl mailsync approve mailbox NAME\`.
 
@@ -101,6 +103,12 @@ async function main(argv: string[]): Promise<number> {
     });
     process.stdout.write(`${out}\n`);
     return 0;
+  }
+  if (command === 'failures') {
+    const r = await failuresCommand(rest);
+    process.stdout.write(r.out);
+    if (r.err) process.stderr.write(r.err);
+    return r.code;
   }
   process.stderr.write(`mailsync: unknown command "${command}"\n\n${USAGE}`);
   return 2;

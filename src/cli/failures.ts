@@ -1,0 +1,93 @@
+// `mailsync failures [MAILBOX] [-n NS] [-A]`, also the kubectl plugin `kubectl mailsync failures`:
+// what failed during sync, as a table. Two kinds of rows, newest first:
+//   message  one message or email that could not be processed (status.recentFailures: a message
+//            the CRM refused, an attachment too large, an email the server rejected)
+//   sync     a direction that is failing right now (status.sync.<direction>.failure)
+// Reading needs only `get`/`list` on mailboxes.mailsync.dev (the chart's viewer role).
+
+import { parseArgs } from 'node:util';
+import { GROUP, VERSION } from '../api/schema.js';
+import type { Mailbox } from '../api/types.js';
+import { createClients, loadKubeConfig } from '../kube/client.js';
+import { apiMessage } from '../kube/errors.js';
+import { SYNC_DIRECTIONS } from '../controllers/sync-health.js';
+
+export const FAILURES_USAGE = 'usage: mailsync failures [MAILBOX] [-n NAMESPACE | -A] [--kubeconfig PATH]\n';
+
+export interface FailureRow {
+  namespace: string;
+  mailbox: string;
+  time: string;
+  kind: 'message' | 'sync';
+  direction: string;
+  reason: string;
+  item: string;
+  message: string;
+}
+
+/** The rows of one mailbox, newest first. */
+export function failureRows(m: Mailbox): FailureRow[] {
+  const base = { namespace: m.metadata.namespace, mailbox: m.metadata.name };
+  const rows: FailureRow[] = (m.status?.recentFailures ?? []).map((f) => ({
+    ...base,
+    time: f.time,
+    kind: 'message',
+    direction: f.direction,
+    reason: f.reason,
+    item: f.item ?? '-',
+    message: f.message ?? '',
+  }));
+  for (const d of SYNC_DIRECTIONS) {
+    const f = m.status?.sync?.[d]?.failure;
+    if (!f) continue;
+    const state = f.exhausted ? 'stopped, probed by the controller' : f.permanent ? 'stopped' : `retrying, ${f.failures ?? 0} counted`;
+    rows.push({ ...base, time: f.since ?? '', kind: 'sync', direction: d === 'incoming' ? 'in' : 'out', reason: f.exhausted ? 'TooManyTransientFailures' : f.reason, item: `(${state})`, message: f.message });
+  }
+  return rows.sort((a, b) => b.time.localeCompare(a.time));
+}
+
+/** A kubectl-style table: columns padded to their widest cell, the last one left as is. */
+export function formatTable(rows: FailureRow[], withNamespace: boolean): string {
+  const header = [...(withNamespace ? ['NAMESPACE'] : []), 'MAILBOX', 'TIME', 'KIND', 'DIRECTION', 'REASON', 'ITEM', 'MESSAGE'];
+  const cells = rows.map((r) => [...(withNamespace ? [r.namespace] : []), r.mailbox, r.time, r.kind, r.direction, r.reason, r.item, r.message.replace(/\s+/g, ' ')]);
+  const widths = header.map((h, i) => Math.max(h.length, ...cells.map((c) => c[i].length)));
+  const line = (c: string[]) => c.map((v, i) => (i === c.length - 1 ? v : v.padEnd(widths[i] + 3))).join('').trimEnd();
+  return [line(header), ...cells.map(line)].join('\n') + '\n';
+}
+
+export async function failuresCommand(args: string[]): Promise<{ code: number; out: string; err?: string }> {
+  const { values, positionals } = parseArgs({
+    args,
+    allowPositionals: true,
+    options: {
+      namespace: { type: 'string', short: 'n' },
+      'all-namespaces': { type: 'boolean', short: 'A' },
+      kubeconfig: { type: 'string' },
+      help: { type: 'boolean', short: 'h' },
+    },
+  });
+  if (values.help) return { code: 0, out: FAILURES_USAGE };
+  if (positionals.length > 1 || (positionals.length && values['all-namespaces'])) return { code: 2, out: '', err: FAILURES_USAGE };
+  const kc = loadKubeConfig(values.kubeconfig ?? process.env.KUBECONFIG);
+  const clients = createClients(kc);
+  const namespace = values.namespace ?? kc.getContextObject(kc.getCurrentContext())?.namespace ?? 'default';
+  const plural = 'mailboxes';
+  let mailboxes: Mailbox[];
+  try {
+    if (positionals.length) {
+      mailboxes = [(await clients.custom.getNamespacedCustomObject({ group: GROUP, version: VERSION, namespace, plural, name: positionals[0] })) as Mailbox];
+    } else if (values['all-namespaces']) {
+      mailboxes = ((await clients.custom.listClusterCustomObject({ group: GROUP, version: VERSION, plural })) as { items: Mailbox[] }).items;
+    } else {
+      mailboxes = ((await clients.custom.listNamespacedCustomObject({ group: GROUP, version: VERSION, namespace, plural })) as { items: Mailbox[] }).items;
+    }
+  } catch (err) {
+    return { code: 1, out: '', err: `mailsync: ${apiMessage(err)}\n` };
+  }
+  const rows = mailboxes.flatMap(failureRows).sort((a, b) => b.time.localeCompare(a.time));
+  if (!rows.length) {
+    const where = positionals.length ? `mailbox ${namespace}/${positionals[0]}` : values['all-namespaces'] ? 'any namespace' : `namespace ${namespace}`;
+    return { code: 0, out: `No failures recorded for ${where}.\n` };
+  }
+  return { code: 0, out: formatTable(rows, !!values['all-namespaces']) };
+}
