@@ -7,7 +7,7 @@ import type { Deployment, EmailServerProfile, Mailbox } from '../api/types.js';
 import { createConnector } from '../crm/factory.js';
 import type { CrmConnector } from '../crm/types.js';
 import { ImapSession } from '../mail/imap.js';
-import type { Credentials } from '../mail/types.js';
+import type { Credentials, OutgoingMessage } from '../mail/types.js';
 import { Pop3Adapter } from '../mail/pop3.js';
 import { SmtpAdapter } from '../mail/smtp.js';
 import { GraphAdapter } from '../mail/graph.js';
@@ -23,6 +23,8 @@ import { DEFAULT_TOKEN, type TokenSettings } from '../sync/tracking-token.js';
 import type { SyncPartsFactory, SyncPlanInput } from '../sync/worker.js';
 import { parseDuration, resolveDirection, revisionOf, type DirectionSettings } from './settings.js';
 import { credentialsFor, ewsAdapterFor } from './testers.js';
+
+type Debug = (message: string, fields?: Record<string, unknown>) => void;
 
 export interface SyncPartsOptions {
   /** How often the outgoing loop asks the CRM for emails pending send. */
@@ -118,12 +120,14 @@ export class ConnectSyncParts implements SyncPartsFactory {
       retry: retryPolicyOf(deployment.spec.retryPolicy),
       ...(this.opts.parser ? { parser: this.opts.parser } : {}),
     };
-    if (w.incoming) parts.incoming = this.incoming(settings('incoming'), parts.retry!);
-    if (w.outgoing) parts.outgoing = this.outgoing(settings('outgoing'));
+    // Protocol detail at debug level, through the mailbox's logger (it redacts registered secrets).
+    const debug: Debug = w.logger ? (message, fields) => w.logger!.debug(fields ?? {}, message) : () => undefined;
+    if (w.incoming) parts.incoming = this.incoming(settings('incoming'), parts.retry!, debug);
+    if (w.outgoing) parts.outgoing = this.outgoing(settings('outgoing'), debug);
     return parts;
   }
 
-  private incoming(s: DirectionSettings, retry: RetryPolicy): SyncParts['incoming'] {
+  private incoming(s: DirectionSettings, retry: RetryPolicy, debug: Debug): SyncParts['incoming'] {
     const credentials = requireCredentials(s);
     switch (s.protocol) {
       case 'IMAP': {
@@ -135,12 +139,18 @@ export class ConnectSyncParts implements SyncPartsFactory {
           onConnected: () => watcher?.wake(),
           onError: (err) => watcher?.failed(err),
           backoff: { maxMs: retry.reconnectMaxMs },
+          debug,
         });
         return { source: new ImapSource(session), watch: (w) => (watcher = w), refresh: () => session.refresh(), close: () => session.close() };
       }
       case 'POP3': {
         const adapter = new Pop3Adapter(s.endpoint, credentials);
-        return { source: new Pop3Source(() => adapter.open()), close: async () => undefined };
+        const open = async () => {
+          const client = await adapter.open();
+          debug(`POP3 ${s.endpoint.host}:${s.endpoint.port}: logged in as ${s.credentials?.username ?? s.address}`);
+          return client;
+        };
+        return { source: new Pop3Source(open), close: async () => undefined };
       }
       case 'EWS': {
         const ews = ewsAdapterFor(s, credentials);
@@ -169,12 +179,19 @@ export class ConnectSyncParts implements SyncPartsFactory {
     }
   }
 
-  private outgoing(s: DirectionSettings): SyncParts['outgoing'] {
+  private outgoing(s: DirectionSettings, debug: Debug): SyncParts['outgoing'] {
     const credentials = requireCredentials(s);
     switch (s.protocol) {
       case 'SMTP': {
         const smtp = new SmtpAdapter(s.endpoint, credentials, { maxConnections: 2 });
-        return { sender: smtp, close: async () => smtp.close() };
+        const sender = {
+          send: async (msg: OutgoingMessage) => {
+            const id = await smtp.send(msg);
+            debug(`SMTP ${s.endpoint.host}:${s.endpoint.port}: accepted ${id}`, { recipients: msg.to.length + (msg.cc?.length ?? 0) + (msg.bcc?.length ?? 0) });
+            return id;
+          },
+        };
+        return { sender, close: async () => smtp.close() };
       }
       case 'EWS': {
         const ews = ewsAdapterFor(s, credentials);

@@ -107,7 +107,10 @@ export class DeploymentReconciler {
     const before = getCondition(d.status?.conditions, 'Ready');
     await patchStatus(this.ctx.clients, { ...RESOURCES.deployments, namespace, name, resourceVersion: d.metadata.resourceVersion }, d.status, next);
     const after = getCondition(next.conditions, 'Ready');
-    if (event && (before?.status !== after?.status || before?.reason !== after?.reason)) await this.ctx.events.record(d, event.type, event.reason, event.message);
+    if (event && (before?.status !== after?.status || before?.reason !== after?.reason)) {
+      this.ctx.logger.info({ namespace, deployment: name, ready: after?.status, reason: event.reason }, `CRM connector: ${event.message}`);
+      await this.ctx.events.record(d, event.type, event.reason, event.message);
+    }
     return result;
   }
 }

@@ -28,7 +28,7 @@ import { backoffDelay } from '../util/backoff.js';
 import type { ReconcileResult } from '../kube/workqueue.js';
 import { approvalOf, grantToRecord } from './approval.js';
 import { apiMessage, statusCode } from '../kube/errors.js';
-import type { ControllerContext } from './context.js';
+import { splitKey, type ControllerContext } from './context.js';
 import type { Direction, MailboxTesting, TestOutcome, TestPlan } from './mailbox-testing.js';
 import { directionsOf, resolveMailbox, type EffectiveMailbox } from './resolve.js';
 import { rolloutSettings } from './rollout.js';
@@ -319,6 +319,12 @@ export class MailboxReconciler {
     } finally {
       release();
     }
+    const [namespace, mailbox] = splitKey(slot.key);
+    outcomes.forEach((o, i) => {
+      const direction = plan.steps[i].direction;
+      const result = o.ok ? 'passed' : o.permanent ? 'failed' : 'failed (transient)';
+      this.ctx.logger.info({ namespace, mailbox, direction, result, reason: o.reason }, `test of ${DIRECTION_NAMES[direction]} ${result}: ${o.message}`);
+    });
     this.recent.set(slot.key, { configHash, requests, outcomes, at: Date.now() });
     return outcomes;
   }
@@ -502,6 +508,14 @@ export class MailboxReconciler {
     );
     for (const e of events) await this.ctx.events.record(mbx, e.type, e.reason, e.message);
     const readyChanged = before?.status !== after?.status || before?.reason !== after?.reason;
+    const enabled = [getCondition(mbx.status?.conditions, 'Enabled'), getCondition(next.conditions, 'Enabled')];
+    if (readyChanged || enabled[0]?.status !== enabled[1]?.status || enabled[0]?.reason !== enabled[1]?.reason) {
+      // The mailbox's state changed: one line an operator can follow (and grep by reason).
+      this.ctx.logger.info(
+        { namespace: mbx.metadata.namespace, mailbox: mbx.metadata.name, ready: after?.status, reason: after?.reason, enabled: enabled[1]?.status, enabledReason: enabled[1]?.reason },
+        `mailbox Ready ${before?.status ?? '(none)'} -> ${after?.status} (${after?.reason}): ${after?.message}`,
+      );
+    }
     if (readyChanged && after?.status === 'True' && !events.some((e) => e.type === 'Normal')) {
       await this.ctx.events.record(mbx, 'Normal', 'Ready', after.message);
     }

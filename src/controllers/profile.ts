@@ -86,12 +86,19 @@ export class ProfileReconciler {
       if (isConflict(err)) return { requeueAfterMs: 100 };
       throw err;
     }
-    for (const e of plan.events) await this.ctx.events.record(p, e.type, e.reason, e.message);
+    for (const e of plan.events) {
+      // Each rollout step (a batch admitted, a batch done) is a log line too.
+      this.ctx.logger.info({ namespace, profile: name, reason: e.reason }, e.message);
+      await this.ctx.events.record(p, e.type, e.reason, e.message);
+    }
     if (problem && before?.reason !== 'SecretNotFound') await this.ctx.events.record(p, 'Warning', 'SecretNotFound', problem);
     const transition = PHASE_CONDITIONS[plan.phase].event;
     if (!problem && transition && before && (before.status !== after.status || before.reason !== after.reason)) {
       // A profile that never had a mailbox to move has nothing to announce.
-      if (plan.phase !== 'Complete' || plan.rollout.batch) await this.ctx.events.record(p, transition[0], transition[1], plan.message);
+      if (plan.phase !== 'Complete' || plan.rollout.batch) {
+        this.ctx.logger.info({ namespace, profile: name, reason: transition[1], phase: plan.phase }, plan.message);
+        await this.ctx.events.record(p, transition[0], transition[1], plan.message);
+      }
     }
     return plan.requeueAfterMs !== undefined ? { requeueAfterMs: plan.requeueAfterMs } : undefined;
   }

@@ -34,6 +34,8 @@ export interface SyncPlanInput {
   lookups: SecretSource;
   incoming: boolean;
   outgoing: boolean;
+  /** The mailbox's logger (namespace and mailbox on every line), for protocol detail at debug level. */
+  logger?: Logger;
 }
 
 /** Builds the protocol and CRM parts of a syncer (src/connect implements it). */
@@ -169,7 +171,7 @@ export class SyncWorker {
     const log = this.opts.logger.child({ namespace: w.mailbox.metadata.namespace, mailbox: w.mailbox.metadata.name });
     let parts: SyncParts;
     try {
-      parts = await this.factory.create(w);
+      parts = await this.factory.create({ ...w, logger: log });
     } catch (err) {
       log.warn(`cannot start sync: ${(err as Error).message}`);
       return;
