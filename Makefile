@@ -11,7 +11,7 @@ export PATH := $(NODE_BIN):$(PATH)
 NPM := npm --loglevel=error --no-fund --no-audit
 JEST := node --experimental-vm-modules node_modules/jest/bin/jest.js
 
-.PHONY: help deps build generate control-plane dovecot lua test test-unit test-integration run dev-cluster dev-cluster-down bench clean
+.PHONY: help deps build generate control-plane promtool dovecot lua test test-unit test-integration run dev-cluster dev-cluster-down bench clean
 
 help:
 	@echo "make run               run the operator against a local control plane (or \$$KUBECONFIG) with examples/"
@@ -41,13 +41,17 @@ generate: build
 control-plane:
 	@./hack/build-control-plane.sh >/dev/null
 
+# promtool (Prometheus 3.x, Go module v0.316.0) for the alert rule tests, built once into the cache.
+promtool:
+	@./hack/build-promtool.sh >/dev/null
+
 dovecot:
 	@./hack/ensure-dovecot.sh
 
 lua:
 	@./hack/ensure-lua.sh
 
-test: build control-plane dovecot lua
+test: build control-plane promtool dovecot lua
 	$(JEST) $(JEST_ARGS)
 
 test-unit: build

@@ -147,8 +147,8 @@ async function main(): Promise<void> {
     let wake: () => void = () => undefined;
     const idleSession = new ImapSession(endpoint, creds('latency'), { onExists: () => wake(), onConnected: () => wake(), idleDelayMs: 100 });
     const syncer = new MailboxSyncer(
-      { ...parts, incoming: { source: new ImapSource(idleSession), subscribe: (fn) => (wake = fn), close: () => idleSession.close() } },
-      { initialCheckpoint: () => undefined, cycle: () => undefined },
+      { ...parts, incoming: { source: new ImapSource(idleSession), watch: (w) => (wake = w.wake), close: () => idleSession.close() } },
+      { initialCheckpoint: () => undefined },
     );
     syncer.start();
     const appender = new ImapFlow({ host: '127.0.0.1', port: dovecot.ports.imaps, secure: true, tls: { ca: [dovecot.caPem] }, auth: { user: 'latency', pass: 'latency-Bench-Pass' }, logger: false });

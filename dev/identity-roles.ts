@@ -19,6 +19,7 @@ import { IDENTITIES, type Identity } from './control-plane.js';
 export const IDENTITY_ROLES: readonly { identity: Identity; role: string }[] = [
   { identity: 'approver', role: 'approver' },
   { identity: 'mailboxAdmin', role: 'mailbox-admin' },
+  { identity: 'credentialsAdmin', role: 'credentials-admin' },
   { identity: 'viewer', role: 'viewer' },
 ];
 

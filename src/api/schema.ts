@@ -491,6 +491,54 @@ const checkpoint = obj(
   },
 );
 
+// What the sync worker reports per direction (the controller folds a current failure into the
+// direction condition); see docs/sync.md, "Failures during sync".
+const syncDirectionStatus = (direction: 'incoming' | 'outgoing') =>
+  obj(`The ${direction} sync loop, as its worker last reported it.`, {
+    lastSyncTime: str('When the last cycle of this direction succeeded.', { format: 'date-time' }),
+    nextSyncTime: str('When this direction runs again (the next cycle, or the next retry while it fails).', { format: 'date-time' }),
+    lastCycle: obj(
+      'What the last successful cycle did.',
+      direction === 'incoming'
+        ? {
+            delivered: int('Messages delivered to the CRM.'),
+            duplicates: int('Messages the CRM already had (redelivered after a crash or a move).'),
+            filtered: int('Messages the Deployment\'s incoming filtering left out.'),
+            failed: int('Messages that could not be processed (see recentFailures).'),
+          }
+        : {
+            sent: int('Emails sent.'),
+            failed: int('Emails marked failed (see recentFailures).'),
+            released: int('Emails given back to Pending Send because of a failure of the server or the account.'),
+          },
+    ),
+    failure: obj(
+      'Set while the direction fails during sync; removed when a cycle succeeds again.',
+      {
+        reason: str('Failure reason (see docs/observability.md), e.g. ServerUnreachable or AuthenticationFailed.', { maxLength: 64 }),
+        message: str('What failed.', { maxLength: 4096 }),
+        permanent: bool('Retrying cannot fix it: the direction stopped at once, with no further sign-in, until something changes (Secret, profile, Deployment, a test request).'),
+        exhausted: bool('The transient-failure budget ran out: the direction stopped; the controller probes it (TooManyTransientFailures).'),
+        failures: int('Transient failures counted against the budget (spec.retryPolicy of the Deployment).', { minimum: 0 }),
+        since: str('When the direction started failing.', { format: 'date-time' }),
+        basis: str('What the worker ran on when it failed (configuration, last test, CRM connector); a change makes the failure stale.', { maxLength: 64 }),
+      },
+      { required: ['reason', 'message'] },
+    ),
+  });
+
+const itemFailure = obj(
+  'One message or email that could not be processed.',
+  {
+    time: str('When it failed.', { format: 'date-time' }),
+    direction: oneOf(['in', 'out'], 'in: a message from the mail server; out: an email from the CRM.'),
+    reason: str('Why (see docs/observability.md), e.g. CorruptMessage, AttachmentTooLarge, CRMRejected, MessageRejected, SendOutcomeUnknown.', { maxLength: 64 }),
+    item: str('Which: the server-side id of the message (IMAP "uidValidity:uid", POP3 UIDL, EWS/Graph id) or the CRM email id.', { maxLength: 1024 }),
+    message: str('What happened.', { maxLength: 2048 }),
+  },
+  { required: ['time', 'direction', 'reason'] },
+);
+
 export const mailboxStatus: Schema = obj('MailboxStatus is the observed state of the mailbox.', {
   observedGeneration,
   conditions: conditionsSchema,
@@ -508,8 +556,8 @@ export const mailboxStatus: Schema = obj('MailboxStatus is the observed state of
     "The value of the profile's mailsync.dev/test-requested-at annotation that the last test answered (a request to test all of the profile's mailboxes).",
     { maxLength: 64 },
   ),
-  lastSyncTime: str('When the last sync cycle finished.', { format: 'date-time' }),
-  nextSyncTime: str('When the next safety resync is planned.', { format: 'date-time' }),
+  lastSyncTime: str('When the last sync cycle of any direction succeeded (per direction: status.sync).', { format: 'date-time' }),
+  nextSyncTime: str('When the next sync cycle of any direction is planned: the earliest of status.sync.incoming and status.sync.outgoing.', { format: 'date-time' }),
   consecutiveTransientFailures: int('Transient failures in a row; at the limit the direction is disabled with TooManyTransientFailures.'),
   revision: str(
     'The profile revision this mailbox runs on (of the profile in serverProfile): the one its direction conditions were tested on. ' +
@@ -523,11 +571,16 @@ export const mailboxStatus: Schema = obj('MailboxStatus is the observed state of
     { maxLength: 64 },
   ),
   counts: obj('Messages processed since the mailbox was created.', {
-    received: int('Incoming messages delivered to the CRM.', { format: 'int64' }),
-    sent: int('Outgoing messages sent.', { format: 'int64' }),
-    failed: int('Messages that could not be processed.', { format: 'int64' }),
+    received: int('Incoming messages delivered to the CRM, counted with the checkpoint: it equals what the CRM holds for this mailbox, across crashes.', { format: 'int64' }),
+    sent: int('Outgoing messages sent (approximate: may miss the last second before a crash).', { format: 'int64' }),
+    failed: int('Messages that could not be processed (approximate, as sent).', { format: 'int64' }),
   }),
   checkpoint,
+  sync: obj('Per direction: last and next cycle, what the last cycle did, and any current failure.', {
+    incoming: syncDirectionStatus('incoming'),
+    outgoing: syncDirectionStatus('outgoing'),
+  }),
+  recentFailures: arr(itemFailure, 'The most recent messages and emails that could not be processed, newest first (at most 10; `mailsync failures` lists them).', { maxItems: 10 }),
 });
 
 export const deploymentSpec: Schema = obj(
@@ -606,6 +659,23 @@ export const deploymentSpec: Schema = obj(
       enabled: bool('Correlate replies with CRM email by headers.', { default: true }),
     }),
     maxAttachmentSize: quantity('Largest attachment taken into the CRM.', { default: '5Mi' }),
+    retryPolicy: obj(
+      "How transient failures (unreachable servers, timeouts, throttling, 5xx) of this organization's mailboxes are retried, " +
+        "in Test and Enable and during sync alike (Dynamics: MaxMailboxTransientFailures and MailboxBackoffOnTransientError).",
+      {
+        maxTransientFailures: int(
+          'Transient failures in a row, counted on the back-off schedule, after which a direction is disabled with TooManyTransientFailures (Dynamics: MaxMailboxTransientFailures).',
+          { minimum: 1, maximum: 1000, default: 10 },
+        ),
+        backoff: duration('Wait after the first transient failure; it doubles with each further one, up to maxBackoff (Dynamics: MailboxBackoffOnTransientError).', { default: '30s' }),
+        maxBackoff: duration('Longest wait between two transient failures counted against the budget.', { default: '30m' }),
+        probeInterval: duration(
+          'After the budget ran out, a disabled direction is tested again after this long, then at doubling intervals up to maxProbeInterval, and re-enabled by itself when a test passes.',
+          { default: '30m' },
+        ),
+        maxProbeInterval: duration('Longest wait between two tests of a direction disabled by TooManyTransientFailures.', { default: '1h' }),
+      },
+    ),
   },
   { required: ['crm'] },
 );

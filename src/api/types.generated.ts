@@ -628,11 +628,11 @@ testRequest?: string
  */
 profileTestRequest?: string
 /**
- * When the last sync cycle finished.
+ * When the last sync cycle of any direction succeeded (per direction: status.sync).
  */
 lastSyncTime?: string
 /**
- * When the next safety resync is planned.
+ * When the next sync cycle of any direction is planned: the earliest of status.sync.incoming and status.sync.outgoing.
  */
 nextSyncTime?: string
 /**
@@ -660,15 +660,15 @@ targetRevision?: string
  */
 counts?: {
 /**
- * Incoming messages delivered to the CRM.
+ * Incoming messages delivered to the CRM, counted with the checkpoint: it equals what the CRM holds for this mailbox, across crashes.
  */
 received?: number
 /**
- * Outgoing messages sent.
+ * Outgoing messages sent (approximate: may miss the last second before a crash).
  */
 sent?: number
 /**
- * Messages that could not be processed.
+ * Messages that could not be processed (approximate, as sent).
  */
 failed?: number
 }
@@ -693,6 +693,1302 @@ highestModseq?: string
  */
 syncState?: string
 }
+/**
+ * Per direction: last and next cycle, what the last cycle did, and any current failure.
+ */
+sync?: {
+/**
+ * The incoming sync loop, as its worker last reported it.
+ */
+incoming?: {
+/**
+ * When the last cycle of this direction succeeded.
+ */
+lastSyncTime?: string
+/**
+ * When this direction runs again (the next cycle, or the next retry while it fails).
+ */
+nextSyncTime?: string
+/**
+ * What the last successful cycle did.
+ */
+lastCycle?: {
+/**
+ * Messages delivered to the CRM.
+ */
+delivered?: number
+/**
+ * Messages the CRM already had (redelivered after a crash or a move).
+ */
+duplicates?: number
+/**
+ * Messages the Deployment's incoming filtering left out.
+ */
+filtered?: number
+/**
+ * Messages that could not be processed (see recentFailures).
+ */
+failed?: number
+}
+/**
+ * Set while the direction fails during sync; removed when a cycle succeeds again.
+ */
+failure?: {
+/**
+ * Failure reason (see docs/observability.md), e.g. ServerUnreachable or AuthenticationFailed.
+ */
+reason: string
+/**
+ * What failed.
+ */
+message: string
+/**
+ * Retrying cannot fix it: the direction stopped at once, with no further sign-in, until something changes (Secret, profile, Deployment, a test request).
+ */
+permanent?: boolean
+/**
+ * The transient-failure budget ran out: the direction stopped; the controller probes it (TooManyTransientFailures).
+ */
+exhausted?: boolean
+/**
+ * Transient failures counted against the budget (spec.retryPolicy of the Deployment).
+ */
+failures?: number
+/**
+ * When the direction started failing.
+ */
+since?: string
+/**
+ * What the worker ran on when it failed (configuration, last test, CRM connector); a change makes the failure stale.
+ */
+basis?: string
+}
+}
+/**
+ * The outgoing sync loop, as its worker last reported it.
+ */
+outgoing?: {
+/**
+ * When the last cycle of this direction succeeded.
+ */
+lastSyncTime?: string
+/**
+ * When this direction runs again (the next cycle, or the next retry while it fails).
+ */
+nextSyncTime?: string
+/**
+ * What the last successful cycle did.
+ */
+lastCycle?: {
+/**
+ * Emails sent.
+ */
+sent?: number
+/**
+ * Emails marked failed (see recentFailures).
+ */
+failed?: number
+/**
+ * Emails given back to Pending Send because of a failure of the server or the account.
+ */
+released?: number
+}
+/**
+ * Set while the direction fails during sync; removed when a cycle succeeds again.
+ */
+failure?: {
+/**
+ * Failure reason (see docs/observability.md), e.g. ServerUnreachable or AuthenticationFailed.
+ */
+reason: string
+/**
+ * What failed.
+ */
+message: string
+/**
+ * Retrying cannot fix it: the direction stopped at once, with no further sign-in, until something changes (Secret, profile, Deployment, a test request).
+ */
+permanent?: boolean
+/**
+ * The transient-failure budget ran out: the direction stopped; the controller probes it (TooManyTransientFailures).
+ */
+exhausted?: boolean
+/**
+ * Transient failures counted against the budget (spec.retryPolicy of the Deployment).
+ */
+failures?: number
+/**
+ * When the direction started failing.
+ */
+since?: string
+/**
+ * What the worker ran on when it failed (configuration, last test, CRM connector); a change makes the failure stale.
+ */
+basis?: string
+}
+}
+}
+/**
+ * The most recent messages and emails that could not be processed, newest first (at most 10; `mailsync failures` lists them).
+ * 
+ * @maxItems 10
+ */
+recentFailures?: []|[{
+/**
+ * When it failed.
+ */
+time: string
+/**
+ * in: a message from the mail server; out: an email from the CRM. One of: in, out.
+ */
+direction: ("in" | "out")
+/**
+ * Why (see docs/observability.md), e.g. CorruptMessage, AttachmentTooLarge, CRMRejected, MessageRejected, SendOutcomeUnknown.
+ */
+reason: string
+/**
+ * Which: the server-side id of the message (IMAP "uidValidity:uid", POP3 UIDL, EWS/Graph id) or the CRM email id.
+ */
+item?: string
+/**
+ * What happened.
+ */
+message?: string
+}]|[{
+/**
+ * When it failed.
+ */
+time: string
+/**
+ * in: a message from the mail server; out: an email from the CRM. One of: in, out.
+ */
+direction: ("in" | "out")
+/**
+ * Why (see docs/observability.md), e.g. CorruptMessage, AttachmentTooLarge, CRMRejected, MessageRejected, SendOutcomeUnknown.
+ */
+reason: string
+/**
+ * Which: the server-side id of the message (IMAP "uidValidity:uid", POP3 UIDL, EWS/Graph id) or the CRM email id.
+ */
+item?: string
+/**
+ * What happened.
+ */
+message?: string
+}, {
+/**
+ * When it failed.
+ */
+time: string
+/**
+ * in: a message from the mail server; out: an email from the CRM. One of: in, out.
+ */
+direction: ("in" | "out")
+/**
+ * Why (see docs/observability.md), e.g. CorruptMessage, AttachmentTooLarge, CRMRejected, MessageRejected, SendOutcomeUnknown.
+ */
+reason: string
+/**
+ * Which: the server-side id of the message (IMAP "uidValidity:uid", POP3 UIDL, EWS/Graph id) or the CRM email id.
+ */
+item?: string
+/**
+ * What happened.
+ */
+message?: string
+}]|[{
+/**
+ * When it failed.
+ */
+time: string
+/**
+ * in: a message from the mail server; out: an email from the CRM. One of: in, out.
+ */
+direction: ("in" | "out")
+/**
+ * Why (see docs/observability.md), e.g. CorruptMessage, AttachmentTooLarge, CRMRejected, MessageRejected, SendOutcomeUnknown.
+ */
+reason: string
+/**
+ * Which: the server-side id of the message (IMAP "uidValidity:uid", POP3 UIDL, EWS/Graph id) or the CRM email id.
+ */
+item?: string
+/**
+ * What happened.
+ */
+message?: string
+}, {
+/**
+ * When it failed.
+ */
+time: string
+/**
+ * in: a message from the mail server; out: an email from the CRM. One of: in, out.
+ */
+direction: ("in" | "out")
+/**
+ * Why (see docs/observability.md), e.g. CorruptMessage, AttachmentTooLarge, CRMRejected, MessageRejected, SendOutcomeUnknown.
+ */
+reason: string
+/**
+ * Which: the server-side id of the message (IMAP "uidValidity:uid", POP3 UIDL, EWS/Graph id) or the CRM email id.
+ */
+item?: string
+/**
+ * What happened.
+ */
+message?: string
+}, {
+/**
+ * When it failed.
+ */
+time: string
+/**
+ * in: a message from the mail server; out: an email from the CRM. One of: in, out.
+ */
+direction: ("in" | "out")
+/**
+ * Why (see docs/observability.md), e.g. CorruptMessage, AttachmentTooLarge, CRMRejected, MessageRejected, SendOutcomeUnknown.
+ */
+reason: string
+/**
+ * Which: the server-side id of the message (IMAP "uidValidity:uid", POP3 UIDL, EWS/Graph id) or the CRM email id.
+ */
+item?: string
+/**
+ * What happened.
+ */
+message?: string
+}]|[{
+/**
+ * When it failed.
+ */
+time: string
+/**
+ * in: a message from the mail server; out: an email from the CRM. One of: in, out.
+ */
+direction: ("in" | "out")
+/**
+ * Why (see docs/observability.md), e.g. CorruptMessage, AttachmentTooLarge, CRMRejected, MessageRejected, SendOutcomeUnknown.
+ */
+reason: string
+/**
+ * Which: the server-side id of the message (IMAP "uidValidity:uid", POP3 UIDL, EWS/Graph id) or the CRM email id.
+ */
+item?: string
+/**
+ * What happened.
+ */
+message?: string
+}, {
+/**
+ * When it failed.
+ */
+time: string
+/**
+ * in: a message from the mail server; out: an email from the CRM. One of: in, out.
+ */
+direction: ("in" | "out")
+/**
+ * Why (see docs/observability.md), e.g. CorruptMessage, AttachmentTooLarge, CRMRejected, MessageRejected, SendOutcomeUnknown.
+ */
+reason: string
+/**
+ * Which: the server-side id of the message (IMAP "uidValidity:uid", POP3 UIDL, EWS/Graph id) or the CRM email id.
+ */
+item?: string
+/**
+ * What happened.
+ */
+message?: string
+}, {
+/**
+ * When it failed.
+ */
+time: string
+/**
+ * in: a message from the mail server; out: an email from the CRM. One of: in, out.
+ */
+direction: ("in" | "out")
+/**
+ * Why (see docs/observability.md), e.g. CorruptMessage, AttachmentTooLarge, CRMRejected, MessageRejected, SendOutcomeUnknown.
+ */
+reason: string
+/**
+ * Which: the server-side id of the message (IMAP "uidValidity:uid", POP3 UIDL, EWS/Graph id) or the CRM email id.
+ */
+item?: string
+/**
+ * What happened.
+ */
+message?: string
+}, {
+/**
+ * When it failed.
+ */
+time: string
+/**
+ * in: a message from the mail server; out: an email from the CRM. One of: in, out.
+ */
+direction: ("in" | "out")
+/**
+ * Why (see docs/observability.md), e.g. CorruptMessage, AttachmentTooLarge, CRMRejected, MessageRejected, SendOutcomeUnknown.
+ */
+reason: string
+/**
+ * Which: the server-side id of the message (IMAP "uidValidity:uid", POP3 UIDL, EWS/Graph id) or the CRM email id.
+ */
+item?: string
+/**
+ * What happened.
+ */
+message?: string
+}]|[{
+/**
+ * When it failed.
+ */
+time: string
+/**
+ * in: a message from the mail server; out: an email from the CRM. One of: in, out.
+ */
+direction: ("in" | "out")
+/**
+ * Why (see docs/observability.md), e.g. CorruptMessage, AttachmentTooLarge, CRMRejected, MessageRejected, SendOutcomeUnknown.
+ */
+reason: string
+/**
+ * Which: the server-side id of the message (IMAP "uidValidity:uid", POP3 UIDL, EWS/Graph id) or the CRM email id.
+ */
+item?: string
+/**
+ * What happened.
+ */
+message?: string
+}, {
+/**
+ * When it failed.
+ */
+time: string
+/**
+ * in: a message from the mail server; out: an email from the CRM. One of: in, out.
+ */
+direction: ("in" | "out")
+/**
+ * Why (see docs/observability.md), e.g. CorruptMessage, AttachmentTooLarge, CRMRejected, MessageRejected, SendOutcomeUnknown.
+ */
+reason: string
+/**
+ * Which: the server-side id of the message (IMAP "uidValidity:uid", POP3 UIDL, EWS/Graph id) or the CRM email id.
+ */
+item?: string
+/**
+ * What happened.
+ */
+message?: string
+}, {
+/**
+ * When it failed.
+ */
+time: string
+/**
+ * in: a message from the mail server; out: an email from the CRM. One of: in, out.
+ */
+direction: ("in" | "out")
+/**
+ * Why (see docs/observability.md), e.g. CorruptMessage, AttachmentTooLarge, CRMRejected, MessageRejected, SendOutcomeUnknown.
+ */
+reason: string
+/**
+ * Which: the server-side id of the message (IMAP "uidValidity:uid", POP3 UIDL, EWS/Graph id) or the CRM email id.
+ */
+item?: string
+/**
+ * What happened.
+ */
+message?: string
+}, {
+/**
+ * When it failed.
+ */
+time: string
+/**
+ * in: a message from the mail server; out: an email from the CRM. One of: in, out.
+ */
+direction: ("in" | "out")
+/**
+ * Why (see docs/observability.md), e.g. CorruptMessage, AttachmentTooLarge, CRMRejected, MessageRejected, SendOutcomeUnknown.
+ */
+reason: string
+/**
+ * Which: the server-side id of the message (IMAP "uidValidity:uid", POP3 UIDL, EWS/Graph id) or the CRM email id.
+ */
+item?: string
+/**
+ * What happened.
+ */
+message?: string
+}, {
+/**
+ * When it failed.
+ */
+time: string
+/**
+ * in: a message from the mail server; out: an email from the CRM. One of: in, out.
+ */
+direction: ("in" | "out")
+/**
+ * Why (see docs/observability.md), e.g. CorruptMessage, AttachmentTooLarge, CRMRejected, MessageRejected, SendOutcomeUnknown.
+ */
+reason: string
+/**
+ * Which: the server-side id of the message (IMAP "uidValidity:uid", POP3 UIDL, EWS/Graph id) or the CRM email id.
+ */
+item?: string
+/**
+ * What happened.
+ */
+message?: string
+}]|[{
+/**
+ * When it failed.
+ */
+time: string
+/**
+ * in: a message from the mail server; out: an email from the CRM. One of: in, out.
+ */
+direction: ("in" | "out")
+/**
+ * Why (see docs/observability.md), e.g. CorruptMessage, AttachmentTooLarge, CRMRejected, MessageRejected, SendOutcomeUnknown.
+ */
+reason: string
+/**
+ * Which: the server-side id of the message (IMAP "uidValidity:uid", POP3 UIDL, EWS/Graph id) or the CRM email id.
+ */
+item?: string
+/**
+ * What happened.
+ */
+message?: string
+}, {
+/**
+ * When it failed.
+ */
+time: string
+/**
+ * in: a message from the mail server; out: an email from the CRM. One of: in, out.
+ */
+direction: ("in" | "out")
+/**
+ * Why (see docs/observability.md), e.g. CorruptMessage, AttachmentTooLarge, CRMRejected, MessageRejected, SendOutcomeUnknown.
+ */
+reason: string
+/**
+ * Which: the server-side id of the message (IMAP "uidValidity:uid", POP3 UIDL, EWS/Graph id) or the CRM email id.
+ */
+item?: string
+/**
+ * What happened.
+ */
+message?: string
+}, {
+/**
+ * When it failed.
+ */
+time: string
+/**
+ * in: a message from the mail server; out: an email from the CRM. One of: in, out.
+ */
+direction: ("in" | "out")
+/**
+ * Why (see docs/observability.md), e.g. CorruptMessage, AttachmentTooLarge, CRMRejected, MessageRejected, SendOutcomeUnknown.
+ */
+reason: string
+/**
+ * Which: the server-side id of the message (IMAP "uidValidity:uid", POP3 UIDL, EWS/Graph id) or the CRM email id.
+ */
+item?: string
+/**
+ * What happened.
+ */
+message?: string
+}, {
+/**
+ * When it failed.
+ */
+time: string
+/**
+ * in: a message from the mail server; out: an email from the CRM. One of: in, out.
+ */
+direction: ("in" | "out")
+/**
+ * Why (see docs/observability.md), e.g. CorruptMessage, AttachmentTooLarge, CRMRejected, MessageRejected, SendOutcomeUnknown.
+ */
+reason: string
+/**
+ * Which: the server-side id of the message (IMAP "uidValidity:uid", POP3 UIDL, EWS/Graph id) or the CRM email id.
+ */
+item?: string
+/**
+ * What happened.
+ */
+message?: string
+}, {
+/**
+ * When it failed.
+ */
+time: string
+/**
+ * in: a message from the mail server; out: an email from the CRM. One of: in, out.
+ */
+direction: ("in" | "out")
+/**
+ * Why (see docs/observability.md), e.g. CorruptMessage, AttachmentTooLarge, CRMRejected, MessageRejected, SendOutcomeUnknown.
+ */
+reason: string
+/**
+ * Which: the server-side id of the message (IMAP "uidValidity:uid", POP3 UIDL, EWS/Graph id) or the CRM email id.
+ */
+item?: string
+/**
+ * What happened.
+ */
+message?: string
+}, {
+/**
+ * When it failed.
+ */
+time: string
+/**
+ * in: a message from the mail server; out: an email from the CRM. One of: in, out.
+ */
+direction: ("in" | "out")
+/**
+ * Why (see docs/observability.md), e.g. CorruptMessage, AttachmentTooLarge, CRMRejected, MessageRejected, SendOutcomeUnknown.
+ */
+reason: string
+/**
+ * Which: the server-side id of the message (IMAP "uidValidity:uid", POP3 UIDL, EWS/Graph id) or the CRM email id.
+ */
+item?: string
+/**
+ * What happened.
+ */
+message?: string
+}]|[{
+/**
+ * When it failed.
+ */
+time: string
+/**
+ * in: a message from the mail server; out: an email from the CRM. One of: in, out.
+ */
+direction: ("in" | "out")
+/**
+ * Why (see docs/observability.md), e.g. CorruptMessage, AttachmentTooLarge, CRMRejected, MessageRejected, SendOutcomeUnknown.
+ */
+reason: string
+/**
+ * Which: the server-side id of the message (IMAP "uidValidity:uid", POP3 UIDL, EWS/Graph id) or the CRM email id.
+ */
+item?: string
+/**
+ * What happened.
+ */
+message?: string
+}, {
+/**
+ * When it failed.
+ */
+time: string
+/**
+ * in: a message from the mail server; out: an email from the CRM. One of: in, out.
+ */
+direction: ("in" | "out")
+/**
+ * Why (see docs/observability.md), e.g. CorruptMessage, AttachmentTooLarge, CRMRejected, MessageRejected, SendOutcomeUnknown.
+ */
+reason: string
+/**
+ * Which: the server-side id of the message (IMAP "uidValidity:uid", POP3 UIDL, EWS/Graph id) or the CRM email id.
+ */
+item?: string
+/**
+ * What happened.
+ */
+message?: string
+}, {
+/**
+ * When it failed.
+ */
+time: string
+/**
+ * in: a message from the mail server; out: an email from the CRM. One of: in, out.
+ */
+direction: ("in" | "out")
+/**
+ * Why (see docs/observability.md), e.g. CorruptMessage, AttachmentTooLarge, CRMRejected, MessageRejected, SendOutcomeUnknown.
+ */
+reason: string
+/**
+ * Which: the server-side id of the message (IMAP "uidValidity:uid", POP3 UIDL, EWS/Graph id) or the CRM email id.
+ */
+item?: string
+/**
+ * What happened.
+ */
+message?: string
+}, {
+/**
+ * When it failed.
+ */
+time: string
+/**
+ * in: a message from the mail server; out: an email from the CRM. One of: in, out.
+ */
+direction: ("in" | "out")
+/**
+ * Why (see docs/observability.md), e.g. CorruptMessage, AttachmentTooLarge, CRMRejected, MessageRejected, SendOutcomeUnknown.
+ */
+reason: string
+/**
+ * Which: the server-side id of the message (IMAP "uidValidity:uid", POP3 UIDL, EWS/Graph id) or the CRM email id.
+ */
+item?: string
+/**
+ * What happened.
+ */
+message?: string
+}, {
+/**
+ * When it failed.
+ */
+time: string
+/**
+ * in: a message from the mail server; out: an email from the CRM. One of: in, out.
+ */
+direction: ("in" | "out")
+/**
+ * Why (see docs/observability.md), e.g. CorruptMessage, AttachmentTooLarge, CRMRejected, MessageRejected, SendOutcomeUnknown.
+ */
+reason: string
+/**
+ * Which: the server-side id of the message (IMAP "uidValidity:uid", POP3 UIDL, EWS/Graph id) or the CRM email id.
+ */
+item?: string
+/**
+ * What happened.
+ */
+message?: string
+}, {
+/**
+ * When it failed.
+ */
+time: string
+/**
+ * in: a message from the mail server; out: an email from the CRM. One of: in, out.
+ */
+direction: ("in" | "out")
+/**
+ * Why (see docs/observability.md), e.g. CorruptMessage, AttachmentTooLarge, CRMRejected, MessageRejected, SendOutcomeUnknown.
+ */
+reason: string
+/**
+ * Which: the server-side id of the message (IMAP "uidValidity:uid", POP3 UIDL, EWS/Graph id) or the CRM email id.
+ */
+item?: string
+/**
+ * What happened.
+ */
+message?: string
+}, {
+/**
+ * When it failed.
+ */
+time: string
+/**
+ * in: a message from the mail server; out: an email from the CRM. One of: in, out.
+ */
+direction: ("in" | "out")
+/**
+ * Why (see docs/observability.md), e.g. CorruptMessage, AttachmentTooLarge, CRMRejected, MessageRejected, SendOutcomeUnknown.
+ */
+reason: string
+/**
+ * Which: the server-side id of the message (IMAP "uidValidity:uid", POP3 UIDL, EWS/Graph id) or the CRM email id.
+ */
+item?: string
+/**
+ * What happened.
+ */
+message?: string
+}]|[{
+/**
+ * When it failed.
+ */
+time: string
+/**
+ * in: a message from the mail server; out: an email from the CRM. One of: in, out.
+ */
+direction: ("in" | "out")
+/**
+ * Why (see docs/observability.md), e.g. CorruptMessage, AttachmentTooLarge, CRMRejected, MessageRejected, SendOutcomeUnknown.
+ */
+reason: string
+/**
+ * Which: the server-side id of the message (IMAP "uidValidity:uid", POP3 UIDL, EWS/Graph id) or the CRM email id.
+ */
+item?: string
+/**
+ * What happened.
+ */
+message?: string
+}, {
+/**
+ * When it failed.
+ */
+time: string
+/**
+ * in: a message from the mail server; out: an email from the CRM. One of: in, out.
+ */
+direction: ("in" | "out")
+/**
+ * Why (see docs/observability.md), e.g. CorruptMessage, AttachmentTooLarge, CRMRejected, MessageRejected, SendOutcomeUnknown.
+ */
+reason: string
+/**
+ * Which: the server-side id of the message (IMAP "uidValidity:uid", POP3 UIDL, EWS/Graph id) or the CRM email id.
+ */
+item?: string
+/**
+ * What happened.
+ */
+message?: string
+}, {
+/**
+ * When it failed.
+ */
+time: string
+/**
+ * in: a message from the mail server; out: an email from the CRM. One of: in, out.
+ */
+direction: ("in" | "out")
+/**
+ * Why (see docs/observability.md), e.g. CorruptMessage, AttachmentTooLarge, CRMRejected, MessageRejected, SendOutcomeUnknown.
+ */
+reason: string
+/**
+ * Which: the server-side id of the message (IMAP "uidValidity:uid", POP3 UIDL, EWS/Graph id) or the CRM email id.
+ */
+item?: string
+/**
+ * What happened.
+ */
+message?: string
+}, {
+/**
+ * When it failed.
+ */
+time: string
+/**
+ * in: a message from the mail server; out: an email from the CRM. One of: in, out.
+ */
+direction: ("in" | "out")
+/**
+ * Why (see docs/observability.md), e.g. CorruptMessage, AttachmentTooLarge, CRMRejected, MessageRejected, SendOutcomeUnknown.
+ */
+reason: string
+/**
+ * Which: the server-side id of the message (IMAP "uidValidity:uid", POP3 UIDL, EWS/Graph id) or the CRM email id.
+ */
+item?: string
+/**
+ * What happened.
+ */
+message?: string
+}, {
+/**
+ * When it failed.
+ */
+time: string
+/**
+ * in: a message from the mail server; out: an email from the CRM. One of: in, out.
+ */
+direction: ("in" | "out")
+/**
+ * Why (see docs/observability.md), e.g. CorruptMessage, AttachmentTooLarge, CRMRejected, MessageRejected, SendOutcomeUnknown.
+ */
+reason: string
+/**
+ * Which: the server-side id of the message (IMAP "uidValidity:uid", POP3 UIDL, EWS/Graph id) or the CRM email id.
+ */
+item?: string
+/**
+ * What happened.
+ */
+message?: string
+}, {
+/**
+ * When it failed.
+ */
+time: string
+/**
+ * in: a message from the mail server; out: an email from the CRM. One of: in, out.
+ */
+direction: ("in" | "out")
+/**
+ * Why (see docs/observability.md), e.g. CorruptMessage, AttachmentTooLarge, CRMRejected, MessageRejected, SendOutcomeUnknown.
+ */
+reason: string
+/**
+ * Which: the server-side id of the message (IMAP "uidValidity:uid", POP3 UIDL, EWS/Graph id) or the CRM email id.
+ */
+item?: string
+/**
+ * What happened.
+ */
+message?: string
+}, {
+/**
+ * When it failed.
+ */
+time: string
+/**
+ * in: a message from the mail server; out: an email from the CRM. One of: in, out.
+ */
+direction: ("in" | "out")
+/**
+ * Why (see docs/observability.md), e.g. CorruptMessage, AttachmentTooLarge, CRMRejected, MessageRejected, SendOutcomeUnknown.
+ */
+reason: string
+/**
+ * Which: the server-side id of the message (IMAP "uidValidity:uid", POP3 UIDL, EWS/Graph id) or the CRM email id.
+ */
+item?: string
+/**
+ * What happened.
+ */
+message?: string
+}, {
+/**
+ * When it failed.
+ */
+time: string
+/**
+ * in: a message from the mail server; out: an email from the CRM. One of: in, out.
+ */
+direction: ("in" | "out")
+/**
+ * Why (see docs/observability.md), e.g. CorruptMessage, AttachmentTooLarge, CRMRejected, MessageRejected, SendOutcomeUnknown.
+ */
+reason: string
+/**
+ * Which: the server-side id of the message (IMAP "uidValidity:uid", POP3 UIDL, EWS/Graph id) or the CRM email id.
+ */
+item?: string
+/**
+ * What happened.
+ */
+message?: string
+}]|[{
+/**
+ * When it failed.
+ */
+time: string
+/**
+ * in: a message from the mail server; out: an email from the CRM. One of: in, out.
+ */
+direction: ("in" | "out")
+/**
+ * Why (see docs/observability.md), e.g. CorruptMessage, AttachmentTooLarge, CRMRejected, MessageRejected, SendOutcomeUnknown.
+ */
+reason: string
+/**
+ * Which: the server-side id of the message (IMAP "uidValidity:uid", POP3 UIDL, EWS/Graph id) or the CRM email id.
+ */
+item?: string
+/**
+ * What happened.
+ */
+message?: string
+}, {
+/**
+ * When it failed.
+ */
+time: string
+/**
+ * in: a message from the mail server; out: an email from the CRM. One of: in, out.
+ */
+direction: ("in" | "out")
+/**
+ * Why (see docs/observability.md), e.g. CorruptMessage, AttachmentTooLarge, CRMRejected, MessageRejected, SendOutcomeUnknown.
+ */
+reason: string
+/**
+ * Which: the server-side id of the message (IMAP "uidValidity:uid", POP3 UIDL, EWS/Graph id) or the CRM email id.
+ */
+item?: string
+/**
+ * What happened.
+ */
+message?: string
+}, {
+/**
+ * When it failed.
+ */
+time: string
+/**
+ * in: a message from the mail server; out: an email from the CRM. One of: in, out.
+ */
+direction: ("in" | "out")
+/**
+ * Why (see docs/observability.md), e.g. CorruptMessage, AttachmentTooLarge, CRMRejected, MessageRejected, SendOutcomeUnknown.
+ */
+reason: string
+/**
+ * Which: the server-side id of the message (IMAP "uidValidity:uid", POP3 UIDL, EWS/Graph id) or the CRM email id.
+ */
+item?: string
+/**
+ * What happened.
+ */
+message?: string
+}, {
+/**
+ * When it failed.
+ */
+time: string
+/**
+ * in: a message from the mail server; out: an email from the CRM. One of: in, out.
+ */
+direction: ("in" | "out")
+/**
+ * Why (see docs/observability.md), e.g. CorruptMessage, AttachmentTooLarge, CRMRejected, MessageRejected, SendOutcomeUnknown.
+ */
+reason: string
+/**
+ * Which: the server-side id of the message (IMAP "uidValidity:uid", POP3 UIDL, EWS/Graph id) or the CRM email id.
+ */
+item?: string
+/**
+ * What happened.
+ */
+message?: string
+}, {
+/**
+ * When it failed.
+ */
+time: string
+/**
+ * in: a message from the mail server; out: an email from the CRM. One of: in, out.
+ */
+direction: ("in" | "out")
+/**
+ * Why (see docs/observability.md), e.g. CorruptMessage, AttachmentTooLarge, CRMRejected, MessageRejected, SendOutcomeUnknown.
+ */
+reason: string
+/**
+ * Which: the server-side id of the message (IMAP "uidValidity:uid", POP3 UIDL, EWS/Graph id) or the CRM email id.
+ */
+item?: string
+/**
+ * What happened.
+ */
+message?: string
+}, {
+/**
+ * When it failed.
+ */
+time: string
+/**
+ * in: a message from the mail server; out: an email from the CRM. One of: in, out.
+ */
+direction: ("in" | "out")
+/**
+ * Why (see docs/observability.md), e.g. CorruptMessage, AttachmentTooLarge, CRMRejected, MessageRejected, SendOutcomeUnknown.
+ */
+reason: string
+/**
+ * Which: the server-side id of the message (IMAP "uidValidity:uid", POP3 UIDL, EWS/Graph id) or the CRM email id.
+ */
+item?: string
+/**
+ * What happened.
+ */
+message?: string
+}, {
+/**
+ * When it failed.
+ */
+time: string
+/**
+ * in: a message from the mail server; out: an email from the CRM. One of: in, out.
+ */
+direction: ("in" | "out")
+/**
+ * Why (see docs/observability.md), e.g. CorruptMessage, AttachmentTooLarge, CRMRejected, MessageRejected, SendOutcomeUnknown.
+ */
+reason: string
+/**
+ * Which: the server-side id of the message (IMAP "uidValidity:uid", POP3 UIDL, EWS/Graph id) or the CRM email id.
+ */
+item?: string
+/**
+ * What happened.
+ */
+message?: string
+}, {
+/**
+ * When it failed.
+ */
+time: string
+/**
+ * in: a message from the mail server; out: an email from the CRM. One of: in, out.
+ */
+direction: ("in" | "out")
+/**
+ * Why (see docs/observability.md), e.g. CorruptMessage, AttachmentTooLarge, CRMRejected, MessageRejected, SendOutcomeUnknown.
+ */
+reason: string
+/**
+ * Which: the server-side id of the message (IMAP "uidValidity:uid", POP3 UIDL, EWS/Graph id) or the CRM email id.
+ */
+item?: string
+/**
+ * What happened.
+ */
+message?: string
+}, {
+/**
+ * When it failed.
+ */
+time: string
+/**
+ * in: a message from the mail server; out: an email from the CRM. One of: in, out.
+ */
+direction: ("in" | "out")
+/**
+ * Why (see docs/observability.md), e.g. CorruptMessage, AttachmentTooLarge, CRMRejected, MessageRejected, SendOutcomeUnknown.
+ */
+reason: string
+/**
+ * Which: the server-side id of the message (IMAP "uidValidity:uid", POP3 UIDL, EWS/Graph id) or the CRM email id.
+ */
+item?: string
+/**
+ * What happened.
+ */
+message?: string
+}]|[{
+/**
+ * When it failed.
+ */
+time: string
+/**
+ * in: a message from the mail server; out: an email from the CRM. One of: in, out.
+ */
+direction: ("in" | "out")
+/**
+ * Why (see docs/observability.md), e.g. CorruptMessage, AttachmentTooLarge, CRMRejected, MessageRejected, SendOutcomeUnknown.
+ */
+reason: string
+/**
+ * Which: the server-side id of the message (IMAP "uidValidity:uid", POP3 UIDL, EWS/Graph id) or the CRM email id.
+ */
+item?: string
+/**
+ * What happened.
+ */
+message?: string
+}, {
+/**
+ * When it failed.
+ */
+time: string
+/**
+ * in: a message from the mail server; out: an email from the CRM. One of: in, out.
+ */
+direction: ("in" | "out")
+/**
+ * Why (see docs/observability.md), e.g. CorruptMessage, AttachmentTooLarge, CRMRejected, MessageRejected, SendOutcomeUnknown.
+ */
+reason: string
+/**
+ * Which: the server-side id of the message (IMAP "uidValidity:uid", POP3 UIDL, EWS/Graph id) or the CRM email id.
+ */
+item?: string
+/**
+ * What happened.
+ */
+message?: string
+}, {
+/**
+ * When it failed.
+ */
+time: string
+/**
+ * in: a message from the mail server; out: an email from the CRM. One of: in, out.
+ */
+direction: ("in" | "out")
+/**
+ * Why (see docs/observability.md), e.g. CorruptMessage, AttachmentTooLarge, CRMRejected, MessageRejected, SendOutcomeUnknown.
+ */
+reason: string
+/**
+ * Which: the server-side id of the message (IMAP "uidValidity:uid", POP3 UIDL, EWS/Graph id) or the CRM email id.
+ */
+item?: string
+/**
+ * What happened.
+ */
+message?: string
+}, {
+/**
+ * When it failed.
+ */
+time: string
+/**
+ * in: a message from the mail server; out: an email from the CRM. One of: in, out.
+ */
+direction: ("in" | "out")
+/**
+ * Why (see docs/observability.md), e.g. CorruptMessage, AttachmentTooLarge, CRMRejected, MessageRejected, SendOutcomeUnknown.
+ */
+reason: string
+/**
+ * Which: the server-side id of the message (IMAP "uidValidity:uid", POP3 UIDL, EWS/Graph id) or the CRM email id.
+ */
+item?: string
+/**
+ * What happened.
+ */
+message?: string
+}, {
+/**
+ * When it failed.
+ */
+time: string
+/**
+ * in: a message from the mail server; out: an email from the CRM. One of: in, out.
+ */
+direction: ("in" | "out")
+/**
+ * Why (see docs/observability.md), e.g. CorruptMessage, AttachmentTooLarge, CRMRejected, MessageRejected, SendOutcomeUnknown.
+ */
+reason: string
+/**
+ * Which: the server-side id of the message (IMAP "uidValidity:uid", POP3 UIDL, EWS/Graph id) or the CRM email id.
+ */
+item?: string
+/**
+ * What happened.
+ */
+message?: string
+}, {
+/**
+ * When it failed.
+ */
+time: string
+/**
+ * in: a message from the mail server; out: an email from the CRM. One of: in, out.
+ */
+direction: ("in" | "out")
+/**
+ * Why (see docs/observability.md), e.g. CorruptMessage, AttachmentTooLarge, CRMRejected, MessageRejected, SendOutcomeUnknown.
+ */
+reason: string
+/**
+ * Which: the server-side id of the message (IMAP "uidValidity:uid", POP3 UIDL, EWS/Graph id) or the CRM email id.
+ */
+item?: string
+/**
+ * What happened.
+ */
+message?: string
+}, {
+/**
+ * When it failed.
+ */
+time: string
+/**
+ * in: a message from the mail server; out: an email from the CRM. One of: in, out.
+ */
+direction: ("in" | "out")
+/**
+ * Why (see docs/observability.md), e.g. CorruptMessage, AttachmentTooLarge, CRMRejected, MessageRejected, SendOutcomeUnknown.
+ */
+reason: string
+/**
+ * Which: the server-side id of the message (IMAP "uidValidity:uid", POP3 UIDL, EWS/Graph id) or the CRM email id.
+ */
+item?: string
+/**
+ * What happened.
+ */
+message?: string
+}, {
+/**
+ * When it failed.
+ */
+time: string
+/**
+ * in: a message from the mail server; out: an email from the CRM. One of: in, out.
+ */
+direction: ("in" | "out")
+/**
+ * Why (see docs/observability.md), e.g. CorruptMessage, AttachmentTooLarge, CRMRejected, MessageRejected, SendOutcomeUnknown.
+ */
+reason: string
+/**
+ * Which: the server-side id of the message (IMAP "uidValidity:uid", POP3 UIDL, EWS/Graph id) or the CRM email id.
+ */
+item?: string
+/**
+ * What happened.
+ */
+message?: string
+}, {
+/**
+ * When it failed.
+ */
+time: string
+/**
+ * in: a message from the mail server; out: an email from the CRM. One of: in, out.
+ */
+direction: ("in" | "out")
+/**
+ * Why (see docs/observability.md), e.g. CorruptMessage, AttachmentTooLarge, CRMRejected, MessageRejected, SendOutcomeUnknown.
+ */
+reason: string
+/**
+ * Which: the server-side id of the message (IMAP "uidValidity:uid", POP3 UIDL, EWS/Graph id) or the CRM email id.
+ */
+item?: string
+/**
+ * What happened.
+ */
+message?: string
+}, {
+/**
+ * When it failed.
+ */
+time: string
+/**
+ * in: a message from the mail server; out: an email from the CRM. One of: in, out.
+ */
+direction: ("in" | "out")
+/**
+ * Why (see docs/observability.md), e.g. CorruptMessage, AttachmentTooLarge, CRMRejected, MessageRejected, SendOutcomeUnknown.
+ */
+reason: string
+/**
+ * Which: the server-side id of the message (IMAP "uidValidity:uid", POP3 UIDL, EWS/Graph id) or the CRM email id.
+ */
+item?: string
+/**
+ * What happened.
+ */
+message?: string
+}]
 }
 
 /**
@@ -888,6 +2184,31 @@ enabled?: boolean
  * Largest attachment taken into the CRM. A quantity such as 25Mi, 10M or 1048576 (bytes).
  */
 maxAttachmentSize?: string
+/**
+ * How transient failures (unreachable servers, timeouts, throttling, 5xx) of this organization's mailboxes are retried, in Test and Enable and during sync alike (Dynamics: MaxMailboxTransientFailures and MailboxBackoffOnTransientError).
+ */
+retryPolicy?: {
+/**
+ * Transient failures in a row, counted on the back-off schedule, after which a direction is disabled with TooManyTransientFailures (Dynamics: MaxMailboxTransientFailures).
+ */
+maxTransientFailures?: number
+/**
+ * Wait after the first transient failure; it doubles with each further one, up to maxBackoff (Dynamics: MailboxBackoffOnTransientError). A duration such as 30s, 5m or 1h30m.
+ */
+backoff?: string
+/**
+ * Longest wait between two transient failures counted against the budget. A duration such as 30s, 5m or 1h30m.
+ */
+maxBackoff?: string
+/**
+ * After the budget ran out, a disabled direction is tested again after this long, then at doubling intervals up to maxProbeInterval, and re-enabled by itself when a test passes. A duration such as 30s, 5m or 1h30m.
+ */
+probeInterval?: string
+/**
+ * Longest wait between two tests of a direction disabled by TooManyTransientFailures. A duration such as 30s, 5m or 1h30m.
+ */
+maxProbeInterval?: string
+}
 }
 
 /**

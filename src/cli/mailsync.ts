@@ -11,6 +11,7 @@ import { APPROVE_FLAGS } from './approve-flags.js';
 import { flagUsage, parseFlags, UsageError, type FlagTable, type ParsedArgs } from './flags.js';
 import { OPERATOR_FLAGS } from './operator-flags.js';
 import { apiMessage, statusCode } from '../kube/errors.js';
+import { FAILURES_FLAGS } from './failures-flags.js';
 
 /** What a command returns: an exit code, or 'running' for a server that keeps the process alive. */
 type Outcome = number | 'running';
@@ -68,6 +69,18 @@ const COMMANDS: Record<string, Command> = {
   }),
   approve: decide('Approved'),
   deny: decide('Denied'),
+  failures: command({
+    synopsis: 'failures [MAILBOX] [flags]',
+    summary: 'List what failed during sync: messages not processed, failing directions.',
+    details: 'Reads status.recentFailures and status.sync of the mailboxes (the viewer role is enough).',
+    flags: FAILURES_FLAGS,
+    positionals: true,
+    async main({ values, positionals }) {
+      const { failuresCommand } = await import('./failures.js');
+      process.stdout.write(await failuresCommand(values, positionals));
+      return 0;
+    },
+  }),
 };
 
 function overview(): string {

@@ -2,16 +2,17 @@
 // session with IDLE, POP3), the outgoing sender (SMTP, EWS, Graph) and the CRM connector. The
 // only module that knows both the sync pipelines and the protocol adapters.
 
+import { retryPolicyOf, type RetryPolicy } from '../api/retry-policy.js';
 import type { Deployment, EmailServerProfile, Mailbox } from '../api/types.js';
 import { createConnector } from '../crm/factory.js';
 import type { CrmConnector } from '../crm/types.js';
 import { ImapSession } from '../mail/imap.js';
-import type { Credentials } from '../mail/types.js';
+import type { Credentials, OutgoingMessage } from '../mail/types.js';
 import { Pop3Adapter } from '../mail/pop3.js';
 import { SmtpAdapter } from '../mail/smtp.js';
 import { GraphAdapter } from '../mail/graph.js';
 import type { SecretSource } from '../controllers/mailbox-testing.js';
-import type { SyncParts } from '../sync/mailbox-syncer.js';
+import type { SessionWatcher, SyncParts } from '../sync/mailbox-syncer.js';
 import { quantityBytes } from '../sync/parse.js';
 import { ImapSource } from '../sync/sources/imap.js';
 import { Pop3Source } from '../sync/sources/pop3.js';
@@ -22,6 +23,8 @@ import { DEFAULT_TOKEN, type TokenSettings } from '../sync/tracking-token.js';
 import type { SyncPartsFactory, SyncPlanInput } from '../sync/worker.js';
 import { parseDuration, resolveDirection, revisionOf, type DirectionSettings } from './settings.js';
 import { credentialsFor, ewsAdapterFor } from './testers.js';
+
+type Debug = (message: string, fields?: Record<string, unknown>) => void;
 
 export interface SyncPartsOptions {
   /** How often the outgoing loop asks the CRM for emails pending send. */
@@ -114,24 +117,40 @@ export class ConnectSyncParts implements SyncPartsFactory {
       crm,
       pollIntervalMs: this.opts.pollIntervalMs ?? parseDuration(profile.spec.minPollingInterval, 5 * 60_000),
       outgoingIntervalMs: this.opts.outgoingPollMs ?? 30_000,
+      retry: retryPolicyOf(deployment.spec.retryPolicy),
       ...(this.opts.parser ? { parser: this.opts.parser } : {}),
     };
-    if (w.incoming) parts.incoming = this.incoming(settings('incoming'));
-    if (w.outgoing) parts.outgoing = this.outgoing(settings('outgoing'));
+    // Protocol detail at debug level, through the mailbox's logger (it redacts registered secrets).
+    const debug: Debug = w.logger ? (message, fields) => w.logger!.debug(fields ?? {}, message) : () => undefined;
+    if (w.incoming) parts.incoming = this.incoming(settings('incoming'), parts.retry!, debug);
+    if (w.outgoing) parts.outgoing = this.outgoing(settings('outgoing'), debug);
     return parts;
   }
 
-  private incoming(s: DirectionSettings): SyncParts['incoming'] {
+  private incoming(s: DirectionSettings, retry: RetryPolicy, debug: Debug): SyncParts['incoming'] {
     const credentials = requireCredentials(s);
     switch (s.protocol) {
       case 'IMAP': {
-        let wake: () => void = () => undefined;
-        const session = new ImapSession(s.endpoint, credentials, { onExists: () => wake(), onConnected: () => wake() });
-        return { source: new ImapSource(session), subscribe: (fn) => (wake = fn), close: () => session.close() };
+        let watcher: SessionWatcher | undefined;
+        // Every failed attempt and every drop is reported as it happens (the direction's health
+        // decides what it means), and reconnects stay within seconds while the budget lasts.
+        const session = new ImapSession(s.endpoint, credentials, {
+          onExists: () => watcher?.wake(),
+          onConnected: () => watcher?.wake(),
+          onError: (err) => watcher?.failed(err),
+          backoff: { maxMs: retry.reconnectMaxMs },
+          debug,
+        });
+        return { source: new ImapSource(session), watch: (w) => (watcher = w), refresh: () => session.refresh(), close: () => session.close() };
       }
       case 'POP3': {
         const adapter = new Pop3Adapter(s.endpoint, credentials);
-        return { source: new Pop3Source(() => adapter.open()), close: async () => undefined };
+        const open = async () => {
+          const client = await adapter.open();
+          debug(`POP3 ${s.endpoint.host}:${s.endpoint.port}: logged in as ${s.credentials?.username ?? s.address}`);
+          return client;
+        };
+        return { source: new Pop3Source(open), close: async () => undefined };
       }
       case 'EWS': {
         const ews = ewsAdapterFor(s, credentials);
@@ -160,12 +179,19 @@ export class ConnectSyncParts implements SyncPartsFactory {
     }
   }
 
-  private outgoing(s: DirectionSettings): SyncParts['outgoing'] {
+  private outgoing(s: DirectionSettings, debug: Debug): SyncParts['outgoing'] {
     const credentials = requireCredentials(s);
     switch (s.protocol) {
       case 'SMTP': {
         const smtp = new SmtpAdapter(s.endpoint, credentials, { maxConnections: 2 });
-        return { sender: smtp, close: async () => smtp.close() };
+        const sender = {
+          send: async (msg: OutgoingMessage) => {
+            const id = await smtp.send(msg);
+            debug(`SMTP ${s.endpoint.host}:${s.endpoint.port}: accepted ${id}`, { recipients: msg.to.length + (msg.cc?.length ?? 0) + (msg.bcc?.length ?? 0) });
+            return id;
+          },
+        };
+        return { sender, close: async () => smtp.close() };
       }
       case 'EWS': {
         const ews = ewsAdapterFor(s, credentials);

@@ -5,7 +5,7 @@
 
 import type { Deployment, DeploymentStatusT } from '../api/types.js';
 import { RESOURCES, TEST_REQUESTED_AT } from '../api/types.js';
-import { getCondition, removeCondition, setCondition } from '../kube/conditions.js';
+import { getCondition } from '../kube/conditions.js';
 import { patchStatus } from '../kube/status.js';
 import { backoffDelay } from '../util/backoff.js';
 import type { ReconcileResult } from '../kube/workqueue.js';
@@ -14,6 +14,7 @@ import { mailboxCounts } from './counts.js';
 import type { CrmTestOutcome, CrmTesting } from './crm-testing.js';
 import { secretSource } from './secret-source.js';
 import { rolloutProgress } from './rollout-progress.js';
+import { applySummary } from './summary.js';
 
 const RETEST_MS = 60_000;
 const HEALTHY_RECHECK_MS = 5 * 60_000;
@@ -75,12 +76,10 @@ export class DeploymentReconciler {
     let event: { type: 'Normal' | 'Warning'; reason: string; message: string } | undefined;
     if (ref && !this.ctx.caches.secrets.get(namespace, ref.name)) {
       const message = `Secret "${ref.name}" (spec.crm.credentialsSecretRef) not found in namespace "${namespace}"`;
-      conds = setCondition(conds, { type: 'Ready', status: 'False', reason: 'SecretNotFound', message }, gen);
-      conds = setCondition(conds, { type: 'Stalled', status: 'True', reason: 'SecretNotFound', message }, gen);
+      conds = applySummary(conds, gen, { ready: { status: 'False', reason: 'SecretNotFound', message }, failure: { reason: 'SecretNotFound', message } });
       event = { type: 'Warning', reason: 'SecretNotFound', message };
     } else if (!this.crm) {
-      conds = setCondition(conds, { type: 'Ready', status: 'True', reason: 'Valid', message: 'deployment is valid (connector not tested in this process)' }, gen);
-      conds = removeCondition(conds, 'Stalled');
+      conds = applySummary(conds, gen, { ready: { status: 'True', reason: 'Valid', message: 'deployment is valid (connector not tested in this process)' } });
     } else {
       const { outcome, retryInMs, fresh } = await this.testConnector(d);
       // Ready also waits for a change of the defaults to reach the mailboxes that use them, so
@@ -88,18 +87,19 @@ export class DeploymentReconciler {
       const usingDefaults = mailboxes.filter((m) => !m.spec.serverProfileRef || !m.spec.incoming || !m.spec.outgoing || !m.spec.appointmentsContactsTasks);
       const progress = rolloutProgress(this.ctx.caches, usingDefaults);
       const failedNote = progress.failed ? `; ${progress.failed} mailbox(es) failed the test of their new configuration and run their last-known-good one: ${progress.failedNames.join(', ')}` : '';
-      if (outcome.ok && progress.pending > 0) {
-        const message = `${progress.pending} of ${usingDefaults.length} mailboxes using the defaults are still moving to the current configuration${failedNote}`;
-        conds = setCondition(conds, { type: 'Ready', status: 'False', reason: 'RolloutInProgress', message }, gen);
-      } else {
-        conds = setCondition(conds, { type: 'Ready', status: outcome.ok ? 'True' : 'False', reason: outcome.reason, message: outcome.message + (outcome.ok ? failedNote : '') }, gen);
-      }
-      conds = outcome.ok || !outcome.permanent ? removeCondition(conds, 'Stalled') : setCondition(conds, { type: 'Stalled', status: 'True', reason: outcome.reason, message: outcome.message }, gen);
-      conds = !outcome.ok && !outcome.permanent
-        ? setCondition(conds, { type: 'Reconciling', status: 'True', reason: 'RetryingConnectorTest', message: 'the CRM connector test is retried with backoff' }, gen)
-        : outcome.ok && progress.pending > 0
-          ? setCondition(conds, { type: 'Reconciling', status: 'True', reason: 'RolloutInProgress', message: 'a change of the defaults is rolling out' }, gen)
-          : removeCondition(conds, 'Reconciling');
+      const rolling = outcome.ok && progress.pending > 0;
+      conds = applySummary(conds, gen, {
+        ready: rolling
+          ? { status: 'False', reason: 'RolloutInProgress', message: `${progress.pending} of ${usingDefaults.length} mailboxes using the defaults are still moving to the current configuration${failedNote}` }
+          : { status: outcome.ok ? 'True' : 'False', reason: outcome.reason, message: outcome.message + (outcome.ok ? failedNote : '') },
+        // The connector knows whether this very failure is permanent (an untrusted CRM certificate is).
+        failure: outcome.ok ? undefined : { reason: outcome.reason, message: outcome.message, retrying: !outcome.permanent },
+        reconciling: outcome.ok
+          ? rolling
+            ? { reason: 'RolloutInProgress', message: 'a change of the defaults is rolling out' }
+            : undefined
+          : { reason: 'RetryingConnectorTest', message: 'the CRM connector test is retried with backoff' },
+      });
       if (fresh) event = outcome.ok ? { type: 'Normal', reason: 'CRMConnected', message: outcome.message } : { type: 'Warning', reason: outcome.reason, message: outcome.message };
       if (retryInMs > 0) result = { requeueAfterMs: retryInMs };
     }
@@ -107,7 +107,10 @@ export class DeploymentReconciler {
     const before = getCondition(d.status?.conditions, 'Ready');
     await patchStatus(this.ctx.clients, { ...RESOURCES.deployments, namespace, name, resourceVersion: d.metadata.resourceVersion }, d.status, next);
     const after = getCondition(next.conditions, 'Ready');
-    if (event && (before?.status !== after?.status || before?.reason !== after?.reason)) await this.ctx.events.record(d, event.type, event.reason, event.message);
+    if (event && (before?.status !== after?.status || before?.reason !== after?.reason)) {
+      this.ctx.logger.info({ namespace, deployment: name, ready: after?.status, reason: event.reason }, `CRM connector: ${event.message}`);
+      await this.ctx.events.record(d, event.type, event.reason, event.message);
+    }
     return result;
   }
 }

@@ -18,15 +18,17 @@
 // mailbox's own spec or Secret, a test request) switches at once, as Test and Enable always has.
 // All tests of one profile's mailboxes share spec.rollout.maxConcurrentTests (TestSlots).
 
-import type { Mailbox, MailboxStatusT } from '../api/types.js';
+import { isPermanentReason } from '../api/reasons.js';
+import { DEFAULT_RETRY_POLICY, retryPolicyOf, type RetryPolicy } from '../api/retry-policy.js';
+import type { Deployment, Mailbox, MailboxStatusT } from '../api/types.js';
 import { RESOURCES, TEST_REQUESTED_AT } from '../api/types.js';
 import { getCondition, removeCondition, setCondition, type Condition } from '../kube/conditions.js';
 import { patchStatus } from '../kube/status.js';
-import { backoffDelay, type Backoff } from '../util/backoff.js';
+import { backoffDelay } from '../util/backoff.js';
 import type { ReconcileResult } from '../kube/workqueue.js';
 import { approvalOf, grantToRecord } from './approval.js';
 import { apiMessage, statusCode } from '../kube/errors.js';
-import type { ControllerContext } from './context.js';
+import { splitKey, type ControllerContext } from './context.js';
 import type { Direction, MailboxTesting, TestOutcome, TestPlan } from './mailbox-testing.js';
 import { directionsOf, resolveMailbox, type EffectiveMailbox } from './resolve.js';
 import { rolloutSettings } from './rollout.js';
@@ -34,17 +36,20 @@ import { DIRECTION_CONDITIONS, DIRECTIONS, inCurrentBatch, isRunning, mailboxRol
 import { cacheVersions, hashOf, profileRevision } from './rollout-revision.js';
 import { TestSlots } from './rollout-slots.js';
 import { secretSource } from './secret-source.js';
+import { applySummary, type SummaryFailure } from './summary.js';
+import { currentSyncFailure, SYNC_DIRECTIONS, syncBasis, syncedCondition } from './sync-health.js';
 
 export { DIRECTION_CONDITIONS };
 const DIRECTION_NAMES: Record<Direction, string> = { incoming: 'incoming', outgoing: 'outgoing', appointmentsContactsTasks: 'appointments, contacts and tasks' };
 
-export interface TestPolicy {
-  /** Transient failures in a row before a direction is disabled (Dynamics: 10). */
-  maxTransientFailures: number;
-  backoff: Backoff;
-}
+/**
+ * The operator's own retry policy: what a Deployment's spec.retryPolicy does not set. Transient
+ * failures in a row before a direction is disabled (Dynamics: 10), the back-off between them, and
+ * the probes after that.
+ */
+export type TestPolicy = Pick<RetryPolicy, 'maxTransientFailures' | 'backoff'> & Partial<RetryPolicy>;
 
-export const DEFAULT_TEST_POLICY: TestPolicy = { maxTransientFailures: 10, backoff: { baseMs: 30_000, maxMs: 30 * 60_000, jitter: 0.2 } };
+export const DEFAULT_TEST_POLICY: TestPolicy = DEFAULT_RETRY_POLICY;
 
 /** A test result that could not be written is reused by the next pass for this long instead of testing again. */
 const OUTCOME_REUSE_MS = 60_000;
@@ -69,13 +74,21 @@ interface Hold {
 export class MailboxReconciler {
   /** Outcomes of tests whose status write failed, reused by the next pass instead of testing again. */
   private readonly recent = new Map<string, { configHash: string; requests: string; outcomes: TestOutcome[]; at: number }>();
+  private readonly defaults: RetryPolicy;
 
   constructor(
     private readonly ctx: ControllerContext,
     private readonly testing: MailboxTesting,
-    private readonly policy: TestPolicy = DEFAULT_TEST_POLICY,
+    policy: TestPolicy = DEFAULT_TEST_POLICY,
     readonly slots: TestSlots = new TestSlots(() => undefined),
-  ) {}
+  ) {
+    this.defaults = { ...DEFAULT_RETRY_POLICY, ...policy };
+  }
+
+  /** A Deployment's spec.retryPolicy over the operator's defaults. */
+  private policyFor(deployment: Deployment | undefined): RetryPolicy {
+    return retryPolicyOf(deployment?.spec.retryPolicy, this.defaults);
+  }
 
   async reconcile(namespace: string, name: string): Promise<ReconcileResult | void> {
     const key = `${namespace}/${name}`;
@@ -105,6 +118,7 @@ export class MailboxReconciler {
     let result: ReconcileResult | undefined;
 
     const deployment = this.ctx.caches.deployments.get(namespace, mbx.spec.deploymentRef.name);
+    const policy = this.policyFor(deployment);
     const grant = grantToRecord(mbx, deployment, this.ctx.autoApproveCap);
     if (grant && (await this.recordGrant(mbx, grant))) return; // the status update re-queues this mailbox
     // Approval binds to the exact address; a changed address withdraws it.
@@ -123,7 +137,7 @@ export class MailboxReconciler {
       if (lkg) {
         delete next.targetRevision;
         set(UP_TO_DATE, 'False', res.reason, res.message);
-        conds = this.summarise(mbx, runningDirections(mbx), conds, gen, approval, { reason: res.reason, message: res.message });
+        conds = this.summarise(mbx, runningDirections(mbx), conds, gen, approval, { hold: { reason: res.reason, message: res.message } });
       } else {
         delete next.serverProfile;
         set('Enabled', 'False', res.reason, res.message);
@@ -195,14 +209,14 @@ export class MailboxReconciler {
           const from = prev.revision !== revision || prev.serverProfile !== profileName ? ` (from revision ${prev.revision} of profile "${prev.serverProfile}")` : '';
           const what = directions.map((d) => DIRECTION_NAMES[d]).join(', ') || 'nothing';
           const moved = { type: 'Normal' as const, reason: 'RevisionUpdated', message: `test passed; now runs ${what} on revision ${revision} of profile "${profileName}"${from}` };
-          result = this.applyOutcomes(directions, outcomes, next, set, events, moved);
+          result = this.applyOutcomes(directions, outcomes, next, set, events, policy, moved);
           notRun();
           switchTo();
           summaryDirections = directions;
         } else {
-          const retry = this.scheduleRetry(outcomes, next);
+          const retry = this.scheduleRetry(outcomes, next, policy);
           result = retry.retryInMs !== undefined ? { requeueAfterMs: retry.retryInMs } : undefined;
-          hold = this.failedRollout(mbx, directions, outcomes, retry, revision, profileName);
+          hold = this.failedRollout(mbx, directions, outcomes, retry, revision, profileName, policy);
           set(UP_TO_DATE, 'False', hold.reason, hold.message);
           events.push({ type: 'Warning', reason: 'RolloutTestFailed', message: hold.message });
         }
@@ -236,7 +250,7 @@ export class MailboxReconciler {
       if (outcomes) {
         if (configHash !== prev.testedConfigHash) next.consecutiveTransientFailures = 0;
         recordTest();
-        result = this.applyOutcomes(directions, outcomes, next, set, events);
+        result = this.applyOutcomes(directions, outcomes, next, set, events, policy);
         notRun();
         switchTo();
       } else if (nextRetry !== undefined && !changed) {
@@ -245,11 +259,44 @@ export class MailboxReconciler {
         set(UP_TO_DATE, 'True', 'UpToDate', `runs on revision ${revision} of profile "${profileName}"`);
       }
     }
-    conds = this.summarise(mbx, summaryDirections, conds, gen, approval, hold);
+    // Failures the sync worker met while running this configuration (sync-health.ts).
+    const syncing = this.applySyncFailures(mbx, summaryDirections, next, conds, set, policy);
+    if (syncing.probeInMs !== undefined) result ??= { requeueAfterMs: syncing.probeInMs };
+    conds = this.summarise(mbx, summaryDirections, conds, gen, approval, { hold, retryingInSync: syncing.retrying });
     next.conditions = conds;
     await this.write(mbx, next, events);
     this.recent.delete(key);
     return result;
+  }
+
+  /**
+   * Folds the worker's current failure records into the direction conditions. A direction whose
+   * transient budget ran out during sync is probed like one that ran out in Test and Enable.
+   */
+  private applySyncFailures(
+    mbx: Mailbox,
+    directions: Direction[],
+    next: MailboxStatusT,
+    conds: Condition[],
+    set: SetCondition,
+    policy: RetryPolicy,
+  ): { retrying: Set<Direction>; probeInMs?: number } {
+    const retrying = new Set<Direction>();
+    let probeInMs: number | undefined;
+    const basis = syncBasis({ ...mbx, status: next }, this.ctx.caches);
+    for (const d of SYNC_DIRECTIONS) {
+      if (!directions.includes(d)) continue;
+      const f = currentSyncFailure(next, d, basis);
+      if (f?.exhausted && !next.nextTestTime) {
+        probeInMs = backoffDelay(1, policy.probe);
+        next.nextTestTime = iso(new Date(Date.now() + probeInMs));
+        next.consecutiveTransientFailures = Math.max(next.consecutiveTransientFailures ?? 0, policy.maxTransientFailures);
+      }
+      const want = syncedCondition(getCondition(conds, DIRECTION_CONDITIONS[d]), f, DIRECTION_NAMES[d], policy, next.nextTestTime);
+      if (want) set(DIRECTION_CONDITIONS[d], want.status, want.reason, want.message);
+      if (f && !f.permanent && !f.exhausted) retrying.add(d);
+    }
+    return { retrying, probeInMs };
   }
 
   /**
@@ -272,20 +319,30 @@ export class MailboxReconciler {
     } finally {
       release();
     }
+    const [namespace, mailbox] = splitKey(slot.key);
+    outcomes.forEach((o, i) => {
+      const direction = plan.steps[i].direction;
+      const result = o.ok ? 'passed' : o.permanent ? 'failed' : 'failed (transient)';
+      this.ctx.logger.info({ namespace, mailbox, direction, result, reason: o.reason }, `test of ${DIRECTION_NAMES[direction]} ${result}: ${o.message}`);
+    });
     this.recent.set(slot.key, { configHash, requests, outcomes, at: Date.now() });
     return outcomes;
   }
 
-  /** Counts transient failures and plans the next retry; shared by direct and rollout tests. */
-  private scheduleRetry(outcomes: TestOutcome[], next: MailboxStatusT): { failures: number; exhausted: boolean; retryInMs?: number } {
+  /**
+   * Counts transient failures and plans the next retry; shared by direct and rollout tests. After
+   * the budget, retries become probes: first after policy.probe.baseMs, doubling up to its maxMs.
+   */
+  private scheduleRetry(outcomes: TestOutcome[], next: MailboxStatusT, policy: RetryPolicy): { failures: number; exhausted: boolean; retryInMs?: number } {
     const transient = outcomes.filter((o) => !o.ok && !o.permanent);
     const failures = transient.length ? (next.consecutiveTransientFailures ?? 0) + 1 : 0;
     next.consecutiveTransientFailures = failures;
-    const exhausted = failures >= this.policy.maxTransientFailures;
+    const exhausted = failures >= policy.maxTransientFailures;
     let retryInMs: number | undefined;
-    if (transient.length && !exhausted) {
+    if (transient.length) {
       const hinted = Math.max(0, ...transient.map((o) => o.retryAfterMs ?? 0));
-      retryInMs = Math.max(backoffDelay(failures, this.policy.backoff), hinted);
+      const wait = exhausted ? backoffDelay(failures - policy.maxTransientFailures + 1, policy.probe) : backoffDelay(failures, policy.backoff);
+      retryInMs = Math.max(wait, hinted);
       next.nextTestTime = iso(new Date(Date.now() + retryInMs));
     } else {
       delete next.nextTestTime;
@@ -300,9 +357,10 @@ export class MailboxReconciler {
     next: MailboxStatusT,
     set: SetCondition,
     events: PendingEvent[],
+    policy: RetryPolicy,
     success: PendingEvent = { type: 'Normal', reason: 'TestSucceeded', message: `Test and Enable passed: ${directions.map((d) => DIRECTION_NAMES[d]).join(', ') || 'nothing to test'}` },
   ): ReconcileResult | undefined {
-    const { failures, exhausted, retryInMs } = this.scheduleRetry(outcomes, next);
+    const { failures, exhausted, retryInMs } = this.scheduleRetry(outcomes, next, policy);
     directions.forEach((d, i) => {
       const o = outcomes[i];
       const type = DIRECTION_CONDITIONS[d];
@@ -311,9 +369,9 @@ export class MailboxReconciler {
       } else if (o.permanent) {
         set(type, 'False', o.reason, `${o.message}; ${DIRECTION_NAMES[d]} processing is disabled until the configuration changes or a test is requested`);
       } else if (exhausted) {
-        set(type, 'False', 'TooManyTransientFailures', `gave up after ${failures} transient failures in a row; last: ${o.message}. Fix the cause and request a test (annotation ${TEST_REQUESTED_AT})`);
+        set(type, 'False', 'TooManyTransientFailures', `gave up after ${failures} transient failures in a row; last: ${o.message}. Tested again at ${next.nextTestTime} (then at doubling intervals up to ${Math.round(policy.probe.maxMs / 60_000)} min) and re-enabled by itself when a test passes; fix the cause and request a test (annotation ${TEST_REQUESTED_AT}) to retry now`);
       } else {
-        set(type, 'False', o.reason, `${o.message} (transient failure ${failures} of ${this.policy.maxTransientFailures}; retrying at ${next.nextTestTime})`);
+        set(type, 'False', o.reason, `${o.message} (transient failure ${failures} of ${policy.maxTransientFailures}; retrying at ${next.nextTestTime})`);
       }
     });
     if (outcomes.every((o) => o.ok)) {
@@ -334,59 +392,86 @@ export class MailboxReconciler {
     retry: { failures: number; exhausted: boolean; retryInMs?: number },
     revision: string,
     profileName: string,
+    policy: RetryPolicy,
   ): Hold {
     const failedAt = outcomes.map((o, i) => [o, directions[i]] as const).filter(([o]) => !o.ok);
     const [first] = failedAt[0];
     const reason = retry.exhausted && !first.permanent ? 'TooManyTransientFailures' : first.reason;
     const what = failedAt.map(([o, d]) => `${DIRECTION_NAMES[d]}: ${o.message}`).join('; ');
-    const next = retry.retryInMs !== undefined ? `transient failure ${retry.failures} of ${this.policy.maxTransientFailures}, retrying at ${iso(new Date(Date.now() + retry.retryInMs))}` : 'not retried until the configuration changes or a test is requested';
+    const at = retry.retryInMs !== undefined ? iso(new Date(Date.now() + retry.retryInMs)) : undefined;
+    const next = !at
+      ? 'not retried until the configuration changes or a test is requested'
+      : retry.exhausted
+        ? `gave up after ${retry.failures} transient failures; tested again at ${at}`
+        : `transient failure ${retry.failures} of ${policy.maxTransientFailures}, retrying at ${at}`;
     const s = mbx.status ?? {};
     return {
       reason,
       message: `${what} (test of revision ${revision} of profile "${profileName}", ${next}; still running on last-known-good revision ${s.revision} of profile "${s.serverProfile}")`,
-      retrying: retry.retryInMs !== undefined,
+      // A spent budget waits for a person, although it is still probed now and then.
+      retrying: at !== undefined && !retry.exhausted,
     };
   }
 
-  /** Enabled, Ready, Reconciling and Stalled from the direction conditions, approval and any hold. */
-  private summarise(mbx: Mailbox, directions: Direction[], conds: Condition[], gen: number | undefined, approval: ReturnType<typeof approvalOf>, hold?: Hold): Condition[] {
-    const dirConds = directions.map((d) => getCondition(conds, DIRECTION_CONDITIONS[d]));
-    const failed = dirConds.filter((c) => c && c.status !== 'True');
-    const passed = dirConds.filter((c) => c?.status === 'True');
-    const permanent = failed.find((c) => c && (c.reason === 'TooManyTransientFailures' || !isTransientReason(c.reason)));
+  /**
+   * Enabled and the kstatus summary (Ready, Reconciling, Stalled) from the direction conditions,
+   * approval and any hold. A direction failing transiently during sync still processes (its
+   * worker retries within seconds): it keeps the mailbox Enabled, but not Ready.
+   */
+  private summarise(
+    mbx: Mailbox,
+    directions: Direction[],
+    conds: Condition[],
+    gen: number | undefined,
+    approval: ReturnType<typeof approvalOf>,
+    opts: { hold?: Hold; retryingInSync?: ReadonlySet<Direction> } = {},
+  ): Condition[] {
+    const { hold } = opts;
+    const inSync = opts.retryingInSync ?? new Set<Direction>();
+    const entries = directions.map((d) => ({ d, c: getCondition(conds, DIRECTION_CONDITIONS[d]) }));
+    const failed = entries.filter((e) => e.c && e.c.status !== 'True') as { d: Direction; c: Condition }[];
+    const passed = entries.filter((e) => e.c?.status === 'True');
+    const processing = entries.filter((e) => e.c?.status === 'True' || inSync.has(e.d));
+    const names = (list: { d: Direction }[]) => list.map((e) => DIRECTION_NAMES[e.d]).join(', ');
     let enabled: [Condition['status'], string, string];
     if (mbx.spec.suspended) enabled = ['False', 'Suspended', 'spec.suspended is true'];
     else if (approval.state === 'Denied') enabled = ['False', 'Denied', approval.message];
     else if (approval.state === 'Pending') enabled = ['False', 'AwaitingApproval', approval.message];
     else if (!directions.length) enabled = ['False', 'NothingToSync', 'every delivery method is None'];
     else if (!failed.length && !passed.length) enabled = ['False', 'TestPending', 'waiting for Test and Enable (spec.rollout.maxConcurrentTests of its profile limits tests at once)'];
-    else if (!failed.length) enabled = ['True', 'Enabled', `processing ${directions.map((d) => DIRECTION_NAMES[d]).join(', ')}`];
-    else if (passed.length) enabled = ['True', 'PartiallyEnabled', `processing ${directions.filter((_, i) => dirConds[i]?.status === 'True').map((d) => DIRECTION_NAMES[d]).join(', ')} only`];
-    else enabled = ['False', failed[0]!.reason, failed[0]!.message];
+    else if (!failed.length) enabled = ['True', 'Enabled', `processing ${names(entries)}`];
+    else if (processing.length === entries.length) enabled = ['True', 'Enabled', `processing ${names(entries)}; retrying ${names(failed)} after a transient sync failure`];
+    else if (processing.length) enabled = ['True', 'PartiallyEnabled', `processing ${names(processing)} only`];
+    else enabled = ['False', failed[0].c.reason, failed[0].c.message];
     if (hold && enabled[0] === 'True') {
       const s = mbx.status ?? {};
       enabled = ['True', 'RunningLastKnownGood', `${enabled[2]} on last-known-good revision ${s.revision} of profile "${s.serverProfile}"; the new configuration is not used: ${hold.message}`];
     }
-    let out = setCondition(conds, { type: 'Enabled', status: enabled[0], reason: enabled[1], message: enabled[2] }, gen);
-    const ready = enabled[0] === 'True' && !failed.length && !hold;
-    const first = failed[0];
-    out = setCondition(
-      out,
-      ready
-        ? { type: 'Ready', status: 'True', reason: 'Ready', message: enabled[2] }
+    const out = setCondition(conds, { type: 'Enabled', status: enabled[0], reason: enabled[1], message: enabled[2] }, gen);
+    const first = failed[0]?.c;
+    const ready =
+      enabled[0] === 'True' && !failed.length && !hold
+        ? { status: 'True' as const, reason: 'Ready', message: enabled[2] }
         : hold && enabled[0] === 'True'
-          ? { type: 'Ready', status: 'False', reason: hold.reason, message: enabled[2] }
+          ? { status: 'False' as const, reason: hold.reason, message: enabled[2] }
           : first && enabled[1] !== 'Suspended'
-            ? { type: 'Ready', status: 'False', reason: first.reason, message: first.message }
-            : { type: 'Ready', status: 'False', reason: enabled[1], message: enabled[2] },
-      gen,
-    );
-    // A held mailbox's failed test counts as the direction failures do: retried, or waiting for a person.
-    const stalled = permanent ?? (hold && !hold.retrying ? hold : undefined);
-    out = stalled ? setCondition(out, { type: 'Stalled', status: 'True', reason: stalled.reason, message: stalled.message }, gen) : removeCondition(out, 'Stalled');
-    const retrying = (failed.length && !permanent) || hold?.retrying;
-    out = retrying ? setCondition(out, { type: 'Reconciling', status: 'True', reason: 'RetryingTest', message: 'a transient failure is being retried' }, gen) : removeCondition(out, 'Reconciling');
-    return out;
+            ? { status: 'False' as const, reason: first.reason, message: first.message }
+            : { status: 'False' as const, reason: enabled[1], message: enabled[2] };
+    // What waits for a person wins over what is retried; a held mailbox's failed test counts as
+    // the direction failures do.
+    const permanent = failed.find((e) => isPermanentReason(e.c.reason));
+    const failure: SummaryFailure | undefined = permanent
+      ? { reason: permanent.c.reason, message: permanent.c.message, retrying: false }
+      : hold && !hold.retrying
+        ? { ...hold, retrying: false }
+        : failed.length
+          ? { reason: failed[0].c.reason, message: failed[0].c.message, retrying: true }
+          : hold?.retrying
+            ? { ...hold, retrying: true }
+            : undefined;
+    const syncRetry = !permanent && failed.length > 0 && failed.every((e) => inSync.has(e.d));
+    const reconciling = syncRetry ? { reason: 'RetryingSync', message: `${names(failed)} sync is retried within seconds by its worker` } : { reason: 'RetryingTest', message: 'a transient failure is being retried' };
+    return applySummary(out, gen, { ready, failure, ...(failure ? { reconciling } : {}) });
   }
 
   /**
@@ -423,11 +508,17 @@ export class MailboxReconciler {
     );
     for (const e of events) await this.ctx.events.record(mbx, e.type, e.reason, e.message);
     const readyChanged = before?.status !== after?.status || before?.reason !== after?.reason;
+    const enabled = [getCondition(mbx.status?.conditions, 'Enabled'), getCondition(next.conditions, 'Enabled')];
+    if (readyChanged || enabled[0]?.status !== enabled[1]?.status || enabled[0]?.reason !== enabled[1]?.reason) {
+      // The mailbox's state changed: one line an operator can follow (and grep by reason).
+      this.ctx.logger.info(
+        { namespace: mbx.metadata.namespace, mailbox: mbx.metadata.name, ready: after?.status, reason: after?.reason, enabled: enabled[1]?.status, enabledReason: enabled[1]?.reason },
+        `mailbox Ready ${before?.status ?? '(none)'} -> ${after?.status} (${after?.reason}): ${after?.message}`,
+      );
+    }
     if (readyChanged && after?.status === 'True' && !events.some((e) => e.type === 'Normal')) {
       await this.ctx.events.record(mbx, 'Normal', 'Ready', after.message);
     }
   }
 }
 
-const TRANSIENT = new Set(['ServerUnreachable', 'Timeout', 'Throttled', 'ServerError', 'TLSHandshakeInterrupted']);
-export const isTransientReason = (reason: string): boolean => TRANSIENT.has(reason);

@@ -22,6 +22,7 @@ import { MailboxReconciler, type TestPolicy } from './mailbox.js';
 import type { MailboxTesting } from './mailbox-testing.js';
 import { getCondition } from '../kube/conditions.js';
 import { ProfileReconciler } from './profile.js';
+import { SYNC_DIRECTIONS } from './sync-health.js';
 import { TestSlots } from './rollout-slots.js';
 import { effectiveProfileName } from './resolve.js';
 
@@ -74,6 +75,20 @@ function rolloutChanged(p: EmailServerProfile, old: EmailServerProfile): boolean
 function approvalChanged(m: Mailbox, old: Mailbox): boolean {
   const sig = (x: Mailbox) =>
     ['Approved', 'Denied'].map((t) => `${getCondition(x.status?.conditions, t)?.status}`).join() + `|${x.status?.emailAddress}`;
+  return sig(m) !== sig(old);
+}
+
+/**
+ * A sync worker reported a direction failing, stopping or working again (status.sync.*.failure):
+ * the controller folds it into the direction conditions. Volatile parts (the message, times) are
+ * left out, so a failure that repeats does not re-queue the mailbox on every attempt.
+ */
+function syncFailureChanged(m: Mailbox, old: Mailbox): boolean {
+  const sig = (x: Mailbox) =>
+    SYNC_DIRECTIONS.map((d) => {
+      const f = x.status?.sync?.[d]?.failure;
+      return f ? [f.reason, f.permanent, f.exhausted, f.failures, f.basis].join(',') : '-';
+    }).join('|');
   return sig(m) !== sig(old);
 }
 
@@ -147,7 +162,7 @@ export class Manager {
         mailboxOwners(m);
       },
       onUpdate: (m, old) => {
-        if (specOrRequestChanged(m, old) || approvalChanged(m, old)) q.mailbox(m);
+        if (specOrRequestChanged(m, old) || approvalChanged(m, old) || syncFailureChanged(m, old)) q.mailbox(m);
         mailboxOwners(m);
         if (old.spec.serverProfileRef?.name !== m.spec.serverProfileRef?.name || old.spec.deploymentRef.name !== m.spec.deploymentRef.name) mailboxOwners(old);
       },

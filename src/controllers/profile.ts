@@ -9,6 +9,7 @@
 
 import type { EmailServerProfile, EmailServerProfileSpec, ProfileStatus } from '../api/types.js';
 import { RESOURCES } from '../api/types.js';
+import { reasonInfo } from '../api/reasons.js';
 import { getCondition, removeCondition, setCondition, type Condition } from '../kube/conditions.js';
 import { isConflict } from '../kube/errors.js';
 import { patchStatus } from '../kube/status.js';
@@ -19,16 +20,21 @@ import { directionsOf, effectiveDeliveryMethods, effectiveProfileName, resolveMa
 import { RolloutController, type RolloutPhase, type RolloutPlan } from './rollout.js';
 import { mailboxRolloutState } from './rollout-mailbox.js';
 import { cacheVersions, profileRevision, revisionSpec } from './rollout-revision.js';
+import { applySummary } from './summary.js';
 
 const MAX_REVISIONS = 32;
 
-/** Ready and the kstatus conditions for each phase of a rollout. */
-const PHASE_CONDITIONS: Record<RolloutPhase, { ready: [Condition['status'], string]; reconciling?: string; stalled?: string; paused?: string; event?: ['Normal' | 'Warning', string] }> = {
+/**
+ * Ready and the kstatus conditions for each phase of a rollout. `blocker` is what keeps the profile
+ * from being Ready: the reason registry says whether it is work under way (Reconciling) or waits
+ * for a person (Stalled).
+ */
+const PHASE_CONDITIONS: Record<RolloutPhase, { ready: [Condition['status'], string]; blocker?: string; paused?: string; event?: ['Normal' | 'Warning', string] }> = {
   Complete: { ready: ['True', 'UpToDate'], event: ['Normal', 'RolloutCompleted'] },
-  Progressing: { ready: ['False', 'RolloutInProgress'], reconciling: 'RolloutInProgress' },
-  Paused: { ready: ['False', 'RolloutPaused'], stalled: 'FailureThresholdReached', paused: 'FailureThresholdReached', event: ['Warning', 'RolloutPaused'] },
+  Progressing: { ready: ['False', 'RolloutInProgress'], blocker: 'RolloutInProgress' },
+  Paused: { ready: ['False', 'RolloutPaused'], blocker: 'FailureThresholdReached', paused: 'FailureThresholdReached', event: ['Warning', 'RolloutPaused'] },
   PausedByUser: { ready: ['False', 'RolloutPaused'], paused: 'PausedByUser', event: ['Normal', 'RolloutPaused'] },
-  Incomplete: { ready: ['False', 'RolloutIncomplete'], stalled: 'RolloutIncomplete', event: ['Warning', 'RolloutIncomplete'] },
+  Incomplete: { ready: ['False', 'RolloutIncomplete'], blocker: 'RolloutIncomplete', event: ['Warning', 'RolloutIncomplete'] },
 };
 
 export class ProfileReconciler {
@@ -80,12 +86,19 @@ export class ProfileReconciler {
       if (isConflict(err)) return { requeueAfterMs: 100 };
       throw err;
     }
-    for (const e of plan.events) await this.ctx.events.record(p, e.type, e.reason, e.message);
+    for (const e of plan.events) {
+      // Each rollout step (a batch admitted, a batch done) is a log line too.
+      this.ctx.logger.info({ namespace, profile: name, reason: e.reason }, e.message);
+      await this.ctx.events.record(p, e.type, e.reason, e.message);
+    }
     if (problem && before?.reason !== 'SecretNotFound') await this.ctx.events.record(p, 'Warning', 'SecretNotFound', problem);
     const transition = PHASE_CONDITIONS[plan.phase].event;
     if (!problem && transition && before && (before.status !== after.status || before.reason !== after.reason)) {
       // A profile that never had a mailbox to move has nothing to announce.
-      if (plan.phase !== 'Complete' || plan.rollout.batch) await this.ctx.events.record(p, transition[0], transition[1], plan.message);
+      if (plan.phase !== 'Complete' || plan.rollout.batch) {
+        this.ctx.logger.info({ namespace, profile: name, reason: transition[1], phase: plan.phase }, plan.message);
+        await this.ctx.events.record(p, transition[0], transition[1], plan.message);
+      }
     }
     return plan.requeueAfterMs !== undefined ? { requeueAfterMs: plan.requeueAfterMs } : undefined;
   }
@@ -94,16 +107,14 @@ export class ProfileReconciler {
     const gen = p.metadata.generation;
     const phase = PHASE_CONDITIONS[plan.phase];
     let conds = p.status?.conditions ?? [];
-    const put = (type: string, reason: string | undefined, message: string) =>
-      (conds = reason ? setCondition(conds, { type, status: 'True', reason, message }, gen) : removeCondition(conds, type));
-    conds = setCondition(
-      conds,
-      problem ? { type: 'Ready', status: 'False', reason: 'SecretNotFound', message: problem } : { type: 'Ready', status: phase.ready[0], reason: phase.ready[1], message: plan.message },
-      gen,
-    );
-    put('Reconciling', phase.reconciling, plan.message);
-    put('Stalled', phase.stalled, plan.message);
-    put('RolloutPaused', phase.paused, plan.message);
+    const blocker = phase.blocker ? { reason: phase.blocker, message: plan.message } : undefined;
+    const progress = blocker && reasonInfo(blocker.reason)?.kind === 'progress';
+    conds = applySummary(conds, gen, {
+      ready: problem ? { status: 'False', reason: 'SecretNotFound', message: problem } : { status: phase.ready[0], reason: phase.ready[1], message: plan.message },
+      failure: problem ? { reason: 'SecretNotFound', message: problem } : progress ? undefined : blocker,
+      reconciling: progress ? blocker : undefined,
+    });
+    conds = phase.paused ? setCondition(conds, { type: 'RolloutPaused', status: 'True', reason: phase.paused, message: plan.message }, gen) : removeCondition(conds, 'RolloutPaused');
     return conds;
   }
 

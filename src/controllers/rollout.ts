@@ -15,6 +15,7 @@
 // Planning is pure: the ProfileReconciler writes the result and records the events.
 
 import type { EmailServerProfile, EmailServerProfileSpec, Mailbox, ProfileStatus } from '../api/types.js';
+import { durationMs } from '../util/duration.js';
 import { compareKeys, inOpenBatch, rolloutKey, type MailboxRolloutState } from './rollout-mailbox.js';
 
 export type RolloutStatusT = NonNullable<ProfileStatus['rollout']>;
@@ -37,13 +38,6 @@ export function rolloutSettings(spec: EmailServerProfileSpec): RolloutSettings {
     failureThreshold: r.failureThreshold ?? 50,
     paused: r.paused ?? false,
   };
-}
-
-function durationMs(d: string | undefined, fallback: number): number {
-  if (!d) return fallback;
-  let ms = 0;
-  for (const [, n, unit] of d.matchAll(/([0-9.]+)(ms|s|m|h)/g)) ms += Number(n) * { ms: 1, s: 1000, m: 60_000, h: 3_600_000 }[unit as 'ms'];
-  return ms || fallback;
 }
 
 export interface RolloutMailbox {

@@ -12,6 +12,7 @@
 // Events where anyone with read access sees it. The server's words ride along on the MailError as
 // `serverText`, made safe for debug logs.
 import { protocolCode, redact, safeServerText } from '../util/redact.js';
+import { REASONS } from '../api/reasons.js';
 import { MailError, type FailureReason } from './types.js';
 
 export interface ErrorContext {
@@ -57,7 +58,7 @@ type Rule = {
   when: (f: ErrorFacts) => boolean;
   /** What happened, in our words, with the relevant codes. */
   say: (f: ErrorFacts) => string;
-  /** What the user can do about it. */
+  /** What the user can do about it; the reason's hint in src/api/reasons.ts when absent. */
   hint?: string;
 };
 
@@ -212,6 +213,9 @@ export const RULES: readonly Rule[] = [
   { reason: 'ServerError', when: (f) => isSmtp4xx(f, 450, 451, 452), say: (f) => `the server deferred the request (${smtp(f)})`, hint: TRANSIENT },
   { reason: 'UnsupportedConfiguration', when: (f) => isSmtp4xx(f, 538), say: (f) => `the server requires TLS before authentication (${smtp(f)})`, hint: 'set the TLS mode to STARTTLS or Implicit' },
   { reason: 'AuthenticationFailed', when: (f) => isSmtp4xx(f, 530, 534, 535) || has(f, 'EAUTH', 'ENOAUTH', 'EOAUTH2'), say: (f) => `the server rejected the credentials${f.smtpCode ? ` (${smtp(f)})` : ''}`, hint: CHECK_CREDENTIALS },
+  // Exchange Online: 550 5.7.60 "Client does not have permissions to send as this sender"; other
+  // servers say so in words. About the account's rights, not this message: the direction stops.
+  { reason: 'SendAsDenied', when: (f) => f.smtpCode !== undefined && f.smtpCode >= 500 && (f.smtpEnhanced === '5.7.60' || /send ?as ?denied|permissions? to send as|not (?:allowed|authori[sz]ed|permitted) to send (?:as|on behalf)/.test(f.text)), say: (f) => `the server refuses mail from this sender for this account (${smtp(f)})` },
   // Exchange Online's sending quotas, mailbox-full and "sender throttled" replies are 5xx but about
   // the mailbox, not this message: the email waits (released, retried with back-off), not fails.
   { reason: 'Throttled', when: (f) => f.smtpCode !== undefined && f.smtpCode >= 500 && /quotaexceeded|sender throttled/.test(f.text), say: (f) => `the server refuses mail from this mailbox for now: a sending quota, a full mailbox or a sender throttle (${smtp(f)})`, hint: 'the email stays pending and is retried with back-off; check the mailbox in Exchange if it lasts' },
@@ -292,7 +296,7 @@ function composeMessage(rule: Rule, facts: ErrorFacts, ctx: ErrorContext): strin
   const where = [ctx.protocol, ctx.server].filter(Boolean).join(' ');
   let message = `${where ? `${where}: ` : ''}${rule.say(facts)}`;
   if (facts.retryAfterMs !== undefined) message += `; retry after ${Math.ceil(facts.retryAfterMs / 1000)} s`;
-  if (rule.hint) message += `; ${rule.hint}`;
+  message += `; ${rule.hint ?? REASONS[rule.reason].hint}`;
   // Our own wording holds no secrets, but a user-supplied host name or a code could.
   return redact(message, ctx.secrets ?? []);
 }

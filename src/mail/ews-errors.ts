@@ -38,7 +38,7 @@ const CODE_RULES: CodeRule[] = [
     hint: 'grant the ApplicationImpersonation role to the service account for this mailbox, or use credentials from the mailbox',
   },
   { reason: 'AuthenticationFailed', codes: ['ErrorAccessDenied', 'ErrorDelegateNoUser', 'ErrorNotDelegate'], say: 'the account has no access to this mailbox', hint: 'grant the account full access or delegate rights, or enable impersonation on the profile' },
-  { reason: 'AuthenticationFailed', codes: ['ErrorSendAsDenied'], say: 'the account may not send as or on behalf of this sender', hint: 'grant Send As or Send on Behalf in Exchange, or change the profile\'s send mode' },
+  { reason: 'SendAsDenied', codes: ['ErrorSendAsDenied'], say: 'the account may not send as or on behalf of this sender', hint: 'grant Send As or Send on Behalf in Exchange, or change the profile\'s send mode' },
   { reason: 'AuthenticationFailed', codes: ['ErrorAccountDisabled', 'ErrorPasswordExpired', 'ErrorPasswordChangeRequired'], say: 'the account cannot log in', hint: CHECK_CREDENTIALS },
   {
     reason: 'MailboxNotFound',

@@ -248,7 +248,7 @@ export class GraphAdapter implements ConnectionTester {
       return new MailError('MessageRejected', `Graph ${this.baseUrl}: the message was refused (HTTP ${response.status}${code ? ` ${code}` : ''}); it is not retried; check the recipients, the size and the sender rights`, { cause: err, serverText });
     }
     if (err.code === 'ErrorSendAsDenied') {
-      return new MailError('AuthenticationFailed', `Graph ${this.baseUrl}: the mailbox ${this.options.mailbox} may not send as or on behalf of this sender (ErrorSendAsDenied); grant Send As or Send on Behalf in Exchange, or change the profile's send mode`, { cause: err });
+      return new MailError('SendAsDenied', `Graph ${this.baseUrl}: the mailbox ${this.options.mailbox} may not send as or on behalf of this sender (ErrorSendAsDenied); grant Send As or Send on Behalf in Exchange, or change the profile's send mode`, { cause: err });
     }
     return classifyHttpError(err, this.context());
   }

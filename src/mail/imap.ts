@@ -93,6 +93,11 @@ export interface ImapSessionOptions extends ImapOptions {
   onConnected?: () => void;
   /** Reconnect back-off: exponential with jitter between these bounds. */
   backoff?: { initialMs?: number; maxMs?: number };
+  /**
+   * Protocol-level detail for a debug log (connects, logins, folder state, EXISTS, fetch sizes,
+   * drops). Never given credentials or message content.
+   */
+  debug?: (message: string, fields?: Record<string, unknown>) => void;
   /** IDLE starts after this much inactivity (ms). Default 1 s: new mail is noticed within about a second. */
   idleDelayMs?: number;
   /** Upper bound for one fetch round trip batch, in messages. */
@@ -119,6 +124,8 @@ export class ImapSession {
   private failure?: MailError;
   private queue: Promise<unknown> = Promise.resolve();
   private readonly loop: Promise<void>;
+  /** The current connection is being closed on purpose by refresh(): reconnect at once, report nothing. */
+  private refreshing = false;
 
   constructor(
     private readonly endpoint: Endpoint,
@@ -164,6 +171,7 @@ export class ImapSession {
       }
       return { uidValidity: mailbox.uidValidity, items: found.sort((a, b) => a.uid - b.uid) };
     });
+    if (items.length) this.debug(`${items.length} new message(s) after UID ${lastUid}`, { uids: `${items[0].uid}:${items[items.length - 1].uid}`, bytes: items.reduce((n, i) => n + i.size, 0) });
     const fetchBatch = (batch: number[]) =>
       this.command('fetching messages', async (c) => {
         // A reconnect between batches may land on a recreated folder: its UIDs mean other messages.
@@ -210,6 +218,21 @@ export class ImapSession {
     });
   }
 
+  /**
+   * Logs out and signs in again on a new connection, after any command in flight. A session can
+   * stay open for days on credentials that were revoked meanwhile; signing in afresh now and then
+   * (the sync worker does it at every safety resync) finds that out. Rejects with the failure
+   * (rejected credentials are permanent: the session then stops reconnecting).
+   */
+  async refresh(): Promise<void> {
+    this.debug('signing in again on a new connection');
+    await this.command('signing in again', async (c) => {
+      this.refreshing = true;
+      await c.logout();
+    });
+    await this.acquire();
+  }
+
   /** Stops reconnecting, logs out and fails pending callers. */
   async close(): Promise<void> {
     if (this.stopper.signal.aborted) return this.loop;
@@ -220,6 +243,10 @@ export class ImapSession {
     if (client?.usable) await withTimeout(client.logout(), this.timeout, 'logging out').catch(() => client.close());
     else client?.close();
     await this.loop;
+  }
+
+  private debug(message: string, fields?: Record<string, unknown>): void {
+    this.options.debug?.(`IMAP ${describeEndpoint(this.endpoint)}: ${message}`, fields);
   }
 
   private get stopped(): boolean {
@@ -282,6 +309,7 @@ export class ImapSession {
       } catch (err) {
         if (this.stopped) break;
         const error = err instanceof MailError ? err : classifyError(err, this.context());
+        this.debug(`connection attempt failed (${error.reason}${error.permanent ? ', permanent: not retried' : ''})`);
         this.lastError = error;
         this.options.onError?.(error);
         if (error.permanent) {
@@ -302,6 +330,12 @@ export class ImapSession {
       await closed;
       this.client = undefined;
       if (this.stopped) break;
+      if (this.refreshing) {
+        this.refreshing = false;
+        attempt = 0;
+        continue;
+      }
+      this.debug('the connection was closed; reconnecting');
       const dropped = new MailError('ServerUnreachable', `IMAP ${describeEndpoint(this.endpoint)}: the connection was closed; reconnecting`);
       this.lastError = dropped;
       this.options.onError?.(dropped);
@@ -325,10 +359,14 @@ export class ImapSession {
       );
       client = c;
       c.on('error', () => undefined); // surfaced through 'close' and the failing command
-      c.on('exists', (data: { count: number }) => this.options.onExists?.(data.count));
+      c.on('exists', (data: { count: number }) => {
+        this.debug(`EXISTS ${data.count}`);
+        this.options.onExists?.(data.count);
+      });
       const guard = { signal: this.stopper.signal, onTimeout: () => c.close() };
       await withTimeout(c.connect(), this.timeout, 'connecting and logging in', guard);
-      await withTimeout(c.mailboxOpen(this.mailbox), this.timeout, `opening ${this.mailbox}`, guard);
+      const opened = await withTimeout(c.mailboxOpen(this.mailbox), this.timeout, `opening ${this.mailbox}`, guard);
+      this.debug(`connected, logged in as ${login.username}, ${this.mailbox} opened`, { uidValidity: String(opened.uidValidity), uidNext: opened.uidNext, exists: opened.exists });
       return c;
     } catch (err) {
       client?.close();

@@ -1,5 +1,6 @@
 // The contract between protocol adapters and everything above them. Adapters know nothing of
 // Kubernetes: they get plain endpoints and credentials and throw MailError with a FailureReason.
+import { isPermanentReason, type Reason } from '../api/reasons.js';
 
 export type TlsMode = 'Implicit' | 'STARTTLS' | 'None';
 
@@ -25,9 +26,11 @@ export type Credentials =
   | { kind: 'password'; username: string; password: string }
   | { kind: 'oauth2'; username: string; token: TokenProvider };
 
-/** Every way a mail operation can fail, as reported on Mailbox conditions. */
+/** Every way a mail operation can fail, as reported on Mailbox conditions (each is in src/api/reasons.ts). */
 export type FailureReason =
   | 'AuthenticationFailed'
+  /** The account may not send as (or on behalf of) the From address: the outgoing direction stops. */
+  | 'SendAsDenied'
   | 'ServerUnreachable'
   | 'TLSError'
   | 'MailboxNotFound'
@@ -43,16 +46,9 @@ export type FailureReason =
    */
   | 'MessageRejected';
 
-/**
- * Failures that retrying cannot fix: someone has to change the configuration, the credentials or
- * the server. An untrusted or mismatched certificate is one (the profile must trust the CA).
- */
-export const PERMANENT_REASONS: ReadonlySet<FailureReason> = new Set([
-  'AuthenticationFailed',
-  'MailboxNotFound',
-  'UnsupportedConfiguration',
-  'TLSError',
-]);
+// Every FailureReason is a registered reason (a compile error otherwise).
+const registered: FailureReason extends Reason ? true : never = true;
+void registered;
 
 /** A failure with its classification. `message` never contains credentials. */
 export class MailError extends Error {
@@ -69,7 +65,9 @@ export class MailError extends Error {
     super(message, { cause: opts.cause });
     this.name = 'MailError';
     this.reason = reason;
-    this.permanent = PERMANENT_REASONS.has(reason);
+    // Failures that retrying cannot fix (src/api/reasons.ts): someone has to change the
+    // configuration, the credentials or the server. An untrusted certificate is one.
+    this.permanent = isPermanentReason(reason);
     this.retryAfterMs = opts.retryAfterMs;
     this.serverText = opts.serverText;
   }

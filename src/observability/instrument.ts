@@ -3,7 +3,8 @@
 // reconcilers, work queues and mailbox cache into the metrics.
 
 import type { Direction as TestDirection, MailboxTesting, TestOutcome } from '../controllers/mailbox-testing.js';
-import { countMailboxStates, type MailboxLike } from './mailbox-state.js';
+import type { MailboxLabels, SyncMetricsHooks } from '../sync/status-reporter.js';
+import { countMailboxStates, crmReachability, pausedRollouts, type DeploymentLike, type MailboxLike, type ProfileLike } from './mailbox-state.js';
 import { directionLabel, type Metrics, type QueueLike, type ReconcileKind } from './metrics.js';
 
 /**
@@ -14,11 +15,11 @@ export function instrumentTesting(inner: MailboxTesting, metrics: Metrics): Mail
   return {
     plan(mailbox, profile, directions, lookups) {
       const plan = inner.plan(mailbox, profile, directions, lookups);
-      const namespace = mailbox.metadata.namespace;
+      const labels = labelsOf({ namespace: mailbox.metadata.namespace, profile: profile.metadata.name, ownerKind: mailbox.spec.owner.kind });
       const count = (d: TestDirection, o: TestOutcome) => {
         const direction = directionLabel(d);
         metrics.tests.inc({ direction, result: o.ok ? 'success' : o.permanent ? 'permanent' : 'transient' });
-        if (!o.ok) metrics.failures.inc({ reason: o.reason, direction, namespace });
+        if (!o.ok) metrics.failures.inc({ reason: o.reason, direction, ...labels });
       };
       return {
         ...plan,
@@ -46,7 +47,7 @@ type Reconcile = (namespace: string, name: string) => Promise<unknown>;
 /** The parts of controllers/Manager used here (structural, so tests can pass a stand-in). */
 export interface InstrumentableManager {
   queues: Record<string, QueueLike>;
-  caches: { mailboxes: { list(namespace?: string): MailboxLike[] } };
+  caches: { mailboxes: { list(namespace?: string): MailboxLike[] }; deployments: { list(namespace?: string): DeploymentLike[] }; profiles: { list(namespace?: string): ProfileLike[] } };
   reconcilers: Record<'mailboxes' | 'profiles' | 'deployments', { reconcile: Reconcile }>;
 }
 
@@ -80,24 +81,29 @@ export function instrumentManager(manager: InstrumentableManager, metrics: Metri
   }
   metrics.observeQueues(Object.fromEntries(Object.entries(manager.queues).map(([name, q]) => [name, { len: () => (active() ? q.len() : 0) }])));
   metrics.setMailboxSource(() => (active() ? countMailboxStates(manager.caches.mailboxes.list()) : []));
+  metrics.setCrmSource(() => (active() ? crmReachability(manager.caches.deployments.list()) : []));
+  metrics.setRolloutSource(() => (active() ? pausedRollouts(manager.caches.profiles.list()) : []));
 }
 
 /**
  * Hooks for the sync workers (src/sync's SyncMetricsHooks): messages in and out, the latency from
- * the mail server's receipt to CRM delivery, and sync failures by reason. `namespace` on `failed`
- * is optional so that callers which do not pass it yet still count (with namespace "").
+ * the mail server's receipt to CRM delivery, and sync failures by reason (every failed attempt,
+ * and every message that could not be processed).
  */
-export function syncMetricsHooks(metrics: Metrics) {
+export function syncMetricsHooks(metrics: Metrics): SyncMetricsHooks {
   return {
-    delivered(namespace: string, receivedAt?: Date): void {
-      metrics.messages.inc({ direction: 'in', namespace });
-      if (receivedAt) metrics.syncLatency.observeSince({ namespace }, receivedAt);
+    delivered(m, receivedAt) {
+      metrics.messages.inc({ direction: 'in', ...labelsOf(m) });
+      if (receivedAt) metrics.syncLatency.observeSince(labelsOf(m), receivedAt);
     },
-    sent(namespace: string): void {
-      metrics.messages.inc({ direction: 'out', namespace });
+    sent(m) {
+      metrics.messages.inc({ direction: 'out', ...labelsOf(m) });
     },
-    failed(reason: string, direction: 'in' | 'out', namespace = ''): void {
-      metrics.failures.inc({ reason, direction, namespace });
+    failed(reason, direction, m) {
+      metrics.failures.inc({ reason, direction, ...labelsOf(m) });
     },
   };
 }
+
+/** The metric labels of a mailbox (label names are snake_case, as Prometheus has them). */
+const labelsOf = (m: MailboxLabels) => ({ namespace: m.namespace, owner_kind: m.ownerKind, profile: m.profile });

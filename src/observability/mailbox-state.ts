@@ -3,10 +3,12 @@
 // "failing / all" need no de-duplication. The order of the checks decides which state wins when
 // several apply: what keeps a mailbox from processing mail is reported before what is wrong with it.
 
+import { isFailureReason } from '../api/reasons.js';
+
 /** The fields of a Mailbox this module reads; structural, so it does not depend on the API types. */
 export interface MailboxLike {
   metadata: { namespace?: string; generation?: number };
-  spec?: { suspended?: boolean };
+  spec?: { suspended?: boolean; owner?: { kind?: string } };
   status?: {
     observedGeneration?: number;
     serverProfile?: string;
@@ -39,6 +41,8 @@ export interface MailboxStateCount {
   namespace: string;
   /** The effective email server profile (status.serverProfile); "" while unresolved. */
   profile: string;
+  /** User or Queue: queues (shared mailboxes) often deserve their own alert route. */
+  ownerKind: string;
   count: number;
 }
 
@@ -61,15 +65,46 @@ export function mailboxState(m: MailboxLike): MailboxState {
  * that has any mailbox is reported, zeros included, so that ratios and `absent()` behave.
  */
 export function countMailboxStates(mailboxes: Iterable<MailboxLike>): MailboxStateCount[] {
-  const groups = new Map<string, { namespace: string; profile: string; counts: Map<MailboxState, number> }>();
+  const groups = new Map<string, { namespace: string; profile: string; ownerKind: string; counts: Map<MailboxState, number> }>();
   for (const m of mailboxes) {
     const namespace = m.metadata.namespace ?? '';
     const profile = m.status?.serverProfile ?? '';
-    const key = `${namespace}\u0000${profile}`;
+    const ownerKind = m.spec?.owner?.kind ?? '';
+    const key = `${namespace}\u0000${profile}\u0000${ownerKind}`;
     let g = groups.get(key);
-    if (!g) groups.set(key, (g = { namespace, profile, counts: new Map(MAILBOX_STATES.map((s) => [s, 0])) }));
+    if (!g) groups.set(key, (g = { namespace, profile, ownerKind, counts: new Map(MAILBOX_STATES.map((s) => [s, 0])) }));
     const s = mailboxState(m);
     g.counts.set(s, g.counts.get(s)! + 1);
   }
-  return [...groups.values()].flatMap((g) => [...g.counts].map(([state, count]) => ({ state, namespace: g.namespace, profile: g.profile, count })));
+  return [...groups.values()].flatMap((g) => [...g.counts].map(([state, count]) => ({ state, namespace: g.namespace, profile: g.profile, ownerKind: g.ownerKind, count })));
+}
+
+type Conditioned = { metadata: { namespace?: string; name?: string }; status?: { conditions?: { type: string; status: string; reason?: string }[] } };
+export type DeploymentLike = Conditioned;
+export type ProfileLike = Conditioned;
+
+/**
+ * Per Deployment: 1 when its CRM connector was reached and authenticated at its last test, 0 when
+ * that test failed (Ready False for a failure of the reason registry: CRMUnreachable,
+ * CRMAuthenticationFailed, ...). Deployments not tested yet, or not ready for another reason
+ * (a rollout of its defaults), report 1 when the connector works; untested ones are left out.
+ */
+export function crmReachability(deployments: Iterable<DeploymentLike>): { namespace: string; deployment: string; value: number }[] {
+  const out: { namespace: string; deployment: string; value: number }[] = [];
+  for (const d of deployments) {
+    const ready = d.status?.conditions?.find((c) => c.type === 'Ready');
+    if (!ready) continue;
+    out.push({ namespace: d.metadata.namespace ?? '', deployment: d.metadata.name ?? '', value: ready.status !== 'True' && isFailureReason(ready.reason ?? '') ? 0 : 1 });
+  }
+  return out;
+}
+
+/** Profiles whose rollout is paused, with why: FailureThresholdReached or PausedByUser. */
+export function pausedRollouts(profiles: Iterable<ProfileLike>): { namespace: string; profile: string; reason: string }[] {
+  const out: { namespace: string; profile: string; reason: string }[] = [];
+  for (const p of profiles) {
+    const c = p.status?.conditions?.find((x) => x.type === 'RolloutPaused' && x.status === 'True');
+    if (c) out.push({ namespace: p.metadata.namespace ?? '', profile: p.metadata.name ?? '', reason: c.reason ?? '' });
+  }
+  return out;
 }

@@ -8,6 +8,15 @@
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
 import { MAILBOX_STATES, type MailboxStateCount } from './mailbox-state.js';
 
+/** Labels of the per-mailbox series, so Alertmanager can route by tenant, profile and owner kind. */
+export interface MailboxMetricLabels {
+  namespace: string;
+  /** The mailbox's email server profile ("" while unresolved). */
+  profile: string;
+  /** User or Queue. */
+  owner_kind: string;
+}
+
 /** Direction of mail: `in` = mail server to CRM, `out` = CRM to mail server. */
 export type MessageDirection = 'in' | 'out';
 /** Direction of a test or failure: mail in, mail out, or appointments/contacts/tasks. */
@@ -39,12 +48,12 @@ export interface Metrics {
   readonly registry: Registry;
   /** Content-Type of `registry.metrics()` output (Prometheus text format 0.0.4). */
   readonly contentType: string;
-  messages: { inc(labels: { direction: MessageDirection; namespace: string }, count?: number): void };
-  failures: { inc(labels: { reason: string; direction: Direction; namespace: string }, count?: number): void };
+  messages: { inc(labels: { direction: MessageDirection } & MailboxMetricLabels, count?: number): void };
+  failures: { inc(labels: { reason: string; direction: Direction } & MailboxMetricLabels, count?: number): void };
   syncLatency: {
-    observe(labels: { namespace: string }, seconds: number): void;
+    observe(labels: MailboxMetricLabels, seconds: number): void;
     /** Observes now minus the time the mail server received the message. */
-    observeSince(labels: { namespace: string }, receivedAt: Date, now?: Date): void;
+    observeSince(labels: MailboxMetricLabels, receivedAt: Date, now?: Date): void;
   };
   tests: { inc(labels: { direction: Direction; result: TestResult }): void };
   reconcile: { observe(labels: { kind: ReconcileKind; result: ReconcileResult }, seconds: number): void };
@@ -55,6 +64,10 @@ export interface Metrics {
   timeReconcile<T>(kind: ReconcileKind, fn: () => Promise<T>): Promise<T>;
   /** The function that counts mailboxes by state; called on every scrape. */
   setMailboxSource(source: () => Iterable<MailboxStateCount>): void;
+  /** Whether each Deployment's CRM connector works (1) or not (0); called on every scrape. */
+  setCrmSource(source: () => Iterable<{ namespace: string; deployment: string; value: number }>): void;
+  /** Profiles whose rollout is paused, and why; called on every scrape. */
+  setRolloutSource(source: () => Iterable<{ namespace: string; profile: string; reason: string }>): void;
   /** Work queues whose depth is read on every scrape, by queue name. */
   observeQueues(queues: Record<string, QueueLike>): void;
 }
@@ -71,19 +84,19 @@ export function createMetrics(opts: MetricsOptions = {}): Metrics {
   const messages = new Counter({
     name: 'mailsync_messages_total',
     help: 'Messages delivered: direction="in" from a mail server into the CRM, "out" from the CRM through a mail server.',
-    labelNames: ['direction', 'namespace'] as const,
+    labelNames: ['direction', 'namespace', 'owner_kind', 'profile'] as const,
     registers: [registry],
   });
   const failures = new Counter({
     name: 'mailsync_failures_total',
-    help: 'Classified failures talking to mail servers or the CRM (tests and sync), by reason (AuthenticationFailed, ServerUnreachable, ...) and direction.',
-    labelNames: ['reason', 'direction', 'namespace'] as const,
+    help: 'Classified failures (tests, failed sync attempts and messages that could not be processed), by reason (AuthenticationFailed, ServerUnreachable, CorruptMessage, ...; see the reason table) and direction.',
+    labelNames: ['reason', 'direction', 'namespace', 'owner_kind', 'profile'] as const,
     registers: [registry],
   });
   const syncLatency = new Histogram({
     name: 'mailsync_sync_latency_seconds',
     help: 'Time from the mail server receiving a message to its delivery into the CRM.',
-    labelNames: ['namespace'] as const,
+    labelNames: ['namespace', 'owner_kind', 'profile'] as const,
     buckets: SYNC_LATENCY_BUCKETS,
     registers: [registry],
   });
@@ -110,14 +123,38 @@ export function createMetrics(opts: MetricsOptions = {}): Metrics {
   let mailboxSource: (() => Iterable<MailboxStateCount>) | undefined;
   new Gauge({
     name: 'mailsync_mailboxes',
-    help: `Mailboxes by state (${MAILBOX_STATES.join(', ')}), namespace and email server profile. Each mailbox is in exactly one state.`,
-    labelNames: ['state', 'namespace', 'profile'] as const,
+    help: `Mailboxes by state (${MAILBOX_STATES.join(', ')}), namespace, email server profile and owner kind (User, Queue). Each mailbox is in exactly one state.`,
+    labelNames: ['state', 'namespace', 'owner_kind', 'profile'] as const,
     registers: [registry],
     collect() {
       if (!mailboxSource) return;
       // Reset first: a namespace or profile that disappeared must not keep reporting its last counts.
       this.reset();
-      for (const c of mailboxSource()) this.set({ state: c.state, namespace: c.namespace, profile: c.profile }, c.count);
+      for (const c of mailboxSource()) this.set({ state: c.state, namespace: c.namespace, owner_kind: c.ownerKind, profile: c.profile }, c.count);
+    },
+  });
+  let crmSource: (() => Iterable<{ namespace: string; deployment: string; value: number }>) | undefined;
+  new Gauge({
+    name: 'mailsync_crm_connected',
+    help: 'Per Deployment (CRM organization): 1 when its CRM connector was reached and authenticated at its last test, 0 when it cannot be used (unreachable, refused, its Secret missing).',
+    labelNames: ['namespace', 'deployment'] as const,
+    registers: [registry],
+    collect() {
+      if (!crmSource) return;
+      this.reset();
+      for (const c of crmSource()) this.set({ namespace: c.namespace, deployment: c.deployment }, c.value);
+    },
+  });
+  let rolloutSource: (() => Iterable<{ namespace: string; profile: string; reason: string }>) | undefined;
+  new Gauge({
+    name: 'mailsync_rollout_paused',
+    help: 'Profiles whose rollout is paused (1), with why: FailureThresholdReached (failures in a batch reached spec.rollout.failureThreshold) or PausedByUser.',
+    labelNames: ['namespace', 'profile', 'reason'] as const,
+    registers: [registry],
+    collect() {
+      if (!rolloutSource) return;
+      this.reset();
+      for (const r of rolloutSource()) this.set({ namespace: r.namespace, profile: r.profile, reason: r.reason }, 1);
     },
   });
   const queues: Record<string, QueueLike> = {};
@@ -165,6 +202,12 @@ export function createMetrics(opts: MetricsOptions = {}): Metrics {
     },
     setMailboxSource(source) {
       mailboxSource = source;
+    },
+    setCrmSource(source) {
+      crmSource = source;
+    },
+    setRolloutSource(source) {
+      rolloutSource = source;
     },
     observeQueues(q) {
       Object.assign(queues, q);

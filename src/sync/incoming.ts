@@ -24,6 +24,11 @@ export interface FetchedMessage {
   position: () => Checkpoint;
   /** When the server received it, if known (for latency and processEmailReceivedAfter). */
   receivedAt?: Date;
+  /**
+   * Read again from the start because the source lost its position (IMAP UIDVALIDITY changed):
+   * what the CRM already has was counted before, so a redelivery of it does not count again.
+   */
+  reread?: boolean;
 }
 
 /** A mail server's view of one mailbox's inbox, for incoming sync. No Kubernetes, no CRM. */
@@ -55,7 +60,12 @@ export interface IncomingEvents {
   filtered?(sourceId: string): void;
   /** A message that cannot be processed: reported on the mailbox and in an Event. */
   rejected?(sourceId: string, reason: string, message: string): void;
-  checkpoint?(cp: Checkpoint): Promise<void>;
+  /**
+   * The checkpoint moved past more messages; `passed.delivered` of them reached the CRM (created,
+   * or already there after a crash). Saved together, the two keep status.counts.received equal to
+   * what the CRM holds: a crash loses both or neither.
+   */
+  checkpoint?(cp: Checkpoint, passed: { delivered: number }): Promise<void>;
 }
 
 export interface CycleResult {
@@ -104,20 +114,27 @@ export class IncomingSync {
     // before it is done, whatever order the concurrent deliveries finish in.
     const done: boolean[] = [];
     const positions: (() => Checkpoint)[] = [];
+    // Per message: it counts as delivered (status.counts.received) once the checkpoint passes it.
+    const counted: boolean[] = [];
     let next = 0; // first message not yet done
     let unsaved = 0; // messages the checkpoint passed since the last save
+    let unsavedDelivered = 0; // of those, delivered to the CRM
     let fatal: unknown;
     const inFlight = new Set<Promise<void>>();
 
     const advance = async (force: boolean) => {
-      const before = next;
-      while (next < done.length && done[next]) next++;
-      unsaved += next - before;
+      while (next < done.length && done[next]) {
+        if (counted[next]) unsavedDelivered++;
+        next++;
+        unsaved++;
+      }
       if (unsaved > 0 && (force || unsaved >= saveEvery)) {
+        const passed = { delivered: unsavedDelivered };
         unsaved = 0;
+        unsavedDelivered = 0;
         // Positions are computed only when saved: for POP3 one is a whole set of UIDLs.
         result.checkpoint = positions[next - 1]();
-        await this.events.checkpoint?.(result.checkpoint);
+        await this.events.checkpoint?.(result.checkpoint, passed);
       }
     };
 
@@ -126,10 +143,12 @@ export class IncomingSync {
       const index = done.length;
       const size = m.raw.source.length;
       done.push(false);
+      counted.push(false);
       positions.push(m.position);
       bytes += size;
       const tracked: Promise<void> = this.processOne(m, result)
-        .then(() => {
+        .then((delivered) => {
+          counted[index] = delivered;
           done[index] = true;
         })
         .catch((err) => {
@@ -149,16 +168,17 @@ export class IncomingSync {
     return result;
   }
 
-  private async processOne(m: FetchedMessage, result: CycleResult): Promise<void> {
+  /** Processes one message; true when it counts as delivered to the CRM. */
+  private async processOne(m: FetchedMessage, result: CycleResult): Promise<boolean> {
     const mb = this.mailbox;
     if (mb.processEmailReceivedAfter && m.receivedAt && m.receivedAt < mb.processEmailReceivedAfter) {
       result.filtered++;
-      return;
+      return false;
     }
     const parsed = await (this.opts.parser ?? inlineParser).parse(m.raw.source, { maxAttachmentBytes: mb.maxAttachmentBytes, unwrapForwarded: mb.forwardMailbox });
     if (!parsed.ok) {
       await this.reject(m, parsed.reason, parsed.message, result);
-      return;
+      return false;
     }
     const email: IncomingEmail = {
       ...parsed.email,
@@ -187,22 +207,26 @@ export class IncomingSync {
     if (!wanted) {
       result.filtered++;
       this.events.filtered?.(m.raw.id);
-      return;
+      return false;
     }
+    let created: boolean;
     try {
-      const res = await this.crm.deliverIncoming(email);
-      if (res.created) result.delivered++;
+      created = (await this.crm.deliverIncoming(email)).created;
+      if (created) result.delivered++;
       else result.duplicates++;
-      this.events.delivered?.(email, res.created, m.receivedAt);
+      this.events.delivered?.(email, created, m.receivedAt);
     } catch (err) {
       // The CRM refused this one message (4xx): report it and go on with the rest.
       if (err instanceof CrmError && err.reason === 'CRMRejected') {
         await this.reject(m, 'CRMRejected', err.message, result);
-        return;
+        return false;
       }
       throw err;
     }
     if (mb.forwardMailbox && mb.deleteAfterProcessing) await this.source.remove?.(m);
+    // "Already there" after a crash was delivered by the life that did not save its checkpoint,
+    // and that life's count was lost with it; after a re-read from the start it was counted.
+    return created || !m.reread;
   }
 
   private async reject(m: FetchedMessage, reason: string, message: string, result: CycleResult): Promise<void> {

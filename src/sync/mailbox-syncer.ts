@@ -1,12 +1,25 @@
 // The long-running loops of one mailbox: incoming (woken by IMAP IDLE/EXISTS, a reconnect, a
 // sync-now request or the safety resync timer) and outgoing (polling the CRM for emails pending
-// send). Failures back off exponentially and are reported; nothing here knows Kubernetes.
+// send). Each direction keeps its health (direction-health.ts): a permanent failure or a spent
+// transient budget stops that direction at once; otherwise it retries within seconds. Everything
+// is reported to the SyncReporter; nothing here knows Kubernetes.
 
+import { DEFAULT_RETRY_POLICY, type RetryPolicy } from '../api/retry-policy.js';
 import type { CrmConnector } from '../crm/types.js';
-import { backoffDelay } from '../util/backoff.js';
+import { DirectionHealth, failureOf, type Failing, type Failure } from './direction-health.js';
 import { IncomingSync, type Checkpoint, type IncomingEvents, type IncomingSource, type MailboxProfile } from './incoming.js';
 import type { MessageParser } from './parser-pool.js';
 import { OutgoingSync, type OutgoingEvents, type OutgoingMailbox, type OutgoingSender } from './outgoing.js';
+
+export type SyncDirection = 'incoming' | 'outgoing';
+
+/** What a long-lived session (IMAP) tells its direction between cycles. */
+export interface SessionWatcher {
+  /** New mail may be there (IDLE EXISTS), or the session (re)connected: time for a cycle. */
+  wake(): void;
+  /** A connection attempt failed or the connection dropped. */
+  failed(err: unknown): void;
+}
 
 export interface SyncParts {
   mailbox: MailboxProfile;
@@ -14,39 +27,49 @@ export interface SyncParts {
   crm: CrmConnector;
   incoming?: {
     source: IncomingSource;
-    /** Registers a callback for "new mail may be there" (IDLE, reconnect). */
-    subscribe?(wake: () => void): void;
+    /** Connection events of a long-lived session (IMAP IDLE). */
+    watch?(w: SessionWatcher): void;
+    /**
+     * Signs in afresh before a safety resync, so credentials revoked while a session stays open
+     * are noticed within one cycle (IMAP; sources that sign in every cycle need not).
+     */
+    refresh?(): Promise<void>;
     close(): Promise<void>;
   };
   outgoing?: { sender: OutgoingSender; close(): Promise<void> };
   /** Safety resync when nothing wakes the incoming loop. */
   pollIntervalMs: number;
   outgoingIntervalMs: number;
+  /** The Deployment's retry policy (budget, back-off); the operator's defaults when absent. */
+  retry?: RetryPolicy;
   /** Where incoming MIME is parsed; inline when absent. */
   parser?: MessageParser;
+}
+
+/** What one successful cycle did. */
+export interface CycleCounts {
+  delivered?: number;
+  duplicates?: number;
+  filtered?: number;
+  failed?: number;
+  sent?: number;
+  released?: number;
 }
 
 export interface SyncReporter extends IncomingEvents, OutgoingEvents {
   /** The checkpoint to resume from. */
   initialCheckpoint(): Checkpoint | undefined;
-  /** A cycle finished: ok, or failed with a reason; `nextAt` is when the loop runs again. */
-  cycle(direction: 'incoming' | 'outgoing', outcome: { ok: true } | CycleFailure, nextAt: Date): void;
+  /** A cycle succeeded; `nextAt` is when the loop runs again by itself. */
+  cycleSucceeded?(direction: SyncDirection, counts: CycleCounts, nextAt: Date): void;
+  /**
+   * An attempt failed: a cycle, or a connection attempt of a long-lived session. `state` is set
+   * when the direction's failure state changed (first failure, another reason or count, a stop);
+   * `nextAt` is undefined when the direction stopped and does not try again by itself.
+   */
+  attemptFailed?(direction: SyncDirection, failure: Failure, state: Failing | undefined, nextAt: Date | undefined): void;
+  /** The direction works again after failing. */
+  recovered?(direction: SyncDirection, from: Failing): void;
 }
-
-/** A server's or CRM's Retry-After (MailError, CrmError), capped: the loop must come back some day. */
-const MAX_RETRY_AFTER_MS = 60 * 60_000;
-const retryAfter = (err: unknown): number => {
-  const ms = (err as { retryAfterMs?: unknown } | undefined)?.retryAfterMs;
-  return typeof ms === 'number' && ms > 0 ? Math.min(ms, MAX_RETRY_AFTER_MS) : 0;
-};
-
-/** A failed cycle; `serverText` is what the server or CRM said (MailError, CrmError), for debug logs only. */
-export type CycleFailure = { ok: false; reason: string; message: string; serverText?: string };
-
-const REASON = (err: unknown): Omit<CycleFailure, 'ok'> => {
-  const e = err as { reason?: string; message?: string; serverText?: string };
-  return { reason: e?.reason ?? 'SyncFailed', message: e?.message ?? String(err), serverText: e?.serverText };
-};
 
 class Loop {
   private wakeUp?: () => void;
@@ -55,7 +78,8 @@ class Loop {
   private done?: Promise<void>;
 
   constructor(
-    private readonly body: () => Promise<void>,
+    /** `timer`: the run was due by time (the safety resync), not woken by an event. */
+    private readonly body: (timer: boolean) => Promise<void>,
     private readonly intervalMs: () => number,
   ) {}
 
@@ -75,10 +99,15 @@ class Loop {
   }
 
   private async run(): Promise<void> {
+    let timer = false;
     while (!this.stopped) {
       this.pending = false;
-      await this.body();
-      if (this.stopped || this.pending) continue;
+      await this.body(timer);
+      if (this.stopped) break;
+      if (this.pending) {
+        timer = false;
+        continue;
+      }
       await new Promise<void>((resolve) => {
         const t = setTimeout(resolve, this.intervalMs());
         this.wakeUp = () => {
@@ -87,13 +116,66 @@ class Loop {
         };
       });
       this.wakeUp = undefined;
+      timer = !this.pending;
     }
+  }
+}
+
+/** One direction: its loop, its health, and how it stops when it must. */
+class Direction {
+  readonly health: DirectionHealth;
+  readonly loop: Loop;
+  private delay = 0;
+
+  constructor(
+    readonly name: SyncDirection,
+    cycle: (timer: boolean) => Promise<CycleCounts>,
+    private readonly intervalMs: number,
+    policy: RetryPolicy,
+    private readonly reporter: SyncReporter,
+    private readonly shutDown: () => Promise<void>,
+    private readonly stopping: () => boolean,
+  ) {
+    this.health = new DirectionHealth(policy);
+    this.loop = new Loop(async (timer) => {
+      const startedAt = Date.now();
+      let counts: CycleCounts;
+      try {
+        counts = await cycle(timer);
+      } catch (err) {
+        if (!this.stopping() && !this.loop.stopped) this.fail(err, startedAt);
+        return;
+      }
+      this.delay = this.intervalMs;
+      const was = this.health.ok();
+      if (was) this.reporter.recovered?.(this.name, was);
+      this.reporter.cycleSucceeded?.(this.name, counts, new Date(Date.now() + this.delay));
+    }, () => this.delay);
+  }
+
+  /** A failed attempt (a cycle, or the session's); stops the direction when the verdict says so. */
+  fail(err: unknown, startedAt = Date.now()): void {
+    if (this.loop.stopped) return;
+    const failure = failureOf(err);
+    const verdict = this.health.failed(failure, startedAt);
+    if (!verdict) return; // began before the last success: old news
+    if (verdict.stop) {
+      // No further attempt, so no further sign-in, until the worker restarts this mailbox on a
+      // changed configuration (or the controller's probe passes).
+      this.loop.stopped = true;
+      this.loop.wake();
+      this.reporter.attemptFailed?.(this.name, failure, verdict.report, undefined);
+      void this.shutDown().catch(() => undefined);
+      return;
+    }
+    this.delay = verdict.retryInMs;
+    this.reporter.attemptFailed?.(this.name, failure, verdict.report, new Date(Date.now() + this.delay));
   }
 }
 
 export class MailboxSyncer {
   private checkpoint: Checkpoint | undefined;
-  private readonly loops: Loop[] = [];
+  private readonly directions: Direction[] = [];
   private stopping = false;
 
   constructor(
@@ -103,75 +185,62 @@ export class MailboxSyncer {
     this.checkpoint = reporter.initialCheckpoint();
   }
 
-  /**
-   * A loop that runs `cycle` after `intervalMs` of quiet, or at once when woken; failures back
-   * off exponentially and every outcome is reported.
-   */
-  private loop(direction: 'incoming' | 'outgoing', cycle: () => Promise<void>, intervalMs: number): Loop {
-    let failures = 0;
-    let delay = 0;
-    const next = () => new Date(Date.now() + delay);
-    return new Loop(
-      async () => {
-        try {
-          await cycle();
-          failures = 0;
-          delay = intervalMs;
-          this.reporter.cycle(direction, { ok: true }, next());
-        } catch (err) {
-          if (this.stopping) return;
-          // Throttled (HTTP 429, EWS ServerBusy, CRM service protection): never sooner than asked.
-          delay = Math.max(backoffDelay(++failures, { baseMs: 1000, maxMs: 5 * 60_000, jitter: 0.2 }), retryAfter(err));
-          this.reporter.cycle(direction, { ok: false, ...REASON(err) }, next());
-        }
-      },
-      () => delay,
-    );
+  /** Directions that still run (a permanent failure or a spent budget stops one). */
+  running(): SyncDirection[] {
+    return this.directions.filter((d) => !d.loop.stopped).map((d) => d.name);
   }
 
   start(): void {
     const p = this.parts;
     const r = this.reporter;
-    if (p.incoming) {
+    const policy = p.retry ?? DEFAULT_RETRY_POLICY;
+    const direction = (name: SyncDirection, cycle: (timer: boolean) => Promise<CycleCounts>, intervalMs: number, close: () => Promise<void>) =>
+      new Direction(name, cycle, intervalMs, policy, r, close, () => this.stopping);
+    const incomingPart = p.incoming;
+    if (incomingPart) {
       // Explicit delegation: the reporter is a class instance, whose methods a spread would drop.
-      const incoming = new IncomingSync(p.mailbox, p.incoming.source, p.crm, {
+      const incoming = new IncomingSync(p.mailbox, incomingPart.source, p.crm, {
         delivered: (email, created, at) => r.delivered?.(email, created, at),
         filtered: (id) => r.filtered?.(id),
         rejected: (id, reason, message) => r.rejected?.(id, reason, message),
-        checkpoint: async (cp) => {
+        checkpoint: async (cp, passed) => {
           this.checkpoint = cp;
-          await r.checkpoint?.(cp);
+          await r.checkpoint?.(cp, passed);
         },
       }, p.parser ? { parser: p.parser } : {});
-      const loop = this.loop(
+      const d = direction(
         'incoming',
-        async () => {
+        async (timer) => {
+          if (timer) await incomingPart.refresh?.();
           const res = await incoming.runOnce(this.checkpoint);
           if (res.checkpoint) this.checkpoint = res.checkpoint;
+          return { delivered: res.delivered, duplicates: res.duplicates, filtered: res.filtered, failed: res.rejected };
         },
         p.pollIntervalMs,
+        () => incomingPart.close(),
       );
-      p.incoming.subscribe?.(() => loop.wake());
-      this.loops.push(loop);
+      incomingPart.watch?.({ wake: () => d.loop.wake(), failed: (err) => d.fail(err) });
+      this.directions.push(d);
     }
-    if (p.outgoing) {
-      const outgoing = new OutgoingSync(p.outgoingMailbox, p.outgoing.sender, p.crm, {
+    const outgoingPart = p.outgoing;
+    if (outgoingPart) {
+      const outgoing = new OutgoingSync(p.outgoingMailbox, outgoingPart.sender, p.crm, {
         sent: (id, messageId) => r.sent?.(id, messageId),
         failed: (id, reason, message) => r.failed?.(id, reason, message),
       });
-      this.loops.push(this.loop('outgoing', async () => void (await outgoing.runOnce()), p.outgoingIntervalMs));
+      this.directions.push(direction('outgoing', async () => ({ ...(await outgoing.runOnce()) }), p.outgoingIntervalMs, () => outgoingPart.close()));
     }
-    this.loops.forEach((l) => l.start());
+    this.directions.forEach((d) => d.loop.start());
   }
 
   /** Runs every loop now (the sync-now annotation). */
   syncNow(): void {
-    this.loops.forEach((l) => l.wake());
+    this.directions.forEach((d) => d.loop.wake());
   }
 
   async stop(): Promise<void> {
     this.stopping = true;
-    const loops = this.loops.map((l) => l.stop());
+    const loops = this.directions.map((d) => d.loop.stop());
     // Closing the connections first ends a cycle that waits on a dead server.
     await Promise.all([this.parts.incoming?.close(), this.parts.outgoing?.close()]);
     await Promise.all(loops);

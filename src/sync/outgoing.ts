@@ -59,9 +59,11 @@ export function sendOutcome(err: unknown): SendOutcome {
   // nothing, whatever the status code, so the email waits for a retry.
   if (reason === 'Throttled') return 'not-sent-transient';
   // A reply code means the server answered: whatever it said, it did not take the message.
-  if (facts.smtp !== undefined) return facts.smtp >= 500 ? (reason === 'AuthenticationFailed' ? 'not-sent-permanent' : 'rejected') : 'not-sent-transient';
-  if (facts.http !== undefined) return facts.http >= 500 || facts.http === 429 ? 'not-sent-transient' : facts.http === 401 || facts.http === 403 ? 'not-sent-permanent' : 'rejected';
-  if (reason === 'AuthenticationFailed' || reason === 'TLSError' || reason === 'UnsupportedConfiguration') return 'not-sent-permanent';
+  // Refusals about the account (credentials, send-as rights) are not about this email: it waits.
+  const aboutAccount = reason === 'AuthenticationFailed' || reason === 'SendAsDenied';
+  if (facts.smtp !== undefined) return facts.smtp >= 500 ? (aboutAccount ? 'not-sent-permanent' : 'rejected') : 'not-sent-transient';
+  if (facts.http !== undefined) return facts.http >= 500 || facts.http === 429 ? 'not-sent-transient' : facts.http === 401 || facts.http === 403 || aboutAccount ? 'not-sent-permanent' : 'rejected';
+  if (aboutAccount || reason === 'TLSError' || reason === 'UnsupportedConfiguration') return 'not-sent-permanent';
   if (facts.codes.some((c) => NEVER_CONNECTED.has(c)) || facts.commands.some((c) => c === 'CONN' || c.startsWith('AUTH') || c === 'STARTTLS' || c === 'EHLO')) return 'not-sent-transient';
   return 'unknown';
 }

@@ -1,7 +1,12 @@
-// Writes what a mailbox's sync loops report to its status: checkpoint, counts, last/next sync
-// and the Synced condition. Writes are coalesced (at most one per interval) and happen only when
-// something changed, never per poll. The checkpoint may lag the CRM by one interval after a
-// crash; delivery is idempotent, so that costs a redelivery, not a duplicate.
+// Writes what a mailbox's sync loops report to its status: the checkpoint with the count of what
+// it passed (so counts.received equals what the CRM holds, across crashes), per direction the last
+// and next cycle, what the last cycle did and any current failure (status.sync, which the
+// controller folds into the direction conditions: controllers/sync-health.ts), the most recent
+// messages that could not be processed (status.recentFailures) and the Synced condition.
+//
+// Writes are coalesced (at most one per interval) and happen only when something changed, never
+// per quiet poll. Every failure also goes to the log, the failures metric and, when the state of
+// the direction changes, an Event: at once, not after the recovery.
 
 import { GROUP, VERSION } from '../api/schema.js';
 import type { Mailbox, MailboxStatusT } from '../api/types.js';
@@ -12,89 +17,177 @@ import { describeError, isConflict, isNotFound } from '../kube/errors.js';
 import type { EventRecorder } from '../kube/events.js';
 import { patchStatus } from '../kube/status.js';
 import type { Logger } from '../log/logger.js';
+import { redact } from '../util/redact.js';
+import type { Failing, Failure } from './direction-health.js';
 import type { Checkpoint } from './incoming.js';
-import type { CycleFailure, SyncReporter } from './mailbox-syncer.js';
+import type { CycleCounts, SyncDirection, SyncReporter } from './mailbox-syncer.js';
 
 const iso = (d: Date) => d.toISOString().replace(/\.\d{3}Z$/, 'Z');
+const NAMES: Record<SyncDirection, string> = { incoming: 'incoming', outgoing: 'outgoing' };
+/** How many per-item failures status.recentFailures keeps. */
+export const RECENT_FAILURES = 10;
+
+/** The labels every sync metric carries, so alerts can be routed by tenant, profile and owner. */
+export interface MailboxLabels {
+  namespace: string;
+  profile: string;
+  ownerKind: string;
+}
 
 export interface SyncMetricsHooks {
-  delivered?(namespace: string, receivedAt?: Date): void;
-  sent?(namespace: string): void;
-  failed?(reason: string, direction: 'in' | 'out', namespace?: string): void;
+  delivered?(labels: MailboxLabels, receivedAt?: Date): void;
+  sent?(labels: MailboxLabels): void;
+  failed?(reason: string, direction: 'in' | 'out', labels: MailboxLabels): void;
+}
+
+type DirectionStatus = NonNullable<NonNullable<MailboxStatusT['sync']>['incoming']>;
+type RecentFailures = NonNullable<MailboxStatusT['recentFailures']>;
+type ItemFailure = RecentFailures[number];
+
+export interface ReporterOptions {
+  metrics?: SyncMetricsHooks;
+  intervalMs?: number;
+  /** What the worker runs this mailbox on (controllers/sync-health.ts syncBasis), read when a failure is recorded. */
+  basis?: () => string;
+  /** The directions this reporter's syncer runs: it writes only their status.sync entries. */
+  directions?: SyncDirection[];
 }
 
 export class MailboxStatusReporter implements SyncReporter {
   private checkpointValue: Checkpoint | undefined;
   private counts: { received: number; sent: number; failed: number };
+  private readonly sync: Partial<Record<SyncDirection, DirectionStatus>> = {};
+  private recentFailures: ItemFailure[];
   private synced: { status: 'True' | 'False'; reason: string; message: string } | undefined;
-  private lastSync?: string;
-  private nextSync?: string;
+  private readonly labels: MailboxLabels;
   private dirty = false;
   private timer?: NodeJS.Timeout;
   private flushing: Promise<void> = Promise.resolve();
   private closed = false;
+  private readonly metrics: SyncMetricsHooks;
+  private readonly intervalMs: number;
 
   constructor(
     private readonly clients: KubeClients,
     private readonly mbx: Mailbox,
     private readonly events: EventRecorder,
     private readonly logger: Logger,
-    private readonly metrics: SyncMetricsHooks = {},
-    private readonly intervalMs = 1000,
+    private readonly opts: ReporterOptions = {},
   ) {
     const s = mbx.status ?? {};
     this.checkpointValue = s.checkpoint;
     this.counts = { received: s.counts?.received ?? 0, sent: s.counts?.sent ?? 0, failed: s.counts?.failed ?? 0 };
+    this.recentFailures = [...(s.recentFailures ?? [])];
+    // A failure recorded before this start stays until a cycle succeeds (the controller judges
+    // whether it still applies).
+    for (const d of opts.directions ?? ['incoming', 'outgoing']) this.sync[d] = { ...(s.sync?.[d] ?? {}) };
+    this.metrics = opts.metrics ?? {};
+    this.intervalMs = opts.intervalMs ?? 1000;
+    this.labels = { namespace: mbx.metadata.namespace, profile: s.serverProfile ?? '', ownerKind: mbx.spec.owner.kind };
   }
 
   initialCheckpoint(): Checkpoint | undefined {
     return this.checkpointValue;
   }
 
-  async checkpoint(cp: Checkpoint): Promise<void> {
+  async checkpoint(cp: Checkpoint, passed: { delivered: number } = { delivered: 0 }): Promise<void> {
     this.checkpointValue = cp;
+    this.counts.received += passed.delivered;
     this.touch();
   }
 
   delivered(_email: IncomingEmail, created: boolean, receivedAt?: Date): void {
-    if (!created) return;
-    this.counts.received++;
-    this.metrics.delivered?.(this.mbx.metadata.namespace, receivedAt);
-    this.touch();
+    if (created) this.metrics.delivered?.(this.labels, receivedAt);
   }
 
   rejected(sourceId: string, reason: string, message: string): void {
-    this.counts.failed++;
-    this.metrics.failed?.(reason, 'in', this.mbx.metadata.namespace);
-    this.touch();
-    void this.events.record(this.mbx, 'Warning', reason, `message ${sourceId} was not delivered to the CRM: ${message}`);
+    this.itemFailed('in', sourceId, reason, message, `message ${sourceId} was not delivered to the CRM`);
   }
 
   sent(): void {
     this.counts.sent++;
-    this.metrics.sent?.(this.mbx.metadata.namespace);
+    this.metrics.sent?.(this.labels);
     this.touch();
   }
 
   failed(crmEmailId: string, reason: string, message: string): void {
-    this.counts.failed++;
-    this.metrics.failed?.(reason, 'out', this.mbx.metadata.namespace);
-    this.touch();
-    void this.events.record(this.mbx, 'Warning', reason, `CRM email ${crmEmailId} was not sent: ${message}`);
+    this.itemFailed('out', crmEmailId, reason, message, `CRM email ${crmEmailId} was not sent`);
   }
 
-  cycle(direction: 'incoming' | 'outgoing', outcome: { ok: true } | CycleFailure, nextAt: Date): void {
-    this.nextSync = iso(nextAt);
-    if (!outcome.ok && outcome.serverText) this.logger.debug({ namespace: this.mbx.metadata.namespace, mailbox: this.mbx.metadata.name, direction, reason: outcome.reason, serverText: outcome.serverText }, 'sync cycle failed; what the server said');
-    const next = outcome.ok
-      ? { status: 'True' as const, reason: 'Synced', message: `last cycle succeeded; ${this.counts.received} received, ${this.counts.sent} sent, ${this.counts.failed} not processed` }
-      : { status: 'False' as const, reason: outcome.reason, message: `${direction} sync failed: ${outcome.message}; retrying at ${this.nextSync}` };
-    const changed = !this.synced || this.synced.status !== next.status || this.synced.reason !== next.reason;
-    if (outcome.ok && !changed && !this.dirty) return; // a quiet poll writes nothing
-    if (changed && !outcome.ok) void this.events.record(this.mbx, 'Warning', outcome.reason, next.message);
-    this.synced = next;
-    this.lastSync = iso(new Date());
+  private itemFailed(direction: 'in' | 'out', item: string, reason: string, message: string, what: string): void {
+    const text = redact(message);
+    this.counts.failed++;
+    this.recentFailures = [{ time: iso(new Date()), direction, reason, item: item.slice(0, 1024), message: text.slice(0, 2048) }, ...this.recentFailures].slice(0, RECENT_FAILURES);
+    this.metrics.failed?.(reason, direction, this.labels);
+    this.logger.warn({ direction, reason, item }, `${what}: ${text}`);
     this.touch();
+    void this.events.record(this.mbx, 'Warning', reason, `${what}: ${text}`);
+  }
+
+  cycleSucceeded(direction: SyncDirection, counts: CycleCounts, nextAt: Date): void {
+    const s = (this.sync[direction] ??= {});
+    const quiet = Object.values(counts).every((n) => !n) && Object.values(s.lastCycle ?? {}).every((n) => !n);
+    const wasFailing = s.failure !== undefined;
+    s.lastSyncTime = iso(new Date());
+    s.nextSyncTime = iso(nextAt);
+    s.lastCycle = { ...counts };
+    delete s.failure;
+    this.logger.debug({ direction, ...counts, nextSyncTime: s.nextSyncTime }, `${NAMES[direction]} cycle done`);
+    // A quiet poll writes nothing: its times reach status with the next real change.
+    if (quiet && !wasFailing && this.synced?.status === 'True') return;
+    this.touch();
+  }
+
+  attemptFailed(direction: SyncDirection, failure: Failure, state: Failing | undefined, nextAt: Date | undefined): void {
+    const s = (this.sync[direction] ??= {});
+    const message = redact(failure.message);
+    this.metrics.failed?.(failure.reason, direction === 'incoming' ? 'in' : 'out', this.labels);
+    if (failure.serverText) this.logger.debug({ direction, reason: failure.reason, serverText: failure.serverText }, `${NAMES[direction]} attempt failed; what the server said`);
+    if (nextAt) s.nextSyncTime = iso(nextAt);
+    else delete s.nextSyncTime;
+    if (!state) {
+      this.logger.debug({ direction, reason: failure.reason }, `${NAMES[direction]} attempt failed again: ${message}`);
+      return;
+    }
+    s.failure = {
+      reason: state.reason,
+      message: redact(state.message).slice(0, 4096),
+      permanent: state.permanent,
+      exhausted: state.exhausted,
+      failures: state.failures,
+      since: iso(state.since),
+      ...(this.opts.basis ? { basis: this.opts.basis() } : {}),
+    };
+    const what = state.exhausted
+      ? `${NAMES[direction]} sync gave up after ${state.failures} transient failures in a row: ${message}; the direction stopped and is probed by the controller`
+      : state.permanent
+        ? `${NAMES[direction]} sync failed: ${message}; the direction stopped: no further sign-in until its configuration changes or a test is requested`
+        : `${NAMES[direction]} sync failing: ${message}; retrying${nextAt ? ` at ${iso(nextAt)}` : ''} (transient failure ${state.failures} counted against the budget)`;
+    this.logger.warn({ direction, reason: state.reason, permanent: state.permanent, exhausted: state.exhausted, failures: state.failures }, what);
+    this.touch();
+    void this.events.record(this.mbx, 'Warning', state.exhausted ? 'TooManyTransientFailures' : state.reason, what);
+  }
+
+  recovered(direction: SyncDirection, from: Failing): void {
+    const s = (this.sync[direction] ??= {});
+    delete s.failure;
+    const what = `${NAMES[direction]} sync works again after ${from.reason} (failing since ${iso(from.since)})`;
+    this.logger.info({ direction, reason: from.reason }, what);
+    this.touch();
+    void this.events.record(this.mbx, 'Normal', 'SyncRecovered', what);
+  }
+
+  /** Synced: True when the last cycle of every direction of this syncer succeeded. */
+  private syncedCondition(): { status: 'True' | 'False'; reason: string; message: string } | undefined {
+    const entries = Object.entries(this.sync) as [SyncDirection, DirectionStatus][];
+    const failing = entries.find(([, s]) => s.failure);
+    if (failing) {
+      const [d, s] = failing;
+      const f = s.failure!;
+      return { status: 'False', reason: f.exhausted ? 'TooManyTransientFailures' : f.reason, message: `${NAMES[d]} sync failed: ${f.message}` };
+    }
+    if (!entries.some(([, s]) => s.lastSyncTime)) return undefined;
+    return { status: 'True', reason: 'Synced', message: `last cycles succeeded (${entries.map(([d]) => NAMES[d]).join(', ')}); ${this.counts.received} received, ${this.counts.sent} sent, ${this.counts.failed} not processed` };
   }
 
   private touch(): void {
@@ -123,21 +216,31 @@ export class MailboxStatusReporter implements SyncReporter {
     for (let attempt = 0; attempt < 5; attempt++) {
       try {
         // Read fresh: the controller writes the same status (its conditions), so we patch with
-        // the resourceVersion we read and retry on a conflict.
+        // the resourceVersion we read and retry on a conflict; patchStatus sends only what changed.
         const cur = (await this.clients.custom.getNamespacedCustomObject(ref)) as Mailbox;
         const status: MailboxStatusT = cur.status ?? {};
-        const next: MailboxStatusT = { ...status, counts: { ...this.counts } };
+        const next: MailboxStatusT = { ...status, counts: { ...this.counts }, sync: { ...status.sync, ...structuredClone(this.sync) } };
         if (this.checkpointValue) next.checkpoint = this.checkpointValue;
-        if (this.lastSync) next.lastSyncTime = this.lastSync;
-        if (this.nextSync) next.nextSyncTime = this.nextSync;
-        if (this.synced) next.conditions = setCondition(status.conditions, { type: 'Synced', ...this.synced }, cur.metadata.generation);
+        // The generated type is a tuple of at most RECENT_FAILURES; the slice in itemFailed keeps it so.
+        if (this.recentFailures.length) next.recentFailures = this.recentFailures as RecentFailures;
+        const times = Object.values(next.sync ?? {});
+        const last = times.map((s) => s.lastSyncTime).filter((t): t is string => !!t).sort().pop();
+        const upcoming = times.map((s) => s.nextSyncTime).filter((t): t is string => !!t).sort()[0];
+        if (last) next.lastSyncTime = last;
+        if (upcoming) next.nextSyncTime = upcoming;
+        else delete next.nextSyncTime;
+        const synced = this.syncedCondition();
+        if (synced) {
+          next.conditions = setCondition(status.conditions, { type: 'Synced', ...synced }, cur.metadata.generation);
+          this.synced = synced;
+        }
         await patchStatus(this.clients, { ...ref, resourceVersion: cur.metadata.resourceVersion }, status, next);
         return;
       } catch (err) {
         if (isNotFound(err)) return;
         if (isConflict(err)) continue;
         this.dirty = true;
-        this.logger.warn({ namespace: ref.namespace, mailbox: ref.name }, `could not write sync status: ${describeError(err)}`);
+        this.logger.warn(`could not write sync status: ${describeError(err)}`);
         if (!this.closed) this.touch();
         return;
       }

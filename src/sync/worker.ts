@@ -3,6 +3,9 @@
 // the mailbox's configuration revision changes, stops it when the shard moves away, and runs a
 // cycle at once when the mailbox's sync-now annotation changes.
 //
+// A direction that failed permanently during sync (or spent its transient budget) is not run
+// again until what it ran on changes (controllers/sync-health.ts): no sign-in in between.
+//
 // A mailbox runs on the profile revision it passed its test on (status.serverProfile and
 // status.revision), not on the profile's current spec: while a rollout holds it back, or after its
 // test of a new revision failed, it keeps running on its last-known-good configuration. The spec
@@ -14,6 +17,7 @@ import type { Caches } from '../controllers/context.js';
 import type { SecretSource } from '../controllers/mailbox-testing.js';
 import { secretSource } from '../controllers/secret-source.js';
 import { getCondition } from '../kube/conditions.js';
+import { runsDirection, syncBasis } from '../controllers/sync-health.js';
 import type { EventRecorder } from '../kube/events.js';
 import type { KubeClients } from '../kube/client.js';
 import type { ShardOwner } from '../kube/shards.js';
@@ -30,6 +34,8 @@ export interface SyncPlanInput {
   lookups: SecretSource;
   incoming: boolean;
   outgoing: boolean;
+  /** The mailbox's logger (namespace and mailbox on every line), for protocol detail at debug level. */
+  logger?: Logger;
 }
 
 /** Builds the protocol and CRM parts of a syncer (src/connect implements it). */
@@ -104,8 +110,9 @@ export class SyncWorker {
     const c = m.status?.conditions;
     const enabled = getCondition(c, 'Enabled');
     if (enabled?.status !== 'True') return undefined;
-    const incoming = getCondition(c, 'IncomingEmailReady')?.status === 'True';
-    const outgoing = getCondition(c, 'OutgoingEmailReady')?.status === 'True';
+    const basis = syncBasis(m, this.caches);
+    const incoming = runsDirection(m.status, 'incoming', getCondition(c, 'IncomingEmailReady'), basis);
+    const outgoing = runsDirection(m.status, 'outgoing', getCondition(c, 'OutgoingEmailReady'), basis);
     if (!incoming && !outgoing) return undefined;
     const ns = m.metadata.namespace;
     const deployment = this.caches.deployments.get(ns, m.spec.deploymentRef.name);
@@ -164,12 +171,18 @@ export class SyncWorker {
     const log = this.opts.logger.child({ namespace: w.mailbox.metadata.namespace, mailbox: w.mailbox.metadata.name });
     let parts: SyncParts;
     try {
-      parts = await this.factory.create(w);
+      parts = await this.factory.create({ ...w, logger: log });
     } catch (err) {
       log.warn(`cannot start sync: ${(err as Error).message}`);
       return;
     }
-    const reporter = new MailboxStatusReporter(this.clients, w.mailbox, this.opts.events, log, this.opts.metrics, this.opts.statusIntervalMs);
+    const reporter = new MailboxStatusReporter(this.clients, w.mailbox, this.opts.events, log, {
+      metrics: this.opts.metrics,
+      intervalMs: this.opts.statusIntervalMs,
+      directions: [...(w.incoming ? ['incoming' as const] : []), ...(w.outgoing ? ['outgoing' as const] : [])],
+      // Read when a failure is recorded: what the mailbox runs on by then (a test may have passed since the start).
+      basis: () => syncBasis(this.caches.mailboxes.get(w.mailbox.metadata.namespace, w.mailbox.metadata.name) ?? w.mailbox, this.caches),
+    });
     const syncer = new MailboxSyncer(parts, reporter);
     this.running.set(key, { signature: w.signature, syncRequest: request, syncer, reporter });
     syncer.start();

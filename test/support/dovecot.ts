@@ -41,8 +41,15 @@ export interface DovecotFixture {
   dir: string;
   /** Delivers a raw RFC 5322 message to the user's INBOX over LMTP. */
   deliver(username: string, raw: string | Buffer): Promise<void>;
-  /** Authentication attempts Dovecot has finished for this user (successful or not) since start-up. */
-  loginAttempts(username: string): Promise<number>;
+  /** Authentication attempts Dovecot has finished for this user since start-up: all, or only the failed ones. */
+  loginAttempts(username: string, result?: 'FAIL' | 'OK'): Promise<number>;
+  /** Changes a user's password, as a directory would; Dovecot's passwd-file re-reads the file on change. */
+  setPassword(username: string, password: string): Promise<void>;
+  /**
+   * Puts a message straight into the user's maildir (new/), as an MTA would while IMAP is down:
+   * works with Dovecot stopped, and Dovecot finds it when it starts.
+   */
+  deliverOffline(username: string, raw: string): Promise<void>;
   /** The Dovecot log so far, for diagnosing a failing test. */
   log(): Promise<string>;
   /** Stops Dovecot (all its processes); the ports then refuse connections. */
@@ -86,11 +93,14 @@ export async function startDovecot(opts: { users: DovecotUser[] }): Promise<Dove
   await mkdir(path.join(dir, 'mail'), { mode: 0o755 });
   if (isRoot()) await chown(path.join(dir, 'mail'), ids.uid, ids.gid);
   // passwd-file serves as both passdb and userdb: name:{PLAIN}password:uid:gid::home
-  await writeFile(
-    path.join(dir, 'users'),
-    opts.users.map((u) => `${u.username}:{PLAIN}${u.password}:${ids.uid}:${ids.gid}::${path.join(dir, 'mail', u.username)}::`).join('\n') + '\n',
-    { mode: 0o644 },
-  );
+  const passwords = new Map(opts.users.map((u) => [u.username, u.password]));
+  const writeUsers = () =>
+    writeFile(
+      path.join(dir, 'users'),
+      [...passwords].map(([name, password]) => `${name}:{PLAIN}${password}:${ids.uid}:${ids.gid}::${path.join(dir, 'mail', name)}::`).join('\n') + '\n',
+      { mode: 0o644 },
+    );
+  await writeUsers();
   const confPath = path.join(dir, 'dovecot.conf');
   await writeFile(confPath, dovecotConfig(dir, ports, ids));
   const logPath = path.join(dir, 'dovecot.log');
@@ -151,11 +161,11 @@ export async function startDovecot(opts: { users: DovecotUser[] }): Promise<Dove
         transport.close();
       }
     },
-    async loginAttempts(username) {
+    async loginAttempts(username, result) {
       // With auth_debug every finished authentication request logs one "client passdb out" line
       // with its result and user. The auth process answers the client before the log process
       // writes the line, so read until the count stops changing.
-      const pattern = new RegExp(`client passdb out: (?:OK|FAIL)\\t\\d+\\tuser=${escapeRegExp(username)}(?:\\t|$)`, 'gm');
+      const pattern = new RegExp(`client passdb out: ${result ?? '(?:OK|FAIL)'}\\t\\d+\\tuser=${escapeRegExp(username)}(?:\\t|$)`, 'gm');
       const count = async (): Promise<number> => ((await log()).match(pattern) ?? []).length;
       let last = await count();
       for (let i = 0; i < 20; i++) {
@@ -165,6 +175,23 @@ export async function startDovecot(opts: { users: DovecotUser[] }): Promise<Dove
         last = now;
       }
       return last;
+    },
+    async setPassword(username, password) {
+      if (/[:\n]/.test(password)) throw new Error(`user ${username}: ':' and newlines cannot be used in a passwd-file`);
+      passwords.set(username, password);
+      await writeUsers();
+    },
+    async deliverOffline(username, raw) {
+      const maildir = path.join(dir, 'mail', username, 'Maildir');
+      for (const sub of ['', 'new', 'cur', 'tmp']) {
+        await mkdir(path.join(maildir, sub), { recursive: true, mode: 0o700 });
+        if (isRoot()) await chown(path.join(maildir, sub), ids.uid, ids.gid);
+      }
+      const name = `${Date.now()}.M${process.hrtime.bigint()}P${process.pid}.mailsync-test`;
+      const file = path.join(maildir, 'new', name);
+      await writeFile(file, raw.replace(/\r?\n/g, '\n'), { mode: 0o600 });
+      if (isRoot()) await chown(file, ids.uid, ids.gid);
+      await chown(path.join(dir, 'mail', username), ids.uid, ids.gid).catch(() => undefined);
     },
     log,
     stop,

@@ -110,6 +110,8 @@ export class FakeCrmWebhook {
   private readonly directory = new Map<string, AddressLookup>();
   private readonly counters: FakeCrmStats = { requests: 0, created: 0, duplicates: 0, unauthorized: 0, badSignatures: 0, injectedFailures: 0, batchRequests: 0, sending: 0, released: 0, sent: 0, failed: 0 };
   private failure?: Failure;
+  /** Message-IDs whose delivery the CRM refuses, with the 4xx it answers. */
+  private readonly refused = new Map<string, number>();
   private readonly sockets = new Set<net.Socket>();
   private readonly basePath: string;
 
@@ -167,6 +169,11 @@ export class FakeCrmWebhook {
   /** Answers the next `count` contract requests with `status` (default 503) and Retry-After. */
   failNext(count: number, opts: { status?: number; retryAfterSec?: number } = {}): void {
     this.failure = { remaining: count, status: opts.status ?? 503, retryAfterSec: opts.retryAfterSec };
+  }
+
+  /** Refuses every delivery of this Message-ID with `status` (default 422), as a CRM validation rule would. */
+  refuse(messageId: string, status = 422): void {
+    this.refused.set(messageId, status);
   }
 
   /** What lookupAddress answers for this address (unknown addresses: neither). */
@@ -272,6 +279,8 @@ export class FakeCrmWebhook {
     if (typeof email.mailbox !== 'string' || !email.mailbox || typeof email.messageId !== 'string' || !email.messageId) {
       return fail(422, 'invalid_email', 'mailbox and messageId are required');
     }
+    const refusal = this.refused.get(email.messageId);
+    if (refusal) return fail(refusal, 'validation_failed', 'the CRM refused this email: a required field is missing');
     const key = `${email.mailbox}\n${email.messageId}`;
     const existing = this.byKey.get(key);
     if (existing) {

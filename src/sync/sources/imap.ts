@@ -18,9 +18,11 @@ export class ImapSource implements IncomingSource {
     const uidValidity = String(st.uidValidity);
     const highestModseq = st.highestModseq !== undefined ? String(st.highestModseq) : undefined;
     const lastUid = cp?.uidValidity === uidValidity ? (cp.lastUid ?? 0) : 0;
+    // A checkpoint of another UIDVALIDITY: the folder is read again from the start.
+    const reread = cp?.uidValidity !== undefined && cp.uidValidity !== uidValidity;
     for await (const raw of this.session.fetchSince(lastUid)) {
       const uid = uidOf(raw.id);
-      yield { raw, receivedAt: raw.receivedAt, position: () => ({ uidValidity, lastUid: uid, ...(highestModseq ? { highestModseq } : {}) }) };
+      yield { raw, receivedAt: raw.receivedAt, ...(reread ? { reread } : {}), position: () => ({ uidValidity, lastUid: uid, ...(highestModseq ? { highestModseq } : {}) }) };
     }
   }
 

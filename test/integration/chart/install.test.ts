@@ -12,8 +12,11 @@
 // (in the shared one globalSetup owns them and Helm refuses to adopt objects it did not create),
 // and lets us check that they survive `helm uninstall`.
 
+import { readFile } from 'node:fs/promises';
+import path from 'node:path';
 import { AuthorizationV1Api, type KubernetesObject } from '@kubernetes/client-node';
-import { ControlPlane, IDENTITIES, type ControlPlaneInfo, type Identity } from '../../../dev/control-plane.js';
+import yaml from 'js-yaml';
+import { ControlPlane, IDENTITIES, REPO_ROOT, type ControlPlaneInfo, type Identity } from '../../../dev/control-plane.js';
 import { waitFor } from '../../../dev/processes.js';
 import { approveMailbox } from '../../../src/cli/approve.js';
 import { Applier } from '../../../src/kube/apply.js';
@@ -225,6 +228,40 @@ describe('helm install', () => {
       }
     }
     expect(refused).toEqual([]);
+  });
+});
+
+// --- alerts -------------------------------------------------------------------------------------
+
+describe('the PrometheusRule with the alerts', () => {
+  const manifestKinds = async () => kindCounts(parseManifests((await helm(['get', 'manifest', RELEASE, '--namespace', NS], asAdmin())).stdout));
+
+  test('is skipped while the cluster does not serve monitoring.coreos.com/v1 PrometheusRule', async () => {
+    expect((await manifestKinds()).PrometheusRule).toBeUndefined();
+  });
+
+  test('is installed once its CRD exists (prometheus-operator installed later): five alerts', async () => {
+    const crd = yaml.load(await readFile(path.join(REPO_ROOT, 'test/fixtures/crds/monitoring.coreos.com_prometheusrules.yaml'), 'utf8')) as KubernetesObject;
+    await applier.apply(crd);
+    await waitFor('PrometheusRule served', async () => {
+      const groups = await rawRequest<{ groups: { name: string }[] }>(admin.kc, 'GET', '/apis');
+      return groups.groups.some((g) => g.name === 'monitoring.coreos.com') ? true : undefined;
+    });
+    await helmUpgrade();
+    expect((await manifestKinds()).PrometheusRule).toBe(1);
+    const rule = await rawRequest<{ metadata: { annotations?: Record<string, string> }; spec: { groups: { rules: { alert?: string }[] }[] } }>(
+      admin.kc,
+      'GET',
+      `/apis/monitoring.coreos.com/v1/namespaces/${NS}/prometheusrules/mailsync-operator`,
+    );
+    expect(rule.metadata.annotations?.['meta.helm.sh/release-name']).toBe(RELEASE);
+    expect(rule.spec.groups.flatMap((g) => g.rules.map((r) => r.alert))).toEqual([
+      'MailsyncProfileMailboxesFailing',
+      'MailsyncMailboxDisabled',
+      'MailsyncSyncLagHigh',
+      'MailsyncCRMUnreachable',
+      'MailsyncRolloutPaused',
+    ]);
   });
 });
 

@@ -48,7 +48,7 @@ afterAll(async () => {
 describe('make dev-cluster', () => {
   test("prints each identity's kubeconfig and roles, as docs/approval.md's table lists them", () => {
     const rows = [...WALKTHROUGH.matchAll(/^\| `(kubeconfig[^`]*)` \| `([^`]+)` \| (.*) \|$/gm)];
-    expect(rows.map((r) => r[1])).toEqual(['kubeconfig', 'kubeconfig-operator', 'kubeconfig-approver', 'kubeconfig-mailbox-admin', 'kubeconfig-viewer', 'kubeconfig-nobody']);
+    expect(rows.map((r) => r[1])).toEqual(['kubeconfig', 'kubeconfig-operator', 'kubeconfig-approver', 'kubeconfig-mailbox-admin', 'kubeconfig-credentials-admin', 'kubeconfig-viewer', 'kubeconfig-nobody']);
     const lines = summary.split('\n');
     for (const [, file, user, roles] of rows) {
       const line = lines.find((l) => l.trimEnd().endsWith(` .dev-cluster/${file}`));

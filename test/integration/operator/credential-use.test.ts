@@ -12,7 +12,7 @@ import type { Manager } from '../../../src/controllers/manager.js';
 import { Applier } from '../../../src/kube/apply.js';
 import { loadKubeConfig } from '../../../src/kube/client.js';
 import { apiMessage } from '../../../src/kube/errors.js';
-import { RBAC_KINDS, renderChart } from '../../support/chart.js';
+import { RBAC_KINDS, renderChart } from '../../../dev/chart.js';
 import { startHttpsRecorder, startImapRecorder, type HttpsRecorder, type ImapRecorder } from '../../support/credential-recorder.js';
 import { startDovecot, type DovecotFixture } from '../../support/dovecot.js';
 import { clientsAs, controlPlaneInfo, create, get, mergePatchSpec, newNamespace, rejection, waitForCondition, type Plural } from '../../support/kube.js';

@@ -1,6 +1,8 @@
 // A mail server outage: transient failures retried with growing intervals; the mailbox recovers
 // by itself when the server returns before the budget runs out, and is disabled with
-// TooManyTransientFailures when it does not, until a test is requested.
+// TooManyTransientFailures when it does not: then probed only every 30 minutes (the default), or
+// at once on a test request. (test/integration/sync/failures.test.ts shortens the probes through
+// the Deployment's spec.retryPolicy and sees the mailbox recover by itself.)
 
 import type { Manager } from '../../../src/controllers/manager.js';
 import { waitFor } from '../../../dev/processes.js';

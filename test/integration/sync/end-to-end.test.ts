@@ -109,9 +109,10 @@ test('malformed messages are reported and skipped; the good ones around them are
 test('/metrics counts the messages in and out, the failures and the sync latency', async () => {
   const text = await op.metrics.registry.metrics();
   const sum = (prefix: string) => text.split('\n').filter((l) => l.startsWith(prefix)).reduce((n, l) => n + Number(l.slice(l.lastIndexOf(' ') + 1)), 0);
-  expect(sum(`mailsync_messages_total{direction="in",namespace="${ns}"}`)).toBeGreaterThanOrEqual(8);
-  expect(sum(`mailsync_messages_total{direction="out",namespace="${ns}"}`)).toBe(1);
-  expect(sum(`mailsync_failures_total{reason="CorruptMessage",direction="in",namespace="${ns}"}`)).toBe(malformedCorpus().length);
+  // Labelled by tenant, profile and owner kind, so Alertmanager can route.
+  expect(sum(`mailsync_messages_total{direction="in",namespace="${ns}",owner_kind="User",profile="imap"}`)).toBeGreaterThanOrEqual(8);
+  expect(sum(`mailsync_messages_total{direction="out",namespace="${ns}",owner_kind="User",profile="imap"}`)).toBe(1);
+  expect(sum(`mailsync_failures_total{reason="CorruptMessage",direction="in",namespace="${ns}",`)).toBe(malformedCorpus().length);
   expect(sum('mailsync_sync_latency_seconds_count')).toBeGreaterThanOrEqual(8);
   expect(sum('mailsync_reconcile_total{kind="Mailbox"')).toBeGreaterThan(0);
 });

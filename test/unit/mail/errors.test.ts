@@ -2,7 +2,8 @@
 // our POP3 client and HTTP clients throw them.
 import { classifyError, parseRetryAfter } from '../../../src/mail/errors.js';
 import { REDACTED } from '../../../src/util/redact.js';
-import { MailError, PERMANENT_REASONS, type FailureReason } from '../../../src/mail/types.js';
+import { isPermanentReason } from '../../../src/api/reasons.js';
+import { MailError, type FailureReason } from '../../../src/mail/types.js';
 
 const err = (props: Record<string, unknown>, message = 'library message'): Error => Object.assign(new Error(message), props);
 const nodeErr = (code: string, message = `${code} from node`): Error => err({ code, errno: -1, syscall: 'connect' }, message);
@@ -112,8 +113,8 @@ describe('classifyError', () => {
     for (const transient of [nodeErr('ECONNREFUSED'), nodeErr('ECONNRESET'), nodeErr('ETIMEDOUT'), err({ status: 429 }), err({ status: 500 }), err({ code: 'ETLS' }, 'Connection closed unexpectedly')]) {
       expect(classifyError(transient).permanent).toBe(false);
     }
-    // Whether certificate problems stop the direction is decided once, in PERMANENT_REASONS.
-    expect(classifyError(nodeErr('SELF_SIGNED_CERT_IN_CHAIN')).permanent).toBe(PERMANENT_REASONS.has('TLSError'));
+    // Whether certificate problems stop the direction is decided once, in the reason registry.
+    expect(classifyError(nodeErr('SELF_SIGNED_CERT_IN_CHAIN')).permanent).toBe(isPermanentReason('TLSError'));
     // A rejected message is not a reason to stop the mailbox.
     expect(classifyError(err({ code: 'EENVELOPE', responseCode: 550 })).permanent).toBe(false);
   });

@@ -22,13 +22,13 @@ test('listen addresses are parsed as Go writes them; "0" switches the server off
 
 test('/metrics serves the registry in the Prometheus text format', async () => {
   const metrics = createMetrics({ defaultMetrics: false });
-  metrics.messages.inc({ direction: 'out', namespace: 'ns' });
+  metrics.messages.inc({ direction: 'out', namespace: 'ns', owner_kind: 'User', profile: 'imap' });
   const s = await startObservabilityServer({ address: { host: '127.0.0.1', port: 0 }, metrics });
   servers.push(s);
   const r = await get(s, '/metrics');
   expect(r.status).toBe(200);
   expect(r.type).toMatch(/^text\/plain; version=0\.0\.4/);
-  expect(r.body).toContain('mailsync_messages_total{direction="out",namespace="ns"} 1');
+  expect(r.body).toContain('mailsync_messages_total{direction="out",namespace="ns",owner_kind="User",profile="imap"} 1');
   expect((await get(s, '/nope')).status).toBe(404);
   expect((await fetch(s.url + '/metrics', { method: 'POST' })).status).toBe(405);
 });

@@ -17,7 +17,7 @@ test('instrumentTesting counts each step by direction and result, and failures b
     }),
   };
   const metrics = createMetrics({ defaultMetrics: false });
-  const plan = instrumentTesting(inner, metrics).plan({ metadata: { namespace: 'sales', name: 'ann' } } as never, {} as never, ['incoming', 'outgoing', 'appointmentsContactsTasks'], {
+  const plan = instrumentTesting(inner, metrics).plan({ metadata: { namespace: 'sales', name: 'ann' }, spec: { owner: { kind: 'Queue' } } } as never, { metadata: { name: 'exchange' } } as never, ['incoming', 'outgoing', 'appointmentsContactsTasks'], {
     secret: () => undefined,
     configMap: () => undefined,
   });
@@ -28,8 +28,8 @@ test('instrumentTesting counts each step by direction and result, and failures b
   expect(text).toContain('mailsync_tests_total{direction="in",result="success"} 1');
   expect(text).toContain('mailsync_tests_total{direction="out",result="permanent"} 1');
   expect(text).toContain('mailsync_tests_total{direction="act",result="transient"} 1');
-  expect(text).toContain('mailsync_failures_total{reason="AuthenticationFailed",direction="out",namespace="sales"} 1');
-  expect(text).toContain('mailsync_failures_total{reason="ServerUnreachable",direction="act",namespace="sales"} 1');
+  expect(text).toContain('mailsync_failures_total{reason="AuthenticationFailed",direction="out",namespace="sales",owner_kind="Queue",profile="exchange"} 1');
+  expect(text).toContain('mailsync_failures_total{reason="ServerUnreachable",direction="act",namespace="sales",owner_kind="Queue",profile="exchange"} 1');
 });
 
 test('instrumentManager times reconciles, reads queue depths and counts cached mailboxes', async () => {
@@ -43,7 +43,16 @@ test('instrumentManager times reconciles, reads queue depths and counts cached m
   });
   const manager = {
     queues: { mailboxes: { len: () => 3 }, profiles: { len: () => 0 }, deployments: { len: () => 1 } },
-    caches: { mailboxes: { list: () => [{ metadata: { namespace: 'ns', generation: 1 }, status: { observedGeneration: 1, serverProfile: 'imap', conditions: [{ type: 'Ready', status: 'True' }] } }] } },
+    caches: {
+      mailboxes: { list: () => [{ metadata: { namespace: 'ns', generation: 1 }, spec: { owner: { kind: 'User' } }, status: { observedGeneration: 1, serverProfile: 'imap', conditions: [{ type: 'Ready', status: 'True' }] } }] },
+      deployments: {
+        list: () => [
+          { metadata: { namespace: 'ns', name: 'crm' }, status: { conditions: [{ type: 'Ready', status: 'False', reason: 'CRMUnreachable' }] } },
+          { metadata: { namespace: 'ns', name: 'rolling' }, status: { conditions: [{ type: 'Ready', status: 'False', reason: 'RolloutInProgress' }] } },
+        ],
+      },
+      profiles: { list: () => [{ metadata: { namespace: 'ns', name: 'imap' }, status: { conditions: [{ type: 'RolloutPaused', status: 'True', reason: 'FailureThresholdReached' }] } }] },
+    },
     reconcilers: { mailboxes: reconciler('m'), profiles: reconciler('p'), deployments: reconciler('d') },
   };
   const metrics = createMetrics({ defaultMetrics: false });
@@ -55,25 +64,31 @@ test('instrumentManager times reconciles, reads queue depths and counts cached m
   expect(text).toContain('mailsync_reconcile_total{kind="Mailbox",result="success"} 1');
   expect(text).toContain('mailsync_reconcile_total{kind="EmailServerProfile",result="requeue"} 1');
   expect(text).toContain('mailsync_workqueue_depth{queue="mailboxes"} 3');
-  expect(text).toContain('mailsync_mailboxes{state="Ready",namespace="ns",profile="imap"} 1');
+  expect(text).toContain('mailsync_mailboxes{state="Ready",namespace="ns",owner_kind="User",profile="imap"} 1');
+  // A CRM failure reason means the connector cannot be used; a rollout of the defaults does not.
+  expect(text).toContain('mailsync_crm_connected{namespace="ns",deployment="crm"} 0');
+  expect(text).toContain('mailsync_crm_connected{namespace="ns",deployment="rolling"} 1');
+  expect(text).toContain('mailsync_rollout_paused{namespace="ns",profile="imap",reason="FailureThresholdReached"} 1');
 });
 
 test('syncMetricsHooks fits the sync workers\' hooks and counts messages, latency and failures', async () => {
   const metrics = createMetrics({ defaultMetrics: false });
   const hooks: SyncMetricsHooks = syncMetricsHooks(metrics); // compile-time check of the fit
-  hooks.delivered?.('sales', new Date(Date.now() - 1500));
-  hooks.delivered?.('sales');
-  hooks.sent?.('sales');
-  hooks.failed?.('MessageRejected', 'out');
-  syncMetricsHooks(metrics).failed('CRMRejected', 'in', 'sales');
+  const ann = { namespace: 'sales', profile: 'imap', ownerKind: 'User' };
+  const l = 'namespace="sales",owner_kind="User",profile="imap"';
+  hooks.delivered?.(ann, new Date(Date.now() - 1500));
+  hooks.delivered?.(ann);
+  hooks.sent?.(ann);
+  hooks.failed?.('MessageRejected', 'out', ann);
+  hooks.failed?.('CRMRejected', 'in', { ...ann, ownerKind: 'Queue' });
   const text = await metrics.registry.metrics();
-  expect(text).toContain('mailsync_messages_total{direction="in",namespace="sales"} 2');
-  expect(text).toContain('mailsync_messages_total{direction="out",namespace="sales"} 1');
-  expect(text).toContain('mailsync_sync_latency_seconds_count{namespace="sales"} 1');
-  expect(text).toContain('mailsync_sync_latency_seconds_bucket{le="1",namespace="sales"} 0');
-  expect(text).toContain('mailsync_sync_latency_seconds_bucket{le="2",namespace="sales"} 1');
-  expect(text).toContain('mailsync_failures_total{reason="MessageRejected",direction="out",namespace=""} 1');
-  expect(text).toContain('mailsync_failures_total{reason="CRMRejected",direction="in",namespace="sales"} 1');
+  expect(text).toContain(`mailsync_messages_total{direction="in",${l}} 2`);
+  expect(text).toContain(`mailsync_messages_total{direction="out",${l}} 1`);
+  expect(text).toContain(`mailsync_sync_latency_seconds_count{${l}} 1`);
+  expect(text).toContain(`mailsync_sync_latency_seconds_bucket{le="1",${l}} 0`);
+  expect(text).toContain(`mailsync_sync_latency_seconds_bucket{le="2",${l}} 1`);
+  expect(text).toContain(`mailsync_failures_total{reason="MessageRejected",direction="out",${l}} 1`);
+  expect(text).toContain('mailsync_failures_total{reason="CRMRejected",direction="in",namespace="sales",owner_kind="Queue",profile="imap"} 1');
 });
 
 test('a standby (not active) reports no mailboxes and empty queues, so sums over replicas stay right', async () => {
@@ -81,7 +96,11 @@ test('a standby (not active) reports no mailboxes and empty queues, so sums over
   const reconciler = { reconcile: async () => undefined };
   const manager = {
     queues: { mailboxes: { len: () => 7 } },
-    caches: { mailboxes: { list: () => [{ metadata: { namespace: 'ns', generation: 1 }, status: { observedGeneration: 1, conditions: [{ type: 'Ready', status: 'True' }] } }] } },
+    caches: {
+      mailboxes: { list: () => [{ metadata: { namespace: 'ns', generation: 1 }, status: { observedGeneration: 1, conditions: [{ type: 'Ready', status: 'True' }] } }] },
+      deployments: { list: () => [{ metadata: { namespace: 'ns', name: 'crm' }, status: { conditions: [{ type: 'Ready', status: 'False', reason: 'CRMUnreachable' }] } }] },
+      profiles: { list: () => [] },
+    },
     reconcilers: { mailboxes: reconciler, profiles: { ...reconciler }, deployments: { ...reconciler } },
   };
   const metrics = createMetrics({ defaultMetrics: false });
@@ -89,8 +108,9 @@ test('a standby (not active) reports no mailboxes and empty queues, so sums over
   let text = await metrics.registry.metrics();
   expect(text).toContain('mailsync_workqueue_depth{queue="mailboxes"} 0');
   expect(text).not.toMatch(/^mailsync_mailboxes\{/m);
+  expect(text).not.toMatch(/^mailsync_crm_connected\{/m);
   leading = true;
   text = await metrics.registry.metrics();
   expect(text).toContain('mailsync_workqueue_depth{queue="mailboxes"} 7');
-  expect(text).toContain('mailsync_mailboxes{state="Ready",namespace="ns",profile=""} 1');
+  expect(text).toContain('mailsync_mailboxes{state="Ready",namespace="ns",owner_kind="",profile=""} 1');
 });

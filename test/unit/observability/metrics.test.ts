@@ -16,7 +16,7 @@ function sample(text: string, name: string, labels: Record<string, string> = {})
 test('each createMetrics() has its own registry: counts never leak between instances', async () => {
   const a = createMetrics({ defaultMetrics: false });
   const b = createMetrics({ defaultMetrics: false });
-  a.messages.inc({ direction: 'in', namespace: 'sales' }, 3);
+  a.messages.inc({ direction: 'in', namespace: 'sales', owner_kind: 'User', profile: 'imap' }, 3);
   expect(sample(await a.registry.metrics(), 'mailsync_messages_total', { direction: 'in', namespace: 'sales' })).toBe(3);
   expect(sample(await b.registry.metrics(), 'mailsync_messages_total', { direction: 'in', namespace: 'sales' })).toBeUndefined();
 });
@@ -32,6 +32,8 @@ test('every metric family is registered with HELP and TYPE, default process metr
     ['mailsync_reconcile_total', 'counter'],
     ['mailsync_workqueue_depth', 'gauge'],
     ['mailsync_tests_total', 'counter'],
+    ['mailsync_crm_connected', 'gauge'],
+    ['mailsync_rollout_paused', 'gauge'],
     ['process_cpu_user_seconds_total', 'counter'],
     ['nodejs_eventloop_lag_seconds', 'gauge'],
   ]) {
@@ -42,8 +44,9 @@ test('every metric family is registered with HELP and TYPE, default process metr
 test('sync latency uses buckets between 50 ms and minutes, and clamps clock skew to zero', async () => {
   const m = createMetrics({ defaultMetrics: false });
   const now = new Date('2026-01-01T10:00:10Z');
-  m.syncLatency.observeSince({ namespace: 'ns' }, new Date('2026-01-01T10:00:07Z'), now); // 3 s
-  m.syncLatency.observeSince({ namespace: 'ns' }, new Date('2026-01-01T10:00:12Z'), now); // server clock ahead
+  const labels = { namespace: 'ns', owner_kind: 'Queue', profile: 'imap' };
+  m.syncLatency.observeSince(labels, new Date('2026-01-01T10:00:07Z'), now); // 3 s
+  m.syncLatency.observeSince(labels, new Date('2026-01-01T10:00:12Z'), now); // server clock ahead
   const text = await m.registry.metrics();
   expect(sample(text, 'mailsync_sync_latency_seconds_bucket', { le: '0.05', namespace: 'ns' })).toBe(1);
   expect(sample(text, 'mailsync_sync_latency_seconds_bucket', { le: '2', namespace: 'ns' })).toBe(1);
@@ -67,24 +70,24 @@ test('timeReconcile records success, requeue and error, and rethrows the error',
 test('mailbox and queue gauges are read from the callbacks at scrape time', async () => {
   const m = createMetrics({ defaultMetrics: false });
   let depth = 2;
-  let states: MailboxStateCount[] = [{ state: 'Ready', namespace: 'a', profile: 'imap', count: 5 }];
+  let states: MailboxStateCount[] = [{ state: 'Ready', namespace: 'a', profile: 'imap', ownerKind: 'User', count: 5 }];
   m.observeQueues({ mailboxes: { len: () => depth } });
   m.setMailboxSource(() => states);
   let text = await m.registry.metrics();
   expect(sample(text, 'mailsync_workqueue_depth', { queue: 'mailboxes' })).toBe(2);
   expect(sample(text, 'mailsync_mailboxes', { state: 'Ready', namespace: 'a', profile: 'imap' })).toBe(5);
   depth = 0;
-  states = [{ state: 'Failing', namespace: 'b', profile: 'pop', count: 1 }];
+  states = [{ state: 'Failing', namespace: 'b', profile: 'pop', ownerKind: 'Queue', count: 1 }];
   text = await m.registry.metrics();
   expect(sample(text, 'mailsync_workqueue_depth', { queue: 'mailboxes' })).toBe(0);
   // A namespace that disappeared is gone from the output, not frozen at its last count.
   expect(sample(text, 'mailsync_mailboxes', { namespace: 'a' })).toBeUndefined();
-  expect(sample(text, 'mailsync_mailboxes', { state: 'Failing', namespace: 'b' })).toBe(1);
+  expect(sample(text, 'mailsync_mailboxes', { state: 'Failing', namespace: 'b', owner_kind: 'Queue' })).toBe(1);
 });
 
 test('failure and test counters take the short direction labels', async () => {
   const m = createMetrics({ defaultMetrics: false });
-  m.failures.inc({ reason: 'AuthenticationFailed', direction: directionLabel('outgoing'), namespace: 'x' });
+  m.failures.inc({ reason: 'AuthenticationFailed', direction: directionLabel('outgoing'), namespace: 'x', owner_kind: 'User', profile: 'p' });
   m.tests.inc({ direction: directionLabel('appointmentsContactsTasks'), result: 'permanent' });
   const text = await m.registry.metrics();
   expect(sample(text, 'mailsync_failures_total', { reason: 'AuthenticationFailed', direction: 'out', namespace: 'x' })).toBe(1);

@@ -14,9 +14,7 @@ async function firstFailure(crm: Partial<CrmConnector>, sender?: { send(): Promi
   const seen = new Promise<Outcome>((r) => (resolve = r));
   const reporter: SyncReporter = {
     initialCheckpoint: () => undefined,
-    cycle: (direction, outcome, nextAt) => {
-      if (!outcome.ok) resolve({ direction, ok: false, reason: outcome.reason, delayMs: nextAt.getTime() - Date.now() });
-    },
+    attemptFailed: (direction, failure, _state, nextAt) => resolve({ direction, ok: false, reason: failure.reason, delayMs: (nextAt?.getTime() ?? Infinity) - Date.now() }),
   };
   const syncer = new MailboxSyncer(
     {
@@ -88,7 +86,7 @@ test('incoming messages are parsed by the parser the parts name (the operator\'s
       pollIntervalMs: 60_000,
       outgoingIntervalMs: 60_000,
     },
-    { initialCheckpoint: () => undefined, cycle: () => undefined, delivered: () => delivered() },
+    { initialCheckpoint: () => undefined, delivered: () => delivered() },
   );
   syncer.start();
   await done;
