@@ -144,6 +144,22 @@ function connection(direction: 'incoming' | 'outgoing'): Schema {
     caBundle: note(caBundle, 'While spec.useSameSettingsForOutgoing is true, outgoing trusts the incoming caBundle unless this is set.'),
     timeout: duration('Per-operation timeout for this server.', { default: '30s' }),
   };
+  if (direction === 'incoming') {
+    // No schema defaults here: a defaulted new field would change the revision of every existing
+    // profile and roll all of their mailboxes out again. The defaults are the operator's.
+    props.notifications = oneOf(
+      ['Push', 'Poll'],
+      'How new mail is noticed. Push (the default): IMAP IDLE, EWS streaming notifications or Microsoft Graph change notifications ' +
+        '(the operator must be given its public notification URL), each with a safety resync that adapts between minPollingInterval and ' +
+        'maxPollingInterval; where push is not available the mailbox is polled and status.sync.incoming.notifications says why. ' +
+        'Poll: polled only, between minPollingInterval and maxPollingInterval, holding no IMAP connection between polls (fewer ' +
+        'connections on the server, mail arrives later). POP3 is always polled.',
+    );
+    props.compress = bool(
+      'IMAP only: negotiate COMPRESS=DEFLATE (RFC 4978) when the server offers it. Off by default: on a fast network (a data centre, ' +
+        'the same region) compression costs more CPU than it saves time; turn it on over slow or metered links (see docs/sync.md).',
+    );
+  }
   if (direction === 'outgoing') {
     props.sendMode = oneOf(
       ['SendAs', 'SendOnBehalf'],
@@ -294,6 +310,11 @@ const profileRules: Rule[] = [
   ...familyRules('incoming'),
   ...familyRules('outgoing'),
   {
+    rule: "self.serverType == 'IMAP' || !has(self.incoming) || !has(self.incoming.compress) || !self.incoming.compress",
+    message: 'spec.incoming.compress: COMPRESS=DEFLATE is an IMAP extension; remove it for Exchange and POP3 profiles',
+    fieldPath: '.incoming.compress',
+  },
+  {
     rule: `self.serverType in ${exchange} || !has(self.appointmentsContactsTasks) || !self.appointmentsContactsTasks.enabled`,
     message: 'spec.appointmentsContactsTasks.enabled: appointment, contact and task synchronization needs Exchange (ExchangeServer or ExchangeOnline); IMAP and POP3 profiles synchronize email only',
     fieldPath: '.appointmentsContactsTasks.enabled',
@@ -405,7 +426,12 @@ export const emailServerProfileSpec: Schema = obj(
       { default: false },
     ),
     maxConcurrentConnections: int('Maximum concurrent connections per authenticated identity.', { minimum: 1, maximum: 300, default: 10 }),
-    minPollingInterval: duration('Shortest time between two safety resyncs of one mailbox.', { default: '5m' }),
+    minPollingInterval: duration('Shortest time between two safety resyncs (or polls) of one mailbox: a mailbox that receives mail is looked at this often.', { default: '5m' }),
+    maxPollingInterval: duration(
+      'Longest time between two safety resyncs (or polls) of one mailbox: the interval doubles after each cycle that found nothing, ' +
+        'from minPollingInterval up to this (as the keep-alive of Dynamics 365 polls quiet mailboxes less), and falls back to ' +
+        'minPollingInterval when mail arrives. Defaults to 15m, or to minPollingInterval when that is longer.',
+    ),
     processEmailReceivedAfter: str('Only mail received after this time is processed (RFC 3339).', { format: 'date-time' }),
     moveFailedToUndeliverable: bool('Move messages that cannot be tracked to an Undeliverable folder instead of leaving them in the Inbox.', { default: false }),
     maxAttachmentSize: quantity('Largest attachment taken into the CRM; larger messages are reported and skipped.'),
@@ -496,7 +522,21 @@ const checkpoint = obj(
 const syncDirectionStatus = (direction: 'incoming' | 'outgoing') =>
   obj(`The ${direction} sync loop, as its worker last reported it.`, {
     lastSyncTime: str('When the last cycle of this direction succeeded.', { format: 'date-time' }),
-    nextSyncTime: str('When this direction runs again (the next cycle, or the next retry while it fails).', { format: 'date-time' }),
+    nextSyncTime: str(
+      'When this direction runs again by itself (the next cycle, or the next retry while it fails), as of the last write: a quiet cycle writes nothing, so in a quiet steady state pollInterval tells the cadence.',
+      { format: 'date-time' },
+    ),
+    pollInterval: duration(
+      'The time between two cycles started by the clock now (safety resyncs where notifications wake the mailbox, polls otherwise): it adapts between the profile\'s minPollingInterval and maxPollingInterval.',
+    ),
+    ...(direction === 'incoming'
+      ? {
+          notifications: obj('How new mail wakes this mailbox up, and why not when it cannot.', {
+            method: oneOf(['IMAPIdle', 'EWSStreaming', 'EWSPull', 'GraphChangeNotifications', 'Polling'], 'What wakes the mailbox up when mail arrives; Polling: nothing does, the mailbox is polled.'),
+            message: str('What the worker found: the subscription in use, or why push is not available and the mailbox is polled instead.', { maxLength: 1024 }),
+          }),
+        }
+      : {}),
     lastCycle: obj(
       'What the last successful cycle did.',
       direction === 'incoming'

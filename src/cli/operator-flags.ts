@@ -22,6 +22,15 @@ export const OPERATOR_FLAGS = {
     defaultText: 'cores - 1, at most 4; 0 on 2 cores or fewer = parse on the event loop',
     help: 'threads that parse incoming MIME',
   },
+  'sign-in-concurrency': { value: 'N', default: 32, parse: integer(1, 10000), help: 'mailbox sign-ins (IMAP connections, POP3 cycles) in progress at once, after a restart and after an outage' },
+  'sign-in-rate': { value: 'N', default: 100, parse: integer(1, 100000), help: 'mailbox sign-ins started per second at most' },
+  'shutdown-timeout': {
+    value: 'DURATION',
+    default: 25_000,
+    parse: duration,
+    defaultText: '25s',
+    help: "how long a SIGTERM may take to close connections and write the last checkpoints before the process exits anyway (keep it below the pod's terminationGracePeriodSeconds)",
+  },
   'leader-elect': { default: true, help: 'elect one active controller through a Lease; --leader-elect=false runs one replica without' },
   'lease-namespace': {
     value: 'NS',

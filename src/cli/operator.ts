@@ -19,6 +19,7 @@ import { createMetrics } from '../observability/metrics.js';
 import { EventLoopMonitor, OperatorReadiness } from '../observability/probes.js';
 import { defaultParserThreads, ParserPool } from '../sync/parser-pool.js';
 import { SyncWorker } from '../sync/worker.js';
+import { Pacer } from '../util/pacer.js';
 import type { OperatorFlags } from './operator-flags.js';
 
 export async function runOperator(flags: OperatorFlags): Promise<void> {
@@ -35,7 +36,8 @@ export async function runOperator(flags: OperatorFlags): Promise<void> {
   // One pool for every mailbox of the process: parsing is CPU work, shared by core, not by mailbox.
   const parserThreads = flags.parserThreads ?? defaultParserThreads(os.availableParallelism());
   const parser = runWorker && parserThreads > 0 ? new ParserPool({ threads: parserThreads }) : undefined;
-  const syncParts = new ConnectSyncParts({ outgoingPollMs: flags.outgoingPoll, pollIntervalMs: flags.pollInterval, parser });
+  const pacer = new Pacer({ concurrency: flags.signInConcurrency, perSecond: flags.signInRate });
+  const syncParts = new ConnectSyncParts({ outgoingPollMs: flags.outgoingPoll, pollIntervalMs: flags.pollInterval, parser, pacer });
   const manager = runController
     ? new Manager(clients, { namespace: flags.namespace, logger, testing: instrumentTesting(new ConnectMailboxTesting(logger), metrics), crmTesting: new ConnectCrmTesting(syncParts.connectors, logger), caches, autoApproveCap: flags.autoApproveDomains?.length ? flags.autoApproveDomains : undefined })
     : undefined;
@@ -64,6 +66,12 @@ export async function runOperator(flags: OperatorFlags): Promise<void> {
     stopping = true;
     readiness.stopping();
     logger.info({ signal }, 'shutting down');
+    // What is not written by then is safe (reading is at-least-once, delivery idempotent): the
+    // pod must be gone before the kubelet kills it.
+    setTimeout(() => {
+      logger.warn({ timeoutMs: flags.shutdownTimeout }, 'shutdown took longer than --shutdown-timeout; exiting now (the next start resumes from the last saved checkpoints)');
+      process.exit(0);
+    }, flags.shutdownTimeout).unref();
     await worker?.stop();
     await shards?.stop();
     await parser?.close();

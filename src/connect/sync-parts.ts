@@ -14,7 +14,8 @@ import { GraphAdapter } from '../mail/graph.js';
 import type { SecretSource } from '../controllers/mailbox-testing.js';
 import type { SessionWatcher, SyncParts } from '../sync/mailbox-syncer.js';
 import { quantityBytes } from '../sync/parse.js';
-import { ImapSource } from '../sync/sources/imap.js';
+import { ImapSource, PolledImapSource } from '../sync/sources/imap.js';
+import type { Pacer } from '../util/pacer.js';
 import { Pop3Source } from '../sync/sources/pop3.js';
 import { ChangeFeedSource } from '../sync/sources/change-feed.js';
 import type { FilteringMethod } from '../sync/filter.js';
@@ -29,8 +30,10 @@ type Debug = (message: string, fields?: Record<string, unknown>) => void;
 export interface SyncPartsOptions {
   /** How often the outgoing loop asks the CRM for emails pending send. */
   outgoingPollMs?: number;
-  /** Overrides the profile's minPollingInterval (tests). */
+  /** Overrides the profile's minPollingInterval and maxPollingInterval: a fixed interval (tests). */
   pollIntervalMs?: number;
+  /** Paces the sign-ins of every mailbox of the process (IMAP sessions, POP3 cycles). */
+  pacer?: Pacer;
   /** Where incoming MIME is parsed (the process's thread pool); inline when absent. */
   parser?: MessageParser;
 }
@@ -115,42 +118,65 @@ export class ConnectSyncParts implements SyncPartsFactory {
       },
       outgoingMailbox: { key: `${m.metadata.namespace}/${m.metadata.name}`, address: m.spec.emailAddress, sendMode: profile.spec.outgoing?.sendMode ?? 'SendAs', token: tokenSettings(deployment) },
       crm,
-      pollIntervalMs: this.opts.pollIntervalMs ?? parseDuration(profile.spec.minPollingInterval, 5 * 60_000),
+      ...this.cadence(profile),
       outgoingIntervalMs: this.opts.outgoingPollMs ?? 30_000,
       retry: retryPolicyOf(deployment.spec.retryPolicy),
       ...(this.opts.parser ? { parser: this.opts.parser } : {}),
     };
     // Protocol detail at debug level, through the mailbox's logger (it redacts registered secrets).
     const debug: Debug = w.logger ? (message, fields) => w.logger!.debug(fields ?? {}, message) : () => undefined;
-    if (w.incoming) parts.incoming = this.incoming(settings('incoming'), parts.retry!, debug);
+    if (w.incoming) parts.incoming = this.incoming(settings('incoming'), profile.spec.incoming, parts.retry!, debug);
     if (w.outgoing) parts.outgoing = this.outgoing(settings('outgoing'), debug);
     return parts;
   }
 
-  private incoming(s: DirectionSettings, retry: RetryPolicy, debug: Debug): SyncParts['incoming'] {
+  /** The safety resync (or poll) bounds: the profile's, or the fixed interval of --poll-interval. */
+  private cadence(profile: EmailServerProfile): Pick<SyncParts, 'pollIntervalMs' | 'maxPollIntervalMs'> {
+    if (this.opts.pollIntervalMs !== undefined) return { pollIntervalMs: this.opts.pollIntervalMs, maxPollIntervalMs: this.opts.pollIntervalMs };
+    const min = parseDuration(profile.spec.minPollingInterval, 5 * 60_000);
+    return { pollIntervalMs: min, maxPollIntervalMs: Math.max(min, parseDuration(profile.spec.maxPollingInterval, 15 * 60_000)) };
+  }
+
+  private incoming(s: DirectionSettings, spec: EmailServerProfile['spec']['incoming'], retry: RetryPolicy, debug: Debug): SyncParts['incoming'] {
     const credentials = requireCredentials(s);
+    const push = spec?.notifications !== 'Poll';
+    const paced = <T>(task: () => Promise<T>) => (this.opts.pacer ? this.opts.pacer.run(task) : task());
     switch (s.protocol) {
       case 'IMAP': {
+        const options = { backoff: { maxMs: retry.reconnectMaxMs }, debug, compress: spec?.compress ?? false, ...(this.opts.pacer ? { pacer: this.opts.pacer } : {}) };
+        if (!push) {
+          // A session per cycle: failures fail the cycle, nothing stays connected in between.
+          const source = new PolledImapSource(() => new ImapSession(s.endpoint, credentials, { ...options, backoff: { maxMs: 1000 } }));
+          const polled = { method: 'Polling' as const, message: 'spec.incoming.notifications is Poll: signs in for each poll and holds no connection in between' };
+          return { source, watch: (w) => w.notifications?.(polled), close: async () => undefined };
+        }
         let watcher: SessionWatcher | undefined;
+        let announced = false;
         // Every failed attempt and every drop is reported as it happens (the direction's health
         // decides what it means), and reconnects stay within seconds while the budget lasts.
         const session = new ImapSession(s.endpoint, credentials, {
+          ...options,
           onExists: () => watcher?.wake(),
-          onConnected: () => watcher?.wake(),
+          onConnected: () => {
+            if (!announced && watcher?.notifications) {
+              announced = true;
+              watcher.notifications({ method: 'IMAPIdle', message: `IMAP IDLE on ${s.endpoint.host}:${s.endpoint.port}: new mail wakes the mailbox within about a second` });
+            }
+            watcher?.wake();
+          },
           onError: (err) => watcher?.failed(err),
-          backoff: { maxMs: retry.reconnectMaxMs },
-          debug,
         });
         return { source: new ImapSource(session), watch: (w) => (watcher = w), refresh: () => session.refresh(), close: () => session.close() };
       }
       case 'POP3': {
         const adapter = new Pop3Adapter(s.endpoint, credentials);
         const open = async () => {
-          const client = await adapter.open();
+          const client = await paced(() => adapter.open());
           debug(`POP3 ${s.endpoint.host}:${s.endpoint.port}: logged in as ${s.credentials?.username ?? s.address}`);
           return client;
         };
-        return { source: new Pop3Source(open), close: async () => undefined };
+        const polled = { method: 'Polling' as const, message: 'POP3 has no push notifications: polled between minPollingInterval and maxPollingInterval' };
+        return { source: new Pop3Source(open), watch: (w) => w.notifications?.(polled), close: async () => undefined };
       }
       case 'EWS': {
         const ews = ewsAdapterFor(s, credentials);

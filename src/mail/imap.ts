@@ -7,6 +7,7 @@
 import { ImapFlow, type ImapFlowOptions } from 'imapflow';
 import { resolveLogin, secretsOf, type ResolvedLogin } from './credentials.js';
 import { backoffDelay } from '../util/backoff.js';
+import type { Pacer } from '../util/pacer.js';
 import { sleep, withTimeout } from './deadline.js';
 import { classifyError, type ErrorContext } from './errors.js';
 import { DEFAULT_TIMEOUT_MS, describeEndpoint, tlsOptionsFor } from './tls.js';
@@ -104,6 +105,13 @@ export interface ImapSessionOptions extends ImapOptions {
   fetchBatchMessages?: number;
   /** Upper bound for one fetch batch, in bytes (as reported by RFC822.SIZE). */
   fetchBatchBytes?: number;
+  /**
+   * Paces this session's sign-ins with every other session's of the process (util/pacer.ts), so a
+   * restart or a server that comes back does not make thousands of mailboxes sign in at once.
+   */
+  pacer?: Pick<Pacer, 'run'>;
+  /** Negotiate COMPRESS=DEFLATE when the server offers it (default: off). */
+  compress?: boolean;
 }
 
 type Waiter = { resolve: (c: ImapFlow) => void; reject: (e: MailError) => void };
@@ -305,7 +313,8 @@ export class ImapSession {
     while (!this.stopped) {
       let client: ImapFlow;
       try {
-        client = await this.connectOnce();
+        const pacer = this.options.pacer;
+        client = await (pacer ? pacer.run(() => this.connectOnce(), this.stopper.signal) : this.connectOnce());
       } catch (err) {
         if (this.stopped) break;
         const error = err instanceof MailError ? err : classifyError(err, this.context());
@@ -355,6 +364,8 @@ export class ImapSession {
           autoIdleDelay: this.options.idleDelayMs ?? 1000,
           // Servers drop long IDLEs (Gmail, Exchange); re-issue well within their limits.
           maxIdleTime: 4 * 60_000,
+          // Deflate costs CPU on both ends; it pays only over slow links (docs/sync.md).
+          disableCompression: !this.options.compress,
         }),
       );
       client = c;

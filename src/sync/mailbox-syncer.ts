@@ -6,6 +6,7 @@
 
 import { DEFAULT_RETRY_POLICY, type RetryPolicy } from '../api/retry-policy.js';
 import type { CrmConnector } from '../crm/types.js';
+import { AdaptiveCadence } from './cadence.js';
 import { DirectionHealth, failureOf, type Failing, type Failure } from './direction-health.js';
 import { IncomingSync, type Checkpoint, type IncomingEvents, type IncomingSource, type MailboxProfile } from './incoming.js';
 import type { MessageParser } from './parser-pool.js';
@@ -13,12 +14,23 @@ import { OutgoingSync, type OutgoingEvents, type OutgoingMailbox, type OutgoingS
 
 export type SyncDirection = 'incoming' | 'outgoing';
 
-/** What a long-lived session (IMAP) tells its direction between cycles. */
+/** What wakes a mailbox up when mail arrives (status.sync.incoming.notifications). */
+export interface NotificationState {
+  method: 'IMAPIdle' | 'EWSStreaming' | 'EWSPull' | 'GraphChangeNotifications' | 'Polling';
+  /** The subscription in use, or why push is not available and the mailbox is polled. */
+  message: string;
+  /** Push was wanted but is not available (a Warning Event), as opposed to a profile that asks for polling. */
+  fallback?: boolean;
+}
+
+/** What a long-lived session (IMAP) or a notification subscription tells its direction between cycles. */
 export interface SessionWatcher {
-  /** New mail may be there (IDLE EXISTS), or the session (re)connected: time for a cycle. */
+  /** New mail may be there (IDLE EXISTS, a notification), or the session (re)connected: time for a cycle. */
   wake(): void;
   /** A connection attempt failed or the connection dropped. */
   failed(err: unknown): void;
+  /** Push notifications started, stopped or changed (a fallback to polling says why). */
+  notifications?(state: NotificationState): void;
 }
 
 export interface SyncParts {
@@ -37,8 +49,10 @@ export interface SyncParts {
     close(): Promise<void>;
   };
   outgoing?: { sender: OutgoingSender; close(): Promise<void> };
-  /** Safety resync when nothing wakes the incoming loop. */
+  /** Safety resync (or poll) interval after a cycle that found mail: the profile's minPollingInterval. */
   pollIntervalMs: number;
+  /** The longest it grows to while the mailbox stays quiet (maxPollingInterval); pollIntervalMs when absent. */
+  maxPollIntervalMs?: number;
   outgoingIntervalMs: number;
   /** The Deployment's retry policy (budget, back-off); the operator's defaults when absent. */
   retry?: RetryPolicy;
@@ -59,8 +73,10 @@ export interface CycleCounts {
 export interface SyncReporter extends IncomingEvents, OutgoingEvents {
   /** The checkpoint to resume from. */
   initialCheckpoint(): Checkpoint | undefined;
-  /** A cycle succeeded; `nextAt` is when the loop runs again by itself. */
-  cycleSucceeded?(direction: SyncDirection, counts: CycleCounts, nextAt: Date): void;
+  /** A cycle succeeded; `nextAt` is when the loop runs again by itself, `intervalMs` the cadence now. */
+  cycleSucceeded?(direction: SyncDirection, counts: CycleCounts, nextAt: Date, intervalMs: number): void;
+  /** How new mail wakes the incoming direction changed. */
+  notifications?(state: NotificationState): void;
   /**
    * An attempt failed: a cycle, or a connection attempt of a long-lived session. `state` is set
    * when the direction's failure state changed (first failure, another reason or count, a stop);
@@ -130,7 +146,7 @@ class Direction {
   constructor(
     readonly name: SyncDirection,
     cycle: (timer: boolean) => Promise<CycleCounts>,
-    private readonly intervalMs: number,
+    private readonly cadence: AdaptiveCadence,
     policy: RetryPolicy,
     private readonly reporter: SyncReporter,
     private readonly shutDown: () => Promise<void>,
@@ -146,10 +162,10 @@ class Direction {
         if (!this.stopping() && !this.loop.stopped) this.fail(err, startedAt);
         return;
       }
-      this.delay = this.intervalMs;
+      this.delay = this.cadence.next(Object.values(counts).some((n) => !!n));
       const was = this.health.ok();
       if (was) this.reporter.recovered?.(this.name, was);
-      this.reporter.cycleSucceeded?.(this.name, counts, new Date(Date.now() + this.delay));
+      this.reporter.cycleSucceeded?.(this.name, counts, new Date(Date.now() + this.delay), this.cadence.intervalMs);
     }, () => this.delay);
   }
 
@@ -194,8 +210,8 @@ export class MailboxSyncer {
     const p = this.parts;
     const r = this.reporter;
     const policy = p.retry ?? DEFAULT_RETRY_POLICY;
-    const direction = (name: SyncDirection, cycle: (timer: boolean) => Promise<CycleCounts>, intervalMs: number, close: () => Promise<void>) =>
-      new Direction(name, cycle, intervalMs, policy, r, close, () => this.stopping);
+    const direction = (name: SyncDirection, cycle: (timer: boolean) => Promise<CycleCounts>, cadence: AdaptiveCadence, close: () => Promise<void>) =>
+      new Direction(name, cycle, cadence, policy, r, close, () => this.stopping);
     const incomingPart = p.incoming;
     if (incomingPart) {
       // Explicit delegation: the reporter is a class instance, whose methods a spread would drop.
@@ -216,10 +232,10 @@ export class MailboxSyncer {
           if (res.checkpoint) this.checkpoint = res.checkpoint;
           return { delivered: res.delivered, duplicates: res.duplicates, filtered: res.filtered, failed: res.rejected };
         },
-        p.pollIntervalMs,
+        new AdaptiveCadence({ minMs: p.pollIntervalMs, maxMs: p.maxPollIntervalMs ?? p.pollIntervalMs }),
         () => incomingPart.close(),
       );
-      incomingPart.watch?.({ wake: () => d.loop.wake(), failed: (err) => d.fail(err) });
+      incomingPart.watch?.({ wake: () => d.loop.wake(), failed: (err) => d.fail(err), notifications: (state) => r.notifications?.(state) });
       this.directions.push(d);
     }
     const outgoingPart = p.outgoing;
@@ -228,7 +244,8 @@ export class MailboxSyncer {
         sent: (id, messageId) => r.sent?.(id, messageId),
         failed: (id, reason, message) => r.failed?.(id, reason, message),
       });
-      this.directions.push(direction('outgoing', async () => ({ ...(await outgoing.runOnce()) }), p.outgoingIntervalMs, () => outgoingPart.close()));
+      const fixed = new AdaptiveCadence({ minMs: p.outgoingIntervalMs, maxMs: p.outgoingIntervalMs });
+      this.directions.push(direction('outgoing', async () => ({ ...(await outgoing.runOnce()) }), fixed, () => outgoingPart.close()));
     }
     this.directions.forEach((d) => d.loop.start());
   }

@@ -54,10 +54,13 @@ const cases: [string, Schema, string[], string[]][] = [
     ['spec.serverType', 'spec.useSameSettingsForOutgoing', 'spec.allowInsecureAuthentication', 'spec.incoming.server', 'spec.outgoing.caBundle', 'spec.incoming.credentials', 'spec.outgoing.oauth'],
     [
       'spec.incoming.timeout',
+      'spec.incoming.notifications',
+      'spec.incoming.compress',
       'spec.outgoing.timeout',
       'spec.outgoing.sendMode',
       'spec.maxConcurrentConnections',
       'spec.minPollingInterval',
+      'spec.maxPollingInterval',
       'spec.processEmailReceivedAfter',
       'spec.moveFailedToUndeliverable',
       'spec.maxAttachmentSize',
