@@ -7,7 +7,8 @@ import type { Deployment, EmailServerProfile, Mailbox } from '../api/types.js';
 import { createConnector } from '../crm/factory.js';
 import type { CrmConnector } from '../crm/types.js';
 import { ImapSession } from '../mail/imap.js';
-import type { Credentials, OutgoingMessage } from '../mail/types.js';
+import { MailError, type Credentials, type OutgoingMessage } from '../mail/types.js';
+import { EwsNotifications, type EwsNotificationAccount, type EwsNotificationOptions } from '../mail/ews-notifications.js';
 import { Pop3Adapter } from '../mail/pop3.js';
 import { SmtpAdapter } from '../mail/smtp.js';
 import { GraphAdapter } from '../mail/graph.js';
@@ -34,6 +35,8 @@ export interface SyncPartsOptions {
   pollIntervalMs?: number;
   /** Paces the sign-ins of every mailbox of the process (IMAP sessions, POP3 cycles). */
   pacer?: Pacer;
+  /** EWS notification settings (tests shorten the retries); notifications are always on for Push profiles. */
+  ews?: EwsNotificationOptions;
   /** Where incoming MIME is parsed (the process's thread pool); inline when absent. */
   parser?: MessageParser;
 }
@@ -79,6 +82,41 @@ export class ConnectorCache {
   }
 }
 
+/** What status says of a profile that asks for polling. */
+const POLL_CHOSEN = { method: 'Polling' as const, message: 'spec.incoming.notifications is Poll: polled between minPollingInterval and maxPollingInterval' };
+
+/**
+ * Starts a notification subscription once the syncer watches, retrying the setup (an Autodiscover
+ * that failed, say) every few minutes meanwhile; close() ends it.
+ */
+function subscribeLater(start: (w: SessionWatcher) => Promise<{ close(): Promise<void> }>): { watch(w: SessionWatcher): void; close(): Promise<void> } {
+  let handle: { close(): Promise<void> } | undefined;
+  let closed = false;
+  let timer: NodeJS.Timeout | undefined;
+  const attempt = (w: SessionWatcher) => {
+    start(w).then(
+      async (h) => {
+        if (closed) await h.close();
+        else handle = h;
+      },
+      (err: unknown) => {
+        if (closed) return;
+        w.notifications?.({ method: 'Polling', message: `notifications could not be set up (${err instanceof MailError ? err.message : 'unexpected error'}); polled meanwhile, tried again in a few minutes`, fallback: true });
+        timer = setTimeout(() => attempt(w), 5 * 60_000);
+        timer.unref();
+      },
+    );
+  };
+  return {
+    watch: attempt,
+    close: async () => {
+      closed = true;
+      if (timer) clearTimeout(timer);
+      await handle?.close();
+    },
+  };
+}
+
 /** The direction's credentials, or the error that names the missing combination. */
 function requireCredentials(s: DirectionSettings): Credentials {
   const credentials = credentialsFor(s);
@@ -88,8 +126,12 @@ function requireCredentials(s: DirectionSettings): Credentials {
 
 export class ConnectSyncParts implements SyncPartsFactory {
   readonly connectors = new ConnectorCache();
+  /** Every EWS mailbox's notifications: mailboxes of one account share streaming connections. */
+  readonly ewsNotifications: EwsNotifications;
 
-  constructor(private readonly opts: SyncPartsOptions = {}) {}
+  constructor(private readonly opts: SyncPartsOptions = {}) {
+    this.ewsNotifications = new EwsNotifications(opts.ews);
+  }
 
   async create(w: SyncPlanInput): Promise<SyncParts> {
     const { mailbox: m, profile, deployment } = w;
@@ -187,7 +229,24 @@ export class ConnectSyncParts implements SyncPartsFactory {
           },
           mime: (id) => ews.getMime(id),
         });
-        return { source: feed, close: async () => undefined };
+        if (!push) return { source: feed, watch: (w) => w.notifications?.(POLL_CHOSEN), close: async () => undefined };
+        const account = (url: string): EwsNotificationAccount => ({
+          url,
+          ca: s.endpoint.ca,
+          timeoutMs: s.endpoint.timeoutMs ?? 30_000,
+          credentials,
+          ntlm: s.authentication === 'NTLM',
+          impersonate: s.impersonation,
+        });
+        const watching = subscribeLater((w) =>
+          ews.serviceUrl().then((url) =>
+            this.ewsNotifications.watch(account(url), s.address, {
+              wake: () => w.wake(),
+              status: (st) => w.notifications?.({ method: st.mode === 'streaming' ? 'EWSStreaming' : st.mode === 'pull' ? 'EWSPull' : 'Polling', message: st.message, fallback: st.mode === 'unavailable' }),
+            }),
+          ),
+        );
+        return { source: feed, watch: watching.watch, close: watching.close };
       }
       case 'Graph': {
         const graph = new GraphAdapter(s.endpoint, credentials, { mailbox: s.address });

@@ -18,6 +18,9 @@ export interface ShardOptions {
   prefix?: string;
   leaseDurationMs?: number;
   renewDeadlineMs?: number;
+  /** How often a held Lease is renewed (default: a third of the lease duration). */
+  renewIntervalMs?: number;
+  /** How often free shards and the other workers are looked at. */
   retryPeriodMs?: number;
   logger: Logger;
 }
@@ -34,6 +37,9 @@ export class ShardOwner {
   private readonly leaseMs: number;
   private readonly renewDeadlineMs: number;
   private readonly retryMs: number;
+  private readonly renewMs: number;
+  private memberRenewedAt = 0;
+  private workers = 1;
   private readonly locks: LeaseLock[];
   private readonly member: LeaseLock;
   /** Shard -> when we last renewed it. */
@@ -50,6 +56,9 @@ export class ShardOwner {
     this.leaseMs = opts.leaseDurationMs ?? 15_000;
     this.renewDeadlineMs = opts.renewDeadlineMs ?? 10_000;
     this.retryMs = opts.retryPeriodMs ?? 2_000;
+    // Renewing every retry period, as leader election does, cost 8 writes a second for 16
+    // shards; a third of the lease duration leaves two more tries before the renew deadline.
+    this.renewMs = Math.min(opts.renewIntervalMs ?? Math.floor(this.leaseMs / 3), this.renewDeadlineMs / 2);
     const lock = (name: string, labels?: Record<string, string>) =>
       new LeaseLock(clients, { namespace: opts.namespace, name, identity: opts.identity, leaseDurationMs: this.leaseMs, labels, logger: opts.logger });
     this.locks = Array.from({ length: opts.shards }, (_, i) => lock(`${this.prefix}-shard-${i}`));
@@ -97,10 +106,14 @@ export class ShardOwner {
     if (this.stopped) return;
     const before = [...this.held.keys()].sort().join();
     try {
-      await this.member.tryAcquireOrRenew();
-      const target = Math.ceil(this.opts.shards / (await this.liveWorkers()));
-      // Renew what we hold; drop what we could not renew in time (before anyone else may take it).
+      if (Date.now() - this.memberRenewedAt >= this.renewMs) {
+        if (await this.member.tryAcquireOrRenew()) this.memberRenewedAt = Date.now();
+        this.workers = await this.liveWorkers();
+      }
+      const target = Math.ceil(this.opts.shards / this.workers);
+      // Renew what we hold when due; drop what we could not renew in time (before anyone else may take it).
       for (const i of [...this.held.keys()]) {
+        if (Date.now() - this.held.get(i)! < this.renewMs) continue;
         if (await this.locks[i].tryAcquireOrRenew()) this.held.set(i, Date.now());
         else if (Date.now() - this.held.get(i)! > this.renewDeadlineMs) this.held.delete(i);
       }

@@ -146,6 +146,12 @@ export class EwsAdapter implements ConnectionTester {
     }
   }
 
+  /** The EWS URL requests go to (from Autodiscover when the profile asks), for notification subscriptions. */
+  async serviceUrl(signal?: AbortSignal): Promise<string> {
+    await this.call('finding the EWS URL', signal, async () => undefined);
+    return this.ewsUrl!;
+  }
+
   /** The raw RFC 5322 message; undefined when the item no longer exists. */
   async getMime(id: string, signal?: AbortSignal): Promise<RawMessage | undefined> {
     try {

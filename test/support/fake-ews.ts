@@ -12,6 +12,7 @@ import type { FakeOAuth } from './fake-oauth.js';
 import { elements, ewsResponse, failure, first, notWellFormed, operation, soapFault, success, text, userSettingsResponse } from './fake-ews-soap.js';
 import { isNtlmNegotiate, ntlmChallenge, verifyNtlmAuthenticate } from './fake-ntlm.js';
 import { startHttpsServer, type HttpsServer } from './https-server.js';
+import { FakeEwsNotifications, type FakeEwsNotificationOptions } from './fake-ews-notifications.js';
 import { echoText } from './secret-encodings.js';
 
 export interface EwsAccount {
@@ -70,7 +71,7 @@ export class FakeEws {
    */
   echoCredentials = false;
   /** Every request: path, operation, Authorization scheme and who it acted on. */
-  readonly requests: Array<{ path: string; op?: string; principal?: string; mailbox?: string; scheme?: string }> = [];
+  readonly requests: Array<{ path: string; op?: string; principal?: string; mailbox?: string; scheme?: string; anchor?: string }> = [];
   private readonly items = new Map<string, Item[]>();
   private readonly challenges = new WeakMap<net.Socket, Buffer>();
   private seq = 0;
@@ -83,12 +84,14 @@ export class FakeEws {
     private readonly server: HttpsServer,
     private readonly accounts: EwsAccount[],
     private readonly oauth?: FakeOAuth,
+    /** Subscribe, GetStreamingEvents, GetEvents, Unsubscribe (fake-ews-notifications.ts). */
+    readonly notifications: FakeEwsNotifications = new FakeEwsNotifications(),
   ) {}
 
-  static async start(options: { accounts: EwsAccount[]; mailboxes: string[]; oauth?: FakeOAuth }): Promise<FakeEws> {
+  static async start(options: { accounts: EwsAccount[]; mailboxes: string[]; oauth?: FakeOAuth; notifications?: FakeEwsNotificationOptions }): Promise<FakeEws> {
     let fake: FakeEws | undefined;
     const server = await startHttpsServer((req, res, body) => fake!.handle(req, res, body));
-    fake = new FakeEws(server, options.accounts, options.oauth);
+    fake = new FakeEws(server, options.accounts, options.oauth, new FakeEwsNotifications(options.notifications));
     for (const m of options.mailboxes) fake.items.set(m.toLowerCase(), []);
     return fake;
   }
@@ -108,6 +111,7 @@ export class FakeEws {
   addMessage(mailbox: string, mime: string): string {
     const id = `AAMkAGEw${String(this.nextId++).padStart(6, '0')}AAA=`;
     this.box(mailbox).push({ id, mime, createdSeq: ++this.seq });
+    this.notifications.created(mailbox, id);
     return id;
   }
 
@@ -132,6 +136,7 @@ export class FakeEws {
   }
 
   close(): Promise<void> {
+    this.notifications.close();
     return this.server.close();
   }
 
@@ -182,6 +187,9 @@ export class FakeEws {
       return xml(res, 500, soapFault('ErrorInvalidExchangeImpersonationHeaderData', 'ExchangeImpersonation SOAP header must be present for this type of OAuth token.'));
     }
     const op = entry.op ?? '';
+    entry.anchor = req.headers['x-anchormailbox'] as string | undefined;
+    // Streaming connections, events and unsubscribes act on subscriptions, which remember their mailbox.
+    if (['GetStreamingEvents', 'GetEvents', 'Unsubscribe'].includes(op)) return this.notifications.handle(op, principal.name, impersonated, req, res, body);
     // Without impersonation, the folder ids name the mailbox (delegate access) or mean the account's own.
     const mailbox = impersonated ?? this.targetMailbox(op, body) ?? principal.account?.mailbox?.toLowerCase();
     entry.mailbox = mailbox;
@@ -201,6 +209,8 @@ export class FakeEws {
         return xml(res, 200, this.getItem(mailbox!, body));
       case 'CreateItem':
         return xml(res, 200, this.createItem(principal, mailbox!, body));
+      case 'Subscribe':
+        return this.notifications.handle(op, principal.name, mailbox!, req, res, body);
       default:
         return xml(res, 500, soapFault('ErrorInvalidRequest', `The fake does not implement ${op}.`));
     }

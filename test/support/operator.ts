@@ -85,7 +85,7 @@ export function spawnOperator(args: string[], env: NodeJS.ProcessEnv = {}): Oper
   };
 }
 
-import { ConnectSyncParts, ConnectorCache } from '../../src/connect/sync-parts.js';
+import { ConnectSyncParts, ConnectorCache, type SyncPartsOptions } from '../../src/connect/sync-parts.js';
 import { ConnectCrmTesting } from '../../src/connect/crm-testing.js';
 import { createCaches, startCaches } from '../../src/controllers/manager.js';
 import { EventRecorder } from '../../src/kube/events.js';
@@ -107,11 +107,11 @@ export interface InProcessOperator {
 export async function startOperator(
   clients: KubeClients,
   namespace: string,
-  opts: { testPolicy?: TestPolicy; outgoingPollMs?: number; pollIntervalMs?: number; identity?: string } = {},
+  opts: { testPolicy?: TestPolicy; outgoingPollMs?: number; pollIntervalMs?: number; identity?: string; parts?: SyncPartsOptions } = {},
 ): Promise<InProcessOperator> {
   const logger = testLogger(namespace);
   const caches = createCaches(clients, { namespace, logger });
-  const parts = new ConnectSyncParts({ outgoingPollMs: opts.outgoingPollMs ?? 500, pollIntervalMs: opts.pollIntervalMs ?? 60_000 });
+  const parts = new ConnectSyncParts({ outgoingPollMs: opts.outgoingPollMs ?? 500, pollIntervalMs: opts.pollIntervalMs ?? 60_000, ...opts.parts });
   const metrics = createMetrics({ defaultMetrics: false });
   const manager = new Manager(clients, { namespace, logger, testing: instrumentTesting(new ConnectMailboxTesting(logger), metrics), crmTesting: new ConnectCrmTesting(parts.connectors, logger), testPolicy: opts.testPolicy ?? FAST_RETRIES, caches });
   const shards = new ShardOwner(clients, { namespace, identity: opts.identity ?? 'test-worker', shards: 4, logger, retryPeriodMs: 500 });
