@@ -11,7 +11,8 @@ import { MailError, type Credentials, type OutgoingMessage } from '../mail/types
 import { EwsNotifications, type EwsNotificationAccount, type EwsNotificationOptions } from '../mail/ews-notifications.js';
 import { Pop3Adapter } from '../mail/pop3.js';
 import { SmtpAdapter } from '../mail/smtp.js';
-import { GraphAdapter } from '../mail/graph.js';
+import { DEFAULT_GRAPH_URL, GraphAdapter } from '../mail/graph.js';
+import { GraphNotifications, type GraphNotificationOptions } from '../mail/graph-notifications.js';
 import type { SecretSource } from '../controllers/mailbox-testing.js';
 import type { SessionWatcher, SyncParts } from '../sync/mailbox-syncer.js';
 import { quantityBytes } from '../sync/parse.js';
@@ -37,6 +38,8 @@ export interface SyncPartsOptions {
   pacer?: Pacer;
   /** EWS notification settings (tests shorten the retries); notifications are always on for Push profiles. */
   ews?: EwsNotificationOptions;
+  /** Graph change notifications: the public notification URL (off without one) and timings. */
+  graph?: GraphNotificationOptions;
   /** Where incoming MIME is parsed (the process's thread pool); inline when absent. */
   parser?: MessageParser;
 }
@@ -128,9 +131,12 @@ export class ConnectSyncParts implements SyncPartsFactory {
   readonly connectors = new ConnectorCache();
   /** Every EWS mailbox's notifications: mailboxes of one account share streaming connections. */
   readonly ewsNotifications: EwsNotifications;
+  /** Every Graph mailbox's subscription; the notification endpoint hands it what Graph posts. */
+  readonly graphNotifications: GraphNotifications;
 
   constructor(private readonly opts: SyncPartsOptions = {}) {
     this.ewsNotifications = new EwsNotifications(opts.ews);
+    this.graphNotifications = new GraphNotifications(opts.graph);
   }
 
   async create(w: SyncPlanInput): Promise<SyncParts> {
@@ -257,7 +263,16 @@ export class ConnectSyncParts implements SyncPartsFactory {
           },
           mime: (id) => graph.getMime(id),
         });
-        return { source: feed, close: async () => undefined };
+        if (!push || credentials.kind !== 'oauth2') return { source: feed, watch: (w) => w.notifications?.(POLL_CHOSEN), close: async () => undefined };
+        const app = { baseUrl: s.endpoint.url ?? DEFAULT_GRAPH_URL, ca: s.endpoint.ca, timeoutMs: s.endpoint.timeoutMs, tokens: credentials.token };
+        let handle: { close(): Promise<void> } | undefined;
+        const watch = (w: SessionWatcher) => {
+          handle = this.graphNotifications.watch(app, s.address, {
+            wake: () => w.wake(),
+            status: (st) => w.notifications?.({ method: st.active ? 'GraphChangeNotifications' : 'Polling', message: st.message, fallback: st.fallback }),
+          });
+        };
+        return { source: feed, watch, close: async () => handle?.close() };
       }
       default:
         throw new Error(`incoming sync over ${s.protocol} is not supported`);

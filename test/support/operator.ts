@@ -86,6 +86,8 @@ export function spawnOperator(args: string[], env: NodeJS.ProcessEnv = {}): Oper
 }
 
 import { ConnectSyncParts, ConnectorCache, type SyncPartsOptions } from '../../src/connect/sync-parts.js';
+import { startNotificationEndpoint, type NotificationEndpoint, type NotificationReceiver } from '../../src/connect/notification-endpoint.js';
+import { sharedTestPki } from './https-server.js';
 import { ConnectCrmTesting } from '../../src/connect/crm-testing.js';
 import { createCaches, startCaches } from '../../src/controllers/manager.js';
 import { EventRecorder } from '../../src/kube/events.js';
@@ -100,18 +102,42 @@ export interface InProcessOperator {
   manager: Manager;
   worker: SyncWorker;
   shards: ShardOwner;
+  parts: ConnectSyncParts;
+  /** The Graph notification endpoint, when asked for (HTTPS with the test CA's certificate). */
+  endpoint?: NotificationEndpoint;
   stop(): Promise<void>;
+}
+
+/** The notification endpoint on a loopback port, serving HTTPS with the test certificate. */
+export async function startTestEndpoint(receive: NotificationReceiver['receive'], port = 0): Promise<NotificationEndpoint> {
+  const { certPem, keyPem } = await sharedTestPki();
+  return startNotificationEndpoint({ address: { host: '127.0.0.1', port }, graph: { receive }, tls: { cert: certPem, key: keyPem } });
 }
 
 /** Controllers and a sync worker in the test process, sharing caches as `mailsync operator` does. */
 export async function startOperator(
   clients: KubeClients,
   namespace: string,
-  opts: { testPolicy?: TestPolicy; outgoingPollMs?: number; pollIntervalMs?: number; identity?: string; parts?: SyncPartsOptions } = {},
+  opts: {
+    testPolicy?: TestPolicy;
+    outgoingPollMs?: number;
+    pollIntervalMs?: number;
+    identity?: string;
+    parts?: SyncPartsOptions;
+    /** Serve the Graph notification endpoint and give Graph its URL. */
+    graphEndpoint?: boolean;
+  } = {},
 ): Promise<InProcessOperator> {
   const logger = testLogger(namespace);
   const caches = createCaches(clients, { namespace, logger });
-  const parts = new ConnectSyncParts({ outgoingPollMs: opts.outgoingPollMs ?? 500, pollIntervalMs: opts.pollIntervalMs ?? 60_000, ...opts.parts });
+  let parts: ConnectSyncParts | undefined;
+  const endpoint = opts.graphEndpoint ? await startTestEndpoint((items) => parts!.graphNotifications.receive(items)) : undefined;
+  parts = new ConnectSyncParts({
+    outgoingPollMs: opts.outgoingPollMs ?? 500,
+    pollIntervalMs: opts.pollIntervalMs ?? 60_000,
+    ...opts.parts,
+    ...(endpoint ? { graph: { notificationUrl: endpoint.url, ...opts.parts?.graph } } : {}),
+  });
   const metrics = createMetrics({ defaultMetrics: false });
   const manager = new Manager(clients, { namespace, logger, testing: instrumentTesting(new ConnectMailboxTesting(logger), metrics), crmTesting: new ConnectCrmTesting(parts.connectors, logger), testPolicy: opts.testPolicy ?? FAST_RETRIES, caches });
   const shards = new ShardOwner(clients, { namespace, identity: opts.identity ?? 'test-worker', shards: 4, logger, retryPeriodMs: 500 });
@@ -131,10 +157,13 @@ export async function startOperator(
     manager,
     worker,
     shards,
+    parts,
+    endpoint,
     async stop() {
       await worker.stop();
       await shards.stop();
       await manager.stop();
+      await endpoint?.close();
     },
   };
 }
