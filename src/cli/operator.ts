@@ -1,7 +1,9 @@
 // `mailsync operator`: the controller (leader-elected) and the sync worker (shard Leases), in one
 // process by default or separately with --role. Thin: flags in (OPERATOR_FLAGS), wiring out.
 
+import { readFile } from 'node:fs/promises';
 import { describeError } from '../kube/errors.js';
+import { forwardToPeers, PEER_ANNOTATION, startNotificationEndpoint, type NotificationEndpoint } from '../connect/notification-endpoint.js';
 import os from 'node:os';
 import { ConnectCrmTesting } from '../connect/crm-testing.js';
 import { ConnectMailboxTesting } from '../connect/mailbox-testing.js';
@@ -37,7 +39,21 @@ export async function runOperator(flags: OperatorFlags): Promise<void> {
   const parserThreads = flags.parserThreads ?? defaultParserThreads(os.availableParallelism());
   const parser = runWorker && parserThreads > 0 ? new ParserPool({ threads: parserThreads }) : undefined;
   const pacer = new Pacer({ concurrency: flags.signInConcurrency, perSecond: flags.signInRate });
-  const syncParts = new ConnectSyncParts({ outgoingPollMs: flags.outgoingPoll, pollIntervalMs: flags.pollInterval, parser, pacer });
+  const notifyAddress = runWorker ? parseListenAddress(flags.notificationAddr, '--notification-addr') : undefined;
+  if (flags.graphNotificationUrl && runWorker && !notifyAddress) {
+    throw new Error('--graph-notification-url needs --notification-addr (for example :8443): Microsoft Graph must reach the endpoint the URL names');
+  }
+  if (!!flags.notificationTlsCert !== !!flags.notificationTlsKey) throw new Error('--notification-tls-cert and --notification-tls-key go together');
+  const notifyTls = flags.notificationTlsCert ? { cert: await readFile(flags.notificationTlsCert, 'utf8'), key: await readFile(flags.notificationTlsKey!, 'utf8') } : undefined;
+  const debugLog = (message: string, fields?: Record<string, unknown>) => logger.debug(fields ?? {}, message);
+  const syncParts = new ConnectSyncParts({
+    outgoingPollMs: flags.outgoingPoll,
+    pollIntervalMs: flags.pollInterval,
+    parser,
+    pacer,
+    ews: { debug: debugLog },
+    graph: { notificationUrl: notifyAddress ? flags.graphNotificationUrl : undefined, debug: debugLog },
+  });
   const manager = runController
     ? new Manager(clients, { namespace: flags.namespace, logger, testing: instrumentTesting(new ConnectMailboxTesting(logger), metrics), crmTesting: new ConnectCrmTesting(syncParts.connectors, logger), caches, autoApproveCap: flags.autoApproveDomains?.length ? flags.autoApproveDomains : undefined })
     : undefined;
@@ -45,7 +61,21 @@ export async function runOperator(flags: OperatorFlags): Promise<void> {
     runController && flags.leaderElect
       ? new LeaderElector(clients, { namespace: lease.namespace, name: flags.leaseName, identity: flags.identity, logger })
       : undefined;
-  const shards = runWorker ? new ShardOwner(clients, { namespace: lease.namespace, identity: flags.identity, shards: flags.shards, prefix: flags.leaseName, logger }) : undefined;
+  // The endpoint listens before the shards are taken, so its address is on the membership Lease.
+  let shards: ShardOwner | undefined;
+  const endpoint: NotificationEndpoint | undefined = notifyAddress
+    ? await startNotificationEndpoint({
+        address: notifyAddress,
+        graph: syncParts.graphNotifications,
+        tls: notifyTls,
+        logger,
+        forward: (items): Promise<void> => forwardToPeers((shards?.peers() ?? []).map((a: Record<string, string>) => a[PEER_ANNOTATION]).filter((a): a is string => !!a), items, !!notifyTls),
+      })
+    : undefined;
+  const peerAddress = endpoint && flags.podIp ? { [PEER_ANNOTATION]: `${flags.podIp.includes(':') ? `[${flags.podIp}]` : flags.podIp}:${endpoint.port}` } : undefined;
+  shards = runWorker
+    ? new ShardOwner(clients, { namespace: lease.namespace, identity: flags.identity, shards: flags.shards, prefix: flags.leaseName, logger, memberAnnotations: peerAddress })
+    : undefined;
   const worker = shards
     ? new SyncWorker(clients, caches, shards, syncParts, {
         logger,
@@ -72,6 +102,7 @@ export async function runOperator(flags: OperatorFlags): Promise<void> {
       logger.warn({ timeoutMs: flags.shutdownTimeout }, 'shutdown took longer than --shutdown-timeout; exiting now (the next start resumes from the last saved checkpoints)');
       process.exit(0);
     }, flags.shutdownTimeout).unref();
+    await endpoint?.close();
     await worker?.stop();
     await shards?.stop();
     await parser?.close();
@@ -88,7 +119,7 @@ export async function runOperator(flags: OperatorFlags): Promise<void> {
   if (worker && shards) {
     worker.start();
     shards.start();
-    logger.info({ shards: flags.shards, parserThreads: parser ? parserThreads : 0 }, 'sync worker started');
+    logger.info({ shards: flags.shards, parserThreads: parser ? parserThreads : 0, notificationEndpoint: endpoint?.port, graphNotificationUrl: syncParts.graphNotifications.enabled ? flags.graphNotificationUrl : undefined }, 'sync worker started');
   }
   if (!manager) {
     readiness.leading();

@@ -17,11 +17,14 @@
 import http from 'node:http';
 import https from 'node:https';
 import type { AddressInfo } from 'node:net';
+import { Agent, fetch } from 'undici';
 import type { Logger } from '../log/logger.js';
 import type { GraphNotification } from '../mail/graph-notifications.js';
 import type { ListenAddress } from '../observability/http-server.js';
 
 export const GRAPH_PATH = '/graph/notifications';
+/** The membership-Lease annotation where a worker says where its endpoint listens (pod IP and port). */
+export const PEER_ANNOTATION = 'mailsync.dev/notification-endpoint';
 /** Set on notifications one worker passes to another, so they are not passed on again. */
 export const FORWARDED_HEADER = 'x-mailsync-forwarded';
 const MAX_BODY = 1024 * 1024;
@@ -108,4 +111,28 @@ export async function startNotificationEndpoint(opts: NotificationEndpointOption
 function reply(res: http.ServerResponse, status: number, body: string, headers: Record<string, string> = {}): void {
   res.writeHead(status, { 'content-type': 'text/plain; charset=utf-8', ...headers });
   res.end(body);
+}
+
+/** Peers serve the certificate of the public name, not of their pod IP: only the pod network carries this. */
+let peerAgent: Agent | undefined;
+
+/**
+ * Passes notifications this worker does not know to the other workers' endpoints ("ip:port"); each
+ * checks the clientState of the subscriptions it owns and ignores the rest.
+ */
+export async function forwardToPeers(peers: string[], items: GraphNotification[], tls: boolean): Promise<void> {
+  const body = JSON.stringify({ value: items });
+  await Promise.all(
+    peers.map(async (address) => {
+      if (tls) peerAgent ??= new Agent({ connect: { rejectUnauthorized: false } });
+      const res = await fetch(`${tls ? 'https' : 'http'}://${address}${GRAPH_PATH}`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', [FORWARDED_HEADER]: '1' },
+        body,
+        signal: AbortSignal.timeout(3000),
+        ...(tls ? { dispatcher: peerAgent } : {}),
+      });
+      await res.body?.cancel();
+    }),
+  );
 }

@@ -16,6 +16,8 @@ export interface LeaseLockOptions {
   identity: string;
   leaseDurationMs: number;
   labels?: Record<string, string>;
+  /** Written with every take-over (a worker's notification endpoint address, for its peers). */
+  annotations?: Record<string, string>;
   logger: Logger;
 }
 
@@ -65,7 +67,7 @@ export class LeaseLock {
         if (!isNotFound(err)) throw err;
         this.ours = await this.clients.coordination.createNamespacedLease({
           namespace,
-          body: { metadata: { name, namespace, labels: this.opts.labels }, spec: { ...spec, acquireTime: spec.renewTime, leaseTransitions: 0 } },
+          body: { metadata: { name, namespace, labels: this.opts.labels, annotations: this.opts.annotations }, spec: { ...spec, acquireTime: spec.renewTime, leaseTransitions: 0 } },
         });
         this.observe(`${identity}/${spec.renewTime}`);
         return true;
@@ -77,6 +79,7 @@ export class LeaseLock {
       const expired = this.observedAt + durationMs < Date.now();
       if (holder && holder !== identity && !expired) return false;
       const takingOver = holder !== identity;
+      if (this.opts.annotations) lease.metadata = { ...lease.metadata, annotations: { ...lease.metadata?.annotations, ...this.opts.annotations } };
       lease.spec = {
         ...lease.spec,
         ...spec,

@@ -22,6 +22,8 @@ export interface ShardOptions {
   renewIntervalMs?: number;
   /** How often free shards and the other workers are looked at. */
   retryPeriodMs?: number;
+  /** Annotations of this worker's membership Lease, which the other workers read (peers()). */
+  memberAnnotations?: Record<string, string>;
   logger: Logger;
 }
 
@@ -40,6 +42,7 @@ export class ShardOwner {
   private readonly renewMs: number;
   private memberRenewedAt = 0;
   private workers = 1;
+  private live: { identity: string; annotations: Record<string, string> }[] = [];
   private readonly locks: LeaseLock[];
   private readonly member: LeaseLock;
   /** Shard -> when we last renewed it. */
@@ -62,7 +65,15 @@ export class ShardOwner {
     const lock = (name: string, labels?: Record<string, string>) =>
       new LeaseLock(clients, { namespace: opts.namespace, name, identity: opts.identity, leaseDurationMs: this.leaseMs, labels, logger: opts.logger });
     this.locks = Array.from({ length: opts.shards }, (_, i) => lock(`${this.prefix}-shard-${i}`));
-    this.member = lock(`${this.prefix}-worker-${opts.identity.toLowerCase().replace(/[^a-z0-9-]/g, '-').slice(0, 40)}`, { [MEMBER_LABEL]: this.prefix });
+    this.member = new LeaseLock(clients, {
+      namespace: opts.namespace,
+      name: `${this.prefix}-worker-${opts.identity.toLowerCase().replace(/[^a-z0-9-]/g, '-').slice(0, 40)}`,
+      identity: opts.identity,
+      leaseDurationMs: this.leaseMs,
+      labels: { [MEMBER_LABEL]: this.prefix },
+      annotations: opts.memberAnnotations,
+      logger: opts.logger,
+    });
   }
 
   owned(): ReadonlySet<number> {
@@ -95,11 +106,18 @@ export class ShardOwner {
     for (const l of this.listeners) l(owned);
   }
 
+  /** The other live workers' membership annotations, as of the last look (every renew interval). */
+  peers(): Record<string, string>[] {
+    return this.live.filter((w) => w.identity !== this.opts.identity).map((w) => w.annotations);
+  }
+
   /** Live workers: membership Leases renewed within one lease duration. */
   private async liveWorkers(): Promise<number> {
     const list = await this.clients.coordination.listNamespacedLease({ namespace: this.opts.namespace, labelSelector: `${MEMBER_LABEL}=${this.prefix}` });
     const now = Date.now();
-    return Math.max(1, list.items.filter((l) => l.spec?.holderIdentity && now - new Date(String(l.spec.renewTime)).getTime() < this.leaseMs).length);
+    const live = list.items.filter((l) => l.spec?.holderIdentity && now - new Date(String(l.spec.renewTime)).getTime() < this.leaseMs);
+    this.live = live.map((l) => ({ identity: l.spec!.holderIdentity!, annotations: l.metadata?.annotations ?? {} }));
+    return Math.max(1, live.length);
   }
 
   private async tick(): Promise<void> {
