@@ -112,7 +112,7 @@ async function startOperator(kubeconfig: string, logFile: string): Promise<Opera
       `--lease-namespace=${NS}`,
       '--leader-elect=false',
       `--metrics-addr=127.0.0.1:${metricsPort}`,
-      '--log-level=warn',
+      `--log-level=${process.env.BENCH_SCALE_LOG_LEVEL ?? 'warn'}`,
     ],
     { stdio: ['ignore', 'pipe', 'pipe'] },
   );
@@ -274,6 +274,11 @@ async function main(): Promise<void> {
   const crm = await startCrm();
   let op: Operator | undefined;
   const cleanup = async () => {
+    // SIGTERM first, so that a CPU profile is written.
+    if (op && op.child.exitCode === null) {
+      op.child.kill('SIGTERM');
+      await Promise.race([op.exited, sleep(40_000)]);
+    }
     op?.child.kill('SIGKILL');
     crm.stop();
     await smtp.close();
@@ -393,6 +398,7 @@ async function main(): Promise<void> {
       }),
     );
     const latencies: number[] = [];
+    const late: string[] = [];
     for (let s = 0; s < SAMPLES; s++) {
       const { a, i } = appenders[s % appenders.length];
       const id = `lat-${s}@customer.example`;
@@ -404,12 +410,18 @@ async function main(): Promise<void> {
           latencies.push(Date.parse(at) - sent);
           break;
         }
-        if (Date.now() - sent > 120_000) throw new Error(`${id} did not reach the CRM in 2 minutes`);
+        // Not notified: it waits for the mailbox's safety resync. Counted at 30 s, and named.
+        if (Date.now() - sent > 30_000) {
+          latencies.push(30_000);
+          late.push(`${name(i)} (${id})`);
+          break;
+        }
         await sleep(20);
       }
     }
+    if (late.length) console.log(`(not in the CRM within 30 s: ${late.join(', ')})`);
     await Promise.all(appenders.map(({ a }) => a.logout()));
-    row(`APPEND → CRM activity with ${MAX} mailboxes enabled, IDLE through Dovecot's hibernation (${SAMPLES} samples): p50, p99`, `${pct(latencies, 50)} ms, ${pct(latencies, 99)} ms`, 'Dynamics: 5–15 min cycles', 'p99 ≤ 2 s');
+    row(`APPEND → CRM activity with ${MAX} mailboxes enabled, IDLE through Dovecot's hibernation (${SAMPLES} samples): p50, p99`, `${pct(latencies, 50)} ms, ${pct(latencies, 99)} ms${late.length ? ` (${late.length} waited over 30 s)` : ''}`, 'Dynamics: 5–15 min cycles', 'p99 ≤ 2 s');
 
     // SIGTERM with everything running, then a restart: sign-ins are paced.
     t = Date.now();
@@ -430,6 +442,16 @@ async function main(): Promise<void> {
       peak = Math.max(peak, (await sample(op.pid)).hwm);
     }
     row(`after a restart: all ${MAX} IDLE connections back (paced: --sign-in-concurrency 32, --sign-in-rate 100)`, `${fmt(Date.now() - t)} (${back} back; at most ${Math.round(fastest)} sign-ins/s)`, 'issue 16: 5,000 within 15 s unpaced', 'paced');
+    // What the mailboxes need, without what Test and Enable left behind in the allocator.
+    await sleep(30_000);
+    const restarted = await sample(op.pid);
+    const restartedMemory = await operatorMemory(op);
+    row(
+      `at rest after the restart, ${MAX} mailboxes: operator memory per mailbox (RSS, heap)`,
+      `${kib((restarted.rss - empty.rss) / MAX)}, ${kib((restartedMemory.heapUsed - emptyHeap) / MAX)} (RSS ${mib(restarted.rss)}, heap ${mib(restartedMemory.heapUsed)} of ${mib(restartedMemory.heapTotal)})`,
+      'issue 16: 1.19 GB just after a restart at 5,000',
+      '≤ 100 KiB',
+    );
     row(`operator peak memory over the run (VmHWM)`, mib(peak), '–', 'inside the chart limit (docs/helm.md)');
     const writes = await apiWrites(kc);
     console.log(`\nAPI writes by resource over the whole run: ${[...writes].map(([k, v]) => `${k} ${v}`).join(', ')}`);

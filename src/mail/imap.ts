@@ -134,6 +134,7 @@ export class ImapSession {
   private readonly loop: Promise<void>;
   /** The current connection is being closed on purpose by refresh(): reconnect at once, report nothing. */
   private refreshing = false;
+  private idleCheck?: NodeJS.Timeout;
 
   constructor(
     private readonly endpoint: Endpoint,
@@ -245,6 +246,7 @@ export class ImapSession {
   async close(): Promise<void> {
     if (this.stopper.signal.aborted) return this.loop;
     this.stopper.abort();
+    if (this.idleCheck) clearTimeout(this.idleCheck);
     const closing = new MailError('ServerUnreachable', `IMAP ${describeEndpoint(this.endpoint)}: the session was closed`);
     for (const w of this.waiters.splice(0)) w.reject(closing);
     const client = this.client;
@@ -276,7 +278,25 @@ export class ImapSession {
     };
     const run = this.queue.then(task, task);
     this.queue = run.catch(() => undefined);
+    void run.finally(() => this.checkIdleSoon()).catch(() => undefined);
     return run;
+  }
+
+  /**
+   * A connection that is free after our commands must be back in IDLE, or new mail goes unnoticed
+   * until the safety resync. imapflow re-enters IDLE by itself; this checks, a while after the
+   * last command, that it did (IDLE can die silently: imapflow#14), and starts it if not.
+   */
+  private checkIdleSoon(): void {
+    if (this.idleCheck) clearTimeout(this.idleCheck);
+    this.idleCheck = setTimeout(() => {
+      this.idleCheck = undefined;
+      const c = this.client as (ImapFlow & { idling?: boolean }) | undefined;
+      if (this.stopped || !c?.usable || c.idling) return;
+      this.debug('not in IDLE after the last command; starting it');
+      c.idle({ whenFree: true }).catch(() => undefined);
+    }, (this.options.idleDelayMs ?? 1000) + 5000);
+    this.idleCheck.unref();
   }
 
   /** The live client, waiting up to the timeout for the reconnect loop to produce one. */
