@@ -14,6 +14,9 @@ import { OutgoingSync, type OutgoingEvents, type OutgoingMailbox, type OutgoingS
 
 export type SyncDirection = 'incoming' | 'outgoing';
 
+/** Where notifications wake a mailbox, a cycle that found mail is followed by one more look this much later. */
+export const FOLLOW_UP_MS = 10_000;
+
 /** What wakes a mailbox up when mail arrives (status.sync.incoming.notifications). */
 export interface NotificationState {
   method: 'IMAPIdle' | 'EWSStreaming' | 'EWSPull' | 'GraphChangeNotifications' | 'Polling';
@@ -53,6 +56,8 @@ export interface SyncParts {
   pollIntervalMs: number;
   /** The longest it grows to while the mailbox stays quiet (maxPollingInterval); pollIntervalMs when absent. */
   maxPollIntervalMs?: number;
+  /** Where notifications wake the mailbox: one more look this long after a cycle that found mail (FOLLOW_UP_MS). */
+  followUpMs?: number;
   outgoingIntervalMs: number;
   /** The Deployment's retry policy (budget, back-off); the operator's defaults when absent. */
   retry?: RetryPolicy;
@@ -142,6 +147,7 @@ class Direction {
   readonly health: DirectionHealth;
   readonly loop: Loop;
   private delay = 0;
+  private followUp?: NodeJS.Timeout;
 
   constructor(
     readonly name: SyncDirection,
@@ -151,6 +157,8 @@ class Direction {
     private readonly reporter: SyncReporter,
     private readonly shutDown: () => Promise<void>,
     private readonly stopping: () => boolean,
+    /** After a cycle that found something, look again this much later (incoming). */
+    private readonly followUpMs?: number,
   ) {
     this.health = new DirectionHealth(policy);
     this.loop = new Loop(async (timer) => {
@@ -162,11 +170,28 @@ class Direction {
         if (!this.stopping() && !this.loop.stopped) this.fail(err, startedAt);
         return;
       }
-      this.delay = this.cadence.next(Object.values(counts).some((n) => !!n));
+      const found = Object.values(counts).some((n) => !!n);
+      this.delay = this.cadence.next(found);
+      if (found && this.followUpMs !== undefined && !this.followUp) {
+        // Mail comes in bursts, and a notification can be lost in the moment after a cycle (Dovecot
+        // hands an idle client over to imap-hibernate then, and mail arriving during the hand-over
+        // is announced to nobody): one more look shortly after catches it within seconds.
+        this.followUp = setTimeout(() => {
+          this.followUp = undefined;
+          this.loop.wake();
+        }, this.followUpMs);
+        this.followUp.unref();
+      }
       const was = this.health.ok();
       if (was) this.reporter.recovered?.(this.name, was);
       this.reporter.cycleSucceeded?.(this.name, counts, new Date(Date.now() + this.delay), this.cadence.intervalMs);
     }, () => this.delay);
+  }
+
+  /** Ends the follow-up look (the syncer stops). */
+  cancelFollowUp(): void {
+    if (this.followUp) clearTimeout(this.followUp);
+    this.followUp = undefined;
   }
 
   /** A failed attempt (a cycle, or the session's); stops the direction when the verdict says so. */
@@ -210,8 +235,8 @@ export class MailboxSyncer {
     const p = this.parts;
     const r = this.reporter;
     const policy = p.retry ?? DEFAULT_RETRY_POLICY;
-    const direction = (name: SyncDirection, cycle: (timer: boolean) => Promise<CycleCounts>, cadence: AdaptiveCadence, close: () => Promise<void>) =>
-      new Direction(name, cycle, cadence, policy, r, close, () => this.stopping);
+    const direction = (name: SyncDirection, cycle: (timer: boolean) => Promise<CycleCounts>, cadence: AdaptiveCadence, close: () => Promise<void>, followUpMs?: number) =>
+      new Direction(name, cycle, cadence, policy, r, close, () => this.stopping, followUpMs);
     const incomingPart = p.incoming;
     if (incomingPart) {
       // Explicit delegation: the reporter is a class instance, whose methods a spread would drop.
@@ -234,6 +259,7 @@ export class MailboxSyncer {
         },
         new AdaptiveCadence({ minMs: p.pollIntervalMs, maxMs: p.maxPollIntervalMs ?? p.pollIntervalMs }),
         () => incomingPart.close(),
+        incomingPart.watch ? (p.followUpMs ?? FOLLOW_UP_MS) : undefined,
       );
       incomingPart.watch?.({ wake: () => d.loop.wake(), failed: (err) => d.fail(err), notifications: (state) => r.notifications?.(state) });
       this.directions.push(d);
@@ -257,6 +283,7 @@ export class MailboxSyncer {
 
   async stop(): Promise<void> {
     this.stopping = true;
+    this.directions.forEach((d) => d.cancelFollowUp());
     const loops = this.directions.map((d) => d.loop.stop());
     // Closing the connections first ends a cycle that waits on a dead server.
     await Promise.all([this.parts.incoming?.close(), this.parts.outgoing?.close()]);
