@@ -21,7 +21,8 @@
 // BENCH_SCALE_COUNTS (default 1000,2000,3000,10000), BENCH_SCALE_IDLE_AT (2000,10000),
 // BENCH_SCALE_TESTS (maxConcurrentTests, default 50), BENCH_SCALE_OUTGOING (ServerSideSync|None,
 // default ServerSideSync), BENCH_MESSAGES (ingest, default 5000), BENCH_SCALE_CPU_PROF=DIR (a CPU
-// profile of the operator, written when it stops), --skip-ingest, --only-ingest.
+// profile of the operator, written when it stops), BENCH_SCALE_HEAP_SNAPSHOT=DIR (a heap snapshot at the
+// end of each window at rest), --skip-ingest, --only-ingest.
 // The machine is shared: every figure is printed with the load average when it was taken.
 
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
@@ -101,6 +102,8 @@ async function startOperator(kubeconfig: string, logFile: string): Promise<Opera
   const [metricsPort] = await freePorts(1);
   const startedAt = Date.now();
   const profile = process.env.BENCH_SCALE_CPU_PROF ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_SCALE_CPU_PROF}`] : [];
+  // A heap snapshot at the end of each window at rest (BENCH_SCALE_HEAP_SNAPSHOT=DIR), written by SIGUSR2.
+  if (process.env.BENCH_SCALE_HEAP_SNAPSHOT) profile.push('--heapsnapshot-signal=SIGUSR2', `--diagnostic-dir=${process.env.BENCH_SCALE_HEAP_SNAPSHOT}`);
   const child = spawn(
     process.execPath,
     [
@@ -372,6 +375,10 @@ async function main(): Promise<void> {
         await sleep(WINDOW_MS);
         const b = await sample(op.pid);
         mark(op, `window at rest with ${count} ends`);
+        if (process.env.BENCH_SCALE_HEAP_SNAPSHOT) {
+          op.child.kill('SIGUSR2');
+          await sleep(30_000);
+        }
         const w1 = await apiWrites(kc);
         const crm1 = await crm.requests();
         const memory = await operatorMemory(op);
