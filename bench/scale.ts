@@ -375,13 +375,14 @@ async function main(): Promise<void> {
         await sleep(WINDOW_MS);
         const b = await sample(op.pid);
         mark(op, `window at rest with ${count} ends`);
+        const w1 = await apiWrites(kc);
+        const crm1 = await crm.requests();
+        const memory = await operatorMemory(op);
+        // After the window's figures, so the time the snapshot takes is counted in none of them.
         if (process.env.BENCH_SCALE_HEAP_SNAPSHOT) {
           op.child.kill('SIGUSR2');
           await sleep(30_000);
         }
-        const w1 = await apiWrites(kc);
-        const crm1 = await crm.requests();
-        const memory = await operatorMemory(op);
         const heap = memory.heapUsed;
         const window = b.at - a.at;
         const writesD = diff(w0, w1);
