@@ -87,8 +87,10 @@ test('changing an approved address withdraws the approval, stops processing and 
   await mergePatchSpec(mailboxAdmin, 'mailboxes', ns, 'ann', { spec: { emailAddress: 'ann.other@example.com' } });
   const o = await waitForCondition(admin, 'mailboxes', ns, 'ann', 'Enabled', (c) => c.reason === 'AwaitingApproval');
   expect(condition(o, 'Approved')).toBeUndefined();
-  const events = await admin.core.listNamespacedEvent({ namespace: ns });
-  const withdrawn = events.items.find((e) => e.involvedObject.name === 'ann' && e.reason === 'ApprovalWithdrawn');
+  // The Event is recorded after the status write that the wait above saw.
+  const withdrawn = await waitFor('the ApprovalWithdrawn Event', async () =>
+    (await admin.core.listNamespacedEvent({ namespace: ns })).items.find((e) => e.involvedObject.name === 'ann' && e.reason === 'ApprovalWithdrawn'),
+  );
   expect(withdrawn?.type).toBe('Warning');
   expect(withdrawn?.message).toMatch(/approval was for ann@example.com and spec.emailAddress is now ann.other@example.com/);
 });
