@@ -9,6 +9,7 @@ import path from 'node:path';
 import { GROUP, VERSION } from '../api/schema.js';
 import type { Mailbox } from '../api/types.js';
 import { createClients, loadKubeConfig } from '../kube/client.js';
+import type { DataverseClient } from '../crm/dynamics-client.js';
 import { beforeHandOver, cutover, readCutoverState, rollback, writeCutoverState } from '../migrate/cutover.js';
 import { connectDataverse, readSnapshot } from '../migrate/dataverse.js';
 import { mapOrganization } from '../migrate/mapper.js';
@@ -44,51 +45,40 @@ export async function importCommand(values: ImportFlags, positionals: string[]):
   const out = values.out;
   const done = out ? await readCutoverState(out) : [];
 
-  /** The plan and files for the organization as it is now, with handed-over rows as they were before. */
-  const render = async (records: CutoverRecord[]) => {
-    const snapshot = beforeHandOver(await readSnapshot(client), records);
-    const plan = mapOrganization(snapshot, {
-      namespace,
-      deploymentName: values.deploymentName,
-      crm: { url: values.url!.replace(/\/+$/, ''), tenantId: values.tenantId!, clientId: values.clientId!, authorityUrl: values.authorityUrl },
-      firstSyncSince: values.firstSyncSince,
-    });
-    const waves = values.waves ? planWaves(plan.mailboxes.map((m) => ({ name: m.manifest.metadata.name, shared: m.shared })), values.waveSize) : undefined;
-    return { plan, waves, files: renderOutput(plan, waves, records) };
-  };
+  if (values.cutover || values.rollback) return handOver(values, client, namespace, out!, done);
 
-  if (values.cutover || values.rollback) {
-    const save = (records: CutoverRecord[]) => writeCutoverState(out!, records);
-    const lines: string[] = [];
-    let records: CutoverRecord[];
-    if (values.cutover) {
-      const mailboxes = await importedMailboxes(values, namespace);
-      const result = await cutover(client, mailboxes, done, { dryRun: values.dryRun, save });
-      records = values.dryRun ? done : [...done, ...result.changed];
-      lines.push(...describeCutover(result, values.dryRun));
-    } else {
-      const result = await rollback(client, done, { dryRun: values.dryRun, save });
-      records = values.dryRun ? done : done.filter((r) => !result.restored.includes(r));
-      lines.push(`${values.dryRun ? 'Would restore' : 'Restored'} ${result.restored.length} Dataverse mailbox rows to their delivery methods before the cut-over:`);
-      lines.push(...result.restored.map((r) => `  ${r.mailbox} (${r.mailboxId}): ${Object.entries(r.before).map(([k, v]) => `${k}=${v}`).join(', ')}`));
-      if (result.failed.length) lines.push(`Not restored (${result.failed.length}; run --rollback again):`, ...result.failed.map((f) => `  ${f.mailbox}: ${f.why}`));
-    }
-    if (!values.dryRun) {
-      const { files } = await render(records);
-      await writeOutput(out!, files);
-      lines.push(`Recorded in ${path.join(out!, REPORT_FILE)}.`);
-    } else {
-      lines.push('Dry run: nothing was changed. Run again with --dry-run=false to do it.');
-    }
-    return `${lines.join('\n')}\n`;
-  }
-
-  const { plan, waves, files } = await render(done);
+  // The organization as it is now, with handed-over rows as they were before the cut-over.
+  const snapshot = beforeHandOver(await readSnapshot(client), done);
+  const plan = mapOrganization(snapshot, {
+    namespace,
+    deploymentName: values.deploymentName,
+    crm: { url: values.url!.replace(/\/+$/, ''), tenantId: values.tenantId!, clientId: values.clientId!, authorityUrl: values.authorityUrl },
+    firstSyncSince: values.firstSyncSince,
+  });
+  const waves = values.waves ? planWaves(plan.mailboxes.map((m) => ({ name: m.manifest.metadata.name, shared: m.shared })), values.waveSize) : undefined;
+  const files = renderOutput(plan, waves, done);
   const summary = summaryText(plan, waves);
   if (values.dryRun) return `${summary}\nDry run: nothing was written. Run again with --out DIR --dry-run=false to write the manifests and ${REPORT_FILE}.\n`;
   const { written, removed } = await writeOutput(out!, files);
   const stale = removed.length ? ` and removed ${removed.length} no longer in the organization (${removed.join(', ')})` : '';
   return `${summary}\nWrote ${written} changed files of ${files.size} to ${out}${stale}. Read ${REPORT_FILE} before applying.\n`;
+}
+
+/** --cutover and --rollback: the Dataverse side of the hand-over; cutover.json and the report's section follow every row. */
+async function handOver(values: ImportFlags, client: DataverseClient, namespace: string, out: string, done: CutoverRecord[]): Promise<string> {
+  const save = (records: CutoverRecord[]) => writeCutoverState(out, records);
+  const lines: string[] = [];
+  if (values.cutover) {
+    const result = await cutover(client, await importedMailboxes(values, namespace), done, { dryRun: values.dryRun, save });
+    lines.push(...describeCutover(result, values.dryRun));
+  } else {
+    const result = await rollback(client, done, { dryRun: values.dryRun, save });
+    lines.push(`${values.dryRun ? 'Would restore' : 'Restored'} ${result.restored.length} Dataverse mailbox rows to their delivery methods before the cut-over:`);
+    lines.push(...result.restored.map((r) => `  ${r.mailbox} (${r.mailboxId}): ${Object.entries(r.before).map(([k, v]) => `${k}=${v}`).join(', ')}`));
+    if (result.failed.length) lines.push(`Not restored (${result.failed.length}; run --rollback again):`, ...result.failed.map((f) => `  ${f.mailbox}: ${f.why}`));
+  }
+  lines.push(values.dryRun ? 'Dry run: nothing was changed. Run again with --dry-run=false to do it.' : `Recorded in ${path.join(out, REPORT_FILE)} (section "Cut-over").`);
+  return `${lines.join('\n')}\n`;
 }
 
 function describeCutover(result: Awaited<ReturnType<typeof cutover>>, dryRun: boolean): string[] {

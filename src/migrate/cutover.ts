@@ -13,7 +13,8 @@ import { readDeliveryColumns, type DataverseSnapshot } from './dataverse.js';
 import { directionsDynamicsProcesses, handOverChanges, operatorRuns, type DeliveryMethodsRow } from './cutover-rules.js';
 import { DYNAMICS_MAILBOX_ID } from './map-mailbox.js';
 import { compare } from './names.js';
-import type { CutoverRecord } from './report.js';
+import { CUTOVER_HEADING, cutoverSection, type CutoverRecord } from './report.js';
+import { REPORT_FILE } from './writer.js';
 
 export const CUTOVER_FILE = 'cutover.json';
 
@@ -27,11 +28,16 @@ export async function readCutoverState(dir: string): Promise<CutoverRecord[]> {
   return state.handedOver ?? [];
 }
 
+/** Writes the state, and the report's cut-over section to match (the rest of the report is the import's). */
 export async function writeCutoverState(dir: string, records: CutoverRecord[]): Promise<void> {
   const file = path.join(dir, CUTOVER_FILE);
-  if (!records.length) return rm(file, { force: true });
   const sorted = [...records].sort((a, b) => compare(a.mailbox, b.mailbox));
-  await writeFile(file, `${JSON.stringify({ handedOver: sorted }, null, 2)}\n`);
+  if (!records.length) await rm(file, { force: true });
+  else await writeFile(file, `${JSON.stringify({ handedOver: sorted }, null, 2)}\n`);
+  const reportFile = path.join(dir, REPORT_FILE);
+  const report = await readFile(reportFile, 'utf8').catch(() => '');
+  const at = report.indexOf(`\n${CUTOVER_HEADING}\n`);
+  await writeFile(reportFile, `${at < 0 ? report : report.slice(0, at)}\n${cutoverSection(sorted)}`);
 }
 
 export interface CutoverOutcome {

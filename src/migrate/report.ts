@@ -158,7 +158,14 @@ export function reportMarkdown(plan: MigrationPlan, waves: Wave[] | undefined, c
   section('Actions before applying', 'Action', 'Carried over, but someone must act before these work.');
   out.push('## Secrets to fill', '', 'Create each before applying the objects that name it (from `secret-stubs.yaml`, or your secret manager). Never commit filled-in values.', '');
   out.push(...mdTable([['Secret', 'Keys', 'Used by', 'Hint'], ...plan.secrets.map((s) => [s.name, s.keys.join(', '), s.usedBy, s.hint ?? ''])]), '');
-  out.push('## Cut-over', '');
+  return `${out.join('\n')}\n${cutoverSection(cutover)}`;
+}
+
+export const CUTOVER_HEADING = '## Cut-over';
+
+/** The last section of the report: what --cutover changed (written again by every --cutover and --rollback). */
+export function cutoverSection(cutover: CutoverRecord[]): string {
+  const out = [CUTOVER_HEADING, ''];
   if (!cutover.length) {
     out.push('No mailbox handed over yet. `mailsync import dynamics --cutover --dry-run=false` hands over the Enabled ones (docs/migration.md).', '');
   } else {
