@@ -187,8 +187,9 @@ test('applied wave by wave, the queues are Enabled before any user; no mailbox t
   for (const [name, mail] of Object.entries(MAIL)) {
     for (const [id, , reaches] of mail) if (reaches) await waitFor(`${id} mail of ${name} in the CRM`, async () => (delivered(name, id) ? true : undefined), { timeoutMs: 60_000, intervalMs: 200 });
   }
-  // Each source lists a mailbox's mail oldest first and decides on the older mail before the newer
-  // reaches the CRM: once the newest is there, everything before the start has been passed over.
+  // These servers list a mailbox's mail in the order it arrived (UIDs, message numbers, change
+  // logs), and the pipeline decides on a message before the ones after it reach the CRM: once the
+  // newest mail is there, every older message has been decided, so none may be there.
   const wrong = Object.entries(MAIL).flatMap(([name, mail]) => mail.filter(([id, , reaches]) => delivered(name, id) !== (reaches ? 1 : 0)).map(([id]) => `${name}/${id}`));
   expect(wrong).toEqual([]);
 }, 300_000);
