@@ -459,6 +459,12 @@ export const mailboxSpec: Schema = obj(
       "Secret with this mailbox's credentials (username and password, or accessToken), used when the profile's credentials.source is Mailbox.",
       'Secret',
     ),
+    processEmailReceivedAfter: str(
+      "Only mail received after this time is processed (RFC 3339), as Dynamics' Process Email Received After. The later of this and the " +
+        "profile's spec.processEmailReceivedAfter applies. When empty, the Deployment's spec.firstSync.since (if set) stands in for it. " +
+        'It filters what the source reads; it does not rewind a mailbox that has synced already (status.incomingStart shows what applies).',
+      { format: 'date-time' },
+    ),
     forwardMailbox: bool('This is a forward mailbox: it receives mail forwarded from other mailboxes and unwraps it.', { default: false }),
     deleteAfterProcessing: bool('Forward mailboxes only: delete each message after it reached the CRM.', { default: false }),
     suspended: bool('Stop processing without deleting anything; tests still run on request.', { default: false }),
@@ -580,6 +586,14 @@ export const mailboxStatus: Schema = obj('MailboxStatus is the observed state of
     incoming: syncDirectionStatus('incoming'),
     outgoing: syncDirectionStatus('outgoing'),
   }),
+  firstSuccessfulTestTime: str('When a test of this mailbox first passed; the Deployment\'s spec.firstSync.since counts back from it.', { format: 'date-time' }),
+  incomingStart: obj('Where incoming sync starts: mail received before this time is never taken into the CRM.', {
+    after: str("The effective start (RFC 3339): the later of the profile's processEmailReceivedAfter and the mailbox's own start (its " +
+        "spec.processEmailReceivedAfter, else the Deployment's firstSync.since counted back from status.firstSuccessfulTestTime)", {
+      format: 'date-time',
+    }),
+    from: oneOf(['EmailServerProfile', 'Mailbox', 'Deployment'], 'Which setting decided it: the profile\'s or the mailbox\'s processEmailReceivedAfter, or the Deployment\'s firstSync.since.'),
+  }),
   recentFailures: arr(itemFailure, 'The most recent messages and emails that could not be processed, newest first (at most 10; `mailsync failures` lists them).', { maxItems: 10 }),
 });
 
@@ -659,6 +673,12 @@ export const deploymentSpec: Schema = obj(
       enabled: bool('Correlate replies with CRM email by headers.', { default: true }),
     }),
     maxAttachmentSize: quantity('Largest attachment taken into the CRM.', { default: '5Mi' }),
+    firstSync: obj('Where the incoming sync of a new mailbox starts, for mailboxes that set no spec.processEmailReceivedAfter of their own.', {
+      since: duration(
+        "Take mail received up to this long before the mailbox's first successful test (status.firstSuccessfulTestTime), e.g. 24h as " +
+          "Microsoft's migration guidance advises; older mail is left alone. Unset: the whole Inbox, unless the profile sets processEmailReceivedAfter.",
+      ),
+    }),
     retryPolicy: obj(
       "How transient failures (unreachable servers, timeouts, throttling, 5xx) of this organization's mailboxes are retried, " +
         "in Test and Enable and during sync alike (Dynamics: MaxMailboxTransientFailures and MailboxBackoffOnTransientError).",
@@ -740,6 +760,7 @@ export const KINDS: KindInfo[] = [
       { name: 'Approved', type: 'string', jsonPath: cond('Approved') },
       { name: 'Ready', type: 'string', jsonPath: cond('Ready') },
       { name: 'Revision', type: 'string', jsonPath: '.status.revision', priority: 1 },
+      { name: 'Since', type: 'string', jsonPath: '.status.incomingStart.after', priority: 1, description: 'Mail received before this is not taken into the CRM.' },
       { name: 'Rollout', type: 'string', jsonPath: cond('UpToDate', 'reason'), priority: 1 },
       { name: 'Status', type: 'string', jsonPath: cond('Ready', 'message'), priority: 1 },
       { name: 'Age', type: 'date', jsonPath: '.metadata.creationTimestamp' },

@@ -543,6 +543,10 @@ name: string
 namespace?: string
 }
 /**
+ * Only mail received after this time is processed (RFC 3339), as Dynamics' Process Email Received After. The later of this and the profile's spec.processEmailReceivedAfter applies. When empty, the Deployment's spec.firstSync.since (if set) stands in for it. It filters what the source reads; it does not rewind a mailbox that has synced already (status.incomingStart shows what applies).
+ */
+processEmailReceivedAfter?: string
+/**
  * This is a forward mailbox: it receives mail forwarded from other mailboxes and unwraps it.
  */
 forwardMailbox?: boolean
@@ -827,6 +831,23 @@ since?: string
 basis?: string
 }
 }
+}
+/**
+ * When a test of this mailbox first passed; the Deployment's spec.firstSync.since counts back from it.
+ */
+firstSuccessfulTestTime?: string
+/**
+ * Where incoming sync starts: mail received before this time is never taken into the CRM.
+ */
+incomingStart?: {
+/**
+ * The effective start (RFC 3339): the later of the profile's processEmailReceivedAfter and the mailbox's own start (its spec.processEmailReceivedAfter, else the Deployment's firstSync.since counted back from status.firstSuccessfulTestTime)
+ */
+after?: string
+/**
+ * Which setting decided it: the profile's or the mailbox's processEmailReceivedAfter, or the Deployment's firstSync.since. One of: EmailServerProfile, Mailbox, Deployment.
+ */
+from?: ("EmailServerProfile" | "Mailbox" | "Deployment")
 }
 /**
  * The most recent messages and emails that could not be processed, newest first (at most 10; `mailsync failures` lists them).
@@ -2184,6 +2205,15 @@ enabled?: boolean
  * Largest attachment taken into the CRM. A quantity such as 25Mi, 10M or 1048576 (bytes).
  */
 maxAttachmentSize?: string
+/**
+ * Where the incoming sync of a new mailbox starts, for mailboxes that set no spec.processEmailReceivedAfter of their own.
+ */
+firstSync?: {
+/**
+ * Take mail received up to this long before the mailbox's first successful test (status.firstSuccessfulTestTime), e.g. 24h as Microsoft's migration guidance advises; older mail is left alone. Unset: the whole Inbox, unless the profile sets processEmailReceivedAfter. A duration such as 30s, 5m or 1h30m.
+ */
+since?: string
+}
 /**
  * How transient failures (unreachable servers, timeouts, throttling, 5xx) of this organization's mailboxes are retried, in Test and Enable and during sync alike (Dynamics: MaxMailboxTransientFailures and MailboxBackoffOnTransientError).
  */

@@ -2,6 +2,7 @@
 // session with IDLE, POP3), the outgoing sender (SMTP, EWS, Graph) and the CRM connector. The
 // only module that knows both the sync pipelines and the protocol adapters.
 
+import { incomingStart } from '../api/incoming-start.js';
 import { retryPolicyOf, type RetryPolicy } from '../api/retry-policy.js';
 import type { Deployment, EmailServerProfile, Mailbox } from '../api/types.js';
 import { createConnector } from '../crm/factory.js';
@@ -111,7 +112,7 @@ export class ConnectSyncParts implements SyncPartsFactory {
         token: tokenSettings(deployment),
         maxAttachmentBytes: Math.min(...limits),
         moveFailedToUndeliverable: profile.spec.moveFailedToUndeliverable ?? false,
-        processEmailReceivedAfter: profile.spec.processEmailReceivedAfter ? new Date(profile.spec.processEmailReceivedAfter) : undefined,
+        processEmailReceivedAfter: incomingStart({ profile: profile.spec, mailbox: m.spec, deployment: deployment.spec, firstSuccessfulTestTime: m.status?.firstSuccessfulTestTime })?.after,
       },
       outgoingMailbox: { key: `${m.metadata.namespace}/${m.metadata.name}`, address: m.spec.emailAddress, sendMode: profile.spec.outgoing?.sendMode ?? 'SendAs', token: tokenSettings(deployment) },
       crm,
@@ -122,12 +123,12 @@ export class ConnectSyncParts implements SyncPartsFactory {
     };
     // Protocol detail at debug level, through the mailbox's logger (it redacts registered secrets).
     const debug: Debug = w.logger ? (message, fields) => w.logger!.debug(fields ?? {}, message) : () => undefined;
-    if (w.incoming) parts.incoming = this.incoming(settings('incoming'), parts.retry!, debug);
+    if (w.incoming) parts.incoming = this.incoming(settings('incoming'), parts.retry!, debug, parts.mailbox.processEmailReceivedAfter);
     if (w.outgoing) parts.outgoing = this.outgoing(settings('outgoing'), debug);
     return parts;
   }
 
-  private incoming(s: DirectionSettings, retry: RetryPolicy, debug: Debug): SyncParts['incoming'] {
+  private incoming(s: DirectionSettings, retry: RetryPolicy, debug: Debug, receivedAfter?: Date): SyncParts['incoming'] {
     const credentials = requireCredentials(s);
     switch (s.protocol) {
       case 'IMAP': {
@@ -157,10 +158,10 @@ export class ConnectSyncParts implements SyncPartsFactory {
         const feed = new ChangeFeedSource({
           changes: async (state) => {
             const r = await ews.syncFolderItems(state);
-            return { created: r.created, state: r.syncState };
+            return { created: r.created, receivedAt: r.receivedAt, state: r.syncState };
           },
           mime: (id) => ews.getMime(id),
-        });
+        }, { receivedAfter });
         return { source: feed, close: async () => undefined };
       }
       case 'Graph': {
@@ -168,10 +169,10 @@ export class ConnectSyncParts implements SyncPartsFactory {
         const feed = new ChangeFeedSource({
           changes: async (state) => {
             const r = await graph.delta('inbox', state);
-            return { created: r.messages, state: r.nextDeltaLink };
+            return { created: r.messages, receivedAt: r.receivedAt, state: r.nextDeltaLink };
           },
           mime: (id) => graph.getMime(id),
-        });
+        }, { receivedAfter });
         return { source: feed, close: async () => undefined };
       }
       default:

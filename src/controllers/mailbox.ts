@@ -38,6 +38,7 @@ import { TestSlots } from './rollout-slots.js';
 import { secretSource } from './secret-source.js';
 import { applySummary, type SummaryFailure } from './summary.js';
 import { currentSyncFailure, SYNC_DIRECTIONS, syncBasis, syncedCondition } from './sync-health.js';
+import { recordIncomingStart } from './incoming-start.js';
 
 export { DIRECTION_CONDITIONS };
 const DIRECTION_NAMES: Record<Direction, string> = { incoming: 'incoming', outgoing: 'outgoing', appointmentsContactsTasks: 'appointments, contacts and tasks' };
@@ -263,6 +264,7 @@ export class MailboxReconciler {
     const syncing = this.applySyncFailures(mbx, summaryDirections, next, conds, set, policy);
     if (syncing.probeInMs !== undefined) result ??= { requeueAfterMs: syncing.probeInMs };
     conds = this.summarise(mbx, summaryDirections, conds, gen, approval, { hold, retryingInSync: syncing.retrying });
+    recordIncomingStart(mbx, eff, next, conds);
     next.conditions = conds;
     await this.write(mbx, next, events);
     this.recent.delete(key);

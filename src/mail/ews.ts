@@ -76,6 +76,8 @@ export interface EwsSyncResult {
   created: string[];
   /** Ids of items deleted from the folder since `syncState`. */
   deleted: string[];
+  /** When Exchange received each created item (DateTimeReceived), where it said. */
+  receivedAt: Map<string, Date>;
   /** Opaque state to pass to the next call; store it as the sync checkpoint. */
   syncState: string;
   /**
@@ -186,11 +188,14 @@ export class EwsAdapter implements ConnectionTester {
   private async readChanges(syncState: string | undefined, signal?: AbortSignal): Promise<Omit<EwsSyncResult, 'restarted'>> {
     const created = new Set<string>();
     const deleted = new Set<string>();
+    const receivedAt = new Map<string, Date>();
+    // DateTimeReceived comes with each change, so the first sync can leave old mail undownloaded.
+    const shape = new PropertySet(BasePropertySet.IdOnly, [ItemSchema.DateTimeReceived]);
     let state = syncState ?? null;
     const pageSize = Math.min(MAX_PAGE, Math.max(1, this.options.pageSize ?? MAX_PAGE));
     for (;;) {
       const changes = await this.call('reading folder changes', signal, (svc) =>
-        svc.SyncFolderItems(this.folder(WellKnownFolderName.Inbox), PropertySet.IdOnly, null as unknown as ItemId[], pageSize, SyncFolderItemsScope.NormalItems, (state === null ? null : xmlText(state)) as string),
+        svc.SyncFolderItems(this.folder(WellKnownFolderName.Inbox), shape, null as unknown as ItemId[], pageSize, SyncFolderItemsScope.NormalItems, (state === null ? null : xmlText(state)) as string),
       );
       for (const change of changes.GetEnumerator() as ItemChange[]) {
         const id = change.ItemId?.UniqueId;
@@ -198,13 +203,15 @@ export class EwsAdapter implements ConnectionTester {
         if (change.ChangeType === ChangeType.Create) {
           created.add(id);
           deleted.delete(id);
+          const received = receivedTime(change);
+          if (received) receivedAt.set(id, received);
         } else if (change.ChangeType === ChangeType.Delete) {
           // Created and deleted within one sync: never existed as far as the caller is concerned.
           if (!created.delete(id)) deleted.add(id);
         }
       }
       state = changes.SyncState;
-      if (!changes.MoreChangesAvailable) return { created: [...created], deleted: [...deleted], syncState: state };
+      if (!changes.MoreChangesAvailable) return { created: [...created], deleted: [...deleted], receivedAt, syncState: state };
     }
   }
 
@@ -311,6 +318,16 @@ export class EwsAdapter implements ConnectionTester {
 }
 
 const JWT_SHAPE = /^[A-Za-z0-9-_]+\.[A-Za-z0-9-_]+\.[A-Za-z0-9-_]*$/;
+
+/** DateTimeReceived of a created item, when the server sent it. */
+function receivedTime(change: ItemChange): Date | undefined {
+  try {
+    const ms = change.Item?.DateTimeReceived?.MomentDate?.valueOf();
+    return typeof ms === 'number' && Number.isFinite(ms) ? new Date(ms) : undefined;
+  } catch {
+    return undefined; // not loaded: the property was not in the answer
+  }
+}
 
 function isCode(err: unknown, code: keyof typeof ServiceError): boolean {
   return err instanceof ServiceResponseException && err.ErrorCode === ServiceError[code];

@@ -49,6 +49,15 @@ const EMAIL_CREATE_COLUMNS = new Set(['subject', 'description', 'directioncode',
 const EMAIL_UPDATE_COLUMNS = new Set(['statecode', 'statuscode', 'messageid', 'deliveryattempts', 'actualend', 'subject', 'description']);
 const COLUMN_MAX: Record<string, number> = { subject: 800, messageid: 320, submittedby: 250, addressused: 320, filename: 255, trackingtoken: 50 };
 
+/**
+ * More entity sets of the same environment, served by another module (the email configuration
+ * tables: test/support/fake-dataverse-config.ts). Asked first, after authentication and throttling:
+ * it answers and returns true, or returns false to leave the request to this fake.
+ */
+export interface DataverseExtension {
+  handle(req: { method: string; resource: string; url: URL; body: string; prefer: string }, res: http.ServerResponse): boolean;
+}
+
 export interface FakeDynamicsOptions {
   clients: FakeClient[];
   /** An environment without Dynamics 365 Sales has no `leads` table. */
@@ -78,6 +87,7 @@ export class FakeDynamics {
   private throttle?: { remaining: number; retryAfterSec: number };
   private readonly injected: Array<{ matches: (r: LoggedRequest) => boolean; status: number; remaining: number }> = [];
   private clock = Date.parse('2025-01-01T00:00:00Z');
+  private readonly extensions: DataverseExtension[] = [];
 
   private constructor(
     private readonly server: HttpsServer,
@@ -111,6 +121,11 @@ export class FakeDynamics {
 
   async close(): Promise<void> {
     await Promise.all([this.server.close(), this.oauth.close()]);
+  }
+
+  /** Serves more entity sets (see DataverseExtension). */
+  extend(extension: DataverseExtension): void {
+    this.extensions.push(extension);
   }
 
   /** The next `count` API requests get 429 with Retry-After (service protection limits). */
@@ -230,6 +245,7 @@ export class FakeDynamics {
     }
 
     const resource = url.pathname.slice(API.length + 1);
+    if (this.extensions.some((x) => x.handle({ method, resource, url, body, prefer: String(req.headers.prefer ?? '') }, res))) return;
     if (method === 'GET' && resource === 'WhoAmI') {
       return sendJson(res, 200, { '@odata.context': `${this.orgUrl}${API}/$metadata#Microsoft.Dynamics.CRM.WhoAmIResponse`, BusinessUnitId: randomUUID(), UserId: randomUUID(), OrganizationId: randomUUID() });
     }

@@ -4,6 +4,7 @@
 
 import { gunzipSync, gzipSync } from 'node:zlib';
 import type { Pop3Client } from '../../mail/pop3-client.js';
+import { receivedDate } from '../../mail/received-date.js';
 import type { Checkpoint, FetchedMessage, IncomingSource } from '../incoming.js';
 
 export function encodeUidls(uidls: Iterable<string>): string {
@@ -45,7 +46,9 @@ export class Pop3Source implements IncomingSource {
         const source = await this.client.retr(msg);
         added.push(uid);
         const count = added.length;
-        yield { raw: { id: uid, source }, position: () => ({ syncState: encodeUidls([...base, ...added.slice(0, count)]) }) };
+        // POP3 has no received date of its own: the message's newest Received: header says it.
+        const receivedAt = receivedDate(source);
+        yield { raw: { id: uid, source }, ...(receivedAt ? { receivedAt } : {}), position: () => ({ syncState: encodeUidls([...base, ...added.slice(0, count)]) }) };
       }
       // DELE marks take effect only at QUIT.
       for (const msg of this.toDelete) await this.client.dele(msg);
