@@ -20,7 +20,7 @@ import { performance } from 'node:perf_hooks';
 import { ControlPlane } from '../dev/control-plane.js';
 import { installCrds } from '../dev/crds.js';
 import { GROUP, VERSION } from '../src/api/schema.js';
-import { ConnectMailboxTesting } from '../src/connect/mailbox-testing.js';
+import { ConnectMailboxTesting } from '../src/connect/mailbox-tester.js';
 import { Manager } from '../src/controllers/manager.js';
 import { rolloutSettings } from '../src/controllers/rollout.js';
 import { createClients, loadKubeConfig, mergePatch, type KubeClients } from '../src/kube/client.js';

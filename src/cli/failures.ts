@@ -10,7 +10,7 @@ import type { Mailbox } from '../api/types.js';
 import { createClients, loadKubeConfig } from '../kube/client.js';
 import type { FailuresFlags } from './failures-flags.js';
 import { UsageError } from './flags.js';
-import { SYNC_DIRECTIONS } from '../controllers/sync-health.js';
+import { SYNC_DIRECTIONS } from '../domain/sync-failure.js';
 
 export interface FailureRow {
   namespace: string;

@@ -11,7 +11,8 @@ import type { Credentials, OutgoingMessage } from '../mail/types.js';
 import { Pop3Adapter } from '../mail/pop3.js';
 import { SmtpAdapter } from '../mail/smtp.js';
 import { GraphAdapter } from '../mail/graph.js';
-import type { SecretSource } from '../controllers/mailbox-testing.js';
+import { clientCredentials } from '../mail/oauth.js';
+import type { SecretSource } from '../domain/secret-source.js';
 import type { SessionWatcher, SyncParts } from '../sync/mailbox-syncer.js';
 import { quantityBytes } from '../sync/parse.js';
 import { ImapSource } from '../sync/sources/imap.js';
@@ -70,7 +71,7 @@ export class ConnectorCache {
     const owner = deployment.metadata.uid ?? `${deployment.metadata.namespace}/${deployment.metadata.name}`;
     const held = this.connectors.get(owner);
     if (held?.key === key) return held.connector;
-    const connector = createConnector(crm, secret?.data ?? {}, { ca, timeoutMs: parseDuration(crm.timeout, 30_000) });
+    const connector = createConnector(crm, secret?.data ?? {}, { ca, timeoutMs: parseDuration(crm.timeout, 30_000), tokenSource: clientCredentials });
     this.connectors.set(owner, { key, connector });
     return connector;
   }

@@ -11,8 +11,8 @@ import { backoffDelay } from '../util/backoff.js';
 import type { ReconcileResult } from '../kube/workqueue.js';
 import type { ControllerContext } from './context.js';
 import { mailboxCounts } from './counts.js';
-import type { CrmTestOutcome, CrmTesting } from './crm-testing.js';
-import { secretSource } from './secret-source.js';
+import type { CrmTestOutcome, CrmTesting } from '../domain/testing-ports.js';
+import { secretSource } from '../domain/secret-source.js';
 import { rolloutProgress } from './rollout-progress.js';
 import { applySummary } from './summary.js';
 

@@ -29,15 +29,16 @@ import type { ReconcileResult } from '../kube/workqueue.js';
 import { approvalOf, grantToRecord } from './approval.js';
 import { apiMessage, statusCode } from '../kube/errors.js';
 import { splitKey, type ControllerContext } from './context.js';
-import type { Direction, MailboxTesting, TestOutcome, TestPlan } from './mailbox-testing.js';
+import type { Direction, MailboxTesting, TestOutcome, TestPlan } from '../domain/testing-ports.js';
 import { directionsOf, resolveMailbox, type EffectiveMailbox } from './resolve.js';
 import { rolloutSettings } from './rollout.js';
 import { DIRECTION_CONDITIONS, DIRECTIONS, inCurrentBatch, isRunning, mailboxRolloutState, rolloutKey, runningDirections, UP_TO_DATE, WAITING_FOR_BATCH } from './rollout-mailbox.js';
-import { cacheVersions, hashOf, profileRevision } from './rollout-revision.js';
+import { cacheVersions, hashOf, profileRevision } from '../domain/revision.js';
 import { TestSlots } from './rollout-slots.js';
-import { secretSource } from './secret-source.js';
+import { secretSource } from '../domain/secret-source.js';
 import { applySummary, type SummaryFailure } from './summary.js';
-import { currentSyncFailure, SYNC_DIRECTIONS, syncBasis, syncedCondition } from './sync-health.js';
+import { currentSyncFailure, SYNC_DIRECTIONS, syncBasis } from '../domain/sync-failure.js';
+import { syncedCondition } from './sync-health.js';
 
 export { DIRECTION_CONDITIONS };
 const DIRECTION_NAMES: Record<Direction, string> = { incoming: 'incoming', outgoing: 'outgoing', appointmentsContactsTasks: 'appointments, contacts and tasks' };
@@ -259,7 +260,7 @@ export class MailboxReconciler {
         set(UP_TO_DATE, 'True', 'UpToDate', `runs on revision ${revision} of profile "${profileName}"`);
       }
     }
-    // Failures the sync worker met while running this configuration (sync-health.ts).
+    // Failures the sync worker met while running this configuration (domain/sync-failure.ts, controllers/sync-health.ts).
     const syncing = this.applySyncFailures(mbx, summaryDirections, next, conds, set, policy);
     if (syncing.probeInMs !== undefined) result ??= { requeueAfterMs: syncing.probeInMs };
     conds = this.summarise(mbx, summaryDirections, conds, gen, approval, { hold, retryingInSync: syncing.retrying });

@@ -19,7 +19,7 @@ import { mailboxCounts } from './counts.js';
 import { directionsOf, effectiveDeliveryMethods, effectiveProfileName, resolveMailbox } from './resolve.js';
 import { RolloutController, type RolloutPhase, type RolloutPlan } from './rollout.js';
 import { mailboxRolloutState } from './rollout-mailbox.js';
-import { cacheVersions, profileRevision, revisionSpec } from './rollout-revision.js';
+import { cacheVersions, profileRevision, revisionSpec } from '../domain/revision.js';
 import { applySummary } from './summary.js';
 
 const MAX_REVISIONS = 32;

@@ -9,7 +9,7 @@ import { resolveLogin, secretsOf, type ResolvedLogin } from './credentials.js';
 import { backoffDelay } from '../util/backoff.js';
 import { sleep, withTimeout } from './deadline.js';
 import { classifyError, type ErrorContext } from './errors.js';
-import { DEFAULT_TIMEOUT_MS, describeEndpoint, tlsOptionsFor } from './tls.js';
+import { DEFAULT_TIMEOUT_MS, describeEndpoint, tlsOptionsFor } from '../net/tls.js';
 import { MailError, type ConnectionTester, type Credentials, type Endpoint, type RawMessage } from './types.js';
 
 export interface ImapOptions {

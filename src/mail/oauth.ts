@@ -8,7 +8,8 @@
 import { fetch } from 'undici';
 import { protocolCode, redact, safeServerText } from '../util/redact.js';
 import { classifyError } from './errors.js';
-import { classifyHttpError, deadlineSignal, httpDispatcher, HttpResponseError } from './http.js';
+import { classifyHttpError } from './http-errors.js';
+import { deadlineSignal, httpDispatcher, HttpResponseError } from '../net/http.js';
 import { MailError, type FailureReason, type TokenProvider } from './types.js';
 
 export const DEFAULT_AUTHORITY_URL = 'https://login.microsoftonline.com';
@@ -28,6 +29,9 @@ export interface ClientCredentialsOptions {
   /** Fetch a new token this long before the current one expires (capped at half its lifetime). */
   refreshMarginMs?: number;
 }
+
+/** ClientCredentialsTokenProvider as a factory, the shape the CRM connectors take it in. */
+export const clientCredentials = (options: ClientCredentialsOptions): ClientCredentialsTokenProvider => new ClientCredentialsTokenProvider(options);
 
 const DEFAULT_REFRESH_MARGIN_MS = 5 * 60_000;
 

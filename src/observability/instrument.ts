@@ -2,7 +2,7 @@
 // a decorator around the Test and Enable interface, and one call that hooks a Manager's
 // reconcilers, work queues and mailbox cache into the metrics.
 
-import type { Direction as TestDirection, MailboxTesting, TestOutcome } from '../controllers/mailbox-testing.js';
+import type { Direction as TestDirection, MailboxTesting, TestOutcome } from '../domain/testing-ports.js';
 import type { MailboxLabels, SyncMetricsHooks } from '../sync/status-reporter.js';
 import { countMailboxStates, crmReachability, pausedRollouts, type DeploymentLike, type MailboxLike, type ProfileLike } from './mailbox-state.js';
 import { directionLabel, type Metrics, type QueueLike, type ReconcileKind } from './metrics.js';

@@ -1,4 +1,4 @@
-import type { MailboxTesting, TestOutcome } from '../../../src/controllers/mailbox-testing.js';
+import type { MailboxTesting, TestOutcome } from '../../../src/domain/testing-ports.js';
 import { instrumentManager, instrumentTesting, syncMetricsHooks } from '../../../src/observability/instrument.js';
 import type { SyncMetricsHooks } from '../../../src/sync/status-reporter.js';
 import { createMetrics } from '../../../src/observability/metrics.js';
