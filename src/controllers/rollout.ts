@@ -149,7 +149,7 @@ export class RolloutController {
       xs
         .slice(0, MAX_FAILURES_NAMED)
         .map((x) => `${x.name} (${x.state.failed!.reason}: ${firstClause(x.state.failed!.message)})`)
-        .join(', ') + (xs.length > MAX_FAILURES_NAMED ? ` and ${xs.length - MAX_FAILURES_NAMED} more (status.rollout.failures)` : '');
+        .join(', ') + (xs.length > MAX_FAILURES_NAMED ? ` and ${xs.length - MAX_FAILURES_NAMED} more (${listedIn(ordered.length)})` : '');
     const progress = `${counts.updated} of ${all.length} mailboxes on revision ${revision}`;
 
     let phase: RolloutPhase;
@@ -180,6 +180,13 @@ export class RolloutController {
     }
     return { rollout: r, counts, phase, message, events, requeueAfterMs };
   }
+}
+
+/** Where the failures not named in a message are: status.rollout.failures lists only the first MAX_FAILURES_LISTED. */
+function listedIn(failed: number): string {
+  return failed > MAX_FAILURES_LISTED
+    ? `status.rollout.failures lists the first ${MAX_FAILURES_LISTED} of ${failed}; kubectl get mailboxes -o wide shows each in its ROLLOUT column`
+    : 'status.rollout.failures';
 }
 
 /** The start of a failure message, enough to recognise it in a one-line summary. */
