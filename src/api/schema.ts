@@ -732,7 +732,8 @@ export const KINDS: KindInfo[] = [
         type: 'string',
         jsonPath: cond('Ready'),
         description:
-          'Condition Ready (kstatus): True when every mailbox runs the current revision and fewer than spec.rollout.failureThreshold percent of them are Failing. ' +
+          'Condition Ready (kstatus): True when every mailbox runs the current revision and fewer than spec.rollout.failureThreshold percent of them are Failing ' +
+          "(not counting mailboxes whose own Secret is missing or incomplete). " +
           'False while a rollout is under way (RolloutInProgress), paused (RolloutPaused) or left mailboxes on their last-known-good revision (RolloutIncomplete), ' +
           'when a Secret it names is missing (SecretNotFound), or when too many mailboxes fail (MailboxesFailing).',
       },

@@ -26,6 +26,12 @@ import { applySummary, type Summary } from './summary.js';
 
 const MAX_REVISIONS = 32;
 const FAILING_NAMED = 5;
+/**
+ * Failures of a mailbox's own configuration (its Secret is missing or lacks a key): the mailbox
+ * reports them, but they say nothing about the profile (a profile's own missing Secret is its
+ * SecretNotFound), as mailboxes whose configuration is incomplete do not hold up its rollout.
+ */
+const OWN_CONFIGURATION = new Set(['SecretNotFound', 'CredentialsMissing']);
 
 /**
  * When at least `threshold` percent of the mailboxes have a failing direction (the rollout's
@@ -35,7 +41,7 @@ const FAILING_NAMED = 5;
 export function failingShare(mailboxes: Mailbox[], threshold: number): string | undefined {
   const failing = mailboxes.flatMap((m) => {
     const f = failingDirection(m);
-    return f ? [`${m.metadata.name} (${f.type} ${f.reason})`] : [];
+    return f && !OWN_CONFIGURATION.has(f.reason) ? [`${m.metadata.name} (${f.type} ${f.reason})`] : [];
   });
   if (!failing.length || failing.length * 100 < threshold * mailboxes.length) return undefined;
   const named = failing.slice(0, FAILING_NAMED).join(', ') + (failing.length > FAILING_NAMED ? `, and ${failing.length - FAILING_NAMED} more` : '');

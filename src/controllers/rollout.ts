@@ -15,7 +15,7 @@
 // Planning is pure: the ProfileReconciler writes the result and records the events.
 
 import type { EmailServerProfile, EmailServerProfileSpec, Mailbox, ProfileStatus } from '../api/types.js';
-import { durationMs } from '../util/duration.js';
+import { durationMs } from '../api/quantities.js';
 import { compareKeys, inOpenBatch, rolloutKey, type MailboxRolloutState } from './rollout-mailbox.js';
 
 export type RolloutStatusT = NonNullable<ProfileStatus['rollout']>;

@@ -91,7 +91,7 @@ export class ControllerWorld {
     },
   } as unknown as KubeClients;
 
-  readonly caches: Caches = this as unknown as Caches;
+  readonly caches: Caches = { profiles: this.profiles, mailboxes: this.mailboxes, deployments: this.deployments, secrets: this.secrets, configMaps: this.configMaps } as unknown as Caches;
 
   context(extra: Partial<ControllerContext> = {}): ControllerContext {
     const logger = silentLogger();

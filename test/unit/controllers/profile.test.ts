@@ -56,6 +56,12 @@ const cases: Case[] = [
     counts: { total: 3, failing: 1 },
   },
   {
+    name: "a mailbox whose own Secret is missing is Failing, but not the profile's failure",
+    setup: (w, r) => mailbox(w, 'a', r, [cond('IncomingEmailReady', 'False', 'SecretNotFound'), cond('OutgoingEmailReady', 'False', 'SecretNotFound')]),
+    ready: ['True', 'UpToDate'],
+    counts: { total: 1, failing: 1 },
+  },
+  {
     name: 'the threshold is the rollout failureThreshold',
     spec: { rollout: { failureThreshold: 30 } },
     setup: (w, r) => ['a', 'b', 'c'].forEach((n, i) => mailbox(w, n, r, i ? works : outgoingFails)),
