@@ -6,7 +6,8 @@
 import { CONDITION_TYPES, type ConditionType } from './reasons.js';
 import { KINDS } from './schema.js';
 
-export const BEGIN = '<!-- status-table:begin (generated from src/api/schema.ts and src/api/reasons.ts by `make generate`; do not edit) -->';
+export const BEGIN =
+  '<!-- status-table:begin (generated from src/api/schema.ts and src/api/reasons.ts by `make generate`; do not edit) -->';
 export const END = '<!-- status-table:end -->';
 
 const cell = (s: string) => s.replace(/\|/g, '\\|');
@@ -29,8 +30,12 @@ export function renderStatusTable(): string {
     for (const c of [...k.printerColumns.filter((c) => !c.priority), ...k.printerColumns.filter((c) => c.priority)]) {
       const condition = conditionOf(c.jsonPath);
       if (condition) shown.add(condition);
-      const source = condition ? ` (condition \`${condition}\`${c.jsonPath.endsWith('.status') ? '' : `, ${c.jsonPath.slice(c.jsonPath.lastIndexOf('.') + 1)}`})` : '';
-      lines.push(`| ${k.kind} | \`${c.name.toUpperCase()}\`${source} | ${c.priority ? '`kubectl get -o wide`' : '`kubectl get`'} | ${cell(c.description)} |`);
+      const source = condition
+        ? ` (condition \`${condition}\`${c.jsonPath.endsWith('.status') ? '' : `, ${c.jsonPath.slice(c.jsonPath.lastIndexOf('.') + 1)}`})`
+        : '';
+      lines.push(
+        `| ${k.kind} | \`${c.name.toUpperCase()}\`${source} | ${c.priority ? '`kubectl get -o wide`' : '`kubectl get`'} | ${cell(c.description)} |`,
+      );
     }
     for (const type of Object.keys(CONDITION_TYPES) as ConditionType[]) {
       if (shown.has(type) || !kindsOf(type).includes(k.kind)) continue;

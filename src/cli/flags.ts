@@ -22,7 +22,7 @@ export interface FlagSpec<V = unknown> {
   parse?: (text: string) => V;
 }
 
-export type FlagTable = Readonly<Record<string, FlagSpec<any>>>;
+export type FlagTable = Readonly<Record<string, FlagSpec<unknown>>>;
 
 type Camel<S extends string> = S extends `${infer H}-${infer T}` ? `${H}${Capitalize<Camel<T>>}` : S;
 type Parsed<F> = F extends { parse: (text: string) => infer V } ? V : F extends { value: string } ? string : boolean;

@@ -4,7 +4,7 @@
 
 import { durationMs, quantityBytes } from '../api/quantities.js';
 import { retryPolicyOf, type RetryPolicy } from '../api/retry-policy.js';
-import type { Deployment, EmailServerProfile, Mailbox } from '../api/types.js';
+import type { Deployment } from '../api/types.js';
 import { createConnector } from '../crm/factory.js';
 import type { CrmConnector } from '../crm/types.js';
 import { ImapSession } from '../mail/imap.js';

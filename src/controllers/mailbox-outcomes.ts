@@ -38,7 +38,9 @@ export function scheduleRetry(outcomes: TestOutcome[], next: MailboxStatusT, pol
   let retryInMs: number | undefined;
   if (transient.length) {
     const hinted = Math.max(0, ...transient.map((o) => o.retryAfterMs ?? 0));
-    retryInMs = exhausted ? retryDelay(failures - policy.maxTransientFailures + 1, policy.probe, hinted) : retryDelay(failures, policy.backoff, hinted);
+    retryInMs = exhausted
+      ? retryDelay(failures - policy.maxTransientFailures + 1, policy.probe, hinted)
+      : retryDelay(failures, policy.backoff, hinted);
     next.nextTestTime = iso(new Date(now + retryInMs));
   } else {
     delete next.nextTestTime;
@@ -55,7 +57,11 @@ export function recordOutcomes(
   policy: RetryPolicy,
   set: SetCondition,
   events: PendingEvent[],
-  success: PendingEvent = { type: 'Normal', reason: 'TestSucceeded', message: `Test and Enable passed: ${directions.map((d) => DIRECTION_NAMES[d]).join(', ') || 'nothing to test'}` },
+  success: PendingEvent = {
+    type: 'Normal',
+    reason: 'TestSucceeded',
+    message: `Test and Enable passed: ${directions.map((d) => DIRECTION_NAMES[d]).join(', ') || 'nothing to test'}`,
+  },
 ): void {
   const { failures, exhausted } = retry;
   directions.forEach((d, i) => {
@@ -64,18 +70,38 @@ export function recordOutcomes(
     if (o.ok) {
       set(type, 'True', 'Succeeded', o.message);
     } else if (o.permanent) {
-      set(type, 'False', o.reason, `${o.message}; ${DIRECTION_NAMES[d]} processing is disabled until the configuration changes or a test is requested`);
+      set(
+        type,
+        'False',
+        o.reason,
+        `${o.message}; ${DIRECTION_NAMES[d]} processing is disabled until the configuration changes or a test is requested`,
+      );
     } else if (exhausted) {
-      set(type, 'False', 'TooManyTransientFailures', `gave up after ${failures} transient failures in a row; last: ${o.message}. Tested again at ${nextTestTime} (then at doubling intervals up to ${Math.round(policy.probe.maxMs / 60_000)} min) and re-enabled by itself when a test passes; fix the cause and request a test (annotation ${TEST_REQUESTED_AT}) to retry now`);
+      set(
+        type,
+        'False',
+        'TooManyTransientFailures',
+        `gave up after ${failures} transient failures in a row; last: ${o.message}. Tested again at ${nextTestTime} (then at doubling intervals up to ${Math.round(policy.probe.maxMs / 60_000)} min) and re-enabled by itself when a test passes; fix the cause and request a test (annotation ${TEST_REQUESTED_AT}) to retry now`,
+      );
     } else {
-      set(type, 'False', o.reason, `${o.message} (transient failure ${failures} of ${policy.maxTransientFailures}; retrying at ${nextTestTime})`);
+      set(
+        type,
+        'False',
+        o.reason,
+        `${o.message} (transient failure ${failures} of ${policy.maxTransientFailures}; retrying at ${nextTestTime})`,
+      );
     }
   });
   if (outcomes.every((o) => o.ok)) {
     events.push(success);
   } else {
     outcomes.forEach((o, i) => {
-      if (!o.ok) events.push({ type: 'Warning', reason: exhausted && !o.permanent ? 'TooManyTransientFailures' : o.reason, message: `${DIRECTION_NAMES[directions[i]]}: ${o.message}` });
+      if (!o.ok)
+        events.push({
+          type: 'Warning',
+          reason: exhausted && !o.permanent ? 'TooManyTransientFailures' : o.reason,
+          message: `${DIRECTION_NAMES[directions[i]]}: ${o.message}`,
+        });
     });
   }
 }

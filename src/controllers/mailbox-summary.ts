@@ -9,7 +9,11 @@ import type { ApprovalState } from './approval.js';
 import { DIRECTION_CONDITIONS } from './rollout-mailbox.js';
 import { applySummary, type SummaryFailure } from './summary.js';
 
-export const DIRECTION_NAMES: Record<Direction, string> = { incoming: 'incoming', outgoing: 'outgoing', appointmentsContactsTasks: 'appointments, contacts and tasks' };
+export const DIRECTION_NAMES: Record<Direction, string> = {
+  incoming: 'incoming',
+  outgoing: 'outgoing',
+  appointmentsContactsTasks: 'appointments, contacts and tasks',
+};
 
 /** Why a mailbox runs its last-known-good configuration instead of the one it should run. */
 export interface Hold {
@@ -60,14 +64,20 @@ export function summariseMailbox(input: MailboxSummaryInput): Condition[] {
   else if (input.approval.state === 'Denied') enabled = ['False', 'Denied', input.approval.message];
   else if (input.approval.state === 'Pending') enabled = ['False', 'AwaitingApproval', input.approval.message];
   else if (!input.directions.length) enabled = ['False', 'NothingToSync', 'every delivery method is None'];
-  else if (!failed.length && !passed.length) enabled = ['False', 'TestPending', 'waiting for Test and Enable (spec.rollout.maxConcurrentTests of its profile limits tests at once)'];
+  else if (!failed.length && !passed.length)
+    enabled = ['False', 'TestPending', 'waiting for Test and Enable (spec.rollout.maxConcurrentTests of its profile limits tests at once)'];
   else if (!failed.length) enabled = ['True', 'Enabled', `processing ${names(entries)}`];
-  else if (processing.length === entries.length) enabled = ['True', 'Enabled', `processing ${names(entries)}; retrying ${names(failed)} after a transient sync failure`];
+  else if (processing.length === entries.length)
+    enabled = ['True', 'Enabled', `processing ${names(entries)}; retrying ${names(failed)} after a transient sync failure`];
   else if (processing.length) enabled = ['True', 'PartiallyEnabled', `processing ${names(processing)} only`];
   else enabled = ['False', failed[0].c.reason, failed[0].c.message];
   if (hold && enabled[0] === 'True') {
     const s = input.lastKnownGood;
-    enabled = ['True', 'RunningLastKnownGood', `${enabled[2]} on last-known-good revision ${s.revision} of profile "${s.serverProfile}"; the new configuration is not used: ${hold.message}`];
+    enabled = [
+      'True',
+      'RunningLastKnownGood',
+      `${enabled[2]} on last-known-good revision ${s.revision} of profile "${s.serverProfile}"; the new configuration is not used: ${hold.message}`,
+    ];
   }
   const out = setCondition(conditions, { type: 'Enabled', status: enabled[0], reason: enabled[1], message: enabled[2] }, gen);
   const first = failed[0]?.c;
@@ -92,6 +102,8 @@ export function summariseMailbox(input: MailboxSummaryInput): Condition[] {
           ? { ...hold, retrying: true }
           : undefined;
   const syncRetry = !permanent && failed.length > 0 && failed.every((e) => inSync.has(e.d));
-  const reconciling = syncRetry ? { reason: 'RetryingSync', message: `${names(failed)} sync is retried within seconds by its worker` } : { reason: 'RetryingTest', message: 'a transient failure is being retried' };
+  const reconciling = syncRetry
+    ? { reason: 'RetryingSync', message: `${names(failed)} sync is retried within seconds by its worker` }
+    : { reason: 'RetryingTest', message: 'a transient failure is being retried' };
   return applySummary(out, gen, { ready, failure, ...(failure ? { reconciling } : {}) });
 }

@@ -229,7 +229,8 @@ export class MailboxReconciler {
         w.stopped = { reason: res.reason, message: res.message };
       }
       // Resolution is re-checked on every pass; report it once, when it changes.
-      if (getCondition(prev.conditions, 'Ready')?.reason !== res.reason) w.events.push({ type: 'Warning', reason: res.reason, message: res.message });
+      if (getCondition(prev.conditions, 'Ready')?.reason !== res.reason)
+        w.events.push({ type: 'Warning', reason: res.reason, message: res.message });
       return 'summarise';
     }
     const profile = res.value.profile;
@@ -251,10 +252,17 @@ export class MailboxReconciler {
       plan,
       configHash: hashOf([revision, plan.revision]),
       state: mailboxRolloutState(mbx, { profile: profileName, revision, directions }),
-      requested: (request !== undefined && request !== prev.testRequest) || (profileRequest !== undefined && profileRequest !== prev.profileTestRequest),
+      requested:
+        (request !== undefined && request !== prev.testRequest) ||
+        (profileRequest !== undefined && profileRequest !== prev.profileTestRequest),
       request,
       profileRequest,
-      slot: { group: `${namespace}/${profileName}`, key: w.key, rank: rolloutKey(mbx), limit: rolloutSettings(profile.spec).maxConcurrentTests },
+      slot: {
+        group: `${namespace}/${profileName}`,
+        key: w.key,
+        rank: rolloutKey(mbx),
+        limit: rolloutSettings(profile.spec).maxConcurrentTests,
+      },
     };
     w.running = directions;
     return 'next';
@@ -311,9 +319,16 @@ export class MailboxReconciler {
         next.rolloutBatch = t.profile.status?.rollout?.batch ?? 0;
       }
       if (outcomes.every((o) => o.ok)) {
-        const from = prev.revision !== t.revision || prev.serverProfile !== t.profileName ? ` (from revision ${prev.revision} of profile "${prev.serverProfile}")` : '';
+        const from =
+          prev.revision !== t.revision || prev.serverProfile !== t.profileName
+            ? ` (from revision ${prev.revision} of profile "${prev.serverProfile}")`
+            : '';
         const what = t.directions.map((d) => DIRECTION_NAMES[d]).join(', ') || 'nothing';
-        this.applyOutcomes(w, outcomes, { type: 'Normal', reason: 'RevisionUpdated', message: `test passed; now runs ${what} on revision ${t.revision} of profile "${t.profileName}"${from}` });
+        this.applyOutcomes(w, outcomes, {
+          type: 'Normal',
+          reason: 'RevisionUpdated',
+          message: `test passed; now runs ${what} on revision ${t.revision} of profile "${t.profileName}"${from}`,
+        });
         this.switchTo(w);
         w.running = t.directions;
       } else {
@@ -326,7 +341,8 @@ export class MailboxReconciler {
       }
     } else if (testedBefore) {
       const c = getCondition(w.conditions, UP_TO_DATE);
-      if (c && c.status === 'False' && c.reason !== WAITING_FOR_BATCH) w.hold = { reason: c.reason, message: c.message, retrying: retryAt !== undefined };
+      if (c && c.status === 'False' && c.reason !== WAITING_FOR_BATCH)
+        w.hold = { reason: c.reason, message: c.message, retrying: retryAt !== undefined };
       if (retryAt !== undefined && !retryDue) w.result = { requeueAfterMs: Math.max(0, retryAt - Date.now()) };
     } else {
       this.set(
@@ -382,7 +398,8 @@ export class MailboxReconciler {
     recordOutcomes(t.directions, outcomes, retry, w.next.nextTestTime, w.policy, (...c) => this.set(w, ...c), w.events, success);
     if (retry.retryInMs !== undefined) w.result = { requeueAfterMs: retry.retryInMs };
     for (const d of DIRECTIONS) {
-      if (!t.directions.includes(d)) this.set(w, DIRECTION_CONDITIONS[d], 'Unknown', 'NotRun', `${DIRECTION_NAMES[d]} delivery method is None`);
+      if (!t.directions.includes(d))
+        this.set(w, DIRECTION_CONDITIONS[d], 'Unknown', 'NotRun', `${DIRECTION_NAMES[d]} delivery method is None`);
     }
   }
 
@@ -405,7 +422,8 @@ export class MailboxReconciler {
     const { slot, plan, configHash } = t;
     const requests = `${t.request}|${t.profileRequest}`;
     const cached = this.recent.get(slot.key);
-    if (cached && cached.configHash === configHash && cached.requests === requests && Date.now() - cached.at < OUTCOME_REUSE_MS) return cached.outcomes;
+    if (cached && cached.configHash === configHash && cached.requests === requests && Date.now() - cached.at < OUTCOME_REUSE_MS)
+      return cached.outcomes;
     const release = this.slots.tryAcquire(slot.group, slot.key, slot.limit, slot.rank);
     if (!release) return undefined;
     let outcomes: TestOutcome[];
@@ -418,7 +436,10 @@ export class MailboxReconciler {
     outcomes.forEach((o, i) => {
       const direction = plan.steps[i].direction;
       const result = o.ok ? 'passed' : o.permanent ? 'failed' : 'failed (transient)';
-      this.ctx.logger.info({ namespace, mailbox, direction, result, reason: o.reason }, `test of ${DIRECTION_NAMES[direction]} ${result}: ${o.message}`);
+      this.ctx.logger.info(
+        { namespace, mailbox, direction, result, reason: o.reason },
+        `test of ${DIRECTION_NAMES[direction]} ${result}: ${o.message}`,
+      );
     });
     this.recent.set(slot.key, { configHash, requests, outcomes, at: Date.now() });
     return outcomes;
@@ -430,10 +451,24 @@ export class MailboxReconciler {
    */
   private async recordGrant(mbx: Mailbox, grant: { type: 'Approved' | 'Denied'; reason: string; message: string }): Promise<boolean> {
     const other = grant.type === 'Approved' ? 'Denied' : 'Approved';
-    const conditions = setCondition(removeCondition(mbx.status?.conditions, other), { type: grant.type, status: 'True', reason: grant.reason, message: grant.message }, mbx.metadata.generation);
+    const conditions = setCondition(
+      removeCondition(mbx.status?.conditions, other),
+      { type: grant.type, status: 'True', reason: grant.reason, message: grant.message },
+      mbx.metadata.generation,
+    );
     const next = { ...(mbx.status ?? {}), conditions, emailAddress: mbx.spec.emailAddress };
     try {
-      await patchStatus(this.ctx.clients, { ...RESOURCES.mailboxes, namespace: mbx.metadata.namespace, name: mbx.metadata.name, resourceVersion: mbx.metadata.resourceVersion }, mbx.status, next);
+      await patchStatus(
+        this.ctx.clients,
+        {
+          ...RESOURCES.mailboxes,
+          namespace: mbx.metadata.namespace,
+          name: mbx.metadata.name,
+          resourceVersion: mbx.metadata.resourceVersion,
+        },
+        mbx.status,
+        next,
+      );
     } catch (err) {
       const code = statusCode(err);
       if (code !== 403 && code !== 422 && code !== 400) throw err;
@@ -462,7 +497,14 @@ export class MailboxReconciler {
     if (readyChanged || enabled[0]?.status !== enabled[1]?.status || enabled[0]?.reason !== enabled[1]?.reason) {
       // The mailbox's state changed: one line an operator can follow (and grep by reason).
       this.ctx.logger.info(
-        { namespace: mbx.metadata.namespace, mailbox: mbx.metadata.name, ready: after?.status, reason: after?.reason, enabled: enabled[1]?.status, enabledReason: enabled[1]?.reason },
+        {
+          namespace: mbx.metadata.namespace,
+          mailbox: mbx.metadata.name,
+          ready: after?.status,
+          reason: after?.reason,
+          enabled: enabled[1]?.status,
+          enabledReason: enabled[1]?.reason,
+        },
         `mailbox Ready ${before?.status ?? '(none)'} -> ${after?.status} (${after?.reason}): ${after?.message}`,
       );
     }

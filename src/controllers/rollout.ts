@@ -89,7 +89,7 @@ export class RolloutController {
     const all = mailboxes.map((x) => ({ ...x, key: rolloutKey(x.mailbox), name: x.mailbox.metadata.name })).sort((a, b) => compareKeys(a.key, b.key));
     const held = all.filter((x) => x.state.held);
     const inBatch = (key: string) => inOpenBatch(r, key);
-    let batchPending = held.filter((x) => !x.state.failed && inBatch(x.key));
+    const batchPending = held.filter((x) => !x.state.failed && inBatch(x.key));
     const batchFailed = held.filter((x) => x.state.failed && x.state.failed.batch === r.batch);
     const failed = held.filter((x) => x.state.failed);
     const short = (x: (typeof all)[number]) => x.name;
@@ -120,7 +120,6 @@ export class RolloutController {
         r.batchSize = members.length;
         r.batchStartTime = preciseIso(now);
         delete r.batchCompletionTime;
-        batchPending = members;
         const queues = members.filter((x) => x.mailbox.spec.owner.kind === 'Queue').length;
         const left = candidates.length - members.length;
         events.push({

@@ -14,5 +14,9 @@ export function classifyHttpError(err: unknown, ctx: ErrorContext): MailError {
   const code = err instanceof HttpResponseError ? protocolCode(err.code) : undefined;
   if (!code || !/\(HTTP \d{3}\)/.test(classified.message)) return classified;
   const message = redact(classified.message.replace(/\(HTTP (\d{3})\)/, `(HTTP $1 ${code})`), ctx.secrets);
-  return new MailError(classified.reason, message, { retryAfterMs: classified.retryAfterMs, cause: classified.cause, serverText: classified.serverText });
+  return new MailError(classified.reason, message, {
+    retryAfterMs: classified.retryAfterMs,
+    cause: classified.cause,
+    serverText: classified.serverText,
+  });
 }

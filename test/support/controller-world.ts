@@ -76,22 +76,39 @@ export class ControllerWorld {
         const current = cache.get(req.namespace, req.name);
         if (!current) throw Object.assign(new Error('not found'), { code: 404 });
         this.patches.push({ object: `${req.plural}/${req.name}`, body: req.body.status });
-        const updated = { ...current, status: applyMergePatch(current.status, req.body.status), metadata: { ...current.metadata, resourceVersion: String(++this.version) } };
+        const updated = {
+          ...current,
+          status: applyMergePatch(current.status, req.body.status),
+          metadata: { ...current.metadata, resourceVersion: String(++this.version) },
+        };
         cache.items.set(`${req.namespace}/${req.name}`, updated as never);
         return updated;
       },
     },
     core: {
-      createNamespacedEvent: async (req: { body: { involvedObject: { kind?: string; name?: string }; type?: string; reason?: string; message?: string } }) => {
+      createNamespacedEvent: async (req: {
+        body: { involvedObject: { kind?: string; name?: string }; type?: string; reason?: string; message?: string };
+      }) => {
         const e = req.body;
-        this.events.push({ object: `${e.involvedObject.kind}/${e.involvedObject.name}`, type: e.type ?? '', reason: e.reason ?? '', message: e.message ?? '' });
+        this.events.push({
+          object: `${e.involvedObject.kind}/${e.involvedObject.name}`,
+          type: e.type ?? '',
+          reason: e.reason ?? '',
+          message: e.message ?? '',
+        });
         return e;
       },
       patchNamespacedEvent: async () => ({}),
     },
   } as unknown as KubeClients;
 
-  readonly caches: Caches = { profiles: this.profiles, mailboxes: this.mailboxes, deployments: this.deployments, secrets: this.secrets, configMaps: this.configMaps } as unknown as Caches;
+  readonly caches: Caches = {
+    profiles: this.profiles,
+    mailboxes: this.mailboxes,
+    deployments: this.deployments,
+    secrets: this.secrets,
+    configMaps: this.configMaps,
+  } as unknown as Caches;
 
   context(extra: Partial<ControllerContext> = {}): ControllerContext {
     const logger = silentLogger();
@@ -99,7 +116,11 @@ export class ControllerWorld {
   }
 
   private cacheOf(plural: string): MemoryCache<Obj> {
-    const caches: Record<string, MemoryCache<Obj>> = { emailserverprofiles: this.profiles, mailboxes: this.mailboxes, deployments: this.deployments } as never;
+    const caches: Record<string, MemoryCache<Obj>> = {
+      emailserverprofiles: this.profiles,
+      mailboxes: this.mailboxes,
+      deployments: this.deployments,
+    } as never;
     return caches[plural];
   }
 
@@ -110,7 +131,13 @@ export class ControllerWorld {
     const generation = (prev?.metadata as { generation?: number } | undefined)?.generation ?? 0;
     const obj = {
       ...o,
-      metadata: { uid: `uid-${o.metadata.name}`, ...o.metadata, namespace: NS, resourceVersion: String(++this.version), generation: specChanged ? generation + 1 : generation },
+      metadata: {
+        uid: `uid-${o.metadata.name}`,
+        ...o.metadata,
+        namespace: NS,
+        resourceVersion: String(++this.version),
+        generation: specChanged ? generation + 1 : generation,
+      },
     } as unknown as T;
     cache.items.set(`${NS}/${o.metadata.name}`, obj);
     return obj;
@@ -128,12 +155,18 @@ export class ControllerWorld {
   publish(name: string, rollout?: NonNullable<EmailServerProfile['status']>['rollout']): string {
     const p = this.profile(name);
     const revision = profileRevision(p, cacheVersions(this.caches, NS));
-    this.profiles.items.set(`${NS}/${name}`, { ...p, status: { ...(p.status ?? {}), revision, ...(rollout ? { rollout: { ...rollout, revision } } : {}) } });
+    this.profiles.items.set(`${NS}/${name}`, {
+      ...p,
+      status: { ...(p.status ?? {}), revision, ...(rollout ? { rollout: { ...rollout, revision } } : {}) },
+    });
     return revision;
   }
 }
 
-export const condition = (o: { status?: { conditions?: { type: string; status: string; reason: string; message: string }[] } } | undefined, type: string) => getCondition(o?.status?.conditions as never, type);
+export const condition = (
+  o: { status?: { conditions?: { type: string; status: string; reason: string; message: string }[] } } | undefined,
+  type: string,
+) => getCondition(o?.status?.conditions as never, type);
 
 /** What each direction's test answers, by mailbox name; a direction missing from the script passes. */
 export type Script = Record<string, Partial<Record<Direction, Partial<TestOutcome>>>>;
@@ -151,7 +184,9 @@ export class ScriptedMailboxTesting implements MailboxTesting {
         run: async (): Promise<TestOutcome> => {
           this.runs.push({ mailbox: name, direction });
           const o = this.script[name]?.[direction];
-          return o ? { ok: false, permanent: false, reason: 'ServerUnreachable', message: `${direction} failed`, ...o } : { ok: true, permanent: false, reason: 'Succeeded', message: `${direction} works` };
+          return o
+            ? { ok: false, permanent: false, reason: 'ServerUnreachable', message: `${direction} failed`, ...o }
+            : { ok: true, permanent: false, reason: 'Succeeded', message: `${direction} works` };
         },
       })),
     };

@@ -29,25 +29,33 @@ const ALLOWED: Record<string, readonly string[]> = {
 };
 
 function filesUnder(dir: string): string[] {
-  return readdirSync(dir, { withFileTypes: true }).flatMap((e) => (e.isDirectory() ? filesUnder(path.join(dir, e.name)) : e.name.endsWith('.ts') ? [path.join(dir, e.name)] : []));
+  return readdirSync(dir, { withFileTypes: true }).flatMap((e) =>
+    e.isDirectory() ? filesUnder(path.join(dir, e.name)) : e.name.endsWith('.ts') ? [path.join(dir, e.name)] : [],
+  );
 }
 
 /** Every relative module a file imports or re-exports, statically or with import(). */
 function importsOf(text: string): string[] {
   const out: string[] = [];
-  for (const m of text.matchAll(/(?:^|\n)\s*(?:import|export)\b[^'"`;]*?from\s*'(\.[^']+)'|(?:^|\n)\s*import\s*'(\.[^']+)'|\bimport\(\s*'(\.[^']+)'\s*\)/g)) out.push(m[1] ?? m[2] ?? m[3]);
+  for (const m of text.matchAll(
+    /(?:^|\n)\s*(?:import|export)\b[^'"`;]*?from\s*'(\.[^']+)'|(?:^|\n)\s*import\s*'(\.[^']+)'|\bimport\(\s*'(\.[^']+)'\s*\)/g,
+  ))
+    out.push(m[1] ?? m[2] ?? m[3]);
   return out;
 }
 
 const folderOf = (file: string): string => path.relative(SRC, file).split(path.sep)[0];
 
 test('the scanner sees static, side-effect, re-export and dynamic imports', () => {
-  const text = "import a from './a.js';\nimport type { B } from '../b/b.js';\nexport { c } from '../c/c.js';\nimport '../d/d.js';\nconst e = await import('../e/e.js');\nimport {\n  f,\n  g,\n} from '../f/f.js';";
+  const text =
+    "import a from './a.js';\nimport type { B } from '../b/b.js';\nexport { c } from '../c/c.js';\nimport '../d/d.js';\nconst e = await import('../e/e.js');\nimport {\n  f,\n  g,\n} from '../f/f.js';";
   expect(importsOf(text)).toEqual(['./a.js', '../b/b.js', '../c/c.js', '../d/d.js', '../e/e.js', '../f/f.js']);
 });
 
 test('every folder of src/ has its row of allowed imports', () => {
-  const folders = readdirSync(SRC, { withFileTypes: true }).filter((e) => e.isDirectory()).map((e) => e.name);
+  const folders = readdirSync(SRC, { withFileTypes: true })
+    .filter((e) => e.isDirectory())
+    .map((e) => e.name);
   expect(folders.filter((f) => !(f in ALLOWED))).toEqual([]);
 });
 
@@ -57,7 +65,10 @@ test('imports follow the layers: sync/ never imports controllers/, crm/ never im
     const from = folderOf(file);
     for (const spec of importsOf(readFileSync(file, 'utf8'))) {
       const to = folderOf(path.resolve(path.dirname(file), spec));
-      if (to !== from && !ALLOWED[from]?.includes(to)) violations.push(`${path.relative(REPO_ROOT, file)} imports ${spec} (${from}/ may import ${ALLOWED[from]?.join(', ') || 'nothing of src/'})`);
+      if (to !== from && !ALLOWED[from]?.includes(to))
+        violations.push(
+          `${path.relative(REPO_ROOT, file)} imports ${spec} (${from}/ may import ${ALLOWED[from]?.join(', ') || 'nothing of src/'})`,
+        );
     }
   }
   expect(violations).toEqual([]);

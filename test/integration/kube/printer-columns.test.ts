@@ -24,7 +24,10 @@ beforeAll(async () => {
   smtp = await startSmtpReceiver({ users: [{ username: 'someone-else', password: 'someone-Else-Pass-1' }] });
   ns = await newNamespace(admin, 'columns');
   await createSecret(admin, ns, 'private-ca', { 'ca.crt': `${dovecot.caPem}\n${smtp.caPem}` });
-  await create(admin, 'deployments', ns, 'crm', { crm: { type: 'Webhook', url: 'https://crm.example.com/hook' }, requireApprovedUsers: false });
+  await create(admin, 'deployments', ns, 'crm', {
+    crm: { type: 'Webhook', url: 'https://crm.example.com/hook' },
+    requireApprovedUsers: false,
+  });
   await create(admin, 'emailserverprofiles', ns, 'imap', {
     serverType: 'IMAP',
     incoming: { server: '127.0.0.1', port: dovecot.ports.imaps, tls: 'Implicit', caBundle: { secretRef: { name: 'private-ca' } } },
@@ -56,10 +59,24 @@ test('every mailbox failing outgoing: the mailboxes say so, and the profile is n
 
   const mailboxes = await kubectlGet('mailboxes.mailsync.dev', ns);
   for (const u of USERS) {
-    expect(mailboxes.get(u)).toMatchObject({ ADDRESS: `${u}@example.com`, INCOMING: 'Succeeded', OUTGOING: 'AuthenticationFailed', ENABLED: 'PartiallyEnabled', READY: 'False' });
+    expect(mailboxes.get(u)).toMatchObject({
+      ADDRESS: `${u}@example.com`,
+      INCOMING: 'Succeeded',
+      OUTGOING: 'AuthenticationFailed',
+      ENABLED: 'PartiallyEnabled',
+      READY: 'False',
+    });
   }
   const profiles = await kubectlGet('emailserverprofiles.mailsync.dev', ns, ['-o', 'wide']);
-  expect(profiles.get('imap')).toMatchObject({ TYPE: 'IMAP', MAILBOXES: '2', UPDATED: '2', PENDING: '0', FAILED: '0', FAILING: '2', READY: 'False' });
+  expect(profiles.get('imap')).toMatchObject({
+    TYPE: 'IMAP',
+    MAILBOXES: '2',
+    UPDATED: '2',
+    PENDING: '0',
+    FAILED: '0',
+    FAILING: '2',
+    READY: 'False',
+  });
   expect(profiles.get('imap')?.STATUS).toContain('2 of 2 mailboxes fail');
   const deployments = await kubectlGet('deployments.mailsync.dev', ns);
   expect(deployments.get('crm')).toMatchObject({ CRM: 'Webhook', MAILBOXES: '2' });

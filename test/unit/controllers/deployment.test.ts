@@ -9,11 +9,22 @@ import { condition, ControllerWorld, NS, ScriptedCrmTesting } from '../../suppor
 function world(withSecret = true): ControllerWorld {
   const w = new ControllerWorld();
   if (withSecret) w.put(w.secrets, { apiVersion: 'v1', kind: 'Secret', metadata: { name: 'crm' }, data: {} });
-  w.put(w.deployments, { apiVersion: 'mailsync.dev/v1alpha1', kind: 'Deployment', metadata: { name: 'crm' }, spec: { crm: { type: 'Webhook', url: 'https://crm.example.com/hook', credentialsSecretRef: { name: 'crm' } } } });
+  w.put(w.deployments, {
+    apiVersion: 'mailsync.dev/v1alpha1',
+    kind: 'Deployment',
+    metadata: { name: 'crm' },
+    spec: { crm: { type: 'Webhook', url: 'https://crm.example.com/hook', credentialsSecretRef: { name: 'crm' } } },
+  });
   return w;
 }
 
-const outcome = (o: Partial<CrmTestOutcome>): CrmTestOutcome => ({ ok: false, permanent: false, reason: 'CRMUnreachable', message: 'no answer', ...o });
+const outcome = (o: Partial<CrmTestOutcome>): CrmTestOutcome => ({
+  ok: false,
+  permanent: false,
+  reason: 'CRMUnreachable',
+  message: 'no answer',
+  ...o,
+});
 
 type Case = {
   name: string;
@@ -27,9 +38,21 @@ type Case = {
 };
 
 const cases: Case[] = [
-  { name: 'connector reachable and authenticated: Ready', crm: outcome({ ok: true, reason: 'Connected', message: 'connected' }), ready: ['True', 'Connected'], event: 'CRMConnected' },
+  {
+    name: 'connector reachable and authenticated: Ready',
+    crm: outcome({ ok: true, reason: 'Connected', message: 'connected' }),
+    ready: ['True', 'Connected'],
+    event: 'CRMConnected',
+  },
   { name: 'no connector tests in this process: Valid', ready: ['True', 'Valid'] },
-  { name: 'the credentials Secret is missing: Stalled, nothing tested', secret: false, crm: outcome({ ok: true, reason: 'Connected' }), ready: ['False', 'SecretNotFound'], stalled: 'SecretNotFound', event: 'SecretNotFound' },
+  {
+    name: 'the credentials Secret is missing: Stalled, nothing tested',
+    secret: false,
+    crm: outcome({ ok: true, reason: 'Connected' }),
+    ready: ['False', 'SecretNotFound'],
+    stalled: 'SecretNotFound',
+    event: 'SecretNotFound',
+  },
   {
     name: 'a transient CRM failure is retried, never sooner than the CRM asked',
     crm: outcome({ reason: 'CRMThrottled', retryAfterMs: 120_000 }),
@@ -38,8 +61,19 @@ const cases: Case[] = [
     event: 'CRMThrottled',
     requeueAtLeastMs: 120_000,
   },
-  { name: 'a permanent CRM failure waits for a person', crm: outcome({ reason: 'CRMAuthenticationFailed', permanent: true }), ready: ['False', 'CRMAuthenticationFailed'], stalled: 'CRMAuthenticationFailed', event: 'CRMAuthenticationFailed' },
-  { name: 'an untrusted CRM certificate is permanent although CRMUnreachable is not', crm: outcome({ reason: 'CRMUnreachable', permanent: true }), ready: ['False', 'CRMUnreachable'], stalled: 'CRMUnreachable' },
+  {
+    name: 'a permanent CRM failure waits for a person',
+    crm: outcome({ reason: 'CRMAuthenticationFailed', permanent: true }),
+    ready: ['False', 'CRMAuthenticationFailed'],
+    stalled: 'CRMAuthenticationFailed',
+    event: 'CRMAuthenticationFailed',
+  },
+  {
+    name: 'an untrusted CRM certificate is permanent although CRMUnreachable is not',
+    crm: outcome({ reason: 'CRMUnreachable', permanent: true }),
+    ready: ['False', 'CRMUnreachable'],
+    stalled: 'CRMUnreachable',
+  },
 ];
 
 test.each(cases)('$name', async (c) => {

@@ -16,9 +16,18 @@ function world(opts: { requireApproval?: boolean } = {}): ControllerWorld {
     apiVersion: 'mailsync.dev/v1alpha1',
     kind: 'Deployment',
     metadata: { name: 'crm' },
-    spec: { crm: { type: 'Webhook', url: 'https://crm.example.com/hook' }, requireApprovedUsers: opts.requireApproval ?? false, defaults: { serverProfileRef: { name: 'imap' } } },
+    spec: {
+      crm: { type: 'Webhook', url: 'https://crm.example.com/hook' },
+      requireApprovedUsers: opts.requireApproval ?? false,
+      defaults: { serverProfileRef: { name: 'imap' } },
+    },
   });
-  w.put(w.profiles, { apiVersion: 'mailsync.dev/v1alpha1', kind: 'EmailServerProfile', metadata: { name: 'imap' }, spec: { serverType: 'IMAP', incoming: { server: 'imap.example.com', port: 993 } } });
+  w.put(w.profiles, {
+    apiVersion: 'mailsync.dev/v1alpha1',
+    kind: 'EmailServerProfile',
+    metadata: { name: 'imap' },
+    spec: { serverType: 'IMAP', incoming: { server: 'imap.example.com', port: 993 } },
+  });
   w.publish('imap');
   return w;
 }
@@ -28,7 +37,13 @@ function addMailbox(w: ControllerWorld, name: string, spec: Partial<Mailbox['spe
     apiVersion: 'mailsync.dev/v1alpha1',
     kind: 'Mailbox',
     metadata: { name },
-    spec: { emailAddress: `${name}@example.com`, owner: { kind: 'User', name }, deploymentRef: { name: 'crm' }, credentialsSecretRef: { name: `${name}-mail` }, ...spec },
+    spec: {
+      emailAddress: `${name}@example.com`,
+      owner: { kind: 'User', name },
+      deploymentRef: { name: 'crm' },
+      credentialsSecretRef: { name: `${name}-mail` },
+      ...spec,
+    },
     ...(status ? { status } : {}),
   });
 }
@@ -65,7 +80,14 @@ type Case = {
   name: string;
   setup: () => Promise<ControllerWorld>;
   script?: Script;
-  expect: { conditions: Record<string, [string, string?]>; events?: string[]; requeue?: boolean; tested?: boolean; status?: Partial<MailboxStatusT>; cleared?: (keyof MailboxStatusT)[] };
+  expect: {
+    conditions: Record<string, [string, string?]>;
+    events?: string[];
+    requeue?: boolean;
+    tested?: boolean;
+    status?: Partial<MailboxStatusT>;
+    cleared?: (keyof MailboxStatusT)[];
+  };
 };
 
 const cases: Case[] = [
@@ -77,7 +99,14 @@ const cases: Case[] = [
       return w;
     },
     expect: {
-      conditions: { IncomingEmailReady: ['True', 'Succeeded'], OutgoingEmailReady: ['True', 'Succeeded'], AppointmentsContactsTasksReady: ['Unknown', 'NotRun'], Enabled: ['True', 'Enabled'], Ready: ['True', 'Ready'], UpToDate: ['True', 'UpToDate'] },
+      conditions: {
+        IncomingEmailReady: ['True', 'Succeeded'],
+        OutgoingEmailReady: ['True', 'Succeeded'],
+        AppointmentsContactsTasksReady: ['Unknown', 'NotRun'],
+        Enabled: ['True', 'Enabled'],
+        Ready: ['True', 'Ready'],
+        UpToDate: ['True', 'UpToDate'],
+      },
       events: ['TestSucceeded'],
       tested: true,
     },
@@ -89,19 +118,43 @@ const cases: Case[] = [
       addMailbox(w, 'ann');
       return w;
     },
-    expect: { conditions: { IncomingEmailReady: ['True', 'Succeeded'], Enabled: ['False', 'AwaitingApproval'], Ready: ['False', 'AwaitingApproval'] }, tested: true },
+    expect: {
+      conditions: {
+        IncomingEmailReady: ['True', 'Succeeded'],
+        Enabled: ['False', 'AwaitingApproval'],
+        Ready: ['False', 'AwaitingApproval'],
+      },
+      tested: true,
+    },
   },
   {
     name: 'approval withdrawn: the address changed after it was approved',
     setup: async () => {
       const w = world({ requireApproval: true });
-      addMailbox(w, 'ann', { emailAddress: 'ann.new@example.com' }, {
-        emailAddress: 'ann@example.com',
-        conditions: [{ type: 'Approved', status: 'True', reason: 'Approved', message: 'ann@example.com is approved', lastTransitionTime: '2026-01-01T00:00:00Z' }],
-      });
+      addMailbox(
+        w,
+        'ann',
+        { emailAddress: 'ann.new@example.com' },
+        {
+          emailAddress: 'ann@example.com',
+          conditions: [
+            {
+              type: 'Approved',
+              status: 'True',
+              reason: 'Approved',
+              message: 'ann@example.com is approved',
+              lastTransitionTime: '2026-01-01T00:00:00Z',
+            },
+          ],
+        },
+      );
       return w;
     },
-    expect: { conditions: { Approved: ['absent'], Enabled: ['False', 'AwaitingApproval'] }, events: ['ApprovalWithdrawn'], cleared: ['emailAddress'] },
+    expect: {
+      conditions: { Approved: ['absent'], Enabled: ['False', 'AwaitingApproval'] },
+      events: ['ApprovalWithdrawn'],
+      cleared: ['emailAddress'],
+    },
   },
   {
     name: 'profile missing: stopped and Stalled, nothing tested',
@@ -110,7 +163,16 @@ const cases: Case[] = [
       addMailbox(w, 'ann', { serverProfileRef: { name: 'missing' } });
       return w;
     },
-    expect: { conditions: { Enabled: ['False', 'ServerProfileNotFound'], Ready: ['False', 'ServerProfileNotFound'], Stalled: ['True', 'ServerProfileNotFound'], Reconciling: ['absent'] }, events: ['ServerProfileNotFound'], tested: false },
+    expect: {
+      conditions: {
+        Enabled: ['False', 'ServerProfileNotFound'],
+        Ready: ['False', 'ServerProfileNotFound'],
+        Stalled: ['True', 'ServerProfileNotFound'],
+        Reconciling: ['absent'],
+      },
+      events: ['ServerProfileNotFound'],
+      tested: false,
+    },
   },
   {
     name: 'profile missing for a running mailbox: it keeps its last-known-good configuration',
@@ -120,7 +182,12 @@ const cases: Case[] = [
       return w;
     },
     expect: {
-      conditions: { UpToDate: ['False', 'ServerProfileNotFound'], Enabled: ['True', 'RunningLastKnownGood'], Ready: ['False', 'ServerProfileNotFound'], Stalled: ['True', 'ServerProfileNotFound'] },
+      conditions: {
+        UpToDate: ['False', 'ServerProfileNotFound'],
+        Enabled: ['True', 'RunningLastKnownGood'],
+        Ready: ['False', 'ServerProfileNotFound'],
+        Stalled: ['True', 'ServerProfileNotFound'],
+      },
       status: { serverProfile: 'imap' },
       tested: false,
     },
@@ -134,7 +201,13 @@ const cases: Case[] = [
     },
     script: { ann: { outgoing: { reason: 'AuthenticationFailed', permanent: true } } },
     expect: {
-      conditions: { IncomingEmailReady: ['True', 'Succeeded'], OutgoingEmailReady: ['False', 'AuthenticationFailed'], Enabled: ['True', 'PartiallyEnabled'], Ready: ['False', 'AuthenticationFailed'], Stalled: ['True', 'AuthenticationFailed'] },
+      conditions: {
+        IncomingEmailReady: ['True', 'Succeeded'],
+        OutgoingEmailReady: ['False', 'AuthenticationFailed'],
+        Enabled: ['True', 'PartiallyEnabled'],
+        Ready: ['False', 'AuthenticationFailed'],
+        Stalled: ['True', 'AuthenticationFailed'],
+      },
       events: ['AuthenticationFailed'],
       requeue: false,
       status: { consecutiveTransientFailures: 0 },
@@ -148,7 +221,16 @@ const cases: Case[] = [
       return w;
     },
     script: { ann: { incoming: { reason: 'Throttled', retryAfterMs: 90_000 } } },
-    expect: { conditions: { IncomingEmailReady: ['False', 'Throttled'], Enabled: ['False', 'Throttled'], Reconciling: ['True', 'RetryingTest'], Stalled: ['absent'] }, requeue: true, status: { consecutiveTransientFailures: 1 } },
+    expect: {
+      conditions: {
+        IncomingEmailReady: ['False', 'Throttled'],
+        Enabled: ['False', 'Throttled'],
+        Reconciling: ['True', 'RetryingTest'],
+        Stalled: ['absent'],
+      },
+      requeue: true,
+      status: { consecutiveTransientFailures: 1 },
+    },
   },
   {
     name: 'transient failures past the budget: TooManyTransientFailures, probed later',
@@ -162,7 +244,12 @@ const cases: Case[] = [
       return w;
     },
     script: { ann: { incoming: { reason: 'ServerUnreachable' } } },
-    expect: { conditions: { IncomingEmailReady: ['False', 'TooManyTransientFailures'], Stalled: ['True', 'TooManyTransientFailures'] }, events: ['TooManyTransientFailures'], requeue: true, status: { consecutiveTransientFailures: 3 } },
+    expect: {
+      conditions: { IncomingEmailReady: ['False', 'TooManyTransientFailures'], Stalled: ['True', 'TooManyTransientFailures'] },
+      events: ['TooManyTransientFailures'],
+      requeue: true,
+      status: { consecutiveTransientFailures: 3 },
+    },
   },
   {
     name: 'held by the rollout, not yet admitted: runs its last-known-good revision untested',
@@ -171,7 +258,10 @@ const cases: Case[] = [
       newRevision(w, false);
       return w;
     },
-    expect: { conditions: { UpToDate: ['False', 'WaitingForBatch'], Enabled: ['True', 'Enabled'], Ready: ['True', 'Ready'] }, tested: false },
+    expect: {
+      conditions: { UpToDate: ['False', 'WaitingForBatch'], Enabled: ['True', 'Enabled'], Ready: ['True', 'Ready'] },
+      tested: false,
+    },
   },
   {
     name: 'held, admitted, its test fails: running last-known-good, not Ready',
@@ -182,7 +272,13 @@ const cases: Case[] = [
     },
     script: { ann: { incoming: { reason: 'ServerUnreachable' } } },
     expect: {
-      conditions: { IncomingEmailReady: ['True', 'Succeeded'], UpToDate: ['False', 'ServerUnreachable'], Enabled: ['True', 'RunningLastKnownGood'], Ready: ['False', 'ServerUnreachable'], Reconciling: ['True', 'RetryingTest'] },
+      conditions: {
+        IncomingEmailReady: ['True', 'Succeeded'],
+        UpToDate: ['False', 'ServerUnreachable'],
+        Enabled: ['True', 'RunningLastKnownGood'],
+        Ready: ['False', 'ServerUnreachable'],
+        Reconciling: ['True', 'RetryingTest'],
+      },
       events: ['RolloutTestFailed'],
       requeue: true,
       tested: true,
@@ -195,7 +291,11 @@ const cases: Case[] = [
       newRevision(w, true);
       return w;
     },
-    expect: { conditions: { UpToDate: ['True', 'UpToDate'], Enabled: ['True', 'Enabled'], Ready: ['True', 'Ready'] }, events: ['RevisionUpdated'], tested: true },
+    expect: {
+      conditions: { UpToDate: ['True', 'UpToDate'], Enabled: ['True', 'Enabled'], Ready: ['True', 'Ready'] },
+      events: ['RevisionUpdated'],
+      tested: true,
+    },
   },
   {
     name: 'a current transient sync failure: still processing, retried by the worker',
@@ -203,10 +303,36 @@ const cases: Case[] = [
       const w = await running();
       const m = w.mailbox('ann');
       const basis = syncBasis(m, w.caches);
-      w.put(w.mailboxes, { ...m, status: { ...m.status, sync: { incoming: { failure: { reason: 'ServerUnreachable', message: 'cannot reach the server', permanent: false, exhausted: false, failures: 2, since: '2026-01-01T00:00:00Z', basis } } } } });
+      w.put(w.mailboxes, {
+        ...m,
+        status: {
+          ...m.status,
+          sync: {
+            incoming: {
+              failure: {
+                reason: 'ServerUnreachable',
+                message: 'cannot reach the server',
+                permanent: false,
+                exhausted: false,
+                failures: 2,
+                since: '2026-01-01T00:00:00Z',
+                basis,
+              },
+            },
+          },
+        },
+      });
       return w;
     },
-    expect: { conditions: { IncomingEmailReady: ['False', 'ServerUnreachable'], Enabled: ['True', 'Enabled'], Ready: ['False', 'ServerUnreachable'], Reconciling: ['True', 'RetryingSync'] }, tested: false },
+    expect: {
+      conditions: {
+        IncomingEmailReady: ['False', 'ServerUnreachable'],
+        Enabled: ['True', 'Enabled'],
+        Ready: ['False', 'ServerUnreachable'],
+        Reconciling: ['True', 'RetryingSync'],
+      },
+      tested: false,
+    },
   },
   {
     name: 'a sync failure that spent the budget: disabled, and a probe is planned',
@@ -214,10 +340,37 @@ const cases: Case[] = [
       const w = await running();
       const m = w.mailbox('ann');
       const basis = syncBasis(m, w.caches);
-      w.put(w.mailboxes, { ...m, status: { ...m.status, sync: { incoming: { failure: { reason: 'ServerUnreachable', message: 'cannot reach the server', permanent: false, exhausted: true, failures: 10, since: '2026-01-01T00:00:00Z', basis } } } } });
+      w.put(w.mailboxes, {
+        ...m,
+        status: {
+          ...m.status,
+          sync: {
+            incoming: {
+              failure: {
+                reason: 'ServerUnreachable',
+                message: 'cannot reach the server',
+                permanent: false,
+                exhausted: true,
+                failures: 10,
+                since: '2026-01-01T00:00:00Z',
+                basis,
+              },
+            },
+          },
+        },
+      });
       return w;
     },
-    expect: { conditions: { IncomingEmailReady: ['False', 'TooManyTransientFailures'], Enabled: ['False', 'TooManyTransientFailures'], Stalled: ['True', 'TooManyTransientFailures'] }, requeue: true, tested: false, status: { consecutiveTransientFailures: 3 } },
+    expect: {
+      conditions: {
+        IncomingEmailReady: ['False', 'TooManyTransientFailures'],
+        Enabled: ['False', 'TooManyTransientFailures'],
+        Stalled: ['True', 'TooManyTransientFailures'],
+      },
+      requeue: true,
+      tested: false,
+      status: { consecutiveTransientFailures: 3 },
+    },
   },
 ];
 
@@ -227,7 +380,11 @@ test.each(cases)('$name', async (c) => {
   const { result, testing, m } = await reconcile(w, 'ann', c.script);
   for (const [type, [status, reason]] of Object.entries(c.expect.conditions)) {
     const got = condition(m, type);
-    expect({ type, status: got?.status ?? 'absent', ...(reason ? { reason: got?.reason } : {}) }).toEqual({ type, status, ...(reason ? { reason } : {}) });
+    expect({ type, status: got?.status ?? 'absent', ...(reason ? { reason: got?.reason } : {}) }).toEqual({
+      type,
+      status,
+      ...(reason ? { reason } : {}),
+    });
   }
   if (c.expect.events) expect(w.events.slice(eventsBefore).map((e) => e.reason)).toEqual(expect.arrayContaining(c.expect.events));
   if (c.expect.requeue !== undefined) expect(result?.requeueAfterMs !== undefined).toBe(c.expect.requeue);

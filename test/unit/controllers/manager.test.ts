@@ -10,7 +10,12 @@ import { ControllerWorld, NS, ScriptedMailboxTesting } from '../../support/contr
 
 test('hooks wrap each reconcile in the order they were added and see its result', async () => {
   const w = new ControllerWorld();
-  w.put(w.deployments, { apiVersion: 'mailsync.dev/v1alpha1', kind: 'Deployment', metadata: { name: 'crm' }, spec: { crm: { type: 'Webhook', url: 'https://crm.example.com/hook' } } });
+  w.put(w.deployments, {
+    apiVersion: 'mailsync.dev/v1alpha1',
+    kind: 'Deployment',
+    metadata: { name: 'crm' },
+    spec: { crm: { type: 'Webhook', url: 'https://crm.example.com/hook' } },
+  });
   const manager = new Manager(w.clients, { logger: silentLogger(), testing: new ScriptedMailboxTesting(), caches: w.caches });
   const seen: string[] = [];
   const results: (ReconcileResult | void)[] = [];
@@ -27,11 +32,17 @@ test('hooks wrap each reconcile in the order they were added and see its result'
   await manager.start();
   try {
     manager.queues.deployments.add(`${NS}/crm`);
-    await waitFor('the Deployment reconciled', async () => (w.deployments.get(NS, 'crm')?.status ? true : undefined), { timeoutMs: 5000, intervalMs: 10 });
+    await waitFor('the Deployment reconciled', async () => (w.deployments.get(NS, 'crm')?.status ? true : undefined), {
+      timeoutMs: 5000,
+      intervalMs: 10,
+    });
     await waitFor('the hooks returned', async () => (results.length ? true : undefined), { timeoutMs: 5000, intervalMs: 10 });
   } finally {
     await manager.stop();
   }
   expect(seen).toEqual(['outer deployments', 'inner deployments']);
-  expect(w.deployments.get(NS, 'crm')?.status?.conditions?.find((c) => c.type === 'Ready')).toMatchObject({ status: 'True', reason: 'Valid' });
+  expect(w.deployments.get(NS, 'crm')?.status?.conditions?.find((c) => c.type === 'Ready')).toMatchObject({
+    status: 'True',
+    reason: 'Valid',
+  });
 });

@@ -6,28 +6,64 @@ import type { Mailbox } from '../../../src/api/types.js';
 import { ProfileReconciler } from '../../../src/controllers/profile.js';
 import { condition, ControllerWorld, NS } from '../../support/controller-world.js';
 
-const cond = (type: string, status: Condition['status'], reason: string, message = reason): Condition => ({ type, status, reason, message, lastTransitionTime: '2026-01-01T00:00:00Z' });
+const cond = (type: string, status: Condition['status'], reason: string, message = reason): Condition => ({
+  type,
+  status,
+  reason,
+  message,
+  lastTransitionTime: '2026-01-01T00:00:00Z',
+});
 
 function world(spec: object = {}): ControllerWorld {
   const w = new ControllerWorld();
-  w.put(w.deployments, { apiVersion: 'mailsync.dev/v1alpha1', kind: 'Deployment', metadata: { name: 'crm' }, spec: { crm: { type: 'Webhook', url: 'https://crm.example.com/hook' }, defaults: { serverProfileRef: { name: 'imap' } } } });
-  w.put(w.profiles, { apiVersion: 'mailsync.dev/v1alpha1', kind: 'EmailServerProfile', metadata: { name: 'imap' }, spec: { serverType: 'IMAP', incoming: { server: 'imap.example.com', port: 993 }, ...spec } });
+  w.put(w.deployments, {
+    apiVersion: 'mailsync.dev/v1alpha1',
+    kind: 'Deployment',
+    metadata: { name: 'crm' },
+    spec: { crm: { type: 'Webhook', url: 'https://crm.example.com/hook' }, defaults: { serverProfileRef: { name: 'imap' } } },
+  });
+  w.put(w.profiles, {
+    apiVersion: 'mailsync.dev/v1alpha1',
+    kind: 'EmailServerProfile',
+    metadata: { name: 'imap' },
+    spec: { serverType: 'IMAP', incoming: { server: 'imap.example.com', port: 993 }, ...spec },
+  });
   return w;
 }
 
 /** A mailbox running the profile's current revision with these direction results. */
-function mailbox(w: ControllerWorld, name: string, revision: string, conditions: Condition[], extra: Partial<NonNullable<Mailbox['status']>> = {}): void {
+function mailbox(
+  w: ControllerWorld,
+  name: string,
+  revision: string,
+  conditions: Condition[],
+  extra: Partial<NonNullable<Mailbox['status']>> = {},
+): void {
   w.put(w.mailboxes, {
     apiVersion: 'mailsync.dev/v1alpha1',
     kind: 'Mailbox',
     metadata: { name },
-    spec: { emailAddress: `${name}@example.com`, owner: { kind: 'User', name }, deploymentRef: { name: 'crm' }, credentialsSecretRef: { name: `${name}-mail` }, outgoing: 'ServerSideSync' },
+    spec: {
+      emailAddress: `${name}@example.com`,
+      owner: { kind: 'User', name },
+      deploymentRef: { name: 'crm' },
+      credentialsSecretRef: { name: `${name}-mail` },
+      outgoing: 'ServerSideSync',
+    },
     status: { serverProfile: 'imap', revision, conditions: [cond('Enabled', 'True', 'Enabled'), ...conditions], ...extra },
   });
 }
 
-const works = [cond('IncomingEmailReady', 'True', 'Succeeded'), cond('OutgoingEmailReady', 'True', 'Succeeded'), cond('AppointmentsContactsTasksReady', 'Unknown', 'NotRun')];
-const outgoingFails = [cond('IncomingEmailReady', 'True', 'Succeeded'), cond('OutgoingEmailReady', 'False', 'AuthenticationFailed'), cond('AppointmentsContactsTasksReady', 'Unknown', 'NotRun')];
+const works = [
+  cond('IncomingEmailReady', 'True', 'Succeeded'),
+  cond('OutgoingEmailReady', 'True', 'Succeeded'),
+  cond('AppointmentsContactsTasksReady', 'Unknown', 'NotRun'),
+];
+const outgoingFails = [
+  cond('IncomingEmailReady', 'True', 'Succeeded'),
+  cond('OutgoingEmailReady', 'False', 'AuthenticationFailed'),
+  cond('AppointmentsContactsTasksReady', 'Unknown', 'NotRun'),
+];
 
 type Case = {
   name: string;
@@ -41,13 +77,19 @@ type Case = {
 
 const cases: Case[] = [
   { name: 'no mailboxes: Ready', setup: () => undefined, ready: ['True', 'UpToDate'], counts: { total: 0, failing: 0 } },
-  { name: 'every mailbox on the current revision and working: Ready', setup: (w, r) => ['a', 'b'].forEach((n) => mailbox(w, n, r, works)), ready: ['True', 'UpToDate'], counts: { total: 2, updated: 2, failing: 0 } },
+  {
+    name: 'every mailbox on the current revision and working: Ready',
+    setup: (w, r) => ['a', 'b'].forEach((n) => mailbox(w, n, r, works)),
+    ready: ['True', 'UpToDate'],
+    counts: { total: 2, updated: 2, failing: 0 },
+  },
   {
     name: 'every mailbox failing outgoing: not Ready (MailboxesFailing), neither Stalled nor Reconciling',
     setup: (w, r) => ['a', 'b'].forEach((n) => mailbox(w, n, r, outgoingFails)),
     ready: ['False', 'MailboxesFailing'],
     counts: { total: 2, updated: 2, failing: 2 },
-    message: '2 of 2 mailboxes fail (spec.rollout.failureThreshold is 50%): a (OutgoingEmailReady AuthenticationFailed), b (OutgoingEmailReady AuthenticationFailed)',
+    message:
+      '2 of 2 mailboxes fail (spec.rollout.failureThreshold is 50%): a (OutgoingEmailReady AuthenticationFailed), b (OutgoingEmailReady AuthenticationFailed)',
   },
   {
     name: 'fewer failing than the threshold: Ready',
@@ -57,7 +99,8 @@ const cases: Case[] = [
   },
   {
     name: "a mailbox whose own Secret is missing is Failing, but not the profile's failure",
-    setup: (w, r) => mailbox(w, 'a', r, [cond('IncomingEmailReady', 'False', 'SecretNotFound'), cond('OutgoingEmailReady', 'False', 'SecretNotFound')]),
+    setup: (w, r) =>
+      mailbox(w, 'a', r, [cond('IncomingEmailReady', 'False', 'SecretNotFound'), cond('OutgoingEmailReady', 'False', 'SecretNotFound')]),
     ready: ['True', 'UpToDate'],
     counts: { total: 1, failing: 1 },
   },
@@ -70,14 +113,20 @@ const cases: Case[] = [
   {
     name: 'a mailbox held after a failed test of the new revision: Failed, not Failing',
     setup: (w, r) =>
-      mailbox(w, 'a', 'old-revision', [...works, cond('UpToDate', 'False', 'ServerUnreachable')], { targetRevision: r, testedRevision: r, rolloutBatch: 0 }),
+      mailbox(w, 'a', 'old-revision', [...works, cond('UpToDate', 'False', 'ServerUnreachable')], {
+        targetRevision: r,
+        testedRevision: r,
+        rolloutBatch: 0,
+      }),
     ready: ['False', 'RolloutIncomplete'],
     stalled: 'RolloutIncomplete',
     counts: { total: 1, failed: 1, failing: 0, updated: 0 },
   },
   {
     name: 'a credentials Secret that does not exist: Stalled',
-    spec: { incoming: { server: 'imap.example.com', port: 993, credentials: { source: 'Profile', secretRef: { name: 'service-account' } } } },
+    spec: {
+      incoming: { server: 'imap.example.com', port: 993, credentials: { source: 'Profile', secretRef: { name: 'service-account' } } },
+    },
     setup: () => undefined,
     ready: ['False', 'SecretNotFound'],
     stalled: 'SecretNotFound',
