@@ -3,32 +3,11 @@
 // answers turned into CrmErrors (429 from the service protection limits becomes CRMThrottled with
 // the Retry-After it sent). It knows nothing of emails; dynamics.ts does.
 import { sameOrigin } from '../net/http.js';
+import type { TokenSource } from '../net/oauth-client.js';
 import { redact } from '../util/redact.js';
 import { errorForStatus, type CrmCallContext } from './errors.js';
 import { errorBody, parseJson, sendCrmRequest, withoutQuery, type CrmHttpAnswer } from './http.js';
 import { CrmError } from './types.js';
-
-export interface TokenSource {
-  getToken(): Promise<string>;
-  invalidate(): void;
-}
-
-/** What a client-credentials token source is built from (the Deployment's spec.crm.oauth and Secret). */
-export interface TokenRequest {
-  tenantId: string;
-  clientId: string;
-  clientSecret: string;
-  scope: string;
-  authorityUrl?: string;
-  ca?: string;
-  timeoutMs?: number;
-}
-
-/**
- * Builds the token source; the operator wires in the OAuth client-credentials provider
- * (connect/sync-parts.ts), so this layer knows nothing of the mail side that also uses it.
- */
-export type TokenSourceFactory = (request: TokenRequest) => TokenSource;
 
 /** A failure the token source already classified (the client-credentials provider's MailError). */
 interface ClassifiedFailure extends Error {

@@ -15,7 +15,8 @@
 // are in, so a redelivery that finds it still open finishes the job instead of duplicating it.
 import { createHash } from 'node:crypto';
 import { registerSecret } from '../util/redact.js';
-import { DataverseClient, FORMATTED_VALUES, type TokenSource, type TokenSourceFactory } from './dynamics-client.js';
+import type { TokenSource, TokenSourceFactory } from '../net/oauth-client.js';
+import { DataverseClient, FORMATTED_VALUES } from './dynamics-client.js';
 import { bareMessageId, fit, messageIdForms, odataString, recordId, storedMessageId } from './dynamics-odata.js';
 import { PartyResolver } from './dynamics-parties.js';
 import { DIRECTION_INCOMING, DIRECTION_OUTGOING, EMAIL_STATUS, MAX_LENGTH, PARTICIPATION, STATE_OF_STATUS } from './dynamics-values.js';

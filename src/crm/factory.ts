@@ -2,7 +2,7 @@
 // decoded data of its credentials Secret. A missing setting is a CRMAuthenticationFailed error
 // whose message names the field or Secret key to add: the Deployment's Ready condition shows it.
 import type { DeploymentSpec } from '../api/types.js';
-import type { TokenSourceFactory } from './dynamics-client.js';
+import type { TokenSourceFactory } from '../net/oauth-client.js';
 import { DynamicsConnector } from './dynamics.js';
 import { CrmError, type CrmConnector } from './types.js';
 import { WebhookConnector } from './webhook.js';

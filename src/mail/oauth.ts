@@ -6,6 +6,7 @@
 // when the token runs out). Errors are MailErrors whose messages name the client id and the fix,
 // and never contain the client secret or a token.
 import { fetch } from 'undici';
+import type { ClientCredentialsRequest } from '../net/oauth-client.js';
 import { protocolCode, redact, safeServerText } from '../util/redact.js';
 import { classifyError } from './errors.js';
 import { classifyHttpError } from './http-errors.js';
@@ -14,18 +15,7 @@ import { MailError, type FailureReason, type TokenProvider } from './types.js';
 
 export const DEFAULT_AUTHORITY_URL = 'https://login.microsoftonline.com';
 
-export interface ClientCredentialsOptions {
-  /** Directory (tenant) id or verified domain, as in `https://login.microsoftonline.com/{tenant}`. */
-  tenantId: string;
-  clientId: string;
-  clientSecret: string;
-  /** Resource scope, e.g. `https://graph.microsoft.com/.default` or `https://outlook.office365.com/.default`. */
-  scope: string;
-  /** Identity platform base URL: national clouds, ADFS-like deployments, tests. */
-  authorityUrl?: string;
-  /** Extra trusted CA (PEM) for the token endpoint. Verification stays on. */
-  ca?: string;
-  timeoutMs?: number;
+export interface ClientCredentialsOptions extends ClientCredentialsRequest {
   /** Fetch a new token this long before the current one expires (capped at half its lifetime). */
   refreshMarginMs?: number;
 }

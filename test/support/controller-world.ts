@@ -143,6 +143,43 @@ export class ControllerWorld {
     return obj;
   }
 
+  /** A Deployment `crm` (webhook CRM) with these spec fields. */
+  putDeployment(spec: Partial<Deployment['spec']> = {}): Deployment {
+    return this.put(this.deployments, {
+      apiVersion: 'mailsync.dev/v1alpha1',
+      kind: 'Deployment',
+      metadata: { name: 'crm' },
+      spec: { crm: { type: 'Webhook', url: 'https://crm.example.com/hook' }, ...spec },
+    });
+  }
+
+  /** An IMAP profile `imap` with these spec fields. */
+  putProfile(spec: Partial<EmailServerProfile['spec']> = {}): EmailServerProfile {
+    return this.put(this.profiles, {
+      apiVersion: 'mailsync.dev/v1alpha1',
+      kind: 'EmailServerProfile',
+      metadata: { name: 'imap' },
+      spec: { serverType: 'IMAP', incoming: { server: 'imap.example.com', port: 993 }, ...spec },
+    });
+  }
+
+  /** A user's mailbox `<name>@example.com` of Deployment `crm` with its own Secret `<name>-mail`. */
+  putMailbox(name: string, spec: Partial<Mailbox['spec']> = {}, status?: Mailbox['status']): Mailbox {
+    return this.put(this.mailboxes, {
+      apiVersion: 'mailsync.dev/v1alpha1',
+      kind: 'Mailbox',
+      metadata: { name },
+      spec: {
+        emailAddress: `${name}@example.com`,
+        owner: { kind: 'User', name },
+        deploymentRef: { name: 'crm' },
+        credentialsSecretRef: { name: `${name}-mail` },
+        ...spec,
+      },
+      ...(status ? { status } : {}),
+    });
+  }
+
   mailbox(name: string): Mailbox {
     return this.mailboxes.get(NS, name)!;
   }

@@ -9,12 +9,7 @@ import { condition, ControllerWorld, NS, ScriptedCrmTesting } from '../../suppor
 function world(withSecret = true): ControllerWorld {
   const w = new ControllerWorld();
   if (withSecret) w.put(w.secrets, { apiVersion: 'v1', kind: 'Secret', metadata: { name: 'crm' }, data: {} });
-  w.put(w.deployments, {
-    apiVersion: 'mailsync.dev/v1alpha1',
-    kind: 'Deployment',
-    metadata: { name: 'crm' },
-    spec: { crm: { type: 'Webhook', url: 'https://crm.example.com/hook', credentialsSecretRef: { name: 'crm' } } },
-  });
+  w.putDeployment({ crm: { type: 'Webhook', url: 'https://crm.example.com/hook', credentialsSecretRef: { name: 'crm' } } });
   return w;
 }
 

@@ -12,41 +12,14 @@ const POLICY: TestPolicy = { maxTransientFailures: 3, backoff: { baseMs: 1000, m
 
 function world(opts: { requireApproval?: boolean } = {}): ControllerWorld {
   const w = new ControllerWorld();
-  w.put(w.deployments, {
-    apiVersion: 'mailsync.dev/v1alpha1',
-    kind: 'Deployment',
-    metadata: { name: 'crm' },
-    spec: {
-      crm: { type: 'Webhook', url: 'https://crm.example.com/hook' },
-      requireApprovedUsers: opts.requireApproval ?? false,
-      defaults: { serverProfileRef: { name: 'imap' } },
-    },
-  });
-  w.put(w.profiles, {
-    apiVersion: 'mailsync.dev/v1alpha1',
-    kind: 'EmailServerProfile',
-    metadata: { name: 'imap' },
-    spec: { serverType: 'IMAP', incoming: { server: 'imap.example.com', port: 993 } },
-  });
+  w.putDeployment({ requireApprovedUsers: opts.requireApproval ?? false, defaults: { serverProfileRef: { name: 'imap' } } });
+  w.putProfile();
   w.publish('imap');
   return w;
 }
 
-function addMailbox(w: ControllerWorld, name: string, spec: Partial<Mailbox['spec']> = {}, status?: MailboxStatusT): Mailbox {
-  return w.put(w.mailboxes, {
-    apiVersion: 'mailsync.dev/v1alpha1',
-    kind: 'Mailbox',
-    metadata: { name },
-    spec: {
-      emailAddress: `${name}@example.com`,
-      owner: { kind: 'User', name },
-      deploymentRef: { name: 'crm' },
-      credentialsSecretRef: { name: `${name}-mail` },
-      ...spec,
-    },
-    ...(status ? { status } : {}),
-  });
-}
+const addMailbox = (w: ControllerWorld, name: string, spec: Partial<Mailbox['spec']> = {}, status?: MailboxStatusT) =>
+  w.putMailbox(name, spec, status);
 
 async function reconcile(w: ControllerWorld, name: string, script: Script = {}) {
   const testing = new ScriptedMailboxTesting(script);
@@ -68,6 +41,22 @@ function newRevision(w: ControllerWorld, admitted: boolean): string {
   const p = w.profile('imap');
   w.put(w.profiles, { ...p, spec: { ...p.spec, incoming: { server: 'imap.example.com', port: 1993 } } });
   return w.publish('imap', admitted ? { revision: '', batch: 1, batchSize: 1, batchAfter: '', admittedThrough: 'User/zzz' } : undefined);
+}
+
+/** A running mailbox whose worker recorded a current failure of incoming sync. */
+async function withSyncFailure(f: { exhausted: boolean; failures: number }): Promise<ControllerWorld> {
+  const w = await running();
+  const m = w.mailbox('ann');
+  const failure = {
+    reason: 'ServerUnreachable',
+    message: 'cannot reach the server',
+    permanent: false,
+    since: '2026-01-01T00:00:00Z',
+    basis: syncBasis(m, w.caches),
+    ...f,
+  };
+  w.put(w.mailboxes, { ...m, status: { ...m.status, sync: { incoming: { failure } } } });
+  return w;
 }
 
 /** Makes the planned retry due now (instead of waiting for it). */
@@ -299,31 +288,7 @@ const cases: Case[] = [
   },
   {
     name: 'a current transient sync failure: still processing, retried by the worker',
-    setup: async () => {
-      const w = await running();
-      const m = w.mailbox('ann');
-      const basis = syncBasis(m, w.caches);
-      w.put(w.mailboxes, {
-        ...m,
-        status: {
-          ...m.status,
-          sync: {
-            incoming: {
-              failure: {
-                reason: 'ServerUnreachable',
-                message: 'cannot reach the server',
-                permanent: false,
-                exhausted: false,
-                failures: 2,
-                since: '2026-01-01T00:00:00Z',
-                basis,
-              },
-            },
-          },
-        },
-      });
-      return w;
-    },
+    setup: () => withSyncFailure({ exhausted: false, failures: 2 }),
     expect: {
       conditions: {
         IncomingEmailReady: ['False', 'ServerUnreachable'],
@@ -336,31 +301,7 @@ const cases: Case[] = [
   },
   {
     name: 'a sync failure that spent the budget: disabled, and a probe is planned',
-    setup: async () => {
-      const w = await running();
-      const m = w.mailbox('ann');
-      const basis = syncBasis(m, w.caches);
-      w.put(w.mailboxes, {
-        ...m,
-        status: {
-          ...m.status,
-          sync: {
-            incoming: {
-              failure: {
-                reason: 'ServerUnreachable',
-                message: 'cannot reach the server',
-                permanent: false,
-                exhausted: true,
-                failures: 10,
-                since: '2026-01-01T00:00:00Z',
-                basis,
-              },
-            },
-          },
-        },
-      });
-      return w;
-    },
+    setup: () => withSyncFailure({ exhausted: true, failures: 10 }),
     expect: {
       conditions: {
         IncomingEmailReady: ['False', 'TooManyTransientFailures'],

@@ -16,18 +16,8 @@ const cond = (type: string, status: Condition['status'], reason: string, message
 
 function world(spec: object = {}): ControllerWorld {
   const w = new ControllerWorld();
-  w.put(w.deployments, {
-    apiVersion: 'mailsync.dev/v1alpha1',
-    kind: 'Deployment',
-    metadata: { name: 'crm' },
-    spec: { crm: { type: 'Webhook', url: 'https://crm.example.com/hook' }, defaults: { serverProfileRef: { name: 'imap' } } },
-  });
-  w.put(w.profiles, {
-    apiVersion: 'mailsync.dev/v1alpha1',
-    kind: 'EmailServerProfile',
-    metadata: { name: 'imap' },
-    spec: { serverType: 'IMAP', incoming: { server: 'imap.example.com', port: 993 }, ...spec },
-  });
+  w.putDeployment({ defaults: { serverProfileRef: { name: 'imap' } } });
+  w.putProfile(spec);
   return w;
 }
 
@@ -39,19 +29,11 @@ function mailbox(
   conditions: Condition[],
   extra: Partial<NonNullable<Mailbox['status']>> = {},
 ): void {
-  w.put(w.mailboxes, {
-    apiVersion: 'mailsync.dev/v1alpha1',
-    kind: 'Mailbox',
-    metadata: { name },
-    spec: {
-      emailAddress: `${name}@example.com`,
-      owner: { kind: 'User', name },
-      deploymentRef: { name: 'crm' },
-      credentialsSecretRef: { name: `${name}-mail` },
-      outgoing: 'ServerSideSync',
-    },
-    status: { serverProfile: 'imap', revision, conditions: [cond('Enabled', 'True', 'Enabled'), ...conditions], ...extra },
-  });
+  w.putMailbox(
+    name,
+    { outgoing: 'ServerSideSync' },
+    { serverProfile: 'imap', revision, conditions: [cond('Enabled', 'True', 'Enabled'), ...conditions], ...extra },
+  );
 }
 
 const works = [
