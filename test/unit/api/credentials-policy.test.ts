@@ -68,7 +68,7 @@ const cases: [string, Schema, string[], string[]][] = [
   [
     'deployments',
     deploymentSpec,
-    ['spec.crm.type', 'spec.crm.url', 'spec.crm.oauth', 'spec.crm.caBundle', 'spec.crm.credentialsSecretRef', 'spec.defaults.serverProfileRef'],
+    ['spec.crm.type', 'spec.crm.url', 'spec.crm.oauth', 'spec.crm.caBundle', 'spec.crm.credentialsSecretRef', 'spec.crm.allowInsecureAuthentication', 'spec.defaults.serverProfileRef'],
     [
       'spec.crm.timeout',
       'spec.defaults.incoming',
@@ -82,6 +82,8 @@ const cases: [string, Schema, string[], string[]][] = [
       'spec.trackingToken',
       'spec.correlation',
       'spec.maxAttachmentSize',
+      // How failures are retried, not where anything goes.
+      'spec.retryPolicy',
     ],
   ],
 ];
