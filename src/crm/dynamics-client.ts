@@ -6,7 +6,7 @@ import { sameOrigin } from '../net/http.js';
 import type { TokenSource } from '../net/oauth-client.js';
 import { redact } from '../util/redact.js';
 import { errorForStatus, type CrmCallContext } from './errors.js';
-import { errorBody, parseJson, sendCrmRequest, withoutQuery, type CrmHttpAnswer } from './http.js';
+import { errorBody, parseJson, sendCrmRequest, withoutQuery, type CrmHttpAnswer } from './request.js';
 import { CrmError } from './types.js';
 
 /** A failure the token source already classified (the client-credentials provider's MailError). */
