@@ -5,7 +5,7 @@
 // sets 24 hours). Shared by the controller (status.incomingStart) and the sync workers (the
 // filter), so what the status shows is what the sources apply.
 
-import { durationMs } from '../util/duration.js';
+import { durationMs } from './quantities.js';
 import type { DeploymentSpec, EmailServerProfileSpec, MailboxSpec } from './types.js';
 
 export type IncomingStartSource = 'EmailServerProfile' | 'Mailbox' | 'Deployment';

@@ -100,6 +100,7 @@ export const REASONS = {
   PausedByUser: { kind: 'state', directions: NONE, severity: 'info', hint: 'spec.rollout.paused is true' },
   RolloutPaused: { kind: 'state', directions: NONE, severity: 'warning', hint: 'the rollout paused: see the RolloutPaused condition for why' },
   UpToDate: { kind: 'state', directions: NONE, severity: 'info', hint: 'runs the current revision of its profile' },
+  MailboxesFailing: { kind: 'state', directions: NONE, severity: 'warning', hint: "spec.rollout.failureThreshold percent or more of the profile's mailboxes have a failing direction: see the mailboxes' conditions" },
 
   // --- States of a mailbox (Enabled, Ready and the direction conditions).
   Succeeded: { kind: 'state', directions: MAIL, severity: 'info', hint: 'the direction passed Test and Enable (or synced again after a failure)' },

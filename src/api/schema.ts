@@ -714,7 +714,8 @@ export interface KindInfo {
   spec: Schema;
   status: Schema;
   description: string;
-  printerColumns: { name: string; type: string; jsonPath: string; priority?: number; description?: string }[];
+  /** `kubectl get` columns; `description` says what a column means (docs/status.md is rendered from it). */
+  printerColumns: { name: string; type: string; jsonPath: string; priority?: number; description: string }[];
 }
 
 const cond = (t: string, field: 'status' | 'reason' | 'message' = 'status') => `.status.conditions[?(@.type=="${t}")].${field}`;
@@ -729,18 +730,35 @@ export const KINDS: KindInfo[] = [
     status: emailServerProfileStatus,
     description: 'EmailServerProfile describes how to reach one mail system (Exchange, Microsoft 365, IMAP or POP3 with SMTP).',
     printerColumns: [
-      { name: 'Type', type: 'string', jsonPath: '.spec.serverType' },
-      { name: 'Server', type: 'string', jsonPath: '.spec.incoming.server' },
-      { name: 'Mailboxes', type: 'integer', jsonPath: '.status.mailboxes.total' },
+      { name: 'Type', type: 'string', jsonPath: '.spec.serverType', description: 'spec.serverType: ExchangeServer (EWS), ExchangeOnline (Microsoft Graph), IMAP or POP3 (each with SMTP).' },
+      { name: 'Server', type: 'string', jsonPath: '.spec.incoming.server', description: 'spec.incoming.server; empty for Exchange profiles, which use a URL.' },
+      { name: 'Mailboxes', type: 'integer', jsonPath: '.status.mailboxes.total', description: "Mailboxes that use this profile, directly or through their Deployment's default." },
       { name: 'Updated', type: 'integer', jsonPath: '.status.mailboxes.updated', description: 'Mailboxes running on the current revision.' },
-      { name: 'Pending', type: 'integer', jsonPath: '.status.mailboxes.pending', description: 'Mailboxes still to move to the current revision.' },
-      { name: 'Failed', type: 'integer', jsonPath: '.status.mailboxes.failed', description: 'Mailboxes whose test of the current revision failed (kept on last-known-good).' },
-      { name: 'Tested', type: 'integer', jsonPath: '.status.mailboxes.tested', priority: 1 },
-      { name: 'Failing', type: 'integer', jsonPath: '.status.mailboxes.failing', priority: 1 },
-      { name: 'Revision', type: 'string', jsonPath: '.status.revision', priority: 1 },
-      { name: 'Ready', type: 'string', jsonPath: cond('Ready') },
-      { name: 'Status', type: 'string', jsonPath: cond('Ready', 'message'), priority: 1 },
-      { name: 'Age', type: 'date', jsonPath: '.metadata.creationTimestamp' },
+      { name: 'Pending', type: 'integer', jsonPath: '.status.mailboxes.pending', description: 'Mailboxes still to move to the current revision: waiting for their batch, or being tested.' },
+      { name: 'Failed', type: 'integer', jsonPath: '.status.mailboxes.failed', description: 'Mailboxes whose test of the current revision failed: they keep processing mail on their last-known-good revision.' },
+      { name: 'Tested', type: 'integer', jsonPath: '.status.mailboxes.tested', priority: 1, description: 'Mailboxes whose last test ran against the current revision, passed or failed.' },
+      {
+        name: 'Failing',
+        type: 'integer',
+        jsonPath: '.status.mailboxes.failing',
+        priority: 1,
+        description:
+          'Mailboxes with a direction that fails now (IncomingEmailReady, OutgoingEmailReady or AppointmentsContactsTasksReady False with a failure reason, from a test or from sync). ' +
+          'A mailbox held on its last-known-good revision whose directions work is counted in Failed, not here.',
+      },
+      { name: 'Revision', type: 'string', jsonPath: '.status.revision', priority: 1, description: 'The current revision: a hash of the spec (but spec.rollout) and the versions of the Secrets and ConfigMaps it names.' },
+      {
+        name: 'Ready',
+        type: 'string',
+        jsonPath: cond('Ready'),
+        description:
+          'Condition Ready (kstatus): True when every mailbox runs the current revision and fewer than spec.rollout.failureThreshold percent of them are Failing ' +
+          "(not counting mailboxes whose own Secret is missing or incomplete). " +
+          'False while a rollout is under way (RolloutInProgress), paused (RolloutPaused) or left mailboxes on their last-known-good revision (RolloutIncomplete), ' +
+          'when a Secret it names is missing (SecretNotFound), or when too many mailboxes fail (MailboxesFailing).',
+      },
+      { name: 'Status', type: 'string', jsonPath: cond('Ready', 'message'), priority: 1, description: "Ready's message: where the rollout stands and, when stuck, why and what to do." },
+      { name: 'Age', type: 'date', jsonPath: '.metadata.creationTimestamp', description: 'Time since the object was created.' },
     ],
   },
   {
@@ -752,18 +770,46 @@ export const KINDS: KindInfo[] = [
     status: mailboxStatus,
     description: "Mailbox connects one CRM user's or queue's mailbox to its mail server.",
     printerColumns: [
-      { name: 'Address', type: 'string', jsonPath: '.spec.emailAddress' },
-      { name: 'Owner', type: 'string', jsonPath: '.spec.owner.name' },
-      { name: 'Incoming', type: 'string', jsonPath: cond('IncomingEmailReady', 'reason') },
-      { name: 'Outgoing', type: 'string', jsonPath: cond('OutgoingEmailReady', 'reason') },
-      { name: 'ACT', type: 'string', jsonPath: cond('AppointmentsContactsTasksReady', 'reason') },
-      { name: 'Approved', type: 'string', jsonPath: cond('Approved') },
-      { name: 'Ready', type: 'string', jsonPath: cond('Ready') },
-      { name: 'Revision', type: 'string', jsonPath: '.status.revision', priority: 1 },
-      { name: 'Since', type: 'string', jsonPath: '.status.incomingStart.after', priority: 1, description: 'Mail received before this is not taken into the CRM.' },
-      { name: 'Rollout', type: 'string', jsonPath: cond('UpToDate', 'reason'), priority: 1 },
-      { name: 'Status', type: 'string', jsonPath: cond('Ready', 'message'), priority: 1 },
-      { name: 'Age', type: 'date', jsonPath: '.metadata.creationTimestamp' },
+      { name: 'Address', type: 'string', jsonPath: '.spec.emailAddress', description: 'spec.emailAddress.' },
+      { name: 'Owner', type: 'string', jsonPath: '.spec.owner.name', description: 'spec.owner.name: the CRM user or queue.' },
+      {
+        name: 'Incoming',
+        type: 'string',
+        jsonPath: cond('IncomingEmailReady', 'reason'),
+        description: 'Reason of IncomingEmailReady, for the configuration the mailbox runs: Succeeded, NotRun (delivery method None), or why it fails (its test, then its sync).',
+      },
+      { name: 'Outgoing', type: 'string', jsonPath: cond('OutgoingEmailReady', 'reason'), description: 'Reason of OutgoingEmailReady, as Incoming.' },
+      { name: 'ACT', type: 'string', jsonPath: cond('AppointmentsContactsTasksReady', 'reason'), description: 'Reason of AppointmentsContactsTasksReady (appointments, contacts and tasks; Exchange only), as Incoming.' },
+      { name: 'Approved', type: 'string', jsonPath: cond('Approved'), description: 'Condition Approved: True when an approver approved the address in status.emailAddress; empty otherwise (also when approval is not required).' },
+      {
+        name: 'Enabled',
+        type: 'string',
+        jsonPath: cond('Enabled', 'reason'),
+        description:
+          'Reason of Enabled: whether mail is processed, and on what. Enabled (every requested direction), PartiallyEnabled (some), RunningLastKnownGood ' +
+          '(processing on its last-known-good revision: the test of the new one failed, see Rollout), or why nothing is processed ' +
+          '(AwaitingApproval, Denied, Suspended, TestPending, NothingToSync, or a failure reason).',
+      },
+      {
+        name: 'Ready',
+        type: 'string',
+        jsonPath: cond('Ready'),
+        description:
+          'Condition Ready (kstatus): True when every requested direction processes on the configuration the mailbox should run, with no failure outstanding ' +
+          "(one waiting for its rollout batch counts: its profile's Ready covers the rollout). False otherwise, with the reason: a failing direction, " +
+          'approval, suspension, or the failed test of a new revision while mail still flows on the last-known-good one (Enabled RunningLastKnownGood).',
+      },
+      { name: 'Revision', type: 'string', jsonPath: '.status.revision', priority: 1, description: 'The revision of its profile the mailbox runs on (status.revision).' },
+      { name: 'Since', type: 'string', jsonPath: '.status.incomingStart.after', priority: 1, description: 'Mail received before this is not taken into the CRM (status.incomingStart.after).' },
+      {
+        name: 'Rollout',
+        type: 'string',
+        jsonPath: cond('UpToDate', 'reason'),
+        priority: 1,
+        description: "Reason of UpToDate: UpToDate (runs the profile's current revision), WaitingForBatch, or why its test of the new revision failed.",
+      },
+      { name: 'Status', type: 'string', jsonPath: cond('Ready', 'message'), priority: 1, description: "Ready's message." },
+      { name: 'Age', type: 'date', jsonPath: '.metadata.creationTimestamp', description: 'Time since the object was created.' },
     ],
   },
   {
@@ -777,12 +823,19 @@ export const KINDS: KindInfo[] = [
       'Deployment is one CRM organization (the Email Router\'s "deployment"): its connector and organization email settings. ' +
       'Its name is shared with apps/v1 Deployments: use deployments.mailsync.dev or the short name msd.',
     printerColumns: [
-      { name: 'CRM', type: 'string', jsonPath: '.spec.crm.type' },
-      { name: 'URL', type: 'string', jsonPath: '.spec.crm.url' },
-      { name: 'Mailboxes', type: 'integer', jsonPath: '.status.mailboxes.total' },
-      { name: 'Ready', type: 'string', jsonPath: cond('Ready') },
-      { name: 'Status', type: 'string', jsonPath: cond('Ready', 'message'), priority: 1 },
-      { name: 'Age', type: 'date', jsonPath: '.metadata.creationTimestamp' },
+      { name: 'CRM', type: 'string', jsonPath: '.spec.crm.type', description: 'spec.crm.type: Webhook or Dynamics365.' },
+      { name: 'URL', type: 'string', jsonPath: '.spec.crm.url', description: 'spec.crm.url.' },
+      { name: 'Mailboxes', type: 'integer', jsonPath: '.status.mailboxes.total', description: 'Mailboxes of this Deployment (spec.deploymentRef).' },
+      {
+        name: 'Ready',
+        type: 'string',
+        jsonPath: cond('Ready'),
+        description:
+          'Condition Ready (kstatus): True when the CRM connector is reachable and authenticated (Connected), or valid where this operator does not test connectors (Valid); ' +
+          'False with the CRM failure (CRMUnreachable, CRMAuthenticationFailed, ...) otherwise.',
+      },
+      { name: 'Status', type: 'string', jsonPath: cond('Ready', 'message'), priority: 1, description: "Ready's message." },
+      { name: 'Age', type: 'date', jsonPath: '.metadata.creationTimestamp', description: 'Time since the object was created.' },
     ],
   },
 ];

@@ -3,8 +3,8 @@
 
 import { describeError } from '../kube/errors.js';
 import os from 'node:os';
-import { ConnectCrmTesting } from '../connect/crm-testing.js';
-import { ConnectMailboxTesting } from '../connect/mailbox-testing.js';
+import { ConnectCrmTesting } from '../connect/crm-tester.js';
+import { ConnectMailboxTesting } from '../connect/mailbox-tester.js';
 import { ConnectSyncParts } from '../connect/sync-parts.js';
 import { createCaches, Manager, startCaches } from '../controllers/manager.js';
 import { createClients, loadKubeConfig } from '../kube/client.js';

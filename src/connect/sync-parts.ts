@@ -3,8 +3,9 @@
 // only module that knows both the sync pipelines and the protocol adapters.
 
 import { incomingStart } from '../api/incoming-start.js';
+import { durationMs, quantityBytes } from '../api/quantities.js';
 import { retryPolicyOf, type RetryPolicy } from '../api/retry-policy.js';
-import type { Deployment, EmailServerProfile, Mailbox } from '../api/types.js';
+import type { Deployment } from '../api/types.js';
 import { createConnector } from '../crm/factory.js';
 import type { CrmConnector } from '../crm/types.js';
 import { ImapSession } from '../mail/imap.js';
@@ -12,17 +13,17 @@ import type { Credentials, OutgoingMessage } from '../mail/types.js';
 import { Pop3Adapter } from '../mail/pop3.js';
 import { SmtpAdapter } from '../mail/smtp.js';
 import { GraphAdapter } from '../mail/graph.js';
-import type { SecretSource } from '../controllers/mailbox-testing.js';
+import { clientCredentials } from '../mail/oauth.js';
+import type { SecretSource } from '../domain/secret-source.js';
 import type { SessionWatcher, SyncParts } from '../sync/mailbox-syncer.js';
-import { quantityBytes } from '../sync/parse.js';
-import { ImapSource } from '../sync/sources/imap.js';
-import { Pop3Source } from '../sync/sources/pop3.js';
+import { ImapSource } from '../sync/sources/imap-source.js';
+import { Pop3Source } from '../sync/sources/pop3-source.js';
 import { ChangeFeedSource } from '../sync/sources/change-feed.js';
 import type { FilteringMethod } from '../sync/filter.js';
 import type { MessageParser } from '../sync/parser-pool.js';
 import { DEFAULT_TOKEN, type TokenSettings } from '../sync/tracking-token.js';
 import type { SyncPartsFactory, SyncPlanInput } from '../sync/worker.js';
-import { parseDuration, resolveDirection, revisionOf, type DirectionSettings } from './settings.js';
+import { resolveDirection, revisionOf, type DirectionSettings } from './settings.js';
 import { credentialsFor, ewsAdapterFor } from './testers.js';
 
 type Debug = (message: string, fields?: Record<string, unknown>) => void;
@@ -71,7 +72,7 @@ export class ConnectorCache {
     const owner = deployment.metadata.uid ?? `${deployment.metadata.namespace}/${deployment.metadata.name}`;
     const held = this.connectors.get(owner);
     if (held?.key === key) return held.connector;
-    const connector = createConnector(crm, secret?.data ?? {}, { ca, timeoutMs: parseDuration(crm.timeout, 30_000) });
+    const connector = createConnector(crm, secret?.data ?? {}, { ca, timeoutMs: durationMs(crm.timeout, 30_000), tokenSource: clientCredentials });
     this.connectors.set(owner, { key, connector });
     return connector;
   }
@@ -116,7 +117,7 @@ export class ConnectSyncParts implements SyncPartsFactory {
       },
       outgoingMailbox: { key: `${m.metadata.namespace}/${m.metadata.name}`, address: m.spec.emailAddress, sendMode: profile.spec.outgoing?.sendMode ?? 'SendAs', token: tokenSettings(deployment) },
       crm,
-      pollIntervalMs: this.opts.pollIntervalMs ?? parseDuration(profile.spec.minPollingInterval, 5 * 60_000),
+      pollIntervalMs: this.opts.pollIntervalMs ?? durationMs(profile.spec.minPollingInterval, 5 * 60_000),
       outgoingIntervalMs: this.opts.outgoingPollMs ?? 30_000,
       retry: retryPolicyOf(deployment.spec.retryPolicy),
       ...(this.opts.parser ? { parser: this.opts.parser } : {}),

@@ -3,16 +3,15 @@
 // the sync workers apply.
 
 import { incomingStart } from '../api/incoming-start.js';
-import type { Mailbox, MailboxStatusT } from '../api/types.js';
+import type { Deployment, EmailServerProfile, Mailbox, MailboxStatusT } from '../api/types.js';
 import { getCondition, type Condition } from '../kube/conditions.js';
-import type { EffectiveMailbox } from './resolve.js';
 
 const iso = (d: Date) => d.toISOString().replace(/\.\d{3}Z$/, 'Z');
 
 /** Sets status.firstSuccessfulTestTime (once, when incoming works) and status.incomingStart in `next`. */
-export function recordIncomingStart(mbx: Mailbox, eff: EffectiveMailbox, next: MailboxStatusT, conds: Condition[], now = new Date()): void {
+export function recordIncomingStart(mbx: Mailbox, profile: EmailServerProfile, deployment: Deployment, next: MailboxStatusT, conds: Condition[], now = new Date()): void {
   if (!next.firstSuccessfulTestTime && getCondition(conds, 'IncomingEmailReady')?.status === 'True') next.firstSuccessfulTestTime = iso(now);
-  const start = incomingStart({ profile: eff.profile.spec, mailbox: mbx.spec, deployment: eff.deployment.spec, firstSuccessfulTestTime: next.firstSuccessfulTestTime });
+  const start = incomingStart({ profile: profile.spec, mailbox: mbx.spec, deployment: deployment.spec, firstSuccessfulTestTime: next.firstSuccessfulTestTime });
   if (start) next.incomingStart = { after: iso(start.after), from: start.from };
   else delete next.incomingStart;
 }

@@ -2,17 +2,21 @@
 // the OData headers every request carries, paging through @odata.nextLink, and Dataverse's
 // answers turned into CrmErrors (429 from the service protection limits becomes CRMThrottled with
 // the Retry-After it sent). It knows nothing of emails; dynamics.ts does.
-import { MailError } from '../mail/types.js';
-import { sameOrigin } from '../mail/http.js';
+import { sameOrigin } from '../net/http.js';
+import type { TokenSource } from '../net/oauth-client.js';
 import { redact } from '../util/redact.js';
 import { errorForStatus, type CrmCallContext } from './errors.js';
-import { errorBody, parseJson, sendCrmRequest, withoutQuery, type CrmHttpAnswer } from './http.js';
+import { errorBody, parseJson, sendCrmRequest, withoutQuery, type CrmHttpAnswer } from './request.js';
 import { CrmError } from './types.js';
 
-export interface TokenSource {
-  getToken(): Promise<string>;
-  invalidate(): void;
+/** A failure the token source already classified (the client-credentials provider's MailError). */
+interface ClassifiedFailure extends Error {
+  reason: string;
+  retryAfterMs?: number;
+  serverText?: string;
 }
+
+const isClassified = (err: unknown): err is ClassifiedFailure => err instanceof Error && typeof (err as { reason?: unknown }).reason === 'string';
 
 export interface DataverseClientOptions {
   /** `https://org.crm.dynamics.com/api/data/v9.2` */
@@ -134,10 +138,10 @@ export class DataverseClient {
   }
 }
 
-/** The token provider's MailError, in the CRM's vocabulary. */
+/** The token source's classified failure, in the CRM's vocabulary. */
 export function tokenError(err: unknown, secrets: readonly string[]): CrmError {
   if (err instanceof CrmError) return err;
-  if (!(err instanceof MailError)) {
+  if (!isClassified(err)) {
     // Not our error, so its message is free text: name its type only.
     const kind = err instanceof Error ? err.name : typeof err;
     return new CrmError('CRMError', `Dynamics 365 OAuth: unexpected error (${kind}); it is retried with back-off`, { cause: err });

@@ -15,8 +15,8 @@
 // are in, so a redelivery that finds it still open finishes the job instead of duplicating it.
 import { createHash } from 'node:crypto';
 import { registerSecret } from '../util/redact.js';
-import { ClientCredentialsTokenProvider } from '../mail/oauth.js';
-import { DataverseClient, FORMATTED_VALUES, type TokenSource } from './dynamics-client.js';
+import type { TokenSource, TokenSourceFactory } from '../net/oauth-client.js';
+import { DataverseClient, FORMATTED_VALUES } from './dynamics-client.js';
 import { bareMessageId, fit, messageIdForms, odataString, recordId, storedMessageId } from './dynamics-odata.js';
 import { PartyResolver } from './dynamics-parties.js';
 import { DIRECTION_INCOMING, DIRECTION_OUTGOING, EMAIL_STATUS, MAX_LENGTH, PARTICIPATION, STATE_OF_STATUS } from './dynamics-values.js';
@@ -39,7 +39,9 @@ export interface DynamicsConnectorOptions {
   secretName?: string;
   /** Records per page when listing (default 500). */
   pageSize?: number;
-  /** Replaces the client-credentials provider (tests). */
+  /** Builds the OAuth client-credentials token source (mail/oauth.ts's clientCredentials in the operator). */
+  tokenSource: TokenSourceFactory;
+  /** Replaces the token source altogether (tests). */
   tokens?: TokenSource;
 }
 
@@ -77,7 +79,7 @@ export class DynamicsConnector implements CrmConnector {
     const secret = options.secretName ?? 'the Secret named by spec.crm.credentialsSecretRef';
     const tokens =
       options.tokens ??
-      new ClientCredentialsTokenProvider({
+      options.tokenSource({
         tenantId: options.tenantId,
         clientId: options.clientId,
         clientSecret: options.clientSecret,

@@ -17,7 +17,7 @@
 import { Coalescer } from './coalescer.js';
 import { redact, registerSecret } from '../util/redact.js';
 import { errorForStatus, type CrmCallContext } from './errors.js';
-import { errorBody, errorFields, parseJson, sendCrmRequest, withoutQuery, type CrmHttpAnswer } from './http.js';
+import { errorBody, errorFields, parseJson, sendCrmRequest, withoutQuery, type CrmHttpAnswer } from './request.js';
 import { CrmError, type AddressLookup, type CrmConnector, type DeliveryResult, type IncomingEmail, type PendingEmail } from './types.js';
 import { SIGNATURE_HEADER, signWebhookBody } from './webhook-signature.js';
 

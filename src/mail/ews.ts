@@ -47,7 +47,7 @@ import { classifyError, type ErrorContext } from './errors.js';
 import { classifyEwsError } from './ews-errors.js';
 import { internetHeaderProperty, mapiStringProperty, xmlText } from './ews-serialization.js';
 import { EwsTransport, withEwsCall, type EwsCall } from './ews-transport.js';
-import { DEFAULT_TIMEOUT_MS } from './tls.js';
+import { DEFAULT_TIMEOUT_MS } from '../net/tls.js';
 import { MailError, type ConnectionTester, type Credentials, type Endpoint, type OutgoingMessage, type RawMessage } from './types.js';
 
 export type EwsVersion = 'Exchange2013' | 'Exchange2013_SP1' | 'Exchange2015' | 'Exchange2016';

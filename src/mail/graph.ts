@@ -15,7 +15,8 @@
 import { fetch, type Response } from 'undici';
 import { protocolCode, safeServerText } from '../util/redact.js';
 import { classifyError, type ErrorContext } from './errors.js';
-import { classifyHttpError, deadlineSignal, httpDispatcher, HttpResponseError, sameOrigin } from './http.js';
+import { classifyHttpError } from './http-errors.js';
+import { deadlineSignal, httpDispatcher, HttpResponseError, sameOrigin } from '../net/http.js';
 import { KeyedSemaphores } from '../util/semaphore.js';
 import { composeMime } from './compose.js';
 import { MailError, type ConnectionTester, type Credentials, type Endpoint, type OutgoingMessage, type RawMessage, type TokenProvider } from './types.js';

@@ -40,7 +40,8 @@ export interface IncomingSource {
   moveToUndeliverable?(m: FetchedMessage): Promise<void>;
 }
 
-export interface MailboxProfile {
+/** A mailbox's sync settings: who owns it, how its mail is filtered, correlated and bounded (from the Mailbox, its Deployment and its profile). */
+export interface MailboxSyncSettings {
   key: string;
   address: string;
   ownerKind: 'User' | 'Queue';
@@ -92,7 +93,7 @@ export interface IncomingOptions {
 
 export class IncomingSync {
   constructor(
-    private readonly mailbox: MailboxProfile,
+    private readonly mailbox: MailboxSyncSettings,
     private readonly source: IncomingSource,
     private readonly crm: CrmConnector,
     private readonly events: IncomingEvents = {},

@@ -7,7 +7,7 @@
 import { DEFAULT_RETRY_POLICY, type RetryPolicy } from '../api/retry-policy.js';
 import type { CrmConnector } from '../crm/types.js';
 import { DirectionHealth, failureOf, type Failing, type Failure } from './direction-health.js';
-import { IncomingSync, type Checkpoint, type IncomingEvents, type IncomingSource, type MailboxProfile } from './incoming.js';
+import { IncomingSync, type Checkpoint, type IncomingEvents, type IncomingSource, type MailboxSyncSettings } from './incoming.js';
 import type { MessageParser } from './parser-pool.js';
 import { OutgoingSync, type OutgoingEvents, type OutgoingMailbox, type OutgoingSender } from './outgoing.js';
 
@@ -22,7 +22,7 @@ export interface SessionWatcher {
 }
 
 export interface SyncParts {
-  mailbox: MailboxProfile;
+  mailbox: MailboxSyncSettings;
   outgoingMailbox: OutgoingMailbox;
   crm: CrmConnector;
   incoming?: {

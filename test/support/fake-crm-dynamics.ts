@@ -459,7 +459,7 @@ type Token = { kind: 'open' | 'close' } | { kind: 'string'; value: string } | { 
 
 function tokenize(filter: string): Token[] {
   const tokens: Token[] = [];
-  const re = /\s*(?:(\()|(\))|'((?:[^']|'')*)'|([A-Za-z0-9_.\-]+))/y;
+  const re = /\s*(?:(\()|(\))|'((?:[^']|'')*)'|([A-Za-z0-9_.-]+))/y;
   let m: RegExpExecArray | null;
   while (re.lastIndex < filter.length && (m = re.exec(filter))) {
     if (m[1]) tokens.push({ kind: 'open' });

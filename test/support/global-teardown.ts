@@ -17,9 +17,9 @@ const KINDS = ['mailboxes', 'emailserverprofiles', 'deployments'];
 async function visibleEverywhere(cp: ControlPlane): Promise<string[]> {
   const c = createClients(loadKubeConfig(cp.info.kubeconfigs.admin));
   const parts: string[] = [];
-  // Appends one by one: push(...lines) overflows the stack once the suite's logs are long enough.
-  const add = (lines: string[]) => {
-    for (const l of lines) parts.push(l);
+  // Not parts.push(...xs): a whole suite's debug log is more lines than a call takes arguments.
+  const add = (xs: string[]) => {
+    for (const x of xs) parts.push(x);
   };
   const events = await c.core.listEventForAllNamespaces({});
   add(events.items.map((e) => `Event ${e.metadata?.namespace}/${e.metadata?.name}: ${e.reason} ${e.message}`));

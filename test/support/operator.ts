@@ -1,6 +1,6 @@
 // Runs the controllers in the test process, watching one namespace, as a given identity.
 
-import { ConnectMailboxTesting } from '../../src/connect/mailbox-testing.js';
+import { ConnectMailboxTesting } from '../../src/connect/mailbox-tester.js';
 import { Manager } from '../../src/controllers/manager.js';
 import type { TestPolicy } from '../../src/controllers/mailbox.js';
 import type { KubeClients } from '../../src/kube/client.js';
@@ -86,7 +86,7 @@ export function spawnOperator(args: string[], env: NodeJS.ProcessEnv = {}): Oper
 }
 
 import { ConnectSyncParts, ConnectorCache } from '../../src/connect/sync-parts.js';
-import { ConnectCrmTesting } from '../../src/connect/crm-testing.js';
+import { ConnectCrmTesting } from '../../src/connect/crm-tester.js';
 import { createCaches, startCaches } from '../../src/controllers/manager.js';
 import { EventRecorder } from '../../src/kube/events.js';
 import { ShardOwner } from '../../src/kube/shards.js';

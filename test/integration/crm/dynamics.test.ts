@@ -2,7 +2,8 @@
 // test CA (test/support/fake-crm-dynamics.ts).
 import { DynamicsConnector, submittedByMarker, type DynamicsConnectorOptions } from '../../../src/crm/dynamics.js';
 import type { IncomingEmail } from '../../../src/crm/types.js';
-import { closeHttpDispatchers } from '../../../src/mail/http.js';
+import { closeHttpDispatchers } from '../../../src/net/http.js';
+import { clientCredentials } from '../../../src/mail/oauth.js';
 import { FakeDynamics } from '../../support/fake-crm-dynamics.js';
 import { freePorts } from '../../support/free-port.js';
 import { expectCrmError } from './crm-assertions.js';
@@ -29,6 +30,7 @@ function connector(overrides: Partial<DynamicsConnectorOptions> = {}): DynamicsC
     ca: dv.caPem,
     timeoutMs: 5000,
     secretName: 'Secret "dynamics"',
+    tokenSource: clientCredentials,
     ...overrides,
   });
 }

@@ -9,7 +9,7 @@ import yaml from 'js-yaml';
 import type { IncomingEmail } from '../../../src/crm/types.js';
 import { WebhookConnector } from '../../../src/crm/webhook.js';
 import { signWebhookBody } from '../../../src/crm/webhook-signature.js';
-import { closeHttpDispatchers } from '../../../src/mail/http.js';
+import { closeHttpDispatchers } from '../../../src/net/http.js';
 import { FakeCrmWebhook, type FakeExchange } from '../../support/fake-crm-webhook.js';
 
 const TOKEN = 'contract-token-0123456789abcdef';

@@ -1,6 +1,6 @@
 // EwsAdapter (ews-javascript-api) against a fake Exchange speaking EWS SOAP over HTTPS.
 import { EwsAdapter, type EwsOptions } from '../../../src/mail/ews.js';
-import { closeHttpDispatchers } from '../../../src/mail/http.js';
+import { closeHttpDispatchers } from '../../../src/net/http.js';
 import { ClientCredentialsTokenProvider } from '../../../src/mail/oauth.js';
 import type { Credentials, Endpoint, OutgoingMessage } from '../../../src/mail/types.js';
 import { FakeEws } from '../../support/fake-ews.js';

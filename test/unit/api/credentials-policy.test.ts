@@ -82,6 +82,7 @@ const cases: [string, Schema, string[], string[]][] = [
       'spec.trackingToken',
       'spec.correlation',
       'spec.maxAttachmentSize',
+      // How failures are retried, not where anything goes.
       'spec.retryPolicy',
       'spec.firstSync',
     ],

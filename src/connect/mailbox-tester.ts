@@ -1,7 +1,8 @@
 // The MailboxTesting implementation: settings from the API objects, testers from the adapters.
 
 import type { EmailServerProfile, Mailbox } from '../api/types.js';
-import type { Direction, MailboxTesting, SecretSource, TestOutcome, TestPlan } from '../controllers/mailbox-testing.js';
+import type { Direction, MailboxTesting, TestOutcome, TestPlan } from '../domain/testing-ports.js';
+import type { SecretSource } from '../domain/secret-source.js';
 import type { Logger } from '../log/logger.js';
 import { classifyError } from '../mail/errors.js';
 import { redact } from '../util/redact.js';

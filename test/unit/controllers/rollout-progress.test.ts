@@ -1,9 +1,9 @@
 // Rollout progress of a Deployment's mailboxes, each against its own profile's current revision.
 
 import type { Deployment, EmailServerProfile, Mailbox } from '../../../src/api/types.js';
-import type { Caches } from '../../../src/controllers/context.js';
+import type { Caches } from '../../../src/domain/caches.js';
 import { rolloutProgress } from '../../../src/controllers/rollout-progress.js';
-import { cacheVersions, profileRevision } from '../../../src/controllers/rollout-revision.js';
+import { cacheVersions, profileRevision } from '../../../src/domain/revision.js';
 import type { Condition } from '../../../src/kube/conditions.js';
 
 const meta = (name: string) => ({ name, namespace: 'ns' });

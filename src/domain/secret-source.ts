@@ -1,7 +1,12 @@
-// Secrets and ConfigMaps of one namespace, decoded, from the watch caches.
+// Secrets and ConfigMaps of one namespace, decoded, from the watch caches: what the tests and the
+// sync workers read credentials and CA bundles from.
 
-import type { Caches } from './context.js';
-import type { SecretSource } from './mailbox-testing.js';
+import type { Caches } from './caches.js';
+
+export interface SecretSource {
+  secret(name: string): { data: Record<string, string>; resourceVersion: string } | undefined;
+  configMap(name: string): { data: Record<string, string>; resourceVersion: string } | undefined;
+}
 
 export function secretSource(caches: Pick<Caches, 'secrets' | 'configMaps'>, namespace: string): SecretSource {
   const decode = (data: Record<string, string> | undefined, b64: boolean) =>

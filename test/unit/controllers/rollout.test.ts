@@ -144,3 +144,16 @@ test('other delivery methods from the Deployment hold a running mailbox as a new
   expect(mailboxRolloutState(m, { profile: 'imap', revision: NEW, directions: ['incoming', 'outgoing'] })).toMatchObject({ upToDate: false, held: true });
   expect(mailboxRolloutState(m, { profile: 'imap-2', revision: NEW, directions: ['incoming'] })).toMatchObject({ upToDate: false, held: true });
 });
+
+test('a pause with more failures than status.rollout.failures holds says how many it lists', () => {
+  const names = Array.from({ length: 30 }, (_, i) => `q-${String(i).padStart(2, '0')}`);
+  const batch = { revision: NEW, batch: 1, batchSize: 30, batchAfter: '', admittedThrough: `Queue/${names[29]}`, batchStartTime: T0.toISOString() };
+  const ms = names.map((n) => mailbox(n, 'Queue', OLD, { revision: NEW, batch: 1 }));
+  const plan = rc.plan(profile({ batchSize: 30 }, { revision: NEW, rollout: batch }), NEW, entries(ms), at(5));
+  expect(plan.phase).toBe('Paused');
+  expect(plan.rollout.failures).toHaveLength(20);
+  expect(plan.message).toContain('and 25 more (status.rollout.failures lists the first 20 of 30;');
+  // Up to 20 failures, the list holds them all and the message just points at it.
+  const few = rc.plan(profile({ batchSize: 30 }, { revision: NEW, rollout: { ...batch, batchSize: 8, admittedThrough: `Queue/${names[7]}` } }), NEW, entries(ms.slice(0, 8)), at(5));
+  expect(few.message).toContain('and 3 more (status.rollout.failures)');
+});

@@ -1,15 +1,24 @@
 // TLS client settings shared by the IMAP, POP3 and SMTP adapters. Verification is always on: the
-// only knob is Endpoint.ca, which adds trust (a private CA) rather than removing checks.
+// only knob is the endpoint's `ca`, which adds trust (a private CA) rather than removing checks.
 import net from 'node:net';
 import tls from 'node:tls';
-import type { Endpoint } from './types.js';
+
+/** What TLS settings and messages need to know of a server (mail's Endpoint is one). */
+export interface TlsEndpoint {
+  host: string;
+  port: number;
+  /** Extra trusted CA certificates (PEM); this only widens trust. */
+  ca?: string;
+  /** Full URL for HTTP-based protocols. */
+  url?: string;
+}
 
 export const DEFAULT_TIMEOUT_MS = 30_000;
 
 export interface ClientTlsOptions {
   rejectUnauthorized: true;
   servername?: string;
-  /** Trust (Node's roots, plus Endpoint.ca) and TLS 1.2 as the minimum, built once per CA. */
+  /** Trust (Node's roots, plus the endpoint's ca) and TLS 1.2 as the minimum, built once per CA. */
   secureContext: tls.SecureContext;
 }
 
@@ -29,7 +38,7 @@ function secureContextFor(ca: string | undefined): tls.SecureContext {
   return ctx;
 }
 
-export function tlsOptionsFor(endpoint: Endpoint): ClientTlsOptions {
+export function tlsOptionsFor(endpoint: TlsEndpoint): ClientTlsOptions {
   return {
     rejectUnauthorized: true,
     // SNI must not carry an IP address (RFC 6066); Node checks IPs against the certificate anyway.
@@ -39,6 +48,6 @@ export function tlsOptionsFor(endpoint: Endpoint): ClientTlsOptions {
 }
 
 /** `host:port`, for messages. */
-export function describeEndpoint(endpoint: Endpoint): string {
+export function describeEndpoint(endpoint: TlsEndpoint): string {
   return endpoint.url ?? `${net.isIPv6(endpoint.host) ? `[${endpoint.host}]` : endpoint.host}:${endpoint.port}`;
 }

@@ -1,8 +1,8 @@
 // The CrmTesting implementation: builds (or reuses) the Deployment's connector and calls test().
 
 import type { Deployment } from '../api/types.js';
-import type { CrmTestOutcome, CrmTesting } from '../controllers/crm-testing.js';
-import type { SecretSource } from '../controllers/mailbox-testing.js';
+import type { CrmTestOutcome, CrmTesting } from '../domain/testing-ports.js';
+import type { SecretSource } from '../domain/secret-source.js';
 import { CrmError } from '../crm/types.js';
 import type { Logger } from '../log/logger.js';
 import { redact } from '../util/redact.js';

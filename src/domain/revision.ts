@@ -10,7 +10,7 @@
 
 import { createHash } from 'node:crypto';
 import type { EmailServerProfile, EmailServerProfileSpec } from '../api/types.js';
-import type { Caches } from './context.js';
+import type { Caches } from './caches.js';
 
 /** The resourceVersion of a Secret or ConfigMap in the profile's namespace, or undefined if missing. */
 export type VersionLookup = (kind: 'Secret' | 'ConfigMap', name: string) => string | undefined;

@@ -1,12 +1,10 @@
-// HTTPS plumbing shared by the HTTP-based mail adapters (Microsoft Graph, EWS) and the OAuth token
-// provider: one undici connection pool per set of trusted CAs, request deadlines, and an error type
-// for non-2xx answers that classifyError understands (status, headers with Retry-After, code).
+// HTTPS plumbing shared by the HTTP-based mail adapters (Microsoft Graph, EWS), the OAuth token
+// provider and the CRM connectors: one undici connection pool per set of trusted CAs, request
+// deadlines, and an error type for non-2xx answers that error classification understands (status,
+// headers with Retry-After, code). It knows nothing of mail or CRMs.
 import tls from 'node:tls';
 import { Agent, type Dispatcher } from 'undici';
-import { protocolCode, redact } from '../util/redact.js';
-import { classifyError, type ErrorContext } from './errors.js';
 import { DEFAULT_TIMEOUT_MS } from './tls.js';
-import { MailError } from './types.js';
 
 /**
  * Connection pools, keyed by the extra CA they trust ('' for the system roots only). They hold no
@@ -75,19 +73,6 @@ export class HttpResponseError extends Error {
     super(`HTTP ${status}${code ? ` ${code}` : ''}`);
     this.name = 'HttpResponseError';
   }
-}
-
-/**
- * classifyError, plus the service's error code in our own words: "(HTTP 401)" becomes
- * "(HTTP 401 InvalidAuthenticationToken)". The code is the most useful part of a Graph or OAuth
- * refusal. Only a code shaped like an identifier is shown: anything else is free text.
- */
-export function classifyHttpError(err: unknown, ctx: ErrorContext): MailError {
-  const classified = classifyError(err, ctx);
-  const code = err instanceof HttpResponseError ? protocolCode(err.code) : undefined;
-  if (!code || !/\(HTTP \d{3}\)/.test(classified.message)) return classified;
-  const message = redact(classified.message.replace(/\(HTTP (\d{3})\)/, `(HTTP $1 ${code})`), ctx.secrets);
-  return new MailError(classified.reason, message, { retryAfterMs: classified.retryAfterMs, cause: classified.cause, serverText: classified.serverText });
 }
 
 /** True when `candidate` is on the same scheme, host and port as `base`, so our token may go there. */

@@ -1,9 +1,9 @@
 // One HTTP exchange with a CRM: undici's request() over the shared keep-alive pools (one per set of
-// trusted CAs, see src/mail/http.ts), with a deadline that covers connecting, the answer and its
+// trusted CAs, see src/net/http.ts), with a deadline that covers connecting, the answer and its
 // body. request() rather than fetch() because the webhook connector is on the hot path of every
 // incoming message, and request() costs noticeably less per call.
 import { request } from 'undici';
-import { httpDispatcher } from '../mail/http.js';
+import { httpDispatcher } from '../net/http.js';
 import { transportError, type CrmCallContext } from './errors.js';
 
 export interface CrmHttpRequest {

@@ -1,8 +1,10 @@
-// What the Mailbox reconciler needs from the mail side, as an interface: plan the tests of a
-// mailbox (resolving settings and a revision of its configuration) and run one. The
-// implementation lives in src/connect; tests and the operator inject it.
+// What the reconcilers need from the mail and CRM sides, as interfaces (ports): plan the tests of
+// a mailbox (resolving settings and a revision of its configuration) and run one; test the CRM
+// connector a Deployment describes. The implementations live in src/connect
+// (mailbox-tester.ts, crm-tester.ts); tests and the operator inject them.
 
-import type { EmailServerProfile, Mailbox } from '../api/types.js';
+import type { Deployment, EmailServerProfile, Mailbox } from '../api/types.js';
+import type { SecretSource } from './secret-source.js';
 
 export type Direction = 'incoming' | 'outgoing' | 'appointmentsContactsTasks';
 
@@ -28,11 +30,13 @@ export interface TestPlan {
   steps: TestStep[];
 }
 
-export interface SecretSource {
-  secret(name: string): { data: Record<string, string>; resourceVersion: string } | undefined;
-  configMap(name: string): { data: Record<string, string>; resourceVersion: string } | undefined;
-}
-
 export interface MailboxTesting {
   plan(mailbox: Mailbox, profile: EmailServerProfile, directions: Direction[], lookups: SecretSource): TestPlan;
+}
+
+/** A mailbox test's outcome shape; `reason` is Connected, or CRMUnreachable, CRMAuthenticationFailed, CRMThrottled, CRMError, ... */
+export type CrmTestOutcome = TestOutcome;
+
+export interface CrmTesting {
+  test(deployment: Deployment, lookups: SecretSource): Promise<CrmTestOutcome>;
 }
