@@ -25,7 +25,9 @@ const ALLOWED: Record<string, readonly string[]> = {
   controllers: ['api', 'domain', 'kube', 'log', 'util'],
   connect: ['api', 'crm', 'domain', 'log', 'mail', 'net', 'sync', 'util'],
   observability: ['api', 'domain', 'kube', 'log', 'sync', 'util'],
-  cli: ['api', 'connect', 'controllers', 'crm', 'domain', 'kube', 'log', 'mail', 'net', 'observability', 'sync', 'util'],
+  // The importer reads Dataverse through the CRM client (and its token source) and writes manifests.
+  migrate: ['api', 'crm', 'kube', 'mail', 'net', 'util'],
+  cli: ['api', 'connect', 'controllers', 'crm', 'domain', 'kube', 'log', 'mail', 'migrate', 'net', 'observability', 'sync', 'util'],
 };
 
 function filesUnder(dir: string): string[] {
