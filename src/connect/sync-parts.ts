@@ -19,6 +19,7 @@ import { Pop3Source } from '../sync/sources/pop3.js';
 import { ChangeFeedSource } from '../sync/sources/change-feed.js';
 import type { FilteringMethod } from '../sync/filter.js';
 import type { MessageParser } from '../sync/parser-pool.js';
+import { PendingFeed } from '../sync/pending-feed.js';
 import { DEFAULT_TOKEN, type TokenSettings } from '../sync/tracking-token.js';
 import type { SyncPartsFactory, SyncPlanInput } from '../sync/worker.js';
 import { parseDuration, resolveDirection, revisionOf, type DirectionSettings } from './settings.js';
@@ -85,6 +86,8 @@ function requireCredentials(s: DirectionSettings): Credentials {
 
 export class ConnectSyncParts implements SyncPartsFactory {
   readonly connectors = new ConnectorCache();
+  /** One pending-send feed per connector, that is per Deployment configuration (pending-feed.ts). */
+  private readonly feeds = new WeakMap<CrmConnector, PendingFeed>();
 
   constructor(private readonly opts: SyncPartsOptions = {}) {}
 
@@ -123,8 +126,20 @@ export class ConnectSyncParts implements SyncPartsFactory {
     // Protocol detail at debug level, through the mailbox's logger (it redacts registered secrets).
     const debug: Debug = w.logger ? (message, fields) => w.logger!.debug(fields ?? {}, message) : () => undefined;
     if (w.incoming) parts.incoming = this.incoming(settings('incoming'), parts.retry!, debug);
-    if (w.outgoing) parts.outgoing = this.outgoing(settings('outgoing'), debug);
+    if (w.outgoing) {
+      parts.outgoing = this.outgoing(settings('outgoing'), debug);
+      parts.pendingFeed = this.feedFor(crm);
+    }
     return parts;
+  }
+
+  private feedFor(crm: CrmConnector): PendingFeed {
+    let feed = this.feeds.get(crm);
+    if (!feed) {
+      feed = new PendingFeed(crm, { intervalMs: this.opts.outgoingPollMs ?? 30_000 });
+      this.feeds.set(crm, feed);
+    }
+    return feed;
   }
 
   private incoming(s: DirectionSettings, retry: RetryPolicy, debug: Debug): SyncParts['incoming'] {
