@@ -4,6 +4,7 @@
 import { describeError } from '../kube/errors.js';
 import os from 'node:os';
 import { ConnectCrmTesting } from '../connect/crm-testing.js';
+import { DynamicsGate } from '../connect/dynamics-gate.js';
 import { ConnectMailboxTesting } from '../connect/mailbox-testing.js';
 import { ConnectSyncParts } from '../connect/sync-parts.js';
 import { createCaches, Manager, startCaches } from '../controllers/manager.js';
@@ -36,8 +37,10 @@ export async function runOperator(flags: OperatorFlags): Promise<void> {
   const parserThreads = flags.parserThreads ?? defaultParserThreads(os.availableParallelism());
   const parser = runWorker && parserThreads > 0 ? new ParserPool({ threads: parserThreads }) : undefined;
   const syncParts = new ConnectSyncParts({ outgoingPollMs: flags.outgoingPoll, pollIntervalMs: flags.pollInterval, parser });
+  // Test and Enable first checks that Dynamics 365 does not process a mailbox itself.
+  const gate = new DynamicsGate({ caches, connectors: syncParts.connectors, events: new EventRecorder(clients, 'mailsync-operator', logger), logger });
   const manager = runController
-    ? new Manager(clients, { namespace: flags.namespace, logger, testing: instrumentTesting(new ConnectMailboxTesting(logger), metrics), crmTesting: new ConnectCrmTesting(syncParts.connectors, logger), caches, autoApproveCap: flags.autoApproveDomains?.length ? flags.autoApproveDomains : undefined })
+    ? new Manager(clients, { namespace: flags.namespace, logger, testing: instrumentTesting(new ConnectMailboxTesting(logger, gate), metrics), crmTesting: new ConnectCrmTesting(syncParts.connectors, logger), caches, autoApproveCap: flags.autoApproveDomains?.length ? flags.autoApproveDomains : undefined })
     : undefined;
   const elector =
     runController && flags.leaderElect

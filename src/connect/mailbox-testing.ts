@@ -5,6 +5,7 @@ import type { Direction, MailboxTesting, SecretSource, TestOutcome, TestPlan } f
 import type { Logger } from '../log/logger.js';
 import { classifyError } from '../mail/errors.js';
 import { redact } from '../util/redact.js';
+import type { DynamicsGate } from './dynamics-gate.js';
 import { resolveDirection, revisionOf, type DirectionSettings } from './settings.js';
 import { testerFor } from './testers.js';
 
@@ -22,11 +23,20 @@ function successMessage(s: DirectionSettings): string {
 }
 
 export class ConnectMailboxTesting implements MailboxTesting {
-  /** `logger`: where what a server said about a failed test goes, at debug (never to status). */
-  constructor(private readonly logger?: Logger) {}
+  /**
+   * `logger`: where what a server said about a failed test goes, at debug (never to status).
+   * `gate`: the coexistence check with Dynamics 365 (dynamics-gate.ts), run before the tests.
+   */
+  constructor(
+    private readonly logger?: Logger,
+    private readonly gate?: DynamicsGate,
+  ) {}
 
   plan(mailbox: Mailbox, profile: EmailServerProfile, directions: Direction[], lookups: SecretSource): TestPlan {
-    const fingerprint: unknown[] = [profile.spec.serverType];
+    const fingerprint: unknown[] = [profile.spec.serverType, this.gate?.fingerprint(mailbox)];
+    // One read of the Dataverse mailbox row for all directions of this test.
+    let gated: Promise<Map<Direction, TestOutcome>> | undefined;
+    const gate = (direction: Direction) => (this.gate ? (gated ??= this.gate.check(mailbox, directions)).then((m) => m.get(direction)) : Promise.resolve(undefined));
     const steps = directions.map((direction) => {
       const res = resolveDirection({ name: profile.metadata.name, spec: profile.spec }, mailbox.spec, direction, lookups);
       if (!res.ok) {
@@ -41,6 +51,8 @@ export class ConnectMailboxTesting implements MailboxTesting {
       return {
         direction,
         run: async (signal?: AbortSignal): Promise<TestOutcome> => {
+          const blocked = await gate(direction);
+          if (blocked) return blocked;
           try {
             await testerFor(s).test(signal);
             return { ok: true, reason: 'Succeeded', message: successMessage(s), permanent: false };

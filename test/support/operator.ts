@@ -87,6 +87,7 @@ export function spawnOperator(args: string[], env: NodeJS.ProcessEnv = {}): Oper
 
 import { ConnectSyncParts, ConnectorCache } from '../../src/connect/sync-parts.js';
 import { ConnectCrmTesting } from '../../src/connect/crm-testing.js';
+import { DynamicsGate } from '../../src/connect/dynamics-gate.js';
 import { createCaches, startCaches } from '../../src/controllers/manager.js';
 import { EventRecorder } from '../../src/kube/events.js';
 import { ShardOwner } from '../../src/kube/shards.js';
@@ -113,7 +114,8 @@ export async function startOperator(
   const caches = createCaches(clients, { namespace, logger });
   const parts = new ConnectSyncParts({ outgoingPollMs: opts.outgoingPollMs ?? 500, pollIntervalMs: opts.pollIntervalMs ?? 60_000 });
   const metrics = createMetrics({ defaultMetrics: false });
-  const manager = new Manager(clients, { namespace, logger, testing: instrumentTesting(new ConnectMailboxTesting(logger), metrics), crmTesting: new ConnectCrmTesting(parts.connectors, logger), testPolicy: opts.testPolicy ?? FAST_RETRIES, caches });
+  const gate = new DynamicsGate({ caches, connectors: parts.connectors, events: new EventRecorder(clients, 'mailsync-operator', logger), logger });
+  const manager = new Manager(clients, { namespace, logger, testing: instrumentTesting(new ConnectMailboxTesting(logger, gate), metrics), crmTesting: new ConnectCrmTesting(parts.connectors, logger), testPolicy: opts.testPolicy ?? FAST_RETRIES, caches });
   const shards = new ShardOwner(clients, { namespace, identity: opts.identity ?? 'test-worker', shards: 4, logger, retryPeriodMs: 500 });
   const worker = new SyncWorker(clients, caches, shards, parts, {
     logger,
