@@ -153,6 +153,7 @@ export const REASONS = {
   ApprovedByAnnotationForbidden: { kind: 'event', directions: NONE, severity: 'warning', hint: 'the operator may not record an approval: it lacks the approve verb' },
   DeniedByAnnotationForbidden: { kind: 'event', directions: NONE, severity: 'warning', hint: 'the operator may not record a denial: it lacks the approve verb' },
   AutoApprovedForbidden: { kind: 'event', directions: NONE, severity: 'warning', hint: 'auto-approval is configured but the operator lacks the approve verb (chart value autoApproval.enabled)' },
+  ApprovedInDynamicsForbidden: { kind: 'event', directions: NONE, severity: 'warning', hint: 'an address is approved in Dynamics 365 but the operator may not record approvals: it lacks the approve verb (chart value autoApproval.enabled)' },
   HandedOverFromDynamics: { kind: 'event', directions: NONE, severity: 'info', hint: "the operator set the address's Dataverse mailbox delivery methods to None, so Dynamics stops processing it (spec.crm.dynamics.handOver)" },
   CRMConnected: { kind: 'event', directions: NONE, severity: 'info', hint: 'the CRM connector test passed' },
   SyncRecovered: { kind: 'event', directions: SYNC, severity: 'info', hint: 'a direction that failed during sync works again' },

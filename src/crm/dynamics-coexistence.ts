@@ -84,9 +84,9 @@ export interface DataverseAccess {
 }
 
 /** The GET path of the mailbox rows of these addresses (compared case-insensitively by Dataverse). */
-export function mailboxRowsPath(addresses: string[]): string {
+export function mailboxRowsPath(addresses: string[], extraColumns: readonly string[] = []): string {
   const filter = addresses.map((a) => `emailaddress eq ${odataString(a)}`).join(' or ');
-  return `mailboxes?$select=${MAILBOX_COLUMNS.join(',')}&$filter=${encodeURIComponent(filter)}`;
+  return `mailboxes?$select=${[...MAILBOX_COLUMNS, ...extraColumns].join(',')}&$filter=${encodeURIComponent(filter)}`;
 }
 
 /** The address's `mailbox` row, or undefined when Dynamics has none (an address unknown to it). */

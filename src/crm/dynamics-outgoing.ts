@@ -20,8 +20,8 @@ import { bareMessageId, recordId, storedMessageId } from './dynamics-odata.js';
 import { ATTACHMENT_BLOCK_BYTES, DIRECTION_OUTGOING, EMAIL_STATUS, PARTICIPATION, STATE_OF_STATUS } from './dynamics-values.js';
 import { CrmError, type OutgoingAttachment, type Party, type PendingEmail } from './types.js';
 
-/** Senders per BackgroundSendEmail query: keeps the FetchXML near 60 KB. */
-const SENDERS_PER_QUERY = 500;
+/** Senders per BackgroundSendEmail query: about 80 KB of FetchXML in the request body. */
+const SENDERS_PER_QUERY = 2000;
 /** Emails per detail GET. */
 const IDS_PER_QUERY = 50;
 /** Dataverse's page size limit, and so the most emails one query returns. */

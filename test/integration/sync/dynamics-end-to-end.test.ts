@@ -25,7 +25,7 @@ let op: InProcessOperator;
 const ids: { ann: string; supervisor: string; support: string; incident: string } = { ann: '', supervisor: '', support: '', incident: '' };
 
 beforeAll(async () => {
-  dovecot = await startDovecot({ users: ['ann', 'support'].map((u) => ({ username: u, password: PASSWORD })) });
+  dovecot = await startDovecot({ users: ['ann', 'support', 'carl'].map((u) => ({ username: u, password: PASSWORD })) });
   smtp = await startSmtpReceiver({ users: [{ username: 'ann', password: PASSWORD }] });
   dv = await FakeDynamics.start({ clients: [CLIENT] });
   // Ann's mailbox is still processed by Dynamics' own server-side synchronization.
@@ -33,11 +33,12 @@ beforeAll(async () => {
   ids.supervisor = dv.addUser('supervisor@example.com', 'Sue Pervisor');
   ids.support = dv.addQueue('support@example.com', 'Support', { ownerUserId: ids.supervisor });
   ids.incident = dv.addIncident('Pump broken');
+  dv.addUser('carl@example.com', 'Carl Approved-in-Dynamics');
   dv.addContact('customer@customer.example', 'Cora Customer');
 
   ns = await newNamespace(admin, 'dynamics');
   await createSecret(admin, ns, 'ca', { 'ca.crt': `${dovecot.caPem}\n${smtp.caPem}\n${dv.caPem}` });
-  for (const u of ['ann', 'support']) await createSecret(admin, ns, `${u}-mail`, { username: u, password: PASSWORD });
+  for (const u of ['ann', 'support', 'carl']) await createSecret(admin, ns, `${u}-mail`, { username: u, password: PASSWORD });
   await createSecret(admin, ns, 'dynamics', { clientSecret: CLIENT.clientSecret });
   await create(admin, 'deployments', ns, 'contoso', {
     crm: {
@@ -153,6 +154,26 @@ test('an attachment that cannot be fetched: the email is not sent nor marked sen
   });
   expect(condition(mbx, 'OutgoingEmailReady')?.status).toBe('True');
 }, 60_000);
+
+test("approved in Dynamics (Approve Email): recorded as Approved, enabled; Dynamics' Mailboxes view shows the test results", async () => {
+  const crm = (await get(admin, 'deployments', ns, 'contoso')).spec.crm;
+  await create(admin, 'deployments', ns, 'approving', { crm: { ...crm, dynamics: { approvalSource: 'DynamicsOrKubernetes', statusMirror: true } }, incomingFiltering: { users: 'All' } });
+  await create(admin, 'mailboxes', ns, 'carl', { emailAddress: 'carl@example.com', owner: { kind: 'User', name: 'carl' }, deploymentRef: { name: 'approving' }, serverProfileRef: { name: 'imap' }, credentialsSecretRef: { name: 'carl-mail' }, outgoing: 'None' });
+  await waitForCondition(admin, 'mailboxes', ns, 'carl', 'Enabled', (c) => c.reason === 'AwaitingApproval');
+  await op.mirror.flush();
+  expect(condition(await get(admin, 'mailboxes', ns, 'carl'), 'Approved')).toBeUndefined(); // Pending Approval in Dynamics too
+
+  dv.setMailbox('carl@example.com', { emailrouteraccessapproval: 1 });
+  const approved = await waitForCondition(admin, 'mailboxes', ns, 'carl', 'Approved', (c) => c.status === 'True', 20_000);
+  expect(condition(approved, 'Approved')?.reason).toBe('ApprovedInDynamics');
+  expect(approved.status.emailAddress).toBe('carl@example.com');
+  await waitForCondition(admin, 'mailboxes', ns, 'carl', 'Ready', (c) => c.status === 'True', 30_000);
+  // The mirror writes the results into the Dataverse mailbox row.
+  await waitFor('mirrored', async () => (dv.mailbox('carl@example.com')?.incomingemailstatus === 1 ? true : undefined), { timeoutMs: 20_000 });
+  expect(dv.mailbox('carl@example.com')).toMatchObject({ incomingemailstatus: 1, outgoingemailstatus: 0, testmailboxaccesscompletedon: expect.any(String) });
+  // A Deployment without the mirror leaves its rows alone.
+  expect(dv.mailbox('support@example.com')).toMatchObject({ incomingemailstatus: 0 });
+}, 90_000);
 
 test('nothing was created twice, and no secret is visible', async () => {
   const incoming = dv.emails().filter((e) => e.directioncode === false);
