@@ -510,6 +510,7 @@ const syncDirectionStatus = (direction: 'incoming' | 'outgoing') =>
             sent: int('Emails sent.'),
             failed: int('Emails marked failed (see recentFailures).'),
             released: int('Emails given back to Pending Send because of a failure of the server or the account.'),
+            deferred: int('Emails left pending for the next cycle: an attachment could not be fetched yet, or the email changed in the CRM since it was listed.'),
           },
     ),
     failure: obj(

@@ -792,6 +792,10 @@ failed?: number
  * Emails given back to Pending Send because of a failure of the server or the account.
  */
 released?: number
+/**
+ * Emails left pending for the next cycle: an attachment could not be fetched yet, or the email changed in the CRM since it was listed.
+ */
+deferred?: number
 }
 /**
  * Set while the direction fails during sync; removed when a cycle succeeds again.

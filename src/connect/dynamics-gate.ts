@@ -68,7 +68,8 @@ export class DynamicsGate {
         'or set its delivery methods to None in Dynamics and request a test (annotation mailsync.dev/test-requested-at)';
       for (const d of found.processedByDynamics) out.set(d, { ok: false, reason: 'ProcessedByDynamics', message, permanent: true });
     } catch (err) {
-      const e = err instanceof CrmError ? err : new CrmError('CRMError', `Dynamics 365: reading the mailbox row of ${address} failed (${(err as Error).name})`);
+      // Our own errors (a missing Secret, say) say what to fix; the CRM's are CrmErrors already.
+      const e = err instanceof CrmError ? err : new CrmError('CRMError', err instanceof Error ? err.message : String(err));
       const failed: TestOutcome = { ok: false, reason: e.reason, message: `${redact(e.message)} (while checking whether Dynamics 365 still processes ${address})`, permanent: e.permanent, retryAfterMs: e.retryAfterMs };
       for (const d of directions) out.set(d, failed);
     }

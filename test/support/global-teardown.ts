@@ -29,7 +29,8 @@ async function visibleEverywhere(cp: ControlPlane): Promise<string[]> {
   const table = execFileSync(kubectl, ['--kubeconfig', cp.info.kubeconfigs.admin, 'get', KINDS.map((k) => `${k}.mailsync.dev`).join(','), '--all-namespaces', '-o', 'wide'], { encoding: 'utf8', maxBuffer: 256 * 1024 * 1024 });
   parts.push(...table.split('\n').map((l) => `kubectl get -o wide: ${l}`));
   const logs = process.env.MAILSYNC_TEST_LOG_FILE;
-  if (logs && existsSync(logs)) parts.push(...readFileSync(logs, 'utf8').split('\n').flatMap((l) => logLineTexts(l).map((t) => `log: ${t}`)));
+  // Not parts.push(...lines): a whole suite's log has more lines than a call takes arguments.
+  if (logs && existsSync(logs)) for (const l of readFileSync(logs, 'utf8').split('\n')) for (const t of logLineTexts(l)) parts.push(`log: ${t}`);
   return parts;
 }
 
