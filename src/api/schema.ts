@@ -34,7 +34,7 @@ export const AUTH_METHODS = ['Basic', 'NTLM', 'OAuth2', 'XOAUTH2'] as const;
 export const INCOMING_METHODS = ['ServerSideSync', 'ForwardMailbox', 'None'] as const;
 export const OUTGOING_METHODS = ['ServerSideSync', 'None'] as const;
 export const ACT_METHODS = ['ServerSideSync', 'None'] as const;
-export const FILTERING_METHODS = ['All', 'RepliesToCRMEmail', 'FromCRMRecords', 'FromEmailEnabledRecords', 'None'] as const;
+export const FILTERING_METHODS = ['All', 'RepliesToCRMEmail', 'FromCRMRecords', 'FromEmailEnabledRecords', 'None', 'CRMDecides'] as const;
 
 const caBundle = obj(
   'Extra certificate authorities to trust for this server, in PEM. Certificate verification is always on; ' +
@@ -516,6 +516,7 @@ const syncDirectionStatus = (direction: 'incoming' | 'outgoing') =>
             sent: int('Emails sent.'),
             failed: int('Emails marked failed (see recentFailures).'),
             released: int('Emails given back to Pending Send because of a failure of the server or the account.'),
+            deferred: int('Emails left pending for the next cycle: an attachment could not be fetched yet, or the email changed in the CRM since it was listed.'),
           },
     ),
     failure: obj(
@@ -619,10 +620,34 @@ export const deploymentSpec: Schema = obj(
         ),
         caBundle,
         timeout: duration('Per-request timeout.', { default: '30s' }),
+        dynamics: obj('Dynamics 365 only: how the operator shares the organization with Dynamics\' own email processing (docs/crm.md).', {
+          handOver: obj(
+            "Addresses whose email processing the operator takes over from Dynamics' server-side synchronization or Email Router. A mailbox whose Dataverse " +
+              "mailbox row Dynamics still processes (delivery method Server-Side Synchronization or Email Router, or Forward Mailbox, and enabled) is not enabled " +
+              '(reason ProcessedByDynamics) unless it is handed over here: then the operator sets those delivery methods to None in Dataverse, so Dynamics stops, ' +
+              'records a HandedOverFromDynamics Event, and enables the mailbox.',
+            {
+              allMailboxes: bool('Hand over every mailbox of this Deployment.', { default: false }),
+              addresses: arr(emailAddress('A mailbox address, such as ann@contoso.example.'), 'Hand over the mailboxes with these addresses (at most 1,000; use allMailboxes for more).', { maxItems: 1000 }),
+            },
+          ),
+          statusMirror: bool(
+            "Write each mailbox's Test and Enable results and sync state into its Dataverse mailbox row (Incoming/Outgoing Email Status, Mailbox Test Completed On, " +
+              "Last Successful Sync Time), so Dynamics' Mailboxes view shows what the operator does.",
+            { default: false },
+          ),
+          approvalSource: oneOf(
+            ['Kubernetes', 'DynamicsOrKubernetes'],
+            "Where approval of mailbox addresses comes from. Kubernetes: the approve verb, the approved-address annotation and autoApproveDomains. DynamicsOrKubernetes: also Dynamics' own \"Approve Email\" " +
+              "(the Dataverse mailbox row's Email Address Status is Approved); the operator then records Approved with reason ApprovedInDynamics. Setting it needs the approve verb.",
+            { default: 'Kubernetes' },
+          ),
+        }),
       },
       {
         required: ['type', 'url'],
         rules: [
+          { rule: "self.type == 'Dynamics365' || !has(self.dynamics)", message: 'spec.crm.dynamics applies to Dynamics365 only: remove it, or set spec.crm.type: Dynamics365', fieldPath: '.dynamics' },
           { rule: "self.type != 'Dynamics365' || has(self.oauth)", message: 'spec.crm.oauth (tenantId, clientId) is required for Dynamics365', fieldPath: '.oauth', reason: 'FieldValueRequired' },
           { rule: "self.type != 'Dynamics365' || has(self.credentialsSecretRef)", message: 'spec.crm.credentialsSecretRef is required for Dynamics365 (key clientSecret)', fieldPath: '.credentialsSecretRef', reason: 'FieldValueRequired' },
           {
@@ -653,10 +678,14 @@ export const deploymentSpec: Schema = obj(
     autoApproveDomains: arr(domainName('A domain such as contoso.example: exactly that domain, without @; subdomains are separate entries and wildcards are not supported.'), 'Addresses in these domains are approved by the operator (needs the approve verb).', {
       maxItems: 64,
     }),
-    incomingFiltering: obj('Which incoming messages become CRM activities, per owner kind.', {
-      users: oneOf(FILTERING_METHODS, 'Filtering for user mailboxes.', { default: 'FromCRMRecords' }),
-      queues: oneOf(FILTERING_METHODS, 'Filtering for queue mailboxes.', { default: 'All' }),
-    }),
+    incomingFiltering: obj(
+      "Which incoming messages become CRM activities, per owner kind. CRMDecides (Dynamics365 only) asks Dynamics with CheckIncomingEmail, so each user's and queue's own " +
+        'incoming email filtering in Dynamics applies.',
+      {
+        users: oneOf(FILTERING_METHODS, 'Filtering for user mailboxes.', { default: 'FromCRMRecords' }),
+        queues: oneOf(FILTERING_METHODS, 'Filtering for queue mailboxes.', { default: 'All' }),
+      },
+    ),
     trackingToken: obj('The tracking token added to subjects of CRM email, e.g. CRM:0001001.', {
       enabled: bool('Add and recognise tracking tokens.', { default: true }),
       prefix: str('Token prefix: letters and digits, such as CRM.', {
@@ -697,7 +726,16 @@ export const deploymentSpec: Schema = obj(
       },
     ),
   },
-  { required: ['crm'] },
+  {
+    required: ['crm'],
+    rules: [
+      {
+        rule: "self.crm.type == 'Dynamics365' || !has(self.incomingFiltering) || ((!has(self.incomingFiltering.users) || self.incomingFiltering.users != 'CRMDecides') && (!has(self.incomingFiltering.queues) || self.incomingFiltering.queues != 'CRMDecides'))",
+        message: 'incomingFiltering CRMDecides asks Dynamics 365 (CheckIncomingEmail): it needs spec.crm.type Dynamics365; choose another filtering method for a Webhook CRM',
+        fieldPath: '.incomingFiltering',
+      },
+    ],
+  },
 );
 
 export const deploymentStatus: Schema = obj('DeploymentStatus is the observed state of the CRM organization.', {

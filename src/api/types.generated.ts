@@ -796,6 +796,10 @@ failed?: number
  * Emails given back to Pending Send because of a failure of the server or the account.
  */
 released?: number
+/**
+ * Emails left pending for the next cycle: an attachment could not be fetched yet, or the email changed in the CRM since it was listed.
+ */
+deferred?: number
 }
 /**
  * Set while the direction fails during sync; removed when a cycle succeeds again.
@@ -2109,6 +2113,34 @@ key?: string
  * Per-request timeout. A duration such as 30s, 5m or 1h30m.
  */
 timeout?: string
+/**
+ * Dynamics 365 only: how the operator shares the organization with Dynamics' own email processing (docs/crm.md).
+ */
+dynamics?: {
+/**
+ * Addresses whose email processing the operator takes over from Dynamics' server-side synchronization or Email Router. A mailbox whose Dataverse mailbox row Dynamics still processes (delivery method Server-Side Synchronization or Email Router, or Forward Mailbox, and enabled) is not enabled (reason ProcessedByDynamics) unless it is handed over here: then the operator sets those delivery methods to None in Dataverse, so Dynamics stops, records a HandedOverFromDynamics Event, and enables the mailbox.
+ */
+handOver?: {
+/**
+ * Hand over every mailbox of this Deployment.
+ */
+allMailboxes?: boolean
+/**
+ * Hand over the mailboxes with these addresses (at most 1,000; use allMailboxes for more).
+ * 
+ * @maxItems 1000
+ */
+addresses?: string[]
+}
+/**
+ * Write each mailbox's Test and Enable results and sync state into its Dataverse mailbox row (Incoming/Outgoing Email Status, Mailbox Test Completed On, Last Successful Sync Time), so Dynamics' Mailboxes view shows what the operator does.
+ */
+statusMirror?: boolean
+/**
+ * Where approval of mailbox addresses comes from. Kubernetes: the approve verb, the approved-address annotation and autoApproveDomains. DynamicsOrKubernetes: also Dynamics' own "Approve Email" (the Dataverse mailbox row's Email Address Status is Approved); the operator then records Approved with reason ApprovedInDynamics. Setting it needs the approve verb. One of: Kubernetes, DynamicsOrKubernetes.
+ */
+approvalSource?: ("Kubernetes" | "DynamicsOrKubernetes")
+}
 }
 /**
  * Defaults for mailboxes that leave these fields empty.
@@ -2155,17 +2187,17 @@ requireApprovedQueues?: boolean
  */
 autoApproveDomains?: string[]
 /**
- * Which incoming messages become CRM activities, per owner kind.
+ * Which incoming messages become CRM activities, per owner kind. CRMDecides (Dynamics365 only) asks Dynamics with CheckIncomingEmail, so each user's and queue's own incoming email filtering in Dynamics applies.
  */
 incomingFiltering?: {
 /**
- * Filtering for user mailboxes. One of: All, RepliesToCRMEmail, FromCRMRecords, FromEmailEnabledRecords, None.
+ * Filtering for user mailboxes. One of: All, RepliesToCRMEmail, FromCRMRecords, FromEmailEnabledRecords, None, CRMDecides.
  */
-users?: ("All" | "RepliesToCRMEmail" | "FromCRMRecords" | "FromEmailEnabledRecords" | "None")
+users?: ("All" | "RepliesToCRMEmail" | "FromCRMRecords" | "FromEmailEnabledRecords" | "None" | "CRMDecides")
 /**
- * Filtering for queue mailboxes. One of: All, RepliesToCRMEmail, FromCRMRecords, FromEmailEnabledRecords, None.
+ * Filtering for queue mailboxes. One of: All, RepliesToCRMEmail, FromCRMRecords, FromEmailEnabledRecords, None, CRMDecides.
  */
-queues?: ("All" | "RepliesToCRMEmail" | "FromCRMRecords" | "FromEmailEnabledRecords" | "None")
+queues?: ("All" | "RepliesToCRMEmail" | "FromCRMRecords" | "FromEmailEnabledRecords" | "None" | "CRMDecides")
 }
 /**
  * The tracking token added to subjects of CRM email, e.g. CRM:0001001.

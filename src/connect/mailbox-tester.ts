@@ -6,6 +6,7 @@ import type { SecretSource } from '../domain/secret-source.js';
 import type { Logger } from '../log/logger.js';
 import { classifyError } from '../mail/errors.js';
 import { redact } from '../util/redact.js';
+import type { DynamicsGate } from './dynamics-gate.js';
 import { resolveDirection, revisionOf, type DirectionSettings } from './settings.js';
 import { testerFor } from './testers.js';
 
@@ -23,11 +24,20 @@ function successMessage(s: DirectionSettings): string {
 }
 
 export class ConnectMailboxTesting implements MailboxTesting {
-  /** `logger`: where what a server said about a failed test goes, at debug (never to status). */
-  constructor(private readonly logger?: Logger) {}
+  /**
+   * `logger`: where what a server said about a failed test goes, at debug (never to status).
+   * `gate`: the coexistence check with Dynamics 365 (dynamics-gate.ts), run after a direction's
+   * test passed: a direction is handed over from Dynamics only once the operator can run it, and
+   * ProcessedByDynamics means "works here, but Dynamics still processes it" (what a cut-over reads).
+   */
+  constructor(
+    private readonly logger?: Logger,
+    private readonly gate?: DynamicsGate,
+  ) {}
 
   plan(mailbox: Mailbox, profile: EmailServerProfile, directions: Direction[], lookups: SecretSource): TestPlan {
-    const fingerprint: unknown[] = [profile.spec.serverType];
+    const fingerprint: unknown[] = [profile.spec.serverType, this.gate?.fingerprint(mailbox)];
+    const gate = async (direction: Direction) => (this.gate ? (await this.gate.check(mailbox, [direction])).get(direction) : undefined);
     const steps = directions.map((direction) => {
       const res = resolveDirection({ name: profile.metadata.name, spec: profile.spec }, mailbox.spec, direction, lookups);
       if (!res.ok) {
@@ -44,12 +54,12 @@ export class ConnectMailboxTesting implements MailboxTesting {
         run: async (signal?: AbortSignal): Promise<TestOutcome> => {
           try {
             await testerFor(s).test(signal);
-            return { ok: true, reason: 'Succeeded', message: successMessage(s), permanent: false };
           } catch (err) {
             const e = classifyError(err);
             if (e.serverText) this.logger?.debug({ namespace: mailbox.metadata.namespace, mailbox: mailbox.metadata.name, direction, reason: e.reason, serverText: e.serverText }, 'test failed; what the server said');
             return { ok: false, reason: e.reason, message: redact(e.message), permanent: e.permanent, retryAfterMs: e.retryAfterMs };
           }
+          return (await gate(direction)) ?? { ok: true, reason: 'Succeeded', message: successMessage(s), permanent: false };
         },
       };
     });

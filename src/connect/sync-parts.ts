@@ -21,6 +21,7 @@ import { Pop3Source } from '../sync/sources/pop3-source.js';
 import { ChangeFeedSource } from '../sync/sources/change-feed.js';
 import type { FilteringMethod } from '../sync/filter.js';
 import type { MessageParser } from '../sync/parser-pool.js';
+import { PendingFeed } from '../sync/pending-feed.js';
 import { DEFAULT_TOKEN, type TokenSettings } from '../sync/tracking-token.js';
 import type { SyncPartsFactory, SyncPlanInput } from '../sync/worker.js';
 import { resolveDirection, revisionOf, type DirectionSettings } from './settings.js';
@@ -87,6 +88,8 @@ function requireCredentials(s: DirectionSettings): Credentials {
 
 export class ConnectSyncParts implements SyncPartsFactory {
   readonly connectors = new ConnectorCache();
+  /** One pending-send feed per connector, that is per Deployment configuration (pending-feed.ts). */
+  private readonly feeds = new WeakMap<CrmConnector, PendingFeed>();
 
   constructor(private readonly opts: SyncPartsOptions = {}) {}
 
@@ -125,8 +128,20 @@ export class ConnectSyncParts implements SyncPartsFactory {
     // Protocol detail at debug level, through the mailbox's logger (it redacts registered secrets).
     const debug: Debug = w.logger ? (message, fields) => w.logger!.debug(fields ?? {}, message) : () => undefined;
     if (w.incoming) parts.incoming = this.incoming(settings('incoming'), parts.retry!, debug, parts.mailbox.processEmailReceivedAfter);
-    if (w.outgoing) parts.outgoing = this.outgoing(settings('outgoing'), debug);
+    if (w.outgoing) {
+      parts.outgoing = this.outgoing(settings('outgoing'), debug);
+      parts.pendingFeed = this.feedFor(crm);
+    }
     return parts;
+  }
+
+  private feedFor(crm: CrmConnector): PendingFeed {
+    let feed = this.feeds.get(crm);
+    if (!feed) {
+      feed = new PendingFeed(crm, { intervalMs: this.opts.outgoingPollMs ?? 30_000 });
+      this.feeds.set(crm, feed);
+    }
+    return feed;
   }
 
   private incoming(s: DirectionSettings, retry: RetryPolicy, debug: Debug, receivedAfter?: Date): SyncParts['incoming'] {

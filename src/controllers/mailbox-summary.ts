@@ -5,7 +5,7 @@
 import { isPermanentReason } from '../api/reasons.js';
 import type { Direction } from '../domain/testing-ports.js';
 import { getCondition, setCondition, type Condition } from '../kube/conditions.js';
-import type { ApprovalState } from './approval.js';
+import type { ApprovalState } from '../domain/approval.js';
 import { DIRECTION_CONDITIONS } from './rollout-mailbox.js';
 import { applySummary, type SummaryFailure } from './summary.js';
 

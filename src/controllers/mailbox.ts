@@ -35,7 +35,7 @@ import { apiMessage, statusCode } from '../kube/errors.js';
 import { patchStatus } from '../kube/status.js';
 import type { ReconcileResult } from '../kube/workqueue.js';
 import { backoffDelay } from '../util/backoff.js';
-import { approvalOf, grantToRecord, type ApprovalState } from './approval.js';
+import { approvalOf, grantToRecord, type ApprovalState } from '../domain/approval.js';
 import { splitKey, type ControllerContext } from './context.js';
 import { failedRollout, iso, recordOutcomes, scheduleRetry, type PendingEvent } from './mailbox-outcomes.js';
 import { DIRECTION_NAMES, summariseMailbox, type Hold } from './mailbox-summary.js';

@@ -21,7 +21,10 @@ export interface CrmHttpAnswer {
   status: number;
   /** Lower-case header names. */
   header(name: string): string | undefined;
-  text: string;
+  /** The body as UTF-8 text (decoded on first use). */
+  readonly text: string;
+  /** The body as it came (attachments: byte for byte). */
+  bytes: Buffer;
 }
 
 /** Sends the request and reads the whole answer; anything short of an HTTP answer becomes a CrmError. */
@@ -36,15 +39,19 @@ export async function sendCrmRequest(req: CrmHttpRequest, ctx: CrmCallContext): 
       dispatcher: httpDispatcher(req.ca),
       signal,
     });
-    const text = await res.body.text();
+    const bytes = Buffer.from(await res.body.arrayBuffer());
     const headers = res.headers;
+    let text: string | undefined;
     return {
       status: res.statusCode,
       header: (name) => {
         const v = headers[name];
         return Array.isArray(v) ? v[0] : v;
       },
-      text,
+      get text() {
+        return (text ??= bytes.toString('utf8'));
+      },
+      bytes,
     };
   } catch (err) {
     throw transportError(err, ctx, req.signal);

@@ -31,6 +31,7 @@ import {
   ItemSchema,
   Mailbox,
   MessageBody,
+  MimeContent,
   OAuthCredentials,
   PropertySet,
   ServiceError,
@@ -42,6 +43,7 @@ import {
   WellKnownFolderName,
   type ItemChange,
 } from 'ews-javascript-api';
+import { composeMime } from './compose.js';
 import { withTimeout } from './deadline.js';
 import { classifyError, type ErrorContext } from './errors.js';
 import { classifyEwsError } from './ews-errors.js';
@@ -162,9 +164,12 @@ export class EwsAdapter implements ConnectionTester {
   /**
    * Sends one message (CreateItem, SendAndSaveCopy). SendAs: `from` is the mailbox. SendOnBehalf:
    * `from` is the owner and `sender` the mailbox. Our Message-ID, In-Reply-To and References are
-   * set as MAPI properties, which Exchange uses for the headers of the sent message.
+   * set as MAPI properties, which Exchange uses for the headers of the sent message. A message with
+   * attachments goes as its MIME content (built as for SMTP), so it stays one CreateItem: EWS
+   * otherwise adds attachments to a saved draft with separate calls before sending it.
    */
   async send(msg: OutgoingMessage, signal?: AbortSignal): Promise<void> {
+    const mime = msg.attachments?.length ? (await composeMime(msg, { keepBcc: true })).toString('base64') : undefined;
     await this.call('sending a message', signal, async (svc) => {
       // Every string is escaped: the library writes values into the XML as they are.
       const m = new EmailMessage(svc);
@@ -181,6 +186,7 @@ export class EwsAdapter implements ConnectionTester {
       for (const [name, value] of Object.entries(msg.headers ?? {})) {
         m.SetExtendedProperty(internetHeaderProperty(xmlText(name)), xmlText(value));
       }
+      if (mime) m.MimeContent = new MimeContent('UTF-8', mime);
       await m.SendAndSaveCopy(this.folder(WellKnownFolderName.SentItems));
     });
   }

@@ -3,26 +3,19 @@
 // how a hand-over changes the row so that it stops, and when the operator runs a mailbox so that
 // it may be handed over. Pure.
 //
-// NOTE for the lead: the Dynamics 365 connector's coexistence check (issue 14, "a mailbox Dynamics
-// still processes is not enabled by the operator", expected in src/crm/dynamics-coexistence.ts)
-// asks the same question of the same row. Unify the two on these functions (or move them there):
-// `directionsDynamicsProcesses` is the check, `handOverChanges` the hand-over, and
-// `COEXISTENCE_BLOCKED_REASON` must be the reason that check writes on the Enabled condition.
+// The rule itself is the Dynamics 365 connector's (src/crm/dynamics-coexistence.ts), so that the
+// cut-over and the connector's Test and Enable gate never disagree: this module only names it for
+// the importer and adds what the cut-over needs on top (which directions the operator runs).
 //
-// The rule. A row's direction is processed by Dynamics while its delivery method for that
-// direction is "Server-Side Synchronization or Email Router" (incoming and outgoing 2) or
-// "Server-Side Synchronization" (appointments, contacts and tasks 1); the value means either
-// product, so the rule holds whichever the organization uses (organization.emailconnectionchannel).
-// The "Enabled for ..." flags are not part of it: they are the result of Dynamics' last Test and
-// Enable, and a new Test and Enable in Dynamics would set them again; only the delivery method is
-// the administrator's switch (Microsoft's own advice for environments that must not sync is to set
-// the methods to None). A user whose incoming method is Forward Mailbox (3) is processed through
-// the forward mailbox's row, which has its own methods. Handing over sets the methods the operator
-// now runs to None, and nothing else.
+// The rule, in short: a direction is processed by Dynamics while its row is active, its delivery
+// method is Dynamics' own (server-side synchronization or Email Router; for incoming also Forward
+// Mailbox, whose messages the forward mailbox's row takes in) and Dynamics' Test and Enable left it
+// enabled. Handing over sets every such delivery method the operator now runs to None, enabled or
+// not, and nothing else.
 
 import type { Mailbox } from '../api/types.js';
 import { getCondition } from '../kube/conditions.js';
-import { ACT_DELIVERY, INCOMING_DELIVERY, OUTGOING_DELIVERY } from './dataverse.js';
+import { handOverChanges as connectorHandOver, processedByDynamics } from '../crm/dynamics-coexistence.js';
 
 export type HandOverDirection = 'incoming' | 'outgoing' | 'appointmentsContactsTasks';
 
@@ -33,26 +26,19 @@ export interface DeliveryMethodsRow {
   actdeliverymethod: number | null;
 }
 
-const COLUMNS: Record<HandOverDirection, { column: keyof DeliveryMethodsRow; processed: number; none: number }> = {
-  incoming: { column: 'incomingemaildeliverymethod', processed: INCOMING_DELIVERY.ServerSideSync, none: INCOMING_DELIVERY.None },
-  outgoing: { column: 'outgoingemaildeliverymethod', processed: OUTGOING_DELIVERY.ServerSideSync, none: OUTGOING_DELIVERY.None },
-  appointmentsContactsTasks: { column: 'actdeliverymethod', processed: ACT_DELIVERY.ServerSideSync, none: ACT_DELIVERY.None },
-};
-const DIRECTIONS = Object.keys(COLUMNS) as HandOverDirection[];
+const DIRECTIONS: HandOverDirection[] = ['incoming', 'outgoing', 'appointmentsContactsTasks'];
 
 /** The reason on Enabled (False) with which the connector's coexistence check holds a mailbox Dynamics still processes. */
 export const COEXISTENCE_BLOCKED_REASON = 'ProcessedByDynamics';
 
 /** The directions Dynamics still processes for this row. */
 export function directionsDynamicsProcesses(row: DeliveryMethodsRow): HandOverDirection[] {
-  return DIRECTIONS.filter((d) => row[COLUMNS[d].column] === COLUMNS[d].processed);
+  return processedByDynamics(row, DIRECTIONS).processedByDynamics;
 }
 
 /** The column values that stop Dynamics processing `directions` of this row (only columns that change). */
 export function handOverChanges(row: DeliveryMethodsRow, directions: readonly HandOverDirection[]): Partial<DeliveryMethodsRow> {
-  const out: Partial<DeliveryMethodsRow> = {};
-  for (const d of directions) if (row[COLUMNS[d].column] === COLUMNS[d].processed) out[COLUMNS[d].column] = COLUMNS[d].none;
-  return out;
+  return connectorHandOver(row, directions);
 }
 
 const CONDITION: Record<HandOverDirection, string> = {
@@ -70,9 +56,14 @@ const CONDITION: Record<HandOverDirection, string> = {
 export function operatorRuns(mbx: Mailbox): { directions: HandOverDirection[]; why?: string } {
   const spec = mbx.spec;
   const wanted = DIRECTIONS.filter((d) => (d === 'incoming' ? (spec.incoming ?? 'ServerSideSync') === 'ServerSideSync' : (spec[d] ?? (d === 'outgoing' ? 'ServerSideSync' : 'None')) === 'ServerSideSync'));
-  const passed = wanted.filter((d) => getCondition(mbx.status?.conditions, CONDITION[d])?.status === 'True');
+  const conditionOf = (d: HandOverDirection) => getCondition(mbx.status?.conditions, CONDITION[d]);
+  const passed = wanted.filter((d) => conditionOf(d)?.status === 'True');
+  // The connector's coexistence gate runs after a direction's test passed: held back only by it,
+  // the direction works in the operator and waits for Dynamics to let go.
+  const held = wanted.filter((d) => conditionOf(d)?.reason === COEXISTENCE_BLOCKED_REASON);
   const enabled = getCondition(mbx.status?.conditions, 'Enabled');
+  const mayRun = enabled?.status === 'True' || enabled?.reason === COEXISTENCE_BLOCKED_REASON; // not awaiting approval, denied or suspended
+  if (mayRun && held.length && passed.length + held.length === wanted.length) return { directions: [...passed, ...held] };
   if (enabled?.status === 'True') return passed.length ? { directions: passed } : { directions: [], why: 'no direction it runs has passed its test' };
-  if (enabled?.reason === COEXISTENCE_BLOCKED_REASON && passed.length === wanted.length && passed.length) return { directions: passed };
   return { directions: [], why: `not Enabled in the operator (${enabled ? `${enabled.reason}: ${enabled.message}` : 'not tested yet'})` };
 }

@@ -41,6 +41,8 @@ export interface SentEwsMessage {
   bodyType?: string;
   /** Extended properties: `0x1035`-style tags and InternetHeaders names. */
   properties: Record<string, string>;
+  /** The message as MIME, when it was sent as MimeContent (messages with attachments). */
+  mime?: Buffer;
 }
 
 interface Item {
@@ -351,6 +353,7 @@ export class FakeEws {
       body: bodyElement ? text(message, 'Body') : undefined,
       bodyType: bodyElement?.attrs.BodyType,
       properties,
+      ...(first(message, 'MimeContent') ? { mime: Buffer.from(first(message, 'MimeContent')!.inner.trim(), 'base64') } : {}),
     });
     return ewsResponse('CreateItem', [success('CreateItem', '<m:Items/>')]);
   }

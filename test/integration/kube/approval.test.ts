@@ -150,6 +150,13 @@ describe('switching approval off or widening auto-approval needs the approve ver
     expect(await refusal({ maxAttachmentSize: '4Mi' })).toBe('accepted');
   });
 
+  test("accepting Dynamics' own approvals needs the verb too; mirroring status into Dynamics does not", async () => {
+    await create(admin, 'deployments', ns, 'dyn', { crm: { type: 'Dynamics365', url: 'https://contoso.crm.dynamics.com', oauth: { tenantId: 'contoso', clientId: 'app' }, credentialsSecretRef: { name: 'dyn' } } });
+    const patch = (dynamics: object) => mergePatchSpec(mailboxAdmin, 'deployments', ns, 'dyn', { spec: { crm: { dynamics } } }).then(() => 'accepted', (err) => apiMessage(err));
+    expect(await patch({ approvalSource: 'DynamicsOrKubernetes' })).toMatch(/may not set spec.crm.dynamics.approvalSource to DynamicsOrKubernetes of deployments.mailsync.dev "dyn"/);
+    expect(await patch({ statusMirror: true, approvalSource: 'Kubernetes' })).toBe('accepted');
+  });
+
   test('an approver who may also edit Deployments turns the requirement off, and that enables without a re-test', async () => {
     await create(mailboxAdmin, 'mailboxes', ns, 'queue', mailbox('support@example.com', { owner: { kind: 'Queue', name: 'Support' } }));
     const before = await waitForCondition(admin, 'mailboxes', ns, 'queue', 'Enabled', (c) => c.reason === 'AwaitingApproval');

@@ -6,9 +6,15 @@ const row = (incoming: number, outgoing: number, act: number) => ({ incomingemai
 
 test('Dynamics processes the directions whose delivery method is server-side sync (or the Email Router)', () => {
   expect(directionsDynamicsProcesses(row(2, 2, 1))).toEqual(['incoming', 'outgoing', 'appointmentsContactsTasks']);
-  // Outlook (1 / 1 / 0), None, and a user fed by a forward mailbox (3) are not processed through this row.
+  // Outlook (1 / 1 / 0) and None are not processed by Dynamics' server side.
   expect(directionsDynamicsProcesses(row(1, 1, 0))).toEqual([]);
-  expect(directionsDynamicsProcesses(row(3, 0, 2))).toEqual([]);
+  // A user fed by a forward mailbox (3) is: the forward mailbox takes its mail in, so the operator
+  // reading the user's own mailbox as well would process each message twice.
+  expect(directionsDynamicsProcesses(row(3, 0, 2))).toEqual(['incoming']);
+  // The rule is the connector's: a row Dynamics' own Test and Enable left disabled is not processed now...
+  expect(directionsDynamicsProcesses({ ...row(2, 2, 1), enabledforincomingemail: false } as ReturnType<typeof row>)).toEqual(['outgoing', 'appointmentsContactsTasks']);
+  // ...but a hand-over still switches its delivery method off: it is one Test and Enable away from running again.
+  expect(handOverChanges({ ...row(2, 0, 2), enabledforincomingemail: false } as ReturnType<typeof row>, ['incoming'])).toEqual({ incomingemaildeliverymethod: 0 });
 });
 
 test('a hand-over sets to None exactly the directions the operator takes over that Dynamics processes', () => {
@@ -34,6 +40,11 @@ test('the operator runs what is Enabled and passed its test; nothing of a mailbo
   const pending = operatorRuns(mailbox({}, [['Enabled', 'False', 'AwaitingApproval'], ['IncomingEmailReady', 'True', 'Succeeded']]));
   expect(pending.directions).toEqual([]);
   expect(pending.why).toMatch(/not Enabled in the operator \(AwaitingApproval/);
+  // Held back only by the connector's coexistence gate (its test passed): it may be handed over.
+  const held = [['Enabled', 'False', COEXISTENCE_BLOCKED_REASON], ['IncomingEmailReady', 'False', COEXISTENCE_BLOCKED_REASON], ['OutgoingEmailReady', 'True', 'Succeeded']] as [string, 'True' | 'False', string][];
+  expect(operatorRuns(mailbox({}, held)).directions).toEqual(['outgoing', 'incoming']);
+  // ...but not while it awaits approval.
+  expect(operatorRuns(mailbox({}, [['Enabled', 'False', 'AwaitingApproval'], ...held.slice(1)])).directions).toEqual([]);
   // A user whose mail comes through a forward mailbox: its incoming is not this mailbox's to take over.
   expect(operatorRuns(mailbox({ incoming: 'ForwardMailbox' }, [['Enabled', 'True', 'Enabled'], ['IncomingEmailReady', 'True', 'Succeeded'], ['OutgoingEmailReady', 'True', 'Succeeded']])).directions).toEqual(['outgoing']);
 });

@@ -1,5 +1,5 @@
 import type { Deployment, Mailbox } from '../../../src/api/types.js';
-import { approvalOf, grantToRecord } from '../../../src/controllers/approval.js';
+import { approvalOf, grantToRecord } from '../../../src/domain/approval.js';
 
 const mbx = (address: string, extra: Partial<Mailbox> = {}): Mailbox =>
   ({ apiVersion: 'mailsync.dev/v1alpha1', kind: 'Mailbox', metadata: { name: 'm', namespace: 'ns' }, spec: { emailAddress: address, owner: { kind: 'User', name: 'u' }, deploymentRef: { name: 'd' } }, ...extra }) as Mailbox;
