@@ -9,9 +9,9 @@ import { ImapFlow } from 'imapflow';
 import type { CrmConnector } from '../src/crm/types.js';
 import { ImapSession } from '../src/mail/imap.js';
 import type { Credentials, Endpoint } from '../src/mail/types.js';
-import { IncomingSync, type MailboxProfile } from '../src/sync/incoming.js';
+import { IncomingSync, type MailboxSyncSettings } from '../src/sync/incoming.js';
 import { inlineParser, ParserPool, type MessageParser } from '../src/sync/parser-pool.js';
-import { ImapSource } from '../src/sync/sources/imap.js';
+import { ImapSource } from '../src/sync/sources/imap-source.js';
 import { DEFAULT_TOKEN } from '../src/sync/tracking-token.js';
 import { deliverMany } from '../test/support/bulk.js';
 import { goodMessage } from '../test/support/corpus.js';
@@ -25,7 +25,7 @@ export const cpuPerMessage = (since: NodeJS.CpuUsage, n: number) => {
   return Math.round((u.user + u.system) / n);
 };
 
-export const benchMailbox = (key: string, address: string): MailboxProfile => ({
+export const benchMailbox = (key: string, address: string): MailboxSyncSettings => ({
   key,
   address,
   ownerKind: 'User',

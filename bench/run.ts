@@ -21,7 +21,7 @@ import type { Credentials, Endpoint } from '../src/mail/types.js';
 import { MailboxSyncer } from '../src/sync/mailbox-syncer.js';
 import { defaultParserThreads, inlineParser, ParserPool } from '../src/sync/parser-pool.js';
 import { OutgoingSync } from '../src/sync/outgoing.js';
-import { ImapSource } from '../src/sync/sources/imap.js';
+import { ImapSource } from '../src/sync/sources/imap-source.js';
 import { DEFAULT_TOKEN } from '../src/sync/tracking-token.js';
 import { goodMessage } from '../test/support/corpus.js';
 import { startDovecot } from '../test/support/dovecot.js';

@@ -20,7 +20,6 @@ import type { AddressInfo } from 'node:net';
 import { Agent, fetch } from 'undici';
 import type { Logger } from '../log/logger.js';
 import type { GraphNotification } from '../mail/graph-notifications.js';
-import type { ListenAddress } from '../observability/http-server.js';
 
 export const GRAPH_PATH = '/graph/notifications';
 /** The membership-Lease annotation where a worker says where its endpoint listens (pod IP and port). */
@@ -35,7 +34,8 @@ export interface NotificationReceiver {
 }
 
 export interface NotificationEndpointOptions {
-  address: ListenAddress;
+  /** Where to listen (parseListenAddress of --notification-addr); no host = every interface. */
+  address: { host?: string; port: number };
   graph: NotificationReceiver;
   /** PEM certificate and key: serve HTTPS instead of HTTP. */
   tls?: { cert: string; key: string };

@@ -2,8 +2,10 @@
 // session with IDLE, POP3), the outgoing sender (SMTP, EWS, Graph) and the CRM connector. The
 // only module that knows both the sync pipelines and the protocol adapters.
 
+import { incomingStart } from '../api/incoming-start.js';
+import { durationMs, quantityBytes } from '../api/quantities.js';
 import { retryPolicyOf, type RetryPolicy } from '../api/retry-policy.js';
-import type { Deployment, EmailServerProfile, Mailbox } from '../api/types.js';
+import type { Deployment, EmailServerProfile } from '../api/types.js';
 import { createConnector } from '../crm/factory.js';
 import type { CrmConnector } from '../crm/types.js';
 import { ImapSession } from '../mail/imap.js';
@@ -13,18 +15,19 @@ import { Pop3Adapter } from '../mail/pop3.js';
 import { SmtpAdapter } from '../mail/smtp.js';
 import { DEFAULT_GRAPH_URL, GraphAdapter } from '../mail/graph.js';
 import { GraphNotifications, type GraphNotificationOptions } from '../mail/graph-notifications.js';
-import type { SecretSource } from '../controllers/mailbox-testing.js';
+import { clientCredentials } from '../mail/oauth.js';
+import type { SecretSource } from '../domain/secret-source.js';
 import type { SessionWatcher, SyncParts } from '../sync/mailbox-syncer.js';
-import { quantityBytes } from '../sync/parse.js';
-import { ImapSource, PolledImapSource } from '../sync/sources/imap.js';
+import { ImapSource, PolledImapSource } from '../sync/sources/imap-source.js';
 import type { Pacer } from '../util/pacer.js';
-import { Pop3Source } from '../sync/sources/pop3.js';
+import { Pop3Source } from '../sync/sources/pop3-source.js';
 import { ChangeFeedSource } from '../sync/sources/change-feed.js';
 import type { FilteringMethod } from '../sync/filter.js';
 import type { MessageParser } from '../sync/parser-pool.js';
+import { PendingFeed } from '../sync/pending-feed.js';
 import { DEFAULT_TOKEN, type TokenSettings } from '../sync/tracking-token.js';
 import type { SyncPartsFactory, SyncPlanInput } from '../sync/worker.js';
-import { parseDuration, resolveDirection, revisionOf, type DirectionSettings } from './settings.js';
+import { resolveDirection, revisionOf, type DirectionSettings } from './settings.js';
 import { credentialsFor, ewsAdapterFor } from './testers.js';
 
 type Debug = (message: string, fields?: Record<string, unknown>) => void;
@@ -79,7 +82,7 @@ export class ConnectorCache {
     const owner = deployment.metadata.uid ?? `${deployment.metadata.namespace}/${deployment.metadata.name}`;
     const held = this.connectors.get(owner);
     if (held?.key === key) return held.connector;
-    const connector = createConnector(crm, secret?.data ?? {}, { ca, timeoutMs: parseDuration(crm.timeout, 30_000) });
+    const connector = createConnector(crm, secret?.data ?? {}, { ca, timeoutMs: durationMs(crm.timeout, 30_000), tokenSource: clientCredentials });
     this.connectors.set(owner, { key, connector });
     return connector;
   }
@@ -133,6 +136,8 @@ export class ConnectSyncParts implements SyncPartsFactory {
   readonly ewsNotifications: EwsNotifications;
   /** Every Graph mailbox's subscription; the notification endpoint hands it what Graph posts. */
   readonly graphNotifications: GraphNotifications;
+  /** One pending-send feed per connector, that is per Deployment configuration (pending-feed.ts). */
+  private readonly feeds = new WeakMap<CrmConnector, PendingFeed>();
 
   constructor(private readonly opts: SyncPartsOptions = {}) {
     this.ewsNotifications = new EwsNotifications(opts.ews);
@@ -162,7 +167,7 @@ export class ConnectSyncParts implements SyncPartsFactory {
         token: tokenSettings(deployment),
         maxAttachmentBytes: Math.min(...limits),
         moveFailedToUndeliverable: profile.spec.moveFailedToUndeliverable ?? false,
-        processEmailReceivedAfter: profile.spec.processEmailReceivedAfter ? new Date(profile.spec.processEmailReceivedAfter) : undefined,
+        processEmailReceivedAfter: incomingStart({ profile: profile.spec, mailbox: m.spec, deployment: deployment.spec, firstSuccessfulTestTime: m.status?.firstSuccessfulTestTime })?.after,
       },
       outgoingMailbox: { key: `${m.metadata.namespace}/${m.metadata.name}`, address: m.spec.emailAddress, sendMode: profile.spec.outgoing?.sendMode ?? 'SendAs', token: tokenSettings(deployment) },
       crm,
@@ -173,19 +178,31 @@ export class ConnectSyncParts implements SyncPartsFactory {
     };
     // Protocol detail at debug level, through the mailbox's logger (it redacts registered secrets).
     const debug: Debug = w.logger ? (message, fields) => w.logger!.debug(fields ?? {}, message) : () => undefined;
-    if (w.incoming) parts.incoming = this.incoming(settings('incoming'), profile.spec.incoming, parts.retry!, debug);
-    if (w.outgoing) parts.outgoing = this.outgoing(settings('outgoing'), debug);
+    if (w.incoming) parts.incoming = this.incoming(settings('incoming'), profile.spec.incoming, parts.retry!, debug, parts.mailbox.processEmailReceivedAfter);
+    if (w.outgoing) {
+      parts.outgoing = this.outgoing(settings('outgoing'), debug);
+      parts.pendingFeed = this.feedFor(crm);
+    }
     return parts;
+  }
+
+  private feedFor(crm: CrmConnector): PendingFeed {
+    let feed = this.feeds.get(crm);
+    if (!feed) {
+      feed = new PendingFeed(crm, { intervalMs: this.opts.outgoingPollMs ?? 30_000 });
+      this.feeds.set(crm, feed);
+    }
+    return feed;
   }
 
   /** The safety resync (or poll) bounds: the profile's, or the fixed interval of --poll-interval. */
   private cadence(profile: EmailServerProfile): Pick<SyncParts, 'pollIntervalMs' | 'maxPollIntervalMs'> {
     if (this.opts.pollIntervalMs !== undefined) return { pollIntervalMs: this.opts.pollIntervalMs, maxPollIntervalMs: this.opts.pollIntervalMs };
-    const min = parseDuration(profile.spec.minPollingInterval, 5 * 60_000);
-    return { pollIntervalMs: min, maxPollIntervalMs: Math.max(min, parseDuration(profile.spec.maxPollingInterval, 15 * 60_000)) };
+    const min = durationMs(profile.spec.minPollingInterval, 5 * 60_000);
+    return { pollIntervalMs: min, maxPollIntervalMs: Math.max(min, durationMs(profile.spec.maxPollingInterval, 15 * 60_000)) };
   }
 
-  private incoming(s: DirectionSettings, spec: EmailServerProfile['spec']['incoming'], retry: RetryPolicy, debug: Debug): SyncParts['incoming'] {
+  private incoming(s: DirectionSettings, spec: EmailServerProfile['spec']['incoming'], retry: RetryPolicy, debug: Debug, receivedAfter?: Date): SyncParts['incoming'] {
     const credentials = requireCredentials(s);
     const push = spec?.notifications !== 'Poll';
     const paced = <T>(task: () => Promise<T>) => (this.opts.pacer ? this.opts.pacer.run(task) : task());
@@ -231,10 +248,10 @@ export class ConnectSyncParts implements SyncPartsFactory {
         const feed = new ChangeFeedSource({
           changes: async (state) => {
             const r = await ews.syncFolderItems(state);
-            return { created: r.created, state: r.syncState };
+            return { created: r.created, receivedAt: r.receivedAt, state: r.syncState };
           },
           mime: (id) => ews.getMime(id),
-        });
+        }, { receivedAfter });
         if (!push) return { source: feed, watch: (w) => w.notifications?.(POLL_CHOSEN), close: async () => undefined };
         const account = (url: string): EwsNotificationAccount => ({
           url,
@@ -259,10 +276,10 @@ export class ConnectSyncParts implements SyncPartsFactory {
         const feed = new ChangeFeedSource({
           changes: async (state) => {
             const r = await graph.delta('inbox', state);
-            return { created: r.messages, state: r.nextDeltaLink };
+            return { created: r.messages, receivedAt: r.receivedAt, state: r.nextDeltaLink };
           },
           mime: (id) => graph.getMime(id),
-        });
+        }, { receivedAfter });
         if (!push || credentials.kind !== 'oauth2') return { source: feed, watch: (w) => w.notifications?.(POLL_CHOSEN), close: async () => undefined };
         const app = { baseUrl: s.endpoint.url ?? DEFAULT_GRAPH_URL, ca: s.endpoint.ca, timeoutMs: s.endpoint.timeoutMs, tokens: credentials.token };
         let handle: { close(): Promise<void> } | undefined;

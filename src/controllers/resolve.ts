@@ -3,8 +3,9 @@
 
 import type { Deployment, EmailServerProfile, Mailbox } from '../api/types.js';
 import { isExchange } from '../api/types.js';
-import type { Caches } from './context.js';
-import type { Direction } from './mailbox-testing.js';
+import type { Caches } from '../domain/caches.js';
+import { effectiveProfileName } from '../domain/mailbox-index.js';
+import type { Direction } from '../domain/testing-ports.js';
 
 export interface EffectiveMailbox {
   deployment: Deployment;
@@ -20,10 +21,8 @@ export type Resolution =
   | { ok: true; value: EffectiveMailbox }
   | { ok: false; reason: string; message: string };
 
-/** The profile name a mailbox uses after defaults, or undefined when neither names one. */
-export function effectiveProfileName(mbx: Mailbox, deployment: Deployment | undefined): string | undefined {
-  return mbx.spec.serverProfileRef?.name ?? deployment?.spec.defaults?.serverProfileRef?.name;
-}
+// Defined beside the mailbox index, which groups mailboxes by it.
+export { effectiveProfileName };
 
 /** The mailbox's delivery methods after the Deployment's defaults. */
 export function effectiveDeliveryMethods(mbx: Mailbox, deployment: Deployment | undefined): DeliveryMethods {

@@ -33,7 +33,7 @@ import { Semaphore } from '../util/semaphore.js';
 import { sleep } from './deadline.js';
 import { ntlmMessages, splitNtlmUser } from './ews-ntlm.js';
 import { xmlText } from './ews-serialization.js';
-import { httpDispatcher, tlsConnectOptions } from './http.js';
+import { httpDispatcher, tlsConnectOptions } from '../net/http.js';
 import type { Credentials, TokenProvider } from './types.js';
 
 const NS = {

@@ -23,7 +23,7 @@ import { fetch } from 'undici';
 import { backoffDelay } from '../util/backoff.js';
 import { Semaphore } from '../util/semaphore.js';
 import { protocolCode } from '../util/redact.js';
-import { deadlineSignal, httpDispatcher, sameOrigin } from './http.js';
+import { deadlineSignal, httpDispatcher, sameOrigin } from '../net/http.js';
 import type { TokenProvider } from './types.js';
 
 /** One application (tenant, client) at one Graph URL: whose token creates the subscriptions. */

@@ -1,7 +1,7 @@
 // Writes what a mailbox's sync loops report to its status: the checkpoint with the count of what
 // it passed (so counts.received equals what the CRM holds, across crashes), per direction the last
 // and next cycle, what the last cycle did and any current failure (status.sync, which the
-// controller folds into the direction conditions: controllers/sync-health.ts), the most recent
+// controller folds into the direction conditions: domain/sync-failure.ts), the most recent
 // messages that could not be processed (status.recentFailures) and the Synced condition.
 //
 // Writes are coalesced (at most one per interval) and happen only when something changed, never
@@ -9,6 +9,7 @@
 // the direction changes, an Event: at once, not after the recovery.
 
 import { GROUP, VERSION } from '../api/schema.js';
+import { formatDuration } from '../api/quantities.js';
 import type { Mailbox, MailboxStatusT } from '../api/types.js';
 import type { IncomingEmail } from '../crm/types.js';
 import type { KubeClients } from '../kube/client.js';
@@ -21,7 +22,6 @@ import { redact } from '../util/redact.js';
 import type { Failing, Failure } from './direction-health.js';
 import type { Checkpoint } from './incoming.js';
 import type { CycleCounts, NotificationState, SyncDirection, SyncReporter } from './mailbox-syncer.js';
-import { formatDuration } from '../util/duration.js';
 
 const iso = (d: Date) => d.toISOString().replace(/\.\d{3}Z$/, 'Z');
 const NAMES: Record<SyncDirection, string> = { incoming: 'incoming', outgoing: 'outgoing' };
@@ -48,7 +48,7 @@ type ItemFailure = RecentFailures[number];
 export interface ReporterOptions {
   metrics?: SyncMetricsHooks;
   intervalMs?: number;
-  /** What the worker runs this mailbox on (controllers/sync-health.ts syncBasis), read when a failure is recorded. */
+  /** What the worker runs this mailbox on (domain/sync-failure.ts syncBasis), read when a failure is recorded. */
   basis?: () => string;
   /** The directions this reporter's syncer runs: it writes only their status.sync entries. */
   directions?: SyncDirection[];

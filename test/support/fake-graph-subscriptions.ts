@@ -216,13 +216,13 @@ export class FakeGraphSubscriptions {
   }
 
   private async post(url: string, value: object[], kind: 'change' | 'lifecycle', subscriptionId: string, event?: string): Promise<number> {
-    let status = 0;
+    let status = 0; // no answer: the endpoint was not reached
     try {
       const r = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json; charset=utf-8' }, body: JSON.stringify({ value }), dispatcher: this.agent, signal: AbortSignal.timeout(3000) });
       status = r.status;
       await r.body?.cancel();
     } catch {
-      status = 0;
+      // status stays 0
     }
     this.posted.push({ kind, event, subscriptionId, status });
     return status;
