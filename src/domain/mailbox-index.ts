@@ -89,9 +89,10 @@ export class MailboxIndex {
     return { ...(this.byProfile.get(groupKey(namespace, name))?.counts ?? emptyCounts()) };
   }
 
+  /** The group's mailboxes by name: a stable order (a mailbox's update re-adds it to its groups), as messages list them. */
   private objects(g: Group | undefined): Mailbox[] {
     const out: Mailbox[] = [];
-    for (const key of g?.keys ?? []) {
+    for (const key of [...(g?.keys ?? [])].sort()) {
       const i = key.indexOf('/');
       const m = this.caches.mailboxes.get(key.slice(0, i), key.slice(i + 1));
       if (m) out.push(m);

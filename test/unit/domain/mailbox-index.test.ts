@@ -100,3 +100,11 @@ test('the counts are the sum of what each mailbox contributes', () => {
   expect(index.countsOfProfile('ns', 'imap')).toEqual(sum);
   expect(sum).toEqual({ total: 5, enabled: 1, failing: 2 });
 });
+
+test('a group lists its mailboxes by name, whatever order their updates came in', () => {
+  const { mailboxes, index } = setup();
+  mailboxes.set(mailbox('d0'));
+  mailboxes.set(mailbox('d1'));
+  mailboxes.set(mailbox('d0', {}, [cond('Enabled', 'True', 'Enabled')]));
+  expect(index.ofDeployment('ns', 'crm').map((m) => m.metadata.name)).toEqual(['before-index', 'd0', 'd1']);
+});
