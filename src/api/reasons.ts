@@ -85,6 +85,7 @@ export const REASONS = {
   SendOutcomeUnknown: { kind: 'item', directions: ['out'], severity: 'warning', item: true, hint: 'the connection failed after the email was transmitted: marked failed, not re-sent; check with the recipient and resend from the CRM' },
 
   // --- Configuration the controller checks (two objects, or a Secret).
+  ACTNotAvailable: { kind: 'permanent', directions: ['act'], severity: 'error', hint: 'this version does not synchronize appointments, contacts and tasks: set spec.appointmentsContactsTasks: None' },
   SecretNotFound: { kind: 'permanent', directions: MAIL, severity: 'error', hint: 'a Secret the object names does not exist in its namespace: create it or correct the reference' },
   CredentialsMissing: { kind: 'permanent', directions: MAIL, severity: 'error', hint: 'no credentials, or the Secret lacks the key this authentication needs: set spec.credentialsSecretRef or add the key' },
   CABundleNotFound: { kind: 'permanent', directions: MAIL, severity: 'error', hint: 'the Secret or ConfigMap key named in caBundle does not exist' },

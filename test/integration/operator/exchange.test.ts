@@ -64,10 +64,12 @@ test('Exchange Online over Graph with client credentials: incoming and outgoing 
   expect(oauth.requests).toBeGreaterThan(0);
 });
 
-test('Exchange Server over EWS with impersonation, including appointments, contacts and tasks', async () => {
+test('Exchange Server over EWS with impersonation; appointments, contacts and tasks do not claim to run', async () => {
   await create(admin, 'mailboxes', ns, 'bob', mailbox('bob@contoso.example', 'onprem', { appointmentsContactsTasks: 'ServerSideSync' }));
-  const o = await waitForCondition(admin, 'mailboxes', ns, 'bob', 'Ready', (c) => c.status === 'True');
-  expect(condition(o, 'AppointmentsContactsTasksReady')).toMatchObject({ status: 'True', reason: 'Succeeded' });
+  const o = await waitForCondition(admin, 'mailboxes', ns, 'bob', 'AppointmentsContactsTasksReady', (c) => c.reason === 'ACTNotAvailable');
+  expect(condition(o, 'AppointmentsContactsTasksReady')?.status).toBe('False');
+  expect(condition(o, 'IncomingEmailReady')).toMatchObject({ status: 'True', reason: 'Succeeded' });
+  expect(condition(o, 'Enabled')?.message).not.toMatch(/appointments/);
   expect(ews.requests.some((r) => r.mailbox === 'bob@contoso.example' && r.principal === SVC.username)).toBe(true);
 });
 
