@@ -85,6 +85,13 @@ export const REASONS = {
   SendOutcomeUnknown: { kind: 'item', directions: ['out'], severity: 'warning', item: true, hint: 'the connection failed after the email was transmitted: marked failed, not re-sent; check with the recipient and resend from the CRM' },
 
   // --- Configuration the controller checks (two objects, or a Secret).
+  ItemRejected: { kind: 'item', directions: ['act'], severity: 'warning', item: true, hint: 'Exchange or the CRM refused one appointment, contact or task: it is reported and skipped until it changes again; the others go on' },
+  ClaimedByAnotherOrganization: {
+    kind: 'permanent',
+    directions: ['act'],
+    severity: 'error',
+    hint: 'another Deployment (organization) synchronizes appointments, contacts and tasks of this mailbox: only one may; set spec.act.takeOver: true on the Mailbox that should, or spec.appointmentsContactsTasks: None on the other',
+  },
   ACTNotAvailable: { kind: 'permanent', directions: ['act'], severity: 'error', hint: 'this version does not synchronize appointments, contacts and tasks: set spec.appointmentsContactsTasks: None' },
   SecretNotFound: { kind: 'permanent', directions: MAIL, severity: 'error', hint: 'a Secret the object names does not exist in its namespace: create it or correct the reference' },
   CredentialsMissing: { kind: 'permanent', directions: MAIL, severity: 'error', hint: 'no credentials, or the Secret lacks the key this authentication needs: set spec.credentialsSecretRef or add the key' },

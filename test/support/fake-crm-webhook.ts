@@ -85,7 +85,7 @@ const TRANSITION_OF_STATE: Record<string, Transition> = { Sending: 'sending', Pe
 const BATCH_PATHS = new Set(['/incoming-emails/batch', '/emails/status-changes']);
 const MAX_BATCH = 100;
 
-interface Answer {
+export interface Answer {
   status: number;
   body: unknown;
   headers?: Record<string, string>;
@@ -97,7 +97,11 @@ interface Failure {
   retryAfterSec?: number;
 }
 
+/** More contract operations on the same server (ACT: fake-crm-webhook-act.ts): an answer when it has the route. */
+export type FakeCrmExtension = (method: string, path: string, query: URLSearchParams, body: Record<string, unknown>) => Answer | undefined;
+
 export class FakeCrmWebhook {
+  readonly extensions: FakeCrmExtension[] = [];
   latencyMs: number;
   /** See FakeCrmWebhookOptions.batchOff; tests may switch it at any time. */
   batchOff?: 404 | 405;
@@ -254,6 +258,10 @@ export class FakeCrmWebhook {
     if (method === 'GET' && m) return this.pending(decodeURIComponent(m[1]).toLowerCase(), Number(query.get('limit') ?? '50'));
     m = /^\/emails\/([^/]+)\/(sending|release|sent|failed)$/.exec(path);
     if (method === 'POST' && m) return this.transition(decodeURIComponent(m[1]), m[2] as Transition, body);
+    for (const ext of this.extensions) {
+      const answer = ext(method, path, query, body);
+      if (answer) return answer;
+    }
     return fail(404, 'not_found', `no endpoint ${method} ${path}`);
   }
 
@@ -346,7 +354,14 @@ export class FakeCrmWebhook {
   }
 
   /** Test-only endpoints for a fake running in another process; no authentication (loopback only). */
+  /** Test-only endpoints of extensions (`/_test/...`): an answer when they have the route. */
+  readonly testExtensions: FakeCrmExtension[] = [];
+
   private handleTest(method: string, path: string, query: URLSearchParams, raw: Buffer, res: http.ServerResponse): void {
+    for (const ext of this.testExtensions) {
+      const answer = ext(method, path, query, raw.length ? (JSON.parse(raw.toString('utf8')) as Record<string, unknown>) : {});
+      if (answer) return send(res, answer.status, answer.body);
+    }
     if (method === 'GET' && path === '/_test/activities') {
       // ?messageId=... narrows the answer, for callers that poll for one message.
       const messageId = query.get('messageId');
