@@ -94,7 +94,6 @@ const STATE_KEY = '_state';
 
 export class ActEngine {
   private state?: ActMailboxState;
-  private claimConfirmedAt = 0;
   private readonly now: () => Date;
 
   constructor(private readonly o: ActEngineOptions) {
@@ -118,8 +117,9 @@ export class ActEngine {
 
   /** Makes sure this organization holds the mailbox (written in the mailbox, as Dynamics does). */
   private async ensureClaim(signal?: AbortSignal): Promise<void> {
+    // Read every cycle (one small request): a takeover by another organization stops our writes
+    // within one cycle.
     const now = this.now().getTime();
-    if (now - this.claimConfirmedAt < CLAIM_REFRESH_MS / 4) return;
     const { org, exchange, settings } = this.o;
     const held = await exchange.readClaim(signal);
     const heldAt = held ? Date.parse(held.at) : NaN;
@@ -130,7 +130,6 @@ export class ActEngine {
       const after = await exchange.readClaim(signal);
       if (after && after.org !== org.uid) throw new ActClaimedError(after);
     }
-    this.claimConfirmedAt = now;
   }
 
   private async syncKind(kind: ActKind, store: ExchangeKindStore, signal?: AbortSignal): Promise<ActCounts> {

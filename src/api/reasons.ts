@@ -92,7 +92,6 @@ export const REASONS = {
     severity: 'error',
     hint: 'another Deployment (organization) synchronizes appointments, contacts and tasks of this mailbox: only one may; set spec.act.takeOver: true on the Mailbox that should, or spec.appointmentsContactsTasks: None on the other',
   },
-  ACTNotAvailable: { kind: 'permanent', directions: ['act'], severity: 'error', hint: 'this version does not synchronize appointments, contacts and tasks: set spec.appointmentsContactsTasks: None' },
   SecretNotFound: { kind: 'permanent', directions: MAIL, severity: 'error', hint: 'a Secret the object names does not exist in its namespace: create it or correct the reference' },
   CredentialsMissing: { kind: 'permanent', directions: MAIL, severity: 'error', hint: 'no credentials, or the Secret lacks the key this authentication needs: set spec.credentialsSecretRef or add the key' },
   CABundleNotFound: { kind: 'permanent', directions: MAIL, severity: 'error', hint: 'the Secret or ConfigMap key named in caBundle does not exist' },
@@ -146,6 +145,7 @@ export const REASONS = {
   DeniedByAnnotationForbidden: { kind: 'event', directions: NONE, severity: 'warning', hint: 'the operator may not record a denial: it lacks the approve verb' },
   AutoApprovedForbidden: { kind: 'event', directions: NONE, severity: 'warning', hint: 'auto-approval is configured but the operator lacks the approve verb (chart value autoApproval.enabled)' },
   CRMConnected: { kind: 'event', directions: NONE, severity: 'info', hint: 'the CRM connector test passed' },
+  ACTDryRun: { kind: 'event', directions: ['act'], severity: 'info', hint: 'what a dry run of appointment, contact and task sync would do (Mailbox spec.act.dryRun); nothing was written' },
   SyncRecovered: { kind: 'event', directions: SYNC, severity: 'info', hint: 'a direction that failed during sync works again' },
 } as const satisfies Record<string, ReasonInfo>;
 

@@ -554,6 +554,19 @@ deleteAfterProcessing?: boolean
  * Stop processing without deleting anything; tests still run on request.
  */
 suspended?: boolean
+/**
+ * Appointment, contact and task synchronization of this mailbox (with spec.appointmentsContactsTasks: ServerSideSync).
+ */
+act?: {
+/**
+ * This Deployment takes the mailbox over from any other organization that synchronizes its appointments, contacts and tasks (Dynamics' "Synchronize items with Exchange from this organization only"): only one organization writes to a mailbox.
+ */
+takeOver?: boolean
+/**
+ * Read both sides and report what the synchronization would do (status.act.dryRun, an Event), writing nothing.
+ */
+dryRun?: boolean
+}
 }
 
 /**
@@ -827,6 +840,177 @@ since?: string
 basis?: string
 }
 }
+/**
+ * The appointments, contacts and tasks sync loop, as its worker last reported it.
+ */
+appointmentsContactsTasks?: {
+/**
+ * When the last cycle of this direction succeeded.
+ */
+lastSyncTime?: string
+/**
+ * When this direction runs again (the next cycle, or the next retry while it fails).
+ */
+nextSyncTime?: string
+/**
+ * What the last successful cycle did.
+ */
+lastCycle?: {
+/**
+ * Items created on either side.
+ */
+created?: number
+/**
+ * Items updated on either side.
+ */
+updated?: number
+/**
+ * Items deleted on either side.
+ */
+deleted?: number
+/**
+ * Links removed (a record left the filter, an item lost its tracking category).
+ */
+unlinked?: number
+/**
+ * Fields changed on both sides, decided by the conflict policy.
+ */
+conflicts?: number
+/**
+ * Items that could not be synchronized (see recentFailures).
+ */
+failed?: number
+}
+/**
+ * Set while the direction fails during sync; removed when a cycle succeeds again.
+ */
+failure?: {
+/**
+ * Failure reason (see docs/observability.md), e.g. ServerUnreachable or AuthenticationFailed.
+ */
+reason: string
+/**
+ * What failed.
+ */
+message: string
+/**
+ * Retrying cannot fix it: the direction stopped at once, with no further sign-in, until something changes (Secret, profile, Deployment, a test request).
+ */
+permanent?: boolean
+/**
+ * The transient-failure budget ran out: the direction stopped; the controller probes it (TooManyTransientFailures).
+ */
+exhausted?: boolean
+/**
+ * Transient failures counted against the budget (spec.retryPolicy of the Deployment).
+ */
+failures?: number
+/**
+ * When the direction started failing.
+ */
+since?: string
+/**
+ * What the worker ran on when it failed (configuration, last test, CRM connector); a change makes the failure stale.
+ */
+basis?: string
+}
+}
+}
+/**
+ * Appointments, contacts and tasks synchronized since the mailbox started synchronizing them, per kind (docs/act.md).
+ */
+act?: {
+/**
+ * Appointments: what the synchronization did, both directions together.
+ */
+appointments?: {
+/**
+ * Created on either side.
+ */
+created?: number
+/**
+ * Updated on either side.
+ */
+updated?: number
+/**
+ * Deleted on either side.
+ */
+deleted?: number
+/**
+ * Unlinked (left the sync filter, lost the tracking category).
+ */
+unlinked?: number
+/**
+ * Fields changed on both sides, decided by the conflict policy.
+ */
+conflicts?: number
+/**
+ * Items that could not be synchronized.
+ */
+failed?: number
+}
+/**
+ * Contacts: what the synchronization did, both directions together.
+ */
+contacts?: {
+/**
+ * Created on either side.
+ */
+created?: number
+/**
+ * Updated on either side.
+ */
+updated?: number
+/**
+ * Deleted on either side.
+ */
+deleted?: number
+/**
+ * Unlinked (left the sync filter, lost the tracking category).
+ */
+unlinked?: number
+/**
+ * Fields changed on both sides, decided by the conflict policy.
+ */
+conflicts?: number
+/**
+ * Items that could not be synchronized.
+ */
+failed?: number
+}
+/**
+ * Tasks: what the synchronization did, both directions together.
+ */
+tasks?: {
+/**
+ * Created on either side.
+ */
+created?: number
+/**
+ * Updated on either side.
+ */
+updated?: number
+/**
+ * Deleted on either side.
+ */
+deleted?: number
+/**
+ * Unlinked (left the sync filter, lost the tracking category).
+ */
+unlinked?: number
+/**
+ * Fields changed on both sides, decided by the conflict policy.
+ */
+conflicts?: number
+/**
+ * Items that could not be synchronized.
+ */
+failed?: number
+}
+/**
+ * What the last dry run found it would do (spec.act.dryRun), in one line.
+ */
+dryRun?: string
 }
 /**
  * The most recent messages and emails that could not be processed, newest first (at most 10; `mailsync failures` lists them).
@@ -839,9 +1023,9 @@ recentFailures?: []|[{
  */
 time: string
 /**
- * in: a message from the mail server; out: an email from the CRM. One of: in, out.
+ * in: a message from the mail server; out: an email from the CRM; act: an appointment, contact or task. One of: in, out, act.
  */
-direction: ("in" | "out")
+direction: ("in" | "out" | "act")
 /**
  * Why (see docs/observability.md), e.g. CorruptMessage, AttachmentTooLarge, CRMRejected, MessageRejected, SendOutcomeUnknown.
  */
@@ -860,9 +1044,9 @@ message?: string
  */
 time: string
 /**
- * in: a message from the mail server; out: an email from the CRM. One of: in, out.
+ * in: a message from the mail server; out: an email from the CRM; act: an appointment, contact or task. One of: in, out, act.
  */
-direction: ("in" | "out")
+direction: ("in" | "out" | "act")
 /**
  * Why (see docs/observability.md), e.g. CorruptMessage, AttachmentTooLarge, CRMRejected, MessageRejected, SendOutcomeUnknown.
  */
@@ -881,9 +1065,9 @@ message?: string
  */
 time: string
 /**
- * in: a message from the mail server; out: an email from the CRM. One of: in, out.
+ * in: a message from the mail server; out: an email from the CRM; act: an appointment, contact or task. One of: in, out, act.
  */
-direction: ("in" | "out")
+direction: ("in" | "out" | "act")
 /**
  * Why (see docs/observability.md), e.g. CorruptMessage, AttachmentTooLarge, CRMRejected, MessageRejected, SendOutcomeUnknown.
  */
@@ -902,9 +1086,9 @@ message?: string
  */
 time: string
 /**
- * in: a message from the mail server; out: an email from the CRM. One of: in, out.
+ * in: a message from the mail server; out: an email from the CRM; act: an appointment, contact or task. One of: in, out, act.
  */
-direction: ("in" | "out")
+direction: ("in" | "out" | "act")
 /**
  * Why (see docs/observability.md), e.g. CorruptMessage, AttachmentTooLarge, CRMRejected, MessageRejected, SendOutcomeUnknown.
  */
@@ -923,9 +1107,9 @@ message?: string
  */
 time: string
 /**
- * in: a message from the mail server; out: an email from the CRM. One of: in, out.
+ * in: a message from the mail server; out: an email from the CRM; act: an appointment, contact or task. One of: in, out, act.
  */
-direction: ("in" | "out")
+direction: ("in" | "out" | "act")
 /**
  * Why (see docs/observability.md), e.g. CorruptMessage, AttachmentTooLarge, CRMRejected, MessageRejected, SendOutcomeUnknown.
  */
@@ -944,9 +1128,9 @@ message?: string
  */
 time: string
 /**
- * in: a message from the mail server; out: an email from the CRM. One of: in, out.
+ * in: a message from the mail server; out: an email from the CRM; act: an appointment, contact or task. One of: in, out, act.
  */
-direction: ("in" | "out")
+direction: ("in" | "out" | "act")
 /**
  * Why (see docs/observability.md), e.g. CorruptMessage, AttachmentTooLarge, CRMRejected, MessageRejected, SendOutcomeUnknown.
  */
@@ -965,9 +1149,9 @@ message?: string
  */
 time: string
 /**
- * in: a message from the mail server; out: an email from the CRM. One of: in, out.
+ * in: a message from the mail server; out: an email from the CRM; act: an appointment, contact or task. One of: in, out, act.
  */
-direction: ("in" | "out")
+direction: ("in" | "out" | "act")
 /**
  * Why (see docs/observability.md), e.g. CorruptMessage, AttachmentTooLarge, CRMRejected, MessageRejected, SendOutcomeUnknown.
  */
@@ -986,9 +1170,9 @@ message?: string
  */
 time: string
 /**
- * in: a message from the mail server; out: an email from the CRM. One of: in, out.
+ * in: a message from the mail server; out: an email from the CRM; act: an appointment, contact or task. One of: in, out, act.
  */
-direction: ("in" | "out")
+direction: ("in" | "out" | "act")
 /**
  * Why (see docs/observability.md), e.g. CorruptMessage, AttachmentTooLarge, CRMRejected, MessageRejected, SendOutcomeUnknown.
  */
@@ -1007,9 +1191,9 @@ message?: string
  */
 time: string
 /**
- * in: a message from the mail server; out: an email from the CRM. One of: in, out.
+ * in: a message from the mail server; out: an email from the CRM; act: an appointment, contact or task. One of: in, out, act.
  */
-direction: ("in" | "out")
+direction: ("in" | "out" | "act")
 /**
  * Why (see docs/observability.md), e.g. CorruptMessage, AttachmentTooLarge, CRMRejected, MessageRejected, SendOutcomeUnknown.
  */
@@ -1028,9 +1212,9 @@ message?: string
  */
 time: string
 /**
- * in: a message from the mail server; out: an email from the CRM. One of: in, out.
+ * in: a message from the mail server; out: an email from the CRM; act: an appointment, contact or task. One of: in, out, act.
  */
-direction: ("in" | "out")
+direction: ("in" | "out" | "act")
 /**
  * Why (see docs/observability.md), e.g. CorruptMessage, AttachmentTooLarge, CRMRejected, MessageRejected, SendOutcomeUnknown.
  */
@@ -1049,9 +1233,9 @@ message?: string
  */
 time: string
 /**
- * in: a message from the mail server; out: an email from the CRM. One of: in, out.
+ * in: a message from the mail server; out: an email from the CRM; act: an appointment, contact or task. One of: in, out, act.
  */
-direction: ("in" | "out")
+direction: ("in" | "out" | "act")
 /**
  * Why (see docs/observability.md), e.g. CorruptMessage, AttachmentTooLarge, CRMRejected, MessageRejected, SendOutcomeUnknown.
  */
@@ -1070,9 +1254,9 @@ message?: string
  */
 time: string
 /**
- * in: a message from the mail server; out: an email from the CRM. One of: in, out.
+ * in: a message from the mail server; out: an email from the CRM; act: an appointment, contact or task. One of: in, out, act.
  */
-direction: ("in" | "out")
+direction: ("in" | "out" | "act")
 /**
  * Why (see docs/observability.md), e.g. CorruptMessage, AttachmentTooLarge, CRMRejected, MessageRejected, SendOutcomeUnknown.
  */
@@ -1091,9 +1275,9 @@ message?: string
  */
 time: string
 /**
- * in: a message from the mail server; out: an email from the CRM. One of: in, out.
+ * in: a message from the mail server; out: an email from the CRM; act: an appointment, contact or task. One of: in, out, act.
  */
-direction: ("in" | "out")
+direction: ("in" | "out" | "act")
 /**
  * Why (see docs/observability.md), e.g. CorruptMessage, AttachmentTooLarge, CRMRejected, MessageRejected, SendOutcomeUnknown.
  */
@@ -1112,9 +1296,9 @@ message?: string
  */
 time: string
 /**
- * in: a message from the mail server; out: an email from the CRM. One of: in, out.
+ * in: a message from the mail server; out: an email from the CRM; act: an appointment, contact or task. One of: in, out, act.
  */
-direction: ("in" | "out")
+direction: ("in" | "out" | "act")
 /**
  * Why (see docs/observability.md), e.g. CorruptMessage, AttachmentTooLarge, CRMRejected, MessageRejected, SendOutcomeUnknown.
  */
@@ -1133,9 +1317,9 @@ message?: string
  */
 time: string
 /**
- * in: a message from the mail server; out: an email from the CRM. One of: in, out.
+ * in: a message from the mail server; out: an email from the CRM; act: an appointment, contact or task. One of: in, out, act.
  */
-direction: ("in" | "out")
+direction: ("in" | "out" | "act")
 /**
  * Why (see docs/observability.md), e.g. CorruptMessage, AttachmentTooLarge, CRMRejected, MessageRejected, SendOutcomeUnknown.
  */
@@ -1154,9 +1338,9 @@ message?: string
  */
 time: string
 /**
- * in: a message from the mail server; out: an email from the CRM. One of: in, out.
+ * in: a message from the mail server; out: an email from the CRM; act: an appointment, contact or task. One of: in, out, act.
  */
-direction: ("in" | "out")
+direction: ("in" | "out" | "act")
 /**
  * Why (see docs/observability.md), e.g. CorruptMessage, AttachmentTooLarge, CRMRejected, MessageRejected, SendOutcomeUnknown.
  */
@@ -1175,9 +1359,9 @@ message?: string
  */
 time: string
 /**
- * in: a message from the mail server; out: an email from the CRM. One of: in, out.
+ * in: a message from the mail server; out: an email from the CRM; act: an appointment, contact or task. One of: in, out, act.
  */
-direction: ("in" | "out")
+direction: ("in" | "out" | "act")
 /**
  * Why (see docs/observability.md), e.g. CorruptMessage, AttachmentTooLarge, CRMRejected, MessageRejected, SendOutcomeUnknown.
  */
@@ -1196,9 +1380,9 @@ message?: string
  */
 time: string
 /**
- * in: a message from the mail server; out: an email from the CRM. One of: in, out.
+ * in: a message from the mail server; out: an email from the CRM; act: an appointment, contact or task. One of: in, out, act.
  */
-direction: ("in" | "out")
+direction: ("in" | "out" | "act")
 /**
  * Why (see docs/observability.md), e.g. CorruptMessage, AttachmentTooLarge, CRMRejected, MessageRejected, SendOutcomeUnknown.
  */
@@ -1217,9 +1401,9 @@ message?: string
  */
 time: string
 /**
- * in: a message from the mail server; out: an email from the CRM. One of: in, out.
+ * in: a message from the mail server; out: an email from the CRM; act: an appointment, contact or task. One of: in, out, act.
  */
-direction: ("in" | "out")
+direction: ("in" | "out" | "act")
 /**
  * Why (see docs/observability.md), e.g. CorruptMessage, AttachmentTooLarge, CRMRejected, MessageRejected, SendOutcomeUnknown.
  */
@@ -1238,9 +1422,9 @@ message?: string
  */
 time: string
 /**
- * in: a message from the mail server; out: an email from the CRM. One of: in, out.
+ * in: a message from the mail server; out: an email from the CRM; act: an appointment, contact or task. One of: in, out, act.
  */
-direction: ("in" | "out")
+direction: ("in" | "out" | "act")
 /**
  * Why (see docs/observability.md), e.g. CorruptMessage, AttachmentTooLarge, CRMRejected, MessageRejected, SendOutcomeUnknown.
  */
@@ -1259,9 +1443,9 @@ message?: string
  */
 time: string
 /**
- * in: a message from the mail server; out: an email from the CRM. One of: in, out.
+ * in: a message from the mail server; out: an email from the CRM; act: an appointment, contact or task. One of: in, out, act.
  */
-direction: ("in" | "out")
+direction: ("in" | "out" | "act")
 /**
  * Why (see docs/observability.md), e.g. CorruptMessage, AttachmentTooLarge, CRMRejected, MessageRejected, SendOutcomeUnknown.
  */
@@ -1280,9 +1464,9 @@ message?: string
  */
 time: string
 /**
- * in: a message from the mail server; out: an email from the CRM. One of: in, out.
+ * in: a message from the mail server; out: an email from the CRM; act: an appointment, contact or task. One of: in, out, act.
  */
-direction: ("in" | "out")
+direction: ("in" | "out" | "act")
 /**
  * Why (see docs/observability.md), e.g. CorruptMessage, AttachmentTooLarge, CRMRejected, MessageRejected, SendOutcomeUnknown.
  */
@@ -1301,9 +1485,9 @@ message?: string
  */
 time: string
 /**
- * in: a message from the mail server; out: an email from the CRM. One of: in, out.
+ * in: a message from the mail server; out: an email from the CRM; act: an appointment, contact or task. One of: in, out, act.
  */
-direction: ("in" | "out")
+direction: ("in" | "out" | "act")
 /**
  * Why (see docs/observability.md), e.g. CorruptMessage, AttachmentTooLarge, CRMRejected, MessageRejected, SendOutcomeUnknown.
  */
@@ -1322,9 +1506,9 @@ message?: string
  */
 time: string
 /**
- * in: a message from the mail server; out: an email from the CRM. One of: in, out.
+ * in: a message from the mail server; out: an email from the CRM; act: an appointment, contact or task. One of: in, out, act.
  */
-direction: ("in" | "out")
+direction: ("in" | "out" | "act")
 /**
  * Why (see docs/observability.md), e.g. CorruptMessage, AttachmentTooLarge, CRMRejected, MessageRejected, SendOutcomeUnknown.
  */
@@ -1343,9 +1527,9 @@ message?: string
  */
 time: string
 /**
- * in: a message from the mail server; out: an email from the CRM. One of: in, out.
+ * in: a message from the mail server; out: an email from the CRM; act: an appointment, contact or task. One of: in, out, act.
  */
-direction: ("in" | "out")
+direction: ("in" | "out" | "act")
 /**
  * Why (see docs/observability.md), e.g. CorruptMessage, AttachmentTooLarge, CRMRejected, MessageRejected, SendOutcomeUnknown.
  */
@@ -1364,9 +1548,9 @@ message?: string
  */
 time: string
 /**
- * in: a message from the mail server; out: an email from the CRM. One of: in, out.
+ * in: a message from the mail server; out: an email from the CRM; act: an appointment, contact or task. One of: in, out, act.
  */
-direction: ("in" | "out")
+direction: ("in" | "out" | "act")
 /**
  * Why (see docs/observability.md), e.g. CorruptMessage, AttachmentTooLarge, CRMRejected, MessageRejected, SendOutcomeUnknown.
  */
@@ -1385,9 +1569,9 @@ message?: string
  */
 time: string
 /**
- * in: a message from the mail server; out: an email from the CRM. One of: in, out.
+ * in: a message from the mail server; out: an email from the CRM; act: an appointment, contact or task. One of: in, out, act.
  */
-direction: ("in" | "out")
+direction: ("in" | "out" | "act")
 /**
  * Why (see docs/observability.md), e.g. CorruptMessage, AttachmentTooLarge, CRMRejected, MessageRejected, SendOutcomeUnknown.
  */
@@ -1406,9 +1590,9 @@ message?: string
  */
 time: string
 /**
- * in: a message from the mail server; out: an email from the CRM. One of: in, out.
+ * in: a message from the mail server; out: an email from the CRM; act: an appointment, contact or task. One of: in, out, act.
  */
-direction: ("in" | "out")
+direction: ("in" | "out" | "act")
 /**
  * Why (see docs/observability.md), e.g. CorruptMessage, AttachmentTooLarge, CRMRejected, MessageRejected, SendOutcomeUnknown.
  */
@@ -1427,9 +1611,9 @@ message?: string
  */
 time: string
 /**
- * in: a message from the mail server; out: an email from the CRM. One of: in, out.
+ * in: a message from the mail server; out: an email from the CRM; act: an appointment, contact or task. One of: in, out, act.
  */
-direction: ("in" | "out")
+direction: ("in" | "out" | "act")
 /**
  * Why (see docs/observability.md), e.g. CorruptMessage, AttachmentTooLarge, CRMRejected, MessageRejected, SendOutcomeUnknown.
  */
@@ -1448,9 +1632,9 @@ message?: string
  */
 time: string
 /**
- * in: a message from the mail server; out: an email from the CRM. One of: in, out.
+ * in: a message from the mail server; out: an email from the CRM; act: an appointment, contact or task. One of: in, out, act.
  */
-direction: ("in" | "out")
+direction: ("in" | "out" | "act")
 /**
  * Why (see docs/observability.md), e.g. CorruptMessage, AttachmentTooLarge, CRMRejected, MessageRejected, SendOutcomeUnknown.
  */
@@ -1469,9 +1653,9 @@ message?: string
  */
 time: string
 /**
- * in: a message from the mail server; out: an email from the CRM. One of: in, out.
+ * in: a message from the mail server; out: an email from the CRM; act: an appointment, contact or task. One of: in, out, act.
  */
-direction: ("in" | "out")
+direction: ("in" | "out" | "act")
 /**
  * Why (see docs/observability.md), e.g. CorruptMessage, AttachmentTooLarge, CRMRejected, MessageRejected, SendOutcomeUnknown.
  */
@@ -1490,9 +1674,9 @@ message?: string
  */
 time: string
 /**
- * in: a message from the mail server; out: an email from the CRM. One of: in, out.
+ * in: a message from the mail server; out: an email from the CRM; act: an appointment, contact or task. One of: in, out, act.
  */
-direction: ("in" | "out")
+direction: ("in" | "out" | "act")
 /**
  * Why (see docs/observability.md), e.g. CorruptMessage, AttachmentTooLarge, CRMRejected, MessageRejected, SendOutcomeUnknown.
  */
@@ -1511,9 +1695,9 @@ message?: string
  */
 time: string
 /**
- * in: a message from the mail server; out: an email from the CRM. One of: in, out.
+ * in: a message from the mail server; out: an email from the CRM; act: an appointment, contact or task. One of: in, out, act.
  */
-direction: ("in" | "out")
+direction: ("in" | "out" | "act")
 /**
  * Why (see docs/observability.md), e.g. CorruptMessage, AttachmentTooLarge, CRMRejected, MessageRejected, SendOutcomeUnknown.
  */
@@ -1532,9 +1716,9 @@ message?: string
  */
 time: string
 /**
- * in: a message from the mail server; out: an email from the CRM. One of: in, out.
+ * in: a message from the mail server; out: an email from the CRM; act: an appointment, contact or task. One of: in, out, act.
  */
-direction: ("in" | "out")
+direction: ("in" | "out" | "act")
 /**
  * Why (see docs/observability.md), e.g. CorruptMessage, AttachmentTooLarge, CRMRejected, MessageRejected, SendOutcomeUnknown.
  */
@@ -1553,9 +1737,9 @@ message?: string
  */
 time: string
 /**
- * in: a message from the mail server; out: an email from the CRM. One of: in, out.
+ * in: a message from the mail server; out: an email from the CRM; act: an appointment, contact or task. One of: in, out, act.
  */
-direction: ("in" | "out")
+direction: ("in" | "out" | "act")
 /**
  * Why (see docs/observability.md), e.g. CorruptMessage, AttachmentTooLarge, CRMRejected, MessageRejected, SendOutcomeUnknown.
  */
@@ -1574,9 +1758,9 @@ message?: string
  */
 time: string
 /**
- * in: a message from the mail server; out: an email from the CRM. One of: in, out.
+ * in: a message from the mail server; out: an email from the CRM; act: an appointment, contact or task. One of: in, out, act.
  */
-direction: ("in" | "out")
+direction: ("in" | "out" | "act")
 /**
  * Why (see docs/observability.md), e.g. CorruptMessage, AttachmentTooLarge, CRMRejected, MessageRejected, SendOutcomeUnknown.
  */
@@ -1595,9 +1779,9 @@ message?: string
  */
 time: string
 /**
- * in: a message from the mail server; out: an email from the CRM. One of: in, out.
+ * in: a message from the mail server; out: an email from the CRM; act: an appointment, contact or task. One of: in, out, act.
  */
-direction: ("in" | "out")
+direction: ("in" | "out" | "act")
 /**
  * Why (see docs/observability.md), e.g. CorruptMessage, AttachmentTooLarge, CRMRejected, MessageRejected, SendOutcomeUnknown.
  */
@@ -1616,9 +1800,9 @@ message?: string
  */
 time: string
 /**
- * in: a message from the mail server; out: an email from the CRM. One of: in, out.
+ * in: a message from the mail server; out: an email from the CRM; act: an appointment, contact or task. One of: in, out, act.
  */
-direction: ("in" | "out")
+direction: ("in" | "out" | "act")
 /**
  * Why (see docs/observability.md), e.g. CorruptMessage, AttachmentTooLarge, CRMRejected, MessageRejected, SendOutcomeUnknown.
  */
@@ -1637,9 +1821,9 @@ message?: string
  */
 time: string
 /**
- * in: a message from the mail server; out: an email from the CRM. One of: in, out.
+ * in: a message from the mail server; out: an email from the CRM; act: an appointment, contact or task. One of: in, out, act.
  */
-direction: ("in" | "out")
+direction: ("in" | "out" | "act")
 /**
  * Why (see docs/observability.md), e.g. CorruptMessage, AttachmentTooLarge, CRMRejected, MessageRejected, SendOutcomeUnknown.
  */
@@ -1658,9 +1842,9 @@ message?: string
  */
 time: string
 /**
- * in: a message from the mail server; out: an email from the CRM. One of: in, out.
+ * in: a message from the mail server; out: an email from the CRM; act: an appointment, contact or task. One of: in, out, act.
  */
-direction: ("in" | "out")
+direction: ("in" | "out" | "act")
 /**
  * Why (see docs/observability.md), e.g. CorruptMessage, AttachmentTooLarge, CRMRejected, MessageRejected, SendOutcomeUnknown.
  */
@@ -1679,9 +1863,9 @@ message?: string
  */
 time: string
 /**
- * in: a message from the mail server; out: an email from the CRM. One of: in, out.
+ * in: a message from the mail server; out: an email from the CRM; act: an appointment, contact or task. One of: in, out, act.
  */
-direction: ("in" | "out")
+direction: ("in" | "out" | "act")
 /**
  * Why (see docs/observability.md), e.g. CorruptMessage, AttachmentTooLarge, CRMRejected, MessageRejected, SendOutcomeUnknown.
  */
@@ -1700,9 +1884,9 @@ message?: string
  */
 time: string
 /**
- * in: a message from the mail server; out: an email from the CRM. One of: in, out.
+ * in: a message from the mail server; out: an email from the CRM; act: an appointment, contact or task. One of: in, out, act.
  */
-direction: ("in" | "out")
+direction: ("in" | "out" | "act")
 /**
  * Why (see docs/observability.md), e.g. CorruptMessage, AttachmentTooLarge, CRMRejected, MessageRejected, SendOutcomeUnknown.
  */
@@ -1721,9 +1905,9 @@ message?: string
  */
 time: string
 /**
- * in: a message from the mail server; out: an email from the CRM. One of: in, out.
+ * in: a message from the mail server; out: an email from the CRM; act: an appointment, contact or task. One of: in, out, act.
  */
-direction: ("in" | "out")
+direction: ("in" | "out" | "act")
 /**
  * Why (see docs/observability.md), e.g. CorruptMessage, AttachmentTooLarge, CRMRejected, MessageRejected, SendOutcomeUnknown.
  */
@@ -1742,9 +1926,9 @@ message?: string
  */
 time: string
 /**
- * in: a message from the mail server; out: an email from the CRM. One of: in, out.
+ * in: a message from the mail server; out: an email from the CRM; act: an appointment, contact or task. One of: in, out, act.
  */
-direction: ("in" | "out")
+direction: ("in" | "out" | "act")
 /**
  * Why (see docs/observability.md), e.g. CorruptMessage, AttachmentTooLarge, CRMRejected, MessageRejected, SendOutcomeUnknown.
  */
@@ -1763,9 +1947,9 @@ message?: string
  */
 time: string
 /**
- * in: a message from the mail server; out: an email from the CRM. One of: in, out.
+ * in: a message from the mail server; out: an email from the CRM; act: an appointment, contact or task. One of: in, out, act.
  */
-direction: ("in" | "out")
+direction: ("in" | "out" | "act")
 /**
  * Why (see docs/observability.md), e.g. CorruptMessage, AttachmentTooLarge, CRMRejected, MessageRejected, SendOutcomeUnknown.
  */
@@ -1784,9 +1968,9 @@ message?: string
  */
 time: string
 /**
- * in: a message from the mail server; out: an email from the CRM. One of: in, out.
+ * in: a message from the mail server; out: an email from the CRM; act: an appointment, contact or task. One of: in, out, act.
  */
-direction: ("in" | "out")
+direction: ("in" | "out" | "act")
 /**
  * Why (see docs/observability.md), e.g. CorruptMessage, AttachmentTooLarge, CRMRejected, MessageRejected, SendOutcomeUnknown.
  */
@@ -1805,9 +1989,9 @@ message?: string
  */
 time: string
 /**
- * in: a message from the mail server; out: an email from the CRM. One of: in, out.
+ * in: a message from the mail server; out: an email from the CRM; act: an appointment, contact or task. One of: in, out, act.
  */
-direction: ("in" | "out")
+direction: ("in" | "out" | "act")
 /**
  * Why (see docs/observability.md), e.g. CorruptMessage, AttachmentTooLarge, CRMRejected, MessageRejected, SendOutcomeUnknown.
  */
@@ -1826,9 +2010,9 @@ message?: string
  */
 time: string
 /**
- * in: a message from the mail server; out: an email from the CRM. One of: in, out.
+ * in: a message from the mail server; out: an email from the CRM; act: an appointment, contact or task. One of: in, out, act.
  */
-direction: ("in" | "out")
+direction: ("in" | "out" | "act")
 /**
  * Why (see docs/observability.md), e.g. CorruptMessage, AttachmentTooLarge, CRMRejected, MessageRejected, SendOutcomeUnknown.
  */
@@ -1847,9 +2031,9 @@ message?: string
  */
 time: string
 /**
- * in: a message from the mail server; out: an email from the CRM. One of: in, out.
+ * in: a message from the mail server; out: an email from the CRM; act: an appointment, contact or task. One of: in, out, act.
  */
-direction: ("in" | "out")
+direction: ("in" | "out" | "act")
 /**
  * Why (see docs/observability.md), e.g. CorruptMessage, AttachmentTooLarge, CRMRejected, MessageRejected, SendOutcomeUnknown.
  */
@@ -1868,9 +2052,9 @@ message?: string
  */
 time: string
 /**
- * in: a message from the mail server; out: an email from the CRM. One of: in, out.
+ * in: a message from the mail server; out: an email from the CRM; act: an appointment, contact or task. One of: in, out, act.
  */
-direction: ("in" | "out")
+direction: ("in" | "out" | "act")
 /**
  * Why (see docs/observability.md), e.g. CorruptMessage, AttachmentTooLarge, CRMRejected, MessageRejected, SendOutcomeUnknown.
  */
@@ -1889,9 +2073,9 @@ message?: string
  */
 time: string
 /**
- * in: a message from the mail server; out: an email from the CRM. One of: in, out.
+ * in: a message from the mail server; out: an email from the CRM; act: an appointment, contact or task. One of: in, out, act.
  */
-direction: ("in" | "out")
+direction: ("in" | "out" | "act")
 /**
  * Why (see docs/observability.md), e.g. CorruptMessage, AttachmentTooLarge, CRMRejected, MessageRejected, SendOutcomeUnknown.
  */
@@ -1910,9 +2094,9 @@ message?: string
  */
 time: string
 /**
- * in: a message from the mail server; out: an email from the CRM. One of: in, out.
+ * in: a message from the mail server; out: an email from the CRM; act: an appointment, contact or task. One of: in, out, act.
  */
-direction: ("in" | "out")
+direction: ("in" | "out" | "act")
 /**
  * Why (see docs/observability.md), e.g. CorruptMessage, AttachmentTooLarge, CRMRejected, MessageRejected, SendOutcomeUnknown.
  */
@@ -1931,9 +2115,9 @@ message?: string
  */
 time: string
 /**
- * in: a message from the mail server; out: an email from the CRM. One of: in, out.
+ * in: a message from the mail server; out: an email from the CRM; act: an appointment, contact or task. One of: in, out, act.
  */
-direction: ("in" | "out")
+direction: ("in" | "out" | "act")
 /**
  * Why (see docs/observability.md), e.g. CorruptMessage, AttachmentTooLarge, CRMRejected, MessageRejected, SendOutcomeUnknown.
  */
@@ -1952,9 +2136,9 @@ message?: string
  */
 time: string
 /**
- * in: a message from the mail server; out: an email from the CRM. One of: in, out.
+ * in: a message from the mail server; out: an email from the CRM; act: an appointment, contact or task. One of: in, out, act.
  */
-direction: ("in" | "out")
+direction: ("in" | "out" | "act")
 /**
  * Why (see docs/observability.md), e.g. CorruptMessage, AttachmentTooLarge, CRMRejected, MessageRejected, SendOutcomeUnknown.
  */
@@ -1973,9 +2157,9 @@ message?: string
  */
 time: string
 /**
- * in: a message from the mail server; out: an email from the CRM. One of: in, out.
+ * in: a message from the mail server; out: an email from the CRM; act: an appointment, contact or task. One of: in, out, act.
  */
-direction: ("in" | "out")
+direction: ("in" | "out" | "act")
 /**
  * Why (see docs/observability.md), e.g. CorruptMessage, AttachmentTooLarge, CRMRejected, MessageRejected, SendOutcomeUnknown.
  */
@@ -2118,6 +2302,188 @@ outgoing?: ("ServerSideSync" | "None")
  * Appointments, contacts and tasks: ServerSideSync (Exchange only) or None. One of: ServerSideSync, None.
  */
 appointmentsContactsTasks?: ("ServerSideSync" | "None")
+}
+/**
+ * How this organization's mailboxes synchronize appointments, contacts and tasks with Exchange (docs/act.md).
+ */
+appointmentsContactsTasks?: {
+/**
+ * Which kinds synchronize.
+ */
+kinds?: {
+/**
+ * Appointments.
+ */
+appointments?: boolean
+/**
+ * Contacts.
+ */
+contacts?: boolean
+/**
+ * Tasks (not synchronized by this version; see docs/act.md).
+ */
+tasks?: boolean
+}
+/**
+ * Who wins when the same field changed on both sides since the last sync (other fields are merged). One of: CRMWins, ExchangeWins.
+ */
+conflictPolicy?: ("CRMWins" | "ExchangeWins")
+/**
+ * The Outlook category that makes an Exchange item tracked, so it comes to the CRM. Defaults to "Tracked to <namespace>/<name>" of this Deployment.
+ */
+trackingCategory?: string
+/**
+ * A meeting cancelled in the CRM is cancelled in Exchange (attendees get the cancellation) when the mailbox organizes it, it is in the future and has attendees (Dynamics: SSSPropagateAppointmentCancellationsToExchange). Otherwise it only shows as free.
+ */
+propagateCancellations?: boolean
+/**
+ * Calendar window: days before today that synchronize.
+ */
+pastDays?: number
+/**
+ * Calendar window: days after today that synchronize.
+ */
+futureDays?: number
+/**
+ * Longest wait between two synchronization cycles of an idle mailbox; an active mailbox is synchronized every 10 seconds. A duration such as 30s, 5m or 1h30m.
+ */
+interval?: string
+/**
+ * Which way each configurable field flows (Dynamics' "Synchronization Settings for Outlook or Exchange").
+ */
+fieldDirections?: {
+/**
+ * Per-field directions; fields Dynamics keeps two-way are not listed.
+ */
+appointment?: {
+/**
+ * Direction of subject (default TwoWay). One of: TwoWay, ToExchange, ToCRM, None.
+ */
+subject?: ("TwoWay" | "ToExchange" | "ToCRM" | "None")
+/**
+ * Direction of body (default TwoWay). One of: TwoWay, ToExchange, ToCRM, None.
+ */
+body?: ("TwoWay" | "ToExchange" | "ToCRM" | "None")
+/**
+ * Direction of location (default TwoWay). One of: TwoWay, ToExchange, ToCRM, None.
+ */
+location?: ("TwoWay" | "ToExchange" | "ToCRM" | "None")
+}
+/**
+ * Per-field directions; fields Dynamics keeps two-way are not listed.
+ */
+contact?: {
+/**
+ * Direction of givenName (default TwoWay). One of: TwoWay, ToExchange, ToCRM, None.
+ */
+givenName?: ("TwoWay" | "ToExchange" | "ToCRM" | "None")
+/**
+ * Direction of middleName (default TwoWay). One of: TwoWay, ToExchange, ToCRM, None.
+ */
+middleName?: ("TwoWay" | "ToExchange" | "ToCRM" | "None")
+/**
+ * Direction of surname (default TwoWay). One of: TwoWay, ToExchange, ToCRM, None.
+ */
+surname?: ("TwoWay" | "ToExchange" | "ToCRM" | "None")
+/**
+ * Direction of jobTitle (default TwoWay). One of: TwoWay, ToExchange, ToCRM, None.
+ */
+jobTitle?: ("TwoWay" | "ToExchange" | "ToCRM" | "None")
+/**
+ * Direction of companyName (default TwoWay). One of: TwoWay, ToExchange, ToCRM, None.
+ */
+companyName?: ("TwoWay" | "ToExchange" | "ToCRM" | "None")
+/**
+ * Direction of department (default TwoWay). One of: TwoWay, ToExchange, ToCRM, None.
+ */
+department?: ("TwoWay" | "ToExchange" | "ToCRM" | "None")
+/**
+ * Direction of email1 (default TwoWay). One of: TwoWay, ToExchange, ToCRM, None.
+ */
+email1?: ("TwoWay" | "ToExchange" | "ToCRM" | "None")
+/**
+ * Direction of email2 (default TwoWay). One of: TwoWay, ToExchange, ToCRM, None.
+ */
+email2?: ("TwoWay" | "ToExchange" | "ToCRM" | "None")
+/**
+ * Direction of email3 (default TwoWay). One of: TwoWay, ToExchange, ToCRM, None.
+ */
+email3?: ("TwoWay" | "ToExchange" | "ToCRM" | "None")
+/**
+ * Direction of businessPhone (default TwoWay). One of: TwoWay, ToExchange, ToCRM, None.
+ */
+businessPhone?: ("TwoWay" | "ToExchange" | "ToCRM" | "None")
+/**
+ * Direction of mobilePhone (default TwoWay). One of: TwoWay, ToExchange, ToCRM, None.
+ */
+mobilePhone?: ("TwoWay" | "ToExchange" | "ToCRM" | "None")
+/**
+ * Direction of homePhone (default TwoWay). One of: TwoWay, ToExchange, ToCRM, None.
+ */
+homePhone?: ("TwoWay" | "ToExchange" | "ToCRM" | "None")
+/**
+ * Direction of businessStreet (default TwoWay). One of: TwoWay, ToExchange, ToCRM, None.
+ */
+businessStreet?: ("TwoWay" | "ToExchange" | "ToCRM" | "None")
+/**
+ * Direction of businessCity (default TwoWay). One of: TwoWay, ToExchange, ToCRM, None.
+ */
+businessCity?: ("TwoWay" | "ToExchange" | "ToCRM" | "None")
+/**
+ * Direction of businessState (default TwoWay). One of: TwoWay, ToExchange, ToCRM, None.
+ */
+businessState?: ("TwoWay" | "ToExchange" | "ToCRM" | "None")
+/**
+ * Direction of businessPostalCode (default TwoWay). One of: TwoWay, ToExchange, ToCRM, None.
+ */
+businessPostalCode?: ("TwoWay" | "ToExchange" | "ToCRM" | "None")
+/**
+ * Direction of businessCountry (default TwoWay). One of: TwoWay, ToExchange, ToCRM, None.
+ */
+businessCountry?: ("TwoWay" | "ToExchange" | "ToCRM" | "None")
+/**
+ * Direction of birthday (default TwoWay). One of: TwoWay, ToExchange, ToCRM, None.
+ */
+birthday?: ("TwoWay" | "ToExchange" | "ToCRM" | "None")
+/**
+ * Direction of assistantName (default TwoWay). One of: TwoWay, ToExchange, ToCRM, None.
+ */
+assistantName?: ("TwoWay" | "ToExchange" | "ToCRM" | "None")
+/**
+ * Direction of notes (default TwoWay). One of: TwoWay, ToExchange, ToCRM, None.
+ */
+notes?: ("TwoWay" | "ToExchange" | "ToCRM" | "None")
+}
+/**
+ * Per-field directions; fields Dynamics keeps two-way are not listed.
+ */
+task?: {
+/**
+ * Direction of subject (default TwoWay). One of: TwoWay, ToExchange, ToCRM, None.
+ */
+subject?: ("TwoWay" | "ToExchange" | "ToCRM" | "None")
+/**
+ * Direction of body (default TwoWay). One of: TwoWay, ToExchange, ToCRM, None.
+ */
+body?: ("TwoWay" | "ToExchange" | "ToCRM" | "None")
+/**
+ * Direction of dueDate (default TwoWay). One of: TwoWay, ToExchange, ToCRM, None.
+ */
+dueDate?: ("TwoWay" | "ToExchange" | "ToCRM" | "None")
+/**
+ * Direction of startDate (default TwoWay). One of: TwoWay, ToExchange, ToCRM, None.
+ */
+startDate?: ("TwoWay" | "ToExchange" | "ToCRM" | "None")
+/**
+ * Direction of completedDate (default TwoWay). One of: TwoWay, ToExchange, ToCRM, None.
+ */
+completedDate?: ("TwoWay" | "ToExchange" | "ToCRM" | "None")
+/**
+ * Direction of percentComplete (default TwoWay). One of: TwoWay, ToExchange, ToCRM, None.
+ */
+percentComplete?: ("TwoWay" | "ToExchange" | "ToCRM" | "None")
+}
+}
 }
 /**
  * Process a user's mailbox only after its address is approved.

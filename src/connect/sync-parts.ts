@@ -23,6 +23,7 @@ import { DEFAULT_TOKEN, type TokenSettings } from '../sync/tracking-token.js';
 import type { SyncPartsFactory, SyncPlanInput } from '../sync/worker.js';
 import { parseDuration, resolveDirection, revisionOf, type DirectionSettings } from './settings.js';
 import { credentialsFor, ewsAdapterFor } from './testers.js';
+import { actSyncPart } from '../act/sync-part.js';
 
 type Debug = (message: string, fields?: Record<string, unknown>) => void;
 
@@ -33,6 +34,8 @@ export interface SyncPartsOptions {
   pollIntervalMs?: number;
   /** Where incoming MIME is parsed (the process's thread pool); inline when absent. */
   parser?: MessageParser;
+  /** Overrides the ACT interval (tests). */
+  actIntervalMs?: number;
 }
 
 export function tokenSettings(d: Deployment): TokenSettings {
@@ -124,6 +127,7 @@ export class ConnectSyncParts implements SyncPartsFactory {
     const debug: Debug = w.logger ? (message, fields) => w.logger!.debug(fields ?? {}, message) : () => undefined;
     if (w.incoming) parts.incoming = this.incoming(settings('incoming'), parts.retry!, debug);
     if (w.outgoing) parts.outgoing = this.outgoing(settings('outgoing'), debug);
+    if (w.act) parts.act = actSyncPart({ mailbox: m, profile, deployment, lookups: w.lookups, crm }, this.opts.actIntervalMs);
     return parts;
   }
 

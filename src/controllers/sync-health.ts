@@ -20,7 +20,7 @@ import type { Condition } from '../kube/conditions.js';
 import type { Caches } from './context.js';
 import { hashOf } from './rollout-revision.js';
 
-export const SYNC_DIRECTIONS = ['incoming', 'outgoing'] as const;
+export const SYNC_DIRECTIONS = ['incoming', 'outgoing', 'appointmentsContactsTasks'] as const;
 export type SyncDirection = (typeof SYNC_DIRECTIONS)[number];
 
 export type SyncFailureRecord = NonNullable<NonNullable<NonNullable<MailboxStatusT['sync']>['incoming']>['failure']>;

@@ -102,6 +102,9 @@ export function syncMetricsHooks(metrics: Metrics): SyncMetricsHooks {
     failed(reason, direction, m) {
       metrics.failures.inc({ reason, direction, ...labelsOf(m) });
     },
+    act(m, kind, action, count) {
+      metrics.actItems.inc({ kind, action, ...labelsOf(m) }, count);
+    },
   };
 }
 

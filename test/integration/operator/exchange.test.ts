@@ -66,8 +66,8 @@ test('Exchange Online over Graph with client credentials: incoming and outgoing 
 
 test('Exchange Server over EWS with impersonation; appointments, contacts and tasks do not claim to run', async () => {
   await create(admin, 'mailboxes', ns, 'bob', mailbox('bob@contoso.example', 'onprem', { appointmentsContactsTasks: 'ServerSideSync' }));
-  const o = await waitForCondition(admin, 'mailboxes', ns, 'bob', 'AppointmentsContactsTasksReady', (c) => c.reason === 'ACTNotAvailable');
-  expect(condition(o, 'AppointmentsContactsTasksReady')?.status).toBe('False');
+  const o = await waitForCondition(admin, 'mailboxes', ns, 'bob', 'AppointmentsContactsTasksReady', (c) => c.reason === 'UnsupportedConfiguration');
+  expect(condition(o, 'AppointmentsContactsTasksReady')?.message).toMatch(/over Microsoft Graph \(ExchangeOnline\) only/);
   expect(condition(o, 'IncomingEmailReady')).toMatchObject({ status: 'True', reason: 'Succeeded' });
   expect(condition(o, 'Enabled')?.message).not.toMatch(/appointments/);
   expect(ews.requests.some((r) => r.mailbox === 'bob@contoso.example' && r.principal === SVC.username)).toBe(true);
