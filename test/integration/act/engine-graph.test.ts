@@ -255,3 +255,19 @@ test('a missing Graph permission is named by Test and Enable', async () => {
     cal.denied.delete('Contacts');
   }
 });
+
+test('throttling (Graph 429 with Retry-After, CRM 503) fails the cycle, which is retried: nothing lost, nothing twice', async () => {
+  const e = engine({ takeOver: true }); // back from the takeover test above
+  await e.cycle();
+  const ids = Array.from({ length: 30 }, (_, i) => act.add('appointment', { owner: ANN, fields: meeting(`throttled ${i}`, 100 + i, { requiredAttendees: [] }) }));
+  graph.throttleNext(2, 1, 12);
+  await expect(e.cycle()).rejects.toMatchObject({ reason: 'Throttled', retryAfterMs: 1000 });
+  crm.failNext(1, { status: 503, retryAfterSec: 1 });
+  await expect(e.cycle()).rejects.toMatchObject({ retryAfterMs: 1000 });
+  for (let i = 0; i < 5; i++) await e.cycle().catch(() => undefined);
+  for (const id of ids) {
+    const link = act.link(ANN, 'appointment', id);
+    expect(link).toBeDefined();
+    expect(cal.events(ANN).filter((x) => x.data.subject === act.get(id).fields.subject)).toHaveLength(1);
+  }
+});
