@@ -157,26 +157,26 @@ export class ActEngine {
       }
     }
     const exchangeByUid = new Map<string, ExchangeItem>();
-    for (const item of ex.items) {
-      if (item.iCalUId) exchangeByUid.set(item.iCalUId, item);
+    for (const item of ex.items) if (item.iCalUId) exchangeByUid.set(item.iCalUId, item);
+    await eachLimited(ex.items, (item) => {
       const rec = byExchangeId.get(item.id) ?? (item.stampedCrmId ? byCrmId.get(item.stampedCrmId) : undefined) ?? (item.iCalUId ? byUid.get(item.iCalUId) : undefined);
-      await this.guard(kind, item.id, counts, () => this.fromExchange(kind, store, item, rec, ctx, counts, touched, signal));
-    }
-    for (const id of ex.removed) {
+      return this.guard(kind, item.id, counts, () => this.fromExchange(kind, store, item, rec, ctx, counts, touched, signal));
+    });
+    await eachLimited(ex.removed, async (id) => {
       const rec = byExchangeId.get(id);
       if (rec) await this.guard(kind, id, counts, () => this.exchangeRemoved(kind, rec, ctx, counts, touched));
-    }
+    });
 
     // 2. CRM.
     let cursor = ks.crmCursor;
     for (;;) {
       const page = await crm.actChanges(mailbox, kind, cursor, settings.pageSize);
-      for (const change of page.changes) {
-        // Reconciled in step 1 with the record as it is now; a removal still applies.
-        if (touched.has(change.crmId) && !change.removed) continue;
-        touched.add(change.crmId);
-        await this.guard(kind, change.crmId, counts, () => this.fromCrm(kind, store, change.crmId, change.record, change.removed, change.link ?? change.record?.link, ctx, counts, exchangeByUid, signal));
-      }
+      // Reconciled in step 1 with the record as it is now; a removal still applies.
+      const todo = page.changes.filter((change) => !touched.has(change.crmId) || change.removed);
+      for (const change of todo) touched.add(change.crmId);
+      await eachLimited(todo, (change) =>
+        this.guard(kind, change.crmId, counts, () => this.fromCrm(kind, store, change.crmId, change.record, change.removed, change.link ?? change.record?.link, ctx, counts, exchangeByUid, signal)),
+      );
       cursor = page.cursor;
       if (!page.more) break;
     }
@@ -423,6 +423,30 @@ export class ActEngine {
       if (fresh) await this.reconcile(kind, store, rec, fresh, link.snapshot, link.origin, ctx, counts, signal);
     }
   }
+}
+
+/**
+ * Items of one page are independent (one record, one Exchange item each): 4 at a time, the
+ * requests Graph serves at once per mailbox (the adapter's slots enforce the limit anyway).
+ */
+export const ITEM_CONCURRENCY = 4;
+
+async function eachLimited<T>(items: T[], fn: (item: T) => Promise<void>): Promise<void> {
+  let next = 0;
+  let failure: { err: unknown } | undefined;
+  const worker = async (): Promise<void> => {
+    while (!failure && next < items.length) {
+      try {
+        await fn(items[next++]);
+      } catch (err) {
+        failure ??= { err };
+      }
+    }
+  };
+  // A failure stops taking new items, and the cycle ends only when those in flight have settled:
+  // nothing of a failed cycle runs on beside the next one.
+  await Promise.all(Array.from({ length: Math.min(ITEM_CONCURRENCY, items.length) }, worker));
+  if (failure) throw failure.err;
 }
 
 /** Every field of the kind as null: the other side of an item that exists on one side only. */
