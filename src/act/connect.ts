@@ -12,6 +12,7 @@ import type { CrmConnector } from '../crm/types.js';
 import { MailError } from '../mail/types.js';
 import { directionTable } from './directions.js';
 import { ActEngine, type ActCounts, type ActCycleCounts, type ActSettings } from './engine.js';
+import { EwsActAdapter } from './exchange/ews.js';
 import { GraphActAdapter } from './exchange/graph.js';
 import type { ExchangeActAdapter } from './exchange/types.js';
 import type { ActKind } from './model.js';
@@ -48,12 +49,14 @@ export function exchangeActAdapter(profile: EmailServerProfile, mailbox: Mailbox
   const s = r.value;
   const credentials = credentialsFor(s);
   if (!credentials) throw new MailError('UnsupportedConfiguration', `${s.authentication} authentication is not available for ${s.protocol}`);
-  if (s.protocol !== 'Graph') {
-    throw new MailError(
-      'UnsupportedConfiguration',
-      `profile "${profile.metadata.name}" reaches Exchange over ${s.protocol}: this version synchronizes appointments, contacts and tasks over Microsoft Graph (ExchangeOnline) only; set spec.appointmentsContactsTasks: None on this mailbox`,
-    );
+  if (s.protocol === 'EWS') {
+    const url = s.endpoint.url ?? (s.endpoint.host && !s.autodiscover ? `https://${s.endpoint.host}:${s.endpoint.port}/EWS/Exchange.asmx` : undefined);
+    if (!url) {
+      throw new MailError('UnsupportedConfiguration', `profile "${profile.metadata.name}" finds EWS by Autodiscover, which appointment, contact and task sync does not use yet: set spec.incoming.url to the EWS URL (https://<server>/EWS/Exchange.asmx)`);
+    }
+    return new EwsActAdapter(s.endpoint, credentials, { mailbox: s.address, authentication: s.authentication === 'NTLM' ? 'NTLM' : 'Basic', impersonate: s.impersonation, url }, org);
   }
+  if (s.protocol !== 'Graph') throw new MailError('UnsupportedConfiguration', `appointments, contacts and tasks need Exchange (EWS or Graph), not ${s.protocol}`);
   return new GraphActAdapter(s.endpoint, credentials, { mailbox: s.address, pastDays: window.pastDays, futureDays: window.futureDays }, org);
 }
 
@@ -96,6 +99,8 @@ export function createActPart(input: { mailbox: Mailbox; profile: EmailServerPro
 export async function testAct(profile: EmailServerProfile, mailbox: Mailbox, deployment: Deployment | undefined, lookups: Lookups, signal?: AbortSignal): Promise<ActKind[]> {
   const settings = deployment ? actSettings(deployment, mailbox) : { kinds: ['appointment', 'contact'] as ActKind[], pastDays: 30, futureDays: 365 };
   const adapter = exchangeActAdapter(profile, mailbox, lookups, '', settings);
-  await adapter.test(settings.kinds, signal);
-  return settings.kinds;
+  // Only what this server's adapter synchronizes is tested, and claimed.
+  const kinds = settings.kinds.filter((k) => adapter.stores[k]);
+  await adapter.test(kinds, signal);
+  return kinds;
 }

@@ -48,7 +48,8 @@ export class ConnectMailboxTesting implements MailboxTesting {
               // What the worker's ACT loop needs (and only for what it synchronizes): no claim of more.
               const kinds = await testAct(profile, mailbox, undefined, lookups, signal);
               const names = kinds.map((k) => (k === 'appointment' ? 'calendar' : `${k}s`)).join(' and ');
-              return { ok: true, reason: 'Succeeded', message: `opened the ${names} of ${s.address} on ${s.endpoint.url ?? s.endpoint.host}; tasks are not synchronized by this version`, permanent: false };
+              const not = ['appointment', 'contact', 'task'].filter((k) => !kinds.includes(k as never)).map((k) => `${k}s`);
+              return { ok: true, reason: 'Succeeded', message: `opened the ${names} of ${s.address} on ${s.endpoint.url ?? s.endpoint.host}${not.length ? `; ${not.join(' and ')} are not synchronized by this version over ${s.protocol}` : ''}`, permanent: false };
             }
             await testerFor(s).test(signal);
             return { ok: true, reason: 'Succeeded', message: successMessage(s), permanent: false };
