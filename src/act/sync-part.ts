@@ -7,7 +7,14 @@ import { KIND_PLURAL, type ActKind } from './model.js';
 
 export function actSyncPart(input: Omit<Parameters<typeof createActPart>[0], 'itemFailed'>, intervalMs?: number): NonNullable<SyncParts['act']> {
   let reporter: SyncReporter | undefined;
-  const part = createActPart({ ...input, itemFailed: (kind, item, reason, message) => reporter?.actItemFailed?.(kind, item, reason, message) });
+  let part: ReturnType<typeof createActPart>;
+  try {
+    part = createActPart({ ...input, itemFailed: (kind, item, reason, message) => reporter?.actItemFailed?.(kind, item, reason, message) });
+  } catch (err) {
+    // A configuration ACT cannot run on (a connector without ACT, an EWS profile without a URL)
+    // fails this direction with the reason on its condition; email directions are not affected.
+    return { intervalMs: () => intervalMs ?? 30_000, cycle: () => Promise.reject(err) };
+  }
   return {
     intervalMs: () => intervalMs ?? part.intervalMs(),
     async cycle(r): Promise<CycleCounts> {
