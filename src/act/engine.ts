@@ -94,6 +94,10 @@ const STATE_KEY = '_state';
 
 export class ActEngine {
   private state?: ActMailboxState;
+  /** This kind's last cycle created items and did not finish: look for stamped items before creating. */
+  private recovering = false;
+  /** The write of this kind's `creating` mark, shared by the items of a cycle. */
+  private marking?: Promise<void>;
   private readonly now: () => Date;
 
   constructor(private readonly o: ActEngineOptions) {
@@ -136,6 +140,9 @@ export class ActEngine {
     const { crm, mailbox, settings } = this.o;
     const ks = (this.state!.kinds[kind] ??= {});
     const ctx: RuleContext = { mailbox: mailbox.address.toLowerCase(), now: this.now(), initial: !ks.initialDone };
+    // A cycle that created items and never finished: a create may have no link yet.
+    this.recovering = ks.creating === true;
+    this.marking = undefined;
     const counts = zero();
     const touched = new Set<string>();
 
@@ -185,6 +192,7 @@ export class ActEngine {
     ks.exchangeCursor = ex.cursor;
     ks.crmCursor = cursor;
     ks.initialDone = true;
+    delete ks.creating;
     return counts;
   }
 
@@ -388,6 +396,19 @@ export class ActEngine {
     const twin = rec.iCalUId ? exchangeByUid.get(rec.iCalUId) : undefined;
     if (twin) return this.reconcile(kind, store, rec, twin, undefined, 'CRM', ctx, counts, signal);
     if (settings.dryRun) return void counts.created++;
+    const ks = this.state!.kinds[kind]!;
+    if (this.recovering && store.findByStamp) {
+      // Created before a crash, link lost, stamp not in the change feed: find it by its stamp.
+      const found = await store.findByStamp({ org: org.uid, crmId }, signal);
+      const item = found && (await store.get(found.id, signal));
+      if (item) return this.reconcile(kind, store, rec, item, undefined, 'CRM', ctx, counts, signal);
+    }
+    if (store.findByStamp) {
+      // Say so before the first create (once, whichever item comes first), so that a crash before
+      // its link is written is recovered.
+      this.marking ??= ks.creating ? Promise.resolve() : ((ks.creating = true), crm.actPutState(mailbox, this.state!));
+      await this.marking;
+    }
     const fields: Fields = {};
     for (const [f, d] of Object.entries(this.directions(kind))) if (flowsToExchange(d)) fields[f] = crmView[f];
     const notify = kind === 'appointment' && mayInvite(crmView, 'create', ctx);

@@ -54,7 +54,7 @@ export interface ActChangesPage {
 
 /** Where a mailbox's sync of each kind resumes, and whether its first sync finished. */
 export interface ActMailboxState {
-  kinds: Partial<Record<ActKind, { exchangeCursor?: string; crmCursor?: string; initialDone?: boolean }>>;
+  kinds: Partial<Record<ActKind, { exchangeCursor?: string; crmCursor?: string; initialDone?: boolean; creating?: boolean }>>;
 }
 
 export interface ActConnector {

@@ -160,6 +160,14 @@ export class FakeGraphAct implements FakeGraphExtension {
     const collection = m[1] as 'events' | 'contacts';
     const items = this.list(mailbox, collection);
     if (!m[2]) {
+      if (method === 'GET') {
+        // $filter=singleValueExtendedProperties/Any(ep: ep/id eq '...' and ep/value eq '...')
+        const f = /ep\/id eq '([^']+)' and ep\/value eq '((?:[^']|'')*)'/.exec(url.searchParams.get('$filter') ?? '');
+        if (!f) return false;
+        const value = f[2].replace(/''/g, "'");
+        sendJson(res, 200, { value: items.filter((i) => !i.removed && i.props[f[1]] === value).map((i) => this.view(i)) });
+        return true;
+      }
       if (method !== 'POST') return false;
       const data = json();
       const props = Object.fromEntries(((data.singleValueExtendedProperties as Array<{ id: string; value: string }>) ?? []).map((p) => [p.id, p.value]));

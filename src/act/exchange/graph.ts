@@ -292,6 +292,13 @@ class GraphKindStore implements ExchangeKindStore {
     }
   }
 
+  async findByStamp(stamp: { org: string; crmId: string }, signal?: AbortSignal): Promise<Written | undefined> {
+    const filter = `singleValueExtendedProperties/Any(ep: ep/id eq '${STAMP_PROPERTY}' and ep/value eq '${stampValue(stamp.org, stamp.crmId).replace(/'/g, "''")}')`;
+    const j = await this.client.json(`${this.client.path}/${this.m.collection}?$filter=${encodeURIComponent(filter)}&$select=id,changeKey,iCalUId`, `looking for a stamped one of the ${this.m.collection}`, { signal });
+    const found = (j?.value as Json[] | undefined)?.[0];
+    return found ? { id: String(found.id), changeKey: found.changeKey as string | undefined, iCalUId: found.iCalUId as string | undefined } : undefined;
+  }
+
   async create(fields: Fields, stamp: { org: string; crmId: string; categories?: string[] }, opts: WriteOptions, signal?: AbortSignal): Promise<Written> {
     const body = this.m.toGraph(fields, opts);
     const props = [...((body.singleValueExtendedProperties as ExtProps | undefined) ?? []), { id: STAMP_PROPERTY, value: stampValue(stamp.org, stamp.crmId) }];

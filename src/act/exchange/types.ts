@@ -47,6 +47,11 @@ export interface ExchangeKindStore {
   create(fields: Fields, stamp: { org: string; crmId: string; categories?: string[] }, opts: WriteOptions, signal?: AbortSignal): Promise<Written>;
   /** Writes these fields; throws ExchangeConflict when `changeKey` is stale. */
   update(id: string, changeKey: string | undefined, fields: Fields, opts: WriteOptions & { stamp?: { org: string; crmId: string } }, signal?: AbortSignal): Promise<Written>;
+  /**
+   * The item stamped with this CRM id, if any: how a create whose link was lost is found when the
+   * stamp is not visible in the change feed (Graph contacts). Not needed where it is (EWS, Graph events).
+   */
+  findByStamp?(stamp: { org: string; crmId: string }, signal?: AbortSignal): Promise<Written | undefined>;
   /** Deletes the item (cancelling the meeting when notifyAttendees); a missing item is not an error. */
   delete(id: string, opts: WriteOptions, signal?: AbortSignal): Promise<void>;
 }

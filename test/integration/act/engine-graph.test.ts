@@ -271,3 +271,18 @@ test('throttling (Graph 429 with Retry-After, CRM 503) fails the cycle, which is
     expect(cal.events(ANN).filter((x) => x.data.subject === act.get(id).fields.subject)).toHaveLength(1);
   }
 });
+
+test('a contact created before a crash whose link was lost is found by its stamp, not created twice', async () => {
+  const e = engine({ takeOver: true });
+  await e.cycle();
+  const id = act.add('contact', { owner: ANN, fields: { givenName: 'Lost', surname: 'Link' } });
+  // The cycle dies right after the create (the CRM refuses the link write once, permanently for that request).
+  const created = cal.contacts(ANN).length;
+  crm.extensions.unshift((method, path) => (method === 'PUT' && path.endsWith(`/contacts/${id}/link`) ? ((crm.extensions.shift(), { status: 503, body: { error: { code: 'unavailable', message: 'down' } } })) : undefined));
+  await expect(e.cycle()).rejects.toMatchObject({ reason: 'CRMError' }); // 503 without Retry-After
+  expect(cal.contacts(ANN).length).toBe(created + 1);
+  expect(act.link(ANN, 'contact', id)).toBeUndefined();
+  await engine({ takeOver: true }).cycle();
+  expect(cal.contacts(ANN).filter((c) => c.data.surname === 'Link')).toHaveLength(1);
+  expect(act.link(ANN, 'contact', id)?.exchangeId).toBe(cal.contacts(ANN).find((c) => c.data.surname === 'Link')!.id);
+});
