@@ -22,7 +22,7 @@ import { FIELDS, fingerprint, KIND_PLURAL, normalize } from './model.js';
 import { flowsToCrm, flowsToExchange, type DirectionTable } from './directions.js';
 import { isEmpty, merge, type ConflictPolicy, type MergePlan } from './merge.js';
 import { cancellationReachesExchange, exchangeView, mayInvite, onCrmRemoval, onExchangeRemoval, type RuleContext } from './rules.js';
-import { ExchangeConflict, type ExchangeActAdapter, type ExchangeItem, type ExchangeKindStore, type OrganizationClaim } from './exchange/types.js';
+import { ExchangeConflict, type ExchangeActAdapter, type ExchangeItem, type ExchangeKindStore, type OrganizationClaim, type Written } from './exchange/types.js';
 
 export interface ActSettings {
   kinds: ActKind[];
@@ -98,6 +98,8 @@ export class ActEngine {
   private recovering = false;
   /** The write of this kind's `creating` mark, shared by the items of a cycle. */
   private marking?: Promise<void>;
+  /** At a first sync: the items this organization stamped, by CRM id. */
+  private stamped?: Map<string, { id: string }>;
   private readonly now: () => Date;
 
   constructor(private readonly o: ActEngineOptions) {
@@ -143,6 +145,8 @@ export class ActEngine {
     // A cycle that created items and never finished: a create may have no link yet.
     this.recovering = ks.creating === true;
     this.marking = undefined;
+    // First sync: items we stamped earlier (links lost with the CRM's state) are found, not created again.
+    this.stamped = ctx.initial && store.stampIndex ? await store.stampIndex(this.o.org.uid, signal) : undefined;
     const counts = zero();
     const touched = new Set<string>();
 
@@ -237,6 +241,8 @@ export class ActEngine {
   ): Promise<void> {
     const { crm, mailbox, settings, org } = this.o;
     const tracked = item.categories.includes(settings.trackingCategory);
+    // Out of this mailbox's filter now: the CRM's change feed reports that (unlink), not this item.
+    if (rec && rec.inFilter === false) return;
     if (rec) {
       touched.add(rec.crmId);
       const link = rec.link;
@@ -304,12 +310,18 @@ export class ActEngine {
       if (!isEmpty(plan.toExchange) || !isEmpty(plan.toCrm)) counts.updated++;
       return;
     }
-    let written: { id: string; changeKey?: string; iCalUId?: string } = { id: item.id, changeKey: item.changeKey, iCalUId: item.iCalUId };
+    let written: Written = { id: item.id, changeKey: item.changeKey, iCalUId: item.iCalUId };
     if (!isEmpty(plan.toExchange) || stampMissing) {
       const notify = mayInvite({ ...exFields, ...plan.toExchange }, Object.keys(plan.toExchange), ctx);
       if (notify) counts.notified++;
       try {
         written = { ...(await store.update(item.id, item.changeKey, plan.toExchange, { notifyAttendees: notify, stamp: { org: org.uid, crmId: rec.crmId } }, signal)), iCalUId: item.iCalUId };
+        // Fields Exchange could not take without mailing attendees: its values stand, on both sides.
+        for (const f of written.withheld ?? []) {
+          delete plan.toExchange[f];
+          plan.toCrm[f] = exFields[f];
+          plan.snapshot[f] = fingerprint(exFields[f]);
+        }
       } catch (err) {
         if (!(err instanceof ExchangeConflict)) throw err;
         // Changed since we read it: read it again and merge once more.
@@ -397,9 +409,9 @@ export class ActEngine {
     if (twin) return this.reconcile(kind, store, rec, twin, undefined, 'CRM', ctx, counts, signal);
     if (settings.dryRun) return void counts.created++;
     const ks = this.state!.kinds[kind]!;
-    if (this.recovering && store.findByStamp) {
-      // Created before a crash, link lost, stamp not in the change feed: find it by its stamp.
-      const found = await store.findByStamp({ org: org.uid, crmId }, signal);
+    if (this.stamped?.has(crmId) || (this.recovering && store.findByStamp)) {
+      // Created before a crash (or before the CRM lost its links), stamp not in the change feed: find it by its stamp.
+      const found = this.stamped?.get(crmId) ?? (await store.findByStamp!({ org: org.uid, crmId }, signal));
       const item = found && (await store.get(found.id, signal));
       if (item) return this.reconcile(kind, store, rec, item, undefined, 'CRM', ctx, counts, signal);
     }
@@ -435,6 +447,12 @@ export class ActEngine {
     try {
       if (notify) counts.notified++;
       const w = await store.update(link.exchangeId, link.changeKey, plan.toExchange, { notifyAttendees: notify }, signal);
+      if (w.withheld?.length) {
+        // Exchange kept some fields (see reconcile): merge with the item as it is.
+        const fresh = await store.get(link.exchangeId, signal);
+        if (fresh) await this.reconcile(kind, store, rec, { ...fresh, changeKey: w.changeKey ?? fresh.changeKey }, link.snapshot, link.origin, ctx, counts, signal);
+        return;
+      }
       await this.o.crm.actLink(this.o.mailbox, kind, this.link(kind, rec.crmId, { ...w, iCalUId: link.iCalUId }, plan.snapshot, link.origin, rec.state));
       if (!isEmpty(plan.toExchange)) counts.updated++;
     } catch (err) {

@@ -34,6 +34,8 @@ export interface ActRecord {
   state?: ActAppointmentState;
   iCalUId?: string;
   link?: ActLink;
+  /** False when the record is no longer in this mailbox's sync filter (a lookup returns it anyway). */
+  inFilter?: boolean;
 }
 
 /** One entry of the CRM's change feed for a mailbox and kind. */

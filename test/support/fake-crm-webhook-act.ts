@@ -97,7 +97,7 @@ export class FakeCrmAct {
 
   private view(r: FakeActRecord, mailbox: string): Record<string, unknown> {
     const link = this.link(mailbox, r.kind, r.crmId);
-    return { crmId: r.crmId, fields: r.fields, ...(r.kind === 'appointment' ? { state: r.state } : {}), ...(r.iCalUId ? { iCalUId: r.iCalUId } : {}), ...(link ? { link } : {}) };
+    return { crmId: r.crmId, fields: r.fields, ...(r.kind === 'appointment' ? { state: r.state } : {}), ...(r.iCalUId ? { iCalUId: r.iCalUId } : {}), ...(link ? { link } : {}), inFilter: this.inFilter(r, mailbox) };
   }
 
   private route(method: string, path: string, query: URLSearchParams, body: Record<string, unknown>): Answer | undefined {

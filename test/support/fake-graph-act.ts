@@ -163,7 +163,16 @@ export class FakeGraphAct implements FakeGraphExtension {
       if (method === 'GET') {
         // $filter=singleValueExtendedProperties/Any(ep: ep/id eq '...' and ep/value eq '...')
         const f = /ep\/id eq '([^']+)' and ep\/value eq '((?:[^']|'')*)'/.exec(url.searchParams.get('$filter') ?? '');
-        if (!f) return false;
+        if (!f) {
+          // A plain listing, in pages of $top, with $expand of extended properties.
+          const top = Number(url.searchParams.get('$top') ?? 10);
+          const skip = Number(url.searchParams.get('$skip') ?? 0);
+          const live = items.filter((i) => !i.removed);
+          const next = new URL(url.toString().replace(/^https?:\/\/[^/]+/, this.graph.baseUrl.replace(/\/v1\.0$/, '')));
+          next.searchParams.set('$skip', String(skip + top));
+          sendJson(res, 200, { value: live.slice(skip, skip + top).map((i) => this.view(i, expand)), ...(skip + top < live.length ? { '@odata.nextLink': next.toString() } : {}) });
+          return true;
+        }
         const value = f[2].replace(/''/g, "'");
         sendJson(res, 200, { value: items.filter((i) => !i.removed && i.props[f[1]] === value).map((i) => this.view(i)) });
         return true;

@@ -17,7 +17,7 @@
 import { MailError, type Credentials, type Endpoint } from '../../mail/types.js';
 import { drain, GraphAdapter } from '../../mail/graph.js';
 import { HttpResponseError } from '../../mail/http.js';
-import type { ActKind, Attendee, Fields } from '../model.js';
+import { KEY_FIELDS, type ActKind, type Attendee, type Fields } from '../model.js';
 import { ExchangeConflict, type ExchangeActAdapter, type ExchangeChanges, type ExchangeItem, type ExchangeKindStore, type OrganizationClaim, type WriteOptions, type Written } from './types.js';
 
 /** Our named properties (MAPI PS_PUBLIC_STRINGS-style, in our own property set). */
@@ -292,6 +292,20 @@ class GraphKindStore implements ExchangeKindStore {
     }
   }
 
+  async stampIndex(org: string, signal?: AbortSignal): Promise<Map<string, Written>> {
+    const out = new Map<string, Written>();
+    let url: string | undefined = `${this.client.path}/${this.m.collection}?$select=id,changeKey,iCalUId&$top=999&${this.expand()}`;
+    while (url) {
+      const page: Json = (await this.client.json(url, `listing stamped ${this.m.collection}`, { signal })) ?? {};
+      for (const j of (page.value as Json[] | undefined) ?? []) {
+        const crmId = crmIdOfStamp(prop(j.singleValueExtendedProperties, STAMP_PROPERTY), org);
+        if (crmId) out.set(crmId, { id: String(j.id), changeKey: j.changeKey as string | undefined, iCalUId: j.iCalUId as string | undefined });
+      }
+      url = typeof page['@odata.nextLink'] === 'string' ? page['@odata.nextLink'] : undefined;
+    }
+    return out;
+  }
+
   async findByStamp(stamp: { org: string; crmId: string }, signal?: AbortSignal): Promise<Written | undefined> {
     const filter = `singleValueExtendedProperties/Any(ep: ep/id eq '${STAMP_PROPERTY}' and ep/value eq '${stampValue(stamp.org, stamp.crmId).replace(/'/g, "''")}')`;
     const j = await this.client.json(`${this.client.path}/${this.m.collection}?$filter=${encodeURIComponent(filter)}&$select=id,changeKey,iCalUId`, `looking for a stamped one of the ${this.m.collection}`, { signal });
@@ -314,12 +328,24 @@ class GraphKindStore implements ExchangeKindStore {
   }
 
   async update(id: string, changeKey: string | undefined, fields: Fields, opts: WriteOptions & { stamp?: { org: string; crmId: string } }, signal?: AbortSignal): Promise<Written> {
+    // Graph mails the attendees of an organizer's meeting whenever a key field changes, and cannot
+    // be told not to: when no mail may go out, those fields are withheld (Exchange's values stand).
+    let withheld: string[] = [];
+    if (this.m.kind === 'appointment' && !opts.notifyAttendees && Object.keys(fields).some((f) => KEY_FIELDS.has(f))) {
+      const j = await this.client.json(`${this.itemPath(id)}?$select=attendees,organizer`, 'reading an event', { signal });
+      const invited = ((j?.attendees as unknown[] | undefined)?.length ?? 0) > 0;
+      if (invited && (address(j?.organizer) ?? '').toLowerCase() === this.client.opts.mailbox.toLowerCase()) {
+        withheld = Object.keys(fields).filter((f) => KEY_FIELDS.has(f));
+        fields = Object.fromEntries(Object.entries(fields).filter(([f]) => !KEY_FIELDS.has(f)));
+      }
+    }
     const body = this.m.toGraph(fields, opts);
     if (opts.stamp) body.singleValueExtendedProperties = [...((body.singleValueExtendedProperties as ExtProps | undefined) ?? []), { id: STAMP_PROPERTY, value: stampValue(opts.stamp.org, opts.stamp.crmId) }];
     try {
       // The change key as an ETag: a stale one is answered 412, a conflict to merge again.
+      if (!Object.keys(body).length) return { id, changeKey, withheld };
       const j = (await this.client.json(this.itemPath(id), `updating one of the ${this.m.collection}`, { method: 'PATCH', body, signal, headers: changeKey ? { 'if-match': `W/"${changeKey}"` } : {} })) ?? {};
-      return { id: String(j.id ?? id), changeKey: j.changeKey as string | undefined };
+      return { id: String(j.id ?? id), changeKey: j.changeKey as string | undefined, ...(withheld.length ? { withheld } : {}) };
     } catch (err) {
       if (httpStatus(err) === 412) throw new ExchangeConflict(id);
       throw itemRejected(err, `updating one of the ${this.m.collection}`);

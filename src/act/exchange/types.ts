@@ -35,6 +35,11 @@ export interface Written {
   id: string;
   changeKey?: string;
   iCalUId?: string;
+  /**
+   * Fields not written because writing them would mail attendees when that was not allowed
+   * (Graph cannot change an invited meeting silently); Exchange's values of them stand.
+   */
+  withheld?: string[];
 }
 
 export interface ExchangeKindStore {
@@ -52,6 +57,11 @@ export interface ExchangeKindStore {
    * stamp is not visible in the change feed (Graph contacts). Not needed where it is (EWS, Graph events).
    */
   findByStamp?(stamp: { org: string; crmId: string }, signal?: AbortSignal): Promise<Written | undefined>;
+  /**
+   * Every item stamped by this organization, by CRM id: read at a mailbox's first sync, so that
+   * links lost with the CRM's state are rebuilt from Exchange instead of creating items again.
+   */
+  stampIndex?(org: string, signal?: AbortSignal): Promise<Map<string, Written>>;
   /** Deletes the item (cancelling the meeting when notifyAttendees); a missing item is not an error. */
   delete(id: string, opts: WriteOptions, signal?: AbortSignal): Promise<void>;
 }
