@@ -25,7 +25,7 @@ export function actSettings(deployment: Deployment, mailbox: Mailbox): ActSettin
   const kinds: ActKind[] = [];
   if (s.kinds?.appointments ?? true) kinds.push('appointment');
   if (s.kinds?.contacts ?? true) kinds.push('contact');
-  // Tasks (Microsoft To Do, EWS tasks) are not synchronized by this version (docs/act.md).
+  if (s.kinds?.tasks ?? true) kinds.push('task');
   const fd = (s.fieldDirections ?? {}) as Record<ActKind, Record<string, string> | undefined>;
   return {
     kinds,
@@ -97,7 +97,7 @@ export function createActPart(input: { mailbox: Mailbox; profile: EmailServerPro
 
 /** Test and Enable for ACT: the folders (and permissions) each synchronized kind needs. */
 export async function testAct(profile: EmailServerProfile, mailbox: Mailbox, deployment: Deployment | undefined, lookups: Lookups, signal?: AbortSignal): Promise<ActKind[]> {
-  const settings = deployment ? actSettings(deployment, mailbox) : { kinds: ['appointment', 'contact'] as ActKind[], pastDays: 30, futureDays: 365 };
+  const settings = deployment ? actSettings(deployment, mailbox) : { kinds: ['appointment', 'contact', 'task'] as ActKind[], pastDays: 30, futureDays: 365 };
   const adapter = exchangeActAdapter(profile, mailbox, lookups, '', settings);
   // Only what this server's adapter synchronizes is tested, and claimed.
   const kinds = settings.kinds.filter((k) => adapter.stores[k]);

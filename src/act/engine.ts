@@ -215,7 +215,10 @@ export class ActEngine {
   }
 
   private directions(kind: ActKind): DirectionTable {
-    return this.o.settings.directions[kind];
+    const table = this.o.settings.directions[kind];
+    const unsupported = this.o.exchange.stores[kind]?.unsupported;
+    if (!unsupported?.length) return table;
+    return { ...table, ...Object.fromEntries(unsupported.map((f) => [f, 'None' as const])) };
   }
 
   private link(kind: ActKind, crmId: string, w: { id: string; changeKey?: string; iCalUId?: string }, snapshot: Snapshot, origin: ActLink['origin'], state?: ActRecord['state']): ActLink {

@@ -627,7 +627,7 @@ const actSettings = obj(
     kinds: obj('Which kinds synchronize.', {
       appointments: bool('Appointments.', { default: true }),
       contacts: bool('Contacts.', { default: true }),
-      tasks: bool('Tasks (not synchronized by this version; see docs/act.md).', { default: false }),
+      tasks: bool('Tasks (Microsoft To Do over Graph; not over EWS in this version).', { default: true }),
     }),
     conflictPolicy: oneOf(['CRMWins', 'ExchangeWins'], 'Who wins when the same field changed on both sides since the last sync (other fields are merged).', { default: 'CRMWins' }),
     trackingCategory: str('The Outlook category that makes an Exchange item tracked, so it comes to the CRM. Defaults to "Tracked to <namespace>/<name>" of this Deployment.', { minLength: 1, maxLength: 255 }),

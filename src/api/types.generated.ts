@@ -2320,7 +2320,7 @@ appointments?: boolean
  */
 contacts?: boolean
 /**
- * Tasks (not synchronized by this version; see docs/act.md).
+ * Tasks (Microsoft To Do over Graph; not over EWS in this version).
  */
 tasks?: boolean
 }

@@ -47,7 +47,8 @@ export class ConnectMailboxTesting implements MailboxTesting {
             if (direction === 'appointmentsContactsTasks') {
               // What the worker's ACT loop needs (and only for what it synchronizes): no claim of more.
               const kinds = await testAct(profile, mailbox, undefined, lookups, signal);
-              const names = kinds.map((k) => (k === 'appointment' ? 'calendar' : `${k}s`)).join(' and ');
+              const list = kinds.map((k) => (k === 'appointment' ? 'calendar' : `${k}s`));
+              const names = list.length > 1 ? `${list.slice(0, -1).join(', ')} and ${list[list.length - 1]}` : list.join('');
               const not = ['appointment', 'contact', 'task'].filter((k) => !kinds.includes(k as never)).map((k) => `${k}s`);
               return { ok: true, reason: 'Succeeded', message: `opened the ${names} of ${s.address} on ${s.endpoint.url ?? s.endpoint.host}${not.length ? `; ${not.join(' and ')} are not synchronized by this version over ${s.protocol}` : ''}`, permanent: false };
             }

@@ -19,6 +19,9 @@ import { graphError, type FakeGraph, type FakeGraphExtension } from './fake-grap
 import { sendJson } from './https-server.js';
 
 type Json = Record<string, unknown>;
+/** Microsoft To Do tasks live in lists; the fake has one, the default list "Tasks". */
+type Collection = 'events' | 'contacts' | 'tasks';
+export const TODO_LIST_ID = 'AAMkTaskList0001=';
 
 export interface FakeGraphItem {
   id: string;
@@ -60,7 +63,7 @@ export class FakeGraphAct implements FakeGraphExtension {
     return new FakeGraphAct(graph);
   }
 
-  private list(mailbox: string, collection: 'events' | 'contacts'): FakeGraphItem[] {
+  private list(mailbox: string, collection: Collection): FakeGraphItem[] {
     const key = `${mailbox.toLowerCase()} ${collection}`;
     let l = this.collections.get(key);
     if (!l) this.collections.set(key, (l = []));
@@ -75,6 +78,15 @@ export class FakeGraphAct implements FakeGraphExtension {
     return this.list(mailbox, 'contacts').filter((e) => !e.removed);
   }
 
+  tasks(mailbox: string): FakeGraphItem[] {
+    return this.list(mailbox, 'tasks').filter((e) => !e.removed);
+  }
+
+  /** A task the user made in Microsoft To Do. */
+  addTask(mailbox: string, data: Json): FakeGraphItem {
+    return this.insert(mailbox, 'tasks', { status: 'notStarted', importance: 'normal', ...data });
+  }
+
   /** An event the user made in Outlook. */
   addEvent(mailbox: string, data: Json): FakeGraphItem {
     return this.insert(mailbox, 'events', { organizer: { emailAddress: { address: mailbox } }, attendees: [], categories: [], ...data });
@@ -85,14 +97,14 @@ export class FakeGraphAct implements FakeGraphExtension {
   }
 
   /** A user's edit in Outlook. */
-  edit(mailbox: string, collection: 'events' | 'contacts', id: string, patch: Json): void {
+  edit(mailbox: string, collection: Collection, id: string, patch: Json): void {
     const item = this.list(mailbox, collection).find((i) => i.id === id && !i.removed);
     if (!item) throw new Error(`no ${collection} item ${id}`);
     Object.assign(item.data, patch);
     this.touch(item);
   }
 
-  remove(mailbox: string, collection: 'events' | 'contacts', id: string): void {
+  remove(mailbox: string, collection: Collection, id: string): void {
     const item = this.list(mailbox, collection).find((i) => i.id === id && !i.removed);
     if (item) {
       item.removed = true;
@@ -105,8 +117,8 @@ export class FakeGraphAct implements FakeGraphExtension {
     this.generation++;
   }
 
-  private insert(mailbox: string, collection: 'events' | 'contacts', data: Json): FakeGraphItem {
-    const id = `AAkALg${collection === 'events' ? 'Evt' : 'Cnt'}${String(this.nextId++).padStart(7, '0')}=`;
+  private insert(mailbox: string, collection: Collection, data: Json): FakeGraphItem {
+    const id = `AAkALg${collection === 'events' ? 'Evt' : collection === 'contacts' ? 'Cnt' : 'Tsk'}${String(this.nextId++).padStart(7, '0')}=`;
     const item: FakeGraphItem = { id, changeKey: '', seq: 0, removed: false, data: { ...data }, props: {} };
     if (collection === 'events') item.data.iCalUId ??= `040000008200E00074C5B7101A82E008${randomUUID().replace(/-/g, '').toUpperCase()}`;
     this.list(mailbox, collection).push(item);
@@ -119,16 +131,26 @@ export class FakeGraphAct implements FakeGraphExtension {
     item.changeKey = `CK${item.seq}`;
   }
 
-  private view(item: FakeGraphItem, expand?: string[]): Json {
+  private view(item: FakeGraphItem, expand?: string[], linked = false): Json {
     const out: Json = { id: item.id, changeKey: item.changeKey, '@odata.etag': `W/"${item.changeKey}"`, ...item.data };
+    // To Do: linkedResources is a navigation property, returned only with $expand=linkedResources.
+    if (!linked) delete out.linkedResources;
     if (expand) out.singleValueExtendedProperties = Object.entries(item.props).filter(([id]) => expand.includes(id.toLowerCase())).map(([id, value]) => ({ id, value }));
     return out;
   }
 
   handle(req: http.IncomingMessage, res: http.ServerResponse, { mailbox, rest, url, body }: { mailbox: string; rest: string; url: URL; body: string }): boolean {
     const method = req.method ?? 'GET';
-    const path = rest.split('?')[0];
-    const known = /^(calendar|calendarView\/delta|events|contacts|contactFolders|todo\/lists)(\/|$)/.test(path);
+    let path = rest.split('?')[0];
+    const todo = /^todo\/lists\/([^/]+)\/tasks(\/.*)?$/.exec(path);
+    if (todo) {
+      if (decodeURIComponent(todo[1]) !== TODO_LIST_ID) {
+        graphError(res, 404, 'ErrorItemNotFound', 'The specified object was not found in the store.');
+        return true;
+      }
+      path = `tasks${todo[2] ?? ''}`;
+    }
+    const known = /^(calendar|calendarView\/delta|events|contacts|tasks|contactFolders|todo\/lists)(\/|$)/.test(path);
     if (!known) return false;
     if (!/IdType="ImmutableId"/.test(String(req.headers.prefer ?? ''))) this.withoutImmutableIds++;
     const need = /^(calendar|calendarView|events)/.test(path) ? 'Calendars' : /^contact/.test(path) ? 'Contacts' : 'Tasks';
@@ -138,6 +160,7 @@ export class FakeGraphAct implements FakeGraphExtension {
     }
     const json = (): Json => (body ? (JSON.parse(body) as Json) : {});
     const expand = [...(url.searchParams.get('$expand') ?? '').matchAll(/id eq '([^']+)'/g)].map((m) => m[1].toLowerCase());
+    const linked = /linkedResources/.test(url.searchParams.get('$expand') ?? '');
     if (path === 'calendar') {
       const props = (this.calendarProps.get(mailbox) ?? {}) as Record<string, string>;
       if (method === 'PATCH') {
@@ -147,17 +170,21 @@ export class FakeGraphAct implements FakeGraphExtension {
       sendJson(res, 200, { id: `calendar-${mailbox}`, name: 'Calendar', singleValueExtendedProperties: Object.entries(props).filter(([id]) => expand.includes(id.toLowerCase())).map(([id, value]) => ({ id, value })) });
       return true;
     }
-    if (path === 'contactFolders' || path === 'todo/lists') {
+    if (path === 'contactFolders') {
       sendJson(res, 200, { value: [] });
       return true;
     }
-    if (path === 'calendarView/delta' || path === 'contacts/delta') {
-      this.delta(req, res, url, mailbox, path === 'contacts/delta' ? 'contacts' : 'events');
+    if (path === 'todo/lists') {
+      sendJson(res, 200, { value: [{ id: TODO_LIST_ID, displayName: 'Tasks', wellknownListName: 'defaultList', isOwner: true }] });
       return true;
     }
-    const m = /^(events|contacts)(?:\/([^/]+))?(?:\/(cancel))?$/.exec(path);
+    if (path === 'calendarView/delta' || path === 'contacts/delta' || path === 'tasks/delta') {
+      this.delta(req, res, url, mailbox, path === 'contacts/delta' ? 'contacts' : path === 'tasks/delta' ? 'tasks' : 'events');
+      return true;
+    }
+    const m = /^(events|contacts|tasks)(?:\/([^/]+))?(?:\/(cancel))?$/.exec(path);
     if (!m) return false;
-    const collection = m[1] as 'events' | 'contacts';
+    const collection = m[1] as Collection;
     const items = this.list(mailbox, collection);
     if (!m[2]) {
       if (method === 'GET') {
@@ -170,7 +197,7 @@ export class FakeGraphAct implements FakeGraphExtension {
           const live = items.filter((i) => !i.removed);
           const next = new URL(url.toString().replace(/^https?:\/\/[^/]+/, this.graph.baseUrl.replace(/\/v1\.0$/, '')));
           next.searchParams.set('$skip', String(skip + top));
-          sendJson(res, 200, { value: live.slice(skip, skip + top).map((i) => this.view(i, expand)), ...(skip + top < live.length ? { '@odata.nextLink': next.toString() } : {}) });
+          sendJson(res, 200, { value: live.slice(skip, skip + top).map((i) => this.view(i, expand, linked)), ...(skip + top < live.length ? { '@odata.nextLink': next.toString() } : {}) });
           return true;
         }
         const value = f[2].replace(/''/g, "'");
@@ -187,7 +214,7 @@ export class FakeGraphAct implements FakeGraphExtension {
         sendJson(res, 201, this.view(twin));
         return true;
       }
-      const item = this.insert(mailbox, collection, collection === 'events' ? { organizer: { emailAddress: { address: mailbox } }, attendees: [], categories: [], ...data } : { categories: [], ...data });
+      const item = this.insert(mailbox, collection, collection === 'events' ? { organizer: { emailAddress: { address: mailbox } }, attendees: [], categories: [], ...data } : collection === 'tasks' ? { status: 'notStarted', importance: 'normal', ...data } : { categories: [], ...data });
       item.props = props;
       const attendees = (item.data.attendees as Json[] | undefined) ?? [];
       if (collection === 'events' && attendees.length) this.notify(mailbox, item, 'invitation');
@@ -200,7 +227,7 @@ export class FakeGraphAct implements FakeGraphExtension {
       return true;
     }
     if (method === 'GET') {
-      sendJson(res, 200, this.view(item, expand));
+      sendJson(res, 200, this.view(item, expand, linked));
       return true;
     }
     const ifMatch = req.headers['if-match'];
@@ -237,7 +264,7 @@ export class FakeGraphAct implements FakeGraphExtension {
     this.notices.push({ mailbox, eventId: item.id, subject: item.data.subject as string | undefined, kind, to });
   }
 
-  private delta(req: http.IncomingMessage, res: http.ServerResponse, url: URL, mailbox: string, collection: 'events' | 'contacts'): void {
+  private delta(req: http.IncomingMessage, res: http.ServerResponse, url: URL, mailbox: string, collection: Collection): void {
     const pageSize = Number(/odata\.maxpagesize=(\d+)/.exec(String(req.headers.prefer ?? ''))?.[1] ?? 100);
     const token = url.searchParams.get('$skiptoken') ?? url.searchParams.get('$deltatoken');
     type State = { gen: number; since: number; until: number; offset: number; initial: boolean; start?: number; end?: number };
@@ -269,7 +296,8 @@ export class FakeGraphAct implements FakeGraphExtension {
     const page = changes.slice(state.offset, state.offset + pageSize);
     // Removed, and events that moved out of the window, are both @removed: the client tells them apart.
     const value = page.map((i) => (i.removed || !inWindow(i) ? { id: i.id, '@removed': { reason: 'deleted' } } : this.view(i)));
-    const link = (param: string, s: State): string => `${this.graph.baseUrl}/users/${encodeURIComponent(mailbox)}/${collection === 'events' ? 'calendarView' : 'contacts'}/delta?${param}=${Buffer.from(JSON.stringify(s)).toString('base64url')}`;
+    const base = collection === 'events' ? 'calendarView' : collection === 'contacts' ? 'contacts' : `todo/lists/${TODO_LIST_ID}/tasks`;
+    const link = (param: string, s: State): string => `${this.graph.baseUrl}/users/${encodeURIComponent(mailbox)}/${base}/delta?${param}=${Buffer.from(JSON.stringify(s)).toString('base64url')}`;
     const more = state.offset + pageSize < changes.length;
     sendJson(res, 200, {
       value,

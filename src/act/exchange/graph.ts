@@ -100,8 +100,14 @@ export function itemRejected(err: unknown, what: string): unknown {
 
 interface KindMapping {
   kind: ActKind;
+  /** The collection below the user, or a function that finds it (To Do: the default list's tasks). */
   collection: string;
-  deltaPath(opts: GraphActOptions): string;
+  resolve?(client: GraphActClient, signal?: AbortSignal): Promise<string>;
+  deltaPath(opts: GraphActOptions, collection: string): string;
+  /** Fields this kind of item cannot hold (To Do has no percent complete): they flow nowhere. */
+  unsupported?: string[];
+  /** To Do stamps with a linkedResource; the others with an extended property. */
+  linkedResourceStamp?: boolean;
   toFields(j: Json): Fields;
   toGraph(f: Fields, opts: WriteOptions): Json;
 }
@@ -206,6 +212,48 @@ const CONTACT: KindMapping = {
   },
 };
 
+const linkedResource = (stamp: { org: string; crmId: string }): Json => ({ applicationName: 'mailsync', displayName: 'CRM record', externalId: stampValue(stamp.org, stamp.crmId) });
+const toDoDate = (v: unknown): Json | null => (v ? { dateTime: `${String(v).slice(0, 10)}T00:00:00`, timeZone: 'UTC' } : null);
+const fromToDoDate = (v: unknown): string | null => (((v as Json | undefined)?.dateTime as string | undefined) ?? null);
+
+const TASK: KindMapping = {
+  kind: 'task',
+  collection: 'todo/lists/-/tasks',
+  async resolve(client, signal) {
+    const j = await client.json(`${client.path}/todo/lists`, 'finding the default To Do list', { signal });
+    const lists = (j?.value as Json[] | undefined) ?? [];
+    const list = lists.find((l) => l.wellknownListName === 'defaultList') ?? lists[0];
+    if (!list) throw new MailError('MailboxNotFound', `Graph: ${client.opts.mailbox} has no Microsoft To Do task list; open To Do once for this mailbox, or turn tasks off in spec.appointmentsContactsTasks.kinds of the Deployment`);
+    return `todo/lists/${encodeURIComponent(String(list.id))}/tasks`;
+  },
+  deltaPath: (_o, collection) => `${collection}/delta`,
+  unsupported: ['percentComplete'],
+  linkedResourceStamp: true,
+  toFields(j) {
+    return {
+      subject: (j.title as string) ?? null,
+      body: ((j.body as Json | undefined)?.content as string) ?? null,
+      dueDate: fromToDoDate(j.dueDateTime),
+      startDate: fromToDoDate(j.startDateTime),
+      completedDate: fromToDoDate(j.completedDateTime),
+      percentComplete: null,
+      importance: (j.importance as string) ?? null,
+      status: (j.status as string) ?? null,
+    };
+  },
+  toGraph(f) {
+    const out: Json = {};
+    if ('subject' in f) out.title = f.subject ?? '';
+    if ('body' in f) out.body = { contentType: 'text', content: f.body ?? '' };
+    if ('dueDate' in f) out.dueDateTime = toDoDate(f.dueDate);
+    if ('startDate' in f) out.startDateTime = toDoDate(f.startDate);
+    if ('completedDate' in f) out.completedDateTime = toDoDate(f.completedDate);
+    if ('importance' in f && f.importance) out.importance = f.importance;
+    if ('status' in f && f.status) out.status = f.status;
+    return out;
+  },
+};
+
 class GraphKindStore implements ExchangeKindStore {
   readonly kind: ActKind;
 
@@ -215,10 +263,20 @@ class GraphKindStore implements ExchangeKindStore {
     private readonly org: string,
   ) {
     this.kind = m.kind;
+    this.collectionPath = m.collection;
+    this.unsupported = m.unsupported;
+  }
+
+  readonly unsupported?: string[];
+
+  /** What the items are called in messages. */
+  private get label(): string {
+    return this.m.kind === 'appointment' ? 'events' : `${this.m.kind}s`;
   }
 
   private item(j: Json): ExchangeItem {
-    const stamp = crmIdOfStamp(prop(j.singleValueExtendedProperties, STAMP_PROPERTY), this.org) ?? crmIdOfTransaction(j.transactionId, this.org);
+    const linked = Array.isArray(j.linkedResources) ? (j.linkedResources as Json[]).map((r) => crmIdOfStamp(r.externalId as string | undefined, this.org)).find(Boolean) : undefined;
+    const stamp = crmIdOfStamp(prop(j.singleValueExtendedProperties, STAMP_PROPERTY), this.org) ?? crmIdOfTransaction(j.transactionId, this.org) ?? linked;
     return {
       id: String(j.id),
       changeKey: typeof j.changeKey === 'string' ? j.changeKey : undefined,
@@ -231,10 +289,10 @@ class GraphKindStore implements ExchangeKindStore {
 
   async changes(cursor: string | undefined, signal?: AbortSignal): Promise<ExchangeChanges> {
     try {
-      return { ...(await this.readDelta(cursor ?? `${this.client.path}/${this.m.deltaPath(this.client.opts)}`, signal)), restarted: false };
+      return { ...(await this.readDelta(cursor ?? `${this.client.path}/${this.m.deltaPath(this.client.opts, await this.coll(signal))}`, signal)), restarted: false };
     } catch (err) {
       // 410 Gone (fullSyncRequired, an expired token): start over; links make the replay harmless.
-      if (cursor && httpStatus(err) === 410) return { ...(await this.readDelta(`${this.client.path}/${this.m.deltaPath(this.client.opts)}`, signal)), restarted: true };
+      if (cursor && httpStatus(err) === 410) return { ...(await this.readDelta(`${this.client.path}/${this.m.deltaPath(this.client.opts, await this.coll(signal))}`, signal)), restarted: true };
       throw err;
     }
   }
@@ -245,7 +303,7 @@ class GraphKindStore implements ExchangeKindStore {
     const size = this.client.opts.pageSize;
     let url = first;
     for (;;) {
-      const page = (await this.client.json(url, `reading ${this.m.collection} changes`, { signal, headers: size ? { prefer: `${PREFER}, odata.maxpagesize=${size}` } : undefined })) ?? {};
+      const page = (await this.client.json(url, `reading ${this.label} changes`, { signal, headers: size ? { prefer: `${PREFER}, odata.maxpagesize=${size}` } : undefined })) ?? {};
       for (const j of (page.value as Json[] | undefined) ?? []) {
         const id = String(j.id);
         if (j['@removed']) {
@@ -269,22 +327,37 @@ class GraphKindStore implements ExchangeKindStore {
         for (const id of removed) if (this.m.kind !== 'appointment' || !(await this.get(id, signal))) gone.push(id);
         return { items: out, removed: gone, cursor: page['@odata.deltaLink'] };
       }
-      if (typeof page['@odata.nextLink'] !== 'string') throw new MailError('ProtocolError', `Graph: a ${this.m.collection} delta page carried neither @odata.nextLink nor @odata.deltaLink; read again next cycle`);
+      if (typeof page['@odata.nextLink'] !== 'string') throw new MailError('ProtocolError', `Graph: a ${this.label} delta page carried neither @odata.nextLink nor @odata.deltaLink; read again next cycle`);
       url = page['@odata.nextLink'];
     }
   }
 
   private itemPath(id: string): string {
-    return `${this.client.path}/${this.m.collection}/${encodeURIComponent(id)}`;
+    return `${this.client.path}/${this.collectionPath}/${encodeURIComponent(id)}`;
+  }
+
+  private collectionPath: string;
+  private resolving?: Promise<string>;
+
+  /** The collection path, found once (To Do's default list). */
+  private async coll(signal?: AbortSignal): Promise<string> {
+    if (!this.m.resolve) return this.collectionPath;
+    this.resolving ??= this.m.resolve(this.client, signal).catch((err: unknown) => {
+      this.resolving = undefined;
+      throw err;
+    });
+    return (this.collectionPath = await this.resolving);
   }
 
   private expand(): string {
+    if (this.m.linkedResourceStamp) return '$expand=linkedResources';
     return `$expand=singleValueExtendedProperties($filter=id eq '${STAMP_PROPERTY}' or id eq '${HELD_ATTENDEES_PROPERTY}')`;
   }
 
   async get(id: string, signal?: AbortSignal): Promise<ExchangeItem | undefined> {
+    await this.coll(signal);
     try {
-      const j = await this.client.json(`${this.itemPath(id)}?${this.expand()}`, `reading one of the ${this.m.collection}`, { signal });
+      const j = await this.client.json(`${this.itemPath(id)}?${this.expand()}`, `reading one of the ${this.m.kind}s`, { signal });
       return j ? this.item(j) : undefined;
     } catch (err) {
       if (httpStatus(err) === 404) return undefined;
@@ -294,11 +367,11 @@ class GraphKindStore implements ExchangeKindStore {
 
   async stampIndex(org: string, signal?: AbortSignal): Promise<Map<string, Written>> {
     const out = new Map<string, Written>();
-    let url: string | undefined = `${this.client.path}/${this.m.collection}?$select=id,changeKey,iCalUId&$top=999&${this.expand()}`;
+    let url: string | undefined = `${this.client.path}/${await this.coll(signal)}?$top=999&${this.expand()}`;
     while (url) {
-      const page: Json = (await this.client.json(url, `listing stamped ${this.m.collection}`, { signal })) ?? {};
+      const page: Json = (await this.client.json(url, `listing stamped ${this.label}`, { signal })) ?? {};
       for (const j of (page.value as Json[] | undefined) ?? []) {
-        const crmId = crmIdOfStamp(prop(j.singleValueExtendedProperties, STAMP_PROPERTY), org);
+        const crmId = this.item(j).stampedCrmId;
         if (crmId) out.set(crmId, { id: String(j.id), changeKey: j.changeKey as string | undefined, iCalUId: j.iCalUId as string | undefined });
       }
       url = typeof page['@odata.nextLink'] === 'string' ? page['@odata.nextLink'] : undefined;
@@ -308,28 +381,29 @@ class GraphKindStore implements ExchangeKindStore {
 
   async findByStamp(stamp: { org: string; crmId: string }, signal?: AbortSignal): Promise<Written | undefined> {
     const filter = `singleValueExtendedProperties/Any(ep: ep/id eq '${STAMP_PROPERTY}' and ep/value eq '${stampValue(stamp.org, stamp.crmId).replace(/'/g, "''")}')`;
-    const j = await this.client.json(`${this.client.path}/${this.m.collection}?$filter=${encodeURIComponent(filter)}&$select=id,changeKey,iCalUId`, `looking for a stamped one of the ${this.m.collection}`, { signal });
+    const j = await this.client.json(`${this.client.path}/${await this.coll(signal)}?$filter=${encodeURIComponent(filter)}&$select=id,changeKey,iCalUId`, `looking for a stamped one of the ${this.label}`, { signal });
     const found = (j?.value as Json[] | undefined)?.[0];
     return found ? { id: String(found.id), changeKey: found.changeKey as string | undefined, iCalUId: found.iCalUId as string | undefined } : undefined;
   }
 
   async create(fields: Fields, stamp: { org: string; crmId: string; categories?: string[] }, opts: WriteOptions, signal?: AbortSignal): Promise<Written> {
     const body = this.m.toGraph(fields, opts);
-    const props = [...((body.singleValueExtendedProperties as ExtProps | undefined) ?? []), { id: STAMP_PROPERTY, value: stampValue(stamp.org, stamp.crmId) }];
-    body.singleValueExtendedProperties = props;
+    if (this.m.linkedResourceStamp) body.linkedResources = [linkedResource(stamp)];
+    else body.singleValueExtendedProperties = [...((body.singleValueExtendedProperties as ExtProps | undefined) ?? []), { id: STAMP_PROPERTY, value: stampValue(stamp.org, stamp.crmId) }];
     if (this.m.kind === 'appointment') body.transactionId = transactionId(stamp.org, stamp.crmId);
     if (stamp.categories?.length) body.categories = stamp.categories;
     try {
-      const j = (await this.client.json(`${this.client.path}/${this.m.collection}`, `creating one of the ${this.m.collection}`, { method: 'POST', body, signal })) ?? {};
+      const j = (await this.client.json(`${this.client.path}/${await this.coll(signal)}`, `creating one of the ${this.label}`, { method: 'POST', body, signal })) ?? {};
       return { id: String(j.id), changeKey: j.changeKey as string | undefined, iCalUId: j.iCalUId as string | undefined };
     } catch (err) {
-      throw itemRejected(err, `creating one of the ${this.m.collection}`);
+      throw itemRejected(err, `creating one of the ${this.label}`);
     }
   }
 
   async update(id: string, changeKey: string | undefined, fields: Fields, opts: WriteOptions & { stamp?: { org: string; crmId: string } }, signal?: AbortSignal): Promise<Written> {
     // Graph mails the attendees of an organizer's meeting whenever a key field changes, and cannot
     // be told not to: when no mail may go out, those fields are withheld (Exchange's values stand).
+    await this.coll(signal);
     let withheld: string[] = [];
     if (this.m.kind === 'appointment' && !opts.notifyAttendees && Object.keys(fields).some((f) => KEY_FIELDS.has(f))) {
       const j = await this.client.json(`${this.itemPath(id)}?$select=attendees,organizer`, 'reading an event', { signal });
@@ -340,19 +414,25 @@ class GraphKindStore implements ExchangeKindStore {
       }
     }
     const body = this.m.toGraph(fields, opts);
-    if (opts.stamp) body.singleValueExtendedProperties = [...((body.singleValueExtendedProperties as ExtProps | undefined) ?? []), { id: STAMP_PROPERTY, value: stampValue(opts.stamp.org, opts.stamp.crmId) }];
+    if (opts.stamp && !this.m.linkedResourceStamp) body.singleValueExtendedProperties = [...((body.singleValueExtendedProperties as ExtProps | undefined) ?? []), { id: STAMP_PROPERTY, value: stampValue(opts.stamp.org, opts.stamp.crmId) }];
+    if (opts.stamp && this.m.linkedResourceStamp) {
+      await this.client.json(`${this.itemPath(id)}/linkedResources`, 'stamping a task', { method: 'POST', body: linkedResource(opts.stamp), signal }).catch((err: unknown) => {
+        if (httpStatus(err) !== 409) throw err; // already linked
+      });
+    }
     try {
       // The change key as an ETag: a stale one is answered 412, a conflict to merge again.
       if (!Object.keys(body).length) return { id, changeKey, withheld };
-      const j = (await this.client.json(this.itemPath(id), `updating one of the ${this.m.collection}`, { method: 'PATCH', body, signal, headers: changeKey ? { 'if-match': `W/"${changeKey}"` } : {} })) ?? {};
+      const j = (await this.client.json(this.itemPath(id), `updating one of the ${this.label}`, { method: 'PATCH', body, signal, headers: changeKey ? { 'if-match': `W/"${changeKey}"` } : {} })) ?? {};
       return { id: String(j.id ?? id), changeKey: j.changeKey as string | undefined, ...(withheld.length ? { withheld } : {}) };
     } catch (err) {
       if (httpStatus(err) === 412) throw new ExchangeConflict(id);
-      throw itemRejected(err, `updating one of the ${this.m.collection}`);
+      throw itemRejected(err, `updating one of the ${this.label}`);
     }
   }
 
   async delete(id: string, opts: WriteOptions, signal?: AbortSignal): Promise<void> {
+    await this.coll(signal);
     try {
       // Cancelling mails the attendees; only a meeting with attendees can be cancelled.
       if (this.m.kind === 'appointment' && opts.notifyAttendees) {
@@ -362,7 +442,7 @@ class GraphKindStore implements ExchangeKindStore {
           return;
         }
       }
-      await this.client.json(this.itemPath(id), `deleting one of the ${this.m.collection}`, { method: 'DELETE', signal });
+      await this.client.json(this.itemPath(id), `deleting one of the ${this.label}`, { method: 'DELETE', signal });
     } catch (err) {
       if (httpStatus(err) === 404) return;
       throw err;
@@ -385,6 +465,7 @@ export class GraphActAdapter implements ExchangeActAdapter {
     this.client = new GraphActClient(endpoint, credentials, opts);
     this.stores.appointment = new GraphKindStore(this.client, EVENT, org);
     this.stores.contact = new GraphKindStore(this.client, CONTACT, org);
+    this.stores.task = new GraphKindStore(this.client, TASK, org);
   }
 
   async test(kinds: ActKind[], signal?: AbortSignal): Promise<void> {

@@ -44,6 +44,8 @@ export interface Written {
 
 export interface ExchangeKindStore {
   readonly kind: ActKind;
+  /** Fields this kind of item cannot hold on this server (To Do has no percent complete): they flow nowhere. */
+  readonly unsupported?: string[];
   /** Changes since `cursor`; everything in scope (the calendar window) without one. */
   changes(cursor: string | undefined, signal?: AbortSignal): Promise<ExchangeChanges>;
   /** The item now; undefined when it no longer exists. */

@@ -286,3 +286,22 @@ test('a contact created before a crash whose link was lost is found by its stamp
   expect(cal.contacts(ANN).filter((c) => c.data.surname === 'Link')).toHaveLength(1);
   expect(act.link(ANN, 'contact', id)?.exchangeId).toBe(cal.contacts(ANN).find((c) => c.data.surname === 'Link')!.id);
 });
+
+test('tasks through Microsoft To Do: stamped with a linkedResource, an edit in To Do returns, percent complete (not in To Do) stays in the CRM', async () => {
+  const e = engine({ takeOver: true, kinds: ['task'] });
+  await e.cycle();
+  const id = act.add('task', { owner: ANN, fields: { subject: 'call back', body: 'about the offer', dueDate: '2027-01-15', importance: 'high', status: 'notStarted', percentComplete: 40 } });
+  await e.cycle();
+  const t = cal.tasks(ANN).find((x) => x.data.title === 'call back')!;
+  expect(t.data.dueDateTime).toEqual({ dateTime: '2027-01-15T00:00:00', timeZone: 'UTC' });
+  expect((t.data.linkedResources as Array<{ externalId: string }>)[0].externalId).toBe(`org-contoso-0001:${id}`);
+  cal.edit(ANN, 'tasks', t.id, { status: 'completed', completedDateTime: { dateTime: '2027-01-10T00:00:00', timeZone: 'UTC' } });
+  await e.cycle();
+  expect(act.get(id).fields).toMatchObject({ status: 'completed', completedDate: '2027-01-10', percentComplete: 40 });
+  await e.cycle();
+  expect(act.get(id).fields.percentComplete).toBe(40);
+  // Deleted in To Do: deleted in the CRM (Dynamics' rule for tasks).
+  cal.remove(ANN, 'tasks', t.id);
+  await e.cycle();
+  expect(act.get(id).deleted).toBe(true);
+});

@@ -63,7 +63,7 @@ test('ACT on: Test and Enable says what it checked, appointments flow both ways,
   await create(admin, 'mailboxes', ns, 'ann', mailbox(ANN, 'contoso'));
   const o = await waitForCondition(admin, 'mailboxes', ns, 'ann', 'Ready', (c) => c.status === 'True');
   expect(condition(o, 'AppointmentsContactsTasksReady')).toMatchObject({ status: 'True', reason: 'Succeeded' });
-  expect(condition(o, 'AppointmentsContactsTasksReady')?.message).toMatch(/opened the calendar and contacts/);
+  expect(condition(o, 'AppointmentsContactsTasksReady')?.message).toMatch(/opened the calendar, contacts and tasks of ann@contoso.example/);
   expect(condition(o, 'Enabled')?.message).toMatch(/appointments, contacts and tasks/);
 
   const ev = await waitFor('event in Exchange', async () => cal.events(ANN).find((e) => e.data.subject === 'kick-off'), { timeoutMs: 30_000 });
