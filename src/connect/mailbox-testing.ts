@@ -1,13 +1,14 @@
 // The MailboxTesting implementation: settings from the API objects, testers from the adapters.
 
-import type { EmailServerProfile, Mailbox } from '../api/types.js';
+import type { Deployment, EmailServerProfile, Mailbox } from '../api/types.js';
 import type { Direction, MailboxTesting, SecretSource, TestOutcome, TestPlan } from '../controllers/mailbox-testing.js';
 import type { Logger } from '../log/logger.js';
 import { classifyError } from '../mail/errors.js';
 import { redact } from '../util/redact.js';
 import { resolveDirection, revisionOf, type DirectionSettings } from './settings.js';
 import { testerFor } from './testers.js';
-import { testAct } from '../act/connect.js';
+import { actSettings, testAct } from '../act/connect.js';
+import { ACT_KINDS } from '../act/model.js';
 
 /** What a passed test proves, for the condition message. */
 function successMessage(s: DirectionSettings): string {
@@ -26,7 +27,7 @@ export class ConnectMailboxTesting implements MailboxTesting {
   /** `logger`: where what a server said about a failed test goes, at debug (never to status). */
   constructor(private readonly logger?: Logger) {}
 
-  plan(mailbox: Mailbox, profile: EmailServerProfile, directions: Direction[], lookups: SecretSource): TestPlan {
+  plan(mailbox: Mailbox, profile: EmailServerProfile, directions: Direction[], lookups: SecretSource, deployment?: Deployment): TestPlan {
     const fingerprint: unknown[] = [profile.spec.serverType];
     const steps = directions.map((direction) => {
       const res = resolveDirection({ name: profile.metadata.name, spec: profile.spec }, mailbox.spec, direction, lookups);
@@ -38,7 +39,7 @@ export class ConnectMailboxTesting implements MailboxTesting {
       const s = res.value;
       // Everything that decides how we connect, but no secret values: Secret versions stand in.
       const { credentials, oauth, ...rest } = s;
-      if (direction === 'appointmentsContactsTasks') fingerprint.push({ act: mailbox.spec.act ?? {} });
+      if (direction === 'appointmentsContactsTasks') fingerprint.push({ act: mailbox.spec.act ?? {}, kinds: deployment?.spec.appointmentsContactsTasks?.kinds ?? {} });
       fingerprint.push({ ...rest, endpoint: { ...s.endpoint, ca: s.endpoint.ca ? revisionOf(s.endpoint.ca) : undefined }, user: credentials?.username, oauth: oauth && { ...oauth, clientSecret: undefined } });
       return {
         direction,
@@ -46,10 +47,11 @@ export class ConnectMailboxTesting implements MailboxTesting {
           try {
             if (direction === 'appointmentsContactsTasks') {
               // What the worker's ACT loop needs (and only for what it synchronizes): no claim of more.
-              const kinds = await testAct(profile, mailbox, undefined, lookups, signal);
+              const kinds = await testAct(profile, mailbox, deployment, lookups, signal);
               const list = kinds.map((k) => (k === 'appointment' ? 'calendar' : `${k}s`));
               const names = list.length > 1 ? `${list.slice(0, -1).join(', ')} and ${list[list.length - 1]}` : list.join('');
-              const not = ['appointment', 'contact', 'task'].filter((k) => !kinds.includes(k as never)).map((k) => `${k}s`);
+              const wanted = deployment ? actSettings(deployment, mailbox).kinds : ACT_KINDS;
+              const not = wanted.filter((k) => !kinds.includes(k)).map((k) => `${k}s`);
               return { ok: true, reason: 'Succeeded', message: `opened the ${names} of ${s.address} on ${s.endpoint.url ?? s.endpoint.host}${not.length ? `; ${not.join(' and ')} are not synchronized by this version over ${s.protocol}` : ''}`, permanent: false };
             }
             await testerFor(s).test(signal);

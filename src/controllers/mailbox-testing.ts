@@ -2,7 +2,7 @@
 // mailbox (resolving settings and a revision of its configuration) and run one. The
 // implementation lives in src/connect; tests and the operator inject it.
 
-import type { EmailServerProfile, Mailbox } from '../api/types.js';
+import type { Deployment, EmailServerProfile, Mailbox } from '../api/types.js';
 
 export type Direction = 'incoming' | 'outgoing' | 'appointmentsContactsTasks';
 
@@ -34,5 +34,6 @@ export interface SecretSource {
 }
 
 export interface MailboxTesting {
-  plan(mailbox: Mailbox, profile: EmailServerProfile, directions: Direction[], lookups: SecretSource): TestPlan;
+  /** `deployment`: the mailbox's, for what its appointment, contact and task settings ask to test. */
+  plan(mailbox: Mailbox, profile: EmailServerProfile, directions: Direction[], lookups: SecretSource, deployment?: Deployment): TestPlan;
 }

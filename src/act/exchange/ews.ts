@@ -26,7 +26,7 @@ import { xmlText } from '../../mail/ews-serialization.js';
 import { MailError, type Credentials, type Endpoint } from '../../mail/types.js';
 import type { ActKind, Attendee, Fields } from '../model.js';
 import { crmIdOfStamp, stampValue } from './graph.js';
-import { ExchangeConflict, type ExchangeActAdapter, type ExchangeChanges, type ExchangeItem, type ExchangeKindStore, type OrganizationClaim, type WriteOptions, type Written } from './types.js';
+import { ExchangeConflict, type ExchangeActAdapter, type ExchangeChanges, type ExchangeItem, type ExchangeKindStore, parseClaim, type OrganizationClaim, type WriteOptions, type Written } from './types.js';
 import { elements, first, text } from './xml.js';
 
 const NS_T = 'http://schemas.microsoft.com/exchange/services/2006/types';
@@ -55,7 +55,7 @@ class EwsActClient {
   private readonly tokens = new Set<string>();
 
   constructor(
-    private readonly endpoint: Endpoint,
+    endpoint: Endpoint,
     private readonly credentials: Credentials,
     readonly opts: EwsActOptions,
   ) {
@@ -355,13 +355,7 @@ export class EwsActAdapter implements ExchangeActAdapter {
   async readClaim(signal?: AbortSignal): Promise<OrganizationClaim | undefined> {
     const [r] = await this.client.call('GetFolder', `<m:GetFolder><m:FolderShape><t:BaseShape>IdOnly</t:BaseShape><t:AdditionalProperties>${CLAIM}</t:AdditionalProperties></m:FolderShape><m:FolderIds>${this.client.folder('calendar')}</m:FolderIds></m:GetFolder>`, 'reading which organization synchronizes the calendar', signal);
     if (!r?.ok) throw this.client.fail(r?.code ?? 'ErrorInternalServerError', 'reading which organization synchronizes the calendar');
-    const value = text(first(r.xml, 'ExtendedProperty')?.inner ?? '', 'Value');
-    try {
-      const c = value ? (JSON.parse(value) as OrganizationClaim) : undefined;
-      return c && typeof c.org === 'string' ? c : undefined;
-    } catch {
-      return undefined;
-    }
+    return parseClaim(text(first(r.xml, 'ExtendedProperty')?.inner ?? '', 'Value'));
   }
 
   async writeClaim(claim: OrganizationClaim, signal?: AbortSignal): Promise<void> {

@@ -18,7 +18,7 @@ import { MailError, type Credentials, type Endpoint } from '../../mail/types.js'
 import { drain, GraphAdapter } from '../../mail/graph.js';
 import { HttpResponseError } from '../../mail/http.js';
 import { KEY_FIELDS, type ActKind, type Attendee, type Fields } from '../model.js';
-import { ExchangeConflict, type ExchangeActAdapter, type ExchangeChanges, type ExchangeItem, type ExchangeKindStore, type OrganizationClaim, type WriteOptions, type Written } from './types.js';
+import { ExchangeConflict, type ExchangeActAdapter, type ExchangeChanges, type ExchangeItem, type ExchangeKindStore, parseClaim, type OrganizationClaim, type WriteOptions, type Written } from './types.js';
 
 /** Our named properties (MAPI PS_PUBLIC_STRINGS-style, in our own property set). */
 const PROPSET = '{8c7b4a36-0f1e-4f4e-9a39-4d0a6a3e6b21}';
@@ -485,13 +485,7 @@ export class GraphActAdapter implements ExchangeActAdapter {
 
   async readClaim(signal?: AbortSignal): Promise<OrganizationClaim | undefined> {
     const j = await this.client.json(`${this.client.path}/calendar?$expand=singleValueExtendedProperties($filter=id eq '${CLAIM_PROPERTY}')`, 'reading which organization synchronizes the calendar', { signal });
-    const value = prop(j?.singleValueExtendedProperties, CLAIM_PROPERTY);
-    try {
-      const c = value ? (JSON.parse(value) as OrganizationClaim) : undefined;
-      return c && typeof c.org === 'string' ? c : undefined;
-    } catch {
-      return undefined;
-    }
+    return parseClaim(prop(j?.singleValueExtendedProperties, CLAIM_PROPERTY));
   }
 
   async writeClaim(claim: OrganizationClaim, signal?: AbortSignal): Promise<void> {

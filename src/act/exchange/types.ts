@@ -78,6 +78,16 @@ export interface OrganizationClaim {
   at: string;
 }
 
+/** A claim as stored (JSON in a named extended property); undefined when absent or not ours to read. */
+export function parseClaim(value: string | undefined): OrganizationClaim | undefined {
+  try {
+    const c = value ? (JSON.parse(value) as OrganizationClaim) : undefined;
+    return c && typeof c.org === 'string' ? c : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
 export interface ExchangeActAdapter {
   stores: Partial<Record<ActKind, ExchangeKindStore>>;
   readClaim(signal?: AbortSignal): Promise<OrganizationClaim | undefined>;

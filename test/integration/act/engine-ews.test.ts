@@ -3,7 +3,7 @@
 // again, ErrorServerBusy retried, an expired SyncState, a missing right named.
 
 import { ActEngine, type ActSettings } from '../../../src/act/engine.js';
-import { directionTable } from '../../../src/act/directions.js';
+import { actTestSettings } from '../../support/act-env.js';
 import { EwsActAdapter } from '../../../src/act/exchange/ews.js';
 import { WebhookActConnector } from '../../../src/crm/act-webhook.js';
 import { FakeCrmWebhook } from '../../support/fake-crm-webhook.js';
@@ -23,17 +23,7 @@ let connector: WebhookActConnector;
 
 const at = (h: number) => new Date(Date.now() + h * HOUR).toISOString().replace(/\.\d{3}Z$/, 'Z');
 const adapter = () => new EwsActAdapter({ host: '127.0.0.1', port: 443, tls: 'Implicit', url: ews.ewsUrl, ca: ews.caPem }, { kind: 'password', username: SVC.username, password: SVC.password }, { mailbox: BOB, impersonate: true, url: ews.ewsUrl }, 'org-onprem-0001');
-const settings = (extra: Partial<ActSettings> = {}): ActSettings => ({
-  kinds: ['appointment', 'contact'],
-  directions: { appointment: directionTable('appointment'), contact: directionTable('contact'), task: directionTable('task') },
-  policy: 'CRMWins',
-  trackingCategory: 'Tracked to Contoso CRM',
-  propagateCancellations: false,
-  dryRun: false,
-  takeOver: false,
-  pageSize: 50,
-  ...extra,
-});
+const settings = actTestSettings;
 const engine = (extra: Partial<ActSettings> = {}) => new ActEngine({ mailbox: { address: BOB, ownerName: BOB }, org: { uid: 'org-onprem-0001', name: 'ns/onprem' }, exchange: adapter(), crm: connector, settings: settings(extra) });
 const meeting = (subject: string, h: number, attendees = ['cust@customer.example']) => ({ subject, body: 'agenda', location: 'Room 1', start: at(h), end: at(h + 1), isAllDay: false, importance: 'normal', showAs: 'busy', organizer: BOB, requiredAttendees: attendees.map((address) => ({ address })), optionalAttendees: [] });
 

@@ -4,6 +4,7 @@
 
 import { ActEngine, type ActSettings } from '../../../src/act/engine.js';
 import { directionTable } from '../../../src/act/directions.js';
+import { actTestSettings } from '../../support/act-env.js';
 import { GraphActAdapter } from '../../../src/act/exchange/graph.js';
 import { WebhookActConnector } from '../../../src/crm/act-webhook.js';
 import { ClientCredentialsTokenProvider } from '../../../src/mail/oauth.js';
@@ -28,19 +29,7 @@ let adapter: (org: string) => GraphActAdapter;
 const at = (offsetHours: number) => new Date(Date.now() + offsetHours * HOUR).toISOString().replace(/\.\d{3}Z$/, 'Z');
 const graphTime = (iso: string) => ({ dateTime: iso.replace(/Z$/, ''), timeZone: 'UTC' });
 
-function settings(extra: Partial<ActSettings> = {}): ActSettings {
-  return {
-    kinds: ['appointment', 'contact'],
-    directions: { appointment: directionTable('appointment'), contact: directionTable('contact'), task: directionTable('task') },
-    policy: 'CRMWins',
-    trackingCategory: 'Tracked to Contoso CRM',
-    propagateCancellations: false,
-    dryRun: false,
-    takeOver: false,
-    pageSize: 50,
-    ...extra,
-  };
-}
+const settings = actTestSettings;
 
 function engine(extra: Partial<ActSettings> = {}, org = 'org-contoso-0001', mailbox = ANN): ActEngine {
   return new ActEngine({ mailbox: { address: mailbox, ownerName: mailbox }, org: { uid: org, name: `ns/${org}` }, exchange: adapter(org), crm: connector, settings: settings(extra) });
