@@ -2,24 +2,13 @@
 // fields Dynamics fixes at two-way cannot be changed (the Deployment's schema offers only the
 // configurable ones), the others default to two-way and can be set to ToExchange, ToCRM or None.
 
+import { ACT_CONFIGURABLE } from '../api/act-fields.js';
 import { FIELDS, type ActKind } from './model.js';
 
 export type FieldDirection = 'TwoWay' | 'ToExchange' | 'ToCRM' | 'None';
 export const FIELD_DIRECTIONS: readonly FieldDirection[] = ['TwoWay', 'ToExchange', 'ToCRM', 'None'];
 
-/** Fields Dynamics synchronizes two-way always (appointment time, importance, attendees, organizer, show-as; task importance and status). */
-export const FIXED_TWO_WAY: Record<ActKind, readonly string[]> = {
-  appointment: ['start', 'end', 'isAllDay', 'importance', 'showAs', 'organizer', 'requiredAttendees', 'optionalAttendees'],
-  contact: [],
-  task: ['importance', 'status'],
-};
-
-/** Fields whose direction the Deployment may set. */
-export const CONFIGURABLE: Record<ActKind, readonly string[]> = {
-  appointment: FIELDS.appointment.filter((f) => !FIXED_TWO_WAY.appointment.includes(f)),
-  contact: FIELDS.contact,
-  task: FIELDS.task.filter((f) => !FIXED_TWO_WAY.task.includes(f)),
-};
+const CONFIGURABLE = ACT_CONFIGURABLE;
 
 export type DirectionTable = Record<string, FieldDirection>;
 

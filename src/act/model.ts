@@ -8,6 +8,7 @@
 // fingerprints of values, never timestamps.
 
 import { createHash } from 'node:crypto';
+import { ACT_FIELDS } from '../api/act-fields.js';
 
 export const ACT_KINDS = ['appointment', 'contact', 'task'] as const;
 export type ActKind = (typeof ACT_KINDS)[number];
@@ -23,36 +24,8 @@ export interface Attendee {
 export type FieldValue = string | number | boolean | null | Attendee[];
 export type Fields = Record<string, FieldValue>;
 
-/**
- * The synchronized fields of each kind (reference act-sync.md §2, Dynamics' "Synchronization
- * Settings for Outlook or Exchange"). Regarding, owner and status reasons stay in the CRM.
- */
-export const FIELDS: Record<ActKind, readonly string[]> = {
-  appointment: ['subject', 'body', 'location', 'start', 'end', 'isAllDay', 'importance', 'showAs', 'organizer', 'requiredAttendees', 'optionalAttendees'],
-  contact: [
-    'givenName',
-    'middleName',
-    'surname',
-    'jobTitle',
-    'companyName',
-    'department',
-    'email1',
-    'email2',
-    'email3',
-    'businessPhone',
-    'mobilePhone',
-    'homePhone',
-    'businessStreet',
-    'businessCity',
-    'businessState',
-    'businessPostalCode',
-    'businessCountry',
-    'birthday',
-    'assistantName',
-    'notes',
-  ],
-  task: ['subject', 'body', 'dueDate', 'startDate', 'completedDate', 'percentComplete', 'importance', 'status'],
-};
+/** The synchronized fields of each kind (src/api/act-fields.ts). Regarding, owner and status reasons stay in the CRM. */
+export const FIELDS: Record<ActKind, readonly string[]> = ACT_FIELDS;
 
 /** Appointment fields whose change makes Exchange send a meeting update (Dynamics' "key fields"). */
 export const KEY_FIELDS = new Set(['subject', 'body', 'location', 'start', 'end', 'isAllDay', 'organizer', 'requiredAttendees', 'optionalAttendees', 'importance', 'showAs']);

@@ -23,7 +23,7 @@ import {
   type Schema,
   webUrl,
 } from './schema-builders.js';
-import { CONFIGURABLE } from '../act/directions.js';
+import { ACT_CONFIGURABLE as CONFIGURABLE } from './act-fields.js';
 
 export const GROUP = 'mailsync.dev';
 export const VERSION = 'v1alpha1';

@@ -34,8 +34,6 @@ export interface SyncPartsOptions {
   pollIntervalMs?: number;
   /** Where incoming MIME is parsed (the process's thread pool); inline when absent. */
   parser?: MessageParser;
-  /** Overrides the ACT interval (tests). */
-  actIntervalMs?: number;
 }
 
 export function tokenSettings(d: Deployment): TokenSettings {
@@ -127,7 +125,7 @@ export class ConnectSyncParts implements SyncPartsFactory {
     const debug: Debug = w.logger ? (message, fields) => w.logger!.debug(fields ?? {}, message) : () => undefined;
     if (w.incoming) parts.incoming = this.incoming(settings('incoming'), parts.retry!, debug);
     if (w.outgoing) parts.outgoing = this.outgoing(settings('outgoing'), debug);
-    if (w.act) parts.act = actSyncPart({ mailbox: m, profile, deployment, lookups: w.lookups, crm }, this.opts.actIntervalMs);
+    if (w.act) parts.act = actSyncPart({ mailbox: m, profile, deployment, lookups: w.lookups, crm });
     return parts;
   }
 

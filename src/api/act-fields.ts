@@ -1,0 +1,47 @@
+// The fields appointments, contacts and tasks synchronize, and which of them Dynamics keeps
+// two-way always (reference act-sync.md §2, "Synchronization Settings for Outlook or Exchange").
+// Part of the API: the Deployment's spec.appointmentsContactsTasks.fieldDirections offers exactly
+// the configurable ones; src/act builds its model and direction tables from the same lists.
+
+export const ACT_FIELDS = {
+  appointment: ['subject', 'body', 'location', 'start', 'end', 'isAllDay', 'importance', 'showAs', 'organizer', 'requiredAttendees', 'optionalAttendees'],
+  contact: [
+    'givenName',
+    'middleName',
+    'surname',
+    'jobTitle',
+    'companyName',
+    'department',
+    'email1',
+    'email2',
+    'email3',
+    'businessPhone',
+    'mobilePhone',
+    'homePhone',
+    'businessStreet',
+    'businessCity',
+    'businessState',
+    'businessPostalCode',
+    'businessCountry',
+    'birthday',
+    'assistantName',
+    'notes',
+  ],
+  task: ['subject', 'body', 'dueDate', 'startDate', 'completedDate', 'percentComplete', 'importance', 'status'],
+} as const satisfies Record<string, readonly string[]>;
+
+export type ActFieldKind = keyof typeof ACT_FIELDS;
+
+/** Fields Dynamics synchronizes two-way always (appointment time, importance, attendees, organizer, show-as; task importance and status). */
+export const ACT_FIXED_TWO_WAY: Record<ActFieldKind, readonly string[]> = {
+  appointment: ['start', 'end', 'isAllDay', 'importance', 'showAs', 'organizer', 'requiredAttendees', 'optionalAttendees'],
+  contact: [],
+  task: ['importance', 'status'],
+};
+
+/** Fields whose direction a Deployment may set. */
+export const ACT_CONFIGURABLE: Record<ActFieldKind, readonly string[]> = {
+  appointment: ACT_FIELDS.appointment.filter((f) => !ACT_FIXED_TWO_WAY.appointment.includes(f)),
+  contact: ACT_FIELDS.contact,
+  task: ACT_FIELDS.task.filter((f) => !ACT_FIXED_TWO_WAY.task.includes(f)),
+};
