@@ -1,4 +1,4 @@
-// `node dist/bench/act.js`: appointment sync (src/act) against the Graph fake and the webhook CRM
+// `node --expose-gc dist/bench/act.js`: appointment sync (src/act) against the Graph fake and the webhook CRM
 // fake, in one process on loopback, each figure beside a baseline from the same run:
 //   1. first sync CRM → Exchange of N appointments, and Exchange → CRM of N tracked events:
 //      items/s and requests per item, beside the fake Graph's raw request rate (the same POSTs,
