@@ -15,7 +15,7 @@ import { ActEngine, type ActSettings } from '../src/act/engine.js';
 import { directionTable } from '../src/act/directions.js';
 import { GraphActAdapter } from '../src/act/exchange/graph.js';
 import { WebhookActConnector } from '../src/crm/act-webhook.js';
-import { closeHttpDispatchers } from '../src/mail/http.js';
+import { closeHttpDispatchers } from '../src/net/http.js';
 import { ClientCredentialsTokenProvider } from '../src/mail/oauth.js';
 import { FakeCrmWebhook } from '../test/support/fake-crm-webhook.js';
 import { FakeCrmAct } from '../test/support/fake-crm-webhook-act.js';
@@ -127,7 +127,6 @@ latencies.sort((a, b) => a - b);
 const pct = (p: number) => latencies[Math.min(latencies.length - 1, Math.ceil((p / 100) * latencies.length) - 1)] / 1000;
 
 // --- 3. Links at 10,000 mailboxes × 2,000 items.
-before = counts();
 const idle = engine('idle@contoso.example');
 await idle.cycle();
 before = counts();

@@ -8,21 +8,10 @@
 // fingerprints of values, never timestamps.
 
 import { createHash } from 'node:crypto';
-import { ACT_FIELDS } from '../api/act-fields.js';
+import { ACT_FIELDS, type ActKind, type Attendee, type FieldValue, type Fields, type Snapshot } from '../api/act-fields.js';
 
-export const ACT_KINDS = ['appointment', 'contact', 'task'] as const;
-export type ActKind = (typeof ACT_KINDS)[number];
-
-/** Plural names, as the Deployment, status and metrics write them. */
-export const KIND_PLURAL: Record<ActKind, 'appointments' | 'contacts' | 'tasks'> = { appointment: 'appointments', contact: 'contacts', task: 'tasks' };
-
-export interface Attendee {
-  address: string;
-  name?: string;
-}
-
-export type FieldValue = string | number | boolean | null | Attendee[];
-export type Fields = Record<string, FieldValue>;
+// The vocabulary lives with the field catalogue (the CRM connectors share it).
+export { ACT_KINDS, KIND_PLURAL, type ActKind, type Attendee, type FieldValue, type Fields, type Snapshot } from '../api/act-fields.js';
 
 /** The synchronized fields of each kind (src/api/act-fields.ts). Regarding, owner and status reasons stay in the CRM. */
 export const FIELDS: Record<ActKind, readonly string[]> = ACT_FIELDS;
@@ -95,9 +84,6 @@ export function fingerprint(value: FieldValue | undefined): string {
     .digest('base64url')
     .slice(0, 10);
 }
-
-/** The snapshot of a synchronized item: one fingerprint per field, as both sides last agreed. */
-export type Snapshot = Record<string, string>;
 
 export function snapshotOf(fields: Fields): Snapshot {
   const out: Snapshot = {};

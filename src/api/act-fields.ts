@@ -32,6 +32,25 @@ export const ACT_FIELDS = {
 
 export type ActFieldKind = keyof typeof ACT_FIELDS;
 
+// The vocabulary both sides are translated into, shared by src/act (the engine) and the CRM
+// connectors' ACT operations (src/crm/act-*.ts), which implement the webhook contract's items.
+export const ACT_KINDS = ['appointment', 'contact', 'task'] as const;
+export type ActKind = (typeof ACT_KINDS)[number];
+
+/** Plural names, as the Deployment, status and metrics write them. */
+export const KIND_PLURAL: Record<ActKind, 'appointments' | 'contacts' | 'tasks'> = { appointment: 'appointments', contact: 'contacts', task: 'tasks' };
+
+export interface Attendee {
+  address: string;
+  name?: string;
+}
+
+export type FieldValue = string | number | boolean | null | Attendee[];
+export type Fields = Record<string, FieldValue>;
+
+/** The snapshot of a synchronized item: one fingerprint per field, as both sides last agreed. */
+export type Snapshot = Record<string, string>;
+
 /** Fields Dynamics synchronizes two-way always (appointment time, importance, attendees, organizer, show-as; task importance and status). */
 export const ACT_FIXED_TWO_WAY: Record<ActFieldKind, readonly string[]> = {
   appointment: ['start', 'end', 'isAllDay', 'importance', 'showAs', 'organizer', 'requiredAttendees', 'optionalAttendees'],

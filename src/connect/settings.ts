@@ -5,6 +5,7 @@
 import { createHash } from 'node:crypto';
 import type { ConnectionSpec, EmailServerProfileSpec, MailboxSpec } from '../api/types.js';
 import { registerSecret, registerSecrets } from '../util/redact.js';
+import { durationMs } from '../api/quantities.js';
 import type { Credentials, Endpoint, TlsMode, TokenProvider } from '../mail/types.js';
 
 export type Direction = 'incoming' | 'outgoing' | 'appointmentsContactsTasks';
@@ -65,14 +66,6 @@ export function protocolFor(spec: EmailServerProfileSpec, direction: Direction):
       return direction === 'incoming' ? spec.serverType : 'SMTP';
   }
 }
-
-const parseDuration = (d: string | undefined, fallbackMs: number): number => {
-  if (!d) return fallbackMs;
-  let ms = 0;
-  for (const [, n, unit] of d.matchAll(/([0-9.]+)(ms|s|m|h)/g)) ms += Number(n) * { ms: 1, s: 1000, m: 60_000, h: 3_600_000 }[unit as 'ms']!;
-  return ms || fallbackMs;
-};
-export { parseDuration };
 
 const unbracketed = (host: string): string => (host.startsWith('[') && host.endsWith(']') ? host.slice(1, -1) : host);
 
@@ -144,7 +137,7 @@ export function resolveDirection(profile: { name: string; spec: EmailServerProfi
     tls,
     ca,
     url: place.url,
-    timeoutMs: parseDuration(place.timeout, 30_000),
+    timeoutMs: durationMs(place.timeout, 30_000),
   };
 
   const source = auth.credentials?.source ?? 'Mailbox';

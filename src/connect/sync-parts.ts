@@ -2,8 +2,10 @@
 // session with IDLE, POP3), the outgoing sender (SMTP, EWS, Graph) and the CRM connector. The
 // only module that knows both the sync pipelines and the protocol adapters.
 
+import { incomingStart } from '../api/incoming-start.js';
+import { durationMs, quantityBytes } from '../api/quantities.js';
 import { retryPolicyOf, type RetryPolicy } from '../api/retry-policy.js';
-import type { Deployment, EmailServerProfile, Mailbox } from '../api/types.js';
+import type { Deployment } from '../api/types.js';
 import { createConnector } from '../crm/factory.js';
 import type { CrmConnector } from '../crm/types.js';
 import { ImapSession } from '../mail/imap.js';
@@ -11,19 +13,20 @@ import type { Credentials, OutgoingMessage } from '../mail/types.js';
 import { Pop3Adapter } from '../mail/pop3.js';
 import { SmtpAdapter } from '../mail/smtp.js';
 import { GraphAdapter } from '../mail/graph.js';
-import type { SecretSource } from '../controllers/mailbox-testing.js';
+import { clientCredentials } from '../mail/oauth.js';
+import type { SecretSource } from '../domain/secret-source.js';
 import type { SessionWatcher, SyncParts } from '../sync/mailbox-syncer.js';
-import { quantityBytes } from '../sync/parse.js';
-import { ImapSource } from '../sync/sources/imap.js';
-import { Pop3Source } from '../sync/sources/pop3.js';
+import { ImapSource } from '../sync/sources/imap-source.js';
+import { Pop3Source } from '../sync/sources/pop3-source.js';
 import { ChangeFeedSource } from '../sync/sources/change-feed.js';
 import type { FilteringMethod } from '../sync/filter.js';
 import type { MessageParser } from '../sync/parser-pool.js';
+import { PendingFeed } from '../sync/pending-feed.js';
 import { DEFAULT_TOKEN, type TokenSettings } from '../sync/tracking-token.js';
 import type { SyncPartsFactory, SyncPlanInput } from '../sync/worker.js';
-import { parseDuration, resolveDirection, revisionOf, type DirectionSettings } from './settings.js';
+import { resolveDirection, revisionOf, type DirectionSettings } from './settings.js';
 import { credentialsFor, ewsAdapterFor } from './testers.js';
-import { actSyncPart } from '../act/sync-part.js';
+import { actSyncPart } from './act-sync-part.js';
 
 type Debug = (message: string, fields?: Record<string, unknown>) => void;
 
@@ -71,7 +74,7 @@ export class ConnectorCache {
     const owner = deployment.metadata.uid ?? `${deployment.metadata.namespace}/${deployment.metadata.name}`;
     const held = this.connectors.get(owner);
     if (held?.key === key) return held.connector;
-    const connector = createConnector(crm, secret?.data ?? {}, { ca, timeoutMs: parseDuration(crm.timeout, 30_000) });
+    const connector = createConnector(crm, secret?.data ?? {}, { ca, timeoutMs: durationMs(crm.timeout, 30_000), tokenSource: clientCredentials });
     this.connectors.set(owner, { key, connector });
     return connector;
   }
@@ -86,6 +89,8 @@ function requireCredentials(s: DirectionSettings): Credentials {
 
 export class ConnectSyncParts implements SyncPartsFactory {
   readonly connectors = new ConnectorCache();
+  /** One pending-send feed per connector, that is per Deployment configuration (pending-feed.ts). */
+  private readonly feeds = new WeakMap<CrmConnector, PendingFeed>();
 
   constructor(private readonly opts: SyncPartsOptions = {}) {}
 
@@ -112,24 +117,36 @@ export class ConnectSyncParts implements SyncPartsFactory {
         token: tokenSettings(deployment),
         maxAttachmentBytes: Math.min(...limits),
         moveFailedToUndeliverable: profile.spec.moveFailedToUndeliverable ?? false,
-        processEmailReceivedAfter: profile.spec.processEmailReceivedAfter ? new Date(profile.spec.processEmailReceivedAfter) : undefined,
+        processEmailReceivedAfter: incomingStart({ profile: profile.spec, mailbox: m.spec, deployment: deployment.spec, firstSuccessfulTestTime: m.status?.firstSuccessfulTestTime })?.after,
       },
       outgoingMailbox: { key: `${m.metadata.namespace}/${m.metadata.name}`, address: m.spec.emailAddress, sendMode: profile.spec.outgoing?.sendMode ?? 'SendAs', token: tokenSettings(deployment) },
       crm,
-      pollIntervalMs: this.opts.pollIntervalMs ?? parseDuration(profile.spec.minPollingInterval, 5 * 60_000),
+      pollIntervalMs: this.opts.pollIntervalMs ?? durationMs(profile.spec.minPollingInterval, 5 * 60_000),
       outgoingIntervalMs: this.opts.outgoingPollMs ?? 30_000,
       retry: retryPolicyOf(deployment.spec.retryPolicy),
       ...(this.opts.parser ? { parser: this.opts.parser } : {}),
     };
     // Protocol detail at debug level, through the mailbox's logger (it redacts registered secrets).
     const debug: Debug = w.logger ? (message, fields) => w.logger!.debug(fields ?? {}, message) : () => undefined;
-    if (w.incoming) parts.incoming = this.incoming(settings('incoming'), parts.retry!, debug);
-    if (w.outgoing) parts.outgoing = this.outgoing(settings('outgoing'), debug);
+    if (w.incoming) parts.incoming = this.incoming(settings('incoming'), parts.retry!, debug, parts.mailbox.processEmailReceivedAfter);
+    if (w.outgoing) {
+      parts.outgoing = this.outgoing(settings('outgoing'), debug);
+      parts.pendingFeed = this.feedFor(crm);
+    }
     if (w.act) parts.act = actSyncPart({ mailbox: m, profile, deployment, lookups: w.lookups, crm });
     return parts;
   }
 
-  private incoming(s: DirectionSettings, retry: RetryPolicy, debug: Debug): SyncParts['incoming'] {
+  private feedFor(crm: CrmConnector): PendingFeed {
+    let feed = this.feeds.get(crm);
+    if (!feed) {
+      feed = new PendingFeed(crm, { intervalMs: this.opts.outgoingPollMs ?? 30_000 });
+      this.feeds.set(crm, feed);
+    }
+    return feed;
+  }
+
+  private incoming(s: DirectionSettings, retry: RetryPolicy, debug: Debug, receivedAfter?: Date): SyncParts['incoming'] {
     const credentials = requireCredentials(s);
     switch (s.protocol) {
       case 'IMAP': {
@@ -159,10 +176,10 @@ export class ConnectSyncParts implements SyncPartsFactory {
         const feed = new ChangeFeedSource({
           changes: async (state) => {
             const r = await ews.syncFolderItems(state);
-            return { created: r.created, state: r.syncState };
+            return { created: r.created, receivedAt: r.receivedAt, state: r.syncState };
           },
           mime: (id) => ews.getMime(id),
-        });
+        }, { receivedAfter });
         return { source: feed, close: async () => undefined };
       }
       case 'Graph': {
@@ -170,10 +187,10 @@ export class ConnectSyncParts implements SyncPartsFactory {
         const feed = new ChangeFeedSource({
           changes: async (state) => {
             const r = await graph.delta('inbox', state);
-            return { created: r.messages, state: r.nextDeltaLink };
+            return { created: r.messages, receivedAt: r.receivedAt, state: r.nextDeltaLink };
           },
           mime: (id) => graph.getMime(id),
-        });
+        }, { receivedAfter });
         return { source: feed, close: async () => undefined };
       }
       default:

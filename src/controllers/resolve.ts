@@ -3,8 +3,8 @@
 
 import type { Deployment, EmailServerProfile, Mailbox } from '../api/types.js';
 import { isExchange } from '../api/types.js';
-import type { Caches } from './context.js';
-import type { Direction } from './mailbox-testing.js';
+import type { Caches } from '../domain/caches.js';
+import type { Direction } from '../domain/testing-ports.js';
 
 export interface EffectiveMailbox {
   deployment: Deployment;

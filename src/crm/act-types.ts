@@ -1,10 +1,10 @@
-// The CRM side of appointment, contact and task sync (ACT), behind one interface that the webhook
-// and Dynamics 365 connectors implement. The CRM is also where ACT keeps its state: the link of
+// The CRM side of appointment, contact and task sync (ACT), behind one interface that CRM
+// connectors implement (the webhook connector does; the Dynamics 365 connector does not yet). The CRM is also where ACT keeps its state: the link of
 // every synchronized item (CRM id ⇄ Exchange id, iCalUId, the snapshot of fingerprints both sides
 // last agreed on) and each mailbox's cursors. Nothing per item lives in the operator's memory or in
 // etcd, so links survive restarts, shard moves and the loss of any pod (docs/act.md, "Links").
 
-import type { ActKind, Fields, Snapshot } from '../act/model.js';
+import type { ActKind, Fields, Snapshot } from '../api/act-fields.js';
 
 /** The mailbox whose items these are: its address is how the CRM knows the user. */
 export interface ActMailboxRef {
@@ -80,7 +80,13 @@ export interface ActConnector {
   actPutState(mailbox: ActMailboxRef, state: ActMailboxState): Promise<void>;
 }
 
-/** A connector that implements ACT (the webhook and Dynamics 365 connectors do). */
+/**
+ * The spec.crm.type values whose connector implements ACT: the webhook connector (factory.ts builds
+ * a WebhookActConnector). The Dynamics 365 connector does not yet, which Test and Enable says.
+ */
+export const ACT_CONNECTOR_TYPES: ReadonlySet<string> = new Set(['Webhook']);
+
+/** A connector that implements ACT (today the webhook connector only). */
 export function isActConnector(c: unknown): c is ActConnector {
   return !!c && typeof (c as Partial<ActConnector>).actChanges === 'function';
 }

@@ -3,9 +3,9 @@
 // The CRM keeps the links and the cursors (see act-types.ts); every write is idempotent: creates
 // on (mailbox, kind, key), link and state writes are replacements, deletes of what is gone succeed.
 
-import type { ActKind, Fields } from '../act/model.js';
-import { KIND_PLURAL } from '../act/model.js';
-import { parseJson } from './http.js';
+import type { ActKind, Fields } from '../api/act-fields.js';
+import { KIND_PLURAL } from '../api/act-fields.js';
+import { parseJson } from './request.js';
 import type { ActChangesPage, ActConnector, ActLink, ActMailboxRef, ActMailboxState, ActRecord } from './act-types.js';
 import { WebhookConnector } from './webhook.js';
 

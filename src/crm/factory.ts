@@ -2,6 +2,7 @@
 // decoded data of its credentials Secret. A missing setting is a CRMAuthenticationFailed error
 // whose message names the field or Secret key to add: the Deployment's Ready condition shows it.
 import type { DeploymentSpec } from '../api/types.js';
+import type { TokenSourceFactory } from '../net/oauth-client.js';
 import { DynamicsConnector } from './dynamics.js';
 import { CrmError, type CrmConnector } from './types.js';
 import { WebhookActConnector } from './act-webhook.js';
@@ -11,6 +12,8 @@ export interface ConnectorOptions {
   ca?: string;
   /** Per-request timeout (spec.crm.timeout, parsed). */
   timeoutMs?: number;
+  /** Builds Dynamics 365's OAuth token source (required for Dynamics365: mail/oauth.ts's clientCredentials). */
+  tokenSource?: TokenSourceFactory;
 }
 
 /**
@@ -76,6 +79,7 @@ export function createConnector(spec: DeploymentSpec['crm'], secret: Record<stri
       const oauth = spec.oauth;
       if (!oauth?.tenantId) throw new CrmError('CRMAuthenticationFailed', 'spec.crm.oauth.tenantId is required for Dynamics365: the Microsoft Entra tenant (GUID or domain) of the Dataverse environment');
       if (!oauth.clientId) throw new CrmError('CRMAuthenticationFailed', 'spec.crm.oauth.clientId is required for Dynamics365: the application (client) id of the app registration');
+      if (!opts.tokenSource) throw new Error('createConnector: Dynamics365 needs opts.tokenSource (the OAuth client-credentials provider)');
       return new DynamicsConnector({
         url: spec.url,
         tenantId: oauth.tenantId,
@@ -86,6 +90,7 @@ export function createConnector(spec: DeploymentSpec['crm'], secret: Record<stri
         timeoutMs: opts.timeoutMs,
         ca: opts.ca,
         secretName,
+        tokenSource: opts.tokenSource,
       });
     }
     default:

@@ -31,6 +31,7 @@ import {
   ItemSchema,
   Mailbox,
   MessageBody,
+  MimeContent,
   OAuthCredentials,
   PropertySet,
   ServiceError,
@@ -42,12 +43,13 @@ import {
   WellKnownFolderName,
   type ItemChange,
 } from 'ews-javascript-api';
+import { composeMime } from './compose.js';
 import { withTimeout } from './deadline.js';
 import { classifyError, type ErrorContext } from './errors.js';
 import { classifyEwsError } from './ews-errors.js';
 import { internetHeaderProperty, mapiStringProperty, xmlText } from './ews-serialization.js';
 import { EwsTransport, withEwsCall, type EwsCall } from './ews-transport.js';
-import { DEFAULT_TIMEOUT_MS } from './tls.js';
+import { DEFAULT_TIMEOUT_MS } from '../net/tls.js';
 import { MailError, type ConnectionTester, type Credentials, type Endpoint, type OutgoingMessage, type RawMessage } from './types.js';
 
 export type EwsVersion = 'Exchange2013' | 'Exchange2013_SP1' | 'Exchange2015' | 'Exchange2016';
@@ -76,6 +78,8 @@ export interface EwsSyncResult {
   created: string[];
   /** Ids of items deleted from the folder since `syncState`. */
   deleted: string[];
+  /** When Exchange received each created item (DateTimeReceived), where it said. */
+  receivedAt: Map<string, Date>;
   /** Opaque state to pass to the next call; store it as the sync checkpoint. */
   syncState: string;
   /**
@@ -160,9 +164,12 @@ export class EwsAdapter implements ConnectionTester {
   /**
    * Sends one message (CreateItem, SendAndSaveCopy). SendAs: `from` is the mailbox. SendOnBehalf:
    * `from` is the owner and `sender` the mailbox. Our Message-ID, In-Reply-To and References are
-   * set as MAPI properties, which Exchange uses for the headers of the sent message.
+   * set as MAPI properties, which Exchange uses for the headers of the sent message. A message with
+   * attachments goes as its MIME content (built as for SMTP), so it stays one CreateItem: EWS
+   * otherwise adds attachments to a saved draft with separate calls before sending it.
    */
   async send(msg: OutgoingMessage, signal?: AbortSignal): Promise<void> {
+    const mime = msg.attachments?.length ? (await composeMime(msg, { keepBcc: true })).toString('base64') : undefined;
     await this.call('sending a message', signal, async (svc) => {
       // Every string is escaped: the library writes values into the XML as they are.
       const m = new EmailMessage(svc);
@@ -179,6 +186,7 @@ export class EwsAdapter implements ConnectionTester {
       for (const [name, value] of Object.entries(msg.headers ?? {})) {
         m.SetExtendedProperty(internetHeaderProperty(xmlText(name)), xmlText(value));
       }
+      if (mime) m.MimeContent = new MimeContent('UTF-8', mime);
       await m.SendAndSaveCopy(this.folder(WellKnownFolderName.SentItems));
     });
   }
@@ -186,11 +194,14 @@ export class EwsAdapter implements ConnectionTester {
   private async readChanges(syncState: string | undefined, signal?: AbortSignal): Promise<Omit<EwsSyncResult, 'restarted'>> {
     const created = new Set<string>();
     const deleted = new Set<string>();
+    const receivedAt = new Map<string, Date>();
+    // DateTimeReceived comes with each change, so the first sync can leave old mail undownloaded.
+    const shape = new PropertySet(BasePropertySet.IdOnly, [ItemSchema.DateTimeReceived]);
     let state = syncState ?? null;
     const pageSize = Math.min(MAX_PAGE, Math.max(1, this.options.pageSize ?? MAX_PAGE));
     for (;;) {
       const changes = await this.call('reading folder changes', signal, (svc) =>
-        svc.SyncFolderItems(this.folder(WellKnownFolderName.Inbox), PropertySet.IdOnly, null as unknown as ItemId[], pageSize, SyncFolderItemsScope.NormalItems, (state === null ? null : xmlText(state)) as string),
+        svc.SyncFolderItems(this.folder(WellKnownFolderName.Inbox), shape, null as unknown as ItemId[], pageSize, SyncFolderItemsScope.NormalItems, (state === null ? null : xmlText(state)) as string),
       );
       for (const change of changes.GetEnumerator() as ItemChange[]) {
         const id = change.ItemId?.UniqueId;
@@ -198,13 +209,15 @@ export class EwsAdapter implements ConnectionTester {
         if (change.ChangeType === ChangeType.Create) {
           created.add(id);
           deleted.delete(id);
+          const received = receivedTime(change);
+          if (received) receivedAt.set(id, received);
         } else if (change.ChangeType === ChangeType.Delete) {
           // Created and deleted within one sync: never existed as far as the caller is concerned.
           if (!created.delete(id)) deleted.add(id);
         }
       }
       state = changes.SyncState;
-      if (!changes.MoreChangesAvailable) return { created: [...created], deleted: [...deleted], syncState: state };
+      if (!changes.MoreChangesAvailable) return { created: [...created], deleted: [...deleted], receivedAt, syncState: state };
     }
   }
 
@@ -311,6 +324,16 @@ export class EwsAdapter implements ConnectionTester {
 }
 
 const JWT_SHAPE = /^[A-Za-z0-9-_]+\.[A-Za-z0-9-_]+\.[A-Za-z0-9-_]*$/;
+
+/** DateTimeReceived of a created item, when the server sent it. */
+function receivedTime(change: ItemChange): Date | undefined {
+  try {
+    const ms = change.Item?.DateTimeReceived?.MomentDate?.valueOf();
+    return typeof ms === 'number' && Number.isFinite(ms) ? new Date(ms) : undefined;
+  } catch {
+    return undefined; // not loaded: the property was not in the answer
+  }
+}
 
 function isCode(err: unknown, code: keyof typeof ServiceError): boolean {
   return err instanceof ServiceResponseException && err.ErrorCode === ServiceError[code];

@@ -6,28 +6,22 @@
 // when the token runs out). Errors are MailErrors whose messages name the client id and the fix,
 // and never contain the client secret or a token.
 import { fetch } from 'undici';
+import type { ClientCredentialsRequest } from '../net/oauth-client.js';
 import { protocolCode, redact, safeServerText } from '../util/redact.js';
 import { classifyError } from './errors.js';
-import { classifyHttpError, deadlineSignal, httpDispatcher, HttpResponseError } from './http.js';
+import { classifyHttpError } from './http-errors.js';
+import { deadlineSignal, httpDispatcher, HttpResponseError } from '../net/http.js';
 import { MailError, type FailureReason, type TokenProvider } from './types.js';
 
 export const DEFAULT_AUTHORITY_URL = 'https://login.microsoftonline.com';
 
-export interface ClientCredentialsOptions {
-  /** Directory (tenant) id or verified domain, as in `https://login.microsoftonline.com/{tenant}`. */
-  tenantId: string;
-  clientId: string;
-  clientSecret: string;
-  /** Resource scope, e.g. `https://graph.microsoft.com/.default` or `https://outlook.office365.com/.default`. */
-  scope: string;
-  /** Identity platform base URL: national clouds, ADFS-like deployments, tests. */
-  authorityUrl?: string;
-  /** Extra trusted CA (PEM) for the token endpoint. Verification stays on. */
-  ca?: string;
-  timeoutMs?: number;
+export interface ClientCredentialsOptions extends ClientCredentialsRequest {
   /** Fetch a new token this long before the current one expires (capped at half its lifetime). */
   refreshMarginMs?: number;
 }
+
+/** ClientCredentialsTokenProvider as a factory, the shape the CRM connectors take it in. */
+export const clientCredentials = (options: ClientCredentialsOptions): ClientCredentialsTokenProvider => new ClientCredentialsTokenProvider(options);
 
 const DEFAULT_REFRESH_MARGIN_MS = 5 * 60_000;
 

@@ -40,7 +40,8 @@ export interface IncomingSource {
   moveToUndeliverable?(m: FetchedMessage): Promise<void>;
 }
 
-export interface MailboxProfile {
+/** A mailbox's sync settings: who owns it, how its mail is filtered, correlated and bounded (from the Mailbox, its Deployment and its profile). */
+export interface MailboxSyncSettings {
   key: string;
   address: string;
   ownerKind: 'User' | 'Queue';
@@ -92,7 +93,7 @@ export interface IncomingOptions {
 
 export class IncomingSync {
   constructor(
-    private readonly mailbox: MailboxProfile,
+    private readonly mailbox: MailboxSyncSettings,
     private readonly source: IncomingSource,
     private readonly crm: CrmConnector,
     private readonly events: IncomingEvents = {},
@@ -106,6 +107,7 @@ export class IncomingSync {
    */
   async runOnce(checkpoint: Checkpoint | undefined): Promise<CycleResult> {
     const result: CycleResult = { delivered: 0, duplicates: 0, filtered: 0, rejected: 0, checkpoint };
+    const tokens = await this.tokenSettings();
     const concurrency = this.opts.concurrency ?? 64;
     const maxBytes = this.opts.maxInFlightBytes ?? 32 * 1024 * 1024;
     let bytes = 0;
@@ -146,7 +148,7 @@ export class IncomingSync {
       counted.push(false);
       positions.push(m.position);
       bytes += size;
-      const tracked: Promise<void> = this.processOne(m, result)
+      const tracked: Promise<void> = this.processOne(m, result, tokens)
         .then((delivered) => {
           counted[index] = delivered;
           done[index] = true;
@@ -168,8 +170,14 @@ export class IncomingSync {
     return result;
   }
 
+  /** The tracking-token format: the CRM's own (Dynamics' organization settings) when it has one. */
+  private async tokenSettings(): Promise<TokenSettings> {
+    const own = this.mailbox.token.enabled ? await this.crm.trackingTokenFormat?.() : undefined;
+    return own ? { ...own, enabled: true } : this.mailbox.token;
+  }
+
   /** Processes one message; true when it counts as delivered to the CRM. */
-  private async processOne(m: FetchedMessage, result: CycleResult): Promise<boolean> {
+  private async processOne(m: FetchedMessage, result: CycleResult, tokens: TokenSettings): Promise<boolean> {
     const mb = this.mailbox;
     if (mb.processEmailReceivedAfter && m.receivedAt && m.receivedAt < mb.processEmailReceivedAfter) {
       result.filtered++;
@@ -189,7 +197,7 @@ export class IncomingSync {
       sourceId: m.raw.id,
       receivedAt: (m.receivedAt ?? new Date()).toISOString(),
     };
-    const token = findToken(mb.token, email.subject);
+    const token = findToken(tokens, email.subject);
     if (token) email.trackingToken = token;
     if (mb.correlation) {
       const ids = [email.inReplyTo, ...email.references.slice().reverse()].filter((x): x is string => !!x);
@@ -198,11 +206,18 @@ export class IncomingSync {
         if (crmEmailId) email.regarding = { crmEmailId, by: email.inReplyTo && ids[0] === email.inReplyTo ? 'InReplyTo' : 'References' };
       }
     }
+    // Dynamics' order: headers first, then the tracking token.
+    if (!email.regarding && token) {
+      const crmEmailId = await this.crm.findEmailByTrackingToken(token);
+      if (crmEmailId) email.regarding = { crmEmailId, by: 'TrackingToken' };
+    }
+    const checkIncoming = this.crm.checkIncoming?.bind(this.crm);
     const wanted = await accepts({
       method: mb.filtering,
       from: email.from.address,
       correlated: !!email.regarding || !!token,
       lookup: (a) => this.crm.lookupAddress(a),
+      ...(checkIncoming ? { check: async () => (await checkIncoming(email)).deliver } : {}),
     });
     if (!wanted) {
       result.filtered++;

@@ -17,6 +17,8 @@ interface StoredMessage {
   /** Position in the mailbox's change log: a delta token is "changes after seq N". */
   seq: number;
   removed: boolean;
+  /** receivedDateTime. */
+  receivedAt: Date;
 }
 
 export interface SentMail {
@@ -86,10 +88,10 @@ export class FakeGraph {
     return this.server.caPem;
   }
 
-  /** Puts a message in the mailbox's Inbox and returns its Graph id. */
-  addMessage(mailbox: string, mime: string): string {
+  /** Puts a message in the mailbox's Inbox, received now unless `receivedAt` says otherwise, and returns its Graph id. */
+  addMessage(mailbox: string, mime: string, receivedAt = new Date()): string {
     const id = `AAMkAD${String(this.nextId++).padStart(6, '0')}=`;
-    this.box(mailbox).push({ id, mime, seq: ++this.seq, removed: false });
+    this.box(mailbox).push({ id, mime, seq: ++this.seq, removed: false, receivedAt });
     return id;
   }
 
@@ -219,7 +221,8 @@ export class FakeGraph {
   private delta(req: http.IncomingMessage, res: http.ServerResponse, url: URL, mailbox: string, box: StoredMessage[]): void {
     const pageSize = Number(/odata\.maxpagesize=(\d+)/.exec(String(req.headers.prefer ?? ''))?.[1] ?? 10);
     const token = url.searchParams.get('$skiptoken') ?? url.searchParams.get('$deltatoken');
-    let state = { gen: this.generation, since: 0, until: this.seq, offset: 0, initial: true };
+    // $select is given on the first request; Graph keeps it in the links it hands out.
+    let state = { gen: this.generation, since: 0, until: this.seq, offset: 0, initial: true, select: url.searchParams.get('$select') ?? '' };
     if (token) {
       state = JSON.parse(Buffer.from(token, 'base64url').toString()) as typeof state;
       if (state.gen !== this.generation) return graphError(res, 410, 'SyncStateNotFound', 'The sync state generation is old and cannot be used.');
@@ -228,7 +231,12 @@ export class FakeGraph {
     // The first sync shows only what exists; later ones also report removals.
     const changes = box.filter((m) => m.seq > state.since && m.seq <= state.until && !(state.initial && m.removed));
     const page = changes.slice(state.offset, state.offset + pageSize);
-    const value = page.map((m) => (m.removed ? { id: m.id, '@removed': { reason: 'deleted' } } : { '@odata.type': '#microsoft.graph.message', id: m.id }));
+    const received = state.select.split(',').includes('receivedDateTime');
+    const value = page.map((m) =>
+      m.removed
+        ? { id: m.id, '@removed': { reason: 'deleted' } }
+        : { '@odata.type': '#microsoft.graph.message', id: m.id, ...(received ? { receivedDateTime: m.receivedAt.toISOString().replace(/\.\d{3}Z$/, 'Z') } : {}) },
+    );
     const link = (param: string, s: typeof state): string =>
       `${this.linkOrigin ?? this.server.origin}/v1.0/users/${encodeURIComponent(mailbox)}/mailFolders/inbox/messages/delta?${param}=${Buffer.from(JSON.stringify(s)).toString('base64url')}`;
     const more = state.offset + pageSize < changes.length;
@@ -237,7 +245,7 @@ export class FakeGraph {
       value,
       ...(more
         ? { '@odata.nextLink': link('$skiptoken', { ...state, offset: state.offset + pageSize }) }
-        : { '@odata.deltaLink': link('$deltatoken', { gen: this.generation, since: state.until, until: state.until, offset: 0, initial: false }) }),
+        : { '@odata.deltaLink': link('$deltatoken', { gen: this.generation, since: state.until, until: state.until, offset: 0, initial: false, select: state.select }) }),
     });
   }
 }

@@ -21,7 +21,7 @@
 import { withEwsCall, EwsTransport, type EwsCall } from '../../mail/ews-transport.js';
 import { classifyEwsFault } from '../../mail/ews-errors.js';
 import { classifyError, type ErrorContext } from '../../mail/errors.js';
-import { parseRetryAfter } from '../../mail/errors.js';
+import { parseRetryAfter } from '../../net/error-facts.js';
 import { xmlText } from '../../mail/ews-serialization.js';
 import { MailError, type Credentials, type Endpoint } from '../../mail/types.js';
 import type { ActKind, Attendee, Fields } from '../model.js';

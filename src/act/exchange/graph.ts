@@ -16,7 +16,7 @@
 
 import { MailError, type Credentials, type Endpoint } from '../../mail/types.js';
 import { drain, GraphAdapter } from '../../mail/graph.js';
-import { HttpResponseError } from '../../mail/http.js';
+import { HttpResponseError } from '../../net/http.js';
 import { KEY_FIELDS, type ActKind, type Attendee, type Fields } from '../model.js';
 import { ExchangeConflict, type ExchangeActAdapter, type ExchangeChanges, type ExchangeItem, type ExchangeKindStore, parseClaim, type OrganizationClaim, type WriteOptions, type Written } from './types.js';
 
