@@ -3,6 +3,7 @@
 import type { Deployment, EmailServerProfile, Mailbox } from '../api/types.js';
 import type { Direction, MailboxTesting, TestOutcome, TestPlan } from '../domain/testing-ports.js';
 import type { SecretSource } from '../domain/secret-source.js';
+import { actTestMessage } from '../domain/act-test.js';
 import type { Logger } from '../log/logger.js';
 import { classifyError } from '../mail/errors.js';
 import { redact } from '../util/redact.js';
@@ -31,11 +32,8 @@ function successMessage(s: DirectionSettings): string {
  */
 async function actTested(s: DirectionSettings, profile: EmailServerProfile, mailbox: Mailbox, deployment: Deployment | undefined, lookups: SecretSource, signal?: AbortSignal): Promise<string> {
   const kinds = await testAct(profile, mailbox, deployment, lookups, signal);
-  const list = kinds.map((k) => (k === 'appointment' ? 'calendar' : `${k}s`));
-  const names = list.length > 1 ? `${list.slice(0, -1).join(', ')} and ${list[list.length - 1]}` : list.join('');
   const wanted = deployment ? actSettings(deployment, mailbox).kinds : ACT_KINDS;
-  const not = wanted.filter((k) => !kinds.includes(k)).map((k) => `${k}s`);
-  return `opened the ${names} of ${s.address} on ${s.endpoint.url ?? s.endpoint.host}${not.length ? `; ${not.join(' and ')} are not synchronized by this version over ${s.protocol}` : ''}`;
+  return actTestMessage(kinds, s.address, s.endpoint.url ?? s.endpoint.host ?? '', wanted.filter((k) => !kinds.includes(k)), s.protocol);
 }
 
 export class ConnectMailboxTesting implements MailboxTesting {
