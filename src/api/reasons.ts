@@ -53,7 +53,8 @@ export interface ReasonInfo {
 }
 
 const MAIL = ['in', 'out', 'act'] as const;
-const SYNC = ['in', 'out'] as const;
+/** What the sync loops meet: every direction's worker, the appointment, contact and task loop too. */
+const SYNC = ['in', 'out', 'act'] as const;
 const NONE = [] as const;
 
 export const REASONS = {
