@@ -558,6 +558,19 @@ deleteAfterProcessing?: boolean
  * Stop processing without deleting anything; tests still run on request.
  */
 suspended?: boolean
+/**
+ * Appointment, contact and task synchronization of this mailbox (with spec.appointmentsContactsTasks: ServerSideSync).
+ */
+act?: {
+/**
+ * This Deployment takes the mailbox over from any other organization that synchronizes its appointments, contacts and tasks (Dynamics' "Synchronize items with Exchange from this organization only"): only one organization writes to a mailbox.
+ */
+takeOver?: boolean
+/**
+ * Read both sides and report what the synchronization would do (status.act.dryRun, an Event), writing nothing.
+ */
+dryRun?: boolean
+}
 }
 
 /**
@@ -835,6 +848,177 @@ since?: string
 basis?: string
 }
 }
+/**
+ * The appointments, contacts and tasks sync loop, as its worker last reported it.
+ */
+appointmentsContactsTasks?: {
+/**
+ * When the last cycle of this direction succeeded.
+ */
+lastSyncTime?: string
+/**
+ * When this direction runs again (the next cycle, or the next retry while it fails).
+ */
+nextSyncTime?: string
+/**
+ * What the last successful cycle did.
+ */
+lastCycle?: {
+/**
+ * Items created on either side.
+ */
+created?: number
+/**
+ * Items updated on either side.
+ */
+updated?: number
+/**
+ * Items deleted on either side.
+ */
+deleted?: number
+/**
+ * Links removed (a record left the filter, an item lost its tracking category).
+ */
+unlinked?: number
+/**
+ * Fields changed on both sides, decided by the conflict policy.
+ */
+conflicts?: number
+/**
+ * Items that could not be synchronized (see recentFailures).
+ */
+failed?: number
+}
+/**
+ * Set while the direction fails during sync; removed when a cycle succeeds again.
+ */
+failure?: {
+/**
+ * Failure reason (see docs/observability.md), e.g. ServerUnreachable or AuthenticationFailed.
+ */
+reason: string
+/**
+ * What failed.
+ */
+message: string
+/**
+ * Retrying cannot fix it: the direction stopped at once, with no further sign-in, until something changes (Secret, profile, Deployment, a test request).
+ */
+permanent?: boolean
+/**
+ * The transient-failure budget ran out: the direction stopped; the controller probes it (TooManyTransientFailures).
+ */
+exhausted?: boolean
+/**
+ * Transient failures counted against the budget (spec.retryPolicy of the Deployment).
+ */
+failures?: number
+/**
+ * When the direction started failing.
+ */
+since?: string
+/**
+ * What the worker ran on when it failed (configuration, last test, CRM connector); a change makes the failure stale.
+ */
+basis?: string
+}
+}
+}
+/**
+ * Appointments, contacts and tasks synchronized since the mailbox started synchronizing them, per kind (docs/act.md).
+ */
+act?: {
+/**
+ * Appointments: what the synchronization did, both directions together.
+ */
+appointments?: {
+/**
+ * Created on either side.
+ */
+created?: number
+/**
+ * Updated on either side.
+ */
+updated?: number
+/**
+ * Deleted on either side.
+ */
+deleted?: number
+/**
+ * Unlinked (left the sync filter, lost the tracking category).
+ */
+unlinked?: number
+/**
+ * Fields changed on both sides, decided by the conflict policy.
+ */
+conflicts?: number
+/**
+ * Items that could not be synchronized.
+ */
+failed?: number
+}
+/**
+ * Contacts: what the synchronization did, both directions together.
+ */
+contacts?: {
+/**
+ * Created on either side.
+ */
+created?: number
+/**
+ * Updated on either side.
+ */
+updated?: number
+/**
+ * Deleted on either side.
+ */
+deleted?: number
+/**
+ * Unlinked (left the sync filter, lost the tracking category).
+ */
+unlinked?: number
+/**
+ * Fields changed on both sides, decided by the conflict policy.
+ */
+conflicts?: number
+/**
+ * Items that could not be synchronized.
+ */
+failed?: number
+}
+/**
+ * Tasks: what the synchronization did, both directions together.
+ */
+tasks?: {
+/**
+ * Created on either side.
+ */
+created?: number
+/**
+ * Updated on either side.
+ */
+updated?: number
+/**
+ * Deleted on either side.
+ */
+deleted?: number
+/**
+ * Unlinked (left the sync filter, lost the tracking category).
+ */
+unlinked?: number
+/**
+ * Fields changed on both sides, decided by the conflict policy.
+ */
+conflicts?: number
+/**
+ * Items that could not be synchronized.
+ */
+failed?: number
+}
+/**
+ * What the last dry run found it would do (spec.act.dryRun), in one line.
+ */
+dryRun?: string
 }
 /**
  * When a test of this mailbox first passed; the Deployment's spec.firstSync.since counts back from it.
@@ -864,9 +1048,9 @@ recentFailures?: []|[{
  */
 time: string
 /**
- * in: a message from the mail server; out: an email from the CRM. One of: in, out.
+ * in: a message from the mail server; out: an email from the CRM; act: an appointment, contact or task. One of: in, out, act.
  */
-direction: ("in" | "out")
+direction: ("in" | "out" | "act")
 /**
  * Why (see docs/observability.md), e.g. CorruptMessage, AttachmentTooLarge, CRMRejected, MessageRejected, SendOutcomeUnknown.
  */
@@ -885,9 +1069,9 @@ message?: string
  */
 time: string
 /**
- * in: a message from the mail server; out: an email from the CRM. One of: in, out.
+ * in: a message from the mail server; out: an email from the CRM; act: an appointment, contact or task. One of: in, out, act.
  */
-direction: ("in" | "out")
+direction: ("in" | "out" | "act")
 /**
  * Why (see docs/observability.md), e.g. CorruptMessage, AttachmentTooLarge, CRMRejected, MessageRejected, SendOutcomeUnknown.
  */
@@ -906,9 +1090,9 @@ message?: string
  */
 time: string
 /**
- * in: a message from the mail server; out: an email from the CRM. One of: in, out.
+ * in: a message from the mail server; out: an email from the CRM; act: an appointment, contact or task. One of: in, out, act.
  */
-direction: ("in" | "out")
+direction: ("in" | "out" | "act")
 /**
  * Why (see docs/observability.md), e.g. CorruptMessage, AttachmentTooLarge, CRMRejected, MessageRejected, SendOutcomeUnknown.
  */
@@ -927,9 +1111,9 @@ message?: string
  */
 time: string
 /**
- * in: a message from the mail server; out: an email from the CRM. One of: in, out.
+ * in: a message from the mail server; out: an email from the CRM; act: an appointment, contact or task. One of: in, out, act.
  */
-direction: ("in" | "out")
+direction: ("in" | "out" | "act")
 /**
  * Why (see docs/observability.md), e.g. CorruptMessage, AttachmentTooLarge, CRMRejected, MessageRejected, SendOutcomeUnknown.
  */
@@ -948,9 +1132,9 @@ message?: string
  */
 time: string
 /**
- * in: a message from the mail server; out: an email from the CRM. One of: in, out.
+ * in: a message from the mail server; out: an email from the CRM; act: an appointment, contact or task. One of: in, out, act.
  */
-direction: ("in" | "out")
+direction: ("in" | "out" | "act")
 /**
  * Why (see docs/observability.md), e.g. CorruptMessage, AttachmentTooLarge, CRMRejected, MessageRejected, SendOutcomeUnknown.
  */
@@ -969,9 +1153,9 @@ message?: string
  */
 time: string
 /**
- * in: a message from the mail server; out: an email from the CRM. One of: in, out.
+ * in: a message from the mail server; out: an email from the CRM; act: an appointment, contact or task. One of: in, out, act.
  */
-direction: ("in" | "out")
+direction: ("in" | "out" | "act")
 /**
  * Why (see docs/observability.md), e.g. CorruptMessage, AttachmentTooLarge, CRMRejected, MessageRejected, SendOutcomeUnknown.
  */
@@ -990,9 +1174,9 @@ message?: string
  */
 time: string
 /**
- * in: a message from the mail server; out: an email from the CRM. One of: in, out.
+ * in: a message from the mail server; out: an email from the CRM; act: an appointment, contact or task. One of: in, out, act.
  */
-direction: ("in" | "out")
+direction: ("in" | "out" | "act")
 /**
  * Why (see docs/observability.md), e.g. CorruptMessage, AttachmentTooLarge, CRMRejected, MessageRejected, SendOutcomeUnknown.
  */
@@ -1011,9 +1195,9 @@ message?: string
  */
 time: string
 /**
- * in: a message from the mail server; out: an email from the CRM. One of: in, out.
+ * in: a message from the mail server; out: an email from the CRM; act: an appointment, contact or task. One of: in, out, act.
  */
-direction: ("in" | "out")
+direction: ("in" | "out" | "act")
 /**
  * Why (see docs/observability.md), e.g. CorruptMessage, AttachmentTooLarge, CRMRejected, MessageRejected, SendOutcomeUnknown.
  */
@@ -1032,9 +1216,9 @@ message?: string
  */
 time: string
 /**
- * in: a message from the mail server; out: an email from the CRM. One of: in, out.
+ * in: a message from the mail server; out: an email from the CRM; act: an appointment, contact or task. One of: in, out, act.
  */
-direction: ("in" | "out")
+direction: ("in" | "out" | "act")
 /**
  * Why (see docs/observability.md), e.g. CorruptMessage, AttachmentTooLarge, CRMRejected, MessageRejected, SendOutcomeUnknown.
  */
@@ -1053,9 +1237,9 @@ message?: string
  */
 time: string
 /**
- * in: a message from the mail server; out: an email from the CRM. One of: in, out.
+ * in: a message from the mail server; out: an email from the CRM; act: an appointment, contact or task. One of: in, out, act.
  */
-direction: ("in" | "out")
+direction: ("in" | "out" | "act")
 /**
  * Why (see docs/observability.md), e.g. CorruptMessage, AttachmentTooLarge, CRMRejected, MessageRejected, SendOutcomeUnknown.
  */
@@ -1074,9 +1258,9 @@ message?: string
  */
 time: string
 /**
- * in: a message from the mail server; out: an email from the CRM. One of: in, out.
+ * in: a message from the mail server; out: an email from the CRM; act: an appointment, contact or task. One of: in, out, act.
  */
-direction: ("in" | "out")
+direction: ("in" | "out" | "act")
 /**
  * Why (see docs/observability.md), e.g. CorruptMessage, AttachmentTooLarge, CRMRejected, MessageRejected, SendOutcomeUnknown.
  */
@@ -1095,9 +1279,9 @@ message?: string
  */
 time: string
 /**
- * in: a message from the mail server; out: an email from the CRM. One of: in, out.
+ * in: a message from the mail server; out: an email from the CRM; act: an appointment, contact or task. One of: in, out, act.
  */
-direction: ("in" | "out")
+direction: ("in" | "out" | "act")
 /**
  * Why (see docs/observability.md), e.g. CorruptMessage, AttachmentTooLarge, CRMRejected, MessageRejected, SendOutcomeUnknown.
  */
@@ -1116,9 +1300,9 @@ message?: string
  */
 time: string
 /**
- * in: a message from the mail server; out: an email from the CRM. One of: in, out.
+ * in: a message from the mail server; out: an email from the CRM; act: an appointment, contact or task. One of: in, out, act.
  */
-direction: ("in" | "out")
+direction: ("in" | "out" | "act")
 /**
  * Why (see docs/observability.md), e.g. CorruptMessage, AttachmentTooLarge, CRMRejected, MessageRejected, SendOutcomeUnknown.
  */
@@ -1137,9 +1321,9 @@ message?: string
  */
 time: string
 /**
- * in: a message from the mail server; out: an email from the CRM. One of: in, out.
+ * in: a message from the mail server; out: an email from the CRM; act: an appointment, contact or task. One of: in, out, act.
  */
-direction: ("in" | "out")
+direction: ("in" | "out" | "act")
 /**
  * Why (see docs/observability.md), e.g. CorruptMessage, AttachmentTooLarge, CRMRejected, MessageRejected, SendOutcomeUnknown.
  */
@@ -1158,9 +1342,9 @@ message?: string
  */
 time: string
 /**
- * in: a message from the mail server; out: an email from the CRM. One of: in, out.
+ * in: a message from the mail server; out: an email from the CRM; act: an appointment, contact or task. One of: in, out, act.
  */
-direction: ("in" | "out")
+direction: ("in" | "out" | "act")
 /**
  * Why (see docs/observability.md), e.g. CorruptMessage, AttachmentTooLarge, CRMRejected, MessageRejected, SendOutcomeUnknown.
  */
@@ -1179,9 +1363,9 @@ message?: string
  */
 time: string
 /**
- * in: a message from the mail server; out: an email from the CRM. One of: in, out.
+ * in: a message from the mail server; out: an email from the CRM; act: an appointment, contact or task. One of: in, out, act.
  */
-direction: ("in" | "out")
+direction: ("in" | "out" | "act")
 /**
  * Why (see docs/observability.md), e.g. CorruptMessage, AttachmentTooLarge, CRMRejected, MessageRejected, SendOutcomeUnknown.
  */
@@ -1200,9 +1384,9 @@ message?: string
  */
 time: string
 /**
- * in: a message from the mail server; out: an email from the CRM. One of: in, out.
+ * in: a message from the mail server; out: an email from the CRM; act: an appointment, contact or task. One of: in, out, act.
  */
-direction: ("in" | "out")
+direction: ("in" | "out" | "act")
 /**
  * Why (see docs/observability.md), e.g. CorruptMessage, AttachmentTooLarge, CRMRejected, MessageRejected, SendOutcomeUnknown.
  */
@@ -1221,9 +1405,9 @@ message?: string
  */
 time: string
 /**
- * in: a message from the mail server; out: an email from the CRM. One of: in, out.
+ * in: a message from the mail server; out: an email from the CRM; act: an appointment, contact or task. One of: in, out, act.
  */
-direction: ("in" | "out")
+direction: ("in" | "out" | "act")
 /**
  * Why (see docs/observability.md), e.g. CorruptMessage, AttachmentTooLarge, CRMRejected, MessageRejected, SendOutcomeUnknown.
  */
@@ -1242,9 +1426,9 @@ message?: string
  */
 time: string
 /**
- * in: a message from the mail server; out: an email from the CRM. One of: in, out.
+ * in: a message from the mail server; out: an email from the CRM; act: an appointment, contact or task. One of: in, out, act.
  */
-direction: ("in" | "out")
+direction: ("in" | "out" | "act")
 /**
  * Why (see docs/observability.md), e.g. CorruptMessage, AttachmentTooLarge, CRMRejected, MessageRejected, SendOutcomeUnknown.
  */
@@ -1263,9 +1447,9 @@ message?: string
  */
 time: string
 /**
- * in: a message from the mail server; out: an email from the CRM. One of: in, out.
+ * in: a message from the mail server; out: an email from the CRM; act: an appointment, contact or task. One of: in, out, act.
  */
-direction: ("in" | "out")
+direction: ("in" | "out" | "act")
 /**
  * Why (see docs/observability.md), e.g. CorruptMessage, AttachmentTooLarge, CRMRejected, MessageRejected, SendOutcomeUnknown.
  */
@@ -1284,9 +1468,9 @@ message?: string
  */
 time: string
 /**
- * in: a message from the mail server; out: an email from the CRM. One of: in, out.
+ * in: a message from the mail server; out: an email from the CRM; act: an appointment, contact or task. One of: in, out, act.
  */
-direction: ("in" | "out")
+direction: ("in" | "out" | "act")
 /**
  * Why (see docs/observability.md), e.g. CorruptMessage, AttachmentTooLarge, CRMRejected, MessageRejected, SendOutcomeUnknown.
  */
@@ -1305,9 +1489,9 @@ message?: string
  */
 time: string
 /**
- * in: a message from the mail server; out: an email from the CRM. One of: in, out.
+ * in: a message from the mail server; out: an email from the CRM; act: an appointment, contact or task. One of: in, out, act.
  */
-direction: ("in" | "out")
+direction: ("in" | "out" | "act")
 /**
  * Why (see docs/observability.md), e.g. CorruptMessage, AttachmentTooLarge, CRMRejected, MessageRejected, SendOutcomeUnknown.
  */
@@ -1326,9 +1510,9 @@ message?: string
  */
 time: string
 /**
- * in: a message from the mail server; out: an email from the CRM. One of: in, out.
+ * in: a message from the mail server; out: an email from the CRM; act: an appointment, contact or task. One of: in, out, act.
  */
-direction: ("in" | "out")
+direction: ("in" | "out" | "act")
 /**
  * Why (see docs/observability.md), e.g. CorruptMessage, AttachmentTooLarge, CRMRejected, MessageRejected, SendOutcomeUnknown.
  */
@@ -1347,9 +1531,9 @@ message?: string
  */
 time: string
 /**
- * in: a message from the mail server; out: an email from the CRM. One of: in, out.
+ * in: a message from the mail server; out: an email from the CRM; act: an appointment, contact or task. One of: in, out, act.
  */
-direction: ("in" | "out")
+direction: ("in" | "out" | "act")
 /**
  * Why (see docs/observability.md), e.g. CorruptMessage, AttachmentTooLarge, CRMRejected, MessageRejected, SendOutcomeUnknown.
  */
@@ -1368,9 +1552,9 @@ message?: string
  */
 time: string
 /**
- * in: a message from the mail server; out: an email from the CRM. One of: in, out.
+ * in: a message from the mail server; out: an email from the CRM; act: an appointment, contact or task. One of: in, out, act.
  */
-direction: ("in" | "out")
+direction: ("in" | "out" | "act")
 /**
  * Why (see docs/observability.md), e.g. CorruptMessage, AttachmentTooLarge, CRMRejected, MessageRejected, SendOutcomeUnknown.
  */
@@ -1389,9 +1573,9 @@ message?: string
  */
 time: string
 /**
- * in: a message from the mail server; out: an email from the CRM. One of: in, out.
+ * in: a message from the mail server; out: an email from the CRM; act: an appointment, contact or task. One of: in, out, act.
  */
-direction: ("in" | "out")
+direction: ("in" | "out" | "act")
 /**
  * Why (see docs/observability.md), e.g. CorruptMessage, AttachmentTooLarge, CRMRejected, MessageRejected, SendOutcomeUnknown.
  */
@@ -1410,9 +1594,9 @@ message?: string
  */
 time: string
 /**
- * in: a message from the mail server; out: an email from the CRM. One of: in, out.
+ * in: a message from the mail server; out: an email from the CRM; act: an appointment, contact or task. One of: in, out, act.
  */
-direction: ("in" | "out")
+direction: ("in" | "out" | "act")
 /**
  * Why (see docs/observability.md), e.g. CorruptMessage, AttachmentTooLarge, CRMRejected, MessageRejected, SendOutcomeUnknown.
  */
@@ -1431,9 +1615,9 @@ message?: string
  */
 time: string
 /**
- * in: a message from the mail server; out: an email from the CRM. One of: in, out.
+ * in: a message from the mail server; out: an email from the CRM; act: an appointment, contact or task. One of: in, out, act.
  */
-direction: ("in" | "out")
+direction: ("in" | "out" | "act")
 /**
  * Why (see docs/observability.md), e.g. CorruptMessage, AttachmentTooLarge, CRMRejected, MessageRejected, SendOutcomeUnknown.
  */
@@ -1452,9 +1636,9 @@ message?: string
  */
 time: string
 /**
- * in: a message from the mail server; out: an email from the CRM. One of: in, out.
+ * in: a message from the mail server; out: an email from the CRM; act: an appointment, contact or task. One of: in, out, act.
  */
-direction: ("in" | "out")
+direction: ("in" | "out" | "act")
 /**
  * Why (see docs/observability.md), e.g. CorruptMessage, AttachmentTooLarge, CRMRejected, MessageRejected, SendOutcomeUnknown.
  */
@@ -1473,9 +1657,9 @@ message?: string
  */
 time: string
 /**
- * in: a message from the mail server; out: an email from the CRM. One of: in, out.
+ * in: a message from the mail server; out: an email from the CRM; act: an appointment, contact or task. One of: in, out, act.
  */
-direction: ("in" | "out")
+direction: ("in" | "out" | "act")
 /**
  * Why (see docs/observability.md), e.g. CorruptMessage, AttachmentTooLarge, CRMRejected, MessageRejected, SendOutcomeUnknown.
  */
@@ -1494,9 +1678,9 @@ message?: string
  */
 time: string
 /**
- * in: a message from the mail server; out: an email from the CRM. One of: in, out.
+ * in: a message from the mail server; out: an email from the CRM; act: an appointment, contact or task. One of: in, out, act.
  */
-direction: ("in" | "out")
+direction: ("in" | "out" | "act")
 /**
  * Why (see docs/observability.md), e.g. CorruptMessage, AttachmentTooLarge, CRMRejected, MessageRejected, SendOutcomeUnknown.
  */
@@ -1515,9 +1699,9 @@ message?: string
  */
 time: string
 /**
- * in: a message from the mail server; out: an email from the CRM. One of: in, out.
+ * in: a message from the mail server; out: an email from the CRM; act: an appointment, contact or task. One of: in, out, act.
  */
-direction: ("in" | "out")
+direction: ("in" | "out" | "act")
 /**
  * Why (see docs/observability.md), e.g. CorruptMessage, AttachmentTooLarge, CRMRejected, MessageRejected, SendOutcomeUnknown.
  */
@@ -1536,9 +1720,9 @@ message?: string
  */
 time: string
 /**
- * in: a message from the mail server; out: an email from the CRM. One of: in, out.
+ * in: a message from the mail server; out: an email from the CRM; act: an appointment, contact or task. One of: in, out, act.
  */
-direction: ("in" | "out")
+direction: ("in" | "out" | "act")
 /**
  * Why (see docs/observability.md), e.g. CorruptMessage, AttachmentTooLarge, CRMRejected, MessageRejected, SendOutcomeUnknown.
  */
@@ -1557,9 +1741,9 @@ message?: string
  */
 time: string
 /**
- * in: a message from the mail server; out: an email from the CRM. One of: in, out.
+ * in: a message from the mail server; out: an email from the CRM; act: an appointment, contact or task. One of: in, out, act.
  */
-direction: ("in" | "out")
+direction: ("in" | "out" | "act")
 /**
  * Why (see docs/observability.md), e.g. CorruptMessage, AttachmentTooLarge, CRMRejected, MessageRejected, SendOutcomeUnknown.
  */
@@ -1578,9 +1762,9 @@ message?: string
  */
 time: string
 /**
- * in: a message from the mail server; out: an email from the CRM. One of: in, out.
+ * in: a message from the mail server; out: an email from the CRM; act: an appointment, contact or task. One of: in, out, act.
  */
-direction: ("in" | "out")
+direction: ("in" | "out" | "act")
 /**
  * Why (see docs/observability.md), e.g. CorruptMessage, AttachmentTooLarge, CRMRejected, MessageRejected, SendOutcomeUnknown.
  */
@@ -1599,9 +1783,9 @@ message?: string
  */
 time: string
 /**
- * in: a message from the mail server; out: an email from the CRM. One of: in, out.
+ * in: a message from the mail server; out: an email from the CRM; act: an appointment, contact or task. One of: in, out, act.
  */
-direction: ("in" | "out")
+direction: ("in" | "out" | "act")
 /**
  * Why (see docs/observability.md), e.g. CorruptMessage, AttachmentTooLarge, CRMRejected, MessageRejected, SendOutcomeUnknown.
  */
@@ -1620,9 +1804,9 @@ message?: string
  */
 time: string
 /**
- * in: a message from the mail server; out: an email from the CRM. One of: in, out.
+ * in: a message from the mail server; out: an email from the CRM; act: an appointment, contact or task. One of: in, out, act.
  */
-direction: ("in" | "out")
+direction: ("in" | "out" | "act")
 /**
  * Why (see docs/observability.md), e.g. CorruptMessage, AttachmentTooLarge, CRMRejected, MessageRejected, SendOutcomeUnknown.
  */
@@ -1641,9 +1825,9 @@ message?: string
  */
 time: string
 /**
- * in: a message from the mail server; out: an email from the CRM. One of: in, out.
+ * in: a message from the mail server; out: an email from the CRM; act: an appointment, contact or task. One of: in, out, act.
  */
-direction: ("in" | "out")
+direction: ("in" | "out" | "act")
 /**
  * Why (see docs/observability.md), e.g. CorruptMessage, AttachmentTooLarge, CRMRejected, MessageRejected, SendOutcomeUnknown.
  */
@@ -1662,9 +1846,9 @@ message?: string
  */
 time: string
 /**
- * in: a message from the mail server; out: an email from the CRM. One of: in, out.
+ * in: a message from the mail server; out: an email from the CRM; act: an appointment, contact or task. One of: in, out, act.
  */
-direction: ("in" | "out")
+direction: ("in" | "out" | "act")
 /**
  * Why (see docs/observability.md), e.g. CorruptMessage, AttachmentTooLarge, CRMRejected, MessageRejected, SendOutcomeUnknown.
  */
@@ -1683,9 +1867,9 @@ message?: string
  */
 time: string
 /**
- * in: a message from the mail server; out: an email from the CRM. One of: in, out.
+ * in: a message from the mail server; out: an email from the CRM; act: an appointment, contact or task. One of: in, out, act.
  */
-direction: ("in" | "out")
+direction: ("in" | "out" | "act")
 /**
  * Why (see docs/observability.md), e.g. CorruptMessage, AttachmentTooLarge, CRMRejected, MessageRejected, SendOutcomeUnknown.
  */
@@ -1704,9 +1888,9 @@ message?: string
  */
 time: string
 /**
- * in: a message from the mail server; out: an email from the CRM. One of: in, out.
+ * in: a message from the mail server; out: an email from the CRM; act: an appointment, contact or task. One of: in, out, act.
  */
-direction: ("in" | "out")
+direction: ("in" | "out" | "act")
 /**
  * Why (see docs/observability.md), e.g. CorruptMessage, AttachmentTooLarge, CRMRejected, MessageRejected, SendOutcomeUnknown.
  */
@@ -1725,9 +1909,9 @@ message?: string
  */
 time: string
 /**
- * in: a message from the mail server; out: an email from the CRM. One of: in, out.
+ * in: a message from the mail server; out: an email from the CRM; act: an appointment, contact or task. One of: in, out, act.
  */
-direction: ("in" | "out")
+direction: ("in" | "out" | "act")
 /**
  * Why (see docs/observability.md), e.g. CorruptMessage, AttachmentTooLarge, CRMRejected, MessageRejected, SendOutcomeUnknown.
  */
@@ -1746,9 +1930,9 @@ message?: string
  */
 time: string
 /**
- * in: a message from the mail server; out: an email from the CRM. One of: in, out.
+ * in: a message from the mail server; out: an email from the CRM; act: an appointment, contact or task. One of: in, out, act.
  */
-direction: ("in" | "out")
+direction: ("in" | "out" | "act")
 /**
  * Why (see docs/observability.md), e.g. CorruptMessage, AttachmentTooLarge, CRMRejected, MessageRejected, SendOutcomeUnknown.
  */
@@ -1767,9 +1951,9 @@ message?: string
  */
 time: string
 /**
- * in: a message from the mail server; out: an email from the CRM. One of: in, out.
+ * in: a message from the mail server; out: an email from the CRM; act: an appointment, contact or task. One of: in, out, act.
  */
-direction: ("in" | "out")
+direction: ("in" | "out" | "act")
 /**
  * Why (see docs/observability.md), e.g. CorruptMessage, AttachmentTooLarge, CRMRejected, MessageRejected, SendOutcomeUnknown.
  */
@@ -1788,9 +1972,9 @@ message?: string
  */
 time: string
 /**
- * in: a message from the mail server; out: an email from the CRM. One of: in, out.
+ * in: a message from the mail server; out: an email from the CRM; act: an appointment, contact or task. One of: in, out, act.
  */
-direction: ("in" | "out")
+direction: ("in" | "out" | "act")
 /**
  * Why (see docs/observability.md), e.g. CorruptMessage, AttachmentTooLarge, CRMRejected, MessageRejected, SendOutcomeUnknown.
  */
@@ -1809,9 +1993,9 @@ message?: string
  */
 time: string
 /**
- * in: a message from the mail server; out: an email from the CRM. One of: in, out.
+ * in: a message from the mail server; out: an email from the CRM; act: an appointment, contact or task. One of: in, out, act.
  */
-direction: ("in" | "out")
+direction: ("in" | "out" | "act")
 /**
  * Why (see docs/observability.md), e.g. CorruptMessage, AttachmentTooLarge, CRMRejected, MessageRejected, SendOutcomeUnknown.
  */
@@ -1830,9 +2014,9 @@ message?: string
  */
 time: string
 /**
- * in: a message from the mail server; out: an email from the CRM. One of: in, out.
+ * in: a message from the mail server; out: an email from the CRM; act: an appointment, contact or task. One of: in, out, act.
  */
-direction: ("in" | "out")
+direction: ("in" | "out" | "act")
 /**
  * Why (see docs/observability.md), e.g. CorruptMessage, AttachmentTooLarge, CRMRejected, MessageRejected, SendOutcomeUnknown.
  */
@@ -1851,9 +2035,9 @@ message?: string
  */
 time: string
 /**
- * in: a message from the mail server; out: an email from the CRM. One of: in, out.
+ * in: a message from the mail server; out: an email from the CRM; act: an appointment, contact or task. One of: in, out, act.
  */
-direction: ("in" | "out")
+direction: ("in" | "out" | "act")
 /**
  * Why (see docs/observability.md), e.g. CorruptMessage, AttachmentTooLarge, CRMRejected, MessageRejected, SendOutcomeUnknown.
  */
@@ -1872,9 +2056,9 @@ message?: string
  */
 time: string
 /**
- * in: a message from the mail server; out: an email from the CRM. One of: in, out.
+ * in: a message from the mail server; out: an email from the CRM; act: an appointment, contact or task. One of: in, out, act.
  */
-direction: ("in" | "out")
+direction: ("in" | "out" | "act")
 /**
  * Why (see docs/observability.md), e.g. CorruptMessage, AttachmentTooLarge, CRMRejected, MessageRejected, SendOutcomeUnknown.
  */
@@ -1893,9 +2077,9 @@ message?: string
  */
 time: string
 /**
- * in: a message from the mail server; out: an email from the CRM. One of: in, out.
+ * in: a message from the mail server; out: an email from the CRM; act: an appointment, contact or task. One of: in, out, act.
  */
-direction: ("in" | "out")
+direction: ("in" | "out" | "act")
 /**
  * Why (see docs/observability.md), e.g. CorruptMessage, AttachmentTooLarge, CRMRejected, MessageRejected, SendOutcomeUnknown.
  */
@@ -1914,9 +2098,9 @@ message?: string
  */
 time: string
 /**
- * in: a message from the mail server; out: an email from the CRM. One of: in, out.
+ * in: a message from the mail server; out: an email from the CRM; act: an appointment, contact or task. One of: in, out, act.
  */
-direction: ("in" | "out")
+direction: ("in" | "out" | "act")
 /**
  * Why (see docs/observability.md), e.g. CorruptMessage, AttachmentTooLarge, CRMRejected, MessageRejected, SendOutcomeUnknown.
  */
@@ -1935,9 +2119,9 @@ message?: string
  */
 time: string
 /**
- * in: a message from the mail server; out: an email from the CRM. One of: in, out.
+ * in: a message from the mail server; out: an email from the CRM; act: an appointment, contact or task. One of: in, out, act.
  */
-direction: ("in" | "out")
+direction: ("in" | "out" | "act")
 /**
  * Why (see docs/observability.md), e.g. CorruptMessage, AttachmentTooLarge, CRMRejected, MessageRejected, SendOutcomeUnknown.
  */
@@ -1956,9 +2140,9 @@ message?: string
  */
 time: string
 /**
- * in: a message from the mail server; out: an email from the CRM. One of: in, out.
+ * in: a message from the mail server; out: an email from the CRM; act: an appointment, contact or task. One of: in, out, act.
  */
-direction: ("in" | "out")
+direction: ("in" | "out" | "act")
 /**
  * Why (see docs/observability.md), e.g. CorruptMessage, AttachmentTooLarge, CRMRejected, MessageRejected, SendOutcomeUnknown.
  */
@@ -1977,9 +2161,9 @@ message?: string
  */
 time: string
 /**
- * in: a message from the mail server; out: an email from the CRM. One of: in, out.
+ * in: a message from the mail server; out: an email from the CRM; act: an appointment, contact or task. One of: in, out, act.
  */
-direction: ("in" | "out")
+direction: ("in" | "out" | "act")
 /**
  * Why (see docs/observability.md), e.g. CorruptMessage, AttachmentTooLarge, CRMRejected, MessageRejected, SendOutcomeUnknown.
  */
@@ -1998,9 +2182,9 @@ message?: string
  */
 time: string
 /**
- * in: a message from the mail server; out: an email from the CRM. One of: in, out.
+ * in: a message from the mail server; out: an email from the CRM; act: an appointment, contact or task. One of: in, out, act.
  */
-direction: ("in" | "out")
+direction: ("in" | "out" | "act")
 /**
  * Why (see docs/observability.md), e.g. CorruptMessage, AttachmentTooLarge, CRMRejected, MessageRejected, SendOutcomeUnknown.
  */
@@ -2171,6 +2355,188 @@ outgoing?: ("ServerSideSync" | "None")
  * Appointments, contacts and tasks: ServerSideSync (Exchange only) or None. One of: ServerSideSync, None.
  */
 appointmentsContactsTasks?: ("ServerSideSync" | "None")
+}
+/**
+ * How this organization's mailboxes synchronize appointments, contacts and tasks with Exchange (docs/act.md).
+ */
+appointmentsContactsTasks?: {
+/**
+ * Which kinds synchronize.
+ */
+kinds?: {
+/**
+ * Appointments.
+ */
+appointments?: boolean
+/**
+ * Contacts.
+ */
+contacts?: boolean
+/**
+ * Tasks (Microsoft To Do over Graph; not over EWS in this version).
+ */
+tasks?: boolean
+}
+/**
+ * Who wins when the same field changed on both sides since the last sync (other fields are merged). One of: CRMWins, ExchangeWins.
+ */
+conflictPolicy?: ("CRMWins" | "ExchangeWins")
+/**
+ * The Outlook category that makes an Exchange item tracked, so it comes to the CRM. Defaults to "Tracked to <namespace>/<name>" of this Deployment.
+ */
+trackingCategory?: string
+/**
+ * A meeting cancelled in the CRM is cancelled in Exchange (attendees get the cancellation) when the mailbox organizes it, it is in the future and has attendees (Dynamics: SSSPropagateAppointmentCancellationsToExchange). Otherwise it only shows as free.
+ */
+propagateCancellations?: boolean
+/**
+ * Calendar window: days before today that synchronize.
+ */
+pastDays?: number
+/**
+ * Calendar window: days after today that synchronize.
+ */
+futureDays?: number
+/**
+ * Longest wait between two synchronization cycles of an idle mailbox; an active mailbox is synchronized every 10 seconds. A duration such as 30s, 5m or 1h30m.
+ */
+interval?: string
+/**
+ * Which way each configurable field flows (Dynamics' "Synchronization Settings for Outlook or Exchange").
+ */
+fieldDirections?: {
+/**
+ * Per-field directions; fields Dynamics keeps two-way are not listed.
+ */
+appointment?: {
+/**
+ * Direction of subject (default TwoWay). One of: TwoWay, ToExchange, ToCRM, None.
+ */
+subject?: ("TwoWay" | "ToExchange" | "ToCRM" | "None")
+/**
+ * Direction of body (default TwoWay). One of: TwoWay, ToExchange, ToCRM, None.
+ */
+body?: ("TwoWay" | "ToExchange" | "ToCRM" | "None")
+/**
+ * Direction of location (default TwoWay). One of: TwoWay, ToExchange, ToCRM, None.
+ */
+location?: ("TwoWay" | "ToExchange" | "ToCRM" | "None")
+}
+/**
+ * Per-field directions; fields Dynamics keeps two-way are not listed.
+ */
+contact?: {
+/**
+ * Direction of givenName (default TwoWay). One of: TwoWay, ToExchange, ToCRM, None.
+ */
+givenName?: ("TwoWay" | "ToExchange" | "ToCRM" | "None")
+/**
+ * Direction of middleName (default TwoWay). One of: TwoWay, ToExchange, ToCRM, None.
+ */
+middleName?: ("TwoWay" | "ToExchange" | "ToCRM" | "None")
+/**
+ * Direction of surname (default TwoWay). One of: TwoWay, ToExchange, ToCRM, None.
+ */
+surname?: ("TwoWay" | "ToExchange" | "ToCRM" | "None")
+/**
+ * Direction of jobTitle (default TwoWay). One of: TwoWay, ToExchange, ToCRM, None.
+ */
+jobTitle?: ("TwoWay" | "ToExchange" | "ToCRM" | "None")
+/**
+ * Direction of companyName (default TwoWay). One of: TwoWay, ToExchange, ToCRM, None.
+ */
+companyName?: ("TwoWay" | "ToExchange" | "ToCRM" | "None")
+/**
+ * Direction of department (default TwoWay). One of: TwoWay, ToExchange, ToCRM, None.
+ */
+department?: ("TwoWay" | "ToExchange" | "ToCRM" | "None")
+/**
+ * Direction of email1 (default TwoWay). One of: TwoWay, ToExchange, ToCRM, None.
+ */
+email1?: ("TwoWay" | "ToExchange" | "ToCRM" | "None")
+/**
+ * Direction of email2 (default TwoWay). One of: TwoWay, ToExchange, ToCRM, None.
+ */
+email2?: ("TwoWay" | "ToExchange" | "ToCRM" | "None")
+/**
+ * Direction of email3 (default TwoWay). One of: TwoWay, ToExchange, ToCRM, None.
+ */
+email3?: ("TwoWay" | "ToExchange" | "ToCRM" | "None")
+/**
+ * Direction of businessPhone (default TwoWay). One of: TwoWay, ToExchange, ToCRM, None.
+ */
+businessPhone?: ("TwoWay" | "ToExchange" | "ToCRM" | "None")
+/**
+ * Direction of mobilePhone (default TwoWay). One of: TwoWay, ToExchange, ToCRM, None.
+ */
+mobilePhone?: ("TwoWay" | "ToExchange" | "ToCRM" | "None")
+/**
+ * Direction of homePhone (default TwoWay). One of: TwoWay, ToExchange, ToCRM, None.
+ */
+homePhone?: ("TwoWay" | "ToExchange" | "ToCRM" | "None")
+/**
+ * Direction of businessStreet (default TwoWay). One of: TwoWay, ToExchange, ToCRM, None.
+ */
+businessStreet?: ("TwoWay" | "ToExchange" | "ToCRM" | "None")
+/**
+ * Direction of businessCity (default TwoWay). One of: TwoWay, ToExchange, ToCRM, None.
+ */
+businessCity?: ("TwoWay" | "ToExchange" | "ToCRM" | "None")
+/**
+ * Direction of businessState (default TwoWay). One of: TwoWay, ToExchange, ToCRM, None.
+ */
+businessState?: ("TwoWay" | "ToExchange" | "ToCRM" | "None")
+/**
+ * Direction of businessPostalCode (default TwoWay). One of: TwoWay, ToExchange, ToCRM, None.
+ */
+businessPostalCode?: ("TwoWay" | "ToExchange" | "ToCRM" | "None")
+/**
+ * Direction of businessCountry (default TwoWay). One of: TwoWay, ToExchange, ToCRM, None.
+ */
+businessCountry?: ("TwoWay" | "ToExchange" | "ToCRM" | "None")
+/**
+ * Direction of birthday (default TwoWay). One of: TwoWay, ToExchange, ToCRM, None.
+ */
+birthday?: ("TwoWay" | "ToExchange" | "ToCRM" | "None")
+/**
+ * Direction of assistantName (default TwoWay). One of: TwoWay, ToExchange, ToCRM, None.
+ */
+assistantName?: ("TwoWay" | "ToExchange" | "ToCRM" | "None")
+/**
+ * Direction of notes (default TwoWay). One of: TwoWay, ToExchange, ToCRM, None.
+ */
+notes?: ("TwoWay" | "ToExchange" | "ToCRM" | "None")
+}
+/**
+ * Per-field directions; fields Dynamics keeps two-way are not listed.
+ */
+task?: {
+/**
+ * Direction of subject (default TwoWay). One of: TwoWay, ToExchange, ToCRM, None.
+ */
+subject?: ("TwoWay" | "ToExchange" | "ToCRM" | "None")
+/**
+ * Direction of body (default TwoWay). One of: TwoWay, ToExchange, ToCRM, None.
+ */
+body?: ("TwoWay" | "ToExchange" | "ToCRM" | "None")
+/**
+ * Direction of dueDate (default TwoWay). One of: TwoWay, ToExchange, ToCRM, None.
+ */
+dueDate?: ("TwoWay" | "ToExchange" | "ToCRM" | "None")
+/**
+ * Direction of startDate (default TwoWay). One of: TwoWay, ToExchange, ToCRM, None.
+ */
+startDate?: ("TwoWay" | "ToExchange" | "ToCRM" | "None")
+/**
+ * Direction of completedDate (default TwoWay). One of: TwoWay, ToExchange, ToCRM, None.
+ */
+completedDate?: ("TwoWay" | "ToExchange" | "ToCRM" | "None")
+/**
+ * Direction of percentComplete (default TwoWay). One of: TwoWay, ToExchange, ToCRM, None.
+ */
+percentComplete?: ("TwoWay" | "ToExchange" | "ToCRM" | "None")
+}
+}
 }
 /**
  * Process a user's mailbox only after its address is approved.
