@@ -570,6 +570,19 @@ deleteAfterProcessing?: boolean
  * Stop processing without deleting anything; tests still run on request.
  */
 suspended?: boolean
+/**
+ * Appointment, contact and task synchronization of this mailbox (with spec.appointmentsContactsTasks: ServerSideSync).
+ */
+act?: {
+/**
+ * This Deployment takes the mailbox over from any other organization that synchronizes its appointments, contacts and tasks (Dynamics' "Synchronize items with Exchange from this organization only"): only one organization writes to a mailbox.
+ */
+takeOver?: boolean
+/**
+ * Read both sides and report what the synchronization would do (status.act.dryRun, an Event), writing nothing.
+ */
+dryRun?: boolean
+}
 }
 
 /**
@@ -868,6 +881,181 @@ since?: string
 basis?: string
 }
 }
+/**
+ * The appointments, contacts and tasks sync loop, as its worker last reported it.
+ */
+appointmentsContactsTasks?: {
+/**
+ * When the last cycle of this direction succeeded.
+ */
+lastSyncTime?: string
+/**
+ * When this direction runs again by itself (the next cycle, or the next retry while it fails), as of the last write: a quiet cycle writes nothing, so in a quiet steady state pollInterval tells the cadence.
+ */
+nextSyncTime?: string
+/**
+ * The time between two cycles started by the clock now (safety resyncs where notifications wake the mailbox, polls otherwise): it adapts between the profile's minPollingInterval and maxPollingInterval. A duration such as 30s, 5m or 1h30m.
+ */
+pollInterval?: string
+/**
+ * What the last successful cycle did.
+ */
+lastCycle?: {
+/**
+ * Items created on either side.
+ */
+created?: number
+/**
+ * Items updated on either side.
+ */
+updated?: number
+/**
+ * Items deleted on either side.
+ */
+deleted?: number
+/**
+ * Links removed (a record left the filter, an item lost its tracking category).
+ */
+unlinked?: number
+/**
+ * Fields changed on both sides, decided by the conflict policy.
+ */
+conflicts?: number
+/**
+ * Items that could not be synchronized (see recentFailures).
+ */
+failed?: number
+}
+/**
+ * Set while the direction fails during sync; removed when a cycle succeeds again.
+ */
+failure?: {
+/**
+ * Failure reason (see docs/observability.md), e.g. ServerUnreachable or AuthenticationFailed.
+ */
+reason: string
+/**
+ * What failed.
+ */
+message: string
+/**
+ * Retrying cannot fix it: the direction stopped at once, with no further sign-in, until something changes (Secret, profile, Deployment, a test request).
+ */
+permanent?: boolean
+/**
+ * The transient-failure budget ran out: the direction stopped; the controller probes it (TooManyTransientFailures).
+ */
+exhausted?: boolean
+/**
+ * Transient failures counted against the budget (spec.retryPolicy of the Deployment).
+ */
+failures?: number
+/**
+ * When the direction started failing.
+ */
+since?: string
+/**
+ * What the worker ran on when it failed (configuration, last test, CRM connector); a change makes the failure stale.
+ */
+basis?: string
+}
+}
+}
+/**
+ * Appointments, contacts and tasks synchronized since the mailbox started synchronizing them, per kind (docs/act.md).
+ */
+act?: {
+/**
+ * Appointments: what the synchronization did, both directions together.
+ */
+appointments?: {
+/**
+ * Created on either side.
+ */
+created?: number
+/**
+ * Updated on either side.
+ */
+updated?: number
+/**
+ * Deleted on either side.
+ */
+deleted?: number
+/**
+ * Unlinked (left the sync filter, lost the tracking category).
+ */
+unlinked?: number
+/**
+ * Fields changed on both sides, decided by the conflict policy.
+ */
+conflicts?: number
+/**
+ * Items that could not be synchronized.
+ */
+failed?: number
+}
+/**
+ * Contacts: what the synchronization did, both directions together.
+ */
+contacts?: {
+/**
+ * Created on either side.
+ */
+created?: number
+/**
+ * Updated on either side.
+ */
+updated?: number
+/**
+ * Deleted on either side.
+ */
+deleted?: number
+/**
+ * Unlinked (left the sync filter, lost the tracking category).
+ */
+unlinked?: number
+/**
+ * Fields changed on both sides, decided by the conflict policy.
+ */
+conflicts?: number
+/**
+ * Items that could not be synchronized.
+ */
+failed?: number
+}
+/**
+ * Tasks: what the synchronization did, both directions together.
+ */
+tasks?: {
+/**
+ * Created on either side.
+ */
+created?: number
+/**
+ * Updated on either side.
+ */
+updated?: number
+/**
+ * Deleted on either side.
+ */
+deleted?: number
+/**
+ * Unlinked (left the sync filter, lost the tracking category).
+ */
+unlinked?: number
+/**
+ * Fields changed on both sides, decided by the conflict policy.
+ */
+conflicts?: number
+/**
+ * Items that could not be synchronized.
+ */
+failed?: number
+}
+/**
+ * What the last dry run found it would do (spec.act.dryRun), in one line.
+ */
+dryRun?: string
 }
 /**
  * When a test of this mailbox first passed; the Deployment's spec.firstSync.since counts back from it.
@@ -897,9 +1085,9 @@ recentFailures?: []|[{
  */
 time: string
 /**
- * in: a message from the mail server; out: an email from the CRM. One of: in, out.
+ * in: a message from the mail server; out: an email from the CRM; act: an appointment, contact or task. One of: in, out, act.
  */
-direction: ("in" | "out")
+direction: ("in" | "out" | "act")
 /**
  * Why (see docs/observability.md), e.g. CorruptMessage, AttachmentTooLarge, CRMRejected, MessageRejected, SendOutcomeUnknown.
  */
@@ -918,9 +1106,9 @@ message?: string
  */
 time: string
 /**
- * in: a message from the mail server; out: an email from the CRM. One of: in, out.
+ * in: a message from the mail server; out: an email from the CRM; act: an appointment, contact or task. One of: in, out, act.
  */
-direction: ("in" | "out")
+direction: ("in" | "out" | "act")
 /**
  * Why (see docs/observability.md), e.g. CorruptMessage, AttachmentTooLarge, CRMRejected, MessageRejected, SendOutcomeUnknown.
  */
@@ -939,9 +1127,9 @@ message?: string
  */
 time: string
 /**
- * in: a message from the mail server; out: an email from the CRM. One of: in, out.
+ * in: a message from the mail server; out: an email from the CRM; act: an appointment, contact or task. One of: in, out, act.
  */
-direction: ("in" | "out")
+direction: ("in" | "out" | "act")
 /**
  * Why (see docs/observability.md), e.g. CorruptMessage, AttachmentTooLarge, CRMRejected, MessageRejected, SendOutcomeUnknown.
  */
@@ -960,9 +1148,9 @@ message?: string
  */
 time: string
 /**
- * in: a message from the mail server; out: an email from the CRM. One of: in, out.
+ * in: a message from the mail server; out: an email from the CRM; act: an appointment, contact or task. One of: in, out, act.
  */
-direction: ("in" | "out")
+direction: ("in" | "out" | "act")
 /**
  * Why (see docs/observability.md), e.g. CorruptMessage, AttachmentTooLarge, CRMRejected, MessageRejected, SendOutcomeUnknown.
  */
@@ -981,9 +1169,9 @@ message?: string
  */
 time: string
 /**
- * in: a message from the mail server; out: an email from the CRM. One of: in, out.
+ * in: a message from the mail server; out: an email from the CRM; act: an appointment, contact or task. One of: in, out, act.
  */
-direction: ("in" | "out")
+direction: ("in" | "out" | "act")
 /**
  * Why (see docs/observability.md), e.g. CorruptMessage, AttachmentTooLarge, CRMRejected, MessageRejected, SendOutcomeUnknown.
  */
@@ -1002,9 +1190,9 @@ message?: string
  */
 time: string
 /**
- * in: a message from the mail server; out: an email from the CRM. One of: in, out.
+ * in: a message from the mail server; out: an email from the CRM; act: an appointment, contact or task. One of: in, out, act.
  */
-direction: ("in" | "out")
+direction: ("in" | "out" | "act")
 /**
  * Why (see docs/observability.md), e.g. CorruptMessage, AttachmentTooLarge, CRMRejected, MessageRejected, SendOutcomeUnknown.
  */
@@ -1023,9 +1211,9 @@ message?: string
  */
 time: string
 /**
- * in: a message from the mail server; out: an email from the CRM. One of: in, out.
+ * in: a message from the mail server; out: an email from the CRM; act: an appointment, contact or task. One of: in, out, act.
  */
-direction: ("in" | "out")
+direction: ("in" | "out" | "act")
 /**
  * Why (see docs/observability.md), e.g. CorruptMessage, AttachmentTooLarge, CRMRejected, MessageRejected, SendOutcomeUnknown.
  */
@@ -1044,9 +1232,9 @@ message?: string
  */
 time: string
 /**
- * in: a message from the mail server; out: an email from the CRM. One of: in, out.
+ * in: a message from the mail server; out: an email from the CRM; act: an appointment, contact or task. One of: in, out, act.
  */
-direction: ("in" | "out")
+direction: ("in" | "out" | "act")
 /**
  * Why (see docs/observability.md), e.g. CorruptMessage, AttachmentTooLarge, CRMRejected, MessageRejected, SendOutcomeUnknown.
  */
@@ -1065,9 +1253,9 @@ message?: string
  */
 time: string
 /**
- * in: a message from the mail server; out: an email from the CRM. One of: in, out.
+ * in: a message from the mail server; out: an email from the CRM; act: an appointment, contact or task. One of: in, out, act.
  */
-direction: ("in" | "out")
+direction: ("in" | "out" | "act")
 /**
  * Why (see docs/observability.md), e.g. CorruptMessage, AttachmentTooLarge, CRMRejected, MessageRejected, SendOutcomeUnknown.
  */
@@ -1086,9 +1274,9 @@ message?: string
  */
 time: string
 /**
- * in: a message from the mail server; out: an email from the CRM. One of: in, out.
+ * in: a message from the mail server; out: an email from the CRM; act: an appointment, contact or task. One of: in, out, act.
  */
-direction: ("in" | "out")
+direction: ("in" | "out" | "act")
 /**
  * Why (see docs/observability.md), e.g. CorruptMessage, AttachmentTooLarge, CRMRejected, MessageRejected, SendOutcomeUnknown.
  */
@@ -1107,9 +1295,9 @@ message?: string
  */
 time: string
 /**
- * in: a message from the mail server; out: an email from the CRM. One of: in, out.
+ * in: a message from the mail server; out: an email from the CRM; act: an appointment, contact or task. One of: in, out, act.
  */
-direction: ("in" | "out")
+direction: ("in" | "out" | "act")
 /**
  * Why (see docs/observability.md), e.g. CorruptMessage, AttachmentTooLarge, CRMRejected, MessageRejected, SendOutcomeUnknown.
  */
@@ -1128,9 +1316,9 @@ message?: string
  */
 time: string
 /**
- * in: a message from the mail server; out: an email from the CRM. One of: in, out.
+ * in: a message from the mail server; out: an email from the CRM; act: an appointment, contact or task. One of: in, out, act.
  */
-direction: ("in" | "out")
+direction: ("in" | "out" | "act")
 /**
  * Why (see docs/observability.md), e.g. CorruptMessage, AttachmentTooLarge, CRMRejected, MessageRejected, SendOutcomeUnknown.
  */
@@ -1149,9 +1337,9 @@ message?: string
  */
 time: string
 /**
- * in: a message from the mail server; out: an email from the CRM. One of: in, out.
+ * in: a message from the mail server; out: an email from the CRM; act: an appointment, contact or task. One of: in, out, act.
  */
-direction: ("in" | "out")
+direction: ("in" | "out" | "act")
 /**
  * Why (see docs/observability.md), e.g. CorruptMessage, AttachmentTooLarge, CRMRejected, MessageRejected, SendOutcomeUnknown.
  */
@@ -1170,9 +1358,9 @@ message?: string
  */
 time: string
 /**
- * in: a message from the mail server; out: an email from the CRM. One of: in, out.
+ * in: a message from the mail server; out: an email from the CRM; act: an appointment, contact or task. One of: in, out, act.
  */
-direction: ("in" | "out")
+direction: ("in" | "out" | "act")
 /**
  * Why (see docs/observability.md), e.g. CorruptMessage, AttachmentTooLarge, CRMRejected, MessageRejected, SendOutcomeUnknown.
  */
@@ -1191,9 +1379,9 @@ message?: string
  */
 time: string
 /**
- * in: a message from the mail server; out: an email from the CRM. One of: in, out.
+ * in: a message from the mail server; out: an email from the CRM; act: an appointment, contact or task. One of: in, out, act.
  */
-direction: ("in" | "out")
+direction: ("in" | "out" | "act")
 /**
  * Why (see docs/observability.md), e.g. CorruptMessage, AttachmentTooLarge, CRMRejected, MessageRejected, SendOutcomeUnknown.
  */
@@ -1212,9 +1400,9 @@ message?: string
  */
 time: string
 /**
- * in: a message from the mail server; out: an email from the CRM. One of: in, out.
+ * in: a message from the mail server; out: an email from the CRM; act: an appointment, contact or task. One of: in, out, act.
  */
-direction: ("in" | "out")
+direction: ("in" | "out" | "act")
 /**
  * Why (see docs/observability.md), e.g. CorruptMessage, AttachmentTooLarge, CRMRejected, MessageRejected, SendOutcomeUnknown.
  */
@@ -1233,9 +1421,9 @@ message?: string
  */
 time: string
 /**
- * in: a message from the mail server; out: an email from the CRM. One of: in, out.
+ * in: a message from the mail server; out: an email from the CRM; act: an appointment, contact or task. One of: in, out, act.
  */
-direction: ("in" | "out")
+direction: ("in" | "out" | "act")
 /**
  * Why (see docs/observability.md), e.g. CorruptMessage, AttachmentTooLarge, CRMRejected, MessageRejected, SendOutcomeUnknown.
  */
@@ -1254,9 +1442,9 @@ message?: string
  */
 time: string
 /**
- * in: a message from the mail server; out: an email from the CRM. One of: in, out.
+ * in: a message from the mail server; out: an email from the CRM; act: an appointment, contact or task. One of: in, out, act.
  */
-direction: ("in" | "out")
+direction: ("in" | "out" | "act")
 /**
  * Why (see docs/observability.md), e.g. CorruptMessage, AttachmentTooLarge, CRMRejected, MessageRejected, SendOutcomeUnknown.
  */
@@ -1275,9 +1463,9 @@ message?: string
  */
 time: string
 /**
- * in: a message from the mail server; out: an email from the CRM. One of: in, out.
+ * in: a message from the mail server; out: an email from the CRM; act: an appointment, contact or task. One of: in, out, act.
  */
-direction: ("in" | "out")
+direction: ("in" | "out" | "act")
 /**
  * Why (see docs/observability.md), e.g. CorruptMessage, AttachmentTooLarge, CRMRejected, MessageRejected, SendOutcomeUnknown.
  */
@@ -1296,9 +1484,9 @@ message?: string
  */
 time: string
 /**
- * in: a message from the mail server; out: an email from the CRM. One of: in, out.
+ * in: a message from the mail server; out: an email from the CRM; act: an appointment, contact or task. One of: in, out, act.
  */
-direction: ("in" | "out")
+direction: ("in" | "out" | "act")
 /**
  * Why (see docs/observability.md), e.g. CorruptMessage, AttachmentTooLarge, CRMRejected, MessageRejected, SendOutcomeUnknown.
  */
@@ -1317,9 +1505,9 @@ message?: string
  */
 time: string
 /**
- * in: a message from the mail server; out: an email from the CRM. One of: in, out.
+ * in: a message from the mail server; out: an email from the CRM; act: an appointment, contact or task. One of: in, out, act.
  */
-direction: ("in" | "out")
+direction: ("in" | "out" | "act")
 /**
  * Why (see docs/observability.md), e.g. CorruptMessage, AttachmentTooLarge, CRMRejected, MessageRejected, SendOutcomeUnknown.
  */
@@ -1338,9 +1526,9 @@ message?: string
  */
 time: string
 /**
- * in: a message from the mail server; out: an email from the CRM. One of: in, out.
+ * in: a message from the mail server; out: an email from the CRM; act: an appointment, contact or task. One of: in, out, act.
  */
-direction: ("in" | "out")
+direction: ("in" | "out" | "act")
 /**
  * Why (see docs/observability.md), e.g. CorruptMessage, AttachmentTooLarge, CRMRejected, MessageRejected, SendOutcomeUnknown.
  */
@@ -1359,9 +1547,9 @@ message?: string
  */
 time: string
 /**
- * in: a message from the mail server; out: an email from the CRM. One of: in, out.
+ * in: a message from the mail server; out: an email from the CRM; act: an appointment, contact or task. One of: in, out, act.
  */
-direction: ("in" | "out")
+direction: ("in" | "out" | "act")
 /**
  * Why (see docs/observability.md), e.g. CorruptMessage, AttachmentTooLarge, CRMRejected, MessageRejected, SendOutcomeUnknown.
  */
@@ -1380,9 +1568,9 @@ message?: string
  */
 time: string
 /**
- * in: a message from the mail server; out: an email from the CRM. One of: in, out.
+ * in: a message from the mail server; out: an email from the CRM; act: an appointment, contact or task. One of: in, out, act.
  */
-direction: ("in" | "out")
+direction: ("in" | "out" | "act")
 /**
  * Why (see docs/observability.md), e.g. CorruptMessage, AttachmentTooLarge, CRMRejected, MessageRejected, SendOutcomeUnknown.
  */
@@ -1401,9 +1589,9 @@ message?: string
  */
 time: string
 /**
- * in: a message from the mail server; out: an email from the CRM. One of: in, out.
+ * in: a message from the mail server; out: an email from the CRM; act: an appointment, contact or task. One of: in, out, act.
  */
-direction: ("in" | "out")
+direction: ("in" | "out" | "act")
 /**
  * Why (see docs/observability.md), e.g. CorruptMessage, AttachmentTooLarge, CRMRejected, MessageRejected, SendOutcomeUnknown.
  */
@@ -1422,9 +1610,9 @@ message?: string
  */
 time: string
 /**
- * in: a message from the mail server; out: an email from the CRM. One of: in, out.
+ * in: a message from the mail server; out: an email from the CRM; act: an appointment, contact or task. One of: in, out, act.
  */
-direction: ("in" | "out")
+direction: ("in" | "out" | "act")
 /**
  * Why (see docs/observability.md), e.g. CorruptMessage, AttachmentTooLarge, CRMRejected, MessageRejected, SendOutcomeUnknown.
  */
@@ -1443,9 +1631,9 @@ message?: string
  */
 time: string
 /**
- * in: a message from the mail server; out: an email from the CRM. One of: in, out.
+ * in: a message from the mail server; out: an email from the CRM; act: an appointment, contact or task. One of: in, out, act.
  */
-direction: ("in" | "out")
+direction: ("in" | "out" | "act")
 /**
  * Why (see docs/observability.md), e.g. CorruptMessage, AttachmentTooLarge, CRMRejected, MessageRejected, SendOutcomeUnknown.
  */
@@ -1464,9 +1652,9 @@ message?: string
  */
 time: string
 /**
- * in: a message from the mail server; out: an email from the CRM. One of: in, out.
+ * in: a message from the mail server; out: an email from the CRM; act: an appointment, contact or task. One of: in, out, act.
  */
-direction: ("in" | "out")
+direction: ("in" | "out" | "act")
 /**
  * Why (see docs/observability.md), e.g. CorruptMessage, AttachmentTooLarge, CRMRejected, MessageRejected, SendOutcomeUnknown.
  */
@@ -1485,9 +1673,9 @@ message?: string
  */
 time: string
 /**
- * in: a message from the mail server; out: an email from the CRM. One of: in, out.
+ * in: a message from the mail server; out: an email from the CRM; act: an appointment, contact or task. One of: in, out, act.
  */
-direction: ("in" | "out")
+direction: ("in" | "out" | "act")
 /**
  * Why (see docs/observability.md), e.g. CorruptMessage, AttachmentTooLarge, CRMRejected, MessageRejected, SendOutcomeUnknown.
  */
@@ -1506,9 +1694,9 @@ message?: string
  */
 time: string
 /**
- * in: a message from the mail server; out: an email from the CRM. One of: in, out.
+ * in: a message from the mail server; out: an email from the CRM; act: an appointment, contact or task. One of: in, out, act.
  */
-direction: ("in" | "out")
+direction: ("in" | "out" | "act")
 /**
  * Why (see docs/observability.md), e.g. CorruptMessage, AttachmentTooLarge, CRMRejected, MessageRejected, SendOutcomeUnknown.
  */
@@ -1527,9 +1715,9 @@ message?: string
  */
 time: string
 /**
- * in: a message from the mail server; out: an email from the CRM. One of: in, out.
+ * in: a message from the mail server; out: an email from the CRM; act: an appointment, contact or task. One of: in, out, act.
  */
-direction: ("in" | "out")
+direction: ("in" | "out" | "act")
 /**
  * Why (see docs/observability.md), e.g. CorruptMessage, AttachmentTooLarge, CRMRejected, MessageRejected, SendOutcomeUnknown.
  */
@@ -1548,9 +1736,9 @@ message?: string
  */
 time: string
 /**
- * in: a message from the mail server; out: an email from the CRM. One of: in, out.
+ * in: a message from the mail server; out: an email from the CRM; act: an appointment, contact or task. One of: in, out, act.
  */
-direction: ("in" | "out")
+direction: ("in" | "out" | "act")
 /**
  * Why (see docs/observability.md), e.g. CorruptMessage, AttachmentTooLarge, CRMRejected, MessageRejected, SendOutcomeUnknown.
  */
@@ -1569,9 +1757,9 @@ message?: string
  */
 time: string
 /**
- * in: a message from the mail server; out: an email from the CRM. One of: in, out.
+ * in: a message from the mail server; out: an email from the CRM; act: an appointment, contact or task. One of: in, out, act.
  */
-direction: ("in" | "out")
+direction: ("in" | "out" | "act")
 /**
  * Why (see docs/observability.md), e.g. CorruptMessage, AttachmentTooLarge, CRMRejected, MessageRejected, SendOutcomeUnknown.
  */
@@ -1590,9 +1778,9 @@ message?: string
  */
 time: string
 /**
- * in: a message from the mail server; out: an email from the CRM. One of: in, out.
+ * in: a message from the mail server; out: an email from the CRM; act: an appointment, contact or task. One of: in, out, act.
  */
-direction: ("in" | "out")
+direction: ("in" | "out" | "act")
 /**
  * Why (see docs/observability.md), e.g. CorruptMessage, AttachmentTooLarge, CRMRejected, MessageRejected, SendOutcomeUnknown.
  */
@@ -1611,9 +1799,9 @@ message?: string
  */
 time: string
 /**
- * in: a message from the mail server; out: an email from the CRM. One of: in, out.
+ * in: a message from the mail server; out: an email from the CRM; act: an appointment, contact or task. One of: in, out, act.
  */
-direction: ("in" | "out")
+direction: ("in" | "out" | "act")
 /**
  * Why (see docs/observability.md), e.g. CorruptMessage, AttachmentTooLarge, CRMRejected, MessageRejected, SendOutcomeUnknown.
  */
@@ -1632,9 +1820,9 @@ message?: string
  */
 time: string
 /**
- * in: a message from the mail server; out: an email from the CRM. One of: in, out.
+ * in: a message from the mail server; out: an email from the CRM; act: an appointment, contact or task. One of: in, out, act.
  */
-direction: ("in" | "out")
+direction: ("in" | "out" | "act")
 /**
  * Why (see docs/observability.md), e.g. CorruptMessage, AttachmentTooLarge, CRMRejected, MessageRejected, SendOutcomeUnknown.
  */
@@ -1653,9 +1841,9 @@ message?: string
  */
 time: string
 /**
- * in: a message from the mail server; out: an email from the CRM. One of: in, out.
+ * in: a message from the mail server; out: an email from the CRM; act: an appointment, contact or task. One of: in, out, act.
  */
-direction: ("in" | "out")
+direction: ("in" | "out" | "act")
 /**
  * Why (see docs/observability.md), e.g. CorruptMessage, AttachmentTooLarge, CRMRejected, MessageRejected, SendOutcomeUnknown.
  */
@@ -1674,9 +1862,9 @@ message?: string
  */
 time: string
 /**
- * in: a message from the mail server; out: an email from the CRM. One of: in, out.
+ * in: a message from the mail server; out: an email from the CRM; act: an appointment, contact or task. One of: in, out, act.
  */
-direction: ("in" | "out")
+direction: ("in" | "out" | "act")
 /**
  * Why (see docs/observability.md), e.g. CorruptMessage, AttachmentTooLarge, CRMRejected, MessageRejected, SendOutcomeUnknown.
  */
@@ -1695,9 +1883,9 @@ message?: string
  */
 time: string
 /**
- * in: a message from the mail server; out: an email from the CRM. One of: in, out.
+ * in: a message from the mail server; out: an email from the CRM; act: an appointment, contact or task. One of: in, out, act.
  */
-direction: ("in" | "out")
+direction: ("in" | "out" | "act")
 /**
  * Why (see docs/observability.md), e.g. CorruptMessage, AttachmentTooLarge, CRMRejected, MessageRejected, SendOutcomeUnknown.
  */
@@ -1716,9 +1904,9 @@ message?: string
  */
 time: string
 /**
- * in: a message from the mail server; out: an email from the CRM. One of: in, out.
+ * in: a message from the mail server; out: an email from the CRM; act: an appointment, contact or task. One of: in, out, act.
  */
-direction: ("in" | "out")
+direction: ("in" | "out" | "act")
 /**
  * Why (see docs/observability.md), e.g. CorruptMessage, AttachmentTooLarge, CRMRejected, MessageRejected, SendOutcomeUnknown.
  */
@@ -1737,9 +1925,9 @@ message?: string
  */
 time: string
 /**
- * in: a message from the mail server; out: an email from the CRM. One of: in, out.
+ * in: a message from the mail server; out: an email from the CRM; act: an appointment, contact or task. One of: in, out, act.
  */
-direction: ("in" | "out")
+direction: ("in" | "out" | "act")
 /**
  * Why (see docs/observability.md), e.g. CorruptMessage, AttachmentTooLarge, CRMRejected, MessageRejected, SendOutcomeUnknown.
  */
@@ -1758,9 +1946,9 @@ message?: string
  */
 time: string
 /**
- * in: a message from the mail server; out: an email from the CRM. One of: in, out.
+ * in: a message from the mail server; out: an email from the CRM; act: an appointment, contact or task. One of: in, out, act.
  */
-direction: ("in" | "out")
+direction: ("in" | "out" | "act")
 /**
  * Why (see docs/observability.md), e.g. CorruptMessage, AttachmentTooLarge, CRMRejected, MessageRejected, SendOutcomeUnknown.
  */
@@ -1779,9 +1967,9 @@ message?: string
  */
 time: string
 /**
- * in: a message from the mail server; out: an email from the CRM. One of: in, out.
+ * in: a message from the mail server; out: an email from the CRM; act: an appointment, contact or task. One of: in, out, act.
  */
-direction: ("in" | "out")
+direction: ("in" | "out" | "act")
 /**
  * Why (see docs/observability.md), e.g. CorruptMessage, AttachmentTooLarge, CRMRejected, MessageRejected, SendOutcomeUnknown.
  */
@@ -1800,9 +1988,9 @@ message?: string
  */
 time: string
 /**
- * in: a message from the mail server; out: an email from the CRM. One of: in, out.
+ * in: a message from the mail server; out: an email from the CRM; act: an appointment, contact or task. One of: in, out, act.
  */
-direction: ("in" | "out")
+direction: ("in" | "out" | "act")
 /**
  * Why (see docs/observability.md), e.g. CorruptMessage, AttachmentTooLarge, CRMRejected, MessageRejected, SendOutcomeUnknown.
  */
@@ -1821,9 +2009,9 @@ message?: string
  */
 time: string
 /**
- * in: a message from the mail server; out: an email from the CRM. One of: in, out.
+ * in: a message from the mail server; out: an email from the CRM; act: an appointment, contact or task. One of: in, out, act.
  */
-direction: ("in" | "out")
+direction: ("in" | "out" | "act")
 /**
  * Why (see docs/observability.md), e.g. CorruptMessage, AttachmentTooLarge, CRMRejected, MessageRejected, SendOutcomeUnknown.
  */
@@ -1842,9 +2030,9 @@ message?: string
  */
 time: string
 /**
- * in: a message from the mail server; out: an email from the CRM. One of: in, out.
+ * in: a message from the mail server; out: an email from the CRM; act: an appointment, contact or task. One of: in, out, act.
  */
-direction: ("in" | "out")
+direction: ("in" | "out" | "act")
 /**
  * Why (see docs/observability.md), e.g. CorruptMessage, AttachmentTooLarge, CRMRejected, MessageRejected, SendOutcomeUnknown.
  */
@@ -1863,9 +2051,9 @@ message?: string
  */
 time: string
 /**
- * in: a message from the mail server; out: an email from the CRM. One of: in, out.
+ * in: a message from the mail server; out: an email from the CRM; act: an appointment, contact or task. One of: in, out, act.
  */
-direction: ("in" | "out")
+direction: ("in" | "out" | "act")
 /**
  * Why (see docs/observability.md), e.g. CorruptMessage, AttachmentTooLarge, CRMRejected, MessageRejected, SendOutcomeUnknown.
  */
@@ -1884,9 +2072,9 @@ message?: string
  */
 time: string
 /**
- * in: a message from the mail server; out: an email from the CRM. One of: in, out.
+ * in: a message from the mail server; out: an email from the CRM; act: an appointment, contact or task. One of: in, out, act.
  */
-direction: ("in" | "out")
+direction: ("in" | "out" | "act")
 /**
  * Why (see docs/observability.md), e.g. CorruptMessage, AttachmentTooLarge, CRMRejected, MessageRejected, SendOutcomeUnknown.
  */
@@ -1905,9 +2093,9 @@ message?: string
  */
 time: string
 /**
- * in: a message from the mail server; out: an email from the CRM. One of: in, out.
+ * in: a message from the mail server; out: an email from the CRM; act: an appointment, contact or task. One of: in, out, act.
  */
-direction: ("in" | "out")
+direction: ("in" | "out" | "act")
 /**
  * Why (see docs/observability.md), e.g. CorruptMessage, AttachmentTooLarge, CRMRejected, MessageRejected, SendOutcomeUnknown.
  */
@@ -1926,9 +2114,9 @@ message?: string
  */
 time: string
 /**
- * in: a message from the mail server; out: an email from the CRM. One of: in, out.
+ * in: a message from the mail server; out: an email from the CRM; act: an appointment, contact or task. One of: in, out, act.
  */
-direction: ("in" | "out")
+direction: ("in" | "out" | "act")
 /**
  * Why (see docs/observability.md), e.g. CorruptMessage, AttachmentTooLarge, CRMRejected, MessageRejected, SendOutcomeUnknown.
  */
@@ -1947,9 +2135,9 @@ message?: string
  */
 time: string
 /**
- * in: a message from the mail server; out: an email from the CRM. One of: in, out.
+ * in: a message from the mail server; out: an email from the CRM; act: an appointment, contact or task. One of: in, out, act.
  */
-direction: ("in" | "out")
+direction: ("in" | "out" | "act")
 /**
  * Why (see docs/observability.md), e.g. CorruptMessage, AttachmentTooLarge, CRMRejected, MessageRejected, SendOutcomeUnknown.
  */
@@ -1968,9 +2156,9 @@ message?: string
  */
 time: string
 /**
- * in: a message from the mail server; out: an email from the CRM. One of: in, out.
+ * in: a message from the mail server; out: an email from the CRM; act: an appointment, contact or task. One of: in, out, act.
  */
-direction: ("in" | "out")
+direction: ("in" | "out" | "act")
 /**
  * Why (see docs/observability.md), e.g. CorruptMessage, AttachmentTooLarge, CRMRejected, MessageRejected, SendOutcomeUnknown.
  */
@@ -1989,9 +2177,9 @@ message?: string
  */
 time: string
 /**
- * in: a message from the mail server; out: an email from the CRM. One of: in, out.
+ * in: a message from the mail server; out: an email from the CRM; act: an appointment, contact or task. One of: in, out, act.
  */
-direction: ("in" | "out")
+direction: ("in" | "out" | "act")
 /**
  * Why (see docs/observability.md), e.g. CorruptMessage, AttachmentTooLarge, CRMRejected, MessageRejected, SendOutcomeUnknown.
  */
@@ -2010,9 +2198,9 @@ message?: string
  */
 time: string
 /**
- * in: a message from the mail server; out: an email from the CRM. One of: in, out.
+ * in: a message from the mail server; out: an email from the CRM; act: an appointment, contact or task. One of: in, out, act.
  */
-direction: ("in" | "out")
+direction: ("in" | "out" | "act")
 /**
  * Why (see docs/observability.md), e.g. CorruptMessage, AttachmentTooLarge, CRMRejected, MessageRejected, SendOutcomeUnknown.
  */
@@ -2031,9 +2219,9 @@ message?: string
  */
 time: string
 /**
- * in: a message from the mail server; out: an email from the CRM. One of: in, out.
+ * in: a message from the mail server; out: an email from the CRM; act: an appointment, contact or task. One of: in, out, act.
  */
-direction: ("in" | "out")
+direction: ("in" | "out" | "act")
 /**
  * Why (see docs/observability.md), e.g. CorruptMessage, AttachmentTooLarge, CRMRejected, MessageRejected, SendOutcomeUnknown.
  */
@@ -2204,6 +2392,188 @@ outgoing?: ("ServerSideSync" | "None")
  * Appointments, contacts and tasks: ServerSideSync (Exchange only) or None. One of: ServerSideSync, None.
  */
 appointmentsContactsTasks?: ("ServerSideSync" | "None")
+}
+/**
+ * How this organization's mailboxes synchronize appointments, contacts and tasks with Exchange (docs/act.md).
+ */
+appointmentsContactsTasks?: {
+/**
+ * Which kinds synchronize.
+ */
+kinds?: {
+/**
+ * Appointments.
+ */
+appointments?: boolean
+/**
+ * Contacts.
+ */
+contacts?: boolean
+/**
+ * Tasks (Microsoft To Do over Graph; not over EWS in this version).
+ */
+tasks?: boolean
+}
+/**
+ * Who wins when the same field changed on both sides since the last sync (other fields are merged). One of: CRMWins, ExchangeWins.
+ */
+conflictPolicy?: ("CRMWins" | "ExchangeWins")
+/**
+ * The Outlook category that makes an Exchange item tracked, so it comes to the CRM. Defaults to "Tracked to <namespace>/<name>" of this Deployment.
+ */
+trackingCategory?: string
+/**
+ * A meeting cancelled in the CRM is cancelled in Exchange (attendees get the cancellation) when the mailbox organizes it, it is in the future and has attendees (Dynamics: SSSPropagateAppointmentCancellationsToExchange). Otherwise it only shows as free.
+ */
+propagateCancellations?: boolean
+/**
+ * Calendar window: days before today that synchronize.
+ */
+pastDays?: number
+/**
+ * Calendar window: days after today that synchronize.
+ */
+futureDays?: number
+/**
+ * Longest wait between two synchronization cycles of an idle mailbox; an active mailbox is synchronized every 10 seconds. A duration such as 30s, 5m or 1h30m.
+ */
+interval?: string
+/**
+ * Which way each configurable field flows (Dynamics' "Synchronization Settings for Outlook or Exchange").
+ */
+fieldDirections?: {
+/**
+ * Per-field directions; fields Dynamics keeps two-way are not listed.
+ */
+appointment?: {
+/**
+ * Direction of subject (default TwoWay). One of: TwoWay, ToExchange, ToCRM, None.
+ */
+subject?: ("TwoWay" | "ToExchange" | "ToCRM" | "None")
+/**
+ * Direction of body (default TwoWay). One of: TwoWay, ToExchange, ToCRM, None.
+ */
+body?: ("TwoWay" | "ToExchange" | "ToCRM" | "None")
+/**
+ * Direction of location (default TwoWay). One of: TwoWay, ToExchange, ToCRM, None.
+ */
+location?: ("TwoWay" | "ToExchange" | "ToCRM" | "None")
+}
+/**
+ * Per-field directions; fields Dynamics keeps two-way are not listed.
+ */
+contact?: {
+/**
+ * Direction of givenName (default TwoWay). One of: TwoWay, ToExchange, ToCRM, None.
+ */
+givenName?: ("TwoWay" | "ToExchange" | "ToCRM" | "None")
+/**
+ * Direction of middleName (default TwoWay). One of: TwoWay, ToExchange, ToCRM, None.
+ */
+middleName?: ("TwoWay" | "ToExchange" | "ToCRM" | "None")
+/**
+ * Direction of surname (default TwoWay). One of: TwoWay, ToExchange, ToCRM, None.
+ */
+surname?: ("TwoWay" | "ToExchange" | "ToCRM" | "None")
+/**
+ * Direction of jobTitle (default TwoWay). One of: TwoWay, ToExchange, ToCRM, None.
+ */
+jobTitle?: ("TwoWay" | "ToExchange" | "ToCRM" | "None")
+/**
+ * Direction of companyName (default TwoWay). One of: TwoWay, ToExchange, ToCRM, None.
+ */
+companyName?: ("TwoWay" | "ToExchange" | "ToCRM" | "None")
+/**
+ * Direction of department (default TwoWay). One of: TwoWay, ToExchange, ToCRM, None.
+ */
+department?: ("TwoWay" | "ToExchange" | "ToCRM" | "None")
+/**
+ * Direction of email1 (default TwoWay). One of: TwoWay, ToExchange, ToCRM, None.
+ */
+email1?: ("TwoWay" | "ToExchange" | "ToCRM" | "None")
+/**
+ * Direction of email2 (default TwoWay). One of: TwoWay, ToExchange, ToCRM, None.
+ */
+email2?: ("TwoWay" | "ToExchange" | "ToCRM" | "None")
+/**
+ * Direction of email3 (default TwoWay). One of: TwoWay, ToExchange, ToCRM, None.
+ */
+email3?: ("TwoWay" | "ToExchange" | "ToCRM" | "None")
+/**
+ * Direction of businessPhone (default TwoWay). One of: TwoWay, ToExchange, ToCRM, None.
+ */
+businessPhone?: ("TwoWay" | "ToExchange" | "ToCRM" | "None")
+/**
+ * Direction of mobilePhone (default TwoWay). One of: TwoWay, ToExchange, ToCRM, None.
+ */
+mobilePhone?: ("TwoWay" | "ToExchange" | "ToCRM" | "None")
+/**
+ * Direction of homePhone (default TwoWay). One of: TwoWay, ToExchange, ToCRM, None.
+ */
+homePhone?: ("TwoWay" | "ToExchange" | "ToCRM" | "None")
+/**
+ * Direction of businessStreet (default TwoWay). One of: TwoWay, ToExchange, ToCRM, None.
+ */
+businessStreet?: ("TwoWay" | "ToExchange" | "ToCRM" | "None")
+/**
+ * Direction of businessCity (default TwoWay). One of: TwoWay, ToExchange, ToCRM, None.
+ */
+businessCity?: ("TwoWay" | "ToExchange" | "ToCRM" | "None")
+/**
+ * Direction of businessState (default TwoWay). One of: TwoWay, ToExchange, ToCRM, None.
+ */
+businessState?: ("TwoWay" | "ToExchange" | "ToCRM" | "None")
+/**
+ * Direction of businessPostalCode (default TwoWay). One of: TwoWay, ToExchange, ToCRM, None.
+ */
+businessPostalCode?: ("TwoWay" | "ToExchange" | "ToCRM" | "None")
+/**
+ * Direction of businessCountry (default TwoWay). One of: TwoWay, ToExchange, ToCRM, None.
+ */
+businessCountry?: ("TwoWay" | "ToExchange" | "ToCRM" | "None")
+/**
+ * Direction of birthday (default TwoWay). One of: TwoWay, ToExchange, ToCRM, None.
+ */
+birthday?: ("TwoWay" | "ToExchange" | "ToCRM" | "None")
+/**
+ * Direction of assistantName (default TwoWay). One of: TwoWay, ToExchange, ToCRM, None.
+ */
+assistantName?: ("TwoWay" | "ToExchange" | "ToCRM" | "None")
+/**
+ * Direction of notes (default TwoWay). One of: TwoWay, ToExchange, ToCRM, None.
+ */
+notes?: ("TwoWay" | "ToExchange" | "ToCRM" | "None")
+}
+/**
+ * Per-field directions; fields Dynamics keeps two-way are not listed.
+ */
+task?: {
+/**
+ * Direction of subject (default TwoWay). One of: TwoWay, ToExchange, ToCRM, None.
+ */
+subject?: ("TwoWay" | "ToExchange" | "ToCRM" | "None")
+/**
+ * Direction of body (default TwoWay). One of: TwoWay, ToExchange, ToCRM, None.
+ */
+body?: ("TwoWay" | "ToExchange" | "ToCRM" | "None")
+/**
+ * Direction of dueDate (default TwoWay). One of: TwoWay, ToExchange, ToCRM, None.
+ */
+dueDate?: ("TwoWay" | "ToExchange" | "ToCRM" | "None")
+/**
+ * Direction of startDate (default TwoWay). One of: TwoWay, ToExchange, ToCRM, None.
+ */
+startDate?: ("TwoWay" | "ToExchange" | "ToCRM" | "None")
+/**
+ * Direction of completedDate (default TwoWay). One of: TwoWay, ToExchange, ToCRM, None.
+ */
+completedDate?: ("TwoWay" | "ToExchange" | "ToCRM" | "None")
+/**
+ * Direction of percentComplete (default TwoWay). One of: TwoWay, ToExchange, ToCRM, None.
+ */
+percentComplete?: ("TwoWay" | "ToExchange" | "ToCRM" | "None")
+}
+}
 }
 /**
  * Process a user's mailbox only after its address is approved.

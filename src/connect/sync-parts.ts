@@ -29,6 +29,7 @@ import { DEFAULT_TOKEN, type TokenSettings } from '../sync/tracking-token.js';
 import type { SyncPartsFactory, SyncPlanInput } from '../sync/worker.js';
 import { resolveDirection, revisionOf, type DirectionSettings } from './settings.js';
 import { credentialsFor, ewsAdapterFor } from './testers.js';
+import { actSyncPart } from './act-sync-part.js';
 
 type Debug = (message: string, fields?: Record<string, unknown>) => void;
 
@@ -183,6 +184,7 @@ export class ConnectSyncParts implements SyncPartsFactory {
       parts.outgoing = this.outgoing(settings('outgoing'), debug);
       parts.pendingFeed = this.feedFor(crm);
     }
+    if (w.act) parts.act = actSyncPart({ mailbox: m, profile, deployment, lookups: w.lookups, crm });
     return parts;
   }
 

@@ -13,7 +13,10 @@ import type { MessageParser } from './parser-pool.js';
 import { OutgoingSync, type OutgoingEvents, type OutgoingMailbox, type OutgoingSender } from './outgoing.js';
 import type { FeedSubscription, PendingFeed } from './pending-feed.js';
 
-export type SyncDirection = 'incoming' | 'outgoing';
+/** When a direction runs next after a successful cycle; intervalMs is what status shows as pollInterval. */
+type Cadence = Pick<AdaptiveCadence, 'next'> & { readonly intervalMs?: number };
+
+export type SyncDirection = 'incoming' | 'outgoing' | 'appointmentsContactsTasks';
 
 /** Where notifications wake a mailbox, a cycle that found mail is followed by one more look this much later. */
 export const FOLLOW_UP_MS = 10_000;
@@ -58,6 +61,8 @@ export interface SyncParts {
    * the CRM by itself but runs when the feed finds mail for it (or on a sync-now request).
    */
   pendingFeed?: PendingFeed;
+  /** Appointments, contacts and tasks (src/act): one cycle, and when to run it again (adaptive). */
+  act?: { cycle(reporter: SyncReporter): Promise<CycleCounts>; intervalMs(): number };
   /** Safety resync (or poll) interval after a cycle that found mail: the profile's minPollingInterval. */
   pollIntervalMs: number;
   /** The longest it grows to while the mailbox stays quiet (maxPollingInterval); pollIntervalMs when absent. */
@@ -80,6 +85,12 @@ export interface CycleCounts {
   sent?: number;
   released?: number;
   deferred?: number;
+  /** Appointments, contacts and tasks. */
+  created?: number;
+  updated?: number;
+  deleted?: number;
+  unlinked?: number;
+  conflicts?: number;
 }
 
 /** Emails an outgoing cycle takes at once. */
@@ -89,7 +100,7 @@ export interface SyncReporter extends IncomingEvents, OutgoingEvents {
   /** The checkpoint to resume from. */
   initialCheckpoint(): Checkpoint | undefined;
   /** A cycle succeeded; `nextAt` is when the loop runs again by itself, `intervalMs` the cadence now. */
-  cycleSucceeded?(direction: SyncDirection, counts: CycleCounts, nextAt: Date, intervalMs: number): void;
+  cycleSucceeded?(direction: SyncDirection, counts: CycleCounts, nextAt: Date, intervalMs?: number): void;
   /** How new mail wakes the incoming direction changed. */
   notifications?(state: NotificationState): void;
   /**
@@ -100,6 +111,12 @@ export interface SyncReporter extends IncomingEvents, OutgoingEvents {
   attemptFailed?(direction: SyncDirection, failure: Failure, state: Failing | undefined, nextAt: Date | undefined): void;
   /** The direction works again after failing. */
   recovered?(direction: SyncDirection, from: Failing): void;
+  /** Appointments, contacts and tasks: what one cycle did per kind (created, updated, ... by kind). */
+  actCycle?(kinds: Record<string, Record<string, number> | undefined>): void;
+  /** A dry run's findings (Mailbox spec.act.dryRun), in one line. */
+  actDryRun?(summary: string): void;
+  /** One appointment, contact or task could not be synchronized; it was skipped. */
+  actItemFailed?(kind: string, item: string, reason: string, message: string): void;
 }
 
 class Loop {
@@ -162,7 +179,7 @@ class Direction {
   constructor(
     readonly name: SyncDirection,
     cycle: (timer: boolean) => Promise<CycleCounts>,
-    private readonly cadence: AdaptiveCadence,
+    private readonly cadence: Cadence,
     policy: RetryPolicy,
     private readonly reporter: SyncReporter,
     private readonly shutDown: () => Promise<void>,
@@ -246,7 +263,7 @@ export class MailboxSyncer {
     const p = this.parts;
     const r = this.reporter;
     const policy = p.retry ?? DEFAULT_RETRY_POLICY;
-    const direction = (name: SyncDirection, cycle: (timer: boolean) => Promise<CycleCounts>, cadence: AdaptiveCadence, close: () => Promise<void>, followUpMs?: number) =>
+    const direction = (name: SyncDirection, cycle: (timer: boolean) => Promise<CycleCounts>, cadence: Cadence, close: () => Promise<void>, followUpMs?: number) =>
       new Direction(name, cycle, cadence, policy, r, close, () => this.stopping, followUpMs);
     const incomingPart = p.incoming;
     if (incomingPart) {
@@ -295,6 +312,9 @@ export class MailboxSyncer {
         this.directions.push(d);
       }
     }
+    const actPart = p.act;
+    // ACT keeps its own adaptive interval (src/act); status shows no pollInterval for it.
+    if (actPart) this.directions.push(direction('appointmentsContactsTasks', () => actPart.cycle(r), { next: () => actPart.intervalMs() }, async () => undefined));
     this.directions.forEach((d) => d.loop.start());
   }
 
