@@ -35,6 +35,8 @@ export const INCOMING_METHODS = ['ServerSideSync', 'ForwardMailbox', 'None'] as 
 export const OUTGOING_METHODS = ['ServerSideSync', 'None'] as const;
 export const ACT_METHODS = ['ServerSideSync', 'None'] as const;
 export const FILTERING_METHODS = ['All', 'RepliesToCRMEmail', 'FromCRMRecords', 'FromEmailEnabledRecords', 'None'] as const;
+/** Exchange Server versions reachable over EWS (Exchange 2010 SP3 speaks the 2010 SP2 schema; SE and 2019 the 2016 one). */
+export const EXCHANGE_VERSIONS = ['Exchange2010', 'Exchange2010_SP1', 'Exchange2010_SP2', 'Exchange2013', 'Exchange2013_SP1', 'Exchange2016', 'Exchange2019'] as const;
 
 const caBundle = obj(
   'Extra certificate authorities to trust for this server, in PEM. Certificate verification is always on; ' +
@@ -294,6 +296,11 @@ const profileRules: Rule[] = [
   ...familyRules('incoming'),
   ...familyRules('outgoing'),
   {
+    rule: "!has(self.exchangeVersion) || self.serverType == 'ExchangeServer'",
+    message: 'spec.exchangeVersion is only for ExchangeServer profiles (EWS); Exchange Online is reached through Microsoft Graph, IMAP and POP3 have no version: remove it',
+    fieldPath: '.exchangeVersion',
+  },
+  {
     rule: `self.serverType in ${exchange} || !has(self.appointmentsContactsTasks) || !self.appointmentsContactsTasks.enabled`,
     message: 'spec.appointmentsContactsTasks.enabled: appointment, contact and task synchronization needs Exchange (ExchangeServer or ExchangeOnline); IMAP and POP3 profiles synchronize email only',
     fieldPath: '.appointmentsContactsTasks.enabled',
@@ -387,7 +394,14 @@ export const emailServerProfileSpec: Schema = obj(
   {
     serverType: oneOf(
       SERVER_TYPES,
-      'Kind of mail system: ExchangeServer (on-premises Exchange 2013/2016/2019/SE over EWS), ExchangeOnline (Microsoft 365 over Microsoft Graph), IMAP (IMAP in, SMTP out), POP3 (POP3 in, SMTP out).',
+      'Kind of mail system: ExchangeServer (on-premises Exchange 2010/2013/2016/2019/SE over EWS), ExchangeOnline (Microsoft 365 over Microsoft Graph), IMAP (IMAP in, SMTP out), POP3 (POP3 in, SMTP out).',
+    ),
+    exchangeVersion: oneOf(
+      EXCHANGE_VERSIONS,
+      'ExchangeServer only: the Exchange version of the server, which decides the EWS schema version requests are written for ' +
+        '(RequestServerVersion). Unset (recommended), the version is detected from the server\'s first answer: requests start in the ' +
+        'Exchange 2010 schema, which every supported server accepts, and use the detected one from then on. Exchange2010_SP2 also covers ' +
+        'Exchange 2010 SP3; Exchange2019 also covers Exchange Server SE. A version newer than the server is refused by the server.',
     ),
     incoming: connection('incoming'),
     outgoing: connection('outgoing'),

@@ -6,9 +6,13 @@
  */
 export interface EmailServerProfileSpec {
 /**
- * Kind of mail system: ExchangeServer (on-premises Exchange 2013/2016/2019/SE over EWS), ExchangeOnline (Microsoft 365 over Microsoft Graph), IMAP (IMAP in, SMTP out), POP3 (POP3 in, SMTP out). One of: ExchangeServer, ExchangeOnline, IMAP, POP3.
+ * Kind of mail system: ExchangeServer (on-premises Exchange 2010/2013/2016/2019/SE over EWS), ExchangeOnline (Microsoft 365 over Microsoft Graph), IMAP (IMAP in, SMTP out), POP3 (POP3 in, SMTP out). One of: ExchangeServer, ExchangeOnline, IMAP, POP3.
  */
 serverType: ("ExchangeServer" | "ExchangeOnline" | "IMAP" | "POP3")
+/**
+ * ExchangeServer only: the Exchange version of the server, which decides the EWS schema version requests are written for (RequestServerVersion). Unset (recommended), the version is detected from the server's first answer: requests start in the Exchange 2010 schema, which every supported server accepts, and use the detected one from then on. Exchange2010_SP2 also covers Exchange 2010 SP3; Exchange2019 also covers Exchange Server SE. A version newer than the server is refused by the server. One of: Exchange2010, Exchange2010_SP1, Exchange2010_SP2, Exchange2013, Exchange2013_SP1, Exchange2016, Exchange2019.
+ */
+exchangeVersion?: ("Exchange2010" | "Exchange2010_SP1" | "Exchange2010_SP2" | "Exchange2013" | "Exchange2013_SP1" | "Exchange2016" | "Exchange2019")
 /**
  * How to reach the incoming mail server.
  */

@@ -42,8 +42,10 @@ export class ConnectMailboxTesting implements MailboxTesting {
         direction,
         run: async (signal?: AbortSignal): Promise<TestOutcome> => {
           try {
-            await testerFor(s).test(signal);
-            return { ok: true, reason: 'Succeeded', message: successMessage(s), permanent: false };
+            const tester = testerFor(s);
+            await tester.test(signal);
+            const found = tester.serverDescription?.();
+            return { ok: true, reason: 'Succeeded', message: `${successMessage(s)}${found ? ` (${found})` : ''}`, permanent: false };
           } catch (err) {
             const e = classifyError(err);
             if (e.serverText) this.logger?.debug({ namespace: mailbox.metadata.namespace, mailbox: mailbox.metadata.name, direction, reason: e.reason, serverText: e.serverText }, 'test failed; what the server said');

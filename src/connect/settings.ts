@@ -5,6 +5,7 @@
 import { createHash } from 'node:crypto';
 import type { ConnectionSpec, EmailServerProfileSpec, MailboxSpec } from '../api/types.js';
 import { registerSecret, registerSecrets } from '../util/redact.js';
+import type { ExchangeProduct } from '../mail/ews-version.js';
 import type { Credentials, Endpoint, TlsMode, TokenProvider } from '../mail/types.js';
 
 export type Direction = 'incoming' | 'outgoing' | 'appointmentsContactsTasks';
@@ -41,6 +42,8 @@ export interface DirectionSettings {
   impersonation: boolean;
   autodiscover: boolean;
   sendMode: 'SendAs' | 'SendOnBehalf';
+  /** EWS: the server's Exchange version (spec.exchangeVersion); detected when unset. */
+  exchangeVersion?: ExchangeProduct;
   /** Versions of every Secret/ConfigMap read, for the revision hash. */
   versions: string[];
 }
@@ -211,6 +214,7 @@ export function resolveDirection(profile: { name: string; spec: EmailServerProfi
       impersonation: auth.credentials?.impersonation ?? false,
       autodiscover: place.autodiscover ?? false,
       sendMode: spec.outgoing?.sendMode ?? 'SendAs',
+      ...(protocol === 'EWS' && spec.exchangeVersion ? { exchangeVersion: spec.exchangeVersion } : {}),
       versions,
     },
   };

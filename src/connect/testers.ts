@@ -42,6 +42,7 @@ export function ewsAdapterFor(s: DirectionSettings, credentials: Credentials): E
     authentication: s.authentication === 'NTLM' ? 'NTLM' : 'Basic',
     impersonate: s.impersonation,
     autodiscover: s.autodiscover,
+    ...(s.exchangeVersion ? { version: s.exchangeVersion } : {}),
   });
 }
 
@@ -69,8 +70,9 @@ export function testerFor(s: DirectionSettings): ConnectionTester {
     }
     case 'EWS': {
       const ews = ewsAdapterFor(s, credentials);
-      if (s.direction === 'appointmentsContactsTasks') return { test: (signal) => ews.testAppointmentsContactsTasks(signal) };
-      return s.direction === 'outgoing' ? { test: (signal) => ews.testOutgoing(signal) } : ews;
+      const serverDescription = () => ews.serverDescription();
+      if (s.direction === 'appointmentsContactsTasks') return { test: (signal) => ews.testAppointmentsContactsTasks(signal), serverDescription };
+      return s.direction === 'outgoing' ? { test: (signal) => ews.testOutgoing(signal), serverDescription } : ews;
     }
     case 'Graph': {
       // The constructor refuses password credentials with a clear UnsupportedConfiguration.

@@ -1,4 +1,4 @@
-// On-premises Exchange (2013 and later) over EWS, with ews-javascript-api.
+// On-premises Exchange (2010 and later) over EWS, with ews-javascript-api.
 //
 // One EwsAdapter serves one mailbox. It owns its ExchangeService and its EwsTransport, so its
 // credentials and trusted CA are its own: the library's global XHR is never used, and two adapters
@@ -11,6 +11,9 @@
 // Access to the mailbox is either impersonation (`impersonate: true`: a service account acts as
 // the mailbox, Exchange's ApplicationImpersonation role) or the account's own or delegated access,
 // in which case folders are addressed in the mailbox explicitly.
+//
+// Versions: requests are written for the configured Exchange version, or, unset, for Exchange 2010
+// until the server's first answer says which version it is (ews-version.ts).
 import {
   AutodiscoverErrorCode,
   AutodiscoverService,
@@ -22,7 +25,6 @@ import {
   EmailMessage,
   ExchangeCredentials,
   ExchangeService,
-  ExchangeVersion,
   Folder,
   FolderId,
   ImpersonatedUserId,
@@ -45,12 +47,11 @@ import {
 import { withTimeout } from './deadline.js';
 import { classifyError, type ErrorContext } from './errors.js';
 import { classifyEwsError } from './ews-errors.js';
+import { OLDEST_SUPPORTED, productName, productOf, schemaVersion, usesAnchorMailbox, type ExchangeProduct } from './ews-version.js';
 import { internetHeaderProperty, mapiStringProperty, xmlText } from './ews-serialization.js';
 import { EwsTransport, withEwsCall, type EwsCall } from './ews-transport.js';
 import { DEFAULT_TIMEOUT_MS } from './tls.js';
 import { MailError, type ConnectionTester, type Credentials, type Endpoint, type OutgoingMessage, type RawMessage } from './types.js';
-
-export type EwsVersion = 'Exchange2013' | 'Exchange2013_SP1' | 'Exchange2015' | 'Exchange2016';
 
 export interface EwsOptions {
   /** The mailbox's SMTP address. */
@@ -65,8 +66,8 @@ export interface EwsOptions {
    * is the EWS URL itself.
    */
   autodiscover?: boolean;
-  /** The schema version requested (RequestServerVersion). Exchange2013 by default: every 2013+ server accepts it. */
-  version?: EwsVersion;
+  /** The server's Exchange version (the schema of RequestServerVersion). Detected from the server's answers when unset. */
+  version?: ExchangeProduct;
   /** SyncFolderItems page size (MaxChangesReturned, 1 to 512). */
   pageSize?: number;
 }
@@ -92,6 +93,12 @@ const REFERENCES = mapiStringProperty(0x1039);
 
 const MAX_PAGE = 512;
 
+/**
+ * Versions detected per EWS URL: a server's version does not change between two mailboxes, so an
+ * adapter for a server seen before writes for its version from the first request.
+ */
+const detectedVersions = new Map<string, ExchangeProduct>();
+
 /** ExchangeCredentials that add nothing: the transport authenticates (NTLM). */
 class TransportAuthenticated extends ExchangeCredentials {
   override PrepareWebRequest(): void {}
@@ -104,6 +111,8 @@ export class EwsAdapter implements ConnectionTester {
   private readonly tokens = new Set<string>();
   private service?: Promise<ExchangeService>;
   private ewsUrl?: string;
+  /** The version the server reported (undefined until it answered, or when it was configured). */
+  private detected?: ExchangeProduct;
 
   constructor(
     private readonly endpoint: Endpoint,
@@ -117,6 +126,18 @@ export class EwsAdapter implements ConnectionTester {
       timeoutMs: this.timeoutMs,
       ...(ntlm ? { ntlm: { username: credentials.username, password: credentials.password } } : {}),
     });
+  }
+
+  /** The server's Exchange version: as configured, or as detected (undefined before its first answer). */
+  get exchangeVersion(): { version: ExchangeProduct; detected: boolean } | undefined {
+    if (this.options.version) return { version: this.options.version, detected: false };
+    return this.detected ? { version: this.detected, detected: true } : undefined;
+  }
+
+  /** What a passed test found out about the server, for the test's message. */
+  serverDescription(): string | undefined {
+    const v = this.exchangeVersion;
+    return v && `${productName(v.version)}${v.detected ? ', detected' : ''}`;
   }
 
   /** Incoming test: bind the Inbox. */
@@ -224,11 +245,29 @@ export class EwsAdapter implements ConnectionTester {
         const svc = await this.exchangeService(signal);
         svc.Credentials = await this.exchangeCredentials();
         // The transport bounds each request; this bounds the library, which can fail to settle.
-        return await withTimeout(fn(svc), this.timeoutMs + 1000, what, { signal });
+        try {
+          return await withTimeout(fn(svc), this.timeoutMs + 1000, what, { signal });
+        } finally {
+          this.noteServerVersion(svc);
+        }
       });
     } catch (err) {
-      throw classifyEwsError(err, call, this.context(), what);
+      throw classifyEwsError(err, call, this.context(), what, { versionHint: this.options.version ? undefined : UNSUPPORTED_OLD_SERVER });
     }
+  }
+
+  /**
+   * Reads the version out of the server's last answer (ServerVersionInfo, which the library keeps
+   * in ServerInfo). A server newer than the schema in use gets the next requests in its own.
+   */
+  private noteServerVersion(svc: ExchangeService): void {
+    if (this.options.version || this.detected) return;
+    const found = productOf(svc.ServerInfo);
+    if (found === undefined) return;
+    if (found === 'older') throw new MailError('UnsupportedConfiguration', `EWS ${this.ewsUrl}: ${UNSUPPORTED_OLD_SERVER}`);
+    this.detected = found;
+    if (this.ewsUrl) detectedVersions.set(this.ewsUrl, found);
+    if (schemaVersion(found) !== svc.RequestedServerVersion) this.service = undefined;
   }
 
   private exchangeService(signal?: AbortSignal): Promise<ExchangeService> {
@@ -241,24 +280,26 @@ export class EwsAdapter implements ConnectionTester {
   }
 
   private async createService(signal?: AbortSignal): Promise<ExchangeService> {
-    const version = ExchangeVersion[this.options.version ?? 'Exchange2013'];
-    const url = this.options.autodiscover ? await this.autodiscover(version, signal) : (this.endpoint.url ?? `https://${this.endpoint.host}:${this.endpoint.port}/EWS/Exchange.asmx`);
+    const url = this.ewsUrl ?? (this.options.autodiscover ? await this.autodiscover(signal) : (this.endpoint.url ?? `https://${this.endpoint.host}:${this.endpoint.port}/EWS/Exchange.asmx`));
     this.ewsUrl = url;
-    const svc = new ExchangeService(version);
+    this.detected ??= this.options.version ? undefined : detectedVersions.get(url);
+    const product = this.options.version ?? this.detected ?? OLDEST_SUPPORTED;
+    const svc = new ExchangeService(schemaVersion(product));
     svc.XHRApi = this.transport;
     svc.Url = new Uri(url);
     if (this.options.impersonate) {
       svc.ImpersonatedUserId = new ImpersonatedUserId(ConnectingIdType.SmtpAddress, xmlText(this.options.mailbox));
       // Exchange 2013+ routes impersonated requests to the mailbox's server by this header.
-      svc.HttpHeaders.Add('X-AnchorMailbox', this.options.mailbox);
+      if (usesAnchorMailbox(product)) svc.HttpHeaders.Add('X-AnchorMailbox', this.options.mailbox);
     }
     return svc;
   }
 
   /** The EWS URL from the Autodiscover SOAP service at an explicit URL (no DNS guessing). */
-  private async autodiscover(version: ExchangeVersion, signal?: AbortSignal): Promise<string> {
+  private async autodiscover(signal?: AbortSignal): Promise<string> {
     const autodiscoverUrl = this.endpoint.url ?? `https://${this.endpoint.host}/autodiscover/autodiscover.svc`;
-    const ad = new AutodiscoverService(new Uri(autodiscoverUrl), version);
+    // The SOAP Autodiscover service exists from Exchange 2010 on; its requests carry that version.
+    const ad = new AutodiscoverService(new Uri(autodiscoverUrl), schemaVersion(this.options.version ?? OLDEST_SUPPORTED));
     ad.XHRApi = this.transport;
     ad.Credentials = await this.exchangeCredentials();
     const response = await withTimeout(
@@ -309,6 +350,8 @@ export class EwsAdapter implements ConnectionTester {
     return { protocol: 'EWS', server: this.ewsUrl ?? this.endpoint.url ?? this.endpoint.host, secrets };
   }
 }
+
+const UNSUPPORTED_OLD_SERVER = 'the server is older than Exchange 2010 (it refused the Exchange 2010 schema or reported an older version); Exchange 2007 and older are not supported';
 
 const JWT_SHAPE = /^[A-Za-z0-9-_]+\.[A-Za-z0-9-_]+\.[A-Za-z0-9-_]*$/;
 

@@ -77,6 +77,8 @@ export class MailError extends Error {
 export interface ConnectionTester {
   /** Resolves when the test passed; rejects with MailError otherwise. Never sends mail. */
   test(signal?: AbortSignal): Promise<void>;
+  /** What a passed test learnt about the server worth saying (e.g. "Exchange 2010 SP2, detected"). */
+  serverDescription?(): string | undefined;
 }
 
 /** A raw message as fetched from a server, before parsing. */

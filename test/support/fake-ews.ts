@@ -6,10 +6,14 @@
 // required, as Exchange requires for app tokens) and NTLMv2. Impersonation and delegate access are
 // checked as Exchange does, with its error codes; throttling is the HTTP 500 ErrorServerBusy fault
 // with BackOffMilliseconds.
+// Versions: the fake answers as one Exchange release (2010 SP2, 2013, 2016 or 2019), with that
+// release's ServerVersionInfo, and checks RequestServerVersion as Exchange does: a version the
+// release does not know fails schema validation (HTTP 500, ErrorSchemaValidation), and a request
+// without one is taken as Exchange2007_SP1.
 import type http from 'node:http';
 import type net from 'node:net';
 import type { FakeOAuth } from './fake-oauth.js';
-import { elements, ewsResponse, failure, first, notWellFormed, operation, soapFault, success, text, userSettingsResponse } from './fake-ews-soap.js';
+import { elements, ewsResponse, failure, first, notWellFormed, operation, RELEASES, soapFault, success, text, userSettingsResponse, type ExchangeRelease } from './fake-ews-soap.js';
 import { isNtlmNegotiate, ntlmChallenge, verifyNtlmAuthenticate } from './fake-ntlm.js';
 import { startHttpsServer, type HttpsServer } from './https-server.js';
 import { echoText } from './secret-encodings.js';
@@ -70,7 +74,7 @@ export class FakeEws {
    */
   echoCredentials = false;
   /** Every request: path, operation, Authorization scheme and who it acted on. */
-  readonly requests: Array<{ path: string; op?: string; principal?: string; mailbox?: string; scheme?: string }> = [];
+  readonly requests: Array<{ path: string; op?: string; principal?: string; mailbox?: string; scheme?: string; version?: string; anchorMailbox?: string }> = [];
   private readonly items = new Map<string, Item[]>();
   private readonly challenges = new WeakMap<net.Socket, Buffer>();
   private seq = 0;
@@ -83,12 +87,13 @@ export class FakeEws {
     private readonly server: HttpsServer,
     private readonly accounts: EwsAccount[],
     private readonly oauth?: FakeOAuth,
+    readonly release: ExchangeRelease = 'Exchange2019',
   ) {}
 
-  static async start(options: { accounts: EwsAccount[]; mailboxes: string[]; oauth?: FakeOAuth }): Promise<FakeEws> {
+  static async start(options: { accounts: EwsAccount[]; mailboxes: string[]; oauth?: FakeOAuth; release?: ExchangeRelease }): Promise<FakeEws> {
     let fake: FakeEws | undefined;
     const server = await startHttpsServer((req, res, body) => fake!.handle(req, res, body));
-    fake = new FakeEws(server, options.accounts, options.oauth);
+    fake = new FakeEws(server, options.accounts, options.oauth, options.release);
     for (const m of options.mailboxes) fake.items.set(m.toLowerCase(), []);
     return fake;
   }
@@ -135,6 +140,11 @@ export class FakeEws {
     return this.server.close();
   }
 
+  /** An answer carrying this release's ServerVersionInfo. */
+  private respond(op: string, messages: string[]): string {
+    return ewsResponse(op, messages, this.release);
+  }
+
   private box(mailbox: string): Item[] {
     const box = this.items.get(mailbox.toLowerCase());
     if (!box) throw new Error(`fake EWS has no mailbox ${mailbox}`);
@@ -143,7 +153,9 @@ export class FakeEws {
 
   private handle(req: http.IncomingMessage, res: http.ServerResponse, body: string): void {
     const path = new URL(req.url ?? '/', this.server.origin).pathname.toLowerCase();
-    const entry: FakeEws['requests'][number] = { path, op: operation(body), scheme: req.headers.authorization?.split(' ')[0] };
+    const version = first(body, 'RequestServerVersion')?.attrs.Version;
+    const anchor = req.headers['x-anchormailbox'];
+    const entry: FakeEws['requests'][number] = { path, op: operation(body), scheme: req.headers.authorization?.split(' ')[0], version, ...(typeof anchor === 'string' ? { anchorMailbox: anchor } : {}) };
     this.requests.push(entry);
     if (req.method !== 'POST' || (path !== '/ews/exchange.asmx' && path !== '/autodiscover/autodiscover.svc')) {
       res.writeHead(404, { 'content-type': 'text/html' });
@@ -156,6 +168,11 @@ export class FakeEws {
     if (malformed) return xml(res, 500, soapFault('ErrorSchemaValidation', `The request failed schema validation: ${malformed}`));
 
     if (path === '/autodiscover/autodiscover.svc') return this.autodiscover(res, body);
+    if (!RELEASES[this.release].accepts.includes(version ?? 'Exchange2007_SP1')) {
+      // What Exchange's schema validation says about a Version it does not know.
+      const violation = `The 'Version' attribute is invalid - The value '${version}' is invalid according to its datatype 'http://schemas.microsoft.com/exchange/services/2006/types:ExchangeVersionType' - The Enumeration constraint failed.`;
+      return xml(res, 500, soapFault('ErrorSchemaValidation', `The request failed schema validation: ${violation}`));
+    }
 
     if (this.broken) {
       const { status, body: page, headers } = this.broken;
@@ -186,10 +203,10 @@ export class FakeEws {
     const mailbox = impersonated ?? this.targetMailbox(op, body) ?? principal.account?.mailbox?.toLowerCase();
     entry.mailbox = mailbox;
     if (!impersonated) {
-      if (!mailbox || !this.items.has(mailbox)) return xml(res, 200, ewsResponse(op, [failure(op, 'ErrorNonExistentMailbox', 'The SMTP address has no mailbox associated with it.')]));
+      if (!mailbox || !this.items.has(mailbox)) return xml(res, 200, this.respond(op, [failure(op, 'ErrorNonExistentMailbox', 'The SMTP address has no mailbox associated with it.')]));
       const account = principal.account!;
       if (account.mailbox?.toLowerCase() !== mailbox && !account.delegateOf?.some((d) => d.toLowerCase() === mailbox)) {
-        return xml(res, 200, ewsResponse(op, [failure(op, 'ErrorAccessDenied', 'Access is denied. Check credentials and try again.')]));
+        return xml(res, 200, this.respond(op, [failure(op, 'ErrorAccessDenied', 'Access is denied. Check credentials and try again.')]));
       }
     }
     switch (op) {
@@ -269,12 +286,12 @@ export class FakeEws {
     const id = first(body, 'DistinguishedFolderId')?.attrs.Id;
     const live = this.box(mailbox).filter((i) => i.removedSeq === undefined).length;
     if (id === 'inbox') {
-      return ewsResponse('GetFolder', [success('GetFolder', `<m:Folders><t:Folder><t:FolderId Id="inbox-${mailbox}" ChangeKey="AQAAAA=="/><t:DisplayName>Inbox</t:DisplayName><t:TotalCount>${live}</t:TotalCount><t:ChildFolderCount>0</t:ChildFolderCount><t:UnreadCount>${live}</t:UnreadCount></t:Folder></m:Folders>`)]);
+      return this.respond('GetFolder', [success('GetFolder', `<m:Folders><t:Folder><t:FolderId Id="inbox-${mailbox}" ChangeKey="AQAAAA=="/><t:DisplayName>Inbox</t:DisplayName><t:TotalCount>${live}</t:TotalCount><t:ChildFolderCount>0</t:ChildFolderCount><t:UnreadCount>${live}</t:UnreadCount></t:Folder></m:Folders>`)]);
     }
     if (id === 'calendar') {
-      return ewsResponse('GetFolder', [success('GetFolder', `<m:Folders><t:CalendarFolder><t:FolderId Id="calendar-${mailbox}" ChangeKey="AgAAAA=="/><t:DisplayName>Calendar</t:DisplayName><t:TotalCount>0</t:TotalCount><t:ChildFolderCount>0</t:ChildFolderCount></t:CalendarFolder></m:Folders>`)]);
+      return this.respond('GetFolder', [success('GetFolder', `<m:Folders><t:CalendarFolder><t:FolderId Id="calendar-${mailbox}" ChangeKey="AgAAAA=="/><t:DisplayName>Calendar</t:DisplayName><t:TotalCount>0</t:TotalCount><t:ChildFolderCount>0</t:ChildFolderCount></t:CalendarFolder></m:Folders>`)]);
     }
-    return ewsResponse('GetFolder', [failure('GetFolder', 'ErrorFolderNotFound', 'The specified folder could not be found in the store.')]);
+    return this.respond('GetFolder', [failure('GetFolder', 'ErrorFolderNotFound', 'The specified folder could not be found in the store.')]);
   }
 
   /** SyncState = position in the change log; the first sync lists what exists, later ones creates and deletes. */
@@ -285,7 +302,7 @@ export class FakeEws {
     if (stateText) {
       const state = decodeState(stateText);
       if (!state || state.gen !== this.syncGeneration) {
-        return ewsResponse('SyncFolderItems', [failure('SyncFolderItems', 'ErrorInvalidSyncStateData', 'Synchronization state data is corrupt or otherwise invalid.')]);
+        return this.respond('SyncFolderItems', [failure('SyncFolderItems', 'ErrorInvalidSyncStateData', 'Synchronization state data is corrupt or otherwise invalid.')]);
       }
       since = state.seq;
     }
@@ -301,7 +318,7 @@ export class FakeEws {
     changes.sort((a, b) => a.seq - b.seq);
     const page = changes.slice(0, max);
     const last = page.length < changes.length ? page[page.length - 1].seq : this.seq;
-    return ewsResponse('SyncFolderItems', [
+    return this.respond('SyncFolderItems', [
       success(
         'SyncFolderItems',
         `<m:SyncState>${encodeState({ gen: this.syncGeneration, seq: last })}</m:SyncState><m:IncludesLastItemInRange>${page.length === changes.length}</m:IncludesLastItemInRange><m:Changes>${page.map((c) => c.xml).join('')}</m:Changes>`,
@@ -315,12 +332,12 @@ export class FakeEws {
       if (!item) return failure('GetItem', 'ErrorItemNotFound', 'The specified object was not found in the store.');
       return success('GetItem', `<m:Items><t:Message><t:MimeContent CharacterSet="UTF-8">${Buffer.from(item.mime).toString('base64')}</t:MimeContent><t:ItemId Id="${item.id}" ChangeKey="CQAAAA=="/></t:Message></m:Items>`);
     });
-    return ewsResponse('GetItem', messages);
+    return this.respond('GetItem', messages);
   }
 
   private createItem(principal: Principal, mailbox: string, body: string): string {
     if (first(body, 'CreateItem')?.attrs.MessageDisposition !== 'SendAndSaveCopy') {
-      return ewsResponse('CreateItem', [failure('CreateItem', 'ErrorInvalidRequest', 'The fake only sends (SendAndSaveCopy).')]);
+      return this.respond('CreateItem', [failure('CreateItem', 'ErrorInvalidRequest', 'The fake only sends (SendAndSaveCopy).')]);
     }
     const message = first(body, 'Message')?.inner ?? '';
     const address = (name: string): string | undefined => text(first(message, name)?.inner ?? '', 'EmailAddress');
@@ -331,8 +348,8 @@ export class FakeEws {
       properties[key] = text(p.inner, 'Value') ?? '';
     }
     const to = elements(first(message, 'ToRecipients')?.inner ?? '', 'EmailAddress').map((e) => e.inner.trim());
-    if (to.length === 0) return ewsResponse('CreateItem', [failure('CreateItem', 'ErrorInvalidRecipients', 'At least one recipient is not valid.')]);
-    if (this.overQuota.has(mailbox.toLowerCase())) return ewsResponse('CreateItem', [failure('CreateItem', 'ErrorSubmissionQuotaExceeded', 'The message could not be sent because the mailbox has exceeded its submission quota.')]);
+    if (to.length === 0) return this.respond('CreateItem', [failure('CreateItem', 'ErrorInvalidRecipients', 'At least one recipient is not valid.')]);
+    if (this.overQuota.has(mailbox.toLowerCase())) return this.respond('CreateItem', [failure('CreateItem', 'ErrorSubmissionQuotaExceeded', 'The message could not be sent because the mailbox has exceeded its submission quota.')]);
     const bodyElement = first(message, 'Body');
     this.sent.push({
       principal: principal.name,
@@ -346,7 +363,7 @@ export class FakeEws {
       bodyType: bodyElement?.attrs.BodyType,
       properties,
     });
-    return ewsResponse('CreateItem', [success('CreateItem', '<m:Items/>')]);
+    return this.respond('CreateItem', [success('CreateItem', '<m:Items/>')]);
   }
 }
 

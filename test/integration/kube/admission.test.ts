@@ -44,6 +44,8 @@ describe('admission of EmailServerProfile', () => {
     ['outgoing credentials while using the same settings', { ...imap, outgoing: { server: 'smtp.example.com', authentication: 'XOAUTH2' } }, /useSameSettingsForOutgoing is true/],
     ['unknown server type', { ...imap, serverType: 'Lotus' }, /spec.serverType: Unsupported value: "Lotus"/],
     ['port out of range', { ...imap, incoming: { server: 'imap.example.com', port: 70000 } }, /spec.incoming.port: Invalid value: 70000/],
+    ['exchangeVersion on an IMAP profile', { ...imap, exchangeVersion: 'Exchange2016' }, /spec.exchangeVersion is only for ExchangeServer profiles/],
+    ['an unknown exchangeVersion', { serverType: 'ExchangeServer', incoming: { url: 'https://ex.example.com/EWS/Exchange.asmx' }, exchangeVersion: 'Exchange2007' }, /spec.exchangeVersion: Unsupported value: "Exchange2007"/],
     ['maxConcurrentConnections above 300', { ...imap, maxConcurrentConnections: 301 }, /spec.maxConcurrentConnections/],
   ])('rejects %s', async (_name, spec, message) => {
     expect(await rejection(admin, 'emailserverprofiles', ns, `bad-${Math.random().toString(36).slice(2, 8)}`, spec)).toMatch(message);

@@ -7,7 +7,7 @@ import { FakeCrmWebhook } from '../../support/fake-crm-webhook.js';
 import { FakeEws } from '../../support/fake-ews.js';
 import { FakeGraph } from '../../support/fake-graph.js';
 import { FakeOAuth } from '../../support/fake-oauth.js';
-import { clientsAs, create, newNamespace, waitForCondition } from '../../support/kube.js';
+import { clientsAs, condition, create, newNamespace, waitForCondition } from '../../support/kube.js';
 import { createSecret } from '../../support/mail-env.js';
 import { startOperator, type InProcessOperator } from '../../support/operator.js';
 
@@ -18,6 +18,7 @@ const CRM = { token: 'exchange-Crm-Token-0001', signingKey: 'exchange-Signing-Ke
 let oauth: FakeOAuth;
 let graph: FakeGraph;
 let ews: FakeEws;
+let ews2010: FakeEws;
 let crm: FakeCrmWebhook;
 let op: InProcessOperator;
 let ns: string;
@@ -25,10 +26,11 @@ let ns: string;
 beforeAll(async () => {
   oauth = await FakeOAuth.start({ clients: [APP] });
   graph = await FakeGraph.start(oauth, ['ann@contoso.example']);
-  ews = await FakeEws.start({ accounts: [SVC], mailboxes: ['bob@contoso.example'] });
+  ews = await FakeEws.start({ accounts: [SVC], mailboxes: ['bob@contoso.example'], release: 'Exchange2019' });
+  ews2010 = await FakeEws.start({ accounts: [SVC], mailboxes: ['carl@contoso.example'], release: 'Exchange2010_SP2' });
   crm = await FakeCrmWebhook.start(CRM);
   ns = await newNamespace(admin, 'exsync');
-  await createSecret(admin, ns, 'ca', { 'ca.crt': [oauth.caPem, graph.caPem, ews.caPem].join('\n') });
+  await createSecret(admin, ns, 'ca', { 'ca.crt': [oauth.caPem, graph.caPem, ews.caPem, ews2010.caPem].join('\n') });
   await createSecret(admin, ns, 'graph-app', { clientSecret: APP.clientSecret });
   await createSecret(admin, ns, 'ews-svc', { username: SVC.username, password: SVC.password });
   await createSecret(admin, ns, 'crm', CRM);
@@ -41,16 +43,22 @@ beforeAll(async () => {
     serverType: 'ExchangeServer',
     incoming: { url: ews.ewsUrl, credentials: { source: 'Profile', secretRef: { name: 'ews-svc' }, impersonation: true }, caBundle: { secretRef: { name: 'ca' } } },
   });
+  await create(admin, 'emailserverprofiles', ns, 'onprem2010', {
+    serverType: 'ExchangeServer',
+    incoming: { url: ews2010.ewsUrl, credentials: { source: 'Profile', secretRef: { name: 'ews-svc' }, impersonation: true }, caBundle: { secretRef: { name: 'ca' } } },
+  });
   op = await startOperator(admin, ns, { pollIntervalMs: 500, outgoingPollMs: 500 });
   const mbx = (address: string, profile: string) => ({ emailAddress: address, owner: { kind: 'User', name: address }, deploymentRef: { name: 'crm' }, serverProfileRef: { name: profile } });
   await create(admin, 'mailboxes', ns, 'ann', mbx('ann@contoso.example', 'online'));
   await create(admin, 'mailboxes', ns, 'bob', mbx('bob@contoso.example', 'onprem'));
   await waitForCondition(admin, 'mailboxes', ns, 'ann', 'Ready', (c) => c.status === 'True');
+  await create(admin, 'mailboxes', ns, 'carl', mbx('carl@contoso.example', 'onprem2010'));
   await waitForCondition(admin, 'mailboxes', ns, 'bob', 'Ready', (c) => c.status === 'True');
+  await waitForCondition(admin, 'mailboxes', ns, 'carl', 'Ready', (c) => c.status === 'True');
 });
 afterAll(async () => {
   await op?.stop();
-  await Promise.all([graph?.close(), ews?.close(), oauth?.close(), crm?.close()]);
+  await Promise.all([graph?.close(), ews?.close(), ews2010?.close(), oauth?.close(), crm?.close()]);
 });
 
 const delivered = (id: string) => crm.activities().filter((a) => a.messageId === id).length;
@@ -71,6 +79,20 @@ test('EWS SyncFolderItems with impersonation: messages reach the CRM once', asyn
   ews.addMessage('bob@contoso.example', goodMessage(4, { messageId: 'ews-4@customer.example' }));
   await waitFor('ews 2', async () => (delivered('ews-4@customer.example') ? true : undefined), { timeoutMs: 20_000 });
   expect(delivered('ews-3@customer.example')).toBe(1);
+});
+
+test('Exchange 2010 SP2 and 2019: Test and Enable detects the version, and sync works on both', async () => {
+  const bob = await waitForCondition(admin, 'mailboxes', ns, 'bob', 'IncomingEmailReady', (c) => c.status === 'True');
+  const carl = await waitForCondition(admin, 'mailboxes', ns, 'carl', 'IncomingEmailReady', (c) => c.status === 'True');
+  expect(condition(bob, 'IncomingEmailReady')?.message).toContain('(Exchange 2019, detected)');
+  expect(condition(carl, 'IncomingEmailReady')?.message).toContain('(Exchange 2010 SP2, detected)');
+  ews2010.addMessage('carl@contoso.example', goodMessage(5, { messageId: 'ews2010-5@customer.example' }));
+  await waitFor('ews 2010', async () => (delivered('ews2010-5@customer.example') ? true : undefined), { timeoutMs: 20_000 });
+  const c = crm.addPendingEmail('carl@contoso.example', { from: { address: 'carl@contoso.example' }, to: [{ address: 'c@customer.example' }], cc: [], bcc: [], subject: 'via EWS 2010', textBody: 'hi' });
+  await waitFor('sent via 2010', async () => (crm.outgoing(c)?.status === 'sent' ? true : undefined), { timeoutMs: 20_000 });
+  // Requests after the first are written for the server's version; none is refused.
+  expect(new Set(ews2010.requests.map((r) => r.version))).toEqual(new Set(['Exchange2010', 'Exchange2010_SP2']));
+  expect(ews.requests.some((r) => r.version === 'Exchange2016')).toBe(true);
 });
 
 test('outgoing through Graph and EWS: pending CRM emails are sent and marked sent', async () => {

@@ -53,6 +53,7 @@ const cases: [string, Schema, string[], string[]][] = [
     emailServerProfileSpec,
     ['spec.serverType', 'spec.useSameSettingsForOutgoing', 'spec.allowInsecureAuthentication', 'spec.incoming.server', 'spec.outgoing.caBundle', 'spec.incoming.credentials', 'spec.outgoing.oauth'],
     [
+      'spec.exchangeVersion',
       'spec.incoming.timeout',
       'spec.outgoing.timeout',
       'spec.outgoing.sendMode',
