@@ -80,6 +80,7 @@ export const REASONS = {
 
   // --- Single messages and emails: reported, skipped, never retried automatically.
   CorruptMessage: { kind: 'item', directions: ['in'], severity: 'warning', item: true, hint: 'the message is not valid MIME (or crashed the parser): skipped; moved to Undeliverable with moveFailedToUndeliverable' },
+  NotFromForwardingMailbox: { kind: 'item', directions: ['in'], severity: 'warning', item: true, hint: "a message in a forward mailbox that was not forwarded (as an attachment) by a mailbox of its Deployment whose incoming delivery method is ForwardMailbox: skipped; add or approve the forwarder's Mailbox" },
   AttachmentTooLarge: { kind: 'item', directions: ['in'], severity: 'warning', item: true, hint: 'an attachment is over maxAttachmentSize (Deployment or profile): skipped' },
   MessageRejected: { kind: 'item', directions: ['out'], severity: 'warning', item: true, hint: 'the mail server refused this email (recipients, size, content): marked failed in the CRM' },
   SendOutcomeUnknown: { kind: 'item', directions: ['out'], severity: 'warning', item: true, hint: 'the connection failed after the email was transmitted: marked failed, not re-sent; check with the recipient and resend from the CRM' },
@@ -114,6 +115,7 @@ export const REASONS = {
   ApprovedByAnnotation: { kind: 'state', directions: NONE, severity: 'info', hint: 'approved through the mailsync.dev/approved-address annotation' },
   DeniedByAnnotation: { kind: 'state', directions: NONE, severity: 'warning', hint: 'denied through the mailsync.dev/denied-address annotation' },
   AutoApproved: { kind: 'state', directions: NONE, severity: 'info', hint: "the address's domain is in spec.autoApproveDomains of its Deployment" },
+  ThroughForwardMailbox: { kind: 'state', directions: NONE, severity: 'info', hint: "incoming delivery method ForwardMailbox: the mailbox is not read; the Deployment's forward mailbox receives its mail and attributes it to this mailbox's owner" },
   NothingToSync: { kind: 'state', directions: NONE, severity: 'info', hint: 'every delivery method is None' },
   TestPending: { kind: 'progress', directions: NONE, severity: 'info', hint: "waiting for Test and Enable (its profile's spec.rollout.maxConcurrentTests limits tests at once)" },
   RetryingTest: { kind: 'progress', directions: NONE, severity: 'info', hint: 'a transient failure is being retried' },

@@ -459,7 +459,7 @@ export const mailboxSpec: Schema = obj(
   {
     emailAddress: emailAddress('The mailbox address, such as ann@contoso.example (the bare address: no display name, no mailto:). Changing it withdraws any approval.'),
     owner: obj(
-      'The CRM user or queue this mailbox belongs to.',
+      'The CRM user or queue this mailbox belongs to. Required, except for a forward mailbox, which has none.',
       {
         kind: oneOf(['User', 'Queue'], 'Kind of owner.'),
         name: str('Name or ID of the user or queue in the CRM.', { minLength: 1, maxLength: 256 }),
@@ -473,16 +473,40 @@ export const mailboxSpec: Schema = obj(
       "Secret with this mailbox's credentials (username and password, or accessToken), used when the profile's credentials.source is Mailbox.",
       'Secret',
     ),
-    forwardMailbox: bool('This is a forward mailbox: it receives mail forwarded from other mailboxes and unwraps it.', { default: false }),
-    deleteAfterProcessing: bool('Forward mailboxes only: delete each message after it reached the CRM.', { default: false }),
+    forwardMailbox: bool(
+      'This is a forward mailbox: a collection mailbox, dedicated to the operator, that receives mail forwarded (as an attachment) ' +
+        'by the mailboxes of its Deployment whose incoming delivery method is ForwardMailbox. It has no owner: the activity of each ' +
+        'forwarded message belongs to the user or queue whose mailbox forwarded it, and it sends nothing (outgoing and ACT are None).',
+      { default: false },
+    ),
+    deleteAfterProcessing: bool(
+      'Forward and queue mailboxes only (as Dynamics allows): delete each message once it reached the CRM (a forward mailbox also ' +
+        'deletes messages its filtering left out). IMAP and POP3 delete it; EWS and Graph move it to Deleted Items.',
+      { default: false },
+    ),
     suspended: bool('Stop processing without deleting anything; tests still run on request.', { default: false }),
   },
   {
-    required: ['emailAddress', 'owner', 'deploymentRef'],
+    required: ['emailAddress', 'deploymentRef'],
     rules: [
-      { rule: '!self.deleteAfterProcessing || self.forwardMailbox', message: 'spec.deleteAfterProcessing is only allowed for forward mailboxes (spec.forwardMailbox: true)', fieldPath: '.deleteAfterProcessing' },
+      { rule: 'self.forwardMailbox || has(self.owner)', message: 'the CRM user or queue this mailbox belongs to (kind and name) is required; only forward mailboxes have none', fieldPath: '.owner', reason: 'FieldValueRequired' },
       {
-        rule: "self.owner.kind != 'Queue' || !has(self.appointmentsContactsTasks) || self.appointmentsContactsTasks == 'None'",
+        rule: '!self.forwardMailbox || !has(self.owner)',
+        message: 'spec.owner: a forward mailbox has no owner: each forwarded message belongs to the user or queue whose mailbox forwarded it; remove spec.owner',
+        fieldPath: '.owner',
+      },
+      {
+        rule: "!self.deleteAfterProcessing || self.forwardMailbox || (has(self.owner) && self.owner.kind == 'Queue')",
+        message: 'spec.deleteAfterProcessing is only allowed for forward mailboxes (spec.forwardMailbox: true) and queue mailboxes: a user\'s mailbox is his own',
+        fieldPath: '.deleteAfterProcessing',
+      },
+      {
+        rule: "!self.forwardMailbox || ((!has(self.outgoing) || self.outgoing == 'None') && (!has(self.appointmentsContactsTasks) || self.appointmentsContactsTasks == 'None'))",
+        message: 'a forward mailbox only receives: set spec.outgoing and spec.appointmentsContactsTasks to None or remove them',
+        fieldPath: '.outgoing',
+      },
+      {
+        rule: "!has(self.owner) || self.owner.kind != 'Queue' || !has(self.appointmentsContactsTasks) || self.appointmentsContactsTasks == 'None'",
         message: 'spec.appointmentsContactsTasks: queues do not synchronize appointments, contacts and tasks; set it to None',
         fieldPath: '.appointmentsContactsTasks',
       },

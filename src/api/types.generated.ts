@@ -483,9 +483,9 @@ export interface MailboxSpec {
  */
 emailAddress: string
 /**
- * The CRM user or queue this mailbox belongs to.
+ * The CRM user or queue this mailbox belongs to. Required, except for a forward mailbox, which has none.
  */
-owner: {
+owner?: {
 /**
  * Kind of owner. One of: User, Queue.
  */
@@ -547,11 +547,11 @@ name: string
 namespace?: string
 }
 /**
- * This is a forward mailbox: it receives mail forwarded from other mailboxes and unwraps it.
+ * This is a forward mailbox: a collection mailbox, dedicated to the operator, that receives mail forwarded (as an attachment) by the mailboxes of its Deployment whose incoming delivery method is ForwardMailbox. It has no owner: the activity of each forwarded message belongs to the user or queue whose mailbox forwarded it, and it sends nothing (outgoing and ACT are None).
  */
 forwardMailbox?: boolean
 /**
- * Forward mailboxes only: delete each message after it reached the CRM.
+ * Forward and queue mailboxes only (as Dynamics allows): delete each message once it reached the CRM (a forward mailbox also deletes messages its filtering left out). IMAP and POP3 delete it; EWS and Graph move it to Deleted Items.
  */
 deleteAfterProcessing?: boolean
 /**

@@ -18,6 +18,7 @@ import { ImapSource } from '../sync/sources/imap.js';
 import { Pop3Source } from '../sync/sources/pop3.js';
 import { ChangeFeedSource } from '../sync/sources/change-feed.js';
 import type { FilteringMethod } from '../sync/filter.js';
+import type { Forwarder } from '../sync/incoming.js';
 import type { MessageParser } from '../sync/parser-pool.js';
 import { DEFAULT_TOKEN, type TokenSettings } from '../sync/tracking-token.js';
 import type { SyncPartsFactory, SyncPlanInput } from '../sync/worker.js';
@@ -76,6 +77,18 @@ export class ConnectorCache {
   }
 }
 
+/** The Deployment's incoming filtering for mailboxes of users or of queues (Dynamics' defaults: FromCRMRecords, All). */
+export function filteringFor(deployment: Deployment, kind: 'User' | 'Queue'): FilteringMethod {
+  return (kind === 'Queue' ? (deployment.spec.incomingFiltering?.queues ?? 'All') : (deployment.spec.incomingFiltering?.users ?? 'FromCRMRecords')) as FilteringMethod;
+}
+
+/** A forwarding Mailbox as the incoming pipeline attributes a forwarded message to it. */
+function forwarderOf(m: Mailbox | undefined, deployment: Deployment): Forwarder | undefined {
+  if (!m?.spec.owner) return undefined;
+  const { kind, name } = m.spec.owner;
+  return { key: `${m.metadata.namespace}/${m.metadata.name}`, address: m.spec.emailAddress, ownerKind: kind, ownerName: name, filtering: filteringFor(deployment, kind) };
+}
+
 /** The direction's credentials, or the error that names the missing combination. */
 function requireCredentials(s: DirectionSettings): Credentials {
   const credentials = credentialsFor(s);
@@ -96,17 +109,18 @@ export class ConnectSyncParts implements SyncPartsFactory {
       return r.value;
     };
     const crm = this.connectors.get(deployment, w.lookups);
-    const filtering = (m.spec.owner.kind === 'Queue' ? deployment.spec.incomingFiltering?.queues ?? 'All' : deployment.spec.incomingFiltering?.users ?? 'FromCRMRecords') as FilteringMethod;
+    const owner = m.spec.owner;
+    const forwarders = w.forwarders;
     const limits = [quantityBytes(deployment.spec.maxAttachmentSize, 5 * 1024 * 1024), quantityBytes(profile.spec.maxAttachmentSize, Number.MAX_SAFE_INTEGER)];
     const parts: SyncParts = {
       mailbox: {
         key: `${m.metadata.namespace}/${m.metadata.name}`,
         address: m.spec.emailAddress,
-        ownerKind: m.spec.owner.kind,
-        ownerName: m.spec.owner.name,
+        ...(owner ? { ownerKind: owner.kind, ownerName: owner.name } : {}),
         forwardMailbox: m.spec.forwardMailbox ?? false,
+        ...(forwarders ? { forwarder: (address: string) => forwarderOf(forwarders(address), deployment) } : {}),
         deleteAfterProcessing: m.spec.deleteAfterProcessing ?? false,
-        filtering,
+        filtering: filteringFor(deployment, owner?.kind ?? 'User'),
         correlation: deployment.spec.correlation?.enabled ?? true,
         token: tokenSettings(deployment),
         maxAttachmentBytes: Math.min(...limits),
@@ -160,6 +174,8 @@ export class ConnectSyncParts implements SyncPartsFactory {
             return { created: r.created, state: r.syncState };
           },
           mime: (id) => ews.getMime(id),
+          remove: (id) => ews.deleteItem(id),
+          moveTo: (id, folder) => ews.moveToFolder(id, folder),
         });
         return { source: feed, close: async () => undefined };
       }
@@ -171,6 +187,8 @@ export class ConnectSyncParts implements SyncPartsFactory {
             return { created: r.messages, state: r.nextDeltaLink };
           },
           mime: (id) => graph.getMime(id),
+          remove: (id) => graph.deleteMessage(id),
+          moveTo: (id, folder) => graph.moveToFolder(id, folder),
         });
         return { source: feed, close: async () => undefined };
       }

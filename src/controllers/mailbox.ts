@@ -30,7 +30,7 @@ import { approvalOf, grantToRecord } from './approval.js';
 import { apiMessage, statusCode } from '../kube/errors.js';
 import { splitKey, type ControllerContext } from './context.js';
 import type { Direction, MailboxTesting, TestOutcome, TestPlan } from './mailbox-testing.js';
-import { directionsOf, resolveMailbox, type EffectiveMailbox } from './resolve.js';
+import { directionsOf, notRunMessage, resolveMailbox, type EffectiveMailbox } from './resolve.js';
 import { rolloutSettings } from './rollout.js';
 import { DIRECTION_CONDITIONS, DIRECTIONS, inCurrentBatch, isRunning, mailboxRolloutState, rolloutKey, runningDirections, UP_TO_DATE, WAITING_FOR_BATCH } from './rollout-mailbox.js';
 import { cacheVersions, hashOf, profileRevision } from './rollout-revision.js';
@@ -185,7 +185,7 @@ export class MailboxReconciler {
       set(UP_TO_DATE, 'True', 'UpToDate', `runs on revision ${revision} of profile "${profileName}"`);
     };
     const notRun = () => {
-      for (const d of DIRECTIONS) if (!directions.includes(d)) set(DIRECTION_CONDITIONS[d], 'Unknown', 'NotRun', `${DIRECTION_NAMES[d]} delivery method is None`);
+      for (const d of DIRECTIONS) if (!directions.includes(d)) set(DIRECTION_CONDITIONS[d], 'Unknown', 'NotRun', notRunMessage(d, eff));
     };
 
     let hold: Hold | undefined;
@@ -262,7 +262,7 @@ export class MailboxReconciler {
     // Failures the sync worker met while running this configuration (sync-health.ts).
     const syncing = this.applySyncFailures(mbx, summaryDirections, next, conds, set, policy);
     if (syncing.probeInMs !== undefined) result ??= { requeueAfterMs: syncing.probeInMs };
-    conds = this.summarise(mbx, summaryDirections, conds, gen, approval, { hold, retryingInSync: syncing.retrying });
+    conds = this.summarise(mbx, summaryDirections, conds, gen, approval, { hold, retryingInSync: syncing.retrying, forwarded: eff.incoming === 'ForwardMailbox' });
     next.conditions = conds;
     await this.write(mbx, next, events);
     this.recent.delete(key);
@@ -424,7 +424,7 @@ export class MailboxReconciler {
     conds: Condition[],
     gen: number | undefined,
     approval: ReturnType<typeof approvalOf>,
-    opts: { hold?: Hold; retryingInSync?: ReadonlySet<Direction> } = {},
+    opts: { hold?: Hold; retryingInSync?: ReadonlySet<Direction>; forwarded?: boolean } = {},
   ): Condition[] {
     const { hold } = opts;
     const inSync = opts.retryingInSync ?? new Set<Direction>();
@@ -437,6 +437,7 @@ export class MailboxReconciler {
     if (mbx.spec.suspended) enabled = ['False', 'Suspended', 'spec.suspended is true'];
     else if (approval.state === 'Denied') enabled = ['False', 'Denied', approval.message];
     else if (approval.state === 'Pending') enabled = ['False', 'AwaitingApproval', approval.message];
+    else if (!directions.length && opts.forwarded) enabled = ['True', 'ThroughForwardMailbox', "incoming mail reaches the CRM through its Deployment's forward mailbox (delivery method ForwardMailbox); nothing else to sync"];
     else if (!directions.length) enabled = ['False', 'NothingToSync', 'every delivery method is None'];
     else if (!failed.length && !passed.length) enabled = ['False', 'TestPending', 'waiting for Test and Enable (spec.rollout.maxConcurrentTests of its profile limits tests at once)'];
     else if (!failed.length) enabled = ['True', 'Enabled', `processing ${names(entries)}`];

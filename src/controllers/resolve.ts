@@ -25,8 +25,9 @@ export function effectiveProfileName(mbx: Mailbox, deployment: Deployment | unde
   return mbx.spec.serverProfileRef?.name ?? deployment?.spec.defaults?.serverProfileRef?.name;
 }
 
-/** The mailbox's delivery methods after the Deployment's defaults. */
+/** The mailbox's delivery methods after the Deployment's defaults. A forward mailbox only receives. */
 export function effectiveDeliveryMethods(mbx: Mailbox, deployment: Deployment | undefined): DeliveryMethods {
+  if (mbx.spec.forwardMailbox) return { incoming: 'ServerSideSync', outgoing: 'None', appointmentsContactsTasks: 'None' };
   const d = deployment?.spec.defaults ?? {};
   return {
     incoming: mbx.spec.incoming ?? d.incoming ?? 'ServerSideSync',
@@ -35,13 +36,23 @@ export function effectiveDeliveryMethods(mbx: Mailbox, deployment: Deployment | 
   };
 }
 
-/** The directions that are tested and synced for these delivery methods. */
+/**
+ * The directions that are tested and synced for these delivery methods. A mailbox whose incoming
+ * method is ForwardMailbox is not read: its mail reaches the CRM through the Deployment's forward
+ * mailbox, and reading both would make two activities of each message.
+ */
 export function directionsOf(m: DeliveryMethods): Direction[] {
   const out: Direction[] = [];
-  if (m.incoming !== 'None') out.push('incoming');
+  if (m.incoming === 'ServerSideSync') out.push('incoming');
   if (m.outgoing === 'ServerSideSync') out.push('outgoing');
   if (m.appointmentsContactsTasks === 'ServerSideSync') out.push('appointmentsContactsTasks');
   return out;
+}
+
+/** Why a direction is not tested nor synced (its condition is NotRun). */
+export function notRunMessage(d: Direction, m: DeliveryMethods): string {
+  if (d === 'incoming' && m.incoming === 'ForwardMailbox') return "incoming delivery method is ForwardMailbox: this mailbox is not read; its mail reaches the CRM through its Deployment's forward mailbox";
+  return `${d === 'appointmentsContactsTasks' ? 'appointments, contacts and tasks' : d} delivery method is None`;
 }
 
 export function resolveMailbox(mbx: Mailbox, caches: Caches): Resolution {
@@ -89,7 +100,7 @@ export function resolveMailbox(mbx: Mailbox, caches: Caches): Resolution {
         message: `profile "${profileName}" does not allow appointment, contact and task sync: set its spec.appointmentsContactsTasks.enabled: true or this mailbox's spec.appointmentsContactsTasks: None`,
       };
     }
-    if (mbx.spec.owner.kind === 'Queue') {
+    if (mbx.spec.owner?.kind === 'Queue') {
       return { ok: false, reason: 'UnsupportedConfiguration', message: 'queues do not synchronize appointments, contacts and tasks (from the Deployment default): set spec.appointmentsContactsTasks: None' };
     }
   }

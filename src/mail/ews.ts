@@ -21,12 +21,15 @@ import {
   BodyType,
   ChangeType,
   ConnectingIdType,
+  DeleteMode,
   EmailAddress,
   EmailMessage,
   ExchangeCredentials,
   ExchangeService,
   Folder,
   FolderId,
+  FolderSchema,
+  FolderView,
   ImpersonatedUserId,
   Item,
   ItemId,
@@ -35,8 +38,12 @@ import {
   MessageBody,
   OAuthCredentials,
   PropertySet,
+  SearchFilter,
   ServiceError,
   ServiceResponseException,
+  ServiceResult,
+  type ServiceResponse,
+  type ServiceResponseCollection,
   SyncFolderItemsScope,
   Uri,
   UserSettingName,
@@ -167,6 +174,31 @@ export class EwsAdapter implements ConnectionTester {
     }
   }
 
+  /**
+   * Deletes a processed message (deleteAfterProcessing): moved to Deleted Items, as Outlook does,
+   * so a person can still get it back. An item already gone is not an error.
+   */
+  async deleteItem(id: string, signal?: AbortSignal): Promise<void> {
+    try {
+      await this.call('deleting a processed message', signal, async (svc) =>
+        throwFirstError(await svc.DeleteItems([new ItemId(xmlText(id))], DeleteMode.MoveToDeletedItems, null as never, null as never)),
+      );
+    } catch (err) {
+      if (!(err instanceof MailError && isCode(err.cause, 'ErrorItemNotFound'))) throw err;
+    }
+  }
+
+  /**
+   * Moves a message into the folder with this display name at the top of the mailbox (created when
+   * missing): the Undeliverable folder of moveFailedToUndeliverable.
+   */
+  async moveToFolder(id: string, displayName: string, signal?: AbortSignal): Promise<void> {
+    await this.call(`moving a message to ${displayName}`, signal, async (svc) => {
+      const target = await this.findOrCreateFolder(svc, displayName);
+      throwFirstError(await svc.MoveItems([new ItemId(xmlText(id))], target));
+    });
+  }
+
   /** The raw RFC 5322 message; undefined when the item no longer exists. */
   async getMime(id: string, signal?: AbortSignal): Promise<RawMessage | undefined> {
     try {
@@ -227,6 +259,17 @@ export class EwsAdapter implements ConnectionTester {
       state = changes.SyncState;
       if (!changes.MoreChangesAvailable) return { created: [...created], deleted: [...deleted], syncState: state };
     }
+  }
+
+  private async findOrCreateFolder(svc: ExchangeService, displayName: string): Promise<FolderId> {
+    const root = this.folder(WellKnownFolderName.MsgFolderRoot);
+    const found = await svc.FindFolders(root, new SearchFilter.IsEqualTo(FolderSchema.DisplayName, xmlText(displayName)), new FolderView(1));
+    const existing = found.Folders[0];
+    if (existing) return existing.Id;
+    const folder = new Folder(svc);
+    folder.DisplayName = xmlText(displayName);
+    await folder.Save(root);
+    return folder.Id;
   }
 
   /** A well-known folder: the impersonated mailbox's own, or addressed in the mailbox for delegate access. */
@@ -354,6 +397,13 @@ export class EwsAdapter implements ConnectionTester {
 const UNSUPPORTED_OLD_SERVER = 'the server is older than Exchange 2010 (it refused the Exchange 2010 schema or reported an older version); Exchange 2007 and older are not supported';
 
 const JWT_SHAPE = /^[A-Za-z0-9-_]+\.[A-Za-z0-9-_]+\.[A-Za-z0-9-_]*$/;
+
+/** Batch operations report errors per item instead of throwing: the first one, thrown. */
+function throwFirstError(responses: ServiceResponseCollection<ServiceResponse>): void {
+  const failed = responses.Responses.find((r) => r.Result === ServiceResult.Error);
+  // The library's own constructor (typed internal): the same exception its single-item calls throw.
+  if (failed) throw new (ServiceResponseException as unknown as new (r: ServiceResponse) => ServiceResponseException)(failed);
+}
 
 function isCode(err: unknown, code: keyof typeof ServiceError): boolean {
   return err instanceof ServiceResponseException && err.ErrorCode === ServiceError[code];

@@ -56,7 +56,7 @@ export interface DeltaResult {
 type InvalidatableTokenProvider = TokenProvider & { invalidate?: () => void };
 
 interface RequestOptions {
-  method?: 'GET' | 'POST';
+  method?: 'GET' | 'POST' | 'DELETE';
   /** Sent as JSON. */
   body?: unknown;
   /** Sent as is, as text/plain (sendMail in MIME format). */
@@ -125,6 +125,37 @@ export class GraphAdapter implements ConnectionTester {
     }
   }
 
+  /**
+   * Deletes a processed message (deleteAfterProcessing): Graph moves it to Deleted Items. A
+   * message already gone is not an error.
+   */
+  async deleteMessage(id: string, signal?: AbortSignal): Promise<void> {
+    try {
+      await this.limited(() => this.request(`${this.mailboxPath()}/messages/${encodeURIComponent(id)}`, { method: 'DELETE', signal, what: 'deleting a processed message' }).then(drain));
+    } catch (err) {
+      if (!isItemNotFound(err)) throw err;
+    }
+  }
+
+  /**
+   * Moves a message into the folder with this display name at the top of the mailbox, created when
+   * missing (the Undeliverable folder of moveFailedToUndeliverable).
+   */
+  async moveToFolder(id: string, displayName: string, signal?: AbortSignal): Promise<void> {
+    await this.limited(async () => {
+      const what = `moving a message to ${displayName}`;
+      const filter = encodeURIComponent(`displayName eq '${displayName.replace(/'/g, "''")}'`);
+      const found = await this.request(`${this.mailboxPath()}/mailFolders?$filter=${filter}&$select=id`, { signal, what });
+      let folderId = ((await this.readBody(() => found.json(), what)) as { value?: Array<{ id?: unknown }> }).value?.find((f) => typeof f.id === 'string')?.id as string | undefined;
+      if (!folderId) {
+        const created = await this.request(`${this.mailboxPath()}/mailFolders`, { method: 'POST', body: { displayName }, signal, what });
+        folderId = ((await this.readBody(() => created.json(), what)) as { id?: string }).id;
+        if (typeof folderId !== 'string') throw new MailError('ProtocolError', `Graph ${this.baseUrl}: creating the folder ${displayName} returned no id; it is retried with back-off`);
+      }
+      await this.request(`${this.mailboxPath()}/messages/${encodeURIComponent(id)}/move`, { method: 'POST', body: { destinationId: folderId }, signal, what }).then(drain);
+    });
+  }
+
   /** The raw RFC 5322 message; undefined when it no longer exists (deleted or moved since delta). */
   async getMime(id: string, signal?: AbortSignal): Promise<RawMessage | undefined> {
     try {
@@ -133,8 +164,7 @@ export class GraphAdapter implements ConnectionTester {
         return { id, source: Buffer.from(await this.readBody(() => response.arrayBuffer(), 'downloading a message')) };
       });
     } catch (err) {
-      const cause = err instanceof MailError ? (err.cause as HttpResponseError | undefined) : undefined;
-      if (cause instanceof HttpResponseError && cause.status === 404 && cause.code === 'ErrorItemNotFound') return undefined;
+      if (isItemNotFound(err)) return undefined;
       throw err;
     }
   }
@@ -270,6 +300,12 @@ async function graphError(response: Response): Promise<HttpResponseError> {
   const code = typeof body?.error?.code === 'string' ? body.error.code : undefined;
   const message = typeof body?.error?.message === 'string' ? body.error.message : undefined;
   return new HttpResponseError(response.status, response.headers, code, message);
+}
+
+/** Graph's answer for a message that no longer exists. */
+function isItemNotFound(err: unknown): boolean {
+  const cause = err instanceof MailError ? (err.cause as HttpResponseError | undefined) : undefined;
+  return cause instanceof HttpResponseError && cause.status === 404 && cause.code === 'ErrorItemNotFound';
 }
 
 /** Reads and discards a body so the connection goes back to the pool. */

@@ -2,6 +2,7 @@
 // a decorator around the Test and Enable interface, and one call that hooks a Manager's
 // reconcilers, work queues and mailbox cache into the metrics.
 
+import { mailboxKind } from '../api/types.js';
 import type { Direction as TestDirection, MailboxTesting, TestOutcome } from '../controllers/mailbox-testing.js';
 import type { MailboxLabels, SyncMetricsHooks } from '../sync/status-reporter.js';
 import { countMailboxStates, crmReachability, pausedRollouts, type DeploymentLike, type MailboxLike, type ProfileLike } from './mailbox-state.js';
@@ -15,7 +16,7 @@ export function instrumentTesting(inner: MailboxTesting, metrics: Metrics): Mail
   return {
     plan(mailbox, profile, directions, lookups) {
       const plan = inner.plan(mailbox, profile, directions, lookups);
-      const labels = labelsOf({ namespace: mailbox.metadata.namespace, profile: profile.metadata.name, ownerKind: mailbox.spec.owner.kind });
+      const labels = labelsOf({ namespace: mailbox.metadata.namespace, profile: profile.metadata.name, ownerKind: mailboxKind(mailbox) });
       const count = (d: TestDirection, o: TestOutcome) => {
         const direction = directionLabel(d);
         metrics.tests.inc({ direction, result: o.ok ? 'success' : o.permanent ? 'permanent' : 'transient' });

@@ -40,12 +40,32 @@ export interface IncomingSource {
   moveToUndeliverable?(m: FetchedMessage): Promise<void>;
 }
 
-export interface MailboxProfile {
+/**
+ * A mailbox whose incoming mail reaches the CRM through a forward mailbox (incoming delivery method
+ * ForwardMailbox): the activity of a message it forwarded is its owner's.
+ */
+export interface Forwarder {
+  /** The forwarding Mailbox (namespace/name). */
   key: string;
   address: string;
   ownerKind: 'User' | 'Queue';
   ownerName: string;
+  /** The Deployment's filtering for the forwarder's owner kind: as if its own mailbox had received the message. */
+  filtering: FilteringMethod;
+}
+
+export interface MailboxProfile {
+  key: string;
+  address: string;
+  /** The owner; a forward mailbox has none (each message belongs to its forwarder). */
+  ownerKind?: 'User' | 'Queue';
+  ownerName?: string;
   forwardMailbox: boolean;
+  /**
+   * Forward mailboxes: the forwarding mailbox with this address, if there is one. Asked for each
+   * message, so that a forwarder added or removed later counts from its next message on.
+   */
+  forwarder?: (address: string) => Forwarder | undefined;
   deleteAfterProcessing: boolean;
   filtering: FilteringMethod;
   correlation: boolean;
@@ -180,12 +200,31 @@ export class IncomingSync {
       await this.reject(m, parsed.reason, parsed.message, result);
       return false;
     }
+    // Whose activity it is: the mailbox's owner, or for a forward mailbox the forwarder's.
+    let owner: { ownerKind: 'User' | 'Queue'; ownerName: string; filtering: FilteringMethod; forwardedBy?: IncomingEmail['forwardedBy'] };
+    if (mb.forwardMailbox) {
+      const by = parsed.forwardedBy?.address;
+      const forwarder = by ? mb.forwarder?.(by) : undefined;
+      if (!forwarder) {
+        const why = by
+          ? `forwarded by ${by}, which is not the address of a mailbox of this Deployment whose incoming delivery method is ForwardMailbox (or that mailbox is suspended or not approved)`
+          : 'not a forwarded message: a forward mailbox takes mail forwarded as an attachment (message/rfc822) by its Deployment\'s mailboxes';
+        await this.reject(m, 'NotFromForwardingMailbox', `${why}; skipped`, result);
+        return false;
+      }
+      owner = { ownerKind: forwarder.ownerKind, ownerName: forwarder.ownerName, filtering: forwarder.filtering, forwardedBy: { mailbox: forwarder.key, address: forwarder.address } };
+    } else if (mb.ownerKind && mb.ownerName) {
+      owner = { ownerKind: mb.ownerKind, ownerName: mb.ownerName, filtering: mb.filtering };
+    } else {
+      throw new Error(`mailbox ${mb.key} has no owner and is not a forward mailbox`);
+    }
     const email: IncomingEmail = {
       ...parsed.email,
       mailbox: mb.key,
       mailboxAddress: mb.address,
-      ownerKind: mb.ownerKind,
-      ownerName: mb.ownerName,
+      ownerKind: owner.ownerKind,
+      ownerName: owner.ownerName,
+      ...(owner.forwardedBy ? { forwardedBy: owner.forwardedBy } : {}),
       sourceId: m.raw.id,
       receivedAt: (m.receivedAt ?? new Date()).toISOString(),
     };
@@ -199,7 +238,7 @@ export class IncomingSync {
       }
     }
     const wanted = await accepts({
-      method: mb.filtering,
+      method: owner.filtering,
       from: email.from.address,
       correlated: !!email.regarding || !!token,
       lookup: (a) => this.crm.lookupAddress(a),
@@ -207,6 +246,9 @@ export class IncomingSync {
     if (!wanted) {
       result.filtered++;
       this.events.filtered?.(m.raw.id);
+      // A forward mailbox is the operator's alone: what it does not track goes too. A queue's
+      // mailbox is read by people, who keep what the CRM does not want.
+      if (mb.forwardMailbox && mb.deleteAfterProcessing) await this.source.remove?.(m);
       return false;
     }
     let created: boolean;
@@ -223,7 +265,7 @@ export class IncomingSync {
       }
       throw err;
     }
-    if (mb.forwardMailbox && mb.deleteAfterProcessing) await this.source.remove?.(m);
+    if (mb.deleteAfterProcessing) await this.source.remove?.(m);
     // "Already there" after a crash was delivered by the life that did not save its checkpoint,
     // and that life's count was lost with it; after a re-read from the start it was counted.
     return created || !m.reread;

@@ -16,6 +16,7 @@ import { SYNC_REQUESTED_AT } from '../api/types.js';
 import type { Caches } from '../controllers/context.js';
 import type { SecretSource } from '../controllers/mailbox-testing.js';
 import { secretSource } from '../controllers/secret-source.js';
+import { forwardingMailboxes } from '../controllers/forwarders.js';
 import { getCondition } from '../kube/conditions.js';
 import { runsDirection, syncBasis } from '../controllers/sync-health.js';
 import type { EventRecorder } from '../kube/events.js';
@@ -34,6 +35,8 @@ export interface SyncPlanInput {
   lookups: SecretSource;
   incoming: boolean;
   outgoing: boolean;
+  /** Forward mailboxes: the forwarding mailbox with an address (read from the caches at each call). */
+  forwarders?: (address: string) => Mailbox | undefined;
   /** The mailbox's logger (namespace and mailbox on every line), for protocol detail at debug level. */
   logger?: Logger;
 }
@@ -128,7 +131,8 @@ export class SyncWorker {
       deployment.metadata.generation,
       deployment.spec.crm.credentialsSecretRef?.name && this.caches.secrets.get(ns, deployment.spec.crm.credentialsSecretRef.name)?.metadata.resourceVersion,
     ].join('|');
-    return { mailbox: m, profile, deployment, lookups: secretSource(this.caches, ns), incoming, outgoing, signature };
+    const forwarders = m.spec.forwardMailbox ? forwardingMailboxes(this.caches, m) : undefined;
+    return { mailbox: m, profile, deployment, lookups: secretSource(this.caches, ns), incoming, outgoing, signature, ...(forwarders ? { forwarders } : {}) };
   }
 
   /** The profile spec of the revision the mailbox runs on; the current spec when that record is gone. */

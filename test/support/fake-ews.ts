@@ -1,6 +1,9 @@
 // A fake on-premises Exchange speaking EWS SOAP 1.1 over HTTPS, for the operations EwsAdapter uses:
-//   POST /EWS/Exchange.asmx                  GetFolder (inbox, calendar), SyncFolderItems, GetItem
-//                                            (MimeContent), CreateItem (SendAndSaveCopy)
+//   POST /EWS/Exchange.asmx                  GetFolder (inbox, calendar), SyncFolderItems (inbox,
+//                                            sentitems), GetItem (MimeContent), CreateItem
+//                                            (SendAndSaveCopy: the copy lands in Sent Items),
+//                                            DeleteItem (MoveToDeletedItems), MoveItem, FindFolder
+//                                            (by DisplayName), CreateFolder
 //   POST /autodiscover/autodiscover.svc      GetUserSettings (ExternalEwsUrl)
 // Authentication: Basic, Bearer (tokens from the fake OAuth endpoint: app-only, impersonation
 // required, as Exchange requires for app tokens) and NTLMv2. Impersonation and delegate access are
@@ -50,8 +53,13 @@ export interface SentEwsMessage {
 interface Item {
   id: string;
   mime: string;
+  /** The distinguished folder it was created in: inbox, or sentitems for the copy of a sent message. */
+  origin: 'inbox' | 'sentitems';
   createdSeq: number;
+  /** When it left its origin folder (deleted, or moved to `folder`). */
   removedSeq?: number;
+  /** Where it is now: its origin, deleteditems, or the display name of a folder it was moved to. */
+  folder: string;
 }
 
 interface Principal {
@@ -76,6 +84,8 @@ export class FakeEws {
   /** Every request: path, operation, Authorization scheme and who it acted on. */
   readonly requests: Array<{ path: string; op?: string; principal?: string; mailbox?: string; scheme?: string; version?: string; anchorMailbox?: string }> = [];
   private readonly items = new Map<string, Item[]>();
+  /** Folders created at the top of each mailbox: id to display name. */
+  private readonly folders = new Map<string, Map<string, string>>();
   private readonly challenges = new WeakMap<net.Socket, Buffer>();
   private seq = 0;
   private nextId = 1;
@@ -112,13 +122,18 @@ export class FakeEws {
 
   addMessage(mailbox: string, mime: string): string {
     const id = `AAMkAGEw${String(this.nextId++).padStart(6, '0')}AAA=`;
-    this.box(mailbox).push({ id, mime, createdSeq: ++this.seq });
+    this.box(mailbox).push({ id, mime, origin: 'inbox', folder: 'inbox', createdSeq: ++this.seq });
     return id;
+  }
+
+  /** The MIME of the messages now in a folder: inbox, sentitems, deleteditems or a created folder's name. */
+  inFolder(mailbox: string, folder: string): string[] {
+    return this.box(mailbox).filter((i) => i.folder === folder).map((i) => i.mime);
   }
 
   removeMessage(mailbox: string, id: string): void {
     const item = this.box(mailbox).find((i) => i.id === id);
-    if (item) item.removedSeq = ++this.seq;
+    if (item) Object.assign(item, { removedSeq: ++this.seq, folder: 'deleteditems' });
   }
 
   /** The next `count` EWS requests get the ErrorServerBusy fault with this back-off. */
@@ -218,6 +233,16 @@ export class FakeEws {
         return xml(res, 200, this.getItem(mailbox!, body));
       case 'CreateItem':
         return xml(res, 200, this.createItem(principal, mailbox!, body));
+      case 'DeleteItem':
+        return xml(res, 200, this.moveItems('DeleteItem', mailbox!, body, () => 'deleteditems'));
+      case 'MoveItem': {
+        const to = first(first(body, 'ToFolderId')?.inner ?? '', 'FolderId')?.attrs.Id;
+        return xml(res, 200, this.moveItems('MoveItem', mailbox!, body, () => this.folders.get(mailbox!)?.get(to ?? '')));
+      }
+      case 'FindFolder':
+        return xml(res, 200, this.findFolder(mailbox!, body));
+      case 'CreateFolder':
+        return xml(res, 200, this.createFolder(mailbox!, body));
       default:
         return xml(res, 500, soapFault('ErrorInvalidRequest', `The fake does not implement ${op}.`));
     }
@@ -260,7 +285,7 @@ export class FakeEws {
 
   /** The mailbox a request names: a folder id's Mailbox, or for GetItem the mailbox holding the item. */
   private targetMailbox(op: string, body: string): string | undefined {
-    if (op === 'GetItem') {
+    if (op === 'GetItem' || op === 'DeleteItem' || op === 'MoveItem') {
       const id = first(body, 'ItemId')?.attrs.Id;
       return [...this.items].find(([, items]) => items.some((i) => i.id === id))?.[0];
     }
@@ -284,7 +309,7 @@ export class FakeEws {
 
   private getFolder(mailbox: string, body: string): string {
     const id = first(body, 'DistinguishedFolderId')?.attrs.Id;
-    const live = this.box(mailbox).filter((i) => i.removedSeq === undefined).length;
+    const live = this.box(mailbox).filter((i) => i.folder === 'inbox').length;
     if (id === 'inbox') {
       return this.respond('GetFolder', [success('GetFolder', `<m:Folders><t:Folder><t:FolderId Id="inbox-${mailbox}" ChangeKey="AQAAAA=="/><t:DisplayName>Inbox</t:DisplayName><t:TotalCount>${live}</t:TotalCount><t:ChildFolderCount>0</t:ChildFolderCount><t:UnreadCount>${live}</t:UnreadCount></t:Folder></m:Folders>`)]);
     }
@@ -297,6 +322,8 @@ export class FakeEws {
   /** SyncState = position in the change log; the first sync lists what exists, later ones creates and deletes. */
   private syncFolderItems(mailbox: string, body: string): string {
     const max = Number(text(body, 'MaxChangesReturned') ?? 512);
+    const folder = first(first(body, 'SyncFolderId')?.inner ?? '', 'DistinguishedFolderId')?.attrs.Id;
+    if (folder !== 'inbox' && folder !== 'sentitems') return this.respond('SyncFolderItems', [failure('SyncFolderItems', 'ErrorFolderNotFound', 'The specified folder could not be found in the store.')]);
     const stateText = text(body, 'SyncState');
     let since = 0;
     if (stateText) {
@@ -307,7 +334,7 @@ export class FakeEws {
       since = state.seq;
     }
     const changes: Array<{ seq: number; xml: string }> = [];
-    for (const item of this.box(mailbox)) {
+    for (const item of this.box(mailbox).filter((i) => i.origin === folder)) {
       if (item.createdSeq > since && (item.removedSeq === undefined || !stateText)) {
         if (item.removedSeq === undefined) changes.push({ seq: item.createdSeq, xml: `<t:Create><t:Message><t:ItemId Id="${item.id}" ChangeKey="CQAAAA=="/></t:Message></t:Create>` });
       }
@@ -335,6 +362,37 @@ export class FakeEws {
     return this.respond('GetItem', messages);
   }
 
+  /** DeleteItem and MoveItem: each item leaves its folder for the one `target` names (undefined: no such folder). */
+  private moveItems(op: 'DeleteItem' | 'MoveItem', mailbox: string, body: string, target: () => string | undefined): string {
+    const messages = elements(first(body, 'ItemIds')?.inner ?? '', 'ItemId').map(({ attrs }) => {
+      const item = this.box(mailbox).find((i) => i.id === attrs.Id && i.removedSeq === undefined);
+      if (!item) return failure(op, 'ErrorItemNotFound', 'The specified object was not found in the store.');
+      const folder = target();
+      if (!folder) return failure(op, 'ErrorFolderNotFound', 'The specified folder could not be found in the store.');
+      Object.assign(item, { removedSeq: ++this.seq, folder });
+      return op === 'MoveItem' ? success(op, `<m:Items><t:Message><t:ItemId Id="${item.id}-moved" ChangeKey="CQAAAB=="/></t:Message></m:Items>`) : success(op, '');
+    });
+    return this.respond(op, messages);
+  }
+
+  /** FindFolder at the top of the mailbox (msgfolderroot), by DisplayName (an IsEqualTo restriction). */
+  private findFolder(mailbox: string, body: string): string {
+    const wanted = first(first(body, 'IsEqualTo')?.inner ?? '', 'Constant')?.attrs.Value;
+    const found = [...(this.folders.get(mailbox) ?? [])].filter(([, name]) => wanted === undefined || name === wanted);
+    const xmlFolders = found.map(([id, name]) => `<t:Folder><t:FolderId Id="${id}" ChangeKey="AQAAAA=="/><t:DisplayName>${name}</t:DisplayName></t:Folder>`).join('');
+    return this.respond('FindFolder', [success('FindFolder', `<m:RootFolder TotalItemsInView="${found.length}" IncludesLastItemInRange="true"><t:Folders>${xmlFolders}</t:Folders></m:RootFolder>`)]);
+  }
+
+  private createFolder(mailbox: string, body: string): string {
+    const name = text(first(body, 'Folders')?.inner ?? '', 'DisplayName') ?? '';
+    const folders = this.folders.get(mailbox) ?? new Map<string, string>();
+    this.folders.set(mailbox, folders);
+    if ([...folders.values()].includes(name)) return this.respond('CreateFolder', [failure('CreateFolder', 'ErrorFolderExists', 'A folder with the specified name already exists.')]);
+    const id = `AAMkFolder${folders.size + 1}-${mailbox}`;
+    folders.set(id, name);
+    return this.respond('CreateFolder', [success('CreateFolder', `<m:Folders><t:Folder><t:FolderId Id="${id}" ChangeKey="AQAAAA=="/></t:Folder></m:Folders>`)]);
+  }
+
   private createItem(principal: Principal, mailbox: string, body: string): string {
     if (first(body, 'CreateItem')?.attrs.MessageDisposition !== 'SendAndSaveCopy') {
       return this.respond('CreateItem', [failure('CreateItem', 'ErrorInvalidRequest', 'The fake only sends (SendAndSaveCopy).')]);
@@ -351,6 +409,13 @@ export class FakeEws {
     if (to.length === 0) return this.respond('CreateItem', [failure('CreateItem', 'ErrorInvalidRecipients', 'At least one recipient is not valid.')]);
     if (this.overQuota.has(mailbox.toLowerCase())) return this.respond('CreateItem', [failure('CreateItem', 'ErrorSubmissionQuotaExceeded', 'The message could not be sent because the mailbox has exceeded its submission quota.')]);
     const bodyElement = first(message, 'Body');
+    // The copy in Sent Items of the mailbox named by SavedItemFolderId (or the one acted on).
+    const savedIn = (text(first(body, 'SavedItemFolderId')?.inner ?? '', 'EmailAddress') ?? mailbox).toLowerCase();
+    if (first(body, 'SavedItemFolderId') && this.items.has(savedIn)) {
+      const id = `AAMkAGEw${String(this.nextId++).padStart(6, '0')}AAA=`;
+      const headers = [`From: ${address('From') ?? savedIn}`, `To: ${to.join(', ')}`, `Subject: ${text(message, 'Subject') ?? ''}`, ...(properties['0x1035'] ? [`Message-ID: ${properties['0x1035']}`] : [])];
+      this.box(savedIn).push({ id, origin: 'sentitems', folder: 'sentitems', createdSeq: ++this.seq, mime: `${headers.join('\r\n')}\r\n\r\n${bodyElement ? (text(message, 'Body') ?? '') : ''}\r\n` });
+    }
     this.sent.push({
       principal: principal.name,
       mailbox,

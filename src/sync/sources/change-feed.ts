@@ -11,10 +11,25 @@ export interface ChangeFeed {
   changes(state: string | undefined): Promise<{ created: string[]; state: string }>;
   /** The raw message; undefined when it is gone already. */
   mime(id: string): Promise<RawMessage | undefined>;
+  /** Deletes a processed message (deleteAfterProcessing). */
+  remove?(id: string): Promise<void>;
+  /** Moves a message out of the folder into the named one (moveFailedToUndeliverable). */
+  moveTo?(id: string, folder: string): Promise<void>;
 }
 
 export class ChangeFeedSource implements IncomingSource {
-  constructor(private readonly feed: ChangeFeed) {}
+  constructor(
+    private readonly feed: ChangeFeed,
+    private readonly undeliverableFolder = 'Undeliverable',
+  ) {}
+
+  async remove(m: FetchedMessage): Promise<void> {
+    await this.feed.remove?.(m.raw.id);
+  }
+
+  async moveToUndeliverable(m: FetchedMessage): Promise<void> {
+    await this.feed.moveTo?.(m.raw.id, this.undeliverableFolder);
+  }
 
   async *fetchNew(cp: Checkpoint | undefined): AsyncGenerator<FetchedMessage> {
     const { created, state } = await this.feed.changes(cp?.syncState);

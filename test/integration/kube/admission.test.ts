@@ -61,11 +61,18 @@ describe('admission of Mailbox', () => {
     await create(admin, 'mailboxes', ns, 'ok', mailbox);
   });
 
+  test('a forward mailbox has no owner; forward and queue mailboxes may delete after processing', async () => {
+    await create(admin, 'mailboxes', ns, 'fwd', { emailAddress: 'fwd@example.com', deploymentRef: mailbox.deploymentRef, forwardMailbox: true, deleteAfterProcessing: true });
+    await create(admin, 'mailboxes', ns, 'queue', { ...mailbox, emailAddress: 'support@example.com', owner: { kind: 'Queue', name: 'support' }, deleteAfterProcessing: true });
+  });
+
   test.each([
     ['a mailbox without an address', { owner: mailbox.owner, deploymentRef: mailbox.deploymentRef }, /spec.emailAddress: Required value/],
     ['a malformed address', { ...mailbox, emailAddress: 'not-an-address' }, /spec.emailAddress/],
     ['a mailbox without an owner', { emailAddress: 'a@example.com', deploymentRef: mailbox.deploymentRef }, /spec.owner: Required value/],
-    ['deleteAfterProcessing on a normal mailbox', { ...mailbox, deleteAfterProcessing: true }, /deleteAfterProcessing is only allowed for forward mailboxes/],
+    ['deleteAfterProcessing on a user mailbox', { ...mailbox, deleteAfterProcessing: true }, /deleteAfterProcessing is only allowed for forward mailboxes .* and queue mailboxes/],
+    ['a forward mailbox with an owner', { ...mailbox, forwardMailbox: true }, /spec.owner: Invalid value: .*a forward mailbox has no owner/],
+    ['a forward mailbox that sends', { emailAddress: 'fwd@example.com', deploymentRef: mailbox.deploymentRef, forwardMailbox: true, outgoing: 'ServerSideSync' }, /a forward mailbox only receives/],
     ['ACT on a queue', { ...mailbox, owner: { kind: 'Queue', name: 'support' }, appointmentsContactsTasks: 'ServerSideSync' }, /queues do not synchronize appointments/],
     ['a credentials Secret in another namespace', { ...mailbox, credentialsSecretRef: { name: 'creds', namespace: 'kube-system' } }, /spec.credentialsSecretRef.namespace: Forbidden: remove namespace: references always resolve in this resource's own namespace/],
     ['an unknown delivery method', { ...mailbox, incoming: 'EmailRouter' }, /spec.incoming: Unsupported value/],
