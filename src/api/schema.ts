@@ -147,6 +147,12 @@ function connection(direction: 'incoming' | 'outgoing'): Schema {
     timeout: duration('Per-operation timeout for this server.', { default: '30s' }),
   };
   if (direction === 'outgoing') {
+    props.saveToSentFolder = bool(
+      'IMAP profiles: after the SMTP server accepted a message, save a copy in the mailbox\'s Sent folder over IMAP (APPEND, flagged ' +
+        'as read; the folder marked \\Sent, else one named Sent, created when missing), as a mail client does. Unset means true. ' +
+        'Set false for servers that save sent mail themselves (Gmail, Exchange, Microsoft 365), or the copy appears twice. ' +
+        'Exchange profiles always save it (EWS SendAndSaveCopy, Graph sendMail).',
+    );
     props.sendMode = oneOf(
       ['SendAs', 'SendOnBehalf'],
       'SendAs: mail appears to come from the mailbox owner alone. SendOnBehalf: From is the owner and Sender the sending mailbox.',
@@ -295,6 +301,11 @@ const profileRules: Rule[] = [
   },
   ...familyRules('incoming'),
   ...familyRules('outgoing'),
+  {
+    rule: "self.serverType == 'IMAP' || !has(self.outgoing) || !has(self.outgoing.saveToSentFolder)",
+    message: 'spec.outgoing.saveToSentFolder is for IMAP profiles (the copy is saved over IMAP); POP3 has no folders and Exchange saves sent mail itself: remove it',
+    fieldPath: '.outgoing.saveToSentFolder',
+  },
   {
     rule: "!has(self.exchangeVersion) || self.serverType == 'ExchangeServer'",
     message: 'spec.exchangeVersion is only for ExchangeServer profiles (EWS); Exchange Online is reached through Microsoft Graph, IMAP and POP3 have no version: remove it',

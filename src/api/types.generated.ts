@@ -259,6 +259,10 @@ key?: string
  */
 timeout?: string
 /**
+ * IMAP profiles: after the SMTP server accepted a message, save a copy in the mailbox's Sent folder over IMAP (APPEND, flagged as read; the folder marked \Sent, else one named Sent, created when missing), as a mail client does. Unset means true. Set false for servers that save sent mail themselves (Gmail, Exchange, Microsoft 365), or the copy appears twice. Exchange profiles always save it (EWS SendAndSaveCopy, Graph sendMail).
+ */
+saveToSentFolder?: boolean
+/**
  * SendAs: mail appears to come from the mailbox owner alone. SendOnBehalf: From is the owner and Sender the sending mailbox. One of: SendAs, SendOnBehalf.
  */
 sendMode?: ("SendAs" | "SendOnBehalf")

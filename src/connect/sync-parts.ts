@@ -6,7 +6,10 @@ import { retryPolicyOf, type RetryPolicy } from '../api/retry-policy.js';
 import type { Deployment, EmailServerProfile, Mailbox } from '../api/types.js';
 import { createConnector } from '../crm/factory.js';
 import type { CrmConnector } from '../crm/types.js';
+import { composeMime } from '../mail/compose.js';
+import { classifyError } from '../mail/errors.js';
 import { ImapSession } from '../mail/imap.js';
+import { redact } from '../util/redact.js';
 import type { Credentials, OutgoingMessage } from '../mail/types.js';
 import { Pop3Adapter } from '../mail/pop3.js';
 import { SmtpAdapter } from '../mail/smtp.js';
@@ -89,6 +92,43 @@ function forwarderOf(m: Mailbox | undefined, deployment: Deployment): Forwarder 
   return { key: `${m.metadata.namespace}/${m.metadata.name}`, address: m.spec.emailAddress, ownerKind: kind, ownerName: name, filtering: filteringFor(deployment, kind) };
 }
 
+/** What the incoming and outgoing parts of one mailbox share. */
+interface Shared {
+  /** The incoming IMAP session, when the mailbox reads over IMAP. */
+  imap?: ImapSession;
+}
+
+interface SentFolder {
+  save(msg: OutgoingMessage): Promise<void>;
+  close(): Promise<void>;
+}
+
+/**
+ * Saves sent messages in the mailbox's Sent folder over IMAP: on the incoming session, or on a
+ * session of its own opened at the first send. The email was sent whatever happens here, so a
+ * failure is logged, never reported as a failed send.
+ */
+function sentFolder(shared: Shared, incoming: () => DirectionSettings, debug: Debug, logger: SyncPlanInput['logger']): SentFolder {
+  let own: ImapSession | undefined;
+  return {
+    async save(msg) {
+      try {
+        const session = shared.imap ?? (own ??= openSession(incoming(), debug));
+        await session.appendToSent(await composeMime(msg, { keepBcc: true }));
+        debug(`IMAP: saved ${msg.messageId} in the Sent folder`);
+      } catch (err) {
+        const e = classifyError(err);
+        logger?.warn({ reason: e.reason, messageId: msg.messageId }, `sent, but the copy could not be saved in the Sent folder: ${redact(e.message)}`);
+      }
+    },
+    close: async () => own?.close(),
+  };
+}
+
+function openSession(s: DirectionSettings, debug: Debug): ImapSession {
+  return new ImapSession(s.endpoint, requireCredentials(s), { debug });
+}
+
 /** The direction's credentials, or the error that names the missing combination. */
 function requireCredentials(s: DirectionSettings): Credentials {
   const credentials = credentialsFor(s);
@@ -136,12 +176,18 @@ export class ConnectSyncParts implements SyncPartsFactory {
     };
     // Protocol detail at debug level, through the mailbox's logger (it redacts registered secrets).
     const debug: Debug = w.logger ? (message, fields) => w.logger!.debug(fields ?? {}, message) : () => undefined;
-    if (w.incoming) parts.incoming = this.incoming(settings('incoming'), parts.retry!, debug);
-    if (w.outgoing) parts.outgoing = this.outgoing(settings('outgoing'), debug);
+    const shared: Shared = {};
+    if (w.incoming) parts.incoming = this.incoming(settings('incoming'), parts.retry!, debug, shared);
+    if (w.outgoing) {
+      // IMAP profiles: SMTP keeps no copy, so the operator saves one in the Sent folder over IMAP,
+      // on the incoming session when there is one.
+      const saveSent = profile.spec.serverType === 'IMAP' && profile.spec.outgoing?.saveToSentFolder !== false;
+      parts.outgoing = this.outgoing(settings('outgoing'), debug, saveSent ? sentFolder(shared, () => settings('incoming'), debug, w.logger) : undefined);
+    }
     return parts;
   }
 
-  private incoming(s: DirectionSettings, retry: RetryPolicy, debug: Debug): SyncParts['incoming'] {
+  private incoming(s: DirectionSettings, retry: RetryPolicy, debug: Debug, shared: Shared): SyncParts['incoming'] {
     const credentials = requireCredentials(s);
     switch (s.protocol) {
       case 'IMAP': {
@@ -155,6 +201,7 @@ export class ConnectSyncParts implements SyncPartsFactory {
           backoff: { maxMs: retry.reconnectMaxMs },
           debug,
         });
+        shared.imap = session;
         return { source: new ImapSource(session), watch: (w) => (watcher = w), refresh: () => session.refresh(), close: () => session.close() };
       }
       case 'POP3': {
@@ -197,7 +244,7 @@ export class ConnectSyncParts implements SyncPartsFactory {
     }
   }
 
-  private outgoing(s: DirectionSettings, debug: Debug): SyncParts['outgoing'] {
+  private outgoing(s: DirectionSettings, debug: Debug, sent?: SentFolder): SyncParts['outgoing'] {
     const credentials = requireCredentials(s);
     switch (s.protocol) {
       case 'SMTP': {
@@ -206,10 +253,17 @@ export class ConnectSyncParts implements SyncPartsFactory {
           send: async (msg: OutgoingMessage) => {
             const id = await smtp.send(msg);
             debug(`SMTP ${s.endpoint.host}:${s.endpoint.port}: accepted ${id}`, { recipients: msg.to.length + (msg.cc?.length ?? 0) + (msg.bcc?.length ?? 0) });
+            await sent?.save(msg);
             return id;
           },
         };
-        return { sender, close: async () => smtp.close() };
+        return {
+          sender,
+          close: async () => {
+            smtp.close();
+            await sent?.close();
+          },
+        };
       }
       case 'EWS': {
         const ews = ewsAdapterFor(s, credentials);

@@ -124,6 +124,8 @@ export class ImapSession {
   private failure?: MailError;
   private queue: Promise<unknown> = Promise.resolve();
   private readonly loop: Promise<void>;
+  /** The Sent folder's path, once found. */
+  private sentFolder?: string;
   /** The current connection is being closed on purpose by refresh(): reconnect at once, report nothing. */
   private refreshing = false;
 
@@ -207,6 +209,22 @@ export class ImapSession {
         // cause is a missing target folder: STATUS on it fails with NONEXISTENT if so.
         await c.status(folder, { messages: true });
         throw new MailError('ServerError', `IMAP ${describeEndpoint(this.endpoint)}: the server did not move message ${uid} to "${folder}"; it is retried with back-off`);
+      }
+    });
+  }
+
+  /**
+   * Saves a copy of a message this mailbox sent (through SMTP) in its Sent folder, flagged \Seen,
+   * as a mail client does: SMTP servers, unlike Exchange and Gmail, keep no copy themselves.
+   */
+  async appendToSent(raw: Buffer): Promise<void> {
+    await this.command('saving a sent message in the Sent folder', async (c) => {
+      this.sentFolder ??= await findSentFolder(c);
+      try {
+        await c.append(this.sentFolder, raw, ['\\Seen']);
+      } catch (err) {
+        this.sentFolder = undefined; // renamed or deleted meanwhile: look again next time
+        throw err;
       }
     });
   }
@@ -373,6 +391,18 @@ export class ImapSession {
       throw classifyError(err, this.context(login));
     }
   }
+}
+
+/** Names mail clients give the Sent folder where the server marks none with the \Sent special use (RFC 6154). */
+const SENT_NAMES = ['sent', 'sent items', 'sent messages', 'inbox/sent', 'inbox.sent'];
+
+/** The folder marked \Sent, else one with a usual name, else a new folder "Sent". */
+export async function findSentFolder(c: ImapFlow): Promise<string> {
+  const folders = await c.list();
+  const found = folders.find((f) => f.specialUse === '\\Sent') ?? folders.find((f) => SENT_NAMES.includes(f.path.toLowerCase()));
+  if (found) return found.path;
+  await c.mailboxCreate('Sent');
+  return 'Sent';
 }
 
 function uidOf(m: RawMessage): number {

@@ -267,6 +267,11 @@ namespace inbox {
     auto = create
     special_use = \\Trash
   }
+  # Named unlike "Sent", so that tests show the folder is found by its special use.
+  mailbox "Sent Messages" {
+    auto = subscribe
+    special_use = \\Sent
+  }
 }
 protocol imap {
   mail_max_userip_connections = 100

@@ -2,7 +2,7 @@
 // queries (Exchange Online), against the wire-format fakes, into the webhook CRM.
 
 import { waitFor } from '../../../dev/processes.js';
-import { goodMessage } from '../../support/corpus.js';
+import { goodMessage, malformedCorpus } from '../../support/corpus.js';
 import { FakeCrmWebhook } from '../../support/fake-crm-webhook.js';
 import { FakeEws } from '../../support/fake-ews.js';
 import { FakeGraph } from '../../support/fake-graph.js';
@@ -25,7 +25,7 @@ let ns: string;
 
 beforeAll(async () => {
   oauth = await FakeOAuth.start({ clients: [APP] });
-  graph = await FakeGraph.start(oauth, ['ann@contoso.example']);
+  graph = await FakeGraph.start(oauth, ['ann@contoso.example', 'sales@contoso.example']);
   ews = await FakeEws.start({ accounts: [SVC], mailboxes: ['bob@contoso.example'], release: 'Exchange2019' });
   ews2010 = await FakeEws.start({ accounts: [SVC], mailboxes: ['carl@contoso.example'], release: 'Exchange2010_SP2' });
   crm = await FakeCrmWebhook.start(CRM);
@@ -34,13 +34,15 @@ beforeAll(async () => {
   await createSecret(admin, ns, 'graph-app', { clientSecret: APP.clientSecret });
   await createSecret(admin, ns, 'ews-svc', { username: SVC.username, password: SVC.password });
   await createSecret(admin, ns, 'crm', CRM);
-  await create(admin, 'deployments', ns, 'crm', { crm: { type: 'Webhook', url: crm.url, credentialsSecretRef: { name: 'crm' } }, requireApprovedUsers: false, incomingFiltering: { users: 'All' } });
+  await create(admin, 'deployments', ns, 'crm', { crm: { type: 'Webhook', url: crm.url, credentialsSecretRef: { name: 'crm' } }, requireApprovedUsers: false, requireApprovedQueues: false, incomingFiltering: { users: 'All' } });
   await create(admin, 'emailserverprofiles', ns, 'online', {
     serverType: 'ExchangeOnline',
+    moveFailedToUndeliverable: true,
     incoming: { url: graph.baseUrl, authentication: 'OAuth2', oauth: { tenantId: APP.tenantId, clientId: APP.clientId, authorityURL: oauth.authorityUrl }, credentials: { source: 'Profile', secretRef: { name: 'graph-app' } }, caBundle: { secretRef: { name: 'ca' } } },
   });
   await create(admin, 'emailserverprofiles', ns, 'onprem', {
     serverType: 'ExchangeServer',
+    moveFailedToUndeliverable: true,
     incoming: { url: ews.ewsUrl, credentials: { source: 'Profile', secretRef: { name: 'ews-svc' }, impersonation: true }, caBundle: { secretRef: { name: 'ca' } } },
   });
   await create(admin, 'emailserverprofiles', ns, 'onprem2010', {
@@ -53,6 +55,7 @@ beforeAll(async () => {
   await create(admin, 'mailboxes', ns, 'bob', mbx('bob@contoso.example', 'onprem'));
   await waitForCondition(admin, 'mailboxes', ns, 'ann', 'Ready', (c) => c.status === 'True');
   await create(admin, 'mailboxes', ns, 'carl', mbx('carl@contoso.example', 'onprem2010'));
+  await create(admin, 'mailboxes', ns, 'sales', { ...mbx('sales@contoso.example', 'online'), owner: { kind: 'Queue', name: 'sales' }, deleteAfterProcessing: true });
   await waitForCondition(admin, 'mailboxes', ns, 'bob', 'Ready', (c) => c.status === 'True');
   await waitForCondition(admin, 'mailboxes', ns, 'carl', 'Ready', (c) => c.status === 'True');
 });
@@ -93,6 +96,24 @@ test('Exchange 2010 SP2 and 2019: Test and Enable detects the version, and sync 
   // Requests after the first are written for the server's version; none is refused.
   expect(new Set(ews2010.requests.map((r) => r.version))).toEqual(new Set(['Exchange2010', 'Exchange2010_SP2']));
   expect(ews.requests.some((r) => r.version === 'Exchange2016')).toBe(true);
+});
+
+test('moveFailedToUndeliverable on EWS and Graph: a message that cannot be processed goes to the Undeliverable folder', async () => {
+  const [bad] = malformedCorpus();
+  graph.addMessage('ann@contoso.example', bad.raw);
+  ews.addMessage('bob@contoso.example', bad.raw);
+  graph.addMessage('ann@contoso.example', goodMessage(6, { messageId: 'graph-6@customer.example' }));
+  ews.addMessage('bob@contoso.example', goodMessage(7, { messageId: 'ews-7@customer.example' }));
+  await waitFor('moved', async () => (graph.inFolder('ann@contoso.example', 'Undeliverable').length && ews.inFolder('bob@contoso.example', 'Undeliverable').length ? true : undefined), { timeoutMs: 20_000 });
+  for (const moved of [graph.inFolder('ann@contoso.example', 'Undeliverable'), ews.inFolder('bob@contoso.example', 'Undeliverable')]) expect(moved).toEqual([bad.raw]);
+  await waitFor('the good ones', async () => (delivered('graph-6@customer.example') && delivered('ews-7@customer.example') ? true : undefined), { timeoutMs: 20_000 });
+});
+
+test('deleteAfterProcessing on a queue mailbox over Graph: delivered messages go to Deleted Items', async () => {
+  graph.addMessage('sales@contoso.example', goodMessage(8, { messageId: 'sales-8@customer.example' }));
+  await waitFor('delivered', async () => (delivered('sales-8@customer.example') ? true : undefined), { timeoutMs: 20_000 });
+  await waitFor('deleted', async () => (graph.inFolder('sales@contoso.example', 'deleteditems').length === 1 ? true : undefined), { timeoutMs: 10_000 });
+  expect(graph.inFolder('sales@contoso.example', 'inbox')).toEqual([]);
 });
 
 test('outgoing through Graph and EWS: pending CRM emails are sent and marked sent', async () => {

@@ -57,6 +57,7 @@ const cases: [string, Schema, string[], string[]][] = [
       'spec.incoming.timeout',
       'spec.outgoing.timeout',
       'spec.outgoing.sendMode',
+      'spec.outgoing.saveToSentFolder',
       'spec.maxConcurrentConnections',
       'spec.minPollingInterval',
       'spec.processEmailReceivedAfter',
