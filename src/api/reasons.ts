@@ -89,6 +89,7 @@ export const REASONS = {
   SecretNotFound: { kind: 'permanent', directions: MAIL, severity: 'error', hint: 'a Secret the object names does not exist in its namespace: create it or correct the reference' },
   CredentialsMissing: { kind: 'permanent', directions: MAIL, severity: 'error', hint: 'no credentials, or the Secret lacks the key this authentication needs: set spec.credentialsSecretRef or add the key' },
   CABundleNotFound: { kind: 'permanent', directions: MAIL, severity: 'error', hint: 'the Secret or ConfigMap key named in caBundle does not exist' },
+  AddressInUse: { kind: 'permanent', directions: NONE, severity: 'error', hint: 'another Mailbox (named in the message) syncs this address: one mailbox, one organization; delete one, or set spec.takeOverAddress on the one that should sync' },
   DeploymentNotFound: { kind: 'permanent', directions: NONE, severity: 'error', hint: 'the Deployment in spec.deploymentRef does not exist: create it or correct the name' },
   ServerProfileNotSet: { kind: 'permanent', directions: NONE, severity: 'error', hint: 'no email server profile: set spec.serverProfileRef or the Deployment default' },
   ServerProfileNotFound: { kind: 'permanent', directions: NONE, severity: 'error', hint: 'the email server profile named does not exist: create it or correct the reference' },

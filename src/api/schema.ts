@@ -496,6 +496,13 @@ export const mailboxSpec: Schema = obj(
       { default: false },
     ),
     suspended: bool('Stop processing without deleting anything; tests still run on request.', { default: false }),
+    takeOverAddress: bool(
+      'One mailbox syncs with one organization: when another Mailbox (in any namespace the operator watches) has the same address, ' +
+        'only the oldest is enabled and the others report AddressInUse naming it. Set true to take the address over from it instead ' +
+        '(it stops, reporting AddressInUse), as Dynamics\' "Sync items with Exchange from this org only" does. Across namespaces the take-over ' +
+        'takes effect only once an approver approved the address on this Mailbox.',
+      { default: false },
+    ),
   },
   {
     required: ['emailAddress', 'deploymentRef'],

@@ -562,6 +562,10 @@ deleteAfterProcessing?: boolean
  * Stop processing without deleting anything; tests still run on request.
  */
 suspended?: boolean
+/**
+ * One mailbox syncs with one organization: when another Mailbox (in any namespace the operator watches) has the same address, only the oldest is enabled and the others report AddressInUse naming it. Set true to take the address over from it instead (it stops, reporting AddressInUse), as Dynamics' "Sync items with Exchange from this org only" does. Across namespaces the take-over takes effect only once an approver approved the address on this Mailbox.
+ */
+takeOverAddress?: boolean
 }
 
 /**

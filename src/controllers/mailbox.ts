@@ -26,6 +26,7 @@ import { getCondition, removeCondition, setCondition, type Condition } from '../
 import { patchStatus } from '../kube/status.js';
 import { backoffDelay } from '../util/backoff.js';
 import type { ReconcileResult } from '../kube/workqueue.js';
+import { addressInUse } from './address-claims.js';
 import { approvalOf, grantToRecord } from './approval.js';
 import { apiMessage, statusCode } from '../kube/errors.js';
 import { splitKey, type ControllerContext } from './context.js';
@@ -129,11 +130,12 @@ export class MailboxReconciler {
       events.push({ type: 'Warning', reason: 'ApprovalWithdrawn', message: approval.withdrawn });
     }
 
-    const res = resolveMailbox(mbx, this.ctx.caches);
+    const res = addressInUse(mbx, this.ctx.caches, this.ctx.addressClaims) ?? resolveMailbox(mbx, this.ctx.caches);
     if (!res.ok) {
       // A running mailbox keeps its last-known-good configuration through a change that cannot be
-      // resolved (a misnamed default profile, say); a deleted Deployment stops it.
-      const lkg = isRunning(mbx) && res.reason !== 'DeploymentNotFound' && !!this.ctx.caches.profiles.get(namespace, prev.serverProfile!);
+      // resolved (a misnamed default profile, say); a deleted Deployment stops it, and so does
+      // another Mailbox holding the address.
+      const lkg = isRunning(mbx) && res.reason !== 'DeploymentNotFound' && res.reason !== 'AddressInUse' && !!this.ctx.caches.profiles.get(namespace, prev.serverProfile!);
       if (lkg) {
         delete next.targetRevision;
         set(UP_TO_DATE, 'False', res.reason, res.message);

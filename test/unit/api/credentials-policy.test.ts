@@ -46,7 +46,7 @@ const cases: [string, Schema, string[], string[]][] = [
     'mailboxes',
     mailboxSpec,
     ['spec.credentialsSecretRef', 'spec.serverProfileRef', 'spec.deploymentRef', 'spec.emailAddress'],
-    ['spec.owner', 'spec.incoming', 'spec.outgoing', 'spec.appointmentsContactsTasks', 'spec.forwardMailbox', 'spec.deleteAfterProcessing', 'spec.suspended'],
+    ['spec.owner', 'spec.incoming', 'spec.outgoing', 'spec.appointmentsContactsTasks', 'spec.forwardMailbox', 'spec.deleteAfterProcessing', 'spec.suspended', 'spec.takeOverAddress'],
   ],
   [
     'emailserverprofiles',
