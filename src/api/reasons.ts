@@ -140,6 +140,8 @@ export const REASONS = {
   ApprovedByAnnotationForbidden: { kind: 'event', directions: NONE, severity: 'warning', hint: 'the operator may not record an approval: it lacks the approve verb' },
   DeniedByAnnotationForbidden: { kind: 'event', directions: NONE, severity: 'warning', hint: 'the operator may not record a denial: it lacks the approve verb' },
   AutoApprovedForbidden: { kind: 'event', directions: NONE, severity: 'warning', hint: 'auto-approval is configured but the operator lacks the approve verb (chart value autoApproval.enabled)' },
+  ConnectionTestSucceeded: { kind: 'event', directions: NONE, severity: 'info', hint: "the profile's own connection test passed (status.connectionTest)" },
+  ConnectionTestFailed: { kind: 'event', directions: NONE, severity: 'warning', hint: "the profile's own connection test failed: status.connectionTest says which server and step" },
   CRMConnected: { kind: 'event', directions: NONE, severity: 'info', hint: 'the CRM connector test passed' },
   SyncRecovered: { kind: 'event', directions: SYNC, severity: 'info', hint: 'a direction that failed during sync works again' },
 } as const satisfies Record<string, ReasonInfo>;

@@ -457,6 +457,29 @@ export const emailServerProfileStatus: Schema = obj('EmailServerProfileStatus is
     'x-kubernetes-list-map-keys': ['revision'],
   }),
   rollout: rolloutStatus,
+  connectionTest: obj(
+    "The last test of the profile itself (Dynamics' Test Connection), run on a test request (annotation mailsync.dev/test-requested-at), " +
+      'with or without mailboxes: each server reached, TLS as configured, and, where the profile has its own credentials ' +
+      '(credentials.source: Profile), the sign-in. The same request also tests every mailbox of the profile.',
+    {
+      request: str('The value of the mailsync.dev/test-requested-at annotation this test answered.', { maxLength: 64 }),
+      time: str('When it ran.', { format: 'date-time' }),
+      result: oneOf(['Succeeded', 'Failed'], 'Succeeded when every step of every direction passed.'),
+      directions: arr(
+        obj(
+          'One direction: its server and how far the test got.',
+          {
+            direction: oneOf(['incoming', 'outgoing'], 'Which server.'),
+            reason: str('Succeeded, or the failure reason (see docs/observability.md), e.g. ServerUnreachable, TLSError, AuthenticationFailed.', { maxLength: 64 }),
+            message: str('What was tested and found (steps: reachability, TLS, sign-in), or what failed.', { maxLength: 4096 }),
+          },
+          { required: ['direction', 'reason', 'message'] },
+        ),
+        'Per direction.',
+        { maxItems: 2 },
+      ),
+    },
+  ),
 });
 
 const deliveryMethods = {

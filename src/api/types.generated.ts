@@ -476,6 +476,68 @@ reason: string
 message?: string
 }[]
 }
+/**
+ * The last test of the profile itself (Dynamics' Test Connection), run on a test request (annotation mailsync.dev/test-requested-at), with or without mailboxes: each server reached, TLS as configured, and, where the profile has its own credentials (credentials.source: Profile), the sign-in. The same request also tests every mailbox of the profile.
+ */
+connectionTest?: {
+/**
+ * The value of the mailsync.dev/test-requested-at annotation this test answered.
+ */
+request?: string
+/**
+ * When it ran.
+ */
+time?: string
+/**
+ * Succeeded when every step of every direction passed. One of: Succeeded, Failed.
+ */
+result?: ("Succeeded" | "Failed")
+/**
+ * Per direction.
+ * 
+ * @maxItems 2
+ */
+directions?: []|[{
+/**
+ * Which server. One of: incoming, outgoing.
+ */
+direction: ("incoming" | "outgoing")
+/**
+ * Succeeded, or the failure reason (see docs/observability.md), e.g. ServerUnreachable, TLSError, AuthenticationFailed.
+ */
+reason: string
+/**
+ * What was tested and found (steps: reachability, TLS, sign-in), or what failed.
+ */
+message: string
+}]|[{
+/**
+ * Which server. One of: incoming, outgoing.
+ */
+direction: ("incoming" | "outgoing")
+/**
+ * Succeeded, or the failure reason (see docs/observability.md), e.g. ServerUnreachable, TLSError, AuthenticationFailed.
+ */
+reason: string
+/**
+ * What was tested and found (steps: reachability, TLS, sign-in), or what failed.
+ */
+message: string
+}, {
+/**
+ * Which server. One of: incoming, outgoing.
+ */
+direction: ("incoming" | "outgoing")
+/**
+ * Succeeded, or the failure reason (see docs/observability.md), e.g. ServerUnreachable, TLSError, AuthenticationFailed.
+ */
+reason: string
+/**
+ * What was tested and found (steps: reachability, TLS, sign-in), or what failed.
+ */
+message: string
+}]
+}
 }
 
 /**

@@ -6,6 +6,7 @@ import type { Logger } from '../log/logger.js';
 import { classifyError } from '../mail/errors.js';
 import { redact } from '../util/redact.js';
 import { resolveDirection, revisionOf, type DirectionSettings } from './settings.js';
+import { ConnectProfileTesting } from './profile-testing.js';
 import { testerFor } from './testers.js';
 
 /** What a passed test proves, for the condition message. */
@@ -22,8 +23,15 @@ function successMessage(s: DirectionSettings): string {
 }
 
 export class ConnectMailboxTesting implements MailboxTesting {
+  private readonly profiles = new ConnectProfileTesting();
+
   /** `logger`: where what a server said about a failed test goes, at debug (never to status). */
   constructor(private readonly logger?: Logger) {}
+
+  /** A profile's own connection test (Test Connection). */
+  testProfile(...args: Parameters<ConnectProfileTesting['testProfile']>): ReturnType<ConnectProfileTesting['testProfile']> {
+    return this.profiles.testProfile(...args);
+  }
 
   plan(mailbox: Mailbox, profile: EmailServerProfile, directions: Direction[], lookups: SecretSource): TestPlan {
     const fingerprint: unknown[] = [profile.spec.serverType];

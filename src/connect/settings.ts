@@ -93,11 +93,25 @@ function insecureTransport(spec: EmailServerProfileSpec, c: { field: string; tls
   return undefined;
 }
 
+/** Where a direction connects, resolved from the profile: the endpoint, and which sections say how. */
+interface Location {
+  protocol: Protocol;
+  endpoint: Endpoint;
+  /** The section that says where to connect, and the one that says how to sign in. */
+  place: ConnectionSpec;
+  auth: ConnectionSpec;
+  separate: boolean;
+  field: string;
+  placeField: string;
+  authField: string;
+  versions: string[];
+}
+
 /**
- * Settings for one direction of one mailbox. Failures are configuration problems the user must
- * fix (a missing Secret or key), reported with the field to change.
+ * Where one direction of a profile connects, for a mailbox of this address (autodiscover starts
+ * from its domain): everything but the credentials. Failures name the field to fix.
  */
-export function resolveDirection(profile: { name: string; spec: EmailServerProfileSpec }, mailbox: MailboxSpec, direction: Direction, lookups: Lookups): SettingsResult {
+function locate(profile: { name: string; spec: EmailServerProfileSpec }, address: string, direction: Direction, lookups: Lookups): { ok: true; value: Location } | { ok: false; reason: string; message: string } {
   const spec = profile.spec;
   const protocol = protocolFor(spec, direction);
   // Where the server is: the direction's own section; outgoing Exchange falls back to incoming's URL.
@@ -142,13 +156,31 @@ export function resolveDirection(profile: { name: string; spec: EmailServerProfi
   const endpoint: Endpoint = {
     // Autodiscover without a URL starts from the mailbox's domain, as Outlook does. An IPv6
     // address may be written in brackets ([2001:db8::1]); sockets take it without them.
-    host: place.server ? unbracketed(place.server) : (place.url ? new URL(place.url).hostname : place.autodiscover ? mailbox.emailAddress.slice(mailbox.emailAddress.lastIndexOf('@') + 1) : ''),
+    host: place.server ? unbracketed(place.server) : (place.url ? new URL(place.url).hostname : place.autodiscover ? address.slice(address.lastIndexOf('@') + 1) : ''),
     port: place.port ?? DEFAULT_PORTS[protocol]?.[tls] ?? 443,
     tls,
     ca,
     url: place.url,
     timeoutMs: parseDuration(place.timeout, 30_000),
   };
+  return { ok: true, value: { protocol, endpoint, place, auth, separate, field, placeField, authField, versions } };
+}
+
+/** The endpoint of a direction of a profile, without credentials (a profile's own connection test). */
+export function resolveEndpoint(profile: { name: string; spec: EmailServerProfileSpec }, direction: 'incoming' | 'outgoing', lookups: Lookups, address: string): { ok: true; value: Endpoint } | { ok: false; reason: string; message: string } {
+  const located = locate(profile, address, direction, lookups);
+  return located.ok ? { ok: true, value: located.value.endpoint } : located;
+}
+
+/**
+ * Settings for one direction of one mailbox. Failures are configuration problems the user must
+ * fix (a missing Secret or key), reported with the field to change.
+ */
+export function resolveDirection(profile: { name: string; spec: EmailServerProfileSpec }, mailbox: MailboxSpec, direction: Direction, lookups: Lookups): SettingsResult {
+  const located = locate(profile, mailbox.emailAddress, direction, lookups);
+  if (!located.ok) return located;
+  const { protocol, endpoint, place, auth, separate, field, placeField, authField, versions } = located.value;
+  const spec = profile.spec;
 
   const source = auth.credentials?.source ?? 'Mailbox';
   const secretName = source === 'Profile' ? auth.credentials?.secretRef?.name : mailbox.credentialsSecretRef?.name;

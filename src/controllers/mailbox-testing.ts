@@ -3,6 +3,7 @@
 // implementation lives in src/connect; tests and the operator inject it.
 
 import type { EmailServerProfile, Mailbox } from '../api/types.js';
+import type { ProfileTesting } from './profile-test.js';
 
 export type Direction = 'incoming' | 'outgoing' | 'appointmentsContactsTasks';
 
@@ -33,6 +34,6 @@ export interface SecretSource {
   configMap(name: string): { data: Record<string, string>; resourceVersion: string } | undefined;
 }
 
-export interface MailboxTesting {
+export interface MailboxTesting extends Partial<ProfileTesting> {
   plan(mailbox: Mailbox, profile: EmailServerProfile, directions: Direction[], lookups: SecretSource): TestPlan;
 }

@@ -140,7 +140,7 @@ export class Manager {
     this.slots = new TestSlots((key) => this.queues.mailboxes.add(key));
     this.reconcilers = {
       mailboxes: new MailboxReconciler(this.ctx, opts.testing, opts.testPolicy, this.slots),
-      profiles: new ProfileReconciler(this.ctx),
+      profiles: new ProfileReconciler(this.ctx, opts.testing),
       deployments: new DeploymentReconciler(this.ctx, opts.crmTesting),
     };
     this.wire();

@@ -20,6 +20,8 @@ import { directionsOf, effectiveDeliveryMethods, effectiveProfileName, resolveMa
 import { RolloutController, type RolloutPhase, type RolloutPlan } from './rollout.js';
 import { mailboxRolloutState } from './rollout-mailbox.js';
 import { cacheVersions, profileRevision, revisionSpec } from './rollout-revision.js';
+import { answerTestRequest, type ProfileTesting } from './profile-test.js';
+import { secretSource } from './secret-source.js';
 import { applySummary } from './summary.js';
 
 const MAX_REVISIONS = 32;
@@ -40,7 +42,11 @@ const PHASE_CONDITIONS: Record<RolloutPhase, { ready: [Condition['status'], stri
 export class ProfileReconciler {
   private readonly rollouts = new RolloutController();
 
-  constructor(private readonly ctx: ControllerContext) {}
+  constructor(
+    private readonly ctx: ControllerContext,
+    /** Runs the profile's own connection test on a test request. */
+    private readonly testing?: Partial<ProfileTesting>,
+  ) {}
 
   /** Mailboxes that use this profile, directly or through their Deployment's default. */
   mailboxesOf(p: EmailServerProfile) {
@@ -76,6 +82,9 @@ export class ProfileReconciler {
     };
     const problem = this.missingSecret(p);
     next.conditions = this.conditions(p, plan, problem);
+    const tester = this.testing?.testProfile ? (this.testing as ProfileTesting) : undefined;
+    const tested = await answerTestRequest(p, tester, secretSource(caches, namespace));
+    if (tested) next.connectionTest = tested.status;
     const before = getCondition(p.status?.conditions, 'Ready');
     const after = getCondition(next.conditions, 'Ready')!;
     try {
@@ -91,6 +100,7 @@ export class ProfileReconciler {
       this.ctx.logger.info({ namespace, profile: name, reason: e.reason }, e.message);
       await this.ctx.events.record(p, e.type, e.reason, e.message);
     }
+    if (tested) await this.ctx.events.record(p, tested.event.type, tested.event.reason, tested.event.message);
     if (problem && before?.reason !== 'SecretNotFound') await this.ctx.events.record(p, 'Warning', 'SecretNotFound', problem);
     const transition = PHASE_CONDITIONS[plan.phase].event;
     if (!problem && transition && before && (before.status !== after.status || before.reason !== after.reason)) {

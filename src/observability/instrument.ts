@@ -40,6 +40,7 @@ export function instrumentTesting(inner: MailboxTesting, metrics: Metrics): Mail
         })),
       };
     },
+    ...(inner.testProfile ? { testProfile: inner.testProfile.bind(inner) } : {}),
   };
 }
 
