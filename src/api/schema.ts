@@ -734,9 +734,31 @@ export const deploymentSpec: Schema = obj(
       userDigits: int('Digits for the user number.', { minimum: 1, maximum: 10, default: 3 }),
       counterDigits: int('Digits for the per-user counter.', { minimum: 1, maximum: 9, default: 3 }),
     }),
-    correlation: obj('Email correlation by headers (In-Reply-To, References, Thread-Index).', {
-      enabled: bool('Correlate replies with CRM email by headers.', { default: true }),
+    correlation: obj(
+      'Email correlation: which CRM email an incoming message answers, in the order Dynamics uses: In-Reply-To, then the tracking ' +
+        'token in the subject (resolved by the CRM), then References, then the Thread-Index conversation (Outlook and Exchange keep it ' +
+        'in replies; the operator writes one into every email it sends).',
+      {
+        enabled: bool('Correlate replies with CRM email by headers.', { default: true }),
+      },
+    ),
+    internalEmail: obj("Mail between the organization's own users and queues: the addresses of this Deployment's Mailboxes.", {
+      ignore: bool(
+        "Do not track incoming mail whose sender is one of this Deployment's mailboxes: mail between colleagues (Dynamics: ignoreinternalemail).",
+        { default: false },
+      ),
+      trackToQueues: bool(
+        "While ignore is true, still track internal mail that a queue's mailbox receives, so a request a colleague sends to a queue is not lost " +
+          '(Dynamics: DoNotIgnoreInternalEmailToQueues, on by default).',
+        { default: true },
+      ),
     }),
+    trackSentItems: bool(
+      "Also track the mail in each mailbox's Sent Items (IMAP: the folder marked \\Sent; EWS and Graph: Sent Items) with the owner's filtering " +
+        'method applied to the recipients, so mail written outside the CRM becomes an activity too (Dynamics: AutoTrackSentFolderItems). ' +
+        'Mail the CRM sent itself is recognised by its Message-ID and not tracked twice.',
+      { default: false },
+    ),
     maxAttachmentSize: quantity('Largest attachment taken into the CRM.', { default: '5Mi' }),
     retryPolicy: obj(
       "How transient failures (unreachable servers, timeouts, throttling, 5xx) of this organization's mailboxes are retried, " +

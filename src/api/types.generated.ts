@@ -2246,7 +2246,7 @@ userDigits?: number
 counterDigits?: number
 }
 /**
- * Email correlation by headers (In-Reply-To, References, Thread-Index).
+ * Email correlation: which CRM email an incoming message answers, in the order Dynamics uses: In-Reply-To, then the tracking token in the subject (resolved by the CRM), then References, then the Thread-Index conversation (Outlook and Exchange keep it in replies; the operator writes one into every email it sends).
  */
 correlation?: {
 /**
@@ -2254,6 +2254,23 @@ correlation?: {
  */
 enabled?: boolean
 }
+/**
+ * Mail between the organization's own users and queues: the addresses of this Deployment's Mailboxes.
+ */
+internalEmail?: {
+/**
+ * Do not track incoming mail whose sender is one of this Deployment's mailboxes: mail between colleagues (Dynamics: ignoreinternalemail).
+ */
+ignore?: boolean
+/**
+ * While ignore is true, still track internal mail that a queue's mailbox receives, so a request a colleague sends to a queue is not lost (Dynamics: DoNotIgnoreInternalEmailToQueues, on by default).
+ */
+trackToQueues?: boolean
+}
+/**
+ * Also track the mail in each mailbox's Sent Items (IMAP: the folder marked \Sent; EWS and Graph: Sent Items) with the owner's filtering method applied to the recipients, so mail written outside the CRM becomes an activity too (Dynamics: AutoTrackSentFolderItems). Mail the CRM sent itself is recognised by its Message-ID and not tracked twice.
+ */
+trackSentItems?: boolean
 /**
  * Largest attachment taken into the CRM. A quantity such as 25Mi, 10M or 1048576 (bytes).
  */

@@ -166,6 +166,9 @@ export class ConnectSyncParts implements SyncPartsFactory {
         maxAttachmentBytes: Math.min(...limits),
         moveFailedToUndeliverable: profile.spec.moveFailedToUndeliverable ?? false,
         processEmailReceivedAfter: profile.spec.processEmailReceivedAfter ? new Date(profile.spec.processEmailReceivedAfter) : undefined,
+        ...(deployment.spec.internalEmail?.ignore && w.isInternal
+          ? { internalEmail: { ignore: true, trackToQueues: deployment.spec.internalEmail.trackToQueues ?? true, isInternal: w.isInternal } }
+          : {}),
       },
       outgoingMailbox: { key: `${m.metadata.namespace}/${m.metadata.name}`, address: m.spec.emailAddress, sendMode: profile.spec.outgoing?.sendMode ?? 'SendAs', token: tokenSettings(deployment) },
       crm,

@@ -9,6 +9,7 @@ import { CrmError } from '../crm/types.js';
 import type { RawMessage } from '../mail/types.js';
 import { accepts, type FilteringMethod } from './filter.js';
 import { inlineParser, type MessageParser } from './parser-pool.js';
+import { messageIdOfConversation } from './thread-index.js';
 import { findToken, type TokenSettings } from './tracking-token.js';
 
 export interface Checkpoint {
@@ -73,6 +74,11 @@ export interface MailboxProfile {
   maxAttachmentBytes: number;
   moveFailedToUndeliverable: boolean;
   processEmailReceivedAfter?: Date;
+  /**
+   * Ignoring mail between the organization's own users and queues (the Deployment's
+   * internalEmail): `isInternal` tells the organization's addresses.
+   */
+  internalEmail?: { ignore: boolean; trackToQueues: boolean; isInternal: (address: string) => boolean };
 }
 
 export interface IncomingEvents {
@@ -228,14 +234,16 @@ export class IncomingSync {
       sourceId: m.raw.id,
       receivedAt: (m.receivedAt ?? new Date()).toISOString(),
     };
+    // Mail between colleagues, when the Deployment ignores it: only a queue's mailbox keeps it.
+    const internal = mb.internalEmail;
+    if (internal?.ignore && email.from.address && internal.isInternal(email.from.address) && !(owner.ownerKind === 'Queue' && internal.trackToQueues)) {
+      return this.filter(m, result);
+    }
     const token = findToken(mb.token, email.subject);
     if (token) email.trackingToken = token;
     if (mb.correlation) {
-      const ids = [email.inReplyTo, ...email.references.slice().reverse()].filter((x): x is string => !!x);
-      if (ids.length) {
-        const crmEmailId = await this.crm.findEmailByMessageId(ids);
-        if (crmEmailId) email.regarding = { crmEmailId, by: email.inReplyTo && ids[0] === email.inReplyTo ? 'InReplyTo' : 'References' };
-      }
+      const regarding = await this.correlate(email, token);
+      if (regarding) email.regarding = regarding;
     }
     const wanted = await accepts({
       method: owner.filtering,
@@ -243,14 +251,7 @@ export class IncomingSync {
       correlated: !!email.regarding || !!token,
       lookup: (a) => this.crm.lookupAddress(a),
     });
-    if (!wanted) {
-      result.filtered++;
-      this.events.filtered?.(m.raw.id);
-      // A forward mailbox is the operator's alone: what it does not track goes too. A queue's
-      // mailbox is read by people, who keep what the CRM does not want.
-      if (mb.forwardMailbox && mb.deleteAfterProcessing) await this.source.remove?.(m);
-      return false;
-    }
+    if (!wanted) return this.filter(m, result);
     let created: boolean;
     try {
       created = (await this.crm.deliverIncoming(email)).created;
@@ -269,6 +270,33 @@ export class IncomingSync {
     // "Already there" after a crash was delivered by the life that did not save its checkpoint,
     // and that life's count was lost with it; after a re-read from the start it was counted.
     return created || !m.reread;
+  }
+
+  /**
+   * Which CRM email this one answers, in the order Dynamics uses: In-Reply-To; then a tracking
+   * token, which the CRM resolves (its id is not ours to look up, and what follows would only
+   * guess); then References; then the Thread-Index conversation of an email the operator sent.
+   */
+  private async correlate(email: IncomingEmail, token: string | undefined): Promise<IncomingEmail['regarding']> {
+    const find = async (ids: (string | undefined)[], by: NonNullable<IncomingEmail['regarding']>['by']) => {
+      const wanted = ids.filter((x): x is string => !!x);
+      const crmEmailId = wanted.length ? await this.crm.findEmailByMessageId(wanted) : undefined;
+      return crmEmailId ? { crmEmailId, by } : undefined;
+    };
+    return (
+      (await find([email.inReplyTo], 'InReplyTo')) ??
+      (token ? undefined : ((await find(email.references.slice().reverse(), 'References')) ?? (await find([messageIdOfConversation(email.threadIndex, this.mailbox.address)], 'ThreadIndex'))))
+    );
+  }
+
+  /** A message the Deployment does not track. */
+  private async filter(m: FetchedMessage, result: CycleResult): Promise<false> {
+    result.filtered++;
+    this.events.filtered?.(m.raw.id);
+    // A forward mailbox is the operator's alone: what it does not track goes too. A queue's
+    // mailbox is read by people, who keep what the CRM does not want.
+    if (this.mailbox.forwardMailbox && this.mailbox.deleteAfterProcessing) await this.source.remove?.(m);
+    return false;
   }
 
   private async reject(m: FetchedMessage, reason: string, message: string, result: CycleResult): Promise<void> {

@@ -16,7 +16,13 @@ import type { CrmConnector, PendingEmail } from '../crm/types.js';
 import { classifyError } from '../mail/errors.js';
 import type { OutgoingMessage } from '../mail/types.js';
 import { redact } from '../util/redact.js';
+import { threadIndexFor } from './thread-index.js';
 import { withToken, type TokenSettings } from './tracking-token.js';
+
+const withThreadIndex = (messageId: string) => {
+  const index = threadIndexFor(messageId);
+  return index ? { headers: { 'Thread-Index': index } } : {};
+};
 
 export interface OutgoingSender {
   send(msg: OutgoingMessage): Promise<unknown>;
@@ -91,6 +97,8 @@ export class OutgoingSync {
       messageId,
       inReplyTo: p.inReplyTo,
       references: p.references,
+      // A conversation header naming this email, which Outlook and Exchange keep in replies (thread-index.ts).
+      ...withThreadIndex(messageId),
     };
   }
 

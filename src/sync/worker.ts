@@ -16,7 +16,7 @@ import { SYNC_REQUESTED_AT } from '../api/types.js';
 import type { Caches } from '../controllers/context.js';
 import type { SecretSource } from '../controllers/mailbox-testing.js';
 import { secretSource } from '../controllers/secret-source.js';
-import { forwardingMailboxes } from '../controllers/forwarders.js';
+import { forwardingMailboxes, internalAddresses } from '../controllers/organization.js';
 import { getCondition } from '../kube/conditions.js';
 import { runsDirection, syncBasis } from '../controllers/sync-health.js';
 import type { EventRecorder } from '../kube/events.js';
@@ -37,6 +37,8 @@ export interface SyncPlanInput {
   outgoing: boolean;
   /** Forward mailboxes: the forwarding mailbox with an address (read from the caches at each call). */
   forwarders?: (address: string) => Mailbox | undefined;
+  /** Whether an address is one of the organization's own mailboxes (read from the caches at each call). */
+  isInternal?: (address: string) => boolean;
   /** The mailbox's logger (namespace and mailbox on every line), for protocol detail at debug level. */
   logger?: Logger;
 }
@@ -132,7 +134,8 @@ export class SyncWorker {
       deployment.spec.crm.credentialsSecretRef?.name && this.caches.secrets.get(ns, deployment.spec.crm.credentialsSecretRef.name)?.metadata.resourceVersion,
     ].join('|');
     const forwarders = m.spec.forwardMailbox ? forwardingMailboxes(this.caches, m) : undefined;
-    return { mailbox: m, profile, deployment, lookups: secretSource(this.caches, ns), incoming, outgoing, signature, ...(forwarders ? { forwarders } : {}) };
+    const isInternal = internalAddresses(this.caches, m);
+    return { mailbox: m, profile, deployment, lookups: secretSource(this.caches, ns), incoming, outgoing, signature, isInternal, ...(forwarders ? { forwarders } : {}) };
   }
 
   /** The profile spec of the revision the mailbox runs on; the current spec when that record is gone. */

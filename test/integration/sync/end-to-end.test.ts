@@ -96,6 +96,8 @@ test('an email pending send in the CRM is sent (sync-now) and marked sent; a rep
   expect(smtp.messages).toHaveLength(1);
   expect(smtp.messages[0].parsed.subject).toBe('Your quote CRM:0001001');
   expect(smtp.messages[0].parsed.messageId).toBe(`<${sentId}>`);
+  // A conversation header naming this email, which Outlook keeps in replies (correlation's last resort).
+  expect(smtp.messages[0].parsed.headers.get('thread-index')).toEqual(expect.any(String));
   // SMTP keeps no copy: the operator saved one in the mailbox's Sent folder (special use \Sent) over IMAP.
   const copies = await waitFor('copy in Sent', async () => {
     const found = await messagesIn('ann', PASSWORD, 'Sent Messages');

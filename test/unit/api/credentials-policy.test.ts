@@ -83,6 +83,8 @@ const cases: [string, Schema, string[], string[]][] = [
       'spec.incomingFiltering',
       'spec.trackingToken',
       'spec.correlation',
+      'spec.internalEmail',
+      'spec.trackSentItems',
       'spec.maxAttachmentSize',
     ],
   ],

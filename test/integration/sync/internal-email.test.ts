@@ -1,0 +1,62 @@
+// Internal email end to end (Dovecot -> worker -> webhook CRM): with the Deployment's
+// internalEmail.ignore, mail between two users of the Deployment is not tracked, mail from outside
+// is, and internal mail a queue's mailbox receives still is (Dynamics' exception for queues).
+
+import { waitFor } from '../../../dev/processes.js';
+import { goodMessage } from '../../support/corpus.js';
+import { startDovecot, type DovecotFixture } from '../../support/dovecot.js';
+import { FakeCrmWebhook } from '../../support/fake-crm-webhook.js';
+import { clientsAs, create, get, newNamespace, waitForCondition } from '../../support/kube.js';
+import { createSecret } from '../../support/mail-env.js';
+import { startOperator, type InProcessOperator } from '../../support/operator.js';
+
+const admin = clientsAs('admin');
+const USERS = { ann: 'ann-Internal-Pass-1', support: 'support-Internal-Pass-2' };
+const CRM = { token: 'internal-Crm-Token-1', signingKey: 'internal-Signing-Key-2' };
+let dovecot: DovecotFixture;
+let crm: FakeCrmWebhook;
+let ns: string;
+let op: InProcessOperator;
+
+beforeAll(async () => {
+  dovecot = await startDovecot({ users: Object.entries(USERS).map(([username, password]) => ({ username, password })) });
+  crm = await FakeCrmWebhook.start(CRM);
+  ns = await newNamespace(admin, 'internal');
+  await createSecret(admin, ns, 'ca', { 'ca.crt': dovecot.caPem });
+  for (const [user, password] of Object.entries(USERS)) await createSecret(admin, ns, `${user}-mail`, { username: user, password });
+  await createSecret(admin, ns, 'crm', CRM);
+  await create(admin, 'deployments', ns, 'crm', {
+    crm: { type: 'Webhook', url: crm.url, credentialsSecretRef: { name: 'crm' } },
+    requireApprovedUsers: false,
+    requireApprovedQueues: false,
+    incomingFiltering: { users: 'All', queues: 'All' },
+    internalEmail: { ignore: true },
+  });
+  await create(admin, 'emailserverprofiles', ns, 'imap', { serverType: 'IMAP', incoming: { server: '127.0.0.1', port: dovecot.ports.imaps, caBundle: { secretRef: { name: 'ca' } } } });
+  op = await startOperator(admin, ns, { pollIntervalMs: 60_000 });
+  const base = { deploymentRef: { name: 'crm' }, serverProfileRef: { name: 'imap' }, outgoing: 'None' };
+  await create(admin, 'mailboxes', ns, 'ann', { ...base, emailAddress: 'ann@example.com', owner: { kind: 'User', name: 'ann' }, credentialsSecretRef: { name: 'ann-mail' } });
+  await create(admin, 'mailboxes', ns, 'support', { ...base, emailAddress: 'support@example.com', owner: { kind: 'Queue', name: 'support' }, credentialsSecretRef: { name: 'support-mail' } });
+  // A colleague whose mailbox the operator does not read: still one of the organization's addresses.
+  await create(admin, 'mailboxes', ns, 'bob', { ...base, emailAddress: 'bob@example.com', owner: { kind: 'User', name: 'bob' }, incoming: 'None' });
+  await waitForCondition(admin, 'mailboxes', ns, 'ann', 'Ready', (c) => c.status === 'True');
+  await waitForCondition(admin, 'mailboxes', ns, 'support', 'Ready', (c) => c.status === 'True');
+});
+afterAll(async () => {
+  await op?.stop();
+  await dovecot?.cleanup();
+  await crm?.close();
+});
+
+const tracked = (messageId: string) => crm.activities().filter((a) => a.messageId === messageId).length;
+
+test('mail between two users is not tracked; from a customer it is; to a queue it is, even from a colleague', async () => {
+  await dovecot.deliver('ann', goodMessage(1, { from: 'Bob <bob@example.com>', messageId: 'colleague-1@example.com' }));
+  await dovecot.deliver('ann', goodMessage(2, { messageId: 'customer-2@customer.example' }));
+  await dovecot.deliver('support', goodMessage(3, { from: 'Bob <bob@example.com>', to: 'support@example.com', messageId: 'colleague-3@example.com' }));
+  await waitFor('external and queue mail', async () => (tracked('customer-2@customer.example') && tracked('colleague-3@example.com') ? true : undefined), { timeoutMs: 20_000 });
+  // The checkpoint passed the colleague's message (UID 1): it was read, and left out.
+  await waitFor('checkpoint past it', async () => ((await get(admin, 'mailboxes', ns, 'ann')).status?.checkpoint?.lastUid >= 2 ? true : undefined));
+  expect(tracked('colleague-1@example.com')).toBe(0);
+  expect(crm.activities().find((a) => a.messageId === 'colleague-3@example.com')?.email).toMatchObject({ ownerKind: 'Queue', ownerName: 'support' });
+});
