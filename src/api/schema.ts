@@ -567,6 +567,12 @@ const checkpoint = obj(
     lastUid: int('Highest IMAP UID delivered to the CRM.', { format: 'int64' }),
     highestModseq: str('IMAP HIGHESTMODSEQ at the last sync.', { maxLength: 32 }),
     syncState: str('Opaque EWS SyncState or Graph delta link.', { maxLength: 16384 }),
+    sentItems: obj("Where the sync of the mailbox's Sent Items resumes (the Deployment's trackSentItems), in the same fields.", {
+      uidValidity: str('IMAP UIDVALIDITY of the Sent folder.', { maxLength: 32 }),
+      lastUid: int('Highest IMAP UID of the Sent folder delivered to the CRM.', { format: 'int64' }),
+      highestModseq: str('IMAP HIGHESTMODSEQ of the Sent folder at the last sync.', { maxLength: 32 }),
+      syncState: str('Opaque EWS SyncState or Graph delta link of Sent Items.', { maxLength: 16384 }),
+    }),
   },
 );
 

@@ -766,6 +766,27 @@ highestModseq?: string
  * Opaque EWS SyncState or Graph delta link.
  */
 syncState?: string
+/**
+ * Where the sync of the mailbox's Sent Items resumes (the Deployment's trackSentItems), in the same fields.
+ */
+sentItems?: {
+/**
+ * IMAP UIDVALIDITY of the Sent folder.
+ */
+uidValidity?: string
+/**
+ * Highest IMAP UID of the Sent folder delivered to the CRM.
+ */
+lastUid?: number
+/**
+ * IMAP HIGHESTMODSEQ of the Sent folder at the last sync.
+ */
+highestModseq?: string
+/**
+ * Opaque EWS SyncState or Graph delta link of Sent Items.
+ */
+syncState?: string
+}
 }
 /**
  * Per direction: last and next cycle, what the last cycle did, and any current failure.

@@ -92,6 +92,33 @@ function forwarderOf(m: Mailbox | undefined, deployment: Deployment): Forwarder 
   return { key: `${m.metadata.namespace}/${m.metadata.name}`, address: m.spec.emailAddress, ownerKind: kind, ownerName: name, filtering: filteringFor(deployment, kind) };
 }
 
+/**
+ * An Exchange folder as a change feed: EWS SyncFolderItems or a Graph delta query. The inbox's can
+ * also delete and move what it read (deleteAfterProcessing, moveFailedToUndeliverable).
+ */
+function exchangeFeed(s: DirectionSettings, credentials: Credentials, folder: 'inbox' | 'sentitems'): ChangeFeedSource {
+  if (s.protocol === 'EWS') {
+    const ews = ewsAdapterFor(s, credentials);
+    return new ChangeFeedSource({
+      changes: async (state) => {
+        const r = await ews.syncFolderItems(state, undefined, folder === 'inbox' ? 'Inbox' : 'SentItems');
+        return { created: r.created, state: r.syncState };
+      },
+      mime: (id) => ews.getMime(id),
+      ...(folder === 'inbox' ? { remove: (id: string) => ews.deleteItem(id), moveTo: (id: string, to: string) => ews.moveToFolder(id, to) } : {}),
+    });
+  }
+  const graph = new GraphAdapter(s.endpoint, credentials, { mailbox: s.address });
+  return new ChangeFeedSource({
+    changes: async (state) => {
+      const r = await graph.delta(folder, state);
+      return { created: r.messages, state: r.nextDeltaLink };
+    },
+    mime: (id) => graph.getMime(id),
+    ...(folder === 'inbox' ? { remove: (id: string) => graph.deleteMessage(id), moveTo: (id: string, to: string) => graph.moveToFolder(id, to) } : {}),
+  });
+}
+
 /** What the incoming and outgoing parts of one mailbox share. */
 interface Shared {
   /** The incoming IMAP session, when the mailbox reads over IMAP. */
@@ -180,7 +207,12 @@ export class ConnectSyncParts implements SyncPartsFactory {
     // Protocol detail at debug level, through the mailbox's logger (it redacts registered secrets).
     const debug: Debug = w.logger ? (message, fields) => w.logger!.debug(fields ?? {}, message) : () => undefined;
     const shared: Shared = {};
-    if (w.incoming) parts.incoming = this.incoming(settings('incoming'), parts.retry!, debug, shared);
+    if (w.incoming) {
+      parts.incoming = this.incoming(settings('incoming'), parts.retry!, debug, shared);
+      // Sent Items as a second incoming source (not for POP3, which has no folders, nor a forward mailbox).
+      const inbox = parts.incoming!;
+      if (deployment.spec.trackSentItems && !m.spec.forwardMailbox) Object.assign(inbox, this.sentItems(settings('incoming'), parts.retry!, debug, { close: inbox.close, watch: inbox.watch }));
+    }
     if (w.outgoing) {
       // IMAP profiles: SMTP keeps no copy, so the operator saves one in the Sent folder over IMAP,
       // on the incoming session when there is one.
@@ -216,34 +248,43 @@ export class ConnectSyncParts implements SyncPartsFactory {
         };
         return { source: new Pop3Source(open), close: async () => undefined };
       }
-      case 'EWS': {
-        const ews = ewsAdapterFor(s, credentials);
-        const feed = new ChangeFeedSource({
-          changes: async (state) => {
-            const r = await ews.syncFolderItems(state);
-            return { created: r.created, state: r.syncState };
-          },
-          mime: (id) => ews.getMime(id),
-          remove: (id) => ews.deleteItem(id),
-          moveTo: (id, folder) => ews.moveToFolder(id, folder),
-        });
-        return { source: feed, close: async () => undefined };
-      }
-      case 'Graph': {
-        const graph = new GraphAdapter(s.endpoint, credentials, { mailbox: s.address });
-        const feed = new ChangeFeedSource({
-          changes: async (state) => {
-            const r = await graph.delta('inbox', state);
-            return { created: r.messages, state: r.nextDeltaLink };
-          },
-          mime: (id) => graph.getMime(id),
-          remove: (id) => graph.deleteMessage(id),
-          moveTo: (id, folder) => graph.moveToFolder(id, folder),
-        });
-        return { source: feed, close: async () => undefined };
-      }
+      case 'EWS':
+      case 'Graph':
+        return { source: exchangeFeed(s, credentials, 'inbox'), close: async () => undefined };
       default:
         throw new Error(`incoming sync over ${s.protocol} is not supported`);
+    }
+  }
+
+  /** The mailbox's Sent Items as an incoming source, closed with the inbox's. */
+  private sentItems(s: DirectionSettings, retry: RetryPolicy, debug: Debug, inbox: Pick<NonNullable<SyncParts['incoming']>, 'close' | 'watch'>): Partial<NonNullable<SyncParts['incoming']>> {
+    const credentials = requireCredentials(s);
+    switch (s.protocol) {
+      case 'IMAP': {
+        // New sent mail (IDLE on the Sent folder) wakes the incoming direction as new inbox mail does.
+        let watcher: SessionWatcher | undefined;
+        const session = new ImapSession(s.endpoint, credentials, {
+          sentFolder: true,
+          onExists: () => watcher?.wake(),
+          onConnected: () => watcher?.wake(),
+          onError: (err) => watcher?.failed(err),
+          backoff: { maxMs: retry.reconnectMaxMs },
+          debug,
+        });
+        return {
+          sentItems: new ImapSource(session),
+          watch: (w) => {
+            inbox.watch?.(w);
+            watcher = w;
+          },
+          close: async () => void (await Promise.all([inbox.close(), session.close()])),
+        };
+      }
+      case 'EWS':
+      case 'Graph':
+        return { sentItems: exchangeFeed(s, credentials, 'sentitems') };
+      default:
+        return {};
     }
   }
 

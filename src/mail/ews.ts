@@ -162,13 +162,13 @@ export class EwsAdapter implements ConnectionTester {
     return this.call('opening the Calendar', signal, async (svc) => void (await Folder.Bind(svc, this.folder(WellKnownFolderName.Calendar), PropertySet.IdOnly)));
   }
 
-  /** The Inbox's changes since `syncState` (all items on the first call), across as many pages as it takes. */
-  async syncFolderItems(syncState?: string, signal?: AbortSignal): Promise<EwsSyncResult> {
+  /** The folder's changes since `syncState` (all items on the first call), across as many pages as it takes: the Inbox, or Sent Items. */
+  async syncFolderItems(syncState?: string, signal?: AbortSignal, folder: 'Inbox' | 'SentItems' = 'Inbox'): Promise<EwsSyncResult> {
     try {
-      return { ...(await this.readChanges(syncState, signal)), restarted: false };
+      return { ...(await this.readChanges(syncState, signal, folder)), restarted: false };
     } catch (err) {
       if (syncState && err instanceof MailError && isCode(err.cause, 'ErrorInvalidSyncStateData')) {
-        return { ...(await this.readChanges(undefined, signal)), restarted: true };
+        return { ...(await this.readChanges(undefined, signal, folder)), restarted: true };
       }
       throw err;
     }
@@ -236,14 +236,14 @@ export class EwsAdapter implements ConnectionTester {
     });
   }
 
-  private async readChanges(syncState: string | undefined, signal?: AbortSignal): Promise<Omit<EwsSyncResult, 'restarted'>> {
+  private async readChanges(syncState: string | undefined, signal: AbortSignal | undefined, folder: 'Inbox' | 'SentItems'): Promise<Omit<EwsSyncResult, 'restarted'>> {
     const created = new Set<string>();
     const deleted = new Set<string>();
     let state = syncState ?? null;
     const pageSize = Math.min(MAX_PAGE, Math.max(1, this.options.pageSize ?? MAX_PAGE));
     for (;;) {
       const changes = await this.call('reading folder changes', signal, (svc) =>
-        svc.SyncFolderItems(this.folder(WellKnownFolderName.Inbox), PropertySet.IdOnly, null as unknown as ItemId[], pageSize, SyncFolderItemsScope.NormalItems, (state === null ? null : xmlText(state)) as string),
+        svc.SyncFolderItems(this.folder(WellKnownFolderName[folder]), PropertySet.IdOnly, null as unknown as ItemId[], pageSize, SyncFolderItemsScope.NormalItems, (state === null ? null : xmlText(state)) as string),
       );
       for (const change of changes.GetEnumerator() as ItemChange[]) {
         const id = change.ItemId?.UniqueId;

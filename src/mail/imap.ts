@@ -82,6 +82,8 @@ export interface MailboxStatus {
 }
 
 export interface ImapSessionOptions extends ImapOptions {
+  /** Watch the Sent folder (found as findSentFolder finds it) instead of `mailbox`. */
+  sentFolder?: boolean;
   /** New mail arrived in the watched folder (IMAP EXISTS, usually during IDLE): time to sync. */
   onExists?: (count: number) => void;
   /** A connection attempt failed or the connection dropped; the session keeps retrying transient failures. */
@@ -114,7 +116,7 @@ type Waiter = { resolve: (c: ImapFlow) => void; reject: (e: MailError) => void }
  * connection up to the endpoint timeout and rejects with MailError. close() stops everything.
  */
 export class ImapSession {
-  private readonly mailbox: string;
+  private mailbox: string;
   private readonly timeout: number;
   private readonly stopper = new AbortController();
   private client?: ImapFlow;
@@ -383,6 +385,7 @@ export class ImapSession {
       });
       const guard = { signal: this.stopper.signal, onTimeout: () => c.close() };
       await withTimeout(c.connect(), this.timeout, 'connecting and logging in', guard);
+      if (this.options.sentFolder) this.mailbox = this.sentFolder ??= await withTimeout(findSentFolder(c), this.timeout, 'finding the Sent folder', guard);
       const opened = await withTimeout(c.mailboxOpen(this.mailbox), this.timeout, `opening ${this.mailbox}`, guard);
       this.debug(`connected, logged in as ${login.username}, ${this.mailbox} opened`, { uidValidity: String(opened.uidValidity), uidNext: opened.uidNext, exists: opened.exists });
       return c;

@@ -17,6 +17,8 @@ export interface Checkpoint {
   lastUid?: number;
   highestModseq?: string;
   syncState?: string;
+  /** Where the Sent Items sync resumes (trackSentItems). */
+  sentItems?: Omit<Checkpoint, 'sentItems'>;
 }
 
 export interface FetchedMessage {
@@ -79,6 +81,12 @@ export interface MailboxProfile {
    * internalEmail): `isInternal` tells the organization's addresses.
    */
   internalEmail?: { ignore: boolean; trackToQueues: boolean; isInternal: (address: string) => boolean };
+  /**
+   * This sync reads the mailbox's Sent Items (trackSentItems): mail its owner sent. Filtering and
+   * internal email look at the recipients, and mail the CRM sent itself (its Message-ID is a CRM
+   * email's) is left out.
+   */
+  sentItems?: boolean;
 }
 
 export interface IncomingEvents {
@@ -234,23 +242,29 @@ export class IncomingSync {
       sourceId: m.raw.id,
       receivedAt: (m.receivedAt ?? new Date()).toISOString(),
     };
-    // Mail between colleagues, when the Deployment ignores it: only a queue's mailbox keeps it.
-    const internal = mb.internalEmail;
-    if (internal?.ignore && email.from.address && internal.isInternal(email.from.address) && !(owner.ownerKind === 'Queue' && internal.trackToQueues)) {
-      return this.filter(m, result);
+    if (mb.sentItems) {
+      email.sent = true;
+      // Sent by the CRM itself: it is an activity already.
+      if (await this.crm.findEmailByMessageId([email.messageId])) return this.filter(m, result);
     }
+    // Mail between colleagues, when the Deployment ignores it: only a queue's mailbox keeps it.
+    // What the owner sent is internal when it went to colleagues only.
+    const internal = mb.internalEmail;
+    const counterparts = mb.sentItems ? [...email.to, ...email.cc].map((p) => p.address) : [email.from.address];
+    const isInternal = !!internal?.ignore && counterparts.length > 0 && counterparts.every((a) => a && internal.isInternal(a));
+    if (isInternal && !(owner.ownerKind === 'Queue' && internal?.trackToQueues)) return this.filter(m, result);
     const token = findToken(mb.token, email.subject);
     if (token) email.trackingToken = token;
     if (mb.correlation) {
       const regarding = await this.correlate(email, token);
       if (regarding) email.regarding = regarding;
     }
-    const wanted = await accepts({
-      method: owner.filtering,
-      from: email.from.address,
-      correlated: !!email.regarding || !!token,
-      lookup: (a) => this.crm.lookupAddress(a),
-    });
+    // Received mail is judged by its sender, sent mail by its recipients (any of them will do).
+    let wanted = false;
+    for (const address of mb.sentItems ? counterparts : [email.from.address]) {
+      wanted = await accepts({ method: owner.filtering, from: address, correlated: !!email.regarding || !!token, lookup: (a) => this.crm.lookupAddress(a) });
+      if (wanted) break;
+    }
     if (!wanted) return this.filter(m, result);
     let created: boolean;
     try {

@@ -290,6 +290,15 @@ describe('send()', () => {
     }
   });
 
+  test('the saved copy is in Sent Items, which syncFolderItems reads as it reads the Inbox', async () => {
+    const a = adapter(password(SVC), { mailbox: QUEUE, impersonate: true });
+    const before = (await a.syncFolderItems(undefined, undefined, 'SentItems')).syncState;
+    await a.send({ ...base, subject: 'copy kept', messageId: '<copy-kept@mailsync.test>' });
+    const { created } = await a.syncFolderItems(before, undefined, 'SentItems');
+    expect(created).toHaveLength(1);
+    expect((await a.getMime(created[0]))?.source.toString()).toContain('Message-ID: <copy-kept@mailsync.test>');
+  });
+
   test('a message the server refuses: MessageRejected', async () => {
     await expectMailError(adapter(password(SVC), { mailbox: QUEUE, impersonate: true }).send({ ...base, to: [] }), 'MessageRejected', [SVC.password]);
   });

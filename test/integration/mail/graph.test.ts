@@ -240,3 +240,12 @@ describe('deleteMessage() and moveToFolder()', () => {
     expect(graph.requests.filter((r) => r.method === 'POST' && r.path.endsWith('/mailFolders'))).toHaveLength(1);
   });
 });
+
+test('sent mail keeps a copy in Sent Items, which delta reads as it reads the Inbox', async () => {
+  const a = adapter({ mailbox: QUEUE });
+  const { nextDeltaLink } = await a.delta('sentitems');
+  await a.send({ from: QUEUE, to: ['c@customer.example'], subject: 'copy kept', text: 'Hi', messageId: '<graph-copy@mailsync.test>' });
+  const { messages } = await a.delta('sentitems', nextDeltaLink);
+  expect(messages).toHaveLength(1);
+  expect((await a.getMime(messages[0]))?.source.toString()).toContain('graph-copy@mailsync.test');
+});

@@ -1,12 +1,15 @@
-// Internal email end to end (Dovecot -> worker -> webhook CRM): with the Deployment's
+// Which mail is tracked, end to end (Dovecot -> worker -> webhook CRM): with the Deployment's
 // internalEmail.ignore, mail between two users of the Deployment is not tracked, mail from outside
-// is, and internal mail a queue's mailbox receives still is (Dynamics' exception for queues).
+// is, and internal mail a queue's mailbox receives still is (Dynamics' exception for queues); with
+// trackSentItems, what a user sent outside the CRM is tracked from the Sent folder, except mail the
+// CRM sent itself and mail to colleagues only.
 
+import { ImapFlow } from 'imapflow';
 import { waitFor } from '../../../dev/processes.js';
 import { goodMessage } from '../../support/corpus.js';
 import { startDovecot, type DovecotFixture } from '../../support/dovecot.js';
 import { FakeCrmWebhook } from '../../support/fake-crm-webhook.js';
-import { clientsAs, create, get, newNamespace, waitForCondition } from '../../support/kube.js';
+import { clientsAs, create, get, mergePatchSpec, newNamespace, waitForCondition } from '../../support/kube.js';
 import { createSecret } from '../../support/mail-env.js';
 import { startOperator, type InProcessOperator } from '../../support/operator.js';
 
@@ -59,4 +62,32 @@ test('mail between two users is not tracked; from a customer it is; to a queue i
   await waitFor('checkpoint past it', async () => ((await get(admin, 'mailboxes', ns, 'ann')).status?.checkpoint?.lastUid >= 2 ? true : undefined));
   expect(tracked('colleague-1@example.com')).toBe(0);
   expect(crm.activities().find((a) => a.messageId === 'colleague-3@example.com')?.email).toMatchObject({ ownerKind: 'Queue', ownerName: 'support' });
+});
+
+/** Puts a message in the user's Sent folder, as a mail client does after sending. */
+async function sentByClient(user: keyof typeof USERS, raw: string): Promise<void> {
+  const client = new ImapFlow({ host: '127.0.0.1', port: dovecot.ports.imaps, secure: true, tls: { ca: [dovecot.caPem] }, auth: { user, pass: USERS[user] }, logger: false });
+  await client.connect();
+  try {
+    await client.append('Sent Messages', raw, ['\\Seen']);
+  } finally {
+    await client.logout();
+  }
+}
+
+test('trackSentItems: mail a user sent outside the CRM is tracked from the Sent folder; mail the CRM sent, or sent to colleagues only, is not', async () => {
+  crm.addPendingEmail('nobody@example.com', { from: { address: 'ann@example.com' }, to: [{ address: 'c@customer.example' }], cc: [], bcc: [], subject: 'From the CRM', messageId: 'crm-sent@example.com' });
+  await mergePatchSpec(admin, 'deployments', ns, 'crm', { spec: { trackSentItems: true } });
+  await sentByClient('ann', goodMessage(10, { from: 'Ann <ann@example.com>', to: 'c@customer.example', messageId: 'crm-sent@example.com' }));
+  await sentByClient('ann', goodMessage(11, { from: 'Ann <ann@example.com>', to: 'bob@example.com', messageId: 'to-colleague@example.com' }));
+  await sentByClient('ann', goodMessage(12, { from: 'Ann <ann@example.com>', to: 'c@customer.example', messageId: 'from-outlook@example.com' }));
+  await waitFor('sent item tracked', async () => (tracked('from-outlook@example.com') ? true : undefined), { timeoutMs: 20_000 });
+  expect(crm.activities().find((a) => a.messageId === 'from-outlook@example.com')?.email).toMatchObject({ sent: true, ownerName: 'ann', mailbox: `${ns}/ann` });
+  const m = await waitFor('checkpoint of Sent', async () => {
+    const o = await get(admin, 'mailboxes', ns, 'ann');
+    return o.status?.checkpoint?.sentItems?.lastUid >= 3 ? o : undefined;
+  });
+  expect(m.status.checkpoint.lastUid).toBeGreaterThanOrEqual(2); // the inbox's part is kept
+  expect(tracked('crm-sent@example.com')).toBe(0);
+  expect(tracked('to-colleague@example.com')).toBe(0);
 });
