@@ -429,7 +429,14 @@ export const emailServerProfileSpec: Schema = obj(
         'Off by default; only for isolated test systems.',
       { default: false },
     ),
-    maxConcurrentConnections: int('Maximum concurrent connections per authenticated identity.', { minimum: 1, maximum: 300, default: 10 }),
+    maxConcurrentConnections: int(
+      'Connections open at once to one server of this profile per authenticated identity (Dynamics: per mailbox with the mailbox\'s ' +
+        "credentials, per profile with the profile's): IMAP sessions (each mailbox's inbox, and its Sent Items when tracked), SMTP " +
+        'connections (each send holds one; a mailbox\'s pool has at most this many), EWS and Graph requests, and test connections. ' +
+        "A connection waits for a free one. A profile's shared identity is used by every sync worker, so each holds its share: this " +
+        'divided by the live workers, at least one. An IMAP service account needs one per mailbox it keeps open.',
+      { minimum: 1, maximum: 300, default: 10 },
+    ),
     minPollingInterval: duration('Shortest time between two safety resyncs of one mailbox.', { default: '5m' }),
     processEmailReceivedAfter: str('Only mail received after this time is processed (RFC 3339).', { format: 'date-time' }),
     moveFailedToUndeliverable: bool('Move messages that cannot be tracked to an Undeliverable folder instead of leaving them in the Inbox.', { default: false }),

@@ -276,7 +276,7 @@ useSameSettingsForOutgoing?: boolean
  */
 allowInsecureAuthentication?: boolean
 /**
- * Maximum concurrent connections per authenticated identity.
+ * Connections open at once to one server of this profile per authenticated identity (Dynamics: per mailbox with the mailbox's credentials, per profile with the profile's): IMAP sessions (each mailbox's inbox, and its Sent Items when tracked), SMTP connections (each send holds one; a mailbox's pool has at most this many), EWS and Graph requests, and test connections. A connection waits for a free one. A profile's shared identity is used by every sync worker, so each holds its share: this divided by the live workers, at least one. An IMAP service account needs one per mailbox it keeps open.
  */
 maxConcurrentConnections?: number
 /**

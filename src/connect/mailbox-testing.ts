@@ -44,7 +44,8 @@ export class ConnectMailboxTesting implements MailboxTesting {
       }
       const s = res.value;
       // Everything that decides how we connect, but no secret values: Secret versions stand in.
-      const { credentials, oauth, ...rest } = s;
+      // Limits are the profile's and in its revision already; they decide nothing a test checks.
+      const { credentials, oauth, maxConnections: _limit, sharedCredentials: _shared, ...rest } = s;
       fingerprint.push({ ...rest, endpoint: { ...s.endpoint, ca: s.endpoint.ca ? revisionOf(s.endpoint.ca) : undefined }, user: credentials?.username, oauth: oauth && { ...oauth, clientSecret: undefined } });
       return {
         direction,

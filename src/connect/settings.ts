@@ -42,6 +42,10 @@ export interface DirectionSettings {
   impersonation: boolean;
   autodiscover: boolean;
   sendMode: 'SendAs' | 'SendOnBehalf';
+  /** The profile's maxConcurrentConnections: connections at once per server and identity. */
+  maxConnections: number;
+  /** The credentials are the profile's (credentials.source: Profile), shared by all its mailboxes. */
+  sharedCredentials: boolean;
   /** EWS: the server's Exchange version (spec.exchangeVersion); detected when unset. */
   exchangeVersion?: ExchangeProduct;
   /** Versions of every Secret/ConfigMap read, for the revision hash. */
@@ -246,6 +250,8 @@ export function resolveDirection(profile: { name: string; spec: EmailServerProfi
       impersonation: auth.credentials?.impersonation ?? false,
       autodiscover: place.autodiscover ?? false,
       sendMode: spec.outgoing?.sendMode ?? 'SendAs',
+      maxConnections: spec.maxConcurrentConnections ?? 10,
+      sharedCredentials: source === 'Profile',
       ...(protocol === 'EWS' && spec.exchangeVersion ? { exchangeVersion: spec.exchangeVersion } : {}),
       versions,
     },

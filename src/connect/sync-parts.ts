@@ -26,6 +26,7 @@ import type { MessageParser } from '../sync/parser-pool.js';
 import { DEFAULT_TOKEN, type TokenSettings } from '../sync/tracking-token.js';
 import type { SyncPartsFactory, SyncPlanInput } from '../sync/worker.js';
 import { parseDuration, resolveDirection, revisionOf, type DirectionSettings } from './settings.js';
+import { slotClaim, type SlotsOf } from './connection-limits.js';
 import { credentialsFor, ewsAdapterFor } from './testers.js';
 
 type Debug = (message: string, fields?: Record<string, unknown>) => void;
@@ -96,9 +97,9 @@ function forwarderOf(m: Mailbox | undefined, deployment: Deployment): Forwarder 
  * An Exchange folder as a change feed: EWS SyncFolderItems or a Graph delta query. The inbox's can
  * also delete and move what it read (deleteAfterProcessing, moveFailedToUndeliverable).
  */
-function exchangeFeed(s: DirectionSettings, credentials: Credentials, folder: 'inbox' | 'sentitems'): ChangeFeedSource {
+function exchangeFeed(s: DirectionSettings, credentials: Credentials, folder: 'inbox' | 'sentitems', slots: SlotsOf): ChangeFeedSource {
   if (s.protocol === 'EWS') {
-    const ews = ewsAdapterFor(s, credentials);
+    const ews = ewsAdapterFor(s, credentials, slots(s));
     return new ChangeFeedSource({
       changes: async (state) => {
         const r = await ews.syncFolderItems(state, undefined, folder === 'inbox' ? 'Inbox' : 'SentItems');
@@ -108,7 +109,7 @@ function exchangeFeed(s: DirectionSettings, credentials: Credentials, folder: 'i
       ...(folder === 'inbox' ? { remove: (id: string) => ews.deleteItem(id), moveTo: (id: string, to: string) => ews.moveToFolder(id, to) } : {}),
     });
   }
-  const graph = new GraphAdapter(s.endpoint, credentials, { mailbox: s.address });
+  const graph = new GraphAdapter(s.endpoint, credentials, { mailbox: s.address, slots: slots(s) });
   return new ChangeFeedSource({
     changes: async (state) => {
       const r = await graph.delta(folder, state);
@@ -135,12 +136,12 @@ interface SentFolder {
  * session of its own opened at the first send. The email was sent whatever happens here, so a
  * failure is logged, never reported as a failed send.
  */
-function sentFolder(shared: Shared, incoming: () => DirectionSettings, debug: Debug, logger: SyncPlanInput['logger']): SentFolder {
+function sentFolder(shared: Shared, incoming: () => DirectionSettings, debug: Debug, logger: SyncPlanInput['logger'], slots: SlotsOf): SentFolder {
   let own: ImapSession | undefined;
   return {
     async save(msg) {
       try {
-        const session = shared.imap ?? (own ??= openSession(incoming(), debug));
+        const session = shared.imap ?? (own ??= openSession(incoming(), debug, slots));
         await session.appendToSent(await composeMime(msg, { keepBcc: true }));
         debug(`IMAP: saved ${msg.messageId} in the Sent folder`);
       } catch (err) {
@@ -152,8 +153,8 @@ function sentFolder(shared: Shared, incoming: () => DirectionSettings, debug: De
   };
 }
 
-function openSession(s: DirectionSettings, debug: Debug): ImapSession {
-  return new ImapSession(s.endpoint, requireCredentials(s), { debug });
+function openSession(s: DirectionSettings, debug: Debug, slots: SlotsOf): ImapSession {
+  return new ImapSession(s.endpoint, requireCredentials(s), { debug, slots: slots(s) });
 }
 
 /** The direction's credentials, or the error that names the missing combination. */
@@ -207,22 +208,24 @@ export class ConnectSyncParts implements SyncPartsFactory {
     // Protocol detail at debug level, through the mailbox's logger (it redacts registered secrets).
     const debug: Debug = w.logger ? (message, fields) => w.logger!.debug(fields ?? {}, message) : () => undefined;
     const shared: Shared = {};
+    // Connections per server and identity (maxConcurrentConnections), shared with the other workers.
+    const slots: SlotsOf = (s) => slotClaim(s, w.liveWorkers);
     if (w.incoming) {
-      parts.incoming = this.incoming(settings('incoming'), parts.retry!, debug, shared);
+      parts.incoming = this.incoming(settings('incoming'), parts.retry!, debug, shared, slots);
       // Sent Items as a second incoming source (not for POP3, which has no folders, nor a forward mailbox).
       const inbox = parts.incoming!;
-      if (deployment.spec.trackSentItems && !m.spec.forwardMailbox) Object.assign(inbox, this.sentItems(settings('incoming'), parts.retry!, debug, { close: inbox.close, watch: inbox.watch }));
+      if (deployment.spec.trackSentItems && !m.spec.forwardMailbox) Object.assign(inbox, this.sentItems(settings('incoming'), parts.retry!, debug, { close: inbox.close, watch: inbox.watch }, slots));
     }
     if (w.outgoing) {
       // IMAP profiles: SMTP keeps no copy, so the operator saves one in the Sent folder over IMAP,
       // on the incoming session when there is one.
       const saveSent = profile.spec.serverType === 'IMAP' && profile.spec.outgoing?.saveToSentFolder !== false;
-      parts.outgoing = this.outgoing(settings('outgoing'), debug, saveSent ? sentFolder(shared, () => settings('incoming'), debug, w.logger) : undefined);
+      parts.outgoing = this.outgoing(settings('outgoing'), debug, slots, saveSent ? sentFolder(shared, () => settings('incoming'), debug, w.logger, slots) : undefined);
     }
     return parts;
   }
 
-  private incoming(s: DirectionSettings, retry: RetryPolicy, debug: Debug, shared: Shared): SyncParts['incoming'] {
+  private incoming(s: DirectionSettings, retry: RetryPolicy, debug: Debug, shared: Shared, slots: SlotsOf): SyncParts['incoming'] {
     const credentials = requireCredentials(s);
     switch (s.protocol) {
       case 'IMAP': {
@@ -235,6 +238,7 @@ export class ConnectSyncParts implements SyncPartsFactory {
           onError: (err) => watcher?.failed(err),
           backoff: { maxMs: retry.reconnectMaxMs },
           debug,
+          slots: slots(s),
         });
         shared.imap = session;
         return { source: new ImapSource(session), watch: (w) => (watcher = w), refresh: () => session.refresh(), close: () => session.close() };
@@ -250,14 +254,14 @@ export class ConnectSyncParts implements SyncPartsFactory {
       }
       case 'EWS':
       case 'Graph':
-        return { source: exchangeFeed(s, credentials, 'inbox'), close: async () => undefined };
+        return { source: exchangeFeed(s, credentials, 'inbox', slots), close: async () => undefined };
       default:
         throw new Error(`incoming sync over ${s.protocol} is not supported`);
     }
   }
 
   /** The mailbox's Sent Items as an incoming source, closed with the inbox's. */
-  private sentItems(s: DirectionSettings, retry: RetryPolicy, debug: Debug, inbox: Pick<NonNullable<SyncParts['incoming']>, 'close' | 'watch'>): Partial<NonNullable<SyncParts['incoming']>> {
+  private sentItems(s: DirectionSettings, retry: RetryPolicy, debug: Debug, inbox: Pick<NonNullable<SyncParts['incoming']>, 'close' | 'watch'>, slots: SlotsOf): Partial<NonNullable<SyncParts['incoming']>> {
     const credentials = requireCredentials(s);
     switch (s.protocol) {
       case 'IMAP': {
@@ -270,6 +274,7 @@ export class ConnectSyncParts implements SyncPartsFactory {
           onError: (err) => watcher?.failed(err),
           backoff: { maxMs: retry.reconnectMaxMs },
           debug,
+          slots: slots(s),
         });
         return {
           sentItems: new ImapSource(session),
@@ -282,17 +287,17 @@ export class ConnectSyncParts implements SyncPartsFactory {
       }
       case 'EWS':
       case 'Graph':
-        return { sentItems: exchangeFeed(s, credentials, 'sentitems') };
+        return { sentItems: exchangeFeed(s, credentials, 'sentitems', slots) };
       default:
         return {};
     }
   }
 
-  private outgoing(s: DirectionSettings, debug: Debug, sent?: SentFolder): SyncParts['outgoing'] {
+  private outgoing(s: DirectionSettings, debug: Debug, slots: SlotsOf, sent?: SentFolder): SyncParts['outgoing'] {
     const credentials = requireCredentials(s);
     switch (s.protocol) {
       case 'SMTP': {
-        const smtp = new SmtpAdapter(s.endpoint, credentials, { maxConnections: 2 });
+        const smtp = new SmtpAdapter(s.endpoint, credentials, { maxConnections: 2, slots: slots(s) });
         const sender = {
           send: async (msg: OutgoingMessage) => {
             const id = await smtp.send(msg);
@@ -310,11 +315,11 @@ export class ConnectSyncParts implements SyncPartsFactory {
         };
       }
       case 'EWS': {
-        const ews = ewsAdapterFor(s, credentials);
+        const ews = ewsAdapterFor(s, credentials, slots(s));
         return { sender: ews, close: async () => undefined };
       }
       case 'Graph': {
-        const graph = new GraphAdapter(s.endpoint, credentials, { mailbox: s.address });
+        const graph = new GraphAdapter(s.endpoint, credentials, { mailbox: s.address, slots: slots(s) });
         return { sender: graph, close: async () => undefined };
       }
       default:

@@ -9,6 +9,8 @@ import { ClientCredentialsTokenProvider } from '../mail/oauth.js';
 import { Pop3Adapter } from '../mail/pop3.js';
 import { SmtpAdapter } from '../mail/smtp.js';
 import { MailError, type ConnectionTester, type Credentials } from '../mail/types.js';
+import type { SlotClaim } from '../mail/connection-slots.js';
+import { slotClaim } from './connection-limits.js';
 import type { DirectionSettings } from './settings.js';
 
 /** Token providers are cached per client so tokens are reused until they near expiry. */
@@ -36,9 +38,10 @@ export function credentialsFor(s: DirectionSettings): Credentials | undefined {
   return { kind: 'oauth2', username: s.address, token: provider };
 }
 
-export function ewsAdapterFor(s: DirectionSettings, credentials: Credentials): EwsAdapter {
+export function ewsAdapterFor(s: DirectionSettings, credentials: Credentials, slots: SlotClaim = slotClaim(s)): EwsAdapter {
   return new EwsAdapter(s.endpoint, credentials, {
     mailbox: s.address,
+    slots,
     authentication: s.authentication === 'NTLM' ? 'NTLM' : 'Basic',
     impersonate: s.impersonation,
     autodiscover: s.autodiscover,
@@ -53,11 +56,11 @@ export function testerFor(s: DirectionSettings): ConnectionTester {
   }
   switch (s.protocol) {
     case 'IMAP':
-      return new ImapAdapter(s.endpoint, credentials);
+      return new ImapAdapter(s.endpoint, credentials, { slots: slotClaim(s) });
     case 'POP3':
       return new Pop3Adapter(s.endpoint, credentials);
     case 'SMTP': {
-      const smtp = new SmtpAdapter(s.endpoint, credentials, { maxConnections: 1 });
+      const smtp = new SmtpAdapter(s.endpoint, credentials, { maxConnections: 1, slots: slotClaim(s) });
       return {
         test: async (signal) => {
           try {
@@ -77,7 +80,7 @@ export function testerFor(s: DirectionSettings): ConnectionTester {
     case 'Graph': {
       // The constructor refuses password credentials with a clear UnsupportedConfiguration.
       try {
-        return new GraphAdapter(s.endpoint, credentials, { mailbox: s.address });
+        return new GraphAdapter(s.endpoint, credentials, { mailbox: s.address, slots: slotClaim(s) });
       } catch (err) {
         return { test: async () => Promise.reject(err) };
       }

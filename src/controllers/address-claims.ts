@@ -94,13 +94,15 @@ const created = (m: Mailbox): number => {
 
 /**
  * The Mailbox that holds an address among its claimants: the oldest (then by namespace/name, the
- * same answer in every process), unless another takes it over: the oldest of those whose
- * take-over is in effect (in the oldest one's namespace, or approved) holds it then.
+ * same answer in every process), unless another takes it over: of those whose take-over is in
+ * effect (in the oldest one's namespace, or approved), an approved one, else the oldest.
  */
 export function addressHolder(claimants: Mailbox[]): { holder: Mailbox; tookOver: boolean } | undefined {
   const [first, ...rest] = claimants.filter((m) => !m.metadata.deletionTimestamp).sort((a, b) => created(a) - created(b) || keyOf(a).localeCompare(keyOf(b), 'en'));
   if (!first) return undefined;
-  const taker = rest.find((m) => m.spec.takeOverAddress && (m.metadata.namespace === first.metadata.namespace || approvedByApprover(m)));
+  // An approver's decision weighs more than a mailbox author's: an approved taker first.
+  const takers = rest.filter((m) => m.spec.takeOverAddress && (m.metadata.namespace === first.metadata.namespace || approvedByApprover(m)));
+  const taker = takers.find(approvedByApprover) ?? takers[0];
   return taker ? { holder: taker, tookOver: true } : { holder: first, tookOver: false };
 }
 

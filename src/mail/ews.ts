@@ -57,6 +57,7 @@ import { classifyEwsError } from './ews-errors.js';
 import { OLDEST_SUPPORTED, productName, productOf, schemaVersion, usesAnchorMailbox, type ExchangeProduct } from './ews-version.js';
 import { internetHeaderProperty, mapiStringProperty, xmlText } from './ews-serialization.js';
 import { EwsTransport, withEwsCall, type EwsCall } from './ews-transport.js';
+import { connectionSlots, type SlotClaim } from './connection-slots.js';
 import { DEFAULT_TIMEOUT_MS } from './tls.js';
 import { MailError, type ConnectionTester, type Credentials, type Endpoint, type OutgoingMessage, type RawMessage } from './types.js';
 
@@ -77,6 +78,8 @@ export interface EwsOptions {
   version?: ExchangeProduct;
   /** SyncFolderItems page size (MaxChangesReturned, 1 to 512). */
   pageSize?: number;
+  /** Requests at once per server and identity (the profile's maxConcurrentConnections). */
+  slots?: SlotClaim;
 }
 
 export interface EwsSyncResult {
@@ -284,7 +287,7 @@ export class EwsAdapter implements ConnectionTester {
   private async call<T>(what: string, signal: AbortSignal | undefined, fn: (svc: ExchangeService) => Promise<T>): Promise<T> {
     const call: EwsCall = { signal };
     try {
-      return await withEwsCall(call, async () => {
+      return await withEwsCall(call, () => connectionSlots.run(this.options.slots, async () => {
         const svc = await this.exchangeService(signal);
         svc.Credentials = await this.exchangeCredentials();
         // The transport bounds each request; this bounds the library, which can fail to settle.
@@ -293,7 +296,7 @@ export class EwsAdapter implements ConnectionTester {
         } finally {
           this.noteServerVersion(svc);
         }
-      });
+      }, { signal, waitMs: this.timeoutMs }));
     } catch (err) {
       throw classifyEwsError(err, call, this.context(), what, { versionHint: this.options.version ? undefined : UNSUPPORTED_OLD_SERVER });
     }

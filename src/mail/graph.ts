@@ -17,6 +17,8 @@ import { protocolCode, safeServerText } from '../util/redact.js';
 import { classifyError, type ErrorContext } from './errors.js';
 import { classifyHttpError, deadlineSignal, httpDispatcher, HttpResponseError, sameOrigin } from './http.js';
 import { KeyedSemaphores } from '../util/semaphore.js';
+import { connectionSlots, type SlotClaim } from './connection-slots.js';
+import { DEFAULT_TIMEOUT_MS } from './tls.js';
 import { composeMime } from './compose.js';
 import { MailError, type ConnectionTester, type Credentials, type Endpoint, type OutgoingMessage, type RawMessage, type TokenProvider } from './types.js';
 
@@ -36,6 +38,8 @@ export interface GraphOptions {
   mailbox: string;
   /** Messages per delta page (`Prefer: odata.maxpagesize`); Graph's own default when unset. */
   pageSize?: number;
+  /** Requests at once per identity (the profile's maxConcurrentConnections), on top of the 4 per mailbox. */
+  slots?: SlotClaim;
 }
 
 export interface DeltaResult {
@@ -211,7 +215,7 @@ export class GraphAdapter implements ConnectionTester {
 
   /** Runs one operation (its requests and reading their bodies) in one of the mailbox's slots. */
   private limited<T>(operation: () => Promise<T>): Promise<T> {
-    return mailboxSlots.run(`${this.baseUrl} ${this.options.mailbox.toLowerCase()}`, operation);
+    return mailboxSlots.run(`${this.baseUrl} ${this.options.mailbox.toLowerCase()}`, () => connectionSlots.run(this.options.slots, operation, { waitMs: this.endpoint.timeoutMs ?? DEFAULT_TIMEOUT_MS }));
   }
 
   private mailboxPath(): string {

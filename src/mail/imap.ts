@@ -10,11 +10,14 @@ import { backoffDelay } from '../util/backoff.js';
 import { sleep, withTimeout } from './deadline.js';
 import { classifyError, type ErrorContext } from './errors.js';
 import { DEFAULT_TIMEOUT_MS, describeEndpoint, tlsOptionsFor } from './tls.js';
+import { connectionSlots, type SlotClaim } from './connection-slots.js';
 import { MailError, type ConnectionTester, type Credentials, type Endpoint, type RawMessage } from './types.js';
 
 export interface ImapOptions {
   /** Folder to test and watch; INBOX unless set. */
   mailbox?: string;
+  /** Each connection holds one of these slots while open (the profile's maxConcurrentConnections). */
+  slots?: SlotClaim;
 }
 
 /** imapflow options for an endpoint: TLS mode, verification, timeouts and no logging. */
@@ -42,12 +45,16 @@ export class ImapAdapter implements ConnectionTester {
   constructor(
     private readonly endpoint: Endpoint,
     private readonly credentials: Credentials,
-    options: ImapOptions = {},
+    private readonly options: ImapOptions = {},
   ) {
     this.mailbox = options.mailbox ?? 'INBOX';
   }
 
-  async test(signal?: AbortSignal): Promise<void> {
+  test(signal?: AbortSignal): Promise<void> {
+    return connectionSlots.run(this.options.slots, () => this.testNow(signal), { signal, waitMs: this.endpoint.timeoutMs ?? DEFAULT_TIMEOUT_MS });
+  }
+
+  private async testNow(signal?: AbortSignal): Promise<void> {
     const timeout = this.endpoint.timeoutMs ?? DEFAULT_TIMEOUT_MS;
     let login: ResolvedLogin | undefined;
     let client: ImapFlow | undefined;
@@ -368,6 +375,12 @@ export class ImapSession {
   private async connectOnce(): Promise<ImapFlow> {
     let login: ResolvedLogin | undefined;
     let client: ImapFlow | undefined;
+    // The connection holds a slot from before it opens until it closes.
+    let release: (() => void) | undefined;
+    if (this.options.slots) {
+      if (connectionSlots.inUse(this.options.slots.key) >= this.options.slots.limit) this.debug(`waiting for a connection slot: ${this.options.slots.limit} in use (maxConcurrentConnections)`);
+      release = await connectionSlots.acquire(this.options.slots, { signal: this.stopper.signal });
+    }
     try {
       login = await resolveLogin(this.credentials, this.context());
       const c = new ImapFlow(
@@ -378,6 +391,7 @@ export class ImapSession {
         }),
       );
       client = c;
+      if (release) c.once('close', release);
       c.on('error', () => undefined); // surfaced through 'close' and the failing command
       c.on('exists', (data: { count: number }) => {
         this.debug(`EXISTS ${data.count}`);
@@ -391,6 +405,7 @@ export class ImapSession {
       return c;
     } catch (err) {
       client?.close();
+      release?.();
       throw classifyError(err, this.context(login));
     }
   }

@@ -39,6 +39,8 @@ export interface SyncPlanInput {
   forwarders?: (address: string) => Mailbox | undefined;
   /** Whether an address is one of the organization's own mailboxes (read from the caches at each call). */
   isInternal?: (address: string) => boolean;
+  /** Live sync workers now: a profile's shared connection limit is divided among them. */
+  liveWorkers?: () => number;
   /** The mailbox's logger (namespace and mailbox on every line), for protocol detail at debug level. */
   logger?: Logger;
 }
@@ -135,7 +137,8 @@ export class SyncWorker {
     ].join('|');
     const forwarders = m.spec.forwardMailbox ? forwardingMailboxes(this.caches, m) : undefined;
     const isInternal = internalAddresses(this.caches, m);
-    return { mailbox: m, profile, deployment, lookups: secretSource(this.caches, ns), incoming, outgoing, signature, isInternal, ...(forwarders ? { forwarders } : {}) };
+    const liveWorkers = () => this.shards.workerCount;
+    return { mailbox: m, profile, deployment, lookups: secretSource(this.caches, ns), incoming, outgoing, signature, isInternal, liveWorkers, ...(forwarders ? { forwarders } : {}) };
   }
 
   /** The profile spec of the revision the mailbox runs on; the current spec when that record is gone. */

@@ -35,6 +35,8 @@ export interface SmtpReceiver {
   authAttempts(username: string): number;
   /** The AUTH methods used, in order, e.g. ['PLAIN', 'XOAUTH2']. */
   authMethods: string[];
+  /** The most connections open at once so far. */
+  mostConnections(): number;
   close(): Promise<void>;
 }
 
@@ -59,6 +61,8 @@ export async function startSmtpReceiver(opts: SmtpReceiverOptions): Promise<Smtp
   const messages: ReceivedMessage[] = [];
   const attempts = new Map<string, number>();
   const authMethods: string[] = [];
+  let open = 0;
+  let most = 0;
 
   const server = new SMTPServer({
     secure: opts.secure ?? false,
@@ -68,6 +72,13 @@ export async function startSmtpReceiver(opts: SmtpReceiverOptions): Promise<Smtp
     // AUTH only after STARTTLS, like any real submission server.
     allowInsecureAuth: false,
     disableReverseLookup: true,
+    onConnect(_session, callback) {
+      most = Math.max(most, ++open);
+      callback();
+    },
+    onClose() {
+      open--;
+    },
     logger: false,
     onAuth(auth: SMTPServerAuthentication, _session, callback) {
       const name = auth.username ?? '';
@@ -132,6 +143,7 @@ export async function startSmtpReceiver(opts: SmtpReceiverOptions): Promise<Smtp
     messages,
     authMethods,
     authAttempts: (username) => attempts.get(username) ?? 0,
+    mostConnections: () => most,
     async close() {
       await new Promise<void>((resolve) => server.close(() => resolve()));
       await rm(dir, { recursive: true, force: true });

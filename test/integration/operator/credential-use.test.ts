@@ -91,7 +91,7 @@ beforeAll(async () => {
   });
   await create(credentialsAdmin, 'mailboxes', ns, 'carl', mailbox('carl', { serverProfileRef: { name: 'shared' }, credentialsSecretRef: { name: 'carl-mail' } }));
   await create(credentialsAdmin, 'mailboxes', ns, 'dan', mailbox('dan', { credentialsSecretRef: { name: 'dan-mail' } })); // on the Deployment's default profile
-  await create(credentialsAdmin, 'mailboxes', ns, 'frank', mailbox('carl', { serverProfileRef: { name: 'legacy' }, credentialsSecretRef: { name: 'carl-mail' } }));
+  await create(credentialsAdmin, 'mailboxes', ns, 'frank', mailbox('carl', { serverProfileRef: { name: 'legacy' }, credentialsSecretRef: { name: 'carl-mail' }, emailAddress: 'frank@example.com' }));
   await create(credentialsAdmin, 'mailboxes', ns, 'svc-user', mailbox('svc', { serverProfileRef: { name: 'svc' } }));
 
   manager = await startManager(clientsAs('operator', info), ns, { crm: true });
@@ -179,7 +179,7 @@ describe('the mailbox admin cannot make the operator use a Secret it cannot read
 
 describe('whoever may read the Secrets may do all of it, and the operator follows', () => {
   test("the credentials admin points a mailbox with carl's Secret at the lab server: the operator signs in there", async () => {
-    await create(credentialsAdmin, 'mailboxes', ns, 'carl-lab', mailbox('carl', { serverProfileRef: { name: 'lab' }, credentialsSecretRef: { name: 'carl-mail' } }));
+    await create(credentialsAdmin, 'mailboxes', ns, 'carl-lab', mailbox('carl', { serverProfileRef: { name: 'lab' }, credentialsSecretRef: { name: 'carl-mail' }, emailAddress: 'carl-lab@example.com' }));
     await waitForCondition(admin, 'mailboxes', ns, 'carl-lab', 'IncomingEmailReady', (c) => c.reason === 'AuthenticationFailed');
     expect(evilImap.carries(CARL.password)).toBe(true);
   });
