@@ -111,8 +111,11 @@ export function addressHolder(claimants: Mailbox[]): { holder: Mailbox; tookOver
  * index is the manager's; without one (a reconciler run alone) the cache is scanned.
  */
 export function addressInUse(mbx: Mailbox, caches: Caches, claims?: AddressClaims): { ok: false; reason: 'AddressInUse'; message: string } | undefined {
-  const claimants = claims ? claims.claimants(mbx.spec.emailAddress) : caches.mailboxes.list().filter((m) => addressKey(m) === addressKey(mbx));
-  if (!claimants.some((m) => keyOf(m) === keyOf(mbx))) claimants.push(mbx);
+  // A Mailbox whose Deployment does not exist syncs nothing and holds nothing.
+  const claimants = (claims ? claims.claimants(mbx.spec.emailAddress) : caches.mailboxes.list().filter((m) => addressKey(m) === addressKey(mbx))).filter(
+    (m) => keyOf(m) !== keyOf(mbx) && caches.deployments.get(m.metadata.namespace, m.spec.deploymentRef.name),
+  );
+  claimants.push(mbx);
   if (claimants.length < 2) return undefined;
   const found = addressHolder(claimants);
   if (!found || keyOf(found.holder) === keyOf(mbx)) return undefined;

@@ -130,7 +130,8 @@ export class MailboxReconciler {
       events.push({ type: 'Warning', reason: 'ApprovalWithdrawn', message: approval.withdrawn });
     }
 
-    const res = addressInUse(mbx, this.ctx.caches, this.ctx.addressClaims) ?? resolveMailbox(mbx, this.ctx.caches);
+    const resolved = resolveMailbox(mbx, this.ctx.caches);
+    const res = (resolved.ok && addressInUse(mbx, this.ctx.caches, this.ctx.addressClaims)) || resolved;
     if (!res.ok) {
       // A running mailbox keeps its last-known-good configuration through a change that cannot be
       // resolved (a misnamed default profile, say); a deleted Deployment stops it, and so does
