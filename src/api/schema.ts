@@ -30,7 +30,7 @@ export const API_VERSION = `${GROUP}/${VERSION}`;
 
 export const SERVER_TYPES = ['ExchangeServer', 'ExchangeOnline', 'IMAP', 'POP3'] as const;
 export const TLS_MODES = ['Implicit', 'STARTTLS', 'None'] as const;
-export const AUTH_METHODS = ['Basic', 'NTLM', 'OAuth2', 'XOAUTH2'] as const;
+export const AUTH_METHODS = ['Basic', 'NTLM', 'OAuth2', 'XOAUTH2', 'None'] as const;
 export const INCOMING_METHODS = ['ServerSideSync', 'ForwardMailbox', 'None'] as const;
 export const OUTGOING_METHODS = ['ServerSideSync', 'None'] as const;
 export const ACT_METHODS = ['ServerSideSync', 'None'] as const;
@@ -52,23 +52,41 @@ const caBundle = obj(
   },
 );
 
-/** OAuth 2.0 client-credentials settings; `optIn` is the field that allows an http:// authority. */
-const oauthSettings = (optIn: string) =>
+/** OAuth 2.0 settings; `optIn` is the field that allows an http:// authority or token URL. */
+const oauthSettings = (optIn: string, secretField: string) =>
   obj(
-    'OAuth 2.0 client-credentials settings (Exchange Online through Microsoft Graph, or OAuth2 to Exchange Server). ' +
-      'The client secret is read from credentials.secretRef (key clientSecret).',
+    'OAuth 2.0 (docs/oauth.md). OAuth2: an app-only token (client credentials) for Microsoft Graph, EWS or Dataverse. XOAUTH2 with ' +
+      'these settings: a token for IMAP, POP3 and SMTP from the token endpoint: delegated, from a user\'s refresh token (Secret key ' +
+      'refreshToken: Gmail, Microsoft 365), or app-only (client credentials: Microsoft 365\'s IMAP, POP and SMTP). The client proves ' +
+      `itself with the Secret in ${secretField}: key clientSecret, or a certificate (keys tls.crt and tls.key, a kubernetes.io/tls ` +
+      'Secret: no shared secret travels), or needs no Secret at all with serviceAccountName (workload identity federation).',
     {
       tenantId: str('Microsoft Entra tenant ID (GUID) or domain.', { maxLength: 253 }),
       clientId: str('Application (client) ID registered in the identity provider.', { maxLength: 1024 }),
       authorityURL: webUrl(
         'Token authority. Defaults to https://login.microsoftonline.com; use https://login.microsoftonline.us or ' +
-          `https://login.chinacloudapi.cn for sovereign clouds. The client secret is sent here: http:// needs ${optIn}: true.`,
+          `https://login.chinacloudapi.cn for sovereign clouds. Credentials are sent here: http:// needs ${optIn}: true.`,
         'https://login.microsoftonline.com',
         optIn,
       ),
-      scope: str('Scope requested with the token. Defaults to https://graph.microsoft.com/.default for Graph and https://outlook.office365.com/.default for EWS.', {
-        maxLength: 1024,
-      }),
+      tokenURL: webUrl(
+        'The token endpoint itself, instead of {authorityURL}/{tenantId}/oauth2/v2.0/token: https://oauth2.googleapis.com/token for ' +
+          `Google accounts. Credentials are sent here: http:// needs ${optIn}: true.`,
+        'https://oauth2.googleapis.com/token',
+        optIn,
+      ),
+      scope: str(
+        'Scope requested with the token. Defaults to https://graph.microsoft.com/.default for Graph, https://outlook.office365.com/.default ' +
+          'for EWS and app-only IMAP/POP/SMTP, the Dataverse organization for the CRM, and none for a refresh token (it keeps what the user consented to).',
+        { maxLength: 1024 },
+      ),
+      serviceAccountName: str(
+        "Workload identity federation, as AKS workload identity does: a token of this ServiceAccount (in this object's namespace), " +
+          'requested from the API server for the audience api://AzureADTokenExchange, is exchanged at the token endpoint instead of a secret ' +
+          "or certificate. The app registration trusts it with a federated credential (issuer: the cluster's service account issuer; " +
+          'subject: system:serviceaccount:<namespace>:<name>). Whoever sets it must be allowed to create tokens for that ServiceAccount.',
+        { minLength: 1, maxLength: 253 },
+      ),
     },
     { required: ['clientId'] },
   );
@@ -83,14 +101,14 @@ const credentials = obj(
       { default: 'Mailbox' },
     ),
     secretRef: localRef(
-      'Secret with keys username and password (Basic, NTLM), or clientSecret (OAuth2), or accessToken (XOAUTH2). Required when source is Profile.',
+      'Secret with keys username and password (Basic, NTLM); clientSecret, or tls.crt and tls.key (OAuth2); accessToken, or with oauth ' +
+        'a refreshToken or the client\'s credentials (XOAUTH2). Required when source is Profile, unless oauth.serviceAccountName stands for it.',
       'Secret',
     ),
     impersonation: bool('Exchange only: act as each mailbox through the ApplicationImpersonation role.', { default: false }),
   },
   {
     rules: [
-      { rule: "self.source != 'Profile' || has(self.secretRef)", message: 'credentials.secretRef is required when credentials.source is Profile', fieldPath: '.secretRef', reason: 'FieldValueRequired' },
       {
         rule: "self.source != 'Mailbox' || !has(self.secretRef)",
         message: 'credentials.secretRef must be empty when credentials.source is Mailbox: each Mailbox names its Secret in spec.credentialsSecretRef',
@@ -136,13 +154,15 @@ function connection(direction: 'incoming' | 'outgoing'): Schema {
     authentication: shared(
       oneOf(
         AUTH_METHODS,
-        'Authentication method. NTLM is for Exchange Server (EWS), OAuth2 (client credentials) for Exchange, XOAUTH2 for IMAP, POP3 and SMTP. Defaults to Basic.',
+        'Authentication method. NTLM is for Exchange Server (EWS), OAuth2 (client credentials) for Exchange, XOAUTH2 for IMAP, POP3 and ' +
+          'SMTP (a static accessToken, or tokens from oauth). None: an anonymous SMTP relay that accepts mail by the sender\'s IP ' +
+          '(outgoing SMTP only, with useSameSettingsForOutgoing: false; TLS still applies). Defaults to Basic.',
         // Outgoing has no default, so that a value written while useSameSettingsForOutgoing is true is refused rather than ignored.
         direction === 'incoming' ? { default: 'Basic' } : {},
       ),
     ),
     credentials: shared(credentials),
-    oauth: shared(oauthSettings('spec.allowInsecureAuthentication')),
+    oauth: shared(oauthSettings('spec.allowInsecureAuthentication', 'credentials.secretRef (or each Mailbox\'s spec.credentialsSecretRef)')),
     caBundle: note(caBundle, 'While spec.useSameSettingsForOutgoing is true, outgoing trusts the incoming caBundle unless this is set.'),
     timeout: duration('Per-operation timeout for this server.', { default: '30s' }),
   };
@@ -198,6 +218,11 @@ function insecureAuthRules(dir: 'incoming' | 'outgoing'): Rule[] {
       message: `spec.${dir}.oauth.authorityURL uses http://, which would send the client secret in cleartext; use https://, ${INSECURE_OPT_IN}`,
       fieldPath: `.${dir}.oauth.authorityURL`,
     },
+    {
+      rule: `!has(${d}) || !has(${d}.oauth) || !has(${d}.oauth.tokenURL) || !${d}.oauth.tokenURL.startsWith('http://') || self.allowInsecureAuthentication`,
+      message: `spec.${dir}.oauth.tokenURL uses http://, which would send the client secret or refresh token in cleartext; use https://, ${INSECURE_OPT_IN}`,
+      fieldPath: `.${dir}.oauth.tokenURL`,
+    },
   ];
 }
 
@@ -240,6 +265,20 @@ function familyRules(dir: 'incoming' | 'outgoing'): Rule[] {
       message: `spec.${dir}.oauth.tenantId is required for ExchangeOnline profiles: the Microsoft Entra tenant (GUID or domain) of the app registration`,
       fieldPath: `.${dir}.oauth`,
       reason: 'FieldValueRequired',
+    },
+    {
+      rule: `!has(${d}) || !has(${d}.credentials) || ${d}.credentials.source != 'Profile' || has(${d}.credentials.secretRef) || (has(${d}.oauth) && has(${d}.oauth.serviceAccountName))`,
+      message: `spec.${dir}.credentials.secretRef is required when credentials.source is Profile (or spec.${dir}.oauth.serviceAccountName, for workload identity)`,
+      fieldPath: `.${dir}.credentials.secretRef`,
+      reason: 'FieldValueRequired',
+    },
+    {
+      rule: unless(ownAuth, `${auth} != 'None' || ${dir === 'outgoing' ? `self.serverType in ${mailTypes}` : 'false'}`),
+      message:
+        dir === 'incoming'
+          ? 'spec.incoming.authentication: None is for an anonymous SMTP relay (outgoing); set it on spec.outgoing with useSameSettingsForOutgoing: false'
+          : 'spec.outgoing.authentication: None (an anonymous SMTP relay) is for IMAP and POP3 profiles; Exchange sends through EWS or Graph, which need sign-in',
+      fieldPath: `.${dir}.authentication`,
     },
     {
       rule: `self.serverType in ${exchange} || !has(${d}) || !${d}.autodiscover`,
@@ -689,7 +728,7 @@ export const deploymentSpec: Schema = obj(
           'spec.crm.allowInsecureAuthentication',
         ),
         credentialsSecretRef: localRef('Secret with the connector credentials: token and signingKey (Webhook) or clientSecret (Dynamics365).', 'Secret'),
-        oauth: oauthSettings('spec.crm.allowInsecureAuthentication'),
+        oauth: oauthSettings('spec.crm.allowInsecureAuthentication', 'spec.crm.credentialsSecretRef'),
         allowInsecureAuthentication: bool(
           'Allow an http:// url or oauth.authorityURL on a host other than localhost, 127.0.0.1 or [::1]: the bearer token or client secret ' +
             'and every message would cross the network in cleartext. Off by default; only for isolated test systems.',
@@ -702,7 +741,12 @@ export const deploymentSpec: Schema = obj(
         required: ['type', 'url'],
         rules: [
           { rule: "self.type != 'Dynamics365' || has(self.oauth)", message: 'spec.crm.oauth (tenantId, clientId) is required for Dynamics365', fieldPath: '.oauth', reason: 'FieldValueRequired' },
-          { rule: "self.type != 'Dynamics365' || has(self.credentialsSecretRef)", message: 'spec.crm.credentialsSecretRef is required for Dynamics365 (key clientSecret)', fieldPath: '.credentialsSecretRef', reason: 'FieldValueRequired' },
+          {
+            rule: "self.type != 'Dynamics365' || has(self.credentialsSecretRef) || (has(self.oauth) && has(self.oauth.serviceAccountName))",
+            message: 'spec.crm.credentialsSecretRef is required for Dynamics365 (key clientSecret, or tls.crt and tls.key), unless spec.crm.oauth.serviceAccountName uses workload identity',
+            fieldPath: '.credentialsSecretRef',
+            reason: 'FieldValueRequired',
+          },
           {
             rule: `!self.url.startsWith('http://') || self.allowInsecureAuthentication || ${loopbackUrl('self.url')}`,
             message:
@@ -716,6 +760,13 @@ export const deploymentSpec: Schema = obj(
               'spec.crm.oauth.authorityURL uses http:// on a host other than localhost, 127.0.0.1 or [::1], which would send the client secret in cleartext; ' +
               'use https://, or set spec.crm.allowInsecureAuthentication: true to accept the risk',
             fieldPath: '.oauth.authorityURL',
+          },
+          {
+            rule: `!has(self.oauth) || !has(self.oauth.tokenURL) || !self.oauth.tokenURL.startsWith('http://') || self.allowInsecureAuthentication || ${loopbackUrl('self.oauth.tokenURL')}`,
+            message:
+              'spec.crm.oauth.tokenURL uses http:// on a host other than localhost, 127.0.0.1 or [::1], which would send the client secret in cleartext; ' +
+              'use https://, or set spec.crm.allowInsecureAuthentication: true to accept the risk',
+            fieldPath: '.oauth.tokenURL',
           },
         ],
       },

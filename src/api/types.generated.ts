@@ -42,9 +42,9 @@ tls?: ("Implicit" | "STARTTLS" | "None")
  */
 autodiscover?: boolean
 /**
- * Authentication method. NTLM is for Exchange Server (EWS), OAuth2 (client credentials) for Exchange, XOAUTH2 for IMAP, POP3 and SMTP. Defaults to Basic. One of: Basic, NTLM, OAuth2, XOAUTH2.
+ * Authentication method. NTLM is for Exchange Server (EWS), OAuth2 (client credentials) for Exchange, XOAUTH2 for IMAP, POP3 and SMTP (a static accessToken, or tokens from oauth). None: an anonymous SMTP relay that accepts mail by the sender's IP (outgoing SMTP only, with useSameSettingsForOutgoing: false; TLS still applies). Defaults to Basic. One of: Basic, NTLM, OAuth2, XOAUTH2, None.
  */
-authentication?: ("Basic" | "NTLM" | "OAuth2" | "XOAUTH2")
+authentication?: ("Basic" | "NTLM" | "OAuth2" | "XOAUTH2" | "None")
 /**
  * Where the credentials come from.
  */
@@ -54,7 +54,7 @@ credentials?: {
  */
 source?: ("Profile" | "Mailbox")
 /**
- * Secret with keys username and password (Basic, NTLM), or clientSecret (OAuth2), or accessToken (XOAUTH2). Required when source is Profile. References resolve in the resource's own namespace only.
+ * Secret with keys username and password (Basic, NTLM); clientSecret, or tls.crt and tls.key (OAuth2); accessToken, or with oauth a refreshToken or the client's credentials (XOAUTH2). Required when source is Profile, unless oauth.serviceAccountName stands for it. References resolve in the resource's own namespace only.
  */
 secretRef?: {
 /**
@@ -72,7 +72,7 @@ namespace?: string
 impersonation?: boolean
 }
 /**
- * OAuth 2.0 client-credentials settings (Exchange Online through Microsoft Graph, or OAuth2 to Exchange Server). The client secret is read from credentials.secretRef (key clientSecret).
+ * OAuth 2.0 (docs/oauth.md). OAuth2: an app-only token (client credentials) for Microsoft Graph, EWS or Dataverse. XOAUTH2 with these settings: a token for IMAP, POP3 and SMTP from the token endpoint: delegated, from a user's refresh token (Secret key refreshToken: Gmail, Microsoft 365), or app-only (client credentials: Microsoft 365's IMAP, POP and SMTP). The client proves itself with the Secret in credentials.secretRef (or each Mailbox's spec.credentialsSecretRef): key clientSecret, or a certificate (keys tls.crt and tls.key, a kubernetes.io/tls Secret: no shared secret travels), or needs no Secret at all with serviceAccountName (workload identity federation).
  */
 oauth?: {
 /**
@@ -84,13 +84,21 @@ tenantId?: string
  */
 clientId: string
 /**
- * Token authority. Defaults to https://login.microsoftonline.com; use https://login.microsoftonline.us or https://login.chinacloudapi.cn for sovereign clouds. The client secret is sent here: http:// needs spec.allowInsecureAuthentication: true.
+ * Token authority. Defaults to https://login.microsoftonline.com; use https://login.microsoftonline.us or https://login.chinacloudapi.cn for sovereign clouds. Credentials are sent here: http:// needs spec.allowInsecureAuthentication: true.
  */
 authorityURL?: string
 /**
- * Scope requested with the token. Defaults to https://graph.microsoft.com/.default for Graph and https://outlook.office365.com/.default for EWS.
+ * The token endpoint itself, instead of {authorityURL}/{tenantId}/oauth2/v2.0/token: https://oauth2.googleapis.com/token for Google accounts. Credentials are sent here: http:// needs spec.allowInsecureAuthentication: true.
+ */
+tokenURL?: string
+/**
+ * Scope requested with the token. Defaults to https://graph.microsoft.com/.default for Graph, https://outlook.office365.com/.default for EWS and app-only IMAP/POP/SMTP, the Dataverse organization for the CRM, and none for a refresh token (it keeps what the user consented to).
  */
 scope?: string
+/**
+ * Workload identity federation, as AKS workload identity does: a token of this ServiceAccount (in this object's namespace), requested from the API server for the audience api://AzureADTokenExchange, is exchanged at the token endpoint instead of a secret or certificate. The app registration trusts it with a federated credential (issuer: the cluster's service account issuer; subject: system:serviceaccount:<namespace>:<name>). Whoever sets it must be allowed to create tokens for that ServiceAccount.
+ */
+serviceAccountName?: string
 }
 /**
  * Extra certificate authorities to trust for this server, in PEM. Certificate verification is always on; this only adds trust, for servers whose certificate is issued by a private CA.
@@ -165,9 +173,9 @@ tls?: ("Implicit" | "STARTTLS" | "None")
  */
 autodiscover?: boolean
 /**
- * Authentication method. NTLM is for Exchange Server (EWS), OAuth2 (client credentials) for Exchange, XOAUTH2 for IMAP, POP3 and SMTP. Defaults to Basic. One of: Basic, NTLM, OAuth2, XOAUTH2. Set only when spec.useSameSettingsForOutgoing is false; while it is true the incoming one is used.
+ * Authentication method. NTLM is for Exchange Server (EWS), OAuth2 (client credentials) for Exchange, XOAUTH2 for IMAP, POP3 and SMTP (a static accessToken, or tokens from oauth). None: an anonymous SMTP relay that accepts mail by the sender's IP (outgoing SMTP only, with useSameSettingsForOutgoing: false; TLS still applies). Defaults to Basic. One of: Basic, NTLM, OAuth2, XOAUTH2, None. Set only when spec.useSameSettingsForOutgoing is false; while it is true the incoming one is used.
  */
-authentication?: ("Basic" | "NTLM" | "OAuth2" | "XOAUTH2")
+authentication?: ("Basic" | "NTLM" | "OAuth2" | "XOAUTH2" | "None")
 /**
  * Where the credentials come from. Set only when spec.useSameSettingsForOutgoing is false; while it is true the incoming one is used.
  */
@@ -177,7 +185,7 @@ credentials?: {
  */
 source?: ("Profile" | "Mailbox")
 /**
- * Secret with keys username and password (Basic, NTLM), or clientSecret (OAuth2), or accessToken (XOAUTH2). Required when source is Profile. References resolve in the resource's own namespace only.
+ * Secret with keys username and password (Basic, NTLM); clientSecret, or tls.crt and tls.key (OAuth2); accessToken, or with oauth a refreshToken or the client's credentials (XOAUTH2). Required when source is Profile, unless oauth.serviceAccountName stands for it. References resolve in the resource's own namespace only.
  */
 secretRef?: {
 /**
@@ -195,7 +203,7 @@ namespace?: string
 impersonation?: boolean
 }
 /**
- * OAuth 2.0 client-credentials settings (Exchange Online through Microsoft Graph, or OAuth2 to Exchange Server). The client secret is read from credentials.secretRef (key clientSecret). Set only when spec.useSameSettingsForOutgoing is false; while it is true the incoming one is used.
+ * OAuth 2.0 (docs/oauth.md). OAuth2: an app-only token (client credentials) for Microsoft Graph, EWS or Dataverse. XOAUTH2 with these settings: a token for IMAP, POP3 and SMTP from the token endpoint: delegated, from a user's refresh token (Secret key refreshToken: Gmail, Microsoft 365), or app-only (client credentials: Microsoft 365's IMAP, POP and SMTP). The client proves itself with the Secret in credentials.secretRef (or each Mailbox's spec.credentialsSecretRef): key clientSecret, or a certificate (keys tls.crt and tls.key, a kubernetes.io/tls Secret: no shared secret travels), or needs no Secret at all with serviceAccountName (workload identity federation). Set only when spec.useSameSettingsForOutgoing is false; while it is true the incoming one is used.
  */
 oauth?: {
 /**
@@ -207,13 +215,21 @@ tenantId?: string
  */
 clientId: string
 /**
- * Token authority. Defaults to https://login.microsoftonline.com; use https://login.microsoftonline.us or https://login.chinacloudapi.cn for sovereign clouds. The client secret is sent here: http:// needs spec.allowInsecureAuthentication: true.
+ * Token authority. Defaults to https://login.microsoftonline.com; use https://login.microsoftonline.us or https://login.chinacloudapi.cn for sovereign clouds. Credentials are sent here: http:// needs spec.allowInsecureAuthentication: true.
  */
 authorityURL?: string
 /**
- * Scope requested with the token. Defaults to https://graph.microsoft.com/.default for Graph and https://outlook.office365.com/.default for EWS.
+ * The token endpoint itself, instead of {authorityURL}/{tenantId}/oauth2/v2.0/token: https://oauth2.googleapis.com/token for Google accounts. Credentials are sent here: http:// needs spec.allowInsecureAuthentication: true.
+ */
+tokenURL?: string
+/**
+ * Scope requested with the token. Defaults to https://graph.microsoft.com/.default for Graph, https://outlook.office365.com/.default for EWS and app-only IMAP/POP/SMTP, the Dataverse organization for the CRM, and none for a refresh token (it keeps what the user consented to).
  */
 scope?: string
+/**
+ * Workload identity federation, as AKS workload identity does: a token of this ServiceAccount (in this object's namespace), requested from the API server for the audience api://AzureADTokenExchange, is exchanged at the token endpoint instead of a secret or certificate. The app registration trusts it with a federated credential (issuer: the cluster's service account issuer; subject: system:serviceaccount:<namespace>:<name>). Whoever sets it must be allowed to create tokens for that ServiceAccount.
+ */
+serviceAccountName?: string
 }
 /**
  * Extra certificate authorities to trust for this server, in PEM. Certificate verification is always on; this only adds trust, for servers whose certificate is issued by a private CA. While spec.useSameSettingsForOutgoing is true, outgoing trusts the incoming caBundle unless this is set.
@@ -2116,7 +2132,7 @@ name: string
 namespace?: string
 }
 /**
- * OAuth 2.0 client-credentials settings (Exchange Online through Microsoft Graph, or OAuth2 to Exchange Server). The client secret is read from credentials.secretRef (key clientSecret).
+ * OAuth 2.0 (docs/oauth.md). OAuth2: an app-only token (client credentials) for Microsoft Graph, EWS or Dataverse. XOAUTH2 with these settings: a token for IMAP, POP3 and SMTP from the token endpoint: delegated, from a user's refresh token (Secret key refreshToken: Gmail, Microsoft 365), or app-only (client credentials: Microsoft 365's IMAP, POP and SMTP). The client proves itself with the Secret in spec.crm.credentialsSecretRef: key clientSecret, or a certificate (keys tls.crt and tls.key, a kubernetes.io/tls Secret: no shared secret travels), or needs no Secret at all with serviceAccountName (workload identity federation).
  */
 oauth?: {
 /**
@@ -2128,13 +2144,21 @@ tenantId?: string
  */
 clientId: string
 /**
- * Token authority. Defaults to https://login.microsoftonline.com; use https://login.microsoftonline.us or https://login.chinacloudapi.cn for sovereign clouds. The client secret is sent here: http:// needs spec.crm.allowInsecureAuthentication: true.
+ * Token authority. Defaults to https://login.microsoftonline.com; use https://login.microsoftonline.us or https://login.chinacloudapi.cn for sovereign clouds. Credentials are sent here: http:// needs spec.crm.allowInsecureAuthentication: true.
  */
 authorityURL?: string
 /**
- * Scope requested with the token. Defaults to https://graph.microsoft.com/.default for Graph and https://outlook.office365.com/.default for EWS.
+ * The token endpoint itself, instead of {authorityURL}/{tenantId}/oauth2/v2.0/token: https://oauth2.googleapis.com/token for Google accounts. Credentials are sent here: http:// needs spec.crm.allowInsecureAuthentication: true.
+ */
+tokenURL?: string
+/**
+ * Scope requested with the token. Defaults to https://graph.microsoft.com/.default for Graph, https://outlook.office365.com/.default for EWS and app-only IMAP/POP/SMTP, the Dataverse organization for the CRM, and none for a refresh token (it keeps what the user consented to).
  */
 scope?: string
+/**
+ * Workload identity federation, as AKS workload identity does: a token of this ServiceAccount (in this object's namespace), requested from the API server for the audience api://AzureADTokenExchange, is exchanged at the token endpoint instead of a secret or certificate. The app registration trusts it with a federated credential (issuer: the cluster's service account issuer; subject: system:serviceaccount:<namespace>:<name>). Whoever sets it must be allowed to create tokens for that ServiceAccount.
+ */
+serviceAccountName?: string
 }
 /**
  * Allow an http:// url or oauth.authorityURL on a host other than localhost, 127.0.0.1 or [::1]: the bearer token or client secret and every message would cross the network in cleartext. Off by default; only for isolated test systems.

@@ -5,7 +5,7 @@ import type { Direction, MailboxTesting, SecretSource, TestOutcome, TestPlan } f
 import type { Logger } from '../log/logger.js';
 import { classifyError } from '../mail/errors.js';
 import { redact } from '../util/redact.js';
-import { resolveDirection, revisionOf, type DirectionSettings } from './settings.js';
+import { oauthFingerprint, resolveDirection, revisionOf, type DirectionSettings } from './settings.js';
 import { ConnectProfileTesting } from './profile-testing.js';
 import { testerFor } from './testers.js';
 
@@ -16,7 +16,9 @@ function successMessage(s: DirectionSettings): string {
     case 'incoming':
       return `logged in to ${s.protocol} server ${where} as ${s.credentials?.username ?? s.address} and opened the inbox`;
     case 'outgoing':
-      return `authenticated to ${s.protocol} server ${where} (nothing was sent)`;
+      return s.authentication === 'None'
+        ? `reached the ${s.protocol} relay ${where}, which takes mail without sign-in (authentication None; nothing was sent)`
+        : `authenticated to ${s.protocol} server ${where} (nothing was sent)`;
     default:
       return `opened the calendar of ${s.address} on ${where}`;
   }
@@ -46,7 +48,7 @@ export class ConnectMailboxTesting implements MailboxTesting {
       // Everything that decides how we connect, but no secret values: Secret versions stand in.
       // Limits are the profile's and in its revision already; they decide nothing a test checks.
       const { credentials, oauth, maxConnections: _limit, sharedCredentials: _shared, ...rest } = s;
-      fingerprint.push({ ...rest, endpoint: { ...s.endpoint, ca: s.endpoint.ca ? revisionOf(s.endpoint.ca) : undefined }, user: credentials?.username, oauth: oauth && { ...oauth, clientSecret: undefined } });
+      fingerprint.push({ ...rest, endpoint: { ...s.endpoint, ca: s.endpoint.ca ? revisionOf(s.endpoint.ca) : undefined }, user: credentials?.username, oauth: oauth && oauthFingerprint(oauth) });
       return {
         direction,
         run: async (signal?: AbortSignal): Promise<TestOutcome> => {

@@ -75,7 +75,8 @@ export class ConnectorCache {
     const owner = deployment.metadata.uid ?? `${deployment.metadata.namespace}/${deployment.metadata.name}`;
     const held = this.connectors.get(owner);
     if (held?.key === key) return held.connector;
-    const connector = createConnector(crm, secret?.data ?? {}, { ca, timeoutMs: parseDuration(crm.timeout, 30_000) });
+    const serviceAccountToken = lookups.serviceAccountToken?.bind(lookups);
+    const connector = createConnector(crm, secret?.data ?? {}, { ca, timeoutMs: parseDuration(crm.timeout, 30_000), ...(serviceAccountToken ? { serviceAccountToken } : {}) });
     this.connectors.set(owner, { key, connector });
     return connector;
   }

@@ -30,8 +30,14 @@ export interface TestPlan {
 }
 
 export interface SecretSource {
+  /** The namespace the names resolve in. */
+  namespace?: string;
   secret(name: string): { data: Record<string, string>; resourceVersion: string } | undefined;
   configMap(name: string): { data: Record<string, string>; resourceVersion: string } | undefined;
+  /** A token of a ServiceAccount of the namespace for this audience (workload identity federation). */
+  serviceAccountToken?(name: string, audience: string): Promise<string>;
+  /** Writes one key of a Secret of the namespace (a rotated refresh token). */
+  writeSecretKey?(name: string, key: string, value: string): Promise<void>;
 }
 
 export interface MailboxTesting extends Partial<ProfileTesting> {

@@ -162,7 +162,7 @@ export class MailboxReconciler {
     // Mailboxes move only to a revision the profile reconciler has published with its spec, so a
     // sync worker can always find the spec of the revision a mailbox runs on.
     const published = profile.status?.revision === revision;
-    const plan = this.testing.plan(mbx, profile, directions, secretSource(this.ctx.caches, namespace));
+    const plan = this.testing.plan(mbx, profile, directions, secretSource(this.ctx.caches, namespace, this.ctx.clients));
     const configHash = hashOf([revision, plan.revision]);
     const state = mailboxRolloutState(mbx, { profile: profileName, revision, directions });
     const request = mbx.metadata.annotations?.[TEST_REQUESTED_AT];

@@ -83,7 +83,7 @@ export class ProfileReconciler {
     const problem = this.missingSecret(p);
     next.conditions = this.conditions(p, plan, problem);
     const tester = this.testing?.testProfile ? (this.testing as ProfileTesting) : undefined;
-    const tested = await answerTestRequest(p, tester, secretSource(caches, namespace));
+    const tested = await answerTestRequest(p, tester, secretSource(caches, namespace, this.ctx.clients));
     if (tested) next.connectionTest = tested.status;
     const before = getCondition(p.status?.conditions, 'Ready');
     const after = getCondition(next.conditions, 'Ready')!;

@@ -105,7 +105,9 @@ export function resolveMailbox(mbx: Mailbox, caches: Caches): Resolution {
     }
   }
   const source = profile.spec.incoming?.credentials?.source ?? 'Mailbox';
-  if (source === 'Mailbox' && !mbx.spec.credentialsSecretRef && (value.incoming === 'ServerSideSync' || value.outgoing === 'ServerSideSync')) {
+  // An anonymous SMTP relay signs nothing in: outgoing through it needs no credentials.
+  const relay = profile.spec.useSameSettingsForOutgoing === false && profile.spec.outgoing?.authentication === 'None';
+  if (source === 'Mailbox' && !mbx.spec.credentialsSecretRef && (value.incoming === 'ServerSideSync' || (value.outgoing === 'ServerSideSync' && !relay))) {
     return {
       ok: false,
       reason: 'CredentialsMissing',

@@ -15,7 +15,7 @@
 // are in, so a redelivery that finds it still open finishes the job instead of duplicating it.
 import { createHash } from 'node:crypto';
 import { registerSecret } from '../util/redact.js';
-import { ClientCredentialsTokenProvider } from '../mail/oauth.js';
+import { ClientCredentialsTokenProvider, type ClientCredential } from '../mail/oauth.js';
 import { DataverseClient, FORMATTED_VALUES, type TokenSource } from './dynamics-client.js';
 import { bareMessageId, fit, messageIdForms, odataString, recordId, storedMessageId } from './dynamics-odata.js';
 import { PartyResolver } from './dynamics-parties.js';
@@ -27,9 +27,13 @@ export interface DynamicsConnectorOptions {
   url: string;
   tenantId: string;
   clientId: string;
-  clientSecret: string;
+  /** The app's client secret; or `credential`, a certificate or workload identity. */
+  clientSecret?: string;
+  credential?: ClientCredential;
   /** Token authority (spec.crm.oauth.authorityURL); defaults to https://login.microsoftonline.com. */
   authorityUrl?: string;
+  /** The token endpoint itself (spec.crm.oauth.tokenURL). */
+  tokenUrl?: string;
   /** Defaults to `<organization URL>/.default`. */
   scope?: string;
   timeoutMs?: number;
@@ -80,7 +84,9 @@ export class DynamicsConnector implements CrmConnector {
       new ClientCredentialsTokenProvider({
         tenantId: options.tenantId,
         clientId: options.clientId,
-        clientSecret: options.clientSecret,
+        ...(options.clientSecret !== undefined ? { clientSecret: options.clientSecret } : {}),
+        ...(options.credential ? { credential: options.credential } : {}),
+        ...(options.tokenUrl ? { tokenUrl: options.tokenUrl } : {}),
         scope: options.scope ?? `${origin}/.default`,
         authorityUrl: options.authorityUrl,
         ca: options.ca,
@@ -91,10 +97,10 @@ export class DynamicsConnector implements CrmConnector {
       tokens,
       timeoutMs: options.timeoutMs ?? DEFAULT_TIMEOUT_MS,
       ca: options.ca,
-      secrets: [options.clientSecret],
+      secrets: options.clientSecret ? [options.clientSecret] : [],
       pageSize: options.pageSize ?? 500,
       authHint:
-        `check spec.crm.oauth (tenantId, clientId "${options.clientId}") and key "clientSecret" in ${secret}, and that the app ` +
+        `check spec.crm.oauth (tenantId, clientId "${options.clientId}") and the client's credential (key "clientSecret", or "tls.crt" and "tls.key", in ${secret}, or the federated credential of oauth.serviceAccountName), and that the app ` +
         'is an application user of this Dataverse environment with a security role that can read and write emails, contacts, leads, accounts, users and queues',
     });
     this.parties = new PartyResolver(this.client);

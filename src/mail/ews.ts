@@ -378,6 +378,7 @@ export class EwsAdapter implements ConnectionTester {
     if (c.kind === 'password') {
       return this.options.authentication === 'NTLM' ? new TransportAuthenticated() : new WebCredentials(c.username, c.password);
     }
+    if (c.kind === 'anonymous') throw new MailError('UnsupportedConfiguration', 'EWS: anonymous access (authentication None) is for an SMTP relay only');
     let token: string;
     try {
       token = await c.token.getToken();

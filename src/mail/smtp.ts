@@ -100,8 +100,11 @@ export class SmtpAdapter implements ConnectionTester {
       socketTimeout: timeout,
       logger: false,
       debug: false,
+      // An anonymous relay (authentication None) is sent no AUTH at all.
       auth:
-        this.credentials.kind === 'password'
+        this.credentials.kind === 'anonymous'
+          ? undefined
+          : this.credentials.kind === 'password'
           ? { user: this.credentials.username, pass: this.credentials.password }
           : {
               type: 'OAuth2',

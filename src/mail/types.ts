@@ -24,7 +24,9 @@ export interface TokenProvider {
 
 export type Credentials =
   | { kind: 'password'; username: string; password: string }
-  | { kind: 'oauth2'; username: string; token: TokenProvider };
+  | { kind: 'oauth2'; username: string; token: TokenProvider }
+  /** No sign-in: an SMTP relay that accepts mail by the sender's address (outgoing SMTP only). */
+  | { kind: 'anonymous'; username?: undefined };
 
 /** Every way a mail operation can fail, as reported on Mailbox conditions (each is in src/api/reasons.ts). */
 export type FailureReason =

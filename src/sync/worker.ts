@@ -138,7 +138,7 @@ export class SyncWorker {
     const forwarders = m.spec.forwardMailbox ? forwardingMailboxes(this.caches, m) : undefined;
     const isInternal = internalAddresses(this.caches, m);
     const liveWorkers = () => this.shards.workerCount;
-    return { mailbox: m, profile, deployment, lookups: secretSource(this.caches, ns), incoming, outgoing, signature, isInternal, liveWorkers, ...(forwarders ? { forwarders } : {}) };
+    return { mailbox: m, profile, deployment, lookups: secretSource(this.caches, ns, this.clients), incoming, outgoing, signature, isInternal, liveWorkers, ...(forwarders ? { forwarders } : {}) };
   }
 
   /** The profile spec of the revision the mailbox runs on; the current spec when that record is gone. */
