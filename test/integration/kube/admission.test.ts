@@ -46,6 +46,9 @@ describe('admission of EmailServerProfile', () => {
     ['port out of range', { ...imap, incoming: { server: 'imap.example.com', port: 70000 } }, /spec.incoming.port: Invalid value: 70000/],
     ['exchangeVersion on an IMAP profile', { ...imap, exchangeVersion: 'Exchange2016' }, /spec.exchangeVersion is only for ExchangeServer profiles/],
     ['an unknown exchangeVersion', { serverType: 'ExchangeServer', incoming: { url: 'https://ex.example.com/EWS/Exchange.asmx' }, exchangeVersion: 'Exchange2007' }, /spec.exchangeVersion: Unsupported value: "Exchange2007"/],
+    ['authentication None on incoming', { ...imap, incoming: { server: 'imap.example.com', authentication: 'None' } }, /spec.incoming.authentication: None is for an anonymous SMTP relay/],
+    ['an anonymous relay for Exchange', { serverType: 'ExchangeServer', incoming: { url: 'https://ex.example.com/EWS/Exchange.asmx' }, useSameSettingsForOutgoing: false, outgoing: { authentication: 'None' } }, /spec.outgoing.authentication: None \(an anonymous SMTP relay\) is for IMAP and POP3 profiles/],
+    ['a refresh token sent to an http:// token URL', { ...imap, incoming: { server: 'imap.example.com', authentication: 'XOAUTH2', oauth: { clientId: 'c', tokenURL: 'http://tokens.example.com/token' } } }, /spec.incoming.oauth.tokenURL uses http:\/\//],
     ['maxConcurrentConnections above 300', { ...imap, maxConcurrentConnections: 301 }, /spec.maxConcurrentConnections/],
   ])('rejects %s', async (_name, spec, message) => {
     expect(await rejection(admin, 'emailserverprofiles', ns, `bad-${Math.random().toString(36).slice(2, 8)}`, spec)).toMatch(message);

@@ -19,6 +19,8 @@ import { FakeOAuth } from '../../support/fake-oauth.js';
 import { clientsAs, controlPlaneInfo, newNamespace } from '../../support/kube.js';
 import { expectMailError } from '../../support/mail-assertions.js';
 import { createClientCertificate } from '../../support/test-pki.js';
+import { startSmtpReceiver } from '../../support/smtp-receiver.js';
+import { SmtpAdapter } from '../../../src/mail/smtp.js';
 
 const info = controlPlaneInfo();
 const admin = clientsAs('admin', info);
@@ -104,6 +106,21 @@ describe('refresh tokens', () => {
   test("Google's token endpoint is the default path /token", () => {
     expect(new URL(GOOGLE_TOKEN_URL).pathname).toBe('/token');
   });
+});
+
+test("Microsoft's client credentials for SMTP (Exchange Online app-only): XOAUTH2 as the mailbox with the app's token", async () => {
+  const smtp = await startSmtpReceiver({ users: [], validateToken: (token, user) => oauth.validate(token)?.clientId === 'cert-app' && oauth.validate(token)?.scope === 'https://outlook.office365.com/.default' && user === 'ann@contoso.example' });
+  try {
+    const tokens = app('cert-app', certificate(cert), 'https://outlook.office365.com/.default');
+    const a = new SmtpAdapter({ host: '127.0.0.1', port: smtp.port, tls: 'STARTTLS', ca: smtp.caPem, timeoutMs: 5000 }, { kind: 'oauth2', username: 'ann@contoso.example', token: tokens });
+    await a.test();
+    await a.send({ from: 'ann@contoso.example', to: ['c@customer.example'], subject: 'app-only', text: 'Hi', messageId: '<app-only@contoso.example>' });
+    a.close();
+    expect(smtp.authMethods.every((m) => m === 'XOAUTH2')).toBe(true);
+    expect(smtp.messages.map((m) => m.user)).toEqual(['ann@contoso.example']);
+  } finally {
+    await smtp.close();
+  }
 });
 
 describe('Graph and the Dataverse connector with app credentials but no secret', () => {

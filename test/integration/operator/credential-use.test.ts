@@ -112,6 +112,15 @@ describe('the mailbox admin cannot make the operator use a Secret it cannot read
     expect(msg).toMatch(POLICY_FIX);
   });
 
+  test("workload identity: naming a ServiceAccount whose tokens they may not create is refused, for a profile and for the CRM", async () => {
+    const online = { serverType: 'ExchangeOnline', incoming: { authentication: 'OAuth2', oauth: { tenantId: 'contoso', clientId: 'app', serviceAccountName: 'mailsync-wi' }, credentials: { source: 'Profile' } } };
+    expect(await rejection(mailboxAdmin, 'emailserverprofiles', ns, 'wi', online)).toMatch(
+      /may not create email server profile "wi": the operator would sign in as ServiceAccount mailsync-wi \(oauth.serviceAccountName, workload identity\).*create on serviceaccounts\/token/,
+    );
+    const crmWi = { crm: { type: 'Dynamics365', url: 'https://org.crm.dynamics.com', oauth: { tenantId: 'contoso', clientId: 'app', serviceAccountName: 'mailsync-wi' } } };
+    expect(await rejection(mailboxAdmin, 'deployments', ns, 'crm-wi', crmWi)).toMatch(/the operator would sign in to the CRM as ServiceAccount "mailsync-wi"/);
+  });
+
   test("a new mailbox naming a colleague's Secret, on a profile that exists: refused", async () => {
     const msg = await rejection(mailboxAdmin, 'mailboxes', ns, 'carl-copy', mailbox('carl', { serverProfileRef: { name: 'lab' }, credentialsSecretRef: { name: 'carl-mail' } }));
     expect(msg).toMatch(/user "bob-mailbox-admin" may not create mailbox "carl-copy" with spec.credentialsSecretRef: the operator would sign in with the credentials in Secret "carl-mail"/);
