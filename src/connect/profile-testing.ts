@@ -32,7 +32,9 @@ export class ConnectProfileTesting implements ProfileTesting {
       return { direction, reason: 'NotRun', message: "nothing to reach: the server is found by Autodiscover from each mailbox's domain, tested by Test and Enable" };
     }
     const auth = direction === 'outgoing' && spec.useSameSettingsForOutgoing === false ? spec.outgoing : spec.incoming;
-    const secretRef = auth?.credentials?.source === 'Profile' ? auth.credentials.secretRef : undefined;
+    // The profile's own credentials: its Secret, or workload identity (a ServiceAccount of its namespace).
+    const own = auth?.credentials?.source === 'Profile';
+    const secretRef = own ? auth?.credentials?.secretRef : undefined;
     const username = secretRef ? lookups.secret(secretRef.name)?.data.username : undefined;
     // A stand-in mailbox: the Secret's username where it is an address (IMAP, POP3, SMTP sign in as it).
     const stand: MailboxSpec = { emailAddress: username?.includes('@') ? username : NO_MAILBOX, deploymentRef: { name: '' }, forwardMailbox: true };
@@ -47,7 +49,7 @@ export class ConnectProfileTesting implements ProfileTesting {
       return failed(direction, err, '');
     }
     const first = `reached ${protocol} ${describeEndpoint(located.value)} (${reached})`;
-    if (!secretRef) {
+    if (!own) {
       return { direction, reason: 'Succeeded', message: `${first}; sign-in not tested: each mailbox brings its own credentials (credentials.source: Mailbox), tested by Test and Enable` };
     }
     const settings = resolveDirection(named, stand, direction, lookups);

@@ -10,10 +10,16 @@ import { FakeEws } from '../../support/fake-ews.js';
 import { FakeGraph } from '../../support/fake-graph.js';
 import { FakeOAuth } from '../../support/fake-oauth.js';
 import { freePorts } from '../../support/free-port.js';
-import { clientsAs, create, get, mergePatchSpec, newNamespace } from '../../support/kube.js';
+import { clientsAs, controlPlaneInfo, create, get, mergePatchSpec, newNamespace } from '../../support/kube.js';
 import { createSecret, visibleText } from '../../support/mail-env.js';
 import { startManager } from '../../support/operator.js';
 import { startSmtpReceiver, type SmtpReceiver } from '../../support/smtp-receiver.js';
+import { createClientCertificate } from '../../support/test-pki.js';
+import { FEDERATION_AUDIENCE } from '../../../src/mail/oauth.js';
+import { readFileSync } from 'node:fs';
+import { mkdtemp } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
 
 const admin = clientsAs('admin');
 const SVC = { username: 'svc', password: 'svc-Profile-Secret-1' };
@@ -27,14 +33,25 @@ let oauth: FakeOAuth;
 let graph: FakeGraph;
 let ns: string;
 let manager: Manager;
+let cert: { certPem: string; keyPem: string };
 
 beforeAll(async () => {
   dovecot = await startDovecot({ users: [SVC] });
   smtp = await startSmtpReceiver({ users: [SVC] });
-  oauth = await FakeOAuth.start({ clients: [APP] });
+  const dir = await mkdtemp(path.join(os.tmpdir(), 'mailsync-proftest-'));
+  cert = await createClientCertificate(dir);
+  ns = await newNamespace(admin, 'proftest');
+  oauth = await FakeOAuth.start({
+    clients: [
+      APP,
+      { tenantId: APP.tenantId, clientId: 'cert-app', certificatePem: cert.certPem },
+      { tenantId: APP.tenantId, clientId: 'wi-app', federated: { issuer: 'https://kubernetes.default.svc', subject: `system:serviceaccount:${ns}:mailsync-graph`, audience: FEDERATION_AUDIENCE, issuerKeyPem: readFileSync(path.join(controlPlaneInfo().dir, 'sa.pub'), 'utf8') } },
+    ],
+  });
   graph = await FakeGraph.start(oauth, []);
   ews = await FakeEws.start({ accounts: [{ ...EWS_SVC, canImpersonate: true }], mailboxes: [], release: 'Exchange2010_SP2' });
-  ns = await newNamespace(admin, 'proftest');
+  await admin.core.createNamespacedServiceAccount({ namespace: ns, body: { metadata: { name: 'mailsync-graph' } } });
+  await createSecret(admin, ns, 'graph-cert', { 'tls.crt': cert.certPem, 'tls.key': cert.keyPem });
   await createSecret(admin, ns, 'ca', { 'ca.crt': [dovecot.caPem, smtp.caPem, ews.caPem, oauth.caPem, graph.caPem].join('\n') });
   await createSecret(admin, ns, 'svc', SVC);
   await createSecret(admin, ns, 'svc-wrong', { username: SVC.username, password: WRONG });
@@ -115,4 +132,16 @@ test('Exchange: EWS with a service account (version detected) and Graph with cli
   });
   expect(online.result).toBe('Succeeded');
   expect(online.directions[0].message).toMatch(/^reached Graph https:.*; signed in \(no mailbox opened/);
+});
+
+test('Graph with no client secret: a certificate from a kubernetes.io/tls Secret, and workload identity with no Secret at all', async () => {
+  const graphProfile = (oauthExtra: object, credentials: object) => ({
+    serverType: 'ExchangeOnline',
+    incoming: { url: graph.baseUrl, authentication: 'OAuth2', oauth: { tenantId: APP.tenantId, authorityURL: oauth.authorityUrl, ...oauthExtra }, credentials, caBundle: ca },
+  });
+  const withCert = await testProfile('graph-cert', graphProfile({ clientId: 'cert-app' }, { source: 'Profile', secretRef: { name: 'graph-cert' } }));
+  expect(withCert.result).toBe('Succeeded');
+  const federated = await testProfile('graph-wi', graphProfile({ clientId: 'wi-app', serviceAccountName: 'mailsync-graph' }, { source: 'Profile' }));
+  expect(federated.directions[0]).toMatchObject({ reason: 'Succeeded' });
+  expect(oauth.grants.slice(-2).sort()).toEqual(['certificate', 'federated']);
 });
