@@ -121,6 +121,25 @@ function exchangeFeed(s: DirectionSettings, credentials: Credentials, folder: 'i
   });
 }
 
+/**
+ * An IMAP session reporting to the incoming direction: new mail and every (re)connect wake it, and
+ * every failed attempt and drop is reported as it happens (the direction's health decides what it
+ * means); reconnects stay within seconds while the budget lasts.
+ */
+function watchedSession(s: DirectionSettings, credentials: Credentials, opts: { retry: RetryPolicy; debug: Debug; slots: SlotsOf; sentFolder?: boolean }): { session: ImapSession; watch: (w: SessionWatcher) => void } {
+  let watcher: SessionWatcher | undefined;
+  const session = new ImapSession(s.endpoint, credentials, {
+    ...(opts.sentFolder ? { sentFolder: true } : {}),
+    onExists: () => watcher?.wake(),
+    onConnected: () => watcher?.wake(),
+    onError: (err) => watcher?.failed(err),
+    backoff: { maxMs: opts.retry.reconnectMaxMs },
+    debug: opts.debug,
+    slots: opts.slots(s),
+  });
+  return { session, watch: (w) => (watcher = w) };
+}
+
 /** What the incoming and outgoing parts of one mailbox share. */
 interface Shared {
   /** The incoming IMAP session, when the mailbox reads over IMAP. */
@@ -230,19 +249,9 @@ export class ConnectSyncParts implements SyncPartsFactory {
     const credentials = requireCredentials(s);
     switch (s.protocol) {
       case 'IMAP': {
-        let watcher: SessionWatcher | undefined;
-        // Every failed attempt and every drop is reported as it happens (the direction's health
-        // decides what it means), and reconnects stay within seconds while the budget lasts.
-        const session = new ImapSession(s.endpoint, credentials, {
-          onExists: () => watcher?.wake(),
-          onConnected: () => watcher?.wake(),
-          onError: (err) => watcher?.failed(err),
-          backoff: { maxMs: retry.reconnectMaxMs },
-          debug,
-          slots: slots(s),
-        });
+        const { session, watch } = watchedSession(s, credentials, { retry, debug, slots });
         shared.imap = session;
-        return { source: new ImapSource(session), watch: (w) => (watcher = w), refresh: () => session.refresh(), close: () => session.close() };
+        return { source: new ImapSource(session), watch, refresh: () => session.refresh(), close: () => session.close() };
       }
       case 'POP3': {
         const adapter = new Pop3Adapter(s.endpoint, credentials);
@@ -267,21 +276,12 @@ export class ConnectSyncParts implements SyncPartsFactory {
     switch (s.protocol) {
       case 'IMAP': {
         // New sent mail (IDLE on the Sent folder) wakes the incoming direction as new inbox mail does.
-        let watcher: SessionWatcher | undefined;
-        const session = new ImapSession(s.endpoint, credentials, {
-          sentFolder: true,
-          onExists: () => watcher?.wake(),
-          onConnected: () => watcher?.wake(),
-          onError: (err) => watcher?.failed(err),
-          backoff: { maxMs: retry.reconnectMaxMs },
-          debug,
-          slots: slots(s),
-        });
+        const { session, watch } = watchedSession(s, credentials, { retry, debug, slots, sentFolder: true });
         return {
           sentItems: new ImapSource(session),
           watch: (w) => {
             inbox.watch?.(w);
-            watcher = w;
+            watch(w);
           },
           close: async () => void (await Promise.all([inbox.close(), session.close()])),
         };

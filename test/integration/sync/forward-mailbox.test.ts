@@ -7,34 +7,24 @@
 import { ImapFlow } from 'imapflow';
 import { waitFor } from '../../../dev/processes.js';
 import { forwardedMessage, goodMessage } from '../../support/corpus.js';
-import { startDovecot, type DovecotFixture } from '../../support/dovecot.js';
-import { FakeCrmWebhook } from '../../support/fake-crm-webhook.js';
-import { clientsAs, condition, create, get, newNamespace, waitForCondition } from '../../support/kube.js';
-import { createSecret } from '../../support/mail-env.js';
+import type { DovecotFixture } from '../../support/dovecot.js';
+import type { FakeCrmWebhook } from '../../support/fake-crm-webhook.js';
+import { startSyncEnvironment, type SyncEnvironment } from '../../support/sync-env.js';
+import { clientsAs, condition, create, get, waitForCondition } from '../../support/kube.js';
 import { startOperator, type InProcessOperator } from '../../support/operator.js';
 
 const admin = clientsAs('admin');
 const USERS = { fwd: 'fwd-Mailbox-Pass-1', ann: 'ann-Own-Mailbox-2', bob: 'bob-Own-Mailbox-3' };
 const CRM = { token: 'fwd-Crm-Token-0001', signingKey: 'fwd-Signing-Key-0002' };
+let env: SyncEnvironment;
 let dovecot: DovecotFixture;
 let crm: FakeCrmWebhook;
 let ns: string;
 let op: InProcessOperator;
 
 beforeAll(async () => {
-  dovecot = await startDovecot({ users: Object.entries(USERS).map(([username, password]) => ({ username, password })) });
-  crm = await FakeCrmWebhook.start(CRM);
-  ns = await newNamespace(admin, 'fwd');
-  await createSecret(admin, ns, 'ca', { 'ca.crt': dovecot.caPem });
-  for (const [user, password] of Object.entries(USERS)) await createSecret(admin, ns, `${user}-mail`, { username: user, password });
-  await createSecret(admin, ns, 'crm', CRM);
-  await create(admin, 'deployments', ns, 'crm', {
-    crm: { type: 'Webhook', url: crm.url, credentialsSecretRef: { name: 'crm' } },
-    requireApprovedUsers: false,
-    requireApprovedQueues: false,
-    incomingFiltering: { users: 'All' },
-  });
-  await create(admin, 'emailserverprofiles', ns, 'imap', { serverType: 'IMAP', incoming: { server: '127.0.0.1', port: dovecot.ports.imaps, caBundle: { secretRef: { name: 'ca' } } } });
+  env = await startSyncEnvironment(admin, { prefix: 'fwd', users: USERS, crm: CRM });
+  ({ dovecot, crm, ns } = env);
   // Mail already in the users' own inboxes: reading it would make a second activity of each message.
   await dovecot.deliver('ann', goodMessage(1, { messageId: 'own-ann@customer.example' }));
   await dovecot.deliver('bob', goodMessage(2, { messageId: 'own-bob@customer.example', to: 'bob@example.com' }));
@@ -55,8 +45,7 @@ beforeAll(async () => {
 });
 afterAll(async () => {
   await op?.stop();
-  await dovecot?.cleanup();
-  await crm?.close();
+  await env?.close();
 });
 
 const activities = (messageId: string) => crm.activities().filter((a) => a.messageId === messageId);

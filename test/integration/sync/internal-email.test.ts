@@ -7,35 +7,24 @@
 import { ImapFlow } from 'imapflow';
 import { waitFor } from '../../../dev/processes.js';
 import { goodMessage } from '../../support/corpus.js';
-import { startDovecot, type DovecotFixture } from '../../support/dovecot.js';
-import { FakeCrmWebhook } from '../../support/fake-crm-webhook.js';
-import { clientsAs, create, get, mergePatchSpec, newNamespace, waitForCondition } from '../../support/kube.js';
-import { createSecret } from '../../support/mail-env.js';
+import type { DovecotFixture } from '../../support/dovecot.js';
+import type { FakeCrmWebhook } from '../../support/fake-crm-webhook.js';
+import { startSyncEnvironment, type SyncEnvironment } from '../../support/sync-env.js';
+import { clientsAs, create, get, mergePatchSpec, waitForCondition } from '../../support/kube.js';
 import { startOperator, type InProcessOperator } from '../../support/operator.js';
 
 const admin = clientsAs('admin');
 const USERS = { ann: 'ann-Internal-Pass-1', support: 'support-Internal-Pass-2' };
 const CRM = { token: 'internal-Crm-Token-1', signingKey: 'internal-Signing-Key-2' };
+let env: SyncEnvironment;
 let dovecot: DovecotFixture;
 let crm: FakeCrmWebhook;
 let ns: string;
 let op: InProcessOperator;
 
 beforeAll(async () => {
-  dovecot = await startDovecot({ users: Object.entries(USERS).map(([username, password]) => ({ username, password })) });
-  crm = await FakeCrmWebhook.start(CRM);
-  ns = await newNamespace(admin, 'internal');
-  await createSecret(admin, ns, 'ca', { 'ca.crt': dovecot.caPem });
-  for (const [user, password] of Object.entries(USERS)) await createSecret(admin, ns, `${user}-mail`, { username: user, password });
-  await createSecret(admin, ns, 'crm', CRM);
-  await create(admin, 'deployments', ns, 'crm', {
-    crm: { type: 'Webhook', url: crm.url, credentialsSecretRef: { name: 'crm' } },
-    requireApprovedUsers: false,
-    requireApprovedQueues: false,
-    incomingFiltering: { users: 'All', queues: 'All' },
-    internalEmail: { ignore: true },
-  });
-  await create(admin, 'emailserverprofiles', ns, 'imap', { serverType: 'IMAP', incoming: { server: '127.0.0.1', port: dovecot.ports.imaps, caBundle: { secretRef: { name: 'ca' } } } });
+  env = await startSyncEnvironment(admin, { prefix: 'internal', users: USERS, crm: CRM, deployment: { internalEmail: { ignore: true } } });
+  ({ dovecot, crm, ns } = env);
   op = await startOperator(admin, ns, { pollIntervalMs: 60_000 });
   const base = { deploymentRef: { name: 'crm' }, serverProfileRef: { name: 'imap' }, outgoing: 'None' };
   await create(admin, 'mailboxes', ns, 'ann', { ...base, emailAddress: 'ann@example.com', owner: { kind: 'User', name: 'ann' }, credentialsSecretRef: { name: 'ann-mail' } });
@@ -47,8 +36,7 @@ beforeAll(async () => {
 });
 afterAll(async () => {
   await op?.stop();
-  await dovecot?.cleanup();
-  await crm?.close();
+  await env?.close();
 });
 
 const tracked = (messageId: string) => crm.activities().filter((a) => a.messageId === messageId).length;
