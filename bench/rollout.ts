@@ -11,16 +11,14 @@
 // smtp-server (STARTTLS), and the controllers in this process. BENCH_ROLLOUT_MAILBOXES changes
 // the count.
 //
-// The controllers start before the Mailboxes are created (as with `kubectl apply` of 1,000
-// mailboxes to a running operator), and their caches are not re-listed during the run: the watch
-// cache's paginated list drops the continue token of custom resources and would see only the
-// first 500 (reported; remove this note and the long resync once fixed).
+// The controllers start before the Mailboxes are created, as with `kubectl apply` of 1,000
+// mailboxes to a running operator.
 
 import { performance } from 'node:perf_hooks';
 import { ControlPlane } from '../dev/control-plane.js';
 import { installCrds } from '../dev/crds.js';
 import { GROUP, VERSION } from '../src/api/schema.js';
-import { ConnectMailboxTesting } from '../src/connect/mailbox-testing.js';
+import { ConnectMailboxTesting } from '../src/connect/mailbox-tester.js';
 import { Manager } from '../src/controllers/manager.js';
 import { rolloutSettings } from '../src/controllers/rollout.js';
 import { createClients, loadKubeConfig, mergePatch, type KubeClients } from '../src/kube/client.js';
@@ -96,7 +94,7 @@ async function main(): Promise<void> {
     const { intervalMs, ...defaults } = rolloutSettings({ serverType: 'IMAP' });
     console.log(`spec.rollout: the defaults (${JSON.stringify({ ...defaults, interval: `${intervalMs / 1000}s` })})\n`);
     const logger = createLogger({ level: process.env.LOG_LEVEL ?? 'silent', name: 'bench-rollout' });
-    manager = new Manager(c, { namespace: NS, logger, testing: new ConnectMailboxTesting(), resyncMs: 24 * 3_600_000 });
+    manager = new Manager(c, { namespace: NS, logger, testing: new ConnectMailboxTesting() });
     await manager.start();
 
     // 1. Test and Enable of new mailboxes, from the first Mailbox created to the last enabled.

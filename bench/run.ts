@@ -17,11 +17,11 @@ import { createConnector } from '../src/crm/factory.js';
 import { ImapSession } from '../src/mail/imap.js';
 import { SmtpAdapter } from '../src/mail/smtp.js';
 import type { Credentials, Endpoint } from '../src/mail/types.js';
-import { IncomingSync, type MailboxProfile } from '../src/sync/incoming.js';
+import { IncomingSync, type MailboxSyncSettings } from '../src/sync/incoming.js';
 import { MailboxSyncer } from '../src/sync/mailbox-syncer.js';
 import { defaultParserThreads, inlineParser, ParserPool, type MessageParser } from '../src/sync/parser-pool.js';
 import { OutgoingSync } from '../src/sync/outgoing.js';
-import { ImapSource } from '../src/sync/sources/imap.js';
+import { ImapSource } from '../src/sync/sources/imap-source.js';
 import { DEFAULT_TOKEN } from '../src/sync/tracking-token.js';
 import { deliverMany } from '../test/support/bulk.js';
 import { goodMessage } from '../test/support/corpus.js';
@@ -50,7 +50,7 @@ async function startCrm(): Promise<{ url: string; stop: () => void; activities: 
   return { url, stop: () => proc.kill('SIGKILL'), activities };
 }
 
-const mailbox = (key: string, address: string): MailboxProfile => ({
+const mailbox = (key: string, address: string): MailboxSyncSettings => ({
   key,
   address,
   ownerKind: 'User',

@@ -83,7 +83,22 @@ export const REASONS = {
   NotFromForwardingMailbox: { kind: 'item', directions: ['in'], severity: 'warning', item: true, hint: "a message in a forward mailbox that was not forwarded (as an attachment) by a mailbox of its Deployment whose incoming delivery method is ForwardMailbox: skipped; add or approve the forwarder's Mailbox" },
   AttachmentTooLarge: { kind: 'item', directions: ['in'], severity: 'warning', item: true, hint: 'an attachment is over maxAttachmentSize (Deployment or profile): skipped' },
   MessageRejected: { kind: 'item', directions: ['out'], severity: 'warning', item: true, hint: 'the mail server refused this email (recipients, size, content): marked failed in the CRM' },
+  AttachmentUnavailable: {
+    kind: 'item',
+    directions: ['out'],
+    severity: 'warning',
+    item: true,
+    hint: 'an attachment of the CRM email could not be fetched from the CRM (or not with the size it announced) after 3 attempts: the email was not sent and is marked failed; check the attachment in the CRM and send again',
+  },
   SendOutcomeUnknown: { kind: 'item', directions: ['out'], severity: 'warning', item: true, hint: 'the connection failed after the email was transmitted: marked failed, not re-sent; check with the recipient and resend from the CRM' },
+
+  // --- Coexistence with Dynamics 365's own email processing (src/crm/dynamics-coexistence.ts).
+  ProcessedByDynamics: {
+    kind: 'permanent',
+    directions: MAIL,
+    severity: 'error',
+    hint: "Dynamics' server-side synchronization or the Email Router still processes this address (its Dataverse mailbox row): list it in the Deployment's spec.crm.dynamics.handOver, or set its delivery methods to None in Dynamics and request a test",
+  },
 
   // --- Configuration the controller checks (two objects, or a Secret).
   SecretNotFound: { kind: 'permanent', directions: MAIL, severity: 'error', hint: 'a Secret the object names does not exist in its namespace: create it or correct the reference' },
@@ -102,6 +117,7 @@ export const REASONS = {
   PausedByUser: { kind: 'state', directions: NONE, severity: 'info', hint: 'spec.rollout.paused is true' },
   RolloutPaused: { kind: 'state', directions: NONE, severity: 'warning', hint: 'the rollout paused: see the RolloutPaused condition for why' },
   UpToDate: { kind: 'state', directions: NONE, severity: 'info', hint: 'runs the current revision of its profile' },
+  MailboxesFailing: { kind: 'state', directions: NONE, severity: 'warning', hint: "spec.rollout.failureThreshold percent or more of the profile's mailboxes have a failing direction: see the mailboxes' conditions" },
 
   // --- States of a mailbox (Enabled, Ready and the direction conditions).
   Succeeded: { kind: 'state', directions: MAIL, severity: 'info', hint: 'the direction passed Test and Enable (or synced again after a failure)' },
@@ -115,6 +131,7 @@ export const REASONS = {
   Approved: { kind: 'state', directions: NONE, severity: 'info', hint: 'approved with `mailsync approve`' },
   ApprovedByAnnotation: { kind: 'state', directions: NONE, severity: 'info', hint: 'approved through the mailsync.dev/approved-address annotation' },
   DeniedByAnnotation: { kind: 'state', directions: NONE, severity: 'warning', hint: 'denied through the mailsync.dev/denied-address annotation' },
+  ApprovedInDynamics: { kind: 'state', directions: NONE, severity: 'info', hint: 'approved in Dynamics 365 ("Approve Email"), accepted because the Deployment sets spec.crm.dynamics.approvalSource: DynamicsOrKubernetes' },
   AutoApproved: { kind: 'state', directions: NONE, severity: 'info', hint: "the address's domain is in spec.autoApproveDomains of its Deployment" },
   ThroughForwardMailbox: { kind: 'state', directions: NONE, severity: 'info', hint: "incoming delivery method ForwardMailbox: the mailbox is not read; the Deployment's forward mailbox receives its mail and attributes it to this mailbox's owner" },
   NothingToSync: { kind: 'state', directions: NONE, severity: 'info', hint: 'every delivery method is None' },
@@ -142,6 +159,8 @@ export const REASONS = {
   AutoApprovedForbidden: { kind: 'event', directions: NONE, severity: 'warning', hint: 'auto-approval is configured but the operator lacks the approve verb (chart value autoApproval.enabled)' },
   ConnectionTestSucceeded: { kind: 'event', directions: NONE, severity: 'info', hint: "the profile's own connection test passed (status.connectionTest)" },
   ConnectionTestFailed: { kind: 'event', directions: NONE, severity: 'warning', hint: "the profile's own connection test failed: status.connectionTest says which server and step" },
+  ApprovedInDynamicsForbidden: { kind: 'event', directions: NONE, severity: 'warning', hint: 'an address is approved in Dynamics 365 but the operator may not record approvals: it lacks the approve verb (chart value autoApproval.enabled)' },
+  HandedOverFromDynamics: { kind: 'event', directions: NONE, severity: 'info', hint: "the operator set the address's Dataverse mailbox delivery methods to None, so Dynamics stops processing it (spec.crm.dynamics.handOver)" },
   CRMConnected: { kind: 'event', directions: NONE, severity: 'info', hint: 'the CRM connector test passed' },
   SyncRecovered: { kind: 'event', directions: SYNC, severity: 'info', hint: 'a direction that failed during sync works again' },
 } as const satisfies Record<string, ReasonInfo>;

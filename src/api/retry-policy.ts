@@ -2,7 +2,7 @@
 // Dynamics 365 (10 failures, 30 s back-off doubling), shared by Test and Enable (the controller)
 // and sync (the workers), so a direction has one budget whichever of the two meets the failure.
 
-import { durationMs } from '../util/duration.js';
+import { durationMs } from './quantities.js';
 import type { Backoff } from '../util/backoff.js';
 import type { DeploymentSpec } from './types.js';
 

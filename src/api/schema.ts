@@ -34,7 +34,7 @@ export const AUTH_METHODS = ['Basic', 'NTLM', 'OAuth2', 'XOAUTH2', 'None'] as co
 export const INCOMING_METHODS = ['ServerSideSync', 'ForwardMailbox', 'None'] as const;
 export const OUTGOING_METHODS = ['ServerSideSync', 'None'] as const;
 export const ACT_METHODS = ['ServerSideSync', 'None'] as const;
-export const FILTERING_METHODS = ['All', 'RepliesToCRMEmail', 'FromCRMRecords', 'FromEmailEnabledRecords', 'None'] as const;
+export const FILTERING_METHODS = ['All', 'RepliesToCRMEmail', 'FromCRMRecords', 'FromEmailEnabledRecords', 'None', 'CRMDecides'] as const;
 /** Exchange Server versions reachable over EWS (Exchange 2010 SP3 speaks the 2010 SP2 schema; SE and 2019 the 2016 one). */
 export const EXCHANGE_VERSIONS = ['Exchange2010', 'Exchange2010_SP1', 'Exchange2010_SP2', 'Exchange2013', 'Exchange2013_SP1', 'Exchange2016', 'Exchange2019'] as const;
 
@@ -553,6 +553,12 @@ export const mailboxSpec: Schema = obj(
       "Secret with this mailbox's credentials (username and password, or accessToken), used when the profile's credentials.source is Mailbox.",
       'Secret',
     ),
+    processEmailReceivedAfter: str(
+      "Only mail received after this time is processed (RFC 3339), as Dynamics' Process Email Received After. The later of this and the " +
+        "profile's spec.processEmailReceivedAfter applies. When empty, the Deployment's spec.firstSync.since (if set) stands in for it. " +
+        'It filters what the source reads; it does not rewind a mailbox that has synced already (status.incomingStart shows what applies).',
+      { format: 'date-time' },
+    ),
     forwardMailbox: bool(
       'This is a forward mailbox: a collection mailbox, dedicated to the operator, that receives mail forwarded (as an attachment) ' +
         'by the mailboxes of its Deployment whose incoming delivery method is ForwardMailbox. It has no owner: the activity of each ' +
@@ -641,6 +647,7 @@ const syncDirectionStatus = (direction: 'incoming' | 'outgoing') =>
             sent: int('Emails sent.'),
             failed: int('Emails marked failed (see recentFailures).'),
             released: int('Emails given back to Pending Send because of a failure of the server or the account.'),
+            deferred: int('Emails left pending for the next cycle: an attachment could not be fetched yet, or the email changed in the CRM since it was listed.'),
           },
     ),
     failure: obj(
@@ -711,6 +718,14 @@ export const mailboxStatus: Schema = obj('MailboxStatus is the observed state of
     incoming: syncDirectionStatus('incoming'),
     outgoing: syncDirectionStatus('outgoing'),
   }),
+  firstSuccessfulTestTime: str('When a test of this mailbox first passed; the Deployment\'s spec.firstSync.since counts back from it.', { format: 'date-time' }),
+  incomingStart: obj('Where incoming sync starts: mail received before this time is never taken into the CRM.', {
+    after: str("The effective start (RFC 3339): the later of the profile's processEmailReceivedAfter and the mailbox's own start (its " +
+        "spec.processEmailReceivedAfter, else the Deployment's firstSync.since counted back from status.firstSuccessfulTestTime)", {
+      format: 'date-time',
+    }),
+    from: oneOf(['EmailServerProfile', 'Mailbox', 'Deployment'], 'Which setting decided it: the profile\'s or the mailbox\'s processEmailReceivedAfter, or the Deployment\'s firstSync.since.'),
+  }),
   recentFailures: arr(itemFailure, 'The most recent messages and emails that could not be processed, newest first (at most 10; `mailsync failures` lists them).', { maxItems: 10 }),
 });
 
@@ -736,10 +751,34 @@ export const deploymentSpec: Schema = obj(
         ),
         caBundle,
         timeout: duration('Per-request timeout.', { default: '30s' }),
+        dynamics: obj('Dynamics 365 only: how the operator shares the organization with Dynamics\' own email processing (docs/crm.md).', {
+          handOver: obj(
+            "Addresses whose email processing the operator takes over from Dynamics' server-side synchronization or Email Router. A mailbox whose Dataverse " +
+              "mailbox row Dynamics still processes (delivery method Server-Side Synchronization or Email Router, or Forward Mailbox, and enabled) is not enabled " +
+              '(reason ProcessedByDynamics) unless it is handed over here: then the operator sets those delivery methods to None in Dataverse, so Dynamics stops, ' +
+              'records a HandedOverFromDynamics Event, and enables the mailbox.',
+            {
+              allMailboxes: bool('Hand over every mailbox of this Deployment.', { default: false }),
+              addresses: arr(emailAddress('A mailbox address, such as ann@contoso.example.'), 'Hand over the mailboxes with these addresses (at most 1,000; use allMailboxes for more).', { maxItems: 1000 }),
+            },
+          ),
+          statusMirror: bool(
+            "Write each mailbox's Test and Enable results and sync state into its Dataverse mailbox row (Incoming/Outgoing Email Status, Mailbox Test Completed On, " +
+              "Last Successful Sync Time), so Dynamics' Mailboxes view shows what the operator does.",
+            { default: false },
+          ),
+          approvalSource: oneOf(
+            ['Kubernetes', 'DynamicsOrKubernetes'],
+            "Where approval of mailbox addresses comes from. Kubernetes: the approve verb, the approved-address annotation and autoApproveDomains. DynamicsOrKubernetes: also Dynamics' own \"Approve Email\" " +
+              "(the Dataverse mailbox row's Email Address Status is Approved); the operator then records Approved with reason ApprovedInDynamics. Setting it needs the approve verb.",
+            { default: 'Kubernetes' },
+          ),
+        }),
       },
       {
         required: ['type', 'url'],
         rules: [
+          { rule: "self.type == 'Dynamics365' || !has(self.dynamics)", message: 'spec.crm.dynamics applies to Dynamics365 only: remove it, or set spec.crm.type: Dynamics365', fieldPath: '.dynamics' },
           { rule: "self.type != 'Dynamics365' || has(self.oauth)", message: 'spec.crm.oauth (tenantId, clientId) is required for Dynamics365', fieldPath: '.oauth', reason: 'FieldValueRequired' },
           {
             rule: "self.type != 'Dynamics365' || has(self.credentialsSecretRef) || (has(self.oauth) && has(self.oauth.serviceAccountName))",
@@ -782,10 +821,14 @@ export const deploymentSpec: Schema = obj(
     autoApproveDomains: arr(domainName('A domain such as contoso.example: exactly that domain, without @; subdomains are separate entries and wildcards are not supported.'), 'Addresses in these domains are approved by the operator (needs the approve verb).', {
       maxItems: 64,
     }),
-    incomingFiltering: obj('Which incoming messages become CRM activities, per owner kind.', {
-      users: oneOf(FILTERING_METHODS, 'Filtering for user mailboxes.', { default: 'FromCRMRecords' }),
-      queues: oneOf(FILTERING_METHODS, 'Filtering for queue mailboxes.', { default: 'All' }),
-    }),
+    incomingFiltering: obj(
+      "Which incoming messages become CRM activities, per owner kind. CRMDecides (Dynamics365 only) asks Dynamics with CheckIncomingEmail, so each user's and queue's own " +
+        'incoming email filtering in Dynamics applies.',
+      {
+        users: oneOf(FILTERING_METHODS, 'Filtering for user mailboxes.', { default: 'FromCRMRecords' }),
+        queues: oneOf(FILTERING_METHODS, 'Filtering for queue mailboxes.', { default: 'All' }),
+      },
+    ),
     trackingToken: obj('The tracking token added to subjects of CRM email, e.g. CRM:0001001.', {
       enabled: bool('Add and recognise tracking tokens.', { default: true }),
       prefix: str('Token prefix: letters and digits, such as CRM.', {
@@ -824,6 +867,12 @@ export const deploymentSpec: Schema = obj(
       { default: false },
     ),
     maxAttachmentSize: quantity('Largest attachment taken into the CRM.', { default: '5Mi' }),
+    firstSync: obj('Where the incoming sync of a new mailbox starts, for mailboxes that set no spec.processEmailReceivedAfter of their own.', {
+      since: duration(
+        "Take mail received up to this long before the mailbox's first successful test (status.firstSuccessfulTestTime), e.g. 24h as " +
+          "Microsoft's migration guidance advises; older mail is left alone. Unset: the whole Inbox, unless the profile sets processEmailReceivedAfter.",
+      ),
+    }),
     retryPolicy: obj(
       "How transient failures (unreachable servers, timeouts, throttling, 5xx) of this organization's mailboxes are retried, " +
         "in Test and Enable and during sync alike (Dynamics: MaxMailboxTransientFailures and MailboxBackoffOnTransientError).",
@@ -842,7 +891,16 @@ export const deploymentSpec: Schema = obj(
       },
     ),
   },
-  { required: ['crm'] },
+  {
+    required: ['crm'],
+    rules: [
+      {
+        rule: "self.crm.type == 'Dynamics365' || !has(self.incomingFiltering) || ((!has(self.incomingFiltering.users) || self.incomingFiltering.users != 'CRMDecides') && (!has(self.incomingFiltering.queues) || self.incomingFiltering.queues != 'CRMDecides'))",
+        message: 'incomingFiltering CRMDecides asks Dynamics 365 (CheckIncomingEmail): it needs spec.crm.type Dynamics365; choose another filtering method for a Webhook CRM',
+        fieldPath: '.incomingFiltering',
+      },
+    ],
+  },
 );
 
 export const deploymentStatus: Schema = obj('DeploymentStatus is the observed state of the CRM organization.', {
@@ -859,7 +917,8 @@ export interface KindInfo {
   spec: Schema;
   status: Schema;
   description: string;
-  printerColumns: { name: string; type: string; jsonPath: string; priority?: number; description?: string }[];
+  /** `kubectl get` columns; `description` says what a column means (docs/status.md is rendered from it). */
+  printerColumns: { name: string; type: string; jsonPath: string; priority?: number; description: string }[];
 }
 
 const cond = (t: string, field: 'status' | 'reason' | 'message' = 'status') => `.status.conditions[?(@.type=="${t}")].${field}`;
@@ -874,18 +933,35 @@ export const KINDS: KindInfo[] = [
     status: emailServerProfileStatus,
     description: 'EmailServerProfile describes how to reach one mail system (Exchange, Microsoft 365, IMAP or POP3 with SMTP).',
     printerColumns: [
-      { name: 'Type', type: 'string', jsonPath: '.spec.serverType' },
-      { name: 'Server', type: 'string', jsonPath: '.spec.incoming.server' },
-      { name: 'Mailboxes', type: 'integer', jsonPath: '.status.mailboxes.total' },
+      { name: 'Type', type: 'string', jsonPath: '.spec.serverType', description: 'spec.serverType: ExchangeServer (EWS), ExchangeOnline (Microsoft Graph), IMAP or POP3 (each with SMTP).' },
+      { name: 'Server', type: 'string', jsonPath: '.spec.incoming.server', description: 'spec.incoming.server; empty for Exchange profiles, which use a URL.' },
+      { name: 'Mailboxes', type: 'integer', jsonPath: '.status.mailboxes.total', description: "Mailboxes that use this profile, directly or through their Deployment's default." },
       { name: 'Updated', type: 'integer', jsonPath: '.status.mailboxes.updated', description: 'Mailboxes running on the current revision.' },
-      { name: 'Pending', type: 'integer', jsonPath: '.status.mailboxes.pending', description: 'Mailboxes still to move to the current revision.' },
-      { name: 'Failed', type: 'integer', jsonPath: '.status.mailboxes.failed', description: 'Mailboxes whose test of the current revision failed (kept on last-known-good).' },
-      { name: 'Tested', type: 'integer', jsonPath: '.status.mailboxes.tested', priority: 1 },
-      { name: 'Failing', type: 'integer', jsonPath: '.status.mailboxes.failing', priority: 1 },
-      { name: 'Revision', type: 'string', jsonPath: '.status.revision', priority: 1 },
-      { name: 'Ready', type: 'string', jsonPath: cond('Ready') },
-      { name: 'Status', type: 'string', jsonPath: cond('Ready', 'message'), priority: 1 },
-      { name: 'Age', type: 'date', jsonPath: '.metadata.creationTimestamp' },
+      { name: 'Pending', type: 'integer', jsonPath: '.status.mailboxes.pending', description: 'Mailboxes still to move to the current revision: waiting for their batch, or being tested.' },
+      { name: 'Failed', type: 'integer', jsonPath: '.status.mailboxes.failed', description: 'Mailboxes whose test of the current revision failed: they keep processing mail on their last-known-good revision.' },
+      { name: 'Tested', type: 'integer', jsonPath: '.status.mailboxes.tested', priority: 1, description: 'Mailboxes whose last test ran against the current revision, passed or failed.' },
+      {
+        name: 'Failing',
+        type: 'integer',
+        jsonPath: '.status.mailboxes.failing',
+        priority: 1,
+        description:
+          'Mailboxes with a direction that fails now (IncomingEmailReady, OutgoingEmailReady or AppointmentsContactsTasksReady False with a failure reason, from a test or from sync). ' +
+          'A mailbox held on its last-known-good revision whose directions work is counted in Failed, not here.',
+      },
+      { name: 'Revision', type: 'string', jsonPath: '.status.revision', priority: 1, description: 'The current revision: a hash of the spec (but spec.rollout) and the versions of the Secrets and ConfigMaps it names.' },
+      {
+        name: 'Ready',
+        type: 'string',
+        jsonPath: cond('Ready'),
+        description:
+          'Condition Ready (kstatus): True when every mailbox runs the current revision and fewer than spec.rollout.failureThreshold percent of them are Failing ' +
+          "(not counting mailboxes whose own Secret is missing or incomplete). " +
+          'False while a rollout is under way (RolloutInProgress), paused (RolloutPaused) or left mailboxes on their last-known-good revision (RolloutIncomplete), ' +
+          'when a Secret it names is missing (SecretNotFound), or when too many mailboxes fail (MailboxesFailing).',
+      },
+      { name: 'Status', type: 'string', jsonPath: cond('Ready', 'message'), priority: 1, description: "Ready's message: where the rollout stands and, when stuck, why and what to do." },
+      { name: 'Age', type: 'date', jsonPath: '.metadata.creationTimestamp', description: 'Time since the object was created.' },
     ],
   },
   {
@@ -897,17 +973,46 @@ export const KINDS: KindInfo[] = [
     status: mailboxStatus,
     description: "Mailbox connects one CRM user's or queue's mailbox to its mail server.",
     printerColumns: [
-      { name: 'Address', type: 'string', jsonPath: '.spec.emailAddress' },
-      { name: 'Owner', type: 'string', jsonPath: '.spec.owner.name' },
-      { name: 'Incoming', type: 'string', jsonPath: cond('IncomingEmailReady', 'reason') },
-      { name: 'Outgoing', type: 'string', jsonPath: cond('OutgoingEmailReady', 'reason') },
-      { name: 'ACT', type: 'string', jsonPath: cond('AppointmentsContactsTasksReady', 'reason') },
-      { name: 'Approved', type: 'string', jsonPath: cond('Approved') },
-      { name: 'Ready', type: 'string', jsonPath: cond('Ready') },
-      { name: 'Revision', type: 'string', jsonPath: '.status.revision', priority: 1 },
-      { name: 'Rollout', type: 'string', jsonPath: cond('UpToDate', 'reason'), priority: 1 },
-      { name: 'Status', type: 'string', jsonPath: cond('Ready', 'message'), priority: 1 },
-      { name: 'Age', type: 'date', jsonPath: '.metadata.creationTimestamp' },
+      { name: 'Address', type: 'string', jsonPath: '.spec.emailAddress', description: 'spec.emailAddress.' },
+      { name: 'Owner', type: 'string', jsonPath: '.spec.owner.name', description: 'spec.owner.name: the CRM user or queue.' },
+      {
+        name: 'Incoming',
+        type: 'string',
+        jsonPath: cond('IncomingEmailReady', 'reason'),
+        description: 'Reason of IncomingEmailReady, for the configuration the mailbox runs: Succeeded, NotRun (delivery method None), or why it fails (its test, then its sync).',
+      },
+      { name: 'Outgoing', type: 'string', jsonPath: cond('OutgoingEmailReady', 'reason'), description: 'Reason of OutgoingEmailReady, as Incoming.' },
+      { name: 'ACT', type: 'string', jsonPath: cond('AppointmentsContactsTasksReady', 'reason'), description: 'Reason of AppointmentsContactsTasksReady (appointments, contacts and tasks; Exchange only), as Incoming.' },
+      { name: 'Approved', type: 'string', jsonPath: cond('Approved'), description: 'Condition Approved: True when an approver approved the address in status.emailAddress; empty otherwise (also when approval is not required).' },
+      {
+        name: 'Enabled',
+        type: 'string',
+        jsonPath: cond('Enabled', 'reason'),
+        description:
+          'Reason of Enabled: whether mail is processed, and on what. Enabled (every requested direction), PartiallyEnabled (some), RunningLastKnownGood ' +
+          '(processing on its last-known-good revision: the test of the new one failed, see Rollout), or why nothing is processed ' +
+          '(AwaitingApproval, Denied, Suspended, TestPending, NothingToSync, or a failure reason).',
+      },
+      {
+        name: 'Ready',
+        type: 'string',
+        jsonPath: cond('Ready'),
+        description:
+          'Condition Ready (kstatus): True when every requested direction processes on the configuration the mailbox should run, with no failure outstanding ' +
+          "(one waiting for its rollout batch counts: its profile's Ready covers the rollout). False otherwise, with the reason: a failing direction, " +
+          'approval, suspension, or the failed test of a new revision while mail still flows on the last-known-good one (Enabled RunningLastKnownGood).',
+      },
+      { name: 'Revision', type: 'string', jsonPath: '.status.revision', priority: 1, description: 'The revision of its profile the mailbox runs on (status.revision).' },
+      { name: 'Since', type: 'string', jsonPath: '.status.incomingStart.after', priority: 1, description: 'Mail received before this is not taken into the CRM (status.incomingStart.after).' },
+      {
+        name: 'Rollout',
+        type: 'string',
+        jsonPath: cond('UpToDate', 'reason'),
+        priority: 1,
+        description: "Reason of UpToDate: UpToDate (runs the profile's current revision), WaitingForBatch, or why its test of the new revision failed.",
+      },
+      { name: 'Status', type: 'string', jsonPath: cond('Ready', 'message'), priority: 1, description: "Ready's message." },
+      { name: 'Age', type: 'date', jsonPath: '.metadata.creationTimestamp', description: 'Time since the object was created.' },
     ],
   },
   {
@@ -921,12 +1026,19 @@ export const KINDS: KindInfo[] = [
       'Deployment is one CRM organization (the Email Router\'s "deployment"): its connector and organization email settings. ' +
       'Its name is shared with apps/v1 Deployments: use deployments.mailsync.dev or the short name msd.',
     printerColumns: [
-      { name: 'CRM', type: 'string', jsonPath: '.spec.crm.type' },
-      { name: 'URL', type: 'string', jsonPath: '.spec.crm.url' },
-      { name: 'Mailboxes', type: 'integer', jsonPath: '.status.mailboxes.total' },
-      { name: 'Ready', type: 'string', jsonPath: cond('Ready') },
-      { name: 'Status', type: 'string', jsonPath: cond('Ready', 'message'), priority: 1 },
-      { name: 'Age', type: 'date', jsonPath: '.metadata.creationTimestamp' },
+      { name: 'CRM', type: 'string', jsonPath: '.spec.crm.type', description: 'spec.crm.type: Webhook or Dynamics365.' },
+      { name: 'URL', type: 'string', jsonPath: '.spec.crm.url', description: 'spec.crm.url.' },
+      { name: 'Mailboxes', type: 'integer', jsonPath: '.status.mailboxes.total', description: 'Mailboxes of this Deployment (spec.deploymentRef).' },
+      {
+        name: 'Ready',
+        type: 'string',
+        jsonPath: cond('Ready'),
+        description:
+          'Condition Ready (kstatus): True when the CRM connector is reachable and authenticated (Connected), or valid where this operator does not test connectors (Valid); ' +
+          'False with the CRM failure (CRMUnreachable, CRMAuthenticationFailed, ...) otherwise.',
+      },
+      { name: 'Status', type: 'string', jsonPath: cond('Ready', 'message'), priority: 1, description: "Ready's message." },
+      { name: 'Age', type: 'date', jsonPath: '.metadata.creationTimestamp', description: 'Time since the object was created.' },
     ],
   },
 ];

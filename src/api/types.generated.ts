@@ -629,6 +629,10 @@ name: string
 namespace?: string
 }
 /**
+ * Only mail received after this time is processed (RFC 3339), as Dynamics' Process Email Received After. The later of this and the profile's spec.processEmailReceivedAfter applies. When empty, the Deployment's spec.firstSync.since (if set) stands in for it. It filters what the source reads; it does not rewind a mailbox that has synced already (status.incomingStart shows what applies).
+ */
+processEmailReceivedAfter?: string
+/**
  * This is a forward mailbox: a collection mailbox, dedicated to the operator, that receives mail forwarded (as an attachment) by the mailboxes of its Deployment whose incoming delivery method is ForwardMailbox. It has no owner: the activity of each forwarded message belongs to the user or queue whose mailbox forwarded it, and it sends nothing (outgoing and ACT are None).
  */
 forwardMailbox?: boolean
@@ -903,6 +907,10 @@ failed?: number
  * Emails given back to Pending Send because of a failure of the server or the account.
  */
 released?: number
+/**
+ * Emails left pending for the next cycle: an attachment could not be fetched yet, or the email changed in the CRM since it was listed.
+ */
+deferred?: number
 }
 /**
  * Set while the direction fails during sync; removed when a cycle succeeds again.
@@ -938,6 +946,23 @@ since?: string
 basis?: string
 }
 }
+}
+/**
+ * When a test of this mailbox first passed; the Deployment's spec.firstSync.since counts back from it.
+ */
+firstSuccessfulTestTime?: string
+/**
+ * Where incoming sync starts: mail received before this time is never taken into the CRM.
+ */
+incomingStart?: {
+/**
+ * The effective start (RFC 3339): the later of the profile's processEmailReceivedAfter and the mailbox's own start (its spec.processEmailReceivedAfter, else the Deployment's firstSync.since counted back from status.firstSuccessfulTestTime)
+ */
+after?: string
+/**
+ * Which setting decided it: the profile's or the mailbox's processEmailReceivedAfter, or the Deployment's firstSync.since. One of: EmailServerProfile, Mailbox, Deployment.
+ */
+from?: ("EmailServerProfile" | "Mailbox" | "Deployment")
 }
 /**
  * The most recent messages and emails that could not be processed, newest first (at most 10; `mailsync failures` lists them).
@@ -2207,6 +2232,34 @@ key?: string
  * Per-request timeout. A duration such as 30s, 5m or 1h30m.
  */
 timeout?: string
+/**
+ * Dynamics 365 only: how the operator shares the organization with Dynamics' own email processing (docs/crm.md).
+ */
+dynamics?: {
+/**
+ * Addresses whose email processing the operator takes over from Dynamics' server-side synchronization or Email Router. A mailbox whose Dataverse mailbox row Dynamics still processes (delivery method Server-Side Synchronization or Email Router, or Forward Mailbox, and enabled) is not enabled (reason ProcessedByDynamics) unless it is handed over here: then the operator sets those delivery methods to None in Dataverse, so Dynamics stops, records a HandedOverFromDynamics Event, and enables the mailbox.
+ */
+handOver?: {
+/**
+ * Hand over every mailbox of this Deployment.
+ */
+allMailboxes?: boolean
+/**
+ * Hand over the mailboxes with these addresses (at most 1,000; use allMailboxes for more).
+ * 
+ * @maxItems 1000
+ */
+addresses?: string[]
+}
+/**
+ * Write each mailbox's Test and Enable results and sync state into its Dataverse mailbox row (Incoming/Outgoing Email Status, Mailbox Test Completed On, Last Successful Sync Time), so Dynamics' Mailboxes view shows what the operator does.
+ */
+statusMirror?: boolean
+/**
+ * Where approval of mailbox addresses comes from. Kubernetes: the approve verb, the approved-address annotation and autoApproveDomains. DynamicsOrKubernetes: also Dynamics' own "Approve Email" (the Dataverse mailbox row's Email Address Status is Approved); the operator then records Approved with reason ApprovedInDynamics. Setting it needs the approve verb. One of: Kubernetes, DynamicsOrKubernetes.
+ */
+approvalSource?: ("Kubernetes" | "DynamicsOrKubernetes")
+}
 }
 /**
  * Defaults for mailboxes that leave these fields empty.
@@ -2253,17 +2306,17 @@ requireApprovedQueues?: boolean
  */
 autoApproveDomains?: string[]
 /**
- * Which incoming messages become CRM activities, per owner kind.
+ * Which incoming messages become CRM activities, per owner kind. CRMDecides (Dynamics365 only) asks Dynamics with CheckIncomingEmail, so each user's and queue's own incoming email filtering in Dynamics applies.
  */
 incomingFiltering?: {
 /**
- * Filtering for user mailboxes. One of: All, RepliesToCRMEmail, FromCRMRecords, FromEmailEnabledRecords, None.
+ * Filtering for user mailboxes. One of: All, RepliesToCRMEmail, FromCRMRecords, FromEmailEnabledRecords, None, CRMDecides.
  */
-users?: ("All" | "RepliesToCRMEmail" | "FromCRMRecords" | "FromEmailEnabledRecords" | "None")
+users?: ("All" | "RepliesToCRMEmail" | "FromCRMRecords" | "FromEmailEnabledRecords" | "None" | "CRMDecides")
 /**
- * Filtering for queue mailboxes. One of: All, RepliesToCRMEmail, FromCRMRecords, FromEmailEnabledRecords, None.
+ * Filtering for queue mailboxes. One of: All, RepliesToCRMEmail, FromCRMRecords, FromEmailEnabledRecords, None, CRMDecides.
  */
-queues?: ("All" | "RepliesToCRMEmail" | "FromCRMRecords" | "FromEmailEnabledRecords" | "None")
+queues?: ("All" | "RepliesToCRMEmail" | "FromCRMRecords" | "FromEmailEnabledRecords" | "None" | "CRMDecides")
 }
 /**
  * The tracking token added to subjects of CRM email, e.g. CRM:0001001.
@@ -2320,6 +2373,15 @@ trackSentItems?: boolean
  * Largest attachment taken into the CRM. A quantity such as 25Mi, 10M or 1048576 (bytes).
  */
 maxAttachmentSize?: string
+/**
+ * Where the incoming sync of a new mailbox starts, for mailboxes that set no spec.processEmailReceivedAfter of their own.
+ */
+firstSync?: {
+/**
+ * Take mail received up to this long before the mailbox's first successful test (status.firstSuccessfulTestTime), e.g. 24h as Microsoft's migration guidance advises; older mail is left alone. Unset: the whole Inbox, unless the profile sets processEmailReceivedAfter. A duration such as 30s, 5m or 1h30m.
+ */
+since?: string
+}
 /**
  * How transient failures (unreachable servers, timeouts, throttling, 5xx) of this organization's mailboxes are retried, in Test and Enable and during sync alike (Dynamics: MaxMailboxTransientFailures and MailboxBackoffOnTransientError).
  */

@@ -10,7 +10,7 @@ import type { Mailbox } from '../api/types.js';
 import { createClients, loadKubeConfig } from '../kube/client.js';
 import type { FailuresFlags } from './failures-flags.js';
 import { UsageError } from './flags.js';
-import { SYNC_DIRECTIONS } from '../controllers/sync-health.js';
+import { SYNC_DIRECTIONS } from '../domain/sync-failure.js';
 
 export interface FailureRow {
   namespace: string;
@@ -57,7 +57,7 @@ export function formatTable(rows: FailureRow[], withNamespace: boolean): string 
 export async function failuresCommand(values: FailuresFlags, positionals: string[]): Promise<string> {
   if (positionals.length > 1) throw new UsageError('mailsync failures', `takes at most one mailbox name, got "${positionals.join(' ')}"`);
   if (positionals.length && values.allNamespaces) throw new UsageError('mailsync failures', 'a mailbox name and --all-namespaces exclude each other');
-  const kc = loadKubeConfig(values.kubeconfig ?? process.env.KUBECONFIG);
+  const kc = loadKubeConfig(values.kubeconfig);
   const clients = createClients(kc);
   const namespace = values.namespace ?? kc.getContextObject(kc.getCurrentContext())?.namespace ?? 'default';
   const plural = 'mailboxes';

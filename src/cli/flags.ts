@@ -4,6 +4,7 @@
 // line with a pointer to --help (as kubectl does).
 
 import { parseArgs } from 'node:util';
+import { parseDuration } from '../api/quantities.js';
 
 export interface FlagSpec<V = unknown> {
   /** One line for the usage text. */
@@ -21,7 +22,7 @@ export interface FlagSpec<V = unknown> {
   parse?: (text: string) => V;
 }
 
-export type FlagTable = Readonly<Record<string, FlagSpec<any>>>;
+export type FlagTable = Readonly<Record<string, FlagSpec<unknown>>>;
 
 type Camel<S extends string> = S extends `${infer H}-${infer T}` ? `${H}${Capitalize<Camel<T>>}` : S;
 type Parsed<F> = F extends { parse: (text: string) => infer V } ? V : F extends { value: string } ? string : boolean;
@@ -175,13 +176,10 @@ export const oneOf =
     return text as V;
   };
 
-const UNIT_MS = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 } as const;
-
-/** "30s", "5m", "1h30m", "500ms" to milliseconds; anything else is refused, not read as a default. */
+/** "30s", "5m", "1h30m", "500ms" to milliseconds, as API fields are read; anything else is refused, not read as a default. */
 export function duration(text: string): number {
-  if (!/^(\d+(\.\d+)?(ms|s|m|h))+$/.test(text)) throw new Error('is not a duration: use a number with ms, s, m or h, e.g. 30s, 5m or 1h30m');
-  let ms = 0;
-  for (const [, n, unit] of text.matchAll(/(\d+(?:\.\d+)?)(ms|s|m|h)/g)) ms += Number(n) * UNIT_MS[unit as keyof typeof UNIT_MS];
+  const ms = parseDuration(text);
+  if (ms === undefined) throw new Error('is not a duration: use a number with ms, s, m or h, e.g. 30s, 5m or 1h30m');
   return ms;
 }
 

@@ -12,6 +12,7 @@ import { flagUsage, parseFlags, UsageError, type FlagTable, type ParsedArgs } fr
 import { OPERATOR_FLAGS } from './operator-flags.js';
 import { apiMessage, statusCode } from '../kube/errors.js';
 import { FAILURES_FLAGS } from './failures-flags.js';
+import { IMPORT_FLAGS } from './import-flags.js';
 
 /** What a command returns: an exit code, or 'running' for a server that keeps the process alive. */
 type Outcome = number | 'running';
@@ -78,6 +79,23 @@ const COMMANDS: Record<string, Command> = {
     async main({ values, positionals }) {
       const { failuresCommand } = await import('./failures.js');
       process.stdout.write(await failuresCommand(values, positionals));
+      return 0;
+    },
+  }),
+  import: command({
+    synopsis: 'import dynamics [flags]',
+    summary: "Import a Dynamics 365 organization's email configuration as manifests; hand mailboxes over (--cutover) and back (--rollback).",
+    details:
+      'Reads the email server profiles, mailboxes and organization email settings of a Dataverse environment (client credentials,\n' +
+      'as the Dynamics 365 connector signs in) and writes a Deployment, EmailServerProfiles, Mailboxes, Secret stubs and a\n' +
+      'kustomization for one namespace into --out, with MIGRATION-REPORT.md. A dry run unless --dry-run=false: it prints\n' +
+      'the verification summary and writes nothing. The client secret comes from --client-secret-file or $DYNAMICS_CLIENT_SECRET.\n' +
+      'Apply the output as someone holding the mailsync-credentials-admin and mailsync-approver roles (docs/migration.md).',
+    flags: IMPORT_FLAGS,
+    positionals: true,
+    async main({ values, positionals }) {
+      const { importCommand } = await import('./import.js');
+      process.stdout.write(await importCommand(values, positionals));
       return 0;
     },
   }),

@@ -3,8 +3,10 @@
 
 import { describeError } from '../kube/errors.js';
 import os from 'node:os';
-import { ConnectCrmTesting } from '../connect/crm-testing.js';
-import { ConnectMailboxTesting } from '../connect/mailbox-testing.js';
+import { ConnectCrmTesting } from '../connect/crm-tester.js';
+import { ConnectMailboxTesting } from '../connect/mailbox-tester.js';
+import { DynamicsGate } from '../connect/dynamics-gate.js';
+import { DynamicsMirror } from '../connect/dynamics-mirror.js';
 import { ConnectSyncParts } from '../connect/sync-parts.js';
 import { createCaches, Manager, startCaches } from '../controllers/manager.js';
 import { createClients, loadKubeConfig } from '../kube/client.js';
@@ -36,9 +38,13 @@ export async function runOperator(flags: OperatorFlags): Promise<void> {
   const parserThreads = flags.parserThreads ?? defaultParserThreads(os.availableParallelism());
   const parser = runWorker && parserThreads > 0 ? new ParserPool({ threads: parserThreads }) : undefined;
   const syncParts = new ConnectSyncParts({ outgoingPollMs: flags.outgoingPoll, pollIntervalMs: flags.pollInterval, parser });
+  // Test and Enable first checks that Dynamics 365 does not process a mailbox itself.
+  const gate = new DynamicsGate({ caches, clients, connectors: syncParts.connectors, events: new EventRecorder(clients, 'mailsync-operator', logger), logger });
   const manager = runController
-    ? new Manager(clients, { namespace: flags.namespace, logger, testing: instrumentTesting(new ConnectMailboxTesting(logger), metrics), crmTesting: new ConnectCrmTesting(syncParts.connectors, logger), caches, autoApproveCap: flags.autoApproveDomains?.length ? flags.autoApproveDomains : undefined })
+    ? new Manager(clients, { namespace: flags.namespace, logger, testing: instrumentTesting(new ConnectMailboxTesting(logger, gate), metrics), crmTesting: new ConnectCrmTesting(syncParts.connectors, logger), caches, autoApproveCap: flags.autoApproveDomains?.length ? flags.autoApproveDomains : undefined })
     : undefined;
+  // Mailbox status into Dynamics 365 and its approvals back, for Deployments that ask (the leader only).
+  const mirror = runController ? new DynamicsMirror({ clients, caches, connectors: syncParts.connectors, events: new EventRecorder(clients, 'mailsync-operator', logger), logger }) : undefined;
   const elector =
     runController && flags.leaderElect
       ? new LeaderElector(clients, { namespace: lease.namespace, name: flags.leaseName, identity: flags.identity, logger })
@@ -67,6 +73,7 @@ export async function runOperator(flags: OperatorFlags): Promise<void> {
     await worker?.stop();
     await shards?.stop();
     await parser?.close();
+    await mirror?.stop();
     await manager?.stop();
     await elector?.release();
     await server?.close(2000);
@@ -90,6 +97,7 @@ export async function runOperator(flags: OperatorFlags): Promise<void> {
   if (!elector) {
     readiness.leading();
     await manager.start();
+    mirror?.start();
     readiness.started();
     return;
   }
@@ -97,7 +105,10 @@ export async function runOperator(flags: OperatorFlags): Promise<void> {
   await elector.run({
     onStartedLeading: () => {
       readiness.leading();
-      manager.start().then(() => readiness.started(), (err) => {
+      manager.start().then(() => {
+        mirror?.start();
+        readiness.started();
+      }, (err) => {
         logger.fatal(`controllers failed to start: ${describeError(err)}`);
         process.exit(1);
       });

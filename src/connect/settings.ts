@@ -4,9 +4,10 @@
 
 import { createHash } from 'node:crypto';
 import type { ConnectionSpec, EmailServerProfileSpec, MailboxSpec } from '../api/types.js';
-import { registerSecret, registerSecrets } from '../util/redact.js';
+import { registerSecrets } from '../util/redact.js';
+import { durationMs } from '../api/quantities.js';
 import type { ExchangeProduct } from '../mail/ews-version.js';
-import { FEDERATION_AUDIENCE } from '../mail/oauth.js';
+import { FEDERATION_AUDIENCE } from '../net/oauth-client.js';
 import type { Credentials, Endpoint, TlsMode, TokenProvider } from '../mail/types.js';
 
 export type Direction = 'incoming' | 'outgoing' | 'appointmentsContactsTasks';
@@ -96,14 +97,6 @@ export function protocolFor(spec: EmailServerProfileSpec, direction: Direction):
   }
 }
 
-const parseDuration = (d: string | undefined, fallbackMs: number): number => {
-  if (!d) return fallbackMs;
-  let ms = 0;
-  for (const [, n, unit] of d.matchAll(/([0-9.]+)(ms|s|m|h)/g)) ms += Number(n) * { ms: 1, s: 1000, m: 60_000, h: 3_600_000 }[unit as 'ms']!;
-  return ms || fallbackMs;
-};
-export { parseDuration };
-
 const unbracketed = (host: string): string => (host.startsWith('[') && host.endsWith(']') ? host.slice(1, -1) : host);
 
 /**
@@ -127,7 +120,6 @@ interface Location {
   /** The section that says where to connect, and the one that says how to sign in. */
   place: ConnectionSpec;
   auth: ConnectionSpec;
-  separate: boolean;
   field: string;
   placeField: string;
   authField: string;
@@ -188,9 +180,9 @@ function locate(profile: { name: string; spec: EmailServerProfileSpec }, address
     tls,
     ca,
     url: place.url,
-    timeoutMs: parseDuration(place.timeout, 30_000),
+    timeoutMs: durationMs(place.timeout, 30_000),
   };
-  return { ok: true, value: { protocol, endpoint, place, auth, separate, field, placeField, authField, versions } };
+  return { ok: true, value: { protocol, endpoint, place, auth, field, placeField, authField, versions } };
 }
 
 /** The endpoint of a direction of a profile, without credentials (a profile's own connection test). */
@@ -206,7 +198,7 @@ export function resolveEndpoint(profile: { name: string; spec: EmailServerProfil
 export function resolveDirection(profile: { name: string; spec: EmailServerProfileSpec }, mailbox: MailboxSpec, direction: Direction, lookups: Lookups): SettingsResult {
   const located = locate(profile, mailbox.emailAddress, direction, lookups);
   if (!located.ok) return located;
-  const { protocol, endpoint, place, auth, separate, field, placeField, authField, versions } = located.value;
+  const { protocol, endpoint, place, auth, field, placeField, authField, versions } = located.value;
   const spec = profile.spec;
 
   const source = auth.credentials?.source ?? 'Mailbox';

@@ -2,8 +2,10 @@
 // session with IDLE, POP3), the outgoing sender (SMTP, EWS, Graph) and the CRM connector. The
 // only module that knows both the sync pipelines and the protocol adapters.
 
+import { incomingStart } from '../api/incoming-start.js';
+import { durationMs, quantityBytes } from '../api/quantities.js';
 import { retryPolicyOf, type RetryPolicy } from '../api/retry-policy.js';
-import type { Deployment, EmailServerProfile, Mailbox } from '../api/types.js';
+import type { Deployment, Mailbox } from '../api/types.js';
 import { createConnector } from '../crm/factory.js';
 import type { CrmConnector } from '../crm/types.js';
 import { composeMime } from '../mail/compose.js';
@@ -14,18 +16,19 @@ import type { Credentials, OutgoingMessage } from '../mail/types.js';
 import { Pop3Adapter } from '../mail/pop3.js';
 import { SmtpAdapter } from '../mail/smtp.js';
 import { GraphAdapter } from '../mail/graph.js';
-import type { SecretSource } from '../controllers/mailbox-testing.js';
+import { clientCredentials } from '../mail/oauth.js';
+import type { SecretSource } from '../domain/secret-source.js';
 import type { SessionWatcher, SyncParts } from '../sync/mailbox-syncer.js';
-import { quantityBytes } from '../sync/parse.js';
-import { ImapSource } from '../sync/sources/imap.js';
-import { Pop3Source } from '../sync/sources/pop3.js';
+import { ImapSource } from '../sync/sources/imap-source.js';
+import { Pop3Source } from '../sync/sources/pop3-source.js';
 import { ChangeFeedSource } from '../sync/sources/change-feed.js';
 import type { FilteringMethod } from '../sync/filter.js';
 import type { Forwarder } from '../sync/incoming.js';
 import type { MessageParser } from '../sync/parser-pool.js';
+import { PendingFeed } from '../sync/pending-feed.js';
 import { DEFAULT_TOKEN, type TokenSettings } from '../sync/tracking-token.js';
 import type { SyncPartsFactory, SyncPlanInput } from '../sync/worker.js';
-import { parseDuration, resolveDirection, revisionOf, type DirectionSettings } from './settings.js';
+import { resolveDirection, revisionOf, type DirectionSettings } from './settings.js';
 import { slotClaim, type SlotsOf } from './connection-limits.js';
 import { credentialsFor, ewsAdapterFor } from './testers.js';
 
@@ -76,7 +79,7 @@ export class ConnectorCache {
     const held = this.connectors.get(owner);
     if (held?.key === key) return held.connector;
     const serviceAccountToken = lookups.serviceAccountToken?.bind(lookups);
-    const connector = createConnector(crm, secret?.data ?? {}, { ca, timeoutMs: parseDuration(crm.timeout, 30_000), ...(serviceAccountToken ? { serviceAccountToken } : {}) });
+    const connector = createConnector(crm, secret?.data ?? {}, { ca, timeoutMs: durationMs(crm.timeout, 30_000), tokenSource: clientCredentials, ...(serviceAccountToken ? { serviceAccountToken } : {}) });
     this.connectors.set(owner, { key, connector });
     return connector;
   }
@@ -98,27 +101,33 @@ function forwarderOf(m: Mailbox | undefined, deployment: Deployment): Forwarder 
  * An Exchange folder as a change feed: EWS SyncFolderItems or a Graph delta query. The inbox's can
  * also delete and move what it read (deleteAfterProcessing, moveFailedToUndeliverable).
  */
-function exchangeFeed(s: DirectionSettings, credentials: Credentials, folder: 'inbox' | 'sentitems', slots: SlotsOf): ChangeFeedSource {
+function exchangeFeed(s: DirectionSettings, credentials: Credentials, folder: 'inbox' | 'sentitems', slots: SlotsOf, receivedAfter?: Date): ChangeFeedSource {
   if (s.protocol === 'EWS') {
     const ews = ewsAdapterFor(s, credentials, slots(s));
-    return new ChangeFeedSource({
-      changes: async (state) => {
-        const r = await ews.syncFolderItems(state, undefined, folder === 'inbox' ? 'Inbox' : 'SentItems');
-        return { created: r.created, state: r.syncState };
+    return new ChangeFeedSource(
+      {
+        changes: async (state) => {
+          const r = await ews.syncFolderItems(state, undefined, folder === 'inbox' ? 'Inbox' : 'SentItems');
+          return { created: r.created, receivedAt: r.receivedAt, state: r.syncState };
+        },
+        mime: (id) => ews.getMime(id),
+        ...(folder === 'inbox' ? { remove: (id: string) => ews.deleteItem(id), moveTo: (id: string, to: string) => ews.moveToFolder(id, to) } : {}),
       },
-      mime: (id) => ews.getMime(id),
-      ...(folder === 'inbox' ? { remove: (id: string) => ews.deleteItem(id), moveTo: (id: string, to: string) => ews.moveToFolder(id, to) } : {}),
-    });
+      { receivedAfter },
+    );
   }
   const graph = new GraphAdapter(s.endpoint, credentials, { mailbox: s.address, slots: slots(s) });
-  return new ChangeFeedSource({
-    changes: async (state) => {
-      const r = await graph.delta(folder, state);
-      return { created: r.messages, state: r.nextDeltaLink };
+  return new ChangeFeedSource(
+    {
+      changes: async (state) => {
+        const r = await graph.delta(folder, state);
+        return { created: r.messages, receivedAt: r.receivedAt, state: r.nextDeltaLink };
+      },
+      mime: (id) => graph.getMime(id),
+      ...(folder === 'inbox' ? { remove: (id: string) => graph.deleteMessage(id), moveTo: (id: string, to: string) => graph.moveToFolder(id, to) } : {}),
     },
-    mime: (id) => graph.getMime(id),
-    ...(folder === 'inbox' ? { remove: (id: string) => graph.deleteMessage(id), moveTo: (id: string, to: string) => graph.moveToFolder(id, to) } : {}),
-  });
+    { receivedAfter },
+  );
 }
 
 /**
@@ -186,6 +195,8 @@ function requireCredentials(s: DirectionSettings): Credentials {
 
 export class ConnectSyncParts implements SyncPartsFactory {
   readonly connectors = new ConnectorCache();
+  /** One pending-send feed per connector, that is per Deployment configuration (pending-feed.ts). */
+  private readonly feeds = new WeakMap<CrmConnector, PendingFeed>();
 
   constructor(private readonly opts: SyncPartsOptions = {}) {}
 
@@ -213,14 +224,14 @@ export class ConnectSyncParts implements SyncPartsFactory {
         token: tokenSettings(deployment),
         maxAttachmentBytes: Math.min(...limits),
         moveFailedToUndeliverable: profile.spec.moveFailedToUndeliverable ?? false,
-        processEmailReceivedAfter: profile.spec.processEmailReceivedAfter ? new Date(profile.spec.processEmailReceivedAfter) : undefined,
+        processEmailReceivedAfter: incomingStart({ profile: profile.spec, mailbox: m.spec, deployment: deployment.spec, firstSuccessfulTestTime: m.status?.firstSuccessfulTestTime })?.after,
         ...(deployment.spec.internalEmail?.ignore && w.isInternal
           ? { internalEmail: { ignore: true, trackToQueues: deployment.spec.internalEmail.trackToQueues ?? true, isInternal: w.isInternal } }
           : {}),
       },
       outgoingMailbox: { key: `${m.metadata.namespace}/${m.metadata.name}`, address: m.spec.emailAddress, sendMode: profile.spec.outgoing?.sendMode ?? 'SendAs', token: tokenSettings(deployment) },
       crm,
-      pollIntervalMs: this.opts.pollIntervalMs ?? parseDuration(profile.spec.minPollingInterval, 5 * 60_000),
+      pollIntervalMs: this.opts.pollIntervalMs ?? durationMs(profile.spec.minPollingInterval, 5 * 60_000),
       outgoingIntervalMs: this.opts.outgoingPollMs ?? 30_000,
       retry: retryPolicyOf(deployment.spec.retryPolicy),
       ...(this.opts.parser ? { parser: this.opts.parser } : {}),
@@ -230,22 +241,33 @@ export class ConnectSyncParts implements SyncPartsFactory {
     const shared: Shared = {};
     // Connections per server and identity (maxConcurrentConnections), shared with the other workers.
     const slots: SlotsOf = (s) => slotClaim(s, w.liveWorkers);
+    const receivedAfter = parts.mailbox.processEmailReceivedAfter;
     if (w.incoming) {
-      parts.incoming = this.incoming(settings('incoming'), parts.retry!, debug, shared, slots);
+      parts.incoming = this.incoming(settings('incoming'), parts.retry!, debug, shared, slots, receivedAfter);
       // Sent Items as a second incoming source (not for POP3, which has no folders, nor a forward mailbox).
       const inbox = parts.incoming!;
-      if (deployment.spec.trackSentItems && !m.spec.forwardMailbox) Object.assign(inbox, this.sentItems(settings('incoming'), parts.retry!, debug, { close: inbox.close, watch: inbox.watch }, slots));
+      if (deployment.spec.trackSentItems && !m.spec.forwardMailbox) Object.assign(inbox, this.sentItems(settings('incoming'), parts.retry!, debug, { close: inbox.close, watch: inbox.watch }, slots, receivedAfter));
     }
     if (w.outgoing) {
       // IMAP profiles: SMTP keeps no copy, so the operator saves one in the Sent folder over IMAP,
       // on the incoming session when there is one.
       const saveSent = profile.spec.serverType === 'IMAP' && profile.spec.outgoing?.saveToSentFolder !== false;
       parts.outgoing = this.outgoing(settings('outgoing'), debug, slots, saveSent ? sentFolder(shared, () => settings('incoming'), debug, w.logger, slots) : undefined);
+      parts.pendingFeed = this.feedFor(crm);
     }
     return parts;
   }
 
-  private incoming(s: DirectionSettings, retry: RetryPolicy, debug: Debug, shared: Shared, slots: SlotsOf): SyncParts['incoming'] {
+  private feedFor(crm: CrmConnector): PendingFeed {
+    let feed = this.feeds.get(crm);
+    if (!feed) {
+      feed = new PendingFeed(crm, { intervalMs: this.opts.outgoingPollMs ?? 30_000 });
+      this.feeds.set(crm, feed);
+    }
+    return feed;
+  }
+
+  private incoming(s: DirectionSettings, retry: RetryPolicy, debug: Debug, shared: Shared, slots: SlotsOf, receivedAfter?: Date): SyncParts['incoming'] {
     const credentials = requireCredentials(s);
     switch (s.protocol) {
       case 'IMAP': {
@@ -264,14 +286,14 @@ export class ConnectSyncParts implements SyncPartsFactory {
       }
       case 'EWS':
       case 'Graph':
-        return { source: exchangeFeed(s, credentials, 'inbox', slots), close: async () => undefined };
+        return { source: exchangeFeed(s, credentials, 'inbox', slots, receivedAfter), close: async () => undefined };
       default:
         throw new Error(`incoming sync over ${s.protocol} is not supported`);
     }
   }
 
   /** The mailbox's Sent Items as an incoming source, closed with the inbox's. */
-  private sentItems(s: DirectionSettings, retry: RetryPolicy, debug: Debug, inbox: Pick<NonNullable<SyncParts['incoming']>, 'close' | 'watch'>, slots: SlotsOf): Partial<NonNullable<SyncParts['incoming']>> {
+  private sentItems(s: DirectionSettings, retry: RetryPolicy, debug: Debug, inbox: Pick<NonNullable<SyncParts['incoming']>, 'close' | 'watch'>, slots: SlotsOf, receivedAfter?: Date): Partial<NonNullable<SyncParts['incoming']>> {
     const credentials = requireCredentials(s);
     switch (s.protocol) {
       case 'IMAP': {
@@ -288,7 +310,7 @@ export class ConnectSyncParts implements SyncPartsFactory {
       }
       case 'EWS':
       case 'Graph':
-        return { sentItems: exchangeFeed(s, credentials, 'sentitems', slots) };
+        return { sentItems: exchangeFeed(s, credentials, 'sentitems', slots, receivedAfter) };
       default:
         return {};
     }

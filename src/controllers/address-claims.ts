@@ -13,7 +13,7 @@ import type { Mailbox } from '../api/types.js';
 import { getCondition } from '../kube/conditions.js';
 import type { ObjectCache } from '../kube/object-cache.js';
 import { keyOf } from '../kube/watch-cache.js';
-import type { Caches } from './context.js';
+import type { Caches } from '../domain/caches.js';
 
 const addressKey = (m: Mailbox): string => m.spec.emailAddress.toLowerCase();
 

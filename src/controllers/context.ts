@@ -1,20 +1,10 @@
 // What every reconciler gets: read-only caches, API clients, an event recorder and a logger.
 
-import type { V1ConfigMap, V1Secret } from '@kubernetes/client-node';
-import type { Deployment, EmailServerProfile, Mailbox } from '../api/types.js';
+import type { Caches } from '../domain/caches.js';
 import type { KubeClients } from '../kube/client.js';
 import type { EventRecorder } from '../kube/events.js';
-import type { ObjectCache } from '../kube/object-cache.js';
 import type { Logger } from '../log/logger.js';
 import type { AddressClaims } from './address-claims.js';
-
-export interface Caches {
-  profiles: ObjectCache<EmailServerProfile>;
-  mailboxes: ObjectCache<Mailbox>;
-  deployments: ObjectCache<Deployment>;
-  secrets: ObjectCache<V1Secret & { metadata: { name: string; namespace: string } }>;
-  configMaps: ObjectCache<V1ConfigMap>;
-}
 
 export interface ControllerContext {
   clients: KubeClients;

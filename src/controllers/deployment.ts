@@ -7,12 +7,12 @@ import type { Deployment, DeploymentStatusT } from '../api/types.js';
 import { RESOURCES, TEST_REQUESTED_AT } from '../api/types.js';
 import { getCondition } from '../kube/conditions.js';
 import { patchStatus } from '../kube/status.js';
-import { backoffDelay } from '../util/backoff.js';
+import { retryDelay } from '../util/backoff.js';
 import type { ReconcileResult } from '../kube/workqueue.js';
 import type { ControllerContext } from './context.js';
 import { mailboxCounts } from './counts.js';
-import type { CrmTestOutcome, CrmTesting } from './crm-testing.js';
-import { secretSource } from './secret-source.js';
+import type { CrmTestOutcome, CrmTesting } from '../domain/testing-ports.js';
+import { secretSource } from '../domain/secret-source.js';
 import { rolloutProgress } from './rollout-progress.js';
 import { applySummary } from './summary.js';
 
@@ -55,7 +55,7 @@ export class DeploymentReconciler {
       ? HEALTHY_RECHECK_MS
       : outcome.permanent
         ? (outcome.retryAfterMs ?? RETEST_MS)
-        : Math.max(outcome.retryAfterMs ?? 0, backoffDelay(failures, { baseMs: 2000, maxMs: RETEST_MS, jitter: 0.2 }));
+        : retryDelay(failures, { baseMs: 2000, maxMs: RETEST_MS, jitter: 0.2 }, outcome.retryAfterMs);
     this.last.set(id, { key, outcome, failures, retestAt: Date.now() + delay });
     const retryInMs = outcome.permanent ? 0 : delay;
     return { outcome, retryInMs, fresh: true };

@@ -12,17 +12,17 @@ import type { KubeClients } from '../kube/client.js';
 import { EventRecorder } from '../kube/events.js';
 import { keyOf, WatchCache, type ResourceType } from '../kube/watch-cache.js';
 import { MultiNamespaceCache, type ObjectCache } from '../kube/object-cache.js';
-import { runWorkers, WorkQueue } from '../kube/workqueue.js';
+import { runWorkers, WorkQueue, type ReconcileHook, type ReconcileResult } from '../kube/workqueue.js';
 import type { Logger } from '../log/logger.js';
-import type { Caches, ControllerContext } from './context.js';
+import type { Caches } from '../domain/caches.js';
+import type { ControllerContext } from './context.js';
 import { splitKey } from './context.js';
 import { DeploymentReconciler } from './deployment.js';
-import type { CrmTesting } from './crm-testing.js';
 import { MailboxReconciler, type TestPolicy } from './mailbox.js';
-import type { MailboxTesting } from './mailbox-testing.js';
+import type { CrmTesting, MailboxTesting } from '../domain/testing-ports.js';
 import { getCondition } from '../kube/conditions.js';
 import { ProfileReconciler } from './profile.js';
-import { SYNC_DIRECTIONS } from './sync-health.js';
+import { SYNC_DIRECTIONS } from '../domain/sync-failure.js';
 import { AddressClaims } from './address-claims.js';
 import { TestSlots } from './rollout-slots.js';
 import { effectiveProfileName } from './resolve.js';
@@ -230,17 +230,25 @@ export class Manager {
     caches.configMaps.addHandlers({ onAdd: configMapChanged, onUpdate: configMapChanged, onDelete: configMapChanged });
   }
 
+  private readonly hooks: ReconcileHook[] = [];
+
+  /** Wraps every reconcile from now on (observability/instrument.ts times them). Call before start(). */
+  aroundReconcile(hook: ReconcileHook): void {
+    this.hooks.push(hook);
+  }
+
   /** Starts the caches, waits until each has listed once, then starts the workers. */
   async start(): Promise<void> {
     await startCaches(this.caches);
     const log = this.opts.logger;
-    const run = (name: keyof Manager['queues'], n: number, fn: (ns: string, name: string) => Promise<unknown>) =>
+    const run = (name: keyof Manager['queues'], n: number, fn: (ns: string, name: string) => Promise<ReconcileResult | void>) =>
       runWorkers(
         this.queues[name],
         n,
-        async (key) => {
+        (key) => {
           const [ns, obj] = splitKey(key);
-          return (await fn(ns, obj)) as void;
+          // The hooks wrap the reconcile, the first added outermost.
+          return this.hooks.reduceRight<() => Promise<ReconcileResult | void>>((inner, hook) => () => hook(name, inner), () => fn(ns, obj))();
         },
         (key, err, retryInMs) => {
           // A conflict only means our cached copy was stale: the retry reads the new one.

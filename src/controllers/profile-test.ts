@@ -2,22 +2,12 @@
 // test request (the mailsync.dev/test-requested-at annotation on the profile), with or without
 // mailboxes, each server of the profile is reached, TLS checked as configured, and, where the
 // profile holds its own credentials, signed in to. The result goes to status.connectionTest and an
-// Event. The mail side plugs in through ProfileTesting, so this file knows nothing of IMAP or EWS.
+// Event. The mail side plugs in through ProfileTesting (domain/testing-ports.ts), so this file knows nothing of IMAP or EWS.
 
 import type { EmailServerProfile, ProfileStatus } from '../api/types.js';
 import { TEST_REQUESTED_AT } from '../api/types.js';
-import type { SecretSource } from './mailbox-testing.js';
-
-export interface ProfileTestStep {
-  direction: 'incoming' | 'outgoing';
-  /** Succeeded, or a failure reason. */
-  reason: string;
-  message: string;
-}
-
-export interface ProfileTesting {
-  testProfile(profile: EmailServerProfile, lookups: SecretSource, signal?: AbortSignal): Promise<ProfileTestStep[]>;
-}
+import type { SecretSource } from '../domain/secret-source.js';
+import type { ProfileTesting } from '../domain/testing-ports.js';
 
 export type ConnectionTestStatus = NonNullable<ProfileStatus['connectionTest']>;
 

@@ -5,9 +5,11 @@
 //
 // Ready is True only when every mailbox of the profile runs the current revision, apart from
 // mailboxes whose own configuration is incomplete (they are not the rollout's to finish), so
-// `kubectl wait --for=condition=Ready` on a profile waits for its rollout.
+// `kubectl wait --for=condition=Ready` on a profile waits for its rollout; and False
+// (MailboxesFailing) while failureThreshold percent of its mailboxes or more have a failing
+// direction (docs/status.md).
 
-import type { EmailServerProfile, EmailServerProfileSpec, ProfileStatus } from '../api/types.js';
+import type { EmailServerProfile, EmailServerProfileSpec, Mailbox, ProfileStatus } from '../api/types.js';
 import { RESOURCES } from '../api/types.js';
 import { reasonInfo } from '../api/reasons.js';
 import { getCondition, removeCondition, setCondition, type Condition } from '../kube/conditions.js';
@@ -15,16 +17,40 @@ import { isConflict } from '../kube/errors.js';
 import { patchStatus } from '../kube/status.js';
 import type { ReconcileResult } from '../kube/workqueue.js';
 import type { ControllerContext } from './context.js';
-import { mailboxCounts } from './counts.js';
-import { directionsOf, effectiveDeliveryMethods, effectiveProfileName, resolveMailbox } from './resolve.js';
-import { RolloutController, type RolloutPhase, type RolloutPlan } from './rollout.js';
+import { failingDirection, mailboxCounts } from './counts.js';
+import { effectiveDeliveryMethods } from '../domain/delivery-methods.js';
+import { directionsOf, effectiveProfileName, resolveMailbox } from './resolve.js';
+import { RolloutController, rolloutSettings, type RolloutPhase, type RolloutPlan } from './rollout.js';
 import { mailboxRolloutState } from './rollout-mailbox.js';
-import { cacheVersions, profileRevision, revisionSpec } from './rollout-revision.js';
-import { answerTestRequest, type ProfileTesting } from './profile-test.js';
-import { secretSource } from './secret-source.js';
-import { applySummary } from './summary.js';
+import { cacheVersions, profileRevision, revisionSpec } from '../domain/revision.js';
+import { secretSource } from '../domain/secret-source.js';
+import type { ProfileTesting } from '../domain/testing-ports.js';
+import { answerTestRequest } from './profile-test.js';
+import { applySummary, type Summary } from './summary.js';
 
 const MAX_REVISIONS = 32;
+const FAILING_NAMED = 5;
+/**
+ * Failures of a mailbox's own configuration (its Secret is missing or lacks a key): the mailbox
+ * reports them, but they say nothing about the profile (a profile's own missing Secret is its
+ * SecretNotFound), as mailboxes whose configuration is incomplete do not hold up its rollout.
+ */
+const OWN_CONFIGURATION = new Set(['SecretNotFound', 'CredentialsMissing']);
+
+/**
+ * When at least `threshold` percent of the mailboxes have a failing direction (the rollout's
+ * spec.rollout.failureThreshold, as Dynamics' alert rule and the chart's alert): what to say about
+ * it in the profile's Ready message; undefined otherwise.
+ */
+export function failingShare(mailboxes: Mailbox[], threshold: number): string | undefined {
+  const failing = mailboxes.flatMap((m) => {
+    const f = failingDirection(m);
+    return f && !OWN_CONFIGURATION.has(f.reason) ? [`${m.metadata.name} (${f.type} ${f.reason})`] : [];
+  });
+  if (!failing.length || failing.length * 100 < threshold * mailboxes.length) return undefined;
+  const named = failing.slice(0, FAILING_NAMED).join(', ') + (failing.length > FAILING_NAMED ? `, and ${failing.length - FAILING_NAMED} more` : '');
+  return `${failing.length} of ${mailboxes.length} mailboxes fail (spec.rollout.failureThreshold is ${threshold}%): ${named}; see each mailbox's conditions`;
+}
 
 /**
  * Ready and the kstatus conditions for each phase of a rollout. `blocker` is what keeps the profile
@@ -81,7 +107,7 @@ export class ProfileReconciler {
       mailboxes: { ...mailboxCounts(mailboxes), ...plan.counts },
     };
     const problem = this.missingSecret(p);
-    next.conditions = this.conditions(p, plan, problem);
+    next.conditions = this.conditions(p, plan, problem, failingShare(mailboxes, rolloutSettings(p.spec).failureThreshold));
     const tester = this.testing?.testProfile ? (this.testing as ProfileTesting) : undefined;
     const tested = await answerTestRequest(p, tester, secretSource(caches, namespace, this.ctx.clients));
     if (tested) next.connectionTest = tested.status;
@@ -113,14 +139,21 @@ export class ProfileReconciler {
     return plan.requeueAfterMs !== undefined ? { requeueAfterMs: plan.requeueAfterMs } : undefined;
   }
 
-  private conditions(p: EmailServerProfile, plan: RolloutPlan, problem: string | undefined): Condition[] {
+  private conditions(p: EmailServerProfile, plan: RolloutPlan, problem: string | undefined, failing: string | undefined): Condition[] {
     const gen = p.metadata.generation;
     const phase = PHASE_CONDITIONS[plan.phase];
     let conds = p.status?.conditions ?? [];
     const blocker = phase.blocker ? { reason: phase.blocker, message: plan.message } : undefined;
     const progress = blocker && reasonInfo(blocker.reason)?.kind === 'progress';
+    // A rolled-out profile whose mailboxes mostly fail does not do what it is for. Each mailbox
+    // reports (and retries) its own failure, so this is neither Stalled nor Reconciling.
+    const ready: Summary['ready'] = problem
+      ? { status: 'False', reason: 'SecretNotFound', message: problem }
+      : phase.ready[0] === 'True' && failing
+        ? { status: 'False', reason: 'MailboxesFailing', message: `${plan.message}; but ${failing}` }
+        : { status: phase.ready[0], reason: phase.ready[1], message: plan.message };
     conds = applySummary(conds, gen, {
-      ready: problem ? { status: 'False', reason: 'SecretNotFound', message: problem } : { status: phase.ready[0], reason: phase.ready[1], message: plan.message },
+      ready,
       failure: problem ? { reason: 'SecretNotFound', message: problem } : progress ? undefined : blocker,
       reconciling: progress ? blocker : undefined,
     });

@@ -3,18 +3,14 @@
 
 import type { Deployment, EmailServerProfile, Mailbox } from '../api/types.js';
 import { isExchange } from '../api/types.js';
-import type { Caches } from './context.js';
-import type { Direction } from './mailbox-testing.js';
+import type { Caches } from '../domain/caches.js';
+import { effectiveDeliveryMethods, type DeliveryMethods } from '../domain/delivery-methods.js';
+import type { Direction } from '../domain/testing-ports.js';
 
-export interface EffectiveMailbox {
+export interface EffectiveMailbox extends DeliveryMethods {
   deployment: Deployment;
   profile: EmailServerProfile;
-  incoming: 'ServerSideSync' | 'ForwardMailbox' | 'None';
-  outgoing: 'ServerSideSync' | 'None';
-  appointmentsContactsTasks: 'ServerSideSync' | 'None';
 }
-
-export type DeliveryMethods = Pick<EffectiveMailbox, 'incoming' | 'outgoing' | 'appointmentsContactsTasks'>;
 
 export type Resolution =
   | { ok: true; value: EffectiveMailbox }
@@ -23,17 +19,6 @@ export type Resolution =
 /** The profile name a mailbox uses after defaults, or undefined when neither names one. */
 export function effectiveProfileName(mbx: Mailbox, deployment: Deployment | undefined): string | undefined {
   return mbx.spec.serverProfileRef?.name ?? deployment?.spec.defaults?.serverProfileRef?.name;
-}
-
-/** The mailbox's delivery methods after the Deployment's defaults. A forward mailbox only receives. */
-export function effectiveDeliveryMethods(mbx: Mailbox, deployment: Deployment | undefined): DeliveryMethods {
-  if (mbx.spec.forwardMailbox) return { incoming: 'ServerSideSync', outgoing: 'None', appointmentsContactsTasks: 'None' };
-  const d = deployment?.spec.defaults ?? {};
-  return {
-    incoming: mbx.spec.incoming ?? d.incoming ?? 'ServerSideSync',
-    outgoing: mbx.spec.outgoing ?? d.outgoing ?? 'ServerSideSync',
-    appointmentsContactsTasks: mbx.spec.appointmentsContactsTasks ?? d.appointmentsContactsTasks ?? 'None',
-  };
 }
 
 /**

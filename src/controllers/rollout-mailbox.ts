@@ -10,7 +10,7 @@
 
 import { mailboxKind, type EmailServerProfile, type Mailbox } from '../api/types.js';
 import { getCondition } from '../kube/conditions.js';
-import type { Direction } from './mailbox-testing.js';
+import type { Direction } from '../domain/testing-ports.js';
 
 export const DIRECTIONS: Direction[] = ['incoming', 'outgoing', 'appointmentsContactsTasks'];
 

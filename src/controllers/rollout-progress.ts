@@ -4,10 +4,10 @@
 // rollout through the RolloutController, with batches and pauses.)
 
 import type { Mailbox } from '../api/types.js';
-import type { Caches } from './context.js';
+import type { Caches } from '../domain/caches.js';
 import { directionsOf, resolveMailbox } from './resolve.js';
 import { mailboxRolloutState } from './rollout-mailbox.js';
-import { cacheVersions, profileRevision } from './rollout-revision.js';
+import { cacheVersions, profileRevision } from '../domain/revision.js';
 
 export interface RolloutProgress {
   /** Mailboxes running what they should. */

@@ -15,7 +15,7 @@
 // Planning is pure: the ProfileReconciler writes the result and records the events.
 
 import { mailboxKind, type EmailServerProfile, type EmailServerProfileSpec, type Mailbox, type ProfileStatus } from '../api/types.js';
-import { durationMs } from '../util/duration.js';
+import { durationMs } from '../api/quantities.js';
 import { compareKeys, inOpenBatch, rolloutKey, type MailboxRolloutState } from './rollout-mailbox.js';
 
 export type RolloutStatusT = NonNullable<ProfileStatus['rollout']>;
@@ -89,7 +89,7 @@ export class RolloutController {
     const all = mailboxes.map((x) => ({ ...x, key: rolloutKey(x.mailbox), name: x.mailbox.metadata.name })).sort((a, b) => compareKeys(a.key, b.key));
     const held = all.filter((x) => x.state.held);
     const inBatch = (key: string) => inOpenBatch(r, key);
-    let batchPending = held.filter((x) => !x.state.failed && inBatch(x.key));
+    const batchPending = held.filter((x) => !x.state.failed && inBatch(x.key));
     const batchFailed = held.filter((x) => x.state.failed && x.state.failed.batch === r.batch);
     const failed = held.filter((x) => x.state.failed);
     const short = (x: (typeof all)[number]) => x.name;
@@ -120,7 +120,6 @@ export class RolloutController {
         r.batchSize = members.length;
         r.batchStartTime = preciseIso(now);
         delete r.batchCompletionTime;
-        batchPending = members;
         const queues = members.filter((x) => mailboxKind(x.mailbox) !== 'User').length;
         const left = candidates.length - members.length;
         events.push({
@@ -149,7 +148,7 @@ export class RolloutController {
       xs
         .slice(0, MAX_FAILURES_NAMED)
         .map((x) => `${x.name} (${x.state.failed!.reason}: ${firstClause(x.state.failed!.message)})`)
-        .join(', ') + (xs.length > MAX_FAILURES_NAMED ? ` and ${xs.length - MAX_FAILURES_NAMED} more (status.rollout.failures)` : '');
+        .join(', ') + (xs.length > MAX_FAILURES_NAMED ? ` and ${xs.length - MAX_FAILURES_NAMED} more (${listedIn(ordered.length)})` : '');
     const progress = `${counts.updated} of ${all.length} mailboxes on revision ${revision}`;
 
     let phase: RolloutPhase;
@@ -180,6 +179,13 @@ export class RolloutController {
     }
     return { rollout: r, counts, phase, message, events, requeueAfterMs };
   }
+}
+
+/** Where the failures not named in a message are: status.rollout.failures lists only the first MAX_FAILURES_LISTED. */
+function listedIn(failed: number): string {
+  return failed > MAX_FAILURES_LISTED
+    ? `status.rollout.failures lists the first ${MAX_FAILURES_LISTED} of ${failed}; kubectl get mailboxes -o wide shows each in its ROLLOUT column`
+    : 'status.rollout.failures';
 }
 
 /** The start of a failure message, enough to recognise it in a one-line summary. */

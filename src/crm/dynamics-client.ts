@@ -2,17 +2,22 @@
 // the OData headers every request carries, paging through @odata.nextLink, and Dataverse's
 // answers turned into CrmErrors (429 from the service protection limits becomes CRMThrottled with
 // the Retry-After it sent). It knows nothing of emails; dynamics.ts does.
-import { MailError } from '../mail/types.js';
-import { sameOrigin } from '../mail/http.js';
+import { sameOrigin } from '../net/http.js';
+import type { TokenSource } from '../net/oauth-client.js';
 import { redact } from '../util/redact.js';
 import { errorForStatus, type CrmCallContext } from './errors.js';
-import { errorBody, parseJson, sendCrmRequest, withoutQuery, type CrmHttpAnswer } from './http.js';
+import { errorBody, errorFields, parseJson, sendCrmRequest, withoutQuery, type CrmHttpAnswer } from './request.js';
+import { buildBatch, parseBatchResponse, type BatchItem, type BatchResponse, type BatchResult } from './dynamics-batch.js';
 import { CrmError } from './types.js';
 
-export interface TokenSource {
-  getToken(): Promise<string>;
-  invalidate(): void;
+/** A failure the token source already classified (the client-credentials provider's MailError). */
+interface ClassifiedFailure extends Error {
+  reason: string;
+  retryAfterMs?: number;
+  serverText?: string;
 }
+
+const isClassified = (err: unknown): err is ClassifiedFailure => err instanceof Error && typeof (err as { reason?: unknown }).reason === 'string';
 
 export interface DataverseClientOptions {
   /** `https://org.crm.dynamics.com/api/data/v9.2` */
@@ -25,6 +30,7 @@ export interface DataverseClientOptions {
   authHint: string;
   /** Records per page (Prefer: odata.maxpagesize); Dataverse allows up to 5,000. */
   pageSize: number;
+  counter?: RequestCounter;
 }
 
 type Method = 'GET' | 'POST' | 'PATCH';
@@ -37,6 +43,16 @@ interface Page<T> {
 
 /** Asks Dataverse to add display names of lookups (`<lookup>@OData.Community.Display.V1.FormattedValue`). */
 export const FORMATTED_VALUES = 'odata.include-annotations="OData.Community.Display.V1.FormattedValue"';
+/** Asks Dataverse to name the table a lookup points to (`<lookup>@Microsoft.Dynamics.CRM.lookuplogicalname`). */
+export const LOOKUP_NAMES = 'odata.include-annotations="Microsoft.Dynamics.CRM.lookuplogicalname"';
+
+/** Operations per $batch request: Dataverse allows 1,000. */
+export const MAX_BATCH_OPERATIONS = 1000;
+
+/** Counts the HTTP requests a client sends (the benchmark's requests per email). */
+export interface RequestCounter {
+  count(method: string, path: string): void;
+}
 
 export class DataverseClient {
   constructor(private readonly options: DataverseClientOptions) {}
@@ -75,10 +91,44 @@ export class DataverseClient {
     return this.json<T>(res, [200, 201], url);
   }
 
-  /** PATCH some columns of one record (never creates: If-Match: * prevents an upsert). */
-  async update(entitySet: string, id: string, body: Record<string, unknown>): Promise<void> {
+  /** POST to an action (`emails(<id>)/Microsoft.Dynamics.CRM.SendEmail`, `DownloadBlock`); its JSON answer, or undefined for 204. */
+  async action<T>(path: string, body: Record<string, unknown>): Promise<T | undefined> {
+    const url = `${this.options.apiUrl}/${path}`;
+    const res = await this.send('POST', url, JSON.stringify(body));
+    if (res.status === 204) return undefined;
+    return this.json<T>(res, [200], url);
+  }
+
+  /**
+   * Sends operations and change sets in one $batch request (dynamics-batch.ts), asking Dataverse to
+   * go on after a failed item. A failure of the request as a whole (429 and its Retry-After, 401,
+   * 5xx) throws as any request does; each item's own answer is the caller's to read (itemError).
+   */
+  async batch(items: BatchItem[]): Promise<BatchResult[]> {
+    const url = `${this.options.apiUrl}/$batch`;
+    const { contentType, body } = buildBatch(new URL(this.options.apiUrl).pathname, items);
+    const res = await this.send('POST', url, body, { 'content-type': contentType, prefer: 'odata.continue-on-error' });
+    this.check(res, [200], url);
+    try {
+      return parseBatchResponse(res.header('content-type'), res.text, items.length);
+    } catch (err) {
+      throw new CrmError('CRMError', `Dynamics 365 ${withoutQuery(url)}: the $batch answer could not be read (${(err as Error).message}); it is retried with back-off`);
+    }
+  }
+
+  /** The CrmError an item of a batch answered, as the same request alone would have thrown. */
+  itemError(r: BatchResponse, path: string): CrmError {
+    const { code, message } = errorFields(r.body);
+    return errorForStatus({ status: r.status, retryAfter: r.headers['retry-after'], code, text: message }, this.context(`${this.options.apiUrl}/${path}`));
+  }
+
+  /**
+   * PATCH some columns of one record. Never creates: If-Match: * prevents an upsert; an ETag
+   * instead updates only the version that was read (412 when it changed since).
+   */
+  async update(entitySet: string, id: string, body: Record<string, unknown>, ifMatch = '*'): Promise<void> {
     const url = `${this.options.apiUrl}/${entitySet}(${id})`;
-    this.check(await this.send('PATCH', url, JSON.stringify(body), { 'if-match': '*' }), [204, 200], url);
+    this.check(await this.send('PATCH', url, JSON.stringify(body), { 'if-match': ifMatch }), [204, 200], url);
   }
 
   /** Sends with a token; a 401 is retried once with a fresh token (it may have been revoked early). */
@@ -92,7 +142,8 @@ export class DataverseClient {
         'odata-version': '4.0',
         ...extra,
       };
-      if (body !== undefined) headers['content-type'] = 'application/json; charset=utf-8';
+      if (body !== undefined) headers['content-type'] ??= 'application/json; charset=utf-8';
+      this.options.counter?.count(method, new URL(url).pathname);
       const res = await sendCrmRequest({ method, url, headers, body, ca: this.options.ca, signal }, this.context(url, token));
       if (res.status !== 401 || attempt > 0) return res;
       this.options.tokens.invalidate();
@@ -134,10 +185,10 @@ export class DataverseClient {
   }
 }
 
-/** The token provider's MailError, in the CRM's vocabulary. */
+/** The token source's classified failure, in the CRM's vocabulary. */
 export function tokenError(err: unknown, secrets: readonly string[]): CrmError {
   if (err instanceof CrmError) return err;
-  if (!(err instanceof MailError)) {
+  if (!isClassified(err)) {
     // Not our error, so its message is free text: name its type only.
     const kind = err instanceof Error ? err.name : typeof err;
     return new CrmError('CRMError', `Dynamics 365 OAuth: unexpected error (${kind}); it is retried with back-off`, { cause: err });

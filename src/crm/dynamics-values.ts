@@ -64,4 +64,12 @@ export const MAX_LENGTH = {
   submittedby: 250,
   addressused: 320,
   filename: 255,
+  trackingtoken: 50,
 } as const;
+
+/**
+ * Downloads of attachments larger than this go in blocks (InitializeAttachmentBlocksDownload,
+ * DownloadBlock): "Use file data with Attachment and Note records" advises plain reads of the
+ * base64 `body` only for files under 4 MB, and blocks of at most 4 MB.
+ */
+export const ATTACHMENT_BLOCK_BYTES = 4 * 1024 * 1024;

@@ -1,26 +1,42 @@
-// The Dynamics 365 connector: the CrmConnector contract over the Dataverse Web API v9.2.
+// The Dynamics 365 connector: the CrmConnector contract over the Dataverse Web API v9.2, as
+// Dynamics users expect to see mail in their CRM (docs/crm.md):
 //
-//   incoming  -> an `email` activity (directioncode Incoming) with `email_activity_parties`
-//                (sender, to, cc; bound to the contact/lead/account/user/queue that has the
-//                address, else just `addressused`), attachments as `activitymimeattachments`,
-//                then closed as Received
-//   outgoing  -> emails in Pending Send from the mailbox's address; claimed as Sending, then
-//                Sent (with our Message-ID) or Failed; released back to Pending Send
-//   filtering -> contacts/leads/accounts (and users/queues) by their email columns
+//   incoming  -> an `email` activity per (receiving mailbox, Message-ID), owned by the mailbox's
+//                owner, with a queue item for a queue mailbox, the Regarding of the email it
+//                answers, the tracking token, parties and attachments (dynamics-incoming.ts)
+//   outgoing  -> emails in Pending Send, found for every mailbox of the Deployment at once with
+//                BackgroundSendEmail; attachments fetched (in blocks when large); claimed as
+//                Sending, then recorded as sent with SendEmail (IssueSend false), or Failed
+//                (dynamics-outgoing.ts)
+//   filtering -> contacts/leads/accounts (and users/queues) by their email columns; or Dynamics'
+//                own rules with CheckIncomingEmail (incomingFiltering CRMDecides)
 //
-// Idempotency without custom columns (docs/crm.md): an incoming email is identified by its
-// `messageid` plus `submittedby`, which we set to a marker naming the receiving Mailbox
-// ("mailsync:<namespace>/<name>"). Before creating, the connector queries for that pair; a hit
-// is a redelivery. The email is created open and closed as Received only after its attachments
-// are in, so a redelivery that finds it still open finishes the job instead of duplicating it.
-import { createHash } from 'node:crypto';
+// Requests: concurrent calls are gathered (coalescer.ts) into $batch requests: the reads of many
+// calls in one, the new emails of a batch in one (a change set each), the status changes of many
+// emails in one. 429 from the service protection limits fails the request with its Retry-After
+// (CRMThrottled), and the pipelines wait as asked.
+import { Coalescer } from './coalescer.js';
 import { registerSecret } from '../util/redact.js';
-import { ClientCredentialsTokenProvider, type ClientCredential } from '../mail/oauth.js';
-import { DataverseClient, FORMATTED_VALUES, type TokenSource } from './dynamics-client.js';
-import { bareMessageId, fit, messageIdForms, odataString, recordId, storedMessageId } from './dynamics-odata.js';
+import type { ClientCredential, TokenSource, TokenSourceFactory } from '../net/oauth-client.js';
+import { changeSetResult, type BatchOperation, type BatchResult } from './dynamics-batch.js';
+import { DataverseClient, type RequestCounter } from './dynamics-client.js';
+import { IncomingWriter } from './dynamics-incoming.js';
+import { rowsOf, TtlCache, type GetRunner } from './dynamics-lookups.js';
+import { bareMessageId, messageIdForms, odataString, recordId } from './dynamics-odata.js';
+import { OutgoingReader } from './dynamics-outgoing.js';
 import { PartyResolver } from './dynamics-parties.js';
-import { DIRECTION_INCOMING, DIRECTION_OUTGOING, EMAIL_STATUS, MAX_LENGTH, PARTICIPATION, STATE_OF_STATUS } from './dynamics-values.js';
-import { CrmError, type AddressLookup, type CrmConnector, type DeliveryResult, type IncomingEmail, type Party, type PendingEmail } from './types.js';
+import { DIRECTION_OUTGOING, EMAIL_STATUS, STATE_OF_STATUS } from './dynamics-values.js';
+import {
+  CrmError,
+  type AddressLookup,
+  type CrmConnector,
+  type DeliveryResult,
+  type IncomingCheck,
+  type IncomingEmail,
+  type OutgoingAttachment,
+  type PendingEmail,
+  type TrackingTokenFormat,
+} from './types.js';
 
 export interface DynamicsConnectorOptions {
   /** Organization URL (spec.crm.url), e.g. https://contoso.crm.dynamics.com, or its /api/data/v9.x URL. */
@@ -43,36 +59,41 @@ export interface DynamicsConnectorOptions {
   secretName?: string;
   /** Records per page when listing (default 500). */
   pageSize?: number;
-  /** Replaces the client-credentials provider (tests). */
+  /** Builds the OAuth client-credentials token source (mail/oauth.ts's clientCredentials in the operator). */
+  tokenSource: TokenSourceFactory;
+  /** Replaces the token source altogether (tests). */
   tokens?: TokenSource;
+  /** false: every call alone, one email per request (the benchmark's per-message baseline). */
+  batching?: boolean;
+  /** Counts HTTP requests (the benchmark). */
+  counter?: RequestCounter;
 }
 
-interface EmailRow {
-  activityid: string;
-  statuscode?: number | null;
-  deliveryattempts?: number | null;
-  subject?: string | null;
-  description?: string | null;
-  messageid?: string | null;
-  trackingtoken?: string | null;
-  email_activity_parties?: PartyRow[];
-}
-
-interface PartyRow {
-  addressused?: string | null;
-  participationtypemask?: number | null;
-  _partyid_value?: string | null;
-  '_partyid_value@OData.Community.Display.V1.FormattedValue'?: string;
-}
+/** One outgoing status change, as the webhook contract's batch has them. */
+type StatusChange = { id: string; state: 'Sending'; messageId: string } | { id: string; state: 'PendingSend' } | { id: string; state: 'Sent'; messageId: string; sentAt: string };
 
 const DEFAULT_TIMEOUT_MS = 30_000;
 /** Message-IDs asked for per query (each becomes two `messageid eq` terms). */
 const MESSAGE_IDS_PER_QUERY = 10;
+/** Calls per $batch request, and batches in flight (coalescer.ts). */
+const BATCH_LIMITS = { maxBatch: 100, maxInFlight: 4 };
+const GET_LIMITS = { maxBatch: 200, maxInFlight: 4 };
+
+/** CheckIncomingEmailResponse.ReasonCode values and their names (SDK reference, CheckIncomingEmailResponse.ReasonCode). */
+const CHECK_REASONS: Record<number, string> = { [-1]: 'Unknown', 0: 'Duplicate', 1: 'NoCorrelationMatch', 2: 'CorrelationMatch', 3: 'NoRecipientMatch', 4: 'InternalEmailReject', 5: 'SenderMatch', 6: 'AcceptAll', 7: 'InvalidSender' };
 
 export class DynamicsConnector implements CrmConnector {
   readonly apiUrl: string;
-  private readonly client: DataverseClient;
+  /** The Dataverse client, for modules that read more (coexistence, status mirror). */
+  readonly client: DataverseClient;
   private readonly parties: PartyResolver;
+  private readonly incoming: IncomingWriter;
+  private readonly outgoing: OutgoingReader;
+  private readonly getBatches: Coalescer<BatchOperation, BatchResult>;
+  private readonly deliveries: Coalescer<IncomingEmail, DeliveryResult>;
+  private readonly changes: Coalescer<StatusChange, void>;
+  private readonly gets: GetRunner;
+  private readonly tokenFormat = new TtlCache<TrackingTokenFormat>(10 * 60_000);
 
   constructor(options: DynamicsConnectorOptions) {
     const { apiUrl, origin } = dataverseUrls(options.url);
@@ -81,7 +102,7 @@ export class DynamicsConnector implements CrmConnector {
     const secret = options.secretName ?? 'the Secret named by spec.crm.credentialsSecretRef';
     const tokens =
       options.tokens ??
-      new ClientCredentialsTokenProvider({
+      options.tokenSource({
         tenantId: options.tenantId,
         clientId: options.clientId,
         ...(options.clientSecret !== undefined ? { clientSecret: options.clientSecret } : {}),
@@ -99,11 +120,19 @@ export class DynamicsConnector implements CrmConnector {
       ca: options.ca,
       secrets: options.clientSecret ? [options.clientSecret] : [],
       pageSize: options.pageSize ?? 500,
+      counter: options.counter,
       authHint:
         `check spec.crm.oauth (tenantId, clientId "${options.clientId}") and the client's credential (key "clientSecret", or "tls.crt" and "tls.key", in ${secret}, or the federated credential of oauth.serviceAccountName), and that the app ` +
-        'is an application user of this Dataverse environment with a security role that can read and write emails, contacts, leads, accounts, users and queues',
+        'is an application user of this Dataverse environment with a security role that can read and write emails, queue items, attachments and mailboxes, and read contacts, leads, accounts, users and queues',
     });
-    this.parties = new PartyResolver(this.client);
+    const one = options.batching === false ? { maxBatch: 1, maxInFlight: 16 } : undefined;
+    this.getBatches = new Coalescer({ ...(one ?? GET_LIMITS), run: (ops) => this.client.batch(ops) });
+    this.gets = (ops) => Promise.all(ops.map((op) => this.getBatches.submit(op)));
+    this.parties = new PartyResolver(this.client, this.gets);
+    this.incoming = new IncomingWriter(this.client, this.parties, this.gets);
+    this.outgoing = new OutgoingReader(this.client, this.gets);
+    this.deliveries = new Coalescer({ ...(one ?? BATCH_LIMITS), run: (emails) => this.incoming.deliver(emails) });
+    this.changes = new Coalescer({ ...(one ?? BATCH_LIMITS), run: (changes) => this.applyChanges(changes) });
   }
 
   async test(signal?: AbortSignal): Promise<void> {
@@ -111,46 +140,33 @@ export class DynamicsConnector implements CrmConnector {
     await this.client.get('WhoAmI', signal);
   }
 
-  async deliverIncoming(email: IncomingEmail): Promise<DeliveryResult> {
-    if (!bareMessageId(email.messageId)) throw new CrmError('CRMRejected', `Dynamics 365: the email from mailbox ${email.mailbox} has no Message-ID`);
-    const messageid = storedMessageId(email.messageId);
-    const marker = submittedByMarker(email.mailbox);
-    const filter = `messageid eq ${odataString(messageid)} and submittedby eq ${odataString(marker)} and directioncode eq ${DIRECTION_INCOMING}`;
-    const [existing] = await this.client.list<EmailRow>(`emails?$select=activityid,statuscode&$filter=${encodeURIComponent(filter)}`, 1);
-    if (existing) {
-      // A redelivery. If the earlier attempt stopped before closing the email, finish it now.
-      if (existing.statuscode !== EMAIL_STATUS.Received) await this.complete(existing.activityid, email, false);
-      return { crmId: existing.activityid, created: false };
-    }
-    const body: Record<string, unknown> = {
-      subject: fit(email.subject, MAX_LENGTH.subject),
-      description: email.htmlBody ?? textToHtml(email.textBody ?? ''),
-      directioncode: DIRECTION_INCOMING,
-      messageid,
-      submittedby: marker,
-      email_activity_parties: await this.incomingParties(email),
-    };
-    if (email.regarding) body['parentactivityid@odata.bind'] = `/emails(${recordId(email.regarding.crmEmailId, 'regarding email id')})`;
-    const created = await this.client.create<EmailRow>('emails', body, ['activityid']);
-    await this.complete(created.activityid, email, true);
-    return { crmId: created.activityid, created: true };
+  deliverIncoming(email: IncomingEmail): Promise<DeliveryResult> {
+    return this.deliveries.submit(email);
   }
 
   async findEmailByMessageId(messageIds: string[]): Promise<string | undefined> {
     const wanted = [...new Set(messageIds.map(bareMessageId).filter(Boolean))];
-    for (let i = 0; i < wanted.length; i += MESSAGE_IDS_PER_QUERY) {
-      const chunk = wanted.slice(i, i + MESSAGE_IDS_PER_QUERY);
+    const chunks: string[][] = [];
+    for (let i = 0; i < wanted.length; i += MESSAGE_IDS_PER_QUERY) chunks.push(wanted.slice(i, i + MESSAGE_IDS_PER_QUERY));
+    const paths = chunks.map((chunk) => {
       const filter = chunk.flatMap(messageIdForms).map((v) => `messageid eq ${odataString(v)}`).join(' or ');
-      const rows = await this.client.list<EmailRow>(`emails?$select=activityid,messageid&$filter=${encodeURIComponent(filter)}`, 50);
-      const byId = new Map<string, string>();
-      for (const r of rows) if (r.messageid) byId.set(bareMessageId(r.messageid).toLowerCase(), r.activityid);
-      // The earliest id in the caller's order wins (In-Reply-To before References).
-      for (const id of chunk) {
-        const hit = byId.get(id.toLowerCase());
-        if (hit) return hit;
-      }
-    }
-    return undefined;
+      return `emails?$select=activityid,messageid&$filter=${encodeURIComponent(filter)}`;
+    });
+    const results = await this.gets(paths.map((path) => ({ method: 'GET', path })));
+    const byId = new Map<string, string>();
+    results.forEach((r, i) => {
+      for (const row of rowsOf<{ activityid: string; messageid?: string | null }>(this.client, r, paths[i])) if (row.messageid) byId.set(bareMessageId(row.messageid).toLowerCase(), row.activityid);
+    });
+    // The earliest id in the caller's order wins (In-Reply-To before References).
+    return wanted.map((id) => byId.get(id.toLowerCase())).find(Boolean);
+  }
+
+  /** The outgoing email that carried this tracking token (SendEmail stores it in `trackingtoken`). */
+  async findEmailByTrackingToken(token: string): Promise<string | undefined> {
+    const filter = `trackingtoken eq ${odataString(token)} and directioncode eq ${DIRECTION_OUTGOING}`;
+    const path = `emails?$select=activityid&$filter=${encodeURIComponent(filter)}&$orderby=${encodeURIComponent('createdon desc')}&$top=1`;
+    const [r] = await this.gets([{ method: 'GET', path }]);
+    return rowsOf<{ activityid: string }>(this.client, r, path)[0]?.activityid;
   }
 
   async lookupAddress(address: string): Promise<AddressLookup> {
@@ -159,32 +175,27 @@ export class DynamicsConnector implements CrmConnector {
   }
 
   async listPendingSend(mailboxAddress: string, limit: number): Promise<PendingEmail[]> {
-    // "Sending" ones are listed too: claimed by an attempt that never reported back (docs/outgoing.md).
-    const filter = `(statuscode eq ${EMAIL_STATUS.PendingSend} or statuscode eq ${EMAIL_STATUS.Sending}) and directioncode eq ${DIRECTION_OUTGOING} and sender eq ${odataString(mailboxAddress)}`;
-    const query = [
-      '$select=activityid,subject,description,messageid,trackingtoken,statuscode',
-      `$filter=${encodeURIComponent(filter)}`,
-      `$orderby=${encodeURIComponent('createdon asc')}`,
-      `$expand=${encodeURIComponent('email_activity_parties($select=addressused,participationtypemask,_partyid_value)')}`,
-    ].join('&');
-    const rows = await this.client.list<EmailRow>(`emails?${query}`, Math.max(1, Math.floor(limit)), [FORMATTED_VALUES]);
-    return rows.map((r) => pendingEmail(r, mailboxAddress));
+    return (await this.outgoing.pendingFor([mailboxAddress], Math.max(1, Math.floor(limit)))).get(mailboxAddress.toLowerCase()) ?? [];
+  }
+
+  listPendingSendFor(mailboxAddresses: string[], limitPerMailbox: number): Promise<Map<string, PendingEmail[]>> {
+    return this.outgoing.pendingFor(mailboxAddresses, Math.max(1, Math.floor(limitPerMailbox)));
+  }
+
+  fetchAttachment(_crmEmailId: string, attachment: OutgoingAttachment): Promise<Buffer> {
+    return this.outgoing.attachment(attachment);
   }
 
   async markSending(crmEmailId: string, messageId: string): Promise<void> {
-    const id = recordId(crmEmailId);
-    const current = await this.current(id, 'claim it for sending', [EMAIL_STATUS.PendingSend, EMAIL_STATUS.Sending]);
-    await this.setStatus(id, EMAIL_STATUS.Sending, { messageid: storedMessageId(messageId), deliveryattempts: (current.deliveryattempts ?? 0) + 1 });
+    return this.changes.submit({ id: recordId(crmEmailId), state: 'Sending', messageId });
   }
 
   async releaseSending(crmEmailId: string): Promise<void> {
-    const id = recordId(crmEmailId);
-    const current = await this.current(id, 'return it to Pending Send', [EMAIL_STATUS.PendingSend, EMAIL_STATUS.Sending]);
-    if (current.statuscode === EMAIL_STATUS.Sending) await this.setStatus(id, EMAIL_STATUS.PendingSend);
+    return this.changes.submit({ id: recordId(crmEmailId), state: 'PendingSend' });
   }
 
   async markSent(crmEmailId: string, messageId: string, sentAt: string): Promise<void> {
-    await this.setStatus(recordId(crmEmailId), EMAIL_STATUS.Sent, { messageid: storedMessageId(messageId), actualend: sentAt });
+    return this.changes.submit({ id: recordId(crmEmailId), state: 'Sent', messageId, sentAt });
   }
 
   async markFailed(crmEmailId: string, reason: string, _message: string): Promise<void> {
@@ -192,71 +203,92 @@ export class DynamicsConnector implements CrmConnector {
     // The email table has no column for a failure reason: it is reported on the Mailbox and in
     // Events by the pipeline. A sent email is never turned into a failed one.
     await this.current(id, `mark it failed (${reason})`, [EMAIL_STATUS.PendingSend, EMAIL_STATUS.Sending, EMAIL_STATUS.Failed, EMAIL_STATUS.Draft]);
-    await this.setStatus(id, EMAIL_STATUS.Failed);
+    await this.client.update('emails', id, { statecode: STATE_OF_STATUS[EMAIL_STATUS.Failed], statuscode: EMAIL_STATUS.Failed });
   }
 
-  /** The sender, to and cc parties, each bound to its record when one has the address. */
-  private async incomingParties(email: IncomingEmail): Promise<Record<string, unknown>[]> {
-    const roles: Array<[Party, number]> = [
-      [email.from, PARTICIPATION.Sender],
-      ...email.to.map((p): [Party, number] => [p, PARTICIPATION.To]),
-      ...email.cc.map((p): [Party, number] => [p, PARTICIPATION.Cc]),
+  /**
+   * The organization's tracking-token settings (System Settings, Email tab), so tokens are read
+   * in Dynamics' own format: prefix (and earlier prefixes), deployment base, user digits, and
+   * counter digits from the maximum tracking number (999: 3 digits).
+   */
+  async trackingTokenFormat(): Promise<TrackingTokenFormat | undefined> {
+    const cached = this.tokenFormat.get('org');
+    if (cached !== undefined) return cached ?? undefined;
+    const [org] = await this.client.list<{ trackingprefix?: string | null; trackingtokenidbase?: number | null; trackingtokeniddigits?: number | null; maximumtrackingnumber?: number | null }>(
+      'organizations?$select=trackingprefix,trackingtokenidbase,trackingtokeniddigits,maximumtrackingnumber',
+      1,
+    );
+    const prefixes = (org?.trackingprefix ?? '').split(/[,;|\s]+/).filter((p) => /^[A-Za-z0-9]+$/.test(p));
+    const format: TrackingTokenFormat | null = prefixes.length
+      ? {
+          prefix: prefixes[0],
+          previousPrefixes: prefixes.slice(1),
+          deploymentBase: org?.trackingtokenidbase ?? 0,
+          userDigits: org?.trackingtokeniddigits ?? 3,
+          counterDigits: String(Math.max(1, org?.maximumtrackingnumber ?? 999)).length,
+        }
+      : null;
+    this.tokenFormat.set('org', format);
+    return format ?? undefined;
+  }
+
+  /**
+   * Dynamics' own verdict (CheckIncomingEmail): the users' and queues' incoming filtering, the
+   * tracking token, the recipients. "Duplicate" is delivered anyway: delivery is idempotent, and
+   * a redelivery after a crash must count as delivered.
+   */
+  async checkIncoming(email: IncomingEmail): Promise<IncomingCheck> {
+    const join = (ps: { address: string }[]) => ps.map((p) => p.address).join(';');
+    const params: [string, string][] = [
+      ['MessageId', `<${bareMessageId(email.messageId)}>`],
+      ['Subject', email.subject],
+      ['From', email.from?.address ?? ''],
+      ['To', join(email.to)],
+      ['Cc', join(email.cc)],
+      ['Bcc', ''],
     ];
-    const wanted = roles.filter(([p]) => p?.address);
-    const owners = await Promise.all(wanted.map(([p]) => this.parties.resolve(p.address)));
-    return wanted.map(([p, mask], i) => {
-      const party: Record<string, unknown> = { participationtypemask: mask, addressused: fit(p.address, MAX_LENGTH.addressused) };
-      const record = owners[i].crmRecord ?? owners[i].internal;
-      if (record) party[`partyid_${record.entity}@odata.bind`] = `/${record.entitySet}(${record.id})`;
-      return party;
-    });
+    const path = `CheckIncomingEmail(${params.map(([k], i) => `${k}=@p${i + 1}`).join(',')})?${params.map(([, v], i) => `@p${i + 1}=${encodeURIComponent(odataString(v))}`).join('&')}`;
+    const [r] = await this.gets([{ method: 'GET', path }]);
+    if (r.kind !== 'one' || r.response.status !== 200) throw r.kind === 'one' ? this.client.itemError(r.response, 'CheckIncomingEmail') : new CrmError('CRMError', 'Dynamics 365 $batch: CheckIncomingEmail was not processed; it is retried with back-off');
+    const answer = r.response.body as { ShouldDeliver?: unknown; ReasonCode?: unknown } | undefined;
+    const code = typeof answer?.ReasonCode === 'number' ? answer.ReasonCode : -1;
+    const reason = CHECK_REASONS[code] ?? `ReasonCode ${code}`;
+    return { deliver: answer?.ShouldDeliver === true || code === 0, reason };
   }
 
-  /** Adds the attachments not there yet, then closes the email as Received: the "complete" mark. */
-  private async complete(id: string, email: IncomingEmail, fresh: boolean): Promise<void> {
-    const missing = fresh ? [...email.attachments] : await this.missingAttachments(id, email);
-    for (const a of missing) {
-      await this.client.create(
-        'activitymimeattachments',
-        {
-          'objectid_activitypointer@odata.bind': `/activitypointers(${id})`,
-          objecttypecode: 'email',
-          filename: fit(a.filename || 'attachment', MAX_LENGTH.filename),
-          mimetype: a.contentType,
-          body: a.contentBase64,
-        },
-        ['activitymimeattachmentid'],
-      );
-    }
-    await this.setStatus(id, EMAIL_STATUS.Received);
+  /** The status changes of a batch, each as its own item (a change set for Sent); one result each. */
+  private async applyChanges(changes: StatusChange[]): Promise<Array<void | Error>> {
+    const items = changes.map((c) => {
+      if (c.state === 'Sending') return this.outgoing.claim(c.id, c.messageId);
+      if (c.state === 'Sent') return { changeSet: this.outgoing.sent(c.id, c.messageId, c.sentAt) };
+      return { method: 'PATCH' as const, path: `emails(${c.id})`, headers: { 'if-match': '*' }, body: { statecode: STATE_OF_STATUS[EMAIL_STATUS.PendingSend], statuscode: EMAIL_STATUS.PendingSend } };
+    });
+    const answers = await this.client.batch(items);
+    return Promise.all(
+      changes.map(async (c, i): Promise<void | Error> => {
+        const r = c.state === 'Sent' ? changeSetResult(answers[i]) : answers[i];
+        if (r.kind === 'committed' || (r.kind === 'one' && r.response.status < 300)) return undefined;
+        if (r.kind === 'missing') return new CrmError('CRMError', `Dynamics 365 $batch: the change of email ${c.id} was not processed; it is retried with back-off`);
+        if (c.state === 'Sending' && r.response.status === 412) {
+          return new CrmError('CRMRejected', `Dynamics 365: email ${c.id} changed in Dynamics after it was listed (HTTP 412); it is not claimed and is looked at again next cycle`);
+        }
+        // Recorded as sent by an earlier attempt whose answer was lost: that is success.
+        if (c.state === 'Sent' && r.response.status < 500 && (await this.statusOf(c.id)) === EMAIL_STATUS.Sent) return undefined;
+        return this.client.itemError(r.response, `emails(${c.id})`);
+      }),
+    );
   }
 
-  private async missingAttachments(id: string, email: IncomingEmail): Promise<IncomingEmail['attachments']> {
-    if (email.attachments.length === 0) return [];
-    const filter = `_objectid_value eq ${id}`;
-    const rows = await this.client.list<{ filename?: string | null }>(`activitymimeattachments?$select=filename&$filter=${encodeURIComponent(filter)}`, 1000);
-    const present = new Map<string, number>();
-    for (const r of rows) present.set(r.filename ?? '', (present.get(r.filename ?? '') ?? 0) + 1);
-    return email.attachments.filter((a) => {
-      const name = fit(a.filename || 'attachment', MAX_LENGTH.filename);
-      const n = present.get(name) ?? 0;
-      if (n > 0) present.set(name, n - 1);
-      return n === 0;
-    });
+  private async statusOf(id: string): Promise<number | null | undefined> {
+    return (await this.client.get<{ statuscode?: number | null }>(`emails(${id})?$select=activityid,statuscode`)).statuscode;
   }
 
   /** The email's status, which must be one of `allowed` for `what` to make sense. */
-  private async current(id: string, what: string, allowed: number[]): Promise<EmailRow> {
-    const row = await this.client.get<EmailRow>(`emails(${id})?$select=activityid,statuscode,deliveryattempts`);
-    if (row.statuscode == null || !allowed.includes(row.statuscode)) {
-      throw new CrmError('CRMRejected', `Dynamics 365: email ${id} has status reason ${statusName(row.statuscode)}; cannot ${what}`);
+  private async current(id: string, what: string, allowed: number[]): Promise<void> {
+    const status = await this.statusOf(id);
+    if (status == null || !allowed.includes(status)) {
+      throw new CrmError('CRMRejected', `Dynamics 365: email ${id} has status reason ${statusName(status)}; cannot ${what}`);
     }
-    return row;
-  }
-
-  /** statecode and statuscode are always sent as a pair that belongs together. */
-  private setStatus(id: string, status: number, extra: Record<string, unknown> = {}): Promise<void> {
-    return this.client.update('emails', id, { ...extra, statecode: STATE_OF_STATUS[status], statuscode: status });
   }
 }
 
@@ -267,42 +299,7 @@ export function dataverseUrls(url: string): { apiUrl: string; origin: string } {
   return { apiUrl: /\/api\/data\/v\d+(\.\d+)?$/.test(trimmed) ? trimmed : `${trimmed}/api/data/v9.2`, origin };
 }
 
-/** The `submittedby` value that names the receiving Mailbox (column limit 250). */
-export function submittedByMarker(mailbox: string): string {
-  const marker = `mailsync:${mailbox}`;
-  return marker.length <= MAX_LENGTH.submittedby ? marker : `mailsync:sha256:${createHash('sha256').update(mailbox).digest('hex')}`;
-}
-
-function pendingEmail(r: EmailRow, mailboxAddress: string): PendingEmail {
-  const parties = (mask: number): Party[] =>
-    (r.email_activity_parties ?? [])
-      .filter((p) => p.participationtypemask === mask && p.addressused)
-      .map((p) => {
-        const name = p['_partyid_value@OData.Community.Display.V1.FormattedValue'];
-        return name ? { address: p.addressused!, name } : { address: p.addressused! };
-      });
-  const email: PendingEmail = {
-    crmEmailId: r.activityid,
-    from: parties(PARTICIPATION.Sender)[0] ?? { address: mailboxAddress },
-    to: parties(PARTICIPATION.To),
-    cc: parties(PARTICIPATION.Cc),
-    bcc: parties(PARTICIPATION.Bcc),
-    subject: r.subject ?? '',
-    state: r.statuscode === EMAIL_STATUS.Sending ? 'Sending' : 'PendingSend',
-  };
-  if (r.description) email.htmlBody = r.description;
-  if (r.messageid) email.messageId = bareMessageId(r.messageid);
-  if (r.trackingtoken) email.trackingToken = r.trackingtoken;
-  return email;
-}
-
 function statusName(status: number | null | undefined): string {
   const name = Object.entries(EMAIL_STATUS).find(([, v]) => v === status)?.[0];
   return name ? `${name} (${status})` : String(status);
-}
-
-/** Plain text as the HTML the description column holds. */
-function textToHtml(text: string): string {
-  const escaped = text.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;');
-  return escaped.replace(/\r?\n/g, '<br>');
 }

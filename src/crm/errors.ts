@@ -10,7 +10,7 @@
 // Messages name the CRM and URL and say what happened in our words, with the CRM's error code if
 // it is shaped like one; they end up in Deployment/Mailbox status and Events, so the CRM's own
 // words do not: they ride along as `serverText`, for debug logs.
-import { errorFacts, parseRetryAfter } from '../mail/errors.js';
+import { errorFacts, parseRetryAfter } from '../net/error-facts.js';
 import { protocolCode, redact, safeServerText } from '../util/redact.js';
 import { CrmError, type CrmFailureReason } from './types.js';
 

@@ -2,7 +2,7 @@
 // decoded data of its credentials Secret. A missing setting is a CRMAuthenticationFailed error
 // whose message names the field or Secret key to add: the Deployment's Ready condition shows it.
 import type { DeploymentSpec } from '../api/types.js';
-import { FEDERATION_AUDIENCE, type ClientCredential } from '../mail/oauth.js';
+import { FEDERATION_AUDIENCE, type ClientCredential, type TokenSourceFactory } from '../net/oauth-client.js';
 import { DynamicsConnector } from './dynamics.js';
 import { CrmError, type CrmConnector } from './types.js';
 import { WebhookConnector } from './webhook.js';
@@ -14,6 +14,8 @@ export interface ConnectorOptions {
   timeoutMs?: number;
   /** A token of a ServiceAccount of the Deployment's namespace (workload identity, spec.crm.oauth.serviceAccountName). */
   serviceAccountToken?: (name: string, audience: string) => Promise<string>;
+  /** Builds Dynamics 365's OAuth token source (required for Dynamics365: mail/oauth.ts's clientCredentials). */
+  tokenSource?: TokenSourceFactory;
 }
 
 /**
@@ -80,6 +82,7 @@ export function createConnector(spec: DeploymentSpec['crm'], secret: Record<stri
       const oauth = spec.oauth;
       if (!oauth?.tenantId) throw new CrmError('CRMAuthenticationFailed', 'spec.crm.oauth.tenantId is required for Dynamics365: the Microsoft Entra tenant (GUID or domain) of the Dataverse environment');
       if (!oauth.clientId) throw new CrmError('CRMAuthenticationFailed', 'spec.crm.oauth.clientId is required for Dynamics365: the application (client) id of the app registration');
+      if (!opts.tokenSource) throw new Error('createConnector: Dynamics365 needs opts.tokenSource (the OAuth client-credentials provider)');
       // The client's credential: a secret, a certificate (a kubernetes.io/tls Secret), or workload identity.
       const sa = oauth.serviceAccountName;
       const credential: ClientCredential | undefined =
@@ -99,6 +102,7 @@ export function createConnector(spec: DeploymentSpec['crm'], secret: Record<stri
         timeoutMs: opts.timeoutMs,
         ca: opts.ca,
         secretName,
+        tokenSource: opts.tokenSource,
       });
     }
     default:

@@ -56,6 +56,24 @@ export interface DeliveryResult {
   created: boolean;
 }
 
+/**
+ * An attachment of a CRM email to send. Small ones come inline (`contentBase64`); large ones by
+ * reference (`attachmentId` without content), and the pipeline fetches them with fetchAttachment
+ * before it claims the email. An email whose attachments cannot all be fetched is never sent.
+ */
+export interface OutgoingAttachment {
+  /** The CRM's id of the attachment: how one given by reference is fetched. */
+  attachmentId?: string;
+  filename: string;
+  contentType: string;
+  /** Bytes before base64; what is fetched must have exactly this size. */
+  size: number;
+  /** The content, inline; absent when the attachment is given by reference. */
+  contentBase64?: string;
+  /** Content-ID of an image the HTML body shows inline (`cid:<contentId>`). */
+  contentId?: string;
+}
+
 /** A CRM email waiting to be sent ("Pending Send" in Dynamics). */
 export interface PendingEmail {
   crmEmailId: string;
@@ -73,6 +91,7 @@ export interface PendingEmail {
   references?: string[];
   /** Tracking token to put in the subject, when the Deployment enables tokens. */
   trackingToken?: string;
+  attachments?: OutgoingAttachment[];
   /** Sending: claimed by an earlier attempt whose outcome is unknown (see docs/outgoing.md). */
   state?: 'PendingSend' | 'Sending';
 }
@@ -85,6 +104,23 @@ export interface AddressLookup {
   isEmailEnabledRecord: boolean;
 }
 
+/** How the CRM writes tracking tokens in subjects (Dynamics: the organization's settings). */
+export interface TrackingTokenFormat {
+  prefix: string;
+  /** Earlier prefixes still recognised in replies to old emails. */
+  previousPrefixes?: string[];
+  deploymentBase: number;
+  userDigits: number;
+  counterDigits: number;
+}
+
+/** The CRM's own verdict on tracking an incoming message (Dynamics' CheckIncomingEmail). */
+export interface IncomingCheck {
+  deliver: boolean;
+  /** Why, in the CRM's words (e.g. Dynamics' reason code name NoRecipientMatch). */
+  reason: string;
+}
+
 export interface CrmConnector {
   /** Checks reachability and authentication (Deployment Ready). Throws CrmError. */
   test(signal?: AbortSignal): Promise<void>;
@@ -92,8 +128,19 @@ export interface CrmConnector {
   /** Finds the CRM email whose Message-ID is one of these (for reply correlation). */
   findEmailByMessageId(messageIds: string[]): Promise<string | undefined>;
   lookupAddress(address: string): Promise<AddressLookup>;
+  /** Finds the CRM email that carries this tracking token in its subject. */
+  findEmailByTrackingToken(token: string): Promise<string | undefined>;
   /** Emails pending send from this mailbox (its owner), oldest first, at most `limit`. */
   listPendingSend(mailboxAddress: string, limit: number): Promise<PendingEmail[]>;
+  /**
+   * Emails pending send for many mailboxes at once (every mailbox of a Deployment that this
+   * process syncs), at most `limitPerMailbox` each: one query per Deployment instead of one per
+   * mailbox, so requests at rest grow with Deployments, not mailboxes. Keyed by lower-case address;
+   * mailboxes with nothing pending are absent.
+   */
+  listPendingSendFor(mailboxAddresses: string[], limitPerMailbox: number): Promise<Map<string, PendingEmail[]>>;
+  /** The content of an attachment given by reference (no `contentBase64`). */
+  fetchAttachment(crmEmailId: string, attachment: OutgoingAttachment): Promise<Buffer>;
   /** Claims a pending email before sending so a crash mid-send is detectable (see docs/outgoing.md). */
   markSending(crmEmailId: string, messageId: string): Promise<void>;
   markSent(crmEmailId: string, messageId: string, sentAt: string): Promise<void>;
@@ -104,6 +151,10 @@ export interface CrmConnector {
    * retried; never used when the outcome of a send is unknown.
    */
   releaseSending(crmEmailId: string): Promise<void>;
+  /** The CRM's own tracking-token format, when it has one; the Deployment's spec.trackingToken otherwise. */
+  trackingTokenFormat?(): Promise<TrackingTokenFormat | undefined>;
+  /** Lets the CRM decide with its own rules whether a message is tracked (incomingFiltering CRMDecides). */
+  checkIncoming?(email: IncomingEmail): Promise<IncomingCheck>;
 }
 
 export type CrmFailureReason = 'CRMUnreachable' | 'CRMAuthenticationFailed' | 'CRMThrottled' | 'CRMError' | 'CRMRejected';

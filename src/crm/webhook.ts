@@ -17,8 +17,8 @@
 import { Coalescer } from './coalescer.js';
 import { redact, registerSecret } from '../util/redact.js';
 import { errorForStatus, type CrmCallContext } from './errors.js';
-import { errorBody, errorFields, parseJson, sendCrmRequest, withoutQuery, type CrmHttpAnswer } from './http.js';
-import { CrmError, type AddressLookup, type CrmConnector, type DeliveryResult, type IncomingEmail, type PendingEmail } from './types.js';
+import { errorBody, errorFields, parseJson, sendCrmRequest, withoutQuery, type CrmHttpAnswer } from './request.js';
+import { CrmError, type AddressLookup, type CrmConnector, type DeliveryResult, type IncomingEmail, type OutgoingAttachment, type PendingEmail } from './types.js';
 import { SIGNATURE_HEADER, signWebhookBody } from './webhook-signature.js';
 
 export interface WebhookConnectorOptions {
@@ -46,6 +46,11 @@ const DEFAULT_TIMEOUT_MS = 30_000;
  * per pipeline, is what fills the batches).
  */
 const BATCH_LIMITS = { maxBatch: 100, maxInFlight: 4 };
+
+/** Mailboxes per POST /pending-emails/query (the contract's limit). */
+const MAILBOXES_PER_QUERY = 1000;
+/** Per-mailbox listings at once when the CRM has no query endpoint. */
+const LISTINGS_AT_ONCE = 8;
 
 type Method = 'GET' | 'POST';
 
@@ -95,6 +100,8 @@ export class WebhookConnector implements CrmConnector {
     read: () => undefined,
     one: (change) => this.changeOne(change),
   };
+  /** Optional endpoints, cleared for the connector's lifetime when the CRM answers 404/405. */
+  private readonly optional = { pendingQuery: true, trackingTokenLookup: true };
   private readonly incomingBatches = new Coalescer<IncomingEmail, DeliveryResult>({ ...BATCH_LIMITS, run: (emails) => this.sendBatch(this.incoming, emails) });
   private readonly changeBatches = new Coalescer<StatusChange, void>({ ...BATCH_LIMITS, run: (changes) => this.sendBatch(this.changes, changes) });
 
@@ -144,6 +151,25 @@ export class WebhookConnector implements CrmConnector {
     return id || undefined;
   }
 
+  /**
+   * POST /emails/lookup-by-tracking-token. Optional: a CRM without it resolves the `trackingToken`
+   * of the incoming email itself, so 404/405 answers "not found" from then on.
+   */
+  async findEmailByTrackingToken(trackingToken: string): Promise<string | undefined> {
+    if (!this.optional.trackingTokenLookup) return undefined;
+    const path = '/emails/lookup-by-tracking-token';
+    const res = await this.send('POST', path, JSON.stringify({ trackingToken }));
+    if (res.status === 404 || res.status === 405) {
+      this.optional.trackingTokenLookup = false;
+      return undefined;
+    }
+    this.expect(res, path, [200]);
+    const id = (parseJson(res.text) as { crmEmailId?: unknown } | undefined)?.crmEmailId;
+    if (id === null || id === undefined) return undefined;
+    if (typeof id !== 'string') throw this.malformed(path, 'an object with "crmEmailId" a string or null');
+    return id || undefined;
+  }
+
   async lookupAddress(address: string): Promise<AddressLookup> {
     const path = `/addresses/${encodeURIComponent(address)}`;
     const res = await this.send('GET', path);
@@ -161,10 +187,54 @@ export class WebhookConnector implements CrmConnector {
     const res = await this.send('GET', `${path}?limit=${Math.max(1, Math.floor(limit))}`);
     this.expect(res, path, [200]);
     const emails = (parseJson(res.text) as { emails?: unknown } | undefined)?.emails;
-    if (!Array.isArray(emails) || !emails.every(isPendingEmail)) {
-      throw this.malformed(path, 'an object with "emails", an array of pending emails each with "crmEmailId", "from", "to", "cc", "bcc" and "subject"');
-    }
+    if (!Array.isArray(emails) || !emails.every(isPendingEmail)) throw this.malformed(path, PENDING_EMAILS);
     return emails.slice(0, limit);
+  }
+
+  /**
+   * POST /pending-emails/query for up to 1,000 mailboxes at a time. Optional: a CRM without it
+   * (404/405) gets the per-mailbox listing, a few at a time, from then on.
+   */
+  async listPendingSendFor(mailboxAddresses: string[], limitPerMailbox: number): Promise<Map<string, PendingEmail[]>> {
+    const out = new Map<string, PendingEmail[]>();
+    const limit = Math.max(1, Math.floor(limitPerMailbox));
+    const addresses = [...new Set(mailboxAddresses.map((a) => a.toLowerCase()))];
+    const path = '/pending-emails/query';
+    let i = 0;
+    for (; i < addresses.length && this.optional.pendingQuery; i += MAILBOXES_PER_QUERY) {
+      const chunk = addresses.slice(i, i + MAILBOXES_PER_QUERY);
+      const res = await this.send('POST', path, JSON.stringify({ mailboxes: chunk, limit }));
+      if (res.status === 404 || res.status === 405) {
+        this.optional.pendingQuery = false;
+        break;
+      }
+      this.expect(res, path, [200]);
+      const found = (parseJson(res.text) as { mailboxes?: unknown } | undefined)?.mailboxes;
+      const valid =
+        Array.isArray(found) &&
+        found.every((m) => !!m && typeof m === 'object' && typeof (m as { address?: unknown }).address === 'string' && Array.isArray((m as { emails?: unknown }).emails) && (m as { emails: unknown[] }).emails.every(isPendingEmail));
+      if (!valid) throw this.malformed(path, 'an object with "mailboxes", an array of {"address", "emails"} where "emails" are pending emails as GET /mailboxes/{address}/pending-emails lists them');
+      for (const m of found as { address: string; emails: PendingEmail[] }[]) {
+        const key = m.address.toLowerCase();
+        if (chunk.includes(key) && m.emails.length) out.set(key, m.emails.slice(0, limit));
+      }
+    }
+    // Without the query endpoint: one listing per mailbox, as before it existed.
+    const rest = addresses.slice(i);
+    for (let j = 0; j < rest.length; j += LISTINGS_AT_ONCE) {
+      const lists = await Promise.all(rest.slice(j, j + LISTINGS_AT_ONCE).map((a) => this.listPendingSend(a, limit)));
+      lists.forEach((emails, k) => emails.length && out.set(rest[j + k], emails));
+    }
+    return out;
+  }
+
+  /** GET /emails/{crmEmailId}/attachments/{attachmentId}: the bytes as they are. */
+  async fetchAttachment(crmEmailId: string, attachment: OutgoingAttachment): Promise<Buffer> {
+    if (!attachment.attachmentId) throw new CrmError('CRMRejected', `CRM webhook: attachment "${attachment.filename}" of email ${crmEmailId} has neither "contentBase64" nor "attachmentId"`);
+    const path = `/emails/${encodeURIComponent(crmEmailId)}/attachments/${encodeURIComponent(attachment.attachmentId)}`;
+    const res = await this.send('GET', path);
+    this.expect(res, path, [200]);
+    return res.bytes;
   }
 
   markSending(crmEmailId: string, messageId: string): Promise<void> {
@@ -275,11 +345,22 @@ export class WebhookConnector implements CrmConnector {
   }
 }
 
+const PENDING_EMAILS =
+  'an object with "emails", an array of pending emails each with "crmEmailId", "from", "to", "cc", "bcc", "subject" and, if any, "attachments" with "filename", "contentType", "size" and "contentBase64" or "attachmentId"';
+
+function isAttachment(v: unknown): boolean {
+  if (!v || typeof v !== 'object') return false;
+  const a = v as Record<string, unknown>;
+  const content = typeof a.contentBase64 === 'string' || (a.contentBase64 === undefined && typeof a.attachmentId === 'string');
+  return typeof a.filename === 'string' && typeof a.contentType === 'string' && Number.isInteger(a.size) && (a.size as number) >= 0 && content;
+}
+
 function isPendingEmail(v: unknown): v is PendingEmail {
   if (!v || typeof v !== 'object') return false;
   const e = v as Record<string, unknown>;
   const isParty = (p: unknown): boolean => !!p && typeof p === 'object' && typeof (p as { address?: unknown }).address === 'string';
   const parties = (p: unknown): boolean => Array.isArray(p) && p.every(isParty);
   const state = e.state === undefined || e.state === 'PendingSend' || e.state === 'Sending';
-  return typeof e.crmEmailId === 'string' && isParty(e.from) && parties(e.to) && parties(e.cc) && parties(e.bcc) && typeof e.subject === 'string' && state;
+  const attachments = e.attachments === undefined || (Array.isArray(e.attachments) && e.attachments.every(isAttachment));
+  return typeof e.crmEmailId === 'string' && isParty(e.from) && parties(e.to) && parties(e.cc) && parties(e.bcc) && typeof e.subject === 'string' && state && attachments;
 }

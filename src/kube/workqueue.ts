@@ -102,6 +102,12 @@ export interface ReconcileResult {
 }
 
 /**
+ * Wraps every reconcile of one queue (metrics, tracing): calls `run` once and returns what it
+ * returns, or rethrows what it throws.
+ */
+export type ReconcileHook = (queue: string, run: () => Promise<ReconcileResult | void>) => Promise<ReconcileResult | void>;
+
+/**
  * Runs `workers` loops that take keys from the queue and hand them to `handler`. A thrown error
  * re-queues the key with backoff; a result with requeueAfterMs schedules the next pass.
  */

@@ -11,7 +11,7 @@ export type { Logger };
 export function createLogger(opts: { level?: string; name?: string; destination?: string } = {}): Logger {
   const options: LoggerOptions = {
     name: opts.name ?? 'mailsync',
-    level: opts.level ?? process.env.LOG_LEVEL ?? 'info',
+    level: opts.level ?? 'info',
     base: undefined,
     timestamp: pino.stdTimeFunctions.isoTime,
     redact: { paths: ['password', '*.password', 'token', '*.token', 'accessToken', '*.accessToken', 'clientSecret', '*.clientSecret', 'headers.authorization'], censor: '[REDACTED]' },

@@ -6,19 +6,13 @@
 // id) and the lifetime. No long-lived secret travels: a captured assertion is worth ten minutes at
 // one token endpoint.
 import { createHash, createPrivateKey, randomUUID, sign, X509Certificate } from 'node:crypto';
+import type { CertificateCredential } from '../net/oauth-client.js';
 import { MailError } from './types.js';
 
 /** The assertion type of RFC 7523 (client_assertion_type). */
 export const JWT_BEARER = 'urn:ietf:params:oauth:client-assertion-type:jwt-bearer';
 
 const b64url = (b: Buffer | string) => Buffer.from(b).toString('base64url');
-
-export interface CertificateCredential {
-  /** The certificate registered on the app registration, PEM (a Secret's tls.crt). */
-  certificatePem: string;
-  /** Its RSA private key, PEM (tls.key). */
-  privateKeyPem: string;
-}
 
 /** Checks the pair can sign (an RSA key, a parseable certificate); throws UnsupportedConfiguration naming what is wrong. */
 export function checkCertificate(c: CertificateCredential, where: string): void {

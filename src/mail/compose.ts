@@ -2,6 +2,7 @@
 // options to its pooled transport; Graph sends the bytes (sendMail in MIME format), so that our
 // Message-ID, In-Reply-To and References reach the recipient as they do over SMTP: Graph's JSON
 // format accepts no headers but X- ones, which left replies correlated by tracking token only.
+// Attachments travel the same way: as MIME parts built here, for every sender.
 
 import nodemailer, { type SendMailOptions } from 'nodemailer';
 import type { OutgoingMessage } from './types.js';
@@ -20,6 +21,8 @@ export function mailOptions(msg: OutgoingMessage): SendMailOptions {
     inReplyTo: msg.inReplyTo,
     references: msg.references,
     headers: msg.headers,
+    // Buffers go out as they are (base64 in the MIME part): byte for byte what the CRM holds.
+    attachments: msg.attachments?.map((a) => ({ filename: a.filename, contentType: a.contentType, content: a.content, ...(a.cid ? { cid: a.cid } : {}) })),
   };
 }
 

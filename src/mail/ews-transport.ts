@@ -13,9 +13,9 @@
 import { AsyncLocalStorage } from 'node:async_hooks';
 import type { IXHRApi, IXHROptions } from 'ews-javascript-api';
 import { Client, fetch } from 'undici';
-import { parseRetryAfter } from './errors.js';
+import { parseRetryAfter } from '../net/error-facts.js';
 import { ntlmMessages, splitNtlmUser } from './ews-ntlm.js';
-import { deadlineSignal, httpDispatcher, tlsConnectOptions } from './http.js';
+import { deadlineSignal, httpDispatcher, tlsConnectOptions } from '../net/http.js';
 
 /** What one library call left behind for error classification. */
 export interface EwsCall {

@@ -36,6 +36,7 @@ import {
   ItemSchema,
   Mailbox,
   MessageBody,
+  MimeContent,
   OAuthCredentials,
   PropertySet,
   SearchFilter,
@@ -51,14 +52,15 @@ import {
   WellKnownFolderName,
   type ItemChange,
 } from 'ews-javascript-api';
+import { composeMime } from './compose.js';
 import { withTimeout } from './deadline.js';
 import { classifyError, type ErrorContext } from './errors.js';
 import { classifyEwsError } from './ews-errors.js';
 import { OLDEST_SUPPORTED, productName, productOf, schemaVersion, usesAnchorMailbox, type ExchangeProduct } from './ews-version.js';
 import { internetHeaderProperty, mapiStringProperty, xmlText } from './ews-serialization.js';
 import { EwsTransport, withEwsCall, type EwsCall } from './ews-transport.js';
+import { DEFAULT_TIMEOUT_MS } from '../net/tls.js';
 import { connectionSlots, type SlotClaim } from './connection-slots.js';
-import { DEFAULT_TIMEOUT_MS } from './tls.js';
 import { MailError, type ConnectionTester, type Credentials, type Endpoint, type OutgoingMessage, type RawMessage } from './types.js';
 
 export interface EwsOptions {
@@ -87,6 +89,8 @@ export interface EwsSyncResult {
   created: string[];
   /** Ids of items deleted from the folder since `syncState`. */
   deleted: string[];
+  /** When Exchange received each created item (DateTimeReceived), where it said. */
+  receivedAt: Map<string, Date>;
   /** Opaque state to pass to the next call; store it as the sync checkpoint. */
   syncState: string;
   /**
@@ -216,9 +220,12 @@ export class EwsAdapter implements ConnectionTester {
   /**
    * Sends one message (CreateItem, SendAndSaveCopy). SendAs: `from` is the mailbox. SendOnBehalf:
    * `from` is the owner and `sender` the mailbox. Our Message-ID, In-Reply-To and References are
-   * set as MAPI properties, which Exchange uses for the headers of the sent message.
+   * set as MAPI properties, which Exchange uses for the headers of the sent message. A message with
+   * attachments goes as its MIME content (built as for SMTP), so it stays one CreateItem: EWS
+   * otherwise adds attachments to a saved draft with separate calls before sending it.
    */
   async send(msg: OutgoingMessage, signal?: AbortSignal): Promise<void> {
+    const mime = msg.attachments?.length ? (await composeMime(msg, { keepBcc: true })).toString('base64') : undefined;
     await this.call('sending a message', signal, async (svc) => {
       // Every string is escaped: the library writes values into the XML as they are.
       const m = new EmailMessage(svc);
@@ -235,6 +242,7 @@ export class EwsAdapter implements ConnectionTester {
       for (const [name, value] of Object.entries(msg.headers ?? {})) {
         m.SetExtendedProperty(internetHeaderProperty(xmlText(name)), xmlText(value));
       }
+      if (mime) m.MimeContent = new MimeContent('UTF-8', mime);
       await m.SendAndSaveCopy(this.folder(WellKnownFolderName.SentItems));
     });
   }
@@ -242,11 +250,14 @@ export class EwsAdapter implements ConnectionTester {
   private async readChanges(syncState: string | undefined, signal: AbortSignal | undefined, folder: 'Inbox' | 'SentItems'): Promise<Omit<EwsSyncResult, 'restarted'>> {
     const created = new Set<string>();
     const deleted = new Set<string>();
+    const receivedAt = new Map<string, Date>();
+    // DateTimeReceived comes with each change, so the first sync can leave old mail undownloaded.
+    const shape = new PropertySet(BasePropertySet.IdOnly, [ItemSchema.DateTimeReceived]);
     let state = syncState ?? null;
     const pageSize = Math.min(MAX_PAGE, Math.max(1, this.options.pageSize ?? MAX_PAGE));
     for (;;) {
       const changes = await this.call('reading folder changes', signal, (svc) =>
-        svc.SyncFolderItems(this.folder(WellKnownFolderName[folder]), PropertySet.IdOnly, null as unknown as ItemId[], pageSize, SyncFolderItemsScope.NormalItems, (state === null ? null : xmlText(state)) as string),
+        svc.SyncFolderItems(this.folder(WellKnownFolderName[folder]), shape, null as unknown as ItemId[], pageSize, SyncFolderItemsScope.NormalItems, (state === null ? null : xmlText(state)) as string),
       );
       for (const change of changes.GetEnumerator() as ItemChange[]) {
         const id = change.ItemId?.UniqueId;
@@ -254,13 +265,15 @@ export class EwsAdapter implements ConnectionTester {
         if (change.ChangeType === ChangeType.Create) {
           created.add(id);
           deleted.delete(id);
+          const received = receivedTime(change);
+          if (received) receivedAt.set(id, received);
         } else if (change.ChangeType === ChangeType.Delete) {
           // Created and deleted within one sync: never existed as far as the caller is concerned.
           if (!created.delete(id)) deleted.add(id);
         }
       }
       state = changes.SyncState;
-      if (!changes.MoreChangesAvailable) return { created: [...created], deleted: [...deleted], syncState: state };
+      if (!changes.MoreChangesAvailable) return { created: [...created], deleted: [...deleted], receivedAt, syncState: state };
     }
   }
 
@@ -407,6 +420,16 @@ function throwFirstError(responses: ServiceResponseCollection<ServiceResponse>):
   const failed = responses.Responses.find((r) => r.Result === ServiceResult.Error);
   // The library's own constructor (typed internal): the same exception its single-item calls throw.
   if (failed) throw new (ServiceResponseException as unknown as new (r: ServiceResponse) => ServiceResponseException)(failed);
+}
+
+/** DateTimeReceived of a created item, when the server sent it. */
+function receivedTime(change: ItemChange): Date | undefined {
+  try {
+    const ms = change.Item?.DateTimeReceived?.MomentDate?.valueOf();
+    return typeof ms === 'number' && Number.isFinite(ms) ? new Date(ms) : undefined;
+  } catch {
+    return undefined; // not loaded: the property was not in the answer
+  }
 }
 
 function isCode(err: unknown, code: keyof typeof ServiceError): boolean {

@@ -15,10 +15,11 @@
 import { fetch, type Response } from 'undici';
 import { protocolCode, safeServerText } from '../util/redact.js';
 import { classifyError, type ErrorContext } from './errors.js';
-import { classifyHttpError, deadlineSignal, httpDispatcher, HttpResponseError, sameOrigin } from './http.js';
+import { classifyHttpError } from './http-errors.js';
+import { deadlineSignal, httpDispatcher, HttpResponseError, sameOrigin } from '../net/http.js';
 import { KeyedSemaphores } from '../util/semaphore.js';
 import { connectionSlots, type SlotClaim } from './connection-slots.js';
-import { DEFAULT_TIMEOUT_MS } from './tls.js';
+import { DEFAULT_TIMEOUT_MS } from '../net/tls.js';
 import { composeMime } from './compose.js';
 import { MailError, type ConnectionTester, type Credentials, type Endpoint, type OutgoingMessage, type RawMessage, type TokenProvider } from './types.js';
 
@@ -47,6 +48,8 @@ export interface DeltaResult {
   messages: string[];
   /** Ids Graph reports as removed from the folder (deleted or moved away). */
   removed: string[];
+  /** When each added message was received (receivedDateTime), where Graph said. */
+  receivedAt: Map<string, Date>;
   /** Opaque link to pass to the next delta() call; store it as the sync checkpoint. */
   nextDeltaLink: string;
   /**
@@ -117,7 +120,7 @@ export class GraphAdapter implements ConnectionTester {
    * `@odata.nextLink` pages to the final `@odata.deltaLink`.
    */
   async delta(folder = 'inbox', deltaLink?: string, signal?: AbortSignal): Promise<DeltaResult> {
-    const start = `${this.mailboxPath()}/mailFolders/${encodeURIComponent(folder)}/messages/delta?$select=id`;
+    const start = `${this.mailboxPath()}/mailFolders/${encodeURIComponent(folder)}/messages/delta?$select=id,receivedDateTime`;
     try {
       return { ...(await this.limited(() => this.readDelta(deltaLink ?? start, signal))), restarted: false };
     } catch (err) {
@@ -176,6 +179,7 @@ export class GraphAdapter implements ConnectionTester {
   private async readDelta(firstUrl: string, signal?: AbortSignal): Promise<Omit<DeltaResult, 'restarted'>> {
     const messages = new Set<string>();
     const removed = new Set<string>();
+    const receivedAt = new Map<string, Date>();
     const headers = this.options.pageSize ? { prefer: `odata.maxpagesize=${this.options.pageSize}` } : undefined;
     let url = firstUrl;
     for (;;) {
@@ -189,11 +193,13 @@ export class GraphAdapter implements ConnectionTester {
         } else {
           messages.add(item.id);
           removed.delete(item.id);
+          const received = typeof item.receivedDateTime === 'string' ? Date.parse(item.receivedDateTime) : NaN;
+          if (!Number.isNaN(received)) receivedAt.set(item.id, new Date(received));
         }
       }
       const deltaLink = page['@odata.deltaLink'];
       const nextLink = page['@odata.nextLink'];
-      if (typeof deltaLink === 'string') return { messages: [...messages], removed: [...removed], nextDeltaLink: deltaLink };
+      if (typeof deltaLink === 'string') return { messages: [...messages], removed: [...removed], receivedAt, nextDeltaLink: deltaLink };
       if (typeof nextLink !== 'string') {
         throw new MailError('ProtocolError', `Graph ${this.baseUrl}: a delta page carried neither @odata.nextLink nor @odata.deltaLink; the folder is read again on the next sync`);
       }
@@ -293,7 +299,7 @@ export class GraphAdapter implements ConnectionTester {
 }
 
 interface DeltaPage {
-  value?: Array<{ id?: unknown; '@removed'?: unknown }>;
+  value?: Array<{ id?: unknown; receivedDateTime?: unknown; '@removed'?: unknown }>;
   '@odata.nextLink'?: unknown;
   '@odata.deltaLink'?: unknown;
 }

@@ -6,10 +6,10 @@
 // runs its own reconnect loop and hands out the current instance.
 import { ImapFlow, type ImapFlowOptions } from 'imapflow';
 import { resolveLogin, secretsOf, type ResolvedLogin } from './credentials.js';
-import { backoffDelay } from '../util/backoff.js';
+import { backoffDelay, retryDelay } from '../util/backoff.js';
 import { sleep, withTimeout } from './deadline.js';
 import { classifyError, type ErrorContext } from './errors.js';
-import { DEFAULT_TIMEOUT_MS, describeEndpoint, tlsOptionsFor } from './tls.js';
+import { DEFAULT_TIMEOUT_MS, describeEndpoint, tlsOptionsFor } from '../net/tls.js';
 import { connectionSlots, type SlotClaim } from './connection-slots.js';
 import { MailError, type ConnectionTester, type Credentials, type Endpoint, type RawMessage } from './types.js';
 
@@ -345,7 +345,7 @@ export class ImapSession {
           for (const w of this.waiters.splice(0)) w.reject(error);
           return;
         }
-        await sleep(error.retryAfterMs ?? backoffDelay(++attempt, { baseMs: initial, maxMs: max, jitter: 0.2 }), this.stopper.signal);
+        await sleep(retryDelay(++attempt, { baseMs: initial, maxMs: max, jitter: 0.2 }, error.retryAfterMs), this.stopper.signal);
         continue;
       }
       const connectedAt = Date.now();

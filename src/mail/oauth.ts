@@ -8,44 +8,22 @@
 // when the token runs out). Errors are MailErrors whose messages name the client id and the fix,
 // and never contain the client secret or a token.
 import { fetch } from 'undici';
+import { FEDERATION_AUDIENCE, type ClientCredential, type ClientCredentialsRequest } from '../net/oauth-client.js';
 import { protocolCode, redact, registerSecret, safeServerText } from '../util/redact.js';
-import { certificateAssertion, JWT_BEARER, type CertificateCredential } from './client-assertion.js';
+import { certificateAssertion, JWT_BEARER } from './client-assertion.js';
 import { classifyError } from './errors.js';
-import { classifyHttpError, deadlineSignal, httpDispatcher, HttpResponseError } from './http.js';
+import { classifyHttpError } from './http-errors.js';
+import { deadlineSignal, httpDispatcher, HttpResponseError } from '../net/http.js';
 import { MailError, type FailureReason, type TokenProvider } from './types.js';
 
 export const DEFAULT_AUTHORITY_URL = 'https://login.microsoftonline.com';
 /** Google's token endpoint (refresh tokens of Gmail and Google Workspace accounts). */
 export const GOOGLE_TOKEN_URL = 'https://oauth2.googleapis.com/token';
-/** The audience Microsoft Entra expects on a federated (workload identity) assertion. */
-export const FEDERATION_AUDIENCE = 'api://AzureADTokenExchange';
+// The credential kinds are part of the client-credentials port (net/oauth-client.ts), which the
+// Dynamics 365 connector takes too; re-exported for the mail side's callers.
+export { FEDERATION_AUDIENCE, type ClientCredential } from '../net/oauth-client.js';
 
-/** How an app registration proves who it is at the token endpoint, without a password where it can. */
-export type ClientCredential =
-  | { kind: 'secret'; secret: string }
-  | ({ kind: 'certificate' } & CertificateCredential)
-  /**
-   * Workload identity federation: a token from another issuer (a Kubernetes ServiceAccount token),
-   * which the app registration trusts by issuer, subject and audience. `source` names it in messages.
-   */
-  | { kind: 'federated'; assertion: () => Promise<string>; source: string };
-
-export interface ClientCredentialsOptions {
-  /** Directory (tenant) id or verified domain, as in `https://login.microsoftonline.com/{tenant}`. */
-  tenantId: string;
-  clientId: string;
-  /** The client secret: shorthand for `credential: { kind: 'secret', secret }`. */
-  clientSecret?: string;
-  credential?: ClientCredential;
-  /** Resource scope, e.g. `https://graph.microsoft.com/.default` or `https://outlook.office365.com/.default`. */
-  scope: string;
-  /** Identity platform base URL: national clouds, ADFS-like deployments, tests. */
-  authorityUrl?: string;
-  /** The token endpoint itself, instead of `{authority}/{tenant}/oauth2/v2.0/token`. */
-  tokenUrl?: string;
-  /** Extra trusted CA (PEM) for the token endpoint. Verification stays on. */
-  ca?: string;
-  timeoutMs?: number;
+export interface ClientCredentialsOptions extends ClientCredentialsRequest {
   /** Fetch a new token this long before the current one expires (capped at half its lifetime). */
   refreshMarginMs?: number;
 }
@@ -69,6 +47,9 @@ export interface RefreshTokenOptions {
   timeoutMs?: number;
   refreshMarginMs?: number;
 }
+
+/** ClientCredentialsTokenProvider as a factory, the shape the CRM connectors take it in. */
+export const clientCredentials = (options: ClientCredentialsOptions): ClientCredentialsTokenProvider => new ClientCredentialsTokenProvider(options);
 
 const DEFAULT_REFRESH_MARGIN_MS = 5 * 60_000;
 

@@ -9,7 +9,7 @@
 import net from 'node:net';
 import tls from 'node:tls';
 import { Pop3ParseError, Pop3ResponseParser, type Pop3Reply } from './pop3-parser.js';
-import { DEFAULT_TIMEOUT_MS, tlsOptionsFor } from './tls.js';
+import { DEFAULT_TIMEOUT_MS, tlsOptionsFor } from '../net/tls.js';
 import type { Endpoint } from './types.js';
 
 export type Pop3ErrorCode =

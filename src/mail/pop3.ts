@@ -3,7 +3,7 @@
 import { resolveLogin, secretsOf, type ResolvedLogin } from './credentials.js';
 import { classifyError, type ErrorContext } from './errors.js';
 import { Pop3Client } from './pop3-client.js';
-import { describeEndpoint } from './tls.js';
+import { describeEndpoint } from '../net/tls.js';
 import type { ConnectionTester, Credentials, Endpoint } from './types.js';
 
 export class Pop3Adapter implements ConnectionTester {

@@ -10,9 +10,9 @@ import tls from 'node:tls';
 import { fetch } from 'undici';
 import { withTimeout } from './deadline.js';
 import { classifyError } from './errors.js';
-import { deadlineSignal, httpDispatcher } from './http.js';
+import { deadlineSignal, httpDispatcher } from '../net/http.js';
 import { DEFAULT_GRAPH_URL } from './graph.js';
-import { DEFAULT_TIMEOUT_MS, describeEndpoint, tlsOptionsFor } from './tls.js';
+import { DEFAULT_TIMEOUT_MS, describeEndpoint, tlsOptionsFor } from '../net/tls.js';
 import { MailError, type Endpoint } from './types.js';
 
 export type ProbedProtocol = 'IMAP' | 'POP3' | 'SMTP' | 'EWS' | 'Graph';

@@ -8,7 +8,7 @@ import nodemailer, { type SendMailOptions, type SMTPPoolOptions, type Transporte
 import { mailOptions } from './compose.js';
 import { withTimeout } from './deadline.js';
 import { classifyError, type ErrorContext } from './errors.js';
-import { DEFAULT_TIMEOUT_MS, describeEndpoint, tlsOptionsFor } from './tls.js';
+import { DEFAULT_TIMEOUT_MS, describeEndpoint, tlsOptionsFor } from '../net/tls.js';
 import { connectionSlots, type SlotClaim } from './connection-slots.js';
 import type { ConnectionTester, Credentials, Endpoint, OutgoingMessage } from './types.js';
 

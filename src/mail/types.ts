@@ -107,4 +107,6 @@ export interface OutgoingMessage {
   inReplyTo?: string;
   references?: string[];
   headers?: Record<string, string>;
+  /** Files to attach, content already fetched; `cid` marks an image the HTML body shows inline. */
+  attachments?: { filename: string; contentType: string; content: Buffer; cid?: string }[];
 }

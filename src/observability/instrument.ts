@@ -1,9 +1,10 @@
 // Connects the metrics to the controllers without the controllers knowing about Prometheus:
-// a decorator around the Test and Enable interface, and one call that hooks a Manager's
-// reconcilers, work queues and mailbox cache into the metrics.
+// a decorator around the Test and Enable interface, and one call that hooks into a Manager's
+// reconciles (its aroundReconcile hook), work queues and caches.
 
 import { mailboxKind } from '../api/types.js';
-import type { Direction as TestDirection, MailboxTesting, TestOutcome } from '../controllers/mailbox-testing.js';
+import type { Direction as TestDirection, MailboxTesting, TestOutcome } from '../domain/testing-ports.js';
+import type { ReconcileHook } from '../kube/workqueue.js';
 import type { MailboxLabels, SyncMetricsHooks } from '../sync/status-reporter.js';
 import { countMailboxStates, crmReachability, pausedRollouts, type DeploymentLike, type MailboxLike, type ProfileLike } from './mailbox-state.js';
 import { directionLabel, type Metrics, type QueueLike, type ReconcileKind } from './metrics.js';
@@ -44,16 +45,15 @@ export function instrumentTesting(inner: MailboxTesting, metrics: Metrics): Mail
   };
 }
 
-type Reconcile = (namespace: string, name: string) => Promise<unknown>;
-
 /** The parts of controllers/Manager used here (structural, so tests can pass a stand-in). */
 export interface InstrumentableManager {
   queues: Record<string, QueueLike>;
   caches: { mailboxes: { list(namespace?: string): MailboxLike[] }; deployments: { list(namespace?: string): DeploymentLike[] }; profiles: { list(namespace?: string): ProfileLike[] } };
-  reconcilers: Record<'mailboxes' | 'profiles' | 'deployments', { reconcile: Reconcile }>;
+  aroundReconcile(hook: ReconcileHook): void;
 }
 
-const KINDS: Record<keyof InstrumentableManager['reconcilers'], ReconcileKind> = {
+/** The metrics' kind label of each of the Manager's queues. */
+const KINDS: Record<string, ReconcileKind> = {
   mailboxes: 'Mailbox',
   profiles: 'EmailServerProfile',
   deployments: 'Deployment',
@@ -75,12 +75,7 @@ export interface InstrumentOptions {
  */
 export function instrumentManager(manager: InstrumentableManager, metrics: Metrics, opts: InstrumentOptions = {}): void {
   const active = opts.active ?? (() => true);
-  for (const [key, kind] of Object.entries(KINDS) as [keyof typeof KINDS, ReconcileKind][]) {
-    const reconciler = manager.reconcilers[key];
-    const reconcile = reconciler.reconcile.bind(reconciler);
-    // The Manager looks the method up on every call, so replacing it on the instance suffices.
-    reconciler.reconcile = (namespace, name) => metrics.timeReconcile(kind, () => reconcile(namespace, name));
-  }
+  manager.aroundReconcile((queue, run) => (KINDS[queue] ? metrics.timeReconcile(KINDS[queue], run) : run()));
   metrics.observeQueues(Object.fromEntries(Object.entries(manager.queues).map(([name, q]) => [name, { len: () => (active() ? q.len() : 0) }])));
   metrics.setMailboxSource(() => (active() ? countMailboxStates(manager.caches.mailboxes.list()) : []));
   metrics.setCrmSource(() => (active() ? crmReachability(manager.caches.deployments.list()) : []));

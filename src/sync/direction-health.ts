@@ -15,7 +15,7 @@
 //     slow timeout from the outage can never be reported after the recovery.
 
 import { budgetOffsetMs, type RetryPolicy } from '../api/retry-policy.js';
-import { backoffDelay } from '../util/backoff.js';
+import { retryDelay } from '../util/backoff.js';
 
 export interface Failure {
   reason: string;
@@ -90,8 +90,7 @@ export class DirectionHealth {
     const changed = !prev || prev.reason !== next.reason || prev.failures !== next.failures || next.permanent || next.exhausted;
     const stop = next.permanent || next.exhausted;
     this.attempts++;
-    const quick = backoffDelay(this.attempts, { baseMs: 1000, maxMs: this.policy.reconnectMaxMs, jitter: 0.2 }, this.random);
-    const retryInMs = stop ? 0 : Math.max(quick, Math.min(f.retryAfterMs ?? 0, MAX_RETRY_AFTER_MS));
+    const retryInMs = stop ? 0 : retryDelay(this.attempts, { baseMs: 1000, maxMs: this.policy.reconnectMaxMs, jitter: 0.2 }, f.retryAfterMs, { maxHintMs: MAX_RETRY_AFTER_MS, random: this.random });
     return { ...(changed ? { report: next } : {}), stop, retryInMs };
   }
 }

@@ -57,7 +57,8 @@ export interface Forwarder {
   filtering: FilteringMethod;
 }
 
-export interface MailboxProfile {
+/** A mailbox's sync settings: who owns it, how its mail is filtered, correlated and bounded (from the Mailbox, its Deployment and its profile). */
+export interface MailboxSyncSettings {
   key: string;
   address: string;
   /** The owner; a forward mailbox has none (each message belongs to its forwarder). */
@@ -126,7 +127,7 @@ export interface IncomingOptions {
 
 export class IncomingSync {
   constructor(
-    private readonly mailbox: MailboxProfile,
+    private readonly mailbox: MailboxSyncSettings,
     private readonly source: IncomingSource,
     private readonly crm: CrmConnector,
     private readonly events: IncomingEvents = {},
@@ -140,6 +141,7 @@ export class IncomingSync {
    */
   async runOnce(checkpoint: Checkpoint | undefined): Promise<CycleResult> {
     const result: CycleResult = { delivered: 0, duplicates: 0, filtered: 0, rejected: 0, checkpoint };
+    const tokens = await this.tokenSettings();
     const concurrency = this.opts.concurrency ?? 64;
     const maxBytes = this.opts.maxInFlightBytes ?? 32 * 1024 * 1024;
     let bytes = 0;
@@ -180,7 +182,7 @@ export class IncomingSync {
       counted.push(false);
       positions.push(m.position);
       bytes += size;
-      const tracked: Promise<void> = this.processOne(m, result)
+      const tracked: Promise<void> = this.processOne(m, result, tokens)
         .then((delivered) => {
           counted[index] = delivered;
           done[index] = true;
@@ -202,8 +204,14 @@ export class IncomingSync {
     return result;
   }
 
+  /** The tracking-token format: the CRM's own (Dynamics' organization settings) when it has one. */
+  private async tokenSettings(): Promise<TokenSettings> {
+    const own = this.mailbox.token.enabled ? await this.crm.trackingTokenFormat?.() : undefined;
+    return own ? { ...own, enabled: true } : this.mailbox.token;
+  }
+
   /** Processes one message; true when it counts as delivered to the CRM. */
-  private async processOne(m: FetchedMessage, result: CycleResult): Promise<boolean> {
+  private async processOne(m: FetchedMessage, result: CycleResult, tokens: TokenSettings): Promise<boolean> {
     const mb = this.mailbox;
     if (mb.processEmailReceivedAfter && m.receivedAt && m.receivedAt < mb.processEmailReceivedAfter) {
       result.filtered++;
@@ -253,16 +261,21 @@ export class IncomingSync {
     const counterparts = mb.sentItems ? [...email.to, ...email.cc].map((p) => p.address) : [email.from.address];
     const isInternal = !!internal?.ignore && counterparts.length > 0 && counterparts.every((a) => a && internal.isInternal(a));
     if (isInternal && !(owner.ownerKind === 'Queue' && internal?.trackToQueues)) return this.filter(m, result);
-    const token = findToken(mb.token, email.subject);
+    const token = findToken(tokens, email.subject);
     if (token) email.trackingToken = token;
-    if (mb.correlation) {
-      const regarding = await this.correlate(email, token);
-      if (regarding) email.regarding = regarding;
-    }
+    const regarding = await this.correlate(email, token, mb.correlation);
+    if (regarding) email.regarding = regarding;
     // Received mail is judged by its sender, sent mail by its recipients (any of them will do).
+    const checkIncoming = this.crm.checkIncoming?.bind(this.crm);
     let wanted = false;
     for (const address of mb.sentItems ? counterparts : [email.from.address]) {
-      wanted = await accepts({ method: owner.filtering, from: address, correlated: !!email.regarding || !!token, lookup: (a) => this.crm.lookupAddress(a) });
+      wanted = await accepts({
+        method: owner.filtering,
+        from: address,
+        correlated: !!email.regarding || !!token,
+        lookup: (a) => this.crm.lookupAddress(a),
+        ...(checkIncoming ? { check: async () => (await checkIncoming(email)).deliver } : {}),
+      });
       if (wanted) break;
     }
     if (!wanted) return this.filter(m, result);
@@ -288,19 +301,25 @@ export class IncomingSync {
 
   /**
    * Which CRM email this one answers, in the order Dynamics uses: In-Reply-To; then a tracking
-   * token, which the CRM resolves (its id is not ours to look up, and what follows would only
-   * guess); then References; then the Thread-Index conversation of an email the operator sent.
+   * token, resolved by the CRM (one it cannot find here is still handed to it, as trackingToken,
+   * and what follows would only guess); then References; then the Thread-Index conversation of an
+   * email the operator sent. `headers` (correlation.enabled) turns the header steps on; tracking
+   * tokens have their own setting.
    */
-  private async correlate(email: IncomingEmail, token: string | undefined): Promise<IncomingEmail['regarding']> {
+  private async correlate(email: IncomingEmail, token: string | undefined, headers: boolean): Promise<IncomingEmail['regarding']> {
     const find = async (ids: (string | undefined)[], by: NonNullable<IncomingEmail['regarding']>['by']) => {
       const wanted = ids.filter((x): x is string => !!x);
       const crmEmailId = wanted.length ? await this.crm.findEmailByMessageId(wanted) : undefined;
       return crmEmailId ? { crmEmailId, by } : undefined;
     };
-    return (
-      (await find([email.inReplyTo], 'InReplyTo')) ??
-      (token ? undefined : ((await find(email.references.slice().reverse(), 'References')) ?? (await find([messageIdOfConversation(email.threadIndex, this.mailbox.address)], 'ThreadIndex'))))
-    );
+    const byReply = headers ? await find([email.inReplyTo], 'InReplyTo') : undefined;
+    if (byReply) return byReply;
+    if (token) {
+      const crmEmailId = await this.crm.findEmailByTrackingToken(token);
+      return crmEmailId ? { crmEmailId, by: 'TrackingToken' } : undefined;
+    }
+    if (!headers) return undefined;
+    return (await find(email.references.slice().reverse(), 'References')) ?? (await find([messageIdOfConversation(email.threadIndex, this.mailbox.address)], 'ThreadIndex'));
   }
 
   /** A message the Deployment does not track. */

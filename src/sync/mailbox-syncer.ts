@@ -7,9 +7,10 @@
 import { DEFAULT_RETRY_POLICY, type RetryPolicy } from '../api/retry-policy.js';
 import type { CrmConnector } from '../crm/types.js';
 import { DirectionHealth, failureOf, type Failing, type Failure } from './direction-health.js';
-import { IncomingSync, type Checkpoint, type IncomingEvents, type IncomingSource, type MailboxProfile } from './incoming.js';
+import { IncomingSync, type Checkpoint, type IncomingEvents, type IncomingSource, type MailboxSyncSettings } from './incoming.js';
 import type { MessageParser } from './parser-pool.js';
 import { OutgoingSync, type OutgoingEvents, type OutgoingMailbox, type OutgoingSender } from './outgoing.js';
+import type { FeedSubscription, PendingFeed } from './pending-feed.js';
 
 export type SyncDirection = 'incoming' | 'outgoing';
 
@@ -22,7 +23,7 @@ export interface SessionWatcher {
 }
 
 export interface SyncParts {
-  mailbox: MailboxProfile;
+  mailbox: MailboxSyncSettings;
   outgoingMailbox: OutgoingMailbox;
   crm: CrmConnector;
   incoming?: {
@@ -39,6 +40,11 @@ export interface SyncParts {
     close(): Promise<void>;
   };
   outgoing?: { sender: OutgoingSender; close(): Promise<void> };
+  /**
+   * The Deployment's pending-send feed (pending-feed.ts): when set, the outgoing loop does not poll
+   * the CRM by itself but runs when the feed finds mail for it (or on a sync-now request).
+   */
+  pendingFeed?: PendingFeed;
   /** Safety resync when nothing wakes the incoming loop. */
   pollIntervalMs: number;
   outgoingIntervalMs: number;
@@ -56,7 +62,11 @@ export interface CycleCounts {
   failed?: number;
   sent?: number;
   released?: number;
+  deferred?: number;
 }
+
+/** Emails an outgoing cycle takes at once. */
+const OUTGOING_BATCH = 50;
 
 export interface SyncReporter extends IncomingEvents, OutgoingEvents {
   /** The checkpoint to resume from. */
@@ -179,6 +189,7 @@ export class MailboxSyncer {
   private checkpoint: Checkpoint | undefined;
   private readonly directions: Direction[] = [];
   private stopping = false;
+  private feed?: FeedSubscription;
 
   constructor(
     private readonly parts: SyncParts,
@@ -251,9 +262,53 @@ export class MailboxSyncer {
         sent: (id, messageId) => r.sent?.(id, messageId),
         failed: (id, reason, message) => r.failed?.(id, reason, message),
       });
-      this.directions.push(direction('outgoing', async () => ({ ...(await outgoing.runOnce()) }), p.outgoingIntervalMs, () => outgoingPart.close()));
+      const close = async () => {
+        this.feed?.close();
+        await outgoingPart.close();
+      };
+      if (!p.pendingFeed) {
+        this.directions.push(direction('outgoing', async () => ({ ...(await outgoing.runOnce(OUTGOING_BATCH)) }), p.outgoingIntervalMs, close));
+      } else {
+        const d = direction('outgoing', this.fedCycle(outgoing, () => d.loop.wake()), p.outgoingIntervalMs * 10, close);
+        this.feed = p.pendingFeed.subscribe(p.outgoingMailbox.address, () => d.loop.wake());
+        this.directions.push(d);
+      }
     }
     this.directions.forEach((d) => d.loop.start());
+  }
+
+  /**
+   * An outgoing cycle fed by the Deployment's feed. It sends what the feed found; it asks the CRM
+   * itself only when asked to sync now, or to retry after its own failure (a send that failed was
+   * given back to the CRM, and the feed may not list it again before the retry is due). Woken by
+   * its own timer with nothing fed, it does nothing: the feed polls for it.
+   */
+  private fedCycle(outgoing: OutgoingSync, again: () => void): (timer: boolean) => Promise<CycleCounts> {
+    let first = true;
+    let lastFailed = false;
+    return async (timer) => {
+      const fed = this.feed!.take();
+      if (fed && 'error' in fed) {
+        lastFailed = true;
+        throw fed.error;
+      }
+      const idle = !fed && (first || (timer && !lastFailed));
+      first = false;
+      if (idle) return {};
+      this.feed!.cycleStarted();
+      try {
+        const counts = await outgoing.runOnce(OUTGOING_BATCH, 16, fed?.emails);
+        lastFailed = false;
+        // A full batch may have left more behind: the next cycle asks for them at once.
+        if (fed && fed.emails.length >= OUTGOING_BATCH) again();
+        return { ...counts };
+      } catch (err) {
+        lastFailed = true;
+        throw err;
+      } finally {
+        this.feed!.cycleEnded();
+      }
+    };
   }
 
   /** Runs every loop now (the sync-now annotation). */
@@ -263,6 +318,7 @@ export class MailboxSyncer {
 
   async stop(): Promise<void> {
     this.stopping = true;
+    this.feed?.close();
     const loops = this.directions.map((d) => d.loop.stop());
     // Closing the connections first ends a cycle that waits on a dead server.
     await Promise.all([this.parts.incoming?.close(), this.parts.outgoing?.close()]);

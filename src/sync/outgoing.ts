@@ -10,9 +10,16 @@
 // with SendOutcomeUnknown and never re-sent automatically: a duplicate email to a customer is
 // worse than one a person resends. An email found still claimed at the start of a cycle (the
 // worker crashed mid-send) is treated the same way.
+//
+// Attachments: every attachment is in hand (inline from the listing, or fetched from the CRM by
+// reference) and has the size the CRM announced before the email is claimed. An email whose
+// attachments cannot all be fetched is never sent without them: it stays pending and is tried
+// again next cycle, and after ATTACHMENT_FETCH_ATTEMPTS it is marked failed with
+// AttachmentUnavailable. A CRM that is down altogether fails the cycle instead (nothing is counted
+// against the email).
 
 import { randomUUID } from 'node:crypto';
-import type { CrmConnector, PendingEmail } from '../crm/types.js';
+import { CrmError, type CrmConnector, type OutgoingAttachment, type PendingEmail } from '../crm/types.js';
 import { classifyError } from '../mail/errors.js';
 import type { OutgoingMessage } from '../mail/types.js';
 import { redact } from '../util/redact.js';
@@ -44,7 +51,18 @@ export interface OutgoingResult {
   sent: number;
   failed: number;
   released: number;
+  /** Left pending because an attachment could not be fetched yet (tried again next cycle). */
+  deferred: number;
 }
+
+/** Cycles that try to fetch an email's attachments before it is failed with AttachmentUnavailable. */
+export const ATTACHMENT_FETCH_ATTEMPTS = 3;
+/** Attachment bytes a mailbox holds in memory at once; one email over it still goes, alone. */
+const MAX_ATTACHMENT_BYTES_IN_FLIGHT = 64 * 1024 * 1024;
+/** CRM failures that are about the CRM as a whole, not one attachment: they end the cycle. */
+const CRM_WIDE = new Set(['CRMUnreachable', 'CRMThrottled', 'CRMAuthenticationFailed']);
+
+type Attachments = NonNullable<OutgoingMessage['attachments']>;
 
 export type SendOutcome = 'not-sent-transient' | 'not-sent-permanent' | 'rejected' | 'unknown';
 
@@ -75,6 +93,10 @@ export function sendOutcome(err: unknown): SendOutcome {
 }
 
 export class OutgoingSync {
+  /** Failed attachment fetches per email, across cycles (kept in memory: a restart starts over). */
+  private readonly fetchFailures = new Map<string, number>();
+  private readonly budget = new ByteBudget(MAX_ATTACHMENT_BYTES_IN_FLIGHT);
+
   constructor(
     private readonly mailbox: OutgoingMailbox,
     private readonly sender: OutgoingSender,
@@ -82,7 +104,7 @@ export class OutgoingSync {
     private readonly events: OutgoingEvents = {},
   ) {}
 
-  private compose(p: PendingEmail, messageId: string): OutgoingMessage {
+  private compose(p: PendingEmail, messageId: string, attachments: Attachments): OutgoingMessage {
     const subject = p.trackingToken && this.mailbox.token.enabled ? withToken(p.subject, p.trackingToken) : p.subject;
     const onBehalf = this.mailbox.sendMode === 'SendOnBehalf' && p.from.address.toLowerCase() !== this.mailbox.address.toLowerCase();
     return {
@@ -99,6 +121,7 @@ export class OutgoingSync {
       references: p.references,
       // A conversation header naming this email, which Outlook and Exchange keep in replies (thread-index.ts).
       ...withThreadIndex(messageId),
+      ...(attachments.length ? { attachments } : {}),
     };
   }
 
@@ -107,9 +130,10 @@ export class OutgoingSync {
    * connections). A failure that affects the whole mailbox ends the cycle with it: nothing new is
    * started, what is in flight finishes.
    */
-  async runOnce(limit = 50, concurrency = 16): Promise<OutgoingResult> {
-    const result: OutgoingResult = { sent: 0, failed: 0, released: 0 };
-    const pending = await this.crm.listPendingSend(this.mailbox.address, limit);
+  async runOnce(limit = 50, concurrency = 16, fed?: PendingEmail[]): Promise<OutgoingResult> {
+    const result: OutgoingResult = { sent: 0, failed: 0, released: 0, deferred: 0 };
+    // `fed`: what the Deployment's pending-send feed found for this mailbox (pending-feed.ts).
+    const pending = fed ?? (await this.crm.listPendingSend(this.mailbox.address, limit));
     let next = 0;
     let fatal: unknown;
     const lane = async () => {
@@ -132,11 +156,30 @@ export class OutgoingSync {
       await this.fail(p.crmEmailId, 'SendOutcomeUnknown', 'an earlier attempt was interrupted and may have been delivered; not re-sent automatically: check with the recipient and resend from the CRM if needed', result);
       return;
     }
+    const size = (p.attachments ?? []).reduce((n, a) => n + Math.max(0, a.size), 0);
+    await this.budget.run(size, async () => {
+      const attachments = await this.attachmentsOf(p, result);
+      if (attachments) await this.claimAndSend(p, attachments, result);
+    });
+  }
+
+  /** Claims the email, sends it and reports the outcome (the rule for unknown outcomes is above). */
+  private async claimAndSend(p: PendingEmail, attachments: Attachments, result: OutgoingResult): Promise<void> {
     const domain = this.mailbox.address.slice(this.mailbox.address.lastIndexOf('@') + 1);
     const messageId = (p.messageId ?? `${randomUUID()}@${domain}`).replace(/^<|>$/g, '');
-    await this.crm.markSending(p.crmEmailId, messageId);
     try {
-      await this.sender.send(this.compose(p, messageId));
+      await this.crm.markSending(p.crmEmailId, messageId);
+    } catch (err) {
+      // The CRM refused to let this one email be claimed (changed since it was listed, no longer
+      // pending): nothing was sent; it is looked at again next cycle.
+      if (err instanceof CrmError && err.reason === 'CRMRejected') {
+        result.deferred++;
+        return;
+      }
+      throw err;
+    }
+    try {
+      await this.sender.send(this.compose(p, messageId, attachments));
     } catch (err) {
       const outcome = sendOutcome(err);
       const e = classifyError(err);
@@ -159,9 +202,65 @@ export class OutgoingSync {
     this.events.sent?.(p.crmEmailId, messageId);
   }
 
+  /**
+   * Every attachment's content, checked against the size the CRM announced; undefined when one
+   * could not be had (the email waits for the next cycle, or is failed after the last attempt).
+   */
+  private async attachmentsOf(p: PendingEmail, result: OutgoingResult): Promise<Attachments | undefined> {
+    const out: Attachments = [];
+    try {
+      for (const a of p.attachments ?? []) out.push({ filename: a.filename, contentType: a.contentType, content: await this.contentOf(p.crmEmailId, a), ...(a.contentId ? { cid: a.contentId } : {}) });
+    } catch (err) {
+      // A CRM that is down or throttling is not this email's fault: the cycle ends, nothing is counted.
+      if (err instanceof CrmError && CRM_WIDE.has(err.reason)) throw err;
+      const attempts = (this.fetchFailures.get(p.crmEmailId) ?? 0) + 1;
+      const why = redact(err instanceof Error ? err.message : String(err));
+      if (attempts < ATTACHMENT_FETCH_ATTEMPTS) {
+        this.fetchFailures.set(p.crmEmailId, attempts);
+        result.deferred++;
+        return undefined;
+      }
+      this.fetchFailures.delete(p.crmEmailId);
+      await this.fail(p.crmEmailId, 'AttachmentUnavailable', `not sent: an attachment could not be fetched from the CRM in ${attempts} attempts (${why}); check the attachment in the CRM and send the email again`, result);
+      return undefined;
+    }
+    this.fetchFailures.delete(p.crmEmailId);
+    return out;
+  }
+
+  private async contentOf(crmEmailId: string, a: OutgoingAttachment): Promise<Buffer> {
+    const content = a.contentBase64 !== undefined ? Buffer.from(a.contentBase64, 'base64') : await this.crm.fetchAttachment(crmEmailId, a);
+    if (content.length !== a.size) {
+      throw new Error(`attachment "${a.filename}" has ${content.length} bytes where the CRM announced ${a.size}`);
+    }
+    return content;
+  }
+
   private async fail(id: string, reason: string, message: string, result: OutgoingResult): Promise<void> {
     await this.crm.markFailed(id, reason, message);
     result.failed++;
     this.events.failed?.(id, reason, message);
+  }
+}
+
+/** Bounds the attachment bytes in memory: a task waits while others hold the budget; one alone always runs. */
+class ByteBudget {
+  private used = 0;
+  private running = 0;
+  private readonly waiting: (() => void)[] = [];
+
+  constructor(private readonly max: number) {}
+
+  async run<T>(bytes: number, task: () => Promise<T>): Promise<T> {
+    while (this.running > 0 && this.used + bytes > this.max) await new Promise<void>((r) => this.waiting.push(r));
+    this.used += bytes;
+    this.running++;
+    try {
+      return await task();
+    } finally {
+      this.used -= bytes;
+      this.running--;
+      this.waiting.splice(0).forEach((w) => w());
+    }
   }
 }

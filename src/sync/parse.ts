@@ -80,12 +80,3 @@ export async function parseMessage(raw: Buffer, opts: ParseOptions): Promise<Par
   }
   return { ok: true, email: toEmail(parsed, raw) };
 }
-
-/** Kubernetes quantity ("25Mi", "10M", "1048576") in bytes. */
-export function quantityBytes(q: string | undefined, fallback: number): number {
-  if (!q) return fallback;
-  const m = /^([0-9]+)(Ki|Mi|Gi|k|K|M|G)?$/.exec(q);
-  if (!m) return fallback;
-  const mult: Record<string, number> = { Ki: 1024, Mi: 1024 ** 2, Gi: 1024 ** 3, k: 1000, K: 1000, M: 1e6, G: 1e9 };
-  return Number(m[1]) * (m[2] ? mult[m[2]] : 1);
-}

@@ -170,7 +170,8 @@ export class ParserPool implements MessageParser {
 /**
  * The pool size a process uses by default: one thread per core beyond the event loop's, at most 4.
  * With 2 cores or fewer, none: mailparser's garbage collection already keeps the second core
- * busy, and on 2 cores the thread hand-off cost more than it gained (bench/parse.ts measures it).
+ * busy, and on 2 cores the thread hand-off cost more than it gained (`make bench` measures it:
+ * bench/run.ts's parsing ceilings, on the event loop and in a pool of threads).
  */
 export function defaultParserThreads(cores: number): number {
   return cores <= 2 ? 0 : Math.min(4, cores - 1);

@@ -1,7 +1,7 @@
 // Writes what a mailbox's sync loops report to its status: the checkpoint with the count of what
 // it passed (so counts.received equals what the CRM holds, across crashes), per direction the last
 // and next cycle, what the last cycle did and any current failure (status.sync, which the
-// controller folds into the direction conditions: controllers/sync-health.ts), the most recent
+// controller folds into the direction conditions: domain/sync-failure.ts), the most recent
 // messages that could not be processed (status.recentFailures) and the Synced condition.
 //
 // Writes are coalesced (at most one per interval) and happen only when something changed, never
@@ -47,7 +47,7 @@ type ItemFailure = RecentFailures[number];
 export interface ReporterOptions {
   metrics?: SyncMetricsHooks;
   intervalMs?: number;
-  /** What the worker runs this mailbox on (controllers/sync-health.ts syncBasis), read when a failure is recorded. */
+  /** What the worker runs this mailbox on (domain/sync-failure.ts syncBasis), read when a failure is recorded. */
   basis?: () => string;
   /** The directions this reporter's syncer runs: it writes only their status.sync entries. */
   directions?: SyncDirection[];

@@ -4,6 +4,8 @@
 export interface TokenSettings {
   enabled: boolean;
   prefix: string;
+  /** Earlier prefixes, still recognised in replies to old emails (Dynamics keeps their history). */
+  previousPrefixes?: string[];
   deploymentBase: number;
   userDigits: number;
   counterDigits: number;
@@ -19,8 +21,8 @@ export function formatToken(s: TokenSettings, userNumber: number, counter: numbe
 /** The first token with this prefix in a subject, or undefined. */
 export function findToken(s: TokenSettings, subject: string): string | undefined {
   if (!s.enabled) return undefined;
-  const prefix = s.prefix.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
-  return new RegExp(`(?:^|[\\s(\\[])(${prefix}:[0-9]{${s.userDigits + s.counterDigits + 1},})(?=$|[\\s)\\]])`).exec(subject)?.[1];
+  const prefix = [s.prefix, ...(s.previousPrefixes ?? [])].map((p) => p.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')).join('|');
+  return new RegExp(`(?:^|[\\s(\\[])((?:${prefix}):[0-9]{${s.userDigits + s.counterDigits + 1},})(?=$|[\\s)\\]])`).exec(subject)?.[1];
 }
 
 /** The longest subject mail servers keep (Dynamics' MaximumSubjectLengthOnMailServer). */

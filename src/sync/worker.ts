@@ -4,7 +4,7 @@
 // cycle at once when the mailbox's sync-now annotation changes.
 //
 // A direction that failed permanently during sync (or spent its transient budget) is not run
-// again until what it ran on changes (controllers/sync-health.ts): no sign-in in between.
+// again until what it ran on changes (domain/sync-failure.ts): no sign-in in between.
 //
 // A mailbox runs on the profile revision it passed its test on (status.serverProfile and
 // status.revision), not on the profile's current spec: while a rollout holds it back, or after its
@@ -13,17 +13,16 @@
 
 import type { Deployment, EmailServerProfile, Mailbox } from '../api/types.js';
 import { SYNC_REQUESTED_AT } from '../api/types.js';
-import type { Caches } from '../controllers/context.js';
-import type { SecretSource } from '../controllers/mailbox-testing.js';
-import { secretSource } from '../controllers/secret-source.js';
-import { forwardingMailboxes, internalAddresses } from '../controllers/organization.js';
+import type { Caches } from '../domain/caches.js';
+import { secretSource, type SecretSource } from '../domain/secret-source.js';
+import { forwardingMailboxes, internalAddresses } from '../domain/organization.js';
 import { getCondition } from '../kube/conditions.js';
-import { runsDirection, syncBasis } from '../controllers/sync-health.js';
+import { runsDirection, syncBasis } from '../domain/sync-failure.js';
 import type { EventRecorder } from '../kube/events.js';
 import type { KubeClients } from '../kube/client.js';
 import type { ShardOwner } from '../kube/shards.js';
 import { keyOf } from '../kube/watch-cache.js';
-import { cacheVersions, specOfRevision } from '../controllers/rollout-revision.js';
+import { cacheVersions, specOfRevision } from '../domain/revision.js';
 import type { Logger } from '../log/logger.js';
 import { MailboxSyncer, type SyncParts } from './mailbox-syncer.js';
 import { MailboxStatusReporter, type SyncMetricsHooks } from './status-reporter.js';

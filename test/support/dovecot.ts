@@ -6,7 +6,7 @@
 // how to install it instead of failing obscurely.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { chmod, chown, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { chmod, chown, mkdir, mkdtemp, readFile, rm, utimes, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import nodemailer from 'nodemailer';
@@ -47,9 +47,10 @@ export interface DovecotFixture {
   setPassword(username: string, password: string): Promise<void>;
   /**
    * Puts a message straight into the user's maildir (new/), as an MTA would while IMAP is down:
-   * works with Dovecot stopped, and Dovecot finds it when it starts.
+   * works with Dovecot stopped, and Dovecot finds it when it starts. `receivedAt` sets the file's
+   * time, which Dovecot reports as the message's INTERNALDATE (maildir's received date).
    */
-  deliverOffline(username: string, raw: string): Promise<void>;
+  deliverOffline(username: string, raw: string, receivedAt?: Date): Promise<void>;
   /** The Dovecot log so far, for diagnosing a failing test. */
   log(): Promise<string>;
   /** Stops Dovecot (all its processes); the ports then refuse connections. */
@@ -198,7 +199,7 @@ export async function startDovecot(opts: DovecotOptions): Promise<DovecotFixture
       passwords.set(username, password);
       await writeUsers();
     },
-    async deliverOffline(username, raw) {
+    async deliverOffline(username, raw, receivedAt) {
       const maildir = path.join(dir, 'mail', username, 'Maildir');
       for (const sub of ['', 'new', 'cur', 'tmp']) {
         await mkdir(path.join(maildir, sub), { recursive: true, mode: 0o700 });
@@ -207,6 +208,7 @@ export async function startDovecot(opts: DovecotOptions): Promise<DovecotFixture
       const name = `${Date.now()}.M${process.hrtime.bigint()}P${process.pid}.mailsync-test`;
       const file = path.join(maildir, 'new', name);
       await writeFile(file, raw.replace(/\r?\n/g, '\n'), { mode: 0o600 });
+      if (receivedAt) await utimes(file, receivedAt, receivedAt);
       if (isRoot()) await chown(file, ids.uid, ids.gid);
       await chown(path.join(dir, 'mail', username), ids.uid, ids.gid).catch(() => undefined);
     },

@@ -3,7 +3,7 @@
 // (echoText). Real servers do echo what they were sent; these exist to prove that what a server
 // says never reaches a status, an Event or an error message, and is redacted in debug logs. They
 // speak just enough of each protocol for a client to reach the login.
-import net from 'node:net';
+import type net from 'node:net';
 import tls from 'node:tls';
 import { sharedTestPki } from './https-server.js';
 import { echoText } from './secret-encodings.js';

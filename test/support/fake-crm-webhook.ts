@@ -5,7 +5,9 @@
 // messageId), and can inject failures (503 + Retry-After) and latency. The batch endpoints
 // (POST /incoming-emails/batch, POST /emails/status-changes) run each item through the same
 // handler as its single endpoint; `batchOff` (option, or $BATCH=off) makes them answer 404 like a
-// CRM that does not implement them.
+// CRM that does not implement them, as it does for the other optional endpoints
+// (POST /pending-emails/query, POST /emails/lookup-by-tracking-token). Attachments of pending
+// emails come inline up to 1 MiB and by reference above, as the contract says.
 //
 // Run directly (`node dist/test/support/fake-crm-webhook.js`) it serves on $PORT (0: any free
 // port) with $TOKEN and $SIGNING_KEY and prints `{"port":N,"url":"..."}` on stdout, so a crash
@@ -15,7 +17,7 @@ import { randomUUID } from 'node:crypto';
 import http from 'node:http';
 import type net from 'node:net';
 import { pathToFileURL } from 'node:url';
-import type { AddressLookup, IncomingEmail, PendingEmail } from '../../src/crm/types.js';
+import type { AddressLookup, IncomingEmail, OutgoingAttachment, PendingEmail } from '../../src/crm/types.js';
 import { DEFAULT_SIGNATURE_TOLERANCE_SEC, SIGNATURE_HEADER, verifyWebhookSignature } from '../../src/crm/webhook-signature.js';
 
 export interface FakeCrmWebhookOptions {
@@ -52,9 +54,18 @@ export interface FakeActivity {
 
 export type OutgoingStatus = 'pending' | 'sending' | 'sent' | 'failed';
 
+/** A file attached to an email pending send. */
+export interface FakeAttachmentFile {
+  filename: string;
+  contentType: string;
+  content: Buffer;
+  contentId?: string;
+}
+
 export interface FakeOutgoingEmail {
   mailboxAddress: string;
   email: PendingEmail;
+  files: (FakeAttachmentFile & { attachmentId: string })[];
   status: OutgoingStatus;
   attempts: number;
   sentMessageId?: string;
@@ -71,6 +82,9 @@ export interface FakeCrmStats {
   injectedFailures: number;
   /** Requests to the batch endpoints (also those answered 404 with batchOff); included in `requests`. */
   batchRequests: number;
+  /** Requests to POST /pending-emails/query and GET /mailboxes/{address}/pending-emails; included in `requests`. */
+  pendingQueries: number;
+  attachmentFetches: number;
   sending: number;
   released: number;
   sent: number;
@@ -83,12 +97,18 @@ type Transition = 'sending' | 'release' | 'sent' | 'failed';
 const TRANSITION_OF_STATE: Record<string, Transition> = { Sending: 'sending', PendingSend: 'release', Sent: 'sent', Failed: 'failed' };
 
 const BATCH_PATHS = new Set(['/incoming-emails/batch', '/emails/status-changes']);
+/** The optional endpoints that batchOff switches off, as a CRM that has none of them. */
+const OPTIONAL_PATHS = new Set([...BATCH_PATHS, '/pending-emails/query', '/emails/lookup-by-tracking-token']);
 const MAX_BATCH = 100;
+/** Attachments above this size come by reference (the contract's inline limit). */
+export const INLINE_ATTACHMENT_LIMIT = 1024 * 1024;
 
 interface Answer {
   status: number;
   body: unknown;
   headers?: Record<string, string>;
+  /** A non-JSON answer (an attachment's bytes). */
+  bytes?: Buffer;
 }
 
 interface Failure {
@@ -108,8 +128,10 @@ export class FakeCrmWebhook {
   private readonly byKey = new Map<string, FakeActivity>();
   private readonly outgoingById = new Map<string, FakeOutgoingEmail>();
   private readonly directory = new Map<string, AddressLookup>();
-  private readonly counters: FakeCrmStats = { requests: 0, created: 0, duplicates: 0, unauthorized: 0, badSignatures: 0, injectedFailures: 0, batchRequests: 0, sending: 0, released: 0, sent: 0, failed: 0 };
+  private readonly counters: FakeCrmStats = { requests: 0, created: 0, duplicates: 0, unauthorized: 0, badSignatures: 0, injectedFailures: 0, batchRequests: 0, pendingQueries: 0, attachmentFetches: 0, sending: 0, released: 0, sent: 0, failed: 0 };
   private failure?: Failure;
+  /** Attachment fetches answered with a failure, by attachmentId. */
+  private readonly attachmentFailures = new Map<string, { status: number; remaining: number }>();
   /** Message-IDs whose delivery the CRM refuses, with the 4xx it answers. */
   private readonly refused = new Map<string, number>();
   private readonly sockets = new Set<net.Socket>();
@@ -181,11 +203,24 @@ export class FakeCrmWebhook {
     this.directory.set(address.toLowerCase(), lookup);
   }
 
-  /** An email written in the CRM, pending send from `mailboxAddress`. Returns its crmEmailId. */
-  addPendingEmail(mailboxAddress: string, email: Omit<PendingEmail, 'crmEmailId' | 'state'> & { crmEmailId?: string }): string {
+  /** An email written in the CRM, pending send from `mailboxAddress`, with `files` attached. Returns its crmEmailId. */
+  addPendingEmail(mailboxAddress: string, email: Omit<PendingEmail, 'crmEmailId' | 'state' | 'attachments'> & { crmEmailId?: string }, files: FakeAttachmentFile[] = []): string {
     const crmEmailId = email.crmEmailId ?? randomUUID();
-    this.outgoingById.set(crmEmailId, { mailboxAddress: mailboxAddress.toLowerCase(), email: { ...email, crmEmailId }, status: 'pending', attempts: 0 });
+    const attached = files.map((f) => ({ ...f, attachmentId: randomUUID() }));
+    const attachments = attached.map((f): OutgoingAttachment => {
+      const a: OutgoingAttachment = { filename: f.filename, contentType: f.contentType, size: f.content.length, ...(f.contentId ? { contentId: f.contentId } : {}) };
+      return f.content.length <= INLINE_ATTACHMENT_LIMIT ? { ...a, contentBase64: f.content.toString('base64') } : { ...a, attachmentId: f.attachmentId };
+    });
+    const pending: PendingEmail = { ...email, crmEmailId, ...(attachments.length ? { attachments } : {}) };
+    this.outgoingById.set(crmEmailId, { mailboxAddress: mailboxAddress.toLowerCase(), email: pending, files: attached, status: 'pending', attempts: 0 });
     return crmEmailId;
+  }
+
+  /** The next `times` fetches of this email's attachments (all of them, or one) answer `status`. */
+  failAttachment(crmEmailId: string, opts: { attachmentId?: string; status?: number; times?: number } = {}): void {
+    for (const f of this.outgoingById.get(crmEmailId)?.files ?? []) {
+      if (!opts.attachmentId || f.attachmentId === opts.attachmentId) this.attachmentFailures.set(f.attachmentId, { status: opts.status ?? 500, remaining: opts.times ?? Infinity });
+    }
   }
 
   outgoing(crmEmailId: string): FakeOutgoingEmail | undefined {
@@ -204,13 +239,19 @@ export class FakeCrmWebhook {
     if (!url.pathname.startsWith(`${this.basePath}/`)) return send(res, 404, { error: { code: 'not_found', message: 'no such endpoint' } });
     const path = url.pathname.slice(this.basePath.length);
     const answer = await this.answer(req, method, path, url.searchParams, raw);
-    this.onExchange?.({ method, path, request: raw.toString('utf8'), status: answer.status, answer: answer.body });
+    this.onExchange?.({ method, path, request: raw.toString('utf8'), status: answer.status, answer: answer.bytes ?? answer.body });
+    if (answer.bytes) {
+      res.writeHead(answer.status, { 'content-type': 'application/octet-stream', 'content-length': answer.bytes.length });
+      res.end(answer.bytes);
+      return;
+    }
     send(res, answer.status, answer.body, answer.headers);
   }
 
   private async answer(req: http.IncomingMessage, method: string, path: string, query: URLSearchParams, raw: Buffer): Promise<Answer> {
     this.counters.requests++;
     if (BATCH_PATHS.has(path)) this.counters.batchRequests++;
+    if (path === '/pending-emails/query' || /^\/mailboxes\/[^/]+\/pending-emails$/.test(path)) this.counters.pendingQueries++;
     if (this.latencyMs > 0) await new Promise((r) => setTimeout(r, this.latencyMs));
 
     if (this.failure && this.failure.remaining > 0) {
@@ -242,7 +283,9 @@ export class FakeCrmWebhook {
     if (method === 'GET' && path === '/health') return ok({ status: 'ok' });
     if (method === 'POST' && path === '/incoming-emails') return this.deliver(body);
     if (method === 'POST' && path === '/emails/lookup-by-message-id') return this.lookupByMessageId(body.messageIds);
-    if (BATCH_PATHS.has(path) && this.batchOff) return fail(this.batchOff, this.batchOff === 404 ? 'not_found' : 'method_not_allowed', `no endpoint ${method} ${path}`);
+    if (OPTIONAL_PATHS.has(path) && this.batchOff) return fail(this.batchOff, this.batchOff === 404 ? 'not_found' : 'method_not_allowed', `no endpoint ${method} ${path}`);
+    if (method === 'POST' && path === '/pending-emails/query') return this.pendingQuery(body);
+    if (method === 'POST' && path === '/emails/lookup-by-tracking-token') return this.lookupByTrackingToken(body.trackingToken);
     if (method === 'POST' && path === '/incoming-emails/batch') return this.batch(body.emails, (email) => batchItem(this.deliver(email)));
     if (method === 'POST' && path === '/emails/status-changes') return this.batch(body.changes, (change) => this.changeStatus(change));
     let m = /^\/addresses\/([^/]+)$/.exec(path);
@@ -252,6 +295,8 @@ export class FakeCrmWebhook {
     }
     m = /^\/mailboxes\/([^/]+)\/pending-emails$/.exec(path);
     if (method === 'GET' && m) return this.pending(decodeURIComponent(m[1]).toLowerCase(), Number(query.get('limit') ?? '50'));
+    m = /^\/emails\/([^/]+)\/attachments\/([^/]+)$/.exec(path);
+    if (method === 'GET' && m) return this.attachment(decodeURIComponent(m[1]), decodeURIComponent(m[2]));
     m = /^\/emails\/([^/]+)\/(sending|release|sent|failed)$/.exec(path);
     if (method === 'POST' && m) return this.transition(decodeURIComponent(m[1]), m[2] as Transition, body);
     return fail(404, 'not_found', `no endpoint ${method} ${path}`);
@@ -302,6 +347,33 @@ export class FakeCrmWebhook {
       for (const a of this.byKey.values()) if (a.messageId === id) return ok({ crmEmailId: a.crmId });
     }
     return ok({ crmEmailId: null });
+  }
+
+  private pendingQuery(body: Record<string, unknown>): Answer {
+    const { mailboxes, limit } = body;
+    if (!Array.isArray(mailboxes) || mailboxes.length < 1 || mailboxes.length > 1000 || !mailboxes.every((m) => typeof m === 'string') || !Number.isInteger(limit) || (limit as number) < 1) {
+      return fail(422, 'invalid_request', 'mailboxes is an array of 1 to 1000 addresses, limit a whole number of at least 1');
+    }
+    const found = (mailboxes as string[]).map((address) => ({ address, emails: (this.pending(address.toLowerCase(), limit as number).body as { emails: PendingEmail[] }).emails })).filter((m) => m.emails.length);
+    return ok({ mailboxes: found });
+  }
+
+  private lookupByTrackingToken(token: unknown): Answer {
+    if (typeof token !== 'string' || !token) return fail(422, 'invalid_request', 'trackingToken must be a non-empty string');
+    for (const o of this.outgoingById.values()) if (o.email.trackingToken === token) return ok({ crmEmailId: o.email.crmEmailId });
+    return ok({ crmEmailId: null });
+  }
+
+  private attachment(crmEmailId: string, attachmentId: string): Answer {
+    this.counters.attachmentFetches++;
+    const file = this.outgoingById.get(crmEmailId)?.files.find((f) => f.attachmentId === attachmentId);
+    if (!file) return fail(404, 'not_found', `no attachment ${attachmentId} on email ${crmEmailId}`);
+    const failure = this.attachmentFailures.get(attachmentId);
+    if (failure && failure.remaining > 0) {
+      failure.remaining--;
+      return fail(failure.status, 'storage_unavailable', 'the attachment store failed (injected)');
+    }
+    return { status: 200, body: undefined, bytes: file.content };
   }
 
   private pending(mailboxAddress: string, limit: number): Answer {
@@ -361,12 +433,13 @@ export class FakeCrmWebhook {
       return send(res, 200, {});
     }
     if (method === 'POST' && path === '/_test/pending-emails') {
-      const id = this.addPendingEmail(String(body.mailboxAddress), body.email as PendingEmail);
+      const files = ((body.files as { filename: string; contentType: string; contentBase64: string }[] | undefined) ?? []).map((f) => ({ filename: f.filename, contentType: f.contentType, content: Buffer.from(f.contentBase64, 'base64') }));
+      const id = this.addPendingEmail(String(body.mailboxAddress), body.email as PendingEmail, files);
       return send(res, 201, { crmEmailId: id });
     }
     if (method === 'GET' && path.startsWith('/_test/outgoing/')) {
       const o = this.outgoing(decodeURIComponent(path.slice('/_test/outgoing/'.length)));
-      return o ? send(res, 200, o) : send(res, 404, {});
+      return o ? send(res, 200, { ...o, files: o.files.map(({ content: _content, ...f }) => f) }) : send(res, 404, {});
     }
     send(res, 404, { error: { code: 'not_found', message: 'no such test endpoint' } });
   }

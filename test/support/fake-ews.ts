@@ -48,6 +48,8 @@ export interface SentEwsMessage {
   bodyType?: string;
   /** Extended properties: `0x1035`-style tags and InternetHeaders names. */
   properties: Record<string, string>;
+  /** The message as MIME, when it was sent as MimeContent (messages with attachments). */
+  mime?: Buffer;
 }
 
 interface Item {
@@ -60,6 +62,8 @@ interface Item {
   removedSeq?: number;
   /** Where it is now: its origin, deleteditems, or the display name of a folder it was moved to. */
   folder: string;
+  /** DateTimeReceived. */
+  receivedAt: Date;
 }
 
 interface Principal {
@@ -120,9 +124,10 @@ export class FakeEws {
     return this.server.caPem;
   }
 
-  addMessage(mailbox: string, mime: string): string {
+  /** Puts a message in the Inbox, received now unless `receivedAt` says otherwise. */
+  addMessage(mailbox: string, mime: string, receivedAt = new Date()): string {
     const id = `AAMkAGEw${String(this.nextId++).padStart(6, '0')}AAA=`;
-    this.box(mailbox).push({ id, mime, origin: 'inbox', folder: 'inbox', createdSeq: ++this.seq });
+    this.box(mailbox).push({ id, mime, origin: 'inbox', folder: 'inbox', createdSeq: ++this.seq, receivedAt });
     return id;
   }
 
@@ -334,9 +339,12 @@ export class FakeEws {
       since = state.seq;
     }
     const changes: Array<{ seq: number; xml: string }> = [];
+    // ItemShape: IdOnly, plus DateTimeReceived when the request names it in AdditionalProperties.
+    const withReceived = elements(first(body, 'ItemShape')?.inner ?? '', 'FieldURI').some((f) => f.attrs.FieldURI === 'item:DateTimeReceived');
+    const received = (item: Item) => (withReceived ? `<t:DateTimeReceived>${item.receivedAt.toISOString().replace(/\.\d{3}Z$/, 'Z')}</t:DateTimeReceived>` : '');
     for (const item of this.box(mailbox).filter((i) => i.origin === folder)) {
       if (item.createdSeq > since && (item.removedSeq === undefined || !stateText)) {
-        if (item.removedSeq === undefined) changes.push({ seq: item.createdSeq, xml: `<t:Create><t:Message><t:ItemId Id="${item.id}" ChangeKey="CQAAAA=="/></t:Message></t:Create>` });
+        if (item.removedSeq === undefined) changes.push({ seq: item.createdSeq, xml: `<t:Create><t:Message><t:ItemId Id="${item.id}" ChangeKey="CQAAAA=="/>${received(item)}</t:Message></t:Create>` });
       }
       if (stateText && item.removedSeq !== undefined && item.removedSeq > since && item.createdSeq <= since) {
         changes.push({ seq: item.removedSeq, xml: `<t:Delete><t:ItemId Id="${item.id}" ChangeKey="CQAAAA=="/></t:Delete>` });
@@ -414,7 +422,7 @@ export class FakeEws {
     if (first(body, 'SavedItemFolderId') && this.items.has(savedIn)) {
       const id = `AAMkAGEw${String(this.nextId++).padStart(6, '0')}AAA=`;
       const headers = [`From: ${address('From') ?? savedIn}`, `To: ${to.join(', ')}`, `Subject: ${text(message, 'Subject') ?? ''}`, ...(properties['0x1035'] ? [`Message-ID: ${properties['0x1035']}`] : [])];
-      this.box(savedIn).push({ id, origin: 'sentitems', folder: 'sentitems', createdSeq: ++this.seq, mime: `${headers.join('\r\n')}\r\n\r\n${bodyElement ? (text(message, 'Body') ?? '') : ''}\r\n` });
+      this.box(savedIn).push({ id, origin: 'sentitems', folder: 'sentitems', createdSeq: ++this.seq, receivedAt: new Date(), mime: `${headers.join('\r\n')}\r\n\r\n${bodyElement ? (text(message, 'Body') ?? '') : ''}\r\n` });
     }
     this.sent.push({
       principal: principal.name,
@@ -427,6 +435,7 @@ export class FakeEws {
       body: bodyElement ? text(message, 'Body') : undefined,
       bodyType: bodyElement?.attrs.BodyType,
       properties,
+      ...(first(message, 'MimeContent') ? { mime: Buffer.from(first(message, 'MimeContent')!.inner.trim(), 'base64') } : {}),
     });
     return this.respond('CreateItem', [success('CreateItem', '<m:Items/>')]);
   }

@@ -26,6 +26,8 @@ interface StoredMessage {
   origin: 'inbox' | 'sentitems';
   /** Where it is now: its origin, deleteditems, or a created folder's display name. */
   folder: string;
+  /** receivedDateTime. */
+  receivedAt: Date;
 }
 
 export interface SentMail {
@@ -91,10 +93,10 @@ export class FakeGraph {
     return this.server.caPem;
   }
 
-  /** Puts a message in the mailbox's Inbox and returns its Graph id. */
-  addMessage(mailbox: string, mime: string): string {
+  /** Puts a message in the mailbox's Inbox, received now unless `receivedAt` says otherwise, and returns its Graph id. */
+  addMessage(mailbox: string, mime: string, receivedAt = new Date()): string {
     const id = `AAMkAD${String(this.nextId++).padStart(6, '0')}=`;
-    this.box(mailbox).push({ id, mime, seq: ++this.seq, removed: false, origin: 'inbox', folder: 'inbox' });
+    this.box(mailbox).push({ id, mime, seq: ++this.seq, removed: false, origin: 'inbox', folder: 'inbox', receivedAt });
     return id;
   }
 
@@ -240,7 +242,7 @@ export class FakeGraph {
       mime: { raw, messageId: parsed.messageId, inReplyTo: parsed.inReplyTo, references: ([] as string[]).concat(parsed.references ?? []), headers: parsed.headers },
     });
     // saveToSentItems defaults to true: the copy is a message of the mailbox's Sent Items.
-    this.box(mailbox).push({ id: `AAMkAD${String(this.nextId++).padStart(6, '0')}=`, mime: raw, seq: ++this.seq, removed: false, origin: 'sentitems', folder: 'sentitems' });
+    this.box(mailbox).push({ id: `AAMkAD${String(this.nextId++).padStart(6, '0')}=`, mime: raw, seq: ++this.seq, removed: false, origin: 'sentitems', folder: 'sentitems', receivedAt: new Date() });
     this.accepted(res);
   }
 
@@ -259,7 +261,8 @@ export class FakeGraph {
     const box = all.filter((m) => m.origin === folder);
     const pageSize = Number(/odata\.maxpagesize=(\d+)/.exec(String(req.headers.prefer ?? ''))?.[1] ?? 10);
     const token = url.searchParams.get('$skiptoken') ?? url.searchParams.get('$deltatoken');
-    let state = { gen: this.generation, since: 0, until: this.seq, offset: 0, initial: true };
+    // $select is given on the first request; Graph keeps it in the links it hands out.
+    let state = { gen: this.generation, since: 0, until: this.seq, offset: 0, initial: true, select: url.searchParams.get('$select') ?? '' };
     if (token) {
       state = JSON.parse(Buffer.from(token, 'base64url').toString()) as typeof state;
       if (state.gen !== this.generation) return graphError(res, 410, 'SyncStateNotFound', 'The sync state generation is old and cannot be used.');
@@ -268,7 +271,12 @@ export class FakeGraph {
     // The first sync shows only what exists; later ones also report removals.
     const changes = box.filter((m) => m.seq > state.since && m.seq <= state.until && !(state.initial && m.removed));
     const page = changes.slice(state.offset, state.offset + pageSize);
-    const value = page.map((m) => (m.removed ? { id: m.id, '@removed': { reason: 'deleted' } } : { '@odata.type': '#microsoft.graph.message', id: m.id }));
+    const received = state.select.split(',').includes('receivedDateTime');
+    const value = page.map((m) =>
+      m.removed
+        ? { id: m.id, '@removed': { reason: 'deleted' } }
+        : { '@odata.type': '#microsoft.graph.message', id: m.id, ...(received ? { receivedDateTime: m.receivedAt.toISOString().replace(/\.\d{3}Z$/, 'Z') } : {}) },
+    );
     const link = (param: string, s: typeof state): string =>
       `${this.linkOrigin ?? this.server.origin}/v1.0/users/${encodeURIComponent(mailbox)}/mailFolders/${folder}/messages/delta?${param}=${Buffer.from(JSON.stringify(s)).toString('base64url')}`;
     const more = state.offset + pageSize < changes.length;
@@ -277,7 +285,7 @@ export class FakeGraph {
       value,
       ...(more
         ? { '@odata.nextLink': link('$skiptoken', { ...state, offset: state.offset + pageSize }) }
-        : { '@odata.deltaLink': link('$deltatoken', { gen: this.generation, since: state.until, until: state.until, offset: 0, initial: false }) }),
+        : { '@odata.deltaLink': link('$deltatoken', { gen: this.generation, since: state.until, until: state.until, offset: 0, initial: false, select: state.select }) }),
     });
   }
 }

@@ -17,19 +17,23 @@ const KINDS = ['mailboxes', 'emailserverprofiles', 'deployments'];
 async function visibleEverywhere(cp: ControlPlane): Promise<string[]> {
   const c = createClients(loadKubeConfig(cp.info.kubeconfigs.admin));
   const parts: string[] = [];
+  // Not parts.push(...xs): a whole suite's debug log is more lines than a call takes arguments.
+  const add = (xs: string[]) => {
+    for (const x of xs) parts.push(x);
+  };
   const events = await c.core.listEventForAllNamespaces({});
-  parts.push(...events.items.map((e) => `Event ${e.metadata?.namespace}/${e.metadata?.name}: ${e.reason} ${e.message}`));
+  add(events.items.map((e) => `Event ${e.metadata?.namespace}/${e.metadata?.name}: ${e.reason} ${e.message}`));
   for (const plural of KINDS) {
     const list = (await c.custom.listClusterCustomObject({ group: 'mailsync.dev', version: 'v1alpha1', plural })) as { items: { metadata: { namespace: string; name: string }; status?: unknown }[] };
     // Each string decoded, so JSON's own escaping cannot hide a form of a secret.
-    parts.push(...list.items.flatMap((i) => stringsIn(i.status ?? {}).map((t) => `${plural} ${i.metadata.namespace}/${i.metadata.name} status: ${t}`)));
+    add(list.items.flatMap((i) => stringsIn(i.status ?? {}).map((t) => `${plural} ${i.metadata.namespace}/${i.metadata.name} status: ${t}`)));
   }
   // The printer columns, as a viewer sees them.
   const kubectl = path.join(resolveAssets(), 'kubectl');
   const table = execFileSync(kubectl, ['--kubeconfig', cp.info.kubeconfigs.admin, 'get', KINDS.map((k) => `${k}.mailsync.dev`).join(','), '--all-namespaces', '-o', 'wide'], { encoding: 'utf8', maxBuffer: 256 * 1024 * 1024 });
-  parts.push(...table.split('\n').map((l) => `kubectl get -o wide: ${l}`));
+  add(table.split('\n').map((l) => `kubectl get -o wide: ${l}`));
   const logs = process.env.MAILSYNC_TEST_LOG_FILE;
-  if (logs && existsSync(logs)) parts.push(...readFileSync(logs, 'utf8').split('\n').flatMap((l) => logLineTexts(l).map((t) => `log: ${t}`)));
+  if (logs && existsSync(logs)) add(readFileSync(logs, 'utf8').split('\n').flatMap((l) => logLineTexts(l).map((t) => `log: ${t}`)));
   return parts;
 }
 

@@ -82,7 +82,7 @@ export async function waitForCondition(
       { timeoutMs, intervalMs: 100 },
     );
   } catch (err) {
-    throw new Error(`${(err as Error).message}; last seen: ${JSON.stringify(last)}`);
+    throw new Error(`${(err as Error).message}; last seen: ${JSON.stringify(last)}`, { cause: err });
   }
 }
 

@@ -1,6 +1,6 @@
 // Runs the controllers in the test process, watching one namespace, as a given identity.
 
-import { ConnectMailboxTesting } from '../../src/connect/mailbox-testing.js';
+import { ConnectMailboxTesting } from '../../src/connect/mailbox-tester.js';
 import { Manager } from '../../src/controllers/manager.js';
 import type { TestPolicy } from '../../src/controllers/mailbox.js';
 import type { KubeClients } from '../../src/kube/client.js';
@@ -86,7 +86,9 @@ export function spawnOperator(args: string[], env: NodeJS.ProcessEnv = {}): Oper
 }
 
 import { ConnectSyncParts, ConnectorCache } from '../../src/connect/sync-parts.js';
-import { ConnectCrmTesting } from '../../src/connect/crm-testing.js';
+import { ConnectCrmTesting } from '../../src/connect/crm-tester.js';
+import { DynamicsGate } from '../../src/connect/dynamics-gate.js';
+import { DynamicsMirror } from '../../src/connect/dynamics-mirror.js';
 import { createCaches, startCaches } from '../../src/controllers/manager.js';
 import { EventRecorder } from '../../src/kube/events.js';
 import { ShardOwner } from '../../src/kube/shards.js';
@@ -99,6 +101,8 @@ export interface InProcessOperator {
   metrics: Metrics;
   manager: Manager;
   worker: SyncWorker;
+  /** Mailbox status into Dynamics 365 and its approvals back (flush() writes at once). */
+  mirror: DynamicsMirror;
   shards: ShardOwner;
   stop(): Promise<void>;
 }
@@ -113,7 +117,8 @@ export async function startOperator(
   const caches = createCaches(clients, { namespace, logger });
   const parts = new ConnectSyncParts({ outgoingPollMs: opts.outgoingPollMs ?? 500, pollIntervalMs: opts.pollIntervalMs ?? 60_000 });
   const metrics = createMetrics({ defaultMetrics: false });
-  const manager = new Manager(clients, { namespace, logger, testing: instrumentTesting(new ConnectMailboxTesting(logger), metrics), crmTesting: new ConnectCrmTesting(parts.connectors, logger), testPolicy: opts.testPolicy ?? FAST_RETRIES, caches });
+  const gate = new DynamicsGate({ caches, connectors: parts.connectors, events: new EventRecorder(clients, 'mailsync-operator', logger), logger });
+  const manager = new Manager(clients, { namespace, logger, testing: instrumentTesting(new ConnectMailboxTesting(logger, gate), metrics), crmTesting: new ConnectCrmTesting(parts.connectors, logger), testPolicy: opts.testPolicy ?? FAST_RETRIES, caches });
   const shards = new ShardOwner(clients, { namespace, identity: opts.identity ?? 'test-worker', shards: 4, logger, retryPeriodMs: 500 });
   const worker = new SyncWorker(clients, caches, shards, parts, {
     logger,
@@ -121,9 +126,11 @@ export async function startOperator(
     statusIntervalMs: 200,
     metrics: syncMetricsHooks(metrics),
   });
+  const mirror = new DynamicsMirror({ clients, caches, connectors: parts.connectors, events: new EventRecorder(clients, 'mailsync-operator', logger), logger, intervalMs: 1000 });
   instrumentManager(manager, metrics, { active: () => true });
   await startCaches(caches);
   await manager.start();
+  mirror.start();
   worker.start();
   shards.start();
   return {
@@ -131,9 +138,11 @@ export async function startOperator(
     manager,
     worker,
     shards,
+    mirror,
     async stop() {
       await worker.stop();
       await shards.stop();
+      await mirror.stop();
       await manager.stop();
     },
   };

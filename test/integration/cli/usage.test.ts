@@ -4,7 +4,7 @@
 
 import { mailsync } from '../../support/cli.js';
 
-const COMMANDS = ['operator', 'approve', 'deny'];
+const COMMANDS = ['operator', 'approve', 'deny', 'import'];
 
 test('mailsync, mailsync --help and mailsync help list every command and exit 0', async () => {
   for (const args of [[], ['--help'], ['-h'], ['help']]) {
@@ -40,6 +40,11 @@ test.each([
   [['deny', 'mailbox'], 'mailsync deny: expected "mailbox NAME", got "mailbox"', 'mailsync deny'],
   [['approve', 'profile', 'x'], 'mailsync approve: expected "mailbox NAME", got "profile x"', 'mailsync approve'],
   [['approve', 'mailbox', 'ann', '-n'], 'mailsync approve: flag -n needs a value (NS)', 'mailsync approve'],
+  [['import', 'crm'], 'mailsync import: expected "dynamics", got "crm"', 'mailsync import'],
+  [['import', 'dynamics', '--tenant-id', 't', '--client-id', 'c'], 'mailsync import: --url is required (the Dataverse environment and the app registration to read it with)', 'mailsync import'],
+  [['import', 'dynamics', '--url', 'https://contoso.crm.dynamics.com', '--tenant-id', 't', '--client-id', 'c', '--dry-run=false'], 'mailsync import: --dry-run=false needs --out DIR: where to write the manifests', 'mailsync import'],
+  [['import', 'dynamics', '--wave-size', '0'], 'mailsync import: --wave-size="0": must be an integer from 1 to 10000', 'mailsync import'],
+  [['import', 'dynamics', '--first-sync-since', '1d'], 'mailsync import: --first-sync-since="1d": must be a duration such as 24h or 90m, or empty for none', 'mailsync import'],
   [['frobnicate'], 'mailsync: unknown command "frobnicate"', 'mailsync'],
   [['--bogus'], 'mailsync: unknown flag --bogus', 'mailsync'],
 ])('mailsync %j exits 1 with one line and a pointer to --help', async (args, line, command) => {

@@ -9,7 +9,7 @@ import yaml from 'js-yaml';
 import type { IncomingEmail } from '../../../src/crm/types.js';
 import { WebhookConnector } from '../../../src/crm/webhook.js';
 import { signWebhookBody } from '../../../src/crm/webhook-signature.js';
-import { closeHttpDispatchers } from '../../../src/mail/http.js';
+import { closeHttpDispatchers } from '../../../src/net/http.js';
 import { FakeCrmWebhook, type FakeExchange } from '../../support/fake-crm-webhook.js';
 
 const TOKEN = 'contract-token-0123456789abcdef';
@@ -48,6 +48,32 @@ function responseSchema(p: string, method: string, status: string): unknown {
 
 function requestSchema(p: string, method: string): unknown {
   return rewriteRefs(doc.paths[p][method].requestBody!.content['application/json'].schema);
+}
+
+/** The document's path template a concrete path matches (`/emails/x/sent` -> `/emails/{crmEmailId}/sent`). */
+function templateOf(p: string): string {
+  const exact = Object.keys(doc.paths).find((t) => t === p);
+  if (exact) return exact;
+  const found = Object.keys(doc.paths).find((t) => new RegExp(`^${t.replace(/\{[^}]+\}/g, '[^/]+')}$`).test(p));
+  if (!found) throw new Error(`${p} is not a path of the contract`);
+  return found;
+}
+
+/** One exchange recorded at the fake: its request body and its answer, against the document. */
+function expectExchangeValid(x: FakeExchange): void {
+  const template = templateOf(x.path);
+  const op = doc.paths[template][x.method.toLowerCase()];
+  if (!op) throw new Error(`${x.method} ${template} is not an operation of the contract`);
+  if (op.requestBody) expectValid(requestSchema(template, x.method.toLowerCase()), JSON.parse(x.request));
+  else expect(x.request).toBe('');
+  if (!op.responses[String(x.status)]) throw new Error(`${x.method} ${template} answered ${x.status}, which the contract does not list`);
+  if (Buffer.isBuffer(x.answer)) {
+    const content = (op.responses[String(x.status)] as { content?: Record<string, { schema: { maxLength?: number } }> }).content;
+    expect(Object.keys(content ?? {})).toEqual(['application/octet-stream']);
+    expect(x.answer.length).toBeLessThanOrEqual(content!['application/octet-stream'].schema.maxLength!);
+  } else if (x.answer !== undefined && x.status !== 204) {
+    expectValid(responseSchema(template, x.method.toLowerCase(), String(x.status)), x.answer);
+  }
 }
 
 /** `#/components/...` -> `contract#/components/...`, so inline schemas resolve against the document. */
@@ -91,6 +117,7 @@ const email: IncomingEmail = {
   textBody: 'Hi',
   references: ['older@example.net'],
   regarding: { crmEmailId: 'x', by: 'References' },
+  trackingToken: 'CRM:0001001',
   attachments: [{ filename: 'a.txt', contentType: 'text/plain', size: 1, contentBase64: 'YQ==' }],
 };
 
@@ -102,6 +129,57 @@ test('requests the connector sends match the request schemas', () => {
   expectValid(requestSchema('/emails/{crmEmailId}/sent', 'post'), { crmEmailId: 'id', messageId: 'm@x', sentAt: '2025-01-15T12:00:00.000Z' });
   expectValid(requestSchema('/emails/{crmEmailId}/failed', 'post'), { crmEmailId: 'id', reason: 'MessageRejected', message: 'no' });
   expect(() => expectValid(refSchema('#/components/schemas/IncomingEmail'), { ...email, messageId: undefined })).toThrow(/messageId/);
+  // Every field the operator sends is defined: an undefined one is refused.
+  expect(() => expectValid(refSchema('#/components/schemas/IncomingEmail'), { ...email, internalMarker: 'x' })).toThrow(/additional/);
+  expect(() => expectValid(requestSchema('/emails/{crmEmailId}/sent', 'post'), { crmEmailId: 'id', messageId: 'm@x', sentAt: '2025-01-15T12:00:00.000Z', extra: 1 })).toThrow(/additional/);
+});
+
+test('outgoing attachments: inline up to 1 MiB, by reference above, at most 150 MiB', () => {
+  const attachment = refSchema('#/components/schemas/OutgoingAttachment');
+  expectValid(attachment, { filename: 'a.pdf', contentType: 'application/pdf', size: 3, contentBase64: 'YWJj' });
+  expectValid(attachment, { attachmentId: 'a1', filename: 'big.pdf', contentType: 'application/pdf', size: 5 * 1024 * 1024 });
+  expect(() => expectValid(attachment, { filename: 'a.pdf', contentType: 'application/pdf', size: 3 })).toThrow(/contentBase64|attachmentId/);
+  expect(() => expectValid(attachment, { attachmentId: 'a1', filename: 'big.pdf', contentType: 'application/pdf', size: 2 * 1024 * 1024, contentBase64: 'YWJj' })).toThrow();
+  expect(() => expectValid(attachment, { attachmentId: 'a1', filename: 'huge.bin', contentType: 'application/octet-stream', size: 200 * 1024 * 1024 })).toThrow(/157286400/);
+});
+
+test('every request the connector sends and every answer of the fake, for every method, match the contract', async () => {
+  const exchanges: FakeExchange[] = [];
+  crm.onExchange = (x) => exchanges.push(x);
+  try {
+    const c = new WebhookConnector({ url: crm.url, token: TOKEN, signingKey: KEY });
+    await c.test();
+    await c.lookupAddress('someone@example.net');
+    await c.findEmailByMessageId(['contract-1@example.net']);
+    await Promise.all([c.deliverIncoming({ ...email, messageId: 'every-1@example.net' }), c.deliverIncoming({ ...email, messageId: 'every-2@example.net' })]);
+    await c.deliverIncoming({ ...email, messageId: 'every-3@example.net' });
+    const big = Buffer.alloc(2 * 1024 * 1024, 1);
+    const id = crm.addPendingEmail('every@example.com', { from: { address: 'every@example.com' }, to: [{ address: 'b@example.net' }], cc: [], bcc: [], subject: 'S', trackingToken: 'CRM:0002001', inReplyTo: 'q@x', references: ['q@x'] }, [
+      { filename: 'small.txt', contentType: 'text/plain', content: Buffer.from('small') },
+      { filename: 'big.bin', contentType: 'application/octet-stream', content: big },
+    ]);
+    const found = await c.listPendingSendFor(['every@example.com', 'idle@example.com'], 10);
+    const [pending] = found.get('every@example.com')!;
+    expect(pending.attachments!.map((a) => [a.filename, a.contentBase64 !== undefined, a.attachmentId !== undefined])).toEqual([
+      ['small.txt', true, false],
+      ['big.bin', false, true],
+    ]);
+    expect((await c.fetchAttachment(id, pending.attachments![1])).equals(big)).toBe(true);
+    await c.listPendingSend('every@example.com', 5);
+    expect(await c.findEmailByTrackingToken('CRM:0002001')).toBe(id);
+    await Promise.all([c.markSending(id, 'm@x')]);
+    await c.releaseSending(id);
+    await c.markSending(id, 'm@x');
+    await c.markSent(id, 'm@x', '2025-01-15T12:00:00.000Z');
+    await expect(c.markFailed(id, 'AttachmentUnavailable', 'no')).rejects.toMatchObject({ reason: 'CRMRejected' });
+  } finally {
+    crm.onExchange = undefined;
+  }
+  const paths = new Set(exchanges.map((x) => `${x.method} ${templateOf(x.path)}`));
+  for (const expected of ['GET /health', 'GET /addresses/{address}', 'POST /emails/lookup-by-message-id', 'POST /incoming-emails/batch', 'POST /incoming-emails', 'POST /pending-emails/query', 'GET /emails/{crmEmailId}/attachments/{attachmentId}', 'GET /mailboxes/{address}/pending-emails', 'POST /emails/lookup-by-tracking-token', 'POST /emails/{crmEmailId}/sending', 'POST /emails/{crmEmailId}/release', 'POST /emails/{crmEmailId}/sent', 'POST /emails/{crmEmailId}/failed']) {
+    expect([...paths]).toContain(expected);
+  }
+  for (const x of exchanges) expectExchangeValid(x);
 });
 
 test('the fake CRM answers as the contract says, and the connector reads those answers', async () => {

@@ -7,7 +7,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { IncomingEmail } from '../../../src/crm/types.js';
 import { WebhookConnector, type WebhookConnectorOptions } from '../../../src/crm/webhook.js';
-import { closeHttpDispatchers } from '../../../src/mail/http.js';
+import { closeHttpDispatchers } from '../../../src/net/http.js';
 import { FakeCrmWebhook } from '../../support/fake-crm-webhook.js';
 import { freePorts } from '../../support/free-port.js';
 import { expectCrmError } from './crm-assertions.js';

@@ -78,7 +78,7 @@ test('no secrets, dependencies, build output or development files reach the buil
 
 test('.dockerignore keeps key material out even inside the allowed paths', () => {
   const patterns = parseDockerignore(dockerignore);
-  expect(isIgnored(patterns, 'src/mail/tls.ts')).toBe(false);
+  expect(isIgnored(patterns, 'src/net/tls.ts')).toBe(false);
   for (const f of ['src/fixtures/server.key', 'src/a/b/tls.pem', 'src/.env', 'src/.env.local', '.npmrc', 'src/kubeconfig.yaml', 'node_modules/x/index.js', '.dev-cluster/pki/ca.key', 'test/fixtures/x.yaml']) {
     expect({ f, ignored: isIgnored(patterns, f) }).toEqual({ f, ignored: true });
   }

@@ -87,8 +87,10 @@ test('changing an approved address withdraws the approval, stops processing and 
   await mergePatchSpec(mailboxAdmin, 'mailboxes', ns, 'ann', { spec: { emailAddress: 'ann.other@example.com' } });
   const o = await waitForCondition(admin, 'mailboxes', ns, 'ann', 'Enabled', (c) => c.reason === 'AwaitingApproval');
   expect(condition(o, 'Approved')).toBeUndefined();
-  const events = await admin.core.listNamespacedEvent({ namespace: ns });
-  const withdrawn = events.items.find((e) => e.involvedObject.name === 'ann' && e.reason === 'ApprovalWithdrawn');
+  // The Event is recorded after the status write that the wait above saw.
+  const withdrawn = await waitFor('the ApprovalWithdrawn Event', async () =>
+    (await admin.core.listNamespacedEvent({ namespace: ns })).items.find((e) => e.involvedObject.name === 'ann' && e.reason === 'ApprovalWithdrawn'),
+  );
   expect(withdrawn?.type).toBe('Warning');
   expect(withdrawn?.message).toMatch(/approval was for ann@example.com and spec.emailAddress is now ann.other@example.com/);
 });
@@ -146,6 +148,13 @@ describe('switching approval off or widening auto-approval needs the approve ver
     expect((await get(admin, 'deployments', ns, 'crm')).spec).toMatchObject({ requireApprovedUsers: true, requireApprovedQueues: true, autoApproveDomains: ['auto.example'] });
     // Narrowing, and what has nothing to do with approval, needs no verb.
     expect(await refusal({ maxAttachmentSize: '4Mi' })).toBe('accepted');
+  });
+
+  test("accepting Dynamics' own approvals needs the verb too; mirroring status into Dynamics does not", async () => {
+    await create(admin, 'deployments', ns, 'dyn', { crm: { type: 'Dynamics365', url: 'https://contoso.crm.dynamics.com', oauth: { tenantId: 'contoso', clientId: 'app' }, credentialsSecretRef: { name: 'dyn' } } });
+    const patch = (dynamics: object) => mergePatchSpec(mailboxAdmin, 'deployments', ns, 'dyn', { spec: { crm: { dynamics } } }).then(() => 'accepted', (err) => apiMessage(err));
+    expect(await patch({ approvalSource: 'DynamicsOrKubernetes' })).toMatch(/may not set spec.crm.dynamics.approvalSource to DynamicsOrKubernetes of deployments.mailsync.dev "dyn"/);
+    expect(await patch({ statusMirror: true, approvalSource: 'Kubernetes' })).toBe('accepted');
   });
 
   test('an approver who may also edit Deployments turns the requirement off, and that enables without a re-test', async () => {

@@ -4,7 +4,7 @@
 import { waitFor } from '../../../dev/processes.js';
 import { connectionSlots, type SlotClaim } from '../../../src/mail/connection-slots.js';
 import { GraphAdapter } from '../../../src/mail/graph.js';
-import { closeHttpDispatchers } from '../../../src/mail/http.js';
+import { closeHttpDispatchers } from '../../../src/net/http.js';
 import { ImapSession } from '../../../src/mail/imap.js';
 import { ClientCredentialsTokenProvider } from '../../../src/mail/oauth.js';
 import { SmtpAdapter } from '../../../src/mail/smtp.js';

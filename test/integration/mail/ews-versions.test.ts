@@ -3,7 +3,7 @@
 // requests are written for it, and a configured version newer than the server is refused with a
 // message that names spec.exchangeVersion.
 import { EwsAdapter, type EwsOptions } from '../../../src/mail/ews.js';
-import { closeHttpDispatchers } from '../../../src/mail/http.js';
+import { closeHttpDispatchers } from '../../../src/net/http.js';
 import type { Credentials } from '../../../src/mail/types.js';
 import { FakeEws } from '../../support/fake-ews.js';
 import type { ExchangeRelease } from '../../support/fake-ews-soap.js';

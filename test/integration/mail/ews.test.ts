@@ -1,6 +1,7 @@
 // EwsAdapter (ews-javascript-api) against a fake Exchange speaking EWS SOAP over HTTPS.
+import { simpleParser } from 'mailparser';
 import { EwsAdapter, type EwsOptions } from '../../../src/mail/ews.js';
-import { closeHttpDispatchers } from '../../../src/mail/http.js';
+import { closeHttpDispatchers } from '../../../src/net/http.js';
 import { ClientCredentialsTokenProvider } from '../../../src/mail/oauth.js';
 import type { Credentials, Endpoint, OutgoingMessage } from '../../../src/mail/types.js';
 import { FakeEws } from '../../support/fake-ews.js';
@@ -266,6 +267,17 @@ describe('send()', () => {
     await adapter(password(BOB), { mailbox: QUEUE }).send({ ...base, from: ALICE.mailbox, sender: QUEUE, html: '<p>Hi</p>' });
     const sent = ews.sent.at(-1)!;
     expect(sent).toMatchObject({ principal: BOB.username, mailbox: QUEUE, savedIn: QUEUE, from: ALICE.mailbox, sender: QUEUE, bodyType: 'HTML', body: '<p>Hi</p>' });
+  });
+
+  test('attachments: the message goes as its MIME content, with every attachment byte for byte', async () => {
+    const pdf = Buffer.from('%PDF-1.7 quote');
+    await adapter(password(SVC), { mailbox: QUEUE, impersonate: true }).send({ ...base, attachments: [{ filename: 'quote.pdf', contentType: 'application/pdf', content: pdf }] });
+    const sent = ews.sent.at(-1)!;
+    expect(sent.to).toEqual(['customer@example.test']);
+    const parsed = await simpleParser(sent.mime!);
+    expect(parsed.attachments.map((a) => [a.filename, a.content.equals(pdf)])).toEqual([['quote.pdf', true]]);
+    expect(parsed.messageId).toBe(base.messageId);
+    expect(parsed.inReplyTo).toBe(base.inReplyTo);
   });
 
   test('text with XML special characters arrives intact (the library does not escape it)', async () => {

@@ -1,6 +1,6 @@
 // GraphAdapter against fake Microsoft Graph and identity platform servers over HTTPS.
 import { CORRELATION_HEADER, GraphAdapter, type GraphOptions } from '../../../src/mail/graph.js';
-import { closeHttpDispatchers } from '../../../src/mail/http.js';
+import { closeHttpDispatchers } from '../../../src/net/http.js';
 import { ClientCredentialsTokenProvider } from '../../../src/mail/oauth.js';
 import type { Credentials, Endpoint } from '../../../src/mail/types.js';
 import { FakeGraph } from '../../support/fake-graph.js';

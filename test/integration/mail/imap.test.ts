@@ -1,6 +1,6 @@
 // ImapAdapter.test() and ImapSession against a real Dovecot.
 import { ImapAdapter, ImapSession } from '../../../src/mail/imap.js';
-import { MailError, type Credentials, type Endpoint, type TlsMode } from '../../../src/mail/types.js';
+import type { Credentials, Endpoint, MailError, TlsMode } from '../../../src/mail/types.js';
 import { startDovecot, type DovecotFixture } from '../../support/dovecot.js';
 import { expectMailError } from '../../support/mail-assertions.js';
 import { startSilentServer } from '../../support/silent-server.js';

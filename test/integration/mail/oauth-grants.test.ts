@@ -11,8 +11,8 @@ import path from 'node:path';
 import { DynamicsConnector } from '../../../src/crm/dynamics.js';
 import { serviceAccountToken } from '../../../src/kube/credential-writes.js';
 import { GraphAdapter } from '../../../src/mail/graph.js';
-import { closeHttpDispatchers } from '../../../src/mail/http.js';
-import { ClientCredentialsTokenProvider, FEDERATION_AUDIENCE, GOOGLE_TOKEN_URL, RefreshTokenProvider, type ClientCredential } from '../../../src/mail/oauth.js';
+import { closeHttpDispatchers } from '../../../src/net/http.js';
+import { ClientCredentialsTokenProvider, clientCredentials, FEDERATION_AUDIENCE, GOOGLE_TOKEN_URL, RefreshTokenProvider, type ClientCredential } from '../../../src/mail/oauth.js';
 import { FakeDynamics } from '../../support/fake-crm-dynamics.js';
 import { FakeGraph } from '../../support/fake-graph.js';
 import { FakeOAuth } from '../../support/fake-oauth.js';
@@ -140,7 +140,7 @@ describe('Graph and the Dataverse connector with app credentials but no secret',
     const dv = await FakeDynamics.start({ clients: clients() });
     try {
       for (const [clientId, credential] of [['cert-app', certificate(cert)], ['wi-app', federated('mailsync-wi')]] as const) {
-        await new DynamicsConnector({ url: dv.orgUrl, tenantId: TENANT, clientId, credential, authorityUrl: dv.authorityUrl, ca: dv.caPem, timeoutMs: 5000 }).test();
+        await new DynamicsConnector({ url: dv.orgUrl, tenantId: TENANT, clientId, credential, authorityUrl: dv.authorityUrl, ca: dv.caPem, timeoutMs: 5000, tokenSource: clientCredentials }).test();
       }
     } finally {
       await dv.close();

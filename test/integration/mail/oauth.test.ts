@@ -1,5 +1,5 @@
 // ClientCredentialsTokenProvider against a fake Microsoft identity platform token endpoint over HTTPS.
-import { closeHttpDispatchers } from '../../../src/mail/http.js';
+import { closeHttpDispatchers } from '../../../src/net/http.js';
 import { ClientCredentialsTokenProvider, type ClientCredentialsOptions } from '../../../src/mail/oauth.js';
 import { FakeOAuth } from '../../support/fake-oauth.js';
 import { freePorts } from '../../support/free-port.js';

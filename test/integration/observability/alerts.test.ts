@@ -154,7 +154,7 @@ async function promtool(tests: unknown[]): Promise<void> {
     await run(bin, ['test', 'rules', file], { cwd: dir });
   } catch (err) {
     const e = err as { stdout?: string; stderr?: string };
-    throw new Error(`promtool test rules failed:\n${e.stdout ?? ''}${e.stderr ?? ''}`);
+    throw new Error(`promtool test rules failed:\n${e.stdout ?? ''}${e.stderr ?? ''}`, { cause: err });
   }
 }
 

@@ -5,7 +5,7 @@
 // Flux health expressions; /metrics is scraped from the observability server wired as the
 // operator wires it.
 
-import { ConnectMailboxTesting } from '../../../src/connect/mailbox-testing.js';
+import { ConnectMailboxTesting } from '../../../src/connect/mailbox-tester.js';
 import { Manager } from '../../../src/controllers/manager.js';
 import { createLogger } from '../../../src/log/logger.js';
 import { startObservabilityServer, type ObservabilityServer } from '../../../src/observability/http-server.js';

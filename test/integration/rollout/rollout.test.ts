@@ -22,6 +22,7 @@ import { FakeCrmWebhook } from '../../support/fake-crm-webhook.js';
 import { freePorts } from '../../support/free-port.js';
 import { toolsDir } from '../../support/helm.js';
 import { clientsAs, condition, controlPlaneInfo, create, get, mergePatchSpec, newNamespace, waitForCondition } from '../../support/kube.js';
+import { kubectlGet } from '../../support/kubectl-table.js';
 import { createSecret, visibleText } from '../../support/mail-env.js';
 import { startOperator, type InProcessOperator } from '../../support/operator.js';
 import { Pop3Recorder } from './pop3-recorder.js';
@@ -153,6 +154,19 @@ test('a bad change pauses at the first batch, names the failures, and mail keeps
   const waiting = await get(admin, 'mailboxes', ns, nameOf(N - 1));
   expect(condition(waiting, 'UpToDate')).toMatchObject({ status: 'False', reason: 'WaitingForBatch' });
   expect(condition(waiting, 'Ready')?.status).toBe('True');
+
+  // What kubectl shows (docs/status.md): without -o wide, the failed mailbox is not Ready but
+  // says it still processes on its last-known-good revision; the profile counts it as Failed,
+  // not Failing (none of its directions fails), and its message says how many failures it lists.
+  const mailboxes = await kubectlGet('mailboxes.mailsync.dev', ns);
+  expect(mailboxes.get(nameOf(0))).toMatchObject({ INCOMING: 'Succeeded', ENABLED: 'RunningLastKnownGood', READY: 'False' });
+  expect(mailboxes.get(nameOf(N - 1))).toMatchObject({ INCOMING: 'Succeeded', ENABLED: 'Enabled', READY: 'True' });
+  const wide = await kubectlGet('mailboxes.mailsync.dev', ns, ['-o', 'wide']);
+  expect(wide.get(nameOf(0))?.ROLLOUT).toMatch(/ServerUnreachable|TooManyTransientFailures/);
+  expect(wide.get(nameOf(N - 1))?.ROLLOUT).toBe('WaitingForBatch');
+  const profiles = await kubectlGet('emailserverprofiles.mailsync.dev', ns, ['-o', 'wide']);
+  expect(profiles.get('pop3')).toMatchObject({ MAILBOXES: String(N), UPDATED: '0', FAILED: String(BATCH), FAILING: '0', READY: 'False' });
+  if (BATCH > 20) expect(profiles.get('pop3')?.STATUS).toContain(`and ${BATCH - 5} more (status.rollout.failures lists the first 20 of ${BATCH};`);
 
   // Mail still flows, for a failed mailbox and for one still waiting, on the old revision.
   expect(op.worker.syncing()).toHaveLength(N);

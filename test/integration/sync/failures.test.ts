@@ -222,7 +222,8 @@ test('a ProtocolError in Test and Enable is retried: Reconciling, not Stalled, a
   expect(condition(o, 'IncomingEmailReady')?.message).toMatch(/transient failure \d+ of 10; retrying at/);
   expect(condition(o, 'Reconciling')).toMatchObject({ status: 'True', reason: 'RetryingTest' });
   expect(condition(o, 'Stalled')).toBeUndefined();
-  expect(await metric(op, 'mailsync_mailboxes', { state: 'Retrying', namespace: ns })).toBe(1);
+  // The metrics read the operator's watch cache, which sees the status a moment after the API server.
+  await waitFor('the mailbox counted as Retrying', async () => ((await metric(op, 'mailsync_mailboxes', { state: 'Retrying', namespace: ns })) === 1 ? true : undefined), { timeoutMs: 10_000 });
   expect(await metric(op, 'mailsync_mailboxes', { state: 'Failing', namespace: ns })).toBe(0);
 }, 60_000);
 

@@ -46,7 +46,7 @@ const cases: [string, Schema, string[], string[]][] = [
     'mailboxes',
     mailboxSpec,
     ['spec.credentialsSecretRef', 'spec.serverProfileRef', 'spec.deploymentRef', 'spec.emailAddress'],
-    ['spec.owner', 'spec.incoming', 'spec.outgoing', 'spec.appointmentsContactsTasks', 'spec.forwardMailbox', 'spec.deleteAfterProcessing', 'spec.suspended', 'spec.takeOverAddress'],
+    ['spec.owner', 'spec.incoming', 'spec.outgoing', 'spec.appointmentsContactsTasks', 'spec.forwardMailbox', 'spec.deleteAfterProcessing', 'spec.suspended', 'spec.processEmailReceivedAfter', 'spec.takeOverAddress'],
   ],
   [
     'emailserverprofiles',
@@ -70,9 +70,14 @@ const cases: [string, Schema, string[], string[]][] = [
   [
     'deployments',
     deploymentSpec,
-    ['spec.crm.type', 'spec.crm.url', 'spec.crm.oauth', 'spec.crm.caBundle', 'spec.crm.credentialsSecretRef', 'spec.defaults.serverProfileRef'],
+    ['spec.crm.type', 'spec.crm.url', 'spec.crm.oauth', 'spec.crm.caBundle', 'spec.crm.credentialsSecretRef', 'spec.crm.allowInsecureAuthentication', 'spec.defaults.serverProfileRef'],
     [
       'spec.crm.timeout',
+      // Where Dataverse mailbox rows are handed over or mirrored: the same CRM and credentials.
+      'spec.crm.dynamics',
+      // Cleartext to the same URL (refused by the CRD's own rule without it), and retry timing.
+      'spec.crm.allowInsecureAuthentication',
+      'spec.retryPolicy',
       'spec.defaults.incoming',
       'spec.defaults.outgoing',
       'spec.defaults.appointmentsContactsTasks',
@@ -86,6 +91,9 @@ const cases: [string, Schema, string[], string[]][] = [
       'spec.internalEmail',
       'spec.trackSentItems',
       'spec.maxAttachmentSize',
+      // How failures are retried, not where anything goes.
+      'spec.retryPolicy',
+      'spec.firstSync',
     ],
   ],
 ];

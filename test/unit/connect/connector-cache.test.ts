@@ -1,6 +1,6 @@
 import type { Deployment } from '../../../src/api/types.js';
 import { ConnectorCache } from '../../../src/connect/sync-parts.js';
-import type { SecretSource } from '../../../src/controllers/mailbox-testing.js';
+import type { SecretSource } from '../../../src/domain/secret-source.js';
 
 const deployment = (uid: string, url = 'https://crm.example/hooks'): Deployment =>
   ({

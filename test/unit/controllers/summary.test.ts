@@ -3,7 +3,8 @@
 import { DEFAULT_RETRY_POLICY } from '../../../src/api/retry-policy.js';
 import { getCondition } from '../../../src/kube/conditions.js';
 import { applySummary } from '../../../src/controllers/summary.js';
-import { runsDirection, syncedCondition, SYNC_FAILED } from '../../../src/controllers/sync-health.js';
+import { runsDirection } from '../../../src/domain/sync-failure.js';
+import { syncedCondition, SYNC_FAILED } from '../../../src/controllers/sync-health.js';
 
 const ready = { status: 'False' as const, reason: 'X', message: 'm' };
 

@@ -1,7 +1,7 @@
 // How CRM answers and transport failures become CrmErrors.
 import { errorForStatus, transportError, type CrmCallContext } from '../../../src/crm/errors.js';
 import { REDACTED } from '../../../src/util/redact.js';
-import { parseRetryAfter } from '../../../src/mail/errors.js';
+import { parseRetryAfter } from '../../../src/net/error-facts.js';
 
 const SECRET = 'sekrit-token-0123456789';
 const ctx: CrmCallContext = { system: 'CRM webhook', url: 'https://crm.example.com/hook/health', timeoutMs: 1500, secrets: [SECRET], authHint: 'check the Secret' };

@@ -4,6 +4,7 @@ import { DynamicsConnector } from '../../../src/crm/dynamics.js';
 import { createConnector } from '../../../src/crm/factory.js';
 import { CrmError } from '../../../src/crm/types.js';
 import { WebhookConnector } from '../../../src/crm/webhook.js';
+import { clientCredentials } from '../../../src/mail/oauth.js';
 
 type CrmSpec = DeploymentSpec['crm'];
 const TOKEN = 'tok-0123456789abcdef0123';
@@ -30,10 +31,10 @@ test('Webhook with token and signingKey builds a WebhookConnector', () => {
 });
 
 test('Dynamics365 with clientSecret builds a DynamicsConnector on the v9.2 Web API', () => {
-  const c = createConnector(dynamics, { clientSecret: CLIENT_SECRET });
+  const c = createConnector(dynamics, { clientSecret: CLIENT_SECRET }, { tokenSource: clientCredentials });
   expect(c).toBeInstanceOf(DynamicsConnector);
   expect((c as DynamicsConnector).apiUrl).toBe('https://contoso.crm.dynamics.com/api/data/v9.2');
-  const pinned = createConnector({ ...dynamics, url: 'https://contoso.crm.dynamics.com/api/data/v9.1/' }, { clientSecret: CLIENT_SECRET });
+  const pinned = createConnector({ ...dynamics, url: 'https://contoso.crm.dynamics.com/api/data/v9.1/' }, { clientSecret: CLIENT_SECRET }, { tokenSource: clientCredentials });
   expect((pinned as DynamicsConnector).apiUrl).toBe('https://contoso.crm.dynamics.com/api/data/v9.1');
 });
 
@@ -44,7 +45,7 @@ test('a missing Secret key: CRMAuthenticationFailed naming the Secret and the ke
   expect(noKey.message).toContain('Secret "crm-credentials"');
   expect(noKey.message).toContain('key "signingKey"');
   expect(failure(() => createConnector(webhook, { signingKey: KEY })).message).toContain('key "token"');
-  expect(failure(() => createConnector(dynamics, {})).message).toContain('key "clientSecret"');
+  expect(failure(() => createConnector(dynamics, {}, { tokenSource: clientCredentials })).message).toContain('key "clientSecret"');
   expect(failure(() => createConnector({ ...webhook, credentialsSecretRef: undefined }, {})).message).toContain('spec.crm.credentialsSecretRef is required for Webhook');
   // Credentials handed over directly need no Secret reference.
   expect(createConnector({ ...webhook, credentialsSecretRef: undefined }, { token: TOKEN, signingKey: KEY })).toBeInstanceOf(WebhookConnector);
@@ -57,8 +58,8 @@ test('short secrets are refused without being echoed', () => {
 });
 
 test('Dynamics365 without oauth.tenantId or clientId names the field', () => {
-  expect(failure(() => createConnector({ ...dynamics, oauth: { clientId: 'app-id' } }, { clientSecret: CLIENT_SECRET })).message).toContain('spec.crm.oauth.tenantId');
-  expect(failure(() => createConnector({ ...dynamics, oauth: { tenantId: 't', clientId: '' } }, { clientSecret: CLIENT_SECRET })).message).toContain('spec.crm.oauth.clientId');
+  expect(failure(() => createConnector({ ...dynamics, oauth: { clientId: 'app-id' } }, { clientSecret: CLIENT_SECRET }, { tokenSource: clientCredentials })).message).toContain('spec.crm.oauth.tenantId');
+  expect(failure(() => createConnector({ ...dynamics, oauth: { tenantId: 't', clientId: '' } }, { clientSecret: CLIENT_SECRET }, { tokenSource: clientCredentials })).message).toContain('spec.crm.oauth.clientId');
 });
 
 describe('cleartext to the CRM needs spec.crm.allowInsecureAuthentication, except on loopback', () => {
@@ -66,10 +67,10 @@ describe('cleartext to the CRM needs spec.crm.allowInsecureAuthentication, excep
     ['spec.crm.url', { ...webhook, url: 'http://crm.example.com/mailsync' }],
     ['spec.crm.oauth.authorityURL', { ...dynamics, oauth: { ...dynamics.oauth!, authorityURL: 'http://login.example.com' } }],
   ])('an http:// %s on a remote host is refused', (field, spec) => {
-    const err = failure(() => createConnector(spec, { token: TOKEN, signingKey: KEY, clientSecret: CLIENT_SECRET }));
+    const err = failure(() => createConnector(spec, { token: TOKEN, signingKey: KEY, clientSecret: CLIENT_SECRET }, { tokenSource: clientCredentials }));
     expect(err.message).toContain(`${field} uses http:// on`);
     expect(err.message).toContain('spec.crm.allowInsecureAuthentication: true');
-    expect(createConnector({ ...spec, allowInsecureAuthentication: true }, { token: TOKEN, signingKey: KEY, clientSecret: CLIENT_SECRET })).toBeDefined();
+    expect(createConnector({ ...spec, allowInsecureAuthentication: true }, { token: TOKEN, signingKey: KEY, clientSecret: CLIENT_SECRET }, { tokenSource: clientCredentials })).toBeDefined();
   });
 
   test.each(['http://127.0.0.1:8080/crm', 'http://localhost/crm', 'http://[::1]:8080/crm'])('%s is accepted without the opt-in', (url) => {

@@ -1,6 +1,7 @@
 // The classification table, case by case, with errors shaped exactly as imapflow, nodemailer, Node,
 // our POP3 client and HTTP clients throw them.
-import { classifyError, parseRetryAfter } from '../../../src/mail/errors.js';
+import { classifyError } from '../../../src/mail/errors.js';
+import { parseRetryAfter } from '../../../src/net/error-facts.js';
 import { REDACTED } from '../../../src/util/redact.js';
 import { isPermanentReason } from '../../../src/api/reasons.js';
 import { MailError, type FailureReason } from '../../../src/mail/types.js';

@@ -1,6 +1,7 @@
-import type { MailboxTesting, TestOutcome } from '../../../src/controllers/mailbox-testing.js';
+import type { MailboxTesting, TestOutcome } from '../../../src/domain/testing-ports.js';
 import { instrumentManager, instrumentTesting, syncMetricsHooks } from '../../../src/observability/instrument.js';
 import type { SyncMetricsHooks } from '../../../src/sync/status-reporter.js';
+import type { ReconcileHook } from '../../../src/kube/workqueue.js';
 import { createMetrics } from '../../../src/observability/metrics.js';
 
 const outcome = (o: Partial<TestOutcome>): TestOutcome => ({ ok: false, reason: 'X', message: 'm', permanent: false, ...o });
@@ -33,15 +34,9 @@ test('instrumentTesting counts each step by direction and result, and failures b
 });
 
 test('instrumentManager times reconciles, reads queue depths and counts cached mailboxes', async () => {
-  const calls: string[] = [];
-  const reconciler = (kind: string) => ({
-    prefix: kind,
-    async reconcile(this: { prefix: string }, ns: string, name: string) {
-      calls.push(`${this.prefix}:${ns}/${name}`); // `this` must survive the wrapping
-      return kind === 'p' ? { requeueAfterMs: 5 } : undefined;
-    },
-  });
+  const hooks: ReconcileHook[] = [];
   const manager = {
+    aroundReconcile: (h: ReconcileHook) => hooks.push(h),
     queues: { mailboxes: { len: () => 3 }, profiles: { len: () => 0 }, deployments: { len: () => 1 } },
     caches: {
       mailboxes: { list: () => [{ metadata: { namespace: 'ns', generation: 1 }, spec: { owner: { kind: 'User' } }, status: { observedGeneration: 1, serverProfile: 'imap', conditions: [{ type: 'Ready', status: 'True' }] } }] },
@@ -53,16 +48,17 @@ test('instrumentManager times reconciles, reads queue depths and counts cached m
       },
       profiles: { list: () => [{ metadata: { namespace: 'ns', name: 'imap' }, status: { conditions: [{ type: 'RolloutPaused', status: 'True', reason: 'FailureThresholdReached' }] } }] },
     },
-    reconcilers: { mailboxes: reconciler('m'), profiles: reconciler('p'), deployments: reconciler('d') },
   };
   const metrics = createMetrics({ defaultMetrics: false });
   instrumentManager(manager, metrics);
-  await manager.reconcilers.mailboxes.reconcile('ns', 'ann');
-  await manager.reconcilers.profiles.reconcile('ns', 'imap');
-  expect(calls).toEqual(['m:ns/ann', 'p:ns/imap']);
+  expect(hooks).toHaveLength(1);
+  expect(await hooks[0]('mailboxes', async () => undefined)).toBeUndefined();
+  expect(await hooks[0]('profiles', async () => ({ requeueAfterMs: 5 }))).toEqual({ requeueAfterMs: 5 });
+  await expect(hooks[0]('deployments', async () => Promise.reject(new Error('boom')))).rejects.toThrow('boom');
   const text = await metrics.registry.metrics();
   expect(text).toContain('mailsync_reconcile_total{kind="Mailbox",result="success"} 1');
   expect(text).toContain('mailsync_reconcile_total{kind="EmailServerProfile",result="requeue"} 1');
+  expect(text).toContain('mailsync_reconcile_total{kind="Deployment",result="error"} 1');
   expect(text).toContain('mailsync_workqueue_depth{queue="mailboxes"} 3');
   expect(text).toContain('mailsync_mailboxes{state="Ready",namespace="ns",owner_kind="User",profile="imap"} 1');
   // A CRM failure reason means the connector cannot be used; a rollout of the defaults does not.
@@ -93,15 +89,14 @@ test('syncMetricsHooks fits the sync workers\' hooks and counts messages, latenc
 
 test('a standby (not active) reports no mailboxes and empty queues, so sums over replicas stay right', async () => {
   let leading = false;
-  const reconciler = { reconcile: async () => undefined };
   const manager = {
+    aroundReconcile: () => undefined,
     queues: { mailboxes: { len: () => 7 } },
     caches: {
       mailboxes: { list: () => [{ metadata: { namespace: 'ns', generation: 1 }, status: { observedGeneration: 1, conditions: [{ type: 'Ready', status: 'True' }] } }] },
       deployments: { list: () => [{ metadata: { namespace: 'ns', name: 'crm' }, status: { conditions: [{ type: 'Ready', status: 'False', reason: 'CRMUnreachable' }] } }] },
       profiles: { list: () => [] },
     },
-    reconcilers: { mailboxes: reconciler, profiles: { ...reconciler }, deployments: { ...reconciler } },
   };
   const metrics = createMetrics({ defaultMetrics: false });
   instrumentManager(manager, metrics, { active: () => leading });

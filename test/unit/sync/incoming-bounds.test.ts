@@ -1,11 +1,11 @@
 // IncomingSync's in-flight bounds, with an in-memory source and a CRM that records what it gets
 // (both are the pipeline's own interfaces, implemented here; parsing is the real one).
 import type { CrmConnector, IncomingEmail } from '../../../src/crm/types.js';
-import { IncomingSync, type FetchedMessage, type IncomingSource, type MailboxProfile } from '../../../src/sync/incoming.js';
+import { IncomingSync, type FetchedMessage, type IncomingSource, type MailboxSyncSettings } from '../../../src/sync/incoming.js';
 import { DEFAULT_TOKEN } from '../../../src/sync/tracking-token.js';
 import { goodMessage } from '../../support/corpus.js';
 
-const mailbox: MailboxProfile = {
+const mailbox: MailboxSyncSettings = {
   key: 'ns/ann',
   address: 'ann@example.com',
   ownerKind: 'User',

@@ -1,5 +1,5 @@
 import { guardMessage } from '../../../src/sync/mime-guard.js';
-import { parseMessage, quantityBytes } from '../../../src/sync/parse.js';
+import { parseMessage } from '../../../src/sync/parse.js';
 import { findToken, formatToken, withToken, DEFAULT_TOKEN } from '../../../src/sync/tracking-token.js';
 import { goodMessage, malformedCorpus } from '../../support/corpus.js';
 
@@ -62,11 +62,4 @@ test('tracking tokens are written and found as Dynamics writes them', () => {
   expect(findToken({ ...DEFAULT_TOKEN, enabled: false }, `x ${t}`)).toBeUndefined();
   expect(withToken('Hello', t)).toBe('Hello CRM:0001001');
   expect(withToken(`Hello ${t}`, t)).toBe(`Hello ${t}`);
-});
-
-test('quantities', () => {
-  expect(quantityBytes('5Mi', 0)).toBe(5 * 1024 * 1024);
-  expect(quantityBytes('10M', 0)).toBe(10_000_000);
-  expect(quantityBytes('1048576', 0)).toBe(1048576);
-  expect(quantityBytes(undefined, 42)).toBe(42);
 });

@@ -3,11 +3,11 @@
 // IncomingSync runs with an in-memory source and a CRM that records what it gets (both are the
 // pipeline's own interfaces, implemented here; parsing is the real one).
 import type { CrmConnector, IncomingEmail } from '../../../src/crm/types.js';
-import { IncomingSync, type IncomingSource, type MailboxProfile } from '../../../src/sync/incoming.js';
+import { IncomingSync, type IncomingSource, type MailboxSyncSettings } from '../../../src/sync/incoming.js';
 import { conversationOf, messageIdOfConversation, threadIndexFor } from '../../../src/sync/thread-index.js';
 import { DEFAULT_TOKEN, withToken } from '../../../src/sync/tracking-token.js';
 
-const base: MailboxProfile = {
+const base: MailboxSyncSettings = {
   key: 'ns/ann',
   address: 'ann@contoso.example',
   ownerKind: 'User',
@@ -25,13 +25,18 @@ const message = (headers: Record<string, string>) =>
   Buffer.from(Object.entries({ To: 'ann@contoso.example', Subject: 'Hello', ...headers }).map(([k, v]) => `${k}: ${v}`).join('\r\n') + '\r\n\r\nBody.\r\n');
 
 /** Runs one message through a cycle; returns what the CRM received (or undefined) and the CRM's lookups. */
-async function run(raw: Buffer, mailbox: Partial<MailboxProfile> = {}, known: Record<string, string> = {}) {
+async function run(raw: Buffer, mailbox: Partial<MailboxSyncSettings> = {}, known: Record<string, string> = {}, tokens: Record<string, string> = {}) {
   const lookups: string[][] = [];
+  const tokenLookups: string[] = [];
   const delivered: IncomingEmail[] = [];
   const crm = {
     findEmailByMessageId: async (ids: string[]) => {
       lookups.push(ids);
       return ids.map((id) => known[id]).find(Boolean);
+    },
+    findEmailByTrackingToken: async (token: string) => {
+      tokenLookups.push(token);
+      return tokens[token];
     },
     lookupAddress: async () => ({ isCrmRecord: false, isEmailEnabledRecord: false }),
     deliverIncoming: async (e: IncomingEmail) => {
@@ -45,7 +50,7 @@ async function run(raw: Buffer, mailbox: Partial<MailboxProfile> = {}, known: Re
     },
   };
   const result = await new IncomingSync({ ...base, ...mailbox }, source, crm).runOnce(undefined);
-  return { email: delivered[0], lookups, result };
+  return { email: delivered[0], lookups, tokenLookups, result };
 }
 
 describe('internal email', () => {
@@ -74,10 +79,16 @@ describe('correlation order', () => {
   });
 
   test('a tracking token comes before References and the Thread-Index: the CRM resolves it', async () => {
-    const { email, lookups } = await run(message({ From: 'c@customer.example', 'Message-ID': '<r2@x>', References: '<older@contoso.example>', Subject: 'RE: Quote CRM:0001001' }), {}, { 'older@contoso.example': 'crm-0' });
-    expect(email.trackingToken).toBe('CRM:0001001');
-    expect(email.regarding).toBeUndefined();
-    expect(lookups).toEqual([]);
+    const raw = message({ From: 'c@customer.example', 'Message-ID': '<r2@x>', References: '<older@contoso.example>', Subject: 'RE: Quote CRM:0001001' });
+    const found = await run(raw, {}, { 'older@contoso.example': 'crm-0' }, { 'CRM:0001001': 'crm-7' });
+    expect(found.email.regarding).toEqual({ crmEmailId: 'crm-7', by: 'TrackingToken' });
+    expect(found.lookups).toEqual([]);
+    // A token the CRM does not find here is still handed to it; References are not guessed from.
+    const unknown = await run(raw, {}, { 'older@contoso.example': 'crm-0' });
+    expect(unknown.email.trackingToken).toBe('CRM:0001001');
+    expect(unknown.email.regarding).toBeUndefined();
+    expect(unknown.tokenLookups).toEqual(['CRM:0001001']);
+    expect(unknown.lookups).toEqual([]);
   });
 
   test('then References, then the Thread-Index conversation of an email the operator sent', async () => {

@@ -1,4 +1,4 @@
-import { backoffDelay, DEFAULT_BACKOFF } from '../../../src/util/backoff.js';
+import { backoffDelay, DEFAULT_BACKOFF, retryDelay } from '../../../src/util/backoff.js';
 
 test('backoff grows exponentially from the first failure and is capped', () => {
   const b = { baseMs: 1000, maxMs: 60_000, jitter: 0.2 };
@@ -17,4 +17,13 @@ test('jitter moves the delay by at most ±jitter, never below zero', () => {
 test('the default starts at a second and stops at five minutes', () => {
   expect(backoffDelay(1, DEFAULT_BACKOFF, () => 0.5)).toBe(1000);
   expect(backoffDelay(100, DEFAULT_BACKOFF, () => 0.5)).toBe(300_000);
+});
+
+test('a retry is never sooner than the server asked, and a cap bounds what it may ask', () => {
+  const b = { baseMs: 1000, maxMs: 60_000, jitter: 0 };
+  expect(retryDelay(3, b, undefined)).toBe(4000);
+  expect(retryDelay(3, b, 1000)).toBe(4000);
+  expect(retryDelay(3, b, 90_000)).toBe(90_000);
+  expect(retryDelay(3, b, 90_000, { maxHintMs: 10_000 })).toBe(10_000);
+  expect(retryDelay(1, b, 500, { maxHintMs: 10_000 })).toBe(1000);
 });
