@@ -7,10 +7,13 @@
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { GROUP, VERSION } from '../api/schema.js';
-import type { Mailbox } from '../api/types.js';
-import { createClients, loadKubeConfig } from '../kube/client.js';
+import { TEST_REQUESTED_AT, type Mailbox } from '../api/types.js';
+import { createClients, loadKubeConfig, mergePatch } from '../kube/client.js';
+import { getCondition } from '../kube/conditions.js';
+import { statusCode } from '../kube/errors.js';
 import type { DataverseClient } from '../crm/dynamics-client.js';
 import { beforeHandOver, cutover, readCutoverState, rollback, writeCutoverState } from '../migrate/cutover.js';
+import { COEXISTENCE_BLOCKED_REASON } from '../migrate/cutover-rules.js';
 import { connectDataverse, readSnapshot } from '../migrate/dataverse.js';
 import { mapOrganization } from '../migrate/mapper.js';
 import { summaryText, type CutoverRecord } from '../migrate/report.js';
@@ -69,8 +72,10 @@ async function handOver(values: ImportFlags, client: DataverseClient, namespace:
   const save = (records: CutoverRecord[]) => writeCutoverState(out, records);
   const lines: string[] = [];
   if (values.cutover) {
-    const result = await cutover(client, await importedMailboxes(values, namespace), done, { dryRun: values.dryRun, save });
+    const mailboxes = await importedMailboxes(values, namespace);
+    const result = await cutover(client, mailboxes, done, { dryRun: values.dryRun, save });
     lines.push(...describeCutover(result, values.dryRun));
+    if (!values.dryRun) lines.push(...(await requestTests(values, namespace, mailboxes.filter((m) => result.changed.some((c) => c.mailbox === m.metadata.name)))));
   } else {
     const result = await rollback(client, done, { dryRun: values.dryRun, save });
     lines.push(`${values.dryRun ? 'Would restore' : 'Restored'} ${result.restored.length} Dataverse mailbox rows to their delivery methods before the cut-over:`);
@@ -85,6 +90,34 @@ function describeCutover(result: Awaited<ReturnType<typeof cutover>>, dryRun: bo
   const lines = [`${dryRun ? 'Would hand over' : 'Handed over'} ${result.changed.length} mailboxes (their Dataverse delivery methods set to None for what the operator runs):`];
   for (const c of result.changed) lines.push(`  ${c.mailbox}: ${c.directions.join(', ')} (${Object.keys(c.after).map((k) => `${k} ${c.before[k]} -> ${c.after[k]}`).join(', ')})`);
   if (result.skipped.length) lines.push(`Left alone (${result.skipped.length}):`, ...result.skipped.map((s) => `  ${s.mailbox}: ${s.why}`));
+  return lines;
+}
+
+/**
+ * The coexistence check holds a mailbox Dynamics processed (ProcessedByDynamics) until it is tested
+ * again: once handed over, request that test (the annotation a user would set) so the operator
+ * enables it now. Without the right to patch Mailboxes, say how to do it.
+ */
+async function requestTests(values: ImportFlags, namespace: string, handedOver: Mailbox[]): Promise<string[]> {
+  const held = handedOver.filter((m) => getCondition(m.status?.conditions, 'Enabled')?.reason === COEXISTENCE_BLOCKED_REASON).map((m) => m.metadata.name);
+  if (!held.length) return [];
+  const clients = createClients(loadKubeConfig(values.kubeconfig ?? process.env.KUBECONFIG));
+  const at = new Date().toISOString();
+  const failed: string[] = [];
+  for (const name of held) {
+    try {
+      await clients.custom.patchNamespacedCustomObject({ group: GROUP, version: VERSION, namespace, plural: 'mailboxes', name, body: { metadata: { annotations: { [TEST_REQUESTED_AT]: at } } } }, mergePatch());
+    } catch (err) {
+      if (statusCode(err) !== 403) throw err;
+      failed.push(name);
+    }
+  }
+  const lines = [`Requested a test of ${held.length - failed.length} mailboxes the coexistence check held (ProcessedByDynamics), so the operator enables them now.`];
+  if (failed.length)
+    lines.push(
+      `Not allowed to request a test of ${failed.length} (patch on mailboxes): run`,
+      `  kubectl annotate mailbox -n ${namespace} ${failed.join(' ')} ${TEST_REQUESTED_AT}=${at} --overwrite`,
+    );
   return lines;
 }
 

@@ -63,7 +63,7 @@ export function operatorRuns(mbx: Mailbox): { directions: HandOverDirection[]; w
   const held = wanted.filter((d) => conditionOf(d)?.reason === COEXISTENCE_BLOCKED_REASON);
   const enabled = getCondition(mbx.status?.conditions, 'Enabled');
   const mayRun = enabled?.status === 'True' || enabled?.reason === COEXISTENCE_BLOCKED_REASON; // not awaiting approval, denied or suspended
-  if (mayRun && held.length && passed.length + held.length === wanted.length) return { directions: [...passed, ...held] };
+  if (mayRun && held.length && passed.length + held.length === wanted.length) return { directions: wanted };
   if (enabled?.status === 'True') return passed.length ? { directions: passed } : { directions: [], why: 'no direction it runs has passed its test' };
   return { directions: [], why: `not Enabled in the operator (${enabled ? `${enabled.reason}: ${enabled.message}` : 'not tested yet'})` };
 }

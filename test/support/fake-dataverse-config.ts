@@ -8,11 +8,13 @@
 // It answers as the Web API does: $select (the primary key always comes along), paging with
 // Prefer: odata.maxpagesize and @odata.nextLink, lookup annotations (FormattedValue and
 // lookuplogicalname) only when Prefer asks for them, and PATCH of a mailbox (If-Match: * never
-// creates). It refuses what Dataverse refuses and the importer could get wrong: an unknown column
-// in $select or in a PATCH, an option value outside its option set, $filter (the importer reads
-// these tables whole). Writable through PATCH: the delivery-method columns the cut-over changes.
+// creates), and $filter (the connector's coexistence check reads a mailbox row by address; the
+// importer reads these tables whole). It refuses what Dataverse refuses and the importer could get
+// wrong: an unknown column in $select or in a PATCH, an option value outside its option set, a
+// $filter it cannot parse. Writable through PATCH: the delivery-method columns the cut-over changes.
 import type http from 'node:http';
 import type { DataverseExtension } from './fake-crm-dynamics.js';
+import { parseFilter } from './fake-crm-dynamics-query.js';
 import { sendJson } from './https-server.js';
 
 type Row = Record<string, unknown>;
@@ -163,7 +165,16 @@ export class FakeDataverseConfig implements DataverseExtension {
     const id = m[2]?.toLowerCase();
     if (req.method === 'GET') {
       const q = req.url.searchParams;
-      if (q.has('$filter')) return odataError(res, 400, '0x80060888', `this fake serves ${m[1]} whole: $filter is not supported`);
+      let predicate: (r: Row) => boolean = () => true;
+      const filter = q.get('$filter');
+      if (filter !== null) {
+        if (id) return odataError(res, 400, '0x80060888', '$filter is not allowed on a single row');
+        try {
+          predicate = parseFilter(filter);
+        } catch (err) {
+          return odataError(res, 400, '0x80060888', `Syntax error in $filter: ${(err as Error).message}`);
+        }
+      }
       const select = q.get('$select')?.split(',').map((c) => c.trim());
       const unknown = select?.find((c) => !t.columns.includes(c));
       if (unknown) return odataError(res, 400, '0x80060888', `Could not find a property named '${unknown}' on type 'Microsoft.Dynamics.CRM.${m[1].replace(/collection$|s$/, '')}'.`);
@@ -174,7 +185,7 @@ export class FakeDataverseConfig implements DataverseExtension {
         sendJson(res, 200, shape(t, id, row, select, annotations));
         return true;
       }
-      const rows = [...t.rows.entries()];
+      const rows = [...t.rows.entries()].filter(([, r]) => predicate(r));
       const pageSize = Number(/odata\.maxpagesize=(\d+)/.exec(req.prefer)?.[1] ?? 5000);
       const skip = Number(q.get('$skiptoken') ?? 0);
       const answer: Row = { '@odata.context': `${req.url.origin}/api/data/v9.2/$metadata#${m[1]}`, value: rows.slice(skip, skip + pageSize).map(([rid, r]) => shape(t, rid, r, select, annotations)) };

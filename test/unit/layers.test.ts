@@ -23,7 +23,9 @@ const ALLOWED: Record<string, readonly string[]> = {
   crm: ['api', 'net', 'util'],
   sync: ['api', 'crm', 'domain', 'kube', 'log', 'mail', 'net', 'util'],
   controllers: ['api', 'domain', 'kube', 'log', 'util'],
-  connect: ['api', 'crm', 'domain', 'log', 'mail', 'net', 'sync', 'util'],
+  // connect/ is where adapters meet the operator: it builds testers and sync parts, and its CRM
+  // bridges (the coexistence gate's Events, the Dataverse status mirror) read and write Kubernetes.
+  connect: ['api', 'crm', 'domain', 'kube', 'log', 'mail', 'net', 'sync', 'util'],
   observability: ['api', 'domain', 'kube', 'log', 'sync', 'util'],
   // The importer reads Dataverse through the CRM client (and its token source) and writes manifests.
   migrate: ['api', 'crm', 'kube', 'mail', 'net', 'util'],

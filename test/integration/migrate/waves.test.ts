@@ -138,7 +138,7 @@ beforeAll(async () => {
     await createSecret(admin, ns, s.metadata.name, values);
   }
   op = await startOperator(admin, ns, { pollIntervalMs: 500, outgoingPollMs: 500 });
-}, 120_000);
+}, 240_000);
 
 afterAll(async () => {
   await op?.stop();
@@ -149,13 +149,15 @@ type Observed = { spec: any; status?: { conditions?: Condition[]; incomingStart?
 const mailbox = (m: WaveMailbox) => get(admin, 'mailboxes', ns, k8sName(m)) as Promise<Observed>;
 const delivered = (mailbox: string, id: string) => dv.emails().filter((e) => e.messageid === `<${messageId(mailbox, id)}>`).length;
 
-test('applied wave by wave, the queues are Enabled before any user; no mailbox takes mail from before its start', async () => {
+test('applied wave by wave, the queues are tested before any user; Dynamics keeps them until the cut-over', async () => {
   const base = await kubectlApply(path.join(work, 'overlay'), 'credentialsAdmin');
   expect(base.stderr).toBe('');
   const waves = [...(await readTree(out)).keys()].filter((f) => /^waves\/[^/]+\/kustomization\.yaml$/.test(f)).map((f) => path.dirname(f));
   expect(waves).toEqual(['waves/01-queues', 'waves/02-users', 'waves/03-users', 'waves/04-users']);
 
-  const enabledAt = new Map<string, number>();
+  // Until it is handed over, Dynamics processes each mailbox: the operator tests it, and its
+  // coexistence check holds every direction Dynamics still processes (ProcessedByDynamics).
+  const testedAt = new Map<string, number>();
   for (const [i, wave] of waves.entries()) {
     const applied = await kubectlApply(path.join(out, wave), 'credentialsAdmin');
     expect(applied.stderr).toBe('');
@@ -168,33 +170,22 @@ test('applied wave by wave, the queues are Enabled before any user; no mailbox t
         await waitFor(`${m.name} awaiting approval`, async () => (condition(await mailbox(m), 'Enabled')?.reason === 'AwaitingApproval' ? true : undefined), { timeoutMs: 30_000, intervalMs: 200 });
         continue;
       }
-      const o = await waitFor(`${m.name} Enabled (wave ${i + 1})`, async () => {
+      const o = await waitFor(`${m.name} tested and held by the coexistence check (wave ${i + 1})`, async () => {
         const x = await mailbox(m);
-        return condition(x, 'Enabled')?.status === 'True' ? x : undefined;
+        return condition(x, 'IncomingEmailReady')?.reason === 'ProcessedByDynamics' && condition(x, 'Enabled')?.reason !== 'TestPending' ? x : undefined;
       }, { timeoutMs: 60_000, intervalMs: 200 });
-      enabledAt.set(m.name, Date.parse(condition(o, 'Enabled')!.lastTransitionTime));
+      testedAt.set(m.name, Date.parse(condition(o, 'Enabled')!.lastTransitionTime));
     }
     if (i === 0) expect(members.map((m) => m.kind)).toEqual(['Queue', 'Queue']);
   }
-  const queues = MAILBOXES.filter((m) => m.kind === 'Queue').map((m) => enabledAt.get(m.name)!);
-  const users = MAILBOXES.filter((m) => m.kind === 'User' && enabledAt.has(m.name)).map((m) => enabledAt.get(m.name)!);
+  const queues = MAILBOXES.filter((m) => m.kind === 'Queue').map((m) => testedAt.get(m.name)!);
+  const users = MAILBOXES.filter((m) => m.kind === 'User' && testedAt.has(m.name)).map((m) => testedAt.get(m.name)!);
   expect(Math.max(...queues)).toBeLessThanOrEqual(Math.min(...users));
-
-  // The start each mailbox shows is the one its mail was filtered by.
-  const starts = Object.fromEntries(await Promise.all(MAILBOXES.filter((m) => m.approval === 1).map(async (m) => [m.name, (await mailbox(m)).status?.incomingStart?.from])));
-  expect(starts).toEqual({ Support: 'Deployment', Sales: 'Deployment', Ann: 'Deployment', Bob: 'Deployment', Carl: 'Mailbox', Dan: 'EmailServerProfile', Erin: 'EmailServerProfile', Fay: 'Deployment' });
-
-  for (const [name, mail] of Object.entries(MAIL)) {
-    for (const [id, , reaches] of mail) if (reaches) await waitFor(`${id} mail of ${name} in the CRM`, async () => (delivered(name, id) ? true : undefined), { timeoutMs: 60_000, intervalMs: 200 });
-  }
-  // These servers list a mailbox's mail in the order it arrived (UIDs, message numbers, change
-  // logs), and the pipeline decides on a message before the ones after it reach the CRM: once the
-  // newest mail is there, every older message has been decided, so none may be there.
-  const wrong = Object.entries(MAIL).flatMap(([name, mail]) => mail.filter(([id, , reaches]) => delivered(name, id) !== (reaches ? 1 : 0)).map(([id]) => `${name}/${id}`));
-  expect(wrong).toEqual([]);
+  // Nothing was processed twice: while Dynamics holds them, the operator took no mail in.
+  expect(Object.entries(MAIL).flatMap(([name, mail]) => mail.filter(([id]) => delivered(name, id) > 0).map(([id]) => `${name}/${id}`))).toEqual([]);
 }, 300_000);
 
-test('--cutover hands over only the Enabled mailboxes in Dataverse; --rollback restores every changed row', async () => {
+test('--cutover hands over the tested mailboxes in Dataverse and they are Enabled; --rollback restores every changed row', async () => {
   const rowsBefore = new Map(Object.entries(ids).map(([name, id]) => [name, { ...config.mailbox(id)! }]));
   const kubeconfig = controlPlaneInfo().kubeconfigs.credentialsAdmin;
   const dry = await runImport(dv, CLIENT, ['-n', ns, '--out', out, '--cutover', '--kubeconfig', kubeconfig]);
@@ -216,6 +207,25 @@ test('--cutover hands over only the Enabled mailboxes in Dataverse; --rollback r
     const expected = { incoming: handedOver ? 0 : 2, outgoing: sendsThroughDynamics && !handedOver ? 2 : 0 };
     expect([m.name, row.incomingemaildeliverymethod, row.outgoingemaildeliverymethod]).toEqual([m.name, expected.incoming, expected.outgoing]);
   }
+  // The cut-over requested a test of each held mailbox: they are Enabled now.
+  expect(ran.stdout).toContain('Requested a test of 8 mailboxes');
+  for (const m of enabled) {
+    await waitFor(`${m.name} Enabled after the cut-over`, async () => (condition(await mailbox(m), 'Enabled')?.reason === 'Enabled' ? true : undefined), { timeoutMs: 60_000, intervalMs: 200 });
+  }
+
+  // The start each mailbox shows is the one its mail was filtered by: no mailbox takes mail from
+  // before its start.
+  const starts = Object.fromEntries(await Promise.all(enabled.map(async (m) => [m.name, (await mailbox(m)).status?.incomingStart?.from])));
+  expect(starts).toEqual({ Support: 'Deployment', Sales: 'Deployment', Ann: 'Deployment', Bob: 'Deployment', Carl: 'Mailbox', Dan: 'EmailServerProfile', Erin: 'EmailServerProfile', Fay: 'Deployment' });
+  for (const [name, mail] of Object.entries(MAIL)) {
+    for (const [id, , reaches] of mail) if (reaches) await waitFor(`${id} mail of ${name} in the CRM`, async () => (delivered(name, id) ? true : undefined), { timeoutMs: 60_000, intervalMs: 200 });
+  }
+  // These servers list a mailbox's mail in the order it arrived (UIDs, message numbers, change
+  // logs), and the pipeline decides on a message before the ones after it reach the CRM: once the
+  // newest mail is there, every older message has been decided, so none may be there.
+  const wrong = Object.entries(MAIL).flatMap(([name, mail]) => mail.filter(([id, , reaches]) => delivered(name, id) !== (reaches ? 1 : 0)).map(([id]) => `${name}/${id}`));
+  expect(wrong).toEqual([]);
+
   const report = await readFile(path.join(out, 'MIGRATION-REPORT.md'), 'utf8');
   expect(report).toContain(`| dan.fabrikam.example | ${ids.Dan} | incoming, outgoing | incomingemaildeliverymethod=2, outgoingemaildeliverymethod=2 | incomingemaildeliverymethod=0, outgoingemaildeliverymethod=0 |`);
 
@@ -231,4 +241,4 @@ test('--cutover hands over only the Enabled mailboxes in Dataverse; --rollback r
   for (const [name, row] of rowsBefore) expect([name, config.mailbox(ids[name])]).toEqual([name, row]);
   expect((await readTree(out)).has('cutover.json')).toBe(false);
   expect(await readFile(path.join(out, 'MIGRATION-REPORT.md'), 'utf8')).toContain('No mailbox handed over yet.');
-}, 120_000);
+}, 240_000);

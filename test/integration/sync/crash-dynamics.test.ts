@@ -78,7 +78,7 @@ test(`SIGKILL ${KILLS} times during a ${TOTAL}-message ingest into Dynamics 365:
   while (kills < KILLS) {
     const w = spawnOperator(args(kills % 2 ? ['--parser-threads', '2'] : []));
     workers.push(w);
-    await w.waitForLog((l) => l.msg === 'sync started', 20_000);
+    await w.waitForLog((l) => l.msg === 'sync started', 60_000);
     // Kill while emails are being written: once this life has delivered some, at a random moment.
     const start = await held();
     await waitFor('progress', async () => ((await held()) > start ? true : undefined), { timeoutMs: 120_000, intervalMs: 50 });

@@ -70,7 +70,7 @@ test(`SIGKILL ${KILLS} times during a ${TOTAL}-message ingest: 0 lost, 0 duplica
   while (kills < KILLS) {
     const w = spawnOperator(workerArgs(ns, 'crash-worker', kills % 2 ? POOLED : []));
     workers.push(w);
-    await w.waitForLog((l) => l.msg === 'sync started', 20_000);
+    await w.waitForLog((l) => l.msg === 'sync started', 60_000);
     await new Promise((r) => setTimeout(r, 150 + Math.random() * 600));
     await w.kill('SIGKILL');
     kills++;
@@ -134,7 +134,7 @@ test('after 5 SIGKILLs during an ingest, each mailbox\'s received counter equals
   for (let kills = 0; kills < 5; kills++) {
     const w = spawnOperator(workerArgs(ns, 'counts-worker'));
     workers.push(w);
-    await w.waitForLog((l) => l.msg === 'sync started', 20_000);
+    await w.waitForLog((l) => l.msg === 'sync started', 60_000);
     await new Promise((r) => setTimeout(r, 150 + Math.random() * 600));
     await w.kill('SIGKILL');
   }

@@ -80,8 +80,10 @@ const incomingEmails = (messageId: string) => dv.emails().filter((e) => e.direct
 
 test('a mailbox Dynamics still processes is not enabled and says why; after the hand-over it is, and Dynamics is told to stop', async () => {
   const blocked = await waitForCondition(admin, 'mailboxes', ns, 'ann', 'IncomingEmailReady', (c) => c.reason === 'ProcessedByDynamics');
-  expect(condition(blocked, 'IncomingEmailReady')?.message).toMatch(/Dynamics 365 still processes ann@example.com itself \(Incoming Email: Server-Side Synchronization or Email Router \(enabled\); Outgoing Email: .*\).*spec.crm.dynamics.handOver/);
-  expect(condition(blocked, 'OutgoingEmailReady')?.reason).toBe('ProcessedByDynamics');
+  // Each direction is checked once its own test passed, and says what the row says of it.
+  expect(condition(blocked, 'IncomingEmailReady')?.message).toMatch(/test passed, but Dynamics 365 still processes ann@example.com itself \(Incoming Email: Server-Side Synchronization or Email Router \(enabled\)\).*spec.crm.dynamics.handOver/);
+  const outgoing = await waitForCondition(admin, 'mailboxes', ns, 'ann', 'OutgoingEmailReady', (c) => c.reason === 'ProcessedByDynamics');
+  expect(condition(outgoing, 'OutgoingEmailReady')?.message).toMatch(/\(Outgoing Email: Server-Side Synchronization or Email Router \(enabled\)\)/);
   expect(condition(blocked, 'Enabled')?.status).toBe('False');
   expect(condition(blocked, 'Stalled')?.status).toBe('True');
   // The queue's row leaves processing to us: enabled at once.

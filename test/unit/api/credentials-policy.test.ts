@@ -75,9 +75,6 @@ const cases: [string, Schema, string[], string[]][] = [
       'spec.crm.timeout',
       // Where Dataverse mailbox rows are handed over or mirrored: the same CRM and credentials.
       'spec.crm.dynamics',
-      // Cleartext to the same URL (refused by the CRD's own rule without it), and retry timing.
-      'spec.crm.allowInsecureAuthentication',
-      'spec.retryPolicy',
       'spec.defaults.incoming',
       'spec.defaults.outgoing',
       'spec.defaults.appointmentsContactsTasks',

@@ -42,7 +42,7 @@ test('the operator runs what is Enabled and passed its test; nothing of a mailbo
   expect(pending.why).toMatch(/not Enabled in the operator \(AwaitingApproval/);
   // Held back only by the connector's coexistence gate (its test passed): it may be handed over.
   const held = [['Enabled', 'False', COEXISTENCE_BLOCKED_REASON], ['IncomingEmailReady', 'False', COEXISTENCE_BLOCKED_REASON], ['OutgoingEmailReady', 'True', 'Succeeded']] as [string, 'True' | 'False', string][];
-  expect(operatorRuns(mailbox({}, held)).directions).toEqual(['outgoing', 'incoming']);
+  expect(operatorRuns(mailbox({}, held)).directions).toEqual(['incoming', 'outgoing']);
   // ...but not while it awaits approval.
   expect(operatorRuns(mailbox({}, [['Enabled', 'False', 'AwaitingApproval'], ...held.slice(1)])).directions).toEqual([]);
   // A user whose mail comes through a forward mailbox: its incoming is not this mailbox's to take over.
@@ -50,8 +50,11 @@ test('the operator runs what is Enabled and passed its test; nothing of a mailbo
 });
 
 test("a mailbox held back only by the connector's coexistence check, with every test passed, may be handed over", () => {
-  const held = mailbox({}, [['Enabled', 'False', COEXISTENCE_BLOCKED_REASON], ['IncomingEmailReady', 'True', 'Succeeded'], ['OutgoingEmailReady', 'True', 'Succeeded']]);
+  // The gate runs per direction after its test passed: the held directions carry its reason.
+  const held = mailbox({}, [['Enabled', 'False', COEXISTENCE_BLOCKED_REASON], ['IncomingEmailReady', 'False', COEXISTENCE_BLOCKED_REASON], ['OutgoingEmailReady', 'False', COEXISTENCE_BLOCKED_REASON]]);
   expect(operatorRuns(held).directions).toEqual(['incoming', 'outgoing']);
-  const failing = mailbox({}, [['Enabled', 'False', COEXISTENCE_BLOCKED_REASON], ['IncomingEmailReady', 'True', 'Succeeded'], ['OutgoingEmailReady', 'False', 'AuthenticationFailed']]);
+  const partly = mailbox({}, [['Enabled', 'True', 'PartiallyEnabled'], ['IncomingEmailReady', 'False', COEXISTENCE_BLOCKED_REASON], ['OutgoingEmailReady', 'True', 'Succeeded']]);
+  expect(operatorRuns(partly).directions).toEqual(['incoming', 'outgoing']);
+  const failing = mailbox({}, [['Enabled', 'False', COEXISTENCE_BLOCKED_REASON], ['IncomingEmailReady', 'False', COEXISTENCE_BLOCKED_REASON], ['OutgoingEmailReady', 'False', 'AuthenticationFailed']]);
   expect(operatorRuns(failing).directions).toEqual([]);
 });
