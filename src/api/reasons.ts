@@ -53,7 +53,8 @@ export interface ReasonInfo {
 }
 
 const MAIL = ['in', 'out', 'act'] as const;
-const SYNC = ['in', 'out'] as const;
+/** What the sync loops meet: every direction's worker, the appointment, contact and task loop too. */
+const SYNC = ['in', 'out', 'act'] as const;
 const NONE = [] as const;
 
 export const REASONS = {
@@ -101,6 +102,13 @@ export const REASONS = {
   },
 
   // --- Configuration the controller checks (two objects, or a Secret).
+  ItemRejected: { kind: 'item', directions: ['act'], severity: 'warning', item: true, hint: 'Exchange or the CRM refused one appointment, contact or task: it is reported and skipped until it changes again; the others go on' },
+  ClaimedByAnotherOrganization: {
+    kind: 'permanent',
+    directions: ['act'],
+    severity: 'error',
+    hint: 'another Deployment (organization) synchronizes appointments, contacts and tasks of this mailbox: only one may; set spec.act.takeOver: true on the Mailbox that should, or spec.appointmentsContactsTasks: None on the other',
+  },
   SecretNotFound: { kind: 'permanent', directions: MAIL, severity: 'error', hint: 'a Secret the object names does not exist in its namespace: create it or correct the reference' },
   CredentialsMissing: { kind: 'permanent', directions: MAIL, severity: 'error', hint: 'no credentials, or the Secret lacks the key this authentication needs: set spec.credentialsSecretRef or add the key' },
   CABundleNotFound: { kind: 'permanent', directions: MAIL, severity: 'error', hint: 'the Secret or ConfigMap key named in caBundle does not exist' },
@@ -162,6 +170,7 @@ export const REASONS = {
   ApprovedInDynamicsForbidden: { kind: 'event', directions: NONE, severity: 'warning', hint: 'an address is approved in Dynamics 365 but the operator may not record approvals: it lacks the approve verb (chart value autoApproval.enabled)' },
   HandedOverFromDynamics: { kind: 'event', directions: NONE, severity: 'info', hint: "the operator set the address's Dataverse mailbox delivery methods to None, so Dynamics stops processing it (spec.crm.dynamics.handOver)" },
   CRMConnected: { kind: 'event', directions: NONE, severity: 'info', hint: 'the CRM connector test passed' },
+  ACTDryRun: { kind: 'event', directions: ['act'], severity: 'info', hint: 'what a dry run of appointment, contact and task sync would do (Mailbox spec.act.dryRun); nothing was written' },
   SyncRecovered: { kind: 'event', directions: SYNC, severity: 'info', hint: 'a direction that failed during sync works again' },
 } as const satisfies Record<string, ReasonInfo>;
 

@@ -23,6 +23,7 @@ import {
   type Schema,
   webUrl,
 } from './schema-builders.js';
+import { ACT_CONFIGURABLE as CONFIGURABLE } from './act-fields.js';
 
 export const GROUP = 'mailsync.dev';
 export const VERSION = 'v1alpha1';
@@ -578,6 +579,14 @@ export const mailboxSpec: Schema = obj(
         'takes effect only once an approver approved the address on this Mailbox.',
       { default: false },
     ),
+    act: obj('Appointment, contact and task synchronization of this mailbox (with spec.appointmentsContactsTasks: ServerSideSync).', {
+      takeOver: bool(
+        'This Deployment takes the mailbox over from any other organization that synchronizes its appointments, contacts and tasks ' +
+          '(Dynamics\' "Synchronize items with Exchange from this organization only"): only one organization writes to a mailbox.',
+        { default: false },
+      ),
+      dryRun: bool('Read both sides and report what the synchronization would do (status.act.dryRun, an Event), writing nothing.', { default: false }),
+    }),
   },
   {
     required: ['emailAddress', 'deploymentRef'],
@@ -630,7 +639,7 @@ const checkpoint = obj(
 
 // What the sync worker reports per direction (the controller folds a current failure into the
 // direction condition); see docs/sync.md, "Failures during sync".
-const syncDirectionStatus = (direction: 'incoming' | 'outgoing') =>
+const syncDirectionStatus = (direction: 'incoming' | 'outgoing' | 'appointments, contacts and tasks') =>
   obj(`The ${direction} sync loop, as its worker last reported it.`, {
     lastSyncTime: str('When the last cycle of this direction succeeded.', { format: 'date-time' }),
     nextSyncTime: str('When this direction runs again (the next cycle, or the next retry while it fails).', { format: 'date-time' }),
@@ -643,7 +652,16 @@ const syncDirectionStatus = (direction: 'incoming' | 'outgoing') =>
             filtered: int('Messages the Deployment\'s incoming filtering left out.'),
             failed: int('Messages that could not be processed (see recentFailures).'),
           }
-        : {
+        : direction === 'appointments, contacts and tasks'
+          ? {
+              created: int('Items created on either side.'),
+              updated: int('Items updated on either side.'),
+              deleted: int('Items deleted on either side.'),
+              unlinked: int('Links removed (a record left the filter, an item lost its tracking category).'),
+              conflicts: int('Fields changed on both sides, decided by the conflict policy.'),
+              failed: int('Items that could not be synchronized (see recentFailures).'),
+            }
+          : {
             sent: int('Emails sent.'),
             failed: int('Emails marked failed (see recentFailures).'),
             released: int('Emails given back to Pending Send because of a failure of the server or the account.'),
@@ -665,11 +683,21 @@ const syncDirectionStatus = (direction: 'incoming' | 'outgoing') =>
     ),
   });
 
+const actCounts = (what: string) =>
+  obj(`${what}: what the synchronization did, both directions together.`, {
+    created: int('Created on either side.', { format: 'int64' }),
+    updated: int('Updated on either side.', { format: 'int64' }),
+    deleted: int('Deleted on either side.', { format: 'int64' }),
+    unlinked: int('Unlinked (left the sync filter, lost the tracking category).', { format: 'int64' }),
+    conflicts: int('Fields changed on both sides, decided by the conflict policy.', { format: 'int64' }),
+    failed: int('Items that could not be synchronized.', { format: 'int64' }),
+  });
+
 const itemFailure = obj(
   'One message or email that could not be processed.',
   {
     time: str('When it failed.', { format: 'date-time' }),
-    direction: oneOf(['in', 'out'], 'in: a message from the mail server; out: an email from the CRM.'),
+    direction: oneOf(['in', 'out', 'act'], 'in: a message from the mail server; out: an email from the CRM; act: an appointment, contact or task.'),
     reason: str('Why (see docs/observability.md), e.g. CorruptMessage, AttachmentTooLarge, CRMRejected, MessageRejected, SendOutcomeUnknown.', { maxLength: 64 }),
     item: str('Which: the server-side id of the message (IMAP "uidValidity:uid", POP3 UIDL, EWS/Graph id) or the CRM email id.', { maxLength: 1024 }),
     message: str('What happened.', { maxLength: 2048 }),
@@ -717,6 +745,13 @@ export const mailboxStatus: Schema = obj('MailboxStatus is the observed state of
   sync: obj('Per direction: last and next cycle, what the last cycle did, and any current failure.', {
     incoming: syncDirectionStatus('incoming'),
     outgoing: syncDirectionStatus('outgoing'),
+    appointmentsContactsTasks: syncDirectionStatus('appointments, contacts and tasks'),
+  }),
+  act: obj('Appointments, contacts and tasks synchronized since the mailbox started synchronizing them, per kind (docs/act.md).', {
+    appointments: actCounts('Appointments'),
+    contacts: actCounts('Contacts'),
+    tasks: actCounts('Tasks'),
+    dryRun: str('What the last dry run found it would do (spec.act.dryRun), in one line.', { maxLength: 1024 }),
   }),
   firstSuccessfulTestTime: str('When a test of this mailbox first passed; the Deployment\'s spec.firstSync.since counts back from it.', { format: 'date-time' }),
   incomingStart: obj('Where incoming sync starts: mail received before this time is never taken into the CRM.', {
@@ -728,6 +763,35 @@ export const mailboxStatus: Schema = obj('MailboxStatus is the observed state of
   }),
   recentFailures: arr(itemFailure, 'The most recent messages and emails that could not be processed, newest first (at most 10; `mailsync failures` lists them).', { maxItems: 10 }),
 });
+
+const directionOf = (field: string) => oneOf(['TwoWay', 'ToExchange', 'ToCRM', 'None'], `Direction of ${field} (default TwoWay).`);
+const directions = (fields: readonly string[]) => obj('Per-field directions; fields Dynamics keeps two-way are not listed.', Object.fromEntries(fields.map((f) => [f, directionOf(f)])));
+
+const actSettings = obj(
+  "How this organization's mailboxes synchronize appointments, contacts and tasks with Exchange (docs/act.md).",
+  {
+    kinds: obj('Which kinds synchronize.', {
+      appointments: bool('Appointments.', { default: true }),
+      contacts: bool('Contacts.', { default: true }),
+      tasks: bool('Tasks (Microsoft To Do over Graph; not over EWS in this version).', { default: true }),
+    }),
+    conflictPolicy: oneOf(['CRMWins', 'ExchangeWins'], 'Who wins when the same field changed on both sides since the last sync (other fields are merged).', { default: 'CRMWins' }),
+    trackingCategory: str('The Outlook category that makes an Exchange item tracked, so it comes to the CRM. Defaults to "Tracked to <namespace>/<name>" of this Deployment.', { minLength: 1, maxLength: 255 }),
+    propagateCancellations: bool(
+      'A meeting cancelled in the CRM is cancelled in Exchange (attendees get the cancellation) when the mailbox organizes it, it is in the future and has attendees ' +
+        '(Dynamics: SSSPropagateAppointmentCancellationsToExchange). Otherwise it only shows as free.',
+      { default: false },
+    ),
+    pastDays: int('Calendar window: days before today that synchronize.', { minimum: 0, maximum: 3650, default: 30 }),
+    futureDays: int('Calendar window: days after today that synchronize.', { minimum: 1, maximum: 3650, default: 365 }),
+    interval: duration('Longest wait between two synchronization cycles of an idle mailbox; an active mailbox is synchronized every 10 seconds.', { default: '30s' }),
+    fieldDirections: obj('Which way each configurable field flows (Dynamics\' "Synchronization Settings for Outlook or Exchange").', {
+      appointment: directions(CONFIGURABLE.appointment),
+      contact: directions(CONFIGURABLE.contact),
+      task: directions(CONFIGURABLE.task),
+    }),
+  },
+);
 
 export const deploymentSpec: Schema = obj(
   'DeploymentSpec is one CRM organization: its connector and its organization-wide email settings.',
@@ -816,6 +880,7 @@ export const deploymentSpec: Schema = obj(
       outgoing: { ...deliveryMethods.outgoing, default: 'ServerSideSync' },
       appointmentsContactsTasks: { ...deliveryMethods.appointmentsContactsTasks, default: 'None' },
     }),
+    appointmentsContactsTasks: actSettings,
     requireApprovedUsers: bool("Process a user's mailbox only after its address is approved.", { default: true }),
     requireApprovedQueues: bool("Process a queue's mailbox only after its address is approved.", { default: true }),
     autoApproveDomains: arr(domainName('A domain such as contoso.example: exactly that domain, without @; subdomains are separate entries and wildcards are not supported.'), 'Addresses in these domains are approved by the operator (needs the approve verb).', {

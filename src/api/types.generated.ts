@@ -648,6 +648,19 @@ suspended?: boolean
  * One mailbox syncs with one organization: when another Mailbox (in any namespace the operator watches) has the same address, only the oldest is enabled and the others report AddressInUse naming it. Set true to take the address over from it instead (it stops, reporting AddressInUse), as Dynamics' "Sync items with Exchange from this org only" does. Across namespaces the take-over takes effect only once an approver approved the address on this Mailbox.
  */
 takeOverAddress?: boolean
+/**
+ * Appointment, contact and task synchronization of this mailbox (with spec.appointmentsContactsTasks: ServerSideSync).
+ */
+act?: {
+/**
+ * This Deployment takes the mailbox over from any other organization that synchronizes its appointments, contacts and tasks (Dynamics' "Synchronize items with Exchange from this organization only"): only one organization writes to a mailbox.
+ */
+takeOver?: boolean
+/**
+ * Read both sides and report what the synchronization would do (status.act.dryRun, an Event), writing nothing.
+ */
+dryRun?: boolean
+}
 }
 
 /**
@@ -946,6 +959,177 @@ since?: string
 basis?: string
 }
 }
+/**
+ * The appointments, contacts and tasks sync loop, as its worker last reported it.
+ */
+appointmentsContactsTasks?: {
+/**
+ * When the last cycle of this direction succeeded.
+ */
+lastSyncTime?: string
+/**
+ * When this direction runs again (the next cycle, or the next retry while it fails).
+ */
+nextSyncTime?: string
+/**
+ * What the last successful cycle did.
+ */
+lastCycle?: {
+/**
+ * Items created on either side.
+ */
+created?: number
+/**
+ * Items updated on either side.
+ */
+updated?: number
+/**
+ * Items deleted on either side.
+ */
+deleted?: number
+/**
+ * Links removed (a record left the filter, an item lost its tracking category).
+ */
+unlinked?: number
+/**
+ * Fields changed on both sides, decided by the conflict policy.
+ */
+conflicts?: number
+/**
+ * Items that could not be synchronized (see recentFailures).
+ */
+failed?: number
+}
+/**
+ * Set while the direction fails during sync; removed when a cycle succeeds again.
+ */
+failure?: {
+/**
+ * Failure reason (see docs/observability.md), e.g. ServerUnreachable or AuthenticationFailed.
+ */
+reason: string
+/**
+ * What failed.
+ */
+message: string
+/**
+ * Retrying cannot fix it: the direction stopped at once, with no further sign-in, until something changes (Secret, profile, Deployment, a test request).
+ */
+permanent?: boolean
+/**
+ * The transient-failure budget ran out: the direction stopped; the controller probes it (TooManyTransientFailures).
+ */
+exhausted?: boolean
+/**
+ * Transient failures counted against the budget (spec.retryPolicy of the Deployment).
+ */
+failures?: number
+/**
+ * When the direction started failing.
+ */
+since?: string
+/**
+ * What the worker ran on when it failed (configuration, last test, CRM connector); a change makes the failure stale.
+ */
+basis?: string
+}
+}
+}
+/**
+ * Appointments, contacts and tasks synchronized since the mailbox started synchronizing them, per kind (docs/act.md).
+ */
+act?: {
+/**
+ * Appointments: what the synchronization did, both directions together.
+ */
+appointments?: {
+/**
+ * Created on either side.
+ */
+created?: number
+/**
+ * Updated on either side.
+ */
+updated?: number
+/**
+ * Deleted on either side.
+ */
+deleted?: number
+/**
+ * Unlinked (left the sync filter, lost the tracking category).
+ */
+unlinked?: number
+/**
+ * Fields changed on both sides, decided by the conflict policy.
+ */
+conflicts?: number
+/**
+ * Items that could not be synchronized.
+ */
+failed?: number
+}
+/**
+ * Contacts: what the synchronization did, both directions together.
+ */
+contacts?: {
+/**
+ * Created on either side.
+ */
+created?: number
+/**
+ * Updated on either side.
+ */
+updated?: number
+/**
+ * Deleted on either side.
+ */
+deleted?: number
+/**
+ * Unlinked (left the sync filter, lost the tracking category).
+ */
+unlinked?: number
+/**
+ * Fields changed on both sides, decided by the conflict policy.
+ */
+conflicts?: number
+/**
+ * Items that could not be synchronized.
+ */
+failed?: number
+}
+/**
+ * Tasks: what the synchronization did, both directions together.
+ */
+tasks?: {
+/**
+ * Created on either side.
+ */
+created?: number
+/**
+ * Updated on either side.
+ */
+updated?: number
+/**
+ * Deleted on either side.
+ */
+deleted?: number
+/**
+ * Unlinked (left the sync filter, lost the tracking category).
+ */
+unlinked?: number
+/**
+ * Fields changed on both sides, decided by the conflict policy.
+ */
+conflicts?: number
+/**
+ * Items that could not be synchronized.
+ */
+failed?: number
+}
+/**
+ * What the last dry run found it would do (spec.act.dryRun), in one line.
+ */
+dryRun?: string
 }
 /**
  * When a test of this mailbox first passed; the Deployment's spec.firstSync.since counts back from it.
@@ -975,9 +1159,9 @@ recentFailures?: []|[{
  */
 time: string
 /**
- * in: a message from the mail server; out: an email from the CRM. One of: in, out.
+ * in: a message from the mail server; out: an email from the CRM; act: an appointment, contact or task. One of: in, out, act.
  */
-direction: ("in" | "out")
+direction: ("in" | "out" | "act")
 /**
  * Why (see docs/observability.md), e.g. CorruptMessage, AttachmentTooLarge, CRMRejected, MessageRejected, SendOutcomeUnknown.
  */
@@ -996,9 +1180,9 @@ message?: string
  */
 time: string
 /**
- * in: a message from the mail server; out: an email from the CRM. One of: in, out.
+ * in: a message from the mail server; out: an email from the CRM; act: an appointment, contact or task. One of: in, out, act.
  */
-direction: ("in" | "out")
+direction: ("in" | "out" | "act")
 /**
  * Why (see docs/observability.md), e.g. CorruptMessage, AttachmentTooLarge, CRMRejected, MessageRejected, SendOutcomeUnknown.
  */
@@ -1017,9 +1201,9 @@ message?: string
  */
 time: string
 /**
- * in: a message from the mail server; out: an email from the CRM. One of: in, out.
+ * in: a message from the mail server; out: an email from the CRM; act: an appointment, contact or task. One of: in, out, act.
  */
-direction: ("in" | "out")
+direction: ("in" | "out" | "act")
 /**
  * Why (see docs/observability.md), e.g. CorruptMessage, AttachmentTooLarge, CRMRejected, MessageRejected, SendOutcomeUnknown.
  */
@@ -1038,9 +1222,9 @@ message?: string
  */
 time: string
 /**
- * in: a message from the mail server; out: an email from the CRM. One of: in, out.
+ * in: a message from the mail server; out: an email from the CRM; act: an appointment, contact or task. One of: in, out, act.
  */
-direction: ("in" | "out")
+direction: ("in" | "out" | "act")
 /**
  * Why (see docs/observability.md), e.g. CorruptMessage, AttachmentTooLarge, CRMRejected, MessageRejected, SendOutcomeUnknown.
  */
@@ -1059,9 +1243,9 @@ message?: string
  */
 time: string
 /**
- * in: a message from the mail server; out: an email from the CRM. One of: in, out.
+ * in: a message from the mail server; out: an email from the CRM; act: an appointment, contact or task. One of: in, out, act.
  */
-direction: ("in" | "out")
+direction: ("in" | "out" | "act")
 /**
  * Why (see docs/observability.md), e.g. CorruptMessage, AttachmentTooLarge, CRMRejected, MessageRejected, SendOutcomeUnknown.
  */
@@ -1080,9 +1264,9 @@ message?: string
  */
 time: string
 /**
- * in: a message from the mail server; out: an email from the CRM. One of: in, out.
+ * in: a message from the mail server; out: an email from the CRM; act: an appointment, contact or task. One of: in, out, act.
  */
-direction: ("in" | "out")
+direction: ("in" | "out" | "act")
 /**
  * Why (see docs/observability.md), e.g. CorruptMessage, AttachmentTooLarge, CRMRejected, MessageRejected, SendOutcomeUnknown.
  */
@@ -1101,9 +1285,9 @@ message?: string
  */
 time: string
 /**
- * in: a message from the mail server; out: an email from the CRM. One of: in, out.
+ * in: a message from the mail server; out: an email from the CRM; act: an appointment, contact or task. One of: in, out, act.
  */
-direction: ("in" | "out")
+direction: ("in" | "out" | "act")
 /**
  * Why (see docs/observability.md), e.g. CorruptMessage, AttachmentTooLarge, CRMRejected, MessageRejected, SendOutcomeUnknown.
  */
@@ -1122,9 +1306,9 @@ message?: string
  */
 time: string
 /**
- * in: a message from the mail server; out: an email from the CRM. One of: in, out.
+ * in: a message from the mail server; out: an email from the CRM; act: an appointment, contact or task. One of: in, out, act.
  */
-direction: ("in" | "out")
+direction: ("in" | "out" | "act")
 /**
  * Why (see docs/observability.md), e.g. CorruptMessage, AttachmentTooLarge, CRMRejected, MessageRejected, SendOutcomeUnknown.
  */
@@ -1143,9 +1327,9 @@ message?: string
  */
 time: string
 /**
- * in: a message from the mail server; out: an email from the CRM. One of: in, out.
+ * in: a message from the mail server; out: an email from the CRM; act: an appointment, contact or task. One of: in, out, act.
  */
-direction: ("in" | "out")
+direction: ("in" | "out" | "act")
 /**
  * Why (see docs/observability.md), e.g. CorruptMessage, AttachmentTooLarge, CRMRejected, MessageRejected, SendOutcomeUnknown.
  */
@@ -1164,9 +1348,9 @@ message?: string
  */
 time: string
 /**
- * in: a message from the mail server; out: an email from the CRM. One of: in, out.
+ * in: a message from the mail server; out: an email from the CRM; act: an appointment, contact or task. One of: in, out, act.
  */
-direction: ("in" | "out")
+direction: ("in" | "out" | "act")
 /**
  * Why (see docs/observability.md), e.g. CorruptMessage, AttachmentTooLarge, CRMRejected, MessageRejected, SendOutcomeUnknown.
  */
@@ -1185,9 +1369,9 @@ message?: string
  */
 time: string
 /**
- * in: a message from the mail server; out: an email from the CRM. One of: in, out.
+ * in: a message from the mail server; out: an email from the CRM; act: an appointment, contact or task. One of: in, out, act.
  */
-direction: ("in" | "out")
+direction: ("in" | "out" | "act")
 /**
  * Why (see docs/observability.md), e.g. CorruptMessage, AttachmentTooLarge, CRMRejected, MessageRejected, SendOutcomeUnknown.
  */
@@ -1206,9 +1390,9 @@ message?: string
  */
 time: string
 /**
- * in: a message from the mail server; out: an email from the CRM. One of: in, out.
+ * in: a message from the mail server; out: an email from the CRM; act: an appointment, contact or task. One of: in, out, act.
  */
-direction: ("in" | "out")
+direction: ("in" | "out" | "act")
 /**
  * Why (see docs/observability.md), e.g. CorruptMessage, AttachmentTooLarge, CRMRejected, MessageRejected, SendOutcomeUnknown.
  */
@@ -1227,9 +1411,9 @@ message?: string
  */
 time: string
 /**
- * in: a message from the mail server; out: an email from the CRM. One of: in, out.
+ * in: a message from the mail server; out: an email from the CRM; act: an appointment, contact or task. One of: in, out, act.
  */
-direction: ("in" | "out")
+direction: ("in" | "out" | "act")
 /**
  * Why (see docs/observability.md), e.g. CorruptMessage, AttachmentTooLarge, CRMRejected, MessageRejected, SendOutcomeUnknown.
  */
@@ -1248,9 +1432,9 @@ message?: string
  */
 time: string
 /**
- * in: a message from the mail server; out: an email from the CRM. One of: in, out.
+ * in: a message from the mail server; out: an email from the CRM; act: an appointment, contact or task. One of: in, out, act.
  */
-direction: ("in" | "out")
+direction: ("in" | "out" | "act")
 /**
  * Why (see docs/observability.md), e.g. CorruptMessage, AttachmentTooLarge, CRMRejected, MessageRejected, SendOutcomeUnknown.
  */
@@ -1269,9 +1453,9 @@ message?: string
  */
 time: string
 /**
- * in: a message from the mail server; out: an email from the CRM. One of: in, out.
+ * in: a message from the mail server; out: an email from the CRM; act: an appointment, contact or task. One of: in, out, act.
  */
-direction: ("in" | "out")
+direction: ("in" | "out" | "act")
 /**
  * Why (see docs/observability.md), e.g. CorruptMessage, AttachmentTooLarge, CRMRejected, MessageRejected, SendOutcomeUnknown.
  */
@@ -1290,9 +1474,9 @@ message?: string
  */
 time: string
 /**
- * in: a message from the mail server; out: an email from the CRM. One of: in, out.
+ * in: a message from the mail server; out: an email from the CRM; act: an appointment, contact or task. One of: in, out, act.
  */
-direction: ("in" | "out")
+direction: ("in" | "out" | "act")
 /**
  * Why (see docs/observability.md), e.g. CorruptMessage, AttachmentTooLarge, CRMRejected, MessageRejected, SendOutcomeUnknown.
  */
@@ -1311,9 +1495,9 @@ message?: string
  */
 time: string
 /**
- * in: a message from the mail server; out: an email from the CRM. One of: in, out.
+ * in: a message from the mail server; out: an email from the CRM; act: an appointment, contact or task. One of: in, out, act.
  */
-direction: ("in" | "out")
+direction: ("in" | "out" | "act")
 /**
  * Why (see docs/observability.md), e.g. CorruptMessage, AttachmentTooLarge, CRMRejected, MessageRejected, SendOutcomeUnknown.
  */
@@ -1332,9 +1516,9 @@ message?: string
  */
 time: string
 /**
- * in: a message from the mail server; out: an email from the CRM. One of: in, out.
+ * in: a message from the mail server; out: an email from the CRM; act: an appointment, contact or task. One of: in, out, act.
  */
-direction: ("in" | "out")
+direction: ("in" | "out" | "act")
 /**
  * Why (see docs/observability.md), e.g. CorruptMessage, AttachmentTooLarge, CRMRejected, MessageRejected, SendOutcomeUnknown.
  */
@@ -1353,9 +1537,9 @@ message?: string
  */
 time: string
 /**
- * in: a message from the mail server; out: an email from the CRM. One of: in, out.
+ * in: a message from the mail server; out: an email from the CRM; act: an appointment, contact or task. One of: in, out, act.
  */
-direction: ("in" | "out")
+direction: ("in" | "out" | "act")
 /**
  * Why (see docs/observability.md), e.g. CorruptMessage, AttachmentTooLarge, CRMRejected, MessageRejected, SendOutcomeUnknown.
  */
@@ -1374,9 +1558,9 @@ message?: string
  */
 time: string
 /**
- * in: a message from the mail server; out: an email from the CRM. One of: in, out.
+ * in: a message from the mail server; out: an email from the CRM; act: an appointment, contact or task. One of: in, out, act.
  */
-direction: ("in" | "out")
+direction: ("in" | "out" | "act")
 /**
  * Why (see docs/observability.md), e.g. CorruptMessage, AttachmentTooLarge, CRMRejected, MessageRejected, SendOutcomeUnknown.
  */
@@ -1395,9 +1579,9 @@ message?: string
  */
 time: string
 /**
- * in: a message from the mail server; out: an email from the CRM. One of: in, out.
+ * in: a message from the mail server; out: an email from the CRM; act: an appointment, contact or task. One of: in, out, act.
  */
-direction: ("in" | "out")
+direction: ("in" | "out" | "act")
 /**
  * Why (see docs/observability.md), e.g. CorruptMessage, AttachmentTooLarge, CRMRejected, MessageRejected, SendOutcomeUnknown.
  */
@@ -1416,9 +1600,9 @@ message?: string
  */
 time: string
 /**
- * in: a message from the mail server; out: an email from the CRM. One of: in, out.
+ * in: a message from the mail server; out: an email from the CRM; act: an appointment, contact or task. One of: in, out, act.
  */
-direction: ("in" | "out")
+direction: ("in" | "out" | "act")
 /**
  * Why (see docs/observability.md), e.g. CorruptMessage, AttachmentTooLarge, CRMRejected, MessageRejected, SendOutcomeUnknown.
  */
@@ -1437,9 +1621,9 @@ message?: string
  */
 time: string
 /**
- * in: a message from the mail server; out: an email from the CRM. One of: in, out.
+ * in: a message from the mail server; out: an email from the CRM; act: an appointment, contact or task. One of: in, out, act.
  */
-direction: ("in" | "out")
+direction: ("in" | "out" | "act")
 /**
  * Why (see docs/observability.md), e.g. CorruptMessage, AttachmentTooLarge, CRMRejected, MessageRejected, SendOutcomeUnknown.
  */
@@ -1458,9 +1642,9 @@ message?: string
  */
 time: string
 /**
- * in: a message from the mail server; out: an email from the CRM. One of: in, out.
+ * in: a message from the mail server; out: an email from the CRM; act: an appointment, contact or task. One of: in, out, act.
  */
-direction: ("in" | "out")
+direction: ("in" | "out" | "act")
 /**
  * Why (see docs/observability.md), e.g. CorruptMessage, AttachmentTooLarge, CRMRejected, MessageRejected, SendOutcomeUnknown.
  */
@@ -1479,9 +1663,9 @@ message?: string
  */
 time: string
 /**
- * in: a message from the mail server; out: an email from the CRM. One of: in, out.
+ * in: a message from the mail server; out: an email from the CRM; act: an appointment, contact or task. One of: in, out, act.
  */
-direction: ("in" | "out")
+direction: ("in" | "out" | "act")
 /**
  * Why (see docs/observability.md), e.g. CorruptMessage, AttachmentTooLarge, CRMRejected, MessageRejected, SendOutcomeUnknown.
  */
@@ -1500,9 +1684,9 @@ message?: string
  */
 time: string
 /**
- * in: a message from the mail server; out: an email from the CRM. One of: in, out.
+ * in: a message from the mail server; out: an email from the CRM; act: an appointment, contact or task. One of: in, out, act.
  */
-direction: ("in" | "out")
+direction: ("in" | "out" | "act")
 /**
  * Why (see docs/observability.md), e.g. CorruptMessage, AttachmentTooLarge, CRMRejected, MessageRejected, SendOutcomeUnknown.
  */
@@ -1521,9 +1705,9 @@ message?: string
  */
 time: string
 /**
- * in: a message from the mail server; out: an email from the CRM. One of: in, out.
+ * in: a message from the mail server; out: an email from the CRM; act: an appointment, contact or task. One of: in, out, act.
  */
-direction: ("in" | "out")
+direction: ("in" | "out" | "act")
 /**
  * Why (see docs/observability.md), e.g. CorruptMessage, AttachmentTooLarge, CRMRejected, MessageRejected, SendOutcomeUnknown.
  */
@@ -1542,9 +1726,9 @@ message?: string
  */
 time: string
 /**
- * in: a message from the mail server; out: an email from the CRM. One of: in, out.
+ * in: a message from the mail server; out: an email from the CRM; act: an appointment, contact or task. One of: in, out, act.
  */
-direction: ("in" | "out")
+direction: ("in" | "out" | "act")
 /**
  * Why (see docs/observability.md), e.g. CorruptMessage, AttachmentTooLarge, CRMRejected, MessageRejected, SendOutcomeUnknown.
  */
@@ -1563,9 +1747,9 @@ message?: string
  */
 time: string
 /**
- * in: a message from the mail server; out: an email from the CRM. One of: in, out.
+ * in: a message from the mail server; out: an email from the CRM; act: an appointment, contact or task. One of: in, out, act.
  */
-direction: ("in" | "out")
+direction: ("in" | "out" | "act")
 /**
  * Why (see docs/observability.md), e.g. CorruptMessage, AttachmentTooLarge, CRMRejected, MessageRejected, SendOutcomeUnknown.
  */
@@ -1584,9 +1768,9 @@ message?: string
  */
 time: string
 /**
- * in: a message from the mail server; out: an email from the CRM. One of: in, out.
+ * in: a message from the mail server; out: an email from the CRM; act: an appointment, contact or task. One of: in, out, act.
  */
-direction: ("in" | "out")
+direction: ("in" | "out" | "act")
 /**
  * Why (see docs/observability.md), e.g. CorruptMessage, AttachmentTooLarge, CRMRejected, MessageRejected, SendOutcomeUnknown.
  */
@@ -1605,9 +1789,9 @@ message?: string
  */
 time: string
 /**
- * in: a message from the mail server; out: an email from the CRM. One of: in, out.
+ * in: a message from the mail server; out: an email from the CRM; act: an appointment, contact or task. One of: in, out, act.
  */
-direction: ("in" | "out")
+direction: ("in" | "out" | "act")
 /**
  * Why (see docs/observability.md), e.g. CorruptMessage, AttachmentTooLarge, CRMRejected, MessageRejected, SendOutcomeUnknown.
  */
@@ -1626,9 +1810,9 @@ message?: string
  */
 time: string
 /**
- * in: a message from the mail server; out: an email from the CRM. One of: in, out.
+ * in: a message from the mail server; out: an email from the CRM; act: an appointment, contact or task. One of: in, out, act.
  */
-direction: ("in" | "out")
+direction: ("in" | "out" | "act")
 /**
  * Why (see docs/observability.md), e.g. CorruptMessage, AttachmentTooLarge, CRMRejected, MessageRejected, SendOutcomeUnknown.
  */
@@ -1647,9 +1831,9 @@ message?: string
  */
 time: string
 /**
- * in: a message from the mail server; out: an email from the CRM. One of: in, out.
+ * in: a message from the mail server; out: an email from the CRM; act: an appointment, contact or task. One of: in, out, act.
  */
-direction: ("in" | "out")
+direction: ("in" | "out" | "act")
 /**
  * Why (see docs/observability.md), e.g. CorruptMessage, AttachmentTooLarge, CRMRejected, MessageRejected, SendOutcomeUnknown.
  */
@@ -1668,9 +1852,9 @@ message?: string
  */
 time: string
 /**
- * in: a message from the mail server; out: an email from the CRM. One of: in, out.
+ * in: a message from the mail server; out: an email from the CRM; act: an appointment, contact or task. One of: in, out, act.
  */
-direction: ("in" | "out")
+direction: ("in" | "out" | "act")
 /**
  * Why (see docs/observability.md), e.g. CorruptMessage, AttachmentTooLarge, CRMRejected, MessageRejected, SendOutcomeUnknown.
  */
@@ -1689,9 +1873,9 @@ message?: string
  */
 time: string
 /**
- * in: a message from the mail server; out: an email from the CRM. One of: in, out.
+ * in: a message from the mail server; out: an email from the CRM; act: an appointment, contact or task. One of: in, out, act.
  */
-direction: ("in" | "out")
+direction: ("in" | "out" | "act")
 /**
  * Why (see docs/observability.md), e.g. CorruptMessage, AttachmentTooLarge, CRMRejected, MessageRejected, SendOutcomeUnknown.
  */
@@ -1710,9 +1894,9 @@ message?: string
  */
 time: string
 /**
- * in: a message from the mail server; out: an email from the CRM. One of: in, out.
+ * in: a message from the mail server; out: an email from the CRM; act: an appointment, contact or task. One of: in, out, act.
  */
-direction: ("in" | "out")
+direction: ("in" | "out" | "act")
 /**
  * Why (see docs/observability.md), e.g. CorruptMessage, AttachmentTooLarge, CRMRejected, MessageRejected, SendOutcomeUnknown.
  */
@@ -1731,9 +1915,9 @@ message?: string
  */
 time: string
 /**
- * in: a message from the mail server; out: an email from the CRM. One of: in, out.
+ * in: a message from the mail server; out: an email from the CRM; act: an appointment, contact or task. One of: in, out, act.
  */
-direction: ("in" | "out")
+direction: ("in" | "out" | "act")
 /**
  * Why (see docs/observability.md), e.g. CorruptMessage, AttachmentTooLarge, CRMRejected, MessageRejected, SendOutcomeUnknown.
  */
@@ -1752,9 +1936,9 @@ message?: string
  */
 time: string
 /**
- * in: a message from the mail server; out: an email from the CRM. One of: in, out.
+ * in: a message from the mail server; out: an email from the CRM; act: an appointment, contact or task. One of: in, out, act.
  */
-direction: ("in" | "out")
+direction: ("in" | "out" | "act")
 /**
  * Why (see docs/observability.md), e.g. CorruptMessage, AttachmentTooLarge, CRMRejected, MessageRejected, SendOutcomeUnknown.
  */
@@ -1773,9 +1957,9 @@ message?: string
  */
 time: string
 /**
- * in: a message from the mail server; out: an email from the CRM. One of: in, out.
+ * in: a message from the mail server; out: an email from the CRM; act: an appointment, contact or task. One of: in, out, act.
  */
-direction: ("in" | "out")
+direction: ("in" | "out" | "act")
 /**
  * Why (see docs/observability.md), e.g. CorruptMessage, AttachmentTooLarge, CRMRejected, MessageRejected, SendOutcomeUnknown.
  */
@@ -1794,9 +1978,9 @@ message?: string
  */
 time: string
 /**
- * in: a message from the mail server; out: an email from the CRM. One of: in, out.
+ * in: a message from the mail server; out: an email from the CRM; act: an appointment, contact or task. One of: in, out, act.
  */
-direction: ("in" | "out")
+direction: ("in" | "out" | "act")
 /**
  * Why (see docs/observability.md), e.g. CorruptMessage, AttachmentTooLarge, CRMRejected, MessageRejected, SendOutcomeUnknown.
  */
@@ -1815,9 +1999,9 @@ message?: string
  */
 time: string
 /**
- * in: a message from the mail server; out: an email from the CRM. One of: in, out.
+ * in: a message from the mail server; out: an email from the CRM; act: an appointment, contact or task. One of: in, out, act.
  */
-direction: ("in" | "out")
+direction: ("in" | "out" | "act")
 /**
  * Why (see docs/observability.md), e.g. CorruptMessage, AttachmentTooLarge, CRMRejected, MessageRejected, SendOutcomeUnknown.
  */
@@ -1836,9 +2020,9 @@ message?: string
  */
 time: string
 /**
- * in: a message from the mail server; out: an email from the CRM. One of: in, out.
+ * in: a message from the mail server; out: an email from the CRM; act: an appointment, contact or task. One of: in, out, act.
  */
-direction: ("in" | "out")
+direction: ("in" | "out" | "act")
 /**
  * Why (see docs/observability.md), e.g. CorruptMessage, AttachmentTooLarge, CRMRejected, MessageRejected, SendOutcomeUnknown.
  */
@@ -1857,9 +2041,9 @@ message?: string
  */
 time: string
 /**
- * in: a message from the mail server; out: an email from the CRM. One of: in, out.
+ * in: a message from the mail server; out: an email from the CRM; act: an appointment, contact or task. One of: in, out, act.
  */
-direction: ("in" | "out")
+direction: ("in" | "out" | "act")
 /**
  * Why (see docs/observability.md), e.g. CorruptMessage, AttachmentTooLarge, CRMRejected, MessageRejected, SendOutcomeUnknown.
  */
@@ -1878,9 +2062,9 @@ message?: string
  */
 time: string
 /**
- * in: a message from the mail server; out: an email from the CRM. One of: in, out.
+ * in: a message from the mail server; out: an email from the CRM; act: an appointment, contact or task. One of: in, out, act.
  */
-direction: ("in" | "out")
+direction: ("in" | "out" | "act")
 /**
  * Why (see docs/observability.md), e.g. CorruptMessage, AttachmentTooLarge, CRMRejected, MessageRejected, SendOutcomeUnknown.
  */
@@ -1899,9 +2083,9 @@ message?: string
  */
 time: string
 /**
- * in: a message from the mail server; out: an email from the CRM. One of: in, out.
+ * in: a message from the mail server; out: an email from the CRM; act: an appointment, contact or task. One of: in, out, act.
  */
-direction: ("in" | "out")
+direction: ("in" | "out" | "act")
 /**
  * Why (see docs/observability.md), e.g. CorruptMessage, AttachmentTooLarge, CRMRejected, MessageRejected, SendOutcomeUnknown.
  */
@@ -1920,9 +2104,9 @@ message?: string
  */
 time: string
 /**
- * in: a message from the mail server; out: an email from the CRM. One of: in, out.
+ * in: a message from the mail server; out: an email from the CRM; act: an appointment, contact or task. One of: in, out, act.
  */
-direction: ("in" | "out")
+direction: ("in" | "out" | "act")
 /**
  * Why (see docs/observability.md), e.g. CorruptMessage, AttachmentTooLarge, CRMRejected, MessageRejected, SendOutcomeUnknown.
  */
@@ -1941,9 +2125,9 @@ message?: string
  */
 time: string
 /**
- * in: a message from the mail server; out: an email from the CRM. One of: in, out.
+ * in: a message from the mail server; out: an email from the CRM; act: an appointment, contact or task. One of: in, out, act.
  */
-direction: ("in" | "out")
+direction: ("in" | "out" | "act")
 /**
  * Why (see docs/observability.md), e.g. CorruptMessage, AttachmentTooLarge, CRMRejected, MessageRejected, SendOutcomeUnknown.
  */
@@ -1962,9 +2146,9 @@ message?: string
  */
 time: string
 /**
- * in: a message from the mail server; out: an email from the CRM. One of: in, out.
+ * in: a message from the mail server; out: an email from the CRM; act: an appointment, contact or task. One of: in, out, act.
  */
-direction: ("in" | "out")
+direction: ("in" | "out" | "act")
 /**
  * Why (see docs/observability.md), e.g. CorruptMessage, AttachmentTooLarge, CRMRejected, MessageRejected, SendOutcomeUnknown.
  */
@@ -1983,9 +2167,9 @@ message?: string
  */
 time: string
 /**
- * in: a message from the mail server; out: an email from the CRM. One of: in, out.
+ * in: a message from the mail server; out: an email from the CRM; act: an appointment, contact or task. One of: in, out, act.
  */
-direction: ("in" | "out")
+direction: ("in" | "out" | "act")
 /**
  * Why (see docs/observability.md), e.g. CorruptMessage, AttachmentTooLarge, CRMRejected, MessageRejected, SendOutcomeUnknown.
  */
@@ -2004,9 +2188,9 @@ message?: string
  */
 time: string
 /**
- * in: a message from the mail server; out: an email from the CRM. One of: in, out.
+ * in: a message from the mail server; out: an email from the CRM; act: an appointment, contact or task. One of: in, out, act.
  */
-direction: ("in" | "out")
+direction: ("in" | "out" | "act")
 /**
  * Why (see docs/observability.md), e.g. CorruptMessage, AttachmentTooLarge, CRMRejected, MessageRejected, SendOutcomeUnknown.
  */
@@ -2025,9 +2209,9 @@ message?: string
  */
 time: string
 /**
- * in: a message from the mail server; out: an email from the CRM. One of: in, out.
+ * in: a message from the mail server; out: an email from the CRM; act: an appointment, contact or task. One of: in, out, act.
  */
-direction: ("in" | "out")
+direction: ("in" | "out" | "act")
 /**
  * Why (see docs/observability.md), e.g. CorruptMessage, AttachmentTooLarge, CRMRejected, MessageRejected, SendOutcomeUnknown.
  */
@@ -2046,9 +2230,9 @@ message?: string
  */
 time: string
 /**
- * in: a message from the mail server; out: an email from the CRM. One of: in, out.
+ * in: a message from the mail server; out: an email from the CRM; act: an appointment, contact or task. One of: in, out, act.
  */
-direction: ("in" | "out")
+direction: ("in" | "out" | "act")
 /**
  * Why (see docs/observability.md), e.g. CorruptMessage, AttachmentTooLarge, CRMRejected, MessageRejected, SendOutcomeUnknown.
  */
@@ -2067,9 +2251,9 @@ message?: string
  */
 time: string
 /**
- * in: a message from the mail server; out: an email from the CRM. One of: in, out.
+ * in: a message from the mail server; out: an email from the CRM; act: an appointment, contact or task. One of: in, out, act.
  */
-direction: ("in" | "out")
+direction: ("in" | "out" | "act")
 /**
  * Why (see docs/observability.md), e.g. CorruptMessage, AttachmentTooLarge, CRMRejected, MessageRejected, SendOutcomeUnknown.
  */
@@ -2088,9 +2272,9 @@ message?: string
  */
 time: string
 /**
- * in: a message from the mail server; out: an email from the CRM. One of: in, out.
+ * in: a message from the mail server; out: an email from the CRM; act: an appointment, contact or task. One of: in, out, act.
  */
-direction: ("in" | "out")
+direction: ("in" | "out" | "act")
 /**
  * Why (see docs/observability.md), e.g. CorruptMessage, AttachmentTooLarge, CRMRejected, MessageRejected, SendOutcomeUnknown.
  */
@@ -2109,9 +2293,9 @@ message?: string
  */
 time: string
 /**
- * in: a message from the mail server; out: an email from the CRM. One of: in, out.
+ * in: a message from the mail server; out: an email from the CRM; act: an appointment, contact or task. One of: in, out, act.
  */
-direction: ("in" | "out")
+direction: ("in" | "out" | "act")
 /**
  * Why (see docs/observability.md), e.g. CorruptMessage, AttachmentTooLarge, CRMRejected, MessageRejected, SendOutcomeUnknown.
  */
@@ -2290,6 +2474,188 @@ outgoing?: ("ServerSideSync" | "None")
  * Appointments, contacts and tasks: ServerSideSync (Exchange only) or None. One of: ServerSideSync, None.
  */
 appointmentsContactsTasks?: ("ServerSideSync" | "None")
+}
+/**
+ * How this organization's mailboxes synchronize appointments, contacts and tasks with Exchange (docs/act.md).
+ */
+appointmentsContactsTasks?: {
+/**
+ * Which kinds synchronize.
+ */
+kinds?: {
+/**
+ * Appointments.
+ */
+appointments?: boolean
+/**
+ * Contacts.
+ */
+contacts?: boolean
+/**
+ * Tasks (Microsoft To Do over Graph; not over EWS in this version).
+ */
+tasks?: boolean
+}
+/**
+ * Who wins when the same field changed on both sides since the last sync (other fields are merged). One of: CRMWins, ExchangeWins.
+ */
+conflictPolicy?: ("CRMWins" | "ExchangeWins")
+/**
+ * The Outlook category that makes an Exchange item tracked, so it comes to the CRM. Defaults to "Tracked to <namespace>/<name>" of this Deployment.
+ */
+trackingCategory?: string
+/**
+ * A meeting cancelled in the CRM is cancelled in Exchange (attendees get the cancellation) when the mailbox organizes it, it is in the future and has attendees (Dynamics: SSSPropagateAppointmentCancellationsToExchange). Otherwise it only shows as free.
+ */
+propagateCancellations?: boolean
+/**
+ * Calendar window: days before today that synchronize.
+ */
+pastDays?: number
+/**
+ * Calendar window: days after today that synchronize.
+ */
+futureDays?: number
+/**
+ * Longest wait between two synchronization cycles of an idle mailbox; an active mailbox is synchronized every 10 seconds. A duration such as 30s, 5m or 1h30m.
+ */
+interval?: string
+/**
+ * Which way each configurable field flows (Dynamics' "Synchronization Settings for Outlook or Exchange").
+ */
+fieldDirections?: {
+/**
+ * Per-field directions; fields Dynamics keeps two-way are not listed.
+ */
+appointment?: {
+/**
+ * Direction of subject (default TwoWay). One of: TwoWay, ToExchange, ToCRM, None.
+ */
+subject?: ("TwoWay" | "ToExchange" | "ToCRM" | "None")
+/**
+ * Direction of body (default TwoWay). One of: TwoWay, ToExchange, ToCRM, None.
+ */
+body?: ("TwoWay" | "ToExchange" | "ToCRM" | "None")
+/**
+ * Direction of location (default TwoWay). One of: TwoWay, ToExchange, ToCRM, None.
+ */
+location?: ("TwoWay" | "ToExchange" | "ToCRM" | "None")
+}
+/**
+ * Per-field directions; fields Dynamics keeps two-way are not listed.
+ */
+contact?: {
+/**
+ * Direction of givenName (default TwoWay). One of: TwoWay, ToExchange, ToCRM, None.
+ */
+givenName?: ("TwoWay" | "ToExchange" | "ToCRM" | "None")
+/**
+ * Direction of middleName (default TwoWay). One of: TwoWay, ToExchange, ToCRM, None.
+ */
+middleName?: ("TwoWay" | "ToExchange" | "ToCRM" | "None")
+/**
+ * Direction of surname (default TwoWay). One of: TwoWay, ToExchange, ToCRM, None.
+ */
+surname?: ("TwoWay" | "ToExchange" | "ToCRM" | "None")
+/**
+ * Direction of jobTitle (default TwoWay). One of: TwoWay, ToExchange, ToCRM, None.
+ */
+jobTitle?: ("TwoWay" | "ToExchange" | "ToCRM" | "None")
+/**
+ * Direction of companyName (default TwoWay). One of: TwoWay, ToExchange, ToCRM, None.
+ */
+companyName?: ("TwoWay" | "ToExchange" | "ToCRM" | "None")
+/**
+ * Direction of department (default TwoWay). One of: TwoWay, ToExchange, ToCRM, None.
+ */
+department?: ("TwoWay" | "ToExchange" | "ToCRM" | "None")
+/**
+ * Direction of email1 (default TwoWay). One of: TwoWay, ToExchange, ToCRM, None.
+ */
+email1?: ("TwoWay" | "ToExchange" | "ToCRM" | "None")
+/**
+ * Direction of email2 (default TwoWay). One of: TwoWay, ToExchange, ToCRM, None.
+ */
+email2?: ("TwoWay" | "ToExchange" | "ToCRM" | "None")
+/**
+ * Direction of email3 (default TwoWay). One of: TwoWay, ToExchange, ToCRM, None.
+ */
+email3?: ("TwoWay" | "ToExchange" | "ToCRM" | "None")
+/**
+ * Direction of businessPhone (default TwoWay). One of: TwoWay, ToExchange, ToCRM, None.
+ */
+businessPhone?: ("TwoWay" | "ToExchange" | "ToCRM" | "None")
+/**
+ * Direction of mobilePhone (default TwoWay). One of: TwoWay, ToExchange, ToCRM, None.
+ */
+mobilePhone?: ("TwoWay" | "ToExchange" | "ToCRM" | "None")
+/**
+ * Direction of homePhone (default TwoWay). One of: TwoWay, ToExchange, ToCRM, None.
+ */
+homePhone?: ("TwoWay" | "ToExchange" | "ToCRM" | "None")
+/**
+ * Direction of businessStreet (default TwoWay). One of: TwoWay, ToExchange, ToCRM, None.
+ */
+businessStreet?: ("TwoWay" | "ToExchange" | "ToCRM" | "None")
+/**
+ * Direction of businessCity (default TwoWay). One of: TwoWay, ToExchange, ToCRM, None.
+ */
+businessCity?: ("TwoWay" | "ToExchange" | "ToCRM" | "None")
+/**
+ * Direction of businessState (default TwoWay). One of: TwoWay, ToExchange, ToCRM, None.
+ */
+businessState?: ("TwoWay" | "ToExchange" | "ToCRM" | "None")
+/**
+ * Direction of businessPostalCode (default TwoWay). One of: TwoWay, ToExchange, ToCRM, None.
+ */
+businessPostalCode?: ("TwoWay" | "ToExchange" | "ToCRM" | "None")
+/**
+ * Direction of businessCountry (default TwoWay). One of: TwoWay, ToExchange, ToCRM, None.
+ */
+businessCountry?: ("TwoWay" | "ToExchange" | "ToCRM" | "None")
+/**
+ * Direction of birthday (default TwoWay). One of: TwoWay, ToExchange, ToCRM, None.
+ */
+birthday?: ("TwoWay" | "ToExchange" | "ToCRM" | "None")
+/**
+ * Direction of assistantName (default TwoWay). One of: TwoWay, ToExchange, ToCRM, None.
+ */
+assistantName?: ("TwoWay" | "ToExchange" | "ToCRM" | "None")
+/**
+ * Direction of notes (default TwoWay). One of: TwoWay, ToExchange, ToCRM, None.
+ */
+notes?: ("TwoWay" | "ToExchange" | "ToCRM" | "None")
+}
+/**
+ * Per-field directions; fields Dynamics keeps two-way are not listed.
+ */
+task?: {
+/**
+ * Direction of subject (default TwoWay). One of: TwoWay, ToExchange, ToCRM, None.
+ */
+subject?: ("TwoWay" | "ToExchange" | "ToCRM" | "None")
+/**
+ * Direction of body (default TwoWay). One of: TwoWay, ToExchange, ToCRM, None.
+ */
+body?: ("TwoWay" | "ToExchange" | "ToCRM" | "None")
+/**
+ * Direction of dueDate (default TwoWay). One of: TwoWay, ToExchange, ToCRM, None.
+ */
+dueDate?: ("TwoWay" | "ToExchange" | "ToCRM" | "None")
+/**
+ * Direction of startDate (default TwoWay). One of: TwoWay, ToExchange, ToCRM, None.
+ */
+startDate?: ("TwoWay" | "ToExchange" | "ToCRM" | "None")
+/**
+ * Direction of completedDate (default TwoWay). One of: TwoWay, ToExchange, ToCRM, None.
+ */
+completedDate?: ("TwoWay" | "ToExchange" | "ToCRM" | "None")
+/**
+ * Direction of percentComplete (default TwoWay). One of: TwoWay, ToExchange, ToCRM, None.
+ */
+percentComplete?: ("TwoWay" | "ToExchange" | "ToCRM" | "None")
+}
+}
 }
 /**
  * Process a user's mailbox only after its address is approved.

@@ -39,7 +39,7 @@ export function failureRows(m: Mailbox): FailureRow[] {
     const f = m.status?.sync?.[d]?.failure;
     if (!f) continue;
     const state = f.exhausted ? 'stopped, probed by the controller' : f.permanent ? 'stopped' : `retrying, ${f.failures ?? 0} counted`;
-    rows.push({ ...base, time: f.since ?? '', kind: 'sync', direction: d === 'incoming' ? 'in' : 'out', reason: f.exhausted ? 'TooManyTransientFailures' : f.reason, item: `(${state})`, message: f.message });
+    rows.push({ ...base, time: f.since ?? '', kind: 'sync', direction: d === 'incoming' ? 'in' : d === 'outgoing' ? 'out' : 'act', reason: f.exhausted ? 'TooManyTransientFailures' : f.reason, item: `(${state})`, message: f.message });
   }
   return rows.sort((a, b) => b.time.localeCompare(a.time));
 }

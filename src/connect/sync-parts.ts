@@ -31,6 +31,7 @@ import type { SyncPartsFactory, SyncPlanInput } from '../sync/worker.js';
 import { resolveDirection, revisionOf, type DirectionSettings } from './settings.js';
 import { slotClaim, type SlotsOf } from './connection-limits.js';
 import { credentialsFor, ewsAdapterFor } from './testers.js';
+import { actSyncPart } from './act-sync-part.js';
 
 type Debug = (message: string, fields?: Record<string, unknown>) => void;
 
@@ -255,6 +256,7 @@ export class ConnectSyncParts implements SyncPartsFactory {
       parts.outgoing = this.outgoing(settings('outgoing'), debug, slots, saveSent ? sentFolder(shared, () => settings('incoming'), debug, w.logger, slots) : undefined);
       parts.pendingFeed = this.feedFor(crm);
     }
+    if (w.act) parts.act = actSyncPart({ mailbox: m, profile, deployment, lookups: w.lookups, crm });
     return parts;
   }
 

@@ -3,6 +3,7 @@
 // Pure: conditions in, conditions out. What each condition means is in docs/status.md.
 
 import { isPermanentReason } from '../api/reasons.js';
+import { actProcessedKinds } from '../domain/act-test.js';
 import type { Direction } from '../domain/testing-ports.js';
 import { getCondition, setCondition, type Condition } from '../kube/conditions.js';
 import type { ApprovalState } from '../domain/approval.js';
@@ -60,7 +61,10 @@ export function summariseMailbox(input: MailboxSummaryInput): Condition[] {
   const failed = entries.filter((e) => e.c && e.c.status !== 'True') as { d: Direction; c: Condition }[];
   const passed = entries.filter((e) => e.c?.status === 'True');
   const processing = entries.filter((e) => e.c?.status === 'True' || inSync.has(e.d));
-  const names = (list: { d: Direction }[]) => list.map((e) => DIRECTION_NAMES[e.d]).join(', ');
+  // ACT names the kinds its passed test says synchronize (appointments only over EWS), never more.
+  const name = (e: { d: Direction; c?: Condition }) =>
+    (e.d === 'appointmentsContactsTasks' && e.c?.status === 'True' && actProcessedKinds(e.c.message)) || DIRECTION_NAMES[e.d];
+  const names = (list: { d: Direction; c?: Condition }[]) => list.map(name).join(', ');
   let enabled: Status;
   if (input.suspended) enabled = ['False', 'Suspended', 'spec.suspended is true'];
   else if (input.approval.state === 'Denied') enabled = ['False', 'Denied', input.approval.message];

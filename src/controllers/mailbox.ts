@@ -250,7 +250,13 @@ export class MailboxReconciler {
     const profileName = profile.metadata.name;
     const directions = directionsOf(res.value);
     const revision = profileRevision(profile, cacheVersions(this.ctx.caches, namespace));
-    const plan = this.testing.plan(mbx, profile, directions, secretSource(this.ctx.caches, namespace, this.ctx.clients));
+    const plan = this.testing.plan(
+      mbx,
+      profile,
+      directions,
+      secretSource(this.ctx.caches, namespace, this.ctx.clients),
+      res.value.deployment,
+    );
     const request = mbx.metadata.annotations?.[TEST_REQUESTED_AT];
     // A request on the profile tests all of its mailboxes, within its concurrency limit, queues first.
     const profileRequest = profile.metadata.annotations?.[TEST_REQUESTED_AT];

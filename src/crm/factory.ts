@@ -5,7 +5,7 @@ import type { DeploymentSpec } from '../api/types.js';
 import { FEDERATION_AUDIENCE, type ClientCredential, type TokenSourceFactory } from '../net/oauth-client.js';
 import { DynamicsConnector } from './dynamics.js';
 import { CrmError, type CrmConnector } from './types.js';
-import { WebhookConnector } from './webhook.js';
+import { WebhookActConnector } from './act-webhook.js';
 
 export interface ConnectorOptions {
   /** Extra trusted CA (PEM) from spec.crm.caBundle, already resolved. */
@@ -70,7 +70,7 @@ export function createConnector(spec: DeploymentSpec['crm'], secret: Record<stri
 
   switch (spec.type) {
     case 'Webhook':
-      return new WebhookConnector({
+      return new WebhookActConnector({
         url: spec.url,
         token: key('token', 'the bearer token the CRM expects'),
         signingKey: key('signingKey', 'the key the CRM verifies X-Mailsync-Signature with'),

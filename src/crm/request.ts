@@ -7,7 +7,7 @@ import { httpDispatcher } from '../net/http.js';
 import { transportError, type CrmCallContext } from './errors.js';
 
 export interface CrmHttpRequest {
-  method: 'GET' | 'POST' | 'PATCH' | 'DELETE';
+  method: 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
   url: string;
   headers: Record<string, string>;
   body?: string;

@@ -52,7 +52,7 @@ const MAILBOXES_PER_QUERY = 1000;
 /** Per-mailbox listings at once when the CRM has no query endpoint. */
 const LISTINGS_AT_ONCE = 8;
 
-type Method = 'GET' | 'POST';
+type Method = 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
 
 /** One item of POST /emails/status-changes: what the single endpoints /sending, /release, /sent, /failed mean. */
 type StatusChange =
@@ -307,7 +307,7 @@ export class WebhookConnector implements CrmConnector {
     return Promise.all(items.map((item) => endpoint.one(item).catch((err: unknown) => (err instanceof Error ? err : new Error(String(err))))));
   }
 
-  private send(method: Method, pathAndQuery: string, body?: string, signal?: AbortSignal): Promise<CrmHttpAnswer> {
+  protected send(method: Method, pathAndQuery: string, body?: string, signal?: AbortSignal): Promise<CrmHttpAnswer> {
     const raw = body ?? '';
     const headers: Record<string, string> = {
       authorization: this.authorization,
@@ -319,7 +319,7 @@ export class WebhookConnector implements CrmConnector {
     return sendCrmRequest({ method, url, headers, body, ca: this.options.ca, signal }, this.context(url));
   }
 
-  private expect(res: CrmHttpAnswer, path: string, ok: number[]): void {
+  protected expect(res: CrmHttpAnswer, path: string, ok: number[]): void {
     if (ok.includes(res.status)) return;
     throw this.statusError(res.status, res.header('retry-after'), errorBody(res.text), path);
   }
@@ -329,7 +329,7 @@ export class WebhookConnector implements CrmConnector {
     return errorForStatus({ status, retryAfter, code, text: message }, this.context(`${this.baseUrl}${path}`));
   }
 
-  private malformed(path: string, expected: string): CrmError {
+  protected malformed(path: string, expected: string): CrmError {
     const ctx = this.context(`${this.baseUrl}${path}`);
     return new CrmError('CRMError', redact(`${ctx.system} ${ctx.url}: the answer is not ${expected} (see docs/crm-webhook.openapi.yaml); it is retried with back-off`, ctx.secrets));
   }

@@ -5,7 +5,7 @@
 //                     the direction fails), the Synced condition, counts, checkpoint and
 //                     recentFailures;
 //   the controller    owns every other condition: it folds a *current* failure record into the
-//                     direction condition (IncomingEmailReady / OutgoingEmailReady), from which
+//                     direction condition (IncomingEmailReady, OutgoingEmailReady, AppointmentsContactsTasksReady), from which
 //                     Enabled, Ready, Stalled and Reconciling follow as for a failed test.
 //
 // A record is current while the worker would still run the direction on what it failed on: the
@@ -20,7 +20,7 @@ import type { Condition } from '../kube/conditions.js';
 import type { Caches } from './caches.js';
 import { hashOf } from './revision.js';
 
-export const SYNC_DIRECTIONS = ['incoming', 'outgoing'] as const;
+export const SYNC_DIRECTIONS = ['incoming', 'outgoing', 'appointmentsContactsTasks'] as const;
 export type SyncDirection = (typeof SYNC_DIRECTIONS)[number];
 
 export type SyncFailureRecord = NonNullable<NonNullable<NonNullable<MailboxStatusT['sync']>['incoming']>['failure']>;

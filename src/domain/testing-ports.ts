@@ -43,7 +43,8 @@ export interface ProfileTesting {
 }
 
 export interface MailboxTesting extends Partial<ProfileTesting> {
-  plan(mailbox: Mailbox, profile: EmailServerProfile, directions: Direction[], lookups: SecretSource): TestPlan;
+  /** `deployment`: the mailbox's, for what its appointment, contact and task settings ask to test. */
+  plan(mailbox: Mailbox, profile: EmailServerProfile, directions: Direction[], lookups: SecretSource, deployment?: Deployment): TestPlan;
 }
 
 /** A mailbox test's outcome shape; `reason` is Connected, or CRMUnreachable, CRMAuthenticationFailed, CRMThrottled, CRMError, ... */

@@ -90,6 +90,11 @@ export function classifyEwsError(err: unknown, call: EwsCall, ctx: ErrorContext,
   // The transport saw the real status and Retry-After; the library keeps neither reliably.
   fault.httpStatus = call.httpStatus ?? fault.httpStatus;
   fault.retryAfterMs = call.retryAfterMs;
+  return classifyEwsFault(fault, ctx, what, err, opts);
+}
+
+/** The MailError for an EWS fault already read (a response code, an HTTP status, a back-off). */
+export function classifyEwsFault(fault: EwsFault, ctx: ErrorContext, what: string, err: unknown, opts: { versionHint?: string } = {}): MailError {
   const where = [ctx.protocol ?? 'EWS', ctx.server].filter(Boolean).join(' ');
   const rule = fault.code ? CODE_RULES.find((r) => r.codes.includes(fault.code!)) : undefined;
   if (rule) return composed(rule.reason, `${where}: ${rule.say} while ${what} (${fault.code})`, fault, ctx, (rule.hint === VERSION_HINT && opts.versionHint) || rule.hint, err);

@@ -62,8 +62,8 @@ export interface DeltaResult {
 /** A token provider that can drop a token the resource server rejected (ClientCredentialsTokenProvider). */
 type InvalidatableTokenProvider = TokenProvider & { invalidate?: () => void };
 
-interface RequestOptions {
-  method?: 'GET' | 'POST' | 'DELETE';
+export interface RequestOptions {
+  method?: 'GET' | 'POST' | 'PATCH' | 'DELETE';
   /** Sent as JSON. */
   body?: unknown;
   /** Sent as is, as text/plain (sendMail in MIME format). */
@@ -208,7 +208,7 @@ export class GraphAdapter implements ConnectionTester {
   }
 
   /** Reads a response body; a connection lost midway or a body that is not JSON becomes a MailError. */
-  private async readBody<T>(read: () => Promise<T>, what: string): Promise<T> {
+  protected async readBody<T>(read: () => Promise<T>, what: string): Promise<T> {
     try {
       return await read();
     } catch (err) {
@@ -220,11 +220,11 @@ export class GraphAdapter implements ConnectionTester {
   }
 
   /** Runs one operation (its requests and reading their bodies) in one of the mailbox's slots. */
-  private limited<T>(operation: () => Promise<T>): Promise<T> {
+  protected limited<T>(operation: () => Promise<T>): Promise<T> {
     return mailboxSlots.run(`${this.baseUrl} ${this.options.mailbox.toLowerCase()}`, () => connectionSlots.run(this.options.slots, operation, { waitMs: this.endpoint.timeoutMs ?? DEFAULT_TIMEOUT_MS }));
   }
 
-  private mailboxPath(): string {
+  protected mailboxPath(): string {
     return `/users/${encodeURIComponent(this.options.mailbox)}`;
   }
 
@@ -233,7 +233,7 @@ export class GraphAdapter implements ConnectionTester {
    * can drop its cached one (the token may have been revoked before its expiry). Any failure is
    * thrown as MailError.
    */
-  private async request(pathOrUrl: string, opts: RequestOptions): Promise<Response> {
+  protected async request(pathOrUrl: string, opts: RequestOptions): Promise<Response> {
     const url = /^https?:/i.test(pathOrUrl) ? pathOrUrl : `${this.baseUrl}${pathOrUrl}`;
     // Paging links come from the server; our token goes nowhere but the configured Graph origin.
     if (!sameOrigin(url, this.baseUrl)) {
@@ -319,7 +319,7 @@ function isItemNotFound(err: unknown): boolean {
 }
 
 /** Reads and discards a body so the connection goes back to the pool. */
-async function drain(response: Response): Promise<void> {
+export async function drain(response: Response): Promise<void> {
   await response.body?.cancel().catch(() => undefined);
 }
 

@@ -46,7 +46,9 @@ export type FailureReason =
    * itself works, so this is not a direction-level permanent failure: the outgoing pipeline fails
    * that one email in the CRM and goes on, instead of retrying it or disabling the mailbox.
    */
-  | 'MessageRejected';
+  | 'MessageRejected'
+  /** Exchange refused one appointment, contact or task (HTTP 400, an EWS item error): that item is skipped. */
+  | 'ItemRejected';
 
 // Every FailureReason is a registered reason (a compile error otherwise).
 const registered: FailureReason extends Reason ? true : never = true;

@@ -15,8 +15,8 @@ import { directionLabel, type Metrics, type QueueLike, type ReconcileKind } from
  */
 export function instrumentTesting(inner: MailboxTesting, metrics: Metrics): MailboxTesting {
   return {
-    plan(mailbox, profile, directions, lookups) {
-      const plan = inner.plan(mailbox, profile, directions, lookups);
+    plan(mailbox, profile, directions, lookups, deployment) {
+      const plan = inner.plan(mailbox, profile, directions, lookups, deployment);
       const labels = labelsOf({ namespace: mailbox.metadata.namespace, profile: profile.metadata.name, ownerKind: mailboxKind(mailbox) });
       const count = (d: TestDirection, o: TestOutcome) => {
         const direction = directionLabel(d);
@@ -98,6 +98,9 @@ export function syncMetricsHooks(metrics: Metrics): SyncMetricsHooks {
     },
     failed(reason, direction, m) {
       metrics.failures.inc({ reason, direction, ...labelsOf(m) });
+    },
+    act(m, kind, action, count) {
+      metrics.actItems.inc({ kind, action, ...labelsOf(m) }, count);
     },
   };
 }

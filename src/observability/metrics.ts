@@ -50,6 +50,8 @@ export interface Metrics {
   readonly contentType: string;
   messages: { inc(labels: { direction: MessageDirection } & MailboxMetricLabels, count?: number): void };
   failures: { inc(labels: { reason: string; direction: Direction } & MailboxMetricLabels, count?: number): void };
+  /** Appointments, contacts and tasks synchronized, by kind and action. */
+  actItems: { inc(labels: { kind: string; action: string } & MailboxMetricLabels, count?: number): void };
   syncLatency: {
     observe(labels: MailboxMetricLabels, seconds: number): void;
     /** Observes now minus the time the mail server received the message. */
@@ -91,6 +93,12 @@ export function createMetrics(opts: MetricsOptions = {}): Metrics {
     name: 'mailsync_failures_total',
     help: 'Classified failures (tests, failed sync attempts and messages that could not be processed), by reason (AuthenticationFailed, ServerUnreachable, CorruptMessage, ...; see the reason table) and direction.',
     labelNames: ['reason', 'direction', 'namespace', 'owner_kind', 'profile'] as const,
+    registers: [registry],
+  });
+  const actItems = new Counter({
+    name: 'mailsync_act_items_total',
+    help: 'Appointments, contacts and tasks synchronized, by kind (appointment, contact, task) and action (created, updated, deleted, unlinked, conflicts, failed), both directions together.',
+    labelNames: ['kind', 'action', 'namespace', 'owner_kind', 'profile'] as const,
     registers: [registry],
   });
   const syncLatency = new Histogram({
@@ -178,6 +186,7 @@ export function createMetrics(opts: MetricsOptions = {}): Metrics {
     contentType: registry.contentType,
     messages: { inc: (labels, count = 1) => messages.inc(labels, count) },
     failures: { inc: (labels, count = 1) => failures.inc(labels, count) },
+    actItems: { inc: (labels, count = 1) => actItems.inc(labels, count) },
     syncLatency: {
       observe: (labels, seconds) => syncLatency.observe(labels, seconds),
       // The receipt time comes from the mail server's clock; clamp so clock skew between it and

@@ -12,7 +12,7 @@ import type { MessageParser } from './parser-pool.js';
 import { OutgoingSync, type OutgoingEvents, type OutgoingMailbox, type OutgoingSender } from './outgoing.js';
 import type { FeedSubscription, PendingFeed } from './pending-feed.js';
 
-export type SyncDirection = 'incoming' | 'outgoing';
+export type SyncDirection = 'incoming' | 'outgoing' | 'appointmentsContactsTasks';
 
 /** What a long-lived session (IMAP) tells its direction between cycles. */
 export interface SessionWatcher {
@@ -45,6 +45,8 @@ export interface SyncParts {
    * the CRM by itself but runs when the feed finds mail for it (or on a sync-now request).
    */
   pendingFeed?: PendingFeed;
+  /** Appointments, contacts and tasks (src/act): one cycle, and when to run it again (adaptive). */
+  act?: { cycle(reporter: SyncReporter): Promise<CycleCounts>; intervalMs(): number };
   /** Safety resync when nothing wakes the incoming loop. */
   pollIntervalMs: number;
   outgoingIntervalMs: number;
@@ -63,6 +65,12 @@ export interface CycleCounts {
   sent?: number;
   released?: number;
   deferred?: number;
+  /** Appointments, contacts and tasks. */
+  created?: number;
+  updated?: number;
+  deleted?: number;
+  unlinked?: number;
+  conflicts?: number;
 }
 
 /** Emails an outgoing cycle takes at once. */
@@ -81,6 +89,12 @@ export interface SyncReporter extends IncomingEvents, OutgoingEvents {
   attemptFailed?(direction: SyncDirection, failure: Failure, state: Failing | undefined, nextAt: Date | undefined): void;
   /** The direction works again after failing. */
   recovered?(direction: SyncDirection, from: Failing): void;
+  /** Appointments, contacts and tasks: what one cycle did per kind (created, updated, ... by kind). */
+  actCycle?(kinds: Record<string, Record<string, number> | undefined>): void;
+  /** A dry run's findings (Mailbox spec.act.dryRun), in one line. */
+  actDryRun?(summary: string): void;
+  /** One appointment, contact or task could not be synchronized; it was skipped. */
+  actItemFailed?(kind: string, item: string, reason: string, message: string): void;
 }
 
 class Loop {
@@ -142,7 +156,8 @@ class Direction {
   constructor(
     readonly name: SyncDirection,
     cycle: (timer: boolean) => Promise<CycleCounts>,
-    private readonly intervalMs: number,
+    /** A number, or a function for an adaptive interval (ACT). */
+    private readonly intervalMs: number | (() => number),
     policy: RetryPolicy,
     private readonly reporter: SyncReporter,
     private readonly shutDown: () => Promise<void>,
@@ -158,7 +173,7 @@ class Direction {
         if (!this.stopping() && !this.loop.stopped) this.fail(err, startedAt);
         return;
       }
-      this.delay = this.intervalMs;
+      this.delay = typeof this.intervalMs === 'function' ? this.intervalMs() : this.intervalMs;
       const was = this.health.ok();
       if (was) this.reporter.recovered?.(this.name, was);
       this.reporter.cycleSucceeded?.(this.name, counts, new Date(Date.now() + this.delay));
@@ -207,7 +222,7 @@ export class MailboxSyncer {
     const p = this.parts;
     const r = this.reporter;
     const policy = p.retry ?? DEFAULT_RETRY_POLICY;
-    const direction = (name: SyncDirection, cycle: (timer: boolean) => Promise<CycleCounts>, intervalMs: number, close: () => Promise<void>) =>
+    const direction = (name: SyncDirection, cycle: (timer: boolean) => Promise<CycleCounts>, intervalMs: number | (() => number), close: () => Promise<void>) =>
       new Direction(name, cycle, intervalMs, policy, r, close, () => this.stopping);
     const incomingPart = p.incoming;
     if (incomingPart) {
@@ -274,6 +289,8 @@ export class MailboxSyncer {
         this.directions.push(d);
       }
     }
+    const actPart = p.act;
+    if (actPart) this.directions.push(direction('appointmentsContactsTasks', () => actPart.cycle(r), () => actPart.intervalMs(), async () => undefined));
     this.directions.forEach((d) => d.loop.start());
   }
 

@@ -23,7 +23,11 @@ import type { Checkpoint } from './incoming.js';
 import type { CycleCounts, SyncDirection, SyncReporter } from './mailbox-syncer.js';
 
 const iso = (d: Date) => d.toISOString().replace(/\.\d{3}Z$/, 'Z');
-const NAMES: Record<SyncDirection, string> = { incoming: 'incoming', outgoing: 'outgoing' };
+const NAMES: Record<SyncDirection, string> = { incoming: 'incoming', outgoing: 'outgoing', appointmentsContactsTasks: 'appointments, contacts and tasks' };
+const METRIC_DIRECTION: Record<SyncDirection, 'in' | 'out' | 'act'> = { incoming: 'in', outgoing: 'out', appointmentsContactsTasks: 'act' };
+type ActTotals = NonNullable<MailboxStatusT['act']>;
+const ACT_KIND_STATUS: Record<string, 'appointments' | 'contacts' | 'tasks'> = { appointment: 'appointments', contact: 'contacts', task: 'tasks' };
+const ACT_COUNTS = ['created', 'updated', 'deleted', 'unlinked', 'conflicts', 'failed'] as const;
 /** How many per-item failures status.recentFailures keeps. */
 export const RECENT_FAILURES = 10;
 
@@ -37,7 +41,9 @@ export interface MailboxLabels {
 export interface SyncMetricsHooks {
   delivered?(labels: MailboxLabels, receivedAt?: Date): void;
   sent?(labels: MailboxLabels): void;
-  failed?(reason: string, direction: 'in' | 'out', labels: MailboxLabels): void;
+  failed?(reason: string, direction: 'in' | 'out' | 'act', labels: MailboxLabels): void;
+  /** Appointments, contacts and tasks: `count` items of `kind` had `action` (created, updated, deleted, unlinked, conflicts, failed). */
+  act?(labels: MailboxLabels, kind: string, action: string, count: number): void;
 }
 
 type DirectionStatus = NonNullable<NonNullable<MailboxStatusT['sync']>['incoming']>;
@@ -58,6 +64,7 @@ export class MailboxStatusReporter implements SyncReporter {
   private counts: { received: number; sent: number; failed: number };
   private readonly sync: Partial<Record<SyncDirection, DirectionStatus>> = {};
   private recentFailures: ItemFailure[];
+  private act: ActTotals | undefined;
   private synced: { status: 'True' | 'False'; reason: string; message: string } | undefined;
   private readonly labels: MailboxLabels;
   private dirty = false;
@@ -78,6 +85,7 @@ export class MailboxStatusReporter implements SyncReporter {
     this.checkpointValue = s.checkpoint;
     this.counts = { received: s.counts?.received ?? 0, sent: s.counts?.sent ?? 0, failed: s.counts?.failed ?? 0 };
     this.recentFailures = [...(s.recentFailures ?? [])];
+    this.act = s.act ? structuredClone(s.act) : undefined;
     // A failure recorded before this start stays until a cycle succeeds (the controller judges
     // whether it still applies).
     for (const d of opts.directions ?? ['incoming', 'outgoing']) this.sync[d] = { ...(s.sync?.[d] ?? {}) };
@@ -114,7 +122,38 @@ export class MailboxStatusReporter implements SyncReporter {
     this.itemFailed('out', crmEmailId, reason, message, `CRM email ${crmEmailId} was not sent`);
   }
 
-  private itemFailed(direction: 'in' | 'out', item: string, reason: string, message: string, what: string): void {
+  actCycle(kinds: Record<string, Record<string, number> | undefined>): void {
+    let changed = false;
+    for (const [kind, counts] of Object.entries(kinds)) {
+      const key = ACT_KIND_STATUS[kind];
+      if (!key || !counts) continue;
+      this.act ??= {};
+      const t = (this.act[key] ??= {});
+      for (const c of ACT_COUNTS) {
+        const n = counts[c] ?? 0;
+        if (!n) continue;
+        t[c] = (t[c] ?? 0) + n;
+        changed = true;
+        this.metrics.act?.(this.labels, kind, c, n);
+      }
+    }
+    if (changed) this.touch();
+  }
+
+  actItemFailed(kind: string, item: string, reason: string, message: string): void {
+    this.itemFailed('act', `${kind} ${item}`, reason, message, `${kind} ${item} was not synchronized`);
+  }
+
+  /** A dry run's findings, one line in status.act.dryRun and an Event. */
+  actDryRun(summary: string): void {
+    if (this.act?.dryRun === summary) return;
+    this.act = { ...(this.act ?? {}), dryRun: summary.slice(0, 1024) };
+    this.touch();
+    this.logger.info({ direction: 'appointmentsContactsTasks' }, `dry run: ${summary}`);
+    void this.events.record(this.mbx, 'Normal', 'ACTDryRun', `dry run: ${summary}`);
+  }
+
+  private itemFailed(direction: 'in' | 'out' | 'act', item: string, reason: string, message: string, what: string): void {
     const text = redact(message);
     this.counts.failed++;
     this.recentFailures = [{ time: iso(new Date()), direction, reason, item: item.slice(0, 1024), message: text.slice(0, 2048) }, ...this.recentFailures].slice(0, RECENT_FAILURES);
@@ -141,7 +180,7 @@ export class MailboxStatusReporter implements SyncReporter {
   attemptFailed(direction: SyncDirection, failure: Failure, state: Failing | undefined, nextAt: Date | undefined): void {
     const s = (this.sync[direction] ??= {});
     const message = redact(failure.message);
-    this.metrics.failed?.(failure.reason, direction === 'incoming' ? 'in' : 'out', this.labels);
+    this.metrics.failed?.(failure.reason, METRIC_DIRECTION[direction], this.labels);
     if (failure.serverText) this.logger.debug({ direction, reason: failure.reason, serverText: failure.serverText }, `${NAMES[direction]} attempt failed; what the server said`);
     if (nextAt) s.nextSyncTime = iso(nextAt);
     else delete s.nextSyncTime;
@@ -222,6 +261,7 @@ export class MailboxStatusReporter implements SyncReporter {
         const next: MailboxStatusT = { ...status, counts: { ...this.counts }, sync: { ...status.sync, ...structuredClone(this.sync) } };
         if (this.checkpointValue) next.checkpoint = this.checkpointValue;
         // The generated type is a tuple of at most RECENT_FAILURES; the slice in itemFailed keeps it so.
+        if (this.act) next.act = structuredClone(this.act);
         if (this.recentFailures.length) next.recentFailures = this.recentFailures as RecentFailures;
         const times = Object.values(next.sync ?? {});
         const last = times.map((s) => s.lastSyncTime).filter((t): t is string => !!t).sort().pop();

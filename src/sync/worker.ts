@@ -40,6 +40,8 @@ export interface SyncPlanInput {
   isInternal?: (address: string) => boolean;
   /** Live sync workers now: a profile's shared connection limit is divided among them. */
   liveWorkers?: () => number;
+  /** Appointments, contacts and tasks (src/act). */
+  act?: boolean;
   /** The mailbox's logger (namespace and mailbox on every line), for protocol detail at debug level. */
   logger?: Logger;
 }
@@ -119,7 +121,8 @@ export class SyncWorker {
     const basis = syncBasis(m, this.caches);
     const incoming = runsDirection(m.status, 'incoming', getCondition(c, 'IncomingEmailReady'), basis);
     const outgoing = runsDirection(m.status, 'outgoing', getCondition(c, 'OutgoingEmailReady'), basis);
-    if (!incoming && !outgoing) return undefined;
+    const act = runsDirection(m.status, 'appointmentsContactsTasks', getCondition(c, 'AppointmentsContactsTasksReady'), basis);
+    if (!incoming && !outgoing && !act) return undefined;
     const ns = m.metadata.namespace;
     const deployment = this.caches.deployments.get(ns, m.spec.deploymentRef.name);
     const current = m.status?.serverProfile ? this.caches.profiles.get(ns, m.status.serverProfile) : undefined;
@@ -131,13 +134,14 @@ export class SyncWorker {
       m.status?.configHash,
       incoming,
       outgoing,
+      act,
       deployment.metadata.generation,
       deployment.spec.crm.credentialsSecretRef?.name && this.caches.secrets.get(ns, deployment.spec.crm.credentialsSecretRef.name)?.metadata.resourceVersion,
     ].join('|');
     const forwarders = m.spec.forwardMailbox ? forwardingMailboxes(this.caches, m) : undefined;
     const isInternal = internalAddresses(this.caches, m);
     const liveWorkers = () => this.shards.workerCount;
-    return { mailbox: m, profile, deployment, lookups: secretSource(this.caches, ns, this.clients), incoming, outgoing, signature, isInternal, liveWorkers, ...(forwarders ? { forwarders } : {}) };
+    return { mailbox: m, profile, deployment, lookups: secretSource(this.caches, ns, this.clients), incoming, outgoing, act, signature, isInternal, liveWorkers, ...(forwarders ? { forwarders } : {}) };
   }
 
   /** The profile spec of the revision the mailbox runs on; the current spec when that record is gone. */
@@ -188,14 +192,14 @@ export class SyncWorker {
     const reporter = new MailboxStatusReporter(this.clients, w.mailbox, this.opts.events, log, {
       metrics: this.opts.metrics,
       intervalMs: this.opts.statusIntervalMs,
-      directions: [...(w.incoming ? ['incoming' as const] : []), ...(w.outgoing ? ['outgoing' as const] : [])],
+      directions: [...(w.incoming ? ['incoming' as const] : []), ...(w.outgoing ? ['outgoing' as const] : []), ...(w.act ? ['appointmentsContactsTasks' as const] : [])],
       // Read when a failure is recorded: what the mailbox runs on by then (a test may have passed since the start).
       basis: () => syncBasis(this.caches.mailboxes.get(w.mailbox.metadata.namespace, w.mailbox.metadata.name) ?? w.mailbox, this.caches),
     });
     const syncer = new MailboxSyncer(parts, reporter);
     this.running.set(key, { signature: w.signature, syncRequest: request, syncer, reporter });
     syncer.start();
-    log.info({ incoming: w.incoming, outgoing: w.outgoing }, 'sync started');
+    log.info({ incoming: w.incoming, outgoing: w.outgoing, appointmentsContactsTasks: w.act ?? false }, 'sync started');
   }
 
   private async stopOne(key: string): Promise<void> {

@@ -103,7 +103,7 @@ const MAX_BATCH = 100;
 /** Attachments above this size come by reference (the contract's inline limit). */
 export const INLINE_ATTACHMENT_LIMIT = 1024 * 1024;
 
-interface Answer {
+export interface Answer {
   status: number;
   body: unknown;
   headers?: Record<string, string>;
@@ -117,7 +117,11 @@ interface Failure {
   retryAfterSec?: number;
 }
 
+/** More contract operations on the same server (ACT: fake-crm-webhook-act.ts): an answer when it has the route. */
+export type FakeCrmExtension = (method: string, path: string, query: URLSearchParams, body: Record<string, unknown>) => Answer | undefined;
+
 export class FakeCrmWebhook {
+  readonly extensions: FakeCrmExtension[] = [];
   latencyMs: number;
   /** See FakeCrmWebhookOptions.batchOff; tests may switch it at any time. */
   batchOff?: 404 | 405;
@@ -299,6 +303,10 @@ export class FakeCrmWebhook {
     if (method === 'GET' && m) return this.attachment(decodeURIComponent(m[1]), decodeURIComponent(m[2]));
     m = /^\/emails\/([^/]+)\/(sending|release|sent|failed)$/.exec(path);
     if (method === 'POST' && m) return this.transition(decodeURIComponent(m[1]), m[2] as Transition, body);
+    for (const ext of this.extensions) {
+      const answer = ext(method, path, query, body);
+      if (answer) return answer;
+    }
     return fail(404, 'not_found', `no endpoint ${method} ${path}`);
   }
 
@@ -418,7 +426,14 @@ export class FakeCrmWebhook {
   }
 
   /** Test-only endpoints for a fake running in another process; no authentication (loopback only). */
+  /** Test-only endpoints of extensions (`/_test/...`): an answer when they have the route. */
+  readonly testExtensions: FakeCrmExtension[] = [];
+
   private handleTest(method: string, path: string, query: URLSearchParams, raw: Buffer, res: http.ServerResponse): void {
+    for (const ext of this.testExtensions) {
+      const answer = ext(method, path, query, raw.length ? (JSON.parse(raw.toString('utf8')) as Record<string, unknown>) : {});
+      if (answer) return send(res, answer.status, answer.body);
+    }
     if (method === 'GET' && path === '/_test/activities') {
       // ?messageId=... narrows the answer, for callers that poll for one message.
       const messageId = query.get('messageId');

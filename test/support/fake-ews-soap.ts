@@ -44,45 +44,17 @@ export function notWellFormed(xml: string): string | undefined {
   return stack.length ? `<${stack.pop()}> is never closed` : undefined;
 }
 
-export interface XmlElement {
-  attrs: Record<string, string>;
-  inner: string;
-}
-
-/** Every element with this local name (any prefix), outermost first; same-name nesting is not supported. */
-export function elements(xml: string, localName: string): XmlElement[] {
-  const re = new RegExp(`<(?:[\\w-]+:)?${localName}(\\s[^>]*?)?(?:/>|>([\\s\\S]*?)</(?:[\\w-]+:)?${localName}>)`, 'g');
-  return [...xml.matchAll(re)].map((m) => ({ attrs: attributes(m[1] ?? ''), inner: m[2] ?? '' }));
-}
-
-export function first(xml: string, localName: string): XmlElement | undefined {
-  return elements(xml, localName)[0];
-}
-
-/** Text content of the first element with this local name. */
-export function text(xml: string, localName: string): string | undefined {
-  const e = first(xml, localName);
-  return e ? unescapeXml(e.inner.trim()) : undefined;
-}
+export { elements, first, text, type XmlElement } from '../../src/act/exchange/xml.js';
 
 /** The operation: the local name of the first element inside soap:Body. */
 export function operation(xml: string): string | undefined {
   return /<(?:[\w-]+:)?Body[^>]*>\s*<(?:[\w-]+:)?(\w+)/.exec(xml)?.[1];
 }
 
-function attributes(source: string): Record<string, string> {
-  const out: Record<string, string> = {};
-  for (const m of source.matchAll(/([\w:-]+)="([^"]*)"/g)) out[m[1].replace(/^[\w-]+:/, '')] = unescapeXml(m[2]);
-  return out;
-}
-
 export function escapeXml(s: string): string {
   return s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;');
 }
 
-function unescapeXml(s: string): string {
-  return s.replace(/&lt;/g, '<').replace(/&gt;/g, '>').replace(/&quot;/g, '"').replace(/&apos;/g, "'").replace(/&amp;/g, '&');
-}
 
 /** Exchange releases the fake can answer as: the schema versions each accepts and the ServerVersionInfo it sends. */
 export type ExchangeRelease = 'Exchange2010_SP2' | 'Exchange2013' | 'Exchange2016' | 'Exchange2019';

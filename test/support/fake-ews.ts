@@ -75,7 +75,13 @@ interface Principal {
 
 const DOMAIN = 'CONTOSO';
 
+/** More EWS operations on the same server (calendar: fake-ews-act.ts): the answer, or undefined to pass. */
+export interface FakeEwsExtension {
+  handle(op: string, mailbox: string, body: string): string | undefined;
+}
+
 export class FakeEws {
+  readonly extensions: FakeEwsExtension[] = [];
   readonly sent: SentEwsMessage[] = [];
   /** Mailboxes over their sending quota: sends get ErrorSubmissionQuotaExceeded, as Exchange answers. */
   readonly overQuota = new Set<string>();
@@ -228,6 +234,10 @@ export class FakeEws {
       if (account.mailbox?.toLowerCase() !== mailbox && !account.delegateOf?.some((d) => d.toLowerCase() === mailbox)) {
         return xml(res, 200, this.respond(op, [failure(op, 'ErrorAccessDenied', 'Access is denied. Check credentials and try again.')]));
       }
+    }
+    for (const ext of this.extensions) {
+      const answer = ext.handle(op, mailbox!, body);
+      if (answer !== undefined) return xml(res, 200, answer);
     }
     switch (op) {
       case 'GetFolder':

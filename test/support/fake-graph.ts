@@ -46,7 +46,13 @@ export interface SentMail {
   mime?: { raw: string; messageId?: string; inReplyTo?: string; references: string[]; headers: Map<string, unknown> };
 }
 
+/** More Graph routes on the same server (calendar, contacts, To Do: fake-graph-act.ts): true when it answered. */
+export interface FakeGraphExtension {
+  handle(req: http.IncomingMessage, res: http.ServerResponse, ctx: { mailbox: string; rest: string; url: URL; body: string }): boolean;
+}
+
 export class FakeGraph {
+  readonly extensions: FakeGraphExtension[] = [];
   /** Requests received, by path (without query). */
   readonly requests: Array<{ method: string; path: string; authorization?: string }> = [];
   readonly sent: SentMail[] = [];
@@ -215,6 +221,7 @@ export class FakeGraph {
       this.sent.push({ mailbox, ...parsed });
       return this.accepted(res);
     }
+    for (const ext of this.extensions) if (ext.handle(req, res, { mailbox, rest, url, body })) return;
     graphError(res, 400, 'BadRequest', `Unsupported request: ${req.method} ${url.pathname}`);
   }
 
@@ -290,6 +297,6 @@ export class FakeGraph {
   }
 }
 
-function graphError(res: http.ServerResponse, status: number, code: string, message: string, headers: Record<string, string> = {}): void {
+export function graphError(res: http.ServerResponse, status: number, code: string, message: string, headers: Record<string, string> = {}): void {
   sendJson(res, status, { error: { code, message, innerError: { date: new Date().toISOString(), 'request-id': '00000000-0000-0000-0000-000000000000' } } }, headers);
 }

@@ -21,11 +21,14 @@ const ALLOWED: Record<string, readonly string[]> = {
   domain: ['api', 'kube', 'util'],
   mail: ['api', 'net', 'util'],
   crm: ['api', 'net', 'util'],
+  // Appointments, contacts and tasks: the engine between the Exchange adapters it owns (act/exchange,
+  // over mail/'s EWS and Graph transports) and the CRM connectors' ACT port; no API objects.
+  act: ['api', 'crm', 'mail', 'net', 'util'],
   sync: ['api', 'crm', 'domain', 'kube', 'log', 'mail', 'net', 'util'],
   controllers: ['api', 'domain', 'kube', 'log', 'util'],
-  // connect/ is where adapters meet the operator: it builds testers and sync parts, and its CRM
+  // connect/ is where adapters meet the operator: it builds testers and sync parts (ACT's from act/), and its CRM
   // bridges (the coexistence gate's Events, the Dataverse status mirror) read and write Kubernetes.
-  connect: ['api', 'crm', 'domain', 'kube', 'log', 'mail', 'net', 'sync', 'util'],
+  connect: ['act', 'api', 'crm', 'domain', 'kube', 'log', 'mail', 'net', 'sync', 'util'],
   observability: ['api', 'domain', 'kube', 'log', 'sync', 'util'],
   // The importer reads Dataverse through the CRM client (and its token source) and writes manifests.
   migrate: ['api', 'crm', 'kube', 'mail', 'net', 'util'],

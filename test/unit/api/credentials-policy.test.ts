@@ -46,7 +46,7 @@ const cases: [string, Schema, string[], string[]][] = [
     'mailboxes',
     mailboxSpec,
     ['spec.credentialsSecretRef', 'spec.serverProfileRef', 'spec.deploymentRef', 'spec.emailAddress'],
-    ['spec.owner', 'spec.incoming', 'spec.outgoing', 'spec.appointmentsContactsTasks', 'spec.forwardMailbox', 'spec.deleteAfterProcessing', 'spec.suspended', 'spec.processEmailReceivedAfter', 'spec.takeOverAddress'],
+    ['spec.owner', 'spec.incoming', 'spec.outgoing', 'spec.appointmentsContactsTasks', 'spec.forwardMailbox', 'spec.deleteAfterProcessing', 'spec.suspended', 'spec.processEmailReceivedAfter', 'spec.takeOverAddress', 'spec.act'],
   ],
   [
     'emailserverprofiles',
@@ -78,6 +78,8 @@ const cases: [string, Schema, string[], string[]][] = [
       'spec.defaults.incoming',
       'spec.defaults.outgoing',
       'spec.defaults.appointmentsContactsTasks',
+      // How appointments, contacts and tasks flow; the connector and its Secret are spec.crm.
+      'spec.appointmentsContactsTasks',
       // Guarded by the approval policy instead.
       'spec.requireApprovedUsers',
       'spec.requireApprovedQueues',

@@ -1,0 +1,374 @@
+// Appointments in Exchange Server over EWS, as SOAP written here and sent through the mail
+// adapter's transport (src/mail/ews-transport.ts: the profile's CA, NTLM, deadlines) with its
+// error rules (ews-errors.ts: ErrorServerBusy and BackOffMilliseconds, impersonation, mailbox).
+//
+// Why not ews-javascript-api here as for mail: its calendar model converts times through its own
+// time-zone tables and writes text unescaped; ACT needs six operations with exact control of what
+// is sent (SendMeetingInvitations on every write, ChangeKeys, one extended property).
+//
+//   changes   SyncFolderItems on the calendar (IdOnly, 512 per page, IncludesLastItemInRange),
+//             then GetItem for the changed ids (SyncFolderItems cannot return bodies).
+//   writes    CreateItem / UpdateItem (ConflictResolution NeverOverwrite with the ChangeKey: a
+//             stale one is ErrorIrresolvableConflict, a conflict to merge again) / DeleteItem,
+//             with SendMeetingInvitations / …OrCancellations SendToNone unless attendees may be
+//             mailed. Times are written in UTC.
+//   stamp     the CRM id in a named extended property, returned by GetItem, so a create whose
+//             link was lost is recognised in the next cycle.
+//   claim     a named extended property on the Calendar folder.
+// Access is impersonation (what Dynamics requires for ACT) or delegate access to the mailbox.
+// Recurring series and contacts/tasks over EWS are not synchronized by this version (docs/act.md).
+
+import { withEwsCall, EwsTransport, type EwsCall } from '../../mail/ews-transport.js';
+import { classifyEwsFault } from '../../mail/ews-errors.js';
+import { classifyError, type ErrorContext } from '../../mail/errors.js';
+import { parseRetryAfter } from '../../net/error-facts.js';
+import { xmlText } from '../../mail/ews-serialization.js';
+import { MailError, type Credentials, type Endpoint } from '../../mail/types.js';
+import type { ActKind, Attendee, Fields } from '../model.js';
+import { crmIdOfStamp, stampValue } from './graph.js';
+import { ExchangeConflict, type ExchangeActAdapter, type ExchangeChanges, type ExchangeItem, type ExchangeKindStore, parseClaim, type OrganizationClaim, type WriteOptions, type Written } from './types.js';
+import { elements, first, text } from './xml.js';
+
+const NS_T = 'http://schemas.microsoft.com/exchange/services/2006/types';
+const NS_M = 'http://schemas.microsoft.com/exchange/services/2006/messages';
+const PROPSET = '8c7b4a36-0f1e-4f4e-9a39-4d0a6a3e6b21';
+const prop = (name: string) => `<t:ExtendedFieldURI PropertySetId="${PROPSET}" PropertyName="${name}" PropertyType="String"/>`;
+const STAMP = prop('MailsyncCrmId');
+const CLAIM = prop('MailsyncOrganization');
+const PAGE = 512;
+const GET_BATCH = 100;
+
+export interface EwsActOptions {
+  mailbox: string;
+  authentication?: 'Basic' | 'NTLM';
+  impersonate?: boolean;
+  /** The EWS URL (Autodiscover is not used for ACT: set the profile's url). */
+  url: string;
+}
+
+const SHOW_AS: Record<string, string> = { free: 'Free', tentative: 'Tentative', busy: 'Busy', oof: 'OOF', workingElsewhere: 'WorkingElsewhere' };
+const FROM_SHOW_AS: Record<string, string> = Object.fromEntries(Object.entries(SHOW_AS).map(([k, v]) => [v, k]));
+const IMPORTANCE: Record<string, string> = { low: 'Low', normal: 'Normal', high: 'High' };
+
+class EwsActClient {
+  private readonly transport: EwsTransport;
+  private readonly tokens = new Set<string>();
+
+  constructor(
+    endpoint: Endpoint,
+    private readonly credentials: Credentials,
+    readonly opts: EwsActOptions,
+  ) {
+    const ntlm = credentials.kind === 'password' && opts.authentication === 'NTLM';
+    this.transport = new EwsTransport({ ca: endpoint.ca, timeoutMs: endpoint.timeoutMs, ...(ntlm ? { ntlm: { username: credentials.username, password: credentials.password } } : {}) });
+  }
+
+  /** A well-known folder: the impersonated mailbox's own, or addressed in the mailbox for delegate access. */
+  folder(name: string): string {
+    return this.opts.impersonate ? `<t:DistinguishedFolderId Id="${name}"/>` : `<t:DistinguishedFolderId Id="${name}"><t:Mailbox><t:EmailAddress>${xmlText(this.opts.mailbox)}</t:EmailAddress></t:Mailbox></t:DistinguishedFolderId>`;
+  }
+
+  private context(): ErrorContext {
+    const secrets = [...this.tokens];
+    if (this.credentials.kind === 'password') secrets.push(this.credentials.password);
+    return { protocol: 'EWS', server: this.opts.url, secrets };
+  }
+
+  /**
+   * One EWS operation; returns its response messages (each with ResponseClass and ResponseCode).
+   * A SOAP fault, an HTTP failure or a transport failure is thrown as a classified MailError.
+   */
+  async call(op: string, body: string, what: string, signal?: AbortSignal): Promise<Array<{ ok: boolean; code: string; xml: string }>> {
+    const headers: Record<string, string> = { 'content-type': 'text/xml; charset=utf-8', accept: 'text/xml' };
+    const c = this.credentials;
+    if (c.kind === 'password' && this.opts.authentication !== 'NTLM') headers.authorization = `Basic ${Buffer.from(`${c.username}:${c.password}`).toString('base64')}`;
+    if (c.kind === 'oauth2') {
+      const token = await c.token.getToken().catch((err: unknown) => {
+        throw classifyError(err, { ...this.context(), protocol: 'EWS access token' });
+      });
+      this.tokens.add(token);
+      if (this.tokens.size > 4) this.tokens.delete(this.tokens.values().next().value!);
+      headers.authorization = `Bearer ${token}`;
+    }
+    if (this.opts.impersonate) headers['x-anchormailbox'] = this.opts.mailbox;
+    const impersonation = this.opts.impersonate ? `<t:ExchangeImpersonation><t:ConnectingSID><t:SmtpAddress>${xmlText(this.opts.mailbox)}</t:SmtpAddress></t:ConnectingSID></t:ExchangeImpersonation>` : '';
+    const envelope = `<?xml version="1.0" encoding="utf-8"?><soap:Envelope xmlns:soap="http://schemas.xmlsoap.org/soap/envelope/" xmlns:t="${NS_T}" xmlns:m="${NS_M}"><soap:Header><t:RequestServerVersion Version="Exchange2013"/>${impersonation}</soap:Header><soap:Body>${body}</soap:Body></soap:Envelope>`;
+    const call: EwsCall = { signal };
+    let responseText: string;
+    try {
+      const res = await withEwsCall(call, () => this.transport.xhr({ url: this.opts.url, type: 'POST', data: envelope, headers }));
+      responseText = (res as unknown as { responseText: string }).responseText;
+    } catch (err) {
+      if (call.transportError !== undefined) throw classifyError(call.transportError, this.context());
+      const r = err as { status?: number; responseText?: string; headers?: Record<string, string> };
+      const faultXml = r.responseText ?? '';
+      const code = text(faultXml, 'ResponseCode');
+      const backOff = elements(faultXml, 'Value').find((v) => v.attrs.Name === 'BackOffMilliseconds')?.inner;
+      const retryAfter = r.headers?.['retry-after'];
+      throw classifyEwsFault(
+        { code, httpStatus: call.httpStatus ?? r.status, backOffMs: backOff ? Number(backOff) : undefined, retryAfterMs: retryAfter ? parseRetryAfter(retryAfter) : call.retryAfterMs, serverText: text(faultXml, 'faultstring') },
+        this.context(),
+        what,
+        err,
+      );
+    }
+    return elements(responseText, `${op}ResponseMessage`).map((m) => {
+      const code = text(m.inner, 'ResponseCode') ?? 'NoError';
+      return { ok: code === 'NoError', code, xml: m.inner };
+    });
+  }
+
+  /** The MailError for one failed response message. */
+  fail(code: string, what: string): MailError {
+    return classifyEwsFault({ code }, this.context(), what, new Error(code));
+  }
+}
+
+function iso(v: string | undefined): string | null {
+  if (!v) return null;
+  const t = Date.parse(v);
+  return Number.isFinite(t) ? new Date(t).toISOString().replace(/\.\d{3}Z$/, 'Z') : null;
+}
+
+function attendeesOf(xml: string | undefined): Attendee[] {
+  return elements(xml ?? '', 'Attendee').map((a) => ({ address: text(a.inner, 'EmailAddress') ?? '', ...(text(a.inner, 'Name') ? { name: text(a.inner, 'Name') } : {}) }));
+}
+
+const mailboxXml = (a: Attendee) => `<t:Attendee><t:Mailbox>${a.name ? `<t:Name>${xmlText(a.name)}</t:Name>` : ''}<t:EmailAddress>${xmlText(a.address)}</t:EmailAddress></t:Mailbox></t:Attendee>`;
+
+/** One appointment field as the CalendarItem elements that carry it, in schema order. */
+function fieldXml(field: string, v: Fields[string]): { uri: string; xml: string } | undefined {
+  const s = (x: unknown) => xmlText(String(x ?? ''));
+  switch (field) {
+    case 'subject':
+      return { uri: 'item:Subject', xml: `<t:Subject>${s(v)}</t:Subject>` };
+    case 'body':
+      return { uri: 'item:Body', xml: `<t:Body BodyType="Text">${s(v)}</t:Body>` };
+    case 'importance':
+      return v ? { uri: 'item:Importance', xml: `<t:Importance>${IMPORTANCE[String(v)] ?? 'Normal'}</t:Importance>` } : undefined;
+    case 'start':
+      return { uri: 'calendar:Start', xml: `<t:Start>${s(v)}</t:Start>` };
+    case 'end':
+      return { uri: 'calendar:End', xml: `<t:End>${s(v)}</t:End>` };
+    case 'isAllDay':
+      return { uri: 'calendar:IsAllDayEvent', xml: `<t:IsAllDayEvent>${v === true}</t:IsAllDayEvent>` };
+    case 'showAs':
+      return v ? { uri: 'calendar:LegacyFreeBusyStatus', xml: `<t:LegacyFreeBusyStatus>${SHOW_AS[String(v)] ?? 'Busy'}</t:LegacyFreeBusyStatus>` } : undefined;
+    case 'location':
+      return { uri: 'calendar:Location', xml: `<t:Location>${s(v)}</t:Location>` };
+    case 'requiredAttendees':
+      return { uri: 'calendar:RequiredAttendees', xml: `<t:RequiredAttendees>${((v as Attendee[] | null) ?? []).map(mailboxXml).join('')}</t:RequiredAttendees>` };
+    case 'optionalAttendees':
+      return { uri: 'calendar:OptionalAttendees', xml: `<t:OptionalAttendees>${((v as Attendee[] | null) ?? []).map(mailboxXml).join('')}</t:OptionalAttendees>` };
+    default:
+      return undefined; // organizer is the mailbox itself, never written
+  }
+}
+
+const ORDER = ['subject', 'body', 'importance', 'start', 'end', 'isAllDay', 'showAs', 'location', 'requiredAttendees', 'optionalAttendees'];
+const CALENDAR_FIELDS = new Set(['start', 'end', 'isAllDay', 'showAs', 'location', 'requiredAttendees', 'optionalAttendees']);
+
+class EwsCalendarStore implements ExchangeKindStore {
+  readonly kind: ActKind = 'appointment';
+
+  constructor(
+    private readonly client: EwsActClient,
+    private readonly org: string,
+  ) {}
+
+  async changes(cursor: string | undefined, signal?: AbortSignal): Promise<ExchangeChanges> {
+    try {
+      return { ...(await this.read(cursor, signal)), restarted: false };
+    } catch (err) {
+      if (cursor && err instanceof MailError && /ErrorInvalidSyncStateData/.test(err.message)) return { ...(await this.read(undefined, signal)), restarted: true };
+      throw err;
+    }
+  }
+
+  private async read(cursor: string | undefined, signal?: AbortSignal): Promise<Omit<ExchangeChanges, 'restarted'>> {
+    const changed = new Set<string>();
+    const removed = new Set<string>();
+    let state = cursor;
+    for (;;) {
+      const body = `<m:SyncFolderItems><m:ItemShape><t:BaseShape>IdOnly</t:BaseShape></m:ItemShape><m:SyncFolderId>${this.client.folder('calendar')}</m:SyncFolderId>${state ? `<m:SyncState>${xmlText(state)}</m:SyncState>` : ''}<m:MaxChangesReturned>${PAGE}</m:MaxChangesReturned><m:SyncScope>NormalItems</m:SyncScope></m:SyncFolderItems>`;
+      const [r] = await this.client.call('SyncFolderItems', body, 'reading calendar changes', signal);
+      if (!r?.ok) throw this.client.fail(r?.code ?? 'ErrorInternalServerError', 'reading calendar changes');
+      for (const kind of ['Create', 'Update', 'Delete']) {
+        for (const c of elements(first(r.xml, 'Changes')?.inner ?? '', kind)) {
+          const id = first(c.inner, 'ItemId')?.attrs.Id;
+          if (!id) continue;
+          if (kind === 'Delete') {
+            changed.delete(id);
+            removed.add(id);
+          } else {
+            removed.delete(id);
+            changed.add(id);
+          }
+        }
+      }
+      state = text(r.xml, 'SyncState') ?? state;
+      if (text(r.xml, 'IncludesLastItemInRange') !== 'false') break;
+    }
+    const items: ExchangeItem[] = [];
+    const ids = [...changed];
+    for (let i = 0; i < ids.length; i += GET_BATCH) items.push(...(await this.getMany(ids.slice(i, i + GET_BATCH), signal)));
+    return { items, removed: [...removed], cursor: state ?? '' };
+  }
+
+  private async getMany(ids: string[], signal?: AbortSignal): Promise<ExchangeItem[]> {
+    const body = `<m:GetItem><m:ItemShape><t:BaseShape>IdOnly</t:BaseShape><t:BodyType>Text</t:BodyType><t:AdditionalProperties>${[
+      'item:Subject',
+      'item:Body',
+      'item:Categories',
+      'item:Importance',
+      'calendar:Start',
+      'calendar:End',
+      'calendar:IsAllDayEvent',
+      'calendar:LegacyFreeBusyStatus',
+      'calendar:Location',
+      'calendar:Organizer',
+      'calendar:RequiredAttendees',
+      'calendar:OptionalAttendees',
+      'calendar:UID',
+      'calendar:CalendarItemType',
+    ]
+      .map((f) => `<t:FieldURI FieldURI="${f}"/>`)
+      .join('')}${STAMP}</t:AdditionalProperties></m:ItemShape><m:ItemIds>${ids.map((id) => `<t:ItemId Id="${xmlText(id)}"/>`).join('')}</m:ItemIds></m:GetItem>`;
+    const messages = await this.client.call('GetItem', body, 'reading appointments', signal);
+    const out: ExchangeItem[] = [];
+    for (const m of messages) {
+      if (!m.ok) {
+        if (m.code === 'ErrorItemNotFound') continue; // deleted since
+        throw this.client.fail(m.code, 'reading appointments');
+      }
+      const ci = first(m.xml, 'CalendarItem')?.inner;
+      if (!ci) continue; // a meeting request or another item class in the calendar
+      const type = text(ci, 'CalendarItemType');
+      if (type && type !== 'Single') continue; // series are not synchronized by this version
+      const idEl = first(ci, 'ItemId')!.attrs;
+      const stamp = elements(ci, 'ExtendedProperty').map((p) => text(p.inner, 'Value')).find((v) => v?.startsWith(`${this.org}:`));
+      const crmId = crmIdOfStamp(stamp, this.org);
+      out.push({
+        id: idEl.Id,
+        changeKey: idEl.ChangeKey,
+        iCalUId: text(ci, 'UID'),
+        categories: elements(first(ci, 'Categories')?.inner ?? '', 'String').map((e) => e.inner),
+        ...(crmId ? { stampedCrmId: crmId } : {}),
+        fields: {
+          subject: text(ci, 'Subject') ?? null,
+          body: text(ci, 'Body') ?? null,
+          location: text(ci, 'Location') ?? null,
+          start: iso(text(ci, 'Start')),
+          end: iso(text(ci, 'End')),
+          isAllDay: text(ci, 'IsAllDayEvent') === 'true',
+          importance: (text(ci, 'Importance') ?? 'Normal').toLowerCase(),
+          showAs: FROM_SHOW_AS[text(ci, 'LegacyFreeBusyStatus') ?? 'Busy'] ?? 'busy',
+          organizer: text(first(ci, 'Organizer')?.inner ?? '', 'EmailAddress') ?? null,
+          requiredAttendees: attendeesOf(first(ci, 'RequiredAttendees')?.inner),
+          optionalAttendees: attendeesOf(first(ci, 'OptionalAttendees')?.inner),
+        },
+      });
+    }
+    return out;
+  }
+
+  async get(id: string, signal?: AbortSignal): Promise<ExchangeItem | undefined> {
+    return (await this.getMany([id], signal))[0];
+  }
+
+  async create(fields: Fields, stamp: { org: string; crmId: string }, opts: WriteOptions, signal?: AbortSignal): Promise<Written> {
+    const present = ORDER.filter((f) => f in fields);
+    const xml = (list: string[]) => list.map((f) => fieldXml(f, fields[f])?.xml ?? '').join('');
+    // Item fields, then the extended property, then the calendar fields (types.xsd order).
+    const item = `${xml(present.filter((f) => !CALENDAR_FIELDS.has(f)))}<t:ExtendedProperty>${STAMP}<t:Value>${xmlText(stampValue(stamp.org, stamp.crmId))}</t:Value></t:ExtendedProperty>${xml(present.filter((f) => CALENDAR_FIELDS.has(f)))}`;
+    const body = `<m:CreateItem SendMeetingInvitations="${opts.notifyAttendees ? 'SendToAllAndSaveCopy' : 'SendToNone'}"><m:SavedItemFolderId>${this.client.folder('calendar')}</m:SavedItemFolderId><m:Items><t:CalendarItem>${item}</t:CalendarItem></m:Items></m:CreateItem>`;
+    const [r] = await this.client.call('CreateItem', body, 'creating an appointment', signal);
+    if (!r?.ok) throw this.itemFailure(r?.code ?? 'ErrorInternalServerError', 'creating an appointment');
+    const idEl = first(r.xml, 'ItemId')!.attrs;
+    const fresh = await this.get(idEl.Id, signal);
+    return { id: idEl.Id, changeKey: fresh?.changeKey ?? idEl.ChangeKey, iCalUId: fresh?.iCalUId };
+  }
+
+  async update(id: string, changeKey: string | undefined, fields: Fields, opts: WriteOptions & { stamp?: { org: string; crmId: string } }, signal?: AbortSignal): Promise<Written> {
+    const updates = ORDER.filter((f) => f in fields).map((f) => {
+      const x = fieldXml(f, fields[f]);
+      if (!x) return '';
+      const empty = fields[f] === null || (Array.isArray(fields[f]) && (fields[f] as unknown[]).length === 0);
+      return empty ? `<t:DeleteItemField><t:FieldURI FieldURI="${x.uri}"/></t:DeleteItemField>` : `<t:SetItemField><t:FieldURI FieldURI="${x.uri}"/><t:CalendarItem>${x.xml}</t:CalendarItem></t:SetItemField>`;
+    });
+    if (opts.stamp) updates.push(`<t:SetItemField>${STAMP}<t:CalendarItem><t:ExtendedProperty>${STAMP}<t:Value>${xmlText(stampValue(opts.stamp.org, opts.stamp.crmId))}</t:Value></t:ExtendedProperty></t:CalendarItem></t:SetItemField>`);
+    const body = `<m:UpdateItem ConflictResolution="NeverOverwrite" SendMeetingInvitationsOrCancellations="${opts.notifyAttendees ? 'SendToAllAndSaveCopy' : 'SendToNone'}"><m:ItemChanges><t:ItemChange><t:ItemId Id="${xmlText(id)}"${changeKey ? ` ChangeKey="${xmlText(changeKey)}"` : ''}/><t:Updates>${updates.join('')}</t:Updates></t:ItemChange></m:ItemChanges></m:UpdateItem>`;
+    const [r] = await this.client.call('UpdateItem', body, 'updating an appointment', signal);
+    if (r?.code === 'ErrorIrresolvableConflict') throw new ExchangeConflict(id);
+    if (!r?.ok) throw this.itemFailure(r?.code ?? 'ErrorInternalServerError', 'updating an appointment');
+    const idEl = first(r.xml, 'ItemId')?.attrs;
+    return { id: idEl?.Id ?? id, changeKey: idEl?.ChangeKey };
+  }
+
+  async delete(id: string, opts: WriteOptions, signal?: AbortSignal): Promise<void> {
+    const body = `<m:DeleteItem DeleteType="MoveToDeletedItems" SendMeetingCancellations="${opts.notifyAttendees ? 'SendToAllAndSaveCopy' : 'SendToNone'}"><m:ItemIds><t:ItemId Id="${xmlText(id)}"/></m:ItemIds></m:DeleteItem>`;
+    const [r] = await this.client.call('DeleteItem', body, 'deleting an appointment', signal);
+    if (r && !r.ok && r.code !== 'ErrorItemNotFound') throw this.itemFailure(r.code, 'deleting an appointment');
+  }
+
+  /** Item-level refusals (a time zone EWS rejects, a bad value) skip the item; the rest is the mailbox's failure. */
+  private itemFailure(code: string, what: string): MailError {
+    const err = this.client.fail(code, what);
+    if (err.reason === 'ProtocolError' || err.reason === 'ServerError') {
+      if (/^Error(InvalidPropertySet|InvalidValueForProperty|CalendarInvalid|TimeZone|InvalidRecipients|SchemaValidation)/.test(code)) {
+        return new MailError('ItemRejected', `EWS refused the appointment while ${what} (${code}); it is skipped until it changes`, { cause: err });
+      }
+    }
+    return err;
+  }
+}
+
+const FOLDERS: Record<ActKind, { id: string; what: string }> = {
+  appointment: { id: 'calendar', what: 'Calendar' },
+  contact: { id: 'contacts', what: 'Contacts' },
+  task: { id: 'tasks', what: 'Tasks' },
+};
+
+export class EwsActAdapter implements ExchangeActAdapter {
+  readonly stores: Partial<Record<ActKind, ExchangeKindStore>> = {};
+  private readonly client: EwsActClient;
+
+  constructor(endpoint: Endpoint, credentials: Credentials, opts: EwsActOptions, org: string) {
+    this.client = new EwsActClient(endpoint, credentials, opts);
+    this.stores.appointment = new EwsCalendarStore(this.client, org);
+  }
+
+  async test(kinds: ActKind[], signal?: AbortSignal): Promise<void> {
+    for (const kind of kinds.filter((k) => this.stores[k])) {
+      const f = FOLDERS[kind];
+      const [r] = await this.client.call('GetFolder', `<m:GetFolder><m:FolderShape><t:BaseShape>IdOnly</t:BaseShape></m:FolderShape><m:FolderIds>${this.client.folder(f.id)}</m:FolderIds></m:GetFolder>`, `opening the ${f.what} folder`, signal);
+      if (!r?.ok) {
+        const err = this.client.fail(r?.code ?? 'ErrorInternalServerError', `opening the ${f.what} folder`);
+        if (r?.code === 'ErrorAccessDenied') {
+          throw new MailError('AuthenticationFailed', `EWS ${this.client.opts.url}: the account may not open the ${f.what} folder of ${this.client.opts.mailbox} (ErrorAccessDenied): grant it the ApplicationImpersonation role (what appointment, contact and task sync needs), or delegate access to the ${f.what} folder`, { cause: err });
+        }
+        throw err;
+      }
+    }
+  }
+
+  async readClaim(signal?: AbortSignal): Promise<OrganizationClaim | undefined> {
+    const [r] = await this.client.call('GetFolder', `<m:GetFolder><m:FolderShape><t:BaseShape>IdOnly</t:BaseShape><t:AdditionalProperties>${CLAIM}</t:AdditionalProperties></m:FolderShape><m:FolderIds>${this.client.folder('calendar')}</m:FolderIds></m:GetFolder>`, 'reading which organization synchronizes the calendar', signal);
+    if (!r?.ok) throw this.client.fail(r?.code ?? 'ErrorInternalServerError', 'reading which organization synchronizes the calendar');
+    return parseClaim(text(first(r.xml, 'ExtendedProperty')?.inner ?? '', 'Value'));
+  }
+
+  async writeClaim(claim: OrganizationClaim, signal?: AbortSignal): Promise<void> {
+    const folderId = await this.calendarId(signal);
+    const body = `<m:UpdateFolder><m:FolderChanges><t:FolderChange><t:FolderId Id="${xmlText(folderId)}"/><t:Updates><t:SetFolderField>${CLAIM}<t:CalendarFolder><t:ExtendedProperty>${CLAIM}<t:Value>${xmlText(JSON.stringify(claim))}</t:Value></t:ExtendedProperty></t:CalendarFolder></t:SetFolderField></t:Updates></t:FolderChange></m:FolderChanges></m:UpdateFolder>`;
+    const [r] = await this.client.call('UpdateFolder', body, 'recording which organization synchronizes the calendar', signal);
+    if (!r?.ok) throw this.client.fail(r?.code ?? 'ErrorInternalServerError', 'recording which organization synchronizes the calendar');
+  }
+
+  private async calendarId(signal?: AbortSignal): Promise<string> {
+    const [r] = await this.client.call('GetFolder', `<m:GetFolder><m:FolderShape><t:BaseShape>IdOnly</t:BaseShape></m:FolderShape><m:FolderIds>${this.client.folder('calendar')}</m:FolderIds></m:GetFolder>`, 'opening the Calendar folder', signal);
+    const id = r?.ok ? first(r.xml, 'FolderId')?.attrs.Id : undefined;
+    if (!id) throw this.client.fail(r?.code ?? 'ErrorFolderNotFound', 'opening the Calendar folder');
+    return id;
+  }
+}
