@@ -8,18 +8,23 @@
 // Taking an address over from another namespace (another tenant) stops that tenant's mailbox, so
 // across namespaces it takes effect only once the address is approved on the taking mailbox: an
 // approver's decision, not a mailbox author's.
+//
+// The claim is on email: a Mailbox that syncs no mail (incoming and outgoing None, appointments,
+// contacts and tasks only) claims nothing here; ACT has its own claim, stamped in the mailbox
+// itself so that it holds across operators too (spec.act.takeOver).
 
 import type { Mailbox } from '../api/types.js';
 import { getCondition } from '../kube/conditions.js';
 import type { ObjectCache } from '../kube/object-cache.js';
 import { keyOf } from '../kube/watch-cache.js';
 import type { Caches } from '../domain/caches.js';
+import { effectiveDeliveryMethods } from '../domain/delivery-methods.js';
 
 const addressKey = (m: Mailbox): string => m.spec.emailAddress.toLowerCase();
 
 /** What decides who holds an address: a change to any of these may hand it to another Mailbox. */
 const claimOf = (m: Mailbox): string =>
-  JSON.stringify([addressKey(m), m.spec.takeOverAddress ?? false, !!m.metadata.deletionTimestamp, getCondition(m.status?.conditions, 'Approved')?.status, m.status?.emailAddress]);
+  JSON.stringify([addressKey(m), m.spec.incoming, m.spec.outgoing, m.spec.takeOverAddress ?? false, !!m.metadata.deletionTimestamp, getCondition(m.status?.conditions, 'Approved')?.status, m.status?.emailAddress]);
 
 /**
  * An index of Mailboxes by address over the mailbox cache, which also wakes the other claimants of
@@ -111,9 +116,15 @@ export function addressHolder(claimants: Mailbox[]): { holder: Mailbox; tookOver
  * index is the manager's; without one (a reconciler run alone) the cache is scanned.
  */
 export function addressInUse(mbx: Mailbox, caches: Caches, claims?: AddressClaims): { ok: false; reason: 'AddressInUse'; message: string } | undefined {
-  // A Mailbox whose Deployment does not exist syncs nothing and holds nothing.
+  // A Mailbox whose Deployment does not exist syncs nothing and holds nothing; nor does one that syncs no mail.
+  const syncsMail = (m: Mailbox): boolean => {
+    const deployment = caches.deployments.get(m.metadata.namespace, m.spec.deploymentRef.name);
+    const methods = deployment && effectiveDeliveryMethods(m, deployment);
+    return !!methods && (methods.incoming !== 'None' || methods.outgoing !== 'None');
+  };
+  if (!syncsMail(mbx)) return undefined;
   const claimants = (claims ? claims.claimants(mbx.spec.emailAddress) : caches.mailboxes.list().filter((m) => addressKey(m) === addressKey(mbx))).filter(
-    (m) => keyOf(m) !== keyOf(mbx) && caches.deployments.get(m.metadata.namespace, m.spec.deploymentRef.name),
+    (m) => keyOf(m) !== keyOf(mbx) && syncsMail(m),
   );
   claimants.push(mbx);
   if (claimants.length < 2) return undefined;
