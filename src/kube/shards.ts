@@ -86,11 +86,19 @@ export class ShardOwner {
     for (const l of this.listeners) l(owned);
   }
 
+  /** Live workers as last counted (1 before the first count): what a shared limit is divided by. */
+  get workerCount(): number {
+    return this.lastWorkerCount;
+  }
+
+  private lastWorkerCount = 1;
+
   /** Live workers: membership Leases renewed within one lease duration. */
   private async liveWorkers(): Promise<number> {
     const list = await this.clients.coordination.listNamespacedLease({ namespace: this.opts.namespace, labelSelector: `${MEMBER_LABEL}=${this.prefix}` });
     const now = Date.now();
-    return Math.max(1, list.items.filter((l) => l.spec?.holderIdentity && now - new Date(String(l.spec.renewTime)).getTime() < this.leaseMs).length);
+    this.lastWorkerCount = Math.max(1, list.items.filter((l) => l.spec?.holderIdentity && now - new Date(String(l.spec.renewTime)).getTime() < this.leaseMs).length);
+    return this.lastWorkerCount;
   }
 
   private async tick(): Promise<void> {

@@ -77,7 +77,17 @@ function killGroup(child: ChildProcess, signal: NodeJS.Signals): void {
   }
 }
 
-export async function startDovecot(opts: { users: DovecotUser[] }): Promise<DovecotFixture> {
+export interface DovecotOptions {
+  users: DovecotUser[];
+  /**
+   * Validate XOAUTH2 and OAUTHBEARER bearer tokens with Dovecot's oauth2 passdb against this
+   * introspection endpoint (RFC 7662, POST), as a real deployment does, instead of taking the
+   * token as the user's password.
+   */
+  oauth2IntrospectionUrl?: string;
+}
+
+export async function startDovecot(opts: DovecotOptions): Promise<DovecotFixture> {
   if (!existsSync(DOVECOT)) {
     throw new Error(`${DOVECOT} not found: run hack/ensure-dovecot.sh to install Dovecot from Debian packages`);
   }
@@ -103,7 +113,14 @@ export async function startDovecot(opts: { users: DovecotUser[] }): Promise<Dove
     );
   await writeUsers();
   const confPath = path.join(dir, 'dovecot.conf');
-  await writeFile(confPath, dovecotConfig(dir, ports, ids));
+  if (opts.oauth2IntrospectionUrl) {
+    await writeFile(
+      path.join(dir, 'dovecot-oauth2.conf.ext'),
+      ['introspection_mode = post', `introspection_url = ${opts.oauth2IntrospectionUrl}`, 'username_attribute = username', 'active_attribute = active', 'active_value = true', ''].join('\n'),
+      { mode: 0o644 },
+    );
+  }
+  await writeFile(confPath, dovecotConfig(dir, ports, ids, !!opts.oauth2IntrospectionUrl));
   const logPath = path.join(dir, 'dovecot.log');
 
   let child: ChildProcess | undefined;
@@ -218,7 +235,7 @@ function mailIds(): { uid: number; gid: number } {
   return isRoot() ? { uid: 65534, gid: 65534 } : { uid: process.getuid!(), gid: process.getgid!() };
 }
 
-function dovecotConfig(dir: string, ports: DovecotPorts, ids: { uid: number; gid: number }): string {
+function dovecotConfig(dir: string, ports: DovecotPorts, ids: { uid: number; gid: number }, oauth2: boolean): string {
   // As root, Dovecot's own service users from the Debian package; otherwise everything runs as us.
   const me = os.userInfo().username;
   const internal = isRoot() ? 'default_internal_user = dovecot\ndefault_internal_group = dovecot' : `default_internal_user = ${me}`;
@@ -251,10 +268,24 @@ first_valid_gid = ${Math.min(ids.gid, 1)}
 mail_uid = ${ids.uid}
 mail_gid = ${ids.gid}
 mail_location = maildir:~/Maildir
+${
+    oauth2
+      ? `# Bearer tokens are checked at the token issuer's introspection endpoint; passwords in the passwd-file.
+passdb {
+  driver = oauth2
+  mechanisms = xoauth2 oauthbearer
+  args = ${dir}/dovecot-oauth2.conf.ext
+}
 passdb {
   driver = passwd-file
+  mechanisms = plain login
   args = scheme=PLAIN username_format=%u ${dir}/users
-}
+}`
+      : `passdb {
+  driver = passwd-file
+  args = scheme=PLAIN username_format=%u ${dir}/users
+}`
+  }
 userdb {
   driver = passwd-file
   args = username_format=%u ${dir}/users
@@ -268,6 +299,11 @@ namespace inbox {
   mailbox Trash {
     auto = create
     special_use = \\Trash
+  }
+  # Named unlike "Sent", so that tests show the folder is found by its special use.
+  mailbox "Sent Messages" {
+    auto = subscribe
+    special_use = \\Sent
   }
 }
 protocol imap {

@@ -46,16 +46,18 @@ const cases: [string, Schema, string[], string[]][] = [
     'mailboxes',
     mailboxSpec,
     ['spec.credentialsSecretRef', 'spec.serverProfileRef', 'spec.deploymentRef', 'spec.emailAddress'],
-    ['spec.owner', 'spec.incoming', 'spec.outgoing', 'spec.appointmentsContactsTasks', 'spec.forwardMailbox', 'spec.deleteAfterProcessing', 'spec.suspended', 'spec.processEmailReceivedAfter', 'spec.act'],
+    ['spec.owner', 'spec.incoming', 'spec.outgoing', 'spec.appointmentsContactsTasks', 'spec.forwardMailbox', 'spec.deleteAfterProcessing', 'spec.suspended', 'spec.processEmailReceivedAfter', 'spec.takeOverAddress', 'spec.act'],
   ],
   [
     'emailserverprofiles',
     emailServerProfileSpec,
     ['spec.serverType', 'spec.useSameSettingsForOutgoing', 'spec.allowInsecureAuthentication', 'spec.incoming.server', 'spec.outgoing.caBundle', 'spec.incoming.credentials', 'spec.outgoing.oauth'],
     [
+      'spec.exchangeVersion',
       'spec.incoming.timeout',
       'spec.outgoing.timeout',
       'spec.outgoing.sendMode',
+      'spec.outgoing.saveToSentFolder',
       'spec.maxConcurrentConnections',
       'spec.minPollingInterval',
       'spec.processEmailReceivedAfter',
@@ -85,6 +87,8 @@ const cases: [string, Schema, string[], string[]][] = [
       'spec.incomingFiltering',
       'spec.trackingToken',
       'spec.correlation',
+      'spec.internalEmail',
+      'spec.trackSentItems',
       'spec.maxAttachmentSize',
       // How failures are retried, not where anything goes.
       'spec.retryPolicy',
