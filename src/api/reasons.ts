@@ -81,6 +81,7 @@ export const REASONS = {
 
   // --- Single messages and emails: reported, skipped, never retried automatically.
   CorruptMessage: { kind: 'item', directions: ['in'], severity: 'warning', item: true, hint: 'the message is not valid MIME (or crashed the parser): skipped; moved to Undeliverable with moveFailedToUndeliverable' },
+  NotFromForwardingMailbox: { kind: 'item', directions: ['in'], severity: 'warning', item: true, hint: "a message in a forward mailbox that was not forwarded (as an attachment) by a mailbox of its Deployment whose incoming delivery method is ForwardMailbox: skipped; add or approve the forwarder's Mailbox" },
   AttachmentTooLarge: { kind: 'item', directions: ['in'], severity: 'warning', item: true, hint: 'an attachment is over maxAttachmentSize (Deployment or profile): skipped' },
   MessageRejected: { kind: 'item', directions: ['out'], severity: 'warning', item: true, hint: 'the mail server refused this email (recipients, size, content): marked failed in the CRM' },
   AttachmentUnavailable: {
@@ -111,6 +112,7 @@ export const REASONS = {
   SecretNotFound: { kind: 'permanent', directions: MAIL, severity: 'error', hint: 'a Secret the object names does not exist in its namespace: create it or correct the reference' },
   CredentialsMissing: { kind: 'permanent', directions: MAIL, severity: 'error', hint: 'no credentials, or the Secret lacks the key this authentication needs: set spec.credentialsSecretRef or add the key' },
   CABundleNotFound: { kind: 'permanent', directions: MAIL, severity: 'error', hint: 'the Secret or ConfigMap key named in caBundle does not exist' },
+  AddressInUse: { kind: 'permanent', directions: NONE, severity: 'error', hint: 'another Mailbox (named in the message) syncs this address: one mailbox, one organization; delete one, or set spec.takeOverAddress on the one that should sync' },
   DeploymentNotFound: { kind: 'permanent', directions: NONE, severity: 'error', hint: 'the Deployment in spec.deploymentRef does not exist: create it or correct the name' },
   ServerProfileNotSet: { kind: 'permanent', directions: NONE, severity: 'error', hint: 'no email server profile: set spec.serverProfileRef or the Deployment default' },
   ServerProfileNotFound: { kind: 'permanent', directions: NONE, severity: 'error', hint: 'the email server profile named does not exist: create it or correct the reference' },
@@ -139,6 +141,7 @@ export const REASONS = {
   DeniedByAnnotation: { kind: 'state', directions: NONE, severity: 'warning', hint: 'denied through the mailsync.dev/denied-address annotation' },
   ApprovedInDynamics: { kind: 'state', directions: NONE, severity: 'info', hint: 'approved in Dynamics 365 ("Approve Email"), accepted because the Deployment sets spec.crm.dynamics.approvalSource: DynamicsOrKubernetes' },
   AutoApproved: { kind: 'state', directions: NONE, severity: 'info', hint: "the address's domain is in spec.autoApproveDomains of its Deployment" },
+  ThroughForwardMailbox: { kind: 'state', directions: NONE, severity: 'info', hint: "incoming delivery method ForwardMailbox: the mailbox is not read; the Deployment's forward mailbox receives its mail and attributes it to this mailbox's owner" },
   NothingToSync: { kind: 'state', directions: NONE, severity: 'info', hint: 'every delivery method is None' },
   TestPending: { kind: 'progress', directions: NONE, severity: 'info', hint: "waiting for Test and Enable (its profile's spec.rollout.maxConcurrentTests limits tests at once)" },
   RetryingTest: { kind: 'progress', directions: NONE, severity: 'info', hint: 'a transient failure is being retried' },
@@ -162,6 +165,8 @@ export const REASONS = {
   ApprovedByAnnotationForbidden: { kind: 'event', directions: NONE, severity: 'warning', hint: 'the operator may not record an approval: it lacks the approve verb' },
   DeniedByAnnotationForbidden: { kind: 'event', directions: NONE, severity: 'warning', hint: 'the operator may not record a denial: it lacks the approve verb' },
   AutoApprovedForbidden: { kind: 'event', directions: NONE, severity: 'warning', hint: 'auto-approval is configured but the operator lacks the approve verb (chart value autoApproval.enabled)' },
+  ConnectionTestSucceeded: { kind: 'event', directions: NONE, severity: 'info', hint: "the profile's own connection test passed (status.connectionTest)" },
+  ConnectionTestFailed: { kind: 'event', directions: NONE, severity: 'warning', hint: "the profile's own connection test failed: status.connectionTest says which server and step" },
   ApprovedInDynamicsForbidden: { kind: 'event', directions: NONE, severity: 'warning', hint: 'an address is approved in Dynamics 365 but the operator may not record approvals: it lacks the approve verb (chart value autoApproval.enabled)' },
   HandedOverFromDynamics: { kind: 'event', directions: NONE, severity: 'info', hint: "the operator set the address's Dataverse mailbox delivery methods to None, so Dynamics stops processing it (spec.crm.dynamics.handOver)" },
   CRMConnected: { kind: 'event', directions: NONE, severity: 'info', hint: 'the CRM connector test passed' },

@@ -31,11 +31,13 @@ export const API_VERSION = `${GROUP}/${VERSION}`;
 
 export const SERVER_TYPES = ['ExchangeServer', 'ExchangeOnline', 'IMAP', 'POP3'] as const;
 export const TLS_MODES = ['Implicit', 'STARTTLS', 'None'] as const;
-export const AUTH_METHODS = ['Basic', 'NTLM', 'OAuth2', 'XOAUTH2'] as const;
+export const AUTH_METHODS = ['Basic', 'NTLM', 'OAuth2', 'XOAUTH2', 'None'] as const;
 export const INCOMING_METHODS = ['ServerSideSync', 'ForwardMailbox', 'None'] as const;
 export const OUTGOING_METHODS = ['ServerSideSync', 'None'] as const;
 export const ACT_METHODS = ['ServerSideSync', 'None'] as const;
 export const FILTERING_METHODS = ['All', 'RepliesToCRMEmail', 'FromCRMRecords', 'FromEmailEnabledRecords', 'None', 'CRMDecides'] as const;
+/** Exchange Server versions reachable over EWS (Exchange 2010 SP3 speaks the 2010 SP2 schema; SE and 2019 the 2016 one). */
+export const EXCHANGE_VERSIONS = ['Exchange2010', 'Exchange2010_SP1', 'Exchange2010_SP2', 'Exchange2013', 'Exchange2013_SP1', 'Exchange2016', 'Exchange2019'] as const;
 
 const caBundle = obj(
   'Extra certificate authorities to trust for this server, in PEM. Certificate verification is always on; ' +
@@ -51,23 +53,41 @@ const caBundle = obj(
   },
 );
 
-/** OAuth 2.0 client-credentials settings; `optIn` is the field that allows an http:// authority. */
-const oauthSettings = (optIn: string) =>
+/** OAuth 2.0 settings; `optIn` is the field that allows an http:// authority or token URL. */
+const oauthSettings = (optIn: string, secretField: string) =>
   obj(
-    'OAuth 2.0 client-credentials settings (Exchange Online through Microsoft Graph, or OAuth2 to Exchange Server). ' +
-      'The client secret is read from credentials.secretRef (key clientSecret).',
+    'OAuth 2.0 (docs/oauth.md). OAuth2: an app-only token (client credentials) for Microsoft Graph, EWS or Dataverse. XOAUTH2 with ' +
+      'these settings: a token for IMAP, POP3 and SMTP from the token endpoint: delegated, from a user\'s refresh token (Secret key ' +
+      'refreshToken: Gmail, Microsoft 365), or app-only (client credentials: Microsoft 365\'s IMAP, POP and SMTP). The client proves ' +
+      `itself with the Secret in ${secretField}: key clientSecret, or a certificate (keys tls.crt and tls.key, a kubernetes.io/tls ` +
+      'Secret: no shared secret travels), or needs no Secret at all with serviceAccountName (workload identity federation).',
     {
       tenantId: str('Microsoft Entra tenant ID (GUID) or domain.', { maxLength: 253 }),
       clientId: str('Application (client) ID registered in the identity provider.', { maxLength: 1024 }),
       authorityURL: webUrl(
         'Token authority. Defaults to https://login.microsoftonline.com; use https://login.microsoftonline.us or ' +
-          `https://login.chinacloudapi.cn for sovereign clouds. The client secret is sent here: http:// needs ${optIn}: true.`,
+          `https://login.chinacloudapi.cn for sovereign clouds. Credentials are sent here: http:// needs ${optIn}: true.`,
         'https://login.microsoftonline.com',
         optIn,
       ),
-      scope: str('Scope requested with the token. Defaults to https://graph.microsoft.com/.default for Graph and https://outlook.office365.com/.default for EWS.', {
-        maxLength: 1024,
-      }),
+      tokenURL: webUrl(
+        'The token endpoint itself, instead of {authorityURL}/{tenantId}/oauth2/v2.0/token: https://oauth2.googleapis.com/token for ' +
+          `Google accounts. Credentials are sent here: http:// needs ${optIn}: true.`,
+        'https://oauth2.googleapis.com/token',
+        optIn,
+      ),
+      scope: str(
+        'Scope requested with the token. Defaults to https://graph.microsoft.com/.default for Graph, https://outlook.office365.com/.default ' +
+          'for EWS and app-only IMAP/POP/SMTP, the Dataverse organization for the CRM, and none for a refresh token (it keeps what the user consented to).',
+        { maxLength: 1024 },
+      ),
+      serviceAccountName: str(
+        "Workload identity federation, as AKS workload identity does: a token of this ServiceAccount (in this object's namespace), " +
+          'requested from the API server for the audience api://AzureADTokenExchange, is exchanged at the token endpoint instead of a secret ' +
+          "or certificate. The app registration trusts it with a federated credential (issuer: the cluster's service account issuer; " +
+          'subject: system:serviceaccount:<namespace>:<name>). Whoever sets it must be allowed to create tokens for that ServiceAccount.',
+        { minLength: 1, maxLength: 253 },
+      ),
     },
     { required: ['clientId'] },
   );
@@ -82,14 +102,14 @@ const credentials = obj(
       { default: 'Mailbox' },
     ),
     secretRef: localRef(
-      'Secret with keys username and password (Basic, NTLM), or clientSecret (OAuth2), or accessToken (XOAUTH2). Required when source is Profile.',
+      'Secret with keys username and password (Basic, NTLM); clientSecret, or tls.crt and tls.key (OAuth2); accessToken, or with oauth ' +
+        'a refreshToken or the client\'s credentials (XOAUTH2). Required when source is Profile, unless oauth.serviceAccountName stands for it.',
       'Secret',
     ),
     impersonation: bool('Exchange only: act as each mailbox through the ApplicationImpersonation role.', { default: false }),
   },
   {
     rules: [
-      { rule: "self.source != 'Profile' || has(self.secretRef)", message: 'credentials.secretRef is required when credentials.source is Profile', fieldPath: '.secretRef', reason: 'FieldValueRequired' },
       {
         rule: "self.source != 'Mailbox' || !has(self.secretRef)",
         message: 'credentials.secretRef must be empty when credentials.source is Mailbox: each Mailbox names its Secret in spec.credentialsSecretRef',
@@ -135,13 +155,15 @@ function connection(direction: 'incoming' | 'outgoing'): Schema {
     authentication: shared(
       oneOf(
         AUTH_METHODS,
-        'Authentication method. NTLM is for Exchange Server (EWS), OAuth2 (client credentials) for Exchange, XOAUTH2 for IMAP, POP3 and SMTP. Defaults to Basic.',
+        'Authentication method. NTLM is for Exchange Server (EWS), OAuth2 (client credentials) for Exchange, XOAUTH2 for IMAP, POP3 and ' +
+          'SMTP (a static accessToken, or tokens from oauth). None: an anonymous SMTP relay that accepts mail by the sender\'s IP ' +
+          '(outgoing SMTP only, with useSameSettingsForOutgoing: false; TLS still applies). Defaults to Basic.',
         // Outgoing has no default, so that a value written while useSameSettingsForOutgoing is true is refused rather than ignored.
         direction === 'incoming' ? { default: 'Basic' } : {},
       ),
     ),
     credentials: shared(credentials),
-    oauth: shared(oauthSettings('spec.allowInsecureAuthentication')),
+    oauth: shared(oauthSettings('spec.allowInsecureAuthentication', 'credentials.secretRef (or each Mailbox\'s spec.credentialsSecretRef)')),
     caBundle: note(caBundle, 'While spec.useSameSettingsForOutgoing is true, outgoing trusts the incoming caBundle unless this is set.'),
     timeout: duration('Per-operation timeout for this server.', { default: '30s' }),
   };
@@ -162,6 +184,12 @@ function connection(direction: 'incoming' | 'outgoing'): Schema {
     );
   }
   if (direction === 'outgoing') {
+    props.saveToSentFolder = bool(
+      'IMAP profiles: after the SMTP server accepted a message, save a copy in the mailbox\'s Sent folder over IMAP (APPEND, flagged ' +
+        'as read; the folder marked \\Sent, else one named Sent, created when missing), as a mail client does. Unset means true. ' +
+        'Set false for servers that save sent mail themselves (Gmail, Exchange, Microsoft 365), or the copy appears twice. ' +
+        'Exchange profiles always save it (EWS SendAndSaveCopy, Graph sendMail).',
+    );
     props.sendMode = oneOf(
       ['SendAs', 'SendOnBehalf'],
       'SendAs: mail appears to come from the mailbox owner alone. SendOnBehalf: From is the owner and Sender the sending mailbox.',
@@ -207,6 +235,11 @@ function insecureAuthRules(dir: 'incoming' | 'outgoing'): Rule[] {
       message: `spec.${dir}.oauth.authorityURL uses http://, which would send the client secret in cleartext; use https://, ${INSECURE_OPT_IN}`,
       fieldPath: `.${dir}.oauth.authorityURL`,
     },
+    {
+      rule: `!has(${d}) || !has(${d}.oauth) || !has(${d}.oauth.tokenURL) || !${d}.oauth.tokenURL.startsWith('http://') || self.allowInsecureAuthentication`,
+      message: `spec.${dir}.oauth.tokenURL uses http://, which would send the client secret or refresh token in cleartext; use https://, ${INSECURE_OPT_IN}`,
+      fieldPath: `.${dir}.oauth.tokenURL`,
+    },
   ];
 }
 
@@ -249,6 +282,20 @@ function familyRules(dir: 'incoming' | 'outgoing'): Rule[] {
       message: `spec.${dir}.oauth.tenantId is required for ExchangeOnline profiles: the Microsoft Entra tenant (GUID or domain) of the app registration`,
       fieldPath: `.${dir}.oauth`,
       reason: 'FieldValueRequired',
+    },
+    {
+      rule: `!has(${d}) || !has(${d}.credentials) || ${d}.credentials.source != 'Profile' || has(${d}.credentials.secretRef) || (has(${d}.oauth) && has(${d}.oauth.serviceAccountName))`,
+      message: `spec.${dir}.credentials.secretRef is required when credentials.source is Profile (or spec.${dir}.oauth.serviceAccountName, for workload identity)`,
+      fieldPath: `.${dir}.credentials.secretRef`,
+      reason: 'FieldValueRequired',
+    },
+    {
+      rule: unless(ownAuth, `${auth} != 'None' || ${dir === 'outgoing' ? `self.serverType in ${mailTypes}` : 'false'}`),
+      message:
+        dir === 'incoming'
+          ? 'spec.incoming.authentication: None is for an anonymous SMTP relay (outgoing); set it on spec.outgoing with useSameSettingsForOutgoing: false'
+          : 'spec.outgoing.authentication: None (an anonymous SMTP relay) is for IMAP and POP3 profiles; Exchange sends through EWS or Graph, which need sign-in',
+      fieldPath: `.${dir}.authentication`,
     },
     {
       rule: `self.serverType in ${exchange} || !has(${d}) || !${d}.autodiscover`,
@@ -314,6 +361,16 @@ const profileRules: Rule[] = [
     rule: "self.serverType == 'IMAP' || !has(self.incoming) || !has(self.incoming.compress) || !self.incoming.compress",
     message: 'spec.incoming.compress: COMPRESS=DEFLATE is an IMAP extension; remove it for Exchange and POP3 profiles',
     fieldPath: '.incoming.compress',
+  },
+  {
+    rule: "self.serverType == 'IMAP' || !has(self.outgoing) || !has(self.outgoing.saveToSentFolder)",
+    message: 'spec.outgoing.saveToSentFolder is for IMAP profiles (the copy is saved over IMAP); POP3 has no folders and Exchange saves sent mail itself: remove it',
+    fieldPath: '.outgoing.saveToSentFolder',
+  },
+  {
+    rule: "!has(self.exchangeVersion) || self.serverType == 'ExchangeServer'",
+    message: 'spec.exchangeVersion is only for ExchangeServer profiles (EWS); Exchange Online is reached through Microsoft Graph, IMAP and POP3 have no version: remove it',
+    fieldPath: '.exchangeVersion',
   },
   {
     rule: `self.serverType in ${exchange} || !has(self.appointmentsContactsTasks) || !self.appointmentsContactsTasks.enabled`,
@@ -409,7 +466,14 @@ export const emailServerProfileSpec: Schema = obj(
   {
     serverType: oneOf(
       SERVER_TYPES,
-      'Kind of mail system: ExchangeServer (on-premises Exchange 2013/2016/2019/SE over EWS), ExchangeOnline (Microsoft 365 over Microsoft Graph), IMAP (IMAP in, SMTP out), POP3 (POP3 in, SMTP out).',
+      'Kind of mail system: ExchangeServer (on-premises Exchange 2010/2013/2016/2019/SE over EWS), ExchangeOnline (Microsoft 365 over Microsoft Graph), IMAP (IMAP in, SMTP out), POP3 (POP3 in, SMTP out).',
+    ),
+    exchangeVersion: oneOf(
+      EXCHANGE_VERSIONS,
+      'ExchangeServer only: the Exchange version of the server, which decides the EWS schema version requests are written for ' +
+        '(RequestServerVersion). Unset (recommended), the version is detected from the server\'s first answer: requests start in the ' +
+        'Exchange 2010 schema, which every supported server accepts, and use the detected one from then on. Exchange2010_SP2 also covers ' +
+        'Exchange 2010 SP3; Exchange2019 also covers Exchange Server SE. A version newer than the server is refused by the server.',
     ),
     incoming: connection('incoming'),
     outgoing: connection('outgoing'),
@@ -426,7 +490,14 @@ export const emailServerProfileSpec: Schema = obj(
         'Off by default; only for isolated test systems.',
       { default: false },
     ),
-    maxConcurrentConnections: int('Maximum concurrent connections per authenticated identity.', { minimum: 1, maximum: 300, default: 10 }),
+    maxConcurrentConnections: int(
+      'Connections open at once to one server of this profile per authenticated identity (Dynamics: per mailbox with the mailbox\'s ' +
+        "credentials, per profile with the profile's): IMAP sessions (each mailbox's inbox, and its Sent Items when tracked), SMTP " +
+        'connections (each send holds one; a mailbox\'s pool has at most this many), EWS and Graph requests, and test connections. ' +
+        "A connection waits for a free one. A profile's shared identity is used by every sync worker, so each holds its share: this " +
+        'divided by the live workers, at least one. An IMAP service account needs one per mailbox it keeps open.',
+      { minimum: 1, maximum: 300, default: 10 },
+    ),
     minPollingInterval: duration('Shortest time between two safety resyncs (or polls) of one mailbox: a mailbox that receives mail is looked at this often.', { default: '5m' }),
     maxPollingInterval: duration(
       'Longest time between two safety resyncs (or polls) of one mailbox: the interval doubles after each cycle that found nothing, ' +
@@ -459,6 +530,29 @@ export const emailServerProfileStatus: Schema = obj('EmailServerProfileStatus is
     'x-kubernetes-list-map-keys': ['revision'],
   }),
   rollout: rolloutStatus,
+  connectionTest: obj(
+    "The last test of the profile itself (Dynamics' Test Connection), run on a test request (annotation mailsync.dev/test-requested-at), " +
+      'with or without mailboxes: each server reached, TLS as configured, and, where the profile has its own credentials ' +
+      '(credentials.source: Profile), the sign-in. The same request also tests every mailbox of the profile.',
+    {
+      request: str('The value of the mailsync.dev/test-requested-at annotation this test answered.', { maxLength: 64 }),
+      time: str('When it ran.', { format: 'date-time' }),
+      result: oneOf(['Succeeded', 'Failed'], 'Succeeded when every step of every direction passed.'),
+      directions: arr(
+        obj(
+          'One direction: its server and how far the test got.',
+          {
+            direction: oneOf(['incoming', 'outgoing'], 'Which server.'),
+            reason: str('Succeeded, or the failure reason (see docs/observability.md), e.g. ServerUnreachable, TLSError, AuthenticationFailed.', { maxLength: 64 }),
+            message: str('What was tested and found (steps: reachability, TLS, sign-in), or what failed.', { maxLength: 4096 }),
+          },
+          { required: ['direction', 'reason', 'message'] },
+        ),
+        'Per direction.',
+        { maxItems: 2 },
+      ),
+    },
+  ),
 });
 
 const deliveryMethods = {
@@ -472,7 +566,7 @@ export const mailboxSpec: Schema = obj(
   {
     emailAddress: emailAddress('The mailbox address, such as ann@contoso.example (the bare address: no display name, no mailto:). Changing it withdraws any approval.'),
     owner: obj(
-      'The CRM user or queue this mailbox belongs to.',
+      'The CRM user or queue this mailbox belongs to. Required, except for a forward mailbox, which has none.',
       {
         kind: oneOf(['User', 'Queue'], 'Kind of owner.'),
         name: str('Name or ID of the user or queue in the CRM.', { minLength: 1, maxLength: 256 }),
@@ -492,9 +586,25 @@ export const mailboxSpec: Schema = obj(
         'It filters what the source reads; it does not rewind a mailbox that has synced already (status.incomingStart shows what applies).',
       { format: 'date-time' },
     ),
-    forwardMailbox: bool('This is a forward mailbox: it receives mail forwarded from other mailboxes and unwraps it.', { default: false }),
-    deleteAfterProcessing: bool('Forward mailboxes only: delete each message after it reached the CRM.', { default: false }),
+    forwardMailbox: bool(
+      'This is a forward mailbox: a collection mailbox, dedicated to the operator, that receives mail forwarded (as an attachment) ' +
+        'by the mailboxes of its Deployment whose incoming delivery method is ForwardMailbox. It has no owner: the activity of each ' +
+        'forwarded message belongs to the user or queue whose mailbox forwarded it, and it sends nothing (outgoing and ACT are None).',
+      { default: false },
+    ),
+    deleteAfterProcessing: bool(
+      'Forward and queue mailboxes only (as Dynamics allows): delete each message once it reached the CRM (a forward mailbox also ' +
+        'deletes messages its filtering left out). IMAP and POP3 delete it; EWS and Graph move it to Deleted Items.',
+      { default: false },
+    ),
     suspended: bool('Stop processing without deleting anything; tests still run on request.', { default: false }),
+    takeOverAddress: bool(
+      'One mailbox syncs with one organization: when another Mailbox (in any namespace the operator watches) has the same address, ' +
+        'only the oldest is enabled and the others report AddressInUse naming it. Set true to take the address over from it instead ' +
+        '(it stops, reporting AddressInUse), as Dynamics\' "Sync items with Exchange from this org only" does. Across namespaces the take-over ' +
+        'takes effect only once an approver approved the address on this Mailbox.',
+      { default: false },
+    ),
     act: obj('Appointment, contact and task synchronization of this mailbox (with spec.appointmentsContactsTasks: ServerSideSync).', {
       takeOver: bool(
         'This Deployment takes the mailbox over from any other organization that synchronizes its appointments, contacts and tasks ' +
@@ -505,11 +615,26 @@ export const mailboxSpec: Schema = obj(
     }),
   },
   {
-    required: ['emailAddress', 'owner', 'deploymentRef'],
+    required: ['emailAddress', 'deploymentRef'],
     rules: [
-      { rule: '!self.deleteAfterProcessing || self.forwardMailbox', message: 'spec.deleteAfterProcessing is only allowed for forward mailboxes (spec.forwardMailbox: true)', fieldPath: '.deleteAfterProcessing' },
+      { rule: 'self.forwardMailbox || has(self.owner)', message: 'the CRM user or queue this mailbox belongs to (kind and name) is required; only forward mailboxes have none', fieldPath: '.owner', reason: 'FieldValueRequired' },
       {
-        rule: "self.owner.kind != 'Queue' || !has(self.appointmentsContactsTasks) || self.appointmentsContactsTasks == 'None'",
+        rule: '!self.forwardMailbox || !has(self.owner)',
+        message: 'spec.owner: a forward mailbox has no owner: each forwarded message belongs to the user or queue whose mailbox forwarded it; remove spec.owner',
+        fieldPath: '.owner',
+      },
+      {
+        rule: "!self.deleteAfterProcessing || self.forwardMailbox || (has(self.owner) && self.owner.kind == 'Queue')",
+        message: 'spec.deleteAfterProcessing is only allowed for forward mailboxes (spec.forwardMailbox: true) and queue mailboxes: a user\'s mailbox is his own',
+        fieldPath: '.deleteAfterProcessing',
+      },
+      {
+        rule: "!self.forwardMailbox || ((!has(self.outgoing) || self.outgoing == 'None') && (!has(self.appointmentsContactsTasks) || self.appointmentsContactsTasks == 'None'))",
+        message: 'a forward mailbox only receives: set spec.outgoing and spec.appointmentsContactsTasks to None or remove them',
+        fieldPath: '.outgoing',
+      },
+      {
+        rule: "!has(self.owner) || self.owner.kind != 'Queue' || !has(self.appointmentsContactsTasks) || self.appointmentsContactsTasks == 'None'",
         message: 'spec.appointmentsContactsTasks: queues do not synchronize appointments, contacts and tasks; set it to None',
         fieldPath: '.appointmentsContactsTasks',
       },
@@ -529,6 +654,12 @@ const checkpoint = obj(
     lastUid: int('Highest IMAP UID delivered to the CRM.', { format: 'int64' }),
     highestModseq: str('IMAP HIGHESTMODSEQ at the last sync.', { maxLength: 32 }),
     syncState: str('Opaque EWS SyncState or Graph delta link.', { maxLength: 16384 }),
+    sentItems: obj("Where the sync of the mailbox's Sent Items resumes (the Deployment's trackSentItems), in the same fields.", {
+      uidValidity: str('IMAP UIDVALIDITY of the Sent folder.', { maxLength: 32 }),
+      lastUid: int('Highest IMAP UID of the Sent folder delivered to the CRM.', { format: 'int64' }),
+      highestModseq: str('IMAP HIGHESTMODSEQ of the Sent folder at the last sync.', { maxLength: 32 }),
+      syncState: str('Opaque EWS SyncState or Graph delta link of Sent Items.', { maxLength: 16384 }),
+    }),
   },
 );
 
@@ -716,7 +847,7 @@ export const deploymentSpec: Schema = obj(
           'spec.crm.allowInsecureAuthentication',
         ),
         credentialsSecretRef: localRef('Secret with the connector credentials: token and signingKey (Webhook) or clientSecret (Dynamics365).', 'Secret'),
-        oauth: oauthSettings('spec.crm.allowInsecureAuthentication'),
+        oauth: oauthSettings('spec.crm.allowInsecureAuthentication', 'spec.crm.credentialsSecretRef'),
         allowInsecureAuthentication: bool(
           'Allow an http:// url or oauth.authorityURL on a host other than localhost, 127.0.0.1 or [::1]: the bearer token or client secret ' +
             'and every message would cross the network in cleartext. Off by default; only for isolated test systems.',
@@ -753,7 +884,12 @@ export const deploymentSpec: Schema = obj(
         rules: [
           { rule: "self.type == 'Dynamics365' || !has(self.dynamics)", message: 'spec.crm.dynamics applies to Dynamics365 only: remove it, or set spec.crm.type: Dynamics365', fieldPath: '.dynamics' },
           { rule: "self.type != 'Dynamics365' || has(self.oauth)", message: 'spec.crm.oauth (tenantId, clientId) is required for Dynamics365', fieldPath: '.oauth', reason: 'FieldValueRequired' },
-          { rule: "self.type != 'Dynamics365' || has(self.credentialsSecretRef)", message: 'spec.crm.credentialsSecretRef is required for Dynamics365 (key clientSecret)', fieldPath: '.credentialsSecretRef', reason: 'FieldValueRequired' },
+          {
+            rule: "self.type != 'Dynamics365' || has(self.credentialsSecretRef) || (has(self.oauth) && has(self.oauth.serviceAccountName))",
+            message: 'spec.crm.credentialsSecretRef is required for Dynamics365 (key clientSecret, or tls.crt and tls.key), unless spec.crm.oauth.serviceAccountName uses workload identity',
+            fieldPath: '.credentialsSecretRef',
+            reason: 'FieldValueRequired',
+          },
           {
             rule: `!self.url.startsWith('http://') || self.allowInsecureAuthentication || ${loopbackUrl('self.url')}`,
             message:
@@ -767,6 +903,13 @@ export const deploymentSpec: Schema = obj(
               'spec.crm.oauth.authorityURL uses http:// on a host other than localhost, 127.0.0.1 or [::1], which would send the client secret in cleartext; ' +
               'use https://, or set spec.crm.allowInsecureAuthentication: true to accept the risk',
             fieldPath: '.oauth.authorityURL',
+          },
+          {
+            rule: `!has(self.oauth) || !has(self.oauth.tokenURL) || !self.oauth.tokenURL.startsWith('http://') || self.allowInsecureAuthentication || ${loopbackUrl('self.oauth.tokenURL')}`,
+            message:
+              'spec.crm.oauth.tokenURL uses http:// on a host other than localhost, 127.0.0.1 or [::1], which would send the client secret in cleartext; ' +
+              'use https://, or set spec.crm.allowInsecureAuthentication: true to accept the risk',
+            fieldPath: '.oauth.tokenURL',
           },
         ],
       },
@@ -803,9 +946,31 @@ export const deploymentSpec: Schema = obj(
       userDigits: int('Digits for the user number.', { minimum: 1, maximum: 10, default: 3 }),
       counterDigits: int('Digits for the per-user counter.', { minimum: 1, maximum: 9, default: 3 }),
     }),
-    correlation: obj('Email correlation by headers (In-Reply-To, References, Thread-Index).', {
-      enabled: bool('Correlate replies with CRM email by headers.', { default: true }),
+    correlation: obj(
+      'Email correlation: which CRM email an incoming message answers, in the order Dynamics uses: In-Reply-To, then the tracking ' +
+        'token in the subject (resolved by the CRM), then References, then the Thread-Index conversation (Outlook and Exchange keep it ' +
+        'in replies; the operator writes one into every email it sends).',
+      {
+        enabled: bool('Correlate replies with CRM email by headers.', { default: true }),
+      },
+    ),
+    internalEmail: obj("Mail between the organization's own users and queues: the addresses of this Deployment's Mailboxes.", {
+      ignore: bool(
+        "Do not track incoming mail whose sender is one of this Deployment's mailboxes: mail between colleagues (Dynamics: ignoreinternalemail).",
+        { default: false },
+      ),
+      trackToQueues: bool(
+        "While ignore is true, still track internal mail that a queue's mailbox receives, so a request a colleague sends to a queue is not lost " +
+          '(Dynamics: DoNotIgnoreInternalEmailToQueues, on by default).',
+        { default: true },
+      ),
     }),
+    trackSentItems: bool(
+      "Also track the mail in each mailbox's Sent Items (IMAP: the folder marked \\Sent; EWS and Graph: Sent Items) with the owner's filtering " +
+        'method applied to the recipients, so mail written outside the CRM becomes an activity too (Dynamics: AutoTrackSentFolderItems). ' +
+        'Mail the CRM sent itself is recognised by its Message-ID and not tracked twice.',
+      { default: false },
+    ),
     maxAttachmentSize: quantity('Largest attachment taken into the CRM.', { default: '5Mi' }),
     firstSync: obj('Where the incoming sync of a new mailbox starts, for mailboxes that set no spec.processEmailReceivedAfter of their own.', {
       since: duration(

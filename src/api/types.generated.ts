@@ -6,9 +6,13 @@
  */
 export interface EmailServerProfileSpec {
 /**
- * Kind of mail system: ExchangeServer (on-premises Exchange 2013/2016/2019/SE over EWS), ExchangeOnline (Microsoft 365 over Microsoft Graph), IMAP (IMAP in, SMTP out), POP3 (POP3 in, SMTP out). One of: ExchangeServer, ExchangeOnline, IMAP, POP3.
+ * Kind of mail system: ExchangeServer (on-premises Exchange 2010/2013/2016/2019/SE over EWS), ExchangeOnline (Microsoft 365 over Microsoft Graph), IMAP (IMAP in, SMTP out), POP3 (POP3 in, SMTP out). One of: ExchangeServer, ExchangeOnline, IMAP, POP3.
  */
 serverType: ("ExchangeServer" | "ExchangeOnline" | "IMAP" | "POP3")
+/**
+ * ExchangeServer only: the Exchange version of the server, which decides the EWS schema version requests are written for (RequestServerVersion). Unset (recommended), the version is detected from the server's first answer: requests start in the Exchange 2010 schema, which every supported server accepts, and use the detected one from then on. Exchange2010_SP2 also covers Exchange 2010 SP3; Exchange2019 also covers Exchange Server SE. A version newer than the server is refused by the server. One of: Exchange2010, Exchange2010_SP1, Exchange2010_SP2, Exchange2013, Exchange2013_SP1, Exchange2016, Exchange2019.
+ */
+exchangeVersion?: ("Exchange2010" | "Exchange2010_SP1" | "Exchange2010_SP2" | "Exchange2013" | "Exchange2013_SP1" | "Exchange2016" | "Exchange2019")
 /**
  * How to reach the incoming mail server.
  */
@@ -38,9 +42,9 @@ tls?: ("Implicit" | "STARTTLS" | "None")
  */
 autodiscover?: boolean
 /**
- * Authentication method. NTLM is for Exchange Server (EWS), OAuth2 (client credentials) for Exchange, XOAUTH2 for IMAP, POP3 and SMTP. Defaults to Basic. One of: Basic, NTLM, OAuth2, XOAUTH2.
+ * Authentication method. NTLM is for Exchange Server (EWS), OAuth2 (client credentials) for Exchange, XOAUTH2 for IMAP, POP3 and SMTP (a static accessToken, or tokens from oauth). None: an anonymous SMTP relay that accepts mail by the sender's IP (outgoing SMTP only, with useSameSettingsForOutgoing: false; TLS still applies). Defaults to Basic. One of: Basic, NTLM, OAuth2, XOAUTH2, None.
  */
-authentication?: ("Basic" | "NTLM" | "OAuth2" | "XOAUTH2")
+authentication?: ("Basic" | "NTLM" | "OAuth2" | "XOAUTH2" | "None")
 /**
  * Where the credentials come from.
  */
@@ -50,7 +54,7 @@ credentials?: {
  */
 source?: ("Profile" | "Mailbox")
 /**
- * Secret with keys username and password (Basic, NTLM), or clientSecret (OAuth2), or accessToken (XOAUTH2). Required when source is Profile. References resolve in the resource's own namespace only.
+ * Secret with keys username and password (Basic, NTLM); clientSecret, or tls.crt and tls.key (OAuth2); accessToken, or with oauth a refreshToken or the client's credentials (XOAUTH2). Required when source is Profile, unless oauth.serviceAccountName stands for it. References resolve in the resource's own namespace only.
  */
 secretRef?: {
 /**
@@ -68,7 +72,7 @@ namespace?: string
 impersonation?: boolean
 }
 /**
- * OAuth 2.0 client-credentials settings (Exchange Online through Microsoft Graph, or OAuth2 to Exchange Server). The client secret is read from credentials.secretRef (key clientSecret).
+ * OAuth 2.0 (docs/oauth.md). OAuth2: an app-only token (client credentials) for Microsoft Graph, EWS or Dataverse. XOAUTH2 with these settings: a token for IMAP, POP3 and SMTP from the token endpoint: delegated, from a user's refresh token (Secret key refreshToken: Gmail, Microsoft 365), or app-only (client credentials: Microsoft 365's IMAP, POP and SMTP). The client proves itself with the Secret in credentials.secretRef (or each Mailbox's spec.credentialsSecretRef): key clientSecret, or a certificate (keys tls.crt and tls.key, a kubernetes.io/tls Secret: no shared secret travels), or needs no Secret at all with serviceAccountName (workload identity federation).
  */
 oauth?: {
 /**
@@ -80,13 +84,21 @@ tenantId?: string
  */
 clientId: string
 /**
- * Token authority. Defaults to https://login.microsoftonline.com; use https://login.microsoftonline.us or https://login.chinacloudapi.cn for sovereign clouds. The client secret is sent here: http:// needs spec.allowInsecureAuthentication: true.
+ * Token authority. Defaults to https://login.microsoftonline.com; use https://login.microsoftonline.us or https://login.chinacloudapi.cn for sovereign clouds. Credentials are sent here: http:// needs spec.allowInsecureAuthentication: true.
  */
 authorityURL?: string
 /**
- * Scope requested with the token. Defaults to https://graph.microsoft.com/.default for Graph and https://outlook.office365.com/.default for EWS.
+ * The token endpoint itself, instead of {authorityURL}/{tenantId}/oauth2/v2.0/token: https://oauth2.googleapis.com/token for Google accounts. Credentials are sent here: http:// needs spec.allowInsecureAuthentication: true.
+ */
+tokenURL?: string
+/**
+ * Scope requested with the token. Defaults to https://graph.microsoft.com/.default for Graph, https://outlook.office365.com/.default for EWS and app-only IMAP/POP/SMTP, the Dataverse organization for the CRM, and none for a refresh token (it keeps what the user consented to).
  */
 scope?: string
+/**
+ * Workload identity federation, as AKS workload identity does: a token of this ServiceAccount (in this object's namespace), requested from the API server for the audience api://AzureADTokenExchange, is exchanged at the token endpoint instead of a secret or certificate. The app registration trusts it with a federated credential (issuer: the cluster's service account issuer; subject: system:serviceaccount:<namespace>:<name>). Whoever sets it must be allowed to create tokens for that ServiceAccount.
+ */
+serviceAccountName?: string
 }
 /**
  * Extra certificate authorities to trust for this server, in PEM. Certificate verification is always on; this only adds trust, for servers whose certificate is issued by a private CA.
@@ -169,9 +181,9 @@ tls?: ("Implicit" | "STARTTLS" | "None")
  */
 autodiscover?: boolean
 /**
- * Authentication method. NTLM is for Exchange Server (EWS), OAuth2 (client credentials) for Exchange, XOAUTH2 for IMAP, POP3 and SMTP. Defaults to Basic. One of: Basic, NTLM, OAuth2, XOAUTH2. Set only when spec.useSameSettingsForOutgoing is false; while it is true the incoming one is used.
+ * Authentication method. NTLM is for Exchange Server (EWS), OAuth2 (client credentials) for Exchange, XOAUTH2 for IMAP, POP3 and SMTP (a static accessToken, or tokens from oauth). None: an anonymous SMTP relay that accepts mail by the sender's IP (outgoing SMTP only, with useSameSettingsForOutgoing: false; TLS still applies). Defaults to Basic. One of: Basic, NTLM, OAuth2, XOAUTH2, None. Set only when spec.useSameSettingsForOutgoing is false; while it is true the incoming one is used.
  */
-authentication?: ("Basic" | "NTLM" | "OAuth2" | "XOAUTH2")
+authentication?: ("Basic" | "NTLM" | "OAuth2" | "XOAUTH2" | "None")
 /**
  * Where the credentials come from. Set only when spec.useSameSettingsForOutgoing is false; while it is true the incoming one is used.
  */
@@ -181,7 +193,7 @@ credentials?: {
  */
 source?: ("Profile" | "Mailbox")
 /**
- * Secret with keys username and password (Basic, NTLM), or clientSecret (OAuth2), or accessToken (XOAUTH2). Required when source is Profile. References resolve in the resource's own namespace only.
+ * Secret with keys username and password (Basic, NTLM); clientSecret, or tls.crt and tls.key (OAuth2); accessToken, or with oauth a refreshToken or the client's credentials (XOAUTH2). Required when source is Profile, unless oauth.serviceAccountName stands for it. References resolve in the resource's own namespace only.
  */
 secretRef?: {
 /**
@@ -199,7 +211,7 @@ namespace?: string
 impersonation?: boolean
 }
 /**
- * OAuth 2.0 client-credentials settings (Exchange Online through Microsoft Graph, or OAuth2 to Exchange Server). The client secret is read from credentials.secretRef (key clientSecret). Set only when spec.useSameSettingsForOutgoing is false; while it is true the incoming one is used.
+ * OAuth 2.0 (docs/oauth.md). OAuth2: an app-only token (client credentials) for Microsoft Graph, EWS or Dataverse. XOAUTH2 with these settings: a token for IMAP, POP3 and SMTP from the token endpoint: delegated, from a user's refresh token (Secret key refreshToken: Gmail, Microsoft 365), or app-only (client credentials: Microsoft 365's IMAP, POP and SMTP). The client proves itself with the Secret in credentials.secretRef (or each Mailbox's spec.credentialsSecretRef): key clientSecret, or a certificate (keys tls.crt and tls.key, a kubernetes.io/tls Secret: no shared secret travels), or needs no Secret at all with serviceAccountName (workload identity federation). Set only when spec.useSameSettingsForOutgoing is false; while it is true the incoming one is used.
  */
 oauth?: {
 /**
@@ -211,13 +223,21 @@ tenantId?: string
  */
 clientId: string
 /**
- * Token authority. Defaults to https://login.microsoftonline.com; use https://login.microsoftonline.us or https://login.chinacloudapi.cn for sovereign clouds. The client secret is sent here: http:// needs spec.allowInsecureAuthentication: true.
+ * Token authority. Defaults to https://login.microsoftonline.com; use https://login.microsoftonline.us or https://login.chinacloudapi.cn for sovereign clouds. Credentials are sent here: http:// needs spec.allowInsecureAuthentication: true.
  */
 authorityURL?: string
 /**
- * Scope requested with the token. Defaults to https://graph.microsoft.com/.default for Graph and https://outlook.office365.com/.default for EWS.
+ * The token endpoint itself, instead of {authorityURL}/{tenantId}/oauth2/v2.0/token: https://oauth2.googleapis.com/token for Google accounts. Credentials are sent here: http:// needs spec.allowInsecureAuthentication: true.
+ */
+tokenURL?: string
+/**
+ * Scope requested with the token. Defaults to https://graph.microsoft.com/.default for Graph, https://outlook.office365.com/.default for EWS and app-only IMAP/POP/SMTP, the Dataverse organization for the CRM, and none for a refresh token (it keeps what the user consented to).
  */
 scope?: string
+/**
+ * Workload identity federation, as AKS workload identity does: a token of this ServiceAccount (in this object's namespace), requested from the API server for the audience api://AzureADTokenExchange, is exchanged at the token endpoint instead of a secret or certificate. The app registration trusts it with a federated credential (issuer: the cluster's service account issuer; subject: system:serviceaccount:<namespace>:<name>). Whoever sets it must be allowed to create tokens for that ServiceAccount.
+ */
+serviceAccountName?: string
 }
 /**
  * Extra certificate authorities to trust for this server, in PEM. Certificate verification is always on; this only adds trust, for servers whose certificate is issued by a private CA. While spec.useSameSettingsForOutgoing is true, outgoing trusts the incoming caBundle unless this is set.
@@ -263,6 +283,10 @@ key?: string
  */
 timeout?: string
 /**
+ * IMAP profiles: after the SMTP server accepted a message, save a copy in the mailbox's Sent folder over IMAP (APPEND, flagged as read; the folder marked \Sent, else one named Sent, created when missing), as a mail client does. Unset means true. Set false for servers that save sent mail themselves (Gmail, Exchange, Microsoft 365), or the copy appears twice. Exchange profiles always save it (EWS SendAndSaveCopy, Graph sendMail).
+ */
+saveToSentFolder?: boolean
+/**
  * SendAs: mail appears to come from the mailbox owner alone. SendOnBehalf: From is the owner and Sender the sending mailbox. One of: SendAs, SendOnBehalf.
  */
 sendMode?: ("SendAs" | "SendOnBehalf")
@@ -276,7 +300,7 @@ useSameSettingsForOutgoing?: boolean
  */
 allowInsecureAuthentication?: boolean
 /**
- * Maximum concurrent connections per authenticated identity.
+ * Connections open at once to one server of this profile per authenticated identity (Dynamics: per mailbox with the mailbox's credentials, per profile with the profile's): IMAP sessions (each mailbox's inbox, and its Sent Items when tracked), SMTP connections (each send holds one; a mailbox's pool has at most this many), EWS and Graph requests, and test connections. A connection waits for a free one. A profile's shared identity is used by every sync worker, so each holds its share: this divided by the live workers, at least one. An IMAP service account needs one per mailbox it keeps open.
  */
 maxConcurrentConnections?: number
 /**
@@ -480,6 +504,68 @@ reason: string
 message?: string
 }[]
 }
+/**
+ * The last test of the profile itself (Dynamics' Test Connection), run on a test request (annotation mailsync.dev/test-requested-at), with or without mailboxes: each server reached, TLS as configured, and, where the profile has its own credentials (credentials.source: Profile), the sign-in. The same request also tests every mailbox of the profile.
+ */
+connectionTest?: {
+/**
+ * The value of the mailsync.dev/test-requested-at annotation this test answered.
+ */
+request?: string
+/**
+ * When it ran.
+ */
+time?: string
+/**
+ * Succeeded when every step of every direction passed. One of: Succeeded, Failed.
+ */
+result?: ("Succeeded" | "Failed")
+/**
+ * Per direction.
+ * 
+ * @maxItems 2
+ */
+directions?: []|[{
+/**
+ * Which server. One of: incoming, outgoing.
+ */
+direction: ("incoming" | "outgoing")
+/**
+ * Succeeded, or the failure reason (see docs/observability.md), e.g. ServerUnreachable, TLSError, AuthenticationFailed.
+ */
+reason: string
+/**
+ * What was tested and found (steps: reachability, TLS, sign-in), or what failed.
+ */
+message: string
+}]|[{
+/**
+ * Which server. One of: incoming, outgoing.
+ */
+direction: ("incoming" | "outgoing")
+/**
+ * Succeeded, or the failure reason (see docs/observability.md), e.g. ServerUnreachable, TLSError, AuthenticationFailed.
+ */
+reason: string
+/**
+ * What was tested and found (steps: reachability, TLS, sign-in), or what failed.
+ */
+message: string
+}, {
+/**
+ * Which server. One of: incoming, outgoing.
+ */
+direction: ("incoming" | "outgoing")
+/**
+ * Succeeded, or the failure reason (see docs/observability.md), e.g. ServerUnreachable, TLSError, AuthenticationFailed.
+ */
+reason: string
+/**
+ * What was tested and found (steps: reachability, TLS, sign-in), or what failed.
+ */
+message: string
+}]
+}
 }
 
 /**
@@ -491,9 +577,9 @@ export interface MailboxSpec {
  */
 emailAddress: string
 /**
- * The CRM user or queue this mailbox belongs to.
+ * The CRM user or queue this mailbox belongs to. Required, except for a forward mailbox, which has none.
  */
-owner: {
+owner?: {
 /**
  * Kind of owner. One of: User, Queue.
  */
@@ -559,17 +645,21 @@ namespace?: string
  */
 processEmailReceivedAfter?: string
 /**
- * This is a forward mailbox: it receives mail forwarded from other mailboxes and unwraps it.
+ * This is a forward mailbox: a collection mailbox, dedicated to the operator, that receives mail forwarded (as an attachment) by the mailboxes of its Deployment whose incoming delivery method is ForwardMailbox. It has no owner: the activity of each forwarded message belongs to the user or queue whose mailbox forwarded it, and it sends nothing (outgoing and ACT are None).
  */
 forwardMailbox?: boolean
 /**
- * Forward mailboxes only: delete each message after it reached the CRM.
+ * Forward and queue mailboxes only (as Dynamics allows): delete each message once it reached the CRM (a forward mailbox also deletes messages its filtering left out). IMAP and POP3 delete it; EWS and Graph move it to Deleted Items.
  */
 deleteAfterProcessing?: boolean
 /**
  * Stop processing without deleting anything; tests still run on request.
  */
 suspended?: boolean
+/**
+ * One mailbox syncs with one organization: when another Mailbox (in any namespace the operator watches) has the same address, only the oldest is enabled and the others report AddressInUse naming it. Set true to take the address over from it instead (it stops, reporting AddressInUse), as Dynamics' "Sync items with Exchange from this org only" does. Across namespaces the take-over takes effect only once an approver approved the address on this Mailbox.
+ */
+takeOverAddress?: boolean
 /**
  * Appointment, contact and task synchronization of this mailbox (with spec.appointmentsContactsTasks: ServerSideSync).
  */
@@ -721,6 +811,27 @@ highestModseq?: string
  * Opaque EWS SyncState or Graph delta link.
  */
 syncState?: string
+/**
+ * Where the sync of the mailbox's Sent Items resumes (the Deployment's trackSentItems), in the same fields.
+ */
+sentItems?: {
+/**
+ * IMAP UIDVALIDITY of the Sent folder.
+ */
+uidValidity?: string
+/**
+ * Highest IMAP UID of the Sent folder delivered to the CRM.
+ */
+lastUid?: number
+/**
+ * IMAP HIGHESTMODSEQ of the Sent folder at the last sync.
+ */
+highestModseq?: string
+/**
+ * Opaque EWS SyncState or Graph delta link of Sent Items.
+ */
+syncState?: string
+}
 }
 /**
  * Per direction: last and next cycle, what the last cycle did, and any current failure.
@@ -2267,7 +2378,7 @@ name: string
 namespace?: string
 }
 /**
- * OAuth 2.0 client-credentials settings (Exchange Online through Microsoft Graph, or OAuth2 to Exchange Server). The client secret is read from credentials.secretRef (key clientSecret).
+ * OAuth 2.0 (docs/oauth.md). OAuth2: an app-only token (client credentials) for Microsoft Graph, EWS or Dataverse. XOAUTH2 with these settings: a token for IMAP, POP3 and SMTP from the token endpoint: delegated, from a user's refresh token (Secret key refreshToken: Gmail, Microsoft 365), or app-only (client credentials: Microsoft 365's IMAP, POP and SMTP). The client proves itself with the Secret in spec.crm.credentialsSecretRef: key clientSecret, or a certificate (keys tls.crt and tls.key, a kubernetes.io/tls Secret: no shared secret travels), or needs no Secret at all with serviceAccountName (workload identity federation).
  */
 oauth?: {
 /**
@@ -2279,13 +2390,21 @@ tenantId?: string
  */
 clientId: string
 /**
- * Token authority. Defaults to https://login.microsoftonline.com; use https://login.microsoftonline.us or https://login.chinacloudapi.cn for sovereign clouds. The client secret is sent here: http:// needs spec.crm.allowInsecureAuthentication: true.
+ * Token authority. Defaults to https://login.microsoftonline.com; use https://login.microsoftonline.us or https://login.chinacloudapi.cn for sovereign clouds. Credentials are sent here: http:// needs spec.crm.allowInsecureAuthentication: true.
  */
 authorityURL?: string
 /**
- * Scope requested with the token. Defaults to https://graph.microsoft.com/.default for Graph and https://outlook.office365.com/.default for EWS.
+ * The token endpoint itself, instead of {authorityURL}/{tenantId}/oauth2/v2.0/token: https://oauth2.googleapis.com/token for Google accounts. Credentials are sent here: http:// needs spec.crm.allowInsecureAuthentication: true.
+ */
+tokenURL?: string
+/**
+ * Scope requested with the token. Defaults to https://graph.microsoft.com/.default for Graph, https://outlook.office365.com/.default for EWS and app-only IMAP/POP/SMTP, the Dataverse organization for the CRM, and none for a refresh token (it keeps what the user consented to).
  */
 scope?: string
+/**
+ * Workload identity federation, as AKS workload identity does: a token of this ServiceAccount (in this object's namespace), requested from the API server for the audience api://AzureADTokenExchange, is exchanged at the token endpoint instead of a secret or certificate. The app registration trusts it with a federated credential (issuer: the cluster's service account issuer; subject: system:serviceaccount:<namespace>:<name>). Whoever sets it must be allowed to create tokens for that ServiceAccount.
+ */
+serviceAccountName?: string
 }
 /**
  * Allow an http:// url or oauth.authorityURL on a host other than localhost, 127.0.0.1 or [::1]: the bearer token or client secret and every message would cross the network in cleartext. Off by default; only for isolated test systems.
@@ -2628,7 +2747,7 @@ userDigits?: number
 counterDigits?: number
 }
 /**
- * Email correlation by headers (In-Reply-To, References, Thread-Index).
+ * Email correlation: which CRM email an incoming message answers, in the order Dynamics uses: In-Reply-To, then the tracking token in the subject (resolved by the CRM), then References, then the Thread-Index conversation (Outlook and Exchange keep it in replies; the operator writes one into every email it sends).
  */
 correlation?: {
 /**
@@ -2636,6 +2755,23 @@ correlation?: {
  */
 enabled?: boolean
 }
+/**
+ * Mail between the organization's own users and queues: the addresses of this Deployment's Mailboxes.
+ */
+internalEmail?: {
+/**
+ * Do not track incoming mail whose sender is one of this Deployment's mailboxes: mail between colleagues (Dynamics: ignoreinternalemail).
+ */
+ignore?: boolean
+/**
+ * While ignore is true, still track internal mail that a queue's mailbox receives, so a request a colleague sends to a queue is not lost (Dynamics: DoNotIgnoreInternalEmailToQueues, on by default).
+ */
+trackToQueues?: boolean
+}
+/**
+ * Also track the mail in each mailbox's Sent Items (IMAP: the folder marked \Sent; EWS and Graph: Sent Items) with the owner's filtering method applied to the recipients, so mail written outside the CRM becomes an activity too (Dynamics: AutoTrackSentFolderItems). Mail the CRM sent itself is recognised by its Message-ID and not tracked twice.
+ */
+trackSentItems?: boolean
 /**
  * Largest attachment taken into the CRM. A quantity such as 25Mi, 10M or 1048576 (bytes).
  */

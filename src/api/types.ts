@@ -45,6 +45,13 @@ export const TEST_REQUESTED_AT = 'mailsync.dev/test-requested-at';
 /** Annotation carrying a timestamp: a change asks for an immediate sync cycle. */
 export const SYNC_REQUESTED_AT = 'mailsync.dev/sync-requested-at';
 
+/**
+ * What a mailbox is: a user's, a queue's, or a forward mailbox (no owner). Forward mailboxes sort
+ * first in rollouts ("Forward" < "Queue" < "User"): many users' mail goes through one of them.
+ */
+export type MailboxKind = 'User' | 'Queue' | 'Forward';
+export const mailboxKind = (m: { spec: MailboxSpec }): MailboxKind => (m.spec.forwardMailbox || !m.spec.owner ? 'Forward' : m.spec.owner.kind);
+
 export const isExchange = (t: ServerType): boolean => t === 'ExchangeServer' || t === 'ExchangeOnline';
 /** Declarative approval from Git: set to the exact address by a principal holding the approve verb. */
 export const APPROVED_ADDRESS = 'mailsync.dev/approved-address';

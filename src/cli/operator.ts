@@ -57,7 +57,7 @@ export async function runOperator(flags: OperatorFlags): Promise<void> {
     graph: { notificationUrl: notifyAddress ? flags.graphNotificationUrl : undefined, debug: debugLog },
   });
   // Test and Enable first checks that Dynamics 365 does not process a mailbox itself.
-  const gate = new DynamicsGate({ caches, connectors: syncParts.connectors, events: new EventRecorder(clients, 'mailsync-operator', logger), logger });
+  const gate = new DynamicsGate({ caches, clients, connectors: syncParts.connectors, events: new EventRecorder(clients, 'mailsync-operator', logger), logger });
   const manager = runController
     ? new Manager(clients, { namespace: flags.namespace, logger, testing: instrumentTesting(new ConnectMailboxTesting(logger, gate), metrics), crmTesting: new ConnectCrmTesting(syncParts.connectors, logger), caches, autoApproveCap: flags.autoApproveDomains?.length ? flags.autoApproveDomains : undefined })
     : undefined;

@@ -78,7 +78,7 @@ export function createActPart(input: { mailbox: Mailbox; profile: EmailServerPro
   const org = deployment.metadata.uid ?? `${deployment.metadata.namespace}/${deployment.metadata.name}`;
   const exchange = exchangeActAdapter(input.profile, mailbox, input.lookups, org, settings);
   const engine = new ActEngine({
-    mailbox: { address: mailbox.spec.emailAddress, ownerName: mailbox.spec.owner.name },
+    mailbox: { address: mailbox.spec.emailAddress, ownerName: mailbox.spec.owner?.name ?? mailbox.metadata.name },
     org: { uid: org, name: `${deployment.metadata.namespace}/${deployment.metadata.name}` },
     exchange,
     crm,

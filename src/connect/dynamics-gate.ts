@@ -12,6 +12,7 @@ import { secretSource } from '../domain/secret-source.js';
 import { handOver, processedByDynamics, readMailboxRow, type CoexistenceDirection } from '../crm/dynamics-coexistence.js';
 import { DynamicsConnector } from '../crm/dynamics.js';
 import { CrmError } from '../crm/types.js';
+import type { KubeClients } from '../kube/client.js';
 import type { EventRecorder } from '../kube/events.js';
 import type { Logger } from '../log/logger.js';
 import { redact } from '../util/redact.js';
@@ -19,6 +20,8 @@ import type { ConnectorCache } from './sync-parts.js';
 
 export interface DynamicsGateOptions {
   caches: Caches;
+  /** For a connector signing in with workload identity (a ServiceAccount token of the namespace). */
+  clients?: KubeClients;
   connectors: ConnectorCache;
   events?: EventRecorder;
   logger?: Logger;
@@ -50,7 +53,7 @@ export class DynamicsGate {
     if (deployment?.spec.crm.type !== 'Dynamics365' || directions.length === 0) return out;
     const address = mailbox.spec.emailAddress;
     try {
-      const connector = this.options.connectors.get(deployment, secretSource(this.options.caches, mailbox.metadata.namespace));
+      const connector = this.options.connectors.get(deployment, secretSource(this.options.caches, mailbox.metadata.namespace, this.options.clients));
       if (!(connector instanceof DynamicsConnector)) return out;
       const row = await readMailboxRow(connector.client, address);
       const found = processedByDynamics(row, directions as CoexistenceDirection[]);

@@ -163,7 +163,7 @@ export class DynamicsMirror {
   }
 
   private async runDeployment(deployment: Deployment, mirror: Mailbox[], approve: Mailbox[]): Promise<void> {
-    const connector = this.options.connectors.get(deployment, secretSource(this.options.caches, deployment.metadata.namespace));
+    const connector = this.options.connectors.get(deployment, secretSource(this.options.caches, deployment.metadata.namespace, this.options.clients));
     if (!(connector instanceof DynamicsConnector)) return;
     const client = connector.client;
     const addresses = [...new Set([...mirror, ...approve].map((m) => m.spec.emailAddress.toLowerCase()))];

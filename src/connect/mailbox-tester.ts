@@ -8,7 +8,8 @@ import type { Logger } from '../log/logger.js';
 import { classifyError } from '../mail/errors.js';
 import { redact } from '../util/redact.js';
 import type { DynamicsGate } from './dynamics-gate.js';
-import { resolveDirection, revisionOf, type DirectionSettings } from './settings.js';
+import { ConnectProfileTesting } from './profile-tester.js';
+import { oauthFingerprint, resolveDirection, revisionOf, type DirectionSettings } from './settings.js';
 import { testerFor } from './testers.js';
 import { actSettings, testAct } from './act.js';
 import { ACT_KINDS } from '../act/model.js';
@@ -20,7 +21,9 @@ function successMessage(s: DirectionSettings): string {
     case 'incoming':
       return `logged in to ${s.protocol} server ${where} as ${s.credentials?.username ?? s.address} and opened the inbox`;
     case 'outgoing':
-      return `authenticated to ${s.protocol} server ${where} (nothing was sent)`;
+      return s.authentication === 'None'
+        ? `reached the ${s.protocol} relay ${where}, which takes mail without sign-in (authentication None; nothing was sent)`
+        : `authenticated to ${s.protocol} server ${where} (nothing was sent)`;
     default:
       return `opened the calendar of ${s.address} on ${where}`;
   }
@@ -37,6 +40,8 @@ async function actTested(s: DirectionSettings, profile: EmailServerProfile, mail
 }
 
 export class ConnectMailboxTesting implements MailboxTesting {
+  private readonly profiles = new ConnectProfileTesting();
+
   /**
    * `logger`: where what a server said about a failed test goes, at debug (never to status).
    * `gate`: the coexistence check with Dynamics 365 (dynamics-gate.ts), run after a direction's
@@ -47,6 +52,11 @@ export class ConnectMailboxTesting implements MailboxTesting {
     private readonly logger?: Logger,
     private readonly gate?: DynamicsGate,
   ) {}
+
+  /** A profile's own connection test (Test Connection). */
+  testProfile(...args: Parameters<ConnectProfileTesting['testProfile']>): ReturnType<ConnectProfileTesting['testProfile']> {
+    return this.profiles.testProfile(...args);
+  }
 
   plan(mailbox: Mailbox, profile: EmailServerProfile, directions: Direction[], lookups: SecretSource, deployment?: Deployment): TestPlan {
     const fingerprint: unknown[] = [profile.spec.serverType, this.gate?.fingerprint(mailbox)];
@@ -60,9 +70,10 @@ export class ConnectMailboxTesting implements MailboxTesting {
       }
       const s = res.value;
       // Everything that decides how we connect, but no secret values: Secret versions stand in.
-      const { credentials, oauth, ...rest } = s;
+      // Limits are the profile's and in its revision already; they decide nothing a test checks.
+      const { credentials, oauth, maxConnections: _limit, sharedCredentials: _shared, ...rest } = s;
       if (direction === 'appointmentsContactsTasks') fingerprint.push({ act: mailbox.spec.act ?? {}, kinds: deployment?.spec.appointmentsContactsTasks?.kinds ?? {}, crm: deployment?.spec.crm.type });
-      fingerprint.push({ ...rest, endpoint: { ...s.endpoint, ca: s.endpoint.ca ? revisionOf(s.endpoint.ca) : undefined }, user: credentials?.username, oauth: oauth && { ...oauth, clientSecret: undefined } });
+      fingerprint.push({ ...rest, endpoint: { ...s.endpoint, ca: s.endpoint.ca ? revisionOf(s.endpoint.ca) : undefined }, user: credentials?.username, oauth: oauth && oauthFingerprint(oauth) });
       return {
         direction,
         run: async (signal?: AbortSignal): Promise<TestOutcome> => {
@@ -71,8 +82,11 @@ export class ConnectMailboxTesting implements MailboxTesting {
             if (direction === 'appointmentsContactsTasks') {
               message = await actTested(s, profile, mailbox, deployment, lookups, signal);
             } else {
-              await testerFor(s).test(signal);
-              message = successMessage(s);
+              const tester = testerFor(s);
+              await tester.test(signal);
+              // What the server said it is (EWS: the Exchange version).
+              const found = tester.serverDescription?.();
+              message = `${successMessage(s)}${found ? ` (${found})` : ''}`;
             }
           } catch (err) {
             const e = classifyError(err);

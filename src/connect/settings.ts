@@ -4,8 +4,10 @@
 
 import { createHash } from 'node:crypto';
 import type { ConnectionSpec, EmailServerProfileSpec, MailboxSpec } from '../api/types.js';
-import { registerSecret, registerSecrets } from '../util/redact.js';
+import { registerSecrets } from '../util/redact.js';
 import { durationMs } from '../api/quantities.js';
+import type { ExchangeProduct } from '../mail/ews-version.js';
+import { FEDERATION_AUDIENCE } from '../net/oauth-client.js';
 import type { Credentials, Endpoint, TlsMode, TokenProvider } from '../mail/types.js';
 
 export type Direction = 'incoming' | 'outgoing' | 'appointmentsContactsTasks';
@@ -18,16 +20,38 @@ export interface SecretData {
 }
 
 export interface Lookups {
+  /** The namespace the names resolve in. */
+  namespace?: string;
   secret(name: string): SecretData | undefined;
   configMap(name: string): SecretData | undefined;
+  /** A token of a ServiceAccount of the namespace for this audience (workload identity federation). */
+  serviceAccountToken?(name: string, audience: string): Promise<string>;
+  /** Writes one key of a Secret of the namespace (a rotated refresh token). */
+  writeSecretKey?(name: string, key: string, value: string): Promise<void>;
 }
+
+/**
+ * How an OAuth client proves itself, or the user's refresh token (delegated access). Secret values
+ * and functions; fingerprints keep only the kind and names.
+ */
+export type OAuthGrant =
+  | { kind: 'secret'; secret: string }
+  | { kind: 'certificate'; certificatePem: string; privateKeyPem: string }
+  /** Workload identity: a token of this ServiceAccount (`namespace/name`) exchanged at the token endpoint. */
+  | { kind: 'federated'; serviceAccount: string; token: () => Promise<string> }
+  | { kind: 'refresh'; refreshToken: string; clientSecret?: string; store?: (refreshToken: string) => Promise<void> };
 
 export interface OAuthSettings {
   tenantId?: string;
   clientId: string;
-  clientSecret: string;
+  grant: OAuthGrant;
   authorityURL: string;
+  /** The scope asked for; empty for a refresh token that keeps its consented scope (Google). */
   scope: string;
+  /** The token endpoint, when not `{authorityURL}/{tenantId}/oauth2/v2.0/token`. */
+  tokenUrl?: string;
+  /** The user the token signs in as over IMAP, POP3 and SMTP (XOAUTH2); the mailbox by default. */
+  username?: string;
 }
 
 export interface DirectionSettings {
@@ -38,10 +62,16 @@ export interface DirectionSettings {
   /** Password or static-token credentials; for OAuth2 client credentials see `oauth`. */
   credentials?: Credentials;
   oauth?: OAuthSettings;
-  authentication: 'Basic' | 'NTLM' | 'OAuth2' | 'XOAUTH2';
+  authentication: 'Basic' | 'NTLM' | 'OAuth2' | 'XOAUTH2' | 'None';
   impersonation: boolean;
   autodiscover: boolean;
   sendMode: 'SendAs' | 'SendOnBehalf';
+  /** The profile's maxConcurrentConnections: connections at once per server and identity. */
+  maxConnections: number;
+  /** The credentials are the profile's (credentials.source: Profile), shared by all its mailboxes. */
+  sharedCredentials: boolean;
+  /** EWS: the server's Exchange version (spec.exchangeVersion); detected when unset. */
+  exchangeVersion?: ExchangeProduct;
   /** Versions of every Secret/ConfigMap read, for the revision hash. */
   versions: string[];
 }
@@ -83,11 +113,24 @@ function insecureTransport(spec: EmailServerProfileSpec, c: { field: string; tls
   return undefined;
 }
 
+/** Where a direction connects, resolved from the profile: the endpoint, and which sections say how. */
+interface Location {
+  protocol: Protocol;
+  endpoint: Endpoint;
+  /** The section that says where to connect, and the one that says how to sign in. */
+  place: ConnectionSpec;
+  auth: ConnectionSpec;
+  field: string;
+  placeField: string;
+  authField: string;
+  versions: string[];
+}
+
 /**
- * Settings for one direction of one mailbox. Failures are configuration problems the user must
- * fix (a missing Secret or key), reported with the field to change.
+ * Where one direction of a profile connects, for a mailbox of this address (autodiscover starts
+ * from its domain): everything but the credentials. Failures name the field to fix.
  */
-export function resolveDirection(profile: { name: string; spec: EmailServerProfileSpec }, mailbox: MailboxSpec, direction: Direction, lookups: Lookups): SettingsResult {
+function locate(profile: { name: string; spec: EmailServerProfileSpec }, address: string, direction: Direction, lookups: Lookups): { ok: true; value: Location } | { ok: false; reason: string; message: string } {
   const spec = profile.spec;
   const protocol = protocolFor(spec, direction);
   // Where the server is: the direction's own section; outgoing Exchange falls back to incoming's URL.
@@ -132,13 +175,31 @@ export function resolveDirection(profile: { name: string; spec: EmailServerProfi
   const endpoint: Endpoint = {
     // Autodiscover without a URL starts from the mailbox's domain, as Outlook does. An IPv6
     // address may be written in brackets ([2001:db8::1]); sockets take it without them.
-    host: place.server ? unbracketed(place.server) : (place.url ? new URL(place.url).hostname : place.autodiscover ? mailbox.emailAddress.slice(mailbox.emailAddress.lastIndexOf('@') + 1) : ''),
+    host: place.server ? unbracketed(place.server) : (place.url ? new URL(place.url).hostname : place.autodiscover ? address.slice(address.lastIndexOf('@') + 1) : ''),
     port: place.port ?? DEFAULT_PORTS[protocol]?.[tls] ?? 443,
     tls,
     ca,
     url: place.url,
     timeoutMs: durationMs(place.timeout, 30_000),
   };
+  return { ok: true, value: { protocol, endpoint, place, auth, field, placeField, authField, versions } };
+}
+
+/** The endpoint of a direction of a profile, without credentials (a profile's own connection test). */
+export function resolveEndpoint(profile: { name: string; spec: EmailServerProfileSpec }, direction: 'incoming' | 'outgoing', lookups: Lookups, address: string): { ok: true; value: Endpoint } | { ok: false; reason: string; message: string } {
+  const located = locate(profile, address, direction, lookups);
+  return located.ok ? { ok: true, value: located.value.endpoint } : located;
+}
+
+/**
+ * Settings for one direction of one mailbox. Failures are configuration problems the user must
+ * fix (a missing Secret or key), reported with the field to change.
+ */
+export function resolveDirection(profile: { name: string; spec: EmailServerProfileSpec }, mailbox: MailboxSpec, direction: Direction, lookups: Lookups): SettingsResult {
+  const located = locate(profile, mailbox.emailAddress, direction, lookups);
+  if (!located.ok) return located;
+  const { protocol, endpoint, place, auth, field, placeField, authField, versions } = located.value;
+  const spec = profile.spec;
 
   const source = auth.credentials?.source ?? 'Mailbox';
   const secretName = source === 'Profile' ? auth.credentials?.secretRef?.name : mailbox.credentialsSecretRef?.name;
@@ -156,39 +217,53 @@ export function resolveDirection(profile: { name: string; spec: EmailServerProfi
         `set ${placeField}.url to the Autodiscover service (https://<server>/autodiscover/autodiscover.svc) or ${placeField}.server`,
     };
   }
-  if (!secretName) {
+  const authentication = auth.authentication ?? 'Basic';
+  const o = auth.oauth;
+  // Workload identity needs no Secret: the ServiceAccount's token is the credential.
+  const federated = (authentication === 'OAuth2' || authentication === 'XOAUTH2') && o?.serviceAccountName ? o.serviceAccountName : undefined;
+  let d: Record<string, string> = {};
+  if (authentication === 'None') {
+    // An anonymous SMTP relay (allowed by IP, over TLS): nothing to sign in with.
+  } else if (secretName) {
+    const secret = lookups.secret(secretName);
+    if (!secret) return { ok: false, reason: 'SecretNotFound', message: `Secret "${secretName}" (${secretField}) not found in the namespace` };
+    versions.push(`Secret/${secretName}@${secretVersion(secret)}`);
+    d = secret.data;
+  } else if (!federated) {
     return { ok: false, reason: 'CredentialsMissing', message: `no credentials: set ${secretField}` };
   }
-  const secret = lookups.secret(secretName);
-  if (!secret) return { ok: false, reason: 'SecretNotFound', message: `Secret "${secretName}" (${secretField}) not found in the namespace` };
-  versions.push(`Secret/${secretName}@${secret.resourceVersion}`);
-  const d = secret.data;
-  const authentication = auth.authentication ?? 'Basic';
   const username = d.username ?? mailbox.emailAddress;
   // With the username, so the SASL PLAIN and XOAUTH2 blobs that carry both are known too.
   registerSecrets([d.password, d.accessToken], { username });
-  registerSecret(d.clientSecret);
+  registerSecrets([d.clientSecret, d.refreshToken, d['tls.key']]);
   const missing = (key: string) => ({ ok: false as const, reason: 'CredentialsMissing', message: `Secret "${secretName}" (${secretField}) has no key "${key}" needed for ${authentication} authentication` });
 
   let credentials: Credentials | undefined;
   let oauth: OAuthSettings | undefined;
-  if (authentication === 'Basic' || authentication === 'NTLM') {
+  if (authentication === 'None') {
+    credentials = { kind: 'anonymous' };
+  } else if (authentication === 'Basic' || authentication === 'NTLM') {
     if (!d.password) return missing('password');
     credentials = { kind: 'password', username, password: d.password };
-  } else if (authentication === 'XOAUTH2') {
+  } else if (authentication === 'XOAUTH2' && !o) {
+    // A token someone else keeps fresh, as it is.
     if (!d.accessToken) return missing('accessToken');
     const token = d.accessToken;
     credentials = { kind: 'oauth2', username, token: { getToken: async () => token } satisfies TokenProvider };
   } else {
-    if (!d.clientSecret) return missing('clientSecret');
-    const o = auth.oauth;
-    if (!o?.clientId) return { ok: false, reason: 'UnsupportedConfiguration', message: `${field}.oauth.clientId is required for OAuth2` };
+    if (!o?.clientId) return { ok: false, reason: 'UnsupportedConfiguration', message: `${field}.oauth.clientId is required for ${authentication} with a token endpoint` };
+    const grant = oauthGrant(d, { federated, namespaceOf: secretName, lookups, secretName, delegated: authentication === 'XOAUTH2' });
+    if ('missing' in grant) return missing(grant.missing);
+    if ('problem' in grant) return { ok: false, reason: 'UnsupportedConfiguration', message: grant.problem };
+    const mailScope = grant.kind === 'refresh' ? '' : 'https://outlook.office365.com/.default';
     oauth = {
       tenantId: o.tenantId,
       clientId: o.clientId,
-      clientSecret: d.clientSecret,
+      grant,
       authorityURL: o.authorityURL ?? 'https://login.microsoftonline.com',
-      scope: o.scope ?? (protocol === 'Graph' ? 'https://graph.microsoft.com/.default' : 'https://outlook.office365.com/.default'),
+      scope: o.scope ?? (protocol === 'Graph' ? 'https://graph.microsoft.com/.default' : mailScope),
+      ...(o.tokenURL ? { tokenUrl: o.tokenURL } : {}),
+      ...(authentication === 'XOAUTH2' ? { username } : {}),
     };
   }
   return {
@@ -204,8 +279,62 @@ export function resolveDirection(profile: { name: string; spec: EmailServerProfi
       impersonation: auth.credentials?.impersonation ?? false,
       autodiscover: place.autodiscover ?? false,
       sendMode: spec.outgoing?.sendMode ?? 'SendAs',
+      maxConnections: spec.maxConcurrentConnections ?? 10,
+      sharedCredentials: source === 'Profile',
+      ...(protocol === 'EWS' && spec.exchangeVersion ? { exchangeVersion: spec.exchangeVersion } : {}),
       versions,
     },
+  };
+}
+
+/**
+ * A Secret's part of a revision: its resourceVersion, except for a Secret holding a refresh token,
+ * whose rotation (written back by the operator) must not count as a change: the other keys decide.
+ */
+export function secretVersion(secret: SecretData): string {
+  if (secret.data.refreshToken === undefined) return secret.resourceVersion;
+  const { refreshToken: _rotating, ...rest } = secret.data;
+  return `data-${revisionOf(Object.entries(rest).sort(([a], [b]) => (a < b ? -1 : 1)))}`;
+}
+
+/**
+ * The OAuth grant a Secret provides: a refresh token (delegated, XOAUTH2 only), else the client's
+ * secret, certificate (tls.crt and tls.key) or workload identity.
+ */
+function oauthGrant(
+  d: Record<string, string>,
+  opts: { federated?: string; namespaceOf?: string; lookups: Lookups; secretName?: string; delegated: boolean },
+): OAuthGrant | { missing: string } | { problem: string } {
+  const { lookups, secretName } = opts;
+  if (opts.delegated && d.refreshToken) {
+    const store = secretName && lookups.writeSecretKey ? (token: string) => lookups.writeSecretKey!(secretName, 'refreshToken', token) : undefined;
+    return { kind: 'refresh', refreshToken: d.refreshToken, ...(d.clientSecret ? { clientSecret: d.clientSecret } : {}), ...(store ? { store } : {}) };
+  }
+  if (d.clientSecret) return { kind: 'secret', secret: d.clientSecret };
+  if (d['tls.crt'] && d['tls.key']) return { kind: 'certificate', certificatePem: d['tls.crt'], privateKeyPem: d['tls.key'] };
+  if (opts.federated) {
+    const name = opts.federated;
+    if (!lookups.serviceAccountToken) return { problem: `workload identity (oauth.serviceAccountName "${name}") needs ServiceAccount tokens, which this process cannot request` };
+    return { kind: 'federated', serviceAccount: `${lookups.namespace ?? ''}/${name}`, token: () => lookups.serviceAccountToken!(name, FEDERATION_AUDIENCE) };
+  }
+  return { missing: opts.delegated ? 'refreshToken (or clientSecret, or tls.crt and tls.key)' : 'clientSecret (or tls.crt and tls.key, or set oauth.serviceAccountName)' };
+}
+
+/**
+ * What of the OAuth settings a test depends on, without secret values: the same object as before
+ * certificates and workload identity existed for a client secret, so those revisions stay as they were.
+ */
+export function oauthFingerprint(o: OAuthSettings): Record<string, unknown> {
+  const g = o.grant;
+  return {
+    tenantId: o.tenantId,
+    clientId: o.clientId,
+    authorityURL: o.authorityURL,
+    scope: o.scope,
+    tokenUrl: o.tokenUrl,
+    username: o.username,
+    grant: g.kind === 'secret' ? undefined : g.kind,
+    serviceAccount: g.kind === 'federated' ? g.serviceAccount : undefined,
   };
 }
 

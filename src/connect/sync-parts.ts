@@ -5,10 +5,13 @@
 import { incomingStart } from '../api/incoming-start.js';
 import { durationMs, quantityBytes } from '../api/quantities.js';
 import { retryPolicyOf, type RetryPolicy } from '../api/retry-policy.js';
-import type { Deployment, EmailServerProfile } from '../api/types.js';
+import type { Deployment, EmailServerProfile, Mailbox } from '../api/types.js';
 import { createConnector } from '../crm/factory.js';
 import type { CrmConnector } from '../crm/types.js';
+import { composeMime } from '../mail/compose.js';
+import { classifyError } from '../mail/errors.js';
 import { ImapSession } from '../mail/imap.js';
+import { redact } from '../util/redact.js';
 import { MailError, type Credentials, type OutgoingMessage } from '../mail/types.js';
 import { EwsNotifications, type EwsNotificationAccount, type EwsNotificationOptions } from '../mail/ews-notifications.js';
 import { Pop3Adapter } from '../mail/pop3.js';
@@ -23,11 +26,13 @@ import type { Pacer } from '../util/pacer.js';
 import { Pop3Source } from '../sync/sources/pop3-source.js';
 import { ChangeFeedSource } from '../sync/sources/change-feed.js';
 import type { FilteringMethod } from '../sync/filter.js';
+import type { Forwarder } from '../sync/incoming.js';
 import type { MessageParser } from '../sync/parser-pool.js';
 import { PendingFeed } from '../sync/pending-feed.js';
 import { DEFAULT_TOKEN, type TokenSettings } from '../sync/tracking-token.js';
 import type { SyncPartsFactory, SyncPlanInput } from '../sync/worker.js';
 import { resolveDirection, revisionOf, type DirectionSettings } from './settings.js';
+import { slotClaim, type SlotsOf } from './connection-limits.js';
 import { credentialsFor, ewsAdapterFor } from './testers.js';
 import { actSyncPart } from './act-sync-part.js';
 
@@ -83,7 +88,8 @@ export class ConnectorCache {
     const owner = deployment.metadata.uid ?? `${deployment.metadata.namespace}/${deployment.metadata.name}`;
     const held = this.connectors.get(owner);
     if (held?.key === key) return held.connector;
-    const connector = createConnector(crm, secret?.data ?? {}, { ca, timeoutMs: durationMs(crm.timeout, 30_000), tokenSource: clientCredentials });
+    const serviceAccountToken = lookups.serviceAccountToken?.bind(lookups);
+    const connector = createConnector(crm, secret?.data ?? {}, { ca, timeoutMs: durationMs(crm.timeout, 30_000), tokenSource: clientCredentials, ...(serviceAccountToken ? { serviceAccountToken } : {}) });
     this.connectors.set(owner, { key, connector });
     return connector;
   }
@@ -124,6 +130,107 @@ function subscribeLater(start: (w: SessionWatcher) => Promise<{ close(): Promise
   };
 }
 
+/** The Deployment's incoming filtering for mailboxes of users or of queues (Dynamics' defaults: FromCRMRecords, All). */
+export function filteringFor(deployment: Deployment, kind: 'User' | 'Queue'): FilteringMethod {
+  return (kind === 'Queue' ? (deployment.spec.incomingFiltering?.queues ?? 'All') : (deployment.spec.incomingFiltering?.users ?? 'FromCRMRecords')) as FilteringMethod;
+}
+
+/** A forwarding Mailbox as the incoming pipeline attributes a forwarded message to it. */
+function forwarderOf(m: Mailbox | undefined, deployment: Deployment): Forwarder | undefined {
+  if (!m?.spec.owner) return undefined;
+  const { kind, name } = m.spec.owner;
+  return { key: `${m.metadata.namespace}/${m.metadata.name}`, address: m.spec.emailAddress, ownerKind: kind, ownerName: name, filtering: filteringFor(deployment, kind) };
+}
+
+/**
+ * An Exchange folder as a change feed: EWS SyncFolderItems or a Graph delta query. The inbox's can
+ * also delete and move what it read (deleteAfterProcessing, moveFailedToUndeliverable).
+ */
+function exchangeFeed(s: DirectionSettings, credentials: Credentials, folder: 'inbox' | 'sentitems', slots: SlotsOf, receivedAfter?: Date): ChangeFeedSource {
+  if (s.protocol === 'EWS') {
+    const ews = ewsAdapterFor(s, credentials, slots(s));
+    return new ChangeFeedSource(
+      {
+        changes: async (state) => {
+          const r = await ews.syncFolderItems(state, undefined, folder === 'inbox' ? 'Inbox' : 'SentItems');
+          return { created: r.created, receivedAt: r.receivedAt, state: r.syncState };
+        },
+        mime: (id) => ews.getMime(id),
+        ...(folder === 'inbox' ? { remove: (id: string) => ews.deleteItem(id), moveTo: (id: string, to: string) => ews.moveToFolder(id, to) } : {}),
+      },
+      { receivedAfter },
+    );
+  }
+  const graph = new GraphAdapter(s.endpoint, credentials, { mailbox: s.address, slots: slots(s) });
+  return new ChangeFeedSource(
+    {
+      changes: async (state) => {
+        const r = await graph.delta(folder, state);
+        return { created: r.messages, receivedAt: r.receivedAt, state: r.nextDeltaLink };
+      },
+      mime: (id) => graph.getMime(id),
+      ...(folder === 'inbox' ? { remove: (id: string) => graph.deleteMessage(id), moveTo: (id: string, to: string) => graph.moveToFolder(id, to) } : {}),
+    },
+    { receivedAfter },
+  );
+}
+
+/**
+ * An IMAP session reporting to the incoming direction: new mail and every (re)connect wake it, and
+ * every failed attempt and drop is reported as it happens (the direction's health decides what it
+ * means); reconnects stay within seconds while the budget lasts.
+ */
+function watchedSession(s: DirectionSettings, credentials: Credentials, opts: { retry: RetryPolicy; debug: Debug; slots: SlotsOf; sentFolder?: boolean }): { session: ImapSession; watch: (w: SessionWatcher) => void } {
+  let watcher: SessionWatcher | undefined;
+  const session = new ImapSession(s.endpoint, credentials, {
+    ...(opts.sentFolder ? { sentFolder: true } : {}),
+    onExists: () => watcher?.wake(),
+    onConnected: () => watcher?.wake(),
+    onError: (err) => watcher?.failed(err),
+    backoff: { maxMs: opts.retry.reconnectMaxMs },
+    debug: opts.debug,
+    slots: opts.slots(s),
+  });
+  return { session, watch: (w) => (watcher = w) };
+}
+
+/** What the incoming and outgoing parts of one mailbox share. */
+interface Shared {
+  /** The incoming IMAP session, when the mailbox reads over IMAP. */
+  imap?: ImapSession;
+}
+
+interface SentFolder {
+  save(msg: OutgoingMessage): Promise<void>;
+  close(): Promise<void>;
+}
+
+/**
+ * Saves sent messages in the mailbox's Sent folder over IMAP: on the incoming session, or on a
+ * session of its own opened at the first send. The email was sent whatever happens here, so a
+ * failure is logged, never reported as a failed send.
+ */
+function sentFolder(shared: Shared, incoming: () => DirectionSettings, debug: Debug, logger: SyncPlanInput['logger'], slots: SlotsOf): SentFolder {
+  let own: ImapSession | undefined;
+  return {
+    async save(msg) {
+      try {
+        const session = shared.imap ?? (own ??= openSession(incoming(), debug, slots));
+        await session.appendToSent(await composeMime(msg, { keepBcc: true }));
+        debug(`IMAP: saved ${msg.messageId} in the Sent folder`);
+      } catch (err) {
+        const e = classifyError(err);
+        logger?.warn({ reason: e.reason, messageId: msg.messageId }, `sent, but the copy could not be saved in the Sent folder: ${redact(e.message)}`);
+      }
+    },
+    close: async () => own?.close(),
+  };
+}
+
+function openSession(s: DirectionSettings, debug: Debug, slots: SlotsOf): ImapSession {
+  return new ImapSession(s.endpoint, requireCredentials(s), { debug, slots: slots(s) });
+}
+
 /** The direction's credentials, or the error that names the missing combination. */
 function requireCredentials(s: DirectionSettings): Credentials {
   const credentials = credentialsFor(s);
@@ -153,22 +260,26 @@ export class ConnectSyncParts implements SyncPartsFactory {
       return r.value;
     };
     const crm = this.connectors.get(deployment, w.lookups);
-    const filtering = (m.spec.owner.kind === 'Queue' ? deployment.spec.incomingFiltering?.queues ?? 'All' : deployment.spec.incomingFiltering?.users ?? 'FromCRMRecords') as FilteringMethod;
+    const owner = m.spec.owner;
+    const forwarders = w.forwarders;
     const limits = [quantityBytes(deployment.spec.maxAttachmentSize, 5 * 1024 * 1024), quantityBytes(profile.spec.maxAttachmentSize, Number.MAX_SAFE_INTEGER)];
     const parts: SyncParts = {
       mailbox: {
         key: `${m.metadata.namespace}/${m.metadata.name}`,
         address: m.spec.emailAddress,
-        ownerKind: m.spec.owner.kind,
-        ownerName: m.spec.owner.name,
+        ...(owner ? { ownerKind: owner.kind, ownerName: owner.name } : {}),
         forwardMailbox: m.spec.forwardMailbox ?? false,
+        ...(forwarders ? { forwarder: (address: string) => forwarderOf(forwarders(address), deployment) } : {}),
         deleteAfterProcessing: m.spec.deleteAfterProcessing ?? false,
-        filtering,
+        filtering: filteringFor(deployment, owner?.kind ?? 'User'),
         correlation: deployment.spec.correlation?.enabled ?? true,
         token: tokenSettings(deployment),
         maxAttachmentBytes: Math.min(...limits),
         moveFailedToUndeliverable: profile.spec.moveFailedToUndeliverable ?? false,
         processEmailReceivedAfter: incomingStart({ profile: profile.spec, mailbox: m.spec, deployment: deployment.spec, firstSuccessfulTestTime: m.status?.firstSuccessfulTestTime })?.after,
+        ...(deployment.spec.internalEmail?.ignore && w.isInternal
+          ? { internalEmail: { ignore: true, trackToQueues: deployment.spec.internalEmail.trackToQueues ?? true, isInternal: w.isInternal } }
+          : {}),
       },
       outgoingMailbox: { key: `${m.metadata.namespace}/${m.metadata.name}`, address: m.spec.emailAddress, sendMode: profile.spec.outgoing?.sendMode ?? 'SendAs', token: tokenSettings(deployment) },
       crm,
@@ -179,9 +290,21 @@ export class ConnectSyncParts implements SyncPartsFactory {
     };
     // Protocol detail at debug level, through the mailbox's logger (it redacts registered secrets).
     const debug: Debug = w.logger ? (message, fields) => w.logger!.debug(fields ?? {}, message) : () => undefined;
-    if (w.incoming) parts.incoming = this.incoming(settings('incoming'), profile.spec.incoming, parts.retry!, debug, parts.mailbox.processEmailReceivedAfter);
+    const shared: Shared = {};
+    // Connections per server and identity (maxConcurrentConnections), shared with the other workers.
+    const slots: SlotsOf = (s) => slotClaim(s, w.liveWorkers);
+    const receivedAfter = parts.mailbox.processEmailReceivedAfter;
+    if (w.incoming) {
+      parts.incoming = this.incoming(settings('incoming'), profile.spec.incoming, parts.retry!, debug, shared, slots, receivedAfter);
+      // Sent Items as a second incoming source (not for POP3, which has no folders, nor a forward mailbox).
+      const inbox = parts.incoming!;
+      if (deployment.spec.trackSentItems && !m.spec.forwardMailbox) Object.assign(inbox, this.sentItems(settings('incoming'), parts.retry!, debug, { close: inbox.close, watch: inbox.watch }, slots, receivedAfter));
+    }
     if (w.outgoing) {
-      parts.outgoing = this.outgoing(settings('outgoing'), debug);
+      // IMAP profiles: SMTP keeps no copy, so the operator saves one in the Sent folder over IMAP,
+      // on the incoming session when there is one.
+      const saveSent = profile.spec.serverType === 'IMAP' && profile.spec.outgoing?.saveToSentFolder !== false;
+      parts.outgoing = this.outgoing(settings('outgoing'), debug, slots, saveSent ? sentFolder(shared, () => settings('incoming'), debug, w.logger, slots) : undefined);
       parts.pendingFeed = this.feedFor(crm);
     }
     if (w.act) parts.act = actSyncPart({ mailbox: m, profile, deployment, lookups: w.lookups, crm });
@@ -204,13 +327,13 @@ export class ConnectSyncParts implements SyncPartsFactory {
     return { pollIntervalMs: min, maxPollIntervalMs: Math.max(min, durationMs(profile.spec.maxPollingInterval, 15 * 60_000)) };
   }
 
-  private incoming(s: DirectionSettings, spec: EmailServerProfile['spec']['incoming'], retry: RetryPolicy, debug: Debug, receivedAfter?: Date): SyncParts['incoming'] {
+  private incoming(s: DirectionSettings, spec: EmailServerProfile['spec']['incoming'], retry: RetryPolicy, debug: Debug, shared: Shared, slots: SlotsOf, receivedAfter?: Date): SyncParts['incoming'] {
     const credentials = requireCredentials(s);
     const push = spec?.notifications !== 'Poll';
     const paced = <T>(task: () => Promise<T>) => (this.opts.pacer ? this.opts.pacer.run(task) : task());
     switch (s.protocol) {
       case 'IMAP': {
-        const options = { backoff: { maxMs: retry.reconnectMaxMs }, debug, compress: spec?.compress ?? false, ...(this.opts.pacer ? { pacer: this.opts.pacer } : {}) };
+        const options = { backoff: { maxMs: retry.reconnectMaxMs }, debug, compress: spec?.compress ?? false, slots: slots(s), ...(this.opts.pacer ? { pacer: this.opts.pacer } : {}) };
         if (!push) {
           // A session per cycle: failures fail the cycle, nothing stays connected in between.
           const source = new PolledImapSource(() => new ImapSession(s.endpoint, credentials, { ...options, backoff: { maxMs: 1000 } }));
@@ -233,6 +356,7 @@ export class ConnectSyncParts implements SyncPartsFactory {
           },
           onError: (err) => watcher?.failed(err),
         });
+        shared.imap = session;
         return { source: new ImapSource(session), watch: (w) => (watcher = w), refresh: () => session.refresh(), close: () => session.close() };
       }
       case 'POP3': {
@@ -246,15 +370,9 @@ export class ConnectSyncParts implements SyncPartsFactory {
         return { source: new Pop3Source(open), watch: (w) => w.notifications?.(polled), close: async () => undefined };
       }
       case 'EWS': {
-        const ews = ewsAdapterFor(s, credentials);
-        const feed = new ChangeFeedSource({
-          changes: async (state) => {
-            const r = await ews.syncFolderItems(state);
-            return { created: r.created, receivedAt: r.receivedAt, state: r.syncState };
-          },
-          mime: (id) => ews.getMime(id),
-        }, { receivedAfter });
+        const feed = exchangeFeed(s, credentials, 'inbox', slots, receivedAfter);
         if (!push) return { source: feed, watch: (w) => w.notifications?.(POLL_CHOSEN), close: async () => undefined };
+        const ews = ewsAdapterFor(s, credentials, slots(s));
         const account = (url: string): EwsNotificationAccount => ({
           url,
           ca: s.endpoint.ca,
@@ -274,14 +392,7 @@ export class ConnectSyncParts implements SyncPartsFactory {
         return { source: feed, watch: watching.watch, close: watching.close };
       }
       case 'Graph': {
-        const graph = new GraphAdapter(s.endpoint, credentials, { mailbox: s.address });
-        const feed = new ChangeFeedSource({
-          changes: async (state) => {
-            const r = await graph.delta('inbox', state);
-            return { created: r.messages, receivedAt: r.receivedAt, state: r.nextDeltaLink };
-          },
-          mime: (id) => graph.getMime(id),
-        }, { receivedAfter });
+        const feed = exchangeFeed(s, credentials, 'inbox', slots, receivedAfter);
         if (!push || credentials.kind !== 'oauth2') return { source: feed, watch: (w) => w.notifications?.(POLL_CHOSEN), close: async () => undefined };
         const app = { baseUrl: s.endpoint.url ?? DEFAULT_GRAPH_URL, ca: s.endpoint.ca, timeoutMs: s.endpoint.timeoutMs, tokens: credentials.token };
         let handle: { close(): Promise<void> } | undefined;
@@ -298,26 +409,57 @@ export class ConnectSyncParts implements SyncPartsFactory {
     }
   }
 
-  private outgoing(s: DirectionSettings, debug: Debug): SyncParts['outgoing'] {
+  /** The mailbox's Sent Items as an incoming source, closed with the inbox's. */
+  private sentItems(s: DirectionSettings, retry: RetryPolicy, debug: Debug, inbox: Pick<NonNullable<SyncParts['incoming']>, 'close' | 'watch'>, slots: SlotsOf, receivedAfter?: Date): Partial<NonNullable<SyncParts['incoming']>> {
+    const credentials = requireCredentials(s);
+    switch (s.protocol) {
+      case 'IMAP': {
+        // New sent mail (IDLE on the Sent folder) wakes the incoming direction as new inbox mail does.
+        const { session, watch } = watchedSession(s, credentials, { retry, debug, slots, sentFolder: true });
+        return {
+          sentItems: new ImapSource(session),
+          watch: (w) => {
+            inbox.watch?.(w);
+            watch(w);
+          },
+          close: async () => void (await Promise.all([inbox.close(), session.close()])),
+        };
+      }
+      case 'EWS':
+      case 'Graph':
+        return { sentItems: exchangeFeed(s, credentials, 'sentitems', slots, receivedAfter) };
+      default:
+        return {};
+    }
+  }
+
+  private outgoing(s: DirectionSettings, debug: Debug, slots: SlotsOf, sent?: SentFolder): SyncParts['outgoing'] {
     const credentials = requireCredentials(s);
     switch (s.protocol) {
       case 'SMTP': {
-        const smtp = new SmtpAdapter(s.endpoint, credentials, { maxConnections: 2 });
+        const smtp = new SmtpAdapter(s.endpoint, credentials, { maxConnections: 2, slots: slots(s) });
         const sender = {
           send: async (msg: OutgoingMessage) => {
             const id = await smtp.send(msg);
             debug(`SMTP ${s.endpoint.host}:${s.endpoint.port}: accepted ${id}`, { recipients: msg.to.length + (msg.cc?.length ?? 0) + (msg.bcc?.length ?? 0) });
+            await sent?.save(msg);
             return id;
           },
         };
-        return { sender, close: async () => smtp.close() };
+        return {
+          sender,
+          close: async () => {
+            smtp.close();
+            await sent?.close();
+          },
+        };
       }
       case 'EWS': {
-        const ews = ewsAdapterFor(s, credentials);
+        const ews = ewsAdapterFor(s, credentials, slots(s));
         return { sender: ews, close: async () => undefined };
       }
       case 'Graph': {
-        const graph = new GraphAdapter(s.endpoint, credentials, { mailbox: s.address });
+        const graph = new GraphAdapter(s.endpoint, credentials, { mailbox: s.address, slots: slots(s) });
         return { sender: graph, close: async () => undefined };
       }
       default:

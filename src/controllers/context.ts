@@ -4,6 +4,7 @@ import type { Caches } from '../domain/caches.js';
 import type { KubeClients } from '../kube/client.js';
 import type { EventRecorder } from '../kube/events.js';
 import type { Logger } from '../log/logger.js';
+import type { AddressClaims } from './address-claims.js';
 
 export interface ControllerContext {
   clients: KubeClients;
@@ -16,6 +17,8 @@ export interface ControllerContext {
    * spec.autoApproveDomains, so a mailbox admin cannot widen auto-approval by editing a Deployment.
    */
   autoApproveCap?: string[];
+  /** Mailboxes by address (one mailbox, one organization); the caches are scanned without it. */
+  addressClaims?: AddressClaims;
 }
 
 export const splitKey = (key: string): [string, string] => {

@@ -47,7 +47,7 @@ export class DeploymentReconciler {
     const key = this.configKey(d);
     const prev = this.last.get(id);
     if (prev && prev.key === key && Date.now() < prev.retestAt) return { outcome: prev.outcome, retryInMs: 0, fresh: false };
-    const outcome = await this.crm!.test(d, secretSource(this.ctx.caches, d.metadata.namespace));
+    const outcome = await this.crm!.test(d, secretSource(this.ctx.caches, d.metadata.namespace, this.ctx.clients));
     const failures = outcome.ok ? 0 : (prev?.key === key ? prev.failures : 0) + 1;
     // Healthy: recheck now and then. Transient: back off (at least as long as the CRM asked).
     // Permanent: only a configuration change retests before the retest interval.

@@ -38,6 +38,8 @@ export interface MailboxSummaryInput {
   retryingInSync?: ReadonlySet<Direction>;
   /** The mailbox cannot run at all (its Deployment or profile cannot be resolved). */
   stopped?: { reason: string; message: string };
+  /** Its incoming delivery method is ForwardMailbox: the Deployment's forward mailbox reads its mail. */
+  forwarded?: boolean;
 }
 
 type Status = [Condition['status'], string, string];
@@ -67,6 +69,12 @@ export function summariseMailbox(input: MailboxSummaryInput): Condition[] {
   if (input.suspended) enabled = ['False', 'Suspended', 'spec.suspended is true'];
   else if (input.approval.state === 'Denied') enabled = ['False', 'Denied', input.approval.message];
   else if (input.approval.state === 'Pending') enabled = ['False', 'AwaitingApproval', input.approval.message];
+  else if (!input.directions.length && input.forwarded)
+    enabled = [
+      'True',
+      'ThroughForwardMailbox',
+      "incoming mail reaches the CRM through its Deployment's forward mailbox (delivery method ForwardMailbox); nothing else to sync",
+    ];
   else if (!input.directions.length) enabled = ['False', 'NothingToSync', 'every delivery method is None'];
   else if (!failed.length && !passed.length)
     enabled = ['False', 'TestPending', 'waiting for Test and Enable (spec.rollout.maxConcurrentTests of its profile limits tests at once)'];

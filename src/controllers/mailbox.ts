@@ -35,11 +35,13 @@ import { apiMessage, statusCode } from '../kube/errors.js';
 import { patchStatus } from '../kube/status.js';
 import type { ReconcileResult } from '../kube/workqueue.js';
 import { backoffDelay } from '../util/backoff.js';
+import { addressInUse } from './address-claims.js';
 import { approvalOf, grantToRecord, type ApprovalState } from '../domain/approval.js';
 import { splitKey, type ControllerContext } from './context.js';
 import { failedRollout, iso, recordOutcomes, scheduleRetry, type PendingEvent } from './mailbox-outcomes.js';
 import { DIRECTION_NAMES, summariseMailbox, type Hold } from './mailbox-summary.js';
-import { directionsOf, resolveMailbox } from './resolve.js';
+import type { DeliveryMethods } from '../domain/delivery-methods.js';
+import { directionsOf, notRunMessage, resolveMailbox } from './resolve.js';
 import { rolloutSettings } from './rollout.js';
 import {
   DIRECTION_CONDITIONS,
@@ -76,6 +78,8 @@ interface Target {
   profile: EmailServerProfile;
   profileName: string;
   directions: Direction[];
+  /** The delivery methods after the Deployment's defaults (why a direction is not run). */
+  methods: DeliveryMethods;
   revision: string;
   /** The profile reconciler has published this revision with its spec (sync workers can find it). */
   published: boolean;
@@ -188,6 +192,7 @@ export class MailboxReconciler {
       hold: w.hold,
       retryingInSync: w.retryingInSync,
       stopped: w.stopped,
+      forwarded: w.target?.methods.incoming === 'ForwardMailbox',
     });
     if (w.target && w.deployment) recordIncomingStart(mbx, w.target.profile, w.deployment, w.next, w.next.conditions);
     await this.write(mbx, w.next, w.events);
@@ -219,11 +224,17 @@ export class MailboxReconciler {
   private resolve(w: MailboxWork): StepResult {
     const { mbx, prev, next } = w;
     const namespace = mbx.metadata.namespace;
-    const res = resolveMailbox(mbx, this.ctx.caches);
+    const resolved = resolveMailbox(mbx, this.ctx.caches);
+    const res = (resolved.ok && addressInUse(mbx, this.ctx.caches, this.ctx.addressClaims)) || resolved;
     if (!res.ok) {
       // A running mailbox keeps its last-known-good configuration through a change that cannot be
-      // resolved (a misnamed default profile, say); a deleted Deployment stops it.
-      const lkg = isRunning(mbx) && res.reason !== 'DeploymentNotFound' && !!this.ctx.caches.profiles.get(namespace, prev.serverProfile!);
+      // resolved (a misnamed default profile, say); a deleted Deployment stops it, and so does
+      // another Mailbox holding the address.
+      const lkg =
+        isRunning(mbx) &&
+        res.reason !== 'DeploymentNotFound' &&
+        res.reason !== 'AddressInUse' &&
+        !!this.ctx.caches.profiles.get(namespace, prev.serverProfile!);
       if (lkg) {
         delete next.targetRevision;
         this.set(w, UP_TO_DATE, 'False', res.reason, res.message);
@@ -242,7 +253,13 @@ export class MailboxReconciler {
     const profileName = profile.metadata.name;
     const directions = directionsOf(res.value);
     const revision = profileRevision(profile, cacheVersions(this.ctx.caches, namespace));
-    const plan = this.testing.plan(mbx, profile, directions, secretSource(this.ctx.caches, namespace), res.value.deployment);
+    const plan = this.testing.plan(
+      mbx,
+      profile,
+      directions,
+      secretSource(this.ctx.caches, namespace, this.ctx.clients),
+      res.value.deployment,
+    );
     const request = mbx.metadata.annotations?.[TEST_REQUESTED_AT];
     // A request on the profile tests all of its mailboxes, within its concurrency limit, queues first.
     const profileRequest = profile.metadata.annotations?.[TEST_REQUESTED_AT];
@@ -250,6 +267,7 @@ export class MailboxReconciler {
       profile,
       profileName,
       directions,
+      methods: res.value,
       revision,
       // Mailboxes move only to a revision the profile reconciler has published with its spec, so a
       // sync worker can always find the spec of the revision a mailbox runs on.
@@ -403,8 +421,7 @@ export class MailboxReconciler {
     recordOutcomes(t.directions, outcomes, retry, w.next.nextTestTime, w.policy, (...c) => this.set(w, ...c), w.events, success);
     if (retry.retryInMs !== undefined) w.result = { requeueAfterMs: retry.retryInMs };
     for (const d of DIRECTIONS) {
-      if (!t.directions.includes(d))
-        this.set(w, DIRECTION_CONDITIONS[d], 'Unknown', 'NotRun', `${DIRECTION_NAMES[d]} delivery method is None`);
+      if (!t.directions.includes(d)) this.set(w, DIRECTION_CONDITIONS[d], 'Unknown', 'NotRun', notRunMessage(d, t.methods));
     }
   }
 

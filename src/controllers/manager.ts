@@ -23,6 +23,7 @@ import type { CrmTesting, MailboxTesting } from '../domain/testing-ports.js';
 import { getCondition } from '../kube/conditions.js';
 import { ProfileReconciler } from './profile.js';
 import { SYNC_DIRECTIONS } from '../domain/sync-failure.js';
+import { AddressClaims } from './address-claims.js';
 import { TestSlots } from './rollout-slots.js';
 import { UP_TO_DATE } from './rollout-mailbox.js';
 import { mailboxIndex } from '../domain/mailbox-index.js';
@@ -154,11 +155,12 @@ export class Manager {
   ) {
     this.caches = opts.caches ?? createCaches(clients, opts);
     this.ctx = { clients, caches: this.caches, events: new EventRecorder(clients, 'mailsync-operator', opts.logger), logger: opts.logger, autoApproveCap: opts.autoApproveCap };
+    this.ctx.addressClaims = new AddressClaims(this.caches.mailboxes, (m) => this.queues.mailboxes.add(keyOf(m)));
     // A freed test slot wakes the mailbox it was reserved for.
     this.slots = new TestSlots((key) => this.queues.mailboxes.add(key));
     this.reconcilers = {
       mailboxes: new MailboxReconciler(this.ctx, opts.testing, opts.testPolicy, this.slots),
-      profiles: new ProfileReconciler(this.ctx),
+      profiles: new ProfileReconciler(this.ctx, opts.testing),
       deployments: new DeploymentReconciler(this.ctx, opts.crmTesting),
     };
     this.wire();

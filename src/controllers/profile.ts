@@ -19,10 +19,14 @@ import type { ReconcileResult } from '../kube/workqueue.js';
 import type { ControllerContext } from './context.js';
 import { failingDirection } from '../domain/mailbox-counts.js';
 import { mailboxIndex, type MailboxIndex } from '../domain/mailbox-index.js';
-import { directionsOf, effectiveDeliveryMethods, resolveMailbox } from './resolve.js';
+import { effectiveDeliveryMethods } from '../domain/delivery-methods.js';
+import { directionsOf, resolveMailbox } from './resolve.js';
 import { RolloutController, rolloutSettings, type RolloutPhase, type RolloutPlan } from './rollout.js';
 import { mailboxRolloutState } from './rollout-mailbox.js';
 import { cacheVersions, profileRevision, revisionSpec } from '../domain/revision.js';
+import { secretSource } from '../domain/secret-source.js';
+import type { ProfileTesting } from '../domain/testing-ports.js';
+import { answerTestRequest } from './profile-test.js';
 import { applySummary, type Summary } from './summary.js';
 
 const MAX_REVISIONS = 32;
@@ -66,7 +70,11 @@ export class ProfileReconciler {
   private readonly rollouts = new RolloutController();
   private readonly index: MailboxIndex;
 
-  constructor(private readonly ctx: ControllerContext) {
+  constructor(
+    private readonly ctx: ControllerContext,
+    /** Runs the profile's own connection test on a test request. */
+    private readonly testing?: Partial<ProfileTesting>,
+  ) {
     this.index = mailboxIndex(ctx.caches);
   }
 
@@ -101,6 +109,9 @@ export class ProfileReconciler {
     };
     const problem = this.missingSecret(p);
     next.conditions = this.conditions(p, plan, problem, failingShare(mailboxes, rolloutSettings(p.spec).failureThreshold));
+    const tester = this.testing?.testProfile ? (this.testing as ProfileTesting) : undefined;
+    const tested = await answerTestRequest(p, tester, secretSource(caches, namespace, this.ctx.clients));
+    if (tested) next.connectionTest = tested.status;
     const before = getCondition(p.status?.conditions, 'Ready');
     const after = getCondition(next.conditions, 'Ready')!;
     try {
@@ -116,6 +127,7 @@ export class ProfileReconciler {
       this.ctx.logger.info({ namespace, profile: name, reason: e.reason }, e.message);
       await this.ctx.events.record(p, e.type, e.reason, e.message);
     }
+    if (tested) await this.ctx.events.record(p, tested.event.type, tested.event.reason, tested.event.message);
     if (problem && before?.reason !== 'SecretNotFound') await this.ctx.events.record(p, 'Warning', 'SecretNotFound', problem);
     const transition = PHASE_CONDITIONS[plan.phase].event;
     if (!problem && transition && before && (before.status !== after.status || before.reason !== after.reason)) {

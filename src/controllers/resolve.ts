@@ -5,17 +5,13 @@ import type { Deployment, EmailServerProfile, Mailbox } from '../api/types.js';
 import { isExchange } from '../api/types.js';
 import type { Caches } from '../domain/caches.js';
 import { effectiveProfileName } from '../domain/mailbox-index.js';
+import { effectiveDeliveryMethods, type DeliveryMethods } from '../domain/delivery-methods.js';
 import type { Direction } from '../domain/testing-ports.js';
 
-export interface EffectiveMailbox {
+export interface EffectiveMailbox extends DeliveryMethods {
   deployment: Deployment;
   profile: EmailServerProfile;
-  incoming: 'ServerSideSync' | 'ForwardMailbox' | 'None';
-  outgoing: 'ServerSideSync' | 'None';
-  appointmentsContactsTasks: 'ServerSideSync' | 'None';
 }
-
-export type DeliveryMethods = Pick<EffectiveMailbox, 'incoming' | 'outgoing' | 'appointmentsContactsTasks'>;
 
 export type Resolution =
   | { ok: true; value: EffectiveMailbox }
@@ -24,23 +20,23 @@ export type Resolution =
 // Defined beside the mailbox index, which groups mailboxes by it.
 export { effectiveProfileName };
 
-/** The mailbox's delivery methods after the Deployment's defaults. */
-export function effectiveDeliveryMethods(mbx: Mailbox, deployment: Deployment | undefined): DeliveryMethods {
-  const d = deployment?.spec.defaults ?? {};
-  return {
-    incoming: mbx.spec.incoming ?? d.incoming ?? 'ServerSideSync',
-    outgoing: mbx.spec.outgoing ?? d.outgoing ?? 'ServerSideSync',
-    appointmentsContactsTasks: mbx.spec.appointmentsContactsTasks ?? d.appointmentsContactsTasks ?? 'None',
-  };
-}
-
-/** The directions that are tested and synced for these delivery methods. */
+/**
+ * The directions that are tested and synced for these delivery methods. A mailbox whose incoming
+ * method is ForwardMailbox is not read: its mail reaches the CRM through the Deployment's forward
+ * mailbox, and reading both would make two activities of each message.
+ */
 export function directionsOf(m: DeliveryMethods): Direction[] {
   const out: Direction[] = [];
-  if (m.incoming !== 'None') out.push('incoming');
+  if (m.incoming === 'ServerSideSync') out.push('incoming');
   if (m.outgoing === 'ServerSideSync') out.push('outgoing');
   if (m.appointmentsContactsTasks === 'ServerSideSync') out.push('appointmentsContactsTasks');
   return out;
+}
+
+/** Why a direction is not tested nor synced (its condition is NotRun). */
+export function notRunMessage(d: Direction, m: DeliveryMethods): string {
+  if (d === 'incoming' && m.incoming === 'ForwardMailbox') return "incoming delivery method is ForwardMailbox: this mailbox is not read; its mail reaches the CRM through its Deployment's forward mailbox";
+  return `${d === 'appointmentsContactsTasks' ? 'appointments, contacts and tasks' : d} delivery method is None`;
 }
 
 export function resolveMailbox(mbx: Mailbox, caches: Caches): Resolution {
@@ -88,12 +84,14 @@ export function resolveMailbox(mbx: Mailbox, caches: Caches): Resolution {
         message: `profile "${profileName}" does not allow appointment, contact and task sync: set its spec.appointmentsContactsTasks.enabled: true or this mailbox's spec.appointmentsContactsTasks: None`,
       };
     }
-    if (mbx.spec.owner.kind === 'Queue') {
+    if (mbx.spec.owner?.kind === 'Queue') {
       return { ok: false, reason: 'UnsupportedConfiguration', message: 'queues do not synchronize appointments, contacts and tasks (from the Deployment default): set spec.appointmentsContactsTasks: None' };
     }
   }
   const source = profile.spec.incoming?.credentials?.source ?? 'Mailbox';
-  if (source === 'Mailbox' && !mbx.spec.credentialsSecretRef && (value.incoming === 'ServerSideSync' || value.outgoing === 'ServerSideSync')) {
+  // An anonymous SMTP relay signs nothing in: outgoing through it needs no credentials.
+  const relay = profile.spec.useSameSettingsForOutgoing === false && profile.spec.outgoing?.authentication === 'None';
+  if (source === 'Mailbox' && !mbx.spec.credentialsSecretRef && (value.incoming === 'ServerSideSync' || (value.outgoing === 'ServerSideSync' && !relay))) {
     return {
       ok: false,
       reason: 'CredentialsMissing',

@@ -8,7 +8,7 @@
 // Mailboxes that run nothing (new, failing, suspended, awaiting approval) have nothing to protect:
 // they are tested at once, within the profile's concurrency limit.
 
-import type { EmailServerProfile, Mailbox } from '../api/types.js';
+import { mailboxKind, type EmailServerProfile, type Mailbox } from '../api/types.js';
 import { getCondition } from '../kube/conditions.js';
 import { DIRECTION_CONDITIONS, DIRECTIONS, type Direction } from '../domain/testing-ports.js';
 
@@ -36,8 +36,8 @@ export interface MailboxRolloutState {
   failed?: { reason: string; message: string; batch?: number };
 }
 
-/** The rollout order: queue mailboxes before user mailboxes ("Queue" < "User"), then by name. */
-export const rolloutKey = (m: Mailbox): string => `${m.spec.owner.kind}/${m.metadata.name}`;
+/** The rollout order: forward and queue mailboxes before user mailboxes ("Forward" < "Queue" < "User"), then by name. */
+export const rolloutKey = (m: Mailbox): string => `${mailboxKind(m)}/${m.metadata.name}`;
 
 /** Plain code-unit order, the same in every process (localeCompare is not). */
 export const compareKeys = (a: string, b: string): number => (a < b ? -1 : a > b ? 1 : 0);

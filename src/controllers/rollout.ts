@@ -14,7 +14,7 @@
 //   - spec.rollout.paused stops new batches by hand.
 // Planning is pure: the ProfileReconciler writes the result and records the events.
 
-import type { EmailServerProfile, EmailServerProfileSpec, Mailbox, ProfileStatus } from '../api/types.js';
+import { mailboxKind, type EmailServerProfile, type EmailServerProfileSpec, type Mailbox, type ProfileStatus } from '../api/types.js';
 import { durationMs } from '../api/quantities.js';
 import { compareKeys, inOpenBatch, rolloutKey, type MailboxRolloutState } from './rollout-mailbox.js';
 
@@ -120,7 +120,7 @@ export class RolloutController {
         r.batchSize = members.length;
         r.batchStartTime = preciseIso(now);
         delete r.batchCompletionTime;
-        const queues = members.filter((x) => x.mailbox.spec.owner.kind === 'Queue').length;
+        const queues = members.filter((x) => mailboxKind(x.mailbox) !== 'User').length;
         const left = candidates.length - members.length;
         events.push({
           type: 'Normal',

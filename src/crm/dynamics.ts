@@ -17,7 +17,7 @@
 // (CRMThrottled), and the pipelines wait as asked.
 import { Coalescer } from './coalescer.js';
 import { registerSecret } from '../util/redact.js';
-import type { TokenSource, TokenSourceFactory } from '../net/oauth-client.js';
+import type { ClientCredential, TokenSource, TokenSourceFactory } from '../net/oauth-client.js';
 import { changeSetResult, type BatchOperation, type BatchResult } from './dynamics-batch.js';
 import { DataverseClient, type RequestCounter } from './dynamics-client.js';
 import { IncomingWriter } from './dynamics-incoming.js';
@@ -43,9 +43,13 @@ export interface DynamicsConnectorOptions {
   url: string;
   tenantId: string;
   clientId: string;
-  clientSecret: string;
+  /** The app's client secret; or `credential`, a certificate or workload identity. */
+  clientSecret?: string;
+  credential?: ClientCredential;
   /** Token authority (spec.crm.oauth.authorityURL); defaults to https://login.microsoftonline.com. */
   authorityUrl?: string;
+  /** The token endpoint itself (spec.crm.oauth.tokenURL). */
+  tokenUrl?: string;
   /** Defaults to `<organization URL>/.default`. */
   scope?: string;
   timeoutMs?: number;
@@ -101,7 +105,9 @@ export class DynamicsConnector implements CrmConnector {
       options.tokenSource({
         tenantId: options.tenantId,
         clientId: options.clientId,
-        clientSecret: options.clientSecret,
+        ...(options.clientSecret !== undefined ? { clientSecret: options.clientSecret } : {}),
+        ...(options.credential ? { credential: options.credential } : {}),
+        ...(options.tokenUrl ? { tokenUrl: options.tokenUrl } : {}),
         scope: options.scope ?? `${origin}/.default`,
         authorityUrl: options.authorityUrl,
         ca: options.ca,
@@ -112,11 +118,11 @@ export class DynamicsConnector implements CrmConnector {
       tokens,
       timeoutMs: options.timeoutMs ?? DEFAULT_TIMEOUT_MS,
       ca: options.ca,
-      secrets: [options.clientSecret],
+      secrets: options.clientSecret ? [options.clientSecret] : [],
       pageSize: options.pageSize ?? 500,
       counter: options.counter,
       authHint:
-        `check spec.crm.oauth (tenantId, clientId "${options.clientId}") and key "clientSecret" in ${secret}, and that the app ` +
+        `check spec.crm.oauth (tenantId, clientId "${options.clientId}") and the client's credential (key "clientSecret", or "tls.crt" and "tls.key", in ${secret}, or the federated credential of oauth.serviceAccountName), and that the app ` +
         'is an application user of this Dataverse environment with a security role that can read and write emails, queue items, attachments and mailboxes, and read contacts, leads, accounts, users and queues',
     });
     const one = options.batching === false ? { maxBatch: 1, maxInFlight: 16 } : undefined;

@@ -2,7 +2,7 @@
 // decoded data of its credentials Secret. A missing setting is a CRMAuthenticationFailed error
 // whose message names the field or Secret key to add: the Deployment's Ready condition shows it.
 import type { DeploymentSpec } from '../api/types.js';
-import type { TokenSourceFactory } from '../net/oauth-client.js';
+import { FEDERATION_AUDIENCE, type ClientCredential, type TokenSourceFactory } from '../net/oauth-client.js';
 import { DynamicsConnector } from './dynamics.js';
 import { CrmError, type CrmConnector } from './types.js';
 import { WebhookActConnector } from './act-webhook.js';
@@ -12,6 +12,8 @@ export interface ConnectorOptions {
   ca?: string;
   /** Per-request timeout (spec.crm.timeout, parsed). */
   timeoutMs?: number;
+  /** A token of a ServiceAccount of the Deployment's namespace (workload identity, spec.crm.oauth.serviceAccountName). */
+  serviceAccountToken?: (name: string, audience: string) => Promise<string>;
   /** Builds Dynamics 365's OAuth token source (required for Dynamics365: mail/oauth.ts's clientCredentials). */
   tokenSource?: TokenSourceFactory;
 }
@@ -52,6 +54,7 @@ const MIN_SECRET_LENGTH = 16;
 export function createConnector(spec: DeploymentSpec['crm'], secret: Record<string, string>, opts: ConnectorOptions = {}): CrmConnector {
   requireTls(spec, spec.url, 'spec.crm.url');
   requireTls(spec, spec.oauth?.authorityURL, 'spec.crm.oauth.authorityURL');
+  requireTls(spec, spec.oauth?.tokenURL, 'spec.crm.oauth.tokenURL');
   const secretName = spec.credentialsSecretRef ? `Secret "${spec.credentialsSecretRef.name}"` : undefined;
   const key = (name: string, what: string): string => {
     const value = secret[name]?.trim();
@@ -80,13 +83,22 @@ export function createConnector(spec: DeploymentSpec['crm'], secret: Record<stri
       if (!oauth?.tenantId) throw new CrmError('CRMAuthenticationFailed', 'spec.crm.oauth.tenantId is required for Dynamics365: the Microsoft Entra tenant (GUID or domain) of the Dataverse environment');
       if (!oauth.clientId) throw new CrmError('CRMAuthenticationFailed', 'spec.crm.oauth.clientId is required for Dynamics365: the application (client) id of the app registration');
       if (!opts.tokenSource) throw new Error('createConnector: Dynamics365 needs opts.tokenSource (the OAuth client-credentials provider)');
+      // The client's credential: a secret, a certificate (a kubernetes.io/tls Secret), or workload identity.
+      const sa = oauth.serviceAccountName;
+      const credential: ClientCredential | undefined =
+        secret.clientSecret === undefined && secret['tls.crt'] && secret['tls.key']
+          ? { kind: 'certificate', certificatePem: secret['tls.crt'], privateKeyPem: secret['tls.key'] }
+          : secret.clientSecret === undefined && sa && opts.serviceAccountToken
+            ? { kind: 'federated', assertion: () => opts.serviceAccountToken!(sa, FEDERATION_AUDIENCE), source: `ServiceAccount "${sa}"` }
+            : undefined;
       return new DynamicsConnector({
         url: spec.url,
         tenantId: oauth.tenantId,
         clientId: oauth.clientId,
-        clientSecret: key('clientSecret', "the app registration's client secret value"),
+        ...(credential ? { credential } : { clientSecret: key('clientSecret', "the app registration's client secret value (or tls.crt and tls.key, or spec.crm.oauth.serviceAccountName)") }),
         authorityUrl: oauth.authorityURL,
         scope: oauth.scope,
+        ...(oauth.tokenURL ? { tokenUrl: oauth.tokenURL } : {}),
         timeoutMs: opts.timeoutMs,
         ca: opts.ca,
         secretName,

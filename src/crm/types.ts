@@ -32,6 +32,16 @@ export interface IncomingEmail {
   references: string[];
   /** Outlook's Thread-Index header, when present. */
   threadIndex?: string;
+  /**
+   * Set when the message came through a forward mailbox (`mailbox`): the mailbox that forwarded it,
+   * whose owner ownerKind/ownerName name, so the activity is the forwarder's.
+   */
+  forwardedBy?: { mailbox: string; address: string };
+  /**
+   * Found in the mailbox's Sent Items (the Deployment's trackSentItems): mail the owner sent
+   * outside the CRM, an outgoing activity (Dynamics: an email found in Sent Items is Outgoing).
+   */
+  sent?: boolean;
   /** A tracking token found in the subject (e.g. CRM:0001001), for the CRM to resolve. */
   trackingToken?: string;
   /** The CRM email this one answers, when correlation found it (tracking token or headers). */

@@ -6,7 +6,7 @@
 // annotation, guarded by the same policy.
 
 import type { Deployment, Mailbox } from '../api/types.js';
-import { APPROVED_ADDRESS, DENIED_ADDRESS } from '../api/types.js';
+import { APPROVED_ADDRESS, DENIED_ADDRESS, mailboxKind } from '../api/types.js';
 import { getCondition } from '../kube/conditions.js';
 
 export interface ApprovalState {
@@ -18,7 +18,8 @@ export interface ApprovalState {
 
 export function approvalRequired(mbx: Mailbox, d: Deployment | undefined): boolean {
   if (!d) return true;
-  return mbx.spec.owner.kind === 'Queue' ? d.spec.requireApprovedQueues !== false : d.spec.requireApprovedUsers !== false;
+  // A forward mailbox is a shared service mailbox, approved as queues' are.
+  return mailboxKind(mbx) === 'User' ? d.spec.requireApprovedUsers !== false : d.spec.requireApprovedQueues !== false;
 }
 
 export function approvalOf(mbx: Mailbox, d: Deployment | undefined): ApprovalState {

@@ -39,7 +39,19 @@ export interface TestPlan {
   steps: TestStep[];
 }
 
-export interface MailboxTesting {
+export interface ProfileTestStep {
+  direction: 'incoming' | 'outgoing';
+  /** Succeeded, or a failure reason. */
+  reason: string;
+  message: string;
+}
+
+/** A profile's own connection test (controllers/profile-test.ts runs it on a test request). */
+export interface ProfileTesting {
+  testProfile(profile: EmailServerProfile, lookups: SecretSource, signal?: AbortSignal): Promise<ProfileTestStep[]>;
+}
+
+export interface MailboxTesting extends Partial<ProfileTesting> {
   /** `deployment`: the mailbox's, for what its appointment, contact and task settings ask to test. */
   plan(mailbox: Mailbox, profile: EmailServerProfile, directions: Direction[], lookups: SecretSource, deployment?: Deployment): TestPlan;
 }

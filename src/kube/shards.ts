@@ -111,13 +111,21 @@ export class ShardOwner {
     return this.live.filter((w) => w.identity !== this.opts.identity).map((w) => w.annotations);
   }
 
+  /** Live workers as last counted (1 before the first count): what a shared limit is divided by. */
+  get workerCount(): number {
+    return this.lastWorkerCount;
+  }
+
+  private lastWorkerCount = 1;
+
   /** Live workers: membership Leases renewed within one lease duration. */
   private async liveWorkers(): Promise<number> {
     const list = await this.clients.coordination.listNamespacedLease({ namespace: this.opts.namespace, labelSelector: `${MEMBER_LABEL}=${this.prefix}` });
     const now = Date.now();
     const live = list.items.filter((l) => l.spec?.holderIdentity && now - new Date(String(l.spec.renewTime)).getTime() < this.leaseMs);
     this.live = live.map((l) => ({ identity: l.spec!.holderIdentity!, annotations: l.metadata?.annotations ?? {} }));
-    return Math.max(1, live.length);
+    this.lastWorkerCount = Math.max(1, live.length);
+    return this.lastWorkerCount;
   }
 
   private async tick(): Promise<void> {

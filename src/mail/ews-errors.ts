@@ -24,6 +24,12 @@ export interface EwsFault {
 
 type CodeRule = { reason: FailureReason; codes: string[]; say: string; hint: string };
 
+/** A server refusing the RequestServerVersion of a request (see ews-version.ts). */
+const VERSION_CODES = ['ErrorInvalidServerVersion', 'ErrorIncorrectSchemaVersion'];
+/** What to do about it when the version was configured; EwsAdapter says what applies when it was detected. */
+export const VERSION_HINT =
+  "set the profile's spec.exchangeVersion to the server's Exchange version (Exchange2010, Exchange2010_SP1, Exchange2010_SP2, Exchange2013, Exchange2013_SP1, Exchange2016 or Exchange2019), or remove it so that the version is detected";
+
 const CHECK_CREDENTIALS = 'check the username and the password or token in the credentials Secret';
 
 /** EWS response codes by what they mean for the mailbox. */
@@ -48,7 +54,7 @@ const CODE_RULES: CodeRule[] = [
   },
   { reason: 'ServerError', codes: ['ErrorMailboxMoveInProgress', 'ErrorMailboxStoreUnavailable', 'ErrorInternalServerTransientError', 'ErrorConnectionFailed'], say: 'the mailbox is temporarily unavailable', hint: 'it is retried with back-off' },
   { reason: 'MessageRejected', codes: ['ErrorInvalidRecipients', 'ErrorMessageSizeExceeded', 'ErrorInvalidRecipientSubfilter'], say: 'the server refused this message', hint: 'the message is not retried; check the recipients and the size' },
-  { reason: 'UnsupportedConfiguration', codes: ['ErrorInvalidServerVersion', 'ErrorIncorrectSchemaVersion'], say: 'the server does not support the requested Exchange version', hint: 'set the profile to the server\'s Exchange version' },
+  { reason: 'UnsupportedConfiguration', codes: VERSION_CODES, say: 'the server does not accept the EWS schema version of the request', hint: VERSION_HINT },
 ];
 
 /** Reads code, HTTP status and back-off from whatever the library threw. */
@@ -58,6 +64,9 @@ export function ewsFault(err: unknown): EwsFault {
     const f = err as unknown as { ResponseCode?: number; ErrorCode?: number; HttpStatusCode?: number; ErrorDetails?: DictionaryLike; Message?: string };
     // The library's defaults (NoError, and ErrorInternalServerError for codes it does not know) say nothing.
     fault.code = codeName(f.ResponseCode) ?? codeName(f.ErrorCode);
+    // Exchange checks RequestServerVersion at schema validation: an unknown version is a schema
+    // violation of the Version attribute, not a code of its own.
+    if (fault.code === 'ErrorSchemaValidation' && typeof f.Message === 'string' && /ExchangeVersionType|RequestServerVersion/i.test(f.Message)) fault.code = 'ErrorInvalidServerVersion';
     if (typeof f.HttpStatusCode === 'number' && f.HttpStatusCode > 0) fault.httpStatus = f.HttpStatusCode;
     fault.backOffMs = backOff(f.ErrorDetails);
     // For an HTTP error without a SOAP body the "message" is the transport's or an HTTP header's.
@@ -74,21 +83,21 @@ export function ewsFault(err: unknown): EwsFault {
  * The MailError for a failed EWS call. `call` is what the transport recorded during it; `ctx`
  * names the protocol, the server and the secrets to keep out of the message.
  */
-export function classifyEwsError(err: unknown, call: EwsCall, ctx: ErrorContext, what: string): MailError {
+export function classifyEwsError(err: unknown, call: EwsCall, ctx: ErrorContext, what: string, opts: { versionHint?: string } = {}): MailError {
   if (err instanceof MailError) return classifyError(err, ctx);
   if (call.transportError !== undefined) return classifyError(call.transportError, ctx);
   const fault = ewsFault(err);
   // The transport saw the real status and Retry-After; the library keeps neither reliably.
   fault.httpStatus = call.httpStatus ?? fault.httpStatus;
   fault.retryAfterMs = call.retryAfterMs;
-  return classifyEwsFault(fault, ctx, what, err);
+  return classifyEwsFault(fault, ctx, what, err, opts);
 }
 
 /** The MailError for an EWS fault already read (a response code, an HTTP status, a back-off). */
-export function classifyEwsFault(fault: EwsFault, ctx: ErrorContext, what: string, err: unknown): MailError {
+export function classifyEwsFault(fault: EwsFault, ctx: ErrorContext, what: string, err: unknown, opts: { versionHint?: string } = {}): MailError {
   const where = [ctx.protocol ?? 'EWS', ctx.server].filter(Boolean).join(' ');
   const rule = fault.code ? CODE_RULES.find((r) => r.codes.includes(fault.code!)) : undefined;
-  if (rule) return composed(rule.reason, `${where}: ${rule.say} while ${what} (${fault.code})`, fault, ctx, rule.hint, err);
+  if (rule) return composed(rule.reason, `${where}: ${rule.say} while ${what} (${fault.code})`, fault, ctx, (rule.hint === VERSION_HINT && opts.versionHint) || rule.hint, err);
   if (fault.httpStatus === 404) {
     return composed('UnsupportedConfiguration', `${where}: there is no EWS endpoint at this URL (HTTP 404) while ${what}`, fault, ctx, 'check the EWS URL (usually https://<server>/EWS/Exchange.asmx) or the autodiscover settings', err);
   }

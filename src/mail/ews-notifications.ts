@@ -498,7 +498,7 @@ class EwsNotificationHub {
     const headers: Record<string, string> = { 'content-type': 'text/xml; charset=utf-8', accept: 'text/xml', ...extra };
     const c = this.account.credentials;
     if (c.kind === 'oauth2') headers.authorization = `Bearer ${await (c.token as TokenProvider).getToken()}`;
-    else if (!this.account.ntlm) headers.authorization = `Basic ${Buffer.from(`${c.username}:${c.password}`).toString('base64')}`;
+    else if (c.kind === 'password' && !this.account.ntlm) headers.authorization = `Basic ${Buffer.from(`${c.username}:${c.password}`).toString('base64')}`;
     // Streams last up to 30 minutes: the watchdog, not undici's body timeout, decides they are dead.
     const timeouts = streaming ? { bodyTimeout: 0, headersTimeout: this.account.timeoutMs } : {};
     if (c.kind === 'password' && this.account.ntlm) return this.postNtlm(body, headers, c, signal, timeouts);
@@ -570,7 +570,7 @@ export class EwsNotifications {
       if (!id) this.providerIds.set(c.token, (id = this.nextProvider++));
       who = `oauth:${id}`;
     } else {
-      who = `password:${c.username}:${c.password}`;
+      who = c.kind === 'password' ? `password:${c.username}:${c.password}` : 'anonymous';
     }
     return createHash('sha256').update(JSON.stringify([a.url, a.ca ?? '', a.impersonate, a.ntlm, who])).digest('hex');
   }

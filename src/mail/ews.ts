@@ -1,4 +1,4 @@
-// On-premises Exchange (2013 and later) over EWS, with ews-javascript-api.
+// On-premises Exchange (2010 and later) over EWS, with ews-javascript-api.
 //
 // One EwsAdapter serves one mailbox. It owns its ExchangeService and its EwsTransport, so its
 // credentials and trusted CA are its own: the library's global XHR is never used, and two adapters
@@ -11,6 +11,9 @@
 // Access to the mailbox is either impersonation (`impersonate: true`: a service account acts as
 // the mailbox, Exchange's ApplicationImpersonation role) or the account's own or delegated access,
 // in which case folders are addressed in the mailbox explicitly.
+//
+// Versions: requests are written for the configured Exchange version, or, unset, for Exchange 2010
+// until the server's first answer says which version it is (ews-version.ts).
 import {
   AutodiscoverErrorCode,
   AutodiscoverService,
@@ -18,13 +21,15 @@ import {
   BodyType,
   ChangeType,
   ConnectingIdType,
+  DeleteMode,
   EmailAddress,
   EmailMessage,
   ExchangeCredentials,
   ExchangeService,
-  ExchangeVersion,
   Folder,
   FolderId,
+  FolderSchema,
+  FolderView,
   ImpersonatedUserId,
   Item,
   ItemId,
@@ -34,8 +39,12 @@ import {
   MimeContent,
   OAuthCredentials,
   PropertySet,
+  SearchFilter,
   ServiceError,
   ServiceResponseException,
+  ServiceResult,
+  type ServiceResponse,
+  type ServiceResponseCollection,
   SyncFolderItemsScope,
   Uri,
   UserSettingName,
@@ -47,12 +56,12 @@ import { composeMime } from './compose.js';
 import { withTimeout } from './deadline.js';
 import { classifyError, type ErrorContext } from './errors.js';
 import { classifyEwsError } from './ews-errors.js';
+import { OLDEST_SUPPORTED, productName, productOf, schemaVersion, usesAnchorMailbox, type ExchangeProduct } from './ews-version.js';
 import { internetHeaderProperty, mapiStringProperty, xmlText } from './ews-serialization.js';
 import { EwsTransport, withEwsCall, type EwsCall } from './ews-transport.js';
 import { DEFAULT_TIMEOUT_MS } from '../net/tls.js';
+import { connectionSlots, type SlotClaim } from './connection-slots.js';
 import { MailError, type ConnectionTester, type Credentials, type Endpoint, type OutgoingMessage, type RawMessage } from './types.js';
-
-export type EwsVersion = 'Exchange2013' | 'Exchange2013_SP1' | 'Exchange2015' | 'Exchange2016';
 
 export interface EwsOptions {
   /** The mailbox's SMTP address. */
@@ -67,10 +76,12 @@ export interface EwsOptions {
    * is the EWS URL itself.
    */
   autodiscover?: boolean;
-  /** The schema version requested (RequestServerVersion). Exchange2013 by default: every 2013+ server accepts it. */
-  version?: EwsVersion;
+  /** The server's Exchange version (the schema of RequestServerVersion). Detected from the server's answers when unset. */
+  version?: ExchangeProduct;
   /** SyncFolderItems page size (MaxChangesReturned, 1 to 512). */
   pageSize?: number;
+  /** Requests at once per server and identity (the profile's maxConcurrentConnections). */
+  slots?: SlotClaim;
 }
 
 export interface EwsSyncResult {
@@ -96,6 +107,12 @@ const REFERENCES = mapiStringProperty(0x1039);
 
 const MAX_PAGE = 512;
 
+/**
+ * Versions detected per EWS URL: a server's version does not change between two mailboxes, so an
+ * adapter for a server seen before writes for its version from the first request.
+ */
+const detectedVersions = new Map<string, ExchangeProduct>();
+
 /** ExchangeCredentials that add nothing: the transport authenticates (NTLM). */
 class TransportAuthenticated extends ExchangeCredentials {
   override PrepareWebRequest(): void {}
@@ -108,6 +125,8 @@ export class EwsAdapter implements ConnectionTester {
   private readonly tokens = new Set<string>();
   private service?: Promise<ExchangeService>;
   private ewsUrl?: string;
+  /** The version the server reported (undefined until it answered, or when it was configured). */
+  private detected?: ExchangeProduct;
 
   constructor(
     private readonly endpoint: Endpoint,
@@ -121,6 +140,18 @@ export class EwsAdapter implements ConnectionTester {
       timeoutMs: this.timeoutMs,
       ...(ntlm ? { ntlm: { username: credentials.username, password: credentials.password } } : {}),
     });
+  }
+
+  /** The server's Exchange version: as configured, or as detected (undefined before its first answer). */
+  get exchangeVersion(): { version: ExchangeProduct; detected: boolean } | undefined {
+    if (this.options.version) return { version: this.options.version, detected: false };
+    return this.detected ? { version: this.detected, detected: true } : undefined;
+  }
+
+  /** What a passed test found out about the server, for the test's message. */
+  serverDescription(): string | undefined {
+    const v = this.exchangeVersion;
+    return v && `${productName(v.version)}${v.detected ? ', detected' : ''}`;
   }
 
   /** Incoming test: bind the Inbox. */
@@ -138,13 +169,13 @@ export class EwsAdapter implements ConnectionTester {
     return this.call('opening the Calendar', signal, async (svc) => void (await Folder.Bind(svc, this.folder(WellKnownFolderName.Calendar), PropertySet.IdOnly)));
   }
 
-  /** The Inbox's changes since `syncState` (all items on the first call), across as many pages as it takes. */
-  async syncFolderItems(syncState?: string, signal?: AbortSignal): Promise<EwsSyncResult> {
+  /** The folder's changes since `syncState` (all items on the first call), across as many pages as it takes: the Inbox, or Sent Items. */
+  async syncFolderItems(syncState?: string, signal?: AbortSignal, folder: 'Inbox' | 'SentItems' = 'Inbox'): Promise<EwsSyncResult> {
     try {
-      return { ...(await this.readChanges(syncState, signal)), restarted: false };
+      return { ...(await this.readChanges(syncState, signal, folder)), restarted: false };
     } catch (err) {
       if (syncState && err instanceof MailError && isCode(err.cause, 'ErrorInvalidSyncStateData')) {
-        return { ...(await this.readChanges(undefined, signal)), restarted: true };
+        return { ...(await this.readChanges(undefined, signal, folder)), restarted: true };
       }
       throw err;
     }
@@ -154,6 +185,31 @@ export class EwsAdapter implements ConnectionTester {
   async serviceUrl(signal?: AbortSignal): Promise<string> {
     await this.call('finding the EWS URL', signal, async () => undefined);
     return this.ewsUrl!;
+  }
+
+  /**
+   * Deletes a processed message (deleteAfterProcessing): moved to Deleted Items, as Outlook does,
+   * so a person can still get it back. An item already gone is not an error.
+   */
+  async deleteItem(id: string, signal?: AbortSignal): Promise<void> {
+    try {
+      await this.call('deleting a processed message', signal, async (svc) =>
+        throwFirstError(await svc.DeleteItems([new ItemId(xmlText(id))], DeleteMode.MoveToDeletedItems, null as never, null as never)),
+      );
+    } catch (err) {
+      if (!(err instanceof MailError && isCode(err.cause, 'ErrorItemNotFound'))) throw err;
+    }
+  }
+
+  /**
+   * Moves a message into the folder with this display name at the top of the mailbox (created when
+   * missing): the Undeliverable folder of moveFailedToUndeliverable.
+   */
+  async moveToFolder(id: string, displayName: string, signal?: AbortSignal): Promise<void> {
+    await this.call(`moving a message to ${displayName}`, signal, async (svc) => {
+      const target = await this.findOrCreateFolder(svc, displayName);
+      throwFirstError(await svc.MoveItems([new ItemId(xmlText(id))], target));
+    });
   }
 
   /** The raw RFC 5322 message; undefined when the item no longer exists. */
@@ -197,7 +253,7 @@ export class EwsAdapter implements ConnectionTester {
     });
   }
 
-  private async readChanges(syncState: string | undefined, signal?: AbortSignal): Promise<Omit<EwsSyncResult, 'restarted'>> {
+  private async readChanges(syncState: string | undefined, signal: AbortSignal | undefined, folder: 'Inbox' | 'SentItems'): Promise<Omit<EwsSyncResult, 'restarted'>> {
     const created = new Set<string>();
     const deleted = new Set<string>();
     const receivedAt = new Map<string, Date>();
@@ -207,7 +263,7 @@ export class EwsAdapter implements ConnectionTester {
     const pageSize = Math.min(MAX_PAGE, Math.max(1, this.options.pageSize ?? MAX_PAGE));
     for (;;) {
       const changes = await this.call('reading folder changes', signal, (svc) =>
-        svc.SyncFolderItems(this.folder(WellKnownFolderName.Inbox), shape, null as unknown as ItemId[], pageSize, SyncFolderItemsScope.NormalItems, (state === null ? null : xmlText(state)) as string),
+        svc.SyncFolderItems(this.folder(WellKnownFolderName[folder]), shape, null as unknown as ItemId[], pageSize, SyncFolderItemsScope.NormalItems, (state === null ? null : xmlText(state)) as string),
       );
       for (const change of changes.GetEnumerator() as ItemChange[]) {
         const id = change.ItemId?.UniqueId;
@@ -227,6 +283,17 @@ export class EwsAdapter implements ConnectionTester {
     }
   }
 
+  private async findOrCreateFolder(svc: ExchangeService, displayName: string): Promise<FolderId> {
+    const root = this.folder(WellKnownFolderName.MsgFolderRoot);
+    const found = await svc.FindFolders(root, new SearchFilter.IsEqualTo(FolderSchema.DisplayName, xmlText(displayName)), new FolderView(1));
+    const existing = found.Folders[0];
+    if (existing) return existing.Id;
+    const folder = new Folder(svc);
+    folder.DisplayName = xmlText(displayName);
+    await folder.Save(root);
+    return folder.Id;
+  }
+
   /** A well-known folder: the impersonated mailbox's own, or addressed in the mailbox for delegate access. */
   private folder(name: WellKnownFolderName): FolderId {
     return this.options.impersonate ? new FolderId(name) : new FolderId(name, new Mailbox(xmlText(this.options.mailbox)));
@@ -239,15 +306,33 @@ export class EwsAdapter implements ConnectionTester {
   private async call<T>(what: string, signal: AbortSignal | undefined, fn: (svc: ExchangeService) => Promise<T>): Promise<T> {
     const call: EwsCall = { signal };
     try {
-      return await withEwsCall(call, async () => {
+      return await withEwsCall(call, () => connectionSlots.run(this.options.slots, async () => {
         const svc = await this.exchangeService(signal);
         svc.Credentials = await this.exchangeCredentials();
         // The transport bounds each request; this bounds the library, which can fail to settle.
-        return await withTimeout(fn(svc), this.timeoutMs + 1000, what, { signal });
-      });
+        try {
+          return await withTimeout(fn(svc), this.timeoutMs + 1000, what, { signal });
+        } finally {
+          this.noteServerVersion(svc);
+        }
+      }, { signal, waitMs: this.timeoutMs }));
     } catch (err) {
-      throw classifyEwsError(err, call, this.context(), what);
+      throw classifyEwsError(err, call, this.context(), what, { versionHint: this.options.version ? undefined : UNSUPPORTED_OLD_SERVER });
     }
+  }
+
+  /**
+   * Reads the version out of the server's last answer (ServerVersionInfo, which the library keeps
+   * in ServerInfo). A server newer than the schema in use gets the next requests in its own.
+   */
+  private noteServerVersion(svc: ExchangeService): void {
+    if (this.options.version || this.detected) return;
+    const found = productOf(svc.ServerInfo);
+    if (found === undefined) return;
+    if (found === 'older') throw new MailError('UnsupportedConfiguration', `EWS ${this.ewsUrl}: ${UNSUPPORTED_OLD_SERVER}`);
+    this.detected = found;
+    if (this.ewsUrl) detectedVersions.set(this.ewsUrl, found);
+    if (schemaVersion(found) !== svc.RequestedServerVersion) this.service = undefined;
   }
 
   private exchangeService(signal?: AbortSignal): Promise<ExchangeService> {
@@ -260,24 +345,26 @@ export class EwsAdapter implements ConnectionTester {
   }
 
   private async createService(signal?: AbortSignal): Promise<ExchangeService> {
-    const version = ExchangeVersion[this.options.version ?? 'Exchange2013'];
-    const url = this.options.autodiscover ? await this.autodiscover(version, signal) : (this.endpoint.url ?? `https://${this.endpoint.host}:${this.endpoint.port}/EWS/Exchange.asmx`);
+    const url = this.ewsUrl ?? (this.options.autodiscover ? await this.autodiscover(signal) : (this.endpoint.url ?? `https://${this.endpoint.host}:${this.endpoint.port}/EWS/Exchange.asmx`));
     this.ewsUrl = url;
-    const svc = new ExchangeService(version);
+    this.detected ??= this.options.version ? undefined : detectedVersions.get(url);
+    const product = this.options.version ?? this.detected ?? OLDEST_SUPPORTED;
+    const svc = new ExchangeService(schemaVersion(product));
     svc.XHRApi = this.transport;
     svc.Url = new Uri(url);
     if (this.options.impersonate) {
       svc.ImpersonatedUserId = new ImpersonatedUserId(ConnectingIdType.SmtpAddress, xmlText(this.options.mailbox));
       // Exchange 2013+ routes impersonated requests to the mailbox's server by this header.
-      svc.HttpHeaders.Add('X-AnchorMailbox', this.options.mailbox);
+      if (usesAnchorMailbox(product)) svc.HttpHeaders.Add('X-AnchorMailbox', this.options.mailbox);
     }
     return svc;
   }
 
   /** The EWS URL from the Autodiscover SOAP service at an explicit URL (no DNS guessing). */
-  private async autodiscover(version: ExchangeVersion, signal?: AbortSignal): Promise<string> {
+  private async autodiscover(signal?: AbortSignal): Promise<string> {
     const autodiscoverUrl = this.endpoint.url ?? `https://${this.endpoint.host}/autodiscover/autodiscover.svc`;
-    const ad = new AutodiscoverService(new Uri(autodiscoverUrl), version);
+    // The SOAP Autodiscover service exists from Exchange 2010 on; its requests carry that version.
+    const ad = new AutodiscoverService(new Uri(autodiscoverUrl), schemaVersion(this.options.version ?? OLDEST_SUPPORTED));
     ad.XHRApi = this.transport;
     ad.Credentials = await this.exchangeCredentials();
     const response = await withTimeout(
@@ -310,6 +397,7 @@ export class EwsAdapter implements ConnectionTester {
     if (c.kind === 'password') {
       return this.options.authentication === 'NTLM' ? new TransportAuthenticated() : new WebCredentials(c.username, c.password);
     }
+    if (c.kind === 'anonymous') throw new MailError('UnsupportedConfiguration', 'EWS: anonymous access (authentication None) is for an SMTP relay only');
     let token: string;
     try {
       token = await c.token.getToken();
@@ -329,7 +417,16 @@ export class EwsAdapter implements ConnectionTester {
   }
 }
 
+const UNSUPPORTED_OLD_SERVER = 'the server is older than Exchange 2010 (it refused the Exchange 2010 schema or reported an older version); Exchange 2007 and older are not supported';
+
 const JWT_SHAPE = /^[A-Za-z0-9-_]+\.[A-Za-z0-9-_]+\.[A-Za-z0-9-_]*$/;
+
+/** Batch operations report errors per item instead of throwing: the first one, thrown. */
+function throwFirstError(responses: ServiceResponseCollection<ServiceResponse>): void {
+  const failed = responses.Responses.find((r) => r.Result === ServiceResult.Error);
+  // The library's own constructor (typed internal): the same exception its single-item calls throw.
+  if (failed) throw new (ServiceResponseException as unknown as new (r: ServiceResponse) => ServiceResponseException)(failed);
+}
 
 /** DateTimeReceived of a created item, when the server sent it. */
 function receivedTime(change: ItemChange): Date | undefined {

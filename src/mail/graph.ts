@@ -18,6 +18,8 @@ import { classifyError, type ErrorContext } from './errors.js';
 import { classifyHttpError } from './http-errors.js';
 import { deadlineSignal, httpDispatcher, HttpResponseError, sameOrigin } from '../net/http.js';
 import { KeyedSemaphores } from '../util/semaphore.js';
+import { connectionSlots, type SlotClaim } from './connection-slots.js';
+import { DEFAULT_TIMEOUT_MS } from '../net/tls.js';
 import { composeMime } from './compose.js';
 import { MailError, type ConnectionTester, type Credentials, type Endpoint, type OutgoingMessage, type RawMessage, type TokenProvider } from './types.js';
 
@@ -37,6 +39,8 @@ export interface GraphOptions {
   mailbox: string;
   /** Messages per delta page (`Prefer: odata.maxpagesize`); Graph's own default when unset. */
   pageSize?: number;
+  /** Requests at once per identity (the profile's maxConcurrentConnections), on top of the 4 per mailbox. */
+  slots?: SlotClaim;
 }
 
 export interface DeltaResult {
@@ -128,6 +132,37 @@ export class GraphAdapter implements ConnectionTester {
     }
   }
 
+  /**
+   * Deletes a processed message (deleteAfterProcessing): Graph moves it to Deleted Items. A
+   * message already gone is not an error.
+   */
+  async deleteMessage(id: string, signal?: AbortSignal): Promise<void> {
+    try {
+      await this.limited(() => this.request(`${this.mailboxPath()}/messages/${encodeURIComponent(id)}`, { method: 'DELETE', signal, what: 'deleting a processed message' }).then(drain));
+    } catch (err) {
+      if (!isItemNotFound(err)) throw err;
+    }
+  }
+
+  /**
+   * Moves a message into the folder with this display name at the top of the mailbox, created when
+   * missing (the Undeliverable folder of moveFailedToUndeliverable).
+   */
+  async moveToFolder(id: string, displayName: string, signal?: AbortSignal): Promise<void> {
+    await this.limited(async () => {
+      const what = `moving a message to ${displayName}`;
+      const filter = encodeURIComponent(`displayName eq '${displayName.replace(/'/g, "''")}'`);
+      const found = await this.request(`${this.mailboxPath()}/mailFolders?$filter=${filter}&$select=id`, { signal, what });
+      let folderId = ((await this.readBody(() => found.json(), what)) as { value?: Array<{ id?: unknown }> }).value?.find((f) => typeof f.id === 'string')?.id as string | undefined;
+      if (!folderId) {
+        const created = await this.request(`${this.mailboxPath()}/mailFolders`, { method: 'POST', body: { displayName }, signal, what });
+        folderId = ((await this.readBody(() => created.json(), what)) as { id?: string }).id;
+        if (typeof folderId !== 'string') throw new MailError('ProtocolError', `Graph ${this.baseUrl}: creating the folder ${displayName} returned no id; it is retried with back-off`);
+      }
+      await this.request(`${this.mailboxPath()}/messages/${encodeURIComponent(id)}/move`, { method: 'POST', body: { destinationId: folderId }, signal, what }).then(drain);
+    });
+  }
+
   /** The raw RFC 5322 message; undefined when it no longer exists (deleted or moved since delta). */
   async getMime(id: string, signal?: AbortSignal): Promise<RawMessage | undefined> {
     try {
@@ -136,8 +171,7 @@ export class GraphAdapter implements ConnectionTester {
         return { id, source: Buffer.from(await this.readBody(() => response.arrayBuffer(), 'downloading a message')) };
       });
     } catch (err) {
-      const cause = err instanceof MailError ? (err.cause as HttpResponseError | undefined) : undefined;
-      if (cause instanceof HttpResponseError && cause.status === 404 && cause.code === 'ErrorItemNotFound') return undefined;
+      if (isItemNotFound(err)) return undefined;
       throw err;
     }
   }
@@ -187,7 +221,7 @@ export class GraphAdapter implements ConnectionTester {
 
   /** Runs one operation (its requests and reading their bodies) in one of the mailbox's slots. */
   protected limited<T>(operation: () => Promise<T>): Promise<T> {
-    return mailboxSlots.run(`${this.baseUrl} ${this.options.mailbox.toLowerCase()}`, operation);
+    return mailboxSlots.run(`${this.baseUrl} ${this.options.mailbox.toLowerCase()}`, () => connectionSlots.run(this.options.slots, operation, { waitMs: this.endpoint.timeoutMs ?? DEFAULT_TIMEOUT_MS }));
   }
 
   protected mailboxPath(): string {
@@ -276,6 +310,12 @@ async function graphError(response: Response): Promise<HttpResponseError> {
   const code = typeof body?.error?.code === 'string' ? body.error.code : undefined;
   const message = typeof body?.error?.message === 'string' ? body.error.message : undefined;
   return new HttpResponseError(response.status, response.headers, code, message);
+}
+
+/** Graph's answer for a message that no longer exists. */
+function isItemNotFound(err: unknown): boolean {
+  const cause = err instanceof MailError ? (err.cause as HttpResponseError | undefined) : undefined;
+  return cause instanceof HttpResponseError && cause.status === 404 && cause.code === 'ErrorItemNotFound';
 }
 
 /** Reads and discards a body so the connection goes back to the pool. */

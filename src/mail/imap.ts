@@ -11,11 +11,14 @@ import type { Pacer } from '../util/pacer.js';
 import { sleep, withTimeout } from './deadline.js';
 import { classifyError, type ErrorContext } from './errors.js';
 import { DEFAULT_TIMEOUT_MS, describeEndpoint, tlsOptionsFor } from '../net/tls.js';
+import { connectionSlots, type SlotClaim } from './connection-slots.js';
 import { MailError, type ConnectionTester, type Credentials, type Endpoint, type RawMessage } from './types.js';
 
 export interface ImapOptions {
   /** Folder to test and watch; INBOX unless set. */
   mailbox?: string;
+  /** Each connection holds one of these slots while open (the profile's maxConcurrentConnections). */
+  slots?: SlotClaim;
 }
 
 /** imapflow options for an endpoint: TLS mode, verification, timeouts and no logging. */
@@ -43,12 +46,16 @@ export class ImapAdapter implements ConnectionTester {
   constructor(
     private readonly endpoint: Endpoint,
     private readonly credentials: Credentials,
-    options: ImapOptions = {},
+    private readonly options: ImapOptions = {},
   ) {
     this.mailbox = options.mailbox ?? 'INBOX';
   }
 
-  async test(signal?: AbortSignal): Promise<void> {
+  test(signal?: AbortSignal): Promise<void> {
+    return connectionSlots.run(this.options.slots, () => this.testNow(signal), { signal, waitMs: this.endpoint.timeoutMs ?? DEFAULT_TIMEOUT_MS });
+  }
+
+  private async testNow(signal?: AbortSignal): Promise<void> {
     const timeout = this.endpoint.timeoutMs ?? DEFAULT_TIMEOUT_MS;
     let login: ResolvedLogin | undefined;
     let client: ImapFlow | undefined;
@@ -83,6 +90,8 @@ export interface MailboxStatus {
 }
 
 export interface ImapSessionOptions extends ImapOptions {
+  /** Watch the Sent folder (found as findSentFolder finds it) instead of `mailbox`. */
+  sentFolder?: boolean;
   /** New mail arrived in the watched folder (IMAP EXISTS, usually during IDLE): time to sync. */
   onExists?: (count: number) => void;
   /** A connection attempt failed or the connection dropped; the session keeps retrying transient failures. */
@@ -122,7 +131,7 @@ type Waiter = { resolve: (c: ImapFlow) => void; reject: (e: MailError) => void }
  * connection up to the endpoint timeout and rejects with MailError. close() stops everything.
  */
 export class ImapSession {
-  private readonly mailbox: string;
+  private mailbox: string;
   private readonly timeout: number;
   private readonly stopper = new AbortController();
   private client?: ImapFlow;
@@ -132,6 +141,8 @@ export class ImapSession {
   private failure?: MailError;
   private queue: Promise<unknown> = Promise.resolve();
   private readonly loop: Promise<void>;
+  /** The Sent folder's path, once found. */
+  private sentFolder?: string;
   /** The current connection is being closed on purpose by refresh(): reconnect at once, report nothing. */
   private refreshing = false;
   private idleCheck?: NodeJS.Timeout;
@@ -216,6 +227,22 @@ export class ImapSession {
         // cause is a missing target folder: STATUS on it fails with NONEXISTENT if so.
         await c.status(folder, { messages: true });
         throw new MailError('ServerError', `IMAP ${describeEndpoint(this.endpoint)}: the server did not move message ${uid} to "${folder}"; it is retried with back-off`);
+      }
+    });
+  }
+
+  /**
+   * Saves a copy of a message this mailbox sent (through SMTP) in its Sent folder, flagged \Seen,
+   * as a mail client does: SMTP servers, unlike Exchange and Gmail, keep no copy themselves.
+   */
+  async appendToSent(raw: Buffer): Promise<void> {
+    await this.command('saving a sent message in the Sent folder', async (c) => {
+      this.sentFolder ??= await findSentFolder(c);
+      try {
+        await c.append(this.sentFolder, raw, ['\\Seen']);
+      } catch (err) {
+        this.sentFolder = undefined; // renamed or deleted meanwhile: look again next time
+        throw err;
       }
     });
   }
@@ -377,6 +404,12 @@ export class ImapSession {
   private async connectOnce(): Promise<ImapFlow> {
     let login: ResolvedLogin | undefined;
     let client: ImapFlow | undefined;
+    // The connection holds a slot from before it opens until it closes.
+    let release: (() => void) | undefined;
+    if (this.options.slots) {
+      if (connectionSlots.inUse(this.options.slots.key) >= this.options.slots.limit) this.debug(`waiting for a connection slot: ${this.options.slots.limit} in use (maxConcurrentConnections)`);
+      release = await connectionSlots.acquire(this.options.slots, { signal: this.stopper.signal });
+    }
     try {
       login = await resolveLogin(this.credentials, this.context());
       const c = new ImapFlow(
@@ -389,6 +422,7 @@ export class ImapSession {
         }),
       );
       client = c;
+      if (release) c.once('close', release);
       c.on('error', () => undefined); // surfaced through 'close' and the failing command
       c.on('exists', (data: { count: number }) => {
         this.debug(`EXISTS ${data.count}`);
@@ -396,14 +430,28 @@ export class ImapSession {
       });
       const guard = { signal: this.stopper.signal, onTimeout: () => c.close() };
       await withTimeout(c.connect(), this.timeout, 'connecting and logging in', guard);
+      if (this.options.sentFolder) this.mailbox = this.sentFolder ??= await withTimeout(findSentFolder(c), this.timeout, 'finding the Sent folder', guard);
       const opened = await withTimeout(c.mailboxOpen(this.mailbox), this.timeout, `opening ${this.mailbox}`, guard);
       this.debug(`connected, logged in as ${login.username}, ${this.mailbox} opened`, { uidValidity: String(opened.uidValidity), uidNext: opened.uidNext, exists: opened.exists });
       return c;
     } catch (err) {
       client?.close();
+      release?.();
       throw classifyError(err, this.context(login));
     }
   }
+}
+
+/** Names mail clients give the Sent folder where the server marks none with the \Sent special use (RFC 6154). */
+const SENT_NAMES = ['sent', 'sent items', 'sent messages', 'inbox/sent', 'inbox.sent'];
+
+/** The folder marked \Sent, else one with a usual name, else a new folder "Sent". */
+export async function findSentFolder(c: ImapFlow): Promise<string> {
+  const folders = await c.list();
+  const found = folders.find((f) => f.specialUse === '\\Sent') ?? folders.find((f) => SENT_NAMES.includes(f.path.toLowerCase()));
+  if (found) return found.path;
+  await c.mailboxCreate('Sent');
+  return 'Sent';
 }
 
 function uidOf(m: RawMessage): number {

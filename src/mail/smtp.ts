@@ -9,6 +9,7 @@ import { mailOptions } from './compose.js';
 import { withTimeout } from './deadline.js';
 import { classifyError, type ErrorContext } from './errors.js';
 import { DEFAULT_TIMEOUT_MS, describeEndpoint, tlsOptionsFor } from '../net/tls.js';
+import { connectionSlots, type SlotClaim } from './connection-slots.js';
 import type { ConnectionTester, Credentials, Endpoint, OutgoingMessage } from './types.js';
 
 export interface SmtpOptions {
@@ -16,6 +17,11 @@ export interface SmtpOptions {
   maxConnections?: number;
   /** Host name sent in EHLO; nodemailer uses the machine's name when unset. */
   clientName?: string;
+  /**
+   * Connections at once per server and identity (the profile's maxConcurrentConnections): the pool
+   * has no more than its limit, and each send or test holds a slot while it runs.
+   */
+  slots?: SlotClaim;
 }
 
 /** How many recently issued access tokens to remember for redaction. */
@@ -37,7 +43,7 @@ export class SmtpAdapter implements ConnectionTester {
     try {
       // verify() opens its own connection (connect, greeting, TLS, AUTH each bounded by nodemailer's
       // timeouts); the outer limit covers the sum and lets the caller abort.
-      await withTimeout(this.transport().verify(), 4 * timeout, 'verifying the SMTP login', { signal });
+      await connectionSlots.run(this.options.slots, () => withTimeout(this.transport().verify(), 4 * timeout, 'verifying the SMTP login', { signal }), { signal, waitMs: timeout });
     } catch (err) {
       throw classifyError(err, this.context());
     }
@@ -52,7 +58,7 @@ export class SmtpAdapter implements ConnectionTester {
       ...(msg.sender ? { envelope: { from: msg.sender, to: [...msg.to, ...(msg.cc ?? []), ...(msg.bcc ?? [])] } } : {}),
     };
     try {
-      const info = await this.transport().sendMail(mail);
+      const info = await connectionSlots.run(this.options.slots, () => this.transport().sendMail(mail), { waitMs: 4 * (this.endpoint.timeoutMs ?? DEFAULT_TIMEOUT_MS) });
       return info.messageId;
     } catch (err) {
       throw classifyError(err, this.context());
@@ -76,7 +82,7 @@ export class SmtpAdapter implements ConnectionTester {
     const timeout = e.timeoutMs ?? DEFAULT_TIMEOUT_MS;
     const options: SMTPPoolOptions = {
       pool: true,
-      maxConnections: this.options.maxConnections ?? 2,
+      maxConnections: Math.min(this.options.maxConnections ?? 2, this.options.slots?.limit ?? Infinity),
       // nodemailer's default recycles a connection every 100 messages; the reconnects (TLS, AUTH)
       // halved the throughput of a busy mailbox in bench/run.ts. A server that allows fewer per
       // connection answers 421, which releases the email for a retry (see src/sync/outgoing.ts).
@@ -94,8 +100,11 @@ export class SmtpAdapter implements ConnectionTester {
       socketTimeout: timeout,
       logger: false,
       debug: false,
+      // An anonymous relay (authentication None) is sent no AUTH at all.
       auth:
-        this.credentials.kind === 'password'
+        this.credentials.kind === 'anonymous'
+          ? undefined
+          : this.credentials.kind === 'password'
           ? { user: this.credentials.username, pass: this.credentials.password }
           : {
               type: 'OAuth2',

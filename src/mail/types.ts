@@ -24,7 +24,9 @@ export interface TokenProvider {
 
 export type Credentials =
   | { kind: 'password'; username: string; password: string }
-  | { kind: 'oauth2'; username: string; token: TokenProvider };
+  | { kind: 'oauth2'; username: string; token: TokenProvider }
+  /** No sign-in: an SMTP relay that accepts mail by the sender's address (outgoing SMTP only). */
+  | { kind: 'anonymous'; username?: undefined };
 
 /** Every way a mail operation can fail, as reported on Mailbox conditions (each is in src/api/reasons.ts). */
 export type FailureReason =
@@ -79,6 +81,8 @@ export class MailError extends Error {
 export interface ConnectionTester {
   /** Resolves when the test passed; rejects with MailError otherwise. Never sends mail. */
   test(signal?: AbortSignal): Promise<void>;
+  /** What a passed test learnt about the server worth saying (e.g. "Exchange 2010 SP2, detected"). */
+  serverDescription?(): string | undefined;
 }
 
 /** A raw message as fetched from a server, before parsing. */

@@ -40,17 +40,17 @@ export function mapMailbox(row: MailboxRow, name: string, ctx: MailboxContext, n
   const target = row['_regardingobjectid_value@Microsoft.Dynamics.CRM.lookuplogicalname'];
   let owner: MailboxSpec['owner'];
   if (forward) {
+    // As in Dynamics, a forward mailbox belongs to no user or queue: each forwarded message is the
+    // activity of the mailbox that forwarded it (the schema refuses spec.owner on one).
     const who = row['_ownerid_value@OData.Community.Display.V1.FormattedValue'] ?? row._ownerid_value;
-    if (!who) return { skip: 'a forward mailbox without an owner', setting: `${COL}.ownerid`, value: '(empty)' };
-    owner = { kind: 'User', name: who };
-    note('Changed', `${COL}.regardingobjectid`, '(none: forward mailbox)', `a forward mailbox belongs to no user or queue in Dynamics: its record owner (${who}) is spec.owner`);
+    if (who) note('Changed', `${COL}.ownerid`, who, 'a forward mailbox has no spec.owner: each forwarded message belongs to the user or queue whose mailbox forwarded it');
   } else if (row._regardingobjectid_value && (target === 'systemuser' || target === 'queue')) {
     owner = { kind: target === 'queue' ? 'Queue' : 'User', name: row['_regardingobjectid_value@OData.Community.Display.V1.FormattedValue'] ?? row._regardingobjectid_value };
   } else {
     return { skip: 'it belongs to no user or queue (Regarding is empty or another table)', setting: `${COL}.regardingobjectid`, value: target ?? '(empty)' };
   }
   const profile = ctx.profile;
-  const spec: MailboxSpec = { emailAddress: address, owner, deploymentRef: { name: ctx.deployment }, ...(profile ? { serverProfileRef: { name: profile.name } } : {}) };
+  const spec: MailboxSpec = { emailAddress: address, ...(owner ? { owner } : {}), deploymentRef: { name: ctx.deployment }, ...(profile ? { serverProfileRef: { name: profile.name } } : {}) };
 
   const outlook = 'Dynamics 365 for Outlook (the client app) does this, not server-side synchronization: set to None, and the Outlook client keeps doing it';
   const incoming = row.incomingemaildeliverymethod;
@@ -67,7 +67,7 @@ export function mapMailbox(row: MailboxRow, name: string, ctx: MailboxContext, n
   const act = row.actdeliverymethod;
   spec.appointmentsContactsTasks = 'None';
   if (act === ACT_DELIVERY.ServerSideSync) {
-    if (owner.kind === 'Queue' || forward) note('NotMigrated', `${COL}.actdeliverymethod`, optionName(ACT_DELIVERY, act), 'queues and forward mailboxes do not synchronize appointments, contacts and tasks: set to None');
+    if (owner?.kind === 'Queue' || forward) note('NotMigrated', `${COL}.actdeliverymethod`, optionName(ACT_DELIVERY, act), 'queues and forward mailboxes do not synchronize appointments, contacts and tasks: set to None');
     else if (profile && !profile.exchange) note('NotMigrated', `${COL}.actdeliverymethod`, optionName(ACT_DELIVERY, act), 'appointments, contacts and tasks need an Exchange profile: set to None');
     else spec.appointmentsContactsTasks = 'ServerSideSync';
   } else if (act === ACT_DELIVERY.Outlook) {
@@ -84,11 +84,11 @@ export function mapMailbox(row: MailboxRow, name: string, ctx: MailboxContext, n
       note('Action', `${COL}.allowemailconnectortousecredentials`, false, `"Allow to Use Credentials" is No in Dynamics, so it could not sign in there either: fill Secret ${secret.name}`);
     }
   }
-  if (forward) {
-    spec.forwardMailbox = true;
-    if (row.processanddeleteemails) spec.deleteAfterProcessing = true;
-  } else if (row.processanddeleteemails) {
-    note('NotMigrated', `${COL}.processanddeleteemails`, true, 'only forward mailboxes delete messages after processing: left in the mailbox');
+  if (forward) spec.forwardMailbox = true;
+  if (row.processanddeleteemails) {
+    // Forward and queue mailboxes may delete what they processed, as Dynamics allows.
+    if (forward || owner?.kind === 'Queue') spec.deleteAfterProcessing = true;
+    else note('NotMigrated', `${COL}.processanddeleteemails`, true, "only forward and queue mailboxes delete messages after processing: left in the user's mailbox");
   }
   if (row.statecode === 1 || profile?.inactive) {
     spec.suspended = true;
@@ -107,5 +107,5 @@ export function mapMailbox(row: MailboxRow, name: string, ctx: MailboxContext, n
     annotations[DENIED_ADDRESS] = address;
     approval = 'Rejected';
   }
-  return { spec, annotations, shared: owner.kind === 'Queue' || forward, approval, ...(secret ? { secret } : {}) };
+  return { spec, annotations, shared: owner?.kind === 'Queue' || forward, approval, ...(secret ? { secret } : {}) };
 }

@@ -109,7 +109,7 @@ export function mapOrganization(snap: DataverseSnapshot, opts: MapOptions): Migr
     if (refused('Mailbox', result.spec, note)) continue;
     mailboxes.push({ manifest: { apiVersion: API_VERSION, kind: 'Mailbox', metadata: meta(name, { annotations: sortKeys(result.annotations) }), spec: result.spec }, shared: result.shared, approval: result.approval });
     if (result.secret) secrets.push(result.secret);
-    if (!row.isforwardmailbox && row._regardingobjectid_value) filteringOf.set(name, { kind: result.spec.owner.kind, owner: row._regardingobjectid_value.toLowerCase(), name });
+    if (result.spec.owner && row._regardingobjectid_value) filteringOf.set(name, { kind: result.spec.owner.kind, owner: row._regardingobjectid_value.toLowerCase(), name });
   }
 
   const deploymentNote = findings.for(`Deployment ${deploymentName}`);

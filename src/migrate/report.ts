@@ -35,7 +35,7 @@ function mdTable(rows: Row[]): string[] {
 }
 
 const isForward = (m: PlannedMailbox) => m.manifest.spec.forwardMailbox === true;
-const ownerKind = (m: PlannedMailbox) => (isForward(m) ? 'forward' : m.manifest.spec.owner.kind === 'Queue' ? 'queue' : 'user');
+const ownerKind = (m: PlannedMailbox) => (isForward(m) ? 'forward' : m.manifest.spec.owner?.kind === 'Queue' ? 'queue' : 'user');
 
 function kindRows(plan: MigrationPlan): Row[] {
   const count = (k: string) => plan.mailboxes.filter((m) => ownerKind(m) === k).length;

@@ -2,6 +2,7 @@
 // a decorator around the Test and Enable interface, and one call that hooks into a Manager's
 // reconciles (its aroundReconcile hook), work queues and caches.
 
+import { mailboxKind } from '../api/types.js';
 import type { Direction as TestDirection, MailboxTesting, TestOutcome } from '../domain/testing-ports.js';
 import type { ReconcileHook } from '../kube/workqueue.js';
 import type { MailboxLabels, SyncMetricsHooks } from '../sync/status-reporter.js';
@@ -16,7 +17,7 @@ export function instrumentTesting(inner: MailboxTesting, metrics: Metrics): Mail
   return {
     plan(mailbox, profile, directions, lookups, deployment) {
       const plan = inner.plan(mailbox, profile, directions, lookups, deployment);
-      const labels = labelsOf({ namespace: mailbox.metadata.namespace, profile: profile.metadata.name, ownerKind: mailbox.spec.owner.kind });
+      const labels = labelsOf({ namespace: mailbox.metadata.namespace, profile: profile.metadata.name, ownerKind: mailboxKind(mailbox) });
       const count = (d: TestDirection, o: TestOutcome) => {
         const direction = directionLabel(d);
         metrics.tests.inc({ direction, result: o.ok ? 'success' : o.permanent ? 'permanent' : 'transient' });
@@ -40,6 +41,7 @@ export function instrumentTesting(inner: MailboxTesting, metrics: Metrics): Mail
         })),
       };
     },
+    ...(inner.testProfile ? { testProfile: inner.testProfile.bind(inner) } : {}),
   };
 }
 

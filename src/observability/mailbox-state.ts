@@ -8,7 +8,7 @@ import { isFailureReason } from '../api/reasons.js';
 /** The fields of a Mailbox this module reads; structural, so it does not depend on the API types. */
 export interface MailboxLike {
   metadata: { namespace?: string; generation?: number };
-  spec?: { suspended?: boolean; owner?: { kind?: string } };
+  spec?: { suspended?: boolean; forwardMailbox?: boolean; owner?: { kind?: string } };
   status?: {
     observedGeneration?: number;
     serverProfile?: string;
@@ -41,7 +41,7 @@ export interface MailboxStateCount {
   namespace: string;
   /** The effective email server profile (status.serverProfile); "" while unresolved. */
   profile: string;
-  /** User or Queue: queues (shared mailboxes) often deserve their own alert route. */
+  /** User, Queue or Forward (a forward mailbox): queues (shared mailboxes) often deserve their own alert route. */
   ownerKind: string;
   count: number;
 }
@@ -69,7 +69,7 @@ export function countMailboxStates(mailboxes: Iterable<MailboxLike>): MailboxSta
   for (const m of mailboxes) {
     const namespace = m.metadata.namespace ?? '';
     const profile = m.status?.serverProfile ?? '';
-    const ownerKind = m.spec?.owner?.kind ?? '';
+    const ownerKind = m.spec?.forwardMailbox ? 'Forward' : (m.spec?.owner?.kind ?? '');
     const key = `${namespace}\u0000${profile}\u0000${ownerKind}`;
     let g = groups.get(key);
     if (!g) groups.set(key, (g = { namespace, profile, ownerKind, counts: new Map(MAILBOX_STATES.map((s) => [s, 0])) }));

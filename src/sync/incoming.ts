@@ -9,6 +9,7 @@ import { CrmError } from '../crm/types.js';
 import type { RawMessage } from '../mail/types.js';
 import { accepts, type FilteringMethod } from './filter.js';
 import { inlineParser, type MessageParser } from './parser-pool.js';
+import { messageIdOfConversation } from './thread-index.js';
 import { findToken, type TokenSettings } from './tracking-token.js';
 
 export interface Checkpoint {
@@ -16,6 +17,8 @@ export interface Checkpoint {
   lastUid?: number;
   highestModseq?: string;
   syncState?: string;
+  /** Where the Sent Items sync resumes (trackSentItems). */
+  sentItems?: Omit<Checkpoint, 'sentItems'>;
 }
 
 export interface FetchedMessage {
@@ -40,13 +43,33 @@ export interface IncomingSource {
   moveToUndeliverable?(m: FetchedMessage): Promise<void>;
 }
 
-/** A mailbox's sync settings: who owns it, how its mail is filtered, correlated and bounded (from the Mailbox, its Deployment and its profile). */
-export interface MailboxSyncSettings {
+/**
+ * A mailbox whose incoming mail reaches the CRM through a forward mailbox (incoming delivery method
+ * ForwardMailbox): the activity of a message it forwarded is its owner's.
+ */
+export interface Forwarder {
+  /** The forwarding Mailbox (namespace/name). */
   key: string;
   address: string;
   ownerKind: 'User' | 'Queue';
   ownerName: string;
+  /** The Deployment's filtering for the forwarder's owner kind: as if its own mailbox had received the message. */
+  filtering: FilteringMethod;
+}
+
+/** A mailbox's sync settings: who owns it, how its mail is filtered, correlated and bounded (from the Mailbox, its Deployment and its profile). */
+export interface MailboxSyncSettings {
+  key: string;
+  address: string;
+  /** The owner; a forward mailbox has none (each message belongs to its forwarder). */
+  ownerKind?: 'User' | 'Queue';
+  ownerName?: string;
   forwardMailbox: boolean;
+  /**
+   * Forward mailboxes: the forwarding mailbox with this address, if there is one. Asked for each
+   * message, so that a forwarder added or removed later counts from its next message on.
+   */
+  forwarder?: (address: string) => Forwarder | undefined;
   deleteAfterProcessing: boolean;
   filtering: FilteringMethod;
   correlation: boolean;
@@ -54,6 +77,17 @@ export interface MailboxSyncSettings {
   maxAttachmentBytes: number;
   moveFailedToUndeliverable: boolean;
   processEmailReceivedAfter?: Date;
+  /**
+   * Ignoring mail between the organization's own users and queues (the Deployment's
+   * internalEmail): `isInternal` tells the organization's addresses.
+   */
+  internalEmail?: { ignore: boolean; trackToQueues: boolean; isInternal: (address: string) => boolean };
+  /**
+   * This sync reads the mailbox's Sent Items (trackSentItems): mail its owner sent. Filtering and
+   * internal email look at the recipients, and mail the CRM sent itself (its Message-ID is a CRM
+   * email's) is left out.
+   */
+  sentItems?: boolean;
 }
 
 export interface IncomingEvents {
@@ -188,42 +222,63 @@ export class IncomingSync {
       await this.reject(m, parsed.reason, parsed.message, result);
       return false;
     }
+    // Whose activity it is: the mailbox's owner, or for a forward mailbox the forwarder's.
+    let owner: { ownerKind: 'User' | 'Queue'; ownerName: string; filtering: FilteringMethod; forwardedBy?: IncomingEmail['forwardedBy'] };
+    if (mb.forwardMailbox) {
+      const by = parsed.forwardedBy?.address;
+      const forwarder = by ? mb.forwarder?.(by) : undefined;
+      if (!forwarder) {
+        const why = by
+          ? `forwarded by ${by}, which is not the address of a mailbox of this Deployment whose incoming delivery method is ForwardMailbox (or that mailbox is suspended or not approved)`
+          : 'not a forwarded message: a forward mailbox takes mail forwarded as an attachment (message/rfc822) by its Deployment\'s mailboxes';
+        await this.reject(m, 'NotFromForwardingMailbox', `${why}; skipped`, result);
+        return false;
+      }
+      owner = { ownerKind: forwarder.ownerKind, ownerName: forwarder.ownerName, filtering: forwarder.filtering, forwardedBy: { mailbox: forwarder.key, address: forwarder.address } };
+    } else if (mb.ownerKind && mb.ownerName) {
+      owner = { ownerKind: mb.ownerKind, ownerName: mb.ownerName, filtering: mb.filtering };
+    } else {
+      throw new Error(`mailbox ${mb.key} has no owner and is not a forward mailbox`);
+    }
     const email: IncomingEmail = {
       ...parsed.email,
       mailbox: mb.key,
       mailboxAddress: mb.address,
-      ownerKind: mb.ownerKind,
-      ownerName: mb.ownerName,
+      ownerKind: owner.ownerKind,
+      ownerName: owner.ownerName,
+      ...(owner.forwardedBy ? { forwardedBy: owner.forwardedBy } : {}),
       sourceId: m.raw.id,
       receivedAt: (m.receivedAt ?? new Date()).toISOString(),
     };
+    if (mb.sentItems) {
+      email.sent = true;
+      // Sent by the CRM itself: it is an activity already.
+      if (await this.crm.findEmailByMessageId([email.messageId])) return this.filter(m, result);
+    }
+    // Mail between colleagues, when the Deployment ignores it: only a queue's mailbox keeps it.
+    // What the owner sent is internal when it went to colleagues only.
+    const internal = mb.internalEmail;
+    const counterparts = mb.sentItems ? [...email.to, ...email.cc].map((p) => p.address) : [email.from.address];
+    const isInternal = !!internal?.ignore && counterparts.length > 0 && counterparts.every((a) => a && internal.isInternal(a));
+    if (isInternal && !(owner.ownerKind === 'Queue' && internal?.trackToQueues)) return this.filter(m, result);
     const token = findToken(tokens, email.subject);
     if (token) email.trackingToken = token;
-    if (mb.correlation) {
-      const ids = [email.inReplyTo, ...email.references.slice().reverse()].filter((x): x is string => !!x);
-      if (ids.length) {
-        const crmEmailId = await this.crm.findEmailByMessageId(ids);
-        if (crmEmailId) email.regarding = { crmEmailId, by: email.inReplyTo && ids[0] === email.inReplyTo ? 'InReplyTo' : 'References' };
-      }
-    }
-    // Dynamics' order: headers first, then the tracking token.
-    if (!email.regarding && token) {
-      const crmEmailId = await this.crm.findEmailByTrackingToken(token);
-      if (crmEmailId) email.regarding = { crmEmailId, by: 'TrackingToken' };
-    }
+    const regarding = await this.correlate(email, token, mb.correlation);
+    if (regarding) email.regarding = regarding;
+    // Received mail is judged by its sender, sent mail by its recipients (any of them will do).
     const checkIncoming = this.crm.checkIncoming?.bind(this.crm);
-    const wanted = await accepts({
-      method: mb.filtering,
-      from: email.from.address,
-      correlated: !!email.regarding || !!token,
-      lookup: (a) => this.crm.lookupAddress(a),
-      ...(checkIncoming ? { check: async () => (await checkIncoming(email)).deliver } : {}),
-    });
-    if (!wanted) {
-      result.filtered++;
-      this.events.filtered?.(m.raw.id);
-      return false;
+    let wanted = false;
+    for (const address of mb.sentItems ? counterparts : [email.from.address]) {
+      wanted = await accepts({
+        method: owner.filtering,
+        from: address,
+        correlated: !!email.regarding || !!token,
+        lookup: (a) => this.crm.lookupAddress(a),
+        ...(checkIncoming ? { check: async () => (await checkIncoming(email)).deliver } : {}),
+      });
+      if (wanted) break;
     }
+    if (!wanted) return this.filter(m, result);
     let created: boolean;
     try {
       created = (await this.crm.deliverIncoming(email)).created;
@@ -238,10 +293,43 @@ export class IncomingSync {
       }
       throw err;
     }
-    if (mb.forwardMailbox && mb.deleteAfterProcessing) await this.source.remove?.(m);
+    if (mb.deleteAfterProcessing) await this.source.remove?.(m);
     // "Already there" after a crash was delivered by the life that did not save its checkpoint,
     // and that life's count was lost with it; after a re-read from the start it was counted.
     return created || !m.reread;
+  }
+
+  /**
+   * Which CRM email this one answers, in the order Dynamics uses: In-Reply-To; then a tracking
+   * token, resolved by the CRM (one it cannot find here is still handed to it, as trackingToken,
+   * and what follows would only guess); then References; then the Thread-Index conversation of an
+   * email the operator sent. `headers` (correlation.enabled) turns the header steps on; tracking
+   * tokens have their own setting.
+   */
+  private async correlate(email: IncomingEmail, token: string | undefined, headers: boolean): Promise<IncomingEmail['regarding']> {
+    const find = async (ids: (string | undefined)[], by: NonNullable<IncomingEmail['regarding']>['by']) => {
+      const wanted = ids.filter((x): x is string => !!x);
+      const crmEmailId = wanted.length ? await this.crm.findEmailByMessageId(wanted) : undefined;
+      return crmEmailId ? { crmEmailId, by } : undefined;
+    };
+    const byReply = headers ? await find([email.inReplyTo], 'InReplyTo') : undefined;
+    if (byReply) return byReply;
+    if (token) {
+      const crmEmailId = await this.crm.findEmailByTrackingToken(token);
+      return crmEmailId ? { crmEmailId, by: 'TrackingToken' } : undefined;
+    }
+    if (!headers) return undefined;
+    return (await find(email.references.slice().reverse(), 'References')) ?? (await find([messageIdOfConversation(email.threadIndex, this.mailbox.address)], 'ThreadIndex'));
+  }
+
+  /** A message the Deployment does not track. */
+  private async filter(m: FetchedMessage, result: CycleResult): Promise<false> {
+    result.filtered++;
+    this.events.filtered?.(m.raw.id);
+    // A forward mailbox is the operator's alone: what it does not track goes too. A queue's
+    // mailbox is read by people, who keep what the CRM does not want.
+    if (this.mailbox.forwardMailbox && this.mailbox.deleteAfterProcessing) await this.source.remove?.(m);
+    return false;
   }
 
   private async reject(m: FetchedMessage, reason: string, message: string, result: CycleResult): Promise<void> {

@@ -46,6 +46,8 @@ export interface SyncParts {
   crm: CrmConnector;
   incoming?: {
     source: IncomingSource;
+    /** The mailbox's Sent Items, read after the inbox in every cycle (the Deployment's trackSentItems). */
+    sentItems?: IncomingSource;
     /** Connection events of a long-lived session (IMAP IDLE). */
     watch?(w: SessionWatcher): void;
     /**
@@ -268,22 +270,43 @@ export class MailboxSyncer {
     const incomingPart = p.incoming;
     if (incomingPart) {
       // Explicit delegation: the reporter is a class instance, whose methods a spread would drop.
-      const incoming = new IncomingSync(p.mailbox, incomingPart.source, p.crm, {
-        delivered: (email, created, at) => r.delivered?.(email, created, at),
-        filtered: (id) => r.filtered?.(id),
-        rejected: (id, reason, message) => r.rejected?.(id, reason, message),
-        checkpoint: async (cp, passed) => {
-          this.checkpoint = cp;
-          await r.checkpoint?.(cp, passed);
-        },
-      }, p.parser ? { parser: p.parser } : {});
+      // The inbox and the Sent Items each keep their part of one checkpoint (status.checkpoint and
+      // its sentItems), saved whole.
+      const inboxPart = (cp: Checkpoint | undefined): Checkpoint | undefined => {
+        if (!cp) return undefined;
+        const { sentItems: _, ...inbox } = cp;
+        return inbox;
+      };
+      const merge = (cp: Checkpoint, sent: boolean): Checkpoint => {
+        const inbox = inboxPart(sent ? this.checkpoint : cp) ?? {};
+        const sentItems = sent ? inboxPart(cp) : this.checkpoint?.sentItems;
+        return sentItems ? { ...inbox, sentItems } : inbox;
+      };
+      const sync = (source: IncomingSource, sent: boolean) =>
+        new IncomingSync(sent ? { ...p.mailbox, sentItems: true, forwardMailbox: false, deleteAfterProcessing: false, moveFailedToUndeliverable: false } : p.mailbox, source, p.crm, {
+          delivered: (email, created, at) => r.delivered?.(email, created, at),
+          filtered: (id) => r.filtered?.(id),
+          rejected: (id, reason, message) => r.rejected?.(id, reason, message),
+          checkpoint: async (cp, passed) => {
+            this.checkpoint = merge(cp, sent);
+            await r.checkpoint?.(this.checkpoint, passed);
+          },
+        }, p.parser ? { parser: p.parser } : {});
+      const syncs = [{ sync: sync(incomingPart.source, false), sent: false }, ...(incomingPart.sentItems ? [{ sync: sync(incomingPart.sentItems, true), sent: true }] : [])];
       const d = direction(
         'incoming',
         async (timer) => {
           if (timer) await incomingPart.refresh?.();
-          const res = await incoming.runOnce(this.checkpoint);
-          if (res.checkpoint) this.checkpoint = res.checkpoint;
-          return { delivered: res.delivered, duplicates: res.duplicates, filtered: res.filtered, failed: res.rejected };
+          const counts = { delivered: 0, duplicates: 0, filtered: 0, failed: 0 };
+          for (const { sync: s, sent } of syncs) {
+            const res = await s.runOnce(sent ? this.checkpoint?.sentItems : inboxPart(this.checkpoint));
+            if (res.checkpoint) this.checkpoint = merge(res.checkpoint, sent);
+            counts.delivered += res.delivered;
+            counts.duplicates += res.duplicates;
+            counts.filtered += res.filtered;
+            counts.failed += res.rejected;
+          }
+          return counts;
         },
         new AdaptiveCadence({ minMs: p.pollIntervalMs, maxMs: p.maxPollIntervalMs ?? p.pollIntervalMs }),
         () => incomingPart.close(),

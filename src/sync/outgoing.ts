@@ -23,7 +23,13 @@ import { CrmError, type CrmConnector, type OutgoingAttachment, type PendingEmail
 import { classifyError } from '../mail/errors.js';
 import type { OutgoingMessage } from '../mail/types.js';
 import { redact } from '../util/redact.js';
+import { threadIndexFor } from './thread-index.js';
 import { withToken, type TokenSettings } from './tracking-token.js';
+
+const withThreadIndex = (messageId: string) => {
+  const index = threadIndexFor(messageId);
+  return index ? { headers: { 'Thread-Index': index } } : {};
+};
 
 export interface OutgoingSender {
   send(msg: OutgoingMessage): Promise<unknown>;
@@ -113,6 +119,8 @@ export class OutgoingSync {
       messageId,
       inReplyTo: p.inReplyTo,
       references: p.references,
+      // A conversation header naming this email, which Outlook and Exchange keep in replies (thread-index.ts).
+      ...withThreadIndex(messageId),
       ...(attachments.length ? { attachments } : {}),
     };
   }

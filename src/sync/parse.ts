@@ -6,7 +6,7 @@ import { simpleParser, type AddressObject, type ParsedMail } from 'mailparser';
 import type { IncomingEmail, Party } from '../crm/types.js';
 import { guardMessage, type GuardLimits, DEFAULT_GUARD_LIMITS } from './mime-guard.js';
 
-export type ParsedEmail = Omit<IncomingEmail, 'mailbox' | 'mailboxAddress' | 'ownerKind' | 'ownerName' | 'sourceId' | 'regarding' | 'trackingToken'>;
+export type ParsedEmail = Omit<IncomingEmail, 'mailbox' | 'mailboxAddress' | 'ownerKind' | 'ownerName' | 'forwardedBy' | 'sent' | 'sourceId' | 'regarding' | 'trackingToken'>;
 
 export type ParseResult =
   | { ok: true; email: ParsedEmail; forwardedBy?: Party }

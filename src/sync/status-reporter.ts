@@ -10,7 +10,7 @@
 
 import { GROUP, VERSION } from '../api/schema.js';
 import { formatDuration } from '../api/quantities.js';
-import type { Mailbox, MailboxStatusT } from '../api/types.js';
+import { mailboxKind, type Mailbox, type MailboxStatusT } from '../api/types.js';
 import type { IncomingEmail } from '../crm/types.js';
 import type { KubeClients } from '../kube/client.js';
 import { setCondition } from '../kube/conditions.js';
@@ -92,7 +92,7 @@ export class MailboxStatusReporter implements SyncReporter {
     for (const d of opts.directions ?? ['incoming', 'outgoing']) this.sync[d] = { ...(s.sync?.[d] ?? {}) };
     this.metrics = opts.metrics ?? {};
     this.intervalMs = opts.intervalMs ?? 1000;
-    this.labels = { namespace: mbx.metadata.namespace, profile: s.serverProfile ?? '', ownerKind: mbx.spec.owner.kind };
+    this.labels = { namespace: mbx.metadata.namespace, profile: s.serverProfile ?? '', ownerKind: mailboxKind(mbx) };
   }
 
   initialCheckpoint(): Checkpoint | undefined {

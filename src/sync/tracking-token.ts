@@ -25,7 +25,16 @@ export function findToken(s: TokenSettings, subject: string): string | undefined
   return new RegExp(`(?:^|[\\s(\\[])((?:${prefix}):[0-9]{${s.userDigits + s.counterDigits + 1},})(?=$|[\\s)\\]])`).exec(subject)?.[1];
 }
 
-/** Appends a token to a subject unless it is already there. */
-export function withToken(subject: string, token: string): string {
-  return subject.includes(token) ? subject : `${subject} ${token}`.trim();
+/** The longest subject mail servers keep (Dynamics' MaximumSubjectLengthOnMailServer). */
+export const MAX_SUBJECT_LENGTH = 255;
+
+/**
+ * Appends a token to a subject unless it is already there, shortening the subject so that the
+ * whole stays within `maxLength`: a server that cut the subject would cut the token off.
+ */
+export function withToken(subject: string, token: string, maxLength = MAX_SUBJECT_LENGTH): string {
+  if (subject.includes(token)) return subject;
+  const room = Math.max(0, maxLength - token.length - 1);
+  const kept = [...subject].length > room ? [...subject].slice(0, room).join('').trimEnd() : subject;
+  return `${kept} ${token}`.trim();
 }

@@ -15,6 +15,7 @@ import type { Deployment, EmailServerProfile, Mailbox } from '../api/types.js';
 import { SYNC_REQUESTED_AT } from '../api/types.js';
 import type { Caches } from '../domain/caches.js';
 import { secretSource, type SecretSource } from '../domain/secret-source.js';
+import { forwardingMailboxes, internalAddresses } from '../domain/organization.js';
 import { getCondition } from '../kube/conditions.js';
 import { runsDirection, syncBasis } from '../domain/sync-failure.js';
 import type { EventRecorder } from '../kube/events.js';
@@ -35,6 +36,12 @@ export interface SyncPlanInput {
   lookups: SecretSource;
   incoming: boolean;
   outgoing: boolean;
+  /** Forward mailboxes: the forwarding mailbox with an address (read from the caches at each call). */
+  forwarders?: (address: string) => Mailbox | undefined;
+  /** Whether an address is one of the organization's own mailboxes (read from the caches at each call). */
+  isInternal?: (address: string) => boolean;
+  /** Live sync workers now: a profile's shared connection limit is divided among them. */
+  liveWorkers?: () => number;
   /** Appointments, contacts and tasks (src/act). */
   act?: boolean;
   /** The mailbox's logger (namespace and mailbox on every line), for protocol detail at debug level. */
@@ -166,7 +173,10 @@ export class SyncWorker {
       deployment.metadata.generation,
       deployment.spec.crm.credentialsSecretRef?.name && this.caches.secrets.get(ns, deployment.spec.crm.credentialsSecretRef.name)?.metadata.resourceVersion,
     ].join('|');
-    return { mailbox: m, profile, deployment, lookups: secretSource(this.caches, ns), incoming, outgoing, act, signature };
+    const forwarders = m.spec.forwardMailbox ? forwardingMailboxes(this.caches, m) : undefined;
+    const isInternal = internalAddresses(this.caches, m);
+    const liveWorkers = () => this.shards.workerCount;
+    return { mailbox: m, profile, deployment, lookups: secretSource(this.caches, ns, this.clients), incoming, outgoing, act, signature, isInternal, liveWorkers, ...(forwarders ? { forwarders } : {}) };
   }
 
   /** The profile spec of the revision the mailbox runs on; the current spec when that record is gone. */

@@ -34,3 +34,27 @@ export function malformedCorpus(): { id: string; raw: string }[] {
     { id: 'deep-nesting', raw: `From: bad@customer.example\r\nTo: ann@example.com\r\nSubject: malformed deep-nesting\r\nMessage-ID: <deep-nesting@customer.example>\r\nMIME-Version: 1.0\r\n${nested(200)}` },
   ];
 }
+
+/** A message forwarded as an attachment (message/rfc822), as an Outlook or server rule forwards it. */
+export function forwardedMessage(inner: string, opts: { from: string; to: string; messageId: string }): string {
+  return [
+    `From: ${opts.from}`,
+    `To: ${opts.to}`,
+    `Subject: FW: forwarded`,
+    `Message-ID: <${opts.messageId}>`,
+    'Date: Tue, 24 Nov 2026 08:05:00 +0000',
+    'MIME-Version: 1.0',
+    'Content-Type: multipart/mixed; boundary="fwd-boundary"',
+    '',
+    '--fwd-boundary',
+    'Content-Type: text/plain; charset=utf-8',
+    '',
+    'Forwarded by a rule.',
+    '--fwd-boundary',
+    'Content-Type: message/rfc822',
+    '',
+    inner,
+    '--fwd-boundary--',
+    '',
+  ].join('\r\n');
+}

@@ -87,6 +87,12 @@ export interface DovecotOptions {
   scale?: { connections: number };
   /** Offer COMPRESS=DEFLATE (the imap_zlib plugin). */
   compress?: boolean;
+  /**
+   * Validate XOAUTH2 and OAUTHBEARER bearer tokens with Dovecot's oauth2 passdb against this
+   * introspection endpoint (RFC 7662, POST), as a real deployment does, instead of taking the
+   * token as the user's password.
+   */
+  oauth2IntrospectionUrl?: string;
 }
 
 export async function startDovecot(opts: DovecotOptions): Promise<DovecotFixture> {
@@ -115,6 +121,13 @@ export async function startDovecot(opts: DovecotOptions): Promise<DovecotFixture
     );
   await writeUsers();
   const confPath = path.join(dir, 'dovecot.conf');
+  if (opts.oauth2IntrospectionUrl) {
+    await writeFile(
+      path.join(dir, 'dovecot-oauth2.conf.ext'),
+      ['introspection_mode = post', `introspection_url = ${opts.oauth2IntrospectionUrl}`, 'username_attribute = username', 'active_attribute = active', 'active_value = true', ''].join('\n'),
+      { mode: 0o644 },
+    );
+  }
   await writeFile(confPath, dovecotConfig(dir, ports, ids, opts));
   const logPath = path.join(dir, 'dovecot.log');
 
@@ -274,6 +287,7 @@ auth_cache_size = 10M
 }
 
 function dovecotConfig(dir: string, ports: DovecotPorts, ids: { uid: number; gid: number }, opts: DovecotOptions): string {
+  const oauth2 = !!opts.oauth2IntrospectionUrl;
   // As root, Dovecot's own service users from the Debian package; otherwise everything runs as us.
   const me = os.userInfo().username;
   const internal = isRoot() ? 'default_internal_user = dovecot\ndefault_internal_group = dovecot' : `default_internal_user = ${me}`;
@@ -306,10 +320,24 @@ first_valid_gid = ${Math.min(ids.gid, 1)}
 mail_uid = ${ids.uid}
 mail_gid = ${ids.gid}
 mail_location = maildir:~/Maildir
+${
+    oauth2
+      ? `# Bearer tokens are checked at the token issuer's introspection endpoint; passwords in the passwd-file.
+passdb {
+  driver = oauth2
+  mechanisms = xoauth2 oauthbearer
+  args = ${dir}/dovecot-oauth2.conf.ext
+}
 passdb {
   driver = passwd-file
+  mechanisms = plain login
   args = scheme=PLAIN username_format=%u ${dir}/users
-}
+}`
+      : `passdb {
+  driver = passwd-file
+  args = scheme=PLAIN username_format=%u ${dir}/users
+}`
+  }
 userdb {
   driver = passwd-file
   args = username_format=%u ${dir}/users
@@ -323,6 +351,11 @@ namespace inbox {
   mailbox Trash {
     auto = create
     special_use = \\Trash
+  }
+  # Named unlike "Sent", so that tests show the folder is found by its special use.
+  mailbox "Sent Messages" {
+    auto = subscribe
+    special_use = \\Sent
   }
 }
 protocol imap {

@@ -56,12 +56,29 @@ export function escapeXml(s: string): string {
 }
 
 
-const SERVER_VERSION = `<h:ServerVersionInfo MajorVersion="15" MinorVersion="2" MajorBuildNumber="1544" MinorBuildNumber="4" Version="V2017_07_11" xmlns:h="${NS.types}" xmlns="${NS.types}"/>`;
+/** Exchange releases the fake can answer as: the schema versions each accepts and the ServerVersionInfo it sends. */
+export type ExchangeRelease = 'Exchange2010_SP2' | 'Exchange2013' | 'Exchange2016' | 'Exchange2019';
 
-/** An EWS answer: `<m:{op}Response>` with one response message per entry of `messages`. */
-export function ewsResponse(op: string, messages: string[]): string {
+const V2010 = ['Exchange2007', 'Exchange2007_SP1', 'Exchange2010', 'Exchange2010_SP1', 'Exchange2010_SP2'];
+const V2013 = [...V2010, 'Exchange2013', 'Exchange2013_SP1'];
+const V2016 = [...V2013, 'Exchange2015', 'Exchange2016'];
+
+export const RELEASES: Record<ExchangeRelease, { accepts: string[]; info: { major: number; minor: number; build: number; revision: number; version: string } }> = {
+  Exchange2010_SP2: { accepts: V2010, info: { major: 14, minor: 2, build: 247, revision: 5, version: 'Exchange2010_SP2' } },
+  Exchange2013: { accepts: V2013, info: { major: 15, minor: 0, build: 1497, revision: 2, version: 'V2_23' } },
+  Exchange2016: { accepts: V2016, info: { major: 15, minor: 1, build: 2507, revision: 6, version: 'V2017_07_11' } },
+  Exchange2019: { accepts: V2016, info: { major: 15, minor: 2, build: 1544, revision: 4, version: 'V2017_07_11' } },
+};
+
+function serverVersion(release: ExchangeRelease): string {
+  const i = RELEASES[release].info;
+  return `<h:ServerVersionInfo MajorVersion="${i.major}" MinorVersion="${i.minor}" MajorBuildNumber="${i.build}" MinorBuildNumber="${i.revision}" Version="${i.version}" xmlns:h="${NS.types}" xmlns="${NS.types}"/>`;
+}
+
+/** An EWS answer: `<m:{op}Response>` with one response message per entry of `messages`, from a server of `release`. */
+export function ewsResponse(op: string, messages: string[], release: ExchangeRelease = 'Exchange2019'): string {
   return `<?xml version="1.0" encoding="utf-8"?>
-<s:Envelope xmlns:s="${NS.soap}"><s:Header>${SERVER_VERSION}</s:Header><s:Body xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance" xmlns:xsd="http://www.w3.org/2001/XMLSchema"><m:${op}Response xmlns:m="${NS.messages}" xmlns:t="${NS.types}"><m:ResponseMessages>${messages.join('')}</m:ResponseMessages></m:${op}Response></s:Body></s:Envelope>`;
+<s:Envelope xmlns:s="${NS.soap}"><s:Header>${serverVersion(release)}</s:Header><s:Body xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance" xmlns:xsd="http://www.w3.org/2001/XMLSchema"><m:${op}Response xmlns:m="${NS.messages}" xmlns:t="${NS.types}"><m:ResponseMessages>${messages.join('')}</m:ResponseMessages></m:${op}Response></s:Body></s:Envelope>`;
 }
 
 export function success(op: string, content: string): string {

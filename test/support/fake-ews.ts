@@ -1,15 +1,22 @@
 // A fake on-premises Exchange speaking EWS SOAP 1.1 over HTTPS, for the operations EwsAdapter uses:
-//   POST /EWS/Exchange.asmx                  GetFolder (inbox, calendar), SyncFolderItems, GetItem
-//                                            (MimeContent), CreateItem (SendAndSaveCopy)
+//   POST /EWS/Exchange.asmx                  GetFolder (inbox, calendar), SyncFolderItems (inbox,
+//                                            sentitems), GetItem (MimeContent), CreateItem
+//                                            (SendAndSaveCopy: the copy lands in Sent Items),
+//                                            DeleteItem (MoveToDeletedItems), MoveItem, FindFolder
+//                                            (by DisplayName), CreateFolder
 //   POST /autodiscover/autodiscover.svc      GetUserSettings (ExternalEwsUrl)
 // Authentication: Basic, Bearer (tokens from the fake OAuth endpoint: app-only, impersonation
 // required, as Exchange requires for app tokens) and NTLMv2. Impersonation and delegate access are
 // checked as Exchange does, with its error codes; throttling is the HTTP 500 ErrorServerBusy fault
 // with BackOffMilliseconds.
+// Versions: the fake answers as one Exchange release (2010 SP2, 2013, 2016 or 2019), with that
+// release's ServerVersionInfo, and checks RequestServerVersion as Exchange does: a version the
+// release does not know fails schema validation (HTTP 500, ErrorSchemaValidation), and a request
+// without one is taken as Exchange2007_SP1.
 import type http from 'node:http';
 import type net from 'node:net';
 import type { FakeOAuth } from './fake-oauth.js';
-import { elements, ewsResponse, failure, first, notWellFormed, operation, soapFault, success, text, userSettingsResponse } from './fake-ews-soap.js';
+import { elements, ewsResponse, failure, first, notWellFormed, operation, RELEASES, soapFault, success, text, userSettingsResponse, type ExchangeRelease } from './fake-ews-soap.js';
 import { isNtlmNegotiate, ntlmChallenge, verifyNtlmAuthenticate } from './fake-ntlm.js';
 import { startHttpsServer, type HttpsServer } from './https-server.js';
 import { FakeEwsNotifications, type FakeEwsNotificationOptions } from './fake-ews-notifications.js';
@@ -49,8 +56,13 @@ export interface SentEwsMessage {
 interface Item {
   id: string;
   mime: string;
+  /** The distinguished folder it was created in: inbox, or sentitems for the copy of a sent message. */
+  origin: 'inbox' | 'sentitems';
   createdSeq: number;
+  /** When it left its origin folder (deleted, or moved to `folder`). */
   removedSeq?: number;
+  /** Where it is now: its origin, deleteditems, or the display name of a folder it was moved to. */
+  folder: string;
   /** DateTimeReceived. */
   receivedAt: Date;
 }
@@ -81,8 +93,10 @@ export class FakeEws {
    */
   echoCredentials = false;
   /** Every request: path, operation, Authorization scheme and who it acted on. */
-  readonly requests: Array<{ path: string; op?: string; principal?: string; mailbox?: string; scheme?: string; anchor?: string }> = [];
+  readonly requests: Array<{ path: string; op?: string; principal?: string; mailbox?: string; scheme?: string; version?: string; anchorMailbox?: string }> = [];
   private readonly items = new Map<string, Item[]>();
+  /** Folders created at the top of each mailbox: id to display name. */
+  private readonly folders = new Map<string, Map<string, string>>();
   private readonly challenges = new WeakMap<net.Socket, Buffer>();
   private seq = 0;
   private nextId = 1;
@@ -94,14 +108,15 @@ export class FakeEws {
     private readonly server: HttpsServer,
     private readonly accounts: EwsAccount[],
     private readonly oauth?: FakeOAuth,
+    readonly release: ExchangeRelease = 'Exchange2019',
     /** Subscribe, GetStreamingEvents, GetEvents, Unsubscribe (fake-ews-notifications.ts). */
     readonly notifications: FakeEwsNotifications = new FakeEwsNotifications(),
   ) {}
 
-  static async start(options: { accounts: EwsAccount[]; mailboxes: string[]; oauth?: FakeOAuth; notifications?: FakeEwsNotificationOptions }): Promise<FakeEws> {
+  static async start(options: { accounts: EwsAccount[]; mailboxes: string[]; oauth?: FakeOAuth; release?: ExchangeRelease; notifications?: FakeEwsNotificationOptions }): Promise<FakeEws> {
     let fake: FakeEws | undefined;
     const server = await startHttpsServer((req, res, body) => fake!.handle(req, res, body));
-    fake = new FakeEws(server, options.accounts, options.oauth, new FakeEwsNotifications(options.notifications));
+    fake = new FakeEws(server, options.accounts, options.oauth, options.release, new FakeEwsNotifications(options.notifications));
     for (const m of options.mailboxes) fake.items.set(m.toLowerCase(), []);
     return fake;
   }
@@ -121,14 +136,19 @@ export class FakeEws {
   /** Puts a message in the Inbox, received now unless `receivedAt` says otherwise. */
   addMessage(mailbox: string, mime: string, receivedAt = new Date()): string {
     const id = `AAMkAGEw${String(this.nextId++).padStart(6, '0')}AAA=`;
-    this.box(mailbox).push({ id, mime, createdSeq: ++this.seq, receivedAt });
+    this.box(mailbox).push({ id, mime, origin: 'inbox', folder: 'inbox', createdSeq: ++this.seq, receivedAt });
     this.notifications.created(mailbox, id);
     return id;
   }
 
+  /** The MIME of the messages now in a folder: inbox, sentitems, deleteditems or a created folder's name. */
+  inFolder(mailbox: string, folder: string): string[] {
+    return this.box(mailbox).filter((i) => i.folder === folder).map((i) => i.mime);
+  }
+
   removeMessage(mailbox: string, id: string): void {
     const item = this.box(mailbox).find((i) => i.id === id);
-    if (item) item.removedSeq = ++this.seq;
+    if (item) Object.assign(item, { removedSeq: ++this.seq, folder: 'deleteditems' });
   }
 
   /** The next `count` EWS requests get the ErrorServerBusy fault with this back-off. */
@@ -151,6 +171,11 @@ export class FakeEws {
     return this.server.close();
   }
 
+  /** An answer carrying this release's ServerVersionInfo. */
+  private respond(op: string, messages: string[]): string {
+    return ewsResponse(op, messages, this.release);
+  }
+
   private box(mailbox: string): Item[] {
     const box = this.items.get(mailbox.toLowerCase());
     if (!box) throw new Error(`fake EWS has no mailbox ${mailbox}`);
@@ -159,7 +184,9 @@ export class FakeEws {
 
   private handle(req: http.IncomingMessage, res: http.ServerResponse, body: string): void {
     const path = new URL(req.url ?? '/', this.server.origin).pathname.toLowerCase();
-    const entry: FakeEws['requests'][number] = { path, op: operation(body), scheme: req.headers.authorization?.split(' ')[0] };
+    const version = first(body, 'RequestServerVersion')?.attrs.Version;
+    const anchor = req.headers['x-anchormailbox'];
+    const entry: FakeEws['requests'][number] = { path, op: operation(body), scheme: req.headers.authorization?.split(' ')[0], version, ...(typeof anchor === 'string' ? { anchorMailbox: anchor } : {}) };
     this.requests.push(entry);
     if (req.method !== 'POST' || (path !== '/ews/exchange.asmx' && path !== '/autodiscover/autodiscover.svc')) {
       res.writeHead(404, { 'content-type': 'text/html' });
@@ -172,6 +199,11 @@ export class FakeEws {
     if (malformed) return xml(res, 500, soapFault('ErrorSchemaValidation', `The request failed schema validation: ${malformed}`));
 
     if (path === '/autodiscover/autodiscover.svc') return this.autodiscover(res, body);
+    if (!RELEASES[this.release].accepts.includes(version ?? 'Exchange2007_SP1')) {
+      // What Exchange's schema validation says about a Version it does not know.
+      const violation = `The 'Version' attribute is invalid - The value '${version}' is invalid according to its datatype 'http://schemas.microsoft.com/exchange/services/2006/types:ExchangeVersionType' - The Enumeration constraint failed.`;
+      return xml(res, 500, soapFault('ErrorSchemaValidation', `The request failed schema validation: ${violation}`));
+    }
 
     if (this.broken) {
       const { status, body: page, headers } = this.broken;
@@ -198,17 +230,16 @@ export class FakeEws {
       return xml(res, 500, soapFault('ErrorInvalidExchangeImpersonationHeaderData', 'ExchangeImpersonation SOAP header must be present for this type of OAuth token.'));
     }
     const op = entry.op ?? '';
-    entry.anchor = req.headers['x-anchormailbox'] as string | undefined;
     // Streaming connections, events and unsubscribes act on subscriptions, which remember their mailbox.
     if (['GetStreamingEvents', 'GetEvents', 'Unsubscribe'].includes(op)) return this.notifications.handle(op, principal.name, impersonated, req, res, body);
     // Without impersonation, the folder ids name the mailbox (delegate access) or mean the account's own.
     const mailbox = impersonated ?? this.targetMailbox(op, body) ?? principal.account?.mailbox?.toLowerCase();
     entry.mailbox = mailbox;
     if (!impersonated) {
-      if (!mailbox || !this.items.has(mailbox)) return xml(res, 200, ewsResponse(op, [failure(op, 'ErrorNonExistentMailbox', 'The SMTP address has no mailbox associated with it.')]));
+      if (!mailbox || !this.items.has(mailbox)) return xml(res, 200, this.respond(op, [failure(op, 'ErrorNonExistentMailbox', 'The SMTP address has no mailbox associated with it.')]));
       const account = principal.account!;
       if (account.mailbox?.toLowerCase() !== mailbox && !account.delegateOf?.some((d) => d.toLowerCase() === mailbox)) {
-        return xml(res, 200, ewsResponse(op, [failure(op, 'ErrorAccessDenied', 'Access is denied. Check credentials and try again.')]));
+        return xml(res, 200, this.respond(op, [failure(op, 'ErrorAccessDenied', 'Access is denied. Check credentials and try again.')]));
       }
     }
     for (const ext of this.extensions) {
@@ -226,6 +257,16 @@ export class FakeEws {
         return xml(res, 200, this.createItem(principal, mailbox!, body));
       case 'Subscribe':
         return this.notifications.handle(op, principal.name, mailbox!, req, res, body);
+      case 'DeleteItem':
+        return xml(res, 200, this.moveItems('DeleteItem', mailbox!, body, () => 'deleteditems'));
+      case 'MoveItem': {
+        const to = first(first(body, 'ToFolderId')?.inner ?? '', 'FolderId')?.attrs.Id;
+        return xml(res, 200, this.moveItems('MoveItem', mailbox!, body, () => this.folders.get(mailbox!)?.get(to ?? '')));
+      }
+      case 'FindFolder':
+        return xml(res, 200, this.findFolder(mailbox!, body));
+      case 'CreateFolder':
+        return xml(res, 200, this.createFolder(mailbox!, body));
       default:
         return xml(res, 500, soapFault('ErrorInvalidRequest', `The fake does not implement ${op}.`));
     }
@@ -268,7 +309,7 @@ export class FakeEws {
 
   /** The mailbox a request names: a folder id's Mailbox, or for GetItem the mailbox holding the item. */
   private targetMailbox(op: string, body: string): string | undefined {
-    if (op === 'GetItem') {
+    if (op === 'GetItem' || op === 'DeleteItem' || op === 'MoveItem') {
       const id = first(body, 'ItemId')?.attrs.Id;
       return [...this.items].find(([, items]) => items.some((i) => i.id === id))?.[0];
     }
@@ -292,25 +333,27 @@ export class FakeEws {
 
   private getFolder(mailbox: string, body: string): string {
     const id = first(body, 'DistinguishedFolderId')?.attrs.Id;
-    const live = this.box(mailbox).filter((i) => i.removedSeq === undefined).length;
+    const live = this.box(mailbox).filter((i) => i.folder === 'inbox').length;
     if (id === 'inbox') {
-      return ewsResponse('GetFolder', [success('GetFolder', `<m:Folders><t:Folder><t:FolderId Id="inbox-${mailbox}" ChangeKey="AQAAAA=="/><t:DisplayName>Inbox</t:DisplayName><t:TotalCount>${live}</t:TotalCount><t:ChildFolderCount>0</t:ChildFolderCount><t:UnreadCount>${live}</t:UnreadCount></t:Folder></m:Folders>`)]);
+      return this.respond('GetFolder', [success('GetFolder', `<m:Folders><t:Folder><t:FolderId Id="inbox-${mailbox}" ChangeKey="AQAAAA=="/><t:DisplayName>Inbox</t:DisplayName><t:TotalCount>${live}</t:TotalCount><t:ChildFolderCount>0</t:ChildFolderCount><t:UnreadCount>${live}</t:UnreadCount></t:Folder></m:Folders>`)]);
     }
     if (id === 'calendar') {
-      return ewsResponse('GetFolder', [success('GetFolder', `<m:Folders><t:CalendarFolder><t:FolderId Id="calendar-${mailbox}" ChangeKey="AgAAAA=="/><t:DisplayName>Calendar</t:DisplayName><t:TotalCount>0</t:TotalCount><t:ChildFolderCount>0</t:ChildFolderCount></t:CalendarFolder></m:Folders>`)]);
+      return this.respond('GetFolder', [success('GetFolder', `<m:Folders><t:CalendarFolder><t:FolderId Id="calendar-${mailbox}" ChangeKey="AgAAAA=="/><t:DisplayName>Calendar</t:DisplayName><t:TotalCount>0</t:TotalCount><t:ChildFolderCount>0</t:ChildFolderCount></t:CalendarFolder></m:Folders>`)]);
     }
-    return ewsResponse('GetFolder', [failure('GetFolder', 'ErrorFolderNotFound', 'The specified folder could not be found in the store.')]);
+    return this.respond('GetFolder', [failure('GetFolder', 'ErrorFolderNotFound', 'The specified folder could not be found in the store.')]);
   }
 
   /** SyncState = position in the change log; the first sync lists what exists, later ones creates and deletes. */
   private syncFolderItems(mailbox: string, body: string): string {
     const max = Number(text(body, 'MaxChangesReturned') ?? 512);
+    const folder = first(first(body, 'SyncFolderId')?.inner ?? '', 'DistinguishedFolderId')?.attrs.Id;
+    if (folder !== 'inbox' && folder !== 'sentitems') return this.respond('SyncFolderItems', [failure('SyncFolderItems', 'ErrorFolderNotFound', 'The specified folder could not be found in the store.')]);
     const stateText = text(body, 'SyncState');
     let since = 0;
     if (stateText) {
       const state = decodeState(stateText);
       if (!state || state.gen !== this.syncGeneration) {
-        return ewsResponse('SyncFolderItems', [failure('SyncFolderItems', 'ErrorInvalidSyncStateData', 'Synchronization state data is corrupt or otherwise invalid.')]);
+        return this.respond('SyncFolderItems', [failure('SyncFolderItems', 'ErrorInvalidSyncStateData', 'Synchronization state data is corrupt or otherwise invalid.')]);
       }
       since = state.seq;
     }
@@ -318,7 +361,7 @@ export class FakeEws {
     // ItemShape: IdOnly, plus DateTimeReceived when the request names it in AdditionalProperties.
     const withReceived = elements(first(body, 'ItemShape')?.inner ?? '', 'FieldURI').some((f) => f.attrs.FieldURI === 'item:DateTimeReceived');
     const received = (item: Item) => (withReceived ? `<t:DateTimeReceived>${item.receivedAt.toISOString().replace(/\.\d{3}Z$/, 'Z')}</t:DateTimeReceived>` : '');
-    for (const item of this.box(mailbox)) {
+    for (const item of this.box(mailbox).filter((i) => i.origin === folder)) {
       if (item.createdSeq > since && (item.removedSeq === undefined || !stateText)) {
         if (item.removedSeq === undefined) changes.push({ seq: item.createdSeq, xml: `<t:Create><t:Message><t:ItemId Id="${item.id}" ChangeKey="CQAAAA=="/>${received(item)}</t:Message></t:Create>` });
       }
@@ -329,7 +372,7 @@ export class FakeEws {
     changes.sort((a, b) => a.seq - b.seq);
     const page = changes.slice(0, max);
     const last = page.length < changes.length ? page[page.length - 1].seq : this.seq;
-    return ewsResponse('SyncFolderItems', [
+    return this.respond('SyncFolderItems', [
       success(
         'SyncFolderItems',
         `<m:SyncState>${encodeState({ gen: this.syncGeneration, seq: last })}</m:SyncState><m:IncludesLastItemInRange>${page.length === changes.length}</m:IncludesLastItemInRange><m:Changes>${page.map((c) => c.xml).join('')}</m:Changes>`,
@@ -343,12 +386,43 @@ export class FakeEws {
       if (!item) return failure('GetItem', 'ErrorItemNotFound', 'The specified object was not found in the store.');
       return success('GetItem', `<m:Items><t:Message><t:MimeContent CharacterSet="UTF-8">${Buffer.from(item.mime).toString('base64')}</t:MimeContent><t:ItemId Id="${item.id}" ChangeKey="CQAAAA=="/></t:Message></m:Items>`);
     });
-    return ewsResponse('GetItem', messages);
+    return this.respond('GetItem', messages);
+  }
+
+  /** DeleteItem and MoveItem: each item leaves its folder for the one `target` names (undefined: no such folder). */
+  private moveItems(op: 'DeleteItem' | 'MoveItem', mailbox: string, body: string, target: () => string | undefined): string {
+    const messages = elements(first(body, 'ItemIds')?.inner ?? '', 'ItemId').map(({ attrs }) => {
+      const item = this.box(mailbox).find((i) => i.id === attrs.Id && i.removedSeq === undefined);
+      if (!item) return failure(op, 'ErrorItemNotFound', 'The specified object was not found in the store.');
+      const folder = target();
+      if (!folder) return failure(op, 'ErrorFolderNotFound', 'The specified folder could not be found in the store.');
+      Object.assign(item, { removedSeq: ++this.seq, folder });
+      return op === 'MoveItem' ? success(op, `<m:Items><t:Message><t:ItemId Id="${item.id}-moved" ChangeKey="CQAAAB=="/></t:Message></m:Items>`) : success(op, '');
+    });
+    return this.respond(op, messages);
+  }
+
+  /** FindFolder at the top of the mailbox (msgfolderroot), by DisplayName (an IsEqualTo restriction). */
+  private findFolder(mailbox: string, body: string): string {
+    const wanted = first(first(body, 'IsEqualTo')?.inner ?? '', 'Constant')?.attrs.Value;
+    const found = [...(this.folders.get(mailbox) ?? [])].filter(([, name]) => wanted === undefined || name === wanted);
+    const xmlFolders = found.map(([id, name]) => `<t:Folder><t:FolderId Id="${id}" ChangeKey="AQAAAA=="/><t:DisplayName>${name}</t:DisplayName></t:Folder>`).join('');
+    return this.respond('FindFolder', [success('FindFolder', `<m:RootFolder TotalItemsInView="${found.length}" IncludesLastItemInRange="true"><t:Folders>${xmlFolders}</t:Folders></m:RootFolder>`)]);
+  }
+
+  private createFolder(mailbox: string, body: string): string {
+    const name = text(first(body, 'Folders')?.inner ?? '', 'DisplayName') ?? '';
+    const folders = this.folders.get(mailbox) ?? new Map<string, string>();
+    this.folders.set(mailbox, folders);
+    if ([...folders.values()].includes(name)) return this.respond('CreateFolder', [failure('CreateFolder', 'ErrorFolderExists', 'A folder with the specified name already exists.')]);
+    const id = `AAMkFolder${folders.size + 1}-${mailbox}`;
+    folders.set(id, name);
+    return this.respond('CreateFolder', [success('CreateFolder', `<m:Folders><t:Folder><t:FolderId Id="${id}" ChangeKey="AQAAAA=="/></t:Folder></m:Folders>`)]);
   }
 
   private createItem(principal: Principal, mailbox: string, body: string): string {
     if (first(body, 'CreateItem')?.attrs.MessageDisposition !== 'SendAndSaveCopy') {
-      return ewsResponse('CreateItem', [failure('CreateItem', 'ErrorInvalidRequest', 'The fake only sends (SendAndSaveCopy).')]);
+      return this.respond('CreateItem', [failure('CreateItem', 'ErrorInvalidRequest', 'The fake only sends (SendAndSaveCopy).')]);
     }
     const message = first(body, 'Message')?.inner ?? '';
     const address = (name: string): string | undefined => text(first(message, name)?.inner ?? '', 'EmailAddress');
@@ -359,9 +433,16 @@ export class FakeEws {
       properties[key] = text(p.inner, 'Value') ?? '';
     }
     const to = elements(first(message, 'ToRecipients')?.inner ?? '', 'EmailAddress').map((e) => e.inner.trim());
-    if (to.length === 0) return ewsResponse('CreateItem', [failure('CreateItem', 'ErrorInvalidRecipients', 'At least one recipient is not valid.')]);
-    if (this.overQuota.has(mailbox.toLowerCase())) return ewsResponse('CreateItem', [failure('CreateItem', 'ErrorSubmissionQuotaExceeded', 'The message could not be sent because the mailbox has exceeded its submission quota.')]);
+    if (to.length === 0) return this.respond('CreateItem', [failure('CreateItem', 'ErrorInvalidRecipients', 'At least one recipient is not valid.')]);
+    if (this.overQuota.has(mailbox.toLowerCase())) return this.respond('CreateItem', [failure('CreateItem', 'ErrorSubmissionQuotaExceeded', 'The message could not be sent because the mailbox has exceeded its submission quota.')]);
     const bodyElement = first(message, 'Body');
+    // The copy in Sent Items of the mailbox named by SavedItemFolderId (or the one acted on).
+    const savedIn = (text(first(body, 'SavedItemFolderId')?.inner ?? '', 'EmailAddress') ?? mailbox).toLowerCase();
+    if (first(body, 'SavedItemFolderId') && this.items.has(savedIn)) {
+      const id = `AAMkAGEw${String(this.nextId++).padStart(6, '0')}AAA=`;
+      const headers = [`From: ${address('From') ?? savedIn}`, `To: ${to.join(', ')}`, `Subject: ${text(message, 'Subject') ?? ''}`, ...(properties['0x1035'] ? [`Message-ID: ${properties['0x1035']}`] : [])];
+      this.box(savedIn).push({ id, origin: 'sentitems', folder: 'sentitems', createdSeq: ++this.seq, receivedAt: new Date(), mime: `${headers.join('\r\n')}\r\n\r\n${bodyElement ? (text(message, 'Body') ?? '') : ''}\r\n` });
+    }
     this.sent.push({
       principal: principal.name,
       mailbox,
@@ -375,7 +456,7 @@ export class FakeEws {
       properties,
       ...(first(message, 'MimeContent') ? { mime: Buffer.from(first(message, 'MimeContent')!.inner.trim(), 'base64') } : {}),
     });
-    return ewsResponse('CreateItem', [success('CreateItem', '<m:Items/>')]);
+    return this.respond('CreateItem', [success('CreateItem', '<m:Items/>')]);
   }
 }
 

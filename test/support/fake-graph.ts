@@ -1,8 +1,12 @@
 // A fake Microsoft Graph v1.0 mail API over HTTPS, for the routes the Graph adapter uses:
 //   GET  /v1.0/users/{id}/mailFolders/inbox
-//   GET  /v1.0/users/{id}/mailFolders/inbox/messages/delta   (@odata.nextLink pages, then @odata.deltaLink)
+//   GET  /v1.0/users/{id}/mailFolders/{inbox|sentitems}/messages/delta   (@odata.nextLink pages, then @odata.deltaLink)
 //   GET  /v1.0/users/{id}/messages/{messageId}/$value         (MIME)
-//   POST /v1.0/users/{id}/sendMail                            (202, no body; JSON, or MIME as base64 text/plain)
+//   POST /v1.0/users/{id}/sendMail                            (202, no body; JSON, or MIME as base64 text/plain; a copy goes to Sent Items)
+//   DELETE /v1.0/users/{id}/messages/{messageId}              (204: moved to Deleted Items)
+//   GET  /v1.0/users/{id}/mailFolders?$filter=displayName eq '...'
+//   POST /v1.0/users/{id}/mailFolders                         (201, a folder at the top of the mailbox)
+//   POST /v1.0/users/{id}/messages/{messageId}/move           (201, the moved message with its new id)
 // Bearer tokens must be ones the fake OAuth endpoint issued for the Graph scope. Errors use Graph's
 // shape, `{"error":{"code","message"}}`, with the codes Graph uses for each case.
 import type http from 'node:http';
@@ -17,7 +21,12 @@ interface StoredMessage {
   mime: string;
   /** Position in the mailbox's change log: a delta token is "changes after seq N". */
   seq: number;
+  /** Left the folder it was created in (deleted or moved to `folder`). */
   removed: boolean;
+  /** The well-known folder it was created in. */
+  origin: 'inbox' | 'sentitems';
+  /** Where it is now: its origin, deleteditems, or a created folder's display name. */
+  folder: string;
   /** receivedDateTime. */
   receivedAt: Date;
 }
@@ -49,6 +58,8 @@ export class FakeGraph {
   readonly requests: Array<{ method: string; path: string; authorization?: string }> = [];
   readonly sent: SentMail[] = [];
   private readonly mailboxes = new Map<string, StoredMessage[]>();
+  /** Folders created at the top of each mailbox: id to display name. */
+  private readonly folders = new Map<string, Map<string, string>>();
   private seq = 0;
   private nextId = 1;
   /** Delta tokens from before this generation answer 410, as an expired sync state does. */
@@ -97,14 +108,19 @@ export class FakeGraph {
   /** Puts a message in the mailbox's Inbox, received now unless `receivedAt` says otherwise, and returns its Graph id. */
   addMessage(mailbox: string, mime: string, receivedAt = new Date()): string {
     const id = `AAMkAD${String(this.nextId++).padStart(6, '0')}=`;
-    this.box(mailbox).push({ id, mime, seq: ++this.seq, removed: false, receivedAt });
+    this.box(mailbox).push({ id, mime, seq: ++this.seq, removed: false, origin: 'inbox', folder: 'inbox', receivedAt });
     this.subscriptions.created(mailbox, id);
     return id;
   }
 
   removeMessage(mailbox: string, id: string): void {
     const m = this.box(mailbox).find((x) => x.id === id);
-    if (m) Object.assign(m, { removed: true, seq: ++this.seq });
+    if (m) Object.assign(m, { removed: true, seq: ++this.seq, folder: 'deleteditems' });
+  }
+
+  /** The MIME of the messages now in a folder: inbox, sentitems, deleteditems or a created folder's name. */
+  inFolder(mailbox: string, folder: string): string[] {
+    return this.box(mailbox).filter((m) => m.folder === folder).map((m) => m.mime);
   }
 
   /** After `skip` more requests, the next `count` answer 429 with `Retry-After: retryAfterSeconds`. */
@@ -166,8 +182,36 @@ export class FakeGraph {
       const live = box.filter((m) => !m.removed).length;
       return sendJson(res, 200, { id: 'AQMkAGInbox', displayName: 'Inbox', parentFolderId: 'AQMkAGRoot', childFolderCount: 0, unreadItemCount: live, totalItemCount: live });
     }
-    if (req.method === 'GET' && /^mailFolders\/inbox\/messages\/delta$/i.test(rest)) {
-      return this.delta(req, res, url, mailbox, box);
+    const deltaOf = /^mailFolders\/(inbox|sentitems)\/messages\/delta$/i.exec(rest);
+    if (req.method === 'GET' && deltaOf) {
+      return this.delta(req, res, url, mailbox, box, deltaOf[1].toLowerCase() as StoredMessage['origin']);
+    }
+    const folders = this.folders.get(mailbox) ?? new Map<string, string>();
+    this.folders.set(mailbox, folders);
+    if (req.method === 'GET' && rest === 'mailFolders') {
+      const wanted = /^displayName eq '(.*)'$/.exec(url.searchParams.get('$filter') ?? '')?.[1]?.replace(/''/g, "'");
+      return sendJson(res, 200, { value: [...folders].filter(([, name]) => wanted === undefined || name === wanted).map(([id, displayName]) => ({ id, displayName })) });
+    }
+    if (req.method === 'POST' && rest === 'mailFolders') {
+      const { displayName } = JSON.parse(body) as { displayName?: string };
+      if (!displayName) return graphError(res, 400, 'ErrorInvalidRequest', 'displayName is required.');
+      if ([...folders.values()].includes(displayName)) return graphError(res, 409, 'ErrorFolderExists', 'A folder with the specified name already exists.');
+      const id = `AAMkFolder${folders.size + 1}=`;
+      folders.set(id, displayName);
+      return sendJson(res, 201, { id, displayName });
+    }
+    const one = /^messages\/([^/]+)(\/move)?$/.exec(rest);
+    if (one && (req.method === 'DELETE' || (req.method === 'POST' && one[2]))) {
+      const m = box.find((x) => x.id === decodeURIComponent(one[1]) && !x.removed);
+      if (!m) return graphError(res, 404, 'ErrorItemNotFound', 'The specified object was not found in the store.');
+      const target = req.method === 'DELETE' ? 'deleteditems' : folders.get((JSON.parse(body) as { destinationId?: string }).destinationId ?? '');
+      if (!target) return graphError(res, 404, 'ErrorFolderNotFound', 'The specified folder could not be found in the store.');
+      Object.assign(m, { removed: true, seq: ++this.seq, folder: target });
+      if (req.method === 'DELETE') {
+        res.writeHead(204);
+        return void res.end();
+      }
+      return sendJson(res, 201, { id: `${m.id}-moved`, parentFolderId: one[2] });
     }
     const mime = /^messages\/([^/]+)\/\$value$/.exec(rest);
     if (req.method === 'GET' && mime) {
@@ -214,6 +258,8 @@ export class FakeGraph {
       saveToSentItems: true,
       mime: { raw, messageId: parsed.messageId, inReplyTo: parsed.inReplyTo, references: ([] as string[]).concat(parsed.references ?? []), headers: parsed.headers },
     });
+    // saveToSentItems defaults to true: the copy is a message of the mailbox's Sent Items.
+    this.box(mailbox).push({ id: `AAMkAD${String(this.nextId++).padStart(6, '0')}=`, mime: raw, seq: ++this.seq, removed: false, origin: 'sentitems', folder: 'sentitems', receivedAt: new Date() });
     this.accepted(res);
   }
 
@@ -228,7 +274,8 @@ export class FakeGraph {
   }
 
   /** The first call lists everything; later pages and delta links carry the position in the change log. */
-  private delta(req: http.IncomingMessage, res: http.ServerResponse, url: URL, mailbox: string, box: StoredMessage[]): void {
+  private delta(req: http.IncomingMessage, res: http.ServerResponse, url: URL, mailbox: string, all: StoredMessage[], folder: StoredMessage['origin']): void {
+    const box = all.filter((m) => m.origin === folder);
     const pageSize = Number(/odata\.maxpagesize=(\d+)/.exec(String(req.headers.prefer ?? ''))?.[1] ?? 10);
     const token = url.searchParams.get('$skiptoken') ?? url.searchParams.get('$deltatoken');
     // $select is given on the first request; Graph keeps it in the links it hands out.
@@ -248,7 +295,7 @@ export class FakeGraph {
         : { '@odata.type': '#microsoft.graph.message', id: m.id, ...(received ? { receivedDateTime: m.receivedAt.toISOString().replace(/\.\d{3}Z$/, 'Z') } : {}) },
     );
     const link = (param: string, s: typeof state): string =>
-      `${this.linkOrigin ?? this.server.origin}/v1.0/users/${encodeURIComponent(mailbox)}/mailFolders/inbox/messages/delta?${param}=${Buffer.from(JSON.stringify(s)).toString('base64url')}`;
+      `${this.linkOrigin ?? this.server.origin}/v1.0/users/${encodeURIComponent(mailbox)}/mailFolders/${folder}/messages/delta?${param}=${Buffer.from(JSON.stringify(s)).toString('base64url')}`;
     const more = state.offset + pageSize < changes.length;
     sendJson(res, 200, {
       '@odata.context': `${this.baseUrl}/$metadata#Collection(message)`,

@@ -35,6 +35,8 @@ export interface SmtpReceiver {
   authAttempts(username: string): number;
   /** The AUTH methods used, in order, e.g. ['PLAIN', 'XOAUTH2']. */
   authMethods: string[];
+  /** The most connections open at once so far. */
+  mostConnections(): number;
   close(): Promise<void>;
 }
 
@@ -51,6 +53,10 @@ export interface SmtpReceiverOptions {
    * in every encoding, to prove that what a server says never reaches a message.
    */
   echoCredentials?: boolean;
+  /** XOAUTH2: accept a bearer token when this says it is valid for the user (a token issuer's check). */
+  validateToken?: (token: string, username: string) => boolean;
+  /** An anonymous relay: mail is accepted without AUTH (over TLS, as an IP-restricted relay does). */
+  anonymous?: boolean;
 }
 
 export async function startSmtpReceiver(opts: SmtpReceiverOptions): Promise<SmtpReceiver> {
@@ -59,6 +65,8 @@ export async function startSmtpReceiver(opts: SmtpReceiverOptions): Promise<Smtp
   const messages: ReceivedMessage[] = [];
   const attempts = new Map<string, number>();
   const authMethods: string[] = [];
+  let open = 0;
+  let most = 0;
 
   const server = new SMTPServer({
     secure: opts.secure ?? false,
@@ -67,7 +75,15 @@ export async function startSmtpReceiver(opts: SmtpReceiverOptions): Promise<Smtp
     authMethods: ['PLAIN', 'LOGIN', 'XOAUTH2'],
     // AUTH only after STARTTLS, like any real submission server.
     allowInsecureAuth: false,
+    ...(opts.anonymous ? { authOptional: true } : {}),
     disableReverseLookup: true,
+    onConnect(_session, callback) {
+      most = Math.max(most, ++open);
+      callback();
+    },
+    onClose() {
+      open--;
+    },
     logger: false,
     onAuth(auth: SMTPServerAuthentication, _session, callback) {
       const name = auth.username ?? '';
@@ -76,6 +92,7 @@ export async function startSmtpReceiver(opts: SmtpReceiverOptions): Promise<Smtp
       const user = opts.users.find((u) => u.username === name);
       if (auth.method === 'XOAUTH2') {
         if (user?.accessToken && auth.accessToken === user.accessToken) return callback(null, { user: name });
+        if (auth.accessToken && opts.validateToken?.(auth.accessToken, name)) return callback(null, { user: name });
         // The XOAUTH2 failure form: a JSON challenge, then 535 after the client's empty reply.
         return callback(null, { data: { status: '401', schemes: 'bearer', scope: 'https://mail.example.test/' } });
       }
@@ -84,6 +101,11 @@ export async function startSmtpReceiver(opts: SmtpReceiverOptions): Promise<Smtp
         return callback(Object.assign(new Error(`5.7.8 Authentication failed for ${name} with ${auth.password}; ${echoText(auth.password ?? '', name)}`), { responseCode: 535 }));
       }
       return callback(new Error('Invalid username or password'));
+    },
+    onMailFrom(_address, session, callback) {
+      // A relay that accepts mail without AUTH still wants it over TLS, as Exchange's relay connectors do.
+      if (opts.anonymous && !session.secure) return callback(Object.assign(new Error('5.7.0 Must issue a STARTTLS command first'), { responseCode: 530 }));
+      callback();
     },
     onRcptTo(address, _session, callback) {
       if (opts.rejectRecipients?.includes(address.address)) {
@@ -132,6 +154,7 @@ export async function startSmtpReceiver(opts: SmtpReceiverOptions): Promise<Smtp
     messages,
     authMethods,
     authAttempts: (username) => attempts.get(username) ?? 0,
+    mostConnections: () => most,
     async close() {
       await new Promise<void>((resolve) => server.close(() => resolve()));
       await rm(dir, { recursive: true, force: true });

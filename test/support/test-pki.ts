@@ -45,3 +45,14 @@ export async function createTestPki(dir: string): Promise<TestPki> {
   const [caPem, certPem, keyPem] = await Promise.all(['ca.pem', 'cert.pem', 'key.pem'].map((f) => readFile(p(f), 'utf8')));
   return { caPem, certPem, keyPem, certPath: p('cert.pem'), keyPath: p('key.pem') };
 }
+
+/**
+ * A self-signed RSA certificate and key for an app registration's certificate credential (the
+ * Microsoft identity platform takes RSA), as a kubernetes.io/tls Secret would hold them.
+ */
+export async function createClientCertificate(dir: string, name = 'mailsync-app'): Promise<{ certPem: string; keyPem: string }> {
+  const p = (f: string): string => path.join(dir, `${name}-${f}`);
+  await run('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', p('key.pem'), '-out', p('cert.pem'), '-days', '3', '-subj', `/CN=${name}`]);
+  const [certPem, keyPem] = await Promise.all([readFile(p('cert.pem'), 'utf8'), readFile(p('key.pem'), 'utf8')]);
+  return { certPem, keyPem };
+}

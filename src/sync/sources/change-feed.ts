@@ -16,11 +16,17 @@ export interface ChangeFeed {
   changes(state: string | undefined): Promise<{ created: string[]; receivedAt?: ReadonlyMap<string, Date>; state: string }>;
   /** The raw message; undefined when it is gone already. */
   mime(id: string): Promise<RawMessage | undefined>;
+  /** Deletes a processed message (deleteAfterProcessing). */
+  remove?(id: string): Promise<void>;
+  /** Moves a message out of the folder into the named one (moveFailedToUndeliverable). */
+  moveTo?(id: string, folder: string): Promise<void>;
 }
 
 export interface ChangeFeedOptions {
   /** The mailbox's start: items received before it are not downloaded. */
   receivedAfter?: Date;
+  /** Where moveFailedToUndeliverable puts a message (default Undeliverable). */
+  undeliverableFolder?: string;
 }
 
 export class ChangeFeedSource implements IncomingSource {
@@ -28,6 +34,14 @@ export class ChangeFeedSource implements IncomingSource {
     private readonly feed: ChangeFeed,
     private readonly options: ChangeFeedOptions = {},
   ) {}
+
+  async remove(m: FetchedMessage): Promise<void> {
+    await this.feed.remove?.(m.raw.id);
+  }
+
+  async moveToUndeliverable(m: FetchedMessage): Promise<void> {
+    await this.feed.moveTo?.(m.raw.id, this.options.undeliverableFolder ?? 'Undeliverable');
+  }
 
   async *fetchNew(cp: Checkpoint | undefined): AsyncGenerator<FetchedMessage> {
     const { created, receivedAt, state } = await this.feed.changes(cp?.syncState);

@@ -56,6 +56,8 @@ afterAll(async () => {
   await Promise.all([graph?.close(), oauth?.close(), crm?.close()]);
 });
 
+/** A Mailbox that syncs no mail, only appointments, contacts and tasks: it claims no address for mail. */
+const ACT_ONLY = { incoming: 'None', outgoing: 'None' };
 const mailbox = (address: string, deployment: string, extra: object = {}) => ({ emailAddress: address, owner: { kind: 'User', name: address }, deploymentRef: { name: deployment }, serverProfileRef: { name: 'online' }, ...extra });
 
 test('ACT on: Test and Enable says what it checked, appointments flow both ways, status counts them', async () => {
@@ -83,7 +85,8 @@ test('ACT on: Test and Enable says what it checked, appointments flow both ways,
 test('a second Deployment claiming ACT for the same address does not write; its condition says why; takeOver moves it', async () => {
   const before = cal.events(ANN).length;
   act.add('appointment', { owner: ANN, fields: { subject: 'fabrikam only', start: at(30), end: at(31), organizer: ANN, showAs: 'busy', importance: 'normal', isAllDay: false } });
-  await create(admin, 'mailboxes', ns, 'ann-fabrikam', mailbox(ANN, 'fabrikam'));
+  // One Mailbox per address syncs mail (AddressInUse): the second organization's is for ACT only.
+  await create(admin, 'mailboxes', ns, 'ann-fabrikam', mailbox(ANN, 'fabrikam', ACT_ONLY));
   const o = await waitForCondition(admin, 'mailboxes', ns, 'ann-fabrikam', 'AppointmentsContactsTasksReady', (c) => c.reason === 'ClaimedByAnotherOrganization', 30_000);
   expect(condition(o, 'AppointmentsContactsTasksReady')?.message).toMatch(/Deployment .*\/contoso/);
   expect(condition(o, 'AppointmentsContactsTasksReady')?.message).toMatch(/spec\.act\.takeOver/);
@@ -112,7 +115,7 @@ test('dry run: status and an Event say what a first sync would do; nothing is wr
 test('a missing Graph permission fails Test and Enable with the permission to grant', async () => {
   cal.denied.add('Calendars');
   try {
-    await create(admin, 'mailboxes', ns, 'cy', mailbox('bob@contoso.example', 'contoso', { act: { dryRun: true } }));
+    await create(admin, 'mailboxes', ns, 'cy', mailbox('bob@contoso.example', 'contoso', { ...ACT_ONLY, act: { dryRun: true } }));
     const o = await waitForCondition(admin, 'mailboxes', ns, 'cy', 'AppointmentsContactsTasksReady', (c) => c.reason === 'AuthenticationFailed', 30_000);
     expect(condition(o, 'AppointmentsContactsTasksReady')?.message).toMatch(/Calendars\.ReadWrite/);
   } finally {

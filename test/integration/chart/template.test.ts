@@ -113,13 +113,14 @@ describe('defaults', () => {
     expect(s.spec.selector).toEqual({ 'app.kubernetes.io/name': 'mailsync-operator', 'app.kubernetes.io/instance': 'mailsync-operator' });
   });
 
-  test('the operator may read the three kinds and what they reference, write status and Events, and nothing more', () => {
+  test('the operator may read the three kinds and what they reference, write status and Events, write back rotated refresh tokens, request ServiceAccount tokens, and nothing more', () => {
     const rules = operatorRules(objs);
     for (const r of ['emailserverprofiles', 'mailboxes', 'deployments']) {
       expect(verbsOn(rules, 'mailsync.dev', r)).toEqual(['get', 'list', 'watch']);
       expect(verbsOn(rules, 'mailsync.dev', `${r}/status`)).toEqual(['patch', 'update']);
     }
-    expect(verbsOn(rules, '', 'secrets')).toEqual(['get', 'list', 'watch']);
+    expect(verbsOn(rules, '', 'secrets')).toEqual(['get', 'list', 'patch', 'watch']);
+    expect(verbsOn(rules, '', 'serviceaccounts/token')).toEqual(['create']);
     expect(verbsOn(rules, '', 'configmaps')).toEqual(['get', 'list', 'watch']);
     expect(verbsOn(rules, '', 'events')).toEqual(['create', 'patch']);
     expect(verbsOn(rules, 'coordination.k8s.io', 'leases')).toEqual(['create', 'get', 'list', 'update', 'watch']);

@@ -44,6 +44,11 @@ describe('admission of EmailServerProfile', () => {
     ['outgoing credentials while using the same settings', { ...imap, outgoing: { server: 'smtp.example.com', authentication: 'XOAUTH2' } }, /useSameSettingsForOutgoing is true/],
     ['unknown server type', { ...imap, serverType: 'Lotus' }, /spec.serverType: Unsupported value: "Lotus"/],
     ['port out of range', { ...imap, incoming: { server: 'imap.example.com', port: 70000 } }, /spec.incoming.port: Invalid value: 70000/],
+    ['exchangeVersion on an IMAP profile', { ...imap, exchangeVersion: 'Exchange2016' }, /spec.exchangeVersion is only for ExchangeServer profiles/],
+    ['an unknown exchangeVersion', { serverType: 'ExchangeServer', incoming: { url: 'https://ex.example.com/EWS/Exchange.asmx' }, exchangeVersion: 'Exchange2007' }, /spec.exchangeVersion: Unsupported value: "Exchange2007"/],
+    ['authentication None on incoming', { ...imap, incoming: { server: 'imap.example.com', authentication: 'None' } }, /spec.incoming.authentication: None is for an anonymous SMTP relay/],
+    ['an anonymous relay for Exchange', { serverType: 'ExchangeServer', incoming: { url: 'https://ex.example.com/EWS/Exchange.asmx' }, useSameSettingsForOutgoing: false, outgoing: { authentication: 'None' } }, /spec.outgoing.authentication: None \(an anonymous SMTP relay\) is for IMAP and POP3 profiles/],
+    ['a refresh token sent to an http:// token URL', { ...imap, incoming: { server: 'imap.example.com', authentication: 'XOAUTH2', oauth: { clientId: 'c', tokenURL: 'http://tokens.example.com/token' } } }, /spec.incoming.oauth.tokenURL uses http:\/\//],
     ['maxConcurrentConnections above 300', { ...imap, maxConcurrentConnections: 301 }, /spec.maxConcurrentConnections/],
   ])('rejects %s', async (_name, spec, message) => {
     expect(await rejection(admin, 'emailserverprofiles', ns, `bad-${Math.random().toString(36).slice(2, 8)}`, spec)).toMatch(message);
@@ -59,11 +64,18 @@ describe('admission of Mailbox', () => {
     await create(admin, 'mailboxes', ns, 'ok', mailbox);
   });
 
+  test('a forward mailbox has no owner; forward and queue mailboxes may delete after processing', async () => {
+    await create(admin, 'mailboxes', ns, 'fwd', { emailAddress: 'fwd@example.com', deploymentRef: mailbox.deploymentRef, forwardMailbox: true, deleteAfterProcessing: true });
+    await create(admin, 'mailboxes', ns, 'queue', { ...mailbox, emailAddress: 'support@example.com', owner: { kind: 'Queue', name: 'support' }, deleteAfterProcessing: true });
+  });
+
   test.each([
     ['a mailbox without an address', { owner: mailbox.owner, deploymentRef: mailbox.deploymentRef }, /spec.emailAddress: Required value/],
     ['a malformed address', { ...mailbox, emailAddress: 'not-an-address' }, /spec.emailAddress/],
     ['a mailbox without an owner', { emailAddress: 'a@example.com', deploymentRef: mailbox.deploymentRef }, /spec.owner: Required value/],
-    ['deleteAfterProcessing on a normal mailbox', { ...mailbox, deleteAfterProcessing: true }, /deleteAfterProcessing is only allowed for forward mailboxes/],
+    ['deleteAfterProcessing on a user mailbox', { ...mailbox, deleteAfterProcessing: true }, /deleteAfterProcessing is only allowed for forward mailboxes .* and queue mailboxes/],
+    ['a forward mailbox with an owner', { ...mailbox, forwardMailbox: true }, /spec.owner: Invalid value: .*a forward mailbox has no owner/],
+    ['a forward mailbox that sends', { emailAddress: 'fwd@example.com', deploymentRef: mailbox.deploymentRef, forwardMailbox: true, outgoing: 'ServerSideSync' }, /a forward mailbox only receives/],
     ['ACT on a queue', { ...mailbox, owner: { kind: 'Queue', name: 'support' }, appointmentsContactsTasks: 'ServerSideSync' }, /queues do not synchronize appointments/],
     ['a credentials Secret in another namespace', { ...mailbox, credentialsSecretRef: { name: 'creds', namespace: 'kube-system' } }, /spec.credentialsSecretRef.namespace: Forbidden: remove namespace: references always resolve in this resource's own namespace/],
     ['an unknown delivery method', { ...mailbox, incoming: 'EmailRouter' }, /spec.incoming: Unsupported value/],

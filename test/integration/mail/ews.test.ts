@@ -221,6 +221,28 @@ describe('syncFolderItems() and getMime()', () => {
   });
 });
 
+describe('deleteItem() and moveToFolder()', () => {
+  test('a deleted item goes to Deleted Items and leaves the Inbox; deleting it again is no error', async () => {
+    const id = ews.addMessage(QUEUE, mime('to-delete'));
+    const a = adapter(password(SVC), { mailbox: QUEUE, impersonate: true });
+    const { syncState } = await a.syncFolderItems();
+    await a.deleteItem(id);
+    await a.deleteItem(id);
+    expect(ews.inFolder(QUEUE, 'deleteditems').some((m) => m.includes('Subject: to-delete'))).toBe(true);
+    expect((await a.syncFolderItems(syncState)).deleted).toContain(id);
+  });
+
+  test('moveToFolder creates the folder once (delegate access too) and moves items into it', async () => {
+    const a = adapter(password(BOB), { mailbox: QUEUE });
+    const first = ews.addMessage(QUEUE, mime('bad-1'));
+    const second = ews.addMessage(QUEUE, mime('bad-2'));
+    await a.moveToFolder(first, 'Undeliverable');
+    await a.moveToFolder(second, 'Undeliverable');
+    expect(ews.inFolder(QUEUE, 'Undeliverable').map((m) => /Subject: (\S+)/.exec(m)?.[1])).toEqual(['bad-1', 'bad-2']);
+    expect(ews.requests.filter((r) => r.op === 'CreateFolder')).toHaveLength(1);
+  });
+});
+
 describe('send()', () => {
   const base: OutgoingMessage = {
     from: QUEUE,
@@ -278,6 +300,15 @@ describe('send()', () => {
     } finally {
       ews.overQuota.clear();
     }
+  });
+
+  test('the saved copy is in Sent Items, which syncFolderItems reads as it reads the Inbox', async () => {
+    const a = adapter(password(SVC), { mailbox: QUEUE, impersonate: true });
+    const before = (await a.syncFolderItems(undefined, undefined, 'SentItems')).syncState;
+    await a.send({ ...base, subject: 'copy kept', messageId: '<copy-kept@mailsync.test>' });
+    const { created } = await a.syncFolderItems(before, undefined, 'SentItems');
+    expect(created).toHaveLength(1);
+    expect((await a.getMime(created[0]))?.source.toString()).toContain('Message-ID: <copy-kept@mailsync.test>');
   });
 
   test('a message the server refuses: MessageRejected', async () => {

@@ -218,3 +218,34 @@ describe('send()', () => {
     expect(err.message).toContain('ErrorInvalidRecipients');
   });
 });
+
+describe('deleteMessage() and moveToFolder()', () => {
+  test('a deleted message goes to Deleted Items and leaves the delta; deleting it again is no error', async () => {
+    const id = graph.addMessage(QUEUE, mime('to-delete'));
+    const a = adapter({ mailbox: QUEUE });
+    const { nextDeltaLink } = await a.delta();
+    await a.deleteMessage(id);
+    await a.deleteMessage(id);
+    expect(graph.inFolder(QUEUE, 'deleteditems').some((m) => m.includes('Subject: to-delete'))).toBe(true);
+    expect((await a.delta('inbox', nextDeltaLink)).removed).toContain(id);
+  });
+
+  test('moveToFolder creates the folder once and moves messages into it', async () => {
+    const a = adapter({ mailbox: QUEUE });
+    const first = graph.addMessage(QUEUE, mime('bad-1'));
+    const second = graph.addMessage(QUEUE, mime('bad-2'));
+    await a.moveToFolder(first, 'Undeliverable');
+    await a.moveToFolder(second, 'Undeliverable');
+    expect(graph.inFolder(QUEUE, 'Undeliverable').map((m) => /Subject: (\S+)/.exec(m)?.[1])).toEqual(['bad-1', 'bad-2']);
+    expect(graph.requests.filter((r) => r.method === 'POST' && r.path.endsWith('/mailFolders'))).toHaveLength(1);
+  });
+});
+
+test('sent mail keeps a copy in Sent Items, which delta reads as it reads the Inbox', async () => {
+  const a = adapter({ mailbox: QUEUE });
+  const { nextDeltaLink } = await a.delta('sentitems');
+  await a.send({ from: QUEUE, to: ['c@customer.example'], subject: 'copy kept', text: 'Hi', messageId: '<graph-copy@mailsync.test>' });
+  const { messages } = await a.delta('sentitems', nextDeltaLink);
+  expect(messages).toHaveLength(1);
+  expect((await a.getMime(messages[0]))?.source.toString()).toContain('graph-copy@mailsync.test');
+});

@@ -91,7 +91,7 @@ beforeAll(async () => {
   });
   await create(credentialsAdmin, 'mailboxes', ns, 'carl', mailbox('carl', { serverProfileRef: { name: 'shared' }, credentialsSecretRef: { name: 'carl-mail' } }));
   await create(credentialsAdmin, 'mailboxes', ns, 'dan', mailbox('dan', { credentialsSecretRef: { name: 'dan-mail' } })); // on the Deployment's default profile
-  await create(credentialsAdmin, 'mailboxes', ns, 'frank', mailbox('carl', { serverProfileRef: { name: 'legacy' }, credentialsSecretRef: { name: 'carl-mail' } }));
+  await create(credentialsAdmin, 'mailboxes', ns, 'frank', mailbox('carl', { serverProfileRef: { name: 'legacy' }, credentialsSecretRef: { name: 'carl-mail' }, emailAddress: 'frank@example.com' }));
   await create(credentialsAdmin, 'mailboxes', ns, 'svc-user', mailbox('svc', { serverProfileRef: { name: 'svc' } }));
 
   manager = await startManager(clientsAs('operator', info), ns, { crm: true });
@@ -110,6 +110,15 @@ describe('the mailbox admin cannot make the operator use a Secret it cannot read
     expect(msg).toMatch(/user "bob-mailbox-admin" may not create email server profile "evil": it takes credentials from mailboxes \(credentials.source: Mailbox, the default\)/);
     expect(msg).toMatch(/get on Secrets in namespace "credentials-[0-9a-f]+"/);
     expect(msg).toMatch(POLICY_FIX);
+  });
+
+  test("workload identity: naming a ServiceAccount whose tokens they may not create is refused, for a profile and for the CRM", async () => {
+    const online = { serverType: 'ExchangeOnline', incoming: { authentication: 'OAuth2', oauth: { tenantId: 'contoso', clientId: 'app', serviceAccountName: 'mailsync-wi' }, credentials: { source: 'Profile' } } };
+    expect(await rejection(mailboxAdmin, 'emailserverprofiles', ns, 'wi', online)).toMatch(
+      /may not create email server profile "wi": the operator would sign in as ServiceAccount mailsync-wi \(oauth.serviceAccountName, workload identity\).*create on serviceaccounts\/token/,
+    );
+    const crmWi = { crm: { type: 'Dynamics365', url: 'https://org.crm.dynamics.com', oauth: { tenantId: 'contoso', clientId: 'app', serviceAccountName: 'mailsync-wi' } } };
+    expect(await rejection(mailboxAdmin, 'deployments', ns, 'crm-wi', crmWi)).toMatch(/the operator would sign in to the CRM as ServiceAccount "mailsync-wi"/);
   });
 
   test("a new mailbox naming a colleague's Secret, on a profile that exists: refused", async () => {
@@ -179,7 +188,7 @@ describe('the mailbox admin cannot make the operator use a Secret it cannot read
 
 describe('whoever may read the Secrets may do all of it, and the operator follows', () => {
   test("the credentials admin points a mailbox with carl's Secret at the lab server: the operator signs in there", async () => {
-    await create(credentialsAdmin, 'mailboxes', ns, 'carl-lab', mailbox('carl', { serverProfileRef: { name: 'lab' }, credentialsSecretRef: { name: 'carl-mail' } }));
+    await create(credentialsAdmin, 'mailboxes', ns, 'carl-lab', mailbox('carl', { serverProfileRef: { name: 'lab' }, credentialsSecretRef: { name: 'carl-mail' }, emailAddress: 'carl-lab@example.com' }));
     await waitForCondition(admin, 'mailboxes', ns, 'carl-lab', 'IncomingEmailReady', (c) => c.reason === 'AuthenticationFailed');
     expect(evilImap.carries(CARL.password)).toBe(true);
   });

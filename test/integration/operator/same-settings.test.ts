@@ -48,7 +48,7 @@ test('SMTP passes with the CA bundle and credentials given only on incoming', as
 
 test('with separate outgoing settings nothing is shared: the same SMTP server is untrusted', async () => {
   await create(admin, 'emailserverprofiles', ns, 'separate', profile({ useSameSettingsForOutgoing: false }));
-  await create(admin, 'mailboxes', ns, 'ann-separate', userMailbox('ann', { serverProfileRef: { name: 'separate' } }));
+  await create(admin, 'mailboxes', ns, 'ann-separate', userMailbox('ann', { serverProfileRef: { name: 'separate' }, emailAddress: 'ann-separate@example.com' }));
   const o = await waitForCondition(admin, 'mailboxes', ns, 'ann-separate', 'OutgoingEmailReady', (c) => c.reason !== 'NotRun');
   expect(condition(o, 'OutgoingEmailReady')).toMatchObject({ status: 'False', reason: 'TLSError' });
   expect(condition(o, 'IncomingEmailReady')).toMatchObject({ status: 'True', reason: 'Succeeded' });

@@ -61,7 +61,7 @@ test('a POP3 mailbox the same way', async () => {
     serverType: 'POP3',
     incoming: { server: '127.0.0.1', port: dovecot.ports.pop3, tls: 'STARTTLS', caBundle: { secretRef: { name: 'dovecot-ca' } } },
   });
-  await create(admin, 'mailboxes', ns, 'ann-pop', mailbox('ann', { serverProfileRef: { name: 'pop3' } }));
+  await create(admin, 'mailboxes', ns, 'ann-pop', mailbox('ann', { serverProfileRef: { name: 'pop3' }, emailAddress: 'ann-pop@example.com' }));
   const o = await waitForCondition(admin, 'mailboxes', ns, 'ann-pop', 'Ready', (c) => c.status === 'True');
   expect(condition(o, 'IncomingEmailReady')?.message).toMatch(/POP3 server/);
 });

@@ -1,6 +1,7 @@
 // Mail flowing end to end on the real API server: Dovecot -> sync worker -> webhook CRM, and
 // CRM -> sync worker -> smtp-server, with the controllers enabling the mailbox first.
 
+import { ImapFlow } from 'imapflow';
 import { waitFor } from '../../../dev/processes.js';
 import { goodMessage, malformedCorpus } from '../../support/corpus.js';
 import { startDovecot, type DovecotFixture } from '../../support/dovecot.js';
@@ -12,6 +13,7 @@ import { startSmtpReceiver, type SmtpReceiver } from '../../support/smtp-receive
 
 const admin = clientsAs('admin');
 const PASSWORD = 'ann-Sync-Password-9';
+const ZOE_PASSWORD = 'zoe-Sync-Password-8';
 const CRM = { token: 'crm-Bearer-Token-123456', signingKey: 'crm-Signing-Key-abcdef' };
 let dovecot: DovecotFixture;
 let smtp: SmtpReceiver;
@@ -20,8 +22,8 @@ let ns: string;
 let op: InProcessOperator;
 
 beforeAll(async () => {
-  dovecot = await startDovecot({ users: [{ username: 'ann', password: PASSWORD }] });
-  smtp = await startSmtpReceiver({ users: [{ username: 'ann', password: PASSWORD }] });
+  dovecot = await startDovecot({ users: [{ username: 'ann', password: PASSWORD }, { username: 'zoe', password: ZOE_PASSWORD }] });
+  smtp = await startSmtpReceiver({ users: [{ username: 'ann', password: PASSWORD }, { username: 'zoe', password: ZOE_PASSWORD }] });
   crm = await FakeCrmWebhook.start(CRM);
   ns = await newNamespace(admin, 'sync');
   await createSecret(admin, ns, 'ca', { 'ca.crt': `${dovecot.caPem}\n${smtp.caPem}` });
@@ -47,6 +49,21 @@ afterAll(async () => {
   await smtp?.close();
   await crm?.close();
 });
+
+/** Message-ID, subject and \Seen of the messages in one of a Dovecot user's folders. */
+async function messagesIn(user: string, password: string, folder: string): Promise<{ messageId?: string; subject?: string; seen: boolean }[]> {
+  const client = new ImapFlow({ host: '127.0.0.1', port: dovecot.ports.imaps, secure: true, tls: { ca: [dovecot.caPem] }, auth: { user, pass: password }, logger: false });
+  await client.connect();
+  try {
+    const box = await client.mailboxOpen(folder);
+    if (!box.exists) return [];
+    const out: { messageId?: string; subject?: string; seen: boolean }[] = [];
+    for await (const m of client.fetch('1:*', { envelope: true, flags: true })) out.push({ messageId: m.envelope?.messageId, subject: m.envelope?.subject, seen: m.flags?.has('\\Seen') ?? false });
+    return out;
+  } finally {
+    await client.logout();
+  }
+}
 
 const activity = (messageId: string) => crm.activities().filter((a) => a.messageId === messageId);
 
@@ -79,6 +96,14 @@ test('an email pending send in the CRM is sent (sync-now) and marked sent; a rep
   expect(smtp.messages).toHaveLength(1);
   expect(smtp.messages[0].parsed.subject).toBe('Your quote CRM:0001001');
   expect(smtp.messages[0].parsed.messageId).toBe(`<${sentId}>`);
+  // A conversation header naming this email, which Outlook keeps in replies (correlation's last resort).
+  expect(smtp.messages[0].parsed.headers.get('thread-index')).toEqual(expect.any(String));
+  // SMTP keeps no copy: the operator saved one in the mailbox's Sent folder (special use \Sent) over IMAP.
+  const copies = await waitFor('copy in Sent', async () => {
+    const found = await messagesIn('ann', PASSWORD, 'Sent Messages');
+    return found.length ? found : undefined;
+  });
+  expect(copies).toEqual([{ messageId: `<${sentId}>`, subject: 'Your quote CRM:0001001', seen: true }]);
 
   await dovecot.deliver('ann', goodMessage(2, { from: 'customer@customer.example', subject: 'RE: Your quote CRM:0001001', inReplyTo: sentId }));
   await waitFor('reply', async () => (activity('msg-2@customer.example').length ? true : undefined), { timeoutMs: 15_000 });
@@ -117,11 +142,27 @@ test('/metrics counts the messages in and out, the failures and the sync latency
   expect(sum('mailsync_reconcile_total{kind="Mailbox"')).toBeGreaterThan(0);
 });
 
+test('saveToSentFolder: false (a server that keeps sent mail itself): no copy is saved', async () => {
+  await createSecret(admin, ns, 'zoe-mail', { username: 'zoe', password: ZOE_PASSWORD });
+  await create(admin, 'emailserverprofiles', ns, 'imap-keeps-sent', {
+    serverType: 'IMAP',
+    incoming: { server: '127.0.0.1', port: dovecot.ports.imaps, caBundle: { secretRef: { name: 'ca' } } },
+    outgoing: { server: '127.0.0.1', port: smtp.port, tls: 'STARTTLS', caBundle: { secretRef: { name: 'ca' } }, saveToSentFolder: false },
+  });
+  await create(admin, 'mailboxes', ns, 'zoe', { emailAddress: 'zoe@example.com', owner: { kind: 'User', name: 'zoe' }, deploymentRef: { name: 'crm' }, serverProfileRef: { name: 'imap-keeps-sent' }, credentialsSecretRef: { name: 'zoe-mail' }, incoming: 'None' });
+  await waitForCondition(admin, 'mailboxes', ns, 'zoe', 'Ready', (c) => c.status === 'True');
+  const id = crm.addPendingEmail('zoe@example.com', { from: { address: 'zoe@example.com' }, to: [{ address: 'customer@customer.example' }], cc: [], bcc: [], subject: 'No copy', textBody: 'Hi.' });
+  await mergePatchSpec(admin, 'mailboxes', ns, 'zoe', { metadata: { annotations: { 'mailsync.dev/sync-requested-at': new Date().toISOString() } } });
+  await waitFor('sent', async () => (crm.outgoing(id)?.status === 'sent' ? true : undefined), { timeoutMs: 15_000 });
+  expect(smtp.messages.some((m) => m.parsed.subject === 'No copy')).toBe(true);
+  expect(await messagesIn('zoe', ZOE_PASSWORD, 'Sent Messages')).toEqual([]);
+});
+
 test('nothing was delivered twice, and no secret is visible', async () => {
   expect(crm.stats().duplicates).toBe(0);
   const ids = crm.activities().map((a) => a.messageId);
   expect(new Set(ids).size).toBe(ids.length);
   const text = await visibleText(admin, ns);
-  for (const s of [PASSWORD, CRM.token, CRM.signingKey]) expect(text).not.toContain(s);
+  for (const s of [PASSWORD, ZOE_PASSWORD, CRM.token, CRM.signingKey]) expect(text).not.toContain(s);
   expect(condition(await get(admin, 'mailboxes', ns, 'ann'), 'Ready')?.status).toBe('True');
 });

@@ -2,12 +2,12 @@
 // queries (Exchange Online), against the wire-format fakes, into the webhook CRM.
 
 import { waitFor } from '../../../dev/processes.js';
-import { goodMessage } from '../../support/corpus.js';
+import { goodMessage, malformedCorpus } from '../../support/corpus.js';
 import { FakeCrmWebhook } from '../../support/fake-crm-webhook.js';
 import { FakeEws } from '../../support/fake-ews.js';
 import { FakeGraph } from '../../support/fake-graph.js';
 import { FakeOAuth } from '../../support/fake-oauth.js';
-import { clientsAs, create, newNamespace, waitForCondition } from '../../support/kube.js';
+import { clientsAs, condition, create, newNamespace, waitForCondition } from '../../support/kube.js';
 import { createSecret } from '../../support/mail-env.js';
 import { startOperator, type InProcessOperator } from '../../support/operator.js';
 
@@ -18,39 +18,50 @@ const CRM = { token: 'exchange-Crm-Token-0001', signingKey: 'exchange-Signing-Ke
 let oauth: FakeOAuth;
 let graph: FakeGraph;
 let ews: FakeEws;
+let ews2010: FakeEws;
 let crm: FakeCrmWebhook;
 let op: InProcessOperator;
 let ns: string;
 
 beforeAll(async () => {
   oauth = await FakeOAuth.start({ clients: [APP] });
-  graph = await FakeGraph.start(oauth, ['ann@contoso.example']);
-  ews = await FakeEws.start({ accounts: [SVC], mailboxes: ['bob@contoso.example'] });
+  graph = await FakeGraph.start(oauth, ['ann@contoso.example', 'sales@contoso.example']);
+  ews = await FakeEws.start({ accounts: [SVC], mailboxes: ['bob@contoso.example'], release: 'Exchange2019' });
+  ews2010 = await FakeEws.start({ accounts: [SVC], mailboxes: ['carl@contoso.example'], release: 'Exchange2010_SP2' });
   crm = await FakeCrmWebhook.start(CRM);
   ns = await newNamespace(admin, 'exsync');
-  await createSecret(admin, ns, 'ca', { 'ca.crt': [oauth.caPem, graph.caPem, ews.caPem].join('\n') });
+  await createSecret(admin, ns, 'ca', { 'ca.crt': [oauth.caPem, graph.caPem, ews.caPem, ews2010.caPem].join('\n') });
   await createSecret(admin, ns, 'graph-app', { clientSecret: APP.clientSecret });
   await createSecret(admin, ns, 'ews-svc', { username: SVC.username, password: SVC.password });
   await createSecret(admin, ns, 'crm', CRM);
-  await create(admin, 'deployments', ns, 'crm', { crm: { type: 'Webhook', url: crm.url, credentialsSecretRef: { name: 'crm' } }, requireApprovedUsers: false, incomingFiltering: { users: 'All' } });
+  await create(admin, 'deployments', ns, 'crm', { crm: { type: 'Webhook', url: crm.url, credentialsSecretRef: { name: 'crm' } }, requireApprovedUsers: false, requireApprovedQueues: false, incomingFiltering: { users: 'All' } });
   await create(admin, 'emailserverprofiles', ns, 'online', {
     serverType: 'ExchangeOnline',
+    moveFailedToUndeliverable: true,
     incoming: { url: graph.baseUrl, authentication: 'OAuth2', oauth: { tenantId: APP.tenantId, clientId: APP.clientId, authorityURL: oauth.authorityUrl }, credentials: { source: 'Profile', secretRef: { name: 'graph-app' } }, caBundle: { secretRef: { name: 'ca' } } },
   });
   await create(admin, 'emailserverprofiles', ns, 'onprem', {
     serverType: 'ExchangeServer',
+    moveFailedToUndeliverable: true,
     incoming: { url: ews.ewsUrl, credentials: { source: 'Profile', secretRef: { name: 'ews-svc' }, impersonation: true }, caBundle: { secretRef: { name: 'ca' } } },
+  });
+  await create(admin, 'emailserverprofiles', ns, 'onprem2010', {
+    serverType: 'ExchangeServer',
+    incoming: { url: ews2010.ewsUrl, credentials: { source: 'Profile', secretRef: { name: 'ews-svc' }, impersonation: true }, caBundle: { secretRef: { name: 'ca' } } },
   });
   op = await startOperator(admin, ns, { pollIntervalMs: 500, outgoingPollMs: 500 });
   const mbx = (address: string, profile: string) => ({ emailAddress: address, owner: { kind: 'User', name: address }, deploymentRef: { name: 'crm' }, serverProfileRef: { name: profile } });
   await create(admin, 'mailboxes', ns, 'ann', mbx('ann@contoso.example', 'online'));
   await create(admin, 'mailboxes', ns, 'bob', mbx('bob@contoso.example', 'onprem'));
   await waitForCondition(admin, 'mailboxes', ns, 'ann', 'Ready', (c) => c.status === 'True');
+  await create(admin, 'mailboxes', ns, 'carl', mbx('carl@contoso.example', 'onprem2010'));
+  await create(admin, 'mailboxes', ns, 'sales', { ...mbx('sales@contoso.example', 'online'), owner: { kind: 'Queue', name: 'sales' }, deleteAfterProcessing: true });
   await waitForCondition(admin, 'mailboxes', ns, 'bob', 'Ready', (c) => c.status === 'True');
+  await waitForCondition(admin, 'mailboxes', ns, 'carl', 'Ready', (c) => c.status === 'True');
 });
 afterAll(async () => {
   await op?.stop();
-  await Promise.all([graph?.close(), ews?.close(), oauth?.close(), crm?.close()]);
+  await Promise.all([graph?.close(), ews?.close(), ews2010?.close(), oauth?.close(), crm?.close()]);
 });
 
 const delivered = (id: string) => crm.activities().filter((a) => a.messageId === id).length;
@@ -71,6 +82,38 @@ test('EWS SyncFolderItems with impersonation: messages reach the CRM once', asyn
   ews.addMessage('bob@contoso.example', goodMessage(4, { messageId: 'ews-4@customer.example' }));
   await waitFor('ews 2', async () => (delivered('ews-4@customer.example') ? true : undefined), { timeoutMs: 20_000 });
   expect(delivered('ews-3@customer.example')).toBe(1);
+});
+
+test('Exchange 2010 SP2 and 2019: Test and Enable detects the version, and sync works on both', async () => {
+  const bob = await waitForCondition(admin, 'mailboxes', ns, 'bob', 'IncomingEmailReady', (c) => c.status === 'True');
+  const carl = await waitForCondition(admin, 'mailboxes', ns, 'carl', 'IncomingEmailReady', (c) => c.status === 'True');
+  expect(condition(bob, 'IncomingEmailReady')?.message).toContain('(Exchange 2019, detected)');
+  expect(condition(carl, 'IncomingEmailReady')?.message).toContain('(Exchange 2010 SP2, detected)');
+  ews2010.addMessage('carl@contoso.example', goodMessage(5, { messageId: 'ews2010-5@customer.example' }));
+  await waitFor('ews 2010', async () => (delivered('ews2010-5@customer.example') ? true : undefined), { timeoutMs: 20_000 });
+  const c = crm.addPendingEmail('carl@contoso.example', { from: { address: 'carl@contoso.example' }, to: [{ address: 'c@customer.example' }], cc: [], bcc: [], subject: 'via EWS 2010', textBody: 'hi' });
+  await waitFor('sent via 2010', async () => (crm.outgoing(c)?.status === 'sent' ? true : undefined), { timeoutMs: 20_000 });
+  // Requests after the first are written for the server's version; none is refused.
+  expect(new Set(ews2010.requests.map((r) => r.version))).toEqual(new Set(['Exchange2010', 'Exchange2010_SP2']));
+  expect(ews.requests.some((r) => r.version === 'Exchange2016')).toBe(true);
+});
+
+test('moveFailedToUndeliverable on EWS and Graph: a message that cannot be processed goes to the Undeliverable folder', async () => {
+  const [bad] = malformedCorpus();
+  graph.addMessage('ann@contoso.example', bad.raw);
+  ews.addMessage('bob@contoso.example', bad.raw);
+  graph.addMessage('ann@contoso.example', goodMessage(6, { messageId: 'graph-6@customer.example' }));
+  ews.addMessage('bob@contoso.example', goodMessage(7, { messageId: 'ews-7@customer.example' }));
+  await waitFor('moved', async () => (graph.inFolder('ann@contoso.example', 'Undeliverable').length && ews.inFolder('bob@contoso.example', 'Undeliverable').length ? true : undefined), { timeoutMs: 20_000 });
+  for (const moved of [graph.inFolder('ann@contoso.example', 'Undeliverable'), ews.inFolder('bob@contoso.example', 'Undeliverable')]) expect(moved).toEqual([bad.raw]);
+  await waitFor('the good ones', async () => (delivered('graph-6@customer.example') && delivered('ews-7@customer.example') ? true : undefined), { timeoutMs: 20_000 });
+});
+
+test('deleteAfterProcessing on a queue mailbox over Graph: delivered messages go to Deleted Items', async () => {
+  graph.addMessage('sales@contoso.example', goodMessage(8, { messageId: 'sales-8@customer.example' }));
+  await waitFor('delivered', async () => (delivered('sales-8@customer.example') ? true : undefined), { timeoutMs: 20_000 });
+  await waitFor('deleted', async () => (graph.inFolder('sales@contoso.example', 'deleteditems').length === 1 ? true : undefined), { timeoutMs: 10_000 });
+  expect(graph.inFolder('sales@contoso.example', 'inbox')).toEqual([]);
 });
 
 test('outgoing through Graph and EWS: pending CRM emails are sent and marked sent', async () => {

@@ -69,7 +69,7 @@ test('the next batch waits until every mailbox of the batch has a result, then f
   plan = rc.plan(profile({}, { revision: NEW, rollout: plan.rollout }), NEW, entries(ms), at(40));
   expect(plan.rollout).toMatchObject({ batch: 2, batchAfter: 'User/u-a', admittedThrough: 'User/u-c', batchSize: 2 });
   // All moved: complete.
-  ms = ms.map((m) => mailbox(m.metadata.name, m.spec.owner.kind, NEW));
+  ms = ms.map((m) => mailbox(m.metadata.name, m.spec.owner!.kind, NEW));
   plan = rc.plan(profile({}, { revision: NEW, rollout: plan.rollout }), NEW, entries(ms), at(45));
   expect(plan.phase).toBe('Complete');
   expect(plan.counts).toMatchObject({ updated: 4, pending: 0, failed: 0 });
