@@ -380,6 +380,7 @@ export class ConnectSyncParts implements SyncPartsFactory {
           credentials,
           ntlm: s.authentication === 'NTLM',
           impersonate: s.impersonation,
+          version: () => ews.requestServerVersion,
         });
         const watching = subscribeLater((w) =>
           ews.serviceUrl().then((url) =>

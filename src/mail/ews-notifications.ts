@@ -64,6 +64,8 @@ export interface EwsNotificationAccount {
   ntlm: boolean;
   /** Act as each mailbox (ApplicationImpersonation or an app token); otherwise delegate access. */
   impersonate: boolean;
+  /** RequestServerVersion as the server's version asks (EwsAdapter detects it); Exchange2010_SP1, the first with streaming, until known. */
+  version?: () => string | undefined;
 }
 
 export type EwsPushStatus = { mode: 'streaming' | 'pull' | 'unavailable'; message: string };
@@ -460,7 +462,8 @@ class EwsNotificationHub {
   // --- SOAP.
 
   private impersonation(mailbox: string): string {
-    return this.account.impersonate ? `<t:ExchangeImpersonation><t:ConnectingSID><t:SmtpAddress>${xmlText(mailbox)}</t:SmtpAddress></t:ConnectingSID></t:ExchangeImpersonation>` : '';
+    const version = `<t:RequestServerVersion Version="${this.account.version?.() ?? 'Exchange2010_SP1'}"/>`;
+    return version + (this.account.impersonate ? `<t:ExchangeImpersonation><t:ConnectingSID><t:SmtpAddress>${xmlText(mailbox)}</t:SmtpAddress></t:ConnectingSID></t:ExchangeImpersonation>` : '');
   }
 
   /** The mailbox's Inbox: its own with impersonation, addressed in the mailbox for delegate access. */
@@ -579,7 +582,7 @@ export class EwsNotifications {
 // --- XML, by local name (the server's prefixes do not matter), for the few fields read here.
 
 function envelope(header: string, body: string): string {
-  return `<?xml version="1.0" encoding="utf-8"?><soap:Envelope xmlns:soap="${NS.soap}" xmlns:m="${NS.messages}" xmlns:t="${NS.types}"><soap:Header><t:RequestServerVersion Version="Exchange2013"/>${header}</soap:Header><soap:Body>${body}</soap:Body></soap:Envelope>`;
+  return `<?xml version="1.0" encoding="utf-8"?><soap:Envelope xmlns:soap="${NS.soap}" xmlns:m="${NS.messages}" xmlns:t="${NS.types}"><soap:Header>${header}</soap:Header><soap:Body>${body}</soap:Body></soap:Envelope>`;
 }
 
 function eventTypes(): string {

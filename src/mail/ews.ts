@@ -51,6 +51,7 @@ import {
   WebCredentials,
   WellKnownFolderName,
   type ItemChange,
+  ExchangeVersion,
 } from 'ews-javascript-api';
 import { composeMime } from './compose.js';
 import { withTimeout } from './deadline.js';
@@ -140,6 +141,12 @@ export class EwsAdapter implements ConnectionTester {
       timeoutMs: this.timeoutMs,
       ...(ntlm ? { ntlm: { username: credentials.username, password: credentials.password } } : {}),
     });
+  }
+
+  /** The RequestServerVersion requests carry (e.g. Exchange2010_SP2), once the version is configured or detected. */
+  get requestServerVersion(): string | undefined {
+    const v = this.exchangeVersion;
+    return v && ExchangeVersion[schemaVersion(v.version)];
   }
 
   /** The server's Exchange version: as configured, or as detected (undefined before its first answer). */
