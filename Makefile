@@ -11,13 +11,14 @@ export PATH := $(NODE_BIN):$(PATH)
 NPM := npm --loglevel=error --no-fund --no-audit
 JEST := node --experimental-vm-modules node_modules/jest/bin/jest.js
 
-.PHONY: help deps build generate lint control-plane promtool dovecot lua test test-unit test-integration run dev-cluster dev-cluster-down bench clean
+.PHONY: help deps build generate lint control-plane promtool dovecot lua test test-unit test-integration run dev-cluster dev-cluster-down bench bench-scale clean
 
 help:
 	@echo "make run               run the operator against a local control plane (or \$$KUBECONFIG) with examples/"
 	@echo "make test              lint, build and run every test (unit, integration, chart)"
 	@echo "make lint              eslint and prettier --check (LINT_FORMAT=1: every file, not just hack/formatted-files.txt)"
 	@echo "make bench             run the benchmarks in bench/"
+	@echo "make bench-scale       one worker and up to 10,000 mailboxes: enable, memory, CPU, API writes, latency (about an hour)"
 	@echo "make dev-cluster       start a local control plane in the background, with a kubeconfig per role; make dev-cluster-down stops it"
 	@echo "make generate          regenerate crds/ and src/api/types.generated.ts from src/api/schema.ts"
 
@@ -93,6 +94,9 @@ dev-cluster-down:
 
 bench: build control-plane dovecot
 	node dist/bench/run.js
+
+bench-scale: build control-plane dovecot
+	node dist/bench/scale.js
 
 clean:
 	rm -rf dist node_modules .dev-cluster

@@ -24,6 +24,7 @@ import { OutgoingSync } from '../src/sync/outgoing.js';
 import { PendingFeed } from '../src/sync/pending-feed.js';
 import { DEFAULT_TOKEN } from '../src/sync/tracking-token.js';
 import { goodMessage } from '../test/support/corpus.js';
+import { benchMailbox } from './ingest.js';
 import { FakeDynamics } from '../test/support/fake-crm-dynamics.js';
 import { FakeCrmWebhook } from '../test/support/fake-crm-webhook.js';
 
@@ -80,19 +81,7 @@ async function webhook(): Promise<Crm> {
   };
 }
 
-const profile = (n: number): MailboxSyncSettings => ({
-  key: `bench/in${n}`,
-  address: `in${n}@contoso.example`,
-  ownerKind: 'User',
-  ownerName: `in${n}`,
-  forwardMailbox: false,
-  deleteAfterProcessing: false,
-  filtering: 'All',
-  correlation: true,
-  token: DEFAULT_TOKEN,
-  maxAttachmentBytes: 25 * 1024 * 1024,
-  moveFailedToUndeliverable: false,
-});
+const profile = (n: number): MailboxSyncSettings => ({ ...benchMailbox(`bench/in${n}`, `in${n}@contoso.example`), ownerName: `in${n}` });
 
 /** A mailbox holding `count` messages, as a mail server would hand them out. */
 function source(run: number, count: number): IncomingSource {

@@ -26,3 +26,14 @@ export function quantityBytes(q: string | undefined, fallback: number): number {
   const mult: Record<string, number> = { Ki: 1024, Mi: 1024 ** 2, Gi: 1024 ** 3, k: 1000, K: 1000, M: 1e6, G: 1e9 };
   return Number(m[1]) * (m[2] ? mult[m[2]] : 1);
 }
+
+/** A duration in the API's notation, largest units first ("15m", "1h30m", "2m30s", "250ms"). */
+export function formatDuration(ms: number): string {
+  if (ms < 1000) return `${Math.round(ms)}ms`;
+  let s = Math.round(ms / 1000);
+  const h = Math.floor(s / 3600);
+  s -= h * 3600;
+  const m = Math.floor(s / 60);
+  s -= m * 60;
+  return `${h ? `${h}h` : ''}${m ? `${m}m` : ''}${s ? `${s}s` : ''}` || '0s';
+}

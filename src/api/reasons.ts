@@ -172,6 +172,13 @@ export const REASONS = {
   CRMConnected: { kind: 'event', directions: NONE, severity: 'info', hint: 'the CRM connector test passed' },
   ACTDryRun: { kind: 'event', directions: ['act'], severity: 'info', hint: 'what a dry run of appointment, contact and task sync would do (Mailbox spec.act.dryRun); nothing was written' },
   SyncRecovered: { kind: 'event', directions: SYNC, severity: 'info', hint: 'a direction that failed during sync works again' },
+  NotificationsUnavailable: {
+    kind: 'event',
+    directions: ['in'],
+    severity: 'warning',
+    hint: 'push notifications (EWS, Microsoft Graph) could not be set up for the mailbox: it is polled meanwhile; status.sync.incoming.notifications says why (for Graph, usually an endpoint Microsoft cannot reach: see docs/sync.md)',
+  },
+  NotificationsActive: { kind: 'event', directions: ['in'], severity: 'info', hint: 'push notifications work again for the mailbox after a fallback to polling' },
 } as const satisfies Record<string, ReasonInfo>;
 
 export type Reason = keyof typeof REASONS;

@@ -167,6 +167,22 @@ function connection(direction: 'incoming' | 'outgoing'): Schema {
     caBundle: note(caBundle, 'While spec.useSameSettingsForOutgoing is true, outgoing trusts the incoming caBundle unless this is set.'),
     timeout: duration('Per-operation timeout for this server.', { default: '30s' }),
   };
+  if (direction === 'incoming') {
+    // No schema defaults here: a defaulted new field would change the revision of every existing
+    // profile and roll all of their mailboxes out again. The defaults are the operator's.
+    props.notifications = oneOf(
+      ['Push', 'Poll'],
+      'How new mail is noticed. Push (the default): IMAP IDLE, EWS streaming notifications or Microsoft Graph change notifications ' +
+        '(the operator must be given its public notification URL), each with a safety resync that adapts between minPollingInterval and ' +
+        'maxPollingInterval; where push is not available the mailbox is polled and status.sync.incoming.notifications says why. ' +
+        'Poll: polled only, between minPollingInterval and maxPollingInterval, holding no IMAP connection between polls (fewer ' +
+        'connections on the server, mail arrives later). POP3 is always polled.',
+    );
+    props.compress = bool(
+      'IMAP only: negotiate COMPRESS=DEFLATE (RFC 4978) when the server offers it. Off by default; mail compresses to about a third, ' +
+        'which pays over slow or metered links, and it measured somewhat faster on loopback too (see docs/sync.md).',
+    );
+  }
   if (direction === 'outgoing') {
     props.saveToSentFolder = bool(
       'IMAP profiles: after the SMTP server accepted a message, save a copy in the mailbox\'s Sent folder over IMAP (APPEND, flagged ' +
@@ -342,6 +358,11 @@ const profileRules: Rule[] = [
   ...familyRules('incoming'),
   ...familyRules('outgoing'),
   {
+    rule: "self.serverType == 'IMAP' || !has(self.incoming) || !has(self.incoming.compress) || !self.incoming.compress",
+    message: 'spec.incoming.compress: COMPRESS=DEFLATE is an IMAP extension; remove it for Exchange and POP3 profiles',
+    fieldPath: '.incoming.compress',
+  },
+  {
     rule: "self.serverType == 'IMAP' || !has(self.outgoing) || !has(self.outgoing.saveToSentFolder)",
     message: 'spec.outgoing.saveToSentFolder is for IMAP profiles (the copy is saved over IMAP); POP3 has no folders and Exchange saves sent mail itself: remove it',
     fieldPath: '.outgoing.saveToSentFolder',
@@ -477,7 +498,12 @@ export const emailServerProfileSpec: Schema = obj(
         'divided by the live workers, at least one. An IMAP service account needs one per mailbox it keeps open.',
       { minimum: 1, maximum: 300, default: 10 },
     ),
-    minPollingInterval: duration('Shortest time between two safety resyncs of one mailbox.', { default: '5m' }),
+    minPollingInterval: duration('Shortest time between two safety resyncs (or polls) of one mailbox: a mailbox that receives mail is looked at this often.', { default: '5m' }),
+    maxPollingInterval: duration(
+      'Longest time between two safety resyncs (or polls) of one mailbox: the interval doubles after each cycle that found nothing, ' +
+        'from minPollingInterval up to this (as the keep-alive of Dynamics 365 polls quiet mailboxes less), and falls back to ' +
+        'minPollingInterval when mail arrives. Defaults to 15m, or to minPollingInterval when that is longer.',
+    ),
     processEmailReceivedAfter: str('Only mail received after this time is processed (RFC 3339).', { format: 'date-time' }),
     moveFailedToUndeliverable: bool('Move messages that cannot be tracked to an Undeliverable folder instead of leaving them in the Inbox.', { default: false }),
     maxAttachmentSize: quantity('Largest attachment taken into the CRM; larger messages are reported and skipped.'),
@@ -642,7 +668,21 @@ const checkpoint = obj(
 const syncDirectionStatus = (direction: 'incoming' | 'outgoing' | 'appointments, contacts and tasks') =>
   obj(`The ${direction} sync loop, as its worker last reported it.`, {
     lastSyncTime: str('When the last cycle of this direction succeeded.', { format: 'date-time' }),
-    nextSyncTime: str('When this direction runs again (the next cycle, or the next retry while it fails).', { format: 'date-time' }),
+    nextSyncTime: str(
+      'When this direction runs again by itself (the next cycle, or the next retry while it fails), as of the last write: a quiet cycle writes nothing, so in a quiet steady state pollInterval tells the cadence.',
+      { format: 'date-time' },
+    ),
+    pollInterval: duration(
+      'The time between two cycles started by the clock now (safety resyncs where notifications wake the mailbox, polls otherwise): it adapts between the profile\'s minPollingInterval and maxPollingInterval.',
+    ),
+    ...(direction === 'incoming'
+      ? {
+          notifications: obj('How new mail wakes this mailbox up, and why not when it cannot.', {
+            method: oneOf(['IMAPIdle', 'EWSStreaming', 'EWSPull', 'GraphChangeNotifications', 'Polling'], 'What wakes the mailbox up when mail arrives; Polling: nothing does, the mailbox is polled.'),
+            message: str('What the worker found: the subscription in use, or why push is not available and the mailbox is polled instead.', { maxLength: 1024 }),
+          }),
+        }
+      : {}),
     lastCycle: obj(
       'What the last successful cycle did.',
       direction === 'incoming'

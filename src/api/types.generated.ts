@@ -143,6 +143,14 @@ key?: string
  * Per-operation timeout for this server. A duration such as 30s, 5m or 1h30m.
  */
 timeout?: string
+/**
+ * How new mail is noticed. Push (the default): IMAP IDLE, EWS streaming notifications or Microsoft Graph change notifications (the operator must be given its public notification URL), each with a safety resync that adapts between minPollingInterval and maxPollingInterval; where push is not available the mailbox is polled and status.sync.incoming.notifications says why. Poll: polled only, between minPollingInterval and maxPollingInterval, holding no IMAP connection between polls (fewer connections on the server, mail arrives later). POP3 is always polled. One of: Push, Poll.
+ */
+notifications?: ("Push" | "Poll")
+/**
+ * IMAP only: negotiate COMPRESS=DEFLATE (RFC 4978) when the server offers it. Off by default; mail compresses to about a third, which pays over slow or metered links, and it measured somewhat faster on loopback too (see docs/sync.md).
+ */
+compress?: boolean
 }
 /**
  * How to reach the outgoing mail server.
@@ -296,9 +304,13 @@ allowInsecureAuthentication?: boolean
  */
 maxConcurrentConnections?: number
 /**
- * Shortest time between two safety resyncs of one mailbox. A duration such as 30s, 5m or 1h30m.
+ * Shortest time between two safety resyncs (or polls) of one mailbox: a mailbox that receives mail is looked at this often. A duration such as 30s, 5m or 1h30m.
  */
 minPollingInterval?: string
+/**
+ * Longest time between two safety resyncs (or polls) of one mailbox: the interval doubles after each cycle that found nothing, from minPollingInterval up to this (as the keep-alive of Dynamics 365 polls quiet mailboxes less), and falls back to minPollingInterval when mail arrives. Defaults to 15m, or to minPollingInterval when that is longer. A duration such as 30s, 5m or 1h30m.
+ */
+maxPollingInterval?: string
 /**
  * Only mail received after this time is processed (RFC 3339).
  */
@@ -834,9 +846,26 @@ incoming?: {
  */
 lastSyncTime?: string
 /**
- * When this direction runs again (the next cycle, or the next retry while it fails).
+ * When this direction runs again by itself (the next cycle, or the next retry while it fails), as of the last write: a quiet cycle writes nothing, so in a quiet steady state pollInterval tells the cadence.
  */
 nextSyncTime?: string
+/**
+ * The time between two cycles started by the clock now (safety resyncs where notifications wake the mailbox, polls otherwise): it adapts between the profile's minPollingInterval and maxPollingInterval. A duration such as 30s, 5m or 1h30m.
+ */
+pollInterval?: string
+/**
+ * How new mail wakes this mailbox up, and why not when it cannot.
+ */
+notifications?: {
+/**
+ * What wakes the mailbox up when mail arrives; Polling: nothing does, the mailbox is polled. One of: IMAPIdle, EWSStreaming, EWSPull, GraphChangeNotifications, Polling.
+ */
+method?: ("IMAPIdle" | "EWSStreaming" | "EWSPull" | "GraphChangeNotifications" | "Polling")
+/**
+ * What the worker found: the subscription in use, or why push is not available and the mailbox is polled instead.
+ */
+message?: string
+}
 /**
  * What the last successful cycle did.
  */
@@ -901,9 +930,13 @@ outgoing?: {
  */
 lastSyncTime?: string
 /**
- * When this direction runs again (the next cycle, or the next retry while it fails).
+ * When this direction runs again by itself (the next cycle, or the next retry while it fails), as of the last write: a quiet cycle writes nothing, so in a quiet steady state pollInterval tells the cadence.
  */
 nextSyncTime?: string
+/**
+ * The time between two cycles started by the clock now (safety resyncs where notifications wake the mailbox, polls otherwise): it adapts between the profile's minPollingInterval and maxPollingInterval. A duration such as 30s, 5m or 1h30m.
+ */
+pollInterval?: string
 /**
  * What the last successful cycle did.
  */
@@ -968,9 +1001,13 @@ appointmentsContactsTasks?: {
  */
 lastSyncTime?: string
 /**
- * When this direction runs again (the next cycle, or the next retry while it fails).
+ * When this direction runs again by itself (the next cycle, or the next retry while it fails), as of the last write: a quiet cycle writes nothing, so in a quiet steady state pollInterval tells the cadence.
  */
 nextSyncTime?: string
+/**
+ * The time between two cycles started by the clock now (safety resyncs where notifications wake the mailbox, polls otherwise): it adapts between the profile's minPollingInterval and maxPollingInterval. A duration such as 30s, 5m or 1h30m.
+ */
+pollInterval?: string
 /**
  * What the last successful cycle did.
  */

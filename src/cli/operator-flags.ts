@@ -6,6 +6,18 @@ import { randomBytes } from 'node:crypto';
 import os from 'node:os';
 import { duration, integer, list, oneOf, type FlagTable, type FlagValues } from './flags.js';
 
+/** Microsoft Graph posts only to https:// URLs. */
+function httpsUrl(text: string): string {
+  let url: URL;
+  try {
+    url = new URL(text);
+  } catch {
+    throw new Error('is not a URL: use the public https:// URL of the notification endpoint, e.g. https://mailsync.contoso.example/graph/notifications');
+  }
+  if (url.protocol !== 'https:') throw new Error('must be an https:// URL: Microsoft Graph posts notifications only over HTTPS');
+  return text;
+}
+
 const LOG_LEVELS = ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'] as const;
 
 export const OPERATOR_FLAGS = {
@@ -22,6 +34,30 @@ export const OPERATOR_FLAGS = {
     defaultText: 'cores - 1, at most 4; 0 on 2 cores or fewer = parse on the event loop',
     help: 'threads that parse incoming MIME',
   },
+  'sign-in-concurrency': { value: 'N', default: 32, parse: integer(1, 10000), help: 'mailbox sign-ins (IMAP connections, POP3 cycles) in progress at once, after a restart and after an outage' },
+  'sign-in-rate': { value: 'N', default: 100, parse: integer(1, 100000), help: 'mailbox sign-ins started per second at most' },
+  'shutdown-timeout': {
+    value: 'DURATION',
+    default: 25_000,
+    parse: duration,
+    defaultText: '25s',
+    help: "how long a SIGTERM may take to close connections and write the last checkpoints before the process exits anyway (keep it below the pod's terminationGracePeriodSeconds)",
+  },
+  'notification-addr': {
+    value: 'ADDR',
+    env: 'NOTIFICATION_ADDR',
+    default: '0',
+    help: 'serve the Microsoft Graph notification endpoint (POST /graph/notifications) on ADDR, e.g. :8443; 0 = off',
+  },
+  'graph-notification-url': {
+    value: 'URL',
+    env: 'GRAPH_NOTIFICATION_URL',
+    parse: httpsUrl,
+    help: "the public https:// URL at which Microsoft Graph reaches the notification endpoint (your Ingress or Gateway); without it Exchange Online mailboxes are polled",
+  },
+  'notification-tls-cert': { value: 'PATH', help: 'serve the notification endpoint over HTTPS with this PEM certificate (with --notification-tls-key), instead of HTTP behind a TLS-terminating Ingress' },
+  'notification-tls-key': { value: 'PATH', help: 'PEM private key for --notification-tls-cert' },
+  'pod-ip': { value: 'IP', env: 'POD_IP', help: "this pod's IP: other workers pass it Graph notifications for the mailboxes it owns" },
   'leader-elect': { default: true, help: 'elect one active controller through a Lease; --leader-elect=false runs one replica without' },
   'lease-namespace': {
     value: 'NS',

@@ -1,7 +1,9 @@
 // `mailsync operator`: the controller (leader-elected) and the sync worker (shard Leases), in one
 // process by default or separately with --role. Thin: flags in (OPERATOR_FLAGS), wiring out.
 
+import { readFile } from 'node:fs/promises';
 import { describeError } from '../kube/errors.js';
+import { forwardToPeers, PEER_ANNOTATION, startNotificationEndpoint, type NotificationEndpoint } from '../connect/notification-endpoint.js';
 import os from 'node:os';
 import { ConnectCrmTesting } from '../connect/crm-tester.js';
 import { ConnectMailboxTesting } from '../connect/mailbox-tester.js';
@@ -21,6 +23,7 @@ import { createMetrics } from '../observability/metrics.js';
 import { EventLoopMonitor, OperatorReadiness } from '../observability/probes.js';
 import { defaultParserThreads, ParserPool } from '../sync/parser-pool.js';
 import { SyncWorker } from '../sync/worker.js';
+import { Pacer } from '../util/pacer.js';
 import type { OperatorFlags } from './operator-flags.js';
 
 export async function runOperator(flags: OperatorFlags): Promise<void> {
@@ -37,7 +40,22 @@ export async function runOperator(flags: OperatorFlags): Promise<void> {
   // One pool for every mailbox of the process: parsing is CPU work, shared by core, not by mailbox.
   const parserThreads = flags.parserThreads ?? defaultParserThreads(os.availableParallelism());
   const parser = runWorker && parserThreads > 0 ? new ParserPool({ threads: parserThreads }) : undefined;
-  const syncParts = new ConnectSyncParts({ outgoingPollMs: flags.outgoingPoll, pollIntervalMs: flags.pollInterval, parser });
+  const pacer = new Pacer({ concurrency: flags.signInConcurrency, perSecond: flags.signInRate });
+  const notifyAddress = runWorker ? parseListenAddress(flags.notificationAddr, '--notification-addr') : undefined;
+  if (flags.graphNotificationUrl && runWorker && !notifyAddress) {
+    throw new Error('--graph-notification-url needs --notification-addr (for example :8443): Microsoft Graph must reach the endpoint the URL names');
+  }
+  if (!!flags.notificationTlsCert !== !!flags.notificationTlsKey) throw new Error('--notification-tls-cert and --notification-tls-key go together');
+  const notifyTls = flags.notificationTlsCert ? { cert: await readFile(flags.notificationTlsCert, 'utf8'), key: await readFile(flags.notificationTlsKey!, 'utf8') } : undefined;
+  const debugLog = (message: string, fields?: Record<string, unknown>) => logger.debug(fields ?? {}, message);
+  const syncParts = new ConnectSyncParts({
+    outgoingPollMs: flags.outgoingPoll,
+    pollIntervalMs: flags.pollInterval,
+    parser,
+    pacer,
+    ews: { debug: debugLog },
+    graph: { notificationUrl: notifyAddress ? flags.graphNotificationUrl : undefined, debug: debugLog },
+  });
   // Test and Enable first checks that Dynamics 365 does not process a mailbox itself.
   const gate = new DynamicsGate({ caches, clients, connectors: syncParts.connectors, events: new EventRecorder(clients, 'mailsync-operator', logger), logger });
   const manager = runController
@@ -49,7 +67,21 @@ export async function runOperator(flags: OperatorFlags): Promise<void> {
     runController && flags.leaderElect
       ? new LeaderElector(clients, { namespace: lease.namespace, name: flags.leaseName, identity: flags.identity, logger })
       : undefined;
-  const shards = runWorker ? new ShardOwner(clients, { namespace: lease.namespace, identity: flags.identity, shards: flags.shards, prefix: flags.leaseName, logger }) : undefined;
+  // The endpoint listens before the shards are taken, so its address is on the membership Lease.
+  let shards: ShardOwner | undefined;
+  const endpoint: NotificationEndpoint | undefined = notifyAddress
+    ? await startNotificationEndpoint({
+        address: notifyAddress,
+        graph: syncParts.graphNotifications,
+        tls: notifyTls,
+        logger,
+        forward: (items): Promise<void> => forwardToPeers((shards?.peers() ?? []).map((a: Record<string, string>) => a[PEER_ANNOTATION]).filter((a): a is string => !!a), items, !!notifyTls),
+      })
+    : undefined;
+  const peerAddress = endpoint && flags.podIp ? { [PEER_ANNOTATION]: `${flags.podIp.includes(':') ? `[${flags.podIp}]` : flags.podIp}:${endpoint.port}` } : undefined;
+  shards = runWorker
+    ? new ShardOwner(clients, { namespace: lease.namespace, identity: flags.identity, shards: flags.shards, prefix: flags.leaseName, logger, memberAnnotations: peerAddress })
+    : undefined;
   const worker = shards
     ? new SyncWorker(clients, caches, shards, syncParts, {
         logger,
@@ -70,6 +102,13 @@ export async function runOperator(flags: OperatorFlags): Promise<void> {
     stopping = true;
     readiness.stopping();
     logger.info({ signal }, 'shutting down');
+    // What is not written by then is safe (reading is at-least-once, delivery idempotent): the
+    // pod must be gone before the kubelet kills it.
+    setTimeout(() => {
+      logger.warn({ timeoutMs: flags.shutdownTimeout }, 'shutdown took longer than --shutdown-timeout; exiting now (the next start resumes from the last saved checkpoints)');
+      process.exit(0);
+    }, flags.shutdownTimeout).unref();
+    await endpoint?.close();
     await worker?.stop();
     await shards?.stop();
     await parser?.close();
@@ -87,7 +126,7 @@ export async function runOperator(flags: OperatorFlags): Promise<void> {
   if (worker && shards) {
     worker.start();
     shards.start();
-    logger.info({ shards: flags.shards, parserThreads: parser ? parserThreads : 0 }, 'sync worker started');
+    logger.info({ shards: flags.shards, parserThreads: parser ? parserThreads : 0, notificationEndpoint: endpoint?.port, graphNotificationUrl: syncParts.graphNotifications.enabled ? flags.graphNotificationUrl : undefined }, 'sync worker started');
   }
   if (!manager) {
     readiness.leading();

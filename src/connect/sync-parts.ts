@@ -5,21 +5,24 @@
 import { incomingStart } from '../api/incoming-start.js';
 import { durationMs, quantityBytes } from '../api/quantities.js';
 import { retryPolicyOf, type RetryPolicy } from '../api/retry-policy.js';
-import type { Deployment, Mailbox } from '../api/types.js';
+import type { Deployment, EmailServerProfile, Mailbox } from '../api/types.js';
 import { createConnector } from '../crm/factory.js';
 import type { CrmConnector } from '../crm/types.js';
 import { composeMime } from '../mail/compose.js';
 import { classifyError } from '../mail/errors.js';
 import { ImapSession } from '../mail/imap.js';
 import { redact } from '../util/redact.js';
-import type { Credentials, OutgoingMessage } from '../mail/types.js';
+import { MailError, type Credentials, type OutgoingMessage } from '../mail/types.js';
+import { EwsNotifications, type EwsNotificationAccount, type EwsNotificationOptions } from '../mail/ews-notifications.js';
 import { Pop3Adapter } from '../mail/pop3.js';
 import { SmtpAdapter } from '../mail/smtp.js';
-import { GraphAdapter } from '../mail/graph.js';
+import { DEFAULT_GRAPH_URL, GraphAdapter } from '../mail/graph.js';
+import { GraphNotifications, type GraphNotificationOptions } from '../mail/graph-notifications.js';
 import { clientCredentials } from '../mail/oauth.js';
 import type { SecretSource } from '../domain/secret-source.js';
 import type { SessionWatcher, SyncParts } from '../sync/mailbox-syncer.js';
-import { ImapSource } from '../sync/sources/imap-source.js';
+import { ImapSource, PolledImapSource } from '../sync/sources/imap-source.js';
+import type { Pacer } from '../util/pacer.js';
 import { Pop3Source } from '../sync/sources/pop3-source.js';
 import { ChangeFeedSource } from '../sync/sources/change-feed.js';
 import type { FilteringMethod } from '../sync/filter.js';
@@ -38,8 +41,14 @@ type Debug = (message: string, fields?: Record<string, unknown>) => void;
 export interface SyncPartsOptions {
   /** How often the outgoing loop asks the CRM for emails pending send. */
   outgoingPollMs?: number;
-  /** Overrides the profile's minPollingInterval (tests). */
+  /** Overrides the profile's minPollingInterval and maxPollingInterval: a fixed interval (tests). */
   pollIntervalMs?: number;
+  /** Paces the sign-ins of every mailbox of the process (IMAP sessions, POP3 cycles). */
+  pacer?: Pacer;
+  /** EWS notification settings (tests shorten the retries); notifications are always on for Push profiles. */
+  ews?: EwsNotificationOptions;
+  /** Graph change notifications: the public notification URL (off without one) and timings. */
+  graph?: GraphNotificationOptions;
   /** Where incoming MIME is parsed (the process's thread pool); inline when absent. */
   parser?: MessageParser;
 }
@@ -84,6 +93,41 @@ export class ConnectorCache {
     this.connectors.set(owner, { key, connector });
     return connector;
   }
+}
+
+/** What status says of a profile that asks for polling. */
+const POLL_CHOSEN = { method: 'Polling' as const, message: 'spec.incoming.notifications is Poll: polled between minPollingInterval and maxPollingInterval' };
+
+/**
+ * Starts a notification subscription once the syncer watches, retrying the setup (an Autodiscover
+ * that failed, say) every few minutes meanwhile; close() ends it.
+ */
+function subscribeLater(start: (w: SessionWatcher) => Promise<{ close(): Promise<void> }>): { watch(w: SessionWatcher): void; close(): Promise<void> } {
+  let handle: { close(): Promise<void> } | undefined;
+  let closed = false;
+  let timer: NodeJS.Timeout | undefined;
+  const attempt = (w: SessionWatcher) => {
+    start(w).then(
+      async (h) => {
+        if (closed) await h.close();
+        else handle = h;
+      },
+      (err: unknown) => {
+        if (closed) return;
+        w.notifications?.({ method: 'Polling', message: `notifications could not be set up (${err instanceof MailError ? err.message : 'unexpected error'}); polled meanwhile, tried again in a few minutes`, fallback: true });
+        timer = setTimeout(() => attempt(w), 5 * 60_000);
+        timer.unref();
+      },
+    );
+  };
+  return {
+    watch: attempt,
+    close: async () => {
+      closed = true;
+      if (timer) clearTimeout(timer);
+      await handle?.close();
+    },
+  };
 }
 
 /** The Deployment's incoming filtering for mailboxes of users or of queues (Dynamics' defaults: FromCRMRecords, All). */
@@ -196,10 +240,17 @@ function requireCredentials(s: DirectionSettings): Credentials {
 
 export class ConnectSyncParts implements SyncPartsFactory {
   readonly connectors = new ConnectorCache();
+  /** Every EWS mailbox's notifications: mailboxes of one account share streaming connections. */
+  readonly ewsNotifications: EwsNotifications;
+  /** Every Graph mailbox's subscription; the notification endpoint hands it what Graph posts. */
+  readonly graphNotifications: GraphNotifications;
   /** One pending-send feed per connector, that is per Deployment configuration (pending-feed.ts). */
   private readonly feeds = new WeakMap<CrmConnector, PendingFeed>();
 
-  constructor(private readonly opts: SyncPartsOptions = {}) {}
+  constructor(private readonly opts: SyncPartsOptions = {}) {
+    this.ewsNotifications = new EwsNotifications(opts.ews);
+    this.graphNotifications = new GraphNotifications(opts.graph);
+  }
 
   async create(w: SyncPlanInput): Promise<SyncParts> {
     const { mailbox: m, profile, deployment } = w;
@@ -232,7 +283,7 @@ export class ConnectSyncParts implements SyncPartsFactory {
       },
       outgoingMailbox: { key: `${m.metadata.namespace}/${m.metadata.name}`, address: m.spec.emailAddress, sendMode: profile.spec.outgoing?.sendMode ?? 'SendAs', token: tokenSettings(deployment) },
       crm,
-      pollIntervalMs: this.opts.pollIntervalMs ?? durationMs(profile.spec.minPollingInterval, 5 * 60_000),
+      ...this.cadence(profile),
       outgoingIntervalMs: this.opts.outgoingPollMs ?? 30_000,
       retry: retryPolicyOf(deployment.spec.retryPolicy),
       ...(this.opts.parser ? { parser: this.opts.parser } : {}),
@@ -244,7 +295,7 @@ export class ConnectSyncParts implements SyncPartsFactory {
     const slots: SlotsOf = (s) => slotClaim(s, w.liveWorkers);
     const receivedAfter = parts.mailbox.processEmailReceivedAfter;
     if (w.incoming) {
-      parts.incoming = this.incoming(settings('incoming'), parts.retry!, debug, shared, slots, receivedAfter);
+      parts.incoming = this.incoming(settings('incoming'), profile.spec.incoming, parts.retry!, debug, shared, slots, receivedAfter);
       // Sent Items as a second incoming source (not for POP3, which has no folders, nor a forward mailbox).
       const inbox = parts.incoming!;
       if (deployment.spec.trackSentItems && !m.spec.forwardMailbox) Object.assign(inbox, this.sentItems(settings('incoming'), parts.retry!, debug, { close: inbox.close, watch: inbox.watch }, slots, receivedAfter));
@@ -269,26 +320,91 @@ export class ConnectSyncParts implements SyncPartsFactory {
     return feed;
   }
 
-  private incoming(s: DirectionSettings, retry: RetryPolicy, debug: Debug, shared: Shared, slots: SlotsOf, receivedAfter?: Date): SyncParts['incoming'] {
+  /** The safety resync (or poll) bounds: the profile's, or the fixed interval of --poll-interval. */
+  private cadence(profile: EmailServerProfile): Pick<SyncParts, 'pollIntervalMs' | 'maxPollIntervalMs'> {
+    if (this.opts.pollIntervalMs !== undefined) return { pollIntervalMs: this.opts.pollIntervalMs, maxPollIntervalMs: this.opts.pollIntervalMs };
+    const min = durationMs(profile.spec.minPollingInterval, 5 * 60_000);
+    return { pollIntervalMs: min, maxPollIntervalMs: Math.max(min, durationMs(profile.spec.maxPollingInterval, 15 * 60_000)) };
+  }
+
+  private incoming(s: DirectionSettings, spec: EmailServerProfile['spec']['incoming'], retry: RetryPolicy, debug: Debug, shared: Shared, slots: SlotsOf, receivedAfter?: Date): SyncParts['incoming'] {
     const credentials = requireCredentials(s);
+    const push = spec?.notifications !== 'Poll';
+    const paced = <T>(task: () => Promise<T>) => (this.opts.pacer ? this.opts.pacer.run(task) : task());
     switch (s.protocol) {
       case 'IMAP': {
-        const { session, watch } = watchedSession(s, credentials, { retry, debug, slots });
+        const options = { backoff: { maxMs: retry.reconnectMaxMs }, debug, compress: spec?.compress ?? false, slots: slots(s), ...(this.opts.pacer ? { pacer: this.opts.pacer } : {}) };
+        if (!push) {
+          // A session per cycle: failures fail the cycle, nothing stays connected in between.
+          const source = new PolledImapSource(() => new ImapSession(s.endpoint, credentials, { ...options, backoff: { maxMs: 1000 } }));
+          const polled = { method: 'Polling' as const, message: 'spec.incoming.notifications is Poll: signs in for each poll and holds no connection in between' };
+          return { source, watch: (w) => w.notifications?.(polled), close: async () => undefined };
+        }
+        let watcher: SessionWatcher | undefined;
+        let announced = false;
+        // Every failed attempt and every drop is reported as it happens (the direction's health
+        // decides what it means), and reconnects stay within seconds while the budget lasts.
+        const session = new ImapSession(s.endpoint, credentials, {
+          ...options,
+          onExists: () => watcher?.wake(),
+          onConnected: () => {
+            if (!announced && watcher?.notifications) {
+              announced = true;
+              watcher.notifications({ method: 'IMAPIdle', message: `IMAP IDLE on ${s.endpoint.host}:${s.endpoint.port}: new mail wakes the mailbox within about a second` });
+            }
+            watcher?.wake();
+          },
+          onError: (err) => watcher?.failed(err),
+        });
         shared.imap = session;
-        return { source: new ImapSource(session), watch, refresh: () => session.refresh(), close: () => session.close() };
+        return { source: new ImapSource(session), watch: (w) => (watcher = w), refresh: () => session.refresh(), close: () => session.close() };
       }
       case 'POP3': {
         const adapter = new Pop3Adapter(s.endpoint, credentials);
         const open = async () => {
-          const client = await adapter.open();
+          const client = await paced(() => adapter.open());
           debug(`POP3 ${s.endpoint.host}:${s.endpoint.port}: logged in as ${s.credentials?.username ?? s.address}`);
           return client;
         };
-        return { source: new Pop3Source(open), close: async () => undefined };
+        const polled = { method: 'Polling' as const, message: 'POP3 has no push notifications: polled between minPollingInterval and maxPollingInterval' };
+        return { source: new Pop3Source(open), watch: (w) => w.notifications?.(polled), close: async () => undefined };
       }
-      case 'EWS':
-      case 'Graph':
-        return { source: exchangeFeed(s, credentials, 'inbox', slots, receivedAfter), close: async () => undefined };
+      case 'EWS': {
+        const feed = exchangeFeed(s, credentials, 'inbox', slots, receivedAfter);
+        if (!push) return { source: feed, watch: (w) => w.notifications?.(POLL_CHOSEN), close: async () => undefined };
+        const ews = ewsAdapterFor(s, credentials, slots(s));
+        const account = (url: string): EwsNotificationAccount => ({
+          url,
+          ca: s.endpoint.ca,
+          timeoutMs: s.endpoint.timeoutMs ?? 30_000,
+          credentials,
+          ntlm: s.authentication === 'NTLM',
+          impersonate: s.impersonation,
+          version: () => ews.requestServerVersion,
+        });
+        const watching = subscribeLater((w) =>
+          ews.serviceUrl().then((url) =>
+            this.ewsNotifications.watch(account(url), s.address, {
+              wake: () => w.wake(),
+              status: (st) => w.notifications?.({ method: st.mode === 'streaming' ? 'EWSStreaming' : st.mode === 'pull' ? 'EWSPull' : 'Polling', message: st.message, fallback: st.mode === 'unavailable' }),
+            }),
+          ),
+        );
+        return { source: feed, watch: watching.watch, close: watching.close };
+      }
+      case 'Graph': {
+        const feed = exchangeFeed(s, credentials, 'inbox', slots, receivedAfter);
+        if (!push || credentials.kind !== 'oauth2') return { source: feed, watch: (w) => w.notifications?.(POLL_CHOSEN), close: async () => undefined };
+        const app = { baseUrl: s.endpoint.url ?? DEFAULT_GRAPH_URL, ca: s.endpoint.ca, timeoutMs: s.endpoint.timeoutMs, tokens: credentials.token };
+        let handle: { close(): Promise<void> } | undefined;
+        const watch = (w: SessionWatcher) => {
+          handle = this.graphNotifications.watch(app, s.address, {
+            wake: () => w.wake(),
+            status: (st) => w.notifications?.({ method: st.active ? 'GraphChangeNotifications' : 'Polling', message: st.message, fallback: st.fallback }),
+          });
+        };
+        return { source: feed, watch, close: async () => handle?.close() };
+      }
       default:
         throw new Error(`incoming sync over ${s.protocol} is not supported`);
     }

@@ -10,7 +10,7 @@ import { patchStatus } from '../kube/status.js';
 import { retryDelay } from '../util/backoff.js';
 import type { ReconcileResult } from '../kube/workqueue.js';
 import type { ControllerContext } from './context.js';
-import { mailboxCounts } from './counts.js';
+import { mailboxIndex } from '../domain/mailbox-index.js';
 import type { CrmTestOutcome, CrmTesting } from '../domain/testing-ports.js';
 import { secretSource } from '../domain/secret-source.js';
 import { rolloutProgress } from './rollout-progress.js';
@@ -68,8 +68,9 @@ export class DeploymentReconciler {
       return;
     }
     const gen = d.metadata.generation;
-    const mailboxes = this.ctx.caches.mailboxes.list(namespace).filter((m) => m.spec.deploymentRef.name === name);
-    const next: DeploymentStatusT = { ...(d.status ?? {}), observedGeneration: gen, mailboxes: mailboxCounts(mailboxes) };
+    const index = mailboxIndex(this.ctx.caches);
+    const mailboxes = index.ofDeployment(namespace, name);
+    const next: DeploymentStatusT = { ...(d.status ?? {}), observedGeneration: gen, mailboxes: index.countsOfDeployment(namespace, name) };
     const ref = d.spec.crm.credentialsSecretRef;
     let conds = d.status?.conditions;
     let result: ReconcileResult | undefined;

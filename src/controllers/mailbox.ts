@@ -70,7 +70,7 @@ export type TestPolicy = Pick<RetryPolicy, 'maxTransientFailures' | 'backoff'> &
 
 export const DEFAULT_TEST_POLICY: TestPolicy = DEFAULT_RETRY_POLICY;
 
-/** A test result that could not be written is reused by the next pass for this long instead of testing again. */
+/** A test result that could not be written, or a passed one the watch has not delivered yet, is reused by the next pass for this long instead of testing again. */
 const OUTCOME_REUSE_MS = 60_000;
 
 /** What the mailbox should run, once its Deployment and profile are resolved. */
@@ -196,7 +196,10 @@ export class MailboxReconciler {
     });
     if (w.target && w.deployment) recordIncomingStart(mbx, w.target.profile, w.deployment, w.next, w.next.conditions);
     await this.write(mbx, w.next, w.events);
-    this.recent.delete(key);
+    // A passed test stays reusable after its write: until the watch delivers that write, a reconcile
+    // of this mailbox reads the status from before the test and would test it again. A failed one
+    // is forgotten, so that its retry really tests.
+    if (!this.recent.get(key)?.outcomes.every((o) => o.ok)) this.recent.delete(key);
     return w.result;
   }
 

@@ -25,6 +25,8 @@ import { ProfileReconciler } from './profile.js';
 import { SYNC_DIRECTIONS } from '../domain/sync-failure.js';
 import { AddressClaims } from './address-claims.js';
 import { TestSlots } from './rollout-slots.js';
+import { UP_TO_DATE } from './rollout-mailbox.js';
+import { mailboxIndex } from '../domain/mailbox-index.js';
 import { effectiveProfileName } from './resolve.js';
 
 export interface ManagerOptions {
@@ -94,6 +96,24 @@ function syncFailureChanged(m: Mailbox, old: Mailbox): boolean {
 }
 
 /**
+ * What a profile's or Deployment's status reads from one of its mailboxes: counts, rollout state
+ * and resolution. Writes that change none of it (a worker's checkpoint and counts, sync times, a
+ * condition's message) do not re-queue the mailbox's profile and Deployment.
+ */
+function summarySignature(m: Mailbox): string {
+  const s = m.status ?? {};
+  const conds = (s.conditions ?? []).map((c) => `${c.type}=${c.status}:${c.reason}${c.type === UP_TO_DATE ? `:${c.message}` : ''}`);
+  return [m.metadata.generation, m.metadata.deletionTimestamp, s.serverProfile, s.revision, s.configHash, s.targetRevision, s.testedRevision, s.testedConfigHash, s.rolloutBatch, ...conds].join('|');
+}
+
+/**
+ * Summaries (counts, rollout progress) of a profile or Deployment are computed over all of its
+ * mailboxes; mailbox events reach them at most this often, so a burst of 10,000 mailbox updates
+ * costs a few summaries instead of 10,000.
+ */
+export const SUMMARY_INTERVAL_MS = 1000;
+
+/**
  * The watch caches every role shares (controllers and sync workers read the same objects).
  * `namespace` may list several namespaces separated by commas: each is watched on its own.
  */
@@ -148,15 +168,20 @@ export class Manager {
 
   private wire(): void {
     const { caches, queues } = this;
+    const index = mailboxIndex(caches);
     const q = {
       mailbox: (m: Mailbox) => queues.mailboxes.add(keyOf(m)),
       profile: (ns: string, name: string | undefined) => name && queues.profiles.add(`${ns}/${name}`),
       deployment: (ns: string, name: string | undefined) => name && queues.deployments.add(`${ns}/${name}`),
     };
+    // A mailbox's change reaches its profile and Deployment summaries at most once a SUMMARY_INTERVAL_MS.
     const mailboxOwners = (m: Mailbox) => {
       const ns = m.metadata.namespace;
-      q.deployment(ns, m.spec.deploymentRef.name);
-      q.profile(ns, effectiveProfileName(m, caches.deployments.get(ns, m.spec.deploymentRef.name)));
+      queues.deployments.addAfter(`${ns}/${m.spec.deploymentRef.name}`, SUMMARY_INTERVAL_MS);
+      const profile = effectiveProfileName(m, caches.deployments.get(ns, m.spec.deploymentRef.name));
+      if (profile) queues.profiles.addAfter(`${ns}/${profile}`, SUMMARY_INTERVAL_MS);
+      // A mailbox moving away from a profile still counts in that one's rollout until it arrives.
+      if (m.status?.serverProfile && m.status.serverProfile !== profile) queues.profiles.addAfter(`${ns}/${m.status.serverProfile}`, SUMMARY_INTERVAL_MS);
     };
     caches.mailboxes.addHandlers({
       onAdd: (m) => {
@@ -165,7 +190,7 @@ export class Manager {
       },
       onUpdate: (m, old) => {
         if (specOrRequestChanged(m, old) || approvalChanged(m, old) || syncFailureChanged(m, old)) q.mailbox(m);
-        mailboxOwners(m);
+        if (summarySignature(m) !== summarySignature(old)) mailboxOwners(m);
         if (old.spec.serverProfileRef?.name !== m.spec.serverProfileRef?.name || old.spec.deploymentRef.name !== m.spec.deploymentRef.name) mailboxOwners(old);
       },
       onDelete: mailboxOwners,
@@ -192,7 +217,7 @@ export class Manager {
     const deploymentChanged = (d: Deployment) => {
       const ns = d.metadata.namespace;
       q.deployment(ns, d.metadata.name);
-      caches.mailboxes.list(ns).filter((m) => m.spec.deploymentRef.name === d.metadata.name).forEach(q.mailbox);
+      index.ofDeployment(ns, d.metadata.name).forEach(q.mailbox);
       // Defaults decide which profile a mailbox uses, so profile counts may move.
       caches.profiles.list(ns).forEach((p) => q.profile(ns, p.metadata.name));
     };
@@ -212,7 +237,7 @@ export class Manager {
           mailboxesOfProfile(p);
         }
       }
-      for (const m of caches.mailboxes.list(ns)) if (m.spec.credentialsSecretRef?.name === name) q.mailbox(m);
+      for (const key of index.usingSecret(ns, name)) queues.mailboxes.add(key);
       for (const d of caches.deployments.list(ns)) if (d.spec.crm.credentialsSecretRef?.name === name) q.deployment(ns, d.metadata.name);
     };
     caches.secrets.addHandlers({ onAdd: secretChanged, onUpdate: secretChanged, onDelete: secretChanged });

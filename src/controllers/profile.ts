@@ -17,9 +17,10 @@ import { isConflict } from '../kube/errors.js';
 import { patchStatus } from '../kube/status.js';
 import type { ReconcileResult } from '../kube/workqueue.js';
 import type { ControllerContext } from './context.js';
-import { failingDirection, mailboxCounts } from './counts.js';
+import { failingDirection } from '../domain/mailbox-counts.js';
+import { mailboxIndex, type MailboxIndex } from '../domain/mailbox-index.js';
 import { effectiveDeliveryMethods } from '../domain/delivery-methods.js';
-import { directionsOf, effectiveProfileName, resolveMailbox } from './resolve.js';
+import { directionsOf, resolveMailbox } from './resolve.js';
 import { RolloutController, rolloutSettings, type RolloutPhase, type RolloutPlan } from './rollout.js';
 import { mailboxRolloutState } from './rollout-mailbox.js';
 import { cacheVersions, profileRevision, revisionSpec } from '../domain/revision.js';
@@ -67,19 +68,19 @@ const PHASE_CONDITIONS: Record<RolloutPhase, { ready: [Condition['status'], stri
 
 export class ProfileReconciler {
   private readonly rollouts = new RolloutController();
+  private readonly index: MailboxIndex;
 
   constructor(
     private readonly ctx: ControllerContext,
     /** Runs the profile's own connection test on a test request. */
     private readonly testing?: Partial<ProfileTesting>,
-  ) {}
+  ) {
+    this.index = mailboxIndex(ctx.caches);
+  }
 
   /** Mailboxes that use this profile, directly or through their Deployment's default. */
   mailboxesOf(p: EmailServerProfile) {
-    const ns = p.metadata.namespace;
-    return this.ctx.caches.mailboxes
-      .list(ns)
-      .filter((m) => effectiveProfileName(m, this.ctx.caches.deployments.get(ns, m.spec.deploymentRef.name)) === p.metadata.name);
+    return this.index.ofProfile(p.metadata.namespace, p.metadata.name);
   }
 
   async reconcile(namespace: string, name: string): Promise<ReconcileResult | void> {
@@ -104,7 +105,7 @@ export class ProfileReconciler {
       revision,
       revisions: this.revisionsInUse(p, revision),
       rollout: plan.rollout,
-      mailboxes: { ...mailboxCounts(mailboxes), ...plan.counts },
+      mailboxes: { ...this.index.countsOfProfile(namespace, name), ...plan.counts },
     };
     const problem = this.missingSecret(p);
     next.conditions = this.conditions(p, plan, problem, failingShare(mailboxes, rolloutSettings(p.spec).failureThreshold));
@@ -170,8 +171,8 @@ export class ProfileReconciler {
   private revisionsInUse(p: EmailServerProfile, revision: string): { revision: string; spec: EmailServerProfileSpec }[] {
     const used = new Set<string>([revision]);
     if (p.status?.revision) used.add(p.status.revision);
-    for (const m of this.ctx.caches.mailboxes.list(p.metadata.namespace)) {
-      if (m.status?.serverProfile === p.metadata.name && m.status.revision) used.add(m.status.revision);
+    for (const m of this.index.runningOn(p.metadata.namespace, p.metadata.name)) {
+      if (m.status?.revision) used.add(m.status.revision);
     }
     const known = new Map<string, EmailServerProfileSpec>((p.status?.revisions ?? []).map((r) => [r.revision, r.spec as EmailServerProfileSpec]));
     known.set(revision, revisionSpec(p.spec));

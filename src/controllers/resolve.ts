@@ -4,6 +4,7 @@
 import type { Deployment, EmailServerProfile, Mailbox } from '../api/types.js';
 import { isExchange } from '../api/types.js';
 import type { Caches } from '../domain/caches.js';
+import { effectiveProfileName } from '../domain/mailbox-index.js';
 import { effectiveDeliveryMethods, type DeliveryMethods } from '../domain/delivery-methods.js';
 import type { Direction } from '../domain/testing-ports.js';
 
@@ -16,10 +17,8 @@ export type Resolution =
   | { ok: true; value: EffectiveMailbox }
   | { ok: false; reason: string; message: string };
 
-/** The profile name a mailbox uses after defaults, or undefined when neither names one. */
-export function effectiveProfileName(mbx: Mailbox, deployment: Deployment | undefined): string | undefined {
-  return mbx.spec.serverProfileRef?.name ?? deployment?.spec.defaults?.serverProfileRef?.name;
-}
+// Defined beside the mailbox index, which groups mailboxes by it.
+export { effectiveProfileName };
 
 /**
  * The directions that are tested and synced for these delivery methods. A mailbox whose incoming

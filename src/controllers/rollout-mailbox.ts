@@ -10,15 +10,10 @@
 
 import { mailboxKind, type EmailServerProfile, type Mailbox } from '../api/types.js';
 import { getCondition } from '../kube/conditions.js';
-import type { Direction } from '../domain/testing-ports.js';
+import { DIRECTION_CONDITIONS, DIRECTIONS, type Direction } from '../domain/testing-ports.js';
 
-export const DIRECTIONS: Direction[] = ['incoming', 'outgoing', 'appointmentsContactsTasks'];
-
-export const DIRECTION_CONDITIONS: Record<Direction, string> = {
-  incoming: 'IncomingEmailReady',
-  outgoing: 'OutgoingEmailReady',
-  appointmentsContactsTasks: 'AppointmentsContactsTasksReady',
-};
+// Defined in domain/ (the mailbox index counts failing directions for the sync worker too).
+export { DIRECTION_CONDITIONS, DIRECTIONS };
 
 /** The condition that says whether a mailbox runs the configuration it should. */
 export const UP_TO_DATE = 'UpToDate';

@@ -8,6 +8,15 @@ import type { SecretSource } from './secret-source.js';
 
 export type Direction = 'incoming' | 'outgoing' | 'appointmentsContactsTasks';
 
+export const DIRECTIONS: Direction[] = ['incoming', 'outgoing', 'appointmentsContactsTasks'];
+
+/** The condition that reports each direction of a mailbox. */
+export const DIRECTION_CONDITIONS: Record<Direction, string> = {
+  incoming: 'IncomingEmailReady',
+  outgoing: 'OutgoingEmailReady',
+  appointmentsContactsTasks: 'AppointmentsContactsTasksReady',
+};
+
 export interface TestOutcome {
   ok: boolean;
   /** Succeeded, or a FailureReason such as AuthenticationFailed or ServerUnreachable. */

@@ -18,7 +18,12 @@ export interface ShardOptions {
   prefix?: string;
   leaseDurationMs?: number;
   renewDeadlineMs?: number;
+  /** How often a held Lease is renewed (default: a third of the lease duration). */
+  renewIntervalMs?: number;
+  /** How often free shards and the other workers are looked at. */
   retryPeriodMs?: number;
+  /** Annotations of this worker's membership Lease, which the other workers read (peers()). */
+  memberAnnotations?: Record<string, string>;
   logger: Logger;
 }
 
@@ -34,6 +39,10 @@ export class ShardOwner {
   private readonly leaseMs: number;
   private readonly renewDeadlineMs: number;
   private readonly retryMs: number;
+  private readonly renewMs: number;
+  private memberRenewedAt = 0;
+  private workers = 1;
+  private live: { identity: string; annotations: Record<string, string> }[] = [];
   private readonly locks: LeaseLock[];
   private readonly member: LeaseLock;
   /** Shard -> when we last renewed it. */
@@ -50,10 +59,21 @@ export class ShardOwner {
     this.leaseMs = opts.leaseDurationMs ?? 15_000;
     this.renewDeadlineMs = opts.renewDeadlineMs ?? 10_000;
     this.retryMs = opts.retryPeriodMs ?? 2_000;
+    // Renewing every retry period, as leader election does, cost 8 writes a second for 16
+    // shards; a third of the lease duration leaves two more tries before the renew deadline.
+    this.renewMs = Math.min(opts.renewIntervalMs ?? Math.floor(this.leaseMs / 3), this.renewDeadlineMs / 2);
     const lock = (name: string, labels?: Record<string, string>) =>
       new LeaseLock(clients, { namespace: opts.namespace, name, identity: opts.identity, leaseDurationMs: this.leaseMs, labels, logger: opts.logger });
     this.locks = Array.from({ length: opts.shards }, (_, i) => lock(`${this.prefix}-shard-${i}`));
-    this.member = lock(`${this.prefix}-worker-${opts.identity.toLowerCase().replace(/[^a-z0-9-]/g, '-').slice(0, 40)}`, { [MEMBER_LABEL]: this.prefix });
+    this.member = new LeaseLock(clients, {
+      namespace: opts.namespace,
+      name: `${this.prefix}-worker-${opts.identity.toLowerCase().replace(/[^a-z0-9-]/g, '-').slice(0, 40)}`,
+      identity: opts.identity,
+      leaseDurationMs: this.leaseMs,
+      labels: { [MEMBER_LABEL]: this.prefix },
+      annotations: opts.memberAnnotations,
+      logger: opts.logger,
+    });
   }
 
   owned(): ReadonlySet<number> {
@@ -86,6 +106,11 @@ export class ShardOwner {
     for (const l of this.listeners) l(owned);
   }
 
+  /** The other live workers' membership annotations, as of the last look (every renew interval). */
+  peers(): Record<string, string>[] {
+    return this.live.filter((w) => w.identity !== this.opts.identity).map((w) => w.annotations);
+  }
+
   /** Live workers as last counted (1 before the first count): what a shared limit is divided by. */
   get workerCount(): number {
     return this.lastWorkerCount;
@@ -97,7 +122,9 @@ export class ShardOwner {
   private async liveWorkers(): Promise<number> {
     const list = await this.clients.coordination.listNamespacedLease({ namespace: this.opts.namespace, labelSelector: `${MEMBER_LABEL}=${this.prefix}` });
     const now = Date.now();
-    this.lastWorkerCount = Math.max(1, list.items.filter((l) => l.spec?.holderIdentity && now - new Date(String(l.spec.renewTime)).getTime() < this.leaseMs).length);
+    const live = list.items.filter((l) => l.spec?.holderIdentity && now - new Date(String(l.spec.renewTime)).getTime() < this.leaseMs);
+    this.live = live.map((l) => ({ identity: l.spec!.holderIdentity!, annotations: l.metadata?.annotations ?? {} }));
+    this.lastWorkerCount = Math.max(1, live.length);
     return this.lastWorkerCount;
   }
 
@@ -105,10 +132,14 @@ export class ShardOwner {
     if (this.stopped) return;
     const before = [...this.held.keys()].sort().join();
     try {
-      await this.member.tryAcquireOrRenew();
-      const target = Math.ceil(this.opts.shards / (await this.liveWorkers()));
-      // Renew what we hold; drop what we could not renew in time (before anyone else may take it).
+      if (Date.now() - this.memberRenewedAt >= this.renewMs) {
+        if (await this.member.tryAcquireOrRenew()) this.memberRenewedAt = Date.now();
+        this.workers = await this.liveWorkers();
+      }
+      const target = Math.ceil(this.opts.shards / this.workers);
+      // Renew what we hold when due; drop what we could not renew in time (before anyone else may take it).
       for (const i of [...this.held.keys()]) {
+        if (Date.now() - this.held.get(i)! < this.renewMs) continue;
         if (await this.locks[i].tryAcquireOrRenew()) this.held.set(i, Date.now());
         else if (Date.now() - this.held.get(i)! > this.renewDeadlineMs) this.held.delete(i);
       }

@@ -51,6 +51,7 @@ import {
   WebCredentials,
   WellKnownFolderName,
   type ItemChange,
+  ExchangeVersion,
 } from 'ews-javascript-api';
 import { composeMime } from './compose.js';
 import { withTimeout } from './deadline.js';
@@ -142,6 +143,12 @@ export class EwsAdapter implements ConnectionTester {
     });
   }
 
+  /** The RequestServerVersion requests carry (e.g. Exchange2010_SP2), once the version is configured or detected. */
+  get requestServerVersion(): string | undefined {
+    const v = this.exchangeVersion;
+    return v && ExchangeVersion[schemaVersion(v.version)];
+  }
+
   /** The server's Exchange version: as configured, or as detected (undefined before its first answer). */
   get exchangeVersion(): { version: ExchangeProduct; detected: boolean } | undefined {
     if (this.options.version) return { version: this.options.version, detected: false };
@@ -179,6 +186,12 @@ export class EwsAdapter implements ConnectionTester {
       }
       throw err;
     }
+  }
+
+  /** The EWS URL requests go to (from Autodiscover when the profile asks), for notification subscriptions. */
+  async serviceUrl(signal?: AbortSignal): Promise<string> {
+    await this.call('finding the EWS URL', signal, async () => undefined);
+    return this.ewsUrl!;
   }
 
   /**

@@ -7,6 +7,7 @@
 import { ImapFlow, type ImapFlowOptions } from 'imapflow';
 import { resolveLogin, secretsOf, type ResolvedLogin } from './credentials.js';
 import { backoffDelay, retryDelay } from '../util/backoff.js';
+import type { Pacer } from '../util/pacer.js';
 import { sleep, withTimeout } from './deadline.js';
 import { classifyError, type ErrorContext } from './errors.js';
 import { DEFAULT_TIMEOUT_MS, describeEndpoint, tlsOptionsFor } from '../net/tls.js';
@@ -113,6 +114,13 @@ export interface ImapSessionOptions extends ImapOptions {
   fetchBatchMessages?: number;
   /** Upper bound for one fetch batch, in bytes (as reported by RFC822.SIZE). */
   fetchBatchBytes?: number;
+  /**
+   * Paces this session's sign-ins with every other session's of the process (util/pacer.ts), so a
+   * restart or a server that comes back does not make thousands of mailboxes sign in at once.
+   */
+  pacer?: Pick<Pacer, 'run'>;
+  /** Negotiate COMPRESS=DEFLATE when the server offers it (default: off). */
+  compress?: boolean;
 }
 
 type Waiter = { resolve: (c: ImapFlow) => void; reject: (e: MailError) => void };
@@ -137,6 +145,7 @@ export class ImapSession {
   private sentFolder?: string;
   /** The current connection is being closed on purpose by refresh(): reconnect at once, report nothing. */
   private refreshing = false;
+  private idleCheck?: NodeJS.Timeout;
 
   constructor(
     private readonly endpoint: Endpoint,
@@ -264,6 +273,7 @@ export class ImapSession {
   async close(): Promise<void> {
     if (this.stopper.signal.aborted) return this.loop;
     this.stopper.abort();
+    if (this.idleCheck) clearTimeout(this.idleCheck);
     const closing = new MailError('ServerUnreachable', `IMAP ${describeEndpoint(this.endpoint)}: the session was closed`);
     for (const w of this.waiters.splice(0)) w.reject(closing);
     const client = this.client;
@@ -295,7 +305,25 @@ export class ImapSession {
     };
     const run = this.queue.then(task, task);
     this.queue = run.catch(() => undefined);
+    void run.finally(() => this.checkIdleSoon()).catch(() => undefined);
     return run;
+  }
+
+  /**
+   * A connection that is free after our commands must be back in IDLE, or new mail goes unnoticed
+   * until the safety resync. imapflow re-enters IDLE by itself; this checks, a while after the
+   * last command, that it did (IDLE can die silently: imapflow#14), and starts it if not.
+   */
+  private checkIdleSoon(): void {
+    if (this.idleCheck) clearTimeout(this.idleCheck);
+    this.idleCheck = setTimeout(() => {
+      this.idleCheck = undefined;
+      const c = this.client as (ImapFlow & { idling?: boolean }) | undefined;
+      if (this.stopped || !c?.usable || c.idling) return;
+      this.debug('not in IDLE after the last command; starting it');
+      c.idle({ whenFree: true }).catch(() => undefined);
+    }, (this.options.idleDelayMs ?? 1000) + 5000);
+    this.idleCheck.unref();
   }
 
   /** The live client, waiting up to the timeout for the reconnect loop to produce one. */
@@ -332,7 +360,8 @@ export class ImapSession {
     while (!this.stopped) {
       let client: ImapFlow;
       try {
-        client = await this.connectOnce();
+        const pacer = this.options.pacer;
+        client = await (pacer ? pacer.run(() => this.connectOnce(), this.stopper.signal) : this.connectOnce());
       } catch (err) {
         if (this.stopped) break;
         const error = err instanceof MailError ? err : classifyError(err, this.context());
@@ -388,6 +417,8 @@ export class ImapSession {
           autoIdleDelay: this.options.idleDelayMs ?? 1000,
           // Servers drop long IDLEs (Gmail, Exchange); re-issue well within their limits.
           maxIdleTime: 4 * 60_000,
+          // Deflate costs CPU on both ends; it pays only over slow links (docs/sync.md).
+          disableCompression: !this.options.compress,
         }),
       );
       client = c;

@@ -6,20 +6,38 @@
 
 import { DEFAULT_RETRY_POLICY, type RetryPolicy } from '../api/retry-policy.js';
 import type { CrmConnector } from '../crm/types.js';
+import { AdaptiveCadence } from './cadence.js';
 import { DirectionHealth, failureOf, type Failing, type Failure } from './direction-health.js';
 import { IncomingSync, type Checkpoint, type IncomingEvents, type IncomingSource, type MailboxSyncSettings } from './incoming.js';
 import type { MessageParser } from './parser-pool.js';
 import { OutgoingSync, type OutgoingEvents, type OutgoingMailbox, type OutgoingSender } from './outgoing.js';
 import type { FeedSubscription, PendingFeed } from './pending-feed.js';
 
+/** When a direction runs next after a successful cycle; intervalMs is what status shows as pollInterval. */
+type Cadence = Pick<AdaptiveCadence, 'next'> & { readonly intervalMs?: number };
+
 export type SyncDirection = 'incoming' | 'outgoing' | 'appointmentsContactsTasks';
 
-/** What a long-lived session (IMAP) tells its direction between cycles. */
+/** Where notifications wake a mailbox, a cycle that found mail is followed by one more look this much later. */
+export const FOLLOW_UP_MS = 10_000;
+
+/** What wakes a mailbox up when mail arrives (status.sync.incoming.notifications). */
+export interface NotificationState {
+  method: 'IMAPIdle' | 'EWSStreaming' | 'EWSPull' | 'GraphChangeNotifications' | 'Polling';
+  /** The subscription in use, or why push is not available and the mailbox is polled. */
+  message: string;
+  /** Push was wanted but is not available (a Warning Event), as opposed to a profile that asks for polling. */
+  fallback?: boolean;
+}
+
+/** What a long-lived session (IMAP) or a notification subscription tells its direction between cycles. */
 export interface SessionWatcher {
-  /** New mail may be there (IDLE EXISTS), or the session (re)connected: time for a cycle. */
+  /** New mail may be there (IDLE EXISTS, a notification), or the session (re)connected: time for a cycle. */
   wake(): void;
   /** A connection attempt failed or the connection dropped. */
   failed(err: unknown): void;
+  /** Push notifications started, stopped or changed (a fallback to polling says why). */
+  notifications?(state: NotificationState): void;
 }
 
 export interface SyncParts {
@@ -47,8 +65,12 @@ export interface SyncParts {
   pendingFeed?: PendingFeed;
   /** Appointments, contacts and tasks (src/act): one cycle, and when to run it again (adaptive). */
   act?: { cycle(reporter: SyncReporter): Promise<CycleCounts>; intervalMs(): number };
-  /** Safety resync when nothing wakes the incoming loop. */
+  /** Safety resync (or poll) interval after a cycle that found mail: the profile's minPollingInterval. */
   pollIntervalMs: number;
+  /** The longest it grows to while the mailbox stays quiet (maxPollingInterval); pollIntervalMs when absent. */
+  maxPollIntervalMs?: number;
+  /** Where notifications wake the mailbox: one more look this long after a cycle that found mail (FOLLOW_UP_MS). */
+  followUpMs?: number;
   outgoingIntervalMs: number;
   /** The Deployment's retry policy (budget, back-off); the operator's defaults when absent. */
   retry?: RetryPolicy;
@@ -79,8 +101,10 @@ const OUTGOING_BATCH = 50;
 export interface SyncReporter extends IncomingEvents, OutgoingEvents {
   /** The checkpoint to resume from. */
   initialCheckpoint(): Checkpoint | undefined;
-  /** A cycle succeeded; `nextAt` is when the loop runs again by itself. */
-  cycleSucceeded?(direction: SyncDirection, counts: CycleCounts, nextAt: Date): void;
+  /** A cycle succeeded; `nextAt` is when the loop runs again by itself, `intervalMs` the cadence now. */
+  cycleSucceeded?(direction: SyncDirection, counts: CycleCounts, nextAt: Date, intervalMs?: number): void;
+  /** How new mail wakes the incoming direction changed. */
+  notifications?(state: NotificationState): void;
   /**
    * An attempt failed: a cycle, or a connection attempt of a long-lived session. `state` is set
    * when the direction's failure state changed (first failure, another reason or count, a stop);
@@ -152,16 +176,18 @@ class Direction {
   readonly health: DirectionHealth;
   readonly loop: Loop;
   private delay = 0;
+  private followUp?: NodeJS.Timeout;
 
   constructor(
     readonly name: SyncDirection,
     cycle: (timer: boolean) => Promise<CycleCounts>,
-    /** A number, or a function for an adaptive interval (ACT). */
-    private readonly intervalMs: number | (() => number),
+    private readonly cadence: Cadence,
     policy: RetryPolicy,
     private readonly reporter: SyncReporter,
     private readonly shutDown: () => Promise<void>,
     private readonly stopping: () => boolean,
+    /** After a cycle that found something, look again this much later (incoming). */
+    private readonly followUpMs?: number,
   ) {
     this.health = new DirectionHealth(policy);
     this.loop = new Loop(async (timer) => {
@@ -173,11 +199,28 @@ class Direction {
         if (!this.stopping() && !this.loop.stopped) this.fail(err, startedAt);
         return;
       }
-      this.delay = typeof this.intervalMs === 'function' ? this.intervalMs() : this.intervalMs;
+      const found = Object.values(counts).some((n) => !!n);
+      this.delay = this.cadence.next(found);
+      if (found && this.followUpMs !== undefined && !this.followUp) {
+        // Mail comes in bursts, and a notification can be lost in the moment after a cycle (Dovecot
+        // hands an idle client over to imap-hibernate then, and mail arriving during the hand-over
+        // is announced to nobody): one more look shortly after catches it within seconds.
+        this.followUp = setTimeout(() => {
+          this.followUp = undefined;
+          this.loop.wake();
+        }, this.followUpMs);
+        this.followUp.unref();
+      }
       const was = this.health.ok();
       if (was) this.reporter.recovered?.(this.name, was);
-      this.reporter.cycleSucceeded?.(this.name, counts, new Date(Date.now() + this.delay));
+      this.reporter.cycleSucceeded?.(this.name, counts, new Date(Date.now() + this.delay), this.cadence.intervalMs);
     }, () => this.delay);
+  }
+
+  /** Ends the follow-up look (the syncer stops). */
+  cancelFollowUp(): void {
+    if (this.followUp) clearTimeout(this.followUp);
+    this.followUp = undefined;
   }
 
   /** A failed attempt (a cycle, or the session's); stops the direction when the verdict says so. */
@@ -222,8 +265,8 @@ export class MailboxSyncer {
     const p = this.parts;
     const r = this.reporter;
     const policy = p.retry ?? DEFAULT_RETRY_POLICY;
-    const direction = (name: SyncDirection, cycle: (timer: boolean) => Promise<CycleCounts>, intervalMs: number | (() => number), close: () => Promise<void>) =>
-      new Direction(name, cycle, intervalMs, policy, r, close, () => this.stopping);
+    const direction = (name: SyncDirection, cycle: (timer: boolean) => Promise<CycleCounts>, cadence: Cadence, close: () => Promise<void>, followUpMs?: number) =>
+      new Direction(name, cycle, cadence, policy, r, close, () => this.stopping, followUpMs);
     const incomingPart = p.incoming;
     if (incomingPart) {
       // Explicit delegation: the reporter is a class instance, whose methods a spread would drop.
@@ -265,10 +308,11 @@ export class MailboxSyncer {
           }
           return counts;
         },
-        p.pollIntervalMs,
+        new AdaptiveCadence({ minMs: p.pollIntervalMs, maxMs: p.maxPollIntervalMs ?? p.pollIntervalMs }),
         () => incomingPart.close(),
+        incomingPart.watch ? (p.followUpMs ?? FOLLOW_UP_MS) : undefined,
       );
-      incomingPart.watch?.({ wake: () => d.loop.wake(), failed: (err) => d.fail(err) });
+      incomingPart.watch?.({ wake: () => d.loop.wake(), failed: (err) => d.fail(err), notifications: (state) => r.notifications?.(state) });
       this.directions.push(d);
     }
     const outgoingPart = p.outgoing;
@@ -281,16 +325,19 @@ export class MailboxSyncer {
         this.feed?.close();
         await outgoingPart.close();
       };
+      // Outgoing keeps a fixed interval: the CRM, not the mailbox, decides when there is mail to send.
+      const fixed = (ms: number) => new AdaptiveCadence({ minMs: ms, maxMs: ms });
       if (!p.pendingFeed) {
-        this.directions.push(direction('outgoing', async () => ({ ...(await outgoing.runOnce(OUTGOING_BATCH)) }), p.outgoingIntervalMs, close));
+        this.directions.push(direction('outgoing', async () => ({ ...(await outgoing.runOnce(OUTGOING_BATCH)) }), fixed(p.outgoingIntervalMs), close));
       } else {
-        const d = direction('outgoing', this.fedCycle(outgoing, () => d.loop.wake()), p.outgoingIntervalMs * 10, close);
+        const d = direction('outgoing', this.fedCycle(outgoing, () => d.loop.wake()), fixed(p.outgoingIntervalMs * 10), close);
         this.feed = p.pendingFeed.subscribe(p.outgoingMailbox.address, () => d.loop.wake());
         this.directions.push(d);
       }
     }
     const actPart = p.act;
-    if (actPart) this.directions.push(direction('appointmentsContactsTasks', () => actPart.cycle(r), () => actPart.intervalMs(), async () => undefined));
+    // ACT keeps its own adaptive interval (src/act); status shows no pollInterval for it.
+    if (actPart) this.directions.push(direction('appointmentsContactsTasks', () => actPart.cycle(r), { next: () => actPart.intervalMs() }, async () => undefined));
     this.directions.forEach((d) => d.loop.start());
   }
 
@@ -335,6 +382,7 @@ export class MailboxSyncer {
 
   async stop(): Promise<void> {
     this.stopping = true;
+    this.directions.forEach((d) => d.cancelFollowUp());
     this.feed?.close();
     const loops = this.directions.map((d) => d.loop.stop());
     // Closing the connections first ends a cycle that waits on a dead server.

@@ -9,6 +9,7 @@
 // the direction changes, an Event: at once, not after the recovery.
 
 import { GROUP, VERSION } from '../api/schema.js';
+import { formatDuration } from '../api/quantities.js';
 import { mailboxKind, type Mailbox, type MailboxStatusT } from '../api/types.js';
 import type { IncomingEmail } from '../crm/types.js';
 import type { KubeClients } from '../kube/client.js';
@@ -20,7 +21,7 @@ import type { Logger } from '../log/logger.js';
 import { redact } from '../util/redact.js';
 import type { Failing, Failure } from './direction-health.js';
 import type { Checkpoint } from './incoming.js';
-import type { CycleCounts, SyncDirection, SyncReporter } from './mailbox-syncer.js';
+import type { CycleCounts, NotificationState, SyncDirection, SyncReporter } from './mailbox-syncer.js';
 
 const iso = (d: Date) => d.toISOString().replace(/\.\d{3}Z$/, 'Z');
 const NAMES: Record<SyncDirection, string> = { incoming: 'incoming', outgoing: 'outgoing', appointmentsContactsTasks: 'appointments, contacts and tasks' };
@@ -163,18 +164,36 @@ export class MailboxStatusReporter implements SyncReporter {
     void this.events.record(this.mbx, 'Warning', reason, `${what}: ${text}`);
   }
 
-  cycleSucceeded(direction: SyncDirection, counts: CycleCounts, nextAt: Date): void {
+  cycleSucceeded(direction: SyncDirection, counts: CycleCounts, nextAt: Date, intervalMs?: number): void {
     const s = (this.sync[direction] ??= {});
     const quiet = Object.values(counts).every((n) => !n) && Object.values(s.lastCycle ?? {}).every((n) => !n);
     const wasFailing = s.failure !== undefined;
+    const interval = intervalMs !== undefined ? formatDuration(intervalMs) : s.pollInterval;
     s.lastSyncTime = iso(new Date());
     s.nextSyncTime = iso(nextAt);
     s.lastCycle = { ...counts };
+    if (interval) s.pollInterval = interval;
     delete s.failure;
-    this.logger.debug({ direction, ...counts, nextSyncTime: s.nextSyncTime }, `${NAMES[direction]} cycle done`);
-    // A quiet poll writes nothing: its times reach status with the next real change.
+    this.logger.debug({ direction, ...counts, nextSyncTime: s.nextSyncTime, pollInterval: interval }, `${NAMES[direction]} cycle done`);
+    // A quiet poll writes nothing, not even its longer interval: times and cadence reach status
+    // with the next real change, so 10,000 quiet mailboxes cost the API server no writes at all.
     if (quiet && !wasFailing && this.synced?.status === 'True') return;
     this.touch();
+  }
+
+  notifications(state: NotificationState): void {
+    const s = (this.sync.incoming ??= {});
+    const before = s.notifications;
+    if (before?.method === state.method && before.message === state.message) return;
+    const message = redact(state.message).slice(0, 1024);
+    s.notifications = { method: state.method, message };
+    this.touch();
+    const push = state.method !== 'Polling';
+    this.logger.info({ method: state.method }, `incoming notifications: ${message}`);
+    // An Event when push that was wanted is not available, and when it works again; not for every
+    // change of subscription, nor for a profile that asks for polling.
+    if (!push && state.fallback && before?.method !== 'Polling') void this.events.record(this.mbx, 'Warning', 'NotificationsUnavailable', message);
+    else if (push && before?.method === 'Polling') void this.events.record(this.mbx, 'Normal', 'NotificationsActive', message);
   }
 
   attemptFailed(direction: SyncDirection, failure: Failure, state: Failing | undefined, nextAt: Date | undefined): void {

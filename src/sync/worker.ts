@@ -22,7 +22,9 @@ import type { EventRecorder } from '../kube/events.js';
 import type { KubeClients } from '../kube/client.js';
 import type { ShardOwner } from '../kube/shards.js';
 import { keyOf } from '../kube/watch-cache.js';
-import { cacheVersions, specOfRevision } from '../domain/revision.js';
+import { cacheVersions, referencedObjects, specOfRevision } from '../domain/revision.js';
+import { mailboxIndex, type MailboxIndex } from '../domain/mailbox-index.js';
+import { isDeepStrictEqual } from 'node:util';
 import type { Logger } from '../log/logger.js';
 import { MailboxSyncer, type SyncParts } from './mailbox-syncer.js';
 import { MailboxStatusReporter, type SyncMetricsHooks } from './status-reporter.js';
@@ -69,6 +71,10 @@ export interface WorkerOptions {
 export class SyncWorker {
   private readonly running = new Map<string, Running>();
   private readonly warnedSpec = new Set<string>();
+  private readonly index: MailboxIndex;
+  /** Mailboxes to look at on the next pass; `everything` when a change may concern any of them. */
+  private readonly dirty = new Set<string>();
+  private everything = true;
   private timer?: NodeJS.Timeout;
   private reconciling: Promise<void> = Promise.resolve();
   private stopped = false;
@@ -79,14 +85,43 @@ export class SyncWorker {
     private readonly shards: ShardOwner,
     private readonly factory: SyncPartsFactory,
     private readonly opts: WorkerOptions,
-  ) {}
+  ) {
+    this.index = mailboxIndex(caches);
+  }
 
   start(): void {
-    const kick = () => this.schedule();
-    for (const c of [this.caches.mailboxes, this.caches.profiles, this.caches.deployments, this.caches.secrets]) {
-      c.addHandlers({ onAdd: kick, onUpdate: kick, onDelete: kick });
-    }
-    this.shards.onChange(kick);
+    // A change marks the mailboxes it concerns, so one mailbox's status write costs one mailbox's
+    // look, whatever the number of mailboxes: a full pass over all of them only when the shards move.
+    const mark = (keys: Iterable<string>) => {
+      for (const k of keys) this.dirty.add(k);
+      this.schedule();
+    };
+    const mailbox = (m: Mailbox) => mark([keyOf(m)]);
+    this.caches.mailboxes.addHandlers({ onAdd: mailbox, onUpdate: mailbox, onDelete: mailbox });
+    const keysOf = (ms: Mailbox[]) => ms.map(keyOf);
+    // Profiles: workers read the spec of the revision a mailbox runs on (status.revisions).
+    const profile = (p: EmailServerProfile, old?: EmailServerProfile) => {
+      if (old && old.metadata.generation === p.metadata.generation && isDeepStrictEqual(old.status?.revisions, p.status?.revisions)) return;
+      mark(keysOf(this.index.runningOn(p.metadata.namespace, p.metadata.name)));
+    };
+    this.caches.profiles.addHandlers({ onAdd: (p) => profile(p), onUpdate: profile, onDelete: (p) => profile(p) });
+    // Deployments: their spec (the CRM connector, filtering, retry policy); their status is not read.
+    const deployment = (d: Deployment, old?: Deployment) => {
+      if (old && old.metadata.generation === d.metadata.generation) return;
+      mark(keysOf(this.index.ofDeployment(d.metadata.namespace, d.metadata.name)));
+    };
+    this.caches.deployments.addHandlers({ onAdd: (d) => deployment(d), onUpdate: deployment, onDelete: (d) => deployment(d) });
+    // Secrets: a Deployment's CRM credentials, and a profile's (its revision when no record is kept).
+    const secret = (sec: { metadata: { namespace: string; name: string } }) => {
+      const { namespace: ns, name } = sec.metadata;
+      for (const d of this.caches.deployments.list(ns)) if (d.spec.crm.credentialsSecretRef?.name === name) deployment(d);
+      for (const p of this.caches.profiles.list(ns)) if (referencedObjects(p.spec).some((r) => r.kind === 'Secret' && r.name === name)) profile(p);
+    };
+    this.caches.secrets.addHandlers({ onAdd: secret, onUpdate: secret, onDelete: secret });
+    this.shards.onChange(() => {
+      this.everything = true;
+      this.schedule();
+    });
     this.schedule();
   }
 
@@ -157,22 +192,29 @@ export class SyncWorker {
   }
 
   private async reconcile(): Promise<void> {
-    const want = new Map<string, SyncPlanInput & { signature: string }>();
-    for (const m of this.caches.mailboxes.list()) {
-      const d = this.desired(m);
-      if (d) want.set(keyOf(m), d);
+    let keys: Iterable<string>;
+    if (this.everything) {
+      this.everything = false;
+      this.dirty.clear();
+      keys = new Set([...this.caches.mailboxes.list().map(keyOf), ...this.running.keys()]);
+    } else {
+      keys = [...this.dirty];
+      this.dirty.clear();
     }
-    for (const key of [...this.running.keys()]) {
-      const w = want.get(key);
-      if (!w || w.signature !== this.running.get(key)!.signature) await this.stopOne(key);
-    }
-    for (const [key, w] of want) {
+    for (const key of keys) {
+      if (this.stopped) return;
+      const i = key.indexOf('/');
+      const m = this.caches.mailboxes.get(key.slice(0, i), key.slice(i + 1));
+      const w = m && this.desired(m);
       const r = this.running.get(key);
+      if (r && (!w || w.signature !== r.signature)) await this.stopOne(key);
+      if (!w) continue;
       const request = w.mailbox.metadata.annotations?.[SYNC_REQUESTED_AT];
-      if (r) {
-        if (request !== r.syncRequest) {
-          r.syncRequest = request;
-          r.syncer.syncNow();
+      const now = this.running.get(key);
+      if (now) {
+        if (request !== now.syncRequest) {
+          now.syncRequest = request;
+          now.syncer.syncNow();
         }
         continue;
       }

@@ -80,6 +80,14 @@ function killGroup(child: ChildProcess, signal: NodeJS.Signals): void {
 export interface DovecotOptions {
   users: DovecotUser[];
   /**
+   * Configured as a server for thousands of connections is (Dovecot's "high-performance mode"
+   * login processes, IDLE connections handed to imap-hibernate, process and client limits raised
+   * to match), and without the per-login debug log. loginAttempts() then counts nothing.
+   */
+  scale?: { connections: number };
+  /** Offer COMPRESS=DEFLATE (the imap_zlib plugin). */
+  compress?: boolean;
+  /**
    * Validate XOAUTH2 and OAUTHBEARER bearer tokens with Dovecot's oauth2 passdb against this
    * introspection endpoint (RFC 7662, POST), as a real deployment does, instead of taking the
    * token as the user's password.
@@ -120,7 +128,7 @@ export async function startDovecot(opts: DovecotOptions): Promise<DovecotFixture
       { mode: 0o644 },
     );
   }
-  await writeFile(confPath, dovecotConfig(dir, ports, ids, !!opts.oauth2IntrospectionUrl));
+  await writeFile(confPath, dovecotConfig(dir, ports, ids, opts));
   const logPath = path.join(dir, 'dovecot.log');
 
   let child: ChildProcess | undefined;
@@ -235,7 +243,51 @@ function mailIds(): { uid: number; gid: number } {
   return isRoot() ? { uid: 65534, gid: 65534 } : { uid: process.getuid!(), gid: process.getgid!() };
 }
 
-function dovecotConfig(dir: string, ports: DovecotPorts, ids: { uid: number; gid: number }, oauth2: boolean): string {
+/** What a Dovecot serving `connections` IMAP clients at once is given (Dovecot's performance tuning guide). */
+function scaleConfig(connections: number): string {
+  const clients = connections + 1000;
+  return `
+# --- Many clients at once, as a real server would be set up for them.
+# Login processes in high-performance mode: a few long-lived processes (one per core) that each
+# serve thousands of connections and keep proxying TLS after the login.
+service imap-login {
+  service_count = 0
+  process_min_avail = 2
+  client_limit = ${clients}
+  vsz_limit = 2G
+}
+# One imap process per connection while it works; a client that IDLEs is handed to
+# imap-hibernate after imap_hibernate_timeout, which holds thousands of idle clients in one process.
+service imap {
+  process_limit = ${clients}
+  # imap-hibernate hands a client back to an imap process when it stops idling (Dovecot's example).
+  unix_listener imap-master {
+    user = $default_internal_user
+  }
+  extra_groups = $default_internal_group
+}
+imap_hibernate_timeout = 5s
+service imap-hibernate {
+  client_limit = ${clients}
+  unix_listener imap-hibernate {
+    mode = 0660
+    group = $default_internal_group
+  }
+}
+service anvil {
+  client_limit = ${4 * clients}
+}
+service auth {
+  client_limit = ${4 * clients}
+}
+default_process_limit = ${clients}
+default_client_limit = ${clients}
+auth_cache_size = 10M
+`;
+}
+
+function dovecotConfig(dir: string, ports: DovecotPorts, ids: { uid: number; gid: number }, opts: DovecotOptions): string {
+  const oauth2 = !!opts.oauth2IntrospectionUrl;
   // As root, Dovecot's own service users from the Debian package; otherwise everything runs as us.
   const me = os.userInfo().username;
   const internal = isRoot() ? 'default_internal_user = dovecot\ndefault_internal_group = dovecot' : `default_internal_user = ${me}`;
@@ -259,9 +311,9 @@ disable_plaintext_auth = no
 auth_mechanisms = plain login xoauth2 oauthbearer
 # The default 2 s delay after a failed login would slow every negative test.
 auth_failure_delay = 0
-auth_verbose = yes
+auth_verbose = ${opts.scale ? 'no' : 'yes'}
 # One "client passdb out" line per finished authentication, counted by loginAttempts().
-auth_debug = yes
+auth_debug = ${opts.scale ? 'no' : 'yes'}
 mail_fsync = never
 first_valid_uid = ${Math.min(ids.uid, 1)}
 first_valid_gid = ${Math.min(ids.gid, 1)}
@@ -307,7 +359,7 @@ namespace inbox {
   }
 }
 protocol imap {
-  mail_max_userip_connections = 100
+  mail_max_userip_connections = 100${opts.compress ? '\n  mail_plugins = $mail_plugins imap_zlib' : ''}
 }
 protocol pop3 {
   mail_max_userip_connections = 100
@@ -319,7 +371,7 @@ service anvil {
   unix_listener anvil-auth-penalty {
     mode = 0
   }
-}
+}${opts.scale ? scaleConfig(opts.scale.connections) : ''}
 service imap-login {
   chroot =
   inet_listener imap {

@@ -19,6 +19,7 @@ import type { FakeOAuth } from './fake-oauth.js';
 import { elements, ewsResponse, failure, first, notWellFormed, operation, RELEASES, soapFault, success, text, userSettingsResponse, type ExchangeRelease } from './fake-ews-soap.js';
 import { isNtlmNegotiate, ntlmChallenge, verifyNtlmAuthenticate } from './fake-ntlm.js';
 import { startHttpsServer, type HttpsServer } from './https-server.js';
+import { FakeEwsNotifications, type FakeEwsNotificationOptions } from './fake-ews-notifications.js';
 import { echoText } from './secret-encodings.js';
 
 export interface EwsAccount {
@@ -108,12 +109,14 @@ export class FakeEws {
     private readonly accounts: EwsAccount[],
     private readonly oauth?: FakeOAuth,
     readonly release: ExchangeRelease = 'Exchange2019',
+    /** Subscribe, GetStreamingEvents, GetEvents, Unsubscribe (fake-ews-notifications.ts). */
+    readonly notifications: FakeEwsNotifications = new FakeEwsNotifications(),
   ) {}
 
-  static async start(options: { accounts: EwsAccount[]; mailboxes: string[]; oauth?: FakeOAuth; release?: ExchangeRelease }): Promise<FakeEws> {
+  static async start(options: { accounts: EwsAccount[]; mailboxes: string[]; oauth?: FakeOAuth; release?: ExchangeRelease; notifications?: FakeEwsNotificationOptions }): Promise<FakeEws> {
     let fake: FakeEws | undefined;
     const server = await startHttpsServer((req, res, body) => fake!.handle(req, res, body));
-    fake = new FakeEws(server, options.accounts, options.oauth, options.release);
+    fake = new FakeEws(server, options.accounts, options.oauth, options.release, new FakeEwsNotifications(options.notifications));
     for (const m of options.mailboxes) fake.items.set(m.toLowerCase(), []);
     return fake;
   }
@@ -134,6 +137,7 @@ export class FakeEws {
   addMessage(mailbox: string, mime: string, receivedAt = new Date()): string {
     const id = `AAMkAGEw${String(this.nextId++).padStart(6, '0')}AAA=`;
     this.box(mailbox).push({ id, mime, origin: 'inbox', folder: 'inbox', createdSeq: ++this.seq, receivedAt });
+    this.notifications.created(mailbox, id);
     return id;
   }
 
@@ -163,6 +167,7 @@ export class FakeEws {
   }
 
   close(): Promise<void> {
+    this.notifications.close();
     return this.server.close();
   }
 
@@ -225,6 +230,8 @@ export class FakeEws {
       return xml(res, 500, soapFault('ErrorInvalidExchangeImpersonationHeaderData', 'ExchangeImpersonation SOAP header must be present for this type of OAuth token.'));
     }
     const op = entry.op ?? '';
+    // Streaming connections, events and unsubscribes act on subscriptions, which remember their mailbox.
+    if (['GetStreamingEvents', 'GetEvents', 'Unsubscribe'].includes(op)) return this.notifications.handle(op, principal.name, impersonated, req, res, body);
     // Without impersonation, the folder ids name the mailbox (delegate access) or mean the account's own.
     const mailbox = impersonated ?? this.targetMailbox(op, body) ?? principal.account?.mailbox?.toLowerCase();
     entry.mailbox = mailbox;
@@ -248,6 +255,8 @@ export class FakeEws {
         return xml(res, 200, this.getItem(mailbox!, body));
       case 'CreateItem':
         return xml(res, 200, this.createItem(principal, mailbox!, body));
+      case 'Subscribe':
+        return this.notifications.handle(op, principal.name, mailbox!, req, res, body);
       case 'DeleteItem':
         return xml(res, 200, this.moveItems('DeleteItem', mailbox!, body, () => 'deleteditems'));
       case 'MoveItem': {

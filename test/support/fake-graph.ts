@@ -13,6 +13,7 @@ import type http from 'node:http';
 import { simpleParser } from 'mailparser';
 import type { FakeOAuth } from './fake-oauth.js';
 import { sendJson, startHttpsServer, type HttpsServer } from './https-server.js';
+import { FakeGraphSubscriptions } from './fake-graph-subscriptions.js';
 import { echoText } from './secret-encodings.js';
 
 interface StoredMessage {
@@ -77,10 +78,15 @@ export class FakeGraph {
   private readonly inFlight = new Map<string, number>();
   readonly mostConcurrent = new Map<string, number>();
 
+  /** Change notifications: /v1.0/subscriptions and the posts to notification URLs (fake-graph-subscriptions.ts). */
+  readonly subscriptions: FakeGraphSubscriptions;
+
   private constructor(
     private readonly server: HttpsServer,
     private readonly oauth: FakeOAuth,
-  ) {}
+  ) {
+    this.subscriptions = new FakeGraphSubscriptions('contoso-tenant', server.caPem, (m) => this.mailboxes.has(m));
+  }
 
   static async start(oauth: FakeOAuth, mailboxes: string[]): Promise<FakeGraph> {
     let fake: FakeGraph | undefined;
@@ -103,6 +109,7 @@ export class FakeGraph {
   addMessage(mailbox: string, mime: string, receivedAt = new Date()): string {
     const id = `AAMkAD${String(this.nextId++).padStart(6, '0')}=`;
     this.box(mailbox).push({ id, mime, seq: ++this.seq, removed: false, origin: 'inbox', folder: 'inbox', receivedAt });
+    this.subscriptions.created(mailbox, id);
     return id;
   }
 
@@ -126,8 +133,9 @@ export class FakeGraph {
     this.generation++;
   }
 
-  close(): Promise<void> {
-    return this.server.close();
+  async close(): Promise<void> {
+    await this.subscriptions.close();
+    await this.server.close();
   }
 
   private box(mailbox: string): StoredMessage[] {
@@ -152,6 +160,8 @@ export class FakeGraph {
       this.throttle.remaining--;
       return graphError(res, 429, 'ApplicationThrottled', 'Application is over its MailboxConcurrency limit.', { 'retry-after': String(this.throttle.retryAfterSeconds) });
     }
+
+    if (this.subscriptions.handle(req, res, url.pathname, body)) return;
 
     const route = /^\/v1\.0\/users\/([^/]+)\/(.+)$/.exec(url.pathname);
     if (!route) return graphError(res, 400, 'BadRequest', 'Resource not found for the segment.');

@@ -85,7 +85,9 @@ export function spawnOperator(args: string[], env: NodeJS.ProcessEnv = {}): Oper
   };
 }
 
-import { ConnectSyncParts, ConnectorCache } from '../../src/connect/sync-parts.js';
+import { ConnectSyncParts, ConnectorCache, type SyncPartsOptions } from '../../src/connect/sync-parts.js';
+import { startNotificationEndpoint, type NotificationEndpoint, type NotificationReceiver } from '../../src/connect/notification-endpoint.js';
+import { sharedTestPki } from './https-server.js';
 import { ConnectCrmTesting } from '../../src/connect/crm-tester.js';
 import { DynamicsGate } from '../../src/connect/dynamics-gate.js';
 import { DynamicsMirror } from '../../src/connect/dynamics-mirror.js';
@@ -104,18 +106,42 @@ export interface InProcessOperator {
   /** Mailbox status into Dynamics 365 and its approvals back (flush() writes at once). */
   mirror: DynamicsMirror;
   shards: ShardOwner;
+  parts: ConnectSyncParts;
+  /** The Graph notification endpoint, when asked for (HTTPS with the test CA's certificate). */
+  endpoint?: NotificationEndpoint;
   stop(): Promise<void>;
+}
+
+/** The notification endpoint on a loopback port, serving HTTPS with the test certificate. */
+export async function startTestEndpoint(receive: NotificationReceiver['receive'], port = 0): Promise<NotificationEndpoint> {
+  const { certPem, keyPem } = await sharedTestPki();
+  return startNotificationEndpoint({ address: { host: '127.0.0.1', port }, graph: { receive }, tls: { cert: certPem, key: keyPem } });
 }
 
 /** Controllers and a sync worker in the test process, sharing caches as `mailsync operator` does. */
 export async function startOperator(
   clients: KubeClients,
   namespace: string,
-  opts: { testPolicy?: TestPolicy; outgoingPollMs?: number; pollIntervalMs?: number; identity?: string } = {},
+  opts: {
+    testPolicy?: TestPolicy;
+    outgoingPollMs?: number;
+    pollIntervalMs?: number;
+    identity?: string;
+    parts?: SyncPartsOptions;
+    /** Serve the Graph notification endpoint and give Graph its URL. */
+    graphEndpoint?: boolean;
+  } = {},
 ): Promise<InProcessOperator> {
   const logger = testLogger(namespace);
   const caches = createCaches(clients, { namespace, logger });
-  const parts = new ConnectSyncParts({ outgoingPollMs: opts.outgoingPollMs ?? 500, pollIntervalMs: opts.pollIntervalMs ?? 60_000 });
+  let parts: ConnectSyncParts | undefined;
+  const endpoint = opts.graphEndpoint ? await startTestEndpoint((items) => parts!.graphNotifications.receive(items)) : undefined;
+  parts = new ConnectSyncParts({
+    outgoingPollMs: opts.outgoingPollMs ?? 500,
+    pollIntervalMs: opts.pollIntervalMs ?? 60_000,
+    ...opts.parts,
+    ...(endpoint ? { graph: { notificationUrl: endpoint.url, ...opts.parts?.graph } } : {}),
+  });
   const metrics = createMetrics({ defaultMetrics: false });
   const gate = new DynamicsGate({ caches, connectors: parts.connectors, events: new EventRecorder(clients, 'mailsync-operator', logger), logger });
   const manager = new Manager(clients, { namespace, logger, testing: instrumentTesting(new ConnectMailboxTesting(logger, gate), metrics), crmTesting: new ConnectCrmTesting(parts.connectors, logger), testPolicy: opts.testPolicy ?? FAST_RETRIES, caches });
@@ -138,12 +164,15 @@ export async function startOperator(
     manager,
     worker,
     shards,
+    parts,
+    endpoint,
     mirror,
     async stop() {
       await worker.stop();
       await shards.stop();
       await mirror.stop();
       await manager.stop();
+      await endpoint?.close();
     },
   };
 }

@@ -77,4 +77,7 @@ wrong and the fix.
 {{- if and (gt (int .Values.replicaCount) 1) (not .Values.leaderElection.enabled) }}
 {{- fail (printf "replicaCount: %d needs leaderElection.enabled=true: without leader election every replica would reconcile and write status at once. Set leaderElection.enabled=true or replicaCount=1." (int .Values.replicaCount)) }}
 {{- end }}
+{{- if and .Values.notifications.enabled (not (hasPrefix "https://" .Values.notifications.graph.url)) }}
+{{- fail (printf "notifications.graph.url: %q must be the public https:// URL at which Microsoft Graph reaches the endpoint through your Ingress or Gateway, e.g. https://mailsync.contoso.example/graph/notifications (Graph posts only over HTTPS)" .Values.notifications.graph.url) }}
+{{- end }}
 {{- end }}

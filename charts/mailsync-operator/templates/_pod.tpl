@@ -16,6 +16,17 @@ Parts shared by the controller Deployment and the workers StatefulSet.
   value: {{ .Values.watchNamespace | quote }}
 - name: LOG_LEVEL
   value: {{ .Values.logLevel | quote }}
+{{- if .Values.notifications.enabled }}
+# The Microsoft Graph notification endpoint (pods that run sync workers serve it).
+- name: POD_IP
+  valueFrom:
+    fieldRef:
+      fieldPath: status.podIP
+- name: NOTIFICATION_ADDR
+  value: {{ printf ":%d" (int .Values.notifications.port) | quote }}
+- name: GRAPH_NOTIFICATION_URL
+  value: {{ .Values.notifications.graph.url | quote }}
+{{- end }}
 {{- if and .Values.autoApproval.enabled .Values.autoApproval.domains }}
 - name: AUTO_APPROVE_DOMAINS
   value: {{ join "," .Values.autoApproval.domains | quote }}
@@ -31,6 +42,11 @@ ports:
   - name: http
     containerPort: {{ .Values.httpPort }}
     protocol: TCP
+{{- if .Values.notifications.enabled }}
+  - name: notify
+    containerPort: {{ .Values.notifications.port }}
+    protocol: TCP
+{{- end }}
 {{- with .Values.livenessProbe }}
 {{- if .enabled }}
 livenessProbe:
@@ -87,4 +103,25 @@ volumes:
   - name: tmp
     emptyDir:
       sizeLimit: 64Mi
+{{- if and .Values.notifications.enabled .Values.notifications.tls.secretName }}
+  - name: notify-tls
+    secret:
+      secretName: {{ .Values.notifications.tls.secretName }}
+{{- end }}
+{{- end }}
+
+{{/* Arguments and mounts of the notification endpoint's own HTTPS (notifications.tls.secretName). */}}
+{{- define "mailsync-operator.notificationTlsArgs" -}}
+{{- if and .Values.notifications.enabled .Values.notifications.tls.secretName -}}
+- --notification-tls-cert=/etc/mailsync/notify-tls/tls.crt
+- --notification-tls-key=/etc/mailsync/notify-tls/tls.key
+{{- end }}
+{{- end }}
+
+{{- define "mailsync-operator.notificationTlsMount" -}}
+{{- if and .Values.notifications.enabled .Values.notifications.tls.secretName -}}
+- name: notify-tls
+  mountPath: /etc/mailsync/notify-tls
+  readOnly: true
+{{- end }}
 {{- end }}

@@ -34,3 +34,33 @@ export class ImapSource implements IncomingSource {
     await this.session.moveTo(uidOf(m.raw.id), this.undeliverableFolder);
   }
 }
+
+/**
+ * IMAP polled without a standing connection (spec.incoming.notifications: Poll): each cycle signs
+ * in, reads what is new and signs out, so an idle mailbox holds no connection on either side.
+ */
+export class PolledImapSource implements IncomingSource {
+  private current?: ImapSource;
+
+  /** `open` makes a new session (it connects at once); the cycle closes it. */
+  constructor(private readonly open: () => ImapSession) {}
+
+  async *fetchNew(cp: Checkpoint | undefined): AsyncGenerator<FetchedMessage> {
+    const session = this.open();
+    this.current = new ImapSource(session);
+    try {
+      yield* this.current.fetchNew(cp);
+    } finally {
+      this.current = undefined;
+      await session.close();
+    }
+  }
+
+  async remove(m: FetchedMessage): Promise<void> {
+    await this.current?.remove(m);
+  }
+
+  async moveToUndeliverable(m: FetchedMessage): Promise<void> {
+    await this.current?.moveToUndeliverable(m);
+  }
+}

@@ -93,3 +93,49 @@ test('incoming messages are parsed by the parser the parts name (the operator\'s
   await syncer.stop();
   expect(parsedBy).toEqual(['pool']);
 });
+
+test('where notifications wake a mailbox, a cycle that found mail is followed by one more look (a notification lost meanwhile)', async () => {
+  // The second message arrives after the first cycle and nothing announces it; the safety resync is an hour away.
+  let served = 0;
+  let arrived = 1;
+  const delivered: string[] = [];
+  let done!: () => void;
+  const second = new Promise<void>((r) => (done = r));
+  const syncer = new MailboxSyncer(
+    {
+      mailbox: { key: 'ns/ann', address: 'ann@example.com', ownerKind: 'User', ownerName: 'ann', forwardMailbox: false, deleteAfterProcessing: false, filtering: 'All', correlation: false, token: DEFAULT_TOKEN, maxAttachmentBytes: 1e6, moveFailedToUndeliverable: false },
+      outgoingMailbox: { key: 'ns/ann', address: 'ann@example.com', sendMode: 'SendAs', token: DEFAULT_TOKEN },
+      crm: {
+        deliverIncoming: async (e: IncomingEmail) => {
+          delivered.push(e.messageId);
+          if (delivered.length === 1) arrived = 2;
+          else done();
+          return { crmId: e.messageId, created: true };
+        },
+      } as Partial<CrmConnector> as CrmConnector,
+      incoming: {
+        source: {
+          async *fetchNew() {
+            while (served < arrived) {
+              served++;
+              yield { raw: { id: `1:${served}`, source: Buffer.from(goodMessage(served)) }, position: () => ({ uidValidity: '1', lastUid: served }) };
+            }
+          },
+        },
+        watch: () => undefined,
+        close: async () => undefined,
+      },
+      pollIntervalMs: 3_600_000,
+      outgoingIntervalMs: 3_600_000,
+      followUpMs: 100,
+    },
+    { initialCheckpoint: () => undefined },
+  );
+  syncer.start();
+  try {
+    await second;
+    expect(delivered).toHaveLength(2);
+  } finally {
+    await syncer.stop();
+  }
+});

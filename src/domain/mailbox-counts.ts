@@ -1,9 +1,10 @@
-// Mailbox counts shown on profiles and Deployments.
+// Mailbox counts shown on profiles and Deployments: what one mailbox contributes (countsOf), summed
+// incrementally by the MailboxIndex (mailbox-index.ts) rather than by scanning every mailbox.
 
 import { isFailureReason } from '../api/reasons.js';
 import type { Mailbox } from '../api/types.js';
 import { getCondition } from '../kube/conditions.js';
-import { DIRECTION_CONDITIONS, DIRECTIONS } from './rollout-mailbox.js';
+import { DIRECTION_CONDITIONS, DIRECTIONS } from './testing-ports.js';
 
 /**
  * The first direction condition that reports a failure (permanent or transient, in its test or
@@ -19,12 +20,19 @@ export function failingDirection(m: Mailbox): { type: string; reason: string } |
   return undefined;
 }
 
-export function mailboxCounts(mailboxes: Mailbox[]): { total: number; enabled: number; failing: number } {
-  let enabled = 0;
-  let failing = 0;
-  for (const m of mailboxes) {
-    if (getCondition(m.status?.conditions, 'Enabled')?.status === 'True') enabled++;
-    if (failingDirection(m)) failing++;
-  }
-  return { total: mailboxes.length, enabled, failing };
+export interface MailboxCounts {
+  total: number;
+  enabled: number;
+  failing: number;
+}
+
+export const emptyCounts = (): MailboxCounts => ({ total: 0, enabled: 0, failing: 0 });
+
+/** One mailbox's share of the counts (the index sums them per profile and Deployment, incrementally). */
+export function countsOf(m: Mailbox): MailboxCounts {
+  return {
+    total: 1,
+    enabled: getCondition(m.status?.conditions, 'Enabled')?.status === 'True' ? 1 : 0,
+    failing: failingDirection(m) ? 1 : 0,
+  };
 }
