@@ -16,7 +16,7 @@ JEST := node --experimental-vm-modules node_modules/jest/bin/jest.js
 help:
 	@echo "make run               run the operator against a local control plane (or \$$KUBECONFIG) with examples/"
 	@echo "make test              lint, build and run every test (unit, integration, chart)"
-	@echo "make lint              eslint and prettier --check (LINT_FORMAT=1: every file, not just hack/formatted-files.txt)"
+	@echo "make lint              eslint and prettier --check over every file"
 	@echo "make bench             run the benchmarks in bench/"
 	@echo "make bench-scale       one worker and up to 10,000 mailboxes: enable, memory, CPU, API writes, latency (about an hour)"
 	@echo "make dev-cluster       start a local control plane in the background, with a kubeconfig per role; make dev-cluster-down stops it"
@@ -41,13 +41,10 @@ generate: build
 	npx tsc -p tsconfig.json
 
 # ESLint (typescript-eslint, type-aware; eslint.config.js) over every TypeScript file, cached so a
-# warm run lints only what changed; Prettier (.prettierrc.json) checks the files listed in
-# hack/formatted-files.txt, or every file with LINT_FORMAT=1 (once the tree has been formatted).
-LINT_FORMAT ?=
+# warm run lints only what changed; Prettier (.prettierrc.json, .prettierignore) checks every file.
 lint: deps
 	npx eslint --cache --cache-location node_modules/.cache/eslint/ --max-warnings 0 .
-	@if [ -n "$(LINT_FORMAT)" ]; then npx prettier --check .; \
-	else npx prettier --check $$(grep -v '^#' hack/formatted-files.txt); fi
+	npx prettier --check --log-level warn .
 
 control-plane:
 	@./hack/build-control-plane.sh >/dev/null

@@ -35,13 +35,26 @@ const at = (h: number) => new Date(Date.now() + h * HOUR).toISOString().replace(
 const fmt = (n: number, d = 0) => n.toLocaleString('en-US', { maximumFractionDigits: d, minimumFractionDigits: d });
 
 const oauth = await FakeOAuth.start({ clients: [APP] });
-const mailboxes = ['crm2ex@contoso.example', 'ex2crm@contoso.example', 'latency@contoso.example', 'raw@contoso.example', 'idle@contoso.example'];
+const mailboxes = [
+  'crm2ex@contoso.example',
+  'ex2crm@contoso.example',
+  'latency@contoso.example',
+  'raw@contoso.example',
+  'idle@contoso.example',
+];
 const graph = await FakeGraph.start(oauth, mailboxes);
 const cal = FakeGraphAct.attach(graph);
 const crm = await FakeCrmWebhook.start(CRM);
 const act = FakeCrmAct.attach(crm);
 const ca = [oauth.caPem, graph.caPem].join('\n');
-const token = new ClientCredentialsTokenProvider({ tenantId: APP.tenantId, clientId: APP.clientId, clientSecret: APP.clientSecret, scope: 'https://graph.microsoft.com/.default', authorityUrl: oauth.authorityUrl, ca });
+const token = new ClientCredentialsTokenProvider({
+  tenantId: APP.tenantId,
+  clientId: APP.clientId,
+  clientSecret: APP.clientSecret,
+  scope: 'https://graph.microsoft.com/.default',
+  authorityUrl: oauth.authorityUrl,
+  ca,
+});
 const connector = new WebhookActConnector({ url: crm.url, token: CRM.token, signingKey: CRM.signingKey });
 const settings: ActSettings = {
   kinds: ['appointment'],
@@ -53,9 +66,34 @@ const settings: ActSettings = {
   takeOver: false,
   pageSize: 100,
 };
-const adapter = (mailbox: string) => new GraphActAdapter({ host: '127.0.0.1', port: 443, tls: 'Implicit', url: graph.baseUrl, ca }, { kind: 'oauth2', username: mailbox, token }, { mailbox, pastDays: 30, futureDays: 365, pageSize: 500 }, 'bench-org');
-const engine = (mailbox: string) => new ActEngine({ mailbox: { address: mailbox, ownerName: mailbox }, org: { uid: 'bench-org', name: 'bench/contoso' }, exchange: adapter(mailbox), crm: connector, settings });
-const meeting = (mailbox: string, i: number) => ({ subject: `meeting ${i}`, body: 'agenda', location: 'Room', start: at(2 + i), end: at(3 + i), isAllDay: false, importance: 'normal', showAs: 'busy', organizer: mailbox, requiredAttendees: [{ address: `c${i}@customer.example` }], optionalAttendees: [] });
+const adapter = (mailbox: string) =>
+  new GraphActAdapter(
+    { host: '127.0.0.1', port: 443, tls: 'Implicit', url: graph.baseUrl, ca },
+    { kind: 'oauth2', username: mailbox, token },
+    { mailbox, pastDays: 30, futureDays: 365, pageSize: 500 },
+    'bench-org',
+  );
+const engine = (mailbox: string) =>
+  new ActEngine({
+    mailbox: { address: mailbox, ownerName: mailbox },
+    org: { uid: 'bench-org', name: 'bench/contoso' },
+    exchange: adapter(mailbox),
+    crm: connector,
+    settings,
+  });
+const meeting = (mailbox: string, i: number) => ({
+  subject: `meeting ${i}`,
+  body: 'agenda',
+  location: 'Room',
+  start: at(2 + i),
+  end: at(3 + i),
+  isAllDay: false,
+  importance: 'normal',
+  showAs: 'busy',
+  organizer: mailbox,
+  requiredAttendees: [{ address: `c${i}@customer.example` }],
+  optionalAttendees: [],
+});
 const counts = () => ({ graph: graph.requests.length, crm: crm.stats().requests });
 
 // --- 1a. Baseline: the fake Graph's raw rate for the same creates, 4 at a time (the per-mailbox limit).
@@ -80,12 +118,22 @@ const first = await engine('crm2ex@contoso.example').cycle();
 const crmToEx = N / ((performance.now() - t0) / 1000);
 let after = counts();
 const crmToExRequests = { graph: (after.graph - before.graph) / N, crm: (after.crm - before.crm) / N };
-if (first.appointment?.created !== N || cal.notices.length) throw new Error(`first sync created ${first.appointment?.created} of ${N}, ${cal.notices.length} notices`);
+if (first.appointment?.created !== N || cal.notices.length)
+  throw new Error(`first sync created ${first.appointment?.created} of ${N}, ${cal.notices.length} notices`);
 
 // --- 1c. First sync Exchange → CRM (tracked events).
 for (let i = 0; i < N; i++) {
   const m = meeting('ex2crm@contoso.example', i);
-  cal.addEvent('ex2crm@contoso.example', { subject: m.subject, body: { contentType: 'text', content: 'x' }, start: { dateTime: m.start.replace(/Z$/, ''), timeZone: 'UTC' }, end: { dateTime: m.end.replace(/Z$/, ''), timeZone: 'UTC' }, isAllDay: false, importance: 'normal', showAs: 'busy', categories: ['Tracked to Bench'] });
+  cal.addEvent('ex2crm@contoso.example', {
+    subject: m.subject,
+    body: { contentType: 'text', content: 'x' },
+    start: { dateTime: m.start.replace(/Z$/, ''), timeZone: 'UTC' },
+    end: { dateTime: m.end.replace(/Z$/, ''), timeZone: 'UTC' },
+    isAllDay: false,
+    importance: 'normal',
+    showAs: 'busy',
+    categories: ['Tracked to Bench'],
+  });
 }
 before = counts();
 t0 = performance.now();
@@ -97,7 +145,9 @@ if (back.appointment?.created !== N) throw new Error(`Exchange → CRM created $
 
 // --- 2. Change latency at the default interval: the operator's loop (adaptive: 10 s after a change, the interval when idle).
 const lat = engine('latency@contoso.example');
-const ids = Array.from({ length: 20 }, (_, i) => act.add('appointment', { owner: 'latency@contoso.example', fields: meeting('latency@contoso.example', i) }));
+const ids = Array.from({ length: 20 }, (_, i) =>
+  act.add('appointment', { owner: 'latency@contoso.example', fields: meeting('latency@contoso.example', i) }),
+);
 await lat.cycle();
 let busy = false;
 let stop = false;
@@ -118,7 +168,8 @@ for (let s = 0; s < SAMPLES; s++) {
   const start = Date.now();
   act.update(id, { fields: { subject } });
   const exId = act.link('latency@contoso.example', 'appointment', id)!.exchangeId;
-  while (!cal.events('latency@contoso.example').some((e) => e.id === exId && e.data.subject === subject)) await new Promise((r) => setTimeout(r, 20));
+  while (!cal.events('latency@contoso.example').some((e) => e.id === exId && e.data.subject === subject))
+    await new Promise((r) => setTimeout(r, 20));
   latencies.push(Date.now() - start);
 }
 stop = true;
@@ -139,7 +190,14 @@ const engines = Array.from({ length: 2000 }, (_, i) => engine(`m${i}@contoso.exa
 global.gc?.();
 const perMailbox = (process.memoryUsage().heapUsed - heap0) / engines.length;
 // A link as the CRM stores it (JSON), and as a JS object in a Map (the in-memory baseline).
-const sample: ActLink = { crmId: '6f1c2a9e-8a57-4bd5-a7f4-3e1f0c1d2b3a', exchangeId: `AAkALgEvt${'x'.repeat(140)}=`, changeKey: 'CQAAABYAAAB3mEXAMPLEkey', iCalUId: `040000008200E00074C5B7101A82E008${'0'.repeat(64)}`, snapshot: snapshotOf(normalize('appointment', meeting('x', 1))), origin: 'CRM' };
+const sample: ActLink = {
+  crmId: '6f1c2a9e-8a57-4bd5-a7f4-3e1f0c1d2b3a',
+  exchangeId: `AAkALgEvt${'x'.repeat(140)}=`,
+  changeKey: 'CQAAABYAAAB3mEXAMPLEkey',
+  iCalUId: `040000008200E00074C5B7101A82E008${'0'.repeat(64)}`,
+  snapshot: snapshotOf(normalize('appointment', meeting('x', 1))),
+  origin: 'CRM',
+};
 const linkJson = Buffer.byteLength(JSON.stringify(sample));
 global.gc?.();
 const heap1 = process.memoryUsage().heapUsed;
@@ -151,24 +209,44 @@ inMemory.clear();
 const ITEMS = 10_000 * 2_000;
 const gb = (b: number) => b / 1024 ** 3;
 
-console.log(`\nACT benchmark (appointments; Graph fake and webhook CRM fake on loopback, one process; ${new Date().toISOString().slice(0, 10)})\n`);
+console.log(
+  `\nACT benchmark (appointments; Graph fake and webhook CRM fake on loopback, one process; ${new Date().toISOString().slice(0, 10)})\n`,
+);
 console.log('| measure | mailsync | baseline (same run) | ratio |');
 console.log('|---|---|---|---|');
-console.log(`| first sync CRM → Exchange, ${fmt(N)} appointments (items/s) | ${fmt(crmToEx)} | ${fmt(rawRate)} (raw Graph creates, 4 at a time) | ${fmt(crmToEx / rawRate, 2)} |`);
-console.log(`| first sync Exchange → CRM, ${fmt(N)} tracked events (items/s) | ${fmt(exToCrm)} | ${fmt(rawRate)} | ${fmt(exToCrm / rawRate, 2)} |`);
-console.log(`| requests per item, CRM → Exchange | Graph ${fmt(crmToExRequests.graph, 2)}, CRM ${fmt(crmToExRequests.crm, 2)} | 1 (the create alone) | |`);
+console.log(
+  `| first sync CRM → Exchange, ${fmt(N)} appointments (items/s) | ${fmt(crmToEx)} | ${fmt(rawRate)} (raw Graph creates, 4 at a time) | ${fmt(crmToEx / rawRate, 2)} |`,
+);
+console.log(
+  `| first sync Exchange → CRM, ${fmt(N)} tracked events (items/s) | ${fmt(exToCrm)} | ${fmt(rawRate)} | ${fmt(exToCrm / rawRate, 2)} |`,
+);
+console.log(
+  `| requests per item, CRM → Exchange | Graph ${fmt(crmToExRequests.graph, 2)}, CRM ${fmt(crmToExRequests.crm, 2)} | 1 (the create alone) | |`,
+);
 console.log(`| requests per item, Exchange → CRM | Graph ${fmt(exToCrmRequests.graph, 2)}, CRM ${fmt(exToCrmRequests.crm, 2)} | 1 | |`);
-console.log(`| change latency CRM → Exchange at interval ${INTERVAL_MS / 1000} s, p50 / p99 (${latencies.length} changes) | ${fmt(pct(50), 1)} s / ${fmt(pct(99), 1)} s | Dynamics: a 5–15 min cycle, no SLA | |`);
+console.log(
+  `| change latency CRM → Exchange at interval ${INTERVAL_MS / 1000} s, p50 / p99 (${latencies.length} changes) | ${fmt(pct(50), 1)} s / ${fmt(pct(99), 1)} s | Dynamics: a 5–15 min cycle, no SLA | |`,
+);
 console.log(`| invitations sent by the two first syncs | ${cal.notices.length} | | |`);
 console.log('');
 console.log('| links at 10,000 mailboxes × 2,000 items (20 M links) | value |');
 console.log('|---|---|');
-console.log(`| operator heap per mailbox running ACT (measured over 2,000 engines) | ${fmt(perMailbox / 1024, 1)} KiB → ${fmt((perMailbox * 10_000) / 1024 ** 2)} MiB for 10,000 mailboxes, whatever the item count |`);
+console.log(
+  `| operator heap per mailbox running ACT (measured over 2,000 engines) | ${fmt(perMailbox / 1024, 1)} KiB → ${fmt((perMailbox * 10_000) / 1024 ** 2)} MiB for 10,000 mailboxes, whatever the item count |`,
+);
 console.log(`| operator memory per item | 0 (links and cursors live in the CRM; only a cycle's changes are in memory) |`);
-console.log(`| baseline: every link in operator memory (${fmt(perLinkInMemory)} B each, measured over 100,000) | ${fmt(gb(perLinkInMemory * ITEMS), 1)} GiB |`);
-console.log(`| baseline: every link an etcd object (${fmt(linkJson)} B of JSON each, before metadata) | ${fmt(gb(linkJson * ITEMS), 1)} GiB, beyond etcd's 8 GiB maximum quota |`);
-console.log(`| CRM storage for links (${fmt(linkJson)} B each) | ${fmt(gb(linkJson * ITEMS), 1)} GiB, one row per synchronized item, as Dynamics' exchangesyncidmapping |`);
-console.log(`| requests per idle cycle per mailbox | Graph ${idleRequests.graph} (claim + delta), CRM ${idleRequests.crm} (changes) → at a 30 s interval, 10,000 mailboxes: ${fmt((idleRequests.graph * 10_000) / 30)} Graph req/s across all mailboxes (${fmt((idleRequests.graph * 600) / 30)} per mailbox per 10 min, limit 10,000), ${fmt((idleRequests.crm * 10_000) / 30)} CRM req/s |`);
+console.log(
+  `| baseline: every link in operator memory (${fmt(perLinkInMemory)} B each, measured over 100,000) | ${fmt(gb(perLinkInMemory * ITEMS), 1)} GiB |`,
+);
+console.log(
+  `| baseline: every link an etcd object (${fmt(linkJson)} B of JSON each, before metadata) | ${fmt(gb(linkJson * ITEMS), 1)} GiB, beyond etcd's 8 GiB maximum quota |`,
+);
+console.log(
+  `| CRM storage for links (${fmt(linkJson)} B each) | ${fmt(gb(linkJson * ITEMS), 1)} GiB, one row per synchronized item, as Dynamics' exchangesyncidmapping |`,
+);
+console.log(
+  `| requests per idle cycle per mailbox | Graph ${idleRequests.graph} (claim + delta), CRM ${idleRequests.crm} (changes) → at a 30 s interval, 10,000 mailboxes: ${fmt((idleRequests.graph * 10_000) / 30)} Graph req/s across all mailboxes (${fmt((idleRequests.graph * 600) / 30)} per mailbox per 10 min, limit 10,000), ${fmt((idleRequests.crm * 10_000) / 30)} CRM req/s |`,
+);
 
 engines.length = 0;
 await Promise.all([graph.close(), oauth.close(), crm.close()]);

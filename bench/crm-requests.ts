@@ -33,7 +33,11 @@ const OUTGOING = Number(process.env.BENCH_CRM_OUTGOING ?? 2000);
 const MAILBOXES = Number(process.env.BENCH_CRM_MAILBOXES ?? 20);
 const IDLE = (process.env.BENCH_CRM_IDLE ?? '100,1000,10000').split(',').map(Number);
 const REST_SECONDS = Number(process.env.BENCH_CRM_REST_SECONDS ?? 10);
-const CLIENT = { tenantId: 'bench-tenant', clientId: '7b7b7b7b-1111-4a4a-9b9b-123456789abc', clientSecret: 'dyn~Bench.Client-Secret_0123456789' };
+const CLIENT = {
+  tenantId: 'bench-tenant',
+  clientId: '7b7b7b7b-1111-4a4a-9b9b-123456789abc',
+  clientSecret: 'dyn~Bench.Client-Secret_0123456789',
+};
 const HOOK = { token: 'bench-crm-token-0123456789', signingKey: 'bench-crm-signing-key-0123456789' };
 
 const row = (...cells: string[]) => console.log(`| ${cells.join(' | ')} |`);
@@ -56,10 +60,24 @@ async function dynamics(): Promise<Crm> {
   const users = new Map<string, string>();
   return {
     name: 'Dynamics 365',
-    connector: (batched) => new DynamicsConnector({ url: dv.orgUrl, ...CLIENT, authorityUrl: dv.authorityUrl, ca: dv.caPem, batching: batched, tokenSource: clientCredentials }),
+    connector: (batched) =>
+      new DynamicsConnector({
+        url: dv.orgUrl,
+        ...CLIENT,
+        authorityUrl: dv.authorityUrl,
+        ca: dv.caPem,
+        batching: batched,
+        tokenSource: clientCredentials,
+      }),
     requests: () => dv.httpRequests,
     addMailbox: (address) => void users.set(address, dv.addUser(address, address)),
-    addPending: (address, i) => void dv.addOutgoingEmail({ fromUserId: users.get(address)!, to: [`customer${i}@customer.example`], subject: `Quote ${i}`, description: `<p>${'x'.repeat(3000)}</p>` }),
+    addPending: (address, i) =>
+      void dv.addOutgoingEmail({
+        fromUserId: users.get(address)!,
+        to: [`customer${i}@customer.example`],
+        subject: `Quote ${i}`,
+        description: `<p>${'x'.repeat(3000)}</p>`,
+      }),
     close: () => dv.close(),
   };
 }
@@ -76,7 +94,14 @@ async function webhook(): Promise<Crm> {
     requests: () => hook.stats().requests,
     addMailbox: () => undefined,
     addPending: (address, i) =>
-      void hook.addPendingEmail(address, { from: { address }, to: [{ address: `customer${i}@customer.example` }], cc: [], bcc: [], subject: `Quote ${i}`, htmlBody: `<p>${'x'.repeat(3000)}</p>` }),
+      void hook.addPendingEmail(address, {
+        from: { address },
+        to: [{ address: `customer${i}@customer.example` }],
+        cc: [],
+        bcc: [],
+        subject: `Quote ${i}`,
+        htmlBody: `<p>${'x'.repeat(3000)}</p>`,
+      }),
     close: () => hook.close(),
   };
 }
@@ -88,7 +113,9 @@ function source(run: number, count: number): IncomingSource {
   return {
     async *fetchNew() {
       for (let i = 0; i < count; i++) {
-        const raw = Buffer.from(goodMessage(i, { to: `in${run}@contoso.example`, size: 3800, messageId: `bench-${run}-${i}@customer.example` }));
+        const raw = Buffer.from(
+          goodMessage(i, { to: `in${run}@contoso.example`, size: 3800, messageId: `bench-${run}-${i}@customer.example` }),
+        );
         yield { raw: { id: `1:${i + 1}`, source: raw }, position: () => ({ uidValidity: '1', lastUid: i + 1 }) };
       }
     },
@@ -119,7 +146,13 @@ async function outgoing(crm: Crm, batched: boolean): Promise<number> {
     // What the Deployment's feed does: one query for every mailbox, then each mailbox sends what it got.
     const found = batched ? await connector.listPendingSendFor(addresses, 50) : new Map<string, PendingEmail[]>();
     const results = await Promise.all(
-      addresses.map((a) => new OutgoingSync({ key: a, address: a, sendMode: 'SendAs', token: DEFAULT_TOKEN }, sender, connector).runOnce(50, 16, batched ? (found.get(a) ?? []) : undefined)),
+      addresses.map((a) =>
+        new OutgoingSync({ key: a, address: a, sendMode: 'SendAs', token: DEFAULT_TOKEN }, sender, connector).runOnce(
+          50,
+          16,
+          batched ? (found.get(a) ?? []) : undefined,
+        ),
+      ),
     );
     sent += results.reduce((s, r) => s + r.sent, 0);
   }
@@ -163,15 +196,33 @@ async function main(): Promise<void> {
     try {
       const inBatched = await incoming(crm, true);
       const inSingle = await incoming(crm, false);
-      row(`HTTP requests per incoming email, ${MESSAGES} messages`, crm.name, `${per(inBatched, MESSAGES)} (${inBatched} requests)`, `${per(inSingle, MESSAGES)} (${inSingle})`, '≤ 0.1');
+      row(
+        `HTTP requests per incoming email, ${MESSAGES} messages`,
+        crm.name,
+        `${per(inBatched, MESSAGES)} (${inBatched} requests)`,
+        `${per(inSingle, MESSAGES)} (${inSingle})`,
+        '≤ 0.1',
+      );
       const outBatched = await outgoing(crm, true);
       const outSingle = await outgoing(crm, false);
-      row(`HTTP requests per outgoing email, ${OUTGOING} emails of ${MAILBOXES} mailboxes`, crm.name, `${per(outBatched, OUTGOING)} (${outBatched})`, `${per(outSingle, OUTGOING)} (${outSingle})`, '≤ 0.1');
+      row(
+        `HTTP requests per outgoing email, ${OUTGOING} emails of ${MAILBOXES} mailboxes`,
+        crm.name,
+        `${per(outBatched, OUTGOING)} (${outBatched})`,
+        `${per(outSingle, OUTGOING)} (${outSingle})`,
+        '≤ 0.1',
+      );
       for (const n of IDLE) {
         const fed = await atRest(crm, n, true);
         // One poll per mailbox is measured up to 1,000 mailboxes; above, it is n requests per interval by construction.
         const each = n <= 1000 ? (await atRest(crm, n, false)).toFixed(1) : `${n} (1 per mailbox per interval)`;
-        row(`HTTP requests per second at rest, ${n} idle mailboxes, 1 s poll interval`, crm.name, fed.toFixed(2), each, '≤ 1 per Deployment');
+        row(
+          `HTTP requests per second at rest, ${n} idle mailboxes, 1 s poll interval`,
+          crm.name,
+          fed.toFixed(2),
+          each,
+          '≤ 1 per Deployment',
+        );
       }
     } finally {
       await crm.close();

@@ -88,13 +88,22 @@ export interface IngestOptions {
 
 export async function measureIngest(o: IngestOptions): Promise<IngestResult> {
   const { dovecot, user, password, messages: n } = o;
-  const message = (i: number) => goodMessage(i, { to: `${user}@example.com`, size: 3800, messageId: `${o.keyPrefix ?? 'bench'}-${i}@customer.example` });
+  const message = (i: number) =>
+    goodMessage(i, { to: `${user}@example.com`, size: 3800, messageId: `${o.keyPrefix ?? 'bench'}-${i}@customer.example` });
   await deliverMany(dovecot, user, n, message);
   const endpoint: Endpoint = { host: '127.0.0.1', port: dovecot.ports.imaps, tls: 'Implicit', ca: dovecot.caPem };
   const creds: Credentials = { kind: 'password', username: user, password };
 
   const rawFetch = async (compress: boolean): Promise<Measured & { bytes: number; ms: number }> => {
-    const raw = new ImapFlow({ host: '127.0.0.1', port: dovecot.ports.imaps, secure: true, tls: { ca: [dovecot.caPem] }, auth: { user, pass: password }, logger: false, disableCompression: !compress });
+    const raw = new ImapFlow({
+      host: '127.0.0.1',
+      port: dovecot.ports.imaps,
+      secure: true,
+      tls: { ca: [dovecot.caPem] },
+      auth: { user, pass: password },
+      logger: false,
+      disableCompression: !compress,
+    });
     await raw.connect();
     await raw.mailboxOpen('INBOX');
     // One warm-up pass so both sides read from Dovecot's cache, then the timed baseline.
@@ -111,7 +120,13 @@ export async function measureIngest(o: IngestOptions): Promise<IngestResult> {
 
   const pipeline = async (compress: boolean, run: string): Promise<Measured> => {
     const session = new ImapSession(endpoint, creds, { compress });
-    const sync = new IncomingSync(benchMailbox(`bench/${run}`, `${user}@example.com`), new ImapSource(session), o.connector, {}, { parser: o.parser });
+    const sync = new IncomingSync(
+      benchMailbox(`bench/${run}`, `${user}@example.com`),
+      new ImapSource(session),
+      o.connector,
+      {},
+      { parser: o.parser },
+    );
     const t = Date.now();
     const cpu = process.cpuUsage();
     const res = await sync.runOnce(undefined);

@@ -33,9 +33,11 @@ const NS = 'bench-rollout';
 const GUIDANCE_MS = Math.ceil(N / 200) * 5 * 3_600_000;
 
 const password = (i: number) => `bench-${i}-Mailbox-Pass`;
-const fmt = (ms: number) => (ms < 120_000 ? `${(ms / 1000).toFixed(1)} s` : `${Math.floor(ms / 60_000)} min ${Math.round((ms % 60_000) / 1000)} s`);
+const fmt = (ms: number) =>
+  ms < 120_000 ? `${(ms / 1000).toFixed(1)} s` : `${Math.floor(ms / 60_000)} min ${Math.round((ms % 60_000) / 1000)} s`;
 const hours = (ms: number) => `${ms / 3_600_000} h`;
-const row = (measure: string, value: string, guidance: string, ratio: string) => console.log(`| ${measure} | ${value} | ${guidance} | ${ratio} |`);
+const row = (measure: string, value: string, guidance: string, ratio: string) =>
+  console.log(`| ${measure} | ${value} | ${guidance} | ${ratio} |`);
 
 async function pool<T>(items: T[], n: number, fn: (x: T) => Promise<unknown>): Promise<void> {
   let next = 0;
@@ -47,10 +49,30 @@ async function pool<T>(items: T[], n: number, fn: (x: T) => Promise<unknown>): P
 }
 
 const create = (c: KubeClients, plural: string, name: string, spec: object) =>
-  c.custom.createNamespacedCustomObject({ group: GROUP, version: VERSION, namespace: NS, plural, body: { apiVersion: `${GROUP}/${VERSION}`, kind: { emailserverprofiles: 'EmailServerProfile', mailboxes: 'Mailbox', deployments: 'Deployment' }[plural], metadata: { name, namespace: NS }, spec } });
-const secret = (c: KubeClients, name: string, data: Record<string, string>) => c.core.createNamespacedSecret({ namespace: NS, body: { metadata: { name }, stringData: data } });
+  c.custom.createNamespacedCustomObject({
+    group: GROUP,
+    version: VERSION,
+    namespace: NS,
+    plural,
+    body: {
+      apiVersion: `${GROUP}/${VERSION}`,
+      kind: { emailserverprofiles: 'EmailServerProfile', mailboxes: 'Mailbox', deployments: 'Deployment' }[plural],
+      metadata: { name, namespace: NS },
+      spec,
+    },
+  });
+const secret = (c: KubeClients, name: string, data: Record<string, string>) =>
+  c.core.createNamespacedSecret({ namespace: NS, body: { metadata: { name }, stringData: data } });
 const profileStatus = async (c: KubeClients) =>
-  ((await c.custom.getNamespacedCustomObject({ group: GROUP, version: VERSION, namespace: NS, plural: 'emailserverprofiles', name: 'imap' })) as { status?: any }).status ?? {};
+  (
+    (await c.custom.getNamespacedCustomObject({
+      group: GROUP,
+      version: VERSION,
+      namespace: NS,
+      plural: 'emailserverprofiles',
+      name: 'imap',
+    })) as { status?: any }
+  ).status ?? {};
 
 /** Polls the profile until every mailbox runs `revision` (any revision when undefined) and is enabled. */
 async function untilAllOn(c: KubeClients, revision?: string): Promise<any> {
@@ -63,7 +85,9 @@ async function untilAllOn(c: KubeClients, revision?: string): Promise<any> {
 }
 
 async function main(): Promise<void> {
-  console.log(`mailsync-operator rollout benchmark (${new Date().toISOString()}, Node ${process.version}, ${N} mailboxes, default spec.rollout, loopback)\n`);
+  console.log(
+    `mailsync-operator rollout benchmark (${new Date().toISOString()}, Node ${process.version}, ${N} mailboxes, default spec.rollout, loopback)\n`,
+  );
   const cp = await ControlPlane.start();
   const users = Array.from({ length: N }, (_, i) => ({ username: `u${i}`, password: password(i) }));
   const dovecot = await startDovecot({ users });
@@ -83,7 +107,12 @@ async function main(): Promise<void> {
     const c = createClients(kc);
     await c.core.createNamespace({ body: { metadata: { name: NS } } });
     await secret(c, 'ca', { 'ca.crt': `${dovecot.caPem}\n${smtp.caPem}` });
-    await create(c, 'deployments', 'crm', { crm: { type: 'Webhook', url: 'https://crm.example.com/hook' }, requireApprovedUsers: false, requireApprovedQueues: false, defaults: { serverProfileRef: { name: 'imap' } } });
+    await create(c, 'deployments', 'crm', {
+      crm: { type: 'Webhook', url: 'https://crm.example.com/hook' },
+      requireApprovedUsers: false,
+      requireApprovedQueues: false,
+      defaults: { serverProfileRef: { name: 'imap' } },
+    });
     // No spec.rollout: the API server fills in the defaults.
     await create(c, 'emailserverprofiles', 'imap', {
       serverType: 'IMAP',
@@ -123,7 +152,14 @@ async function main(): Promise<void> {
     if (!QUICK) {
       t = performance.now();
       await c.custom.patchNamespacedCustomObject(
-        { group: GROUP, version: VERSION, namespace: NS, plural: 'emailserverprofiles', name: 'imap', body: { spec: { incoming: { timeout: '20s' } } } },
+        {
+          group: GROUP,
+          version: VERSION,
+          namespace: NS,
+          plural: 'emailserverprofiles',
+          name: 'imap',
+          body: { spec: { incoming: { timeout: '20s' } } },
+        },
         mergePatch(),
       );
       let revision: string | undefined;
@@ -141,7 +177,9 @@ async function main(): Promise<void> {
       );
     }
     const logins = ((await dovecot.log()).match(/client passdb out: OK/g) ?? []).length;
-    console.log(`\nLogins at Dovecot: ${logins}; SMTP authentications: ${users.reduce((n, u) => n + smtp.authAttempts(u.username), 0)} (one of each per mailbox and test).`);
+    console.log(
+      `\nLogins at Dovecot: ${logins}; SMTP authentications: ${users.reduce((n, u) => n + smtp.authAttempts(u.username), 0)} (one of each per mailbox and test).`,
+    );
   } finally {
     await cleanup();
   }

@@ -33,13 +33,27 @@ const OUT = Number(process.env.BENCH_OUTGOING ?? 2000);
 const CRM = { token: 'bench-token-0123456789', signingKey: 'bench-signing-key-0123456789' };
 
 const pct = (xs: number[], p: number) => xs.slice().sort((a, b) => a - b)[Math.min(xs.length - 1, Math.floor((p / 100) * xs.length))];
-const row = (name: string, value: string, baseline: string, ratio: string) => console.log(`| ${name} | ${value} | ${baseline} | ${ratio} |`);
+const row = (name: string, value: string, baseline: string, ratio: string) =>
+  console.log(`| ${name} | ${value} | ${baseline} | ${ratio} |`);
 
-async function startCrm(): Promise<{ url: string; stop: () => void; activities: (messageId?: string) => Promise<{ messageId: string; createdAt: string }[]> }> {
-  const proc = spawn(process.execPath, [path.join(REPO_ROOT, 'dist/test/support/fake-crm-webhook.js')], { env: { ...process.env, PORT: '0', TOKEN: CRM.token, SIGNING_KEY: CRM.signingKey }, stdio: ['ignore', 'pipe', 'inherit'] });
-  const url = await new Promise<string>((resolve) => proc.stdout!.once('data', (d: Buffer) => resolve((JSON.parse(d.toString()) as { url: string }).url)));
+async function startCrm(): Promise<{
+  url: string;
+  stop: () => void;
+  activities: (messageId?: string) => Promise<{ messageId: string; createdAt: string }[]>;
+}> {
+  const proc = spawn(process.execPath, [path.join(REPO_ROOT, 'dist/test/support/fake-crm-webhook.js')], {
+    env: { ...process.env, PORT: '0', TOKEN: CRM.token, SIGNING_KEY: CRM.signingKey },
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  const url = await new Promise<string>((resolve) =>
+    proc.stdout!.once('data', (d: Buffer) => resolve((JSON.parse(d.toString()) as { url: string }).url)),
+  );
   const activities = async (messageId?: string) =>
-    ((await (await fetch(`${url}/_test/activities${messageId ? `?messageId=${encodeURIComponent(messageId)}` : ''}`)).json()) as { activities: { messageId: string; createdAt: string }[] }).activities;
+    (
+      (await (await fetch(`${url}/_test/activities${messageId ? `?messageId=${encodeURIComponent(messageId)}` : ''}`)).json()) as {
+        activities: { messageId: string; createdAt: string }[];
+      }
+    ).activities;
   return { url, stop: () => proc.kill('SIGKILL'), activities };
 }
 
@@ -52,7 +66,9 @@ async function main(): Promise<void> {
   const endpoint: Endpoint = { host: '127.0.0.1', port: dovecot.ports.imaps, tls: 'Implicit', ca: dovecot.caPem };
   const creds = (u: string): Credentials => ({ kind: 'password', username: u, password: `${u}-Bench-Pass` });
   const cores = os.availableParallelism();
-  console.log(`mailsync-operator benchmarks (${new Date().toISOString()}, Node ${process.version}, ${cores} cores, loopback, Dovecot, smtp-server)\n`);
+  console.log(
+    `mailsync-operator benchmarks (${new Date().toISOString()}, Node ${process.version}, ${cores} cores, loopback, Dovecot, smtp-server)\n`,
+  );
   console.log('| measure | mailsync | baseline (same run) | ratio |');
   console.log('|---|---|---|---|');
   try {
@@ -60,7 +76,15 @@ async function main(): Promise<void> {
     // The parser the operator would use on this machine (--parser-threads default).
     const threads = defaultParserThreads(cores);
     const parser = threads > 0 ? new ParserPool({ threads }) : inlineParser;
-    const r = await measureIngest({ dovecot, user: 'ingest', password: 'ingest-Bench-Pass', connector, messages: N, parser, threads: cores });
+    const r = await measureIngest({
+      dovecot,
+      user: 'ingest',
+      password: 'ingest-Bench-Pass',
+      connector,
+      messages: N,
+      parser,
+      threads: cores,
+    });
     await parser.close();
     row(
       `incoming, ${N} msgs of ~4 KB (msg/s; ${threads} parser threads)`,
@@ -68,9 +92,24 @@ async function main(): Promise<void> {
       `${r.raw.rate} (raw imapflow fetch, ${r.raw.mbPerSecond} MB/s, ${r.raw.cpu} µs CPU/msg)`,
       (r.pipeline.rate / r.raw.rate).toFixed(2),
     );
-    row('  ceiling: mailparser alone on the event loop, no I/O (msg/s)', `${r.ceiling.rate} (${r.ceiling.cpu} µs CPU/msg)`, `${r.raw.rate} (raw fetch above)`, (r.ceiling.rate / r.raw.rate).toFixed(2));
-    row(`  ceiling: mailparser alone in ${cores} parser threads, no I/O (msg/s)`, `${r.ceilingThreads!.rate} (${r.ceilingThreads!.cpu} µs CPU/msg)`, `${r.raw.rate} (raw fetch above)`, (r.ceilingThreads!.rate / r.raw.rate).toFixed(2));
-    row('  incoming against the mailparser-alone ceiling', `${r.pipeline.rate}`, `${r.ceiling.rate} (ceiling above)`, `${(r.pipeline.rate / r.ceiling.rate).toFixed(2)} (target ≥ 0.6)`);
+    row(
+      '  ceiling: mailparser alone on the event loop, no I/O (msg/s)',
+      `${r.ceiling.rate} (${r.ceiling.cpu} µs CPU/msg)`,
+      `${r.raw.rate} (raw fetch above)`,
+      (r.ceiling.rate / r.raw.rate).toFixed(2),
+    );
+    row(
+      `  ceiling: mailparser alone in ${cores} parser threads, no I/O (msg/s)`,
+      `${r.ceilingThreads!.rate} (${r.ceilingThreads!.cpu} µs CPU/msg)`,
+      `${r.raw.rate} (raw fetch above)`,
+      (r.ceilingThreads!.rate / r.raw.rate).toFixed(2),
+    );
+    row(
+      '  incoming against the mailparser-alone ceiling',
+      `${r.pipeline.rate}`,
+      `${r.ceiling.rate} (ceiling above)`,
+      `${(r.pipeline.rate / r.ceiling.rate).toFixed(2)} (target ≥ 0.6)`,
+    );
 
     // 2. Latency APPEND -> CRM activity, with IDLE.
     const parts = {
@@ -81,13 +120,24 @@ async function main(): Promise<void> {
       outgoingIntervalMs: 10 * 60_000,
     };
     let wake: () => void = () => undefined;
-    const idleSession = new ImapSession(endpoint, creds('latency'), { onExists: () => wake(), onConnected: () => wake(), idleDelayMs: 100 });
+    const idleSession = new ImapSession(endpoint, creds('latency'), {
+      onExists: () => wake(),
+      onConnected: () => wake(),
+      idleDelayMs: 100,
+    });
     const syncer = new MailboxSyncer(
       { ...parts, incoming: { source: new ImapSource(idleSession), watch: (w) => (wake = w.wake), close: () => idleSession.close() } },
       { initialCheckpoint: () => undefined },
     );
     syncer.start();
-    const appender = new ImapFlow({ host: '127.0.0.1', port: dovecot.ports.imaps, secure: true, tls: { ca: [dovecot.caPem] }, auth: { user: 'latency', pass: 'latency-Bench-Pass' }, logger: false });
+    const appender = new ImapFlow({
+      host: '127.0.0.1',
+      port: dovecot.ports.imaps,
+      secure: true,
+      tls: { ca: [dovecot.caPem] },
+      auth: { user: 'latency', pass: 'latency-Bench-Pass' },
+      logger: false,
+    });
     await appender.connect();
     await new Promise((r) => setTimeout(r, 1500)); // let the worker reach IDLE
     const latencies: number[] = [];
@@ -111,8 +161,23 @@ async function main(): Promise<void> {
 
     // 3. Outgoing throughput.
     const smtpEndpoint: Endpoint = { host: '127.0.0.1', port: smtp.port, tls: 'STARTTLS', ca: smtp.caPem };
-    const rawTransport = nodemailer.createTransport({ host: '127.0.0.1', port: smtp.port, requireTLS: true, tls: { ca: [smtp.caPem] }, auth: { user: 'out', pass: 'out-Bench-Pass' }, pool: true, maxConnections: 2, maxMessages: Infinity, logger: false } as never);
-    const msg = (i: number) => ({ from: 'out@example.com', to: 'customer@customer.example', subject: `Quote ${i}`, text: 'x'.repeat(3000) });
+    const rawTransport = nodemailer.createTransport({
+      host: '127.0.0.1',
+      port: smtp.port,
+      requireTLS: true,
+      tls: { ca: [smtp.caPem] },
+      auth: { user: 'out', pass: 'out-Bench-Pass' },
+      pool: true,
+      maxConnections: 2,
+      maxMessages: Infinity,
+      logger: false,
+    } as never);
+    const msg = (i: number) => ({
+      from: 'out@example.com',
+      to: 'customer@customer.example',
+      subject: `Quote ${i}`,
+      text: 'x'.repeat(3000),
+    });
     await rawTransport.sendMail(msg(-1));
     let t = Date.now();
     await Promise.all(Array.from({ length: OUT }, (_, i) => rawTransport.sendMail(msg(i))));
@@ -123,18 +188,37 @@ async function main(): Promise<void> {
     for (let i = 0; i < OUT; i++) {
       await fetch(`${crm.url}/_test/pending-emails`, {
         method: 'POST',
-        body: JSON.stringify({ mailboxAddress: 'out@example.com', email: { from: { address: 'out@example.com' }, to: [{ address: 'customer@customer.example' }], cc: [], bcc: [], subject: `Quote ${i}`, textBody: 'x'.repeat(3000) } }),
+        body: JSON.stringify({
+          mailboxAddress: 'out@example.com',
+          email: {
+            from: { address: 'out@example.com' },
+            to: [{ address: 'customer@customer.example' }],
+            cc: [],
+            bcc: [],
+            subject: `Quote ${i}`,
+            textBody: 'x'.repeat(3000),
+          },
+        }),
       });
     }
     const outConnector = connector;
     const sender = new SmtpAdapter(smtpEndpoint, creds('out'), { maxConnections: 2 });
-    const outgoing = new OutgoingSync({ key: 'bench/out', address: 'out@example.com', sendMode: 'SendAs', token: DEFAULT_TOKEN }, sender, outConnector);
+    const outgoing = new OutgoingSync(
+      { key: 'bench/out', address: 'out@example.com', sendMode: 'SendAs', token: DEFAULT_TOKEN },
+      sender,
+      outConnector,
+    );
     t = Date.now();
     let sentCount = 0;
     while (sentCount < OUT) sentCount += (await outgoing.runOnce(500)).sent;
     const pipeOutMs = Date.now() - t;
     sender.close();
-    row(`outgoing, ${OUT} msgs of ~3 KB (msg/s)`, String(rate(OUT, pipeOutMs)), `${rate(OUT, rawOutMs)} (raw pooled nodemailer)`, (rate(OUT, pipeOutMs) / rate(OUT, rawOutMs)).toFixed(2));
+    row(
+      `outgoing, ${OUT} msgs of ~3 KB (msg/s)`,
+      String(rate(OUT, pipeOutMs)),
+      `${rate(OUT, rawOutMs)} (raw pooled nodemailer)`,
+      (rate(OUT, pipeOutMs) / rate(OUT, rawOutMs)).toFixed(2),
+    );
   } finally {
     crm.stop();
     await smtp.close();

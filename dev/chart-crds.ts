@@ -35,7 +35,8 @@ type Manifest = { kind?: string; metadata?: { annotations?: Record<string, strin
 
 export function guardFor(file: string, docs: Manifest[]): Guard {
   if (/admission/i.test(path.basename(file))) return { enabled: '.Values.admissionPolicy.enabled', keep: '.Values.admissionPolicy.keep' };
-  if (docs.length > 0 && docs.every((d) => d.kind === 'CustomResourceDefinition')) return { enabled: '.Values.crds.enabled', keep: '.Values.crds.keep' };
+  if (docs.length > 0 && docs.every((d) => d.kind === 'CustomResourceDefinition'))
+    return { enabled: '.Values.crds.enabled', keep: '.Values.crds.keep' };
   return {};
 }
 
@@ -51,7 +52,9 @@ export function escapeTemplate(text: string): string {
 function renderDoc(doc: Manifest, keep: string | undefined): string {
   const copy = structuredClone(doc);
   if (copy.metadata?.annotations && Object.keys(copy.metadata.annotations).length === 0) delete copy.metadata.annotations;
-  const lines = escapeTemplate(yaml.dump(copy, { lineWidth: -1, noRefs: true, sortKeys: false })).trimEnd().split('\n');
+  const lines = escapeTemplate(yaml.dump(copy, { lineWidth: -1, noRefs: true, sortKeys: false }))
+    .trimEnd()
+    .split('\n');
   if (!keep) return lines.join('\n');
   const meta = lines.indexOf('metadata:');
   if (meta < 0) throw new Error(`a ${doc.kind} without metadata cannot carry the keep annotation`);

@@ -42,7 +42,11 @@ export function adoptableBy(release: HelmRelease, objs: KubernetesObject[]): Kub
     metadata: {
       ...o.metadata,
       labels: { ...o.metadata?.labels, 'app.kubernetes.io/managed-by': 'Helm' },
-      annotations: { ...o.metadata?.annotations, 'meta.helm.sh/release-name': release.name, 'meta.helm.sh/release-namespace': release.namespace },
+      annotations: {
+        ...o.metadata?.annotations,
+        'meta.helm.sh/release-name': release.name,
+        'meta.helm.sh/release-namespace': release.namespace,
+      },
     },
   }));
 }

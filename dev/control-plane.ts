@@ -42,7 +42,10 @@ export interface ControlPlaneInfo {
 export function resolveAssets(): string {
   const env = process.env.KUBEBUILDER_ASSETS;
   if (env && existsSync(path.join(env, 'kube-apiserver')) && existsSync(path.join(env, 'etcd'))) return env;
-  return execFileSync(path.join(REPO_ROOT, 'hack', 'build-control-plane.sh'), { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] }).trim();
+  return execFileSync(path.join(REPO_ROOT, 'hack', 'build-control-plane.sh'), {
+    encoding: 'utf8',
+    stdio: ['ignore', 'pipe', 'inherit'],
+  }).trim();
 }
 
 export function kubeconfigYaml(server: string, caData: string, token: string, user: string): string {
@@ -169,15 +172,16 @@ export class ControlPlane {
       ],
       { logFile: path.join(d, 'kube-apiserver.log') },
     );
-    const ca = await waitFor('kube-apiserver certificate', async () =>
-      existsSync(this.info.caFile) ? await readFile(this.info.caFile) : undefined,
+    const ca = await waitFor(
+      'kube-apiserver certificate',
+      async () => (existsSync(this.info.caFile) ? await readFile(this.info.caFile) : undefined),
       { failFast: () => this.apiserverDied() },
     );
-    await waitFor(
-      'kube-apiserver /readyz',
-      async () => ((await this.get('/readyz', ca)) === 200 ? true : undefined),
-      { timeoutMs: 90_000, intervalMs: 300, failFast: () => this.apiserverDied() },
-    );
+    await waitFor('kube-apiserver /readyz', async () => ((await this.get('/readyz', ca)) === 200 ? true : undefined), {
+      timeoutMs: 90_000,
+      intervalMs: 300,
+      failFast: () => this.apiserverDied(),
+    });
     const caData = ca.toString('base64');
     for (const id of Object.keys(IDENTITIES) as Identity[]) {
       const file = path.join(d, `kubeconfig-${id}`);
@@ -194,7 +198,14 @@ export class ControlPlane {
   private get(p: string, ca: Buffer): Promise<number> {
     return new Promise((resolve, reject) => {
       const req = https.get(
-        { host: '127.0.0.1', port: this.apiPort, path: p, ca, headers: { authorization: `Bearer ${this.info.tokens.admin}` }, timeout: 5000 },
+        {
+          host: '127.0.0.1',
+          port: this.apiPort,
+          path: p,
+          ca,
+          headers: { authorization: `Bearer ${this.info.tokens.admin}` },
+          timeout: 5000,
+        },
         (res) => {
           res.resume();
           resolve(res.statusCode ?? 0);
@@ -229,9 +240,14 @@ export class ControlPlane {
 }
 
 export async function compactEtcd(etcdUrl: string): Promise<void> {
-  const range = (await (await fetch(`${etcdUrl}/v3/kv/range`, { method: 'POST', body: JSON.stringify({ key: Buffer.from('/').toString('base64') }) })).json()) as {
+  const range = (await (
+    await fetch(`${etcdUrl}/v3/kv/range`, { method: 'POST', body: JSON.stringify({ key: Buffer.from('/').toString('base64') }) })
+  ).json()) as {
     header: { revision: string };
   };
-  const res = await fetch(`${etcdUrl}/v3/kv/compaction`, { method: 'POST', body: JSON.stringify({ revision: range.header.revision, physical: true }) });
+  const res = await fetch(`${etcdUrl}/v3/kv/compaction`, {
+    method: 'POST',
+    body: JSON.stringify({ revision: range.header.revision, physical: true }),
+  });
   if (!res.ok) throw new Error(`etcd compaction failed: ${res.status} ${await res.text()}`);
 }

@@ -39,7 +39,10 @@ export function devRbac(): KubernetesObject[] {
   const clusterRoles = new Set(chart.filter((o) => o.kind === 'ClusterRole').map((o) => o.metadata!.name!));
   const bindings: Binding[] = IDENTITY_ROLES.map(({ identity, role }) => {
     const name = `${USER_ROLE_PREFIX}-${role}`;
-    if (!clusterRoles.has(name)) throw new Error(`IDENTITY_ROLES binds ${identity} to ClusterRole ${name}, which the chart does not render (it renders ${[...clusterRoles].join(', ')})`);
+    if (!clusterRoles.has(name))
+      throw new Error(
+        `IDENTITY_ROLES binds ${identity} to ClusterRole ${name}, which the chart does not render (it renders ${[...clusterRoles].join(', ')})`,
+      );
     return {
       apiVersion: 'rbac.authorization.k8s.io/v1',
       kind: 'ClusterRoleBinding',
@@ -63,6 +66,11 @@ function holds(subject: Subject, id: Identity): boolean {
 export function rolesOf(objs: KubernetesObject[], id: Identity): string[] {
   if ((IDENTITIES[id].groups as readonly string[]).includes('system:masters')) return ['everything (group system:masters)'];
   return objs
-    .filter((o): o is Binding => (o.kind === 'ClusterRoleBinding' || o.kind === 'RoleBinding') && !!(o as Binding).subjects?.some((s) => holds(s, id)))
-    .map((b) => (b.kind === 'RoleBinding' ? `${b.roleRef.kind} ${b.roleRef.name} in ${b.metadata?.namespace}` : `${b.roleRef.kind} ${b.roleRef.name}`));
+    .filter(
+      (o): o is Binding =>
+        (o.kind === 'ClusterRoleBinding' || o.kind === 'RoleBinding') && !!(o as Binding).subjects?.some((s) => holds(s, id)),
+    )
+    .map((b) =>
+      b.kind === 'RoleBinding' ? `${b.roleRef.kind} ${b.roleRef.name} in ${b.metadata?.namespace}` : `${b.roleRef.kind} ${b.roleRef.name}`,
+    );
 }

@@ -30,11 +30,7 @@ function installExitHook(): void {
   });
 }
 
-export function spawnGuarded(
-  cmd: string,
-  args: string[],
-  opts: { logFile?: string; env?: NodeJS.ProcessEnv; cwd?: string } = {},
-): Guarded {
+export function spawnGuarded(cmd: string, args: string[], opts: { logFile?: string; env?: NodeJS.ProcessEnv; cwd?: string } = {}): Guarded {
   installExitHook();
   const child = spawn(cmd, args, {
     env: opts.env ?? process.env,

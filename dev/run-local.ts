@@ -30,14 +30,22 @@ await new Applier(kc).applyAll(examples, 'default');
 say(`applied ${examples.length} objects from examples/ into namespace default (their servers are placeholders: expect ServerUnreachable)`);
 const demo = await startDemo(kc);
 
-const operator = spawn(process.execPath, [path.join(REPO_ROOT, 'dist/src/cli/mailsync.js'), 'operator', '--kubeconfig', kubeconfig, '--leader-elect=false'], {
-  stdio: ['ignore', 'pipe', 'inherit'],
-  env: { ...process.env, LOG_LEVEL: process.env.LOG_LEVEL ?? 'info' },
-});
+const operator = spawn(
+  process.execPath,
+  [path.join(REPO_ROOT, 'dist/src/cli/mailsync.js'), 'operator', '--kubeconfig', kubeconfig, '--leader-elect=false'],
+  {
+    stdio: ['ignore', 'pipe', 'inherit'],
+    env: { ...process.env, LOG_LEVEL: process.env.LOG_LEVEL ?? 'info' },
+  },
+);
 // pino-pretty turns the JSON log lines into readable ones; the JSON stays the product's format.
-const pretty = spawn(process.execPath, [path.join(REPO_ROOT, 'node_modules/pino-pretty/bin.js'), '--colorize', '--translateTime', 'SYS:HH:MM:ss', '--ignore', 'pid,hostname'], {
-  stdio: ['pipe', 'inherit', 'inherit'],
-});
+const pretty = spawn(
+  process.execPath,
+  [path.join(REPO_ROOT, 'node_modules/pino-pretty/bin.js'), '--colorize', '--translateTime', 'SYS:HH:MM:ss', '--ignore', 'pid,hostname'],
+  {
+    stdio: ['pipe', 'inherit', 'inherit'],
+  },
+);
 operator.stdout!.pipe(pretty.stdin!);
 
 let stopping = false;

@@ -26,10 +26,13 @@ for (const stale of existing) {
   drift.push(`stale ${stale} (no crds/${stale})`);
   if (!check) await rm(path.join(outDir, stale));
 }
-for (const name of unguarded(templates)) process.stderr.write(`note: crds/${name} is neither CRDs nor an admission policy; the chart renders it unconditionally\n`);
+for (const name of unguarded(templates))
+  process.stderr.write(`note: crds/${name} is neither CRDs nor an admission policy; the chart renders it unconditionally\n`);
 
 if (check && drift.length) {
   process.stderr.write(`chart CRD templates are out of date (run \`make generate\`):\n  ${drift.join('\n  ')}\n`);
   process.exit(1);
 }
-process.stdout.write(drift.length ? `updated ${CHART_CRD_TEMPLATE_DIR}: ${drift.join(', ')}\n` : `${CHART_CRD_TEMPLATE_DIR} is up to date\n`);
+process.stdout.write(
+  drift.length ? `updated ${CHART_CRD_TEMPLATE_DIR}: ${drift.join(', ')}\n` : `${CHART_CRD_TEMPLATE_DIR} is up to date\n`,
+);

@@ -17,7 +17,8 @@ export function directionTable(kind: ActKind, settings: Record<string, string | 
   const table: DirectionTable = {};
   for (const f of FIELDS[kind]) {
     const set = settings[f];
-    table[f] = CONFIGURABLE[kind].includes(f) && set && (FIELD_DIRECTIONS as readonly string[]).includes(set) ? (set as FieldDirection) : 'TwoWay';
+    table[f] =
+      CONFIGURABLE[kind].includes(f) && set && (FIELD_DIRECTIONS as readonly string[]).includes(set) ? (set as FieldDirection) : 'TwoWay';
   }
   return table;
 }

@@ -22,7 +22,14 @@ import { FIELDS, fingerprint, KIND_PLURAL, normalize } from './model.js';
 import { flowsToCrm, flowsToExchange, type DirectionTable } from './directions.js';
 import { isEmpty, merge, type ConflictPolicy, type MergePlan } from './merge.js';
 import { cancellationReachesExchange, exchangeView, mayInvite, onCrmRemoval, onExchangeRemoval, type RuleContext } from './rules.js';
-import { ExchangeConflict, type ExchangeActAdapter, type ExchangeItem, type ExchangeKindStore, type OrganizationClaim, type Written } from './exchange/types.js';
+import {
+  ExchangeConflict,
+  type ExchangeActAdapter,
+  type ExchangeItem,
+  type ExchangeKindStore,
+  type OrganizationClaim,
+  type Written,
+} from './exchange/types.js';
 
 export interface ActSettings {
   kinds: ActKind[];
@@ -116,7 +123,8 @@ export class ActEngine {
       const store = this.o.exchange.stores[kind];
       if (store) out[kind] = await this.syncKind(kind, store, signal);
     }
-    if (settings.dryRun) this.state = undefined; // a dry run keeps nothing: the real first sync starts from scratch
+    if (settings.dryRun)
+      this.state = undefined; // a dry run keeps nothing: the real first sync starts from scratch
     else if (JSON.stringify(this.state) !== before) await this.o.crm.actPutState(this.o.mailbox, this.state);
     return out;
   }
@@ -154,7 +162,8 @@ export class ActEngine {
     const ex = await store.changes(ks.exchangeCursor, signal);
     const ids = [...ex.items.map((i) => i.id), ...ex.removed];
     const byExchangeId = new Map<string, ActRecord>();
-    for (const r of ids.length ? await crm.actLookup(mailbox, kind, { exchangeIds: ids }) : []) if (r.link) byExchangeId.set(r.link.exchangeId, r);
+    for (const r of ids.length ? await crm.actLookup(mailbox, kind, { exchangeIds: ids }) : [])
+      if (r.link) byExchangeId.set(r.link.exchangeId, r);
     // Items not linked by id: linked by our stamp (a create whose link was lost) or, for events, by iCalUId.
     const unlinked = ex.items.filter((i) => !byExchangeId.has(i.id));
     const stamps = unlinked.map((i) => i.stampedCrmId).filter((s): s is string => !!s);
@@ -170,7 +179,10 @@ export class ActEngine {
     const exchangeByUid = new Map<string, ExchangeItem>();
     for (const item of ex.items) if (item.iCalUId) exchangeByUid.set(item.iCalUId, item);
     await eachLimited(ex.items, (item) => {
-      const rec = byExchangeId.get(item.id) ?? (item.stampedCrmId ? byCrmId.get(item.stampedCrmId) : undefined) ?? (item.iCalUId ? byUid.get(item.iCalUId) : undefined);
+      const rec =
+        byExchangeId.get(item.id) ??
+        (item.stampedCrmId ? byCrmId.get(item.stampedCrmId) : undefined) ??
+        (item.iCalUId ? byUid.get(item.iCalUId) : undefined);
       return this.guard(kind, item.id, counts, () => this.fromExchange(kind, store, item, rec, ctx, counts, touched, signal));
     });
     await eachLimited(ex.removed, async (id) => {
@@ -186,7 +198,20 @@ export class ActEngine {
       const todo = page.changes.filter((change) => !touched.has(change.crmId) || change.removed);
       for (const change of todo) touched.add(change.crmId);
       await eachLimited(todo, (change) =>
-        this.guard(kind, change.crmId, counts, () => this.fromCrm(kind, store, change.crmId, change.record, change.removed, change.link ?? change.record?.link, ctx, counts, exchangeByUid, signal)),
+        this.guard(kind, change.crmId, counts, () =>
+          this.fromCrm(
+            kind,
+            store,
+            change.crmId,
+            change.record,
+            change.removed,
+            change.link ?? change.record?.link,
+            ctx,
+            counts,
+            exchangeByUid,
+            signal,
+          ),
+        ),
       );
       cursor = page.cursor;
       if (!page.more) break;
@@ -208,7 +233,15 @@ export class ActEngine {
       const e = err as { reason?: unknown; message?: unknown; permanent?: unknown };
       const reason = typeof e?.reason === 'string' ? e.reason : undefined;
       // Unclassified errors, transient ones and a whole refused direction end the cycle: retried, never skipped.
-      if (!reason || isTransientReason(reason) || reason === 'AuthenticationFailed' || reason === 'CRMAuthenticationFailed' || reason === 'MailboxNotFound' || err instanceof ActClaimedError) throw err;
+      if (
+        !reason ||
+        isTransientReason(reason) ||
+        reason === 'AuthenticationFailed' ||
+        reason === 'CRMAuthenticationFailed' ||
+        reason === 'MailboxNotFound' ||
+        err instanceof ActClaimedError
+      )
+        throw err;
       counts.failed++;
       this.o.itemFailed?.(kind, item, reason, typeof e.message === 'string' ? e.message : String(err));
     }
@@ -221,7 +254,14 @@ export class ActEngine {
     return { ...table, ...Object.fromEntries(unsupported.map((f) => [f, 'None' as const])) };
   }
 
-  private link(kind: ActKind, crmId: string, w: { id: string; changeKey?: string; iCalUId?: string }, snapshot: Snapshot, origin: ActLink['origin'], state?: ActRecord['state']): ActLink {
+  private link(
+    kind: ActKind,
+    crmId: string,
+    w: { id: string; changeKey?: string; iCalUId?: string },
+    snapshot: Snapshot,
+    origin: ActLink['origin'],
+    state?: ActRecord['state'],
+  ): ActLink {
     return {
       crmId,
       exchangeId: w.id,
@@ -255,7 +295,17 @@ export class ActEngine {
         counts.unlinked++;
         return;
       }
-      await this.reconcile(kind, store, rec, item, link?.exchangeId === item.id ? link.snapshot : undefined, link?.origin ?? 'CRM', ctx, counts, signal);
+      await this.reconcile(
+        kind,
+        store,
+        rec,
+        item,
+        link?.exchangeId === item.id ? link.snapshot : undefined,
+        link?.origin ?? 'CRM',
+        ctx,
+        counts,
+        signal,
+      );
       return;
     }
     if (!tracked || kind === 'contact') return; // untracked (contacts cannot be tracked by category, as in Dynamics)
@@ -266,7 +316,10 @@ export class ActEngine {
     const fields = normalize(kind, item.fields);
     const toCrm: Fields = {};
     for (const [f, d] of Object.entries(this.directions(kind))) if (flowsToCrm(d)) toCrm[f] = fields[f];
-    const plan = { snapshot: merge({ directions: this.directions(kind), policy: settings.policy, exchange: fields, crm: { ...nulls(kind), ...toCrm } }).snapshot };
+    const plan = {
+      snapshot: merge({ directions: this.directions(kind), policy: settings.policy, exchange: fields, crm: { ...nulls(kind), ...toCrm } })
+        .snapshot,
+    };
     const created = await crm.actCreate(mailbox, kind, {
       key: item.iCalUId ?? item.id,
       fields: toCrm,
@@ -275,15 +328,27 @@ export class ActEngine {
     touched.add(created.crmId);
     if (!created.created && created.record) {
       // The CRM had it already (a replay after a crash): reconcile as a first link.
-      await this.reconcile(kind, store, created.record, item, created.record.link?.exchangeId === item.id ? created.record.link.snapshot : undefined, 'Exchange', ctx, counts, signal);
+      await this.reconcile(
+        kind,
+        store,
+        created.record,
+        item,
+        created.record.link?.exchangeId === item.id ? created.record.link.snapshot : undefined,
+        'Exchange',
+        ctx,
+        counts,
+        signal,
+      );
       return;
     }
     counts.created++;
     // Stamp the CRM id on the item, so the link can be rebuilt from Exchange alone.
-    const w = await store.update(item.id, item.changeKey, {}, { notifyAttendees: false, stamp: { org: org.uid, crmId: created.crmId } }, signal).catch((err: unknown) => {
-      if (err instanceof ExchangeConflict) return undefined; // changed meanwhile: stamped on its next change
-      throw err;
-    });
+    const w = await store
+      .update(item.id, item.changeKey, {}, { notifyAttendees: false, stamp: { org: org.uid, crmId: created.crmId } }, signal)
+      .catch((err: unknown) => {
+        if (err instanceof ExchangeConflict) return undefined; // changed meanwhile: stamped on its next change
+        throw err;
+      });
     if (w) await crm.actLink(mailbox, kind, this.link(kind, created.crmId, { ...w, iCalUId: item.iCalUId }, plan.snapshot, 'Exchange'));
   }
 
@@ -307,7 +372,13 @@ export class ActEngine {
     // Stamp when the link is made; delta does not show every kind's stamp, so a linked item is taken as stamped.
     const stampMissing = rec.link?.exchangeId !== item.id && item.stampedCrmId !== rec.crmId;
     const stateChanged = kind === 'appointment' && base?.[STATE_KEY] !== fingerprint(rec.state ?? 'open');
-    const unchanged = isEmpty(plan.toExchange) && isEmpty(plan.toCrm) && !stampMissing && base !== undefined && !stateChanged && rec.link?.exchangeId === item.id;
+    const unchanged =
+      isEmpty(plan.toExchange) &&
+      isEmpty(plan.toCrm) &&
+      !stampMissing &&
+      base !== undefined &&
+      !stateChanged &&
+      rec.link?.exchangeId === item.id;
     if (unchanged) return;
     if (settings.dryRun) {
       if (!isEmpty(plan.toExchange) || !isEmpty(plan.toCrm)) counts.updated++;
@@ -318,7 +389,16 @@ export class ActEngine {
       const notify = mayInvite({ ...exFields, ...plan.toExchange }, Object.keys(plan.toExchange), ctx);
       if (notify) counts.notified++;
       try {
-        written = { ...(await store.update(item.id, item.changeKey, plan.toExchange, { notifyAttendees: notify, stamp: { org: org.uid, crmId: rec.crmId } }, signal)), iCalUId: item.iCalUId };
+        written = {
+          ...(await store.update(
+            item.id,
+            item.changeKey,
+            plan.toExchange,
+            { notifyAttendees: notify, stamp: { org: org.uid, crmId: rec.crmId } },
+            signal,
+          )),
+          iCalUId: item.iCalUId,
+        };
         // Fields Exchange could not take without mailing attendees: its values stand, on both sides.
         for (const f of written.withheld ?? []) {
           delete plan.toExchange[f];
@@ -429,7 +509,12 @@ export class ActEngine {
     const notify = kind === 'appointment' && mayInvite(crmView, 'create', ctx);
     if (notify) counts.notified++;
     const w = await store.create(fields, { org: org.uid, crmId }, { notifyAttendees: notify }, signal);
-    const snapshot = merge({ directions: this.directions(kind), policy: settings.policy, exchange: { ...nulls(kind), ...fields }, crm: crmView }).snapshot;
+    const snapshot = merge({
+      directions: this.directions(kind),
+      policy: settings.policy,
+      exchange: { ...nulls(kind), ...fields },
+      crm: crmView,
+    }).snapshot;
     await crm.actLink(mailbox, kind, this.link(kind, crmId, w, snapshot, 'CRM', rec.state));
     counts.created++;
   }
@@ -453,10 +538,25 @@ export class ActEngine {
       if (w.withheld?.length) {
         // Exchange kept some fields (see reconcile): merge with the item as it is.
         const fresh = await store.get(link.exchangeId, signal);
-        if (fresh) await this.reconcile(kind, store, rec, { ...fresh, changeKey: w.changeKey ?? fresh.changeKey }, link.snapshot, link.origin, ctx, counts, signal);
+        if (fresh)
+          await this.reconcile(
+            kind,
+            store,
+            rec,
+            { ...fresh, changeKey: w.changeKey ?? fresh.changeKey },
+            link.snapshot,
+            link.origin,
+            ctx,
+            counts,
+            signal,
+          );
         return;
       }
-      await this.o.crm.actLink(this.o.mailbox, kind, this.link(kind, rec.crmId, { ...w, iCalUId: link.iCalUId }, plan.snapshot, link.origin, rec.state));
+      await this.o.crm.actLink(
+        this.o.mailbox,
+        kind,
+        this.link(kind, rec.crmId, { ...w, iCalUId: link.iCalUId }, plan.snapshot, link.origin, rec.state),
+      );
       if (!isEmpty(plan.toExchange)) counts.updated++;
     } catch (err) {
       if (!(err instanceof ExchangeConflict)) throw err;

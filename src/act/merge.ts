@@ -65,7 +65,7 @@ export function merge(input: MergeInput): MergePlan {
     } else {
       // Nothing flows: keep the fingerprint of the side that may flow later, so its next change
       // is seen as a change and the other side's is not.
-      plan.snapshot[field] = (direction === 'ToCRM' ? hx : direction === 'ToExchange' ? hc : hb ?? hc ?? hx)!;
+      plan.snapshot[field] = (direction === 'ToCRM' ? hx : direction === 'ToExchange' ? hc : (hb ?? hc ?? hx))!;
     }
   }
   return plan;

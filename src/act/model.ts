@@ -17,7 +17,19 @@ export { ACT_KINDS, KIND_PLURAL, type ActKind, type Attendee, type FieldValue, t
 export const FIELDS: Record<ActKind, readonly string[]> = ACT_FIELDS;
 
 /** Appointment fields whose change makes Exchange send a meeting update (Dynamics' "key fields"). */
-export const KEY_FIELDS = new Set(['subject', 'body', 'location', 'start', 'end', 'isAllDay', 'organizer', 'requiredAttendees', 'optionalAttendees', 'importance', 'showAs']);
+export const KEY_FIELDS = new Set([
+  'subject',
+  'body',
+  'location',
+  'start',
+  'end',
+  'isAllDay',
+  'organizer',
+  'requiredAttendees',
+  'optionalAttendees',
+  'importance',
+  'showAs',
+]);
 
 export const IMPORTANCE = ['low', 'normal', 'high'] as const;
 export const SHOW_AS = ['free', 'tentative', 'busy', 'oof', 'workingElsewhere'] as const;
@@ -65,7 +77,8 @@ export function normalizeField(field: string, value: unknown): FieldValue {
   if (DATE_FIELDS.has(field)) return day(value);
   if (ADDRESS_FIELDS.has(field)) return typeof value === 'string' ? value.trim().toLowerCase() || null : null;
   if (field === 'isAllDay') return value === true;
-  if (field === 'percentComplete') return typeof value === 'number' && Number.isFinite(value) ? Math.max(0, Math.min(100, Math.round(value))) : null;
+  if (field === 'percentComplete')
+    return typeof value === 'number' && Number.isFinite(value) ? Math.max(0, Math.min(100, Math.round(value))) : null;
   if (field === 'body') return typeof value === 'string' ? value.replace(/\r\n/g, '\n').trim() || null : null;
   return typeof value === 'string' ? value : typeof value === 'number' || typeof value === 'boolean' ? value : null;
 }
@@ -92,5 +105,7 @@ export function snapshotOf(fields: Fields): Snapshot {
 }
 
 export function hasAttendees(fields: Fields): boolean {
-  return ((fields.requiredAttendees as Attendee[] | null)?.length ?? 0) + ((fields.optionalAttendees as Attendee[] | null)?.length ?? 0) > 0;
+  return (
+    ((fields.requiredAttendees as Attendee[] | null)?.length ?? 0) + ((fields.optionalAttendees as Attendee[] | null)?.length ?? 0) > 0
+  );
 }

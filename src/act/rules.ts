@@ -32,7 +32,12 @@ export function mayInvite(fields: Fields, changed: string[] | 'create', ctx: Rul
 export type RemovalReason = 'deleted' | 'leftFilter' | 'accessLost';
 
 /** What a CRM record's removal does to its linked Exchange item. */
-export function onCrmRemoval(kind: ActKind, reason: RemovalReason, last: Fields | undefined, ctx: RuleContext): { action: 'delete' | 'unlink'; sendCancellations: boolean } {
+export function onCrmRemoval(
+  kind: ActKind,
+  reason: RemovalReason,
+  last: Fields | undefined,
+  ctx: RuleContext,
+): { action: 'delete' | 'unlink'; sendCancellations: boolean } {
   // A logical delete (left the filter, lost access) unlinks: the meeting is not cancelled (§7.1).
   if (reason !== 'deleted') return { action: 'unlink', sendCancellations: false };
   if (kind === 'appointment') {
@@ -46,7 +51,12 @@ export function onCrmRemoval(kind: ActKind, reason: RemovalReason, last: Fields 
 }
 
 /** What an Exchange item's deletion does to its linked CRM record. */
-export function onExchangeRemoval(kind: ActKind, crm: Fields | undefined, state: AppointmentState | undefined, ctx: RuleContext): 'delete' | 'unlink' {
+export function onExchangeRemoval(
+  kind: ActKind,
+  crm: Fields | undefined,
+  state: AppointmentState | undefined,
+  ctx: RuleContext,
+): 'delete' | 'unlink' {
   if (kind === 'task') return 'delete';
   // Contacts deleted in Outlook are untracked; the CRM keeps its contact.
   if (kind === 'contact') return 'unlink';

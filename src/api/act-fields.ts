@@ -4,7 +4,19 @@
 // the configurable ones; src/act builds its model and direction tables from the same lists.
 
 export const ACT_FIELDS = {
-  appointment: ['subject', 'body', 'location', 'start', 'end', 'isAllDay', 'importance', 'showAs', 'organizer', 'requiredAttendees', 'optionalAttendees'],
+  appointment: [
+    'subject',
+    'body',
+    'location',
+    'start',
+    'end',
+    'isAllDay',
+    'importance',
+    'showAs',
+    'organizer',
+    'requiredAttendees',
+    'optionalAttendees',
+  ],
   contact: [
     'givenName',
     'middleName',
@@ -38,7 +50,11 @@ export const ACT_KINDS = ['appointment', 'contact', 'task'] as const;
 export type ActKind = (typeof ACT_KINDS)[number];
 
 /** Plural names, as the Deployment, status and metrics write them. */
-export const KIND_PLURAL: Record<ActKind, 'appointments' | 'contacts' | 'tasks'> = { appointment: 'appointments', contact: 'contacts', task: 'tasks' };
+export const KIND_PLURAL: Record<ActKind, 'appointments' | 'contacts' | 'tasks'> = {
+  appointment: 'appointments',
+  contact: 'contacts',
+  task: 'tasks',
+};
 
 export interface Attendee {
   address: string;

@@ -38,5 +38,8 @@ export function incomingStart(input: IncomingStartInput): IncomingStart | undefi
   if (own) candidates.push({ after: own, from: 'Mailbox' });
   else if (since && tested) candidates.push({ after: new Date(tested.getTime() - durationMs(since, 0)), from: 'Deployment' });
   // The later wins; on a tie the mailbox's own setting is named, as the more specific one.
-  return candidates.reduce<IncomingStart | undefined>((best, c) => (!best || c.after.getTime() >= best.after.getTime() ? c : best), undefined);
+  return candidates.reduce<IncomingStart | undefined>(
+    (best, c) => (!best || c.after.getTime() >= best.after.getTime() ? c : best),
+    undefined,
+  );
 }

@@ -18,13 +18,18 @@ export async function renderCrdFiles(): Promise<Record<string, string>> {
 
 /** json-schema-to-typescript does not know the Kubernetes extensions or our checks; drop them before compiling. */
 function plain(s: Schema): object {
-  return JSON.parse(JSON.stringify(s, (key, value) => (key.startsWith('x-kubernetes-') || key.startsWith('x-mailsync-') ? undefined : value)));
+  return JSON.parse(
+    JSON.stringify(s, (key, value) => (key.startsWith('x-kubernetes-') || key.startsWith('x-mailsync-') ? undefined : value)),
+  );
 }
 
 export async function renderTypes(): Promise<string> {
   const parts = ['// Generated from src/api/schema.ts by `make generate`. Do not edit.\n/* eslint-disable */\n'];
   for (const k of KINDS) {
-    for (const [suffix, schema] of [['Spec', k.spec], ['Status', k.status]] as const) {
+    for (const [suffix, schema] of [
+      ['Spec', k.spec],
+      ['Status', k.status],
+    ] as const) {
       const ts = await compile(plain(schema) as never, `${k.kind}${suffix}`, {
         bannerComment: '',
         additionalProperties: false,

@@ -33,8 +33,16 @@ export function retryPolicyOf(spec: DeploymentSpec['retryPolicy'] | undefined, f
   const r = spec ?? {};
   return {
     maxTransientFailures: r.maxTransientFailures ?? fallback.maxTransientFailures,
-    backoff: { ...fallback.backoff, baseMs: durationMs(r.backoff, fallback.backoff.baseMs), maxMs: durationMs(r.maxBackoff, fallback.backoff.maxMs) },
-    probe: { ...fallback.probe, baseMs: durationMs(r.probeInterval, fallback.probe.baseMs), maxMs: durationMs(r.maxProbeInterval, fallback.probe.maxMs) },
+    backoff: {
+      ...fallback.backoff,
+      baseMs: durationMs(r.backoff, fallback.backoff.baseMs),
+      maxMs: durationMs(r.maxBackoff, fallback.backoff.maxMs),
+    },
+    probe: {
+      ...fallback.probe,
+      baseMs: durationMs(r.probeInterval, fallback.probe.baseMs),
+      maxMs: durationMs(r.maxProbeInterval, fallback.probe.maxMs),
+    },
     reconnectMaxMs: fallback.reconnectMaxMs,
   };
 }

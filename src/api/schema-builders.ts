@@ -106,7 +106,8 @@ export const duration = (description: string, extra: Extra = {}): Schema =>
     'x-mailsync-checks': [
       {
         require: '^([0-9]+(\\.[0-9]+)?(ms|s|m|h))+$',
-        message: 'must be a duration such as 30s, 5m or 1h30m: numbers each followed by a unit (ms, s, m or h), without spaces; write a day as 24h',
+        message:
+          'must be a duration such as 30s, 5m or 1h30m: numbers each followed by a unit (ms, s, m or h), without spaces; write a day as 24h',
       },
     ],
     ...extra,
@@ -138,8 +139,14 @@ export const domainName = (description: string, extra: Extra = {}): Schema =>
     maxLength: 253,
     'x-mailsync-checks': [
       { refuse: '^@', message: 'write the domain alone, without @: contoso.example, not @contoso.example' },
-      { refuse: '\\*', message: 'wildcards are not supported: list each domain, such as contoso.example (subdomains are separate entries)' },
-      { require: `^${DOMAIN}$`, message: 'must be a domain such as contoso.example: labels of letters, digits and hyphens separated by single dots' },
+      {
+        refuse: '\\*',
+        message: 'wildcards are not supported: list each domain, such as contoso.example (subdomains are separate entries)',
+      },
+      {
+        require: `^${DOMAIN}$`,
+        message: 'must be a domain such as contoso.example: labels of letters, digits and hyphens separated by single dots',
+      },
     ],
     ...extra,
   });
@@ -154,10 +161,14 @@ export const emailAddress = (description: string, extra: Extra = {}): Schema =>
     maxLength: 254,
     'x-mailsync-checks': [
       { refuse: '^[Mm][Aa][Ii][Ll][Tt][Oo]:', message: 'write the address alone, without mailto: (ann@contoso.example)' },
-      { refuse: '[<>"\\s]', message: 'write the bare address, such as ann@contoso.example, without a display name, quotes, angle brackets or spaces' },
+      {
+        refuse: '[<>"\\s]',
+        message: 'write the bare address, such as ann@contoso.example, without a display name, quotes, angle brackets or spaces',
+      },
       {
         require: `^${LOCAL_CHAR}+(\\.${LOCAL_CHAR}+)*@${DOMAIN}$`,
-        message: 'must be an email address such as ann@contoso.example: one @, no empty part between dots, and a domain with at least one dot',
+        message:
+          'must be an email address such as ann@contoso.example: one @, no empty part between dots, and a domain with at least one dot',
       },
     ],
     ...extra,
@@ -171,8 +182,14 @@ export const hostName = (description: string, example: string, portField: string
   str(description, {
     maxLength: 253,
     'x-mailsync-checks': [
-      { refuse: '://', message: `takes a host name, not a URL: write ${example} alone (the protocol comes from serverType, TLS from tls and the port from ${portField})` },
-      { refuse: '^([^:\\[\\]]+|\\[[^\\]]*\\]):[0-9]*$', message: `takes the host alone: write the port in ${portField} (server: ${example}, port: ${examplePort})` },
+      {
+        refuse: '://',
+        message: `takes a host name, not a URL: write ${example} alone (the protocol comes from serverType, TLS from tls and the port from ${portField})`,
+      },
+      {
+        refuse: '^([^:\\[\\]]+|\\[[^\\]]*\\]):[0-9]*$',
+        message: `takes the host alone: write the port in ${portField} (server: ${example}, port: ${examplePort})`,
+      },
       {
         require: `^(${LABEL}(\\.${LABEL})*\\.?|[0-9A-Fa-f.]*:[0-9A-Fa-f.]*:[0-9A-Fa-f:.]*|\\[[0-9A-Fa-f.]*:[0-9A-Fa-f.]*:[0-9A-Fa-f:.]*\\])$`,
         message: `must be a host name (${example}), an IPv4 address (192.0.2.10) or an IPv6 address (2001:db8::1 or [2001:db8::1])`,
@@ -187,7 +204,10 @@ export const webUrl = (description: string, example: string, optIn: string, extr
     maxLength: 2048,
     'x-mailsync-checks': [
       { require: '^https?://', message: `must be an https:// URL such as ${example} (http:// only with ${optIn}: true)` },
-      { require: '^https?://[^\\s/?#@]+([/?#]\\S*)?$', message: `must be an https:// URL with a host and no spaces or user name, such as ${example}` },
+      {
+        require: '^https?://[^\\s/?#@]+([/?#]\\S*)?$',
+        message: `must be an https:// URL with a host and no spaces or user name, such as ${example}`,
+      },
     ],
     ...extra,
   });
@@ -208,7 +228,7 @@ export function localRef(description: string, what: string): Schema {
         ],
       }),
       namespace: str(
-        'Not allowed, not even naming the resource\'s own namespace: references always resolve in the resource\'s own namespace ' +
+        "Not allowed, not even naming the resource's own namespace: references always resolve in the resource's own namespace " +
           '(a namespace is a tenant boundary). Present only so that a manifest that sets it is refused with a clear message rather than silently pruned.',
         { maxLength: 63 },
       ),
@@ -232,7 +252,9 @@ export function secretKeyRef(description: string, what: 'Secret' | 'ConfigMap' =
   const ref = localRef(description, what);
   ref.properties!.key = str(`Key within the ${what}.`, {
     maxLength: 253,
-    'x-mailsync-checks': [{ require: '^[-._a-zA-Z0-9]+$', message: `must be a key of the ${what}: letters, digits, '-', '_' and '.', such as ca.crt` }],
+    'x-mailsync-checks': [
+      { require: '^[-._a-zA-Z0-9]+$', message: `must be a key of the ${what}: letters, digits, '-', '_' and '.', such as ca.crt` },
+    ],
   });
   return ref;
 }
@@ -243,8 +265,7 @@ export const conditionSchema: Schema = obj(
   {
     type: str('Type of condition in CamelCase.', {
       maxLength: 316,
-      pattern:
-        '^([a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*/)?(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])$',
+      pattern: '^([a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*/)?(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])$',
     }),
     status: oneOf(['True', 'False', 'Unknown'], 'Status of the condition.'),
     observedGeneration: int('The .metadata.generation that the condition was set based upon.', {

@@ -37,7 +37,15 @@ export const OUTGOING_METHODS = ['ServerSideSync', 'None'] as const;
 export const ACT_METHODS = ['ServerSideSync', 'None'] as const;
 export const FILTERING_METHODS = ['All', 'RepliesToCRMEmail', 'FromCRMRecords', 'FromEmailEnabledRecords', 'None', 'CRMDecides'] as const;
 /** Exchange Server versions reachable over EWS (Exchange 2010 SP3 speaks the 2010 SP2 schema; SE and 2019 the 2016 one). */
-export const EXCHANGE_VERSIONS = ['Exchange2010', 'Exchange2010_SP1', 'Exchange2010_SP2', 'Exchange2013', 'Exchange2013_SP1', 'Exchange2016', 'Exchange2019'] as const;
+export const EXCHANGE_VERSIONS = [
+  'Exchange2010',
+  'Exchange2010_SP1',
+  'Exchange2010_SP2',
+  'Exchange2013',
+  'Exchange2013_SP1',
+  'Exchange2016',
+  'Exchange2019',
+] as const;
 
 const caBundle = obj(
   'Extra certificate authorities to trust for this server, in PEM. Certificate verification is always on; ' +
@@ -57,8 +65,8 @@ const caBundle = obj(
 const oauthSettings = (optIn: string, secretField: string) =>
   obj(
     'OAuth 2.0 (docs/oauth.md). OAuth2: an app-only token (client credentials) for Microsoft Graph, EWS or Dataverse. XOAUTH2 with ' +
-      'these settings: a token for IMAP, POP3 and SMTP from the token endpoint: delegated, from a user\'s refresh token (Secret key ' +
-      'refreshToken: Gmail, Microsoft 365), or app-only (client credentials: Microsoft 365\'s IMAP, POP and SMTP). The client proves ' +
+      "these settings: a token for IMAP, POP3 and SMTP from the token endpoint: delegated, from a user's refresh token (Secret key " +
+      "refreshToken: Gmail, Microsoft 365), or app-only (client credentials: Microsoft 365's IMAP, POP and SMTP). The client proves " +
       `itself with the Secret in ${secretField}: key clientSecret, or a certificate (keys tls.crt and tls.key, a kubernetes.io/tls ` +
       'Secret: no shared secret travels), or needs no Secret at all with serviceAccountName (workload identity federation).',
     {
@@ -103,7 +111,7 @@ const credentials = obj(
     ),
     secretRef: localRef(
       'Secret with keys username and password (Basic, NTLM); clientSecret, or tls.crt and tls.key (OAuth2); accessToken, or with oauth ' +
-        'a refreshToken or the client\'s credentials (XOAUTH2). Required when source is Profile, unless oauth.serviceAccountName stands for it.',
+        "a refreshToken or the client's credentials (XOAUTH2). Required when source is Profile, unless oauth.serviceAccountName stands for it.",
       'Secret',
     ),
     impersonation: bool('Exchange only: act as each mailbox through the ApplicationImpersonation role.', { default: false }),
@@ -112,7 +120,8 @@ const credentials = obj(
     rules: [
       {
         rule: "self.source != 'Mailbox' || !has(self.secretRef)",
-        message: 'credentials.secretRef must be empty when credentials.source is Mailbox: each Mailbox names its Secret in spec.credentialsSecretRef',
+        message:
+          'credentials.secretRef must be empty when credentials.source is Mailbox: each Mailbox names its Secret in spec.credentialsSecretRef',
         fieldPath: '.secretRef',
       },
     ],
@@ -123,10 +132,12 @@ const SAME_SETTINGS = 'authentication, credentials and oauth';
 
 function connection(direction: 'incoming' | 'outgoing'): Schema {
   const protocols = direction === 'incoming' ? ['EWS', 'Graph', 'IMAP', 'POP3'] : ['EWS', 'Graph', 'SMTP'];
-  const [example, port, ports] = direction === 'incoming' ? ['imap.example.com', 993, 'IMAP 993/143, POP3 995/110'] : ['smtp.example.com', 587, 'SMTP 465/587'];
+  const [example, port, ports] =
+    direction === 'incoming' ? ['imap.example.com', 993, 'IMAP 993/143, POP3 995/110'] : ['smtp.example.com', 587, 'SMTP 465/587'];
   // Outgoing's descriptions say what useSameSettingsForOutgoing does to them.
   const note = (s: Schema, text: string): Schema => (direction === 'outgoing' ? { ...s, description: `${s.description} ${text}` } : s);
-  const shared = (s: Schema) => note(s, 'Set only when spec.useSameSettingsForOutgoing is false; while it is true the incoming one is used.');
+  const shared = (s: Schema) =>
+    note(s, 'Set only when spec.useSameSettingsForOutgoing is false; while it is true the incoming one is used.');
   const props: Record<string, Schema> = {
     protocol: oneOf(
       protocols,
@@ -156,14 +167,14 @@ function connection(direction: 'incoming' | 'outgoing'): Schema {
       oneOf(
         AUTH_METHODS,
         'Authentication method. NTLM is for Exchange Server (EWS), OAuth2 (client credentials) for Exchange, XOAUTH2 for IMAP, POP3 and ' +
-          'SMTP (a static accessToken, or tokens from oauth). None: an anonymous SMTP relay that accepts mail by the sender\'s IP ' +
+          "SMTP (a static accessToken, or tokens from oauth). None: an anonymous SMTP relay that accepts mail by the sender's IP " +
           '(outgoing SMTP only, with useSameSettingsForOutgoing: false; TLS still applies). Defaults to Basic.',
         // Outgoing has no default, so that a value written while useSameSettingsForOutgoing is true is refused rather than ignored.
         direction === 'incoming' ? { default: 'Basic' } : {},
       ),
     ),
     credentials: shared(credentials),
-    oauth: shared(oauthSettings('spec.allowInsecureAuthentication', 'credentials.secretRef (or each Mailbox\'s spec.credentialsSecretRef)')),
+    oauth: shared(oauthSettings('spec.allowInsecureAuthentication', "credentials.secretRef (or each Mailbox's spec.credentialsSecretRef)")),
     caBundle: note(caBundle, 'While spec.useSameSettingsForOutgoing is true, outgoing trusts the incoming caBundle unless this is set.'),
     timeout: duration('Per-operation timeout for this server.', { default: '30s' }),
   };
@@ -185,7 +196,7 @@ function connection(direction: 'incoming' | 'outgoing'): Schema {
   }
   if (direction === 'outgoing') {
     props.saveToSentFolder = bool(
-      'IMAP profiles: after the SMTP server accepted a message, save a copy in the mailbox\'s Sent folder over IMAP (APPEND, flagged ' +
+      "IMAP profiles: after the SMTP server accepted a message, save a copy in the mailbox's Sent folder over IMAP (APPEND, flagged " +
         'as read; the folder marked \\Sent, else one named Sent, created when missing), as a mail client does. Unset means true. ' +
         'Set false for servers that save sent mail themselves (Gmail, Exchange, Microsoft 365), or the copy appears twice. ' +
         'Exchange profiles always save it (EWS SendAndSaveCopy, Graph sendMail).',
@@ -314,17 +325,20 @@ const profileRules: Rule[] = [
   // Protocol pairings that server-side sync does not support.
   {
     rule: `!(self.serverType in ${mailTypes}) || !has(self.outgoing) || !has(self.outgoing.protocol) || self.outgoing.protocol == 'SMTP'`,
-    message: 'spec.outgoing.protocol: IMAP and POP3 profiles send through SMTP; Exchange outgoing with POP3 or IMAP incoming is not supported. Set spec.outgoing.protocol to SMTP or remove it',
+    message:
+      'spec.outgoing.protocol: IMAP and POP3 profiles send through SMTP; Exchange outgoing with POP3 or IMAP incoming is not supported. Set spec.outgoing.protocol to SMTP or remove it',
     fieldPath: '.outgoing.protocol',
   },
   {
     rule: `!(self.serverType in ${exchange}) || !has(self.outgoing) || !has(self.outgoing.protocol) || self.outgoing.protocol == (self.serverType == 'ExchangeServer' ? 'EWS' : 'Graph')`,
-    message: 'spec.outgoing.protocol: Exchange profiles send through Exchange (EWS for ExchangeServer, Graph for ExchangeOnline); SMTP outgoing with Exchange incoming is not supported. Remove spec.outgoing.protocol or use a separate IMAP profile',
+    message:
+      'spec.outgoing.protocol: Exchange profiles send through Exchange (EWS for ExchangeServer, Graph for ExchangeOnline); SMTP outgoing with Exchange incoming is not supported. Remove spec.outgoing.protocol or use a separate IMAP profile',
     fieldPath: '.outgoing.protocol',
   },
   {
     rule: "!has(self.incoming) || !has(self.incoming.protocol) || self.incoming.protocol == (self.serverType == 'ExchangeServer' ? 'EWS' : self.serverType == 'ExchangeOnline' ? 'Graph' : self.serverType)",
-    message: 'spec.incoming.protocol must match spec.serverType (ExchangeServer: EWS, ExchangeOnline: Graph, IMAP: IMAP, POP3: POP3); remove it to use the default',
+    message:
+      'spec.incoming.protocol must match spec.serverType (ExchangeServer: EWS, ExchangeOnline: Graph, IMAP: IMAP, POP3: POP3); remove it to use the default',
     fieldPath: '.incoming.protocol',
   },
   // Required fields per type.
@@ -336,7 +350,8 @@ const profileRules: Rule[] = [
   },
   {
     rule: "self.serverType != 'ExchangeServer' || (has(self.incoming) && (has(self.incoming.url) || self.incoming.autodiscover))",
-    message: 'spec.incoming.url (the EWS URL, e.g. https://mail.example.com/EWS/Exchange.asmx) or spec.incoming.autodiscover: true is required for ExchangeServer profiles',
+    message:
+      'spec.incoming.url (the EWS URL, e.g. https://mail.example.com/EWS/Exchange.asmx) or spec.incoming.autodiscover: true is required for ExchangeServer profiles',
     fieldPath: '.incoming',
     reason: 'FieldValueRequired',
   },
@@ -364,17 +379,20 @@ const profileRules: Rule[] = [
   },
   {
     rule: "self.serverType == 'IMAP' || !has(self.outgoing) || !has(self.outgoing.saveToSentFolder)",
-    message: 'spec.outgoing.saveToSentFolder is for IMAP profiles (the copy is saved over IMAP); POP3 has no folders and Exchange saves sent mail itself: remove it',
+    message:
+      'spec.outgoing.saveToSentFolder is for IMAP profiles (the copy is saved over IMAP); POP3 has no folders and Exchange saves sent mail itself: remove it',
     fieldPath: '.outgoing.saveToSentFolder',
   },
   {
     rule: "!has(self.exchangeVersion) || self.serverType == 'ExchangeServer'",
-    message: 'spec.exchangeVersion is only for ExchangeServer profiles (EWS); Exchange Online is reached through Microsoft Graph, IMAP and POP3 have no version: remove it',
+    message:
+      'spec.exchangeVersion is only for ExchangeServer profiles (EWS); Exchange Online is reached through Microsoft Graph, IMAP and POP3 have no version: remove it',
     fieldPath: '.exchangeVersion',
   },
   {
     rule: `self.serverType in ${exchange} || !has(self.appointmentsContactsTasks) || !self.appointmentsContactsTasks.enabled`,
-    message: 'spec.appointmentsContactsTasks.enabled: appointment, contact and task synchronization needs Exchange (ExchangeServer or ExchangeOnline); IMAP and POP3 profiles synchronize email only',
+    message:
+      'spec.appointmentsContactsTasks.enabled: appointment, contact and task synchronization needs Exchange (ExchangeServer or ExchangeOnline); IMAP and POP3 profiles synchronize email only',
     fieldPath: '.appointmentsContactsTasks.enabled',
   },
   {
@@ -390,18 +408,27 @@ const rollout = obj(
   'How a change to this profile reaches its mailboxes: in batches, queue mailboxes first, each batch tested before it switches. ' +
     'Mailboxes whose test fails keep running on the last revision that passed.',
   {
-    batchSize: int('Mailboxes moved to a new revision per batch (queue mailboxes first, then users, each by name).', { minimum: 1, maximum: 10000, default: 50 }),
+    batchSize: int('Mailboxes moved to a new revision per batch (queue mailboxes first, then users, each by name).', {
+      minimum: 1,
+      maximum: 10000,
+      default: 50,
+    }),
     maxConcurrentTests: int(
       "Connection tests of this profile's mailboxes running at once: rollouts, Test and Enable of new mailboxes and test requests alike.",
       { minimum: 1, maximum: 300, default: 10 },
     ),
-    interval: duration('Pause between batches: the next batch starts this long after every mailbox of the previous one has a test result.', { default: '30s' }),
+    interval: duration(
+      'Pause between batches: the next batch starts this long after every mailbox of the previous one has a test result.',
+      { default: '30s' },
+    ),
     failureThreshold: int('Percentage of failed tests in a batch at which the rollout pauses (Dynamics alerts at 50%).', {
       minimum: 1,
       maximum: 100,
       default: 50,
     }),
-    paused: bool('Pause the rollout by hand: no further batch starts until this is false again (tests already admitted finish).', { default: false }),
+    paused: bool('Pause the rollout by hand: no further batch starts until this is false again (tests already admitted finish).', {
+      default: false,
+    }),
   },
 );
 
@@ -426,19 +453,26 @@ const rolloutStatus = obj(
     revision: str('The revision being rolled out.', { maxLength: 64 }),
     batch: int('Batches admitted so far (1 is the first).', { minimum: 0 }),
     batchSize: int('Mailboxes admitted in the current batch.', { minimum: 0 }),
-    batchAfter: str('Exclusive lower bound of the current batch in the rollout order ("Kind/name"); empty for the first batch.', { maxLength: 300 }),
-    admittedThrough: str('Last mailbox admitted so far in the rollout order ("Kind/name", e.g. User/ann); empty before the first batch.', { maxLength: 300 }),
-    batchStartTime: str('When the current batch was admitted.', { format: 'date-time' }),
-    batchCompletionTime: str('When every mailbox of the current batch had a test result; the next batch is admitted spec.rollout.interval later.', {
-      format: 'date-time',
+    batchAfter: str('Exclusive lower bound of the current batch in the rollout order ("Kind/name"); empty for the first batch.', {
+      maxLength: 300,
     }),
+    admittedThrough: str('Last mailbox admitted so far in the rollout order ("Kind/name", e.g. User/ann); empty before the first batch.', {
+      maxLength: 300,
+    }),
+    batchStartTime: str('When the current batch was admitted.', { format: 'date-time' }),
+    batchCompletionTime: str(
+      'When every mailbox of the current batch had a test result; the next batch is admitted spec.rollout.interval later.',
+      {
+        format: 'date-time',
+      },
+    ),
     failures: arr(
       obj(
         'A mailbox whose test of this revision failed.',
         {
           mailbox: str('Name of the Mailbox.', { maxLength: 253 }),
           reason: str('Failure reason, e.g. ServerUnreachable or AuthenticationFailed.', { maxLength: 1024 }),
-          message: str('What failed, as in the mailbox\'s UpToDate condition.', { maxLength: 4096 }),
+          message: str("What failed, as in the mailbox's UpToDate condition.", { maxLength: 4096 }),
         },
         { required: ['mailbox', 'reason'] },
       ),
@@ -471,7 +505,7 @@ export const emailServerProfileSpec: Schema = obj(
     exchangeVersion: oneOf(
       EXCHANGE_VERSIONS,
       'ExchangeServer only: the Exchange version of the server, which decides the EWS schema version requests are written for ' +
-        '(RequestServerVersion). Unset (recommended), the version is detected from the server\'s first answer: requests start in the ' +
+        "(RequestServerVersion). Unset (recommended), the version is detected from the server's first answer: requests start in the " +
         'Exchange 2010 schema, which every supported server accepts, and use the detected one from then on. Exchange2010_SP2 also covers ' +
         'Exchange 2010 SP3; Exchange2019 also covers Exchange Server SE. A version newer than the server is refused by the server.',
     ),
@@ -491,21 +525,27 @@ export const emailServerProfileSpec: Schema = obj(
       { default: false },
     ),
     maxConcurrentConnections: int(
-      'Connections open at once to one server of this profile per authenticated identity (Dynamics: per mailbox with the mailbox\'s ' +
+      "Connections open at once to one server of this profile per authenticated identity (Dynamics: per mailbox with the mailbox's " +
         "credentials, per profile with the profile's): IMAP sessions (each mailbox's inbox, and its Sent Items when tracked), SMTP " +
-        'connections (each send holds one; a mailbox\'s pool has at most this many), EWS and Graph requests, and test connections. ' +
+        "connections (each send holds one; a mailbox's pool has at most this many), EWS and Graph requests, and test connections. " +
         "A connection waits for a free one. A profile's shared identity is used by every sync worker, so each holds its share: this " +
         'divided by the live workers, at least one. An IMAP service account needs one per mailbox it keeps open.',
       { minimum: 1, maximum: 300, default: 10 },
     ),
-    minPollingInterval: duration('Shortest time between two safety resyncs (or polls) of one mailbox: a mailbox that receives mail is looked at this often.', { default: '5m' }),
+    minPollingInterval: duration(
+      'Shortest time between two safety resyncs (or polls) of one mailbox: a mailbox that receives mail is looked at this often.',
+      { default: '5m' },
+    ),
     maxPollingInterval: duration(
       'Longest time between two safety resyncs (or polls) of one mailbox: the interval doubles after each cycle that found nothing, ' +
         'from minPollingInterval up to this (as the keep-alive of Dynamics 365 polls quiet mailboxes less), and falls back to ' +
         'minPollingInterval when mail arrives. Defaults to 15m, or to minPollingInterval when that is longer.',
     ),
     processEmailReceivedAfter: str('Only mail received after this time is processed (RFC 3339).', { format: 'date-time' }),
-    moveFailedToUndeliverable: bool('Move messages that cannot be tracked to an Undeliverable folder instead of leaving them in the Inbox.', { default: false }),
+    moveFailedToUndeliverable: bool(
+      'Move messages that cannot be tracked to an Undeliverable folder instead of leaving them in the Inbox.',
+      { default: false },
+    ),
     maxAttachmentSize: quantity('Largest attachment taken into the CRM; larger messages are reported and skipped.'),
     appointmentsContactsTasks: obj('Synchronization of appointments, contacts and tasks (Exchange only).', {
       enabled: bool('Allow mailboxes of this profile to synchronize appointments, contacts and tasks.', { default: false }),
@@ -524,11 +564,15 @@ export const emailServerProfileStatus: Schema = obj('EmailServerProfileStatus is
       'Every change to either is a new revision, rolled out to the mailboxes by spec.rollout.',
     { maxLength: 64 },
   ),
-  revisions: arr(revisionRecord, 'The revisions mailboxes run on (the current one and any older last-known-good ones), so that workers can run them.', {
-    maxItems: 32,
-    'x-kubernetes-list-type': 'map',
-    'x-kubernetes-list-map-keys': ['revision'],
-  }),
+  revisions: arr(
+    revisionRecord,
+    'The revisions mailboxes run on (the current one and any older last-known-good ones), so that workers can run them.',
+    {
+      maxItems: 32,
+      'x-kubernetes-list-type': 'map',
+      'x-kubernetes-list-map-keys': ['revision'],
+    },
+  ),
   rollout: rolloutStatus,
   connectionTest: obj(
     "The last test of the profile itself (Dynamics' Test Connection), run on a test request (annotation mailsync.dev/test-requested-at), " +
@@ -543,7 +587,10 @@ export const emailServerProfileStatus: Schema = obj('EmailServerProfileStatus is
           'One direction: its server and how far the test got.',
           {
             direction: oneOf(['incoming', 'outgoing'], 'Which server.'),
-            reason: str('Succeeded, or the failure reason (see docs/observability.md), e.g. ServerUnreachable, TLSError, AuthenticationFailed.', { maxLength: 64 }),
+            reason: str(
+              'Succeeded, or the failure reason (see docs/observability.md), e.g. ServerUnreachable, TLSError, AuthenticationFailed.',
+              { maxLength: 64 },
+            ),
             message: str('What was tested and found (steps: reachability, TLS, sign-in), or what failed.', { maxLength: 4096 }),
           },
           { required: ['direction', 'reason', 'message'] },
@@ -556,7 +603,10 @@ export const emailServerProfileStatus: Schema = obj('EmailServerProfileStatus is
 });
 
 const deliveryMethods = {
-  incoming: oneOf(INCOMING_METHODS, 'How incoming email reaches the CRM: ServerSideSync, ForwardMailbox (through a forward mailbox), or None.'),
+  incoming: oneOf(
+    INCOMING_METHODS,
+    'How incoming email reaches the CRM: ServerSideSync, ForwardMailbox (through a forward mailbox), or None.',
+  ),
   outgoing: oneOf(OUTGOING_METHODS, 'How email written in the CRM is sent: ServerSideSync or None.'),
   appointmentsContactsTasks: oneOf(ACT_METHODS, 'Appointments, contacts and tasks: ServerSideSync (Exchange only) or None.'),
 };
@@ -564,7 +614,9 @@ const deliveryMethods = {
 export const mailboxSpec: Schema = obj(
   "MailboxSpec is one CRM user's or queue's mailbox.",
   {
-    emailAddress: emailAddress('The mailbox address, such as ann@contoso.example (the bare address: no display name, no mailto:). Changing it withdraws any approval.'),
+    emailAddress: emailAddress(
+      'The mailbox address, such as ann@contoso.example (the bare address: no display name, no mailto:). Changing it withdraws any approval.',
+    ),
     owner: obj(
       'The CRM user or queue this mailbox belongs to. Required, except for a forward mailbox, which has none.',
       {
@@ -574,7 +626,10 @@ export const mailboxSpec: Schema = obj(
       { required: ['kind', 'name'] },
     ),
     deploymentRef: localRef('The Deployment (CRM organization) this mailbox belongs to.', 'Deployment'),
-    serverProfileRef: localRef("The EmailServerProfile to use. Defaults to the Deployment's spec.defaults.serverProfileRef.", 'EmailServerProfile'),
+    serverProfileRef: localRef(
+      "The EmailServerProfile to use. Defaults to the Deployment's spec.defaults.serverProfileRef.",
+      'EmailServerProfile',
+    ),
     ...deliveryMethods,
     credentialsSecretRef: localRef(
       "Secret with this mailbox's credentials (username and password, or accessToken), used when the profile's credentials.source is Mailbox.",
@@ -611,21 +666,30 @@ export const mailboxSpec: Schema = obj(
           '(Dynamics\' "Synchronize items with Exchange from this organization only"): only one organization writes to a mailbox.',
         { default: false },
       ),
-      dryRun: bool('Read both sides and report what the synchronization would do (status.act.dryRun, an Event), writing nothing.', { default: false }),
+      dryRun: bool('Read both sides and report what the synchronization would do (status.act.dryRun, an Event), writing nothing.', {
+        default: false,
+      }),
     }),
   },
   {
     required: ['emailAddress', 'deploymentRef'],
     rules: [
-      { rule: 'self.forwardMailbox || has(self.owner)', message: 'the CRM user or queue this mailbox belongs to (kind and name) is required; only forward mailboxes have none', fieldPath: '.owner', reason: 'FieldValueRequired' },
+      {
+        rule: 'self.forwardMailbox || has(self.owner)',
+        message: 'the CRM user or queue this mailbox belongs to (kind and name) is required; only forward mailboxes have none',
+        fieldPath: '.owner',
+        reason: 'FieldValueRequired',
+      },
       {
         rule: '!self.forwardMailbox || !has(self.owner)',
-        message: 'spec.owner: a forward mailbox has no owner: each forwarded message belongs to the user or queue whose mailbox forwarded it; remove spec.owner',
+        message:
+          'spec.owner: a forward mailbox has no owner: each forwarded message belongs to the user or queue whose mailbox forwarded it; remove spec.owner',
         fieldPath: '.owner',
       },
       {
         rule: "!self.deleteAfterProcessing || self.forwardMailbox || (has(self.owner) && self.owner.kind == 'Queue')",
-        message: 'spec.deleteAfterProcessing is only allowed for forward mailboxes (spec.forwardMailbox: true) and queue mailboxes: a user\'s mailbox is his own',
+        message:
+          "spec.deleteAfterProcessing is only allowed for forward mailboxes (spec.forwardMailbox: true) and queue mailboxes: a user's mailbox is his own",
         fieldPath: '.deleteAfterProcessing',
       },
       {
@@ -647,21 +711,18 @@ export const mailboxSpec: Schema = obj(
   },
 );
 
-const checkpoint = obj(
-  'Where incremental sync resumes: IMAP UIDVALIDITY/last UID/HIGHESTMODSEQ, or an EWS/Graph sync state.',
-  {
-    uidValidity: str('IMAP UIDVALIDITY of the synced folder.', { maxLength: 32 }),
-    lastUid: int('Highest IMAP UID delivered to the CRM.', { format: 'int64' }),
-    highestModseq: str('IMAP HIGHESTMODSEQ at the last sync.', { maxLength: 32 }),
-    syncState: str('Opaque EWS SyncState or Graph delta link.', { maxLength: 16384 }),
-    sentItems: obj("Where the sync of the mailbox's Sent Items resumes (the Deployment's trackSentItems), in the same fields.", {
-      uidValidity: str('IMAP UIDVALIDITY of the Sent folder.', { maxLength: 32 }),
-      lastUid: int('Highest IMAP UID of the Sent folder delivered to the CRM.', { format: 'int64' }),
-      highestModseq: str('IMAP HIGHESTMODSEQ of the Sent folder at the last sync.', { maxLength: 32 }),
-      syncState: str('Opaque EWS SyncState or Graph delta link of Sent Items.', { maxLength: 16384 }),
-    }),
-  },
-);
+const checkpoint = obj('Where incremental sync resumes: IMAP UIDVALIDITY/last UID/HIGHESTMODSEQ, or an EWS/Graph sync state.', {
+  uidValidity: str('IMAP UIDVALIDITY of the synced folder.', { maxLength: 32 }),
+  lastUid: int('Highest IMAP UID delivered to the CRM.', { format: 'int64' }),
+  highestModseq: str('IMAP HIGHESTMODSEQ at the last sync.', { maxLength: 32 }),
+  syncState: str('Opaque EWS SyncState or Graph delta link.', { maxLength: 16384 }),
+  sentItems: obj("Where the sync of the mailbox's Sent Items resumes (the Deployment's trackSentItems), in the same fields.", {
+    uidValidity: str('IMAP UIDVALIDITY of the Sent folder.', { maxLength: 32 }),
+    lastUid: int('Highest IMAP UID of the Sent folder delivered to the CRM.', { format: 'int64' }),
+    highestModseq: str('IMAP HIGHESTMODSEQ of the Sent folder at the last sync.', { maxLength: 32 }),
+    syncState: str('Opaque EWS SyncState or Graph delta link of Sent Items.', { maxLength: 16384 }),
+  }),
+});
 
 // What the sync worker reports per direction (the controller folds a current failure into the
 // direction condition); see docs/sync.md, "Failures during sync".
@@ -673,13 +734,19 @@ const syncDirectionStatus = (direction: 'incoming' | 'outgoing' | 'appointments,
       { format: 'date-time' },
     ),
     pollInterval: duration(
-      'The time between two cycles started by the clock now (safety resyncs where notifications wake the mailbox, polls otherwise): it adapts between the profile\'s minPollingInterval and maxPollingInterval.',
+      "The time between two cycles started by the clock now (safety resyncs where notifications wake the mailbox, polls otherwise): it adapts between the profile's minPollingInterval and maxPollingInterval.",
     ),
     ...(direction === 'incoming'
       ? {
           notifications: obj('How new mail wakes this mailbox up, and why not when it cannot.', {
-            method: oneOf(['IMAPIdle', 'EWSStreaming', 'EWSPull', 'GraphChangeNotifications', 'Polling'], 'What wakes the mailbox up when mail arrives; Polling: nothing does, the mailbox is polled.'),
-            message: str('What the worker found: the subscription in use, or why push is not available and the mailbox is polled instead.', { maxLength: 1024 }),
+            method: oneOf(
+              ['IMAPIdle', 'EWSStreaming', 'EWSPull', 'GraphChangeNotifications', 'Polling'],
+              'What wakes the mailbox up when mail arrives; Polling: nothing does, the mailbox is polled.',
+            ),
+            message: str(
+              'What the worker found: the subscription in use, or why push is not available and the mailbox is polled instead.',
+              { maxLength: 1024 },
+            ),
           }),
         }
       : {}),
@@ -689,7 +756,7 @@ const syncDirectionStatus = (direction: 'incoming' | 'outgoing' | 'appointments,
         ? {
             delivered: int('Messages delivered to the CRM.'),
             duplicates: int('Messages the CRM already had (redelivered after a crash or a move).'),
-            filtered: int('Messages the Deployment\'s incoming filtering left out.'),
+            filtered: int("Messages the Deployment's incoming filtering left out."),
             failed: int('Messages that could not be processed (see recentFailures).'),
           }
         : direction === 'appointments, contacts and tasks'
@@ -702,22 +769,30 @@ const syncDirectionStatus = (direction: 'incoming' | 'outgoing' | 'appointments,
               failed: int('Items that could not be synchronized (see recentFailures).'),
             }
           : {
-            sent: int('Emails sent.'),
-            failed: int('Emails marked failed (see recentFailures).'),
-            released: int('Emails given back to Pending Send because of a failure of the server or the account.'),
-            deferred: int('Emails left pending for the next cycle: an attachment could not be fetched yet, or the email changed in the CRM since it was listed.'),
-          },
+              sent: int('Emails sent.'),
+              failed: int('Emails marked failed (see recentFailures).'),
+              released: int('Emails given back to Pending Send because of a failure of the server or the account.'),
+              deferred: int(
+                'Emails left pending for the next cycle: an attachment could not be fetched yet, or the email changed in the CRM since it was listed.',
+              ),
+            },
     ),
     failure: obj(
       'Set while the direction fails during sync; removed when a cycle succeeds again.',
       {
         reason: str('Failure reason (see docs/observability.md), e.g. ServerUnreachable or AuthenticationFailed.', { maxLength: 64 }),
         message: str('What failed.', { maxLength: 4096 }),
-        permanent: bool('Retrying cannot fix it: the direction stopped at once, with no further sign-in, until something changes (Secret, profile, Deployment, a test request).'),
-        exhausted: bool('The transient-failure budget ran out: the direction stopped; the controller probes it (TooManyTransientFailures).'),
+        permanent: bool(
+          'Retrying cannot fix it: the direction stopped at once, with no further sign-in, until something changes (Secret, profile, Deployment, a test request).',
+        ),
+        exhausted: bool(
+          'The transient-failure budget ran out: the direction stopped; the controller probes it (TooManyTransientFailures).',
+        ),
         failures: int('Transient failures counted against the budget (spec.retryPolicy of the Deployment).', { minimum: 0 }),
         since: str('When the direction started failing.', { format: 'date-time' }),
-        basis: str('What the worker ran on when it failed (configuration, last test, CRM connector); a change makes the failure stale.', { maxLength: 64 }),
+        basis: str('What the worker ran on when it failed (configuration, last test, CRM connector); a change makes the failure stale.', {
+          maxLength: 64,
+        }),
       },
       { required: ['reason', 'message'] },
     ),
@@ -737,9 +812,17 @@ const itemFailure = obj(
   'One message or email that could not be processed.',
   {
     time: str('When it failed.', { format: 'date-time' }),
-    direction: oneOf(['in', 'out', 'act'], 'in: a message from the mail server; out: an email from the CRM; act: an appointment, contact or task.'),
-    reason: str('Why (see docs/observability.md), e.g. CorruptMessage, AttachmentTooLarge, CRMRejected, MessageRejected, SendOutcomeUnknown.', { maxLength: 64 }),
-    item: str('Which: the server-side id of the message (IMAP "uidValidity:uid", POP3 UIDL, EWS/Graph id) or the CRM email id.', { maxLength: 1024 }),
+    direction: oneOf(
+      ['in', 'out', 'act'],
+      'in: a message from the mail server; out: an email from the CRM; act: an appointment, contact or task.',
+    ),
+    reason: str(
+      'Why (see docs/observability.md), e.g. CorruptMessage, AttachmentTooLarge, CRMRejected, MessageRejected, SendOutcomeUnknown.',
+      { maxLength: 64 },
+    ),
+    item: str('Which: the server-side id of the message (IMAP "uidValidity:uid", POP3 UIDL, EWS/Graph id) or the CRM email id.', {
+      maxLength: 1024,
+    }),
     message: str('What happened.', { maxLength: 2048 }),
   },
   { required: ['time', 'direction', 'reason'] },
@@ -748,8 +831,14 @@ const itemFailure = obj(
 export const mailboxStatus: Schema = obj('MailboxStatus is the observed state of the mailbox.', {
   observedGeneration,
   conditions: conditionsSchema,
-  serverProfile: str('The EmailServerProfile the mailbox runs on, after defaults (during a move to another profile, the one it moves from).', { maxLength: 253 }),
-  emailAddress: str('The address the Approved/Denied conditions refer to; written by the approver. An approval binds to this exact address.', { maxLength: 254 }),
+  serverProfile: str(
+    'The EmailServerProfile the mailbox runs on, after defaults (during a move to another profile, the one it moves from).',
+    { maxLength: 253 },
+  ),
+  emailAddress: str(
+    'The address the Approved/Denied conditions refer to; written by the approver. An approval binds to this exact address.',
+    { maxLength: 254 },
+  ),
   lastTestTime: str('When Test and Enable last ran.', { format: 'date-time' }),
   nextTestTime: str('When a test that failed transiently is retried.', { format: 'date-time' }),
   testedRevision: str('The profile revision the last test ran against.', { maxLength: 64 }),
@@ -763,21 +852,32 @@ export const mailboxStatus: Schema = obj('MailboxStatus is the observed state of
     { maxLength: 64 },
   ),
   lastSyncTime: str('When the last sync cycle of any direction succeeded (per direction: status.sync).', { format: 'date-time' }),
-  nextSyncTime: str('When the next sync cycle of any direction is planned: the earliest of status.sync.incoming and status.sync.outgoing.', { format: 'date-time' }),
+  nextSyncTime: str(
+    'When the next sync cycle of any direction is planned: the earliest of status.sync.incoming and status.sync.outgoing.',
+    { format: 'date-time' },
+  ),
   consecutiveTransientFailures: int('Transient failures in a row; at the limit the direction is disabled with TooManyTransientFailures.'),
   revision: str(
     'The profile revision this mailbox runs on (of the profile in serverProfile): the one its direction conditions were tested on. ' +
       'During a rollout it stays on its last-known-good revision until its test of targetRevision passes.',
     { maxLength: 64 },
   ),
-  configHash: str('Hash of the configuration the mailbox runs on (as testedConfigHash, for the configuration in revision).', { maxLength: 64 }),
-  rolloutBatch: int('The batch of the rollout of targetRevision in which this mailbox was first tested (to count the failures of each batch).', { minimum: 0 }),
+  configHash: str('Hash of the configuration the mailbox runs on (as testedConfigHash, for the configuration in revision).', {
+    maxLength: 64,
+  }),
+  rolloutBatch: int(
+    'The batch of the rollout of targetRevision in which this mailbox was first tested (to count the failures of each batch).',
+    { minimum: 0 },
+  ),
   targetRevision: str(
     'The profile revision this mailbox is moving to (of the profile it resolves to now), while it waits for its batch or its test of it failed.',
     { maxLength: 64 },
   ),
   counts: obj('Messages processed since the mailbox was created.', {
-    received: int('Incoming messages delivered to the CRM, counted with the checkpoint: it equals what the CRM holds for this mailbox, across crashes.', { format: 'int64' }),
+    received: int(
+      'Incoming messages delivered to the CRM, counted with the checkpoint: it equals what the CRM holds for this mailbox, across crashes.',
+      { format: 'int64' },
+    ),
     sent: int('Outgoing messages sent (approximate: may miss the last second before a crash).', { format: 'int64' }),
     failed: int('Messages that could not be processed (approximate, as sent).', { format: 'int64' }),
   }),
@@ -793,45 +893,65 @@ export const mailboxStatus: Schema = obj('MailboxStatus is the observed state of
     tasks: actCounts('Tasks'),
     dryRun: str('What the last dry run found it would do (spec.act.dryRun), in one line.', { maxLength: 1024 }),
   }),
-  firstSuccessfulTestTime: str('When a test of this mailbox first passed; the Deployment\'s spec.firstSync.since counts back from it.', { format: 'date-time' }),
-  incomingStart: obj('Where incoming sync starts: mail received before this time is never taken into the CRM.', {
-    after: str("The effective start (RFC 3339): the later of the profile's processEmailReceivedAfter and the mailbox's own start (its " +
-        "spec.processEmailReceivedAfter, else the Deployment's firstSync.since counted back from status.firstSuccessfulTestTime)", {
-      format: 'date-time',
-    }),
-    from: oneOf(['EmailServerProfile', 'Mailbox', 'Deployment'], 'Which setting decided it: the profile\'s or the mailbox\'s processEmailReceivedAfter, or the Deployment\'s firstSync.since.'),
+  firstSuccessfulTestTime: str("When a test of this mailbox first passed; the Deployment's spec.firstSync.since counts back from it.", {
+    format: 'date-time',
   }),
-  recentFailures: arr(itemFailure, 'The most recent messages and emails that could not be processed, newest first (at most 10; `mailsync failures` lists them).', { maxItems: 10 }),
+  incomingStart: obj('Where incoming sync starts: mail received before this time is never taken into the CRM.', {
+    after: str(
+      "The effective start (RFC 3339): the later of the profile's processEmailReceivedAfter and the mailbox's own start (its " +
+        "spec.processEmailReceivedAfter, else the Deployment's firstSync.since counted back from status.firstSuccessfulTestTime)",
+      {
+        format: 'date-time',
+      },
+    ),
+    from: oneOf(
+      ['EmailServerProfile', 'Mailbox', 'Deployment'],
+      "Which setting decided it: the profile's or the mailbox's processEmailReceivedAfter, or the Deployment's firstSync.since.",
+    ),
+  }),
+  recentFailures: arr(
+    itemFailure,
+    'The most recent messages and emails that could not be processed, newest first (at most 10; `mailsync failures` lists them).',
+    { maxItems: 10 },
+  ),
 });
 
 const directionOf = (field: string) => oneOf(['TwoWay', 'ToExchange', 'ToCRM', 'None'], `Direction of ${field} (default TwoWay).`);
-const directions = (fields: readonly string[]) => obj('Per-field directions; fields Dynamics keeps two-way are not listed.', Object.fromEntries(fields.map((f) => [f, directionOf(f)])));
+const directions = (fields: readonly string[]) =>
+  obj('Per-field directions; fields Dynamics keeps two-way are not listed.', Object.fromEntries(fields.map((f) => [f, directionOf(f)])));
 
-const actSettings = obj(
-  "How this organization's mailboxes synchronize appointments, contacts and tasks with Exchange (docs/act.md).",
-  {
-    kinds: obj('Which kinds synchronize.', {
-      appointments: bool('Appointments.', { default: true }),
-      contacts: bool('Contacts.', { default: true }),
-      tasks: bool('Tasks (Microsoft To Do over Graph; not over EWS in this version).', { default: true }),
-    }),
-    conflictPolicy: oneOf(['CRMWins', 'ExchangeWins'], 'Who wins when the same field changed on both sides since the last sync (other fields are merged).', { default: 'CRMWins' }),
-    trackingCategory: str('The Outlook category that makes an Exchange item tracked, so it comes to the CRM. Defaults to "Tracked to <namespace>/<name>" of this Deployment.', { minLength: 1, maxLength: 255 }),
-    propagateCancellations: bool(
-      'A meeting cancelled in the CRM is cancelled in Exchange (attendees get the cancellation) when the mailbox organizes it, it is in the future and has attendees ' +
-        '(Dynamics: SSSPropagateAppointmentCancellationsToExchange). Otherwise it only shows as free.',
-      { default: false },
-    ),
-    pastDays: int('Calendar window: days before today that synchronize.', { minimum: 0, maximum: 3650, default: 30 }),
-    futureDays: int('Calendar window: days after today that synchronize.', { minimum: 1, maximum: 3650, default: 365 }),
-    interval: duration('Longest wait between two synchronization cycles of an idle mailbox; an active mailbox is synchronized every 10 seconds.', { default: '30s' }),
-    fieldDirections: obj('Which way each configurable field flows (Dynamics\' "Synchronization Settings for Outlook or Exchange").', {
-      appointment: directions(CONFIGURABLE.appointment),
-      contact: directions(CONFIGURABLE.contact),
-      task: directions(CONFIGURABLE.task),
-    }),
-  },
-);
+const actSettings = obj("How this organization's mailboxes synchronize appointments, contacts and tasks with Exchange (docs/act.md).", {
+  kinds: obj('Which kinds synchronize.', {
+    appointments: bool('Appointments.', { default: true }),
+    contacts: bool('Contacts.', { default: true }),
+    tasks: bool('Tasks (Microsoft To Do over Graph; not over EWS in this version).', { default: true }),
+  }),
+  conflictPolicy: oneOf(
+    ['CRMWins', 'ExchangeWins'],
+    'Who wins when the same field changed on both sides since the last sync (other fields are merged).',
+    { default: 'CRMWins' },
+  ),
+  trackingCategory: str(
+    'The Outlook category that makes an Exchange item tracked, so it comes to the CRM. Defaults to "Tracked to <namespace>/<name>" of this Deployment.',
+    { minLength: 1, maxLength: 255 },
+  ),
+  propagateCancellations: bool(
+    'A meeting cancelled in the CRM is cancelled in Exchange (attendees get the cancellation) when the mailbox organizes it, it is in the future and has attendees ' +
+      '(Dynamics: SSSPropagateAppointmentCancellationsToExchange). Otherwise it only shows as free.',
+    { default: false },
+  ),
+  pastDays: int('Calendar window: days before today that synchronize.', { minimum: 0, maximum: 3650, default: 30 }),
+  futureDays: int('Calendar window: days after today that synchronize.', { minimum: 1, maximum: 3650, default: 365 }),
+  interval: duration(
+    'Longest wait between two synchronization cycles of an idle mailbox; an active mailbox is synchronized every 10 seconds.',
+    { default: '30s' },
+  ),
+  fieldDirections: obj('Which way each configurable field flows (Dynamics\' "Synchronization Settings for Outlook or Exchange").', {
+    appointment: directions(CONFIGURABLE.appointment),
+    contact: directions(CONFIGURABLE.contact),
+    task: directions(CONFIGURABLE.task),
+  }),
+});
 
 export const deploymentSpec: Schema = obj(
   'DeploymentSpec is one CRM organization: its connector and its organization-wide email settings.',
@@ -846,7 +966,10 @@ export const deploymentSpec: Schema = obj(
           'https://org.crm.dynamics.com',
           'spec.crm.allowInsecureAuthentication',
         ),
-        credentialsSecretRef: localRef('Secret with the connector credentials: token and signingKey (Webhook) or clientSecret (Dynamics365).', 'Secret'),
+        credentialsSecretRef: localRef(
+          'Secret with the connector credentials: token and signingKey (Webhook) or clientSecret (Dynamics365).',
+          'Secret',
+        ),
         oauth: oauthSettings('spec.crm.allowInsecureAuthentication', 'spec.crm.credentialsSecretRef'),
         allowInsecureAuthentication: bool(
           'Allow an http:// url or oauth.authorityURL on a host other than localhost, 127.0.0.1 or [::1]: the bearer token or client secret ' +
@@ -855,15 +978,19 @@ export const deploymentSpec: Schema = obj(
         ),
         caBundle,
         timeout: duration('Per-request timeout.', { default: '30s' }),
-        dynamics: obj('Dynamics 365 only: how the operator shares the organization with Dynamics\' own email processing (docs/crm.md).', {
+        dynamics: obj("Dynamics 365 only: how the operator shares the organization with Dynamics' own email processing (docs/crm.md).", {
           handOver: obj(
             "Addresses whose email processing the operator takes over from Dynamics' server-side synchronization or Email Router. A mailbox whose Dataverse " +
-              "mailbox row Dynamics still processes (delivery method Server-Side Synchronization or Email Router, or Forward Mailbox, and enabled) is not enabled " +
+              'mailbox row Dynamics still processes (delivery method Server-Side Synchronization or Email Router, or Forward Mailbox, and enabled) is not enabled ' +
               '(reason ProcessedByDynamics) unless it is handed over here: then the operator sets those delivery methods to None in Dataverse, so Dynamics stops, ' +
               'records a HandedOverFromDynamics Event, and enables the mailbox.',
             {
               allMailboxes: bool('Hand over every mailbox of this Deployment.', { default: false }),
-              addresses: arr(emailAddress('A mailbox address, such as ann@contoso.example.'), 'Hand over the mailboxes with these addresses (at most 1,000; use allMailboxes for more).', { maxItems: 1000 }),
+              addresses: arr(
+                emailAddress('A mailbox address, such as ann@contoso.example.'),
+                'Hand over the mailboxes with these addresses (at most 1,000; use allMailboxes for more).',
+                { maxItems: 1000 },
+              ),
             },
           ),
           statusMirror: bool(
@@ -873,7 +1000,7 @@ export const deploymentSpec: Schema = obj(
           ),
           approvalSource: oneOf(
             ['Kubernetes', 'DynamicsOrKubernetes'],
-            "Where approval of mailbox addresses comes from. Kubernetes: the approve verb, the approved-address annotation and autoApproveDomains. DynamicsOrKubernetes: also Dynamics' own \"Approve Email\" " +
+            'Where approval of mailbox addresses comes from. Kubernetes: the approve verb, the approved-address annotation and autoApproveDomains. DynamicsOrKubernetes: also Dynamics\' own "Approve Email" ' +
               "(the Dataverse mailbox row's Email Address Status is Approved); the operator then records Approved with reason ApprovedInDynamics. Setting it needs the approve verb.",
             { default: 'Kubernetes' },
           ),
@@ -882,11 +1009,21 @@ export const deploymentSpec: Schema = obj(
       {
         required: ['type', 'url'],
         rules: [
-          { rule: "self.type == 'Dynamics365' || !has(self.dynamics)", message: 'spec.crm.dynamics applies to Dynamics365 only: remove it, or set spec.crm.type: Dynamics365', fieldPath: '.dynamics' },
-          { rule: "self.type != 'Dynamics365' || has(self.oauth)", message: 'spec.crm.oauth (tenantId, clientId) is required for Dynamics365', fieldPath: '.oauth', reason: 'FieldValueRequired' },
+          {
+            rule: "self.type == 'Dynamics365' || !has(self.dynamics)",
+            message: 'spec.crm.dynamics applies to Dynamics365 only: remove it, or set spec.crm.type: Dynamics365',
+            fieldPath: '.dynamics',
+          },
+          {
+            rule: "self.type != 'Dynamics365' || has(self.oauth)",
+            message: 'spec.crm.oauth (tenantId, clientId) is required for Dynamics365',
+            fieldPath: '.oauth',
+            reason: 'FieldValueRequired',
+          },
           {
             rule: "self.type != 'Dynamics365' || has(self.credentialsSecretRef) || (has(self.oauth) && has(self.oauth.serviceAccountName))",
-            message: 'spec.crm.credentialsSecretRef is required for Dynamics365 (key clientSecret, or tls.crt and tls.key), unless spec.crm.oauth.serviceAccountName uses workload identity',
+            message:
+              'spec.crm.credentialsSecretRef is required for Dynamics365 (key clientSecret, or tls.crt and tls.key), unless spec.crm.oauth.serviceAccountName uses workload identity',
             fieldPath: '.credentialsSecretRef',
             reason: 'FieldValueRequired',
           },
@@ -923,9 +1060,15 @@ export const deploymentSpec: Schema = obj(
     appointmentsContactsTasks: actSettings,
     requireApprovedUsers: bool("Process a user's mailbox only after its address is approved.", { default: true }),
     requireApprovedQueues: bool("Process a queue's mailbox only after its address is approved.", { default: true }),
-    autoApproveDomains: arr(domainName('A domain such as contoso.example: exactly that domain, without @; subdomains are separate entries and wildcards are not supported.'), 'Addresses in these domains are approved by the operator (needs the approve verb).', {
-      maxItems: 64,
-    }),
+    autoApproveDomains: arr(
+      domainName(
+        'A domain such as contoso.example: exactly that domain, without @; subdomains are separate entries and wildcards are not supported.',
+      ),
+      'Addresses in these domains are approved by the operator (needs the approve verb).',
+      {
+        maxItems: 64,
+      },
+    ),
     incomingFiltering: obj(
       "Which incoming messages become CRM activities, per owner kind. CRMDecides (Dynamics365 only) asks Dynamics with CheckIncomingEmail, so each user's and queue's own " +
         'incoming email filtering in Dynamics applies.',
@@ -972,27 +1115,35 @@ export const deploymentSpec: Schema = obj(
       { default: false },
     ),
     maxAttachmentSize: quantity('Largest attachment taken into the CRM.', { default: '5Mi' }),
-    firstSync: obj('Where the incoming sync of a new mailbox starts, for mailboxes that set no spec.processEmailReceivedAfter of their own.', {
-      since: duration(
-        "Take mail received up to this long before the mailbox's first successful test (status.firstSuccessfulTestTime), e.g. 24h as " +
-          "Microsoft's migration guidance advises; older mail is left alone. Unset: the whole Inbox, unless the profile sets processEmailReceivedAfter.",
-      ),
-    }),
+    firstSync: obj(
+      'Where the incoming sync of a new mailbox starts, for mailboxes that set no spec.processEmailReceivedAfter of their own.',
+      {
+        since: duration(
+          "Take mail received up to this long before the mailbox's first successful test (status.firstSuccessfulTestTime), e.g. 24h as " +
+            "Microsoft's migration guidance advises; older mail is left alone. Unset: the whole Inbox, unless the profile sets processEmailReceivedAfter.",
+        ),
+      },
+    ),
     retryPolicy: obj(
       "How transient failures (unreachable servers, timeouts, throttling, 5xx) of this organization's mailboxes are retried, " +
-        "in Test and Enable and during sync alike (Dynamics: MaxMailboxTransientFailures and MailboxBackoffOnTransientError).",
+        'in Test and Enable and during sync alike (Dynamics: MaxMailboxTransientFailures and MailboxBackoffOnTransientError).',
       {
         maxTransientFailures: int(
           'Transient failures in a row, counted on the back-off schedule, after which a direction is disabled with TooManyTransientFailures (Dynamics: MaxMailboxTransientFailures).',
           { minimum: 1, maximum: 1000, default: 10 },
         ),
-        backoff: duration('Wait after the first transient failure; it doubles with each further one, up to maxBackoff (Dynamics: MailboxBackoffOnTransientError).', { default: '30s' }),
+        backoff: duration(
+          'Wait after the first transient failure; it doubles with each further one, up to maxBackoff (Dynamics: MailboxBackoffOnTransientError).',
+          { default: '30s' },
+        ),
         maxBackoff: duration('Longest wait between two transient failures counted against the budget.', { default: '30m' }),
         probeInterval: duration(
           'After the budget ran out, a disabled direction is tested again after this long, then at doubling intervals up to maxProbeInterval, and re-enabled by itself when a test passes.',
           { default: '30m' },
         ),
-        maxProbeInterval: duration('Longest wait between two tests of a direction disabled by TooManyTransientFailures.', { default: '1h' }),
+        maxProbeInterval: duration('Longest wait between two tests of a direction disabled by TooManyTransientFailures.', {
+          default: '1h',
+        }),
       },
     ),
   },
@@ -1001,7 +1152,8 @@ export const deploymentSpec: Schema = obj(
     rules: [
       {
         rule: "self.crm.type == 'Dynamics365' || !has(self.incomingFiltering) || ((!has(self.incomingFiltering.users) || self.incomingFiltering.users != 'CRMDecides') && (!has(self.incomingFiltering.queues) || self.incomingFiltering.queues != 'CRMDecides'))",
-        message: 'incomingFiltering CRMDecides asks Dynamics 365 (CheckIncomingEmail): it needs spec.crm.type Dynamics365; choose another filtering method for a Webhook CRM',
+        message:
+          'incomingFiltering CRMDecides asks Dynamics 365 (CheckIncomingEmail): it needs spec.crm.type Dynamics365; choose another filtering method for a Webhook CRM',
         fieldPath: '.incomingFiltering',
       },
     ],
@@ -1038,13 +1190,49 @@ export const KINDS: KindInfo[] = [
     status: emailServerProfileStatus,
     description: 'EmailServerProfile describes how to reach one mail system (Exchange, Microsoft 365, IMAP or POP3 with SMTP).',
     printerColumns: [
-      { name: 'Type', type: 'string', jsonPath: '.spec.serverType', description: 'spec.serverType: ExchangeServer (EWS), ExchangeOnline (Microsoft Graph), IMAP or POP3 (each with SMTP).' },
-      { name: 'Server', type: 'string', jsonPath: '.spec.incoming.server', description: 'spec.incoming.server; empty for Exchange profiles, which use a URL.' },
-      { name: 'Mailboxes', type: 'integer', jsonPath: '.status.mailboxes.total', description: "Mailboxes that use this profile, directly or through their Deployment's default." },
-      { name: 'Updated', type: 'integer', jsonPath: '.status.mailboxes.updated', description: 'Mailboxes running on the current revision.' },
-      { name: 'Pending', type: 'integer', jsonPath: '.status.mailboxes.pending', description: 'Mailboxes still to move to the current revision: waiting for their batch, or being tested.' },
-      { name: 'Failed', type: 'integer', jsonPath: '.status.mailboxes.failed', description: 'Mailboxes whose test of the current revision failed: they keep processing mail on their last-known-good revision.' },
-      { name: 'Tested', type: 'integer', jsonPath: '.status.mailboxes.tested', priority: 1, description: 'Mailboxes whose last test ran against the current revision, passed or failed.' },
+      {
+        name: 'Type',
+        type: 'string',
+        jsonPath: '.spec.serverType',
+        description: 'spec.serverType: ExchangeServer (EWS), ExchangeOnline (Microsoft Graph), IMAP or POP3 (each with SMTP).',
+      },
+      {
+        name: 'Server',
+        type: 'string',
+        jsonPath: '.spec.incoming.server',
+        description: 'spec.incoming.server; empty for Exchange profiles, which use a URL.',
+      },
+      {
+        name: 'Mailboxes',
+        type: 'integer',
+        jsonPath: '.status.mailboxes.total',
+        description: "Mailboxes that use this profile, directly or through their Deployment's default.",
+      },
+      {
+        name: 'Updated',
+        type: 'integer',
+        jsonPath: '.status.mailboxes.updated',
+        description: 'Mailboxes running on the current revision.',
+      },
+      {
+        name: 'Pending',
+        type: 'integer',
+        jsonPath: '.status.mailboxes.pending',
+        description: 'Mailboxes still to move to the current revision: waiting for their batch, or being tested.',
+      },
+      {
+        name: 'Failed',
+        type: 'integer',
+        jsonPath: '.status.mailboxes.failed',
+        description: 'Mailboxes whose test of the current revision failed: they keep processing mail on their last-known-good revision.',
+      },
+      {
+        name: 'Tested',
+        type: 'integer',
+        jsonPath: '.status.mailboxes.tested',
+        priority: 1,
+        description: 'Mailboxes whose last test ran against the current revision, passed or failed.',
+      },
       {
         name: 'Failing',
         type: 'integer',
@@ -1054,18 +1242,30 @@ export const KINDS: KindInfo[] = [
           'Mailboxes with a direction that fails now (IncomingEmailReady, OutgoingEmailReady or AppointmentsContactsTasksReady False with a failure reason, from a test or from sync). ' +
           'A mailbox held on its last-known-good revision whose directions work is counted in Failed, not here.',
       },
-      { name: 'Revision', type: 'string', jsonPath: '.status.revision', priority: 1, description: 'The current revision: a hash of the spec (but spec.rollout) and the versions of the Secrets and ConfigMaps it names.' },
+      {
+        name: 'Revision',
+        type: 'string',
+        jsonPath: '.status.revision',
+        priority: 1,
+        description: 'The current revision: a hash of the spec (but spec.rollout) and the versions of the Secrets and ConfigMaps it names.',
+      },
       {
         name: 'Ready',
         type: 'string',
         jsonPath: cond('Ready'),
         description:
           'Condition Ready (kstatus): True when every mailbox runs the current revision and fewer than spec.rollout.failureThreshold percent of them are Failing ' +
-          "(not counting mailboxes whose own Secret is missing or incomplete). " +
+          '(not counting mailboxes whose own Secret is missing or incomplete). ' +
           'False while a rollout is under way (RolloutInProgress), paused (RolloutPaused) or left mailboxes on their last-known-good revision (RolloutIncomplete), ' +
           'when a Secret it names is missing (SecretNotFound), or when too many mailboxes fail (MailboxesFailing).',
       },
-      { name: 'Status', type: 'string', jsonPath: cond('Ready', 'message'), priority: 1, description: "Ready's message: where the rollout stands and, when stuck, why and what to do." },
+      {
+        name: 'Status',
+        type: 'string',
+        jsonPath: cond('Ready', 'message'),
+        priority: 1,
+        description: "Ready's message: where the rollout stands and, when stuck, why and what to do.",
+      },
       { name: 'Age', type: 'date', jsonPath: '.metadata.creationTimestamp', description: 'Time since the object was created.' },
     ],
   },
@@ -1084,11 +1284,28 @@ export const KINDS: KindInfo[] = [
         name: 'Incoming',
         type: 'string',
         jsonPath: cond('IncomingEmailReady', 'reason'),
-        description: 'Reason of IncomingEmailReady, for the configuration the mailbox runs: Succeeded, NotRun (delivery method None), or why it fails (its test, then its sync).',
+        description:
+          'Reason of IncomingEmailReady, for the configuration the mailbox runs: Succeeded, NotRun (delivery method None), or why it fails (its test, then its sync).',
       },
-      { name: 'Outgoing', type: 'string', jsonPath: cond('OutgoingEmailReady', 'reason'), description: 'Reason of OutgoingEmailReady, as Incoming.' },
-      { name: 'ACT', type: 'string', jsonPath: cond('AppointmentsContactsTasksReady', 'reason'), description: 'Reason of AppointmentsContactsTasksReady (appointments, contacts and tasks; Exchange only), as Incoming.' },
-      { name: 'Approved', type: 'string', jsonPath: cond('Approved'), description: 'Condition Approved: True when an approver approved the address in status.emailAddress; empty otherwise (also when approval is not required).' },
+      {
+        name: 'Outgoing',
+        type: 'string',
+        jsonPath: cond('OutgoingEmailReady', 'reason'),
+        description: 'Reason of OutgoingEmailReady, as Incoming.',
+      },
+      {
+        name: 'ACT',
+        type: 'string',
+        jsonPath: cond('AppointmentsContactsTasksReady', 'reason'),
+        description: 'Reason of AppointmentsContactsTasksReady (appointments, contacts and tasks; Exchange only), as Incoming.',
+      },
+      {
+        name: 'Approved',
+        type: 'string',
+        jsonPath: cond('Approved'),
+        description:
+          'Condition Approved: True when an approver approved the address in status.emailAddress; empty otherwise (also when approval is not required).',
+      },
       {
         name: 'Enabled',
         type: 'string',
@@ -1107,14 +1324,27 @@ export const KINDS: KindInfo[] = [
           "(one waiting for its rollout batch counts: its profile's Ready covers the rollout). False otherwise, with the reason: a failing direction, " +
           'approval, suspension, or the failed test of a new revision while mail still flows on the last-known-good one (Enabled RunningLastKnownGood).',
       },
-      { name: 'Revision', type: 'string', jsonPath: '.status.revision', priority: 1, description: 'The revision of its profile the mailbox runs on (status.revision).' },
-      { name: 'Since', type: 'string', jsonPath: '.status.incomingStart.after', priority: 1, description: 'Mail received before this is not taken into the CRM (status.incomingStart.after).' },
+      {
+        name: 'Revision',
+        type: 'string',
+        jsonPath: '.status.revision',
+        priority: 1,
+        description: 'The revision of its profile the mailbox runs on (status.revision).',
+      },
+      {
+        name: 'Since',
+        type: 'string',
+        jsonPath: '.status.incomingStart.after',
+        priority: 1,
+        description: 'Mail received before this is not taken into the CRM (status.incomingStart.after).',
+      },
       {
         name: 'Rollout',
         type: 'string',
         jsonPath: cond('UpToDate', 'reason'),
         priority: 1,
-        description: "Reason of UpToDate: UpToDate (runs the profile's current revision), WaitingForBatch, or why its test of the new revision failed.",
+        description:
+          "Reason of UpToDate: UpToDate (runs the profile's current revision), WaitingForBatch, or why its test of the new revision failed.",
       },
       { name: 'Status', type: 'string', jsonPath: cond('Ready', 'message'), priority: 1, description: "Ready's message." },
       { name: 'Age', type: 'date', jsonPath: '.metadata.creationTimestamp', description: 'Time since the object was created.' },
@@ -1133,7 +1363,12 @@ export const KINDS: KindInfo[] = [
     printerColumns: [
       { name: 'CRM', type: 'string', jsonPath: '.spec.crm.type', description: 'spec.crm.type: Webhook or Dynamics365.' },
       { name: 'URL', type: 'string', jsonPath: '.spec.crm.url', description: 'spec.crm.url.' },
-      { name: 'Mailboxes', type: 'integer', jsonPath: '.status.mailboxes.total', description: 'Mailboxes of this Deployment (spec.deploymentRef).' },
+      {
+        name: 'Mailboxes',
+        type: 'integer',
+        jsonPath: '.status.mailboxes.total',
+        description: 'Mailboxes of this Deployment (spec.deploymentRef).',
+      },
       {
         name: 'Ready',
         type: 'string',

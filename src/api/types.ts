@@ -50,7 +50,8 @@ export const SYNC_REQUESTED_AT = 'mailsync.dev/sync-requested-at';
  * first in rollouts ("Forward" < "Queue" < "User"): many users' mail goes through one of them.
  */
 export type MailboxKind = 'User' | 'Queue' | 'Forward';
-export const mailboxKind = (m: { spec: MailboxSpec }): MailboxKind => (m.spec.forwardMailbox || !m.spec.owner ? 'Forward' : m.spec.owner.kind);
+export const mailboxKind = (m: { spec: MailboxSpec }): MailboxKind =>
+  m.spec.forwardMailbox || !m.spec.owner ? 'Forward' : m.spec.owner.kind;
 
 export const isExchange = (t: ServerType): boolean => t === 'ExchangeServer' || t === 'ExchangeOnline';
 /** Declarative approval from Git: set to the exact address by a principal holding the approve verb. */

@@ -6,7 +6,12 @@ import { KINDS } from './schema.js';
 import { passes, type Check, type Schema } from './schema-builders.js';
 
 const ajv = new Ajv({ allErrors: true, strict: true, useDefaults: false });
-for (const kw of ['x-kubernetes-validations', 'x-kubernetes-list-type', 'x-kubernetes-list-map-keys', 'x-kubernetes-preserve-unknown-fields']) {
+for (const kw of [
+  'x-kubernetes-validations',
+  'x-kubernetes-list-type',
+  'x-kubernetes-list-map-keys',
+  'x-kubernetes-preserve-unknown-fields',
+]) {
   ajv.addKeyword({ keyword: kw });
 }
 for (const fmt of ['date-time', 'int64']) ajv.addFormat(fmt, true);

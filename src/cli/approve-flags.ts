@@ -11,4 +11,3 @@ export const APPROVE_FLAGS = {
 } as const satisfies FlagTable;
 
 export type ApproveFlags = FlagValues<typeof APPROVE_FLAGS>;
-

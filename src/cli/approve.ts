@@ -20,7 +20,8 @@ export interface ApproveOptions extends ApproveFlags {
 }
 
 /** Why a refusal by RBAC happened and what fixes it; a policy's refusal says so itself. */
-const ROLE_HINT = '; approving and denying need the mailsync-approver ClusterRole (verb approve on mailboxes.mailsync.dev, get on mailboxes, patch on mailboxes/status)';
+const ROLE_HINT =
+  '; approving and denying need the mailsync-approver ClusterRole (verb approve on mailboxes.mailsync.dev, get on mailboxes, patch on mailboxes/status)';
 
 export async function approveMailbox(opts: ApproveOptions): Promise<string> {
   const kc = loadKubeConfig(opts.kubeconfig);
@@ -36,7 +37,13 @@ export async function approveMailbox(opts: ApproveOptions): Promise<string> {
   for (let attempt = 1; ; attempt++) {
     let mbx: Mailbox;
     try {
-      mbx = (await clients.custom.getNamespacedCustomObject({ group: GROUP, version: VERSION, namespace, plural: 'mailboxes', name: opts.name })) as Mailbox;
+      mbx = (await clients.custom.getNamespacedCustomObject({
+        group: GROUP,
+        version: VERSION,
+        namespace,
+        plural: 'mailboxes',
+        name: opts.name,
+      })) as Mailbox;
     } catch (err) {
       throw explain(err, { verb: 'get' });
     }
@@ -47,7 +54,11 @@ export async function approveMailbox(opts: ApproveOptions): Promise<string> {
       );
     }
     const message = `${address} ${verb} with mailsync ${opts.decision === 'Approved' ? 'approve' : 'deny'}${opts.reason ? `: ${opts.reason}` : ''}`;
-    const conditions = setCondition(removeCondition(mbx.status?.conditions, other), { type: opts.decision, status: 'True', reason: opts.decision, message }, mbx.metadata.generation);
+    const conditions = setCondition(
+      removeCondition(mbx.status?.conditions, other),
+      { type: opts.decision, status: 'True', reason: opts.decision, message },
+      mbx.metadata.generation,
+    );
     try {
       await patchStatus(
         clients,

@@ -4,7 +4,12 @@
 import type { FlagTable, FlagValues } from './flags.js';
 
 export const FAILURES_FLAGS = {
-  namespace: { short: 'n', value: 'NS', help: 'namespace of the mailboxes', defaultText: "the kubeconfig context's namespace, else default" },
+  namespace: {
+    short: 'n',
+    value: 'NS',
+    help: 'namespace of the mailboxes',
+    defaultText: "the kubeconfig context's namespace, else default",
+  },
   'all-namespaces': { short: 'A', help: 'list the mailboxes of every namespace' },
   kubeconfig: { value: 'PATH', help: 'kubeconfig to use', defaultText: '$KUBECONFIG, ~/.kube/config' },
 } as const satisfies FlagTable;

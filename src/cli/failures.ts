@@ -39,7 +39,15 @@ export function failureRows(m: Mailbox): FailureRow[] {
     const f = m.status?.sync?.[d]?.failure;
     if (!f) continue;
     const state = f.exhausted ? 'stopped, probed by the controller' : f.permanent ? 'stopped' : `retrying, ${f.failures ?? 0} counted`;
-    rows.push({ ...base, time: f.since ?? '', kind: 'sync', direction: d === 'incoming' ? 'in' : d === 'outgoing' ? 'out' : 'act', reason: f.exhausted ? 'TooManyTransientFailures' : f.reason, item: `(${state})`, message: f.message });
+    rows.push({
+      ...base,
+      time: f.since ?? '',
+      kind: 'sync',
+      direction: d === 'incoming' ? 'in' : d === 'outgoing' ? 'out' : 'act',
+      reason: f.exhausted ? 'TooManyTransientFailures' : f.reason,
+      item: `(${state})`,
+      message: f.message,
+    });
   }
   return rows.sort((a, b) => b.time.localeCompare(a.time));
 }
@@ -47,16 +55,30 @@ export function failureRows(m: Mailbox): FailureRow[] {
 /** A kubectl-style table: columns padded to their widest cell, the last one left as is. */
 export function formatTable(rows: FailureRow[], withNamespace: boolean): string {
   const header = [...(withNamespace ? ['NAMESPACE'] : []), 'MAILBOX', 'TIME', 'KIND', 'DIRECTION', 'REASON', 'ITEM', 'MESSAGE'];
-  const cells = rows.map((r) => [...(withNamespace ? [r.namespace] : []), r.mailbox, r.time, r.kind, r.direction, r.reason, r.item, r.message.replace(/\s+/g, ' ')]);
+  const cells = rows.map((r) => [
+    ...(withNamespace ? [r.namespace] : []),
+    r.mailbox,
+    r.time,
+    r.kind,
+    r.direction,
+    r.reason,
+    r.item,
+    r.message.replace(/\s+/g, ' '),
+  ]);
   const widths = header.map((h, i) => Math.max(h.length, ...cells.map((c) => c[i].length)));
-  const line = (c: string[]) => c.map((v, i) => (i === c.length - 1 ? v : v.padEnd(widths[i] + 3))).join('').trimEnd();
+  const line = (c: string[]) =>
+    c
+      .map((v, i) => (i === c.length - 1 ? v : v.padEnd(widths[i] + 3)))
+      .join('')
+      .trimEnd();
   return [line(header), ...cells.map(line)].join('\n') + '\n';
 }
 
 /** Lists the failures of one mailbox, a namespace or every namespace; the table, or a line saying there are none. */
 export async function failuresCommand(values: FailuresFlags, positionals: string[]): Promise<string> {
   if (positionals.length > 1) throw new UsageError('mailsync failures', `takes at most one mailbox name, got "${positionals.join(' ')}"`);
-  if (positionals.length && values.allNamespaces) throw new UsageError('mailsync failures', 'a mailbox name and --all-namespaces exclude each other');
+  if (positionals.length && values.allNamespaces)
+    throw new UsageError('mailsync failures', 'a mailbox name and --all-namespaces exclude each other');
   const kc = loadKubeConfig(values.kubeconfig);
   const clients = createClients(kc);
   const namespace = values.namespace ?? kc.getContextObject(kc.getCurrentContext())?.namespace ?? 'default';
@@ -64,15 +86,29 @@ export async function failuresCommand(values: FailuresFlags, positionals: string
   // API errors reach the entry point, which prints the server's one-line message.
   let mailboxes: Mailbox[];
   if (positionals.length) {
-    mailboxes = [(await clients.custom.getNamespacedCustomObject({ group: GROUP, version: VERSION, namespace, plural, name: positionals[0] })) as Mailbox];
+    mailboxes = [
+      (await clients.custom.getNamespacedCustomObject({
+        group: GROUP,
+        version: VERSION,
+        namespace,
+        plural,
+        name: positionals[0],
+      })) as Mailbox,
+    ];
   } else if (values.allNamespaces) {
     mailboxes = ((await clients.custom.listClusterCustomObject({ group: GROUP, version: VERSION, plural })) as { items: Mailbox[] }).items;
   } else {
-    mailboxes = ((await clients.custom.listNamespacedCustomObject({ group: GROUP, version: VERSION, namespace, plural })) as { items: Mailbox[] }).items;
+    mailboxes = (
+      (await clients.custom.listNamespacedCustomObject({ group: GROUP, version: VERSION, namespace, plural })) as { items: Mailbox[] }
+    ).items;
   }
   const rows = mailboxes.flatMap(failureRows).sort((a, b) => b.time.localeCompare(a.time));
   if (!rows.length) {
-    const where = positionals.length ? `mailbox ${namespace}/${positionals[0]}` : values.allNamespaces ? 'any namespace' : `namespace ${namespace}`;
+    const where = positionals.length
+      ? `mailbox ${namespace}/${positionals[0]}`
+      : values.allNamespaces
+        ? 'any namespace'
+        : `namespace ${namespace}`;
     return `No failures recorded for ${where}.\n`;
   }
   return formatTable(rows, !!values.allNamespaces);

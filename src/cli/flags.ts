@@ -68,7 +68,12 @@ export interface ParsedArgs<T extends FlagTable> {
  * `command` names the command in messages ("mailsync operator"). Switches accept `--x`,
  * `--x=true` and `--x=false`, as kubectl's do.
  */
-export function parseFlags<T extends FlagTable>(command: string, table: T, args: string[], opts: { positionals?: boolean } = {}): ParsedArgs<T> {
+export function parseFlags<T extends FlagTable>(
+  command: string,
+  table: T,
+  args: string[],
+  opts: { positionals?: boolean } = {},
+): ParsedArgs<T> {
   // `--switch=false` is not something parseArgs understands: take it out first.
   const explicit: Record<string, boolean> = {};
   const rest: string[] = [];
@@ -94,7 +99,10 @@ export function parseFlags<T extends FlagTable>(command: string, table: T, args:
       allowPositionals: true,
       strict: true,
       options: Object.fromEntries(
-        Object.entries(table).map(([name, spec]) => [name, { type: isSwitch(spec) ? ('boolean' as const) : ('string' as const), ...(spec.short ? { short: spec.short } : {}) }]),
+        Object.entries(table).map(([name, spec]) => [
+          name,
+          { type: isSwitch(spec) ? ('boolean' as const) : ('string' as const), ...(spec.short ? { short: spec.short } : {}) },
+        ]),
       ),
     });
   } catch (err) {
@@ -107,9 +115,11 @@ export function parseFlags<T extends FlagTable>(command: string, table: T, args:
     const given = explicit[name] ?? parsed.values[name];
     const fromEnv = spec.env ? process.env[spec.env] || undefined : undefined;
     let value: unknown;
-    if (given !== undefined && typeof given !== 'string') value = given; // a switch
+    if (given !== undefined && typeof given !== 'string')
+      value = given; // a switch
     else if (given !== undefined) value = convert(command, `--${name}`, spec, given);
-    else if (fromEnv !== undefined) value = isSwitch(spec) ? convertSwitchEnv(command, spec.env!, fromEnv) : convert(command, `${spec.env} (environment)`, spec, fromEnv);
+    else if (fromEnv !== undefined)
+      value = isSwitch(spec) ? convertSwitchEnv(command, spec.env!, fromEnv) : convert(command, `${spec.env} (environment)`, spec, fromEnv);
     else if (spec.default !== undefined) value = typeof spec.default === 'function' ? (spec.default as () => unknown)() : spec.default;
     else value = isSwitch(spec) ? false : undefined;
     values[camel(name)] = value;

@@ -26,14 +26,24 @@ import type { ImportFlags } from './import-flags.js';
 const COMMAND = 'mailsync import';
 
 export async function importCommand(values: ImportFlags, positionals: string[]): Promise<string> {
-  if (positionals.length !== 1 || positionals[0] !== 'dynamics') throw new UsageError(COMMAND, `expected "dynamics", got "${positionals.join(' ')}"`);
+  if (positionals.length !== 1 || positionals[0] !== 'dynamics')
+    throw new UsageError(COMMAND, `expected "dynamics", got "${positionals.join(' ')}"`);
   if (values.cutover && values.rollback) throw new UsageError(COMMAND, '--cutover and --rollback exclude each other');
   if (values.wave !== undefined && !values.cutover) throw new UsageError(COMMAND, '--wave is for --cutover');
-  for (const [flag, v] of [['--url', values.url], ['--tenant-id', values.tenantId], ['--client-id', values.clientId]] as const) {
+  for (const [flag, v] of [
+    ['--url', values.url],
+    ['--tenant-id', values.tenantId],
+    ['--client-id', values.clientId],
+  ] as const) {
     if (!v) throw new UsageError(COMMAND, `${flag} is required (the Dataverse environment and the app registration to read it with)`);
   }
   if ((!values.dryRun || values.cutover || values.rollback) && !values.out) {
-    throw new UsageError(COMMAND, values.cutover || values.rollback ? '--cutover and --rollback need --out DIR: the output directory of the import, where the cut-over state is kept' : '--dry-run=false needs --out DIR: where to write the manifests');
+    throw new UsageError(
+      COMMAND,
+      values.cutover || values.rollback
+        ? '--cutover and --rollback need --out DIR: the output directory of the import, where the cut-over state is kept'
+        : '--dry-run=false needs --out DIR: where to write the manifests',
+    );
   }
   const clientSecret = await readClientSecret(values.clientSecretFile);
   const namespace = values.namespace ?? contextNamespace(values.kubeconfig) ?? 'default';
@@ -55,40 +65,85 @@ export async function importCommand(values: ImportFlags, positionals: string[]):
   const plan = mapOrganization(snapshot, {
     namespace,
     deploymentName: values.deploymentName,
-    crm: { url: values.url!.replace(/\/+$/, ''), tenantId: values.tenantId!, clientId: values.clientId!, authorityUrl: values.authorityUrl },
+    crm: {
+      url: values.url!.replace(/\/+$/, ''),
+      tenantId: values.tenantId!,
+      clientId: values.clientId!,
+      authorityUrl: values.authorityUrl,
+    },
     firstSyncSince: values.firstSyncSince,
   });
-  const waves = values.waves ? planWaves(plan.mailboxes.map((m) => ({ name: m.manifest.metadata.name, shared: m.shared })), values.waveSize) : undefined;
+  const waves = values.waves
+    ? planWaves(
+        plan.mailboxes.map((m) => ({ name: m.manifest.metadata.name, shared: m.shared })),
+        values.waveSize,
+      )
+    : undefined;
   const files = renderOutput(plan, waves, done);
   const summary = summaryText(plan, waves);
-  if (values.dryRun) return `${summary}\nDry run: nothing was written. Run again with --out DIR --dry-run=false to write the manifests and ${REPORT_FILE}.\n`;
+  if (values.dryRun)
+    return `${summary}\nDry run: nothing was written. Run again with --out DIR --dry-run=false to write the manifests and ${REPORT_FILE}.\n`;
   const { written, removed } = await writeOutput(out!, files);
   const stale = removed.length ? ` and removed ${removed.length} no longer in the organization (${removed.join(', ')})` : '';
   return `${summary}\nWrote ${written} changed files of ${files.size} to ${out}${stale}. Read ${REPORT_FILE} before applying.\n`;
 }
 
 /** --cutover and --rollback: the Dataverse side of the hand-over; cutover.json and the report's section follow every row. */
-async function handOver(values: ImportFlags, client: DataverseClient, namespace: string, out: string, done: CutoverRecord[]): Promise<string> {
+async function handOver(
+  values: ImportFlags,
+  client: DataverseClient,
+  namespace: string,
+  out: string,
+  done: CutoverRecord[],
+): Promise<string> {
   const save = (records: CutoverRecord[]) => writeCutoverState(out, records);
   const lines: string[] = [];
   if (values.cutover) {
     const mailboxes = await importedMailboxes(values, namespace);
     const result = await cutover(client, mailboxes, done, { dryRun: values.dryRun, save });
     lines.push(...describeCutover(result, values.dryRun));
-    if (!values.dryRun) lines.push(...(await requestTests(values, namespace, mailboxes.filter((m) => result.changed.some((c) => c.mailbox === m.metadata.name)))));
+    if (!values.dryRun)
+      lines.push(
+        ...(await requestTests(
+          values,
+          namespace,
+          mailboxes.filter((m) => result.changed.some((c) => c.mailbox === m.metadata.name)),
+        )),
+      );
   } else {
     const result = await rollback(client, done, { dryRun: values.dryRun, save });
-    lines.push(`${values.dryRun ? 'Would restore' : 'Restored'} ${result.restored.length} Dataverse mailbox rows to their delivery methods before the cut-over:`);
-    lines.push(...result.restored.map((r) => `  ${r.mailbox} (${r.mailboxId}): ${Object.entries(r.before).map(([k, v]) => `${k}=${v}`).join(', ')}`));
-    if (result.failed.length) lines.push(`Not restored (${result.failed.length}; run --rollback again):`, ...result.failed.map((f) => `  ${f.mailbox}: ${f.why}`));
+    lines.push(
+      `${values.dryRun ? 'Would restore' : 'Restored'} ${result.restored.length} Dataverse mailbox rows to their delivery methods before the cut-over:`,
+    );
+    lines.push(
+      ...result.restored.map(
+        (r) =>
+          `  ${r.mailbox} (${r.mailboxId}): ${Object.entries(r.before)
+            .map(([k, v]) => `${k}=${v}`)
+            .join(', ')}`,
+      ),
+    );
+    if (result.failed.length)
+      lines.push(`Not restored (${result.failed.length}; run --rollback again):`, ...result.failed.map((f) => `  ${f.mailbox}: ${f.why}`));
   }
-  lines.push(values.dryRun ? 'Dry run: nothing was changed. Run again with --dry-run=false to do it.' : `Recorded in ${path.join(out, REPORT_FILE)} (section "Cut-over").`);
+  lines.push(
+    values.dryRun
+      ? 'Dry run: nothing was changed. Run again with --dry-run=false to do it.'
+      : `Recorded in ${path.join(out, REPORT_FILE)} (section "Cut-over").`,
+  );
   return `${lines.join('\n')}\n`;
 }
 
 function describeCutover(result: Awaited<ReturnType<typeof cutover>>, dryRun: boolean): string[] {
-  const lines = [`${dryRun ? 'Would hand over' : 'Handed over'} ${result.changed.length} mailboxes (their Dataverse delivery methods set to None for what the operator runs):`];
-  for (const c of result.changed) lines.push(`  ${c.mailbox}: ${c.directions.join(', ')} (${Object.keys(c.after).map((k) => `${k} ${c.before[k]} -> ${c.after[k]}`).join(', ')})`);
+  const lines = [
+    `${dryRun ? 'Would hand over' : 'Handed over'} ${result.changed.length} mailboxes (their Dataverse delivery methods set to None for what the operator runs):`,
+  ];
+  for (const c of result.changed)
+    lines.push(
+      `  ${c.mailbox}: ${c.directions.join(', ')} (${Object.keys(c.after)
+        .map((k) => `${k} ${c.before[k]} -> ${c.after[k]}`)
+        .join(', ')})`,
+    );
   if (result.skipped.length) lines.push(`Left alone (${result.skipped.length}):`, ...result.skipped.map((s) => `  ${s.mailbox}: ${s.why}`));
   return lines;
 }
@@ -99,20 +154,34 @@ function describeCutover(result: Awaited<ReturnType<typeof cutover>>, dryRun: bo
  * enables it now. Without the right to patch Mailboxes, say how to do it.
  */
 async function requestTests(values: ImportFlags, namespace: string, handedOver: Mailbox[]): Promise<string[]> {
-  const held = handedOver.filter((m) => getCondition(m.status?.conditions, 'Enabled')?.reason === COEXISTENCE_BLOCKED_REASON).map((m) => m.metadata.name);
+  const held = handedOver
+    .filter((m) => getCondition(m.status?.conditions, 'Enabled')?.reason === COEXISTENCE_BLOCKED_REASON)
+    .map((m) => m.metadata.name);
   if (!held.length) return [];
   const clients = createClients(loadKubeConfig(values.kubeconfig ?? process.env.KUBECONFIG));
   const at = new Date().toISOString();
   const failed: string[] = [];
   for (const name of held) {
     try {
-      await clients.custom.patchNamespacedCustomObject({ group: GROUP, version: VERSION, namespace, plural: 'mailboxes', name, body: { metadata: { annotations: { [TEST_REQUESTED_AT]: at } } } }, mergePatch());
+      await clients.custom.patchNamespacedCustomObject(
+        {
+          group: GROUP,
+          version: VERSION,
+          namespace,
+          plural: 'mailboxes',
+          name,
+          body: { metadata: { annotations: { [TEST_REQUESTED_AT]: at } } },
+        },
+        mergePatch(),
+      );
     } catch (err) {
       if (statusCode(err) !== 403) throw err;
       failed.push(name);
     }
   }
-  const lines = [`Requested a test of ${held.length - failed.length} mailboxes the coexistence check held (ProcessedByDynamics), so the operator enables them now.`];
+  const lines = [
+    `Requested a test of ${held.length - failed.length} mailboxes the coexistence check held (ProcessedByDynamics), so the operator enables them now.`,
+  ];
   if (failed.length)
     lines.push(
       `Not allowed to request a test of ${failed.length} (patch on mailboxes): run`,
@@ -136,7 +205,11 @@ async function importedMailboxes(values: ImportFlags, namespace: string): Promis
 
 async function readClientSecret(file: string | undefined): Promise<string> {
   const secret = file ? (await readFile(file, 'utf8')).trim() : process.env.DYNAMICS_CLIENT_SECRET;
-  if (!secret) throw new UsageError(COMMAND, "the app's client secret is required: --client-secret-file PATH, or the environment variable DYNAMICS_CLIENT_SECRET");
+  if (!secret)
+    throw new UsageError(
+      COMMAND,
+      "the app's client secret is required: --client-secret-file PATH, or the environment variable DYNAMICS_CLIENT_SECRET",
+    );
   registerSecret(secret);
   return secret;
 }
@@ -150,4 +223,3 @@ function contextNamespace(kubeconfig: string | undefined): string | undefined {
     return undefined;
   }
 }
-

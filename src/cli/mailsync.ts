@@ -29,7 +29,9 @@ interface Command {
 }
 
 /** Binds a command's flag table to its run function with the table's own types. */
-function command<T extends FlagTable>(c: Omit<Command, 'run'> & { flags: T; main(parsed: ParsedArgs<T>, name: string): Promise<Outcome> }): Command {
+function command<T extends FlagTable>(
+  c: Omit<Command, 'run'> & { flags: T; main(parsed: ParsedArgs<T>, name: string): Promise<Outcome> },
+): Command {
   return { ...c, run: (args, name) => c.main(parseFlags(`mailsync ${name}`, c.flags, args, { positionals: c.positionals }), name) };
 }
 
@@ -84,7 +86,8 @@ const COMMANDS: Record<string, Command> = {
   }),
   import: command({
     synopsis: 'import dynamics [flags]',
-    summary: "Import a Dynamics 365 organization's email configuration as manifests; hand mailboxes over (--cutover) and back (--rollback).",
+    summary:
+      "Import a Dynamics 365 organization's email configuration as manifests; hand mailboxes over (--cutover) and back (--rollback).",
     details:
       'Reads the email server profiles, mailboxes and organization email settings of a Dataverse environment (client credentials,\n' +
       'as the Dynamics 365 connector signs in) and writes a Deployment, EmailServerProfiles, Mailboxes, Secret stubs and a\n' +
@@ -116,7 +119,9 @@ function overview(): string {
 }
 
 function help(c: Command): string {
-  return [`Usage: mailsync ${c.synopsis}`, '', c.summary, ...(c.details ? ['', c.details] : []), '', 'Flags:', flagUsage(c.flags), ''].join('\n');
+  return [`Usage: mailsync ${c.synopsis}`, '', c.summary, ...(c.details ? ['', c.details] : []), '', 'Flags:', flagUsage(c.flags), ''].join(
+    '\n',
+  );
 }
 
 async function main(argv: string[]): Promise<Outcome> {

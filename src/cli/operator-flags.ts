@@ -12,7 +12,9 @@ function httpsUrl(text: string): string {
   try {
     url = new URL(text);
   } catch {
-    throw new Error('is not a URL: use the public https:// URL of the notification endpoint, e.g. https://mailsync.contoso.example/graph/notifications');
+    throw new Error(
+      'is not a URL: use the public https:// URL of the notification endpoint, e.g. https://mailsync.contoso.example/graph/notifications',
+    );
   }
   if (url.protocol !== 'https:') throw new Error('must be an https:// URL: Microsoft Graph posts notifications only over HTTPS');
   return text;
@@ -25,7 +27,12 @@ export const OPERATOR_FLAGS = {
   namespace: { value: 'NS', env: 'WATCH_NAMESPACE', help: 'watch only these namespaces, comma-separated', defaultText: 'all' },
   role: { value: 'ROLE', default: 'all', parse: oneOf(['all', 'controller', 'worker']), help: 'all, controller, or worker' },
   shards: { value: 'N', default: 16, parse: integer(1, 1024), help: 'sync shards shared by the workers through Leases' },
-  'outgoing-poll': { value: 'DURATION', parse: duration, help: 'how often workers ask the CRM for emails pending send', defaultText: '30s' },
+  'outgoing-poll': {
+    value: 'DURATION',
+    parse: duration,
+    help: 'how often workers ask the CRM for emails pending send',
+    defaultText: '30s',
+  },
   'poll-interval': { value: 'DURATION', parse: duration, help: "safety resync interval, overriding profiles' minPollingInterval" },
   'parser-threads': {
     value: 'N',
@@ -34,7 +41,12 @@ export const OPERATOR_FLAGS = {
     defaultText: 'cores - 1, at most 4; 0 on 2 cores or fewer = parse on the event loop',
     help: 'threads that parse incoming MIME',
   },
-  'sign-in-concurrency': { value: 'N', default: 32, parse: integer(1, 10000), help: 'mailbox sign-ins (IMAP connections, POP3 cycles) in progress at once, after a restart and after an outage' },
+  'sign-in-concurrency': {
+    value: 'N',
+    default: 32,
+    parse: integer(1, 10000),
+    help: 'mailbox sign-ins (IMAP connections, POP3 cycles) in progress at once, after a restart and after an outage',
+  },
   'sign-in-rate': { value: 'N', default: 100, parse: integer(1, 100000), help: 'mailbox sign-ins started per second at most' },
   'shutdown-timeout': {
     value: 'DURATION',
@@ -53,9 +65,12 @@ export const OPERATOR_FLAGS = {
     value: 'URL',
     env: 'GRAPH_NOTIFICATION_URL',
     parse: httpsUrl,
-    help: "the public https:// URL at which Microsoft Graph reaches the notification endpoint (your Ingress or Gateway); without it Exchange Online mailboxes are polled",
+    help: 'the public https:// URL at which Microsoft Graph reaches the notification endpoint (your Ingress or Gateway); without it Exchange Online mailboxes are polled',
   },
-  'notification-tls-cert': { value: 'PATH', help: 'serve the notification endpoint over HTTPS with this PEM certificate (with --notification-tls-key), instead of HTTP behind a TLS-terminating Ingress' },
+  'notification-tls-cert': {
+    value: 'PATH',
+    help: 'serve the notification endpoint over HTTPS with this PEM certificate (with --notification-tls-key), instead of HTTP behind a TLS-terminating Ingress',
+  },
   'notification-tls-key': { value: 'PATH', help: 'PEM private key for --notification-tls-cert' },
   'pod-ip': { value: 'IP', env: 'POD_IP', help: "this pod's IP: other workers pass it Graph notifications for the mailboxes it owns" },
   'leader-elect': { default: true, help: 'elect one active controller through a Lease; --leader-elect=false runs one replica without' },

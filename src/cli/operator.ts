@@ -43,10 +43,15 @@ export async function runOperator(flags: OperatorFlags): Promise<void> {
   const pacer = new Pacer({ concurrency: flags.signInConcurrency, perSecond: flags.signInRate });
   const notifyAddress = runWorker ? parseListenAddress(flags.notificationAddr, '--notification-addr') : undefined;
   if (flags.graphNotificationUrl && runWorker && !notifyAddress) {
-    throw new Error('--graph-notification-url needs --notification-addr (for example :8443): Microsoft Graph must reach the endpoint the URL names');
+    throw new Error(
+      '--graph-notification-url needs --notification-addr (for example :8443): Microsoft Graph must reach the endpoint the URL names',
+    );
   }
-  if (!!flags.notificationTlsCert !== !!flags.notificationTlsKey) throw new Error('--notification-tls-cert and --notification-tls-key go together');
-  const notifyTls = flags.notificationTlsCert ? { cert: await readFile(flags.notificationTlsCert, 'utf8'), key: await readFile(flags.notificationTlsKey!, 'utf8') } : undefined;
+  if (!!flags.notificationTlsCert !== !!flags.notificationTlsKey)
+    throw new Error('--notification-tls-cert and --notification-tls-key go together');
+  const notifyTls = flags.notificationTlsCert
+    ? { cert: await readFile(flags.notificationTlsCert, 'utf8'), key: await readFile(flags.notificationTlsKey!, 'utf8') }
+    : undefined;
   const debugLog = (message: string, fields?: Record<string, unknown>) => logger.debug(fields ?? {}, message);
   const syncParts = new ConnectSyncParts({
     outgoingPollMs: flags.outgoingPoll,
@@ -57,12 +62,33 @@ export async function runOperator(flags: OperatorFlags): Promise<void> {
     graph: { notificationUrl: notifyAddress ? flags.graphNotificationUrl : undefined, debug: debugLog },
   });
   // Test and Enable first checks that Dynamics 365 does not process a mailbox itself.
-  const gate = new DynamicsGate({ caches, clients, connectors: syncParts.connectors, events: new EventRecorder(clients, 'mailsync-operator', logger), logger });
+  const gate = new DynamicsGate({
+    caches,
+    clients,
+    connectors: syncParts.connectors,
+    events: new EventRecorder(clients, 'mailsync-operator', logger),
+    logger,
+  });
   const manager = runController
-    ? new Manager(clients, { namespace: flags.namespace, logger, testing: instrumentTesting(new ConnectMailboxTesting(logger, gate), metrics), crmTesting: new ConnectCrmTesting(syncParts.connectors, logger), caches, autoApproveCap: flags.autoApproveDomains?.length ? flags.autoApproveDomains : undefined })
+    ? new Manager(clients, {
+        namespace: flags.namespace,
+        logger,
+        testing: instrumentTesting(new ConnectMailboxTesting(logger, gate), metrics),
+        crmTesting: new ConnectCrmTesting(syncParts.connectors, logger),
+        caches,
+        autoApproveCap: flags.autoApproveDomains?.length ? flags.autoApproveDomains : undefined,
+      })
     : undefined;
   // Mailbox status into Dynamics 365 and its approvals back, for Deployments that ask (the leader only).
-  const mirror = runController ? new DynamicsMirror({ clients, caches, connectors: syncParts.connectors, events: new EventRecorder(clients, 'mailsync-operator', logger), logger }) : undefined;
+  const mirror = runController
+    ? new DynamicsMirror({
+        clients,
+        caches,
+        connectors: syncParts.connectors,
+        events: new EventRecorder(clients, 'mailsync-operator', logger),
+        logger,
+      })
+    : undefined;
   const elector =
     runController && flags.leaderElect
       ? new LeaderElector(clients, { namespace: lease.namespace, name: flags.leaseName, identity: flags.identity, logger })
@@ -75,12 +101,27 @@ export async function runOperator(flags: OperatorFlags): Promise<void> {
         graph: syncParts.graphNotifications,
         tls: notifyTls,
         logger,
-        forward: (items): Promise<void> => forwardToPeers((shards?.peers() ?? []).map((a: Record<string, string>) => a[PEER_ANNOTATION]).filter((a): a is string => !!a), items, !!notifyTls),
+        forward: (items): Promise<void> =>
+          forwardToPeers(
+            (shards?.peers() ?? []).map((a: Record<string, string>) => a[PEER_ANNOTATION]).filter((a): a is string => !!a),
+            items,
+            !!notifyTls,
+          ),
       })
     : undefined;
-  const peerAddress = endpoint && flags.podIp ? { [PEER_ANNOTATION]: `${flags.podIp.includes(':') ? `[${flags.podIp}]` : flags.podIp}:${endpoint.port}` } : undefined;
+  const peerAddress =
+    endpoint && flags.podIp
+      ? { [PEER_ANNOTATION]: `${flags.podIp.includes(':') ? `[${flags.podIp}]` : flags.podIp}:${endpoint.port}` }
+      : undefined;
   shards = runWorker
-    ? new ShardOwner(clients, { namespace: lease.namespace, identity: flags.identity, shards: flags.shards, prefix: flags.leaseName, logger, memberAnnotations: peerAddress })
+    ? new ShardOwner(clients, {
+        namespace: lease.namespace,
+        identity: flags.identity,
+        shards: flags.shards,
+        prefix: flags.leaseName,
+        logger,
+        memberAnnotations: peerAddress,
+      })
     : undefined;
   const worker = shards
     ? new SyncWorker(clients, caches, shards, syncParts, {
@@ -93,7 +134,13 @@ export async function runOperator(flags: OperatorFlags): Promise<void> {
   // Only the leader reports mailboxes and queues: a standby's caches are warm too (for its workers).
   if (manager) instrumentManager(manager, metrics, { active: () => readiness.phase === 'running' });
   const server = metricsAddress
-    ? await startObservabilityServer({ address: metricsAddress, metrics, readiness: [readiness.probe()], liveness: [eventLoop.probe()], logger })
+    ? await startObservabilityServer({
+        address: metricsAddress,
+        metrics,
+        readiness: [readiness.probe()],
+        liveness: [eventLoop.probe()],
+        logger,
+      })
     : undefined;
 
   let stopping = false;
@@ -105,7 +152,10 @@ export async function runOperator(flags: OperatorFlags): Promise<void> {
     // What is not written by then is safe (reading is at-least-once, delivery idempotent): the
     // pod must be gone before the kubelet kills it.
     setTimeout(() => {
-      logger.warn({ timeoutMs: flags.shutdownTimeout }, 'shutdown took longer than --shutdown-timeout; exiting now (the next start resumes from the last saved checkpoints)');
+      logger.warn(
+        { timeoutMs: flags.shutdownTimeout },
+        'shutdown took longer than --shutdown-timeout; exiting now (the next start resumes from the last saved checkpoints)',
+      );
       process.exit(0);
     }, flags.shutdownTimeout).unref();
     await endpoint?.close();
@@ -121,12 +171,29 @@ export async function runOperator(flags: OperatorFlags): Promise<void> {
   process.on('SIGINT', () => void shutdown('SIGINT'));
   process.on('SIGTERM', () => void shutdown('SIGTERM'));
 
-  logger.info({ identity: flags.identity, role: flags.role, leaderElect: flags.leaderElect, leaseNamespace: lease.namespace, leaseNamespaceFrom: lease.from }, 'mailsync operator starting');
+  logger.info(
+    {
+      identity: flags.identity,
+      role: flags.role,
+      leaderElect: flags.leaderElect,
+      leaseNamespace: lease.namespace,
+      leaseNamespaceFrom: lease.from,
+    },
+    'mailsync operator starting',
+  );
   await startCaches(caches);
   if (worker && shards) {
     worker.start();
     shards.start();
-    logger.info({ shards: flags.shards, parserThreads: parser ? parserThreads : 0, notificationEndpoint: endpoint?.port, graphNotificationUrl: syncParts.graphNotifications.enabled ? flags.graphNotificationUrl : undefined }, 'sync worker started');
+    logger.info(
+      {
+        shards: flags.shards,
+        parserThreads: parser ? parserThreads : 0,
+        notificationEndpoint: endpoint?.port,
+        graphNotificationUrl: syncParts.graphNotifications.enabled ? flags.graphNotificationUrl : undefined,
+      },
+      'sync worker started',
+    );
   }
   if (!manager) {
     readiness.leading();
@@ -144,13 +211,16 @@ export async function runOperator(flags: OperatorFlags): Promise<void> {
   await elector.run({
     onStartedLeading: () => {
       readiness.leading();
-      manager.start().then(() => {
-        mirror?.start();
-        readiness.started();
-      }, (err) => {
-        logger.fatal(`controllers failed to start: ${describeError(err)}`);
-        process.exit(1);
-      });
+      manager.start().then(
+        () => {
+          mirror?.start();
+          readiness.started();
+        },
+        (err) => {
+          logger.fatal(`controllers failed to start: ${describeError(err)}`);
+          process.exit(1);
+        },
+      );
     },
     onStoppedLeading: () => {
       if (stopping) return;

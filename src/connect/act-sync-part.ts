@@ -5,7 +5,10 @@ import type { CycleCounts, SyncParts, SyncReporter } from '../sync/mailbox-synce
 import { KIND_PLURAL, type ActKind } from '../act/model.js';
 import { createActPart } from './act.js';
 
-export function actSyncPart(input: Omit<Parameters<typeof createActPart>[0], 'itemFailed'>, intervalMs?: number): NonNullable<SyncParts['act']> {
+export function actSyncPart(
+  input: Omit<Parameters<typeof createActPart>[0], 'itemFailed'>,
+  intervalMs?: number,
+): NonNullable<SyncParts['act']> {
   let reporter: SyncReporter | undefined;
   let part: ReturnType<typeof createActPart>;
   try {
@@ -22,7 +25,10 @@ export function actSyncPart(input: Omit<Parameters<typeof createActPart>[0], 'it
       const { kinds, notified: _notified, ...total } = await part.cycle();
       if (part.dryRun) {
         const line = (Object.entries(kinds) as [ActKind, NonNullable<(typeof kinds)[ActKind]>][])
-          .map(([k, c]) => `${KIND_PLURAL[k]}: ${c.created} to create, ${c.updated} to update, ${c.deleted} to delete, ${c.unlinked} to unlink`)
+          .map(
+            ([k, c]) =>
+              `${KIND_PLURAL[k]}: ${c.created} to create, ${c.updated} to update, ${c.deleted} to delete, ${c.unlinked} to unlink`,
+          )
           .join('; ');
         r.actDryRun?.(`${line} (nothing was written)`);
         return {};

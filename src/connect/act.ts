@@ -20,7 +20,10 @@ import { credentialsFor } from './testers.js';
 /** An active mailbox (something changed in the last cycle) is synchronized again this soon. */
 export const ACTIVE_INTERVAL_MS = 10_000;
 
-export function actSettings(deployment: Deployment, mailbox: Mailbox): ActSettings & { pastDays: number; futureDays: number; intervalMs: number } {
+export function actSettings(
+  deployment: Deployment,
+  mailbox: Mailbox,
+): ActSettings & { pastDays: number; futureDays: number; intervalMs: number } {
   const s = deployment.spec.appointmentsContactsTasks ?? {};
   const kinds: ActKind[] = [];
   if (s.kinds?.appointments ?? true) kinds.push('appointment');
@@ -29,7 +32,11 @@ export function actSettings(deployment: Deployment, mailbox: Mailbox): ActSettin
   const fd = (s.fieldDirections ?? {}) as Record<ActKind, Record<string, string> | undefined>;
   return {
     kinds,
-    directions: { appointment: directionTable('appointment', fd.appointment), contact: directionTable('contact', fd.contact), task: directionTable('task', fd.task) },
+    directions: {
+      appointment: directionTable('appointment', fd.appointment),
+      contact: directionTable('contact', fd.contact),
+      task: directionTable('task', fd.task),
+    },
     policy: s.conflictPolicy ?? 'CRMWins',
     trackingCategory: s.trackingCategory ?? `Tracked to ${deployment.metadata.namespace}/${deployment.metadata.name}`,
     propagateCancellations: s.propagateCancellations ?? false,
@@ -43,26 +50,52 @@ export function actSettings(deployment: Deployment, mailbox: Mailbox): ActSettin
 }
 
 /** The Exchange adapter for the profile's server type; a MailError when ACT cannot run there. */
-export function exchangeActAdapter(profile: EmailServerProfile, mailbox: Mailbox, lookups: Lookups, org: string, window: { pastDays: number; futureDays: number }): ExchangeActAdapter {
+export function exchangeActAdapter(
+  profile: EmailServerProfile,
+  mailbox: Mailbox,
+  lookups: Lookups,
+  org: string,
+  window: { pastDays: number; futureDays: number },
+): ExchangeActAdapter {
   const r = resolveDirection({ name: profile.metadata.name, spec: profile.spec }, mailbox.spec, 'appointmentsContactsTasks', lookups);
   if (!r.ok) throw new MailError('UnsupportedConfiguration', r.message);
   const s = r.value;
   const credentials = credentialsFor(s);
-  if (!credentials) throw new MailError('UnsupportedConfiguration', `${s.authentication} authentication is not available for ${s.protocol}`);
+  if (!credentials)
+    throw new MailError('UnsupportedConfiguration', `${s.authentication} authentication is not available for ${s.protocol}`);
   if (s.protocol === 'EWS') {
-    const url = s.endpoint.url ?? (s.endpoint.host && !s.autodiscover ? `https://${s.endpoint.host}:${s.endpoint.port}/EWS/Exchange.asmx` : undefined);
+    const url =
+      s.endpoint.url ??
+      (s.endpoint.host && !s.autodiscover ? `https://${s.endpoint.host}:${s.endpoint.port}/EWS/Exchange.asmx` : undefined);
     if (!url) {
-      throw new MailError('UnsupportedConfiguration', `profile "${profile.metadata.name}" finds EWS by Autodiscover, which appointment, contact and task sync does not use yet: set spec.incoming.url to the EWS URL (https://<server>/EWS/Exchange.asmx)`);
+      throw new MailError(
+        'UnsupportedConfiguration',
+        `profile "${profile.metadata.name}" finds EWS by Autodiscover, which appointment, contact and task sync does not use yet: set spec.incoming.url to the EWS URL (https://<server>/EWS/Exchange.asmx)`,
+      );
     }
-    return new EwsActAdapter(s.endpoint, credentials, { mailbox: s.address, authentication: s.authentication === 'NTLM' ? 'NTLM' : 'Basic', impersonate: s.impersonation, url }, org);
+    return new EwsActAdapter(
+      s.endpoint,
+      credentials,
+      { mailbox: s.address, authentication: s.authentication === 'NTLM' ? 'NTLM' : 'Basic', impersonate: s.impersonation, url },
+      org,
+    );
   }
-  if (s.protocol !== 'Graph') throw new MailError('UnsupportedConfiguration', `appointments, contacts and tasks need Exchange (EWS or Graph), not ${s.protocol}`);
-  return new GraphActAdapter(s.endpoint, credentials, { mailbox: s.address, pastDays: window.pastDays, futureDays: window.futureDays }, org);
+  if (s.protocol !== 'Graph')
+    throw new MailError('UnsupportedConfiguration', `appointments, contacts and tasks need Exchange (EWS or Graph), not ${s.protocol}`);
+  return new GraphActAdapter(
+    s.endpoint,
+    credentials,
+    { mailbox: s.address, pastDays: window.pastDays, futureDays: window.futureDays },
+    org,
+  );
 }
 
 /** Why the Deployment's CRM connector cannot synchronize ACT, as the condition says it. */
 function noActConnector(deployment: Deployment): MailError {
-  return new MailError('UnsupportedConfiguration', `the ${deployment.spec.crm.type} connector of Deployment "${deployment.metadata.name}" does not synchronize appointments, contacts and tasks in this version (the Webhook connector does); set spec.appointmentsContactsTasks: None`);
+  return new MailError(
+    'UnsupportedConfiguration',
+    `the ${deployment.spec.crm.type} connector of Deployment "${deployment.metadata.name}" does not synchronize appointments, contacts and tasks in this version (the Webhook connector does); set spec.appointmentsContactsTasks: None`,
+  );
 }
 
 export interface ActPart {
@@ -71,7 +104,14 @@ export interface ActPart {
   dryRun: boolean;
 }
 
-export function createActPart(input: { mailbox: Mailbox; profile: EmailServerProfile; deployment: Deployment; lookups: Lookups; crm: CrmConnector; itemFailed?: (kind: ActKind, item: string, reason: string, message: string) => void }): ActPart {
+export function createActPart(input: {
+  mailbox: Mailbox;
+  profile: EmailServerProfile;
+  deployment: Deployment;
+  lookups: Lookups;
+  crm: CrmConnector;
+  itemFailed?: (kind: ActKind, item: string, reason: string, message: string) => void;
+}): ActPart {
   const { mailbox, deployment, crm } = input;
   if (!isActConnector(crm)) throw noActConnector(deployment);
   const settings = actSettings(deployment, mailbox);
@@ -101,10 +141,18 @@ export function createActPart(input: { mailbox: Mailbox; profile: EmailServerPro
 }
 
 /** Test and Enable for ACT: the folders (and permissions) each synchronized kind needs. */
-export async function testAct(profile: EmailServerProfile, mailbox: Mailbox, deployment: Deployment | undefined, lookups: Lookups, signal?: AbortSignal): Promise<ActKind[]> {
+export async function testAct(
+  profile: EmailServerProfile,
+  mailbox: Mailbox,
+  deployment: Deployment | undefined,
+  lookups: Lookups,
+  signal?: AbortSignal,
+): Promise<ActKind[]> {
   // Nothing is tested, or claimed, for a CRM whose connector cannot run ACT (Dynamics 365 today).
   if (deployment && !ACT_CONNECTOR_TYPES.has(deployment.spec.crm.type)) throw noActConnector(deployment);
-  const settings = deployment ? actSettings(deployment, mailbox) : { kinds: ['appointment', 'contact', 'task'] as ActKind[], pastDays: 30, futureDays: 365 };
+  const settings = deployment
+    ? actSettings(deployment, mailbox)
+    : { kinds: ['appointment', 'contact', 'task'] as ActKind[], pastDays: 30, futureDays: 365 };
   const adapter = exchangeActAdapter(profile, mailbox, lookups, '', settings);
   // Only what this server's adapter synchronizes is tested, and claimed.
   const kinds = settings.kinds.filter((k) => adapter.stores[k]);

@@ -18,10 +18,31 @@ export class ConnectCrmTesting implements CrmTesting {
   async test(deployment: Deployment, lookups: SecretSource): Promise<CrmTestOutcome> {
     try {
       await this.connectors.get(deployment, lookups).test();
-      return { ok: true, reason: 'Connected', message: `connected and authenticated to the ${deployment.spec.crm.type} CRM at ${deployment.spec.crm.url}`, permanent: false };
+      return {
+        ok: true,
+        reason: 'Connected',
+        message: `connected and authenticated to the ${deployment.spec.crm.type} CRM at ${deployment.spec.crm.url}`,
+        permanent: false,
+      };
     } catch (err) {
-      if (err instanceof CrmError && err.serverText) this.logger?.debug({ namespace: deployment.metadata.namespace, deployment: deployment.metadata.name, reason: err.reason, serverText: err.serverText }, 'CRM test failed; what the CRM said');
-      if (err instanceof CrmError) return { ok: false, reason: err.reason, message: redact(err.message), permanent: err.permanent, retryAfterMs: err.opts.retryAfterMs };
+      if (err instanceof CrmError && err.serverText)
+        this.logger?.debug(
+          {
+            namespace: deployment.metadata.namespace,
+            deployment: deployment.metadata.name,
+            reason: err.reason,
+            serverText: err.serverText,
+          },
+          'CRM test failed; what the CRM said',
+        );
+      if (err instanceof CrmError)
+        return {
+          ok: false,
+          reason: err.reason,
+          message: redact(err.message),
+          permanent: err.permanent,
+          retryAfterMs: err.opts.retryAfterMs,
+        };
       return { ok: false, reason: 'CRMError', message: redact((err as Error).message ?? String(err)), permanent: false };
     }
   }

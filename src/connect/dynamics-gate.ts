@@ -53,7 +53,10 @@ export class DynamicsGate {
     if (deployment?.spec.crm.type !== 'Dynamics365' || directions.length === 0) return out;
     const address = mailbox.spec.emailAddress;
     try {
-      const connector = this.options.connectors.get(deployment, secretSource(this.options.caches, mailbox.metadata.namespace, this.options.clients));
+      const connector = this.options.connectors.get(
+        deployment,
+        secretSource(this.options.caches, mailbox.metadata.namespace, this.options.clients),
+      );
       if (!(connector instanceof DynamicsConnector)) return out;
       const row = await readMailboxRow(connector.client, address);
       const found = processedByDynamics(row, directions as CoexistenceDirection[]);
@@ -73,7 +76,13 @@ export class DynamicsGate {
     } catch (err) {
       // Our own errors (a missing Secret, say) say what to fix; the CRM's are CrmErrors already.
       const e = err instanceof CrmError ? err : new CrmError('CRMError', err instanceof Error ? err.message : String(err));
-      const failed: TestOutcome = { ok: false, reason: e.reason, message: `${redact(e.message)} (while checking whether Dynamics 365 still processes ${address})`, permanent: e.permanent, retryAfterMs: e.retryAfterMs };
+      const failed: TestOutcome = {
+        ok: false,
+        reason: e.reason,
+        message: `${redact(e.message)} (while checking whether Dynamics 365 still processes ${address})`,
+        permanent: e.permanent,
+        retryAfterMs: e.retryAfterMs,
+      };
       for (const d of directions) out.set(d, failed);
     }
     return out;

@@ -36,7 +36,13 @@ const STATUS = { NotRun: 0, Success: 1, Failure: 2 } as const;
 /** Email Address Status (emailrouteraccessapproval): 1 Approved. */
 const APPROVED_IN_DYNAMICS = 1;
 /** Columns read besides those coexistence reads, to compare before writing. */
-const MIRROR_COLUMNS = ['incomingemailstatus', 'outgoingemailstatus', 'actstatus', 'testmailboxaccesscompletedon', 'lastsuccessfulsynccompletedon'];
+const MIRROR_COLUMNS = [
+  'incomingemailstatus',
+  'outgoingemailstatus',
+  'actstatus',
+  'testmailboxaccesscompletedon',
+  'lastsuccessfulsynccompletedon',
+];
 /** Last Successful Sync Time is written again only when it moved this much: it changes every cycle. */
 const SYNC_TIME_RESOLUTION_MS = 60 * 60_000;
 
@@ -53,17 +59,24 @@ export function mirroredColumns(m: Mailbox): Record<string, number | string> {
     actstatus: of('AppointmentsContactsTasksReady'),
   };
   if (m.status?.lastTestTime) out.testmailboxaccesscompletedon = m.status.lastTestTime;
-  const synced = [m.status?.sync?.incoming?.lastSyncTime, m.status?.sync?.outgoing?.lastSyncTime].filter((t): t is string => !!t).sort().at(-1);
+  const synced = [m.status?.sync?.incoming?.lastSyncTime, m.status?.sync?.outgoing?.lastSyncTime]
+    .filter((t): t is string => !!t)
+    .sort()
+    .at(-1);
   if (synced) out.lastsuccessfulsynccompletedon = synced;
   return out;
 }
 
 /** The columns of `want` the row does not hold yet (times: only when they moved by the resolution). */
-export function columnsToWrite(row: DataverseMailboxRow & Record<string, unknown>, want: Record<string, number | string>): Record<string, number | string> {
+export function columnsToWrite(
+  row: DataverseMailboxRow & Record<string, unknown>,
+  want: Record<string, number | string>,
+): Record<string, number | string> {
   const out: Record<string, number | string> = {};
   for (const [k, v] of Object.entries(want)) {
     const have = row[k];
-    if (typeof v === 'number' ? have !== v : !sameTime(have, v, k === 'lastsuccessfulsynccompletedon' ? SYNC_TIME_RESOLUTION_MS : 1000)) out[k] = v;
+    if (typeof v === 'number' ? have !== v : !sameTime(have, v, k === 'lastsuccessfulsynccompletedon' ? SYNC_TIME_RESOLUTION_MS : 1000))
+      out[k] = v;
   }
   return out;
 }
@@ -97,7 +110,11 @@ export class DynamicsMirror {
     this.options.caches.mailboxes.addHandlers({ onAdd: note, onUpdate: note });
     // Switching the mirror on writes every mailbox of the Deployment once.
     this.options.caches.deployments.addHandlers({
-      onUpdate: (d) => this.options.caches.mailboxes.list(d.metadata.namespace).filter((m) => m.spec.deploymentRef.name === d.metadata.name).forEach(note),
+      onUpdate: (d) =>
+        this.options.caches.mailboxes
+          .list(d.metadata.namespace)
+          .filter((m) => m.spec.deploymentRef.name === d.metadata.name)
+          .forEach(note),
     });
     this.schedule(1000);
   }
@@ -157,13 +174,19 @@ export class DynamicsMirror {
       } catch (err) {
         // Tried again next time; the mailboxes' own state is unaffected.
         for (const m of mirror) this.changed.add(keyOf(m));
-        this.options.logger?.warn({ namespace: deployment.metadata.namespace, deployment: deployment.metadata.name }, `Dynamics 365 mailbox rows not updated: ${(err as Error).message}`);
+        this.options.logger?.warn(
+          { namespace: deployment.metadata.namespace, deployment: deployment.metadata.name },
+          `Dynamics 365 mailbox rows not updated: ${(err as Error).message}`,
+        );
       }
     }
   }
 
   private async runDeployment(deployment: Deployment, mirror: Mailbox[], approve: Mailbox[]): Promise<void> {
-    const connector = this.options.connectors.get(deployment, secretSource(this.options.caches, deployment.metadata.namespace, this.options.clients));
+    const connector = this.options.connectors.get(
+      deployment,
+      secretSource(this.options.caches, deployment.metadata.namespace, this.options.clients),
+    );
     if (!(connector instanceof DynamicsConnector)) return;
     const client = connector.client;
     const addresses = [...new Set([...mirror, ...approve].map((m) => m.spec.emailAddress.toLowerCase()))];
@@ -172,18 +195,24 @@ export class DynamicsMirror {
     const answers = await client.batch(paths.map((path) => ({ method: 'GET', path, headers: { prefer: LOOKUP_NAMES } })));
     const rows = new Map<string, DataverseMailboxRow & Record<string, unknown>>();
     answers.forEach((r, i) => {
-      for (const row of rowsOf<DataverseMailboxRow & Record<string, unknown>>(client, r, paths[i])) if (row.emailaddress) rows.set(row.emailaddress.toLowerCase(), row);
+      for (const row of rowsOf<DataverseMailboxRow & Record<string, unknown>>(client, r, paths[i]))
+        if (row.emailaddress) rows.set(row.emailaddress.toLowerCase(), row);
     });
     const writes: BatchOperation[] = [];
     for (const m of mirror) {
       const row = rows.get(m.spec.emailAddress.toLowerCase());
       const body = row ? columnsToWrite(row, mirroredColumns(m)) : {};
-      if (row && Object.keys(body).length) writes.push({ method: 'PATCH', path: `mailboxes(${row.mailboxid})`, headers: { 'if-match': '*' }, body });
+      if (row && Object.keys(body).length)
+        writes.push({ method: 'PATCH', path: `mailboxes(${row.mailboxid})`, headers: { 'if-match': '*' }, body });
     }
     if (writes.length) {
       const results = await client.batch(writes);
       const failed = results.filter((r) => r.kind !== 'one' || r.response.status >= 300).length;
-      if (failed) this.options.logger?.warn({ namespace: deployment.metadata.namespace, deployment: deployment.metadata.name }, `${failed} of ${writes.length} Dynamics 365 mailbox rows not updated`);
+      if (failed)
+        this.options.logger?.warn(
+          { namespace: deployment.metadata.namespace, deployment: deployment.metadata.name },
+          `${failed} of ${writes.length} Dynamics 365 mailbox rows not updated`,
+        );
     }
     for (const m of approve) {
       if (rows.get(m.spec.emailAddress.toLowerCase())?.emailrouteraccessapproval === APPROVED_IN_DYNAMICS) await this.recordApproval(m);
@@ -194,20 +223,36 @@ export class DynamicsMirror {
   private async recordApproval(m: Mailbox): Promise<void> {
     const address = m.spec.emailAddress;
     const message = `${address} approved in Dynamics 365 (Approve Email), accepted because spec.crm.dynamics.approvalSource of deployment "${m.spec.deploymentRef.name}" is DynamicsOrKubernetes`;
-    const conditions: Condition[] = setCondition(m.status?.conditions, { type: 'Approved', status: 'True', reason: 'ApprovedInDynamics', message }, m.metadata.generation);
+    const conditions: Condition[] = setCondition(
+      m.status?.conditions,
+      { type: 'Approved', status: 'True', reason: 'ApprovedInDynamics', message },
+      m.metadata.generation,
+    );
     const next = { ...(m.status ?? {}), conditions, emailAddress: address };
     try {
-      await patchStatus(this.options.clients, { ...RESOURCES.mailboxes, namespace: m.metadata.namespace, name: m.metadata.name, resourceVersion: m.metadata.resourceVersion }, m.status, next);
+      await patchStatus(
+        this.options.clients,
+        { ...RESOURCES.mailboxes, namespace: m.metadata.namespace, name: m.metadata.name, resourceVersion: m.metadata.resourceVersion },
+        m.status,
+        next,
+      );
     } catch (err) {
       const code = statusCode(err);
       if (code !== 403 && code !== 422 && code !== 400 && code !== 409) throw err;
       // 409: the mailbox changed meanwhile; it is looked at again next time.
       if (code === 409) return;
-      this.options.logger?.warn({ namespace: m.metadata.namespace, mailbox: m.metadata.name }, `could not record the approval from Dynamics 365: the operator lacks the approve verb`);
-      await this.options.events?.record(m, 'Warning', 'ApprovedInDynamicsForbidden', `${address} is approved in Dynamics 365, but the operator may not record approvals: grant it the approve verb (chart value autoApproval.enabled), or approve with \`mailsync approve\``);
+      this.options.logger?.warn(
+        { namespace: m.metadata.namespace, mailbox: m.metadata.name },
+        `could not record the approval from Dynamics 365: the operator lacks the approve verb`,
+      );
+      await this.options.events?.record(
+        m,
+        'Warning',
+        'ApprovedInDynamicsForbidden',
+        `${address} is approved in Dynamics 365, but the operator may not record approvals: grant it the approve verb (chart value autoApproval.enabled), or approve with \`mailsync approve\``,
+      );
       return;
     }
     await this.options.events?.record(m, 'Normal', 'ApprovedInDynamics', message);
   }
 }
-

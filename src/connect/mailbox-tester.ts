@@ -33,10 +33,23 @@ function successMessage(s: DirectionSettings): string {
  * Test and Enable for appointments, contacts and tasks: what the worker's ACT loop needs, and only
  * for the kinds it synchronizes over this server (no claim of more); the message says what runs.
  */
-async function actTested(s: DirectionSettings, profile: EmailServerProfile, mailbox: Mailbox, deployment: Deployment | undefined, lookups: SecretSource, signal?: AbortSignal): Promise<string> {
+async function actTested(
+  s: DirectionSettings,
+  profile: EmailServerProfile,
+  mailbox: Mailbox,
+  deployment: Deployment | undefined,
+  lookups: SecretSource,
+  signal?: AbortSignal,
+): Promise<string> {
   const kinds = await testAct(profile, mailbox, deployment, lookups, signal);
   const wanted = deployment ? actSettings(deployment, mailbox).kinds : ACT_KINDS;
-  return actTestMessage(kinds, s.address, s.endpoint.url ?? s.endpoint.host ?? '', wanted.filter((k) => !kinds.includes(k)), s.protocol);
+  return actTestMessage(
+    kinds,
+    s.address,
+    s.endpoint.url ?? s.endpoint.host ?? '',
+    wanted.filter((k) => !kinds.includes(k)),
+    s.protocol,
+  );
 }
 
 export class ConnectMailboxTesting implements MailboxTesting {
@@ -72,8 +85,18 @@ export class ConnectMailboxTesting implements MailboxTesting {
       // Everything that decides how we connect, but no secret values: Secret versions stand in.
       // Limits are the profile's and in its revision already; they decide nothing a test checks.
       const { credentials, oauth, maxConnections: _limit, sharedCredentials: _shared, ...rest } = s;
-      if (direction === 'appointmentsContactsTasks') fingerprint.push({ act: mailbox.spec.act ?? {}, kinds: deployment?.spec.appointmentsContactsTasks?.kinds ?? {}, crm: deployment?.spec.crm.type });
-      fingerprint.push({ ...rest, endpoint: { ...s.endpoint, ca: s.endpoint.ca ? revisionOf(s.endpoint.ca) : undefined }, user: credentials?.username, oauth: oauth && oauthFingerprint(oauth) });
+      if (direction === 'appointmentsContactsTasks')
+        fingerprint.push({
+          act: mailbox.spec.act ?? {},
+          kinds: deployment?.spec.appointmentsContactsTasks?.kinds ?? {},
+          crm: deployment?.spec.crm.type,
+        });
+      fingerprint.push({
+        ...rest,
+        endpoint: { ...s.endpoint, ca: s.endpoint.ca ? revisionOf(s.endpoint.ca) : undefined },
+        user: credentials?.username,
+        oauth: oauth && oauthFingerprint(oauth),
+      });
       return {
         direction,
         run: async (signal?: AbortSignal): Promise<TestOutcome> => {
@@ -90,7 +113,17 @@ export class ConnectMailboxTesting implements MailboxTesting {
             }
           } catch (err) {
             const e = classifyError(err);
-            if (e.serverText) this.logger?.debug({ namespace: mailbox.metadata.namespace, mailbox: mailbox.metadata.name, direction, reason: e.reason, serverText: e.serverText }, 'test failed; what the server said');
+            if (e.serverText)
+              this.logger?.debug(
+                {
+                  namespace: mailbox.metadata.namespace,
+                  mailbox: mailbox.metadata.name,
+                  direction,
+                  reason: e.reason,
+                  serverText: e.serverText,
+                },
+                'test failed; what the server said',
+              );
             return { ok: false, reason: e.reason, message: redact(e.message), permanent: e.permanent, retryAfterMs: e.retryAfterMs };
           }
           // After our own test: the operator can run the direction (a hand-over needs that first).

@@ -83,7 +83,11 @@ export async function startNotificationEndpoint(opts: NotificationEndpointOption
       reply(res, 202, '');
       const unknown = opts.graph.receive(items);
       if (unknown.length && opts.forward && req.headers[FORWARDED_HEADER] === undefined) {
-        opts.forward(unknown).catch((err: unknown) => opts.logger?.debug({ error: (err as Error).message }, 'could not pass notifications on to the other workers'));
+        opts
+          .forward(unknown)
+          .catch((err: unknown) =>
+            opts.logger?.debug({ error: (err as Error).message }, 'could not pass notifications on to the other workers'),
+          );
       }
     });
   };

@@ -21,15 +21,26 @@ export class ConnectProfileTesting implements ProfileTesting {
     const spec = profile.spec;
     const exchange = spec.serverType === 'ExchangeServer' || spec.serverType === 'ExchangeOnline';
     // Outgoing Exchange without a server of its own sends through the incoming one, tested already.
-    const directions = (['incoming', 'outgoing'] as const).filter((d) => d === 'incoming' || spec.outgoing?.server || spec.outgoing?.url || !exchange);
+    const directions = (['incoming', 'outgoing'] as const).filter(
+      (d) => d === 'incoming' || spec.outgoing?.server || spec.outgoing?.url || !exchange,
+    );
     return Promise.all(directions.map((d) => this.testDirection(profile, d, lookups, signal)));
   }
 
-  private async testDirection(profile: EmailServerProfile, direction: 'incoming' | 'outgoing', lookups: SecretSource, signal?: AbortSignal): Promise<ProfileTestStep> {
+  private async testDirection(
+    profile: EmailServerProfile,
+    direction: 'incoming' | 'outgoing',
+    lookups: SecretSource,
+    signal?: AbortSignal,
+  ): Promise<ProfileTestStep> {
     const spec = profile.spec;
     const place: ConnectionSpec = (direction === 'outgoing' ? spec.outgoing : spec.incoming) ?? {};
     if (place.autodiscover && !place.url && !place.server) {
-      return { direction, reason: 'NotRun', message: "nothing to reach: the server is found by Autodiscover from each mailbox's domain, tested by Test and Enable" };
+      return {
+        direction,
+        reason: 'NotRun',
+        message: "nothing to reach: the server is found by Autodiscover from each mailbox's domain, tested by Test and Enable",
+      };
     }
     const auth = direction === 'outgoing' && spec.useSameSettingsForOutgoing === false ? spec.outgoing : spec.incoming;
     // The profile's own credentials: its Secret, or workload identity (a ServiceAccount of its namespace).
@@ -37,7 +48,11 @@ export class ConnectProfileTesting implements ProfileTesting {
     const secretRef = own ? auth?.credentials?.secretRef : undefined;
     const username = secretRef ? lookups.secret(secretRef.name)?.data.username : undefined;
     // A stand-in mailbox: the Secret's username where it is an address (IMAP, POP3, SMTP sign in as it).
-    const stand: MailboxSpec = { emailAddress: username?.includes('@') ? username : NO_MAILBOX, deploymentRef: { name: '' }, forwardMailbox: true };
+    const stand: MailboxSpec = {
+      emailAddress: username?.includes('@') ? username : NO_MAILBOX,
+      deploymentRef: { name: '' },
+      forwardMailbox: true,
+    };
     const named = { name: profile.metadata.name, spec };
     const located = resolveEndpoint(named, direction, lookups, stand.emailAddress);
     if (!located.ok) return { direction, reason: located.reason, message: located.message };
@@ -50,14 +65,22 @@ export class ConnectProfileTesting implements ProfileTesting {
     }
     const first = `reached ${protocol} ${describeEndpoint(located.value)} (${reached})`;
     if (!own) {
-      return { direction, reason: 'Succeeded', message: `${first}; sign-in not tested: each mailbox brings its own credentials (credentials.source: Mailbox), tested by Test and Enable` };
+      return {
+        direction,
+        reason: 'Succeeded',
+        message: `${first}; sign-in not tested: each mailbox brings its own credentials (credentials.source: Mailbox), tested by Test and Enable`,
+      };
     }
     const settings = resolveDirection(named, stand, direction, lookups);
     if (!settings.ok) return { direction, reason: settings.reason, message: `${first}; ${settings.message}` };
     const tester = testerFor(settings.value);
     const signedIn = (note?: string) => {
       const found = [tester.serverDescription?.(), note].filter(Boolean).join('; ');
-      return { direction, reason: 'Succeeded', message: `${first}; signed in${username ? ` as ${username}` : ''}${found ? ` (${found})` : ''}` };
+      return {
+        direction,
+        reason: 'Succeeded',
+        message: `${first}; signed in${username ? ` as ${username}` : ''}${found ? ` (${found})` : ''}`,
+      };
     };
     try {
       await tester.test(signal);

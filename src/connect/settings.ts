@@ -104,12 +104,16 @@ const unbracketed = (host: string): string => (host.startsWith('[') && host.ends
  * undefined. Admission refuses such profiles already; this holds for objects admitted before
  * those rules existed, so the guarantee does not depend on when a profile was written.
  */
-function insecureTransport(spec: EmailServerProfileSpec, c: { field: string; tls?: TlsMode; url?: string; authorityURL?: string; authField: string }): string | undefined {
+function insecureTransport(
+  spec: EmailServerProfileSpec,
+  c: { field: string; tls?: TlsMode; url?: string; authorityURL?: string; authField: string },
+): string | undefined {
   if (spec.allowInsecureAuthentication) return undefined;
   const fix = 'or set spec.allowInsecureAuthentication: true to accept the risk';
   if (c.tls === 'None') return `${c.field}.tls is None, which would send credentials in cleartext; use Implicit or STARTTLS, ${fix}`;
   if (c.url?.startsWith('http://')) return `${c.field}.url uses http://, which would send credentials in cleartext; use https://, ${fix}`;
-  if (c.authorityURL?.startsWith('http://')) return `${c.authField}.oauth.authorityURL uses http://, which would send the client secret in cleartext; use https://, ${fix}`;
+  if (c.authorityURL?.startsWith('http://'))
+    return `${c.authField}.oauth.authorityURL uses http://, which would send the client secret in cleartext; use https://, ${fix}`;
   return undefined;
 }
 
@@ -130,12 +134,18 @@ interface Location {
  * Where one direction of a profile connects, for a mailbox of this address (autodiscover starts
  * from its domain): everything but the credentials. Failures name the field to fix.
  */
-function locate(profile: { name: string; spec: EmailServerProfileSpec }, address: string, direction: Direction, lookups: Lookups): { ok: true; value: Location } | { ok: false; reason: string; message: string } {
+function locate(
+  profile: { name: string; spec: EmailServerProfileSpec },
+  address: string,
+  direction: Direction,
+  lookups: Lookups,
+): { ok: true; value: Location } | { ok: false; reason: string; message: string } {
   const spec = profile.spec;
   const protocol = protocolFor(spec, direction);
   // Where the server is: the direction's own section; outgoing Exchange falls back to incoming's URL.
   const own: ConnectionSpec = (direction === 'outgoing' ? spec.outgoing : spec.incoming) ?? {};
-  const place: ConnectionSpec = direction === 'outgoing' && !own.server && !own.url && (protocol === 'EWS' || protocol === 'Graph') ? (spec.incoming ?? {}) : own;
+  const place: ConnectionSpec =
+    direction === 'outgoing' && !own.server && !own.url && (protocol === 'EWS' || protocol === 'Graph') ? (spec.incoming ?? {}) : own;
   // How to authenticate: incoming's settings unless outgoing has its own
   // (useSameSettingsForOutgoing: authentication, credentials and oauth, as its description says).
   const separate = direction === 'outgoing' && spec.useSameSettingsForOutgoing === false;
@@ -148,7 +158,13 @@ function locate(profile: { name: string; spec: EmailServerProfileSpec }, address
     return { ok: false, reason: 'UnsupportedConfiguration', message: `profile "${profile.name}" has no ${field}.server for ${protocol}` };
   }
   const tls = (place.tls ?? 'Implicit') as TlsMode;
-  const cleartext = insecureTransport(spec, { field: placeField, tls: mailProtocol ? tls : undefined, url: place.url, authorityURL: auth.oauth?.authorityURL, authField });
+  const cleartext = insecureTransport(spec, {
+    field: placeField,
+    tls: mailProtocol ? tls : undefined,
+    url: place.url,
+    authorityURL: auth.oauth?.authorityURL,
+    authField,
+  });
   if (cleartext) return { ok: false, reason: 'UnsupportedConfiguration', message: `profile "${profile.name}": ${cleartext}` };
   const versions: string[] = [];
 
@@ -166,7 +182,11 @@ function locate(profile: { name: string; spec: EmailServerProfileSpec }, address
     const what = caBundle.secretRef ? 'Secret' : 'ConfigMap';
     const key = ref.key ?? 'ca.crt';
     if (!src?.data[key]) {
-      return { ok: false, reason: 'CABundleNotFound', message: `${what} "${ref.name}" with key "${key}" (${caField}.caBundle) not found in the profile's namespace` };
+      return {
+        ok: false,
+        reason: 'CABundleNotFound',
+        message: `${what} "${ref.name}" with key "${key}" (${caField}.caBundle) not found in the profile's namespace`,
+      };
     }
     ca = src.data[key];
     versions.push(`${what}/${ref.name}@${src.resourceVersion}`);
@@ -175,7 +195,13 @@ function locate(profile: { name: string; spec: EmailServerProfileSpec }, address
   const endpoint: Endpoint = {
     // Autodiscover without a URL starts from the mailbox's domain, as Outlook does. An IPv6
     // address may be written in brackets ([2001:db8::1]); sockets take it without them.
-    host: place.server ? unbracketed(place.server) : (place.url ? new URL(place.url).hostname : place.autodiscover ? address.slice(address.lastIndexOf('@') + 1) : ''),
+    host: place.server
+      ? unbracketed(place.server)
+      : place.url
+        ? new URL(place.url).hostname
+        : place.autodiscover
+          ? address.slice(address.lastIndexOf('@') + 1)
+          : '',
     port: place.port ?? DEFAULT_PORTS[protocol]?.[tls] ?? 443,
     tls,
     ca,
@@ -186,7 +212,12 @@ function locate(profile: { name: string; spec: EmailServerProfileSpec }, address
 }
 
 /** The endpoint of a direction of a profile, without credentials (a profile's own connection test). */
-export function resolveEndpoint(profile: { name: string; spec: EmailServerProfileSpec }, direction: 'incoming' | 'outgoing', lookups: Lookups, address: string): { ok: true; value: Endpoint } | { ok: false; reason: string; message: string } {
+export function resolveEndpoint(
+  profile: { name: string; spec: EmailServerProfileSpec },
+  direction: 'incoming' | 'outgoing',
+  lookups: Lookups,
+  address: string,
+): { ok: true; value: Endpoint } | { ok: false; reason: string; message: string } {
   const located = locate(profile, address, direction, lookups);
   return located.ok ? { ok: true, value: located.value.endpoint } : located;
 }
@@ -195,7 +226,12 @@ export function resolveEndpoint(profile: { name: string; spec: EmailServerProfil
  * Settings for one direction of one mailbox. Failures are configuration problems the user must
  * fix (a missing Secret or key), reported with the field to change.
  */
-export function resolveDirection(profile: { name: string; spec: EmailServerProfileSpec }, mailbox: MailboxSpec, direction: Direction, lookups: Lookups): SettingsResult {
+export function resolveDirection(
+  profile: { name: string; spec: EmailServerProfileSpec },
+  mailbox: MailboxSpec,
+  direction: Direction,
+  lookups: Lookups,
+): SettingsResult {
   const located = locate(profile, mailbox.emailAddress, direction, lookups);
   if (!located.ok) return located;
   const { protocol, endpoint, place, auth, field, placeField, authField, versions } = located.value;
@@ -203,7 +239,8 @@ export function resolveDirection(profile: { name: string; spec: EmailServerProfi
 
   const source = auth.credentials?.source ?? 'Mailbox';
   const secretName = source === 'Profile' ? auth.credentials?.secretRef?.name : mailbox.credentialsSecretRef?.name;
-  const secretField = source === 'Profile' ? `${authField}.credentials.secretRef of profile "${profile.name}"` : 'spec.credentialsSecretRef';
+  const secretField =
+    source === 'Profile' ? `${authField}.credentials.secretRef of profile "${profile.name}"` : 'spec.credentialsSecretRef';
   // Autodiscover without a URL or server goes to the domain of the mailbox's address. With the
   // mailbox's own Secret that is the mailbox's business (the admission policy checks who may
   // change the domain); with the profile's shared Secret, anyone who may create a Mailbox could
@@ -220,13 +257,15 @@ export function resolveDirection(profile: { name: string; spec: EmailServerProfi
   const authentication = auth.authentication ?? 'Basic';
   const o = auth.oauth;
   // Workload identity needs no Secret: the ServiceAccount's token is the credential.
-  const federated = (authentication === 'OAuth2' || authentication === 'XOAUTH2') && o?.serviceAccountName ? o.serviceAccountName : undefined;
+  const federated =
+    (authentication === 'OAuth2' || authentication === 'XOAUTH2') && o?.serviceAccountName ? o.serviceAccountName : undefined;
   let d: Record<string, string> = {};
   if (authentication === 'None') {
     // An anonymous SMTP relay (allowed by IP, over TLS): nothing to sign in with.
   } else if (secretName) {
     const secret = lookups.secret(secretName);
-    if (!secret) return { ok: false, reason: 'SecretNotFound', message: `Secret "${secretName}" (${secretField}) not found in the namespace` };
+    if (!secret)
+      return { ok: false, reason: 'SecretNotFound', message: `Secret "${secretName}" (${secretField}) not found in the namespace` };
     versions.push(`Secret/${secretName}@${secretVersion(secret)}`);
     d = secret.data;
   } else if (!federated) {
@@ -236,7 +275,11 @@ export function resolveDirection(profile: { name: string; spec: EmailServerProfi
   // With the username, so the SASL PLAIN and XOAUTH2 blobs that carry both are known too.
   registerSecrets([d.password, d.accessToken], { username });
   registerSecrets([d.clientSecret, d.refreshToken, d['tls.key']]);
-  const missing = (key: string) => ({ ok: false as const, reason: 'CredentialsMissing', message: `Secret "${secretName}" (${secretField}) has no key "${key}" needed for ${authentication} authentication` });
+  const missing = (key: string) => ({
+    ok: false as const,
+    reason: 'CredentialsMissing',
+    message: `Secret "${secretName}" (${secretField}) has no key "${key}" needed for ${authentication} authentication`,
+  });
 
   let credentials: Credentials | undefined;
   let oauth: OAuthSettings | undefined;
@@ -251,7 +294,12 @@ export function resolveDirection(profile: { name: string; spec: EmailServerProfi
     const token = d.accessToken;
     credentials = { kind: 'oauth2', username, token: { getToken: async () => token } satisfies TokenProvider };
   } else {
-    if (!o?.clientId) return { ok: false, reason: 'UnsupportedConfiguration', message: `${field}.oauth.clientId is required for ${authentication} with a token endpoint` };
+    if (!o?.clientId)
+      return {
+        ok: false,
+        reason: 'UnsupportedConfiguration',
+        message: `${field}.oauth.clientId is required for ${authentication} with a token endpoint`,
+      };
     const grant = oauthGrant(d, { federated, namespaceOf: secretName, lookups, secretName, delegated: authentication === 'XOAUTH2' });
     if ('missing' in grant) return missing(grant.missing);
     if ('problem' in grant) return { ok: false, reason: 'UnsupportedConfiguration', message: grant.problem };
@@ -307,17 +355,34 @@ function oauthGrant(
 ): OAuthGrant | { missing: string } | { problem: string } {
   const { lookups, secretName } = opts;
   if (opts.delegated && d.refreshToken) {
-    const store = secretName && lookups.writeSecretKey ? (token: string) => lookups.writeSecretKey!(secretName, 'refreshToken', token) : undefined;
-    return { kind: 'refresh', refreshToken: d.refreshToken, ...(d.clientSecret ? { clientSecret: d.clientSecret } : {}), ...(store ? { store } : {}) };
+    const store =
+      secretName && lookups.writeSecretKey ? (token: string) => lookups.writeSecretKey!(secretName, 'refreshToken', token) : undefined;
+    return {
+      kind: 'refresh',
+      refreshToken: d.refreshToken,
+      ...(d.clientSecret ? { clientSecret: d.clientSecret } : {}),
+      ...(store ? { store } : {}),
+    };
   }
   if (d.clientSecret) return { kind: 'secret', secret: d.clientSecret };
   if (d['tls.crt'] && d['tls.key']) return { kind: 'certificate', certificatePem: d['tls.crt'], privateKeyPem: d['tls.key'] };
   if (opts.federated) {
     const name = opts.federated;
-    if (!lookups.serviceAccountToken) return { problem: `workload identity (oauth.serviceAccountName "${name}") needs ServiceAccount tokens, which this process cannot request` };
-    return { kind: 'federated', serviceAccount: `${lookups.namespace ?? ''}/${name}`, token: () => lookups.serviceAccountToken!(name, FEDERATION_AUDIENCE) };
+    if (!lookups.serviceAccountToken)
+      return {
+        problem: `workload identity (oauth.serviceAccountName "${name}") needs ServiceAccount tokens, which this process cannot request`,
+      };
+    return {
+      kind: 'federated',
+      serviceAccount: `${lookups.namespace ?? ''}/${name}`,
+      token: () => lookups.serviceAccountToken!(name, FEDERATION_AUDIENCE),
+    };
   }
-  return { missing: opts.delegated ? 'refreshToken (or clientSecret, or tls.crt and tls.key)' : 'clientSecret (or tls.crt and tls.key, or set oauth.serviceAccountName)' };
+  return {
+    missing: opts.delegated
+      ? 'refreshToken (or clientSecret, or tls.crt and tls.key)'
+      : 'clientSecret (or tls.crt and tls.key, or set oauth.serviceAccountName)',
+  };
 }
 
 /**

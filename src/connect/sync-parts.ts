@@ -80,7 +80,8 @@ export class ConnectorCache {
   get(deployment: Deployment, lookups: SecretSource): CrmConnector {
     const crm = deployment.spec.crm;
     const secret = crm.credentialsSecretRef ? lookups.secret(crm.credentialsSecretRef.name) : undefined;
-    if (crm.credentialsSecretRef && !secret) throw new Error(`Secret "${crm.credentialsSecretRef.name}" (spec.crm.credentialsSecretRef) not found`);
+    if (crm.credentialsSecretRef && !secret)
+      throw new Error(`Secret "${crm.credentialsSecretRef.name}" (spec.crm.credentialsSecretRef) not found`);
     const caRef = crm.caBundle?.secretRef ?? crm.caBundle?.configMapRef;
     const caSrc = caRef ? (crm.caBundle?.secretRef ? lookups.secret(caRef.name) : lookups.configMap(caRef.name)) : undefined;
     const ca = caRef ? caSrc?.data[caRef.key ?? 'ca.crt'] : undefined;
@@ -89,20 +90,31 @@ export class ConnectorCache {
     const held = this.connectors.get(owner);
     if (held?.key === key) return held.connector;
     const serviceAccountToken = lookups.serviceAccountToken?.bind(lookups);
-    const connector = createConnector(crm, secret?.data ?? {}, { ca, timeoutMs: durationMs(crm.timeout, 30_000), tokenSource: clientCredentials, ...(serviceAccountToken ? { serviceAccountToken } : {}) });
+    const connector = createConnector(crm, secret?.data ?? {}, {
+      ca,
+      timeoutMs: durationMs(crm.timeout, 30_000),
+      tokenSource: clientCredentials,
+      ...(serviceAccountToken ? { serviceAccountToken } : {}),
+    });
     this.connectors.set(owner, { key, connector });
     return connector;
   }
 }
 
 /** What status says of a profile that asks for polling. */
-const POLL_CHOSEN = { method: 'Polling' as const, message: 'spec.incoming.notifications is Poll: polled between minPollingInterval and maxPollingInterval' };
+const POLL_CHOSEN = {
+  method: 'Polling' as const,
+  message: 'spec.incoming.notifications is Poll: polled between minPollingInterval and maxPollingInterval',
+};
 
 /**
  * Starts a notification subscription once the syncer watches, retrying the setup (an Autodiscover
  * that failed, say) every few minutes meanwhile; close() ends it.
  */
-function subscribeLater(start: (w: SessionWatcher) => Promise<{ close(): Promise<void> }>): { watch(w: SessionWatcher): void; close(): Promise<void> } {
+function subscribeLater(start: (w: SessionWatcher) => Promise<{ close(): Promise<void> }>): {
+  watch(w: SessionWatcher): void;
+  close(): Promise<void>;
+} {
   let handle: { close(): Promise<void> } | undefined;
   let closed = false;
   let timer: NodeJS.Timeout | undefined;
@@ -114,7 +126,11 @@ function subscribeLater(start: (w: SessionWatcher) => Promise<{ close(): Promise
       },
       (err: unknown) => {
         if (closed) return;
-        w.notifications?.({ method: 'Polling', message: `notifications could not be set up (${err instanceof MailError ? err.message : 'unexpected error'}); polled meanwhile, tried again in a few minutes`, fallback: true });
+        w.notifications?.({
+          method: 'Polling',
+          message: `notifications could not be set up (${err instanceof MailError ? err.message : 'unexpected error'}); polled meanwhile, tried again in a few minutes`,
+          fallback: true,
+        });
         timer = setTimeout(() => attempt(w), 5 * 60_000);
         timer.unref();
       },
@@ -132,21 +148,35 @@ function subscribeLater(start: (w: SessionWatcher) => Promise<{ close(): Promise
 
 /** The Deployment's incoming filtering for mailboxes of users or of queues (Dynamics' defaults: FromCRMRecords, All). */
 export function filteringFor(deployment: Deployment, kind: 'User' | 'Queue'): FilteringMethod {
-  return (kind === 'Queue' ? (deployment.spec.incomingFiltering?.queues ?? 'All') : (deployment.spec.incomingFiltering?.users ?? 'FromCRMRecords')) as FilteringMethod;
+  return (
+    kind === 'Queue' ? (deployment.spec.incomingFiltering?.queues ?? 'All') : (deployment.spec.incomingFiltering?.users ?? 'FromCRMRecords')
+  ) as FilteringMethod;
 }
 
 /** A forwarding Mailbox as the incoming pipeline attributes a forwarded message to it. */
 function forwarderOf(m: Mailbox | undefined, deployment: Deployment): Forwarder | undefined {
   if (!m?.spec.owner) return undefined;
   const { kind, name } = m.spec.owner;
-  return { key: `${m.metadata.namespace}/${m.metadata.name}`, address: m.spec.emailAddress, ownerKind: kind, ownerName: name, filtering: filteringFor(deployment, kind) };
+  return {
+    key: `${m.metadata.namespace}/${m.metadata.name}`,
+    address: m.spec.emailAddress,
+    ownerKind: kind,
+    ownerName: name,
+    filtering: filteringFor(deployment, kind),
+  };
 }
 
 /**
  * An Exchange folder as a change feed: EWS SyncFolderItems or a Graph delta query. The inbox's can
  * also delete and move what it read (deleteAfterProcessing, moveFailedToUndeliverable).
  */
-function exchangeFeed(s: DirectionSettings, credentials: Credentials, folder: 'inbox' | 'sentitems', slots: SlotsOf, receivedAfter?: Date): ChangeFeedSource {
+function exchangeFeed(
+  s: DirectionSettings,
+  credentials: Credentials,
+  folder: 'inbox' | 'sentitems',
+  slots: SlotsOf,
+  receivedAfter?: Date,
+): ChangeFeedSource {
   if (s.protocol === 'EWS') {
     const ews = ewsAdapterFor(s, credentials, slots(s));
     return new ChangeFeedSource(
@@ -156,7 +186,9 @@ function exchangeFeed(s: DirectionSettings, credentials: Credentials, folder: 'i
           return { created: r.created, receivedAt: r.receivedAt, state: r.syncState };
         },
         mime: (id) => ews.getMime(id),
-        ...(folder === 'inbox' ? { remove: (id: string) => ews.deleteItem(id), moveTo: (id: string, to: string) => ews.moveToFolder(id, to) } : {}),
+        ...(folder === 'inbox'
+          ? { remove: (id: string) => ews.deleteItem(id), moveTo: (id: string, to: string) => ews.moveToFolder(id, to) }
+          : {}),
       },
       { receivedAfter },
     );
@@ -169,7 +201,9 @@ function exchangeFeed(s: DirectionSettings, credentials: Credentials, folder: 'i
         return { created: r.messages, receivedAt: r.receivedAt, state: r.nextDeltaLink };
       },
       mime: (id) => graph.getMime(id),
-      ...(folder === 'inbox' ? { remove: (id: string) => graph.deleteMessage(id), moveTo: (id: string, to: string) => graph.moveToFolder(id, to) } : {}),
+      ...(folder === 'inbox'
+        ? { remove: (id: string) => graph.deleteMessage(id), moveTo: (id: string, to: string) => graph.moveToFolder(id, to) }
+        : {}),
     },
     { receivedAfter },
   );
@@ -180,7 +214,11 @@ function exchangeFeed(s: DirectionSettings, credentials: Credentials, folder: 'i
  * every failed attempt and drop is reported as it happens (the direction's health decides what it
  * means); reconnects stay within seconds while the budget lasts.
  */
-function watchedSession(s: DirectionSettings, credentials: Credentials, opts: { retry: RetryPolicy; debug: Debug; slots: SlotsOf; sentFolder?: boolean }): { session: ImapSession; watch: (w: SessionWatcher) => void } {
+function watchedSession(
+  s: DirectionSettings,
+  credentials: Credentials,
+  opts: { retry: RetryPolicy; debug: Debug; slots: SlotsOf; sentFolder?: boolean },
+): { session: ImapSession; watch: (w: SessionWatcher) => void } {
   let watcher: SessionWatcher | undefined;
   const session = new ImapSession(s.endpoint, credentials, {
     ...(opts.sentFolder ? { sentFolder: true } : {}),
@@ -210,7 +248,13 @@ interface SentFolder {
  * session of its own opened at the first send. The email was sent whatever happens here, so a
  * failure is logged, never reported as a failed send.
  */
-function sentFolder(shared: Shared, incoming: () => DirectionSettings, debug: Debug, logger: SyncPlanInput['logger'], slots: SlotsOf): SentFolder {
+function sentFolder(
+  shared: Shared,
+  incoming: () => DirectionSettings,
+  debug: Debug,
+  logger: SyncPlanInput['logger'],
+  slots: SlotsOf,
+): SentFolder {
   let own: ImapSession | undefined;
   return {
     async save(msg) {
@@ -220,7 +264,10 @@ function sentFolder(shared: Shared, incoming: () => DirectionSettings, debug: De
         debug(`IMAP: saved ${msg.messageId} in the Sent folder`);
       } catch (err) {
         const e = classifyError(err);
-        logger?.warn({ reason: e.reason, messageId: msg.messageId }, `sent, but the copy could not be saved in the Sent folder: ${redact(e.message)}`);
+        logger?.warn(
+          { reason: e.reason, messageId: msg.messageId },
+          `sent, but the copy could not be saved in the Sent folder: ${redact(e.message)}`,
+        );
       }
     },
     close: async () => own?.close(),
@@ -262,7 +309,10 @@ export class ConnectSyncParts implements SyncPartsFactory {
     const crm = this.connectors.get(deployment, w.lookups);
     const owner = m.spec.owner;
     const forwarders = w.forwarders;
-    const limits = [quantityBytes(deployment.spec.maxAttachmentSize, 5 * 1024 * 1024), quantityBytes(profile.spec.maxAttachmentSize, Number.MAX_SAFE_INTEGER)];
+    const limits = [
+      quantityBytes(deployment.spec.maxAttachmentSize, 5 * 1024 * 1024),
+      quantityBytes(profile.spec.maxAttachmentSize, Number.MAX_SAFE_INTEGER),
+    ];
     const parts: SyncParts = {
       mailbox: {
         key: `${m.metadata.namespace}/${m.metadata.name}`,
@@ -276,12 +326,24 @@ export class ConnectSyncParts implements SyncPartsFactory {
         token: tokenSettings(deployment),
         maxAttachmentBytes: Math.min(...limits),
         moveFailedToUndeliverable: profile.spec.moveFailedToUndeliverable ?? false,
-        processEmailReceivedAfter: incomingStart({ profile: profile.spec, mailbox: m.spec, deployment: deployment.spec, firstSuccessfulTestTime: m.status?.firstSuccessfulTestTime })?.after,
+        processEmailReceivedAfter: incomingStart({
+          profile: profile.spec,
+          mailbox: m.spec,
+          deployment: deployment.spec,
+          firstSuccessfulTestTime: m.status?.firstSuccessfulTestTime,
+        })?.after,
         ...(deployment.spec.internalEmail?.ignore && w.isInternal
-          ? { internalEmail: { ignore: true, trackToQueues: deployment.spec.internalEmail.trackToQueues ?? true, isInternal: w.isInternal } }
+          ? {
+              internalEmail: { ignore: true, trackToQueues: deployment.spec.internalEmail.trackToQueues ?? true, isInternal: w.isInternal },
+            }
           : {}),
       },
-      outgoingMailbox: { key: `${m.metadata.namespace}/${m.metadata.name}`, address: m.spec.emailAddress, sendMode: profile.spec.outgoing?.sendMode ?? 'SendAs', token: tokenSettings(deployment) },
+      outgoingMailbox: {
+        key: `${m.metadata.namespace}/${m.metadata.name}`,
+        address: m.spec.emailAddress,
+        sendMode: profile.spec.outgoing?.sendMode ?? 'SendAs',
+        token: tokenSettings(deployment),
+      },
       crm,
       ...this.cadence(profile),
       outgoingIntervalMs: this.opts.outgoingPollMs ?? 30_000,
@@ -298,13 +360,22 @@ export class ConnectSyncParts implements SyncPartsFactory {
       parts.incoming = this.incoming(settings('incoming'), profile.spec.incoming, parts.retry!, debug, shared, slots, receivedAfter);
       // Sent Items as a second incoming source (not for POP3, which has no folders, nor a forward mailbox).
       const inbox = parts.incoming!;
-      if (deployment.spec.trackSentItems && !m.spec.forwardMailbox) Object.assign(inbox, this.sentItems(settings('incoming'), parts.retry!, debug, { close: inbox.close, watch: inbox.watch }, slots, receivedAfter));
+      if (deployment.spec.trackSentItems && !m.spec.forwardMailbox)
+        Object.assign(
+          inbox,
+          this.sentItems(settings('incoming'), parts.retry!, debug, { close: inbox.close, watch: inbox.watch }, slots, receivedAfter),
+        );
     }
     if (w.outgoing) {
       // IMAP profiles: SMTP keeps no copy, so the operator saves one in the Sent folder over IMAP,
       // on the incoming session when there is one.
       const saveSent = profile.spec.serverType === 'IMAP' && profile.spec.outgoing?.saveToSentFolder !== false;
-      parts.outgoing = this.outgoing(settings('outgoing'), debug, slots, saveSent ? sentFolder(shared, () => settings('incoming'), debug, w.logger, slots) : undefined);
+      parts.outgoing = this.outgoing(
+        settings('outgoing'),
+        debug,
+        slots,
+        saveSent ? sentFolder(shared, () => settings('incoming'), debug, w.logger, slots) : undefined,
+      );
       parts.pendingFeed = this.feedFor(crm);
     }
     if (w.act) parts.act = actSyncPart({ mailbox: m, profile, deployment, lookups: w.lookups, crm });
@@ -322,22 +393,40 @@ export class ConnectSyncParts implements SyncPartsFactory {
 
   /** The safety resync (or poll) bounds: the profile's, or the fixed interval of --poll-interval. */
   private cadence(profile: EmailServerProfile): Pick<SyncParts, 'pollIntervalMs' | 'maxPollIntervalMs'> {
-    if (this.opts.pollIntervalMs !== undefined) return { pollIntervalMs: this.opts.pollIntervalMs, maxPollIntervalMs: this.opts.pollIntervalMs };
+    if (this.opts.pollIntervalMs !== undefined)
+      return { pollIntervalMs: this.opts.pollIntervalMs, maxPollIntervalMs: this.opts.pollIntervalMs };
     const min = durationMs(profile.spec.minPollingInterval, 5 * 60_000);
     return { pollIntervalMs: min, maxPollIntervalMs: Math.max(min, durationMs(profile.spec.maxPollingInterval, 15 * 60_000)) };
   }
 
-  private incoming(s: DirectionSettings, spec: EmailServerProfile['spec']['incoming'], retry: RetryPolicy, debug: Debug, shared: Shared, slots: SlotsOf, receivedAfter?: Date): SyncParts['incoming'] {
+  private incoming(
+    s: DirectionSettings,
+    spec: EmailServerProfile['spec']['incoming'],
+    retry: RetryPolicy,
+    debug: Debug,
+    shared: Shared,
+    slots: SlotsOf,
+    receivedAfter?: Date,
+  ): SyncParts['incoming'] {
     const credentials = requireCredentials(s);
     const push = spec?.notifications !== 'Poll';
     const paced = <T>(task: () => Promise<T>) => (this.opts.pacer ? this.opts.pacer.run(task) : task());
     switch (s.protocol) {
       case 'IMAP': {
-        const options = { backoff: { maxMs: retry.reconnectMaxMs }, debug, compress: spec?.compress ?? false, slots: slots(s), ...(this.opts.pacer ? { pacer: this.opts.pacer } : {}) };
+        const options = {
+          backoff: { maxMs: retry.reconnectMaxMs },
+          debug,
+          compress: spec?.compress ?? false,
+          slots: slots(s),
+          ...(this.opts.pacer ? { pacer: this.opts.pacer } : {}),
+        };
         if (!push) {
           // A session per cycle: failures fail the cycle, nothing stays connected in between.
           const source = new PolledImapSource(() => new ImapSession(s.endpoint, credentials, { ...options, backoff: { maxMs: 1000 } }));
-          const polled = { method: 'Polling' as const, message: 'spec.incoming.notifications is Poll: signs in for each poll and holds no connection in between' };
+          const polled = {
+            method: 'Polling' as const,
+            message: 'spec.incoming.notifications is Poll: signs in for each poll and holds no connection in between',
+          };
           return { source, watch: (w) => w.notifications?.(polled), close: async () => undefined };
         }
         let watcher: SessionWatcher | undefined;
@@ -350,14 +439,22 @@ export class ConnectSyncParts implements SyncPartsFactory {
           onConnected: () => {
             if (!announced && watcher?.notifications) {
               announced = true;
-              watcher.notifications({ method: 'IMAPIdle', message: `IMAP IDLE on ${s.endpoint.host}:${s.endpoint.port}: new mail wakes the mailbox within about a second` });
+              watcher.notifications({
+                method: 'IMAPIdle',
+                message: `IMAP IDLE on ${s.endpoint.host}:${s.endpoint.port}: new mail wakes the mailbox within about a second`,
+              });
             }
             watcher?.wake();
           },
           onError: (err) => watcher?.failed(err),
         });
         shared.imap = session;
-        return { source: new ImapSource(session), watch: (w) => (watcher = w), refresh: () => session.refresh(), close: () => session.close() };
+        return {
+          source: new ImapSource(session),
+          watch: (w) => (watcher = w),
+          refresh: () => session.refresh(),
+          close: () => session.close(),
+        };
       }
       case 'POP3': {
         const adapter = new Pop3Adapter(s.endpoint, credentials);
@@ -366,7 +463,10 @@ export class ConnectSyncParts implements SyncPartsFactory {
           debug(`POP3 ${s.endpoint.host}:${s.endpoint.port}: logged in as ${s.credentials?.username ?? s.address}`);
           return client;
         };
-        const polled = { method: 'Polling' as const, message: 'POP3 has no push notifications: polled between minPollingInterval and maxPollingInterval' };
+        const polled = {
+          method: 'Polling' as const,
+          message: 'POP3 has no push notifications: polled between minPollingInterval and maxPollingInterval',
+        };
         return { source: new Pop3Source(open), watch: (w) => w.notifications?.(polled), close: async () => undefined };
       }
       case 'EWS': {
@@ -386,7 +486,12 @@ export class ConnectSyncParts implements SyncPartsFactory {
           ews.serviceUrl().then((url) =>
             this.ewsNotifications.watch(account(url), s.address, {
               wake: () => w.wake(),
-              status: (st) => w.notifications?.({ method: st.mode === 'streaming' ? 'EWSStreaming' : st.mode === 'pull' ? 'EWSPull' : 'Polling', message: st.message, fallback: st.mode === 'unavailable' }),
+              status: (st) =>
+                w.notifications?.({
+                  method: st.mode === 'streaming' ? 'EWSStreaming' : st.mode === 'pull' ? 'EWSPull' : 'Polling',
+                  message: st.message,
+                  fallback: st.mode === 'unavailable',
+                }),
             }),
           ),
         );
@@ -394,13 +499,20 @@ export class ConnectSyncParts implements SyncPartsFactory {
       }
       case 'Graph': {
         const feed = exchangeFeed(s, credentials, 'inbox', slots, receivedAfter);
-        if (!push || credentials.kind !== 'oauth2') return { source: feed, watch: (w) => w.notifications?.(POLL_CHOSEN), close: async () => undefined };
-        const app = { baseUrl: s.endpoint.url ?? DEFAULT_GRAPH_URL, ca: s.endpoint.ca, timeoutMs: s.endpoint.timeoutMs, tokens: credentials.token };
+        if (!push || credentials.kind !== 'oauth2')
+          return { source: feed, watch: (w) => w.notifications?.(POLL_CHOSEN), close: async () => undefined };
+        const app = {
+          baseUrl: s.endpoint.url ?? DEFAULT_GRAPH_URL,
+          ca: s.endpoint.ca,
+          timeoutMs: s.endpoint.timeoutMs,
+          tokens: credentials.token,
+        };
         let handle: { close(): Promise<void> } | undefined;
         const watch = (w: SessionWatcher) => {
           handle = this.graphNotifications.watch(app, s.address, {
             wake: () => w.wake(),
-            status: (st) => w.notifications?.({ method: st.active ? 'GraphChangeNotifications' : 'Polling', message: st.message, fallback: st.fallback }),
+            status: (st) =>
+              w.notifications?.({ method: st.active ? 'GraphChangeNotifications' : 'Polling', message: st.message, fallback: st.fallback }),
           });
         };
         return { source: feed, watch, close: async () => handle?.close() };
@@ -411,7 +523,14 @@ export class ConnectSyncParts implements SyncPartsFactory {
   }
 
   /** The mailbox's Sent Items as an incoming source, closed with the inbox's. */
-  private sentItems(s: DirectionSettings, retry: RetryPolicy, debug: Debug, inbox: Pick<NonNullable<SyncParts['incoming']>, 'close' | 'watch'>, slots: SlotsOf, receivedAfter?: Date): Partial<NonNullable<SyncParts['incoming']>> {
+  private sentItems(
+    s: DirectionSettings,
+    retry: RetryPolicy,
+    debug: Debug,
+    inbox: Pick<NonNullable<SyncParts['incoming']>, 'close' | 'watch'>,
+    slots: SlotsOf,
+    receivedAfter?: Date,
+  ): Partial<NonNullable<SyncParts['incoming']>> {
     const credentials = requireCredentials(s);
     switch (s.protocol) {
       case 'IMAP': {
@@ -442,7 +561,9 @@ export class ConnectSyncParts implements SyncPartsFactory {
         const sender = {
           send: async (msg: OutgoingMessage) => {
             const id = await smtp.send(msg);
-            debug(`SMTP ${s.endpoint.host}:${s.endpoint.port}: accepted ${id}`, { recipients: msg.to.length + (msg.cc?.length ?? 0) + (msg.bcc?.length ?? 0) });
+            debug(`SMTP ${s.endpoint.host}:${s.endpoint.port}: accepted ${id}`, {
+              recipients: msg.to.length + (msg.cc?.length ?? 0) + (msg.bcc?.length ?? 0),
+            });
             await sent?.save(msg);
             return id;
           },

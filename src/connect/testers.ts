@@ -23,7 +23,14 @@ export function credentialsFor(s: DirectionSettings): Credentials | undefined {
   const o = s.oauth;
   const g = o.grant;
   // Everything that decides the token, secret values included (kept in memory only), functions not.
-  const identity = g.kind === 'secret' ? g.secret : g.kind === 'certificate' ? g.privateKeyPem : g.kind === 'federated' ? g.serviceAccount : g.refreshToken;
+  const identity =
+    g.kind === 'secret'
+      ? g.secret
+      : g.kind === 'certificate'
+        ? g.privateKeyPem
+        : g.kind === 'federated'
+          ? g.serviceAccount
+          : g.refreshToken;
   const key = JSON.stringify([o.tokenUrl ?? o.authorityURL, o.tenantId, o.clientId, g.kind, identity, o.scope, s.endpoint.ca]);
   let provider = tokenProviders.get(key);
   if (!provider) {
@@ -38,11 +45,31 @@ function tokenProviderFor(o: OAuthSettings, endpoint: Endpoint): TokenProvider {
   const g = o.grant;
   if (g.kind === 'refresh') {
     const tokenUrl = o.tokenUrl ?? `${o.authorityURL.replace(/\/+$/, '')}/${encodeURIComponent(o.tenantId ?? 'common')}/oauth2/v2.0/token`;
-    return new RefreshTokenProvider({ tokenUrl, clientId: o.clientId, refreshToken: g.refreshToken, ...(g.clientSecret ? { clientSecret: g.clientSecret } : {}), ...(o.scope ? { scope: o.scope } : {}), ...(g.store ? { onRotated: g.store } : {}), ...http });
+    return new RefreshTokenProvider({
+      tokenUrl,
+      clientId: o.clientId,
+      refreshToken: g.refreshToken,
+      ...(g.clientSecret ? { clientSecret: g.clientSecret } : {}),
+      ...(o.scope ? { scope: o.scope } : {}),
+      ...(g.store ? { onRotated: g.store } : {}),
+      ...http,
+    });
   }
   const credential: ClientCredential =
-    g.kind === 'secret' ? { kind: 'secret', secret: g.secret } : g.kind === 'certificate' ? { kind: 'certificate', certificatePem: g.certificatePem, privateKeyPem: g.privateKeyPem } : { kind: 'federated', assertion: g.token, source: `system:serviceaccount:${g.serviceAccount.replace('/', ':')}` };
-  return new ClientCredentialsTokenProvider({ tenantId: o.tenantId ?? 'common', clientId: o.clientId, credential, scope: o.scope, authorityUrl: o.authorityURL, ...(o.tokenUrl ? { tokenUrl: o.tokenUrl } : {}), ...http });
+    g.kind === 'secret'
+      ? { kind: 'secret', secret: g.secret }
+      : g.kind === 'certificate'
+        ? { kind: 'certificate', certificatePem: g.certificatePem, privateKeyPem: g.privateKeyPem }
+        : { kind: 'federated', assertion: g.token, source: `system:serviceaccount:${g.serviceAccount.replace('/', ':')}` };
+  return new ClientCredentialsTokenProvider({
+    tenantId: o.tenantId ?? 'common',
+    clientId: o.clientId,
+    credential,
+    scope: o.scope,
+    authorityUrl: o.authorityURL,
+    ...(o.tokenUrl ? { tokenUrl: o.tokenUrl } : {}),
+    ...http,
+  });
 }
 
 export function ewsAdapterFor(s: DirectionSettings, credentials: Credentials, slots: SlotClaim = slotClaim(s)): EwsAdapter {
@@ -59,7 +86,10 @@ export function ewsAdapterFor(s: DirectionSettings, credentials: Credentials, sl
 export function testerFor(s: DirectionSettings): ConnectionTester {
   const credentials = credentialsFor(s);
   if (!credentials) {
-    return { test: async () => Promise.reject(new MailError('UnsupportedConfiguration', `${s.authentication} authentication is not available for ${s.protocol}`)) };
+    return {
+      test: async () =>
+        Promise.reject(new MailError('UnsupportedConfiguration', `${s.authentication} authentication is not available for ${s.protocol}`)),
+    };
   }
   switch (s.protocol) {
     case 'IMAP':
@@ -81,7 +111,8 @@ export function testerFor(s: DirectionSettings): ConnectionTester {
     case 'EWS': {
       const ews = ewsAdapterFor(s, credentials);
       const serverDescription = () => ews.serverDescription();
-      if (s.direction === 'appointmentsContactsTasks') return { test: (signal) => ews.testAppointmentsContactsTasks(signal), serverDescription };
+      if (s.direction === 'appointmentsContactsTasks')
+        return { test: (signal) => ews.testAppointmentsContactsTasks(signal), serverDescription };
       return s.direction === 'outgoing' ? { test: (signal) => ews.testOutgoing(signal), serverDescription } : ews;
     }
     case 'Graph': {

@@ -24,7 +24,15 @@ const addressKey = (m: Mailbox): string => m.spec.emailAddress.toLowerCase();
 
 /** What decides who holds an address: a change to any of these may hand it to another Mailbox. */
 const claimOf = (m: Mailbox): string =>
-  JSON.stringify([addressKey(m), m.spec.incoming, m.spec.outgoing, m.spec.takeOverAddress ?? false, !!m.metadata.deletionTimestamp, getCondition(m.status?.conditions, 'Approved')?.status, m.status?.emailAddress]);
+  JSON.stringify([
+    addressKey(m),
+    m.spec.incoming,
+    m.spec.outgoing,
+    m.spec.takeOverAddress ?? false,
+    !!m.metadata.deletionTimestamp,
+    getCondition(m.status?.conditions, 'Approved')?.status,
+    m.status?.emailAddress,
+  ]);
 
 /**
  * An index of Mailboxes by address over the mailbox cache, which also wakes the other claimants of
@@ -36,7 +44,10 @@ export class AddressClaims {
   private readonly addressOf = new Map<string, string>();
 
   constructor(cache: ObjectCache<Mailbox>, wake: (m: Mailbox) => void) {
-    const others = (m: Mailbox, address: string) => this.claimants(address).filter((o) => keyOf(o) !== keyOf(m)).forEach(wake);
+    const others = (m: Mailbox, address: string) =>
+      this.claimants(address)
+        .filter((o) => keyOf(o) !== keyOf(m))
+        .forEach(wake);
     cache.addHandlers({
       onAdd: (m) => {
         this.put(m);
@@ -90,7 +101,8 @@ export class AddressClaims {
  * An approver approved this address on this Mailbox (whether or not its Deployment requires
  * approval): the Approved condition, which only holders of the approve verb can cause.
  */
-const approvedByApprover = (m: Mailbox): boolean => getCondition(m.status?.conditions, 'Approved')?.status === 'True' && m.status?.emailAddress === m.spec.emailAddress;
+const approvedByApprover = (m: Mailbox): boolean =>
+  getCondition(m.status?.conditions, 'Approved')?.status === 'True' && m.status?.emailAddress === m.spec.emailAddress;
 
 const created = (m: Mailbox): number => {
   const t = m.metadata.creationTimestamp ? new Date(m.metadata.creationTimestamp as unknown as string).getTime() : NaN;
@@ -103,7 +115,9 @@ const created = (m: Mailbox): number => {
  * effect (in the oldest one's namespace, or approved), an approved one, else the oldest.
  */
 export function addressHolder(claimants: Mailbox[]): { holder: Mailbox; tookOver: boolean } | undefined {
-  const [first, ...rest] = claimants.filter((m) => !m.metadata.deletionTimestamp).sort((a, b) => created(a) - created(b) || keyOf(a).localeCompare(keyOf(b), 'en'));
+  const [first, ...rest] = claimants
+    .filter((m) => !m.metadata.deletionTimestamp)
+    .sort((a, b) => created(a) - created(b) || keyOf(a).localeCompare(keyOf(b), 'en'));
   if (!first) return undefined;
   // An approver's decision weighs more than a mailbox author's: an approved taker first.
   const takers = rest.filter((m) => m.spec.takeOverAddress && (m.metadata.namespace === first.metadata.namespace || approvedByApprover(m)));
@@ -115,7 +129,11 @@ export function addressHolder(claimants: Mailbox[]): { holder: Mailbox; tookOver
  * Why this Mailbox may not use its address (another holds it), or undefined when it holds it. The
  * index is the manager's; without one (a reconciler run alone) the cache is scanned.
  */
-export function addressInUse(mbx: Mailbox, caches: Caches, claims?: AddressClaims): { ok: false; reason: 'AddressInUse'; message: string } | undefined {
+export function addressInUse(
+  mbx: Mailbox,
+  caches: Caches,
+  claims?: AddressClaims,
+): { ok: false; reason: 'AddressInUse'; message: string } | undefined {
   // A Mailbox whose Deployment does not exist syncs nothing and holds nothing; nor does one that syncs no mail.
   const syncsMail = (m: Mailbox): boolean => {
     const deployment = caches.deployments.get(m.metadata.namespace, m.spec.deploymentRef.name);
@@ -123,9 +141,9 @@ export function addressInUse(mbx: Mailbox, caches: Caches, claims?: AddressClaim
     return !!methods && (methods.incoming !== 'None' || methods.outgoing !== 'None');
   };
   if (!syncsMail(mbx)) return undefined;
-  const claimants = (claims ? claims.claimants(mbx.spec.emailAddress) : caches.mailboxes.list().filter((m) => addressKey(m) === addressKey(mbx))).filter(
-    (m) => keyOf(m) !== keyOf(mbx) && syncsMail(m),
-  );
+  const claimants = (
+    claims ? claims.claimants(mbx.spec.emailAddress) : caches.mailboxes.list().filter((m) => addressKey(m) === addressKey(mbx))
+  ).filter((m) => keyOf(m) !== keyOf(mbx) && syncsMail(m));
   claimants.push(mbx);
   if (claimants.length < 2) return undefined;
   const found = addressHolder(claimants);

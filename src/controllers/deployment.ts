@@ -77,21 +77,34 @@ export class DeploymentReconciler {
     let event: { type: 'Normal' | 'Warning'; reason: string; message: string } | undefined;
     if (ref && !this.ctx.caches.secrets.get(namespace, ref.name)) {
       const message = `Secret "${ref.name}" (spec.crm.credentialsSecretRef) not found in namespace "${namespace}"`;
-      conds = applySummary(conds, gen, { ready: { status: 'False', reason: 'SecretNotFound', message }, failure: { reason: 'SecretNotFound', message } });
+      conds = applySummary(conds, gen, {
+        ready: { status: 'False', reason: 'SecretNotFound', message },
+        failure: { reason: 'SecretNotFound', message },
+      });
       event = { type: 'Warning', reason: 'SecretNotFound', message };
     } else if (!this.crm) {
-      conds = applySummary(conds, gen, { ready: { status: 'True', reason: 'Valid', message: 'deployment is valid (connector not tested in this process)' } });
+      conds = applySummary(conds, gen, {
+        ready: { status: 'True', reason: 'Valid', message: 'deployment is valid (connector not tested in this process)' },
+      });
     } else {
       const { outcome, retryInMs, fresh } = await this.testConnector(d);
       // Ready also waits for a change of the defaults to reach the mailboxes that use them, so
       // `kubectl wait --for=condition=Ready` on a Deployment waits for its rollout too.
-      const usingDefaults = mailboxes.filter((m) => !m.spec.serverProfileRef || !m.spec.incoming || !m.spec.outgoing || !m.spec.appointmentsContactsTasks);
+      const usingDefaults = mailboxes.filter(
+        (m) => !m.spec.serverProfileRef || !m.spec.incoming || !m.spec.outgoing || !m.spec.appointmentsContactsTasks,
+      );
       const progress = rolloutProgress(this.ctx.caches, usingDefaults);
-      const failedNote = progress.failed ? `; ${progress.failed} mailbox(es) failed the test of their new configuration and run their last-known-good one: ${progress.failedNames.join(', ')}` : '';
+      const failedNote = progress.failed
+        ? `; ${progress.failed} mailbox(es) failed the test of their new configuration and run their last-known-good one: ${progress.failedNames.join(', ')}`
+        : '';
       const rolling = outcome.ok && progress.pending > 0;
       conds = applySummary(conds, gen, {
         ready: rolling
-          ? { status: 'False', reason: 'RolloutInProgress', message: `${progress.pending} of ${usingDefaults.length} mailboxes using the defaults are still moving to the current configuration${failedNote}` }
+          ? {
+              status: 'False',
+              reason: 'RolloutInProgress',
+              message: `${progress.pending} of ${usingDefaults.length} mailboxes using the defaults are still moving to the current configuration${failedNote}`,
+            }
           : { status: outcome.ok ? 'True' : 'False', reason: outcome.reason, message: outcome.message + (outcome.ok ? failedNote : '') },
         // The connector knows whether this very failure is permanent (an untrusted CRM certificate is).
         failure: outcome.ok ? undefined : { reason: outcome.reason, message: outcome.message, retrying: !outcome.permanent },
@@ -101,12 +114,20 @@ export class DeploymentReconciler {
             : undefined
           : { reason: 'RetryingConnectorTest', message: 'the CRM connector test is retried with backoff' },
       });
-      if (fresh) event = outcome.ok ? { type: 'Normal', reason: 'CRMConnected', message: outcome.message } : { type: 'Warning', reason: outcome.reason, message: outcome.message };
+      if (fresh)
+        event = outcome.ok
+          ? { type: 'Normal', reason: 'CRMConnected', message: outcome.message }
+          : { type: 'Warning', reason: outcome.reason, message: outcome.message };
       if (retryInMs > 0) result = { requeueAfterMs: retryInMs };
     }
     next.conditions = conds;
     const before = getCondition(d.status?.conditions, 'Ready');
-    await patchStatus(this.ctx.clients, { ...RESOURCES.deployments, namespace, name, resourceVersion: d.metadata.resourceVersion }, d.status, next);
+    await patchStatus(
+      this.ctx.clients,
+      { ...RESOURCES.deployments, namespace, name, resourceVersion: d.metadata.resourceVersion },
+      d.status,
+      next,
+    );
     const after = getCondition(next.conditions, 'Ready');
     if (event && (before?.status !== after?.status || before?.reason !== after?.reason)) {
       this.ctx.logger.info({ namespace, deployment: name, ready: after?.status, reason: event.reason }, `CRM connector: ${event.message}`);

@@ -103,7 +103,18 @@ function syncFailureChanged(m: Mailbox, old: Mailbox): boolean {
 function summarySignature(m: Mailbox): string {
   const s = m.status ?? {};
   const conds = (s.conditions ?? []).map((c) => `${c.type}=${c.status}:${c.reason}${c.type === UP_TO_DATE ? `:${c.message}` : ''}`);
-  return [m.metadata.generation, m.metadata.deletionTimestamp, s.serverProfile, s.revision, s.configHash, s.targetRevision, s.testedRevision, s.testedConfigHash, s.rolloutBatch, ...conds].join('|');
+  return [
+    m.metadata.generation,
+    m.metadata.deletionTimestamp,
+    s.serverProfile,
+    s.revision,
+    s.configHash,
+    s.targetRevision,
+    s.testedRevision,
+    s.testedConfigHash,
+    s.rolloutBatch,
+    ...conds,
+  ].join('|');
 }
 
 /**
@@ -117,10 +128,22 @@ export const SUMMARY_INTERVAL_MS = 1000;
  * The watch caches every role shares (controllers and sync workers read the same objects).
  * `namespace` may list several namespaces separated by commas: each is watched on its own.
  */
-export function createCaches(clients: KubeClients, opts: { namespace?: string; resyncMs?: number; watchTimeoutSeconds?: number; logger: Logger }): Caches {
-  const namespaces = (opts.namespace ?? '').split(',').map((n) => n.trim()).filter(Boolean);
+export function createCaches(
+  clients: KubeClients,
+  opts: { namespace?: string; resyncMs?: number; watchTimeoutSeconds?: number; logger: Logger },
+): Caches {
+  const namespaces = (opts.namespace ?? '')
+    .split(',')
+    .map((n) => n.trim())
+    .filter(Boolean);
   const cache = <T extends KubernetesObject>(type: ResourceType): ObjectCache<T> => {
-    const make = (namespace?: string) => new WatchCache<T>(clients, type, { namespace, resyncMs: opts.resyncMs, watchTimeoutSeconds: opts.watchTimeoutSeconds, logger: opts.logger });
+    const make = (namespace?: string) =>
+      new WatchCache<T>(clients, type, {
+        namespace,
+        resyncMs: opts.resyncMs,
+        watchTimeoutSeconds: opts.watchTimeoutSeconds,
+        logger: opts.logger,
+      });
     if (namespaces.length <= 1) return make(namespaces[0]);
     return new MultiNamespaceCache(namespaces.map(make), namespaces);
   };
@@ -154,7 +177,13 @@ export class Manager {
     private readonly opts: ManagerOptions,
   ) {
     this.caches = opts.caches ?? createCaches(clients, opts);
-    this.ctx = { clients, caches: this.caches, events: new EventRecorder(clients, 'mailsync-operator', opts.logger), logger: opts.logger, autoApproveCap: opts.autoApproveCap };
+    this.ctx = {
+      clients,
+      caches: this.caches,
+      events: new EventRecorder(clients, 'mailsync-operator', opts.logger),
+      logger: opts.logger,
+      autoApproveCap: opts.autoApproveCap,
+    };
     this.ctx.addressClaims = new AddressClaims(this.caches.mailboxes, (m) => this.queues.mailboxes.add(keyOf(m)));
     // A freed test slot wakes the mailbox it was reserved for.
     this.slots = new TestSlots((key) => this.queues.mailboxes.add(key));
@@ -181,7 +210,8 @@ export class Manager {
       const profile = effectiveProfileName(m, caches.deployments.get(ns, m.spec.deploymentRef.name));
       if (profile) queues.profiles.addAfter(`${ns}/${profile}`, SUMMARY_INTERVAL_MS);
       // A mailbox moving away from a profile still counts in that one's rollout until it arrives.
-      if (m.status?.serverProfile && m.status.serverProfile !== profile) queues.profiles.addAfter(`${ns}/${m.status.serverProfile}`, SUMMARY_INTERVAL_MS);
+      if (m.status?.serverProfile && m.status.serverProfile !== profile)
+        queues.profiles.addAfter(`${ns}/${m.status.serverProfile}`, SUMMARY_INTERVAL_MS);
     };
     caches.mailboxes.addHandlers({
       onAdd: (m) => {
@@ -191,7 +221,8 @@ export class Manager {
       onUpdate: (m, old) => {
         if (specOrRequestChanged(m, old) || approvalChanged(m, old) || syncFailureChanged(m, old)) q.mailbox(m);
         if (summarySignature(m) !== summarySignature(old)) mailboxOwners(m);
-        if (old.spec.serverProfileRef?.name !== m.spec.serverProfileRef?.name || old.spec.deploymentRef.name !== m.spec.deploymentRef.name) mailboxOwners(old);
+        if (old.spec.serverProfileRef?.name !== m.spec.serverProfileRef?.name || old.spec.deploymentRef.name !== m.spec.deploymentRef.name)
+          mailboxOwners(old);
       },
       onDelete: mailboxOwners,
       onResync: (all) => all.forEach(q.mailbox),
@@ -273,12 +304,19 @@ export class Manager {
         (key) => {
           const [ns, obj] = splitKey(key);
           // The hooks wrap the reconcile, the first added outermost.
-          return this.hooks.reduceRight<() => Promise<ReconcileResult | void>>((inner, hook) => () => hook(name, inner), () => fn(ns, obj))();
+          return this.hooks.reduceRight<() => Promise<ReconcileResult | void>>(
+            (inner, hook) => () => hook(name, inner),
+            () => fn(ns, obj),
+          )();
         },
         (key, err, retryInMs) => {
           // A conflict only means our cached copy was stale: the retry reads the new one.
           const [namespace, obj] = splitKey(key);
-          (isConflict(err) ? log.debug : log.warn).call(log, { resource: name, namespace, name: obj, retryInMs }, `reconcile failed: ${describeError(err)}`);
+          (isConflict(err) ? log.debug : log.warn).call(
+            log,
+            { resource: name, namespace, name: obj, retryInMs },
+            `reconcile failed: ${describeError(err)}`,
+          );
         },
       );
     this.workers = [

@@ -26,7 +26,14 @@ export async function answerTestRequest(
   const ok = steps.every((s) => s.reason === 'Succeeded' || s.reason === 'NotRun');
   const summary = steps.map((s) => `${s.direction}: ${s.message}`).join('; ') || 'no server to test';
   return {
-    status: { request, time: new Date().toISOString().replace(/\.\d{3}Z$/, 'Z'), result: ok ? 'Succeeded' : 'Failed', directions: steps as ConnectionTestStatus['directions'] },
-    event: ok ? { type: 'Normal', reason: 'ConnectionTestSucceeded', message: summary } : { type: 'Warning', reason: 'ConnectionTestFailed', message: summary },
+    status: {
+      request,
+      time: new Date().toISOString().replace(/\.\d{3}Z$/, 'Z'),
+      result: ok ? 'Succeeded' : 'Failed',
+      directions: steps as ConnectionTestStatus['directions'],
+    },
+    event: ok
+      ? { type: 'Normal', reason: 'ConnectionTestSucceeded', message: summary }
+      : { type: 'Warning', reason: 'ConnectionTestFailed', message: summary },
   };
 }

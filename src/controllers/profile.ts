@@ -49,7 +49,8 @@ export function failingShare(mailboxes: Mailbox[], threshold: number): string | 
     return f && !OWN_CONFIGURATION.has(f.reason) ? [`${m.metadata.name} (${f.type} ${f.reason})`] : [];
   });
   if (!failing.length || failing.length * 100 < threshold * mailboxes.length) return undefined;
-  const named = failing.slice(0, FAILING_NAMED).join(', ') + (failing.length > FAILING_NAMED ? `, and ${failing.length - FAILING_NAMED} more` : '');
+  const named =
+    failing.slice(0, FAILING_NAMED).join(', ') + (failing.length > FAILING_NAMED ? `, and ${failing.length - FAILING_NAMED} more` : '');
   return `${failing.length} of ${mailboxes.length} mailboxes fail (spec.rollout.failureThreshold is ${threshold}%): ${named}; see each mailbox's conditions`;
 }
 
@@ -58,10 +59,18 @@ export function failingShare(mailboxes: Mailbox[], threshold: number): string | 
  * from being Ready: the reason registry says whether it is work under way (Reconciling) or waits
  * for a person (Stalled).
  */
-const PHASE_CONDITIONS: Record<RolloutPhase, { ready: [Condition['status'], string]; blocker?: string; paused?: string; event?: ['Normal' | 'Warning', string] }> = {
+const PHASE_CONDITIONS: Record<
+  RolloutPhase,
+  { ready: [Condition['status'], string]; blocker?: string; paused?: string; event?: ['Normal' | 'Warning', string] }
+> = {
   Complete: { ready: ['True', 'UpToDate'], event: ['Normal', 'RolloutCompleted'] },
   Progressing: { ready: ['False', 'RolloutInProgress'], blocker: 'RolloutInProgress' },
-  Paused: { ready: ['False', 'RolloutPaused'], blocker: 'FailureThresholdReached', paused: 'FailureThresholdReached', event: ['Warning', 'RolloutPaused'] },
+  Paused: {
+    ready: ['False', 'RolloutPaused'],
+    blocker: 'FailureThresholdReached',
+    paused: 'FailureThresholdReached',
+    event: ['Warning', 'RolloutPaused'],
+  },
   PausedByUser: { ready: ['False', 'RolloutPaused'], paused: 'PausedByUser', event: ['Normal', 'RolloutPaused'] },
   Incomplete: { ready: ['False', 'RolloutIncomplete'], blocker: 'RolloutIncomplete', event: ['Warning', 'RolloutIncomplete'] },
 };
@@ -95,7 +104,9 @@ export class ProfileReconciler {
       revision,
       mailboxes.map((m) => {
         const res = resolveMailbox(m, caches);
-        const directions = res.ok ? directionsOf(res.value) : directionsOf(effectiveDeliveryMethods(m, caches.deployments.get(namespace, m.spec.deploymentRef.name)));
+        const directions = res.ok
+          ? directionsOf(res.value)
+          : directionsOf(effectiveDeliveryMethods(m, caches.deployments.get(namespace, m.spec.deploymentRef.name)));
         return { mailbox: m, state: mailboxRolloutState(m, { profile: name, revision, directions }), resolvable: res.ok };
       }),
     );
@@ -115,7 +126,12 @@ export class ProfileReconciler {
     const before = getCondition(p.status?.conditions, 'Ready');
     const after = getCondition(next.conditions, 'Ready')!;
     try {
-      await patchStatus(this.ctx.clients, { ...RESOURCES.profiles, namespace, name, resourceVersion: p.metadata.resourceVersion }, p.status, next);
+      await patchStatus(
+        this.ctx.clients,
+        { ...RESOURCES.profiles, namespace, name, resourceVersion: p.metadata.resourceVersion },
+        p.status,
+        next,
+      );
     } catch (err) {
       // Our previous write has not reached the cache yet: plan again from the object that has it
       // rather than act twice on the same batch.
@@ -158,7 +174,9 @@ export class ProfileReconciler {
       failure: problem ? { reason: 'SecretNotFound', message: problem } : progress ? undefined : blocker,
       reconciling: progress ? blocker : undefined,
     });
-    conds = phase.paused ? setCondition(conds, { type: 'RolloutPaused', status: 'True', reason: phase.paused, message: plan.message }, gen) : removeCondition(conds, 'RolloutPaused');
+    conds = phase.paused
+      ? setCondition(conds, { type: 'RolloutPaused', status: 'True', reason: phase.paused, message: plan.message }, gen)
+      : removeCondition(conds, 'RolloutPaused');
     return conds;
   }
 
@@ -174,7 +192,9 @@ export class ProfileReconciler {
     for (const m of this.index.runningOn(p.metadata.namespace, p.metadata.name)) {
       if (m.status?.revision) used.add(m.status.revision);
     }
-    const known = new Map<string, EmailServerProfileSpec>((p.status?.revisions ?? []).map((r) => [r.revision, r.spec as EmailServerProfileSpec]));
+    const known = new Map<string, EmailServerProfileSpec>(
+      (p.status?.revisions ?? []).map((r) => [r.revision, r.spec as EmailServerProfileSpec]),
+    );
     known.set(revision, revisionSpec(p.spec));
     return [...used]
       .filter((r) => known.has(r))

@@ -13,9 +13,7 @@ export interface EffectiveMailbox extends DeliveryMethods {
   profile: EmailServerProfile;
 }
 
-export type Resolution =
-  | { ok: true; value: EffectiveMailbox }
-  | { ok: false; reason: string; message: string };
+export type Resolution = { ok: true; value: EffectiveMailbox } | { ok: false; reason: string; message: string };
 
 // Defined beside the mailbox index, which groups mailboxes by it.
 export { effectiveProfileName };
@@ -35,7 +33,8 @@ export function directionsOf(m: DeliveryMethods): Direction[] {
 
 /** Why a direction is not tested nor synced (its condition is NotRun). */
 export function notRunMessage(d: Direction, m: DeliveryMethods): string {
-  if (d === 'incoming' && m.incoming === 'ForwardMailbox') return "incoming delivery method is ForwardMailbox: this mailbox is not read; its mail reaches the CRM through its Deployment's forward mailbox";
+  if (d === 'incoming' && m.incoming === 'ForwardMailbox')
+    return "incoming delivery method is ForwardMailbox: this mailbox is not read; its mail reaches the CRM through its Deployment's forward mailbox";
   return `${d === 'appointmentsContactsTasks' ? 'appointments, contacts and tasks' : d} delivery method is None`;
 }
 
@@ -85,13 +84,22 @@ export function resolveMailbox(mbx: Mailbox, caches: Caches): Resolution {
       };
     }
     if (mbx.spec.owner?.kind === 'Queue') {
-      return { ok: false, reason: 'UnsupportedConfiguration', message: 'queues do not synchronize appointments, contacts and tasks (from the Deployment default): set spec.appointmentsContactsTasks: None' };
+      return {
+        ok: false,
+        reason: 'UnsupportedConfiguration',
+        message:
+          'queues do not synchronize appointments, contacts and tasks (from the Deployment default): set spec.appointmentsContactsTasks: None',
+      };
     }
   }
   const source = profile.spec.incoming?.credentials?.source ?? 'Mailbox';
   // An anonymous SMTP relay signs nothing in: outgoing through it needs no credentials.
   const relay = profile.spec.useSameSettingsForOutgoing === false && profile.spec.outgoing?.authentication === 'None';
-  if (source === 'Mailbox' && !mbx.spec.credentialsSecretRef && (value.incoming === 'ServerSideSync' || (value.outgoing === 'ServerSideSync' && !relay))) {
+  if (
+    source === 'Mailbox' &&
+    !mbx.spec.credentialsSecretRef &&
+    (value.incoming === 'ServerSideSync' || (value.outgoing === 'ServerSideSync' && !relay))
+  ) {
     return {
       ok: false,
       reason: 'CredentialsMissing',

@@ -50,7 +50,8 @@ export function runningDirections(m: Mailbox): Direction[] {
   });
 }
 
-export const isRunning = (m: Mailbox): boolean => getCondition(m.status?.conditions, 'Enabled')?.status === 'True' && !!m.status?.revision && !!m.status?.serverProfile;
+export const isRunning = (m: Mailbox): boolean =>
+  getCondition(m.status?.conditions, 'Enabled')?.status === 'True' && !!m.status?.revision && !!m.status?.serverProfile;
 
 export function mailboxRolloutState(m: Mailbox, desired: DesiredConfig): MailboxRolloutState {
   const s = m.status ?? {};
@@ -63,7 +64,10 @@ export function mailboxRolloutState(m: Mailbox, desired: DesiredConfig): Mailbox
   const held = !upToDate && isRunning(m);
   if (!held) return { upToDate, held };
   const c = getCondition(s.conditions, UP_TO_DATE);
-  const failed = s.targetRevision === desired.revision && c?.status === 'False' && c.reason !== WAITING_FOR_BATCH ? { reason: c.reason, message: c.message, batch: s.rolloutBatch } : undefined;
+  const failed =
+    s.targetRevision === desired.revision && c?.status === 'False' && c.reason !== WAITING_FOR_BATCH
+      ? { reason: c.reason, message: c.message, batch: s.rolloutBatch }
+      : undefined;
   return { upToDate, held, failed };
 }
 

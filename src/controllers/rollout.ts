@@ -86,7 +86,9 @@ export class RolloutController {
     const r: RolloutStatusT = prev?.revision === revision ? { ...prev } : { revision, batch: 0, batchSize: 0 };
     delete r.failures;
     const events: RolloutPlan['events'] = [];
-    const all = mailboxes.map((x) => ({ ...x, key: rolloutKey(x.mailbox), name: x.mailbox.metadata.name })).sort((a, b) => compareKeys(a.key, b.key));
+    const all = mailboxes
+      .map((x) => ({ ...x, key: rolloutKey(x.mailbox), name: x.mailbox.metadata.name }))
+      .sort((a, b) => compareKeys(a.key, b.key));
     const held = all.filter((x) => x.state.held);
     const inBatch = (key: string) => inOpenBatch(r, key);
     const batchPending = held.filter((x) => !x.state.failed && inBatch(x.key));
@@ -142,7 +144,9 @@ export class RolloutController {
     };
     const ordered = [...batchFailed, ...failed.filter((x) => !batchFailed.includes(x))];
     if (ordered.length) {
-      r.failures = ordered.slice(0, MAX_FAILURES_LISTED).map((x) => ({ mailbox: x.name, reason: x.state.failed!.reason, message: x.state.failed!.message.slice(0, 1024) }));
+      r.failures = ordered
+        .slice(0, MAX_FAILURES_LISTED)
+        .map((x) => ({ mailbox: x.name, reason: x.state.failed!.reason, message: x.state.failed!.message.slice(0, 1024) }));
     }
     const named = (xs: typeof all) =>
       xs

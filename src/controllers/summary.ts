@@ -28,8 +28,16 @@ export const isRetried = (f: SummaryFailure): boolean => f.retrying ?? !isPerman
 export function applySummary(conditions: Condition[] | undefined, generation: number | undefined, s: Summary): Condition[] {
   let out = setCondition(conditions, { type: 'Ready', ...s.ready }, generation);
   const stalled = s.failure && !isRetried(s.failure) ? s.failure : undefined;
-  out = stalled ? setCondition(out, { type: 'Stalled', status: 'True', reason: stalled.reason, message: stalled.message }, generation) : removeCondition(out, 'Stalled');
-  const reconciling = stalled ? undefined : s.failure ? (s.reconciling ?? { reason: 'RetryingTest', message: 'a transient failure is being retried' }) : s.reconciling;
-  out = reconciling ? setCondition(out, { type: 'Reconciling', status: 'True', ...reconciling }, generation) : removeCondition(out, 'Reconciling');
+  out = stalled
+    ? setCondition(out, { type: 'Stalled', status: 'True', reason: stalled.reason, message: stalled.message }, generation)
+    : removeCondition(out, 'Stalled');
+  const reconciling = stalled
+    ? undefined
+    : s.failure
+      ? (s.reconciling ?? { reason: 'RetryingTest', message: 'a transient failure is being retried' })
+      : s.reconciling;
+  out = reconciling
+    ? setCondition(out, { type: 'Reconciling', status: 'True', ...reconciling }, generation)
+    : removeCondition(out, 'Reconciling');
   return out;
 }

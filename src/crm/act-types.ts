@@ -63,12 +63,20 @@ export interface ActConnector {
   /** The records of this kind in the mailbox's sync filter that changed since `cursor` (all of them without one). */
   actChanges(mailbox: ActMailboxRef, kind: ActKind, cursor: string | undefined, limit: number): Promise<ActChangesPage>;
   /** Records (with their links) by CRM id, by linked Exchange id or by iCalUId. */
-  actLookup(mailbox: ActMailboxRef, kind: ActKind, keys: { crmIds?: string[]; exchangeIds?: string[]; iCalUIds?: string[] }): Promise<ActRecord[]>;
+  actLookup(
+    mailbox: ActMailboxRef,
+    kind: ActKind,
+    keys: { crmIds?: string[]; exchangeIds?: string[]; iCalUIds?: string[] },
+  ): Promise<ActRecord[]>;
   /**
    * Creates the record an Exchange item becomes, with its link, idempotently on (mailbox, kind,
    * key): the same key again returns the same record (`created` false) with its current fields.
    */
-  actCreate(mailbox: ActMailboxRef, kind: ActKind, item: { key: string; fields: Fields; link: Omit<ActLink, 'crmId'> }): Promise<{ crmId: string; created: boolean; record?: ActRecord }>;
+  actCreate(
+    mailbox: ActMailboxRef,
+    kind: ActKind,
+    item: { key: string; fields: Fields; link: Omit<ActLink, 'crmId'> },
+  ): Promise<{ crmId: string; created: boolean; record?: ActRecord }>;
   /** Writes fields (any subset) and the link in one request. */
   actUpdate(mailbox: ActMailboxRef, kind: ActKind, crmId: string, change: { fields: Fields; link: ActLink }): Promise<void>;
   actDelete(mailbox: ActMailboxRef, kind: ActKind, crmId: string): Promise<void>;

@@ -20,22 +20,40 @@ export class WebhookActConnector extends WebhookConnector implements ActConnecto
     const res = await this.send('GET', `${path}?${query}`);
     this.expect(res, path, [200]);
     const body = parseJson(res.text) as Partial<ActChangesPage> | undefined;
-    if (!body || !Array.isArray(body.changes) || typeof body.cursor !== 'string' || !body.changes.every((c) => typeof c?.crmId === 'string')) {
+    if (
+      !body ||
+      !Array.isArray(body.changes) ||
+      typeof body.cursor !== 'string' ||
+      !body.changes.every((c) => typeof c?.crmId === 'string')
+    ) {
       throw this.malformed(path, 'an object with "changes" (each with a string "crmId"), a string "cursor" and a boolean "more"');
     }
     return { changes: body.changes, cursor: body.cursor, more: body.more === true };
   }
 
-  async actLookup(mailbox: ActMailboxRef, kind: ActKind, keys: { crmIds?: string[]; exchangeIds?: string[]; iCalUIds?: string[] }): Promise<ActRecord[]> {
+  async actLookup(
+    mailbox: ActMailboxRef,
+    kind: ActKind,
+    keys: { crmIds?: string[]; exchangeIds?: string[]; iCalUIds?: string[] },
+  ): Promise<ActRecord[]> {
     const path = `${this.base(mailbox, kind)}/lookup`;
-    const res = await this.send('POST', path, JSON.stringify({ crmIds: keys.crmIds ?? [], exchangeIds: keys.exchangeIds ?? [], iCalUIds: keys.iCalUIds ?? [] }));
+    const res = await this.send(
+      'POST',
+      path,
+      JSON.stringify({ crmIds: keys.crmIds ?? [], exchangeIds: keys.exchangeIds ?? [], iCalUIds: keys.iCalUIds ?? [] }),
+    );
     this.expect(res, path, [200]);
     const records = (parseJson(res.text) as { records?: unknown } | undefined)?.records;
-    if (!Array.isArray(records) || !records.every(isRecord)) throw this.malformed(path, 'an object with "records", each with a string "crmId" and an object "fields"');
+    if (!Array.isArray(records) || !records.every(isRecord))
+      throw this.malformed(path, 'an object with "records", each with a string "crmId" and an object "fields"');
     return records;
   }
 
-  async actCreate(mailbox: ActMailboxRef, kind: ActKind, item: { key: string; fields: Fields; link: Omit<ActLink, 'crmId'> }): Promise<{ crmId: string; created: boolean; record?: ActRecord }> {
+  async actCreate(
+    mailbox: ActMailboxRef,
+    kind: ActKind,
+    item: { key: string; fields: Fields; link: Omit<ActLink, 'crmId'> },
+  ): Promise<{ crmId: string; created: boolean; record?: ActRecord }> {
     const path = this.base(mailbox, kind);
     const res = await this.send('POST', path, JSON.stringify({ ...item, owner: mailbox.ownerName }));
     this.expect(res, path, [200, 201]);
@@ -81,5 +99,11 @@ export class WebhookActConnector extends WebhookConnector implements ActConnecto
 }
 
 function isRecord(v: unknown): v is ActRecord {
-  return !!v && typeof v === 'object' && typeof (v as ActRecord).crmId === 'string' && typeof (v as ActRecord).fields === 'object' && (v as ActRecord).fields !== null;
+  return (
+    !!v &&
+    typeof v === 'object' &&
+    typeof (v as ActRecord).crmId === 'string' &&
+    typeof (v as ActRecord).fields === 'object' &&
+    (v as ActRecord).fields !== null
+  );
 }

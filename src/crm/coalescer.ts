@@ -42,7 +42,8 @@ export class Coalescer<I, R> {
 
   constructor(options: CoalescerOptions<I, R>) {
     for (const key of ['maxBatch', 'maxInFlight'] as const) {
-      if (!Number.isInteger(options[key]) || options[key] < 1) throw new RangeError(`Coalescer: ${key} must be a whole number of at least 1, not ${options[key]}`);
+      if (!Number.isInteger(options[key]) || options[key] < 1)
+        throw new RangeError(`Coalescer: ${key} must be a whole number of at least 1, not ${options[key]}`);
     }
     this.maxBatch = options.maxBatch;
     this.maxInFlight = options.maxInFlight;
@@ -75,7 +76,9 @@ export class Coalescer<I, R> {
     try {
       const results = await this.run(batch.map((w) => w.item));
       if (!Array.isArray(results) || results.length !== batch.length) {
-        throw new Error(`Coalescer: the batch function answered ${Array.isArray(results) ? `${results.length} results` : 'no array'} for a batch of ${batch.length} items`);
+        throw new Error(
+          `Coalescer: the batch function answered ${Array.isArray(results) ? `${results.length} results` : 'no array'} for a batch of ${batch.length} items`,
+        );
       }
       batch.forEach((w, i) => {
         const r = results[i];

@@ -40,7 +40,11 @@ export interface BatchResponse {
  * committed), or the one error response of a change set that was rolled back. `missing`: the batch
  * stopped before this item (Dataverse stops at the first failure unless asked to continue).
  */
-export type BatchResult = { kind: 'one'; response: BatchResponse } | { kind: 'committed'; responses: BatchResponse[] } | { kind: 'rolledBack'; response: BatchResponse } | { kind: 'missing' };
+export type BatchResult =
+  | { kind: 'one'; response: BatchResponse }
+  | { kind: 'committed'; responses: BatchResponse[] }
+  | { kind: 'rolledBack'; response: BatchResponse }
+  | { kind: 'missing' };
 
 const CRLF = '\r\n';
 
@@ -69,7 +73,10 @@ export function buildBatch(apiPath: string, items: BatchItem[]): { contentType: 
 function renumber(op: BatchOperation, base: number): BatchOperation {
   if (base === 0) return op;
   const ref = (v: string) => v.replace(/^\$(\d+)/, (_, n: string) => `$${Number(n) + base}`);
-  const body = op.body && typeof op.body === 'object' ? Object.fromEntries(Object.entries(op.body).map(([k, v]) => [k, typeof v === 'string' && k.endsWith('@odata.bind') ? ref(v) : v])) : op.body;
+  const body =
+    op.body && typeof op.body === 'object'
+      ? Object.fromEntries(Object.entries(op.body).map(([k, v]) => [k, typeof v === 'string' && k.endsWith('@odata.bind') ? ref(v) : v]))
+      : op.body;
   return { ...op, path: ref(op.path), body };
 }
 
@@ -102,7 +109,8 @@ export function parseBatchResponse(contentType: string | undefined, text: string
 
 /** A change set's result as committed or rolled back (an error answered in place of its responses). */
 export function changeSetResult(r: BatchResult): BatchResult {
-  if (r.kind === 'one') return r.response.status >= 400 ? { kind: 'rolledBack', response: r.response } : { kind: 'committed', responses: [r.response] };
+  if (r.kind === 'one')
+    return r.response.status >= 400 ? { kind: 'rolledBack', response: r.response } : { kind: 'committed', responses: [r.response] };
   return r;
 }
 

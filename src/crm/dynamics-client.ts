@@ -17,7 +17,8 @@ interface ClassifiedFailure extends Error {
   serverText?: string;
 }
 
-const isClassified = (err: unknown): err is ClassifiedFailure => err instanceof Error && typeof (err as { reason?: unknown }).reason === 'string';
+const isClassified = (err: unknown): err is ClassifiedFailure =>
+  err instanceof Error && typeof (err as { reason?: unknown }).reason === 'string';
 
 export interface DataverseClientOptions {
   /** `https://org.crm.dynamics.com/api/data/v9.2` */
@@ -78,7 +79,10 @@ export class DataverseClient {
       url = page['@odata.nextLink'];
       // The token goes only where it was meant to go.
       if (url && !sameOrigin(url, this.options.apiUrl)) {
-        throw new CrmError('CRMError', `Dynamics 365 ${withoutQuery(this.options.apiUrl)}: a next-page link points to another server; refusing to follow it`);
+        throw new CrmError(
+          'CRMError',
+          `Dynamics 365 ${withoutQuery(this.options.apiUrl)}: a next-page link points to another server; refusing to follow it`,
+        );
       }
     }
     return out.slice(0, max);
@@ -112,14 +116,20 @@ export class DataverseClient {
     try {
       return parseBatchResponse(res.header('content-type'), res.text, items.length);
     } catch (err) {
-      throw new CrmError('CRMError', `Dynamics 365 ${withoutQuery(url)}: the $batch answer could not be read (${(err as Error).message}); it is retried with back-off`);
+      throw new CrmError(
+        'CRMError',
+        `Dynamics 365 ${withoutQuery(url)}: the $batch answer could not be read (${(err as Error).message}); it is retried with back-off`,
+      );
     }
   }
 
   /** The CrmError an item of a batch answered, as the same request alone would have thrown. */
   itemError(r: BatchResponse, path: string): CrmError {
     const { code, message } = errorFields(r.body);
-    return errorForStatus({ status: r.status, retryAfter: r.headers['retry-after'], code, text: message }, this.context(`${this.options.apiUrl}/${path}`));
+    return errorForStatus(
+      { status: r.status, retryAfter: r.headers['retry-after'], code, text: message },
+      this.context(`${this.options.apiUrl}/${path}`),
+    );
   }
 
   /**
@@ -161,7 +171,10 @@ export class DataverseClient {
     this.check(res, ok, url);
     const body = parseJson(res.text);
     if (!body || typeof body !== 'object') {
-      throw new CrmError('CRMError', `Dynamics 365 ${withoutQuery(this.options.apiUrl)}: the answer is not JSON; spec.crm.url may not point at a Dataverse environment`);
+      throw new CrmError(
+        'CRMError',
+        `Dynamics 365 ${withoutQuery(this.options.apiUrl)}: the answer is not JSON; spec.crm.url may not point at a Dataverse environment`,
+      );
     }
     return body as T;
   }
@@ -195,7 +208,10 @@ export function tokenError(err: unknown, secrets: readonly string[]): CrmError {
   }
   // The provider's messages are already safe (codes and our words); only its hints are about
   // mail profiles, so a TLS failure gets the CRM's own fix.
-  const said = err.reason === 'TLSError' ? `${err.message.replace(/; check the TLS mode.*$/, '')}; if the token endpoint uses a certificate from a private CA, add that CA to spec.crm.caBundle` : err.message;
+  const said =
+    err.reason === 'TLSError'
+      ? `${err.message.replace(/; check the TLS mode.*$/, '')}; if the token endpoint uses a certificate from a private CA, add that CA to spec.crm.caBundle`
+      : err.message;
   const message = redact(`Dynamics 365 ${said}`, secrets);
   const opts = { cause: err, serverText: err.serverText };
   switch (err.reason) {

@@ -74,10 +74,31 @@ export const DELIVERY_METHOD = {
   appointmentsContactsTasks: { Outlook: 0, ServerSideSync: 1, None: 2 },
 } as const;
 
-const COLUMN_OF: Record<CoexistenceDirection, { method: keyof DataverseMailboxRow; enabled: keyof DataverseMailboxRow; name: string; byDynamics: number[]; none: number }> = {
-  incoming: { method: 'incomingemaildeliverymethod', enabled: 'enabledforincomingemail', name: 'Incoming Email', byDynamics: [2, 3], none: DELIVERY_METHOD.incoming.None },
-  outgoing: { method: 'outgoingemaildeliverymethod', enabled: 'enabledforoutgoingemail', name: 'Outgoing Email', byDynamics: [2], none: DELIVERY_METHOD.outgoing.None },
-  appointmentsContactsTasks: { method: 'actdeliverymethod', enabled: 'enabledforact', name: 'Appointments, Contacts, and Tasks', byDynamics: [1], none: DELIVERY_METHOD.appointmentsContactsTasks.None },
+const COLUMN_OF: Record<
+  CoexistenceDirection,
+  { method: keyof DataverseMailboxRow; enabled: keyof DataverseMailboxRow; name: string; byDynamics: number[]; none: number }
+> = {
+  incoming: {
+    method: 'incomingemaildeliverymethod',
+    enabled: 'enabledforincomingemail',
+    name: 'Incoming Email',
+    byDynamics: [2, 3],
+    none: DELIVERY_METHOD.incoming.None,
+  },
+  outgoing: {
+    method: 'outgoingemaildeliverymethod',
+    enabled: 'enabledforoutgoingemail',
+    name: 'Outgoing Email',
+    byDynamics: [2],
+    none: DELIVERY_METHOD.outgoing.None,
+  },
+  appointmentsContactsTasks: {
+    method: 'actdeliverymethod',
+    enabled: 'enabledforact',
+    name: 'Appointments, Contacts, and Tasks',
+    byDynamics: [1],
+    none: DELIVERY_METHOD.appointmentsContactsTasks.None,
+  },
 };
 
 /** What coexistence needs of a Dataverse client (DataverseClient has it). */
@@ -94,7 +115,9 @@ export function mailboxRowsPath(addresses: string[], extraColumns: readonly stri
 
 /** The address's `mailbox` row, or undefined when Dynamics has none (an address unknown to it). */
 export async function readMailboxRow(client: DataverseAccess, address: string): Promise<DataverseMailboxRow | undefined> {
-  const rows = await client.list<DataverseMailboxRow>(mailboxRowsPath([address]), 2, ['odata.include-annotations="Microsoft.Dynamics.CRM.lookuplogicalname"']);
+  const rows = await client.list<DataverseMailboxRow>(mailboxRowsPath([address]), 2, [
+    'odata.include-annotations="Microsoft.Dynamics.CRM.lookuplogicalname"',
+  ]);
   return rows[0];
 }
 
@@ -107,7 +130,8 @@ export interface Coexistence {
 
 /** Which of `directions` Dynamics itself still processes for this row (none without a row). */
 export function processedByDynamics(row: CoexistenceRow | undefined, directions: readonly CoexistenceDirection[]): Coexistence {
-  if (!row || row.statecode === 1) return { processedByDynamics: [], detail: row ? 'the mailbox row is inactive' : 'Dynamics has no mailbox row for this address' };
+  if (!row || row.statecode === 1)
+    return { processedByDynamics: [], detail: row ? 'the mailbox row is inactive' : 'Dynamics has no mailbox row for this address' };
   const busy = directions.filter((d) => {
     const c = COLUMN_OF[d];
     const method = row[c.method];
@@ -126,7 +150,9 @@ export function processedByDynamics(row: CoexistenceRow | undefined, directions:
  */
 export function handOverChanges(row: CoexistenceRow, directions: readonly CoexistenceDirection[]): Record<string, number> {
   return Object.fromEntries(
-    directions.filter((d) => COLUMN_OF[d].byDynamics.includes(row[COLUMN_OF[d].method] as number)).map((d) => [COLUMN_OF[d].method, COLUMN_OF[d].none]),
+    directions
+      .filter((d) => COLUMN_OF[d].byDynamics.includes(row[COLUMN_OF[d].method] as number))
+      .map((d) => [COLUMN_OF[d].method, COLUMN_OF[d].none]),
   );
 }
 
@@ -141,10 +167,16 @@ export interface HandOver {
  * Sets the delivery methods of these directions that are Dynamics' own to None (handOverChanges).
  * Returns what it changed (nothing when none is).
  */
-export async function handOver(client: DataverseAccess, row: DataverseMailboxRow, directions: readonly CoexistenceDirection[]): Promise<HandOver | undefined> {
+export async function handOver(
+  client: DataverseAccess,
+  row: DataverseMailboxRow,
+  directions: readonly CoexistenceDirection[],
+): Promise<HandOver | undefined> {
   const after = handOverChanges(row, directions);
   if (Object.keys(after).length === 0) return undefined;
-  const before = Object.fromEntries(Object.keys(after).map((k) => [k, (row[k as keyof DataverseMailboxRow] as number | null | undefined) ?? null]));
+  const before = Object.fromEntries(
+    Object.keys(after).map((k) => [k, (row[k as keyof DataverseMailboxRow] as number | null | undefined) ?? null]),
+  );
   await client.update('mailboxes', row.mailboxid, after);
   return { mailboxid: row.mailboxid, before, after };
 }

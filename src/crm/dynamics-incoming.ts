@@ -74,13 +74,18 @@ export class IncomingWriter {
   /** Delivers a batch; one result or error per email, in order (a redelivery answers created: false). */
   async deliver(emails: IncomingEmail[]): Promise<Array<DeliveryResult | Error>> {
     const results: Array<DeliveryResult | Error | undefined> = emails.map((e) =>
-      bareMessageId(e.messageId) ? undefined : new CrmError('CRMRejected', `Dynamics 365: the email from mailbox ${e.mailbox} has no Message-ID`),
+      bareMessageId(e.messageId)
+        ? undefined
+        : new CrmError('CRMRejected', `Dynamics 365: the email from mailbox ${e.mailbox} has no Message-ID`),
     );
     const keyOf = (e: IncomingEmail) => `${storedMessageId(e.messageId).toLowerCase()}\n${e.mailboxAddress.toLowerCase()}`;
     const todo = emails.map((e, i) => i).filter((i) => !results[i]);
     const existing = new Map<string, string>();
     await runLookups(this.gets, [
-      this.existingLookup(todo.map((i) => emails[i]), existing),
+      this.existingLookup(
+        todo.map((i) => emails[i]),
+        existing,
+      ),
       this.parties.lookup(todo.flatMap((i) => partiesOf(emails[i]).map(([p]) => p.address))),
       this.mailboxLookup(todo.flatMap((i) => [emails[i].mailboxAddress, emails[i].from?.address ?? ''])),
       this.regardingLookup(todo.map((i) => emails[i].regarding?.crmEmailId).filter((x): x is string => !!x)),
@@ -131,7 +136,11 @@ export class IncomingWriter {
     };
     if (e.trackingToken) body.trackingtoken = fit(e.trackingToken, MAX_LENGTH.trackingtoken);
     if (e.attachments.length) {
-      body.email_activity_mime_attachment = e.attachments.map((a) => ({ filename: fit(a.filename || 'attachment', MAX_LENGTH.filename), mimetype: a.contentType, body: a.contentBase64 }));
+      body.email_activity_mime_attachment = e.attachments.map((a) => ({
+        filename: fit(a.filename || 'attachment', MAX_LENGTH.filename),
+        mimetype: a.contentType,
+        body: a.contentBase64,
+      }));
     }
     const row = this.mailboxRows.get(e.mailboxAddress.toLowerCase()) ?? undefined;
     if (row) body['receivingmailboxid@odata.bind'] = `/mailboxes(${row.mailboxid})`;
@@ -148,19 +157,33 @@ export class IncomingWriter {
     }
     const ops: BatchOperation[] = [{ method: 'POST', path: 'emails', body }];
     const queue = this.queueOf(e, row);
-    if (queue) ops.push({ method: 'POST', path: 'queueitems', body: { 'queueid@odata.bind': `/queues(${queue})`, 'objectid_email@odata.bind': '$1' } });
+    if (queue)
+      ops.push({
+        method: 'POST',
+        path: 'queueitems',
+        body: { 'queueid@odata.bind': `/queues(${queue})`, 'objectid_email@odata.bind': '$1' },
+      });
     // Attachments and the queue item go onto the open email; then it is closed.
-    ops.push({ method: 'PATCH', path: '$1', body: { statecode: STATE_OF_STATUS[EMAIL_STATUS.Received], statuscode: EMAIL_STATUS.Received } });
+    ops.push({
+      method: 'PATCH',
+      path: '$1',
+      body: { statecode: STATE_OF_STATUS[EMAIL_STATUS.Received], statuscode: EMAIL_STATUS.Received },
+    });
     return ops;
   }
 
   private created(r: BatchResult): DeliveryResult | Error {
     if (r.kind === 'committed') {
       const id = entityIdOf(r.responses[0]);
-      return id ? { crmId: id, created: true } : new CrmError('CRMError', 'Dynamics 365 $batch: the created email has no OData-EntityId; it is retried with back-off');
+      return id
+        ? { crmId: id, created: true }
+        : new CrmError('CRMError', 'Dynamics 365 $batch: the created email has no OData-EntityId; it is retried with back-off');
     }
     if (r.kind === 'rolledBack') return this.client.itemError(r.response, 'emails');
-    return new CrmError('CRMError', 'Dynamics 365 $batch: the email was not processed (the batch stopped before it); it is retried with back-off');
+    return new CrmError(
+      'CRMError',
+      'Dynamics 365 $batch: the email was not processed (the batch stopped before it); it is retried with back-off',
+    );
   }
 
   /** The owner as a bind: the mailbox row's owner (the user, or the queue's owner). */
@@ -176,7 +199,10 @@ export class IncomingWriter {
 
   /** The queue a queue mailbox belongs to (its mailbox row's Regarding, or the queue with its address). */
   private queueOf(e: IncomingEmail, row: DataverseMailboxRow | undefined): string | undefined {
-    if (row?._regardingobjectid_value) return row['_regardingobjectid_value@Microsoft.Dynamics.CRM.lookuplogicalname'] === 'queue' ? row._regardingobjectid_value : undefined;
+    if (row?._regardingobjectid_value)
+      return row['_regardingobjectid_value@Microsoft.Dynamics.CRM.lookuplogicalname'] === 'queue'
+        ? row._regardingobjectid_value
+        : undefined;
     const internal = this.parties.known(e.mailboxAddress).internal;
     return internal?.entity === 'queue' ? internal.id : undefined;
   }
@@ -192,7 +218,12 @@ export class IncomingWriter {
   private existingLookup(emails: IncomingEmail[], found: Map<string, string>): Lookup {
     const ops: BatchOperation[] = [];
     for (let i = 0; i < emails.length; i += KEYS_PER_QUERY) {
-      const pairs = emails.slice(i, i + KEYS_PER_QUERY).map((e) => `(messageid eq ${odataString(storedMessageId(e.messageId))} and submittedby eq ${odataString(e.mailboxAddress.toLowerCase())})`);
+      const pairs = emails
+        .slice(i, i + KEYS_PER_QUERY)
+        .map(
+          (e) =>
+            `(messageid eq ${odataString(storedMessageId(e.messageId))} and submittedby eq ${odataString(e.mailboxAddress.toLowerCase())})`,
+        );
       const filter = `directioncode eq ${DIRECTION_INCOMING} and (${pairs.join(' or ')})`;
       ops.push({ method: 'GET', path: `emails?$select=activityid,messageid,submittedby&$filter=${encodeURIComponent(filter)}` });
     }
@@ -201,7 +232,8 @@ export class IncomingWriter {
       read: (results) =>
         results.forEach((r) => {
           for (const row of rowsOf<ExistingRow>(this.client, r, 'emails')) {
-            if (row.messageid && row.submittedby) found.set(`${row.messageid.toLowerCase()}\n${row.submittedby.toLowerCase()}`, row.activityid);
+            if (row.messageid && row.submittedby)
+              found.set(`${row.messageid.toLowerCase()}\n${row.submittedby.toLowerCase()}`, row.activityid);
           }
         }),
     };
@@ -215,24 +247,38 @@ export class IncomingWriter {
       ops: chunks.map((chunk) => ({ method: 'GET', path: mailboxRowsPath(chunk), headers: { prefer: LOOKUP_NAMES } })),
       read: (results) => {
         const rows = new Map<string, DataverseMailboxRow>();
-        for (const r of results) for (const row of rowsOf<DataverseMailboxRow>(this.client, r, 'mailboxes')) if (row.emailaddress) rows.set(row.emailaddress.toLowerCase(), row);
+        for (const r of results)
+          for (const row of rowsOf<DataverseMailboxRow>(this.client, r, 'mailboxes'))
+            if (row.emailaddress) rows.set(row.emailaddress.toLowerCase(), row);
         for (const a of wanted) this.mailboxRows.set(a, rows.get(a) ?? null);
       },
     };
   }
 
   private regardingLookup(emailIds: string[]): Lookup {
-    const wanted = [...new Set(emailIds.map((id) => id.toLowerCase()).filter((id) => this.regardingOf.get(id) === undefined && /^[0-9a-f-]{36}$/.test(id)))];
+    const wanted = [
+      ...new Set(
+        emailIds.map((id) => id.toLowerCase()).filter((id) => this.regardingOf.get(id) === undefined && /^[0-9a-f-]{36}$/.test(id)),
+      ),
+    ];
     const ops: BatchOperation[] = [];
     for (let i = 0; i < wanted.length; i += 20) {
-      const filter = wanted.slice(i, i + 20).map((id) => `activityid eq ${id}`).join(' or ');
-      ops.push({ method: 'GET', path: `emails?$select=activityid,_regardingobjectid_value&$filter=${encodeURIComponent(filter)}`, headers: { prefer: LOOKUP_NAMES } });
+      const filter = wanted
+        .slice(i, i + 20)
+        .map((id) => `activityid eq ${id}`)
+        .join(' or ');
+      ops.push({
+        method: 'GET',
+        path: `emails?$select=activityid,_regardingobjectid_value&$filter=${encodeURIComponent(filter)}`,
+        headers: { prefer: LOOKUP_NAMES },
+      });
     }
     return {
       ops,
       read: (results) => {
         const rows = new Map<string, RegardingRow>();
-        for (const r of results) for (const row of rowsOf<RegardingRow>(this.client, r, 'emails')) rows.set(row.activityid.toLowerCase(), row);
+        for (const r of results)
+          for (const row of rowsOf<RegardingRow>(this.client, r, 'emails')) rows.set(row.activityid.toLowerCase(), row);
         for (const id of wanted) {
           const row = rows.get(id);
           const table = row?.['_regardingobjectid_value@Microsoft.Dynamics.CRM.lookuplogicalname'];
@@ -251,14 +297,21 @@ export class IncomingWriter {
     }
     if (unknown.size === 0) return;
     const filter = [...unknown].map((t) => `LogicalName eq ${odataString(t)}`).join(' or ');
-    const rows = await this.client.list<{ LogicalName: string; EntitySetName: string }>(`EntityDefinitions?$select=LogicalName,EntitySetName&$filter=${encodeURIComponent(filter)}`, unknown.size);
+    const rows = await this.client.list<{ LogicalName: string; EntitySetName: string }>(
+      `EntityDefinitions?$select=LogicalName,EntitySetName&$filter=${encodeURIComponent(filter)}`,
+      unknown.size,
+    );
     for (const r of rows) this.entitySets.set(r.LogicalName, r.EntitySetName);
   }
 }
 
 /** The sender, to and cc parties with their participation types. */
 function partiesOf(e: IncomingEmail): Array<[Party, number]> {
-  const roles: Array<[Party, number]> = [[e.from, PARTICIPATION.Sender], ...e.to.map((p): [Party, number] => [p, PARTICIPATION.To]), ...e.cc.map((p): [Party, number] => [p, PARTICIPATION.Cc])];
+  const roles: Array<[Party, number]> = [
+    [e.from, PARTICIPATION.Sender],
+    ...e.to.map((p): [Party, number] => [p, PARTICIPATION.To]),
+    ...e.cc.map((p): [Party, number] => [p, PARTICIPATION.Cc]),
+  ];
   return roles.filter(([p]) => p?.address);
 }
 

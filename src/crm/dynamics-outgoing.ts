@@ -86,7 +86,10 @@ export class OutgoingReader {
     for (let i = 0; i < senders.length; i += SENDERS_PER_QUERY) {
       const chunk = senders.slice(i, i + SENDERS_PER_QUERY);
       const answer = await this.client.action<{ EntityCollection?: PendingRow[] }>('BackgroundSendEmail', {
-        Query: { '@odata.type': 'Microsoft.Dynamics.CRM.FetchExpression', Query: pendingFetchXml(chunk, Math.min(MAX_ROWS, limit * chunk.length)) },
+        Query: {
+          '@odata.type': 'Microsoft.Dynamics.CRM.FetchExpression',
+          Query: pendingFetchXml(chunk, Math.min(MAX_ROWS, limit * chunk.length)),
+        },
       });
       for (const row of answer?.EntityCollection ?? []) {
         const sender = row.sender?.toLowerCase();
@@ -116,18 +119,32 @@ export class OutgoingReader {
     if (a.size <= ATTACHMENT_BLOCK_BYTES) {
       const path = `activitymimeattachments(${id})?$select=body`;
       const [r] = await this.gets([{ method: 'GET', path }]);
-      if (r.kind !== 'one' || r.response.status !== 200) throw r.kind === 'one' ? this.client.itemError(r.response, path) : new CrmError('CRMError', 'Dynamics 365 $batch: the attachment read was not processed; it is retried with back-off');
+      if (r.kind !== 'one' || r.response.status !== 200)
+        throw r.kind === 'one'
+          ? this.client.itemError(r.response, path)
+          : new CrmError('CRMError', 'Dynamics 365 $batch: the attachment read was not processed; it is retried with back-off');
       return Buffer.from(String((r.response.body as { body?: unknown } | undefined)?.body ?? ''), 'base64');
     }
-    const init = await this.client.action<{ FileContinuationToken?: string; FileSizeInBytes?: number }>('InitializeAttachmentBlocksDownload', {
-      Target: { '@odata.type': 'Microsoft.Dynamics.CRM.activitymimeattachment', activitymimeattachmentid: id },
-    });
+    const init = await this.client.action<{ FileContinuationToken?: string; FileSizeInBytes?: number }>(
+      'InitializeAttachmentBlocksDownload',
+      {
+        Target: { '@odata.type': 'Microsoft.Dynamics.CRM.activitymimeattachment', activitymimeattachmentid: id },
+      },
+    );
     const token = init?.FileContinuationToken;
     const size = init?.FileSizeInBytes;
-    if (!token || typeof size !== 'number') throw new CrmError('CRMError', `Dynamics 365: InitializeAttachmentBlocksDownload gave no continuation token for attachment ${id}; it is retried with back-off`);
+    if (!token || typeof size !== 'number')
+      throw new CrmError(
+        'CRMError',
+        `Dynamics 365: InitializeAttachmentBlocksDownload gave no continuation token for attachment ${id}; it is retried with back-off`,
+      );
     const blocks: Buffer[] = [];
     for (let offset = 0; offset < size; offset += ATTACHMENT_BLOCK_BYTES) {
-      const block = await this.client.action<{ Data?: string }>('DownloadBlock', { Offset: offset, BlockLength: ATTACHMENT_BLOCK_BYTES, FileContinuationToken: token });
+      const block = await this.client.action<{ Data?: string }>('DownloadBlock', {
+        Offset: offset,
+        BlockLength: ATTACHMENT_BLOCK_BYTES,
+        FileContinuationToken: token,
+      });
       blocks.push(Buffer.from(block?.Data ?? '', 'base64'));
     }
     return Buffer.concat(blocks);
@@ -140,7 +157,12 @@ export class OutgoingReader {
       method: 'PATCH',
       path: `emails(${id})`,
       headers: { 'if-match': listed?.etag ?? '*' },
-      body: { statecode: STATE_OF_STATUS[EMAIL_STATUS.Sending], statuscode: EMAIL_STATUS.Sending, messageid: storedMessageId(messageId), deliveryattempts: (listed?.deliveryattempts ?? 0) + 1 },
+      body: {
+        statecode: STATE_OF_STATUS[EMAIL_STATUS.Sending],
+        statuscode: EMAIL_STATUS.Sending,
+        messageid: storedMessageId(messageId),
+        deliveryattempts: (listed?.deliveryattempts ?? 0) + 1,
+      },
     };
   }
 
@@ -148,7 +170,12 @@ export class OutgoingReader {
   sent(id: string, messageId: string, sentAt: string): BatchOperation[] {
     const token = this.listed.get(id)?.trackingToken ?? '';
     return [
-      { method: 'PATCH', path: `emails(${id})`, headers: { 'if-match': '*' }, body: { messageid: storedMessageId(messageId), actualend: sentAt } },
+      {
+        method: 'PATCH',
+        path: `emails(${id})`,
+        headers: { 'if-match': '*' },
+        body: { messageid: storedMessageId(messageId), actualend: sentAt },
+      },
       { method: 'POST', path: `emails(${id})/Microsoft.Dynamics.CRM.SendEmail`, body: { IssueSend: false, TrackingToken: token } },
     ];
   }
@@ -156,13 +183,18 @@ export class OutgoingReader {
   /** The emails' details, by lower-case id, read together in one $batch. */
   private async details(ids: string[]): Promise<Map<string, DetailRow>> {
     const ops: BatchOperation[] = [];
-    for (let i = 0; i < ids.length; i += IDS_PER_QUERY) ops.push({ method: 'GET', path: detailsPath(ids.slice(i, i + IDS_PER_QUERY)), headers: { prefer: FORMATTED_VALUES } });
+    for (let i = 0; i < ids.length; i += IDS_PER_QUERY)
+      ops.push({ method: 'GET', path: detailsPath(ids.slice(i, i + IDS_PER_QUERY)), headers: { prefer: FORMATTED_VALUES } });
     const out = new Map<string, DetailRow>();
     const results = ops.length ? await this.gets(ops) : [];
     for (const r of results) {
       for (const row of rowsOf<DetailRow>(this.client, r, 'emails')) {
         out.set(row.activityid.toLowerCase(), row);
-        this.listed.set(row.activityid.toLowerCase(), { etag: row['@odata.etag'], deliveryattempts: row.deliveryattempts ?? 0, trackingToken: row.trackingtoken ?? undefined });
+        this.listed.set(row.activityid.toLowerCase(), {
+          etag: row['@odata.etag'],
+          deliveryattempts: row.deliveryattempts ?? 0,
+          trackingToken: row.trackingtoken ?? undefined,
+        });
       }
     }
     return out;
@@ -219,15 +251,13 @@ function pendingEmail(r: DetailRow, mailboxAddress: string): PendingEmail {
     email.inReplyTo = parent;
     email.references = [parent];
   }
-  const attachments = (r.email_activity_mime_attachment ?? []).map(
-    (a): OutgoingAttachment => ({
-      attachmentId: a.activitymimeattachmentid,
-      filename: a.filename || 'attachment',
-      contentType: a.mimetype || 'application/octet-stream',
-      size: a.filesize ?? 0,
-      ...(a.attachmentcontentid ? { contentId: a.attachmentcontentid } : {}),
-    }),
-  );
+  const attachments = (r.email_activity_mime_attachment ?? []).map((a): OutgoingAttachment => ({
+    attachmentId: a.activitymimeattachmentid,
+    filename: a.filename || 'attachment',
+    contentType: a.mimetype || 'application/octet-stream',
+    size: a.filesize ?? 0,
+    ...(a.attachmentcontentid ? { contentId: a.attachmentcontentid } : {}),
+  }));
   if (attachments.length) email.attachments = attachments;
   return email;
 }

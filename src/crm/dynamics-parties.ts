@@ -35,9 +35,27 @@ interface EntityInfo {
 
 /** Preference order among matches, as the first match wins. */
 const ENTITIES: EntityInfo[] = [
-  { entity: 'contact', entitySet: 'contacts', idColumn: 'contactid', emailColumns: ['emailaddress1', 'emailaddress2', 'emailaddress3'], crmRecord: true },
-  { entity: 'lead', entitySet: 'leads', idColumn: 'leadid', emailColumns: ['emailaddress1', 'emailaddress2', 'emailaddress3'], crmRecord: true },
-  { entity: 'account', entitySet: 'accounts', idColumn: 'accountid', emailColumns: ['emailaddress1', 'emailaddress2', 'emailaddress3'], crmRecord: true },
+  {
+    entity: 'contact',
+    entitySet: 'contacts',
+    idColumn: 'contactid',
+    emailColumns: ['emailaddress1', 'emailaddress2', 'emailaddress3'],
+    crmRecord: true,
+  },
+  {
+    entity: 'lead',
+    entitySet: 'leads',
+    idColumn: 'leadid',
+    emailColumns: ['emailaddress1', 'emailaddress2', 'emailaddress3'],
+    crmRecord: true,
+  },
+  {
+    entity: 'account',
+    entitySet: 'accounts',
+    idColumn: 'accountid',
+    emailColumns: ['emailaddress1', 'emailaddress2', 'emailaddress3'],
+    crmRecord: true,
+  },
   { entity: 'systemuser', entitySet: 'systemusers', idColumn: 'systemuserid', emailColumns: ['internalemailaddress'], crmRecord: false },
   { entity: 'queue', entitySet: 'queues', idColumn: 'queueid', emailColumns: ['emailaddress'], crmRecord: false },
 ];
@@ -137,7 +155,8 @@ export class PartyResolver {
       if (typeof id !== 'string') continue;
       for (const c of e.emailColumns) {
         const v = row[c];
-        if (typeof v === 'string' && chunk.includes(v.toLowerCase())) out.push([v.toLowerCase(), { entity: e.entity, entitySet: e.entitySet, id }]);
+        if (typeof v === 'string' && chunk.includes(v.toLowerCase()))
+          out.push([v.toLowerCase(), { entity: e.entity, entitySet: e.entitySet, id }]);
       }
     }
     return out;

@@ -70,7 +70,10 @@ export interface DynamicsConnectorOptions {
 }
 
 /** One outgoing status change, as the webhook contract's batch has them. */
-type StatusChange = { id: string; state: 'Sending'; messageId: string } | { id: string; state: 'PendingSend' } | { id: string; state: 'Sent'; messageId: string; sentAt: string };
+type StatusChange =
+  | { id: string; state: 'Sending'; messageId: string }
+  | { id: string; state: 'PendingSend' }
+  | { id: string; state: 'Sent'; messageId: string; sentAt: string };
 
 const DEFAULT_TIMEOUT_MS = 30_000;
 /** Message-IDs asked for per query (each becomes two `messageid eq` terms). */
@@ -80,7 +83,17 @@ const BATCH_LIMITS = { maxBatch: 100, maxInFlight: 4 };
 const GET_LIMITS = { maxBatch: 200, maxInFlight: 4 };
 
 /** CheckIncomingEmailResponse.ReasonCode values and their names (SDK reference, CheckIncomingEmailResponse.ReasonCode). */
-const CHECK_REASONS: Record<number, string> = { [-1]: 'Unknown', 0: 'Duplicate', 1: 'NoCorrelationMatch', 2: 'CorrelationMatch', 3: 'NoRecipientMatch', 4: 'InternalEmailReject', 5: 'SenderMatch', 6: 'AcceptAll', 7: 'InvalidSender' };
+const CHECK_REASONS: Record<number, string> = {
+  [-1]: 'Unknown',
+  0: 'Duplicate',
+  1: 'NoCorrelationMatch',
+  2: 'CorrelationMatch',
+  3: 'NoRecipientMatch',
+  4: 'InternalEmailReject',
+  5: 'SenderMatch',
+  6: 'AcceptAll',
+  7: 'InvalidSender',
+};
 
 export class DynamicsConnector implements CrmConnector {
   readonly apiUrl: string;
@@ -149,13 +162,17 @@ export class DynamicsConnector implements CrmConnector {
     const chunks: string[][] = [];
     for (let i = 0; i < wanted.length; i += MESSAGE_IDS_PER_QUERY) chunks.push(wanted.slice(i, i + MESSAGE_IDS_PER_QUERY));
     const paths = chunks.map((chunk) => {
-      const filter = chunk.flatMap(messageIdForms).map((v) => `messageid eq ${odataString(v)}`).join(' or ');
+      const filter = chunk
+        .flatMap(messageIdForms)
+        .map((v) => `messageid eq ${odataString(v)}`)
+        .join(' or ');
       return `emails?$select=activityid,messageid&$filter=${encodeURIComponent(filter)}`;
     });
     const results = await this.gets(paths.map((path) => ({ method: 'GET', path })));
     const byId = new Map<string, string>();
     results.forEach((r, i) => {
-      for (const row of rowsOf<{ activityid: string; messageid?: string | null }>(this.client, r, paths[i])) if (row.messageid) byId.set(bareMessageId(row.messageid).toLowerCase(), row.activityid);
+      for (const row of rowsOf<{ activityid: string; messageid?: string | null }>(this.client, r, paths[i]))
+        if (row.messageid) byId.set(bareMessageId(row.messageid).toLowerCase(), row.activityid);
     });
     // The earliest id in the caller's order wins (In-Reply-To before References).
     return wanted.map((id) => byId.get(id.toLowerCase())).find(Boolean);
@@ -202,7 +219,12 @@ export class DynamicsConnector implements CrmConnector {
     const id = recordId(crmEmailId);
     // The email table has no column for a failure reason: it is reported on the Mailbox and in
     // Events by the pipeline. A sent email is never turned into a failed one.
-    await this.current(id, `mark it failed (${reason})`, [EMAIL_STATUS.PendingSend, EMAIL_STATUS.Sending, EMAIL_STATUS.Failed, EMAIL_STATUS.Draft]);
+    await this.current(id, `mark it failed (${reason})`, [
+      EMAIL_STATUS.PendingSend,
+      EMAIL_STATUS.Sending,
+      EMAIL_STATUS.Failed,
+      EMAIL_STATUS.Draft,
+    ]);
     await this.client.update('emails', id, { statecode: STATE_OF_STATUS[EMAIL_STATUS.Failed], statuscode: EMAIL_STATUS.Failed });
   }
 
@@ -214,10 +236,12 @@ export class DynamicsConnector implements CrmConnector {
   async trackingTokenFormat(): Promise<TrackingTokenFormat | undefined> {
     const cached = this.tokenFormat.get('org');
     if (cached !== undefined) return cached ?? undefined;
-    const [org] = await this.client.list<{ trackingprefix?: string | null; trackingtokenidbase?: number | null; trackingtokeniddigits?: number | null; maximumtrackingnumber?: number | null }>(
-      'organizations?$select=trackingprefix,trackingtokenidbase,trackingtokeniddigits,maximumtrackingnumber',
-      1,
-    );
+    const [org] = await this.client.list<{
+      trackingprefix?: string | null;
+      trackingtokenidbase?: number | null;
+      trackingtokeniddigits?: number | null;
+      maximumtrackingnumber?: number | null;
+    }>('organizations?$select=trackingprefix,trackingtokenidbase,trackingtokeniddigits,maximumtrackingnumber', 1);
     const prefixes = (org?.trackingprefix ?? '').split(/[,;|\s]+/).filter((p) => /^[A-Za-z0-9]+$/.test(p));
     const format: TrackingTokenFormat | null = prefixes.length
       ? {
@@ -249,7 +273,10 @@ export class DynamicsConnector implements CrmConnector {
     ];
     const path = `CheckIncomingEmail(${params.map(([k], i) => `${k}=@p${i + 1}`).join(',')})?${params.map(([, v], i) => `@p${i + 1}=${encodeURIComponent(odataString(v))}`).join('&')}`;
     const [r] = await this.gets([{ method: 'GET', path }]);
-    if (r.kind !== 'one' || r.response.status !== 200) throw r.kind === 'one' ? this.client.itemError(r.response, 'CheckIncomingEmail') : new CrmError('CRMError', 'Dynamics 365 $batch: CheckIncomingEmail was not processed; it is retried with back-off');
+    if (r.kind !== 'one' || r.response.status !== 200)
+      throw r.kind === 'one'
+        ? this.client.itemError(r.response, 'CheckIncomingEmail')
+        : new CrmError('CRMError', 'Dynamics 365 $batch: CheckIncomingEmail was not processed; it is retried with back-off');
     const answer = r.response.body as { ShouldDeliver?: unknown; ReasonCode?: unknown } | undefined;
     const code = typeof answer?.ReasonCode === 'number' ? answer.ReasonCode : -1;
     const reason = CHECK_REASONS[code] ?? `ReasonCode ${code}`;
@@ -261,16 +288,28 @@ export class DynamicsConnector implements CrmConnector {
     const items = changes.map((c) => {
       if (c.state === 'Sending') return this.outgoing.claim(c.id, c.messageId);
       if (c.state === 'Sent') return { changeSet: this.outgoing.sent(c.id, c.messageId, c.sentAt) };
-      return { method: 'PATCH' as const, path: `emails(${c.id})`, headers: { 'if-match': '*' }, body: { statecode: STATE_OF_STATUS[EMAIL_STATUS.PendingSend], statuscode: EMAIL_STATUS.PendingSend } };
+      return {
+        method: 'PATCH' as const,
+        path: `emails(${c.id})`,
+        headers: { 'if-match': '*' },
+        body: { statecode: STATE_OF_STATUS[EMAIL_STATUS.PendingSend], statuscode: EMAIL_STATUS.PendingSend },
+      };
     });
     const answers = await this.client.batch(items);
     return Promise.all(
       changes.map(async (c, i): Promise<void | Error> => {
         const r = c.state === 'Sent' ? changeSetResult(answers[i]) : answers[i];
         if (r.kind === 'committed' || (r.kind === 'one' && r.response.status < 300)) return undefined;
-        if (r.kind === 'missing') return new CrmError('CRMError', `Dynamics 365 $batch: the change of email ${c.id} was not processed; it is retried with back-off`);
+        if (r.kind === 'missing')
+          return new CrmError(
+            'CRMError',
+            `Dynamics 365 $batch: the change of email ${c.id} was not processed; it is retried with back-off`,
+          );
         if (c.state === 'Sending' && r.response.status === 412) {
-          return new CrmError('CRMRejected', `Dynamics 365: email ${c.id} changed in Dynamics after it was listed (HTTP 412); it is not claimed and is looked at again next cycle`);
+          return new CrmError(
+            'CRMRejected',
+            `Dynamics 365: email ${c.id} changed in Dynamics after it was listed (HTTP 412); it is not claimed and is looked at again next cycle`,
+          );
         }
         // Recorded as sent by an earlier attempt whose answer was lost: that is success.
         if (c.state === 'Sent' && r.response.status < 500 && (await this.statusOf(c.id)) === EMAIL_STATUS.Sent) return undefined;

@@ -59,7 +59,13 @@ const UNREACHABLE_DESCRIPTIONS: Record<string, string> = {
   UND_ERR_CLOSED: 'connection closed unexpectedly',
 };
 
-const TIMEOUT_CODES = new Set(['ETIMEDOUT', 'UND_ERR_CONNECT_TIMEOUT', 'UND_ERR_HEADERS_TIMEOUT', 'UND_ERR_BODY_TIMEOUT', 'ERR_TLS_HANDSHAKE_TIMEOUT']);
+const TIMEOUT_CODES = new Set([
+  'ETIMEDOUT',
+  'UND_ERR_CONNECT_TIMEOUT',
+  'UND_ERR_HEADERS_TIMEOUT',
+  'UND_ERR_BODY_TIMEOUT',
+  'ERR_TLS_HANDSHAKE_TIMEOUT',
+]);
 
 /** A request that got no HTTP answer. */
 export function transportError(err: unknown, ctx: CrmCallContext, signal?: AbortSignal): CrmError {
@@ -69,10 +75,16 @@ export function transportError(err: unknown, ctx: CrmCallContext, signal?: Abort
   const say = (reason: CrmFailureReason, what: string, opts: { permanent?: boolean } = {}): CrmError =>
     new CrmError(reason, redact(`${where}: ${what}`, ctx.secrets), { cause: err, ...opts });
 
-  const tlsCode = facts.codes.find((c) => c in TLS_DESCRIPTIONS || c.startsWith('ERR_TLS_') || c.startsWith('ERR_SSL_') || c.startsWith('CERT_'));
+  const tlsCode = facts.codes.find(
+    (c) => c in TLS_DESCRIPTIONS || c.startsWith('ERR_TLS_') || c.startsWith('ERR_SSL_') || c.startsWith('CERT_'),
+  );
   if (tlsCode && !TIMEOUT_CODES.has(tlsCode)) {
     // Retrying cannot fix an untrusted certificate: someone has to add the CA or fix the server.
-    return say('CRMUnreachable', `TLS failed: ${TLS_DESCRIPTIONS[tlsCode] ?? 'the handshake did not complete'} (${tlsCode}); if the CRM's certificate is issued by a private CA, add that CA to spec.crm.caBundle`, { permanent: true });
+    return say(
+      'CRMUnreachable',
+      `TLS failed: ${TLS_DESCRIPTIONS[tlsCode] ?? 'the handshake did not complete'} (${tlsCode}); if the CRM's certificate is issued by a private CA, add that CA to spec.crm.caBundle`,
+      { permanent: true },
+    );
   }
   if (signal?.aborted && !(signal.reason instanceof DOMException && signal.reason.name === 'TimeoutError')) {
     return say('CRMUnreachable', 'the request was cancelled before the CRM answered');
@@ -81,7 +93,11 @@ export function transportError(err: unknown, ctx: CrmCallContext, signal?: Abort
     return say('CRMUnreachable', `no answer within ${ctx.timeoutMs} ms (spec.crm.timeout); it is retried with back-off`);
   }
   const code = facts.codes.find((c) => c in UNREACHABLE_DESCRIPTIONS);
-  if (code) return say('CRMUnreachable', `cannot reach the CRM: ${UNREACHABLE_DESCRIPTIONS[code]} (${code}); check spec.crm.url and that the CRM is running; it is retried with back-off`);
+  if (code)
+    return say(
+      'CRMUnreachable',
+      `cannot reach the CRM: ${UNREACHABLE_DESCRIPTIONS[code]} (${code}); check spec.crm.url and that the CRM is running; it is retried with back-off`,
+    );
   const other = facts.codes[0] ?? facts.names.find((n) => n !== 'Error') ?? 'unknown';
   return say('CRMUnreachable', `the request failed before the CRM answered (${other}); it is retried with back-off`);
 }
@@ -98,7 +114,10 @@ export function errorForStatus(info: CrmResponseInfo, ctx: CrmCallContext): CrmE
     new CrmError(reason, redact(`${head} (${what})${wait}`, ctx.secrets), { ...opts, serverText });
 
   if (status === 401 || status === 403) {
-    return make('CRMAuthenticationFailed', `${status === 401 ? 'the CRM rejected the credentials' : 'the credentials are not allowed to do this'}; ${ctx.authHint}`);
+    return make(
+      'CRMAuthenticationFailed',
+      `${status === 401 ? 'the CRM rejected the credentials' : 'the credentials are not allowed to do this'}; ${ctx.authHint}`,
+    );
   }
   if (status === 429 || (status === 503 && retryAfterMs !== undefined)) {
     return make('CRMThrottled', 'the CRM is throttling requests; retried after the back-off it asked for', { retryAfterMs });

@@ -59,11 +59,21 @@ export function createConnector(spec: DeploymentSpec['crm'], secret: Record<stri
   const key = (name: string, what: string): string => {
     const value = secret[name]?.trim();
     if (!value && !secretName) {
-      throw new CrmError('CRMAuthenticationFailed', `spec.crm.credentialsSecretRef is required for ${spec.type}: name a Secret in this namespace with key "${name}" (${what})`);
+      throw new CrmError(
+        'CRMAuthenticationFailed',
+        `spec.crm.credentialsSecretRef is required for ${spec.type}: name a Secret in this namespace with key "${name}" (${what})`,
+      );
     }
-    if (!value) throw new CrmError('CRMAuthenticationFailed', `${secretName} (spec.crm.credentialsSecretRef) has no key "${name}": add ${what} under key "${name}"`);
+    if (!value)
+      throw new CrmError(
+        'CRMAuthenticationFailed',
+        `${secretName} (spec.crm.credentialsSecretRef) has no key "${name}": add ${what} under key "${name}"`,
+      );
     if (value.length < MIN_SECRET_LENGTH) {
-      throw new CrmError('CRMAuthenticationFailed', `${secretName ?? 'The credentials Secret'} key "${name}" is shorter than ${MIN_SECRET_LENGTH} characters: use ${what} of at least ${MIN_SECRET_LENGTH} random characters`);
+      throw new CrmError(
+        'CRMAuthenticationFailed',
+        `${secretName ?? 'The credentials Secret'} key "${name}" is shorter than ${MIN_SECRET_LENGTH} characters: use ${what} of at least ${MIN_SECRET_LENGTH} random characters`,
+      );
     }
     return value;
   };
@@ -80,8 +90,16 @@ export function createConnector(spec: DeploymentSpec['crm'], secret: Record<stri
       });
     case 'Dynamics365': {
       const oauth = spec.oauth;
-      if (!oauth?.tenantId) throw new CrmError('CRMAuthenticationFailed', 'spec.crm.oauth.tenantId is required for Dynamics365: the Microsoft Entra tenant (GUID or domain) of the Dataverse environment');
-      if (!oauth.clientId) throw new CrmError('CRMAuthenticationFailed', 'spec.crm.oauth.clientId is required for Dynamics365: the application (client) id of the app registration');
+      if (!oauth?.tenantId)
+        throw new CrmError(
+          'CRMAuthenticationFailed',
+          'spec.crm.oauth.tenantId is required for Dynamics365: the Microsoft Entra tenant (GUID or domain) of the Dataverse environment',
+        );
+      if (!oauth.clientId)
+        throw new CrmError(
+          'CRMAuthenticationFailed',
+          'spec.crm.oauth.clientId is required for Dynamics365: the application (client) id of the app registration',
+        );
       if (!opts.tokenSource) throw new Error('createConnector: Dynamics365 needs opts.tokenSource (the OAuth client-credentials provider)');
       // The client's credential: a secret, a certificate (a kubernetes.io/tls Secret), or workload identity.
       const sa = oauth.serviceAccountName;
@@ -95,7 +113,14 @@ export function createConnector(spec: DeploymentSpec['crm'], secret: Record<stri
         url: spec.url,
         tenantId: oauth.tenantId,
         clientId: oauth.clientId,
-        ...(credential ? { credential } : { clientSecret: key('clientSecret', "the app registration's client secret value (or tls.crt and tls.key, or spec.crm.oauth.serviceAccountName)") }),
+        ...(credential
+          ? { credential }
+          : {
+              clientSecret: key(
+                'clientSecret',
+                "the app registration's client secret value (or tls.crt and tls.key, or spec.crm.oauth.serviceAccountName)",
+              ),
+            }),
         authorityUrl: oauth.authorityURL,
         scope: oauth.scope,
         ...(oauth.tokenURL ? { tokenUrl: oauth.tokenURL } : {}),
@@ -106,6 +131,10 @@ export function createConnector(spec: DeploymentSpec['crm'], secret: Record<stri
       });
     }
     default:
-      throw new CrmError('CRMError', `spec.crm.type "${String((spec as { type?: unknown }).type)}" is not supported: use Webhook or Dynamics365`, { permanent: true });
+      throw new CrmError(
+        'CRMError',
+        `spec.crm.type "${String((spec as { type?: unknown }).type)}" is not supported: use Webhook or Dynamics365`,
+        { permanent: true },
+      );
   }
 }

@@ -18,7 +18,15 @@ import { Coalescer } from './coalescer.js';
 import { redact, registerSecret } from '../util/redact.js';
 import { errorForStatus, type CrmCallContext } from './errors.js';
 import { errorBody, errorFields, parseJson, sendCrmRequest, withoutQuery, type CrmHttpAnswer } from './request.js';
-import { CrmError, type AddressLookup, type CrmConnector, type DeliveryResult, type IncomingEmail, type OutgoingAttachment, type PendingEmail } from './types.js';
+import {
+  CrmError,
+  type AddressLookup,
+  type CrmConnector,
+  type DeliveryResult,
+  type IncomingEmail,
+  type OutgoingAttachment,
+  type PendingEmail,
+} from './types.js';
 import { SIGNATURE_HEADER, signWebhookBody } from './webhook-signature.js';
 
 export interface WebhookConnectorOptions {
@@ -61,7 +69,12 @@ type StatusChange =
   | { crmEmailId: string; state: 'Sent'; messageId: string; sentAt: string }
   | { crmEmailId: string; state: 'Failed'; reason: string; message: string };
 
-const SINGLE_CHANGE_PATH: Record<StatusChange['state'], string> = { Sending: 'sending', PendingSend: 'release', Sent: 'sent', Failed: 'failed' };
+const SINGLE_CHANGE_PATH: Record<StatusChange['state'], string> = {
+  Sending: 'sending',
+  PendingSend: 'release',
+  Sent: 'sent',
+  Failed: 'failed',
+};
 
 /** A batch endpoint and how to read its per-item results. */
 interface BatchEndpoint<I, R> {
@@ -89,7 +102,9 @@ export class WebhookConnector implements CrmConnector {
     supported: true,
     ok: [200, 201],
     read: (r, status, i) =>
-      typeof r.crmId === 'string' && r.crmId ? { crmId: r.crmId, created: status === 201 } : this.malformed('/incoming-emails/batch', `an object with "results" whose item ${i} has a non-empty string "crmId"`),
+      typeof r.crmId === 'string' && r.crmId
+        ? { crmId: r.crmId, created: status === 201 }
+        : this.malformed('/incoming-emails/batch', `an object with "results" whose item ${i} has a non-empty string "crmId"`),
     one: (email) => this.deliverOne(email),
   };
   private readonly changes: BatchEndpoint<StatusChange, void> = {
@@ -102,8 +117,14 @@ export class WebhookConnector implements CrmConnector {
   };
   /** Optional endpoints, cleared for the connector's lifetime when the CRM answers 404/405. */
   private readonly optional = { pendingQuery: true, trackingTokenLookup: true };
-  private readonly incomingBatches = new Coalescer<IncomingEmail, DeliveryResult>({ ...BATCH_LIMITS, run: (emails) => this.sendBatch(this.incoming, emails) });
-  private readonly changeBatches = new Coalescer<StatusChange, void>({ ...BATCH_LIMITS, run: (changes) => this.sendBatch(this.changes, changes) });
+  private readonly incomingBatches = new Coalescer<IncomingEmail, DeliveryResult>({
+    ...BATCH_LIMITS,
+    run: (emails) => this.sendBatch(this.incoming, emails),
+  });
+  private readonly changeBatches = new Coalescer<StatusChange, void>({
+    ...BATCH_LIMITS,
+    run: (changes) => this.sendBatch(this.changes, changes),
+  });
 
   constructor(private readonly options: WebhookConnectorOptions) {
     this.baseUrl = options.url.replace(/\/+$/, '');
@@ -212,8 +233,19 @@ export class WebhookConnector implements CrmConnector {
       const found = (parseJson(res.text) as { mailboxes?: unknown } | undefined)?.mailboxes;
       const valid =
         Array.isArray(found) &&
-        found.every((m) => !!m && typeof m === 'object' && typeof (m as { address?: unknown }).address === 'string' && Array.isArray((m as { emails?: unknown }).emails) && (m as { emails: unknown[] }).emails.every(isPendingEmail));
-      if (!valid) throw this.malformed(path, 'an object with "mailboxes", an array of {"address", "emails"} where "emails" are pending emails as GET /mailboxes/{address}/pending-emails lists them');
+        found.every(
+          (m) =>
+            !!m &&
+            typeof m === 'object' &&
+            typeof (m as { address?: unknown }).address === 'string' &&
+            Array.isArray((m as { emails?: unknown }).emails) &&
+            (m as { emails: unknown[] }).emails.every(isPendingEmail),
+        );
+      if (!valid)
+        throw this.malformed(
+          path,
+          'an object with "mailboxes", an array of {"address", "emails"} where "emails" are pending emails as GET /mailboxes/{address}/pending-emails lists them',
+        );
       for (const m of found as { address: string; emails: PendingEmail[] }[]) {
         const key = m.address.toLowerCase();
         if (chunk.includes(key) && m.emails.length) out.set(key, m.emails.slice(0, limit));
@@ -230,7 +262,11 @@ export class WebhookConnector implements CrmConnector {
 
   /** GET /emails/{crmEmailId}/attachments/{attachmentId}: the bytes as they are. */
   async fetchAttachment(crmEmailId: string, attachment: OutgoingAttachment): Promise<Buffer> {
-    if (!attachment.attachmentId) throw new CrmError('CRMRejected', `CRM webhook: attachment "${attachment.filename}" of email ${crmEmailId} has neither "contentBase64" nor "attachmentId"`);
+    if (!attachment.attachmentId)
+      throw new CrmError(
+        'CRMRejected',
+        `CRM webhook: attachment "${attachment.filename}" of email ${crmEmailId} has neither "contentBase64" nor "attachmentId"`,
+      );
     const path = `/emails/${encodeURIComponent(crmEmailId)}/attachments/${encodeURIComponent(attachment.attachmentId)}`;
     const res = await this.send('GET', path);
     this.expect(res, path, [200]);
@@ -297,14 +333,17 @@ export class WebhookConnector implements CrmConnector {
     }
     return results.map((r: unknown, i) => {
       const status = (r as { status?: unknown } | null)?.status;
-      if (typeof r !== 'object' || r === null || typeof status !== 'number') return this.malformed(path, `an object with "results" whose item ${i} is an object with a numeric "status"`);
+      if (typeof r !== 'object' || r === null || typeof status !== 'number')
+        return this.malformed(path, `an object with "results" whose item ${i} is an object with a numeric "status"`);
       if (endpoint.ok.includes(status)) return endpoint.read(r as Record<string, unknown>, status, i);
       return this.statusError(status, undefined, errorFields(r), path);
     });
   }
 
   private oneByOne<I, R>(endpoint: BatchEndpoint<I, R>, items: I[]): Promise<Array<R | Error>> {
-    return Promise.all(items.map((item) => endpoint.one(item).catch((err: unknown) => (err instanceof Error ? err : new Error(String(err))))));
+    return Promise.all(
+      items.map((item) => endpoint.one(item).catch((err: unknown) => (err instanceof Error ? err : new Error(String(err))))),
+    );
   }
 
   protected send(method: Method, pathAndQuery: string, body?: string, signal?: AbortSignal): Promise<CrmHttpAnswer> {
@@ -325,13 +364,24 @@ export class WebhookConnector implements CrmConnector {
   }
 
   /** What a status the connector does not accept means, for a whole answer or one batch item. */
-  private statusError(status: number, retryAfter: string | undefined, { code, message }: { code?: string; message?: string }, path: string): CrmError {
+  private statusError(
+    status: number,
+    retryAfter: string | undefined,
+    { code, message }: { code?: string; message?: string },
+    path: string,
+  ): CrmError {
     return errorForStatus({ status, retryAfter, code, text: message }, this.context(`${this.baseUrl}${path}`));
   }
 
   protected malformed(path: string, expected: string): CrmError {
     const ctx = this.context(`${this.baseUrl}${path}`);
-    return new CrmError('CRMError', redact(`${ctx.system} ${ctx.url}: the answer is not ${expected} (see docs/crm-webhook.openapi.yaml); it is retried with back-off`, ctx.secrets));
+    return new CrmError(
+      'CRMError',
+      redact(
+        `${ctx.system} ${ctx.url}: the answer is not ${expected} (see docs/crm-webhook.openapi.yaml); it is retried with back-off`,
+        ctx.secrets,
+      ),
+    );
   }
 
   private context(url: string): CrmCallContext {
@@ -352,7 +402,9 @@ function isAttachment(v: unknown): boolean {
   if (!v || typeof v !== 'object') return false;
   const a = v as Record<string, unknown>;
   const content = typeof a.contentBase64 === 'string' || (a.contentBase64 === undefined && typeof a.attachmentId === 'string');
-  return typeof a.filename === 'string' && typeof a.contentType === 'string' && Number.isInteger(a.size) && (a.size as number) >= 0 && content;
+  return (
+    typeof a.filename === 'string' && typeof a.contentType === 'string' && Number.isInteger(a.size) && (a.size as number) >= 0 && content
+  );
 }
 
 function isPendingEmail(v: unknown): v is PendingEmail {
@@ -362,5 +414,14 @@ function isPendingEmail(v: unknown): v is PendingEmail {
   const parties = (p: unknown): boolean => Array.isArray(p) && p.every(isParty);
   const state = e.state === undefined || e.state === 'PendingSend' || e.state === 'Sending';
   const attachments = e.attachments === undefined || (Array.isArray(e.attachments) && e.attachments.every(isAttachment));
-  return typeof e.crmEmailId === 'string' && isParty(e.from) && parties(e.to) && parties(e.cc) && parties(e.bcc) && typeof e.subject === 'string' && state && attachments;
+  return (
+    typeof e.crmEmailId === 'string' &&
+    isParty(e.from) &&
+    parties(e.to) &&
+    parties(e.cc) &&
+    parties(e.bcc) &&
+    typeof e.subject === 'string' &&
+    state &&
+    attachments
+  );
 }

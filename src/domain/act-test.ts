@@ -19,8 +19,16 @@ function list(words: string[]): string {
  * A passed ACT test's message: what it opened, where, and which wanted kinds this version does not
  * synchronize over the protocol (so the condition says it rather than leaving it to be assumed).
  */
-export function actTestMessage(opened: readonly ActKind[], address: string, where: string, notSynchronized: readonly ActKind[], protocol: string): string {
-  const not = notSynchronized.length ? `; ${list(notSynchronized.map((k) => `${k}s`))} are not synchronized by this version over ${protocol}` : '';
+export function actTestMessage(
+  opened: readonly ActKind[],
+  address: string,
+  where: string,
+  notSynchronized: readonly ActKind[],
+  protocol: string,
+): string {
+  const not = notSynchronized.length
+    ? `; ${list(notSynchronized.map((k) => `${k}s`))} are not synchronized by this version over ${protocol}`
+    : '';
   return `opened the ${list(opened.map((k) => OPENED[k]))} of ${address} on ${where}${not}`;
 }
 

@@ -40,7 +40,11 @@ export function approvalOf(mbx: Mailbox, d: Deployment | undefined): ApprovalSta
     return { state: 'Approved', message: `${address} is approved`, withdrawn };
   }
   const verb = `kubectl mailsync approve mailbox ${mbx.metadata.name} -n ${mbx.metadata.namespace}`;
-  return { state: 'Pending', message: `${address} awaits approval by a principal holding the approve verb on mailboxes.mailsync.dev (${verb})`, withdrawn };
+  return {
+    state: 'Pending',
+    message: `${address} awaits approval by a principal holding the approve verb on mailboxes.mailsync.dev (${verb})`,
+    withdrawn,
+  };
 }
 
 export interface ApprovalGrant {
@@ -59,13 +63,21 @@ export function grantToRecord(mbx: Mailbox, d: Deployment | undefined, cap?: str
   const ann = mbx.metadata.annotations ?? {};
   const bound = mbx.status?.emailAddress === address;
   const has = (t: string) => bound && getCondition(mbx.status?.conditions, t)?.status === 'True';
-  if (ann[DENIED_ADDRESS] === address) return has('Denied') ? undefined : { type: 'Denied', reason: 'DeniedByAnnotation', message: `${address} denied through the ${DENIED_ADDRESS} annotation` };
+  if (ann[DENIED_ADDRESS] === address)
+    return has('Denied')
+      ? undefined
+      : { type: 'Denied', reason: 'DeniedByAnnotation', message: `${address} denied through the ${DENIED_ADDRESS} annotation` };
   if (has('Approved') || has('Denied')) return undefined;
-  if (ann[APPROVED_ADDRESS] === address) return { type: 'Approved', reason: 'ApprovedByAnnotation', message: `${address} approved through the ${APPROVED_ADDRESS} annotation` };
+  if (ann[APPROVED_ADDRESS] === address)
+    return { type: 'Approved', reason: 'ApprovedByAnnotation', message: `${address} approved through the ${APPROVED_ADDRESS} annotation` };
   const domain = address.slice(address.lastIndexOf('@') + 1).toLowerCase();
   const capped = !cap || cap.some((x) => x.toLowerCase() === domain);
   if (approvalRequired(mbx, d) && capped && d?.spec.autoApproveDomains?.some((x) => x.toLowerCase() === domain)) {
-    return { type: 'Approved', reason: 'AutoApproved', message: `${address} approved automatically: ${domain} is in spec.autoApproveDomains of deployment "${d.metadata.name}"` };
+    return {
+      type: 'Approved',
+      reason: 'AutoApproved',
+      message: `${address} approved automatically: ${domain} is in spec.autoApproveDomains of deployment "${d.metadata.name}"`,
+    };
   }
   return undefined;
 }

@@ -14,7 +14,10 @@ import { approvalOf } from './approval.js';
 import type { Caches } from './caches.js';
 import { effectiveDeliveryMethods } from './delivery-methods.js';
 
-const sameDeployment = (caches: Caches, m: Mailbox): Mailbox[] => caches.mailboxes.list(m.metadata.namespace).filter((o) => o.spec.deploymentRef.name === m.spec.deploymentRef.name && !o.metadata.deletionTimestamp);
+const sameDeployment = (caches: Caches, m: Mailbox): Mailbox[] =>
+  caches.mailboxes
+    .list(m.metadata.namespace)
+    .filter((o) => o.spec.deploymentRef.name === m.spec.deploymentRef.name && !o.metadata.deletionTimestamp);
 
 /** Whether an address is one of the organization's own mailboxes (a user's, a queue's or a forward mailbox). */
 export function internalAddresses(caches: Caches, mailbox: Mailbox): (address: string) => boolean {

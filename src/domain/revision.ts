@@ -17,7 +17,9 @@ export type VersionLookup = (kind: 'Secret' | 'ConfigMap', name: string) => stri
 
 export function cacheVersions(caches: Caches, namespace: string): VersionLookup {
   return (kind, name) =>
-    kind === 'Secret' ? caches.secrets.get(namespace, name)?.metadata.resourceVersion : caches.configMaps.get(namespace, name)?.metadata?.resourceVersion;
+    kind === 'Secret'
+      ? caches.secrets.get(namespace, name)?.metadata.resourceVersion
+      : caches.configMaps.get(namespace, name)?.metadata?.resourceVersion;
 }
 
 /** The part of a spec that a revision captures: all of it but spec.rollout. */
@@ -49,7 +51,11 @@ export function profileRevision(profile: EmailServerProfile, versions: VersionLo
  * The spec of a revision the profile still records (status.revisions), or the current spec when
  * the revision is the current one; undefined when neither (the record was lost).
  */
-export function specOfRevision(profile: EmailServerProfile, revision: string | undefined, versions: VersionLookup): EmailServerProfileSpec | undefined {
+export function specOfRevision(
+  profile: EmailServerProfile,
+  revision: string | undefined,
+  versions: VersionLookup,
+): EmailServerProfileSpec | undefined {
   if (!revision) return undefined;
   const recorded = profile.status?.revisions?.find((r) => r.revision === revision);
   if (recorded) return { ...(recorded.spec as EmailServerProfileSpec), rollout: profile.spec.rollout };

@@ -26,21 +26,39 @@ export type SyncDirection = (typeof SYNC_DIRECTIONS)[number];
 export type SyncFailureRecord = NonNullable<NonNullable<NonNullable<MailboxStatusT['sync']>['incoming']>['failure']>;
 
 /** What a direction's sync runs on, as far as its failures go (see the top of this file). */
-export function syncBasis(m: Pick<Mailbox, 'metadata' | 'spec'> & { status?: MailboxStatusT }, caches: Pick<Caches, 'deployments' | 'secrets'>): string {
+export function syncBasis(
+  m: Pick<Mailbox, 'metadata' | 'spec'> & { status?: MailboxStatusT },
+  caches: Pick<Caches, 'deployments' | 'secrets'>,
+): string {
   const ns = m.metadata.namespace;
   const d = caches.deployments.get(ns, m.spec.deploymentRef.name);
   const ref = d?.spec.crm.credentialsSecretRef?.name;
-  return hashOf([m.status?.configHash, m.status?.lastTestTime, d?.metadata.uid, d?.metadata.generation, ref ? (caches.secrets.get(ns, ref)?.metadata.resourceVersion ?? '') : undefined]);
+  return hashOf([
+    m.status?.configHash,
+    m.status?.lastTestTime,
+    d?.metadata.uid,
+    d?.metadata.generation,
+    ref ? (caches.secrets.get(ns, ref)?.metadata.resourceVersion ?? '') : undefined,
+  ]);
 }
 
 /** The direction's failure record when it is current for `basis`. */
-export function currentSyncFailure(status: MailboxStatusT | undefined, direction: SyncDirection, basis: string): SyncFailureRecord | undefined {
+export function currentSyncFailure(
+  status: MailboxStatusT | undefined,
+  direction: SyncDirection,
+  basis: string,
+): SyncFailureRecord | undefined {
   const f = status?.sync?.[direction]?.failure;
   return f && f.basis === basis ? f : undefined;
 }
 
 /** Whether a worker runs a direction: it passed its test, and no current failure stopped it (a transient one keeps it running). */
-export function runsDirection(status: MailboxStatusT | undefined, direction: SyncDirection, condition: Condition | undefined, basis: string): boolean {
+export function runsDirection(
+  status: MailboxStatusT | undefined,
+  direction: SyncDirection,
+  condition: Condition | undefined,
+  basis: string,
+): boolean {
   const f = currentSyncFailure(status, direction, basis);
   if (f) return !f.permanent && !f.exhausted;
   return condition?.status === 'True';

@@ -44,7 +44,9 @@ function reuseConnections(kc: KubeConfig): void {
   const create = target.createDispatcher.bind(kc);
   const agents = new Map<string, Dispatcher | undefined>();
   target.createDispatcher = (cluster, agentOptions) => {
-    const key = createHash('sha256').update(JSON.stringify([cluster, agentOptions])).digest('hex');
+    const key = createHash('sha256')
+      .update(JSON.stringify([cluster, agentOptions]))
+      .digest('hex');
     if (!agents.has(key)) agents.set(key, create(cluster, agentOptions));
     return agents.get(key);
   };

@@ -15,7 +15,12 @@ export type ConditionInput = Pick<Condition, 'type' | 'status' | 'reason'> & { m
 const MAX_MESSAGE = 32768;
 
 /** Returns a new list with `input` set; the list order of existing types is kept. */
-export function setCondition(list: Condition[] | undefined, input: ConditionInput, generation: number | undefined, now = new Date()): Condition[] {
+export function setCondition(
+  list: Condition[] | undefined,
+  input: ConditionInput,
+  generation: number | undefined,
+  now = new Date(),
+): Condition[] {
   const conditions = [...(list ?? [])];
   const i = conditions.findIndex((c) => c.type === input.type);
   const prev = i >= 0 ? conditions[i] : undefined;

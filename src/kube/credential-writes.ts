@@ -13,7 +13,11 @@ export async function serviceAccountToken(clients: KubeClients, namespace: strin
   const answer = await clients.core.createNamespacedServiceAccountToken({
     namespace,
     name,
-    body: { apiVersion: 'authentication.k8s.io/v1', kind: 'TokenRequest', spec: { audiences: [audience], expirationSeconds: TOKEN_SECONDS } },
+    body: {
+      apiVersion: 'authentication.k8s.io/v1',
+      kind: 'TokenRequest',
+      spec: { audiences: [audience], expirationSeconds: TOKEN_SECONDS },
+    },
   });
   const token = answer.status?.token;
   if (!token) throw new Error(`the API server issued no token for ServiceAccount "${name}" in namespace "${namespace}"`);
@@ -21,5 +25,8 @@ export async function serviceAccountToken(clients: KubeClients, namespace: strin
 }
 
 export async function writeSecretKey(clients: KubeClients, namespace: string, name: string, key: string, value: string): Promise<void> {
-  await clients.core.patchNamespacedSecret({ namespace, name, body: { data: { [key]: Buffer.from(value).toString('base64') } } }, mergePatch());
+  await clients.core.patchNamespacedSecret(
+    { namespace, name, body: { data: { [key]: Buffer.from(value).toString('base64') } } },
+    mergePatch(),
+  );
 }

@@ -29,7 +29,13 @@ export class LeaderElector {
     clients: KubeClients,
     private readonly opts: LeaderElectionOptions,
   ) {
-    this.lock = new LeaseLock(clients, { namespace: opts.namespace, name: opts.name, identity: opts.identity, leaseDurationMs: opts.leaseDurationMs ?? 15_000, logger: opts.logger });
+    this.lock = new LeaseLock(clients, {
+      namespace: opts.namespace,
+      name: opts.name,
+      identity: opts.identity,
+      leaseDurationMs: opts.leaseDurationMs ?? 15_000,
+      logger: opts.logger,
+    });
     this.renewDeadlineMs = opts.renewDeadlineMs ?? 10_000;
     this.retryPeriodMs = opts.retryPeriodMs ?? 2_000;
   }

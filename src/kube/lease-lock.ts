@@ -67,7 +67,10 @@ export class LeaseLock {
         if (!isNotFound(err)) throw err;
         this.ours = await this.clients.coordination.createNamespacedLease({
           namespace,
-          body: { metadata: { name, namespace, labels: this.opts.labels, annotations: this.opts.annotations }, spec: { ...spec, acquireTime: spec.renewTime, leaseTransitions: 0 } },
+          body: {
+            metadata: { name, namespace, labels: this.opts.labels, annotations: this.opts.annotations },
+            spec: { ...spec, acquireTime: spec.renewTime, leaseTransitions: 0 },
+          },
         });
         this.observe(`${identity}/${spec.renewTime}`);
         return true;
@@ -79,7 +82,8 @@ export class LeaseLock {
       const expired = this.observedAt + durationMs < Date.now();
       if (holder && holder !== identity && !expired) return false;
       const takingOver = holder !== identity;
-      if (this.opts.annotations) lease.metadata = { ...lease.metadata, annotations: { ...lease.metadata?.annotations, ...this.opts.annotations } };
+      if (this.opts.annotations)
+        lease.metadata = { ...lease.metadata, annotations: { ...lease.metadata?.annotations, ...this.opts.annotations } };
       lease.spec = {
         ...lease.spec,
         ...spec,
@@ -103,7 +107,12 @@ export class LeaseLock {
     try {
       const lease = await this.clients.coordination.readNamespacedLease({ name, namespace });
       if (lease.spec?.holderIdentity !== identity) return;
-      lease.spec = { ...lease.spec, holderIdentity: undefined, leaseDurationSeconds: 1, renewTime: microTime(new Date(0)) as unknown as Date };
+      lease.spec = {
+        ...lease.spec,
+        holderIdentity: undefined,
+        leaseDurationSeconds: 1,
+        renewTime: microTime(new Date(0)) as unknown as Date,
+      };
       await this.clients.coordination.replaceNamespacedLease({ name, namespace, body: lease });
     } catch (err) {
       this.opts.logger.warn(`could not release lease ${namespace}/${name}: ${describeError(err)}`);

@@ -63,11 +63,21 @@ export class ShardOwner {
     // shards; a third of the lease duration leaves two more tries before the renew deadline.
     this.renewMs = Math.min(opts.renewIntervalMs ?? Math.floor(this.leaseMs / 3), this.renewDeadlineMs / 2);
     const lock = (name: string, labels?: Record<string, string>) =>
-      new LeaseLock(clients, { namespace: opts.namespace, name, identity: opts.identity, leaseDurationMs: this.leaseMs, labels, logger: opts.logger });
+      new LeaseLock(clients, {
+        namespace: opts.namespace,
+        name,
+        identity: opts.identity,
+        leaseDurationMs: this.leaseMs,
+        labels,
+        logger: opts.logger,
+      });
     this.locks = Array.from({ length: opts.shards }, (_, i) => lock(`${this.prefix}-shard-${i}`));
     this.member = new LeaseLock(clients, {
       namespace: opts.namespace,
-      name: `${this.prefix}-worker-${opts.identity.toLowerCase().replace(/[^a-z0-9-]/g, '-').slice(0, 40)}`,
+      name: `${this.prefix}-worker-${opts.identity
+        .toLowerCase()
+        .replace(/[^a-z0-9-]/g, '-')
+        .slice(0, 40)}`,
       identity: opts.identity,
       leaseDurationMs: this.leaseMs,
       labels: { [MEMBER_LABEL]: this.prefix },
@@ -120,7 +130,10 @@ export class ShardOwner {
 
   /** Live workers: membership Leases renewed within one lease duration. */
   private async liveWorkers(): Promise<number> {
-    const list = await this.clients.coordination.listNamespacedLease({ namespace: this.opts.namespace, labelSelector: `${MEMBER_LABEL}=${this.prefix}` });
+    const list = await this.clients.coordination.listNamespacedLease({
+      namespace: this.opts.namespace,
+      labelSelector: `${MEMBER_LABEL}=${this.prefix}`,
+    });
     const now = Date.now();
     const live = list.items.filter((l) => l.spec?.holderIdentity && now - new Date(String(l.spec.renewTime)).getTime() < this.leaseMs);
     this.live = live.map((l) => ({ identity: l.spec!.holderIdentity!, annotations: l.metadata?.annotations ?? {} }));

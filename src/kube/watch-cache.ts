@@ -148,7 +148,11 @@ export class WatchCache<T extends KubernetesObject> {
     // resources (so paging stopped after the first page) and reshapes objects through its models.
     do {
       const query = new URLSearchParams({ limit: String(this.opts.pageSize ?? 500), ...(cont ? { continue: cont } : {}) });
-      const res = await rawRequest<{ items: T[]; metadata?: { continue?: string; resourceVersion?: string } }>(this.clients.kc, 'GET', `${this.path()}?${query}`);
+      const res = await rawRequest<{ items: T[]; metadata?: { continue?: string; resourceVersion?: string } }>(
+        this.clients.kc,
+        'GET',
+        `${this.path()}?${query}`,
+      );
       items.push(...res.items.map((i) => ({ ...i, apiVersion: this.type.apiVersion, kind: this.type.kind })));
       cont = res.metadata?.continue || undefined;
       rv = res.metadata?.resourceVersion ?? rv;

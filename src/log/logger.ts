@@ -14,7 +14,20 @@ export function createLogger(opts: { level?: string; name?: string; destination?
     level: opts.level ?? 'info',
     base: undefined,
     timestamp: pino.stdTimeFunctions.isoTime,
-    redact: { paths: ['password', '*.password', 'token', '*.token', 'accessToken', '*.accessToken', 'clientSecret', '*.clientSecret', 'headers.authorization'], censor: '[REDACTED]' },
+    redact: {
+      paths: [
+        'password',
+        '*.password',
+        'token',
+        '*.token',
+        'accessToken',
+        '*.accessToken',
+        'clientSecret',
+        '*.clientSecret',
+        'headers.authorization',
+      ],
+      censor: '[REDACTED]',
+    },
     formatters: { level: (label) => ({ level: label }) },
     hooks: {
       // Scrubs the message and every string in the logged objects, which pino's path-based
@@ -25,7 +38,9 @@ export function createLogger(opts: { level?: string; name?: string; destination?
       },
     },
   };
-  return (opts.destination ? pino(options, pino.destination({ dest: opts.destination, append: true, sync: true })) : pino(options)) as Logger;
+  return (
+    opts.destination ? pino(options, pino.destination({ dest: opts.destination, append: true, sync: true })) : pino(options)
+  ) as Logger;
 }
 
 /** A logger that writes nothing, for tests and libraries that need one. */

@@ -27,7 +27,11 @@ export function checkCertificate(c: CertificateCredential, where: string): void 
   } catch {
     throw new MailError('UnsupportedConfiguration', `${where}: tls.key is not a PEM private key`);
   }
-  if (type !== 'rsa') throw new MailError('UnsupportedConfiguration', `${where}: tls.key is a ${type ?? 'unknown'} key; the Microsoft identity platform takes RSA certificates`);
+  if (type !== 'rsa')
+    throw new MailError(
+      'UnsupportedConfiguration',
+      `${where}: tls.key is a ${type ?? 'unknown'} key; the Microsoft identity platform takes RSA certificates`,
+    );
 }
 
 /**
@@ -36,7 +40,12 @@ export function checkCertificate(c: CertificateCredential, where: string): void 
  */
 export function certificateAssertion(c: CertificateCredential, clientId: string, audience: string, now = Date.now()): string {
   const der = new X509Certificate(c.certificatePem).raw;
-  const header = { alg: 'RS256', typ: 'JWT', x5t: b64url(createHash('sha1').update(der).digest()), 'x5t#S256': b64url(createHash('sha256').update(der).digest()) };
+  const header = {
+    alg: 'RS256',
+    typ: 'JWT',
+    x5t: b64url(createHash('sha1').update(der).digest()),
+    'x5t#S256': b64url(createHash('sha256').update(der).digest()),
+  };
   const iat = Math.floor(now / 1000);
   const payload = { aud: audience, iss: clientId, sub: clientId, jti: randomUUID(), iat, nbf: iat, exp: iat + 600 };
   const signingInput = `${b64url(JSON.stringify(header))}.${b64url(JSON.stringify(payload))}`;

@@ -22,7 +22,12 @@ export function mailOptions(msg: OutgoingMessage): SendMailOptions {
     references: msg.references,
     headers: msg.headers,
     // Buffers go out as they are (base64 in the MIME part): byte for byte what the CRM holds.
-    attachments: msg.attachments?.map((a) => ({ filename: a.filename, contentType: a.contentType, content: a.content, ...(a.cid ? { cid: a.cid } : {}) })),
+    attachments: msg.attachments?.map((a) => ({
+      filename: a.filename,
+      contentType: a.contentType,
+      content: a.content,
+      ...(a.cid ? { cid: a.cid } : {}),
+    })),
   };
 }
 

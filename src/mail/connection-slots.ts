@@ -57,7 +57,13 @@ class ConnectionSlots {
           waitMs === undefined
             ? undefined
             : setTimeout(
-                () => give(new MailError('Throttled', `no free connection: the ${s.limit} connections this identity may have open to the server (spec.maxConcurrentConnections) stayed in use for ${Math.round(waitMs / 1000)} s; it is retried with back-off`)),
+                () =>
+                  give(
+                    new MailError(
+                      'Throttled',
+                      `no free connection: the ${s.limit} connections this identity may have open to the server (spec.maxConcurrentConnections) stayed in use for ${Math.round(waitMs / 1000)} s; it is retried with back-off`,
+                    ),
+                  ),
                 waitMs,
               );
         signal?.addEventListener('abort', () => give(signal.reason), { once: true });

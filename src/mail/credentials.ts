@@ -8,7 +8,11 @@ export type ResolvedLogin = { username: string; password: string } | { username:
 /** Fetches the OAuth token when needed; a TokenProvider failure is classified like any other. */
 export async function resolveLogin(credentials: Credentials, ctx: ErrorContext): Promise<ResolvedLogin> {
   if (credentials.kind === 'password') return { username: credentials.username, password: credentials.password };
-  if (credentials.kind === 'anonymous') throw new MailError('UnsupportedConfiguration', `${ctx.protocol ?? 'This server'}: anonymous access (authentication None) is for an SMTP relay only`);
+  if (credentials.kind === 'anonymous')
+    throw new MailError(
+      'UnsupportedConfiguration',
+      `${ctx.protocol ?? 'This server'}: anonymous access (authentication None) is for an SMTP relay only`,
+    );
   try {
     return { username: credentials.username, accessToken: await credentials.token.getToken() };
   } catch (err) {

@@ -15,7 +15,12 @@ export class OperationTimeout extends Error {
  * should tear the connection down so the abandoned operation cannot linger) or with the signal's
  * reason when it aborts first.
  */
-export function withTimeout<T>(promise: Promise<T>, ms: number, what: string, opts: { onTimeout?: () => void; signal?: AbortSignal } = {}): Promise<T> {
+export function withTimeout<T>(
+  promise: Promise<T>,
+  ms: number,
+  what: string,
+  opts: { onTimeout?: () => void; signal?: AbortSignal } = {},
+): Promise<T> {
   return new Promise<T>((resolve, reject) => {
     const { signal, onTimeout } = opts;
     const finish = (): void => {
@@ -60,4 +65,3 @@ export function sleep(ms: number, signal?: AbortSignal): Promise<void> {
     signal?.addEventListener('abort', done, { once: true });
   });
 }
-

@@ -34,39 +34,97 @@ const CHECK_CREDENTIALS = 'check the username and the password or token in the c
 
 /** EWS response codes by what they mean for the mailbox. */
 const CODE_RULES: CodeRule[] = [
-  { reason: 'Throttled', codes: ['ErrorServerBusy', 'ErrorTooManyObjectsOpened'], say: 'the server is throttling this account', hint: 'it is retried after the back-off the server asked for' },
+  {
+    reason: 'Throttled',
+    codes: ['ErrorServerBusy', 'ErrorTooManyObjectsOpened'],
+    say: 'the server is throttling this account',
+    hint: 'it is retried after the back-off the server asked for',
+  },
   // About the mailbox, not the message: an email waits for the quota instead of failing.
-  { reason: 'Throttled', codes: ['ErrorSubmissionQuotaExceeded', 'ErrorQuotaExceeded'], say: 'the mailbox is over a quota (its sending quota, or full)', hint: 'the email stays pending and is retried with back-off; check the mailbox in Exchange if it lasts' },
+  {
+    reason: 'Throttled',
+    codes: ['ErrorSubmissionQuotaExceeded', 'ErrorQuotaExceeded'],
+    say: 'the mailbox is over a quota (its sending quota, or full)',
+    hint: 'the email stays pending and is retried with back-off; check the mailbox in Exchange if it lasts',
+  },
   {
     reason: 'AuthenticationFailed',
     codes: ['ErrorImpersonateUserDenied', 'ErrorImpersonationDenied', 'ErrorImpersonationFailed'],
     say: 'the service account may not impersonate this mailbox',
     hint: 'grant the ApplicationImpersonation role to the service account for this mailbox, or use credentials from the mailbox',
   },
-  { reason: 'AuthenticationFailed', codes: ['ErrorAccessDenied', 'ErrorDelegateNoUser', 'ErrorNotDelegate'], say: 'the account has no access to this mailbox', hint: 'grant the account full access or delegate rights, or enable impersonation on the profile' },
-  { reason: 'SendAsDenied', codes: ['ErrorSendAsDenied'], say: 'the account may not send as or on behalf of this sender', hint: 'grant Send As or Send on Behalf in Exchange, or change the profile\'s send mode' },
-  { reason: 'AuthenticationFailed', codes: ['ErrorAccountDisabled', 'ErrorPasswordExpired', 'ErrorPasswordChangeRequired'], say: 'the account cannot log in', hint: CHECK_CREDENTIALS },
+  {
+    reason: 'AuthenticationFailed',
+    codes: ['ErrorAccessDenied', 'ErrorDelegateNoUser', 'ErrorNotDelegate'],
+    say: 'the account has no access to this mailbox',
+    hint: 'grant the account full access or delegate rights, or enable impersonation on the profile',
+  },
+  {
+    reason: 'SendAsDenied',
+    codes: ['ErrorSendAsDenied'],
+    say: 'the account may not send as or on behalf of this sender',
+    hint: "grant Send As or Send on Behalf in Exchange, or change the profile's send mode",
+  },
+  {
+    reason: 'AuthenticationFailed',
+    codes: ['ErrorAccountDisabled', 'ErrorPasswordExpired', 'ErrorPasswordChangeRequired'],
+    say: 'the account cannot log in',
+    hint: CHECK_CREDENTIALS,
+  },
   {
     reason: 'MailboxNotFound',
-    codes: ['ErrorNonExistentMailbox', 'ErrorInvalidSmtpAddress', 'ErrorInvalidMailbox', 'ErrorMissingEmailAddress', 'ErrorMailboxNotFound', 'ErrorFolderNotFound'],
+    codes: [
+      'ErrorNonExistentMailbox',
+      'ErrorInvalidSmtpAddress',
+      'ErrorInvalidMailbox',
+      'ErrorMissingEmailAddress',
+      'ErrorMailboxNotFound',
+      'ErrorFolderNotFound',
+    ],
     say: 'the mailbox does not exist on this server',
     hint: 'check the email address and that the mailbox is hosted on this Exchange organization',
   },
-  { reason: 'ServerError', codes: ['ErrorMailboxMoveInProgress', 'ErrorMailboxStoreUnavailable', 'ErrorInternalServerTransientError', 'ErrorConnectionFailed'], say: 'the mailbox is temporarily unavailable', hint: 'it is retried with back-off' },
-  { reason: 'MessageRejected', codes: ['ErrorInvalidRecipients', 'ErrorMessageSizeExceeded', 'ErrorInvalidRecipientSubfilter'], say: 'the server refused this message', hint: 'the message is not retried; check the recipients and the size' },
-  { reason: 'UnsupportedConfiguration', codes: VERSION_CODES, say: 'the server does not accept the EWS schema version of the request', hint: VERSION_HINT },
+  {
+    reason: 'ServerError',
+    codes: ['ErrorMailboxMoveInProgress', 'ErrorMailboxStoreUnavailable', 'ErrorInternalServerTransientError', 'ErrorConnectionFailed'],
+    say: 'the mailbox is temporarily unavailable',
+    hint: 'it is retried with back-off',
+  },
+  {
+    reason: 'MessageRejected',
+    codes: ['ErrorInvalidRecipients', 'ErrorMessageSizeExceeded', 'ErrorInvalidRecipientSubfilter'],
+    say: 'the server refused this message',
+    hint: 'the message is not retried; check the recipients and the size',
+  },
+  {
+    reason: 'UnsupportedConfiguration',
+    codes: VERSION_CODES,
+    say: 'the server does not accept the EWS schema version of the request',
+    hint: VERSION_HINT,
+  },
 ];
 
 /** Reads code, HTTP status and back-off from whatever the library threw. */
 export function ewsFault(err: unknown): EwsFault {
   const fault: EwsFault = {};
   if (err instanceof SoapFaultDetails) {
-    const f = err as unknown as { ResponseCode?: number; ErrorCode?: number; HttpStatusCode?: number; ErrorDetails?: DictionaryLike; Message?: string };
+    const f = err as unknown as {
+      ResponseCode?: number;
+      ErrorCode?: number;
+      HttpStatusCode?: number;
+      ErrorDetails?: DictionaryLike;
+      Message?: string;
+    };
     // The library's defaults (NoError, and ErrorInternalServerError for codes it does not know) say nothing.
     fault.code = codeName(f.ResponseCode) ?? codeName(f.ErrorCode);
     // Exchange checks RequestServerVersion at schema validation: an unknown version is a schema
     // violation of the Version attribute, not a code of its own.
-    if (fault.code === 'ErrorSchemaValidation' && typeof f.Message === 'string' && /ExchangeVersionType|RequestServerVersion/i.test(f.Message)) fault.code = 'ErrorInvalidServerVersion';
+    if (
+      fault.code === 'ErrorSchemaValidation' &&
+      typeof f.Message === 'string' &&
+      /ExchangeVersionType|RequestServerVersion/i.test(f.Message)
+    )
+      fault.code = 'ErrorInvalidServerVersion';
     if (typeof f.HttpStatusCode === 'number' && f.HttpStatusCode > 0) fault.httpStatus = f.HttpStatusCode;
     fault.backOffMs = backOff(f.ErrorDetails);
     // For an HTTP error without a SOAP body the "message" is the transport's or an HTTP header's.
@@ -83,7 +141,13 @@ export function ewsFault(err: unknown): EwsFault {
  * The MailError for a failed EWS call. `call` is what the transport recorded during it; `ctx`
  * names the protocol, the server and the secrets to keep out of the message.
  */
-export function classifyEwsError(err: unknown, call: EwsCall, ctx: ErrorContext, what: string, opts: { versionHint?: string } = {}): MailError {
+export function classifyEwsError(
+  err: unknown,
+  call: EwsCall,
+  ctx: ErrorContext,
+  what: string,
+  opts: { versionHint?: string } = {},
+): MailError {
   if (err instanceof MailError) return classifyError(err, ctx);
   if (call.transportError !== undefined) return classifyError(call.transportError, ctx);
   const fault = ewsFault(err);
@@ -94,22 +158,60 @@ export function classifyEwsError(err: unknown, call: EwsCall, ctx: ErrorContext,
 }
 
 /** The MailError for an EWS fault already read (a response code, an HTTP status, a back-off). */
-export function classifyEwsFault(fault: EwsFault, ctx: ErrorContext, what: string, err: unknown, opts: { versionHint?: string } = {}): MailError {
+export function classifyEwsFault(
+  fault: EwsFault,
+  ctx: ErrorContext,
+  what: string,
+  err: unknown,
+  opts: { versionHint?: string } = {},
+): MailError {
   const where = [ctx.protocol ?? 'EWS', ctx.server].filter(Boolean).join(' ');
   const rule = fault.code ? CODE_RULES.find((r) => r.codes.includes(fault.code!)) : undefined;
-  if (rule) return composed(rule.reason, `${where}: ${rule.say} while ${what} (${fault.code})`, fault, ctx, (rule.hint === VERSION_HINT && opts.versionHint) || rule.hint, err);
+  if (rule)
+    return composed(
+      rule.reason,
+      `${where}: ${rule.say} while ${what} (${fault.code})`,
+      fault,
+      ctx,
+      (rule.hint === VERSION_HINT && opts.versionHint) || rule.hint,
+      err,
+    );
   if (fault.httpStatus === 404) {
-    return composed('UnsupportedConfiguration', `${where}: there is no EWS endpoint at this URL (HTTP 404) while ${what}`, fault, ctx, 'check the EWS URL (usually https://<server>/EWS/Exchange.asmx) or the autodiscover settings', err);
+    return composed(
+      'UnsupportedConfiguration',
+      `${where}: there is no EWS endpoint at this URL (HTTP 404) while ${what}`,
+      fault,
+      ctx,
+      'check the EWS URL (usually https://<server>/EWS/Exchange.asmx) or the autodiscover settings',
+      err,
+    );
   }
   if (fault.httpStatus !== undefined && fault.httpStatus >= 400 && (fault.httpStatus !== 500 || !fault.code)) {
     // 401/403, 429/503, a 500 without a SOAP fault: they mean what they mean for any HTTP service.
-    return classifyError(Object.assign(new Error(`HTTP ${fault.httpStatus}`), { status: fault.httpStatus, retryAfterMs: fault.retryAfterMs, cause: err }), ctx);
+    return classifyError(
+      Object.assign(new Error(`HTTP ${fault.httpStatus}`), { status: fault.httpStatus, retryAfterMs: fault.retryAfterMs, cause: err }),
+      ctx,
+    );
   }
   if (fault.code) {
-    return composed('ServerError', `${where}: the server failed while ${what} (${fault.code})`, fault, ctx, 'it is retried with back-off', err);
+    return composed(
+      'ServerError',
+      `${where}: the server failed while ${what} (${fault.code})`,
+      fault,
+      ctx,
+      'it is retried with back-off',
+      err,
+    );
   }
   // A library error without an EWS code: a response it could not read, or a bug.
-  return composed('ProtocolError', `${where}: the answer could not be understood while ${what}`, fault, ctx, 'it is retried with back-off; if it persists the server may be incompatible', err);
+  return composed(
+    'ProtocolError',
+    `${where}: the answer could not be understood while ${what}`,
+    fault,
+    ctx,
+    'it is retried with back-off; if it persists the server may be incompatible',
+    err,
+  );
 }
 
 function composed(reason: FailureReason, said: string, fault: EwsFault, ctx: ErrorContext, hint: string, cause: unknown): MailError {

@@ -49,9 +49,20 @@ const STATUS_AFTER_FAILURES = 3;
 /** Events that may mean new mail in the Inbox. */
 const MAIL_EVENTS = ['NewMailEvent', 'CreatedEvent', 'MovedEvent', 'CopiedEvent'];
 /** Codes that say the server no longer knows a subscription: subscribe again. */
-const GONE = new Set(['ErrorSubscriptionNotFound', 'ErrorInvalidSubscription', 'ErrorExpiredSubscription', 'ErrorSubscriptionAccessDenied', 'ErrorSubscriptionDelegateAccessNotSupported']);
+const GONE = new Set([
+  'ErrorSubscriptionNotFound',
+  'ErrorInvalidSubscription',
+  'ErrorExpiredSubscription',
+  'ErrorSubscriptionAccessDenied',
+  'ErrorSubscriptionDelegateAccessNotSupported',
+]);
 /** Codes that say the server does not do streaming subscriptions: use pull subscriptions. */
-const NO_STREAMING = new Set(['ErrorInvalidSubscriptionRequest', 'ErrorInvalidServerVersion', 'ErrorSchemaValidation', 'ErrorInvalidRequest']);
+const NO_STREAMING = new Set([
+  'ErrorInvalidSubscriptionRequest',
+  'ErrorInvalidServerVersion',
+  'ErrorSchemaValidation',
+  'ErrorInvalidRequest',
+]);
 
 /** One account at one EWS URL: what the mailboxes of a hub share. */
 export interface EwsNotificationAccount {
@@ -253,7 +264,10 @@ class EwsNotificationHub {
 
   /** One GetStreamingEvents connection, until the server closes it (or it fails, or is aborted). */
   private streamingStatus(): EwsPushStatus {
-    return { mode: 'streaming', message: `EWS streaming notifications from ${this.host}: mail wakes the mailbox within about a second (subscriptions of this account share connections, up to ${MAX_GROUP} each)` };
+    return {
+      mode: 'streaming',
+      message: `EWS streaming notifications from ${this.host}: mail wakes the mailbox within about a second (subscriptions of this account share connections, up to ${MAX_GROUP} each)`,
+    };
   }
 
   private async streamOnce(g: Group, members: Member[], signal: AbortSignal, onOpen: () => void): Promise<void> {
@@ -263,7 +277,11 @@ class EwsNotificationHub {
       this.impersonation(g.anchor),
       `<m:GetStreamingEvents><m:SubscriptionIds>${[...byId.keys()].map((id) => `<t:SubscriptionId>${xmlText(id)}</t:SubscriptionId>`).join('')}</m:SubscriptionIds><m:ConnectionTimeout>${minutes}</m:ConnectionTimeout></m:GetStreamingEvents>`,
     );
-    const headers: Record<string, string> = { 'x-anchormailbox': g.anchor, 'x-preferserveraffinity': 'true', ...(g.cookie ? { cookie: g.cookie } : {}) };
+    const headers: Record<string, string> = {
+      'x-anchormailbox': g.anchor,
+      'x-preferserveraffinity': 'true',
+      ...(g.cookie ? { cookie: g.cookie } : {}),
+    };
     // Nothing at all (not even the server's keep-alive status) for longer than a connection lasts: it is dead.
     const silence = (minutes + 1) * 60_000;
     const watchdog = new AbortController();
@@ -352,8 +370,15 @@ class EwsNotificationHub {
         return this.subscribe(member);
       }
       member.failures++;
-      const wait = backoffDelay(member.failures, { baseMs: this.opts.retryMs ?? 30_000, maxMs: this.opts.retryMaxMs ?? 15 * 60_000, jitter: 0.2 });
-      member.listener.status({ mode: 'unavailable', message: `EWS notifications from ${this.host} could not be set up (${describe(err)}); the mailbox is polled meanwhile and the subscription is tried again in a few minutes` });
+      const wait = backoffDelay(member.failures, {
+        baseMs: this.opts.retryMs ?? 30_000,
+        maxMs: this.opts.retryMaxMs ?? 15 * 60_000,
+        jitter: 0.2,
+      });
+      member.listener.status({
+        mode: 'unavailable',
+        message: `EWS notifications from ${this.host} could not be set up (${describe(err)}); the mailbox is polled meanwhile and the subscription is tried again in a few minutes`,
+      });
       member.retry = setTimeout(() => void this.subscribe(member), wait);
       member.retry.unref();
       return;
@@ -366,7 +391,10 @@ class EwsNotificationHub {
     member.subscriptionId = result.id;
     if (result.watermark) member.watermark = result.watermark;
     if (this.mode === 'pull') {
-      member.listener.status({ mode: 'pull', message: `EWS pull notifications from ${this.host} every ${Math.round(this.pullIntervalMs() / 1000)}s (the server does not offer streaming subscriptions)` });
+      member.listener.status({
+        mode: 'pull',
+        message: `EWS pull notifications from ${this.host} every ${Math.round(this.pullIntervalMs() / 1000)}s (the server does not offer streaming subscriptions)`,
+      });
       if (!member.pulling) {
         const loop: Promise<void> = this.pull(member).finally(() => {
           if (member.pulling === loop) member.pulling = undefined;
@@ -455,7 +483,10 @@ class EwsNotificationHub {
   }
 
   private async unsubscribe(mailbox: string, id: string): Promise<void> {
-    const body = envelope(this.impersonation(mailbox), `<m:Unsubscribe><m:SubscriptionId>${xmlText(id)}</m:SubscriptionId></m:Unsubscribe>`);
+    const body = envelope(
+      this.impersonation(mailbox),
+      `<m:Unsubscribe><m:SubscriptionId>${xmlText(id)}</m:SubscriptionId></m:Unsubscribe>`,
+    );
     await this.call(body, { 'x-anchormailbox': mailbox });
   }
 
@@ -463,12 +494,19 @@ class EwsNotificationHub {
 
   private impersonation(mailbox: string): string {
     const version = `<t:RequestServerVersion Version="${this.account.version?.() ?? 'Exchange2010_SP1'}"/>`;
-    return version + (this.account.impersonate ? `<t:ExchangeImpersonation><t:ConnectingSID><t:SmtpAddress>${xmlText(mailbox)}</t:SmtpAddress></t:ConnectingSID></t:ExchangeImpersonation>` : '');
+    return (
+      version +
+      (this.account.impersonate
+        ? `<t:ExchangeImpersonation><t:ConnectingSID><t:SmtpAddress>${xmlText(mailbox)}</t:SmtpAddress></t:ConnectingSID></t:ExchangeImpersonation>`
+        : '')
+    );
   }
 
   /** The mailbox's Inbox: its own with impersonation, addressed in the mailbox for delegate access. */
   private inbox(mailbox: string): string {
-    const id = this.account.impersonate ? '<t:DistinguishedFolderId Id="inbox"/>' : `<t:DistinguishedFolderId Id="inbox"><t:Mailbox><t:EmailAddress>${xmlText(mailbox)}</t:EmailAddress></t:Mailbox></t:DistinguishedFolderId>`;
+    const id = this.account.impersonate
+      ? '<t:DistinguishedFolderId Id="inbox"/>'
+      : `<t:DistinguishedFolderId Id="inbox"><t:Mailbox><t:EmailAddress>${xmlText(mailbox)}</t:EmailAddress></t:Mailbox></t:DistinguishedFolderId>`;
     return `<t:FolderIds>${id}</t:FolderIds>`;
   }
 
@@ -489,7 +527,8 @@ class EwsNotificationHub {
         doc += chunk.toString('utf8');
         if (doc.length > 1024 * 1024) throw new Error('an EWS answer larger than 1 MiB');
       }
-      if (res.status === 401 || res.status === 403) throw Object.assign(new Error(`HTTP ${res.status}: the account was refused`), { code: `HTTP${res.status}` });
+      if (res.status === 401 || res.status === 403)
+        throw Object.assign(new Error(`HTTP ${res.status}: the account was refused`), { code: `HTTP${res.status}` });
       if (res.status !== 200 && res.status !== 500) throw Object.assign(new Error(`HTTP ${res.status}`), { code: `HTTP${res.status}` });
       return { doc, headers: res.headers };
     } finally {
@@ -501,26 +540,50 @@ class EwsNotificationHub {
     const headers: Record<string, string> = { 'content-type': 'text/xml; charset=utf-8', accept: 'text/xml', ...extra };
     const c = this.account.credentials;
     if (c.kind === 'oauth2') headers.authorization = `Bearer ${await (c.token as TokenProvider).getToken()}`;
-    else if (c.kind === 'password' && !this.account.ntlm) headers.authorization = `Basic ${Buffer.from(`${c.username}:${c.password}`).toString('base64')}`;
+    else if (c.kind === 'password' && !this.account.ntlm)
+      headers.authorization = `Basic ${Buffer.from(`${c.username}:${c.password}`).toString('base64')}`;
     // Streams last up to 30 minutes: the watchdog, not undici's body timeout, decides they are dead.
     const timeouts = streaming ? { bodyTimeout: 0, headersTimeout: this.account.timeoutMs } : {};
     if (c.kind === 'password' && this.account.ntlm) return this.postNtlm(body, headers, c, signal, timeouts);
-    const res = await request(this.account.url, { method: 'POST', headers, body, signal, dispatcher: httpDispatcher(this.account.ca) as Dispatcher, ...timeouts });
+    const res = await request(this.account.url, {
+      method: 'POST',
+      headers,
+      body,
+      signal,
+      dispatcher: httpDispatcher(this.account.ca) as Dispatcher,
+      ...timeouts,
+    });
     return { status: res.statusCode, headers: res.headers, body: res.body, close: async () => void res.body.destroy() };
   }
 
   /** NTLM authenticates a connection: negotiate and authenticate on one dedicated client, kept while the answer streams. */
-  private async postNtlm(body: string, headers: Record<string, string>, c: { username: string; password: string }, signal: AbortSignal, timeouts: object): Promise<SoapResponse> {
+  private async postNtlm(
+    body: string,
+    headers: Record<string, string>,
+    c: { username: string; password: string },
+    signal: AbortSignal,
+    timeouts: object,
+  ): Promise<SoapResponse> {
     const ntlm = await ntlmMessages();
     const url = new URL(this.account.url);
     const { domain, user } = splitNtlmUser(c.username);
     const client = new Client(url.origin, { connect: tlsConnectOptions(this.account.ca), pipelining: 1, ...timeouts });
     try {
       const path = `${url.pathname}${url.search}`;
-      const negotiate = await client.request({ path, method: 'POST', headers: { ...headers, authorization: ntlm.createType1Message('MAILSYNC', domain) }, body: '', signal });
+      const negotiate = await client.request({
+        path,
+        method: 'POST',
+        headers: { ...headers, authorization: ntlm.createType1Message('MAILSYNC', domain) },
+        body: '',
+        signal,
+      });
       await negotiate.body.text();
-      const header = [negotiate.headers['www-authenticate'] ?? []].flat().map((v) => /(?:^|,\s*)NTLM ([A-Za-z0-9+/=]+)/.exec(v)?.[1]).find(Boolean);
-      if (negotiate.statusCode !== 401 || !header) throw Object.assign(new Error(`HTTP ${negotiate.statusCode}: no NTLM challenge`), { code: 'HTTP401' });
+      const header = [negotiate.headers['www-authenticate'] ?? []]
+        .flat()
+        .map((v) => /(?:^|,\s*)NTLM ([A-Za-z0-9+/=]+)/.exec(v)?.[1])
+        .find(Boolean);
+      if (negotiate.statusCode !== 401 || !header)
+        throw Object.assign(new Error(`HTTP ${negotiate.statusCode}: no NTLM challenge`), { code: 'HTTP401' });
       const type3 = ntlm.createType3Message(ntlm.decodeType2Message(`NTLM ${header}`), user, c.password, 'MAILSYNC', domain);
       const res = await client.request({ path, method: 'POST', headers: { ...headers, authorization: type3 }, body, signal });
       return { status: res.statusCode, headers: res.headers, body: res.body, close: async () => void (await client.destroy()) };
@@ -575,7 +638,9 @@ export class EwsNotifications {
     } else {
       who = c.kind === 'password' ? `password:${c.username}:${c.password}` : 'anonymous';
     }
-    return createHash('sha256').update(JSON.stringify([a.url, a.ca ?? '', a.impersonate, a.ntlm, who])).digest('hex');
+    return createHash('sha256')
+      .update(JSON.stringify([a.url, a.ca ?? '', a.impersonate, a.ntlm, who]))
+      .digest('hex');
   }
 }
 
@@ -619,7 +684,12 @@ function faultCode(doc: string): string | undefined {
 }
 
 function unescape(s: string): string {
-  return s.replace(/&lt;/g, '<').replace(/&gt;/g, '>').replace(/&quot;/g, '"').replace(/&apos;/g, "'").replace(/&amp;/g, '&');
+  return s
+    .replace(/&lt;/g, '<')
+    .replace(/&gt;/g, '>')
+    .replace(/&quot;/g, '"')
+    .replace(/&apos;/g, "'")
+    .replace(/&amp;/g, '&');
 }
 
 /** The affinity cookie Exchange hands out with a subscription, to send with GetStreamingEvents. */
@@ -643,5 +713,7 @@ function safeHost(url: string): string {
 function describe(err: unknown): string {
   const code = (err as { code?: string }).code;
   if (code && /^[A-Za-z0-9]+$/.test(code)) return code;
-  return err instanceof Error && /^(?:HTTP \d{3}|GetStreamingEvents|Subscribe|GetEvents)/.test(err.message) ? err.message.split(':')[0] : 'no connection';
+  return err instanceof Error && /^(?:HTTP \d{3}|GetStreamingEvents|Subscribe|GetEvents)/.test(err.message)
+    ? err.message.split(':')[0]
+    : 'no connection';
 }

@@ -36,7 +36,8 @@ class NodeSafeExtendedPropertyDefinition extends ExtendedPropertyDefinition {
   /** Called by the library when it writes `<t:ExtendedFieldURI .../>`. */
   WriteAttributesToXml(writer: AttributeWriter): void {
     const f = this as unknown as DefinitionFields;
-    if (f.propertySet !== undefined && f.propertySet !== null) writer.WriteAttributeValue('DistinguishedPropertySetId', DefaultExtendedPropertySet[f.propertySet]);
+    if (f.propertySet !== undefined && f.propertySet !== null)
+      writer.WriteAttributeValue('DistinguishedPropertySetId', DefaultExtendedPropertySet[f.propertySet]);
     if (f.propertySetId) writer.WriteAttributeValue('PropertySetId', f.propertySetId.ToString());
     if (f.tag) writer.WriteAttributeValue('PropertyTag', f.tag);
     if (f.name) writer.WriteAttributeValue('PropertyName', f.name);

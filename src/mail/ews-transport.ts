@@ -118,7 +118,11 @@ export class EwsTransport implements IXHRApi {
    * same socket, with nothing in between. Each request gets its own single-connection client,
    * closed afterwards, as @ewsjs/xhr's NtlmProvider does.
    */
-  private async sendWithNtlm(request: IXHROptions, account: { username: string; password: string }, signal: AbortSignal): Promise<RawResponse> {
+  private async sendWithNtlm(
+    request: IXHROptions,
+    account: { username: string; password: string },
+    signal: AbortSignal,
+  ): Promise<RawResponse> {
     const ntlm = await ntlmMessages();
     const url = new URL(request.url);
     const { domain, user } = splitNtlmUser(account.username);
@@ -141,7 +145,13 @@ export class EwsTransport implements IXHRApi {
         return { status: negotiate.statusCode, headers: flatten(negotiate.headers), body: '' };
       }
       const type3 = ntlm.createType3Message(ntlm.decodeType2Message(challenge), user, account.password, NTLM_WORKSTATION, domain);
-      const response = await client.request({ path, method, headers: { ...headers, authorization: type3 }, body: request.data ?? '', signal });
+      const response = await client.request({
+        path,
+        method,
+        headers: { ...headers, authorization: type3 },
+        body: request.data ?? '',
+        signal,
+      });
       return { status: response.statusCode, headers: flatten(response.headers), body: await response.body.text() };
     } finally {
       await client.destroy();
@@ -180,7 +190,10 @@ function xhrResponse(raw: RawResponse, message?: string): XhrResponse {
     responseText: raw.body,
     headers: raw.headers,
     ...(message ? { message } : {}),
-    getAllResponseHeaders: () => Object.entries(raw.headers).map(([k, v]) => `${k}: ${v}\r\n`).join(''),
+    getAllResponseHeaders: () =>
+      Object.entries(raw.headers)
+        .map(([k, v]) => `${k}: ${v}\r\n`)
+        .join(''),
     getResponseHeader: (name: string) => raw.headers[name.toLowerCase()] ?? null,
   };
   return response as unknown as XhrResponse;

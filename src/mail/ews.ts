@@ -163,7 +163,11 @@ export class EwsAdapter implements ConnectionTester {
 
   /** Incoming test: bind the Inbox. */
   test(signal?: AbortSignal): Promise<void> {
-    return this.call('opening the Inbox', signal, async (svc) => void (await Folder.Bind(svc, this.folder(WellKnownFolderName.Inbox), PropertySet.IdOnly)));
+    return this.call(
+      'opening the Inbox',
+      signal,
+      async (svc) => void (await Folder.Bind(svc, this.folder(WellKnownFolderName.Inbox), PropertySet.IdOnly)),
+    );
   }
 
   /** Outgoing test: EWS cannot check a send without sending, so this binds the Inbox as test() does. */
@@ -173,7 +177,11 @@ export class EwsAdapter implements ConnectionTester {
 
   /** Appointments, contacts and tasks test: bind the Calendar. */
   testAppointmentsContactsTasks(signal?: AbortSignal): Promise<void> {
-    return this.call('opening the Calendar', signal, async (svc) => void (await Folder.Bind(svc, this.folder(WellKnownFolderName.Calendar), PropertySet.IdOnly)));
+    return this.call(
+      'opening the Calendar',
+      signal,
+      async (svc) => void (await Folder.Bind(svc, this.folder(WellKnownFolderName.Calendar), PropertySet.IdOnly)),
+    );
   }
 
   /** The folder's changes since `syncState` (all items on the first call), across as many pages as it takes: the Inbox, or Sent Items. */
@@ -222,7 +230,9 @@ export class EwsAdapter implements ConnectionTester {
   /** The raw RFC 5322 message; undefined when the item no longer exists. */
   async getMime(id: string, signal?: AbortSignal): Promise<RawMessage | undefined> {
     try {
-      const item = await this.call('downloading a message', signal, (svc) => Item.Bind(svc, new ItemId(xmlText(id)), new PropertySet(BasePropertySet.IdOnly, [ItemSchema.MimeContent])));
+      const item = await this.call('downloading a message', signal, (svc) =>
+        Item.Bind(svc, new ItemId(xmlText(id)), new PropertySet(BasePropertySet.IdOnly, [ItemSchema.MimeContent])),
+      );
       return { id, source: Buffer.from(item.MimeContent?.Content ?? '', 'base64') };
     } catch (err) {
       if (err instanceof MailError && isCode(err.cause, 'ErrorItemNotFound')) return undefined;
@@ -243,7 +253,10 @@ export class EwsAdapter implements ConnectionTester {
       // Every string is escaped: the library writes values into the XML as they are.
       const m = new EmailMessage(svc);
       m.Subject = xmlText(msg.subject);
-      m.Body = msg.html !== undefined ? new MessageBody(BodyType.HTML, xmlText(msg.html)) : new MessageBody(BodyType.Text, xmlText(msg.text ?? ''));
+      m.Body =
+        msg.html !== undefined
+          ? new MessageBody(BodyType.HTML, xmlText(msg.html))
+          : new MessageBody(BodyType.Text, xmlText(msg.text ?? ''));
       m.From = new EmailAddress(xmlText(msg.from));
       if (msg.sender) m.Sender = new EmailAddress(xmlText(msg.sender));
       for (const a of msg.to) m.ToRecipients.Add(xmlText(a));
@@ -260,7 +273,11 @@ export class EwsAdapter implements ConnectionTester {
     });
   }
 
-  private async readChanges(syncState: string | undefined, signal: AbortSignal | undefined, folder: 'Inbox' | 'SentItems'): Promise<Omit<EwsSyncResult, 'restarted'>> {
+  private async readChanges(
+    syncState: string | undefined,
+    signal: AbortSignal | undefined,
+    folder: 'Inbox' | 'SentItems',
+  ): Promise<Omit<EwsSyncResult, 'restarted'>> {
     const created = new Set<string>();
     const deleted = new Set<string>();
     const receivedAt = new Map<string, Date>();
@@ -270,7 +287,14 @@ export class EwsAdapter implements ConnectionTester {
     const pageSize = Math.min(MAX_PAGE, Math.max(1, this.options.pageSize ?? MAX_PAGE));
     for (;;) {
       const changes = await this.call('reading folder changes', signal, (svc) =>
-        svc.SyncFolderItems(this.folder(WellKnownFolderName[folder]), shape, null as unknown as ItemId[], pageSize, SyncFolderItemsScope.NormalItems, (state === null ? null : xmlText(state)) as string),
+        svc.SyncFolderItems(
+          this.folder(WellKnownFolderName[folder]),
+          shape,
+          null as unknown as ItemId[],
+          pageSize,
+          SyncFolderItemsScope.NormalItems,
+          (state === null ? null : xmlText(state)) as string,
+        ),
       );
       for (const change of changes.GetEnumerator() as ItemChange[]) {
         const id = change.ItemId?.UniqueId;
@@ -292,7 +316,11 @@ export class EwsAdapter implements ConnectionTester {
 
   private async findOrCreateFolder(svc: ExchangeService, displayName: string): Promise<FolderId> {
     const root = this.folder(WellKnownFolderName.MsgFolderRoot);
-    const found = await svc.FindFolders(root, new SearchFilter.IsEqualTo(FolderSchema.DisplayName, xmlText(displayName)), new FolderView(1));
+    const found = await svc.FindFolders(
+      root,
+      new SearchFilter.IsEqualTo(FolderSchema.DisplayName, xmlText(displayName)),
+      new FolderView(1),
+    );
     const existing = found.Folders[0];
     if (existing) return existing.Id;
     const folder = new Folder(svc);
@@ -313,16 +341,22 @@ export class EwsAdapter implements ConnectionTester {
   private async call<T>(what: string, signal: AbortSignal | undefined, fn: (svc: ExchangeService) => Promise<T>): Promise<T> {
     const call: EwsCall = { signal };
     try {
-      return await withEwsCall(call, () => connectionSlots.run(this.options.slots, async () => {
-        const svc = await this.exchangeService(signal);
-        svc.Credentials = await this.exchangeCredentials();
-        // The transport bounds each request; this bounds the library, which can fail to settle.
-        try {
-          return await withTimeout(fn(svc), this.timeoutMs + 1000, what, { signal });
-        } finally {
-          this.noteServerVersion(svc);
-        }
-      }, { signal, waitMs: this.timeoutMs }));
+      return await withEwsCall(call, () =>
+        connectionSlots.run(
+          this.options.slots,
+          async () => {
+            const svc = await this.exchangeService(signal);
+            svc.Credentials = await this.exchangeCredentials();
+            // The transport bounds each request; this bounds the library, which can fail to settle.
+            try {
+              return await withTimeout(fn(svc), this.timeoutMs + 1000, what, { signal });
+            } finally {
+              this.noteServerVersion(svc);
+            }
+          },
+          { signal, waitMs: this.timeoutMs },
+        ),
+      );
     } catch (err) {
       throw classifyEwsError(err, call, this.context(), what, { versionHint: this.options.version ? undefined : UNSUPPORTED_OLD_SERVER });
     }
@@ -352,7 +386,11 @@ export class EwsAdapter implements ConnectionTester {
   }
 
   private async createService(signal?: AbortSignal): Promise<ExchangeService> {
-    const url = this.ewsUrl ?? (this.options.autodiscover ? await this.autodiscover(signal) : (this.endpoint.url ?? `https://${this.endpoint.host}:${this.endpoint.port}/EWS/Exchange.asmx`));
+    const url =
+      this.ewsUrl ??
+      (this.options.autodiscover
+        ? await this.autodiscover(signal)
+        : (this.endpoint.url ?? `https://${this.endpoint.host}:${this.endpoint.port}/EWS/Exchange.asmx`));
     this.ewsUrl = url;
     this.detected ??= this.options.version ? undefined : detectedVersions.get(url);
     const product = this.options.version ?? this.detected ?? OLDEST_SUPPORTED;
@@ -381,20 +419,29 @@ export class EwsAdapter implements ConnectionTester {
       { signal },
     );
     if (response.ErrorCode === AutodiscoverErrorCode.InvalidUser) {
-      throw new MailError('MailboxNotFound', `EWS Autodiscover ${autodiscoverUrl}: Exchange does not know ${this.options.mailbox} (InvalidUser); check the email address`);
+      throw new MailError(
+        'MailboxNotFound',
+        `EWS Autodiscover ${autodiscoverUrl}: Exchange does not know ${this.options.mailbox} (InvalidUser); check the email address`,
+      );
     }
     const settings = response.Settings;
     const found = [UserSettingName.ExternalEwsUrl, UserSettingName.InternalEwsUrl]
       .map((name) => (settings?.containsKey(name) ? String(settings.get(name)) : ''))
       .find((u) => u.length > 0);
     if (!found) {
-      throw new MailError('UnsupportedConfiguration', `EWS Autodiscover ${autodiscoverUrl}: no EWS URL for ${this.options.mailbox} (${AutodiscoverErrorCode[response.ErrorCode] ?? response.ErrorCode}); set the EWS URL on the profile instead of autodiscover`);
+      throw new MailError(
+        'UnsupportedConfiguration',
+        `EWS Autodiscover ${autodiscoverUrl}: no EWS URL for ${this.options.mailbox} (${AutodiscoverErrorCode[response.ErrorCode] ?? response.ErrorCode}); set the EWS URL on the profile instead of autodiscover`,
+      );
     }
     // Our credentials go to this URL: never over plain HTTP.
     if (!/^https:\/\//i.test(found)) {
       // The URL is the server's text: only its scheme is shown.
       const scheme = /^[a-z][a-z0-9+.-]{0,15}:/i.exec(found)?.[0] ?? 'no scheme';
-      throw new MailError('UnsupportedConfiguration', `EWS Autodiscover ${autodiscoverUrl}: the EWS URL it returned is not HTTPS (${scheme}); credentials are not sent there; set the EWS URL on the profile`);
+      throw new MailError(
+        'UnsupportedConfiguration',
+        `EWS Autodiscover ${autodiscoverUrl}: the EWS URL it returned is not HTTPS (${scheme}); credentials are not sent there; set the EWS URL on the profile`,
+      );
     }
     return found;
   }
@@ -404,7 +451,8 @@ export class EwsAdapter implements ConnectionTester {
     if (c.kind === 'password') {
       return this.options.authentication === 'NTLM' ? new TransportAuthenticated() : new WebCredentials(c.username, c.password);
     }
-    if (c.kind === 'anonymous') throw new MailError('UnsupportedConfiguration', 'EWS: anonymous access (authentication None) is for an SMTP relay only');
+    if (c.kind === 'anonymous')
+      throw new MailError('UnsupportedConfiguration', 'EWS: anonymous access (authentication None) is for an SMTP relay only');
     let token: string;
     try {
       token = await c.token.getToken();
@@ -424,7 +472,8 @@ export class EwsAdapter implements ConnectionTester {
   }
 }
 
-const UNSUPPORTED_OLD_SERVER = 'the server is older than Exchange 2010 (it refused the Exchange 2010 schema or reported an older version); Exchange 2007 and older are not supported';
+const UNSUPPORTED_OLD_SERVER =
+  'the server is older than Exchange 2010 (it refused the Exchange 2010 schema or reported an older version); Exchange 2007 and older are not supported';
 
 const JWT_SHAPE = /^[A-Za-z0-9-_]+\.[A-Za-z0-9-_]+\.[A-Za-z0-9-_]*$/;
 

@@ -112,7 +112,8 @@ export class GraphNotifications {
     if (!this.opts.notificationUrl) {
       listener.status({
         active: false,
-        message: 'Microsoft Graph change notifications are off: the operator has no public notification URL (flag --graph-notification-url, chart value notifications.graph.url); polled between minPollingInterval and maxPollingInterval',
+        message:
+          'Microsoft Graph change notifications are off: the operator has no public notification URL (flag --graph-notification-url, chart value notifications.graph.url); polled between minPollingInterval and maxPollingInterval',
       });
     } else {
       void this.subscribe(member);
@@ -187,14 +188,19 @@ export class GraphNotifications {
       })) as { id?: unknown; expirationDateTime?: unknown };
       if (typeof created.id !== 'string') throw new GraphCallError(0, 'NoSubscriptionId', 'creating a subscription');
       if (m.closed) {
-        await this.call(m.app, 'DELETE', `/subscriptions/${encodeURIComponent(created.id)}`, 'deleting a subscription').catch(() => undefined);
+        await this.call(m.app, 'DELETE', `/subscriptions/${encodeURIComponent(created.id)}`, 'deleting a subscription').catch(
+          () => undefined,
+        );
         return;
       }
       m.subscriptionId = created.id;
       m.expiresAt = Date.parse(String(created.expirationDateTime)) || Date.now() + lifetime;
       m.failures = 0;
       this.bySubscription.set(created.id, m);
-      m.listener.status({ active: true, message: `Microsoft Graph change notifications to ${safeOrigin(url)}: mail wakes the mailbox within seconds (subscription renewed before it expires)` });
+      m.listener.status({
+        active: true,
+        message: `Microsoft Graph change notifications to ${safeOrigin(url)}: mail wakes the mailbox within seconds (subscription renewed before it expires)`,
+      });
       this.scheduleRenewal(m);
     } catch (err) {
       if (m.closed) return;
@@ -203,7 +209,11 @@ export class GraphNotifications {
       const why = validation
         ? `Microsoft Graph could not validate the notification URL ${safeOrigin(url)} (${describe(err)}): it must reach the operator's notification endpoint over HTTPS (see the Ingress or Gateway for the notifications Service)`
         : `creating the subscription failed (${describe(err)})`;
-      m.listener.status({ active: false, fallback: true, message: `${why}; the mailbox is polled meanwhile and the subscription is tried again later` });
+      m.listener.status({
+        active: false,
+        fallback: true,
+        message: `${why}; the mailbox is polled meanwhile and the subscription is tried again later`,
+      });
       this.retryLater(m, () => this.subscribe(m));
     }
   }
@@ -221,9 +231,15 @@ export class GraphNotifications {
     if (m.closed || !m.subscriptionId) return;
     const lifetime = this.opts.lifetimeMs ?? 3 * DAY;
     try {
-      const renewed = (await this.call(m.app, 'PATCH', `/subscriptions/${encodeURIComponent(m.subscriptionId)}`, 'renewing a subscription', {
-        expirationDateTime: new Date(Date.now() + lifetime).toISOString(),
-      })) as { expirationDateTime?: unknown };
+      const renewed = (await this.call(
+        m.app,
+        'PATCH',
+        `/subscriptions/${encodeURIComponent(m.subscriptionId)}`,
+        'renewing a subscription',
+        {
+          expirationDateTime: new Date(Date.now() + lifetime).toISOString(),
+        },
+      )) as { expirationDateTime?: unknown };
       m.expiresAt = Date.parse(String(renewed.expirationDateTime)) || Date.now() + lifetime;
       this.scheduleRenewal(m);
     } catch (err) {
@@ -253,7 +269,11 @@ export class GraphNotifications {
 
   private retryLater(m: Member, again: () => Promise<void>): void {
     if (m.timer) clearTimeout(m.timer);
-    const wait = backoffDelay(Math.max(1, m.failures), { baseMs: this.opts.retryMs ?? 5 * 60_000, maxMs: this.opts.retryMaxMs ?? 3_600_000, jitter: 0.2 });
+    const wait = backoffDelay(Math.max(1, m.failures), {
+      baseMs: this.opts.retryMs ?? 5 * 60_000,
+      maxMs: this.opts.retryMaxMs ?? 3_600_000,
+      jitter: 0.2,
+    });
     m.timer = setTimeout(() => void again(), wait);
     m.timer.unref();
   }
@@ -286,7 +306,11 @@ export class GraphNotifications {
         if (!sameOrigin(url, base)) throw new GraphCallError(0, 'OtherOrigin', what);
         const response = await fetch(url, {
           method,
-          headers: { authorization: `Bearer ${await app.tokens.getToken()}`, accept: 'application/json', ...(body !== undefined ? { 'content-type': 'application/json' } : {}) },
+          headers: {
+            authorization: `Bearer ${await app.tokens.getToken()}`,
+            accept: 'application/json',
+            ...(body !== undefined ? { 'content-type': 'application/json' } : {}),
+          },
           body: body !== undefined ? JSON.stringify(body) : undefined,
           dispatcher: httpDispatcher(app.ca),
           // Creation waits for Graph's validation request to our endpoint (up to 10 s).

@@ -21,7 +21,15 @@ import { KeyedSemaphores } from '../util/semaphore.js';
 import { connectionSlots, type SlotClaim } from './connection-slots.js';
 import { DEFAULT_TIMEOUT_MS } from '../net/tls.js';
 import { composeMime } from './compose.js';
-import { MailError, type ConnectionTester, type Credentials, type Endpoint, type OutgoingMessage, type RawMessage, type TokenProvider } from './types.js';
+import {
+  MailError,
+  type ConnectionTester,
+  type Credentials,
+  type Endpoint,
+  type OutgoingMessage,
+  type RawMessage,
+  type TokenProvider,
+} from './types.js';
 
 export const DEFAULT_GRAPH_URL = 'https://graph.microsoft.com/v1.0';
 
@@ -97,7 +105,9 @@ export class GraphAdapter implements ConnectionTester {
 
   /** Incoming test: the mailbox's Inbox can be read with this token. */
   async test(signal?: AbortSignal): Promise<void> {
-    await this.limited(() => this.request(`${this.mailboxPath()}/mailFolders/inbox`, { signal, what: 'reading the Inbox folder' }).then(drain));
+    await this.limited(() =>
+      this.request(`${this.mailboxPath()}/mailFolders/inbox`, { signal, what: 'reading the Inbox folder' }).then(drain),
+    );
   }
 
   /** Outgoing test: Graph has no dry-run send, so this is the same mailbox lookup as test(). */
@@ -112,7 +122,14 @@ export class GraphAdapter implements ConnectionTester {
   async send(msg: OutgoingMessage, signal?: AbortSignal): Promise<void> {
     // Graph takes the recipients from the headers (Bcc included) and removes Bcc before delivery.
     const mime = await composeMime({ ...msg, headers: { ...msg.headers, [CORRELATION_HEADER]: msg.messageId } }, { keepBcc: true });
-    await this.limited(() => this.request(`${this.mailboxPath()}/sendMail`, { method: 'POST', text: mime.toString('base64'), signal, what: 'sending a message' }).then(drain));
+    await this.limited(() =>
+      this.request(`${this.mailboxPath()}/sendMail`, {
+        method: 'POST',
+        text: mime.toString('base64'),
+        signal,
+        what: 'sending a message',
+      }).then(drain),
+    );
   }
 
   /**
@@ -138,7 +155,13 @@ export class GraphAdapter implements ConnectionTester {
    */
   async deleteMessage(id: string, signal?: AbortSignal): Promise<void> {
     try {
-      await this.limited(() => this.request(`${this.mailboxPath()}/messages/${encodeURIComponent(id)}`, { method: 'DELETE', signal, what: 'deleting a processed message' }).then(drain));
+      await this.limited(() =>
+        this.request(`${this.mailboxPath()}/messages/${encodeURIComponent(id)}`, {
+          method: 'DELETE',
+          signal,
+          what: 'deleting a processed message',
+        }).then(drain),
+      );
     } catch (err) {
       if (!isItemNotFound(err)) throw err;
     }
@@ -153,13 +176,24 @@ export class GraphAdapter implements ConnectionTester {
       const what = `moving a message to ${displayName}`;
       const filter = encodeURIComponent(`displayName eq '${displayName.replace(/'/g, "''")}'`);
       const found = await this.request(`${this.mailboxPath()}/mailFolders?$filter=${filter}&$select=id`, { signal, what });
-      let folderId = ((await this.readBody(() => found.json(), what)) as { value?: Array<{ id?: unknown }> }).value?.find((f) => typeof f.id === 'string')?.id as string | undefined;
+      let folderId = ((await this.readBody(() => found.json(), what)) as { value?: Array<{ id?: unknown }> }).value?.find(
+        (f) => typeof f.id === 'string',
+      )?.id as string | undefined;
       if (!folderId) {
         const created = await this.request(`${this.mailboxPath()}/mailFolders`, { method: 'POST', body: { displayName }, signal, what });
         folderId = ((await this.readBody(() => created.json(), what)) as { id?: string }).id;
-        if (typeof folderId !== 'string') throw new MailError('ProtocolError', `Graph ${this.baseUrl}: creating the folder ${displayName} returned no id; it is retried with back-off`);
+        if (typeof folderId !== 'string')
+          throw new MailError(
+            'ProtocolError',
+            `Graph ${this.baseUrl}: creating the folder ${displayName} returned no id; it is retried with back-off`,
+          );
       }
-      await this.request(`${this.mailboxPath()}/messages/${encodeURIComponent(id)}/move`, { method: 'POST', body: { destinationId: folderId }, signal, what }).then(drain);
+      await this.request(`${this.mailboxPath()}/messages/${encodeURIComponent(id)}/move`, {
+        method: 'POST',
+        body: { destinationId: folderId },
+        signal,
+        what,
+      }).then(drain);
     });
   }
 
@@ -167,7 +201,10 @@ export class GraphAdapter implements ConnectionTester {
   async getMime(id: string, signal?: AbortSignal): Promise<RawMessage | undefined> {
     try {
       return await this.limited(async () => {
-        const response = await this.request(`${this.mailboxPath()}/messages/${encodeURIComponent(id)}/$value`, { signal, what: 'downloading a message' });
+        const response = await this.request(`${this.mailboxPath()}/messages/${encodeURIComponent(id)}/$value`, {
+          signal,
+          what: 'downloading a message',
+        });
         return { id, source: Buffer.from(await this.readBody(() => response.arrayBuffer(), 'downloading a message')) };
       });
     } catch (err) {
@@ -201,7 +238,10 @@ export class GraphAdapter implements ConnectionTester {
       const nextLink = page['@odata.nextLink'];
       if (typeof deltaLink === 'string') return { messages: [...messages], removed: [...removed], receivedAt, nextDeltaLink: deltaLink };
       if (typeof nextLink !== 'string') {
-        throw new MailError('ProtocolError', `Graph ${this.baseUrl}: a delta page carried neither @odata.nextLink nor @odata.deltaLink; the folder is read again on the next sync`);
+        throw new MailError(
+          'ProtocolError',
+          `Graph ${this.baseUrl}: a delta page carried neither @odata.nextLink nor @odata.deltaLink; the folder is read again on the next sync`,
+        );
       }
       url = nextLink;
     }
@@ -213,7 +253,11 @@ export class GraphAdapter implements ConnectionTester {
       return await read();
     } catch (err) {
       if (err instanceof SyntaxError) {
-        throw new MailError('ProtocolError', `Graph ${this.baseUrl}: the answer was not valid JSON while ${what}; it is retried with back-off`, { cause: err });
+        throw new MailError(
+          'ProtocolError',
+          `Graph ${this.baseUrl}: the answer was not valid JSON while ${what}; it is retried with back-off`,
+          { cause: err },
+        );
       }
       throw classifyError(err, this.context());
     }
@@ -221,7 +265,9 @@ export class GraphAdapter implements ConnectionTester {
 
   /** Runs one operation (its requests and reading their bodies) in one of the mailbox's slots. */
   protected limited<T>(operation: () => Promise<T>): Promise<T> {
-    return mailboxSlots.run(`${this.baseUrl} ${this.options.mailbox.toLowerCase()}`, () => connectionSlots.run(this.options.slots, operation, { waitMs: this.endpoint.timeoutMs ?? DEFAULT_TIMEOUT_MS }));
+    return mailboxSlots.run(`${this.baseUrl} ${this.options.mailbox.toLowerCase()}`, () =>
+      connectionSlots.run(this.options.slots, operation, { waitMs: this.endpoint.timeoutMs ?? DEFAULT_TIMEOUT_MS }),
+    );
   }
 
   protected mailboxPath(): string {
@@ -237,7 +283,10 @@ export class GraphAdapter implements ConnectionTester {
     const url = /^https?:/i.test(pathOrUrl) ? pathOrUrl : `${this.baseUrl}${pathOrUrl}`;
     // Paging links come from the server; our token goes nowhere but the configured Graph origin.
     if (!sameOrigin(url, this.baseUrl)) {
-      throw new MailError('ProtocolError', `Graph ${this.baseUrl}: the server sent a link to another origin (${safeOrigin(url)}) while ${opts.what}; it is not followed`);
+      throw new MailError(
+        'ProtocolError',
+        `Graph ${this.baseUrl}: the server sent a link to another origin (${safeOrigin(url)}) while ${opts.what}; it is not followed`,
+      );
     }
     for (let attempt = 0; ; attempt++) {
       const token = await this.token();
@@ -248,7 +297,11 @@ export class GraphAdapter implements ConnectionTester {
           headers: {
             authorization: `Bearer ${token}`,
             accept: 'application/json',
-            ...(opts.body !== undefined ? { 'content-type': 'application/json' } : opts.text !== undefined ? { 'content-type': 'text/plain' } : {}),
+            ...(opts.body !== undefined
+              ? { 'content-type': 'application/json' }
+              : opts.text !== undefined
+                ? { 'content-type': 'text/plain' }
+                : {}),
             ...opts.headers,
           },
           body: opts.body !== undefined ? JSON.stringify(opts.body) : opts.text,
@@ -282,13 +335,25 @@ export class GraphAdapter implements ConnectionTester {
 
   private failure(response: Response, err: HttpResponseError, what: string): MailError {
     // Graph's own refusals of one message to send: the mailbox works, this message does not.
-    if (what === 'sending a message' && (response.status === 400 || response.status === 413) && err.code !== 'MailboxNotEnabledForRESTAPI') {
+    if (
+      what === 'sending a message' &&
+      (response.status === 400 || response.status === 413) &&
+      err.code !== 'MailboxNotEnabledForRESTAPI'
+    ) {
       const code = protocolCode(err.code);
       const serverText = safeServerText(err.responseText, [...this.sentTokens]);
-      return new MailError('MessageRejected', `Graph ${this.baseUrl}: the message was refused (HTTP ${response.status}${code ? ` ${code}` : ''}); it is not retried; check the recipients, the size and the sender rights`, { cause: err, serverText });
+      return new MailError(
+        'MessageRejected',
+        `Graph ${this.baseUrl}: the message was refused (HTTP ${response.status}${code ? ` ${code}` : ''}); it is not retried; check the recipients, the size and the sender rights`,
+        { cause: err, serverText },
+      );
     }
     if (err.code === 'ErrorSendAsDenied') {
-      return new MailError('SendAsDenied', `Graph ${this.baseUrl}: the mailbox ${this.options.mailbox} may not send as or on behalf of this sender (ErrorSendAsDenied); grant Send As or Send on Behalf in Exchange, or change the profile's send mode`, { cause: err });
+      return new MailError(
+        'SendAsDenied',
+        `Graph ${this.baseUrl}: the mailbox ${this.options.mailbox} may not send as or on behalf of this sender (ErrorSendAsDenied); grant Send As or Send on Behalf in Exchange, or change the profile's send mode`,
+        { cause: err },
+      );
     }
     return classifyHttpError(err, this.context());
   }

@@ -32,7 +32,8 @@ export function imapFlowOptions(endpoint: Endpoint, login: ResolvedLogin, extra:
     // and imapflow would go on in cleartext. Not allowed together with secure.
     ...(endpoint.tls === 'Implicit' ? {} : { doSTARTTLS: endpoint.tls === 'STARTTLS' }),
     tls: tlsOptionsFor(endpoint),
-    auth: 'accessToken' in login ? { user: login.username, accessToken: login.accessToken } : { user: login.username, pass: login.password },
+    auth:
+      'accessToken' in login ? { user: login.username, accessToken: login.accessToken } : { user: login.username, pass: login.password },
     logger: false,
     connectionTimeout: timeout,
     greetingTimeout: timeout,
@@ -52,7 +53,10 @@ export class ImapAdapter implements ConnectionTester {
   }
 
   test(signal?: AbortSignal): Promise<void> {
-    return connectionSlots.run(this.options.slots, () => this.testNow(signal), { signal, waitMs: this.endpoint.timeoutMs ?? DEFAULT_TIMEOUT_MS });
+    return connectionSlots.run(this.options.slots, () => this.testNow(signal), {
+      signal,
+      waitMs: this.endpoint.timeoutMs ?? DEFAULT_TIMEOUT_MS,
+    });
   }
 
   private async testNow(signal?: AbortSignal): Promise<void> {
@@ -170,7 +174,8 @@ export class ImapSession {
   async status(): Promise<MailboxStatus> {
     return this.command('reading folder status', async (c) => {
       const s = await c.status(this.mailbox, { uidValidity: true, uidNext: true, highestModseq: true, messages: true });
-      if (!s || s.uidValidity === undefined || s.uidNext === undefined) throw new MailError('ProtocolError', `IMAP ${describeEndpoint(this.endpoint)}: STATUS did not report UIDVALIDITY and UIDNEXT`);
+      if (!s || s.uidValidity === undefined || s.uidNext === undefined)
+        throw new MailError('ProtocolError', `IMAP ${describeEndpoint(this.endpoint)}: STATUS did not report UIDVALIDITY and UIDNEXT`);
       return { uidValidity: s.uidValidity, uidNext: s.uidNext, highestModseq: s.highestModseq, messages: s.messages ?? 0 };
     });
   }
@@ -191,12 +196,19 @@ export class ImapSession {
       }
       return { uidValidity: mailbox.uidValidity, items: found.sort((a, b) => a.uid - b.uid) };
     });
-    if (items.length) this.debug(`${items.length} new message(s) after UID ${lastUid}`, { uids: `${items[0].uid}:${items[items.length - 1].uid}`, bytes: items.reduce((n, i) => n + i.size, 0) });
+    if (items.length)
+      this.debug(`${items.length} new message(s) after UID ${lastUid}`, {
+        uids: `${items[0].uid}:${items[items.length - 1].uid}`,
+        bytes: items.reduce((n, i) => n + i.size, 0),
+      });
     const fetchBatch = (batch: number[]) =>
       this.command('fetching messages', async (c) => {
         // A reconnect between batches may land on a recreated folder: its UIDs mean other messages.
         if (!c.mailbox || c.mailbox.uidValidity !== uidValidity) {
-          throw new MailError('ProtocolError', `IMAP ${describeEndpoint(this.endpoint)}: UIDVALIDITY of ${this.mailbox} changed during the fetch; resync from status()`);
+          throw new MailError(
+            'ProtocolError',
+            `IMAP ${describeEndpoint(this.endpoint)}: UIDVALIDITY of ${this.mailbox} changed during the fetch; resync from status()`,
+          );
         }
         const out: RawMessage[] = [];
         for await (const m of c.fetch(batch.join(','), { uid: true, source: true, internalDate: true }, { uid: true })) {
@@ -226,7 +238,10 @@ export class ImapSession {
         // imapflow reports a failed MOVE as `false` and keeps the reason to itself. The usual
         // cause is a missing target folder: STATUS on it fails with NONEXISTENT if so.
         await c.status(folder, { messages: true });
-        throw new MailError('ServerError', `IMAP ${describeEndpoint(this.endpoint)}: the server did not move message ${uid} to "${folder}"; it is retried with back-off`);
+        throw new MailError(
+          'ServerError',
+          `IMAP ${describeEndpoint(this.endpoint)}: the server did not move message ${uid} to "${folder}"; it is retried with back-off`,
+        );
       }
     });
   }
@@ -316,20 +331,24 @@ export class ImapSession {
    */
   private checkIdleSoon(): void {
     if (this.idleCheck) clearTimeout(this.idleCheck);
-    this.idleCheck = setTimeout(() => {
-      this.idleCheck = undefined;
-      const c = this.client as (ImapFlow & { idling?: boolean }) | undefined;
-      if (this.stopped || !c?.usable || c.idling) return;
-      this.debug('not in IDLE after the last command; starting it');
-      c.idle({ whenFree: true }).catch(() => undefined);
-    }, (this.options.idleDelayMs ?? 1000) + 5000);
+    this.idleCheck = setTimeout(
+      () => {
+        this.idleCheck = undefined;
+        const c = this.client as (ImapFlow & { idling?: boolean }) | undefined;
+        if (this.stopped || !c?.usable || c.idling) return;
+        this.debug('not in IDLE after the last command; starting it');
+        c.idle({ whenFree: true }).catch(() => undefined);
+      },
+      (this.options.idleDelayMs ?? 1000) + 5000,
+    );
     this.idleCheck.unref();
   }
 
   /** The live client, waiting up to the timeout for the reconnect loop to produce one. */
   private acquire(): Promise<ImapFlow> {
     if (this.failure) return Promise.reject(this.failure);
-    if (this.stopped) return Promise.reject(new MailError('ServerUnreachable', `IMAP ${describeEndpoint(this.endpoint)}: the session was closed`));
+    if (this.stopped)
+      return Promise.reject(new MailError('ServerUnreachable', `IMAP ${describeEndpoint(this.endpoint)}: the session was closed`));
     if (this.client?.usable) return Promise.resolve(this.client);
     return new Promise<ImapFlow>((resolve, reject) => {
       const waiter: Waiter = {
@@ -346,7 +365,10 @@ export class ImapSession {
         this.waiters = this.waiters.filter((w) => w !== waiter);
         reject(
           this.lastError ??
-            new MailError('Timeout', `IMAP ${describeEndpoint(this.endpoint)}: no connection within ${this.timeout} ms; it is retried with back-off`),
+            new MailError(
+              'Timeout',
+              `IMAP ${describeEndpoint(this.endpoint)}: no connection within ${this.timeout} ms; it is retried with back-off`,
+            ),
         );
       }, this.timeout);
       this.waiters.push(waiter);
@@ -392,7 +414,10 @@ export class ImapSession {
         continue;
       }
       this.debug('the connection was closed; reconnecting');
-      const dropped = new MailError('ServerUnreachable', `IMAP ${describeEndpoint(this.endpoint)}: the connection was closed; reconnecting`);
+      const dropped = new MailError(
+        'ServerUnreachable',
+        `IMAP ${describeEndpoint(this.endpoint)}: the connection was closed; reconnecting`,
+      );
       this.lastError = dropped;
       this.options.onError?.(dropped);
       // A connection that dies right after it is made must not turn into a tight reconnect loop.
@@ -407,7 +432,8 @@ export class ImapSession {
     // The connection holds a slot from before it opens until it closes.
     let release: (() => void) | undefined;
     if (this.options.slots) {
-      if (connectionSlots.inUse(this.options.slots.key) >= this.options.slots.limit) this.debug(`waiting for a connection slot: ${this.options.slots.limit} in use (maxConcurrentConnections)`);
+      if (connectionSlots.inUse(this.options.slots.key) >= this.options.slots.limit)
+        this.debug(`waiting for a connection slot: ${this.options.slots.limit} in use (maxConcurrentConnections)`);
       release = await connectionSlots.acquire(this.options.slots, { signal: this.stopper.signal });
     }
     try {
@@ -430,9 +456,14 @@ export class ImapSession {
       });
       const guard = { signal: this.stopper.signal, onTimeout: () => c.close() };
       await withTimeout(c.connect(), this.timeout, 'connecting and logging in', guard);
-      if (this.options.sentFolder) this.mailbox = this.sentFolder ??= await withTimeout(findSentFolder(c), this.timeout, 'finding the Sent folder', guard);
+      if (this.options.sentFolder)
+        this.mailbox = this.sentFolder ??= await withTimeout(findSentFolder(c), this.timeout, 'finding the Sent folder', guard);
       const opened = await withTimeout(c.mailboxOpen(this.mailbox), this.timeout, `opening ${this.mailbox}`, guard);
-      this.debug(`connected, logged in as ${login.username}, ${this.mailbox} opened`, { uidValidity: String(opened.uidValidity), uidNext: opened.uidNext, exists: opened.exists });
+      this.debug(`connected, logged in as ${login.username}, ${this.mailbox} opened`, {
+        uidValidity: String(opened.uidValidity),
+        uidNext: opened.uidNext,
+        exists: opened.exists,
+      });
       return c;
     } catch (err) {
       client?.close();

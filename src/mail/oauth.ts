@@ -49,7 +49,8 @@ export interface RefreshTokenOptions {
 }
 
 /** ClientCredentialsTokenProvider as a factory, the shape the CRM connectors take it in. */
-export const clientCredentials = (options: ClientCredentialsOptions): ClientCredentialsTokenProvider => new ClientCredentialsTokenProvider(options);
+export const clientCredentials = (options: ClientCredentialsOptions): ClientCredentialsTokenProvider =>
+  new ClientCredentialsTokenProvider(options);
 
 const DEFAULT_REFRESH_MARGIN_MS = 5 * 60_000;
 
@@ -147,10 +148,17 @@ abstract class TokenEndpointProvider implements TokenProvider {
    * OAuth `error` code and the AADSTS numbers, not error_description: that is the server's free
    * text (it may echo the request), kept as serverText for debug logs.
    */
-  private tokenError(status: number, headers: HttpResponseError['headers'], body: TokenResponse, form: Record<string, string> | undefined): MailError {
+  private tokenError(
+    status: number,
+    headers: HttpResponseError['headers'],
+    body: TokenResponse,
+    form: Record<string, string> | undefined,
+  ): MailError {
     const secrets = this.allSecrets(form);
     const code = protocolCode(body.error);
-    const aadsts = Array.isArray(body.error_codes) ? body.error_codes.filter((n): n is number => Number.isInteger(n) && n > 0 && n < 1e8).map((n) => `AADSTS${n}`) : [];
+    const aadsts = Array.isArray(body.error_codes)
+      ? body.error_codes.filter((n): n is number => Number.isInteger(n) && n > 0 && n < 1e8).map((n) => `AADSTS${n}`)
+      : [];
     const said = code ? ` (${[code, ...aadsts.slice(0, 3)].join(' ')})` : ` (HTTP ${status})`;
     const serverText = typeof body.error_description === 'string' ? safeServerText(firstLine(body.error_description), secrets) : undefined;
     const where = `OAuth token endpoint ${this.tokenUrl}`;
@@ -161,18 +169,33 @@ abstract class TokenEndpointProvider implements TokenProvider {
       case 'invalid_grant':
         return fail('AuthenticationFailed', `${where}: the identity platform rejected ${this.who()}${said}; ${this.rejectedHint(code)}`);
       case 'invalid_scope':
-        return fail('UnsupportedConfiguration', `${where}: the scope is not valid for ${this.who()}${said}; use the resource's ".default" scope and grant the application permissions`);
+        return fail(
+          'UnsupportedConfiguration',
+          `${where}: the scope is not valid for ${this.who()}${said}; use the resource's ".default" scope and grant the application permissions`,
+        );
       case 'invalid_request':
       case 'unsupported_grant_type':
-        return fail('UnsupportedConfiguration', `${where}: the token request was refused${said}; check the tenant id and the authority or token URL`);
+        return fail(
+          'UnsupportedConfiguration',
+          `${where}: the token request was refused${said}; check the tenant id and the authority or token URL`,
+        );
     }
     if (status === 404) {
-      return fail('UnsupportedConfiguration', `${where}: no token endpoint at this URL (HTTP 404); check the tenant id and the authority or token URL`);
+      return fail(
+        'UnsupportedConfiguration',
+        `${where}: no token endpoint at this URL (HTTP 404); check the tenant id and the authority or token URL`,
+      );
     }
     if (status >= 200 && status < 300) {
-      return fail('ProtocolError', `${where}: the answer holds no access_token; the URL may point at something other than an OAuth 2.0 token endpoint`);
+      return fail(
+        'ProtocolError',
+        `${where}: the answer holds no access_token; the URL may point at something other than an OAuth 2.0 token endpoint`,
+      );
     }
-    return classifyHttpError(new HttpResponseError(status, headers, code, typeof body.error_description === 'string' ? body.error_description : undefined), { protocol: 'OAuth token endpoint', server: this.tokenUrl, secrets });
+    return classifyHttpError(
+      new HttpResponseError(status, headers, code, typeof body.error_description === 'string' ? body.error_description : undefined),
+      { protocol: 'OAuth token endpoint', server: this.tokenUrl, secrets },
+    );
   }
 }
 
@@ -186,8 +209,13 @@ export class ClientCredentialsTokenProvider extends TokenEndpointProvider {
   constructor(private readonly options: ClientCredentialsOptions) {
     const authority = (options.authorityUrl ?? DEFAULT_AUTHORITY_URL).replace(/\/+$/, '');
     super(options.tokenUrl ?? `${authority}/${encodeURIComponent(options.tenantId)}/oauth2/v2.0/token`, options);
-    const credential = options.credential ?? (options.clientSecret !== undefined ? { kind: 'secret' as const, secret: options.clientSecret } : undefined);
-    if (!credential) throw new MailError('UnsupportedConfiguration', `OAuth client "${options.clientId}": no client secret, certificate or federated credential`);
+    const credential =
+      options.credential ?? (options.clientSecret !== undefined ? { kind: 'secret' as const, secret: options.clientSecret } : undefined);
+    if (!credential)
+      throw new MailError(
+        'UnsupportedConfiguration',
+        `OAuth client "${options.clientId}": no client secret, certificate or federated credential`,
+      );
     this.credential = credential;
     if (credential.kind === 'secret') registerSecret(credential.secret);
     if (credential.kind === 'certificate') registerSecret(credential.privateKeyPem);
@@ -241,7 +269,13 @@ export class RefreshTokenProvider extends TokenEndpointProvider {
 
   protected async form(): Promise<Record<string, string>> {
     const { clientId, clientSecret, scope } = this.options;
-    return { grant_type: 'refresh_token', refresh_token: this.refreshToken, client_id: clientId, ...(clientSecret ? { client_secret: clientSecret } : {}), ...(scope ? { scope } : {}) };
+    return {
+      grant_type: 'refresh_token',
+      refresh_token: this.refreshToken,
+      client_id: clientId,
+      ...(clientSecret ? { client_secret: clientSecret } : {}),
+      ...(scope ? { scope } : {}),
+    };
   }
 
   protected secrets(): string[] {

@@ -33,7 +33,11 @@ export class Pop3Error extends Error {
   readonly responseCode?: string;
   /** The server's -ERR text. It may echo what was sent, so redact before showing it. */
   readonly response?: string;
-  constructor(code: Pop3ErrorCode, message: string, opts: { command?: string; responseCode?: string; response?: string; cause?: unknown } = {}) {
+  constructor(
+    code: Pop3ErrorCode,
+    message: string,
+    opts: { command?: string; responseCode?: string; response?: string; cause?: unknown } = {},
+  ) {
     super(message, { cause: opts.cause });
     this.name = 'Pop3Error';
     this.code = code;
@@ -117,7 +121,10 @@ export class Pop3Client {
       }
       if (sasl.has('OAUTHBEARER')) {
         const gs2 = `n,a=${login.username.replace(/=/g, '=3D').replace(/,/g, '=2C')},`;
-        return this.sasl('OAUTHBEARER', `${gs2}\x01host=${this.options.host}\x01port=${this.options.port}\x01auth=Bearer ${login.accessToken}\x01\x01`);
+        return this.sasl(
+          'OAUTHBEARER',
+          `${gs2}\x01host=${this.options.host}\x01port=${this.options.port}\x01auth=Bearer ${login.accessToken}\x01\x01`,
+        );
       }
       throw new Pop3Error('ENOAUTH', 'the server offers neither SASL XOAUTH2 nor OAUTHBEARER', { command: 'AUTH' });
     }
@@ -222,7 +229,8 @@ export class Pop3Client {
       const reply = await this.roundTrip('STLS', false, 'STLS');
       if (reply.kind !== 'ok') throw new Pop3Error('ETLS', 'the server refused STLS', { command: 'STLS', response: reply.text });
       // Bytes after +OK and before the handshake would be read as if they came over TLS.
-      if (this.parser.buffered > 0) throw new Pop3Error('ETLS', 'the server sent data after STLS before the TLS handshake', { command: 'STLS' });
+      if (this.parser.buffered > 0)
+        throw new Pop3Error('ETLS', 'the server sent data after STLS before the TLS handshake', { command: 'STLS' });
       const plain = this.socket;
       this.detach(plain);
       const secure = await upgradeSocket(plain, this.options, this.timeoutMs);
@@ -363,7 +371,10 @@ function settleSocket<S extends net.Socket>(
   };
   const onError = (err: Error): void => fail(err);
   const onAbort = (): void => fail(signal?.reason ?? new Error('aborted'));
-  const timer = setTimeout(() => fail(new Pop3Error('ETIMEDOUT', `connecting took longer than ${timeoutMs} ms`, { command: 'CONNECT' })), timeoutMs);
+  const timer = setTimeout(
+    () => fail(new Pop3Error('ETIMEDOUT', `connecting took longer than ${timeoutMs} ms`, { command: 'CONNECT' })),
+    timeoutMs,
+  );
   const cleanup = (): void => {
     clearTimeout(timer);
     socket.off('error', onError);

@@ -152,5 +152,7 @@ export class Pop3ResponseParser {
 }
 
 function isTerminator(line: Buffer): boolean {
-  return (line.length === 3 && line[0] === DOT && line[1] === 0x0d && line[2] === LF) || (line.length === 2 && line[0] === DOT && line[1] === LF);
+  return (
+    (line.length === 3 && line[0] === DOT && line[1] === 0x0d && line[2] === LF) || (line.length === 2 && line[0] === DOT && line[1] === LF)
+  );
 }

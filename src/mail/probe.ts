@@ -32,17 +32,28 @@ export async function probeServer(endpoint: Endpoint, protocol: ProbedProtocol, 
   const ctx = { protocol, server: describeEndpoint(endpoint), secrets: [] };
   try {
     if (protocol === 'Graph') return await probeHttps(endpoint.url ?? DEFAULT_GRAPH_URL, endpoint, signal);
-    if (protocol === 'EWS') return await probeHttps(endpoint.url ?? `https://${endpoint.host}/autodiscover/autodiscover.svc`, endpoint, signal);
+    if (protocol === 'EWS')
+      return await probeHttps(endpoint.url ?? `https://${endpoint.host}/autodiscover/autodiscover.svc`, endpoint, signal);
     const sockets: net.Socket[] = [];
     const onTimeout = () => sockets.forEach((s) => s.destroy());
-    return await withTimeout(probeMail(endpoint, protocol, sockets), endpoint.timeoutMs ?? DEFAULT_TIMEOUT_MS, `connecting to ${protocol}`, { signal, onTimeout });
+    return await withTimeout(
+      probeMail(endpoint, protocol, sockets),
+      endpoint.timeoutMs ?? DEFAULT_TIMEOUT_MS,
+      `connecting to ${protocol}`,
+      { signal, onTimeout },
+    );
   } catch (err) {
     throw classifyError(err, ctx);
   }
 }
 
 async function probeHttps(url: string, endpoint: Endpoint, signal?: AbortSignal): Promise<string> {
-  const response = await fetch(url, { method: 'GET', redirect: 'manual', dispatcher: httpDispatcher(endpoint.ca), signal: deadlineSignal(endpoint.timeoutMs, signal) });
+  const response = await fetch(url, {
+    method: 'GET',
+    redirect: 'manual',
+    dispatcher: httpDispatcher(endpoint.ca),
+    signal: deadlineSignal(endpoint.timeoutMs, signal),
+  });
   await response.body?.cancel().catch(() => undefined);
   return `HTTPS, answered HTTP ${response.status}`;
 }
@@ -102,13 +113,21 @@ async function probeMail(endpoint: Endpoint, protocol: 'IMAP' | 'POP3' | 'SMTP',
   try {
     const reader = new LineReader(socket);
     const greeting = await reader.next();
-    if (!d.ok.test(greeting)) throw new MailError('ProtocolError', `${protocol} ${describeEndpoint(endpoint)}: the server did not greet as a ${protocol} server does`);
+    if (!d.ok.test(greeting))
+      throw new MailError(
+        'ProtocolError',
+        `${protocol} ${describeEndpoint(endpoint)}: the server did not greet as a ${protocol} server does`,
+      );
     if (endpoint.tls === 'STARTTLS') {
       for (const command of d.starttls.split('\r\n')) {
         socket.write(`${command}\r\n`);
         const reply = await reader.next();
         if (command.startsWith('EHLO')) continue;
-        if (!d.tlsOk.test(reply)) throw new MailError('TLSError', `${protocol} ${describeEndpoint(endpoint)}: the server refused STARTTLS; use tls: Implicit on the TLS port, or check the port`);
+        if (!d.tlsOk.test(reply))
+          throw new MailError(
+            'TLSError',
+            `${protocol} ${describeEndpoint(endpoint)}: the server refused STARTTLS; use tls: Implicit on the TLS port, or check the port`,
+          );
       }
       const upgraded = tls.connect({ socket, ...tlsOptionsFor(endpoint) });
       sockets.push(upgraded);

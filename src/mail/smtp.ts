@@ -43,7 +43,11 @@ export class SmtpAdapter implements ConnectionTester {
     try {
       // verify() opens its own connection (connect, greeting, TLS, AUTH each bounded by nodemailer's
       // timeouts); the outer limit covers the sum and lets the caller abort.
-      await connectionSlots.run(this.options.slots, () => withTimeout(this.transport().verify(), 4 * timeout, 'verifying the SMTP login', { signal }), { signal, waitMs: timeout });
+      await connectionSlots.run(
+        this.options.slots,
+        () => withTimeout(this.transport().verify(), 4 * timeout, 'verifying the SMTP login', { signal }),
+        { signal, waitMs: timeout },
+      );
     } catch (err) {
       throw classifyError(err, this.context());
     }
@@ -58,7 +62,9 @@ export class SmtpAdapter implements ConnectionTester {
       ...(msg.sender ? { envelope: { from: msg.sender, to: [...msg.to, ...(msg.cc ?? []), ...(msg.bcc ?? [])] } } : {}),
     };
     try {
-      const info = await connectionSlots.run(this.options.slots, () => this.transport().sendMail(mail), { waitMs: 4 * (this.endpoint.timeoutMs ?? DEFAULT_TIMEOUT_MS) });
+      const info = await connectionSlots.run(this.options.slots, () => this.transport().sendMail(mail), {
+        waitMs: 4 * (this.endpoint.timeoutMs ?? DEFAULT_TIMEOUT_MS),
+      });
       return info.messageId;
     } catch (err) {
       throw classifyError(err, this.context());
@@ -105,23 +111,23 @@ export class SmtpAdapter implements ConnectionTester {
         this.credentials.kind === 'anonymous'
           ? undefined
           : this.credentials.kind === 'password'
-          ? { user: this.credentials.username, pass: this.credentials.password }
-          : {
-              type: 'OAuth2',
-              user: this.credentials.username,
-              // Asked for a token per connection, and again with renew=true when one is rejected;
-              // the TokenProvider owns caching and refresh.
-              provisionCallback: (_user: string, _renew: boolean, callback: (err: Error | null, token?: string) => void) => {
-                const provider = this.credentials.kind === 'oauth2' ? this.credentials.token : undefined;
-                provider!.getToken().then(
-                  (token) => {
-                    this.remember(token);
-                    callback(null, token);
-                  },
-                  (err: Error) => callback(err),
-                );
+            ? { user: this.credentials.username, pass: this.credentials.password }
+            : {
+                type: 'OAuth2',
+                user: this.credentials.username,
+                // Asked for a token per connection, and again with renew=true when one is rejected;
+                // the TokenProvider owns caching and refresh.
+                provisionCallback: (_user: string, _renew: boolean, callback: (err: Error | null, token?: string) => void) => {
+                  const provider = this.credentials.kind === 'oauth2' ? this.credentials.token : undefined;
+                  provider!.getToken().then(
+                    (token) => {
+                      this.remember(token);
+                      callback(null, token);
+                    },
+                    (err: Error) => callback(err),
+                  );
+                },
               },
-            },
     };
     this.transporter = nodemailer.createTransport(options);
     return this.transporter;

@@ -55,7 +55,11 @@ const CONDITION: Record<HandOverDirection, string> = {
  */
 export function operatorRuns(mbx: Mailbox): { directions: HandOverDirection[]; why?: string } {
   const spec = mbx.spec;
-  const wanted = DIRECTIONS.filter((d) => (d === 'incoming' ? (spec.incoming ?? 'ServerSideSync') === 'ServerSideSync' : (spec[d] ?? (d === 'outgoing' ? 'ServerSideSync' : 'None')) === 'ServerSideSync'));
+  const wanted = DIRECTIONS.filter((d) =>
+    d === 'incoming'
+      ? (spec.incoming ?? 'ServerSideSync') === 'ServerSideSync'
+      : (spec[d] ?? (d === 'outgoing' ? 'ServerSideSync' : 'None')) === 'ServerSideSync',
+  );
   const conditionOf = (d: HandOverDirection) => getCondition(mbx.status?.conditions, CONDITION[d]);
   const passed = wanted.filter((d) => conditionOf(d)?.status === 'True');
   // The connector's coexistence gate runs after a direction's test passed: held back only by it,
@@ -64,6 +68,7 @@ export function operatorRuns(mbx: Mailbox): { directions: HandOverDirection[]; w
   const enabled = getCondition(mbx.status?.conditions, 'Enabled');
   const mayRun = enabled?.status === 'True' || enabled?.reason === COEXISTENCE_BLOCKED_REASON; // not awaiting approval, denied or suspended
   if (mayRun && held.length && passed.length + held.length === wanted.length) return { directions: wanted };
-  if (enabled?.status === 'True') return passed.length ? { directions: passed } : { directions: [], why: 'no direction it runs has passed its test' };
+  if (enabled?.status === 'True')
+    return passed.length ? { directions: passed } : { directions: [], why: 'no direction it runs has passed its test' };
   return { directions: [], why: `not Enabled in the operator (${enabled ? `${enabled.reason}: ${enabled.message}` : 'not tested yet'})` };
 }

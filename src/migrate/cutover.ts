@@ -76,11 +76,20 @@ export async function cutover(
     const changes = handOverChanges(row, runs.directions);
     if (!Object.keys(changes).length) {
       const dynamics = directionsDynamicsProcesses(row);
-      out.skipped.push({ mailbox: name, why: `Dynamics does not process what the operator runs (${runs.directions.join(', ')})${dynamics.length ? `; it still processes ${dynamics.join(', ')}, which the operator does not run` : ''}` });
+      out.skipped.push({
+        mailbox: name,
+        why: `Dynamics does not process what the operator runs (${runs.directions.join(', ')})${dynamics.length ? `; it still processes ${dynamics.join(', ')}, which the operator does not run` : ''}`,
+      });
       continue;
     }
     const before = Object.fromEntries(Object.keys(changes).map((k) => [k, row[k as keyof DeliveryMethodsRow]]));
-    const record: CutoverRecord = { mailbox: name, mailboxId: id, directions: runs.directions.filter((d) => Object.keys(handOverChanges(row, [d])).length > 0), before, after: changes as Record<string, number | null> };
+    const record: CutoverRecord = {
+      mailbox: name,
+      mailboxId: id,
+      directions: runs.directions.filter((d) => Object.keys(handOverChanges(row, [d])).length > 0),
+      before,
+      after: changes as Record<string, number | null>,
+    };
     if (!opts.dryRun) {
       await client.update('mailboxes', recordId(id, 'mailbox id'), changes);
       records.push(record);

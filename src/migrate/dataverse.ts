@@ -28,7 +28,14 @@ export const INCOMING_DELIVERY = { None: 0, Outlook: 1, ServerSideSync: 2, Forwa
 export const OUTGOING_DELIVERY = { None: 0, Outlook: 1, ServerSideSync: 2 } as const;
 export const ACT_DELIVERY = { Outlook: 0, ServerSideSync: 1, None: 2 } as const;
 export const ADDRESS_STATUS = { Empty: 0, Approved: 1, PendingApproval: 2, Rejected: 3 } as const;
-export const EXCHANGE_VERSION = { Exchange2007: 0, Exchange2007SP1: 1, Exchange2010: 2, Exchange2010SP1: 3, Exchange2010SP2: 4, Exchange2013: 5 } as const;
+export const EXCHANGE_VERSION = {
+  Exchange2007: 0,
+  Exchange2007SP1: 1,
+  Exchange2010: 2,
+  Exchange2010SP1: 3,
+  Exchange2010SP2: 4,
+  Exchange2013: 5,
+} as const;
 export const SERVER_AUTHORITY = { Public: 0, USGovernment: 1, China: 2, Automatic: 3 } as const;
 export const FILTERING = { All: 0, RepliesToCRMEmail: 1, FromCRMRecords: 2, FromEmailEnabledRecords: 3, None: 4 } as const;
 export const EMAIL_CONNECTION_CHANNEL = { ServerSideSync: 0, EmailRouter: 1 } as const;
@@ -149,23 +156,83 @@ export const DELIVERY_COLUMNS = ['incomingemaildeliverymethod', 'outgoingemailde
 
 const COLUMNS = {
   organization: [
-    'organizationid', 'name', 'emailconnectionchannel', '_defaultemailserverprofileid_value', 'defaultemailsettings', 'requireapprovalforuseremail',
-    'requireapprovalforqueueemail', 'emailcorrelationenabled', 'trackingprefix', 'trackingtokenidbase', 'trackingtokeniddigits', 'maximumtrackingnumber',
-    'maxuploadfilesize', 'ignoreinternalemail', 'enablesmartmatching', 'isfolderbasedtrackingenabled', 'notifymailboxownerofemailserverlevelalerts',
+    'organizationid',
+    'name',
+    'emailconnectionchannel',
+    '_defaultemailserverprofileid_value',
+    'defaultemailsettings',
+    'requireapprovalforuseremail',
+    'requireapprovalforqueueemail',
+    'emailcorrelationenabled',
+    'trackingprefix',
+    'trackingtokenidbase',
+    'trackingtokeniddigits',
+    'maximumtrackingnumber',
+    'maxuploadfilesize',
+    'ignoreinternalemail',
+    'enablesmartmatching',
+    'isfolderbasedtrackingenabled',
+    'notifymailboxownerofemailserverlevelalerts',
   ],
   profile: [
-    'emailserverprofileid', 'name', 'statecode', 'servertype', 'exchangeversion', 'useautodiscover', 'incomingserverlocation', 'outgoingserverlocation',
-    'incomingportnumber', 'outgoingportnumber', 'incomingusessl', 'outgoingusessl', 'incomingauthenticationprotocol', 'outgoingauthenticationprotocol',
-    'incomingcredentialretrieval', 'outgoingcredentialretrieval', 'incomingusername', 'outgoingusername', 'incominguseimpersonation', 'outgoinguseimpersonation',
-    'outgoingautograntdelegateaccess', 'usesamesettingsforoutgoingconnections', 'maxconcurrentconnections', 'minpollingintervalinminutes',
-    'moveundeliveredemails', 'processemailsreceivedafter', 'sendemailalert', 'timeoutmailboxconnection', 'timeoutmailboxconnectionafteramount',
-    'exchangeonlinetenantid', 'usedefaulttenantid', 'oauthclientid', 'serverauthority', 'encodingcodepage', 'acsenabledforoutgoingemail',
-    '_keyvaultreferenceid_value', '_managedidentityid_value',
+    'emailserverprofileid',
+    'name',
+    'statecode',
+    'servertype',
+    'exchangeversion',
+    'useautodiscover',
+    'incomingserverlocation',
+    'outgoingserverlocation',
+    'incomingportnumber',
+    'outgoingportnumber',
+    'incomingusessl',
+    'outgoingusessl',
+    'incomingauthenticationprotocol',
+    'outgoingauthenticationprotocol',
+    'incomingcredentialretrieval',
+    'outgoingcredentialretrieval',
+    'incomingusername',
+    'outgoingusername',
+    'incominguseimpersonation',
+    'outgoinguseimpersonation',
+    'outgoingautograntdelegateaccess',
+    'usesamesettingsforoutgoingconnections',
+    'maxconcurrentconnections',
+    'minpollingintervalinminutes',
+    'moveundeliveredemails',
+    'processemailsreceivedafter',
+    'sendemailalert',
+    'timeoutmailboxconnection',
+    'timeoutmailboxconnectionafteramount',
+    'exchangeonlinetenantid',
+    'usedefaulttenantid',
+    'oauthclientid',
+    'serverauthority',
+    'encodingcodepage',
+    'acsenabledforoutgoingemail',
+    '_keyvaultreferenceid_value',
+    '_managedidentityid_value',
   ],
   mailbox: [
-    'mailboxid', 'name', 'emailaddress', 'statecode', 'isforwardmailbox', '_emailserverprofile_value', '_regardingobjectid_value', '_ownerid_value',
-    'incomingemaildeliverymethod', 'outgoingemaildeliverymethod', 'actdeliverymethod', 'emailrouteraccessapproval', 'allowemailconnectortousecredentials',
-    'username', 'processanddeleteemails', 'processemailreceivedafter', 'enabledforincomingemail', 'enabledforoutgoingemail', 'enabledforact',
+    'mailboxid',
+    'name',
+    'emailaddress',
+    'statecode',
+    'isforwardmailbox',
+    '_emailserverprofile_value',
+    '_regardingobjectid_value',
+    '_ownerid_value',
+    'incomingemaildeliverymethod',
+    'outgoingemaildeliverymethod',
+    'actdeliverymethod',
+    'emailrouteraccessapproval',
+    'allowemailconnectortousecredentials',
+    'username',
+    'processanddeleteemails',
+    'processemailreceivedafter',
+    'enabledforincomingemail',
+    'enabledforoutgoingemail',
+    'enabledforact',
   ],
 };
 
@@ -220,10 +287,17 @@ export async function readSnapshot(client: DataverseClient): Promise<DataverseSn
     client.list<OrganizationRow>(`organizations?${select(COLUMNS.organization)}`, 2),
     client.list<ProfileRow>(`emailserverprofiles?${select(COLUMNS.profile)}`, MAX_ROWS),
     client.list<MailboxRow>(`mailboxes?${select(COLUMNS.mailbox)}`, MAX_ROWS, [ANNOTATIONS]),
-    client.list<{ systemuserid: string; incomingemailfilteringmethod?: Maybe<number> }>('usersettingscollection?$select=systemuserid,incomingemailfilteringmethod', MAX_ROWS),
-    client.list<{ queueid: string; incomingemailfilteringmethod?: Maybe<number> }>('queues?$select=queueid,incomingemailfilteringmethod', MAX_ROWS),
+    client.list<{ systemuserid: string; incomingemailfilteringmethod?: Maybe<number> }>(
+      'usersettingscollection?$select=systemuserid,incomingemailfilteringmethod',
+      MAX_ROWS,
+    ),
+    client.list<{ queueid: string; incomingemailfilteringmethod?: Maybe<number> }>(
+      'queues?$select=queueid,incomingemailfilteringmethod',
+      MAX_ROWS,
+    ),
   ]);
-  if (organizations.length !== 1) throw new Error(`Dataverse ${client.apiUrl}: expected one organization row, found ${organizations.length}`);
+  if (organizations.length !== 1)
+    throw new Error(`Dataverse ${client.apiUrl}: expected one organization row, found ${organizations.length}`);
   return {
     organizationUrl: client.apiUrl,
     organization: organizations[0],
@@ -238,6 +312,12 @@ export type DeliveryColumns = Record<(typeof DELIVERY_COLUMNS)[number], number |
 
 /** The delivery-method columns of one mailbox row as they are now. */
 export async function readDeliveryColumns(client: DataverseClient, mailboxId: string): Promise<DeliveryColumns> {
-  const row = await client.get<Partial<DeliveryColumns>>(`mailboxes(${recordId(mailboxId, 'mailbox id')})?$select=${DELIVERY_COLUMNS.join(',')}`);
-  return { incomingemaildeliverymethod: row.incomingemaildeliverymethod ?? null, outgoingemaildeliverymethod: row.outgoingemaildeliverymethod ?? null, actdeliverymethod: row.actdeliverymethod ?? null };
+  const row = await client.get<Partial<DeliveryColumns>>(
+    `mailboxes(${recordId(mailboxId, 'mailbox id')})?$select=${DELIVERY_COLUMNS.join(',')}`,
+  );
+  return {
+    incomingemaildeliverymethod: row.incomingemaildeliverymethod ?? null,
+    outgoingemaildeliverymethod: row.outgoingemaildeliverymethod ?? null,
+    actdeliverymethod: row.actdeliverymethod ?? null,
+  };
 }

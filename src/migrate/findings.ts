@@ -22,7 +22,11 @@ export interface Finding {
 }
 
 export const byFinding = (a: Finding, b: Finding): number =>
-  compare(a.kind, b.kind) || compare(a.setting, b.setting) || compare(a.why, b.why) || compare(a.value, b.value) || compare(a.object, b.object);
+  compare(a.kind, b.kind) ||
+  compare(a.setting, b.setting) ||
+  compare(a.why, b.why) ||
+  compare(a.value, b.value) ||
+  compare(a.object, b.object);
 
 /** Collects findings for one object. */
 export class Findings {

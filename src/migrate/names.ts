@@ -19,7 +19,15 @@ export function subdomainName(text: string, max = 200): string {
 
 /** A DNS-1123 label (no dots), lower case: for names people type, such as profiles. */
 export function labelName(text: string, max = 63): string {
-  return trimTo(text.toLowerCase().replace(/[^a-z0-9]+/g, '-').replace(/^-+|-+$/g, ''), max) || 'unnamed';
+  return (
+    trimTo(
+      text
+        .toLowerCase()
+        .replace(/[^a-z0-9]+/g, '-')
+        .replace(/^-+|-+$/g, ''),
+      max,
+    ) || 'unnamed'
+  );
 }
 
 function trimTo(name: string, max: number): string {

@@ -31,7 +31,11 @@ function textTable(rows: Row[]): string[] {
 
 function mdTable(rows: Row[]): string[] {
   const esc = (c: string) => c.replace(/\|/g, '\\|');
-  return [`| ${rows[0].map(esc).join(' | ')} |`, `|${rows[0].map(() => '---').join('|')}|`, ...rows.slice(1).map((r) => `| ${r.map(esc).join(' | ')} |`)];
+  return [
+    `| ${rows[0].map(esc).join(' | ')} |`,
+    `|${rows[0].map(() => '---').join('|')}|`,
+    ...rows.slice(1).map((r) => `| ${r.map(esc).join(' | ')} |`),
+  ];
 }
 
 const isForward = (m: PlannedMailbox) => m.manifest.spec.forwardMailbox === true;
@@ -51,7 +55,11 @@ function kindRows(plan: MigrationPlan): Row[] {
 function profileRows(plan: MigrationPlan): Row[] {
   const rows: Row[] = [['PROFILE', 'TYPE', 'QUEUES', 'FORWARD', 'USERS']];
   const of = (name: string | undefined) => plan.mailboxes.filter((m) => m.manifest.spec.serverProfileRef?.name === name);
-  const line = (name: string, type: string, list: PlannedMailbox[]) => [name, type, ...['queue', 'forward', 'user'].map((k) => String(list.filter((m) => ownerKind(m) === k).length))];
+  const line = (name: string, type: string, list: PlannedMailbox[]) => [
+    name,
+    type,
+    ...['queue', 'forward', 'user'].map((k) => String(list.filter((m) => ownerKind(m) === k).length)),
+  ];
   for (const p of plan.profiles) rows.push(line(p.metadata.name, p.spec.serverType, of(p.metadata.name)));
   const none = of(undefined);
   if (none.length) rows.push(line('(Deployment default)', '', none));
@@ -65,7 +73,12 @@ function deliveryRows(plan: MigrationPlan): Row[] {
     ['DIRECTION', 'SERVERSIDESYNC', 'FORWARDMAILBOX', 'NONE'],
     ['incoming', n((s) => s.incoming, 'ServerSideSync'), n((s) => s.incoming, 'ForwardMailbox'), n((s) => s.incoming, 'None')],
     ['outgoing', n((s) => s.outgoing, 'ServerSideSync'), '-', n((s) => s.outgoing, 'None')],
-    ['appointments, contacts, tasks', n((s) => s.appointmentsContactsTasks, 'ServerSideSync'), '-', n((s) => s.appointmentsContactsTasks, 'None')],
+    [
+      'appointments, contacts, tasks',
+      n((s) => s.appointmentsContactsTasks, 'ServerSideSync'),
+      '-',
+      n((s) => s.appointmentsContactsTasks, 'None'),
+    ],
   ];
 }
 
@@ -77,7 +90,13 @@ function approvalLine(plan: MigrationPlan): string {
 function waveRows(waves: Wave[]): Row[] {
   return [
     ['WAVE', 'DIRECTORY', 'MAILBOXES', 'TEST AND ENABLE (MEASURED RATE)', "MICROSOFT'S CADENCE"],
-    ...waves.map((w) => [String(w.index), `waves/${w.id}`, `${w.mailboxes.length} ${w.kind === 'queues' ? 'queues and forward mailboxes' : 'users'}`, `about ${formatSeconds(testAndEnableSeconds(w.mailboxes.length))}`, `${MICROSOFT_CADENCE.hours} h`]),
+    ...waves.map((w) => [
+      String(w.index),
+      `waves/${w.id}`,
+      `${w.mailboxes.length} ${w.kind === 'queues' ? 'queues and forward mailboxes' : 'users'}`,
+      `about ${formatSeconds(testAndEnableSeconds(w.mailboxes.length))}`,
+      `${MICROSOFT_CADENCE.hours} h`,
+    ]),
   ];
 }
 
@@ -103,10 +122,13 @@ export function groupFindings(findings: Finding[], kind: FindingKind): Group[] {
     g.objects.push(f.object);
     groups.set(key, g);
   }
-  return [...groups.values()].map((g) => ({ ...g, objects: g.objects.sort(compare) })).sort((a, b) => compare(a.setting, b.setting) || compare(a.value, b.value) || compare(a.why, b.why));
+  return [...groups.values()]
+    .map((g) => ({ ...g, objects: g.objects.sort(compare) }))
+    .sort((a, b) => compare(a.setting, b.setting) || compare(a.value, b.value) || compare(a.why, b.why));
 }
 
-const some = (list: string[], max: number) => (list.length <= max ? list.join(', ') : `${list.slice(0, max).join(', ')} and ${list.length - max} more`);
+const some = (list: string[], max: number) =>
+  list.length <= max ? list.join(', ') : `${list.slice(0, max).join(', ')} and ${list.length - max} more`;
 
 /** What a dry run prints. */
 export function summaryText(plan: MigrationPlan, waves: Wave[] | undefined): string {
@@ -119,7 +141,10 @@ export function summaryText(plan: MigrationPlan, waves: Wave[] | undefined): str
   for (const g of notMigrated) lines.push(`  ${g.setting} = ${g.value} (${some(g.objects, 3)}): ${g.why}`);
   const changed = groupFindings(plan.findings, 'Changed').length;
   const actions = groupFindings(plan.findings, 'Action').length;
-  lines.push('', `Also ${changed} settings carried over in another form and ${actions} actions before applying: MIGRATION-REPORT.md lists them.`);
+  lines.push(
+    '',
+    `Also ${changed} settings carried over in another form and ${actions} actions before applying: MIGRATION-REPORT.md lists them.`,
+  );
   return `${lines.join('\n')}\n`;
 }
 
@@ -145,19 +170,39 @@ export function reportMarkdown(plan: MigrationPlan, waves: Wave[] | undefined, c
     '',
   ];
   if (waves) {
-    out.push('## Waves', '', 'Apply `base/`, then one wave directory at a time; wait until its mailboxes are Ready (`kubectl wait --for=condition=Ready mailbox -l mailsync.dev/migration-wave=N`) before the next.', '');
+    out.push(
+      '## Waves',
+      '',
+      'Apply `base/`, then one wave directory at a time; wait until its mailboxes are Ready (`kubectl wait --for=condition=Ready mailbox -l mailsync.dev/migration-wave=N`) before the next.',
+      '',
+    );
     out.push(...mdTable(waveRows(waves)), '', `${waveTotals(waves)}.`, '');
   }
   const section = (title: string, kind: FindingKind, intro: string) => {
     const groups = groupFindings(plan.findings, kind);
     out.push(`## ${title}`, '', groups.length ? intro : 'None.', '');
-    if (groups.length) out.push(...mdTable([['Setting', 'Value in Dynamics', 'Where', 'What the import did and why'], ...groups.map((g) => [`\`${g.setting}\``, g.value, some(g.objects, 10), g.why])]), '');
+    if (groups.length)
+      out.push(
+        ...mdTable([
+          ['Setting', 'Value in Dynamics', 'Where', 'What the import did and why'],
+          ...groups.map((g) => [`\`${g.setting}\``, g.value, some(g.objects, 10), g.why]),
+        ]),
+        '',
+      );
   };
   section('Not migrated', 'NotMigrated', 'Settings the operator cannot honour as they are set in Dynamics.');
   section('Carried over in another form', 'Changed', 'Settings mapped to what the operator does instead.');
   section('Actions before applying', 'Action', 'Carried over, but someone must act before these work.');
-  out.push('## Secrets to fill', '', 'Create each before applying the objects that name it (from `secret-stubs.yaml`, or your secret manager). Never commit filled-in values.', '');
-  out.push(...mdTable([['Secret', 'Keys', 'Used by', 'Hint'], ...plan.secrets.map((s) => [s.name, s.keys.join(', '), s.usedBy, s.hint ?? ''])]), '');
+  out.push(
+    '## Secrets to fill',
+    '',
+    'Create each before applying the objects that name it (from `secret-stubs.yaml`, or your secret manager). Never commit filled-in values.',
+    '',
+  );
+  out.push(
+    ...mdTable([['Secret', 'Keys', 'Used by', 'Hint'], ...plan.secrets.map((s) => [s.name, s.keys.join(', '), s.usedBy, s.hint ?? ''])]),
+    '',
+  );
   return `${out.join('\n')}\n${cutoverSection(cutover)}`;
 }
 
@@ -167,11 +212,26 @@ export const CUTOVER_HEADING = '## Cut-over';
 export function cutoverSection(cutover: CutoverRecord[]): string {
   const out = [CUTOVER_HEADING, ''];
   if (!cutover.length) {
-    out.push('No mailbox handed over yet. `mailsync import dynamics --cutover --dry-run=false` hands over the Enabled ones (docs/migration.md).', '');
+    out.push(
+      'No mailbox handed over yet. `mailsync import dynamics --cutover --dry-run=false` hands over the Enabled ones (docs/migration.md).',
+      '',
+    );
   } else {
-    out.push('Mailboxes whose Dataverse delivery methods `--cutover` changed so that Dynamics stops processing them; `--rollback` restores the values before.', '');
-    const cols = (r: Record<string, number | null>) => Object.entries(r).map(([k, v]) => `${k}=${v}`).join(', ');
-    out.push(...mdTable([['Mailbox', 'Dataverse mailbox', 'Handed over', 'Before', 'After'], ...cutover.map((c) => [c.mailbox, c.mailboxId, c.directions.join(', '), cols(c.before), cols(c.after)])]), '');
+    out.push(
+      'Mailboxes whose Dataverse delivery methods `--cutover` changed so that Dynamics stops processing them; `--rollback` restores the values before.',
+      '',
+    );
+    const cols = (r: Record<string, number | null>) =>
+      Object.entries(r)
+        .map(([k, v]) => `${k}=${v}`)
+        .join(', ');
+    out.push(
+      ...mdTable([
+        ['Mailbox', 'Dataverse mailbox', 'Handed over', 'Before', 'After'],
+        ...cutover.map((c) => [c.mailbox, c.mailboxId, c.directions.join(', '), cols(c.before), cols(c.after)]),
+      ]),
+      '',
+    );
   }
   return out.join('\n');
 }

@@ -30,7 +30,10 @@ export function planWaves(mailboxes: { name: string; shared: boolean }[], size: 
   if (!Number.isInteger(size) || size < 1) throw new Error(`wave size must be a positive integer, not ${size}`);
   const chunks: { kind: Wave['kind']; mailboxes: string[] }[] = [];
   for (const kind of ['queues', 'users'] as const) {
-    const names = mailboxes.filter((m) => m.shared === (kind === 'queues')).map((m) => m.name).sort(compare);
+    const names = mailboxes
+      .filter((m) => m.shared === (kind === 'queues'))
+      .map((m) => m.name)
+      .sort(compare);
     for (let i = 0; i < names.length; i += size) chunks.push({ kind, mailboxes: names.slice(i, i + size) });
   }
   const width = Math.max(2, String(chunks.length).length);

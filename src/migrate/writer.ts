@@ -37,14 +37,19 @@ export function renderOutput(plan: MigrationPlan, waves: Wave[] | undefined, cut
   files.set('base/deployment.yaml', header + dump(plan.deployment));
   if (plan.profiles.length) files.set('base/emailserverprofiles.yaml', header + docs(plan.profiles));
   const byName = new Map(plan.mailboxes.map((m) => [m.manifest.metadata.name, m.manifest]));
-  const groups = waves ? waves.map((w) => ({ dir: `waves/${w.id}`, wave: w, names: w.mailboxes })) : [{ dir: 'mailboxes', wave: undefined, names: [...byName.keys()] }];
+  const groups = waves
+    ? waves.map((w) => ({ dir: `waves/${w.id}`, wave: w, names: w.mailboxes }))
+    : [{ dir: 'mailboxes', wave: undefined, names: [...byName.keys()] }];
   for (const g of groups) {
     if (!g.names.length) continue;
     const manifests = g.names.map((n) => {
       const m = byName.get(n)!;
       if (!g.wave) return m;
       const { name, namespace, annotations } = m.metadata;
-      return { ...m, metadata: { name, namespace, labels: { [WAVE_LABEL]: String(g.wave.index) }, ...(annotations ? { annotations } : {}) } };
+      return {
+        ...m,
+        metadata: { name, namespace, labels: { [WAVE_LABEL]: String(g.wave.index) }, ...(annotations ? { annotations } : {}) },
+      };
     });
     files.set(`${g.dir}/kustomization.yaml`, header + kustomization(['mailboxes.yaml']));
     files.set(`${g.dir}/mailboxes.yaml`, header + docs(manifests));

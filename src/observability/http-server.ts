@@ -24,7 +24,9 @@ export function parseListenAddress(value: string, flag = '--metrics-addr'): List
   const m = /^(?:\[([0-9a-fA-F:.]+)\]|([^:[\]]*)):(\d{1,5})$/.exec(v);
   const port = m ? Number(m[3]) : NaN;
   if (!m || port > 65535) {
-    throw new Error(`${flag}="${value}" is not a listen address: use HOST:PORT or :PORT (for example ":8080" or "127.0.0.1:8080"), or "0" to switch the server off`);
+    throw new Error(
+      `${flag}="${value}" is not a listen address: use HOST:PORT or :PORT (for example ":8080" or "127.0.0.1:8080"), or "0" to switch the server off`,
+    );
   }
   const host = m[1] ?? (m[2] || undefined);
   return { host, port };

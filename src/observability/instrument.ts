@@ -6,7 +6,14 @@ import { mailboxKind } from '../api/types.js';
 import type { Direction as TestDirection, MailboxTesting, TestOutcome } from '../domain/testing-ports.js';
 import type { ReconcileHook } from '../kube/workqueue.js';
 import type { MailboxLabels, SyncMetricsHooks } from '../sync/status-reporter.js';
-import { countMailboxStates, crmReachability, pausedRollouts, type DeploymentLike, type MailboxLike, type ProfileLike } from './mailbox-state.js';
+import {
+  countMailboxStates,
+  crmReachability,
+  pausedRollouts,
+  type DeploymentLike,
+  type MailboxLike,
+  type ProfileLike,
+} from './mailbox-state.js';
 import { directionLabel, type Metrics, type QueueLike, type ReconcileKind } from './metrics.js';
 
 /**
@@ -48,7 +55,11 @@ export function instrumentTesting(inner: MailboxTesting, metrics: Metrics): Mail
 /** The parts of controllers/Manager used here (structural, so tests can pass a stand-in). */
 export interface InstrumentableManager {
   queues: Record<string, QueueLike>;
-  caches: { mailboxes: { list(namespace?: string): MailboxLike[] }; deployments: { list(namespace?: string): DeploymentLike[] }; profiles: { list(namespace?: string): ProfileLike[] } };
+  caches: {
+    mailboxes: { list(namespace?: string): MailboxLike[] };
+    deployments: { list(namespace?: string): DeploymentLike[] };
+    profiles: { list(namespace?: string): ProfileLike[] };
+  };
   aroundReconcile(hook: ReconcileHook): void;
 }
 
@@ -76,7 +87,9 @@ export interface InstrumentOptions {
 export function instrumentManager(manager: InstrumentableManager, metrics: Metrics, opts: InstrumentOptions = {}): void {
   const active = opts.active ?? (() => true);
   manager.aroundReconcile((queue, run) => (KINDS[queue] ? metrics.timeReconcile(KINDS[queue], run) : run()));
-  metrics.observeQueues(Object.fromEntries(Object.entries(manager.queues).map(([name, q]) => [name, { len: () => (active() ? q.len() : 0) }])));
+  metrics.observeQueues(
+    Object.fromEntries(Object.entries(manager.queues).map(([name, q]) => [name, { len: () => (active() ? q.len() : 0) }])),
+  );
   metrics.setMailboxSource(() => (active() ? countMailboxStates(manager.caches.mailboxes.list()) : []));
   metrics.setCrmSource(() => (active() ? crmReachability(manager.caches.deployments.list()) : []));
   metrics.setRolloutSource(() => (active() ? pausedRollouts(manager.caches.profiles.list()) : []));

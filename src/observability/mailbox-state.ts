@@ -76,10 +76,15 @@ export function countMailboxStates(mailboxes: Iterable<MailboxLike>): MailboxSta
     const s = mailboxState(m);
     g.counts.set(s, g.counts.get(s)! + 1);
   }
-  return [...groups.values()].flatMap((g) => [...g.counts].map(([state, count]) => ({ state, namespace: g.namespace, profile: g.profile, ownerKind: g.ownerKind, count })));
+  return [...groups.values()].flatMap((g) =>
+    [...g.counts].map(([state, count]) => ({ state, namespace: g.namespace, profile: g.profile, ownerKind: g.ownerKind, count })),
+  );
 }
 
-type Conditioned = { metadata: { namespace?: string; name?: string }; status?: { conditions?: { type: string; status: string; reason?: string }[] } };
+type Conditioned = {
+  metadata: { namespace?: string; name?: string };
+  status?: { conditions?: { type: string; status: string; reason?: string }[] };
+};
 export type DeploymentLike = Conditioned;
 export type ProfileLike = Conditioned;
 
@@ -94,7 +99,11 @@ export function crmReachability(deployments: Iterable<DeploymentLike>): { namesp
   for (const d of deployments) {
     const ready = d.status?.conditions?.find((c) => c.type === 'Ready');
     if (!ready) continue;
-    out.push({ namespace: d.metadata.namespace ?? '', deployment: d.metadata.name ?? '', value: ready.status !== 'True' && isFailureReason(ready.reason ?? '') ? 0 : 1 });
+    out.push({
+      namespace: d.metadata.namespace ?? '',
+      deployment: d.metadata.name ?? '',
+      value: ready.status !== 'True' && isFailureReason(ready.reason ?? '') ? 0 : 1,
+    });
   }
   return out;
 }

@@ -138,7 +138,8 @@ export function createMetrics(opts: MetricsOptions = {}): Metrics {
       if (!mailboxSource) return;
       // Reset first: a namespace or profile that disappeared must not keep reporting its last counts.
       this.reset();
-      for (const c of mailboxSource()) this.set({ state: c.state, namespace: c.namespace, owner_kind: c.ownerKind, profile: c.profile }, c.count);
+      for (const c of mailboxSource())
+        this.set({ state: c.state, namespace: c.namespace, owner_kind: c.ownerKind, profile: c.profile }, c.count);
     },
   });
   let crmSource: (() => Iterable<{ namespace: string; deployment: string; value: number }>) | undefined;
@@ -191,7 +192,8 @@ export function createMetrics(opts: MetricsOptions = {}): Metrics {
       observe: (labels, seconds) => syncLatency.observe(labels, seconds),
       // The receipt time comes from the mail server's clock; clamp so clock skew between it and
       // this host cannot record a negative latency.
-      observeSince: (labels, receivedAt, now = new Date()) => syncLatency.observe(labels, Math.max(0, (now.getTime() - receivedAt.getTime()) / 1000)),
+      observeSince: (labels, receivedAt, now = new Date()) =>
+        syncLatency.observe(labels, Math.max(0, (now.getTime() - receivedAt.getTime()) / 1000)),
     },
     tests: { inc: (labels) => tests.inc(labels) },
     reconcile: { observe: observeReconcile },

@@ -47,9 +47,7 @@ export class EventLoopMonitor {
   private expected = 0;
   private samples: { at: number; lagMs: number }[] = [];
 
-  constructor(
-    private readonly opts: { intervalMs?: number; maxLagMs?: number; windowMs?: number; now?: () => number } = {},
-  ) {}
+  constructor(private readonly opts: { intervalMs?: number; maxLagMs?: number; windowMs?: number; now?: () => number } = {}) {}
 
   private get intervalMs() {
     return this.opts.intervalMs ?? 500;

@@ -90,7 +90,12 @@ export class DirectionHealth {
     const changed = !prev || prev.reason !== next.reason || prev.failures !== next.failures || next.permanent || next.exhausted;
     const stop = next.permanent || next.exhausted;
     this.attempts++;
-    const retryInMs = stop ? 0 : retryDelay(this.attempts, { baseMs: 1000, maxMs: this.policy.reconnectMaxMs, jitter: 0.2 }, f.retryAfterMs, { maxHintMs: MAX_RETRY_AFTER_MS, random: this.random });
+    const retryInMs = stop
+      ? 0
+      : retryDelay(this.attempts, { baseMs: 1000, maxMs: this.policy.reconnectMaxMs, jitter: 0.2 }, f.retryAfterMs, {
+          maxHintMs: MAX_RETRY_AFTER_MS,
+          random: this.random,
+        });
     return { ...(changed ? { report: next } : {}), stop, retryInMs };
   }
 }

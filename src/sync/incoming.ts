@@ -217,7 +217,10 @@ export class IncomingSync {
       result.filtered++;
       return false;
     }
-    const parsed = await (this.opts.parser ?? inlineParser).parse(m.raw.source, { maxAttachmentBytes: mb.maxAttachmentBytes, unwrapForwarded: mb.forwardMailbox });
+    const parsed = await (this.opts.parser ?? inlineParser).parse(m.raw.source, {
+      maxAttachmentBytes: mb.maxAttachmentBytes,
+      unwrapForwarded: mb.forwardMailbox,
+    });
     if (!parsed.ok) {
       await this.reject(m, parsed.reason, parsed.message, result);
       return false;
@@ -230,11 +233,16 @@ export class IncomingSync {
       if (!forwarder) {
         const why = by
           ? `forwarded by ${by}, which is not the address of a mailbox of this Deployment whose incoming delivery method is ForwardMailbox (or that mailbox is suspended or not approved)`
-          : 'not a forwarded message: a forward mailbox takes mail forwarded as an attachment (message/rfc822) by its Deployment\'s mailboxes';
+          : "not a forwarded message: a forward mailbox takes mail forwarded as an attachment (message/rfc822) by its Deployment's mailboxes";
         await this.reject(m, 'NotFromForwardingMailbox', `${why}; skipped`, result);
         return false;
       }
-      owner = { ownerKind: forwarder.ownerKind, ownerName: forwarder.ownerName, filtering: forwarder.filtering, forwardedBy: { mailbox: forwarder.key, address: forwarder.address } };
+      owner = {
+        ownerKind: forwarder.ownerKind,
+        ownerName: forwarder.ownerName,
+        filtering: forwarder.filtering,
+        forwardedBy: { mailbox: forwarder.key, address: forwarder.address },
+      };
     } else if (mb.ownerKind && mb.ownerName) {
       owner = { ownerKind: mb.ownerKind, ownerName: mb.ownerName, filtering: mb.filtering };
     } else {
@@ -319,7 +327,10 @@ export class IncomingSync {
       return crmEmailId ? { crmEmailId, by: 'TrackingToken' } : undefined;
     }
     if (!headers) return undefined;
-    return (await find(email.references.slice().reverse(), 'References')) ?? (await find([messageIdOfConversation(email.threadIndex, this.mailbox.address)], 'ThreadIndex'));
+    return (
+      (await find(email.references.slice().reverse(), 'References')) ??
+      (await find([messageIdOfConversation(email.threadIndex, this.mailbox.address)], 'ThreadIndex'))
+    );
   }
 
   /** A message the Deployment does not track. */

@@ -190,31 +190,34 @@ class Direction {
     private readonly followUpMs?: number,
   ) {
     this.health = new DirectionHealth(policy);
-    this.loop = new Loop(async (timer) => {
-      const startedAt = Date.now();
-      let counts: CycleCounts;
-      try {
-        counts = await cycle(timer);
-      } catch (err) {
-        if (!this.stopping() && !this.loop.stopped) this.fail(err, startedAt);
-        return;
-      }
-      const found = Object.values(counts).some((n) => !!n);
-      this.delay = this.cadence.next(found);
-      if (found && this.followUpMs !== undefined && !this.followUp) {
-        // Mail comes in bursts, and a notification can be lost in the moment after a cycle (Dovecot
-        // hands an idle client over to imap-hibernate then, and mail arriving during the hand-over
-        // is announced to nobody): one more look shortly after catches it within seconds.
-        this.followUp = setTimeout(() => {
-          this.followUp = undefined;
-          this.loop.wake();
-        }, this.followUpMs);
-        this.followUp.unref();
-      }
-      const was = this.health.ok();
-      if (was) this.reporter.recovered?.(this.name, was);
-      this.reporter.cycleSucceeded?.(this.name, counts, new Date(Date.now() + this.delay), this.cadence.intervalMs);
-    }, () => this.delay);
+    this.loop = new Loop(
+      async (timer) => {
+        const startedAt = Date.now();
+        let counts: CycleCounts;
+        try {
+          counts = await cycle(timer);
+        } catch (err) {
+          if (!this.stopping() && !this.loop.stopped) this.fail(err, startedAt);
+          return;
+        }
+        const found = Object.values(counts).some((n) => !!n);
+        this.delay = this.cadence.next(found);
+        if (found && this.followUpMs !== undefined && !this.followUp) {
+          // Mail comes in bursts, and a notification can be lost in the moment after a cycle (Dovecot
+          // hands an idle client over to imap-hibernate then, and mail arriving during the hand-over
+          // is announced to nobody): one more look shortly after catches it within seconds.
+          this.followUp = setTimeout(() => {
+            this.followUp = undefined;
+            this.loop.wake();
+          }, this.followUpMs);
+          this.followUp.unref();
+        }
+        const was = this.health.ok();
+        if (was) this.reporter.recovered?.(this.name, was);
+        this.reporter.cycleSucceeded?.(this.name, counts, new Date(Date.now() + this.delay), this.cadence.intervalMs);
+      },
+      () => this.delay,
+    );
   }
 
   /** Ends the follow-up look (the syncer stops). */
@@ -265,8 +268,13 @@ export class MailboxSyncer {
     const p = this.parts;
     const r = this.reporter;
     const policy = p.retry ?? DEFAULT_RETRY_POLICY;
-    const direction = (name: SyncDirection, cycle: (timer: boolean) => Promise<CycleCounts>, cadence: Cadence, close: () => Promise<void>, followUpMs?: number) =>
-      new Direction(name, cycle, cadence, policy, r, close, () => this.stopping, followUpMs);
+    const direction = (
+      name: SyncDirection,
+      cycle: (timer: boolean) => Promise<CycleCounts>,
+      cadence: Cadence,
+      close: () => Promise<void>,
+      followUpMs?: number,
+    ) => new Direction(name, cycle, cadence, policy, r, close, () => this.stopping, followUpMs);
     const incomingPart = p.incoming;
     if (incomingPart) {
       // Explicit delegation: the reporter is a class instance, whose methods a spread would drop.
@@ -283,16 +291,27 @@ export class MailboxSyncer {
         return sentItems ? { ...inbox, sentItems } : inbox;
       };
       const sync = (source: IncomingSource, sent: boolean) =>
-        new IncomingSync(sent ? { ...p.mailbox, sentItems: true, forwardMailbox: false, deleteAfterProcessing: false, moveFailedToUndeliverable: false } : p.mailbox, source, p.crm, {
-          delivered: (email, created, at) => r.delivered?.(email, created, at),
-          filtered: (id) => r.filtered?.(id),
-          rejected: (id, reason, message) => r.rejected?.(id, reason, message),
-          checkpoint: async (cp, passed) => {
-            this.checkpoint = merge(cp, sent);
-            await r.checkpoint?.(this.checkpoint, passed);
+        new IncomingSync(
+          sent
+            ? { ...p.mailbox, sentItems: true, forwardMailbox: false, deleteAfterProcessing: false, moveFailedToUndeliverable: false }
+            : p.mailbox,
+          source,
+          p.crm,
+          {
+            delivered: (email, created, at) => r.delivered?.(email, created, at),
+            filtered: (id) => r.filtered?.(id),
+            rejected: (id, reason, message) => r.rejected?.(id, reason, message),
+            checkpoint: async (cp, passed) => {
+              this.checkpoint = merge(cp, sent);
+              await r.checkpoint?.(this.checkpoint, passed);
+            },
           },
-        }, p.parser ? { parser: p.parser } : {});
-      const syncs = [{ sync: sync(incomingPart.source, false), sent: false }, ...(incomingPart.sentItems ? [{ sync: sync(incomingPart.sentItems, true), sent: true }] : [])];
+          p.parser ? { parser: p.parser } : {},
+        );
+      const syncs = [
+        { sync: sync(incomingPart.source, false), sent: false },
+        ...(incomingPart.sentItems ? [{ sync: sync(incomingPart.sentItems, true), sent: true }] : []),
+      ];
       const d = direction(
         'incoming',
         async (timer) => {
@@ -328,16 +347,31 @@ export class MailboxSyncer {
       // Outgoing keeps a fixed interval: the CRM, not the mailbox, decides when there is mail to send.
       const fixed = (ms: number) => new AdaptiveCadence({ minMs: ms, maxMs: ms });
       if (!p.pendingFeed) {
-        this.directions.push(direction('outgoing', async () => ({ ...(await outgoing.runOnce(OUTGOING_BATCH)) }), fixed(p.outgoingIntervalMs), close));
+        this.directions.push(
+          direction('outgoing', async () => ({ ...(await outgoing.runOnce(OUTGOING_BATCH)) }), fixed(p.outgoingIntervalMs), close),
+        );
       } else {
-        const d = direction('outgoing', this.fedCycle(outgoing, () => d.loop.wake()), fixed(p.outgoingIntervalMs * 10), close);
+        const d = direction(
+          'outgoing',
+          this.fedCycle(outgoing, () => d.loop.wake()),
+          fixed(p.outgoingIntervalMs * 10),
+          close,
+        );
         this.feed = p.pendingFeed.subscribe(p.outgoingMailbox.address, () => d.loop.wake());
         this.directions.push(d);
       }
     }
     const actPart = p.act;
     // ACT keeps its own adaptive interval (src/act); status shows no pollInterval for it.
-    if (actPart) this.directions.push(direction('appointmentsContactsTasks', () => actPart.cycle(r), { next: () => actPart.intervalMs() }, async () => undefined));
+    if (actPart)
+      this.directions.push(
+        direction(
+          'appointmentsContactsTasks',
+          () => actPart.cycle(r),
+          { next: () => actPart.intervalMs() },
+          async () => undefined,
+        ),
+      );
     this.directions.forEach((d) => d.loop.start());
   }
 

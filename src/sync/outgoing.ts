@@ -66,7 +66,19 @@ type Attachments = NonNullable<OutgoingMessage['attachments']>;
 
 export type SendOutcome = 'not-sent-transient' | 'not-sent-permanent' | 'rejected' | 'unknown';
 
-const NEVER_CONNECTED = new Set(['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'EHOSTUNREACH', 'ENETUNREACH', 'EAUTH', 'ETLS', 'CERT_HAS_EXPIRED', 'DEPTH_ZERO_SELF_SIGNED_CERT', 'SELF_SIGNED_CERT_IN_CHAIN', 'UNABLE_TO_VERIFY_LEAF_SIGNATURE']);
+const NEVER_CONNECTED = new Set([
+  'ECONNREFUSED',
+  'ENOTFOUND',
+  'EAI_AGAIN',
+  'EHOSTUNREACH',
+  'ENETUNREACH',
+  'EAUTH',
+  'ETLS',
+  'CERT_HAS_EXPIRED',
+  'DEPTH_ZERO_SELF_SIGNED_CERT',
+  'SELF_SIGNED_CERT_IN_CHAIN',
+  'UNABLE_TO_VERIFY_LEAF_SIGNATURE',
+]);
 
 /** Walks an error and its causes for the facts that tell whether the message left us. */
 export function sendOutcome(err: unknown): SendOutcome {
@@ -86,9 +98,18 @@ export function sendOutcome(err: unknown): SendOutcome {
   // Refusals about the account (credentials, send-as rights) are not about this email: it waits.
   const aboutAccount = reason === 'AuthenticationFailed' || reason === 'SendAsDenied';
   if (facts.smtp !== undefined) return facts.smtp >= 500 ? (aboutAccount ? 'not-sent-permanent' : 'rejected') : 'not-sent-transient';
-  if (facts.http !== undefined) return facts.http >= 500 || facts.http === 429 ? 'not-sent-transient' : facts.http === 401 || facts.http === 403 || aboutAccount ? 'not-sent-permanent' : 'rejected';
+  if (facts.http !== undefined)
+    return facts.http >= 500 || facts.http === 429
+      ? 'not-sent-transient'
+      : facts.http === 401 || facts.http === 403 || aboutAccount
+        ? 'not-sent-permanent'
+        : 'rejected';
   if (aboutAccount || reason === 'TLSError' || reason === 'UnsupportedConfiguration') return 'not-sent-permanent';
-  if (facts.codes.some((c) => NEVER_CONNECTED.has(c)) || facts.commands.some((c) => c === 'CONN' || c.startsWith('AUTH') || c === 'STARTTLS' || c === 'EHLO')) return 'not-sent-transient';
+  if (
+    facts.codes.some((c) => NEVER_CONNECTED.has(c)) ||
+    facts.commands.some((c) => c === 'CONN' || c.startsWith('AUTH') || c === 'STARTTLS' || c === 'EHLO')
+  )
+    return 'not-sent-transient';
   return 'unknown';
 }
 
@@ -153,7 +174,12 @@ export class OutgoingSync {
 
   private async sendOne(p: PendingEmail, result: OutgoingResult): Promise<void> {
     if (p.state === 'Sending') {
-      await this.fail(p.crmEmailId, 'SendOutcomeUnknown', 'an earlier attempt was interrupted and may have been delivered; not re-sent automatically: check with the recipient and resend from the CRM if needed', result);
+      await this.fail(
+        p.crmEmailId,
+        'SendOutcomeUnknown',
+        'an earlier attempt was interrupted and may have been delivered; not re-sent automatically: check with the recipient and resend from the CRM if needed',
+        result,
+      );
       return;
     }
     const size = (p.attachments ?? []).reduce((n, a) => n + Math.max(0, a.size), 0);
@@ -188,7 +214,12 @@ export class OutgoingSync {
         return;
       }
       if (outcome === 'unknown') {
-        await this.fail(p.crmEmailId, 'SendOutcomeUnknown', `the connection failed after the message was transmitted (${redact(e.message)}); not re-sent automatically`, result);
+        await this.fail(
+          p.crmEmailId,
+          'SendOutcomeUnknown',
+          `the connection failed after the message was transmitted (${redact(e.message)}); not re-sent automatically`,
+          result,
+        );
         return;
       }
       // Certainly not sent, and the cause is the server or the credentials, not this email:
@@ -209,7 +240,13 @@ export class OutgoingSync {
   private async attachmentsOf(p: PendingEmail, result: OutgoingResult): Promise<Attachments | undefined> {
     const out: Attachments = [];
     try {
-      for (const a of p.attachments ?? []) out.push({ filename: a.filename, contentType: a.contentType, content: await this.contentOf(p.crmEmailId, a), ...(a.contentId ? { cid: a.contentId } : {}) });
+      for (const a of p.attachments ?? [])
+        out.push({
+          filename: a.filename,
+          contentType: a.contentType,
+          content: await this.contentOf(p.crmEmailId, a),
+          ...(a.contentId ? { cid: a.contentId } : {}),
+        });
     } catch (err) {
       // A CRM that is down or throttling is not this email's fault: the cycle ends, nothing is counted.
       if (err instanceof CrmError && CRM_WIDE.has(err.reason)) throw err;
@@ -221,7 +258,12 @@ export class OutgoingSync {
         return undefined;
       }
       this.fetchFailures.delete(p.crmEmailId);
-      await this.fail(p.crmEmailId, 'AttachmentUnavailable', `not sent: an attachment could not be fetched from the CRM in ${attempts} attempts (${why}); check the attachment in the CRM and send the email again`, result);
+      await this.fail(
+        p.crmEmailId,
+        'AttachmentUnavailable',
+        `not sent: an attachment could not be fetched from the CRM in ${attempts} attempts (${why}); check the attachment in the CRM and send the email again`,
+        result,
+      );
       return undefined;
     }
     this.fetchFailures.delete(p.crmEmailId);

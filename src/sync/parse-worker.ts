@@ -15,6 +15,14 @@ parentPort?.on('message', (task: ParseTask) => {
   void parseMessage(raw, task.opts).then(
     (result) => parentPort!.postMessage({ id: task.id, result }),
     // parseMessage reports problems as results; anything thrown is a defect, still per message.
-    (err: unknown) => parentPort!.postMessage({ id: task.id, result: { ok: false, reason: 'CorruptMessage', message: `the message could not be parsed: ${(err as Error)?.message ?? String(err)}` } }),
+    (err: unknown) =>
+      parentPort!.postMessage({
+        id: task.id,
+        result: {
+          ok: false,
+          reason: 'CorruptMessage',
+          message: `the message could not be parsed: ${(err as Error)?.message ?? String(err)}`,
+        },
+      }),
   );
 });

@@ -6,11 +6,13 @@ import { simpleParser, type AddressObject, type ParsedMail } from 'mailparser';
 import type { IncomingEmail, Party } from '../crm/types.js';
 import { guardMessage, type GuardLimits, DEFAULT_GUARD_LIMITS } from './mime-guard.js';
 
-export type ParsedEmail = Omit<IncomingEmail, 'mailbox' | 'mailboxAddress' | 'ownerKind' | 'ownerName' | 'forwardedBy' | 'sent' | 'sourceId' | 'regarding' | 'trackingToken'>;
+export type ParsedEmail = Omit<
+  IncomingEmail,
+  'mailbox' | 'mailboxAddress' | 'ownerKind' | 'ownerName' | 'forwardedBy' | 'sent' | 'sourceId' | 'regarding' | 'trackingToken'
+>;
 
 export type ParseResult =
-  | { ok: true; email: ParsedEmail; forwardedBy?: Party }
-  | { ok: false; reason: 'CorruptMessage' | 'AttachmentTooLarge'; message: string };
+  { ok: true; email: ParsedEmail; forwardedBy?: Party } | { ok: false; reason: 'CorruptMessage' | 'AttachmentTooLarge'; message: string };
 
 export interface ParseOptions {
   maxAttachmentBytes: number;
@@ -23,7 +25,10 @@ const stripBrackets = (id: string) => id.trim().replace(/^<|>$/g, '');
 
 function parties(a: AddressObject | AddressObject[] | undefined): Party[] {
   const list = Array.isArray(a) ? a : a ? [a] : [];
-  return list.flatMap((o) => o.value).filter((v) => v.address).map((v) => ({ address: v.address!.toLowerCase(), ...(v.name ? { name: v.name } : {}) }));
+  return list
+    .flatMap((o) => o.value)
+    .filter((v) => v.address)
+    .map((v) => ({ address: v.address!.toLowerCase(), ...(v.name ? { name: v.name } : {}) }));
 }
 
 function references(p: ParsedMail): string[] {
@@ -47,7 +52,12 @@ function toEmail(p: ParsedMail, raw: Buffer): ParsedEmail {
     inReplyTo: p.inReplyTo ? stripBrackets(p.inReplyTo) : undefined,
     references: references(p),
     threadIndex: typeof threadIndex === 'string' ? threadIndex : undefined,
-    attachments: p.attachments.map((a) => ({ filename: a.filename ?? 'attachment', contentType: a.contentType, size: a.size, contentBase64: a.content.toString('base64') })),
+    attachments: p.attachments.map((a) => ({
+      filename: a.filename ?? 'attachment',
+      contentType: a.contentType,
+      size: a.size,
+      contentBase64: a.content.toString('base64'),
+    })),
   };
 }
 

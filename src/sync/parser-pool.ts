@@ -150,7 +150,11 @@ export class ParserPool implements MessageParser {
         this.quarantine = undefined;
         // Alone on its thread and it died again: this message is the cause.
         for (const culprit of t.tasks.values()) {
-          culprit.resolve({ ok: false, reason: 'CorruptMessage', message: `the message parser failed on this message (${why}); it is skipped so the messages after it go on` });
+          culprit.resolve({
+            ok: false,
+            reason: 'CorruptMessage',
+            message: `the message parser failed on this message (${why}); it is skipped so the messages after it go on`,
+          });
         }
         this.nextSuspect();
       });

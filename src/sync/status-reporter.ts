@@ -24,10 +24,18 @@ import type { Checkpoint } from './incoming.js';
 import type { CycleCounts, NotificationState, SyncDirection, SyncReporter } from './mailbox-syncer.js';
 
 const iso = (d: Date) => d.toISOString().replace(/\.\d{3}Z$/, 'Z');
-const NAMES: Record<SyncDirection, string> = { incoming: 'incoming', outgoing: 'outgoing', appointmentsContactsTasks: 'appointments, contacts and tasks' };
+const NAMES: Record<SyncDirection, string> = {
+  incoming: 'incoming',
+  outgoing: 'outgoing',
+  appointmentsContactsTasks: 'appointments, contacts and tasks',
+};
 const METRIC_DIRECTION: Record<SyncDirection, 'in' | 'out' | 'act'> = { incoming: 'in', outgoing: 'out', appointmentsContactsTasks: 'act' };
 type ActTotals = NonNullable<MailboxStatusT['act']>;
-const ACT_KIND_STATUS: Record<string, 'appointments' | 'contacts' | 'tasks'> = { appointment: 'appointments', contact: 'contacts', task: 'tasks' };
+const ACT_KIND_STATUS: Record<string, 'appointments' | 'contacts' | 'tasks'> = {
+  appointment: 'appointments',
+  contact: 'contacts',
+  task: 'tasks',
+};
 const ACT_COUNTS = ['created', 'updated', 'deleted', 'unlinked', 'conflicts', 'failed'] as const;
 /** How many per-item failures status.recentFailures keeps. */
 export const RECENT_FAILURES = 10;
@@ -157,7 +165,10 @@ export class MailboxStatusReporter implements SyncReporter {
   private itemFailed(direction: 'in' | 'out' | 'act', item: string, reason: string, message: string, what: string): void {
     const text = redact(message);
     this.counts.failed++;
-    this.recentFailures = [{ time: iso(new Date()), direction, reason, item: item.slice(0, 1024), message: text.slice(0, 2048) }, ...this.recentFailures].slice(0, RECENT_FAILURES);
+    this.recentFailures = [
+      { time: iso(new Date()), direction, reason, item: item.slice(0, 1024), message: text.slice(0, 2048) },
+      ...this.recentFailures,
+    ].slice(0, RECENT_FAILURES);
     this.metrics.failed?.(reason, direction, this.labels);
     this.logger.warn({ direction, reason, item }, `${what}: ${text}`);
     this.touch();
@@ -192,7 +203,8 @@ export class MailboxStatusReporter implements SyncReporter {
     this.logger.info({ method: state.method }, `incoming notifications: ${message}`);
     // An Event when push that was wanted is not available, and when it works again; not for every
     // change of subscription, nor for a profile that asks for polling.
-    if (!push && state.fallback && before?.method !== 'Polling') void this.events.record(this.mbx, 'Warning', 'NotificationsUnavailable', message);
+    if (!push && state.fallback && before?.method !== 'Polling')
+      void this.events.record(this.mbx, 'Warning', 'NotificationsUnavailable', message);
     else if (push && before?.method === 'Polling') void this.events.record(this.mbx, 'Normal', 'NotificationsActive', message);
   }
 
@@ -200,7 +212,11 @@ export class MailboxStatusReporter implements SyncReporter {
     const s = (this.sync[direction] ??= {});
     const message = redact(failure.message);
     this.metrics.failed?.(failure.reason, METRIC_DIRECTION[direction], this.labels);
-    if (failure.serverText) this.logger.debug({ direction, reason: failure.reason, serverText: failure.serverText }, `${NAMES[direction]} attempt failed; what the server said`);
+    if (failure.serverText)
+      this.logger.debug(
+        { direction, reason: failure.reason, serverText: failure.serverText },
+        `${NAMES[direction]} attempt failed; what the server said`,
+      );
     if (nextAt) s.nextSyncTime = iso(nextAt);
     else delete s.nextSyncTime;
     if (!state) {
@@ -221,7 +237,10 @@ export class MailboxStatusReporter implements SyncReporter {
       : state.permanent
         ? `${NAMES[direction]} sync failed: ${message}; the direction stopped: no further sign-in until its configuration changes or a test is requested`
         : `${NAMES[direction]} sync failing: ${message}; retrying${nextAt ? ` at ${iso(nextAt)}` : ''} (transient failure ${state.failures} counted against the budget)`;
-    this.logger.warn({ direction, reason: state.reason, permanent: state.permanent, exhausted: state.exhausted, failures: state.failures }, what);
+    this.logger.warn(
+      { direction, reason: state.reason, permanent: state.permanent, exhausted: state.exhausted, failures: state.failures },
+      what,
+    );
     this.touch();
     void this.events.record(this.mbx, 'Warning', state.exhausted ? 'TooManyTransientFailures' : state.reason, what);
   }
@@ -242,10 +261,18 @@ export class MailboxStatusReporter implements SyncReporter {
     if (failing) {
       const [d, s] = failing;
       const f = s.failure!;
-      return { status: 'False', reason: f.exhausted ? 'TooManyTransientFailures' : f.reason, message: `${NAMES[d]} sync failed: ${f.message}` };
+      return {
+        status: 'False',
+        reason: f.exhausted ? 'TooManyTransientFailures' : f.reason,
+        message: `${NAMES[d]} sync failed: ${f.message}`,
+      };
     }
     if (!entries.some(([, s]) => s.lastSyncTime)) return undefined;
-    return { status: 'True', reason: 'Synced', message: `last cycles succeeded (${entries.map(([d]) => NAMES[d]).join(', ')}); ${this.counts.received} received, ${this.counts.sent} sent, ${this.counts.failed} not processed` };
+    return {
+      status: 'True',
+      reason: 'Synced',
+      message: `last cycles succeeded (${entries.map(([d]) => NAMES[d]).join(', ')}); ${this.counts.received} received, ${this.counts.sent} sent, ${this.counts.failed} not processed`,
+    };
   }
 
   private touch(): void {
@@ -270,7 +297,13 @@ export class MailboxStatusReporter implements SyncReporter {
   private async flush(): Promise<void> {
     if (!this.dirty) return;
     this.dirty = false;
-    const ref = { group: GROUP, version: VERSION, plural: 'mailboxes', namespace: this.mbx.metadata.namespace, name: this.mbx.metadata.name };
+    const ref = {
+      group: GROUP,
+      version: VERSION,
+      plural: 'mailboxes',
+      namespace: this.mbx.metadata.namespace,
+      name: this.mbx.metadata.name,
+    };
     for (let attempt = 0; attempt < 5; attempt++) {
       try {
         // Read fresh: the controller writes the same status (its conditions), so we patch with
@@ -283,8 +316,15 @@ export class MailboxStatusReporter implements SyncReporter {
         if (this.act) next.act = structuredClone(this.act);
         if (this.recentFailures.length) next.recentFailures = this.recentFailures as RecentFailures;
         const times = Object.values(next.sync ?? {});
-        const last = times.map((s) => s.lastSyncTime).filter((t): t is string => !!t).sort().pop();
-        const upcoming = times.map((s) => s.nextSyncTime).filter((t): t is string => !!t).sort()[0];
+        const last = times
+          .map((s) => s.lastSyncTime)
+          .filter((t): t is string => !!t)
+          .sort()
+          .pop();
+        const upcoming = times
+          .map((s) => s.nextSyncTime)
+          .filter((t): t is string => !!t)
+          .sort()[0];
         if (last) next.lastSyncTime = last;
         if (upcoming) next.nextSyncTime = upcoming;
         else delete next.nextSyncTime;

@@ -115,7 +115,8 @@ export class SyncWorker {
     const secret = (sec: { metadata: { namespace: string; name: string } }) => {
       const { namespace: ns, name } = sec.metadata;
       for (const d of this.caches.deployments.list(ns)) if (d.spec.crm.credentialsSecretRef?.name === name) deployment(d);
-      for (const p of this.caches.profiles.list(ns)) if (referencedObjects(p.spec).some((r) => r.kind === 'Secret' && r.name === name)) profile(p);
+      for (const p of this.caches.profiles.list(ns))
+        if (referencedObjects(p.spec).some((r) => r.kind === 'Secret' && r.name === name)) profile(p);
     };
     this.caches.secrets.addHandlers({ onAdd: secret, onUpdate: secret, onDelete: secret });
     this.shards.onChange(() => {
@@ -142,7 +143,9 @@ export class SyncWorker {
     // Coalesce bursts of cache events (a status write, a list) into one pass.
     this.timer = setTimeout(() => {
       this.timer = undefined;
-      this.reconciling = this.reconciling.then(() => this.reconcile()).catch((err) => this.opts.logger.error(`sync worker: ${(err as Error).message}`));
+      this.reconciling = this.reconciling
+        .then(() => this.reconcile())
+        .catch((err) => this.opts.logger.error(`sync worker: ${(err as Error).message}`));
     }, 100);
   }
 
@@ -171,12 +174,25 @@ export class SyncWorker {
       outgoing,
       act,
       deployment.metadata.generation,
-      deployment.spec.crm.credentialsSecretRef?.name && this.caches.secrets.get(ns, deployment.spec.crm.credentialsSecretRef.name)?.metadata.resourceVersion,
+      deployment.spec.crm.credentialsSecretRef?.name &&
+        this.caches.secrets.get(ns, deployment.spec.crm.credentialsSecretRef.name)?.metadata.resourceVersion,
     ].join('|');
     const forwarders = m.spec.forwardMailbox ? forwardingMailboxes(this.caches, m) : undefined;
     const isInternal = internalAddresses(this.caches, m);
     const liveWorkers = () => this.shards.workerCount;
-    return { mailbox: m, profile, deployment, lookups: secretSource(this.caches, ns, this.clients), incoming, outgoing, act, signature, isInternal, liveWorkers, ...(forwarders ? { forwarders } : {}) };
+    return {
+      mailbox: m,
+      profile,
+      deployment,
+      lookups: secretSource(this.caches, ns, this.clients),
+      incoming,
+      outgoing,
+      act,
+      signature,
+      isInternal,
+      liveWorkers,
+      ...(forwarders ? { forwarders } : {}),
+    };
   }
 
   /** The profile spec of the revision the mailbox runs on; the current spec when that record is gone. */
@@ -186,7 +202,10 @@ export class SyncWorker {
     const key = keyOf(m);
     if (!this.warnedSpec.has(key)) {
       this.warnedSpec.add(key);
-      this.opts.logger.warn({ mailbox: key, revision: m.status?.revision }, `revision ${m.status?.revision} of profile "${profile.metadata.name}" is not recorded in its status.revisions; running on the current spec`);
+      this.opts.logger.warn(
+        { mailbox: key, revision: m.status?.revision },
+        `revision ${m.status?.revision} of profile "${profile.metadata.name}" is not recorded in its status.revisions; running on the current spec`,
+      );
     }
     return profile.spec;
   }
@@ -234,7 +253,11 @@ export class SyncWorker {
     const reporter = new MailboxStatusReporter(this.clients, w.mailbox, this.opts.events, log, {
       metrics: this.opts.metrics,
       intervalMs: this.opts.statusIntervalMs,
-      directions: [...(w.incoming ? ['incoming' as const] : []), ...(w.outgoing ? ['outgoing' as const] : []), ...(w.act ? ['appointmentsContactsTasks' as const] : [])],
+      directions: [
+        ...(w.incoming ? ['incoming' as const] : []),
+        ...(w.outgoing ? ['outgoing' as const] : []),
+        ...(w.act ? ['appointmentsContactsTasks' as const] : []),
+      ],
       // Read when a failure is recorded: what the mailbox runs on by then (a test may have passed since the start).
       basis: () => syncBasis(this.caches.mailboxes.get(w.mailbox.metadata.namespace, w.mailbox.metadata.name) ?? w.mailbox, this.caches),
     });

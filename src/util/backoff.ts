@@ -23,7 +23,12 @@ export function backoffDelay(failures: number, b: Backoff = DEFAULT_BACKOFF, ran
  * imapflow's throttle reset): the larger of the back-off delay and `retryAfterMs`. `maxHintMs`
  * caps what a server may ask for, where a loop must not be parked for long by one answer.
  */
-export function retryDelay(failures: number, b: Backoff, retryAfterMs: number | undefined, opts: { maxHintMs?: number; random?: () => number } = {}): number {
+export function retryDelay(
+  failures: number,
+  b: Backoff,
+  retryAfterMs: number | undefined,
+  opts: { maxHintMs?: number; random?: () => number } = {},
+): number {
   const hint = Math.min(retryAfterMs ?? 0, opts.maxHintMs ?? Number.POSITIVE_INFINITY);
   return Math.max(backoffDelay(failures, b, opts.random), hint);
 }

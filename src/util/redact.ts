@@ -44,10 +44,12 @@ export function secretForms(secret: string): string[] {
 
 /** base64 of the SASL PLAIN (with and without authorization id) and XOAUTH2 blobs of a login. */
 export function saslForms(secret: string, username: string): string[] {
-  return [`\0${username}\0${secret}`, `${username}\0${username}\0${secret}`, `user=${username}\x01auth=Bearer ${secret}\x01\x01`].flatMap((blob) => {
-    const b64 = Buffer.from(blob).toString('base64');
-    return [b64, b64.replace(/=+$/, '')];
-  });
+  return [`\0${username}\0${secret}`, `${username}\0${username}\0${secret}`, `user=${username}\x01auth=Bearer ${secret}\x01\x01`].flatMap(
+    (blob) => {
+      const b64 = Buffer.from(blob).toString('base64');
+      return [b64, b64.replace(/=+$/, '')];
+    },
+  );
 }
 
 const hex4 = (code: number, upper: boolean): string => {
@@ -121,7 +123,9 @@ function base64Forms(bytes: Buffer): string[] {
   // the offset is 0; the last character is shared with what follows unless the bytes end a group.
   const skip = [0, 2, 3];
   for (let offset = 0; offset < 3; offset++) {
-    const encoded = Buffer.concat([Buffer.alloc(offset), bytes]).toString('base64').replace(/=+$/, '');
+    const encoded = Buffer.concat([Buffer.alloc(offset), bytes])
+      .toString('base64')
+      .replace(/=+$/, '');
     const end = (offset + bytes.length) % 3 === 0 ? encoded.length : encoded.length - 1;
     const fragment = encoded.slice(skip[offset], end);
     if (fragment.length >= MIN_FRAGMENT_LENGTH) forms.push(fragment, fragment.replace(/\+/g, '-').replace(/\//g, '_'));
@@ -211,7 +215,7 @@ function cutForms(text: string, matchers: readonly FormMatcher[]): string {
   if (active.length === 0 || text.length < KEY_LENGTH) return text;
   let out = '';
   let copied = 0;
-  for (let i = 0; i + KEY_LENGTH <= text.length; ) {
+  for (let i = 0; i + KEY_LENGTH <= text.length;) {
     let hit: string | undefined;
     for (const m of active) {
       const found = m.matchAt(text, i);
@@ -266,7 +270,8 @@ const KEYS = 'password|passwd|pass|pwd|access_?token|refresh_?token|id_?token|cl
  * of a sentence ("token: the ..."): long enough, and with a digit or a symbol a word does not have,
  * or long mixed-case (base64).
  */
-const looksLikeCredential = (v: string): boolean => v.length >= 8 && (/[0-9+/=_~!@#$%^&*?\\]/.test(v) || (v.length >= 16 && /[a-z]/.test(v) && /[A-Z]/.test(v)));
+const looksLikeCredential = (v: string): boolean =>
+  v.length >= 8 && (/[0-9+/=_~!@#$%^&*?\\]/.test(v) || (v.length >= 16 && /[a-z]/.test(v) && /[A-Z]/.test(v)));
 const credentialOr = (prefix: string, value: string): string => (looksLikeCredential(value) ? `${prefix}${REDACTED}` : `${prefix}${value}`);
 
 /** Every SHAPE_RULES pattern needs one of these words. */
@@ -278,12 +283,21 @@ const NOT_DONE = '(?!\\[REDACTED\\])';
 /** Credentials we were never told of, recognisable by their shape. */
 const SHAPE_RULES: ReadonlyArray<[RegExp, (...groups: string[]) => string]> = [
   // Quoted values ("password": "...", token='...'): a quoted value is meant as a value, whatever it is.
-  [new RegExp(`\\b(${KEYS})(["']?\\s*[:=]\\s*)(["'])${NOT_DONE}((?:\\\\.|(?!\\3)[^\\\\])+)\\3`, 'gi'), (_m, key, sep, q) => `${key}${sep}${q}${REDACTED}${q}`],
+  [
+    new RegExp(`\\b(${KEYS})(["']?\\s*[:=]\\s*)(["'])${NOT_DONE}((?:\\\\.|(?!\\3)[^\\\\])+)\\3`, 'gi'),
+    (_m, key, sep, q) => `${key}${sep}${q}${REDACTED}${q}`,
+  ],
   // key=value and key:value without spaces: query strings, form bodies, logfmt.
   [new RegExp(`\\b(${KEYS})([:=])${NOT_DONE}([^\\s"',;&}]+)`, 'gi'), (_m, key, sep) => `${key}${sep}${REDACTED}`],
   // "token: abc" in prose: only when the word looks like a credential ("token: the" stays).
-  [new RegExp(`\\b(${KEYS})(["']?\\s*[:=]\\s+|\\s+[:=]\\s*)${NOT_DONE}([^\\s"',;}]+)`, 'gi'), (_m, key, sep, value) => credentialOr(`${key}${sep}`, value)],
-  [new RegExp(`\\b(Authorization:\\s*(?:Bearer|Basic|Negotiate|NTLM)\\s+)${NOT_DONE}[^\\s"',;]+`, 'gi'), (_m, prefix) => `${prefix}${REDACTED}`],
+  [
+    new RegExp(`\\b(${KEYS})(["']?\\s*[:=]\\s+|\\s+[:=]\\s*)${NOT_DONE}([^\\s"',;}]+)`, 'gi'),
+    (_m, key, sep, value) => credentialOr(`${key}${sep}`, value),
+  ],
+  [
+    new RegExp(`\\b(Authorization:\\s*(?:Bearer|Basic|Negotiate|NTLM)\\s+)${NOT_DONE}[^\\s"',;]+`, 'gi'),
+    (_m, prefix) => `${prefix}${REDACTED}`,
+  ],
   [/\b((?:Bearer|Basic|Negotiate|NTLM)\s+)([A-Za-z0-9._~+/-]+=*)/g, (_m, prefix, value) => credentialOr(prefix, value)],
   // A decoded XOAUTH2 blob, a POP3 PASS command, a SASL initial response.
   [new RegExp(`\\b(auth=Bearer)\\s*${NOT_DONE}[^\\s\\x01"']+`, 'gi'), (_m, prefix) => `${prefix} ${REDACTED}`],
@@ -324,7 +338,12 @@ export function safeServerText(text: string | undefined, secrets: readonly strin
   if (secrets.some((s) => s.length > 0 && s.length < MIN_SECRET_LENGTH)) return undefined;
   // Redacted before and after the control characters go: a secret may hold one, and removing
   // them may join what they separated.
-  const clean = redact(redact(text, secrets).replace(/[\r\n\t]+/g, ' ').replace(/[\p{Cc}\p{Cf}]/gu, ''), secrets)
+  const clean = redact(
+    redact(text, secrets)
+      .replace(/[\r\n\t]+/g, ' ')
+      .replace(/[\p{Cc}\p{Cf}]/gu, ''),
+    secrets,
+  )
     .replace(/[A-Za-z0-9+/_-]{24,}={0,2}(?:\.[A-Za-z0-9_-]+){0,2}/g, (run) => (/[0-9+/]/.test(run) && !GUID.test(run) ? REDACTED : run))
     .trim();
   if (!clean) return undefined;

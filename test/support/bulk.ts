@@ -3,8 +3,23 @@
 import nodemailer from 'nodemailer';
 import type { DovecotFixture } from './dovecot.js';
 
-export async function deliverMany(dovecot: DovecotFixture, username: string, count: number, make: (i: number) => string, concurrency = 4): Promise<void> {
-  const transport = nodemailer.createTransport({ host: '127.0.0.1', port: dovecot.ports.lmtp, lmtp: true, ignoreTLS: true, pool: true, maxConnections: concurrency, maxMessages: Infinity, logger: false } as never);
+export async function deliverMany(
+  dovecot: DovecotFixture,
+  username: string,
+  count: number,
+  make: (i: number) => string,
+  concurrency = 4,
+): Promise<void> {
+  const transport = nodemailer.createTransport({
+    host: '127.0.0.1',
+    port: dovecot.ports.lmtp,
+    lmtp: true,
+    ignoreTLS: true,
+    pool: true,
+    maxConnections: concurrency,
+    maxMessages: Infinity,
+    logger: false,
+  } as never);
   let next = 0;
   const worker = async () => {
     for (let i = next++; i < count; i = next++) {

@@ -15,7 +15,11 @@ export interface Recorder {
 }
 
 function carriesIn(received: string[], secret: string): boolean {
-  return received.some((text) => text.includes(secret) || text.split(/[\s"]+/).some((w) => /^[A-Za-z0-9+/]{8,}={0,2}$/.test(w) && Buffer.from(w, 'base64').toString('utf8').includes(secret)));
+  return received.some(
+    (text) =>
+      text.includes(secret) ||
+      text.split(/[\s"]+/).some((w) => /^[A-Za-z0-9+/]{8,}={0,2}$/.test(w) && Buffer.from(w, 'base64').toString('utf8').includes(secret)),
+  );
 }
 
 export interface ImapRecorder extends Recorder {
@@ -71,7 +75,11 @@ export interface HttpsRecorder extends Recorder {
 export async function startHttpsRecorder(): Promise<HttpsRecorder> {
   const requests: string[] = [];
   const server = await startHttpsServer((req, res, body) => {
-    requests.push(`${req.method} ${req.url}\n${Object.entries(req.headers).map(([k, v]) => `${k}: ${String(v)}`).join('\n')}\n\n${body}`);
+    requests.push(
+      `${req.method} ${req.url}\n${Object.entries(req.headers)
+        .map(([k, v]) => `${k}: ${String(v)}`)
+        .join('\n')}\n\n${body}`,
+    );
     res.writeHead(200, { 'content-type': 'application/json' });
     res.end('{}');
   });

@@ -116,7 +116,9 @@ export async function startDovecot(opts: DovecotOptions): Promise<DovecotFixture
   const writeUsers = () =>
     writeFile(
       path.join(dir, 'users'),
-      [...passwords].map(([name, password]) => `${name}:{PLAIN}${password}:${ids.uid}:${ids.gid}::${path.join(dir, 'mail', name)}::`).join('\n') + '\n',
+      [...passwords]
+        .map(([name, password]) => `${name}:{PLAIN}${password}:${ids.uid}:${ids.gid}::${path.join(dir, 'mail', name)}::`)
+        .join('\n') + '\n',
       { mode: 0o644 },
     );
   await writeUsers();
@@ -124,7 +126,14 @@ export async function startDovecot(opts: DovecotOptions): Promise<DovecotFixture
   if (opts.oauth2IntrospectionUrl) {
     await writeFile(
       path.join(dir, 'dovecot-oauth2.conf.ext'),
-      ['introspection_mode = post', `introspection_url = ${opts.oauth2IntrospectionUrl}`, 'username_attribute = username', 'active_attribute = active', 'active_value = true', ''].join('\n'),
+      [
+        'introspection_mode = post',
+        `introspection_url = ${opts.oauth2IntrospectionUrl}`,
+        'username_attribute = username',
+        'active_attribute = active',
+        'active_value = true',
+        '',
+      ].join('\n'),
       { mode: 0o644 },
     );
   }
@@ -321,8 +330,8 @@ mail_uid = ${ids.uid}
 mail_gid = ${ids.gid}
 mail_location = maildir:~/Maildir
 ${
-    oauth2
-      ? `# Bearer tokens are checked at the token issuer's introspection endpoint; passwords in the passwd-file.
+  oauth2
+    ? `# Bearer tokens are checked at the token issuer's introspection endpoint; passwords in the passwd-file.
 passdb {
   driver = oauth2
   mechanisms = xoauth2 oauthbearer
@@ -333,11 +342,11 @@ passdb {
   mechanisms = plain login
   args = scheme=PLAIN username_format=%u ${dir}/users
 }`
-      : `passdb {
+    : `passdb {
   driver = passwd-file
   args = scheme=PLAIN username_format=%u ${dir}/users
 }`
-  }
+}
 userdb {
   driver = passwd-file
   args = username_format=%u ${dir}/users

@@ -168,10 +168,37 @@ export interface WaveMailbox {
  * A small organization whose profiles reach real servers, for applying wave by wave: 2 queues and
  * 7 users over IMAP and POP3 (Dovecot), EWS and Graph (fakes); one user still pending approval.
  */
-export function seedWaveOrganization(dv: FakeDynamics, config: FakeDataverseConfig, at: WaveEndpoints, mailboxes: WaveMailbox[]): Record<string, string> {
+export function seedWaveOrganization(
+  dv: FakeDynamics,
+  config: FakeDataverseConfig,
+  at: WaveEndpoints,
+  mailboxes: WaveMailbox[],
+): Record<string, string> {
   const profiles: Record<WaveMailbox['protocol'], string> = {
-    IMAP: config.addProfile({ name: 'Dovecot IMAP', servertype: 4, incomingserverlocation: '127.0.0.1', incomingportnumber: at.dovecotImaps, incomingusessl: true, outgoingserverlocation: '127.0.0.1', outgoingportnumber: 465, outgoingusessl: true, incomingcredentialretrieval: 0, usesamesettingsforoutgoingconnections: true }),
-    POP3: config.addProfile({ name: 'Dovecot POP3', servertype: 1, incomingserverlocation: '127.0.0.1', incomingportnumber: at.dovecotPop3s, incomingusessl: true, outgoingserverlocation: '127.0.0.1', outgoingportnumber: 465, outgoingusessl: true, incomingcredentialretrieval: 0, usesamesettingsforoutgoingconnections: true }),
+    IMAP: config.addProfile({
+      name: 'Dovecot IMAP',
+      servertype: 4,
+      incomingserverlocation: '127.0.0.1',
+      incomingportnumber: at.dovecotImaps,
+      incomingusessl: true,
+      outgoingserverlocation: '127.0.0.1',
+      outgoingportnumber: 465,
+      outgoingusessl: true,
+      incomingcredentialretrieval: 0,
+      usesamesettingsforoutgoingconnections: true,
+    }),
+    POP3: config.addProfile({
+      name: 'Dovecot POP3',
+      servertype: 1,
+      incomingserverlocation: '127.0.0.1',
+      incomingportnumber: at.dovecotPop3s,
+      incomingusessl: true,
+      outgoingserverlocation: '127.0.0.1',
+      outgoingportnumber: 465,
+      outgoingusessl: true,
+      incomingcredentialretrieval: 0,
+      usesamesettingsforoutgoingconnections: true,
+    }),
     EWS: config.addProfile({
       name: 'Contoso Exchange',
       servertype: 0,
@@ -183,12 +210,21 @@ export function seedWaveOrganization(dv: FakeDynamics, config: FakeDataverseConf
       usesamesettingsforoutgoingconnections: true,
       processemailsreceivedafter: at.exchangeProcessFrom,
     }),
-    Graph: config.addProfile({ name: 'Exchange Online', servertype: 0, useautodiscover: true, incomingcredentialretrieval: 2, usesamesettingsforoutgoingconnections: true }),
+    Graph: config.addProfile({
+      name: 'Exchange Online',
+      servertype: 0,
+      useautodiscover: true,
+      incomingcredentialretrieval: 2,
+      usesamesettingsforoutgoingconnections: true,
+    }),
   };
   config.setOrganization({ name: 'fabrikam', ...ORGANIZATION }, profiles.Graph);
   const ids: Record<string, string> = {};
   for (const m of mailboxes) {
-    const owner = m.kind === 'Queue' ? { table: 'queue' as const, id: dv.addQueue(m.address, m.name), name: m.name } : { table: 'systemuser' as const, id: dv.addUser(m.address, m.name), name: m.name };
+    const owner =
+      m.kind === 'Queue'
+        ? { table: 'queue' as const, id: dv.addQueue(m.address, m.name), name: m.name }
+        : { table: 'systemuser' as const, id: dv.addUser(m.address, m.name), name: m.name };
     if (m.kind === 'User') config.setUserFiltering(owner.id, 0);
     const exchange = m.protocol === 'EWS' || m.protocol === 'Graph';
     ids[m.name] = config.addMailbox({

@@ -89,7 +89,9 @@ export function startEchoImap(): Promise<EchoServer> {
           case 'LOGIN': {
             const [username = '', password = ''] = args;
             logins.push({ username, password });
-            send(`${tag} NO [AUTHENTICATIONFAILED] LOGIN ${imapQuote(username)} ${imapQuote(password)} rejected; ${echoText(password, username)}`);
+            send(
+              `${tag} NO [AUTHENTICATIONFAILED] LOGIN ${imapQuote(username)} ${imapQuote(password)} rejected; ${echoText(password, username)}`,
+            );
             break;
           }
           case 'LOGOUT':

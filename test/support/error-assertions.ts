@@ -19,10 +19,13 @@ export async function expectClassifiedError<E extends Classified>(
     caught = err;
   }
   if (!(caught instanceof type)) {
-    throw new Error(`expected a ${type.name}(${reason}), got ${caught === undefined ? 'success' : String((caught as Error)?.stack ?? caught)}`);
+    throw new Error(
+      `expected a ${type.name}(${reason}), got ${caught === undefined ? 'success' : String((caught as Error)?.stack ?? caught)}`,
+    );
   }
   if (caught.reason !== reason) throw new Error(`expected reason ${reason}, got ${caught.reason}: ${caught.message}`);
   const leaks = leakedForms([caught.message, caught.stack ?? '', caught.serverText ?? ''].join('\n'), secrets);
-  if (leaks.length) throw new Error(`the error contains a secret (${leaks.join(', ')}): ${caught.message}; server text: ${caught.serverText}`);
+  if (leaks.length)
+    throw new Error(`the error contains a secret (${leaks.join(', ')}): ${caught.message}; server text: ${caught.serverText}`);
   return caught;
 }

@@ -24,7 +24,19 @@ export interface BatchAnswer {
 export type BatchAnswerItem = { kind: 'one'; answer: BatchAnswer } | { kind: 'changeSet'; answers: BatchAnswer[] };
 
 const CRLF = '\r\n';
-const STATUS_TEXT: Record<number, string> = { 200: 'OK', 201: 'Created', 204: 'No Content', 400: 'Bad Request', 401: 'Unauthorized', 404: 'Not Found', 405: 'Method Not Allowed', 412: 'Precondition Failed', 429: 'Too Many Requests', 500: 'Internal Server Error', 503: 'Service Unavailable' };
+const STATUS_TEXT: Record<number, string> = {
+  200: 'OK',
+  201: 'Created',
+  204: 'No Content',
+  400: 'Bad Request',
+  401: 'Unauthorized',
+  404: 'Not Found',
+  405: 'Method Not Allowed',
+  412: 'Precondition Failed',
+  429: 'Too Many Requests',
+  500: 'Internal Server Error',
+  503: 'Service Unavailable',
+};
 
 /** Reads a $batch request body; throws with a message Dataverse-like enough for a 400. */
 export function parseBatchRequest(contentType: string | undefined, body: string): BatchRequestItem[] {
@@ -44,7 +56,8 @@ export function parseBatchRequest(contentType: string | undefined, body: string)
       return { kind: 'changeSet' as const, ops };
     }
     const op = operation(p, false);
-    if (op.method !== 'GET' && op.method !== 'POST' && op.method !== 'PATCH' && op.method !== 'DELETE') throw new Error(`Unsupported method ${op.method}.`);
+    if (op.method !== 'GET' && op.method !== 'POST' && op.method !== 'PATCH' && op.method !== 'DELETE')
+      throw new Error(`Unsupported method ${op.method}.`);
     return { kind: 'operation' as const, op };
   });
 }
@@ -90,7 +103,8 @@ interface Part {
 
 function parts(body: string, boundary: string): Part[] {
   const delimiter = `--${boundary}`;
-  if (!body.startsWith(delimiter) && !body.includes(`${CRLF}${delimiter}`)) throw new Error('The batch body has no part with its boundary.');
+  if (!body.startsWith(delimiter) && !body.includes(`${CRLF}${delimiter}`))
+    throw new Error('The batch body has no part with its boundary.');
   const out: Part[] = [];
   let at = body.indexOf(delimiter);
   for (;;) {
@@ -119,8 +133,10 @@ function headersOf(raw: string): Record<string, string> {
 }
 
 function operation(p: Part, inChangeSet: boolean): BatchRequestPart {
-  if (!/^application\/http\b/i.test(p.headers['content-type'] ?? '')) throw new Error('Each batch part must be Content-Type application/http.');
-  if ((p.headers['content-transfer-encoding'] ?? '').toLowerCase() !== 'binary') throw new Error('Each batch part must be Content-Transfer-Encoding binary.');
+  if (!/^application\/http\b/i.test(p.headers['content-type'] ?? ''))
+    throw new Error('Each batch part must be Content-Type application/http.');
+  if ((p.headers['content-transfer-encoding'] ?? '').toLowerCase() !== 'binary')
+    throw new Error('Each batch part must be Content-Transfer-Encoding binary.');
   const contentId = p.headers['content-id'];
   if (inChangeSet && !contentId) throw new Error('Each request in a change set needs a Content-ID.');
   const lineEnd = p.content.indexOf(CRLF);

@@ -90,8 +90,12 @@ export interface FetchQuery {
 /** FetchXML, the subset above; throws for XML that is not well-formed or an unsupported element. */
 export function parseFetchXml(xml: string): FetchQuery {
   const errors: string[] = [];
-  const doc = new DOMParser({ errorHandler: (level, msg) => void (level !== 'warning' && errors.push(msg)) }).parseFromString(xml, 'text/xml');
-  if (errors.length || !doc.documentElement || doc.documentElement.nodeName !== 'fetch') throw new Error(`The FetchXML is not valid: ${errors[0] ?? 'no <fetch> element'}`);
+  const doc = new DOMParser({ errorHandler: (level, msg) => void (level !== 'warning' && errors.push(msg)) }).parseFromString(
+    xml,
+    'text/xml',
+  );
+  if (errors.length || !doc.documentElement || doc.documentElement.nodeName !== 'fetch')
+    throw new Error(`The FetchXML is not valid: ${errors[0] ?? 'no <fetch> element'}`);
   const fetch = doc.documentElement;
   const entity = child(fetch, 'entity');
   if (!entity) throw new Error('The FetchXML has no <entity>.');
@@ -100,14 +104,21 @@ export function parseFetchXml(xml: string): FetchQuery {
   let order: FetchQuery['order'];
   for (const node of elements(entity)) {
     if (node.nodeName === 'attribute') attributes.push(node.getAttribute('name') ?? '');
-    else if (node.nodeName === 'order') order = { attribute: node.getAttribute('attribute') ?? '', descending: node.getAttribute('descending') === 'true' };
+    else if (node.nodeName === 'order')
+      order = { attribute: node.getAttribute('attribute') ?? '', descending: node.getAttribute('descending') === 'true' };
     else if (node.nodeName === 'filter') {
       if ((node.getAttribute('type') ?? 'and') !== 'and') throw new Error('The fake reads only filter type "and".');
       for (const c of elements(node)) conditions.push(condition(c));
     } else throw new Error(`The fake does not read <${node.nodeName}> in FetchXML.`);
   }
   const top = fetch.getAttribute('top');
-  return { entity: entity.getAttribute('name') ?? '', attributes, predicate: (r) => conditions.every((c) => c(r)), order, top: top ? Number(top) : undefined };
+  return {
+    entity: entity.getAttribute('name') ?? '',
+    attributes,
+    predicate: (r) => conditions.every((c) => c(r)),
+    order,
+    top: top ? Number(top) : undefined,
+  };
 }
 
 function condition(c: Element): (r: Row) => boolean {

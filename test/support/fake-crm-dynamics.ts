@@ -25,7 +25,13 @@ import type http from 'node:http';
 import { pathToFileURL } from 'node:url';
 import { FakeOAuth, type FakeClient } from './fake-oauth.js';
 import { sendJson, startHttpsServer, type HttpsServer } from './https-server.js';
-import { formatBatchAnswer, parseBatchRequest, type BatchAnswer, type BatchAnswerItem, type BatchRequestPart } from './fake-crm-dynamics-batch.js';
+import {
+  formatBatchAnswer,
+  parseBatchRequest,
+  type BatchAnswer,
+  type BatchAnswerItem,
+  type BatchRequestPart,
+} from './fake-crm-dynamics-batch.js';
 import { parseFetchXml, parseFilter } from './fake-crm-dynamics-query.js';
 
 const API = '/api/data/v9.2';
@@ -51,9 +57,24 @@ interface EntityDef {
 }
 
 const TABLES: Record<string, EntityDef> = {
-  contacts: { idColumn: 'contactid', nameColumn: 'fullname', emailColumns: ['emailaddress1', 'emailaddress2', 'emailaddress3'], logicalName: 'contact' },
-  leads: { idColumn: 'leadid', nameColumn: 'fullname', emailColumns: ['emailaddress1', 'emailaddress2', 'emailaddress3'], logicalName: 'lead' },
-  accounts: { idColumn: 'accountid', nameColumn: 'name', emailColumns: ['emailaddress1', 'emailaddress2', 'emailaddress3'], logicalName: 'account' },
+  contacts: {
+    idColumn: 'contactid',
+    nameColumn: 'fullname',
+    emailColumns: ['emailaddress1', 'emailaddress2', 'emailaddress3'],
+    logicalName: 'contact',
+  },
+  leads: {
+    idColumn: 'leadid',
+    nameColumn: 'fullname',
+    emailColumns: ['emailaddress1', 'emailaddress2', 'emailaddress3'],
+    logicalName: 'lead',
+  },
+  accounts: {
+    idColumn: 'accountid',
+    nameColumn: 'name',
+    emailColumns: ['emailaddress1', 'emailaddress2', 'emailaddress3'],
+    logicalName: 'account',
+  },
   systemusers: { idColumn: 'systemuserid', nameColumn: 'fullname', emailColumns: ['internalemailaddress'], logicalName: 'systemuser' },
   queues: { idColumn: 'queueid', nameColumn: 'name', emailColumns: ['emailaddress'], logicalName: 'queue' },
   teams: { idColumn: 'teamid', nameColumn: 'name', emailColumns: [], logicalName: 'team' },
@@ -61,7 +82,12 @@ const TABLES: Record<string, EntityDef> = {
   opportunities: { idColumn: 'opportunityid', nameColumn: 'name', emailColumns: [], logicalName: 'opportunity' },
   mailboxes: { idColumn: 'mailboxid', nameColumn: 'name', emailColumns: ['emailaddress'], logicalName: 'mailbox' },
   emails: { idColumn: 'activityid', nameColumn: 'subject', emailColumns: [], logicalName: 'email' },
-  activitymimeattachments: { idColumn: 'activitymimeattachmentid', nameColumn: 'filename', emailColumns: [], logicalName: 'activitymimeattachment' },
+  activitymimeattachments: {
+    idColumn: 'activitymimeattachmentid',
+    nameColumn: 'filename',
+    emailColumns: [],
+    logicalName: 'activitymimeattachment',
+  },
   queueitems: { idColumn: 'queueitemid', nameColumn: 'title', emailColumns: [], logicalName: 'queueitem' },
   organizations: { idColumn: 'organizationid', nameColumn: 'name', emailColumns: [], logicalName: 'organization' },
 };
@@ -88,7 +114,18 @@ const EMAIL_BINDS: Record<string, { column: string; sets: string[] }> = {
   'regardingobjectid_opportunity_email@odata.bind': { column: '_regardingobjectid_value', sets: ['opportunities'] },
 };
 
-const EMAIL_CREATE_COLUMNS = new Set(['subject', 'description', 'directioncode', 'messageid', 'submittedby', 'email_activity_parties', 'email_activity_mime_attachment', 'trackingtoken', 'category', ...Object.keys(EMAIL_BINDS)]);
+const EMAIL_CREATE_COLUMNS = new Set([
+  'subject',
+  'description',
+  'directioncode',
+  'messageid',
+  'submittedby',
+  'email_activity_parties',
+  'email_activity_mime_attachment',
+  'trackingtoken',
+  'category',
+  ...Object.keys(EMAIL_BINDS),
+]);
 const EMAIL_UPDATE_COLUMNS = new Set(['statecode', 'statuscode', 'messageid', 'deliveryattempts', 'actualend', 'subject', 'description']);
 const MAILBOX_UPDATE_COLUMNS = new Set([
   'incomingemaildeliverymethod',
@@ -103,7 +140,14 @@ const MAILBOX_UPDATE_COLUMNS = new Set([
   'enabledforoutgoingemail',
   'enabledforact',
 ]);
-const COLUMN_MAX: Record<string, number> = { subject: 800, messageid: 320, submittedby: 250, addressused: 320, filename: 255, trackingtoken: 50 };
+const COLUMN_MAX: Record<string, number> = {
+  subject: 800,
+  messageid: 320,
+  submittedby: 250,
+  addressused: 320,
+  filename: 255,
+  trackingtoken: 50,
+};
 
 /**
  * More entity sets of the same environment, served by another module (the email configuration
@@ -176,7 +220,14 @@ export class FakeDynamics {
   ) {
     this.withoutLeads = options.withoutLeads ?? false;
     for (const set of Object.keys(TABLES)) this.tables.set(set, new Map());
-    const orgId = this.add('organizations', { name: 'contoso', trackingprefix: 'CRM', trackingtokenidbase: 0, trackingtokeniddigits: 3, maximumtrackingnumber: 999, maxuploadfilesize: 5242880 });
+    const orgId = this.add('organizations', {
+      name: 'contoso',
+      trackingprefix: 'CRM',
+      trackingtokenidbase: 0,
+      trackingtokeniddigits: 3,
+      maximumtrackingnumber: 999,
+      maxuploadfilesize: 5242880,
+    });
     this.organization = this.row('organizations', orgId)!;
   }
 
@@ -246,7 +297,9 @@ export class FakeDynamics {
 
   /** A queue owned by `ownerUserId` (or a team), and its mailbox row, owned by the queue's owner. */
   addQueue(email: string, name = 'A Queue', opts: { ownerUserId?: string; mailbox?: Row } = {}): string {
-    const owner: [string, string] = opts.ownerUserId ? ['systemusers', opts.ownerUserId] : ['teams', this.add('teams', { name: `${name} owners` })];
+    const owner: [string, string] = opts.ownerUserId
+      ? ['systemusers', opts.ownerUserId]
+      : ['teams', this.add('teams', { name: `${name} owners` })];
     const id = this.add('queues', { name, emailaddress: email, _ownerid_value: owner[1], $ownerset: owner[0] });
     this.addMailbox(email, name, { owner, regarding: ['queues', id] }, opts.mailbox ?? {});
     return id;
@@ -286,7 +339,10 @@ export class FakeDynamics {
     const from = this.row('systemusers', e.fromUserId)!;
     const statuscode = e.statuscode ?? PENDING_SEND;
     const parties: Row[] = [this.party(1, { 'partyid_systemuser@odata.bind': `/systemusers(${e.fromUserId})` })];
-    for (const [mask, list] of [[2, e.to], [3, e.cc ?? []]] as const) {
+    for (const [mask, list] of [
+      [2, e.to],
+      [3, e.cc ?? []],
+    ] as const) {
       for (const address of list) {
         const contact = this.findByEmail('contacts', address);
         parties.push(this.party(mask, contact ? { 'partyid_contact@odata.bind': `/contacts(${contact})` } : { addressused: address }));
@@ -307,7 +363,15 @@ export class FakeDynamics {
       $regardingset: e.regarding?.[0],
       parties,
     });
-    for (const a of e.attachments ?? []) this.add('activitymimeattachments', { _objectid_value: id, objecttypecode: 'email', filename: a.filename, mimetype: a.mimetype, body: a.content.toString('base64'), filesize: a.content.length });
+    for (const a of e.attachments ?? [])
+      this.add('activitymimeattachments', {
+        _objectid_value: id,
+        objecttypecode: 'email',
+        filename: a.filename,
+        mimetype: a.mimetype,
+        body: a.content.toString('base64'),
+        filesize: a.content.length,
+      });
     return id;
   }
 
@@ -333,7 +397,9 @@ export class FakeDynamics {
   private add(set: string, values: Row): string {
     const id = randomUUID();
     this.clock += 1000;
-    this.tables.get(set)!.set(id, { ...values, [TABLES[set].idColumn]: id, createdon: new Date(this.clock).toISOString(), versionnumber: 1 });
+    this.tables
+      .get(set)!
+      .set(id, { ...values, [TABLES[set].idColumn]: id, createdon: new Date(this.clock).toISOString(), versionnumber: 1 });
     this.journal?.push(() => this.tables.get(set)!.delete(id));
     return id;
   }
@@ -377,7 +443,8 @@ export class FakeDynamics {
 
   private findByEmail(set: string, address: string): string | undefined {
     const def = TABLES[set];
-    for (const [id, r] of this.tables.get(set)!) if (def.emailColumns.some((c) => typeof r[c] === 'string' && (r[c] as string).toLowerCase() === address.toLowerCase())) return id;
+    for (const [id, r] of this.tables.get(set)!)
+      if (def.emailColumns.some((c) => typeof r[c] === 'string' && (r[c] as string).toLowerCase() === address.toLowerCase())) return id;
     return undefined;
   }
 
@@ -393,18 +460,26 @@ export class FakeDynamics {
     if (url.pathname.startsWith('/_test/')) return this.handleTest(method, url, res);
     const logged: LoggedRequest = { method, path: url.pathname, query: url.searchParams, headers: req.headers };
     this.requests.push(logged);
-    if (!url.pathname.startsWith(`${API}/`)) return reply(res, refusal(404, '0x8006088a', `Resource not found for the segment '${url.pathname}'.`));
+    if (!url.pathname.startsWith(`${API}/`))
+      return reply(res, refusal(404, '0x8006088a', `Resource not found for the segment '${url.pathname}'.`));
 
     const token = /^Bearer (.+)$/.exec(req.headers.authorization ?? '')?.[1];
     const issued = token ? this.oauth.validate(token) : undefined;
     if (!issued || issued.scope !== `${this.orgUrl}/.default`) {
-      res.writeHead(401, { 'www-authenticate': `Bearer authorization_uri=${this.oauth.authorityUrl}/common/oauth2/authorize, resource_id=${this.orgUrl}` });
+      res.writeHead(401, {
+        'www-authenticate': `Bearer authorization_uri=${this.oauth.authorityUrl}/common/oauth2/authorize, resource_id=${this.orgUrl}`,
+      });
       return void res.end();
     }
     if (this.throttle && this.throttle.remaining > 0) {
       this.throttle.remaining--;
       this.throttled++;
-      return reply(res, refusal(429, '0x80072322', 'Number of requests exceeded the limit of 6000 over time window of 300 seconds.', { 'retry-after': String(this.throttle.retryAfterSec) }));
+      return reply(
+        res,
+        refusal(429, '0x80072322', 'Number of requests exceeded the limit of 6000 over time window of 300 seconds.', {
+          'retry-after': String(this.throttle.retryAfterSec),
+        }),
+      );
     }
     const injected = this.injection(logged);
     if (injected) return reply(res, injected);
@@ -434,9 +509,20 @@ export class FakeDynamics {
 
   private route(method: string, url: URL, body: string, opts: { prefer: string; ifMatch?: string }): Answer {
     const resource = decodeURIComponent(url.pathname.slice(API.length + 1));
-    const annotations = { formatted: /OData\.Community\.Display\.V1\.FormattedValue|\*/.test(opts.prefer), lookups: /Microsoft\.Dynamics\.CRM\.lookuplogicalname|\*/.test(opts.prefer) };
+    const annotations = {
+      formatted: /OData\.Community\.Display\.V1\.FormattedValue|\*/.test(opts.prefer),
+      lookups: /Microsoft\.Dynamics\.CRM\.lookuplogicalname|\*/.test(opts.prefer),
+    };
     if (method === 'GET' && resource === 'WhoAmI') {
-      return { status: 200, body: { '@odata.context': `${this.orgUrl}${API}/$metadata#Microsoft.Dynamics.CRM.WhoAmIResponse`, BusinessUnitId: randomUUID(), UserId: randomUUID(), OrganizationId: randomUUID() } };
+      return {
+        status: 200,
+        body: {
+          '@odata.context': `${this.orgUrl}${API}/$metadata#Microsoft.Dynamics.CRM.WhoAmIResponse`,
+          BusinessUnitId: randomUUID(),
+          UserId: randomUUID(),
+          OrganizationId: randomUUID(),
+        },
+      };
     }
     if (method === 'GET' && resource.startsWith('CheckIncomingEmail(')) return this.checkIncomingEmail(resource, url.searchParams);
     if (method === 'GET' && resource === 'EntityDefinitions') return this.entityDefinitions(url.searchParams);
@@ -458,7 +544,8 @@ export class FakeDynamics {
     }
     const m = /^([a-z]+)(?:\(([0-9a-fA-F-]{36})\))?$/.exec(resource);
     const set = m?.[1];
-    if (!m || !set || !this.hasTable(set)) throw new Refusal(404, '0x8006088a', `Resource not found for the segment '${resource.replace(/\(.*$/, '')}'.`);
+    if (!m || !set || !this.hasTable(set))
+      throw new Refusal(404, '0x8006088a', `Resource not found for the segment '${resource.replace(/\(.*$/, '')}'.`);
     const id = m[2]?.toLowerCase();
     if (method === 'GET' && id) return this.retrieve(set, id, url.searchParams, annotations);
     if (method === 'GET') return this.query(set, url, annotations, opts.prefer);
@@ -527,7 +614,9 @@ export class FakeDynamics {
     this.requests.push(logged);
     const injected = this.injection(logged);
     if (injected) return injected;
-    const body = op.body.replace(/"\$(\d+)"/g, (whole, n: string) => (ids.has(n) ? JSON.stringify(new URL(ids.get(n)!).pathname.slice(API.length)) : whole));
+    const body = op.body.replace(/"\$(\d+)"/g, (whole, n: string) =>
+      ids.has(n) ? JSON.stringify(new URL(ids.get(n)!).pathname.slice(API.length)) : whole,
+    );
     const answer = this.execute(op.method, url, body, { prefer: op.headers.prefer ?? '', ifMatch: op.headers['if-match'] });
     const entityId = answer.headers?.['odata-entityid'];
     if (op.contentId && entityId) ids.set(op.contentId, entityId);
@@ -565,19 +654,31 @@ export class FakeDynamics {
     const pageSize = Number(/odata\.maxpagesize=(\d+)/.exec(prefer)?.[1] ?? 5000);
     const skip = Number(q.get('$skiptoken') ?? 0);
     const page = rows.slice(skip, skip + pageSize);
-    const answer: Row = { '@odata.context': `${this.orgUrl}${API}/$metadata#${set}`, value: page.map((r) => this.shape(set, r, q, annotations)) };
+    const answer: Row = {
+      '@odata.context': `${this.orgUrl}${API}/$metadata#${set}`,
+      value: page.map((r) => this.shape(set, r, q, annotations)),
+    };
     if (skip + pageSize < rows.length) {
       const next = new URL(url.toString());
       next.searchParams.set('$skiptoken', String(skip + pageSize));
       answer['@odata.nextLink'] = next.toString();
     }
-    return { status: 200, body: answer, headers: annotations.formatted ? { 'preference-applied': `odata.maxpagesize=${pageSize},odata.include-annotations="OData.Community.Display.V1.FormattedValue"` } : {} };
+    return {
+      status: 200,
+      body: answer,
+      headers: annotations.formatted
+        ? { 'preference-applied': `odata.maxpagesize=${pageSize},odata.include-annotations="OData.Community.Display.V1.FormattedValue"` }
+        : {},
+    };
   }
 
   /** A row as the Web API returns it: $select'ed columns, the primary key, annotations, and $expand'ed relations. */
   private shape(set: string, row: Row, q: URLSearchParams, annotations: Annotations): Row {
     const idColumn = TABLES[set].idColumn;
-    const select = q.get('$select')?.split(',').map((s) => s.trim());
+    const select = q
+      .get('$select')
+      ?.split(',')
+      .map((s) => s.trim());
     const out: Row = { '@odata.etag': `W/"${String(row.versionnumber ?? 1)}"` };
     for (const [k, v] of Object.entries(row)) {
       if (k === 'parties' || k.startsWith('$') || (select && !select.includes(k) && k !== idColumn)) continue;
@@ -594,7 +695,12 @@ export class FakeDynamics {
 
   private expand(set: string, row: Row, part: string, out: Row, annotations: Annotations): void {
     const m = /^(\w+)(?:\(\$select=([^)]*)\))?$/.exec(part);
-    if (!m || set !== 'emails') throw new Refusal(400, '0x80060888', `Could not find a property named '${part}' on type 'Microsoft.Dynamics.CRM.${TABLES[set].logicalName}'.`);
+    if (!m || set !== 'emails')
+      throw new Refusal(
+        400,
+        '0x80060888',
+        `Could not find a property named '${part}' on type 'Microsoft.Dynamics.CRM.${TABLES[set].logicalName}'.`,
+      );
     const columns = m[2]?.split(',');
     const pick = (r: Row, id: string): Row => {
       const shaped: Row = {};
@@ -604,7 +710,8 @@ export class FakeDynamics {
     if (m[1] === 'email_activity_parties') {
       out.email_activity_parties = ((row.parties as Row[]) ?? []).map((p) => {
         const shaped = pick(p, 'activitypartyid');
-        if (annotations.formatted && p._partyid_value && p.$name) shaped['_partyid_value@OData.Community.Display.V1.FormattedValue'] = p.$name;
+        if (annotations.formatted && p._partyid_value && p.$name)
+          shaped['_partyid_value@OData.Community.Display.V1.FormattedValue'] = p.$name;
         return shaped;
       });
     } else if (m[1] === 'email_activity_mime_attachment') {
@@ -636,18 +743,29 @@ export class FakeDynamics {
     else if (set === 'queueitems') id = this.add(set, this.newQueueItem(payload));
     else throw new Refusal(405, '0x80060888', `create ${set} is not supported by this fake`);
     const entityId = `${this.orgUrl}${API}/${set}(${id})`;
-    if (/return=representation/.test(prefer)) return { status: 201, body: this.shape(set, this.row(set, id)!, q, { formatted: false, lookups: false }), headers: { 'odata-entityid': entityId } };
+    if (/return=representation/.test(prefer))
+      return {
+        status: 201,
+        body: this.shape(set, this.row(set, id)!, q, { formatted: false, lookups: false }),
+        headers: { 'odata-entityid': entityId },
+      };
     return { status: 204, headers: { 'odata-entityid': entityId } };
   }
 
   private newEmail(payload: Row): string {
     for (const key of Object.keys(payload)) {
-      if (!EMAIL_CREATE_COLUMNS.has(key)) throw new Refusal(400, '0x80060891', `An undeclared property '${key.replace(/@odata\.bind$/, '')}' which only has property annotations in the payload but no property value was found in the payload.`);
+      if (!EMAIL_CREATE_COLUMNS.has(key))
+        throw new Refusal(
+          400,
+          '0x80060891',
+          `An undeclared property '${key.replace(/@odata\.bind$/, '')}' which only has property annotations in the payload but no property value was found in the payload.`,
+        );
     }
     checkLengths(payload);
     const parties = ((payload.email_activity_parties as Row[] | undefined) ?? []).map((p) => {
       const mask = p.participationtypemask;
-      if (typeof mask !== 'number' || mask < 1 || mask > 12) throw new Refusal(400, '0x80060891', 'participationtypemask is required (1..12)');
+      if (typeof mask !== 'number' || mask < 1 || mask > 12)
+        throw new Refusal(400, '0x80060891', 'participationtypemask is required (1..12)');
       return this.party(mask, p);
     });
     const values: Row = {
@@ -673,7 +791,8 @@ export class FakeDynamics {
       if (bind.column === '_regardingobjectid_value') values.$regardingset = set;
     }
     const id = this.add('emails', values);
-    for (const a of (payload.email_activity_mime_attachment as Row[] | undefined) ?? []) this.add('activitymimeattachments', this.newAttachment(a, id));
+    for (const a of (payload.email_activity_mime_attachment as Row[] | undefined) ?? [])
+      this.add('activitymimeattachments', this.newAttachment(a, id));
     return id;
   }
 
@@ -695,7 +814,12 @@ export class FakeDynamics {
         continue;
       }
       const set = PARTY_BINDS[key];
-      if (!set || !this.hasTable(set)) throw new Refusal(400, '0x80060891', `An undeclared property '${key.replace(/@odata\.bind$/, '')}' which only has property annotations in the payload but no property value was found in the payload.`);
+      if (!set || !this.hasTable(set))
+        throw new Refusal(
+          400,
+          '0x80060891',
+          `An undeclared property '${key.replace(/@odata\.bind$/, '')}' which only has property annotations in the payload but no property value was found in the payload.`,
+        );
       const [, id] = this.bound(String(value), [set], key);
       const target = this.row(set, id)!;
       const def = TABLES[set];
@@ -709,24 +833,44 @@ export class FakeDynamics {
 
   /** An attachment: bound to an email with objectid_email (or created inside the email's deep insert). */
   private newAttachment(payload: Row, emailId: string | undefined): Row {
-    const allowed = new Set(['objectid_email@odata.bind', 'objecttypecode', 'filename', 'mimetype', 'body', 'subject', 'attachmentcontentid']);
-    for (const key of Object.keys(payload)) if (!allowed.has(key)) throw new Refusal(400, '0x80060891', `An undeclared property '${key}' was found in the payload.`);
+    const allowed = new Set([
+      'objectid_email@odata.bind',
+      'objecttypecode',
+      'filename',
+      'mimetype',
+      'body',
+      'subject',
+      'attachmentcontentid',
+    ]);
+    for (const key of Object.keys(payload))
+      if (!allowed.has(key)) throw new Refusal(400, '0x80060891', `An undeclared property '${key}' was found in the payload.`);
     checkLengths(payload);
     let id = emailId;
     if (!id) {
-      if (payload.objecttypecode !== 'email') throw new Refusal(400, '0x80060891', 'objecttypecode must be "email" for an attachment bound with objectid_email');
+      if (payload.objecttypecode !== 'email')
+        throw new Refusal(400, '0x80060891', 'objecttypecode must be "email" for an attachment bound with objectid_email');
       [, id] = this.bound(String(payload['objectid_email@odata.bind'] ?? ''), ['emails'], 'objectid_email@odata.bind');
     }
     // Attachments go onto open activities; a closed (completed) email is read-only.
     if (this.row('emails', id)!.statecode !== 0) throw new Refusal(400, '0x80040203', 'Cannot add an attachment to a closed activity.');
     const body = String(payload.body ?? '');
     if (!/^[A-Za-z0-9+/]*={0,2}$/.test(body)) throw new Refusal(400, '0x80060891', 'body must be base64');
-    return { _objectid_value: id, objecttypecode: 'email', filename: payload.filename ?? null, mimetype: payload.mimetype ?? null, body, filesize: Buffer.from(body, 'base64').length, attachmentcontentid: payload.attachmentcontentid ?? null };
+    return {
+      _objectid_value: id,
+      objecttypecode: 'email',
+      filename: payload.filename ?? null,
+      mimetype: payload.mimetype ?? null,
+      body,
+      filesize: Buffer.from(body, 'base64').length,
+      attachmentcontentid: payload.attachmentcontentid ?? null,
+    };
   }
 
   private newQueueItem(payload: Row): Row {
     const allowed = new Set(['queueid@odata.bind', 'objectid_email@odata.bind']);
-    for (const key of Object.keys(payload)) if (!allowed.has(key)) throw new Refusal(400, '0x80060891', `An undeclared property '${key.replace(/@odata\.bind$/, '')}' was found in the payload.`);
+    for (const key of Object.keys(payload))
+      if (!allowed.has(key))
+        throw new Refusal(400, '0x80060891', `An undeclared property '${key.replace(/@odata\.bind$/, '')}' was found in the payload.`);
     const [, queue] = this.bound(String(payload['queueid@odata.bind'] ?? ''), ['queues'], 'queueid@odata.bind');
     const [, email] = this.bound(String(payload['objectid_email@odata.bind'] ?? ''), ['emails'], 'objectid_email@odata.bind');
     return { _queueid_value: queue, _objectid_value: email, objecttypecode: 4202, title: this.row('emails', email)!.subject };
@@ -736,23 +880,33 @@ export class FakeDynamics {
     const row = this.row(set, id);
     // If-Match: * (the connector always sends one) turns a would-be upsert into a 404.
     if (!row) throw new Refusal(404, '0x80040217', `${TABLES[set].logicalName} With Id = ${id} Does Not Exist`);
-    if (ifMatch && ifMatch !== '*' && ifMatch !== `W/"${String(row.versionnumber ?? 1)}"`) throw new Refusal(412, '0x80060882', 'The version of the existing record doesn\'t match the RowVersion property provided.');
+    if (ifMatch && ifMatch !== '*' && ifMatch !== `W/"${String(row.versionnumber ?? 1)}"`)
+      throw new Refusal(412, '0x80060882', "The version of the existing record doesn't match the RowVersion property provided.");
     if (set === 'mailboxes') {
-      for (const key of Object.keys(payload)) if (!MAILBOX_UPDATE_COLUMNS.has(key)) throw new Refusal(400, '0x80060891', `An undeclared property '${key}' was found in the payload.`);
+      for (const key of Object.keys(payload))
+        if (!MAILBOX_UPDATE_COLUMNS.has(key))
+          throw new Refusal(400, '0x80060891', `An undeclared property '${key}' was found in the payload.`);
       this.change(row, payload);
       return { status: 204 };
     }
     if (set !== 'emails') throw new Refusal(405, '0x80060888', `update ${set} is not supported by this fake`);
-    for (const key of Object.keys(payload)) if (!EMAIL_UPDATE_COLUMNS.has(key)) throw new Refusal(400, '0x80060891', `An undeclared property '${key}' was found in the payload.`);
+    for (const key of Object.keys(payload))
+      if (!EMAIL_UPDATE_COLUMNS.has(key)) throw new Refusal(400, '0x80060891', `An undeclared property '${key}' was found in the payload.`);
     checkLengths(payload);
     const status = Number(payload.statuscode ?? row.statuscode);
     const state = Number(payload.statecode ?? row.statecode);
-    if (('statuscode' in payload || 'statecode' in payload) && EMAIL_STATE_OF_STATUS[status] !== state) throw new Refusal(400, '0x80040203', `${status} is not a valid status code for state code EmailState.${state}`);
+    if (('statuscode' in payload || 'statecode' in payload) && EMAIL_STATE_OF_STATUS[status] !== state)
+      throw new Refusal(400, '0x80040203', `${status} is not a valid status code for state code EmailState.${state}`);
     // A closed activity keeps its content: only its state changes (and the send pipeline's columns while it is being sent).
     if (row.statecode !== 0) {
       const sending = row.statuscode === PENDING_SEND || row.statuscode === SENDING;
       const other = Object.keys(payload).filter((k) => k !== 'statecode' && k !== 'statuscode' && !(sending && DELIVERY_COLUMNS.has(k)));
-      if (other.length) throw new Refusal(400, '0x80040203', `This email is closed (status ${String(row.statuscode)}) and cannot be edited: ${other.join(', ')}.`);
+      if (other.length)
+        throw new Refusal(
+          400,
+          '0x80040203',
+          `This email is closed (status ${String(row.statuscode)}) and cannot be edited: ${other.join(', ')}.`,
+        );
     }
     this.change(row, payload);
     return { status: 204 };
@@ -770,10 +924,14 @@ export class FakeDynamics {
       if (row.statuscode !== 1) throw new Refusal(400, '0x8004360d', 'The email must be a draft to be sent.');
       this.change(row, { statecode: 1, statuscode: PENDING_SEND, ...token });
     } else {
-      if (![1, PENDING_SEND, SENDING].includes(Number(row.statuscode))) throw new Refusal(400, '0x8004360d', `The email cannot be recorded as sent from status ${String(row.statuscode)}.`);
+      if (![1, PENDING_SEND, SENDING].includes(Number(row.statuscode)))
+        throw new Refusal(400, '0x8004360d', `The email cannot be recorded as sent from status ${String(row.statuscode)}.`);
       this.change(row, { statecode: 1, statuscode: SENT, ...token });
     }
-    return { status: 200, body: { '@odata.context': `${this.orgUrl}${API}/$metadata#Microsoft.Dynamics.CRM.SendEmailResponse`, Subject: row.subject } };
+    return {
+      status: 200,
+      body: { '@odata.context': `${this.orgUrl}${API}/$metadata#Microsoft.Dynamics.CRM.SendEmailResponse`, Subject: row.subject },
+    };
   }
 
   /** BackgroundSendEmail: the emails a FetchExpression query finds (it must query `email`). */
@@ -790,16 +948,28 @@ export class FakeDynamics {
     }
     if (fetch.entity !== 'email') throw new Refusal(400, '0x80040203', 'The query must specify an entity name of "email".');
     let rows = [...this.tables.get('emails')!.values()].filter(fetch.predicate);
-    if (fetch.order) rows.sort((a, b) => String(a[fetch.order!.attribute] ?? '').localeCompare(String(b[fetch.order!.attribute] ?? '')) * (fetch.order!.descending ? -1 : 1));
+    if (fetch.order)
+      rows.sort(
+        (a, b) =>
+          String(a[fetch.order!.attribute] ?? '').localeCompare(String(b[fetch.order!.attribute] ?? '')) *
+          (fetch.order!.descending ? -1 : 1),
+      );
     if (fetch.top !== undefined) rows = rows.slice(0, fetch.top);
     const entities = rows.map((r) => Object.fromEntries([['activityid', r.activityid], ...fetch.attributes.map((a) => [a, r[a] ?? null])]));
-    return { status: 200, body: { EntityCollection: entities, HasAttachments: rows.map((r) => this.attachments(String(r.activityid)).length > 0) } };
+    return {
+      status: 200,
+      body: { EntityCollection: entities, HasAttachments: rows.map((r) => this.attachments(String(r.activityid)).length > 0) },
+    };
   }
 
   private initializeDownload(payload: Row): Answer {
     const target = payload.Target as Row | undefined;
-    const row = target && typeof target.activitymimeattachmentid === 'string' ? this.row('activitymimeattachments', target.activitymimeattachmentid) : undefined;
-    if (!target || target['@odata.type'] !== 'Microsoft.Dynamics.CRM.activitymimeattachment' || !row) throw new Refusal(404, '0x80040217', 'activitymimeattachment Does Not Exist');
+    const row =
+      target && typeof target.activitymimeattachmentid === 'string'
+        ? this.row('activitymimeattachments', target.activitymimeattachmentid)
+        : undefined;
+    if (!target || target['@odata.type'] !== 'Microsoft.Dynamics.CRM.activitymimeattachment' || !row)
+      throw new Refusal(404, '0x80040217', 'activitymimeattachment Does Not Exist');
     const token = randomUUID();
     const content = Buffer.from(String(row.body ?? ''), 'base64');
     this.downloads.set(token, content);
@@ -811,7 +981,8 @@ export class FakeDynamics {
     const offset = Number(payload.Offset);
     const length = Number(payload.BlockLength);
     if (!content) throw new Refusal(400, '0x80090001', 'The file continuation token is not valid.');
-    if (!Number.isInteger(offset) || offset < 0 || !Number.isInteger(length) || length < 1 || length > MAX_BLOCK) throw new Refusal(400, '0x80090001', 'Offset and BlockLength (at most 4 MB) are required.');
+    if (!Number.isInteger(offset) || offset < 0 || !Number.isInteger(length) || length < 1 || length > MAX_BLOCK)
+      throw new Refusal(400, '0x80090001', 'Offset and BlockLength (at most 4 MB) are required.');
     return { status: 200, body: { Data: content.subarray(offset, offset + length).toString('base64') } };
   }
 
@@ -826,7 +997,8 @@ export class FakeDynamics {
     const value = (name: string): string => {
       const alias = names.find((n) => n.startsWith(`${name}=`))?.slice(name.length + 1);
       const literal = alias ? params.get(alias) : undefined;
-      if (literal === undefined || literal === null || !/^'.*'$/s.test(literal)) throw new Refusal(400, '0x80040203', `Parameter ${name} is required as a string literal.`);
+      if (literal === undefined || literal === null || !/^'.*'$/s.test(literal))
+        throw new Refusal(400, '0x80040203', `Parameter ${name} is required as a string literal.`);
       return literal.slice(1, -1).replace(/''/g, "'");
     };
     const messageId = value('MessageId');
@@ -834,9 +1006,14 @@ export class FakeDynamics {
     value('Bcc');
     const recipients = `${to};${cc}`.split(';').filter(Boolean);
     const answer = (deliver: boolean, code: number): Answer => ({ status: 200, body: { ShouldDeliver: deliver, ReasonCode: code } });
-    if (this.emails().some((e) => e.directioncode === false && String(e.messageid).toLowerCase() === messageId.toLowerCase())) return answer(false, 0);
+    if (this.emails().some((e) => e.directioncode === false && String(e.messageid).toLowerCase() === messageId.toLowerCase()))
+      return answer(false, 0);
     const token = /CRM:\d{7,}/.exec(subject)?.[0];
-    if (token) return answer(this.emails().some((e) => e.trackingtoken === token), this.emails().some((e) => e.trackingtoken === token) ? 2 : 1);
+    if (token)
+      return answer(
+        this.emails().some((e) => e.trackingtoken === token),
+        this.emails().some((e) => e.trackingtoken === token) ? 2 : 1,
+      );
     if (recipients.some((r) => this.findByEmail('queues', r))) return answer(true, 6);
     const sender = ['contacts', 'leads', 'accounts'].some((s) => this.hasTable(s) && this.findByEmail(s, from));
     if (sender && recipients.some((r) => this.findByEmail('systemusers', r))) return answer(true, 5);
@@ -858,8 +1035,17 @@ export class FakeDynamics {
     }
     if (method === 'GET' && url.pathname === '/_test/emails') {
       const submittedby = url.searchParams.get('submittedby')?.toLowerCase();
-      const emails = this.emails().filter((e) => e.directioncode === false && (!submittedby || String(e.submittedby).toLowerCase() === submittedby));
-      return sendJson(res, 200, { emails: emails.map((e) => ({ activityid: e.activityid, messageid: e.messageid, submittedby: e.submittedby, statuscode: e.statuscode })) });
+      const emails = this.emails().filter(
+        (e) => e.directioncode === false && (!submittedby || String(e.submittedby).toLowerCase() === submittedby),
+      );
+      return sendJson(res, 200, {
+        emails: emails.map((e) => ({
+          activityid: e.activityid,
+          messageid: e.messageid,
+          submittedby: e.submittedby,
+          statuscode: e.statuscode,
+        })),
+      });
     }
     sendJson(res, 404, { error: { code: 'not_found', message: 'no such test endpoint' } });
   }
@@ -890,7 +1076,12 @@ function splitExpand(expand: string): string[] {
 function checkLengths(values: Row): void {
   for (const [k, max] of Object.entries(COLUMN_MAX)) {
     const v = values[k];
-    if (typeof v === 'string' && v.length > max) throw new Refusal(400, '0x80044331', `A validation error occurred. The length of the '${k}' attribute exceeded the maximum allowed length of '${max}'.`);
+    if (typeof v === 'string' && v.length > max)
+      throw new Refusal(
+        400,
+        '0x80044331',
+        `A validation error occurred. The length of the '${k}' attribute exceeded the maximum allowed length of '${max}'.`,
+      );
   }
 }
 
@@ -917,7 +1108,11 @@ function header(v: string | string[] | undefined): string | undefined {
  * user mailbox for each address in $USERS (comma-separated).
  */
 async function main(): Promise<void> {
-  const client = { tenantId: 'crash-tenant', clientId: '6f1c2d3e-4444-4b4b-8c8c-abcdefabcdef', clientSecret: process.env.CLIENT_SECRET ?? 'dyn~Crash.Secret_0123456789abcdef' };
+  const client = {
+    tenantId: 'crash-tenant',
+    clientId: '6f1c2d3e-4444-4b4b-8c8c-abcdefabcdef',
+    clientSecret: process.env.CLIENT_SECRET ?? 'dyn~Crash.Secret_0123456789abcdef',
+  };
   const fake = await FakeDynamics.start({ clients: [client] });
   for (const address of (process.env.USERS ?? '').split(',').filter(Boolean)) fake.addUser(address, address);
   process.stdout.write(`${JSON.stringify({ orgUrl: fake.orgUrl, authorityUrl: fake.authorityUrl, caPem: fake.caPem, ...client })}\n`);

@@ -47,7 +47,17 @@ export class FakeCrmAct {
 
   add(kind: ActKind, r: { owner: string; fields: Fields; state?: string; iCalUId?: string; crmId?: string }): string {
     const crmId = r.crmId ?? randomUUID();
-    this.records.set(crmId, { crmId, kind, fields: { ...r.fields }, state: r.state ?? (kind === 'contact' ? 'active' : 'open'), iCalUId: r.iCalUId, owner: r.owner.toLowerCase(), deleted: false, seq: ++this.seq, seenBy: new Set() });
+    this.records.set(crmId, {
+      crmId,
+      kind,
+      fields: { ...r.fields },
+      state: r.state ?? (kind === 'contact' ? 'active' : 'open'),
+      iCalUId: r.iCalUId,
+      owner: r.owner.toLowerCase(),
+      deleted: false,
+      seq: ++this.seq,
+      seenBy: new Set(),
+    });
     return crmId;
   }
 
@@ -97,7 +107,14 @@ export class FakeCrmAct {
 
   private view(r: FakeActRecord, mailbox: string): Record<string, unknown> {
     const link = this.link(mailbox, r.kind, r.crmId);
-    return { crmId: r.crmId, fields: r.fields, ...(r.kind === 'appointment' ? { state: r.state } : {}), ...(r.iCalUId ? { iCalUId: r.iCalUId } : {}), ...(link ? { link } : {}), inFilter: this.inFilter(r, mailbox) };
+    return {
+      crmId: r.crmId,
+      fields: r.fields,
+      ...(r.kind === 'appointment' ? { state: r.state } : {}),
+      ...(r.iCalUId ? { iCalUId: r.iCalUId } : {}),
+      ...(link ? { link } : {}),
+      inFilter: this.inFilter(r, mailbox),
+    };
   }
 
   private route(method: string, path: string, query: URLSearchParams, body: Record<string, unknown>): Answer | undefined {
@@ -145,7 +162,12 @@ export class FakeCrmAct {
       const uids = new Set((body.iCalUIds as string[]) ?? []);
       const records = [...this.records.values()]
         .filter((r) => r.kind === kind && !r.deleted)
-        .filter((r) => crmIds.has(r.crmId) || (r.iCalUId && uids.has(r.iCalUId)) || exchangeIds.has(this.link(mailbox, kind, r.crmId)?.exchangeId ?? ''))
+        .filter(
+          (r) =>
+            crmIds.has(r.crmId) ||
+            (r.iCalUId && uids.has(r.iCalUId)) ||
+            exchangeIds.has(this.link(mailbox, kind, r.crmId)?.exchangeId ?? ''),
+        )
         .map((r) => this.view(r, mailbox));
       return { status: 200, body: { records } };
     }
@@ -153,7 +175,8 @@ export class FakeCrmAct {
       this.count('create');
       const key = `${mailbox}|${kind}|${String(body.key)}`;
       const existing = this.keys.get(key);
-      if (existing && this.records.get(existing) && !this.records.get(existing)!.deleted) return { status: 200, body: { crmId: existing, record: this.view(this.records.get(existing)!, mailbox) } };
+      if (existing && this.records.get(existing) && !this.records.get(existing)!.deleted)
+        return { status: 200, body: { crmId: existing, record: this.view(this.records.get(existing)!, mailbox) } };
       const link = body.link as Omit<ActLink, 'crmId'>;
       const crmId = this.add(kind, { owner: mailbox, fields: body.fields as Fields, iCalUId: link?.iCalUId });
       this.keys.set(key, crmId);

@@ -132,7 +132,21 @@ export class FakeCrmWebhook {
   private readonly byKey = new Map<string, FakeActivity>();
   private readonly outgoingById = new Map<string, FakeOutgoingEmail>();
   private readonly directory = new Map<string, AddressLookup>();
-  private readonly counters: FakeCrmStats = { requests: 0, created: 0, duplicates: 0, unauthorized: 0, badSignatures: 0, injectedFailures: 0, batchRequests: 0, pendingQueries: 0, attachmentFetches: 0, sending: 0, released: 0, sent: 0, failed: 0 };
+  private readonly counters: FakeCrmStats = {
+    requests: 0,
+    created: 0,
+    duplicates: 0,
+    unauthorized: 0,
+    badSignatures: 0,
+    injectedFailures: 0,
+    batchRequests: 0,
+    pendingQueries: 0,
+    attachmentFetches: 0,
+    sending: 0,
+    released: 0,
+    sent: 0,
+    failed: 0,
+  };
   private failure?: Failure;
   /** Attachment fetches answered with a failure, by attachmentId. */
   private readonly attachmentFailures = new Map<string, { status: number; remaining: number }>();
@@ -208,22 +222,40 @@ export class FakeCrmWebhook {
   }
 
   /** An email written in the CRM, pending send from `mailboxAddress`, with `files` attached. Returns its crmEmailId. */
-  addPendingEmail(mailboxAddress: string, email: Omit<PendingEmail, 'crmEmailId' | 'state' | 'attachments'> & { crmEmailId?: string }, files: FakeAttachmentFile[] = []): string {
+  addPendingEmail(
+    mailboxAddress: string,
+    email: Omit<PendingEmail, 'crmEmailId' | 'state' | 'attachments'> & { crmEmailId?: string },
+    files: FakeAttachmentFile[] = [],
+  ): string {
     const crmEmailId = email.crmEmailId ?? randomUUID();
     const attached = files.map((f) => ({ ...f, attachmentId: randomUUID() }));
     const attachments = attached.map((f): OutgoingAttachment => {
-      const a: OutgoingAttachment = { filename: f.filename, contentType: f.contentType, size: f.content.length, ...(f.contentId ? { contentId: f.contentId } : {}) };
-      return f.content.length <= INLINE_ATTACHMENT_LIMIT ? { ...a, contentBase64: f.content.toString('base64') } : { ...a, attachmentId: f.attachmentId };
+      const a: OutgoingAttachment = {
+        filename: f.filename,
+        contentType: f.contentType,
+        size: f.content.length,
+        ...(f.contentId ? { contentId: f.contentId } : {}),
+      };
+      return f.content.length <= INLINE_ATTACHMENT_LIMIT
+        ? { ...a, contentBase64: f.content.toString('base64') }
+        : { ...a, attachmentId: f.attachmentId };
     });
     const pending: PendingEmail = { ...email, crmEmailId, ...(attachments.length ? { attachments } : {}) };
-    this.outgoingById.set(crmEmailId, { mailboxAddress: mailboxAddress.toLowerCase(), email: pending, files: attached, status: 'pending', attempts: 0 });
+    this.outgoingById.set(crmEmailId, {
+      mailboxAddress: mailboxAddress.toLowerCase(),
+      email: pending,
+      files: attached,
+      status: 'pending',
+      attempts: 0,
+    });
     return crmEmailId;
   }
 
   /** The next `times` fetches of this email's attachments (all of them, or one) answer `status`. */
   failAttachment(crmEmailId: string, opts: { attachmentId?: string; status?: number; times?: number } = {}): void {
     for (const f of this.outgoingById.get(crmEmailId)?.files ?? []) {
-      if (!opts.attachmentId || f.attachmentId === opts.attachmentId) this.attachmentFailures.set(f.attachmentId, { status: opts.status ?? 500, remaining: opts.times ?? Infinity });
+      if (!opts.attachmentId || f.attachmentId === opts.attachmentId)
+        this.attachmentFailures.set(f.attachmentId, { status: opts.status ?? 500, remaining: opts.times ?? Infinity });
     }
   }
 
@@ -261,14 +293,25 @@ export class FakeCrmWebhook {
     if (this.failure && this.failure.remaining > 0) {
       this.failure.remaining--;
       this.counters.injectedFailures++;
-      const headers: Record<string, string> = this.failure.retryAfterSec !== undefined ? { 'retry-after': String(this.failure.retryAfterSec) } : {};
+      const headers: Record<string, string> =
+        this.failure.retryAfterSec !== undefined ? { 'retry-after': String(this.failure.retryAfterSec) } : {};
       return { status: this.failure.status, body: { error: { code: 'unavailable', message: 'injected failure' } }, headers };
     }
     if (req.headers.authorization !== `Bearer ${this.options.token}`) {
       this.counters.unauthorized++;
-      return { status: 401, body: { error: { code: 'invalid_token', message: 'bearer token not accepted' } }, headers: { 'www-authenticate': 'Bearer' } };
+      return {
+        status: 401,
+        body: { error: { code: 'invalid_token', message: 'bearer token not accepted' } },
+        headers: { 'www-authenticate': 'Bearer' },
+      };
     }
-    const check = verifyWebhookSignature(header(req, SIGNATURE_HEADER), raw, this.options.signingKey, this.options.toleranceSec ?? DEFAULT_SIGNATURE_TOLERANCE_SEC, this.now());
+    const check = verifyWebhookSignature(
+      header(req, SIGNATURE_HEADER),
+      raw,
+      this.options.signingKey,
+      this.options.toleranceSec ?? DEFAULT_SIGNATURE_TOLERANCE_SEC,
+      this.now(),
+    );
     if (!check.valid) {
       this.counters.badSignatures++;
       return fail(401, 'invalid_signature', `signature ${check.failure}`);
@@ -287,7 +330,8 @@ export class FakeCrmWebhook {
     if (method === 'GET' && path === '/health') return ok({ status: 'ok' });
     if (method === 'POST' && path === '/incoming-emails') return this.deliver(body);
     if (method === 'POST' && path === '/emails/lookup-by-message-id') return this.lookupByMessageId(body.messageIds);
-    if (OPTIONAL_PATHS.has(path) && this.batchOff) return fail(this.batchOff, this.batchOff === 404 ? 'not_found' : 'method_not_allowed', `no endpoint ${method} ${path}`);
+    if (OPTIONAL_PATHS.has(path) && this.batchOff)
+      return fail(this.batchOff, this.batchOff === 404 ? 'not_found' : 'method_not_allowed', `no endpoint ${method} ${path}`);
     if (method === 'POST' && path === '/pending-emails/query') return this.pendingQuery(body);
     if (method === 'POST' && path === '/emails/lookup-by-tracking-token') return this.lookupByTrackingToken(body.trackingToken);
     if (method === 'POST' && path === '/incoming-emails/batch') return this.batch(body.emails, (email) => batchItem(this.deliver(email)));
@@ -321,7 +365,13 @@ export class FakeCrmWebhook {
   private changeStatus(change: Record<string, unknown>): unknown {
     const to = typeof change.state === 'string' ? TRANSITION_OF_STATE[change.state] : undefined;
     if (!to || typeof change.crmEmailId !== 'string') {
-      return { status: 422, error: { code: 'invalid_request', message: 'a change has a string "crmEmailId" and a "state" of Sending, PendingSend, Sent or Failed' } };
+      return {
+        status: 422,
+        error: {
+          code: 'invalid_request',
+          message: 'a change has a string "crmEmailId" and a "state" of Sending, PendingSend, Sent or Failed',
+        },
+      };
     }
     const a = this.transition(change.crmEmailId, to, change);
     return a.status < 300 ? { status: 204 } : batchItem(a);
@@ -340,7 +390,13 @@ export class FakeCrmWebhook {
       this.counters.duplicates++;
       return ok({ crmId: existing.crmId });
     }
-    const activity: FakeActivity = { crmId: randomUUID(), mailbox: email.mailbox, messageId: email.messageId, email, createdAt: new Date().toISOString() };
+    const activity: FakeActivity = {
+      crmId: randomUUID(),
+      mailbox: email.mailbox,
+      messageId: email.messageId,
+      email,
+      createdAt: new Date().toISOString(),
+    };
     this.byKey.set(key, activity);
     this.counters.created++;
     return ok({ crmId: activity.crmId }, 201);
@@ -351,7 +407,8 @@ export class FakeCrmWebhook {
       return fail(422, 'invalid_request', 'messageIds must be an array of strings');
     }
     for (const id of ids as string[]) {
-      for (const o of this.outgoingById.values()) if (o.sentMessageId === id || o.email.messageId === id) return ok({ crmEmailId: o.email.crmEmailId });
+      for (const o of this.outgoingById.values())
+        if (o.sentMessageId === id || o.email.messageId === id) return ok({ crmEmailId: o.email.crmEmailId });
       for (const a of this.byKey.values()) if (a.messageId === id) return ok({ crmEmailId: a.crmId });
     }
     return ok({ crmEmailId: null });
@@ -359,10 +416,22 @@ export class FakeCrmWebhook {
 
   private pendingQuery(body: Record<string, unknown>): Answer {
     const { mailboxes, limit } = body;
-    if (!Array.isArray(mailboxes) || mailboxes.length < 1 || mailboxes.length > 1000 || !mailboxes.every((m) => typeof m === 'string') || !Number.isInteger(limit) || (limit as number) < 1) {
+    if (
+      !Array.isArray(mailboxes) ||
+      mailboxes.length < 1 ||
+      mailboxes.length > 1000 ||
+      !mailboxes.every((m) => typeof m === 'string') ||
+      !Number.isInteger(limit) ||
+      (limit as number) < 1
+    ) {
       return fail(422, 'invalid_request', 'mailboxes is an array of 1 to 1000 addresses, limit a whole number of at least 1');
     }
-    const found = (mailboxes as string[]).map((address) => ({ address, emails: (this.pending(address.toLowerCase(), limit as number).body as { emails: PendingEmail[] }).emails })).filter((m) => m.emails.length);
+    const found = (mailboxes as string[])
+      .map((address) => ({
+        address,
+        emails: (this.pending(address.toLowerCase(), limit as number).body as { emails: PendingEmail[] }).emails,
+      }))
+      .filter((m) => m.emails.length);
     return ok({ mailboxes: found });
   }
 
@@ -388,7 +457,8 @@ export class FakeCrmWebhook {
     const emails: PendingEmail[] = [];
     for (const o of this.outgoingById.values()) {
       if (emails.length >= limit) break;
-      if (o.mailboxAddress === mailboxAddress && (o.status === 'pending' || o.status === 'sending')) emails.push({ ...o.email, state: o.status === 'sending' ? 'Sending' : 'PendingSend' });
+      if (o.mailboxAddress === mailboxAddress && (o.status === 'pending' || o.status === 'sending'))
+        emails.push({ ...o.email, state: o.status === 'sending' ? 'Sending' : 'PendingSend' });
     }
     return ok({ emails });
   }
@@ -444,11 +514,18 @@ export class FakeCrmWebhook {
     if (method === 'GET' && path === '/_test/stats') return send(res, 200, this.stats());
     const body = raw.length ? (JSON.parse(raw.toString('utf8')) as Record<string, unknown>) : {};
     if (method === 'POST' && path === '/_test/fail') {
-      this.failNext(Number(body.count ?? 1), { status: body.status as number | undefined, retryAfterSec: body.retryAfterSec as number | undefined });
+      this.failNext(Number(body.count ?? 1), {
+        status: body.status as number | undefined,
+        retryAfterSec: body.retryAfterSec as number | undefined,
+      });
       return send(res, 200, {});
     }
     if (method === 'POST' && path === '/_test/pending-emails') {
-      const files = ((body.files as { filename: string; contentType: string; contentBase64: string }[] | undefined) ?? []).map((f) => ({ filename: f.filename, contentType: f.contentType, content: Buffer.from(f.contentBase64, 'base64') }));
+      const files = ((body.files as { filename: string; contentType: string; contentBase64: string }[] | undefined) ?? []).map((f) => ({
+        filename: f.filename,
+        contentType: f.contentType,
+        content: Buffer.from(f.contentBase64, 'base64'),
+      }));
       const id = this.addPendingEmail(String(body.mailboxAddress), body.email as PendingEmail, files);
       return send(res, 201, { crmEmailId: id });
     }

@@ -36,24 +36,91 @@ interface Table {
 }
 
 const PROFILE_COLUMNS = [
-  'emailserverprofileid', 'name', 'statecode', 'servertype', 'exchangeversion', 'useautodiscover', 'incomingserverlocation', 'outgoingserverlocation',
-  'incomingportnumber', 'outgoingportnumber', 'incomingusessl', 'outgoingusessl', 'incomingauthenticationprotocol', 'outgoingauthenticationprotocol',
-  'incomingcredentialretrieval', 'outgoingcredentialretrieval', 'incomingusername', 'outgoingusername', 'incominguseimpersonation', 'outgoinguseimpersonation',
-  'outgoingautograntdelegateaccess', 'usesamesettingsforoutgoingconnections', 'maxconcurrentconnections', 'minpollingintervalinminutes',
-  'moveundeliveredemails', 'processemailsreceivedafter', 'sendemailalert', 'timeoutmailboxconnection', 'timeoutmailboxconnectionafteramount',
-  'exchangeonlinetenantid', 'usedefaulttenantid', 'oauthclientid', 'serverauthority', 'encodingcodepage', 'acsenabledforoutgoingemail',
-  '_keyvaultreferenceid_value', '_managedidentityid_value', 'isincomingpasswordset', 'isoutgoingpasswordset',
+  'emailserverprofileid',
+  'name',
+  'statecode',
+  'servertype',
+  'exchangeversion',
+  'useautodiscover',
+  'incomingserverlocation',
+  'outgoingserverlocation',
+  'incomingportnumber',
+  'outgoingportnumber',
+  'incomingusessl',
+  'outgoingusessl',
+  'incomingauthenticationprotocol',
+  'outgoingauthenticationprotocol',
+  'incomingcredentialretrieval',
+  'outgoingcredentialretrieval',
+  'incomingusername',
+  'outgoingusername',
+  'incominguseimpersonation',
+  'outgoinguseimpersonation',
+  'outgoingautograntdelegateaccess',
+  'usesamesettingsforoutgoingconnections',
+  'maxconcurrentconnections',
+  'minpollingintervalinminutes',
+  'moveundeliveredemails',
+  'processemailsreceivedafter',
+  'sendemailalert',
+  'timeoutmailboxconnection',
+  'timeoutmailboxconnectionafteramount',
+  'exchangeonlinetenantid',
+  'usedefaulttenantid',
+  'oauthclientid',
+  'serverauthority',
+  'encodingcodepage',
+  'acsenabledforoutgoingemail',
+  '_keyvaultreferenceid_value',
+  '_managedidentityid_value',
+  'isincomingpasswordset',
+  'isoutgoingpasswordset',
 ];
 const MAILBOX_COLUMNS = [
-  'mailboxid', 'name', 'emailaddress', 'statecode', 'statuscode', 'isforwardmailbox', '_emailserverprofile_value', '_regardingobjectid_value', '_ownerid_value',
-  'incomingemaildeliverymethod', 'outgoingemaildeliverymethod', 'actdeliverymethod', 'emailrouteraccessapproval', 'isemailaddressapprovedbyo365admin',
-  'allowemailconnectortousecredentials', 'username', 'ispasswordset', 'processanddeleteemails', 'processemailreceivedafter', 'enabledforincomingemail',
-  'enabledforoutgoingemail', 'enabledforact', 'incomingemailstatus', 'outgoingemailstatus', 'actstatus',
+  'mailboxid',
+  'name',
+  'emailaddress',
+  'statecode',
+  'statuscode',
+  'isforwardmailbox',
+  '_emailserverprofile_value',
+  '_regardingobjectid_value',
+  '_ownerid_value',
+  'incomingemaildeliverymethod',
+  'outgoingemaildeliverymethod',
+  'actdeliverymethod',
+  'emailrouteraccessapproval',
+  'isemailaddressapprovedbyo365admin',
+  'allowemailconnectortousecredentials',
+  'username',
+  'ispasswordset',
+  'processanddeleteemails',
+  'processemailreceivedafter',
+  'enabledforincomingemail',
+  'enabledforoutgoingemail',
+  'enabledforact',
+  'incomingemailstatus',
+  'outgoingemailstatus',
+  'actstatus',
 ];
 const ORGANIZATION_COLUMNS = [
-  'organizationid', 'name', 'emailconnectionchannel', '_defaultemailserverprofileid_value', 'defaultemailsettings', 'requireapprovalforuseremail',
-  'requireapprovalforqueueemail', 'emailcorrelationenabled', 'trackingprefix', 'trackingtokenidbase', 'trackingtokeniddigits', 'maximumtrackingnumber',
-  'maxuploadfilesize', 'ignoreinternalemail', 'enablesmartmatching', 'isfolderbasedtrackingenabled', 'notifymailboxownerofemailserverlevelalerts',
+  'organizationid',
+  'name',
+  'emailconnectionchannel',
+  '_defaultemailserverprofileid_value',
+  'defaultemailsettings',
+  'requireapprovalforuseremail',
+  'requireapprovalforqueueemail',
+  'emailcorrelationenabled',
+  'trackingprefix',
+  'trackingtokenidbase',
+  'trackingtokeniddigits',
+  'maximumtrackingnumber',
+  'maxuploadfilesize',
+  'ignoreinternalemail',
+  'enablesmartmatching',
+  'isfolderbasedtrackingenabled',
+  'notifymailboxownerofemailserverlevelalerts',
 ];
 
 /** Option sets of the columns a PATCH may change (mailbox table reference). */
@@ -96,7 +163,14 @@ export class FakeDataverseConfig implements DataverseExtension {
     t.rows.clear();
     const id = this.id();
     t.rows.set(id, { ...values, organizationid: id, _defaultemailserverprofileid_value: defaultProfileId ?? null });
-    if (defaultProfileId) t.lookups.set(id, { _defaultemailserverprofileid_value: { id: defaultProfileId, name: String(this.profile(defaultProfileId)?.name ?? ''), table: 'emailserverprofile' } });
+    if (defaultProfileId)
+      t.lookups.set(id, {
+        _defaultemailserverprofileid_value: {
+          id: defaultProfileId,
+          name: String(this.profile(defaultProfileId)?.name ?? ''),
+          table: 'emailserverprofile',
+        },
+      });
     return id;
   }
 
@@ -132,13 +206,17 @@ export class FakeDataverseConfig implements DataverseExtension {
     const lookups: Record<string, Lookup> = {};
     if (regarding) lookups._regardingobjectid_value = { id: regarding.id, name: regarding.name, table: regarding.table };
     if (owner) lookups._ownerid_value = { id: owner.id, name: owner.name, table: 'systemuser' };
-    if (profileId) lookups._emailserverprofile_value = { id: profileId, name: String(this.profile(profileId)?.name ?? ''), table: 'emailserverprofile' };
+    if (profileId)
+      lookups._emailserverprofile_value = { id: profileId, name: String(this.profile(profileId)?.name ?? ''), table: 'emailserverprofile' };
     t.lookups.set(id, lookups);
     return id;
   }
 
   setUserFiltering(systemUserId: string, method: number): void {
-    this.tables.usersettingscollection.rows.set(systemUserId.toLowerCase(), { systemuserid: systemUserId.toLowerCase(), incomingemailfilteringmethod: method });
+    this.tables.usersettingscollection.rows.set(systemUserId.toLowerCase(), {
+      systemuserid: systemUserId.toLowerCase(),
+      incomingemailfilteringmethod: method,
+    });
   }
 
   profile(id: string): Row | undefined {
@@ -175,9 +253,18 @@ export class FakeDataverseConfig implements DataverseExtension {
           return odataError(res, 400, '0x80060888', `Syntax error in $filter: ${(err as Error).message}`);
         }
       }
-      const select = q.get('$select')?.split(',').map((c) => c.trim());
+      const select = q
+        .get('$select')
+        ?.split(',')
+        .map((c) => c.trim());
       const unknown = select?.find((c) => !t.columns.includes(c));
-      if (unknown) return odataError(res, 400, '0x80060888', `Could not find a property named '${unknown}' on type 'Microsoft.Dynamics.CRM.${m[1].replace(/collection$|s$/, '')}'.`);
+      if (unknown)
+        return odataError(
+          res,
+          400,
+          '0x80060888',
+          `Could not find a property named '${unknown}' on type 'Microsoft.Dynamics.CRM.${m[1].replace(/collection$|s$/, '')}'.`,
+        );
       const annotations = annotationsWanted(req.prefer);
       if (id) {
         const row = t.rows.get(id);
@@ -188,7 +275,10 @@ export class FakeDataverseConfig implements DataverseExtension {
       const rows = [...t.rows.entries()].filter(([, r]) => predicate(r));
       const pageSize = Number(/odata\.maxpagesize=(\d+)/.exec(req.prefer)?.[1] ?? 5000);
       const skip = Number(q.get('$skiptoken') ?? 0);
-      const answer: Row = { '@odata.context': `${req.url.origin}/api/data/v9.2/$metadata#${m[1]}`, value: rows.slice(skip, skip + pageSize).map(([rid, r]) => shape(t, rid, r, select, annotations)) };
+      const answer: Row = {
+        '@odata.context': `${req.url.origin}/api/data/v9.2/$metadata#${m[1]}`,
+        value: rows.slice(skip, skip + pageSize).map(([rid, r]) => shape(t, rid, r, select, annotations)),
+      };
       if (skip + pageSize < rows.length) {
         const next = new URL(req.url.toString());
         next.searchParams.set('$skiptoken', String(skip + pageSize));
@@ -211,8 +301,20 @@ export class FakeDataverseConfig implements DataverseExtension {
       return odataError(res, 400, '0x80040224', 'The request body is not valid JSON.');
     }
     for (const [k, v] of Object.entries(payload)) {
-      if (!(k in WRITABLE)) return odataError(res, 400, '0x80060891', `An undeclared property '${k}' was found in the payload (this fake writes only ${Object.keys(WRITABLE).join(', ')}).`);
-      if (typeof v !== 'number' || !WRITABLE[k].includes(v)) return odataError(res, 400, '0x80044331', `A validation error occurred. The value ${JSON.stringify(v)} of '${k}' is outside the valid range.`);
+      if (!(k in WRITABLE))
+        return odataError(
+          res,
+          400,
+          '0x80060891',
+          `An undeclared property '${k}' was found in the payload (this fake writes only ${Object.keys(WRITABLE).join(', ')}).`,
+        );
+      if (typeof v !== 'number' || !WRITABLE[k].includes(v))
+        return odataError(
+          res,
+          400,
+          '0x80044331',
+          `A validation error occurred. The value ${JSON.stringify(v)} of '${k}' is outside the valid range.`,
+        );
     }
     this.patches.push({ id, body: payload });
     Object.assign(row, payload);
@@ -230,7 +332,10 @@ function table(idColumn: string, columns: string[]): Table {
 function annotationsWanted(prefer: string): { formatted: boolean; logical: boolean } {
   const list = /odata\.include-annotations="([^"]*)"/.exec(prefer)?.[1] ?? '';
   const all = list.split(',').some((a) => a.trim() === '*');
-  return { formatted: all || list.includes('OData.Community.Display.V1.FormattedValue'), logical: all || list.includes('Microsoft.Dynamics.CRM.lookuplogicalname') };
+  return {
+    formatted: all || list.includes('OData.Community.Display.V1.FormattedValue'),
+    logical: all || list.includes('Microsoft.Dynamics.CRM.lookuplogicalname'),
+  };
 }
 
 /** A row as the Web API returns it: the selected columns (null when unset), the key, and the asked-for annotations. */

@@ -94,8 +94,22 @@ export class FakeEwsAct implements FakeEwsExtension {
     return l;
   }
 
-  private insert(mailbox: string, fields: Record<string, string>, rest: Pick<FakeCalendarItem, 'required' | 'optional' | 'categories' | 'props'>): FakeCalendarItem {
-    const item: FakeCalendarItem = { id: `AAMkCal${String(this.nextId++).padStart(6, '0')}AAA=`, changeKey: '', seq: 0, createdSeq: 0, removed: false, uid: `040000008200E00074C5B7101A82E008${randomUUID().replace(/-/g, '')}`, fields: { LegacyFreeBusyStatus: 'Busy', Importance: 'Normal', IsAllDayEvent: 'false', ...fields }, organizer: mailbox.toLowerCase(), ...rest };
+  private insert(
+    mailbox: string,
+    fields: Record<string, string>,
+    rest: Pick<FakeCalendarItem, 'required' | 'optional' | 'categories' | 'props'>,
+  ): FakeCalendarItem {
+    const item: FakeCalendarItem = {
+      id: `AAMkCal${String(this.nextId++).padStart(6, '0')}AAA=`,
+      changeKey: '',
+      seq: 0,
+      createdSeq: 0,
+      removed: false,
+      uid: `040000008200E00074C5B7101A82E008${randomUUID().replace(/-/g, '')}`,
+      fields: { LegacyFreeBusyStatus: 'Busy', Importance: 'Normal', IsAllDayEvent: 'false', ...fields },
+      organizer: mailbox.toLowerCase(),
+      ...rest,
+    };
     this.touch(item);
     item.createdSeq = item.seq;
     this.cal(mailbox).push(item);
@@ -116,15 +130,24 @@ export class FakeEwsAct implements FakeEwsExtension {
     switch (op) {
       case 'GetFolder':
         if (!folderId || !['calendar', 'contacts', 'tasks'].includes(folderId)) return undefined;
-        if (this.denied.has(folderId)) return ewsResponse(op, [failure(op, 'ErrorAccessDenied', 'Access is denied. Check credentials and try again.')]);
-        return ewsResponse(op, [success(op, `<m:Folders><t:CalendarFolder><t:FolderId Id="${folderId}-${mailbox}" ChangeKey="AgAAAA=="/>${this.props(mailbox, body)}</t:CalendarFolder></m:Folders>`)]);
+        if (this.denied.has(folderId))
+          return ewsResponse(op, [failure(op, 'ErrorAccessDenied', 'Access is denied. Check credentials and try again.')]);
+        return ewsResponse(op, [
+          success(
+            op,
+            `<m:Folders><t:CalendarFolder><t:FolderId Id="${folderId}-${mailbox}" ChangeKey="AgAAAA=="/>${this.props(mailbox, body)}</t:CalendarFolder></m:Folders>`,
+          ),
+        ]);
       case 'UpdateFolder': {
         const id = first(body, 'FolderId')?.attrs.Id ?? '';
         if (!id.startsWith('calendar-')) return undefined;
         const props = (this.folderProps.get(mailbox) ?? {}) as Record<string, string>;
-        for (const p of elements(first(body, 'Updates')?.inner ?? '', 'ExtendedProperty')) props[first(p.inner, 'ExtendedFieldURI')?.attrs.PropertyName ?? '?'] = text(p.inner, 'Value') ?? '';
+        for (const p of elements(first(body, 'Updates')?.inner ?? '', 'ExtendedProperty'))
+          props[first(p.inner, 'ExtendedFieldURI')?.attrs.PropertyName ?? '?'] = text(p.inner, 'Value') ?? '';
         this.folderProps.set(mailbox, props);
-        return ewsResponse(op, [success(op, `<m:Folders><t:CalendarFolder><t:FolderId Id="${id}" ChangeKey="AgAAAB=="/></t:CalendarFolder></m:Folders>`)]);
+        return ewsResponse(op, [
+          success(op, `<m:Folders><t:CalendarFolder><t:FolderId Id="${id}" ChangeKey="AgAAAB=="/></t:CalendarFolder></m:Folders>`),
+        ]);
       }
       case 'SyncFolderItems':
         return folderId === 'calendar' ? this.sync(mailbox, body) : undefined;
@@ -136,7 +159,9 @@ export class FakeEwsAct implements FakeEwsExtension {
           op,
           ids.map((id) => {
             const i = cal.find((x) => x.id === id && !x.removed);
-            return i ? success(op, `<m:Items>${this.view(i)}</m:Items>`) : failure(op, 'ErrorItemNotFound', 'The specified object was not found in the store.');
+            return i
+              ? success(op, `<m:Items>${this.view(i)}</m:Items>`)
+              : failure(op, 'ErrorItemNotFound', 'The specified object was not found in the store.');
           }),
         );
       }
@@ -156,7 +181,10 @@ export class FakeEwsAct implements FakeEwsExtension {
     const props = this.folderProps.get(mailbox) ?? {};
     return wanted
       .filter((n) => n && props[n] !== undefined)
-      .map((n) => `<t:ExtendedProperty><t:ExtendedFieldURI PropertySetId="8c7b4a36-0f1e-4f4e-9a39-4d0a6a3e6b21" PropertyName="${n}" PropertyType="String"/><t:Value>${escapeXml(props[n])}</t:Value></t:ExtendedProperty>`)
+      .map(
+        (n) =>
+          `<t:ExtendedProperty><t:ExtendedFieldURI PropertySetId="8c7b4a36-0f1e-4f4e-9a39-4d0a6a3e6b21" PropertyName="${n}" PropertyType="String"/><t:Value>${escapeXml(props[n])}</t:Value></t:ExtendedProperty>`,
+      )
       .join('');
   }
 
@@ -166,7 +194,10 @@ export class FakeEwsAct implements FakeEwsExtension {
     let since = 0;
     if (stateText) {
       const state = JSON.parse(Buffer.from(stateText, 'base64').toString()) as { gen: number; seq: number };
-      if (state.gen !== this.generation) return ewsResponse('SyncFolderItems', [failure('SyncFolderItems', 'ErrorInvalidSyncStateData', 'Synchronization state data is corrupt or otherwise invalid.')]);
+      if (state.gen !== this.generation)
+        return ewsResponse('SyncFolderItems', [
+          failure('SyncFolderItems', 'ErrorInvalidSyncStateData', 'Synchronization state data is corrupt or otherwise invalid.'),
+        ]);
       since = state.seq;
     }
     const changes = this.cal(mailbox)
@@ -178,17 +209,30 @@ export class FakeEwsAct implements FakeEwsExtension {
       .map((i) => {
         const id = `<t:ItemId Id="${i.id}" ChangeKey="${i.changeKey}"/>`;
         if (i.removed) return `<t:Delete>${id}</t:Delete>`;
-        return i.createdSeq > since ? `<t:Create><t:CalendarItem>${id}</t:CalendarItem></t:Create>` : `<t:Update><t:CalendarItem>${id}</t:CalendarItem></t:Update>`;
+        return i.createdSeq > since
+          ? `<t:Create><t:CalendarItem>${id}</t:CalendarItem></t:Create>`
+          : `<t:Update><t:CalendarItem>${id}</t:CalendarItem></t:Update>`;
       })
       .join('');
     const state = Buffer.from(JSON.stringify({ gen: this.generation, seq: last })).toString('base64');
-    return ewsResponse('SyncFolderItems', [success('SyncFolderItems', `<m:SyncState>${state}</m:SyncState><m:IncludesLastItemInRange>${page.length === changes.length}</m:IncludesLastItemInRange><m:Changes>${xml}</m:Changes>`)]);
+    return ewsResponse('SyncFolderItems', [
+      success(
+        'SyncFolderItems',
+        `<m:SyncState>${state}</m:SyncState><m:IncludesLastItemInRange>${page.length === changes.length}</m:IncludesLastItemInRange><m:Changes>${xml}</m:Changes>`,
+      ),
+    ]);
   }
 
   private view(i: FakeCalendarItem): string {
     const f = i.fields;
-    const att = (list: string[]) => list.map((a) => `<t:Attendee><t:Mailbox><t:EmailAddress>${escapeXml(a)}</t:EmailAddress></t:Mailbox></t:Attendee>`).join('');
-    const props = Object.entries(i.props).map(([n, v]) => `<t:ExtendedProperty><t:ExtendedFieldURI PropertySetId="8c7b4a36-0f1e-4f4e-9a39-4d0a6a3e6b21" PropertyName="${n}" PropertyType="String"/><t:Value>${escapeXml(v)}</t:Value></t:ExtendedProperty>`).join('');
+    const att = (list: string[]) =>
+      list.map((a) => `<t:Attendee><t:Mailbox><t:EmailAddress>${escapeXml(a)}</t:EmailAddress></t:Mailbox></t:Attendee>`).join('');
+    const props = Object.entries(i.props)
+      .map(
+        ([n, v]) =>
+          `<t:ExtendedProperty><t:ExtendedFieldURI PropertySetId="8c7b4a36-0f1e-4f4e-9a39-4d0a6a3e6b21" PropertyName="${n}" PropertyType="String"/><t:Value>${escapeXml(v)}</t:Value></t:ExtendedProperty>`,
+      )
+      .join('');
     return `<t:CalendarItem><t:ItemId Id="${i.id}" ChangeKey="${i.changeKey}"/><t:Subject>${escapeXml(f.Subject ?? '')}</t:Subject><t:Body BodyType="Text">${escapeXml(f.Body ?? '')}</t:Body><t:Categories>${i.categories.map((c) => `<t:String>${escapeXml(c)}</t:String>`).join('')}</t:Categories><t:Importance>${f.Importance}</t:Importance>${props}<t:UID>${i.uid}</t:UID><t:Start>${f.Start ?? ''}</t:Start><t:End>${f.End ?? ''}</t:End><t:IsAllDayEvent>${f.IsAllDayEvent}</t:IsAllDayEvent><t:LegacyFreeBusyStatus>${f.LegacyFreeBusyStatus}</t:LegacyFreeBusyStatus><t:Location>${escapeXml(f.Location ?? '')}</t:Location><t:CalendarItemType>Single</t:CalendarItemType><t:Organizer><t:Mailbox><t:EmailAddress>${i.organizer}</t:EmailAddress></t:Mailbox></t:Organizer><t:RequiredAttendees>${att(i.required)}</t:RequiredAttendees><t:OptionalAttendees>${att(i.optional)}</t:OptionalAttendees></t:CalendarItem>`;
   }
 
@@ -200,7 +244,8 @@ export class FakeEwsAct implements FakeEwsExtension {
     const att = (n: string) => elements(first(ci, n)?.inner ?? '', 'EmailAddress').map((e) => text(`<x>${e.inner}</x>`, 'x') ?? e.inner);
     if (first(ci, 'RequiredAttendees')) i.required = att('RequiredAttendees');
     if (first(ci, 'OptionalAttendees')) i.optional = att('OptionalAttendees');
-    for (const p of elements(ci, 'ExtendedProperty')) i.props[first(p.inner, 'ExtendedFieldURI')?.attrs.PropertyName ?? '?'] = text(p.inner, 'Value') ?? '';
+    for (const p of elements(ci, 'ExtendedProperty'))
+      i.props[first(p.inner, 'ExtendedFieldURI')?.attrs.PropertyName ?? '?'] = text(p.inner, 'Value') ?? '';
   }
 
   private create(mailbox: string, body: string): string {
@@ -209,18 +254,28 @@ export class FakeEwsAct implements FakeEwsExtension {
     this.read(ci, i);
     const mode = first(body, 'CreateItem')?.attrs.SendMeetingInvitations ?? 'SendToAllAndSaveCopy';
     if (mode !== 'SendToNone' && i.required.length + i.optional.length > 0) this.notify(mailbox, i, 'invitation');
-    return ewsResponse('CreateItem', [success('CreateItem', `<m:Items><t:CalendarItem><t:ItemId Id="${i.id}" ChangeKey="${i.changeKey}"/></t:CalendarItem></m:Items>`)]);
+    return ewsResponse('CreateItem', [
+      success('CreateItem', `<m:Items><t:CalendarItem><t:ItemId Id="${i.id}" ChangeKey="${i.changeKey}"/></t:CalendarItem></m:Items>`),
+    ]);
   }
 
   private update(mailbox: string, body: string): string | undefined {
     const idEl = first(first(body, 'ItemChange')?.inner ?? '', 'ItemId')?.attrs;
     const i = this.cal(mailbox).find((x) => x.id === idEl?.Id && !x.removed);
     if (!idEl?.Id?.startsWith('AAMkCal')) return undefined;
-    if (!i) return ewsResponse('UpdateItem', [failure('UpdateItem', 'ErrorItemNotFound', 'The specified object was not found in the store.')]);
+    if (!i)
+      return ewsResponse('UpdateItem', [failure('UpdateItem', 'ErrorItemNotFound', 'The specified object was not found in the store.')]);
     const hook = this.beforeUpdate;
     this.beforeUpdate = undefined;
     hook?.(i);
-    if (idEl.ChangeKey && idEl.ChangeKey !== i.changeKey) return ewsResponse('UpdateItem', [failure('UpdateItem', 'ErrorIrresolvableConflict', 'The send or update operation could not be performed because the change key passed in the request does not match the current change key for the item.')]);
+    if (idEl.ChangeKey && idEl.ChangeKey !== i.changeKey)
+      return ewsResponse('UpdateItem', [
+        failure(
+          'UpdateItem',
+          'ErrorIrresolvableConflict',
+          'The send or update operation could not be performed because the change key passed in the request does not match the current change key for the item.',
+        ),
+      ]);
     const before = JSON.stringify([KEY.map((k) => i.fields[k]), i.required, i.optional]);
     for (const set of elements(body, 'SetItemField')) {
       const ci = first(set.inner, 'CalendarItem')?.inner ?? '';
@@ -236,14 +291,17 @@ export class FakeEwsAct implements FakeEwsExtension {
     const mode = first(body, 'UpdateItem')?.attrs.SendMeetingInvitationsOrCancellations ?? 'SendToAllAndSaveCopy';
     const changed = before !== JSON.stringify([KEY.map((k) => i.fields[k]), i.required, i.optional]);
     if (mode !== 'SendToNone' && changed && i.required.length + i.optional.length > 0) this.notify(mailbox, i, 'update');
-    return ewsResponse('UpdateItem', [success('UpdateItem', `<m:Items><t:CalendarItem><t:ItemId Id="${i.id}" ChangeKey="${i.changeKey}"/></t:CalendarItem></m:Items>`)]);
+    return ewsResponse('UpdateItem', [
+      success('UpdateItem', `<m:Items><t:CalendarItem><t:ItemId Id="${i.id}" ChangeKey="${i.changeKey}"/></t:CalendarItem></m:Items>`),
+    ]);
   }
 
   private delete(mailbox: string, body: string): string | undefined {
     const id = first(first(body, 'ItemIds')?.inner ?? '', 'ItemId')?.attrs.Id;
     if (!id?.startsWith('AAMkCal')) return undefined;
     const i = this.cal(mailbox).find((x) => x.id === id && !x.removed);
-    if (!i) return ewsResponse('DeleteItem', [failure('DeleteItem', 'ErrorItemNotFound', 'The specified object was not found in the store.')]);
+    if (!i)
+      return ewsResponse('DeleteItem', [failure('DeleteItem', 'ErrorItemNotFound', 'The specified object was not found in the store.')]);
     const mode = first(body, 'DeleteItem')?.attrs.SendMeetingCancellations ?? 'SendToAllAndSaveCopy';
     if (mode !== 'SendToNone' && i.required.length + i.optional.length > 0) this.notify(mailbox, i, 'cancellation');
     i.removed = true;

@@ -101,7 +101,14 @@ export class FakeEwsNotifications {
     }
   }
 
-  handle(op: string, principal: string, mailbox: string | undefined, req: http.IncomingMessage, res: http.ServerResponse, body: string): void {
+  handle(
+    op: string,
+    principal: string,
+    mailbox: string | undefined,
+    req: http.IncomingMessage,
+    res: http.ServerResponse,
+    body: string,
+  ): void {
     this.expire();
     switch (op) {
       case 'Subscribe':
@@ -113,7 +120,11 @@ export class FakeEwsNotifications {
       case 'Unsubscribe': {
         const id = text(body, 'SubscriptionId') ?? '';
         const s = this.subscriptions.get(id);
-        if (!s || s.principal !== principal) return xml(res, ewsResponse('Unsubscribe', [failure('Unsubscribe', 'ErrorSubscriptionNotFound', 'The specified subscription was not found.')]));
+        if (!s || s.principal !== principal)
+          return xml(
+            res,
+            ewsResponse('Unsubscribe', [failure('Unsubscribe', 'ErrorSubscriptionNotFound', 'The specified subscription was not found.')]),
+          );
         this.subscriptions.delete(id);
         return xml(res, ewsResponse('Unsubscribe', [success('Unsubscribe', '')]));
       }
@@ -129,11 +140,29 @@ export class FakeEwsNotifications {
     const streaming = first(body, 'StreamingSubscriptionRequest');
     const kind = pull ? 'pull' : 'streaming';
     const watermark = pull ? text(pull.inner, 'Watermark') : undefined;
-    this.subscribes.push({ mailbox, kind, anchor: header(req, 'x-anchormailbox'), affinity: header(req, 'x-preferserveraffinity'), watermark });
-    if (!pull && !streaming) return ewsResponse('Subscribe', [failure('Subscribe', 'ErrorInvalidSubscriptionRequest', 'The subscription request is invalid.')]);
-    if (streaming && this.streamingUnsupported) return ewsResponse('Subscribe', [failure('Subscribe', 'ErrorInvalidSubscriptionRequest', 'Streaming subscriptions are not supported by this server version.')]);
+    this.subscribes.push({
+      mailbox,
+      kind,
+      anchor: header(req, 'x-anchormailbox'),
+      affinity: header(req, 'x-preferserveraffinity'),
+      watermark,
+    });
+    if (!pull && !streaming)
+      return ewsResponse('Subscribe', [failure('Subscribe', 'ErrorInvalidSubscriptionRequest', 'The subscription request is invalid.')]);
+    if (streaming && this.streamingUnsupported)
+      return ewsResponse('Subscribe', [
+        failure('Subscribe', 'ErrorInvalidSubscriptionRequest', 'Streaming subscriptions are not supported by this server version.'),
+      ]);
     const id = `Fake-Subscription-${this.nextId++}`;
-    const s: Subscription = { id, mailbox, principal, kind, queue: [], touched: Date.now(), timeoutMs: pull ? Number(text(pull.inner, 'Timeout') ?? 30) * 60_000 : (this.opts.idleLifetimeMs ?? 30 * 60_000) };
+    const s: Subscription = {
+      id,
+      mailbox,
+      principal,
+      kind,
+      queue: [],
+      touched: Date.now(),
+      timeoutMs: pull ? Number(text(pull.inner, 'Timeout') ?? 30) * 60_000 : (this.opts.idleLifetimeMs ?? 30 * 60_000),
+    };
     if (watermark) {
       const from = decodeWatermark(watermark);
       if (from === undefined) return ewsResponse('Subscribe', [failure('Subscribe', 'ErrorInvalidWatermark', 'The watermark is invalid.')]);
@@ -142,7 +171,12 @@ export class FakeEwsNotifications {
     }
     this.subscriptions.set(id, s);
     res.setHeader('set-cookie', `X-BackEndOverrideCookie=${encodeURIComponent(`mbx-server-1~${mailbox}`)}; path=/; secure; HttpOnly`);
-    return ewsResponse('Subscribe', [success('Subscribe', `<m:SubscriptionId>${id}</m:SubscriptionId>${pull ? `<m:Watermark>${encodeWatermark(this.seq)}</m:Watermark>` : ''}`)]);
+    return ewsResponse('Subscribe', [
+      success(
+        'Subscribe',
+        `<m:SubscriptionId>${id}</m:SubscriptionId>${pull ? `<m:Watermark>${encodeWatermark(this.seq)}</m:Watermark>` : ''}`,
+      ),
+    ]);
   }
 
   private readonly log = new Map<string, Event[]>();
@@ -155,8 +189,16 @@ export class FakeEwsNotifications {
     const ids = elements(first(body, 'SubscriptionIds')?.inner ?? '', 'SubscriptionId').map((e) => e.inner.trim());
     const minutes = Number(text(body, 'ConnectionTimeout') ?? 30);
     this.streams.push({ subscriptions: ids.length, anchor: header(req, 'x-anchormailbox'), cookie: header(req, 'cookie') });
-    if (ids.length > 200) return xml(res, ewsResponse('GetStreamingEvents', [failure('GetStreamingEvents', 'ErrorInvalidArgument', 'Too many subscriptions on one connection (at most 200).')]));
-    const missing = ids.filter((id) => this.subscriptions.get(id)?.principal !== principal || this.subscriptions.get(id)?.kind !== 'streaming');
+    if (ids.length > 200)
+      return xml(
+        res,
+        ewsResponse('GetStreamingEvents', [
+          failure('GetStreamingEvents', 'ErrorInvalidArgument', 'Too many subscriptions on one connection (at most 200).'),
+        ]),
+      );
+    const missing = ids.filter(
+      (id) => this.subscriptions.get(id)?.principal !== principal || this.subscriptions.get(id)?.kind !== 'streaming',
+    );
     if (missing.length) {
       return xml(
         res,
@@ -171,7 +213,10 @@ export class FakeEwsNotifications {
       subscriptions: new Set(),
       closed: false,
       timer: setTimeout(() => this.end(conn), this.opts.connectionLifetimeMs ?? minutes * 60_000),
-      keepAlive: setInterval(() => this.write(conn, streamEnvelope('<m:ConnectionStatus>OK</m:ConnectionStatus>')), this.opts.keepAliveMs ?? 60_000),
+      keepAlive: setInterval(
+        () => this.write(conn, streamEnvelope('<m:ConnectionStatus>OK</m:ConnectionStatus>')),
+        this.opts.keepAliveMs ?? 60_000,
+      ),
     };
     for (const id of ids) {
       const s = this.subscriptions.get(id)!;
@@ -191,14 +236,25 @@ export class FakeEwsNotifications {
 
   private getEvents(principal: string, body: string): string {
     const s = this.subscriptions.get(text(body, 'SubscriptionId') ?? '');
-    if (!s || s.principal !== principal || s.kind !== 'pull') return ewsResponse('GetEvents', [failure('GetEvents', 'ErrorSubscriptionNotFound', 'The specified subscription was not found.')]);
+    if (!s || s.principal !== principal || s.kind !== 'pull')
+      return ewsResponse('GetEvents', [failure('GetEvents', 'ErrorSubscriptionNotFound', 'The specified subscription was not found.')]);
     s.touched = Date.now();
     const events = s.queue.splice(0);
     const mark = encodeWatermark(this.seq);
     const content = events.length
-      ? events.map((e) => `<t:${e.type}><t:Watermark>${encodeWatermark(e.seq)}</t:Watermark><t:TimeStamp>${new Date().toISOString()}</t:TimeStamp><t:ItemId Id="${e.itemId}" ChangeKey="CQAAAA=="/><t:ParentFolderId Id="inbox-${s.mailbox}" ChangeKey="AQAAAA=="/></t:${e.type}>`).join('')
+      ? events
+          .map(
+            (e) =>
+              `<t:${e.type}><t:Watermark>${encodeWatermark(e.seq)}</t:Watermark><t:TimeStamp>${new Date().toISOString()}</t:TimeStamp><t:ItemId Id="${e.itemId}" ChangeKey="CQAAAA=="/><t:ParentFolderId Id="inbox-${s.mailbox}" ChangeKey="AQAAAA=="/></t:${e.type}>`,
+          )
+          .join('')
       : `<t:StatusEvent><t:Watermark>${mark}</t:Watermark></t:StatusEvent>`;
-    return ewsResponse('GetEvents', [success('GetEvents', `<m:Notification><t:SubscriptionId>${s.id}</t:SubscriptionId><t:PreviousWatermark>${mark}</t:PreviousWatermark><t:MoreEvents>false</t:MoreEvents>${content}</m:Notification>`)]);
+    return ewsResponse('GetEvents', [
+      success(
+        'GetEvents',
+        `<m:Notification><t:SubscriptionId>${s.id}</t:SubscriptionId><t:PreviousWatermark>${mark}</t:PreviousWatermark><t:MoreEvents>false</t:MoreEvents>${content}</m:Notification>`,
+      ),
+    ]);
   }
 
   private flush(conn: Connection): void {
@@ -208,7 +264,10 @@ export class FakeEwsNotifications {
       if (!events.length) continue;
       notifications.push(
         `<m:Notification><t:SubscriptionId>${s.id}</t:SubscriptionId>${events
-          .map((e) => `<t:${e.type}><t:Watermark>${encodeWatermark(e.seq)}</t:Watermark><t:TimeStamp>${new Date().toISOString()}</t:TimeStamp><t:ItemId Id="${e.itemId}" ChangeKey="CQAAAA=="/><t:ParentFolderId Id="inbox-${s.mailbox}" ChangeKey="AQAAAA=="/></t:${e.type}>`)
+          .map(
+            (e) =>
+              `<t:${e.type}><t:Watermark>${encodeWatermark(e.seq)}</t:Watermark><t:TimeStamp>${new Date().toISOString()}</t:TimeStamp><t:ItemId Id="${e.itemId}" ChangeKey="CQAAAA=="/><t:ParentFolderId Id="inbox-${s.mailbox}" ChangeKey="AQAAAA=="/></t:${e.type}>`,
+          )
           .join('')}</m:Notification>`,
       );
     }

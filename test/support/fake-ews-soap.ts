@@ -55,7 +55,6 @@ export function escapeXml(s: string): string {
   return s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;');
 }
 
-
 /** Exchange releases the fake can answer as: the schema versions each accepts and the ServerVersionInfo it sends. */
 export type ExchangeRelease = 'Exchange2010_SP2' | 'Exchange2013' | 'Exchange2016' | 'Exchange2019';
 
@@ -63,7 +62,10 @@ const V2010 = ['Exchange2007', 'Exchange2007_SP1', 'Exchange2010', 'Exchange2010
 const V2013 = [...V2010, 'Exchange2013', 'Exchange2013_SP1'];
 const V2016 = [...V2013, 'Exchange2015', 'Exchange2016'];
 
-export const RELEASES: Record<ExchangeRelease, { accepts: string[]; info: { major: number; minor: number; build: number; revision: number; version: string } }> = {
+export const RELEASES: Record<
+  ExchangeRelease,
+  { accepts: string[]; info: { major: number; minor: number; build: number; revision: number; version: string } }
+> = {
   Exchange2010_SP2: { accepts: V2010, info: { major: 14, minor: 2, build: 247, revision: 5, version: 'Exchange2010_SP2' } },
   Exchange2013: { accepts: V2013, info: { major: 15, minor: 0, build: 1497, revision: 2, version: 'V2_23' } },
   Exchange2016: { accepts: V2016, info: { major: 15, minor: 1, build: 2507, revision: 6, version: 'V2017_07_11' } },
@@ -93,7 +95,9 @@ export function failure(op: string, code: string, messageText: string): string {
 /** A SOAP fault, sent with HTTP 500, as Exchange sends ErrorServerBusy or impersonation errors. */
 export function soapFault(code: string, message: string, values: Record<string, string> = {}): string {
   const messageXml = Object.keys(values).length
-    ? `<t:MessageXml xmlns:t="${NS.types}">${Object.entries(values).map(([name, v]) => `<t:Value Name="${name}">${escapeXml(v)}</t:Value>`).join('')}</t:MessageXml>`
+    ? `<t:MessageXml xmlns:t="${NS.types}">${Object.entries(values)
+        .map(([name, v]) => `<t:Value Name="${name}">${escapeXml(v)}</t:Value>`)
+        .join('')}</t:MessageXml>`
     : '';
   return `<?xml version="1.0" encoding="utf-8"?>
 <s:Envelope xmlns:s="${NS.soap}"><s:Body><s:Fault><faultcode xmlns:a="${NS.types}">a:${code}</faultcode><faultstring xml:lang="en-US">${escapeXml(message)}</faultstring><detail><e:ResponseCode xmlns:e="${NS.errors}">${code}</e:ResponseCode><e:Message xmlns:e="${NS.errors}">${escapeXml(message)}</e:Message>${messageXml}</detail></s:Fault></s:Body></s:Envelope>`;
@@ -103,8 +107,12 @@ export function soapFault(code: string, message: string, values: Record<string, 
 export function userSettingsResponse(result: { settings: Record<string, string> } | { errorCode: string; errorMessage: string }): string {
   const user =
     'settings' in result
-      ? `<ErrorCode>NoError</ErrorCode><ErrorMessage>No error.</ErrorMessage><RedirectTarget i:nil="true"/><UserSettingErrors/><UserSettings>${Object.entries(result.settings)
-          .map(([name, value]) => `<UserSetting i:type="StringSetting"><Name>${name}</Name><Value>${escapeXml(value)}</Value></UserSetting>`)
+      ? `<ErrorCode>NoError</ErrorCode><ErrorMessage>No error.</ErrorMessage><RedirectTarget i:nil="true"/><UserSettingErrors/><UserSettings>${Object.entries(
+          result.settings,
+        )
+          .map(
+            ([name, value]) => `<UserSetting i:type="StringSetting"><Name>${name}</Name><Value>${escapeXml(value)}</Value></UserSetting>`,
+          )
           .join('')}</UserSettings>`
       : `<ErrorCode>${result.errorCode}</ErrorCode><ErrorMessage>${escapeXml(result.errorMessage)}</ErrorMessage><RedirectTarget i:nil="true"/><UserSettingErrors/><UserSettings/>`;
   return `<?xml version="1.0" encoding="utf-8"?>

@@ -16,7 +16,20 @@
 import type http from 'node:http';
 import type net from 'node:net';
 import type { FakeOAuth } from './fake-oauth.js';
-import { elements, ewsResponse, failure, first, notWellFormed, operation, RELEASES, soapFault, success, text, userSettingsResponse, type ExchangeRelease } from './fake-ews-soap.js';
+import {
+  elements,
+  ewsResponse,
+  failure,
+  first,
+  notWellFormed,
+  operation,
+  RELEASES,
+  soapFault,
+  success,
+  text,
+  userSettingsResponse,
+  type ExchangeRelease,
+} from './fake-ews-soap.js';
 import { isNtlmNegotiate, ntlmChallenge, verifyNtlmAuthenticate } from './fake-ntlm.js';
 import { startHttpsServer, type HttpsServer } from './https-server.js';
 import { FakeEwsNotifications, type FakeEwsNotificationOptions } from './fake-ews-notifications.js';
@@ -93,7 +106,15 @@ export class FakeEws {
    */
   echoCredentials = false;
   /** Every request: path, operation, Authorization scheme and who it acted on. */
-  readonly requests: Array<{ path: string; op?: string; principal?: string; mailbox?: string; scheme?: string; version?: string; anchorMailbox?: string }> = [];
+  readonly requests: Array<{
+    path: string;
+    op?: string;
+    principal?: string;
+    mailbox?: string;
+    scheme?: string;
+    version?: string;
+    anchorMailbox?: string;
+  }> = [];
   private readonly items = new Map<string, Item[]>();
   /** Folders created at the top of each mailbox: id to display name. */
   private readonly folders = new Map<string, Map<string, string>>();
@@ -113,7 +134,13 @@ export class FakeEws {
     readonly notifications: FakeEwsNotifications = new FakeEwsNotifications(),
   ) {}
 
-  static async start(options: { accounts: EwsAccount[]; mailboxes: string[]; oauth?: FakeOAuth; release?: ExchangeRelease; notifications?: FakeEwsNotificationOptions }): Promise<FakeEws> {
+  static async start(options: {
+    accounts: EwsAccount[];
+    mailboxes: string[];
+    oauth?: FakeOAuth;
+    release?: ExchangeRelease;
+    notifications?: FakeEwsNotificationOptions;
+  }): Promise<FakeEws> {
     let fake: FakeEws | undefined;
     const server = await startHttpsServer((req, res, body) => fake!.handle(req, res, body));
     fake = new FakeEws(server, options.accounts, options.oauth, options.release, new FakeEwsNotifications(options.notifications));
@@ -143,7 +170,9 @@ export class FakeEws {
 
   /** The MIME of the messages now in a folder: inbox, sentitems, deleteditems or a created folder's name. */
   inFolder(mailbox: string, folder: string): string[] {
-    return this.box(mailbox).filter((i) => i.folder === folder).map((i) => i.mime);
+    return this.box(mailbox)
+      .filter((i) => i.folder === folder)
+      .map((i) => i.mime);
   }
 
   removeMessage(mailbox: string, id: string): void {
@@ -186,7 +215,13 @@ export class FakeEws {
     const path = new URL(req.url ?? '/', this.server.origin).pathname.toLowerCase();
     const version = first(body, 'RequestServerVersion')?.attrs.Version;
     const anchor = req.headers['x-anchormailbox'];
-    const entry: FakeEws['requests'][number] = { path, op: operation(body), scheme: req.headers.authorization?.split(' ')[0], version, ...(typeof anchor === 'string' ? { anchorMailbox: anchor } : {}) };
+    const entry: FakeEws['requests'][number] = {
+      path,
+      op: operation(body),
+      scheme: req.headers.authorization?.split(' ')[0],
+      version,
+      ...(typeof anchor === 'string' ? { anchorMailbox: anchor } : {}),
+    };
     this.requests.push(entry);
     if (req.method !== 'POST' || (path !== '/ews/exchange.asmx' && path !== '/autodiscover/autodiscover.svc')) {
       res.writeHead(404, { 'content-type': 'text/html' });
@@ -213,30 +248,57 @@ export class FakeEws {
     }
     if (this.throttle && this.throttle.remaining > 0) {
       this.throttle.remaining--;
-      return xml(res, 500, soapFault('ErrorServerBusy', 'The server cannot service this request right now. Try again later.', { BackOffMilliseconds: String(this.throttle.backOffMs) }));
+      return xml(
+        res,
+        500,
+        soapFault('ErrorServerBusy', 'The server cannot service this request right now. Try again later.', {
+          BackOffMilliseconds: String(this.throttle.backOffMs),
+        }),
+      );
     }
 
     // Impersonation: the header names the mailbox, and the account must hold the role.
     const impersonated = text(first(body, 'ExchangeImpersonation')?.inner ?? '', 'SmtpAddress')?.toLowerCase();
     if (impersonated !== undefined) {
       if (!principal.app && !principal.account?.canImpersonate) {
-        return xml(res, 500, soapFault('ErrorImpersonateUserDenied', 'The account does not have permission to impersonate the requested user.'));
+        return xml(
+          res,
+          500,
+          soapFault('ErrorImpersonateUserDenied', 'The account does not have permission to impersonate the requested user.'),
+        );
       }
       if (!this.items.has(impersonated)) {
-        return xml(res, 500, soapFault('ErrorNonExistentMailbox', 'The SMTP address has no mailbox associated with it.', { SmtpAddress: impersonated }));
+        return xml(
+          res,
+          500,
+          soapFault('ErrorNonExistentMailbox', 'The SMTP address has no mailbox associated with it.', { SmtpAddress: impersonated }),
+        );
       }
     } else if (principal.app) {
       // Exchange refuses app-only tokens without impersonation.
-      return xml(res, 500, soapFault('ErrorInvalidExchangeImpersonationHeaderData', 'ExchangeImpersonation SOAP header must be present for this type of OAuth token.'));
+      return xml(
+        res,
+        500,
+        soapFault(
+          'ErrorInvalidExchangeImpersonationHeaderData',
+          'ExchangeImpersonation SOAP header must be present for this type of OAuth token.',
+        ),
+      );
     }
     const op = entry.op ?? '';
     // Streaming connections, events and unsubscribes act on subscriptions, which remember their mailbox.
-    if (['GetStreamingEvents', 'GetEvents', 'Unsubscribe'].includes(op)) return this.notifications.handle(op, principal.name, impersonated, req, res, body);
+    if (['GetStreamingEvents', 'GetEvents', 'Unsubscribe'].includes(op))
+      return this.notifications.handle(op, principal.name, impersonated, req, res, body);
     // Without impersonation, the folder ids name the mailbox (delegate access) or mean the account's own.
     const mailbox = impersonated ?? this.targetMailbox(op, body) ?? principal.account?.mailbox?.toLowerCase();
     entry.mailbox = mailbox;
     if (!impersonated) {
-      if (!mailbox || !this.items.has(mailbox)) return xml(res, 200, this.respond(op, [failure(op, 'ErrorNonExistentMailbox', 'The SMTP address has no mailbox associated with it.')]));
+      if (!mailbox || !this.items.has(mailbox))
+        return xml(
+          res,
+          200,
+          this.respond(op, [failure(op, 'ErrorNonExistentMailbox', 'The SMTP address has no mailbox associated with it.')]),
+        );
       const account = principal.account!;
       if (account.mailbox?.toLowerCase() !== mailbox && !account.delegateOf?.some((d) => d.toLowerCase() === mailbox)) {
         return xml(res, 200, this.respond(op, [failure(op, 'ErrorAccessDenied', 'Access is denied. Check credentials and try again.')]));
@@ -258,10 +320,18 @@ export class FakeEws {
       case 'Subscribe':
         return this.notifications.handle(op, principal.name, mailbox!, req, res, body);
       case 'DeleteItem':
-        return xml(res, 200, this.moveItems('DeleteItem', mailbox!, body, () => 'deleteditems'));
+        return xml(
+          res,
+          200,
+          this.moveItems('DeleteItem', mailbox!, body, () => 'deleteditems'),
+        );
       case 'MoveItem': {
         const to = first(first(body, 'ToFolderId')?.inner ?? '', 'FolderId')?.attrs.Id;
-        return xml(res, 200, this.moveItems('MoveItem', mailbox!, body, () => this.folders.get(mailbox!)?.get(to ?? '')));
+        return xml(
+          res,
+          200,
+          this.moveItems('MoveItem', mailbox!, body, () => this.folders.get(mailbox!)?.get(to ?? '')),
+        );
       }
       case 'FindFolder':
         return xml(res, 200, this.findFolder(mailbox!, body));
@@ -279,10 +349,19 @@ export class FakeEws {
     if (scheme === 'Basic') {
       const decoded = Buffer.from(value, 'base64').toString('utf8');
       const colon = decoded.indexOf(':');
-      const account = this.accounts.find((a) => a.username.toLowerCase() === decoded.slice(0, colon).toLowerCase() && a.password === decoded.slice(colon + 1));
+      const account = this.accounts.find(
+        (a) => a.username.toLowerCase() === decoded.slice(0, colon).toLowerCase() && a.password === decoded.slice(colon + 1),
+      );
       if (account) return { name: account.username, account };
       if (this.echoCredentials) {
-        xml(res, 500, soapFault('ErrorAccessDenied', `Access is denied for ${decoded.slice(0, colon)}. Received: ${echoText(decoded.slice(colon + 1), decoded.slice(0, colon))}`));
+        xml(
+          res,
+          500,
+          soapFault(
+            'ErrorAccessDenied',
+            `Access is denied for ${decoded.slice(0, colon)}. Received: ${echoText(decoded.slice(colon + 1), decoded.slice(0, colon))}`,
+          ),
+        );
         return undefined;
       }
     } else if (scheme === 'Bearer' && this.oauth) {
@@ -324,7 +403,8 @@ export class FakeEws {
 
   private autodiscover(res: http.ServerResponse, body: string): void {
     const mailbox = text(body, 'Mailbox')?.toLowerCase() ?? '';
-    if (!this.items.has(mailbox)) return xml(res, 200, userSettingsResponse({ errorCode: 'InvalidUser', errorMessage: `Invalid user: '${mailbox}'` }));
+    if (!this.items.has(mailbox))
+      return xml(res, 200, userSettingsResponse({ errorCode: 'InvalidUser', errorMessage: `Invalid user: '${mailbox}'` }));
     const requested = elements(body, 'Setting').map((e) => e.inner.trim());
     const settings: Record<string, string> = {};
     if (requested.includes('ExternalEwsUrl')) settings.ExternalEwsUrl = this.ewsUrl;
@@ -335,35 +415,59 @@ export class FakeEws {
     const id = first(body, 'DistinguishedFolderId')?.attrs.Id;
     const live = this.box(mailbox).filter((i) => i.folder === 'inbox').length;
     if (id === 'inbox') {
-      return this.respond('GetFolder', [success('GetFolder', `<m:Folders><t:Folder><t:FolderId Id="inbox-${mailbox}" ChangeKey="AQAAAA=="/><t:DisplayName>Inbox</t:DisplayName><t:TotalCount>${live}</t:TotalCount><t:ChildFolderCount>0</t:ChildFolderCount><t:UnreadCount>${live}</t:UnreadCount></t:Folder></m:Folders>`)]);
+      return this.respond('GetFolder', [
+        success(
+          'GetFolder',
+          `<m:Folders><t:Folder><t:FolderId Id="inbox-${mailbox}" ChangeKey="AQAAAA=="/><t:DisplayName>Inbox</t:DisplayName><t:TotalCount>${live}</t:TotalCount><t:ChildFolderCount>0</t:ChildFolderCount><t:UnreadCount>${live}</t:UnreadCount></t:Folder></m:Folders>`,
+        ),
+      ]);
     }
     if (id === 'calendar') {
-      return this.respond('GetFolder', [success('GetFolder', `<m:Folders><t:CalendarFolder><t:FolderId Id="calendar-${mailbox}" ChangeKey="AgAAAA=="/><t:DisplayName>Calendar</t:DisplayName><t:TotalCount>0</t:TotalCount><t:ChildFolderCount>0</t:ChildFolderCount></t:CalendarFolder></m:Folders>`)]);
+      return this.respond('GetFolder', [
+        success(
+          'GetFolder',
+          `<m:Folders><t:CalendarFolder><t:FolderId Id="calendar-${mailbox}" ChangeKey="AgAAAA=="/><t:DisplayName>Calendar</t:DisplayName><t:TotalCount>0</t:TotalCount><t:ChildFolderCount>0</t:ChildFolderCount></t:CalendarFolder></m:Folders>`,
+        ),
+      ]);
     }
-    return this.respond('GetFolder', [failure('GetFolder', 'ErrorFolderNotFound', 'The specified folder could not be found in the store.')]);
+    return this.respond('GetFolder', [
+      failure('GetFolder', 'ErrorFolderNotFound', 'The specified folder could not be found in the store.'),
+    ]);
   }
 
   /** SyncState = position in the change log; the first sync lists what exists, later ones creates and deletes. */
   private syncFolderItems(mailbox: string, body: string): string {
     const max = Number(text(body, 'MaxChangesReturned') ?? 512);
     const folder = first(first(body, 'SyncFolderId')?.inner ?? '', 'DistinguishedFolderId')?.attrs.Id;
-    if (folder !== 'inbox' && folder !== 'sentitems') return this.respond('SyncFolderItems', [failure('SyncFolderItems', 'ErrorFolderNotFound', 'The specified folder could not be found in the store.')]);
+    if (folder !== 'inbox' && folder !== 'sentitems')
+      return this.respond('SyncFolderItems', [
+        failure('SyncFolderItems', 'ErrorFolderNotFound', 'The specified folder could not be found in the store.'),
+      ]);
     const stateText = text(body, 'SyncState');
     let since = 0;
     if (stateText) {
       const state = decodeState(stateText);
       if (!state || state.gen !== this.syncGeneration) {
-        return this.respond('SyncFolderItems', [failure('SyncFolderItems', 'ErrorInvalidSyncStateData', 'Synchronization state data is corrupt or otherwise invalid.')]);
+        return this.respond('SyncFolderItems', [
+          failure('SyncFolderItems', 'ErrorInvalidSyncStateData', 'Synchronization state data is corrupt or otherwise invalid.'),
+        ]);
       }
       since = state.seq;
     }
     const changes: Array<{ seq: number; xml: string }> = [];
     // ItemShape: IdOnly, plus DateTimeReceived when the request names it in AdditionalProperties.
-    const withReceived = elements(first(body, 'ItemShape')?.inner ?? '', 'FieldURI').some((f) => f.attrs.FieldURI === 'item:DateTimeReceived');
-    const received = (item: Item) => (withReceived ? `<t:DateTimeReceived>${item.receivedAt.toISOString().replace(/\.\d{3}Z$/, 'Z')}</t:DateTimeReceived>` : '');
+    const withReceived = elements(first(body, 'ItemShape')?.inner ?? '', 'FieldURI').some(
+      (f) => f.attrs.FieldURI === 'item:DateTimeReceived',
+    );
+    const received = (item: Item) =>
+      withReceived ? `<t:DateTimeReceived>${item.receivedAt.toISOString().replace(/\.\d{3}Z$/, 'Z')}</t:DateTimeReceived>` : '';
     for (const item of this.box(mailbox).filter((i) => i.origin === folder)) {
       if (item.createdSeq > since && (item.removedSeq === undefined || !stateText)) {
-        if (item.removedSeq === undefined) changes.push({ seq: item.createdSeq, xml: `<t:Create><t:Message><t:ItemId Id="${item.id}" ChangeKey="CQAAAA=="/>${received(item)}</t:Message></t:Create>` });
+        if (item.removedSeq === undefined)
+          changes.push({
+            seq: item.createdSeq,
+            xml: `<t:Create><t:Message><t:ItemId Id="${item.id}" ChangeKey="CQAAAA=="/>${received(item)}</t:Message></t:Create>`,
+          });
       }
       if (stateText && item.removedSeq !== undefined && item.removedSeq > since && item.createdSeq <= since) {
         changes.push({ seq: item.removedSeq, xml: `<t:Delete><t:ItemId Id="${item.id}" ChangeKey="CQAAAA=="/></t:Delete>` });
@@ -384,7 +488,10 @@ export class FakeEws {
     const messages = elements(body, 'ItemId').map(({ attrs }) => {
       const item = this.box(mailbox).find((i) => i.id === attrs.Id && i.removedSeq === undefined);
       if (!item) return failure('GetItem', 'ErrorItemNotFound', 'The specified object was not found in the store.');
-      return success('GetItem', `<m:Items><t:Message><t:MimeContent CharacterSet="UTF-8">${Buffer.from(item.mime).toString('base64')}</t:MimeContent><t:ItemId Id="${item.id}" ChangeKey="CQAAAA=="/></t:Message></m:Items>`);
+      return success(
+        'GetItem',
+        `<m:Items><t:Message><t:MimeContent CharacterSet="UTF-8">${Buffer.from(item.mime).toString('base64')}</t:MimeContent><t:ItemId Id="${item.id}" ChangeKey="CQAAAA=="/></t:Message></m:Items>`,
+      );
     });
     return this.respond('GetItem', messages);
   }
@@ -397,7 +504,9 @@ export class FakeEws {
       const folder = target();
       if (!folder) return failure(op, 'ErrorFolderNotFound', 'The specified folder could not be found in the store.');
       Object.assign(item, { removedSeq: ++this.seq, folder });
-      return op === 'MoveItem' ? success(op, `<m:Items><t:Message><t:ItemId Id="${item.id}-moved" ChangeKey="CQAAAB=="/></t:Message></m:Items>`) : success(op, '');
+      return op === 'MoveItem'
+        ? success(op, `<m:Items><t:Message><t:ItemId Id="${item.id}-moved" ChangeKey="CQAAAB=="/></t:Message></m:Items>`)
+        : success(op, '');
     });
     return this.respond(op, messages);
   }
@@ -406,18 +515,30 @@ export class FakeEws {
   private findFolder(mailbox: string, body: string): string {
     const wanted = first(first(body, 'IsEqualTo')?.inner ?? '', 'Constant')?.attrs.Value;
     const found = [...(this.folders.get(mailbox) ?? [])].filter(([, name]) => wanted === undefined || name === wanted);
-    const xmlFolders = found.map(([id, name]) => `<t:Folder><t:FolderId Id="${id}" ChangeKey="AQAAAA=="/><t:DisplayName>${name}</t:DisplayName></t:Folder>`).join('');
-    return this.respond('FindFolder', [success('FindFolder', `<m:RootFolder TotalItemsInView="${found.length}" IncludesLastItemInRange="true"><t:Folders>${xmlFolders}</t:Folders></m:RootFolder>`)]);
+    const xmlFolders = found
+      .map(([id, name]) => `<t:Folder><t:FolderId Id="${id}" ChangeKey="AQAAAA=="/><t:DisplayName>${name}</t:DisplayName></t:Folder>`)
+      .join('');
+    return this.respond('FindFolder', [
+      success(
+        'FindFolder',
+        `<m:RootFolder TotalItemsInView="${found.length}" IncludesLastItemInRange="true"><t:Folders>${xmlFolders}</t:Folders></m:RootFolder>`,
+      ),
+    ]);
   }
 
   private createFolder(mailbox: string, body: string): string {
     const name = text(first(body, 'Folders')?.inner ?? '', 'DisplayName') ?? '';
     const folders = this.folders.get(mailbox) ?? new Map<string, string>();
     this.folders.set(mailbox, folders);
-    if ([...folders.values()].includes(name)) return this.respond('CreateFolder', [failure('CreateFolder', 'ErrorFolderExists', 'A folder with the specified name already exists.')]);
+    if ([...folders.values()].includes(name))
+      return this.respond('CreateFolder', [
+        failure('CreateFolder', 'ErrorFolderExists', 'A folder with the specified name already exists.'),
+      ]);
     const id = `AAMkFolder${folders.size + 1}-${mailbox}`;
     folders.set(id, name);
-    return this.respond('CreateFolder', [success('CreateFolder', `<m:Folders><t:Folder><t:FolderId Id="${id}" ChangeKey="AQAAAA=="/></t:Folder></m:Folders>`)]);
+    return this.respond('CreateFolder', [
+      success('CreateFolder', `<m:Folders><t:Folder><t:FolderId Id="${id}" ChangeKey="AQAAAA=="/></t:Folder></m:Folders>`),
+    ]);
   }
 
   private createItem(principal: Principal, mailbox: string, body: string): string {
@@ -433,15 +554,35 @@ export class FakeEws {
       properties[key] = text(p.inner, 'Value') ?? '';
     }
     const to = elements(first(message, 'ToRecipients')?.inner ?? '', 'EmailAddress').map((e) => e.inner.trim());
-    if (to.length === 0) return this.respond('CreateItem', [failure('CreateItem', 'ErrorInvalidRecipients', 'At least one recipient is not valid.')]);
-    if (this.overQuota.has(mailbox.toLowerCase())) return this.respond('CreateItem', [failure('CreateItem', 'ErrorSubmissionQuotaExceeded', 'The message could not be sent because the mailbox has exceeded its submission quota.')]);
+    if (to.length === 0)
+      return this.respond('CreateItem', [failure('CreateItem', 'ErrorInvalidRecipients', 'At least one recipient is not valid.')]);
+    if (this.overQuota.has(mailbox.toLowerCase()))
+      return this.respond('CreateItem', [
+        failure(
+          'CreateItem',
+          'ErrorSubmissionQuotaExceeded',
+          'The message could not be sent because the mailbox has exceeded its submission quota.',
+        ),
+      ]);
     const bodyElement = first(message, 'Body');
     // The copy in Sent Items of the mailbox named by SavedItemFolderId (or the one acted on).
     const savedIn = (text(first(body, 'SavedItemFolderId')?.inner ?? '', 'EmailAddress') ?? mailbox).toLowerCase();
     if (first(body, 'SavedItemFolderId') && this.items.has(savedIn)) {
       const id = `AAMkAGEw${String(this.nextId++).padStart(6, '0')}AAA=`;
-      const headers = [`From: ${address('From') ?? savedIn}`, `To: ${to.join(', ')}`, `Subject: ${text(message, 'Subject') ?? ''}`, ...(properties['0x1035'] ? [`Message-ID: ${properties['0x1035']}`] : [])];
-      this.box(savedIn).push({ id, origin: 'sentitems', folder: 'sentitems', createdSeq: ++this.seq, receivedAt: new Date(), mime: `${headers.join('\r\n')}\r\n\r\n${bodyElement ? (text(message, 'Body') ?? '') : ''}\r\n` });
+      const headers = [
+        `From: ${address('From') ?? savedIn}`,
+        `To: ${to.join(', ')}`,
+        `Subject: ${text(message, 'Subject') ?? ''}`,
+        ...(properties['0x1035'] ? [`Message-ID: ${properties['0x1035']}`] : []),
+      ];
+      this.box(savedIn).push({
+        id,
+        origin: 'sentitems',
+        folder: 'sentitems',
+        createdSeq: ++this.seq,
+        receivedAt: new Date(),
+        mime: `${headers.join('\r\n')}\r\n\r\n${bodyElement ? (text(message, 'Body') ?? '') : ''}\r\n`,
+      });
     }
     this.sent.push({
       principal: principal.name,

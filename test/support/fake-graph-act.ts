@@ -135,11 +135,18 @@ export class FakeGraphAct implements FakeGraphExtension {
     const out: Json = { id: item.id, changeKey: item.changeKey, '@odata.etag': `W/"${item.changeKey}"`, ...item.data };
     // To Do: linkedResources is a navigation property, returned only with $expand=linkedResources.
     if (!linked) delete out.linkedResources;
-    if (expand) out.singleValueExtendedProperties = Object.entries(item.props).filter(([id]) => expand.includes(id.toLowerCase())).map(([id, value]) => ({ id, value }));
+    if (expand)
+      out.singleValueExtendedProperties = Object.entries(item.props)
+        .filter(([id]) => expand.includes(id.toLowerCase()))
+        .map(([id, value]) => ({ id, value }));
     return out;
   }
 
-  handle(req: http.IncomingMessage, res: http.ServerResponse, { mailbox, rest, url, body }: { mailbox: string; rest: string; url: URL; body: string }): boolean {
+  handle(
+    req: http.IncomingMessage,
+    res: http.ServerResponse,
+    { mailbox, rest, url, body }: { mailbox: string; rest: string; url: URL; body: string },
+  ): boolean {
     const method = req.method ?? 'GET';
     let path = rest.split('?')[0];
     const todo = /^todo\/lists\/([^/]+)\/tasks(\/.*)?$/.exec(path);
@@ -167,7 +174,13 @@ export class FakeGraphAct implements FakeGraphExtension {
         for (const p of (json().singleValueExtendedProperties as Array<{ id: string; value: string }>) ?? []) props[p.id] = p.value;
         this.calendarProps.set(mailbox, props);
       }
-      sendJson(res, 200, { id: `calendar-${mailbox}`, name: 'Calendar', singleValueExtendedProperties: Object.entries(props).filter(([id]) => expand.includes(id.toLowerCase())).map(([id, value]) => ({ id, value })) });
+      sendJson(res, 200, {
+        id: `calendar-${mailbox}`,
+        name: 'Calendar',
+        singleValueExtendedProperties: Object.entries(props)
+          .filter(([id]) => expand.includes(id.toLowerCase()))
+          .map(([id, value]) => ({ id, value })),
+      });
       return true;
     }
     if (path === 'contactFolders') {
@@ -197,7 +210,10 @@ export class FakeGraphAct implements FakeGraphExtension {
           const live = items.filter((i) => !i.removed);
           const next = new URL(url.toString().replace(/^https?:\/\/[^/]+/, this.graph.baseUrl.replace(/\/v1\.0$/, '')));
           next.searchParams.set('$skip', String(skip + top));
-          sendJson(res, 200, { value: live.slice(skip, skip + top).map((i) => this.view(i, expand, linked)), ...(skip + top < live.length ? { '@odata.nextLink': next.toString() } : {}) });
+          sendJson(res, 200, {
+            value: live.slice(skip, skip + top).map((i) => this.view(i, expand, linked)),
+            ...(skip + top < live.length ? { '@odata.nextLink': next.toString() } : {}),
+          });
           return true;
         }
         const value = f[2].replace(/''/g, "'");
@@ -206,7 +222,9 @@ export class FakeGraphAct implements FakeGraphExtension {
       }
       if (method !== 'POST') return false;
       const data = json();
-      const props = Object.fromEntries(((data.singleValueExtendedProperties as Array<{ id: string; value: string }>) ?? []).map((p) => [p.id, p.value]));
+      const props = Object.fromEntries(
+        ((data.singleValueExtendedProperties as Array<{ id: string; value: string }>) ?? []).map((p) => [p.id, p.value]),
+      );
       delete data.singleValueExtendedProperties;
       // transactionId: a retried create returns the event the first one made.
       const twin = data.transactionId ? items.find((e) => e.data.transactionId === data.transactionId && !e.removed) : undefined;
@@ -214,7 +232,15 @@ export class FakeGraphAct implements FakeGraphExtension {
         sendJson(res, 201, this.view(twin));
         return true;
       }
-      const item = this.insert(mailbox, collection, collection === 'events' ? { organizer: { emailAddress: { address: mailbox } }, attendees: [], categories: [], ...data } : collection === 'tasks' ? { status: 'notStarted', importance: 'normal', ...data } : { categories: [], ...data });
+      const item = this.insert(
+        mailbox,
+        collection,
+        collection === 'events'
+          ? { organizer: { emailAddress: { address: mailbox } }, attendees: [], categories: [], ...data }
+          : collection === 'tasks'
+            ? { status: 'notStarted', importance: 'normal', ...data }
+            : { categories: [], ...data },
+      );
       item.props = props;
       const attendees = (item.data.attendees as Json[] | undefined) ?? [];
       if (collection === 'events' && attendees.length) this.notify(mailbox, item, 'invitation');
@@ -232,10 +258,17 @@ export class FakeGraphAct implements FakeGraphExtension {
     }
     const ifMatch = req.headers['if-match'];
     if ((method === 'PATCH' || method === 'DELETE') && ifMatch && ifMatch !== `W/"${item.changeKey}"` && ifMatch !== '*') {
-      graphError(res, 412, 'ErrorIrresolvableConflict', 'The send or update operation could not be performed because the change key passed in the request does not match the current change key for the item.');
+      graphError(
+        res,
+        412,
+        'ErrorIrresolvableConflict',
+        'The send or update operation could not be performed because the change key passed in the request does not match the current change key for the item.',
+      );
       return true;
     }
-    const organizer = String((item.data.organizer as { emailAddress?: { address?: string } } | undefined)?.emailAddress?.address ?? '').toLowerCase() === mailbox;
+    const organizer =
+      String((item.data.organizer as { emailAddress?: { address?: string } } | undefined)?.emailAddress?.address ?? '').toLowerCase() ===
+      mailbox;
     const hasAttendees = ((item.data.attendees as unknown[] | undefined) ?? []).length > 0;
     if (method === 'PATCH') {
       const data = json();
@@ -244,7 +277,8 @@ export class FakeGraphAct implements FakeGraphExtension {
       const keyChanged = KEY_FIELDS.some((k) => k in data && JSON.stringify(data[k]) !== JSON.stringify(item.data[k]));
       Object.assign(item.data, data);
       this.touch(item);
-      if (collection === 'events' && organizer && keyChanged && ((item.data.attendees as unknown[]) ?? []).length) this.notify(mailbox, item, 'update');
+      if (collection === 'events' && organizer && keyChanged && ((item.data.attendees as unknown[]) ?? []).length)
+        this.notify(mailbox, item, 'update');
       sendJson(res, 200, this.view(item));
       return true;
     }
@@ -273,7 +307,12 @@ export class FakeGraphAct implements FakeGraphExtension {
       const start = Date.parse(url.searchParams.get('startDateTime') ?? '');
       const end = Date.parse(url.searchParams.get('endDateTime') ?? '');
       if (!token && (!Number.isFinite(start) || !Number.isFinite(end))) {
-        graphError(res, 400, 'ErrorInvalidParameter', 'This request requires a time window specified by the query string parameters StartDateTime and EndDateTime.');
+        graphError(
+          res,
+          400,
+          'ErrorInvalidParameter',
+          'This request requires a time window specified by the query string parameters StartDateTime and EndDateTime.',
+        );
         return;
       }
       state = { ...state, start, end };
@@ -292,16 +331,21 @@ export class FakeGraphAct implements FakeGraphExtension {
       const e = Date.parse(`${String((i.data.end as Json | undefined)?.dateTime)}Z`);
       return e > state.start! && s < state.end!;
     };
-    const changes = this.list(mailbox, collection).filter((i) => i.seq > state.since && i.seq <= state.until && !(state.initial && (i.removed || !inWindow(i))));
+    const changes = this.list(mailbox, collection).filter(
+      (i) => i.seq > state.since && i.seq <= state.until && !(state.initial && (i.removed || !inWindow(i))),
+    );
     const page = changes.slice(state.offset, state.offset + pageSize);
     // Removed, and events that moved out of the window, are both @removed: the client tells them apart.
     const value = page.map((i) => (i.removed || !inWindow(i) ? { id: i.id, '@removed': { reason: 'deleted' } } : this.view(i)));
     const base = collection === 'events' ? 'calendarView' : collection === 'contacts' ? 'contacts' : `todo/lists/${TODO_LIST_ID}/tasks`;
-    const link = (param: string, s: State): string => `${this.graph.baseUrl}/users/${encodeURIComponent(mailbox)}/${base}/delta?${param}=${Buffer.from(JSON.stringify(s)).toString('base64url')}`;
+    const link = (param: string, s: State): string =>
+      `${this.graph.baseUrl}/users/${encodeURIComponent(mailbox)}/${base}/delta?${param}=${Buffer.from(JSON.stringify(s)).toString('base64url')}`;
     const more = state.offset + pageSize < changes.length;
     sendJson(res, 200, {
       value,
-      ...(more ? { '@odata.nextLink': link('$skiptoken', { ...state, offset: state.offset + pageSize }) } : { '@odata.deltaLink': link('$deltatoken', { ...state, since: state.until, offset: 0, initial: false }) }),
+      ...(more
+        ? { '@odata.nextLink': link('$skiptoken', { ...state, offset: state.offset + pageSize }) }
+        : { '@odata.deltaLink': link('$deltatoken', { ...state, since: state.until, offset: 0, initial: false }) }),
     });
   }
 }

@@ -127,7 +127,12 @@ export class FakeGraphSubscriptions {
   async forge(mailbox: string): Promise<number> {
     const s = this.live(mailbox)[0];
     if (!s) throw new Error(`no subscription on ${mailbox}`);
-    return this.post(s.notificationUrl, [{ subscriptionId: s.id, changeType: 'created', clientState: 'forged-client-state', resource: `Users/${mailbox}/Messages/x` }], 'change', s.id);
+    return this.post(
+      s.notificationUrl,
+      [{ subscriptionId: s.id, changeType: 'created', clientState: 'forged-client-state', resource: `Users/${mailbox}/Messages/x` }],
+      'change',
+      s.id,
+    );
   }
 
   close(): Promise<void> {
@@ -144,16 +149,28 @@ export class FakeGraphSubscriptions {
     if (!resource) return graphError(res, 400, 'InvalidRequest', 'The resource is not supported.');
     const mailbox = decodeURIComponent(resource[1]).toLowerCase();
     if (!this.hasMailbox(mailbox)) return graphError(res, 404, 'ResourceNotFound', 'The user was not found.');
-    if (!String(req.changeType ?? '').split(',').includes('created')) return graphError(res, 400, 'InvalidRequest', 'changeType is invalid.');
+    if (
+      !String(req.changeType ?? '')
+        .split(',')
+        .includes('created')
+    )
+      return graphError(res, 400, 'InvalidRequest', 'changeType is invalid.');
     const expiresAt = Date.parse(String(req.expirationDateTime));
-    if (!(expiresAt > Date.now()) || expiresAt > Date.now() + MAX_LIFETIME_MS) return graphError(res, 400, 'InvalidRequest', 'Subscription expiration can only be 10070 minutes in the future.');
-    if (typeof req.clientState === 'string' && req.clientState.length > 128) return graphError(res, 400, 'InvalidRequest', 'clientState is too long.');
+    if (!(expiresAt > Date.now()) || expiresAt > Date.now() + MAX_LIFETIME_MS)
+      return graphError(res, 400, 'InvalidRequest', 'Subscription expiration can only be 10070 minutes in the future.');
+    if (typeof req.clientState === 'string' && req.clientState.length > 128)
+      return graphError(res, 400, 'InvalidRequest', 'clientState is too long.');
     const urls = [req.notificationUrl, req.lifecycleNotificationUrl].filter((u): u is string => typeof u === 'string');
     if (!urls.every((u) => u.startsWith('https://'))) return graphError(res, 400, 'InvalidRequest', 'The notification URL must use https.');
     for (const url of new Set(urls)) {
       if (!(await this.validate(url))) {
         this.creations.push({ mailbox, validated: false });
-        return graphError(res, 400, 'ValidationError', 'Subscription validation request failed. Notification endpoint must respond with 200 OK to validation request.');
+        return graphError(
+          res,
+          400,
+          'ValidationError',
+          'Subscription validation request failed. Notification endpoint must respond with 200 OK to validation request.',
+        );
       }
     }
     this.creations.push({ mailbox, validated: true });
@@ -168,7 +185,16 @@ export class FakeGraphSubscriptions {
       held: [],
     };
     this.subscriptions.set(s.id, s);
-    sendJson(res, 201, { '@odata.context': 'https://graph.microsoft.com/v1.0/$metadata#subscriptions/$entity', id: s.id, resource: req.resource, changeType: req.changeType, clientState: s.clientState ?? null, notificationUrl: s.notificationUrl, lifecycleNotificationUrl: s.lifecycleUrl ?? null, expirationDateTime: new Date(expiresAt).toISOString() });
+    sendJson(res, 201, {
+      '@odata.context': 'https://graph.microsoft.com/v1.0/$metadata#subscriptions/$entity',
+      id: s.id,
+      resource: req.resource,
+      changeType: req.changeType,
+      clientState: s.clientState ?? null,
+      notificationUrl: s.notificationUrl,
+      lifecycleNotificationUrl: s.lifecycleUrl ?? null,
+      expirationDateTime: new Date(expiresAt).toISOString(),
+    });
   }
 
   private renew(res: http.ServerResponse, id: string, body: string): void {
@@ -178,7 +204,8 @@ export class FakeGraphSubscriptions {
       return notFound(res);
     }
     const expiresAt = Date.parse(String((JSON.parse(body) as { expirationDateTime?: unknown }).expirationDateTime));
-    if (!(expiresAt > Date.now()) || expiresAt > Date.now() + MAX_LIFETIME_MS) return graphError(res, 400, 'InvalidRequest', 'Subscription expiration can only be 10070 minutes in the future.');
+    if (!(expiresAt > Date.now()) || expiresAt > Date.now() + MAX_LIFETIME_MS)
+      return graphError(res, 400, 'InvalidRequest', 'Subscription expiration can only be 10070 minutes in the future.');
     s.expiresAt = expiresAt;
     this.renewals.push(id);
     this.release(s);
@@ -200,7 +227,13 @@ export class FakeGraphSubscriptions {
   }
 
   private lifecycle(s: Subscription, event: string): void {
-    const n = { lifecycleEvent: event, subscriptionId: s.id, subscriptionExpirationDateTime: new Date(s.expiresAt).toISOString(), clientState: s.clientState ?? null, organizationId: this.tenantId };
+    const n = {
+      lifecycleEvent: event,
+      subscriptionId: s.id,
+      subscriptionExpirationDateTime: new Date(s.expiresAt).toISOString(),
+      clientState: s.clientState ?? null,
+      organizationId: this.tenantId,
+    };
     void this.post(s.lifecycleUrl ?? s.notificationUrl, [n], 'lifecycle', s.id, event);
   }
 
@@ -208,7 +241,12 @@ export class FakeGraphSubscriptions {
   private async validate(url: string): Promise<boolean> {
     const token = `Validation: Testing client application reachability for subscription Request-Id: ${this.nextId}-${Date.now()}`;
     try {
-      const r = await fetch(`${url}${url.includes('?') ? '&' : '?'}validationToken=${encodeURIComponent(token)}`, { method: 'POST', headers: { 'content-type': 'text/plain; charset=utf-8' }, dispatcher: this.agent, signal: AbortSignal.timeout(10_000) });
+      const r = await fetch(`${url}${url.includes('?') ? '&' : '?'}validationToken=${encodeURIComponent(token)}`, {
+        method: 'POST',
+        headers: { 'content-type': 'text/plain; charset=utf-8' },
+        dispatcher: this.agent,
+        signal: AbortSignal.timeout(10_000),
+      });
       return r.status === 200 && /^text\/plain/.test(r.headers.get('content-type') ?? '') && (await r.text()) === token;
     } catch {
       return false;
@@ -218,7 +256,13 @@ export class FakeGraphSubscriptions {
   private async post(url: string, value: object[], kind: 'change' | 'lifecycle', subscriptionId: string, event?: string): Promise<number> {
     let status = 0; // no answer: the endpoint was not reached
     try {
-      const r = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json; charset=utf-8' }, body: JSON.stringify({ value }), dispatcher: this.agent, signal: AbortSignal.timeout(3000) });
+      const r = await fetch(url, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json; charset=utf-8' },
+        body: JSON.stringify({ value }),
+        dispatcher: this.agent,
+        signal: AbortSignal.timeout(3000),
+      });
       status = r.status;
       await r.body?.cancel();
     } catch {

@@ -120,7 +120,9 @@ export class FakeGraph {
 
   /** The MIME of the messages now in a folder: inbox, sentitems, deleteditems or a created folder's name. */
   inFolder(mailbox: string, folder: string): string[] {
-    return this.box(mailbox).filter((m) => m.folder === folder).map((m) => m.mime);
+    return this.box(mailbox)
+      .filter((m) => m.folder === folder)
+      .map((m) => m.mime);
   }
 
   /** After `skip` more requests, the next `count` answer 429 with `Retry-After: retryAfterSeconds`. */
@@ -158,7 +160,9 @@ export class FakeGraph {
       this.throttle.skip--;
     } else if (this.throttle && this.throttle.remaining > 0) {
       this.throttle.remaining--;
-      return graphError(res, 429, 'ApplicationThrottled', 'Application is over its MailboxConcurrency limit.', { 'retry-after': String(this.throttle.retryAfterSeconds) });
+      return graphError(res, 429, 'ApplicationThrottled', 'Application is over its MailboxConcurrency limit.', {
+        'retry-after': String(this.throttle.retryAfterSeconds),
+      });
     }
 
     if (this.subscriptions.handle(req, res, url.pathname, body)) return;
@@ -180,7 +184,14 @@ export class FakeGraph {
 
     if (req.method === 'GET' && /^mailFolders\/inbox$/i.test(rest)) {
       const live = box.filter((m) => !m.removed).length;
-      return sendJson(res, 200, { id: 'AQMkAGInbox', displayName: 'Inbox', parentFolderId: 'AQMkAGRoot', childFolderCount: 0, unreadItemCount: live, totalItemCount: live });
+      return sendJson(res, 200, {
+        id: 'AQMkAGInbox',
+        displayName: 'Inbox',
+        parentFolderId: 'AQMkAGRoot',
+        childFolderCount: 0,
+        unreadItemCount: live,
+        totalItemCount: live,
+      });
     }
     const deltaOf = /^mailFolders\/(inbox|sentitems)\/messages\/delta$/i.exec(rest);
     if (req.method === 'GET' && deltaOf) {
@@ -190,12 +201,15 @@ export class FakeGraph {
     this.folders.set(mailbox, folders);
     if (req.method === 'GET' && rest === 'mailFolders') {
       const wanted = /^displayName eq '(.*)'$/.exec(url.searchParams.get('$filter') ?? '')?.[1]?.replace(/''/g, "'");
-      return sendJson(res, 200, { value: [...folders].filter(([, name]) => wanted === undefined || name === wanted).map(([id, displayName]) => ({ id, displayName })) });
+      return sendJson(res, 200, {
+        value: [...folders].filter(([, name]) => wanted === undefined || name === wanted).map(([id, displayName]) => ({ id, displayName })),
+      });
     }
     if (req.method === 'POST' && rest === 'mailFolders') {
       const { displayName } = JSON.parse(body) as { displayName?: string };
       if (!displayName) return graphError(res, 400, 'ErrorInvalidRequest', 'displayName is required.');
-      if ([...folders.values()].includes(displayName)) return graphError(res, 409, 'ErrorFolderExists', 'A folder with the specified name already exists.');
+      if ([...folders.values()].includes(displayName))
+        return graphError(res, 409, 'ErrorFolderExists', 'A folder with the specified name already exists.');
       const id = `AAMkFolder${folders.size + 1}=`;
       folders.set(id, displayName);
       return sendJson(res, 201, { id, displayName });
@@ -204,7 +218,8 @@ export class FakeGraph {
     if (one && (req.method === 'DELETE' || (req.method === 'POST' && one[2]))) {
       const m = box.find((x) => x.id === decodeURIComponent(one[1]) && !x.removed);
       if (!m) return graphError(res, 404, 'ErrorItemNotFound', 'The specified object was not found in the store.');
-      const target = req.method === 'DELETE' ? 'deleteditems' : folders.get((JSON.parse(body) as { destinationId?: string }).destinationId ?? '');
+      const target =
+        req.method === 'DELETE' ? 'deleteditems' : folders.get((JSON.parse(body) as { destinationId?: string }).destinationId ?? '');
       if (!target) return graphError(res, 404, 'ErrorFolderNotFound', 'The specified folder could not be found in the store.');
       Object.assign(m, { removed: true, seq: ++this.seq, folder: target });
       if (req.method === 'DELETE') {
@@ -226,8 +241,15 @@ export class FakeGraph {
     if (req.method === 'POST' && rest === 'sendMail') {
       const parsed = JSON.parse(body) as Omit<SentMail, 'mailbox'>;
       const bad = parsed.message?.internetMessageHeaders?.find((h) => !/^x-/i.test(h.name));
-      if (bad) return graphError(res, 400, 'InvalidInternetMessageHeader', `The internet message header name '${bad.name}' should start with 'x-' or 'X-'.`);
-      if (!parsed.message?.toRecipients?.length) return graphError(res, 400, 'ErrorInvalidRecipients', 'At least one recipient isn\'t valid.');
+      if (bad)
+        return graphError(
+          res,
+          400,
+          'InvalidInternetMessageHeader',
+          `The internet message header name '${bad.name}' should start with 'x-' or 'X-'.`,
+        );
+      if (!parsed.message?.toRecipients?.length)
+        return graphError(res, 400, 'ErrorInvalidRecipients', "At least one recipient isn't valid.");
       this.sent.push({ mailbox, ...parsed });
       return this.accepted(res);
     }
@@ -238,12 +260,15 @@ export class FakeGraph {
   /** sendMail in MIME format: the body is the whole message, base64-encoded. */
   private async sendMime(res: http.ServerResponse, mailbox: string, body: string): Promise<void> {
     const text = body.trim();
-    if (!/^[A-Za-z0-9+/\r\n]+=*$/.test(text)) return graphError(res, 400, 'ErrorMimeContentInvalidBase64String', 'Invalid base64 string for MIME content.');
+    if (!/^[A-Za-z0-9+/\r\n]+=*$/.test(text))
+      return graphError(res, 400, 'ErrorMimeContentInvalidBase64String', 'Invalid base64 string for MIME content.');
     const raw = Buffer.from(text, 'base64').toString('utf8');
     const parsed = await simpleParser(raw);
-    const addresses = (a: typeof parsed.to) => (Array.isArray(a) ? a : a ? [a] : []).flatMap((o) => o.value).map((v) => ({ emailAddress: { address: v.address ?? '' } }));
+    const addresses = (a: typeof parsed.to) =>
+      (Array.isArray(a) ? a : a ? [a] : []).flatMap((o) => o.value).map((v) => ({ emailAddress: { address: v.address ?? '' } }));
     const to = addresses(parsed.to);
-    if (to.length + addresses(parsed.cc).length + addresses(parsed.bcc).length === 0) return graphError(res, 400, 'ErrorInvalidRecipients', 'At least one recipient isn\'t valid.');
+    if (to.length + addresses(parsed.cc).length + addresses(parsed.bcc).length === 0)
+      return graphError(res, 400, 'ErrorInvalidRecipients', "At least one recipient isn't valid.");
     const sender = parsed.headers.get('sender') as { value: { address?: string }[] } | undefined;
     this.sent.push({
       mailbox,
@@ -252,14 +277,30 @@ export class FakeGraph {
         from: addresses(parsed.from)[0],
         ...(sender?.value[0]?.address ? { sender: { emailAddress: { address: sender.value[0].address } } } : {}),
         toRecipients: to,
-        internetMessageHeaders: [...parsed.headers.entries()].filter(([name]) => name.startsWith('x-')).map(([name, value]) => ({ name, value: String(value) })),
+        internetMessageHeaders: [...parsed.headers.entries()]
+          .filter(([name]) => name.startsWith('x-'))
+          .map(([name, value]) => ({ name, value: String(value) })),
         body: parsed.html ? { contentType: 'HTML', content: parsed.html } : { contentType: 'Text', content: parsed.text ?? '' },
       },
       saveToSentItems: true,
-      mime: { raw, messageId: parsed.messageId, inReplyTo: parsed.inReplyTo, references: ([] as string[]).concat(parsed.references ?? []), headers: parsed.headers },
+      mime: {
+        raw,
+        messageId: parsed.messageId,
+        inReplyTo: parsed.inReplyTo,
+        references: ([] as string[]).concat(parsed.references ?? []),
+        headers: parsed.headers,
+      },
     });
     // saveToSentItems defaults to true: the copy is a message of the mailbox's Sent Items.
-    this.box(mailbox).push({ id: `AAMkAD${String(this.nextId++).padStart(6, '0')}=`, mime: raw, seq: ++this.seq, removed: false, origin: 'sentitems', folder: 'sentitems', receivedAt: new Date() });
+    this.box(mailbox).push({
+      id: `AAMkAD${String(this.nextId++).padStart(6, '0')}=`,
+      mime: raw,
+      seq: ++this.seq,
+      removed: false,
+      origin: 'sentitems',
+      folder: 'sentitems',
+      receivedAt: new Date(),
+    });
     this.accepted(res);
   }
 
@@ -274,15 +315,30 @@ export class FakeGraph {
   }
 
   /** The first call lists everything; later pages and delta links carry the position in the change log. */
-  private delta(req: http.IncomingMessage, res: http.ServerResponse, url: URL, mailbox: string, all: StoredMessage[], folder: StoredMessage['origin']): void {
+  private delta(
+    req: http.IncomingMessage,
+    res: http.ServerResponse,
+    url: URL,
+    mailbox: string,
+    all: StoredMessage[],
+    folder: StoredMessage['origin'],
+  ): void {
     const box = all.filter((m) => m.origin === folder);
     const pageSize = Number(/odata\.maxpagesize=(\d+)/.exec(String(req.headers.prefer ?? ''))?.[1] ?? 10);
     const token = url.searchParams.get('$skiptoken') ?? url.searchParams.get('$deltatoken');
     // $select is given on the first request; Graph keeps it in the links it hands out.
-    let state = { gen: this.generation, since: 0, until: this.seq, offset: 0, initial: true, select: url.searchParams.get('$select') ?? '' };
+    let state = {
+      gen: this.generation,
+      since: 0,
+      until: this.seq,
+      offset: 0,
+      initial: true,
+      select: url.searchParams.get('$select') ?? '',
+    };
     if (token) {
       state = JSON.parse(Buffer.from(token, 'base64url').toString()) as typeof state;
-      if (state.gen !== this.generation) return graphError(res, 410, 'SyncStateNotFound', 'The sync state generation is old and cannot be used.');
+      if (state.gen !== this.generation)
+        return graphError(res, 410, 'SyncStateNotFound', 'The sync state generation is old and cannot be used.');
       if (url.searchParams.has('$deltatoken')) state = { ...state, until: this.seq, offset: 0, initial: false };
     }
     // The first sync shows only what exists; later ones also report removals.
@@ -292,7 +348,11 @@ export class FakeGraph {
     const value = page.map((m) =>
       m.removed
         ? { id: m.id, '@removed': { reason: 'deleted' } }
-        : { '@odata.type': '#microsoft.graph.message', id: m.id, ...(received ? { receivedDateTime: m.receivedAt.toISOString().replace(/\.\d{3}Z$/, 'Z') } : {}) },
+        : {
+            '@odata.type': '#microsoft.graph.message',
+            id: m.id,
+            ...(received ? { receivedDateTime: m.receivedAt.toISOString().replace(/\.\d{3}Z$/, 'Z') } : {}),
+          },
     );
     const link = (param: string, s: typeof state): string =>
       `${this.linkOrigin ?? this.server.origin}/v1.0/users/${encodeURIComponent(mailbox)}/mailFolders/${folder}/messages/delta?${param}=${Buffer.from(JSON.stringify(s)).toString('base64url')}`;
@@ -302,11 +362,31 @@ export class FakeGraph {
       value,
       ...(more
         ? { '@odata.nextLink': link('$skiptoken', { ...state, offset: state.offset + pageSize }) }
-        : { '@odata.deltaLink': link('$deltatoken', { gen: this.generation, since: state.until, until: state.until, offset: 0, initial: false, select: state.select }) }),
+        : {
+            '@odata.deltaLink': link('$deltatoken', {
+              gen: this.generation,
+              since: state.until,
+              until: state.until,
+              offset: 0,
+              initial: false,
+              select: state.select,
+            }),
+          }),
     });
   }
 }
 
-export function graphError(res: http.ServerResponse, status: number, code: string, message: string, headers: Record<string, string> = {}): void {
-  sendJson(res, status, { error: { code, message, innerError: { date: new Date().toISOString(), 'request-id': '00000000-0000-0000-0000-000000000000' } } }, headers);
+export function graphError(
+  res: http.ServerResponse,
+  status: number,
+  code: string,
+  message: string,
+  headers: Record<string, string> = {},
+): void {
+  sendJson(
+    res,
+    status,
+    { error: { code, message, innerError: { date: new Date().toISOString(), 'request-id': '00000000-0000-0000-0000-000000000000' } } },
+    headers,
+  );
 }

@@ -35,7 +35,10 @@ export function ntlmChallenge(domain: string): { header: string; challenge: Buff
   SIGNATURE.copy(header, 0);
   header.writeUInt32LE(2, 8);
   securityBuffer(header, 12, target.length, 48);
-  header.writeUInt32LE(NEGOTIATE_UNICODE | REQUEST_TARGET | NEGOTIATE_NTLM | ALWAYS_SIGN | TARGET_TYPE_DOMAIN | EXTENDED_SESSION_SECURITY | TARGET_INFO, 20);
+  header.writeUInt32LE(
+    NEGOTIATE_UNICODE | REQUEST_TARGET | NEGOTIATE_NTLM | ALWAYS_SIGN | TARGET_TYPE_DOMAIN | EXTENDED_SESSION_SECURITY | TARGET_INFO,
+    20,
+  );
   challenge.copy(header, 24);
   securityBuffer(header, 40, info.length, 48 + target.length);
   return { header: `NTLM ${Buffer.concat([header, target, info]).toString('base64')}`, challenge };
@@ -45,10 +48,15 @@ export function ntlmChallenge(domain: string): { header: string; challenge: Buff
  * Checks a type 3 (authenticate) message against the challenge sent on this connection.
  * `passwordOf` looks up the password for the identity the client claims; undefined rejects.
  */
-export function verifyNtlmAuthenticate(authorization: string | undefined, challenge: Buffer, passwordOf: (id: NtlmIdentity) => string | undefined): NtlmIdentity | undefined {
+export function verifyNtlmAuthenticate(
+  authorization: string | undefined,
+  challenge: Buffer,
+  passwordOf: (id: NtlmIdentity) => string | undefined,
+): NtlmIdentity | undefined {
   if (messageType(authorization) !== 3) return undefined;
   const msg = Buffer.from(authorization!.slice(5), 'base64');
-  const field = (offset: number): Buffer => msg.subarray(msg.readUInt32LE(offset + 4), msg.readUInt32LE(offset + 4) + msg.readUInt16LE(offset));
+  const field = (offset: number): Buffer =>
+    msg.subarray(msg.readUInt32LE(offset + 4), msg.readUInt32LE(offset + 4) + msg.readUInt16LE(offset));
   const nt = field(20);
   const identity = { domain: field(28).toString('utf16le'), user: field(36).toString('utf16le') };
   const password = passwordOf(identity);

@@ -120,7 +120,13 @@ export class FakeOAuth {
           const token = new URLSearchParams(body).get('token') ?? '';
           const issued = this.validate(token);
           res.writeHead(200, { 'content-type': 'application/json' });
-          res.end(JSON.stringify(issued?.username ? { active: 'true', username: issued.username, client_id: issued.clientId, exp: Math.floor(issued.expiresAt / 1000) } : { active: 'false' }));
+          res.end(
+            JSON.stringify(
+              issued?.username
+                ? { active: 'true', username: issued.username, client_id: issued.clientId, exp: Math.floor(issued.expiresAt / 1000) }
+                : { active: 'false' },
+            ),
+          );
         });
       });
       await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
@@ -145,10 +151,18 @@ export class FakeOAuth {
     if (google) return sendJson(res, 400, { error: 'unsupported_grant_type', error_description: 'Only refresh tokens here.' });
     const tenantId = decodeURIComponent(match![1]);
     if (!this.options.clients.some((c) => c.tenantId === tenantId)) {
-      return sendJson(res, 400, { error: 'invalid_request', error_description: `AADSTS90002: Tenant '${tenantId}' not found.`, error_codes: [90002] });
+      return sendJson(res, 400, {
+        error: 'invalid_request',
+        error_description: `AADSTS90002: Tenant '${tenantId}' not found.`,
+        error_codes: [90002],
+      });
     }
     if (form.get('grant_type') !== 'client_credentials') {
-      return sendJson(res, 400, { error: 'unsupported_grant_type', error_description: 'AADSTS70003: The app requested an unsupported grant type.', error_codes: [70003] });
+      return sendJson(res, 400, {
+        error: 'unsupported_grant_type',
+        error_description: 'AADSTS70003: The app requested an unsupported grant type.',
+        error_codes: [70003],
+      });
     }
     const clientId = form.get('client_id') ?? '';
     const secret = form.get('client_secret') ?? '';
@@ -156,9 +170,22 @@ export class FakeOAuth {
     const assertion = form.get('client_assertion');
     if (client && assertion !== null) {
       const tokenUrl = `${this.server.origin}${url}`;
-      const why = form.get('client_assertion_type') !== 'urn:ietf:params:oauth:client-assertion-type:jwt-bearer' ? 'AADSTS50027: Invalid client_assertion_type.' : this.checkAssertion(client, assertion, tokenUrl);
-      if (why) return sendJson(res, 401, { error: 'invalid_client', error_description: why, error_codes: [Number(/AADSTS(\d+)/.exec(why)?.[1] ?? 700027)] });
-      return this.issue(res, { clientId, tenantId, scope: form.get('scope') ?? '', via: decodeJwt(assertion)?.header.x5t !== undefined ? 'certificate' : 'federated' });
+      const why =
+        form.get('client_assertion_type') !== 'urn:ietf:params:oauth:client-assertion-type:jwt-bearer'
+          ? 'AADSTS50027: Invalid client_assertion_type.'
+          : this.checkAssertion(client, assertion, tokenUrl);
+      if (why)
+        return sendJson(res, 401, {
+          error: 'invalid_client',
+          error_description: why,
+          error_codes: [Number(/AADSTS(\d+)/.exec(why)?.[1] ?? 700027)],
+        });
+      return this.issue(res, {
+        clientId,
+        tenantId,
+        scope: form.get('scope') ?? '',
+        via: decodeJwt(assertion)?.header.x5t !== undefined ? 'certificate' : 'federated',
+      });
     }
     if (!client || client.clientSecret === undefined || client.clientSecret !== secret) {
       const echo = this.options.echoSecretInErrors ? ` Secret received: ${echoText(secret)}.` : '';
@@ -172,22 +199,52 @@ export class FakeOAuth {
   }
 
   private issue(res: Parameters<typeof sendJson>[0], grant: Omit<IssuedToken, 'expiresAt'>, extra: Record<string, unknown> = {}): void {
-    const token = jwtShaped({ aud: grant.scope.replace(/\/\.default$/, ''), appid: grant.clientId, tid: grant.tenantId, ...(grant.username ? { upn: grant.username } : {}), jti: randomBytes(8).toString('hex') });
+    const token = jwtShaped({
+      aud: grant.scope.replace(/\/\.default$/, ''),
+      appid: grant.clientId,
+      tid: grant.tenantId,
+      ...(grant.username ? { upn: grant.username } : {}),
+      jti: randomBytes(8).toString('hex'),
+    });
     this.issued.set(token, { ...grant, expiresAt: Date.now() + this.expiresInSeconds * 1000 });
     this.grants.push(grant.via);
-    sendJson(res, 200, { token_type: 'Bearer', expires_in: this.expiresInSeconds, ext_expires_in: this.expiresInSeconds, access_token: token, ...extra });
+    sendJson(res, 200, {
+      token_type: 'Bearer',
+      expires_in: this.expiresInSeconds,
+      ext_expires_in: this.expiresInSeconds,
+      access_token: token,
+      ...extra,
+    });
   }
 
   /** The refresh-token grant: a delegated token and, every time, a new refresh token. */
   private refresh(form: URLSearchParams, res: Parameters<typeof sendJson>[0]): void {
     const consent = this.refreshTokens.get(form.get('refresh_token') ?? '');
-    if (!consent || consent.clientId !== form.get('client_id') || (consent.clientSecret !== undefined && consent.clientSecret !== form.get('client_secret'))) {
-      return sendJson(res, 400, { error: 'invalid_grant', error_description: 'AADSTS70008: The provided authorization code or refresh token has expired or been revoked.', error_codes: [70008] });
+    if (
+      !consent ||
+      consent.clientId !== form.get('client_id') ||
+      (consent.clientSecret !== undefined && consent.clientSecret !== form.get('client_secret'))
+    ) {
+      return sendJson(res, 400, {
+        error: 'invalid_grant',
+        error_description: 'AADSTS70008: The provided authorization code or refresh token has expired or been revoked.',
+        error_codes: [70008],
+      });
     }
     const next = `rt-${randomBytes(24).toString('base64url')}`;
     this.refreshTokens.set(next, { ...consent, refreshToken: next });
     if (this.options.rotation === 'strict') this.refreshTokens.delete(consent.refreshToken);
-    this.issue(res, { clientId: consent.clientId, tenantId: 'consumers', scope: form.get('scope') ?? 'https://outlook.office.com/.default', username: consent.username, via: 'refresh' }, { refresh_token: next });
+    this.issue(
+      res,
+      {
+        clientId: consent.clientId,
+        tenantId: 'consumers',
+        scope: form.get('scope') ?? 'https://outlook.office.com/.default',
+        username: consent.username,
+        via: 'refresh',
+      },
+      { refresh_token: next },
+    );
   }
 
   /** Why a client assertion is refused, as Entra says it (AADSTS codes), or undefined when it passes. */
@@ -200,29 +257,37 @@ export class FakeOAuth {
     const audiences = ([] as unknown[]).concat(jwt.payload.aud);
     if (jwt.header.x5t !== undefined) {
       // A certificate's assertion: signed with the registered certificate, for this endpoint, by the client itself.
-      if (!client.certificatePem) return 'AADSTS700027: The certificate with identifier used to sign the client assertion is not registered on application.';
+      if (!client.certificatePem)
+        return 'AADSTS700027: The certificate with identifier used to sign the client assertion is not registered on application.';
       const cert = new X509Certificate(client.certificatePem);
       if (Buffer.from(String(jwt.header.x5t), 'base64url').toString('hex') !== cert.fingerprint.replace(/:/g, '').toLowerCase()) {
         return 'AADSTS700027: The certificate with identifier used to sign the client assertion is not registered on application.';
       }
       if (!jwt.verify(cert.publicKey)) return 'AADSTS700027: Client assertion failed signature validation.';
       if (!audiences.includes(tokenUrl)) return `AADSTS700016: Invalid audience in the client assertion; expected ${tokenUrl}.`;
-      if (jwt.payload.iss !== client.clientId || jwt.payload.sub !== client.clientId) return 'AADSTS700023: Client assertion issuer or subject is not the client id.';
+      if (jwt.payload.iss !== client.clientId || jwt.payload.sub !== client.clientId)
+        return 'AADSTS700023: Client assertion issuer or subject is not the client id.';
       return undefined;
     }
     // A federated token: the trusted issuer signed it, for the subject and audience the app trusts.
     const f = client.federated;
     if (!f) return 'AADSTS700213: No matching federated identity record found for presented assertion.';
-    if (!jwt.verify(createPublicKey(f.issuerKeyPem))) return 'AADSTS700211: No matching federated identity record found for presented assertion issuer (signature).';
-    if (jwt.payload.iss !== f.issuer) return `AADSTS700211: No matching federated identity record found for presented assertion issuer '${String(jwt.payload.iss)}'.`;
-    if (jwt.payload.sub !== f.subject) return `AADSTS700213: No matching federated identity record found for presented assertion subject '${String(jwt.payload.sub)}'.`;
-    if (!audiences.includes(f.audience)) return `AADSTS700212: No matching federated identity record found for presented assertion audience '${audiences.join(',')}'.`;
+    if (!jwt.verify(createPublicKey(f.issuerKeyPem)))
+      return 'AADSTS700211: No matching federated identity record found for presented assertion issuer (signature).';
+    if (jwt.payload.iss !== f.issuer)
+      return `AADSTS700211: No matching federated identity record found for presented assertion issuer '${String(jwt.payload.iss)}'.`;
+    if (jwt.payload.sub !== f.subject)
+      return `AADSTS700213: No matching federated identity record found for presented assertion subject '${String(jwt.payload.sub)}'.`;
+    if (!audiences.includes(f.audience))
+      return `AADSTS700212: No matching federated identity record found for presented assertion audience '${audiences.join(',')}'.`;
     return undefined;
   }
 }
 
 /** A JWT's parts, and a check of its RS256 signature. */
-function decodeJwt(token: string): { header: Record<string, unknown>; payload: Record<string, unknown>; verify: (key: KeyObject) => boolean } | undefined {
+function decodeJwt(
+  token: string,
+): { header: Record<string, unknown>; payload: Record<string, unknown>; verify: (key: KeyObject) => boolean } | undefined {
   const parts = token.split('.');
   if (parts.length !== 3) return undefined;
   try {
@@ -230,7 +295,8 @@ function decodeJwt(token: string): { header: Record<string, unknown>; payload: R
     return {
       header,
       payload,
-      verify: (key) => header.alg === 'RS256' && verify('RSA-SHA256', Buffer.from(`${parts[0]}.${parts[1]}`), key, Buffer.from(parts[2], 'base64url')),
+      verify: (key) =>
+        header.alg === 'RS256' && verify('RSA-SHA256', Buffer.from(`${parts[0]}.${parts[1]}`), key, Buffer.from(parts[2], 'base64url')),
     };
   } catch {
     return undefined;

@@ -24,16 +24,29 @@ async function visibleEverywhere(cp: ControlPlane): Promise<string[]> {
   const events = await c.core.listEventForAllNamespaces({});
   add(events.items.map((e) => `Event ${e.metadata?.namespace}/${e.metadata?.name}: ${e.reason} ${e.message}`));
   for (const plural of KINDS) {
-    const list = (await c.custom.listClusterCustomObject({ group: 'mailsync.dev', version: 'v1alpha1', plural })) as { items: { metadata: { namespace: string; name: string }; status?: unknown }[] };
+    const list = (await c.custom.listClusterCustomObject({ group: 'mailsync.dev', version: 'v1alpha1', plural })) as {
+      items: { metadata: { namespace: string; name: string }; status?: unknown }[];
+    };
     // Each string decoded, so JSON's own escaping cannot hide a form of a secret.
-    add(list.items.flatMap((i) => stringsIn(i.status ?? {}).map((t) => `${plural} ${i.metadata.namespace}/${i.metadata.name} status: ${t}`)));
+    add(
+      list.items.flatMap((i) => stringsIn(i.status ?? {}).map((t) => `${plural} ${i.metadata.namespace}/${i.metadata.name} status: ${t}`)),
+    );
   }
   // The printer columns, as a viewer sees them.
   const kubectl = path.join(resolveAssets(), 'kubectl');
-  const table = execFileSync(kubectl, ['--kubeconfig', cp.info.kubeconfigs.admin, 'get', KINDS.map((k) => `${k}.mailsync.dev`).join(','), '--all-namespaces', '-o', 'wide'], { encoding: 'utf8', maxBuffer: 256 * 1024 * 1024 });
+  const table = execFileSync(
+    kubectl,
+    ['--kubeconfig', cp.info.kubeconfigs.admin, 'get', KINDS.map((k) => `${k}.mailsync.dev`).join(','), '--all-namespaces', '-o', 'wide'],
+    { encoding: 'utf8', maxBuffer: 256 * 1024 * 1024 },
+  );
   add(table.split('\n').map((l) => `kubectl get -o wide: ${l}`));
   const logs = process.env.MAILSYNC_TEST_LOG_FILE;
-  if (logs && existsSync(logs)) add(readFileSync(logs, 'utf8').split('\n').flatMap((l) => logLineTexts(l).map((t) => `log: ${t}`)));
+  if (logs && existsSync(logs))
+    add(
+      readFileSync(logs, 'utf8')
+        .split('\n')
+        .flatMap((l) => logLineTexts(l).map((t) => `log: ${t}`)),
+    );
   return parts;
 }
 
@@ -55,13 +68,28 @@ export default async function globalTeardown(): Promise<void> {
     const secrets = rememberedSecrets();
     const forms = new Set(secrets.flatMap((s) => Object.values(secretEncodings(s.value, s.username))));
     // One pass per line over every form of every secret.
-    const anyForm = forms.size ? new RegExp([...forms].sort((a, b) => b.length - a.length).map((f) => f.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')).join('|')) : undefined;
+    const anyForm = forms.size
+      ? new RegExp(
+          [...forms]
+            .sort((a, b) => b.length - a.length)
+            .map((f) => f.replace(/[.*+?^${}()|[\]\\]/g, '\\$&'))
+            .join('|'),
+        )
+      : undefined;
     // A very short run can end while the API server still initialises its storage (429): retry.
     const seen = await waitFor('the secret scan', () => visibleEverywhere(cp), { timeoutMs: 60_000, intervalMs: 1000 });
     const leaks = anyForm ? seen.filter((line) => anyForm.test(line)) : [];
-    process.stdout.write(`\nsecret scan: ${secrets.length} secret values in ${forms.size} encodings checked against ${seen.length} texts of log lines, Events, statuses and printer columns: ${leaks.length} leaks\n`);
+    process.stdout.write(
+      `\nsecret scan: ${secrets.length} secret values in ${forms.size} encodings checked against ${seen.length} texts of log lines, Events, statuses and printer columns: ${leaks.length} leaks\n`,
+    );
     if (leaks.length) {
-      const shown = leaks.slice(0, 5).map((l) => `${leakedForms(l, secrets.map((s) => ({ secret: s.value, username: s.username }))).join(', ')}: ${l.slice(0, 300)}`);
+      const shown = leaks.slice(0, 5).map(
+        (l) =>
+          `${leakedForms(
+            l,
+            secrets.map((s) => ({ secret: s.value, username: s.username })),
+          ).join(', ')}: ${l.slice(0, 300)}`,
+      );
       throw new Error(`secret values leaked:\n${shown.join('\n')}`);
     }
   } finally {

@@ -18,7 +18,10 @@ export type Manifest = KubernetesObject & { [key: string]: any };
 let tools: string | undefined;
 /** The directory holding helm, kubectl, kube-apiserver and etcd (built once, cached). */
 export function toolsDir(): string {
-  tools ??= execFileSync(path.join(REPO_ROOT, 'hack', 'build-control-plane.sh'), { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] }).trim();
+  tools ??= execFileSync(path.join(REPO_ROOT, 'hack', 'build-control-plane.sh'), {
+    encoding: 'utf8',
+    stdio: ['ignore', 'pipe', 'inherit'],
+  }).trim();
   return tools;
 }
 
@@ -32,7 +35,9 @@ let kubeVersion: string | undefined;
  * chart's kubeVersion constraint.
  */
 export function testKubeVersion(): string {
-  kubeVersion ??= execFileSync(path.join(resolveAssets(), 'kube-apiserver'), ['--version'], { encoding: 'utf8' }).trim().replace(/^Kubernetes v/, '');
+  kubeVersion ??= execFileSync(path.join(resolveAssets(), 'kube-apiserver'), ['--version'], { encoding: 'utf8' })
+    .trim()
+    .replace(/^Kubernetes v/, '');
   return kubeVersion;
 }
 
@@ -60,11 +65,16 @@ export interface HelmResult {
 /** Runs helm; throws with its stderr on a non-zero exit unless `allowFailure`. */
 export function helm(args: string[], opts: { kubeconfig?: string; allowFailure?: boolean } = {}): Promise<HelmResult> {
   return new Promise((resolve, reject) => {
-    execFile(helmBinary(), args, { env: helmEnv(opts.kubeconfig), maxBuffer: 64 * 1024 * 1024, timeout: 120_000 }, (err, stdout, stderr) => {
-      const code = err ? (typeof err.code === 'number' ? err.code : 1) : 0;
-      if (code !== 0 && !opts.allowFailure) reject(new Error(`helm ${args.join(' ')} failed (${code}):\n${stderr}`));
-      else resolve({ code, stdout, stderr });
-    });
+    execFile(
+      helmBinary(),
+      args,
+      { env: helmEnv(opts.kubeconfig), maxBuffer: 64 * 1024 * 1024, timeout: 120_000 },
+      (err, stdout, stderr) => {
+        const code = err ? (typeof err.code === 'number' ? err.code : 1) : 0;
+        if (code !== 0 && !opts.allowFailure) reject(new Error(`helm ${args.join(' ')} failed (${code}):\n${stderr}`));
+        else resolve({ code, stdout, stderr });
+      },
+    );
   });
 }
 
@@ -113,7 +123,10 @@ export const ofKind = (objs: Manifest[], kind: string): Manifest[] => objs.filte
 
 export function one(objs: Manifest[], kind: string, name?: string): Manifest {
   const hits = objs.filter((o) => o.kind === kind && (name === undefined || o.metadata?.name === name));
-  if (hits.length !== 1) throw new Error(`expected one ${kind}${name ? ` ${name}` : ''}, found ${hits.length}: ${objs.map((o) => `${o.kind}/${o.metadata?.name}`).join(', ')}`);
+  if (hits.length !== 1)
+    throw new Error(
+      `expected one ${kind}${name ? ` ${name}` : ''}, found ${hits.length}: ${objs.map((o) => `${o.kind}/${o.metadata?.name}`).join(', ')}`,
+    );
   return hits[0];
 }
 

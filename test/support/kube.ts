@@ -12,7 +12,8 @@ import { apiMessage } from '../../src/kube/errors.js';
 
 export function controlPlaneInfo(): ControlPlaneInfo {
   const file = process.env.MAILSYNC_TEST_CONTROL_PLANE;
-  if (!file) throw new Error('MAILSYNC_TEST_CONTROL_PLANE is not set: run tests through `make test` (jest globalSetup starts the control plane)');
+  if (!file)
+    throw new Error('MAILSYNC_TEST_CONTROL_PLANE is not set: run tests through `make test` (jest globalSetup starts the control plane)');
   return JSON.parse(readFileSync(file, 'utf8')) as ControlPlaneInfo;
 }
 
@@ -29,12 +30,31 @@ export async function newNamespace(admin: KubeClients, prefix = 'test'): Promise
 export type Plural = 'emailserverprofiles' | 'mailboxes' | 'deployments';
 const KIND: Record<Plural, string> = { emailserverprofiles: 'EmailServerProfile', mailboxes: 'Mailbox', deployments: 'Deployment' };
 
-export function obj(plural: Plural, namespace: string, name: string, spec: unknown, metadata: Record<string, unknown> = {}): KubernetesObject & { spec: unknown } {
+export function obj(
+  plural: Plural,
+  namespace: string,
+  name: string,
+  spec: unknown,
+  metadata: Record<string, unknown> = {},
+): KubernetesObject & { spec: unknown } {
   return { apiVersion: `${GROUP}/${VERSION}`, kind: KIND[plural], metadata: { name, namespace, ...metadata }, spec };
 }
 
-export async function create(c: KubeClients, plural: Plural, namespace: string, name: string, spec: unknown, metadata: Record<string, unknown> = {}): Promise<KubernetesObject> {
-  return c.custom.createNamespacedCustomObject({ group: GROUP, version: VERSION, namespace, plural, body: obj(plural, namespace, name, spec, metadata) });
+export async function create(
+  c: KubeClients,
+  plural: Plural,
+  namespace: string,
+  name: string,
+  spec: unknown,
+  metadata: Record<string, unknown> = {},
+): Promise<KubernetesObject> {
+  return c.custom.createNamespacedCustomObject({
+    group: GROUP,
+    version: VERSION,
+    namespace,
+    plural,
+    body: obj(plural, namespace, name, spec, metadata),
+  });
 }
 
 /** Creates the object and returns the API server's refusal message (or throws if it was accepted). */
@@ -47,7 +67,12 @@ export async function rejection(c: KubeClients, plural: Plural, namespace: strin
   throw new Error(`${plural}/${name} was accepted, expected a rejection`);
 }
 
-export async function get(c: KubeClients, plural: Plural, namespace: string, name: string): Promise<KubernetesObject & { spec: any; status?: any }> {
+export async function get(
+  c: KubeClients,
+  plural: Plural,
+  namespace: string,
+  name: string,
+): Promise<KubernetesObject & { spec: any; status?: any }> {
   return c.custom.getNamespacedCustomObject({ group: GROUP, version: VERSION, namespace, plural, name });
 }
 

@@ -14,7 +14,9 @@ export interface RememberedSecret {
 export function rememberSecrets(data: Record<string, string>): void {
   const file = process.env.MAILSYNC_TEST_SECRETS_FILE;
   // CA certificates are public; everything else in a test Secret is treated as secret.
-  const values = Object.entries(data).filter(([k]) => !k.endsWith('.crt') && k !== 'username').map(([, value]): RememberedSecret => ({ value, username: data.username }));
+  const values = Object.entries(data)
+    .filter(([k]) => !k.endsWith('.crt') && k !== 'username')
+    .map(([, value]): RememberedSecret => ({ value, username: data.username }));
   if (file && values.length) appendFileSync(file, values.map((v) => `${JSON.stringify(v)}\n`).join(''));
 }
 
@@ -33,7 +35,9 @@ export async function visibleText(c: KubeClients, namespace: string): Promise<st
   const events = await c.core.listNamespacedEvent({ namespace });
   const parts = events.items.map((e) => `${e.reason} ${e.message}`);
   for (const plural of ['mailboxes', 'emailserverprofiles', 'deployments']) {
-    const list = (await c.custom.listNamespacedCustomObject({ group: 'mailsync.dev', version: 'v1alpha1', namespace, plural })) as { items: { status?: unknown }[] };
+    const list = (await c.custom.listNamespacedCustomObject({ group: 'mailsync.dev', version: 'v1alpha1', namespace, plural })) as {
+      items: { status?: unknown }[];
+    };
     // Each string decoded: a secret is found by its own form, not hidden by JSON's escaping.
     parts.push(...list.items.flatMap((i) => stringsIn(i.status ?? {})));
   }

@@ -23,7 +23,21 @@ export async function runImport(dv: FakeDynamics, client: FakeClient, args: stri
   const caFile = path.join(dir, 'ca.pem');
   await writeFile(caFile, dv.caPem);
   return mailsync(
-    ['import', 'dynamics', '--url', dv.orgUrl, '--tenant-id', client.tenantId, '--client-id', client.clientId, '--authority-url', dv.authorityUrl, '--ca-file', caFile, ...args],
+    [
+      'import',
+      'dynamics',
+      '--url',
+      dv.orgUrl,
+      '--tenant-id',
+      client.tenantId,
+      '--client-id',
+      client.clientId,
+      '--authority-url',
+      dv.authorityUrl,
+      '--ca-file',
+      caFile,
+      ...args,
+    ],
     { DYNAMICS_CLIENT_SECRET: client.clientSecret, ...extraEnv },
   );
 }
@@ -32,9 +46,14 @@ export async function runImport(dv: FakeDynamics, client: FakeClient, args: stri
 export function kubectlApply(target: string, identity: Identity, flag: '-k' | '-f' = '-k'): Promise<Ran> {
   const kubectl = path.join(resolveAssets(), 'kubectl');
   return new Promise((resolve) => {
-    execFile(kubectl, ['--kubeconfig', controlPlaneInfo().kubeconfigs[identity], 'apply', flag, target], { timeout: 120_000, maxBuffer: 16 * 1024 * 1024 }, (err, stdout, stderr) => {
-      resolve({ code: err ? (typeof err.code === 'number' ? err.code : 1) : 0, stdout, stderr });
-    });
+    execFile(
+      kubectl,
+      ['--kubeconfig', controlPlaneInfo().kubeconfigs[identity], 'apply', flag, target],
+      { timeout: 120_000, maxBuffer: 16 * 1024 * 1024 },
+      (err, stdout, stderr) => {
+        resolve({ code: err ? (typeof err.code === 'number' ? err.code : 1) : 0, stdout, stderr });
+      },
+    );
   });
 }
 
@@ -44,9 +63,10 @@ export function kubectlApply(target: string, identity: Identity, flag: '-k' | '-
  * mailbox admin's role to its group (who may not: it cannot read Secrets).
  */
 export async function bindImportRoles(namespace: string): Promise<void> {
-  const roles = renderChart('migrate-test', 'mailsync-system', { 'rbac.userRoles.namePrefix': ROLE_PREFIX, 'crds.enabled': 'false' }).filter(
-    (o) => o.kind === 'ClusterRole' && o.metadata?.name?.startsWith(`${ROLE_PREFIX}-`),
-  );
+  const roles = renderChart('migrate-test', 'mailsync-system', {
+    'rbac.userRoles.namePrefix': ROLE_PREFIX,
+    'crds.enabled': 'false',
+  }).filter((o) => o.kind === 'ClusterRole' && o.metadata?.name?.startsWith(`${ROLE_PREFIX}-`));
   const granted = [
     ['credentials-admin', 'mailsync-credentials-admins'],
     ['approver', 'mailsync-credentials-admins'],

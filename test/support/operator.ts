@@ -16,10 +16,21 @@ function testLogger(namespace: string) {
 export const FAST_RETRIES: TestPolicy = { maxTransientFailures: 10, backoff: { baseMs: 300, maxMs: 3000, jitter: 0.2 } };
 
 /** The controllers alone (no sync worker); `crm` also tests each Deployment's CRM connector, as the operator does. */
-export async function startManager(clients: KubeClients, namespace: string, opts: { resyncMs?: number; testPolicy?: TestPolicy; crm?: boolean } = {}): Promise<Manager> {
+export async function startManager(
+  clients: KubeClients,
+  namespace: string,
+  opts: { resyncMs?: number; testPolicy?: TestPolicy; crm?: boolean } = {},
+): Promise<Manager> {
   const logger = testLogger(namespace);
   const crmTesting = opts.crm ? new ConnectCrmTesting(new ConnectorCache(), logger) : undefined;
-  const m = new Manager(clients, { namespace, logger, resyncMs: opts.resyncMs, testing: new ConnectMailboxTesting(logger), crmTesting, testPolicy: opts.testPolicy ?? FAST_RETRIES });
+  const m = new Manager(clients, {
+    namespace,
+    logger,
+    resyncMs: opts.resyncMs,
+    testing: new ConnectMailboxTesting(logger),
+    crmTesting,
+    testPolicy: opts.testPolicy ?? FAST_RETRIES,
+  });
   await m.start();
   return m;
 }
@@ -39,10 +50,14 @@ export interface OperatorProcess {
 
 /** Starts `mailsync operator` as a separate process, as a Deployment's pod would run it. */
 export function spawnOperator(args: string[], env: NodeJS.ProcessEnv = {}): OperatorProcess {
-  const child = spawn(process.execPath, [path.join(REPO_ROOT, 'dist/src/cli/mailsync.js'), 'operator', '--metrics-addr=127.0.0.1:0', ...args], {
-    env: { ...process.env, LOG_LEVEL: 'debug', ...env },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
+  const child = spawn(
+    process.execPath,
+    [path.join(REPO_ROOT, 'dist/src/cli/mailsync.js'), 'operator', '--metrics-addr=127.0.0.1:0', ...args],
+    {
+      env: { ...process.env, LOG_LEVEL: 'debug', ...env },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    },
+  );
   const lines: Record<string, unknown>[] = [];
   const waiters: (() => void)[] = [];
   let buf = '';
@@ -71,7 +86,8 @@ export function spawnOperator(args: string[], env: NodeJS.ProcessEnv = {}): Oper
       for (;;) {
         const hit = lines.find(pred);
         if (hit) return hit;
-        if (Date.now() > deadline || child.exitCode !== null) throw new Error(`log line not seen; last lines: ${JSON.stringify(lines.slice(-5))}`);
+        if (Date.now() > deadline || child.exitCode !== null)
+          throw new Error(`log line not seen; last lines: ${JSON.stringify(lines.slice(-5))}`);
         await new Promise<void>((r) => {
           waiters.push(r);
           setTimeout(r, 250);
@@ -86,7 +102,11 @@ export function spawnOperator(args: string[], env: NodeJS.ProcessEnv = {}): Oper
 }
 
 import { ConnectSyncParts, ConnectorCache, type SyncPartsOptions } from '../../src/connect/sync-parts.js';
-import { startNotificationEndpoint, type NotificationEndpoint, type NotificationReceiver } from '../../src/connect/notification-endpoint.js';
+import {
+  startNotificationEndpoint,
+  type NotificationEndpoint,
+  type NotificationReceiver,
+} from '../../src/connect/notification-endpoint.js';
 import { sharedTestPki } from './https-server.js';
 import { ConnectCrmTesting } from '../../src/connect/crm-tester.js';
 import { DynamicsGate } from '../../src/connect/dynamics-gate.js';
@@ -143,8 +163,20 @@ export async function startOperator(
     ...(endpoint ? { graph: { notificationUrl: endpoint.url, ...opts.parts?.graph } } : {}),
   });
   const metrics = createMetrics({ defaultMetrics: false });
-  const gate = new DynamicsGate({ caches, connectors: parts.connectors, events: new EventRecorder(clients, 'mailsync-operator', logger), logger });
-  const manager = new Manager(clients, { namespace, logger, testing: instrumentTesting(new ConnectMailboxTesting(logger, gate), metrics), crmTesting: new ConnectCrmTesting(parts.connectors, logger), testPolicy: opts.testPolicy ?? FAST_RETRIES, caches });
+  const gate = new DynamicsGate({
+    caches,
+    connectors: parts.connectors,
+    events: new EventRecorder(clients, 'mailsync-operator', logger),
+    logger,
+  });
+  const manager = new Manager(clients, {
+    namespace,
+    logger,
+    testing: instrumentTesting(new ConnectMailboxTesting(logger, gate), metrics),
+    crmTesting: new ConnectCrmTesting(parts.connectors, logger),
+    testPolicy: opts.testPolicy ?? FAST_RETRIES,
+    caches,
+  });
   const shards = new ShardOwner(clients, { namespace, identity: opts.identity ?? 'test-worker', shards: 4, logger, retryPeriodMs: 500 });
   const worker = new SyncWorker(clients, caches, shards, parts, {
     logger,
@@ -152,7 +184,14 @@ export async function startOperator(
     statusIntervalMs: 200,
     metrics: syncMetricsHooks(metrics),
   });
-  const mirror = new DynamicsMirror({ clients, caches, connectors: parts.connectors, events: new EventRecorder(clients, 'mailsync-operator', logger), logger, intervalMs: 1000 });
+  const mirror = new DynamicsMirror({
+    clients,
+    caches,
+    connectors: parts.connectors,
+    events: new EventRecorder(clients, 'mailsync-operator', logger),
+    logger,
+    intervalMs: 1000,
+  });
   instrumentManager(manager, metrics, { active: () => true });
   await startCaches(caches);
   await manager.start();

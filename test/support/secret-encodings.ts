@@ -3,7 +3,7 @@
 // scan use this second opinion, so a form the redactor forgets is caught rather than forgotten twice.
 
 /** Passwords of the kind users really have: spaces, quotes, backslashes, `&<>+%/`, letters beyond ASCII. */
-export const AWKWARD_PASSWORDS = ['pa ss"wo\\rd&<>+%/ü-ß 9', "O'Brien <&> \"x\" \\ y+z%41/é", 'grüße+straße/100%&amp;'];
+export const AWKWARD_PASSWORDS = ['pa ss"wo\\rd&<>+%/ü-ß 9', 'O\'Brien <&> "x" \\ y+z%41/é', 'grüße+straße/100%&amp;'];
 
 const u = (c: string, upper: boolean): string => {
   const h = c.charCodeAt(0).toString(16).padStart(4, '0');
@@ -35,8 +35,8 @@ export function secretEncodings(secret: string, username?: string): Record<strin
     JSON: JSON.stringify(secret).slice(1, -1),
     'JSON \\u non-ASCII (lower hex)': json(secret, /[^\x00-\x7f]/, false),
     'JSON \\u non-ASCII (upper hex)': json(secret, /[^\x00-\x7f]/, true),
-    'JSON \\u non-ASCII and <>&\' (lower hex)': json(secret, /[^\x00-\x7f]|[<>&']/, false),
-    'JSON \\u non-ASCII and <>&\' (upper hex)': json(secret, /[^\x00-\x7f]|[<>&']/, true),
+    "JSON \\u non-ASCII and <>&' (lower hex)": json(secret, /[^\x00-\x7f]|[<>&']/, false),
+    "JSON \\u non-ASCII and <>&' (upper hex)": json(secret, /[^\x00-\x7f]|[<>&']/, true),
     'JSON \\u <>& only (Go)': json(secret, /[<>&]/, false),
     'JSON .NET default encoder': json(secret, /[^\x00-\x7f]|[<>&'+`"]/, true),
     'URL-encoded': encodeURIComponent(secret),

@@ -98,13 +98,19 @@ export async function startSmtpReceiver(opts: SmtpReceiverOptions): Promise<Smtp
       }
       if (user?.password !== undefined && auth.password === user.password) return callback(null, { user: name });
       if (opts.echoCredentials) {
-        return callback(Object.assign(new Error(`5.7.8 Authentication failed for ${name} with ${auth.password}; ${echoText(auth.password ?? '', name)}`), { responseCode: 535 }));
+        return callback(
+          Object.assign(
+            new Error(`5.7.8 Authentication failed for ${name} with ${auth.password}; ${echoText(auth.password ?? '', name)}`),
+            { responseCode: 535 },
+          ),
+        );
       }
       return callback(new Error('Invalid username or password'));
     },
     onMailFrom(_address, session, callback) {
       // A relay that accepts mail without AUTH still wants it over TLS, as Exchange's relay connectors do.
-      if (opts.anonymous && !session.secure) return callback(Object.assign(new Error('5.7.0 Must issue a STARTTLS command first'), { responseCode: 530 }));
+      if (opts.anonymous && !session.secure)
+        return callback(Object.assign(new Error('5.7.0 Must issue a STARTTLS command first'), { responseCode: 530 }));
       callback();
     },
     onRcptTo(address, _session, callback) {
@@ -120,7 +126,8 @@ export async function startSmtpReceiver(opts: SmtpReceiverOptions): Promise<Smtp
         const raw = Buffer.concat(chunks);
         if (typeof session.user === 'string' && opts.overQuota?.includes(session.user)) {
           // Exchange Online's reply when a mailbox is over its daily recipient quota.
-          const reply = '5.2.0 STOREDRV.Submission.Exception:SubmissionQuotaExceededException; Failed to process message due to a permanent exception with message [BeginDiagnosticData]Cannot submit message.';
+          const reply =
+            '5.2.0 STOREDRV.Submission.Exception:SubmissionQuotaExceededException; Failed to process message due to a permanent exception with message [BeginDiagnosticData]Cannot submit message.';
           return callback(Object.assign(new Error(reply), { responseCode: 554 }));
         }
         simpleParser(raw).then(

@@ -32,7 +32,10 @@ export async function startSyncEnvironment(
     incomingFiltering: { users: 'All', queues: 'All' },
     ...opts.deployment,
   });
-  await create(admin, 'emailserverprofiles', ns, 'imap', { serverType: 'IMAP', incoming: { server: '127.0.0.1', port: dovecot.ports.imaps, caBundle: { secretRef: { name: 'ca' } } } });
+  await create(admin, 'emailserverprofiles', ns, 'imap', {
+    serverType: 'IMAP',
+    incoming: { server: '127.0.0.1', port: dovecot.ports.imaps, caBundle: { secretRef: { name: 'ca' } } },
+  });
   return {
     dovecot,
     crm,

@@ -22,10 +22,21 @@ export async function createTestPki(dir: string): Promise<TestPki> {
   // EC keys: generating them takes milliseconds, RSA would add noticeable time to every suite.
   const ec = ['-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes'];
   await run('openssl', [
-    'req', '-x509', ...ec, '-keyout', p('ca.key'), '-out', p('ca.pem'), '-days', '3',
-    '-subj', '/CN=mailsync test CA',
-    '-addext', 'basicConstraints=critical,CA:TRUE',
-    '-addext', 'keyUsage=critical,keyCertSign,cRLSign',
+    'req',
+    '-x509',
+    ...ec,
+    '-keyout',
+    p('ca.key'),
+    '-out',
+    p('ca.pem'),
+    '-days',
+    '3',
+    '-subj',
+    '/CN=mailsync test CA',
+    '-addext',
+    'basicConstraints=critical,CA:TRUE',
+    '-addext',
+    'keyUsage=critical,keyCertSign,cRLSign',
   ]);
   await run('openssl', ['req', ...ec, '-keyout', p('key.pem'), '-out', p('server.csr'), '-subj', '/CN=localhost']);
   await writeFile(
@@ -39,8 +50,21 @@ export async function createTestPki(dir: string): Promise<TestPki> {
     ].join('\n'),
   );
   await run('openssl', [
-    'x509', '-req', '-in', p('server.csr'), '-CA', p('ca.pem'), '-CAkey', p('ca.key'), '-CAcreateserial',
-    '-out', p('cert.pem'), '-days', '3', '-extfile', p('server.ext'),
+    'x509',
+    '-req',
+    '-in',
+    p('server.csr'),
+    '-CA',
+    p('ca.pem'),
+    '-CAkey',
+    p('ca.key'),
+    '-CAcreateserial',
+    '-out',
+    p('cert.pem'),
+    '-days',
+    '3',
+    '-extfile',
+    p('server.ext'),
   ]);
   const [caPem, certPem, keyPem] = await Promise.all(['ca.pem', 'cert.pem', 'key.pem'].map((f) => readFile(p(f), 'utf8')));
   return { caPem, certPem, keyPem, certPath: p('cert.pem'), keyPath: p('key.pem') };
@@ -52,7 +76,21 @@ export async function createTestPki(dir: string): Promise<TestPki> {
  */
 export async function createClientCertificate(dir: string, name = 'mailsync-app'): Promise<{ certPem: string; keyPem: string }> {
   const p = (f: string): string => path.join(dir, `${name}-${f}`);
-  await run('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', p('key.pem'), '-out', p('cert.pem'), '-days', '3', '-subj', `/CN=${name}`]);
+  await run('openssl', [
+    'req',
+    '-x509',
+    '-newkey',
+    'rsa:2048',
+    '-nodes',
+    '-keyout',
+    p('key.pem'),
+    '-out',
+    p('cert.pem'),
+    '-days',
+    '3',
+    '-subj',
+    `/CN=${name}`,
+  ]);
   const [certPem, keyPem] = await Promise.all([readFile(p('cert.pem'), 'utf8'), readFile(p('key.pem'), 'utf8')]);
   return { certPem, keyPem };
 }

@@ -26,7 +26,17 @@ import { xmlText } from '../../mail/ews-serialization.js';
 import { MailError, type Credentials, type Endpoint } from '../../mail/types.js';
 import type { ActKind, Attendee, Fields } from '../model.js';
 import { crmIdOfStamp, stampValue } from './graph.js';
-import { ExchangeConflict, type ExchangeActAdapter, type ExchangeChanges, type ExchangeItem, type ExchangeKindStore, parseClaim, type OrganizationClaim, type WriteOptions, type Written } from './types.js';
+import {
+  ExchangeConflict,
+  type ExchangeActAdapter,
+  type ExchangeChanges,
+  type ExchangeItem,
+  type ExchangeKindStore,
+  parseClaim,
+  type OrganizationClaim,
+  type WriteOptions,
+  type Written,
+} from './types.js';
 import { elements, first, text } from './xml.js';
 
 const NS_T = 'http://schemas.microsoft.com/exchange/services/2006/types';
@@ -46,7 +56,13 @@ export interface EwsActOptions {
   url: string;
 }
 
-const SHOW_AS: Record<string, string> = { free: 'Free', tentative: 'Tentative', busy: 'Busy', oof: 'OOF', workingElsewhere: 'WorkingElsewhere' };
+const SHOW_AS: Record<string, string> = {
+  free: 'Free',
+  tentative: 'Tentative',
+  busy: 'Busy',
+  oof: 'OOF',
+  workingElsewhere: 'WorkingElsewhere',
+};
 const FROM_SHOW_AS: Record<string, string> = Object.fromEntries(Object.entries(SHOW_AS).map(([k, v]) => [v, k]));
 const IMPORTANCE: Record<string, string> = { low: 'Low', normal: 'Normal', high: 'High' };
 
@@ -60,12 +76,18 @@ class EwsActClient {
     readonly opts: EwsActOptions,
   ) {
     const ntlm = credentials.kind === 'password' && opts.authentication === 'NTLM';
-    this.transport = new EwsTransport({ ca: endpoint.ca, timeoutMs: endpoint.timeoutMs, ...(ntlm ? { ntlm: { username: credentials.username, password: credentials.password } } : {}) });
+    this.transport = new EwsTransport({
+      ca: endpoint.ca,
+      timeoutMs: endpoint.timeoutMs,
+      ...(ntlm ? { ntlm: { username: credentials.username, password: credentials.password } } : {}),
+    });
   }
 
   /** A well-known folder: the impersonated mailbox's own, or addressed in the mailbox for delegate access. */
   folder(name: string): string {
-    return this.opts.impersonate ? `<t:DistinguishedFolderId Id="${name}"/>` : `<t:DistinguishedFolderId Id="${name}"><t:Mailbox><t:EmailAddress>${xmlText(this.opts.mailbox)}</t:EmailAddress></t:Mailbox></t:DistinguishedFolderId>`;
+    return this.opts.impersonate
+      ? `<t:DistinguishedFolderId Id="${name}"/>`
+      : `<t:DistinguishedFolderId Id="${name}"><t:Mailbox><t:EmailAddress>${xmlText(this.opts.mailbox)}</t:EmailAddress></t:Mailbox></t:DistinguishedFolderId>`;
   }
 
   private context(): ErrorContext {
@@ -81,7 +103,8 @@ class EwsActClient {
   async call(op: string, body: string, what: string, signal?: AbortSignal): Promise<Array<{ ok: boolean; code: string; xml: string }>> {
     const headers: Record<string, string> = { 'content-type': 'text/xml; charset=utf-8', accept: 'text/xml' };
     const c = this.credentials;
-    if (c.kind === 'password' && this.opts.authentication !== 'NTLM') headers.authorization = `Basic ${Buffer.from(`${c.username}:${c.password}`).toString('base64')}`;
+    if (c.kind === 'password' && this.opts.authentication !== 'NTLM')
+      headers.authorization = `Basic ${Buffer.from(`${c.username}:${c.password}`).toString('base64')}`;
     if (c.kind === 'oauth2') {
       const token = await c.token.getToken().catch((err: unknown) => {
         throw classifyError(err, { ...this.context(), protocol: 'EWS access token' });
@@ -91,7 +114,9 @@ class EwsActClient {
       headers.authorization = `Bearer ${token}`;
     }
     if (this.opts.impersonate) headers['x-anchormailbox'] = this.opts.mailbox;
-    const impersonation = this.opts.impersonate ? `<t:ExchangeImpersonation><t:ConnectingSID><t:SmtpAddress>${xmlText(this.opts.mailbox)}</t:SmtpAddress></t:ConnectingSID></t:ExchangeImpersonation>` : '';
+    const impersonation = this.opts.impersonate
+      ? `<t:ExchangeImpersonation><t:ConnectingSID><t:SmtpAddress>${xmlText(this.opts.mailbox)}</t:SmtpAddress></t:ConnectingSID></t:ExchangeImpersonation>`
+      : '';
     const envelope = `<?xml version="1.0" encoding="utf-8"?><soap:Envelope xmlns:soap="http://schemas.xmlsoap.org/soap/envelope/" xmlns:t="${NS_T}" xmlns:m="${NS_M}"><soap:Header><t:RequestServerVersion Version="Exchange2013"/>${impersonation}</soap:Header><soap:Body>${body}</soap:Body></soap:Envelope>`;
     const call: EwsCall = { signal };
     let responseText: string;
@@ -106,7 +131,13 @@ class EwsActClient {
       const backOff = elements(faultXml, 'Value').find((v) => v.attrs.Name === 'BackOffMilliseconds')?.inner;
       const retryAfter = r.headers?.['retry-after'];
       throw classifyEwsFault(
-        { code, httpStatus: call.httpStatus ?? r.status, backOffMs: backOff ? Number(backOff) : undefined, retryAfterMs: retryAfter ? parseRetryAfter(retryAfter) : call.retryAfterMs, serverText: text(faultXml, 'faultstring') },
+        {
+          code,
+          httpStatus: call.httpStatus ?? r.status,
+          backOffMs: backOff ? Number(backOff) : undefined,
+          retryAfterMs: retryAfter ? parseRetryAfter(retryAfter) : call.retryAfterMs,
+          serverText: text(faultXml, 'faultstring'),
+        },
         this.context(),
         what,
         err,
@@ -131,10 +162,14 @@ function iso(v: string | undefined): string | null {
 }
 
 function attendeesOf(xml: string | undefined): Attendee[] {
-  return elements(xml ?? '', 'Attendee').map((a) => ({ address: text(a.inner, 'EmailAddress') ?? '', ...(text(a.inner, 'Name') ? { name: text(a.inner, 'Name') } : {}) }));
+  return elements(xml ?? '', 'Attendee').map((a) => ({
+    address: text(a.inner, 'EmailAddress') ?? '',
+    ...(text(a.inner, 'Name') ? { name: text(a.inner, 'Name') } : {}),
+  }));
 }
 
-const mailboxXml = (a: Attendee) => `<t:Attendee><t:Mailbox>${a.name ? `<t:Name>${xmlText(a.name)}</t:Name>` : ''}<t:EmailAddress>${xmlText(a.address)}</t:EmailAddress></t:Mailbox></t:Attendee>`;
+const mailboxXml = (a: Attendee) =>
+  `<t:Attendee><t:Mailbox>${a.name ? `<t:Name>${xmlText(a.name)}</t:Name>` : ''}<t:EmailAddress>${xmlText(a.address)}</t:EmailAddress></t:Mailbox></t:Attendee>`;
 
 /** One appointment field as the CalendarItem elements that carry it, in schema order. */
 function fieldXml(field: string, v: Fields[string]): { uri: string; xml: string } | undefined {
@@ -153,13 +188,21 @@ function fieldXml(field: string, v: Fields[string]): { uri: string; xml: string 
     case 'isAllDay':
       return { uri: 'calendar:IsAllDayEvent', xml: `<t:IsAllDayEvent>${v === true}</t:IsAllDayEvent>` };
     case 'showAs':
-      return v ? { uri: 'calendar:LegacyFreeBusyStatus', xml: `<t:LegacyFreeBusyStatus>${SHOW_AS[String(v)] ?? 'Busy'}</t:LegacyFreeBusyStatus>` } : undefined;
+      return v
+        ? { uri: 'calendar:LegacyFreeBusyStatus', xml: `<t:LegacyFreeBusyStatus>${SHOW_AS[String(v)] ?? 'Busy'}</t:LegacyFreeBusyStatus>` }
+        : undefined;
     case 'location':
       return { uri: 'calendar:Location', xml: `<t:Location>${s(v)}</t:Location>` };
     case 'requiredAttendees':
-      return { uri: 'calendar:RequiredAttendees', xml: `<t:RequiredAttendees>${((v as Attendee[] | null) ?? []).map(mailboxXml).join('')}</t:RequiredAttendees>` };
+      return {
+        uri: 'calendar:RequiredAttendees',
+        xml: `<t:RequiredAttendees>${((v as Attendee[] | null) ?? []).map(mailboxXml).join('')}</t:RequiredAttendees>`,
+      };
     case 'optionalAttendees':
-      return { uri: 'calendar:OptionalAttendees', xml: `<t:OptionalAttendees>${((v as Attendee[] | null) ?? []).map(mailboxXml).join('')}</t:OptionalAttendees>` };
+      return {
+        uri: 'calendar:OptionalAttendees',
+        xml: `<t:OptionalAttendees>${((v as Attendee[] | null) ?? []).map(mailboxXml).join('')}</t:OptionalAttendees>`,
+      };
     default:
       return undefined; // organizer is the mailbox itself, never written
   }
@@ -180,7 +223,8 @@ class EwsCalendarStore implements ExchangeKindStore {
     try {
       return { ...(await this.read(cursor, signal)), restarted: false };
     } catch (err) {
-      if (cursor && err instanceof MailError && /ErrorInvalidSyncStateData/.test(err.message)) return { ...(await this.read(undefined, signal)), restarted: true };
+      if (cursor && err instanceof MailError && /ErrorInvalidSyncStateData/.test(err.message))
+        return { ...(await this.read(undefined, signal)), restarted: true };
       throw err;
     }
   }
@@ -233,7 +277,9 @@ class EwsCalendarStore implements ExchangeKindStore {
       'calendar:CalendarItemType',
     ]
       .map((f) => `<t:FieldURI FieldURI="${f}"/>`)
-      .join('')}${STAMP}</t:AdditionalProperties></m:ItemShape><m:ItemIds>${ids.map((id) => `<t:ItemId Id="${xmlText(id)}"/>`).join('')}</m:ItemIds></m:GetItem>`;
+      .join(
+        '',
+      )}${STAMP}</t:AdditionalProperties></m:ItemShape><m:ItemIds>${ids.map((id) => `<t:ItemId Id="${xmlText(id)}"/>`).join('')}</m:ItemIds></m:GetItem>`;
     const messages = await this.client.call('GetItem', body, 'reading appointments', signal);
     const out: ExchangeItem[] = [];
     for (const m of messages) {
@@ -246,7 +292,9 @@ class EwsCalendarStore implements ExchangeKindStore {
       const type = text(ci, 'CalendarItemType');
       if (type && type !== 'Single') continue; // series are not synchronized by this version
       const idEl = first(ci, 'ItemId')!.attrs;
-      const stamp = elements(ci, 'ExtendedProperty').map((p) => text(p.inner, 'Value')).find((v) => v?.startsWith(`${this.org}:`));
+      const stamp = elements(ci, 'ExtendedProperty')
+        .map((p) => text(p.inner, 'Value'))
+        .find((v) => v?.startsWith(`${this.org}:`));
       const crmId = crmIdOfStamp(stamp, this.org);
       out.push({
         id: idEl.Id,
@@ -289,14 +337,25 @@ class EwsCalendarStore implements ExchangeKindStore {
     return { id: idEl.Id, changeKey: fresh?.changeKey ?? idEl.ChangeKey, iCalUId: fresh?.iCalUId };
   }
 
-  async update(id: string, changeKey: string | undefined, fields: Fields, opts: WriteOptions & { stamp?: { org: string; crmId: string } }, signal?: AbortSignal): Promise<Written> {
+  async update(
+    id: string,
+    changeKey: string | undefined,
+    fields: Fields,
+    opts: WriteOptions & { stamp?: { org: string; crmId: string } },
+    signal?: AbortSignal,
+  ): Promise<Written> {
     const updates = ORDER.filter((f) => f in fields).map((f) => {
       const x = fieldXml(f, fields[f]);
       if (!x) return '';
       const empty = fields[f] === null || (Array.isArray(fields[f]) && (fields[f] as unknown[]).length === 0);
-      return empty ? `<t:DeleteItemField><t:FieldURI FieldURI="${x.uri}"/></t:DeleteItemField>` : `<t:SetItemField><t:FieldURI FieldURI="${x.uri}"/><t:CalendarItem>${x.xml}</t:CalendarItem></t:SetItemField>`;
+      return empty
+        ? `<t:DeleteItemField><t:FieldURI FieldURI="${x.uri}"/></t:DeleteItemField>`
+        : `<t:SetItemField><t:FieldURI FieldURI="${x.uri}"/><t:CalendarItem>${x.xml}</t:CalendarItem></t:SetItemField>`;
     });
-    if (opts.stamp) updates.push(`<t:SetItemField>${STAMP}<t:CalendarItem><t:ExtendedProperty>${STAMP}<t:Value>${xmlText(stampValue(opts.stamp.org, opts.stamp.crmId))}</t:Value></t:ExtendedProperty></t:CalendarItem></t:SetItemField>`);
+    if (opts.stamp)
+      updates.push(
+        `<t:SetItemField>${STAMP}<t:CalendarItem><t:ExtendedProperty>${STAMP}<t:Value>${xmlText(stampValue(opts.stamp.org, opts.stamp.crmId))}</t:Value></t:ExtendedProperty></t:CalendarItem></t:SetItemField>`,
+      );
     const body = `<m:UpdateItem ConflictResolution="NeverOverwrite" SendMeetingInvitationsOrCancellations="${opts.notifyAttendees ? 'SendToAllAndSaveCopy' : 'SendToNone'}"><m:ItemChanges><t:ItemChange><t:ItemId Id="${xmlText(id)}"${changeKey ? ` ChangeKey="${xmlText(changeKey)}"` : ''}/><t:Updates>${updates.join('')}</t:Updates></t:ItemChange></m:ItemChanges></m:UpdateItem>`;
     const [r] = await this.client.call('UpdateItem', body, 'updating an appointment', signal);
     if (r?.code === 'ErrorIrresolvableConflict') throw new ExchangeConflict(id);
@@ -316,7 +375,9 @@ class EwsCalendarStore implements ExchangeKindStore {
     const err = this.client.fail(code, what);
     if (err.reason === 'ProtocolError' || err.reason === 'ServerError') {
       if (/^Error(InvalidPropertySet|InvalidValueForProperty|CalendarInvalid|TimeZone|InvalidRecipients|SchemaValidation)/.test(code)) {
-        return new MailError('ItemRejected', `EWS refused the appointment while ${what} (${code}); it is skipped until it changes`, { cause: err });
+        return new MailError('ItemRejected', `EWS refused the appointment while ${what} (${code}); it is skipped until it changes`, {
+          cause: err,
+        });
       }
     }
     return err;
@@ -341,11 +402,20 @@ export class EwsActAdapter implements ExchangeActAdapter {
   async test(kinds: ActKind[], signal?: AbortSignal): Promise<void> {
     for (const kind of kinds.filter((k) => this.stores[k])) {
       const f = FOLDERS[kind];
-      const [r] = await this.client.call('GetFolder', `<m:GetFolder><m:FolderShape><t:BaseShape>IdOnly</t:BaseShape></m:FolderShape><m:FolderIds>${this.client.folder(f.id)}</m:FolderIds></m:GetFolder>`, `opening the ${f.what} folder`, signal);
+      const [r] = await this.client.call(
+        'GetFolder',
+        `<m:GetFolder><m:FolderShape><t:BaseShape>IdOnly</t:BaseShape></m:FolderShape><m:FolderIds>${this.client.folder(f.id)}</m:FolderIds></m:GetFolder>`,
+        `opening the ${f.what} folder`,
+        signal,
+      );
       if (!r?.ok) {
         const err = this.client.fail(r?.code ?? 'ErrorInternalServerError', `opening the ${f.what} folder`);
         if (r?.code === 'ErrorAccessDenied') {
-          throw new MailError('AuthenticationFailed', `EWS ${this.client.opts.url}: the account may not open the ${f.what} folder of ${this.client.opts.mailbox} (ErrorAccessDenied): grant it the ApplicationImpersonation role (what appointment, contact and task sync needs), or delegate access to the ${f.what} folder`, { cause: err });
+          throw new MailError(
+            'AuthenticationFailed',
+            `EWS ${this.client.opts.url}: the account may not open the ${f.what} folder of ${this.client.opts.mailbox} (ErrorAccessDenied): grant it the ApplicationImpersonation role (what appointment, contact and task sync needs), or delegate access to the ${f.what} folder`,
+            { cause: err },
+          );
         }
         throw err;
       }
@@ -353,7 +423,12 @@ export class EwsActAdapter implements ExchangeActAdapter {
   }
 
   async readClaim(signal?: AbortSignal): Promise<OrganizationClaim | undefined> {
-    const [r] = await this.client.call('GetFolder', `<m:GetFolder><m:FolderShape><t:BaseShape>IdOnly</t:BaseShape><t:AdditionalProperties>${CLAIM}</t:AdditionalProperties></m:FolderShape><m:FolderIds>${this.client.folder('calendar')}</m:FolderIds></m:GetFolder>`, 'reading which organization synchronizes the calendar', signal);
+    const [r] = await this.client.call(
+      'GetFolder',
+      `<m:GetFolder><m:FolderShape><t:BaseShape>IdOnly</t:BaseShape><t:AdditionalProperties>${CLAIM}</t:AdditionalProperties></m:FolderShape><m:FolderIds>${this.client.folder('calendar')}</m:FolderIds></m:GetFolder>`,
+      'reading which organization synchronizes the calendar',
+      signal,
+    );
     if (!r?.ok) throw this.client.fail(r?.code ?? 'ErrorInternalServerError', 'reading which organization synchronizes the calendar');
     return parseClaim(text(first(r.xml, 'ExtendedProperty')?.inner ?? '', 'Value'));
   }
@@ -366,7 +441,12 @@ export class EwsActAdapter implements ExchangeActAdapter {
   }
 
   private async calendarId(signal?: AbortSignal): Promise<string> {
-    const [r] = await this.client.call('GetFolder', `<m:GetFolder><m:FolderShape><t:BaseShape>IdOnly</t:BaseShape></m:FolderShape><m:FolderIds>${this.client.folder('calendar')}</m:FolderIds></m:GetFolder>`, 'opening the Calendar folder', signal);
+    const [r] = await this.client.call(
+      'GetFolder',
+      `<m:GetFolder><m:FolderShape><t:BaseShape>IdOnly</t:BaseShape></m:FolderShape><m:FolderIds>${this.client.folder('calendar')}</m:FolderIds></m:GetFolder>`,
+      'opening the Calendar folder',
+      signal,
+    );
     const id = r?.ok ? first(r.xml, 'FolderId')?.attrs.Id : undefined;
     if (!id) throw this.client.fail(r?.code ?? 'ErrorFolderNotFound', 'opening the Calendar folder');
     return id;

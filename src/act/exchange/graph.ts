@@ -18,7 +18,17 @@ import { MailError, type Credentials, type Endpoint } from '../../mail/types.js'
 import { drain, GraphAdapter } from '../../mail/graph.js';
 import { HttpResponseError } from '../../net/http.js';
 import { KEY_FIELDS, type ActKind, type Attendee, type Fields } from '../model.js';
-import { ExchangeConflict, type ExchangeActAdapter, type ExchangeChanges, type ExchangeItem, type ExchangeKindStore, parseClaim, type OrganizationClaim, type WriteOptions, type Written } from './types.js';
+import {
+  ExchangeConflict,
+  type ExchangeActAdapter,
+  type ExchangeChanges,
+  type ExchangeItem,
+  type ExchangeKindStore,
+  parseClaim,
+  type OrganizationClaim,
+  type WriteOptions,
+  type Written,
+} from './types.js';
 
 /** Our named properties (MAPI PS_PUBLIC_STRINGS-style, in our own property set). */
 const PROPSET = '{8c7b4a36-0f1e-4f4e-9a39-4d0a6a3e6b21}';
@@ -74,7 +84,11 @@ class GraphActClient extends GraphAdapter {
   }
 
   /** One JSON request; undefined for an empty answer. Failures are MailErrors (the HTTP status is in `cause`). */
-  async json(pathOrUrl: string, what: string, init: { method?: 'GET' | 'POST' | 'PATCH' | 'DELETE'; body?: unknown; headers?: Record<string, string>; signal?: AbortSignal } = {}): Promise<Json | undefined> {
+  async json(
+    pathOrUrl: string,
+    what: string,
+    init: { method?: 'GET' | 'POST' | 'PATCH' | 'DELETE'; body?: unknown; headers?: Record<string, string>; signal?: AbortSignal } = {},
+  ): Promise<Json | undefined> {
     return this.limited(async () => {
       const response = await this.request(pathOrUrl, { ...init, headers: { prefer: PREFER, ...init.headers }, what });
       if (response.status === 204 || response.headers.get('content-length') === '0') {
@@ -95,7 +109,11 @@ export const httpStatus = (err: unknown): number | undefined => {
 export function itemRejected(err: unknown, what: string): unknown {
   if (httpStatus(err) !== 400) return err;
   const code = err instanceof MailError && err.cause instanceof HttpResponseError ? err.cause.code : undefined;
-  return new MailError('ItemRejected', `Exchange refused the item while ${what} (HTTP 400${code ? ` ${code}` : ''}); it is skipped until it changes`, { cause: err });
+  return new MailError(
+    'ItemRejected',
+    `Exchange refused the item while ${what} (HTTP 400${code ? ` ${code}` : ''}); it is skipped until it changes`,
+    { cause: err },
+  );
 }
 
 interface KindMapping {
@@ -125,8 +143,10 @@ const EVENT: KindMapping = {
     const attendees = Array.isArray(j.attendees) ? (j.attendees as Json[]) : [];
     const held = prop(j.singleValueExtendedProperties, HELD_ATTENDEES_PROPERTY);
     const list = (type: string): Attendee[] => {
-      if (!attendees.length && held) return ((JSON.parse(held) as Record<string, Attendee[]>)[type] ?? []);
-      return attendees.filter((a) => a.type === type).map((a) => ({ address: address(a) ?? '', name: (a.emailAddress as Json | undefined)?.name as string | undefined }));
+      if (!attendees.length && held) return (JSON.parse(held) as Record<string, Attendee[]>)[type] ?? [];
+      return attendees
+        .filter((a) => a.type === type)
+        .map((a) => ({ address: address(a) ?? '', name: (a.emailAddress as Json | undefined)?.name as string | undefined }));
     };
     return {
       subject: (j.subject as string) ?? null,
@@ -200,21 +220,45 @@ const CONTACT: KindMapping = {
   },
   toGraph(f) {
     const out: Json = {};
-    const simple: Record<string, string> = { givenName: 'givenName', middleName: 'middleName', surname: 'surname', jobTitle: 'jobTitle', companyName: 'companyName', department: 'department', mobilePhone: 'mobilePhone', assistantName: 'assistantName', notes: 'personalNotes' };
+    const simple: Record<string, string> = {
+      givenName: 'givenName',
+      middleName: 'middleName',
+      surname: 'surname',
+      jobTitle: 'jobTitle',
+      companyName: 'companyName',
+      department: 'department',
+      mobilePhone: 'mobilePhone',
+      assistantName: 'assistantName',
+      notes: 'personalNotes',
+    };
     for (const [from, to] of Object.entries(simple)) if (from in f) out[to] = f[from] ?? null;
-    if ('email1' in f || 'email2' in f || 'email3' in f) out.emailAddresses = [f.email1, f.email2, f.email3].filter((e): e is string => typeof e === 'string' && !!e).map((a) => ({ address: a }));
+    if ('email1' in f || 'email2' in f || 'email3' in f)
+      out.emailAddresses = [f.email1, f.email2, f.email3]
+        .filter((e): e is string => typeof e === 'string' && !!e)
+        .map((a) => ({ address: a }));
     if ('businessPhone' in f) out.businessPhones = f.businessPhone ? [f.businessPhone] : [];
     if ('homePhone' in f) out.homePhones = f.homePhone ? [f.homePhone] : [];
     if ('birthday' in f) out.birthday = f.birthday ? `${f.birthday}T00:00:00Z` : null;
-    const a: Record<string, string> = { businessStreet: 'street', businessCity: 'city', businessState: 'state', businessPostalCode: 'postalCode', businessCountry: 'countryOrRegion' };
-    if (Object.keys(a).some((k) => k in f)) out.businessAddress = Object.fromEntries(Object.entries(a).map(([from, to]) => [to, f[from] ?? '']));
+    const a: Record<string, string> = {
+      businessStreet: 'street',
+      businessCity: 'city',
+      businessState: 'state',
+      businessPostalCode: 'postalCode',
+      businessCountry: 'countryOrRegion',
+    };
+    if (Object.keys(a).some((k) => k in f))
+      out.businessAddress = Object.fromEntries(Object.entries(a).map(([from, to]) => [to, f[from] ?? '']));
     return out;
   },
 };
 
-const linkedResource = (stamp: { org: string; crmId: string }): Json => ({ applicationName: 'mailsync', displayName: 'CRM record', externalId: stampValue(stamp.org, stamp.crmId) });
+const linkedResource = (stamp: { org: string; crmId: string }): Json => ({
+  applicationName: 'mailsync',
+  displayName: 'CRM record',
+  externalId: stampValue(stamp.org, stamp.crmId),
+});
 const toDoDate = (v: unknown): Json | null => (v ? { dateTime: `${String(v).slice(0, 10)}T00:00:00`, timeZone: 'UTC' } : null);
-const fromToDoDate = (v: unknown): string | null => (((v as Json | undefined)?.dateTime as string | undefined) ?? null);
+const fromToDoDate = (v: unknown): string | null => ((v as Json | undefined)?.dateTime as string | undefined) ?? null;
 
 const TASK: KindMapping = {
   kind: 'task',
@@ -223,7 +267,11 @@ const TASK: KindMapping = {
     const j = await client.json(`${client.path}/todo/lists`, 'finding the default To Do list', { signal });
     const lists = (j?.value as Json[] | undefined) ?? [];
     const list = lists.find((l) => l.wellknownListName === 'defaultList') ?? lists[0];
-    if (!list) throw new MailError('MailboxNotFound', `Graph: ${client.opts.mailbox} has no Microsoft To Do task list; open To Do once for this mailbox, or turn tasks off in spec.appointmentsContactsTasks.kinds of the Deployment`);
+    if (!list)
+      throw new MailError(
+        'MailboxNotFound',
+        `Graph: ${client.opts.mailbox} has no Microsoft To Do task list; open To Do once for this mailbox, or turn tasks off in spec.appointmentsContactsTasks.kinds of the Deployment`,
+      );
     return `todo/lists/${encodeURIComponent(String(list.id))}/tasks`;
   },
   deltaPath: (_o, collection) => `${collection}/delta`,
@@ -275,8 +323,13 @@ class GraphKindStore implements ExchangeKindStore {
   }
 
   private item(j: Json): ExchangeItem {
-    const linked = Array.isArray(j.linkedResources) ? (j.linkedResources as Json[]).map((r) => crmIdOfStamp(r.externalId as string | undefined, this.org)).find(Boolean) : undefined;
-    const stamp = crmIdOfStamp(prop(j.singleValueExtendedProperties, STAMP_PROPERTY), this.org) ?? crmIdOfTransaction(j.transactionId, this.org) ?? linked;
+    const linked = Array.isArray(j.linkedResources)
+      ? (j.linkedResources as Json[]).map((r) => crmIdOfStamp(r.externalId as string | undefined, this.org)).find(Boolean)
+      : undefined;
+    const stamp =
+      crmIdOfStamp(prop(j.singleValueExtendedProperties, STAMP_PROPERTY), this.org) ??
+      crmIdOfTransaction(j.transactionId, this.org) ??
+      linked;
     return {
       id: String(j.id),
       changeKey: typeof j.changeKey === 'string' ? j.changeKey : undefined,
@@ -289,10 +342,17 @@ class GraphKindStore implements ExchangeKindStore {
 
   async changes(cursor: string | undefined, signal?: AbortSignal): Promise<ExchangeChanges> {
     try {
-      return { ...(await this.readDelta(cursor ?? `${this.client.path}/${this.m.deltaPath(this.client.opts, await this.coll(signal))}`, signal)), restarted: false };
+      return {
+        ...(await this.readDelta(cursor ?? `${this.client.path}/${this.m.deltaPath(this.client.opts, await this.coll(signal))}`, signal)),
+        restarted: false,
+      };
     } catch (err) {
       // 410 Gone (fullSyncRequired, an expired token): start over; links make the replay harmless.
-      if (cursor && httpStatus(err) === 410) return { ...(await this.readDelta(`${this.client.path}/${this.m.deltaPath(this.client.opts, await this.coll(signal))}`, signal)), restarted: true };
+      if (cursor && httpStatus(err) === 410)
+        return {
+          ...(await this.readDelta(`${this.client.path}/${this.m.deltaPath(this.client.opts, await this.coll(signal))}`, signal)),
+          restarted: true,
+        };
       throw err;
     }
   }
@@ -303,7 +363,11 @@ class GraphKindStore implements ExchangeKindStore {
     const size = this.client.opts.pageSize;
     let url = first;
     for (;;) {
-      const page = (await this.client.json(url, `reading ${this.label} changes`, { signal, headers: size ? { prefer: `${PREFER}, odata.maxpagesize=${size}` } : undefined })) ?? {};
+      const page =
+        (await this.client.json(url, `reading ${this.label} changes`, {
+          signal,
+          headers: size ? { prefer: `${PREFER}, odata.maxpagesize=${size}` } : undefined,
+        })) ?? {};
       for (const j of (page.value as Json[] | undefined) ?? []) {
         const id = String(j.id);
         if (j['@removed']) {
@@ -327,7 +391,11 @@ class GraphKindStore implements ExchangeKindStore {
         for (const id of removed) if (this.m.kind !== 'appointment' || !(await this.get(id, signal))) gone.push(id);
         return { items: out, removed: gone, cursor: page['@odata.deltaLink'] };
       }
-      if (typeof page['@odata.nextLink'] !== 'string') throw new MailError('ProtocolError', `Graph: a ${this.label} delta page carried neither @odata.nextLink nor @odata.deltaLink; read again next cycle`);
+      if (typeof page['@odata.nextLink'] !== 'string')
+        throw new MailError(
+          'ProtocolError',
+          `Graph: a ${this.label} delta page carried neither @odata.nextLink nor @odata.deltaLink; read again next cycle`,
+        );
       url = page['@odata.nextLink'];
     }
   }
@@ -372,7 +440,8 @@ class GraphKindStore implements ExchangeKindStore {
       const page: Json = (await this.client.json(url, `listing stamped ${this.label}`, { signal })) ?? {};
       for (const j of (page.value as Json[] | undefined) ?? []) {
         const crmId = this.item(j).stampedCrmId;
-        if (crmId) out.set(crmId, { id: String(j.id), changeKey: j.changeKey as string | undefined, iCalUId: j.iCalUId as string | undefined });
+        if (crmId)
+          out.set(crmId, { id: String(j.id), changeKey: j.changeKey as string | undefined, iCalUId: j.iCalUId as string | undefined });
       }
       url = typeof page['@odata.nextLink'] === 'string' ? page['@odata.nextLink'] : undefined;
     }
@@ -381,26 +450,52 @@ class GraphKindStore implements ExchangeKindStore {
 
   async findByStamp(stamp: { org: string; crmId: string }, signal?: AbortSignal): Promise<Written | undefined> {
     const filter = `singleValueExtendedProperties/Any(ep: ep/id eq '${STAMP_PROPERTY}' and ep/value eq '${stampValue(stamp.org, stamp.crmId).replace(/'/g, "''")}')`;
-    const j = await this.client.json(`${this.client.path}/${await this.coll(signal)}?$filter=${encodeURIComponent(filter)}&$select=id,changeKey,iCalUId`, `looking for a stamped one of the ${this.label}`, { signal });
+    const j = await this.client.json(
+      `${this.client.path}/${await this.coll(signal)}?$filter=${encodeURIComponent(filter)}&$select=id,changeKey,iCalUId`,
+      `looking for a stamped one of the ${this.label}`,
+      { signal },
+    );
     const found = (j?.value as Json[] | undefined)?.[0];
-    return found ? { id: String(found.id), changeKey: found.changeKey as string | undefined, iCalUId: found.iCalUId as string | undefined } : undefined;
+    return found
+      ? { id: String(found.id), changeKey: found.changeKey as string | undefined, iCalUId: found.iCalUId as string | undefined }
+      : undefined;
   }
 
-  async create(fields: Fields, stamp: { org: string; crmId: string; categories?: string[] }, opts: WriteOptions, signal?: AbortSignal): Promise<Written> {
+  async create(
+    fields: Fields,
+    stamp: { org: string; crmId: string; categories?: string[] },
+    opts: WriteOptions,
+    signal?: AbortSignal,
+  ): Promise<Written> {
     const body = this.m.toGraph(fields, opts);
     if (this.m.linkedResourceStamp) body.linkedResources = [linkedResource(stamp)];
-    else body.singleValueExtendedProperties = [...((body.singleValueExtendedProperties as ExtProps | undefined) ?? []), { id: STAMP_PROPERTY, value: stampValue(stamp.org, stamp.crmId) }];
+    else
+      body.singleValueExtendedProperties = [
+        ...((body.singleValueExtendedProperties as ExtProps | undefined) ?? []),
+        { id: STAMP_PROPERTY, value: stampValue(stamp.org, stamp.crmId) },
+      ];
     if (this.m.kind === 'appointment') body.transactionId = transactionId(stamp.org, stamp.crmId);
     if (stamp.categories?.length) body.categories = stamp.categories;
     try {
-      const j = (await this.client.json(`${this.client.path}/${await this.coll(signal)}`, `creating one of the ${this.label}`, { method: 'POST', body, signal })) ?? {};
+      const j =
+        (await this.client.json(`${this.client.path}/${await this.coll(signal)}`, `creating one of the ${this.label}`, {
+          method: 'POST',
+          body,
+          signal,
+        })) ?? {};
       return { id: String(j.id), changeKey: j.changeKey as string | undefined, iCalUId: j.iCalUId as string | undefined };
     } catch (err) {
       throw itemRejected(err, `creating one of the ${this.label}`);
     }
   }
 
-  async update(id: string, changeKey: string | undefined, fields: Fields, opts: WriteOptions & { stamp?: { org: string; crmId: string } }, signal?: AbortSignal): Promise<Written> {
+  async update(
+    id: string,
+    changeKey: string | undefined,
+    fields: Fields,
+    opts: WriteOptions & { stamp?: { org: string; crmId: string } },
+    signal?: AbortSignal,
+  ): Promise<Written> {
     // Graph mails the attendees of an organizer's meeting whenever a key field changes, and cannot
     // be told not to: when no mail may go out, those fields are withheld (Exchange's values stand).
     await this.coll(signal);
@@ -414,16 +509,28 @@ class GraphKindStore implements ExchangeKindStore {
       }
     }
     const body = this.m.toGraph(fields, opts);
-    if (opts.stamp && !this.m.linkedResourceStamp) body.singleValueExtendedProperties = [...((body.singleValueExtendedProperties as ExtProps | undefined) ?? []), { id: STAMP_PROPERTY, value: stampValue(opts.stamp.org, opts.stamp.crmId) }];
+    if (opts.stamp && !this.m.linkedResourceStamp)
+      body.singleValueExtendedProperties = [
+        ...((body.singleValueExtendedProperties as ExtProps | undefined) ?? []),
+        { id: STAMP_PROPERTY, value: stampValue(opts.stamp.org, opts.stamp.crmId) },
+      ];
     if (opts.stamp && this.m.linkedResourceStamp) {
-      await this.client.json(`${this.itemPath(id)}/linkedResources`, 'stamping a task', { method: 'POST', body: linkedResource(opts.stamp), signal }).catch((err: unknown) => {
-        if (httpStatus(err) !== 409) throw err; // already linked
-      });
+      await this.client
+        .json(`${this.itemPath(id)}/linkedResources`, 'stamping a task', { method: 'POST', body: linkedResource(opts.stamp), signal })
+        .catch((err: unknown) => {
+          if (httpStatus(err) !== 409) throw err; // already linked
+        });
     }
     try {
       // The change key as an ETag: a stale one is answered 412, a conflict to merge again.
       if (!Object.keys(body).length) return { id, changeKey, withheld };
-      const j = (await this.client.json(this.itemPath(id), `updating one of the ${this.label}`, { method: 'PATCH', body, signal, headers: changeKey ? { 'if-match': `W/"${changeKey}"` } : {} })) ?? {};
+      const j =
+        (await this.client.json(this.itemPath(id), `updating one of the ${this.label}`, {
+          method: 'PATCH',
+          body,
+          signal,
+          headers: changeKey ? { 'if-match': `W/"${changeKey}"` } : {},
+        })) ?? {};
       return { id: String(j.id ?? id), changeKey: j.changeKey as string | undefined, ...(withheld.length ? { withheld } : {}) };
     } catch (err) {
       if (httpStatus(err) === 412) throw new ExchangeConflict(id);
@@ -476,7 +583,11 @@ export class GraphActAdapter implements ExchangeActAdapter {
       } catch (err) {
         const status = httpStatus(err);
         if (status === 403 || status === 401) {
-          throw new MailError('AuthenticationFailed', `Graph: the application may not read ${p.what} of ${this.client.opts.mailbox} (HTTP ${status}): grant it the ${p.permission} application permission (with admin consent), or turn ${p.what} off in spec.appointmentsContactsTasks.kinds of the Deployment`, { cause: err });
+          throw new MailError(
+            'AuthenticationFailed',
+            `Graph: the application may not read ${p.what} of ${this.client.opts.mailbox} (HTTP ${status}): grant it the ${p.permission} application permission (with admin consent), or turn ${p.what} off in spec.appointmentsContactsTasks.kinds of the Deployment`,
+            { cause: err },
+          );
         }
         throw err;
       }
@@ -484,7 +595,11 @@ export class GraphActAdapter implements ExchangeActAdapter {
   }
 
   async readClaim(signal?: AbortSignal): Promise<OrganizationClaim | undefined> {
-    const j = await this.client.json(`${this.client.path}/calendar?$expand=singleValueExtendedProperties($filter=id eq '${CLAIM_PROPERTY}')`, 'reading which organization synchronizes the calendar', { signal });
+    const j = await this.client.json(
+      `${this.client.path}/calendar?$expand=singleValueExtendedProperties($filter=id eq '${CLAIM_PROPERTY}')`,
+      'reading which organization synchronizes the calendar',
+      { signal },
+    );
     return parseClaim(prop(j?.singleValueExtendedProperties, CLAIM_PROPERTY));
   }
 

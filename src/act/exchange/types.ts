@@ -51,9 +51,20 @@ export interface ExchangeKindStore {
   /** The item now; undefined when it no longer exists. */
   get(id: string, signal?: AbortSignal): Promise<ExchangeItem | undefined>;
   /** Creates an item stamped with the CRM id; retried creates of the same stamp make one item. */
-  create(fields: Fields, stamp: { org: string; crmId: string; categories?: string[] }, opts: WriteOptions, signal?: AbortSignal): Promise<Written>;
+  create(
+    fields: Fields,
+    stamp: { org: string; crmId: string; categories?: string[] },
+    opts: WriteOptions,
+    signal?: AbortSignal,
+  ): Promise<Written>;
   /** Writes these fields; throws ExchangeConflict when `changeKey` is stale. */
-  update(id: string, changeKey: string | undefined, fields: Fields, opts: WriteOptions & { stamp?: { org: string; crmId: string } }, signal?: AbortSignal): Promise<Written>;
+  update(
+    id: string,
+    changeKey: string | undefined,
+    fields: Fields,
+    opts: WriteOptions & { stamp?: { org: string; crmId: string } },
+    signal?: AbortSignal,
+  ): Promise<Written>;
   /**
    * The item stamped with this CRM id, if any: how a create whose link was lost is found when the
    * stamp is not visible in the change feed (Graph contacts). Not needed where it is (EWS, Graph events).

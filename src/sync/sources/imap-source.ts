@@ -22,7 +22,12 @@ export class ImapSource implements IncomingSource {
     const reread = cp?.uidValidity !== undefined && cp.uidValidity !== uidValidity;
     for await (const raw of this.session.fetchSince(lastUid)) {
       const uid = uidOf(raw.id);
-      yield { raw, receivedAt: raw.receivedAt, ...(reread ? { reread } : {}), position: () => ({ uidValidity, lastUid: uid, ...(highestModseq ? { highestModseq } : {}) }) };
+      yield {
+        raw,
+        receivedAt: raw.receivedAt,
+        ...(reread ? { reread } : {}),
+        position: () => ({ uidValidity, lastUid: uid, ...(highestModseq ? { highestModseq } : {}) }),
+      };
     }
   }
 

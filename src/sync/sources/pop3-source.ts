@@ -48,7 +48,11 @@ export class Pop3Source implements IncomingSource {
         const count = added.length;
         // POP3 has no received date of its own: the message's newest Received: header says it.
         const receivedAt = receivedDate(source);
-        yield { raw: { id: uid, source }, ...(receivedAt ? { receivedAt } : {}), position: () => ({ syncState: encodeUidls([...base, ...added.slice(0, count)]) }) };
+        yield {
+          raw: { id: uid, source },
+          ...(receivedAt ? { receivedAt } : {}),
+          position: () => ({ syncState: encodeUidls([...base, ...added.slice(0, count)]) }),
+        };
       }
       // DELE marks take effect only at QUIT.
       for (const msg of this.toDelete) await this.client.dele(msg);

@@ -60,18 +60,66 @@ test(`SIGKILL ${KILLS} times during a ${2 * PER_SIDE}-item two-way sync: 0 dupli
   });
   await create(admin, 'emailserverprofiles', ns, 'online', {
     serverType: 'ExchangeOnline',
-    incoming: { url: graph.baseUrl, authentication: 'OAuth2', oauth: { tenantId: APP.tenantId, clientId: APP.clientId, authorityURL: oauth.authorityUrl }, credentials: { source: 'Profile', secretRef: { name: 'graph-app' } }, caBundle: { secretRef: { name: 'ca' } } },
+    incoming: {
+      url: graph.baseUrl,
+      authentication: 'OAuth2',
+      oauth: { tenantId: APP.tenantId, clientId: APP.clientId, authorityURL: oauth.authorityUrl },
+      credentials: { source: 'Profile', secretRef: { name: 'graph-app' } },
+      caBundle: { secretRef: { name: 'ca' } },
+    },
     appointmentsContactsTasks: { enabled: true },
   });
   const crmIds = Array.from({ length: PER_SIDE }, (_, i) =>
-    act.add('appointment', { owner: ANN, fields: { subject: `crm ${i}`, body: 'b', start: at(2 + i), end: at(3 + i), organizer: ANN, requiredAttendees: [{ address: `c${i}@customer.example` }], showAs: 'busy', importance: 'normal', isAllDay: false } }),
+    act.add('appointment', {
+      owner: ANN,
+      fields: {
+        subject: `crm ${i}`,
+        body: 'b',
+        start: at(2 + i),
+        end: at(3 + i),
+        organizer: ANN,
+        requiredAttendees: [{ address: `c${i}@customer.example` }],
+        showAs: 'busy',
+        importance: 'normal',
+        isAllDay: false,
+      },
+    }),
   );
-  const exIds = Array.from({ length: PER_SIDE }, (_, i) => cal.addEvent(ANN, { subject: `outlook ${i}`, start: graphTime(at(2 + i)), end: graphTime(at(3 + i)), isAllDay: false, showAs: 'busy', importance: 'normal', categories: ['Tracked'] }).id);
-  await create(admin, 'mailboxes', ns, 'ann', { emailAddress: ANN, owner: { kind: 'User', name: 'ann' }, deploymentRef: { name: 'contoso' }, serverProfileRef: { name: 'online' } });
+  const exIds = Array.from(
+    { length: PER_SIDE },
+    (_, i) =>
+      cal.addEvent(ANN, {
+        subject: `outlook ${i}`,
+        start: graphTime(at(2 + i)),
+        end: graphTime(at(3 + i)),
+        isAllDay: false,
+        showAs: 'busy',
+        importance: 'normal',
+        categories: ['Tracked'],
+      }).id,
+  );
+  await create(admin, 'mailboxes', ns, 'ann', {
+    emailAddress: ANN,
+    owner: { kind: 'User', name: 'ann' },
+    deploymentRef: { name: 'contoso' },
+    serverProfileRef: { name: 'online' },
+  });
   manager = await startManager(admin, ns);
   await waitForCondition(admin, 'mailboxes', ns, 'ann', 'AppointmentsContactsTasksReady', (c) => c.status === 'True');
 
-  const args = ['--role=worker', '--kubeconfig', info.kubeconfigs.admin, '--namespace', ns, '--lease-namespace', ns, '--identity', 'act-crash-worker', '--shards', '2'];
+  const args = [
+    '--role=worker',
+    '--kubeconfig',
+    info.kubeconfigs.admin,
+    '--namespace',
+    ns,
+    '--lease-namespace',
+    ns,
+    '--identity',
+    'act-crash-worker',
+    '--shards',
+    '2',
+  ];
   const edits: Array<{ side: 'crm' | 'exchange'; index: number; value: string }> = [];
   for (let kill = 0; kill < KILLS; kill++) {
     const w = spawnOperator(args);
@@ -99,7 +147,12 @@ test(`SIGKILL ${KILLS} times during a ${2 * PER_SIDE}-item two-way sync: 0 dupli
   const subjects = () => cal.events(ANN).map((e) => String(e.data.subject));
   await waitFor(
     'both sides complete',
-    async () => (act.live('appointment').length >= 2 * PER_SIDE && crmIds.every((id) => act.link(ANN, 'appointment', id)) && subjects().length >= 2 * PER_SIDE ? true : undefined),
+    async () =>
+      act.live('appointment').length >= 2 * PER_SIDE &&
+      crmIds.every((id) => act.link(ANN, 'appointment', id)) &&
+      subjects().length >= 2 * PER_SIDE
+        ? true
+        : undefined,
     { timeoutMs: 240_000, intervalMs: 500 },
   );
   // Last writes win only through the merge: wait until every edit is on the other side.
@@ -112,7 +165,11 @@ test(`SIGKILL ${KILLS} times during a ${2 * PER_SIDE}-item two-way sync: 0 dupli
   };
   const last = new Map<string, string>();
   for (const e of edits) last.set(`${e.side} ${e.index}`, e.value);
-  await waitFor('every edit on the other side', async () => ([...last].every(([k, v]) => location(k.split(' ')[0] as 'crm', Number(k.split(' ')[1])) === v) ? true : undefined), { timeoutMs: 60_000, intervalMs: 500 });
+  await waitFor(
+    'every edit on the other side',
+    async () => ([...last].every(([k, v]) => location(k.split(' ')[0] as 'crm', Number(k.split(' ')[1])) === v) ? true : undefined),
+    { timeoutMs: 60_000, intervalMs: 500 },
+  );
   await new Promise((r) => setTimeout(r, 3000)); // anything extra would show up now
 
   const exchangeSubjects = subjects();
@@ -122,5 +179,7 @@ test(`SIGKILL ${KILLS} times during a ${2 * PER_SIDE}-item two-way sync: 0 dupli
   expect(crmSubjects.length).toBe(2 * PER_SIDE);
   expect(new Set(crmSubjects).size).toBe(2 * PER_SIDE);
   expect(cal.notices).toEqual([]); // a first sync, however often it restarts, mails nobody
-  console.log(`ACT crash test: ${KILLS} kills; before the last start ${linkedBefore} of ${PER_SIDE} CRM appointments were in Exchange and ${trackedBefore} of ${PER_SIDE} Outlook events in the CRM; ${edits.length} edits kept`);
+  console.log(
+    `ACT crash test: ${KILLS} kills; before the last start ${linkedBefore} of ${PER_SIDE} CRM appointments were in Exchange and ${trackedBefore} of ${PER_SIDE} Outlook events in the CRM; ${edits.length} edits kept`,
+  );
 }, 600_000);

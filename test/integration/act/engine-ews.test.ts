@@ -22,10 +22,35 @@ let act: FakeCrmAct;
 let connector: WebhookActConnector;
 
 const at = (h: number) => new Date(Date.now() + h * HOUR).toISOString().replace(/\.\d{3}Z$/, 'Z');
-const adapter = () => new EwsActAdapter({ host: '127.0.0.1', port: 443, tls: 'Implicit', url: ews.ewsUrl, ca: ews.caPem }, { kind: 'password', username: SVC.username, password: SVC.password }, { mailbox: BOB, impersonate: true, url: ews.ewsUrl }, 'org-onprem-0001');
+const adapter = () =>
+  new EwsActAdapter(
+    { host: '127.0.0.1', port: 443, tls: 'Implicit', url: ews.ewsUrl, ca: ews.caPem },
+    { kind: 'password', username: SVC.username, password: SVC.password },
+    { mailbox: BOB, impersonate: true, url: ews.ewsUrl },
+    'org-onprem-0001',
+  );
 const settings = actTestSettings;
-const engine = (extra: Partial<ActSettings> = {}) => new ActEngine({ mailbox: { address: BOB, ownerName: BOB }, org: { uid: 'org-onprem-0001', name: 'ns/onprem' }, exchange: adapter(), crm: connector, settings: settings(extra) });
-const meeting = (subject: string, h: number, attendees = ['cust@customer.example']) => ({ subject, body: 'agenda', location: 'Room 1', start: at(h), end: at(h + 1), isAllDay: false, importance: 'normal', showAs: 'busy', organizer: BOB, requiredAttendees: attendees.map((address) => ({ address })), optionalAttendees: [] });
+const engine = (extra: Partial<ActSettings> = {}) =>
+  new ActEngine({
+    mailbox: { address: BOB, ownerName: BOB },
+    org: { uid: 'org-onprem-0001', name: 'ns/onprem' },
+    exchange: adapter(),
+    crm: connector,
+    settings: settings(extra),
+  });
+const meeting = (subject: string, h: number, attendees = ['cust@customer.example']) => ({
+  subject,
+  body: 'agenda',
+  location: 'Room 1',
+  start: at(h),
+  end: at(h + 1),
+  isAllDay: false,
+  importance: 'normal',
+  showAs: 'busy',
+  organizer: BOB,
+  requiredAttendees: attendees.map((address) => ({ address })),
+  optionalAttendees: [],
+});
 
 beforeAll(async () => {
   ews = await FakeEws.start({ accounts: [SVC], mailboxes: [BOB] });

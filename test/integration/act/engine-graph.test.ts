@@ -32,7 +32,13 @@ const graphTime = (iso: string) => ({ dateTime: iso.replace(/Z$/, ''), timeZone:
 const settings = actTestSettings;
 
 function engine(extra: Partial<ActSettings> = {}, org = 'org-contoso-0001', mailbox = ANN): ActEngine {
-  return new ActEngine({ mailbox: { address: mailbox, ownerName: mailbox }, org: { uid: org, name: `ns/${org}` }, exchange: adapter(org), crm: connector, settings: settings(extra) });
+  return new ActEngine({
+    mailbox: { address: mailbox, ownerName: mailbox },
+    org: { uid: org, name: `ns/${org}` },
+    exchange: adapter(org),
+    crm: connector,
+    settings: settings(extra),
+  });
 }
 
 const meeting = (subject: string, startH: number, extra: Record<string, unknown> = {}) => ({
@@ -58,8 +64,21 @@ beforeAll(async () => {
   act = FakeCrmAct.attach(crm);
   connector = new WebhookActConnector({ url: crm.url, token: CRM.token, signingKey: CRM.signingKey });
   const ca = [oauth.caPem, graph.caPem].join('\n');
-  const token = new ClientCredentialsTokenProvider({ tenantId: APP.tenantId, clientId: APP.clientId, clientSecret: APP.clientSecret, scope: 'https://graph.microsoft.com/.default', authorityUrl: oauth.authorityUrl, ca });
-  adapter = (org) => new GraphActAdapter({ host: '127.0.0.1', port: 443, tls: 'Implicit', url: graph.baseUrl, ca }, { kind: 'oauth2', username: ANN, token }, { mailbox: ANN, pastDays: 30, futureDays: 180 }, org);
+  const token = new ClientCredentialsTokenProvider({
+    tenantId: APP.tenantId,
+    clientId: APP.clientId,
+    clientSecret: APP.clientSecret,
+    scope: 'https://graph.microsoft.com/.default',
+    authorityUrl: oauth.authorityUrl,
+    ca,
+  });
+  adapter = (org) =>
+    new GraphActAdapter(
+      { host: '127.0.0.1', port: 443, tls: 'Implicit', url: graph.baseUrl, ca },
+      { kind: 'oauth2', username: ANN, token },
+      { mailbox: ANN, pastDays: 30, futureDays: 180 },
+      org,
+    );
 });
 afterAll(async () => {
   await Promise.all([graph?.close(), oauth?.close(), crm?.close()]);
@@ -116,7 +135,11 @@ test('the same field changed on both sides: the policy decides and the conflict 
 });
 
 test('a field set to ToExchange does not flow back to the CRM', async () => {
-  const dirs = { appointment: directionTable('appointment', { subject: 'ToExchange' }), contact: directionTable('contact'), task: directionTable('task') };
+  const dirs = {
+    appointment: directionTable('appointment', { subject: 'ToExchange' }),
+    contact: directionTable('contact'),
+    task: directionTable('task'),
+  };
   const id = act.add('appointment', { owner: ANN, fields: meeting('one-way', 20, { requiredAttendees: [] }) });
   const e = engine({ directions: dirs });
   await e.cycle();
@@ -130,8 +153,23 @@ test('a field set to ToExchange does not flow back to the CRM', async () => {
 test('Exchange → CRM only for tracked items; removing the category untracks; deletes follow the rules', async () => {
   const e = engine();
   await e.cycle();
-  const untracked = cal.addEvent(ANN, { subject: 'dentist', start: graphTime(at(5)), end: graphTime(at(6)), isAllDay: false, showAs: 'busy', importance: 'normal' });
-  const tracked = cal.addEvent(ANN, { subject: 'customer lunch', start: graphTime(at(26)), end: graphTime(at(27)), isAllDay: false, showAs: 'busy', importance: 'normal', categories: ['Tracked to Contoso CRM'] });
+  const untracked = cal.addEvent(ANN, {
+    subject: 'dentist',
+    start: graphTime(at(5)),
+    end: graphTime(at(6)),
+    isAllDay: false,
+    showAs: 'busy',
+    importance: 'normal',
+  });
+  const tracked = cal.addEvent(ANN, {
+    subject: 'customer lunch',
+    start: graphTime(at(26)),
+    end: graphTime(at(27)),
+    isAllDay: false,
+    showAs: 'busy',
+    importance: 'normal',
+    categories: ['Tracked to Contoso CRM'],
+  });
   const c = await e.cycle();
   expect(c.appointment?.created).toBe(1);
   expect(act.live('appointment').some((r) => r.fields.subject === 'dentist')).toBe(false);
@@ -191,7 +229,10 @@ test('a create whose link was lost is linked again from its stamp, never created
 });
 
 test('contacts both ways: created in Exchange from the CRM, an Outlook edit returns to the CRM', async () => {
-  const id = act.add('contact', { owner: ANN, fields: { givenName: 'Cy', surname: 'Customer', email1: 'cy@customer.example', businessPhone: '+1 555 0100' } });
+  const id = act.add('contact', {
+    owner: ANN,
+    fields: { givenName: 'Cy', surname: 'Customer', email1: 'cy@customer.example', businessPhone: '+1 555 0100' },
+  });
   const e = engine();
   await e.cycle();
   const c = cal.contacts(ANN).find((x) => x.data.surname === 'Customer')!;
@@ -226,7 +267,10 @@ test('dry run reports and writes nothing; an expired delta link (410) resyncs wi
 });
 
 async function createBobMeeting(): Promise<void> {
-  act.add('appointment', { owner: 'bob@contoso.example', fields: meeting('bob only', 10, { organizer: 'bob@contoso.example', requiredAttendees: [] }) });
+  act.add('appointment', {
+    owner: 'bob@contoso.example',
+    fields: meeting('bob only', 10, { organizer: 'bob@contoso.example', requiredAttendees: [] }),
+  });
 }
 
 test('one organization per mailbox: a second Deployment does not write until it takes over', async () => {
@@ -248,7 +292,9 @@ test('a missing Graph permission is named by Test and Enable', async () => {
 test('throttling (Graph 429 with Retry-After, CRM 503) fails the cycle, which is retried: nothing lost, nothing twice', async () => {
   const e = engine({ takeOver: true }); // back from the takeover test above
   await e.cycle();
-  const ids = Array.from({ length: 30 }, (_, i) => act.add('appointment', { owner: ANN, fields: meeting(`throttled ${i}`, 100 + i, { requiredAttendees: [] }) }));
+  const ids = Array.from({ length: 30 }, (_, i) =>
+    act.add('appointment', { owner: ANN, fields: meeting(`throttled ${i}`, 100 + i, { requiredAttendees: [] }) }),
+  );
   graph.throttleNext(2, 1, 12);
   await expect(e.cycle()).rejects.toMatchObject({ reason: 'Throttled', retryAfterMs: 1000 });
   crm.failNext(1, { status: 503, retryAfterSec: 1 });
@@ -267,7 +313,11 @@ test('a contact created before a crash whose link was lost is found by its stamp
   const id = act.add('contact', { owner: ANN, fields: { givenName: 'Lost', surname: 'Link' } });
   // The cycle dies right after the create (the CRM refuses the link write once, permanently for that request).
   const created = cal.contacts(ANN).length;
-  crm.extensions.unshift((method, path) => (method === 'PUT' && path.endsWith(`/contacts/${id}/link`) ? ((crm.extensions.shift(), { status: 503, body: { error: { code: 'unavailable', message: 'down' } } })) : undefined));
+  crm.extensions.unshift((method, path) =>
+    method === 'PUT' && path.endsWith(`/contacts/${id}/link`)
+      ? (crm.extensions.shift(), { status: 503, body: { error: { code: 'unavailable', message: 'down' } } })
+      : undefined,
+  );
   await expect(e.cycle()).rejects.toMatchObject({ reason: 'CRMError' }); // 503 without Retry-After
   expect(cal.contacts(ANN).length).toBe(created + 1);
   expect(act.link(ANN, 'contact', id)).toBeUndefined();
@@ -279,7 +329,17 @@ test('a contact created before a crash whose link was lost is found by its stamp
 test('tasks through Microsoft To Do: stamped with a linkedResource, an edit in To Do returns, percent complete (not in To Do) stays in the CRM', async () => {
   const e = engine({ takeOver: true, kinds: ['task'] });
   await e.cycle();
-  const id = act.add('task', { owner: ANN, fields: { subject: 'call back', body: 'about the offer', dueDate: '2027-01-15', importance: 'high', status: 'notStarted', percentComplete: 40 } });
+  const id = act.add('task', {
+    owner: ANN,
+    fields: {
+      subject: 'call back',
+      body: 'about the offer',
+      dueDate: '2027-01-15',
+      importance: 'high',
+      status: 'notStarted',
+      percentComplete: 40,
+    },
+  });
   await e.cycle();
   const t = cal.tasks(ANN).find((x) => x.data.title === 'call back')!;
   expect(t.data.dueDateTime).toEqual({ dateTime: '2027-01-15T00:00:00', timeZone: 'UTC' });

@@ -29,25 +29,70 @@ test(`first sync with ${N} appointments and ${N} contacts on both sides: linked,
   const act = FakeCrmAct.attach(crm);
   try {
     const ca = [oauth.caPem, graph.caPem].join('\n');
-    const token = new ClientCredentialsTokenProvider({ tenantId: APP.tenantId, clientId: APP.clientId, clientSecret: APP.clientSecret, scope: 'https://graph.microsoft.com/.default', authorityUrl: oauth.authorityUrl, ca });
+    const token = new ClientCredentialsTokenProvider({
+      tenantId: APP.tenantId,
+      clientId: APP.clientId,
+      clientSecret: APP.clientSecret,
+      scope: 'https://graph.microsoft.com/.default',
+      authorityUrl: oauth.authorityUrl,
+      ca,
+    });
     const at = (h: number) => new Date(Date.now() + h * 3_600_000).toISOString().replace(/\.\d{3}Z$/, 'Z');
     const appointments: string[] = [];
     const contacts: string[] = [];
     for (let i = 0; i < N; i++) {
       const uid = `040000008200E00074C5B7101A82E008${randomUUID().replace(/-/g, '')}`;
-      const fields = { subject: `meeting ${i}`, start: at(1 + i), end: at(2 + i), organizer: DEE, requiredAttendees: [{ address: `c${i}@customer.example` }], showAs: 'busy', importance: 'normal', isAllDay: false };
+      const fields = {
+        subject: `meeting ${i}`,
+        start: at(1 + i),
+        end: at(2 + i),
+        organizer: DEE,
+        requiredAttendees: [{ address: `c${i}@customer.example` }],
+        showAs: 'busy',
+        importance: 'normal',
+        isAllDay: false,
+      };
       appointments.push(act.add('appointment', { owner: DEE, fields: { ...fields, location: 'CRM room' }, iCalUId: uid }));
-      cal.addEvent(DEE, { iCalUId: uid, subject: fields.subject, location: { displayName: 'Outlook room' }, start: { dateTime: fields.start.replace(/Z$/, ''), timeZone: 'UTC' }, end: { dateTime: fields.end.replace(/Z$/, ''), timeZone: 'UTC' }, isAllDay: false, showAs: 'busy', importance: 'normal', attendees: [{ emailAddress: { address: `c${i}@customer.example` }, type: 'required' }] });
-      const crmId = act.add('contact', { owner: DEE, fields: { givenName: `Given${i}`, surname: `Sur${i}`, email1: `p${i}@customer.example` } });
+      cal.addEvent(DEE, {
+        iCalUId: uid,
+        subject: fields.subject,
+        location: { displayName: 'Outlook room' },
+        start: { dateTime: fields.start.replace(/Z$/, ''), timeZone: 'UTC' },
+        end: { dateTime: fields.end.replace(/Z$/, ''), timeZone: 'UTC' },
+        isAllDay: false,
+        showAs: 'busy',
+        importance: 'normal',
+        attendees: [{ emailAddress: { address: `c${i}@customer.example` }, type: 'required' }],
+      });
+      const crmId = act.add('contact', {
+        owner: DEE,
+        fields: { givenName: `Given${i}`, surname: `Sur${i}`, email1: `p${i}@customer.example` },
+      });
       contacts.push(crmId);
-      cal.addContact(DEE, { givenName: `Given${i}`, surname: `Sur${i}`, emailAddresses: [{ address: `p${i}@customer.example` }] }).props[STAMP_PROPERTY] = stampValue(ORG, crmId);
+      cal.addContact(DEE, { givenName: `Given${i}`, surname: `Sur${i}`, emailAddresses: [{ address: `p${i}@customer.example` }] }).props[
+        STAMP_PROPERTY
+      ] = stampValue(ORG, crmId);
     }
     const engine = new ActEngine({
       mailbox: { address: DEE, ownerName: DEE },
       org: { uid: ORG, name: 'ns/first' },
-      exchange: new GraphActAdapter({ host: '127.0.0.1', port: 443, tls: 'Implicit', url: graph.baseUrl, ca }, { kind: 'oauth2', username: DEE, token }, { mailbox: DEE, pastDays: 30, futureDays: 365 * 4, pageSize: 500 }, ORG),
+      exchange: new GraphActAdapter(
+        { host: '127.0.0.1', port: 443, tls: 'Implicit', url: graph.baseUrl, ca },
+        { kind: 'oauth2', username: DEE, token },
+        { mailbox: DEE, pastDays: 30, futureDays: 365 * 4, pageSize: 500 },
+        ORG,
+      ),
       crm: new WebhookActConnector({ url: crm.url, token: CRM.token, signingKey: CRM.signingKey }),
-      settings: { kinds: ['appointment', 'contact'], directions: { appointment: directionTable('appointment'), contact: directionTable('contact'), task: directionTable('task') }, policy: 'CRMWins', trackingCategory: 'Tracked', propagateCancellations: false, dryRun: false, takeOver: false, pageSize: 200 },
+      settings: {
+        kinds: ['appointment', 'contact'],
+        directions: { appointment: directionTable('appointment'), contact: directionTable('contact'), task: directionTable('task') },
+        policy: 'CRMWins',
+        trackingCategory: 'Tracked',
+        propagateCancellations: false,
+        dryRun: false,
+        takeOver: false,
+        pageSize: 200,
+      },
     });
     const first = await engine.cycle();
     expect(first.appointment?.created).toBe(0);
@@ -59,7 +104,9 @@ test(`first sync with ${N} appointments and ${N} contacts on both sides: linked,
     for (const id of contacts) expect(act.link(DEE, 'contact', id)).toBeDefined();
     // The first link of a meeting whose attendees Exchange invited: changing its location would mail
     // them, which a first sync must not, so Exchange's value stands on both sides (docs/act.md).
-    expect(new Set(cal.events(DEE).map((e) => (e.data.location as { displayName: string }).displayName))).toEqual(new Set(['Outlook room']));
+    expect(new Set(cal.events(DEE).map((e) => (e.data.location as { displayName: string }).displayName))).toEqual(
+      new Set(['Outlook room']),
+    );
     expect(new Set(act.live('appointment').map((r) => r.fields.location))).toEqual(new Set(['Outlook room']));
     await engine.cycle();
     expect(cal.events(DEE)).toHaveLength(N);

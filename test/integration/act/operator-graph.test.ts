@@ -46,7 +46,13 @@ beforeAll(async () => {
   await create(admin, 'deployments', ns, 'fabrikam', deployment());
   await create(admin, 'emailserverprofiles', ns, 'online', {
     serverType: 'ExchangeOnline',
-    incoming: { url: graph.baseUrl, authentication: 'OAuth2', oauth: { tenantId: APP.tenantId, clientId: APP.clientId, authorityURL: oauth.authorityUrl }, credentials: { source: 'Profile', secretRef: { name: 'graph-app' } }, caBundle: { secretRef: { name: 'ca' } } },
+    incoming: {
+      url: graph.baseUrl,
+      authentication: 'OAuth2',
+      oauth: { tenantId: APP.tenantId, clientId: APP.clientId, authorityURL: oauth.authorityUrl },
+      credentials: { source: 'Profile', secretRef: { name: 'graph-app' } },
+      caBundle: { secretRef: { name: 'ca' } },
+    },
     appointmentsContactsTasks: { enabled: true },
   });
   op = await startOperator(admin, ns);
@@ -58,24 +64,48 @@ afterAll(async () => {
 
 /** A Mailbox that syncs no mail, only appointments, contacts and tasks: it claims no address for mail. */
 const ACT_ONLY = { incoming: 'None', outgoing: 'None' };
-const mailbox = (address: string, deployment: string, extra: object = {}) => ({ emailAddress: address, owner: { kind: 'User', name: address }, deploymentRef: { name: deployment }, serverProfileRef: { name: 'online' }, ...extra });
+const mailbox = (address: string, deployment: string, extra: object = {}) => ({
+  emailAddress: address,
+  owner: { kind: 'User', name: address },
+  deploymentRef: { name: deployment },
+  serverProfileRef: { name: 'online' },
+  ...extra,
+});
 
 test('ACT on: Test and Enable says what it checked, appointments flow both ways, status counts them', async () => {
-  const id = act.add('appointment', { owner: ANN, fields: { subject: 'kick-off', start: at(24), end: at(25), organizer: ANN, requiredAttendees: [{ address: 'cust@customer.example' }], showAs: 'busy', importance: 'normal', isAllDay: false } });
+  const id = act.add('appointment', {
+    owner: ANN,
+    fields: {
+      subject: 'kick-off',
+      start: at(24),
+      end: at(25),
+      organizer: ANN,
+      requiredAttendees: [{ address: 'cust@customer.example' }],
+      showAs: 'busy',
+      importance: 'normal',
+      isAllDay: false,
+    },
+  });
   await create(admin, 'mailboxes', ns, 'ann', mailbox(ANN, 'contoso'));
   const o = await waitForCondition(admin, 'mailboxes', ns, 'ann', 'Ready', (c) => c.status === 'True');
   expect(condition(o, 'AppointmentsContactsTasksReady')).toMatchObject({ status: 'True', reason: 'Succeeded' });
   expect(condition(o, 'AppointmentsContactsTasksReady')?.message).toMatch(/opened the calendar, contacts and tasks of ann@contoso.example/);
   expect(condition(o, 'Enabled')?.message).toMatch(/appointments, contacts and tasks/);
 
-  const ev = await waitFor('event in Exchange', async () => cal.events(ANN).find((e) => e.data.subject === 'kick-off'), { timeoutMs: 30_000 });
+  const ev = await waitFor('event in Exchange', async () => cal.events(ANN).find((e) => e.data.subject === 'kick-off'), {
+    timeoutMs: 30_000,
+  });
   expect(cal.notices).toEqual([]); // the first sync invites nobody
   cal.edit(ANN, 'events', ev.id, { location: { displayName: 'Room 7' } });
   await waitFor('location in the CRM', async () => (act.get(id).fields.location === 'Room 7' ? true : undefined), { timeoutMs: 30_000 });
-  const s = await waitFor('status counts', async () => {
-    const m = await get(admin, 'mailboxes', ns, 'ann');
-    return m.status?.act?.appointments?.updated >= 1 && m.status?.sync?.appointmentsContactsTasks?.lastSyncTime ? m.status : undefined;
-  }, { timeoutMs: 30_000 });
+  const s = await waitFor(
+    'status counts',
+    async () => {
+      const m = await get(admin, 'mailboxes', ns, 'ann');
+      return m.status?.act?.appointments?.updated >= 1 && m.status?.sync?.appointmentsContactsTasks?.lastSyncTime ? m.status : undefined;
+    },
+    { timeoutMs: 30_000 },
+  );
   expect(s.act.appointments.created).toBe(1);
   expect(s.sync.appointmentsContactsTasks.nextSyncTime).toBeDefined();
   const metrics = await op.metrics.registry.getSingleMetricAsString('mailsync_act_items_total');
@@ -84,29 +114,75 @@ test('ACT on: Test and Enable says what it checked, appointments flow both ways,
 
 test('a second Deployment claiming ACT for the same address does not write; its condition says why; takeOver moves it', async () => {
   const before = cal.events(ANN).length;
-  act.add('appointment', { owner: ANN, fields: { subject: 'fabrikam only', start: at(30), end: at(31), organizer: ANN, showAs: 'busy', importance: 'normal', isAllDay: false } });
+  act.add('appointment', {
+    owner: ANN,
+    fields: { subject: 'fabrikam only', start: at(30), end: at(31), organizer: ANN, showAs: 'busy', importance: 'normal', isAllDay: false },
+  });
   // One Mailbox per address syncs mail (AddressInUse): the second organization's is for ACT only.
   await create(admin, 'mailboxes', ns, 'ann-fabrikam', mailbox(ANN, 'fabrikam', ACT_ONLY));
-  const o = await waitForCondition(admin, 'mailboxes', ns, 'ann-fabrikam', 'AppointmentsContactsTasksReady', (c) => c.reason === 'ClaimedByAnotherOrganization', 30_000);
+  const o = await waitForCondition(
+    admin,
+    'mailboxes',
+    ns,
+    'ann-fabrikam',
+    'AppointmentsContactsTasksReady',
+    (c) => c.reason === 'ClaimedByAnotherOrganization',
+    30_000,
+  );
   expect(condition(o, 'AppointmentsContactsTasksReady')?.message).toMatch(/Deployment .*\/contoso/);
   expect(condition(o, 'AppointmentsContactsTasksReady')?.message).toMatch(/spec\.act\.takeOver/);
   // The records of both CRMs are the same fake here: contoso (the holder) syncs the new one, once.
-  await waitFor('one copy', async () => (cal.events(ANN).filter((e) => e.data.subject === 'fabrikam only').length === 1 ? true : undefined), { timeoutMs: 30_000 });
+  await waitFor(
+    'one copy',
+    async () => (cal.events(ANN).filter((e) => e.data.subject === 'fabrikam only').length === 1 ? true : undefined),
+    { timeoutMs: 30_000 },
+  );
   expect(cal.events(ANN).length).toBe(before + 1);
 
   await mergePatchSpec(admin, 'mailboxes', ns, 'ann-fabrikam', { spec: { act: { takeOver: true } } });
-  await waitForCondition(admin, 'mailboxes', ns, 'ann-fabrikam', 'AppointmentsContactsTasksReady', (c) => c.status === 'True' && c.observedGeneration === 2, 30_000);
-  await waitForCondition(admin, 'mailboxes', ns, 'ann', 'AppointmentsContactsTasksReady', (c) => c.reason === 'ClaimedByAnotherOrganization', 60_000);
+  await waitForCondition(
+    admin,
+    'mailboxes',
+    ns,
+    'ann-fabrikam',
+    'AppointmentsContactsTasksReady',
+    (c) => c.status === 'True' && c.observedGeneration === 2,
+    30_000,
+  );
+  await waitForCondition(
+    admin,
+    'mailboxes',
+    ns,
+    'ann',
+    'AppointmentsContactsTasksReady',
+    (c) => c.reason === 'ClaimedByAnotherOrganization',
+    60_000,
+  );
 });
 
 test('dry run: status and an Event say what a first sync would do; nothing is written', async () => {
-  act.add('appointment', { owner: 'bob@contoso.example', fields: { subject: 'bob 1', start: at(5), end: at(6), organizer: 'bob@contoso.example', showAs: 'busy', importance: 'normal', isAllDay: false } });
+  act.add('appointment', {
+    owner: 'bob@contoso.example',
+    fields: {
+      subject: 'bob 1',
+      start: at(5),
+      end: at(6),
+      organizer: 'bob@contoso.example',
+      showAs: 'busy',
+      importance: 'normal',
+      isAllDay: false,
+    },
+  });
   act.add('contact', { owner: 'bob@contoso.example', fields: { givenName: 'Dee', surname: 'Dry' } });
   await create(admin, 'mailboxes', ns, 'bob', mailbox('bob@contoso.example', 'contoso', { act: { dryRun: true } }));
-  const m = await waitFor('dry run', async () => {
-    const x = await get(admin, 'mailboxes', ns, 'bob');
-    return x.status?.act?.dryRun ? x : undefined;
-  }, { timeoutMs: 30_000 });
+  const m = await waitFor(
+    'dry run',
+    async () => {
+      const x = await get(admin, 'mailboxes', ns, 'bob');
+      return x.status?.act?.dryRun ? x : undefined;
+    },
+    { timeoutMs: 30_000 },
+  );
   expect(m.status.act.dryRun).toMatch(/appointments: 1 to create.*contacts: 1 to create.*nothing was written/);
   expect(cal.events('bob@contoso.example')).toEqual([]);
   expect(cal.contacts('bob@contoso.example')).toEqual([]);
@@ -116,7 +192,15 @@ test('a missing Graph permission fails Test and Enable with the permission to gr
   cal.denied.add('Calendars');
   try {
     await create(admin, 'mailboxes', ns, 'cy', mailbox('bob@contoso.example', 'contoso', { ...ACT_ONLY, act: { dryRun: true } }));
-    const o = await waitForCondition(admin, 'mailboxes', ns, 'cy', 'AppointmentsContactsTasksReady', (c) => c.reason === 'AuthenticationFailed', 30_000);
+    const o = await waitForCondition(
+      admin,
+      'mailboxes',
+      ns,
+      'cy',
+      'AppointmentsContactsTasksReady',
+      (c) => c.reason === 'AuthenticationFailed',
+      30_000,
+    );
     expect(condition(o, 'AppointmentsContactsTasksReady')?.message).toMatch(/Calendars\.ReadWrite/);
   } finally {
     cal.denied.delete('Calendars');

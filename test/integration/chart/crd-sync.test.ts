@@ -45,7 +45,8 @@ describe('chart copies of crds/', () => {
     for (const s of source) {
       const r = rendered.find((o) => o.kind === s.kind && o.metadata?.name === s.metadata?.name)!;
       expect(r.metadata?.annotations?.['helm.sh/resource-policy']).toBe('keep');
-      if (!isDeepStrictEqual(withoutKeep(r), plain(s))) throw new Error(`${s.kind} ${s.metadata?.name} rendered by the chart differs from crds/`);
+      if (!isDeepStrictEqual(withoutKeep(r), plain(s)))
+        throw new Error(`${s.kind} ${s.metadata?.name} rendered by the chart differs from crds/`);
     }
   });
 
@@ -140,10 +141,20 @@ data:
       'zz-other.yaml': {},
     });
     const all = await render({ chartDir: chart });
-    const ours = ['ConfigMap/something-else', 'CustomResourceDefinition/widgets.example.com', 'ValidatingAdmissionPolicy/mailboxes-approval', 'ValidatingAdmissionPolicyBinding/mailboxes-approval'];
+    const ours = [
+      'ConfigMap/something-else',
+      'CustomResourceDefinition/widgets.example.com',
+      'ValidatingAdmissionPolicy/mailboxes-approval',
+      'ValidatingAdmissionPolicyBinding/mailboxes-approval',
+    ];
     expect(names(all).filter((n) => ours.includes(n))).toEqual(ours);
-    expect(names(await render({ chartDir: chart, set: ['admissionPolicy.enabled=false'] })).filter((n) => ours.includes(n))).toEqual(['ConfigMap/something-else', 'CustomResourceDefinition/widgets.example.com']);
-    expect(names(await render({ chartDir: chart, set: ['crds.enabled=false'] })).filter((n) => ours.includes(n))).toEqual(ours.filter((n) => !n.startsWith('Custom')));
+    expect(names(await render({ chartDir: chart, set: ['admissionPolicy.enabled=false'] })).filter((n) => ours.includes(n))).toEqual([
+      'ConfigMap/something-else',
+      'CustomResourceDefinition/widgets.example.com',
+    ]);
+    expect(names(await render({ chartDir: chart, set: ['crds.enabled=false'] })).filter((n) => ours.includes(n))).toEqual(
+      ours.filter((n) => !n.startsWith('Custom')),
+    );
   });
 
   test('keeps existing annotations, adds keep per value, and passes {{ through literally', async () => {
@@ -156,7 +167,9 @@ data:
     expect(vap.spec.validations[0].messageExpression).toContain("' {{x}}'");
     const unkept = await render({ chartDir: chart, set: ['admissionPolicy.keep=false', 'crds.keep=false'] });
     expect(unkept.find((o) => o.kind === 'ValidatingAdmissionPolicy')!.metadata?.annotations).toBeUndefined();
-    expect(unkept.find((o) => o.kind === 'CustomResourceDefinition' && o.metadata?.name === 'widgets.example.com')!.metadata?.annotations).toEqual({ existing: 'yes-it-is' });
+    expect(
+      unkept.find((o) => o.kind === 'CustomResourceDefinition' && o.metadata?.name === 'widgets.example.com')!.metadata?.annotations,
+    ).toEqual({ existing: 'yes-it-is' });
     expect(all.find((o) => o.kind === 'ConfigMap' && o.metadata?.name === 'something-else')!.metadata?.annotations).toBeUndefined();
   });
 });

@@ -31,7 +31,13 @@ const RELEASE = 'mailsync-operator';
 const NS = 'mailsync-system';
 const CRDS = ['deployments.mailsync.dev', 'emailserverprofiles.mailsync.dev', 'mailboxes.mailsync.dev'];
 const POLICY = 'mailboxes-approval.mailsync.dev';
-const POLICIES = [POLICY, 'deployments-approval.mailsync.dev', 'mailboxes-credentials.mailsync.dev', 'emailserverprofiles-credentials.mailsync.dev', 'deployments-credentials.mailsync.dev'];
+const POLICIES = [
+  POLICY,
+  'deployments-approval.mailsync.dev',
+  'mailboxes-credentials.mailsync.dev',
+  'emailserverprofiles-credentials.mailsync.dev',
+  'deployments-credentials.mailsync.dev',
+];
 
 let cp: ControlPlane;
 let info: ControlPlaneInfo;
@@ -44,9 +50,26 @@ let operator: OperatorProcess | undefined;
 
 const asAdmin = () => ({ kubeconfig: info.kubeconfigs.admin });
 const helmInstall = (...extra: string[]) =>
-  helm(['install', RELEASE, CHART_DIR, '--namespace', NS, '--create-namespace', '--wait=false', '-f', valuesFile('test-identities.yaml'), ...extra], asAdmin());
+  helm(
+    [
+      'install',
+      RELEASE,
+      CHART_DIR,
+      '--namespace',
+      NS,
+      '--create-namespace',
+      '--wait=false',
+      '-f',
+      valuesFile('test-identities.yaml'),
+      ...extra,
+    ],
+    asAdmin(),
+  );
 const helmUpgrade = (...set: string[]) =>
-  helm(['upgrade', RELEASE, CHART_DIR, '--namespace', NS, '--reset-then-reuse-values', '--wait=false', ...set.flatMap((s) => ['--set', s])], asAdmin());
+  helm(
+    ['upgrade', RELEASE, CHART_DIR, '--namespace', NS, '--reset-then-reuse-values', '--wait=false', ...set.flatMap((s) => ['--set', s])],
+    asAdmin(),
+  );
 
 beforeAll(async () => {
   cp = await ControlPlane.start();
@@ -72,11 +95,18 @@ afterAll(async () => {
  * $app and $other stand for the test namespaces.
  */
 function attributes(spec: string): Record<string, string> {
-  const words = spec.replace(/\$app/g, appNs).replace(/\$other/g, otherNs).split(/\s+/);
+  const words = spec
+    .replace(/\$app/g, appNs)
+    .replace(/\$other/g, otherNs)
+    .split(/\s+/);
   const [verb, target, ...rest] = words;
   const [resGroup, subresource] = target.split('/');
   const dot = resGroup.indexOf('.');
-  const attrs: Record<string, string> = { verb, resource: dot < 0 ? resGroup : resGroup.slice(0, dot), group: dot < 0 ? '' : resGroup.slice(dot + 1) };
+  const attrs: Record<string, string> = {
+    verb,
+    resource: dot < 0 ? resGroup : resGroup.slice(0, dot),
+    group: dot < 0 ? '' : resGroup.slice(dot + 1),
+  };
   if (subresource) attrs.subresource = subresource;
   for (let i = 0; i < rest.length; i++) {
     if (rest[i] === '-n') attrs.namespace = rest[++i];
@@ -109,7 +139,10 @@ async function expectAccess(id: Identity, can: string[], cannot: string[]): Prom
 async function eventuallyAccess(id: Identity, can: string[], cannot: string[]): Promise<void> {
   let last: string[] = [];
   try {
-    await waitFor(`${id} access`, async () => ((last = await mismatches(id, can, cannot)).length === 0 ? true : undefined), { timeoutMs: 15_000, intervalMs: 250 });
+    await waitFor(`${id} access`, async () => ((last = await mismatches(id, can, cannot)).length === 0 ? true : undefined), {
+      timeoutMs: 15_000,
+      intervalMs: 250,
+    });
   } catch {
     expect(last).toEqual([]);
   }
@@ -171,7 +204,9 @@ const OPERATOR_CANNOT = [
 
 describe('helm install', () => {
   test('succeeds, and every object of the release exists in the API server', async () => {
-    const status = JSON.parse((await helm(['status', RELEASE, '--namespace', NS, '-o', 'json'], asAdmin())).stdout) as { info: { status: string } };
+    const status = JSON.parse((await helm(['status', RELEASE, '--namespace', NS, '-o', 'json'], asAdmin())).stdout) as {
+      info: { status: string };
+    };
     expect(status.info.status).toBe('deployed');
     const objs = parseManifests((await helm(['get', 'manifest', RELEASE, '--namespace', NS], asAdmin())).stdout);
     expect(kindCounts(objs)).toEqual({
@@ -188,7 +223,11 @@ describe('helm install', () => {
     });
     for (const o of objs) {
       const { plural, namespaced } = await applier.resource(o.apiVersion!, o.kind!);
-      const got = await rawRequest<KubernetesObject>(admin.kc, 'GET', objectPath(o.apiVersion!, plural, namespaced ? (o.metadata?.namespace ?? NS) : undefined, o.metadata!.name));
+      const got = await rawRequest<KubernetesObject>(
+        admin.kc,
+        'GET',
+        objectPath(o.apiVersion!, plural, namespaced ? (o.metadata?.namespace ?? NS) : undefined, o.metadata!.name),
+      );
       expect(got.metadata?.annotations?.['meta.helm.sh/release-name']).toBe(RELEASE);
     }
   });
@@ -201,7 +240,11 @@ describe('helm install', () => {
   test('the CRDs installed by the chart are established', async () => {
     for (const name of CRDS) {
       await waitFor(`CRD ${name} established`, async () => {
-        const crd = await rawRequest<{ status?: { conditions?: { type: string; status: string }[] } }>(admin.kc, 'GET', `/apis/apiextensions.k8s.io/v1/customresourcedefinitions/${name}`);
+        const crd = await rawRequest<{ status?: { conditions?: { type: string; status: string }[] } }>(
+          admin.kc,
+          'GET',
+          `/apis/apiextensions.k8s.io/v1/customresourcedefinitions/${name}`,
+        );
         return crd.status?.conditions?.some((c) => c.type === 'Established' && c.status === 'True') ? true : undefined;
       });
     }
@@ -211,12 +254,20 @@ describe('helm install', () => {
     expect(installOutput).toMatch(/kubectl -n mailsync-system rollout status deployment\/mailsync-operator/);
     expect(installOutput).toMatch(/Approve the mailbox addresses/);
     expect(installOutput).toMatch(/kubectl get mailboxes -n <namespace> -w/);
-    expect(installOutput).toMatch(/WARNING: prometheus.serviceMonitor.enabled is true but the cluster does not serve\s+monitoring.coreos.com\/v1 ServiceMonitor/);
+    expect(installOutput).toMatch(
+      /WARNING: prometheus.serviceMonitor.enabled is true but the cluster does not serve\s+monitoring.coreos.com\/v1 ServiceMonitor/,
+    );
   });
 
   test('the objects of the production values are accepted too (server-side dry run)', async () => {
-    const objs = await render({ namespace: NS, files: [valuesFile('production.yaml')], set: ['crds.enabled=false', 'admissionPolicy.enabled=false', 'grafana.dashboard.namespace='] });
-    expect(Object.keys(kindCounts(objs))).toEqual(expect.arrayContaining(['StatefulSet', 'PodDisruptionBudget', 'NetworkPolicy', 'ConfigMap']));
+    const objs = await render({
+      namespace: NS,
+      files: [valuesFile('production.yaml')],
+      set: ['crds.enabled=false', 'admissionPolicy.enabled=false', 'grafana.dashboard.namespace='],
+    });
+    expect(Object.keys(kindCounts(objs))).toEqual(
+      expect.arrayContaining(['StatefulSet', 'PodDisruptionBudget', 'NetworkPolicy', 'ConfigMap']),
+    );
     const refused: string[] = [];
     for (const o of objs) {
       const { plural, namespaced } = await applier.resource(o.apiVersion!, o.kind!);
@@ -234,14 +285,17 @@ describe('helm install', () => {
 // --- alerts -------------------------------------------------------------------------------------
 
 describe('the PrometheusRule with the alerts', () => {
-  const manifestKinds = async () => kindCounts(parseManifests((await helm(['get', 'manifest', RELEASE, '--namespace', NS], asAdmin())).stdout));
+  const manifestKinds = async () =>
+    kindCounts(parseManifests((await helm(['get', 'manifest', RELEASE, '--namespace', NS], asAdmin())).stdout));
 
   test('is skipped while the cluster does not serve monitoring.coreos.com/v1 PrometheusRule', async () => {
     expect((await manifestKinds()).PrometheusRule).toBeUndefined();
   });
 
   test('is installed once its CRD exists (prometheus-operator installed later): five alerts', async () => {
-    const crd = yaml.load(await readFile(path.join(REPO_ROOT, 'test/fixtures/crds/monitoring.coreos.com_prometheusrules.yaml'), 'utf8')) as KubernetesObject;
+    const crd = yaml.load(
+      await readFile(path.join(REPO_ROOT, 'test/fixtures/crds/monitoring.coreos.com_prometheusrules.yaml'), 'utf8'),
+    ) as KubernetesObject;
     await applier.apply(crd);
     await waitFor('PrometheusRule served', async () => {
       const groups = await rawRequest<{ groups: { name: string }[] }>(admin.kc, 'GET', '/apis');
@@ -249,11 +303,10 @@ describe('the PrometheusRule with the alerts', () => {
     });
     await helmUpgrade();
     expect((await manifestKinds()).PrometheusRule).toBe(1);
-    const rule = await rawRequest<{ metadata: { annotations?: Record<string, string> }; spec: { groups: { rules: { alert?: string }[] }[] } }>(
-      admin.kc,
-      'GET',
-      `/apis/monitoring.coreos.com/v1/namespaces/${NS}/prometheusrules/mailsync-operator`,
-    );
+    const rule = await rawRequest<{
+      metadata: { annotations?: Record<string, string> };
+      spec: { groups: { rules: { alert?: string }[] }[] };
+    }>(admin.kc, 'GET', `/apis/monitoring.coreos.com/v1/namespaces/${NS}/prometheusrules/mailsync-operator`);
     expect(rule.metadata.annotations?.['meta.helm.sh/release-name']).toBe(RELEASE);
     expect(rule.spec.groups.flatMap((g) => g.rules.map((r) => r.alert))).toEqual([
       'MailsyncProfileMailboxesFailing',
@@ -307,17 +360,31 @@ describe("the operator's ServiceAccount", () => {
       /user "bob-mailbox-admin" may not create email server profile "imap": it takes credentials from mailboxes.*mailsync-credentials-admin ClusterRole/,
     );
     await create(credentialsAdmin, 'emailserverprofiles', appNs, 'imap', profile);
-    await create(credentialsAdmin, 'deployments', appNs, 'crm', { crm: { type: 'Webhook', url: 'https://crm.example.com/hook' }, defaults: { serverProfileRef: { name: 'imap' } } });
+    await create(credentialsAdmin, 'deployments', appNs, 'crm', {
+      crm: { type: 'Webhook', url: 'https://crm.example.com/hook' },
+      defaults: { serverProfileRef: { name: 'imap' } },
+    });
     // Nothing to connect to: the delivery methods are None.
-    await create(mailboxAdmin, 'mailboxes', appNs, 'ann', { emailAddress: 'ann@example.com', owner: { kind: 'User', name: 'ann' }, deploymentRef: { name: 'crm' }, incoming: 'None', outgoing: 'None' });
+    await create(mailboxAdmin, 'mailboxes', appNs, 'ann', {
+      emailAddress: 'ann@example.com',
+      owner: { kind: 'User', name: 'ann' },
+      deploymentRef: { name: 'crm' },
+      incoming: 'None',
+      outgoing: 'None',
+    });
     const pending = await waitForCondition(admin, 'mailboxes', appNs, 'ann', 'Enabled', (c) => c.reason === 'AwaitingApproval');
     expect(pending.status.observedGeneration).toBe(pending.metadata?.generation);
 
     // Only the approver may approve: the mailbox admin may not even write status (RBAC), and the
     // operator, which writes status, is stopped by the chart's admission policy.
-    const approveAs = (id: Identity) => approveMailbox({ kubeconfig: info.kubeconfigs[id], namespace: appNs, name: 'ann', decision: 'Approved' });
-    await expect(approveAs('mailboxAdmin')).rejects.toThrow(/user "bob-mailbox-admin" may not patch mailboxes\/status \(API group mailsync.dev\) in namespace/);
-    await expect(approveAs('operator')).rejects.toThrow(/user "system:serviceaccount:mailsync-system:mailsync-operator" may not approve or deny mailbox "ann".*approve verb/);
+    const approveAs = (id: Identity) =>
+      approveMailbox({ kubeconfig: info.kubeconfigs[id], namespace: appNs, name: 'ann', decision: 'Approved' });
+    await expect(approveAs('mailboxAdmin')).rejects.toThrow(
+      /user "bob-mailbox-admin" may not patch mailboxes\/status \(API group mailsync.dev\) in namespace/,
+    );
+    await expect(approveAs('operator')).rejects.toThrow(
+      /user "system:serviceaccount:mailsync-system:mailsync-operator" may not approve or deny mailbox "ann".*approve verb/,
+    );
     await approveAs('approver');
     const approved = await waitForCondition(admin, 'mailboxes', appNs, 'ann', 'Enabled', (c) => c.reason !== 'AwaitingApproval');
     expect(condition(approved, 'Approved')?.status).toBe('True');
@@ -335,13 +402,28 @@ describe('user roles bound to groups through values', () => {
   test('approver (group mailsync-approvers): reads mailboxes, approves, writes their status; nothing else', async () => {
     await expectAccess(
       'approver',
-      ['list mailboxes.mailsync.dev', 'get mailboxes.mailsync.dev -n $app', 'approve mailboxes.mailsync.dev -n $app ann', 'patch mailboxes.mailsync.dev/status -n $app', 'update mailboxes.mailsync.dev/status -n $app'],
-      ['create mailboxes.mailsync.dev -n $app', 'patch mailboxes.mailsync.dev -n $app', 'delete mailboxes.mailsync.dev -n $app', 'create deployments.mailsync.dev -n $app', 'patch deployments.mailsync.dev/status -n $app', 'get secrets -n $app'],
+      [
+        'list mailboxes.mailsync.dev',
+        'get mailboxes.mailsync.dev -n $app',
+        'approve mailboxes.mailsync.dev -n $app ann',
+        'patch mailboxes.mailsync.dev/status -n $app',
+        'update mailboxes.mailsync.dev/status -n $app',
+      ],
+      [
+        'create mailboxes.mailsync.dev -n $app',
+        'patch mailboxes.mailsync.dev -n $app',
+        'delete mailboxes.mailsync.dev -n $app',
+        'create deployments.mailsync.dev -n $app',
+        'patch deployments.mailsync.dev/status -n $app',
+        'get secrets -n $app',
+      ],
     );
   });
 
   test('mailbox admin (group mailsync-mailbox-admins): manages the three kinds; no approve, no status, no Secrets', async () => {
-    const can = ['emailserverprofiles', 'mailboxes', 'deployments'].flatMap((r) => ['get', 'list', 'watch', 'create', 'update', 'patch', 'delete'].map((v) => `${v} ${r}.mailsync.dev -n $app`));
+    const can = ['emailserverprofiles', 'mailboxes', 'deployments'].flatMap((r) =>
+      ['get', 'list', 'watch', 'create', 'update', 'patch', 'delete'].map((v) => `${v} ${r}.mailsync.dev -n $app`),
+    );
     await expectAccess('mailboxAdmin', can, [
       'approve mailboxes.mailsync.dev -n $app',
       'patch mailboxes.mailsync.dev/status -n $app',
@@ -352,24 +434,47 @@ describe('user roles bound to groups through values', () => {
   });
 
   test('credentials admin (group mailsync-credentials-admins): what the mailbox admin may do, plus get on Secrets; no approve, no status', async () => {
-    const can = ['emailserverprofiles', 'mailboxes', 'deployments'].flatMap((r) => ['get', 'list', 'watch', 'create', 'update', 'patch', 'delete'].map((v) => `${v} ${r}.mailsync.dev -n $app`));
-    await expectAccess('credentialsAdmin', [...can, 'get secrets -n $app', 'get secrets -n $app ann-mail'], [
-      'approve mailboxes.mailsync.dev -n $app',
-      'patch mailboxes.mailsync.dev/status -n $app',
-      'create secrets -n $app',
-      'update secrets -n $app',
-      'create pods -n $app',
-    ]);
+    const can = ['emailserverprofiles', 'mailboxes', 'deployments'].flatMap((r) =>
+      ['get', 'list', 'watch', 'create', 'update', 'patch', 'delete'].map((v) => `${v} ${r}.mailsync.dev -n $app`),
+    );
+    await expectAccess(
+      'credentialsAdmin',
+      [...can, 'get secrets -n $app', 'get secrets -n $app ann-mail'],
+      [
+        'approve mailboxes.mailsync.dev -n $app',
+        'patch mailboxes.mailsync.dev/status -n $app',
+        'create secrets -n $app',
+        'update secrets -n $app',
+        'create pods -n $app',
+      ],
+    );
   });
 
   test('viewer (group mailsync-viewers): reads the three kinds, nothing else', async () => {
-    const can = ['emailserverprofiles', 'mailboxes', 'deployments'].flatMap((r) => ['get', 'list', 'watch'].map((v) => `${v} ${r}.mailsync.dev -n $app`));
-    await expectAccess('viewer', can, ['create mailboxes.mailsync.dev -n $app', 'patch mailboxes.mailsync.dev/status -n $app', 'approve mailboxes.mailsync.dev -n $app', 'get secrets -n $app']);
-    await expect(create(clientsAs('viewer', info), 'mailboxes', appNs, 'v', { emailAddress: 'v@example.com', owner: { kind: 'User', name: 'v' }, deploymentRef: { name: 'crm' } })).rejects.toThrow();
+    const can = ['emailserverprofiles', 'mailboxes', 'deployments'].flatMap((r) =>
+      ['get', 'list', 'watch'].map((v) => `${v} ${r}.mailsync.dev -n $app`),
+    );
+    await expectAccess('viewer', can, [
+      'create mailboxes.mailsync.dev -n $app',
+      'patch mailboxes.mailsync.dev/status -n $app',
+      'approve mailboxes.mailsync.dev -n $app',
+      'get secrets -n $app',
+    ]);
+    await expect(
+      create(clientsAs('viewer', info), 'mailboxes', appNs, 'v', {
+        emailAddress: 'v@example.com',
+        owner: { kind: 'User', name: 'v' },
+        deploymentRef: { name: 'crm' },
+      }),
+    ).rejects.toThrow();
   });
 
   test('nobody (no group bound): nothing', async () => {
-    await expectAccess('nobody', [], ['list mailboxes.mailsync.dev', 'get mailboxes.mailsync.dev -n $app', 'approve mailboxes.mailsync.dev -n $app']);
+    await expectAccess(
+      'nobody',
+      [],
+      ['list mailboxes.mailsync.dev', 'get mailboxes.mailsync.dev -n $app', 'approve mailboxes.mailsync.dev -n $app'],
+    );
     await expect(get(clientsAs('nobody', info), 'mailboxes', appNs, 'ann')).rejects.toThrow();
   });
 });
@@ -380,7 +485,11 @@ describe('helm upgrade', () => {
   test('autoApproval.enabled grants the operator `approve` and nothing else; switching it off takes it away', async () => {
     await helmUpgrade('autoApproval.enabled=true');
     await eventuallyAccess('operator', ['approve mailboxes.mailsync.dev -n $app', 'approve mailboxes.mailsync.dev -n $other ann'], []);
-    await expectAccess('operator', OPERATOR_CAN, OPERATOR_CANNOT.filter((s) => !s.startsWith('approve ')));
+    await expectAccess(
+      'operator',
+      OPERATOR_CAN,
+      OPERATOR_CANNOT.filter((s) => !s.startsWith('approve ')),
+    );
     await helmUpgrade('autoApproval.enabled=false');
     await eventuallyAccess('operator', [], ['approve mailboxes.mailsync.dev -n $app']);
   });
@@ -389,8 +498,20 @@ describe('helm upgrade', () => {
     await helmUpgrade(`watchNamespace=${appNs}`);
     await eventuallyAccess(
       'operator',
-      ['list mailboxes.mailsync.dev -n $app', 'list secrets -n $app', 'patch mailboxes.mailsync.dev/status -n $app', 'create events -n $app', `update leases.coordination.k8s.io -n ${NS} mailsync-operator`],
-      ['list mailboxes.mailsync.dev', 'list secrets', 'list secrets -n $other', 'patch mailboxes.mailsync.dev/status -n $other', 'create events -n $other'],
+      [
+        'list mailboxes.mailsync.dev -n $app',
+        'list secrets -n $app',
+        'patch mailboxes.mailsync.dev/status -n $app',
+        'create events -n $app',
+        `update leases.coordination.k8s.io -n ${NS} mailsync-operator`,
+      ],
+      [
+        'list mailboxes.mailsync.dev',
+        'list secrets',
+        'list secrets -n $other',
+        'patch mailboxes.mailsync.dev/status -n $other',
+        'create events -n $other',
+      ],
     );
     await eventuallyAccess('approver', ['approve mailboxes.mailsync.dev -n $app ann'], ['approve mailboxes.mailsync.dev -n $other ann']);
     await eventuallyAccess('viewer', ['list mailboxes.mailsync.dev -n $app'], ['list mailboxes.mailsync.dev -n $other']);
@@ -428,8 +549,19 @@ describe('helm uninstall', () => {
     // The kept policy still guards approvals: someone allowed to write mailbox status, but
     // without the approve verb, is refused.
     await applier.applyAll([
-      { apiVersion: 'rbac.authorization.k8s.io/v1', kind: 'Role', metadata: { name: 'status-writer', namespace: appNs }, rules: [{ apiGroups: ['mailsync.dev'], resources: ['mailboxes', 'mailboxes/status'], verbs: ['get', 'patch', 'update'] }] } as KubernetesObject,
-      { apiVersion: 'rbac.authorization.k8s.io/v1', kind: 'RoleBinding', metadata: { name: 'status-writer', namespace: appNs }, roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'Role', name: 'status-writer' }, subjects: [{ apiGroup: 'rbac.authorization.k8s.io', kind: 'User', name: IDENTITIES.nobody.user }] } as KubernetesObject,
+      {
+        apiVersion: 'rbac.authorization.k8s.io/v1',
+        kind: 'Role',
+        metadata: { name: 'status-writer', namespace: appNs },
+        rules: [{ apiGroups: ['mailsync.dev'], resources: ['mailboxes', 'mailboxes/status'], verbs: ['get', 'patch', 'update'] }],
+      } as KubernetesObject,
+      {
+        apiVersion: 'rbac.authorization.k8s.io/v1',
+        kind: 'RoleBinding',
+        metadata: { name: 'status-writer', namespace: appNs },
+        roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'Role', name: 'status-writer' },
+        subjects: [{ apiGroup: 'rbac.authorization.k8s.io', kind: 'User', name: IDENTITIES.nobody.user }],
+      } as KubernetesObject,
     ]);
     await eventuallyAccess('nobody', ['patch mailboxes.mailsync.dev/status -n $app'], ['approve mailboxes.mailsync.dev -n $app']);
     const refusal = await approveMailbox({ kubeconfig: info.kubeconfigs.nobody, namespace: appNs, name: 'ann', decision: 'Denied' }).then(
@@ -441,7 +573,11 @@ describe('helm uninstall', () => {
 
   test('a new release adopts the kept CRDs; its uninstall follows its own crds.keep (false: the CRDs and every resource go)', async () => {
     await helmInstall('--set', 'crds.keep=false', '--set', 'admissionPolicy.keep=false');
-    const crd = await rawRequest<KubernetesObject>(admin.kc, 'GET', '/apis/apiextensions.k8s.io/v1/customresourcedefinitions/mailboxes.mailsync.dev');
+    const crd = await rawRequest<KubernetesObject>(
+      admin.kc,
+      'GET',
+      '/apis/apiextensions.k8s.io/v1/customresourcedefinitions/mailboxes.mailsync.dev',
+    );
     expect(crd.metadata?.annotations?.['meta.helm.sh/release-name']).toBe(RELEASE);
     // Helm decides what to keep from the release's manifest, not from the live object (whose
     // stale keep annotation survives adoption).

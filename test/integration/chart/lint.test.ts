@@ -3,10 +3,14 @@
 import { readdirSync } from 'node:fs';
 import { CHART_DIR, CHART_VALUES_DIR, helm, testKubeVersion, valuesFile } from '../../support/helm.js';
 
-const fixtures = readdirSync(CHART_VALUES_DIR).filter((f) => f.endsWith('.yaml')).sort();
+const fixtures = readdirSync(CHART_VALUES_DIR)
+  .filter((f) => f.endsWith('.yaml'))
+  .sort();
 
 test('there are representative values files to lint', () => {
-  expect(fixtures).toEqual(expect.arrayContaining(['production.yaml', 'auto-approval.yaml', 'second-release.yaml', 'test-identities.yaml']));
+  expect(fixtures).toEqual(
+    expect.arrayContaining(['production.yaml', 'auto-approval.yaml', 'second-release.yaml', 'test-identities.yaml']),
+  );
 });
 
 test.each([['(defaults)'], ...fixtures.map((f) => [f])])('helm lint --strict with %s', async (file) => {

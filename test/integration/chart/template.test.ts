@@ -33,7 +33,9 @@ function verbsOn(rules: Rule[], group: string, resource: string): string[] {
 /** Every rule of every role bound to the operator's ServiceAccount. */
 function operatorRules(objs: Manifest[], sa = 'mailsync-operator'): Rule[] {
   const bindings = objs.filter(
-    (o) => (o.kind === 'ClusterRoleBinding' || o.kind === 'RoleBinding') && o.subjects?.some((s: { kind: string; name: string }) => s.kind === 'ServiceAccount' && s.name === sa),
+    (o) =>
+      (o.kind === 'ClusterRoleBinding' || o.kind === 'RoleBinding') &&
+      o.subjects?.some((s: { kind: string; name: string }) => s.kind === 'ServiceAccount' && s.name === sa),
   );
   return bindings.flatMap((b) => one(objs, b.roleRef.kind, b.roleRef.name).rules as Rule[]);
 }
@@ -85,7 +87,14 @@ describe('defaults', () => {
     const c = pod.containers[0];
     expect(d.spec.replicas).toBe(1);
     expect(c.image).toBe(`ghcr.io/mailsync/mailsync-operator:${chart.appVersion}`);
-    expect(c.args).toEqual(['operator', '--role=all', '--leader-elect=true', '--lease-namespace=mailsync-system', '--lease-name=mailsync-operator', '--metrics-addr=:8080']);
+    expect(c.args).toEqual([
+      'operator',
+      '--role=all',
+      '--leader-elect=true',
+      '--lease-namespace=mailsync-system',
+      '--lease-name=mailsync-operator',
+      '--metrics-addr=:8080',
+    ]);
     const env = Object.fromEntries(c.env.map((e: { name: string }) => [e.name, e]));
     expect(env.POD_NAMESPACE.valueFrom.fieldRef.fieldPath).toBe('metadata.namespace');
     expect(env.WATCH_NAMESPACE.value).toBe('');
@@ -132,7 +141,7 @@ describe('defaults', () => {
     }
   });
 
-  test('Leases only in the release namespace: the leader-election Lease and the sync workers\' shard and membership Leases, never delete', () => {
+  test("Leases only in the release namespace: the leader-election Lease and the sync workers' shard and membership Leases, never delete", () => {
     const role = one(objs, 'Role', 'mailsync-operator-leases');
     expect(role.metadata?.namespace).toBe('mailsync-system');
     expect(role.rules).toEqual([
@@ -159,12 +168,14 @@ describe('defaults', () => {
     // What mailbox-admin may do, plus reading Secrets: the admission policy lets only those who
     // may read a Secret make the operator use it. Never aggregated (edit and admin read Secrets).
     const creds = one(objs, 'ClusterRole', 'mailsync-credentials-admin');
-    for (const r of ['emailserverprofiles', 'mailboxes', 'deployments']) expect(verbsOn(creds.rules, 'mailsync.dev', r)).toEqual(verbsOn(admin.rules, 'mailsync.dev', r));
+    for (const r of ['emailserverprofiles', 'mailboxes', 'deployments'])
+      expect(verbsOn(creds.rules, 'mailsync.dev', r)).toEqual(verbsOn(admin.rules, 'mailsync.dev', r));
     expect(verbsOn(creds.rules, '', 'secrets')).toEqual(['get']);
     expect(verbsOn(creds.rules, 'mailsync.dev', 'mailboxes')).not.toContain('approve');
     expect(Object.keys(creds.metadata?.labels ?? {}).filter((l) => l.startsWith('rbac.authorization.k8s.io/aggregate'))).toEqual([]);
     const viewer = one(objs, 'ClusterRole', 'mailsync-viewer');
-    for (const r of ['emailserverprofiles', 'mailboxes', 'deployments']) expect(verbsOn(viewer.rules, 'mailsync.dev', r)).toEqual(['get', 'list', 'watch']);
+    for (const r of ['emailserverprofiles', 'mailboxes', 'deployments'])
+      expect(verbsOn(viewer.rules, 'mailsync.dev', r)).toEqual(['get', 'list', 'watch']);
     expect(viewer.metadata?.labels?.['rbac.authorization.k8s.io/aggregate-to-view']).toBe('true');
     // No group is bound unless asked.
     expect(ofKind(objs, 'ClusterRoleBinding').map((b) => b.metadata?.name)).toEqual(['mailsync-operator']);
@@ -180,7 +191,10 @@ describe('admission policies from crds/', () => {
     'mailboxes-credentials.mailsync.dev',
   ];
   const kinds = ['ValidatingAdmissionPolicy', 'ValidatingAdmissionPolicyBinding'];
-  const names = (objs: Manifest[], kind: string) => ofKind(objs, kind).map((o) => o.metadata?.name).sort();
+  const names = (objs: Manifest[], kind: string) =>
+    ofKind(objs, kind)
+      .map((o) => o.metadata?.name)
+      .sort();
 
   test('rendered by default, each with its binding, and kept on uninstall; admissionPolicy.enabled=false drops them', async () => {
     const objs = await render();
@@ -199,7 +213,15 @@ describe('production values: workers, PDB, NetworkPolicy, ServiceMonitor, dashbo
   });
 
   test('render the optional objects', () => {
-    expect(kindCounts(objs)).toMatchObject({ StatefulSet: 1, PodDisruptionBudget: 2, NetworkPolicy: 1, ServiceMonitor: 1, ConfigMap: 1, Service: 2, Deployment: 1 });
+    expect(kindCounts(objs)).toMatchObject({
+      StatefulSet: 1,
+      PodDisruptionBudget: 2,
+      NetworkPolicy: 1,
+      ServiceMonitor: 1,
+      ConfigMap: 1,
+      Service: 2,
+      Deployment: 1,
+    });
   });
 
   test('workers run `operator --role=worker` as a StatefulSet with the same restricted pod', () => {
@@ -208,7 +230,13 @@ describe('production values: workers, PDB, NetworkPolicy, ServiceMonitor, dashbo
     expect(sts.spec.replicas).toBe(4);
     expect(sts.spec.serviceName).toBe('mailsync-operator-worker');
     one(objs, 'Service', 'mailsync-operator-worker');
-    expect(c.args).toEqual(['operator', '--role=worker', '--lease-namespace=mailsync-system', '--lease-name=mailsync-operator', '--metrics-addr=:8080']);
+    expect(c.args).toEqual([
+      'operator',
+      '--role=worker',
+      '--lease-namespace=mailsync-system',
+      '--lease-name=mailsync-operator',
+      '--metrics-addr=:8080',
+    ]);
     expect(c.image).toMatch(/^ghcr\.io\/mailsync\/mailsync-operator@sha256:/);
     expect(c.securityContext.readOnlyRootFilesystem).toBe(true);
     expect(c.livenessProbe.httpGet.path).toBe('/healthz');
@@ -230,13 +258,25 @@ describe('production values: workers, PDB, NetworkPolicy, ServiceMonitor, dashbo
   test('NetworkPolicy: metrics in from the given peers; API server, DNS and mail/CRM out', () => {
     const np = one(objs, 'NetworkPolicy');
     expect(np.spec.policyTypes).toEqual(['Ingress', 'Egress']);
-    expect(np.spec.podSelector.matchLabels).toEqual({ 'app.kubernetes.io/name': 'mailsync-operator', 'app.kubernetes.io/instance': 'mailsync-operator' });
+    expect(np.spec.podSelector.matchLabels).toEqual({
+      'app.kubernetes.io/name': 'mailsync-operator',
+      'app.kubernetes.io/instance': 'mailsync-operator',
+    });
     expect(np.spec.ingress).toEqual([
-      { ports: [{ port: 'http', protocol: 'TCP' }], from: [{ namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': 'monitoring' } } }] },
+      {
+        ports: [{ port: 'http', protocol: 'TCP' }],
+        from: [{ namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': 'monitoring' } } }],
+      },
     ]);
     const [api, dns, mail, crm] = np.spec.egress;
-    expect(api).toEqual({ ports: [{ port: 6443, protocol: 'TCP' }], to: [{ ipBlock: { cidr: '10.96.0.1/32' } }, { ipBlock: { cidr: '192.168.10.0/24' } }] });
-    expect(dns.ports).toEqual([{ port: 53, protocol: 'UDP' }, { port: 53, protocol: 'TCP' }]);
+    expect(api).toEqual({
+      ports: [{ port: 6443, protocol: 'TCP' }],
+      to: [{ ipBlock: { cidr: '10.96.0.1/32' } }, { ipBlock: { cidr: '192.168.10.0/24' } }],
+    });
+    expect(dns.ports).toEqual([
+      { port: 53, protocol: 'UDP' },
+      { port: 53, protocol: 'TCP' },
+    ]);
     expect(dns.to[0].podSelector.matchLabels['k8s-app']).toBe('kube-dns');
     expect(mail.ports.map((p: { port: number }) => p.port)).toEqual([993, 587]);
     expect(crm.to).toEqual([{ ipBlock: { cidr: '198.51.100.10/32' } }]);
@@ -245,7 +285,12 @@ describe('production values: workers, PDB, NetworkPolicy, ServiceMonitor, dashbo
   test('the default NetworkPolicy lets metrics in from anywhere and the usual mail and HTTPS ports out', async () => {
     const np = one(await render({ set: ['networkPolicy.enabled=true'] }), 'NetworkPolicy');
     expect(np.spec.ingress).toEqual([{ ports: [{ port: 'http', protocol: 'TCP' }] }]);
-    expect(np.spec.egress[0]).toEqual({ ports: [{ port: 443, protocol: 'TCP' }, { port: 6443, protocol: 'TCP' }] });
+    expect(np.spec.egress[0]).toEqual({
+      ports: [
+        { port: 443, protocol: 'TCP' },
+        { port: 6443, protocol: 'TCP' },
+      ],
+    });
     expect(np.spec.egress[2].ports.map((p: { port: number }) => p.port)).toEqual(expect.arrayContaining([993, 995, 587, 465, 443]));
   });
 
@@ -292,7 +337,9 @@ describe('auto-approval', () => {
     const objs = await render({ files: [valuesFile('auto-approval.yaml')] });
     const role = one(objs, 'ClusterRole', 'mailsync-operator-approve');
     expect(role.rules).toEqual([{ apiGroups: ['mailsync.dev'], resources: ['mailboxes'], verbs: ['approve'] }]);
-    expect(one(objs, 'ClusterRoleBinding', 'mailsync-operator-approve').subjects).toEqual([{ kind: 'ServiceAccount', name: 'mailsync-operator', namespace: 'mailsync-system' }]);
+    expect(one(objs, 'ClusterRoleBinding', 'mailsync-operator-approve').subjects).toEqual([
+      { kind: 'ServiceAccount', name: 'mailsync-operator', namespace: 'mailsync-system' },
+    ]);
     expect(verbsOn(operatorRules(objs), 'mailsync.dev', 'mailboxes')).toEqual(['approve', 'get', 'list', 'watch']);
     const env = one(objs, 'Deployment').spec.template.spec.containers[0].env;
     expect(env).toContainEqual({ name: 'AUTO_APPROVE_DOMAINS', value: 'contoso.example,fabrikam.example' });
@@ -335,11 +382,18 @@ describe('a second, namespace-scoped release (crds.enabled=false)', () => {
 });
 
 describe('other switches', () => {
-  test('leaderElection.enabled=false: the Lease role keeps only the sync workers\' Leases, and the flag says so', async () => {
+  test("leaderElection.enabled=false: the Lease role keeps only the sync workers' Leases, and the flag says so", async () => {
     const objs = await render({ set: ['leaderElection.enabled=false'] });
     const role = one(objs, 'Role') as unknown as { rules: { resourceNames?: string[] }[] };
     expect(role.rules.some((r) => r.resourceNames?.includes('mailsync-operator'))).toBe(false);
-    expect(one(objs, 'Deployment').spec.template.spec.containers[0].args).toEqual(['operator', '--role=all', '--leader-elect=false', '--lease-namespace=mailsync-system', '--lease-name=mailsync-operator', '--metrics-addr=:8080']);
+    expect(one(objs, 'Deployment').spec.template.spec.containers[0].args).toEqual([
+      'operator',
+      '--role=all',
+      '--leader-elect=false',
+      '--lease-namespace=mailsync-system',
+      '--lease-name=mailsync-operator',
+      '--metrics-addr=:8080',
+    ]);
   });
 
   test('leaderElection.namespace moves the Lease and its Role', async () => {
@@ -350,15 +404,21 @@ describe('other switches', () => {
 
   test('a release not named after the chart gets prefixed names; the ServiceAccount can be named explicitly', async () => {
     expect(one(await render({ release: 'mail' }), 'ServiceAccount').metadata?.name).toBe('mail-mailsync-operator');
-    expect(one(await render({ release: 'mail', set: ['serviceAccount.name=mailsync-operator'] }), 'ServiceAccount').metadata?.name).toBe('mailsync-operator');
+    expect(one(await render({ release: 'mail', set: ['serviceAccount.name=mailsync-operator'] }), 'ServiceAccount').metadata?.name).toBe(
+      'mailsync-operator',
+    );
   });
 
   test('image.tag overrides appVersion', async () => {
-    expect(one(await render({ set: ['image.tag=0.2.0-rc.1'] }), 'Deployment').spec.template.spec.containers[0].image).toBe('ghcr.io/mailsync/mailsync-operator:0.2.0-rc.1');
+    expect(one(await render({ set: ['image.tag=0.2.0-rc.1'] }), 'Deployment').spec.template.spec.containers[0].image).toBe(
+      'ghcr.io/mailsync/mailsync-operator:0.2.0-rc.1',
+    );
   });
 
   test('rbac.create=false and serviceAccount.create=false render no RBAC and use the named ServiceAccount', async () => {
-    const objs = await render({ set: ['rbac.create=false', 'rbac.userRoles.create=false', 'serviceAccount.create=false', 'serviceAccount.name=existing'] });
+    const objs = await render({
+      set: ['rbac.create=false', 'rbac.userRoles.create=false', 'serviceAccount.create=false', 'serviceAccount.name=existing'],
+    });
     expect(Object.keys(kindCounts(objs)).filter((k) => /Role|ServiceAccount/.test(k))).toEqual([]);
     expect(one(objs, 'Deployment').spec.template.spec.serviceAccountName).toBe('existing');
   });
@@ -372,10 +432,26 @@ describe('bad values fail with a message that names the value', () => {
     ['logLevel: loud', { set: ['logLevel=loud'] }, /\/logLevel': value must be one of 'trace', 'debug', 'info', 'warn', 'error'/],
     ['image.pullPolicy: Sometimes', { set: ['image.pullPolicy=Sometimes'] }, /\/image\/pullPolicy': value must be one of/],
     ['crds.enabled: "yes"', { set: ['crds.enabled=yes'] }, /\/crds\/enabled': got string, want boolean/],
-    ['a malformed auto-approval domain', { set: ['autoApproval.enabled=true', 'autoApproval.domains={Contoso_Example}'] }, /\/autoApproval\/domains\/0': 'Contoso_Example' does not match pattern/],
-    ['two replicas without leader election', { set: ['replicaCount=2', 'leaderElection.enabled=false'] }, /replicaCount: 2 needs leaderElection.enabled=true/],
-    ['no ServiceAccount to run as', { set: ['serviceAccount.create=false'] }, /serviceAccount.name is required when serviceAccount.create is false/],
-    ['a values file with an unknown key', { files: [valuesFile('invalid/unknown-key.yaml')] }, /additional properties 'replica' not allowed/],
+    [
+      'a malformed auto-approval domain',
+      { set: ['autoApproval.enabled=true', 'autoApproval.domains={Contoso_Example}'] },
+      /\/autoApproval\/domains\/0': 'Contoso_Example' does not match pattern/,
+    ],
+    [
+      'two replicas without leader election',
+      { set: ['replicaCount=2', 'leaderElection.enabled=false'] },
+      /replicaCount: 2 needs leaderElection.enabled=true/,
+    ],
+    [
+      'no ServiceAccount to run as',
+      { set: ['serviceAccount.create=false'] },
+      /serviceAccount.name is required when serviceAccount.create is false/,
+    ],
+    [
+      'a values file with an unknown key',
+      { files: [valuesFile('invalid/unknown-key.yaml')] },
+      /additional properties 'replica' not allowed/,
+    ],
   ])('%s', async (_name, opts, message) => {
     expect(await renderError(opts)).toMatch(message);
   });

@@ -10,7 +10,11 @@ import { FakeDynamics } from '../../support/fake-crm-dynamics.js';
 import { freePorts } from '../../support/free-port.js';
 import { expectCrmError } from './crm-assertions.js';
 
-const CLIENT = { tenantId: 'contoso-tenant', clientId: '0d7c1f7e-1111-4a4a-9b9b-123456789abc', clientSecret: 'dyn~ClientSecret.Value_0123456789abcdef' };
+const CLIENT = {
+  tenantId: 'contoso-tenant',
+  clientId: '0d7c1f7e-1111-4a4a-9b9b-123456789abc',
+  clientSecret: 'dyn~ClientSecret.Value_0123456789abcdef',
+};
 const SECRETS = [CLIENT.clientSecret];
 
 let dv: FakeDynamics;
@@ -100,7 +104,11 @@ test('token endpoint or Dataverse down: CRMUnreachable, transient', async () => 
   expect(noAuthority.permanent).toBe(false);
   expect(noAuthority.message).toContain('ECONNREFUSED');
   // The token endpoint answers, Dataverse does not (the token's audience is the configured scope).
-  const noDataverse = await expectCrmError(connector({ url: `https://127.0.0.1:${port}`, scope: `${dv.orgUrl}/.default` }).test(), 'CRMUnreachable', SECRETS);
+  const noDataverse = await expectCrmError(
+    connector({ url: `https://127.0.0.1:${port}`, scope: `${dv.orgUrl}/.default` }).test(),
+    'CRMUnreachable',
+    SECRETS,
+  );
   expect(noDataverse.message).toContain(`https://127.0.0.1:${port}/api/data/v9.2/WhoAmI`);
   expect(noDataverse.message).toContain('ECONNREFUSED');
 });
@@ -117,13 +125,15 @@ test('a revoked token is replaced once; a token for another environment is refus
   expectNoToken(err.message);
 });
 
-test('incoming to a queue mailbox: owned by the queue\'s owner, a queue item, resolved parties, attachments, closed as Received, in one change set', async () => {
+test("incoming to a queue mailbox: owned by the queue's owner, a queue item, resolved parties, attachments, closed as Received, in one change set", async () => {
   const contact = dv.addContact('Buyer@Example.net', 'Bea Buyer', 'emailaddress2');
   const lead = dv.addLead('prospect@example.org', 'Pat Prospect');
   const c = connector();
   const email = incoming({
     cc: [{ address: 'prospect@example.org' }, { address: 'nobody@example.com', name: 'Nobody' }],
-    attachments: [{ filename: 'order.pdf', contentType: 'application/pdf', size: 5, contentBase64: Buffer.from('%PDF-').toString('base64') }],
+    attachments: [
+      { filename: 'order.pdf', contentType: 'application/pdf', size: 5, contentBase64: Buffer.from('%PDF-').toString('base64') },
+    ],
   });
   const before = dv.httpRequests;
   const result = await c.deliverIncoming(email);
@@ -150,15 +160,28 @@ test('incoming to a queue mailbox: owned by the queue\'s owner, a queue item, re
     [3, lead, 'prospect@example.org'],
     [3, null, 'nobody@example.com'],
   ]);
-  expect(dv.attachments(result.crmId)).toEqual([expect.objectContaining({ filename: 'order.pdf', mimetype: 'application/pdf', filesize: 5 })]);
-  expect(dv.queueItems().filter((q) => q._objectid_value === result.crmId)).toEqual([expect.objectContaining({ _queueid_value: support.queue })]);
+  expect(dv.attachments(result.crmId)).toEqual([
+    expect.objectContaining({ filename: 'order.pdf', mimetype: 'application/pdf', filesize: 5 }),
+  ]);
+  expect(dv.queueItems().filter((q) => q._objectid_value === result.crmId)).toEqual([
+    expect.objectContaining({ _queueid_value: support.queue }),
+  ]);
   // Nothing internal is visible: no marker, only the receiving mailbox's address.
   expect(JSON.stringify(row)).not.toContain('mailsync');
 });
 
-test('incoming to a user mailbox: owned by that user; internal mail names the sender\'s mailbox too; no queue item', async () => {
+test("incoming to a user mailbox: owned by that user; internal mail names the sender's mailbox too; no queue item", async () => {
   const c = connector();
-  const result = await c.deliverIncoming(incoming({ mailbox: 'crm/jane', mailboxAddress: 'jane@contoso.com', ownerKind: 'User', ownerName: 'jane', from: { address: 'supervisor@contoso.com' }, to: [{ address: 'jane@contoso.com' }] }));
+  const result = await c.deliverIncoming(
+    incoming({
+      mailbox: 'crm/jane',
+      mailboxAddress: 'jane@contoso.com',
+      ownerKind: 'User',
+      ownerName: 'jane',
+      from: { address: 'supervisor@contoso.com' },
+      to: [{ address: 'jane@contoso.com' }],
+    }),
+  );
   expect(dv.email(result.crmId)).toMatchObject({
     _ownerid_value: jane,
     _receivingmailboxid_value: dv.mailbox('jane@contoso.com')!.mailboxid,
@@ -213,7 +236,13 @@ test('a correlated reply points at the email it answers and gets its Regarding',
   const c = connector();
   const incident = dv.addIncident('Broken pump');
   const sales = dv.addUser('regarding@contoso.com', 'Reg Arding');
-  const original = dv.addOutgoingEmail({ fromUserId: sales, to: ['buyer@example.net'], subject: 'About your case', statuscode: 3, regarding: ['incidents', incident] });
+  const original = dv.addOutgoingEmail({
+    fromUserId: sales,
+    to: ['buyer@example.net'],
+    subject: 'About your case',
+    statuscode: 3,
+    regarding: ['incidents', incident],
+  });
   const reply = await c.deliverIncoming(incoming({ regarding: { crmEmailId: original, by: 'InReplyTo' } }));
   expect(dv.email(reply.crmId)).toMatchObject({ _parentactivityid_value: original, _regardingobjectid_value: incident });
   // A parent without Regarding: the reply still points at it.
@@ -222,14 +251,28 @@ test('a correlated reply points at the email it answers and gets its Regarding',
   expect(dv.email(second.crmId)).toMatchObject({ _parentactivityid_value: plain.crmId, _regardingobjectid_value: null });
 });
 
-test('tracking tokens: read in the organization\'s own format, resolved to the email that carried them, kept on the incoming email', async () => {
+test("tracking tokens: read in the organization's own format, resolved to the email that carried them, kept on the incoming email", async () => {
   const c = connector();
-  expect(await c.trackingTokenFormat()).toEqual({ prefix: 'CRM', previousPrefixes: [], deploymentBase: 0, userDigits: 3, counterDigits: 3 });
+  expect(await c.trackingTokenFormat()).toEqual({
+    prefix: 'CRM',
+    previousPrefixes: [],
+    deploymentBase: 0,
+    userDigits: 3,
+    counterDigits: 3,
+  });
   const sales = dv.addUser('tokens@contoso.com', 'Toke Ens');
-  const sent = dv.addOutgoingEmail({ fromUserId: sales, to: ['buyer@example.net'], subject: 'Quote', statuscode: 3, trackingtoken: 'CRM:0042007' });
+  const sent = dv.addOutgoingEmail({
+    fromUserId: sales,
+    to: ['buyer@example.net'],
+    subject: 'Quote',
+    statuscode: 3,
+    trackingtoken: 'CRM:0042007',
+  });
   expect(await c.findEmailByTrackingToken('CRM:0042007')).toBe(sent);
   expect(await c.findEmailByTrackingToken('CRM:0099999')).toBeUndefined();
-  const reply = await c.deliverIncoming(incoming({ subject: 'RE: Quote CRM:0042007', trackingToken: 'CRM:0042007', regarding: { crmEmailId: sent, by: 'TrackingToken' } }));
+  const reply = await c.deliverIncoming(
+    incoming({ subject: 'RE: Quote CRM:0042007', trackingToken: 'CRM:0042007', regarding: { crmEmailId: sent, by: 'TrackingToken' } }),
+  );
   expect(dv.email(reply.crmId)).toMatchObject({ trackingtoken: 'CRM:0042007', _parentactivityid_value: sent });
 });
 
@@ -264,9 +307,20 @@ test('outgoing: BackgroundSendEmail for several mailboxes at once, oldest first;
   const sales = dv.addUser('sales@contoso.com', 'Sam Sales');
   const ops = dv.addUser('ops@contoso.com', 'Opal Ops');
   dv.addContact('customer@example.net', 'Cora Customer');
-  const parent = await connector().deliverIncoming(incoming({ mailbox: 'crm/sales', mailboxAddress: 'sales@contoso.com', messageId: 'asked-for-a-quote@example.net' }));
+  const parent = await connector().deliverIncoming(
+    incoming({ mailbox: 'crm/sales', mailboxAddress: 'sales@contoso.com', messageId: 'asked-for-a-quote@example.net' }),
+  );
   const pdf = Buffer.alloc(3000, 7);
-  const first = dv.addOutgoingEmail({ fromUserId: sales, to: ['customer@example.net'], cc: ['cc@example.net'], subject: 'Quote', description: '<p>Quote</p>', trackingtoken: 'CRM:0001001', parentId: parent.crmId, attachments: [{ filename: 'quote.pdf', mimetype: 'application/pdf', content: pdf }] });
+  const first = dv.addOutgoingEmail({
+    fromUserId: sales,
+    to: ['customer@example.net'],
+    cc: ['cc@example.net'],
+    subject: 'Quote',
+    description: '<p>Quote</p>',
+    trackingtoken: 'CRM:0001001',
+    parentId: parent.crmId,
+    attachments: [{ filename: 'quote.pdf', mimetype: 'application/pdf', content: pdf }],
+  });
   const second = dv.addOutgoingEmail({ fromUserId: sales, to: ['other@example.net'], subject: 'Follow-up' });
   const opsMail = dv.addOutgoingEmail({ fromUserId: ops, to: ['x@example.net'], subject: 'Ops' });
   dv.addOutgoingEmail({ fromUserId: sales, to: ['x@example.net'], subject: 'Already sent', statuscode: 3 });
@@ -305,13 +359,22 @@ test('outgoing: BackgroundSendEmail for several mailboxes at once, oldest first;
 test('a large attachment is downloaded in 4 MB blocks, byte for byte', async () => {
   const sales = dv.addUser('big@contoso.com', 'Big Sender');
   const big = Buffer.from(Array.from({ length: 5 * 1024 * 1024 + 123 }, (_, i) => (i * 31) % 256));
-  const id = dv.addOutgoingEmail({ fromUserId: sales, to: ['x@example.net'], subject: 'Big', attachments: [{ filename: 'big.bin', mimetype: 'application/octet-stream', content: big }] });
+  const id = dv.addOutgoingEmail({
+    fromUserId: sales,
+    to: ['x@example.net'],
+    subject: 'Big',
+    attachments: [{ filename: 'big.bin', mimetype: 'application/octet-stream', content: big }],
+  });
   const c = connector();
   const [email] = await c.listPendingSend('big@contoso.com', 10);
   const before = dv.requests.length;
   const content = await c.fetchAttachment(id, email.attachments![0]);
   expect(content.equals(big)).toBe(true);
-  expect(dv.requests.slice(before).map((r) => r.path.split('/').at(-1))).toEqual(['InitializeAttachmentBlocksDownload', 'DownloadBlock', 'DownloadBlock']);
+  expect(dv.requests.slice(before).map((r) => r.path.split('/').at(-1))).toEqual([
+    'InitializeAttachmentBlocksDownload',
+    'DownloadBlock',
+    'DownloadBlock',
+  ]);
 });
 
 test('status changes: claimed (only the version listed), released, recorded as sent with SendEmail, failed; a closed email keeps its content', async () => {
@@ -323,13 +386,24 @@ test('status changes: claimed (only the version listed), released, recorded as s
 
   await c.markSending(first, 'out-1@contoso.com');
   expect(dv.email(first)).toMatchObject({ statecode: 1, statuscode: 7, deliveryattempts: 1, messageid: '<out-1@contoso.com>' });
-  expect((await c.listPendingSend('status@contoso.com', 10))[0]).toMatchObject({ crmEmailId: first, state: 'Sending', messageId: 'out-1@contoso.com' });
+  expect((await c.listPendingSend('status@contoso.com', 10))[0]).toMatchObject({
+    crmEmailId: first,
+    state: 'Sending',
+    messageId: 'out-1@contoso.com',
+  });
   await c.releaseSending(first);
   expect(dv.email(first)).toMatchObject({ statecode: 1, statuscode: 6 });
   await c.listPendingSend('status@contoso.com', 10);
   await c.markSending(first, 'out-1@contoso.com');
   await c.markSent(first, 'out-1@contoso.com', '2025-01-15T12:00:00.000Z');
-  expect(dv.email(first)).toMatchObject({ statecode: 1, statuscode: 3, deliveryattempts: 2, messageid: '<out-1@contoso.com>', actualend: '2025-01-15T12:00:00.000Z', trackingtoken: 'CRM:0001002' });
+  expect(dv.email(first)).toMatchObject({
+    statecode: 1,
+    statuscode: 3,
+    deliveryattempts: 2,
+    messageid: '<out-1@contoso.com>',
+    actualend: '2025-01-15T12:00:00.000Z',
+    trackingtoken: 'CRM:0001002',
+  });
   const sendEmail = dv.requests.filter((r) => r.inBatch && r.path === `/api/data/v9.2/emails(${first})/Microsoft.Dynamics.CRM.SendEmail`);
   expect(sendEmail).toHaveLength(1);
   // Recording it as sent again (an answer that was lost) is not an error.
@@ -366,8 +440,14 @@ test('findEmailByMessageId matches incoming activities too, in the order given',
 test('CRMDecides: CheckIncomingEmail says whether Dynamics would track a message, and why', async () => {
   const c = connector();
   dv.addContact('known@example.net', 'Kno Wn');
-  expect(await c.checkIncoming(incoming({ from: { address: 'known@example.net' }, to: [{ address: 'jane@contoso.com' }] }))).toEqual({ deliver: true, reason: 'SenderMatch' });
-  expect(await c.checkIncoming(incoming({ from: { address: 'stranger@example.net' }, to: [{ address: 'jane@contoso.com' }] }))).toEqual({ deliver: false, reason: 'NoRecipientMatch' });
+  expect(await c.checkIncoming(incoming({ from: { address: 'known@example.net' }, to: [{ address: 'jane@contoso.com' }] }))).toEqual({
+    deliver: true,
+    reason: 'SenderMatch',
+  });
+  expect(await c.checkIncoming(incoming({ from: { address: 'stranger@example.net' }, to: [{ address: 'jane@contoso.com' }] }))).toEqual({
+    deliver: false,
+    reason: 'NoRecipientMatch',
+  });
   expect(await c.checkIncoming(incoming({ from: { address: 'stranger@example.net' } }))).toEqual({ deliver: true, reason: 'AcceptAll' });
   // Already delivered: Dynamics says Duplicate, which is delivered (idempotently) all the same.
   const done = incoming();
@@ -393,15 +473,24 @@ test('coexistence: a mailbox row Dynamics still processes, and the hand-over tha
   const row = await readMailboxRow(c.client, 'BUSY@contoso.com');
   expect(processedByDynamics(row, ['incoming', 'outgoing'])).toEqual({
     processedByDynamics: ['incoming', 'outgoing'],
-    detail: 'Incoming Email: Server-Side Synchronization or Email Router (enabled); Outgoing Email: Server-Side Synchronization or Email Router (enabled)',
+    detail:
+      'Incoming Email: Server-Side Synchronization or Email Router (enabled); Outgoing Email: Server-Side Synchronization or Email Router (enabled)',
   });
   // Disabled by Dynamics' own Test and Enable, or inactive: not processed.
   expect(processedByDynamics({ ...row!, enabledforincomingemail: false }, ['incoming']).processedByDynamics).toEqual([]);
   expect(processedByDynamics({ ...row!, statecode: 1 }, ['incoming']).processedByDynamics).toEqual([]);
   expect(processedByDynamics(undefined, ['incoming']).processedByDynamics).toEqual([]);
   // Only the directions the operator takes over are handed over.
-  expect(await handOver(c.client, row!, ['incoming'])).toEqual({ mailboxid: row!.mailboxid, before: { incomingemaildeliverymethod: 2 }, after: { incomingemaildeliverymethod: 0 } });
-  expect(dv.mailbox('busy@contoso.com')).toMatchObject({ incomingemaildeliverymethod: 0, outgoingemaildeliverymethod: 2, actdeliverymethod: 1 });
+  expect(await handOver(c.client, row!, ['incoming'])).toEqual({
+    mailboxid: row!.mailboxid,
+    before: { incomingemaildeliverymethod: 2 },
+    after: { incomingemaildeliverymethod: 0 },
+  });
+  expect(dv.mailbox('busy@contoso.com')).toMatchObject({
+    incomingemaildeliverymethod: 0,
+    outgoingemaildeliverymethod: 2,
+    actdeliverymethod: 1,
+  });
   expect(processedByDynamics(await readMailboxRow(c.client, 'busy@contoso.com'), ['incoming']).processedByDynamics).toEqual([]);
   expect(await handOver(c.client, (await readMailboxRow(c.client, 'busy@contoso.com'))!, ['incoming'])).toBeUndefined();
 });

@@ -16,9 +16,15 @@ import { FakeCrmAct } from '../../support/fake-crm-webhook-act.js';
 import { FakeEws } from '../../support/fake-ews.js';
 import { FakeEwsAct } from '../../support/fake-ews-act.js';
 
-type Op = { requestBody?: { content: Record<string, { schema: unknown }> }; responses: Record<string, { $ref?: string; content?: Record<string, { schema: unknown }> }> };
+type Op = {
+  requestBody?: { content: Record<string, { schema: unknown }> };
+  responses: Record<string, { $ref?: string; content?: Record<string, { schema: unknown }> }>;
+};
 const here = path.dirname(fileURLToPath(import.meta.url));
-const doc = yaml.load(readFileSync(path.resolve(here, '../../../../docs/crm-webhook-act.openapi.yaml'), 'utf8')) as { paths: Record<string, Record<string, Op>>; components: Record<string, unknown> };
+const doc = yaml.load(readFileSync(path.resolve(here, '../../../../docs/crm-webhook-act.openapi.yaml'), 'utf8')) as {
+  paths: Record<string, Record<string, Op>>;
+  components: Record<string, unknown>;
+};
 const ajv = new Ajv2020({ strict: false, allErrors: true, validateFormats: false });
 ajv.addSchema({ $id: 'act', components: doc.components });
 const rewrite = (s: unknown) => JSON.parse(JSON.stringify(s).replace(/"\$ref":"#\//g, '"$ref":"act#/'));
@@ -34,7 +40,8 @@ function operation(method: string, p: string): Op | undefined {
 
 function check(schema: unknown, value: unknown, what: string): void {
   const validate = ajv.compile(rewrite(schema));
-  if (!validate(value)) throw new Error(`${what} does not match the contract: ${ajv.errorsText(validate.errors)}\n${JSON.stringify(value).slice(0, 400)}`);
+  if (!validate(value))
+    throw new Error(`${what} does not match the contract: ${ajv.errorsText(validate.errors)}\n${JSON.stringify(value).slice(0, 400)}`);
 }
 
 test('every ACT request and answer of real cycles matches docs/crm-webhook-act.openapi.yaml', async () => {
@@ -48,16 +55,41 @@ test('every ACT request and answer of real cycles matches docs/crm-webhook-act.o
   crm.onExchange = (x) => seen.push(x);
   try {
     const connector = new WebhookActConnector({ url: crm.url, token: CRM.token, signingKey: CRM.signingKey });
-    const adapter = new EwsActAdapter({ host: '127.0.0.1', port: 443, tls: 'Implicit', url: ews.ewsUrl, ca: ews.caPem }, { kind: 'password', username: SVC.username, password: SVC.password }, { mailbox: 'cy@contoso.example', impersonate: true, url: ews.ewsUrl }, 'org-c');
+    const adapter = new EwsActAdapter(
+      { host: '127.0.0.1', port: 443, tls: 'Implicit', url: ews.ewsUrl, ca: ews.caPem },
+      { kind: 'password', username: SVC.username, password: SVC.password },
+      { mailbox: 'cy@contoso.example', impersonate: true, url: ews.ewsUrl },
+      'org-c',
+    );
     const e = new ActEngine({
       mailbox: { address: 'cy@contoso.example', ownerName: 'cy' },
       org: { uid: 'org-c', name: 'ns/c' },
       exchange: adapter,
       crm: connector,
-      settings: { kinds: ['appointment'], directions: { appointment: directionTable('appointment'), contact: directionTable('contact'), task: directionTable('task') }, policy: 'CRMWins', trackingCategory: 'Tracked', propagateCancellations: false, dryRun: false, takeOver: false, pageSize: 2 },
+      settings: {
+        kinds: ['appointment'],
+        directions: { appointment: directionTable('appointment'), contact: directionTable('contact'), task: directionTable('task') },
+        policy: 'CRMWins',
+        trackingCategory: 'Tracked',
+        propagateCancellations: false,
+        dryRun: false,
+        takeOver: false,
+        pageSize: 2,
+      },
     });
     const soon = (h: number) => new Date(Date.now() + h * 3_600_000).toISOString().replace(/\.\d{3}Z$/, 'Z');
-    const ids = [1, 2, 3].map((n) => act.add('appointment', { owner: 'cy@contoso.example', fields: { subject: `m${n}`, start: soon(n), end: soon(n + 1), organizer: 'cy@contoso.example', requiredAttendees: [{ address: 'x@customer.example', name: 'X' }] } }));
+    const ids = [1, 2, 3].map((n) =>
+      act.add('appointment', {
+        owner: 'cy@contoso.example',
+        fields: {
+          subject: `m${n}`,
+          start: soon(n),
+          end: soon(n + 1),
+          organizer: 'cy@contoso.example',
+          requiredAttendees: [{ address: 'x@customer.example', name: 'X' }],
+        },
+      }),
+    );
     await e.cycle();
     cal.add('cy@contoso.example', { Subject: 'tracked', Start: soon(9), End: soon(10) }, { categories: ['Tracked'] });
     cal.edit('cy@contoso.example', cal.items('cy@contoso.example')[0].id, { Location: 'there' });
@@ -83,6 +115,16 @@ test('every ACT request and answer of real cycles matches docs/crm-webhook-act.o
   }
   // The cycles used every operation of the contract.
   expect([...ops].sort()).toEqual(
-    ['DELETE /appointments/{crmId}', 'DELETE /appointments/{crmId}/link', 'GET /appointments/changes', 'GET /state', 'PATCH /appointments/{crmId}', 'POST /appointments', 'POST /appointments/lookup', 'PUT /appointments/{crmId}/link', 'PUT /state'].sort(),
+    [
+      'DELETE /appointments/{crmId}',
+      'DELETE /appointments/{crmId}/link',
+      'GET /appointments/changes',
+      'GET /state',
+      'PATCH /appointments/{crmId}',
+      'POST /appointments',
+      'POST /appointments/lookup',
+      'PUT /appointments/{crmId}/link',
+      'PUT /state',
+    ].sort(),
   );
 });

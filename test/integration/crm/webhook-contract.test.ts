@@ -16,7 +16,10 @@ const TOKEN = 'contract-token-0123456789abcdef';
 const KEY = 'contract-signing-key-0123456789';
 const here = path.dirname(fileURLToPath(import.meta.url));
 const doc = yaml.load(readFileSync(path.resolve(here, '../../../../docs/crm-webhook.openapi.yaml'), 'utf8')) as {
-  paths: Record<string, Record<string, { requestBody?: { content: Record<string, { schema: unknown }> }; responses: Record<string, unknown> }>>;
+  paths: Record<
+    string,
+    Record<string, { requestBody?: { content: Record<string, { schema: unknown }> }; responses: Record<string, unknown> }>
+  >;
   components: Record<string, unknown>;
 };
 
@@ -27,7 +30,8 @@ ajv.addSchema({ $id: 'contract', components: doc.components });
 /** Validates `value` against a schema given inline or as a $ref into the document. */
 function expectValid(schema: unknown, value: unknown): void {
   const validate = ajv.compile(schema as object);
-  if (!validate(value)) throw new Error(`does not match the contract: ${ajv.errorsText(validate.errors)}\n${JSON.stringify(value).slice(0, 400)}`);
+  if (!validate(value))
+    throw new Error(`does not match the contract: ${ajv.errorsText(validate.errors)}\n${JSON.stringify(value).slice(0, 400)}`);
 }
 
 function refSchema(ref: string): unknown {
@@ -126,21 +130,44 @@ test('requests the connector sends match the request schemas', () => {
   expectValid(requestSchema('/emails/lookup-by-message-id', 'post'), { messageIds: ['a@x'] });
   expectValid(requestSchema('/emails/{crmEmailId}/sending', 'post'), { crmEmailId: 'id', messageId: 'm@x' });
   expectValid(requestSchema('/emails/{crmEmailId}/release', 'post'), { crmEmailId: 'id' });
-  expectValid(requestSchema('/emails/{crmEmailId}/sent', 'post'), { crmEmailId: 'id', messageId: 'm@x', sentAt: '2025-01-15T12:00:00.000Z' });
+  expectValid(requestSchema('/emails/{crmEmailId}/sent', 'post'), {
+    crmEmailId: 'id',
+    messageId: 'm@x',
+    sentAt: '2025-01-15T12:00:00.000Z',
+  });
   expectValid(requestSchema('/emails/{crmEmailId}/failed', 'post'), { crmEmailId: 'id', reason: 'MessageRejected', message: 'no' });
   expect(() => expectValid(refSchema('#/components/schemas/IncomingEmail'), { ...email, messageId: undefined })).toThrow(/messageId/);
   // Every field the operator sends is defined: an undefined one is refused.
   expect(() => expectValid(refSchema('#/components/schemas/IncomingEmail'), { ...email, internalMarker: 'x' })).toThrow(/additional/);
-  expect(() => expectValid(requestSchema('/emails/{crmEmailId}/sent', 'post'), { crmEmailId: 'id', messageId: 'm@x', sentAt: '2025-01-15T12:00:00.000Z', extra: 1 })).toThrow(/additional/);
+  expect(() =>
+    expectValid(requestSchema('/emails/{crmEmailId}/sent', 'post'), {
+      crmEmailId: 'id',
+      messageId: 'm@x',
+      sentAt: '2025-01-15T12:00:00.000Z',
+      extra: 1,
+    }),
+  ).toThrow(/additional/);
 });
 
 test('outgoing attachments: inline up to 1 MiB, by reference above, at most 150 MiB', () => {
   const attachment = refSchema('#/components/schemas/OutgoingAttachment');
   expectValid(attachment, { filename: 'a.pdf', contentType: 'application/pdf', size: 3, contentBase64: 'YWJj' });
   expectValid(attachment, { attachmentId: 'a1', filename: 'big.pdf', contentType: 'application/pdf', size: 5 * 1024 * 1024 });
-  expect(() => expectValid(attachment, { filename: 'a.pdf', contentType: 'application/pdf', size: 3 })).toThrow(/contentBase64|attachmentId/);
-  expect(() => expectValid(attachment, { attachmentId: 'a1', filename: 'big.pdf', contentType: 'application/pdf', size: 2 * 1024 * 1024, contentBase64: 'YWJj' })).toThrow();
-  expect(() => expectValid(attachment, { attachmentId: 'a1', filename: 'huge.bin', contentType: 'application/octet-stream', size: 200 * 1024 * 1024 })).toThrow(/157286400/);
+  expect(() => expectValid(attachment, { filename: 'a.pdf', contentType: 'application/pdf', size: 3 })).toThrow(
+    /contentBase64|attachmentId/,
+  );
+  expect(() =>
+    expectValid(attachment, {
+      attachmentId: 'a1',
+      filename: 'big.pdf',
+      contentType: 'application/pdf',
+      size: 2 * 1024 * 1024,
+      contentBase64: 'YWJj',
+    }),
+  ).toThrow();
+  expect(() =>
+    expectValid(attachment, { attachmentId: 'a1', filename: 'huge.bin', contentType: 'application/octet-stream', size: 200 * 1024 * 1024 }),
+  ).toThrow(/157286400/);
 });
 
 test('every request the connector sends and every answer of the fake, for every method, match the contract', async () => {
@@ -151,13 +178,29 @@ test('every request the connector sends and every answer of the fake, for every 
     await c.test();
     await c.lookupAddress('someone@example.net');
     await c.findEmailByMessageId(['contract-1@example.net']);
-    await Promise.all([c.deliverIncoming({ ...email, messageId: 'every-1@example.net' }), c.deliverIncoming({ ...email, messageId: 'every-2@example.net' })]);
+    await Promise.all([
+      c.deliverIncoming({ ...email, messageId: 'every-1@example.net' }),
+      c.deliverIncoming({ ...email, messageId: 'every-2@example.net' }),
+    ]);
     await c.deliverIncoming({ ...email, messageId: 'every-3@example.net' });
     const big = Buffer.alloc(2 * 1024 * 1024, 1);
-    const id = crm.addPendingEmail('every@example.com', { from: { address: 'every@example.com' }, to: [{ address: 'b@example.net' }], cc: [], bcc: [], subject: 'S', trackingToken: 'CRM:0002001', inReplyTo: 'q@x', references: ['q@x'] }, [
-      { filename: 'small.txt', contentType: 'text/plain', content: Buffer.from('small') },
-      { filename: 'big.bin', contentType: 'application/octet-stream', content: big },
-    ]);
+    const id = crm.addPendingEmail(
+      'every@example.com',
+      {
+        from: { address: 'every@example.com' },
+        to: [{ address: 'b@example.net' }],
+        cc: [],
+        bcc: [],
+        subject: 'S',
+        trackingToken: 'CRM:0002001',
+        inReplyTo: 'q@x',
+        references: ['q@x'],
+      },
+      [
+        { filename: 'small.txt', contentType: 'text/plain', content: Buffer.from('small') },
+        { filename: 'big.bin', contentType: 'application/octet-stream', content: big },
+      ],
+    );
     const found = await c.listPendingSendFor(['every@example.com', 'idle@example.com'], 10);
     const [pending] = found.get('every@example.com')!;
     expect(pending.attachments!.map((a) => [a.filename, a.contentBase64 !== undefined, a.attachmentId !== undefined])).toEqual([
@@ -176,7 +219,21 @@ test('every request the connector sends and every answer of the fake, for every 
     crm.onExchange = undefined;
   }
   const paths = new Set(exchanges.map((x) => `${x.method} ${templateOf(x.path)}`));
-  for (const expected of ['GET /health', 'GET /addresses/{address}', 'POST /emails/lookup-by-message-id', 'POST /incoming-emails/batch', 'POST /incoming-emails', 'POST /pending-emails/query', 'GET /emails/{crmEmailId}/attachments/{attachmentId}', 'GET /mailboxes/{address}/pending-emails', 'POST /emails/lookup-by-tracking-token', 'POST /emails/{crmEmailId}/sending', 'POST /emails/{crmEmailId}/release', 'POST /emails/{crmEmailId}/sent', 'POST /emails/{crmEmailId}/failed']) {
+  for (const expected of [
+    'GET /health',
+    'GET /addresses/{address}',
+    'POST /emails/lookup-by-message-id',
+    'POST /incoming-emails/batch',
+    'POST /incoming-emails',
+    'POST /pending-emails/query',
+    'GET /emails/{crmEmailId}/attachments/{attachmentId}',
+    'GET /mailboxes/{address}/pending-emails',
+    'POST /emails/lookup-by-tracking-token',
+    'POST /emails/{crmEmailId}/sending',
+    'POST /emails/{crmEmailId}/release',
+    'POST /emails/{crmEmailId}/sent',
+    'POST /emails/{crmEmailId}/failed',
+  ]) {
     expect([...paths]).toContain(expected);
   }
   for (const x of exchanges) expectExchangeValid(x);
@@ -192,20 +249,42 @@ test('the fake CRM answers as the contract says, and the connector reads those a
 
   expectValid(responseSchema('/health', 'get', '200'), (await call('GET', '/health')).json);
   expectValid(responseSchema('/addresses/{address}', 'get', '200'), (await call('GET', '/addresses/a%40example.net')).json);
-  expectValid(responseSchema('/emails/lookup-by-message-id', 'post', '200'), (await call('POST', '/emails/lookup-by-message-id', { messageIds: ['contract-1@example.net'] })).json);
-  expectValid(responseSchema('/emails/lookup-by-message-id', 'post', '200'), (await call('POST', '/emails/lookup-by-message-id', { messageIds: ['none@x'] })).json);
+  expectValid(
+    responseSchema('/emails/lookup-by-message-id', 'post', '200'),
+    (await call('POST', '/emails/lookup-by-message-id', { messageIds: ['contract-1@example.net'] })).json,
+  );
+  expectValid(
+    responseSchema('/emails/lookup-by-message-id', 'post', '200'),
+    (await call('POST', '/emails/lookup-by-message-id', { messageIds: ['none@x'] })).json,
+  );
 
   const c = new WebhookConnector({ url: crm.url, token: TOKEN, signingKey: KEY });
-  const id = crm.addPendingEmail('out@example.com', { from: { address: 'out@example.com' }, to: [{ address: 'b@example.net' }], cc: [], bcc: [], subject: 'S', trackingToken: 'CRM:1' });
+  const id = crm.addPendingEmail('out@example.com', {
+    from: { address: 'out@example.com' },
+    to: [{ address: 'b@example.net' }],
+    cc: [],
+    bcc: [],
+    subject: 'S',
+    trackingToken: 'CRM:1',
+  });
   const listed = await call('GET', '/mailboxes/out%40example.com/pending-emails?limit=5');
   expectValid(responseSchema('/mailboxes/{address}/pending-emails', 'get', '200'), listed.json);
-  expectValid(responseSchema('/emails/{crmEmailId}/sending', 'post', '200'), (await call('POST', `/emails/${id}/sending`, { crmEmailId: id, messageId: 'm@x' })).json);
+  expectValid(
+    responseSchema('/emails/{crmEmailId}/sending', 'post', '200'),
+    (await call('POST', `/emails/${id}/sending`, { crmEmailId: id, messageId: 'm@x' })).json,
+  );
   expect((await c.listPendingSend('out@example.com', 5))[0]).toMatchObject({ crmEmailId: id, state: 'Sending' });
-  expectValid(responseSchema('/emails/{crmEmailId}/sent', 'post', '200'), (await call('POST', `/emails/${id}/sent`, { crmEmailId: id, messageId: 'm@x', sentAt: '2025-01-15T12:00:00.000Z' })).json);
+  expectValid(
+    responseSchema('/emails/{crmEmailId}/sent', 'post', '200'),
+    (await call('POST', `/emails/${id}/sent`, { crmEmailId: id, messageId: 'm@x', sentAt: '2025-01-15T12:00:00.000Z' })).json,
+  );
   const conflict = await call('POST', `/emails/${id}/failed`, { crmEmailId: id, reason: 'r', message: 'm' });
   expect(conflict.status).toBe(409);
   expectValid(responseSchema('/emails/{crmEmailId}/failed', 'post', '409'), conflict.json);
-  expectValid(responseSchema('/emails/{crmEmailId}/sent', 'post', '404'), (await call('POST', '/emails/nope/sent', { crmEmailId: 'nope', messageId: 'm', sentAt: 'x' })).json);
+  expectValid(
+    responseSchema('/emails/{crmEmailId}/sent', 'post', '404'),
+    (await call('POST', '/emails/nope/sent', { crmEmailId: 'nope', messageId: 'm', sentAt: 'x' })).json,
+  );
   const unauthorized = await fetch(`${crm.url}/health`);
   expect(unauthorized.status).toBe(401);
   expectValid(responseSchema('/health', 'get', '401'), await unauthorized.json());
@@ -242,7 +321,15 @@ describe('batch endpoints', () => {
     const delivered = await Promise.allSettled([...emails, email, emails[0], { ...email, messageId: '' }].map((e) => c.deliverIncoming(e)));
     expect(delivered.map((d) => d.status)).toEqual([...Array(7).fill('fulfilled'), 'rejected']);
 
-    const ids = Array.from({ length: 4 }, (_, i) => crm.addPendingEmail('batch@example.com', { from: { address: 'batch@example.com' }, to: [{ address: `b${i}@example.net` }], cc: [], bcc: [], subject: `S${i}` }));
+    const ids = Array.from({ length: 4 }, (_, i) =>
+      crm.addPendingEmail('batch@example.com', {
+        from: { address: 'batch@example.com' },
+        to: [{ address: `b${i}@example.net` }],
+        cc: [],
+        bcc: [],
+        subject: `S${i}`,
+      }),
+    );
     await Promise.all(ids.map((id) => c.markSending(id, `${id}@x`)));
     const changed = await Promise.allSettled([
       c.markSent(ids[0], `${ids[0]}@x`, '2025-01-15T12:00:00.000Z'),
@@ -267,7 +354,12 @@ describe('batch endpoints', () => {
 
   test('the batch schemas say what each item needs, and the fake refuses what they refuse', async () => {
     const changes = requestSchema('/emails/status-changes', 'post');
-    expectValid(changes, { changes: [{ crmEmailId: 'a', state: 'PendingSend' }, { crmEmailId: 'b', state: 'Failed', reason: 'r', message: 'm' }] });
+    expectValid(changes, {
+      changes: [
+        { crmEmailId: 'a', state: 'PendingSend' },
+        { crmEmailId: 'b', state: 'Failed', reason: 'r', message: 'm' },
+      ],
+    });
     expect(() => expectValid(changes, { changes: [{ crmEmailId: 'a', state: 'Sent', messageId: 'm@x' }] })).toThrow(/sentAt/);
     expect(() => expectValid(changes, { changes: [{ crmEmailId: 'a', state: 'Cancelled' }] })).toThrow(/state/);
     expect(() => expectValid(changes, { changes: [] })).toThrow(/fewer than 1/);
@@ -291,7 +383,10 @@ describe('batch endpoints', () => {
       const [batch, ...singles] = exchanges;
       expect(batch).toMatchObject({ path: '/incoming-emails/batch', status });
       expectValid(responseSchema(batch.path, 'post', String(status)), batch.answer);
-      expect(singles.map((x) => [x.path, x.status])).toEqual([['/incoming-emails', 201], ['/incoming-emails', 201]]);
+      expect(singles.map((x) => [x.path, x.status])).toEqual([
+        ['/incoming-emails', 201],
+        ['/incoming-emails', 201],
+      ]);
       for (const x of singles) expectValid(refSchema('#/components/schemas/IncomingEmail'), JSON.parse(x.request));
     }
   });

@@ -34,7 +34,14 @@ afterEach(() => {
 });
 
 function connector(overrides: Partial<WebhookConnectorOptions> = {}): WebhookConnector {
-  return new WebhookConnector({ url: crm.url, token: TOKEN, signingKey: SIGNING_KEY, timeoutMs: 5000, secretName: 'Secret "crm-credentials"', ...overrides });
+  return new WebhookConnector({
+    url: crm.url,
+    token: TOKEN,
+    signingKey: SIGNING_KEY,
+    timeoutMs: 5000,
+    secretName: 'Secret "crm-credentials"',
+    ...overrides,
+  });
 }
 
 /** How many contract requests (and of those, batch requests) `work` made the CRM receive. */
@@ -116,7 +123,10 @@ test('wrong bearer token: CRMAuthenticationFailed, permanent, naming the Secret 
 
 test('wrong signing key or a clock outside the 5-minute tolerance: the CRM rejects the signature', async () => {
   const wrongKey = 'wh-wrong-signing-key-1234567890';
-  const bad = await expectCrmError(connector({ signingKey: wrongKey }).deliverIncoming(incoming()), 'CRMAuthenticationFailed', [...SECRETS, wrongKey]);
+  const bad = await expectCrmError(connector({ signingKey: wrongKey }).deliverIncoming(incoming()), 'CRMAuthenticationFailed', [
+    ...SECRETS,
+    wrongKey,
+  ]);
   expect(bad.message).toContain('invalid_signature');
   const before = crm.stats().badSignatures;
   const skewed = connector({ now: () => Date.now() - 6 * 60_000 });
@@ -184,10 +194,27 @@ test('findEmailByMessageId: incoming activities and sent emails, first match win
 test('outgoing: pending -> sending -> released -> sending -> sent, and failed; the sent Message-ID correlates', async () => {
   const c = connector();
   const mailbox = 'sales@example.com';
-  const id = crm.addPendingEmail(mailbox, { from: { address: mailbox, name: 'Sales' }, to: [{ address: 'buyer@example.net' }], cc: [], bcc: [], subject: 'Offer', htmlBody: '<p>Hi</p>', trackingToken: 'CRM:0001' });
-  const other = crm.addPendingEmail(mailbox, { from: { address: mailbox }, to: [{ address: 'x@example.net' }], cc: [], bcc: [], subject: 'Second' });
+  const id = crm.addPendingEmail(mailbox, {
+    from: { address: mailbox, name: 'Sales' },
+    to: [{ address: 'buyer@example.net' }],
+    cc: [],
+    bcc: [],
+    subject: 'Offer',
+    htmlBody: '<p>Hi</p>',
+    trackingToken: 'CRM:0001',
+  });
+  const other = crm.addPendingEmail(mailbox, {
+    from: { address: mailbox },
+    to: [{ address: 'x@example.net' }],
+    cc: [],
+    bcc: [],
+    subject: 'Second',
+  });
   let pending = await c.listPendingSend(mailbox, 10);
-  expect(pending.map((p) => [p.crmEmailId, p.state])).toEqual([[id, 'PendingSend'], [other, 'PendingSend']]);
+  expect(pending.map((p) => [p.crmEmailId, p.state])).toEqual([
+    [id, 'PendingSend'],
+    [other, 'PendingSend'],
+  ]);
   expect(pending[0]).toMatchObject({ subject: 'Offer', trackingToken: 'CRM:0001', from: { address: mailbox, name: 'Sales' } });
   expect(await c.listPendingSend(mailbox, 1)).toHaveLength(1);
 
@@ -216,7 +243,10 @@ test('outgoing: pending -> sending -> released -> sending -> sent, and failed; t
 async function standalone(env: Record<string, string> = {}): Promise<{ port: number; url: string; stop: () => void }> {
   const here = path.dirname(fileURLToPath(import.meta.url));
   const script = path.resolve(here, '../../support/fake-crm-webhook.js');
-  const child = spawn(process.execPath, [script], { env: { ...process.env, PORT: '0', TOKEN, SIGNING_KEY, ...env }, stdio: ['ignore', 'pipe', 'inherit'] });
+  const child = spawn(process.execPath, [script], {
+    env: { ...process.env, PORT: '0', TOKEN, SIGNING_KEY, ...env },
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
   const stop = () => void child.kill('SIGTERM');
   try {
     const line = await new Promise<string>((resolve, reject) => {
@@ -244,9 +274,20 @@ test('the fake runs standalone: prints its port, serves the contract, reports ov
     await c.deliverIncoming(email);
     const stats = (await (await fetch(`${url}/_test/stats`)).json()) as { created: number; duplicates: number };
     expect(stats).toMatchObject({ created: 1, duplicates: 1 });
-    const { activities } = (await (await fetch(`${url}/_test/activities`)).json()) as { activities: { mailbox: string; messageId: string }[] };
-    expect(activities).toEqual([expect.objectContaining({ mailbox: 'crm/jane', messageId: email.messageId, crmId: expect.any(String), createdAt: expect.any(String) })]);
-    const one = (await (await fetch(`${url}/_test/activities?messageId=${encodeURIComponent(email.messageId)}`)).json()) as { activities: unknown[] };
+    const { activities } = (await (await fetch(`${url}/_test/activities`)).json()) as {
+      activities: { mailbox: string; messageId: string }[];
+    };
+    expect(activities).toEqual([
+      expect.objectContaining({
+        mailbox: 'crm/jane',
+        messageId: email.messageId,
+        crmId: expect.any(String),
+        createdAt: expect.any(String),
+      }),
+    ]);
+    const one = (await (await fetch(`${url}/_test/activities?messageId=${encodeURIComponent(email.messageId)}`)).json()) as {
+      activities: unknown[];
+    };
     expect(one.activities).toHaveLength(1);
     const none = (await (await fetch(`${url}/_test/activities?messageId=nope`)).json()) as { activities: unknown[] };
     expect(none.activities).toHaveLength(0);
@@ -270,7 +311,15 @@ test('the standalone fake with BATCH=off answers the batch endpoints 404, and th
 
 describe('batching', () => {
   function pendingEmails(mailbox: string, n: number): string[] {
-    return Array.from({ length: n }, (_, i) => crm.addPendingEmail(mailbox, { from: { address: mailbox }, to: [{ address: `r${i}@example.net` }], cc: [], bcc: [], subject: `Out ${i}` }));
+    return Array.from({ length: n }, (_, i) =>
+      crm.addPendingEmail(mailbox, {
+        from: { address: mailbox },
+        to: [{ address: `r${i}@example.net` }],
+        cc: [],
+        bcc: [],
+        subject: `Out ${i}`,
+      }),
+    );
   }
 
   test('50 concurrent deliveries reach the CRM in one request, and each caller gets its own crmId', async () => {
@@ -307,7 +356,10 @@ describe('batching', () => {
     const { result, requests } = await counting(() => Promise.all([...emails, twice, twice].map((e) => c.deliverIncoming(e))));
     expect(requests).toBe(3);
     expect(result.slice(0, 250).every((r) => r.created)).toBe(true);
-    expect(result.slice(250)).toEqual([{ crmId: result[250].crmId, created: true }, { crmId: result[250].crmId, created: false }]);
+    expect(result.slice(250)).toEqual([
+      { crmId: result[250].crmId, created: true },
+      { crmId: result[250].crmId, created: false },
+    ]);
   });
 
   test('one invalid email in a batch is CRMRejected as on the single endpoint; the others are delivered', async () => {
@@ -370,7 +422,9 @@ describe('batching', () => {
     // Per-item errors are the single endpoint's own.
     const bad = await counting(() => Promise.allSettled([incoming(), incoming({ messageId: '' })].map((e) => c.deliverIncoming(e))));
     expect(bad.result[0].status).toBe('fulfilled');
-    expect((await expectCrmError(settledAgain(bad.result[1]), 'CRMRejected', SECRETS)).message).toContain('/incoming-emails: HTTP 422 invalid_email');
+    expect((await expectCrmError(settledAgain(bad.result[1]), 'CRMRejected', SECRETS)).message).toContain(
+      '/incoming-emails: HTTP 422 invalid_email',
+    );
     // Once the CRM has them (after an upgrade), a new connector uses them.
     crm.batchOff = undefined;
     const fresh = connector();
@@ -394,12 +448,22 @@ describe('batching', () => {
       ),
     );
     expect(mixed.requests).toBe(1);
-    expect(ids.map((id) => crm.outgoing(id)?.status)).toEqual([...Array(5).fill('pending'), ...Array(10).fill('sent'), ...Array(5).fill('failed')]);
+    expect(ids.map((id) => crm.outgoing(id)?.status)).toEqual([
+      ...Array(5).fill('pending'),
+      ...Array(10).fill('sent'),
+      ...Array(5).fill('failed'),
+    ]);
     expect(crm.outgoing(ids[7])).toMatchObject({ sentMessageId: 'out-7@example.com', sentAt: '2025-01-15T12:00:00.000Z', attempts: 1 });
     expect(crm.outgoing(ids[17])?.failure).toEqual({ reason: 'MessageRejected', message: 'SMTP 550 for 17' });
 
     // A sent email cannot fail (409) and an unknown one cannot be sent (404): refused alone, as on the single endpoints.
-    const refused = await counting(() => Promise.allSettled([c.markFailed(ids[7], 'X', 'y'), c.markSent('no-such-email', 'm@example.com', '2025-01-15T12:00:00.000Z'), c.markSending(ids[0], 'out-0b@example.com')]));
+    const refused = await counting(() =>
+      Promise.allSettled([
+        c.markFailed(ids[7], 'X', 'y'),
+        c.markSent('no-such-email', 'm@example.com', '2025-01-15T12:00:00.000Z'),
+        c.markSending(ids[0], 'out-0b@example.com'),
+      ]),
+    );
     expect(refused.requests).toBe(1);
     expect((await expectCrmError(settledAgain(refused.result[0]), 'CRMRejected', SECRETS)).message).toContain('HTTP 409 already_sent');
     expect((await expectCrmError(settledAgain(refused.result[1]), 'CRMRejected', SECRETS)).message).toContain('HTTP 404 not_found');
@@ -447,7 +511,9 @@ describe('batching', () => {
       answer = { results: [{ status: 201, crmId: 'a' }, { status: 201 }] };
       const two = await Promise.allSettled([incoming(), incoming()].map((e) => c.deliverIncoming(e)));
       expect(two[0]).toEqual({ status: 'fulfilled', value: { crmId: 'a', created: true } });
-      expect((await expectCrmError(settledAgain(two[1]), 'CRMError', SECRETS)).message).toContain('whose item 1 has a non-empty string "crmId"');
+      expect((await expectCrmError(settledAgain(two[1]), 'CRMError', SECRETS)).message).toContain(
+        'whose item 1 has a non-empty string "crmId"',
+      );
     } finally {
       for (const s of sockets) s.destroy();
       await new Promise<void>((resolve) => server.close(() => resolve()));

@@ -48,7 +48,15 @@ afterAll(async () => {
 describe('make dev-cluster', () => {
   test("prints each identity's kubeconfig and roles, as docs/approval.md's table lists them", () => {
     const rows = [...WALKTHROUGH.matchAll(/^\| `(kubeconfig[^`]*)` \| `([^`]+)` \| (.*) \|$/gm)];
-    expect(rows.map((r) => r[1])).toEqual(['kubeconfig', 'kubeconfig-operator', 'kubeconfig-approver', 'kubeconfig-mailbox-admin', 'kubeconfig-credentials-admin', 'kubeconfig-viewer', 'kubeconfig-nobody']);
+    expect(rows.map((r) => r[1])).toEqual([
+      'kubeconfig',
+      'kubeconfig-operator',
+      'kubeconfig-approver',
+      'kubeconfig-mailbox-admin',
+      'kubeconfig-credentials-admin',
+      'kubeconfig-viewer',
+      'kubeconfig-nobody',
+    ]);
     const lines = summary.split('\n');
     for (const [, file, user, roles] of rows) {
       const line = lines.find((l) => l.trimEnd().endsWith(` .dev-cluster/${file}`));
@@ -74,7 +82,9 @@ describe('docs/approval.md walkthrough, as written', () => {
   // A command ending in `&` (the operator) runs in the background until the suite ends.
   test.each(steps)('$ $command', async ({ command, expected }) => {
     if (command.endsWith(' &')) {
-      background.push(spawnGuarded('bash', ['-c', `exec ${command.slice(0, -2)}`], { cwd: work, env, logFile: path.join(work, 'background.log') }));
+      background.push(
+        spawnGuarded('bash', ['-c', `exec ${command.slice(0, -2)}`], { cwd: work, env, logFile: path.join(work, 'background.log') }),
+      );
       expect(expected).toBe('');
       return;
     }
@@ -90,12 +100,25 @@ describe('mailsync approve/deny: exit codes and one-line messages', () => {
     const admin = clientsAs('admin', cp.info);
     await admin.core.createNamespace({ body: { metadata: { name: NS } } });
     const mailboxAdmin = clientsAs('mailboxAdmin', cp.info);
-    await create(mailboxAdmin, 'mailboxes', NS, 'mallory', { emailAddress: 'mallory@contoso.example', owner: { kind: 'User', name: 'mallory' }, deploymentRef: { name: 'contoso' } });
+    await create(mailboxAdmin, 'mailboxes', NS, 'mallory', {
+      emailAddress: 'mallory@contoso.example',
+      owner: { kind: 'User', name: 'mallory' },
+      deploymentRef: { name: 'contoso' },
+    });
   });
   const as = (id: string, ...args: string[]) => mailsync([...args, '-n', NS, '--kubeconfig', kubeconfig(`kubeconfig-${id}`)]);
 
   test('the approver denies with a reason: exit 0, one line', async () => {
-    const r = await as('approver', 'deny', 'mailbox', 'mallory', '--reason', 'not a company address', '--address', 'mallory@contoso.example');
+    const r = await as(
+      'approver',
+      'deny',
+      'mailbox',
+      'mallory',
+      '--reason',
+      'not a company address',
+      '--address',
+      'mallory@contoso.example',
+    );
     expect(r).toEqual({ code: 0, stdout: 'mailbox cli/mallory (mallory@contoso.example) denied\n', stderr: '' });
   });
 
@@ -130,8 +153,17 @@ describe('mailsync approve/deny: exit codes and one-line messages', () => {
       stderr:
         'mailsync: mailbox cli/mallory now has the address mallory@contoso.example, not mallory@fabrikam.example that you reviewed: nothing was approved. Review the mailbox again and pass its current address to --address\n',
     });
-    const status = JSON.parse((await shell(`kubectl get mailbox mallory -n ${NS} -o jsonpath='{.status.conditions}'`, { cwd: work, env: { ...env, KUBECONFIG: kubeconfig('kubeconfig') } })).stdout) as { type: string; status: string }[];
-    expect(status.filter((c) => c.type === 'Approved' || c.type === 'Denied')).toEqual([expect.objectContaining({ type: 'Denied', status: 'True' })]);
+    const status = JSON.parse(
+      (
+        await shell(`kubectl get mailbox mallory -n ${NS} -o jsonpath='{.status.conditions}'`, {
+          cwd: work,
+          env: { ...env, KUBECONFIG: kubeconfig('kubeconfig') },
+        })
+      ).stdout,
+    ) as { type: string; status: string }[];
+    expect(status.filter((c) => c.type === 'Approved' || c.type === 'Denied')).toEqual([
+      expect.objectContaining({ type: 'Denied', status: 'True' }),
+    ]);
   });
 
   test('the kubeconfig context namespace is the default namespace, as with kubectl', async () => {

@@ -51,20 +51,31 @@ const releaseOf = async (apiPath: string) =>
 
 test('the page documents one install, and the dev-cluster section repeats it', () => {
   expect(helmInstall).toMatch(/^helm install mailsync-operator charts\/mailsync-operator --namespace mailsync-system --create-namespace/);
-  expect(shellCommands(devClusterBlock).filter((c) => c.startsWith('helm install')).map((c) => c.replace(/\s+/g, ' '))).toEqual([helmInstall.replace(/\s+/g, ' ')]);
+  expect(
+    shellCommands(devClusterBlock)
+      .filter((c) => c.startsWith('helm install'))
+      .map((c) => c.replace(/\s+/g, ' ')),
+  ).toEqual([helmInstall.replace(/\s+/g, ' ')]);
 });
 
 test('helm install as documented succeeds where the dev cluster applied the CRDs and roles, and adopts them', async () => {
   expect({ code: installed.code, stderr: installed.stderr }).toEqual({ code: 0, stderr: '' });
   expect(installed.stdout).toMatch(/^STATUS: deployed$/m);
   expect(await releaseOf('/apis/apiextensions.k8s.io/v1/customresourcedefinitions/mailboxes.mailsync.dev')).toBe('mailsync-operator');
-  expect(await releaseOf('/apis/admissionregistration.k8s.io/v1/validatingadmissionpolicies/mailboxes-approval.mailsync.dev')).toBe('mailsync-operator');
+  expect(await releaseOf('/apis/admissionregistration.k8s.io/v1/validatingadmissionpolicies/mailboxes-approval.mailsync.dev')).toBe(
+    'mailsync-operator',
+  );
   expect(await releaseOf('/apis/rbac.authorization.k8s.io/v1/clusterroles/mailsync-approver')).toBe('mailsync-operator');
-  expect(await releaseOf('/apis/rbac.authorization.k8s.io/v1/namespaces/mailsync-system/roles/mailsync-operator-leases')).toBe('mailsync-operator');
+  expect(await releaseOf('/apis/rbac.authorization.k8s.io/v1/namespaces/mailsync-system/roles/mailsync-operator-leases')).toBe(
+    'mailsync-operator',
+  );
 });
 
 test("the NOTES' rollout check, also on the page, has a timeout and fails after it where no pod can run", async () => {
-  const fromNotes = installed.stdout.split('\n').map((l) => l.trim()).find((l) => l.includes('rollout status'));
+  const fromNotes = installed.stdout
+    .split('\n')
+    .map((l) => l.trim())
+    .find((l) => l.includes('rollout status'));
   expect(fromNotes).toBe(rolloutStatus);
   expect(fromNotes).toMatch(/ --timeout=\S+$/);
   // The same command with a shorter timeout, so the suite does not wait the documented one out.
@@ -76,7 +87,10 @@ test("the NOTES' rollout check, also on the page, has a timeout and fails after 
 test("the operator run with the chart's identity and no --lease-namespace keeps its Leases in the release namespace", async () => {
   operator = spawnOperator(['--kubeconfig', cp.info.kubeconfigs.operator, '--identity', 'dev-laptop']);
   const starting = await operator.waitForLog((l) => l.msg === 'mailsync operator starting');
-  expect(starting).toMatchObject({ leaseNamespace: 'mailsync-system', leaseNamespaceFrom: 'service account system:serviceaccount:mailsync-system:mailsync-operator' });
+  expect(starting).toMatchObject({
+    leaseNamespace: 'mailsync-system',
+    leaseNamespaceFrom: 'service account system:serviceaccount:mailsync-system:mailsync-operator',
+  });
   await operator.waitForLog((l) => l.msg === 'controllers started');
   const lease = await admin.coordination.readNamespacedLease({ name: 'mailsync-operator', namespace: 'mailsync-system' });
   expect(lease.spec?.holderIdentity).toBe('dev-laptop');

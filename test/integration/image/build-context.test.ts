@@ -18,7 +18,8 @@ beforeAll(async () => {
 });
 
 const runtime = () => stages[stages.length - 1];
-const nodeMajor = (image: string) => /^(?:docker\.io\/(?:library\/)?)?node:(\d+)/.exec(image)?.[1] ?? /distroless\/nodejs(\d+)/.exec(image)?.[1];
+const nodeMajor = (image: string) =>
+  /^(?:docker\.io\/(?:library\/)?)?node:(\d+)/.exec(image)?.[1] ?? /distroless\/nodejs(\d+)/.exec(image)?.[1];
 
 test('every stage is based on Node.js 24', () => {
   expect(stages.length).toBeGreaterThanOrEqual(2);
@@ -56,8 +57,14 @@ test('the runtime gets production dependencies only, from a stage that installed
 });
 
 test('the build context holds every source the Dockerfile copies from it', () => {
-  const sources = stages.flatMap((s) => s.instructions.filter((i) => (i.op === 'COPY' || i.op === 'ADD') && !/--from=/.test(i.args)))
-    .flatMap((i) => i.args.split(/\s+/).filter((a) => !a.startsWith('--')).slice(0, -1));
+  const sources = stages
+    .flatMap((s) => s.instructions.filter((i) => (i.op === 'COPY' || i.op === 'ADD') && !/--from=/.test(i.args)))
+    .flatMap((i) =>
+      i.args
+        .split(/\s+/)
+        .filter((a) => !a.startsWith('--'))
+        .slice(0, -1),
+    );
   expect(sources).toEqual(expect.arrayContaining(['package.json', 'package-lock.json', 'tsconfig.json', 'src']));
   for (const src of sources) {
     expect({ src, present: context.some((f) => f === src || f.startsWith(`${src}/`)) }).toEqual({ src, present: true });
@@ -79,12 +86,22 @@ test('no secrets, dependencies, build output or development files reach the buil
 test('.dockerignore keeps key material out even inside the allowed paths', () => {
   const patterns = parseDockerignore(dockerignore);
   expect(isIgnored(patterns, 'src/net/tls.ts')).toBe(false);
-  for (const f of ['src/fixtures/server.key', 'src/a/b/tls.pem', 'src/.env', 'src/.env.local', '.npmrc', 'src/kubeconfig.yaml', 'node_modules/x/index.js', '.dev-cluster/pki/ca.key', 'test/fixtures/x.yaml']) {
+  for (const f of [
+    'src/fixtures/server.key',
+    'src/a/b/tls.pem',
+    'src/.env',
+    'src/.env.local',
+    '.npmrc',
+    'src/kubeconfig.yaml',
+    'node_modules/x/index.js',
+    '.dev-cluster/pki/ca.key',
+    'test/fixtures/x.yaml',
+  ]) {
     expect({ f, ignored: isIgnored(patterns, f) }).toEqual({ f, ignored: true });
   }
 });
 
-test('the .dockerignore reader follows Docker\'s rules on the usual pattern forms', () => {
+test("the .dockerignore reader follows Docker's rules on the usual pattern forms", () => {
   const p = parseDockerignore('**/*.log\n/build\n!build/keep.txt\ndocs/*.md\n');
   expect(isIgnored(p, 'a.log')).toBe(true);
   expect(isIgnored(p, 'x/y/a.log')).toBe(true);

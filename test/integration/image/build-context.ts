@@ -48,14 +48,20 @@ export function parseDockerignore(text: string): Pattern[] {
     .map((l) => {
       const exclusion = l.startsWith('!');
       // Cleaned as Go's filepath.Clean does for these cases: no leading "/" or "./", no trailing "/".
-      const text = path.posix.normalize(exclusion ? l.slice(1).trim() : l).replace(/^\/+/, '').replace(/\/+$/, '');
+      const text = path.posix
+        .normalize(exclusion ? l.slice(1).trim() : l)
+        .replace(/^\/+/, '')
+        .replace(/\/+$/, '');
       return { text, exclusion, regex: compile(text) };
     });
 }
 
 /** True when the file (a slash-separated path relative to the context) is left out of the context. */
 export function isIgnored(patterns: Pattern[], file: string): boolean {
-  const parents = file.split('/').slice(0, -1).map((_, i, parts) => parts.slice(0, i + 1).join('/'));
+  const parents = file
+    .split('/')
+    .slice(0, -1)
+    .map((_, i, parts) => parts.slice(0, i + 1).join('/'));
   let ignored = false;
   for (const p of patterns) {
     // A pattern that matches a parent directory applies to everything beneath it.
@@ -102,7 +108,11 @@ export interface DockerfileStage {
 
 /** Stages and their instructions, with line continuations joined and ARG defaults substituted. */
 export function parseDockerfile(text: string): DockerfileStage[] {
-  const lines = text.replace(/\\\r?\n/g, ' ').split('\n').map((l) => l.trim()).filter((l) => l && !l.startsWith('#'));
+  const lines = text
+    .replace(/\\\r?\n/g, ' ')
+    .split('\n')
+    .map((l) => l.trim())
+    .filter((l) => l && !l.startsWith('#'));
   const args: Record<string, string> = {};
   const subst = (s: string) => s.replace(/\$\{(\w+)\}|\$(\w+)/g, (m, a, b) => args[a ?? b] ?? m);
   const stages: DockerfileStage[] = [];

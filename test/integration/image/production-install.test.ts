@@ -58,7 +58,9 @@ function onlyDevPackagesMissing(stderr: string, lock: Lock): boolean {
   const missing = [...stderr.matchAll(/Missing: (@?[^@\s]+)@/g)].map((m) => m[1]);
   if (!missing.length) return false;
   return missing.every((name) => {
-    const wanting = Object.values(lock.packages).filter((e) => e.dependencies?.[name] !== undefined || e.optionalDependencies?.[name] !== undefined);
+    const wanting = Object.values(lock.packages).filter(
+      (e) => e.dependencies?.[name] !== undefined || e.optionalDependencies?.[name] !== undefined,
+    );
     return wanting.length > 0 && wanting.every((e) => e.dev === true);
   });
 }
@@ -66,9 +68,19 @@ function onlyDevPackagesMissing(stderr: string, lock: Lock): boolean {
 test('deps stage: a clean `npm ci --omit=dev` installs the production dependencies and no dev tool', async () => {
   await cp(path.join(REPO_ROOT, 'package.json'), path.join(app, 'package.json'));
   await cp(path.join(REPO_ROOT, 'package-lock.json'), path.join(app, 'package-lock.json'));
-  const npmCi = (args: string[]) => run(NPM, ['ci', ...args, '--ignore-scripts', '--no-audit', '--no-fund', '--loglevel=error'], { cwd: app, timeout: 240_000, env: { ...process.env, npm_config_update_notifier: 'false' } });
-  const pkg = JSON.parse(await readFile(path.join(REPO_ROOT, 'package.json'), 'utf8')) as { dependencies: Record<string, string>; devDependencies: Record<string, string> };
-  const lock = JSON.parse(await readFile(path.join(REPO_ROOT, 'package-lock.json'), 'utf8')) as Lock & { packages: Record<string, { devDependencies?: unknown }> };
+  const npmCi = (args: string[]) =>
+    run(NPM, ['ci', ...args, '--ignore-scripts', '--no-audit', '--no-fund', '--loglevel=error'], {
+      cwd: app,
+      timeout: 240_000,
+      env: { ...process.env, npm_config_update_notifier: 'false' },
+    });
+  const pkg = JSON.parse(await readFile(path.join(REPO_ROOT, 'package.json'), 'utf8')) as {
+    dependencies: Record<string, string>;
+    devDependencies: Record<string, string>;
+  };
+  const lock = JSON.parse(await readFile(path.join(REPO_ROOT, 'package-lock.json'), 'utf8')) as Lock & {
+    packages: Record<string, { devDependencies?: unknown }>;
+  };
   try {
     await npmCi(['--omit=dev']); // exactly the Dockerfile's deps stage
   } catch (err) {
@@ -76,7 +88,9 @@ test('deps stage: a clean `npm ci --omit=dev` installs the production dependenci
     if (!onlyDevPackagesMissing(stderr, lock)) throw err;
     // Same production tree, from the production entries of the same lock file: what
     // `--omit=dev` would install, without the dev part that cannot be checked here.
-    process.stderr.write('production-install: the registry lacks optional builds of dev dependencies; installing from the production part of package-lock.json\n');
+    process.stderr.write(
+      'production-install: the registry lacks optional builds of dev dependencies; installing from the production part of package-lock.json\n',
+    );
     const prodLock = structuredClone(lock);
     prodLock.packages = Object.fromEntries(Object.entries(lock.packages).filter(([, e]) => e.dev !== true));
     delete prodLock.packages[''].devDependencies;
@@ -85,7 +99,8 @@ test('deps stage: a clean `npm ci --omit=dev` installs the production dependenci
     await writeFile(path.join(app, 'package-lock.json'), `${JSON.stringify(prodLock, null, 2)}\n`);
     await npmCi([]);
   }
-  for (const dep of Object.keys(pkg.dependencies)) expect({ dep, installed: existsSync(path.join(app, 'node_modules', dep, 'package.json')) }).toEqual({ dep, installed: true });
+  for (const dep of Object.keys(pkg.dependencies))
+    expect({ dep, installed: existsSync(path.join(app, 'node_modules', dep, 'package.json')) }).toEqual({ dep, installed: true });
   // Dev tools are absent (a dev dependency that a production package also needs, such as
   // @types/js-yaml for @kubernetes/client-node, is not dev-only in the lock and may stay).
   const devOnly = Object.keys(pkg.devDependencies).filter((dep) => lock.packages[`node_modules/${dep}`]?.dev === true);
@@ -98,7 +113,11 @@ test('deps stage: a clean `npm ci --omit=dev` installs the production dependenci
 }, 300_000);
 
 test('runtime: `mailsync --help` prints the usage and exits 0', async () => {
-  const { stdout } = await run(NODE, ['dist/src/cli/mailsync.js', '--help'], { cwd: app, env: { PATH: process.env.PATH }, timeout: 30_000 });
+  const { stdout } = await run(NODE, ['dist/src/cli/mailsync.js', '--help'], {
+    cwd: app,
+    env: { PATH: process.env.PATH },
+    timeout: 30_000,
+  });
   expect(stdout).toMatch(/^Usage: mailsync <command>/);
   expect(stdout).toContain('operator');
 });
@@ -110,12 +129,25 @@ test('runtime: `mailsync operator` starts its controllers against the API server
   // Once the entry point serves metrics and probes (--metrics-addr), check them too.
   const [port] = await freePorts(1);
   const metricsArgs = usage.includes('--metrics-addr') ? [`--metrics-addr=127.0.0.1:${port}`] : [];
-  const child = spawn(NODE, ['dist/src/cli/mailsync.js', 'operator', '--kubeconfig', controlPlaneInfo().kubeconfigs.admin, '--leader-elect=false', '--namespace', ns, ...metricsArgs], {
-    cwd: app,
-    // Only what a container gets: no NODE_PATH or npm variables that could find the repository's modules.
-    env: { PATH: process.env.PATH, LOG_LEVEL: 'info', NODE_ENV: 'production' },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
+  const child = spawn(
+    NODE,
+    [
+      'dist/src/cli/mailsync.js',
+      'operator',
+      '--kubeconfig',
+      controlPlaneInfo().kubeconfigs.admin,
+      '--leader-elect=false',
+      '--namespace',
+      ns,
+      ...metricsArgs,
+    ],
+    {
+      cwd: app,
+      // Only what a container gets: no NODE_PATH or npm variables that could find the repository's modules.
+      env: { PATH: process.env.PATH, LOG_LEVEL: 'info', NODE_ENV: 'production' },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    },
+  );
   let out = '';
   child.stdout.on('data', (d: Buffer) => (out += d.toString()));
   child.stderr.on('data', (d: Buffer) => (out += d.toString()));
@@ -129,7 +161,10 @@ test('runtime: `mailsync operator` starts its controllers against the API server
     // Every line is JSON (pino), as log collectors expect.
     const lines = out.trim().split('\n');
     for (const l of lines) expect(() => JSON.parse(l)).not.toThrow();
-    expect(lines.map((l) => JSON.parse(l) as { msg: string }).find((l) => l.msg === 'controllers started')).toMatchObject({ level: 'info', namespace: ns });
+    expect(lines.map((l) => JSON.parse(l) as { msg: string }).find((l) => l.msg === 'controllers started')).toMatchObject({
+      level: 'info',
+      namespace: ns,
+    });
     if (metricsArgs.length) {
       const ready = await fetch(`http://127.0.0.1:${port}/readyz`);
       expect(ready.status).toBe(200);

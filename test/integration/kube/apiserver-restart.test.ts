@@ -23,7 +23,13 @@ test('changes around an API server outage are reconciled after it returns', asyn
   const admin = createClients(kc);
   const ns = await newNamespace(admin, 'outage');
   manager = await startManager(createClients(loadKubeConfig(cp.info.kubeconfigs.admin)), ns, { resyncMs: 3_600_000 });
-  const mbx = (n: string) => ({ emailAddress: `${n}@example.com`, owner: { kind: 'User', name: n }, deploymentRef: { name: 'crm' }, serverProfileRef: { name: 'imap' }, credentialsSecretRef: { name: 'x' } });
+  const mbx = (n: string) => ({
+    emailAddress: `${n}@example.com`,
+    owner: { kind: 'User', name: n },
+    deploymentRef: { name: 'crm' },
+    serverProfileRef: { name: 'imap' },
+    credentialsSecretRef: { name: 'x' },
+  });
   await create(admin, 'deployments', ns, 'crm', { crm: { type: 'Webhook', url: 'https://crm.example.com/hook' } });
   await create(admin, 'mailboxes', ns, 'before', mbx('before'));
   await waitForCondition(admin, 'mailboxes', ns, 'before', 'Ready', (c) => c.reason === 'ServerProfileNotFound');
@@ -36,8 +42,18 @@ test('changes around an API server outage are reconciled after it returns', asyn
 
   // The first change after it.
   await create(admin, 'mailboxes', ns, 'after', mbx('after'));
-  await mergePatchSpec(admin, 'mailboxes', ns, 'before', { spec: { serverProfileRef: { name: 'imap' }, owner: { kind: 'User', name: 'renamed' } } });
-  await waitForCondition(admin, 'mailboxes', ns, 'before', 'Ready', (c) => c.reason === 'SecretNotFound' && c.observedGeneration === 2, 60_000);
+  await mergePatchSpec(admin, 'mailboxes', ns, 'before', {
+    spec: { serverProfileRef: { name: 'imap' }, owner: { kind: 'User', name: 'renamed' } },
+  });
+  await waitForCondition(
+    admin,
+    'mailboxes',
+    ns,
+    'before',
+    'Ready',
+    (c) => c.reason === 'SecretNotFound' && c.observedGeneration === 2,
+    60_000,
+  );
   await waitForCondition(admin, 'mailboxes', ns, 'after', 'Ready', (c) => c.reason === 'SecretNotFound', 60_000);
   expect(manager.caches.mailboxes.stats.errors).toBeGreaterThan(0);
 }, 120_000);

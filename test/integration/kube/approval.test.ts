@@ -53,7 +53,10 @@ beforeAll(async () => {
   manager = await startManager(clientsAs('operator', info), ns);
   // A profile that carries mailboxes' credentials, and a Deployment's default profile and
   // auto-approval, are set up by those who may read the Secrets and approve (here: the admin).
-  await create(clientsAs('credentialsAdmin', info), 'emailserverprofiles', ns, 'imap', { serverType: 'IMAP', incoming: { server: 'imap.example.com' } });
+  await create(clientsAs('credentialsAdmin', info), 'emailserverprofiles', ns, 'imap', {
+    serverType: 'IMAP',
+    incoming: { server: 'imap.example.com' },
+  });
   await create(admin, 'deployments', ns, 'crm', {
     crm: { type: 'Webhook', url: 'https://crm.example.com/hook' },
     defaults: { serverProfileRef: { name: 'imap' } },
@@ -66,10 +69,16 @@ test('the mailbox admin creates a mailbox but cannot approve it; the policy says
   await create(mailboxAdmin, 'mailboxes', ns, 'ann', mailbox('ann@example.com'));
   await waitForCondition(admin, 'mailboxes', ns, 'ann', 'Enabled', (c) => c.reason === 'AwaitingApproval');
   // Imperatively: the role has no access to status at all, so RBAC answers first.
-  await expect(approve('mailboxAdmin', 'ann')).rejects.toThrow(/user "bob-mailbox-admin" may not patch mailboxes\/status .*need the mailsync-approver ClusterRole \(verb approve/);
+  await expect(approve('mailboxAdmin', 'ann')).rejects.toThrow(
+    /user "bob-mailbox-admin" may not patch mailboxes\/status .*need the mailsync-approver ClusterRole \(verb approve/,
+  );
   // Declaratively (the way open to a mailbox admin): the admission policy answers.
-  const err = await mergePatchSpec(mailboxAdmin, 'mailboxes', ns, 'ann', { metadata: { annotations: { 'mailsync.dev/approved-address': 'ann@example.com' } } }).catch((e) => e);
-  expect(apiMessage(err)).toMatch(/user "bob-mailbox-admin" may not set mailsync.dev\/approved-address or mailsync.dev\/denied-address on mailbox "ann": declarative approval needs the approve verb/);
+  const err = await mergePatchSpec(mailboxAdmin, 'mailboxes', ns, 'ann', {
+    metadata: { annotations: { 'mailsync.dev/approved-address': 'ann@example.com' } },
+  }).catch((e) => e);
+  expect(apiMessage(err)).toMatch(
+    /user "bob-mailbox-admin" may not set mailsync.dev\/approved-address or mailsync.dev\/denied-address on mailbox "ann": declarative approval needs the approve verb/,
+  );
 });
 
 test("the operator's own identity cannot approve either", async () => {
@@ -89,7 +98,9 @@ test('changing an approved address withdraws the approval, stops processing and 
   expect(condition(o, 'Approved')).toBeUndefined();
   // The Event is recorded after the status write that the wait above saw.
   const withdrawn = await waitFor('the ApprovalWithdrawn Event', async () =>
-    (await admin.core.listNamespacedEvent({ namespace: ns })).items.find((e) => e.involvedObject.name === 'ann' && e.reason === 'ApprovalWithdrawn'),
+    (await admin.core.listNamespacedEvent({ namespace: ns })).items.find(
+      (e) => e.involvedObject.name === 'ann' && e.reason === 'ApprovalWithdrawn',
+    ),
   );
   expect(withdrawn?.type).toBe('Warning');
   expect(withdrawn?.message).toMatch(/approval was for ann@example.com and spec.emailAddress is now ann.other@example.com/);
@@ -98,20 +109,46 @@ test('changing an approved address withdraws the approval, stops processing and 
 test('anyone who may write status but lacks the verb (here: a status writer role) is stopped by the policy', async () => {
   const { Applier: A } = await import('../../../src/kube/apply.js');
   await new A(loadKubeConfig(info.kubeconfigs.admin), 'approval-test').applyAll([
-    { apiVersion: 'rbac.authorization.k8s.io/v1', kind: 'Role', metadata: { name: 'status-writer', namespace: ns }, rules: [{ apiGroups: ['mailsync.dev'], resources: ['mailboxes', 'mailboxes/status'], verbs: ['get', 'patch'] }] } as never,
-    { apiVersion: 'rbac.authorization.k8s.io/v1', kind: 'RoleBinding', metadata: { name: 'status-writer', namespace: ns }, roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'Role', name: 'status-writer' }, subjects: [{ kind: 'User', name: 'carol-viewer', apiGroup: 'rbac.authorization.k8s.io' }] } as never,
+    {
+      apiVersion: 'rbac.authorization.k8s.io/v1',
+      kind: 'Role',
+      metadata: { name: 'status-writer', namespace: ns },
+      rules: [{ apiGroups: ['mailsync.dev'], resources: ['mailboxes', 'mailboxes/status'], verbs: ['get', 'patch'] }],
+    } as never,
+    {
+      apiVersion: 'rbac.authorization.k8s.io/v1',
+      kind: 'RoleBinding',
+      metadata: { name: 'status-writer', namespace: ns },
+      roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'Role', name: 'status-writer' },
+      subjects: [{ kind: 'User', name: 'carol-viewer', apiGroup: 'rbac.authorization.k8s.io' }],
+    } as never,
   ]);
-  const err = await approveMailbox({ kubeconfig: info.kubeconfigs.viewer, namespace: ns, name: 'ann', decision: 'Approved' }).catch((e) => e);
-  expect(String(err)).toMatch(/user "carol-viewer" may not approve or deny mailbox "ann": setting the Approved or Denied condition or status.emailAddress needs the approve verb/);
+  const err = await approveMailbox({ kubeconfig: info.kubeconfigs.viewer, namespace: ns, name: 'ann', decision: 'Approved' }).catch(
+    (e) => e,
+  );
+  expect(String(err)).toMatch(
+    /user "carol-viewer" may not approve or deny mailbox "ann": setting the Approved or Denied condition or status.emailAddress needs the approve verb/,
+  );
 });
 
 test('declarative approval from Git: the approver sets the annotation and the operator records it', async () => {
-  await mergePatchSpec(approver, 'mailboxes', ns, 'ann', { metadata: { annotations: { 'mailsync.dev/approved-address': 'ann.other@example.com' } } }).catch(async (err) => {
+  await mergePatchSpec(approver, 'mailboxes', ns, 'ann', {
+    metadata: { annotations: { 'mailsync.dev/approved-address': 'ann.other@example.com' } },
+  }).catch(async (err) => {
     // The approver role can read and approve but not edit specs; a GitOps identity holds both.
     expect(apiMessage(err)).toMatch(/forbidden/i);
-    await mergePatchSpec(admin, 'mailboxes', ns, 'ann', { metadata: { annotations: { 'mailsync.dev/approved-address': 'ann.other@example.com' } } });
+    await mergePatchSpec(admin, 'mailboxes', ns, 'ann', {
+      metadata: { annotations: { 'mailsync.dev/approved-address': 'ann.other@example.com' } },
+    });
   });
-  const o = await waitForCondition(admin, 'mailboxes', ns, 'ann', 'Approved', (c) => c.status === 'True' && c.reason === 'ApprovedByAnnotation');
+  const o = await waitForCondition(
+    admin,
+    'mailboxes',
+    ns,
+    'ann',
+    'Approved',
+    (c) => c.status === 'True' && c.reason === 'ApprovedByAnnotation',
+  );
   expect(o.status.emailAddress).toBe('ann.other@example.com');
   await waitForCondition(admin, 'mailboxes', ns, 'ann', 'Enabled', (c) => c.reason === 'NothingToSync');
 });
@@ -131,29 +168,62 @@ test('auto-approval needs the approve verb: refused without it, recorded with it
     return ev.items.some((e) => e.involvedObject.name === 'auto' && e.reason === 'AutoApprovedForbidden') ? true : undefined;
   });
   await applyChartRbac({ 'autoApproval.enabled': 'true', 'autoApproval.domains[0]': 'auto.example' });
-  await mergePatchSpec(admin, 'mailboxes', ns, 'auto', { metadata: { annotations: { 'mailsync.dev/test-requested-at': new Date().toISOString() } } });
-  const o = await waitForCondition(admin, 'mailboxes', ns, 'auto', 'Approved', (c) => c.status === 'True' && c.reason === 'AutoApproved', 30_000);
+  await mergePatchSpec(admin, 'mailboxes', ns, 'auto', {
+    metadata: { annotations: { 'mailsync.dev/test-requested-at': new Date().toISOString() } },
+  });
+  const o = await waitForCondition(
+    admin,
+    'mailboxes',
+    ns,
+    'auto',
+    'Approved',
+    (c) => c.status === 'True' && c.reason === 'AutoApproved',
+    30_000,
+  );
   expect(o.status.emailAddress).toBe('someone@auto.example');
 });
 
 describe('switching approval off or widening auto-approval needs the approve verb', () => {
-  const refusal = (patch: object) => mergePatchSpec(mailboxAdmin, 'deployments', ns, 'crm', { spec: patch }).then(() => 'accepted', (err) => apiMessage(err));
+  const refusal = (patch: object) =>
+    mergePatchSpec(mailboxAdmin, 'deployments', ns, 'crm', { spec: patch }).then(
+      () => 'accepted',
+      (err) => apiMessage(err),
+    );
 
   test('the mailbox admin is refused with the policy message; other Deployment edits still go through', async () => {
     expect(await refusal({ requireApprovedQueues: false })).toMatch(
       /user "bob-mailbox-admin" may not set spec.requireApprovedQueues to false of deployments.mailsync.dev "crm": .*needs the approve verb on mailboxes.mailsync.dev in namespace "approval-[0-9a-f]+" \(bind the mailsync-approver ClusterRole/,
     );
     expect(await refusal({ requireApprovedUsers: false })).toMatch(/may not set spec.requireApprovedUsers to false/);
-    expect(await refusal({ autoApproveDomains: ['auto.example', 'mine.example'] })).toMatch(/may not add mine.example to spec.autoApproveDomains/);
-    expect((await get(admin, 'deployments', ns, 'crm')).spec).toMatchObject({ requireApprovedUsers: true, requireApprovedQueues: true, autoApproveDomains: ['auto.example'] });
+    expect(await refusal({ autoApproveDomains: ['auto.example', 'mine.example'] })).toMatch(
+      /may not add mine.example to spec.autoApproveDomains/,
+    );
+    expect((await get(admin, 'deployments', ns, 'crm')).spec).toMatchObject({
+      requireApprovedUsers: true,
+      requireApprovedQueues: true,
+      autoApproveDomains: ['auto.example'],
+    });
     // Narrowing, and what has nothing to do with approval, needs no verb.
     expect(await refusal({ maxAttachmentSize: '4Mi' })).toBe('accepted');
   });
 
   test("accepting Dynamics' own approvals needs the verb too; mirroring status into Dynamics does not", async () => {
-    await create(admin, 'deployments', ns, 'dyn', { crm: { type: 'Dynamics365', url: 'https://contoso.crm.dynamics.com', oauth: { tenantId: 'contoso', clientId: 'app' }, credentialsSecretRef: { name: 'dyn' } } });
-    const patch = (dynamics: object) => mergePatchSpec(mailboxAdmin, 'deployments', ns, 'dyn', { spec: { crm: { dynamics } } }).then(() => 'accepted', (err) => apiMessage(err));
-    expect(await patch({ approvalSource: 'DynamicsOrKubernetes' })).toMatch(/may not set spec.crm.dynamics.approvalSource to DynamicsOrKubernetes of deployments.mailsync.dev "dyn"/);
+    await create(admin, 'deployments', ns, 'dyn', {
+      crm: {
+        type: 'Dynamics365',
+        url: 'https://contoso.crm.dynamics.com',
+        oauth: { tenantId: 'contoso', clientId: 'app' },
+        credentialsSecretRef: { name: 'dyn' },
+      },
+    });
+    const patch = (dynamics: object) =>
+      mergePatchSpec(mailboxAdmin, 'deployments', ns, 'dyn', { spec: { crm: { dynamics } } }).then(
+        () => 'accepted',
+        (err) => apiMessage(err),
+      );
+    expect(await patch({ approvalSource: 'DynamicsOrKubernetes' })).toMatch(
+      /may not set spec.crm.dynamics.approvalSource to DynamicsOrKubernetes of deployments.mailsync.dev "dyn"/,
+    );
     expect(await patch({ statusMirror: true, approvalSource: 'Kubernetes' })).toBe('accepted');
   });
 
@@ -170,7 +240,12 @@ describe('switching approval off or widening auto-approval needs the approve ver
         subjects: [{ kind: 'User', name: 'alice-approver', apiGroup: 'rbac.authorization.k8s.io' }],
       } as never,
     ]);
-    await waitFor('RoleBinding in effect', () => mergePatchSpec(approver, 'deployments', ns, 'crm', { spec: { requireApprovedQueues: false } }).then(() => true, () => undefined));
+    await waitFor('RoleBinding in effect', () =>
+      mergePatchSpec(approver, 'deployments', ns, 'crm', { spec: { requireApprovedQueues: false } }).then(
+        () => true,
+        () => undefined,
+      ),
+    );
     const after = await waitForCondition(admin, 'mailboxes', ns, 'queue', 'Enabled', (c) => c.reason === 'NothingToSync');
     expect(after.status.lastTestTime).toBe(before.status.lastTestTime);
     expect(after.status.testedRevision).toBe(before.status.testedRevision);

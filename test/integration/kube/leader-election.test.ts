@@ -50,7 +50,18 @@ test('one leader reconciles; a SIGKILLed leader is replaced within the lease dur
 }, 90_000);
 
 test('a graceful stop releases the lease so a standby takes over at once', async () => {
-  const args = (id: string) => ['--kubeconfig', info.kubeconfigs.admin, '--namespace', ns, '--lease-namespace', ns, '--lease-name', 'graceful', '--identity', id];
+  const args = (id: string) => [
+    '--kubeconfig',
+    info.kubeconfigs.admin,
+    '--namespace',
+    ns,
+    '--lease-namespace',
+    ns,
+    '--lease-name',
+    'graceful',
+    '--identity',
+    id,
+  ];
   const a = spawnOperator(args('g-a'));
   procs.push(a);
   await a.waitForLog(started);

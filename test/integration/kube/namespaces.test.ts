@@ -18,7 +18,11 @@ test('only the listed namespaces are reconciled, with namespaced permissions onl
   // A user with a Role in a and b only, nothing cluster-wide: the namespaced watches must suffice.
   const rules = [
     { apiGroups: ['mailsync.dev'], resources: ['emailserverprofiles', 'mailboxes', 'deployments'], verbs: ['get', 'list', 'watch'] },
-    { apiGroups: ['mailsync.dev'], resources: ['emailserverprofiles/status', 'mailboxes/status', 'deployments/status'], verbs: ['get', 'patch', 'update'] },
+    {
+      apiGroups: ['mailsync.dev'],
+      resources: ['emailserverprofiles/status', 'mailboxes/status', 'deployments/status'],
+      verbs: ['get', 'patch', 'update'],
+    },
     { apiGroups: [''], resources: ['secrets', 'configmaps'], verbs: ['get', 'list', 'watch'] },
     { apiGroups: [''], resources: ['events'], verbs: ['create', 'patch'] },
   ];
@@ -26,7 +30,13 @@ test('only the listed namespaces are reconciled, with namespaced permissions onl
   for (const ns of [a, b]) {
     await applier.applyAll([
       { apiVersion: 'rbac.authorization.k8s.io/v1', kind: 'Role', metadata: { name: 'limited-operator', namespace: ns }, rules } as never,
-      { apiVersion: 'rbac.authorization.k8s.io/v1', kind: 'RoleBinding', metadata: { name: 'limited-operator', namespace: ns }, roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'Role', name: 'limited-operator' }, subjects: [{ kind: 'User', name: 'eve-nobody', apiGroup: 'rbac.authorization.k8s.io' }] } as never,
+      {
+        apiVersion: 'rbac.authorization.k8s.io/v1',
+        kind: 'RoleBinding',
+        metadata: { name: 'limited-operator', namespace: ns },
+        roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'Role', name: 'limited-operator' },
+        subjects: [{ kind: 'User', name: 'eve-nobody', apiGroup: 'rbac.authorization.k8s.io' }],
+      } as never,
     ]);
   }
   manager = await startManager(clientsAs('nobody', info), `${a},${b}`);

@@ -9,7 +9,11 @@ const admin = clientsAs('admin');
 let ns: string;
 let manager: Manager;
 
-const profile = { serverType: 'IMAP', incoming: { server: 'imap.example.com', credentials: { source: 'Mailbox' } }, outgoing: { server: 'smtp.example.com', tls: 'STARTTLS' } };
+const profile = {
+  serverType: 'IMAP',
+  incoming: { server: 'imap.example.com', credentials: { source: 'Mailbox' } },
+  outgoing: { server: 'smtp.example.com', tls: 'STARTTLS' },
+};
 const mailbox = (extra: object = {}) => ({
   emailAddress: 'ann@example.com',
   owner: { kind: 'User', name: 'ann' },
@@ -27,7 +31,9 @@ afterAll(async () => manager.stop());
 test('a Mailbox whose Deployment does not exist says so, and recovers when it appears', async () => {
   await create(admin, 'mailboxes', ns, 'orphan', mailbox({ serverProfileRef: { name: 'imap' } }));
   const o = await waitForCondition(admin, 'mailboxes', ns, 'orphan', 'Ready', (c) => c.reason === 'DeploymentNotFound');
-  expect(o.status.conditions.find((c: { type: string }) => c.type === 'Ready').message).toMatch(/deployments.mailsync.dev "crm" not found.*spec.deploymentRef.name/);
+  expect(o.status.conditions.find((c: { type: string }) => c.type === 'Ready').message).toMatch(
+    /deployments.mailsync.dev "crm" not found.*spec.deploymentRef.name/,
+  );
   expect(o.status.observedGeneration).toBe(1);
 });
 
@@ -55,17 +61,33 @@ test('the profile comes from the Deployment default and follows changes to it', 
 test('profiles and Deployments count their mailboxes', async () => {
   await waitForCondition(admin, 'emailserverprofiles', ns, 'imap2', 'Ready', (c) => c.status === 'True');
   const { waitFor } = await import('../../../dev/processes.js');
-  await waitFor('profile count', async () => ((await get(admin, 'emailserverprofiles', ns, 'imap2')).status?.mailboxes?.total === 1 ? true : undefined));
-  await waitFor('deployment count', async () => ((await get(admin, 'deployments', ns, 'crm')).status?.mailboxes?.total === 2 ? true : undefined));
+  await waitFor('profile count', async () =>
+    (await get(admin, 'emailserverprofiles', ns, 'imap2')).status?.mailboxes?.total === 1 ? true : undefined,
+  );
+  await waitFor('deployment count', async () =>
+    (await get(admin, 'deployments', ns, 'crm')).status?.mailboxes?.total === 2 ? true : undefined,
+  );
 });
 
 test('deleting the profile is noticed by its mailboxes', async () => {
-  await admin.custom.deleteNamespacedCustomObject({ group: 'mailsync.dev', version: 'v1alpha1', namespace: ns, plural: 'emailserverprofiles', name: 'imap' });
+  await admin.custom.deleteNamespacedCustomObject({
+    group: 'mailsync.dev',
+    version: 'v1alpha1',
+    namespace: ns,
+    plural: 'emailserverprofiles',
+    name: 'imap',
+  });
   await waitForCondition(admin, 'mailboxes', ns, 'orphan', 'Ready', (c) => c.reason === 'ServerProfileNotFound');
 });
 
 test('ACT on a non-Exchange profile is refused with the reason, which CEL cannot see across objects', async () => {
-  await create(admin, 'mailboxes', ns, 'act', mailbox({ emailAddress: 'cy@example.com', serverProfileRef: { name: 'imap2' }, appointmentsContactsTasks: 'ServerSideSync' }));
+  await create(
+    admin,
+    'mailboxes',
+    ns,
+    'act',
+    mailbox({ emailAddress: 'cy@example.com', serverProfileRef: { name: 'imap2' }, appointmentsContactsTasks: 'ServerSideSync' }),
+  );
   const o = await waitForCondition(admin, 'mailboxes', ns, 'act', 'Ready', (c) => c.reason === 'UnsupportedConfiguration');
   expect(JSON.stringify(o.status)).toMatch(/need an Exchange profile/);
 });
@@ -80,5 +102,7 @@ test('a status write does not trigger another reconcile of the same object', asy
 test('Events record the transitions', async () => {
   const events = await admin.core.listNamespacedEvent({ namespace: ns });
   const reasons = events.items.filter((e) => e.involvedObject.name === 'orphan').map((e) => `${e.type}/${e.reason}`);
-  expect(reasons).toEqual(expect.arrayContaining(['Warning/DeploymentNotFound', 'Warning/ServerProfileNotFound', 'Warning/SecretNotFound']));
+  expect(reasons).toEqual(
+    expect.arrayContaining(['Warning/DeploymentNotFound', 'Warning/ServerProfileNotFound', 'Warning/SecretNotFound']),
+  );
 });

@@ -26,7 +26,12 @@ afterAll(async () => {
 const cm = (name: string) => admin.core.createNamespacedConfigMap({ namespace: ns, body: { metadata: { name }, data: { a: name } } });
 
 test('a stalled watch (no events, no bookmarks) is restarted and still sees later changes', async () => {
-  const cache = new WatchCache<V1ConfigMap>(admin, type, { namespace: ns, logger: silentLogger(), stallMs: 1000, watchTimeoutSeconds: 300 });
+  const cache = new WatchCache<V1ConfigMap>(admin, type, {
+    namespace: ns,
+    logger: silentLogger(),
+    stallMs: 1000,
+    watchTimeoutSeconds: 300,
+  });
   caches.push(cache);
   cache.start();
   await cache.waitForSync();
@@ -68,11 +73,27 @@ test('a list of more objects than one page (custom resources too) is read comple
   const ns2 = await newNamespace(admin, 'paging');
   const type2 = { apiVersion: 'mailsync.dev/v1alpha1', kind: 'Mailbox', plural: 'mailboxes' };
   for (let i = 0; i < 7; i++) {
-    await admin.custom.createNamespacedCustomObject({ group: 'mailsync.dev', version: 'v1alpha1', namespace: ns2, plural: 'mailboxes', body: { apiVersion: 'mailsync.dev/v1alpha1', kind: 'Mailbox', metadata: { name: `m${i}` }, spec: { emailAddress: `m${i}@example.com`, owner: { kind: 'User', name: `m${i}` }, deploymentRef: { name: 'd' } } } });
+    await admin.custom.createNamespacedCustomObject({
+      group: 'mailsync.dev',
+      version: 'v1alpha1',
+      namespace: ns2,
+      plural: 'mailboxes',
+      body: {
+        apiVersion: 'mailsync.dev/v1alpha1',
+        kind: 'Mailbox',
+        metadata: { name: `m${i}` },
+        spec: { emailAddress: `m${i}@example.com`, owner: { kind: 'User', name: `m${i}` }, deploymentRef: { name: 'd' } },
+      },
+    });
   }
   const cache = new WatchCache<V1ConfigMap>(admin, type2, { namespace: ns2, logger: silentLogger(), pageSize: 3 });
   caches.push(cache);
   cache.start();
   await cache.waitForSync();
-  expect(cache.list().map((o) => o.metadata!.name).sort()).toEqual(['m0', 'm1', 'm2', 'm3', 'm4', 'm5', 'm6']);
+  expect(
+    cache
+      .list()
+      .map((o) => o.metadata!.name)
+      .sort(),
+  ).toEqual(['m0', 'm1', 'm2', 'm3', 'm4', 'm5', 'm6']);
 });

@@ -55,9 +55,22 @@ test('IMAP: a session waits for a slot while the limit is in use, and connects w
 
 test('SMTP: twenty concurrent sends use at most the limit of connections, though the pool could open five', async () => {
   const slots: SlotClaim = { key: 'smtp-limit svc', limit: 2 };
-  const smtpAdapter = new SmtpAdapter({ host: '127.0.0.1', port: smtp.port, tls: 'STARTTLS', ca: smtp.caPem, timeoutMs: 5000 }, svc, { maxConnections: 5, slots });
+  const smtpAdapter = new SmtpAdapter({ host: '127.0.0.1', port: smtp.port, tls: 'STARTTLS', ca: smtp.caPem, timeoutMs: 5000 }, svc, {
+    maxConnections: 5,
+    slots,
+  });
   try {
-    await Promise.all(Array.from({ length: 20 }, (_, i) => smtpAdapter.send({ from: 'svc@example.com', to: ['c@customer.example'], subject: `limit ${i}`, text: 'Hi', messageId: `<limit-${i}@example.com>` })));
+    await Promise.all(
+      Array.from({ length: 20 }, (_, i) =>
+        smtpAdapter.send({
+          from: 'svc@example.com',
+          to: ['c@customer.example'],
+          subject: `limit ${i}`,
+          text: 'Hi',
+          messageId: `<limit-${i}@example.com>`,
+        }),
+      ),
+    );
   } finally {
     smtpAdapter.close();
   }
@@ -66,11 +79,22 @@ test('SMTP: twenty concurrent sends use at most the limit of connections, though
   expect(connectionSlots.inUse(slots.key)).toBe(0);
 });
 
-test('Graph: requests of one identity stay within the limit, below Graph\'s 4 per mailbox', async () => {
+test("Graph: requests of one identity stay within the limit, below Graph's 4 per mailbox", async () => {
   const slots: SlotClaim = { key: 'graph-limit app', limit: 2 };
-  const ids = Array.from({ length: 8 }, (_, i) => graph.addMessage('queue@contoso.test', `Subject: g${i}\r\nMessage-ID: <g${i}@x>\r\n\r\nHi\r\n`));
-  const tokens = new ClientCredentialsTokenProvider({ ...APP, scope: 'https://graph.microsoft.com/.default', authorityUrl: oauth.authorityUrl, ca: oauth.caPem });
-  const a = new GraphAdapter({ host: '127.0.0.1', port: 443, tls: 'Implicit', url: graph.baseUrl, ca: graph.caPem, timeoutMs: 5000 }, { kind: 'oauth2', username: APP.clientId, token: tokens }, { mailbox: 'queue@contoso.test', slots });
+  const ids = Array.from({ length: 8 }, (_, i) =>
+    graph.addMessage('queue@contoso.test', `Subject: g${i}\r\nMessage-ID: <g${i}@x>\r\n\r\nHi\r\n`),
+  );
+  const tokens = new ClientCredentialsTokenProvider({
+    ...APP,
+    scope: 'https://graph.microsoft.com/.default',
+    authorityUrl: oauth.authorityUrl,
+    ca: oauth.caPem,
+  });
+  const a = new GraphAdapter(
+    { host: '127.0.0.1', port: 443, tls: 'Implicit', url: graph.baseUrl, ca: graph.caPem, timeoutMs: 5000 },
+    { kind: 'oauth2', username: APP.clientId, token: tokens },
+    { mailbox: 'queue@contoso.test', slots },
+  );
   graph.sendDelayMs = 0;
   await Promise.all(ids.map((id) => a.getMime(id)));
   await waitFor('all read', async () => (graph.requests.filter((r) => r.path.endsWith('/$value')).length >= 8 ? true : undefined));

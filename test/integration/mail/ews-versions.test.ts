@@ -12,12 +12,14 @@ import { expectMailError } from '../../support/mail-assertions.js';
 const SVC = { username: 'CONTOSO\\svc-crm', password: 'svc-Versions-Pa55', canImpersonate: true };
 const QUEUE = 'support@contoso.test';
 const svc: Credentials = { kind: 'password', username: SVC.username, password: SVC.password };
-const mime = (subject: string) => `From: customer@example.test\r\nTo: ${QUEUE}\r\nSubject: ${subject}\r\nMessage-ID: <${subject}@example.test>\r\n\r\nHello.\r\n`;
+const mime = (subject: string) =>
+  `From: customer@example.test\r\nTo: ${QUEUE}\r\nSubject: ${subject}\r\nMessage-ID: <${subject}@example.test>\r\n\r\nHello.\r\n`;
 
 const fakes = new Map<ExchangeRelease, FakeEws>();
 
 beforeAll(async () => {
-  for (const release of ['Exchange2010_SP2', 'Exchange2019'] as const) fakes.set(release, await FakeEws.start({ accounts: [SVC], mailboxes: [QUEUE], release }));
+  for (const release of ['Exchange2010_SP2', 'Exchange2019'] as const)
+    fakes.set(release, await FakeEws.start({ accounts: [SVC], mailboxes: [QUEUE], release }));
 });
 afterAll(async () => {
   await Promise.all([...fakes.values()].map((f) => f.close()));
@@ -25,14 +27,18 @@ afterAll(async () => {
 });
 
 function adapter(ews: FakeEws, options: Partial<EwsOptions> = {}): EwsAdapter {
-  return new EwsAdapter({ host: '127.0.0.1', port: 443, tls: 'Implicit', url: ews.ewsUrl, ca: ews.caPem, timeoutMs: 5000 }, svc, { mailbox: QUEUE, impersonate: true, ...options });
+  return new EwsAdapter({ host: '127.0.0.1', port: 443, tls: 'Implicit', url: ews.ewsUrl, ca: ews.caPem, timeoutMs: 5000 }, svc, {
+    mailbox: QUEUE,
+    impersonate: true,
+    ...options,
+  });
 }
 
 describe.each([
   ['Exchange2010_SP2', 'Exchange2010_SP2', 'Exchange 2010 SP2, detected', false],
   ['Exchange2019', 'Exchange2016', 'Exchange 2019, detected', true],
 ] as const)('a server answering as %s, version not configured', (release, schema, described, anchored) => {
-  test('test, sync, download and send work; the first request is in the 2010 schema, the rest in the server\'s', async () => {
+  test("test, sync, download and send work; the first request is in the 2010 schema, the rest in the server's", async () => {
     const ews = fakes.get(release)!;
     const id = ews.addMessage(QUEUE, mime(`hello-${release}`));
     const a = adapter(ews);
@@ -42,7 +48,13 @@ describe.each([
     const sync = await a.syncFolderItems();
     expect(sync.created).toContain(id);
     expect((await a.getMime(id))?.source.toString()).toContain(`Subject: hello-${release}`);
-    await a.send({ from: QUEUE, to: ['customer@example.test'], subject: `sent via ${release}`, text: 'Hi', messageId: `<v-${release}@mailsync.test>` });
+    await a.send({
+      from: QUEUE,
+      to: ['customer@example.test'],
+      subject: `sent via ${release}`,
+      text: 'Hi',
+      messageId: `<v-${release}@mailsync.test>`,
+    });
     expect(ews.sent.at(-1)?.subject).toBe(`sent via ${release}`);
 
     const seen = ews.requests.slice(before);

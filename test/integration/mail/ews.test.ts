@@ -12,7 +12,12 @@ import { startSilentServer } from '../../support/silent-server.js';
 import { sendOutcome } from '../../../src/sync/outgoing.js';
 
 const ALICE = { username: 'alice@contoso.test', password: 'alice-Pa55word-ews', mailbox: 'alice@contoso.test' };
-const BOB = { username: 'bob@contoso.test', password: 'bob-Pa55word-ews', mailbox: 'bob@contoso.test', delegateOf: ['support@contoso.test'] };
+const BOB = {
+  username: 'bob@contoso.test',
+  password: 'bob-Pa55word-ews',
+  mailbox: 'bob@contoso.test',
+  delegateOf: ['support@contoso.test'],
+};
 const CAROL = { username: 'carol@contoso.test', password: 'carol-Pa55word-ews', mailbox: 'carol@contoso.test' };
 const SVC = { username: 'CONTOSO\\svc-crm', password: 'svc-Pa55word-ews', canImpersonate: true };
 const QUEUE = 'support@contoso.test';
@@ -33,10 +38,21 @@ afterAll(async () => {
   await closeHttpDispatchers();
 });
 
-const password = (u: { username: string; password: string }, pw = u.password): Credentials => ({ kind: 'password', username: u.username, password: pw });
+const password = (u: { username: string; password: string }, pw = u.password): Credentials => ({
+  kind: 'password',
+  username: u.username,
+  password: pw,
+});
 
 function endpoint(opts: { url?: string; ca?: string | null } = {}): Endpoint {
-  return { host: '127.0.0.1', port: 443, tls: 'Implicit', url: opts.url ?? ews.ewsUrl, ca: opts.ca === null ? undefined : (opts.ca ?? ews.caPem), timeoutMs: 5000 };
+  return {
+    host: '127.0.0.1',
+    port: 443,
+    tls: 'Implicit',
+    url: opts.url ?? ews.ewsUrl,
+    ca: opts.ca === null ? undefined : (opts.ca ?? ews.caPem),
+    timeoutMs: 5000,
+  };
 }
 
 function adapter(credentials: Credentials, options: Partial<EwsOptions> & { url?: string; ca?: string | null } = {}): EwsAdapter {
@@ -45,10 +61,16 @@ function adapter(credentials: Credentials, options: Partial<EwsOptions> & { url?
 }
 
 function appTokens(): ClientCredentialsTokenProvider {
-  return new ClientCredentialsTokenProvider({ ...APP, scope: 'https://outlook.office365.com/.default', authorityUrl: oauth.authorityUrl, ca: oauth.caPem });
+  return new ClientCredentialsTokenProvider({
+    ...APP,
+    scope: 'https://outlook.office365.com/.default',
+    authorityUrl: oauth.authorityUrl,
+    ca: oauth.caPem,
+  });
 }
 
-const mime = (subject: string): string => `From: customer@example.test\r\nTo: ${QUEUE}\r\nSubject: ${subject}\r\nMessage-ID: <${subject}@example.test>\r\n\r\nHello.\r\n`;
+const mime = (subject: string): string =>
+  `From: customer@example.test\r\nTo: ${QUEUE}\r\nSubject: ${subject}\r\nMessage-ID: <${subject}@example.test>\r\n\r\nHello.\r\n`;
 
 describe('test()', () => {
   test('Basic, own mailbox: incoming, outgoing and calendar', async () => {
@@ -70,13 +92,19 @@ describe('test()', () => {
   });
 
   test('impersonating an unknown mailbox: MailboxNotFound (ErrorNonExistentMailbox), permanent', async () => {
-    const err = await expectMailError(adapter(password(SVC), { mailbox: 'nobody@contoso.test', impersonate: true }).test(), 'MailboxNotFound', [SVC.password]);
+    const err = await expectMailError(
+      adapter(password(SVC), { mailbox: 'nobody@contoso.test', impersonate: true }).test(),
+      'MailboxNotFound',
+      [SVC.password],
+    );
     expect(err.permanent).toBe(true);
     expect(err.message).toContain('ErrorNonExistentMailbox');
   });
 
   test('an account without the impersonation role: AuthenticationFailed (ErrorImpersonateUserDenied)', async () => {
-    const err = await expectMailError(adapter(password(CAROL), { mailbox: QUEUE, impersonate: true }).test(), 'AuthenticationFailed', [CAROL.password]);
+    const err = await expectMailError(adapter(password(CAROL), { mailbox: QUEUE, impersonate: true }).test(), 'AuthenticationFailed', [
+      CAROL.password,
+    ]);
     expect(err.message).toContain('ErrorImpersonateUserDenied');
   });
 
@@ -114,13 +142,22 @@ describe('test()', () => {
 
   test('server not listening: ServerUnreachable', async () => {
     const [port] = await freePorts(1);
-    await expectMailError(adapter(password(ALICE), { url: `https://127.0.0.1:${port}/EWS/Exchange.asmx` }).test(), 'ServerUnreachable', [ALICE.password]);
+    await expectMailError(adapter(password(ALICE), { url: `https://127.0.0.1:${port}/EWS/Exchange.asmx` }).test(), 'ServerUnreachable', [
+      ALICE.password,
+    ]);
   });
 
   test('a server that never answers: Timeout', async () => {
     const silent = await startSilentServer();
     try {
-      const e: Endpoint = { host: '127.0.0.1', port: silent.port, tls: 'Implicit', url: `https://127.0.0.1:${silent.port}/EWS/Exchange.asmx`, ca: ews.caPem, timeoutMs: 300 };
+      const e: Endpoint = {
+        host: '127.0.0.1',
+        port: silent.port,
+        tls: 'Implicit',
+        url: `https://127.0.0.1:${silent.port}/EWS/Exchange.asmx`,
+        ca: ews.caPem,
+        timeoutMs: 300,
+      };
       await expectMailError(new EwsAdapter(e, password(ALICE), { mailbox: ALICE.mailbox }).test(), 'Timeout', [ALICE.password]);
     } finally {
       await silent.close();
@@ -133,7 +170,9 @@ describe('test()', () => {
   });
 
   test('a URL that is not EWS: UnsupportedConfiguration', async () => {
-    await expectMailError(adapter(password(ALICE), { url: ews.ewsUrl.replace('/EWS/', '/OWA/') }).test(), 'UnsupportedConfiguration', [ALICE.password]);
+    await expectMailError(adapter(password(ALICE), { url: ews.ewsUrl.replace('/EWS/', '/OWA/') }).test(), 'UnsupportedConfiguration', [
+      ALICE.password,
+    ]);
   });
 
   test('OAuth2 app token with impersonation', async () => {
@@ -143,20 +182,41 @@ describe('test()', () => {
 
   test('a token that is not a JWT is still sent (verbatim) and its rejection does not leak it', async () => {
     const opaque = 'opaque-access-token-0123456789abcdef';
-    const err = await expectMailError(adapter({ kind: 'oauth2', username: APP.clientId, token: { getToken: async () => opaque } }, { mailbox: QUEUE, impersonate: true }).test(), 'AuthenticationFailed', [opaque]);
+    const err = await expectMailError(
+      adapter(
+        { kind: 'oauth2', username: APP.clientId, token: { getToken: async () => opaque } },
+        { mailbox: QUEUE, impersonate: true },
+      ).test(),
+      'AuthenticationFailed',
+      [opaque],
+    );
     expect(err.permanent).toBe(true);
     expect(ews.requests.at(-1)?.scheme).toBe('Bearer');
   });
 
   test('a bad client secret: AuthenticationFailed from the token endpoint, no secret in the message', async () => {
-    const tokens = new ClientCredentialsTokenProvider({ ...APP, clientSecret: WRONG, scope: 'https://outlook.office365.com/.default', authorityUrl: oauth.authorityUrl, ca: oauth.caPem });
-    await expectMailError(adapter({ kind: 'oauth2', username: APP.clientId, token: tokens }, { mailbox: QUEUE, impersonate: true }).test(), 'AuthenticationFailed', [WRONG, APP.clientSecret]);
+    const tokens = new ClientCredentialsTokenProvider({
+      ...APP,
+      clientSecret: WRONG,
+      scope: 'https://outlook.office365.com/.default',
+      authorityUrl: oauth.authorityUrl,
+      ca: oauth.caPem,
+    });
+    await expectMailError(
+      adapter({ kind: 'oauth2', username: APP.clientId, token: tokens }, { mailbox: QUEUE, impersonate: true }).test(),
+      'AuthenticationFailed',
+      [WRONG, APP.clientSecret],
+    );
   });
 
   test('NTLM (NTLMv2 handshake) with impersonation, and a wrong NTLM password', async () => {
     await adapter(password(SVC), { mailbox: QUEUE, impersonate: true, authentication: 'NTLM' }).test();
     expect(ews.requests.at(-1)).toMatchObject({ principal: SVC.username, scheme: 'NTLM' });
-    await expectMailError(adapter(password(SVC, WRONG), { mailbox: QUEUE, impersonate: true, authentication: 'NTLM' }).test(), 'AuthenticationFailed', [WRONG, SVC.password]);
+    await expectMailError(
+      adapter(password(SVC, WRONG), { mailbox: QUEUE, impersonate: true, authentication: 'NTLM' }).test(),
+      'AuthenticationFailed',
+      [WRONG, SVC.password],
+    );
   });
 
   test('Autodiscover finds the EWS URL', async () => {
@@ -166,7 +226,11 @@ describe('test()', () => {
   });
 
   test('Autodiscover for an unknown user: MailboxNotFound', async () => {
-    await expectMailError(adapter(password(ALICE), { mailbox: 'nobody@contoso.test', url: ews.autodiscoverUrl, autodiscover: true }).test(), 'MailboxNotFound', [ALICE.password]);
+    await expectMailError(
+      adapter(password(ALICE), { mailbox: 'nobody@contoso.test', url: ews.autodiscoverUrl, autodiscover: true }).test(),
+      'MailboxNotFound',
+      [ALICE.password],
+    );
   });
 
   test('two adapters with different credentials in one process never swap them', async () => {
@@ -216,7 +280,9 @@ describe('syncFolderItems() and getMime()', () => {
 
   test('throttled during sync: Throttled with the server back-off', async () => {
     ews.throttleNext(1, 1200);
-    const err = await expectMailError(adapter(password(SVC), { mailbox: QUEUE, impersonate: true }).syncFolderItems(), 'Throttled', [SVC.password]);
+    const err = await expectMailError(adapter(password(SVC), { mailbox: QUEUE, impersonate: true }).syncFolderItems(), 'Throttled', [
+      SVC.password,
+    ]);
     expect(err.retryAfterMs).toBe(1200);
   });
 });
@@ -258,20 +324,43 @@ describe('send()', () => {
   test('SendAs through impersonation: From is the mailbox, our Message-ID and threading headers are set', async () => {
     await adapter(password(SVC), { mailbox: QUEUE, impersonate: true }).send(base);
     const sent = ews.sent.at(-1)!;
-    expect(sent).toMatchObject({ principal: SVC.username, mailbox: QUEUE, from: QUEUE, to: ['customer@example.test'], subject: base.subject, bodyType: 'Text' });
+    expect(sent).toMatchObject({
+      principal: SVC.username,
+      mailbox: QUEUE,
+      from: QUEUE,
+      to: ['customer@example.test'],
+      subject: base.subject,
+      bodyType: 'Text',
+    });
     expect(sent.sender).toBeUndefined();
-    expect(sent.properties).toEqual({ '0x1035': base.messageId, '0x1042': base.inReplyTo, '0x1039': '<question@example.test>', 'X-CRM-Tracking': 'CRM:0002' });
+    expect(sent.properties).toEqual({
+      '0x1035': base.messageId,
+      '0x1042': base.inReplyTo,
+      '0x1039': '<question@example.test>',
+      'X-CRM-Tracking': 'CRM:0002',
+    });
   });
 
   test('SendOnBehalf with delegate access: From is the owner, Sender the mailbox, copy in the mailbox', async () => {
     await adapter(password(BOB), { mailbox: QUEUE }).send({ ...base, from: ALICE.mailbox, sender: QUEUE, html: '<p>Hi</p>' });
     const sent = ews.sent.at(-1)!;
-    expect(sent).toMatchObject({ principal: BOB.username, mailbox: QUEUE, savedIn: QUEUE, from: ALICE.mailbox, sender: QUEUE, bodyType: 'HTML', body: '<p>Hi</p>' });
+    expect(sent).toMatchObject({
+      principal: BOB.username,
+      mailbox: QUEUE,
+      savedIn: QUEUE,
+      from: ALICE.mailbox,
+      sender: QUEUE,
+      bodyType: 'HTML',
+      body: '<p>Hi</p>',
+    });
   });
 
   test('attachments: the message goes as its MIME content, with every attachment byte for byte', async () => {
     const pdf = Buffer.from('%PDF-1.7 quote');
-    await adapter(password(SVC), { mailbox: QUEUE, impersonate: true }).send({ ...base, attachments: [{ filename: 'quote.pdf', contentType: 'application/pdf', content: pdf }] });
+    await adapter(password(SVC), { mailbox: QUEUE, impersonate: true }).send({
+      ...base,
+      attachments: [{ filename: 'quote.pdf', contentType: 'application/pdf', content: pdf }],
+    });
     const sent = ews.sent.at(-1)!;
     expect(sent.to).toEqual(['customer@example.test']);
     const parsed = await simpleParser(sent.mime!);
@@ -294,7 +383,9 @@ describe('send()', () => {
   test('a mailbox over its sending quota: Throttled, and the outgoing rule keeps the email for later', async () => {
     ews.overQuota.add(QUEUE.toLowerCase());
     try {
-      const err = await expectMailError(adapter(password(SVC), { mailbox: QUEUE, impersonate: true }).send(base), 'Throttled', [SVC.password]);
+      const err = await expectMailError(adapter(password(SVC), { mailbox: QUEUE, impersonate: true }).send(base), 'Throttled', [
+        SVC.password,
+      ]);
       expect(err.message).toContain('ErrorSubmissionQuotaExceeded');
       expect(sendOutcome(err)).toBe('not-sent-transient');
     } finally {
@@ -312,6 +403,8 @@ describe('send()', () => {
   });
 
   test('a message the server refuses: MessageRejected', async () => {
-    await expectMailError(adapter(password(SVC), { mailbox: QUEUE, impersonate: true }).send({ ...base, to: [] }), 'MessageRejected', [SVC.password]);
+    await expectMailError(adapter(password(SVC), { mailbox: QUEUE, impersonate: true }).send({ ...base, to: [] }), 'MessageRejected', [
+      SVC.password,
+    ]);
   });
 });

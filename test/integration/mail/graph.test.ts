@@ -9,7 +9,11 @@ import { freePorts } from '../../support/free-port.js';
 import { expectMailError } from '../../support/mail-assertions.js';
 import { startSilentServer } from '../../support/silent-server.js';
 
-const CLIENT = { tenantId: 'contoso-tenant', clientId: '11111111-2222-3333-4444-555555555555', clientSecret: 'graph~Secret.Value_0123456789' };
+const CLIENT = {
+  tenantId: 'contoso-tenant',
+  clientId: '11111111-2222-3333-4444-555555555555',
+  clientSecret: 'graph~Secret.Value_0123456789',
+};
 const WRONG_SECRET = 'wr0ng~Secret.Value_9876543210';
 const ALICE = 'alice@contoso.test';
 const QUEUE = 'support@contoso.test';
@@ -32,13 +36,23 @@ function tokens(secret = CLIENT.clientSecret, scope = 'https://graph.microsoft.c
   return new ClientCredentialsTokenProvider({ ...CLIENT, clientSecret: secret, scope, authorityUrl: oauth.authorityUrl, ca: oauth.caPem });
 }
 
-function adapter(opts: Partial<GraphOptions> & { secret?: string; url?: string; ca?: string | null; provider?: ClientCredentialsTokenProvider } = {}): GraphAdapter {
-  const endpoint: Endpoint = { host: '127.0.0.1', port: 443, tls: 'Implicit', url: opts.url ?? graph.baseUrl, ca: opts.ca === null ? undefined : (opts.ca ?? graph.caPem), timeoutMs: 5000 };
+function adapter(
+  opts: Partial<GraphOptions> & { secret?: string; url?: string; ca?: string | null; provider?: ClientCredentialsTokenProvider } = {},
+): GraphAdapter {
+  const endpoint: Endpoint = {
+    host: '127.0.0.1',
+    port: 443,
+    tls: 'Implicit',
+    url: opts.url ?? graph.baseUrl,
+    ca: opts.ca === null ? undefined : (opts.ca ?? graph.caPem),
+    timeoutMs: 5000,
+  };
   const credentials: Credentials = { kind: 'oauth2', username: CLIENT.clientId, token: opts.provider ?? tokens(opts.secret) };
   return new GraphAdapter(endpoint, credentials, { mailbox: opts.mailbox ?? ALICE, pageSize: opts.pageSize });
 }
 
-const mime = (subject: string): string => `From: customer@example.test\r\nTo: ${ALICE}\r\nSubject: ${subject}\r\nMessage-ID: <${subject}@example.test>\r\n\r\nHello.\r\n`;
+const mime = (subject: string): string =>
+  `From: customer@example.test\r\nTo: ${ALICE}\r\nSubject: ${subject}\r\nMessage-ID: <${subject}@example.test>\r\n\r\nHello.\r\n`;
 
 describe('test()', () => {
   test('succeeds for an existing mailbox, incoming and outgoing', async () => {
@@ -48,7 +62,10 @@ describe('test()', () => {
   });
 
   test('bad client secret: AuthenticationFailed, permanent, neither secret nor token in the message', async () => {
-    const err = await expectMailError(adapter({ secret: WRONG_SECRET }).test(), 'AuthenticationFailed', [WRONG_SECRET, CLIENT.clientSecret]);
+    const err = await expectMailError(adapter({ secret: WRONG_SECRET }).test(), 'AuthenticationFailed', [
+      WRONG_SECRET,
+      CLIENT.clientSecret,
+    ]);
     expect(err.permanent).toBe(true);
     expect(err.message).toContain('invalid_client');
   });
@@ -93,8 +110,19 @@ describe('test()', () => {
   test('a server that never answers: Timeout', async () => {
     const silent = await startSilentServer();
     try {
-      const endpoint: Endpoint = { host: '127.0.0.1', port: silent.port, tls: 'Implicit', url: `https://127.0.0.1:${silent.port}/v1.0`, ca: graph.caPem, timeoutMs: 300 };
-      await expectMailError(new GraphAdapter(endpoint, { kind: 'oauth2', username: CLIENT.clientId, token: tokens() }, { mailbox: ALICE }).test(), 'Timeout', [CLIENT.clientSecret]);
+      const endpoint: Endpoint = {
+        host: '127.0.0.1',
+        port: silent.port,
+        tls: 'Implicit',
+        url: `https://127.0.0.1:${silent.port}/v1.0`,
+        ca: graph.caPem,
+        timeoutMs: 300,
+      };
+      await expectMailError(
+        new GraphAdapter(endpoint, { kind: 'oauth2', username: CLIENT.clientId, token: tokens() }, { mailbox: ALICE }).test(),
+        'Timeout',
+        [CLIENT.clientSecret],
+      );
     } finally {
       await silent.close();
     }
@@ -107,7 +135,9 @@ describe('test()', () => {
 
   test('password credentials are refused up front: UnsupportedConfiguration', () => {
     const endpoint: Endpoint = { host: '127.0.0.1', port: 443, tls: 'Implicit', url: graph.baseUrl };
-    expect(() => new GraphAdapter(endpoint, { kind: 'password', username: ALICE, password: 'pw-123456' }, { mailbox: ALICE })).toThrow(/OAuth2/);
+    expect(() => new GraphAdapter(endpoint, { kind: 'password', username: ALICE, password: 'pw-123456' }, { mailbox: ALICE })).toThrow(
+      /OAuth2/,
+    );
   });
 });
 
@@ -171,21 +201,39 @@ describe('delta() and getMime()', () => {
 });
 
 describe('send()', () => {
-  const base = { to: ['customer@example.test'], subject: 'Your case CRM:0001', text: 'We are on it.', messageId: '<crm-0001@mailsync.test>' };
+  const base = {
+    to: ['customer@example.test'],
+    subject: 'Your case CRM:0001',
+    text: 'We are on it.',
+    messageId: '<crm-0001@mailsync.test>',
+  };
 
   test('SendAs, in MIME format: From is the mailbox; our Message-ID, In-Reply-To and References reach the recipient', async () => {
-    await adapter({ mailbox: QUEUE }).send({ ...base, from: QUEUE, inReplyTo: '<cust-1@customer.example>', references: ['<crm-0000@mailsync.test>', '<cust-1@customer.example>'], bcc: ['audit@contoso.test'], headers: { 'X-CRM-Tracking': 'CRM:0001' } });
+    await adapter({ mailbox: QUEUE }).send({
+      ...base,
+      from: QUEUE,
+      inReplyTo: '<cust-1@customer.example>',
+      references: ['<crm-0000@mailsync.test>', '<cust-1@customer.example>'],
+      bcc: ['audit@contoso.test'],
+      headers: { 'X-CRM-Tracking': 'CRM:0001' },
+    });
     const sent = graph.sent.at(-1)!;
     expect(sent.mailbox).toBe(QUEUE);
     expect(sent.message.from?.emailAddress.address).toBe(QUEUE);
     expect(sent.message.sender).toBeUndefined();
-    expect(sent.mime).toMatchObject({ messageId: base.messageId, inReplyTo: '<cust-1@customer.example>', references: ['<crm-0000@mailsync.test>', '<cust-1@customer.example>'] });
+    expect(sent.mime).toMatchObject({
+      messageId: base.messageId,
+      inReplyTo: '<cust-1@customer.example>',
+      references: ['<crm-0000@mailsync.test>', '<cust-1@customer.example>'],
+    });
     // Graph takes Bcc from the MIME headers (and strips it before delivery).
     expect(sent.mime!.raw).toMatch(/^Bcc: audit@contoso\.test\r$/m);
-    expect(sent.message.internetMessageHeaders).toEqual(expect.arrayContaining([
-      { name: CORRELATION_HEADER.toLowerCase(), value: base.messageId },
-      { name: 'x-crm-tracking', value: 'CRM:0001' },
-    ]));
+    expect(sent.message.internetMessageHeaders).toEqual(
+      expect.arrayContaining([
+        { name: CORRELATION_HEADER.toLowerCase(), value: base.messageId },
+        { name: 'x-crm-tracking', value: 'CRM:0001' },
+      ]),
+    );
     expect(sent.message.body).toEqual({ contentType: 'Text', content: expect.stringMatching(/^We are on it\.\s*$/) });
   });
 
@@ -198,7 +246,7 @@ describe('send()', () => {
     expect(sent.message.body).toEqual({ contentType: 'HTML', content: '<p>Hi</p>' });
   });
 
-  test('concurrent sends from one mailbox, over two adapters, stay within Graph\'s 4 per mailbox (no 429)', async () => {
+  test("concurrent sends from one mailbox, over two adapters, stay within Graph's 4 per mailbox (no 429)", async () => {
     graph.sendDelayMs = 40;
     try {
       const before = graph.sent.length;
@@ -213,7 +261,9 @@ describe('send()', () => {
   });
 
   test('a message Graph refuses: MessageRejected, not a mailbox failure', async () => {
-    const err = await expectMailError(adapter({ mailbox: QUEUE }).send({ ...base, to: [], from: QUEUE }), 'MessageRejected', [CLIENT.clientSecret]);
+    const err = await expectMailError(adapter({ mailbox: QUEUE }).send({ ...base, to: [], from: QUEUE }), 'MessageRejected', [
+      CLIENT.clientSecret,
+    ]);
     expect(err.permanent).toBe(false);
     expect(err.message).toContain('ErrorInvalidRecipients');
   });

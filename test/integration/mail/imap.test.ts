@@ -27,8 +27,16 @@ function endpoint(tls: TlsMode, opts: { trusted?: boolean; port?: number; timeou
   return { host: dovecot.host, port, tls, ca: opts.trusted === false ? undefined : dovecot.caPem, timeoutMs: opts.timeoutMs ?? 5000 };
 }
 
-const password = (u: { username: string; password: string }, pw = u.password): Credentials => ({ kind: 'password', username: u.username, password: pw });
-const token = (u: { username: string }, value: string): Credentials => ({ kind: 'oauth2', username: u.username, token: { getToken: async () => value } });
+const password = (u: { username: string; password: string }, pw = u.password): Credentials => ({
+  kind: 'password',
+  username: u.username,
+  password: pw,
+});
+const token = (u: { username: string }, value: string): Credentials => ({
+  kind: 'oauth2',
+  username: u.username,
+  token: { getToken: async () => value },
+});
 
 function message(subject: string, body = 'Hello.\r\n'): string {
   return `From: sender@example.test\r\nTo: alice@example.test\r\nSubject: ${subject}\r\nMessage-ID: <${subject.replace(/\W/g, '')}@example.test>\r\n\r\n${body}`;
@@ -45,7 +53,10 @@ describe('ImapAdapter.test()', () => {
 
   test('wrong password: AuthenticationFailed, permanent, one login attempt, no password in the message', async () => {
     const before = await dovecot.loginAttempts(BOB.username);
-    const err = await expectMailError(new ImapAdapter(endpoint('Implicit'), password(BOB, WRONG)).test(), 'AuthenticationFailed', [WRONG, BOB.password]);
+    const err = await expectMailError(new ImapAdapter(endpoint('Implicit'), password(BOB, WRONG)).test(), 'AuthenticationFailed', [
+      WRONG,
+      BOB.password,
+    ]);
     expect(err.permanent).toBe(true);
     expect(err.message).toContain('AUTHENTICATIONFAILED');
     expect(await dovecot.loginAttempts(BOB.username)).toBe(before + 1);
@@ -57,30 +68,46 @@ describe('ImapAdapter.test()', () => {
   });
 
   test.each<TlsMode>(['Implicit', 'STARTTLS'])('untrusted certificate over %s: TLSError', async (tls) => {
-    const err = await expectMailError(new ImapAdapter(endpoint(tls, { trusted: false }), password(ALICE)).test(), 'TLSError', [ALICE.password]);
+    const err = await expectMailError(new ImapAdapter(endpoint(tls, { trusted: false }), password(ALICE)).test(), 'TLSError', [
+      ALICE.password,
+    ]);
     expect(err.message).toMatch(/certificate/);
   });
 
   test('Implicit TLS against the plaintext port: TLSError', async () => {
-    await expectMailError(new ImapAdapter(endpoint('Implicit', { port: dovecot.ports.imap }), password(ALICE)).test(), 'TLSError', [ALICE.password]);
+    await expectMailError(new ImapAdapter(endpoint('Implicit', { port: dovecot.ports.imap }), password(ALICE)).test(), 'TLSError', [
+      ALICE.password,
+    ]);
   });
 
   test('a folder that does not exist: MailboxNotFound', async () => {
-    const err = await expectMailError(new ImapAdapter(endpoint('Implicit'), password(ALICE), { mailbox: 'No/Such/Folder' }).test(), 'MailboxNotFound', [ALICE.password]);
+    const err = await expectMailError(
+      new ImapAdapter(endpoint('Implicit'), password(ALICE), { mailbox: 'No/Such/Folder' }).test(),
+      'MailboxNotFound',
+      [ALICE.password],
+    );
     expect(err.permanent).toBe(true);
   });
 
   test('a server that never answers: Timeout', async () => {
     const silent = await startSilentServer();
     try {
-      await expectMailError(new ImapAdapter({ host: '127.0.0.1', port: silent.port, tls: 'None', timeoutMs: 300 }, password(ALICE)).test(), 'Timeout', [ALICE.password]);
+      await expectMailError(
+        new ImapAdapter({ host: '127.0.0.1', port: silent.port, tls: 'None', timeoutMs: 300 }, password(ALICE)).test(),
+        'Timeout',
+        [ALICE.password],
+      );
     } finally {
       await silent.close();
     }
   });
 
   test('the TokenProvider failing is reported without a token', async () => {
-    const failing: Credentials = { kind: 'oauth2', username: CAROL.username, token: { getToken: async () => Promise.reject(Object.assign(new Error('token endpoint down'), { status: 503 })) } };
+    const failing: Credentials = {
+      kind: 'oauth2',
+      username: CAROL.username,
+      token: { getToken: async () => Promise.reject(Object.assign(new Error('token endpoint down'), { status: 503 })) },
+    };
     await expectMailError(new ImapAdapter(endpoint('Implicit'), failing).test(), 'ServerError', []);
   });
 });
@@ -177,7 +204,9 @@ describe('ImapSession', () => {
   });
 
   test('close() stops the reconnect loop of a session that never connected', async () => {
-    const session = new ImapSession({ host: '127.0.0.1', port: 1, tls: 'None', timeoutMs: 500 }, password(ALICE), { backoff: { initialMs: 10, maxMs: 50 } });
+    const session = new ImapSession({ host: '127.0.0.1', port: 1, tls: 'None', timeoutMs: 500 }, password(ALICE), {
+      backoff: { initialMs: 10, maxMs: 50 },
+    });
     await expectMailError(session.ready(), 'ServerUnreachable', [ALICE.password]);
     await session.close();
     await expectMailError(session.status(), 'ServerUnreachable', []);

@@ -6,7 +6,11 @@ import { freePorts } from '../../support/free-port.js';
 import { expectMailError } from '../../support/mail-assertions.js';
 import { AWKWARD_PASSWORDS } from '../../support/secret-encodings.js';
 
-const CLIENT = { tenantId: 'contoso-tenant', clientId: '11111111-2222-3333-4444-555555555555', clientSecret: 'cl1ent~Secret.Value_0123456789' };
+const CLIENT = {
+  tenantId: 'contoso-tenant',
+  clientId: '11111111-2222-3333-4444-555555555555',
+  clientSecret: 'cl1ent~Secret.Value_0123456789',
+};
 const WRONG_SECRET = 'wr0ng~Secret.Value_9876543210';
 const SCOPE = 'https://graph.microsoft.com/.default';
 
@@ -26,7 +30,14 @@ beforeEach(() => {
 });
 
 function provider(overrides: Partial<ClientCredentialsOptions> = {}): ClientCredentialsTokenProvider {
-  return new ClientCredentialsTokenProvider({ ...CLIENT, scope: SCOPE, authorityUrl: oauth.authorityUrl, ca: oauth.caPem, timeoutMs: 5000, ...overrides });
+  return new ClientCredentialsTokenProvider({
+    ...CLIENT,
+    scope: SCOPE,
+    authorityUrl: oauth.authorityUrl,
+    ca: oauth.caPem,
+    timeoutMs: 5000,
+    ...overrides,
+  });
 }
 
 test('issues a JWT-shaped token, caches it, and one request serves concurrent callers', async () => {
@@ -54,7 +65,10 @@ test('refreshes shortly before expiry and after invalidate()', async () => {
 });
 
 test('wrong client secret: AuthenticationFailed, permanent, secret not in the message', async () => {
-  const err = await expectMailError(provider({ clientSecret: WRONG_SECRET }).getToken(), 'AuthenticationFailed', [WRONG_SECRET, CLIENT.clientSecret]);
+  const err = await expectMailError(provider({ clientSecret: WRONG_SECRET }).getToken(), 'AuthenticationFailed', [
+    WRONG_SECRET,
+    CLIENT.clientSecret,
+  ]);
   expect(err.permanent).toBe(true);
   expect(err.message).toContain('invalid_client');
   expect(err.message).toContain('AADSTS7000215');
@@ -65,7 +79,13 @@ test('a server that echoes the secret back, in every encoding: not in the messag
   const echoing = await FakeOAuth.start({ clients: [CLIENT], echoSecretInErrors: true });
   try {
     for (const secret of AWKWARD_PASSWORDS) {
-      const p = new ClientCredentialsTokenProvider({ ...CLIENT, clientSecret: secret, scope: SCOPE, authorityUrl: echoing.authorityUrl, ca: echoing.caPem });
+      const p = new ClientCredentialsTokenProvider({
+        ...CLIENT,
+        clientSecret: secret,
+        scope: SCOPE,
+        authorityUrl: echoing.authorityUrl,
+        ca: echoing.caPem,
+      });
       const err = await expectMailError(p.getToken(), 'AuthenticationFailed', [secret]);
       expect(err.message).toContain('(invalid_client AADSTS7000215)');
       expect(err.message).not.toContain('Secret received');

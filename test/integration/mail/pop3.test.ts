@@ -33,8 +33,16 @@ function endpoint(tls: TlsMode, opts: { trusted?: boolean; port?: number; timeou
   return { host: dovecot.host, port, tls, ca: opts.trusted === false ? undefined : dovecot.caPem, timeoutMs: opts.timeoutMs ?? 5000 };
 }
 
-const password = (u: { username: string; password: string }, pw = u.password): Credentials => ({ kind: 'password', username: u.username, password: pw });
-const token = (u: { username: string }, value: string): Credentials => ({ kind: 'oauth2', username: u.username, token: { getToken: async () => value } });
+const password = (u: { username: string; password: string }, pw = u.password): Credentials => ({
+  kind: 'password',
+  username: u.username,
+  password: pw,
+});
+const token = (u: { username: string }, value: string): Credentials => ({
+  kind: 'oauth2',
+  username: u.username,
+  token: { getToken: async () => value },
+});
 
 describe('Pop3Adapter.test()', () => {
   test.each<TlsMode>(['Implicit', 'STARTTLS', 'None'])('succeeds over %s with the fixture CA', async (tls) => {
@@ -64,7 +72,10 @@ describe('Pop3Adapter.test()', () => {
 
   test('wrong password: AuthenticationFailed ([AUTH]), permanent, one attempt, no password in the message', async () => {
     const before = await dovecot.loginAttempts(BOB.username);
-    const err = await expectMailError(new Pop3Adapter(endpoint('Implicit'), password(BOB, WRONG)).test(), 'AuthenticationFailed', [WRONG, BOB.password]);
+    const err = await expectMailError(new Pop3Adapter(endpoint('Implicit'), password(BOB, WRONG)).test(), 'AuthenticationFailed', [
+      WRONG,
+      BOB.password,
+    ]);
     expect(err.permanent).toBe(true);
     expect(err.message).toContain('[AUTH]');
     expect(await dovecot.loginAttempts(BOB.username)).toBe(before + 1);
@@ -75,7 +86,9 @@ describe('Pop3Adapter.test()', () => {
     try {
       client.capabilities.delete('SASL'); // force the fallback
       await expectMailError(
-        client.authenticate({ username: BOB.username, password: WRONG }).catch((e) => Promise.reject(classifyError(e, { secrets: [WRONG] }))),
+        client
+          .authenticate({ username: BOB.username, password: WRONG })
+          .catch((e) => Promise.reject(classifyError(e, { secrets: [WRONG] }))),
         'AuthenticationFailed',
         [WRONG],
       );
@@ -91,18 +104,26 @@ describe('Pop3Adapter.test()', () => {
   });
 
   test.each<TlsMode>(['Implicit', 'STARTTLS'])('untrusted certificate over %s: TLSError', async (tls) => {
-    const err = await expectMailError(new Pop3Adapter(endpoint(tls, { trusted: false }), password(ALICE)).test(), 'TLSError', [ALICE.password]);
+    const err = await expectMailError(new Pop3Adapter(endpoint(tls, { trusted: false }), password(ALICE)).test(), 'TLSError', [
+      ALICE.password,
+    ]);
     expect(err.message).toMatch(/certificate/);
   });
 
   test('Implicit TLS against the plaintext port: TLSError', async () => {
-    await expectMailError(new Pop3Adapter(endpoint('Implicit', { port: dovecot.ports.pop3 }), password(ALICE)).test(), 'TLSError', [ALICE.password]);
+    await expectMailError(new Pop3Adapter(endpoint('Implicit', { port: dovecot.ports.pop3 }), password(ALICE)).test(), 'TLSError', [
+      ALICE.password,
+    ]);
   });
 
   test('a server that never answers: Timeout', async () => {
     const silent = await startSilentServer();
     try {
-      await expectMailError(new Pop3Adapter({ host: '127.0.0.1', port: silent.port, tls: 'None', timeoutMs: 300 }, password(ALICE)).test(), 'Timeout', [ALICE.password]);
+      await expectMailError(
+        new Pop3Adapter({ host: '127.0.0.1', port: silent.port, tls: 'None', timeoutMs: 300 }, password(ALICE)).test(),
+        'Timeout',
+        [ALICE.password],
+      );
     } finally {
       await silent.close();
     }
@@ -111,7 +132,9 @@ describe('Pop3Adapter.test()', () => {
   test('server stopped: ServerUnreachable, transient', async () => {
     await dovecot.stop();
     try {
-      const err = await expectMailError(new Pop3Adapter(endpoint('Implicit'), password(ALICE)).test(), 'ServerUnreachable', [ALICE.password]);
+      const err = await expectMailError(new Pop3Adapter(endpoint('Implicit'), password(ALICE)).test(), 'ServerUnreachable', [
+        ALICE.password,
+      ]);
       expect(err.permanent).toBe(false);
     } finally {
       await dovecot.start();
@@ -158,7 +181,14 @@ describe('Pop3Client against Dovecot', () => {
     // LMTP delivery prepends trace headers (Return-Path, Delivered-To, Received); the rest is ours.
     expect(retrieved.subarray(retrieved.length - tricky.length).toString('latin1')).toBe(tricky);
 
-    const imap = new ImapFlow({ host: dovecot.host, port: dovecot.ports.imaps, secure: true, tls: { ca: [dovecot.caPem] }, auth: { user: ERIN.username, pass: ERIN.password }, logger: false });
+    const imap = new ImapFlow({
+      host: dovecot.host,
+      port: dovecot.ports.imaps,
+      secure: true,
+      tls: { ca: [dovecot.caPem] },
+      auth: { user: ERIN.username, pass: ERIN.password },
+      logger: false,
+    });
     await imap.connect();
     try {
       await imap.mailboxOpen('INBOX', { readOnly: true });

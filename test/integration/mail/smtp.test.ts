@@ -33,7 +33,13 @@ afterAll(async () => {
 
 function endpoint(tls: TlsMode, opts: { trusted?: boolean; port?: number; timeoutMs?: number } = {}): Endpoint {
   const server = tls === 'Implicit' ? implicit : starttls;
-  return { host: server.host, port: opts.port ?? server.port, tls, ca: opts.trusted === false ? undefined : server.caPem, timeoutMs: opts.timeoutMs ?? 5000 };
+  return {
+    host: server.host,
+    port: opts.port ?? server.port,
+    tls,
+    ca: opts.trusted === false ? undefined : server.caPem,
+    timeoutMs: opts.timeoutMs ?? 5000,
+  };
 }
 
 function adapter(ep: Endpoint, credentials: Credentials): SmtpAdapter {
@@ -73,7 +79,10 @@ describe('SmtpAdapter.test()', () => {
 
   test('wrong password: AuthenticationFailed, permanent, one attempt, no password in the message', async () => {
     const before = starttls.authAttempts(MAILBOX.username);
-    const err = await expectMailError(adapter(endpoint('STARTTLS'), password(WRONG)).test(), 'AuthenticationFailed', [WRONG, MAILBOX.password]);
+    const err = await expectMailError(adapter(endpoint('STARTTLS'), password(WRONG)).test(), 'AuthenticationFailed', [
+      WRONG,
+      MAILBOX.password,
+    ]);
     expect(err.permanent).toBe(true);
     expect(err.message).toContain('535');
     expect(starttls.authAttempts(MAILBOX.username)).toBe(before + 1);
@@ -99,14 +108,22 @@ describe('SmtpAdapter.test()', () => {
   });
 
   test('nothing listening: ServerUnreachable, transient', async () => {
-    const err = await expectMailError(adapter({ host: '127.0.0.1', port: 1, tls: 'STARTTLS', timeoutMs: 2000 }, password()).test(), 'ServerUnreachable', [MAILBOX.password]);
+    const err = await expectMailError(
+      adapter({ host: '127.0.0.1', port: 1, tls: 'STARTTLS', timeoutMs: 2000 }, password()).test(),
+      'ServerUnreachable',
+      [MAILBOX.password],
+    );
     expect(err.permanent).toBe(false);
   });
 
   test('a server that never greets: Timeout', async () => {
     const silent = await startSilentServer();
     try {
-      await expectMailError(adapter({ host: '127.0.0.1', port: silent.port, tls: 'STARTTLS', timeoutMs: 300 }, password()).test(), 'Timeout', [MAILBOX.password]);
+      await expectMailError(
+        adapter({ host: '127.0.0.1', port: silent.port, tls: 'STARTTLS', timeoutMs: 300 }, password()).test(),
+        'Timeout',
+        [MAILBOX.password],
+      );
     } finally {
       await silent.close();
     }
@@ -115,7 +132,12 @@ describe('SmtpAdapter.test()', () => {
 
 describe('SmtpAdapter.send()', () => {
   test('SendAs: From is the mailbox, no Sender, envelope from the mailbox', async () => {
-    const msg = outgoing({ cc: ['cc@example.test'], inReplyTo: '<orig@customer.example.test>', references: ['<orig@customer.example.test>'], headers: { 'X-CRM-Activity': 'a1b2' } });
+    const msg = outgoing({
+      cc: ['cc@example.test'],
+      inReplyTo: '<orig@customer.example.test>',
+      references: ['<orig@customer.example.test>'],
+      headers: { 'X-CRM-Activity': 'a1b2' },
+    });
     const id = await adapter(endpoint('STARTTLS'), password()).send(msg);
     expect(id).toBe(msg.messageId);
     const got = starttls.messages.find((m) => m.parsed.messageId === msg.messageId);
@@ -153,7 +175,9 @@ describe('SmtpAdapter.send()', () => {
 
   test('over the sending quota (5xx about the mailbox, not the message): Throttled, and the email is kept for later', async () => {
     const creds: Credentials = { kind: 'password', username: OVER_QUOTA.username, password: OVER_QUOTA.password };
-    const err = await expectMailError(adapter(endpoint('STARTTLS'), creds).send(outgoing({ from: OVER_QUOTA.username })), 'Throttled', [OVER_QUOTA.password]);
+    const err = await expectMailError(adapter(endpoint('STARTTLS'), creds).send(outgoing({ from: OVER_QUOTA.username })), 'Throttled', [
+      OVER_QUOTA.password,
+    ]);
     expect(err.message).toContain('(SMTP 554 5.2.0)');
     // The server's words are kept for the debug log, long names intact.
     expect(err.message).not.toContain('SubmissionQuotaExceeded');
@@ -163,7 +187,11 @@ describe('SmtpAdapter.send()', () => {
   });
 
   test('a refused recipient: MessageRejected, not a mailbox failure', async () => {
-    const err = await expectMailError(adapter(endpoint('STARTTLS'), password()).send(outgoing({ to: ['nobody@example.test'] })), 'MessageRejected', [MAILBOX.password]);
+    const err = await expectMailError(
+      adapter(endpoint('STARTTLS'), password()).send(outgoing({ to: ['nobody@example.test'] })),
+      'MessageRejected',
+      [MAILBOX.password],
+    );
     expect(err.permanent).toBe(false);
     expect(err.message).toContain('550');
   });

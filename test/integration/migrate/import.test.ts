@@ -18,7 +18,11 @@ import { clientsAs, newNamespace } from '../../support/kube.js';
 import { bindImportRoles, kubectlApply, readTree, runImport } from '../../support/migrate-env.js';
 
 const admin = clientsAs('admin');
-const CLIENT = { tenantId: 'contoso-tenant', clientId: '6a1f0d2e-7b7c-4c6e-9a55-0f3d2c1b0a99', clientSecret: 'import~Client.Secret_0123456789' };
+const CLIENT = {
+  tenantId: 'contoso-tenant',
+  clientId: '6a1f0d2e-7b7c-4c6e-9a55-0f3d2c1b0a99',
+  clientSecret: 'import~Client.Secret_0123456789',
+};
 let dv: FakeDynamics;
 let config: FakeDataverseConfig;
 let org: ContosoOrganization;
@@ -38,7 +42,12 @@ afterAll(async () => {
   await dv?.close();
 });
 
-const list = async (plural: string) => ((await admin.custom.listNamespacedCustomObject({ group: GROUP, version: VERSION, namespace: ns, plural })) as { items: { metadata: { name: string; annotations?: Record<string, string>; labels?: Record<string, string> } }[] }).items;
+const list = async (plural: string) =>
+  (
+    (await admin.custom.listNamespacedCustomObject({ group: GROUP, version: VERSION, namespace: ns, plural })) as {
+      items: { metadata: { name: string; annotations?: Record<string, string>; labels?: Record<string, string> } }[];
+    }
+  ).items;
 
 test('the dry run prints the verification summary and writes nothing', async () => {
   const ran = await runImport(dv, CLIENT, ['-n', ns, '--out', out, '--waves']);
@@ -60,7 +69,9 @@ test('the dry run prints the verification summary and writes nothing', async () 
   expect(text).toContain(`${org.approval.pending} pending`);
   expect(text).toContain(`${org.approval.rejected} rejected`);
   // What will not migrate, by its column.
-  expect(text).toMatch(/Will not migrate as set[\s\S]*emailserverprofile\.incomingauthenticationprotocol = Negotiate \(1\) \(EmailServerProfile contoso-exchange-2019\): Negotiate \(Kerberos\) is not supported/);
+  expect(text).toMatch(
+    /Will not migrate as set[\s\S]*emailserverprofile\.incomingauthenticationprotocol = Negotiate \(1\) \(EmailServerProfile contoso-exchange-2019\): Negotiate \(Kerberos\) is not supported/,
+  );
   // The wave plan: the 21 shared mailboxes, then 279 users in waves of 200.
   expect(text).toMatch(/1\s+waves\/01-queues\s+21 queues and forward mailboxes\s+about 1 s\s+5 h/);
   expect(text).toMatch(/3\s+waves\/03-users\s+79 users/);
@@ -81,7 +92,9 @@ test('written with --waves, it applies to the API server with 0 admission errors
     'waves/03-users/mailboxes.yaml',
   ]);
   const report = files.get('MIGRATION-REPORT.md')!;
-  expect(report).toContain('| `emailserverprofile.incomingauthenticationprotocol` | Negotiate (1) | EmailServerProfile contoso-exchange-2019 |');
+  expect(report).toContain(
+    '| `emailserverprofile.incomingauthenticationprotocol` | Negotiate (1) | EmailServerProfile contoso-exchange-2019 |',
+  );
   const stubs = yaml.loadAll(files.get('secret-stubs.yaml')!) as { metadata: { name: string }; stringData: Record<string, string> }[];
   expect(stubs.flatMap((s) => Object.values(s.stringData)).every((v) => v === '')).toBe(true); // keys only, never a value
   expect(stubs.find((s) => s.metadata.name === 'user230.contoso.example-mail')?.stringData).toEqual({ username: '', password: '' });

@@ -29,7 +29,11 @@ import { bindImportRoles, kubectlApply, readTree, runImport } from '../../suppor
 import { startOperator, type InProcessOperator } from '../../support/operator.js';
 
 const admin = clientsAs('admin');
-const CLIENT = { tenantId: 'fabrikam-tenant', clientId: '3c9f5a11-2b2b-4d4d-8e8e-1234567890ab', clientSecret: 'waves~Client.Secret_9876543210' };
+const CLIENT = {
+  tenantId: 'fabrikam-tenant',
+  clientId: '3c9f5a11-2b2b-4d4d-8e8e-1234567890ab',
+  clientSecret: 'waves~Client.Secret_9876543210',
+};
 const SVC = { username: 'FABRIKAM\\svc-crm', password: 'waves-Ews-Service-Password-1', canImpersonate: true };
 const LOGINS: Record<string, { username: string; password: string }> = {
   support: { username: 'support', password: 'waves-Support-Password-2' },
@@ -49,7 +53,15 @@ const MAILBOXES: WaveMailbox[] = [
   { name: 'Ann', address: 'ann@fabrikam.example', kind: 'User', protocol: 'IMAP', login: 'ann', approval: 1 },
   { name: 'Bob', address: 'bob@fabrikam.example', kind: 'User', protocol: 'POP3', login: 'bob', approval: 1 },
   // His own Process Email Received After (two days ago, a date) replaces the Deployment's 24 hours.
-  { name: 'Carl', address: 'carl@fabrikam.example', kind: 'User', protocol: 'POP3', login: 'carl', approval: 1, processFrom: dateOnly(now - 48 * HOUR) },
+  {
+    name: 'Carl',
+    address: 'carl@fabrikam.example',
+    kind: 'User',
+    protocol: 'POP3',
+    login: 'carl',
+    approval: 1,
+    processFrom: dateOnly(now - 48 * HOUR),
+  },
   { name: 'Dan', address: 'dan@fabrikam.example', kind: 'User', protocol: 'EWS', approval: 1 },
   { name: 'Erin', address: 'erin@fabrikam.example', kind: 'User', protocol: 'EWS', approval: 1 },
   { name: 'Fay', address: 'fay@fabrikam.example', kind: 'User', protocol: 'Graph', approval: 1 },
@@ -60,15 +72,42 @@ const k8sName = (m: WaveMailbox) => m.address.replace('@', '.');
 
 // The mail each mailbox holds before it is applied: [id, hours ago, reaches the CRM].
 const MAIL: Record<string, [string, number, boolean][]> = {
-  Support: [['old', 96, false], ['recent', 1, true]],
-  Sales: [['old', 96, false], ['recent', 1, true]],
-  Ann: [['old', 96, false], ['recent', 1, true]],
-  Bob: [['old', 96, false], ['recent', 1, true]],
-  Carl: [['old', 96, false], ['mid', 30, true], ['recent', 1, true]],
+  Support: [
+    ['old', 96, false],
+    ['recent', 1, true],
+  ],
+  Sales: [
+    ['old', 96, false],
+    ['recent', 1, true],
+  ],
+  Ann: [
+    ['old', 96, false],
+    ['recent', 1, true],
+  ],
+  Bob: [
+    ['old', 96, false],
+    ['recent', 1, true],
+  ],
+  Carl: [
+    ['old', 96, false],
+    ['mid', 30, true],
+    ['recent', 1, true],
+  ],
   // The Exchange profile's Process Email From (12 hours ago) is later than the Deployment's 24 hours.
-  Dan: [['old', 96, false], ['mid', 18, false], ['recent', 1, true]],
-  Erin: [['old', 96, false], ['recent', 1, true]],
-  Fay: [['old', 96, false], ['mid', 30, false], ['recent', 1, true]],
+  Dan: [
+    ['old', 96, false],
+    ['mid', 18, false],
+    ['recent', 1, true],
+  ],
+  Erin: [
+    ['old', 96, false],
+    ['recent', 1, true],
+  ],
+  Fay: [
+    ['old', 96, false],
+    ['mid', 30, false],
+    ['recent', 1, true],
+  ],
 };
 const messageId = (mailbox: string, id: string) => `${id}-${mailbox.toLowerCase()}@customer.example`;
 
@@ -90,7 +129,12 @@ beforeAll(async () => {
   dv.extend(config);
   ews = await FakeEws.start({ accounts: [SVC], mailboxes: ['dan@fabrikam.example', 'erin@fabrikam.example'] });
   graph = await FakeGraph.start(dv.oauth, ['sales@fabrikam.example', 'fay@fabrikam.example']);
-  ids = seedWaveOrganization(dv, config, { dovecotImaps: dovecot.ports.imaps, dovecotPop3s: dovecot.ports.pop3s, ewsUrl: ews.ewsUrl, exchangeProcessFrom: iso(now - 12 * HOUR) }, MAILBOXES);
+  ids = seedWaveOrganization(
+    dv,
+    config,
+    { dovecotImaps: dovecot.ports.imaps, dovecotPop3s: dovecot.ports.pop3s, ewsUrl: ews.ewsUrl, exchangeProcessFrom: iso(now - 12 * HOUR) },
+    MAILBOXES,
+  );
 
   // The mail that is there before the migration, each with the time its server received it.
   for (const m of MAILBOXES) {
@@ -112,7 +156,12 @@ beforeAll(async () => {
 
   // What Dynamics does not know about this test's servers, as an overlay on the import's base.
   await mkdir(path.join(work, 'overlay'));
-  const patch = (kind: string, name: string, spec: object) => ({ apiVersion: 'mailsync.dev/v1alpha1', kind, metadata: { name, namespace: ns }, spec });
+  const patch = (kind: string, name: string, spec: object) => ({
+    apiVersion: 'mailsync.dev/v1alpha1',
+    kind,
+    metadata: { name, namespace: ns },
+    spec,
+  });
   const ca = { secretRef: { name: 'test-ca' } };
   await writeFile(
     path.join(work, 'overlay', 'patches.yaml'),
@@ -126,14 +175,30 @@ beforeAll(async () => {
       .map((p) => yaml.dump(p))
       .join('---\n'),
   );
-  await writeFile(path.join(work, 'overlay', 'kustomization.yaml'), yaml.dump({ apiVersion: 'kustomize.config.k8s.io/v1beta1', kind: 'Kustomization', resources: ['../fabrikam/base'], patches: [{ path: 'patches.yaml' }] }));
+  await writeFile(
+    path.join(work, 'overlay', 'kustomization.yaml'),
+    yaml.dump({
+      apiVersion: 'kustomize.config.k8s.io/v1beta1',
+      kind: 'Kustomization',
+      resources: ['../fabrikam/base'],
+      patches: [{ path: 'patches.yaml' }],
+    }),
+  );
 
   // The Secret stubs, filled in as an administrator would (outside Git), and the test's CA.
   await createSecret(admin, ns, 'test-ca', { 'ca.crt': [dv.caPem, dovecot.caPem].join('\n') });
-  const stubs = yaml.loadAll(await readFile(path.join(out, 'secret-stubs.yaml'), 'utf8')).filter(Boolean) as { metadata: { name: string }; stringData: Record<string, string> }[];
+  const stubs = yaml.loadAll(await readFile(path.join(out, 'secret-stubs.yaml'), 'utf8')).filter(Boolean) as {
+    metadata: { name: string };
+    stringData: Record<string, string>;
+  }[];
   for (const s of stubs) {
     const who = MAILBOXES.find((m) => `${k8sName(m)}-mail` === s.metadata.name);
-    const values: Record<string, string> = s.stringData.clientSecret !== undefined ? { clientSecret: CLIENT.clientSecret } : who ? LOGINS[who.login!] : { username: SVC.username, password: SVC.password };
+    const values: Record<string, string> =
+      s.stringData.clientSecret !== undefined
+        ? { clientSecret: CLIENT.clientSecret }
+        : who
+          ? LOGINS[who.login!]
+          : { username: SVC.username, password: SVC.password };
     expect(Object.keys(values).sort()).toEqual(Object.keys(s.stringData).sort());
     await createSecret(admin, ns, s.metadata.name, values);
   }
@@ -162,18 +227,30 @@ test('applied wave by wave, the queues are tested before any user; Dynamics keep
     const applied = await kubectlApply(path.join(out, wave), 'credentialsAdmin');
     expect(applied.stderr).toBe('');
     expect(applied.code).toBe(0);
-    const names = (yaml.loadAll(await readFile(path.join(out, wave, 'mailboxes.yaml'), 'utf8')) as { metadata: { name: string } }[]).map((o) => o.metadata.name);
+    const names = (yaml.loadAll(await readFile(path.join(out, wave, 'mailboxes.yaml'), 'utf8')) as { metadata: { name: string } }[]).map(
+      (o) => o.metadata.name,
+    );
     const members = MAILBOXES.filter((m) => names.includes(k8sName(m)));
     expect(members.map(k8sName).sort()).toEqual([...names].sort());
     for (const m of members) {
       if (m.approval !== 1) {
-        await waitFor(`${m.name} awaiting approval`, async () => (condition(await mailbox(m), 'Enabled')?.reason === 'AwaitingApproval' ? true : undefined), { timeoutMs: 30_000, intervalMs: 200 });
+        await waitFor(
+          `${m.name} awaiting approval`,
+          async () => (condition(await mailbox(m), 'Enabled')?.reason === 'AwaitingApproval' ? true : undefined),
+          { timeoutMs: 30_000, intervalMs: 200 },
+        );
         continue;
       }
-      const o = await waitFor(`${m.name} tested and held by the coexistence check (wave ${i + 1})`, async () => {
-        const x = await mailbox(m);
-        return condition(x, 'IncomingEmailReady')?.reason === 'ProcessedByDynamics' && condition(x, 'Enabled')?.reason !== 'TestPending' ? x : undefined;
-      }, { timeoutMs: 60_000, intervalMs: 200 });
+      const o = await waitFor(
+        `${m.name} tested and held by the coexistence check (wave ${i + 1})`,
+        async () => {
+          const x = await mailbox(m);
+          return condition(x, 'IncomingEmailReady')?.reason === 'ProcessedByDynamics' && condition(x, 'Enabled')?.reason !== 'TestPending'
+            ? x
+            : undefined;
+        },
+        { timeoutMs: 60_000, intervalMs: 200 },
+      );
       testedAt.set(m.name, Date.parse(condition(o, 'Enabled')!.lastTransitionTime));
     }
     if (i === 0) expect(members.map((m) => m.kind)).toEqual(['Queue', 'Queue']);
@@ -182,7 +259,9 @@ test('applied wave by wave, the queues are tested before any user; Dynamics keep
   const users = MAILBOXES.filter((m) => m.kind === 'User' && testedAt.has(m.name)).map((m) => testedAt.get(m.name)!);
   expect(Math.max(...queues)).toBeLessThanOrEqual(Math.min(...users));
   // Nothing was processed twice: while Dynamics holds them, the operator took no mail in.
-  expect(Object.entries(MAIL).flatMap(([name, mail]) => mail.filter(([id]) => delivered(name, id) > 0).map(([id]) => `${name}/${id}`))).toEqual([]);
+  expect(
+    Object.entries(MAIL).flatMap(([name, mail]) => mail.filter(([id]) => delivered(name, id) > 0).map(([id]) => `${name}/${id}`)),
+  ).toEqual([]);
 }, 300_000);
 
 test('--cutover hands over the tested mailboxes in Dataverse and they are Enabled; --rollback restores every changed row', async () => {
@@ -205,29 +284,55 @@ test('--cutover hands over the tested mailboxes in Dataverse and they are Enable
     const sendsThroughDynamics = m.protocol === 'EWS' || m.protocol === 'Graph';
     // Dynamics stops what the operator now does; Gus stays as he was.
     const expected = { incoming: handedOver ? 0 : 2, outgoing: sendsThroughDynamics && !handedOver ? 2 : 0 };
-    expect([m.name, row.incomingemaildeliverymethod, row.outgoingemaildeliverymethod]).toEqual([m.name, expected.incoming, expected.outgoing]);
+    expect([m.name, row.incomingemaildeliverymethod, row.outgoingemaildeliverymethod]).toEqual([
+      m.name,
+      expected.incoming,
+      expected.outgoing,
+    ]);
   }
   // The cut-over requested a test of each held mailbox: they are Enabled now.
   expect(ran.stdout).toContain('Requested a test of 8 mailboxes');
   for (const m of enabled) {
-    await waitFor(`${m.name} Enabled after the cut-over`, async () => (condition(await mailbox(m), 'Enabled')?.reason === 'Enabled' ? true : undefined), { timeoutMs: 60_000, intervalMs: 200 });
+    await waitFor(
+      `${m.name} Enabled after the cut-over`,
+      async () => (condition(await mailbox(m), 'Enabled')?.reason === 'Enabled' ? true : undefined),
+      { timeoutMs: 60_000, intervalMs: 200 },
+    );
   }
 
   // The start each mailbox shows is the one its mail was filtered by: no mailbox takes mail from
   // before its start.
   const starts = Object.fromEntries(await Promise.all(enabled.map(async (m) => [m.name, (await mailbox(m)).status?.incomingStart?.from])));
-  expect(starts).toEqual({ Support: 'Deployment', Sales: 'Deployment', Ann: 'Deployment', Bob: 'Deployment', Carl: 'Mailbox', Dan: 'EmailServerProfile', Erin: 'EmailServerProfile', Fay: 'Deployment' });
+  expect(starts).toEqual({
+    Support: 'Deployment',
+    Sales: 'Deployment',
+    Ann: 'Deployment',
+    Bob: 'Deployment',
+    Carl: 'Mailbox',
+    Dan: 'EmailServerProfile',
+    Erin: 'EmailServerProfile',
+    Fay: 'Deployment',
+  });
   for (const [name, mail] of Object.entries(MAIL)) {
-    for (const [id, , reaches] of mail) if (reaches) await waitFor(`${id} mail of ${name} in the CRM`, async () => (delivered(name, id) ? true : undefined), { timeoutMs: 60_000, intervalMs: 200 });
+    for (const [id, , reaches] of mail)
+      if (reaches)
+        await waitFor(`${id} mail of ${name} in the CRM`, async () => (delivered(name, id) ? true : undefined), {
+          timeoutMs: 60_000,
+          intervalMs: 200,
+        });
   }
   // These servers list a mailbox's mail in the order it arrived (UIDs, message numbers, change
   // logs), and the pipeline decides on a message before the ones after it reach the CRM: once the
   // newest mail is there, every older message has been decided, so none may be there.
-  const wrong = Object.entries(MAIL).flatMap(([name, mail]) => mail.filter(([id, , reaches]) => delivered(name, id) !== (reaches ? 1 : 0)).map(([id]) => `${name}/${id}`));
+  const wrong = Object.entries(MAIL).flatMap(([name, mail]) =>
+    mail.filter(([id, , reaches]) => delivered(name, id) !== (reaches ? 1 : 0)).map(([id]) => `${name}/${id}`),
+  );
   expect(wrong).toEqual([]);
 
   const report = await readFile(path.join(out, 'MIGRATION-REPORT.md'), 'utf8');
-  expect(report).toContain(`| dan.fabrikam.example | ${ids.Dan} | incoming, outgoing | incomingemaildeliverymethod=2, outgoingemaildeliverymethod=2 | incomingemaildeliverymethod=0, outgoingemaildeliverymethod=0 |`);
+  expect(report).toContain(
+    `| dan.fabrikam.example | ${ids.Dan} | incoming, outgoing | incomingemaildeliverymethod=2, outgoingemaildeliverymethod=2 | incomingemaildeliverymethod=0, outgoingemaildeliverymethod=0 |`,
+  );
 
   // A re-run of the import after the cut-over does not turn the handed-over Mailboxes to None.
   const before = await readTree(out);

@@ -66,10 +66,15 @@ beforeAll(async () => {
   });
   await create(admin, 'deployments', ns, 'crm', deployment(crm.url));
   await create(admin, 'deployments', ns, 'down', deployment(`http://127.0.0.1:${closed}`));
-  const profile = (port: number) => ({ serverType: 'IMAP', incoming: { server: '127.0.0.1', port, caBundle: { secretRef: { name: 'ca' } }, timeout: '3s' }, rollout: { batchSize: 10, interval: '1s' } });
+  const profile = (port: number) => ({
+    serverType: 'IMAP',
+    incoming: { server: '127.0.0.1', port, caBundle: { secretRef: { name: 'ca' } }, timeout: '3s' },
+    rollout: { batchSize: 10, interval: '1s' },
+  });
   await create(admin, 'emailserverprofiles', ns, 'imap', profile(dovecot.ports.imaps));
   await create(admin, 'emailserverprofiles', ns, 'moving', profile(dovecot.ports.imaps));
-  for (const u of users) await createSecret(admin, ns, `${u}-mail`, { username: u, password: u === 'bob' ? 'not-bobs-Password' : `${u}-Alert-Pass` });
+  for (const u of users)
+    await createSecret(admin, ns, `${u}-mail`, { username: u, password: u === 'bob' ? 'not-bobs-Password' : `${u}-Alert-Pass` });
   await create(admin, 'mailboxes', ns, 'amy', userMailbox('amy'));
   await create(admin, 'mailboxes', ns, 'bob', userMailbox('bob'));
   await create(admin, 'mailboxes', ns, 'queue', { ...userMailbox('queue'), owner: { kind: 'Queue', name: 'support' } });
@@ -80,7 +85,15 @@ beforeAll(async () => {
   await waitFor('a delivery', async () => (crm.activities().length ? true : undefined));
   // A profile change to a port where nothing listens: the batch fails and the rollout pauses.
   await mergePatchSpec(admin, 'emailserverprofiles', ns, 'moving', { spec: { incoming: { port: closed } } });
-  await waitForCondition(admin, 'emailserverprofiles', ns, 'moving', 'RolloutPaused', (c) => c.reason === 'FailureThresholdReached', 60_000);
+  await waitForCondition(
+    admin,
+    'emailserverprofiles',
+    ns,
+    'moving',
+    'RolloutPaused',
+    (c) => c.reason === 'FailureThresholdReached',
+    60_000,
+  );
   await waitForCondition(admin, 'mailboxes', ns, 'bob', 'Stalled', (c) => c.reason === 'AuthenticationFailed');
   await waitForCondition(admin, 'deployments', ns, 'down', 'Ready', (c) => c.reason === 'CRMUnreachable');
   expect(condition(await get(admin, 'mailboxes', ns, 'mia'), 'Reconciling')?.status).toBe('True');
@@ -118,10 +131,22 @@ function parseExposition(text: string): Series[] {
 
 const allRules = () => rules.groups.flatMap((g) => g.rules);
 const metricsOf = (expr: string) => [...new Set([...expr.matchAll(/\b(mailsync_[a-z_]+)\b/g)].map((m) => m[1]))];
-const labelsOf = (expr: string) => [...new Set([...expr.matchAll(/\bby \(([^)]*)\)/g)].flatMap((m) => m[1].split(',').map((l) => l.trim())).concat([...expr.matchAll(/(\w+)\s*(?:=~|!=|=)\s*"/g)].map((m) => m[1])))];
+const labelsOf = (expr: string) => [
+  ...new Set(
+    [...expr.matchAll(/\bby \(([^)]*)\)/g)]
+      .flatMap((m) => m[1].split(',').map((l) => l.trim()))
+      .concat([...expr.matchAll(/(\w+)\s*(?:=~|!=|=)\s*"/g)].map((m) => m[1])),
+  ),
+];
 
 test('the shipped alerts use only metrics and labels a real operator exports', () => {
-  expect(allRules().map((r) => r.alert)).toEqual(['MailsyncProfileMailboxesFailing', 'MailsyncMailboxDisabled', 'MailsyncSyncLagHigh', 'MailsyncCRMUnreachable', 'MailsyncRolloutPaused']);
+  expect(allRules().map((r) => r.alert)).toEqual([
+    'MailsyncProfileMailboxesFailing',
+    'MailsyncMailboxDisabled',
+    'MailsyncSyncLagHigh',
+    'MailsyncCRMUnreachable',
+    'MailsyncRolloutPaused',
+  ]);
   const problems: string[] = [];
   for (const r of allRules()) {
     const series = metricsOf(r.expr).map((name) => {
@@ -130,7 +155,8 @@ test('the shipped alerts use only metrics and labels a real operator exports', (
       return found;
     });
     for (const label of labelsOf(r.expr)) {
-      if (!series.some((list) => list.some((s) => label in s.labels))) problems.push(`${r.alert}: label ${label} is on none of its metrics`);
+      if (!series.some((list) => list.some((s) => label in s.labels)))
+        problems.push(`${r.alert}: label ${label} is on none of its metrics`);
     }
   }
   expect(problems).toEqual([]);
@@ -142,14 +168,19 @@ test('the shipped alerts use only metrics and labels a real operator exports', (
 function expected(alert: string, labels: Record<string, string>) {
   const rule = allRules().find((r) => r.alert === alert)!;
   const all = { ...labels, ...rule.labels };
-  const annotations = Object.fromEntries(Object.entries(rule.annotations ?? {}).map(([k, v]) => [k, v.replace(/\{\{ \$labels\.(\w+) \}\}/g, (_, l: string) => all[l] ?? '')]));
+  const annotations = Object.fromEntries(
+    Object.entries(rule.annotations ?? {}).map(([k, v]) => [k, v.replace(/\{\{ \$labels\.(\w+) \}\}/g, (_, l: string) => all[l] ?? '')]),
+  );
   return { exp_labels: all, exp_annotations: annotations };
 }
 
 async function promtool(tests: unknown[]): Promise<void> {
   const file = path.join(dir, `test-${Date.now()}.yaml`);
   await writeFile(file, yaml.dump({ rule_files: ['rules.yaml'], evaluation_interval: '1m', tests }, { lineWidth: -1 }));
-  const bin = execFileSync(path.join(REPO_ROOT, 'hack', 'build-promtool.sh'), { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] }).trim();
+  const bin = execFileSync(path.join(REPO_ROOT, 'hack', 'build-promtool.sh'), {
+    encoding: 'utf8',
+    stdio: ['ignore', 'pipe', 'inherit'],
+  }).trim();
   try {
     await run(bin, ['test', 'rules', file], { cwd: dir });
   } catch (err) {
@@ -163,7 +194,10 @@ const inputOf = (names: string[], values: (s: Series) => string) =>
 
 test('promtool: on the scraped series as they are, exactly the alerts of what is broken fire', async () => {
   // The state the operator reported, held for 40 minutes: a gauge keeps its value, a counter stays flat.
-  const input = inputOf(['mailsync_mailboxes', 'mailsync_crm_connected', 'mailsync_rollout_paused', 'mailsync_sync_latency_seconds_bucket'], (s) => `${s.value}x40`);
+  const input = inputOf(
+    ['mailsync_mailboxes', 'mailsync_crm_connected', 'mailsync_rollout_paused', 'mailsync_sync_latency_seconds_bucket'],
+    (s) => `${s.value}x40`,
+  );
   const alerts = (alertname: string, exp: ReturnType<typeof expected>[]) => ({ eval_time: '30m', alertname, exp_alerts: exp });
   await promtool([
     {
@@ -192,7 +226,9 @@ test('promtool: sync lag on the scraped latency series fires above the threshold
   const lag = (values: (s: Series) => string) => ({
     interval: '1m',
     input_series: buckets.map((s) => ({ series: s.selector, values: values(s) })),
-    alert_rule_test: [{ eval_time: '30m', alertname: 'MailsyncSyncLagHigh', exp_alerts: values === slow ? [expected('MailsyncSyncLagHigh', group)] : [] }],
+    alert_rule_test: [
+      { eval_time: '30m', alertname: 'MailsyncSyncLagHigh', exp_alerts: values === slow ? [expected('MailsyncSyncLagHigh', group)] : [] },
+    ],
   });
   await promtool([lag(slow), lag(fast)]);
 }, 120_000);

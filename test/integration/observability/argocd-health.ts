@@ -37,7 +37,11 @@ export function toLua(v: unknown): string {
     return String(v);
   }
   if (typeof v === 'string') return luaString(v);
-  if (Array.isArray(v)) return `{${v.filter((x) => x !== null && x !== undefined).map(toLua).join(',')}}`;
+  if (Array.isArray(v))
+    return `{${v
+      .filter((x) => x !== null && x !== undefined)
+      .map(toLua)
+      .join(',')}}`;
   if (typeof v === 'object') {
     return `{${Object.entries(v as Record<string, unknown>)
       .filter(([, x]) => x !== null && x !== undefined)
@@ -47,7 +51,26 @@ export function toLua(v: unknown): string {
   throw new Error(`cannot pass a ${typeof v} to Lua`);
 }
 
-const BASE_FUNCTIONS = ['assert', 'error', 'ipairs', 'next', 'pairs', 'pcall', 'print', 'rawequal', 'rawget', 'rawset', 'select', 'getmetatable', 'setmetatable', 'tonumber', 'tostring', 'type', 'unpack', 'xpcall'];
+const BASE_FUNCTIONS = [
+  'assert',
+  'error',
+  'ipairs',
+  'next',
+  'pairs',
+  'pcall',
+  'print',
+  'rawequal',
+  'rawget',
+  'rawset',
+  'select',
+  'getmetatable',
+  'setmetatable',
+  'tonumber',
+  'tostring',
+  'type',
+  'unpack',
+  'xpcall',
+];
 
 function program(obj: object, script: string): string {
   return `

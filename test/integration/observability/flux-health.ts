@@ -25,7 +25,10 @@ export type FluxVerdict = 'inProgress' | 'failed' | 'current' | 'undecided';
 const ORDER = ['inProgress', 'failed', 'current'] as const; // Flux evaluates in this order
 
 export async function fluxHealthCheckExprs(): Promise<HealthCheckExpr[]> {
-  const docs = yaml.loadAll(await readFile(path.join(REPO_ROOT, 'docs/flux/kustomization.yaml'), 'utf8')) as { kind: string; spec: { healthCheckExprs?: HealthCheckExpr[] } }[];
+  const docs = yaml.loadAll(await readFile(path.join(REPO_ROOT, 'docs/flux/kustomization.yaml'), 'utf8')) as {
+    kind: string;
+    spec: { healthCheckExprs?: HealthCheckExpr[] };
+  }[];
   const k = docs.find((d) => d.kind === 'Kustomization' && d.spec.healthCheckExprs);
   if (!k) throw new Error('docs/flux/kustomization.yaml has no Kustomization with healthCheckExprs');
   return k.spec.healthCheckExprs!;
@@ -37,7 +40,10 @@ const asPolicyExpression = (expr: string) => expr.replace(/(^|[^.\w'])(metadata|
 export async function installAsPolicy(kc: KubeConfig, namespace: string, exprs: HealthCheckExpr[]): Promise<() => Promise<void>> {
   const name = `flux-health-${namespace}`;
   const validations = exprs.flatMap((e) =>
-    ORDER.filter((f) => e[f]).map((f) => ({ expression: `object.kind != '${e.kind}' || !(${asPolicyExpression(e[f]!)})`, message: `flux:${e.kind}:${f}` })),
+    ORDER.filter((f) => e[f]).map((f) => ({
+      expression: `object.kind != '${e.kind}' || !(${asPolicyExpression(e[f]!)})`,
+      message: `flux:${e.kind}:${f}`,
+    })),
   );
   await rawRequest(kc, 'POST', '/apis/admissionregistration.k8s.io/v1/validatingadmissionpolicies', {
     apiVersion: 'admissionregistration.k8s.io/v1',
@@ -45,7 +51,16 @@ export async function installAsPolicy(kc: KubeConfig, namespace: string, exprs: 
     metadata: { name },
     spec: {
       failurePolicy: 'Fail',
-      matchConstraints: { resourceRules: [{ apiGroups: ['mailsync.dev'], apiVersions: ['*'], operations: ['UPDATE'], resources: ['mailboxes', 'emailserverprofiles', 'deployments'] }] },
+      matchConstraints: {
+        resourceRules: [
+          {
+            apiGroups: ['mailsync.dev'],
+            apiVersions: ['*'],
+            operations: ['UPDATE'],
+            resources: ['mailboxes', 'emailserverprofiles', 'deployments'],
+          },
+        ],
+      },
       validations,
     },
   });
@@ -53,16 +68,27 @@ export async function installAsPolicy(kc: KubeConfig, namespace: string, exprs: 
     apiVersion: 'admissionregistration.k8s.io/v1',
     kind: 'ValidatingAdmissionPolicyBinding',
     metadata: { name },
-    spec: { policyName: name, validationActions: ['Warn'], matchResources: { namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': namespace } } } },
+    spec: {
+      policyName: name,
+      validationActions: ['Warn'],
+      matchResources: { namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': namespace } } },
+    },
   });
   return async () => {
-    await rawRequest(kc, 'DELETE', `/apis/admissionregistration.k8s.io/v1/validatingadmissionpolicybindings/${name}`).catch(() => undefined);
+    await rawRequest(kc, 'DELETE', `/apis/admissionregistration.k8s.io/v1/validatingadmissionpolicybindings/${name}`).catch(
+      () => undefined,
+    );
     await rawRequest(kc, 'DELETE', `/apis/admissionregistration.k8s.io/v1/validatingadmissionpolicies/${name}`).catch(() => undefined);
   };
 }
 
 /** The warnings of a dry-run no-op update of the object: the expressions that were true. */
-async function trueExpressions(kc: KubeConfig, plural: string, namespace: string, name: string): Promise<{ kind: string; field: string }[]> {
+async function trueExpressions(
+  kc: KubeConfig,
+  plural: string,
+  namespace: string,
+  name: string,
+): Promise<{ kind: string; field: string }[]> {
   const cluster = kc.getCurrentCluster()!;
   const url = `${cluster.server}/apis/mailsync.dev/v1alpha1/namespaces/${namespace}/${plural}/${name}?dryRun=All`;
   const ctx = new RequestContext(url, HttpMethod.PATCH);
@@ -83,7 +109,12 @@ async function trueExpressions(kc: KubeConfig, plural: string, namespace: string
  * Flux's verdict for a live object: the first of inProgress, failed, current that is true.
  * `undecided` when none is (Flux keeps waiting); the raw list helps when an assertion fails.
  */
-export async function fluxHealth(kc: KubeConfig, plural: string, namespace: string, name: string): Promise<{ verdict: FluxVerdict; trueExprs: string[] }> {
+export async function fluxHealth(
+  kc: KubeConfig,
+  plural: string,
+  namespace: string,
+  name: string,
+): Promise<{ verdict: FluxVerdict; trueExprs: string[] }> {
   const found = await trueExpressions(kc, plural, namespace, name);
   const fields = new Set(found.map((f) => f.field));
   return { verdict: ORDER.find((f) => fields.has(f)) ?? 'undecided', trueExprs: found.map((f) => `${f.kind}:${f.field}`) };

@@ -41,13 +41,32 @@ beforeAll(async () => {
   for (const [user, password] of Object.entries(PASSWORDS)) await createSecret(admin, ns, `${user}-mail`, { username: user, password });
   await createSecret(admin, ns, 'bob-wrong', { username: 'bob', password: 'not-bobs-password' });
   const defaults = { serverProfileRef: { name: 'imap' }, outgoing: 'None' };
-  await create(admin, 'deployments', ns, 'crm', { crm: { type: 'Webhook', url: 'https://crm.example.com/hook' }, requireApprovedUsers: false, defaults });
+  await create(admin, 'deployments', ns, 'crm', {
+    crm: { type: 'Webhook', url: 'https://crm.example.com/hook' },
+    requireApprovedUsers: false,
+    defaults,
+  });
   await create(admin, 'deployments', ns, 'crm-approval', { crm: { type: 'Webhook', url: 'https://crm.example.com/hook' }, defaults });
-  const imap = (port: number, extra: object = {}) => ({ serverType: 'IMAP', incoming: { server: '127.0.0.1', port, tls: 'Implicit', caBundle: { secretRef: { name: 'dovecot-ca' } }, ...extra } });
+  const imap = (port: number, extra: object = {}) => ({
+    serverType: 'IMAP',
+    incoming: { server: '127.0.0.1', port, tls: 'Implicit', caBundle: { secretRef: { name: 'dovecot-ca' } }, ...extra },
+  });
   await create(admin, 'emailserverprofiles', ns, 'imap', imap(dovecot.ports.imaps));
   await create(admin, 'emailserverprofiles', ns, 'down', imap(closedPort));
-  await create(admin, 'emailserverprofiles', ns, 'shared-account', imap(dovecot.ports.imaps, { credentials: { source: 'Profile', secretRef: { name: 'not-created-yet' } } }));
-  await create(admin, 'emailserverprofiles', ns, 'broken', imap(dovecot.ports.imaps, { credentials: { source: 'Profile', secretRef: { name: 'never-created' } } }));
+  await create(
+    admin,
+    'emailserverprofiles',
+    ns,
+    'shared-account',
+    imap(dovecot.ports.imaps, { credentials: { source: 'Profile', secretRef: { name: 'not-created-yet' } } }),
+  );
+  await create(
+    admin,
+    'emailserverprofiles',
+    ns,
+    'broken',
+    imap(dovecot.ports.imaps, { credentials: { source: 'Profile', secretRef: { name: 'never-created' } } }),
+  );
 
   await create(admin, 'mailboxes', ns, 'ann', mailbox('ann'));
   await create(admin, 'mailboxes', ns, 'bob', mailbox('bob', { credentialsSecretRef: { name: 'bob-wrong' } }));
@@ -103,7 +122,10 @@ test('the operator reconciles every object; the script gives Healthy, Progressin
 
   await waitForCondition(admin, 'mailboxes', ns, 'dana', 'Reconciling', (c) => c.status === 'True');
   const dana = await get(admin, 'mailboxes', ns, 'dana');
-  expect(dana.status.conditions.find((c: { type: string }) => c.type === 'Ready')).toMatchObject({ status: 'False', reason: 'ServerUnreachable' });
+  expect(dana.status.conditions.find((c: { type: string }) => c.type === 'Ready')).toMatchObject({
+    status: 'False',
+    reason: 'ServerUnreachable',
+  });
   expect(await argoHealth(dana)).toMatchObject({ status: 'Progressing', message: expect.stringMatching(/^RetryingTest: /) });
 
   await waitForCondition(admin, 'mailboxes', ns, 'erin', 'Enabled', (c) => c.reason === 'Suspended');
@@ -112,7 +134,10 @@ test('the operator reconciles every object; the script gives Healthy, Progressin
   await waitForCondition(admin, 'emailserverprofiles', ns, 'imap', 'Ready', (c) => c.status === 'True');
   expect(await health('emailserverprofiles', 'imap')).toMatchObject({ status: 'Healthy' });
   await waitForCondition(admin, 'emailserverprofiles', ns, 'shared-account', 'Ready', (c) => c.reason === 'SecretNotFound');
-  expect(await health('emailserverprofiles', 'shared-account')).toMatchObject({ status: 'Degraded', message: expect.stringMatching(/^SecretNotFound: Secret "not-created-yet"/) });
+  expect(await health('emailserverprofiles', 'shared-account')).toMatchObject({
+    status: 'Degraded',
+    message: expect.stringMatching(/^SecretNotFound: Secret "not-created-yet"/),
+  });
   await waitForCondition(admin, 'deployments', ns, 'crm', 'Ready', (c) => c.status === 'True');
   expect(await health('deployments', 'crm')).toMatchObject({ status: 'Healthy' });
 
@@ -123,13 +148,22 @@ test('the operator reconciles every object; the script gives Healthy, Progressin
   expect(await health('emailserverprofiles', 'shared-account')).toMatchObject({ status: 'Healthy' });
 }, 90_000);
 
-test('Flux: the healthCheckExprs in docs/flux give the same verdicts, evaluated by the API server\'s CEL', async () => {
+test("Flux: the healthCheckExprs in docs/flux give the same verdicts, evaluated by the API server's CEL", async () => {
   const kc = loadKubeConfig(controlPlaneInfo().kubeconfigs.admin);
   const cleanup = await installAsPolicy(kc, ns, await fluxHealthCheckExprs());
   try {
     // A new policy takes effect after a moment; ann is Ready, so "current" shows that it runs.
-    await waitFor('the policy to take effect', async () => ((await fluxHealth(kc, 'mailboxes', ns, 'ann')).verdict === 'current' ? true : undefined), { timeoutMs: 20_000, intervalMs: 200 });
-    const argoToFlux: Record<string, FluxVerdict> = { Healthy: 'current', Suspended: 'current', Progressing: 'inProgress', Degraded: 'failed' };
+    await waitFor(
+      'the policy to take effect',
+      async () => ((await fluxHealth(kc, 'mailboxes', ns, 'ann')).verdict === 'current' ? true : undefined),
+      { timeoutMs: 20_000, intervalMs: 200 },
+    );
+    const argoToFlux: Record<string, FluxVerdict> = {
+      Healthy: 'current',
+      Suspended: 'current',
+      Progressing: 'inProgress',
+      Degraded: 'failed',
+    };
     const cases: [Plural, string, FluxVerdict][] = [
       ['mailboxes', 'ann', 'current'],
       ['mailboxes', 'carl', 'inProgress'], // awaiting approval
@@ -143,7 +177,12 @@ test('Flux: the healthCheckExprs in docs/flux give the same verdicts, evaluated 
     for (const [plural, name, want] of cases) {
       const flux = await fluxHealth(kc, plural, ns, name);
       const argo = await health(plural, name);
-      expect({ name, flux: flux.verdict, argo: argoToFlux[argo.status], trueExprs: flux.trueExprs }).toEqual({ name, flux: want, argo: want, trueExprs: expect.anything() });
+      expect({ name, flux: flux.verdict, argo: argoToFlux[argo.status], trueExprs: flux.trueExprs }).toEqual({
+        name,
+        flux: want,
+        argo: want,
+        trueExprs: expect.anything(),
+      });
     }
   } finally {
     await cleanup();
@@ -158,7 +197,17 @@ test('/metrics exposes every family, with the counts of this run', async () => {
     const lines = text.split('\n').filter((l) => l.startsWith(`${name}{`) && want.every((w) => l.includes(w)));
     return lines.length ? lines.reduce((n, l) => n + Number(l.slice(l.lastIndexOf(' ') + 1)), 0) : undefined;
   };
-  for (const family of ['mailsync_messages_total', 'mailsync_failures_total', 'mailsync_sync_latency_seconds', 'mailsync_mailboxes', 'mailsync_reconcile_duration_seconds', 'mailsync_reconcile_total', 'mailsync_workqueue_depth', 'mailsync_tests_total', 'process_resident_memory_bytes']) {
+  for (const family of [
+    'mailsync_messages_total',
+    'mailsync_failures_total',
+    'mailsync_sync_latency_seconds',
+    'mailsync_mailboxes',
+    'mailsync_reconcile_duration_seconds',
+    'mailsync_reconcile_total',
+    'mailsync_workqueue_depth',
+    'mailsync_tests_total',
+    'process_resident_memory_bytes',
+  ]) {
     expect(text).toContain(`# TYPE ${family} `);
   }
   for (const state of ['Ready', 'Failing', 'Retrying', 'AwaitingApproval', 'Suspended']) {
@@ -174,7 +223,8 @@ test('/metrics exposes every family, with the counts of this run', async () => {
     expect(value('mailsync_reconcile_duration_seconds_count', { kind, result: 'success' })).toBeGreaterThan(0);
   }
   expect(value('mailsync_reconcile_total', { kind: 'Mailbox', result: 'requeue' })).toBeGreaterThan(0); // the transient retry
-  for (const queue of ['mailboxes', 'profiles', 'deployments']) expect(value('mailsync_workqueue_depth', { queue })).toBeGreaterThanOrEqual(0);
+  for (const queue of ['mailboxes', 'profiles', 'deployments'])
+    expect(value('mailsync_workqueue_depth', { queue })).toBeGreaterThanOrEqual(0);
   // No password reaches the metrics (label values are namespaces, reasons and profile names only).
   for (const p of [...Object.values(PASSWORDS), 'not-bobs-password']) expect(text).not.toContain(p);
 });

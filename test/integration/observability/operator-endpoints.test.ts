@@ -26,13 +26,34 @@ const replicas: Replica[] = [];
 function startReplica(ns: string, identity: string, port: number): Replica {
   const child = spawn(
     process.execPath,
-    [ENTRY, 'operator', '--kubeconfig', controlPlaneInfo().kubeconfigs.admin, '--namespace', ns, '--role', 'controller', '--lease-namespace', ns, '--lease-name', 'obs', '--identity', identity, `--metrics-addr=127.0.0.1:${port}`],
+    [
+      ENTRY,
+      'operator',
+      '--kubeconfig',
+      controlPlaneInfo().kubeconfigs.admin,
+      '--namespace',
+      ns,
+      '--role',
+      'controller',
+      '--lease-namespace',
+      ns,
+      '--lease-name',
+      'obs',
+      '--identity',
+      identity,
+      `--metrics-addr=127.0.0.1:${port}`,
+    ],
     { env: { PATH: process.env.PATH, LOG_LEVEL: 'info' }, stdio: ['ignore', 'pipe', 'pipe'] },
   );
   let out = '';
   child.stdout!.on('data', (d: Buffer) => (out += d.toString()));
   child.stderr!.on('data', (d: Buffer) => (out += d.toString()));
-  const r = { child, url: `http://127.0.0.1:${port}`, log: () => out, exited: new Promise<number | null>((resolve) => child.once('exit', resolve)) };
+  const r = {
+    child,
+    url: `http://127.0.0.1:${port}`,
+    log: () => out,
+    exited: new Promise<number | null>((resolve) => child.once('exit', resolve)),
+  };
   replicas.push(r);
   return r;
 }
@@ -50,32 +71,58 @@ afterAll(async () => {
   for (const r of replicas) if (r.child.exitCode === null) r.child.kill('SIGKILL');
 });
 
-(wired ? test : test.skip)('leader and standby are both ready; only the leader reports; the standby takes over', async () => {
-  const admin = clientsAs('admin');
-  const ns = await newNamespace(admin, 'endpoints');
-  // A mailbox whose Deployment does not exist: reconciled at once into a failing state.
-  await create(admin, 'mailboxes', ns, 'ann', { emailAddress: 'ann@example.com', owner: { kind: 'User', name: 'ann' }, deploymentRef: { name: 'missing' } });
-  const [pa, pb] = await freePorts(2);
+(wired ? test : test.skip)(
+  'leader and standby are both ready; only the leader reports; the standby takes over',
+  async () => {
+    const admin = clientsAs('admin');
+    const ns = await newNamespace(admin, 'endpoints');
+    // A mailbox whose Deployment does not exist: reconciled at once into a failing state.
+    await create(admin, 'mailboxes', ns, 'ann', {
+      emailAddress: 'ann@example.com',
+      owner: { kind: 'User', name: 'ann' },
+      deploymentRef: { name: 'missing' },
+    });
+    const [pa, pb] = await freePorts(2);
 
-  const a = startReplica(ns, 'replica-a', pa);
-  await waitFor('replica a to lead', async () => (a.log().includes('"controllers started"') ? true : undefined), { timeoutMs: 30_000, intervalMs: 100 });
-  const b = startReplica(ns, 'replica-b', pb);
-  await waitFor('replica b to be ready', async () => ((await get(b, '/readyz').catch(() => undefined))?.status === 200 ? true : undefined), { timeoutMs: 30_000, intervalMs: 100 });
+    const a = startReplica(ns, 'replica-a', pa);
+    await waitFor('replica a to lead', async () => (a.log().includes('"controllers started"') ? true : undefined), {
+      timeoutMs: 30_000,
+      intervalMs: 100,
+    });
+    const b = startReplica(ns, 'replica-b', pb);
+    await waitFor(
+      'replica b to be ready',
+      async () => ((await get(b, '/readyz').catch(() => undefined))?.status === 200 ? true : undefined),
+      { timeoutMs: 30_000, intervalMs: 100 },
+    );
 
-  expect(await get(a, '/readyz')).toEqual({ status: 200, body: 'ok\n' });
-  expect(await get(b, '/healthz')).toEqual({ status: 200, body: 'ok\n' });
-  expect(b.log()).not.toContain('"controllers started"');
-  await waitFor('the leader to count the mailbox', async () => (mailboxCount((await get(a, '/metrics')).body, ns) === 1 ? true : undefined), { timeoutMs: 20_000, intervalMs: 200 });
-  const standbyMetrics = (await get(b, '/metrics')).body;
-  expect(mailboxCount(standbyMetrics, ns)).toBe(0);
-  expect(standbyMetrics).not.toMatch(/^mailsync_reconcile_total\{/m);
-  expect(standbyMetrics).toContain('# TYPE mailsync_reconcile_total counter');
+    expect(await get(a, '/readyz')).toEqual({ status: 200, body: 'ok\n' });
+    expect(await get(b, '/healthz')).toEqual({ status: 200, body: 'ok\n' });
+    expect(b.log()).not.toContain('"controllers started"');
+    await waitFor(
+      'the leader to count the mailbox',
+      async () => (mailboxCount((await get(a, '/metrics')).body, ns) === 1 ? true : undefined),
+      { timeoutMs: 20_000, intervalMs: 200 },
+    );
+    const standbyMetrics = (await get(b, '/metrics')).body;
+    expect(mailboxCount(standbyMetrics, ns)).toBe(0);
+    expect(standbyMetrics).not.toMatch(/^mailsync_reconcile_total\{/m);
+    expect(standbyMetrics).toContain('# TYPE mailsync_reconcile_total counter');
 
-  a.child.kill('SIGTERM');
-  expect(await a.exited).toBe(0);
-  await waitFor('replica b to take over', async () => (b.log().includes('"controllers started"') ? true : undefined), { timeoutMs: 30_000, intervalMs: 100 });
-  await waitFor('the new leader to count the mailbox', async () => (mailboxCount((await get(b, '/metrics')).body, ns) === 1 ? true : undefined), { timeoutMs: 20_000, intervalMs: 200 });
-  expect((await get(b, '/readyz')).status).toBe(200);
-  b.child.kill('SIGTERM');
-  expect(await b.exited).toBe(0);
-}, 90_000);
+    a.child.kill('SIGTERM');
+    expect(await a.exited).toBe(0);
+    await waitFor('replica b to take over', async () => (b.log().includes('"controllers started"') ? true : undefined), {
+      timeoutMs: 30_000,
+      intervalMs: 100,
+    });
+    await waitFor(
+      'the new leader to count the mailbox',
+      async () => (mailboxCount((await get(b, '/metrics')).body, ns) === 1 ? true : undefined),
+      { timeoutMs: 20_000, intervalMs: 200 },
+    );
+    expect((await get(b, '/readyz')).status).toBe(200);
+    b.child.kill('SIGTERM');
+    expect(await b.exited).toBe(0);
+  },
+  90_000,
+);

@@ -24,8 +24,14 @@ beforeAll(async () => {
   for (const ns of [first, second]) {
     await createSecret(admin, ns, 'dovecot-ca', { 'ca.crt': dovecot.caPem });
     await createSecret(admin, ns, 'ann-mail', { username: 'ann', password: PASSWORD });
-    await create(admin, 'deployments', ns, 'crm', { crm: { type: 'Webhook', url: 'https://crm.example.com/hook' }, requireApprovedUsers: false });
-    await create(admin, 'emailserverprofiles', ns, 'imap', { serverType: 'IMAP', incoming: { server: '127.0.0.1', port: dovecot.ports.imaps, caBundle: { secretRef: { name: 'dovecot-ca' } } } });
+    await create(admin, 'deployments', ns, 'crm', {
+      crm: { type: 'Webhook', url: 'https://crm.example.com/hook' },
+      requireApprovedUsers: false,
+    });
+    await create(admin, 'emailserverprofiles', ns, 'imap', {
+      serverType: 'IMAP',
+      incoming: { server: '127.0.0.1', port: dovecot.ports.imaps, caBundle: { secretRef: { name: 'dovecot-ca' } } },
+    });
   }
   manager = await startManager(admin, `${first},${second}`);
 });
@@ -59,7 +65,9 @@ test('a second Mailbox with the address in another namespace is not enabled and 
   expect(condition(o, 'IncomingEmailReady')).toBeUndefined();
   await waitFor('a Warning Event', async () => {
     const events = await admin.core.listNamespacedEvent({ namespace: second });
-    return events.items.some((e) => e.involvedObject.name === 'ann' && e.reason === 'AddressInUse' && e.type === 'Warning') ? true : undefined;
+    return events.items.some((e) => e.involvedObject.name === 'ann' && e.reason === 'AddressInUse' && e.type === 'Warning')
+      ? true
+      : undefined;
   });
 });
 
@@ -75,7 +83,9 @@ test('in the same namespace, a take-over moves the address; across namespaces on
   await mergePatchSpec(admin, 'mailboxes', second, 'ann', { spec: { takeOverAddress: true } });
   await new Promise((r) => setTimeout(r, 1500));
   await inUse(second, 'ann', `${first}/ann-new`);
-  await mergePatchSpec(admin, 'mailboxes', second, 'ann', { metadata: { annotations: { 'mailsync.dev/approved-address': 'ann@example.com' } } });
+  await mergePatchSpec(admin, 'mailboxes', second, 'ann', {
+    metadata: { annotations: { 'mailsync.dev/approved-address': 'ann@example.com' } },
+  });
   await ready(second, 'ann');
   await inUse(first, 'ann-new', `${second}/ann`);
 });
@@ -84,5 +94,7 @@ test('when the holder goes, the next one is enabled without any change to it', a
   await admin.custom.deleteNamespacedCustomObject({ group: GROUP, version: VERSION, namespace: second, plural: 'mailboxes', name: 'ann' });
   await ready(first, 'ann-new');
   await inUse(first, 'ann', `${first}/ann-new`);
-  await waitFor('one enabled', async () => (manager.caches.mailboxes.list().filter((m) => condition(m, 'Enabled')?.status === 'True').length === 1 ? true : undefined));
+  await waitFor('one enabled', async () =>
+    manager.caches.mailboxes.list().filter((m) => condition(m, 'Enabled')?.status === 'True').length === 1 ? true : undefined,
+  );
 });

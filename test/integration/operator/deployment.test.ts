@@ -39,10 +39,18 @@ test('a wrong token is CRMAuthenticationFailed (Stalled); fixing the Secret make
 });
 
 test('an unreachable CRM is CRMUnreachable and retried (Reconciling)', async () => {
-  await create(admin, 'deployments', ns, 'down', { crm: { type: 'Webhook', url: 'http://127.0.0.1:9/hook', credentialsSecretRef: { name: 'crm' } } });
+  await create(admin, 'deployments', ns, 'down', {
+    crm: { type: 'Webhook', url: 'http://127.0.0.1:9/hook', credentialsSecretRef: { name: 'crm' } },
+  });
   const o = await waitForCondition(admin, 'deployments', ns, 'down', 'Ready', (c) => c.reason === 'CRMUnreachable');
   expect(condition(o, 'Reconciling')?.status).toBe('True');
-  await waitFor('an event', async () => ((await admin.core.listNamespacedEvent({ namespace: ns })).items.some((e) => e.involvedObject.name === 'down' && e.reason === 'CRMUnreachable') ? true : undefined));
+  await waitFor('an event', async () =>
+    (await admin.core.listNamespacedEvent({ namespace: ns })).items.some(
+      (e) => e.involvedObject.name === 'down' && e.reason === 'CRMUnreachable',
+    )
+      ? true
+      : undefined,
+  );
   expect((await get(admin, 'deployments', ns, 'down')).status.observedGeneration).toBe(1);
 });
 

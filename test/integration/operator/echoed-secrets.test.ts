@@ -66,10 +66,18 @@ const onlineProfile = (secret: string) => ({
 });
 
 beforeAll(async () => {
-  [imap, pop3, smtp, oauth] = await Promise.all([startEchoImap(), startEchoPop3(), startSmtpReceiver({ users: [], secure: true, echoCredentials: true }), FakeOAuth.start({ clients: [APP], echoSecretInErrors: true })]);
+  [imap, pop3, smtp, oauth] = await Promise.all([
+    startEchoImap(),
+    startEchoPop3(),
+    startSmtpReceiver({ users: [], secure: true, echoCredentials: true }),
+    FakeOAuth.start({ clients: [APP], echoSecretInErrors: true }),
+  ]);
   graph = await FakeGraph.start(oauth, []);
   graph.echoInErrors = [APP.clientSecret];
-  ews = await FakeEws.start({ accounts: [{ username: EWS_SVC.username, password: 'the-real-password-1' }], mailboxes: ['eve@contoso.example'] });
+  ews = await FakeEws.start({
+    accounts: [{ username: EWS_SVC.username, password: 'the-real-password-1' }],
+    mailboxes: ['eve@contoso.example'],
+  });
   ews.echoCredentials = true;
 
   ns = await newNamespace(admin, 'echo');
@@ -79,13 +87,27 @@ beforeAll(async () => {
   await createSecret(admin, ns, 'app-wrong', { clientSecret: WRONG_APP_SECRET });
   await createSecret(admin, ns, 'app', { clientSecret: APP.clientSecret });
   await createSecret(admin, ns, 'ews-svc', EWS_SVC);
-  await create(admin, 'deployments', ns, 'crm', { crm: { type: 'Webhook', url: 'https://crm.example.com/hook' }, requireApprovedUsers: false });
+  await create(admin, 'deployments', ns, 'crm', {
+    crm: { type: 'Webhook', url: 'https://crm.example.com/hook' },
+    requireApprovedUsers: false,
+  });
   const smtpOut = { server: '127.0.0.1', port: smtp.port, tls: 'Implicit', caBundle: ca };
-  await create(admin, 'emailserverprofiles', ns, 'imap', { serverType: 'IMAP', incoming: { server: '127.0.0.1', port: imap.port, tls: 'Implicit', caBundle: ca }, outgoing: smtpOut });
-  await create(admin, 'emailserverprofiles', ns, 'pop3', { serverType: 'POP3', incoming: { server: '127.0.0.1', port: pop3.port, tls: 'Implicit', caBundle: ca }, outgoing: smtpOut });
+  await create(admin, 'emailserverprofiles', ns, 'imap', {
+    serverType: 'IMAP',
+    incoming: { server: '127.0.0.1', port: imap.port, tls: 'Implicit', caBundle: ca },
+    outgoing: smtpOut,
+  });
+  await create(admin, 'emailserverprofiles', ns, 'pop3', {
+    serverType: 'POP3',
+    incoming: { server: '127.0.0.1', port: pop3.port, tls: 'Implicit', caBundle: ca },
+    outgoing: smtpOut,
+  });
   await create(admin, 'emailserverprofiles', ns, 'oauth-echo', onlineProfile('app-wrong'));
   await create(admin, 'emailserverprofiles', ns, 'graph-echo', onlineProfile('app'));
-  await create(admin, 'emailserverprofiles', ns, 'ews-echo', { serverType: 'ExchangeServer', incoming: { url: ews.ewsUrl, credentials: { source: 'Profile', secretRef: { name: 'ews-svc' } }, caBundle: ca } });
+  await create(admin, 'emailserverprofiles', ns, 'ews-echo', {
+    serverType: 'ExchangeServer',
+    incoming: { url: ews.ewsUrl, credentials: { source: 'Profile', secretRef: { name: 'ews-svc' } }, caBundle: ca },
+  });
   manager = await startManager(admin, ns);
 
   await create(admin, 'mailboxes', ns, 'ann', mailbox(ANN.username, 'imap', 'ann-mail'));
@@ -106,7 +128,7 @@ test.each([
   ['cat', 'IncomingEmailReady', 'AuthenticationFailed', '(invalid_client AADSTS7000215)'],
   ['dan', 'IncomingEmailReady', 'MailboxNotFound', '(HTTP 404 ErrorInvalidUser)'],
   ['eve', 'IncomingEmailReady', 'AuthenticationFailed', '(ErrorAccessDenied)'],
-])('%s %s: %s, with the protocol code and without the server\'s words', async (name, type, reason, code) => {
+])("%s %s: %s, with the protocol code and without the server's words", async (name, type, reason, code) => {
   const o = await waitForCondition(admin, 'mailboxes', ns, name, type, (c) => c.reason === reason);
   expect(condition(o, type)?.message).toContain(code);
   expect(condition(o, type)?.message).not.toMatch(/rejected;|Received:|Secret received|IMAP quoted|form-encoded/);
@@ -119,9 +141,23 @@ test('the servers did receive the passwords (so they had something to echo)', ()
 });
 
 test('no fixture password, in any encoding, in status, Events, printer columns or the operator log', async () => {
-  for (const name of ['ann', 'bob', 'cat', 'dan', 'eve']) await waitForCondition(admin, 'mailboxes', ns, name, 'Stalled', (c) => c.status === 'True');
+  for (const name of ['ann', 'bob', 'cat', 'dan', 'eve'])
+    await waitForCondition(admin, 'mailboxes', ns, name, 'Stalled', (c) => c.status === 'True');
   const kubectl = path.join(resolveAssets(), 'kubectl');
-  const columns = execFileSync(kubectl, ['--kubeconfig', controlPlaneInfo().kubeconfigs.admin, '-n', ns, 'get', 'mailboxes,emailserverprofiles,deployments.mailsync.dev', '-o', 'wide'], { encoding: 'utf8' });
+  const columns = execFileSync(
+    kubectl,
+    [
+      '--kubeconfig',
+      controlPlaneInfo().kubeconfigs.admin,
+      '-n',
+      ns,
+      'get',
+      'mailboxes,emailserverprofiles,deployments.mailsync.dev',
+      '-o',
+      'wide',
+    ],
+    { encoding: 'utf8' },
+  );
   expect(columns).toContain('AuthenticationFailed');
   const log = operatorLog().flatMap(logLineTexts);
   const visible = [await visibleText(admin, ns), columns, ...log].join('\n');

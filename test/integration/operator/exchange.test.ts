@@ -34,7 +34,10 @@ beforeAll(async () => {
   await createSecret(admin, ns, 'ca', { 'ca.crt': [oauth.caPem, graph.caPem, ews.caPem].join('\n') });
   await createSecret(admin, ns, 'graph-app', { clientSecret: APP.clientSecret });
   await createSecret(admin, ns, 'ews-svc', { username: SVC.username, password: SVC.password });
-  await create(admin, 'deployments', ns, 'crm', { crm: { type: 'Webhook', url: 'https://crm.example.com/hook' }, requireApprovedUsers: false });
+  await create(admin, 'deployments', ns, 'crm', {
+    crm: { type: 'Webhook', url: 'https://crm.example.com/hook' },
+    requireApprovedUsers: false,
+  });
   await create(admin, 'emailserverprofiles', ns, 'online', {
     serverType: 'ExchangeOnline',
     incoming: {
@@ -47,7 +50,11 @@ beforeAll(async () => {
   });
   await create(admin, 'emailserverprofiles', ns, 'onprem', {
     serverType: 'ExchangeServer',
-    incoming: { url: ews.ewsUrl, credentials: { source: 'Profile', secretRef: { name: 'ews-svc' }, impersonation: true }, caBundle: { secretRef: { name: 'ca' } } },
+    incoming: {
+      url: ews.ewsUrl,
+      credentials: { source: 'Profile', secretRef: { name: 'ews-svc' }, impersonation: true },
+      caBundle: { secretRef: { name: 'ca' } },
+    },
     appointmentsContactsTasks: { enabled: true },
   });
   manager = await startManager(admin, ns);
@@ -68,7 +75,9 @@ test('Exchange Server over EWS with impersonation, including appointments (conta
   await create(admin, 'mailboxes', ns, 'bob', mailbox('bob@contoso.example', 'onprem', { appointmentsContactsTasks: 'ServerSideSync' }));
   const o = await waitForCondition(admin, 'mailboxes', ns, 'bob', 'Ready', (c) => c.status === 'True');
   expect(condition(o, 'AppointmentsContactsTasksReady')).toMatchObject({ status: 'True', reason: 'Succeeded' });
-  expect(condition(o, 'AppointmentsContactsTasksReady')?.message).toMatch(/opened the calendar of bob@contoso.example .*contacts and tasks are not synchronized by this version over EWS/);
+  expect(condition(o, 'AppointmentsContactsTasksReady')?.message).toMatch(
+    /opened the calendar of bob@contoso.example .*contacts and tasks are not synchronized by this version over EWS/,
+  );
   expect(ews.requests.some((r) => r.mailbox === 'bob@contoso.example' && r.principal === SVC.username)).toBe(true);
 });
 

@@ -18,7 +18,12 @@ let crm: FakeCrmWebhook;
 let operator: OperatorProcess | undefined;
 
 beforeAll(async () => {
-  dovecot = await startDovecot({ users: [{ username: 'lou', password: 'lou-Logs-Pass-1' }, { username: 'lee', password: 'lee-Right-Pass-3' }] });
+  dovecot = await startDovecot({
+    users: [
+      { username: 'lou', password: 'lou-Logs-Pass-1' },
+      { username: 'lee', password: 'lee-Right-Pass-3' },
+    ],
+  });
   crm = await FakeCrmWebhook.start(CRM);
 });
 afterAll(async () => {
@@ -37,17 +42,48 @@ test('info: state changes, test results, sync failures and recoveries, rollout s
   await createSecret(admin, ns, 'crm', CRM);
   await createSecret(admin, ns, 'lou-mail', { username: 'lou', password: 'lou-Logs-Pass-1' });
   await createSecret(admin, ns, 'lee-mail', { username: 'lee', password: 'lee-Wrong-Pass-2' });
-  await create(admin, 'deployments', ns, 'crm', { crm: { type: 'Webhook', url: crm.url, credentialsSecretRef: { name: 'crm' } }, requireApprovedUsers: false, defaults: { serverProfileRef: { name: 'imap' }, outgoing: 'None' } });
-  await create(admin, 'emailserverprofiles', ns, 'imap', { serverType: 'IMAP', incoming: { server: '127.0.0.1', port: dovecot.ports.imaps, caBundle: { secretRef: { name: 'ca' } } }, rollout: { interval: '1s' } });
+  await create(admin, 'deployments', ns, 'crm', {
+    crm: { type: 'Webhook', url: crm.url, credentialsSecretRef: { name: 'crm' } },
+    requireApprovedUsers: false,
+    defaults: { serverProfileRef: { name: 'imap' }, outgoing: 'None' },
+  });
+  await create(admin, 'emailserverprofiles', ns, 'imap', {
+    serverType: 'IMAP',
+    incoming: { server: '127.0.0.1', port: dovecot.ports.imaps, caBundle: { secretRef: { name: 'ca' } } },
+    rollout: { interval: '1s' },
+  });
   await create(admin, 'mailboxes', ns, 'lou', userMailbox('lou'));
   await create(admin, 'mailboxes', ns, 'lee', userMailbox('lee'));
-  operator = spawnOperator(['--kubeconfig', info.kubeconfigs.admin, '--namespace', ns, '--leader-elect=false', '--lease-namespace', ns, '--shards', '2', '--poll-interval', '60s'], { LOG_LEVEL: 'debug' });
+  operator = spawnOperator(
+    [
+      '--kubeconfig',
+      info.kubeconfigs.admin,
+      '--namespace',
+      ns,
+      '--leader-elect=false',
+      '--lease-namespace',
+      ns,
+      '--shards',
+      '2',
+      '--poll-interval',
+      '60s',
+    ],
+    { LOG_LEVEL: 'debug' },
+  );
   const op = operator;
   // Lines from `mark` on: what an action caused, not what came before it.
   let mark = 0;
   const after = (pred: (l: Line) => boolean) => (l: Line) => op.lines.indexOf(l) >= mark && pred(l);
-  const info_ = (pred: (l: Line) => boolean) => op.waitForLog(after((l) => l.level === 'info' && pred(l)), 30_000);
-  const warn = (pred: (l: Line) => boolean) => op.waitForLog(after((l) => l.level === 'warn' && pred(l)), 30_000);
+  const info_ = (pred: (l: Line) => boolean) =>
+    op.waitForLog(
+      after((l) => l.level === 'info' && pred(l)),
+      30_000,
+    );
+  const warn = (pred: (l: Line) => boolean) =>
+    op.waitForLog(
+      after((l) => l.level === 'warn' && pred(l)),
+      30_000,
+    );
 
   // Test results and state changes, per mailbox.
   await info_(about('lou', (l) => l.direction === 'incoming' && l.result === 'passed'));
@@ -74,7 +110,13 @@ test('info: state changes, test results, sync failures and recoveries, rollout s
 
   // Debug: what was said to the server, in our words.
   mark = 0;
-  await op.waitForLog(about('lou', (l) => l.level === 'debug' && says(/^IMAP 127\.0\.0\.1:\d+: connected, logged in as lou, INBOX opened/)(l) && l.uidValidity !== undefined));
+  await op.waitForLog(
+    about(
+      'lou',
+      (l) =>
+        l.level === 'debug' && says(/^IMAP 127\.0\.0\.1:\d+: connected, logged in as lou, INBOX opened/)(l) && l.uidValidity !== undefined,
+    ),
+  );
   await waitFor('the lines so far', async () => (op.lines.length > 20 ? true : undefined));
   const text = op.lines.map((l) => JSON.stringify(l)).join('\n');
   for (const s of SECRETS) expect(text).not.toContain(s);

@@ -24,13 +24,29 @@ async function setup(prefix: string, policy: { maxTransientFailures: number; bas
   const ns = await newNamespace(admin, prefix);
   await createSecret(admin, ns, 'ca', { 'ca.crt': dovecot.caPem });
   await createSecret(admin, ns, 'dana-mail', { username: 'dana', password: 'dana-Outage-Pass' });
-  await create(admin, 'deployments', ns, 'crm', { crm: { type: 'Webhook', url: 'https://crm.example.com/hook' }, requireApprovedUsers: false, defaults: { serverProfileRef: { name: 'imap' }, outgoing: 'None' } });
-  await create(admin, 'emailserverprofiles', ns, 'imap', { serverType: 'IMAP', incoming: { server: '127.0.0.1', port: dovecot.ports.imaps, caBundle: { secretRef: { name: 'ca' } } } });
-  managers.push(await startManager(admin, ns, { testPolicy: { maxTransientFailures: policy.maxTransientFailures, backoff: { baseMs: policy.baseMs, maxMs: 60_000, jitter: 0.1 } } }));
+  await create(admin, 'deployments', ns, 'crm', {
+    crm: { type: 'Webhook', url: 'https://crm.example.com/hook' },
+    requireApprovedUsers: false,
+    defaults: { serverProfileRef: { name: 'imap' }, outgoing: 'None' },
+  });
+  await create(admin, 'emailserverprofiles', ns, 'imap', {
+    serverType: 'IMAP',
+    incoming: { server: '127.0.0.1', port: dovecot.ports.imaps, caBundle: { secretRef: { name: 'ca' } } },
+  });
+  managers.push(
+    await startManager(admin, ns, {
+      testPolicy: { maxTransientFailures: policy.maxTransientFailures, backoff: { baseMs: policy.baseMs, maxMs: 60_000, jitter: 0.1 } },
+    }),
+  );
   return ns;
 }
 
-const mailbox = { emailAddress: 'dana@example.com', owner: { kind: 'User', name: 'dana' }, deploymentRef: { name: 'crm' }, credentialsSecretRef: { name: 'dana-mail' } };
+const mailbox = {
+  emailAddress: 'dana@example.com',
+  owner: { kind: 'User', name: 'dana' },
+  deploymentRef: { name: 'crm' },
+  credentialsSecretRef: { name: 'dana-mail' },
+};
 
 test('transient failures back off with growing intervals and recover alone when the server returns', async () => {
   dovecot = await startDovecot({ users: [{ username: 'dana', password: 'dana-Outage-Pass' }] });
@@ -43,7 +59,8 @@ test('transient failures back off with growing intervals and recover alone when 
     'three transient failures',
     async () => {
       const s = (await get(admin, 'mailboxes', ns, 'dana')).status ?? {};
-      if (s.nextTestTime && s.lastTestTime) gaps.set(s.consecutiveTransientFailures, Date.parse(s.nextTestTime) - Date.parse(s.lastTestTime));
+      if (s.nextTestTime && s.lastTestTime)
+        gaps.set(s.consecutiveTransientFailures, Date.parse(s.nextTestTime) - Date.parse(s.lastTestTime));
       return s.consecutiveTransientFailures >= 4 ? true : undefined;
     },
     { timeoutMs: 40_000, intervalMs: 100 },
@@ -67,10 +84,20 @@ test('after the budget, TooManyTransientFailures disables the direction until a 
   const ns = await setup('budget', { maxTransientFailures: 3, baseMs: 200 });
   await dovecot.stop();
   await create(admin, 'mailboxes', ns, 'dana', mailbox);
-  const o = await waitForCondition(admin, 'mailboxes', ns, 'dana', 'IncomingEmailReady', (c) => c.reason === 'TooManyTransientFailures', 30_000);
+  const o = await waitForCondition(
+    admin,
+    'mailboxes',
+    ns,
+    'dana',
+    'IncomingEmailReady',
+    (c) => c.reason === 'TooManyTransientFailures',
+    30_000,
+  );
   expect(o.status.consecutiveTransientFailures).toBe(3);
   expect(condition(o, 'Stalled')).toMatchObject({ status: 'True', reason: 'TooManyTransientFailures' });
-  expect(condition(o, 'IncomingEmailReady')?.message).toMatch(/gave up after 3 transient failures.*request a test \(annotation mailsync.dev\/test-requested-at\)/);
+  expect(condition(o, 'IncomingEmailReady')?.message).toMatch(
+    /gave up after 3 transient failures.*request a test \(annotation mailsync.dev\/test-requested-at\)/,
+  );
   await new Promise((r) => setTimeout(r, 2000));
   expect((await get(admin, 'mailboxes', ns, 'dana')).status.lastTestTime).toBe(o.status.lastTestTime);
   await dovecot.start();

@@ -45,7 +45,16 @@ beforeAll(async () => {
     clients: [
       APP,
       { tenantId: APP.tenantId, clientId: 'cert-app', certificatePem: cert.certPem },
-      { tenantId: APP.tenantId, clientId: 'wi-app', federated: { issuer: 'https://kubernetes.default.svc', subject: `system:serviceaccount:${ns}:mailsync-graph`, audience: FEDERATION_AUDIENCE, issuerKeyPem: readFileSync(path.join(controlPlaneInfo().dir, 'sa.pub'), 'utf8') } },
+      {
+        tenantId: APP.tenantId,
+        clientId: 'wi-app',
+        federated: {
+          issuer: 'https://kubernetes.default.svc',
+          subject: `system:serviceaccount:${ns}:mailsync-graph`,
+          audience: FEDERATION_AUDIENCE,
+          issuerKeyPem: readFileSync(path.join(controlPlaneInfo().dir, 'sa.pub'), 'utf8'),
+        },
+      },
     ],
   });
   graph = await FakeGraph.start(oauth, []);
@@ -68,10 +77,15 @@ afterAll(async () => {
 const ca = { secretRef: { name: 'ca' } };
 
 /** Creates the profile, asks for a test and returns status.connectionTest once it answered. */
-async function testProfile(name: string, spec: object): Promise<{ result: string; directions: { direction: string; reason: string; message: string }[] }> {
+async function testProfile(
+  name: string,
+  spec: object,
+): Promise<{ result: string; directions: { direction: string; reason: string; message: string }[] }> {
   await create(admin, 'emailserverprofiles', ns, name, spec);
   const request = new Date().toISOString();
-  await mergePatchSpec(admin, 'emailserverprofiles', ns, name, { metadata: { annotations: { 'mailsync.dev/test-requested-at': request } } });
+  await mergePatchSpec(admin, 'emailserverprofiles', ns, name, {
+    metadata: { annotations: { 'mailsync.dev/test-requested-at': request } },
+  });
   return waitFor(`${name} tested`, async () => {
     const p = await get(admin, 'emailserverprofiles', ns, name);
     return p.status?.connectionTest?.request === request ? p.status.connectionTest : undefined;
@@ -85,17 +99,33 @@ test('credentials from each mailbox: reachability and TLS (implicit and STARTTLS
     outgoing: { server: '127.0.0.1', port: smtp.port, tls: 'STARTTLS', caBundle: ca },
   });
   expect(t.result).toBe('Succeeded');
-  expect(t.directions.map((d) => [d.direction, d.reason])).toEqual([['incoming', 'Succeeded'], ['outgoing', 'Succeeded']]);
-  expect(t.directions[0].message).toMatch(/^reached IMAP 127.0.0.1:\d+ \(TLSv1\.[23]\); sign-in not tested: each mailbox brings its own credentials/);
+  expect(t.directions.map((d) => [d.direction, d.reason])).toEqual([
+    ['incoming', 'Succeeded'],
+    ['outgoing', 'Succeeded'],
+  ]);
+  expect(t.directions[0].message).toMatch(
+    /^reached IMAP 127.0.0.1:\d+ \(TLSv1\.[23]\); sign-in not tested: each mailbox brings its own credentials/,
+  );
   expect(t.directions[1].message).toMatch(/^reached SMTP 127.0.0.1:\d+ \(TLSv1\.[23]\)/);
   expect(await dovecot.loginAttempts(SVC.username)).toBe(0);
-  await waitFor('event', async () => ((await admin.core.listNamespacedEvent({ namespace: ns })).items.some((e) => e.involvedObject.name === 'per-mailbox' && e.reason === 'ConnectionTestSucceeded') ? true : undefined));
+  await waitFor('event', async () =>
+    (await admin.core.listNamespacedEvent({ namespace: ns })).items.some(
+      (e) => e.involvedObject.name === 'per-mailbox' && e.reason === 'ConnectionTestSucceeded',
+    )
+      ? true
+      : undefined,
+  );
 });
 
 test("the profile's own credentials: signed in; wrong ones: AuthenticationFailed at the sign-in step", async () => {
   const spec = (secret: string) => ({
     serverType: 'IMAP',
-    incoming: { server: '127.0.0.1', port: dovecot.ports.imaps, caBundle: ca, credentials: { source: 'Profile', secretRef: { name: secret } } },
+    incoming: {
+      server: '127.0.0.1',
+      port: dovecot.ports.imaps,
+      caBundle: ca,
+      credentials: { source: 'Profile', secretRef: { name: secret } },
+    },
     outgoing: { server: '127.0.0.1', port: smtp.port, tls: 'STARTTLS', caBundle: ca },
   });
   const good = await testProfile('own', spec('svc'));
@@ -106,7 +136,13 @@ test("the profile's own credentials: signed in; wrong ones: AuthenticationFailed
   expect(bad.result).toBe('Failed');
   expect(bad.directions[0]).toMatchObject({ reason: 'AuthenticationFailed' });
   expect(bad.directions[0].message).toMatch(/^reached IMAP .*; sign-in failed: /);
-  await waitFor('event', async () => ((await admin.core.listNamespacedEvent({ namespace: ns })).items.some((e) => e.involvedObject.name === 'own-wrong' && e.reason === 'ConnectionTestFailed' && e.type === 'Warning') ? true : undefined));
+  await waitFor('event', async () =>
+    (await admin.core.listNamespacedEvent({ namespace: ns })).items.some(
+      (e) => e.involvedObject.name === 'own-wrong' && e.reason === 'ConnectionTestFailed' && e.type === 'Warning',
+    )
+      ? true
+      : undefined,
+  );
   expect(await visibleText(admin, ns)).not.toContain(WRONG);
 });
 
@@ -122,13 +158,24 @@ test('an untrusted certificate and a closed port fail at their step', async () =
 });
 
 test('Exchange: EWS with a service account (version detected) and Graph with client credentials, no mailbox needed', async () => {
-  const onprem = await testProfile('onprem', { serverType: 'ExchangeServer', incoming: { url: ews.ewsUrl, caBundle: ca, credentials: { source: 'Profile', secretRef: { name: 'ews-svc' } } } });
+  const onprem = await testProfile('onprem', {
+    serverType: 'ExchangeServer',
+    incoming: { url: ews.ewsUrl, caBundle: ca, credentials: { source: 'Profile', secretRef: { name: 'ews-svc' } } },
+  });
   expect(onprem.result).toBe('Succeeded');
   expect(onprem.directions).toHaveLength(1);
-  expect(onprem.directions[0].message).toMatch(/^reached EWS https:.*; signed in as CONTOSO\\svc-crm \(Exchange 2010 SP2, detected; no mailbox opened/);
+  expect(onprem.directions[0].message).toMatch(
+    /^reached EWS https:.*; signed in as CONTOSO\\svc-crm \(Exchange 2010 SP2, detected; no mailbox opened/,
+  );
   const online = await testProfile('online', {
     serverType: 'ExchangeOnline',
-    incoming: { url: graph.baseUrl, authentication: 'OAuth2', oauth: { tenantId: APP.tenantId, clientId: APP.clientId, authorityURL: oauth.authorityUrl }, credentials: { source: 'Profile', secretRef: { name: 'graph-app' } }, caBundle: ca },
+    incoming: {
+      url: graph.baseUrl,
+      authentication: 'OAuth2',
+      oauth: { tenantId: APP.tenantId, clientId: APP.clientId, authorityURL: oauth.authorityUrl },
+      credentials: { source: 'Profile', secretRef: { name: 'graph-app' } },
+      caBundle: ca,
+    },
   });
   expect(online.result).toBe('Succeeded');
   expect(online.directions[0].message).toMatch(/^reached Graph https:.*; signed in \(no mailbox opened/);
@@ -137,11 +184,23 @@ test('Exchange: EWS with a service account (version detected) and Graph with cli
 test('Graph with no client secret: a certificate from a kubernetes.io/tls Secret, and workload identity with no Secret at all', async () => {
   const graphProfile = (oauthExtra: object, credentials: object) => ({
     serverType: 'ExchangeOnline',
-    incoming: { url: graph.baseUrl, authentication: 'OAuth2', oauth: { tenantId: APP.tenantId, authorityURL: oauth.authorityUrl, ...oauthExtra }, credentials, caBundle: ca },
+    incoming: {
+      url: graph.baseUrl,
+      authentication: 'OAuth2',
+      oauth: { tenantId: APP.tenantId, authorityURL: oauth.authorityUrl, ...oauthExtra },
+      credentials,
+      caBundle: ca,
+    },
   });
-  const withCert = await testProfile('graph-cert', graphProfile({ clientId: 'cert-app' }, { source: 'Profile', secretRef: { name: 'graph-cert' } }));
+  const withCert = await testProfile(
+    'graph-cert',
+    graphProfile({ clientId: 'cert-app' }, { source: 'Profile', secretRef: { name: 'graph-cert' } }),
+  );
   expect(withCert.result).toBe('Succeeded');
-  const federated = await testProfile('graph-wi', graphProfile({ clientId: 'wi-app', serviceAccountName: 'mailsync-graph' }, { source: 'Profile' }));
+  const federated = await testProfile(
+    'graph-wi',
+    graphProfile({ clientId: 'wi-app', serviceAccountName: 'mailsync-graph' }, { source: 'Profile' }),
+  );
   expect(federated.directions[0]).toMatchObject({ reason: 'Succeeded' });
   expect(oauth.grants.slice(-2).sort()).toEqual(['certificate', 'federated']);
 });

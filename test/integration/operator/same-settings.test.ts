@@ -29,7 +29,10 @@ beforeAll(async () => {
   ns = await newNamespace(admin, 'same');
   await createSecret(admin, ns, 'private-ca', { 'ca.crt': `${dovecot.caPem}\n${smtp.caPem}` });
   await createSecret(admin, ns, 'ann-mail', { username: 'ann', password: PASSWORD });
-  await create(admin, 'deployments', ns, 'crm', { crm: { type: 'Webhook', url: 'https://crm.example.com/hook' }, requireApprovedUsers: false });
+  await create(admin, 'deployments', ns, 'crm', {
+    crm: { type: 'Webhook', url: 'https://crm.example.com/hook' },
+    requireApprovedUsers: false,
+  });
   manager = await startManager(admin, ns);
 });
 afterAll(async () => {
@@ -48,7 +51,13 @@ test('SMTP passes with the CA bundle and credentials given only on incoming', as
 
 test('with separate outgoing settings nothing is shared: the same SMTP server is untrusted', async () => {
   await create(admin, 'emailserverprofiles', ns, 'separate', profile({ useSameSettingsForOutgoing: false }));
-  await create(admin, 'mailboxes', ns, 'ann-separate', userMailbox('ann', { serverProfileRef: { name: 'separate' }, emailAddress: 'ann-separate@example.com' }));
+  await create(
+    admin,
+    'mailboxes',
+    ns,
+    'ann-separate',
+    userMailbox('ann', { serverProfileRef: { name: 'separate' }, emailAddress: 'ann-separate@example.com' }),
+  );
   const o = await waitForCondition(admin, 'mailboxes', ns, 'ann-separate', 'OutgoingEmailReady', (c) => c.reason !== 'NotRun');
   expect(condition(o, 'OutgoingEmailReady')).toMatchObject({ status: 'False', reason: 'TLSError' });
   expect(condition(o, 'IncomingEmailReady')).toMatchObject({ status: 'True', reason: 'Succeeded' });

@@ -31,7 +31,10 @@ beforeAll(async () => {
   await createSecret(admin, ns, 'dovecot-ca', { 'ca.crt': dovecot.caPem });
   await createSecret(admin, ns, 'smtp-ca', { 'ca.crt': smtp.caPem });
   for (const [user, password] of Object.entries(PASSWORDS)) await createSecret(admin, ns, `${user}-mail`, { username: user, password });
-  await create(admin, 'deployments', ns, 'crm', { crm: { type: 'Webhook', url: 'https://crm.example.com/hook' }, requireApprovedUsers: false });
+  await create(admin, 'deployments', ns, 'crm', {
+    crm: { type: 'Webhook', url: 'https://crm.example.com/hook' },
+    requireApprovedUsers: false,
+  });
   await create(admin, 'emailserverprofiles', ns, 'imap', imapProfile());
   manager = await startManager(admin, ns);
 });
@@ -51,7 +54,11 @@ test('an IMAP mailbox with correct credentials is tested, enabled and Ready, wit
   expect(condition(o, 'Enabled')).toMatchObject({ status: 'True', reason: 'Enabled' });
   expect(o.status.revision).toBe(o.status.testedRevision);
   expect(smtp.messages).toHaveLength(0); // the outgoing test authenticates without sending
-  const ev = await waitFor('TestSucceeded event', async () => (await admin.core.listNamespacedEvent({ namespace: ns })).items.find((e) => e.involvedObject.name === 'ann' && e.reason === 'TestSucceeded'));
+  const ev = await waitFor('TestSucceeded event', async () =>
+    (await admin.core.listNamespacedEvent({ namespace: ns })).items.find(
+      (e) => e.involvedObject.name === 'ann' && e.reason === 'TestSucceeded',
+    ),
+  );
   expect(ev.type).toBe('Normal');
 });
 
@@ -61,14 +68,26 @@ test('a POP3 mailbox the same way', async () => {
     serverType: 'POP3',
     incoming: { server: '127.0.0.1', port: dovecot.ports.pop3, tls: 'STARTTLS', caBundle: { secretRef: { name: 'dovecot-ca' } } },
   });
-  await create(admin, 'mailboxes', ns, 'ann-pop', mailbox('ann', { serverProfileRef: { name: 'pop3' }, emailAddress: 'ann-pop@example.com' }));
+  await create(
+    admin,
+    'mailboxes',
+    ns,
+    'ann-pop',
+    mailbox('ann', { serverProfileRef: { name: 'pop3' }, emailAddress: 'ann-pop@example.com' }),
+  );
   const o = await waitForCondition(admin, 'mailboxes', ns, 'ann-pop', 'Ready', (c) => c.status === 'True');
   expect(condition(o, 'IncomingEmailReady')?.message).toMatch(/POP3 server/);
 });
 
 test('a wrong password disables at once without a retry storm; fixing the Secret re-tests and enables', async () => {
   await createSecret(admin, ns, 'bob-wrong', { username: 'bob', password: 'not-the-password' });
-  await create(admin, 'mailboxes', ns, 'bob', mailbox('bob', { serverProfileRef: { name: 'imap' }, credentialsSecretRef: { name: 'bob-wrong' } }));
+  await create(
+    admin,
+    'mailboxes',
+    ns,
+    'bob',
+    mailbox('bob', { serverProfileRef: { name: 'imap' }, credentialsSecretRef: { name: 'bob-wrong' } }),
+  );
   const o = await waitForCondition(admin, 'mailboxes', ns, 'bob', 'IncomingEmailReady', (c) => c.reason === 'AuthenticationFailed');
   expect(condition(o, 'IncomingEmailReady')?.message).toMatch(/processing is disabled until the configuration changes/);
   expect(condition(o, 'OutgoingEmailReady')?.reason).toBe('AuthenticationFailed');
@@ -80,24 +99,40 @@ test('a wrong password disables at once without a retry storm; fixing the Secret
   await updateSecret(admin, ns, 'bob-wrong', { username: 'bob', password: PASSWORDS.bob });
   await waitForCondition(admin, 'mailboxes', ns, 'bob', 'Ready', (c) => c.status === 'True');
   expect(await dovecot.loginAttempts('bob')).toBe(2);
-  const ev = await waitFor('AuthenticationFailed event', async () => (await admin.core.listNamespacedEvent({ namespace: ns })).items.find((e) => e.involvedObject.name === 'bob' && e.reason === 'AuthenticationFailed'));
+  const ev = await waitFor('AuthenticationFailed event', async () =>
+    (await admin.core.listNamespacedEvent({ namespace: ns })).items.find(
+      (e) => e.involvedObject.name === 'bob' && e.reason === 'AuthenticationFailed',
+    ),
+  );
   expect(ev.type).toBe('Warning');
 });
 
 test('an untrusted certificate is a TLSError unless the profile trusts the CA', async () => {
-  await create(admin, 'emailserverprofiles', ns, 'no-ca', imapProfile({ incoming: { server: '127.0.0.1', port: dovecot.ports.imaps, tls: 'Implicit' } }));
+  await create(
+    admin,
+    'emailserverprofiles',
+    ns,
+    'no-ca',
+    imapProfile({ incoming: { server: '127.0.0.1', port: dovecot.ports.imaps, tls: 'Implicit' } }),
+  );
   await create(admin, 'mailboxes', ns, 'carl', mailbox('carl', { serverProfileRef: { name: 'no-ca' }, outgoing: 'None' }));
   const o = await waitForCondition(admin, 'mailboxes', ns, 'carl', 'IncomingEmailReady', (c) => c.reason === 'TLSError');
   expect(condition(o, 'IncomingEmailReady')?.message).toMatch(/certificate/i);
-  await mergePatchSpec(admin, 'emailserverprofiles', ns, 'no-ca', { spec: { incoming: { caBundle: { secretRef: { name: 'dovecot-ca' } } } } });
+  await mergePatchSpec(admin, 'emailserverprofiles', ns, 'no-ca', {
+    spec: { incoming: { caBundle: { secretRef: { name: 'dovecot-ca' } } } },
+  });
   await waitForCondition(admin, 'mailboxes', ns, 'carl', 'Ready', (c) => c.status === 'True');
 });
 
 test('a test can be requested with an annotation (GitOps-friendly)', async () => {
   const before = await get(admin, 'mailboxes', ns, 'ann');
   const attempts = await dovecot.loginAttempts('ann');
-  await mergePatchSpec(admin, 'mailboxes', ns, 'ann', { metadata: { annotations: { 'mailsync.dev/test-requested-at': '2026-11-24T10:00:00Z' } } });
-  await waitFor('re-test', async () => ((await get(admin, 'mailboxes', ns, 'ann')).status.testRequest === '2026-11-24T10:00:00Z' ? true : undefined));
+  await mergePatchSpec(admin, 'mailboxes', ns, 'ann', {
+    metadata: { annotations: { 'mailsync.dev/test-requested-at': '2026-11-24T10:00:00Z' } },
+  });
+  await waitFor('re-test', async () =>
+    (await get(admin, 'mailboxes', ns, 'ann')).status.testRequest === '2026-11-24T10:00:00Z' ? true : undefined,
+  );
   expect(await dovecot.loginAttempts('ann')).toBeGreaterThan(attempts);
   expect((await get(admin, 'mailboxes', ns, 'ann')).status.testedRevision).toBe(before.status.testedRevision);
 });

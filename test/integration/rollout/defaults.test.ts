@@ -35,11 +35,14 @@ const pop3 = (port: number, extra: object = {}) => ({
   rollout: ROLLOUT,
 });
 const mbx = (name: string) => get(admin, 'mailboxes', ns, name);
-const profileReady = (name: string) => waitForCondition(admin, 'emailserverprofiles', ns, name, 'Ready', (c) => c.status === 'True', 30_000);
+const profileReady = (name: string) =>
+  waitForCondition(admin, 'emailserverprofiles', ns, name, 'Ready', (c) => c.status === 'True', 30_000);
 async function deliversToCrm(user: string, id: string): Promise<void> {
   await dovecot.deliver(user, goodMessage(0, { to: `${user}@example.com`, messageId: id }));
   await mergePatchSpec(admin, 'mailboxes', ns, user, { metadata: { annotations: { 'mailsync.dev/sync-requested-at': id } } });
-  await waitFor(`${id} in the CRM`, async () => (crm.activities().some((a) => a.messageId === id) ? true : undefined), { timeoutMs: 15_000 });
+  await waitFor(`${id} in the CRM`, async () => (crm.activities().some((a) => a.messageId === id) ? true : undefined), {
+    timeoutMs: 15_000,
+  });
 }
 
 beforeAll(async () => {
@@ -61,7 +64,13 @@ beforeAll(async () => {
   await create(admin, 'emailserverprofiles', ns, 'a', pop3(dovecot.ports.pop3));
   // b starts out broken: nobody uses it yet.
   await create(admin, 'emailserverprofiles', ns, 'b', pop3(closedPort));
-  const mailbox = (u: string, extra: object = {}) => ({ emailAddress: `${u}@example.com`, owner: { kind: 'User', name: u }, deploymentRef: { name: 'crm' }, credentialsSecretRef: { name: u }, ...extra });
+  const mailbox = (u: string, extra: object = {}) => ({
+    emailAddress: `${u}@example.com`,
+    owner: { kind: 'User', name: u },
+    deploymentRef: { name: 'crm' },
+    credentialsSecretRef: { name: u },
+    ...extra,
+  });
   for (const u of DEFAULTED) await create(admin, 'mailboxes', ns, u, mailbox(u));
   // Names its profile and its outgoing method itself: no default reaches it.
   await create(admin, 'mailboxes', ns, 'fixed', mailbox('fixed', { serverProfileRef: { name: 'a' }, outgoing: 'None' }));
@@ -103,7 +112,12 @@ test('a new default profile moves exactly the mailboxes that use it, each only a
   await waitForCondition(admin, 'deployments', ns, 'crm', 'Ready', (c) => c.status === 'True');
   for (const u of DEFAULTED) expect((await mbx(u)).status).toMatchObject({ serverProfile: 'b', revision: b.status.revision });
   const fixed = await mbx('fixed');
-  expect(fixed.status).toMatchObject({ serverProfile: 'a', revision: a.status.revision, testedRevision: fixedBefore.testedRevision, lastTestTime: fixedBefore.lastTestTime });
+  expect(fixed.status).toMatchObject({
+    serverProfile: 'a',
+    revision: a.status.revision,
+    testedRevision: fixedBefore.testedRevision,
+    lastTestTime: fixedBefore.lastTestTime,
+  });
   // a keeps the revision only `fixed` runs on; b's old broken revision is gone.
   expect((await get(admin, 'emailserverprofiles', ns, 'a')).status.mailboxes.total).toBe(1);
   expect(b.status.revisions.map((r: { revision: string }) => r.revision)).toEqual([b.status.revision]);
@@ -163,8 +177,12 @@ test('spec.rollout.paused holds every batch until it is false again', async () =
 test('a test requested on the profile tests each of its mailboxes once, and no other', async () => {
   const before = new Map(await Promise.all(USERS.map(async (u) => [u, await dovecot.loginAttempts(u)] as const)));
   const smtpBefore = new Map(USERS.map((u) => [u, smtp.authAttempts(u)]));
-  await mergePatchSpec(admin, 'emailserverprofiles', ns, 'b', { metadata: { annotations: { 'mailsync.dev/test-requested-at': '2026-11-24T12:00:00Z' } } });
-  await waitFor('every mailbox of b answered', async () => ((await Promise.all(DEFAULTED.map(mbx))).every((m) => m.status.profileTestRequest === '2026-11-24T12:00:00Z') ? true : undefined));
+  await mergePatchSpec(admin, 'emailserverprofiles', ns, 'b', {
+    metadata: { annotations: { 'mailsync.dev/test-requested-at': '2026-11-24T12:00:00Z' } },
+  });
+  await waitFor('every mailbox of b answered', async () =>
+    (await Promise.all(DEFAULTED.map(mbx))).every((m) => m.status.profileTestRequest === '2026-11-24T12:00:00Z') ? true : undefined,
+  );
   for (const u of DEFAULTED) {
     // A login for the test; the worker's sync cycles (sync-requested-at above) may add their own.
     expect(await dovecot.loginAttempts(u)).toBeGreaterThan(before.get(u)!);

@@ -39,7 +39,9 @@ export class Pop3Recorder {
 
   /** Sessions that tested a mailbox (STAT) rather than synced it (UIDL), complete ones only. */
   tests(): Required<Pop3Session>[] {
-    return this.sessions.filter((s): s is Required<Pop3Session> => s.end !== undefined && s.commands.includes('STAT') && !s.commands.includes('UIDL') && !!s.user);
+    return this.sessions.filter(
+      (s): s is Required<Pop3Session> => s.end !== undefined && s.commands.includes('STAT') && !s.commands.includes('UIDL') && !!s.user,
+    );
   }
 
   /** The most sessions of `list` open at the same moment. */
@@ -91,7 +93,8 @@ export class Pop3Recorder {
     const v = verb.toUpperCase();
     session.commands.push(v);
     if (v === 'USER') session.user = args[0];
-    if (v === 'AUTH' && args[0]?.toUpperCase() === 'PLAIN' && args[1]) session.user = Buffer.from(args[1], 'base64').toString('utf8').split('\0')[1];
+    if (v === 'AUTH' && args[0]?.toUpperCase() === 'PLAIN' && args[1])
+      session.user = Buffer.from(args[1], 'base64').toString('utf8').split('\0')[1];
     if (v === 'QUIT') session.end ??= performance.now();
   }
 }

@@ -47,18 +47,26 @@ let closedPort: number;
 let firstRevision: string;
 
 const list = async (): Promise<{ metadata: { name: string }; spec: any; status?: any }[]> =>
-  ((await admin.custom.listNamespacedCustomObject({ group: 'mailsync.dev', version: 'v1alpha1', namespace: ns, plural: 'mailboxes' })) as { items: any[] }).items;
+  (
+    (await admin.custom.listNamespacedCustomObject({ group: 'mailsync.dev', version: 'v1alpha1', namespace: ns, plural: 'mailboxes' })) as {
+      items: any[];
+    }
+  ).items;
 const profile = () => get(admin, 'emailserverprofiles', ns, 'pop3');
 const pool = async <T>(items: T[], n: number, fn: (x: T) => Promise<unknown>) => {
   let next = 0;
-  await Promise.all(Array.from({ length: n }, async () => {
-    for (let i = next++; i < items.length; i = next++) await fn(items[i]);
-  }));
+  await Promise.all(
+    Array.from({ length: n }, async () => {
+      for (let i = next++; i < items.length; i = next++) await fn(items[i]);
+    }),
+  );
 };
 const delivered = (messageId: string) => crm.activities().filter((a) => a.messageId === messageId);
 async function deliverAndSync(i: number, id: string): Promise<void> {
   await dovecot.deliver(userOf(i), goodMessage(0, { to: `${userOf(i)}@example.com`, messageId: id, subject: id }));
-  await mergePatchSpec(admin, 'mailboxes', ns, nameOf(i), { metadata: { annotations: { 'mailsync.dev/sync-requested-at': `${id}-${Date.now()}` } } });
+  await mergePatchSpec(admin, 'mailboxes', ns, nameOf(i), {
+    metadata: { annotations: { 'mailsync.dev/sync-requested-at': `${id}-${Date.now()}` } },
+  });
 }
 
 beforeAll(async () => {
@@ -125,10 +133,19 @@ test('a bad change pauses at the first batch, names the failures, and mail keeps
   expect(condition(paused, 'Stalled')).toMatchObject({ status: 'True', reason: 'FailureThresholdReached' });
   const ready = condition(paused, 'Ready')!;
   expect(ready).toMatchObject({ status: 'False', reason: 'RolloutPaused' });
-  expect(ready.message).toMatch(new RegExp(`paused at batch 1: ${BATCH} of ${BATCH} mailboxes failed their test \\(failureThreshold 50%\\): ${nameOf(0)} \\(ServerUnreachable: `));
+  expect(ready.message).toMatch(
+    new RegExp(
+      `paused at batch 1: ${BATCH} of ${BATCH} mailboxes failed their test \\(failureThreshold 50%\\): ${nameOf(0)} \\(ServerUnreachable: `,
+    ),
+  );
   // The failures are the first batch: the queues, though their names sort after the users'.
-  expect(paused.status.rollout.failures.map((f: { mailbox: string }) => f.mailbox)).toEqual([...Array(Math.min(20, QUEUES)).keys()].map(nameOf));
-  expect(paused.status.rollout.failures[0]).toMatchObject({ reason: 'ServerUnreachable', message: expect.stringMatching(new RegExp(`127.0.0.1:${closedPort}`)) });
+  expect(paused.status.rollout.failures.map((f: { mailbox: string }) => f.mailbox)).toEqual(
+    [...Array(Math.min(20, QUEUES)).keys()].map(nameOf),
+  );
+  expect(paused.status.rollout.failures[0]).toMatchObject({
+    reason: 'ServerUnreachable',
+    message: expect.stringMatching(new RegExp(`127.0.0.1:${closedPort}`)),
+  });
   console.log(`bad change paused after ${Math.round(performance.now() - t0)} ms`);
 
   // No further batch starts, well past the interval.
@@ -137,7 +154,10 @@ test('a bad change pauses at the first batch, names the failures, and mail keeps
   expect(still.status.rollout.batch).toBe(1);
   expect(still.status.mailboxes).toMatchObject({ total: N, updated: 0, failed: BATCH, pending: N - BATCH });
   const all = await list();
-  const testedBad = all.filter((m) => m.status?.testedRevision === badRevision).map((m) => m.metadata.name).sort();
+  const testedBad = all
+    .filter((m) => m.status?.testedRevision === badRevision)
+    .map((m) => m.metadata.name)
+    .sort();
   expect(testedBad).toEqual([...Array(QUEUES).keys()].map(nameOf).sort());
   expect(new Set(all.map((m) => m.status.revision))).toEqual(new Set([firstRevision]));
 
@@ -146,7 +166,10 @@ test('a bad change pauses at the first batch, names the failures, and mail keeps
   expect(failedOne.status).toMatchObject({ revision: firstRevision, targetRevision: badRevision });
   expect(condition(failedOne, 'Enabled')).toMatchObject({ status: 'True', reason: 'RunningLastKnownGood' });
   expect(condition(failedOne, 'Enabled')!.message).toMatch(`last-known-good revision ${firstRevision}`);
-  expect(condition(failedOne, 'UpToDate')).toMatchObject({ status: 'False', reason: expect.stringMatching(/ServerUnreachable|TooManyTransientFailures/) });
+  expect(condition(failedOne, 'UpToDate')).toMatchObject({
+    status: 'False',
+    reason: expect.stringMatching(/ServerUnreachable|TooManyTransientFailures/),
+  });
   expect(condition(failedOne, 'IncomingEmailReady')).toMatchObject({ status: 'True', reason: 'Succeeded' });
   expect(condition(failedOne, 'Ready')?.status).toBe('False');
   // Retried as any transient failure is (kstatus Reconciling), until the budget runs out (Stalled).
@@ -166,13 +189,18 @@ test('a bad change pauses at the first batch, names the failures, and mail keeps
   expect(wide.get(nameOf(N - 1))?.ROLLOUT).toBe('WaitingForBatch');
   const profiles = await kubectlGet('emailserverprofiles.mailsync.dev', ns, ['-o', 'wide']);
   expect(profiles.get('pop3')).toMatchObject({ MAILBOXES: String(N), UPDATED: '0', FAILED: String(BATCH), FAILING: '0', READY: 'False' });
-  if (BATCH > 20) expect(profiles.get('pop3')?.STATUS).toContain(`and ${BATCH - 5} more (status.rollout.failures lists the first 20 of ${BATCH};`);
+  if (BATCH > 20)
+    expect(profiles.get('pop3')?.STATUS).toContain(`and ${BATCH - 5} more (status.rollout.failures lists the first 20 of ${BATCH};`);
 
   // Mail still flows, for a failed mailbox and for one still waiting, on the old revision.
   expect(op.worker.syncing()).toHaveLength(N);
   await deliverAndSync(0, 'during-pause-failed');
   await deliverAndSync(N - 1, 'during-pause-waiting');
-  await waitFor('messages during the pause', async () => (delivered('during-pause-failed').length && delivered('during-pause-waiting').length ? true : undefined), { timeoutMs: 20_000 });
+  await waitFor(
+    'messages during the pause',
+    async () => (delivered('during-pause-failed').length && delivered('during-pause-waiting').length ? true : undefined),
+    { timeoutMs: 20_000 },
+  );
 
   // Revert (as Git would): back to the revision every mailbox runs on. Nothing to test.
   const t1 = performance.now();
@@ -183,10 +211,18 @@ test('a bad change pauses at the first batch, names the failures, and mail keeps
   expect(back.status.mailboxes).toMatchObject({ total: N, updated: N, failed: 0, pending: 0 });
   expect(condition(back, 'RolloutPaused')).toBeUndefined();
   expect(condition(back, 'Stalled')).toBeUndefined();
-  await waitFor('mailboxes settled', async () => {
-    const ms = await list();
-    return ms.every((m) => !m.status.targetRevision && condition(m, 'Ready')?.status === 'True' && condition(m, 'Enabled')?.reason === 'Enabled') ? ms : undefined;
-  }, { timeoutMs: 30_000 });
+  await waitFor(
+    'mailboxes settled',
+    async () => {
+      const ms = await list();
+      return ms.every(
+        (m) => !m.status.targetRevision && condition(m, 'Ready')?.status === 'True' && condition(m, 'Enabled')?.reason === 'Enabled',
+      )
+        ? ms
+        : undefined;
+    },
+    { timeoutMs: 30_000 },
+  );
   expect(new Set((await list()).map((m) => m.status.revision))).toEqual(new Set([firstRevision]));
   expect((await profile()).status.revisions.map((r: { revision: string }) => r.revision)).toEqual([firstRevision]);
 
@@ -204,7 +240,16 @@ test('a good change moves batch by batch, queues first, never more than maxConcu
   const { kubeconfigs } = controlPlaneInfo();
   const wait = await promisify(execFile)(
     path.join(toolsDir(), 'kubectl'),
-    ['--kubeconfig', kubeconfigs.admin, '-n', ns, 'wait', '--for=condition=Ready', 'emailserverprofiles.mailsync.dev/pop3', '--timeout=180s'],
+    [
+      '--kubeconfig',
+      kubeconfigs.admin,
+      '-n',
+      ns,
+      'wait',
+      '--for=condition=Ready',
+      'emailserverprofiles.mailsync.dev/pop3',
+      '--timeout=180s',
+    ],
     { encoding: 'utf8' },
   );
   expect(wait.stdout).toMatch(/condition met/);
@@ -228,17 +273,25 @@ test('a good change moves batch by batch, queues first, never more than maxConcu
   expect(peak).toBeGreaterThan(1);
   // Batch by batch in the rollout order (queues first, then users, each by name): every test of
   // a batch starts after every test of the batch before has ended, at least the interval later.
-  const order = [...Array(N).keys()].sort((a, b) => ((a < QUEUES ? 'Queue/' : 'User/') + nameOf(a) < (b < QUEUES ? 'Queue/' : 'User/') + nameOf(b) ? -1 : 1));
+  const order = [...Array(N).keys()].sort((a, b) =>
+    (a < QUEUES ? 'Queue/' : 'User/') + nameOf(a) < (b < QUEUES ? 'Queue/' : 'User/') + nameOf(b) ? -1 : 1,
+  );
   const sessionOf = new Map(tests.map((s) => [s.user, s]));
-  const batches = Array.from({ length: Math.ceil(N / BATCH) }, (_, k) => order.slice(k * BATCH, (k + 1) * BATCH).map((i) => sessionOf.get(userOf(i))!));
+  const batches = Array.from({ length: Math.ceil(N / BATCH) }, (_, k) =>
+    order.slice(k * BATCH, (k + 1) * BATCH).map((i) => sessionOf.get(userOf(i))!),
+  );
   expect(batches[0].every((s, j) => s.user === userOf(j))).toBe(true); // the first batch is the queues
-  console.log(`good change: batches tested at ${batches.map((b) => `${Math.round(Math.min(...b.map((s) => s.start)) - since)}-${Math.round(Math.max(...b.map((s) => s.end)) - since)}`).join(', ')} ms`);
+  console.log(
+    `good change: batches tested at ${batches.map((b) => `${Math.round(Math.min(...b.map((s) => s.start)) - since)}-${Math.round(Math.max(...b.map((s) => s.end)) - since)}`).join(', ')} ms`,
+  );
   for (let k = 1; k < batches.length; k++) {
     const prevEnd = Math.max(...batches[k - 1].map((s) => s.end));
     const start = Math.min(...batches[k].map((s) => s.start));
     expect(start - prevEnd).toBeGreaterThanOrEqual(900); // interval 1s, less timer granularity
   }
-  const events = (await admin.core.listNamespacedEvent({ namespace: ns })).items.filter((e) => e.involvedObject.kind === 'EmailServerProfile');
+  const events = (await admin.core.listNamespacedEvent({ namespace: ns })).items.filter(
+    (e) => e.involvedObject.kind === 'EmailServerProfile',
+  );
   expect(events.filter((e) => e.reason === 'RolloutBatchStarted' && e.message?.includes(revision))).toHaveLength(batches.length);
   expect(events.some((e) => e.reason === 'RolloutCompleted' && e.message?.includes(revision))).toBe(true);
   expect(events.some((e) => e.reason === 'RolloutPaused')).toBe(true); // from the first scenario

@@ -56,23 +56,55 @@ async function testGet<T>(p: string): Promise<T> {
 let agent: Agent | undefined;
 
 test(`SIGKILL ${KILLS} times during a ${TOTAL}-message ingest into Dynamics 365: exactly ${TOTAL} activities`, async () => {
-  await deliverMany(dovecot, 'dcrash', TOTAL, (i) => goodMessage(i, { to: 'dcrash@example.com', size: 3500, messageId: `dcrash-${i}@customer.example` }));
+  await deliverMany(dovecot, 'dcrash', TOTAL, (i) =>
+    goodMessage(i, { to: 'dcrash@example.com', size: 3500, messageId: `dcrash-${i}@customer.example` }),
+  );
   const ns = await newNamespace(admin, 'dcrash');
   await createSecret(admin, ns, 'ca', { 'ca.crt': `${dovecot.caPem}\n${dv.caPem}` });
   await createSecret(admin, ns, 'dynamics', { clientSecret: CLIENT_SECRET });
   await create(admin, 'deployments', ns, 'contoso', {
-    crm: { type: 'Dynamics365', url: dv.orgUrl, oauth: { tenantId: dv.tenantId, clientId: dv.clientId, authorityURL: dv.authorityUrl }, credentialsSecretRef: { name: 'dynamics' }, caBundle: { secretRef: { name: 'ca' } } },
+    crm: {
+      type: 'Dynamics365',
+      url: dv.orgUrl,
+      oauth: { tenantId: dv.tenantId, clientId: dv.clientId, authorityURL: dv.authorityUrl },
+      credentialsSecretRef: { name: 'dynamics' },
+      caBundle: { secretRef: { name: 'ca' } },
+    },
     requireApprovedUsers: false,
     incomingFiltering: { users: 'All' },
     defaults: { outgoing: 'None' },
   });
-  await create(admin, 'emailserverprofiles', ns, 'imap', { serverType: 'IMAP', incoming: { server: '127.0.0.1', port: dovecot.ports.imaps, caBundle: { secretRef: { name: 'ca' } } } });
+  await create(admin, 'emailserverprofiles', ns, 'imap', {
+    serverType: 'IMAP',
+    incoming: { server: '127.0.0.1', port: dovecot.ports.imaps, caBundle: { secretRef: { name: 'ca' } } },
+  });
   await createSecret(admin, ns, 'dcrash-mail', { username: 'dcrash', password: 'dcrash-Imap-Pass' });
-  await create(admin, 'mailboxes', ns, 'dcrash', { emailAddress: 'dcrash@example.com', owner: { kind: 'User', name: 'dcrash' }, deploymentRef: { name: 'contoso' }, serverProfileRef: { name: 'imap' }, credentialsSecretRef: { name: 'dcrash-mail' } });
+  await create(admin, 'mailboxes', ns, 'dcrash', {
+    emailAddress: 'dcrash@example.com',
+    owner: { kind: 'User', name: 'dcrash' },
+    deploymentRef: { name: 'contoso' },
+    serverProfileRef: { name: 'imap' },
+    credentialsSecretRef: { name: 'dcrash-mail' },
+  });
   manager = await startManager(admin, ns);
   await waitForCondition(admin, 'mailboxes', ns, 'dcrash', 'Ready', (c) => c.status === 'True', 60_000);
 
-  const args = (extra: string[] = []) => ['--role=worker', '--kubeconfig', info.kubeconfigs.admin, '--namespace', ns, '--lease-namespace', ns, '--identity', 'dcrash-worker', '--shards', '4', '--poll-interval', '2s', ...extra];
+  const args = (extra: string[] = []) => [
+    '--role=worker',
+    '--kubeconfig',
+    info.kubeconfigs.admin,
+    '--namespace',
+    ns,
+    '--lease-namespace',
+    ns,
+    '--identity',
+    'dcrash-worker',
+    '--shards',
+    '4',
+    '--poll-interval',
+    '2s',
+    ...extra,
+  ];
   const held = async () => (await testGet<Stats>('/_test/stats')).incoming;
   let kills = 0;
   while (kills < KILLS) {
@@ -91,7 +123,9 @@ test(`SIGKILL ${KILLS} times during a ${TOTAL}-message ingest into Dynamics 365:
   workers.push(spawnOperator(args(['--parser-threads', '2'])));
   await waitFor('all activities', async () => ((await held()) >= TOTAL ? true : undefined), { timeoutMs: 180_000, intervalMs: 1000 });
   await new Promise((r) => setTimeout(r, 2000)); // anything extra would show up now
-  const { emails } = await testGet<{ emails: { messageid: string; statuscode: number }[] }>('/_test/emails?submittedby=dcrash%40example.com');
+  const { emails } = await testGet<{ emails: { messageid: string; statuscode: number }[] }>(
+    '/_test/emails?submittedby=dcrash%40example.com',
+  );
   expect(emails.length).toBe(TOTAL);
   const ids = new Set(emails.map((e) => e.messageid));
   expect(ids.size).toBe(TOTAL);
@@ -99,5 +133,7 @@ test(`SIGKILL ${KILLS} times during a ${TOTAL}-message ingest into Dynamics 365:
   // Every one complete: created and closed as Received in one change set.
   expect(emails.filter((e) => e.statuscode !== 4)).toEqual([]);
   const { httpRequests } = await testGet<Stats>('/_test/stats');
-  console.log(`Dynamics crash test: ${kills} kills, each after some progress, ${before} delivered before the last start, ${httpRequests} HTTP requests to Dataverse in all`);
+  console.log(
+    `Dynamics crash test: ${kills} kills, each after some progress, ${before} delivered before the last start, ${httpRequests} HTTP requests to Dataverse in all`,
+  );
 }, 900_000);

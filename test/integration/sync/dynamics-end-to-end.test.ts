@@ -16,7 +16,11 @@ import { startSmtpReceiver, type SmtpReceiver } from '../../support/smtp-receive
 
 const admin = clientsAs('admin');
 const PASSWORD = 'dyn-E2E-Mail-Password-7';
-const CLIENT = { tenantId: 'contoso-e2e', clientId: '5a5a5a5a-1111-4a4a-9b9b-123456789abc', clientSecret: 'dyn~E2E.Client-Secret_0123456789ab' };
+const CLIENT = {
+  tenantId: 'contoso-e2e',
+  clientId: '5a5a5a5a-1111-4a4a-9b9b-123456789abc',
+  clientSecret: 'dyn~E2E.Client-Secret_0123456789ab',
+};
 let dovecot: DovecotFixture;
 let smtp: SmtpReceiver;
 let dv: FakeDynamics;
@@ -58,7 +62,13 @@ beforeAll(async () => {
     outgoing: { server: '127.0.0.1', port: smtp.port, tls: 'STARTTLS', caBundle: { secretRef: { name: 'ca' } } },
   });
   op = await startOperator(admin, ns, { outgoingPollMs: 300, pollIntervalMs: 60_000 });
-  await create(admin, 'mailboxes', ns, 'ann', { emailAddress: 'ann@example.com', owner: { kind: 'User', name: 'ann' }, deploymentRef: { name: 'contoso' }, serverProfileRef: { name: 'imap' }, credentialsSecretRef: { name: 'ann-mail' } });
+  await create(admin, 'mailboxes', ns, 'ann', {
+    emailAddress: 'ann@example.com',
+    owner: { kind: 'User', name: 'ann' },
+    deploymentRef: { name: 'contoso' },
+    serverProfileRef: { name: 'imap' },
+    credentialsSecretRef: { name: 'ann-mail' },
+  });
   await create(admin, 'mailboxes', ns, 'support', {
     emailAddress: 'support@example.com',
     owner: { kind: 'Queue', name: 'Support' },
@@ -81,33 +91,59 @@ const incomingEmails = (messageId: string) => dv.emails().filter((e) => e.direct
 test('a mailbox Dynamics still processes is not enabled and says why; after the hand-over it is, and Dynamics is told to stop', async () => {
   const blocked = await waitForCondition(admin, 'mailboxes', ns, 'ann', 'IncomingEmailReady', (c) => c.reason === 'ProcessedByDynamics');
   // Each direction is checked once its own test passed, and says what the row says of it.
-  expect(condition(blocked, 'IncomingEmailReady')?.message).toMatch(/test passed, but Dynamics 365 still processes ann@example.com itself \(Incoming Email: Server-Side Synchronization or Email Router \(enabled\)\).*spec.crm.dynamics.handOver/);
+  expect(condition(blocked, 'IncomingEmailReady')?.message).toMatch(
+    /test passed, but Dynamics 365 still processes ann@example.com itself \(Incoming Email: Server-Side Synchronization or Email Router \(enabled\)\).*spec.crm.dynamics.handOver/,
+  );
   const outgoing = await waitForCondition(admin, 'mailboxes', ns, 'ann', 'OutgoingEmailReady', (c) => c.reason === 'ProcessedByDynamics');
-  expect(condition(outgoing, 'OutgoingEmailReady')?.message).toMatch(/\(Outgoing Email: Server-Side Synchronization or Email Router \(enabled\)\)/);
+  expect(condition(outgoing, 'OutgoingEmailReady')?.message).toMatch(
+    /\(Outgoing Email: Server-Side Synchronization or Email Router \(enabled\)\)/,
+  );
   expect(condition(blocked, 'Enabled')?.status).toBe('False');
   expect(condition(blocked, 'Stalled')?.status).toBe('True');
   // The queue's row leaves processing to us: enabled at once.
   await waitForCondition(admin, 'mailboxes', ns, 'support', 'Ready', (c) => c.status === 'True');
 
-  await mergePatchSpec(admin, 'deployments', ns, 'contoso', { spec: { crm: { dynamics: { handOver: { addresses: ['ann@example.com'] } } } } });
+  await mergePatchSpec(admin, 'deployments', ns, 'contoso', {
+    spec: { crm: { dynamics: { handOver: { addresses: ['ann@example.com'] } } } },
+  });
   await waitForCondition(admin, 'mailboxes', ns, 'ann', 'Ready', (c) => c.status === 'True', 30_000);
   expect(dv.mailbox('ann@example.com')).toMatchObject({ incomingemaildeliverymethod: 0, outgoingemaildeliverymethod: 0 });
   const events = await admin.core.listNamespacedEvent({ namespace: ns });
-  expect(events.items.find((e) => e.involvedObject.name === 'ann' && e.reason === 'HandedOverFromDynamics')?.message).toMatch(/no longer processes ann@example.com/);
+  expect(events.items.find((e) => e.involvedObject.name === 'ann' && e.reason === 'HandedOverFromDynamics')?.message).toMatch(
+    /no longer processes ann@example.com/,
+  );
 }, 60_000);
 
 test('a message to a user mailbox becomes an activity owned by that user', async () => {
-  await dovecot.deliver('ann', goodMessage(1, { to: 'ann@example.com', from: 'Cora <customer@customer.example>', messageId: 'to-ann@customer.example' }));
-  const [email] = await waitFor('activity', async () => (incomingEmails('to-ann@customer.example').length ? incomingEmails('to-ann@customer.example') : undefined), { timeoutMs: 20_000 });
-  expect(email).toMatchObject({ _ownerid_value: ids.ann, submittedby: 'ann@example.com', statuscode: 4, _receivingmailboxid_value: dv.mailbox('ann@example.com')!.mailboxid });
+  await dovecot.deliver(
+    'ann',
+    goodMessage(1, { to: 'ann@example.com', from: 'Cora <customer@customer.example>', messageId: 'to-ann@customer.example' }),
+  );
+  const [email] = await waitFor(
+    'activity',
+    async () => (incomingEmails('to-ann@customer.example').length ? incomingEmails('to-ann@customer.example') : undefined),
+    { timeoutMs: 20_000 },
+  );
+  expect(email).toMatchObject({
+    _ownerid_value: ids.ann,
+    submittedby: 'ann@example.com',
+    statuscode: 4,
+    _receivingmailboxid_value: dv.mailbox('ann@example.com')!.mailboxid,
+  });
   expect(dv.queueItems().filter((q) => q._objectid_value === email.activityid)).toEqual([]);
 });
 
-test('a message to a queue mailbox becomes an activity of the queue\'s owner, with a queue item', async () => {
+test("a message to a queue mailbox becomes an activity of the queue's owner, with a queue item", async () => {
   await dovecot.deliver('support', goodMessage(2, { to: 'support@example.com', messageId: 'to-support@customer.example' }));
-  const [email] = await waitFor('activity', async () => (incomingEmails('to-support@customer.example').length ? incomingEmails('to-support@customer.example') : undefined), { timeoutMs: 20_000 });
+  const [email] = await waitFor(
+    'activity',
+    async () => (incomingEmails('to-support@customer.example').length ? incomingEmails('to-support@customer.example') : undefined),
+    { timeoutMs: 20_000 },
+  );
   expect(email._ownerid_value).toBe(ids.supervisor);
-  expect(dv.queueItems().filter((q) => q._objectid_value === email.activityid)).toEqual([expect.objectContaining({ _queueid_value: ids.support })]);
+  expect(dv.queueItems().filter((q) => q._objectid_value === email.activityid)).toEqual([
+    expect.objectContaining({ _queueid_value: ids.support }),
+  ]);
 });
 
 test('an email pending send with two attachments (one of 5 MB) arrives with both, byte for byte, and is marked sent; the reply gets its Regarding', async () => {
@@ -133,18 +169,48 @@ test('an email pending send with two attachments (one of 5 MB) arrives with both
   const sentId = String(dv.email(id)!.messageid);
   expect(m.parsed.messageId).toBe(sentId);
 
-  await dovecot.deliver('ann', goodMessage(3, { to: 'ann@example.com', from: 'customer@customer.example', subject: 'RE: Your quote', inReplyTo: sentId.replace(/^<|>$/g, ''), messageId: 'reply@customer.example' }));
-  const [reply] = await waitFor('reply', async () => (incomingEmails('reply@customer.example').length ? incomingEmails('reply@customer.example') : undefined), { timeoutMs: 20_000 });
+  await dovecot.deliver(
+    'ann',
+    goodMessage(3, {
+      to: 'ann@example.com',
+      from: 'customer@customer.example',
+      subject: 'RE: Your quote',
+      inReplyTo: sentId.replace(/^<|>$/g, ''),
+      messageId: 'reply@customer.example',
+    }),
+  );
+  const [reply] = await waitFor(
+    'reply',
+    async () => (incomingEmails('reply@customer.example').length ? incomingEmails('reply@customer.example') : undefined),
+    { timeoutMs: 20_000 },
+  );
   expect(reply).toMatchObject({ _parentactivityid_value: id, _regardingobjectid_value: ids.incident });
 
   // A reply that kept only the tracking token in its subject (no threading headers) resolves too.
-  await dovecot.deliver('ann', goodMessage(4, { to: 'ann@example.com', from: 'customer@customer.example', subject: 'Fwd: RE: Your quote CRM:0001001', messageId: 'token-only@customer.example' }));
-  const [byToken] = await waitFor('token reply', async () => (incomingEmails('token-only@customer.example').length ? incomingEmails('token-only@customer.example') : undefined), { timeoutMs: 20_000 });
+  await dovecot.deliver(
+    'ann',
+    goodMessage(4, {
+      to: 'ann@example.com',
+      from: 'customer@customer.example',
+      subject: 'Fwd: RE: Your quote CRM:0001001',
+      messageId: 'token-only@customer.example',
+    }),
+  );
+  const [byToken] = await waitFor(
+    'token reply',
+    async () => (incomingEmails('token-only@customer.example').length ? incomingEmails('token-only@customer.example') : undefined),
+    { timeoutMs: 20_000 },
+  );
   expect(byToken).toMatchObject({ _parentactivityid_value: id, _regardingobjectid_value: ids.incident, trackingtoken: 'CRM:0001001' });
 }, 90_000);
 
 test('an attachment that cannot be fetched: the email is not sent nor marked sent, is retried, then fails with a reason', async () => {
-  const id = dv.addOutgoingEmail({ fromUserId: ids.ann, to: ['customer@customer.example'], subject: 'Broken attachment', attachments: [{ filename: 'gone.pdf', mimetype: 'application/pdf', content: Buffer.from('%PDF-gone') }] });
+  const id = dv.addOutgoingEmail({
+    fromUserId: ids.ann,
+    to: ['customer@customer.example'],
+    subject: 'Broken attachment',
+    attachments: [{ filename: 'gone.pdf', mimetype: 'application/pdf', content: Buffer.from('%PDF-gone') }],
+  });
   dv.failRequests((r) => r.path.includes('activitymimeattachments('), 503, 1000);
   await waitFor('failed', async () => (dv.email(id)?.statuscode === 8 ? true : undefined), { timeoutMs: 30_000 });
   const attempts = dv.requests.filter((r) => r.path.includes('activitymimeattachments(') && r.inBatch).length;
@@ -159,8 +225,18 @@ test('an attachment that cannot be fetched: the email is not sent nor marked sen
 
 test("approved in Dynamics (Approve Email): recorded as Approved, enabled; Dynamics' Mailboxes view shows the test results", async () => {
   const crm = (await get(admin, 'deployments', ns, 'contoso')).spec.crm;
-  await create(admin, 'deployments', ns, 'approving', { crm: { ...crm, dynamics: { approvalSource: 'DynamicsOrKubernetes', statusMirror: true } }, incomingFiltering: { users: 'All' } });
-  await create(admin, 'mailboxes', ns, 'carl', { emailAddress: 'carl@example.com', owner: { kind: 'User', name: 'carl' }, deploymentRef: { name: 'approving' }, serverProfileRef: { name: 'imap' }, credentialsSecretRef: { name: 'carl-mail' }, outgoing: 'None' });
+  await create(admin, 'deployments', ns, 'approving', {
+    crm: { ...crm, dynamics: { approvalSource: 'DynamicsOrKubernetes', statusMirror: true } },
+    incomingFiltering: { users: 'All' },
+  });
+  await create(admin, 'mailboxes', ns, 'carl', {
+    emailAddress: 'carl@example.com',
+    owner: { kind: 'User', name: 'carl' },
+    deploymentRef: { name: 'approving' },
+    serverProfileRef: { name: 'imap' },
+    credentialsSecretRef: { name: 'carl-mail' },
+    outgoing: 'None',
+  });
   await waitForCondition(admin, 'mailboxes', ns, 'carl', 'Enabled', (c) => c.reason === 'AwaitingApproval');
   await op.mirror.flush();
   expect(condition(await get(admin, 'mailboxes', ns, 'carl'), 'Approved')).toBeUndefined(); // Pending Approval in Dynamics too
@@ -171,8 +247,14 @@ test("approved in Dynamics (Approve Email): recorded as Approved, enabled; Dynam
   expect(approved.status.emailAddress).toBe('carl@example.com');
   await waitForCondition(admin, 'mailboxes', ns, 'carl', 'Ready', (c) => c.status === 'True', 30_000);
   // The mirror writes the results into the Dataverse mailbox row.
-  await waitFor('mirrored', async () => (dv.mailbox('carl@example.com')?.incomingemailstatus === 1 ? true : undefined), { timeoutMs: 20_000 });
-  expect(dv.mailbox('carl@example.com')).toMatchObject({ incomingemailstatus: 1, outgoingemailstatus: 0, testmailboxaccesscompletedon: expect.any(String) });
+  await waitFor('mirrored', async () => (dv.mailbox('carl@example.com')?.incomingemailstatus === 1 ? true : undefined), {
+    timeoutMs: 20_000,
+  });
+  expect(dv.mailbox('carl@example.com')).toMatchObject({
+    incomingemailstatus: 1,
+    outgoingemailstatus: 0,
+    testmailboxaccesscompletedon: expect.any(String),
+  });
   // A Deployment without the mirror leaves its rows alone.
   expect(dv.mailbox('support@example.com')).toMatchObject({ incomingemailstatus: 0 });
 }, 90_000);

@@ -22,8 +22,18 @@ let ns: string;
 let op: InProcessOperator;
 
 beforeAll(async () => {
-  dovecot = await startDovecot({ users: [{ username: 'ann', password: PASSWORD }, { username: 'zoe', password: ZOE_PASSWORD }] });
-  smtp = await startSmtpReceiver({ users: [{ username: 'ann', password: PASSWORD }, { username: 'zoe', password: ZOE_PASSWORD }] });
+  dovecot = await startDovecot({
+    users: [
+      { username: 'ann', password: PASSWORD },
+      { username: 'zoe', password: ZOE_PASSWORD },
+    ],
+  });
+  smtp = await startSmtpReceiver({
+    users: [
+      { username: 'ann', password: PASSWORD },
+      { username: 'zoe', password: ZOE_PASSWORD },
+    ],
+  });
   crm = await FakeCrmWebhook.start(CRM);
   ns = await newNamespace(admin, 'sync');
   await createSecret(admin, ns, 'ca', { 'ca.crt': `${dovecot.caPem}\n${smtp.caPem}` });
@@ -40,7 +50,13 @@ beforeAll(async () => {
     outgoing: { server: '127.0.0.1', port: smtp.port, tls: 'STARTTLS', caBundle: { secretRef: { name: 'ca' } } },
   });
   op = await startOperator(admin, ns, { outgoingPollMs: 60_000, pollIntervalMs: 60_000 });
-  await create(admin, 'mailboxes', ns, 'ann', { emailAddress: 'ann@example.com', owner: { kind: 'User', name: 'ann' }, deploymentRef: { name: 'crm' }, serverProfileRef: { name: 'imap' }, credentialsSecretRef: { name: 'ann-mail' } });
+  await create(admin, 'mailboxes', ns, 'ann', {
+    emailAddress: 'ann@example.com',
+    owner: { kind: 'User', name: 'ann' },
+    deploymentRef: { name: 'crm' },
+    serverProfileRef: { name: 'imap' },
+    credentialsSecretRef: { name: 'ann-mail' },
+  });
   await waitForCondition(admin, 'mailboxes', ns, 'ann', 'Ready', (c) => c.status === 'True');
 });
 afterAll(async () => {
@@ -51,14 +67,26 @@ afterAll(async () => {
 });
 
 /** Message-ID, subject and \Seen of the messages in one of a Dovecot user's folders. */
-async function messagesIn(user: string, password: string, folder: string): Promise<{ messageId?: string; subject?: string; seen: boolean }[]> {
-  const client = new ImapFlow({ host: '127.0.0.1', port: dovecot.ports.imaps, secure: true, tls: { ca: [dovecot.caPem] }, auth: { user, pass: password }, logger: false });
+async function messagesIn(
+  user: string,
+  password: string,
+  folder: string,
+): Promise<{ messageId?: string; subject?: string; seen: boolean }[]> {
+  const client = new ImapFlow({
+    host: '127.0.0.1',
+    port: dovecot.ports.imaps,
+    secure: true,
+    tls: { ca: [dovecot.caPem] },
+    auth: { user, pass: password },
+    logger: false,
+  });
   await client.connect();
   try {
     const box = await client.mailboxOpen(folder);
     if (!box.exists) return [];
     const out: { messageId?: string; subject?: string; seen: boolean }[] = [];
-    for await (const m of client.fetch('1:*', { envelope: true, flags: true })) out.push({ messageId: m.envelope?.messageId, subject: m.envelope?.subject, seen: m.flags?.has('\\Seen') ?? false });
+    for await (const m of client.fetch('1:*', { envelope: true, flags: true }))
+      out.push({ messageId: m.envelope?.messageId, subject: m.envelope?.subject, seen: m.flags?.has('\\Seen') ?? false });
     return out;
   } finally {
     await client.logout();
@@ -90,7 +118,9 @@ test('an email pending send in the CRM is sent (sync-now) and marked sent; a rep
     textBody: 'Please find the quote below.',
     trackingToken: 'CRM:0001001',
   });
-  await mergePatchSpec(admin, 'mailboxes', ns, 'ann', { metadata: { annotations: { 'mailsync.dev/sync-requested-at': new Date().toISOString() } } });
+  await mergePatchSpec(admin, 'mailboxes', ns, 'ann', {
+    metadata: { annotations: { 'mailsync.dev/sync-requested-at': new Date().toISOString() } },
+  });
   await waitFor('sent', async () => (crm.outgoing(id)?.status === 'sent' ? true : undefined), { timeoutMs: 15_000 });
   const sentId = crm.outgoing(id)!.sentMessageId!;
   expect(smtp.messages).toHaveLength(1);
@@ -105,7 +135,10 @@ test('an email pending send in the CRM is sent (sync-now) and marked sent; a rep
   });
   expect(copies).toEqual([{ messageId: `<${sentId}>`, subject: 'Your quote CRM:0001001', seen: true }]);
 
-  await dovecot.deliver('ann', goodMessage(2, { from: 'customer@customer.example', subject: 'RE: Your quote CRM:0001001', inReplyTo: sentId }));
+  await dovecot.deliver(
+    'ann',
+    goodMessage(2, { from: 'customer@customer.example', subject: 'RE: Your quote CRM:0001001', inReplyTo: sentId }),
+  );
   await waitFor('reply', async () => (activity('msg-2@customer.example').length ? true : undefined), { timeoutMs: 15_000 });
   const reply = activity('msg-2@customer.example')[0].email;
   expect(reply.regarding).toEqual({ crmEmailId: id, by: 'InReplyTo' });
@@ -119,13 +152,19 @@ test('malformed messages are reported and skipped; the good ones around them are
     await dovecot.deliver('ann', bad[i].raw);
   }
   await dovecot.deliver('ann', goodMessage(199));
-  await waitFor('good ones', async () => ([...bad.keys(), 99].every((i) => activity(`msg-${100 + i}@customer.example`).length === 1) ? true : undefined), { timeoutMs: 20_000 });
+  await waitFor(
+    'good ones',
+    async () => ([...bad.keys(), 99].every((i) => activity(`msg-${100 + i}@customer.example`).length === 1) ? true : undefined),
+    { timeoutMs: 20_000 },
+  );
   for (const b of bad) expect(activity(`${b.id}@customer.example`)).toHaveLength(0);
   await waitFor('reports', async () => {
     const ev = await admin.core.listNamespacedEvent({ namespace: ns });
     return ev.items.filter((e) => e.involvedObject.name === 'ann' && e.reason === 'CorruptMessage').length >= bad.length ? true : undefined;
   });
-  await waitFor('failed count', async () => ((await get(admin, 'mailboxes', ns, 'ann')).status.counts?.failed === bad.length ? true : undefined));
+  await waitFor('failed count', async () =>
+    (await get(admin, 'mailboxes', ns, 'ann')).status.counts?.failed === bad.length ? true : undefined,
+  );
   // The worker keeps running.
   await dovecot.deliver('ann', goodMessage(300));
   await waitFor('after', async () => (activity('msg-300@customer.example').length ? true : undefined), { timeoutMs: 15_000 });
@@ -133,7 +172,11 @@ test('malformed messages are reported and skipped; the good ones around them are
 
 test('/metrics counts the messages in and out, the failures and the sync latency', async () => {
   const text = await op.metrics.registry.metrics();
-  const sum = (prefix: string) => text.split('\n').filter((l) => l.startsWith(prefix)).reduce((n, l) => n + Number(l.slice(l.lastIndexOf(' ') + 1)), 0);
+  const sum = (prefix: string) =>
+    text
+      .split('\n')
+      .filter((l) => l.startsWith(prefix))
+      .reduce((n, l) => n + Number(l.slice(l.lastIndexOf(' ') + 1)), 0);
   // Labelled by tenant, profile and owner kind, so Alertmanager can route.
   expect(sum(`mailsync_messages_total{direction="in",namespace="${ns}",owner_kind="User",profile="imap"}`)).toBeGreaterThanOrEqual(8);
   expect(sum(`mailsync_messages_total{direction="out",namespace="${ns}",owner_kind="User",profile="imap"}`)).toBe(1);
@@ -149,10 +192,26 @@ test('saveToSentFolder: false (a server that keeps sent mail itself): no copy is
     incoming: { server: '127.0.0.1', port: dovecot.ports.imaps, caBundle: { secretRef: { name: 'ca' } } },
     outgoing: { server: '127.0.0.1', port: smtp.port, tls: 'STARTTLS', caBundle: { secretRef: { name: 'ca' } }, saveToSentFolder: false },
   });
-  await create(admin, 'mailboxes', ns, 'zoe', { emailAddress: 'zoe@example.com', owner: { kind: 'User', name: 'zoe' }, deploymentRef: { name: 'crm' }, serverProfileRef: { name: 'imap-keeps-sent' }, credentialsSecretRef: { name: 'zoe-mail' }, incoming: 'None' });
+  await create(admin, 'mailboxes', ns, 'zoe', {
+    emailAddress: 'zoe@example.com',
+    owner: { kind: 'User', name: 'zoe' },
+    deploymentRef: { name: 'crm' },
+    serverProfileRef: { name: 'imap-keeps-sent' },
+    credentialsSecretRef: { name: 'zoe-mail' },
+    incoming: 'None',
+  });
   await waitForCondition(admin, 'mailboxes', ns, 'zoe', 'Ready', (c) => c.status === 'True');
-  const id = crm.addPendingEmail('zoe@example.com', { from: { address: 'zoe@example.com' }, to: [{ address: 'customer@customer.example' }], cc: [], bcc: [], subject: 'No copy', textBody: 'Hi.' });
-  await mergePatchSpec(admin, 'mailboxes', ns, 'zoe', { metadata: { annotations: { 'mailsync.dev/sync-requested-at': new Date().toISOString() } } });
+  const id = crm.addPendingEmail('zoe@example.com', {
+    from: { address: 'zoe@example.com' },
+    to: [{ address: 'customer@customer.example' }],
+    cc: [],
+    bcc: [],
+    subject: 'No copy',
+    textBody: 'Hi.',
+  });
+  await mergePatchSpec(admin, 'mailboxes', ns, 'zoe', {
+    metadata: { annotations: { 'mailsync.dev/sync-requested-at': new Date().toISOString() } },
+  });
   await waitFor('sent', async () => (crm.outgoing(id)?.status === 'sent' ? true : undefined), { timeoutMs: 15_000 });
   expect(smtp.messages.some((m) => m.parsed.subject === 'No copy')).toBe(true);
   expect(await messagesIn('zoe', ZOE_PASSWORD, 'Sent Messages')).toEqual([]);

@@ -28,19 +28,39 @@ const delivered = (id: string) => crm.activities().filter((a) => a.messageId ===
 const until = (what: string, id: string) => waitFor(what, async () => (delivered(id) ? true : undefined), { timeoutMs: 30_000 });
 
 /** A namespace with its own operator, the CRM, one EWS profile for `url` and the mailboxes. */
-async function setUp(prefix: string, url: string, caPem: string, mailboxes: string[], opts: Parameters<typeof startOperator>[2]): Promise<string> {
+async function setUp(
+  prefix: string,
+  url: string,
+  caPem: string,
+  mailboxes: string[],
+  opts: Parameters<typeof startOperator>[2],
+): Promise<string> {
   const ns = await newNamespace(admin, prefix);
   await createSecret(admin, ns, 'ca', { 'ca.crt': caPem });
   await createSecret(admin, ns, 'ews-svc', { username: SVC.username, password: SVC.password });
   await createSecret(admin, ns, 'crm', CRM);
-  await create(admin, 'deployments', ns, 'crm', { crm: { type: 'Webhook', url: crm.url, credentialsSecretRef: { name: 'crm' } }, requireApprovedUsers: false, incomingFiltering: { users: 'All' }, defaults: { outgoing: 'None' } });
+  await create(admin, 'deployments', ns, 'crm', {
+    crm: { type: 'Webhook', url: crm.url, credentialsSecretRef: { name: 'crm' } },
+    requireApprovedUsers: false,
+    incomingFiltering: { users: 'All' },
+    defaults: { outgoing: 'None' },
+  });
   await create(admin, 'emailserverprofiles', ns, 'onprem', {
     serverType: 'ExchangeServer',
-    incoming: { url, credentials: { source: 'Profile', secretRef: { name: 'ews-svc' }, impersonation: true }, caBundle: { secretRef: { name: 'ca' } } },
+    incoming: {
+      url,
+      credentials: { source: 'Profile', secretRef: { name: 'ews-svc' }, impersonation: true },
+      caBundle: { secretRef: { name: 'ca' } },
+    },
   });
   operators.push(await startOperator(admin, ns, opts));
   for (const address of mailboxes) {
-    await create(admin, 'mailboxes', ns, address.split('@')[0], { emailAddress: address, owner: { kind: 'User', name: address }, deploymentRef: { name: 'crm' }, serverProfileRef: { name: 'onprem' } });
+    await create(admin, 'mailboxes', ns, address.split('@')[0], {
+      emailAddress: address,
+      owner: { kind: 'User', name: address },
+      deploymentRef: { name: 'crm' },
+      serverProfileRef: { name: 'onprem' },
+    });
   }
   return ns;
 }
@@ -55,16 +75,30 @@ let pullNs: string;
 
 beforeAll(async () => {
   crm = await FakeCrmWebhook.start(CRM);
-  ews = await FakeEws.start({ accounts: [SVC], mailboxes: [...PUSHED, RESYNCED], notifications: { connectionLifetimeMs: 2000, keepAliveMs: 500 } });
+  ews = await FakeEws.start({
+    accounts: [SVC],
+    mailboxes: [...PUSHED, RESYNCED],
+    notifications: { connectionLifetimeMs: 2000, keepAliveMs: 500 },
+  });
   oldEws = await FakeEws.start({ accounts: [SVC], mailboxes: [PULLED] });
   oldEws.notifications.streamingUnsupported = true;
   // Safety resyncs every 10 minutes: within a test only a notification can bring a message in.
-  pushNs = await setUp('ewspush', ews.ewsUrl, ews.caPem, PUSHED, { pollIntervalMs: 10 * 60_000, parts: { ews: { groupSize: 3, settleMs: 100, retryMs: 500 } } });
+  pushNs = await setUp('ewspush', ews.ewsUrl, ews.caPem, PUSHED, {
+    pollIntervalMs: 10 * 60_000,
+    parts: { ews: { groupSize: 3, settleMs: 100, retryMs: 500 } },
+  });
   // Safety resyncs every 2 seconds: what no notification announced still arrives.
   resyncNs = await setUp('ewsresync', ews.ewsUrl, ews.caPem, [RESYNCED], { pollIntervalMs: 2000 });
-  pullNs = await setUp('ewspull', oldEws.ewsUrl, oldEws.caPem, [PULLED], { pollIntervalMs: 10 * 60_000, parts: { ews: { pullIntervalMs: 300, retryMs: 500 } } });
+  pullNs = await setUp('ewspull', oldEws.ewsUrl, oldEws.caPem, [PULLED], {
+    pollIntervalMs: 10 * 60_000,
+    parts: { ews: { pullIntervalMs: 300, retryMs: 500 } },
+  });
   for (const [ns, address, method] of [...PUSHED.map((a) => [pushNs, a, 'EWSStreaming']), [pullNs, PULLED, 'EWSPull']]) {
-    await waitFor(`${address} notified by ${method}`, async () => ((await notificationsOf(ns, address))?.method === method ? true : undefined), { timeoutMs: 30_000 });
+    await waitFor(
+      `${address} notified by ${method}`,
+      async () => ((await notificationsOf(ns, address))?.method === method ? true : undefined),
+      { timeoutMs: 30_000 },
+    );
   }
 });
 
@@ -73,7 +107,7 @@ afterAll(async () => {
   await Promise.all([ews?.close(), oldEws?.close(), crm?.close()]);
 });
 
-test('streaming notifications bring new mail in without a poll, on connections shared by the account\'s mailboxes', async () => {
+test("streaming notifications bring new mail in without a poll, on connections shared by the account's mailboxes", async () => {
   for (const [i, address] of PUSHED.entries()) ews.addMessage(address, goodMessage(100 + i, { messageId: `push-${i}@customer.example` }));
   for (const i of PUSHED.keys()) await until(`push-${i}`, `push-${i}@customer.example`);
   expect(PUSHED.map((_, i) => delivered(`push-${i}@customer.example`))).toEqual([1, 1, 1, 1]);
@@ -104,7 +138,9 @@ test('subscriptions the server forgot are made again, and mail of the gap is syn
   // Arrives while no subscription exists: no notification will ever announce it.
   ews.addMessage(PUSHED[2], goodMessage(300, { messageId: 'in-the-gap@customer.example' }));
   await until('gap', 'in-the-gap@customer.example');
-  await waitFor('resubscribed', async () => (ews.notifications.subscriptionCount >= PUSHED.length + 1 ? true : undefined), { timeoutMs: 20_000 });
+  await waitFor('resubscribed', async () => (ews.notifications.subscriptionCount >= PUSHED.length + 1 ? true : undefined), {
+    timeoutMs: 20_000,
+  });
   ews.addMessage(PUSHED[3], goodMessage(301, { messageId: 'after-resubscribe@customer.example' }));
   await until('after resubscribe', 'after-resubscribe@customer.example');
   expect(delivered('in-the-gap@customer.example')).toBe(1);

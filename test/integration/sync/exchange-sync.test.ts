@@ -34,28 +34,56 @@ beforeAll(async () => {
   await createSecret(admin, ns, 'graph-app', { clientSecret: APP.clientSecret });
   await createSecret(admin, ns, 'ews-svc', { username: SVC.username, password: SVC.password });
   await createSecret(admin, ns, 'crm', CRM);
-  await create(admin, 'deployments', ns, 'crm', { crm: { type: 'Webhook', url: crm.url, credentialsSecretRef: { name: 'crm' } }, requireApprovedUsers: false, requireApprovedQueues: false, incomingFiltering: { users: 'All' } });
+  await create(admin, 'deployments', ns, 'crm', {
+    crm: { type: 'Webhook', url: crm.url, credentialsSecretRef: { name: 'crm' } },
+    requireApprovedUsers: false,
+    requireApprovedQueues: false,
+    incomingFiltering: { users: 'All' },
+  });
   await create(admin, 'emailserverprofiles', ns, 'online', {
     serverType: 'ExchangeOnline',
     moveFailedToUndeliverable: true,
-    incoming: { url: graph.baseUrl, authentication: 'OAuth2', oauth: { tenantId: APP.tenantId, clientId: APP.clientId, authorityURL: oauth.authorityUrl }, credentials: { source: 'Profile', secretRef: { name: 'graph-app' } }, caBundle: { secretRef: { name: 'ca' } } },
+    incoming: {
+      url: graph.baseUrl,
+      authentication: 'OAuth2',
+      oauth: { tenantId: APP.tenantId, clientId: APP.clientId, authorityURL: oauth.authorityUrl },
+      credentials: { source: 'Profile', secretRef: { name: 'graph-app' } },
+      caBundle: { secretRef: { name: 'ca' } },
+    },
   });
   await create(admin, 'emailserverprofiles', ns, 'onprem', {
     serverType: 'ExchangeServer',
     moveFailedToUndeliverable: true,
-    incoming: { url: ews.ewsUrl, credentials: { source: 'Profile', secretRef: { name: 'ews-svc' }, impersonation: true }, caBundle: { secretRef: { name: 'ca' } } },
+    incoming: {
+      url: ews.ewsUrl,
+      credentials: { source: 'Profile', secretRef: { name: 'ews-svc' }, impersonation: true },
+      caBundle: { secretRef: { name: 'ca' } },
+    },
   });
   await create(admin, 'emailserverprofiles', ns, 'onprem2010', {
     serverType: 'ExchangeServer',
-    incoming: { url: ews2010.ewsUrl, credentials: { source: 'Profile', secretRef: { name: 'ews-svc' }, impersonation: true }, caBundle: { secretRef: { name: 'ca' } } },
+    incoming: {
+      url: ews2010.ewsUrl,
+      credentials: { source: 'Profile', secretRef: { name: 'ews-svc' }, impersonation: true },
+      caBundle: { secretRef: { name: 'ca' } },
+    },
   });
   op = await startOperator(admin, ns, { pollIntervalMs: 500, outgoingPollMs: 500 });
-  const mbx = (address: string, profile: string) => ({ emailAddress: address, owner: { kind: 'User', name: address }, deploymentRef: { name: 'crm' }, serverProfileRef: { name: profile } });
+  const mbx = (address: string, profile: string) => ({
+    emailAddress: address,
+    owner: { kind: 'User', name: address },
+    deploymentRef: { name: 'crm' },
+    serverProfileRef: { name: profile },
+  });
   await create(admin, 'mailboxes', ns, 'ann', mbx('ann@contoso.example', 'online'));
   await create(admin, 'mailboxes', ns, 'bob', mbx('bob@contoso.example', 'onprem'));
   await waitForCondition(admin, 'mailboxes', ns, 'ann', 'Ready', (c) => c.status === 'True');
   await create(admin, 'mailboxes', ns, 'carl', mbx('carl@contoso.example', 'onprem2010'));
-  await create(admin, 'mailboxes', ns, 'sales', { ...mbx('sales@contoso.example', 'online'), owner: { kind: 'Queue', name: 'sales' }, deleteAfterProcessing: true });
+  await create(admin, 'mailboxes', ns, 'sales', {
+    ...mbx('sales@contoso.example', 'online'),
+    owner: { kind: 'Queue', name: 'sales' },
+    deleteAfterProcessing: true,
+  });
   await waitForCondition(admin, 'mailboxes', ns, 'bob', 'Ready', (c) => c.status === 'True');
   await waitForCondition(admin, 'mailboxes', ns, 'carl', 'Ready', (c) => c.status === 'True');
 });
@@ -91,7 +119,14 @@ test('Exchange 2010 SP2 and 2019: Test and Enable detects the version, and sync 
   expect(condition(carl, 'IncomingEmailReady')?.message).toContain('(Exchange 2010 SP2, detected)');
   ews2010.addMessage('carl@contoso.example', goodMessage(5, { messageId: 'ews2010-5@customer.example' }));
   await waitFor('ews 2010', async () => (delivered('ews2010-5@customer.example') ? true : undefined), { timeoutMs: 20_000 });
-  const c = crm.addPendingEmail('carl@contoso.example', { from: { address: 'carl@contoso.example' }, to: [{ address: 'c@customer.example' }], cc: [], bcc: [], subject: 'via EWS 2010', textBody: 'hi' });
+  const c = crm.addPendingEmail('carl@contoso.example', {
+    from: { address: 'carl@contoso.example' },
+    to: [{ address: 'c@customer.example' }],
+    cc: [],
+    bcc: [],
+    subject: 'via EWS 2010',
+    textBody: 'hi',
+  });
   await waitFor('sent via 2010', async () => (crm.outgoing(c)?.status === 'sent' ? true : undefined), { timeoutMs: 20_000 });
   // Requests after the first are written for the server's version; none is refused.
   expect(new Set(ews2010.requests.map((r) => r.version))).toEqual(new Set(['Exchange2010', 'Exchange2010_SP2']));
@@ -104,22 +139,52 @@ test('moveFailedToUndeliverable on EWS and Graph: a message that cannot be proce
   ews.addMessage('bob@contoso.example', bad.raw);
   graph.addMessage('ann@contoso.example', goodMessage(6, { messageId: 'graph-6@customer.example' }));
   ews.addMessage('bob@contoso.example', goodMessage(7, { messageId: 'ews-7@customer.example' }));
-  await waitFor('moved', async () => (graph.inFolder('ann@contoso.example', 'Undeliverable').length && ews.inFolder('bob@contoso.example', 'Undeliverable').length ? true : undefined), { timeoutMs: 20_000 });
-  for (const moved of [graph.inFolder('ann@contoso.example', 'Undeliverable'), ews.inFolder('bob@contoso.example', 'Undeliverable')]) expect(moved).toEqual([bad.raw]);
-  await waitFor('the good ones', async () => (delivered('graph-6@customer.example') && delivered('ews-7@customer.example') ? true : undefined), { timeoutMs: 20_000 });
+  await waitFor(
+    'moved',
+    async () =>
+      graph.inFolder('ann@contoso.example', 'Undeliverable').length && ews.inFolder('bob@contoso.example', 'Undeliverable').length
+        ? true
+        : undefined,
+    { timeoutMs: 20_000 },
+  );
+  for (const moved of [graph.inFolder('ann@contoso.example', 'Undeliverable'), ews.inFolder('bob@contoso.example', 'Undeliverable')])
+    expect(moved).toEqual([bad.raw]);
+  await waitFor(
+    'the good ones',
+    async () => (delivered('graph-6@customer.example') && delivered('ews-7@customer.example') ? true : undefined),
+    { timeoutMs: 20_000 },
+  );
 });
 
 test('deleteAfterProcessing on a queue mailbox over Graph: delivered messages go to Deleted Items', async () => {
   graph.addMessage('sales@contoso.example', goodMessage(8, { messageId: 'sales-8@customer.example' }));
   await waitFor('delivered', async () => (delivered('sales-8@customer.example') ? true : undefined), { timeoutMs: 20_000 });
-  await waitFor('deleted', async () => (graph.inFolder('sales@contoso.example', 'deleteditems').length === 1 ? true : undefined), { timeoutMs: 10_000 });
+  await waitFor('deleted', async () => (graph.inFolder('sales@contoso.example', 'deleteditems').length === 1 ? true : undefined), {
+    timeoutMs: 10_000,
+  });
   expect(graph.inFolder('sales@contoso.example', 'inbox')).toEqual([]);
 });
 
 test('outgoing through Graph and EWS: pending CRM emails are sent and marked sent', async () => {
-  const a = crm.addPendingEmail('ann@contoso.example', { from: { address: 'ann@contoso.example' }, to: [{ address: 'c@customer.example' }], cc: [], bcc: [], subject: 'via Graph', textBody: 'hi' });
-  const b = crm.addPendingEmail('bob@contoso.example', { from: { address: 'bob@contoso.example' }, to: [{ address: 'c@customer.example' }], cc: [], bcc: [], subject: 'via EWS', textBody: 'hi' });
-  await waitFor('sent', async () => (crm.outgoing(a)?.status === 'sent' && crm.outgoing(b)?.status === 'sent' ? true : undefined), { timeoutMs: 20_000 });
+  const a = crm.addPendingEmail('ann@contoso.example', {
+    from: { address: 'ann@contoso.example' },
+    to: [{ address: 'c@customer.example' }],
+    cc: [],
+    bcc: [],
+    subject: 'via Graph',
+    textBody: 'hi',
+  });
+  const b = crm.addPendingEmail('bob@contoso.example', {
+    from: { address: 'bob@contoso.example' },
+    to: [{ address: 'c@customer.example' }],
+    cc: [],
+    bcc: [],
+    subject: 'via EWS',
+    textBody: 'hi',
+  });
+  await waitFor('sent', async () => (crm.outgoing(a)?.status === 'sent' && crm.outgoing(b)?.status === 'sent' ? true : undefined), {
+    timeoutMs: 20_000,
+  });
   // Sent in MIME format, so the Message-ID the CRM recorded is the one the recipient sees.
   const viaGraph = graph.sent.find((m) => m.message.subject === 'via Graph');
   expect(viaGraph?.mime?.messageId).toBe(`<${crm.outgoing(a)?.sentMessageId}>`);

@@ -63,7 +63,12 @@ async function setup(prefix: string, users: string[], o: Setup): Promise<{ ns: s
   });
   await create(admin, 'emailserverprofiles', ns, 'imap', {
     serverType: 'IMAP',
-    incoming: { server: '127.0.0.1', port: dovecot.ports.imaps, caBundle: { secretRef: { name: 'ca' } }, ...(o.timeout ? { timeout: o.timeout } : {}) },
+    incoming: {
+      server: '127.0.0.1',
+      port: dovecot.ports.imaps,
+      caBundle: { secretRef: { name: 'ca' } },
+      ...(o.timeout ? { timeout: o.timeout } : {}),
+    },
   });
   for (const u of users) {
     await createSecret(admin, ns, `${u}-mail`, { username: u, password: password(u) });
@@ -75,9 +80,11 @@ async function setup(prefix: string, users: string[], o: Setup): Promise<{ ns: s
   return { ns, op };
 }
 
-const message = (id: string, user: string) => goodMessage(Number(id.replace(/\D/g, '')) || 1, { to: `${user}@example.com`, messageId: `${id}@customer.example` });
+const message = (id: string, user: string) =>
+  goodMessage(Number(id.replace(/\D/g, '')) || 1, { to: `${user}@example.com`, messageId: `${id}@customer.example` });
 const inCrm = (id: string) => crm.activities().filter((a) => a.messageId === `${id}@customer.example`).length;
-const arrives = (id: string, timeoutMs = 30_000) => waitFor(`${id} in the CRM`, async () => (inCrm(id) ? true : undefined), { timeoutMs, intervalMs: 100 });
+const arrives = (id: string, timeoutMs = 30_000) =>
+  waitFor(`${id} in the CRM`, async () => (inCrm(id) ? true : undefined), { timeoutMs, intervalMs: 100 });
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 async function events(ns: string, name: string): Promise<CoreV1Event[]> {
@@ -111,7 +118,9 @@ test('a password changed while syncing: AuthenticationFailed within one cycle, o
   expect(condition(o, 'Ready')).toMatchObject({ status: 'False', reason: 'AuthenticationFailed' });
   expect(condition(o, 'Stalled')).toMatchObject({ status: 'True', reason: 'AuthenticationFailed' });
   expect(o.status.sync.incoming.failure).toMatchObject({ reason: 'AuthenticationFailed', permanent: true });
-  await waitFor('the Event', async () => ((await events(ns, 'pat')).some((e) => e.type === 'Warning' && e.reason === 'AuthenticationFailed') ? true : undefined));
+  await waitFor('the Event', async () =>
+    (await events(ns, 'pat')).some((e) => e.type === 'Warning' && e.reason === 'AuthenticationFailed') ? true : undefined,
+  );
 
   // Ten cycle periods later Dovecot has seen exactly one failed login for pat: no lockout risk.
   await sleep(10 * CYCLE_MS);
@@ -147,8 +156,12 @@ test('Dovecot stopped under three syncing mailboxes: seen within one reconnect a
     expect(condition(o, 'Ready')).toMatchObject({ status: 'False', reason: 'ServerUnreachable' });
     expect(condition(o, 'Reconciling')).toMatchObject({ status: 'True', reason: 'RetryingSync' });
     expect(condition(o, 'Stalled')).toBeUndefined();
-    await waitFor(`${u}: Synced False`, async () => (condition(await get(admin, 'mailboxes', ns, u), 'Synced')?.status === 'False' ? true : undefined));
-    await waitFor(`${u}: the Event`, async () => ((await events(ns, u)).some((e) => e.type === 'Warning' && e.reason === 'ServerUnreachable') ? true : undefined));
+    await waitFor(`${u}: Synced False`, async () =>
+      condition(await get(admin, 'mailboxes', ns, u), 'Synced')?.status === 'False' ? true : undefined,
+    );
+    await waitFor(`${u}: the Event`, async () =>
+      (await events(ns, u)).some((e) => e.type === 'Warning' && e.reason === 'ServerUnreachable') ? true : undefined,
+    );
     expect(await metric(op, 'mailsync_failures_total', { reason: 'ServerUnreachable', direction: 'in', namespace: ns })).toBeGreaterThan(0);
   }
   console.log(`outage: all three failing ${Date.now() - stoppedAt} ms after Dovecot stopped`);
@@ -170,7 +183,11 @@ test('Dovecot stopped under three syncing mailboxes: seen within one reconnect a
   await sleep(8000);
   for (const u of users) {
     const o = await get(admin, 'mailboxes', ns, u);
-    expect([condition(o, 'IncomingEmailReady')?.status, condition(o, 'Ready')?.status, condition(o, 'Synced')?.status]).toEqual(['True', 'True', 'True']);
+    expect([condition(o, 'IncomingEmailReady')?.status, condition(o, 'Ready')?.status, condition(o, 'Synced')?.status]).toEqual([
+      'True',
+      'True',
+      'True',
+    ]);
     const late = (await events(ns, u)).filter((e) => e.type === 'Warning' && new Date(e.lastTimestamp ?? 0) >= recoveredAt);
     expect(late.map((e) => `${e.reason}: ${e.message}`)).toEqual([]);
     expect((await events(ns, u)).some((e) => e.reason === 'SyncRecovered')).toBe(true);
@@ -187,7 +204,15 @@ test('an outage longer than the (shortened) budget: TooManyTransientFailures, th
   await dovecot.deliver('bud', message('bud-1', 'bud'));
   await arrives('bud-1');
   await dovecot.stop();
-  const o = await waitForCondition(admin, 'mailboxes', ns, 'bud', 'IncomingEmailReady', (c) => c.reason === 'TooManyTransientFailures', 60_000);
+  const o = await waitForCondition(
+    admin,
+    'mailboxes',
+    ns,
+    'bud',
+    'IncomingEmailReady',
+    (c) => c.reason === 'TooManyTransientFailures',
+    60_000,
+  );
   expect(condition(o, 'IncomingEmailReady')?.message).toMatch(/gave up after 3 transient failures/);
   expect(condition(o, 'Stalled')).toMatchObject({ status: 'True', reason: 'TooManyTransientFailures' });
   expect(condition(o, 'Enabled')?.status).toBe('False');
@@ -210,12 +235,25 @@ test('a ProtocolError in Test and Enable is retried: Reconciling, not Stalled, a
   const ns = await newNamespace(admin, 'protocol');
   await createSecret(admin, ns, 'ca', { 'ca.crt': ews.caPem });
   await createSecret(admin, ns, 'svc', { username: 'svc', password: 'svc-Protocol-Pass-3' });
-  await create(admin, 'deployments', ns, 'crm', { crm: { type: 'Webhook', url: crm.url }, requireApprovedUsers: false, defaults: { outgoing: 'None' } });
+  await create(admin, 'deployments', ns, 'crm', {
+    crm: { type: 'Webhook', url: crm.url },
+    requireApprovedUsers: false,
+    defaults: { outgoing: 'None' },
+  });
   await create(admin, 'emailserverprofiles', ns, 'ews', {
     serverType: 'ExchangeServer',
-    incoming: { url: `${ews.origin}/EWS/Exchange.asmx`, credentials: { source: 'Profile', secretRef: { name: 'svc' } }, caBundle: { secretRef: { name: 'ca' } } },
+    incoming: {
+      url: `${ews.origin}/EWS/Exchange.asmx`,
+      credentials: { source: 'Profile', secretRef: { name: 'svc' } },
+      caBundle: { secretRef: { name: 'ca' } },
+    },
   });
-  await create(admin, 'mailboxes', ns, 'ann', { emailAddress: 'ann@example.com', owner: { kind: 'User', name: 'ann' }, deploymentRef: { name: 'crm' }, serverProfileRef: { name: 'ews' } });
+  await create(admin, 'mailboxes', ns, 'ann', {
+    emailAddress: 'ann@example.com',
+    owner: { kind: 'User', name: 'ann' },
+    deploymentRef: { name: 'crm' },
+    serverProfileRef: { name: 'ews' },
+  });
   const op = await startOperator(admin, ns);
   operators.push(op);
   const o = await waitForCondition(admin, 'mailboxes', ns, 'ann', 'IncomingEmailReady', (c) => c.reason === 'ProtocolError', 30_000);
@@ -223,7 +261,11 @@ test('a ProtocolError in Test and Enable is retried: Reconciling, not Stalled, a
   expect(condition(o, 'Reconciling')).toMatchObject({ status: 'True', reason: 'RetryingTest' });
   expect(condition(o, 'Stalled')).toBeUndefined();
   // The metrics read the operator's watch cache, which sees the status a moment after the API server.
-  await waitFor('the mailbox counted as Retrying', async () => ((await metric(op, 'mailsync_mailboxes', { state: 'Retrying', namespace: ns })) === 1 ? true : undefined), { timeoutMs: 10_000 });
+  await waitFor(
+    'the mailbox counted as Retrying',
+    async () => ((await metric(op, 'mailsync_mailboxes', { state: 'Retrying', namespace: ns })) === 1 ? true : undefined),
+    { timeoutMs: 10_000 },
+  );
   expect(await metric(op, 'mailsync_mailboxes', { state: 'Failing', namespace: ns })).toBe(0);
 }, 60_000);
 
@@ -237,10 +279,19 @@ test('a message the CRM refuses (4xx) shows in status and `mailsync failures`; t
     const m = await get(admin, 'mailboxes', ns, 'rex');
     return m.status?.recentFailures?.length ? m : undefined;
   });
-  expect(o.status.recentFailures).toEqual([expect.objectContaining({ direction: 'in', reason: 'CRMRejected', item: expect.stringMatching(/^\d+:\d+$/), message: expect.stringMatching(/HTTP 422/) })]);
+  expect(o.status.recentFailures).toEqual([
+    expect.objectContaining({
+      direction: 'in',
+      reason: 'CRMRejected',
+      item: expect.stringMatching(/^\d+:\d+$/),
+      message: expect.stringMatching(/HTTP 422/),
+    }),
+  ]);
   expect(o.status.counts.failed).toBe(1);
   expect(condition(o, 'Ready')?.status).toBe('True'); // one refused message is not a failing mailbox
-  await waitFor('the Event', async () => ((await events(ns, 'rex')).some((e) => e.type === 'Warning' && e.reason === 'CRMRejected') ? true : undefined));
+  await waitFor('the Event', async () =>
+    (await events(ns, 'rex')).some((e) => e.type === 'Warning' && e.reason === 'CRMRejected') ? true : undefined,
+  );
   expect(await metric(op, 'mailsync_failures_total', { reason: 'CRMRejected', direction: 'in', namespace: ns })).toBe(1);
 
   const env = { ...process.env, KUBECONFIG: info.kubeconfigs.admin };
@@ -249,9 +300,14 @@ test('a message the CRM refuses (4xx) shows in status and `mailsync failures`; t
   expect(cli.stdout).toMatch(/\nrex\s+\S+Z\s+message\s+in\s+CRMRejected\s+\d+:\d+\s+CRM webhook .*HTTP 422/);
   // The same through kubectl's plugin mechanism: an executable kubectl-mailsync on the PATH.
   const bin = await mkdtemp(path.join(os.tmpdir(), 'mailsync-plugin-'));
-  await writeFile(path.join(bin, 'kubectl-mailsync'), `#!/bin/sh\nexec "${process.execPath}" "${path.join(REPO_ROOT, 'dist/src/cli/mailsync.js')}" "$@"\n`);
+  await writeFile(
+    path.join(bin, 'kubectl-mailsync'),
+    `#!/bin/sh\nexec "${process.execPath}" "${path.join(REPO_ROOT, 'dist/src/cli/mailsync.js')}" "$@"\n`,
+  );
   await chmod(path.join(bin, 'kubectl-mailsync'), 0o755);
-  const plugin = await run(path.join(toolsDir(), 'kubectl'), ['mailsync', 'failures', '-n', ns], { env: { ...env, PATH: `${bin}:${process.env.PATH}` } });
+  const plugin = await run(path.join(toolsDir(), 'kubectl'), ['mailsync', 'failures', '-n', ns], {
+    env: { ...env, PATH: `${bin}:${process.env.PATH}` },
+  });
   expect(plugin.stdout).toMatch(/\nrex\s+\S+Z\s+message\s+in\s+CRMRejected\s/);
 
   await dovecot.deliver('rex', message('rex-4', 'rex'));

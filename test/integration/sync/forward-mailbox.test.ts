@@ -30,7 +30,13 @@ beforeAll(async () => {
   await dovecot.deliver('bob', goodMessage(2, { messageId: 'own-bob@customer.example', to: 'bob@example.com' }));
   op = await startOperator(admin, ns, { pollIntervalMs: 60_000 });
   const base = { deploymentRef: { name: 'crm' }, serverProfileRef: { name: 'imap' } };
-  await create(admin, 'mailboxes', ns, 'fwd', { ...base, emailAddress: 'fwd@example.com', forwardMailbox: true, deleteAfterProcessing: true, credentialsSecretRef: { name: 'fwd-mail' } });
+  await create(admin, 'mailboxes', ns, 'fwd', {
+    ...base,
+    emailAddress: 'fwd@example.com',
+    forwardMailbox: true,
+    deleteAfterProcessing: true,
+    credentialsSecretRef: { name: 'fwd-mail' },
+  });
   for (const user of ['ann', 'bob']) {
     await create(admin, 'mailboxes', ns, user, {
       ...base,
@@ -51,7 +57,14 @@ afterAll(async () => {
 const activities = (messageId: string) => crm.activities().filter((a) => a.messageId === messageId);
 
 async function inboxSubjects(user: keyof typeof USERS): Promise<string[]> {
-  const client = new ImapFlow({ host: '127.0.0.1', port: dovecot.ports.imaps, secure: true, tls: { ca: [dovecot.caPem] }, auth: { user, pass: USERS[user] }, logger: false });
+  const client = new ImapFlow({
+    host: '127.0.0.1',
+    port: dovecot.ports.imaps,
+    secure: true,
+    tls: { ca: [dovecot.caPem] },
+    auth: { user, pass: USERS[user] },
+    logger: false,
+  });
   await client.connect();
   try {
     await client.mailboxOpen('INBOX');
@@ -66,27 +79,51 @@ async function inboxSubjects(user: keyof typeof USERS): Promise<string[]> {
 }
 
 test('two users forward to the forward mailbox: one activity each, attributed to its forwarder; the forwarding messages are deleted', async () => {
-  for (const [user, i] of [['ann', 10], ['bob', 11]] as const) {
+  for (const [user, i] of [
+    ['ann', 10],
+    ['bob', 11],
+  ] as const) {
     const inner = goodMessage(i, { to: `${user}@example.com`, messageId: `order-${user}@customer.example` });
-    await dovecot.deliver('fwd', forwardedMessage(inner, { from: `${user}@example.com`, to: 'fwd@example.com', messageId: `fw-${user}@example.com` }));
+    await dovecot.deliver(
+      'fwd',
+      forwardedMessage(inner, { from: `${user}@example.com`, to: 'fwd@example.com', messageId: `fw-${user}@example.com` }),
+    );
   }
-  await waitFor('both activities', async () => (activities('order-ann@customer.example').length && activities('order-bob@customer.example').length ? true : undefined), { timeoutMs: 20_000 });
+  await waitFor(
+    'both activities',
+    async () => (activities('order-ann@customer.example').length && activities('order-bob@customer.example').length ? true : undefined),
+    { timeoutMs: 20_000 },
+  );
   for (const user of ['ann', 'bob']) {
     const [a, ...more] = activities(`order-${user}@customer.example`);
     expect(more).toHaveLength(0);
-    expect(a.email).toMatchObject({ ownerKind: 'User', ownerName: user, mailbox: `${ns}/fwd`, forwardedBy: { mailbox: `${ns}/${user}`, address: `${user}@example.com` } });
+    expect(a.email).toMatchObject({
+      ownerKind: 'User',
+      ownerName: user,
+      mailbox: `${ns}/fwd`,
+      forwardedBy: { mailbox: `${ns}/${user}`, address: `${user}@example.com` },
+    });
     // The forwarded message itself, not the forwarding one.
     expect(a.email.from.address).not.toBe(`${user}@example.com`);
   }
-  await waitFor('forwarding messages deleted', async () => ((await inboxSubjects('fwd')).length === 0 ? true : undefined), { timeoutMs: 10_000 });
+  await waitFor('forwarding messages deleted', async () => ((await inboxSubjects('fwd')).length === 0 ? true : undefined), {
+    timeoutMs: 10_000,
+  });
 });
 
 test('a message not forwarded by a forwarding mailbox is reported and left in place', async () => {
   const inner = goodMessage(12, { to: 'carol@example.com', messageId: 'order-carol@customer.example' });
-  await dovecot.deliver('fwd', forwardedMessage(inner, { from: 'carol@example.com', to: 'fwd@example.com', messageId: 'fw-carol@example.com' }));
+  await dovecot.deliver(
+    'fwd',
+    forwardedMessage(inner, { from: 'carol@example.com', to: 'fwd@example.com', messageId: 'fw-carol@example.com' }),
+  );
   await waitFor('report', async () => {
     const ev = await admin.core.listNamespacedEvent({ namespace: ns });
-    return ev.items.some((e) => e.involvedObject.name === 'fwd' && e.reason === 'NotFromForwardingMailbox' && /carol@example.com/.test(e.message ?? '')) ? true : undefined;
+    return ev.items.some(
+      (e) => e.involvedObject.name === 'fwd' && e.reason === 'NotFromForwardingMailbox' && /carol@example.com/.test(e.message ?? ''),
+    )
+      ? true
+      : undefined;
   });
   expect(activities('order-carol@customer.example')).toHaveLength(0);
   expect(await inboxSubjects('fwd')).toEqual(['FW: forwarded']);

@@ -30,22 +30,43 @@ let late: NotificationEndpoint | undefined;
 
 const delivered = (id: string) => crm.activities().filter((a) => a.messageId === id).length;
 const until = (what: string, id: string) => waitFor(what, async () => (delivered(id) ? true : undefined), { timeoutMs: 30_000 });
-const deltaRequests = (mailbox: string) => graph.requests.filter((r) => r.path.includes(encodeURIComponent(mailbox)) && r.path.endsWith('/delta')).length;
+const deltaRequests = (mailbox: string) =>
+  graph.requests.filter((r) => r.path.includes(encodeURIComponent(mailbox)) && r.path.endsWith('/delta')).length;
 
-async function setUp(prefix: string, mailboxes: string[], opts: Parameters<typeof startOperator>[2]): Promise<{ ns: string; op: InProcessOperator }> {
+async function setUp(
+  prefix: string,
+  mailboxes: string[],
+  opts: Parameters<typeof startOperator>[2],
+): Promise<{ ns: string; op: InProcessOperator }> {
   const ns = await newNamespace(admin, prefix);
   await createSecret(admin, ns, 'ca', { 'ca.crt': [oauth.caPem, graph.caPem].join('\n') });
   await createSecret(admin, ns, 'graph-app', { clientSecret: APP.clientSecret });
   await createSecret(admin, ns, 'crm', CRM);
-  await create(admin, 'deployments', ns, 'crm', { crm: { type: 'Webhook', url: crm.url, credentialsSecretRef: { name: 'crm' } }, requireApprovedUsers: false, incomingFiltering: { users: 'All' }, defaults: { outgoing: 'None' } });
+  await create(admin, 'deployments', ns, 'crm', {
+    crm: { type: 'Webhook', url: crm.url, credentialsSecretRef: { name: 'crm' } },
+    requireApprovedUsers: false,
+    incomingFiltering: { users: 'All' },
+    defaults: { outgoing: 'None' },
+  });
   await create(admin, 'emailserverprofiles', ns, 'online', {
     serverType: 'ExchangeOnline',
-    incoming: { url: graph.baseUrl, authentication: 'OAuth2', oauth: { tenantId: APP.tenantId, clientId: APP.clientId, authorityURL: oauth.authorityUrl }, credentials: { source: 'Profile', secretRef: { name: 'graph-app' } }, caBundle: { secretRef: { name: 'ca' } } },
+    incoming: {
+      url: graph.baseUrl,
+      authentication: 'OAuth2',
+      oauth: { tenantId: APP.tenantId, clientId: APP.clientId, authorityURL: oauth.authorityUrl },
+      credentials: { source: 'Profile', secretRef: { name: 'graph-app' } },
+      caBundle: { secretRef: { name: 'ca' } },
+    },
   });
   const op = await startOperator(admin, ns, opts);
   operators.push(op);
   for (const address of mailboxes) {
-    await create(admin, 'mailboxes', ns, address.split('@')[0], { emailAddress: address, owner: { kind: 'User', name: address }, deploymentRef: { name: 'crm' }, serverProfileRef: { name: 'online' } });
+    await create(admin, 'mailboxes', ns, address.split('@')[0], {
+      emailAddress: address,
+      owner: { kind: 'User', name: address },
+      deploymentRef: { name: 'crm' },
+      serverProfileRef: { name: 'online' },
+    });
   }
   return { ns, op };
 }
@@ -53,7 +74,9 @@ async function setUp(prefix: string, mailboxes: string[], opts: Parameters<typeo
 const notificationsOf = async (ns: string, address: string): Promise<{ method?: string; message?: string } | undefined> =>
   (await get(admin, 'mailboxes', ns, address.split('@')[0])).status?.sync?.incoming?.notifications;
 const untilMethod = (ns: string, address: string, method: string) =>
-  waitFor(`${address} notified by ${method}`, async () => ((await notificationsOf(ns, address))?.method === method ? true : undefined), { timeoutMs: 30_000 });
+  waitFor(`${address} notified by ${method}`, async () => ((await notificationsOf(ns, address))?.method === method ? true : undefined), {
+    timeoutMs: 30_000,
+  });
 
 let push: { ns: string; op: InProcessOperator };
 let resync: { ns: string; op: InProcessOperator };
@@ -66,11 +89,18 @@ beforeAll(async () => {
   crm = await FakeCrmWebhook.start(CRM);
   // Safety resyncs every 10 minutes: within a test only a notification brings a message in.
   // Subscriptions live 4 s, so renewals happen all the time.
-  push = await setUp('graphpush', PUSHED, { pollIntervalMs: 10 * 60_000, graphEndpoint: true, parts: { graph: { lifetimeMs: 4000, retryMs: 300 } } });
+  push = await setUp('graphpush', PUSHED, {
+    pollIntervalMs: 10 * 60_000,
+    graphEndpoint: true,
+    parts: { graph: { lifetimeMs: 4000, retryMs: 300 } },
+  });
   resync = await setUp('graphresync', [RESYNCED], { pollIntervalMs: 2000, graphEndpoint: true });
   // Graph is told a URL where nothing answers (yet).
   [unreachablePort] = await freePorts(1);
-  unreachable = await setUp('graphdown', [UNREACHABLE], { pollIntervalMs: 2000, parts: { graph: { notificationUrl: `https://127.0.0.1:${unreachablePort}/graph/notifications`, retryMs: 500, retryMaxMs: 1000 } } });
+  unreachable = await setUp('graphdown', [UNREACHABLE], {
+    pollIntervalMs: 2000,
+    parts: { graph: { notificationUrl: `https://127.0.0.1:${unreachablePort}/graph/notifications`, retryMs: 500, retryMaxMs: 1000 } },
+  });
   for (const a of PUSHED) await untilMethod(push.ns, a, 'GraphChangeNotifications');
   await untilMethod(resync.ns, RESYNCED, 'GraphChangeNotifications');
 });
@@ -81,7 +111,7 @@ afterAll(async () => {
   await Promise.all([graph?.close(), oauth?.close(), crm?.close()]);
 });
 
-test('a notification brings new mail in at once; the endpoint passed Graph\'s validation and answers 202', async () => {
+test("a notification brings new mail in at once; the endpoint passed Graph's validation and answers 202", async () => {
   graph.addMessage(PUSHED[0], goodMessage(1, { messageId: 'graph-push-1@customer.example' }));
   graph.addMessage(PUSHED[1], goodMessage(2, { messageId: 'graph-push-2@customer.example' }));
   await until('push 1', 'graph-push-1@customer.example');
@@ -90,7 +120,9 @@ test('a notification brings new mail in at once; the endpoint passed Graph\'s va
   const changes = graph.subscriptions.posted.filter((p) => p.kind === 'change');
   expect(changes.length).toBeGreaterThan(0);
   expect(changes.every((p) => p.status === 202)).toBe(true);
-  expect((await notificationsOf(push.ns, PUSHED[0]))?.message).toMatch(/change notifications to https:\/\/127\.0\.0\.1:\d+\/graph\/notifications/);
+  expect((await notificationsOf(push.ns, PUSHED[0]))?.message).toMatch(
+    /change notifications to https:\/\/127\.0\.0\.1:\d+\/graph\/notifications/,
+  );
 });
 
 test('a notification with a wrong clientState wakes nothing', async () => {
@@ -107,7 +139,9 @@ test('subscriptions are renewed before they expire, and one that expired anyway 
   await waitFor('renewals', async () => (graph.subscriptions.renewals.length >= renewed + 2 ? true : undefined), { timeoutMs: 20_000 });
   const created = graph.subscriptions.creations.length;
   graph.subscriptions.expireAll();
-  await waitFor('made again', async () => (graph.subscriptions.creations.length >= created + PUSHED.length ? true : undefined), { timeoutMs: 20_000 });
+  await waitFor('made again', async () => (graph.subscriptions.creations.length >= created + PUSHED.length ? true : undefined), {
+    timeoutMs: 20_000,
+  });
   graph.addMessage(PUSHED[1], goodMessage(3, { messageId: 'after-expiry@customer.example' }));
   await until('after expiry', 'after-expiry@customer.example');
 });
@@ -123,7 +157,9 @@ test('reauthorizationRequired: the subscription is reauthorized and held notific
 test('subscriptionRemoved: a new subscription is made and the mailbox syncs; missed: the mailbox syncs', async () => {
   const created = graph.subscriptions.creations.length;
   graph.subscriptions.removeAll();
-  await waitFor('subscribed again', async () => (graph.subscriptions.creations.length >= created + PUSHED.length + 1 ? true : undefined), { timeoutMs: 20_000 });
+  await waitFor('subscribed again', async () => (graph.subscriptions.creations.length >= created + PUSHED.length + 1 ? true : undefined), {
+    timeoutMs: 20_000,
+  });
   graph.addMessage(PUSHED[1], goodMessage(5, { messageId: 'after-removal@customer.example' }));
   await until('after removal', 'after-removal@customer.example');
 

@@ -28,8 +28,16 @@ let ns: string;
 let op: InProcessOperator;
 
 beforeAll(async () => {
-  oauth = await FakeOAuth.start({ clients: [], consents: [{ ...CLIENT, username: 'ann', refreshToken: REFRESH }], rotation: 'strict', expiresInSeconds: 2 });
-  dovecot = await startDovecot({ users: [{ username: 'ann', password: 'not-used-Ann-Password' }], oauth2IntrospectionUrl: await oauth.introspectionUrl() });
+  oauth = await FakeOAuth.start({
+    clients: [],
+    consents: [{ ...CLIENT, username: 'ann', refreshToken: REFRESH }],
+    rotation: 'strict',
+    expiresInSeconds: 2,
+  });
+  dovecot = await startDovecot({
+    users: [{ username: 'ann', password: 'not-used-Ann-Password' }],
+    oauth2IntrospectionUrl: await oauth.introspectionUrl(),
+  });
   smtp = await startSmtpReceiver({ users: [], validateToken: (token, user) => oauth.validate(token)?.username === user });
   relay = await startSmtpReceiver({ users: [], anonymous: true });
   crm = await FakeCrmWebhook.start(CRM);
@@ -37,7 +45,11 @@ beforeAll(async () => {
   await createSecret(admin, ns, 'ca', { 'ca.crt': [dovecot.caPem, smtp.caPem, relay.caPem, oauth.caPem].join('\n') });
   await createSecret(admin, ns, 'ann-mail', { username: 'ann', refreshToken: REFRESH, clientSecret: CLIENT.clientSecret });
   await createSecret(admin, ns, 'crm', CRM);
-  await create(admin, 'deployments', ns, 'crm', { crm: { type: 'Webhook', url: crm.url, credentialsSecretRef: { name: 'crm' } }, requireApprovedUsers: false, incomingFiltering: { users: 'All' } });
+  await create(admin, 'deployments', ns, 'crm', {
+    crm: { type: 'Webhook', url: crm.url, credentialsSecretRef: { name: 'crm' } },
+    requireApprovedUsers: false,
+    incomingFiltering: { users: 'All' },
+  });
   await create(admin, 'emailserverprofiles', ns, 'gmail-like', {
     serverType: 'IMAP',
     incoming: {
@@ -51,7 +63,13 @@ beforeAll(async () => {
   });
   // A safety resync every second signs in afresh each time: many logins, across several token lifetimes.
   op = await startOperator(admin, ns, { pollIntervalMs: 1000, outgoingPollMs: 500 });
-  await create(admin, 'mailboxes', ns, 'ann', { emailAddress: 'ann@example.com', owner: { kind: 'User', name: 'ann' }, deploymentRef: { name: 'crm' }, serverProfileRef: { name: 'gmail-like' }, credentialsSecretRef: { name: 'ann-mail' } });
+  await create(admin, 'mailboxes', ns, 'ann', {
+    emailAddress: 'ann@example.com',
+    owner: { kind: 'User', name: 'ann' },
+    deploymentRef: { name: 'crm' },
+    serverProfileRef: { name: 'gmail-like' },
+    credentialsSecretRef: { name: 'ann-mail' },
+  });
   await waitForCondition(admin, 'mailboxes', ns, 'ann', 'Ready', (c) => c.status === 'True');
 });
 afterAll(async () => {
@@ -63,12 +81,28 @@ afterAll(async () => {
 test('IMAP and SMTP with tokens that expire during the test: refreshed, rotated, written back, and nothing fails', async () => {
   const tested = (await get(admin, 'mailboxes', ns, 'ann')).status.testedConfigHash;
   await dovecot.deliver('ann', goodMessage(1, { messageId: 'oauth-1@customer.example' }));
-  await waitFor('first', async () => (crm.activities().some((a) => a.messageId === 'oauth-1@customer.example') ? true : undefined), { timeoutMs: 15_000 });
+  await waitFor('first', async () => (crm.activities().some((a) => a.messageId === 'oauth-1@customer.example') ? true : undefined), {
+    timeoutMs: 15_000,
+  });
   // Several token lifetimes pass while the session signs in again and again.
-  await waitFor('refreshed several times', async () => (oauth.grants.filter((g) => g === 'refresh').length >= 4 ? true : undefined), { timeoutMs: 20_000 });
+  await waitFor('refreshed several times', async () => (oauth.grants.filter((g) => g === 'refresh').length >= 4 ? true : undefined), {
+    timeoutMs: 20_000,
+  });
   await dovecot.deliver('ann', goodMessage(2, { messageId: 'oauth-2@customer.example' }));
-  const id = crm.addPendingEmail('ann@example.com', { from: { address: 'ann@example.com' }, to: [{ address: 'c@customer.example' }], cc: [], bcc: [], subject: 'Sent with a fresh token', textBody: 'Hi' });
-  await waitFor('second and sent', async () => (crm.activities().some((a) => a.messageId === 'oauth-2@customer.example') && crm.outgoing(id)?.status === 'sent' ? true : undefined), { timeoutMs: 15_000 });
+  const id = crm.addPendingEmail('ann@example.com', {
+    from: { address: 'ann@example.com' },
+    to: [{ address: 'c@customer.example' }],
+    cc: [],
+    bcc: [],
+    subject: 'Sent with a fresh token',
+    textBody: 'Hi',
+  });
+  await waitFor(
+    'second and sent',
+    async () =>
+      crm.activities().some((a) => a.messageId === 'oauth-2@customer.example') && crm.outgoing(id)?.status === 'sent' ? true : undefined,
+    { timeoutMs: 15_000 },
+  );
 
   // Dovecot checked every bearer token at the issuer and refused none.
   expect(await dovecot.loginAttempts('ann', 'FAIL')).toBe(0);
@@ -88,15 +122,34 @@ test('IMAP and SMTP with tokens that expire during the test: refreshed, rotated,
 test('an anonymous SMTP relay: authentication None, no Secret, over TLS', async () => {
   await create(admin, 'emailserverprofiles', ns, 'relay', {
     serverType: 'IMAP',
-    incoming: { server: '127.0.0.1', port: dovecot.ports.imaps, authentication: 'XOAUTH2', oauth: { clientId: CLIENT.clientId, tokenURL: `${oauth.authorityUrl}/token` }, caBundle: { secretRef: { name: 'ca' } } },
+    incoming: {
+      server: '127.0.0.1',
+      port: dovecot.ports.imaps,
+      authentication: 'XOAUTH2',
+      oauth: { clientId: CLIENT.clientId, tokenURL: `${oauth.authorityUrl}/token` },
+      caBundle: { secretRef: { name: 'ca' } },
+    },
     useSameSettingsForOutgoing: false,
     outgoing: { server: '127.0.0.1', port: relay.port, tls: 'STARTTLS', authentication: 'None', caBundle: { secretRef: { name: 'ca' } } },
   });
-  await create(admin, 'mailboxes', ns, 'notices', { emailAddress: 'notices@example.com', owner: { kind: 'Queue', name: 'notices' }, deploymentRef: { name: 'crm' }, serverProfileRef: { name: 'relay' }, incoming: 'None' });
+  await create(admin, 'mailboxes', ns, 'notices', {
+    emailAddress: 'notices@example.com',
+    owner: { kind: 'Queue', name: 'notices' },
+    deploymentRef: { name: 'crm' },
+    serverProfileRef: { name: 'relay' },
+    incoming: 'None',
+  });
   await mergePatchSpec(admin, 'deployments', ns, 'crm', { spec: { requireApprovedQueues: false } });
   const o = await waitForCondition(admin, 'mailboxes', ns, 'notices', 'OutgoingEmailReady', (c) => c.status === 'True');
   expect(condition(o, 'OutgoingEmailReady')?.message).toContain('without sign-in (authentication None');
-  const id = crm.addPendingEmail('notices@example.com', { from: { address: 'notices@example.com' }, to: [{ address: 'c@customer.example' }], cc: [], bcc: [], subject: 'Relayed', textBody: 'Hi' });
+  const id = crm.addPendingEmail('notices@example.com', {
+    from: { address: 'notices@example.com' },
+    to: [{ address: 'c@customer.example' }],
+    cc: [],
+    bcc: [],
+    subject: 'Relayed',
+    textBody: 'Hi',
+  });
   await waitFor('relayed', async () => (crm.outgoing(id)?.status === 'sent' ? true : undefined), { timeoutMs: 15_000 });
   expect(relay.messages.map((m) => m.parsed.subject)).toEqual(['Relayed']);
   expect(relay.authMethods).toEqual([]);

@@ -15,7 +15,11 @@ import { startSmtpReceiver, type SmtpReceiver } from '../../support/smtp-receive
 
 const PASSWORD = 'out-Attach-Password-1';
 const CRM = { token: 'attach-Crm-Token-0123456', signingKey: 'attach-Signing-Key-0123456' };
-const CLIENT = { tenantId: 'attach-tenant', clientId: '1d7c1f7e-2222-4a4a-9b9b-123456789abc', clientSecret: 'dyn~Attach.Secret_0123456789abcdef' };
+const CLIENT = {
+  tenantId: 'attach-tenant',
+  clientId: '1d7c1f7e-2222-4a4a-9b9b-123456789abc',
+  clientSecret: 'dyn~Attach.Secret_0123456789abcdef',
+};
 
 let smtp: SmtpReceiver;
 let webhook: FakeCrmWebhook;
@@ -30,7 +34,11 @@ beforeAll(async () => {
   smtp = await startSmtpReceiver({ users: [{ username: 'sales', password: PASSWORD }] });
   webhook = await FakeCrmWebhook.start(CRM);
   dv = await FakeDynamics.start({ clients: [CLIENT] });
-  sender = new SmtpAdapter({ host: '127.0.0.1', port: smtp.port, tls: 'STARTTLS', ca: smtp.caPem }, { kind: 'password', username: 'sales', password: PASSWORD }, { maxConnections: 2 });
+  sender = new SmtpAdapter(
+    { host: '127.0.0.1', port: smtp.port, tls: 'STARTTLS', ca: smtp.caPem },
+    { kind: 'password', username: 'sales', password: PASSWORD },
+    { maxConnections: 2 },
+  );
 });
 afterAll(async () => {
   sender?.close();
@@ -42,7 +50,8 @@ afterAll(async () => {
 
 const mailbox = { key: 'ns/sales', address: 'sales@contoso.com', sendMode: 'SendAs' as const, token: DEFAULT_TOKEN };
 const webhookConnector = () => new WebhookConnector({ url: webhook.url, ...CRM });
-const dynamicsConnector = () => new DynamicsConnector({ url: dv.orgUrl, ...CLIENT, authorityUrl: dv.authorityUrl, ca: dv.caPem, tokenSource: clientCredentials });
+const dynamicsConnector = () =>
+  new DynamicsConnector({ url: dv.orgUrl, ...CLIENT, authorityUrl: dv.authorityUrl, ca: dv.caPem, tokenSource: clientCredentials });
 
 /** The message smtp-server received with this subject. */
 function received(subject: string) {
@@ -56,7 +65,14 @@ describe.each([
     add: (subject: string, inReplyTo?: string) =>
       webhook.addPendingEmail(
         'sales@contoso.com',
-        { from: { address: 'sales@contoso.com' }, to: [{ address: 'customer@example.net' }], cc: [], bcc: [], subject, ...(inReplyTo ? { inReplyTo, references: [inReplyTo] } : {}) },
+        {
+          from: { address: 'sales@contoso.com' },
+          to: [{ address: 'customer@example.net' }],
+          cc: [],
+          bcc: [],
+          subject,
+          ...(inReplyTo ? { inReplyTo, references: [inReplyTo] } : {}),
+        },
         [
           { filename: 'quote.pdf', contentType: 'application/pdf', content: quote },
           { filename: 'data.bin', contentType: 'application/octet-stream', content: big },
@@ -71,8 +87,12 @@ describe.each([
     name: 'Dynamics 365',
     connector: dynamicsConnector,
     add: (subject: string, inReplyTo?: string) => {
-      const user = dv.mailbox('sales@contoso.com') ? String(dv.mailbox('sales@contoso.com')!._ownerid_value) : dv.addUser('sales@contoso.com', 'Sam Sales');
-      const parentId = inReplyTo ? dv.addOutgoingEmail({ fromUserId: user, to: ['x@example.net'], subject: 'parent', statuscode: 3 }) : undefined;
+      const user = dv.mailbox('sales@contoso.com')
+        ? String(dv.mailbox('sales@contoso.com')!._ownerid_value)
+        : dv.addUser('sales@contoso.com', 'Sam Sales');
+      const parentId = inReplyTo
+        ? dv.addOutgoingEmail({ fromUserId: user, to: ['x@example.net'], subject: 'parent', statuscode: 3 })
+        : undefined;
       if (parentId) (dv.email(parentId) as Record<string, unknown>).messageid = `<${inReplyTo}>`;
       return dv.addOutgoingEmail({
         fromUserId: user,

@@ -31,7 +31,11 @@ beforeAll(async () => {
   ns = await newNamespace(admin, 'hook');
   await createSecret(admin, ns, 'ca', { 'ca.crt': `${dovecot.caPem}\n${smtp.caPem}` });
   await createSecret(admin, ns, 'crm', CRM);
-  await create(admin, 'deployments', ns, 'crm', { crm: { type: 'Webhook', url: crm.url, credentialsSecretRef: { name: 'crm' } }, requireApprovedUsers: false, incomingFiltering: { users: 'All' } });
+  await create(admin, 'deployments', ns, 'crm', {
+    crm: { type: 'Webhook', url: crm.url, credentialsSecretRef: { name: 'crm' } },
+    requireApprovedUsers: false,
+    incomingFiltering: { users: 'All' },
+  });
   await create(admin, 'emailserverprofiles', ns, 'imap', {
     serverType: 'IMAP',
     incoming: { server: '127.0.0.1', port: dovecot.ports.imaps, caBundle: { secretRef: { name: 'ca' } } },
@@ -40,7 +44,13 @@ beforeAll(async () => {
   op = await startOperator(admin, ns, { outgoingPollMs: POLL_MS, pollIntervalMs: 60_000 });
   for (const u of ['ann', ...IDLE]) {
     await createSecret(admin, ns, `${u}-mail`, { username: u, password: PASSWORD });
-    await create(admin, 'mailboxes', ns, u, { emailAddress: `${u}@example.com`, owner: { kind: 'User', name: u }, deploymentRef: { name: 'crm' }, serverProfileRef: { name: 'imap' }, credentialsSecretRef: { name: `${u}-mail` } });
+    await create(admin, 'mailboxes', ns, u, {
+      emailAddress: `${u}@example.com`,
+      owner: { kind: 'User', name: u },
+      deploymentRef: { name: 'crm' },
+      serverProfileRef: { name: 'imap' },
+      credentialsSecretRef: { name: `${u}-mail` },
+    });
   }
   for (const u of ['ann', ...IDLE]) await waitForCondition(admin, 'mailboxes', ns, u, 'Ready', (c) => c.status === 'True', 30_000);
 }, 120_000);
@@ -69,7 +79,17 @@ test('an email pending send with two attachments (one of 5 MB, by reference) arr
   const big = Buffer.from(Array.from({ length: 5 * 1024 * 1024 }, (_, i) => (i * 17 + (i >> 10)) % 256));
   const id = crm.addPendingEmail(
     'ann@example.com',
-    { from: { address: 'ann@example.com', name: 'Ann' }, to: [{ address: 'customer@customer.example' }], cc: [], bcc: [], subject: 'Your quote', htmlBody: '<p>Attached.</p>', trackingToken: 'CRM:0003001', inReplyTo: 'question@customer.example', references: ['question@customer.example'] },
+    {
+      from: { address: 'ann@example.com', name: 'Ann' },
+      to: [{ address: 'customer@customer.example' }],
+      cc: [],
+      bcc: [],
+      subject: 'Your quote',
+      htmlBody: '<p>Attached.</p>',
+      trackingToken: 'CRM:0003001',
+      inReplyTo: 'question@customer.example',
+      references: ['question@customer.example'],
+    },
     [
       { filename: 'quote.pdf', contentType: 'application/pdf', content: quote },
       { filename: 'data.bin', contentType: 'application/octet-stream', content: big },
@@ -84,15 +104,27 @@ test('an email pending send with two attachments (one of 5 MB, by reference) arr
   expect(crm.stats().attachmentFetches).toBeGreaterThanOrEqual(1);
 
   // A reply that kept only the tracking token in its subject resolves to that email.
-  await dovecot.deliver('ann', goodMessage(1, { to: 'ann@example.com', from: 'customer@customer.example', subject: 'Fwd: Your quote CRM:0003001', messageId: 'token-only@customer.example' }));
-  const activity = await waitFor('activity', async () => crm.activities().find((a) => a.messageId === 'token-only@customer.example'), { timeoutMs: 20_000 });
+  await dovecot.deliver(
+    'ann',
+    goodMessage(1, {
+      to: 'ann@example.com',
+      from: 'customer@customer.example',
+      subject: 'Fwd: Your quote CRM:0003001',
+      messageId: 'token-only@customer.example',
+    }),
+  );
+  const activity = await waitFor('activity', async () => crm.activities().find((a) => a.messageId === 'token-only@customer.example'), {
+    timeoutMs: 20_000,
+  });
   expect(activity.email).toMatchObject({ trackingToken: 'CRM:0003001', regarding: { crmEmailId: id, by: 'TrackingToken' } });
 }, 90_000);
 
 test('an attachment that cannot be fetched: not sent, not marked sent, retried, then failed with AttachmentUnavailable', async () => {
-  const id = crm.addPendingEmail('ann@example.com', { from: { address: 'ann@example.com' }, to: [{ address: 'customer@customer.example' }], cc: [], bcc: [], subject: 'Broken attachment' }, [
-    { filename: 'big.bin', contentType: 'application/octet-stream', content: Buffer.alloc(2 * 1024 * 1024, 3) },
-  ]);
+  const id = crm.addPendingEmail(
+    'ann@example.com',
+    { from: { address: 'ann@example.com' }, to: [{ address: 'customer@customer.example' }], cc: [], bcc: [], subject: 'Broken attachment' },
+    [{ filename: 'big.bin', contentType: 'application/octet-stream', content: Buffer.alloc(2 * 1024 * 1024, 3) }],
+  );
   crm.failAttachment(id, { status: 500 });
   const fetchesBefore = crm.stats().attachmentFetches;
   await waitFor('failed', async () => (crm.outgoing(id)?.status === 'failed' ? true : undefined), { timeoutMs: 30_000 });
@@ -100,5 +132,9 @@ test('an attachment that cannot be fetched: not sent, not marked sent, retried, 
   expect(crm.stats().attachmentFetches - fetchesBefore).toBe(3);
   expect(crm.outgoing(id)?.attempts).toBe(0); // never claimed, so never sent
   expect(smtp.messages.filter((x) => x.parsed.subject?.startsWith('Broken attachment'))).toEqual([]);
-  await waitFor('reported', async () => ((await get(admin, 'mailboxes', ns, 'ann')).status?.recentFailures?.some((f: { reason: string }) => f.reason === 'AttachmentUnavailable') ? true : undefined));
+  await waitFor('reported', async () =>
+    (await get(admin, 'mailboxes', ns, 'ann')).status?.recentFailures?.some((f: { reason: string }) => f.reason === 'AttachmentUnavailable')
+      ? true
+      : undefined,
+  );
 }, 60_000);

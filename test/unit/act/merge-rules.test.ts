@@ -5,18 +5,42 @@ import { merge } from '../../../src/act/merge.js';
 import { normalize, snapshotOf } from '../../../src/act/model.js';
 import { mayInvite, onCrmRemoval, onExchangeRemoval } from '../../../src/act/rules.js';
 
-const base = normalize('appointment', { subject: 'a', location: 'x', start: '2030-01-01T10:00:00Z', end: '2030-01-01T11:00:00Z', organizer: 'me@x.example', requiredAttendees: [{ address: 'B@Y.example' }] });
+const base = normalize('appointment', {
+  subject: 'a',
+  location: 'x',
+  start: '2030-01-01T10:00:00Z',
+  end: '2030-01-01T11:00:00Z',
+  organizer: 'me@x.example',
+  requiredAttendees: [{ address: 'B@Y.example' }],
+});
 const dirs = directionTable('appointment');
 
 test('changes on different fields merge; the same field is a conflict the policy decides', () => {
   const snap = snapshotOf(base);
-  const plan = merge({ directions: dirs, policy: 'CRMWins', base: snap, exchange: { ...base, location: 'y' }, crm: { ...base, subject: 'b' } });
+  const plan = merge({
+    directions: dirs,
+    policy: 'CRMWins',
+    base: snap,
+    exchange: { ...base, location: 'y' },
+    crm: { ...base, subject: 'b' },
+  });
   expect(plan).toMatchObject({ toExchange: { subject: 'b' }, toCrm: { location: 'y' }, conflicts: [] });
-  const both = merge({ directions: dirs, policy: 'CRMWins', base: snap, exchange: { ...base, subject: 'e' }, crm: { ...base, subject: 'c' } });
+  const both = merge({
+    directions: dirs,
+    policy: 'CRMWins',
+    base: snap,
+    exchange: { ...base, subject: 'e' },
+    crm: { ...base, subject: 'c' },
+  });
   expect(both).toMatchObject({ toExchange: { subject: 'c' }, toCrm: {}, conflicts: ['subject'] });
-  expect(merge({ directions: dirs, policy: 'ExchangeWins', base: snap, exchange: { ...base, subject: 'e' }, crm: { ...base, subject: 'c' } })).toMatchObject({ toCrm: { subject: 'e' }, conflicts: ['subject'] });
+  expect(
+    merge({ directions: dirs, policy: 'ExchangeWins', base: snap, exchange: { ...base, subject: 'e' }, crm: { ...base, subject: 'c' } }),
+  ).toMatchObject({ toCrm: { subject: 'e' }, conflicts: ['subject'] });
   // The same change on both sides is no conflict.
-  expect(merge({ directions: dirs, policy: 'CRMWins', base: snap, exchange: { ...base, subject: 's' }, crm: { ...base, subject: 's' } }).conflicts).toEqual([]);
+  expect(
+    merge({ directions: dirs, policy: 'CRMWins', base: snap, exchange: { ...base, subject: 's' }, crm: { ...base, subject: 's' } })
+      .conflicts,
+  ).toEqual([]);
 });
 
 test('a one-way field never flows back, and its snapshot keeps the flowing side', () => {
@@ -30,8 +54,18 @@ test('a one-way field never flows back, and its snapshot keeps the flowing side'
 });
 
 test('normal forms: addresses, attendee order, times and empty values compare equal', () => {
-  const a = normalize('appointment', { organizer: 'Me@X.example', requiredAttendees: [{ address: 'b@y.example' }, { address: 'A@y.example' }], start: '2030-01-01T10:00:00', subject: '' });
-  const b = normalize('appointment', { organizer: 'me@x.example', requiredAttendees: [{ address: 'a@y.example' }, { address: 'B@y.example' }], start: '2030-01-01T10:00:00.000Z', subject: null });
+  const a = normalize('appointment', {
+    organizer: 'Me@X.example',
+    requiredAttendees: [{ address: 'b@y.example' }, { address: 'A@y.example' }],
+    start: '2030-01-01T10:00:00',
+    subject: '',
+  });
+  const b = normalize('appointment', {
+    organizer: 'me@x.example',
+    requiredAttendees: [{ address: 'a@y.example' }, { address: 'B@y.example' }],
+    start: '2030-01-01T10:00:00.000Z',
+    subject: null,
+  });
   expect(snapshotOf(a)).toEqual(snapshotOf(b));
 });
 

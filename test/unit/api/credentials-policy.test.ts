@@ -13,7 +13,9 @@ type Policy = { kind: string; spec: { matchConstraints: { resourceRules: { resou
 
 const docs = yaml.loadAll(readFileSync(path.join(REPO_ROOT, 'crds', 'mailsync.dev_credentials-admission.yaml'), 'utf8')) as Policy[];
 const policyFor = (resource: string): Policy => {
-  const p = docs.filter((d) => d.kind === 'ValidatingAdmissionPolicy' && d.spec.matchConstraints.resourceRules.some((r) => r.resources.includes(resource)));
+  const p = docs.filter(
+    (d) => d.kind === 'ValidatingAdmissionPolicy' && d.spec.matchConstraints.resourceRules.some((r) => r.resources.includes(resource)),
+  );
   expect(p).toHaveLength(1);
   return p[0];
 };
@@ -46,12 +48,31 @@ const cases: [string, Schema, string[], string[]][] = [
     'mailboxes',
     mailboxSpec,
     ['spec.credentialsSecretRef', 'spec.serverProfileRef', 'spec.deploymentRef', 'spec.emailAddress'],
-    ['spec.owner', 'spec.incoming', 'spec.outgoing', 'spec.appointmentsContactsTasks', 'spec.forwardMailbox', 'spec.deleteAfterProcessing', 'spec.suspended', 'spec.processEmailReceivedAfter', 'spec.takeOverAddress', 'spec.act'],
+    [
+      'spec.owner',
+      'spec.incoming',
+      'spec.outgoing',
+      'spec.appointmentsContactsTasks',
+      'spec.forwardMailbox',
+      'spec.deleteAfterProcessing',
+      'spec.suspended',
+      'spec.processEmailReceivedAfter',
+      'spec.takeOverAddress',
+      'spec.act',
+    ],
   ],
   [
     'emailserverprofiles',
     emailServerProfileSpec,
-    ['spec.serverType', 'spec.useSameSettingsForOutgoing', 'spec.allowInsecureAuthentication', 'spec.incoming.server', 'spec.outgoing.caBundle', 'spec.incoming.credentials', 'spec.outgoing.oauth'],
+    [
+      'spec.serverType',
+      'spec.useSameSettingsForOutgoing',
+      'spec.allowInsecureAuthentication',
+      'spec.incoming.server',
+      'spec.outgoing.caBundle',
+      'spec.incoming.credentials',
+      'spec.outgoing.oauth',
+    ],
     [
       'spec.exchangeVersion',
       'spec.incoming.timeout',
@@ -73,7 +94,15 @@ const cases: [string, Schema, string[], string[]][] = [
   [
     'deployments',
     deploymentSpec,
-    ['spec.crm.type', 'spec.crm.url', 'spec.crm.oauth', 'spec.crm.caBundle', 'spec.crm.credentialsSecretRef', 'spec.crm.allowInsecureAuthentication', 'spec.defaults.serverProfileRef'],
+    [
+      'spec.crm.type',
+      'spec.crm.url',
+      'spec.crm.oauth',
+      'spec.crm.caBundle',
+      'spec.crm.credentialsSecretRef',
+      'spec.crm.allowInsecureAuthentication',
+      'spec.defaults.serverProfileRef',
+    ],
     [
       'spec.crm.timeout',
       // Where Dataverse mailbox rows are handed over or mirrored: the same CRM and credentials.
@@ -100,10 +129,13 @@ const cases: [string, Schema, string[], string[]][] = [
   ],
 ];
 
-test.each(cases)('every spec field of %s is classified: compared by the policy, or known not to decide where credentials go', (resource, spec, mustCompare, notDestination) => {
-  const yes = compared(policyFor(resource), spec);
-  expect([...yes].filter((p) => p === 'spec')).toEqual([]); // every comparison names a real field
-  expect(mustCompare.filter((p) => !yes.has(p))).toEqual([]);
-  expect(notDestination.filter((p) => yes.has(p))).toEqual([]);
-  expect(unclassified(spec, 'spec', yes, new Set(notDestination))).toEqual([]);
-});
+test.each(cases)(
+  'every spec field of %s is classified: compared by the policy, or known not to decide where credentials go',
+  (resource, spec, mustCompare, notDestination) => {
+    const yes = compared(policyFor(resource), spec);
+    expect([...yes].filter((p) => p === 'spec')).toEqual([]); // every comparison names a real field
+    expect(mustCompare.filter((p) => !yes.has(p))).toEqual([]);
+    expect(notDestination.filter((p) => yes.has(p))).toEqual([]);
+    expect(unclassified(spec, 'spec', yes, new Set(notDestination))).toEqual([]);
+  },
+);

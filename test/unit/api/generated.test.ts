@@ -24,5 +24,12 @@ test('docs/status.md carries the table of every printer column and condition (ru
   const between = doc.slice(doc.indexOf(BEGIN) + BEGIN.length, doc.indexOf(END));
   expect(between.trim()).toEqual(renderStatusTable());
   // Every column of every kind is in it, and says what it means.
-  for (const k of KINDS) for (const c of k.printerColumns) expect({ kind: k.kind, column: c.name, row: between.includes(`| ${k.kind} | \`${c.name.toUpperCase()}\``), described: c.description.length > 10 }).toEqual({ kind: k.kind, column: c.name, row: true, described: true });
+  for (const k of KINDS)
+    for (const c of k.printerColumns)
+      expect({
+        kind: k.kind,
+        column: c.name,
+        row: between.includes(`| ${k.kind} | \`${c.name.toUpperCase()}\``),
+        described: c.description.length > 10,
+      }).toEqual({ kind: k.kind, column: c.name, row: true, described: true });
 });

@@ -58,7 +58,10 @@ test('every reason the code writes is in the registry', async () => {
 });
 
 test('every failure reason of the mail adapters, the CRM connectors and the classification rules is registered', async () => {
-  const declared = [...(await unionMembers('src/mail/types.ts', 'FailureReason')), ...(await unionMembers('src/crm/types.ts', 'CrmFailureReason'))];
+  const declared = [
+    ...(await unionMembers('src/mail/types.ts', 'FailureReason')),
+    ...(await unionMembers('src/crm/types.ts', 'CrmFailureReason')),
+  ];
   expect(declared.length).toBeGreaterThan(12);
   expect(declared.filter((r) => !reasonInfo(r))).toEqual([]);
   expect(RULES.map((r) => r.reason).filter((r) => !reasonInfo(r))).toEqual([]);

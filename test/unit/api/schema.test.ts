@@ -23,5 +23,7 @@ test('ajv validators name the field and the allowed values', () => {
   expect(validateSpec('Mailbox', { owner: { kind: 'User', name: 'a' }, deploymentRef: { name: 'd' } })).toEqual([
     { field: 'spec.emailAddress', message: "must have required property 'emailAddress'" },
   ]);
-  expect(validateSpec('Mailbox', { emailAddress: 'a@b.c', owner: { kind: 'User', name: 'a' }, deploymentRef: { name: 'd' }, extra: 1 })).toEqual([{ field: 'spec', message: 'unknown field "extra"' }]);
+  expect(
+    validateSpec('Mailbox', { emailAddress: 'a@b.c', owner: { kind: 'User', name: 'a' }, deploymentRef: { name: 'd' }, extra: 1 }),
+  ).toEqual([{ field: 'spec', message: 'unknown field "extra"' }]);
 });

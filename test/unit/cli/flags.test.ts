@@ -26,7 +26,16 @@ afterEach(() => delete process.env.TEST_FLAGS_NAMESPACE);
 
 test('defaults, typed and camelCased; switches are false unless defaulted', () => {
   const { values, positionals } = parse('mailbox', 'ann');
-  expect(values).toEqual({ kubeconfig: undefined, namespace: undefined, role: 'all', shards: 16, poll: undefined, leaderElect: true, verbose: false, domains: undefined });
+  expect(values).toEqual({
+    kubeconfig: undefined,
+    namespace: undefined,
+    role: 'all',
+    shards: 16,
+    poll: undefined,
+    leaderElect: true,
+    verbose: false,
+    domains: undefined,
+  });
   expect(positionals).toEqual(['mailbox', 'ann']);
 });
 
@@ -56,7 +65,9 @@ test('each mistake is one message that names the flag and the expected form', ()
   expect(usageError('--verbose=yes')).toBe('mailsync test: flag --verbose takes true or false, not "yes"');
   expect(usageError('--shards', '0')).toBe('mailsync test: --shards="0": must be an integer from 1 to 1024');
   expect(usageError('--role', 'boss')).toBe('mailsync test: --role="boss": must be one of all, worker');
-  expect(usageError('--poll', '5 minutes')).toBe('mailsync test: --poll="5 minutes": is not a duration: use a number with ms, s, m or h, e.g. 30s, 5m or 1h30m');
+  expect(usageError('--poll', '5 minutes')).toBe(
+    'mailsync test: --poll="5 minutes": is not a duration: use a number with ms, s, m or h, e.g. 30s, 5m or 1h30m',
+  );
   expect(usageError('stray')).toBe('mailsync test: unexpected argument "stray"');
 });
 

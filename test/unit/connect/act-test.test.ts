@@ -14,7 +14,12 @@ const profile: EmailServerProfile = {
   metadata: meta('online'),
   spec: {
     serverType: 'ExchangeOnline',
-    incoming: { url: `${NOWHERE}/v1.0`, authentication: 'OAuth2', oauth: { tenantId: 't', clientId: 'c', authorityURL: NOWHERE }, credentials: { source: 'Profile', secretRef: { name: 'graph-app' } } },
+    incoming: {
+      url: `${NOWHERE}/v1.0`,
+      authentication: 'OAuth2',
+      oauth: { tenantId: 't', clientId: 'c', authorityURL: NOWHERE },
+      credentials: { source: 'Profile', secretRef: { name: 'graph-app' } },
+    },
     appointmentsContactsTasks: { enabled: true },
   } as EmailServerProfile['spec'],
 };
@@ -22,11 +27,27 @@ const mailbox: Mailbox = {
   apiVersion: 'mailsync.dev/v1alpha1',
   kind: 'Mailbox',
   metadata: meta('ann'),
-  spec: { emailAddress: 'ann@contoso.example', owner: { kind: 'User', name: 'ann' }, deploymentRef: { name: 'crm' }, serverProfileRef: { name: 'online' }, incoming: 'None', outgoing: 'None', appointmentsContactsTasks: 'ServerSideSync' },
+  spec: {
+    emailAddress: 'ann@contoso.example',
+    owner: { kind: 'User', name: 'ann' },
+    deploymentRef: { name: 'crm' },
+    serverProfileRef: { name: 'online' },
+    incoming: 'None',
+    outgoing: 'None',
+    appointmentsContactsTasks: 'ServerSideSync',
+  },
 };
 const deployment = (type: 'Webhook' | 'Dynamics365'): Deployment =>
-  ({ apiVersion: 'mailsync.dev/v1alpha1', kind: 'Deployment', metadata: meta('crm'), spec: { crm: { type, url: 'https://crm.contoso.example' } } }) as Deployment;
-const lookups: SecretSource = { secret: (name) => (name === 'graph-app' ? { data: { clientSecret: 'graph-client-secret-0123' }, resourceVersion: '1' } : undefined), configMap: () => undefined };
+  ({
+    apiVersion: 'mailsync.dev/v1alpha1',
+    kind: 'Deployment',
+    metadata: meta('crm'),
+    spec: { crm: { type, url: 'https://crm.contoso.example' } },
+  }) as Deployment;
+const lookups: SecretSource = {
+  secret: (name) => (name === 'graph-app' ? { data: { clientSecret: 'graph-client-secret-0123' }, resourceVersion: '1' } : undefined),
+  configMap: () => undefined,
+};
 
 async function actTest(d: Deployment) {
   const plan = new ConnectMailboxTesting().plan(mailbox, profile, ['appointmentsContactsTasks'], lookups, d);
@@ -37,7 +58,9 @@ async function actTest(d: Deployment) {
 test('a Dynamics 365 Deployment: ACT is refused, naming the connector and the fix', async () => {
   const out = await actTest(deployment('Dynamics365'));
   expect(out).toMatchObject({ ok: false, reason: 'UnsupportedConfiguration', permanent: true });
-  expect(out.message).toMatch(/Dynamics365 connector of Deployment "crm" does not synchronize appointments, contacts and tasks.*spec\.appointmentsContactsTasks: None/);
+  expect(out.message).toMatch(
+    /Dynamics365 connector of Deployment "crm" does not synchronize appointments, contacts and tasks.*spec\.appointmentsContactsTasks: None/,
+  );
 });
 
 test('a webhook Deployment: the test goes on to Exchange (here unreachable), so the refusal is the connector’s', async () => {
@@ -47,6 +70,7 @@ test('a webhook Deployment: the test goes on to Exchange (here unreachable), so 
 });
 
 test('the connector type is part of the test revision: changing it tests again', () => {
-  const revision = (d: Deployment) => new ConnectMailboxTesting().plan(mailbox, profile, ['appointmentsContactsTasks'], lookups, d).revision;
+  const revision = (d: Deployment) =>
+    new ConnectMailboxTesting().plan(mailbox, profile, ['appointmentsContactsTasks'], lookups, d).revision;
   expect(revision(deployment('Webhook'))).not.toBe(revision(deployment('Dynamics365')));
 });

@@ -11,7 +11,10 @@ const deployment = (uid: string, url = 'https://crm.example/hooks'): Deployment 
   }) as unknown as Deployment;
 
 const secrets = (version: string): SecretSource => ({
-  secret: (name) => (name === 'crm' ? { data: { token: `token-${version}-0123456789`, signingKey: `key-${version}-0123456789` }, resourceVersion: version } : undefined),
+  secret: (name) =>
+    name === 'crm'
+      ? { data: { token: `token-${version}-0123456789`, signingKey: `key-${version}-0123456789` }, resourceVersion: version }
+      : undefined,
   configMap: () => undefined,
 });
 
@@ -30,5 +33,7 @@ test('one connector per Deployment: reused while its configuration stands, repla
 
 test('a missing credentials Secret is named in the error', () => {
   const cache = new ConnectorCache();
-  expect(() => cache.get(deployment('a'), { secret: () => undefined, configMap: () => undefined })).toThrow('Secret "crm" (spec.crm.credentialsSecretRef) not found');
+  expect(() => cache.get(deployment('a'), { secret: () => undefined, configMap: () => undefined })).toThrow(
+    'Secret "crm" (spec.crm.credentialsSecretRef) not found',
+  );
 });

@@ -3,7 +3,13 @@
 // workers once (never back again).
 
 import { fetch } from 'undici';
-import { FORWARDED_HEADER, forwardToPeers, GRAPH_PATH, startNotificationEndpoint, type NotificationEndpoint } from '../../../src/connect/notification-endpoint.js';
+import {
+  FORWARDED_HEADER,
+  forwardToPeers,
+  GRAPH_PATH,
+  startNotificationEndpoint,
+  type NotificationEndpoint,
+} from '../../../src/connect/notification-endpoint.js';
 import type { GraphNotification } from '../../../src/mail/graph-notifications.js';
 
 const endpoints: NotificationEndpoint[] = [];
@@ -27,12 +33,16 @@ async function endpoint(known: string[], forward?: (items: GraphNotification[]) 
   return { e, received };
 }
 
-const post = (url: string, body: string, headers: Record<string, string> = {}) => fetch(url, { method: 'POST', body, headers: { 'content-type': 'application/json', ...headers } });
+const post = (url: string, body: string, headers: Record<string, string> = {}) =>
+  fetch(url, { method: 'POST', body, headers: { 'content-type': 'application/json', ...headers } });
 
 test('echoes the validation token as text/plain', async () => {
   const { e, received } = await endpoint([]);
   const token = 'Validation: Testing client application reachability for subscription Request-Id: 1 & <x>';
-  const res = await fetch(`${e.url}?validationToken=${encodeURIComponent(token)}`, { method: 'POST', headers: { 'content-type': 'text/plain' } });
+  const res = await fetch(`${e.url}?validationToken=${encodeURIComponent(token)}`, {
+    method: 'POST',
+    headers: { 'content-type': 'text/plain' },
+  });
   expect(res.status).toBe(200);
   expect(res.headers.get('content-type')).toMatch(/^text\/plain/);
   expect(await res.text()).toBe(token);

@@ -24,7 +24,9 @@ describe('autodiscover from the mailbox address', () => {
     expect(r).toEqual({
       ok: false,
       reason: 'UnsupportedConfiguration',
-      message: expect.stringMatching(/autodiscover from the domain of each mailbox's address with its own credentials \(spec.incoming.credentials.secretRef of profile "ex"\).*set spec.incoming.url/),
+      message: expect.stringMatching(
+        /autodiscover from the domain of each mailbox's address with its own credentials \(spec.incoming.credentials.secretRef of profile "ex"\).*set spec.incoming.url/,
+      ),
     });
   });
 
@@ -36,7 +38,12 @@ describe('autodiscover from the mailbox address', () => {
 
   test('with a URL or server on the profile, shared credentials go only there', () => {
     for (const place of [{ url: 'https://mail.contoso.example/autodiscover/autodiscover.svc' }, { server: 'mail.contoso.example' }]) {
-      const r = resolveDirection(exchange({ autodiscover: true, credentials: shared, ...place }), mailbox('x@attacker.example'), 'incoming', lookups);
+      const r = resolveDirection(
+        exchange({ autodiscover: true, credentials: shared, ...place }),
+        mailbox('x@attacker.example'),
+        'incoming',
+        lookups,
+      );
       expect(r.ok && r.value.endpoint.host).toBe('mail.contoso.example');
     }
   });

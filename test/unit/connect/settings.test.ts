@@ -3,7 +3,12 @@
 import type { EmailServerProfileSpec, MailboxSpec } from '../../../src/api/types.js';
 import { resolveDirection, type Lookups, type SecretData, type SettingsResult } from '../../../src/connect/settings.js';
 
-const mailbox: MailboxSpec = { emailAddress: 'ann@contoso.example', owner: { kind: 'User', name: 'ann' }, deploymentRef: { name: 'crm' }, credentialsSecretRef: { name: 'ann-mail' } };
+const mailbox: MailboxSpec = {
+  emailAddress: 'ann@contoso.example',
+  owner: { kind: 'User', name: 'ann' },
+  deploymentRef: { name: 'crm' },
+  credentialsSecretRef: { name: 'ann-mail' },
+};
 const secrets: Record<string, SecretData> = {
   'ann-mail': { data: { username: 'ann', password: 'ann-password-123', clientSecret: 'ann-client-secret-123' }, resourceVersion: '1' },
   'imap-ca': { data: { 'ca.crt': 'IMAP CA PEM' }, resourceVersion: '2' },
@@ -17,7 +22,8 @@ const imap = (extra: Partial<EmailServerProfileSpec> = {}): EmailServerProfileSp
   useSameSettingsForOutgoing: true,
   ...extra,
 });
-const resolve = (spec: EmailServerProfileSpec, direction: 'incoming' | 'outgoing'): SettingsResult => resolveDirection({ name: 'p', spec }, mailbox, direction, lookups);
+const resolve = (spec: EmailServerProfileSpec, direction: 'incoming' | 'outgoing'): SettingsResult =>
+  resolveDirection({ name: 'p', spec }, mailbox, direction, lookups);
 const ok = (r: SettingsResult) => {
   if (!r.ok) throw new Error(`expected settings, got ${r.reason}: ${r.message}`);
   return r.value;
@@ -44,17 +50,41 @@ describe('useSameSettingsForOutgoing', () => {
 
   test('a missing shared CA bundle is reported at spec.incoming.caBundle', () => {
     const spec = imap({ incoming: { server: 'imap.contoso.example', caBundle: { secretRef: { name: 'gone' } } } });
-    expect(resolve(spec, 'outgoing')).toMatchObject({ ok: false, reason: 'CABundleNotFound', message: expect.stringContaining('(spec.incoming.caBundle)') });
+    expect(resolve(spec, 'outgoing')).toMatchObject({
+      ok: false,
+      reason: 'CABundleNotFound',
+      message: expect.stringContaining('(spec.incoming.caBundle)'),
+    });
   });
 });
 
 describe('cleartext needs the opt-in at run time too (for profiles admitted before the rules)', () => {
   test.each([
-    ['outgoing tls: None, NTLM or not', imap({ outgoing: { server: 'smtp.contoso.example', tls: 'None' } }), 'outgoing', 'spec.outgoing.tls is None'],
-    ['an http:// EWS URL', { serverType: 'ExchangeServer', incoming: { url: 'http://ex.contoso.example/EWS/Exchange.asmx', authentication: 'NTLM' } } as EmailServerProfileSpec, 'incoming', 'spec.incoming.url uses http://'],
+    [
+      'outgoing tls: None, NTLM or not',
+      imap({ outgoing: { server: 'smtp.contoso.example', tls: 'None' } }),
+      'outgoing',
+      'spec.outgoing.tls is None',
+    ],
+    [
+      'an http:// EWS URL',
+      {
+        serverType: 'ExchangeServer',
+        incoming: { url: 'http://ex.contoso.example/EWS/Exchange.asmx', authentication: 'NTLM' },
+      } as EmailServerProfileSpec,
+      'incoming',
+      'spec.incoming.url uses http://',
+    ],
     [
       'an http:// token authority',
-      { serverType: 'ExchangeServer', incoming: { url: 'https://ex.contoso.example/EWS/Exchange.asmx', authentication: 'OAuth2', oauth: { clientId: 'app', authorityURL: 'http://login.contoso.example' } } } as EmailServerProfileSpec,
+      {
+        serverType: 'ExchangeServer',
+        incoming: {
+          url: 'https://ex.contoso.example/EWS/Exchange.asmx',
+          authentication: 'OAuth2',
+          oauth: { clientId: 'app', authorityURL: 'http://login.contoso.example' },
+        },
+      } as EmailServerProfileSpec,
       'incoming',
       'spec.incoming.oauth.authorityURL uses http://',
     ],

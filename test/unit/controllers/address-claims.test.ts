@@ -2,10 +2,30 @@
 import type { Mailbox } from '../../../src/api/types.js';
 import { addressHolder } from '../../../src/controllers/address-claims.js';
 
-const mbx = (ns: string, name: string, created: string, extra: { takeOver?: boolean; approved?: boolean; deleting?: boolean } = {}): Mailbox => ({
-  metadata: { namespace: ns, name, creationTimestamp: created as unknown as Date, ...(extra.deleting ? { deletionTimestamp: '2026-01-09T00:00:00Z' as unknown as Date } : {}) },
-  spec: { emailAddress: 'ann@example.com', owner: { kind: 'User', name: 'ann' }, deploymentRef: { name: 'crm' }, ...(extra.takeOver ? { takeOverAddress: true } : {}) },
-  status: extra.approved ? { emailAddress: 'ann@example.com', conditions: [{ type: 'Approved', status: 'True', reason: 'Approved', message: '', lastTransitionTime: '' }] } : {},
+const mbx = (
+  ns: string,
+  name: string,
+  created: string,
+  extra: { takeOver?: boolean; approved?: boolean; deleting?: boolean } = {},
+): Mailbox => ({
+  metadata: {
+    namespace: ns,
+    name,
+    creationTimestamp: created as unknown as Date,
+    ...(extra.deleting ? { deletionTimestamp: '2026-01-09T00:00:00Z' as unknown as Date } : {}),
+  },
+  spec: {
+    emailAddress: 'ann@example.com',
+    owner: { kind: 'User', name: 'ann' },
+    deploymentRef: { name: 'crm' },
+    ...(extra.takeOver ? { takeOverAddress: true } : {}),
+  },
+  status: extra.approved
+    ? {
+        emailAddress: 'ann@example.com',
+        conditions: [{ type: 'Approved', status: 'True', reason: 'Approved', message: '', lastTransitionTime: '' }],
+      }
+    : {},
 });
 
 const holder = (...claimants: Mailbox[]) => {
@@ -20,7 +40,7 @@ test('the oldest holds the address; a deleting one does not count', () => {
   expect(holder(mbx('b', 'x', '2026-01-01T00:00:00Z'), mbx('a', 'z', '2026-01-01T00:00:00Z'))).toBe('a/z');
 });
 
-test('a take-over counts in the holder\'s namespace, and across namespaces only once approved', () => {
+test("a take-over counts in the holder's namespace, and across namespaces only once approved", () => {
   const old = mbx('a', 'old', '2026-01-01T00:00:00Z');
   expect(holder(old, mbx('a', 'new', '2026-01-03T00:00:00Z', { takeOver: true }))).toBe('a/new (took over)');
   expect(holder(old, mbx('b', 'other', '2026-01-02T00:00:00Z', { takeOver: true }))).toBe('a/old');

@@ -24,14 +24,31 @@ test('a retried failure is Reconciling, one that waits for a person is Stalled; 
   expect(getCondition(c, 'Reconciling')?.reason).toBe('RolloutInProgress');
 });
 
-const record = (f: Record<string, unknown>) => ({ reason: 'ServerUnreachable', message: 'refused', permanent: false, exhausted: false, failures: 2, since: '2026-01-01T00:00:00Z', basis: 'b1', ...f });
+const record = (f: Record<string, unknown>) => ({
+  reason: 'ServerUnreachable',
+  message: 'refused',
+  permanent: false,
+  exhausted: false,
+  failures: 2,
+  since: '2026-01-01T00:00:00Z',
+  basis: 'b1',
+  ...f,
+});
 const passed = { type: 'IncomingEmailReady', status: 'True' as const, reason: 'Succeeded', message: 'ok', lastTransitionTime: 't' };
 
 test('a current sync failure sets the direction condition; once gone, a condition it set returns to True', () => {
   const p = DEFAULT_RETRY_POLICY;
-  expect(syncedCondition(passed, record({}), 'incoming', p, undefined)).toMatchObject({ status: 'False', reason: 'ServerUnreachable', message: expect.stringMatching(/transient failure 2 of 10/) });
-  expect(syncedCondition(passed, record({ permanent: true, reason: 'AuthenticationFailed' }), 'incoming', p, undefined)?.message).toMatch(/no further sign-in/);
-  expect(syncedCondition(passed, record({ exhausted: true }), 'incoming', p, '2026-01-01T01:00:00Z')).toMatchObject({ reason: 'TooManyTransientFailures' });
+  expect(syncedCondition(passed, record({}), 'incoming', p, undefined)).toMatchObject({
+    status: 'False',
+    reason: 'ServerUnreachable',
+    message: expect.stringMatching(/transient failure 2 of 10/),
+  });
+  expect(syncedCondition(passed, record({ permanent: true, reason: 'AuthenticationFailed' }), 'incoming', p, undefined)?.message).toMatch(
+    /no further sign-in/,
+  );
+  expect(syncedCondition(passed, record({ exhausted: true }), 'incoming', p, '2026-01-01T01:00:00Z')).toMatchObject({
+    reason: 'TooManyTransientFailures',
+  });
   const fromSync = { ...passed, status: 'False' as const, reason: 'ServerUnreachable', message: `${SYNC_FAILED}refused` };
   expect(syncedCondition(fromSync, undefined, 'incoming', p, undefined)).toMatchObject({ status: 'True', reason: 'Succeeded' });
   // A failed test is left as it is.

@@ -87,7 +87,10 @@ test('at most maxInFlight batches run at once; what queues meanwhile leaves toge
   const { c, batches, answer, peak } = controlled(2, 2);
   const first = [1, 2, 3, 4, 5].map((n) => c.submit(n));
   await nextTurn();
-  expect(batches.map((b) => b.items)).toEqual([[1, 2], [3, 4]]); // 5 waits: two batches running
+  expect(batches.map((b) => b.items)).toEqual([
+    [1, 2],
+    [3, 4],
+  ]); // 5 waits: two batches running
   // Calls in later turns queue behind the limit instead of starting batches of their own.
   const later = [c.submit(6)];
   await nextTurn();
@@ -98,7 +101,11 @@ test('at most maxInFlight batches run at once; what queues meanwhile leaves toge
   answer(0);
   await first[0];
   // The finished batch's slot goes to the queue at once, cut at maxBatch: 5 and 6 ...
-  expect(batches.map((b) => b.items)).toEqual([[1, 2], [3, 4], [5, 6]]);
+  expect(batches.map((b) => b.items)).toEqual([
+    [1, 2],
+    [3, 4],
+    [5, 6],
+  ]);
   answer(1);
   await first[2];
   // ... and 7 takes the next free slot.
@@ -111,7 +118,11 @@ test('at most maxInFlight batches run at once; what queues meanwhile leaves toge
 
 test('an Error in the results rejects that item only', async () => {
   const bad = new Error('item 2 refused');
-  const c = new Coalescer<number, string>({ maxBatch: 10, maxInFlight: 1, run: async (items) => items.map((n) => (n === 2 ? bad : `r${n}`)) });
+  const c = new Coalescer<number, string>({
+    maxBatch: 10,
+    maxInFlight: 1,
+    run: async (items) => items.map((n) => (n === 2 ? bad : `r${n}`)),
+  });
   const settled = await Promise.allSettled([1, 2, 3].map((n) => c.submit(n)));
   expect(settled).toEqual([
     { status: 'fulfilled', value: 'r1' },

@@ -24,6 +24,12 @@ test('Message-IDs are stored with angle brackets; over-long ones as a stable dig
 });
 
 test('the Web API URL and token audience for an organization URL', () => {
-  expect(dataverseUrls('https://contoso.crm4.dynamics.com/')).toEqual({ apiUrl: 'https://contoso.crm4.dynamics.com/api/data/v9.2', origin: 'https://contoso.crm4.dynamics.com' });
-  expect(dataverseUrls('https://contoso.crm.dynamics.com/api/data/v9.2')).toEqual({ apiUrl: 'https://contoso.crm.dynamics.com/api/data/v9.2', origin: 'https://contoso.crm.dynamics.com' });
+  expect(dataverseUrls('https://contoso.crm4.dynamics.com/')).toEqual({
+    apiUrl: 'https://contoso.crm4.dynamics.com/api/data/v9.2',
+    origin: 'https://contoso.crm4.dynamics.com',
+  });
+  expect(dataverseUrls('https://contoso.crm.dynamics.com/api/data/v9.2')).toEqual({
+    apiUrl: 'https://contoso.crm.dynamics.com/api/data/v9.2',
+    origin: 'https://contoso.crm.dynamics.com',
+  });
 });

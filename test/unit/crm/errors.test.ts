@@ -4,7 +4,13 @@ import { REDACTED } from '../../../src/util/redact.js';
 import { parseRetryAfter } from '../../../src/net/error-facts.js';
 
 const SECRET = 'sekrit-token-0123456789';
-const ctx: CrmCallContext = { system: 'CRM webhook', url: 'https://crm.example.com/hook/health', timeoutMs: 1500, secrets: [SECRET], authHint: 'check the Secret' };
+const ctx: CrmCallContext = {
+  system: 'CRM webhook',
+  url: 'https://crm.example.com/hook/health',
+  timeoutMs: 1500,
+  secrets: [SECRET],
+  authHint: 'check the Secret',
+};
 
 test.each([
   [401, undefined, 'CRMAuthenticationFailed', true],
@@ -28,11 +34,20 @@ test.each([
   if (retryAfter) expect(err.opts.retryAfterMs).toBe(Number(retryAfter) * 1000);
 });
 
-test('the CRM\'s error code is shown, its words are not: they are kept redacted and bounded for debug logs', () => {
-  const err = errorForStatus({ status: 400, code: 'invalid_email', text: `bad request with token ${SECRET} and Authorization: Bearer abc.def.ghi\r\nforged log line ${'x'.repeat(1500)}` }, ctx);
+test("the CRM's error code is shown, its words are not: they are kept redacted and bounded for debug logs", () => {
+  const err = errorForStatus(
+    {
+      status: 400,
+      code: 'invalid_email',
+      text: `bad request with token ${SECRET} and Authorization: Bearer abc.def.ghi\r\nforged log line ${'x'.repeat(1500)}`,
+    },
+    ctx,
+  );
   expect(err.message).toContain('HTTP 400 invalid_email');
   expect(err.message).not.toContain('bad request');
-  expect(err.serverText).toMatch(new RegExp(`^bad request with token \\[REDACTED\\] and Authorization: Bearer \\[REDACTED\\] forged log line x+\\.\\.\\.$`));
+  expect(err.serverText).toMatch(
+    new RegExp(`^bad request with token \\[REDACTED\\] and Authorization: Bearer \\[REDACTED\\] forged log line x+\\.\\.\\.$`),
+  );
   expect(err.serverText!.length).toBeLessThanOrEqual(1000);
   expect(errorForStatus({ status: 400, code: `${SECRET} two words`, text: 'x' }, ctx).message).not.toContain('two words');
   expect(errorForStatus({ status: 401, code: SECRET }, ctx).message).toContain(`HTTP 401 ${REDACTED}`);
@@ -68,5 +83,7 @@ test.each([
 test('a cancelled request says so rather than blaming a timeout', () => {
   const controller = new AbortController();
   controller.abort();
-  expect(transportError(Object.assign(new Error('aborted'), { name: 'AbortError' }), ctx, controller.signal).message).toContain('cancelled');
+  expect(transportError(Object.assign(new Error('aborted'), { name: 'AbortError' }), ctx, controller.signal).message).toContain(
+    'cancelled',
+  );
 });

@@ -12,7 +12,12 @@ const KEY = 'key-0123456789abcdef0123';
 const CLIENT_SECRET = 'cs~0123456789abcdef0123456789';
 
 const webhook: CrmSpec = { type: 'Webhook', url: 'https://crm.example.com/mailsync', credentialsSecretRef: { name: 'crm-credentials' } };
-const dynamics: CrmSpec = { type: 'Dynamics365', url: 'https://contoso.crm.dynamics.com', credentialsSecretRef: { name: 'dynamics' }, oauth: { tenantId: 'contoso.onmicrosoft.com', clientId: 'app-id' } };
+const dynamics: CrmSpec = {
+  type: 'Dynamics365',
+  url: 'https://contoso.crm.dynamics.com',
+  credentialsSecretRef: { name: 'dynamics' },
+  oauth: { tenantId: 'contoso.onmicrosoft.com', clientId: 'app-id' },
+};
 
 function failure(fn: () => unknown): CrmError {
   try {
@@ -34,7 +39,11 @@ test('Dynamics365 with clientSecret builds a DynamicsConnector on the v9.2 Web A
   const c = createConnector(dynamics, { clientSecret: CLIENT_SECRET }, { tokenSource: clientCredentials });
   expect(c).toBeInstanceOf(DynamicsConnector);
   expect((c as DynamicsConnector).apiUrl).toBe('https://contoso.crm.dynamics.com/api/data/v9.2');
-  const pinned = createConnector({ ...dynamics, url: 'https://contoso.crm.dynamics.com/api/data/v9.1/' }, { clientSecret: CLIENT_SECRET }, { tokenSource: clientCredentials });
+  const pinned = createConnector(
+    { ...dynamics, url: 'https://contoso.crm.dynamics.com/api/data/v9.1/' },
+    { clientSecret: CLIENT_SECRET },
+    { tokenSource: clientCredentials },
+  );
   expect((pinned as DynamicsConnector).apiUrl).toBe('https://contoso.crm.dynamics.com/api/data/v9.1');
 });
 
@@ -46,9 +55,13 @@ test('a missing Secret key: CRMAuthenticationFailed naming the Secret and the ke
   expect(noKey.message).toContain('key "signingKey"');
   expect(failure(() => createConnector(webhook, { signingKey: KEY })).message).toContain('key "token"');
   expect(failure(() => createConnector(dynamics, {}, { tokenSource: clientCredentials })).message).toContain('key "clientSecret"');
-  expect(failure(() => createConnector({ ...webhook, credentialsSecretRef: undefined }, {})).message).toContain('spec.crm.credentialsSecretRef is required for Webhook');
+  expect(failure(() => createConnector({ ...webhook, credentialsSecretRef: undefined }, {})).message).toContain(
+    'spec.crm.credentialsSecretRef is required for Webhook',
+  );
   // Credentials handed over directly need no Secret reference.
-  expect(createConnector({ ...webhook, credentialsSecretRef: undefined }, { token: TOKEN, signingKey: KEY })).toBeInstanceOf(WebhookConnector);
+  expect(createConnector({ ...webhook, credentialsSecretRef: undefined }, { token: TOKEN, signingKey: KEY })).toBeInstanceOf(
+    WebhookConnector,
+  );
 });
 
 test('short secrets are refused without being echoed', () => {
@@ -58,8 +71,20 @@ test('short secrets are refused without being echoed', () => {
 });
 
 test('Dynamics365 without oauth.tenantId or clientId names the field', () => {
-  expect(failure(() => createConnector({ ...dynamics, oauth: { clientId: 'app-id' } }, { clientSecret: CLIENT_SECRET }, { tokenSource: clientCredentials })).message).toContain('spec.crm.oauth.tenantId');
-  expect(failure(() => createConnector({ ...dynamics, oauth: { tenantId: 't', clientId: '' } }, { clientSecret: CLIENT_SECRET }, { tokenSource: clientCredentials })).message).toContain('spec.crm.oauth.clientId');
+  expect(
+    failure(() =>
+      createConnector({ ...dynamics, oauth: { clientId: 'app-id' } }, { clientSecret: CLIENT_SECRET }, { tokenSource: clientCredentials }),
+    ).message,
+  ).toContain('spec.crm.oauth.tenantId');
+  expect(
+    failure(() =>
+      createConnector(
+        { ...dynamics, oauth: { tenantId: 't', clientId: '' } },
+        { clientSecret: CLIENT_SECRET },
+        { tokenSource: clientCredentials },
+      ),
+    ).message,
+  ).toContain('spec.crm.oauth.clientId');
 });
 
 describe('cleartext to the CRM needs spec.crm.allowInsecureAuthentication, except on loopback', () => {
@@ -67,10 +92,18 @@ describe('cleartext to the CRM needs spec.crm.allowInsecureAuthentication, excep
     ['spec.crm.url', { ...webhook, url: 'http://crm.example.com/mailsync' }],
     ['spec.crm.oauth.authorityURL', { ...dynamics, oauth: { ...dynamics.oauth!, authorityURL: 'http://login.example.com' } }],
   ])('an http:// %s on a remote host is refused', (field, spec) => {
-    const err = failure(() => createConnector(spec, { token: TOKEN, signingKey: KEY, clientSecret: CLIENT_SECRET }, { tokenSource: clientCredentials }));
+    const err = failure(() =>
+      createConnector(spec, { token: TOKEN, signingKey: KEY, clientSecret: CLIENT_SECRET }, { tokenSource: clientCredentials }),
+    );
     expect(err.message).toContain(`${field} uses http:// on`);
     expect(err.message).toContain('spec.crm.allowInsecureAuthentication: true');
-    expect(createConnector({ ...spec, allowInsecureAuthentication: true }, { token: TOKEN, signingKey: KEY, clientSecret: CLIENT_SECRET }, { tokenSource: clientCredentials })).toBeDefined();
+    expect(
+      createConnector(
+        { ...spec, allowInsecureAuthentication: true },
+        { token: TOKEN, signingKey: KEY, clientSecret: CLIENT_SECRET },
+        { tokenSource: clientCredentials },
+      ),
+    ).toBeDefined();
   });
 
   test.each(['http://127.0.0.1:8080/crm', 'http://localhost/crm', 'http://[::1]:8080/crm'])('%s is accepted without the opt-in', (url) => {
@@ -78,6 +111,13 @@ describe('cleartext to the CRM needs spec.crm.allowInsecureAuthentication, excep
   });
 
   test('a URL of another scheme is refused even with the opt-in', () => {
-    expect(failure(() => createConnector({ ...webhook, url: 'ftp://crm.example.com/', allowInsecureAuthentication: true }, { token: TOKEN, signingKey: KEY })).message).toContain('spec.crm.url uses ftp://');
+    expect(
+      failure(() =>
+        createConnector(
+          { ...webhook, url: 'ftp://crm.example.com/', allowInsecureAuthentication: true },
+          { token: TOKEN, signingKey: KEY },
+        ),
+      ).message,
+    ).toContain('spec.crm.url uses ftp://');
   });
 });

@@ -44,7 +44,10 @@ test('missing and malformed headers are reported as such', () => {
   expect(verifyWebhookSignature('', BODY, KEY, 300, NOW)).toEqual({ valid: false, failure: 'missing' });
   expect(verifyWebhookSignature('v1=abc', BODY, KEY, 300, NOW)).toMatchObject({ valid: false, failure: 'malformed' });
   expect(verifyWebhookSignature(`t=${Math.floor(NOW / 1000)}`, BODY, KEY, 300, NOW)).toMatchObject({ valid: false, failure: 'malformed' });
-  expect(verifyWebhookSignature(`t=${Math.floor(NOW / 1000)},v1=not-hex`, BODY, KEY, 300, NOW)).toMatchObject({ valid: false, failure: 'malformed' });
+  expect(verifyWebhookSignature(`t=${Math.floor(NOW / 1000)},v1=not-hex`, BODY, KEY, 300, NOW)).toMatchObject({
+    valid: false,
+    failure: 'malformed',
+  });
 });
 
 test('several v1 entries (key rotation): any one matching is enough', () => {

@@ -18,11 +18,19 @@ test('the message names what was opened and what this version does not synchroni
 test('Enabled reads back the kinds a passed test opened', () => {
   expect(actProcessedKinds(actTestMessage(['appointment'], 'bob@contoso.example', EWS, ['contact', 'task'], 'EWS'))).toBe('appointments');
   expect(actProcessedKinds(actTestMessage(['appointment', 'task'], 'a@b.example', EWS, [], 'Graph'))).toBe('appointments and tasks');
-  expect(actProcessedKinds(actTestMessage(['appointment', 'contact', 'task'], 'a@b.example', EWS, [], 'Graph'))).toBe('appointments, contacts and tasks');
+  expect(actProcessedKinds(actTestMessage(['appointment', 'contact', 'task'], 'a@b.example', EWS, [], 'Graph'))).toBe(
+    'appointments, contacts and tasks',
+  );
   expect(actProcessedKinds('sync failed: something else')).toBeUndefined();
 });
 
-const condition = (type: string, message: string): Condition => ({ type, status: 'True', reason: 'Succeeded', message, lastTransitionTime: '2026-12-03T00:00:00Z' });
+const condition = (type: string, message: string): Condition => ({
+  type,
+  status: 'True',
+  reason: 'Succeeded',
+  message,
+  lastTransitionTime: '2026-12-03T00:00:00Z',
+});
 
 test('an EWS mailbox whose ACT test opened the calendar only is "processing incoming, appointments", not contacts and tasks', () => {
   const out = summariseMailbox({

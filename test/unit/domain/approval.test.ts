@@ -2,7 +2,13 @@ import type { Deployment, Mailbox } from '../../../src/api/types.js';
 import { approvalOf, grantToRecord } from '../../../src/domain/approval.js';
 
 const mbx = (address: string, extra: Partial<Mailbox> = {}): Mailbox =>
-  ({ apiVersion: 'mailsync.dev/v1alpha1', kind: 'Mailbox', metadata: { name: 'm', namespace: 'ns' }, spec: { emailAddress: address, owner: { kind: 'User', name: 'u' }, deploymentRef: { name: 'd' } }, ...extra }) as Mailbox;
+  ({
+    apiVersion: 'mailsync.dev/v1alpha1',
+    kind: 'Mailbox',
+    metadata: { name: 'm', namespace: 'ns' },
+    spec: { emailAddress: address, owner: { kind: 'User', name: 'u' }, deploymentRef: { name: 'd' } },
+    ...extra,
+  }) as Mailbox;
 const dep = (spec: Partial<Deployment['spec']> = {}): Deployment =>
   ({ metadata: { name: 'd', namespace: 'ns' }, spec: { crm: { type: 'Webhook', url: 'https://crm' }, ...spec } }) as Deployment;
 
@@ -16,7 +22,12 @@ test('auto-approval follows the Deployment, within the cluster-wide cap', () => 
 });
 
 test('an approval binds to the exact address', () => {
-  const approved = mbx('new@contoso.example', { status: { emailAddress: 'old@contoso.example', conditions: [{ type: 'Approved', status: 'True', reason: 'Approved', message: '', lastTransitionTime: '2026-01-01T00:00:00Z' }] } });
+  const approved = mbx('new@contoso.example', {
+    status: {
+      emailAddress: 'old@contoso.example',
+      conditions: [{ type: 'Approved', status: 'True', reason: 'Approved', message: '', lastTransitionTime: '2026-01-01T00:00:00Z' }],
+    },
+  });
   const a = approvalOf(approved, dep());
   expect(a.state).toBe('Pending');
   expect(a.withdrawn).toMatch(/approval was for old@contoso.example and spec.emailAddress is now new@contoso.example/);

@@ -35,7 +35,13 @@ class HandCache<T extends { metadata: { name: string; namespace: string } }> {
   }
 }
 
-const cond = (type: string, status: Condition['status'], reason: string): Condition => ({ type, status, reason, message: reason, lastTransitionTime: '2026-01-01T00:00:00Z' });
+const cond = (type: string, status: Condition['status'], reason: string): Condition => ({
+  type,
+  status,
+  reason,
+  message: reason,
+  lastTransitionTime: '2026-01-01T00:00:00Z',
+});
 const mailbox = (name: string, spec: Partial<Mailbox['spec']> = {}, conditions: Condition[] = [], serverProfile?: string): Mailbox => ({
   metadata: { name, namespace: 'ns' },
   spec: { emailAddress: `${name}@example.com`, owner: { kind: 'User', name }, deploymentRef: { name: 'crm' }, ...spec },
@@ -60,7 +66,9 @@ const names = (ms: Mailbox[]) => ms.map((m) => m.metadata.name).sort();
 test('counts what was cached before the index and every later add, update and delete', () => {
   const { mailboxes, index } = setup();
   mailboxes.set(mailbox('ann', {}, [cond('Enabled', 'True', 'Enabled')], 'imap'));
-  mailboxes.set(mailbox('bob', { credentialsSecretRef: { name: 'bob-mail' } }, [cond('IncomingEmailReady', 'False', 'AuthenticationFailed')]));
+  mailboxes.set(
+    mailbox('bob', { credentialsSecretRef: { name: 'bob-mail' } }, [cond('IncomingEmailReady', 'False', 'AuthenticationFailed')]),
+  );
   expect(names(index.ofDeployment('ns', 'crm'))).toEqual(['ann', 'before-index', 'bob']);
   expect(index.countsOfProfile('ns', 'imap')).toEqual({ total: 3, enabled: 1, failing: 1 });
   expect(index.usingSecret('ns', 'bob-mail')).toEqual(['ns/bob']);
@@ -74,7 +82,7 @@ test('counts what was cached before the index and every later add, update and de
   expect(index.runningOn('ns', 'imap')).toEqual([]);
 });
 
-test('a mailbox follows its own profile reference and its Deployment\'s default', () => {
+test("a mailbox follows its own profile reference and its Deployment's default", () => {
   const { mailboxes, deployments, index } = setup();
   mailboxes.set(mailbox('own', { serverProfileRef: { name: 'special' } }));
   expect(names(index.ofProfile('ns', 'imap'))).toEqual(['before-index']);
@@ -96,7 +104,9 @@ test('the counts are the sum of what each mailbox contributes', () => {
     mailbox('d', {}, [cond('Synced', 'False', 'ServerUnreachable')]),
   ];
   all.forEach((m) => mailboxes.set(m));
-  const sum = [mailbox('before-index'), ...all].map(countsOf).reduce((x, y) => ({ total: x.total + y.total, enabled: x.enabled + y.enabled, failing: x.failing + y.failing }));
+  const sum = [mailbox('before-index'), ...all]
+    .map(countsOf)
+    .reduce((x, y) => ({ total: x.total + y.total, enabled: x.enabled + y.enabled, failing: x.failing + y.failing }));
   expect(index.countsOfProfile('ns', 'imap')).toEqual(sum);
   expect(sum).toEqual({ total: 5, enabled: 1, failing: 2 });
 });

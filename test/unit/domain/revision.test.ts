@@ -15,7 +15,12 @@ test('a revision covers the spec but spec.rollout, the referenced Secret version
   const r = profileRevision(profile(spec), versions('1'));
   expect(r).toMatch(/^[0-9a-f]{16}$/);
   expect(profileRevision(profile({ ...spec, rollout: { batchSize: 5, paused: true } }), versions('1'))).toBe(r);
-  expect(profileRevision(profile({ incoming: { caBundle: { secretRef: { name: 'ca' } }, port: 993, server: 'imap.example.com' } }), versions('1'))).toBe(r); // key order
+  expect(
+    profileRevision(
+      profile({ incoming: { caBundle: { secretRef: { name: 'ca' } }, port: 993, server: 'imap.example.com' } }),
+      versions('1'),
+    ),
+  ).toBe(r); // key order
   expect(profileRevision(profile(spec), versions('2'))).not.toBe(r);
   expect(profileRevision(profile({ ...spec, minPollingInterval: '1m' }), versions('1'))).not.toBe(r);
   expect(profileRevision(profile(spec, 'imap-2'), versions('1'))).not.toBe(r);
@@ -26,7 +31,11 @@ test('the spec of a revision comes from status.revisions, or from the spec when 
   const none = () => undefined;
   const current = profileRevision(p, none);
   p.status = { revisions: [{ revision: 'r-old', spec: { serverType: 'IMAP', incoming: { server: 'old.example.com' } } }] };
-  expect(specOfRevision(p, 'r-old', none)).toEqual({ serverType: 'IMAP', incoming: { server: 'old.example.com' }, rollout: { batchSize: 7 } });
+  expect(specOfRevision(p, 'r-old', none)).toEqual({
+    serverType: 'IMAP',
+    incoming: { server: 'old.example.com' },
+    rollout: { batchSize: 7 },
+  });
   expect(specOfRevision(p, current, none)).toBe(p.spec);
   expect(specOfRevision(p, 'r-lost', none)).toBeUndefined();
 });

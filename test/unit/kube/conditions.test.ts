@@ -7,7 +7,14 @@ test('lastTransitionTime changes only when the status changes', () => {
   let c = setCondition([], { type: 'Ready', status: 'False', reason: 'A', message: 'a' }, 1, t0);
   expect(c[0].lastTransitionTime).toBe('2026-01-01T00:00:00Z');
   c = setCondition(c, { type: 'Ready', status: 'False', reason: 'B', message: 'b' }, 2, t1);
-  expect(c[0]).toEqual({ type: 'Ready', status: 'False', reason: 'B', message: 'b', lastTransitionTime: '2026-01-01T00:00:00Z', observedGeneration: 2 });
+  expect(c[0]).toEqual({
+    type: 'Ready',
+    status: 'False',
+    reason: 'B',
+    message: 'b',
+    lastTransitionTime: '2026-01-01T00:00:00Z',
+    observedGeneration: 2,
+  });
   c = setCondition(c, { type: 'Ready', status: 'True', reason: 'C', message: 'c' }, 2, t1);
   expect(c[0].lastTransitionTime).toBe('2026-01-01T01:00:00Z');
 });

@@ -5,7 +5,8 @@ import { ApiError } from '../../../src/kube/raw.js';
 const rbac = new ApiError(403, 'forbidden', {
   kind: 'Status',
   status: 'Failure',
-  message: 'mailboxes.mailsync.dev "ann" is forbidden: User "bob-mailbox-admin" cannot patch resource "mailboxes/status" in API group "mailsync.dev" in the namespace "sales"',
+  message:
+    'mailboxes.mailsync.dev "ann" is forbidden: User "bob-mailbox-admin" cannot patch resource "mailboxes/status" in API group "mailsync.dev" in the namespace "sales"',
   reason: 'Forbidden',
   details: { name: 'ann', group: 'mailsync.dev', kind: 'mailboxes' },
   code: 403,
@@ -13,7 +14,7 @@ const rbac = new ApiError(403, 'forbidden', {
 const policy = new ApiError(403, 'forbidden', {
   kind: 'Status',
   message:
-    "mailboxes.mailsync.dev \"ann\" is forbidden: ValidatingAdmissionPolicy 'mailboxes-approval.mailsync.dev' with binding 'mailboxes-approval.mailsync.dev' denied request: user \"eve\" may not approve or deny mailbox \"ann\": needs the approve verb",
+    'mailboxes.mailsync.dev "ann" is forbidden: ValidatingAdmissionPolicy \'mailboxes-approval.mailsync.dev\' with binding \'mailboxes-approval.mailsync.dev\' denied request: user "eve" may not approve or deny mailbox "ann": needs the approve verb',
   reason: 'Forbidden',
   details: { name: 'ann', group: 'mailsync.dev', kind: 'mailboxes' },
   code: 403,
@@ -27,12 +28,17 @@ test('an RBAC refusal names the user, the verb, the resource and the namespace',
 });
 
 test("an admission policy's refusal is its own message", () => {
-  expect(forbidden(policy, { verb: 'patch', resource: 'mailboxes', namespace: 'sales' })).toEqual({ message: 'user "eve" may not approve or deny mailbox "ann": needs the approve verb', byPolicy: true });
+  expect(forbidden(policy, { verb: 'patch', resource: 'mailboxes', namespace: 'sales' })).toEqual({
+    message: 'user "eve" may not approve or deny mailbox "ann": needs the approve verb',
+    byPolicy: true,
+  });
 });
 
 test('without details the attempt fills in; without a user name, "you"', () => {
   const bare = new ApiError(403, 'forbidden', { message: 'forbidden' });
-  expect(forbidden(bare, { verb: 'list', resource: 'leases', group: 'coordination.k8s.io' })?.message).toBe('forbidden: you may not list leases (API group coordination.k8s.io) cluster-wide');
+  expect(forbidden(bare, { verb: 'list', resource: 'leases', group: 'coordination.k8s.io' })?.message).toBe(
+    'forbidden: you may not list leases (API group coordination.k8s.io) cluster-wide',
+  );
 });
 
 test('anything but a 403 is not a refusal', () => {

@@ -35,6 +35,9 @@ test("in a pod, the service account's namespace file", async () => {
 
 test("outside a pod and without an answer from the API server, the kubeconfig context's namespace, else default", async () => {
   const none = path.join(dir, 'missing');
-  expect(await ownNamespace(unreachable('team-a'), { serviceAccountFile: none })).toEqual({ namespace: 'team-a', from: 'kubeconfig context x' });
+  expect(await ownNamespace(unreachable('team-a'), { serviceAccountFile: none })).toEqual({
+    namespace: 'team-a',
+    from: 'kubeconfig context x',
+  });
   expect(await ownNamespace(unreachable(), { serviceAccountFile: none })).toEqual({ namespace: 'default', from: 'default' });
 });

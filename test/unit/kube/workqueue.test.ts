@@ -24,10 +24,15 @@ test('failures are retried with backoff and forgotten after success', async () =
   const q = new WorkQueue({ baseMs: 10, maxMs: 100, jitter: 0 });
   let calls = 0;
   const errors: number[] = [];
-  const done = runWorkers(q, 1, async () => {
-    calls++;
-    if (calls < 3) throw new Error('transient');
-  }, (_k, _e, delay) => errors.push(delay));
+  const done = runWorkers(
+    q,
+    1,
+    async () => {
+      calls++;
+      if (calls < 3) throw new Error('transient');
+    },
+    (_k, _e, delay) => errors.push(delay),
+  );
   q.add('k');
   while (calls < 3) await new Promise((r) => setTimeout(r, 5));
   await new Promise((r) => setTimeout(r, 20));

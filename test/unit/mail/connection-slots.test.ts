@@ -41,7 +41,13 @@ test('a waiter gives up after waitMs with Throttled naming the field, or when ab
 
 test("a mailbox's own identity has the whole limit; a profile's shared identity is divided among the live workers", () => {
   const s = (shared: boolean) =>
-    ({ endpoint: { host: 'imap.example.com', port: 993 }, credentials: { kind: 'password', username: 'Svc', password: 'x' }, address: 'ann@example.com', maxConnections: 10, sharedCredentials: shared }) as unknown as DirectionSettings;
+    ({
+      endpoint: { host: 'imap.example.com', port: 993 },
+      credentials: { kind: 'password', username: 'Svc', password: 'x' },
+      address: 'ann@example.com',
+      maxConnections: 10,
+      sharedCredentials: shared,
+    }) as unknown as DirectionSettings;
   let workers = 3;
   expect(slotClaim(s(false), () => workers).limit).toBe(10);
   const shared = slotClaim(s(true), () => workers);

@@ -8,7 +8,9 @@ describe('withTimeout', () => {
 
   test('times out with an ETIMEDOUT error and runs the clean-up', async () => {
     let cleaned = false;
-    const err = await withTimeout(new Promise(() => undefined), 20, 'waiting', { onTimeout: () => (cleaned = true) }).catch((e: unknown) => e);
+    const err = await withTimeout(new Promise(() => undefined), 20, 'waiting', { onTimeout: () => (cleaned = true) }).catch(
+      (e: unknown) => e,
+    );
     expect(err).toBeInstanceOf(OperationTimeout);
     expect(err).toMatchObject({ code: 'ETIMEDOUT' });
     expect(cleaned).toBe(true);

@@ -12,7 +12,18 @@ const pop3 = (props: Record<string, unknown>): Error => Object.assign(err({ code
 
 const cases: Array<[string, unknown, FailureReason]> = [
   // imapflow
-  ['imapflow auth failure', err({ authenticationFailed: true, serverResponseCode: 'AUTHENTICATIONFAILED', response: 'NO [AUTHENTICATIONFAILED] Authentication failed.' }, 'Command failed'), 'AuthenticationFailed'],
+  [
+    'imapflow auth failure',
+    err(
+      {
+        authenticationFailed: true,
+        serverResponseCode: 'AUTHENTICATIONFAILED',
+        response: 'NO [AUTHENTICATIONFAILED] Authentication failed.',
+      },
+      'Command failed',
+    ),
+    'AuthenticationFailed',
+  ],
   ['imapflow auth failure without code', err({ authenticationFailed: true }, 'Authentication failed'), 'AuthenticationFailed'],
   ['IMAP AUTHORIZATIONFAILED', err({ serverResponseCode: 'AUTHORIZATIONFAILED' }), 'AuthenticationFailed'],
   ['IMAP LOGINDISABLED', err({ authenticationFailed: true }, 'Login is disabled'), 'UnsupportedConfiguration'],
@@ -42,21 +53,45 @@ const cases: Array<[string, unknown, FailureReason]> = [
   ['UNABLE_TO_VERIFY_LEAF_SIGNATURE', nodeErr('UNABLE_TO_VERIFY_LEAF_SIGNATURE'), 'TLSError'],
   ['UNABLE_TO_GET_ISSUER_CERT_LOCALLY', nodeErr('UNABLE_TO_GET_ISSUER_CERT_LOCALLY'), 'TLSError'],
   ['CERT_HAS_EXPIRED', nodeErr('CERT_HAS_EXPIRED'), 'TLSError'],
-  ['ERR_TLS_CERT_ALTNAME_INVALID', nodeErr('ERR_TLS_CERT_ALTNAME_INVALID', "Hostname/IP does not match certificate's altnames"), 'TLSError'],
+  [
+    'ERR_TLS_CERT_ALTNAME_INVALID',
+    nodeErr('ERR_TLS_CERT_ALTNAME_INVALID', "Hostname/IP does not match certificate's altnames"),
+    'TLSError',
+  ],
   ['wrong version number', nodeErr('ERR_SSL_WRONG_VERSION_NUMBER', 'ssl3_get_record:wrong version number'), 'TLSError'],
   ['EPROTO wrong version number', nodeErr('EPROTO', 'routines:ssl3_get_record:wrong version number'), 'TLSError'],
   ['handshake failure', nodeErr('ERR_SSL_SSLV3_ALERT_HANDSHAKE_FAILURE', 'sslv3 alert handshake failure'), 'TLSError'],
   // nodemailer
-  ['nodemailer EAUTH 535', err({ code: 'EAUTH', responseCode: 535, response: '535 5.7.8 Error: authentication failed', command: 'AUTH PLAIN' }), 'AuthenticationFailed'],
-  ['SMTP 538 encryption required', err({ code: 'EAUTH', responseCode: 538, response: '538 5.7.11 Encryption required for requested authentication mechanism' }), 'UnsupportedConfiguration'],
+  [
+    'nodemailer EAUTH 535',
+    err({ code: 'EAUTH', responseCode: 535, response: '535 5.7.8 Error: authentication failed', command: 'AUTH PLAIN' }),
+    'AuthenticationFailed',
+  ],
+  [
+    'SMTP 538 encryption required',
+    err({ code: 'EAUTH', responseCode: 538, response: '538 5.7.11 Encryption required for requested authentication mechanism' }),
+    'UnsupportedConfiguration',
+  ],
   ['nodemailer ENOAUTH', err({ code: 'ENOAUTH' }), 'AuthenticationFailed'],
-  ['nodemailer EAUTH 454', err({ code: 'EAUTH', responseCode: 454, response: '454 4.7.0 Temporary authentication failure' }), 'ServerError'],
+  [
+    'nodemailer EAUTH 454',
+    err({ code: 'EAUTH', responseCode: 454, response: '454 4.7.0 Temporary authentication failure' }),
+    'ServerError',
+  ],
   ['nodemailer ESOCKET refused', err({ code: 'ESOCKET', originalCode: 'ECONNREFUSED' }), 'ServerUnreachable'],
   ['nodemailer ESOCKET bad cert', err({ code: 'ESOCKET', originalCode: 'SELF_SIGNED_CERT_IN_CHAIN' }), 'TLSError'],
   ['nodemailer ECONNECTION', err({ code: 'ECONNECTION', command: 'CONN' }, 'Connection closed unexpectedly'), 'ServerUnreachable'],
-  ['nodemailer ETLS', err({ code: 'ETLS', command: 'STARTTLS', response: '454 4.7.0 TLS not available' }, 'Error upgrading connection with STARTTLS'), 'TLSError'],
+  [
+    'nodemailer ETLS',
+    err({ code: 'ETLS', command: 'STARTTLS', response: '454 4.7.0 TLS not available' }, 'Error upgrading connection with STARTTLS'),
+    'TLSError',
+  ],
   ['nodemailer ETLS, connection closed', err({ code: 'ETLS', command: 'CONN' }, 'Connection closed unexpectedly'), 'ServerUnreachable'],
-  ['nodemailer ETLS wrapping a reset', err({ code: 'ETLS', originalCode: 'ECONNRESET' }, 'Error initiating TLS - read ECONNRESET'), 'ServerUnreachable'],
+  [
+    'nodemailer ETLS wrapping a reset',
+    err({ code: 'ETLS', originalCode: 'ECONNRESET' }, 'Error initiating TLS - read ECONNRESET'),
+    'ServerUnreachable',
+  ],
   ['imapflow STARTTLS upgrade reset', err({ code: 'ECONNRESET', tlsFailed: true }, 'read ECONNRESET'), 'ServerUnreachable'],
   ['imapflow closed after TLS connect', err({ code: 'ClosedAfterConnectTLS' }), 'ServerUnreachable'],
   ['TLS handshake timeout', nodeErr('ERR_TLS_HANDSHAKE_TIMEOUT'), 'Timeout'],
@@ -111,7 +146,14 @@ describe('classifyError', () => {
     expect(classifyError(err({ authenticationFailed: true })).permanent).toBe(true);
     expect(classifyError(err({ mailboxMissing: true })).permanent).toBe(true);
     expect(classifyError(err({ authenticationFailed: true }, 'Login is disabled')).permanent).toBe(true);
-    for (const transient of [nodeErr('ECONNREFUSED'), nodeErr('ECONNRESET'), nodeErr('ETIMEDOUT'), err({ status: 429 }), err({ status: 500 }), err({ code: 'ETLS' }, 'Connection closed unexpectedly')]) {
+    for (const transient of [
+      nodeErr('ECONNREFUSED'),
+      nodeErr('ECONNRESET'),
+      nodeErr('ETIMEDOUT'),
+      err({ status: 429 }),
+      err({ status: 500 }),
+      err({ code: 'ETLS' }, 'Connection closed unexpectedly'),
+    ]) {
       expect(classifyError(transient).permanent).toBe(false);
     }
     // Whether certificate problems stop the direction is decided once, in the reason registry.
@@ -128,13 +170,18 @@ describe('classifyError', () => {
   });
 
   test('names the specific socket code rather than the wrapper', () => {
-    const m = classifyError(err({ code: 'ESOCKET', originalCode: 'ECONNREFUSED' }), { protocol: 'SMTP', server: 'smtp.example.test:587' }).message;
+    const m = classifyError(err({ code: 'ESOCKET', originalCode: 'ECONNREFUSED' }), {
+      protocol: 'SMTP',
+      server: 'smtp.example.test:587',
+    }).message;
     expect(m).toContain('connection refused (ECONNREFUSED)');
     expect(m).toContain('SMTP smtp.example.test:587');
   });
 
   test('describes certificate problems even when a wrapper dropped the code', () => {
-    const m = classifyError(err({ code: 'ETLS', command: 'STARTTLS' }, 'Error initiating TLS - unable to get local issuer certificate')).message;
+    const m = classifyError(
+      err({ code: 'ETLS', command: 'STARTTLS' }, 'Error initiating TLS - unable to get local issuer certificate'),
+    ).message;
     expect(m).toContain('issued by a CA that is not trusted (UNABLE_TO_GET_ISSUER_CERT_LOCALLY)');
   });
 
@@ -152,12 +199,15 @@ describe('classifyError', () => {
     expect(scrubbed.message).not.toContain('s3cr3t-pass');
   });
 
-  describe('never puts a server\'s words in the message, and keeps them safe for debug logs', () => {
+  describe("never puts a server's words in the message, and keeps them safe for debug logs", () => {
     const password = 'hunter22-correct-horse';
     const token = 'ya29.a0AfH6SMBx3yZ_token-value-here';
 
     test('server text that echoes the password: the message has the codes, serverText is redacted', () => {
-      const e = err({ code: 'EAUTH', responseCode: 535, response: `535 5.7.8 password ${password} is wrong for alice` }, `Invalid login: 535 ${password}`);
+      const e = err(
+        { code: 'EAUTH', responseCode: 535, response: `535 5.7.8 password ${password} is wrong for alice` },
+        `Invalid login: 535 ${password}`,
+      );
       const classified = classifyError(e, { secrets: [password] });
       expect(classified.reason).toBe('AuthenticationFailed');
       expect(classified.message).toContain('(SMTP 535 5.7.8)');
@@ -168,7 +218,9 @@ describe('classifyError', () => {
 
     test('server text that echoes the SASL PLAIN blob', () => {
       const blob = Buffer.from(`\0alice\0${password}`).toString('base64');
-      const classified = classifyError(pop3({ command: 'AUTH', responseCode: 'AUTH', response: `[AUTH] bad credentials ${blob}` }), { secrets: [password] });
+      const classified = classifyError(pop3({ command: 'AUTH', responseCode: 'AUTH', response: `[AUTH] bad credentials ${blob}` }), {
+        secrets: [password],
+      });
       expect(classified.message).toContain('(POP3 [AUTH])');
       for (const text of [classified.message, classified.serverText]) {
         expect(text).not.toContain(blob);
@@ -178,7 +230,9 @@ describe('classifyError', () => {
     });
 
     test('a token echoed without being registered', () => {
-      const classified = classifyError(err({ authenticationFailed: true, serverResponseCode: 'AUTHENTICATIONFAILED', responseText: `token ${token} expired` }));
+      const classified = classifyError(
+        err({ authenticationFailed: true, serverResponseCode: 'AUTHENTICATIONFAILED', responseText: `token ${token} expired` }),
+      );
       expect(classified.message).not.toContain(token);
       expect(classified.serverText).not.toContain(token);
       expect(classified.serverText).toContain('expired');

@@ -60,7 +60,10 @@ async function fakePop3(script: Script, greeting = '+OK fake POP3 ready\r\n'): P
 }
 
 const stored = 'Subject: split\r\n\r\n.starts with a dot\r\n.\r\nlast line\r\n';
-const stuffed = stored.split('\r\n').map((l) => (l.startsWith('.') ? `.${l}` : l)).join('\r\n');
+const stuffed = stored
+  .split('\r\n')
+  .map((l) => (l.startsWith('.') ? `.${l}` : l))
+  .join('\r\n');
 
 /** A small but complete server: CAPA with SASL, USER/PASS, mailbox of one message. */
 const basic: Script = (line) => {
@@ -69,7 +72,8 @@ const basic: Script = (line) => {
     case 'CAPA':
       return '+OK\r\nUSER\r\nUIDL\r\nSASL PLAIN XOAUTH2\r\n.\r\n';
     case 'AUTH':
-      if (args[0] === 'PLAIN' && Buffer.from(args[1] ?? '', 'base64').toString() === '\0u@example.test\0pw-1234') return '+OK logged in\r\n';
+      if (args[0] === 'PLAIN' && Buffer.from(args[1] ?? '', 'base64').toString() === '\0u@example.test\0pw-1234')
+        return '+OK logged in\r\n';
       return '-ERR [AUTH] no\r\n';
     case 'STAT':
       return `+OK 1 ${stored.length}\r\n`;
@@ -261,7 +265,13 @@ describe('Pop3Client failure modes', () => {
     const server = await fakePop3((line) => (line === 'STAT' ? undefined : basic(line)));
     try {
       const controller = new AbortController();
-      const client = await Pop3Client.connect({ host: '127.0.0.1', port: server.port, tls: 'None', timeoutMs: 5000, signal: controller.signal });
+      const client = await Pop3Client.connect({
+        host: '127.0.0.1',
+        port: server.port,
+        tls: 'None',
+        timeoutMs: 5000,
+        signal: controller.signal,
+      });
       const stat = client.stat().catch((e: unknown) => e);
       controller.abort();
       expect(classifyError(await stat).reason).toBe('Timeout');

@@ -14,7 +14,10 @@ async function parse(wire: Buffer, expectations: boolean[], size = 1): Promise<P
 
 // Lines that start with "." are sent with an extra "." (RFC 1939 §3); ".." alone is a line holding ".".
 const stored = 'From: a@example.test\r\nSubject: dots\r\n\r\n.leading dot\r\n..two dots\r\n.\r\n...\r\nend\r\n';
-const stuffed = stored.split('\r\n').map((l) => (l.startsWith('.') ? `.${l}` : l)).join('\r\n');
+const stuffed = stored
+  .split('\r\n')
+  .map((l) => (l.startsWith('.') ? `.${l}` : l))
+  .join('\r\n');
 const retrWire = bytes(`+OK ${stored.length} octets\r\n${stuffed}.\r\n`);
 
 describe('Pop3ResponseParser', () => {
@@ -125,7 +128,12 @@ describe('Pop3ResponseParser', () => {
   test('a large message in TLS-record-sized chunks', async () => {
     const line = 'x'.repeat(76);
     const body = Array.from({ length: 20_000 }, (_, i) => (i % 10 === 0 ? `.${line}` : line)).join('\r\n') + '\r\n';
-    const wire = bytes(`+OK\r\n${body.split('\r\n').map((l) => (l.startsWith('.') ? `.${l}` : l)).join('\r\n')}.\r\n`);
+    const wire = bytes(
+      `+OK\r\n${body
+        .split('\r\n')
+        .map((l) => (l.startsWith('.') ? `.${l}` : l))
+        .join('\r\n')}.\r\n`,
+    );
     const [reply] = await parse(wire, [true], 16 * 1024);
     expect(reply.kind === 'ok' && reply.data?.toString()).toBe(body);
   });

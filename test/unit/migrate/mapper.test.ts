@@ -12,9 +12,17 @@ import { planWaves } from '../../../src/migrate/waves.js';
 import { renderOutput } from '../../../src/migrate/writer.js';
 
 const guid = (n: number) => `00000000-0000-4000-8000-${String(n).padStart(12, '0')}`;
-const OPTIONS: MapOptions = { namespace: 'sales', crm: { url: 'https://contoso.crm.dynamics.com', tenantId: 'contoso-tenant', clientId: 'app-1' } };
+const OPTIONS: MapOptions = {
+  namespace: 'sales',
+  crm: { url: 'https://contoso.crm.dynamics.com', tenantId: 'contoso-tenant', clientId: 'app-1' },
+};
 
-const profile = (n: number, values: Partial<ProfileRow>): ProfileRow => ({ emailserverprofileid: guid(n), name: `Profile ${n}`, statecode: 0, ...values });
+const profile = (n: number, values: Partial<ProfileRow>): ProfileRow => ({
+  emailserverprofileid: guid(n),
+  name: `Profile ${n}`,
+  statecode: 0,
+  ...values,
+});
 const user = (n: number, profileId: string, values: Partial<MailboxRow> = {}): MailboxRow => ({
   mailboxid: guid(100 + n),
   emailaddress: `user${n}@contoso.example`,
@@ -40,15 +48,35 @@ const queue = (n: number, profileId: string, values: Partial<MailboxRow> = {}): 
 
 function snapshot(): DataverseSnapshot {
   const online = profile(1, { name: 'Microsoft Exchange Online', servertype: 0, useautodiscover: true, incomingcredentialretrieval: 2 });
-  const onPrem = profile(2, { name: 'Exchange 2019', servertype: 0, exchangeversion: 5, incomingserverlocation: 'https://mail.contoso.example/EWS/Exchange.asmx', incomingcredentialretrieval: 1, incominguseimpersonation: true, incomingauthenticationprotocol: 1, incomingusername: 'CONTOSO\\svc' });
-  const imap = profile(3, { name: 'IMAP', servertype: 4, incomingserverlocation: 'imap.contoso.example', incomingportnumber: 993, incomingusessl: true, outgoingserverlocation: 'smtp.contoso.example', outgoingportnumber: 587, incomingcredentialretrieval: 0, minpollingintervalinminutes: 2 });
+  const onPrem = profile(2, {
+    name: 'Exchange 2019',
+    servertype: 0,
+    exchangeversion: 5,
+    incomingserverlocation: 'https://mail.contoso.example/EWS/Exchange.asmx',
+    incomingcredentialretrieval: 1,
+    incominguseimpersonation: true,
+    incomingauthenticationprotocol: 1,
+    incomingusername: 'CONTOSO\\svc',
+  });
+  const imap = profile(3, {
+    name: 'IMAP',
+    servertype: 4,
+    incomingserverlocation: 'imap.contoso.example',
+    incomingportnumber: 993,
+    incomingusessl: true,
+    outgoingserverlocation: 'smtp.contoso.example',
+    outgoingportnumber: 587,
+    incomingcredentialretrieval: 0,
+    minpollingintervalinminutes: 2,
+  });
   return {
     organizationUrl: 'https://contoso.crm.dynamics.com/api/data/v9.2',
     organization: {
       organizationid: guid(900),
       name: 'Contoso Ltd',
       _defaultemailserverprofileid_value: online.emailserverprofileid,
-      defaultemailsettings: '&lt;EmailSettings&gt;&lt;IncomingEmailDeliveryMethod&gt;2&lt;/IncomingEmailDeliveryMethod&gt;&lt;OutgoingEmailDeliveryMethod&gt;1&lt;/OutgoingEmailDeliveryMethod&gt;&lt;ACTDeliveryMethod&gt;1&lt;/ACTDeliveryMethod&gt;&lt;/EmailSettings&gt;',
+      defaultemailsettings:
+        '&lt;EmailSettings&gt;&lt;IncomingEmailDeliveryMethod&gt;2&lt;/IncomingEmailDeliveryMethod&gt;&lt;OutgoingEmailDeliveryMethod&gt;1&lt;/OutgoingEmailDeliveryMethod&gt;&lt;ACTDeliveryMethod&gt;1&lt;/ACTDeliveryMethod&gt;&lt;/EmailSettings&gt;',
       requireapprovalforuseremail: true,
       requireapprovalforqueueemail: false,
       trackingprefix: 'CRM',
@@ -74,7 +102,13 @@ function snapshot(): DataverseSnapshot {
         processanddeleteemails: true,
         emailrouteraccessapproval: 1,
       },
-      { mailboxid: guid(300), name: 'No address', emailaddress: null, _regardingobjectid_value: guid(700), '_regardingobjectid_value@Microsoft.Dynamics.CRM.lookuplogicalname': 'systemuser' },
+      {
+        mailboxid: guid(300),
+        name: 'No address',
+        emailaddress: null,
+        _regardingobjectid_value: guid(700),
+        '_regardingobjectid_value@Microsoft.Dynamics.CRM.lookuplogicalname': 'systemuser',
+      },
     ],
     userFiltering: [
       { id: guid(501), incomingemailfilteringmethod: 2 },
@@ -96,7 +130,15 @@ test('the same rows in any order give the same plan and byte-identical files', (
   reversed.profiles.reverse();
   const b = mapOrganization(reversed, OPTIONS);
   expect(b).toEqual(a);
-  const files = (p: typeof a) => renderOutput(p, planWaves(p.mailboxes.map((m) => ({ name: m.manifest.metadata.name, shared: m.shared })), 2), []);
+  const files = (p: typeof a) =>
+    renderOutput(
+      p,
+      planWaves(
+        p.mailboxes.map((m) => ({ name: m.manifest.metadata.name, shared: m.shared })),
+        2,
+      ),
+      [],
+    );
   expect([...files(b)]).toEqual([...files(a)]);
   expect([...files(a).values()].join('')).not.toMatch(/\d{4}-\d{2}-\d{2}T\d{2}:\d{2}/); // no timestamps
 });
@@ -105,8 +147,18 @@ test('the Deployment carries the organization email settings', () => {
   const d = plan().deployment;
   expect(d.metadata).toEqual({ name: 'contoso-ltd', namespace: 'sales' });
   expect(d.spec).toEqual({
-    crm: { type: 'Dynamics365', url: 'https://contoso.crm.dynamics.com', credentialsSecretRef: { name: 'contoso-ltd-dynamics' }, oauth: { tenantId: 'contoso-tenant', clientId: 'app-1' } },
-    defaults: { serverProfileRef: { name: 'microsoft-exchange-online' }, incoming: 'ServerSideSync', outgoing: 'None', appointmentsContactsTasks: 'ServerSideSync' },
+    crm: {
+      type: 'Dynamics365',
+      url: 'https://contoso.crm.dynamics.com',
+      credentialsSecretRef: { name: 'contoso-ltd-dynamics' },
+      oauth: { tenantId: 'contoso-tenant', clientId: 'app-1' },
+    },
+    defaults: {
+      serverProfileRef: { name: 'microsoft-exchange-online' },
+      incoming: 'ServerSideSync',
+      outgoing: 'None',
+      appointmentsContactsTasks: 'ServerSideSync',
+    },
     requireApprovedUsers: true,
     requireApprovedQueues: false,
     trackingToken: { enabled: true, prefix: 'CRM', userDigits: 4, counterDigits: 4 },
@@ -115,17 +167,29 @@ test('the Deployment carries the organization email settings', () => {
     // Two of the three users filter FromCRMRecords: the Deployment takes the majority and reports the third.
     incomingFiltering: { users: 'FromCRMRecords', queues: 'All' },
   });
-  expect(plan().findings).toContainEqual(expect.objectContaining({ object: 'Mailbox user3.contoso.example', setting: 'usersettings.incomingemailfilteringmethod', value: 'All (0)' }));
+  expect(plan().findings).toContainEqual(
+    expect.objectContaining({
+      object: 'Mailbox user3.contoso.example',
+      setting: 'usersettings.incomingemailfilteringmethod',
+      value: 'All (0)',
+    }),
+  );
 });
 
 test('Exchange Online with Server-to-Server authentication becomes Graph with the import app, and says what to grant', () => {
   expect(profileSpec('microsoft-exchange-online')).toEqual({
     serverType: 'ExchangeOnline',
-    incoming: { authentication: 'OAuth2', oauth: { tenantId: 'contoso-tenant', clientId: 'app-1' }, credentials: { source: 'Profile', secretRef: { name: 'microsoft-exchange-online-graph' } } },
+    incoming: {
+      authentication: 'OAuth2',
+      oauth: { tenantId: 'contoso-tenant', clientId: 'app-1' },
+      credentials: { source: 'Profile', secretRef: { name: 'microsoft-exchange-online-graph' } },
+    },
     // user3 synchronizes appointments through it.
     appointmentsContactsTasks: { enabled: true },
   });
-  const f = plan().findings.find((x) => x.setting === 'emailserverprofile.incomingcredentialretrieval' && x.object === 'EmailServerProfile microsoft-exchange-online')!;
+  const f = plan().findings.find(
+    (x) => x.setting === 'emailserverprofile.incomingcredentialretrieval' && x.object === 'EmailServerProfile microsoft-exchange-online',
+  )!;
   expect(f).toMatchObject({ kind: 'Changed', value: 'ServerToServer (2)' });
   expect(f.why).toMatch(/Mail\.ReadWrite and Mail\.Send/);
 });
@@ -136,8 +200,20 @@ test('Negotiate authentication to EWS cannot be honoured: mapped to NTLM and rep
     authentication: 'NTLM',
     credentials: { source: 'Profile', secretRef: { name: 'exchange-2019-credentials' }, impersonation: true },
   });
-  expect(plan().findings).toContainEqual(expect.objectContaining({ kind: 'NotMigrated', object: 'EmailServerProfile exchange-2019', setting: 'emailserverprofile.incomingauthenticationprotocol', value: 'Negotiate (1)' }));
-  expect(plan().secrets.find((s) => s.name === 'exchange-2019-credentials')).toEqual({ name: 'exchange-2019-credentials', keys: ['username', 'password'], usedBy: 'EmailServerProfile exchange-2019 (spec.incoming.credentials.secretRef)', hint: 'user name in Dynamics: CONTOSO\\svc' });
+  expect(plan().findings).toContainEqual(
+    expect.objectContaining({
+      kind: 'NotMigrated',
+      object: 'EmailServerProfile exchange-2019',
+      setting: 'emailserverprofile.incomingauthenticationprotocol',
+      value: 'Negotiate (1)',
+    }),
+  );
+  expect(plan().secrets.find((s) => s.name === 'exchange-2019-credentials')).toEqual({
+    name: 'exchange-2019-credentials',
+    keys: ['username', 'password'],
+    usedBy: 'EmailServerProfile exchange-2019 (spec.incoming.credentials.secretRef)',
+    hint: 'user name in Dynamics: CONTOSO\\svc',
+  });
 });
 
 test("IMAP with users' own credentials: the server, port, TLS and a Secret stub per mailbox", () => {
@@ -147,15 +223,25 @@ test("IMAP with users' own credentials: the server, port, TLS and a Secret stub 
     outgoing: { server: 'smtp.contoso.example', port: 587, tls: 'STARTTLS' },
     minPollingInterval: '2m',
   });
-  expect(mailbox('user2.contoso.example').spec).toMatchObject({ serverProfileRef: { name: 'imap' }, credentialsSecretRef: { name: 'user2.contoso.example-mail' }, outgoing: 'None' });
-  expect(plan().secrets.find((s) => s.name === 'user2.contoso.example-mail')).toMatchObject({ keys: ['username', 'password'], hint: 'user name in Dynamics: user2' });
+  expect(mailbox('user2.contoso.example').spec).toMatchObject({
+    serverProfileRef: { name: 'imap' },
+    credentialsSecretRef: { name: 'user2.contoso.example-mail' },
+    outgoing: 'None',
+  });
+  expect(plan().secrets.find((s) => s.name === 'user2.contoso.example-mail')).toMatchObject({
+    keys: ['username', 'password'],
+    hint: 'user name in Dynamics: user2',
+  });
 });
 
 test('delivery methods, approval, forward mailboxes and queues', () => {
   const fed = mailbox('user1.contoso.example');
   expect(fed.spec).toMatchObject({ incoming: 'ForwardMailbox', outgoing: 'ServerSideSync', appointmentsContactsTasks: 'None' });
   expect(fed.metadata.annotations).toEqual({ [DYNAMICS_MAILBOX_ID]: guid(101) }); // pending: no approval carried
-  expect(mailbox('user3.contoso.example').metadata.annotations).toEqual({ [DENIED_ADDRESS]: 'user3@contoso.example', [DYNAMICS_MAILBOX_ID]: guid(103) });
+  expect(mailbox('user3.contoso.example').metadata.annotations).toEqual({
+    [DENIED_ADDRESS]: 'user3@contoso.example',
+    [DYNAMICS_MAILBOX_ID]: guid(103),
+  });
   expect(mailbox('user3.contoso.example').spec.appointmentsContactsTasks).toBe('ServerSideSync');
   const q = mailbox('queue1.contoso.example');
   expect(q.spec).toMatchObject({ owner: { kind: 'Queue', name: 'Queue 1' }, appointmentsContactsTasks: 'None' });
@@ -165,11 +251,24 @@ test('delivery methods, approval, forward mailboxes and queues', () => {
   expect(fwd.spec).toMatchObject({ forwardMailbox: true, deleteAfterProcessing: true, incoming: 'ServerSideSync', outgoing: 'None' });
   expect(fwd.spec.owner).toBeUndefined();
   const findings = plan().findings;
-  expect(findings).toContainEqual(expect.objectContaining({ object: 'Mailbox queue1.contoso.example', setting: 'mailbox.actdeliverymethod', kind: 'NotMigrated' }));
-  expect(findings).not.toContainEqual(expect.objectContaining({ object: 'Mailbox queue1.contoso.example', setting: 'mailbox.processanddeleteemails' }));
-  expect(findings).toContainEqual(expect.objectContaining({ object: 'Mailbox user2.contoso.example', setting: 'mailbox.outgoingemaildeliverymethod', value: 'Outlook (1)', kind: 'Changed' }));
+  expect(findings).toContainEqual(
+    expect.objectContaining({ object: 'Mailbox queue1.contoso.example', setting: 'mailbox.actdeliverymethod', kind: 'NotMigrated' }),
+  );
+  expect(findings).not.toContainEqual(
+    expect.objectContaining({ object: 'Mailbox queue1.contoso.example', setting: 'mailbox.processanddeleteemails' }),
+  );
+  expect(findings).toContainEqual(
+    expect.objectContaining({
+      object: 'Mailbox user2.contoso.example',
+      setting: 'mailbox.outgoingemaildeliverymethod',
+      value: 'Outlook (1)',
+      kind: 'Changed',
+    }),
+  );
   // A row without an address is left out, by its Dataverse id.
-  expect(findings).toContainEqual(expect.objectContaining({ object: `Dynamics mailbox No address (${guid(300)})`, setting: 'mailbox.emailaddress', kind: 'NotMigrated' }));
+  expect(findings).toContainEqual(
+    expect.objectContaining({ object: `Dynamics mailbox No address (${guid(300)})`, setting: 'mailbox.emailaddress', kind: 'NotMigrated' }),
+  );
   expect(plan().mailboxes).toHaveLength(5);
 });
 
@@ -205,7 +304,14 @@ test('waves: queues and forward mailboxes first, never mixed with users, at most
 
 test('files: a kustomize base, one directory per wave with labelled Mailboxes, Secret stubs without values', () => {
   const p = plan();
-  const files = renderOutput(p, planWaves(p.mailboxes.map((m) => ({ name: m.manifest.metadata.name, shared: m.shared })), 2), []);
+  const files = renderOutput(
+    p,
+    planWaves(
+      p.mailboxes.map((m) => ({ name: m.manifest.metadata.name, shared: m.shared })),
+      2,
+    ),
+    [],
+  );
   expect([...files.keys()].sort()).toEqual([
     'MIGRATION-REPORT.md',
     'base/deployment.yaml',
@@ -220,8 +326,14 @@ test('files: a kustomize base, one directory per wave with labelled Mailboxes, S
     'waves/03-users/kustomization.yaml',
     'waves/03-users/mailboxes.yaml',
   ]);
-  expect(yaml.load(files.get('kustomization.yaml')!)).toEqual({ apiVersion: 'kustomize.config.k8s.io/v1beta1', kind: 'Kustomization', resources: ['base', 'waves/01-queues', 'waves/02-users', 'waves/03-users'] });
-  const first = yaml.loadAll(files.get('waves/01-queues/mailboxes.yaml')!) as { metadata: { name: string; labels: Record<string, string> } }[];
+  expect(yaml.load(files.get('kustomization.yaml')!)).toEqual({
+    apiVersion: 'kustomize.config.k8s.io/v1beta1',
+    kind: 'Kustomization',
+    resources: ['base', 'waves/01-queues', 'waves/02-users', 'waves/03-users'],
+  });
+  const first = yaml.loadAll(files.get('waves/01-queues/mailboxes.yaml')!) as {
+    metadata: { name: string; labels: Record<string, string> };
+  }[];
   expect(first.map((m) => [m.metadata.name, m.metadata.labels['mailsync.dev/migration-wave']])).toEqual([
     ['forward.contoso.example', '1'],
     ['queue1.contoso.example', '1'],
@@ -246,7 +358,15 @@ test('after a cut-over, a re-run maps handed-over rows as they were before it', 
   const row = handedOver.mailboxes.find((m) => m.emailaddress === 'user3@contoso.example')!;
   row.incomingemaildeliverymethod = 0;
   row.outgoingemaildeliverymethod = 0;
-  const records = [{ mailbox: 'user3.contoso.example', mailboxId: row.mailboxid, directions: ['incoming', 'outgoing'], before: { incomingemaildeliverymethod: 2, outgoingemaildeliverymethod: 2 }, after: { incomingemaildeliverymethod: 0, outgoingemaildeliverymethod: 0 } }];
+  const records = [
+    {
+      mailbox: 'user3.contoso.example',
+      mailboxId: row.mailboxid,
+      directions: ['incoming', 'outgoing'],
+      before: { incomingemaildeliverymethod: 2, outgoingemaildeliverymethod: 2 },
+      after: { incomingemaildeliverymethod: 0, outgoingemaildeliverymethod: 0 },
+    },
+  ];
   expect(mapOrganization(beforeHandOver(handedOver, records), OPTIONS).mailboxes).toEqual(plan().mailboxes);
   expect(mapOrganization(handedOver, OPTIONS).mailboxes).not.toEqual(plan().mailboxes);
 });

@@ -11,19 +11,41 @@ describe('incomingStart', () => {
     expect(incomingStart({ profile: {}, mailbox: {}, deployment: {}, firstSuccessfulTestTime: tested })).toBeUndefined();
   });
   test("the Deployment's firstSync.since counts back from the first successful test, and only once there is one", () => {
-    expect(incomingStart({ profile: {}, mailbox: {}, deployment: { firstSync: { since: '24h' } }, firstSuccessfulTestTime: tested })).toEqual({ after: new Date('2026-12-02T12:00:00Z'), from: 'Deployment' });
+    expect(
+      incomingStart({ profile: {}, mailbox: {}, deployment: { firstSync: { since: '24h' } }, firstSuccessfulTestTime: tested }),
+    ).toEqual({ after: new Date('2026-12-02T12:00:00Z'), from: 'Deployment' });
     expect(incomingStart({ profile: {}, mailbox: {}, deployment: { firstSync: { since: '24h' } } })).toBeUndefined();
   });
   test("the mailbox's own date replaces the Deployment's default, even when earlier", () => {
     const own = '2026-12-01T00:00:00Z';
-    expect(incomingStart({ profile: {}, mailbox: { processEmailReceivedAfter: own }, deployment: { firstSync: { since: '24h' } }, firstSuccessfulTestTime: tested })).toEqual({ after: new Date(own), from: 'Mailbox' });
+    expect(
+      incomingStart({
+        profile: {},
+        mailbox: { processEmailReceivedAfter: own },
+        deployment: { firstSync: { since: '24h' } },
+        firstSuccessfulTestTime: tested,
+      }),
+    ).toEqual({ after: new Date(own), from: 'Mailbox' });
   });
   test("the later of the profile's and the mailbox's wins, as in Dynamics", () => {
     const early = '2026-11-01T00:00:00Z';
     const late = '2026-11-20T00:00:00Z';
-    expect(incomingStart({ profile: { processEmailReceivedAfter: late }, mailbox: { processEmailReceivedAfter: early } })).toEqual({ after: new Date(late), from: 'EmailServerProfile' });
-    expect(incomingStart({ profile: { processEmailReceivedAfter: early }, mailbox: { processEmailReceivedAfter: late } })).toEqual({ after: new Date(late), from: 'Mailbox' });
-    expect(incomingStart({ profile: { processEmailReceivedAfter: late }, mailbox: {}, deployment: { firstSync: { since: '24h' } }, firstSuccessfulTestTime: tested })?.from).toBe('Deployment');
+    expect(incomingStart({ profile: { processEmailReceivedAfter: late }, mailbox: { processEmailReceivedAfter: early } })).toEqual({
+      after: new Date(late),
+      from: 'EmailServerProfile',
+    });
+    expect(incomingStart({ profile: { processEmailReceivedAfter: early }, mailbox: { processEmailReceivedAfter: late } })).toEqual({
+      after: new Date(late),
+      from: 'Mailbox',
+    });
+    expect(
+      incomingStart({
+        profile: { processEmailReceivedAfter: late },
+        mailbox: {},
+        deployment: { firstSync: { since: '24h' } },
+        firstSuccessfulTestTime: tested,
+      })?.from,
+    ).toBe('Deployment');
   });
 });
 
@@ -65,7 +87,8 @@ describe('ChangeFeedSource with a start', () => {
       { receivedAfter: new Date('2026-12-01T00:00:00Z') },
     );
     const got = [];
-    for await (const m of source.fetchNew({ syncState: 'S1' })) got.push({ id: m.raw.id, bytes: m.raw.source.length, received: m.receivedAt?.toISOString(), at: m.position() });
+    for await (const m of source.fetchNew({ syncState: 'S1' }))
+      got.push({ id: m.raw.id, bytes: m.raw.source.length, received: m.receivedAt?.toISOString(), at: m.position() });
     expect(downloaded).toEqual(['new']);
     expect(got).toEqual([
       { id: 'old', bytes: 0, received: '2026-11-01T00:00:00.000Z', at: { syncState: 'S1' } },

@@ -88,18 +88,30 @@ test('a probe that throws or hangs fails with a reason instead of hanging the en
   const report = await runProbes(
     [
       { name: 'fine', check: () => true },
-      { name: 'throws', check: () => { throw new Error('cache gone'); } },
+      {
+        name: 'throws',
+        check: () => {
+          throw new Error('cache gone');
+        },
+      },
       { name: 'hangs', check: () => new Promise<true>(() => {}) },
     ],
     100,
   );
-  expect(report).toEqual({ ok: false, lines: ['[+]fine ok', '[-]throws failed: error: cache gone', '[-]hangs failed: did not answer within 100 ms'] });
+  expect(report).toEqual({
+    ok: false,
+    lines: ['[+]fine ok', '[-]throws failed: error: cache gone', '[-]hangs failed: did not answer within 100 ms'],
+  });
 });
 
 test('close() waits for a request in flight, then frees the port', async () => {
   let release!: () => void;
   const slow = new Promise<true>((r) => (release = () => r(true)));
-  const s = await startObservabilityServer({ address: { host: '127.0.0.1', port: 0 }, readiness: [{ name: 'slow', check: () => slow }], probeTimeoutMs: 5000 });
+  const s = await startObservabilityServer({
+    address: { host: '127.0.0.1', port: 0 },
+    readiness: [{ name: 'slow', check: () => slow }],
+    probeTimeoutMs: 5000,
+  });
   const inFlight = get(s, '/readyz');
   await new Promise((r) => setTimeout(r, 50));
   const closed = s.close();

@@ -13,15 +13,24 @@ test('instrumentTesting counts each step by direction and result, and failures b
       steps: directions.map((direction) => ({
         direction,
         run: async () =>
-          direction === 'incoming' ? outcome({ ok: true, reason: 'Succeeded' }) : direction === 'outgoing' ? outcome({ reason: 'AuthenticationFailed', permanent: true }) : outcome({ reason: 'ServerUnreachable' }),
+          direction === 'incoming'
+            ? outcome({ ok: true, reason: 'Succeeded' })
+            : direction === 'outgoing'
+              ? outcome({ reason: 'AuthenticationFailed', permanent: true })
+              : outcome({ reason: 'ServerUnreachable' }),
       })),
     }),
   };
   const metrics = createMetrics({ defaultMetrics: false });
-  const plan = instrumentTesting(inner, metrics).plan({ metadata: { namespace: 'sales', name: 'ann' }, spec: { owner: { kind: 'Queue' } } } as never, { metadata: { name: 'exchange' } } as never, ['incoming', 'outgoing', 'appointmentsContactsTasks'], {
-    secret: () => undefined,
-    configMap: () => undefined,
-  });
+  const plan = instrumentTesting(inner, metrics).plan(
+    { metadata: { namespace: 'sales', name: 'ann' }, spec: { owner: { kind: 'Queue' } } } as never,
+    { metadata: { name: 'exchange' } } as never,
+    ['incoming', 'outgoing', 'appointmentsContactsTasks'],
+    {
+      secret: () => undefined,
+      configMap: () => undefined,
+    },
+  );
   expect(plan.revision).toBe('r1');
   const results = await Promise.all(plan.steps.map((s) => s.run()));
   expect(results.map((r) => r.reason)).toEqual(['Succeeded', 'AuthenticationFailed', 'ServerUnreachable']);
@@ -29,8 +38,12 @@ test('instrumentTesting counts each step by direction and result, and failures b
   expect(text).toContain('mailsync_tests_total{direction="in",result="success"} 1');
   expect(text).toContain('mailsync_tests_total{direction="out",result="permanent"} 1');
   expect(text).toContain('mailsync_tests_total{direction="act",result="transient"} 1');
-  expect(text).toContain('mailsync_failures_total{reason="AuthenticationFailed",direction="out",namespace="sales",owner_kind="Queue",profile="exchange"} 1');
-  expect(text).toContain('mailsync_failures_total{reason="ServerUnreachable",direction="act",namespace="sales",owner_kind="Queue",profile="exchange"} 1');
+  expect(text).toContain(
+    'mailsync_failures_total{reason="AuthenticationFailed",direction="out",namespace="sales",owner_kind="Queue",profile="exchange"} 1',
+  );
+  expect(text).toContain(
+    'mailsync_failures_total{reason="ServerUnreachable",direction="act",namespace="sales",owner_kind="Queue",profile="exchange"} 1',
+  );
 });
 
 test('instrumentManager times reconciles, reads queue depths and counts cached mailboxes', async () => {
@@ -39,14 +52,35 @@ test('instrumentManager times reconciles, reads queue depths and counts cached m
     aroundReconcile: (h: ReconcileHook) => hooks.push(h),
     queues: { mailboxes: { len: () => 3 }, profiles: { len: () => 0 }, deployments: { len: () => 1 } },
     caches: {
-      mailboxes: { list: () => [{ metadata: { namespace: 'ns', generation: 1 }, spec: { owner: { kind: 'User' } }, status: { observedGeneration: 1, serverProfile: 'imap', conditions: [{ type: 'Ready', status: 'True' }] } }] },
-      deployments: {
+      mailboxes: {
         list: () => [
-          { metadata: { namespace: 'ns', name: 'crm' }, status: { conditions: [{ type: 'Ready', status: 'False', reason: 'CRMUnreachable' }] } },
-          { metadata: { namespace: 'ns', name: 'rolling' }, status: { conditions: [{ type: 'Ready', status: 'False', reason: 'RolloutInProgress' }] } },
+          {
+            metadata: { namespace: 'ns', generation: 1 },
+            spec: { owner: { kind: 'User' } },
+            status: { observedGeneration: 1, serverProfile: 'imap', conditions: [{ type: 'Ready', status: 'True' }] },
+          },
         ],
       },
-      profiles: { list: () => [{ metadata: { namespace: 'ns', name: 'imap' }, status: { conditions: [{ type: 'RolloutPaused', status: 'True', reason: 'FailureThresholdReached' }] } }] },
+      deployments: {
+        list: () => [
+          {
+            metadata: { namespace: 'ns', name: 'crm' },
+            status: { conditions: [{ type: 'Ready', status: 'False', reason: 'CRMUnreachable' }] },
+          },
+          {
+            metadata: { namespace: 'ns', name: 'rolling' },
+            status: { conditions: [{ type: 'Ready', status: 'False', reason: 'RolloutInProgress' }] },
+          },
+        ],
+      },
+      profiles: {
+        list: () => [
+          {
+            metadata: { namespace: 'ns', name: 'imap' },
+            status: { conditions: [{ type: 'RolloutPaused', status: 'True', reason: 'FailureThresholdReached' }] },
+          },
+        ],
+      },
     },
   };
   const metrics = createMetrics({ defaultMetrics: false });
@@ -67,7 +101,7 @@ test('instrumentManager times reconciles, reads queue depths and counts cached m
   expect(text).toContain('mailsync_rollout_paused{namespace="ns",profile="imap",reason="FailureThresholdReached"} 1');
 });
 
-test('syncMetricsHooks fits the sync workers\' hooks and counts messages, latency and failures', async () => {
+test("syncMetricsHooks fits the sync workers' hooks and counts messages, latency and failures", async () => {
   const metrics = createMetrics({ defaultMetrics: false });
   const hooks: SyncMetricsHooks = syncMetricsHooks(metrics); // compile-time check of the fit
   const ann = { namespace: 'sales', profile: 'imap', ownerKind: 'User' };
@@ -84,7 +118,9 @@ test('syncMetricsHooks fits the sync workers\' hooks and counts messages, latenc
   expect(text).toContain(`mailsync_sync_latency_seconds_bucket{le="1",${l}} 0`);
   expect(text).toContain(`mailsync_sync_latency_seconds_bucket{le="2",${l}} 1`);
   expect(text).toContain(`mailsync_failures_total{reason="MessageRejected",direction="out",${l}} 1`);
-  expect(text).toContain('mailsync_failures_total{reason="CRMRejected",direction="in",namespace="sales",owner_kind="Queue",profile="imap"} 1');
+  expect(text).toContain(
+    'mailsync_failures_total{reason="CRMRejected",direction="in",namespace="sales",owner_kind="Queue",profile="imap"} 1',
+  );
 });
 
 test('a standby (not active) reports no mailboxes and empty queues, so sums over replicas stay right', async () => {
@@ -93,8 +129,22 @@ test('a standby (not active) reports no mailboxes and empty queues, so sums over
     aroundReconcile: () => undefined,
     queues: { mailboxes: { len: () => 7 } },
     caches: {
-      mailboxes: { list: () => [{ metadata: { namespace: 'ns', generation: 1 }, status: { observedGeneration: 1, conditions: [{ type: 'Ready', status: 'True' }] } }] },
-      deployments: { list: () => [{ metadata: { namespace: 'ns', name: 'crm' }, status: { conditions: [{ type: 'Ready', status: 'False', reason: 'CRMUnreachable' }] } }] },
+      mailboxes: {
+        list: () => [
+          {
+            metadata: { namespace: 'ns', generation: 1 },
+            status: { observedGeneration: 1, conditions: [{ type: 'Ready', status: 'True' }] },
+          },
+        ],
+      },
+      deployments: {
+        list: () => [
+          {
+            metadata: { namespace: 'ns', name: 'crm' },
+            status: { conditions: [{ type: 'Ready', status: 'False', reason: 'CRMUnreachable' }] },
+          },
+        ],
+      },
       profiles: { list: () => [] },
     },
   };

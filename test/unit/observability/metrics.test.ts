@@ -87,7 +87,13 @@ test('mailbox and queue gauges are read from the callbacks at scrape time', asyn
 
 test('failure and test counters take the short direction labels', async () => {
   const m = createMetrics({ defaultMetrics: false });
-  m.failures.inc({ reason: 'AuthenticationFailed', direction: directionLabel('outgoing'), namespace: 'x', owner_kind: 'User', profile: 'p' });
+  m.failures.inc({
+    reason: 'AuthenticationFailed',
+    direction: directionLabel('outgoing'),
+    namespace: 'x',
+    owner_kind: 'User',
+    profile: 'p',
+  });
   m.tests.inc({ direction: directionLabel('appointmentsContactsTasks'), result: 'permanent' });
   const text = await m.registry.metrics();
   expect(sample(text, 'mailsync_failures_total', { reason: 'AuthenticationFailed', direction: 'out', namespace: 'x' })).toBe(1);

@@ -33,7 +33,7 @@ test('transient failures count on the back-off schedule, not per attempt; the bu
   expect(last).toMatchObject({ stop: true, report: { failures: 3, exhausted: true } });
 });
 
-test('a server\'s Retry-After is honoured; a success ends the failure; an older attempt\'s failure is dropped', () => {
+test("a server's Retry-After is honoured; a success ends the failure; an older attempt's failure is dropped", () => {
   const h = new DirectionHealth(policy, noJitter);
   expect(h.failed({ ...unreachable, reason: 'Throttled', retryAfterMs: 45_000 }, 0, 0)!.retryInMs).toBe(45_000);
   expect(h.ok(5000)).toMatchObject({ reason: 'Throttled', failures: 1 });
@@ -43,17 +43,25 @@ test('a server\'s Retry-After is honoured; a success ends the failure; an older 
   expect(h.failed(unreachable, 5001, 6000)?.report).toMatchObject({ failures: 1 });
 });
 
-test('the budget schedule and the Deployment\'s spec.retryPolicy', () => {
+test("the budget schedule and the Deployment's spec.retryPolicy", () => {
   const b = { baseMs: 30_000, maxMs: 30 * 60_000, jitter: 0.2 };
   expect([1, 2, 3, 4].map((n) => budgetOffsetMs(n, b))).toEqual([0, 30_000, 90_000, 210_000]);
   // With the defaults the tenth failure counts after about two hours: a three-minute outage is failure 4.
   expect(budgetOffsetMs(10, b) / 3_600_000).toBeCloseTo(2.03, 1);
   const p = retryPolicyOf({ maxTransientFailures: 3, backoff: '1s', probeInterval: '5m' });
-  expect(p).toMatchObject({ maxTransientFailures: 3, backoff: { baseMs: 1000, maxMs: 30 * 60_000 }, probe: { baseMs: 300_000, maxMs: 3_600_000 } });
+  expect(p).toMatchObject({
+    maxTransientFailures: 3,
+    backoff: { baseMs: 1000, maxMs: 30 * 60_000 },
+    probe: { baseMs: 300_000, maxMs: 3_600_000 },
+  });
 });
 
 test('what a cycle threw: classified errors keep their permanence, anything else is retried', () => {
   expect(failureOf(new MailError('AuthenticationFailed', 'no'))).toMatchObject({ reason: 'AuthenticationFailed', permanent: true });
-  expect(failureOf(new CrmError('CRMThrottled', 'slow down', { retryAfterMs: 1000 }))).toMatchObject({ reason: 'CRMThrottled', permanent: false, retryAfterMs: 1000 });
+  expect(failureOf(new CrmError('CRMThrottled', 'slow down', { retryAfterMs: 1000 }))).toMatchObject({
+    reason: 'CRMThrottled',
+    permanent: false,
+    retryAfterMs: 1000,
+  });
   expect(failureOf(Object.assign(new Error('boom'), { permanent: true }))).toMatchObject({ reason: 'SyncFailed', permanent: false });
 });

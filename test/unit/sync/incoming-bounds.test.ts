@@ -23,7 +23,10 @@ function source(messages: Buffer[]): IncomingSource {
   return {
     async *fetchNew() {
       for (let i = 0; i < messages.length; i++) {
-        const m: FetchedMessage = { raw: { id: `1:${i + 1}`, source: messages[i] }, position: () => ({ uidValidity: '1', lastUid: i + 1 }) };
+        const m: FetchedMessage = {
+          raw: { id: `1:${i + 1}`, source: messages[i] },
+          position: () => ({ uidValidity: '1', lastUid: i + 1 }),
+        };
         yield m;
       }
     },
@@ -50,7 +53,9 @@ function slowCrm() {
 test('large messages are bounded by bytes in flight, small ones by count; all are delivered in checkpoint order', async () => {
   const big = Array.from({ length: 12 }, (_, i) => Buffer.from(goodMessage(i, { size: 1024 * 1024 })));
   const { crm, stats } = slowCrm();
-  const res = await new IncomingSync(mailbox, source(big), crm, {}, { concurrency: 64, maxInFlightBytes: 3 * 1024 * 1024 }).runOnce(undefined);
+  const res = await new IncomingSync(mailbox, source(big), crm, {}, { concurrency: 64, maxInFlightBytes: 3 * 1024 * 1024 }).runOnce(
+    undefined,
+  );
   expect(res.delivered).toBe(12);
   expect(stats.most).toBeLessThanOrEqual(3);
   expect(stats.most).toBeGreaterThan(1);

@@ -14,11 +14,24 @@ async function firstFailure(crm: Partial<CrmConnector>, sender?: { send(): Promi
   const seen = new Promise<Outcome>((r) => (resolve = r));
   const reporter: SyncReporter = {
     initialCheckpoint: () => undefined,
-    attemptFailed: (direction, failure, _state, nextAt) => resolve({ direction, ok: false, reason: failure.reason, delayMs: (nextAt?.getTime() ?? Infinity) - Date.now() }),
+    attemptFailed: (direction, failure, _state, nextAt) =>
+      resolve({ direction, ok: false, reason: failure.reason, delayMs: (nextAt?.getTime() ?? Infinity) - Date.now() }),
   };
   const syncer = new MailboxSyncer(
     {
-      mailbox: { key: 'ns/ann', address: 'ann@example.com', ownerKind: 'User', ownerName: 'ann', forwardMailbox: false, deleteAfterProcessing: false, filtering: 'All', correlation: false, token: DEFAULT_TOKEN, maxAttachmentBytes: 1e6, moveFailedToUndeliverable: false },
+      mailbox: {
+        key: 'ns/ann',
+        address: 'ann@example.com',
+        ownerKind: 'User',
+        ownerName: 'ann',
+        forwardMailbox: false,
+        deleteAfterProcessing: false,
+        filtering: 'All',
+        correlation: false,
+        token: DEFAULT_TOKEN,
+        maxAttachmentBytes: 1e6,
+        moveFailedToUndeliverable: false,
+      },
       outgoingMailbox: { key: 'ns/ann', address: 'ann@example.com', sendMode: 'SendAs', token: DEFAULT_TOKEN },
       crm: crm as CrmConnector,
       outgoing: { sender: sender ?? { send: async () => undefined }, close: async () => undefined },
@@ -35,10 +48,19 @@ async function firstFailure(crm: Partial<CrmConnector>, sender?: { send(): Promi
   }
 }
 
-const pending: PendingEmail = { crmEmailId: 'e1', from: { address: 'ann@example.com' }, to: [{ address: 'c@customer.example' }], cc: [], bcc: [], subject: 'Quote' };
+const pending: PendingEmail = {
+  crmEmailId: 'e1',
+  from: { address: 'ann@example.com' },
+  to: [{ address: 'c@customer.example' }],
+  cc: [],
+  bcc: [],
+  subject: 'Quote',
+};
 
 test('a throttled CRM is asked again no sooner than its Retry-After', async () => {
-  const o = await firstFailure({ listPendingSend: async () => Promise.reject(new CrmError('CRMThrottled', 'CRM webhook: HTTP 429', { retryAfterMs: 45_000 })) });
+  const o = await firstFailure({
+    listPendingSend: async () => Promise.reject(new CrmError('CRMThrottled', 'CRM webhook: HTTP 429', { retryAfterMs: 45_000 })),
+  });
   expect(o).toMatchObject({ direction: 'outgoing', ok: false, reason: 'CRMThrottled' });
   expect(o.delayMs).toBeGreaterThan(44_000);
 });
@@ -46,19 +68,26 @@ test('a throttled CRM is asked again no sooner than its Retry-After', async () =
 test('a throttling mail server is retried no sooner than its Retry-After', async () => {
   const o = await firstFailure(
     { listPendingSend: async () => [pending], markSending: async () => undefined, releaseSending: async () => undefined },
-    { send: async () => Promise.reject(new MailError('Throttled', 'Graph: HTTP 429', { retryAfterMs: 30_000, cause: Object.assign(new Error('429'), { status: 429 }) })) },
+    {
+      send: async () =>
+        Promise.reject(
+          new MailError('Throttled', 'Graph: HTTP 429', { retryAfterMs: 30_000, cause: Object.assign(new Error('429'), { status: 429 }) }),
+        ),
+    },
   );
   expect(o).toMatchObject({ direction: 'outgoing', ok: false, reason: 'Throttled' });
   expect(o.delayMs).toBeGreaterThan(29_000);
 });
 
 test('without Retry-After the first retry comes after about a second', async () => {
-  const o = await firstFailure({ listPendingSend: async () => Promise.reject(new CrmError('CRMUnreachable', 'CRM webhook: connection refused')) });
+  const o = await firstFailure({
+    listPendingSend: async () => Promise.reject(new CrmError('CRMUnreachable', 'CRM webhook: connection refused')),
+  });
   expect(o.reason).toBe('CRMUnreachable');
   expect(o.delayMs).toBeLessThan(1500);
 });
 
-test('incoming messages are parsed by the parser the parts name (the operator\'s thread pool)', async () => {
+test("incoming messages are parsed by the parser the parts name (the operator's thread pool)", async () => {
   const parsedBy: string[] = [];
   const parser: MessageParser = {
     parse: async (raw, opts) => {
@@ -71,9 +100,23 @@ test('incoming messages are parsed by the parser the parts name (the operator\'s
   const done = new Promise<void>((r) => (delivered = r));
   const syncer = new MailboxSyncer(
     {
-      mailbox: { key: 'ns/ann', address: 'ann@example.com', ownerKind: 'User', ownerName: 'ann', forwardMailbox: false, deleteAfterProcessing: false, filtering: 'All', correlation: false, token: DEFAULT_TOKEN, maxAttachmentBytes: 1e6, moveFailedToUndeliverable: false },
+      mailbox: {
+        key: 'ns/ann',
+        address: 'ann@example.com',
+        ownerKind: 'User',
+        ownerName: 'ann',
+        forwardMailbox: false,
+        deleteAfterProcessing: false,
+        filtering: 'All',
+        correlation: false,
+        token: DEFAULT_TOKEN,
+        maxAttachmentBytes: 1e6,
+        moveFailedToUndeliverable: false,
+      },
       outgoingMailbox: { key: 'ns/ann', address: 'ann@example.com', sendMode: 'SendAs', token: DEFAULT_TOKEN },
-      crm: { deliverIncoming: async (e: IncomingEmail) => ({ crmId: e.messageId, created: true }) } as Partial<CrmConnector> as CrmConnector,
+      crm: {
+        deliverIncoming: async (e: IncomingEmail) => ({ crmId: e.messageId, created: true }),
+      } as Partial<CrmConnector> as CrmConnector,
       incoming: {
         source: {
           async *fetchNew() {
@@ -103,7 +146,19 @@ test('where notifications wake a mailbox, a cycle that found mail is followed by
   const second = new Promise<void>((r) => (done = r));
   const syncer = new MailboxSyncer(
     {
-      mailbox: { key: 'ns/ann', address: 'ann@example.com', ownerKind: 'User', ownerName: 'ann', forwardMailbox: false, deleteAfterProcessing: false, filtering: 'All', correlation: false, token: DEFAULT_TOKEN, maxAttachmentBytes: 1e6, moveFailedToUndeliverable: false },
+      mailbox: {
+        key: 'ns/ann',
+        address: 'ann@example.com',
+        ownerKind: 'User',
+        ownerName: 'ann',
+        forwardMailbox: false,
+        deleteAfterProcessing: false,
+        filtering: 'All',
+        correlation: false,
+        token: DEFAULT_TOKEN,
+        maxAttachmentBytes: 1e6,
+        moveFailedToUndeliverable: false,
+      },
       outgoingMailbox: { key: 'ns/ann', address: 'ann@example.com', sendMode: 'SendAs', token: DEFAULT_TOKEN },
       crm: {
         deliverIncoming: async (e: IncomingEmail) => {
@@ -118,7 +173,10 @@ test('where notifications wake a mailbox, a cycle that found mail is followed by
           async *fetchNew() {
             while (served < arrived) {
               served++;
-              yield { raw: { id: `1:${served}`, source: Buffer.from(goodMessage(served)) }, position: () => ({ uidValidity: '1', lastUid: served }) };
+              yield {
+                raw: { id: `1:${served}`, source: Buffer.from(goodMessage(served)) },
+                position: () => ({ uidValidity: '1', lastUid: served }),
+              };
             }
           },
         },

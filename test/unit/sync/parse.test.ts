@@ -8,7 +8,12 @@ test('good messages pass the guard and parse into activity fields', async () => 
   expect(guardMessage(raw)).toEqual({ ok: true });
   const r = await parseMessage(raw, { maxAttachmentBytes: 1e6 });
   if (!r.ok) throw new Error(r.message);
-  expect(r.email).toMatchObject({ messageId: 'msg-7@customer.example', subject: 'Hello 7', inReplyTo: 'crm-1@contoso.example', from: { address: 'sender7@customer.example', name: 'Sender 7' } });
+  expect(r.email).toMatchObject({
+    messageId: 'msg-7@customer.example',
+    subject: 'Hello 7',
+    inReplyTo: 'crm-1@contoso.example',
+    from: { address: 'sender7@customer.example', name: 'Sender 7' },
+  });
   expect(r.email.to).toEqual([{ address: 'ann@example.com' }]);
 });
 
@@ -32,20 +37,54 @@ test('a message without Message-ID gets a stable synthetic one', async () => {
 
 test('an attachment over the limit is refused, naming the limit', async () => {
   const raw = [
-    'From: a@customer.example', 'To: ann@example.com', 'Subject: big', 'Message-ID: <big@x>', 'MIME-Version: 1.0',
-    'Content-Type: multipart/mixed; boundary="b"', '', '--b', 'Content-Type: text/plain', '', 'see attached', '--b',
-    'Content-Type: application/octet-stream; name="big.bin"', 'Content-Transfer-Encoding: base64', 'Content-Disposition: attachment; filename="big.bin"', '',
-    Buffer.alloc(4096, 7).toString('base64'), '--b--', '',
+    'From: a@customer.example',
+    'To: ann@example.com',
+    'Subject: big',
+    'Message-ID: <big@x>',
+    'MIME-Version: 1.0',
+    'Content-Type: multipart/mixed; boundary="b"',
+    '',
+    '--b',
+    'Content-Type: text/plain',
+    '',
+    'see attached',
+    '--b',
+    'Content-Type: application/octet-stream; name="big.bin"',
+    'Content-Transfer-Encoding: base64',
+    'Content-Disposition: attachment; filename="big.bin"',
+    '',
+    Buffer.alloc(4096, 7).toString('base64'),
+    '--b--',
+    '',
   ].join('\r\n');
   const r = await parseMessage(Buffer.from(raw), { maxAttachmentBytes: 1024 });
-  expect(r).toEqual({ ok: false, reason: 'AttachmentTooLarge', message: expect.stringMatching(/"big.bin" is 4096 bytes, over the limit of 1024/) });
+  expect(r).toEqual({
+    ok: false,
+    reason: 'AttachmentTooLarge',
+    message: expect.stringMatching(/"big.bin" is 4096 bytes, over the limit of 1024/),
+  });
 });
 
 test('forward mailboxes unwrap the forwarded message', async () => {
   const inner = goodMessage(3, { from: 'Customer <c@customer.example>' });
   const raw = [
-    'From: ann@example.com', 'To: forward@example.com', 'Subject: Fwd: Hello 3', 'Message-ID: <fwd@example.com>', 'MIME-Version: 1.0',
-    'Content-Type: multipart/mixed; boundary="f"', '', '--f', 'Content-Type: text/plain', '', 'fyi', '--f', 'Content-Type: message/rfc822', '', inner, '--f--', '',
+    'From: ann@example.com',
+    'To: forward@example.com',
+    'Subject: Fwd: Hello 3',
+    'Message-ID: <fwd@example.com>',
+    'MIME-Version: 1.0',
+    'Content-Type: multipart/mixed; boundary="f"',
+    '',
+    '--f',
+    'Content-Type: text/plain',
+    '',
+    'fyi',
+    '--f',
+    'Content-Type: message/rfc822',
+    '',
+    inner,
+    '--f--',
+    '',
   ].join('\r\n');
   const r = await parseMessage(Buffer.from(raw), { maxAttachmentBytes: 1e6, unwrapForwarded: true });
   if (!r.ok) throw new Error(r.message);

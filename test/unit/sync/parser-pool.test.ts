@@ -27,7 +27,11 @@ const forwarded = Buffer.from(
   ].join('\r\n'),
 );
 
-const inputs = [...Array.from({ length: 40 }, (_, i) => Buffer.from(goodMessage(i))), ...malformedCorpus().map((m) => Buffer.from(m.raw)), forwarded];
+const inputs = [
+  ...Array.from({ length: 40 }, (_, i) => Buffer.from(goodMessage(i))),
+  ...malformedCorpus().map((m) => Buffer.from(m.raw)),
+  forwarded,
+];
 
 test('a pool parses exactly as the inline parser does, good, malformed and forwarded messages alike', async () => {
   const pool = new ParserPool({ threads: 2 });
@@ -37,7 +41,11 @@ test('a pool parses exactly as the inline parser does, good, malformed and forwa
     const inline = await Promise.all(inputs.map((raw) => parseMessage(raw, opts)));
     expect(pooled.map(comparable)).toEqual(inline.map(comparable));
     expect(pooled.filter((r) => !r.ok)).toHaveLength(malformedCorpus().length);
-    expect(pooled.at(-1)).toMatchObject({ ok: true, email: { messageId: 'msg-42@customer.example' }, forwardedBy: { address: 'fwd@example.com' } });
+    expect(pooled.at(-1)).toMatchObject({
+      ok: true,
+      email: { messageId: 'msg-42@customer.example' },
+      forwardedBy: { address: 'fwd@example.com' },
+    });
     expect(pool.workers).toHaveLength(2);
   } finally {
     await pool.close();
@@ -64,13 +72,20 @@ test('a message that kills its parser thread is reported as CorruptMessage; the 
   const pool = new ParserPool({ threads: 1, maxHeapMb: 16 });
   try {
     const big = Buffer.from(goodMessage(1, { size: 30 * 1024 * 1024 }));
-    const [before, poison, after] = await Promise.all([pool.parse(Buffer.from(goodMessage(2)), { maxAttachmentBytes: 1e9 }), pool.parse(big, { maxAttachmentBytes: 1e9 }), pool.parse(Buffer.from(goodMessage(3)), { maxAttachmentBytes: 1e9 })]);
+    const [before, poison, after] = await Promise.all([
+      pool.parse(Buffer.from(goodMessage(2)), { maxAttachmentBytes: 1e9 }),
+      pool.parse(big, { maxAttachmentBytes: 1e9 }),
+      pool.parse(Buffer.from(goodMessage(3)), { maxAttachmentBytes: 1e9 }),
+    ]);
     expect(before).toMatchObject({ ok: true, email: { subject: 'Hello 2' } });
     expect(after).toMatchObject({ ok: true, email: { subject: 'Hello 3' } });
     expect(poison).toMatchObject({ ok: false, reason: 'CorruptMessage' });
     if (!poison.ok) expect(poison.message).toMatch(/parser failed on this message \(.*memory.*\); it is skipped/);
     // The pool goes on working after it.
-    expect(await pool.parse(Buffer.from(goodMessage(4)), { maxAttachmentBytes: 1e9 })).toMatchObject({ ok: true, email: { subject: 'Hello 4' } });
+    expect(await pool.parse(Buffer.from(goodMessage(4)), { maxAttachmentBytes: 1e9 })).toMatchObject({
+      ok: true,
+      email: { subject: 'Hello 4' },
+    });
   } finally {
     await pool.close();
   }
@@ -79,7 +94,10 @@ test('a message that kills its parser thread is reported as CorruptMessage; the 
 test('after close, parsing goes on inline', async () => {
   const pool = new ParserPool({ threads: 1 });
   await pool.close();
-  expect(await pool.parse(Buffer.from(goodMessage(5)), { maxAttachmentBytes: 1e6 })).toMatchObject({ ok: true, email: { subject: 'Hello 5' } });
+  expect(await pool.parse(Buffer.from(goodMessage(5)), { maxAttachmentBytes: 1e6 })).toMatchObject({
+    ok: true,
+    email: { subject: 'Hello 5' },
+  });
   expect(pool.workers).toHaveLength(0);
 });
 

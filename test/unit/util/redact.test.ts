@@ -76,7 +76,7 @@ describe('ordinary text stays intact', () => {
   });
 });
 
-describe('safeServerText: a server\'s words, for debug logs', () => {
+describe("safeServerText: a server's words, for debug logs", () => {
   test('control characters go, and the text is bounded', () => {
     expect(safeServerText('a\u0000b\u202ec\r\nd\te')).toBe('abc d e');
     expect(safeServerText('y'.repeat(1200))).toBe(`${'y'.repeat(997)}...`);
@@ -98,10 +98,19 @@ describe('safeServerText: a server\'s words, for debug logs', () => {
 });
 
 test('protocolCode accepts identifiers, digits and hex codes only', () => {
-  for (const code of ['AUTHENTICATIONFAILED', 'SYS/TEMP', 'invalid_client', 'ErrorItemNotFound', 'Request_ResourceNotFound', '0x80040217', '535']) {
+  for (const code of [
+    'AUTHENTICATIONFAILED',
+    'SYS/TEMP',
+    'invalid_client',
+    'ErrorItemNotFound',
+    'Request_ResourceNotFound',
+    '0x80040217',
+    '535',
+  ]) {
     expect(protocolCode(code)).toBe(code);
   }
-  for (const text of ['pa ss word', 'a"b', '%2F', 'x'.repeat(65), '', 'ü-code', 'a\\b', undefined, 42]) expect(protocolCode(text)).toBeUndefined();
+  for (const text of ['pa ss word', 'a"b', '%2F', 'x'.repeat(65), '', 'ü-code', 'a\\b', undefined, 42])
+    expect(protocolCode(text)).toBeUndefined();
 });
 
 test('FormMatcher: leftmost, then longest, match; untouched text is returned as is', () => {
@@ -114,7 +123,9 @@ test('FormMatcher: leftmost, then longest, match; untouched text is returned as 
 });
 
 test('the test oracle itself finds what it should', () => {
-  expect(leakedForms(`a ${secretEncodings(AWKWARD_PASSWORDS[1]).HTML} b`, AWKWARD_PASSWORDS)).toEqual([`HTML of ${JSON.stringify(AWKWARD_PASSWORDS[1])}`]);
+  expect(leakedForms(`a ${secretEncodings(AWKWARD_PASSWORDS[1]).HTML} b`, AWKWARD_PASSWORDS)).toEqual([
+    `HTML of ${JSON.stringify(AWKWARD_PASSWORDS[1])}`,
+  ]);
 });
 
 /** Every 3-byte window of the secret's UTF-8 bytes. */
