@@ -162,6 +162,12 @@ export interface FakeDynamicsOptions {
   clients: FakeClient[];
   /** An environment without Dynamics 365 Sales has no `leads` table. */
   withoutLeads?: boolean;
+  /**
+   * How long each operation takes before its answer (an HTTP request, or each part of a $batch),
+   * as a real environment takes tens of milliseconds: a crash test then kills during the ingest
+   * however fast the machine. 0 by default.
+   */
+  operationMs?: number;
 }
 
 export interface LoggedRequest {
@@ -216,7 +222,7 @@ export class FakeDynamics {
   private constructor(
     private readonly server: HttpsServer,
     readonly oauth: FakeOAuth,
-    options: FakeDynamicsOptions,
+    private readonly options: FakeDynamicsOptions,
   ) {
     this.withoutLeads = options.withoutLeads ?? false;
     for (const set of Object.keys(TABLES)) this.tables.set(set, new Map());
@@ -487,7 +493,9 @@ export class FakeDynamics {
     const prefer = String(req.headers.prefer ?? '');
     const resource = decodeURIComponent(url.pathname.slice(API.length + 1));
     if (this.extensions.some((x) => x.handle({ method, resource, url, body, prefer }, res))) return;
-    reply(res, this.execute(method, url, body, { prefer, ifMatch: header(req.headers['if-match']) }));
+    const answer = this.execute(method, url, body, { prefer, ifMatch: header(req.headers['if-match']) });
+    await this.takeTime(1);
+    reply(res, answer);
   }
 
   private injection(r: LoggedRequest): Answer | undefined {
@@ -556,7 +564,13 @@ export class FakeDynamics {
 
   // --- $batch.
 
-  private batch(req: http.IncomingMessage, body: string, res: http.ServerResponse): void {
+  /** The time `operations` take in this environment (FakeDynamicsOptions.operationMs). */
+  private async takeTime(operations: number): Promise<void> {
+    const ms = (this.options.operationMs ?? 0) * operations;
+    if (ms > 0) await new Promise((r) => setTimeout(r, ms));
+  }
+
+  private async batch(req: http.IncomingMessage, body: string, res: http.ServerResponse): Promise<void> {
     let items;
     try {
       items = parseBatchRequest(header(req.headers['content-type']), body);
@@ -595,6 +609,7 @@ export class FakeDynamics {
         answers.push({ kind: 'changeSet', answers: done });
       }
     }
+    await this.takeTime(items.reduce((n, item) => n + (item.kind === 'operation' ? 1 : item.ops.length), 0));
     const boundary = `batchresponse_${randomUUID()}`;
     res.writeHead(200, { 'content-type': `multipart/mixed; boundary=${boundary}`, 'odata-version': '4.0' });
     res.end(formatBatchAnswer(answers, boundary));
@@ -1105,7 +1120,7 @@ function header(v: string | string[] | undefined): string | undefined {
 /**
  * Standalone: `node dist/test/support/fake-crm-dynamics.js` prints one JSON line with `orgUrl`,
  * `authorityUrl`, `caPem` and the client (`tenantId`, `clientId`, `clientSecret`), and creates a
- * user mailbox for each address in $USERS (comma-separated).
+ * user mailbox for each address in $USERS (comma-separated); $OPERATION_MS sets operationMs.
  */
 async function main(): Promise<void> {
   const client = {
@@ -1113,7 +1128,7 @@ async function main(): Promise<void> {
     clientId: '6f1c2d3e-4444-4b4b-8c8c-abcdefabcdef',
     clientSecret: process.env.CLIENT_SECRET ?? 'dyn~Crash.Secret_0123456789abcdef',
   };
-  const fake = await FakeDynamics.start({ clients: [client] });
+  const fake = await FakeDynamics.start({ clients: [client], operationMs: Number(process.env.OPERATION_MS ?? 0) });
   for (const address of (process.env.USERS ?? '').split(',').filter(Boolean)) fake.addUser(address, address);
   process.stdout.write(`${JSON.stringify({ orgUrl: fake.orgUrl, authorityUrl: fake.authorityUrl, caPem: fake.caPem, ...client })}\n`);
   const stop = (): void => void fake.close().then(() => process.exit(0));

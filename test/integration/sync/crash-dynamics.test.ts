@@ -35,7 +35,9 @@ interface Stats {
 beforeAll(async () => {
   dovecot = await startDovecot({ users: [{ username: 'dcrash', password: 'dcrash-Imap-Pass' }] });
   dvProc = spawn(process.execPath, [path.join(REPO_ROOT, 'dist/test/support/fake-crm-dynamics.js')], {
-    env: { ...process.env, CLIENT_SECRET, USERS: 'dcrash@example.com' },
+    // Each Dataverse operation takes 5 ms (a real environment takes tens): the ingest then lasts
+    // longer than the twenty lives, so every kill lands in it however fast the operator gets.
+    env: { ...process.env, CLIENT_SECRET, USERS: 'dcrash@example.com', OPERATION_MS: '5' },
     stdio: ['ignore', 'pipe', 'inherit'],
   });
   dv = await new Promise((resolve) => dvProc.stdout!.once('data', (d: Buffer) => resolve(JSON.parse(d.toString()) as typeof dv)));
