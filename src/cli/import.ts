@@ -9,11 +9,10 @@ import path from 'node:path';
 import { GROUP, VERSION } from '../api/schema.js';
 import { TEST_REQUESTED_AT, type Mailbox } from '../api/types.js';
 import { createClients, loadKubeConfig, mergePatch } from '../kube/client.js';
-import { getCondition } from '../kube/conditions.js';
 import { statusCode } from '../kube/errors.js';
 import type { DataverseClient } from '../crm/dynamics-client.js';
 import { beforeHandOver, cutover, readCutoverState, rollback, writeCutoverState } from '../migrate/cutover.js';
-import { COEXISTENCE_BLOCKED_REASON } from '../migrate/cutover-rules.js';
+import { heldByCoexistence } from '../migrate/cutover-rules.js';
 import { connectDataverse, readSnapshot } from '../migrate/dataverse.js';
 import { mapOrganization } from '../migrate/mapper.js';
 import { summaryText, type CutoverRecord } from '../migrate/report.js';
@@ -154,9 +153,8 @@ function describeCutover(result: Awaited<ReturnType<typeof cutover>>, dryRun: bo
  * enables it now. Without the right to patch Mailboxes, say how to do it.
  */
 async function requestTests(values: ImportFlags, namespace: string, handedOver: Mailbox[]): Promise<string[]> {
-  const held = handedOver
-    .filter((m) => getCondition(m.status?.conditions, 'Enabled')?.reason === COEXISTENCE_BLOCKED_REASON)
-    .map((m) => m.metadata.name);
+  // Any held direction, also of a mailbox Enabled for another one (PartiallyEnabled).
+  const held = handedOver.filter((m) => heldByCoexistence(m).length > 0).map((m) => m.metadata.name);
   if (!held.length) return [];
   const clients = createClients(loadKubeConfig(values.kubeconfig ?? process.env.KUBECONFIG));
   const at = new Date().toISOString();

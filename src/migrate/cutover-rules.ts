@@ -47,24 +47,36 @@ const CONDITION: Record<HandOverDirection, string> = {
   appointmentsContactsTasks: 'AppointmentsContactsTasksReady',
 };
 
-/**
- * The directions the operator runs for this Mailbox, read from its status: those its spec asks for
- * (a user's mail taken in through a forward mailbox is not this mailbox's incoming) whose
- * condition is True, while the mailbox is Enabled, or held back only by the coexistence check
- * after its tests passed. Empty, with why, when it may not be handed over.
- */
-export function operatorRuns(mbx: Mailbox): { directions: HandOverDirection[]; why?: string } {
+/** The directions this Mailbox's spec asks the operator to run (a user's mail taken in through a forward mailbox is not this mailbox's incoming). */
+function wantedDirections(mbx: Mailbox): HandOverDirection[] {
   const spec = mbx.spec;
-  const wanted = DIRECTIONS.filter((d) =>
+  return DIRECTIONS.filter((d) =>
     d === 'incoming'
       ? (spec.incoming ?? 'ServerSideSync') === 'ServerSideSync'
       : (spec[d] ?? (d === 'outgoing' ? 'ServerSideSync' : 'None')) === 'ServerSideSync',
   );
-  const conditionOf = (d: HandOverDirection) => getCondition(mbx.status?.conditions, CONDITION[d]);
-  const passed = wanted.filter((d) => conditionOf(d)?.status === 'True');
-  // The connector's coexistence gate runs after a direction's test passed: held back only by it,
-  // the direction works in the operator and waits for Dynamics to let go.
-  const held = wanted.filter((d) => conditionOf(d)?.reason === COEXISTENCE_BLOCKED_REASON);
+}
+
+const conditionOf = (mbx: Mailbox, d: HandOverDirection) => getCondition(mbx.status?.conditions, CONDITION[d]);
+
+/**
+ * The directions the connector's coexistence gate holds back: it runs after a direction's test
+ * passed, so such a direction works in the operator and waits for Dynamics to let go (and for a
+ * test once it has: the gate's outcome is permanent).
+ */
+export function heldByCoexistence(mbx: Mailbox): HandOverDirection[] {
+  return wantedDirections(mbx).filter((d) => conditionOf(mbx, d)?.reason === COEXISTENCE_BLOCKED_REASON);
+}
+
+/**
+ * The directions the operator runs for this Mailbox, read from its status: those its spec asks for
+ * whose condition is True, while the mailbox is Enabled, or held back only by the coexistence check
+ * after its tests passed. Empty, with why, when it may not be handed over.
+ */
+export function operatorRuns(mbx: Mailbox): { directions: HandOverDirection[]; why?: string } {
+  const wanted = wantedDirections(mbx);
+  const passed = wanted.filter((d) => conditionOf(mbx, d)?.status === 'True');
+  const held = heldByCoexistence(mbx);
   const enabled = getCondition(mbx.status?.conditions, 'Enabled');
   const mayRun = enabled?.status === 'True' || enabled?.reason === COEXISTENCE_BLOCKED_REASON; // not awaiting approval, denied or suspended
   if (mayRun && held.length && passed.length + held.length === wanted.length) return { directions: wanted };

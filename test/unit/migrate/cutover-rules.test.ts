@@ -1,6 +1,7 @@
 // The coexistence rule of the cut-over (src/migrate/cutover-rules.ts).
 import type { Mailbox } from '../../../src/api/types.js';
 import {
+  heldByCoexistence,
   COEXISTENCE_BLOCKED_REASON,
   directionsDynamicsProcesses,
   handOverChanges,
@@ -138,4 +139,23 @@ test("a mailbox held back only by the connector's coexistence check, with every 
     ['OutgoingEmailReady', 'False', 'AuthenticationFailed'],
   ]);
   expect(operatorRuns(failing).directions).toEqual([]);
+});
+
+test('the directions the coexistence check holds, also on a mailbox Enabled for another direction', () => {
+  const partly = mailbox({}, [
+    ['Enabled', 'True', 'PartiallyEnabled'],
+    ['IncomingEmailReady', 'False', COEXISTENCE_BLOCKED_REASON],
+    ['OutgoingEmailReady', 'True', 'Succeeded'],
+  ]);
+  expect(heldByCoexistence(partly)).toEqual(['incoming']);
+  const enabled = mailbox({}, [
+    ['Enabled', 'True', 'Enabled'],
+    ['IncomingEmailReady', 'True', 'Succeeded'],
+    ['OutgoingEmailReady', 'True', 'Succeeded'],
+  ]);
+  expect(heldByCoexistence(enabled)).toEqual([]);
+  // A forward mailbox user's incoming is not its own: never held here.
+  expect(heldByCoexistence(mailbox({ incoming: 'ForwardMailbox' }, [['IncomingEmailReady', 'False', COEXISTENCE_BLOCKED_REASON]]))).toEqual(
+    [],
+  );
 });
