@@ -8,7 +8,7 @@ import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { GROUP, VERSION } from '../api/schema.js';
 import { TEST_REQUESTED_AT, type Mailbox } from '../api/types.js';
-import { createClients, loadKubeConfig, mergePatch } from '../kube/client.js';
+import { createClients, loadKubeConfig, mergePatch, type KubeClients } from '../kube/client.js';
 import { statusCode } from '../kube/errors.js';
 import type { DataverseClient } from '../crm/dynamics-client.js';
 import { beforeHandOver, cutover, readCutoverState, rollback, writeCutoverState } from '../migrate/cutover.js';
@@ -98,13 +98,14 @@ async function handOver(
   const save = (records: CutoverRecord[]) => writeCutoverState(out, records);
   const lines: string[] = [];
   if (values.cutover) {
-    const mailboxes = await importedMailboxes(values, namespace);
+    const kube = createClients(loadKubeConfig(values.kubeconfig ?? process.env.KUBECONFIG));
+    const mailboxes = await importedMailboxes(kube, values, namespace);
     const result = await cutover(client, mailboxes, done, { dryRun: values.dryRun, save });
     lines.push(...describeCutover(result, values.dryRun));
     if (!values.dryRun)
       lines.push(
         ...(await requestTests(
-          values,
+          kube,
           namespace,
           mailboxes.filter((m) => result.changed.some((c) => c.mailbox === m.metadata.name)),
         )),
@@ -152,11 +153,10 @@ function describeCutover(result: Awaited<ReturnType<typeof cutover>>, dryRun: bo
  * again: once handed over, request that test (the annotation a user would set) so the operator
  * enables it now. Without the right to patch Mailboxes, say how to do it.
  */
-async function requestTests(values: ImportFlags, namespace: string, handedOver: Mailbox[]): Promise<string[]> {
+async function requestTests(clients: KubeClients, namespace: string, handedOver: Mailbox[]): Promise<string[]> {
   // Any held direction, also of a mailbox Enabled for another one (PartiallyEnabled).
   const held = handedOver.filter((m) => heldByCoexistence(m).length > 0).map((m) => m.metadata.name);
   if (!held.length) return [];
-  const clients = createClients(loadKubeConfig(values.kubeconfig ?? process.env.KUBECONFIG));
   const at = new Date().toISOString();
   const failed: string[] = [];
   for (const name of held) {
@@ -189,8 +189,7 @@ async function requestTests(values: ImportFlags, namespace: string, handedOver: 
 }
 
 /** The Mailboxes of the namespace imported from Dynamics (of one wave with --wave), from the API server. */
-async function importedMailboxes(values: ImportFlags, namespace: string): Promise<Mailbox[]> {
-  const clients = createClients(loadKubeConfig(values.kubeconfig ?? process.env.KUBECONFIG));
+async function importedMailboxes(clients: KubeClients, values: ImportFlags, namespace: string): Promise<Mailbox[]> {
   const list = (await clients.custom.listNamespacedCustomObject({
     group: GROUP,
     version: VERSION,
