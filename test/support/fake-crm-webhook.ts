@@ -290,13 +290,6 @@ export class FakeCrmWebhook {
     if (path === '/pending-emails/query' || /^\/mailboxes\/[^/]+\/pending-emails$/.test(path)) this.counters.pendingQueries++;
     if (this.latencyMs > 0) await new Promise((r) => setTimeout(r, this.latencyMs));
 
-    if (this.failure && this.failure.remaining > 0) {
-      this.failure.remaining--;
-      this.counters.injectedFailures++;
-      const headers: Record<string, string> =
-        this.failure.retryAfterSec !== undefined ? { 'retry-after': String(this.failure.retryAfterSec) } : {};
-      return { status: this.failure.status, body: { error: { code: 'unavailable', message: 'injected failure' } }, headers };
-    }
     if (req.headers.authorization !== `Bearer ${this.options.token}`) {
       this.counters.unauthorized++;
       return {
@@ -315,6 +308,15 @@ export class FakeCrmWebhook {
     if (!check.valid) {
       this.counters.badSignatures++;
       return fail(401, 'invalid_signature', `signature ${check.failure}`);
+    }
+    // Injected failures go to authenticated callers only: a client of another suite that reaches
+    // this port after its own fake closed (the OS hands ports out again) must not use them up.
+    if (this.failure && this.failure.remaining > 0) {
+      this.failure.remaining--;
+      this.counters.injectedFailures++;
+      const headers: Record<string, string> =
+        this.failure.retryAfterSec !== undefined ? { 'retry-after': String(this.failure.retryAfterSec) } : {};
+      return { status: this.failure.status, body: { error: { code: 'unavailable', message: 'injected failure' } }, headers };
     }
     let body: Record<string, unknown> = {};
     try {
