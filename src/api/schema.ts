@@ -924,7 +924,7 @@ const actSettings = obj("How this organization's mailboxes synchronize appointme
   kinds: obj('Which kinds synchronize.', {
     appointments: bool('Appointments.', { default: true }),
     contacts: bool('Contacts.', { default: true }),
-    tasks: bool('Tasks (Microsoft To Do over Graph; not over EWS in this version).', { default: true }),
+    tasks: bool('Tasks (Microsoft To Do over Graph; the Tasks folder over EWS).', { default: true }),
   }),
   conflictPolicy: oneOf(
     ['CRMWins', 'ExchangeWins'],

@@ -2529,7 +2529,7 @@ appointments?: boolean
  */
 contacts?: boolean
 /**
- * Tasks (Microsoft To Do over Graph; not over EWS in this version).
+ * Tasks (Microsoft To Do over Graph; the Tasks folder over EWS).
  */
 tasks?: boolean
 }

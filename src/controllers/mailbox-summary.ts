@@ -61,7 +61,7 @@ export function summariseMailbox(input: MailboxSummaryInput): Condition[] {
   const failed = entries.filter((e) => e.c && e.c.status !== 'True') as { d: Direction; c: Condition }[];
   const passed = entries.filter((e) => e.c?.status === 'True');
   const processing = entries.filter((e) => e.c?.status === 'True' || inSync.has(e.d));
-  // ACT names the kinds its passed test says synchronize (appointments only over EWS), never more.
+  // ACT names the kinds its passed test says synchronize (those the Deployment turns on), never more.
   const name = (e: { d: Direction; c?: Condition }) =>
     (e.d === 'appointmentsContactsTasks' && e.c?.status === 'True' && actProcessedKinds(e.c.message)) || DIRECTION_NAMES[e.d];
   const names = (list: { d: Direction; c?: Condition }[]) => list.map(name).join(', ');

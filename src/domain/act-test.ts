@@ -1,6 +1,6 @@
 // The words a passed appointment, contact and task test uses for what it opened, and how the
-// Enabled condition reads them back: Enabled names the kinds that really synchronize (over EWS,
-// appointments only in this version; only the kinds the Deployment turns on), never more. One
+// Enabled condition reads them back: Enabled names the kinds that really synchronize (only the
+// kinds the Deployment turns on and the server's adapter has a store for), never more. One
 // format, written by src/connect/mailbox-tester.ts and read by src/controllers/mailbox-summary.ts.
 
 import type { ActKind } from '../api/act-fields.js';

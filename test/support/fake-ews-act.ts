@@ -1,19 +1,36 @@
-// The calendar of the fake Exchange Server (fake-ews.ts), as the EWS reference describes it,
-// plugged into its server (same authentication, impersonation checks and ErrorServerBusy):
-//   GetFolder / UpdateFolder      calendar, contacts, tasks; named extended properties
-//   SyncFolderItems (calendar)    Create / Update / Delete since a SyncState, MaxChangesReturned,
+// The calendar, contacts and tasks of the fake Exchange Server (fake-ews.ts), as the EWS reference
+// describes them, plugged into its server (same authentication, impersonation checks and
+// ErrorServerBusy). One store of items, each in one folder with its class:
+//   GetFolder / UpdateFolder      calendar, contacts, tasks; named extended properties (calendar)
+//   SyncFolderItems               per folder: Create / Update / Delete since a SyncState (one
+//                                 folder's state is refused by another), MaxChangesReturned,
 //                                 IncludesLastItemInRange, ErrorInvalidSyncStateData after expiry
-//   GetItem / CreateItem / UpdateItem / DeleteItem of CalendarItems: ChangeKeys (a stale one is
-//                                 ErrorIrresolvableConflict), SendMeetingInvitations,
-//                                 SendMeetingInvitationsOrCancellations, SendMeetingCancellations
+//   GetItem / CreateItem / UpdateItem / DeleteItem of CalendarItems, Contacts and Tasks: ChangeKeys
+//                                 change on every edit (a stale one is ErrorIrresolvableConflict);
+//                                 contacts' EmailAddresses / PhoneNumbers / PhysicalAddresses are
+//                                 dictionaries, updated one entry at a time through an
+//                                 IndexedFieldURI (setting a whole one is ErrorInvalidPropertySet);
+//                                 a SetItemField whose element is not the item's class is
+//                                 ErrorObjectTypeChanged; deleting a task needs AffectedTaskOccurrences;
+//                                 a task set Completed is 100 % complete, as Exchange does.
+//                                 SendMeetingInvitations, …OrCancellations, SendMeetingCancellations.
 // Every invitation, update or cancellation it would mail is recorded in `notices`.
 import { randomUUID } from 'node:crypto';
 import { elements, escapeXml, ewsResponse, failure, first, success, text } from './fake-ews-soap.js';
 import type { FakeEws, FakeEwsExtension } from './fake-ews.js';
 import type { Notice } from './fake-graph-act.js';
 
-export interface FakeCalendarItem {
+export type FakeFolder = 'calendar' | 'contacts' | 'tasks';
+export type FakeItemClass = 'CalendarItem' | 'Contact' | 'Task' | 'DistributionList';
+
+/**
+ * One item. `fields` are keyed by element name (Subject, GivenName, DueDate); a contact's dictionary
+ * entries by their Key (EmailAddress1, BusinessPhone) and its address parts as `Business:Street`.
+ */
+export interface FakeActItem {
   id: string;
+  folder: FakeFolder;
+  cls: FakeItemClass;
   changeKey: string;
   seq: number;
   createdSeq: number;
@@ -26,26 +43,51 @@ export interface FakeCalendarItem {
   categories: string[];
   props: Record<string, string>;
 }
+export type FakeCalendarItem = FakeActItem;
 
-const FIELD_OF_URI: Record<string, string> = {
-  'item:Subject': 'Subject',
-  'item:Body': 'Body',
-  'item:Importance': 'Importance',
-  'calendar:Start': 'Start',
-  'calendar:End': 'End',
-  'calendar:IsAllDayEvent': 'IsAllDayEvent',
-  'calendar:LegacyFreeBusyStatus': 'LegacyFreeBusyStatus',
-  'calendar:Location': 'Location',
+const FOLDERS: Record<FakeFolder, { prefix: string; element: string; cls: FakeItemClass }> = {
+  calendar: { prefix: 'AAMkCal', element: 'CalendarFolder', cls: 'CalendarItem' },
+  contacts: { prefix: 'AAMkCon', element: 'ContactsFolder', cls: 'Contact' },
+  tasks: { prefix: 'AAMkTsk', element: 'TasksFolder', cls: 'Task' },
 };
+const CLASSES: FakeItemClass[] = ['CalendarItem', 'Contact', 'Task', 'DistributionList'];
+const isOurs = (id: string | undefined) => !!id && Object.values(FOLDERS).some((f) => id.startsWith(f.prefix));
+
+/** The simple (non-dictionary) properties each class stores, in types.xsd order of the kind's own part. */
+const SIMPLE: Record<FakeItemClass, string[]> = {
+  CalendarItem: ['Subject', 'Body', 'Importance', 'Start', 'End', 'IsAllDayEvent', 'LegacyFreeBusyStatus', 'Location'],
+  Contact: [
+    'Body',
+    'FileAsMapping',
+    'GivenName',
+    'MiddleName',
+    'CompanyName',
+    'AssistantName',
+    'Birthday',
+    'Department',
+    'JobTitle',
+    'Surname',
+  ],
+  Task: ['Subject', 'Body', 'Importance', 'CompleteDate', 'DueDate', 'IsRecurring', 'PercentComplete', 'StartDate', 'Status'],
+  DistributionList: ['Subject'],
+};
+const DICTIONARIES = ['EmailAddresses', 'PhoneNumbers', 'PhysicalAddresses'];
+const ADDRESS_PARTS = ['Street', 'City', 'State', 'CountryOrRegion', 'PostalCode'];
 const KEY = ['Subject', 'Body', 'Start', 'End', 'Location', 'IsAllDayEvent'];
+const DEFAULTS: Record<FakeItemClass, Record<string, string>> = {
+  CalendarItem: { LegacyFreeBusyStatus: 'Busy', Importance: 'Normal', IsAllDayEvent: 'false' },
+  Contact: {},
+  Task: { Importance: 'Normal', Status: 'NotStarted', PercentComplete: '0', IsRecurring: 'false' },
+  DistributionList: {},
+};
 
 export class FakeEwsAct implements FakeEwsExtension {
   readonly notices: Notice[] = [];
   /** Folders the account may not open (ErrorAccessDenied), e.g. "calendar". */
   readonly denied = new Set<string>();
   /** Called before an UpdateItem is applied: a test's chance to change the item under the client (a user's edit in Outlook). */
-  beforeUpdate?: (item: FakeCalendarItem) => void;
-  private readonly calendars = new Map<string, FakeCalendarItem[]>();
+  beforeUpdate?: (item: FakeActItem) => void;
+  private readonly boxes = new Map<string, FakeActItem[]>();
   private readonly folderProps = new Map<string, Record<string, string>>();
   private seq = 0;
   private nextId = 1;
@@ -59,24 +101,41 @@ export class FakeEwsAct implements FakeEwsExtension {
     return new FakeEwsAct(ews);
   }
 
-  items(mailbox: string): FakeCalendarItem[] {
-    return this.cal(mailbox).filter((i) => !i.removed);
+  /** The live items of one folder (the calendar unless named). */
+  items(mailbox: string, folder: FakeFolder = 'calendar'): FakeActItem[] {
+    return this.box(mailbox).filter((i) => !i.removed && i.folder === folder);
   }
 
   /** An appointment the user made in Outlook. */
-  add(mailbox: string, fields: Record<string, string>, extra: { required?: string[]; categories?: string[] } = {}): FakeCalendarItem {
-    return this.insert(mailbox, fields, { required: extra.required ?? [], optional: [], categories: extra.categories ?? [], props: {} });
+  add(mailbox: string, fields: Record<string, string>, extra: { required?: string[]; categories?: string[] } = {}): FakeActItem {
+    return this.insert(mailbox, 'calendar', 'CalendarItem', fields, { required: extra.required ?? [], categories: extra.categories ?? [] });
   }
 
+  /** A contact the user made in Outlook (dictionary entries by Key: EmailAddress1, BusinessPhone, Business:City). */
+  addContact(mailbox: string, fields: Record<string, string>, extra: { categories?: string[] } = {}): FakeActItem {
+    return this.insert(mailbox, 'contacts', 'Contact', fields, { categories: extra.categories ?? [] });
+  }
+
+  /** A task the user made in Outlook. */
+  addTask(mailbox: string, fields: Record<string, string>, extra: { categories?: string[] } = {}): FakeActItem {
+    return this.insert(mailbox, 'tasks', 'Task', fields, { categories: extra.categories ?? [] });
+  }
+
+  /** A contact group (distribution list): lives in the Contacts folder, is not a contact. */
+  addDistributionList(mailbox: string, name: string): FakeActItem {
+    return this.insert(mailbox, 'contacts', 'DistributionList', { Subject: name }, { categories: [] });
+  }
+
+  /** The user edits an item in Outlook (any folder): its ChangeKey changes. */
   edit(mailbox: string, id: string, fields: Record<string, string>, extra: { categories?: string[] } = {}): void {
-    const i = this.cal(mailbox).find((x) => x.id === id && !x.removed)!;
+    const i = this.box(mailbox).find((x) => x.id === id && !x.removed)!;
     Object.assign(i.fields, fields);
     if (extra.categories) i.categories = extra.categories;
     this.touch(i);
   }
 
   remove(mailbox: string, id: string): void {
-    const i = this.cal(mailbox).find((x) => x.id === id && !x.removed);
+    const i = this.box(mailbox).find((x) => x.id === id && !x.removed);
     if (i) {
       i.removed = true;
       this.touch(i);
@@ -87,57 +146,67 @@ export class FakeEwsAct implements FakeEwsExtension {
     this.generation++;
   }
 
-  private cal(mailbox: string): FakeCalendarItem[] {
+  private box(mailbox: string): FakeActItem[] {
     const key = mailbox.toLowerCase();
-    let l = this.calendars.get(key);
-    if (!l) this.calendars.set(key, (l = []));
+    let l = this.boxes.get(key);
+    if (!l) this.boxes.set(key, (l = []));
     return l;
   }
 
   private insert(
     mailbox: string,
+    folder: FakeFolder,
+    cls: FakeItemClass,
     fields: Record<string, string>,
-    rest: Pick<FakeCalendarItem, 'required' | 'optional' | 'categories' | 'props'>,
-  ): FakeCalendarItem {
-    const item: FakeCalendarItem = {
-      id: `AAMkCal${String(this.nextId++).padStart(6, '0')}AAA=`,
+    rest: { required?: string[]; categories: string[] },
+  ): FakeActItem {
+    const item: FakeActItem = {
+      id: `${FOLDERS[folder].prefix}${String(this.nextId++).padStart(6, '0')}AAA=`,
+      folder,
+      cls,
       changeKey: '',
       seq: 0,
       createdSeq: 0,
       removed: false,
       uid: `040000008200E00074C5B7101A82E008${randomUUID().replace(/-/g, '')}`,
-      fields: { LegacyFreeBusyStatus: 'Busy', Importance: 'Normal', IsAllDayEvent: 'false', ...fields },
+      fields: { ...DEFAULTS[cls], ...fields },
       organizer: mailbox.toLowerCase(),
-      ...rest,
+      required: rest.required ?? [],
+      optional: [],
+      categories: rest.categories,
+      props: {},
     };
     this.touch(item);
     item.createdSeq = item.seq;
-    this.cal(mailbox).push(item);
+    this.box(mailbox).push(item);
     return item;
   }
 
-  private touch(i: FakeCalendarItem): void {
+  private touch(i: FakeActItem): void {
     i.seq = ++this.seq;
     i.changeKey = `DwAAABYA${i.seq}`;
   }
 
-  private notify(mailbox: string, i: FakeCalendarItem, kind: Notice['kind']): void {
+  private notify(mailbox: string, i: FakeActItem, kind: Notice['kind']): void {
     this.notices.push({ mailbox, eventId: i.id, subject: i.fields.Subject, kind, to: [...i.required, ...i.optional] });
   }
 
   handle(op: string, mailbox: string, body: string): string | undefined {
-    const folderId = first(body, 'DistinguishedFolderId')?.attrs.Id;
+    const folderId = first(body, 'DistinguishedFolderId')?.attrs.Id as FakeFolder | undefined;
+    const known = !!folderId && folderId in FOLDERS;
     switch (op) {
-      case 'GetFolder':
-        if (!folderId || !['calendar', 'contacts', 'tasks'].includes(folderId)) return undefined;
+      case 'GetFolder': {
+        if (!known) return undefined;
         if (this.denied.has(folderId))
           return ewsResponse(op, [failure(op, 'ErrorAccessDenied', 'Access is denied. Check credentials and try again.')]);
+        const el = FOLDERS[folderId].element;
         return ewsResponse(op, [
           success(
             op,
-            `<m:Folders><t:CalendarFolder><t:FolderId Id="${folderId}-${mailbox}" ChangeKey="AgAAAA=="/>${this.props(mailbox, body)}</t:CalendarFolder></m:Folders>`,
+            `<m:Folders><t:${el}><t:FolderId Id="${folderId}-${mailbox}" ChangeKey="AgAAAA=="/>${this.props(mailbox, body)}</t:${el}></m:Folders>`,
           ),
         ]);
+      }
       case 'UpdateFolder': {
         const id = first(body, 'FolderId')?.attrs.Id ?? '';
         if (!id.startsWith('calendar-')) return undefined;
@@ -150,23 +219,29 @@ export class FakeEwsAct implements FakeEwsExtension {
         ]);
       }
       case 'SyncFolderItems':
-        return folderId === 'calendar' ? this.sync(mailbox, body) : undefined;
+        if (!known) return undefined;
+        if (this.denied.has(folderId))
+          return ewsResponse(op, [failure(op, 'ErrorAccessDenied', 'Access is denied. Check credentials and try again.')]);
+        return this.sync(mailbox, folderId, body);
       case 'GetItem': {
         const ids = elements(first(body, 'ItemIds')?.inner ?? '', 'ItemId').map((e) => e.attrs.Id);
-        const cal = this.cal(mailbox);
-        if (!ids.every((id) => id.startsWith('AAMkCal'))) return undefined;
+        if (!ids.every(isOurs)) return undefined;
+        const box = this.box(mailbox);
         return ewsResponse(
           op,
           ids.map((id) => {
-            const i = cal.find((x) => x.id === id && !x.removed);
+            const i = box.find((x) => x.id === id && !x.removed);
             return i
               ? success(op, `<m:Items>${this.view(i)}</m:Items>`)
               : failure(op, 'ErrorItemNotFound', 'The specified object was not found in the store.');
           }),
         );
       }
-      case 'CreateItem':
-        return first(body, 'CalendarItem') ? this.create(mailbox, body) : undefined;
+      case 'CreateItem': {
+        const folder = first(first(body, 'SavedItemFolderId')?.inner ?? '', 'DistinguishedFolderId')?.attrs.Id as FakeFolder | undefined;
+        const cls = CLASSES.find((c) => first(first(body, 'Items')?.inner ?? '', c));
+        return folder && folder in FOLDERS && cls ? this.create(mailbox, folder, cls, body) : undefined;
+      }
       case 'UpdateItem':
         return this.update(mailbox, body);
       case 'DeleteItem':
@@ -181,27 +256,24 @@ export class FakeEwsAct implements FakeEwsExtension {
     const props = this.folderProps.get(mailbox) ?? {};
     return wanted
       .filter((n) => n && props[n] !== undefined)
-      .map(
-        (n) =>
-          `<t:ExtendedProperty><t:ExtendedFieldURI PropertySetId="8c7b4a36-0f1e-4f4e-9a39-4d0a6a3e6b21" PropertyName="${n}" PropertyType="String"/><t:Value>${escapeXml(props[n])}</t:Value></t:ExtendedProperty>`,
-      )
+      .map((n) => propXml(n, props[n]))
       .join('');
   }
 
-  private sync(mailbox: string, body: string): string {
+  private sync(mailbox: string, folder: FakeFolder, body: string): string {
     const max = Number(text(body, 'MaxChangesReturned') ?? 512);
     const stateText = text(body, 'SyncState');
     let since = 0;
     if (stateText) {
-      const state = JSON.parse(Buffer.from(stateText, 'base64').toString()) as { gen: number; seq: number };
-      if (state.gen !== this.generation)
+      const state = JSON.parse(Buffer.from(stateText, 'base64').toString()) as { gen: number; seq: number; folder: string };
+      if (state.gen !== this.generation || state.folder !== folder)
         return ewsResponse('SyncFolderItems', [
           failure('SyncFolderItems', 'ErrorInvalidSyncStateData', 'Synchronization state data is corrupt or otherwise invalid.'),
         ]);
       since = state.seq;
     }
-    const changes = this.cal(mailbox)
-      .filter((i) => i.seq > since && !(i.removed && i.createdSeq > since))
+    const changes = this.box(mailbox)
+      .filter((i) => i.folder === folder && i.seq > since && !(i.removed && i.createdSeq > since))
       .sort((a, b) => a.seq - b.seq);
     const page = changes.slice(0, max);
     const last = page.length < changes.length ? page[page.length - 1].seq : this.seq;
@@ -210,11 +282,11 @@ export class FakeEwsAct implements FakeEwsExtension {
         const id = `<t:ItemId Id="${i.id}" ChangeKey="${i.changeKey}"/>`;
         if (i.removed) return `<t:Delete>${id}</t:Delete>`;
         return i.createdSeq > since
-          ? `<t:Create><t:CalendarItem>${id}</t:CalendarItem></t:Create>`
-          : `<t:Update><t:CalendarItem>${id}</t:CalendarItem></t:Update>`;
+          ? `<t:Create><t:${i.cls}>${id}</t:${i.cls}></t:Create>`
+          : `<t:Update><t:${i.cls}>${id}</t:${i.cls}></t:Update>`;
       })
       .join('');
-    const state = Buffer.from(JSON.stringify({ gen: this.generation, seq: last })).toString('base64');
+    const state = Buffer.from(JSON.stringify({ gen: this.generation, seq: last, folder })).toString('base64');
     return ewsResponse('SyncFolderItems', [
       success(
         'SyncFolderItems',
@@ -223,89 +295,157 @@ export class FakeEwsAct implements FakeEwsExtension {
     ]);
   }
 
-  private view(i: FakeCalendarItem): string {
+  /** The item as GetItem returns it: Item properties, extended properties, then the class's own (types.xsd order). */
+  private view(i: FakeActItem): string {
     const f = i.fields;
-    const att = (list: string[]) =>
-      list.map((a) => `<t:Attendee><t:Mailbox><t:EmailAddress>${escapeXml(a)}</t:EmailAddress></t:Mailbox></t:Attendee>`).join('');
-    const props = Object.entries(i.props)
-      .map(
-        ([n, v]) =>
-          `<t:ExtendedProperty><t:ExtendedFieldURI PropertySetId="8c7b4a36-0f1e-4f4e-9a39-4d0a6a3e6b21" PropertyName="${n}" PropertyType="String"/><t:Value>${escapeXml(v)}</t:Value></t:ExtendedProperty>`,
-      )
-      .join('');
-    return `<t:CalendarItem><t:ItemId Id="${i.id}" ChangeKey="${i.changeKey}"/><t:Subject>${escapeXml(f.Subject ?? '')}</t:Subject><t:Body BodyType="Text">${escapeXml(f.Body ?? '')}</t:Body><t:Categories>${i.categories.map((c) => `<t:String>${escapeXml(c)}</t:String>`).join('')}</t:Categories><t:Importance>${f.Importance}</t:Importance>${props}<t:UID>${i.uid}</t:UID><t:Start>${f.Start ?? ''}</t:Start><t:End>${f.End ?? ''}</t:End><t:IsAllDayEvent>${f.IsAllDayEvent}</t:IsAllDayEvent><t:LegacyFreeBusyStatus>${f.LegacyFreeBusyStatus}</t:LegacyFreeBusyStatus><t:Location>${escapeXml(f.Location ?? '')}</t:Location><t:CalendarItemType>Single</t:CalendarItemType><t:Organizer><t:Mailbox><t:EmailAddress>${i.organizer}</t:EmailAddress></t:Mailbox></t:Organizer><t:RequiredAttendees>${att(i.required)}</t:RequiredAttendees><t:OptionalAttendees>${att(i.optional)}</t:OptionalAttendees></t:CalendarItem>`;
+    const el = (name: string) => (f[name] !== undefined ? `<t:${name}>${escapeXml(f[name])}</t:${name}>` : '');
+    const body = f.Body !== undefined ? `<t:Body BodyType="Text">${escapeXml(f.Body)}</t:Body>` : '';
+    const head = `<t:ItemId Id="${i.id}" ChangeKey="${i.changeKey}"/>${el('Subject')}${body}<t:Categories>${i.categories.map((c) => `<t:String>${escapeXml(c)}</t:String>`).join('')}</t:Categories>${el('Importance')}${Object.entries(
+      i.props,
+    )
+      .map(([n, v]) => propXml(n, v))
+      .join('')}`;
+    switch (i.cls) {
+      case 'CalendarItem': {
+        const att = (list: string[]) =>
+          list.map((a) => `<t:Attendee><t:Mailbox><t:EmailAddress>${escapeXml(a)}</t:EmailAddress></t:Mailbox></t:Attendee>`).join('');
+        return `<t:CalendarItem>${head}<t:UID>${i.uid}</t:UID><t:Start>${f.Start ?? ''}</t:Start><t:End>${f.End ?? ''}</t:End><t:IsAllDayEvent>${f.IsAllDayEvent}</t:IsAllDayEvent><t:LegacyFreeBusyStatus>${f.LegacyFreeBusyStatus}</t:LegacyFreeBusyStatus><t:Location>${escapeXml(f.Location ?? '')}</t:Location><t:CalendarItemType>Single</t:CalendarItemType><t:Organizer><t:Mailbox><t:EmailAddress>${i.organizer}</t:EmailAddress></t:Mailbox></t:Organizer><t:RequiredAttendees>${att(i.required)}</t:RequiredAttendees><t:OptionalAttendees>${att(i.optional)}</t:OptionalAttendees></t:CalendarItem>`;
+      }
+      case 'Contact': {
+        const dict = (name: string, keys: string[]) => {
+          const list = keys.filter((k) => f[k] !== undefined).map((k) => `<t:Entry Key="${k}">${escapeXml(f[k])}</t:Entry>`);
+          return list.length ? `<t:${name}>${list.join('')}</t:${name}>` : '';
+        };
+        const addressKeys = [
+          ...new Set(
+            Object.keys(f)
+              .filter((k) => k.includes(':'))
+              .map((k) => k.split(':')[0]),
+          ),
+        ];
+        const addresses = addressKeys.length
+          ? `<t:PhysicalAddresses>${addressKeys
+              .map(
+                (k) =>
+                  `<t:Entry Key="${k}">${ADDRESS_PARTS.map((p) => (f[`${k}:${p}`] !== undefined ? `<t:${p}>${escapeXml(f[`${k}:${p}`])}</t:${p}>` : '')).join('')}</t:Entry>`,
+              )
+              .join('')}</t:PhysicalAddresses>`
+          : '';
+        return `<t:Contact>${head}${['FileAsMapping', 'GivenName', 'MiddleName', 'CompanyName'].map(el).join('')}${dict('EmailAddresses', ['EmailAddress1', 'EmailAddress2', 'EmailAddress3'])}${addresses}${dict('PhoneNumbers', ['BusinessPhone', 'HomePhone', 'MobilePhone', 'BusinessFax'])}${['AssistantName', 'Birthday', 'Department', 'JobTitle', 'Surname'].map(el).join('')}</t:Contact>`;
+      }
+      case 'Task':
+        return `<t:Task>${head}${['CompleteDate', 'DueDate', 'IsRecurring', 'PercentComplete', 'StartDate', 'Status'].map(el).join('')}</t:Task>`;
+      default:
+        return `<t:DistributionList>${head}</t:DistributionList>`;
+    }
   }
 
-  private read(ci: string, i: Pick<FakeCalendarItem, 'fields' | 'required' | 'optional' | 'props'>): void {
-    for (const name of Object.values(FIELD_OF_URI)) {
-      const v = text(ci, name);
+  /** Reads the properties an item element carries (a create, or one SetItemField) into the item. */
+  private read(x: string, i: FakeActItem): void {
+    for (const name of SIMPLE[i.cls]) {
+      const v = text(x, name);
       if (v !== undefined) i.fields[name] = v;
     }
-    const att = (n: string) => elements(first(ci, n)?.inner ?? '', 'EmailAddress').map((e) => text(`<x>${e.inner}</x>`, 'x') ?? e.inner);
-    if (first(ci, 'RequiredAttendees')) i.required = att('RequiredAttendees');
-    if (first(ci, 'OptionalAttendees')) i.optional = att('OptionalAttendees');
-    for (const p of elements(ci, 'ExtendedProperty'))
+    if (i.cls === 'CalendarItem') {
+      const att = (n: string) => elements(first(x, n)?.inner ?? '', 'EmailAddress').map((e) => text(`<x>${e.inner}</x>`, 'x') ?? e.inner);
+      if (first(x, 'RequiredAttendees')) i.required = att('RequiredAttendees');
+      if (first(x, 'OptionalAttendees')) i.optional = att('OptionalAttendees');
+    }
+    if (i.cls === 'Contact') {
+      for (const d of ['EmailAddresses', 'PhoneNumbers'])
+        for (const e of elements(first(x, d)?.inner ?? '', 'Entry')) i.fields[e.attrs.Key] = text(`<x>${e.inner}</x>`, 'x') ?? '';
+      for (const e of elements(first(x, 'PhysicalAddresses')?.inner ?? '', 'Entry'))
+        for (const p of ADDRESS_PARTS) {
+          const v = text(e.inner, p);
+          if (v !== undefined) i.fields[`${e.attrs.Key}:${p}`] = v;
+        }
+    }
+    if (i.cls === 'Task') {
+      // Exchange keeps status and percent complete consistent.
+      if (text(x, 'Status') === 'Completed') i.fields.PercentComplete = '100';
+      else if (text(x, 'PercentComplete') === '100') i.fields.Status = 'Completed';
+    }
+    for (const p of elements(x, 'ExtendedProperty'))
       i.props[first(p.inner, 'ExtendedFieldURI')?.attrs.PropertyName ?? '?'] = text(p.inner, 'Value') ?? '';
   }
 
-  private create(mailbox: string, body: string): string {
-    const ci = first(body, 'CalendarItem')!.inner;
-    const i = this.insert(mailbox, {}, { required: [], optional: [], categories: [], props: {} });
-    this.read(ci, i);
+  private create(mailbox: string, folder: FakeFolder, cls: FakeItemClass, body: string): string {
+    const x = first(first(body, 'Items')!.inner, cls)!.inner;
+    const i = this.insert(mailbox, folder, cls, {}, { categories: [] });
+    this.read(x, i);
     const mode = first(body, 'CreateItem')?.attrs.SendMeetingInvitations ?? 'SendToAllAndSaveCopy';
-    if (mode !== 'SendToNone' && i.required.length + i.optional.length > 0) this.notify(mailbox, i, 'invitation');
+    if (cls === 'CalendarItem' && mode !== 'SendToNone' && i.required.length + i.optional.length > 0) this.notify(mailbox, i, 'invitation');
     return ewsResponse('CreateItem', [
-      success('CreateItem', `<m:Items><t:CalendarItem><t:ItemId Id="${i.id}" ChangeKey="${i.changeKey}"/></t:CalendarItem></m:Items>`),
+      success('CreateItem', `<m:Items><t:${cls}><t:ItemId Id="${i.id}" ChangeKey="${i.changeKey}"/></t:${cls}></m:Items>`),
     ]);
   }
 
   private update(mailbox: string, body: string): string | undefined {
     const idEl = first(first(body, 'ItemChange')?.inner ?? '', 'ItemId')?.attrs;
-    const i = this.cal(mailbox).find((x) => x.id === idEl?.Id && !x.removed);
-    if (!idEl?.Id?.startsWith('AAMkCal')) return undefined;
-    if (!i)
-      return ewsResponse('UpdateItem', [failure('UpdateItem', 'ErrorItemNotFound', 'The specified object was not found in the store.')]);
+    if (!isOurs(idEl?.Id)) return undefined;
+    const i = this.box(mailbox).find((x) => x.id === idEl?.Id && !x.removed);
+    const fail = (code: string, message: string) => ewsResponse('UpdateItem', [failure('UpdateItem', code, message)]);
+    if (!i) return fail('ErrorItemNotFound', 'The specified object was not found in the store.');
     const hook = this.beforeUpdate;
     this.beforeUpdate = undefined;
     hook?.(i);
-    if (idEl.ChangeKey && idEl.ChangeKey !== i.changeKey)
-      return ewsResponse('UpdateItem', [
-        failure(
-          'UpdateItem',
-          'ErrorIrresolvableConflict',
-          'The send or update operation could not be performed because the change key passed in the request does not match the current change key for the item.',
-        ),
-      ]);
-    const before = JSON.stringify([KEY.map((k) => i.fields[k]), i.required, i.optional]);
-    for (const set of elements(body, 'SetItemField')) {
-      const ci = first(set.inner, 'CalendarItem')?.inner ?? '';
-      this.read(ci, i);
+    if (idEl!.ChangeKey && idEl!.ChangeKey !== i.changeKey)
+      return fail(
+        'ErrorIrresolvableConflict',
+        'The send or update operation could not be performed because the change key passed in the request does not match the current change key for the item.',
+      );
+    const sets = elements(body, 'SetItemField');
+    const deletes = elements(body, 'DeleteItemField');
+    for (const c of [...sets, ...deletes]) {
+      const uri = first(c.inner, 'FieldURI')?.attrs.FieldURI ?? '';
+      if (DICTIONARIES.some((d) => uri.endsWith(`:${d}`))) return fail('ErrorInvalidPropertySet', 'Set action is invalid for property.');
     }
-    for (const del of elements(body, 'DeleteItemField')) {
+    for (const set of sets) {
+      const cls = CLASSES.find((c) => first(set.inner, c));
+      if (cls !== i.cls) return fail('ErrorObjectTypeChanged', 'The object type of the item cannot be changed.');
+    }
+    const before = JSON.stringify([KEY.map((k) => i.fields[k]), i.required, i.optional]);
+    for (const set of sets) this.read(first(set.inner, i.cls)!.inner, i);
+    for (const del of deletes) {
+      const indexed = first(del.inner, 'IndexedFieldURI')?.attrs;
       const uri = first(del.inner, 'FieldURI')?.attrs.FieldURI ?? '';
-      if (uri === 'calendar:RequiredAttendees') i.required = [];
+      if (indexed) {
+        const part = /^contacts:PhysicalAddress:(\w+)$/.exec(indexed.FieldURI ?? '')?.[1];
+        delete i.fields[part ? `${indexed.FieldIndex}:${part}` : indexed.FieldIndex];
+      } else if (uri === 'calendar:RequiredAttendees') i.required = [];
       else if (uri === 'calendar:OptionalAttendees') i.optional = [];
-      else if (FIELD_OF_URI[uri]) delete i.fields[FIELD_OF_URI[uri]];
+      else delete i.fields[uri.split(':').pop()!];
     }
     this.touch(i);
     const mode = first(body, 'UpdateItem')?.attrs.SendMeetingInvitationsOrCancellations ?? 'SendToAllAndSaveCopy';
     const changed = before !== JSON.stringify([KEY.map((k) => i.fields[k]), i.required, i.optional]);
-    if (mode !== 'SendToNone' && changed && i.required.length + i.optional.length > 0) this.notify(mailbox, i, 'update');
+    if (i.cls === 'CalendarItem' && mode !== 'SendToNone' && changed && i.required.length + i.optional.length > 0)
+      this.notify(mailbox, i, 'update');
     return ewsResponse('UpdateItem', [
-      success('UpdateItem', `<m:Items><t:CalendarItem><t:ItemId Id="${i.id}" ChangeKey="${i.changeKey}"/></t:CalendarItem></m:Items>`),
+      success('UpdateItem', `<m:Items><t:${i.cls}><t:ItemId Id="${i.id}" ChangeKey="${i.changeKey}"/></t:${i.cls}></m:Items>`),
     ]);
   }
 
   private delete(mailbox: string, body: string): string | undefined {
     const id = first(first(body, 'ItemIds')?.inner ?? '', 'ItemId')?.attrs.Id;
-    if (!id?.startsWith('AAMkCal')) return undefined;
-    const i = this.cal(mailbox).find((x) => x.id === id && !x.removed);
+    if (!isOurs(id)) return undefined;
+    const i = this.box(mailbox).find((x) => x.id === id && !x.removed);
     if (!i)
       return ewsResponse('DeleteItem', [failure('DeleteItem', 'ErrorItemNotFound', 'The specified object was not found in the store.')]);
-    const mode = first(body, 'DeleteItem')?.attrs.SendMeetingCancellations ?? 'SendToAllAndSaveCopy';
-    if (mode !== 'SendToNone' && i.required.length + i.optional.length > 0) this.notify(mailbox, i, 'cancellation');
+    const attrs = first(body, 'DeleteItem')?.attrs ?? {};
+    if (i.cls === 'Task' && !attrs.AffectedTaskOccurrences)
+      return ewsResponse('DeleteItem', [
+        failure('DeleteItem', 'ErrorInvalidRequest', 'The AffectedTaskOccurrences attribute is required for deleting tasks.'),
+      ]);
+    const mode = attrs.SendMeetingCancellations ?? 'SendToAllAndSaveCopy';
+    if (i.cls === 'CalendarItem' && mode !== 'SendToNone' && i.required.length + i.optional.length > 0)
+      this.notify(mailbox, i, 'cancellation');
     i.removed = true;
     this.touch(i);
     return ewsResponse('DeleteItem', [success('DeleteItem', '')]);
   }
+}
+
+function propXml(name: string, value: string): string {
+  return `<t:ExtendedProperty><t:ExtendedFieldURI PropertySetId="8c7b4a36-0f1e-4f4e-9a39-4d0a6a3e6b21" PropertyName="${name}" PropertyType="String"/><t:Value>${escapeXml(value)}</t:Value></t:ExtendedProperty>`;
 }

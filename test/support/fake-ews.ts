@@ -1,6 +1,6 @@
 // A fake on-premises Exchange speaking EWS SOAP 1.1 over HTTPS, for the operations EwsAdapter uses:
-//   POST /EWS/Exchange.asmx                  GetFolder (inbox, calendar), SyncFolderItems (inbox,
-//                                            sentitems), GetItem (MimeContent), CreateItem
+//   POST /EWS/Exchange.asmx                  GetFolder (inbox, calendar, contacts, tasks),
+//                                            SyncFolderItems (inbox, sentitems), GetItem (MimeContent), CreateItem
 //                                            (SendAndSaveCopy: the copy lands in Sent Items),
 //                                            DeleteItem (MoveToDeletedItems), MoveItem, FindFolder
 //                                            (by DisplayName), CreateFolder
@@ -422,11 +422,16 @@ export class FakeEws {
         ),
       ]);
     }
-    if (id === 'calendar') {
+    // Every mailbox has these (their items are fake-ews-act.ts's, when a test attaches it).
+    const special = { calendar: ['CalendarFolder', 'Calendar'], contacts: ['ContactsFolder', 'Contacts'], tasks: ['TasksFolder', 'Tasks'] }[
+      id ?? ''
+    ];
+    if (special) {
+      const [el, name] = special;
       return this.respond('GetFolder', [
         success(
           'GetFolder',
-          `<m:Folders><t:CalendarFolder><t:FolderId Id="calendar-${mailbox}" ChangeKey="AgAAAA=="/><t:DisplayName>Calendar</t:DisplayName><t:TotalCount>0</t:TotalCount><t:ChildFolderCount>0</t:ChildFolderCount></t:CalendarFolder></m:Folders>`,
+          `<m:Folders><t:${el}><t:FolderId Id="${id}-${mailbox}" ChangeKey="AgAAAA=="/><t:DisplayName>${name}</t:DisplayName><t:TotalCount>0</t:TotalCount><t:ChildFolderCount>0</t:ChildFolderCount></t:${el}></m:Folders>`,
         ),
       ]);
     }

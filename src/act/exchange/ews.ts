@@ -1,22 +1,25 @@
-// Appointments in Exchange Server over EWS, as SOAP written here and sent through the mail
-// adapter's transport (src/mail/ews-transport.ts: the profile's CA, NTLM, deadlines) with its
-// error rules (ews-errors.ts: ErrorServerBusy and BackOffMilliseconds, impersonation, mailbox).
+// Appointments, contacts and tasks in Exchange Server over EWS, as SOAP written here and sent
+// through the mail adapter's transport (src/mail/ews-transport.ts: the profile's CA, NTLM,
+// deadlines) with its error rules (ews-errors.ts: ErrorServerBusy and BackOffMilliseconds,
+// impersonation, mailbox).
 //
 // Why not ews-javascript-api here as for mail: its calendar model converts times through its own
 // time-zone tables and writes text unescaped; ACT needs six operations with exact control of what
 // is sent (SendMeetingInvitations on every write, ChangeKeys, one extended property).
 //
-//   changes   SyncFolderItems on the calendar (IdOnly, 512 per page, IncludesLastItemInRange),
+// One store for the three kinds (EwsKindStore); what differs is a mapping per kind (ews-mapping.ts:
+// the calendar's below, contacts' and tasks' in ews-contacts-tasks.ts).
+//   changes   SyncFolderItems on the kind's folder (IdOnly, 512 per page, IncludesLastItemInRange),
 //             then GetItem for the changed ids (SyncFolderItems cannot return bodies).
 //   writes    CreateItem / UpdateItem (ConflictResolution NeverOverwrite with the ChangeKey: a
-//             stale one is ErrorIrresolvableConflict, a conflict to merge again) / DeleteItem,
-//             with SendMeetingInvitations / …OrCancellations SendToNone unless attendees may be
-//             mailed. Times are written in UTC.
+//             stale one is ErrorIrresolvableConflict, a conflict to merge again) / DeleteItem;
+//             for appointments with SendMeetingInvitations / …OrCancellations SendToNone unless
+//             attendees may be mailed (contacts and tasks mail nobody). Times are written in UTC.
 //   stamp     the CRM id in a named extended property, returned by GetItem, so a create whose
 //             link was lost is recognised in the next cycle.
 //   claim     a named extended property on the Calendar folder.
 // Access is impersonation (what Dynamics requires for ACT) or delegate access to the mailbox.
-// Recurring series and contacts/tasks over EWS are not synchronized by this version (docs/act.md).
+// Recurring series are not synchronized by this version (docs/act.md).
 
 import { withEwsCall, EwsTransport, type EwsCall } from '../../mail/ews-transport.js';
 import { classifyEwsFault } from '../../mail/ews-errors.js';
@@ -37,7 +40,9 @@ import {
   type WriteOptions,
   type Written,
 } from './types.js';
-import { elements, first, text } from './xml.js';
+import { CONTACT, TASK } from './ews-contacts-tasks.js';
+import { IMPORTANCE, type EwsKindMapping } from './ews-mapping.js';
+import { elements, fieldUri, first, isoTime, text } from './xml.js';
 
 const NS_T = 'http://schemas.microsoft.com/exchange/services/2006/types';
 const NS_M = 'http://schemas.microsoft.com/exchange/services/2006/messages';
@@ -64,7 +69,6 @@ const SHOW_AS: Record<string, string> = {
   workingElsewhere: 'WorkingElsewhere',
 };
 const FROM_SHOW_AS: Record<string, string> = Object.fromEntries(Object.entries(SHOW_AS).map(([k, v]) => [v, k]));
-const IMPORTANCE: Record<string, string> = { low: 'Low', normal: 'Normal', high: 'High' };
 
 class EwsActClient {
   private readonly transport: EwsTransport;
@@ -155,12 +159,6 @@ class EwsActClient {
   }
 }
 
-function iso(v: string | undefined): string | null {
-  if (!v) return null;
-  const t = Date.parse(v);
-  return Number.isFinite(t) ? new Date(t).toISOString().replace(/\.\d{3}Z$/, 'Z') : null;
-}
-
 function attendeesOf(xml: string | undefined): Attendee[] {
   return elements(xml ?? '', 'Attendee').map((a) => ({
     address: text(a.inner, 'EmailAddress') ?? '',
@@ -171,38 +169,41 @@ function attendeesOf(xml: string | undefined): Attendee[] {
 const mailboxXml = (a: Attendee) =>
   `<t:Attendee><t:Mailbox>${a.name ? `<t:Name>${xmlText(a.name)}</t:Name>` : ''}<t:EmailAddress>${xmlText(a.address)}</t:EmailAddress></t:Mailbox></t:Attendee>`;
 
-/** One appointment field as the CalendarItem elements that carry it, in schema order. */
-function fieldXml(field: string, v: Fields[string]): { uri: string; xml: string } | undefined {
+const sendTo = (o: WriteOptions) => (o.notifyAttendees ? 'SendToAllAndSaveCopy' : 'SendToNone');
+
+/** One appointment field as the CalendarItem element that carries it. */
+function appointmentField(field: string, v: Fields[string]): { path: string; xml: string } | undefined {
   const s = (x: unknown) => xmlText(String(x ?? ''));
+  const at = (uri: string, xml: string) => ({ path: fieldUri(uri), xml });
   switch (field) {
     case 'subject':
-      return { uri: 'item:Subject', xml: `<t:Subject>${s(v)}</t:Subject>` };
+      return at('item:Subject', `<t:Subject>${s(v)}</t:Subject>`);
     case 'body':
-      return { uri: 'item:Body', xml: `<t:Body BodyType="Text">${s(v)}</t:Body>` };
+      return at('item:Body', `<t:Body BodyType="Text">${s(v)}</t:Body>`);
     case 'importance':
-      return v ? { uri: 'item:Importance', xml: `<t:Importance>${IMPORTANCE[String(v)] ?? 'Normal'}</t:Importance>` } : undefined;
+      return v ? at('item:Importance', `<t:Importance>${IMPORTANCE[String(v)] ?? 'Normal'}</t:Importance>`) : undefined;
     case 'start':
-      return { uri: 'calendar:Start', xml: `<t:Start>${s(v)}</t:Start>` };
+      return at('calendar:Start', `<t:Start>${s(v)}</t:Start>`);
     case 'end':
-      return { uri: 'calendar:End', xml: `<t:End>${s(v)}</t:End>` };
+      return at('calendar:End', `<t:End>${s(v)}</t:End>`);
     case 'isAllDay':
-      return { uri: 'calendar:IsAllDayEvent', xml: `<t:IsAllDayEvent>${v === true}</t:IsAllDayEvent>` };
+      return at('calendar:IsAllDayEvent', `<t:IsAllDayEvent>${v === true}</t:IsAllDayEvent>`);
     case 'showAs':
       return v
-        ? { uri: 'calendar:LegacyFreeBusyStatus', xml: `<t:LegacyFreeBusyStatus>${SHOW_AS[String(v)] ?? 'Busy'}</t:LegacyFreeBusyStatus>` }
+        ? at('calendar:LegacyFreeBusyStatus', `<t:LegacyFreeBusyStatus>${SHOW_AS[String(v)] ?? 'Busy'}</t:LegacyFreeBusyStatus>`)
         : undefined;
     case 'location':
-      return { uri: 'calendar:Location', xml: `<t:Location>${s(v)}</t:Location>` };
+      return at('calendar:Location', `<t:Location>${s(v)}</t:Location>`);
     case 'requiredAttendees':
-      return {
-        uri: 'calendar:RequiredAttendees',
-        xml: `<t:RequiredAttendees>${((v as Attendee[] | null) ?? []).map(mailboxXml).join('')}</t:RequiredAttendees>`,
-      };
+      return at(
+        'calendar:RequiredAttendees',
+        `<t:RequiredAttendees>${((v as Attendee[] | null) ?? []).map(mailboxXml).join('')}</t:RequiredAttendees>`,
+      );
     case 'optionalAttendees':
-      return {
-        uri: 'calendar:OptionalAttendees',
-        xml: `<t:OptionalAttendees>${((v as Attendee[] | null) ?? []).map(mailboxXml).join('')}</t:OptionalAttendees>`,
-      };
+      return at(
+        'calendar:OptionalAttendees',
+        `<t:OptionalAttendees>${((v as Attendee[] | null) ?? []).map(mailboxXml).join('')}</t:OptionalAttendees>`,
+      );
     default:
       return undefined; // organizer is the mailbox itself, never written
   }
@@ -211,13 +212,70 @@ function fieldXml(field: string, v: Fields[string]): { uri: string; xml: string 
 const ORDER = ['subject', 'body', 'importance', 'start', 'end', 'isAllDay', 'showAs', 'location', 'requiredAttendees', 'optionalAttendees'];
 const CALENDAR_FIELDS = new Set(['start', 'end', 'isAllDay', 'showAs', 'location', 'requiredAttendees', 'optionalAttendees']);
 
-class EwsCalendarStore implements ExchangeKindStore {
-  readonly kind: ActKind = 'appointment';
+const APPOINTMENT: EwsKindMapping = {
+  kind: 'appointment',
+  folder: 'calendar',
+  element: 'CalendarItem',
+  noun: 'appointment',
+  properties: [
+    'item:Subject',
+    'item:Body',
+    'item:Categories',
+    'item:Importance',
+    'calendar:Start',
+    'calendar:End',
+    'calendar:IsAllDayEvent',
+    'calendar:LegacyFreeBusyStatus',
+    'calendar:Location',
+    'calendar:Organizer',
+    'calendar:RequiredAttendees',
+    'calendar:OptionalAttendees',
+    'calendar:UID',
+    'calendar:CalendarItemType',
+  ],
+  toFields(ci) {
+    const type = text(ci, 'CalendarItemType');
+    if (type && type !== 'Single') return undefined; // series are not synchronized by this version
+    return {
+      subject: text(ci, 'Subject') ?? null,
+      body: text(ci, 'Body') ?? null,
+      location: text(ci, 'Location') ?? null,
+      start: isoTime(text(ci, 'Start')),
+      end: isoTime(text(ci, 'End')),
+      isAllDay: text(ci, 'IsAllDayEvent') === 'true',
+      importance: (text(ci, 'Importance') ?? 'Normal').toLowerCase(),
+      showAs: FROM_SHOW_AS[text(ci, 'LegacyFreeBusyStatus') ?? 'Busy'] ?? 'busy',
+      organizer: text(first(ci, 'Organizer')?.inner ?? '', 'EmailAddress') ?? null,
+      requiredAttendees: attendeesOf(first(ci, 'RequiredAttendees')?.inner),
+      optionalAttendees: attendeesOf(first(ci, 'OptionalAttendees')?.inner),
+    };
+  },
+  createXml(fields) {
+    const present = ORDER.filter((f) => f in fields);
+    const xml = (list: string[]) => list.map((f) => appointmentField(f, fields[f])?.xml ?? '').join('');
+    return { item: xml(present.filter((f) => !CALENDAR_FIELDS.has(f))), kind: xml(present.filter((f) => CALENDAR_FIELDS.has(f))) };
+  },
+  update: appointmentField,
+  attrs: {
+    create: (o) => ` SendMeetingInvitations="${sendTo(o)}"`,
+    update: (o) => ` SendMeetingInvitationsOrCancellations="${sendTo(o)}"`,
+    delete: (o) => ` SendMeetingCancellations="${sendTo(o)}"`,
+  },
+};
+
+/** One kind's items in its folder: changes, reads and writes, stamped with the CRM id. */
+class EwsKindStore implements ExchangeKindStore {
+  readonly kind: ActKind;
+  readonly unsupported?: string[];
 
   constructor(
     private readonly client: EwsActClient,
+    private readonly m: EwsKindMapping,
     private readonly org: string,
-  ) {}
+  ) {
+    this.kind = m.kind;
+    this.unsupported = m.unsupported;
+  }
 
   async changes(cursor: string | undefined, signal?: AbortSignal): Promise<ExchangeChanges> {
     try {
@@ -232,11 +290,12 @@ class EwsCalendarStore implements ExchangeKindStore {
   private async read(cursor: string | undefined, signal?: AbortSignal): Promise<Omit<ExchangeChanges, 'restarted'>> {
     const changed = new Set<string>();
     const removed = new Set<string>();
+    const what = `reading ${this.m.folder} changes`;
     let state = cursor;
     for (;;) {
-      const body = `<m:SyncFolderItems><m:ItemShape><t:BaseShape>IdOnly</t:BaseShape></m:ItemShape><m:SyncFolderId>${this.client.folder('calendar')}</m:SyncFolderId>${state ? `<m:SyncState>${xmlText(state)}</m:SyncState>` : ''}<m:MaxChangesReturned>${PAGE}</m:MaxChangesReturned><m:SyncScope>NormalItems</m:SyncScope></m:SyncFolderItems>`;
-      const [r] = await this.client.call('SyncFolderItems', body, 'reading calendar changes', signal);
-      if (!r?.ok) throw this.client.fail(r?.code ?? 'ErrorInternalServerError', 'reading calendar changes');
+      const body = `<m:SyncFolderItems><m:ItemShape><t:BaseShape>IdOnly</t:BaseShape></m:ItemShape><m:SyncFolderId>${this.client.folder(this.m.folder)}</m:SyncFolderId>${state ? `<m:SyncState>${xmlText(state)}</m:SyncState>` : ''}<m:MaxChangesReturned>${PAGE}</m:MaxChangesReturned><m:SyncScope>NormalItems</m:SyncScope></m:SyncFolderItems>`;
+      const [r] = await this.client.call('SyncFolderItems', body, what, signal);
+      if (!r?.ok) throw this.client.fail(r?.code ?? 'ErrorInternalServerError', what);
       for (const kind of ['Create', 'Update', 'Delete']) {
         for (const c of elements(first(r.xml, 'Changes')?.inner ?? '', kind)) {
           const id = first(c.inner, 'ItemId')?.attrs.Id;
@@ -260,61 +319,36 @@ class EwsCalendarStore implements ExchangeKindStore {
   }
 
   private async getMany(ids: string[], signal?: AbortSignal): Promise<ExchangeItem[]> {
-    const body = `<m:GetItem><m:ItemShape><t:BaseShape>IdOnly</t:BaseShape><t:BodyType>Text</t:BodyType><t:AdditionalProperties>${[
-      'item:Subject',
-      'item:Body',
-      'item:Categories',
-      'item:Importance',
-      'calendar:Start',
-      'calendar:End',
-      'calendar:IsAllDayEvent',
-      'calendar:LegacyFreeBusyStatus',
-      'calendar:Location',
-      'calendar:Organizer',
-      'calendar:RequiredAttendees',
-      'calendar:OptionalAttendees',
-      'calendar:UID',
-      'calendar:CalendarItemType',
-    ]
-      .map((f) => `<t:FieldURI FieldURI="${f}"/>`)
+    const what = `reading ${this.m.noun}s`;
+    const body = `<m:GetItem><m:ItemShape><t:BaseShape>IdOnly</t:BaseShape><t:BodyType>Text</t:BodyType><t:AdditionalProperties>${this.m.properties
+      .map(fieldUri)
       .join(
         '',
       )}${STAMP}</t:AdditionalProperties></m:ItemShape><m:ItemIds>${ids.map((id) => `<t:ItemId Id="${xmlText(id)}"/>`).join('')}</m:ItemIds></m:GetItem>`;
-    const messages = await this.client.call('GetItem', body, 'reading appointments', signal);
+    const messages = await this.client.call('GetItem', body, what, signal);
     const out: ExchangeItem[] = [];
     for (const m of messages) {
       if (!m.ok) {
         if (m.code === 'ErrorItemNotFound') continue; // deleted since
-        throw this.client.fail(m.code, 'reading appointments');
+        throw this.client.fail(m.code, what);
       }
-      const ci = first(m.xml, 'CalendarItem')?.inner;
-      if (!ci) continue; // a meeting request or another item class in the calendar
-      const type = text(ci, 'CalendarItemType');
-      if (type && type !== 'Single') continue; // series are not synchronized by this version
-      const idEl = first(ci, 'ItemId')!.attrs;
-      const stamp = elements(ci, 'ExtendedProperty')
+      const x = first(m.xml, this.m.element)?.inner;
+      if (!x) continue; // another item class in the folder (a meeting request, a distribution list)
+      const fields = this.m.toFields(x);
+      if (!fields) continue;
+      const idEl = first(x, 'ItemId')!.attrs;
+      const stamp = elements(x, 'ExtendedProperty')
         .map((p) => text(p.inner, 'Value'))
         .find((v) => v?.startsWith(`${this.org}:`));
       const crmId = crmIdOfStamp(stamp, this.org);
+      const uid = text(x, 'UID');
       out.push({
         id: idEl.Id,
         changeKey: idEl.ChangeKey,
-        iCalUId: text(ci, 'UID'),
-        categories: elements(first(ci, 'Categories')?.inner ?? '', 'String').map((e) => e.inner),
+        ...(uid ? { iCalUId: uid } : {}),
+        categories: elements(first(x, 'Categories')?.inner ?? '', 'String').map((e) => e.inner),
         ...(crmId ? { stampedCrmId: crmId } : {}),
-        fields: {
-          subject: text(ci, 'Subject') ?? null,
-          body: text(ci, 'Body') ?? null,
-          location: text(ci, 'Location') ?? null,
-          start: iso(text(ci, 'Start')),
-          end: iso(text(ci, 'End')),
-          isAllDay: text(ci, 'IsAllDayEvent') === 'true',
-          importance: (text(ci, 'Importance') ?? 'Normal').toLowerCase(),
-          showAs: FROM_SHOW_AS[text(ci, 'LegacyFreeBusyStatus') ?? 'Busy'] ?? 'busy',
-          organizer: text(first(ci, 'Organizer')?.inner ?? '', 'EmailAddress') ?? null,
-          requiredAttendees: attendeesOf(first(ci, 'RequiredAttendees')?.inner),
-          optionalAttendees: attendeesOf(first(ci, 'OptionalAttendees')?.inner),
-        },
+        fields,
       });
     }
     return out;
@@ -324,14 +358,17 @@ class EwsCalendarStore implements ExchangeKindStore {
     return (await this.getMany([id], signal))[0];
   }
 
+  private stampXml(stamp: { org: string; crmId: string }): string {
+    return `<t:ExtendedProperty>${STAMP}<t:Value>${xmlText(stampValue(stamp.org, stamp.crmId))}</t:Value></t:ExtendedProperty>`;
+  }
+
   async create(fields: Fields, stamp: { org: string; crmId: string }, opts: WriteOptions, signal?: AbortSignal): Promise<Written> {
-    const present = ORDER.filter((f) => f in fields);
-    const xml = (list: string[]) => list.map((f) => fieldXml(f, fields[f])?.xml ?? '').join('');
-    // Item fields, then the extended property, then the calendar fields (types.xsd order).
-    const item = `${xml(present.filter((f) => !CALENDAR_FIELDS.has(f)))}<t:ExtendedProperty>${STAMP}<t:Value>${xmlText(stampValue(stamp.org, stamp.crmId))}</t:Value></t:ExtendedProperty>${xml(present.filter((f) => CALENDAR_FIELDS.has(f)))}`;
-    const body = `<m:CreateItem SendMeetingInvitations="${opts.notifyAttendees ? 'SendToAllAndSaveCopy' : 'SendToNone'}"><m:SavedItemFolderId>${this.client.folder('calendar')}</m:SavedItemFolderId><m:Items><t:CalendarItem>${item}</t:CalendarItem></m:Items></m:CreateItem>`;
-    const [r] = await this.client.call('CreateItem', body, 'creating an appointment', signal);
-    if (!r?.ok) throw this.itemFailure(r?.code ?? 'ErrorInternalServerError', 'creating an appointment');
+    const what = `creating ${article(this.m.noun)}`;
+    const x = this.m.createXml(fields);
+    // Item fields, then the extended property, then the kind's fields (types.xsd order).
+    const body = `<m:CreateItem${this.m.attrs?.create?.(opts) ?? ''}><m:SavedItemFolderId>${this.client.folder(this.m.folder)}</m:SavedItemFolderId><m:Items><t:${this.m.element}>${x.item}${this.stampXml(stamp)}${x.kind}</t:${this.m.element}></m:Items></m:CreateItem>`;
+    const [r] = await this.client.call('CreateItem', body, what, signal);
+    if (!r?.ok) throw this.itemFailure(r?.code ?? 'ErrorInternalServerError', what);
     const idEl = first(r.xml, 'ItemId')!.attrs;
     const fresh = await this.get(idEl.Id, signal);
     return { id: idEl.Id, changeKey: fresh?.changeKey ?? idEl.ChangeKey, iCalUId: fresh?.iCalUId };
@@ -344,38 +381,43 @@ class EwsCalendarStore implements ExchangeKindStore {
     opts: WriteOptions & { stamp?: { org: string; crmId: string } },
     signal?: AbortSignal,
   ): Promise<Written> {
-    const updates = ORDER.filter((f) => f in fields).map((f) => {
-      const x = fieldXml(f, fields[f]);
+    const what = `updating ${article(this.m.noun)}`;
+    const el = this.m.element;
+    const updates = Object.keys(fields).map((f) => {
+      const x = this.m.update(f, fields[f]);
       if (!x) return '';
       const empty = fields[f] === null || (Array.isArray(fields[f]) && (fields[f] as unknown[]).length === 0);
       return empty
-        ? `<t:DeleteItemField><t:FieldURI FieldURI="${x.uri}"/></t:DeleteItemField>`
-        : `<t:SetItemField><t:FieldURI FieldURI="${x.uri}"/><t:CalendarItem>${x.xml}</t:CalendarItem></t:SetItemField>`;
+        ? `<t:DeleteItemField>${x.path}</t:DeleteItemField>`
+        : `<t:SetItemField>${x.path}<t:${el}>${x.xml}</t:${el}></t:SetItemField>`;
     });
-    if (opts.stamp)
-      updates.push(
-        `<t:SetItemField>${STAMP}<t:CalendarItem><t:ExtendedProperty>${STAMP}<t:Value>${xmlText(stampValue(opts.stamp.org, opts.stamp.crmId))}</t:Value></t:ExtendedProperty></t:CalendarItem></t:SetItemField>`,
-      );
-    const body = `<m:UpdateItem ConflictResolution="NeverOverwrite" SendMeetingInvitationsOrCancellations="${opts.notifyAttendees ? 'SendToAllAndSaveCopy' : 'SendToNone'}"><m:ItemChanges><t:ItemChange><t:ItemId Id="${xmlText(id)}"${changeKey ? ` ChangeKey="${xmlText(changeKey)}"` : ''}/><t:Updates>${updates.join('')}</t:Updates></t:ItemChange></m:ItemChanges></m:UpdateItem>`;
-    const [r] = await this.client.call('UpdateItem', body, 'updating an appointment', signal);
+    if (opts.stamp) updates.push(`<t:SetItemField>${STAMP}<t:${el}>${this.stampXml(opts.stamp)}</t:${el}></t:SetItemField>`);
+    if (!updates.some(Boolean)) return { id, changeKey };
+    const body = `<m:UpdateItem ConflictResolution="NeverOverwrite"${this.m.attrs?.update?.(opts) ?? ''}><m:ItemChanges><t:ItemChange><t:ItemId Id="${xmlText(id)}"${changeKey ? ` ChangeKey="${xmlText(changeKey)}"` : ''}/><t:Updates>${updates.join('')}</t:Updates></t:ItemChange></m:ItemChanges></m:UpdateItem>`;
+    const [r] = await this.client.call('UpdateItem', body, what, signal);
     if (r?.code === 'ErrorIrresolvableConflict') throw new ExchangeConflict(id);
-    if (!r?.ok) throw this.itemFailure(r?.code ?? 'ErrorInternalServerError', 'updating an appointment');
+    if (!r?.ok) throw this.itemFailure(r?.code ?? 'ErrorInternalServerError', what);
     const idEl = first(r.xml, 'ItemId')?.attrs;
     return { id: idEl?.Id ?? id, changeKey: idEl?.ChangeKey };
   }
 
   async delete(id: string, opts: WriteOptions, signal?: AbortSignal): Promise<void> {
-    const body = `<m:DeleteItem DeleteType="MoveToDeletedItems" SendMeetingCancellations="${opts.notifyAttendees ? 'SendToAllAndSaveCopy' : 'SendToNone'}"><m:ItemIds><t:ItemId Id="${xmlText(id)}"/></m:ItemIds></m:DeleteItem>`;
-    const [r] = await this.client.call('DeleteItem', body, 'deleting an appointment', signal);
-    if (r && !r.ok && r.code !== 'ErrorItemNotFound') throw this.itemFailure(r.code, 'deleting an appointment');
+    const what = `deleting ${article(this.m.noun)}`;
+    const body = `<m:DeleteItem DeleteType="MoveToDeletedItems"${this.m.attrs?.delete?.(opts) ?? ''}><m:ItemIds><t:ItemId Id="${xmlText(id)}"/></m:ItemIds></m:DeleteItem>`;
+    const [r] = await this.client.call('DeleteItem', body, what, signal);
+    if (r && !r.ok && r.code !== 'ErrorItemNotFound') throw this.itemFailure(r.code, what);
   }
 
   /** Item-level refusals (a time zone EWS rejects, a bad value) skip the item; the rest is the mailbox's failure. */
   private itemFailure(code: string, what: string): MailError {
     const err = this.client.fail(code, what);
     if (err.reason === 'ProtocolError' || err.reason === 'ServerError') {
-      if (/^Error(InvalidPropertySet|InvalidValueForProperty|CalendarInvalid|TimeZone|InvalidRecipients|SchemaValidation)/.test(code)) {
-        return new MailError('ItemRejected', `EWS refused the appointment while ${what} (${code}); it is skipped until it changes`, {
+      if (
+        /^Error(InvalidPropertySet|InvalidValueForProperty|CalendarInvalid|TimeZone|InvalidRecipients|SchemaValidation|ObjectTypeChanged)/.test(
+          code,
+        )
+      ) {
+        return new MailError('ItemRejected', `EWS refused the ${this.m.noun} while ${what} (${code}); it is skipped until it changes`, {
           cause: err,
         });
       }
@@ -383,6 +425,8 @@ class EwsCalendarStore implements ExchangeKindStore {
     return err;
   }
 }
+
+const article = (noun: string) => `${/^[aeiou]/.test(noun) ? 'an' : 'a'} ${noun}`;
 
 const FOLDERS: Record<ActKind, { id: string; what: string }> = {
   appointment: { id: 'calendar', what: 'Calendar' },
@@ -396,7 +440,7 @@ export class EwsActAdapter implements ExchangeActAdapter {
 
   constructor(endpoint: Endpoint, credentials: Credentials, opts: EwsActOptions, org: string) {
     this.client = new EwsActClient(endpoint, credentials, opts);
-    this.stores.appointment = new EwsCalendarStore(this.client, org);
+    for (const m of [APPOINTMENT, CONTACT, TASK]) this.stores[m.kind] = new EwsKindStore(this.client, m, org);
   }
 
   async test(kinds: ActKind[], signal?: AbortSignal): Promise<void> {

@@ -1,6 +1,7 @@
 // Reading EWS answers: elements by local name (prefixes do not matter), their attributes and text.
 // EWS answers are machine-written and regular; the ACT adapter reads a handful of known elements,
 // each inside a parent it has already cut out, so same-name nesting never reaches these helpers.
+// Also the property paths requests name (FieldURI, IndexedFieldURI).
 
 export interface XmlElement {
   attrs: Record<string, string>;
@@ -37,3 +38,20 @@ export function unescapeXml(s: string): string {
     .replace(/&#x([0-9a-f]+);/gi, (_, n: string) => String.fromCodePoint(parseInt(n, 16)))
     .replace(/&amp;/g, '&');
 }
+
+/** The entries of an EWS dictionary property (EmailAddresses, PhoneNumbers, PhysicalAddresses) by Key: their inner XML. */
+export function entries(xml: string | undefined, dictionary: string): Map<string, string> {
+  return new Map(elements(first(xml ?? '', dictionary)?.inner ?? '', 'Entry').map((e) => [e.attrs.Key ?? '', e.inner]));
+}
+
+/** An EWS dateTime as UTC ISO without milliseconds; null when absent or not a time. */
+export function isoTime(v: string | undefined): string | null {
+  if (!v) return null;
+  const t = Date.parse(v);
+  return Number.isFinite(t) ? new Date(t).toISOString().replace(/\.\d{3}Z$/, 'Z') : null;
+}
+
+/** A property path: `<t:FieldURI FieldURI="item:Subject"/>`. */
+export const fieldUri = (name: string): string => `<t:FieldURI FieldURI="${name}"/>`;
+/** An entry of a dictionary property: `<t:IndexedFieldURI FieldURI="contacts:EmailAddress" FieldIndex="EmailAddress1"/>`. */
+export const indexedUri = (name: string, index: string): string => `<t:IndexedFieldURI FieldURI="${name}" FieldIndex="${index}"/>`;

@@ -71,12 +71,12 @@ test('Exchange Online over Graph with client credentials: incoming and outgoing 
   expect(oauth.requests).toBeGreaterThan(0);
 });
 
-test('Exchange Server over EWS with impersonation, including appointments (contacts and tasks are not claimed)', async () => {
+test('Exchange Server over EWS with impersonation, including appointments, contacts and tasks', async () => {
   await create(admin, 'mailboxes', ns, 'bob', mailbox('bob@contoso.example', 'onprem', { appointmentsContactsTasks: 'ServerSideSync' }));
   const o = await waitForCondition(admin, 'mailboxes', ns, 'bob', 'Ready', (c) => c.status === 'True');
   expect(condition(o, 'AppointmentsContactsTasksReady')).toMatchObject({ status: 'True', reason: 'Succeeded' });
   expect(condition(o, 'AppointmentsContactsTasksReady')?.message).toMatch(
-    /opened the calendar of bob@contoso.example .*contacts and tasks are not synchronized by this version over EWS/,
+    /^opened the calendar, contacts and tasks of bob@contoso.example on https:\/\/\S+$/,
   );
   expect(ews.requests.some((r) => r.mailbox === 'bob@contoso.example' && r.principal === SVC.username)).toBe(true);
 });

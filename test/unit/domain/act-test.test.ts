@@ -6,17 +6,23 @@ import { getCondition, type Condition } from '../../../src/kube/conditions.js';
 
 const EWS = 'https://exchange.contoso.example/EWS/Exchange.asmx';
 
-test('the message names what was opened and what this version does not synchronize over the protocol', () => {
+test('the message names what was opened and what the adapter of the server does not synchronize', () => {
   expect(actTestMessage(['appointment', 'contact', 'task'], 'ann@contoso.example', 'https://graph.microsoft.com/v1.0', [], 'Graph')).toBe(
     'opened the calendar, contacts and tasks of ann@contoso.example on https://graph.microsoft.com/v1.0',
   );
-  expect(actTestMessage(['appointment'], 'bob@contoso.example', EWS, ['contact', 'task'], 'EWS')).toBe(
-    `opened the calendar of bob@contoso.example on ${EWS}; contacts and tasks are not synchronized by this version over EWS`,
+  expect(actTestMessage(['appointment', 'contact', 'task'], 'bob@contoso.example', EWS, [], 'EWS')).toBe(
+    `opened the calendar, contacts and tasks of bob@contoso.example on ${EWS}`,
+  );
+  // Both adapters have every kind today; a server whose adapter lacked one would say so.
+  expect(actTestMessage(['appointment'], 'bob@contoso.example', 'https://x.example', ['contact', 'task'], 'X')).toBe(
+    'opened the calendar of bob@contoso.example on https://x.example; contacts and tasks are not synchronized by this version over X',
   );
 });
 
 test('Enabled reads back the kinds a passed test opened', () => {
-  expect(actProcessedKinds(actTestMessage(['appointment'], 'bob@contoso.example', EWS, ['contact', 'task'], 'EWS'))).toBe('appointments');
+  expect(actProcessedKinds(actTestMessage(['appointment'], 'bob@contoso.example', 'https://x.example', ['contact', 'task'], 'X'))).toBe(
+    'appointments',
+  );
   expect(actProcessedKinds(actTestMessage(['appointment', 'task'], 'a@b.example', EWS, [], 'Graph'))).toBe('appointments and tasks');
   expect(actProcessedKinds(actTestMessage(['appointment', 'contact', 'task'], 'a@b.example', EWS, [], 'Graph'))).toBe(
     'appointments, contacts and tasks',
@@ -32,11 +38,11 @@ const condition = (type: string, message: string): Condition => ({
   lastTransitionTime: '2026-12-03T00:00:00Z',
 });
 
-test('an EWS mailbox whose ACT test opened the calendar only is "processing incoming, appointments", not contacts and tasks', () => {
+test('a mailbox whose ACT test opened the calendar only (a Deployment with contacts and tasks off) is "processing incoming, appointments"', () => {
   const out = summariseMailbox({
     conditions: [
       condition('IncomingEmailReady', 'logged in'),
-      condition('AppointmentsContactsTasksReady', actTestMessage(['appointment'], 'bob@contoso.example', EWS, ['contact', 'task'], 'EWS')),
+      condition('AppointmentsContactsTasksReady', actTestMessage(['appointment'], 'bob@contoso.example', EWS, [], 'EWS')),
     ],
     generation: 1,
     suspended: false,
