@@ -99,7 +99,7 @@ export class DynamicsConnector implements CrmConnector {
   readonly apiUrl: string;
   /** The Dataverse client, for modules that read more (coexistence, status mirror). */
   readonly client: DataverseClient;
-  private readonly parties: PartyResolver;
+  protected readonly parties: PartyResolver;
   private readonly incoming: IncomingWriter;
   private readonly outgoing: OutgoingReader;
   private readonly getBatches: Coalescer<BatchOperation, BatchResult>;
