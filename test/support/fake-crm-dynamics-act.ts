@@ -22,9 +22,8 @@
 //     lack (deny()).
 import { randomUUID } from 'node:crypto';
 import type http from 'node:http';
-import type { DataverseExtension, FakeDynamics } from './fake-crm-dynamics.js';
+import { Refusal, reply, type Answer, type DataverseExtension, type FakeDynamics } from './fake-crm-dynamics.js';
 import { parseFilter } from './fake-crm-dynamics-query.js';
-import { sendJson } from './https-server.js';
 
 type Row = Record<string, unknown>;
 
@@ -125,22 +124,6 @@ const PARTY_SETS: Record<string, { set: string; email: string }> = {
   'partyid_lead@odata.bind': { set: 'leads', email: 'emailaddress1' },
 };
 
-interface Answer {
-  status: number;
-  body?: unknown;
-  headers?: Record<string, string>;
-}
-
-class Refusal extends Error {
-  constructor(
-    readonly status: number,
-    readonly code: string,
-    message: string,
-  ) {
-    super(message);
-  }
-}
-
 const undeclared = (key: string) =>
   new Refusal(
     400,
@@ -229,10 +212,7 @@ export class FakeDataverseAct implements DataverseExtension {
       if (!(err instanceof Refusal)) throw err;
       answer = { status: err.status, body: { error: { code: err.code, message: err.message } } };
     }
-    if (answer.body === undefined) {
-      res.writeHead(answer.status, answer.headers ?? {});
-      res.end();
-    } else sendJson(res, answer.status, answer.body, answer.headers ?? {});
+    reply(res, answer);
     return true;
   }
 

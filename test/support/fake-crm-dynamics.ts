@@ -189,13 +189,14 @@ export interface FakeEmail extends Row {
   parties: Row[];
 }
 
-interface Answer {
+export interface Answer {
   status: number;
   body?: unknown;
   headers?: Record<string, string>;
 }
 
-class Refusal extends Error {
+/** Dataverse's refusal of an operation: its HTTP status, error code and message (extensions throw it too). */
+export class Refusal extends Error {
   constructor(
     readonly status: number,
     readonly code: string,
@@ -1114,7 +1115,7 @@ function refusal(status: number, code: string, message: string, headers: Record<
   return { status, body: { error: { code, message } }, headers };
 }
 
-function reply(res: http.ServerResponse, a: Answer): void {
+export function reply(res: http.ServerResponse, a: Answer): void {
   if (a.body === undefined) {
     res.writeHead(a.status, a.headers ?? {});
     res.end();

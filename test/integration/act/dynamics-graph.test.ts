@@ -270,6 +270,9 @@ test('contacts both ways; one leaving the filter (deactivated) is unlinked, not 
   cal.edit(ANN, 'contacts', c.id, { jobTitle: 'Buyer' });
   await e.cycle();
   expect(x.row('contacts', id)!.jobtitle).toBe('Buyer');
+  x.update('contacts', id, { telephone1: '+1 555 0199' });
+  await e.cycle();
+  expect(cal.contacts(ANN).find((v) => v.id === c.id)!.data.businessPhones).toEqual(['+1 555 0199']);
 
   x.update('contacts', id, { statecode: 1, statuscode: 2 });
   const left = await e.cycle();
@@ -282,9 +285,17 @@ test('contacts both ways; one leaving the filter (deactivated) is unlinked, not 
   x.remove('contacts', gone);
   await e.cycle();
   expect(cal.contacts(ANN).some((v) => v.id === outlook.id)).toBe(false);
+
+  // Deleted in Outlook: untracked, the CRM keeps its contact (Dynamics' rule).
+  const kept = x.add('contacts', { firstname: 'Kay', lastname: 'Kept', statecode: 0, statuscode: 1 }, annId);
+  await e.cycle();
+  cal.remove(ANN, 'contacts', cal.contacts(ANN).find((v) => v.data.surname === 'Kept')!.id);
+  await e.cycle();
+  expect(x.row('contacts', kept)).toBeDefined();
+  expect(x.links(ANN, 'contact').some((r) => r.msync_crmid === kept)).toBe(false);
 });
 
-test('tasks through To Do: the user open task arrives, completion in To Do returns as Completed, a To Do delete deletes the task', async () => {
+test('tasks through To Do both ways: an open task arrives, completion returns as Completed, deletes follow both ways', async () => {
   const id = x.add(
     'tasks',
     { subject: 'call back', description: 'about the offer', scheduledend: '2027-01-15T00:00:00Z', prioritycode: 2, percentcomplete: 40 },
@@ -303,11 +314,36 @@ test('tasks through To Do: the user open task arrives, completion in To Do retur
   cal.remove(ANN, 'tasks', t.id);
   await e.cycle();
   expect(x.row('tasks', id)).toBeUndefined();
+
+  // A CRM edit reaches To Do; a CRM delete removes the To Do task.
+  const other = x.add('tasks', { subject: 'send offer', prioritycode: 1 }, annId);
+  await e.cycle();
+  const todo = cal.tasks(ANN).find((v) => v.data.title === 'send offer')!;
+  x.update('tasks', other, { subject: 'send the offer' });
+  await e.cycle();
+  expect(cal.tasks(ANN).find((v) => v.id === todo.id)!.data.title).toBe('send the offer');
+  x.remove('tasks', other);
+  await e.cycle();
+  expect(cal.tasks(ANN).some((v) => v.id === todo.id)).toBe(false);
+
+  // A tracked To Do task becomes a task the user owns, linked and stamped.
+  const tracked = cal.addTask(ANN, { title: 'prepare demo', status: 'inProgress', categories: ['Tracked to Contoso CRM'] });
+  expect((await e.cycle()).task?.created).toBe(1);
+  const row = x.rows('tasks').find((r) => r.subject === 'prepare demo')!;
+  expect(row).toMatchObject({ _ownerid_value: annId, statecode: 0, statuscode: 3 });
+  expect(x.links(ANN, 'task').find((r) => r.msync_crmid === row.activityid)?.msync_exchangeid).toBe(tracked.id);
 });
 
 test('an expired delta token restarts with a full read, without duplicates; a new connector resumes from the stored state', async () => {
   await engine().cycle();
   const counts = () => [cal.events(ANN).length, cal.contacts(ANN).length, cal.tasks(ANN).length];
+  /** Items that exist more than once in Exchange (by subject, surname, title). */
+  const duplicates = () =>
+    [
+      ...cal.events(ANN).map((v) => `event ${String(v.data.subject)}`),
+      ...cal.contacts(ANN).map((v) => `contact ${String(v.data.surname)}`),
+      ...cal.tasks(ANN).map((v) => `task ${String(v.data.title)}`),
+    ].filter((k, i, all) => all.indexOf(k) !== i);
   const before = counts();
   appointment('after expiry', 70);
   x.expireDeltaTokens();
@@ -316,14 +352,18 @@ test('an expired delta token restarts with a full read, without duplicates; a ne
   expect(c.appointment).toMatchObject({ created: 1, failed: 0 });
   // Refused (400), then read in full once.
   expect(trackedGets('appointments').filter((r) => !r.query.has('$deltatoken')).length).toBe(fulls + 1);
-  expect(counts()).toEqual([before[0] + 1, before[1], before[2]]);
+  // The full read brings every record again: linked ones find their links (no duplicates); a
+  // contact the user deleted in Outlook (unlinked, still in the filter) comes back, as at a first sync.
+  expect(counts()[0]).toBe(before[0] + 1);
+  expect(duplicates()).toEqual([]);
+  const after = counts();
 
   // A new connector and engine (a restarted pod): the cursors come from Dataverse; only deltas are read.
   const fresh = connector();
   const mark = dv.requests.length;
   const again = await engine({}, fresh).cycle();
   expect(again.appointment).toMatchObject({ created: 0, updated: 0 });
-  expect(counts()).toEqual([before[0] + 1, before[1], before[2]]);
+  expect(counts()).toEqual(after);
   const reads = dv.requests.slice(mark).filter((r) => /odata\.track-changes/.test(String(r.headers.prefer ?? '')));
   expect(reads.length).toBe(3);
   expect(reads.every((r) => r.query.has('$deltatoken'))).toBe(true);
