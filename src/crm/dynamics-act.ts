@@ -208,7 +208,7 @@ export class DynamicsActConnector extends DynamicsConnector implements ActConnec
     const res = await this.client.send('GET', url);
     if (res.status === 404) return { kinds: {} };
     this.client.check(res, [200], url);
-    const data = parseData((JSON.parse(res.text) as LinkRow).msync_data) as ActMailboxState | undefined;
+    const data = parseData((parseJson(res.text) as LinkRow | undefined)?.msync_data) as ActMailboxState | undefined;
     return data && typeof data.kinds === 'object' && data.kinds ? data : { kinds: {} };
   }
 
