@@ -230,7 +230,7 @@ export class DynamicsActConnector extends DynamicsConnector implements ActConnec
     if (table.status === 404)
       throw new CrmError(
         'CRMRejected',
-        `Dynamics 365 ${withoutQuery(this.apiUrl)}: the table ${LINK_TABLE.logical} (where appointment, contact and task links live) does not exist: import the mailsync solution into the environment (docs/crm.md, "Appointments, contacts and tasks")`,
+        `Dynamics 365 ${withoutQuery(this.apiUrl)}: the table ${LINK_TABLE.logical} (where appointment, contact and task links live) does not exist: create it with the columns docs/crm.md lists ("Appointments, contacts and tasks"), then request a test`,
       );
     this.client.check(table, [200], this.url(LINK_TABLE.set));
     const who = await this.client.get<{ UserId?: string }>('WhoAmI');

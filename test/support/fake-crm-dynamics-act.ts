@@ -1,7 +1,7 @@
 // Appointments, contacts and tasks of a fake Dataverse environment, plugged into FakeDynamics
 // (fake-crm-dynamics.ts) with its `extend` hook, as the Web API serves them (Appointment, Task,
 // Contact and ActivityParty table references; "Use change tracking to synchronize data with
-// external systems"), plus the link table of the mailsync solution (msync_actlink, docs/crm.md).
+// external systems"), plus the link table an administrator creates (msync_actlink, docs/crm.md).
 //
 //   - change tracking: a GET with `Prefer: odata.track-changes` pages through the table
 //     (odata.maxpagesize, @odata.nextLink) and ends with an @odata.deltaLink carrying a
@@ -140,7 +140,7 @@ export class FakeDataverseAct implements DataverseExtension {
   private readonly own = new Map<string, Map<string, Row>>();
   /** Privileges the application user lacks (prvReadAppointment…). */
   readonly denied = new Set<string>();
-  /** The mailsync solution is not imported: no msync_actlink table. */
+  /** The administrator has not created the msync_actlink table. */
   withoutLinkTable = false;
 
   private constructor(private readonly dv: FakeDynamics) {

@@ -134,7 +134,7 @@ test('Test and Enable: the link table and the privileges ACT needs, each named w
   try {
     await expect(shared.actMissingPrivileges(['contact'])).rejects.toMatchObject({
       reason: 'CRMRejected',
-      message: expect.stringMatching(/table msync_actlink .*does not exist: import the mailsync solution/),
+      message: expect.stringMatching(/table msync_actlink .*does not exist: create it with the columns docs\/crm\.md lists/),
     });
   } finally {
     x.withoutLinkTable = false;
