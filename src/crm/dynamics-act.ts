@@ -104,7 +104,7 @@ export class DynamicsActConnector extends DynamicsConnector implements ActConnec
       else if (linked) changes.push({ crmId, removed: 'leftFilter', link: linked.link });
     }
     const next = page['@odata.nextLink'] ?? page['@odata.deltaLink'];
-    if (!next) throw this.malformed(t.set, 'an @odata.nextLink or @odata.deltaLink (is change tracking enabled for the table?)');
+    if (!next) throw this.malformed(t.set, '@odata.nextLink or @odata.deltaLink (is change tracking enabled for the table?)');
     return { changes, cursor: this.relative(next), more: !!page['@odata.nextLink'] };
   }
 
