@@ -94,7 +94,7 @@ export function exchangeActAdapter(
 function noActConnector(deployment: Deployment): MailError {
   return new MailError(
     'UnsupportedConfiguration',
-    `the ${deployment.spec.crm.type} connector of Deployment "${deployment.metadata.name}" does not synchronize appointments, contacts and tasks in this version (the Webhook connector does); set spec.appointmentsContactsTasks: None`,
+    `the ${deployment.spec.crm.type} connector of Deployment "${deployment.metadata.name}" does not synchronize appointments, contacts and tasks in this version (the Webhook and Dynamics365 connectors do); set spec.appointmentsContactsTasks: None`,
   );
 }
 
@@ -148,7 +148,7 @@ export async function testAct(
   lookups: Lookups,
   signal?: AbortSignal,
 ): Promise<ActKind[]> {
-  // Nothing is tested, or claimed, for a CRM whose connector cannot run ACT (Dynamics 365 today).
+  // Nothing is tested, or claimed, for a CRM whose connector cannot run ACT.
   if (deployment && !ACT_CONNECTOR_TYPES.has(deployment.spec.crm.type)) throw noActConnector(deployment);
   const settings = deployment
     ? actSettings(deployment, mailbox)

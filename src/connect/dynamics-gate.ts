@@ -11,6 +11,8 @@ import type { Direction, TestOutcome } from '../domain/testing-ports.js';
 import { secretSource } from '../domain/secret-source.js';
 import { handOver, processedByDynamics, readMailboxRow, type CoexistenceDirection } from '../crm/dynamics-coexistence.js';
 import { DynamicsConnector } from '../crm/dynamics.js';
+import { DynamicsActConnector } from '../crm/dynamics-act.js';
+import { actSettings } from './act.js';
 import { CrmError } from '../crm/types.js';
 import type { KubeClients } from '../kube/client.js';
 import type { EventRecorder } from '../kube/events.js';
@@ -58,6 +60,15 @@ export class DynamicsGate {
         secretSource(this.options.caches, mailbox.metadata.namespace, this.options.clients),
       );
       if (!(connector instanceof DynamicsConnector)) return out;
+      if (directions.includes('appointmentsContactsTasks') && connector instanceof DynamicsActConnector) {
+        const refused = await actPrivileges(connector, deployment, mailbox);
+        if (refused) {
+          // Not handed over from Dynamics either: the operator cannot run it.
+          out.set('appointmentsContactsTasks', refused);
+          directions = directions.filter((d) => d !== 'appointmentsContactsTasks');
+          if (!directions.length) return out;
+        }
+      }
       const row = await readMailboxRow(connector.client, address);
       const found = processedByDynamics(row, directions as CoexistenceDirection[]);
       if (found.processedByDynamics.length === 0) return out;
@@ -91,4 +102,19 @@ export class DynamicsGate {
   private deployment(mailbox: Mailbox): Deployment | undefined {
     return this.options.caches.deployments.get(mailbox.metadata.namespace, mailbox.spec.deploymentRef.name);
   }
+}
+
+/**
+ * What appointment, contact and task sync needs of the Dataverse application user: the link table
+ * and create/read/write/delete on the synchronized tables. A failed outcome names what is missing.
+ */
+async function actPrivileges(connector: DynamicsActConnector, deployment: Deployment, mailbox: Mailbox): Promise<TestOutcome | undefined> {
+  const missing = await connector.actMissingPrivileges(actSettings(deployment, mailbox).kinds);
+  if (!missing.length) return undefined;
+  return {
+    ok: false,
+    reason: 'CRMAuthenticationFailed',
+    message: `the Dynamics 365 application user of Deployment "${deployment.metadata.name}" lacks privileges appointment, contact and task sync needs: ${missing.join(', ')}; add them to its security role and request a test (annotation mailsync.dev/test-requested-at)`,
+    permanent: true,
+  };
 }

@@ -1,5 +1,5 @@
 // The CRM side of appointment, contact and task sync (ACT), behind one interface that CRM
-// connectors implement (the webhook connector does; the Dynamics 365 connector does not yet). The CRM is also where ACT keeps its state: the link of
+// connectors implement (the webhook connector, act-webhook.ts; the Dynamics 365 connector, dynamics-act.ts). The CRM is also where ACT keeps its state: the link of
 // every synchronized item (CRM id ⇄ Exchange id, iCalUId, the snapshot of fingerprints both sides
 // last agreed on) and each mailbox's cursors. Nothing per item lives in the operator's memory or in
 // etcd, so links survive restarts, shard moves and the loss of any pod (docs/act.md, "Links").
@@ -89,12 +89,12 @@ export interface ActConnector {
 }
 
 /**
- * The spec.crm.type values whose connector implements ACT: the webhook connector (factory.ts builds
- * a WebhookActConnector). The Dynamics 365 connector does not yet, which Test and Enable says.
+ * The spec.crm.type values whose connector implements ACT (factory.ts builds a WebhookActConnector
+ * or a DynamicsActConnector); Test and Enable refuses ACT for any other.
  */
-export const ACT_CONNECTOR_TYPES: ReadonlySet<string> = new Set(['Webhook']);
+export const ACT_CONNECTOR_TYPES: ReadonlySet<string> = new Set(['Webhook', 'Dynamics365']);
 
-/** A connector that implements ACT (today the webhook connector only). */
+/** A connector that implements ACT. */
 export function isActConnector(c: unknown): c is ActConnector {
   return !!c && typeof (c as Partial<ActConnector>).actChanges === 'function';
 }

@@ -34,7 +34,7 @@ export interface DataverseClientOptions {
   counter?: RequestCounter;
 }
 
-type Method = 'GET' | 'POST' | 'PATCH';
+type Method = 'GET' | 'POST' | 'PATCH' | 'DELETE';
 
 /** A collection answer. */
 interface Page<T> {

@@ -10,6 +10,7 @@
 //                (dynamics-outgoing.ts)
 //   filtering -> contacts/leads/accounts (and users/queues) by their email columns; or Dynamics'
 //                own rules with CheckIncomingEmail (incomingFiltering CRMDecides)
+//   ACT       -> appointments, contacts and tasks: DynamicsActConnector (dynamics-act.ts) extends this
 //
 // Requests: concurrent calls are gathered (coalescer.ts) into $batch requests: the reads of many
 // calls in one, the new emails of a batch in one (a change set each), the status changes of many
@@ -99,7 +100,7 @@ export class DynamicsConnector implements CrmConnector {
   readonly apiUrl: string;
   /** The Dataverse client, for modules that read more (coexistence, status mirror). */
   readonly client: DataverseClient;
-  private readonly parties: PartyResolver;
+  protected readonly parties: PartyResolver;
   private readonly incoming: IncomingWriter;
   private readonly outgoing: OutgoingReader;
   private readonly getBatches: Coalescer<BatchOperation, BatchResult>;

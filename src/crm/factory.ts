@@ -3,7 +3,7 @@
 // whose message names the field or Secret key to add: the Deployment's Ready condition shows it.
 import type { DeploymentSpec } from '../api/types.js';
 import { FEDERATION_AUDIENCE, type ClientCredential, type TokenSourceFactory } from '../net/oauth-client.js';
-import { DynamicsConnector } from './dynamics.js';
+import { DynamicsActConnector } from './dynamics-act.js';
 import { CrmError, type CrmConnector } from './types.js';
 import { WebhookActConnector } from './act-webhook.js';
 
@@ -109,7 +109,7 @@ export function createConnector(spec: DeploymentSpec['crm'], secret: Record<stri
           : secret.clientSecret === undefined && sa && opts.serviceAccountToken
             ? { kind: 'federated', assertion: () => opts.serviceAccountToken!(sa, FEDERATION_AUDIENCE), source: `ServiceAccount "${sa}"` }
             : undefined;
-      return new DynamicsConnector({
+      return new DynamicsActConnector({
         url: spec.url,
         tenantId: oauth.tenantId,
         clientId: oauth.clientId,

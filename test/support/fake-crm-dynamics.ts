@@ -155,7 +155,10 @@ const COLUMN_MAX: Record<string, number> = {
  * it answers and returns true, or returns false to leave the request to this fake.
  */
 export interface DataverseExtension {
-  handle(req: { method: string; resource: string; url: URL; body: string; prefer: string }, res: http.ServerResponse): boolean;
+  handle(
+    req: { method: string; resource: string; url: URL; body: string; prefer: string; headers: http.IncomingHttpHeaders },
+    res: http.ServerResponse,
+  ): boolean;
 }
 
 export interface FakeDynamicsOptions {
@@ -186,13 +189,14 @@ export interface FakeEmail extends Row {
   parties: Row[];
 }
 
-interface Answer {
+export interface Answer {
   status: number;
   body?: unknown;
   headers?: Record<string, string>;
 }
 
-class Refusal extends Error {
+/** Dataverse's refusal of an operation: its HTTP status, error code and message (extensions throw it too). */
+export class Refusal extends Error {
   constructor(
     readonly status: number,
     readonly code: string,
@@ -265,6 +269,13 @@ export class FakeDynamics {
   /** Serves more entity sets (see DataverseExtension). */
   extend(extension: DataverseExtension): void {
     this.extensions.push(extension);
+  }
+
+  /** The rows of one of this fake's tables, for an extension that shares them (ACT's contacts). */
+  table(set: string): Map<string, Row> {
+    const t = this.tables.get(set);
+    if (!t) throw new Error(`fake Dataverse has no table ${set}`);
+    return t;
   }
 
   /** HTTP requests to the Web API so far (a $batch counts once, whatever it holds). */
@@ -492,7 +503,7 @@ export class FakeDynamics {
     if (method === 'POST' && url.pathname === `${API}/$batch`) return this.batch(req, body, res);
     const prefer = String(req.headers.prefer ?? '');
     const resource = decodeURIComponent(url.pathname.slice(API.length + 1));
-    if (this.extensions.some((x) => x.handle({ method, resource, url, body, prefer }, res))) return;
+    if (this.extensions.some((x) => x.handle({ method, resource, url, body, prefer, headers: req.headers }, res))) return;
     const answer = this.execute(method, url, body, { prefer, ifMatch: header(req.headers['if-match']) });
     await this.takeTime(1);
     reply(res, answer);
@@ -1104,7 +1115,7 @@ function refusal(status: number, code: string, message: string, headers: Record<
   return { status, body: { error: { code, message } }, headers };
 }
 
-function reply(res: http.ServerResponse, a: Answer): void {
+export function reply(res: http.ServerResponse, a: Answer): void {
   if (a.body === undefined) {
     res.writeHead(a.status, a.headers ?? {});
     res.end();

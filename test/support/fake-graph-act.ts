@@ -195,6 +195,26 @@ export class FakeGraphAct implements FakeGraphExtension {
       this.delta(req, res, url, mailbox, path === 'contacts/delta' ? 'contacts' : path === 'tasks/delta' ? 'tasks' : 'events');
       return true;
     }
+    // To Do: POST /todo/lists/{id}/tasks/{id}/linkedResources adds a linked resource (409 when one
+    // with the same externalId exists: Graph's answer to a duplicate), without changing the task.
+    const lr = /^tasks\/([^/]+)\/linkedResources$/.exec(path);
+    if (lr && method === 'POST') {
+      const task = this.list(mailbox, 'tasks').find((i) => i.id === decodeURIComponent(lr[1]) && !i.removed);
+      if (!task) {
+        graphError(res, 404, 'ErrorItemNotFound', 'The specified object was not found in the store.');
+        return true;
+      }
+      const resource = json();
+      const existing = (task.data.linkedResources as Json[] | undefined) ?? [];
+      if (existing.some((r) => r.externalId === resource.externalId)) {
+        graphError(res, 409, 'Conflict', 'A linked resource with this externalId already exists.');
+        return true;
+      }
+      const added = { id: randomUUID(), ...resource };
+      task.data.linkedResources = [...existing, added];
+      sendJson(res, 201, added);
+      return true;
+    }
     const m = /^(events|contacts|tasks)(?:\/([^/]+))?(?:\/(cancel))?$/.exec(path);
     if (!m) return false;
     const collection = m[1] as Collection;

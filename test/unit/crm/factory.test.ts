@@ -1,6 +1,7 @@
 // createConnector: the connector a Deployment asks for, or a message naming what to add.
 import type { DeploymentSpec } from '../../../src/api/types.js';
 import { DynamicsConnector } from '../../../src/crm/dynamics.js';
+import { isActConnector } from '../../../src/crm/act-types.js';
 import { createConnector } from '../../../src/crm/factory.js';
 import { CrmError } from '../../../src/crm/types.js';
 import { WebhookConnector } from '../../../src/crm/webhook.js';
@@ -38,6 +39,7 @@ test('Webhook with token and signingKey builds a WebhookConnector', () => {
 test('Dynamics365 with clientSecret builds a DynamicsConnector on the v9.2 Web API', () => {
   const c = createConnector(dynamics, { clientSecret: CLIENT_SECRET }, { tokenSource: clientCredentials });
   expect(c).toBeInstanceOf(DynamicsConnector);
+  expect(isActConnector(c)).toBe(true); // appointments, contacts and tasks too (DynamicsActConnector)
   expect((c as DynamicsConnector).apiUrl).toBe('https://contoso.crm.dynamics.com/api/data/v9.2');
   const pinned = createConnector(
     { ...dynamics, url: 'https://contoso.crm.dynamics.com/api/data/v9.1/' },
