@@ -1,6 +1,8 @@
 // The ACT engine over EWS (Exchange Server, impersonation) with the Dynamics 365 connector against
-// the fake Dataverse: appointments both ways, parties as attendees and back, deletes both ways.
+// the fake Dataverse: appointments both ways, parties as attendees and back, deletes both ways;
+// contacts and tasks in the Contacts and Tasks folders both ways.
 
+import type { ActKind } from '../../../src/act/model.js';
 import { ActEngine } from '../../../src/act/engine.js';
 import { EwsActAdapter } from '../../../src/act/exchange/ews.js';
 import { DynamicsActConnector } from '../../../src/crm/dynamics-act.js';
@@ -30,7 +32,7 @@ let custId: string;
 let crm: DynamicsActConnector;
 
 const at = (h: number) => new Date(Date.now() + h * HOUR).toISOString().replace(/\.\d{3}Z$/, 'Z');
-const engine = () =>
+const engine = (kinds: ActKind[] = ['appointment']) =>
   new ActEngine({
     mailbox: { address: BOB, ownerName: 'Bob' },
     org: { uid: ORG, name: 'ns/onprem' },
@@ -41,7 +43,7 @@ const engine = () =>
       ORG,
     ),
     crm,
-    settings: actTestSettings({ kinds: ['appointment'] }),
+    settings: actTestSettings({ kinds }),
   });
 
 beforeAll(async () => {
@@ -114,4 +116,48 @@ test('a tracked Outlook appointment becomes a Dynamics appointment organized by 
   cal.remove(BOB, i.id);
   await e.cycle();
   expect(x.row('appointments', String(row.activityid))).toBeUndefined();
+});
+
+test('contacts and tasks: Dynamics rows reach the Contacts and Tasks folders; Outlook edits return; a tracked Outlook task becomes a task; deletes follow', async () => {
+  const contact = x.add(
+    'contacts',
+    { firstname: 'Dee', lastname: 'Dealer', emailaddress1: 'dee@customer.example', telephone1: '+1 555 0100', statecode: 0, statuscode: 1 },
+    bobId,
+  );
+  const task = x.add(
+    'tasks',
+    { subject: 'call back', description: 'about the offer', scheduledend: '2027-01-15T00:00:00Z', prioritycode: 2 },
+    bobId,
+  );
+  const e = engine(['contact', 'task']);
+  expect(await e.cycle()).toMatchObject({ contact: { created: 1, failed: 0 }, task: { created: 1, failed: 0 } });
+  const c = cal.items(BOB, 'contacts').find((i) => i.fields.Surname === 'Dealer')!;
+  expect(c.fields).toMatchObject({ GivenName: 'Dee', EmailAddress1: 'dee@customer.example', BusinessPhone: '+1 555 0100' });
+  expect(Object.values(c.props).some((v) => v.endsWith(contact))).toBe(true);
+  const t = cal.items(BOB, 'tasks').find((i) => i.fields.Subject === 'call back')!;
+  expect(t.fields).toMatchObject({ Body: 'about the offer', DueDate: '2027-01-15T00:00:00Z', Importance: 'High' });
+
+  // Outlook edits come back to Dataverse; a CRM edit reaches Outlook.
+  cal.edit(BOB, c.id, { JobTitle: 'Buyer' });
+  cal.edit(BOB, t.id, { Status: 'Completed' });
+  await e.cycle();
+  expect(x.row('contacts', contact)!.jobtitle).toBe('Buyer');
+  expect(x.row('tasks', task)).toMatchObject({ statecode: 1, statuscode: 5 });
+  x.update('contacts', contact, { telephone1: '+1 555 0199' });
+  await e.cycle();
+  expect(cal.items(BOB, 'contacts').find((i) => i.id === c.id)!.fields.BusinessPhone).toBe('+1 555 0199');
+
+  // A tracked Outlook task becomes a task the user owns; deleting it in Outlook deletes it.
+  const tracked = cal.addTask(BOB, { Subject: 'prepare demo', Status: 'InProgress' }, { categories: ['Tracked to Contoso CRM'] });
+  expect((await e.cycle()).task?.created).toBe(1);
+  const row = x.rows('tasks').find((r) => r.subject === 'prepare demo')!;
+  expect(row).toMatchObject({ _ownerid_value: bobId, statecode: 0 });
+  cal.remove(BOB, tracked.id);
+  await e.cycle();
+  expect(x.row('tasks', String(row.activityid))).toBeUndefined();
+
+  // Deleted in Dynamics: deleted in Exchange.
+  x.remove('contacts', contact);
+  await e.cycle();
+  expect(cal.items(BOB, 'contacts').some((i) => i.id === c.id)).toBe(false);
 });
