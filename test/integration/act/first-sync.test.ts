@@ -1,7 +1,7 @@
-// A mailbox's first sync with 1,000 appointments and 1,000 contacts already on both sides (the
-// same meetings, known to the CRM by iCalUId; contacts stamped by an earlier sync whose links the
-// CRM lost): everything is linked, nothing is created twice, nobody is mailed; then a contact that
-// leaves the filter is unlinked, not deleted.
+// A mailbox's first sync with 1,000 appointments, 1,000 contacts and 1,000 tasks already on both
+// sides (the same meetings, known to the CRM by iCalUId; contacts and To Do tasks stamped by an
+// earlier sync whose links the CRM lost): everything is linked, nothing is created twice, nobody is
+// mailed; then a contact that leaves the filter is unlinked, not deleted.
 
 import { randomUUID } from 'node:crypto';
 import { ActEngine } from '../../../src/act/engine.js';
@@ -21,7 +21,7 @@ const DEE = 'dee@contoso.example';
 const APP = { tenantId: 't', clientId: 'first-sync-app', clientSecret: 'first-Sync-Secret-000042' };
 const CRM = { token: 'first-sync-Crm-Token-0001', signingKey: 'first-sync-Signing-Key-02' };
 
-test(`first sync with ${N} appointments and ${N} contacts on both sides: linked, not duplicated, nobody mailed`, async () => {
+test(`first sync with ${N} appointments, ${N} contacts and ${N} tasks on both sides: linked, not duplicated, nobody mailed`, async () => {
   const oauth = await FakeOAuth.start({ clients: [APP] });
   const graph = await FakeGraph.start(oauth, [DEE]);
   const cal = FakeGraphAct.attach(graph);
@@ -40,6 +40,7 @@ test(`first sync with ${N} appointments and ${N} contacts on both sides: linked,
     const at = (h: number) => new Date(Date.now() + h * 3_600_000).toISOString().replace(/\.\d{3}Z$/, 'Z');
     const appointments: string[] = [];
     const contacts: string[] = [];
+    const tasks: string[] = [];
     for (let i = 0; i < N; i++) {
       const uid = `040000008200E00074C5B7101A82E008${randomUUID().replace(/-/g, '')}`;
       const fields = {
@@ -72,6 +73,12 @@ test(`first sync with ${N} appointments and ${N} contacts on both sides: linked,
       cal.addContact(DEE, { givenName: `Given${i}`, surname: `Sur${i}`, emailAddresses: [{ address: `p${i}@customer.example` }] }).props[
         STAMP_PROPERTY
       ] = stampValue(ORG, crmId);
+      const taskId = act.add('task', { owner: DEE, fields: { subject: `task ${i}`, status: 'notStarted', importance: 'normal' } });
+      tasks.push(taskId);
+      cal.addTask(DEE, {
+        title: `task ${i}`,
+        linkedResources: [{ applicationName: 'mailsync', displayName: 'CRM record', externalId: stampValue(ORG, taskId) }],
+      });
     }
     const engine = new ActEngine({
       mailbox: { address: DEE, ownerName: DEE },
@@ -84,7 +91,7 @@ test(`first sync with ${N} appointments and ${N} contacts on both sides: linked,
       ),
       crm: new WebhookActConnector({ url: crm.url, token: CRM.token, signingKey: CRM.signingKey }),
       settings: {
-        kinds: ['appointment', 'contact'],
+        kinds: ['appointment', 'contact', 'task'],
         directions: { appointment: directionTable('appointment'), contact: directionTable('contact'), task: directionTable('task') },
         policy: 'CRMWins',
         trackingCategory: 'Tracked',
@@ -97,11 +104,15 @@ test(`first sync with ${N} appointments and ${N} contacts on both sides: linked,
     const first = await engine.cycle();
     expect(first.appointment?.created).toBe(0);
     expect(first.contact?.created).toBe(0);
+    expect(first.task?.created).toBe(0);
     expect(cal.events(DEE)).toHaveLength(N);
     expect(cal.contacts(DEE)).toHaveLength(N);
+    expect(cal.tasks(DEE)).toHaveLength(N);
+    expect(act.live('task')).toHaveLength(N);
     expect(cal.notices).toEqual([]);
     for (const id of appointments) expect(act.link(DEE, 'appointment', id)).toBeDefined();
     for (const id of contacts) expect(act.link(DEE, 'contact', id)).toBeDefined();
+    for (const id of tasks) expect(act.link(DEE, 'task', id)).toBeDefined();
     // The first link of a meeting whose attendees Exchange invited: changing its location would mail
     // them, which a first sync must not, so Exchange's value stands on both sides (docs/act.md).
     expect(new Set(cal.events(DEE).map((e) => (e.data.location as { displayName: string }).displayName))).toEqual(
