@@ -217,6 +217,9 @@ const APPOINTMENT: EwsKindMapping = {
   folder: 'calendar',
   element: 'CalendarItem',
   noun: 'appointment',
+  // Recurring series and time zones are not synchronized over EWS by this version: these fields
+  // flow nowhere (times are UTC), and series are skipped (toFields).
+  unsupported: ['timeZone', 'recurrence', 'deletedOccurrences'],
   properties: [
     'item:Subject',
     'item:Body',
