@@ -32,7 +32,7 @@ export function toGraphRecurrence(r: Recurrence, windowsZone: string): Json {
 export function fromGraphRecurrence(value: unknown): Recurrence | null {
   const v = value as { pattern?: Json; range?: Json } | null | undefined;
   if (!v?.pattern || !v.range) return null;
-  return normalizeRecurrence({ ...v.pattern, ...v.range, rangeType: v.range.type });
+  return normalizeRecurrence({ ...v.pattern, ...v.range, type: v.pattern.type, rangeType: v.range.type });
 }
 
 /** The deleted occurrences' original starts (UTC) of a master's cancelledOccurrences. */
@@ -49,7 +49,8 @@ export function fromCancelledOccurrences(value: unknown, masterStartUtc: string 
 /** A start or end as Graph writes it: wall-clock time in the zone, named by its Windows id. */
 export function graphTime(utcIso: string, iana: string | null | undefined): { dateTime: string; timeZone: string } {
   if (!iana) return { dateTime: utcIso.replace(/Z$/, ''), timeZone: 'UTC' };
-  return { dateTime: wallTime(utcIso, iana), timeZone: requireWindowsZone(iana, 'Exchange') };
+  const timeZone = requireWindowsZone(iana, 'Exchange');
+  return { dateTime: wallTime(utcIso, iana), timeZone };
 }
 
 /** The IANA id of an event's originalStartTimeZone (Windows or IANA); null for UTC or none. */
