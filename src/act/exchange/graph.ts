@@ -3,7 +3,9 @@
 //
 //   events    /calendarView/delta over a rolling window (v1.0 has no windowless event delta);
 //             an @removed entry is checked with a GET, because delta also reports events that only
-//             moved out of the window. Occurrences of series are not synchronized yet (docs/act.md).
+//             moved out of the window. A series is read whole: its master, then its exceptions
+//             through /events/{master}/instances within the window (delta's occurrences carry no
+//             iCalUId); plain occurrences are never items (graph-recurrence.ts, docs/act.md).
 //   contacts  /contacts/delta (the default contacts folder).
 // Every request asks for immutable ids (they survive moves), UTC times and text bodies. Creates
 // are stamped with the CRM id in a named extended property; events also carry it in transactionId,
