@@ -14,8 +14,11 @@
 //                                 ErrorObjectTypeChanged; deleting a task needs AffectedTaskOccurrences;
 //                                 a task set Completed is 100 % complete, as Exchange does.
 //                                 SendMeetingInvitations, …OrCancellations, SendMeetingCancellations.
+//                                 StartTimeZone/EndTimeZone by Windows id (read back as
+//                                 StartTimeZoneId); an unknown or `rejectedZones` id is ErrorTimeZone.
 // Every invitation, update or cancellation it would mail is recorded in `notices`.
 import { randomUUID } from 'node:crypto';
+import { findIana } from 'windows-iana';
 import { elements, escapeXml, ewsResponse, failure, first, success, text } from './fake-ews-soap.js';
 import type { FakeEws, FakeEwsExtension } from './fake-ews.js';
 import type { Notice } from './fake-graph-act.js';
@@ -85,6 +88,11 @@ export class FakeEwsAct implements FakeEwsExtension {
   readonly notices: Notice[] = [];
   /** Folders the account may not open (ErrorAccessDenied), e.g. "calendar". */
   readonly denied = new Set<string>();
+  /**
+   * Windows time zones this server refuses (ErrorTimeZone), as some Exchange versions refuse some
+   * zones (Dynamics' EWS error 383); ids Windows does not know are refused anyway.
+   */
+  readonly rejectedZones = new Set<string>();
   /** Called before an UpdateItem is applied: a test's chance to change the item under the client (a user's edit in Outlook). */
   beforeUpdate?: (item: FakeActItem) => void;
   private readonly boxes = new Map<string, FakeActItem[]>();
@@ -309,7 +317,7 @@ export class FakeEwsAct implements FakeEwsExtension {
       case 'CalendarItem': {
         const att = (list: string[]) =>
           list.map((a) => `<t:Attendee><t:Mailbox><t:EmailAddress>${escapeXml(a)}</t:EmailAddress></t:Mailbox></t:Attendee>`).join('');
-        return `<t:CalendarItem>${head}<t:UID>${i.uid}</t:UID><t:Start>${f.Start ?? ''}</t:Start><t:End>${f.End ?? ''}</t:End><t:IsAllDayEvent>${f.IsAllDayEvent}</t:IsAllDayEvent><t:LegacyFreeBusyStatus>${f.LegacyFreeBusyStatus}</t:LegacyFreeBusyStatus><t:Location>${escapeXml(f.Location ?? '')}</t:Location><t:CalendarItemType>Single</t:CalendarItemType><t:Organizer><t:Mailbox><t:EmailAddress>${i.organizer}</t:EmailAddress></t:Mailbox></t:Organizer><t:RequiredAttendees>${att(i.required)}</t:RequiredAttendees><t:OptionalAttendees>${att(i.optional)}</t:OptionalAttendees></t:CalendarItem>`;
+        return `<t:CalendarItem>${head}<t:UID>${i.uid}</t:UID><t:Start>${f.Start ?? ''}</t:Start><t:End>${f.End ?? ''}</t:End><t:IsAllDayEvent>${f.IsAllDayEvent}</t:IsAllDayEvent><t:LegacyFreeBusyStatus>${f.LegacyFreeBusyStatus}</t:LegacyFreeBusyStatus><t:Location>${escapeXml(f.Location ?? '')}</t:Location><t:CalendarItemType>Single</t:CalendarItemType><t:Organizer><t:Mailbox><t:EmailAddress>${i.organizer}</t:EmailAddress></t:Mailbox></t:Organizer><t:RequiredAttendees>${att(i.required)}</t:RequiredAttendees><t:OptionalAttendees>${att(i.optional)}</t:OptionalAttendees>${f.StartTimeZone ? `<t:StartTimeZoneId>${escapeXml(f.StartTimeZone)}</t:StartTimeZoneId>` : ''}</t:CalendarItem>`;
       }
       case 'Contact': {
         const dict = (name: string, keys: string[]) => {
@@ -347,6 +355,10 @@ export class FakeEwsAct implements FakeEwsExtension {
       if (v !== undefined) i.fields[name] = v;
     }
     if (i.cls === 'CalendarItem') {
+      for (const z of ['StartTimeZone', 'EndTimeZone']) {
+        const id = first(x, z)?.attrs.Id;
+        if (id) i.fields[z] = id;
+      }
       const att = (n: string) => elements(first(x, n)?.inner ?? '', 'EmailAddress').map((e) => text(`<x>${e.inner}</x>`, 'x') ?? e.inner);
       if (first(x, 'RequiredAttendees')) i.required = att('RequiredAttendees');
       if (first(x, 'OptionalAttendees')) i.optional = att('OptionalAttendees');
@@ -369,7 +381,16 @@ export class FakeEwsAct implements FakeEwsExtension {
       i.props[first(p.inner, 'ExtendedFieldURI')?.attrs.PropertyName ?? '?'] = text(p.inner, 'Value') ?? '';
   }
 
+  /** A time zone id in the request this server refuses, if any. */
+  private badZone(body: string): string | undefined {
+    return [...elements(body, 'StartTimeZone'), ...elements(body, 'EndTimeZone')]
+      .map((e) => e.attrs.Id ?? '')
+      .find((id) => this.rejectedZones.has(id) || (id !== 'UTC' && !findIana(id).length));
+  }
+
   private create(mailbox: string, folder: FakeFolder, cls: FakeItemClass, body: string): string {
+    if (this.badZone(body))
+      return ewsResponse('CreateItem', [failure('CreateItem', 'ErrorTimeZone', 'The time zone definition is invalid or unsupported.')]);
     const x = first(first(body, 'Items')!.inner, cls)!.inner;
     const i = this.insert(mailbox, folder, cls, {}, { categories: [] });
     this.read(x, i);
@@ -386,6 +407,7 @@ export class FakeEwsAct implements FakeEwsExtension {
     const i = this.box(mailbox).find((x) => x.id === idEl?.Id && !x.removed);
     const fail = (code: string, message: string) => ewsResponse('UpdateItem', [failure('UpdateItem', code, message)]);
     if (!i) return fail('ErrorItemNotFound', 'The specified object was not found in the store.');
+    if (this.badZone(body)) return fail('ErrorTimeZone', 'The time zone definition is invalid or unsupported.');
     const hook = this.beforeUpdate;
     this.beforeUpdate = undefined;
     hook?.(i);

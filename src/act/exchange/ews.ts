@@ -14,12 +14,14 @@
 //   writes    CreateItem / UpdateItem (ConflictResolution NeverOverwrite with the ChangeKey: a
 //             stale one is ErrorIrresolvableConflict, a conflict to merge again) / DeleteItem;
 //             for appointments with SendMeetingInvitations / …OrCancellations SendToNone unless
-//             attendees may be mailed (contacts and tasks mail nobody). Times are written in UTC.
+//             attendees may be mailed (contacts and tasks mail nobody). Times are written in UTC,
+//             with the appointment's StartTimeZone/EndTimeZone (Windows ids), read back from
+//             StartTimeZoneId as IANA ids.
 //   stamp     the CRM id in a named extended property, returned by GetItem, so a create whose
 //             link was lost is recognised in the next cycle.
 //   claim     a named extended property on the Calendar folder.
 // Access is impersonation (what Dynamics requires for ACT) or delegate access to the mailbox.
-// Recurring series are not synchronized by this version (docs/act.md).
+// Recurring series are not synchronized over EWS by this version (docs/act.md).
 
 import { withEwsCall, EwsTransport, type EwsCall } from '../../mail/ews-transport.js';
 import { classifyEwsFault } from '../../mail/ews-errors.js';
@@ -41,7 +43,8 @@ import {
   type Written,
 } from './types.js';
 import { CONTACT, TASK } from './ews-contacts-tasks.js';
-import { IMPORTANCE, type EwsKindMapping } from './ews-mapping.js';
+import { IMPORTANCE, type EwsField, type EwsKindMapping } from './ews-mapping.js';
+import { ianaZone, requireWindowsZone, windowsZone } from '../timezones.js';
 import { elements, fieldUri, first, isoTime, text } from './xml.js';
 
 const NS_T = 'http://schemas.microsoft.com/exchange/services/2006/types';
@@ -171,8 +174,8 @@ const mailboxXml = (a: Attendee) =>
 
 const sendTo = (o: WriteOptions) => (o.notifyAttendees ? 'SendToAllAndSaveCopy' : 'SendToNone');
 
-/** One appointment field as the CalendarItem element that carries it. */
-function appointmentField(field: string, v: Fields[string]): { path: string; xml: string } | undefined {
+/** One appointment field as the CalendarItem element(s) that carry it. */
+function appointmentField(field: string, v: Fields[string]): EwsField | EwsField[] | undefined {
   const s = (x: unknown) => xmlText(String(x ?? ''));
   const at = (uri: string, xml: string) => ({ path: fieldUri(uri), xml });
   switch (field) {
@@ -204,22 +207,44 @@ function appointmentField(field: string, v: Fields[string]): { path: string; xml
         'calendar:OptionalAttendees',
         `<t:OptionalAttendees>${((v as Attendee[] | null) ?? []).map(mailboxXml).join('')}</t:OptionalAttendees>`,
       );
+    case 'timeZone': {
+      // Start and end are written in UTC; the zones (Exchange 2010+) say where the meeting is, in
+      // Windows ids. No zone is UTC. A zone without a Windows id refuses the item alone.
+      const id = v ? requireWindowsZone(String(v), 'EWS') : 'UTC';
+      return [
+        at('calendar:StartTimeZone', `<t:StartTimeZone Id="${xmlText(id)}"/>`),
+        at('calendar:EndTimeZone', `<t:EndTimeZone Id="${xmlText(id)}"/>`),
+      ];
+    }
     default:
       return undefined; // organizer is the mailbox itself, never written
   }
 }
 
-const ORDER = ['subject', 'body', 'importance', 'start', 'end', 'isAllDay', 'showAs', 'location', 'requiredAttendees', 'optionalAttendees'];
-const CALENDAR_FIELDS = new Set(['start', 'end', 'isAllDay', 'showAs', 'location', 'requiredAttendees', 'optionalAttendees']);
+// types.xsd order: StartTimeZone and EndTimeZone come after the attendees.
+const ORDER = [
+  'subject',
+  'body',
+  'importance',
+  'start',
+  'end',
+  'isAllDay',
+  'showAs',
+  'location',
+  'requiredAttendees',
+  'optionalAttendees',
+  'timeZone',
+];
+const CALENDAR_FIELDS = new Set(['start', 'end', 'isAllDay', 'showAs', 'location', 'requiredAttendees', 'optionalAttendees', 'timeZone']);
 
 const APPOINTMENT: EwsKindMapping = {
   kind: 'appointment',
   folder: 'calendar',
   element: 'CalendarItem',
   noun: 'appointment',
-  // Recurring series and time zones are not synchronized over EWS by this version: these fields
-  // flow nowhere (times are UTC), and series are skipped (toFields).
-  unsupported: ['timeZone', 'recurrence', 'deletedOccurrences'],
+  // Recurring series are not synchronized over EWS by this version: these fields flow nowhere,
+  // and series are skipped (toFields).
+  unsupported: ['recurrence', 'deletedOccurrences'],
   properties: [
     'item:Subject',
     'item:Body',
@@ -235,6 +260,7 @@ const APPOINTMENT: EwsKindMapping = {
     'calendar:OptionalAttendees',
     'calendar:UID',
     'calendar:CalendarItemType',
+    'calendar:StartTimeZoneId',
   ],
   toFields(ci) {
     const type = text(ci, 'CalendarItemType');
@@ -251,11 +277,17 @@ const APPOINTMENT: EwsKindMapping = {
       organizer: text(first(ci, 'Organizer')?.inner ?? '', 'EmailAddress') ?? null,
       requiredAttendees: attendeesOf(first(ci, 'RequiredAttendees')?.inner),
       optionalAttendees: attendeesOf(first(ci, 'OptionalAttendees')?.inner),
+      // Exchange 2013 names the zone in StartTimeZoneId; Exchange 2010 only as StartTimeZone's Id.
+      timeZone: ianaZone(text(ci, 'StartTimeZoneId') ?? first(ci, 'StartTimeZone')?.attrs.Id) ?? null,
     };
   },
   createXml(fields) {
     const present = ORDER.filter((f) => f in fields);
-    const xml = (list: string[]) => list.map((f) => appointmentField(f, fields[f])?.xml ?? '').join('');
+    const xml = (list: string[]) =>
+      list
+        .flatMap((f) => [appointmentField(f, fields[f]) ?? []].flat())
+        .map((x) => x.xml)
+        .join('');
     return { item: xml(present.filter((f) => !CALENDAR_FIELDS.has(f))), kind: xml(present.filter((f) => CALENDAR_FIELDS.has(f))) };
   },
   update: appointmentField,
@@ -371,7 +403,7 @@ class EwsKindStore implements ExchangeKindStore {
     // Item fields, then the extended property, then the kind's fields (types.xsd order).
     const body = `<m:CreateItem${this.m.attrs?.create?.(opts) ?? ''}><m:SavedItemFolderId>${this.client.folder(this.m.folder)}</m:SavedItemFolderId><m:Items><t:${this.m.element}>${x.item}${this.stampXml(stamp)}${x.kind}</t:${this.m.element}></m:Items></m:CreateItem>`;
     const [r] = await this.client.call('CreateItem', body, what, signal);
-    if (!r?.ok) throw this.itemFailure(r?.code ?? 'ErrorInternalServerError', what);
+    if (!r?.ok) throw this.itemFailure(r?.code ?? 'ErrorInternalServerError', what, fields.timeZone);
     const idEl = first(r.xml, 'ItemId')!.attrs;
     const fresh = await this.get(idEl.Id, signal);
     return { id: idEl.Id, changeKey: fresh?.changeKey ?? idEl.ChangeKey, iCalUId: fresh?.iCalUId };
@@ -386,20 +418,21 @@ class EwsKindStore implements ExchangeKindStore {
   ): Promise<Written> {
     const what = `updating ${article(this.m.noun)}`;
     const el = this.m.element;
-    const updates = Object.keys(fields).map((f) => {
-      const x = this.m.update(f, fields[f]);
-      if (!x) return '';
+    const updates = Object.keys(fields).flatMap((f) => {
       const empty = fields[f] === null || (Array.isArray(fields[f]) && (fields[f] as unknown[]).length === 0);
-      return empty
-        ? `<t:DeleteItemField>${x.path}</t:DeleteItemField>`
-        : `<t:SetItemField>${x.path}<t:${el}>${x.xml}</t:${el}></t:SetItemField>`;
+      return [this.m.update(f, fields[f]) ?? []].flat().map((x) =>
+        // A field written even when empty (a time zone: UTC) has an element for it.
+        empty && f !== 'timeZone'
+          ? `<t:DeleteItemField>${x.path}</t:DeleteItemField>`
+          : `<t:SetItemField>${x.path}<t:${el}>${x.xml}</t:${el}></t:SetItemField>`,
+      );
     });
     if (opts.stamp) updates.push(`<t:SetItemField>${STAMP}<t:${el}>${this.stampXml(opts.stamp)}</t:${el}></t:SetItemField>`);
     if (!updates.some(Boolean)) return { id, changeKey };
     const body = `<m:UpdateItem ConflictResolution="NeverOverwrite"${this.m.attrs?.update?.(opts) ?? ''}><m:ItemChanges><t:ItemChange><t:ItemId Id="${xmlText(id)}"${changeKey ? ` ChangeKey="${xmlText(changeKey)}"` : ''}/><t:Updates>${updates.join('')}</t:Updates></t:ItemChange></m:ItemChanges></m:UpdateItem>`;
     const [r] = await this.client.call('UpdateItem', body, what, signal);
     if (r?.code === 'ErrorIrresolvableConflict') throw new ExchangeConflict(id);
-    if (!r?.ok) throw this.itemFailure(r?.code ?? 'ErrorInternalServerError', what);
+    if (!r?.ok) throw this.itemFailure(r?.code ?? 'ErrorInternalServerError', what, fields.timeZone);
     const idEl = first(r.xml, 'ItemId')?.attrs;
     return { id: idEl?.Id ?? id, changeKey: idEl?.ChangeKey };
   }
@@ -412,8 +445,15 @@ class EwsKindStore implements ExchangeKindStore {
   }
 
   /** Item-level refusals (a time zone EWS rejects, a bad value) skip the item; the rest is the mailbox's failure. */
-  private itemFailure(code: string, what: string): MailError {
+  private itemFailure(code: string, what: string, zone?: Fields[string]): MailError {
     const err = this.client.fail(code, what);
+    if (/^ErrorTimeZone/.test(code) && zone)
+      // Some Windows zones are refused by some Exchange versions (Dynamics' EWS error 383).
+      return new MailError(
+        'ItemRejected',
+        `EWS refused the time zone "${String(zone)}" (Windows id "${windowsZone(String(zone)) ?? '?'}") while ${what} (${code}); the ${this.m.noun} is skipped until its time zone changes`,
+        { cause: err },
+      );
     if (err.reason === 'ProtocolError' || err.reason === 'ServerError') {
       if (
         /^Error(InvalidPropertySet|InvalidValueForProperty|CalendarInvalid|TimeZone|InvalidRecipients|SchemaValidation|ObjectTypeChanged)/.test(
