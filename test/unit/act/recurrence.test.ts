@@ -1,5 +1,6 @@
 // The pure parts of series and time zones: the model's normal form of a pattern, Graph's
-// patternedRecurrence and cancelledOccurrences both ways, and the IANA ⇄ Windows mapping with
+// patternedRecurrence and cancelledOccurrences both ways, EWS's t:Recurrence and a master's
+// Deleted/ModifiedOccurrences, and the IANA ⇄ Windows mapping with
 // wall-clock conversions across daylight-saving changes.
 import { normalizeField, normalizeRecurrence } from '../../../src/act/model.js';
 import {
@@ -9,6 +10,12 @@ import {
   graphZone,
   toGraphRecurrence,
 } from '../../../src/act/exchange/graph-recurrence.js';
+import {
+  deletedOccurrencesOf,
+  fromEwsRecurrence,
+  modifiedOccurrencesOf,
+  toEwsRecurrence,
+} from '../../../src/act/exchange/ews-recurrence.js';
 import { canonicalZone, fromWallTime, ianaZone, requireWindowsZone, wallTime, windowsZone } from '../../../src/act/timezones.js';
 
 describe('the model of a series', () => {
@@ -174,5 +181,61 @@ describe('Graph series', () => {
     expect(graphZone('W. Europe Standard Time')).toBe('Europe/Berlin');
     expect(graphZone('tzone://Microsoft/Utc')).toBeNull();
     expect(graphZone(undefined)).toBeNull();
+  });
+});
+
+describe('EWS series', () => {
+  test('t:Recurrence both ways, every pattern and range type, in types.xsd order', () => {
+    const cases = [
+      { type: 'daily', interval: 2, rangeType: 'noEnd', startDate: '2027-01-04' },
+      {
+        type: 'weekly',
+        interval: 1,
+        daysOfWeek: ['monday', 'thursday'],
+        rangeType: 'numbered',
+        startDate: '2027-01-04',
+        numberOfOccurrences: 10,
+      },
+      { type: 'absoluteMonthly', interval: 1, dayOfMonth: 15, rangeType: 'endDate', startDate: '2027-01-15', endDate: '2027-12-31' },
+      { type: 'relativeMonthly', interval: 1, daysOfWeek: ['tuesday'], index: 'second', rangeType: 'noEnd', startDate: '2027-01-12' },
+      { type: 'absoluteYearly', interval: 1, dayOfMonth: 3, month: 2, rangeType: 'noEnd', startDate: '2027-02-03' },
+      {
+        type: 'relativeYearly',
+        interval: 1,
+        daysOfWeek: ['friday'],
+        index: 'last',
+        month: 11,
+        rangeType: 'noEnd',
+        startDate: '2027-11-26',
+      },
+    ].map((r) => normalizeRecurrence(r)!);
+    for (const r of cases) expect(fromEwsRecurrence(toEwsRecurrence(r))).toEqual(r);
+    expect(toEwsRecurrence(cases[1])).toBe(
+      '<t:WeeklyRecurrence><t:Interval>1</t:Interval><t:DaysOfWeek>Monday Thursday</t:DaysOfWeek><t:FirstDayOfWeek>Sunday</t:FirstDayOfWeek></t:WeeklyRecurrence><t:NumberedRecurrence><t:StartDate>2027-01-04</t:StartDate><t:NumberOfOccurrences>10</t:NumberOfOccurrences></t:NumberedRecurrence>',
+    );
+    expect(toEwsRecurrence(cases[5])).toContain(
+      '<t:RelativeYearlyRecurrence><t:DaysOfWeek>Friday</t:DaysOfWeek><t:DayOfWeekIndex>Last</t:DayOfWeekIndex><t:Month>November</t:Month>',
+    );
+    // Exchange writes dates with a zone suffix.
+    expect(
+      fromEwsRecurrence(
+        '<t:DailyRecurrence><t:Interval>1</t:Interval></t:DailyRecurrence><t:NoEndRecurrence><t:StartDate>2027-01-04+01:00</t:StartDate></t:NoEndRecurrence>',
+      ),
+    ).toEqual({
+      type: 'daily',
+      interval: 1,
+      rangeType: 'noEnd',
+      startDate: '2027-01-04',
+    });
+    expect(fromEwsRecurrence(undefined)).toBeNull();
+  });
+
+  test("a master's deleted and modified occurrences", () => {
+    const xml =
+      '<t:ModifiedOccurrences><t:Occurrence><t:ItemId Id="AAMkEx1=" ChangeKey="CK"/><t:Start>2027-01-11T10:00:00Z</t:Start><t:End>2027-01-11T11:00:00Z</t:End><t:OriginalStart>2027-01-11T08:00:00Z</t:OriginalStart></t:Occurrence></t:ModifiedOccurrences>' +
+      '<t:DeletedOccurrences><t:DeletedOccurrence><t:Start>2027-01-18T09:00:00+01:00</t:Start></t:DeletedOccurrence></t:DeletedOccurrences>';
+    expect(modifiedOccurrencesOf(xml)).toEqual([{ id: 'AAMkEx1=', originalStart: '2027-01-11T08:00:00Z' }]);
+    expect(deletedOccurrencesOf(xml)).toEqual(['2027-01-18T08:00:00Z']);
+    expect(deletedOccurrencesOf('<t:Subject>x</t:Subject>')).toBeNull();
   });
 });
