@@ -101,20 +101,9 @@ export type Snapshot = Record<string, string>;
  * time zone and series pattern (a one-way pattern would let the two sides hold different series).
  */
 export const ACT_FIXED_TWO_WAY: Record<ActFieldKind, readonly string[]> = {
-  appointment: [
-    'start',
-    'end',
-    'isAllDay',
-    'importance',
-    'showAs',
-    'organizer',
-    'requiredAttendees',
-    'optionalAttendees',
-    // Series and their time zone move with the appointment's time, which is two-way always.
-    'timeZone',
-    'recurrence',
-    'deletedOccurrences',
-  ],
+  // Every appointment field but subject, body and location; series and their time zone move with
+  // the appointment's time.
+  appointment: ACT_FIELDS.appointment.filter((f) => !['subject', 'body', 'location'].includes(f)),
   contact: [],
   task: ['importance', 'status'],
 };

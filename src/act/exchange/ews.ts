@@ -243,17 +243,8 @@ const ORDER = [
   'recurrence',
   'timeZone',
 ];
-const CALENDAR_FIELDS = new Set([
-  'start',
-  'end',
-  'isAllDay',
-  'showAs',
-  'location',
-  'requiredAttendees',
-  'optionalAttendees',
-  'recurrence',
-  'timeZone',
-]);
+/** The CalendarItem's own elements (the others are Item's, written before the stamp). */
+const CALENDAR_FIELDS = new Set(ORDER.filter((f) => !['subject', 'body', 'importance'].includes(f)));
 
 const APPOINTMENT: EwsKindMapping = {
   kind: 'appointment',

@@ -6,11 +6,10 @@
 // the first sync.
 
 import { ActEngine } from '../../../src/act/engine.js';
-import type { Recurrence } from '../../../src/act/model.js';
-import { fromWallTime } from '../../../src/act/timezones.js';
 import { EwsActAdapter } from '../../../src/act/exchange/ews.js';
 import { WebhookActConnector } from '../../../src/crm/act-webhook.js';
 import { actTestSettings } from '../../support/act-env.js';
+import { berlin, dateOf, DAY, plus, seriesFields, weekday, weekly } from '../../support/act-series.js';
 import { FakeCrmWebhook } from '../../support/fake-crm-webhook.js';
 import { FakeCrmAct } from '../../support/fake-crm-webhook-act.js';
 import { FakeEws } from '../../support/fake-ews.js';
@@ -19,7 +18,6 @@ import { FakeEwsAct, type FakeActItem } from '../../support/fake-ews-act.js';
 const SVC = { username: 'CONTOSO\\svc-series', password: 'series-Ews-Password-1', canImpersonate: true };
 const CRM = { token: 'act-series-token-00000001', signingKey: 'act-series-key-000000002' };
 const BOB = 'bob@contoso.example';
-const DAY = 86_400_000;
 const TRACKED = actTestSettings().trackingCategory;
 let ews: FakeEws;
 let cal: FakeEwsAct;
@@ -53,38 +51,10 @@ const engine = () =>
     itemFailed: (_kind, _item, reason, message) => failures.push(`${reason}: ${message}`),
   });
 
-const berlin = (days: number, time = '09:00:00'): string =>
-  fromWallTime(`${new Date(Date.now() + days * DAY).toISOString().slice(0, 10)}T${time}`, 'Europe/Berlin');
-const plus = (iso: string, ms: number): string => new Date(Date.parse(iso) + ms).toISOString().replace(/\.\d{3}Z$/, 'Z');
-const DAYS = ['sunday', 'monday', 'tuesday', 'wednesday', 'thursday', 'friday', 'saturday'] as const;
-const weekday = (iso: string) => DAYS[new Date(Date.parse(iso) + 2 * 3_600_000).getUTCDay()];
-const dateOf = (iso: string) => new Date(Date.parse(iso) + 2 * 3_600_000).toISOString().slice(0, 10);
-const weekly = (start: string, n = 10): Recurrence => ({
-  type: 'weekly',
-  interval: 1,
-  daysOfWeek: [weekday(start)],
-  rangeType: 'numbered',
-  startDate: dateOf(start),
-  numberOfOccurrences: n,
-});
 /** The inside of t:Recurrence as Outlook writes it. */
 const weeklyXml = (start: string, n = 10) =>
   `<t:WeeklyRecurrence><t:Interval>1</t:Interval><t:DaysOfWeek>${weekday(start).replace(/^./, (c) => c.toUpperCase())}</t:DaysOfWeek><t:FirstDayOfWeek>Sunday</t:FirstDayOfWeek></t:WeeklyRecurrence><t:NumberedRecurrence><t:StartDate>${dateOf(start)}</t:StartDate><t:NumberOfOccurrences>${n}</t:NumberOfOccurrences></t:NumberedRecurrence>`;
-const fields = (subject: string, start: string, extra: Record<string, unknown> = {}) => ({
-  subject,
-  body: 'agenda',
-  location: 'Room 1',
-  start,
-  end: plus(start, 3_600_000),
-  isAllDay: false,
-  importance: 'normal',
-  showAs: 'busy',
-  organizer: BOB,
-  requiredAttendees: [{ address: 'cust@customer.example' }],
-  optionalAttendees: [],
-  timeZone: 'Europe/Berlin',
-  ...extra,
-});
+const fields = (subject: string, start: string, extra: Record<string, unknown> = {}) => seriesFields(BOB, subject, start, extra);
 const masters = (): FakeActItem[] => cal.items(BOB).filter((i) => i.recurrence && !i.masterId);
 const crmMasters = () => act.live('appointment').filter((r) => r.fields.recurrence);
 

@@ -5,12 +5,12 @@
 // Standard Time"; a zone without a Windows id fails its item alone.
 
 import { ActEngine, type ActSettings } from '../../../src/act/engine.js';
-import type { ActKind, Recurrence } from '../../../src/act/model.js';
-import { fromWallTime, wallTime } from '../../../src/act/timezones.js';
-import { GraphActAdapter } from '../../../src/act/exchange/graph.js';
+import type { ActKind } from '../../../src/act/model.js';
+import { wallTime } from '../../../src/act/timezones.js';
 import { WebhookActConnector } from '../../../src/crm/act-webhook.js';
-import { ClientCredentialsTokenProvider } from '../../../src/mail/oauth.js';
 import { actTestSettings } from '../../support/act-env.js';
+import { fakeGraphActAdapter } from '../../support/act-graph.js';
+import { berlin, DAY, plus, seriesFields, weekday, weekly } from '../../support/act-series.js';
 import { FakeCrmWebhook } from '../../support/fake-crm-webhook.js';
 import { FakeCrmAct } from '../../support/fake-crm-webhook-act.js';
 import { FakeGraph } from '../../support/fake-graph.js';
@@ -20,7 +20,6 @@ import { FakeOAuth } from '../../support/fake-oauth.js';
 const APP = { tenantId: 'contoso-tenant', clientId: 'mailsync-app', clientSecret: 'graph-Client-Secret-42' };
 const CRM = { token: 'act-Crm-Token-000000001', signingKey: 'act-Signing-Key-00000002' };
 const ANN = 'ann@contoso.example';
-const DAY = 86_400_000;
 const TRACKED = actTestSettings().trackingCategory;
 let oauth: FakeOAuth;
 let graph: FakeGraph;
@@ -42,61 +41,17 @@ afterEach(async () => {
 });
 
 function engine(extra: Partial<ActSettings> = {}): ActEngine {
-  const ca = [oauth.caPem, graph.caPem].join('\n');
-  const token = new ClientCredentialsTokenProvider({
-    tenantId: APP.tenantId,
-    clientId: APP.clientId,
-    clientSecret: APP.clientSecret,
-    scope: 'https://graph.microsoft.com/.default',
-    authorityUrl: oauth.authorityUrl,
-    ca,
-  });
   return new ActEngine({
     mailbox: { address: ANN, ownerName: ANN },
     org: { uid: 'org-contoso-0001', name: 'ns/contoso' },
-    exchange: new GraphActAdapter(
-      { host: '127.0.0.1', port: 443, tls: 'Implicit', url: graph.baseUrl, ca },
-      { kind: 'oauth2', username: ANN, token },
-      { mailbox: ANN, pastDays: 30, futureDays: 180 },
-      'org-contoso-0001',
-    ),
+    exchange: fakeGraphActAdapter(oauth, graph, APP, ANN, 'org-contoso-0001'),
     crm: new WebhookActConnector({ url: crm.url, token: CRM.token, signingKey: CRM.signingKey }),
     settings: actTestSettings({ kinds: ['appointment'], ...extra }),
     itemFailed: (kind, item, reason, message) => failures.push({ kind, item, reason, message }),
   });
 }
 
-/** 09:00 in Berlin, `days` from today: the first occurrence of the test series. */
-const berlin = (days: number, time = '09:00:00'): string =>
-  fromWallTime(`${new Date(Date.now() + days * DAY).toISOString().slice(0, 10)}T${time}`, 'Europe/Berlin');
-const plus = (iso: string, ms: number): string => new Date(Date.parse(iso) + ms).toISOString().replace(/\.\d{3}Z$/, 'Z');
-const weekday = (iso: string): string =>
-  ['sunday', 'monday', 'tuesday', 'wednesday', 'thursday', 'friday', 'saturday'][
-    new Date(Date.parse(iso) + 2 * 3_600_000).getUTCDay() // 09:00 Berlin is the same day in UTC
-  ];
-const weekly = (start: string, n = 10): Recurrence => ({
-  type: 'weekly',
-  interval: 1,
-  daysOfWeek: [weekday(start) as 'monday'],
-  rangeType: 'numbered',
-  startDate: new Date(Date.parse(start) + 2 * 3_600_000).toISOString().slice(0, 10),
-  numberOfOccurrences: n,
-});
-const fields = (subject: string, start: string, extra: Record<string, unknown> = {}) => ({
-  subject,
-  body: 'agenda',
-  location: 'Room 1',
-  start,
-  end: plus(start, 3_600_000),
-  isAllDay: false,
-  importance: 'normal',
-  showAs: 'busy',
-  organizer: ANN,
-  requiredAttendees: [{ address: 'cust@customer.example' }],
-  optionalAttendees: [],
-  timeZone: 'Europe/Berlin',
-  ...extra,
-});
+const fields = (subject: string, start: string, extra: Record<string, unknown> = {}) => seriesFields(ANN, subject, start, extra);
 const masters = (): FakeGraphItem[] => cal.events(ANN).filter((e) => e.data.type === 'seriesMaster');
 const crmMasters = () => act.live('appointment').filter((r) => r.fields.recurrence);
 const graphTime = (iso: string) => ({ dateTime: iso.replace(/Z$/, ''), timeZone: 'UTC' });

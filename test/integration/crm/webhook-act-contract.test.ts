@@ -15,9 +15,8 @@ import { FakeCrmWebhook, type FakeExchange } from '../../support/fake-crm-webhoo
 import { FakeCrmAct } from '../../support/fake-crm-webhook-act.js';
 import { FakeEws } from '../../support/fake-ews.js';
 import { FakeEwsAct } from '../../support/fake-ews-act.js';
-import { GraphActAdapter } from '../../../src/act/exchange/graph.js';
-import { ClientCredentialsTokenProvider } from '../../../src/mail/oauth.js';
 import { actTestSettings } from '../../support/act-env.js';
+import { fakeGraphActAdapter } from '../../support/act-graph.js';
 import { FakeGraph } from '../../support/fake-graph.js';
 import { FakeGraphAct } from '../../support/fake-graph-act.js';
 import { FakeOAuth } from '../../support/fake-oauth.js';
@@ -153,24 +152,10 @@ test('recurring series (masters with recurrence and time zone, exceptions with s
   const seen: FakeExchange[] = [];
   crm.onExchange = (x) => seen.push(x);
   try {
-    const ca = [oauth.caPem, graph.caPem].join('\n');
-    const token = new ClientCredentialsTokenProvider({
-      tenantId: APP.tenantId,
-      clientId: APP.clientId,
-      clientSecret: APP.clientSecret,
-      scope: 'https://graph.microsoft.com/.default',
-      authorityUrl: oauth.authorityUrl,
-      ca,
-    });
     const e = new ActEngine({
       mailbox: { address: DY, ownerName: 'dy' },
       org: { uid: 'org-d', name: 'ns/d' },
-      exchange: new GraphActAdapter(
-        { host: '127.0.0.1', port: 443, tls: 'Implicit', url: graph.baseUrl, ca },
-        { kind: 'oauth2', username: DY, token },
-        { mailbox: DY, pastDays: 30, futureDays: 180 },
-        'org-d',
-      ),
+      exchange: fakeGraphActAdapter(oauth, graph, APP, DY, 'org-d'),
       crm: new WebhookActConnector({ url: crm.url, token: CRM.token, signingKey: CRM.signingKey }),
       settings: actTestSettings({ kinds: ['appointment'], trackingCategory: 'Tracked' }),
     });
