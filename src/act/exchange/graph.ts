@@ -135,13 +135,17 @@ interface KindMapping {
   toGraph(f: Fields, opts: WriteOptions): Json;
 }
 
+/** The calendar window: from pastDays before to futureDays after now (the event delta's and the series' exceptions'). */
+function calendarWindow(o: GraphActOptions): { start: string; end: string } {
+  const now = (o.now ?? (() => new Date()))().getTime();
+  return { start: new Date(now - o.pastDays * 86_400_000).toISOString(), end: new Date(now + o.futureDays * 86_400_000).toISOString() };
+}
+
 const EVENT: KindMapping = {
   kind: 'appointment',
   collection: 'events',
   deltaPath(o) {
-    const now = (o.now ?? (() => new Date()))().getTime();
-    const start = new Date(now - o.pastDays * 86_400_000).toISOString();
-    const end = new Date(now + o.futureDays * 86_400_000).toISOString();
+    const { start, end } = calendarWindow(o);
     return `calendarView/delta?startDateTime=${encodeURIComponent(start)}&endDateTime=${encodeURIComponent(end)}`;
   },
   toFields(j) {
@@ -383,13 +387,6 @@ class GraphKindStore implements ExchangeKindStore {
     }
   }
 
-  /** The calendar window (as the delta's): from pastDays before to futureDays after now. */
-  private window(): { start: string; end: string } {
-    const o = this.client.opts;
-    const now = (o.now ?? (() => new Date()))().getTime();
-    return { start: new Date(now - o.pastDays * 86_400_000).toISOString(), end: new Date(now + o.futureDays * 86_400_000).toISOString() };
-  }
-
   /** The occurrences and exceptions of a series within a time range (Graph expands them), every page. */
   private async instances(masterId: string, range: { start: string; end: string }, signal?: AbortSignal): Promise<Json[]> {
     const out: Json[] = [];
@@ -407,7 +404,7 @@ class GraphKindStore implements ExchangeKindStore {
   private async series(masterId: string, signal?: AbortSignal): Promise<ExchangeItem[]> {
     const master = await this.get(masterId, signal);
     if (!master) return [];
-    const exceptions = (await this.instances(masterId, this.window(), signal)).filter((j) => j.type === 'exception');
+    const exceptions = (await this.instances(masterId, calendarWindow(this.client.opts), signal)).filter((j) => j.type === 'exception');
     return [master, ...exceptions.map((j) => this.item(j))];
   }
 
