@@ -18,7 +18,8 @@
 import { isTransientReason } from '../api/reasons.js';
 import type { ActConnector, ActLink, ActMailboxRef, ActMailboxState, ActRecord } from '../crm/act-types.js';
 import type { ActKind, Fields, Snapshot } from './model.js';
-import { FIELDS, fingerprint, KIND_PLURAL, normalize } from './model.js';
+import { FIELDS, fingerprint, KIND_PLURAL, normalize, utc } from './model.js';
+import { MailError } from '../mail/types.js';
 import { flowsToCrm, flowsToExchange, type DirectionTable } from './directions.js';
 import { isEmpty, merge, type ConflictPolicy, type MergePlan } from './merge.js';
 import { cancellationReachesExchange, exchangeView, mayInvite, onCrmRemoval, onExchangeRemoval, type RuleContext } from './rules.js';
@@ -28,6 +29,7 @@ import {
   type ExchangeItem,
   type ExchangeKindStore,
   type OrganizationClaim,
+  type SeriesRef,
   type Written,
 } from './exchange/types.js';
 
@@ -178,13 +180,27 @@ export class ActEngine {
     }
     const exchangeByUid = new Map<string, ExchangeItem>();
     for (const item of ex.items) if (item.iCalUId) exchangeByUid.set(item.iCalUId, item);
-    await eachLimited(ex.items, (item) => {
-      const rec =
-        byExchangeId.get(item.id) ??
-        (item.stampedCrmId ? byCrmId.get(item.stampedCrmId) : undefined) ??
-        (item.iCalUId ? byUid.get(item.iCalUId) : undefined);
-      return this.guard(kind, item.id, counts, () => this.fromExchange(kind, store, item, rec, ctx, counts, touched, signal));
-    });
+    const recordOf = (item: ExchangeItem): ActRecord | undefined =>
+      byExchangeId.get(item.id) ??
+      (item.stampedCrmId ? byCrmId.get(item.stampedCrmId) : undefined) ??
+      (item.iCalUId ? byUid.get(item.iCalUId) : undefined);
+    // Series masters (and single items) first, then exceptions, which need their master's link.
+    const [exceptions, firsts] = partition(ex.items, (i) => !!i.seriesMasterId);
+    await eachLimited(firsts, (item) =>
+      this.guard(kind, item.id, counts, () =>
+        this.fromExchange(kind, store, item, recordOf(item), undefined, ctx, counts, touched, signal),
+      ),
+    );
+    if (exceptions.length) {
+      const masterIds = [...new Set(exceptions.map((i) => i.seriesMasterId!))];
+      const masters = new Map<string, ActRecord>();
+      for (const r of await crm.actLookup(mailbox, kind, { exchangeIds: masterIds })) if (r.link) masters.set(r.link.exchangeId, r);
+      await eachLimited(exceptions, (item) =>
+        this.guard(kind, item.id, counts, () =>
+          this.fromExchange(kind, store, item, recordOf(item), masters.get(item.seriesMasterId!), ctx, counts, touched, signal),
+        ),
+      );
+    }
     await eachLimited(ex.removed, async (id) => {
       const rec = byExchangeId.get(id);
       if (rec) await this.guard(kind, id, counts, () => this.exchangeRemoved(kind, rec, ctx, counts, touched));
@@ -197,22 +213,25 @@ export class ActEngine {
       // Reconciled in step 1 with the record as it is now; a removal still applies.
       const todo = page.changes.filter((change) => !touched.has(change.crmId) || change.removed);
       for (const change of todo) touched.add(change.crmId);
-      await eachLimited(todo, (change) =>
-        this.guard(kind, change.crmId, counts, () =>
-          this.fromCrm(
-            kind,
-            store,
-            change.crmId,
-            change.record,
-            change.removed,
-            change.link ?? change.record?.link,
-            ctx,
-            counts,
-            exchangeByUid,
-            signal,
+      // Series masters (and single records) first, then exceptions, which need their master's link.
+      const [later, first] = partition(todo, (change) => !!change.record?.seriesMasterId);
+      for (const batch of [first, later])
+        await eachLimited(batch, (change) =>
+          this.guard(kind, change.crmId, counts, () =>
+            this.fromCrm(
+              kind,
+              store,
+              change.crmId,
+              change.record,
+              change.removed,
+              change.link ?? change.record?.link,
+              ctx,
+              counts,
+              exchangeByUid,
+              signal,
+            ),
           ),
-        ),
-      );
+        );
       cursor = page.cursor;
       if (!page.more) break;
     }
@@ -249,8 +268,8 @@ export class ActEngine {
 
   private directions(kind: ActKind): DirectionTable {
     const table = this.o.settings.directions[kind];
-    const unsupported = this.o.exchange.stores[kind]?.unsupported;
-    if (!unsupported?.length) return table;
+    const unsupported = [...(this.o.exchange.stores[kind]?.unsupported ?? []), ...(this.o.crm.actUnsupported?.[kind] ?? [])];
+    if (!unsupported.length) return table;
     return { ...table, ...Object.fromEntries(unsupported.map((f) => [f, 'None' as const])) };
   }
 
@@ -277,13 +296,23 @@ export class ActEngine {
     store: ExchangeKindStore,
     item: ExchangeItem,
     rec: ActRecord | undefined,
+    master: ActRecord | undefined,
     ctx: RuleContext,
     counts: ActCounts,
     touched: Set<string>,
     signal?: AbortSignal,
   ): Promise<void> {
     const { crm, mailbox, settings, org } = this.o;
-    const tracked = item.categories.includes(settings.trackingCategory);
+    if (!crm.actSeries && (item.seriesMasterId || normalize(kind, item.fields).recurrence)) {
+      // Its master is reported (when tracked or linked); its exceptions go with it.
+      if (item.seriesMasterId || !(rec || item.categories.includes(settings.trackingCategory))) return;
+      throw new MailError(
+        'ItemRejected',
+        `"${String(item.fields.subject ?? '')}" is a recurring series in Exchange, and this CRM connector does not synchronize recurring series (docs/act.md, "Recurring series and time zones"); it is skipped, and its CRM record (if linked) keeps its last synchronized values`,
+      );
+    }
+    // An exception follows its series: synchronized when the master is (its category is the master's business).
+    const tracked = item.seriesMasterId ? !!master?.link : item.categories.includes(settings.trackingCategory);
     // Out of this mailbox's filter now: the CRM's change feed reports that (unlink), not this item.
     if (rec && rec.inFilter === false) return;
     if (rec) {
@@ -321,9 +350,10 @@ export class ActEngine {
         .snapshot,
     };
     const created = await crm.actCreate(mailbox, kind, {
-      key: item.iCalUId ?? item.id,
+      key: item.seriesMasterId ? `${item.seriesMasterId}@${item.originalStart}` : (item.iCalUId ?? item.id),
       fields: toCrm,
       link: { exchangeId: item.id, changeKey: item.changeKey, iCalUId: item.iCalUId, snapshot: plan.snapshot, origin: 'Exchange' },
+      ...(item.seriesMasterId && master ? { seriesMasterId: master.crmId, originalStart: item.originalStart } : {}),
     });
     touched.add(created.crmId);
     if (!created.created && created.record) {
@@ -506,9 +536,10 @@ export class ActEngine {
     }
     const fields: Fields = {};
     for (const [f, d] of Object.entries(this.directions(kind))) if (flowsToExchange(d)) fields[f] = crmView[f];
+    const series = await this.seriesOf(kind, rec);
     const notify = kind === 'appointment' && mayInvite(crmView, 'create', ctx);
     if (notify) counts.notified++;
-    const w = await store.create(fields, { org: org.uid, crmId }, { notifyAttendees: notify }, signal);
+    const w = await store.create(fields, { org: org.uid, crmId }, { notifyAttendees: notify, ...(series ? { series } : {}) }, signal);
     const snapshot = merge({
       directions: this.directions(kind),
       policy: settings.policy,
@@ -517,6 +548,19 @@ export class ActEngine {
     }).snapshot;
     await crm.actLink(mailbox, kind, this.link(kind, crmId, w, snapshot, 'CRM', rec.state));
     counts.created++;
+  }
+
+  /** Where a CRM exception goes in Exchange: its master's Exchange id and the original start. */
+  private async seriesOf(kind: ActKind, rec: ActRecord): Promise<SeriesRef | undefined> {
+    if (!rec.seriesMasterId) return undefined;
+    const originalStart = utc(rec.originalStart);
+    const [master] = await this.o.crm.actLookup(this.o.mailbox, kind, { crmIds: [rec.seriesMasterId] });
+    if (!master?.link || !originalStart)
+      throw new MailError(
+        'ItemRejected',
+        `this exception of a recurring series (master ${rec.seriesMasterId}, original start ${String(rec.originalStart)}) cannot be placed: ${originalStart ? 'its series master is not synchronized with this mailbox' : 'its originalStart is not a time'}; it is skipped until it changes`,
+      );
+    return { masterId: master.link.exchangeId, originalStart };
   }
 
   /** A CRM change to a linked item whose Exchange side is unchanged: write it, or merge again on a conflict. */
@@ -589,6 +633,13 @@ async function eachLimited<T>(items: T[], fn: (item: T) => Promise<void>): Promi
   // nothing of a failed cycle runs on beside the next one.
   await Promise.all(Array.from({ length: Math.min(ITEM_CONCURRENCY, items.length) }, worker));
   if (failure) throw failure.err;
+}
+
+function partition<T>(items: T[], test: (item: T) => boolean): [T[], T[]] {
+  const yes: T[] = [];
+  const no: T[] = [];
+  for (const i of items) (test(i) ? yes : no).push(i);
+  return [yes, no];
 }
 
 /** Every field of the kind as null: the other side of an item that exists on one side only. */

@@ -43,8 +43,13 @@ export function merge(input: MergeInput): MergePlan {
       if (hx !== undefined) plan.snapshot[field] = hx;
       continue;
     }
-    const exChanged = hb === undefined || hx !== hb;
-    const crChanged = hb === undefined || hc !== hb;
+    // A field the snapshot does not know yet (added to the model since the link was made, as the
+    // series fields were): a side "changed" it only if it has a value, so Exchange's existing time
+    // zone is taken into a CRM that never had one, instead of being overwritten (and mailed) by the
+    // CRM's empty value.
+    const fresh = base !== undefined && hb === undefined;
+    const exChanged = fresh ? exchange?.[field] != null : hb === undefined || hx !== hb;
+    const crChanged = fresh ? crm?.[field] != null : hb === undefined || hc !== hb;
     const toEx = flowsToExchange(direction) && crm !== undefined;
     const toCrm = flowsToCrm(direction) && exchange !== undefined;
     let winner: 'crm' | 'exchange' | undefined;

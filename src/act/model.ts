@@ -8,10 +8,31 @@
 // fingerprints of values, never timestamps.
 
 import { createHash } from 'node:crypto';
-import { ACT_FIELDS, type ActKind, type Attendee, type FieldValue, type Fields, type Snapshot } from '../api/act-fields.js';
+import {
+  ACT_FIELDS,
+  DAYS_OF_WEEK,
+  RECURRENCE_TYPES,
+  WEEK_INDEXES,
+  type ActKind,
+  type Attendee,
+  type FieldValue,
+  type Fields,
+  type Recurrence,
+  type Snapshot,
+} from '../api/act-fields.js';
+import { canonicalZone } from './timezones.js';
 
 // The vocabulary lives with the field catalogue (the CRM connectors share it).
-export { ACT_KINDS, KIND_PLURAL, type ActKind, type Attendee, type FieldValue, type Fields, type Snapshot } from '../api/act-fields.js';
+export {
+  ACT_KINDS,
+  KIND_PLURAL,
+  type ActKind,
+  type Attendee,
+  type FieldValue,
+  type Fields,
+  type Recurrence,
+  type Snapshot,
+} from '../api/act-fields.js';
 
 /** The synchronized fields of each kind (src/api/act-fields.ts). Regarding, owner and status reasons stay in the CRM. */
 export const FIELDS: Record<ActKind, readonly string[]> = ACT_FIELDS;
@@ -29,6 +50,8 @@ export const KEY_FIELDS = new Set([
   'optionalAttendees',
   'importance',
   'showAs',
+  'timeZone',
+  'recurrence',
 ]);
 
 export const IMPORTANCE = ['low', 'normal', 'high'] as const;
@@ -69,11 +92,69 @@ const DATE_FIELDS = new Set(['dueDate', 'startDate', 'completedDate', 'birthday'
 const LIST_FIELDS = new Set(['requiredAttendees', 'optionalAttendees']);
 const ADDRESS_FIELDS = new Set(['organizer', 'email1', 'email2', 'email3']);
 
+const positive = (v: unknown, max: number): number | undefined =>
+  typeof v === 'number' && Number.isInteger(v) && v >= 1 && v <= max ? v : undefined;
+
+/**
+ * A series pattern in its normal form (keys in one order, only those its type uses, weekdays in
+ * week order), so that equal patterns have equal fingerprints; null when it is not a pattern.
+ */
+export function normalizeRecurrence(value: unknown): Recurrence | null {
+  if (!value || typeof value !== 'object') return null;
+  const v = value as Record<string, unknown>;
+  const type = RECURRENCE_TYPES.find((t) => t === v.type);
+  const startDate = day(v.startDate);
+  if (!type || !startDate) return null;
+  const out: Recurrence = { type, interval: positive(v.interval, 999) ?? 1, rangeType: 'noEnd', startDate };
+  const weekly = type === 'weekly' || type.startsWith('relative');
+  if (weekly) {
+    const days = Array.isArray(v.daysOfWeek) ? v.daysOfWeek.map((d) => String(d).toLowerCase()) : [];
+    out.daysOfWeek = DAYS_OF_WEEK.filter((d) => days.includes(d));
+    if (!out.daysOfWeek.length) return null;
+  }
+  if (type.startsWith('absolute')) {
+    out.dayOfMonth = positive(v.dayOfMonth, 31);
+    if (!out.dayOfMonth) return null;
+  }
+  if (type.startsWith('relative')) out.index = WEEK_INDEXES.find((i) => i === v.index) ?? 'first';
+  if (type.endsWith('Yearly')) {
+    out.month = positive(v.month, 12);
+    if (!out.month) return null;
+  }
+  const endDate = day(v.endDate);
+  const count = positive(v.numberOfOccurrences, 999_999);
+  const rangeType = v.rangeType ?? (endDate ? 'endDate' : count ? 'numbered' : 'noEnd');
+  if (rangeType === 'endDate' && endDate) Object.assign(out, { rangeType, endDate });
+  else if (rangeType === 'numbered' && count) Object.assign(out, { rangeType, numberOfOccurrences: count });
+  // Keys in one order: the fingerprint is of the JSON text.
+  const ordered = {} as Record<string, unknown>;
+  for (const k of [
+    'type',
+    'interval',
+    'daysOfWeek',
+    'dayOfMonth',
+    'index',
+    'month',
+    'rangeType',
+    'startDate',
+    'endDate',
+    'numberOfOccurrences',
+  ])
+    if ((out as unknown as Record<string, unknown>)[k] !== undefined) ordered[k] = (out as unknown as Record<string, unknown>)[k];
+  return ordered as unknown as Recurrence;
+}
+
 /** One field's value in its normal form. Empty strings are null: Exchange and CRMs disagree on "no value". */
 export function normalizeField(field: string, value: unknown): FieldValue {
   if (LIST_FIELDS.has(field)) return attendees(value);
   if (value === undefined || value === null || value === '') return null;
   if (TIME_FIELDS.has(field)) return utc(value);
+  if (field === 'recurrence') return normalizeRecurrence(value);
+  if (field === 'timeZone') return typeof value === 'string' ? canonicalZone(value) : null;
+  if (field === 'deletedOccurrences') {
+    const starts = Array.isArray(value) ? value.map(utc).filter((t): t is string => !!t) : [];
+    return starts.length ? [...new Set(starts)].sort() : null;
+  }
   if (DATE_FIELDS.has(field)) return day(value);
   if (ADDRESS_FIELDS.has(field)) return typeof value === 'string' ? value.trim().toLowerCase() || null : null;
   if (field === 'isAllDay') return value === true;

@@ -16,6 +16,9 @@ export const ACT_FIELDS = {
     'organizer',
     'requiredAttendees',
     'optionalAttendees',
+    'timeZone',
+    'recurrence',
+    'deletedOccurrences',
   ],
   contact: [
     'givenName',
@@ -61,15 +64,46 @@ export interface Attendee {
   name?: string;
 }
 
-export type FieldValue = string | number | boolean | null | Attendee[];
+export const RECURRENCE_TYPES = ['daily', 'weekly', 'absoluteMonthly', 'relativeMonthly', 'absoluteYearly', 'relativeYearly'] as const;
+export const DAYS_OF_WEEK = ['sunday', 'monday', 'tuesday', 'wednesday', 'thursday', 'friday', 'saturday'] as const;
+export const WEEK_INDEXES = ['first', 'second', 'third', 'fourth', 'last'] as const;
+
+/**
+ * A series' pattern, server-neutral (the shape of Graph's patternedRecurrence, flattened): every
+ * `interval` days/weeks/months/years; weekly on `daysOfWeek`; monthly on `dayOfMonth`
+ * (absolute) or on the `index` weekday (relative: the second Tuesday); yearly the same in `month`
+ * (1–12). The range starts on `startDate` (the series' first day, in its time zone) and ends on
+ * `endDate` (rangeType endDate), after `numberOfOccurrences` (numbered), or never (noEnd). Keys
+ * a type does not use are absent, so equal patterns are equal values.
+ */
+export interface Recurrence {
+  type: (typeof RECURRENCE_TYPES)[number];
+  interval: number;
+  daysOfWeek?: Array<(typeof DAYS_OF_WEEK)[number]>;
+  dayOfMonth?: number;
+  index?: (typeof WEEK_INDEXES)[number];
+  month?: number;
+  rangeType: 'endDate' | 'numbered' | 'noEnd';
+  startDate: string;
+  endDate?: string;
+  numberOfOccurrences?: number;
+}
+
+export type FieldValue = string | number | boolean | null | Attendee[] | Recurrence | string[];
 export type Fields = Record<string, FieldValue>;
 
 /** The snapshot of a synchronized item: one fingerprint per field, as both sides last agreed. */
 export type Snapshot = Record<string, string>;
 
-/** Fields Dynamics synchronizes two-way always (appointment time, importance, attendees, organizer, show-as; task importance and status). */
+/**
+ * Fields synchronized two-way always: those Dynamics fixes (appointment time, importance,
+ * attendees, organizer, show-as; task importance and status) and, with the time, an appointment's
+ * time zone and series pattern (a one-way pattern would let the two sides hold different series).
+ */
 export const ACT_FIXED_TWO_WAY: Record<ActFieldKind, readonly string[]> = {
-  appointment: ['start', 'end', 'isAllDay', 'importance', 'showAs', 'organizer', 'requiredAttendees', 'optionalAttendees'],
+  // Every appointment field but subject, body and location; series and their time zone move with
+  // the appointment's time.
+  appointment: ACT_FIELDS.appointment.filter((f) => !['subject', 'body', 'location'].includes(f)),
   contact: [],
   task: ['importance', 'status'],
 };

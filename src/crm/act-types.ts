@@ -36,6 +36,9 @@ export interface ActRecord {
   link?: ActLink;
   /** False when the record is no longer in this mailbox's sync filter (a lookup returns it anyway). */
   inFilter?: boolean;
+  /** An exception of a recurring series: the CRM id of the series' master and the occurrence's original start (UTC). */
+  seriesMasterId?: string;
+  originalStart?: string;
 }
 
 /** One entry of the CRM's change feed for a mailbox and kind. */
@@ -60,6 +63,14 @@ export interface ActMailboxState {
 }
 
 export interface ActConnector {
+  /**
+   * Whether the connector synchronizes recurring series (masters with a recurrence, exceptions
+   * with seriesMasterId): the webhook contract does, the Dynamics 365 connector does not, and the
+   * engine skips series with an item-level failure for a connector that does not.
+   */
+  readonly actSeries?: boolean;
+  /** Fields of a kind this CRM cannot hold (Dynamics 365: an appointment's time zone and series): they flow nowhere. */
+  readonly actUnsupported?: Partial<Record<ActKind, string[]>>;
   /** The records of this kind in the mailbox's sync filter that changed since `cursor` (all of them without one). */
   actChanges(mailbox: ActMailboxRef, kind: ActKind, cursor: string | undefined, limit: number): Promise<ActChangesPage>;
   /** Records (with their links) by CRM id, by linked Exchange id or by iCalUId. */
@@ -75,7 +86,7 @@ export interface ActConnector {
   actCreate(
     mailbox: ActMailboxRef,
     kind: ActKind,
-    item: { key: string; fields: Fields; link: Omit<ActLink, 'crmId'> },
+    item: { key: string; fields: Fields; link: Omit<ActLink, 'crmId'>; seriesMasterId?: string; originalStart?: string },
   ): Promise<{ crmId: string; created: boolean; record?: ActRecord }>;
   /** Writes fields (any subset) and the link in one request. */
   actUpdate(mailbox: ActMailboxRef, kind: ActKind, crmId: string, change: { fields: Fields; link: ActLink }): Promise<void>;

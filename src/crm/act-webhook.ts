@@ -10,6 +10,9 @@ import type { ActChangesPage, ActConnector, ActLink, ActMailboxRef, ActMailboxSt
 import { WebhookConnector } from './webhook.js';
 
 export class WebhookActConnector extends WebhookConnector implements ActConnector {
+  /** Series masters carry `recurrence`, exceptions `seriesMasterId` and `originalStart` (the contract's appointment items). */
+  readonly actSeries = true;
+
   private base(mailbox: ActMailboxRef, kind?: ActKind): string {
     return `/act/mailboxes/${encodeURIComponent(mailbox.address.toLowerCase())}${kind ? `/${KIND_PLURAL[kind]}` : ''}`;
   }
@@ -52,7 +55,7 @@ export class WebhookActConnector extends WebhookConnector implements ActConnecto
   async actCreate(
     mailbox: ActMailboxRef,
     kind: ActKind,
-    item: { key: string; fields: Fields; link: Omit<ActLink, 'crmId'> },
+    item: { key: string; fields: Fields; link: Omit<ActLink, 'crmId'>; seriesMasterId?: string; originalStart?: string },
   ): Promise<{ crmId: string; created: boolean; record?: ActRecord }> {
     const path = this.base(mailbox, kind);
     const res = await this.send('POST', path, JSON.stringify({ ...item, owner: mailbox.ownerName }));

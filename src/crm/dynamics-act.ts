@@ -61,6 +61,12 @@ const chunks = <T>(items: T[], n = IDS_PER_QUERY): T[][] =>
   Array.from({ length: Math.ceil(items.length / n) }, (_, i) => items.slice(i * n, i * n + n));
 
 export class DynamicsActConnector extends DynamicsConnector implements ActConnector {
+  /**
+   * Recurring series are not synchronized with Dynamics 365 (recurringappointmentmaster is not
+   * mapped): its appointments carry no time zone or pattern, and a tracked Exchange series is
+   * skipped by the engine with an item-level failure (actSeries unset).
+   */
+  readonly actUnsupported = { appointment: ['timeZone', 'recurrence', 'deletedOccurrences'] };
   // --- Changes.
 
   async actChanges(mailbox: ActMailboxRef, kind: ActKind, cursor: string | undefined, limit: number): Promise<ActChangesPage> {

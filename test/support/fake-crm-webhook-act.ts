@@ -23,6 +23,9 @@ export interface FakeActRecord {
   seq: number;
   /** Mailboxes that ever had it in their filter (a removal is reported to them). */
   seenBy: Set<string>;
+  /** An exception of a recurring series: its master's CRM id and the occurrence's original start. */
+  seriesMasterId?: string;
+  originalStart?: string;
 }
 
 const KINDS: Record<string, ActKind> = { appointments: 'appointment', contacts: 'contact', tasks: 'task' };
@@ -45,7 +48,10 @@ export class FakeCrmAct {
     return new FakeCrmAct(crm);
   }
 
-  add(kind: ActKind, r: { owner: string; fields: Fields; state?: string; iCalUId?: string; crmId?: string }): string {
+  add(
+    kind: ActKind,
+    r: { owner: string; fields: Fields; state?: string; iCalUId?: string; crmId?: string; seriesMasterId?: string; originalStart?: string },
+  ): string {
     const crmId = r.crmId ?? randomUUID();
     this.records.set(crmId, {
       crmId,
@@ -57,6 +63,7 @@ export class FakeCrmAct {
       deleted: false,
       seq: ++this.seq,
       seenBy: new Set(),
+      ...(r.seriesMasterId ? { seriesMasterId: r.seriesMasterId, originalStart: r.originalStart } : {}),
     });
     return crmId;
   }
@@ -112,6 +119,7 @@ export class FakeCrmAct {
       fields: r.fields,
       ...(r.kind === 'appointment' ? { state: r.state } : {}),
       ...(r.iCalUId ? { iCalUId: r.iCalUId } : {}),
+      ...(r.seriesMasterId ? { seriesMasterId: r.seriesMasterId, originalStart: r.originalStart } : {}),
       ...(link ? { link } : {}),
       inFilter: this.inFilter(r, mailbox),
     };
@@ -178,7 +186,14 @@ export class FakeCrmAct {
       if (existing && this.records.get(existing) && !this.records.get(existing)!.deleted)
         return { status: 200, body: { crmId: existing, record: this.view(this.records.get(existing)!, mailbox) } };
       const link = body.link as Omit<ActLink, 'crmId'>;
-      const crmId = this.add(kind, { owner: mailbox, fields: body.fields as Fields, iCalUId: link?.iCalUId });
+      const crmId = this.add(kind, {
+        owner: mailbox,
+        fields: body.fields as Fields,
+        iCalUId: link?.iCalUId,
+        ...(typeof body.seriesMasterId === 'string'
+          ? { seriesMasterId: body.seriesMasterId, originalStart: String(body.originalStart) }
+          : {}),
+      });
       this.keys.set(key, crmId);
       if (link) this.links.set(linkKey(crmId), { ...link, crmId });
       this.records.get(crmId)!.seenBy.add(mailbox);

@@ -14,8 +14,12 @@
 //                                 ErrorObjectTypeChanged; deleting a task needs AffectedTaskOccurrences;
 //                                 a task set Completed is 100 % complete, as Exchange does.
 //                                 SendMeetingInvitations, …OrCancellations, SendMeetingCancellations.
+//                                 StartTimeZone/EndTimeZone by Windows id (read back as
+//                                 StartTimeZoneId); an unknown or `rejectedZones` id is ErrorTimeZone.
 // Every invitation, update or cancellation it would mail is recorded in `notices`.
 import { randomUUID } from 'node:crypto';
+import { findIana } from 'windows-iana';
+import { expand } from './fake-graph-series.js';
 import { elements, escapeXml, ewsResponse, failure, first, success, text } from './fake-ews-soap.js';
 import type { FakeEws, FakeEwsExtension } from './fake-ews.js';
 import type { Notice } from './fake-graph-act.js';
@@ -42,8 +46,47 @@ export interface FakeActItem {
   organizer: string;
   categories: string[];
   props: Record<string, string>;
+  /** A RecurringMaster: the inside of its t:Recurrence, and its deleted occurrences' original starts (ms). */
+  recurrence?: string;
+  deleted?: number[];
+  /** An Exception (or, when `virtual`, a plain Occurrence): its master and original start (ms). */
+  masterId?: string;
+  originalStart?: number;
+  virtual?: boolean;
 }
 export type FakeCalendarItem = FakeActItem;
+
+const OCC = '_OCC_';
+const isoZ = (t: number): string => new Date(t).toISOString().replace(/\.\d{3}Z$/, 'Z');
+
+/** A master's occurrences' original starts (ms), deleted ones included: the pattern expanded in its zone. */
+function occurrencesOf(master: FakeActItem): number[] {
+  const r = master.recurrence ?? '';
+  const type = /<t:(Daily|Weekly)Recurrence>/.exec(r)?.[1];
+  const range = /<t:(NoEnd|EndDate|Numbered)Recurrence>/.exec(r)?.[1];
+  if (!type || !range) return [];
+  const json = {
+    start: { dateTime: String(master.fields.Start ?? '').replace(/Z$/, '') },
+    originalStartTimeZone: master.fields.StartTimeZone ?? 'UTC',
+    recurrence: {
+      pattern: {
+        type: type.toLowerCase(),
+        interval: Number(text(r, 'Interval') ?? 1),
+        daysOfWeek: (text(r, 'DaysOfWeek') ?? '')
+          .split(/\s+/)
+          .filter(Boolean)
+          .map((d) => d.toLowerCase()),
+      },
+      range: {
+        type: range === 'NoEnd' ? 'noEnd' : range === 'EndDate' ? 'endDate' : 'numbered',
+        startDate: (text(r, 'StartDate') ?? '').slice(0, 10),
+        endDate: text(r, 'EndDate')?.slice(0, 10),
+        numberOfOccurrences: Number(text(r, 'NumberOfOccurrences') ?? 0),
+      },
+    },
+  };
+  return expand(json, Date.now() + 3 * 365 * 86_400_000);
+}
 
 const FOLDERS: Record<FakeFolder, { prefix: string; element: string; cls: FakeItemClass }> = {
   calendar: { prefix: 'AAMkCal', element: 'CalendarFolder', cls: 'CalendarItem' },
@@ -85,6 +128,11 @@ export class FakeEwsAct implements FakeEwsExtension {
   readonly notices: Notice[] = [];
   /** Folders the account may not open (ErrorAccessDenied), e.g. "calendar". */
   readonly denied = new Set<string>();
+  /**
+   * Windows time zones this server refuses (ErrorTimeZone), as some Exchange versions refuse some
+   * zones (Dynamics' EWS error 383); ids Windows does not know are refused anyway.
+   */
+  readonly rejectedZones = new Set<string>();
   /** Called before an UpdateItem is applied: a test's chance to change the item under the client (a user's edit in Outlook). */
   beforeUpdate?: (item: FakeActItem) => void;
   private readonly boxes = new Map<string, FakeActItem[]>();
@@ -140,6 +188,83 @@ export class FakeEwsAct implements FakeEwsExtension {
       i.removed = true;
       this.touch(i);
     }
+  }
+
+  /** A weekly or daily series the user made in Outlook: `recurrence` is the inside of t:Recurrence. */
+  addSeries(mailbox: string, fields: Record<string, string>, recurrence: string, extra: { categories?: string[] } = {}): FakeActItem {
+    const i = this.add(mailbox, fields, extra);
+    i.recurrence = recurrence;
+    return i;
+  }
+
+  /** The exceptions of a series, as stored. */
+  exceptionsOf(mailbox: string, masterId: string): FakeActItem[] {
+    return this.box(mailbox).filter((i) => i.masterId === masterId && !i.removed && !i.virtual);
+  }
+
+  /** A user's change to one occurrence in Outlook: it becomes an exception. */
+  editOccurrence(mailbox: string, masterId: string, originalStart: string, fields: Record<string, string>): FakeActItem {
+    const master = this.box(mailbox).find((i) => i.id === masterId && !i.removed)!;
+    const index = occurrencesOf(master).indexOf(Date.parse(originalStart)) + 1;
+    const ex = this.exception(mailbox, `${masterId}${OCC}${index}`);
+    if (!ex) throw new Error(`no occurrence of ${masterId} at ${originalStart}`);
+    Object.assign(ex.fields, fields);
+    this.touch(ex);
+    this.touch(master);
+    return ex;
+  }
+
+  /** A user deletes one occurrence in Outlook. */
+  deleteOccurrence(mailbox: string, masterId: string, originalStart: string): void {
+    const master = this.box(mailbox).find((i) => i.id === masterId && !i.removed)!;
+    this.cancel(mailbox, `${masterId}${OCC}${occurrencesOf(master).indexOf(Date.parse(originalStart)) + 1}`);
+  }
+
+  /** The occurrence `masterId_OCC_n`: its master, original start and exception, if it exists and is not deleted. */
+  private occurrence(mailbox: string, id: string): { master: FakeActItem; originalStart: number; exception?: FakeActItem } | undefined {
+    const [masterId, n] = id.split(OCC);
+    const master = this.box(mailbox).find((i) => i.id === masterId && !i.removed && i.recurrence);
+    const originalStart = master ? occurrencesOf(master)[Number(n) - 1] : undefined;
+    if (!master || originalStart === undefined || master.deleted?.includes(originalStart)) return undefined;
+    return { master, originalStart, exception: this.box(mailbox).find((i) => i.id === id && !i.removed) };
+  }
+
+  /** A plain occurrence as GetItem shows it (not stored). */
+  private virtualOccurrence(master: FakeActItem, id: string, originalStart: number): FakeActItem {
+    const length = Date.parse(master.fields.End) - Date.parse(master.fields.Start);
+    return {
+      ...master,
+      id,
+      fields: { ...master.fields, Start: isoZ(originalStart), End: isoZ(originalStart + length) },
+      recurrence: undefined,
+      deleted: undefined,
+      props: {},
+      masterId: master.id,
+      originalStart,
+      virtual: true,
+    };
+  }
+
+  /** The exception an occurrence becomes when it is changed (its ItemId is kept). */
+  private exception(mailbox: string, id: string): FakeActItem | undefined {
+    const occ = this.occurrence(mailbox, id);
+    if (!occ) return undefined;
+    if (occ.exception) return occ.exception;
+    const ex = { ...this.virtualOccurrence(occ.master, id, occ.originalStart), virtual: false, categories: [...occ.master.categories] };
+    this.touch(ex);
+    ex.createdSeq = ex.seq;
+    this.box(mailbox).push(ex);
+    return ex;
+  }
+
+  /** Deletes an occurrence or exception: the master lists it in DeletedOccurrences. */
+  private cancel(mailbox: string, id: string): FakeActItem | undefined {
+    const occ = this.occurrence(mailbox, id);
+    if (!occ) return undefined;
+    if (occ.exception) occ.exception.removed = true;
+    occ.master.deleted = [...(occ.master.deleted ?? []), occ.originalStart];
+    this.touch(occ.master);
+    return occ.master;
   }
 
   invalidateSyncStates(): void {
@@ -224,16 +349,32 @@ export class FakeEwsAct implements FakeEwsExtension {
           return ewsResponse(op, [failure(op, 'ErrorAccessDenied', 'Access is denied. Check credentials and try again.')]);
         return this.sync(mailbox, folderId, body);
       case 'GetItem': {
-        const ids = elements(first(body, 'ItemIds')?.inner ?? '', 'ItemId').map((e) => e.attrs.Id);
+        const inner = first(body, 'ItemIds')?.inner ?? '';
+        // OccurrenceItemId: the n-th occurrence of a master (ErrorCalendarOccurrenceIndexIsOutOfRecurrenceRange past the end).
+        const byIndex = elements(inner, 'OccurrenceItemId').map((e) => `${e.attrs.RecurringMasterId}${OCC}${e.attrs.InstanceIndex}`);
+        const ids = byIndex.length ? byIndex : elements(inner, 'ItemId').map((e) => e.attrs.Id);
         if (!ids.every(isOurs)) return undefined;
         const box = this.box(mailbox);
         return ewsResponse(
           op,
           ids.map((id) => {
             const i = box.find((x) => x.id === id && !x.removed);
-            return i
-              ? success(op, `<m:Items>${this.view(i)}</m:Items>`)
-              : failure(op, 'ErrorItemNotFound', 'The specified object was not found in the store.');
+            if (i) return success(op, `<m:Items>${this.view(i)}</m:Items>`);
+            const occ = id.includes(OCC) ? this.occurrence(mailbox, id) : undefined;
+            if (occ) return success(op, `<m:Items>${this.view(this.virtualOccurrence(occ.master, id, occ.originalStart))}</m:Items>`);
+            if (byIndex.length) {
+              const [masterId, n] = id.split(OCC);
+              const master = box.find((x) => x.id === masterId && !x.removed);
+              if (master && Number(n) > occurrencesOf(master).length)
+                return failure(op, 'ErrorCalendarOccurrenceIndexIsOutOfRecurrenceRange', 'Occurrence index is out of recurrence range.');
+              if (master)
+                return failure(
+                  op,
+                  'ErrorCalendarOccurrenceIsDeletedFromRecurrence',
+                  'Occurrence with this index was previously deleted from the recurrence.',
+                );
+            }
+            return failure(op, 'ErrorItemNotFound', 'The specified object was not found in the store.');
           }),
         );
       }
@@ -273,7 +414,7 @@ export class FakeEwsAct implements FakeEwsExtension {
       since = state.seq;
     }
     const changes = this.box(mailbox)
-      .filter((i) => i.folder === folder && i.seq > since && !(i.removed && i.createdSeq > since))
+      .filter((i) => i.folder === folder && !i.masterId && i.seq > since && !(i.removed && i.createdSeq > since))
       .sort((a, b) => a.seq - b.seq);
     const page = changes.slice(0, max);
     const last = page.length < changes.length ? page[page.length - 1].seq : this.seq;
@@ -309,7 +450,7 @@ export class FakeEwsAct implements FakeEwsExtension {
       case 'CalendarItem': {
         const att = (list: string[]) =>
           list.map((a) => `<t:Attendee><t:Mailbox><t:EmailAddress>${escapeXml(a)}</t:EmailAddress></t:Mailbox></t:Attendee>`).join('');
-        return `<t:CalendarItem>${head}<t:UID>${i.uid}</t:UID><t:Start>${f.Start ?? ''}</t:Start><t:End>${f.End ?? ''}</t:End><t:IsAllDayEvent>${f.IsAllDayEvent}</t:IsAllDayEvent><t:LegacyFreeBusyStatus>${f.LegacyFreeBusyStatus}</t:LegacyFreeBusyStatus><t:Location>${escapeXml(f.Location ?? '')}</t:Location><t:CalendarItemType>Single</t:CalendarItemType><t:Organizer><t:Mailbox><t:EmailAddress>${i.organizer}</t:EmailAddress></t:Mailbox></t:Organizer><t:RequiredAttendees>${att(i.required)}</t:RequiredAttendees><t:OptionalAttendees>${att(i.optional)}</t:OptionalAttendees></t:CalendarItem>`;
+        return `<t:CalendarItem>${head}<t:UID>${i.uid}</t:UID><t:Start>${f.Start ?? ''}</t:Start><t:End>${f.End ?? ''}</t:End><t:IsAllDayEvent>${f.IsAllDayEvent}</t:IsAllDayEvent><t:LegacyFreeBusyStatus>${f.LegacyFreeBusyStatus}</t:LegacyFreeBusyStatus><t:Location>${escapeXml(f.Location ?? '')}</t:Location><t:CalendarItemType>${i.virtual ? 'Occurrence' : i.masterId ? 'Exception' : i.recurrence ? 'RecurringMaster' : 'Single'}</t:CalendarItemType><t:Organizer><t:Mailbox><t:EmailAddress>${i.organizer}</t:EmailAddress></t:Mailbox></t:Organizer><t:RequiredAttendees>${att(i.required)}</t:RequiredAttendees><t:OptionalAttendees>${att(i.optional)}</t:OptionalAttendees>${this.seriesXml(i)}${f.StartTimeZone ? `<t:StartTimeZoneId>${escapeXml(f.StartTimeZone)}</t:StartTimeZoneId>` : ''}</t:CalendarItem>`;
       }
       case 'Contact': {
         const dict = (name: string, keys: string[]) => {
@@ -340,6 +481,22 @@ export class FakeEwsAct implements FakeEwsExtension {
     }
   }
 
+  /** A master's Recurrence, ModifiedOccurrences and DeletedOccurrences; an exception's or occurrence's OriginalStart. */
+  private seriesXml(i: FakeActItem): string {
+    if (i.masterId && i.originalStart !== undefined) return `<t:OriginalStart>${isoZ(i.originalStart)}</t:OriginalStart>`;
+    if (!i.recurrence) return '';
+    const box = [...this.boxes.values()].find((b) => b.includes(i)) ?? [];
+    const modified = box
+      .filter((x) => x.masterId === i.id && !x.removed && !x.virtual)
+      .map(
+        (x) =>
+          `<t:Occurrence><t:ItemId Id="${x.id}" ChangeKey="${x.changeKey}"/><t:Start>${x.fields.Start}</t:Start><t:End>${x.fields.End}</t:End><t:OriginalStart>${isoZ(x.originalStart!)}</t:OriginalStart></t:Occurrence>`,
+      )
+      .join('');
+    const deleted = (i.deleted ?? []).map((t) => `<t:DeletedOccurrence><t:Start>${isoZ(t)}</t:Start></t:DeletedOccurrence>`).join('');
+    return `<t:Recurrence>${i.recurrence}</t:Recurrence>${modified ? `<t:ModifiedOccurrences>${modified}</t:ModifiedOccurrences>` : ''}${deleted ? `<t:DeletedOccurrences>${deleted}</t:DeletedOccurrences>` : ''}`;
+  }
+
   /** Reads the properties an item element carries (a create, or one SetItemField) into the item. */
   private read(x: string, i: FakeActItem): void {
     for (const name of SIMPLE[i.cls]) {
@@ -347,6 +504,12 @@ export class FakeEwsAct implements FakeEwsExtension {
       if (v !== undefined) i.fields[name] = v;
     }
     if (i.cls === 'CalendarItem') {
+      const rec = first(x, 'Recurrence');
+      if (rec) i.recurrence = rec.inner || undefined;
+      for (const z of ['StartTimeZone', 'EndTimeZone']) {
+        const id = first(x, z)?.attrs.Id;
+        if (id) i.fields[z] = id;
+      }
       const att = (n: string) => elements(first(x, n)?.inner ?? '', 'EmailAddress').map((e) => text(`<x>${e.inner}</x>`, 'x') ?? e.inner);
       if (first(x, 'RequiredAttendees')) i.required = att('RequiredAttendees');
       if (first(x, 'OptionalAttendees')) i.optional = att('OptionalAttendees');
@@ -369,7 +532,16 @@ export class FakeEwsAct implements FakeEwsExtension {
       i.props[first(p.inner, 'ExtendedFieldURI')?.attrs.PropertyName ?? '?'] = text(p.inner, 'Value') ?? '';
   }
 
+  /** A time zone id in the request this server refuses, if any. */
+  private badZone(body: string): string | undefined {
+    return [...elements(body, 'StartTimeZone'), ...elements(body, 'EndTimeZone')]
+      .map((e) => e.attrs.Id ?? '')
+      .find((id) => this.rejectedZones.has(id) || (id !== 'UTC' && !findIana(id).length));
+  }
+
   private create(mailbox: string, folder: FakeFolder, cls: FakeItemClass, body: string): string {
+    if (this.badZone(body))
+      return ewsResponse('CreateItem', [failure('CreateItem', 'ErrorTimeZone', 'The time zone definition is invalid or unsupported.')]);
     const x = first(first(body, 'Items')!.inner, cls)!.inner;
     const i = this.insert(mailbox, folder, cls, {}, { categories: [] });
     this.read(x, i);
@@ -383,9 +555,13 @@ export class FakeEwsAct implements FakeEwsExtension {
   private update(mailbox: string, body: string): string | undefined {
     const idEl = first(first(body, 'ItemChange')?.inner ?? '', 'ItemId')?.attrs;
     if (!isOurs(idEl?.Id)) return undefined;
-    const i = this.box(mailbox).find((x) => x.id === idEl?.Id && !x.removed);
+    // Changing an occurrence makes it an exception.
+    const i =
+      this.box(mailbox).find((x) => x.id === idEl?.Id && !x.removed) ??
+      (idEl!.Id.includes(OCC) ? this.exception(mailbox, idEl!.Id) : undefined);
     const fail = (code: string, message: string) => ewsResponse('UpdateItem', [failure('UpdateItem', code, message)]);
     if (!i) return fail('ErrorItemNotFound', 'The specified object was not found in the store.');
+    if (this.badZone(body)) return fail('ErrorTimeZone', 'The time zone definition is invalid or unsupported.');
     const hook = this.beforeUpdate;
     this.beforeUpdate = undefined;
     hook?.(i);
@@ -405,6 +581,7 @@ export class FakeEwsAct implements FakeEwsExtension {
       if (cls !== i.cls) return fail('ErrorObjectTypeChanged', 'The object type of the item cannot be changed.');
     }
     const before = JSON.stringify([KEY.map((k) => i.fields[k]), i.required, i.optional]);
+    const series = JSON.stringify([i.fields.Start, i.recurrence]);
     for (const set of sets) this.read(first(set.inner, i.cls)!.inner, i);
     for (const del of deletes) {
       const indexed = first(del.inner, 'IndexedFieldURI')?.attrs;
@@ -412,11 +589,18 @@ export class FakeEwsAct implements FakeEwsExtension {
       if (indexed) {
         const part = /^contacts:PhysicalAddress:(\w+)$/.exec(indexed.FieldURI ?? '')?.[1];
         delete i.fields[part ? `${indexed.FieldIndex}:${part}` : indexed.FieldIndex];
-      } else if (uri === 'calendar:RequiredAttendees') i.required = [];
+      } else if (uri === 'calendar:Recurrence') i.recurrence = undefined;
+      else if (uri === 'calendar:RequiredAttendees') i.required = [];
       else if (uri === 'calendar:OptionalAttendees') i.optional = [];
       else delete i.fields[uri.split(':').pop()!];
     }
     this.touch(i);
+    if (i.masterId) {
+      const master = this.box(mailbox).find((x) => x.id === i.masterId);
+      if (master) this.touch(master);
+    }
+    // Outlook: a series whose time or pattern changes loses its exceptions.
+    if (series !== JSON.stringify([i.fields.Start, i.recurrence])) for (const ex of this.exceptionsOf(mailbox, i.id)) ex.removed = true;
     const mode = first(body, 'UpdateItem')?.attrs.SendMeetingInvitationsOrCancellations ?? 'SendToAllAndSaveCopy';
     const changed = before !== JSON.stringify([KEY.map((k) => i.fields[k]), i.required, i.optional]);
     if (i.cls === 'CalendarItem' && mode !== 'SendToNone' && changed && i.required.length + i.optional.length > 0)
@@ -429,10 +613,23 @@ export class FakeEwsAct implements FakeEwsExtension {
   private delete(mailbox: string, body: string): string | undefined {
     const id = first(first(body, 'ItemIds')?.inner ?? '', 'ItemId')?.attrs.Id;
     if (!isOurs(id)) return undefined;
+    const attrs = first(body, 'DeleteItem')?.attrs ?? {};
+    if (id!.includes(OCC)) {
+      // An occurrence or exception: deleted from its series (the master's DeletedOccurrences).
+      const master = this.cancel(mailbox, id!);
+      if (!master)
+        return ewsResponse('DeleteItem', [failure('DeleteItem', 'ErrorItemNotFound', 'The specified object was not found in the store.')]);
+      if (
+        (attrs.SendMeetingCancellations ?? 'SendToAllAndSaveCopy') !== 'SendToNone' &&
+        master.required.length + master.optional.length > 0
+      )
+        this.notify(mailbox, master, 'cancellation');
+      return ewsResponse('DeleteItem', [success('DeleteItem', '')]);
+    }
     const i = this.box(mailbox).find((x) => x.id === id && !x.removed);
     if (!i)
       return ewsResponse('DeleteItem', [failure('DeleteItem', 'ErrorItemNotFound', 'The specified object was not found in the store.')]);
-    const attrs = first(body, 'DeleteItem')?.attrs ?? {};
+    for (const ex of this.exceptionsOf(mailbox, i.id)) ex.removed = true;
     if (i.cls === 'Task' && !attrs.AffectedTaskOccurrences)
       return ewsResponse('DeleteItem', [
         failure('DeleteItem', 'ErrorInvalidRequest', 'The AffectedTaskOccurrences attribute is required for deleting tasks.'),

@@ -7,6 +7,9 @@
 //   GET/POST/PATCH/DELETE /users/{id}/events[/{id}]  (transactionId de-duplication, If-Match
 //                                                     change keys: 412 when stale)
 //   POST       /users/{id}/events/{id}/cancel
+//   GET        /users/{id}/events/{id}/instances   (series: occurrences and exceptions within a
+//                                                     window; see fake-graph-series.ts; an
+//                                                     occurrence id takes GET, PATCH, DELETE)
 //   GET        /users/{id}/contacts/delta, GET/POST/PATCH/DELETE /users/{id}/contacts[/{id}]
 //   GET        /users/{id}/contactFolders, /users/{id}/todo/lists (permission checks)
 // Ids are immutable (the adapter must ask for them with Prefer: IdType="ImmutableId"; requests
@@ -17,6 +20,7 @@ import { randomUUID } from 'node:crypto';
 import type http from 'node:http';
 import { graphError, type FakeGraph, type FakeGraphExtension } from './fake-graph.js';
 import { sendJson } from './https-server.js';
+import { cancelledEntry, expand, occurrenceId, parseOccurrenceId, toUtc, utcText, zoneOf } from './fake-graph-series.js';
 
 type Json = Record<string, unknown>;
 /** Microsoft To Do tasks live in lists; the fake has one, the default list "Tasks". */
@@ -41,7 +45,24 @@ export interface Notice {
   to: string[];
 }
 
-const KEY_FIELDS = ['subject', 'body', 'location', 'start', 'end', 'isAllDay', 'attendees'];
+const KEY_FIELDS = ['subject', 'body', 'location', 'start', 'end', 'isAllDay', 'attendees', 'recurrence'];
+
+/**
+ * Start and end written in a zone are stored in UTC (every ACT request prefers outlook.timezone
+ * "UTC"), the zone as originalStartTimeZone; false when Graph does not know the zone.
+ */
+function inUtc(data: Json): boolean {
+  for (const k of ['start', 'end'] as const) {
+    const t = data[k] as { dateTime?: string; timeZone?: string } | undefined;
+    if (!t?.dateTime || !t.timeZone || /^utc$/i.test(t.timeZone)) continue;
+    const zone = zoneOf(t.timeZone);
+    if (!zone) return false;
+    if (k === 'start') data.originalStartTimeZone ??= t.timeZone;
+    data[k] = { dateTime: utcText(toUtc(t.dateTime, zone)), timeZone: 'UTC' };
+  }
+  if (data.originalStartTimeZone && !zoneOf(String(data.originalStartTimeZone))) return false;
+  return true;
+}
 
 export class FakeGraphAct implements FakeGraphExtension {
   readonly notices: Notice[] = [];
@@ -89,7 +110,128 @@ export class FakeGraphAct implements FakeGraphExtension {
 
   /** An event the user made in Outlook. */
   addEvent(mailbox: string, data: Json): FakeGraphItem {
-    return this.insert(mailbox, 'events', { organizer: { emailAddress: { address: mailbox } }, attendees: [], categories: [], ...data });
+    const event = { organizer: { emailAddress: { address: mailbox } }, attendees: [], categories: [], ...data };
+    if (!inUtc(event)) throw new Error('unknown time zone');
+    return this.insert(mailbox, 'events', event);
+  }
+
+  /** A user's change to one occurrence of a series in Outlook: it becomes an exception. */
+  editOccurrence(mailbox: string, masterId: string, originalStart: string, patch: Json): FakeGraphItem {
+    const ex = this.exception(mailbox, occurrenceId(masterId, Date.parse(originalStart)));
+    if (!ex) throw new Error(`no occurrence of ${masterId} at ${originalStart}`);
+    Object.assign(ex.data, patch);
+    if (!inUtc(ex.data)) throw new Error('unknown time zone');
+    this.touch(ex);
+    return ex;
+  }
+
+  /** A user deletes one occurrence of a series in Outlook. */
+  deleteOccurrence(mailbox: string, masterId: string, originalStart: string): void {
+    this.cancel(mailbox, occurrenceId(masterId, Date.parse(originalStart)));
+  }
+
+  /** The exceptions of a series, as stored. */
+  exceptionsOf(mailbox: string, masterId: string): FakeGraphItem[] {
+    return this.events(mailbox).filter((e) => e.data.seriesMasterId === masterId);
+  }
+
+  /** An occurrence (or exception) made an exception: stored with the occurrence's id, as Graph keeps it. */
+  private exception(mailbox: string, id: string): FakeGraphItem | undefined {
+    const items = this.list(mailbox, 'events');
+    const existing = items.find((i) => i.id === id && !i.removed);
+    if (existing) return existing;
+    const occ = parseOccurrenceId(id);
+    const master = occ && items.find((i) => i.id === occ.masterId && !i.removed && i.data.type === 'seriesMaster');
+    if (!occ || !master || !this.occurrences(master).includes(occ.originalStart)) return undefined;
+    if (this.isCancelled(master, occ.originalStart)) return undefined;
+    const { recurrence: _r, cancelledOccurrences: _c, transactionId: _t, ...rest } = master.data;
+    const length =
+      Date.parse(`${String((master.data.end as Json).dateTime)}Z`) - Date.parse(`${String((master.data.start as Json).dateTime)}Z`);
+    const item: FakeGraphItem = {
+      id,
+      changeKey: '',
+      seq: 0,
+      removed: false,
+      data: {
+        ...structuredClone(rest),
+        type: 'exception',
+        seriesMasterId: master.id,
+        originalStart: new Date(occ.originalStart).toISOString().replace(/\.\d{3}Z$/, 'Z'),
+        start: { dateTime: utcText(occ.originalStart), timeZone: 'UTC' },
+        end: { dateTime: utcText(occ.originalStart + length), timeZone: 'UTC' },
+        iCalUId: `${String(master.data.iCalUId)}-${occ.originalStart}`,
+      },
+      props: {},
+    };
+    items.push(item);
+    this.touch(item);
+    return item;
+  }
+
+  private occurrences(master: FakeGraphItem): number[] {
+    return expand(master.data, Date.now() + 3 * 365 * 86_400_000);
+  }
+
+  private isCancelled(master: FakeGraphItem, originalStart: number): boolean {
+    return ((master.data.cancelledOccurrences as string[] | undefined) ?? []).includes(
+      cancelledEntry(master.data, master.id, originalStart),
+    );
+  }
+
+  /** Deletes an occurrence or exception: the master lists it in cancelledOccurrences. */
+  private cancel(mailbox: string, id: string): boolean {
+    const items = this.list(mailbox, 'events');
+    const ex = items.find((i) => i.id === id && !i.removed && i.data.type === 'exception');
+    const occ = parseOccurrenceId(id);
+    const master = occ && items.find((i) => i.id === occ.masterId && !i.removed);
+    if (!occ || !master || (!ex && (this.isCancelled(master, occ.originalStart) || !this.occurrences(master).includes(occ.originalStart))))
+      return false;
+    if (ex) {
+      ex.removed = true;
+      this.touch(ex);
+    }
+    master.data.cancelledOccurrences = [
+      ...((master.data.cancelledOccurrences as string[] | undefined) ?? []),
+      cancelledEntry(master.data, master.id, occ.originalStart),
+    ];
+    this.touch(master);
+    return true;
+  }
+
+  /** A series' occurrences and exceptions that overlap [start, end), as /instances answers. */
+  private instances(mailbox: string, master: FakeGraphItem, start: number, end: number): Json[] {
+    const length =
+      Date.parse(`${String((master.data.end as Json).dateTime)}Z`) - Date.parse(`${String((master.data.start as Json).dateTime)}Z`);
+    const exceptions = new Map(this.exceptionsOf(mailbox, master.id).map((e) => [Date.parse(String(e.data.originalStart)), e]));
+    const out: Json[] = [];
+    for (const t of this.occurrences(master)) {
+      const ex = exceptions.get(t);
+      if (ex) {
+        const s = Date.parse(`${String((ex.data.start as Json).dateTime)}Z`);
+        const e = Date.parse(`${String((ex.data.end as Json).dateTime)}Z`);
+        if (e > start && s < end)
+          out.push(
+            this.view(
+              ex,
+              Object.keys(ex.props).map((k) => k.toLowerCase()),
+            ),
+          );
+        continue;
+      }
+      if (this.isCancelled(master, t) || t + length <= start || t >= end) continue;
+      const { recurrence: _r, cancelledOccurrences: _c, transactionId: _t, iCalUId: _u, ...rest } = master.data;
+      out.push({
+        ...rest,
+        id: occurrenceId(master.id, t),
+        changeKey: master.changeKey,
+        type: 'occurrence',
+        seriesMasterId: master.id,
+        originalStart: new Date(t).toISOString().replace(/\.\d{3}Z$/, 'Z'),
+        start: { dateTime: utcText(t), timeZone: 'UTC' },
+        end: { dateTime: utcText(t + length), timeZone: 'UTC' },
+      });
+    }
+    return out;
   }
 
   addContact(mailbox: string, data: Json): FakeGraphItem {
@@ -101,6 +243,8 @@ export class FakeGraphAct implements FakeGraphExtension {
     const item = this.list(mailbox, collection).find((i) => i.id === id && !i.removed);
     if (!item) throw new Error(`no ${collection} item ${id}`);
     Object.assign(item.data, patch);
+    if (collection === 'events' && item.data.type !== 'exception')
+      item.data.type = item.data.recurrence ? 'seriesMaster' : 'singleInstance';
     this.touch(item);
   }
 
@@ -120,7 +264,10 @@ export class FakeGraphAct implements FakeGraphExtension {
   private insert(mailbox: string, collection: Collection, data: Json): FakeGraphItem {
     const id = `AAkALg${collection === 'events' ? 'Evt' : collection === 'contacts' ? 'Cnt' : 'Tsk'}${String(this.nextId++).padStart(7, '0')}=`;
     const item: FakeGraphItem = { id, changeKey: '', seq: 0, removed: false, data: { ...data }, props: {} };
-    if (collection === 'events') item.data.iCalUId ??= `040000008200E00074C5B7101A82E008${randomUUID().replace(/-/g, '').toUpperCase()}`;
+    if (collection === 'events') {
+      item.data.iCalUId ??= `040000008200E00074C5B7101A82E008${randomUUID().replace(/-/g, '').toUpperCase()}`;
+      item.data.type = item.data.recurrence ? 'seriesMaster' : 'singleInstance';
+    }
     this.list(mailbox, collection).push(item);
     this.touch(item);
     return item;
@@ -215,8 +362,46 @@ export class FakeGraphAct implements FakeGraphExtension {
       sendJson(res, 201, added);
       return true;
     }
+    const inst = /^events\/([^/]+)\/instances$/.exec(path);
+    if (inst && method === 'GET') {
+      const master = this.list(mailbox, 'events').find((i) => i.id === decodeURIComponent(inst[1]) && !i.removed);
+      const start = Date.parse(url.searchParams.get('startDateTime') ?? '');
+      const end = Date.parse(url.searchParams.get('endDateTime') ?? '');
+      if (!master || master.data.type !== 'seriesMaster')
+        graphError(res, 404, 'ErrorItemNotFound', 'The specified object was not found in the store.');
+      else if (!Number.isFinite(start) || !Number.isFinite(end))
+        graphError(res, 400, 'ErrorInvalidParameter', 'This request requires startDateTime and endDateTime.');
+      else sendJson(res, 200, { value: this.instances(mailbox, master, start, end) });
+      return true;
+    }
     const m = /^(events|contacts|tasks)(?:\/([^/]+))?(?:\/(cancel))?$/.exec(path);
     if (!m) return false;
+    // An occurrence not changed yet: GET shows it, PATCH makes it an exception, DELETE cancels it.
+    const occ = m[1] === 'events' && m[2] ? parseOccurrenceId(decodeURIComponent(m[2])) : undefined;
+    if (occ && !this.list(mailbox, 'events').some((i) => i.id === decodeURIComponent(m[2]) && !i.removed)) {
+      const master = this.list(mailbox, 'events').find((i) => i.id === occ.masterId && !i.removed);
+      const id = decodeURIComponent(m[2]);
+      const inst =
+        master?.data.type === 'seriesMaster'
+          ? this.instances(mailbox, master, occ.originalStart, occ.originalStart + 1).find((j) => j.id === id)
+          : undefined;
+      if (!master || !inst) {
+        graphError(res, 404, 'ErrorItemNotFound', 'The specified object was not found in the store.');
+        return true;
+      }
+      if (method === 'GET') {
+        sendJson(res, 200, inst);
+        return true;
+      }
+      if (method === 'DELETE') {
+        this.cancel(mailbox, id);
+        if (((master.data.attendees as unknown[]) ?? []).length) this.notify(mailbox, master, 'cancellation');
+        res.writeHead(204, { 'content-length': '0' });
+        res.end();
+        return true;
+      }
+      if (method === 'PATCH') this.exception(mailbox, id); // and handled below as the exception it now is
+    }
     const collection = m[1] as Collection;
     const items = this.list(mailbox, collection);
     if (!m[2]) {
@@ -246,6 +431,10 @@ export class FakeGraphAct implements FakeGraphExtension {
         ((data.singleValueExtendedProperties as Array<{ id: string; value: string }>) ?? []).map((p) => [p.id, p.value]),
       );
       delete data.singleValueExtendedProperties;
+      if (collection === 'events' && !inUtc(data)) {
+        graphError(res, 400, 'TimeZoneNotSupportedException', 'A valid TimeZone value must be specified.');
+        return true;
+      }
       // transactionId: a retried create returns the event the first one made.
       const twin = data.transactionId ? items.find((e) => e.data.transactionId === data.transactionId && !e.removed) : undefined;
       if (twin) {
@@ -294,9 +483,30 @@ export class FakeGraphAct implements FakeGraphExtension {
       const data = json();
       for (const p of (data.singleValueExtendedProperties as Array<{ id: string; value: string }>) ?? []) item.props[p.id] = p.value;
       delete data.singleValueExtendedProperties;
+      if (collection === 'events' && !inUtc(data)) {
+        graphError(res, 400, 'TimeZoneNotSupportedException', 'A valid TimeZone value must be specified.');
+        return true;
+      }
       const keyChanged = KEY_FIELDS.some((k) => k in data && JSON.stringify(data[k]) !== JSON.stringify(item.data[k]));
+      const shifted =
+        item.data.type === 'seriesMaster' &&
+        (('start' in data && JSON.stringify(data.start) !== JSON.stringify(item.data.start)) ||
+          ('recurrence' in data && JSON.stringify(data.recurrence) !== JSON.stringify(item.data.recurrence)));
       Object.assign(item.data, data);
+      if (collection === 'events' && item.data.type !== 'exception')
+        item.data.type = item.data.recurrence ? 'seriesMaster' : 'singleInstance';
+      if (shifted) {
+        // Outlook: changing a series' time or pattern discards its exceptions.
+        for (const ex of this.exceptionsOf(mailbox, item.id)) {
+          ex.removed = true;
+          this.touch(ex);
+        }
+      }
       this.touch(item);
+      if (item.data.type === 'exception') {
+        const master = items.find((i) => i.id === item.data.seriesMasterId && !i.removed);
+        if (master) this.touch(master);
+      }
       if (collection === 'events' && organizer && keyChanged && ((item.data.attendees as unknown[]) ?? []).length)
         this.notify(mailbox, item, 'update');
       sendJson(res, 200, this.view(item));
@@ -304,6 +514,11 @@ export class FakeGraphAct implements FakeGraphExtension {
     }
     if (method === 'DELETE' || (method === 'POST' && m[3] === 'cancel')) {
       if (collection === 'events' && organizer && hasAttendees) this.notify(mailbox, item, 'cancellation');
+      if (item.data.type === 'exception') this.cancel(mailbox, item.id);
+      for (const ex of item.data.type === 'seriesMaster' ? this.exceptionsOf(mailbox, item.id) : []) {
+        ex.removed = true;
+        this.touch(ex);
+      }
       item.removed = true;
       this.touch(item);
       res.writeHead(m[3] ? 202 : 204, { 'content-length': '0' });
@@ -347,6 +562,10 @@ export class FakeGraphAct implements FakeGraphExtension {
     }
     const inWindow = (i: FakeGraphItem): boolean => {
       if (collection !== 'events') return true;
+      if (i.data.type === 'seriesMaster') {
+        // A series is in the window while one of its occurrences is.
+        return expand(i.data, state.end!).some((t) => t < state.end! && t >= state.start! - 86_400_000);
+      }
       const s = Date.parse(`${String((i.data.start as Json | undefined)?.dateTime)}Z`);
       const e = Date.parse(`${String((i.data.end as Json | undefined)?.dateTime)}Z`);
       return e > state.start! && s < state.end!;

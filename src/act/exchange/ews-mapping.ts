@@ -27,9 +27,15 @@ export interface EwsKindMapping {
    * One field as an update: its property path and the element that carries the value inside the
    * item element. An empty value deletes the property. Undefined: the field is not written.
    */
-  update(field: string, value: Fields[string]): { path: string; xml: string } | undefined;
+  update(field: string, value: Fields[string]): EwsField | EwsField[] | undefined;
   /** Extra attributes of CreateItem / UpdateItem / DeleteItem (who is mailed; which task occurrences). */
   attrs?: { create?(o: WriteOptions): string; update?(o: WriteOptions): string; delete?(o: WriteOptions): string };
+}
+
+/** One property as an update: its path (FieldURI) and the element that carries the value. */
+export interface EwsField {
+  path: string;
+  xml: string;
 }
 
 /** The model's importance as EWS writes it (ImportanceChoicesType). */

@@ -14,12 +14,17 @@
 //   writes    CreateItem / UpdateItem (ConflictResolution NeverOverwrite with the ChangeKey: a
 //             stale one is ErrorIrresolvableConflict, a conflict to merge again) / DeleteItem;
 //             for appointments with SendMeetingInvitations / …OrCancellations SendToNone unless
-//             attendees may be mailed (contacts and tasks mail nobody). Times are written in UTC.
+//             attendees may be mailed (contacts and tasks mail nobody). Times are written in UTC,
+//             with the appointment's StartTimeZone/EndTimeZone (Windows ids), read back from
+//             StartTimeZoneId as IANA ids.
 //   stamp     the CRM id in a named extended property, returned by GetItem, so a create whose
 //             link was lost is recognised in the next cycle.
 //   claim     a named extended property on the Calendar folder.
 // Access is impersonation (what Dynamics requires for ACT) or delegate access to the mailbox.
-// Recurring series are not synchronized by this version (docs/act.md).
+// Series: a RecurringMaster carries t:Recurrence (ews-recurrence.ts) and its DeletedOccurrences;
+// its ModifiedOccurrences are read with GetItem as exceptions; an exception is written by
+// changing the occurrence found through OccurrenceItemId (RecurringMasterId + InstanceIndex) by
+// its original start, a deleted occurrence by deleting it. Plain occurrences are never items.
 
 import { withEwsCall, EwsTransport, type EwsCall } from '../../mail/ews-transport.js';
 import { classifyEwsFault } from '../../mail/ews-errors.js';
@@ -27,7 +32,7 @@ import { classifyError, type ErrorContext } from '../../mail/errors.js';
 import { parseRetryAfter } from '../../net/error-facts.js';
 import { xmlText } from '../../mail/ews-serialization.js';
 import { MailError, type Credentials, type Endpoint } from '../../mail/types.js';
-import type { ActKind, Attendee, Fields } from '../model.js';
+import { utc, type ActKind, type Attendee, type Fields, type Recurrence } from '../model.js';
 import { crmIdOfStamp, stampValue } from './graph.js';
 import {
   ExchangeConflict,
@@ -37,11 +42,14 @@ import {
   type ExchangeKindStore,
   parseClaim,
   type OrganizationClaim,
+  type SeriesRef,
   type WriteOptions,
   type Written,
 } from './types.js';
 import { CONTACT, TASK } from './ews-contacts-tasks.js';
-import { IMPORTANCE, type EwsKindMapping } from './ews-mapping.js';
+import { IMPORTANCE, type EwsField, type EwsKindMapping } from './ews-mapping.js';
+import { ianaZone, requireWindowsZone, windowsZone } from '../timezones.js';
+import { deletedOccurrencesOf, fromEwsRecurrence, modifiedOccurrencesOf, toEwsRecurrence } from './ews-recurrence.js';
 import { elements, fieldUri, first, isoTime, text } from './xml.js';
 
 const NS_T = 'http://schemas.microsoft.com/exchange/services/2006/types';
@@ -171,8 +179,8 @@ const mailboxXml = (a: Attendee) =>
 
 const sendTo = (o: WriteOptions) => (o.notifyAttendees ? 'SendToAllAndSaveCopy' : 'SendToNone');
 
-/** One appointment field as the CalendarItem element that carries it. */
-function appointmentField(field: string, v: Fields[string]): { path: string; xml: string } | undefined {
+/** One appointment field as the CalendarItem element(s) that carry it. */
+function appointmentField(field: string, v: Fields[string]): EwsField | EwsField[] | undefined {
   const s = (x: unknown) => xmlText(String(x ?? ''));
   const at = (uri: string, xml: string) => ({ path: fieldUri(uri), xml });
   switch (field) {
@@ -204,19 +212,46 @@ function appointmentField(field: string, v: Fields[string]): { path: string; xml
         'calendar:OptionalAttendees',
         `<t:OptionalAttendees>${((v as Attendee[] | null) ?? []).map(mailboxXml).join('')}</t:OptionalAttendees>`,
       );
+    case 'recurrence':
+      return at('calendar:Recurrence', `<t:Recurrence>${v ? toEwsRecurrence(v as Recurrence) : ''}</t:Recurrence>`);
+    case 'timeZone': {
+      // Start and end are written in UTC; the zones (Exchange 2010+) say where the meeting is, in
+      // Windows ids. No zone is UTC. A zone without a Windows id refuses the item alone.
+      const id = v ? requireWindowsZone(String(v), 'EWS') : 'UTC';
+      return [
+        at('calendar:StartTimeZone', `<t:StartTimeZone Id="${xmlText(id)}"/>`),
+        at('calendar:EndTimeZone', `<t:EndTimeZone Id="${xmlText(id)}"/>`),
+      ];
+    }
     default:
       return undefined; // organizer is the mailbox itself, never written
   }
 }
 
-const ORDER = ['subject', 'body', 'importance', 'start', 'end', 'isAllDay', 'showAs', 'location', 'requiredAttendees', 'optionalAttendees'];
-const CALENDAR_FIELDS = new Set(['start', 'end', 'isAllDay', 'showAs', 'location', 'requiredAttendees', 'optionalAttendees']);
+// types.xsd order: StartTimeZone and EndTimeZone come after the attendees.
+const ORDER = [
+  'subject',
+  'body',
+  'importance',
+  'start',
+  'end',
+  'isAllDay',
+  'showAs',
+  'location',
+  'requiredAttendees',
+  'optionalAttendees',
+  'recurrence',
+  'timeZone',
+];
+/** The CalendarItem's own elements (the others are Item's, written before the stamp). */
+const CALENDAR_FIELDS = new Set(ORDER.filter((f) => !['subject', 'body', 'importance'].includes(f)));
 
 const APPOINTMENT: EwsKindMapping = {
   kind: 'appointment',
   folder: 'calendar',
   element: 'CalendarItem',
   noun: 'appointment',
+
   properties: [
     'item:Subject',
     'item:Body',
@@ -232,10 +267,16 @@ const APPOINTMENT: EwsKindMapping = {
     'calendar:OptionalAttendees',
     'calendar:UID',
     'calendar:CalendarItemType',
+    'calendar:StartTimeZoneId',
+    'calendar:Recurrence',
+    'calendar:ModifiedOccurrences',
+    'calendar:DeletedOccurrences',
+    'calendar:OriginalStart',
   ],
   toFields(ci) {
+    // A plain occurrence is never an item: its master's pattern describes it.
     const type = text(ci, 'CalendarItemType');
-    if (type && type !== 'Single') return undefined; // series are not synchronized by this version
+    if (type === 'Occurrence') return undefined;
     return {
       subject: text(ci, 'Subject') ?? null,
       body: text(ci, 'Body') ?? null,
@@ -248,11 +289,20 @@ const APPOINTMENT: EwsKindMapping = {
       organizer: text(first(ci, 'Organizer')?.inner ?? '', 'EmailAddress') ?? null,
       requiredAttendees: attendeesOf(first(ci, 'RequiredAttendees')?.inner),
       optionalAttendees: attendeesOf(first(ci, 'OptionalAttendees')?.inner),
+      // Exchange 2013 names the zone in StartTimeZoneId; Exchange 2010 only as StartTimeZone's Id.
+      timeZone: ianaZone(text(ci, 'StartTimeZoneId') ?? first(ci, 'StartTimeZone')?.attrs.Id) ?? null,
+      recurrence: type === 'RecurringMaster' ? fromEwsRecurrence(first(ci, 'Recurrence')?.inner) : null,
+      deletedOccurrences: type === 'RecurringMaster' ? deletedOccurrencesOf(ci) : null,
     };
   },
   createXml(fields) {
     const present = ORDER.filter((f) => f in fields);
-    const xml = (list: string[]) => list.map((f) => appointmentField(f, fields[f])?.xml ?? '').join('');
+    const xml = (list: string[]) =>
+      list
+        .filter((f) => f !== 'recurrence' || fields.recurrence)
+        .flatMap((f) => [appointmentField(f, fields[f]) ?? []].flat())
+        .map((x) => x.xml)
+        .join('');
     return { item: xml(present.filter((f) => !CALENDAR_FIELDS.has(f))), kind: xml(present.filter((f) => CALENDAR_FIELDS.has(f))) };
   },
   update: appointmentField,
@@ -314,11 +364,63 @@ class EwsKindStore implements ExchangeKindStore {
     }
     const items: ExchangeItem[] = [];
     const ids = [...changed];
-    for (let i = 0; i < ids.length; i += GET_BATCH) items.push(...(await this.getMany(ids.slice(i, i + GET_BATCH), signal)));
+    const exceptions = new Map<string, { masterId: string; originalStart: string }>();
+    for (let i = 0; i < ids.length; i += GET_BATCH)
+      items.push(
+        ...(await this.getMany(ids.slice(i, i + GET_BATCH), signal, (masterId, list) => {
+          for (const o of list) exceptions.set(o.id, { masterId, originalStart: o.originalStart });
+        })),
+      );
+    // A series is its master (SyncFolderItems reports it when any occurrence changes) and its
+    // exceptions, read with GetItem from the master's ModifiedOccurrences.
+    const exIds = [...exceptions.keys()];
+    for (let i = 0; i < exIds.length; i += GET_BATCH)
+      for (const x of await this.getMany(exIds.slice(i, i + GET_BATCH), signal)) {
+        const ref = exceptions.get(x.id)!;
+        items.push({ ...x, seriesMasterId: ref.masterId, originalStart: ref.originalStart });
+      }
     return { items, removed: [...removed], cursor: state ?? '' };
   }
 
-  private async getMany(ids: string[], signal?: AbortSignal): Promise<ExchangeItem[]> {
+  /** The occurrence (or exception) of a series that originally starts at this time: its ItemId, found by InstanceIndex. */
+  private async occurrenceId(ref: SeriesRef, signal?: AbortSignal): Promise<string | undefined> {
+    const what = 'looking for an occurrence of a series';
+    // Occurrences are addressed by index (1, 2, …); read them in batches until the original start is found or the series ends.
+    for (let from = 1; from < 5000; from += GET_BATCH) {
+      const refs = Array.from(
+        { length: GET_BATCH },
+        (_, k) => `<t:OccurrenceItemId RecurringMasterId="${xmlText(ref.masterId)}" InstanceIndex="${from + k}"/>`,
+      ).join('');
+      const body = `<m:GetItem><m:ItemShape><t:BaseShape>IdOnly</t:BaseShape><t:AdditionalProperties><t:FieldURI FieldURI="calendar:Start"/><t:FieldURI FieldURI="calendar:OriginalStart"/></t:AdditionalProperties></m:ItemShape><m:ItemIds>${refs}</m:ItemIds></m:GetItem>`;
+      const messages = await this.client.call('GetItem', body, what, signal);
+      let ended = false;
+      for (const m of messages) {
+        if (!m.ok) {
+          if (m.code === 'ErrorCalendarOccurrenceIndexIsOutOfRecurrenceRange') ended = true;
+          else if (m.code !== 'ErrorCalendarOccurrenceIsDeletedFromRecurrence') throw this.client.fail(m.code, what);
+          continue;
+        }
+        const x = first(m.xml, 'CalendarItem')?.inner ?? '';
+        if (utc(text(x, 'OriginalStart') ?? text(x, 'Start')) === ref.originalStart) return first(x, 'ItemId')?.attrs.Id;
+      }
+      if (ended || !messages.length) return undefined;
+    }
+    return undefined;
+  }
+
+  /** Deletes the occurrences of a series that originally start at these times (those already gone are skipped). */
+  private async deleteOccurrences(masterId: string, starts: string[], signal?: AbortSignal): Promise<void> {
+    for (const originalStart of starts) {
+      const id = await this.occurrenceId({ masterId, originalStart }, signal);
+      if (id) await this.delete(id, { notifyAttendees: false }, signal);
+    }
+  }
+
+  private async getMany(
+    ids: string[],
+    signal?: AbortSignal,
+    exceptionsOf?: (masterId: string, list: Array<{ id: string; originalStart: string }>) => void,
+  ): Promise<ExchangeItem[]> {
     const what = `reading ${this.m.noun}s`;
     const body = `<m:GetItem><m:ItemShape><t:BaseShape>IdOnly</t:BaseShape><t:BodyType>Text</t:BodyType><t:AdditionalProperties>${this.m.properties
       .map(fieldUri)
@@ -337,6 +439,7 @@ class EwsKindStore implements ExchangeKindStore {
       const fields = this.m.toFields(x);
       if (!fields) continue;
       const idEl = first(x, 'ItemId')!.attrs;
+      if (exceptionsOf && fields.recurrence) exceptionsOf(idEl.Id, modifiedOccurrencesOf(x));
       const stamp = elements(x, 'ExtendedProperty')
         .map((p) => text(p.inner, 'Value'))
         .find((v) => v?.startsWith(`${this.org}:`));
@@ -362,14 +465,35 @@ class EwsKindStore implements ExchangeKindStore {
     return `<t:ExtendedProperty>${STAMP}<t:Value>${xmlText(stampValue(stamp.org, stamp.crmId))}</t:Value></t:ExtendedProperty>`;
   }
 
-  async create(fields: Fields, stamp: { org: string; crmId: string }, opts: WriteOptions, signal?: AbortSignal): Promise<Written> {
+  async create(
+    fields: Fields,
+    stamp: { org: string; crmId: string },
+    opts: WriteOptions & { series?: SeriesRef },
+    signal?: AbortSignal,
+  ): Promise<Written> {
     const what = `creating ${article(this.m.noun)}`;
+    if (opts.series) {
+      // An exception: the occurrence with this original start, changed (it becomes an Exception item).
+      const id = await this.occurrenceId(opts.series, signal);
+      if (!id)
+        throw new MailError(
+          'ItemRejected',
+          `Exchange has no occurrence of the series that originally starts at ${opts.series.originalStart} (deleted, or not in the series' pattern); this exception is skipped until it changes`,
+        );
+      const { recurrence: _r, deletedOccurrences: _d, ...rest } = fields;
+      const w = await this.update(id, undefined, rest, { ...opts, stamp }, signal);
+      return { ...w, iCalUId: (await this.get(w.id, signal))?.iCalUId };
+    }
+    const { deletedOccurrences, ...rest } = fields;
+    fields = rest;
     const x = this.m.createXml(fields);
     // Item fields, then the extended property, then the kind's fields (types.xsd order).
     const body = `<m:CreateItem${this.m.attrs?.create?.(opts) ?? ''}><m:SavedItemFolderId>${this.client.folder(this.m.folder)}</m:SavedItemFolderId><m:Items><t:${this.m.element}>${x.item}${this.stampXml(stamp)}${x.kind}</t:${this.m.element}></m:Items></m:CreateItem>`;
     const [r] = await this.client.call('CreateItem', body, what, signal);
-    if (!r?.ok) throw this.itemFailure(r?.code ?? 'ErrorInternalServerError', what);
+    if (!r?.ok) throw this.itemFailure(r?.code ?? 'ErrorInternalServerError', what, fields.timeZone);
     const idEl = first(r.xml, 'ItemId')!.attrs;
+    if (Array.isArray(deletedOccurrences) && deletedOccurrences.length)
+      await this.deleteOccurrences(idEl.Id, deletedOccurrences as string[], signal);
     const fresh = await this.get(idEl.Id, signal);
     return { id: idEl.Id, changeKey: fresh?.changeKey ?? idEl.ChangeKey, iCalUId: fresh?.iCalUId };
   }
@@ -383,20 +507,28 @@ class EwsKindStore implements ExchangeKindStore {
   ): Promise<Written> {
     const what = `updating ${article(this.m.noun)}`;
     const el = this.m.element;
-    const updates = Object.keys(fields).map((f) => {
-      const x = this.m.update(f, fields[f]);
-      if (!x) return '';
+    const { deletedOccurrences, ...rest } = fields;
+    fields = rest;
+    if (Array.isArray(deletedOccurrences) && deletedOccurrences.length) {
+      // Occurrences are deleted one by one (DeleteItem); the master's ChangeKey moves with them.
+      await this.deleteOccurrences(id, deletedOccurrences as string[], signal);
+      changeKey = undefined;
+    }
+    const updates = Object.keys(fields).flatMap((f) => {
       const empty = fields[f] === null || (Array.isArray(fields[f]) && (fields[f] as unknown[]).length === 0);
-      return empty
-        ? `<t:DeleteItemField>${x.path}</t:DeleteItemField>`
-        : `<t:SetItemField>${x.path}<t:${el}>${x.xml}</t:${el}></t:SetItemField>`;
+      return [this.m.update(f, fields[f]) ?? []].flat().map((x) =>
+        // A field written even when empty (a time zone: UTC) has an element for it.
+        empty && f !== 'timeZone'
+          ? `<t:DeleteItemField>${x.path}</t:DeleteItemField>`
+          : `<t:SetItemField>${x.path}<t:${el}>${x.xml}</t:${el}></t:SetItemField>`,
+      );
     });
     if (opts.stamp) updates.push(`<t:SetItemField>${STAMP}<t:${el}>${this.stampXml(opts.stamp)}</t:${el}></t:SetItemField>`);
-    if (!updates.some(Boolean)) return { id, changeKey };
+    if (!updates.some(Boolean)) return { id, changeKey: changeKey ?? (await this.get(id, signal))?.changeKey };
     const body = `<m:UpdateItem ConflictResolution="NeverOverwrite"${this.m.attrs?.update?.(opts) ?? ''}><m:ItemChanges><t:ItemChange><t:ItemId Id="${xmlText(id)}"${changeKey ? ` ChangeKey="${xmlText(changeKey)}"` : ''}/><t:Updates>${updates.join('')}</t:Updates></t:ItemChange></m:ItemChanges></m:UpdateItem>`;
     const [r] = await this.client.call('UpdateItem', body, what, signal);
     if (r?.code === 'ErrorIrresolvableConflict') throw new ExchangeConflict(id);
-    if (!r?.ok) throw this.itemFailure(r?.code ?? 'ErrorInternalServerError', what);
+    if (!r?.ok) throw this.itemFailure(r?.code ?? 'ErrorInternalServerError', what, fields.timeZone);
     const idEl = first(r.xml, 'ItemId')?.attrs;
     return { id: idEl?.Id ?? id, changeKey: idEl?.ChangeKey };
   }
@@ -409,8 +541,15 @@ class EwsKindStore implements ExchangeKindStore {
   }
 
   /** Item-level refusals (a time zone EWS rejects, a bad value) skip the item; the rest is the mailbox's failure. */
-  private itemFailure(code: string, what: string): MailError {
+  private itemFailure(code: string, what: string, zone?: Fields[string]): MailError {
     const err = this.client.fail(code, what);
+    if (/^ErrorTimeZone/.test(code) && zone)
+      // Some Windows zones are refused by some Exchange versions (Dynamics' EWS error 383).
+      return new MailError(
+        'ItemRejected',
+        `EWS refused the time zone "${String(zone)}" (Windows id "${windowsZone(String(zone)) ?? '?'}") while ${what} (${code}); the ${this.m.noun} is skipped until its time zone changes`,
+        { cause: err },
+      );
     if (err.reason === 'ProtocolError' || err.reason === 'ServerError') {
       if (
         /^Error(InvalidPropertySet|InvalidValueForProperty|CalendarInvalid|TimeZone|InvalidRecipients|SchemaValidation|ObjectTypeChanged)/.test(

@@ -3,7 +3,9 @@
 //
 //   events    /calendarView/delta over a rolling window (v1.0 has no windowless event delta);
 //             an @removed entry is checked with a GET, because delta also reports events that only
-//             moved out of the window. Occurrences of series are not synchronized yet (docs/act.md).
+//             moved out of the window. A series is read whole: its master, then its exceptions
+//             through /events/{master}/instances within the window (delta's occurrences carry no
+//             iCalUId); plain occurrences are never items (graph-recurrence.ts, docs/act.md).
 //   contacts  /contacts/delta (the default contacts folder).
 // Every request asks for immutable ids (they survive moves), UTC times and text bodies. Creates
 // are stamped with the CRM id in a named extended property; events also carry it in transactionId,
@@ -17,7 +19,9 @@
 import { MailError, type Credentials, type Endpoint } from '../../mail/types.js';
 import { drain, GraphAdapter } from '../../mail/graph.js';
 import { HttpResponseError } from '../../net/http.js';
-import { KEY_FIELDS, type ActKind, type Attendee, type Fields } from '../model.js';
+import { KEY_FIELDS, utc, type ActKind, type Attendee, type Fields, type Recurrence } from '../model.js';
+import { requireWindowsZone } from '../timezones.js';
+import { fromCancelledOccurrences, fromGraphRecurrence, graphTime, graphZone, toGraphRecurrence } from './graph-recurrence.js';
 import {
   ExchangeConflict,
   type ExchangeActAdapter,
@@ -26,6 +30,7 @@ import {
   type ExchangeKindStore,
   parseClaim,
   type OrganizationClaim,
+  type SeriesRef,
   type WriteOptions,
   type Written,
 } from './types.js';
@@ -130,13 +135,17 @@ interface KindMapping {
   toGraph(f: Fields, opts: WriteOptions): Json;
 }
 
+/** The calendar window: from pastDays before to futureDays after now (the event delta's and the series' exceptions'). */
+function calendarWindow(o: GraphActOptions): { start: string; end: string } {
+  const now = (o.now ?? (() => new Date()))().getTime();
+  return { start: new Date(now - o.pastDays * 86_400_000).toISOString(), end: new Date(now + o.futureDays * 86_400_000).toISOString() };
+}
+
 const EVENT: KindMapping = {
   kind: 'appointment',
   collection: 'events',
   deltaPath(o) {
-    const now = (o.now ?? (() => new Date()))().getTime();
-    const start = new Date(now - o.pastDays * 86_400_000).toISOString();
-    const end = new Date(now + o.futureDays * 86_400_000).toISOString();
+    const { start, end } = calendarWindow(o);
     return `calendarView/delta?startDateTime=${encodeURIComponent(start)}&endDateTime=${encodeURIComponent(end)}`;
   },
   toFields(j) {
@@ -160,15 +169,33 @@ const EVENT: KindMapping = {
       organizer: address(j.organizer) ?? null,
       requiredAttendees: list('required'),
       optionalAttendees: list('optional'),
+      timeZone: graphZone(j.originalStartTimeZone),
+      recurrence: j.type === 'seriesMaster' ? fromGraphRecurrence(j.recurrence) : null,
+      deletedOccurrences:
+        j.type === 'seriesMaster'
+          ? fromCancelledOccurrences(
+              j.cancelledOccurrences,
+              utc((j.start as Json | undefined)?.dateTime),
+              graphZone(j.originalStartTimeZone) ?? undefined,
+            )
+          : null,
     };
   },
   toGraph(f, opts) {
     const out: Json = {};
+    // Times are written in the event's zone (a zone without a Windows id refuses the item).
+    const zone = f.timeZone as string | null | undefined;
     if ('subject' in f) out.subject = f.subject ?? '';
     if ('body' in f) out.body = { contentType: 'text', content: f.body ?? '' };
     if ('location' in f) out.location = { displayName: f.location ?? '' };
-    if ('start' in f) out.start = { dateTime: String(f.start ?? '').replace(/Z$/, ''), timeZone: 'UTC' };
-    if ('end' in f) out.end = { dateTime: String(f.end ?? '').replace(/Z$/, ''), timeZone: 'UTC' };
+    if ('start' in f) out.start = graphTime(String(f.start ?? ''), zone);
+    if ('end' in f) out.end = graphTime(String(f.end ?? ''), zone);
+    if ('start' in f) out.originalStartTimeZone = (out.start as Json).timeZone;
+    if ('end' in f) out.originalEndTimeZone = (out.end as Json).timeZone;
+    if ('recurrence' in f)
+      out.recurrence = f.recurrence
+        ? toGraphRecurrence(f.recurrence as Recurrence, zone ? requireWindowsZone(zone, 'Exchange') : 'UTC')
+        : null;
     if ('isAllDay' in f) out.isAllDay = f.isAllDay === true;
     if ('importance' in f && f.importance) out.importance = f.importance;
     if ('showAs' in f && f.showAs) out.showAs = f.showAs;
@@ -337,6 +364,9 @@ class GraphKindStore implements ExchangeKindStore {
       fields: this.m.toFields(j),
       categories: Array.isArray(j.categories) ? (j.categories as string[]) : [],
       ...(stamp ? { stampedCrmId: stamp } : {}),
+      ...(j.type === 'exception' && typeof j.seriesMasterId === 'string'
+        ? { seriesMasterId: j.seriesMasterId, originalStart: utc(j.originalStart) ?? undefined }
+        : {}),
     };
   }
 
@@ -357,8 +387,38 @@ class GraphKindStore implements ExchangeKindStore {
     }
   }
 
+  /** The occurrences and exceptions of a series within a time range (Graph expands them), every page. */
+  private async instances(masterId: string, range: { start: string; end: string }, signal?: AbortSignal): Promise<Json[]> {
+    const out: Json[] = [];
+    let url: string | undefined =
+      `${this.itemPath(masterId)}/instances?startDateTime=${encodeURIComponent(range.start)}&endDateTime=${encodeURIComponent(range.end)}&$top=100&${this.expand()}`;
+    while (url) {
+      const page: Json = (await this.client.json(url, 'reading the occurrences of a series', { signal })) ?? {};
+      out.push(...((page.value as Json[] | undefined) ?? []));
+      url = typeof page['@odata.nextLink'] === 'string' ? page['@odata.nextLink'] : undefined;
+    }
+    return out;
+  }
+
+  /** A series as items: its master and its exceptions within the window; nothing when the master is gone. */
+  private async series(masterId: string, signal?: AbortSignal): Promise<ExchangeItem[]> {
+    const master = await this.get(masterId, signal);
+    if (!master) return [];
+    const exceptions = (await this.instances(masterId, calendarWindow(this.client.opts), signal)).filter((j) => j.type === 'exception');
+    return [master, ...exceptions.map((j) => this.item(j))];
+  }
+
+  /** The occurrence (or exception) of a series that originally starts at this UTC time. */
+  private async occurrence(ref: SeriesRef, signal?: AbortSignal): Promise<Json | undefined> {
+    const t = Date.parse(ref.originalStart);
+    // Wide enough for an occurrence already moved (an exception) within a month of its slot.
+    const range = { start: new Date(t - 31 * 86_400_000).toISOString(), end: new Date(t + 31 * 86_400_000).toISOString() };
+    return (await this.instances(ref.masterId, range, signal)).find((j) => utc(j.originalStart) === ref.originalStart);
+  }
+
   private async readDelta(first: string, signal?: AbortSignal): Promise<Omit<ExchangeChanges, 'restarted'>> {
     const items = new Map<string, Json>();
+    const masters = new Set<string>();
     const removed = new Set<string>();
     const size = this.client.opts.pageSize;
     let url = first;
@@ -373,13 +433,18 @@ class GraphKindStore implements ExchangeKindStore {
         if (j['@removed']) {
           items.delete(id);
           removed.add(id);
-        } else if (j.type !== 'occurrence' && j.type !== 'exception' && j.type !== 'seriesMaster') {
+        } else if (j.type === 'occurrence' || j.type === 'exception' || j.type === 'seriesMaster') {
+          // A series is read whole below (master, then its exceptions through /instances): delta's
+          // occurrences carry no iCalUId, and a plain occurrence is never an item of its own.
+          masters.add(j.type === 'seriesMaster' ? id : String(j.seriesMasterId));
+        } else {
           removed.delete(id);
           items.set(id, j);
         }
       }
       if (typeof page['@odata.deltaLink'] === 'string') {
         const out: ExchangeItem[] = [];
+        for (const id of masters) out.push(...(await this.series(id, signal)));
         for (const j of items.values()) {
           // Events we created without sending invitations keep their attendees in an extended property.
           const ours = crmIdOfTransaction(j.transactionId, this.org);
@@ -464,10 +529,12 @@ class GraphKindStore implements ExchangeKindStore {
   async create(
     fields: Fields,
     stamp: { org: string; crmId: string; categories?: string[] },
-    opts: WriteOptions,
+    opts: WriteOptions & { series?: SeriesRef },
     signal?: AbortSignal,
   ): Promise<Written> {
-    const body = this.m.toGraph(fields, opts);
+    if (opts.series) return this.createException(fields, stamp, opts, opts.series, signal);
+    const { deletedOccurrences, ...rest } = fields;
+    const body = this.m.toGraph(rest, opts);
     if (this.m.linkedResourceStamp) body.linkedResources = [linkedResource(stamp)];
     else
       body.singleValueExtendedProperties = [
@@ -483,9 +550,38 @@ class GraphKindStore implements ExchangeKindStore {
           body,
           signal,
         })) ?? {};
-      return { id: String(j.id), changeKey: j.changeKey as string | undefined, iCalUId: j.iCalUId as string | undefined };
+      const written = { id: String(j.id), changeKey: j.changeKey as string | undefined, iCalUId: j.iCalUId as string | undefined };
+      if (!Array.isArray(deletedOccurrences) || !deletedOccurrences.length) return written;
+      await this.deleteOccurrences(written.id, deletedOccurrences as string[], opts, signal);
+      return { ...written, changeKey: (await this.get(written.id, signal))?.changeKey ?? written.changeKey };
     } catch (err) {
       throw itemRejected(err, `creating one of the ${this.label}`);
+    }
+  }
+
+  /** An exception: the occurrence with this original start, changed (Graph keeps its id). */
+  private async createException(
+    fields: Fields,
+    stamp: { org: string; crmId: string },
+    opts: WriteOptions,
+    ref: SeriesRef,
+    signal?: AbortSignal,
+  ): Promise<Written> {
+    const occurrence = await this.occurrence(ref, signal);
+    if (!occurrence)
+      throw new MailError(
+        'ItemRejected',
+        `Exchange has no occurrence of the series that originally starts at ${ref.originalStart} (deleted, or not in the series' pattern); this exception is skipped until it changes`,
+      );
+    const { recurrence, deletedOccurrences, ...rest } = fields;
+    return this.update(String(occurrence.id), undefined, rest, { ...opts, stamp }, signal);
+  }
+
+  /** Deletes the occurrences of a series that originally start at these times (those already gone are skipped). */
+  private async deleteOccurrences(masterId: string, starts: string[], opts: WriteOptions, signal?: AbortSignal): Promise<void> {
+    for (const originalStart of starts) {
+      const occurrence = await this.occurrence({ masterId, originalStart }, signal);
+      if (occurrence) await this.delete(String(occurrence.id), opts, signal);
     }
   }
 
@@ -508,6 +604,8 @@ class GraphKindStore implements ExchangeKindStore {
         fields = Object.fromEntries(Object.entries(fields).filter(([f]) => !KEY_FIELDS.has(f)));
       }
     }
+    const deleted = fields.deletedOccurrences;
+    if (this.m.kind === 'appointment') fields = await this.withTimes(id, fields, signal);
     const body = this.m.toGraph(fields, opts);
     if (opts.stamp && !this.m.linkedResourceStamp)
       body.singleValueExtendedProperties = [
@@ -523,7 +621,12 @@ class GraphKindStore implements ExchangeKindStore {
     }
     try {
       // The change key as an ETag: a stale one is answered 412, a conflict to merge again.
-      if (!Object.keys(body).length) return { id, changeKey, withheld };
+      if (Array.isArray(deleted) && deleted.length) {
+        await this.deleteOccurrences(id, deleted as string[], opts, signal);
+        changeKey = undefined; // the master changed with them
+      }
+      if (!Object.keys(body).length)
+        return { id, changeKey: changeKey ?? (await this.get(id, signal))?.changeKey, ...(withheld.length ? { withheld } : {}) };
       const j =
         (await this.client.json(this.itemPath(id), `updating one of the ${this.label}`, {
           method: 'PATCH',
@@ -536,6 +639,23 @@ class GraphKindStore implements ExchangeKindStore {
       if (httpStatus(err) === 412) throw new ExchangeConflict(id);
       throw itemRejected(err, `updating one of the ${this.label}`);
     }
+  }
+
+  /**
+   * An event's times, zone and pattern are written together (each is read in the others' terms):
+   * when only some of them change, the others are read from the event as it is.
+   */
+  private async withTimes(id: string, fields: Fields, signal?: AbortSignal): Promise<Fields> {
+    const TIME = ['start', 'end', 'timeZone', 'recurrence'] as const;
+    const { deletedOccurrences, ...rest } = fields;
+    if (!TIME.some((f) => f in rest) || TIME.every((f) => f in rest)) return rest;
+    const j = await this.client.json(`${this.itemPath(id)}?$select=start,end,originalStartTimeZone,recurrence,type`, 'reading an event', {
+      signal,
+    });
+    const now = j ? this.m.toFields(j) : {};
+    const out: Fields = { ...rest };
+    for (const f of TIME) if (!(f in out) && (f !== 'recurrence' || j?.type === 'seriesMaster')) out[f] = now[f] ?? null;
+    return out;
   }
 
   async delete(id: string, opts: WriteOptions, signal?: AbortSignal): Promise<void> {

@@ -13,6 +13,19 @@ export interface ExchangeItem {
   categories: string[];
   /** The CRM id this item was stamped with by our organization, if any (extended property, transactionId, linkedResource). */
   stampedCrmId?: string;
+  /**
+   * An exception of a series (a moved or changed occurrence): the Exchange id of its series'
+   * master and the occurrence's original start (UTC). Plain occurrences are never items: the
+   * master's recurrence and deletedOccurrences describe them.
+   */
+  seriesMasterId?: string;
+  originalStart?: string;
+}
+
+/** Where an exception goes: the occurrence of this master that starts (originally) at this UTC time. */
+export interface SeriesRef {
+  masterId: string;
+  originalStart: string;
 }
 
 export interface ExchangeChanges {
@@ -50,11 +63,15 @@ export interface ExchangeKindStore {
   changes(cursor: string | undefined, signal?: AbortSignal): Promise<ExchangeChanges>;
   /** The item now; undefined when it no longer exists. */
   get(id: string, signal?: AbortSignal): Promise<ExchangeItem | undefined>;
-  /** Creates an item stamped with the CRM id; retried creates of the same stamp make one item. */
+  /**
+   * Creates an item stamped with the CRM id; retried creates of the same stamp make one item. With
+   * `series`, the item is an exception: the occurrence is found by its original start and changed
+   * (it is not created; an occurrence that does not exist is an item-level refusal).
+   */
   create(
     fields: Fields,
     stamp: { org: string; crmId: string; categories?: string[] },
-    opts: WriteOptions,
+    opts: WriteOptions & { series?: SeriesRef },
     signal?: AbortSignal,
   ): Promise<Written>;
   /** Writes these fields; throws ExchangeConflict when `changeKey` is stale. */

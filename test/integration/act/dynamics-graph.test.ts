@@ -4,7 +4,7 @@
 // leaving the filter, change tracking on the wire, expired delta tokens, a restart with a new
 // connector, idempotent creates across a lost link write, throttling, and what Test and Enable checks.
 
-import { ActEngine, type ActSettings } from '../../../src/act/engine.js';
+import { ActEngine, type ActEngineOptions, type ActSettings } from '../../../src/act/engine.js';
 import { directionTable } from '../../../src/act/directions.js';
 import { GraphActAdapter } from '../../../src/act/exchange/graph.js';
 import { DynamicsActConnector } from '../../../src/crm/dynamics-act.js';
@@ -51,13 +51,16 @@ function connector(): DynamicsActConnector {
 }
 
 let shared: DynamicsActConnector;
-function engine(extra: Partial<ActSettings> = {}, crm = shared): ActEngine {
+const plus = (iso: string, ms: number): string => new Date(Date.parse(iso) + ms).toISOString().replace(/\.\d{3}Z$/, 'Z');
+
+function engine(extra: Partial<ActSettings> = {}, crm = shared, itemFailed?: ActEngineOptions['itemFailed']): ActEngine {
   return new ActEngine({
     mailbox: { address: ANN, ownerName: 'Ann' },
     org: { uid: ORG, name: `ns/${ORG}` },
     exchange: adapter(),
     crm,
     settings: actTestSettings({ kinds: ['appointment', 'contact', 'task'], takeOver: true, ...extra }),
+    itemFailed,
   });
 }
 
@@ -237,6 +240,31 @@ test('a tracked Outlook meeting becomes an appointment whose attendees are activ
   const d = await e.cycle();
   expect(d.appointment?.deleted).toBe(1);
   expect(x.row('appointments', String(row.activityid))).toBeUndefined();
+});
+
+test('a tracked recurring series is not synchronized with Dynamics 365: skipped with an item-level failure, never half-synchronized', async () => {
+  const failures: string[] = [];
+  const e = engine({}, shared, (_kind, _item, reason, message) => failures.push(`${reason}: ${message}`));
+  await e.cycle();
+  const start = at(50);
+  const series = cal.addEvent(ANN, {
+    subject: 'weekly customer call',
+    start: graphTime(start),
+    end: graphTime(at(51)),
+    recurrence: {
+      pattern: { type: 'daily', interval: 1 },
+      range: { type: 'numbered', startDate: start.slice(0, 10), numberOfOccurrences: 5 },
+    },
+    categories: ['Tracked to Contoso CRM'],
+  });
+  cal.editOccurrence(ANN, series.id, plus(start, 2 * 86_400_000), { subject: 'moved call' });
+  const c = await e.cycle();
+  expect(c.appointment).toMatchObject({ created: 0, failed: 1 });
+  expect(failures).toEqual([
+    expect.stringMatching(/^ItemRejected: "weekly customer call" is a recurring series .*does not synchronize recurring series/),
+  ]);
+  expect(x.rows('appointments').filter((r) => /call/.test(String(r.subject)))).toEqual([]);
+  expect(x.links(ANN, 'appointment').filter((r) => r.msync_exchangeid === series.id)).toEqual([]);
 });
 
 test('a field set to ToExchange does not flow back to the CRM', async () => {

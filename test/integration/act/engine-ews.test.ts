@@ -128,3 +128,41 @@ test('Test and Enable names the folder and the right when the account may not op
     cal.denied.delete('calendar');
   }
 });
+
+test('time zones: Europe/Berlin is written as "W. Europe Standard Time" and read back; an Outlook zone reaches the CRM as IANA; a zone without a Windows id or one EWS refuses fails its item alone', async () => {
+  const failures: string[] = [];
+  const e = new ActEngine({
+    mailbox: { address: BOB, ownerName: BOB },
+    org: { uid: 'org-onprem-0001', name: 'ns/onprem' },
+    exchange: adapter(),
+    crm: connector,
+    settings: settings({ kinds: ['appointment'] }),
+    itemFailed: (_kind, _item, reason, message) => failures.push(`${reason}: ${message}`),
+  });
+  await e.cycle();
+  cal.rejectedZones.add('Russia Time Zone 11');
+  const berlin = act.add('appointment', { owner: BOB, fields: { ...meeting('zoned', 40, []), timeZone: 'Europe/Berlin' } });
+  act.add('appointment', { owner: BOB, fields: { ...meeting('nowhere', 41, []), timeZone: 'Mars/Olympus_Mons' } });
+  act.add('appointment', { owner: BOB, fields: { ...meeting('kamchatka', 42, []), timeZone: 'Asia/Kamchatka' } });
+  const c = await e.cycle();
+  expect(c.appointment).toMatchObject({ created: 1, failed: 2 });
+  expect(failures).toEqual(
+    expect.arrayContaining([
+      expect.stringMatching(/^ItemRejected: the appointment's time zone "Mars\/Olympus_Mons" has no Windows time zone/),
+      expect.stringMatching(
+        /^ItemRejected: EWS refused the time zone "Asia\/Kamchatka" \(Windows id "Russia Time Zone 11"\).*ErrorTimeZone/,
+      ),
+    ]),
+  );
+  const item = cal.items(BOB).find((i) => i.fields.Subject === 'zoned')!;
+  expect(item.fields).toMatchObject({ StartTimeZone: 'W. Europe Standard Time', EndTimeZone: 'W. Europe Standard Time' });
+  const idle = await e.cycle();
+  expect(idle.appointment).toMatchObject({ created: 0, updated: 0, failed: 0 });
+  expect(act.get(berlin).fields.timeZone).toBe('Europe/Berlin');
+
+  // A zone set in Outlook reaches the CRM as its IANA id.
+  cal.edit(BOB, item.id, { StartTimeZone: 'Tokyo Standard Time', EndTimeZone: 'Tokyo Standard Time' });
+  await e.cycle();
+  expect(act.get(berlin).fields.timeZone).toBe('Asia/Tokyo');
+  expect(cal.notices.filter((n) => ['zoned', 'nowhere', 'kamchatka'].includes(String(n.subject)))).toEqual([]);
+});

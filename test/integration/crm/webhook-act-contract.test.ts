@@ -15,6 +15,11 @@ import { FakeCrmWebhook, type FakeExchange } from '../../support/fake-crm-webhoo
 import { FakeCrmAct } from '../../support/fake-crm-webhook-act.js';
 import { FakeEws } from '../../support/fake-ews.js';
 import { FakeEwsAct } from '../../support/fake-ews-act.js';
+import { actTestSettings } from '../../support/act-env.js';
+import { fakeGraphActAdapter } from '../../support/act-graph.js';
+import { FakeGraph } from '../../support/fake-graph.js';
+import { FakeGraphAct } from '../../support/fake-graph-act.js';
+import { FakeOAuth } from '../../support/fake-oauth.js';
 
 type Op = {
   requestBody?: { content: Record<string, { schema: unknown }> };
@@ -42,6 +47,22 @@ function check(schema: unknown, value: unknown, what: string): void {
   const validate = ajv.compile(rewrite(schema));
   if (!validate(value))
     throw new Error(`${what} does not match the contract: ${ajv.errorsText(validate.errors)}\n${JSON.stringify(value).slice(0, 400)}`);
+}
+
+/** Checks every ACT request and answer against the contract; the operations used. */
+function validate(seen: FakeExchange[]): Set<string> {
+  const ops = new Set<string>();
+  for (const x of seen.filter((s) => s.path.startsWith('/act/'))) {
+    const path = x.path.split('?')[0];
+    const op = operation(x.method, path);
+    if (!op) throw new Error(`${x.method} ${path} is not in the contract`);
+    ops.add(`${x.method} ${path.replace(/\/act\/mailboxes\/[^/]+/, '').replace(/\/[0-9a-f-]{36}/, '/{crmId}')}`);
+    if (op.requestBody) check(op.requestBody.content['application/json'].schema, JSON.parse(x.request), `${x.method} ${path} request`);
+    const response = op.responses[String(x.status)] ?? op.responses.default;
+    const schema = response?.content?.['application/json']?.schema;
+    if (schema) check(schema, x.answer, `${x.method} ${path} ${x.status} answer`);
+  }
+  return ops;
 }
 
 test('every ACT request and answer of real cycles matches docs/crm-webhook-act.openapi.yaml', async () => {
@@ -102,17 +123,7 @@ test('every ACT request and answer of real cycles matches docs/crm-webhook-act.o
   } finally {
     await Promise.all([ews.close(), crm.close()]);
   }
-  const ops = new Set<string>();
-  for (const x of seen.filter((s) => s.path.startsWith('/act/'))) {
-    const path = x.path.split('?')[0];
-    const op = operation(x.method, path);
-    if (!op) throw new Error(`${x.method} ${path} is not in the contract`);
-    ops.add(`${x.method} ${path.replace(/\/act\/mailboxes\/[^/]+/, '').replace(/\/[0-9a-f-]{36}/, '/{crmId}')}`);
-    if (op.requestBody) check(op.requestBody.content['application/json'].schema, JSON.parse(x.request), `${x.method} ${path} request`);
-    const response = op.responses[String(x.status)] ?? op.responses.default;
-    const schema = response?.content?.['application/json']?.schema;
-    if (schema) check(schema, x.answer, `${x.method} ${path} ${x.status} answer`);
-  }
+  const ops = validate(seen);
   // The cycles used every operation of the contract.
   expect([...ops].sort()).toEqual(
     [
@@ -127,4 +138,85 @@ test('every ACT request and answer of real cycles matches docs/crm-webhook-act.o
       'PUT /state',
     ].sort(),
   );
+});
+
+test('recurring series (masters with recurrence and time zone, exceptions with seriesMasterId) match the contract both ways', async () => {
+  const APP = { tenantId: 'contoso-tenant', clientId: 'mailsync-app', clientSecret: 'graph-Client-Secret-42' };
+  const CRM = { token: 'act-contract-token-0000003', signingKey: 'act-contract-key-00000004' };
+  const DY = 'dy@contoso.example';
+  const oauth = await FakeOAuth.start({ clients: [APP] });
+  const graph = await FakeGraph.start(oauth, [DY]);
+  const cal = FakeGraphAct.attach(graph);
+  const crm = await FakeCrmWebhook.start(CRM);
+  const act = FakeCrmAct.attach(crm);
+  const seen: FakeExchange[] = [];
+  crm.onExchange = (x) => seen.push(x);
+  try {
+    const e = new ActEngine({
+      mailbox: { address: DY, ownerName: 'dy' },
+      org: { uid: 'org-d', name: 'ns/d' },
+      exchange: fakeGraphActAdapter(oauth, graph, APP, DY, 'org-d'),
+      crm: new WebhookActConnector({ url: crm.url, token: CRM.token, signingKey: CRM.signingKey }),
+      settings: actTestSettings({ kinds: ['appointment'], trackingCategory: 'Tracked' }),
+    });
+    const day = (n: number, h: number) => {
+      const d = new Date(Date.now() + n * 86_400_000);
+      d.setUTCHours(h, 0, 0, 0);
+      return d.toISOString().replace(/\.\d{3}Z$/, 'Z');
+    };
+    const weekday = (iso: string) =>
+      ['sunday', 'monday', 'tuesday', 'wednesday', 'thursday', 'friday', 'saturday'][new Date(iso).getUTCDay()];
+    const start = day(3, 8);
+    const master = act.add('appointment', {
+      owner: DY,
+      fields: {
+        subject: 'weekly',
+        start,
+        end: day(3, 9),
+        organizer: DY,
+        timeZone: 'Europe/Berlin',
+        recurrence: {
+          type: 'weekly',
+          interval: 1,
+          daysOfWeek: [weekday(start) as 'monday'],
+          rangeType: 'noEnd',
+          startDate: start.slice(0, 10),
+        },
+      },
+    });
+    const second = day(10, 8);
+    act.add('appointment', {
+      owner: DY,
+      fields: { subject: 'weekly (moved)', start: day(10, 10), end: day(10, 11), organizer: DY, timeZone: 'Europe/Berlin' },
+      seriesMasterId: master,
+      originalStart: second,
+    });
+    await e.cycle();
+    // From Outlook: a tracked series with a moved occurrence.
+    const other = day(5, 12);
+    const s = cal.addEvent(DY, {
+      subject: 'outlook weekly',
+      start: { dateTime: other.slice(0, 19), timeZone: 'UTC' },
+      end: { dateTime: day(5, 13).slice(0, 19), timeZone: 'UTC' },
+      originalStartTimeZone: 'W. Europe Standard Time',
+      recurrence: {
+        pattern: { type: 'weekly', interval: 1, daysOfWeek: [weekday(other)], firstDayOfWeek: 'sunday' },
+        range: { type: 'endDate', startDate: other.slice(0, 10), endDate: day(60, 0).slice(0, 10) },
+      },
+      categories: ['Tracked'],
+    });
+    await e.cycle();
+    cal.editOccurrence(DY, s.id, day(12, 12), { subject: 'outlook weekly (moved)' });
+    cal.deleteOccurrence(DY, s.id, day(19, 12));
+    await e.cycle();
+    await e.cycle();
+    expect(act.live('appointment').filter((r) => r.seriesMasterId)).toHaveLength(2);
+    expect(act.live('appointment').filter((r) => r.fields.recurrence)).toHaveLength(2);
+  } finally {
+    await Promise.all([graph.close(), oauth.close(), crm.close()]);
+  }
+  const ops = validate(seen);
+  expect(ops).toContain('POST /appointments');
+  expect(seen.some((x) => x.path.endsWith('/appointments') && x.method === 'POST' && /"seriesMasterId"/.test(x.request))).toBe(true);
+  expect(seen.some((x) => /"recurrence":\{/.test(x.request))).toBe(true);
 });

@@ -43,6 +43,23 @@ test('changes on different fields merge; the same field is a conflict the policy
   ).toEqual([]);
 });
 
+test('a field the snapshot does not know yet (a link made before it existed) takes the side that has a value, with CRMWins too', () => {
+  const { timeZone: _t, recurrence: _r, deletedOccurrences: _d, ...older } = snapshotOf(base);
+  const plan = merge({
+    directions: dirs,
+    policy: 'CRMWins',
+    base: older,
+    exchange: { ...base, timeZone: 'Europe/Berlin' },
+    crm: base,
+  });
+  expect(plan).toMatchObject({ toExchange: {}, toCrm: { timeZone: 'Europe/Berlin' }, conflicts: [] });
+  // Only the CRM changed since the link: the Exchange side is not read, nothing flows back.
+  expect(merge({ directions: dirs, policy: 'ExchangeWins', base: older, crm: { ...base, timeZone: 'Asia/Tokyo' } })).toMatchObject({
+    toExchange: { timeZone: 'Asia/Tokyo' },
+    conflicts: [],
+  });
+});
+
 test('a one-way field never flows back, and its snapshot keeps the flowing side', () => {
   const oneWay = directionTable('appointment', { subject: 'ToExchange', body: 'NotADirection' });
   expect(oneWay.body).toBe('TwoWay'); // an unknown value keeps the default
