@@ -206,8 +206,9 @@ export class DynamicsActConnector extends DynamicsConnector implements ActConnec
     const crmId = nameGuid(mailbox.address.toLowerCase(), kind, item.key);
     const user = await this.userOf(mailbox);
     if (kind === 'appointment' && item.seriesMasterId && item.originalStart) {
-      // An exception: the occurrence Dynamics expanded already (an instance row) becomes it; else a new row.
-      const instance = await this.instanceOf(item.seriesMasterId, item.originalStart);
+      // An exception: the row of that occurrence Dynamics expanded already (an instance, or the
+      // exception an earlier attempt made of it) becomes it; else a new row.
+      const instance = await this.occurrenceRow(item.seriesMasterId, item.originalStart);
       if (instance) {
         await this.client.update(t.set, instance, {
           ...columnsOf(kind, item.fields),
@@ -362,9 +363,11 @@ export class DynamicsActConnector extends DynamicsConnector implements ActConnec
     return out;
   }
 
-  /** The instance row Dynamics expanded for a series' occurrence (by its original start), if any. */
-  private async instanceOf(masterId: string, originalStart: string): Promise<string | undefined> {
-    const filter = `_seriesid_value eq ${recordId(masterId, 'series master id')} and instancetypecode eq ${INSTANCE.Instance} and originalstartdate eq ${new Date(originalStart).toISOString().replace(/\.000Z$/, 'Z')}`;
+  /** The appointment row of a series' occurrence (by its original start): an instance Dynamics expanded, or an exception. */
+  private async occurrenceRow(masterId: string, originalStart: string): Promise<string | undefined> {
+    const at = utcOf(originalStart);
+    if (!at) return undefined;
+    const filter = `_seriesid_value eq ${recordId(masterId, 'series master id')} and originalstartdate eq ${at}`;
     const [row] = await this.client.list<Row>(`${ACT_TABLES.appointment.set}?$select=activityid&$filter=${encodeURIComponent(filter)}`, 1);
     return row ? String(row.activityid).toLowerCase() : undefined;
   }

@@ -282,3 +282,33 @@ test('a deleted occurrence is not recreated, whichever side deleted it', async (
   expect(failures).toEqual([]);
   expect(cal.notices).toEqual([]);
 });
+
+test('a tracked single event made recurring in Outlook is refused for that item: Dataverse keeps one appointment, no master', async () => {
+  const start = berlin(6);
+  const ev = cal.addEvent(ANN, {
+    subject: 'one-on-one',
+    start: graphTime(start),
+    end: graphTime(plus(start, HOUR)),
+    importance: 'normal',
+    showAs: 'busy',
+    categories: [TRACKED],
+  });
+  const e = engine();
+  await e.cycle();
+  expect(x.rows('appointments')).toHaveLength(1);
+  cal.edit(ANN, 'events', ev.id, {
+    recurrence: {
+      pattern: { type: 'weekly', interval: 1, daysOfWeek: [weekday(start)], firstDayOfWeek: 'sunday' },
+      range: { type: 'noEnd', startDate: weekly(start).startDate },
+    },
+  });
+  const c = await e.cycle();
+  expect(c.appointment).toMatchObject({ created: 0, failed: 1 });
+  expect(failures.map((f) => `${f.reason}: ${f.message}`)).toEqual([
+    expect.stringMatching(
+      /^CRMRejected: .*became recurring in Exchange, and a Dataverse row cannot change between appointment and recurringappointmentmaster/,
+    ),
+  ]);
+  expect(x.rows('appointments')).toHaveLength(1);
+  expect(x.rows('recurringappointmentmasters')).toEqual([]);
+});
