@@ -43,41 +43,33 @@ interface TableDef {
   tracked: boolean;
 }
 
+/** The columns an appointment and a recurring appointment master share. */
+const APPOINTMENT_COLUMNS = [
+  'subject',
+  'description',
+  'location',
+  'scheduledstart',
+  'scheduledend',
+  'isalldayevent',
+  'prioritycode',
+  'statecode',
+  'statuscode',
+  'globalobjectid',
+];
+
 const TABLES: Record<string, TableDef> = {
   appointments: {
     idColumn: 'activityid',
     logical: 'appointment',
     tracked: true,
-    columns: [
-      'subject',
-      'description',
-      'location',
-      'scheduledstart',
-      'scheduledend',
-      'isalldayevent',
-      'prioritycode',
-      'statecode',
-      'statuscode',
-      'globalobjectid',
-      'instancetypecode',
-      'originalstartdate',
-    ],
+    columns: [...APPOINTMENT_COLUMNS, 'instancetypecode', 'originalstartdate'],
   },
   recurringappointmentmasters: {
     idColumn: 'activityid',
     logical: 'recurringappointmentmaster',
     tracked: true,
     columns: [
-      'subject',
-      'description',
-      'location',
-      'scheduledstart',
-      'scheduledend',
-      'isalldayevent',
-      'prioritycode',
-      'statecode',
-      'statuscode',
-      'globalobjectid',
+      ...APPOINTMENT_COLUMNS,
       'recurrencepatterntype',
       'interval',
       'daysofweekmask',
