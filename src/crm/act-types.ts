@@ -65,11 +65,11 @@ export interface ActMailboxState {
 export interface ActConnector {
   /**
    * Whether the connector synchronizes recurring series (masters with a recurrence, exceptions
-   * with seriesMasterId): the webhook contract does, the Dynamics 365 connector does not, and the
+   * with seriesMasterId): both the webhook contract and the Dynamics 365 connector do; the
    * engine skips series with an item-level failure for a connector that does not.
    */
   readonly actSeries?: boolean;
-  /** Fields of a kind this CRM cannot hold (Dynamics 365: an appointment's time zone and series): they flow nowhere. */
+  /** Fields of a kind this CRM cannot hold (Dynamics 365: an appointment's time zone): they flow nowhere. */
   readonly actUnsupported?: Partial<Record<ActKind, string[]>>;
   /** The records of this kind in the mailbox's sync filter that changed since `cursor` (all of them without one). */
   actChanges(mailbox: ActMailboxRef, kind: ActKind, cursor: string | undefined, limit: number): Promise<ActChangesPage>;

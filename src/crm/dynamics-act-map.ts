@@ -4,7 +4,7 @@
 //
 // Pure: rows in, fields out (and back). Parties, owners and the parent account need lookups that
 // dynamics-act.ts does; this module only says which columns carry what.
-import type { ActKind, Attendee, Fields } from '../api/act-fields.js';
+import { DAYS_OF_WEEK, WEEK_INDEXES, type ActKind, type Attendee, type Fields, type Recurrence } from '../api/act-fields.js';
 import type { ActAppointmentState } from './act-types.js';
 
 export type Row = Record<string, unknown>;
@@ -40,6 +40,10 @@ export const ACT_TABLES: Record<ActKind, ActTable> = {
       'statuscode',
       'globalobjectid',
       '_ownerid_value',
+      // Series: 2 a plain instance (never an item), 3 or 4 an exception of the master _seriesid_value.
+      'instancetypecode',
+      '_seriesid_value',
+      'originalstartdate',
     ],
   },
   contact: {
@@ -93,6 +97,40 @@ export const ACT_TABLES: Record<ActKind, ActTable> = {
     ],
   },
 };
+
+/** Appointment rows' instancetypecode: 0 not recurring, 1 recurring master, 2 instance, 3 exception, 4 future exception. */
+export const INSTANCE = { Single: 0, Master: 1, Instance: 2, Exception: 3, FutureException: 4 } as const;
+
+/**
+ * The series masters of the appointment kind (recurringappointmentmaster): the appointment's
+ * columns (without instancetypecode and the series link) plus the pattern's; the same party types.
+ */
+export const MASTER_TABLE: ActTable = {
+  set: 'recurringappointmentmasters',
+  logical: 'recurringappointmentmaster',
+  privilege: 'RecurringAppointmentMaster',
+  idColumn: 'activityid',
+  select: [
+    ...ACT_TABLES.appointment.select.filter((c) => !['instancetypecode', '_seriesid_value', 'originalstartdate'].includes(c)),
+    'recurrencepatterntype',
+    'interval',
+    'daysofweekmask',
+    'dayofmonth',
+    'instance',
+    'monthofyear',
+    'patternstartdate',
+    'patternendtype',
+    'occurrences',
+    'patternenddate',
+    'isnthmonthly',
+    'isnthyearly',
+    'deletedexceptionslist',
+  ],
+};
+
+/** The collection of an appointment's or a master's activity parties. */
+export const partiesCollection = (master: boolean): string =>
+  master ? 'recurringappointmentmaster_activity_parties' : 'appointment_activity_parties';
 
 /** The table where links and per-mailbox state live (docs/crm.md, "Appointments, contacts and tasks"). */
 export const LINK_TABLE = {
@@ -170,6 +208,72 @@ const dayOf = (v: unknown): string | null => (typeof v === 'string' ? (/^\d{4}-\
 /** A calendar date as Dataverse's date-and-time columns take it (midnight UTC). */
 const midnight = (v: unknown): string | null => (typeof v === 'string' && /^\d{4}-\d{2}-\d{2}$/.test(v) ? `${v}T00:00:00Z` : null);
 
+/** recurrencepatterntype: Daily 0, Weekly 1, Monthly 2, Yearly 3. */
+const PATTERN_TYPE = { daily: 0, weekly: 1, monthly: 2, yearly: 3 } as const;
+/** patternendtype: NoEndDate 1, Occurrences 2, PatternEndDate 3. */
+const END_TYPE = { noEnd: 1, numbered: 2, endDate: 3 } as const;
+
+/** A master row's pattern columns as the model's pattern (null when they describe none). */
+export function recurrenceOf(row: Row): Recurrence | null {
+  const kind = Object.entries(PATTERN_TYPE).find(([, v]) => v === row.recurrencepatterntype)?.[0];
+  const startDate = dayOf(row.patternstartdate);
+  if (!kind || !startDate) return null;
+  const nth = kind === 'monthly' ? row.isnthmonthly === true : row.isnthyearly === true;
+  const type: Recurrence['type'] =
+    kind === 'daily' || kind === 'weekly'
+      ? kind
+      : (`${nth ? 'relative' : 'absolute'}${kind === 'monthly' ? 'Monthly' : 'Yearly'}` as Recurrence['type']);
+  const out: Recurrence = {
+    type,
+    interval: typeof row.interval === 'number' && row.interval >= 1 ? row.interval : 1,
+    rangeType: 'noEnd',
+    startDate,
+  };
+  const mask = typeof row.daysofweekmask === 'number' ? row.daysofweekmask : 0;
+  if (type === 'weekly' || nth) out.daysOfWeek = DAYS_OF_WEEK.filter((_, i) => mask & (1 << i));
+  if (!nth && kind !== 'daily' && kind !== 'weekly' && typeof row.dayofmonth === 'number') out.dayOfMonth = row.dayofmonth;
+  if (nth) out.index = WEEK_INDEXES[Number(row.instance) - 1] ?? 'first';
+  if (kind === 'yearly' && typeof row.monthofyear === 'number') out.month = row.monthofyear;
+  const endDate = dayOf(row.patternenddate);
+  if (row.patternendtype === END_TYPE.endDate && endDate) Object.assign(out, { rangeType: 'endDate', endDate });
+  else if (row.patternendtype === END_TYPE.numbered && typeof row.occurrences === 'number')
+    Object.assign(out, { rangeType: 'numbered', numberOfOccurrences: row.occurrences });
+  return out;
+}
+
+/** The model's pattern as a master row's pattern columns (every one written, so a changed type clears the others). */
+export function patternColumns(r: Recurrence): Row {
+  const monthly = r.type.endsWith('Monthly');
+  const yearly = r.type.endsWith('Yearly');
+  const nth = r.type.startsWith('relative');
+  return {
+    recurrencepatterntype: monthly ? PATTERN_TYPE.monthly : yearly ? PATTERN_TYPE.yearly : PATTERN_TYPE[r.type as 'daily' | 'weekly'],
+    interval: r.interval,
+    daysofweekmask: (r.daysOfWeek ?? []).reduce((m, d) => m | (1 << DAYS_OF_WEEK.indexOf(d)), 0) || null,
+    dayofmonth: r.dayOfMonth ?? null,
+    instance: r.index ? WEEK_INDEXES.indexOf(r.index) + 1 : null,
+    monthofyear: r.month ?? null,
+    isnthmonthly: monthly && nth,
+    isnthyearly: yearly && nth,
+    isweekdaypattern: false,
+    isregenerate: false,
+    patternstartdate: midnight(r.startDate),
+    patternendtype: END_TYPE[r.rangeType],
+    occurrences: r.rangeType === 'numbered' ? (r.numberOfOccurrences ?? null) : null,
+    patternenddate: r.rangeType === 'endDate' ? midnight(r.endDate) : null,
+  };
+}
+
+/**
+ * deletedexceptionslist: the original starts (UTC) of a series' deleted occurrences, one per line.
+ * The column's text format is not documented; this is the connector's own (docs/crm.md).
+ */
+export const deletedOf = (v: unknown): string[] | null => {
+  const list = typeof v === 'string' ? v.split(/[\s,;]+/).filter(Boolean) : [];
+  return list.length ? list : null;
+};
+export const deletedColumn = (v: unknown): string | null => (Array.isArray(v) && v.length ? v.map(String).join('\n') : null);
+
 /** The appointment's CRM state (open, completed, canceled), which decides cancellations and deletes. */
 export function appointmentState(row: Row): ActAppointmentState {
   return row.statecode === 1 ? 'completed' : row.statecode === 2 ? 'canceled' : 'open';
@@ -198,6 +302,10 @@ export function fieldsOf(kind: ActKind, row: Row, parties: PartyRow[] = [], name
       organizer: of(PARTY.Organizer)[0]?.address ?? null,
       requiredAttendees: of(PARTY.Required),
       optionalAttendees: of(PARTY.Optional),
+      // A master row (it has the pattern columns) carries the series; other rows none.
+      ...('recurrencepatterntype' in row
+        ? { recurrence: recurrenceOf(row), deletedOccurrences: deletedOf(row.deletedexceptionslist) }
+        : {}),
     };
   }
   if (kind === 'contact') {
@@ -224,7 +332,7 @@ export function fieldsOf(kind: ActKind, row: Row, parties: PartyRow[] = [], name
  * is (a closed appointment keeps its state: "show as" is only written while it is open or scheduled).
  * Parties and the parent account are the caller's (they need lookups).
  */
-export function columnsOf(kind: ActKind, fields: Fields, current?: Row): Row {
+export function columnsOf(kind: ActKind, fields: Fields, current?: Row, master = false): Row {
   const out: Row = {};
   const has = (f: string) => Object.prototype.hasOwnProperty.call(fields, f);
   if (has('importance')) out.prioritycode = fields.importance == null ? 1 : Math.max(0, PRIORITY.indexOf(fields.importance as never));
@@ -241,6 +349,7 @@ export function columnsOf(kind: ActKind, fields: Fields, current?: Row): Row {
       out.statecode = APPOINTMENT_STATUS[status].state;
       out.statuscode = status;
     }
+    if (master) Object.assign(out, seriesColumns(fields, current));
     return out;
   }
   if (kind === 'contact') {
@@ -257,6 +366,25 @@ export function columnsOf(kind: ActKind, fields: Fields, current?: Row): Row {
     const status = STATUS_TASK[String(fields.status)] ?? 2;
     out.statecode = TASK_STATUS[status].state;
     out.statuscode = status;
+  }
+  return out;
+}
+
+/**
+ * A master's series columns for `fields`: the pattern, the deleted occurrences, and the pattern's
+ * start and end time and duration (minutes), which follow the first occurrence's start and end.
+ */
+function seriesColumns(fields: Fields, current: Row = {}): Row {
+  const out: Row = {};
+  const has = (f: string) => Object.prototype.hasOwnProperty.call(fields, f);
+  if (has('recurrence') && fields.recurrence && typeof fields.recurrence === 'object' && !Array.isArray(fields.recurrence))
+    Object.assign(out, patternColumns(fields.recurrence));
+  if (has('deletedOccurrences')) out.deletedexceptionslist = deletedColumn(fields.deletedOccurrences);
+  if (has('start') || has('end')) {
+    const start = str(has('start') ? fields.start : current.scheduledstart);
+    const end = str(has('end') ? fields.end : current.scheduledend);
+    Object.assign(out, { starttime: start, endtime: end });
+    if (start && end) out.duration = Math.max(0, Math.round((Date.parse(end) - Date.parse(start)) / 60_000));
   }
   return out;
 }

@@ -11,6 +11,11 @@
 //   links    -> one row per (mailbox, kind, record) in the table msync_actlink, whose id is derived
 //               from those three (an upsert by id: no lookup before a write); the mailbox's cursors
 //               in one more row of it. docs/crm.md says why not exchangesyncidmapping.
+//   series   -> masters are recurringappointmentmaster rows (the pattern in its columns, deleted
+//               occurrences in deletedexceptionslist), exceptions appointment rows with
+//               instancetypecode 3 linked by _seriesid_value and originalstartdate; plain instances
+//               (instancetypecode 2) are never items. The appointment feed reads both tables, masters
+//               first (an exception needs its master linked), with one change-tracking cursor each.
 //   creates  -> the record id is derived from (mailbox, kind, key): a retry after a crash finds the
 //               record it already created (Dataverse refuses a second create with that id).
 import { createHash } from 'node:crypto';
@@ -19,13 +24,17 @@ import { sameOrigin } from '../net/http.js';
 import type { ActChange, ActChangesPage, ActConnector, ActLink, ActMailboxRef, ActMailboxState, ActRecord } from './act-types.js';
 import {
   ACT_TABLES,
+  type ActTable,
   appointmentState,
   attendeeNames,
   columnsOf,
   fieldsOf,
+  INSTANCE,
   LINK_TABLE,
+  MASTER_TABLE,
   PARTY,
   PARTY_FIELDS,
+  partiesCollection,
   partiesOf,
   type PartyRow,
   type Row,
@@ -38,7 +47,25 @@ import { CrmError } from './types.js';
 
 /** Ids per `or` query (a URL near 4 KB). */
 const IDS_PER_QUERY = 20;
-const PARTIES_EXPAND = 'appointment_activity_parties($select=participationtypemask,addressused,_partyid_value)';
+const partiesExpand = (master: boolean) => `${partiesCollection(master)}($select=participationtypemask,addressused,_partyid_value)`;
+/** A recurringappointmentmaster row (it has the pattern columns). */
+const isMaster = (row: Row) => 'recurrencepatterntype' in row;
+const isInstance = (row: Row) => row.instancetypecode === INSTANCE.Instance;
+
+/** The appointment feed's cursor: one change-tracking link per table (a plain string: the appointments' alone, as before series). */
+interface SeriesCursor {
+  masters?: string;
+  appointments?: string;
+}
+function seriesCursor(cursor: string | undefined): SeriesCursor {
+  if (!cursor) return {};
+  if (!cursor.startsWith('{')) return { appointments: cursor };
+  const c = parseData(cursor) as SeriesCursor | undefined;
+  return {
+    masters: typeof c?.masters === 'string' ? c.masters : undefined,
+    appointments: typeof c?.appointments === 'string' ? c.appointments : undefined,
+  };
+}
 
 interface LinkRow {
   msync_crmid?: string;
@@ -61,34 +88,30 @@ const chunks = <T>(items: T[], n = IDS_PER_QUERY): T[][] =>
   Array.from({ length: Math.ceil(items.length / n) }, (_, i) => items.slice(i * n, i * n + n));
 
 export class DynamicsActConnector extends DynamicsConnector implements ActConnector {
-  /**
-   * Recurring series are not synchronized with Dynamics 365 (recurringappointmentmaster is not
-   * mapped): its appointments carry no time zone or pattern, and a tracked Exchange series is
-   * skipped by the engine with an item-level failure (actSeries unset).
-   */
-  readonly actUnsupported = { appointment: ['timeZone', 'recurrence', 'deletedOccurrences'] };
+  /** Series: recurringappointmentmaster rows and their exception appointments (docs/crm.md). */
+  readonly actSeries = true;
+  /** Dataverse appointments have no IANA time zone column: times are UTC, the zone flows nowhere. */
+  readonly actUnsupported = { appointment: ['timeZone'] };
   // --- Changes.
 
   async actChanges(mailbox: ActMailboxRef, kind: ActKind, cursor: string | undefined, limit: number): Promise<ActChangesPage> {
     const t = ACT_TABLES[kind];
     const user = await this.userOf(mailbox);
-    const full = `${t.set}?$select=${t.select.join(',')}`;
-    const prefer = [
-      `odata.track-changes`,
-      `odata.maxpagesize=${Math.max(1, Math.floor(limit))}`,
-      ...(kind === 'contact' ? [FORMATTED_VALUES] : []),
-    ].join(',');
-    let res = await this.client.send('GET', this.url(cursor ?? full), undefined, { prefer });
-    // A delta token Dataverse no longer has (older than its change-tracking retention) or refuses: read everything again.
-    if (cursor && /[?&](\$|%24)deltatoken=/i.test(cursor) && (res.status === 400 || res.status === 410))
-      res = await this.client.send('GET', this.url(full), undefined, { prefer });
-    this.client.check(res, [200], this.url(full));
-    const page = parseJson(res.text) as { value?: Row[]; '@odata.nextLink'?: string; '@odata.deltaLink'?: string } | undefined;
-    if (!page) throw this.malformed(t.set, 'JSON body');
-    const rows = page.value ?? [];
+    let rows: Row[];
+    let next: string;
+    let more: boolean;
+    if (kind === 'appointment') {
+      // Masters first, to the end of their feed, then appointments: an exception needs its master's link.
+      const c = seriesCursor(cursor);
+      const masters = await this.trackedPage(MASTER_TABLE, c.masters, limit);
+      const appointments = masters.more ? undefined : await this.trackedPage(t, c.appointments, limit);
+      rows = [...masters.rows, ...(appointments?.rows ?? [])];
+      next = JSON.stringify({ masters: masters.next, appointments: appointments?.next ?? c.appointments });
+      more = masters.more || !!appointments?.more;
+    } else ({ rows, next, more } = await this.trackedPage(t, cursor, limit, kind === 'contact'));
     const isDeleted = (r: Row) => String(r['@odata.context'] ?? '').includes('$deletedEntity');
     const deleted = rows.filter(isDeleted).map((r) => String(r.id).toLowerCase());
-    let changed = rows.filter((r) => !isDeleted(r));
+    let changed = rows.filter((r) => !isDeleted(r) && !isInstance(r));
     // Change tracking cannot expand: the parties of changed appointments are read by id.
     if (kind === 'appointment')
       changed = await this.read(
@@ -109,9 +132,32 @@ export class DynamicsActConnector extends DynamicsConnector implements ActConnec
       if (record.inFilter) changes.push({ crmId, record, ...(linked ? { link: linked.link } : {}) });
       else if (linked) changes.push({ crmId, removed: 'leftFilter', link: linked.link });
     }
+    return { changes, cursor: next, more };
+  }
+
+  /** One page of a table's change-tracking feed, from `cursor` (the whole table without one). */
+  private async trackedPage(
+    t: ActTable,
+    cursor: string | undefined,
+    limit: number,
+    formatted = false,
+  ): Promise<{ rows: Row[]; next: string; more: boolean }> {
+    const full = `${t.set}?$select=${t.select.join(',')}`;
+    const prefer = [
+      `odata.track-changes`,
+      `odata.maxpagesize=${Math.max(1, Math.floor(limit))}`,
+      ...(formatted ? [FORMATTED_VALUES] : []),
+    ].join(',');
+    let res = await this.client.send('GET', this.url(cursor ?? full), undefined, { prefer });
+    // A delta token Dataverse no longer has (older than its change-tracking retention) or refuses: read everything again.
+    if (cursor && /[?&](\$|%24)deltatoken=/i.test(cursor) && (res.status === 400 || res.status === 410))
+      res = await this.client.send('GET', this.url(full), undefined, { prefer });
+    this.client.check(res, [200], this.url(full));
+    const page = parseJson(res.text) as { value?: Row[]; '@odata.nextLink'?: string; '@odata.deltaLink'?: string } | undefined;
+    if (!page) throw this.malformed(t.set, 'JSON body');
     const next = page['@odata.nextLink'] ?? page['@odata.deltaLink'];
     if (!next) throw this.malformed(t.set, '@odata.nextLink or @odata.deltaLink (is change tracking enabled for the table?)');
-    return { changes, cursor: this.relative(next), more: !!page['@odata.nextLink'] };
+    return { rows: page.value ?? [], next: this.relative(next), more: !!page['@odata.nextLink'] };
   }
 
   // --- Lookups.
@@ -132,8 +178,9 @@ export class DynamicsActConnector extends DynamicsConnector implements ActConnec
     if (kind === 'appointment') {
       for (const chunk of chunks(keys.iCalUIds ?? [])) {
         const filter = chunk.map((u) => `globalobjectid eq ${odataString(u)}`).join(' or ');
-        for (const r of await this.client.list<Row>(`${t.set}?$select=activityid&$filter=${encodeURIComponent(filter)}`, 5000))
-          ids.add(String(r.activityid).toLowerCase());
+        for (const set of [t.set, MASTER_TABLE.set])
+          for (const r of await this.client.list<Row>(`${set}?$select=activityid&$filter=${encodeURIComponent(filter)}`, 5000))
+            ids.add(String(r.activityid).toLowerCase());
       }
     }
     if (!ids.size) return [];
@@ -152,17 +199,39 @@ export class DynamicsActConnector extends DynamicsConnector implements ActConnec
   async actCreate(
     mailbox: ActMailboxRef,
     kind: ActKind,
-    item: { key: string; fields: Fields; link: Omit<ActLink, 'crmId'> },
+    item: { key: string; fields: Fields; link: Omit<ActLink, 'crmId'>; seriesMasterId?: string; originalStart?: string },
   ): Promise<{ crmId: string; created: boolean; record?: ActRecord }> {
-    const t = ACT_TABLES[kind];
+    const master = kind === 'appointment' && !!item.fields.recurrence;
+    const t = master ? MASTER_TABLE : ACT_TABLES[kind];
     const crmId = nameGuid(mailbox.address.toLowerCase(), kind, item.key);
     const user = await this.userOf(mailbox);
+    if (kind === 'appointment' && item.seriesMasterId && item.originalStart) {
+      // An exception: the row of that occurrence Dynamics expanded already (an instance, or the
+      // exception an earlier attempt made of it) becomes it; else a new row.
+      const instance = await this.occurrenceRow(item.seriesMasterId, item.originalStart);
+      if (instance) {
+        await this.client.update(t.set, instance, {
+          ...columnsOf(kind, item.fields),
+          ...(await this.related(kind, item.fields)),
+          instancetypecode: INSTANCE.Exception,
+        });
+        await this.writeLink(mailbox, kind, { ...item.link, crmId: instance }, attendeeNames(item.fields));
+        return { crmId: instance, created: true };
+      }
+    }
     const body: Row = {
       [t.idColumn]: crmId,
-      ...columnsOf(kind, item.fields),
-      ...(await this.related(kind, item.fields)),
+      ...columnsOf(kind, item.fields, undefined, master),
+      ...(await this.related(kind, item.fields, master)),
       'ownerid@odata.bind': `/systemusers(${user})`,
-      ...(kind === 'appointment' && item.link.iCalUId ? { globalobjectid: item.link.iCalUId } : {}),
+      ...(kind === 'appointment' && item.link.iCalUId && !item.seriesMasterId ? { globalobjectid: item.link.iCalUId } : {}),
+      ...(kind === 'appointment' && item.seriesMasterId
+        ? {
+            instancetypecode: INSTANCE.Exception,
+            'seriesid@odata.bind': `/${MASTER_TABLE.set}(${recordId(item.seriesMasterId, 'series master id')})`,
+            originalstartdate: item.originalStart ?? null,
+          }
+        : {}),
     };
     const url = this.url(t.set);
     const res = await this.client.send('POST', url, JSON.stringify(body));
@@ -185,19 +254,28 @@ export class DynamicsActConnector extends DynamicsConnector implements ActConnec
     if (!current)
       throw new CrmError('CRMRejected', `Dynamics 365: ${t.logical} ${id} does not exist (deleted meanwhile); it is not updated`);
     const fields = { ...change.fields };
+    const master = isMaster(current);
+    if (kind === 'appointment' && 'recurrence' in fields && !!fields.recurrence !== master)
+      throw new CrmError(
+        'CRMRejected',
+        `Dynamics 365: ${master ? `the recurring appointment ${id} is no longer recurring in Exchange` : `the appointment ${id} became recurring in Exchange`}, and a Dataverse row cannot change between appointment and recurringappointmentmaster; it is not updated (docs/crm.md, "Recurring series")`,
+      );
     if (kind === 'appointment' && Object.keys(fields).some((f) => PARTY_FIELDS.has(f))) {
       // Parties are written as one list: the fields not changed keep their current parties.
-      const now = fieldsOf(kind, current, current.appointment_activity_parties as PartyRow[]);
+      const now = fieldsOf(kind, current, current[partiesCollection(master)] as PartyRow[]);
       for (const f of PARTY_FIELDS) if (!(f in fields)) fields[f] = now[f];
     }
-    const body = { ...columnsOf(kind, fields, current), ...(await this.related(kind, fields)) };
-    if (Object.keys(body).length) await this.client.update(t.set, id, body);
+    const body = { ...columnsOf(kind, fields, current, master), ...(await this.related(kind, fields, master)) };
+    if (Object.keys(body).length) await this.client.update(master ? MASTER_TABLE.set : t.set, id, body);
     await this.writeLink(mailbox, kind, change.link, attendeeNames(change.fields));
   }
 
   async actDelete(mailbox: ActMailboxRef, kind: ActKind, crmId: string): Promise<void> {
     const t = ACT_TABLES[kind];
-    await this.remove(`${t.set}(${recordId(crmId, `${t.logical} id`)})`);
+    const id = recordId(crmId, `${t.logical} id`);
+    const [row] = kind === 'appointment' ? await this.read(kind, [id]) : [];
+    // A master goes with its instances and exceptions (Dataverse deletes them with it).
+    await this.remove(`${row && isMaster(row) ? MASTER_TABLE.set : t.set}(${id})`);
     await this.actUnlink(mailbox, kind, crmId);
   }
 
@@ -241,7 +319,8 @@ export class DynamicsActConnector extends DynamicsConnector implements ActConnec
     this.client.check(table, [200], this.url(LINK_TABLE.set));
     const who = await this.client.get<{ UserId?: string }>('WhoAmI');
     const user = recordId(String(who.UserId ?? ''), 'WhoAmI UserId');
-    const wanted = [...kinds.map((k) => ACT_TABLES[k].privilege), LINK_TABLE.privilege].flatMap((p) =>
+    const tables = kinds.flatMap((k) => (k === 'appointment' ? [ACT_TABLES[k], MASTER_TABLE] : [ACT_TABLES[k]]));
+    const wanted = [...tables.map((t) => t.privilege), LINK_TABLE.privilege].flatMap((p) =>
       ['Create', 'Read', 'Write', 'Delete'].map((verb) => `prv${verb}${p}`),
     );
     const missing: string[] = [];
@@ -256,13 +335,23 @@ export class DynamicsActConnector extends DynamicsConnector implements ActConnec
 
   // --- Reading records and links.
 
-  /** Records by id (appointments with their parties); ids that do not exist are left out. */
+  /**
+   * Records by id (appointments with their parties; series masters from their own table; plain
+   * instances of a series left out, as they are not items); ids that do not exist are left out.
+   */
   private async read(kind: ActKind, ids: string[]): Promise<Row[]> {
-    const t = ACT_TABLES[kind];
+    const out = await this.readTable(ACT_TABLES[kind], kind, ids);
+    if (kind !== 'appointment') return out;
+    const found = new Set(out.map((r) => String(r.activityid).toLowerCase()));
+    const rest = ids.filter((id) => !found.has(id.toLowerCase()));
+    return [...out.filter((r) => !isInstance(r)), ...(rest.length ? await this.readTable(MASTER_TABLE, kind, rest) : [])];
+  }
+
+  private async readTable(t: ActTable, kind: ActKind, ids: string[]): Promise<Row[]> {
     const out: Row[] = [];
     for (const chunk of chunks([...new Set(ids)])) {
       const filter = chunk.map((id) => `${t.idColumn} eq ${recordId(id, `${t.logical} id`)}`).join(' or ');
-      const expand = kind === 'appointment' ? `&$expand=${PARTIES_EXPAND}` : '';
+      const expand = kind === 'appointment' ? `&$expand=${partiesExpand(t === MASTER_TABLE)}` : '';
       out.push(
         ...(await this.client.list<Row>(
           `${t.set}?$select=${t.select.join(',')}${expand}&$filter=${encodeURIComponent(filter)}`,
@@ -272,6 +361,15 @@ export class DynamicsActConnector extends DynamicsConnector implements ActConnec
       );
     }
     return out;
+  }
+
+  /** The appointment row of a series' occurrence (by its original start): an instance Dynamics expanded, or an exception. */
+  private async occurrenceRow(masterId: string, originalStart: string): Promise<string | undefined> {
+    const at = utcOf(originalStart);
+    if (!at) return undefined;
+    const filter = `_seriesid_value eq ${recordId(masterId, 'series master id')} and originalstartdate eq ${at}`;
+    const [row] = await this.client.list<Row>(`${ACT_TABLES.appointment.set}?$select=activityid&$filter=${encodeURIComponent(filter)}`, 1);
+    return row ? String(row.activityid).toLowerCase() : undefined;
   }
 
   private linkFilter(mailbox: ActMailboxRef, kind: ActKind): string {
@@ -322,7 +420,7 @@ export class DynamicsActConnector extends DynamicsConnector implements ActConnec
     mailbox: ActMailboxRef,
   ): ActRecord {
     const t = ACT_TABLES[kind];
-    const parties = (row.appointment_activity_parties as PartyRow[] | undefined) ?? [];
+    const parties = (row[partiesCollection(isMaster(row))] as PartyRow[] | undefined) ?? [];
     const address = mailbox.address.toLowerCase();
     const owned = String(row._ownerid_value ?? '').toLowerCase() === user;
     const inFilter =
@@ -342,6 +440,11 @@ export class DynamicsActConnector extends DynamicsConnector implements ActConnec
       ...(kind === 'appointment' ? { state: appointmentState(row) } : {}),
       ...(kind === 'appointment' && typeof row.globalobjectid === 'string' && row.globalobjectid ? { iCalUId: row.globalobjectid } : {}),
       ...(linked ? { link: linked.link } : {}),
+      ...(kind === 'appointment' &&
+      (row.instancetypecode === INSTANCE.Exception || row.instancetypecode === INSTANCE.FutureException) &&
+      row._seriesid_value
+        ? { seriesMasterId: String(row._seriesid_value).toLowerCase(), originalStart: utcOf(row.originalstartdate) }
+        : {}),
       inFilter,
     };
   }
@@ -349,12 +452,12 @@ export class DynamicsActConnector extends DynamicsConnector implements ActConnec
   // --- Writing links and related records.
 
   /** The parties of an appointment, or a contact's parent account, as binds; nothing for fields not given. */
-  private async related(kind: ActKind, fields: Fields): Promise<Row> {
+  private async related(kind: ActKind, fields: Fields, master = false): Promise<Row> {
     if (kind === 'appointment' && Object.keys(fields).some((f) => PARTY_FIELDS.has(f))) {
       const parties = partiesOf(fields);
       const owners = await Promise.all(parties.map((p) => this.parties.resolve(p.address)));
       return {
-        appointment_activity_parties: parties.map((p, i) => {
+        [partiesCollection(master)]: parties.map((p, i) => {
           // A user first (an organizer is one), then a contact, lead or account; else the address alone.
           const r = owners[i].internal?.entity === 'systemuser' ? owners[i].internal : owners[i].crmRecord;
           return r
@@ -442,6 +545,12 @@ export class DynamicsActConnector extends DynamicsConnector implements ActConnec
       `Dynamics 365 ${withoutQuery(this.url(set))}: the change-tracking answer has no ${what}; it is retried with back-off`,
     );
   }
+}
+
+/** A date-and-time column as a UTC instant without milliseconds (the model's form); undefined if none. */
+function utcOf(v: unknown): string | undefined {
+  const t = typeof v === 'string' ? Date.parse(v) : NaN;
+  return Number.isNaN(t) ? undefined : new Date(t).toISOString().replace(/\.000Z$/, 'Z');
 }
 
 function parseData(text: string | null | undefined): unknown {

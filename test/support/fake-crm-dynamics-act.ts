@@ -13,6 +13,12 @@
 //   - appointments with `appointment_activity_parties` (deep insert, replaced by a PATCH that
 //     carries them; binds to systemusers, contacts, accounts and leads; `addressused` alone for an
 //     unresolved address), statecode/statuscode pairs checked as Dataverse checks them.
+//   - recurring series (Recurring appointment master table reference): recurringappointmentmasters
+//     rows with the pattern columns and `recurringappointmentmaster_activity_parties`; appointment
+//     rows of a series carry instancetypecode (2 instance, 3 exception), `_seriesid_value` (bound
+//     with `seriesid@odata.bind`) and originalstartdate. Deleting a master deletes its rows; deleting
+//     an occurrence row adds its original start to the master's deletedexceptionslist (one UTC
+//     time a line: the connector's assumption of how Dynamics records it, docs/crm.md).
 //   - create with a client-chosen id: a second create with an id that exists is refused (412,
 //     0x80040237), as Dataverse refuses a duplicate key; PATCH without If-Match is an upsert,
 //     with If-Match: * an update only (404 when missing); DELETE.
@@ -37,23 +43,51 @@ interface TableDef {
   tracked: boolean;
 }
 
+/** The columns an appointment and a recurring appointment master share. */
+const APPOINTMENT_COLUMNS = [
+  'subject',
+  'description',
+  'location',
+  'scheduledstart',
+  'scheduledend',
+  'isalldayevent',
+  'prioritycode',
+  'statecode',
+  'statuscode',
+  'globalobjectid',
+];
+
 const TABLES: Record<string, TableDef> = {
   appointments: {
     idColumn: 'activityid',
     logical: 'appointment',
     tracked: true,
+    columns: [...APPOINTMENT_COLUMNS, 'instancetypecode', 'originalstartdate'],
+  },
+  recurringappointmentmasters: {
+    idColumn: 'activityid',
+    logical: 'recurringappointmentmaster',
+    tracked: true,
     columns: [
-      'subject',
-      'description',
-      'location',
-      'scheduledstart',
-      'scheduledend',
-      'isalldayevent',
-      'prioritycode',
-      'statecode',
-      'statuscode',
-      'globalobjectid',
-      'instancetypecode',
+      ...APPOINTMENT_COLUMNS,
+      'recurrencepatterntype',
+      'interval',
+      'daysofweekmask',
+      'dayofmonth',
+      'instance',
+      'monthofyear',
+      'patternstartdate',
+      'patternendtype',
+      'occurrences',
+      'patternenddate',
+      'isnthmonthly',
+      'isnthyearly',
+      'isweekdaypattern',
+      'isregenerate',
+      'starttime',
+      'endtime',
+      'duration',
+      'deletedexceptionslist',
     ],
   },
   tasks: {
@@ -112,10 +146,16 @@ const TABLES: Record<string, TableDef> = {
 /** statuscode -> statecode (Appointment: Open 0 Free 1/Tentative 2, Completed 1/3, Canceled 2/4, Scheduled 3 Busy 5/OOF 6; Task: Open 2,3,4,7, Completed 5, Canceled 6; Contact: Active 1, Inactive 2). */
 const STATE_OF: Record<string, Record<number, number>> = {
   appointments: { 1: 0, 2: 0, 3: 1, 4: 2, 5: 3, 6: 3 },
+  recurringappointmentmasters: { 1: 0, 2: 0, 3: 1, 4: 2, 5: 3, 6: 3 },
   tasks: { 2: 0, 3: 0, 4: 0, 7: 0, 5: 1, 6: 2 },
   contacts: { 1: 0, 2: 1 },
 };
-const DEFAULT_STATUS: Record<string, [number, number]> = { appointments: [3, 5], tasks: [0, 2], contacts: [0, 1] };
+const DEFAULT_STATUS: Record<string, [number, number]> = {
+  appointments: [3, 5],
+  recurringappointmentmasters: [3, 5],
+  tasks: [0, 2],
+  contacts: [0, 1],
+};
 
 const PARTY_SETS: Record<string, { set: string; email: string }> = {
   'partyid_systemuser@odata.bind': { set: 'systemusers', email: 'internalemailaddress' },
@@ -131,6 +171,14 @@ const undeclared = (key: string) =>
     `An undeclared property '${key.replace(/@odata\.bind$/, '')}' which only has property annotations in the payload but no property value was found in the payload.`,
   );
 
+type UserSet = 'appointments' | 'recurringappointmentmasters' | 'tasks' | 'contacts';
+
+/** The collection of a table's activity parties. */
+const PARTIES: Record<string, string> = {
+  appointments: 'appointment_activity_parties',
+  recurringappointmentmasters: 'recurringappointmentmaster_activity_parties',
+};
+
 export class FakeDataverseAct implements DataverseExtension {
   /** The change-tracking version: every write of a tracked table takes the next one. */
   private version = 0;
@@ -144,7 +192,7 @@ export class FakeDataverseAct implements DataverseExtension {
   withoutLinkTable = false;
 
   private constructor(private readonly dv: FakeDynamics) {
-    for (const set of ['appointments', 'tasks', 'msync_actlinks']) this.own.set(set, new Map());
+    for (const set of ['appointments', 'recurringappointmentmasters', 'tasks', 'msync_actlinks']) this.own.set(set, new Map());
     for (const set of Object.keys(TABLES)) this.deletions.set(set, []);
   }
 
@@ -157,17 +205,17 @@ export class FakeDataverseAct implements DataverseExtension {
   // --- For tests: what a Dynamics user does, and what the tables hold.
 
   /** Adds a record as a user would in Dynamics; `owner` a systemuser id; parties as the Web API takes them. */
-  add(set: 'appointments' | 'tasks' | 'contacts', values: Row, owner: string): string {
+  add(set: UserSet, values: Row, owner: string): string {
     const id = randomUUID();
     this.create(set, { ...values, [TABLES[set].idColumn]: id, 'ownerid@odata.bind': `/systemusers(${owner})` });
     return id;
   }
 
-  update(set: 'appointments' | 'tasks' | 'contacts', id: string, values: Row): void {
+  update(set: UserSet, id: string, values: Row): void {
     this.patch(set, id, values, '*');
   }
 
-  remove(set: 'appointments' | 'tasks' | 'contacts', id: string): void {
+  remove(set: UserSet, id: string): void {
     this.delete(set, id);
   }
 
@@ -202,7 +250,7 @@ export class FakeDataverseAct implements DataverseExtension {
       /^systemusers\([0-9a-fA-F-]{36}\)\/Microsoft\.Dynamics\.CRM\.RetrieveUserPrivilegeByPrivilegeName\(PrivilegeName='([^']+)'\)$/.exec(
         req.resource,
       );
-    const m = /^(appointments|tasks|contacts|msync_actlinks)(?:\(([0-9a-fA-F-]{36})\))?$/.exec(req.resource);
+    const m = /^(appointments|recurringappointmentmasters|tasks|contacts|msync_actlinks)(?:\(([0-9a-fA-F-]{36})\))?$/.exec(req.resource);
     if (!privilege && !m) return false;
     let answer: Answer;
     try {
@@ -351,7 +399,13 @@ export class FakeDataverseAct implements DataverseExtension {
       .get('$select')
       ?.split(',')
       .map((s) => s.trim());
-    const known = new Set([def.idColumn, ...def.columns, '_ownerid_value', ...(set === 'contacts' ? ['_parentcustomerid_value'] : [])]);
+    const known = new Set([
+      def.idColumn,
+      ...def.columns,
+      '_ownerid_value',
+      ...(set === 'contacts' ? ['_parentcustomerid_value'] : []),
+      ...(set === 'appointments' ? ['_seriesid_value'] : []),
+    ]);
     for (const c of select ?? [])
       if (!known.has(c))
         throw new Refusal(400, '0x80060888', `Could not find a property named '${c}' on type 'Microsoft.Dynamics.CRM.${def.logical}'.`);
@@ -363,15 +417,15 @@ export class FakeDataverseAct implements DataverseExtension {
     }
     const expand = q.get('$expand');
     if (expand) {
-      const m = /^appointment_activity_parties(?:\(\$select=([^)]*)\))?$/.exec(expand.trim());
-      if (!m || set !== 'appointments')
+      const m = /^(\w+)_activity_parties(?:\(\$select=([^)]*)\))?$/.exec(expand.trim());
+      if (!m || PARTIES[set] !== `${m[1]}_activity_parties`)
         throw new Refusal(
           400,
           '0x80060888',
           `Could not find a property named '${expand}' on type 'Microsoft.Dynamics.CRM.${def.logical}'.`,
         );
-      const columns = m[1]?.split(',');
-      out.appointment_activity_parties = ((row.parties as Row[]) ?? []).map((p) =>
+      const columns = m[2]?.split(',');
+      out[PARTIES[set]] = ((row.parties as Row[]) ?? []).map((p) =>
         Object.fromEntries(Object.entries(p).filter(([k]) => !columns || columns.includes(k) || k === 'activitypartyid')),
       );
     }
@@ -391,6 +445,7 @@ export class FakeDataverseAct implements DataverseExtension {
     const [state, status] = DEFAULT_STATUS[set] ?? [0, 1];
     const row: Row = { [def.idColumn]: id, createdon: new Date().toISOString() };
     if (set !== 'msync_actlinks') Object.assign(row, { statecode: state, statuscode: status, parties: [] });
+    if (set === 'appointments') row.instancetypecode = 0;
     this.table(set).set(id, row);
     try {
       this.write(set, row, payload);
@@ -425,7 +480,9 @@ export class FakeDataverseAct implements DataverseExtension {
       else if (key === 'ownerid@odata.bind') row._ownerid_value = this.bound(String(value), 'systemusers', key);
       else if (key === 'parentcustomerid_account@odata.bind' && set === 'contacts')
         row._parentcustomerid_value = this.bound(String(value), 'accounts', key);
-      else if (key === 'appointment_activity_parties' && set === 'appointments') row.parties = (value as Row[]).map((p) => this.party(p));
+      else if (key === PARTIES[set]) row.parties = (value as Row[]).map((p) => this.party(p));
+      else if (key === 'seriesid@odata.bind' && set === 'appointments')
+        row._seriesid_value = this.bound(String(value), 'recurringappointmentmasters', key);
       else throw undeclared(key);
     }
     if (set === 'contacts') row.fullname = [row.firstname, row.lastname].filter(Boolean).join(' ') || row.fullname || null;
@@ -441,8 +498,22 @@ export class FakeDataverseAct implements DataverseExtension {
   }
 
   private delete(set: string, id: string): void {
+    const row = this.row(set, id);
     this.table(set).delete(id.toLowerCase());
     this.deletions.get(set)!.push({ id: id.toLowerCase(), version: ++this.version });
+    // A master goes with its occurrences; a deleted occurrence is recorded on its master.
+    if (set === 'recurringappointmentmasters')
+      for (const r of this.rows('appointments'))
+        if (r._seriesid_value === id.toLowerCase()) this.delete('appointments', String(r.activityid));
+    const master =
+      set === 'appointments' && row?._seriesid_value ? this.row('recurringappointmentmasters', String(row._seriesid_value)) : undefined;
+    if (master && typeof row?.originalstartdate === 'string') {
+      const start = new Date(row.originalstartdate).toISOString().replace(/\.000Z$/, 'Z');
+      const list = String(master.deletedexceptionslist ?? '')
+        .split('\n')
+        .filter(Boolean);
+      if (!list.includes(start)) this.write('recurringappointmentmasters', master, { deletedexceptionslist: [...list, start].join('\n') });
+    }
   }
 
   /** An activity party: bound to a record (its address as addressused, as Dataverse fills it) or an address alone. */

@@ -10,7 +10,7 @@ type Token = { kind: 'open' | 'close' } | { kind: 'string'; value: string } | { 
 
 function tokenize(filter: string): Token[] {
   const tokens: Token[] = [];
-  const re = /\s*(?:(\()|(\))|'((?:[^']|'')*)'|([A-Za-z0-9_.-]+))/y;
+  const re = /\s*(?:(\()|(\))|'((?:[^']|'')*)'|([A-Za-z0-9_.:-]+))/y;
   let m: RegExpExecArray | null;
   while (re.lastIndex < filter.length && (m = re.exec(filter))) {
     if (m[1]) tokens.push({ kind: 'open' });
@@ -58,6 +58,7 @@ export function parseFilter(filter: string): (r: Row) => boolean {
     const literal = literalValue(tokens[i++]);
     const eq = (r: Row): boolean => {
       const v = r[column.value];
+      if (literal instanceof Date) return typeof v === 'string' && Date.parse(v) === literal.getTime();
       if (typeof v === 'string' && typeof literal === 'string') return v.toLowerCase() === literal.toLowerCase();
       return (v ?? null) === literal;
     };
@@ -75,6 +76,8 @@ function literalValue(t: Token | undefined): unknown {
   if (t.value === 'false') return false;
   if (t.value === 'null') return null;
   if (/^-?\d+(\.\d+)?$/.test(t.value)) return Number(t.value);
+  // A date-and-time literal (unquoted, as OData writes it), compared as an instant.
+  if (/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d+)?)?Z$/.test(t.value)) return new Date(t.value);
   if (/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i.test(t.value)) return t.value.toLowerCase();
   throw new Error(`unexpected word ${t.value}`);
 }

@@ -2,7 +2,17 @@
 // option sets (priority, show as, task status), parties by participation type, and the derived ids.
 import { normalize } from '../../../src/act/model.js';
 import { nameGuid } from '../../../src/crm/dynamics-act.js';
-import { appointmentState, attendeeNames, columnsOf, fieldsOf, partiesOf, PARTY } from '../../../src/crm/dynamics-act-map.js';
+import type { Recurrence } from '../../../src/api/act-fields.js';
+import {
+  appointmentState,
+  attendeeNames,
+  columnsOf,
+  fieldsOf,
+  partiesOf,
+  PARTY,
+  patternColumns,
+  recurrenceOf,
+} from '../../../src/crm/dynamics-act-map.js';
 
 test('an appointment row: columns, show as from the status reason, parties by mask, names kept beside the link', () => {
   const row = {
@@ -92,4 +102,108 @@ test('derived ids are GUIDs, the same for the same names, different otherwise', 
   expect(nameGuid('ann@contoso.example', 'task', 'key-1')).toBe(a);
   expect(nameGuid('ann@contoso.example', 'task', 'key-2')).not.toBe(a);
   expect(nameGuid('ann@contoso.example', 'taskkey-1', '')).not.toBe(a);
+});
+
+describe('recurringappointmentmaster pattern columns and the model pattern', () => {
+  const cases: Array<[string, Recurrence, Record<string, unknown>]> = [
+    [
+      'weekly on Monday and Wednesday, every 2 weeks, 10 times',
+      {
+        type: 'weekly',
+        interval: 2,
+        daysOfWeek: ['monday', 'wednesday'],
+        rangeType: 'numbered',
+        startDate: '2027-03-01',
+        numberOfOccurrences: 10,
+      },
+      { recurrencepatterntype: 1, interval: 2, daysofweekmask: 0x02 | 0x08, patternendtype: 2, occurrences: 10, patternenddate: null },
+    ],
+    [
+      'daily, no end',
+      { type: 'daily', interval: 1, rangeType: 'noEnd', startDate: '2027-03-01' },
+      { recurrencepatterntype: 0, interval: 1, daysofweekmask: null, patternendtype: 1, occurrences: null },
+    ],
+    [
+      'monthly on the 15th until a date',
+      { type: 'absoluteMonthly', interval: 1, dayOfMonth: 15, rangeType: 'endDate', startDate: '2027-03-15', endDate: '2027-12-31' },
+      { recurrencepatterntype: 2, dayofmonth: 15, isnthmonthly: false, patternendtype: 3, patternenddate: '2027-12-31T00:00:00Z' },
+    ],
+    [
+      'monthly on the last Friday',
+      { type: 'relativeMonthly', interval: 1, daysOfWeek: ['friday'], index: 'last', rangeType: 'noEnd', startDate: '2027-03-26' },
+      { recurrencepatterntype: 2, daysofweekmask: 0x20, instance: 5, isnthmonthly: true, dayofmonth: null },
+    ],
+    [
+      'yearly on 1 July',
+      { type: 'absoluteYearly', interval: 1, dayOfMonth: 1, month: 7, rangeType: 'noEnd', startDate: '2027-07-01' },
+      { recurrencepatterntype: 3, dayofmonth: 1, monthofyear: 7, isnthyearly: false },
+    ],
+    [
+      'yearly on the second Sunday of May',
+      {
+        type: 'relativeYearly',
+        interval: 1,
+        daysOfWeek: ['sunday'],
+        index: 'second',
+        month: 5,
+        rangeType: 'noEnd',
+        startDate: '2027-05-09',
+      },
+      { recurrencepatterntype: 3, daysofweekmask: 0x01, instance: 2, monthofyear: 5, isnthyearly: true },
+    ],
+  ];
+  test.each(cases)('%s: written as Dataverse columns and read back as the same pattern', (_name, pattern, columns) => {
+    const row = patternColumns(pattern);
+    expect(row).toMatchObject({
+      ...columns,
+      patternstartdate: `${pattern.startDate}T00:00:00Z`,
+      isregenerate: false,
+      isweekdaypattern: false,
+    });
+    expect(recurrenceOf(row)).toEqual(pattern);
+    expect(normalize('appointment', { recurrence: recurrenceOf(row) }).recurrence).toEqual(
+      normalize('appointment', { recurrence: pattern }).recurrence,
+    );
+  });
+
+  test('a master row carries the series (pattern, deleted occurrences); an appointment row none', () => {
+    const pattern: Recurrence = { type: 'weekly', interval: 1, daysOfWeek: ['tuesday'], rangeType: 'noEnd', startDate: '2027-03-02' };
+    const master = {
+      subject: 'standup',
+      scheduledstart: '2027-03-02T09:00:00Z',
+      scheduledend: '2027-03-02T09:30:00Z',
+      ...patternColumns(pattern),
+      deletedexceptionslist: '2027-03-09T09:00:00Z\n2027-03-16T09:00:00Z',
+    };
+    expect(fieldsOf('appointment', master)).toMatchObject({
+      recurrence: pattern,
+      deletedOccurrences: ['2027-03-09T09:00:00Z', '2027-03-16T09:00:00Z'],
+    });
+    expect(fieldsOf('appointment', { subject: 'single' })).not.toHaveProperty('recurrence');
+    expect(recurrenceOf({ recurrencepatterntype: 1 })).toBeNull(); // no start date: no pattern
+  });
+
+  test('columns written for a master: pattern, deleted occurrences, start/end time and duration; none of them for an appointment', () => {
+    const pattern: Recurrence = { type: 'daily', interval: 1, rangeType: 'noEnd', startDate: '2027-03-02' };
+    const fields = {
+      subject: 's',
+      start: '2027-03-02T09:00:00Z',
+      end: '2027-03-02T09:45:00Z',
+      recurrence: pattern,
+      deletedOccurrences: ['2027-03-03T09:00:00Z'],
+    };
+    expect(columnsOf('appointment', fields, undefined, true)).toMatchObject({
+      recurrencepatterntype: 0,
+      deletedexceptionslist: '2027-03-03T09:00:00Z',
+      starttime: '2027-03-02T09:00:00Z',
+      endtime: '2027-03-02T09:45:00Z',
+      duration: 45,
+    });
+    // Only the end changed: the duration is from the current start.
+    expect(columnsOf('appointment', { end: '2027-03-02T10:00:00Z' }, { scheduledstart: '2027-03-02T09:00:00Z' }, true)).toMatchObject({
+      duration: 60,
+    });
+    const single = columnsOf('appointment', fields);
+    for (const c of ['recurrencepatterntype', 'deletedexceptionslist', 'starttime', 'duration']) expect(single).not.toHaveProperty(c);
+  });
 });
