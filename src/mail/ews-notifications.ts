@@ -21,6 +21,10 @@
 // few seconds per mailbox from the last watermark, and a subscription that expired is renewed
 // from that watermark, so Exchange replays what happened in between.
 //
+// A mailbox may have a second subscription on other folders (an EwsNotificationTarget: the
+// calendar, contacts and tasks for appointments, contacts and tasks), in the same groups, waking
+// its own listener.
+//
 // Failing notifications never fail a mailbox: it is polled meanwhile (the sync loop's cadence),
 // its status says why, and the subscription is tried again later. The SOAP is written here by
 // hand (ews-javascript-api cannot stream through our per-adapter transport), with every value

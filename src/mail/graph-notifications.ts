@@ -17,6 +17,9 @@
 //     its life, so 10,000 subscriptions made together are not all renewed in the same minute;
 //   - lifecycle notifications: reauthorizationRequired → reauthorize (a renewal where that is
 //     refused); subscriptionRemoved → subscribe again and sync; missed → sync.
+// The same holds for the other resources a mailbox may be watched on (a GraphNotificationTarget:
+// calendar events, contacts, To Do tasks for appointments, contacts and tasks), one subscription
+// each, keyed by mailbox and resource, each waking its own listener.
 
 import { randomBytes, timingSafeEqual } from 'node:crypto';
 import { fetch } from 'undici';
