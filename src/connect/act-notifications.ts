@@ -16,11 +16,12 @@ import type { EmailServerProfile, Mailbox } from '../api/types.js';
 import type { ActKind } from '../act/model.js';
 import { GraphActAdapter } from '../act/exchange/graph.js';
 import { DEFAULT_GRAPH_URL } from '../mail/graph.js';
-import type { EwsNotifications, EwsNotificationTarget } from '../mail/ews-notifications.js';
+import type { EwsNotificationAccount, EwsNotifications, EwsNotificationTarget } from '../mail/ews-notifications.js';
+import type { Credentials } from '../mail/types.js';
 import type { GraphNotifications, GraphNotificationTarget } from '../mail/graph-notifications.js';
 import type { SessionWatcher } from '../sync/mailbox-syncer.js';
 import { actConnection, type ActPart } from './act.js';
-import type { Lookups } from './settings.js';
+import type { DirectionSettings, Lookups } from './settings.js';
 
 export type ActNotificationLog = (level: 'info' | 'warn', message: string) => void;
 
@@ -37,6 +38,24 @@ const TODO_MAX_LIFETIME_MS = 4_230 * 60_000;
 /** The EWS folders of each kind, and the events that mean an item changed there. */
 const EWS_FOLDER: Record<ActKind, string> = { appointment: 'calendar', contact: 'contacts', task: 'tasks' };
 const ACT_EVENTS = ['CreatedEvent', 'ModifiedEvent', 'DeletedEvent', 'MovedEvent', 'CopiedEvent'];
+
+/** The account EWS notifications of a resolved direction use (mail's and ACT's share hubs when these match). */
+export function ewsNotificationAccount(
+  s: DirectionSettings,
+  credentials: Credentials,
+  url: string,
+  version?: () => string | undefined,
+): EwsNotificationAccount {
+  return {
+    url,
+    ca: s.endpoint.ca,
+    timeoutMs: s.endpoint.timeoutMs ?? 30_000,
+    credentials,
+    ntlm: s.authentication === 'NTLM',
+    impersonate: s.impersonation,
+    ...(version ? { version } : {}),
+  };
+}
 
 export interface ActWatch {
   watch(w: SessionWatcher): void;
@@ -77,7 +96,8 @@ export function actNotifications(input: {
     await Promise.all(handles.splice(0).map((h) => h.close()));
   };
 
-  if (s.protocol === 'Graph' && part.exchange instanceof GraphActAdapter && credentials.kind === 'oauth2') {
+  // Without the operator's public notification URL Graph cannot notify: ACT is polled, quietly (mail's status says why).
+  if (s.protocol === 'Graph' && input.graph.enabled && part.exchange instanceof GraphActAdapter && credentials.kind === 'oauth2') {
     const graph = part.exchange;
     const app = {
       baseUrl: s.endpoint.url ?? DEFAULT_GRAPH_URL,
@@ -111,14 +131,7 @@ export function actNotifications(input: {
       events: ACT_EVENTS,
       what: 'a changed appointment, contact or task',
     };
-    const account = {
-      url,
-      ca: s.endpoint.ca,
-      timeoutMs: s.endpoint.timeoutMs ?? 30_000,
-      credentials,
-      ntlm: s.authentication === 'NTLM',
-      impersonate: s.impersonation,
-    };
+    const account = ewsNotificationAccount(s, credentials, url);
     const watch = (w: SessionWatcher) =>
       keep(
         input.ews.watch(

@@ -13,7 +13,7 @@ import { classifyError } from '../mail/errors.js';
 import { ImapSession } from '../mail/imap.js';
 import { redact } from '../util/redact.js';
 import { MailError, type Credentials, type OutgoingMessage } from '../mail/types.js';
-import { EwsNotifications, type EwsNotificationAccount, type EwsNotificationOptions } from '../mail/ews-notifications.js';
+import { EwsNotifications, type EwsNotificationOptions } from '../mail/ews-notifications.js';
 import { Pop3Adapter } from '../mail/pop3.js';
 import { SmtpAdapter } from '../mail/smtp.js';
 import { DEFAULT_GRAPH_URL, GraphAdapter } from '../mail/graph.js';
@@ -35,7 +35,7 @@ import { resolveDirection, revisionOf, type DirectionSettings } from './settings
 import { slotClaim, type SlotsOf } from './connection-limits.js';
 import { credentialsFor, ewsAdapterFor } from './testers.js';
 import { actSyncPart } from './act-sync-part.js';
-import { actNotifications } from './act-notifications.js';
+import { actNotifications, ewsNotificationAccount } from './act-notifications.js';
 
 type Debug = (message: string, fields?: Record<string, unknown>) => void;
 
@@ -496,15 +496,7 @@ export class ConnectSyncParts implements SyncPartsFactory {
         const feed = exchangeFeed(s, credentials, 'inbox', slots, receivedAfter);
         if (!push) return { source: feed, watch: (w) => w.notifications?.(POLL_CHOSEN), close: async () => undefined };
         const ews = ewsAdapterFor(s, credentials, slots(s));
-        const account = (url: string): EwsNotificationAccount => ({
-          url,
-          ca: s.endpoint.ca,
-          timeoutMs: s.endpoint.timeoutMs ?? 30_000,
-          credentials,
-          ntlm: s.authentication === 'NTLM',
-          impersonate: s.impersonation,
-          version: () => ews.requestServerVersion,
-        });
+        const account = (url: string) => ewsNotificationAccount(s, credentials, url, () => ews.requestServerVersion);
         const watching = subscribeLater((w) =>
           ews.serviceUrl().then((url) =>
             this.ewsNotifications.watch(account(url), s.address, {
