@@ -21,6 +21,7 @@ const APP = { tenantId: 'contoso-tenant', clientId: 'mailsync-actnotify-app', cl
 const SVC = { username: 'CONTOSO\\svc-actnotify', password: 'svc-ActNotify-Password-5', canImpersonate: true };
 const CRM = { token: 'actnotify-Crm-Token-0001', signingKey: 'actnotify-Signing-Key-002' };
 const ANN = 'ann@contoso.example';
+const TIA = 'tia@contoso.example';
 const EVE = 'eve@contoso.example';
 const HOUR = 3_600_000;
 const INTERVAL_MS = 10 * 60_000;
@@ -69,7 +70,7 @@ let ewsNs: string;
 
 beforeAll(async () => {
   oauth = await FakeOAuth.start({ clients: [APP] });
-  graph = await FakeGraph.start(oauth, [ANN]);
+  graph = await FakeGraph.start(oauth, [ANN, TIA]);
   cal = FakeGraphAct.attach(graph);
   ews = await FakeEws.start({ accounts: [SVC], mailboxes: [EVE] });
   ex = FakeEwsAct.attach(ews);
@@ -139,6 +140,18 @@ test('Graph: an Outlook edit of a synced appointment and of a contact reach the 
   cal.edit(ANN, 'contacts', ct.id, { jobTitle: 'Buyer' });
   await waitFor('job title in the CRM', async () => (act.get(contact).fields.jobTitle === 'Buyer' ? true : undefined), WITHIN);
   expect(delivered('contacts', beforeContact)).toBeGreaterThan(0);
+});
+
+test('Graph: where To Do accepts subscriptions, a task edit in To Do reaches the CRM at once', async () => {
+  graph.subscriptions.refused.length = 0;
+  const task = act.add('task', { owner: TIA, fields: { subject: 'call back', dueDate: '2027-01-15', status: 'notStarted' } });
+  await mailboxFor(graphNs, TIA);
+  const t = await waitFor('task in To Do', async () => cal.tasks(TIA).find((x) => x.data.title === 'call back'), WITHIN);
+  await waitFor('subscriptions on all three kinds', async () => (graph.subscriptions.of(TIA) === 3 ? true : undefined), WITHIN);
+  const before = graph.subscriptions.posted.length;
+  cal.edit(TIA, 'tasks', t.id, { title: 'call back today' });
+  await waitFor('title in the CRM', async () => (act.get(task).fields.subject === 'call back today' ? true : undefined), WITHIN);
+  expect(delivered('todo/lists/AAMkTaskList0001=/tasks', before)).toBeGreaterThan(0);
 });
 
 test('EWS: an Outlook edit of a synced appointment and of a contact reach the CRM at once, woken by streaming notifications', async () => {
