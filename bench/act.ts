@@ -4,7 +4,9 @@
 //      items/s and requests per item, beside the fake Graph's raw request rate (the same POSTs,
 //      sent as fast as our client sends them: 4 at a time);
 //   2. change latency (a change on one side until it is on the other) at the default interval,
-//      p50/p99, beside Dynamics' 5–15 minute cycle;
+//      p50/p99, beside Dynamics' 5–15 minute cycle: CRM → Exchange (polled), and an Outlook edit →
+//      CRM with Graph change notifications on the calendar waking the loop (the operator's
+//      notification endpoint on loopback HTTPS);
 //   3. where links live at 10,000 mailboxes × 2,000 items: the operator's memory per mailbox and
 //      requests per idle cycle, measured, beside the two baselines it avoids (every link in the
 //      operator's memory; every link as an object in etcd).
@@ -23,6 +25,9 @@ import { FakeGraph } from '../test/support/fake-graph.js';
 import { FakeGraphAct } from '../test/support/fake-graph-act.js';
 import { FakeOAuth } from '../test/support/fake-oauth.js';
 import { snapshotOf, normalize } from '../src/act/model.js';
+import { GraphNotifications } from '../src/mail/graph-notifications.js';
+import { startNotificationEndpoint } from '../src/connect/notification-endpoint.js';
+import { sharedTestPki } from '../test/support/https-server.js';
 import type { ActLink } from '../src/crm/act-types.js';
 
 const N = Number(process.env.BENCH_ACT_ITEMS ?? 2000);
@@ -41,6 +46,7 @@ const mailboxes = [
   'latency@contoso.example',
   'raw@contoso.example',
   'idle@contoso.example',
+  'notified@contoso.example',
 ];
 const graph = await FakeGraph.start(oauth, mailboxes);
 const cal = FakeGraphAct.attach(graph);
@@ -175,7 +181,73 @@ for (let s = 0; s < SAMPLES; s++) {
 stop = true;
 await loop;
 latencies.sort((a, b) => a - b);
-const pct = (p: number) => latencies[Math.min(latencies.length - 1, Math.ceil((p / 100) * latencies.length) - 1)] / 1000;
+const pctOf = (l: number[], p: number) => l[Math.min(l.length - 1, Math.ceil((p / 100) * l.length) - 1)] / 1000;
+const pct = (p: number) => pctOf(latencies, p);
+
+// --- 2b. Outlook edit → CRM with change notifications: the same loop, also woken by a notification.
+const NOTIFIED = 'notified@contoso.example';
+const pki = await sharedTestPki();
+let push: GraphNotifications | undefined;
+const endpoint = await startNotificationEndpoint({
+  address: { host: '127.0.0.1', port: 0 },
+  graph: { receive: (items) => push!.receive(items) },
+  tls: { cert: pki.certPem, key: pki.keyPem },
+});
+push = new GraphNotifications({ notificationUrl: endpoint.url });
+const notified = engine(NOTIFIED);
+const nIds = Array.from({ length: 20 }, (_, i) => act.add('appointment', { owner: NOTIFIED, fields: meeting(NOTIFIED, i) }));
+await notified.cycle();
+let wakeUp: (() => void) | undefined;
+let pending = false;
+let subscribed!: () => void;
+const active = new Promise<void>((r) => (subscribed = r));
+const watching = push.watch(
+  { baseUrl: graph.baseUrl, ca, tokens: token },
+  NOTIFIED,
+  {
+    wake: () => {
+      pending = true;
+      wakeUp?.();
+    },
+    status: (st) => st.active && subscribed(),
+  },
+  { resource: 'events', changeType: 'created,updated,deleted', what: 'a changed appointment' },
+);
+await active;
+stop = false;
+const pushLoop = (async () => {
+  while (!stop) {
+    pending = false;
+    const c = await notified.cycle();
+    if (pending) continue;
+    const wait = (c.appointment?.updated ?? 0) + (c.appointment?.created ?? 0) > 0 ? Math.min(10_000, INTERVAL_MS) : INTERVAL_MS;
+    await new Promise<void>((resolve) => {
+      const t = setTimeout(resolve, wait);
+      wakeUp = () => {
+        clearTimeout(t);
+        resolve();
+      };
+    });
+    wakeUp = undefined;
+  }
+})();
+const pushed: number[] = [];
+for (let s = 0; s < SAMPLES; s++) {
+  await new Promise((r) => setTimeout(r, Math.random() * INTERVAL_MS * 0.5));
+  const id = nIds[s % nIds.length];
+  const room = `Room ${s}`;
+  const exId = act.link(NOTIFIED, 'appointment', id)!.exchangeId;
+  const start = Date.now();
+  cal.edit(NOTIFIED, 'events', exId, { location: { displayName: room } });
+  while (act.get(id).fields.location !== room) await new Promise((r) => setTimeout(r, 20));
+  pushed.push(Date.now() - start);
+}
+stop = true;
+wakeUp?.();
+await pushLoop;
+await watching.close();
+await endpoint.close();
+pushed.sort((a, b) => a - b);
 
 // --- 3. Links at 10,000 mailboxes × 2,000 items.
 const idle = engine('idle@contoso.example');
@@ -226,6 +298,9 @@ console.log(
 console.log(`| requests per item, Exchange → CRM | Graph ${fmt(exToCrmRequests.graph, 2)}, CRM ${fmt(exToCrmRequests.crm, 2)} | 1 | |`);
 console.log(
   `| change latency CRM → Exchange at interval ${INTERVAL_MS / 1000} s, p50 / p99 (${latencies.length} changes) | ${fmt(pct(50), 1)} s / ${fmt(pct(99), 1)} s | Dynamics: a 5–15 min cycle, no SLA | |`,
+);
+console.log(
+  `| change latency Outlook edit → CRM with Graph change notifications, interval ${INTERVAL_MS / 1000} s, p50 / p99 (${pushed.length} changes) | ${fmt(pctOf(pushed, 50), 1)} s / ${fmt(pctOf(pushed, 99), 1)} s | the same edit polled: up to one interval | |`,
 );
 console.log(`| invitations sent by the two first syncs | ${cal.notices.length} | | |`);
 console.log('');

@@ -3,10 +3,14 @@
 
 import type { CycleCounts, SyncParts, SyncReporter } from '../sync/mailbox-syncer.js';
 import { KIND_PLURAL, type ActKind } from '../act/model.js';
-import { createActPart } from './act.js';
+import { createActPart, type ActPart } from './act.js';
+import type { ActWatch } from './act-notifications.js';
 
 export function actSyncPart(
-  input: Omit<Parameters<typeof createActPart>[0], 'itemFailed'>,
+  input: Omit<Parameters<typeof createActPart>[0], 'itemFailed'> & {
+    /** Change notifications that wake the loop (connect/act-notifications.ts); polled only without. */
+    notifications?: (part: ActPart) => ActWatch | undefined;
+  },
   intervalMs?: number,
 ): NonNullable<SyncParts['act']> {
   let reporter: SyncReporter | undefined;
@@ -18,8 +22,15 @@ export function actSyncPart(
     // fails this direction with the reason on its condition; email directions are not affected.
     return { intervalMs: () => intervalMs ?? 30_000, cycle: () => Promise.reject(err) };
   }
+  let notifying: ActWatch | undefined;
+  try {
+    notifying = input.notifications?.(part);
+  } catch {
+    // The cycle reports what is wrong with the configuration; the loop is polled meanwhile.
+  }
   return {
     intervalMs: () => intervalMs ?? part.intervalMs(),
+    ...(notifying ? { watch: notifying.watch, close: notifying.close } : {}),
     async cycle(r): Promise<CycleCounts> {
       reporter = r;
       const { kinds, notified: _notified, ...total } = await part.cycle();

@@ -7,14 +7,14 @@ import type { Deployment, EmailServerProfile, Mailbox } from '../api/types.js';
 import { durationMs } from '../api/quantities.js';
 import { ACT_CONNECTOR_TYPES, isActConnector } from '../crm/act-types.js';
 import type { CrmConnector } from '../crm/types.js';
-import { MailError } from '../mail/types.js';
+import { MailError, type Credentials } from '../mail/types.js';
 import { directionTable } from '../act/directions.js';
 import { ActEngine, type ActCounts, type ActCycleCounts, type ActSettings } from '../act/engine.js';
 import { EwsActAdapter } from '../act/exchange/ews.js';
 import { GraphActAdapter } from '../act/exchange/graph.js';
 import type { ExchangeActAdapter } from '../act/exchange/types.js';
 import type { ActKind } from '../act/model.js';
-import { resolveDirection, type Lookups } from './settings.js';
+import { resolveDirection, type DirectionSettings, type Lookups } from './settings.js';
 import { credentialsFor } from './testers.js';
 
 /** An active mailbox (something changed in the last cycle) is synchronized again this soon. */
@@ -49,6 +49,33 @@ export function actSettings(
   };
 }
 
+/**
+ * Where ACT reaches Exchange for this mailbox: the resolved settings, their credentials and, over
+ * EWS, the URL (ACT does not use Autodiscover). A MailError when ACT cannot run there.
+ */
+export function actConnection(
+  profile: EmailServerProfile,
+  mailbox: Mailbox,
+  lookups: Lookups,
+): { s: DirectionSettings; credentials: Credentials; url?: string } {
+  const r = resolveDirection({ name: profile.metadata.name, spec: profile.spec }, mailbox.spec, 'appointmentsContactsTasks', lookups);
+  if (!r.ok) throw new MailError('UnsupportedConfiguration', r.message);
+  const s = r.value;
+  const credentials = credentialsFor(s);
+  if (!credentials)
+    throw new MailError('UnsupportedConfiguration', `${s.authentication} authentication is not available for ${s.protocol}`);
+  if (s.protocol !== 'EWS') return { s, credentials };
+  const url =
+    s.endpoint.url ?? (s.endpoint.host && !s.autodiscover ? `https://${s.endpoint.host}:${s.endpoint.port}/EWS/Exchange.asmx` : undefined);
+  if (!url) {
+    throw new MailError(
+      'UnsupportedConfiguration',
+      `profile "${profile.metadata.name}" finds EWS by Autodiscover, which appointment, contact and task sync does not use yet: set spec.incoming.url to the EWS URL (https://<server>/EWS/Exchange.asmx)`,
+    );
+  }
+  return { s, credentials, url };
+}
+
 /** The Exchange adapter for the profile's server type; a MailError when ACT cannot run there. */
 export function exchangeActAdapter(
   profile: EmailServerProfile,
@@ -57,22 +84,8 @@ export function exchangeActAdapter(
   org: string,
   window: { pastDays: number; futureDays: number },
 ): ExchangeActAdapter {
-  const r = resolveDirection({ name: profile.metadata.name, spec: profile.spec }, mailbox.spec, 'appointmentsContactsTasks', lookups);
-  if (!r.ok) throw new MailError('UnsupportedConfiguration', r.message);
-  const s = r.value;
-  const credentials = credentialsFor(s);
-  if (!credentials)
-    throw new MailError('UnsupportedConfiguration', `${s.authentication} authentication is not available for ${s.protocol}`);
-  if (s.protocol === 'EWS') {
-    const url =
-      s.endpoint.url ??
-      (s.endpoint.host && !s.autodiscover ? `https://${s.endpoint.host}:${s.endpoint.port}/EWS/Exchange.asmx` : undefined);
-    if (!url) {
-      throw new MailError(
-        'UnsupportedConfiguration',
-        `profile "${profile.metadata.name}" finds EWS by Autodiscover, which appointment, contact and task sync does not use yet: set spec.incoming.url to the EWS URL (https://<server>/EWS/Exchange.asmx)`,
-      );
-    }
+  const { s, credentials, url } = actConnection(profile, mailbox, lookups);
+  if (s.protocol === 'EWS' && url) {
     return new EwsActAdapter(
       s.endpoint,
       credentials,
@@ -102,6 +115,9 @@ export interface ActPart {
   cycle(signal?: AbortSignal): Promise<ActCounts & { kinds: ActCycleCounts }>;
   intervalMs(): number;
   dryRun: boolean;
+  /** The Exchange adapter and the kinds it synchronizes (what change notifications watch). */
+  exchange: ExchangeActAdapter;
+  kinds: ActKind[];
 }
 
 export function createActPart(input: {
@@ -128,6 +144,8 @@ export function createActPart(input: {
   let busy = false;
   return {
     dryRun: settings.dryRun,
+    exchange,
+    kinds: settings.kinds.filter((k) => exchange.stores[k]),
     async cycle(signal) {
       const kinds = await engine.cycle(signal);
       const total: ActCounts = { created: 0, updated: 0, deleted: 0, unlinked: 0, conflicts: 0, failed: 0, notified: 0 };

@@ -13,7 +13,7 @@ import { classifyError } from '../mail/errors.js';
 import { ImapSession } from '../mail/imap.js';
 import { redact } from '../util/redact.js';
 import { MailError, type Credentials, type OutgoingMessage } from '../mail/types.js';
-import { EwsNotifications, type EwsNotificationAccount, type EwsNotificationOptions } from '../mail/ews-notifications.js';
+import { EwsNotifications, type EwsNotificationOptions } from '../mail/ews-notifications.js';
 import { Pop3Adapter } from '../mail/pop3.js';
 import { SmtpAdapter } from '../mail/smtp.js';
 import { DEFAULT_GRAPH_URL, GraphAdapter } from '../mail/graph.js';
@@ -35,6 +35,7 @@ import { resolveDirection, revisionOf, type DirectionSettings } from './settings
 import { slotClaim, type SlotsOf } from './connection-limits.js';
 import { credentialsFor, ewsAdapterFor } from './testers.js';
 import { actSyncPart } from './act-sync-part.js';
+import { actNotifications, ewsNotificationAccount } from './act-notifications.js';
 
 type Debug = (message: string, fields?: Record<string, unknown>) => void;
 
@@ -43,6 +44,8 @@ export interface SyncPartsOptions {
   outgoingPollMs?: number;
   /** Overrides the profile's minPollingInterval and maxPollingInterval: a fixed interval (tests). */
   pollIntervalMs?: number;
+  /** Overrides ACT's adaptive interval: a fixed one (tests: long, so only a notification can explain a quick cycle). */
+  actIntervalMs?: number;
   /** Paces the sign-ins of every mailbox of the process (IMAP sessions, POP3 cycles). */
   pacer?: Pacer;
   /** EWS notification settings (tests shorten the retries); notifications are always on for Push profiles. */
@@ -378,7 +381,27 @@ export class ConnectSyncParts implements SyncPartsFactory {
       );
       parts.pendingFeed = this.feedFor(crm);
     }
-    if (w.act) parts.act = actSyncPart({ mailbox: m, profile, deployment, lookups: w.lookups, crm });
+    if (w.act)
+      parts.act = actSyncPart(
+        {
+          mailbox: m,
+          profile,
+          deployment,
+          lookups: w.lookups,
+          crm,
+          notifications: (part) =>
+            actNotifications({
+              part,
+              profile,
+              mailbox: m,
+              lookups: w.lookups,
+              graph: this.graphNotifications,
+              ews: this.ewsNotifications,
+              log: (level, message) => w.logger?.[level](message),
+            }),
+        },
+        this.opts.actIntervalMs,
+      );
     return parts;
   }
 
@@ -473,15 +496,7 @@ export class ConnectSyncParts implements SyncPartsFactory {
         const feed = exchangeFeed(s, credentials, 'inbox', slots, receivedAfter);
         if (!push) return { source: feed, watch: (w) => w.notifications?.(POLL_CHOSEN), close: async () => undefined };
         const ews = ewsAdapterFor(s, credentials, slots(s));
-        const account = (url: string): EwsNotificationAccount => ({
-          url,
-          ca: s.endpoint.ca,
-          timeoutMs: s.endpoint.timeoutMs ?? 30_000,
-          credentials,
-          ntlm: s.authentication === 'NTLM',
-          impersonate: s.impersonation,
-          version: () => ews.requestServerVersion,
-        });
+        const account = (url: string) => ewsNotificationAccount(s, credentials, url, () => ews.requestServerVersion);
         const watching = subscribeLater((w) =>
           ews.serviceUrl().then((url) =>
             this.ewsNotifications.watch(account(url), s.address, {

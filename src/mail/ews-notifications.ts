@@ -21,6 +21,10 @@
 // few seconds per mailbox from the last watermark, and a subscription that expired is renewed
 // from that watermark, so Exchange replays what happened in between.
 //
+// A mailbox may have a second subscription on other folders (an EwsNotificationTarget: the
+// calendar, contacts and tasks for appointments, contacts and tasks), in the same groups, waking
+// its own listener.
+//
 // Failing notifications never fail a mailbox: it is polled meanwhile (the sync loop's cadence),
 // its status says why, and the subscription is tried again later. The SOAP is written here by
 // hand (ews-javascript-api cannot stream through our per-adapter transport), with every value
@@ -79,6 +83,25 @@ export interface EwsNotificationAccount {
   version?: () => string | undefined;
 }
 
+/**
+ * What one subscription watches: the Inbox's new mail (the default), or other folders of the
+ * mailbox (appointments, contacts and tasks: connect/act-notifications.ts). A mailbox may have one
+ * subscription per target; each wakes only its own listener.
+ */
+export interface EwsNotificationTarget {
+  /** Tells the subscriptions of one mailbox apart. */
+  key: string;
+  /** Distinguished folder ids (inbox, calendar, contacts, tasks). */
+  folders: string[];
+  /** The event types subscribed to, and those that wake the listener. */
+  events: string[];
+  /** What a notification announces, in status messages ("mail", "a changed appointment"). */
+  what: string;
+}
+
+/** Mail: events that may mean new mail in the Inbox. */
+export const INBOX_TARGET: EwsNotificationTarget = { key: 'inbox', folders: ['inbox'], events: MAIL_EVENTS, what: 'mail' };
+
 export type EwsPushStatus = { mode: 'streaming' | 'pull' | 'unavailable'; message: string };
 
 export interface EwsNotificationListener {
@@ -110,6 +133,7 @@ export interface EwsNotificationOptions {
 
 interface Member {
   mailbox: string;
+  target: EwsNotificationTarget;
   listener: EwsNotificationListener;
   subscriptionId?: string;
   watermark?: string;
@@ -159,9 +183,9 @@ class EwsNotificationHub {
     this.host = safeHost(account.url);
   }
 
-  add(mailbox: string, listener: EwsNotificationListener): { close(): Promise<void> } {
-    const key = mailbox.toLowerCase();
-    const member: Member = { mailbox, listener, closed: false, failures: 0 };
+  add(mailbox: string, listener: EwsNotificationListener, target: EwsNotificationTarget): { close(): Promise<void> } {
+    const key = `${mailbox.toLowerCase()} ${target.key}`;
+    const member: Member = { mailbox, target, listener, closed: false, failures: 0 };
     // A second watch of the same mailbox (a restarted syncer) replaces the first.
     const previous = this.members.get(key);
     if (previous) void this.remove(key, previous);
@@ -243,7 +267,8 @@ class EwsNotificationHub {
       g.abort = abort;
       try {
         await this.streamOnce(g, ids, abort.signal, () => {
-          if (failures >= STATUS_AFTER_FAILURES) for (const m of g.members) if (m.subscriptionId) m.listener.status(this.streamingStatus());
+          if (failures >= STATUS_AFTER_FAILURES)
+            for (const m of g.members) if (m.subscriptionId) m.listener.status(this.streamingStatus(m));
           failures = 0;
         });
       } catch (err) {
@@ -263,10 +288,10 @@ class EwsNotificationHub {
   }
 
   /** One GetStreamingEvents connection, until the server closes it (or it fails, or is aborted). */
-  private streamingStatus(): EwsPushStatus {
+  private streamingStatus(m: Member): EwsPushStatus {
     return {
       mode: 'streaming',
-      message: `EWS streaming notifications from ${this.host}: mail wakes the mailbox within about a second (subscriptions of this account share connections, up to ${MAX_GROUP} each)`,
+      message: `EWS streaming notifications from ${this.host}: ${m.target.what} wakes the mailbox within about a second (subscriptions of this account share connections, up to ${MAX_GROUP} each)`,
     };
   }
 
@@ -349,7 +374,7 @@ class EwsNotificationHub {
       if (!m) continue;
       const watermark = allText(n, 'Watermark').pop();
       if (watermark) m.watermark = watermark;
-      if (MAIL_EVENTS.some((e) => new RegExp(`<(?:[\\w-]+:)?${e}[\\s>]`).test(n))) m.listener.wake();
+      if (announces(n, m.target)) m.listener.wake();
     }
     return tagText(response.inner, 'ConnectionStatus') === 'Closed' ? 'closed' : 'ok';
   }
@@ -405,7 +430,7 @@ class EwsNotificationHub {
     }
     const g = member.group ?? this.groupFor(member);
     if (result.cookie) g.cookie = result.cookie;
-    member.listener.status(this.streamingStatus());
+    member.listener.status(this.streamingStatus(member));
     this.restartSoon(g);
   }
 
@@ -413,7 +438,7 @@ class EwsNotificationHub {
     const g = member.group ?? this.groupFor(member);
     const body = envelope(
       this.impersonation(member.mailbox),
-      `<m:Subscribe><m:StreamingSubscriptionRequest>${this.inbox(member.mailbox)}${eventTypes()}</m:StreamingSubscriptionRequest></m:Subscribe>`,
+      `<m:Subscribe><m:StreamingSubscriptionRequest>${this.folderIds(member)}${eventTypes(member.target)}</m:StreamingSubscriptionRequest></m:Subscribe>`,
     );
     const { doc, headers } = await this.call(body, { 'x-anchormailbox': g.anchor, 'x-preferserveraffinity': 'true' });
     const id = this.expectSuccess(doc, 'SubscribeResponseMessage', 'SubscriptionId');
@@ -425,7 +450,7 @@ class EwsNotificationHub {
     const watermark = fromWatermark && member.watermark ? `<t:Watermark>${xmlText(member.watermark)}</t:Watermark>` : '';
     const body = envelope(
       this.impersonation(member.mailbox),
-      `<m:Subscribe><m:PullSubscriptionRequest>${this.inbox(member.mailbox)}${eventTypes()}${watermark}<t:Timeout>${minutes}</t:Timeout></m:PullSubscriptionRequest></m:Subscribe>`,
+      `<m:Subscribe><m:PullSubscriptionRequest>${this.folderIds(member)}${eventTypes(member.target)}${watermark}<t:Timeout>${minutes}</t:Timeout></m:PullSubscriptionRequest></m:Subscribe>`,
     );
     const { doc } = await this.call(body, { 'x-anchormailbox': member.mailbox });
     try {
@@ -465,7 +490,7 @@ class EwsNotificationHub {
           }
           const watermark = allText(message.inner, 'Watermark').pop();
           if (watermark) member.watermark = watermark;
-          if (MAIL_EVENTS.some((e) => new RegExp(`<(?:[\\w-]+:)?${e}[\\s>]`).test(message.inner))) member.listener.wake();
+          if (announces(message.inner, member.target)) member.listener.wake();
           more = tagText(message.inner, 'MoreEvents') === 'true';
         }
       } catch (err) {
@@ -502,12 +527,14 @@ class EwsNotificationHub {
     );
   }
 
-  /** The mailbox's Inbox: its own with impersonation, addressed in the mailbox for delegate access. */
-  private inbox(mailbox: string): string {
-    const id = this.account.impersonate
-      ? '<t:DistinguishedFolderId Id="inbox"/>'
-      : `<t:DistinguishedFolderId Id="inbox"><t:Mailbox><t:EmailAddress>${xmlText(mailbox)}</t:EmailAddress></t:Mailbox></t:DistinguishedFolderId>`;
-    return `<t:FolderIds>${id}</t:FolderIds>`;
+  /** The member's folders (the Inbox for mail): its own with impersonation, addressed in the mailbox for delegate access. */
+  private folderIds(member: Member): string {
+    const ids = member.target.folders.map((f) =>
+      this.account.impersonate
+        ? `<t:DistinguishedFolderId Id="${xmlText(f)}"/>`
+        : `<t:DistinguishedFolderId Id="${xmlText(f)}"><t:Mailbox><t:EmailAddress>${xmlText(member.mailbox)}</t:EmailAddress></t:Mailbox></t:DistinguishedFolderId>`,
+    );
+    return `<t:FolderIds>${ids.join('')}</t:FolderIds>`;
   }
 
   private expectSuccess(doc: string, messageName: string, field: string): string {
@@ -609,8 +636,13 @@ export class EwsNotifications {
 
   constructor(private readonly opts: EwsNotificationOptions = {}) {}
 
-  /** Starts notifications for one mailbox; close() unsubscribes. */
-  watch(account: EwsNotificationAccount, mailbox: string, listener: EwsNotificationListener): { close(): Promise<void> } {
+  /** Starts notifications for one mailbox (its Inbox's new mail by default); close() unsubscribes. */
+  watch(
+    account: EwsNotificationAccount,
+    mailbox: string,
+    listener: EwsNotificationListener,
+    target: EwsNotificationTarget = INBOX_TARGET,
+  ): { close(): Promise<void> } {
     const key = this.keyOf(account);
     let hub = this.hubs.get(key);
     if (!hub) {
@@ -620,7 +652,7 @@ export class EwsNotifications {
       hub = made;
       this.hubs.set(key, hub);
     }
-    return hub.add(mailbox, listener);
+    return hub.add(mailbox, listener, target);
   }
 
   /** Hubs (accounts) with mailboxes (tests, metrics). */
@@ -650,8 +682,13 @@ function envelope(header: string, body: string): string {
   return `<?xml version="1.0" encoding="utf-8"?><soap:Envelope xmlns:soap="${NS.soap}" xmlns:m="${NS.messages}" xmlns:t="${NS.types}"><soap:Header>${header}</soap:Header><soap:Body>${body}</soap:Body></soap:Envelope>`;
 }
 
-function eventTypes(): string {
-  return `<t:EventTypes>${MAIL_EVENTS.map((e) => `<t:EventType>${e}</t:EventType>`).join('')}</t:EventTypes>`;
+function eventTypes(target: EwsNotificationTarget): string {
+  return `<t:EventTypes>${target.events.map((e) => `<t:EventType>${e}</t:EventType>`).join('')}</t:EventTypes>`;
+}
+
+/** True when a notification carries one of the events the target wakes on. */
+function announces(xml: string, target: EwsNotificationTarget): boolean {
+  return target.events.some((e) => new RegExp(`<(?:[\\w-]+:)?${e}[\\s>]`).test(xml));
 }
 
 function first(xml: string, name: string): { attrs: string; inner: string } | undefined {

@@ -17,6 +17,9 @@
 //     its life, so 10,000 subscriptions made together are not all renewed in the same minute;
 //   - lifecycle notifications: reauthorizationRequired → reauthorize (a renewal where that is
 //     refused); subscriptionRemoved → subscribe again and sync; missed → sync.
+// The same holds for the other resources a mailbox may be watched on (a GraphNotificationTarget:
+// calendar events, contacts, To Do tasks for appointments, contacts and tasks), one subscription
+// each, keyed by mailbox and resource, each waking its own listener.
 
 import { randomBytes, timingSafeEqual } from 'node:crypto';
 import { fetch } from 'undici';
@@ -34,6 +37,23 @@ export interface GraphApp {
   timeoutMs?: number;
   tokens: TokenProvider & { invalidate?: () => void };
 }
+
+/**
+ * What one subscription watches under users/{id}/: the Inbox's new messages (mail, the default), or
+ * calendar events, contacts, a To Do list's tasks (appointments, contacts and tasks: connect/act-notifications.ts).
+ */
+export interface GraphNotificationTarget {
+  /** The resource under users/{id}/, e.g. `events`. */
+  resource: string;
+  changeType: string;
+  /** What a notification announces, in status messages ("mail", "a changed appointment"). */
+  what: string;
+  /** Graph's longest subscription for this resource, when shorter than lifetimeMs (To Do tasks: 4,230 minutes). */
+  maxLifetimeMs?: number;
+}
+
+/** Mail: messages created in the Inbox. */
+export const INBOX_TARGET: GraphNotificationTarget = { resource: "mailFolders('Inbox')/messages", changeType: 'created', what: 'mail' };
 
 export type GraphPushStatus = { active: boolean; message: string; fallback?: boolean };
 
@@ -67,6 +87,7 @@ export interface GraphNotificationOptions {
 interface Member {
   mailbox: string;
   app: GraphApp;
+  target: GraphNotificationTarget;
   listener: GraphNotificationListener;
   clientState: string;
   subscriptionId?: string;
@@ -103,11 +124,25 @@ export class GraphNotifications {
     return !!this.opts.notificationUrl;
   }
 
-  watch(app: GraphApp, mailbox: string, listener: GraphNotificationListener): { close(): Promise<void> } {
-    const key = `${app.baseUrl} ${mailbox.toLowerCase()}`;
+  /** Subscribes to one resource of a mailbox (its Inbox's new mail by default); close() deletes the subscription. */
+  watch(
+    app: GraphApp,
+    mailbox: string,
+    listener: GraphNotificationListener,
+    target: GraphNotificationTarget = INBOX_TARGET,
+  ): { close(): Promise<void> } {
+    const key = `${app.baseUrl} ${mailbox.toLowerCase()} ${target.resource}`;
     const previous = this.byMailbox.get(key);
     if (previous) void this.remove(key, previous);
-    const member: Member = { mailbox, app, listener, clientState: randomBytes(32).toString('base64url'), failures: 0, closed: false };
+    const member: Member = {
+      mailbox,
+      app,
+      target,
+      listener,
+      clientState: randomBytes(32).toString('base64url'),
+      failures: 0,
+      closed: false,
+    };
     this.byMailbox.set(key, member);
     if (!this.opts.notificationUrl) {
       listener.status({
@@ -175,13 +210,13 @@ export class GraphNotifications {
   private async subscribe(m: Member): Promise<void> {
     if (m.closed) return;
     const url = this.opts.notificationUrl!;
-    const lifetime = this.opts.lifetimeMs ?? 3 * DAY;
+    const lifetime = this.lifetime(m);
     try {
       const created = (await this.call(m.app, 'POST', '/subscriptions', 'creating a subscription', {
-        changeType: 'created',
+        changeType: m.target.changeType,
         notificationUrl: url,
         lifecycleNotificationUrl: url,
-        resource: `users/${encodeURIComponent(m.mailbox)}/mailFolders('Inbox')/messages`,
+        resource: `users/${encodeURIComponent(m.mailbox)}/${m.target.resource}`,
         expirationDateTime: new Date(Date.now() + lifetime).toISOString(),
         clientState: m.clientState,
         latestSupportedTlsVersion: 'v1_2',
@@ -199,7 +234,7 @@ export class GraphNotifications {
       this.bySubscription.set(created.id, m);
       m.listener.status({
         active: true,
-        message: `Microsoft Graph change notifications to ${safeOrigin(url)}: mail wakes the mailbox within seconds (subscription renewed before it expires)`,
+        message: `Microsoft Graph change notifications to ${safeOrigin(url)}: ${m.target.what} wakes the mailbox within seconds (subscription renewed before it expires)`,
       });
       this.scheduleRenewal(m);
     } catch (err) {
@@ -229,7 +264,7 @@ export class GraphNotifications {
 
   private async renew(m: Member): Promise<void> {
     if (m.closed || !m.subscriptionId) return;
-    const lifetime = this.opts.lifetimeMs ?? 3 * DAY;
+    const lifetime = this.lifetime(m);
     try {
       const renewed = (await this.call(
         m.app,
@@ -265,6 +300,11 @@ export class GraphNotifications {
       // A renewal also reauthorizes; a subscription that is gone is made again.
       return this.renew(m);
     }
+  }
+
+  /** The lifetime asked for: ours (3 days by default), within what Graph allows for the resource. */
+  private lifetime(m: Member): number {
+    return Math.min(this.opts.lifetimeMs ?? 3 * DAY, m.target.maxLifetimeMs ?? Infinity);
   }
 
   private retryLater(m: Member, again: () => Promise<void>): void {
@@ -328,7 +368,7 @@ export class GraphNotifications {
   }
 
   private debug(m: Member, message: string): void {
-    this.opts.debug?.(`Graph notifications ${m.mailbox}: ${message}`);
+    this.opts.debug?.(`Graph notifications ${m.mailbox} (${m.target.resource}): ${message}`);
   }
 }
 

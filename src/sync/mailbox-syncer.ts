@@ -64,7 +64,13 @@ export interface SyncParts {
    */
   pendingFeed?: PendingFeed;
   /** Appointments, contacts and tasks (src/act): one cycle, and when to run it again (adaptive). */
-  act?: { cycle(reporter: SyncReporter): Promise<CycleCounts>; intervalMs(): number };
+  act?: {
+    cycle(reporter: SyncReporter): Promise<CycleCounts>;
+    intervalMs(): number;
+    /** Change notifications on the ACT folders: they wake this loop (the interval stays as the safety resync). */
+    watch?(w: SessionWatcher): void;
+    close?(): Promise<void>;
+  };
   /** Safety resync (or poll) interval after a cycle that found mail: the profile's minPollingInterval. */
   pollIntervalMs: number;
   /** The longest it grows to while the mailbox stays quiet (maxPollingInterval); pollIntervalMs when absent. */
@@ -362,16 +368,18 @@ export class MailboxSyncer {
       }
     }
     const actPart = p.act;
-    // ACT keeps its own adaptive interval (src/act); status shows no pollInterval for it.
-    if (actPart)
-      this.directions.push(
-        direction(
-          'appointmentsContactsTasks',
-          () => actPart.cycle(r),
-          { next: () => actPart.intervalMs() },
-          async () => undefined,
-        ),
+    // ACT keeps its own adaptive interval (src/act); status shows no pollInterval for it. Where
+    // change notifications run, they wake it and the interval is its safety resync.
+    if (actPart) {
+      const d = direction(
+        'appointmentsContactsTasks',
+        () => actPart.cycle(r),
+        { next: () => actPart.intervalMs() },
+        async () => actPart.close?.(),
       );
+      actPart.watch?.({ wake: () => d.loop.wake(), failed: () => undefined });
+      this.directions.push(d);
+    }
     this.directions.forEach((d) => d.loop.start());
   }
 
@@ -420,7 +428,7 @@ export class MailboxSyncer {
     this.feed?.close();
     const loops = this.directions.map((d) => d.loop.stop());
     // Closing the connections first ends a cycle that waits on a dead server.
-    await Promise.all([this.parts.incoming?.close(), this.parts.outgoing?.close()]);
+    await Promise.all([this.parts.incoming?.close(), this.parts.outgoing?.close(), this.parts.act?.close?.()]);
     await Promise.all(loops);
   }
 }

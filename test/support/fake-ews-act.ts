@@ -141,7 +141,7 @@ export class FakeEwsAct implements FakeEwsExtension {
   private nextId = 1;
   private generation = 0;
 
-  constructor(ews: FakeEws) {
+  constructor(private readonly ews: FakeEws) {
     ews.extensions.push(this);
   }
 
@@ -301,15 +301,18 @@ export class FakeEwsAct implements FakeEwsExtension {
       categories: rest.categories,
       props: {},
     };
+    this.box(mailbox).push(item);
     this.touch(item);
     item.createdSeq = item.seq;
-    this.box(mailbox).push(item);
     return item;
   }
 
   private touch(i: FakeActItem): void {
+    const type = i.removed ? 'DeletedEvent' : i.seq === 0 ? 'CreatedEvent' : 'ModifiedEvent';
     i.seq = ++this.seq;
     i.changeKey = `DwAAABYA${i.seq}`;
+    // Notifications of the folder's subscriptions (fake-ews-notifications.ts).
+    for (const [mailbox, items] of this.boxes) if (items.includes(i)) this.ews.notifications.changed(mailbox, i.folder, type, i.id);
   }
 
   private notify(mailbox: string, i: FakeActItem, kind: Notice['kind']): void {

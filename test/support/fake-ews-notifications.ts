@@ -11,6 +11,8 @@
 //     subscriptions get ResponseClass Error with ErrorSubscriptionNotFound and ErrorSubscriptionIds.
 //   - A streaming subscription not on a connection for `idleLifetimeMs` (30 minutes on Exchange)
 //     expires; a pull subscription expires after its Timeout without GetEvents.
+// A subscription gets the events of the folders (DistinguishedFolderId) and event types it names:
+// new mail in the Inbox, and changes in the calendar, contacts and tasks (fake-ews-act.ts).
 // For tests: connection lifetimes in milliseconds, losing notifications, forgetting every
 // subscription (a server restart or a mailbox move), refusing streaming (an old server).
 
@@ -22,6 +24,9 @@ interface Subscription {
   mailbox: string;
   principal: string;
   kind: 'streaming' | 'pull';
+  /** The distinguished folders and event types it was made for. */
+  folders: Set<string>;
+  events: Set<string>;
   /** Events not yet delivered (streaming: while off a connection; pull: since the last GetEvents). */
   queue: Event[];
   connection?: Connection;
@@ -32,7 +37,8 @@ interface Subscription {
 
 interface Event {
   seq: number;
-  type: 'NewMailEvent' | 'CreatedEvent';
+  type: 'NewMailEvent' | 'CreatedEvent' | 'ModifiedEvent' | 'DeletedEvent';
+  folder: string;
   itemId: string;
 }
 
@@ -65,7 +71,10 @@ export class FakeEwsNotifications {
   /** Every GetStreamingEvents: the subscriptions it named, the anchor header and cookie it sent. */
   readonly streams: Array<{ subscriptions: number; anchor?: string; cookie?: string }> = [];
   /** Every Subscribe: mailbox, kind, and the anchor header it sent. */
-  readonly subscribes: Array<{ mailbox: string; kind: string; anchor?: string; affinity?: string; watermark?: string }> = [];
+  readonly subscribes: Array<{ mailbox: string; kind: string; anchor?: string; affinity?: string; watermark?: string; folders: string[] }> =
+    [];
+  /** Every event queued for a subscription (the notifications the server sends): mailbox, folder, type. */
+  readonly queued: Array<{ mailbox: string; folder: string; type: string }> = [];
 
   constructor(private readonly opts: FakeEwsNotificationOptions = {}) {}
 
@@ -86,16 +95,22 @@ export class FakeEwsNotifications {
 
   /** A message arrived in `mailbox`'s Inbox. */
   created(mailbox: string, itemId: string): void {
-    const event: Event = { seq: ++this.seq, type: 'NewMailEvent', itemId };
+    this.changed(mailbox, 'inbox', 'NewMailEvent', itemId);
+  }
+
+  /** An item of one of `mailbox`'s folders was created, changed or deleted. */
+  changed(mailbox: string, folder: string, type: Event['type'], itemId: string): void {
+    const event: Event = { seq: ++this.seq, type, folder, itemId };
     const log = this.log.get(mailbox.toLowerCase()) ?? [];
     log.push(event);
     this.log.set(mailbox.toLowerCase(), log);
     for (const s of this.subscriptions.values()) {
-      if (s.mailbox !== mailbox.toLowerCase()) continue;
+      if (s.mailbox !== mailbox.toLowerCase() || !wants(s, event)) continue;
       if (this.dropNext > 0) {
         this.dropNext--;
         continue;
       }
+      this.queued.push({ mailbox: s.mailbox, folder, type });
       s.queue.push(event);
       if (s.connection && !s.connection.closed) this.flush(s.connection);
     }
@@ -140,12 +155,16 @@ export class FakeEwsNotifications {
     const streaming = first(body, 'StreamingSubscriptionRequest');
     const kind = pull ? 'pull' : 'streaming';
     const watermark = pull ? text(pull.inner, 'Watermark') : undefined;
+    const request = pull?.inner ?? streaming?.inner ?? '';
+    const folders = [...request.matchAll(/DistinguishedFolderId\s+Id="([^"]+)"/g)].map((m) => m[1]);
+    const events = elements(first(request, 'EventTypes')?.inner ?? '', 'EventType').map((e) => e.inner.trim());
     this.subscribes.push({
       mailbox,
       kind,
       anchor: header(req, 'x-anchormailbox'),
       affinity: header(req, 'x-preferserveraffinity'),
       watermark,
+      folders,
     });
     if (!pull && !streaming)
       return ewsResponse('Subscribe', [failure('Subscribe', 'ErrorInvalidSubscriptionRequest', 'The subscription request is invalid.')]);
@@ -159,6 +178,8 @@ export class FakeEwsNotifications {
       mailbox,
       principal,
       kind,
+      folders: new Set(folders),
+      events: new Set(events),
       queue: [],
       touched: Date.now(),
       timeoutMs: pull ? Number(text(pull.inner, 'Timeout') ?? 30) * 60_000 : (this.opts.idleLifetimeMs ?? 30 * 60_000),
@@ -167,7 +188,7 @@ export class FakeEwsNotifications {
       const from = decodeWatermark(watermark);
       if (from === undefined) return ewsResponse('Subscribe', [failure('Subscribe', 'ErrorInvalidWatermark', 'The watermark is invalid.')]);
       // A pull subscription from a watermark replays what happened since (as far as the fake remembers).
-      s.queue.push(...this.history(mailbox).filter((e) => e.seq > from));
+      s.queue.push(...this.history(mailbox).filter((e) => e.seq > from && wants(s, e)));
     }
     this.subscriptions.set(id, s);
     res.setHeader('set-cookie', `X-BackEndOverrideCookie=${encodeURIComponent(`mbx-server-1~${mailbox}`)}; path=/; secure; HttpOnly`);
@@ -245,7 +266,7 @@ export class FakeEwsNotifications {
       ? events
           .map(
             (e) =>
-              `<t:${e.type}><t:Watermark>${encodeWatermark(e.seq)}</t:Watermark><t:TimeStamp>${new Date().toISOString()}</t:TimeStamp><t:ItemId Id="${e.itemId}" ChangeKey="CQAAAA=="/><t:ParentFolderId Id="inbox-${s.mailbox}" ChangeKey="AQAAAA=="/></t:${e.type}>`,
+              `<t:${e.type}><t:Watermark>${encodeWatermark(e.seq)}</t:Watermark><t:TimeStamp>${new Date().toISOString()}</t:TimeStamp><t:ItemId Id="${e.itemId}" ChangeKey="CQAAAA=="/><t:ParentFolderId Id="${e.folder}-${s.mailbox}" ChangeKey="AQAAAA=="/></t:${e.type}>`,
           )
           .join('')
       : `<t:StatusEvent><t:Watermark>${mark}</t:Watermark></t:StatusEvent>`;
@@ -266,7 +287,7 @@ export class FakeEwsNotifications {
         `<m:Notification><t:SubscriptionId>${s.id}</t:SubscriptionId>${events
           .map(
             (e) =>
-              `<t:${e.type}><t:Watermark>${encodeWatermark(e.seq)}</t:Watermark><t:TimeStamp>${new Date().toISOString()}</t:TimeStamp><t:ItemId Id="${e.itemId}" ChangeKey="CQAAAA=="/><t:ParentFolderId Id="inbox-${s.mailbox}" ChangeKey="AQAAAA=="/></t:${e.type}>`,
+              `<t:${e.type}><t:Watermark>${encodeWatermark(e.seq)}</t:Watermark><t:TimeStamp>${new Date().toISOString()}</t:TimeStamp><t:ItemId Id="${e.itemId}" ChangeKey="CQAAAA=="/><t:ParentFolderId Id="${e.folder}-${s.mailbox}" ChangeKey="AQAAAA=="/></t:${e.type}>`,
           )
           .join('')}</m:Notification>`,
       );
@@ -335,4 +356,9 @@ function encodeWatermark(seq: number): string {
 function decodeWatermark(w: string): number | undefined {
   const m = /^wm:(\d+)$/.exec(Buffer.from(w, 'base64').toString());
   return m ? Number(m[1]) : undefined;
+}
+
+/** A subscription gets the events of its folders, of the types it named. */
+function wants(s: Subscription, e: Event): boolean {
+  return s.folders.has(e.folder) && (!s.events.size || s.events.has(e.type));
 }

@@ -274,8 +274,18 @@ export class FakeGraphAct implements FakeGraphExtension {
   }
 
   private touch(item: FakeGraphItem): void {
+    const created = item.seq === 0;
     item.seq = ++this.seq;
     item.changeKey = `CK${item.seq}`;
+    // Change notifications on events, contacts and To Do tasks (fake-graph-subscriptions.ts).
+    for (const [key, items] of this.collections) {
+      if (!items.includes(item)) continue;
+      const [mailbox, collection] = key.split(' ') as [string, Collection];
+      const resource = collection === 'tasks' ? `todo/lists/${TODO_LIST_ID}/tasks` : collection;
+      const type = collection === 'events' ? 'Event' : collection === 'contacts' ? 'Contact' : 'TodoTask';
+      const change = item.removed ? 'deleted' : created ? 'created' : 'updated';
+      this.graph.subscriptions.changed(mailbox, resource, change, `${resource}/${item.id}`, type, item.id);
+    }
   }
 
   private view(item: FakeGraphItem, expand?: string[], linked = false): Json {

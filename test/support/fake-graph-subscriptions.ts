@@ -8,7 +8,8 @@
 //   POST   /v1.0/subscriptions/{id}/reauthorize
 //   DELETE /v1.0/subscriptions/{id}
 // A message created in a mailbox's Inbox is posted to every live subscription on it, with its
-// clientState, as {"value":[...]}. Lifecycle notifications (reauthorizationRequired,
+// clientState, as {"value":[...]}; so is a change of an event, a contact or a To Do task
+// (users/{id}/events, /contacts, /todo/lists/{id}/tasks, reported by fake-graph-act.ts). Lifecycle notifications (reauthorizationRequired,
 // subscriptionRemoved, missed) go to lifecycleNotificationUrl. While a subscription waits for
 // reauthorization its notifications are held, and released when it is reauthorized or renewed.
 // Graph posts only to https:// URLs; the fake trusts the test CA.
@@ -19,10 +20,16 @@ import { sendJson } from './https-server.js';
 
 /** Graph's limit for Outlook message subscriptions: 10,080 minutes, just under 7 days. */
 const MAX_LIFETIME_MS = 10_080 * 60_000;
+/** Graph's limit for Microsoft To Do task subscriptions: 4,230 minutes. */
+const TODO_MAX_LIFETIME_MS = 4_230 * 60_000;
+const INBOX = "mailFolders('Inbox')/messages";
 
 interface Subscription {
   id: string;
   mailbox: string;
+  /** Under users/{id}/: the Inbox's messages, events, contacts or todo/lists/{id}/tasks. */
+  resource: string;
+  changeTypes: string[];
   notificationUrl: string;
   lifecycleUrl?: string;
   clientState?: string;
@@ -38,9 +45,11 @@ export class FakeGraphSubscriptions {
   /** The next this-many change notifications are lost. */
   dropNext = 0;
   /** Every notification and lifecycle notification posted: where, what, and the status answered. */
-  readonly posted: Array<{ kind: 'change' | 'lifecycle'; event?: string; subscriptionId: string; status: number }> = [];
-  /** Every creation attempt: the mailbox and whether validation passed. */
-  readonly creations: Array<{ mailbox: string; validated: boolean }> = [];
+  readonly posted: Array<{ kind: 'change' | 'lifecycle'; event?: string; subscriptionId: string; status: number; resource?: string }> = [];
+  /** Every creation attempt: the mailbox, the resource under users/{id}/ and whether validation passed. */
+  readonly creations: Array<{ mailbox: string; validated: boolean; resource: string }> = [];
+  /** Resources (as a pattern) whose subscriptions are refused with 403, as To Do's may be. */
+  readonly refused: RegExp[] = [];
   readonly renewals: string[] = [];
   readonly reauthorizations: string[] = [];
 
@@ -78,7 +87,13 @@ export class FakeGraphSubscriptions {
 
   /** A message was created in the mailbox's Inbox. */
   created(mailbox: string, messageId: string): void {
+    this.changed(mailbox, INBOX, 'created', `Messages/${messageId}`, 'Message', messageId);
+  }
+
+  /** An item of `resource` (events, contacts, todo/lists/{id}/tasks; the Inbox's messages) changed. */
+  changed(mailbox: string, resource: string, changeType: string, path: string, type: string, id: string): void {
     for (const s of this.live(mailbox)) {
+      if (s.resource !== resource || !s.changeTypes.includes(changeType)) continue;
       if (this.dropNext > 0) {
         this.dropNext--;
         continue;
@@ -86,14 +101,14 @@ export class FakeGraphSubscriptions {
       const n = {
         subscriptionId: s.id,
         subscriptionExpirationDateTime: new Date(s.expiresAt).toISOString(),
-        changeType: 'created',
-        resource: `Users/${mailbox}/Messages/${messageId}`,
-        resourceData: { '@odata.type': '#Microsoft.Graph.Message', '@odata.id': `Users/${mailbox}/Messages/${messageId}`, id: messageId },
+        changeType,
+        resource: `Users/${mailbox}/${path}`,
+        resourceData: { '@odata.type': `#Microsoft.Graph.${type}`, '@odata.id': `Users/${mailbox}/${path}`, id },
         clientState: s.clientState ?? null,
         tenantId: this.tenantId,
       };
       if (s.needsReauthorization) s.held.push(n);
-      else void this.post(s.notificationUrl, [n], 'change', s.id);
+      else void this.post(s.notificationUrl, [n], 'change', s.id, undefined, resource);
     }
   }
 
@@ -145,26 +160,35 @@ export class FakeGraphSubscriptions {
 
   private async create(res: http.ServerResponse, body: string): Promise<void> {
     const req = JSON.parse(body) as Record<string, unknown>;
-    const resource = /^users\/([^/]+)\/mailFolders\('Inbox'\)\/messages$/i.exec(String(req.resource ?? ''));
-    if (!resource) return graphError(res, 400, 'InvalidRequest', 'The resource is not supported.');
-    const mailbox = decodeURIComponent(resource[1]).toLowerCase();
+    const m = /^users\/([^/]+)\/(mailFolders\('Inbox'\)\/messages|events|contacts|todo\/lists\/[^/]+\/tasks)$/i.exec(
+      String(req.resource ?? ''),
+    );
+    if (!m) return graphError(res, 400, 'InvalidRequest', 'The resource is not supported.');
+    const mailbox = decodeURIComponent(m[1]).toLowerCase();
+    const resource = /^mailFolders/i.test(m[2]) ? INBOX : decodeURIComponent(m[2]);
     if (!this.hasMailbox(mailbox)) return graphError(res, 404, 'ResourceNotFound', 'The user was not found.');
+    if (this.refused.some((r) => r.test(resource))) {
+      this.creations.push({ mailbox, validated: false, resource });
+      return graphError(res, 403, 'ExtensionError', 'Operation: Create; Exception: [Status Code: Forbidden]');
+    }
+    const changeTypes = String(req.changeType ?? '').split(',');
     if (
-      !String(req.changeType ?? '')
-        .split(',')
-        .includes('created')
+      !changeTypes.length ||
+      !changeTypes.every((t) => ['created', 'updated', 'deleted'].includes(t)) ||
+      (resource === INBOX && !changeTypes.includes('created'))
     )
       return graphError(res, 400, 'InvalidRequest', 'changeType is invalid.');
     const expiresAt = Date.parse(String(req.expirationDateTime));
-    if (!(expiresAt > Date.now()) || expiresAt > Date.now() + MAX_LIFETIME_MS)
-      return graphError(res, 400, 'InvalidRequest', 'Subscription expiration can only be 10070 minutes in the future.');
+    const max = maxLifetime(resource);
+    if (!(expiresAt > Date.now()) || expiresAt > Date.now() + max)
+      return graphError(res, 400, 'InvalidRequest', `Subscription expiration can only be ${max / 60_000 - 10} minutes in the future.`);
     if (typeof req.clientState === 'string' && req.clientState.length > 128)
       return graphError(res, 400, 'InvalidRequest', 'clientState is too long.');
     const urls = [req.notificationUrl, req.lifecycleNotificationUrl].filter((u): u is string => typeof u === 'string');
     if (!urls.every((u) => u.startsWith('https://'))) return graphError(res, 400, 'InvalidRequest', 'The notification URL must use https.');
     for (const url of new Set(urls)) {
       if (!(await this.validate(url))) {
-        this.creations.push({ mailbox, validated: false });
+        this.creations.push({ mailbox, validated: false, resource });
         return graphError(
           res,
           400,
@@ -173,10 +197,12 @@ export class FakeGraphSubscriptions {
         );
       }
     }
-    this.creations.push({ mailbox, validated: true });
+    this.creations.push({ mailbox, validated: true, resource });
     const s: Subscription = {
       id: `fake-subscription-${this.nextId++}`,
       mailbox,
+      resource,
+      changeTypes,
       notificationUrl: String(req.notificationUrl),
       lifecycleUrl: typeof req.lifecycleNotificationUrl === 'string' ? req.lifecycleNotificationUrl : undefined,
       clientState: typeof req.clientState === 'string' ? req.clientState : undefined,
@@ -204,8 +230,8 @@ export class FakeGraphSubscriptions {
       return notFound(res);
     }
     const expiresAt = Date.parse(String((JSON.parse(body) as { expirationDateTime?: unknown }).expirationDateTime));
-    if (!(expiresAt > Date.now()) || expiresAt > Date.now() + MAX_LIFETIME_MS)
-      return graphError(res, 400, 'InvalidRequest', 'Subscription expiration can only be 10070 minutes in the future.');
+    if (!(expiresAt > Date.now()) || expiresAt > Date.now() + maxLifetime(s.resource))
+      return graphError(res, 400, 'InvalidRequest', 'Subscription expiration is too far in the future.');
     s.expiresAt = expiresAt;
     this.renewals.push(id);
     this.release(s);
@@ -253,7 +279,14 @@ export class FakeGraphSubscriptions {
     }
   }
 
-  private async post(url: string, value: object[], kind: 'change' | 'lifecycle', subscriptionId: string, event?: string): Promise<number> {
+  private async post(
+    url: string,
+    value: object[],
+    kind: 'change' | 'lifecycle',
+    subscriptionId: string,
+    event?: string,
+    resource?: string,
+  ): Promise<number> {
     let status = 0; // no answer: the endpoint was not reached
     try {
       const r = await fetch(url, {
@@ -268,9 +301,13 @@ export class FakeGraphSubscriptions {
     } catch {
       // status stays 0
     }
-    this.posted.push({ kind, event, subscriptionId, status });
+    this.posted.push({ kind, event, subscriptionId, status, ...(resource ? { resource } : {}) });
     return status;
   }
+}
+
+function maxLifetime(resource: string): number {
+  return resource.startsWith('todo/') ? TODO_MAX_LIFETIME_MS : MAX_LIFETIME_MS;
 }
 
 function graphError(res: http.ServerResponse, status: number, code: string, message: string): void {

@@ -472,6 +472,11 @@ class GraphKindStore implements ExchangeKindStore {
   private collectionPath: string;
   private resolving?: Promise<string>;
 
+  /** The collection path under users/{id}/ (resolved once: To Do's default list), for change notifications. */
+  collection(signal?: AbortSignal): Promise<string> {
+    return this.coll(signal);
+  }
+
   /** The collection path, found once (To Do's default list). */
   private async coll(signal?: AbortSignal): Promise<string> {
     if (!this.m.resolve) return this.collectionPath;
@@ -686,6 +691,12 @@ const PERMISSION: Record<ActKind, { path: string; permission: string; what: stri
 
 export class GraphActAdapter implements ExchangeActAdapter {
   readonly stores: Partial<Record<ActKind, ExchangeKindStore>> = {};
+
+  /** Each kind's collection under users/{id}/ (events, contacts, the default To Do list's tasks). */
+  collection(kind: ActKind, signal?: AbortSignal): Promise<string> {
+    return (this.stores[kind] as GraphKindStore).collection(signal);
+  }
+
   private readonly client: GraphActClient;
 
   constructor(endpoint: Endpoint, credentials: Credentials, opts: GraphActOptions, org: string) {
