@@ -14,11 +14,12 @@
 
 import type { EmailServerProfile, Mailbox } from '../api/types.js';
 import type { ActKind } from '../act/model.js';
+import { EWS_ACT_FOLDERS } from '../act/exchange/ews.js';
 import { GraphActAdapter } from '../act/exchange/graph.js';
 import { DEFAULT_GRAPH_URL } from '../mail/graph.js';
 import type { EwsNotificationAccount, EwsNotifications, EwsNotificationTarget } from '../mail/ews-notifications.js';
 import type { Credentials } from '../mail/types.js';
-import type { GraphNotifications, GraphNotificationTarget } from '../mail/graph-notifications.js';
+import type { GraphApp, GraphNotifications, GraphNotificationTarget } from '../mail/graph-notifications.js';
 import type { SessionWatcher } from '../sync/mailbox-syncer.js';
 import { actConnection, type ActPart } from './act.js';
 import type { DirectionSettings, Lookups } from './settings.js';
@@ -35,8 +36,7 @@ const WHAT: Record<ActKind, string> = {
 /** Graph's longest subscription on Microsoft To Do tasks: 4,230 minutes (events and contacts allow 7 days). */
 const TODO_MAX_LIFETIME_MS = 4_230 * 60_000;
 
-/** The EWS folders of each kind, and the events that mean an item changed there. */
-const EWS_FOLDER: Record<ActKind, string> = { appointment: 'calendar', contact: 'contacts', task: 'tasks' };
+/** The EWS events that mean an item changed in an ACT folder. */
 const ACT_EVENTS = ['CreatedEvent', 'ModifiedEvent', 'DeletedEvent', 'MovedEvent', 'CopiedEvent'];
 
 /** The account EWS notifications of a resolved direction use (mail's and ACT's share hubs when these match). */
@@ -55,6 +55,11 @@ export function ewsNotificationAccount(
     impersonate: s.impersonation,
     ...(version ? { version } : {}),
   };
+}
+
+/** The app Graph notifications of a resolved direction use (mail's and ACT's subscriptions alike). */
+export function graphNotificationApp(s: DirectionSettings, token: GraphApp['tokens']): GraphApp {
+  return { baseUrl: s.endpoint.url ?? DEFAULT_GRAPH_URL, ca: s.endpoint.ca, timeoutMs: s.endpoint.timeoutMs, tokens: token };
 }
 
 export interface ActWatch {
@@ -99,12 +104,7 @@ export function actNotifications(input: {
   // Without the operator's public notification URL Graph cannot notify: ACT is polled, quietly (mail's status says why).
   if (s.protocol === 'Graph' && input.graph.enabled && part.exchange instanceof GraphActAdapter && credentials.kind === 'oauth2') {
     const graph = part.exchange;
-    const app = {
-      baseUrl: s.endpoint.url ?? DEFAULT_GRAPH_URL,
-      ca: s.endpoint.ca,
-      timeoutMs: s.endpoint.timeoutMs,
-      tokens: credentials.token,
-    };
+    const app = graphNotificationApp(s, credentials.token);
     const watch = (w: SessionWatcher) => {
       for (const kind of part.kinds) {
         // The To Do list is found once (the ACT cycle finds it too); without one tasks are polled.
@@ -127,7 +127,7 @@ export function actNotifications(input: {
   if (s.protocol === 'EWS' && url) {
     const target: EwsNotificationTarget = {
       key: 'act',
-      folders: part.kinds.map((k) => EWS_FOLDER[k]),
+      folders: part.kinds.map((k) => EWS_ACT_FOLDERS[k].id),
       events: ACT_EVENTS,
       what: 'a changed appointment, contact or task',
     };

@@ -16,7 +16,7 @@ import { MailError, type Credentials, type OutgoingMessage } from '../mail/types
 import { EwsNotifications, type EwsNotificationOptions } from '../mail/ews-notifications.js';
 import { Pop3Adapter } from '../mail/pop3.js';
 import { SmtpAdapter } from '../mail/smtp.js';
-import { DEFAULT_GRAPH_URL, GraphAdapter } from '../mail/graph.js';
+import { GraphAdapter } from '../mail/graph.js';
 import { GraphNotifications, type GraphNotificationOptions } from '../mail/graph-notifications.js';
 import { clientCredentials } from '../mail/oauth.js';
 import type { SecretSource } from '../domain/secret-source.js';
@@ -35,7 +35,7 @@ import { resolveDirection, revisionOf, type DirectionSettings } from './settings
 import { slotClaim, type SlotsOf } from './connection-limits.js';
 import { credentialsFor, ewsAdapterFor } from './testers.js';
 import { actSyncPart } from './act-sync-part.js';
-import { actNotifications, ewsNotificationAccount } from './act-notifications.js';
+import { actNotifications, ewsNotificationAccount, graphNotificationApp } from './act-notifications.js';
 
 type Debug = (message: string, fields?: Record<string, unknown>) => void;
 
@@ -516,12 +516,7 @@ export class ConnectSyncParts implements SyncPartsFactory {
         const feed = exchangeFeed(s, credentials, 'inbox', slots, receivedAfter);
         if (!push || credentials.kind !== 'oauth2')
           return { source: feed, watch: (w) => w.notifications?.(POLL_CHOSEN), close: async () => undefined };
-        const app = {
-          baseUrl: s.endpoint.url ?? DEFAULT_GRAPH_URL,
-          ca: s.endpoint.ca,
-          timeoutMs: s.endpoint.timeoutMs,
-          tokens: credentials.token,
-        };
+        const app = graphNotificationApp(s, credentials.token);
         let handle: { close(): Promise<void> } | undefined;
         const watch = (w: SessionWatcher) => {
           handle = this.graphNotifications.watch(app, s.address, {

@@ -567,7 +567,8 @@ class EwsKindStore implements ExchangeKindStore {
 
 const article = (noun: string) => `${/^[aeiou]/.test(noun) ? 'an' : 'a'} ${noun}`;
 
-const FOLDERS: Record<ActKind, { id: string; what: string }> = {
+/** Each kind's distinguished folder (also what ACT's change notifications subscribe to) and its name in messages. */
+export const EWS_ACT_FOLDERS: Record<ActKind, { id: string; what: string }> = {
   appointment: { id: 'calendar', what: 'Calendar' },
   contact: { id: 'contacts', what: 'Contacts' },
   task: { id: 'tasks', what: 'Tasks' },
@@ -584,7 +585,7 @@ export class EwsActAdapter implements ExchangeActAdapter {
 
   async test(kinds: ActKind[], signal?: AbortSignal): Promise<void> {
     for (const kind of kinds.filter((k) => this.stores[k])) {
-      const f = FOLDERS[kind];
+      const f = EWS_ACT_FOLDERS[kind];
       const [r] = await this.client.call(
         'GetFolder',
         `<m:GetFolder><m:FolderShape><t:BaseShape>IdOnly</t:BaseShape></m:FolderShape><m:FolderIds>${this.client.folder(f.id)}</m:FolderIds></m:GetFolder>`,
