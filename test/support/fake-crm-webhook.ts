@@ -153,6 +153,8 @@ export class FakeCrmWebhook {
   /** Message-IDs whose delivery the CRM refuses, with the 4xx it answers. */
   private readonly refused = new Map<string, number>();
   private readonly sockets = new Set<net.Socket>();
+  /** Requests being answered (see settled()). */
+  private readonly inFlight = new Set<Promise<void>>();
   private readonly basePath: string;
 
   private constructor(
@@ -175,10 +177,12 @@ export class FakeCrmWebhook {
       const chunks: Buffer[] = [];
       req.on('data', (c: Buffer) => chunks.push(c));
       req.on('end', () => {
-        fake!.handle(req, res, Buffer.concat(chunks)).catch((err: unknown) => {
-          if (!res.headersSent) res.writeHead(500, { 'content-type': 'text/plain' });
-          res.end(`fake CRM bug: ${String(err)}`);
-        });
+        fake!.track(
+          fake!.handle(req, res, Buffer.concat(chunks)).catch((err: unknown) => {
+            if (!res.headersSent) res.writeHead(500, { 'content-type': 'text/plain' });
+            res.end(`fake CRM bug: ${String(err)}`);
+          }),
+        );
       });
     });
     // Longer than the client's keep-alive, so the client (not us) closes idle connections and a
@@ -261,6 +265,20 @@ export class FakeCrmWebhook {
 
   outgoing(crmEmailId: string): FakeOutgoingEmail | undefined {
     return this.outgoingById.get(crmEmailId);
+  }
+
+  /**
+   * Resolves when every request received so far has been answered. A request whose client gave up
+   * (a timeout under latencyMs) is still being worked on here: a test that injects a failure next
+   * must wait for it, or the abandoned request takes the failure meant for the next one.
+   */
+  async settled(): Promise<void> {
+    while (this.inFlight.size) await Promise.all([...this.inFlight]);
+  }
+
+  private track(work: Promise<void>): void {
+    this.inFlight.add(work);
+    void work.finally(() => this.inFlight.delete(work));
   }
 
   async close(): Promise<void> {

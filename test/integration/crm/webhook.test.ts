@@ -27,7 +27,10 @@ afterAll(async () => {
   await closeHttpDispatchers();
 });
 
-afterEach(() => {
+afterEach(async () => {
+  // A request a test gave up on (timeoutMs below latencyMs) must not outlive the test: after its
+  // latency it would take the next test's injected failure.
+  await crm.settled();
   crm.latencyMs = 0;
   crm.failNext(0);
   crm.batchOff = undefined;
