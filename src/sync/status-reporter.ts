@@ -13,7 +13,7 @@ import { formatDuration } from '../api/quantities.js';
 import { mailboxKind, type Mailbox, type MailboxStatusT } from '../api/types.js';
 import type { IncomingEmail } from '../crm/types.js';
 import type { KubeClients } from '../kube/client.js';
-import { setCondition } from '../kube/conditions.js';
+import { getCondition, setCondition } from '../kube/conditions.js';
 import { describeError, isConflict, isNotFound } from '../kube/errors.js';
 import type { EventRecorder } from '../kube/events.js';
 import { patchStatus } from '../kube/status.js';
@@ -98,6 +98,14 @@ export class MailboxStatusReporter implements SyncReporter {
     // A failure recorded before this start stays until a cycle succeeds (the controller judges
     // whether it still applies).
     for (const d of opts.directions ?? ['incoming', 'outgoing']) this.sync[d] = { ...(s.sync?.[d] ?? {}) };
+    // A restart is not news: when status already says Synced at this generation, the first quiet
+    // cycle of the new process writes nothing (at 10,000 mailboxes, one write each after a restart
+    // is what the API server could not take). A failure or new mail still writes at once.
+    // A direction this process runs for the first time (a profile change) is news too.
+    const synced = getCondition(s.conditions, 'Synced');
+    const seen = Object.values(this.sync).every((d) => d.lastSyncTime && !d.failure);
+    if (synced?.status === 'True' && synced.observedGeneration === mbx.metadata.generation && seen)
+      this.synced = { status: 'True', reason: synced.reason, message: synced.message };
     this.metrics = opts.metrics ?? {};
     this.intervalMs = opts.intervalMs ?? 1000;
     this.labels = { namespace: mbx.metadata.namespace, profile: s.serverProfile ?? '', ownerKind: mailboxKind(mbx) };

@@ -1,5 +1,6 @@
 // Runs the controllers in the test process, watching one namespace, as a given identity.
 
+import { readFileSync } from 'node:fs';
 import { ConnectMailboxTesting } from '../../src/connect/mailbox-tester.js';
 import { Manager } from '../../src/controllers/manager.js';
 import type { TestPolicy } from '../../src/controllers/mailbox.js';
@@ -10,6 +11,15 @@ import { createLogger } from '../../src/log/logger.js';
 function testLogger(namespace: string) {
   const destination = process.env.MAILSYNC_TEST_LOG_FILE;
   return createLogger({ level: process.env.TEST_LOG_LEVEL ?? (destination ? 'debug' : 'silent'), name: `test-${namespace}`, destination });
+}
+
+/** The lines (JSON text) that operators of this namespace wrote so far to the suite's log file. */
+export function operatorLog(namespace: string): string[] {
+  const file = process.env.MAILSYNC_TEST_LOG_FILE;
+  if (!file) throw new Error('MAILSYNC_TEST_LOG_FILE is not set: run tests through `make test`');
+  return readFileSync(file, 'utf8')
+    .split('\n')
+    .filter((l) => l.includes(`"name":"test-${namespace}"`));
 }
 
 /** Tests retry quickly: the policy is the product's, with a shorter base. */

@@ -7,7 +7,6 @@
 // at debug, where what the servers said is shown, redacted.
 
 import { execFileSync } from 'node:child_process';
-import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { resolveAssets } from '../../../dev/control-plane.js';
 import type { Manager } from '../../../src/controllers/manager.js';
@@ -17,7 +16,7 @@ import { FakeGraph } from '../../support/fake-graph.js';
 import { FakeOAuth } from '../../support/fake-oauth.js';
 import { clientsAs, condition, controlPlaneInfo, create, newNamespace, waitForCondition } from '../../support/kube.js';
 import { createSecret, visibleText } from '../../support/mail-env.js';
-import { startManager } from '../../support/operator.js';
+import { operatorLog, startManager } from '../../support/operator.js';
 import { AWKWARD_PASSWORDS, leakedForms, logLineTexts } from '../../support/secret-encodings.js';
 import { startSmtpReceiver, type SmtpReceiver } from '../../support/smtp-receiver.js';
 
@@ -159,13 +158,13 @@ test('no fixture password, in any encoding, in status, Events, printer columns o
     { encoding: 'utf8' },
   );
   expect(columns).toContain('AuthenticationFailed');
-  const log = operatorLog().flatMap(logLineTexts);
+  const log = operatorLog(ns).flatMap(logLineTexts);
   const visible = [await visibleText(admin, ns), columns, ...log].join('\n');
   expect(leakedForms(visible, FIXTURE_SECRETS)).toEqual([]);
 });
 
 test('the debug log keeps what each server said, redacted', () => {
-  const said = operatorLog()
+  const said = operatorLog(ns)
     .map((l) => JSON.parse(l) as { serverText?: string; mailbox?: string; direction?: string })
     .filter((l) => typeof l.serverText === 'string');
   for (const [mailbox, direction, words] of [
@@ -181,12 +180,3 @@ test('the debug log keeps what each server said, redacted', () => {
     expect(line?.serverText).toContain('[REDACTED]');
   }
 });
-
-/** This namespace's lines of the operator log (the controllers log at debug into the suite's log file). */
-function operatorLog(): string[] {
-  const file = process.env.MAILSYNC_TEST_LOG_FILE;
-  if (!file) throw new Error('MAILSYNC_TEST_LOG_FILE is not set: run tests through `make test`');
-  return readFileSync(file, 'utf8')
-    .split('\n')
-    .filter((l) => l.includes(`"name":"test-${ns}"`));
-}

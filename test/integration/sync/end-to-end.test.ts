@@ -8,7 +8,7 @@ import { startDovecot, type DovecotFixture } from '../../support/dovecot.js';
 import { FakeCrmWebhook } from '../../support/fake-crm-webhook.js';
 import { clientsAs, condition, create, get, mergePatchSpec, newNamespace, waitForCondition } from '../../support/kube.js';
 import { createSecret, visibleText } from '../../support/mail-env.js';
-import { startOperator, type InProcessOperator } from '../../support/operator.js';
+import { operatorLog, startOperator, type InProcessOperator } from '../../support/operator.js';
 import { startSmtpReceiver, type SmtpReceiver } from '../../support/smtp-receiver.js';
 
 const admin = clientsAs('admin');
@@ -215,6 +215,55 @@ test('saveToSentFolder: false (a server that keeps sent mail itself): no copy is
   await waitFor('sent', async () => (crm.outgoing(id)?.status === 'sent' ? true : undefined), { timeoutMs: 15_000 });
   expect(smtp.messages.some((m) => m.parsed.subject === 'No copy')).toBe(true);
   expect(await messagesIn('zoe', ZOE_PASSWORD, 'Sent Messages')).toEqual([]);
+});
+
+test('an operator restart with nothing new writes no status: a quiet first cycle is not news', async () => {
+  const names = ['ann', 'zoe'];
+  const versions = async () =>
+    Promise.all(names.map(async (n) => String((await get(admin, 'mailboxes', ns, n)).metadata?.resourceVersion)));
+  /** Waits until no status is written for 1.5 s (the worker writes at most every 200 ms). */
+  const atRest = async () => {
+    let before = await versions();
+    await waitFor('status at rest', async () => {
+      await new Promise((r) => setTimeout(r, 1500));
+      const now = await versions();
+      const still = now.every((v, i) => v === before[i]);
+      before = now;
+      return still ? true : undefined;
+    });
+    return before;
+  };
+  /** Restarts the operator and waits until it ran a whole cycle of each direction of each mailbox (zoe has no incoming). */
+  const restart = async () => {
+    await op.stop();
+    const restartedAt = Date.now();
+    op = await startOperator(admin, ns, { outgoingPollMs: 60_000, pollIntervalMs: 60_000 });
+    const expected = [
+      ['ann', 'incoming'],
+      ['ann', 'outgoing'],
+      ['zoe', 'outgoing'],
+    ];
+    await waitFor('first cycles after the restart', async () => {
+      const done = operatorLog(ns)
+        .map((l) => JSON.parse(l) as { time: string; mailbox?: string; msg: string })
+        .filter((l) => Date.parse(l.time) >= restartedAt);
+      return expected.every(([n, d]) => done.some((l) => l.mailbox === n && l.msg === `${d} cycle done`)) ? true : undefined;
+    });
+  };
+  // The last cycles before this test carried mail, so the first restart writes their quiet
+  // successors (lastCycle back to zero): that is news once.
+  await atRest();
+  await restart();
+  const before = await atRest();
+  await restart();
+  await new Promise((r) => setTimeout(r, 1500));
+  // The second restart found nothing new and wrote nothing: at 10,000 mailboxes, one write each
+  // after a restart is more than an API server takes at once.
+  expect(await versions()).toEqual(before);
+  // New mail is news again.
+  await dovecot.deliver('ann', goodMessage(40));
+  await waitFor('status after new mail', async () => ((await versions())[0] !== before[0] ? true : undefined), { timeoutMs: 15_000 });
+  expect(activity('msg-40@customer.example')).toHaveLength(1);
 });
 
 test('nothing was delivered twice, and no secret is visible', async () => {
