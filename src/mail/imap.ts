@@ -141,6 +141,8 @@ export class ImapSession {
   private client?: ImapFlow;
   private waiters: Waiter[] = [];
   private lastError?: MailError;
+  /** Queued behind the process's sign-in pacer or the profile's connection slots (see acquire). */
+  private waitingForTurn = false;
   /** Set when a permanent failure (e.g. rejected credentials) ended the reconnect loop. */
   private failure?: MailError;
   private queue: Promise<unknown> = Promise.resolve();
@@ -361,7 +363,14 @@ export class ImapSession {
           reject(e);
         },
       };
-      const timer = setTimeout(() => {
+      const expire = () => {
+        // Waiting for our own turn (sign-in pacing, the profile's connection slots) says nothing
+        // about the server: after a restart at 10,000 mailboxes the last sign-ins wait minutes
+        // for theirs, and failing them as timeouts would write 7,000 failures to status.
+        if (this.waitingForTurn) {
+          timer = setTimeout(expire, this.timeout);
+          return;
+        }
         this.waiters = this.waiters.filter((w) => w !== waiter);
         reject(
           this.lastError ??
@@ -370,7 +379,8 @@ export class ImapSession {
               `IMAP ${describeEndpoint(this.endpoint)}: no connection within ${this.timeout} ms; it is retried with back-off`,
             ),
         );
-      }, this.timeout);
+      };
+      let timer = setTimeout(expire, this.timeout);
       this.waiters.push(waiter);
     });
   }
@@ -383,8 +393,10 @@ export class ImapSession {
       let client: ImapFlow;
       try {
         const pacer = this.options.pacer;
+        this.waitingForTurn = true;
         client = await (pacer ? pacer.run(() => this.connectOnce(), this.stopper.signal) : this.connectOnce());
       } catch (err) {
+        this.waitingForTurn = false;
         if (this.stopped) break;
         const error = err instanceof MailError ? err : classifyError(err, this.context());
         this.debug(`connection attempt failed (${error.reason}${error.permanent ? ', permanent: not retried' : ''})`);
@@ -436,6 +448,7 @@ export class ImapSession {
         this.debug(`waiting for a connection slot: ${this.options.slots.limit} in use (maxConcurrentConnections)`);
       release = await connectionSlots.acquire(this.options.slots, { signal: this.stopper.signal });
     }
+    this.waitingForTurn = false;
     try {
       login = await resolveLogin(this.credentials, this.context());
       const c = new ImapFlow(

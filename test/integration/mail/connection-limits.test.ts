@@ -9,6 +9,7 @@ import { ImapSession } from '../../../src/mail/imap.js';
 import { ClientCredentialsTokenProvider } from '../../../src/mail/oauth.js';
 import { SmtpAdapter } from '../../../src/mail/smtp.js';
 import type { Credentials } from '../../../src/mail/types.js';
+import { Pacer } from '../../../src/util/pacer.js';
 import { startDovecot, type DovecotFixture } from '../../support/dovecot.js';
 import { FakeGraph } from '../../support/fake-graph.js';
 import { FakeOAuth } from '../../support/fake-oauth.js';
@@ -51,6 +52,29 @@ test('IMAP: a session waits for a slot while the limit is in use, and connects w
     await Promise.all([first.close(), second.close()]);
   }
   expect(connectionSlots.inUse(slots.key)).toBe(0);
+});
+
+test('IMAP: waiting for our own turn (a connection slot, the sign-in pacer) past the timeout is no timeout', async () => {
+  // After a restart at 10,000 mailboxes the last sign-ins wait minutes for their turn; the
+  // session's timeout (1 s here) is for the server, not for our own queue.
+  const endpoint = { host: '127.0.0.1', port: dovecot.ports.imaps, tls: 'Implicit' as const, ca: dovecot.caPem, timeoutMs: 1000 };
+  const slots: SlotClaim = { key: 'imap-turn svc', limit: 1 };
+  const holder = new ImapSession(endpoint, svc, { slots });
+  await holder.ready();
+  const queued = new ImapSession(endpoint, svc, { slots });
+  const pacer = new Pacer({ concurrency: 1, perSecond: 100 });
+  const busy = pacer.run(() => new Promise((r) => setTimeout(r, 2500)));
+  const paced = new ImapSession(endpoint, svc, { pacer });
+  try {
+    const ready = Promise.allSettled([queued.ready(), paced.ready()]);
+    await new Promise((r) => setTimeout(r, 2500));
+    await holder.close();
+    await busy;
+    expect((await ready).map((r) => r.status)).toEqual(['fulfilled', 'fulfilled']);
+    expect([queued.connected, paced.connected]).toEqual([true, true]);
+  } finally {
+    await Promise.all([holder.close(), queued.close(), paced.close()]);
+  }
 });
 
 test('SMTP: twenty concurrent sends use at most the limit of connections, though the pool could open five', async () => {
