@@ -127,7 +127,11 @@ export interface ImapSessionOptions extends ImapOptions {
   compress?: boolean;
 }
 
-type Waiter = { resolve: (c: ImapFlow) => void; reject: (e: MailError) => void };
+type Waiter = {
+  resolve: (c: ImapFlow) => void;
+  reject: (e: MailError) => void;
+  /** Starts the wait's timeout unless it is running. */ arm: () => void;
+};
 
 /**
  * A self-healing IMAP connection to one folder. Commands are serialized (imapflow deadlocks when a
@@ -353,22 +357,14 @@ export class ImapSession {
       return Promise.reject(new MailError('ServerUnreachable', `IMAP ${describeEndpoint(this.endpoint)}: the session was closed`));
     if (this.client?.usable) return Promise.resolve(this.client);
     return new Promise<ImapFlow>((resolve, reject) => {
-      const waiter: Waiter = {
-        resolve: (c) => {
-          clearTimeout(timer);
-          resolve(c);
-        },
-        reject: (e) => {
-          clearTimeout(timer);
-          reject(e);
-        },
-      };
+      let timer: NodeJS.Timeout | undefined;
       const expire = () => {
         // Waiting for our own turn (sign-in pacing, the profile's connection slots) says nothing
         // about the server: after a restart at 10,000 mailboxes the last sign-ins wait minutes
-        // for theirs, and failing them as timeouts would write 7,000 failures to status.
+        // for theirs. A wait that times out in the queue gets a fresh timeout when the turn comes
+        // (connectOnce), so it measures the server; one running across failed attempts goes on.
         if (this.waitingForTurn) {
-          timer = setTimeout(expire, this.timeout);
+          timer = undefined;
           return;
         }
         this.waiters = this.waiters.filter((w) => w !== waiter);
@@ -380,7 +376,20 @@ export class ImapSession {
             ),
         );
       };
-      let timer = setTimeout(expire, this.timeout);
+      const waiter: Waiter = {
+        resolve: (c) => {
+          clearTimeout(timer);
+          resolve(c);
+        },
+        reject: (e) => {
+          clearTimeout(timer);
+          reject(e);
+        },
+        arm: () => {
+          timer ??= setTimeout(expire, this.timeout);
+        },
+      };
+      if (!this.waitingForTurn) waiter.arm();
       this.waiters.push(waiter);
     });
   }
@@ -449,6 +458,7 @@ export class ImapSession {
       release = await connectionSlots.acquire(this.options.slots, { signal: this.stopper.signal });
     }
     this.waitingForTurn = false;
+    for (const w of this.waiters) w.arm();
     try {
       login = await resolveLogin(this.credentials, this.context());
       const c = new ImapFlow(

@@ -63,11 +63,12 @@ test('IMAP: waiting for our own turn (a connection slot, the sign-in pacer) past
   await holder.ready();
   const queued = new ImapSession(endpoint, svc, { slots });
   const pacer = new Pacer({ concurrency: 1, perSecond: 100 });
-  const busy = pacer.run(() => new Promise((r) => setTimeout(r, 2500)));
+  // The turns come just before a second timeout would end: the timeout starts with the turn.
+  const busy = pacer.run(() => new Promise((r) => setTimeout(r, 1950)));
   const paced = new ImapSession(endpoint, svc, { pacer });
   try {
     const ready = Promise.allSettled([queued.ready(), paced.ready()]);
-    await new Promise((r) => setTimeout(r, 2500));
+    await new Promise((r) => setTimeout(r, 1950));
     await holder.close();
     await busy;
     expect((await ready).map((r) => r.status)).toEqual(['fulfilled', 'fulfilled']);
