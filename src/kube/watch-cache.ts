@@ -234,6 +234,9 @@ export class WatchCache<T extends KubernetesObject> {
   }
 
   private apply(phase: string, obj: T): void {
+    // Nothing here reads managedFields, and they are a good part of every object (one entry per
+    // field manager: kubectl, the controllers, the worker): at 10,000 mailboxes, megabytes.
+    if (obj.metadata?.managedFields) delete obj.metadata.managedFields;
     const key = keyOf(obj);
     const old = this.store.get(key);
     if (phase === 'DELETED') {

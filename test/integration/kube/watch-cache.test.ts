@@ -40,6 +40,24 @@ test('a stalled watch (no events, no bookmarks) is restarted and still sees late
   await waitFor('the change', async () => (cache.get(ns, 'after-stall') ? true : undefined), { timeoutMs: 10_000 });
 });
 
+test('cached objects leave managedFields out, listed and watched alike; an update through the cache keeps them on the server', async () => {
+  await cm('managed-listed');
+  const cache = new WatchCache<V1ConfigMap>(admin, type, { namespace: ns, logger: silentLogger() });
+  caches.push(cache);
+  cache.start();
+  await cache.waitForSync();
+  await cm('managed-watched');
+  const watched = await waitFor('the watched object', async () => cache.get(ns, 'managed-watched'), { timeoutMs: 10_000 });
+  const listed = cache.get(ns, 'managed-listed')!;
+  expect((await admin.core.readNamespacedConfigMap({ namespace: ns, name: 'managed-listed' })).metadata?.managedFields).not.toHaveLength(0);
+  expect([listed.metadata?.managedFields, watched.metadata?.managedFields]).toEqual([undefined, undefined]);
+  // A PUT of the cached object (no managedFields at all) leaves the server's alone.
+  await admin.core.replaceNamespacedConfigMap({ namespace: ns, name: 'managed-listed', body: { ...listed, data: { a: 'changed' } } });
+  const after = await admin.core.readNamespacedConfigMap({ namespace: ns, name: 'managed-listed' });
+  expect(after.data).toEqual({ a: 'changed' });
+  expect(after.metadata?.managedFields?.length).toBeGreaterThan(0);
+});
+
 test('a resourceVersion the server no longer has (410 Gone) leads to a full re-list', async () => {
   // Without the API server's watch cache, watches go to etcd, whose compaction makes old
   // versions answer 410 Gone.
