@@ -38,6 +38,13 @@ const ACT_KIND_STATUS: Record<string, 'appointments' | 'contacts' | 'tasks'> = {
 };
 const ACT_COUNTS = ['created', 'updated', 'deleted', 'unlinked', 'conflicts', 'failed'] as const;
 /** How many per-item failures status.recentFailures keeps. */
+/**
+ * Status is JSON data. A JSON copy keeps this realm's object prototypes, which the deep equality
+ * that skips unchanged writes compares: structuredClone's objects come from Node's own realm when
+ * the code runs in a VM context (jest's ES modules), so every write there looked changed.
+ */
+const copyJson = <T>(v: T): T => JSON.parse(JSON.stringify(v)) as T;
+
 export const RECENT_FAILURES = 10;
 
 /** The labels every sync metric carries, so alerts can be routed by tenant, profile and owner. */
@@ -66,6 +73,12 @@ export interface ReporterOptions {
   basis?: () => string;
   /** The directions this reporter's syncer runs: it writes only their status.sync entries. */
   directions?: SyncDirection[];
+  /**
+   * The mailbox as the worker's watch cache has it. A write starts from it instead of a GET (one
+   * API request less per write, a sixth of the API server's work per mailbox enabled); a cache
+   * behind the server costs a conflict and a GET.
+   */
+  latest?: () => Mailbox | undefined;
 }
 
 export class MailboxStatusReporter implements SyncReporter {
@@ -94,7 +107,7 @@ export class MailboxStatusReporter implements SyncReporter {
     this.checkpointValue = s.checkpoint;
     this.counts = { received: s.counts?.received ?? 0, sent: s.counts?.sent ?? 0, failed: s.counts?.failed ?? 0 };
     this.recentFailures = [...(s.recentFailures ?? [])];
-    this.act = s.act ? structuredClone(s.act) : undefined;
+    this.act = s.act ? copyJson(s.act) : undefined;
     // A failure recorded before this start stays until a cycle succeeds (the controller judges
     // whether it still applies).
     for (const d of opts.directions ?? ['incoming', 'outgoing']) this.sync[d] = { ...(s.sync?.[d] ?? {}) };
@@ -314,14 +327,16 @@ export class MailboxStatusReporter implements SyncReporter {
     };
     for (let attempt = 0; attempt < 5; attempt++) {
       try {
-        // Read fresh: the controller writes the same status (its conditions), so we patch with
-        // the resourceVersion we read and retry on a conflict; patchStatus sends only what changed.
-        const cur = (await this.clients.custom.getNamespacedCustomObject(ref)) as Mailbox;
+        // The controller writes the same status (its conditions), so we patch with the
+        // resourceVersion we started from and, on a conflict, read fresh and try again;
+        // patchStatus sends only what changed.
+        const cached = attempt === 0 ? this.opts.latest?.() : undefined;
+        const cur = cached ?? ((await this.clients.custom.getNamespacedCustomObject(ref)) as Mailbox);
         const status: MailboxStatusT = cur.status ?? {};
-        const next: MailboxStatusT = { ...status, counts: { ...this.counts }, sync: { ...status.sync, ...structuredClone(this.sync) } };
+        const next: MailboxStatusT = { ...status, counts: { ...this.counts }, sync: { ...status.sync, ...copyJson(this.sync) } };
         if (this.checkpointValue) next.checkpoint = this.checkpointValue;
         // The generated type is a tuple of at most RECENT_FAILURES; the slice in itemFailed keeps it so.
-        if (this.act) next.act = structuredClone(this.act);
+        if (this.act) next.act = copyJson(this.act);
         if (this.recentFailures.length) next.recentFailures = this.recentFailures as RecentFailures;
         const times = Object.values(next.sync ?? {});
         const last = times
@@ -341,7 +356,10 @@ export class MailboxStatusReporter implements SyncReporter {
           next.conditions = setCondition(status.conditions, { type: 'Synced', ...synced }, cur.metadata.generation);
           this.synced = synced;
         }
-        await patchStatus(this.clients, { ...ref, resourceVersion: cur.metadata.resourceVersion }, status, next);
+        const written = await patchStatus(this.clients, { ...ref, resourceVersion: cur.metadata.resourceVersion }, status, next);
+        // Nothing to write against the cached copy may mean the cache has not seen our own last
+        // write yet (Synced back to True while the server holds False): only a fresh read can tell.
+        if (cached && written === undefined) continue;
         return;
       } catch (err) {
         if (isNotFound(err)) return;

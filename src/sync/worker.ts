@@ -250,7 +250,9 @@ export class SyncWorker {
       log.warn(`cannot start sync: ${(err as Error).message}`);
       return;
     }
+    const { namespace, name } = w.mailbox.metadata;
     const reporter = new MailboxStatusReporter(this.clients, w.mailbox, this.opts.events, log, {
+      latest: () => this.caches.mailboxes.get(namespace, name),
       metrics: this.opts.metrics,
       intervalMs: this.opts.statusIntervalMs,
       directions: [
