@@ -204,6 +204,32 @@ async function apiRequests(kc: KubeConfig): Promise<{ requests: Map<string, numb
 }
 
 /** Writes (POST, PUT, PATCH, DELETE, APPLY) so far, by resource[/subresource]. */
+/** Every mailbox's status, by name: what a restart should leave as it was. */
+async function mailboxStatuses(c: KubeClients): Promise<Map<string, Record<string, unknown>>> {
+  const list = (await c.custom.listNamespacedCustomObject({ group: GROUP, version: VERSION, namespace: NS, plural: 'mailboxes' })) as {
+    items: { metadata: { name: string }; status?: Record<string, unknown> }[];
+  };
+  return new Map(list.items.map((m) => [m.metadata.name, m.status ?? {}]));
+}
+
+/** Status fields that differ between two snapshots (conditions by type), with how many mailboxes each. */
+function statusChanges(before: Map<string, Record<string, unknown>>, after: Map<string, Record<string, unknown>>): Map<string, number> {
+  const leaves = (v: unknown, at: string, out: Map<string, string>) => {
+    if (Array.isArray(v) && at === 'conditions')
+      for (const cond of v as { type: string }[]) out.set(`conditions.${cond.type}`, JSON.stringify(cond));
+    else if (v && typeof v === 'object' && !Array.isArray(v)) for (const [k, x] of Object.entries(v)) leaves(x, at ? `${at}.${k}` : k, out);
+    else out.set(at, JSON.stringify(v));
+    return out;
+  };
+  const tally = new Map<string, number>();
+  for (const [name, now] of after) {
+    const a = leaves(before.get(name) ?? {}, '', new Map());
+    const b = leaves(now, '', new Map());
+    for (const k of new Set([...a.keys(), ...b.keys()])) if (a.get(k) !== b.get(k)) tally.set(k, (tally.get(k) ?? 0) + 1);
+  }
+  return tally;
+}
+
 async function apiWrites(kc: KubeConfig): Promise<Map<string, number>> {
   const out = new Map<string, number>();
   for (const [key, n] of (await apiRequests(kc)).requests) {
@@ -608,6 +634,7 @@ async function main(): Promise<void> {
     const stopMs = Date.now() - t;
     row(`SIGTERM to exit with ${MAX} mailboxes syncing`, fmt(stopMs), 'chart: terminationGracePeriodSeconds 30', '< 30 s');
     const beforeRestart = await apiWrites(kc);
+    const statusBefore = await mailboxStatuses(c);
     op = await startOperator(cp.info.kubeconfigs.admin, path.join(dir, 'operator.log'));
     t = Date.now();
     let back = 0;
@@ -636,6 +663,15 @@ async function main(): Promise<void> {
       'before: a status write per mailbox (at 10,000: API server 504s)',
       `≤ ${appenders.length} (mailboxes with mail before), 0`,
     );
+    const changed = statusChanges(statusBefore, await mailboxStatuses(c));
+    if (changed.size)
+      console.log(
+        `(status fields the restart changed, mailboxes per field: ${[...changed]
+          .sort((a, b) => b[1] - a[1])
+          .slice(0, 8)
+          .map(([k, n]) => `${k} ${n}`)
+          .join(', ')})`,
+      );
     // What the mailboxes need, without what Test and Enable left behind in the allocator.
     await sleep(30_000);
     const restarted = await sample(op.pid);

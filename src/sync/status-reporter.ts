@@ -200,6 +200,9 @@ export class MailboxStatusReporter implements SyncReporter {
     const s = (this.sync[direction] ??= {});
     const quiet = Object.values(counts).every((n) => !n) && Object.values(s.lastCycle ?? {}).every((n) => !n);
     const wasFailing = s.failure !== undefined;
+    // A direction's first success is news even when quiet: without it in status, the next start
+    // cannot tell that this direction already ran, and writes for every mailbox after a restart.
+    const first = s.lastSyncTime === undefined;
     const interval = intervalMs !== undefined ? formatDuration(intervalMs) : s.pollInterval;
     s.lastSyncTime = iso(new Date());
     s.nextSyncTime = iso(nextAt);
@@ -209,7 +212,7 @@ export class MailboxStatusReporter implements SyncReporter {
     this.logger.debug({ direction, ...counts, nextSyncTime: s.nextSyncTime, pollInterval: interval }, `${NAMES[direction]} cycle done`);
     // A quiet poll writes nothing, not even its longer interval: times and cadence reach status
     // with the next real change, so 10,000 quiet mailboxes cost the API server no writes at all.
-    if (quiet && !wasFailing && this.synced?.status === 'True') return;
+    if (quiet && !wasFailing && !first && this.synced?.status === 'True') return;
     this.touch();
   }
 

@@ -9,6 +9,7 @@ import { EventRecorder } from '../../../src/kube/events.js';
 import { silentLogger } from '../../../src/log/logger.js';
 import { MailboxStatusReporter } from '../../../src/sync/status-reporter.js';
 import { clientsAs, condition, create, get, newNamespace, userMailbox } from '../../support/kube.js';
+import { waitFor } from '../../../dev/processes.js';
 
 const admin = clientsAs('admin');
 const events = new EventRecorder(admin, 'mailsync-test', silentLogger());
@@ -65,4 +66,18 @@ test('a cached copy that already shows what the reporter wants is checked agains
   });
   await second.close();
   expect(condition(await read('behind'), 'Synced')).toMatchObject({ status: 'True', reason: 'Synced' });
+});
+
+test("a direction's first quiet cycle reaches status after the other direction's made Synced True", async () => {
+  await create(admin, 'mailboxes', ns, 'late', userMailbox('late'));
+  const r = new MailboxStatusReporter(admin, await read('late'), events, silentLogger(), {
+    directions: ['incoming', 'outgoing'],
+    intervalMs: 10,
+  });
+  r.cycleSucceeded('incoming', {}, new Date(Date.now() + 60_000));
+  await waitFor('Synced', async () => (condition(await read('late'), 'Synced')?.status === 'True' ? true : undefined), { timeoutMs: 5000 });
+  r.cycleSucceeded('outgoing', {}, new Date(Date.now() + 60_000));
+  await r.close();
+  // Without it, the next start finds a direction that never ran and writes for it (restart writes).
+  expect((await read('late')).status?.sync?.outgoing?.lastSyncTime).toBeDefined();
 });
