@@ -37,7 +37,6 @@ const ACT_KIND_STATUS: Record<string, 'appointments' | 'contacts' | 'tasks'> = {
   task: 'tasks',
 };
 const ACT_COUNTS = ['created', 'updated', 'deleted', 'unlinked', 'conflicts', 'failed'] as const;
-/** How many per-item failures status.recentFailures keeps. */
 /**
  * Status is JSON data. A JSON copy keeps this realm's object prototypes, which the deep equality
  * that skips unchanged writes compares: structuredClone's objects come from Node's own realm when
@@ -45,6 +44,7 @@ const ACT_COUNTS = ['created', 'updated', 'deleted', 'unlinked', 'conflicts', 'f
  */
 const copyJson = <T>(v: T): T => JSON.parse(JSON.stringify(v)) as T;
 
+/** How many per-item failures status.recentFailures keeps. */
 export const RECENT_FAILURES = 10;
 
 /** The labels every sync metric carries, so alerts can be routed by tenant, profile and owner. */
