@@ -10,7 +10,8 @@
 //
 //   1. ingest: incoming msg/s against the mailparser-alone ceiling (and raw fetch), with and
 //      without COMPRESS=DEFLATE;
-//   2. raw baseline: IMAP login + SMTP AUTH pairs at the same concurrency, against the same servers;
+//   2. raw baselines: IMAP login + SMTP AUTH pairs at the same concurrency, against the same servers;
+//      the memory of raw imapflow IDLE sessions (bench/idle-baseline.ts), the floor under ours;
 //   3. Test and Enable in steps up to 1,000 / 3,000 / 10,000 mailboxes, the earlier ones syncing
 //      (IMAP IDLE) meanwhile; the operator's peak memory;
 //   4. at rest at 2,000 and 10,000: memory and CPU per idle mailbox, file descriptors, Kubernetes
@@ -340,6 +341,27 @@ async function ingest(): Promise<void> {
 }
 
 /** IMAP login (TLS, select INBOX, logout) and SMTP AUTH (STARTTLS) of one user, at once, as a test does. */
+type IdleFloor = { sessions: number; before: { rss: number; heap: number }; after: { rss: number; heap: number } };
+
+/** bench/idle-baseline.ts in a process of its own: what N raw imapflow IDLE sessions cost in memory. */
+async function idleBaseline(dovecot: DovecotFixture, users: number): Promise<IdleFloor> {
+  const out = execFileSync(process.execPath, ['--expose-gc', path.join(REPO_ROOT, 'dist/bench/idle-baseline.js')], {
+    env: {
+      ...process.env,
+      IDLE_BASELINE_PORT: String(dovecot.ports.imaps),
+      IDLE_BASELINE_CA: dovecot.caPem,
+      IDLE_BASELINE_USERS: String(users),
+    },
+    encoding: 'utf8',
+    timeout: 300_000,
+  });
+  return JSON.parse(out.trim().split('\n').pop()!) as {
+    sessions: number;
+    before: { rss: number; heap: number };
+    after: { rss: number; heap: number };
+  };
+}
+
 async function rawPair(dovecot: DovecotFixture, smtp: { port: number; caPem: string }, user: string, pass: string): Promise<void> {
   const imap = async () => {
     const c = new ImapFlow({
@@ -453,6 +475,13 @@ async function main(): Promise<void> {
     await pool(raw, TESTS, (i) => rawPair(dovecot, smtp, `raw${i}`, `raw-${i}-Pass`));
     const rawRate = (rawUsers / (Date.now() - t)) * 1000;
     row(`raw IMAP login + SMTP AUTH pairs, ${rawUsers} users, ${TESTS} at once (pairs/s)`, rawRate.toFixed(1), '–', '–');
+    const floor = await idleBaseline(dovecot, rawUsers);
+    row(
+      `raw imapflow sessions in IDLE over TLS, ${floor.sessions} in a process of their own: memory per session (RSS, heap)`,
+      `${kib((floor.after.rss - floor.before.rss) / floor.sessions)}, ${kib((floor.after.heap - floor.before.heap) / floor.sessions)}`,
+      "the floor under the operator's memory per idle IMAP mailbox",
+      '–',
+    );
 
     let enabledMs = 0;
     let done = 0;

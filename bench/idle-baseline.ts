@@ -1,0 +1,53 @@
+// The memory floor of an idle IMAP mailbox in Node: N raw imapflow sessions in IDLE over TLS against
+// the same Dovecot, in a process of their own, nothing of ours around them. bench/scale.ts prints it
+// beside the operator's memory per idle mailbox, so the ≤ 100 KiB target is read against what one
+// TLS IDLE connection costs at all.
+//
+// Run by bench/scale.ts: node --expose-gc dist/bench/idle-baseline.js, with IDLE_BASELINE_PORT,
+// IDLE_BASELINE_CA (PEM), IDLE_BASELINE_USERS (count; users raw<i> / raw-<i>-Pass). Prints one JSON
+// line: sessions, and RSS and heap before and after.
+
+import { ImapFlow } from 'imapflow';
+
+const port = Number(process.env.IDLE_BASELINE_PORT);
+const ca = process.env.IDLE_BASELINE_CA ?? '';
+const users = Number(process.env.IDLE_BASELINE_USERS ?? 1000);
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+async function settled(): Promise<{ rss: number; heap: number }> {
+  for (let i = 0; i < 3; i++) {
+    (globalThis as { gc?: () => void }).gc?.();
+    await sleep(500);
+  }
+  const m = process.memoryUsage();
+  return { rss: m.rss, heap: m.heapUsed };
+}
+
+const before = await settled();
+const clients: ImapFlow[] = [];
+let next = 0;
+// 32 at once, as the operator's sign-in pacer allows.
+await Promise.all(
+  Array.from({ length: 32 }, async () => {
+    for (let i = next++; i < users; i = next++) {
+      const c = new ImapFlow({
+        host: '127.0.0.1',
+        port,
+        secure: true,
+        tls: { ca: [ca] },
+        auth: { user: `raw${i}`, pass: `raw-${i}-Pass` },
+        logger: false,
+      });
+      c.on('error', () => undefined);
+      await c.connect();
+      await c.mailboxOpen('INBOX');
+      void c.idle().catch(() => undefined);
+      clients.push(c);
+    }
+  }),
+);
+await sleep(10_000);
+const after = await settled();
+console.log(JSON.stringify({ sessions: clients.length, before, after }));
+await Promise.all(clients.map((c) => c.logout().catch(() => undefined)));
+process.exit(0);
