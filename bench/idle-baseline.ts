@@ -7,12 +7,13 @@
 // IDLE_BASELINE_CA (PEM), IDLE_BASELINE_USERS (count; users raw<i> / raw-<i>-Pass). Prints one JSON
 // line: sessions, and RSS and heap before and after.
 
+import { setTimeout as sleep } from 'node:timers/promises';
 import { ImapFlow } from 'imapflow';
+import { pool } from './pool.js';
 
 const port = Number(process.env.IDLE_BASELINE_PORT);
 const ca = process.env.IDLE_BASELINE_CA ?? '';
 const users = Number(process.env.IDLE_BASELINE_USERS ?? 1000);
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 async function settled(): Promise<{ rss: number; heap: number }> {
   for (let i = 0; i < 3; i++) {
@@ -25,26 +26,25 @@ async function settled(): Promise<{ rss: number; heap: number }> {
 
 const before = await settled();
 const clients: ImapFlow[] = [];
-let next = 0;
 // 32 at once, as the operator's sign-in pacer allows.
-await Promise.all(
-  Array.from({ length: 32 }, async () => {
-    for (let i = next++; i < users; i = next++) {
-      const c = new ImapFlow({
-        host: '127.0.0.1',
-        port,
-        secure: true,
-        tls: { ca: [ca] },
-        auth: { user: `raw${i}`, pass: `raw-${i}-Pass` },
-        logger: false,
-      });
-      c.on('error', () => undefined);
-      await c.connect();
-      await c.mailboxOpen('INBOX');
-      void c.idle().catch(() => undefined);
-      clients.push(c);
-    }
-  }),
+await pool(
+  Array.from({ length: users }, (_, i) => i),
+  32,
+  async (i) => {
+    const c = new ImapFlow({
+      host: '127.0.0.1',
+      port,
+      secure: true,
+      tls: { ca: [ca] },
+      auth: { user: `raw${i}`, pass: `raw-${i}-Pass` },
+      logger: false,
+    });
+    c.on('error', () => undefined);
+    await c.connect();
+    await c.mailboxOpen('INBOX');
+    void c.idle().catch(() => undefined);
+    clients.push(c);
+  },
 );
 await sleep(10_000);
 const after = await settled();

@@ -25,6 +25,7 @@ import { createClients, loadKubeConfig, mergePatch, type KubeClients } from '../
 import { createLogger } from '../src/log/logger.js';
 import { startDovecot } from '../test/support/dovecot.js';
 import { startSmtpReceiver } from '../test/support/smtp-receiver.js';
+import { pool } from './pool.js';
 
 const N = Number(process.env.BENCH_ROLLOUT_MAILBOXES ?? 1000);
 const QUICK = process.argv.includes('--quick');
@@ -38,15 +39,6 @@ const fmt = (ms: number) =>
 const hours = (ms: number) => `${ms / 3_600_000} h`;
 const row = (measure: string, value: string, guidance: string, ratio: string) =>
   console.log(`| ${measure} | ${value} | ${guidance} | ${ratio} |`);
-
-async function pool<T>(items: T[], n: number, fn: (x: T) => Promise<unknown>): Promise<void> {
-  let next = 0;
-  await Promise.all(
-    Array.from({ length: n }, async () => {
-      for (let i = next++; i < items.length; i = next++) await fn(items[i]);
-    }),
-  );
-}
 
 const create = (c: KubeClients, plural: string, name: string, spec: object) =>
   c.custom.createNamespacedCustomObject({

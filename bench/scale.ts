@@ -46,6 +46,7 @@ import { startDovecot, type DovecotFixture } from '../test/support/dovecot.js';
 import { freePorts } from '../test/support/free-port.js';
 import { startSmtpReceiver } from '../test/support/smtp-receiver.js';
 import { measureIngest } from './ingest.js';
+import { pool } from './pool.js';
 
 const COUNTS = (process.env.BENCH_SCALE_COUNTS ?? '1000,2000,3000,10000').split(',').map(Number);
 const IDLE_AT = new Set((process.env.BENCH_SCALE_IDLE_AT ?? '2000,10000').split(',').map(Number));
@@ -81,15 +82,6 @@ function row(measure: string, value: string, baseline: string, target: string): 
   const line = `| ${measure} | ${value} | ${baseline} | ${target} | ${load()} |`;
   rows.push(line);
   console.log(line);
-}
-
-async function pool<T>(items: T[], n: number, fn: (x: T) => Promise<unknown>): Promise<void> {
-  let next = 0;
-  await Promise.all(
-    Array.from({ length: n }, async () => {
-      for (let i = next++; i < items.length; i = next++) await fn(items[i]);
-    }),
-  );
 }
 
 // --- The operator process and what /proc says about it.
@@ -204,7 +196,6 @@ async function apiRequests(kc: KubeConfig): Promise<{ requests: Map<string, numb
   return { requests, cpuSeconds };
 }
 
-/** Writes (POST, PUT, PATCH, DELETE, APPLY) so far, by resource[/subresource]. */
 /** Every mailbox's status, by name: what a restart should leave as it was. */
 async function mailboxStatuses(c: KubeClients): Promise<Map<string, Record<string, unknown>>> {
   const list = (await c.custom.listNamespacedCustomObject({ group: GROUP, version: VERSION, namespace: NS, plural: 'mailboxes' })) as {
@@ -231,6 +222,7 @@ function statusChanges(before: Map<string, Record<string, unknown>>, after: Map<
   return tally;
 }
 
+/** Writes (POST, PUT, PATCH, DELETE, APPLY) so far, by resource[/subresource]. */
 async function apiWrites(kc: KubeConfig): Promise<Map<string, number>> {
   const out = new Map<string, number>();
   for (const [key, n] of (await apiRequests(kc)).requests) {
@@ -340,7 +332,6 @@ async function ingest(): Promise<void> {
   }
 }
 
-/** IMAP login (TLS, select INBOX, logout) and SMTP AUTH (STARTTLS) of one user, at once, as a test does. */
 type IdleFloor = { sessions: number; before: { rss: number; heap: number }; after: { rss: number; heap: number } };
 
 /** bench/idle-baseline.ts in a process of its own: what N raw imapflow IDLE sessions cost in memory. */
@@ -355,13 +346,10 @@ async function idleBaseline(dovecot: DovecotFixture, users: number): Promise<Idl
     encoding: 'utf8',
     timeout: 300_000,
   });
-  return JSON.parse(out.trim().split('\n').pop()!) as {
-    sessions: number;
-    before: { rss: number; heap: number };
-    after: { rss: number; heap: number };
-  };
+  return JSON.parse(out.trim().split('\n').pop()!) as IdleFloor;
 }
 
+/** IMAP login (TLS, select INBOX, logout) and SMTP AUTH (STARTTLS) of one user, at once, as a test does. */
 async function rawPair(dovecot: DovecotFixture, smtp: { port: number; caPem: string }, user: string, pass: string): Promise<void> {
   const imap = async () => {
     const c = new ImapFlow({
