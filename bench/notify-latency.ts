@@ -31,8 +31,8 @@ export interface Seen {
   latencies: number[];
   /** Ids of the messages not seen within LATE_MS (not announced; the operator's safety resync is later). */
   missed: string[];
-  /** Burst pattern: the gaps (ms after the first message) of the second messages seen late (> 2 s) or never. */
-  lateGaps: number[];
+  /** Burst pattern: the second messages seen late (> 2 s) or never: gap after the first message, latency (ms). */
+  late: { gap: number; ms: number }[];
 }
 
 export interface NotifyLatency {
@@ -129,13 +129,13 @@ async function appendAll(s: Imaps, appends: Append[], start: number): Promise<Ma
 }
 
 function seenOf(appends: Append[], sentAt: Map<string, number>, seenAt: (id: string) => number | undefined): Seen {
-  const out: Seen = { latencies: [], missed: [], lateGaps: [] };
+  const out: Seen = { latencies: [], missed: [], late: [] };
   for (const a of appends) {
     const at = seenAt(a.id);
     const ms = at === undefined ? LATE_MS : Math.min(LATE_MS, at - sentAt.get(a.id)!);
     out.latencies.push(ms);
     if (ms >= LATE_MS) out.missed.push(a.id);
-    if (a.gap !== undefined && ms > 2_000) out.lateGaps.push(a.gap);
+    if (a.gap !== undefined && ms > 2_000) out.late.push({ gap: a.gap, ms });
   }
   return out;
 }

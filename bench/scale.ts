@@ -608,7 +608,10 @@ async function main(): Promise<void> {
     });
     const latency = (s: Seen) =>
       `p50 ${pct(s.latencies, 50)} ms, p99 ${pct(s.latencies, 99)} ms, ${s.latencies.filter((x) => x > 2_000).length} over 2 s, ${s.missed.length} not seen within ${LATE_MS / 1000} s`;
-    const gaps = (s: Seen) => (s.lateGaps.length ? `; late at gaps ${s.lateGaps.map((g) => (g / 1000).toFixed(1)).join(', ')} s` : '');
+    const gaps = (s: Seen) =>
+      s.late.length
+        ? `; late (gap after the first → latency): ${s.late.map((l) => `${(l.gap / 1000).toFixed(1)} → ${l.ms >= LATE_MS ? 'never' : `${(l.ms / 1000).toFixed(1)} s`}`).join(', ')}`
+        : '';
     row(
       `APPEND → CRM activity with ${MAX} mailboxes enabled: one message each to ${singles} mailboxes idle in Dovecot's hibernation`,
       latency(lat.single.operator),
