@@ -321,6 +321,12 @@ async function ingest(): Promise<void> {
       `≥ 0.6 × ceiling: ${(r.pipeline.rate / r.ceiling.rate).toFixed(2)}`,
     );
     row(
+      '  its ceiling here: raw imapflow fetch with each message parsed as the pipeline parses it, nothing else (msg/s, µs CPU/msg)',
+      `${r.fetchAndParse.rate} (${r.fetchAndParse.cpu} µs)`,
+      `${(r.fetchAndParse.rate / r.ceiling.rate).toFixed(2)} × mailparser alone; the pipeline reaches ${(r.pipeline.rate / r.fetchAndParse.rate).toFixed(2)} × this`,
+      r.fetchAndParse.rate < 0.6 * r.ceiling.rate ? '0.6 × mailparser alone is above what fetching and parsing alone reach here' : '–',
+    );
+    row(
       'incoming with COMPRESS=DEFLATE (msg/s, µs CPU/msg)',
       `${r.pipelineCompressed!.rate} (${r.pipelineCompressed!.cpu} µs)`,
       `raw fetch with deflate ${r.rawCompressed!.rate} (${r.rawCompressed!.cpu} µs)`,
