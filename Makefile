@@ -11,7 +11,7 @@ export PATH := $(NODE_BIN):$(PATH)
 NPM := npm --loglevel=error --no-fund --no-audit
 JEST := node --experimental-vm-modules node_modules/jest/bin/jest.js
 
-.PHONY: help deps build generate lint control-plane promtool dovecot lua test test-unit test-integration run dev-cluster dev-cluster-down bench bench-scale clean
+.PHONY: help deps build generate lint control-plane promtool dovecot lua test test-unit test-integration run dev-cluster dev-cluster-down bench bench-scale bench-push clean
 
 help:
 	@echo "make run               run the operator against a local control plane (or \$$KUBECONFIG) with examples/"
@@ -19,6 +19,7 @@ help:
 	@echo "make lint              eslint and prettier --check over every file"
 	@echo "make bench             run the benchmarks in bench/"
 	@echo "make bench-scale       one worker and up to 10,000 mailboxes: enable, memory, CPU, API writes, latency (about an hour)"
+	@echo "make bench-push        new mail → CRM latency for Exchange mailboxes woken by EWS streaming and Graph change notifications"
 	@echo "make dev-cluster       start a local control plane in the background, with a kubeconfig per role; make dev-cluster-down stops it"
 	@echo "make generate          regenerate crds/ and src/api/types.generated.ts from src/api/schema.ts"
 
@@ -94,6 +95,9 @@ bench: build control-plane dovecot
 
 bench-scale: build control-plane dovecot
 	node dist/bench/scale.js
+
+bench-push: build control-plane
+	node dist/bench/push-latency.js
 
 clean:
 	rm -rf dist node_modules .dev-cluster
