@@ -25,6 +25,7 @@ import { FakeOAuth } from '../test/support/fake-oauth.js';
 import { create, get, newNamespace } from '../test/support/kube.js';
 import { createSecret } from '../test/support/mail-env.js';
 import { startOperator, type InProcessOperator } from '../test/support/operator.js';
+import { percentile } from './percentile.js';
 
 const SAMPLES = Number(process.env.BENCH_PUSH_SAMPLES ?? 100);
 const MAILBOXES = Number(process.env.BENCH_PUSH_MAILBOXES ?? 10);
@@ -34,7 +35,6 @@ const CRM = { token: 'push-Bench-Crm-Token-01', signingKey: 'push-Bench-Signing-
 const SVC = { username: 'CONTOSO\\svc-bench', password: 'svc-Bench-Password-3', canImpersonate: true };
 const APP = { tenantId: 'contoso-tenant', clientId: 'mailsync-bench-app', clientSecret: 'graph-Bench-Secret-77' };
 
-const pct = (xs: number[], p: number) => xs.slice().sort((a, b) => a - b)[Math.min(xs.length - 1, Math.floor((p / 100) * xs.length))];
 const addresses = (kind: string) => Array.from({ length: MAILBOXES }, (_, i) => `${kind}${i}@contoso.example`);
 
 interface Kind {
@@ -156,7 +156,7 @@ async function main(): Promise<void> {
       operators.push(op);
       const r = await measure(crm, kind);
       console.log(
-        `| new mail → CRM activity, ${kind.name} (${kind.method}), ${SAMPLES} messages: p50, p99 | ${pct(r.latencies, 50)} ms, ${pct(r.latencies, 99)} ms${r.late ? ` (${r.late} not in the CRM within ${LATE_MS / 1000} s)` : ''} | polled: up to one interval (5–15 min); Dynamics: 5–15 min cycles | p99 ≤ 2 s |`,
+        `| new mail → CRM activity, ${kind.name} (${kind.method}), ${SAMPLES} messages: p50, p99 | ${percentile(r.latencies, 50)} ms, ${percentile(r.latencies, 99)} ms${r.late ? ` (${r.late} not in the CRM within ${LATE_MS / 1000} s)` : ''} | polled: up to one interval (5–15 min); Dynamics: 5–15 min cycles | p99 ≤ 2 s |`,
       );
     }
   } finally {

@@ -26,13 +26,13 @@ import { DEFAULT_TOKEN } from '../src/sync/tracking-token.js';
 import { goodMessage } from '../test/support/corpus.js';
 import { startDovecot } from '../test/support/dovecot.js';
 import { startSmtpReceiver } from '../test/support/smtp-receiver.js';
+import { percentile } from './percentile.js';
 
 const N = Number(process.env.BENCH_MESSAGES ?? 5000);
 const SAMPLES = Number(process.env.BENCH_LATENCY_SAMPLES ?? 100);
 const OUT = Number(process.env.BENCH_OUTGOING ?? 2000);
 const CRM = { token: 'bench-token-0123456789', signingKey: 'bench-signing-key-0123456789' };
 
-const pct = (xs: number[], p: number) => xs.slice().sort((a, b) => a - b)[Math.min(xs.length - 1, Math.floor((p / 100) * xs.length))];
 const row = (name: string, value: string, baseline: string, ratio: string) =>
   console.log(`| ${name} | ${value} | ${baseline} | ${ratio} |`);
 
@@ -162,8 +162,8 @@ async function main(): Promise<void> {
     }
     await appender.logout();
     await syncer.stop();
-    row(`latency APPEND -> CRM with IDLE, p50 (ms), ${SAMPLES} samples`, String(pct(latencies, 50)), '-', '-');
-    row('latency APPEND -> CRM with IDLE, p99 (ms)', String(pct(latencies, 99)), '-', '-');
+    row(`latency APPEND -> CRM with IDLE, p50 (ms), ${SAMPLES} samples`, String(percentile(latencies, 50)), '-', '-');
+    row('latency APPEND -> CRM with IDLE, p99 (ms)', String(percentile(latencies, 99)), '-', '-');
 
     // 3. Outgoing throughput.
     const smtpEndpoint: Endpoint = { host: '127.0.0.1', port: smtp.port, tls: 'STARTTLS', ca: smtp.caPem };

@@ -47,6 +47,7 @@ import { startSmtpReceiver } from '../test/support/smtp-receiver.js';
 import { measureIngest } from './ingest.js';
 import { LATE_MS, measureNotifyLatency, type Seen } from './notify-latency.js';
 import { pool } from './pool.js';
+import { percentile } from './percentile.js';
 
 const COUNTS = (process.env.BENCH_SCALE_COUNTS ?? '1000,2000,3000,10000').split(',').map(Number);
 const IDLE_AT = new Set((process.env.BENCH_SCALE_IDLE_AT ?? '2000,10000').split(',').map(Number));
@@ -70,7 +71,6 @@ const fmt = (ms: number) =>
   ms < 120_000 ? `${(ms / 1000).toFixed(1)} s` : `${Math.floor(ms / 60_000)} min ${Math.round((ms % 60_000) / 1000)} s`;
 const kib = (bytes: number) => `${Math.round(bytes / 1024)} KiB`;
 const mib = (bytes: number) => `${Math.round(bytes / 1048576)} MiB`;
-const pct = (xs: number[], p: number) => xs.slice().sort((a, b) => a - b)[Math.min(xs.length - 1, Math.floor((p / 100) * xs.length))];
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const rows: string[] = [];
 /** With a CPU profile: when something happened, in seconds of the operator's life (to cut the profile). */
@@ -613,7 +613,7 @@ async function main(): Promise<void> {
       crmActivity: crm.activity,
     });
     const latency = (s: Seen) =>
-      `p50 ${pct(s.latencies, 50)} ms, p99 ${pct(s.latencies, 99)} ms, ${s.latencies.filter((x) => x > 2_000).length} over 2 s, ${s.missed.length} not seen within ${LATE_MS / 1000} s`;
+      `p50 ${percentile(s.latencies, 50)} ms, p99 ${percentile(s.latencies, 99)} ms, ${s.latencies.filter((x) => x > 2_000).length} over 2 s, ${s.missed.length} not seen within ${LATE_MS / 1000} s`;
     const gaps = (s: Seen) =>
       s.late.length
         ? `; late (gap after the first → latency): ${s.late.map((l) => `${(l.gap / 1000).toFixed(1)} → ${l.ms >= LATE_MS ? 'never' : `${(l.ms / 1000).toFixed(1)} s`}`).join(', ')}`
